@@ -1,0 +1,212 @@
+//! Drives and mounts: `open`, `run`, `list-devices`, `list-filesystems`, `vfs-type`,
+//! `vfs-label`, `mount` and its variants, `umount`, `mounts`, `mountpoints`, `cd`, `pwd`.
+
+use std::path::Path;
+
+use anyhow::Context;
+
+use super::{arg, opt, ArgKind, Command, Ctx};
+use crate::fs::{self, probe, MountOptions};
+
+pub const COMMANDS: &[Command] = &[
+    Command {
+        name: "open",
+        aliases: &["add", "add-ro", "add-drive", "add-drive-ro", "add-cdrom"],
+        args: &[arg("IMAGE", ArgKind::HostPath)],
+        run: open,
+    },
+    Command {
+        name: "run",
+        aliases: &["launch"],
+        args: &[],
+        run: |_, _| Ok(()),
+    },
+    Command {
+        name: "list-devices",
+        aliases: &[],
+        args: &[],
+        run: list_devices,
+    },
+    Command {
+        name: "list-filesystems",
+        aliases: &[],
+        args: &[],
+        run: list_filesystems,
+    },
+    Command {
+        name: "vfs-type",
+        aliases: &[],
+        args: &[arg("DEVICE", ArgKind::Device)],
+        run: vfs_type,
+    },
+    Command {
+        name: "vfs-label",
+        aliases: &[],
+        args: &[arg("DEVICE", ArgKind::Device)],
+        run: vfs_label,
+    },
+    Command {
+        name: "mount",
+        aliases: &[],
+        args: &[
+            arg("DEVICE", ArgKind::Device),
+            arg("MOUNTPOINT", ArgKind::Path),
+        ],
+        run: mount,
+    },
+    Command {
+        name: "mount-ro",
+        aliases: &[],
+        args: &[
+            arg("DEVICE", ArgKind::Device),
+            arg("MOUNTPOINT", ArgKind::Path),
+        ],
+        run: mount,
+    },
+    Command {
+        name: "mount-options",
+        aliases: &[],
+        args: &[
+            arg("OPTIONS", ArgKind::Word),
+            arg("DEVICE", ArgKind::Device),
+            arg("MOUNTPOINT", ArgKind::Path),
+        ],
+        run: mount_options,
+    },
+    Command {
+        name: "mkmountpoint",
+        aliases: &["rmmountpoint"],
+        args: &[arg("PATH", ArgKind::Path)],
+        run: |_, _| Ok(()),
+    },
+    Command {
+        name: "umount",
+        aliases: &["unmount"],
+        args: &[arg("MOUNTPOINT", ArgKind::Path)],
+        run: umount,
+    },
+    Command {
+        name: "umount-all",
+        aliases: &["unmount-all"],
+        args: &[],
+        run: |ctx, _| {
+            ctx.session.vfs.umount_all();
+            Ok(())
+        },
+    },
+    Command {
+        name: "mounts",
+        aliases: &[],
+        args: &[],
+        run: mounts,
+    },
+    Command {
+        name: "mountpoints",
+        aliases: &[],
+        args: &[],
+        run: mountpoints,
+    },
+    Command {
+        name: "cd",
+        aliases: &[],
+        args: &[opt("DIRECTORY", ArgKind::Path)],
+        run: cd,
+    },
+    Command {
+        name: "pwd",
+        aliases: &[],
+        args: &[],
+        run: |ctx, _| {
+            writeln!(ctx.out, "{}", ctx.session.cwd())?;
+            Ok(())
+        },
+    },
+];
+
+fn open(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
+    ctx.session.add_drive(Path::new(&args[0]))?;
+    Ok(())
+}
+
+fn list_devices(ctx: &mut Ctx, _: &[String]) -> anyhow::Result<()> {
+    for d in ctx.session.devices() {
+        writeln!(ctx.out, "{d}")?;
+    }
+    Ok(())
+}
+
+/// The filesystem type the probe finds on `device`, or `unknown`.
+fn device_type(ctx: &Ctx, device: &str) -> anyhow::Result<&'static str> {
+    let source = ctx.session.device_source(device)?;
+    Ok(probe::filesystem_type(source.as_ref())?.unwrap_or("unknown"))
+}
+
+fn list_filesystems(ctx: &mut Ctx, _: &[String]) -> anyhow::Result<()> {
+    for d in ctx.session.devices() {
+        let t = device_type(ctx, &d)?;
+        writeln!(ctx.out, "{d}: {t}")?;
+    }
+    Ok(())
+}
+
+fn vfs_type(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
+    let t = device_type(ctx, &args[0])?;
+    writeln!(ctx.out, "{t}")?;
+    Ok(())
+}
+
+fn vfs_label(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
+    let source = ctx.session.device_source(&args[0])?;
+    let fs = fs::open(source, &MountOptions::default())?;
+    writeln!(ctx.out, "{}", fs.label().unwrap_or_default())?;
+    Ok(())
+}
+
+fn mount(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
+    ctx.session
+        .mount(&args[0], &args[1], MountOptions::default())
+        .with_context(|| format!("mount {} {}", args[0], args[1]))
+}
+
+fn mount_options(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
+    ctx.session
+        .mount(&args[1], &args[2], MountOptions::parse(&args[0]))
+        .with_context(|| format!("mount {} {}", args[1], args[2]))
+}
+
+fn umount(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
+    let mp = ctx.session.absolute(&args[0]);
+    ctx.session.vfs.umount(&mp)?;
+    Ok(())
+}
+
+fn mounts(ctx: &mut Ctx, _: &[String]) -> anyhow::Result<()> {
+    for m in ctx.session.vfs.mounts() {
+        let opts = if m.options.0.is_empty() {
+            String::new()
+        } else {
+            format!(", {}", m.options.0.join(","))
+        };
+        writeln!(
+            ctx.out,
+            "{} on {} ({}{opts})",
+            m.device,
+            m.mountpoint,
+            m.fs.type_name()
+        )?;
+    }
+    Ok(())
+}
+
+fn mountpoints(ctx: &mut Ctx, _: &[String]) -> anyhow::Result<()> {
+    for m in ctx.session.vfs.mounts() {
+        writeln!(ctx.out, "{}: {}", m.device, m.mountpoint)?;
+    }
+    Ok(())
+}
+
+fn cd(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
+    let target = args.first().map(String::as_str).unwrap_or("/");
+    ctx.session.set_cwd(target)?;
+    Ok(())
+}

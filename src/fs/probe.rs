@@ -1,0 +1,127 @@
+//! The one probe: looks at magic numbers and says what a source holds. `vfs-type`, `file`,
+//! `list-filesystems` and `mount` all ask it, so they always agree.
+
+use crate::error::Result;
+use crate::source::Source;
+
+/// What the first bytes of a source say it is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Content {
+    /// A filesystem isofish can name: `iso9660`, `udf`, `squashfs`, `ext2`, `ext3`, `ext4`,
+    /// `vfat`, `erofs`.
+    Filesystem(&'static str),
+    /// A cpio archive, with its header format (`newc`, `crc`, `odc`, `bin`).
+    Cpio(&'static str),
+    /// A compressed stream: `gzip`, `xz`, `lzma`, `zstd`, `bzip2`, `lz4`.
+    Compressed(&'static str),
+    /// A partitioned disk: `mbr` or `gpt`.
+    PartitionTable(&'static str),
+    /// Nothing recognised.
+    Unknown,
+}
+
+const SECTOR: u64 = 2048;
+
+fn read_prefix(src: &dyn Source, offset: u64, len: usize) -> Result<Vec<u8>> {
+    let mut buf = vec![0; len];
+    let n = src.read_at(offset, &mut buf)?;
+    buf.truncate(n);
+    Ok(buf)
+}
+
+fn has_iso_descriptor(src: &dyn Source) -> Result<bool> {
+    let vd = read_prefix(src, 16 * SECTOR, 8)?;
+    Ok(vd.get(1..6) == Some(b"CD001"))
+}
+
+fn has_udf_vrs(src: &dyn Source) -> Result<bool> {
+    // The volume recognition sequence: up to a few descriptors from sector 16 on.
+    for i in 16..32 {
+        let vd = read_prefix(src, i * SECTOR, 6)?;
+        match vd.get(1..6) {
+            Some(b"NSR02") | Some(b"NSR03") => return Ok(true),
+            Some(b"CD001") | Some(b"BEA01") | Some(b"BOOT2") | Some(b"CDW02") | Some(b"TEA01") => {}
+            _ => return Ok(false),
+        }
+    }
+    Ok(false)
+}
+
+/// Identifies the content of `src` from its magic numbers.
+pub fn identify(src: &dyn Source) -> Result<Content> {
+    let head = read_prefix(src, 0, 4096)?;
+    let at = |off: usize, magic: &[u8]| head.get(off..off + magic.len()) == Some(magic);
+
+    if has_iso_descriptor(src)? {
+        return Ok(Content::Filesystem("iso9660"));
+    }
+    if has_udf_vrs(src)? {
+        return Ok(Content::Filesystem("udf"));
+    }
+    if at(0, b"hsqs") {
+        return Ok(Content::Filesystem("squashfs"));
+    }
+    if at(1024, &[0xe2, 0xe1, 0xf5, 0xe0]) {
+        return Ok(Content::Filesystem("erofs"));
+    }
+    if at(1080, &[0x53, 0xef]) {
+        let le32 = |off: usize| u32::from_le_bytes(head[off..off + 4].try_into().unwrap());
+        let (compat, incompat) = (le32(1024 + 92), le32(1024 + 96));
+        let kind = if incompat & (0x40 | 0x80 | 0x200 | 0x8000) != 0 {
+            "ext4"
+        } else if compat & 0x4 != 0 {
+            "ext3"
+        } else {
+            "ext2"
+        };
+        return Ok(Content::Filesystem(kind));
+    }
+    for (magic, format) in [
+        (&b"070701"[..], "newc"),
+        (b"070702", "crc"),
+        (b"070707", "odc"),
+        (&[0xc7, 0x71], "bin"),
+        (&[0x71, 0xc7], "bin"),
+    ] {
+        if at(0, magic) {
+            return Ok(Content::Cpio(format));
+        }
+    }
+    for (magic, name) in [
+        (&[0x1f, 0x8b][..], "gzip"),
+        (&[0xfd, b'7', b'z', b'X', b'Z', 0], "xz"),
+        (&[0x28, 0xb5, 0x2f, 0xfd], "zstd"),
+        (b"BZh", "bzip2"),
+        (&[0x02, 0x21, 0x4c, 0x18], "lz4"),
+        (&[0x04, 0x22, 0x4d, 0x18], "lz4"),
+        (&[0x5d, 0, 0], "lzma"),
+    ] {
+        if at(0, magic) {
+            return Ok(Content::Compressed(name));
+        }
+    }
+    if at(512, b"EFI PART") {
+        return Ok(Content::PartitionTable("gpt"));
+    }
+    if at(510, &[0x55, 0xaa]) {
+        let fat = at(54, b"FAT12") || at(54, b"FAT16") || at(82, b"FAT32") || at(54, b"FAT ");
+        if fat {
+            return Ok(Content::Filesystem("vfat"));
+        }
+        // A partition table has at least one entry with a type and a boot flag of 0 or 0x80.
+        let entries_valid = (0..4).all(|i| matches!(head[446 + 16 * i], 0 | 0x80));
+        let any_used = (0..4).any(|i| head[446 + 16 * i + 4] != 0);
+        if entries_valid && any_used {
+            return Ok(Content::PartitionTable("mbr"));
+        }
+    }
+    Ok(Content::Unknown)
+}
+
+/// The mountable filesystem type of `src`, if it holds one.
+pub fn filesystem_type(src: &dyn Source) -> Result<Option<&'static str>> {
+    Ok(match identify(src)? {
+        Content::Filesystem(t) => Some(t),
+        _ => None,
+    })
+}

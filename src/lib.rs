@@ -1,0 +1,12 @@
+//! isofish: a guestfish-style shell for disc images, as a library. The binary (`src/main.rs`)
+//! is a thin layer over [`shell`]; everything else is here so tests and tools can use it.
+
+pub mod commands;
+pub mod error;
+pub mod fs;
+pub mod session;
+pub mod shell;
+pub mod source;
+pub mod vfs;
+
+pub use error::{Error, Result};

@@ -1,0 +1,172 @@
+//! Random access to the bytes of an image: the [`Source`] trait and its implementations
+//! (a host file read with positioned reads, a byte range of another source). Everything above
+//! reads through this trait; nothing re-opens paths or loads whole images.
+
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+
+/// Random-access bytes. Implementations must be cheap to share between threads.
+pub trait Source: Send + Sync {
+    /// Reads up to `buf.len()` bytes at `offset`; returns fewer only at the end of the source.
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize>;
+    /// The size in bytes.
+    fn len(&self) -> u64;
+    /// True when the source holds no bytes.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// The name used in error messages (the host path, or `outer.iso:/path/inner.img`).
+    fn name(&self) -> &str;
+    /// When these bytes are a plain range of a host file: the file and the offset of byte 0 in it.
+    /// Copies use it to move data with `copy_file_range` instead of through user space.
+    fn host_file(&self) -> Option<(&File, u64)> {
+        None
+    }
+
+    /// Reads exactly `buf.len()` bytes at `offset`, or fails with a corrupt-structure error
+    /// naming `structure` when the source ends first.
+    fn read_exact_at(&self, offset: u64, buf: &mut [u8], structure: &'static str) -> Result<()> {
+        let mut done = 0;
+        while done < buf.len() {
+            let n = self.read_at(offset + done as u64, &mut buf[done..])?;
+            if n == 0 {
+                return Err(Error::corrupt(
+                    self.name(),
+                    structure,
+                    offset,
+                    format!(
+                        "needs {} bytes but the image ends at {}",
+                        buf.len(),
+                        self.len()
+                    ),
+                ));
+            }
+            done += n;
+        }
+        Ok(())
+    }
+
+    /// Reads `len` bytes at `offset` into a new vector, after checking that they exist
+    /// (so a length read from the disc never sizes an allocation past the image).
+    fn read_vec(&self, offset: u64, len: usize, structure: &'static str) -> Result<Vec<u8>> {
+        let end = offset.checked_add(len as u64);
+        if end.is_none_or(|end| end > self.len()) {
+            return Err(Error::corrupt(
+                self.name(),
+                structure,
+                offset,
+                format!(
+                    "{len} bytes would pass the end of the image ({})",
+                    self.len()
+                ),
+            ));
+        }
+        let mut buf = vec![0; len];
+        self.read_exact_at(offset, &mut buf, structure)?;
+        Ok(buf)
+    }
+}
+
+/// A host file, read with positioned reads (`pread`).
+pub struct FileSource {
+    file: File,
+    len: u64,
+    name: String,
+}
+
+impl FileSource {
+    /// Opens `path` read-only.
+    pub fn open(path: &Path) -> Result<Self> {
+        let name = path.display().to_string();
+        let file = File::open(path).map_err(|e| Error::io(&name, e))?;
+        let meta = file.metadata().map_err(|e| Error::io(&name, e))?;
+        if meta.is_dir() {
+            return Err(Error::Usage(format!(
+                "{name}: is a directory, not an image"
+            )));
+        }
+        Ok(FileSource {
+            len: meta.len(),
+            file,
+            name,
+        })
+    }
+}
+
+impl Source for FileSource {
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
+        if offset >= self.len {
+            return Ok(0);
+        }
+        let want = buf.len().min((self.len - offset) as usize);
+        let mut done = 0;
+        while done < want {
+            match self
+                .file
+                .read_at(&mut buf[done..want], offset + done as u64)
+            {
+                Ok(0) => break,
+                Ok(n) => done += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Error::io(&self.name, e)),
+            }
+        }
+        Ok(done)
+    }
+    fn len(&self) -> u64 {
+        self.len
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn host_file(&self) -> Option<(&File, u64)> {
+        Some((&self.file, 0))
+    }
+}
+
+/// A byte range of another source: a partition, an appended partition, a boot image, or a
+/// file stored contiguously inside a filesystem.
+pub struct RangeSource {
+    inner: Arc<dyn Source>,
+    start: u64,
+    len: u64,
+    name: String,
+}
+
+impl RangeSource {
+    /// The `len` bytes of `inner` from `start`, clipped to what `inner` holds.
+    pub fn new(inner: Arc<dyn Source>, start: u64, len: u64, name: String) -> Self {
+        let len = len.min(inner.len().saturating_sub(start));
+        RangeSource {
+            inner,
+            start,
+            len,
+            name,
+        }
+    }
+}
+
+impl Source for RangeSource {
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
+        if offset >= self.len {
+            return Ok(0);
+        }
+        let want = buf.len().min((self.len - offset) as usize);
+        self.inner.read_at(self.start + offset, &mut buf[..want])
+    }
+    fn len(&self) -> u64 {
+        self.len
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn host_file(&self) -> Option<(&File, u64)> {
+        self.inner
+            .host_file()
+            .map(|(file, base)| (file, base + self.start))
+    }
+}

@@ -1,0 +1,72 @@
+//! Paths inside the session: joining with the current directory and splitting into components.
+//! Paths are byte strings, as the images store names.
+
+/// Joins `path` with `cwd` when it is relative. The result is absolute but not normalised
+/// (`..` and symlinks are resolved by [`super::Vfs::resolve`], physically).
+pub fn absolute(cwd: &str, path: &str) -> String {
+    if path.starts_with('/') {
+        path.to_string()
+    } else if cwd.ends_with('/') {
+        format!("{cwd}{path}")
+    } else {
+        format!("{cwd}/{path}")
+    }
+}
+
+/// The non-empty components of a path, `.` and `..` included.
+pub fn components(path: &[u8]) -> impl DoubleEndedIterator<Item = &[u8]> {
+    path.split(|&b| b == b'/').filter(|c| !c.is_empty())
+}
+
+/// Lexically normalised absolute form of `path` (no `.`, `..`, or doubled slashes). Used for
+/// mountpoints, which name places in the session rather than in an image.
+pub fn normalize(path: &str) -> String {
+    let mut out: Vec<&[u8]> = Vec::new();
+    for c in components(path.as_bytes()) {
+        match c {
+            b"." => {}
+            b".." => {
+                out.pop();
+            }
+            c => out.push(c),
+        }
+    }
+    join(&out)
+}
+
+/// `/a/b/c` from components.
+pub fn join(parts: &[&[u8]]) -> String {
+    let mut s = Vec::new();
+    for p in parts {
+        s.push(b'/');
+        s.extend_from_slice(p);
+    }
+    if s.is_empty() {
+        s.push(b'/');
+    }
+    String::from_utf8_lossy(&s).into_owned()
+}
+
+/// `dir/name`, with one slash.
+pub fn child(dir: &str, name: &[u8]) -> String {
+    let name = String::from_utf8_lossy(name);
+    if dir.ends_with('/') {
+        format!("{dir}{name}")
+    } else {
+        format!("{dir}/{name}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalises_dots_and_slashes() {
+        assert_eq!(normalize("//a/./b/../c/"), "/a/c");
+        assert_eq!(normalize("/.."), "/");
+        assert_eq!(absolute("/x", "y"), "/x/y");
+        assert_eq!(absolute("/", "y"), "/y");
+        assert_eq!(absolute("/x", "/y"), "/y");
+    }
+}
