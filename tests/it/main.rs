@@ -1,1 +1,3 @@
-fn main() {}
+//! isofish's integration tests: one binary, one module per thing proved.
+
+mod common;

@@ -1,0 +1,55 @@
+//! Helpers shared by the integration tests: the binary, the fixtures, scratch directories.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+/// The repository's root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A checked-in fixture, by file name (`tests/fixtures/NAME`).
+pub fn fixture(name: &str) -> PathBuf {
+    let p = root().join("tests/fixtures").join(name);
+    assert!(
+        p.exists(),
+        "missing fixture {} (run tests/fixtures/make.sh)",
+        p.display()
+    );
+    p
+}
+
+/// The isofish binary, ready for arguments.
+pub fn isofish() -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::cargo_bin("isofish").expect("the isofish binary is built");
+    cmd.env_remove("NO_COLOR").current_dir(root());
+    cmd
+}
+
+/// A fresh scratch directory, removed when dropped.
+pub fn scratch() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("isofish-test")
+        .tempdir()
+        .expect("a temp dir")
+}
+
+/// Runs a host tool and returns its stdout; panics with its stderr when it fails (the oracle
+/// tools are installed by .ci/run: a missing one is a failure, never a skip).
+pub fn tool(program: &str, args: &[&str], cwd: Option<&Path>) -> Vec<u8> {
+    let mut cmd = std::process::Command::new(program);
+    cmd.args(args);
+    if let Some(d) = cwd {
+        cmd.current_dir(d);
+    }
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("{program} could not run ({e}); .ci/run installs it"));
+    assert!(
+        out.status.success(),
+        "{program} {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
