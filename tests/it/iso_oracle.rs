@@ -230,6 +230,8 @@ fn parse_listing_line(line: &str) -> Option<(String, Item)> {
         let (a, b) = fields[4].split_once(',').expect("maj,min");
         (a.parse().expect("major"), b.parse().expect("minor"))
     });
+    // bsdtar prints `./a` for some images (RRIP 1.12 ones) and `a` for others.
+    let name = name.strip_prefix("./").unwrap_or(name);
     Some((
         name.trim_end_matches('/').to_string(),
         Item {

@@ -1,5 +1,6 @@
 //! isofish's integration tests: one binary, one module per thing proved.
 
 mod common;
+mod iso_info;
 mod iso_oracle;
 mod iso_tree;

@@ -32,7 +32,7 @@ use volume::{Descriptor, Kind};
 use zisofs::{Layout, Zf};
 
 use crate::error::{Error, Result};
-use crate::fs::{DirEntry, Extent, FileKind, FileSystem, Ino, Metadata, MountOptions, Timestamp};
+use crate::fs::{DirEntry, Extent, FileKind, FileSystem, Ino, Metadata, MountOptions};
 use crate::source::Source;
 
 /// The logical block (sector) size: the only one read.
@@ -113,8 +113,8 @@ pub struct IsoFs {
     root: Ino,
     label: String,
     descriptors: Vec<Descriptor>,
-    /// The ER identifier of the Rock Ridge in use, if it announced one.
-    rr_extension: Option<String>,
+    /// SUSP on the primary tree (in use or not): `Some` with the ER identifiers of the root.
+    rock_ridge: Option<Vec<String>>,
     nodes: Mutex<HashMap<Ino, Arc<Node>>>,
     dirs: Mutex<HashMap<Ino, Arc<Vec<DirEntry>>>>,
     block: Mutex<BlockCache>,
@@ -144,6 +144,18 @@ impl IsoFs {
         let dot_buf = Self::first_record(source.as_ref(), &primary_root)?;
         let dot = Record::decode(&dot_buf, primary_root.offset, &image)?;
         let sp = susp::sp_skip(dot.system_use);
+        let mut rock_ridge = None;
+        if sp.is_some() {
+            let mut rr = RockRidge::default();
+            susp::for_each(
+                source.as_ref(),
+                dot.system_use,
+                dot.system_use_offset,
+                0,
+                &mut |e| rr.add(&image, e),
+            )?;
+            rock_ridge = Some(rr.extensions);
+        }
 
         let want_rock = sp.is_some() && !options.has("norock") && !options.has("plain");
         let want_joliet = joliet.is_some() && !options.has("nojoliet") && !options.has("plain");
@@ -165,7 +177,7 @@ impl IsoFs {
             susp_skip: usize::from(sp.unwrap_or(0)),
             root: 0,
             descriptors: descriptors.clone(),
-            rr_extension: None,
+            rock_ridge,
             nodes: Mutex::new(HashMap::new()),
             dirs: Mutex::new(HashMap::new()),
             block: Mutex::new(BlockCache::default()),
@@ -181,12 +193,9 @@ impl IsoFs {
                 "the first record of the root directory is not its `.`",
             ));
         }
-        let rr = if view == View::RockRidge {
-            let rr = fs.rock_ridge(&dot, 0)?;
-            fs.rr_extension = rr.extension_id.clone();
-            Some(rr)
-        } else {
-            None
+        let rr = match view {
+            View::RockRidge => Some(fs.rock_ridge(&dot, 0)?),
+            _ => None,
         };
         let (meta, data) = fs.decode_node(std::slice::from_ref(&dot), rr.as_ref(), true)?;
         fs.root = root_offset;
@@ -659,28 +668,9 @@ fn strip_version_ucs2(name: &[u8]) -> &[u8] {
     }
 }
 
-fn format_time(t: Option<Timestamp>) -> String {
-    let Some(t) = t else {
-        return "not set".into();
-    };
-    let days = t.secs.div_euclid(86_400);
-    let rem = t.secs.rem_euclid(86_400);
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    )
+fn format_date(d: &Option<volume::LongDate>) -> String {
+    d.as_ref()
+        .map_or_else(|| "not set".into(), ToString::to_string)
 }
 
 impl FileSystem for IsoFs {
@@ -791,10 +781,10 @@ impl FileSystem for IsoFs {
             );
             put("Logical block size", p.logical_block_size.to_string());
             put("Volume size", p.volume_space_size.to_string());
-            put("Creation date", format_time(p.created));
-            put("Modification date", format_time(p.modified));
-            put("Expiration date", format_time(p.expires));
-            put("Effective date", format_time(p.effective));
+            put("Creation date", format_date(&p.created));
+            put("Modification date", format_date(&p.modified));
+            put("Expiration date", format_date(&p.expires));
+            put("Effective date", format_date(&p.effective));
         }
         for d in &self.descriptors {
             match d.kind {
@@ -804,14 +794,19 @@ impl FileSystem for IsoFs {
                 _ => {}
             }
         }
-        if self.view == View::RockRidge {
-            let version = match self.rr_extension.as_deref() {
-                Some("RRIP_1991A") => "1.09/1.10 (RRIP_1991A)".to_string(),
-                Some(id @ ("IEEE_P1282" | "IEEE_1282")) => format!("1.12 ({id})"),
-                Some(other) => format!("unknown extension {other}"),
-                None => "no ER entry".to_string(),
-            };
-            put("Rock Ridge", version);
+        if let Some(ids) = &self.rock_ridge {
+            let version = ids.iter().find_map(|id| match id.as_str() {
+                "RRIP_1991A" => Some(format!("1.09/1.10 ({id})")),
+                "IEEE_P1282" | "IEEE_1282" => Some(format!("1.12 ({id})")),
+                _ => None,
+            });
+            put(
+                "Rock Ridge",
+                version.unwrap_or_else(|| "SUSP without a Rock Ridge ER entry".into()),
+            );
+            if !ids.is_empty() {
+                put("SUSP extensions", ids.join(" "));
+            }
         }
         put(
             "zisofs",

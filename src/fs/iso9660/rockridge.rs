@@ -51,8 +51,8 @@ pub struct RockRidge {
     pub sparse: bool,
     /// ZF: zisofs compression.
     pub zf: Option<Zf>,
-    /// ER: the extension identifier (`RRIP_1991A`, `IEEE_P1282`, `IEEE_1282`...).
-    pub extension_id: Option<String>,
+    /// ER: the extension identifiers (`RRIP_1991A`, `IEEE_P1282`, `IEEE_1282`, `AAIP_0200`...).
+    pub extensions: Vec<String>,
 }
 
 fn corrupt(image: &str, e: &Entry, detail: impl Into<String>) -> Error {
@@ -137,7 +137,8 @@ impl RockRidge {
                         format!("ER identifier of {id_len} bytes passes the entry"),
                     )
                 })?;
-                self.extension_id = Some(String::from_utf8_lossy(id).into_owned());
+                self.extensions
+                    .push(String::from_utf8_lossy(id).into_owned());
             }
             _ => {}
         }

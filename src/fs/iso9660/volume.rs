@@ -49,10 +49,10 @@ pub struct Descriptor {
     pub copyright_file_id: String,
     pub abstract_file_id: String,
     pub bibliographic_file_id: String,
-    pub created: Option<Timestamp>,
-    pub modified: Option<Timestamp>,
-    pub expires: Option<Timestamp>,
-    pub effective: Option<Timestamp>,
+    pub created: Option<LongDate>,
+    pub modified: Option<LongDate>,
+    pub expires: Option<LongDate>,
+    pub effective: Option<LongDate>,
     /// For a boot record: its boot system identifier.
     pub boot_system_id: String,
 }
@@ -96,6 +96,46 @@ pub fn decode_long_date(raw: &[u8]) -> Option<Timestamp> {
         secs,
         nanos: (num(14..16) * 10_000_000) as u32,
     })
+}
+
+/// A volume date as recorded: its 16 digits and its offset from GMT, shown as they are (as
+/// `isoinfo -d` and `xorriso -pvd_info` show them).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LongDate {
+    digits: String,
+    gmt_offset: i8,
+}
+
+impl LongDate {
+    /// A 17-byte date; `None` when not specified (zeros) or not digits.
+    fn decode(raw: &[u8]) -> Option<LongDate> {
+        decode_long_date(raw)?;
+        Some(LongDate {
+            digits: String::from_utf8_lossy(&raw[..16]).into_owned(),
+            gmt_offset: raw[16] as i8,
+        })
+    }
+}
+
+impl std::fmt::Display for LongDate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let d = &self.digits;
+        let minutes = i32::from(self.gmt_offset) * 15;
+        write!(
+            f,
+            "{}-{}-{} {}:{}:{}.{} GMT{}{:02}:{:02}",
+            &d[0..4],
+            &d[4..6],
+            &d[6..8],
+            &d[8..10],
+            &d[10..12],
+            &d[12..14],
+            &d[14..16],
+            if minutes < 0 { '-' } else { '+' },
+            minutes.abs() / 60,
+            minutes.abs() % 60
+        )
+    }
 }
 
 fn decode(sector: &[u8], offset: u64) -> Option<Descriptor> {
@@ -155,10 +195,10 @@ fn decode(sector: &[u8], offset: u64) -> Option<Descriptor> {
         d.copyright_file_id = text(&sector[702..739], ucs2);
         d.abstract_file_id = text(&sector[739..776], ucs2);
         d.bibliographic_file_id = text(&sector[776..813], ucs2);
-        d.created = decode_long_date(&sector[813..830]);
-        d.modified = decode_long_date(&sector[830..847]);
-        d.expires = decode_long_date(&sector[847..864]);
-        d.effective = decode_long_date(&sector[864..881]);
+        d.created = LongDate::decode(&sector[813..830]);
+        d.modified = LongDate::decode(&sector[830..847]);
+        d.expires = LongDate::decode(&sector[847..864]);
+        d.effective = LongDate::decode(&sector[864..881]);
     }
     Some(d)
 }
