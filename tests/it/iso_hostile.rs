@@ -272,11 +272,14 @@ fn continuation_area_loop_fails() {
     cli_fails(&img, &["ls", "/"], "continuation area loop");
 }
 
+/// A change to an image's bytes at a structure's offset.
+type Mutation = dyn Fn(&mut Vec<u8>, usize);
+
 #[test]
 fn unusable_rock_ridge_names_are_rejected() {
     // NM is rejected rather than rewritten: a name with `/` or NUL, or `.`/`..`, fails its
     // directory with a corrupt-record error naming the record.
-    let cases: &[(&str, &dyn Fn(&mut Vec<u8>, usize))] = &[
+    let cases: &[(&str, &Mutation)] = &[
         ("slash", &|b, nm| b[nm + 5..nm + 8].copy_from_slice(b"../")),
         ("nul", &|b, nm| b[nm + 7] = 0),
         ("dot flag", &|b, nm| b[nm + 4] = 0x02),
