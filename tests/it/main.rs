@@ -1,3 +1,5 @@
 //! isofish's integration tests: one binary, one module per thing proved.
 
 mod common;
+mod completions;
+mod shell;
