@@ -2,4 +2,6 @@
 
 mod common;
 mod completions;
+mod iso_oracle;
+mod iso_tree;
 mod shell;
