@@ -6,7 +6,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::common::{isofish, scratch};
+use crate::common::{isofish, scratch, tool};
 
 fn stdout_of(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
@@ -508,4 +508,168 @@ fn shell_command_pages_run_as_documented() {
     for page in ["help", "echo", "quit", "completions"] {
         cases.case(crate::common::root().join(format!("commands/{page}.md")));
     }
+}
+
+/// An image built by xorriso (Rock Ridge) from a tree holding a 1 MiB file `big.bin`, a name
+/// with a space, and a directory; returns the scratch dir, the tree and the image.
+fn built_image() -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let dir = scratch();
+    let tree = dir.path().join("tree");
+    std::fs::create_dir_all(tree.join("some dir/inner")).unwrap();
+    let big: Vec<u8> = (0u32..1 << 20)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    std::fs::write(tree.join("big.bin"), big).unwrap();
+    std::fs::write(tree.join("with space.txt"), "spaced out\n").unwrap();
+    std::fs::write(tree.join("some dir/inner/deep.txt"), "deep inside\n").unwrap();
+    let image = dir.path().join("built.iso");
+    let (t, i) = (tree.to_str().unwrap(), image.to_str().unwrap());
+    tool("xorriso", &["-as", "mkisofs", "-R", "-o", i, t], None);
+    (dir, tree, image)
+}
+
+#[test]
+fn ls_piped_to_wc_counts_what_bsdtar_lists() {
+    let image = crate::common::fixture("sample.iso");
+    let listing = tool("bsdtar", &["-tf", image.to_str().unwrap()], None);
+    let top = String::from_utf8(listing)
+        .unwrap()
+        .lines()
+        .filter(|p| *p != "." && !p.trim_end_matches('/').contains('/'))
+        .count();
+    isofish()
+        .arg("-a")
+        .arg(&image)
+        .write_stdin("ls / | wc -l\n")
+        .assert()
+        .success()
+        .stdout(format!("{top}\n"));
+}
+
+#[test]
+fn cat_of_a_big_file_into_a_closed_stdout_exits_quietly() {
+    let (_dir, tree, image) = built_image();
+    let line = format!(
+        "set -o pipefail; '{}' -a '{}' cat /big.bin | head -c 10",
+        env!("CARGO_BIN_EXE_isofish"),
+        image.display()
+    );
+    let out = Command::new("bash").args(["-c", &line]).output().unwrap();
+    assert_eq!(stderr_of(&out), "", "no panic, no error message");
+    assert!(out.status.success(), "{:?}", out.status);
+    assert_eq!(
+        out.stdout,
+        std::fs::read(tree.join("big.bin")).unwrap()[..10]
+    );
+    // Inside a script, a host command that stops reading early does not stop the script.
+    isofish()
+        .arg("-a")
+        .arg(&image)
+        .write_stdin("cat /big.bin | head -c 4 | wc -c\necho after\n")
+        .assert()
+        .success()
+        .stdout("4\nafter\n");
+}
+
+#[test]
+fn mount_flag_places_the_image() {
+    let image = crate::common::fixture("sample.iso");
+    let at_root = isofish().arg("-a").arg(&image).args(["ls", "/"]).output();
+    let root_listing = stdout_of(&at_root.unwrap());
+    assert!(root_listing.contains("README.TXT"));
+    isofish()
+        .arg("--ro")
+        .arg("-a")
+        .arg(&image)
+        .args(["-m", "/dev/sda:/cd", "ls", "/cd", ":", "ls", "/"])
+        .assert()
+        .success()
+        .stdout(format!("{root_listing}cd\n"));
+}
+
+#[test]
+fn shebang_script_gets_its_image_from_the_caller() {
+    let image = crate::common::fixture("sample.iso");
+    let readme = tool(
+        "bsdtar",
+        &["-xOf", image.to_str().unwrap(), "README.TXT"],
+        None,
+    );
+    let dir = scratch();
+    let path = script(
+        dir.path(),
+        "show.fish",
+        "#!/usr/bin/env -S isofish -f\ncat /README.TXT\n",
+    );
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let bin_dir = PathBuf::from(env!("CARGO_BIN_EXE_isofish"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let path_var = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = Command::new(&path)
+        .arg("-a")
+        .arg(&image)
+        .env("PATH", path_var)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(out.stdout, readme);
+}
+
+#[test]
+fn repl_completes_paths_inside_the_image() {
+    let state = scratch();
+    let image = crate::common::fixture("sample.iso");
+    let intro = tool(
+        "bsdtar",
+        &["-xOf", image.to_str().unwrap(), "docs/guide/intro.txt"],
+        None,
+    );
+    let intro = String::from_utf8(intro).unwrap();
+    let r = repl(
+        &["--ro", "-a", image.to_str().unwrap()],
+        state.path(),
+        &[],
+        &[
+            WELCOME,
+            ("cat /do\t", "><iso> cat /docs/"),
+            ("gu\t", "><iso> cat /docs/guide/"),
+            ("in\t", "><iso> cat /docs/guide/intro.txt "),
+            ("\r", &format!("\n{intro}><iso> ")),
+            // Relative to the current directory.
+            ("cd /docs\r", "><iso> "),
+            ("cat guide/i\t", "><iso> cat guide/intro.txt "),
+            ("\r", &format!("\n{intro}><iso> ")),
+            // Devices.
+            ("vfs-type /dev/s\t", "><iso> vfs-type /dev/sda "),
+            ("\r", "\niso9660\n><iso> "),
+            ("quit\r", ""),
+        ],
+    );
+    assert_eq!(r.status, Some(0), "{}", r.transcript);
+}
+
+#[test]
+fn repl_completion_quotes_names_with_spaces() {
+    let state = scratch();
+    let (_dir, _tree, image) = built_image();
+    let r = repl(
+        &["-a", image.to_str().unwrap()],
+        state.path(),
+        &[],
+        &[
+            WELCOME,
+            ("cat /wi\t", "><iso> cat /with\\ space.txt "),
+            ("\r", "\nspaced out\n><iso> "),
+            ("cat /so\tin\td\t", "><iso> cat /some\\ dir/inner/deep.txt "),
+            ("\r", "\ndeep inside\n><iso> "),
+            ("quit\r", ""),
+        ],
+    );
+    assert_eq!(r.status, Some(0), "{}", r.transcript);
 }
