@@ -385,7 +385,7 @@ fn repl(args: &[&str], state: &Path, env: &[(&str, &str)], steps: &[(&str, &str)
 const WELCOME: (&str, &str) = ("", "'quit' to quit the shell\n\n><iso> ");
 
 #[test]
-fn repl_completes_a_command_name_with_tab() {
+fn repl_completes_command_names_and_host_files_with_tab() {
     let state = scratch();
     // 'hel' alone is no command: the help listing proves Tab completed it to 'help'.
     let r = repl(
@@ -396,7 +396,10 @@ fn repl_completes_a_command_name_with_tab() {
             WELCOME,
             ("hel\t", "><iso> help "),
             ("\r", "help COMMAND shows a command's page.\n><iso> "),
-            ("quit\r", ""),
+            // Command names as arguments of help, host files as arguments of open.
+            ("help complet\t", "><iso> help completions "),
+            ("\x15open Cargo.t\t", "><iso> open Cargo.toml"),
+            ("\x15quit\r", ""),
         ],
     );
     assert_eq!(r.status, Some(0), "{}", r.transcript);
