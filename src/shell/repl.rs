@@ -47,8 +47,10 @@ pub fn run(shell: Shell) -> anyhow::Result<()> {
         // A missing history is the normal first run.
         let _ = editor.load_history(path);
     }
-    print!("{BANNER}");
-    io::stdout().flush()?;
+    let mut stdout = io::stdout();
+    let _ = stdout
+        .write_all(BANNER.as_bytes())
+        .and_then(|()| stdout.flush());
     loop {
         let text = match editor.readline(PROMPT) {
             Ok(text) => text,
