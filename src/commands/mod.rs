@@ -4,6 +4,7 @@
 
 pub mod mount;
 pub mod read;
+pub mod shell_cmds;
 
 use std::io::Write;
 use std::sync::OnceLock;
@@ -178,7 +179,12 @@ impl Command {
 pub fn all() -> &'static [Command] {
     static ALL: OnceLock<Vec<Command>> = OnceLock::new();
     ALL.get_or_init(|| {
-        let groups: &[&[Command]] = &[mount::COMMANDS, read::COMMANDS, &[HELP]];
+        let groups: &[&[Command]] = &[
+            mount::COMMANDS,
+            read::COMMANDS,
+            shell_cmds::COMMANDS,
+            &[HELP],
+        ];
         let mut v: Vec<Command> = groups.iter().flat_map(|g| g.iter().copied()).collect();
         v.sort_by_key(|c| c.name);
         v

@@ -1,7 +1,9 @@
 //! isofish's integration tests: one binary, one module per thing proved.
 
 mod common;
+mod completions;
 mod iso_hostile;
 mod iso_info;
 mod iso_oracle;
 mod iso_tree;
+mod shell;
