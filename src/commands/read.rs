@@ -462,18 +462,17 @@ fn expand(ctx: &Ctx, pattern: &str) -> anyhow::Result<Vec<String>> {
         }
         found = next;
     }
-    let mut paths: Vec<String> = found
+    // A trailing `/` matches directories only, and stays on the matches.
+    let dirs_only = pattern.ends_with('/');
+    Ok(found
         .into_iter()
-        .map(|(p, _)| if p.is_empty() { "/".into() } else { p })
-        .collect();
-    if pattern.ends_with('/') {
-        for p in &mut paths {
-            if !p.ends_with('/') {
-                p.push('/');
-            }
-        }
-    }
-    Ok(paths)
+        .filter(|(_, node)| !dirs_only || node.is_dir())
+        .map(|(p, _)| match p.as_str() {
+            "" => "/".into(),
+            _ if dirs_only && !p.ends_with('/') => format!("{p}/"),
+            _ => p,
+        })
+        .collect())
 }
 
 fn glob(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {

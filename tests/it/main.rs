@@ -1,3 +1,8 @@
 //! isofish's integration tests: one binary, one module per thing proved.
 
+mod commands_inspect;
+mod commands_read;
+mod commands_transfer;
 mod common;
+mod docs;
+mod host_tree;
