@@ -2,9 +2,16 @@
 //! argument specification. The shell, `help`, completion and the docs test all read this one
 //! table. Help text is `commands/NAME.md`, compiled in.
 
+pub mod checksum;
+pub mod format;
+pub mod inspect;
+pub mod magic;
 pub mod mount;
+pub mod pattern;
 pub mod read;
 pub mod shell_cmds;
+pub mod tar;
+pub mod transfer;
 
 use std::io::Write;
 use std::sync::OnceLock;
@@ -183,6 +190,8 @@ pub fn all() -> &'static [Command] {
             mount::COMMANDS,
             read::COMMANDS,
             shell_cmds::COMMANDS,
+            inspect::COMMANDS,
+            transfer::COMMANDS,
             &[HELP],
         ];
         let mut v: Vec<Command> = groups.iter().flat_map(|g| g.iter().copied()).collect();
