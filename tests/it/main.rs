@@ -3,5 +3,6 @@
 mod common;
 mod iso_hostile;
 mod iso_info;
+mod iso_mutation;
 mod iso_oracle;
 mod iso_tree;
