@@ -3,6 +3,7 @@
 mod common;
 mod iso_hostile;
 mod iso_info;
+mod iso_multi_extent;
 mod iso_mutation;
 mod iso_oracle;
 mod iso_tree;
