@@ -1,6 +1,7 @@
 //! isofish's integration tests: one binary, one module per thing proved.
 
 mod common;
+mod iso_flags;
 mod iso_hostile;
 mod iso_info;
 mod iso_multi_extent;
