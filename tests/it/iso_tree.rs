@@ -321,3 +321,59 @@ fn partition_of_a_partition_offset_image_reads_alone() {
     seen.sort();
     assert_eq!(seen, names(&ours(&img, "")));
 }
+
+#[test]
+fn iso_9660_1999_tree_of_xorriso_with_the_iso1999_option() {
+    // xorriso -compliance iso_9660_1999 writes a second tree (enhanced volume descriptor) with
+    // the names as given; every peer tool shows the primary tree's mapped names by default,
+    // and so does isofish; `iso1999` shows the second tree, which must hold the names the
+    // image was made from.
+    let dir = crate::common::scratch();
+    let input = dir.path().join("in");
+    std::fs::create_dir_all(input.join("Sub Dir")).expect("mkdir");
+    std::fs::write(input.join("a-rather-long-file-name-for-iso.txt"), "hi\n").expect("write");
+    std::fs::write(input.join("Sub Dir/lower.txt"), "x\n").expect("write");
+    let img = dir.path().join("iso1999.iso");
+    crate::common::tool(
+        "xorriso",
+        &[
+            "-no_rc",
+            "-report_about",
+            "FAILURE",
+            "-outdev",
+            img.to_str().expect("utf-8"),
+            "-rockridge",
+            "off",
+            "-joliet",
+            "off",
+            "-compliance",
+            "iso_9660_1999",
+            "-padding",
+            "0",
+            "-map",
+            input.to_str().expect("utf-8"),
+            "/",
+            "-commit",
+        ],
+        None,
+    );
+    let data = |_: &str, i: &Item| Item {
+        kind: i.kind,
+        md5: i.md5.clone(),
+        ..Item::default()
+    };
+    let expected = project(&crate::iso_oracle::host_tree(&input), data);
+    assert_same(
+        "iso1999 tree vs its input",
+        &project(&ours(&img, "iso1999"), data),
+        &expected,
+    );
+    let mut primary = plain(isoinfo_names(&img, &[]));
+    primary.sort();
+    assert_eq!(names(&ours(&img, "")), primary);
+    assert!(open(&img, "")
+        .expect("opens")
+        .info()
+        .iter()
+        .any(|(k, _)| k == "ISO 9660:1999"));
+}

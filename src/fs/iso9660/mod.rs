@@ -5,6 +5,9 @@
 //! Choices where the standards leave room:
 //! - The view is Rock Ridge, else Joliet, else plain ISO 9660 (mount options `norock`,
 //!   `nojoliet`, `joliet` to prefer Joliet, `plain` for neither), as the Linux kernel does.
+//!   The ISO 9660:1999 tree of an enhanced volume descriptor is shown with `iso1999` only:
+//!   genisoimage points it at the primary tree anyway, and no peer tool (Linux, isoinfo,
+//!   xorriso, bsdtar, 7z) shows xorriso's separate one by default.
 //! - Plain names lose their `;1` version and the `.` of names without extension; their case is
 //!   kept (as isoinfo, xorriso and bsdtar show them).
 //! - Without Rock Ridge, directories and files are 0555 (as Linux and xorriso show them;
@@ -42,7 +45,7 @@ const MAX_DIR_SIZE: u64 = 64 << 20;
 /// Deepest directory nesting accepted.
 const MAX_DEPTH: usize = 1024;
 /// The mount options this filesystem understands.
-const OPTIONS: &[&str] = &["norock", "nojoliet", "joliet", "plain", "ro"];
+const OPTIONS: &[&str] = &["norock", "nojoliet", "joliet", "plain", "iso1999", "ro"];
 
 /// Which names (and attributes) are shown.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -157,8 +160,10 @@ impl IsoFs {
             rock_ridge = Some(rr.extensions);
         }
 
-        let want_rock = sp.is_some() && !options.has("norock") && !options.has("plain");
-        let want_joliet = joliet.is_some() && !options.has("nojoliet") && !options.has("plain");
+        let enhanced = find(|k| *k == Kind::Enhanced).filter(|_| options.has("iso1999"));
+        let neither = options.has("plain") || enhanced.is_some();
+        let want_rock = sp.is_some() && !options.has("norock") && !neither;
+        let want_joliet = joliet.is_some() && !options.has("nojoliet") && !neither;
         let view = if want_joliet && (options.has("joliet") || !want_rock) {
             View::Joliet
         } else if want_rock {
@@ -168,7 +173,7 @@ impl IsoFs {
         };
         let tree = match view {
             View::Joliet => joliet.expect("want_joliet needs it"),
-            _ => primary,
+            _ => enhanced.unwrap_or(primary),
         };
         let mut fs = IsoFs {
             label: primary.volume_id.trim().to_string(),
