@@ -1,7 +1,7 @@
 //! Rock Ridge (RRIP 1.09, 1.10 and 1.12): the POSIX attributes a record's SUSP entries carry.
 //! PX (mode, links, owner, 1.12 serial number), PN (device numbers), SL (symlink target, over
 //! several entries), NM (name, over several entries), TF (times, short and long form), CL/PL/RE
-//! (directory relocation), SF (sparse files: noted), ER (which RRIP), and ZF (zisofs, decoded in
+//! (directory relocation), SF (sparse files: listed, reads refused), ER (which RRIP), and ZF (zisofs, decoded in
 //! [`super::zisofs`]).
 
 use super::record::{both_endian_u32, decode_short_date};
@@ -47,7 +47,7 @@ pub struct RockRidge {
     pub parent_link: Option<u32>,
     /// RE: this record is a relocated directory in its storage place: not listed there.
     pub relocated: bool,
-    /// SF: the file is sparse (data read as recorded).
+    /// SF: the file is sparse (RRIP 1.12; no writer isofish knows makes them, reads fail).
     pub sparse: bool,
     /// ZF: zisofs compression.
     pub zf: Option<Zf>,
