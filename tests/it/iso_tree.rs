@@ -210,26 +210,33 @@ fn check_names_and_data(name: &str, options: &str, isoinfo_flags: &[&str], strip
             &project(&ours, data),
             &project(&bsdtar_tree(&img), data),
         );
+        // xorriso also reads Joliet when there is no Rock Ridge, and gives the modes (0555)
+        // Linux gives. It maps non-ASCII plain ISO names to `_` plus an md5 (bsdtar and
+        // isoinfo keep their bytes, as isofish does), so those are left out here.
+        let with_mode = |k: &str, i: &Item| Item {
+            mode: i.mode,
+            ..data(k, i)
+        };
+        let mangled =
+            |k: &str| k.len() > 32 && k[k.len() - 32..].bytes().all(|b| b.is_ascii_hexdigit());
+        let ascii_only = |t: Tree| -> Tree {
+            t.into_iter()
+                .filter(|(k, _)| k.is_ascii() && !mangled(k))
+                .collect()
+        };
+        assert_same(
+            &format!("{name} vs xorriso"),
+            &ascii_only(project(&ours, with_mode)),
+            &ascii_only(project(&xorriso_extract(&img), with_mode)),
+        );
     }
 }
 
 #[test]
-fn level1_plain_names_match_isoinfo_and_modes_match_xorriso() {
+fn level1_plain_names_match_isoinfo() {
     check_names_and_data("level1.iso", "", &[], true);
-    // Without Rock Ridge, modes are the kernel's and xorriso's defaults (0555).
-    let img = fixture("level1.iso");
-    let modes = |_: &str, i: &Item| Item {
-        kind: i.kind,
-        mode: i.mode,
-        ..Item::default()
-    };
-    assert_same(
-        "level1 modes vs xorriso",
-        &project(&ours(&img, ""), modes),
-        &project(&xorriso_extract(&img), modes),
-    );
     // The hidden file is listed.
-    assert!(ours(&img, "").contains_key("HIDDEN.TXT"));
+    assert!(ours(&fixture("level1.iso"), "").contains_key("HIDDEN.TXT"));
 }
 
 #[test]
