@@ -384,3 +384,44 @@ fn iso_9660_1999_tree_of_xorriso_with_the_iso1999_option() {
         .iter()
         .any(|(k, _)| k == "ISO 9660:1999"));
 }
+
+#[test]
+fn hard_links_share_their_inode_number() {
+    // bsdtar lists the second name of a hard link as `NAME link to OTHER`; both names have
+    // the same `ino` here (PX serial numbers of xorriso's images, the shared data extent of
+    // genisoimage's).
+    for name in ["sample.iso", "level3-rr.iso", "rr112.iso"] {
+        let img = fixture(name);
+        let fs = open(&img, "").expect("opens");
+        let out = crate::common::tool("bsdtar", &["-tvf", img.to_str().expect("utf-8")], None);
+        let text = String::from_utf8_lossy(&out);
+        let pairs: Vec<(String, String)> = text
+            .lines()
+            .filter_map(|l| l.split_once(" link to "))
+            .map(|(a, b)| {
+                let a = a.rsplit(' ').next().unwrap_or(a);
+                let clean = |s: &str| s.trim_start_matches("./").to_string();
+                (clean(a), clean(b))
+            })
+            .collect();
+        assert!(!pairs.is_empty(), "{name}: no hard links listed");
+        let ino_of = |path: &str| {
+            let mut dir = fs.root();
+            let mut meta = None;
+            for part in path.split('/') {
+                let e = fs
+                    .lookup(dir, part.as_bytes())
+                    .expect("lookup")
+                    .unwrap_or_else(|| panic!("{name}: {path} not found"));
+                dir = e.ino;
+                meta = Some(e.meta);
+            }
+            meta.expect("non-empty path")
+        };
+        for (a, b) in pairs {
+            let (ma, mb) = (ino_of(&a), ino_of(&b));
+            assert_eq!(ma.ino, mb.ino, "{name}: {a} and {b}");
+            assert_eq!((ma.nlink, mb.nlink), (2, 2), "{name}: {a} and {b}");
+        }
+    }
+}
