@@ -159,7 +159,7 @@ pub struct SystemArea {
     pub apm: Option<apm::Apm>,
     /// `-partition_offset`: the block where a second ISO superblock starts, for partitions.
     pub partition_offset: Option<u64>,
-    /// The partitions the session shows as devices, from the table Linux would use.
+    /// The partitions the session shows as devices, from the table Linux and fdisk read.
     pub partitions: Vec<Partition>,
     /// Pairs of partitions (by number) that overlap without one holding the other (a
     /// partition inside the ISO's partition is the usual hybrid layout, not a problem).
@@ -348,14 +348,15 @@ impl SystemArea {
             gpt.as_ref().or(gpt_backup.as_ref()),
             apm.as_ref(),
         );
-        // The table Linux reads: GPT behind a protective MBR, else APM, else the MBR.
+        // The table Linux and fdisk read: GPT behind a protective MBR, else the MBR, else
+        // the APM.
         let protective = mbr.as_ref().is_some_and(mbr::Mbr::protective);
         let mut partitions = if protective && !from_gpt.is_empty() {
             from_gpt
-        } else if !from_apm.is_empty() {
-            from_apm
-        } else {
+        } else if !from_mbr.is_empty() {
             from_mbr
+        } else {
+            from_apm
         };
         let mut partition_offset = None;
         for p in &partitions {

@@ -174,7 +174,7 @@ fn catalog_lines(layout: &Layout, out: &mut Vec<String>) {
         let mut opts: Vec<String> = Vec::new();
         if let Some(t) = &img.patches.table {
             opts.push(format!(
-                "boot-info-table (pvd block {}, length {}, checksum {})",
+                "boot-info-table (pvd block {}; length {}; checksum {})",
                 t.pvd_block,
                 t.image_len,
                 t.checksum_ok.map_or("not checked", yes)
