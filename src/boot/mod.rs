@@ -342,12 +342,12 @@ impl SystemArea {
         let (gpt, gpt_backup) = gpt::read(src)?;
         let apm = apm::read(src)?;
         let iso_blocks = iso_blocks(src)?;
-        let (from_mbr, from_gpt, from_apm) = table_partitions(
-            src,
-            mbr.as_ref(),
-            gpt.as_ref().or(gpt_backup.as_ref()),
-            apm.as_ref(),
-        );
+        // A GPT whose CRCs fail is reported, never trusted: the backup stands in for it.
+        let trusted = [&gpt, &gpt_backup]
+            .into_iter()
+            .find_map(|g| g.as_ref().filter(|g| g.valid()));
+        let (from_mbr, from_gpt, from_apm) =
+            table_partitions(src, mbr.as_ref(), trusted, apm.as_ref());
         // The table Linux and fdisk read: GPT behind a protective MBR, else the MBR, else
         // the APM.
         let protective = mbr.as_ref().is_some_and(mbr::Mbr::protective);

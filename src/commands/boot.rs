@@ -115,8 +115,11 @@ fn boot_extract(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
         bail!("boot-extract: usage: boot-extract [--whole] DEVICE N HOSTFILE|-");
     };
     let (source, layout) = layout(ctx, device)?;
-    if layout.images.is_empty() {
-        bail!("{device}: no El Torito boot images");
+    match &layout.catalog {
+        None => bail!("{device}: no El Torito boot record"),
+        Some(Err(e)) => bail!("{device}: the boot catalog is unreadable: {e}"),
+        Some(Ok(_)) if layout.images.is_empty() => bail!("{device}: no El Torito boot images"),
+        Some(Ok(_)) => {}
     }
     let index: usize = n
         .parse()

@@ -1,3 +1,6 @@
 //! isofish's integration tests: one binary, one module per thing proved.
 
+mod boot_hostile;
+mod boot_images;
+mod boot_report;
 mod common;
