@@ -4,3 +4,6 @@ mod boot_hostile;
 mod boot_images;
 mod boot_report;
 mod common;
+mod iso_info;
+mod iso_oracle;
+mod iso_tree;
