@@ -34,12 +34,35 @@ fn apm_covers(layout: &Layout, image: &Image) -> bool {
     })
 }
 
+/// The disk geometry the MBR was written for: heads per cylinder and sectors per head, read
+/// from the first partition end whose CHS address, taken as the last head and sector of a
+/// cylinder, gives back its LBA; 64 and 32 (xorriso's and isohybrid's default) otherwise.
+fn geometry(m: &super::mbr::Mbr) -> (u32, u32) {
+    m.entries
+        .iter()
+        .find_map(|e| {
+            let [head, sector, cyl] = e.end_chs;
+            let (heads, sectors) = (u64::from(head) + 1, u64::from(sector & 0x3f));
+            let cylinder = u64::from(cyl) | (u64::from(sector & 0xc0) << 2);
+            let lba = (cylinder * heads + u64::from(head)) * sectors + sectors - 1;
+            let end = u64::from(e.start) + u64::from(e.sectors) - 1;
+            (sectors > 0 && e.sectors > 0 && lba == end).then_some((heads as u32, sectors as u32))
+        })
+        .unwrap_or((64, 32))
+}
+
 /// The options, one per line. `image_path` is the host path of the image (for the
 /// `--interval` readers).
 pub fn options(layout: &Layout, image_path: &str) -> Vec<String> {
     let sys = &layout.system;
     let path = quote(image_path);
     let mut out = Vec::new();
+    if let Some(v) = &sys.volume {
+        out.push(format!("-V {}", quote(&v.id)));
+        if let Some(date) = &v.modified_utc {
+            out.push(format!("--modification-date={}", quote(date)));
+        }
+    }
     let mut zero = vec!["zero_mbrpt"];
     if sys.gpt.is_some() {
         zero.push("zero_gpt");
@@ -58,34 +81,44 @@ pub fn options(layout: &Layout, image_path: &str) -> Vec<String> {
     if mbr.is_some_and(|m| m.protective()) {
         out.push("--protective-msdos-label".into());
     }
-    if mbr.is_some() {
+    let iso_start = sys.partition_offset.unwrap_or(0) * BLOCK;
+    // The MBR entry that holds the ISO: it starts at 0 or at the partition offset (or at
+    // sector 1, behind a protective label).
+    let iso_entry = mbr.and_then(|m| {
+        m.entries
+            .iter()
+            .find(|e| [iso_start / 512, 1].contains(&u64::from(e.start)))
+    });
+    if let Some(m) = mbr {
+        let (heads, sectors) = geometry(m);
+        let aligned = iso_entry.is_some_and(|e| {
+            (u64::from(e.start) + u64::from(e.sectors)).is_multiple_of(u64::from(heads * sectors))
+        });
+        out.push(format!(
+            "-partition_cyl_align {}",
+            if aligned { "on" } else { "off" }
+        ));
         out.push(format!(
             "-partition_offset {}",
             sys.partition_offset.unwrap_or(0)
         ));
+        out.push(format!("-partition_hd_cyl {heads}"));
+        out.push(format!("-partition_sec_hd {sectors}"));
     }
     let hybrid = matches!(layout.mbr_code, MbrCode::Isohybrid(_) | MbrCode::Grub2(_));
     if hybrid && mbr.is_some_and(|m| m.entries.iter().any(|e| e.status == 0x80)) {
         out.push("--mbr-force-bootable".into());
     }
-    if let Some(a) = &sys.apm {
-        out.push(format!("-apm-block-size {}", a.block_size));
-    }
+
     let gpt_hfs = sys.gpt.as_ref().is_some_and(|g| {
         g.entries
             .iter()
             .any(|e| e.type_guid.to_string() == HFS_PLUS)
     });
-    if gpt_hfs && !matches!(layout.mbr_code, MbrCode::Isohybrid(_)) {
-        out.push("-hfsplus".into());
-    }
     let efi_part = layout
         .images
         .iter()
         .any(|i| i.entry.platform == 0xef && gpt_type_of(layout, i).as_deref() == Some(EFI_SYSTEM));
-    if efi_part {
-        out.push("-efi-boot-part --efi-boot-image".into());
-    }
     for p in sys.partitions.iter().filter(|p| p.appended) {
         let kind = match p.table {
             Table::Mbr => p.kind.clone(),
@@ -98,6 +131,22 @@ pub fn options(layout: &Layout, image_path: &str) -> Vec<String> {
             p.start / 512,
             (p.end() / 512).saturating_sub(1)
         ));
+    }
+    let isohybrid = matches!(layout.mbr_code, MbrCode::Isohybrid(_));
+    if isohybrid && sys.partitions.iter().any(|p| p.appended) {
+        out.push("-part_like_isohybrid".into());
+    }
+    if let Some(a) = &sys.apm {
+        out.push(format!("-apm-block-size {}", a.block_size));
+    }
+    if let Some(e) = iso_entry.filter(|e| isohybrid && e.kind != 0xee) {
+        out.push(format!("-iso_mbr_part_type 0x{:02x}", e.kind));
+    }
+    if gpt_hfs && !isohybrid {
+        out.push("-hfsplus".into());
+    }
+    if efi_part {
+        out.push("-efi-boot-part --efi-boot-image".into());
     }
     if let Some(Ok(cat)) = &layout.catalog {
         match &layout.catalog_file {
@@ -147,13 +196,11 @@ fn image_options(layout: &Layout, img: &Image, index: usize, path: &str, out: &m
         }
     }
     match e.emulation {
-        Emulation::None => {
-            out.push("-no-emul-boot".into());
-            out.push(format!("-boot-load-size {}", e.sector_count));
-        }
+        Emulation::None => out.push("-no-emul-boot".into()),
         Emulation::HardDisk => out.push("-hard-disk-boot".into()),
         _ => {}
     }
+    out.push(format!("-boot-load-size {}", e.sector_count));
     if e.has_criteria() {
         let mut bytes = vec![e.criteria_type];
         bytes.extend_from_slice(&e.criteria);

@@ -12,6 +12,7 @@ pub mod mbr;
 pub mod mkisofs;
 
 pub mod report;
+pub mod volume;
 
 use std::collections::{HashMap, HashSet};
 
@@ -151,8 +152,8 @@ impl Image {
 pub struct SystemArea {
     /// The source's size in bytes.
     pub image_len: u64,
-    /// The volume space size of the primary volume descriptor, in blocks.
-    pub iso_blocks: Option<u32>,
+    /// The primary volume descriptor's size, id and date.
+    pub volume: Option<volume::Volume>,
     pub mbr: Option<mbr::Mbr>,
     pub gpt: Option<gpt::Gpt>,
     pub gpt_backup: Option<gpt::Gpt>,
@@ -177,15 +178,6 @@ pub struct Layout {
     pub catalog_file: Option<TreeFile>,
     pub images: Vec<Image>,
     pub mbr_code: MbrCode,
-}
-
-/// Reads the primary volume descriptor's volume space size.
-fn iso_blocks(src: &dyn Source) -> Result<Option<u32>> {
-    let mut pvd = [0u8; 88];
-    if src.read_at(16 * BLOCK, &mut pvd)? < pvd.len() || &pvd[..6] != b"\x01CD001" {
-        return Ok(None);
-    }
-    Ok(Some(le32(&pvd, 80)))
 }
 
 fn has_pvd_at(src: &dyn Source, offset: u64) -> Result<bool> {
@@ -341,7 +333,7 @@ impl SystemArea {
         let mbr = mbr::read(src)?;
         let (gpt, gpt_backup) = gpt::read(src)?;
         let apm = apm::read(src)?;
-        let iso_blocks = iso_blocks(src)?;
+        let volume = volume::read(src)?;
         // A GPT whose CRCs fail is reported, never trusted: the backup stands in for it.
         let trusted = [&gpt, &gpt_backup]
             .into_iter()
@@ -372,7 +364,7 @@ impl SystemArea {
             .iter()
             .find(|p| p.start == iso_start && p.len > 16 * BLOCK)
             .map(Partition::end)
-            .or(iso_blocks.map(|b| u64::from(b) * BLOCK))
+            .or(volume.as_ref().map(|v| u64::from(v.blocks) * BLOCK))
             .unwrap_or(src.len());
         for p in &mut partitions {
             p.appended = p.start >= iso_end;
@@ -392,7 +384,7 @@ impl SystemArea {
 
         Ok(SystemArea {
             image_len: src.len(),
-            iso_blocks,
+            volume,
             mbr,
             gpt,
             gpt_backup,

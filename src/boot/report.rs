@@ -214,8 +214,9 @@ fn system_lines(layout: &Layout, device: &str, out: &mut Vec<String>) {
         format!(
             "{} bytes{}",
             sys.image_len,
-            sys.iso_blocks
-                .map(|b| format!(", ISO volume {b} blocks of 2048"))
+            sys.volume
+                .as_ref()
+                .map(|v| format!(", ISO volume {} blocks of 2048", v.blocks))
                 .unwrap_or_default()
         ),
     );

@@ -2,6 +2,7 @@
 
 mod boot_hostile;
 mod boot_images;
+mod boot_mkisofs;
 mod boot_report;
 mod common;
 mod iso_info;
