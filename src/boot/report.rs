@@ -86,7 +86,7 @@ pub fn system_kind(layout: &Layout) -> String {
         words.push("APM");
     }
     if words.is_empty() {
-        "empty".into()
+        "no MBR, GPT or APM".into()
     } else {
         words.join(" ")
     }
