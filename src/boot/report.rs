@@ -86,7 +86,7 @@ pub fn system_kind(layout: &Layout) -> String {
         words.push("APM");
     }
     if words.is_empty() {
-        "no MBR, GPT or APM".into()
+        "none".into()
     } else {
         words.join(" ")
     }
