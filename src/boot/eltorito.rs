@@ -54,7 +54,7 @@ pub fn find_boot_record(src: &dyn Source) -> Result<Option<BootRecord>> {
 pub fn platform_name(id: u8) -> String {
     match id {
         0x00 => "BIOS".into(),
-        0x01 => "PowerPC".into(),
+        0x01 => "PPC".into(),
         0x02 => "Mac".into(),
         0xef => "UEFI".into(),
         other => format!("0x{other:02x}"),

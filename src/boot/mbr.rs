@@ -41,6 +41,15 @@ pub struct Mbr {
 }
 
 impl Mbr {
+    /// The sector just past the last partition: the size of the disk the table describes.
+    pub fn disk_sectors(&self) -> u64 {
+        self.entries
+            .iter()
+            .map(|e| u64::from(e.start) + u64::from(e.sectors))
+            .max()
+            .unwrap_or(0)
+    }
+
     /// True when an entry has type 0xee (a GPT protective MBR).
     pub fn protective(&self) -> bool {
         self.entries.iter().any(|e| e.kind == 0xee)
@@ -53,8 +62,14 @@ fn find(hay: &[u8], needle: &[u8]) -> bool {
 
 /// Decodes the MBR from the first sector of `src`, if it carries the 55 aa signature.
 pub fn read(src: &dyn Source) -> Result<Option<Mbr>> {
+    read_at(src, 0)
+}
+
+/// Decodes an MBR at `offset` (a hard-disk-emulation boot image holds one), if it carries
+/// the 55 aa signature.
+pub fn read_at(src: &dyn Source, offset: u64) -> Result<Option<Mbr>> {
     let mut s = [0u8; 512];
-    if src.read_at(0, &mut s)? < s.len() || s[510..512] != [0x55, 0xaa] {
+    if src.read_at(offset, &mut s)? < s.len() || s[510..512] != [0x55, 0xaa] {
         return Ok(None);
     }
     let entries = (0..4)

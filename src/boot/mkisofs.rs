@@ -153,20 +153,37 @@ pub fn options(layout: &Layout, image_path: &str) -> Vec<String> {
             Some(f) => out.push(format!("-c {}", quote(&f.path))),
             None => out.push("--boot-catalog-hide".into()),
         }
-        if !cat.id.is_empty() {
-            out.push(format!(
-                "-eltorito-id {}",
-                quote(&String::from_utf8_lossy(&cat.id))
-            ));
+        for (i, img) in layout.images.iter().enumerate() {
+            // xorriso gives the first image's id to the validation entry and a later image's
+            // to its section header: so each id goes with the first image it covers.
+            let id = match img.entry.section {
+                0 => Some(&cat.id),
+                s if layout.images[..i].iter().all(|o| o.entry.section != s) => {
+                    cat.sections.get(s - 1).map(|sec| &sec.id)
+                }
+                _ => None,
+            };
+            image_options(
+                layout,
+                img,
+                i,
+                id.filter(|id| !id.is_empty()),
+                &path,
+                &mut out,
+            );
         }
-    }
-    for (i, img) in layout.images.iter().enumerate() {
-        image_options(layout, img, i, &path, &mut out);
     }
     out
 }
 
-fn image_options(layout: &Layout, img: &Image, index: usize, path: &str, out: &mut Vec<String>) {
+fn image_options(
+    layout: &Layout,
+    img: &Image,
+    index: usize,
+    id: Option<&Vec<u8>>,
+    path: &str,
+    out: &mut Vec<String>,
+) {
     let e = &img.entry;
     if index > 0 {
         out.push("-eltorito-alt-boot".into());
@@ -201,6 +218,12 @@ fn image_options(layout: &Layout, img: &Image, index: usize, path: &str, out: &m
         _ => {}
     }
     out.push(format!("-boot-load-size {}", e.sector_count));
+    if let Some(id) = id {
+        out.push(format!(
+            "-eltorito-id {}",
+            quote(&String::from_utf8_lossy(id))
+        ));
+    }
     if e.has_criteria() {
         let mut bytes = vec![e.criteria_type];
         bytes.extend_from_slice(&e.criteria);

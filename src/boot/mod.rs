@@ -128,9 +128,19 @@ pub struct Image {
     pub entry: BootEntry,
     pub patches: bootinfo::Patches,
     pub location: Location,
+    /// For hard disk emulation: the size of the emulated disk in bytes, from the partition
+    /// table in the image's first sector.
+    pub emulated_disk: Option<u64>,
 }
 
 impl Image {
+    /// The bytes the firmware reads: the emulated disk for hard disk emulation, else what the
+    /// entry says ([`BootEntry::load_bytes`]).
+    pub fn load_bytes(&self) -> u64 {
+        self.emulated_disk
+            .unwrap_or_else(|| self.entry.load_bytes())
+    }
+
     /// The byte offset of the image in the source.
     pub fn start(&self) -> u64 {
         u64::from(self.entry.load_rba) * BLOCK
@@ -142,7 +152,7 @@ impl Image {
         match &self.location {
             Location::File(f) => f.size,
             Location::Partition(p) => p.end().saturating_sub(self.start()),
-            Location::Hidden => self.entry.load_bytes(),
+            Location::Hidden => self.load_bytes(),
         }
     }
 }
@@ -431,10 +441,18 @@ impl Layout {
             } else {
                 Location::Hidden
             };
+            let emulated_disk = if entry.emulation == eltorito::Emulation::HardDisk {
+                mbr::read_at(src, block * BLOCK)?
+                    .map(|m| m.disk_sectors() * SECTOR)
+                    .filter(|&len| len > 0)
+            } else {
+                None
+            };
             images.push(Image {
                 patches: bootinfo::detect(src, entry.load_rba)?,
                 entry,
                 location,
+                emulated_disk,
             });
         }
         let mbr_code = match &system.mbr {

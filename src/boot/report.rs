@@ -158,7 +158,7 @@ fn catalog_lines(layout: &Layout, out: &mut Vec<String>) {
             format!(
                 "{entry} at offset {}, loads {} bytes",
                 e.offset,
-                e.load_bytes()
+                img.load_bytes()
             ),
         );
         let place = match &img.location {

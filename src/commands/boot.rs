@@ -135,7 +135,7 @@ fn boot_extract(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
     let len = if whole {
         img.whole_len()
     } else {
-        img.entry.load_bytes()
+        img.load_bytes()
     };
     let start = img.start();
     if start.checked_add(len).is_none_or(|end| end > source.len()) {

@@ -55,8 +55,9 @@ fn isoinfo_default_image(path: &Path) -> Vec<u8> {
             .map(|v| v.split_whitespace().next().unwrap().to_string())
             .unwrap()
     };
+    // isoinfo prints both in hex.
     let lba = u64::from_str_radix(&get("Bootoff"), 16).unwrap();
-    let nsect: usize = get("Nsect").parse().unwrap();
+    let nsect = usize::from_str_radix(&get("Nsect"), 16).unwrap();
     bytes_at(path, lba * 2048, nsect * 512)
 }
 
@@ -158,4 +159,12 @@ fn boot_extract_rejects_a_number_out_of_range() {
         err.contains("N must be a boot image number from 1 to 2"),
         "{err}"
     );
+}
+
+#[test]
+fn boot_extract_hard_disk_emulation_reads_the_emulated_disk() {
+    let path = image("boot-harddisk");
+    let dir = scratch();
+    let loaded = extract(&path, &["/dev/sda", "1", "-"]);
+    assert_eq!(loaded, xorriso_file(&path, "/hd/disk.img", dir.path()));
 }

@@ -2,7 +2,9 @@
 //! as_mkisofs` on every boot image, and replaying them with xorriso over the extracted tree
 //! rebuilds the same boot setup (same catalog, patches, system area, partitions).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use tempfile::TempDir;
 
 use crate::boot_images::{fields, image, values, xorriso};
 use crate::common::{isofish, root, scratch, tool};
@@ -42,6 +44,7 @@ same_as_xorriso! {
     boot_mkisofs_floppy: "boot-floppy",
     boot_mkisofs_hard_disk: "boot-harddisk",
     boot_mkisofs_several_efi_entries: "boot-multi-efi",
+    boot_mkisofs_ppc_mac_and_other_platforms: "boot-platforms",
 }
 
 /// The parts of xorriso's reports that describe the boot setup, block addresses left out
@@ -69,7 +72,31 @@ fn shape(path: &Path) -> Vec<String> {
     v
 }
 
-fn replay(name: &str) {
+/// What `boot-info` says of the catalog's ids and selection criteria (which xorriso's
+/// reports leave out).
+fn ids_and_criteria(path: &Path) -> Vec<String> {
+    let out = isofish()
+        .args([
+            "--ro",
+            "-a",
+            path.to_str().unwrap(),
+            "boot-info",
+            "/dev/sda",
+        ])
+        .assert()
+        .success();
+    String::from_utf8_lossy(&out.get_output().stdout)
+        .lines()
+        .filter(|l| {
+            l.starts_with("Validation entry")
+                || l.starts_with("Section")
+                || l.contains(" criteria ")
+        })
+        .map(String::from)
+        .collect()
+}
+
+fn replay(name: &str) -> (PathBuf, TempDir) {
     let original = image(name);
     let dir = scratch();
     let tree = dir.path().join("tree");
@@ -107,6 +134,19 @@ fn replay(name: &str) {
         "nothing to compare: {before:?}"
     );
     assert_eq!(shape(&rebuilt), before);
+    (rebuilt, dir)
+}
+
+#[test]
+fn boot_mkisofs_replay_keeps_section_ids_and_selection_criteria() {
+    let (rebuilt, _dir) = replay("boot-criteria");
+    let before = ids_and_criteria(&image("boot-criteria"));
+    assert!(
+        before.iter().any(|l| l.contains("\"SECTIONID\"")),
+        "{before:?}"
+    );
+    assert!(before.iter().any(|l| l.contains("type 0x01")), "{before:?}");
+    assert_eq!(ids_and_criteria(&rebuilt), before);
 }
 
 #[test]

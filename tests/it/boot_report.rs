@@ -37,6 +37,16 @@ fn check_catalog(path: &Path) {
             "image {n}: xorriso says {file}, isofish {mine}"
         );
     }
+    for v in values(&x, "El Torito hdsiz/512") {
+        let f = fields(v);
+        let sectors: u64 = f[1].parse().unwrap();
+        let mine = value(&ours, &format!("Image {} entry", f[0]));
+        assert!(
+            mine.ends_with(&format!("loads {} bytes", sectors * 512)),
+            "hard disk size of image {}: xorriso {sectors} sectors, isofish {mine}",
+            f[0]
+        );
+    }
     for (i, _) in theirs.iter().enumerate() {
         let n = (i + 1).to_string();
         let theirs: Vec<&str> = values(&x, "El Torito img opts")
@@ -165,21 +175,12 @@ fn check_isoinfo(path: &Path) {
         .expect("isoinfo names the catalog sector");
     assert!(value(&ours, "El Torito").ends_with(&format!("catalog at block {cat}")));
     let row = fields(values(&ours, "Boot image")[0]);
-    let lba = u32::from_str_radix(field("Bootoff")[0], 16).expect("hex");
-    assert_eq!(row[7], lba.to_string());
-    assert_eq!(row[6], field("Nsect")[0]);
-    assert_eq!(
-        u32::from_str_radix(row[5].trim_start_matches("0x"), 16)
-            .unwrap()
-            .to_string(),
-        field("Sys type")[0]
-    );
-    assert_eq!(
-        u32::from_str_radix(row[4].trim_start_matches("0x"), 16)
-            .unwrap()
-            .to_string(),
-        field("Load segment")[0]
-    );
+    // isoinfo prints these numbers in hex.
+    let hex = |s: &str| u32::from_str_radix(s.trim_start_matches("0x"), 16).expect("hex");
+    assert_eq!(row[7], hex(field("Bootoff")[0]).to_string());
+    assert_eq!(row[6], hex(field("Nsect")[0]).to_string());
+    assert_eq!(hex(row[5]), hex(field("Sys type")[0]));
+    assert_eq!(hex(row[4]), hex(field("Load segment")[0]));
     let media = field("Boot media")[0];
     let emulation = match media {
         "0" => "none",
@@ -251,6 +252,7 @@ against_oracles! {
     boot_report_floppy_emulation: "boot-floppy",
     boot_report_hard_disk_emulation: "boot-harddisk",
     boot_report_several_efi_entries_in_one_section: "boot-multi-efi",
+    boot_report_ppc_mac_and_other_platforms: "boot-platforms",
 }
 
 #[test]
