@@ -302,8 +302,10 @@ pub fn mbr_type_name(kind: u8) -> Option<&'static str> {
 }
 
 /// Walks the ISO tree once and finds the files whose data starts at one of `blocks`.
-/// Directories are visited once each, so a looping tree cannot hang the walk.
-pub fn files_at(fs: &dyn FileSystem, blocks: &HashSet<u64>) -> Result<HashMap<u64, TreeFile>> {
+/// Directories are visited once each, so a looping tree cannot hang the walk; a directory or
+/// file that cannot be read is skipped (the boot report does not depend on it: its images are
+/// then shown as hidden).
+pub fn files_at(fs: &dyn FileSystem, blocks: &HashSet<u64>) -> HashMap<u64, TreeFile> {
     let mut found = HashMap::new();
     let mut seen = HashSet::new();
     let mut stack: Vec<(Ino, String)> = vec![(fs.root(), String::new())];
@@ -311,13 +313,18 @@ pub fn files_at(fs: &dyn FileSystem, blocks: &HashSet<u64>) -> Result<HashMap<u6
         if !seen.insert(dir) {
             continue;
         }
-        for e in fs.read_dir(dir)? {
+        let Ok(entries) = fs.read_dir(dir) else {
+            continue;
+        };
+        for e in entries {
             let child = format!("{path}/{}", String::from_utf8_lossy(&e.name));
             match e.meta.kind {
                 FileKind::Dir => stack.push((e.ino, child)),
                 FileKind::File => {
                     let first = fs
-                        .extents(e.ino)?
+                        .extents(e.ino)
+                        .ok()
+                        .flatten()
                         .and_then(|x| x.first().and_then(|x| x.offset));
                     if let Some(block) = first
                         .filter(|o| o.is_multiple_of(BLOCK))
@@ -334,7 +341,7 @@ pub fn files_at(fs: &dyn FileSystem, blocks: &HashSet<u64>) -> Result<HashMap<u6
             }
         }
     }
-    Ok(found)
+    found
 }
 
 impl SystemArea {
@@ -424,7 +431,7 @@ impl Layout {
             wanted.insert(u64::from(br.catalog));
         }
         let files = match fs {
-            Some(fs) => files_at(fs, &wanted)?,
+            Some(fs) => files_at(fs, &wanted),
             None => HashMap::new(),
         };
         let mut images = Vec::new();

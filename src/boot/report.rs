@@ -275,7 +275,7 @@ fn system_lines(layout: &Layout, device: &str, out: &mut Vec<String>) {
             out,
             &format!("{label} disk"),
             format!(
-                "GUID {}, usable sectors {} to {}, backup header at sector {}",
+                "GUID {}, usable sectors {} to {}, other header at sector {}",
                 g.disk_guid, g.first_usable, g.last_usable, g.backup
             ),
         );

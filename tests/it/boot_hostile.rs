@@ -211,3 +211,35 @@ fn boot_hostile_apm_count_that_lies() {
     assert!(problems[0].contains("only 256 are read"));
     assert!(problems[1].contains("entry 3 at offset 6144 is not one"));
 }
+
+#[test]
+fn boot_hostile_extension_entries_are_read_and_missing_ones_reported() {
+    let dir = scratch();
+    let iso = copy("boot-eltorito", dir.path());
+    let cat = catalog_offset("boot-eltorito");
+    // The section's entry says an extension follows and has selection criteria type 1...
+    patch(&iso, cat + 96 + 1, &[0x20]);
+    patch(&iso, cat + 96 + 12, &[0x01, 0xaa]);
+    // ...and the extension entry after it carries 30 more bytes.
+    let mut ext = vec![0x44, 0x00];
+    ext.extend_from_slice(b"EXTENSION-SELECTION-CRITERIA!!");
+    patch(&iso, cat + 128, &ext);
+    let ours = boot_info(&iso);
+    let criteria = value(&ours, "Image 2 criteria");
+    let mut want = vec![0xaa];
+    want.extend_from_slice(&[0; 18]);
+    want.extend_from_slice(b"EXTENSION-SELECTION-CRITERIA!!");
+    let hex: String = want.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(criteria, format!("type 0x01, 1 extension entry, {hex}"));
+    assert!(values(&ours, "Catalog problem").is_empty());
+
+    // Without the extension entry, the announcement is reported.
+    patch(&iso, cat + 128, &[0; 32]);
+    let ours = boot_info(&iso);
+    let problems = values(&ours, "Catalog problem");
+    assert_eq!(problems.len(), 1);
+    assert!(
+        problems[0].contains("announces an extension entry that is not there"),
+        "{problems:?}"
+    );
+}
