@@ -6,6 +6,7 @@
 
 pub mod apm;
 pub mod bootinfo;
+pub mod ebr;
 pub mod eltorito;
 pub mod gpt;
 pub mod mbr;
@@ -168,6 +169,8 @@ pub struct SystemArea {
     pub gpt: Option<gpt::Gpt>,
     pub gpt_backup: Option<gpt::Gpt>,
     pub apm: Option<apm::Apm>,
+    /// The logical partitions of the MBR's extended partition, if it has one.
+    pub logical: Option<ebr::Chain>,
     /// `-partition_offset`: the block where a second ISO superblock starts, for partitions.
     pub partition_offset: Option<u64>,
     /// The partitions the session shows as devices, from the table Linux and fdisk read.
@@ -287,6 +290,9 @@ pub fn mbr_type_name(kind: u8) -> Option<&'static str> {
     Some(match kind {
         0x00 => "Empty",
         0x01 => "FAT12",
+        0x05 => "Extended",
+        0x0f => "W95 Ext'd (LBA)",
+        0x85 => "Linux extended",
         0x06 => "FAT16",
         0x0b => "W95 FAT32",
         0x0c => "W95 FAT32 (LBA)",
@@ -348,6 +354,13 @@ impl SystemArea {
     /// Reads the MBR, the GPTs and the APM of `src` and picks the partitions to show.
     pub fn read(src: &dyn Source) -> Result<SystemArea> {
         let mbr = mbr::read(src)?;
+        let logical = match mbr
+            .as_ref()
+            .and_then(|m| m.entries.iter().find(|e| ebr::is_extended(e.kind)))
+        {
+            Some(e) => Some(ebr::read(src, u64::from(e.start))?),
+            None => None,
+        };
         let (gpt, gpt_backup) = gpt::read(src)?;
         let apm = apm::read(src)?;
         let volume = volume::read(src)?;
@@ -355,8 +368,23 @@ impl SystemArea {
         let trusted = [&gpt, &gpt_backup]
             .into_iter()
             .find_map(|g| g.as_ref().filter(|g| g.valid()));
-        let (from_mbr, from_gpt, from_apm) =
+        let (mut from_mbr, from_gpt, from_apm) =
             table_partitions(src, mbr.as_ref(), trusted, apm.as_ref());
+        if let Some(chain) = &logical {
+            from_mbr.extend(chain.partitions.iter().map(|l| {
+                let start = l.start.saturating_mul(SECTOR).min(src.len());
+                Partition {
+                    number: l.number,
+                    table: Table::Mbr,
+                    start,
+                    len: (u64::from(l.sectors) * SECTOR).min(src.len() - start),
+                    kind: format!("0x{:02x}", l.kind),
+                    kind_name: mbr_type_name(l.kind),
+                    name: String::new(),
+                    appended: false,
+                }
+            }));
+        }
         // The table Linux and fdisk read: GPT behind a protective MBR, else the MBR, else
         // the APM.
         let protective = mbr.as_ref().is_some_and(mbr::Mbr::protective);
@@ -406,6 +434,7 @@ impl SystemArea {
             gpt,
             gpt_backup,
             apm,
+            logical,
             partition_offset,
             partitions,
             overlaps,

@@ -59,7 +59,14 @@ pub fn mbr_code_words(layout: &Layout) -> String {
             i + 1,
             block(i)
         ),
-        MbrCode::Other => "present, points at no boot image".into(),
+        MbrCode::Other => {
+            let kind = match &layout.system.mbr {
+                Some(m) if m.syslinux_text => "syslinux's",
+                Some(m) if m.grub_text => "GRUB's",
+                _ => "unknown",
+            };
+            format!("present ({kind}), points at no boot image")
+        }
     }
 }
 
@@ -254,6 +261,26 @@ fn system_lines(layout: &Layout, device: &str, out: &mut Vec<String>) {
                     super::mbr_type_name(e.kind).unwrap_or("")
                 ),
             );
+        }
+    }
+    if let Some(chain) = &sys.logical {
+        for l in &chain.partitions {
+            line(
+                out,
+                "MBR logical",
+                format!(
+                    "{:>3}  record {:>10}  0x{:02x}  {:>10}  {:>10}  {}",
+                    l.number,
+                    l.record,
+                    l.kind,
+                    l.start,
+                    l.sectors,
+                    super::mbr_type_name(l.kind).unwrap_or("")
+                ),
+            );
+        }
+        for p in &chain.problems {
+            line(out, "MBR problem", p);
         }
     }
     for (label, g) in [("GPT", &sys.gpt), ("GPT backup", &sys.gpt_backup)] {

@@ -243,3 +243,34 @@ fn boot_hostile_extension_entries_are_read_and_missing_ones_reported() {
         "{problems:?}"
     );
 }
+
+#[test]
+fn boot_hostile_extended_boot_record_loop() {
+    let dir = scratch();
+    let disk = copy("boot-extended", dir.path());
+    let listing = crate::boot_images::run(&disk, &["list-partitions"]);
+    let last = listing.lines().last().expect("partitions").to_string();
+    let ours = boot_info(&disk);
+    // The last record's link now points back at the first record (offset 0 in the
+    // extended partition).
+    let records: Vec<u64> = values(&ours, "MBR logical")
+        .iter()
+        .map(|v| fields(v)[2].parse().unwrap())
+        .collect();
+    let last_record = *records.last().unwrap();
+    let mut link = [0u8; 16];
+    link[4] = 0x05;
+    link[12] = 1;
+    patch(&disk, last_record * 512 + 462, &link);
+    let ours = boot_info(&disk);
+    let problems = values(&ours, "MBR problem");
+    assert_eq!(
+        problems,
+        [format!(
+            "the extended boot record at sector {} links back to one already read",
+            records[0]
+        )]
+    );
+    let listing = crate::boot_images::run(&disk, &["list-partitions"]);
+    assert_eq!(listing.lines().last(), Some(last.as_str()));
+}

@@ -277,3 +277,8 @@ fn boot_report_info_lines_summarise_boot_and_layout() {
     assert_eq!(lines[1].0, "Hybrid layout");
     assert!(summary.starts_with("MBR isohybrid") && lines[1].1.starts_with("MBR isohybrid GPT"));
 }
+
+#[test]
+fn boot_report_logical_partitions_match_fdisk() {
+    check_fdisk(&image("boot-extended"));
+}
