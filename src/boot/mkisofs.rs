@@ -1,7 +1,9 @@
 //! `boot-info --as mkisofs`: the `xorriso -as mkisofs` options that rebuild an image's boot
 //! setup, in the order and spelling `xorriso -report_el_torito as_mkisofs` uses. System-area
-//! bytes and hidden images are taken from the original image with `--interval:local_fs:`
-//! readers, so the options work as they are printed.
+//! bytes and appended partitions are taken from the original image with `--interval:local_fs:`
+//! readers; a boot image no file or partition names becomes a hidden grafted file
+//! `isofish-boot-N.img`, which `boot-extract --whole DEV N` writes (xorriso's own report
+//! leaves such an image out).
 
 use super::eltorito::{Emulation, BLOCK};
 use super::{Image, Layout, Location, MbrCode, Table};
@@ -163,14 +165,7 @@ pub fn options(layout: &Layout, image_path: &str) -> Vec<String> {
                 }
                 _ => None,
             };
-            image_options(
-                layout,
-                img,
-                i,
-                id.filter(|id| !id.is_empty()),
-                &path,
-                &mut out,
-            );
+            image_options(layout, img, i, id.filter(|id| !id.is_empty()), &mut out);
         }
     }
     out
@@ -181,7 +176,6 @@ fn image_options(
     img: &Image,
     index: usize,
     id: Option<&Vec<u8>>,
-    path: &str,
     out: &mut Vec<String>,
 ) {
     let e = &img.entry;
@@ -197,11 +191,15 @@ fn image_options(
             img.whole_len() / 512
         ),
         Location::Hidden => {
-            let first = img.start() / 512;
-            format!(
-                "--interval:local_fs:{first}d-{}d::{path}",
-                first + img.whole_len().div_ceil(512).max(1) - 1
-            )
+            // xorriso takes no byte range of a file as a boot image: the image becomes a
+            // hidden file of the new tree, grafted from the host file `boot-extract --whole`
+            // writes.
+            let file = format!("isofish-boot-{}.img", index + 1);
+            out.push("-graft-points".into());
+            out.push(quote(&format!("/{file}={file}")));
+            out.push(format!("-hide {}", quote(&file)));
+            out.push(format!("-hide-joliet {}", quote(&file)));
+            quote(&format!("/{file}"))
         }
     };
     match e.platform {

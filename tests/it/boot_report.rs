@@ -253,6 +253,7 @@ against_oracles! {
     boot_report_hard_disk_emulation: "boot-harddisk",
     boot_report_several_efi_entries_in_one_section: "boot-multi-efi",
     boot_report_ppc_mac_and_other_platforms: "boot-platforms",
+    boot_report_hidden_boot_image: "boot-hidden",
 }
 
 #[test]
