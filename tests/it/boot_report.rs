@@ -49,6 +49,13 @@ fn check_catalog(path: &Path) {
     }
     for (i, _) in theirs.iter().enumerate() {
         let n = (i + 1).to_string();
+        // xorriso looks for patches only in images it knows as files.
+        let known = values(&x, "El Torito img path")
+            .iter()
+            .any(|p| fields(p)[0] == n);
+        if !known {
+            continue;
+        }
         let theirs: Vec<&str> = values(&x, "El Torito img opts")
             .into_iter()
             .map(fields)
