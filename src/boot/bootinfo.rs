@@ -18,7 +18,6 @@ const MAX_CHECKSUM_BYTES: u64 = 64 << 20;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BootInfoTable {
     pub pvd_block: u32,
-    pub image_block: u32,
     pub image_len: u32,
     pub checksum: u32,
     /// Whether the checksum matches the image's bytes (`None` when the image was too large or
@@ -32,20 +31,6 @@ pub struct Patches {
     pub table: Option<BootInfoTable>,
     /// True when the GRUB2 boot info matches the image's block.
     pub grub2: bool,
-}
-
-impl Patches {
-    /// The patches as words: `boot-info-table`, `grub2-boot-info`.
-    pub fn words(&self) -> Vec<&'static str> {
-        let mut v = Vec::new();
-        if self.table.is_some() {
-            v.push("boot-info-table");
-        }
-        if self.grub2 {
-            v.push("grub2-boot-info");
-        }
-        v
-    }
 }
 
 /// Sum of the little-endian 32-bit words of `len` bytes from `offset`, as mkisofs computes the
@@ -86,7 +71,6 @@ pub fn detect(src: &dyn Source, block: u32) -> Result<Patches> {
             };
             patches.table = Some(BootInfoTable {
                 pvd_block: le32(&head, 8),
-                image_block: block,
                 image_len,
                 checksum: le32(&head, 20),
                 checksum_ok,

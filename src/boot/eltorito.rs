@@ -184,8 +184,6 @@ pub struct Catalog {
     pub sections: Vec<Section>,
     /// The default entry first, then each section's entries in order.
     pub entries: Vec<BootEntry>,
-    /// The number of 32-byte entries the catalog occupies, validation entry included.
-    pub used_entries: usize,
     /// What is wrong with the catalog (counts past its end, unknown headers...).
     pub problems: Vec<String>,
 }
@@ -265,7 +263,6 @@ pub fn read_catalog(src: &dyn Source, block: u32) -> Result<Catalog> {
         checksum_ok: sum == 0,
         sections: Vec::new(),
         entries: Vec::new(),
-        used_entries: 2,
         problems: Vec::new(),
     };
     if !cat.checksum_ok {
@@ -354,6 +351,5 @@ pub fn read_catalog(src: &dyn Source, block: u32) -> Result<Catalog> {
         cat.problems
             .push("the last section header is not marked final (0x91)".into());
     }
-    cat.used_entries = i;
     Ok(cat)
 }

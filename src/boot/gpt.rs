@@ -32,11 +32,6 @@ impl std::fmt::Display for Guid {
 }
 
 impl Guid {
-    /// The bytes as xorriso prints them: plain hex in storage order.
-    pub fn hex(&self) -> String {
-        self.0.iter().map(|b| format!("{b:02x}")).collect()
-    }
-
     /// The common name of a partition type GUID.
     pub fn type_name(&self) -> Option<&'static str> {
         Some(match self.to_string().as_str() {
@@ -80,7 +75,6 @@ pub struct Gpt {
     pub revision: u32,
     pub header_size: u32,
     pub header_crc_ok: bool,
-    pub current: u64,
     pub backup: u64,
     pub first_usable: u64,
     pub last_usable: u64,
@@ -124,12 +118,14 @@ pub fn read_at(src: &dyn Source, sector: u64) -> Result<Option<Gpt>> {
     if !header_crc_ok {
         problems.push("header CRC32 does not match".into());
     }
+    if le64(&h, 24) != sector {
+        problems.push(format!("the header says it is at sector {}", le64(&h, 24)));
+    }
     let mut gpt = Gpt {
         header_sector: sector,
         revision: le32(&h, 8),
         header_size,
         header_crc_ok,
-        current: le64(&h, 24),
         backup: le64(&h, 32),
         first_usable: le64(&h, 40),
         last_usable: le64(&h, 48),

@@ -289,7 +289,9 @@ fn system_lines(layout: &Layout, device: &str, out: &mut Vec<String>) {
             out,
             label,
             format!(
-                "header at sector {}, CRC {}; {} entries of {} bytes at sector {}, CRC {}",
+                "revision {}.{}, header at sector {}, CRC {}; {} entries of {} bytes at sector {}, CRC {}",
+                g.revision >> 16,
+                g.revision & 0xffff,
                 g.header_sector,
                 yes(g.header_crc_ok),
                 g.array_entries,
