@@ -79,24 +79,31 @@ fn boot_info(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
         if layout.boot_record.is_none() && layout.system.mbr.is_none() {
             bail!("{device}: no El Torito boot record and no system area to rebuild");
         }
-        let path = ctx
+        // The options read the system area back from the image file: only a drive is one.
+        let Some(drive) = ctx
             .session
             .drives()
             .iter()
             .find(|d| Arc::ptr_eq(&d.source, &source))
-            .map_or_else(
-                || source.name().to_string(),
-                |d| d.path.display().to_string(),
-            );
+        else {
+            bail!("boot-info --as mkisofs: {device} is a partition; give the drive it is on");
+        };
+        let path = drive.path.display().to_string();
         mkisofs::options(&layout, &path)
     } else {
-        let drive = ctx
+        // The partitions of a drive are its devices (`/dev/sda1`); those found inside a
+        // partition are named the way Linux names nested ones (`/dev/sda1p1`).
+        let is_drive = ctx
             .session
             .drives()
             .iter()
-            .find(|d| device.starts_with(&d.device))
-            .map_or(device.to_string(), |d| d.device.clone());
-        report::plain(&layout, &drive)
+            .any(|d| Arc::ptr_eq(&d.source, &source));
+        let prefix = if is_drive {
+            device.clone()
+        } else {
+            format!("{device}p")
+        };
+        report::plain(&layout, &prefix)
     };
     for l in lines {
         writeln!(ctx.out, "{l}")?;

@@ -125,3 +125,30 @@ fn boot_partitions_unknown_partition_is_a_clear_error() {
         "{err}"
     );
 }
+
+#[test]
+fn boot_partitions_as_mkisofs_wants_the_drive() {
+    let path = image("boot-hybrid");
+    let out = isofish()
+        .args(["--ro", "-a", path.to_str().unwrap()])
+        .args(["boot-info", "--as", "mkisofs", "/dev/sda1"])
+        .assert()
+        .failure()
+        .code(1);
+    let err = String::from_utf8_lossy(&out.get_output().stderr);
+    assert!(
+        err.contains("/dev/sda1 is a partition; give the drive it is on"),
+        "{err}"
+    );
+}
+
+#[test]
+fn boot_partitions_inside_a_partition_are_named_like_nested_devices() {
+    // Partition 1 of the isohybrid image starts at 0 and so holds the same tables again.
+    let path = image("boot-hybrid");
+    let text = stdout(&path, &["boot-info", "/dev/sda1"]);
+    assert!(
+        text.contains("Partition         : /dev/sda1p2: MBR entry 2"),
+        "{text}"
+    );
+}
