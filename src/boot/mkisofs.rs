@@ -46,9 +46,9 @@ fn geometry(m: &super::mbr::Mbr) -> (u32, u32) {
             let [head, sector, cyl] = e.end_chs;
             let (heads, sectors) = (u64::from(head) + 1, u64::from(sector & 0x3f));
             let cylinder = u64::from(cyl) | (u64::from(sector & 0xc0) << 2);
-            let lba = (cylinder * heads + u64::from(head)) * sectors + sectors - 1;
+            let lba = ((cylinder * heads + u64::from(head)) * sectors + sectors).checked_sub(1)?;
             let end = (u64::from(e.start) + u64::from(e.sectors)).checked_sub(1)?;
-            (sectors > 0 && lba == end).then_some((heads as u32, sectors as u32))
+            (lba == end).then_some((heads as u32, sectors as u32))
         })
         .unwrap_or((64, 32))
 }
