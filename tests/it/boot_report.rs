@@ -290,3 +290,67 @@ fn boot_report_info_lines_summarise_boot_and_layout() {
 fn boot_report_logical_partitions_match_fdisk() {
     check_fdisk(&image("boot-extended"));
 }
+
+/// The GPT of a grub-mkrescue image (behind a protective MBR, so sgdisk reads it) against
+/// `sgdisk -p` and `sgdisk -i N`: header fields, then each entry's type, GUID, range,
+/// attributes and name.
+#[test]
+fn boot_report_gpt_matches_sgdisk() {
+    let path = image("boot-grub");
+    let p = path.to_str().unwrap();
+    let ours = boot_info(&path);
+    let print = String::from_utf8_lossy(&tool("sgdisk", &["-p", p], None)).into_owned();
+    let after = |prefix: &str| -> String {
+        print
+            .lines()
+            .find_map(|l| l.strip_prefix(prefix))
+            .unwrap_or_else(|| panic!("sgdisk has no {prefix:?}: {print}"))
+            .trim()
+            .to_string()
+    };
+    let gpt = value(&ours, "GPT");
+    let disk = value(&ours, "GPT disk");
+    assert!(disk.starts_with(&format!("GUID {},", after("Disk identifier (GUID):"))));
+    assert!(gpt.contains(&format!(
+        "{} entries of 128 bytes at sector {},",
+        after("Partition table holds up to").trim_end_matches(" entries"),
+        fields(&after("Main partition table begins at sector"))[0]
+    )));
+    let usable = after("First usable sector is");
+    let usable = fields(&usable);
+    assert!(disk.contains(&format!(
+        "usable sectors {} to {},",
+        usable[0].trim_end_matches(','),
+        usable[5]
+    )));
+    let mine = values(&ours, "GPT partition");
+    let numbers: Vec<&str> = print
+        .lines()
+        .skip_while(|l| !l.starts_with("Number"))
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(mine.len(), numbers.len());
+    for (m, n) in mine.iter().zip(numbers) {
+        let f = fields(m);
+        assert_eq!(f[0], n);
+        let info = String::from_utf8_lossy(&tool("sgdisk", &["-i", n, p], None)).into_owned();
+        let get = |label: &str| -> String {
+            info.lines()
+                .find_map(|l| l.strip_prefix(label))
+                .map(|v| v.trim().to_string())
+                .unwrap_or_else(|| panic!("sgdisk -i has no {label:?}: {info}"))
+        };
+        let first: u64 = fields(&get("First sector:"))[0].parse().unwrap();
+        let last: u64 = fields(&get("Last sector:"))[0].parse().unwrap();
+        assert_eq!(f[1], first.to_string());
+        assert_eq!(f[2], (last - first + 1).to_string());
+        assert_eq!(f[3], fields(&get("Partition GUID code:"))[0]);
+        assert_eq!(
+            f[4],
+            format!("0x{}", get("Attribute flags:").to_lowercase())
+        );
+        let name = get("Partition name:");
+        assert_eq!(f[5..].join(" "), format!("{:?}", name.trim_matches('\'')));
+    }
+}
