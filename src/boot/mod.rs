@@ -177,8 +177,14 @@ pub struct SystemArea {
     pub partitions: Vec<Partition>,
     /// Pairs of partitions (by number) that overlap without one holding the other (a
     /// partition inside the ISO's partition is the usual hybrid layout, not a problem).
+    /// The first [`MAX_OVERLAPS`] of them.
     pub overlaps: Vec<(usize, usize)>,
+    /// How many more pairs overlap.
+    pub more_overlaps: usize,
 }
+
+/// How many overlapping pairs are listed one by one.
+pub const MAX_OVERLAPS: usize = 16;
 
 /// The boot equipment of one image.
 #[derive(Clone, Debug)]
@@ -207,6 +213,7 @@ fn has_pvd_at(src: &dyn Source, offset: u64) -> Result<bool> {
 fn table_partitions(
     src: &dyn Source,
     mbr: Option<&mbr::Mbr>,
+    logical: Option<&ebr::Chain>,
     gpt: Option<&gpt::Gpt>,
     apm: Option<&apm::Apm>,
 ) -> (Vec<Partition>, Vec<Partition>, Vec<Partition>) {
@@ -214,28 +221,31 @@ fn table_partitions(
         let start = start.min(src.len());
         (start, len.min(src.len() - start))
     };
-    let from_mbr = mbr
-        .map(|m| {
-            m.entries
-                .iter()
-                .filter(|e| e.sectors > 0 && e.kind != 0xee)
-                .map(|e| {
-                    let (start, len) =
-                        clip(u64::from(e.start) * SECTOR, u64::from(e.sectors) * SECTOR);
-                    Partition {
-                        number: e.number,
-                        table: Table::Mbr,
-                        start,
-                        len,
-                        kind: format!("0x{:02x}", e.kind),
-                        kind_name: mbr_type_name(e.kind),
-                        name: String::new(),
-                        appended: false,
-                    }
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let mbr_partition = |number: usize, kind: u8, start: u64, sectors: u32| {
+        let (start, len) = clip(start.saturating_mul(SECTOR), u64::from(sectors) * SECTOR);
+        Partition {
+            number,
+            table: Table::Mbr,
+            start,
+            len,
+            kind: format!("0x{kind:02x}"),
+            kind_name: mbr_type_name(kind),
+            name: String::new(),
+            appended: false,
+        }
+    };
+    let primary = mbr.into_iter().flat_map(|m| {
+        m.entries
+            .iter()
+            .filter(|e| e.sectors > 0 && e.kind != 0xee)
+            .map(|e| mbr_partition(e.number, e.kind, u64::from(e.start), e.sectors))
+    });
+    let logical = logical.into_iter().flat_map(|c| {
+        c.partitions
+            .iter()
+            .map(|l| mbr_partition(l.number, l.kind, l.start, l.sectors))
+    });
+    let from_mbr = primary.chain(logical).collect();
     let from_gpt = gpt
         .map(|g| {
             g.entries
@@ -368,23 +378,8 @@ impl SystemArea {
         let trusted = [&gpt, &gpt_backup]
             .into_iter()
             .find_map(|g| g.as_ref().filter(|g| g.valid()));
-        let (mut from_mbr, from_gpt, from_apm) =
-            table_partitions(src, mbr.as_ref(), trusted, apm.as_ref());
-        if let Some(chain) = &logical {
-            from_mbr.extend(chain.partitions.iter().map(|l| {
-                let start = l.start.saturating_mul(SECTOR).min(src.len());
-                Partition {
-                    number: l.number,
-                    table: Table::Mbr,
-                    start,
-                    len: (u64::from(l.sectors) * SECTOR).min(src.len() - start),
-                    kind: format!("0x{:02x}", l.kind),
-                    kind_name: mbr_type_name(l.kind),
-                    name: String::new(),
-                    appended: false,
-                }
-            }));
-        }
+        let (from_mbr, from_gpt, from_apm) =
+            table_partitions(src, mbr.as_ref(), logical.as_ref(), trusted, apm.as_ref());
         // The table Linux and fdisk read: GPT behind a protective MBR, else the MBR, else
         // the APM.
         let protective = mbr.as_ref().is_some_and(mbr::Mbr::protective);
@@ -414,18 +409,20 @@ impl SystemArea {
         for p in &mut partitions {
             p.appended = p.start >= iso_end;
         }
-        let overlaps = partitions
-            .iter()
-            .enumerate()
-            .flat_map(|(i, a)| {
-                partitions[i + 1..]
-                    .iter()
-                    .filter(|b| a.start < b.end() && b.start < a.end())
-                    .filter(|b| !(a.contains(b) || b.contains(a)))
-                    .map(|b| (a.number, b.number))
-                    .collect::<Vec<_>>()
-            })
-            .collect();
+        let mut overlaps = Vec::new();
+        let mut more_overlaps = 0;
+        for (i, a) in partitions.iter().enumerate() {
+            for b in &partitions[i + 1..] {
+                let overlap = a.start < b.end() && b.start < a.end();
+                if overlap && !(a.contains(b) || b.contains(a)) {
+                    if overlaps.len() < MAX_OVERLAPS {
+                        overlaps.push((a.number, b.number));
+                    } else {
+                        more_overlaps += 1;
+                    }
+                }
+            }
+        }
 
         Ok(SystemArea {
             image_len: src.len(),
@@ -438,6 +435,7 @@ impl SystemArea {
             partition_offset,
             partitions,
             overlaps,
+            more_overlaps,
         })
     }
 }

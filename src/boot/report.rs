@@ -384,6 +384,13 @@ fn system_lines(layout: &Layout, device: &str, out: &mut Vec<String>) {
             format!("{device}{a} and {device}{b} overlap, neither holds the other"),
         );
     }
+    if sys.more_overlaps > 0 {
+        line(
+            out,
+            "Partition problem",
+            format!("{} more pairs overlap", sys.more_overlaps),
+        );
+    }
 }
 
 /// The full report of `boot-info`; `device` names the partitions (`/dev/sda`).
