@@ -36,6 +36,30 @@ fn apm_covers(layout: &Layout, image: &Image) -> bool {
     })
 }
 
+/// A GUID's text form (`C12A7328-F81F-...`) as its stored bytes in hex, how xorriso's
+/// options spell partition types.
+fn storage_hex(text: &str) -> String {
+    let hex: String = text
+        .chars()
+        .filter(|c| *c != '-')
+        .collect::<String>()
+        .to_lowercase();
+    let swapped = |range: std::ops::Range<usize>| -> String {
+        let part = &hex[range];
+        (0..part.len() / 2)
+            .rev()
+            .map(|i| &part[2 * i..2 * i + 2])
+            .collect()
+    };
+    format!(
+        "{}{}{}{}",
+        swapped(0..8),
+        swapped(8..12),
+        swapped(12..16),
+        &hex[16..]
+    )
+}
+
 /// The disk geometry the MBR was written for: heads per cylinder and sectors per head, read
 /// from the first partition end whose CHS address, taken as the last head and sector of a
 /// cylinder, gives back its LBA; 64 and 32 (xorriso's and isohybrid's default) otherwise.
@@ -48,7 +72,8 @@ fn geometry(m: &super::mbr::Mbr) -> (u32, u32) {
             let cylinder = u64::from(cyl) | (u64::from(sector & 0xc0) << 2);
             let lba = ((cylinder * heads + u64::from(head)) * sectors + sectors).checked_sub(1)?;
             let end = (u64::from(e.start) + u64::from(e.sectors)).checked_sub(1)?;
-            (lba == end).then_some((heads as u32, sectors as u32))
+            // A one-sector entry (xorriso's bootable dummy) fits any geometry: skip it.
+            (heads > 1 && sectors > 1 && lba == end).then_some((heads as u32, sectors as u32))
         })
         .unwrap_or((64, 32))
 }
@@ -76,8 +101,7 @@ pub fn options(layout: &Layout, image_path: &str) -> Vec<String> {
     match layout.mbr_code {
         MbrCode::Isohybrid(_) => out.push(format!("-isohybrid-mbr {area}")),
         MbrCode::Grub2(_) => out.push(format!("--grub2-mbr {area}")),
-        MbrCode::Other => out.push(format!("-G {area}")),
-        MbrCode::Empty => {}
+        MbrCode::Other | MbrCode::Empty => {}
     }
     let mbr = sys.mbr.as_ref();
     if mbr.is_some_and(|m| m.protective()) {
@@ -117,14 +141,19 @@ pub fn options(layout: &Layout, image_path: &str) -> Vec<String> {
             .iter()
             .any(|e| e.type_guid.to_string() == HFS_PLUS)
     });
-    let efi_part = layout
-        .images
-        .iter()
-        .any(|i| i.entry.platform == 0xef && gpt_type_of(layout, i).as_deref() == Some(EFI_SYSTEM));
+    let efi_part = layout.images.iter().any(|i| {
+        i.entry.platform == 0xef
+            && matches!(i.location, Location::File(_))
+            && gpt_type_of(layout, i).as_deref() == Some(EFI_SYSTEM)
+    });
+    let mut appended_gpt = false;
     for p in sys.partitions.iter().filter(|p| p.appended) {
         let kind = match p.table {
             Table::Mbr => p.kind.clone(),
-            Table::Gpt => p.kind.to_lowercase(),
+            Table::Gpt => {
+                appended_gpt = true;
+                storage_hex(&p.kind)
+            }
             Table::Apm => continue,
         };
         out.push(format!(
@@ -134,15 +163,29 @@ pub fn options(layout: &Layout, image_path: &str) -> Vec<String> {
             (p.end() / 512).saturating_sub(1)
         ));
     }
+    if appended_gpt {
+        out.push("-appended_part_as_gpt".into());
+    }
     let isohybrid = matches!(layout.mbr_code, MbrCode::Isohybrid(_));
     if isohybrid && sys.partitions.iter().any(|p| p.appended) {
         out.push("-part_like_isohybrid".into());
+    }
+    // A system area no MBR option above reproduces is copied as it is (tables zeroed: the
+    // options make them anew), as xorriso does.
+    let tables = mbr.is_some() || sys.gpt.is_some() || sys.apm.is_some();
+    if tables && matches!(layout.mbr_code, MbrCode::Other | MbrCode::Empty) {
+        out.push(format!("-G {area}"));
     }
     if let Some(a) = &sys.apm {
         out.push(format!("-apm-block-size {}", a.block_size));
     }
     if let Some(e) = iso_entry.filter(|e| isohybrid && e.kind != 0xee) {
         out.push(format!("-iso_mbr_part_type 0x{:02x}", e.kind));
+    } else if let Some(p) = sys.partitions.iter().find(|p| {
+        p.table == Table::Gpt && sys.partition_offset.is_some_and(|o| p.start == o * BLOCK)
+    }) {
+        // Behind a protective label, the GPT entry of the ISO at the partition offset.
+        out.push(format!("-iso_mbr_part_type {}", storage_hex(&p.kind)));
     }
     if gpt_hfs && !isohybrid {
         out.push("-hfsplus".into());
@@ -259,6 +302,7 @@ mod tests {
             0xc9, 0x3b,
         ]);
         assert_eq!(Guid(efi).to_string(), EFI_SYSTEM);
+        assert_eq!(storage_hex(EFI_SYSTEM), "28732ac11ff8d211ba4b00a0c93ec93b");
         assert_eq!(quote("a'b"), r#"'a'"'"'b'"#);
     }
 }

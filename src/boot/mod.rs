@@ -317,12 +317,22 @@ pub fn mbr_type_name(kind: u8) -> Option<&'static str> {
     })
 }
 
-/// Walks the ISO tree once and finds the files whose data starts at one of `blocks`.
-/// Directories are visited once each, so a looping tree cannot hang the walk; a directory or
-/// file that cannot be read is skipped (the boot report does not depend on it: its images are
-/// then shown as hidden).
-pub fn files_at(fs: &dyn FileSystem, blocks: &HashSet<u64>) -> HashMap<u64, TreeFile> {
+/// What one walk of the ISO tree tells about the boot images.
+#[derive(Clone, Debug, Default)]
+pub struct TreeScan {
+    /// The files whose data starts at one of the blocks asked for, by block.
+    pub files: HashMap<u64, TreeFile>,
+    /// The byte just past the last file data: where the ISO's own data ends.
+    pub data_end: u64,
+}
+
+/// Walks the ISO tree once, finds the files whose data starts at one of `blocks` and where
+/// the file data ends. Directories are visited once each, so a looping tree cannot hang the
+/// walk; a directory or file that cannot be read is skipped (the boot report does not depend
+/// on it: its images are then shown as hidden).
+pub fn scan_tree(fs: &dyn FileSystem, blocks: &HashSet<u64>) -> TreeScan {
     let mut found = HashMap::new();
+    let mut data_end = 0;
     let mut seen = HashSet::new();
     let mut stack: Vec<(Ino, String)> = vec![(fs.root(), String::new())];
     while let Some((dir, path)) = stack.pop() {
@@ -337,11 +347,13 @@ pub fn files_at(fs: &dyn FileSystem, blocks: &HashSet<u64>) -> HashMap<u64, Tree
             match e.meta.kind {
                 FileKind::Dir => stack.push((e.ino, child)),
                 FileKind::File => {
-                    let first = fs
-                        .extents(e.ino)
-                        .ok()
-                        .flatten()
-                        .and_then(|x| x.first().and_then(|x| x.offset));
+                    let extents = fs.extents(e.ino).ok().flatten().unwrap_or_default();
+                    for x in &extents {
+                        if let Some(o) = x.offset {
+                            data_end = data_end.max(o.saturating_add(x.len));
+                        }
+                    }
+                    let first = extents.first().and_then(|x| x.offset);
                     if let Some(block) = first
                         .filter(|o| o.is_multiple_of(BLOCK))
                         .map(|o| o / BLOCK)
@@ -357,7 +369,18 @@ pub fn files_at(fs: &dyn FileSystem, blocks: &HashSet<u64>) -> HashMap<u64, Tree
             }
         }
     }
-    found
+    TreeScan {
+        files: found,
+        data_end,
+    }
+}
+
+/// True for the partitions xorriso writes to fill the gaps between the others (GPT or APM
+/// entries named `Gap0`, `Gap1`...): padding and ISO data, never appended partitions.
+pub fn is_gap_filler(p: &Partition) -> bool {
+    p.name
+        .strip_prefix("Gap")
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 impl SystemArea {
@@ -407,7 +430,7 @@ impl SystemArea {
             .or(volume.as_ref().map(|v| u64::from(v.blocks) * BLOCK))
             .unwrap_or(src.len());
         for p in &mut partitions {
-            p.appended = p.start >= iso_end;
+            p.appended = p.start >= iso_end && !is_gap_filler(p);
         }
         let mut overlaps = Vec::new();
         let mut more_overlaps = 0;
@@ -444,7 +467,7 @@ impl Layout {
     /// Reads the boot equipment of `src`. `fs` is the ISO filesystem on it, when it opens, to
     /// name the files boot images are.
     pub fn read(src: &dyn Source, fs: Option<&dyn FileSystem>) -> Result<Layout> {
-        let system = SystemArea::read(src)?;
+        let mut system = SystemArea::read(src)?;
         let boot_record = eltorito::find_boot_record(src)?;
         let catalog = boot_record
             .as_ref()
@@ -458,7 +481,15 @@ impl Layout {
             wanted.insert(u64::from(br.catalog));
         }
         let files = match fs {
-            Some(fs) => files_at(fs, &wanted),
+            Some(fs) => {
+                let scan = scan_tree(fs, &wanted);
+                // With the tree at hand, "appended" means after all file data (xorriso counts
+                // appended partitions into the volume size, so the descriptors cannot say).
+                for p in &mut system.partitions {
+                    p.appended = p.start >= scan.data_end && scan.data_end > 0 && !is_gap_filler(p);
+                }
+                scan.files
+            }
             None => HashMap::new(),
         };
         let mut images = Vec::new();

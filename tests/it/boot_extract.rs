@@ -107,7 +107,13 @@ fn boot_extract_to_a_host_file() {
 
 #[test]
 fn boot_extract_hidden_image_in_an_appended_partition() {
-    let path = image("boot-appended");
+    for name in ["boot-appended", "boot-gpt-appended", "boot-ubuntu"] {
+        hidden_image_in_partition_2(name);
+    }
+}
+
+fn hidden_image_in_partition_2(name: &str) {
+    let path = image(name);
     let dir = scratch();
     let p = path.to_str().unwrap();
     let listing = tool("fdisk", &["-l", "-o", "Device,Start,Sectors", p], None);

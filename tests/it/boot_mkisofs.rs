@@ -45,6 +45,8 @@ same_as_xorriso! {
     boot_mkisofs_hard_disk: "boot-harddisk",
     boot_mkisofs_several_efi_entries: "boot-multi-efi",
     boot_mkisofs_ppc_mac_and_other_platforms: "boot-platforms",
+    boot_mkisofs_gpt_appended_partition: "boot-gpt-appended",
+    boot_mkisofs_ubuntu_style: "boot-ubuntu",
 }
 
 /// The parts of xorriso's reports that describe the boot setup, block addresses left out
@@ -224,6 +226,11 @@ fn boot_mkisofs_replay_rebuilds_a_hidden_boot_image() {
         ]
     );
     assert_eq!(image_lines(&rebuilt), before);
+}
+
+#[test]
+fn boot_mkisofs_replay_rebuilds_ubuntu_style_setup() {
+    replay("boot-ubuntu");
 }
 
 #[test]

@@ -261,6 +261,8 @@ against_oracles! {
     boot_report_several_efi_entries_in_one_section: "boot-multi-efi",
     boot_report_ppc_mac_and_other_platforms: "boot-platforms",
     boot_report_hidden_boot_image: "boot-hidden",
+    boot_report_gpt_appended_partition: "boot-gpt-appended",
+    boot_report_ubuntu_style: "boot-ubuntu",
 }
 
 #[test]
