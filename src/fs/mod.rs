@@ -177,7 +177,7 @@ pub fn open(source: Arc<dyn Source>, options: &MountOptions) -> Result<Arc<dyn F
         Some("iso9660") => Ok(Arc::new(iso9660::IsoFs::open(source, options)?)),
         Some(other) => Err(Error::unsupported(
             source.name(),
-            format!("filesystem type {other} (not readable yet)"),
+            format!("filesystem ({other}: not supported yet)"),
         )),
         None => Err(Error::Usage(format!(
             "{}: no filesystem found (the probe recognised nothing)",
