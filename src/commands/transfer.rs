@@ -192,9 +192,9 @@ fn copy_data(
     buf: &mut [u8],
     done: &dyn Fn(u64),
 ) -> anyhow::Result<()> {
-    if let (Some(extents), Some((image, base))) =
-        (plain_extents(fs, ino, size)?, fs.source().host_file())
-    {
+    let plain = plain_extents(fs, ino, size)?;
+    let image = plain.as_ref().and_then(|_| fs.source().host_file());
+    if let (Some(extents), Some((image, base))) = (plain, image) {
         let mut out_off = 0u64;
         let mut fast = true;
         for e in &extents {
@@ -786,4 +786,125 @@ fn copy_out(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
             .with_context(|| format!("{}: cannot set times", d.dest.display()))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write as _;
+    use std::process::{Command as Host, Stdio};
+    use std::sync::Arc;
+
+    use crate::commands::{run, Ctx};
+    use crate::fs::FileKind;
+    use crate::session::Session;
+    use crate::vfs::walk::tests::{meta, MemFs};
+    use crate::vfs::Mount;
+
+    /// GNU tar reads what `tar-out` writes: long names and link targets, hard links, devices.
+    #[test]
+    fn gnu_tar_lists_the_archive() {
+        let long = "n".repeat(150);
+        let target = "t/".repeat(80);
+        let mut link = meta(FileKind::Symlink, 3, target.len() as u64);
+        link.symlink = Some(target.clone().into_bytes());
+        let mut file = meta(FileKind::File, 2, 5);
+        file.nlink = 2;
+        file.mtime.secs = 1_700_000_000;
+        file.uid = 3_000_000;
+        let mut dev = meta(FileKind::CharDevice, 4, 0);
+        dev.rdev = Some((1, 3));
+        let fs = MemFs {
+            nodes: vec![
+                (
+                    meta(FileKind::Dir, 0, 0),
+                    vec![
+                        (long.clone().into_bytes(), 2),
+                        (b"second".to_vec(), 2),
+                        (b"link".to_vec(), 3),
+                        (b"null".to_vec(), 4),
+                    ],
+                    Vec::new(),
+                ),
+                (meta(FileKind::Dir, 1, 0), Vec::new(), Vec::new()),
+                (file, Vec::new(), b"hello".to_vec()),
+                (link, Vec::new(), Vec::new()),
+                (dev, Vec::new(), Vec::new()),
+            ],
+        };
+        let mut session = Session::new(true);
+        session.vfs.mount(Mount {
+            mountpoint: "/".into(),
+            device: "/dev/sda".into(),
+            fs: Arc::new(fs),
+            options: Default::default(),
+        });
+        let mut tarball = Vec::new();
+        let mut ctx = Ctx {
+            session: &mut session,
+            out: &mut tarball,
+            tty: false,
+        };
+        run(&mut ctx, "tar-out", &["/".into(), "-".into()]).unwrap();
+        let mut tar = Host::new("tar")
+            .args(["--numeric-owner", "--full-time", "-tvf", "-"])
+            .env("TZ", "UTC")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        tar.stdin.take().unwrap().write_all(&tarball).unwrap();
+        let out = tar.wait_with_output().unwrap();
+        assert!(out.status.success());
+        let listing = String::from_utf8(out.stdout).unwrap();
+        let lines: Vec<String> = listing
+            .lines()
+            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+            .collect();
+        assert_eq!(lines.len(), 5, "{listing}");
+        assert!(lines[0].ends_with(" ./"), "{listing}");
+        assert!(
+            lines[1].ends_with(&format!("./link -> {target}")),
+            "{listing}"
+        );
+        assert!(
+            lines[2].starts_with("-rwxr-xr-x 3000000/0 5 2023-11-14 22:13:20 ./nnn"),
+            "{listing}"
+        );
+        assert!(lines[3].starts_with("crwxr-xr-x 0/0 1,3 "), "{listing}");
+        assert!(
+            lines[4].ends_with(&format!("./second link to ./{long}")),
+            "{listing}"
+        );
+    }
+
+    /// `copy-out` of a tree with `..`, `a/b` and empty names, a repeated name and a directory
+    /// that contains itself writes only below the target, and only the plain names.
+    #[test]
+    fn copy_out_stays_inside_the_target() {
+        let mut session = Session::new(true);
+        session.vfs = crate::vfs::walk::tests::hostile_vfs();
+        let outer = tempfile::tempdir().unwrap();
+        let target = outer.path().join("target");
+        std::fs::create_dir(&target).unwrap();
+        let mut out = Vec::new();
+        let mut ctx = Ctx {
+            session: &mut session,
+            out: &mut out,
+            tty: false,
+        };
+        let args = ["/".to_string(), target.to_str().unwrap().to_string()];
+        run(&mut ctx, "copy-out", &args).unwrap();
+        let names = |d: &std::path::Path| {
+            let mut v: Vec<String> = std::fs::read_dir(d)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(names(outer.path()), ["target"]);
+        assert_eq!(names(&target), ["loop", "ok"]);
+        assert_eq!(names(&target.join("loop")), ["again", "f"]);
+        assert_eq!(std::fs::read(target.join("ok")).unwrap(), b"abc");
+    }
 }
