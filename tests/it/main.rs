@@ -6,3 +6,7 @@ mod commands_transfer;
 mod common;
 mod docs;
 mod host_tree;
+mod iso_hostile;
+mod iso_info;
+mod iso_oracle;
+mod iso_tree;
