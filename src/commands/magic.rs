@@ -96,6 +96,20 @@ pub fn describe_data(src: &dyn Source) -> Result<String> {
             if !label.is_empty() {
                 s.push_str(&format!(", volume name \"{label}\""));
             }
+            // The feature flags `file` names, in its order.
+            let (incompat, ro_compat) = (le32(sb, 96), le32(sb, 100));
+            for (set, bit, name) in [
+                (incompat, 0x4, "needs journal recovery"),
+                (incompat, 0x1, "compressed"),
+                (incompat, 0x40, "extents"),
+                (incompat, 0x80, "64bit"),
+                (ro_compat, 0x2, "large files"),
+                (ro_compat, 0x8, "huge files"),
+            ] {
+                if set & bit != 0 {
+                    s.push_str(&format!(" ({name})"));
+                }
+            }
             s
         }
         Content::Filesystem("vfat") | Content::PartitionTable(_) => "DOS/MBR boot sector".into(),

@@ -191,7 +191,11 @@ pub fn reference_extract(image: &Path, dir: &Path) -> Vec<String> {
         touch(&p, node.mtime);
         // Replacing the link changed its directory's time: put it back.
         let parent = p.parent().unwrap();
-        let rel = parent.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+        let rel = parent
+            .strip_prefix(dir)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
         if let Some(d) = tree.nodes.get(&rel) {
             touch(parent, d.mtime);
         }
