@@ -777,7 +777,14 @@ fn copy_out(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
     let mut plan = Plan::default();
     for path in paths {
         let node = ctx.session.resolve(path)?;
-        let name = node.path.rsplit('/').next().unwrap_or_default();
+        // Named as the user named it (a symlink's name, not its target's), unless that name
+        // is `.` or `..`: then as the directory it resolved to.
+        let typed = path.trim_end_matches('/').rsplit('/').next().unwrap_or_default();
+        let name = if walk::is_safe_name(typed.as_bytes()) {
+            typed
+        } else {
+            node.path.rsplit('/').next().unwrap_or_default()
+        };
         let base = if name.is_empty() {
             hostdir.to_path_buf()
         } else if walk::is_safe_name(name.as_bytes()) {
