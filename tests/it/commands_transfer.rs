@@ -308,3 +308,55 @@ fn checksums_out_agrees_with_md5sum_and_cksum() {
         }
     }
 }
+
+#[test]
+fn copy_out_as_an_ordinary_user_skips_devices_and_set_id_bits() {
+    let image = fixture("rr112.iso");
+    let dir = scratch();
+    let expected = dir.path().join("bsdtar");
+    bsdtar_extract(&image, &expected);
+    let actual = dir.path().join("user");
+    std::fs::create_dir(&actual).unwrap();
+    std::os::unix::fs::chown(&actual, Some(65534), Some(65534)).unwrap();
+    // The scratch directory itself must be enterable by the user.
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("isofish");
+    let out = std::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(&bin)
+        .args(["--ro", "-a"])
+        .arg(&image)
+        .arg("copy-out")
+        .arg("/")
+        .arg(&actual)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    for dev in ["char-dev", "block-dev"] {
+        assert!(
+            stderr.contains(&format!("{dev}: device node skipped")),
+            "{stderr}"
+        );
+    }
+    let reference = snapshot(&expected);
+    let got = snapshot(&actual);
+    for (path, want) in &reference.nodes {
+        if want.kind == 'c' || want.kind == 'b' {
+            assert!(!got.nodes.contains_key(path), "{path} was created");
+            continue;
+        }
+        let have = &got.nodes[path];
+        assert_eq!(
+            (have.kind, have.mode, have.mtime, &have.data),
+            (want.kind, want.mode & 0o777, want.mtime, &want.data),
+            "{path}"
+        );
+        assert_eq!((have.uid, have.gid), (65534, 65534), "{path}");
+    }
+    assert_eq!(got.links, reference.links);
+}
