@@ -21,7 +21,7 @@ use anyhow::{bail, Context};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::inspect::file_checksum;
-use super::tar::{kind, pipeline, BlockSink, Header, TarWriter};
+use super::tar::{kind, pipeline, Header, Piece, TarWriter};
 use super::{arg, many, opt, ArgKind, Command, Ctx};
 use crate::error::Error;
 use crate::fs::{FileKind, FileSystem, Ino, Metadata, Timestamp};
@@ -361,6 +361,11 @@ fn tar_out(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
     }
     let vfs = &ctx.session.vfs;
     let sink = Sink::open(&mut *ctx.out, &args[1])?;
+    // An uncompressed archive in a plain file takes large extents straight from the image.
+    let direct = match (&sink, compress) {
+        (Sink::File(f), None) if f.metadata().is_ok_and(|m| m.is_file()) => f.try_clone().ok(),
+        _ => None,
+    };
     let mut out: Box<dyn Write + '_> = match compress {
         Some("gzip") => Box::new(flate2::write::GzEncoder::new(
             sink,
@@ -380,7 +385,7 @@ fn tar_out(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
         ProgressBar::hidden()
     };
     // This thread writes (and compresses) while another walks the tree and reads the files.
-    let (sender, blocks) = pipeline(3);
+    let (sender, blocks) = pipeline(3, direct.is_some());
     let (produced, written) = std::thread::scope(|scope| {
         let producer = scope.spawn(move || -> anyhow::Result<()> {
             let mut tar = TarWriter::new(sender);
@@ -388,14 +393,25 @@ fn tar_out(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
             tar.finish()?;
             Ok(())
         });
-        let written = (|| -> io::Result<()> {
-            for (block, len) in blocks.full.iter() {
-                out.write_all(&block[..len])?;
-                bar.inc(len as u64);
-                // The producer may have stopped: then the block is not needed.
-                let _ = blocks.empty.send(block);
+        let written = (|| -> anyhow::Result<()> {
+            let mut scratch = Vec::new();
+            for piece in blocks.full.iter() {
+                match piece {
+                    Piece::Block(block, len) => {
+                        out.write_all(&block[..len])?;
+                        bar.inc(len as u64);
+                        // The producer may have stopped: then the block is not needed.
+                        let _ = blocks.empty.send(block);
+                    }
+                    Piece::Range { fs, offset, len } => {
+                        let file = direct.as_ref().expect("ranges only come for a plain file");
+                        out.flush()?;
+                        append_range(fs.as_ref(), offset, len, file, &mut scratch)?;
+                        bar.inc(len);
+                    }
+                }
             }
-            out.flush()
+            Ok(out.flush()?)
         })();
         // On a write error, dropping the channel ends the producer.
         drop(blocks);
@@ -408,6 +424,46 @@ fn tar_out(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
     written?;
     produced?;
     drop(out);
+    Ok(())
+}
+
+/// Appends `len` bytes of `fs`'s source from `offset` at `out`'s position: with
+/// `copy_file_range` from the image file, or through `scratch` where the host cannot.
+fn append_range(
+    fs: &dyn FileSystem,
+    offset: u64,
+    len: u64,
+    mut out: &File,
+    scratch: &mut Vec<u8>,
+) -> anyhow::Result<()> {
+    let src = fs.source();
+    let (image, base) = src
+        .host_file()
+        .expect("ranges are only made of sources in host files");
+    let mut done = 0;
+    while done < len {
+        let mut in_off = base + offset + done;
+        let want = (len - done).min(1 << 30) as usize;
+        match rustix::fs::copy_file_range(image, Some(&mut in_off), out, None, want) {
+            Ok(0) => {
+                return Err(Error::corrupt(
+                    src.name(),
+                    "file extent",
+                    offset + done,
+                    "the image ends inside the file's data",
+                )
+                .into())
+            }
+            Ok(n) => done += n as u64,
+            Err(_) => {
+                scratch.resize(1 << 20, 0);
+                let n = scratch.len().min((len - done) as usize);
+                src.read_exact_at(offset + done, &mut scratch[..n], "file extent")?;
+                out.write_all(&scratch[..n])?;
+                done += n as u64;
+            }
+        }
+    }
     Ok(())
 }
 
@@ -424,11 +480,11 @@ fn widen_stdout_pipe() {
 }
 
 /// Writes the tree at `start` into `tar`, as `tar-out` lays it out.
-fn write_tree<S: BlockSink>(
+fn write_tree(
     vfs: &crate::vfs::Vfs,
     start: &Node,
     excludes: &[glob::Pattern],
-    tar: &mut TarWriter<S>,
+    tar: &mut TarWriter,
 ) -> anyhow::Result<()> {
     let mut links: HashMap<(usize, u64), Vec<u8>> = HashMap::new();
     let mut name: Vec<u8> = Vec::with_capacity(256);
@@ -506,7 +562,7 @@ fn write_tree<S: BlockSink>(
                 Some(extents) => {
                     for e in extents {
                         match e.offset {
-                            Some(off) => tar.from_source(fs.source().as_ref(), off, e.len)?,
+                            Some(off) => tar.extent(fs, off, e.len)?,
                             None => tar.zeros(e.len)?,
                         }
                     }
