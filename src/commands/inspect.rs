@@ -90,7 +90,8 @@ fn info(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
     pairs.extend(fs.info());
     let width = pairs.iter().map(|(k, _)| k.len()).max().unwrap_or(0) + 1;
     for (key, value) in pairs {
-        writeln!(ctx.out, "{:<width$} {value}", format!("{key}:"))?;
+        let line = format!("{:<width$} {value}", format!("{key}:"));
+        writeln!(ctx.out, "{}", line.trim_end())?;
     }
     Ok(())
 }

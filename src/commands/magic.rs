@@ -96,6 +96,20 @@ pub fn describe_data(src: &dyn Source) -> Result<String> {
             if !label.is_empty() {
                 s.push_str(&format!(", volume name \"{label}\""));
             }
+            // The feature flags `file` names, in its order.
+            let (incompat, ro_compat) = (le32(sb, 96), le32(sb, 100));
+            for (set, bit, name) in [
+                (incompat, 0x4, "needs journal recovery"),
+                (incompat, 0x1, "compressed"),
+                (incompat, 0x40, "extents"),
+                (incompat, 0x80, "64bit"),
+                (ro_compat, 0x2, "large files"),
+                (ro_compat, 0x8, "huge files"),
+            ] {
+                if set & bit != 0 {
+                    s.push_str(&format!(" ({name})"));
+                }
+            }
             s
         }
         Content::Filesystem("vfat") | Content::PartitionTable(_) => "DOS/MBR boot sector".into(),
@@ -124,7 +138,13 @@ fn iso9660(src: &dyn Source) -> Result<String> {
     let mut pvd = [0u8; 2048];
     src.read_exact_at(16 * 2048, &mut pvd, "primary volume descriptor")?;
     let label = String::from_utf8_lossy(&pvd[40..72]).trim_end().to_string();
-    let mut s = format!("ISO 9660 CD-ROM filesystem data '{label}'");
+    // A hybrid image (isohybrid, xorriso -partition_offset) also starts with an MBR.
+    let mut mbr = [0u8; 2];
+    let hybrid = src.read_at(510, &mut mbr)? == 2 && mbr == [0x55, 0xaa];
+    let mut s = format!(
+        "ISO 9660 CD-ROM filesystem data {}'{label}'",
+        if hybrid { "(DOS/MBR boot sector) " } else { "" }
+    );
     let mut boot = [0u8; 39];
     if src.read_at(17 * 2048, &mut boot)? == boot.len()
         && boot[0] == 0
