@@ -471,12 +471,11 @@ fn append_range(
 /// then needs far fewer wake-ups of the reader. Harmless when the output goes elsewhere.
 fn widen_stdout_pipe() {
     let stdout = io::stdout();
-    if let Ok(meta) = rustix::fs::fstat(&stdout) {
-        if rustix::fs::FileType::from_raw_mode(meta.st_mode) == rustix::fs::FileType::Fifo {
-            if rustix::pipe::fcntl_setpipe_size(&stdout, 4 << 20).is_err() {
-                let _ = rustix::pipe::fcntl_setpipe_size(&stdout, 1 << 20);
-            }
-        }
+    let is_pipe = rustix::fs::fstat(&stdout).is_ok_and(|meta| {
+        rustix::fs::FileType::from_raw_mode(meta.st_mode) == rustix::fs::FileType::Fifo
+    });
+    if is_pipe && rustix::pipe::fcntl_setpipe_size(&stdout, 4 << 20).is_err() {
+        let _ = rustix::pipe::fcntl_setpipe_size(&stdout, 1 << 20);
     }
 }
 
