@@ -311,9 +311,10 @@ fn excluded(patterns: &[glob::Pattern], rel: &[u8]) -> bool {
     if patterns.is_empty() {
         return false;
     }
-    let rel = String::from_utf8_lossy(rel);
-    let mut suffixes = vec![rel.as_ref()];
-    suffixes.extend(rel.match_indices('/').map(|(i, _)| &rel[i + 1..]));
+    // The member's name (`./a/b`) and every tail of it after a `/`: `a/b`, `b`.
+    let name = format!("./{}", String::from_utf8_lossy(rel));
+    let mut suffixes = vec![name.as_str()];
+    suffixes.extend(name.match_indices('/').map(|(i, _)| &name[i + 1..]));
     patterns
         .iter()
         .any(|p| suffixes.iter().any(|s| p.matches(s)))
