@@ -4,7 +4,6 @@
 //! recursive commands share [`crate::vfs::walk`], which keeps every path they write inside the
 //! target.
 
-use std::borrow::Cow;
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::ffi::OsStr;
@@ -312,9 +311,10 @@ fn excluded(patterns: &[glob::Pattern], rel: &[u8]) -> bool {
     if patterns.is_empty() {
         return false;
     }
-    let rel = String::from_utf8_lossy(rel);
-    let mut suffixes = vec![rel.as_ref()];
-    suffixes.extend(rel.match_indices('/').map(|(i, _)| &rel[i + 1..]));
+    // The member's name (`./a/b`) and every tail of it after a `/`: `a/b`, `b`.
+    let name = format!("./{}", String::from_utf8_lossy(rel));
+    let mut suffixes = vec![name.as_str()];
+    suffixes.extend(name.match_indices('/').map(|(i, _)| &name[i + 1..]));
     patterns
         .iter()
         .any(|p| suffixes.iter().any(|s| p.matches(s)))
@@ -467,15 +467,16 @@ fn append_range(
     Ok(())
 }
 
-/// When standard output is a pipe, asks the kernel for a 1 MiB pipe buffer (the most an
-/// unprivileged process may ask for by default) instead of 64 KiB: a stream of megabytes then
-/// needs a sixteenth of the wake-ups of the reader. Harmless when the output goes elsewhere.
+/// When standard output is a pipe, asks the kernel for a 4 MiB pipe buffer (or 1 MiB, the most
+/// an unprivileged process may ask for by default) instead of 64 KiB: a stream of megabytes
+/// then needs far fewer wake-ups of the reader. Harmless when the output goes elsewhere.
 fn widen_stdout_pipe() {
     let stdout = io::stdout();
-    if let Ok(meta) = rustix::fs::fstat(&stdout) {
-        if rustix::fs::FileType::from_raw_mode(meta.st_mode) == rustix::fs::FileType::Fifo {
-            let _ = rustix::pipe::fcntl_setpipe_size(&stdout, 1 << 20);
-        }
+    let is_pipe = rustix::fs::fstat(&stdout).is_ok_and(|meta| {
+        rustix::fs::FileType::from_raw_mode(meta.st_mode) == rustix::fs::FileType::Fifo
+    });
+    if is_pipe && rustix::pipe::fcntl_setpipe_size(&stdout, 4 << 20).is_err() {
+        let _ = rustix::pipe::fcntl_setpipe_size(&stdout, 1 << 20);
     }
 }
 
@@ -495,10 +496,7 @@ fn write_tree(
         name.clear();
         name.extend_from_slice(b"./");
         name.extend_from_slice(item.rel);
-        let meta = match &item.node.target {
-            Target::Fs { meta, .. } => Cow::Borrowed(meta),
-            Target::Virtual => Cow::Owned(item.node.meta()),
-        };
+        let meta = item.meta();
         let mut h = Header {
             name: &[],
             kind: kind::FILE,
@@ -510,7 +508,7 @@ fn write_tree(
             link: b"",
             dev: meta.rdev.unwrap_or((0, 0)),
         };
-        let fs_file = match &item.node.target {
+        let fs_file = match item.target {
             Target::Fs { fs, ino, .. } => Some((fs, *ino)),
             Target::Virtual => None,
         };
@@ -529,7 +527,10 @@ fn write_tree(
             FileKind::BlockDevice => h.kind = kind::BLOCK,
             FileKind::Fifo => h.kind = kind::FIFO,
             FileKind::Socket => {
-                eprintln!("isofish: warning: {}: socket ignored", item.node.path);
+                eprintln!(
+                    "isofish: warning: ./{}: socket ignored",
+                    String::from_utf8_lossy(item.rel)
+                );
                 return Ok(false);
             }
             FileKind::File => {
@@ -585,7 +586,7 @@ fn checksums_out(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
     let sink = Sink::open(&mut *ctx.out, &args[2])?;
     let mut out = io::BufWriter::new(sink);
     walk::walk(&session.vfs, &start, |item| {
-        if let Target::Fs { fs, ino, meta } = &item.node.target {
+        if let Target::Fs { fs, ino, meta } = item.target {
             if meta.kind == FileKind::File {
                 let sum = file_checksum(fs.as_ref(), *ino, meta.size, &args[0])?;
                 if args[0] == "crc" {
@@ -628,7 +629,7 @@ fn plan_copy(ctx: &Ctx, node: &Node, base: &Path, plan: &mut Plan) -> anyhow::Re
     let mut links: HashMap<(usize, u64), PathBuf> = HashMap::new();
     let keep_base = base.is_dir();
     walk::walk(&ctx.session.vfs, node, |item| {
-        if item.rel.is_empty() && keep_base && item.node.is_dir() {
+        if item.rel.is_empty() && keep_base && item.is_dir() {
             return Ok(true);
         }
         // `rel` is made of single, checked components (the walk refuses anything else), so
@@ -638,8 +639,8 @@ fn plan_copy(ctx: &Ctx, node: &Node, base: &Path, plan: &mut Plan) -> anyhow::Re
         } else {
             base.join(OsStr::from_bytes(item.rel))
         };
-        let meta = item.node.meta();
-        let file = match &item.node.target {
+        let meta = item.meta().into_owned();
+        let file = match item.target {
             Target::Fs { fs, ino, .. } => Some((fs.clone(), *ino)),
             Target::Virtual => None,
         };

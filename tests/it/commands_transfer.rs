@@ -145,7 +145,7 @@ fn tar_out_excludes_what_gnu_tar_excludes() {
     let dir = scratch();
     let extracted = dir.path().join("x");
     bsdtar_extract(&image, &extracted);
-    for patterns in ["*.txt", "links,fifo", "a/b/c", "l*"] {
+    for patterns in ["*.txt", "links,fifo", "a/b/c", "l*", "./big.txt", "./a/*/c"] {
         let mut args = vec![
             "--sort=name".to_string(),
             "-cf".into(),
