@@ -4,6 +4,7 @@
 
 pub mod iso9660;
 pub mod probe;
+pub mod udf;
 
 use std::sync::Arc;
 
@@ -172,8 +173,15 @@ pub trait FileSystem: Send + Sync {
 
 /// Opens the filesystem that `source` holds, as the probe identifies it.
 pub fn open(source: Arc<dyn Source>, options: &MountOptions) -> Result<Arc<dyn FileSystem>> {
-    match probe::filesystem_type(source.as_ref())? {
+    // `mount-options udf|iso9660` picks one side of a bridge disc explicitly.
+    let forced = ["udf", "iso9660"].into_iter().find(|t| options.has(t));
+    let probed = match forced {
+        Some(t) => Some(t),
+        None => probe::filesystem_type(source.as_ref())?,
+    };
+    match probed {
         Some("iso9660") => Ok(Arc::new(iso9660::IsoFs::open(source, options)?)),
+        Some("udf") => Ok(Arc::new(udf::UdfFs::open(source, options)?)),
         Some(other) => Err(Error::unsupported(
             source.name(),
             format!("filesystem type {other} (not readable yet)"),
