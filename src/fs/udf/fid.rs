@@ -8,6 +8,7 @@ use super::ad::{long_ad, Ad};
 use super::tag::{id, le16, Tag};
 
 /// Characteristic bits.
+const HIDDEN: u8 = 1 << 0;
 const DELETED: u8 = 1 << 2;
 const PARENT: u8 = 1 << 3;
 
@@ -21,9 +22,11 @@ pub struct Fid<'a> {
 }
 
 impl Fid<'_> {
-    /// True for the entries a listing shows (not the parent entry, not deleted ones).
-    pub fn listed(&self) -> bool {
-        self.characteristics & (DELETED | PARENT) == 0
+    /// True for the entries a listing shows: not the parent entry, not deleted ones, and
+    /// hidden ones only when `unhide` is set (as Linux's `unhide` mount option does).
+    pub fn listed(&self, unhide: bool) -> bool {
+        let skip = DELETED | PARENT | if unhide { 0 } else { HIDDEN };
+        self.characteristics & skip == 0
     }
 }
 

@@ -10,6 +10,7 @@ pub mod cs0;
 pub mod fid;
 pub mod file_entry;
 pub mod icb;
+pub mod integrity;
 pub mod partition;
 pub mod path;
 pub mod tag;
@@ -65,7 +66,10 @@ pub struct UdfFs {
     file_set_id: String,
     /// What went wrong on the way (a damaged main sequence, a metadata mirror used...).
     notes: Vec<String>,
+    integrity: Option<integrity::Integrity>,
     bridge: bool,
+    /// Show entries marked hidden (mount option `unhide`).
+    unhide: bool,
     cache: Mutex<HashMap<Ino, Arc<Node>>>,
 }
 
@@ -87,7 +91,7 @@ fn revision(r: u16) -> String {
 
 impl UdfFs {
     /// Reads the anchor, the volume descriptors, the partition maps and the file set.
-    pub fn open(source: Arc<dyn Source>, _options: &MountOptions) -> Result<Self> {
+    pub fn open(source: Arc<dyn Source>, options: &MountOptions) -> Result<Self> {
         let src = source.as_ref();
         let anchor = anchor::find(src)?;
         let bs = anchor.block_size;
@@ -135,6 +139,14 @@ impl UdfFs {
         let root = ad::long_ad(&buf, 400).loc;
         let file_set_id = cs0::dstring(&buf[304..336]);
         let bridge = crate::fs::probe::has_iso_descriptor(src)?;
+        let mut integrity = integrity::read(src, bs, desc.logical.integrity);
+        // On write-once media the integrity descriptor stays open; the VAT recorded last is
+        // what closes a session (UDF 2.2.6.1), as udfinfo reports it.
+        if vol.maps.iter().any(|m| matches!(m, Map::Virtual { .. })) {
+            if let Some(i) = integrity.as_mut() {
+                i.closed = true;
+            }
+        }
         Ok(UdfFs {
             vol,
             desc,
@@ -142,7 +154,9 @@ impl UdfFs {
             root,
             file_set_id,
             notes,
+            integrity,
             bridge,
+            unhide: options.has("unhide"),
             cache: Mutex::new(HashMap::new()),
         })
     }
@@ -305,7 +319,7 @@ impl FileSystem for UdfFs {
         };
         let fids = fid::parse_all(&data, self.image(), block_of)?;
         let mut out = Vec::with_capacity(fids.len());
-        for f in fids.iter().filter(|f| f.listed()) {
+        for f in fids.iter().filter(|f| f.listed(self.unhide)) {
             let name = cs0::decode(f.name).ok_or_else(|| {
                 Error::corrupt(
                     self.image(),
@@ -412,6 +426,19 @@ impl FileSystem for UdfFs {
             ),
             ("Application".into(), d.primary.application_id.clone()),
         ];
+        if let Some(i) = &self.integrity {
+            out.extend([
+                (
+                    "Integrity".into(),
+                    if i.closed { "closed" } else { "open" }.into(),
+                ),
+                ("Files".into(), i.files.to_string()),
+                ("Directories".into(), i.dirs.to_string()),
+                ("Minimum UDF read revision".into(), revision(i.min_read)),
+                ("Minimum UDF write revision".into(), revision(i.min_write)),
+                ("Maximum UDF write revision".into(), revision(i.max_write)),
+            ]);
+        }
         for iu in &d.implementation_use {
             out.push(("Implementation use".into(), iu.clone()));
         }

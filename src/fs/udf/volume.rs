@@ -48,6 +48,8 @@ pub struct Logical {
     /// The raw partition map table and the number of maps in it.
     pub maps: Vec<u8>,
     pub map_count: u32,
+    /// Where the logical volume integrity sequence is.
+    pub integrity: ExtentAd,
 }
 
 /// Everything the sequence told.
@@ -87,6 +89,7 @@ fn decode_logical(buf: &[u8], image: &str, offset: u64) -> Result<Logical> {
         implementation_id: cs0::regid(&buf[272..304]),
         maps,
         map_count: le32(buf, 268),
+        integrity: ExtentAd::decode(buf, 432),
     })
 }
 

@@ -1,0 +1,212 @@
+//! The UDF reader holds whole trees against third-party readers: 7z on genisoimage's UDF 1.02
+//! bridge and on mkudffs 1.02/1.50/2.01 volumes populated by udfclient; pycdlib (the one
+//! reader of its 2.60 trees) and udfclient on pycdlib's UDF 2.60 images; udfclient on a
+//! sparable (CD-RW) volume.
+
+use std::collections::BTreeMap;
+use std::process::Command;
+
+use isofish::fs::FileKind;
+
+use crate::common::fixture;
+use crate::udf_helpers::{
+    assert_matches_7z, big, mode_string, open, udfclient_key, udfclient_list, udfclient_name, walk,
+};
+
+#[test]
+fn genisoimage_udf_102_bridge_matches_7z() {
+    let seen = assert_matches_7z(&fixture("udf-102-bridge.iso"), "udf");
+    assert!(seen.contains_key("docs/deep/er/leaf.txt"));
+    assert!(seen.contains_key("docs/€uro.txt"), "16-bit CS0 name");
+}
+
+#[test]
+fn mkudffs_revisions_populated_by_udfclient_match_7z() {
+    for image in ["mkudffs-102.img", "mkudffs-150.img", "mkudffs-201.img"] {
+        let seen = assert_matches_7z(&big(image), "");
+        assert!(
+            seen.contains_key("data/numbers.txt"),
+            "{image}: udfclient wrote the tree"
+        );
+    }
+}
+
+/// pycdlib's view of a UDF tree: path → (is dir, is symlink, data length, file bytes).
+type Pycdlib = BTreeMap<String, (bool, bool, u64, Option<Vec<u8>>)>;
+
+fn pycdlib_walk(image: &std::path::Path) -> Pycdlib {
+    const SCRIPT: &str = r#"
+import sys, io, pycdlib
+iso = pycdlib.PyCdlib()
+iso.open(sys.argv[1])
+def walk(path):
+    for c in iso.list_children(udf_path=path or '/'):
+        if c is None or c.is_dot() or c.is_dotdot():
+            continue
+        name = c.file_ident.fi.decode(c.file_ident.encoding)
+        p = path + '/' + name
+        data = b''
+        if c.is_file() and not c.is_symlink():
+            f = io.BytesIO()
+            iso.get_file_from_iso_fp(f, udf_path=p)
+            data = f.getvalue()
+        print('%d %d %d %s %s' % (c.is_dir(), c.is_symlink(), c.get_data_length(), data.hex() or '-', p[1:]))
+        if c.is_dir():
+            walk(p)
+walk('')
+"#;
+    let out = Command::new("python3")
+        .args(["-c", SCRIPT])
+        .arg(image)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "pycdlib: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .expect("utf-8")
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.splitn(5, ' ').collect();
+            let data = (f[3] != "-").then(|| {
+                (0..f[3].len())
+                    .step_by(2)
+                    .map(|i| u8::from_str_radix(&f[3][i..i + 2], 16).expect("hex"))
+                    .collect()
+            });
+            (
+                f[4].to_string(),
+                (
+                    f[0] == "1",
+                    f[1] == "1",
+                    f[2].parse().expect("length"),
+                    data,
+                ),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn pycdlib_udf_260_matches_pycdlib_and_udfclient() {
+    let image = fixture("udf-260-pycdlib.iso");
+    let fs = open(&image, "");
+    assert_eq!(
+        fs.type_name(),
+        "udf",
+        "the ISO 9660 tree of this image is empty"
+    );
+    let ours = walk(fs.as_ref());
+    let theirs = pycdlib_walk(&image);
+    assert_eq!(
+        ours.keys().collect::<Vec<_>>(),
+        theirs.keys().collect::<Vec<_>>(),
+        "the same paths as pycdlib"
+    );
+    for (path, (dir, symlink, len, data)) in &theirs {
+        let s = &ours[path];
+        assert_eq!(s.meta.is_dir(), *dir, "{path}: directory");
+        assert_eq!(
+            s.meta.kind == FileKind::Symlink,
+            *symlink,
+            "{path}: symlink"
+        );
+        if !dir && !symlink {
+            assert_eq!(s.meta.size, *len, "{path}: size");
+            if *len > 0 {
+                assert_eq!(s.data.as_ref(), data.as_ref(), "{path}: bytes");
+            }
+        }
+    }
+    assert_eq!(ours.keys().filter(|p| p.starts_with("many/")).count(), 120);
+    // The targets make-udf.sh gave pycdlib.
+    for (link, target) in [
+        ("link-to-hello", "hello.txt"),
+        ("docs/up-link", "../data/numbers.txt"),
+        ("abs-link", "/docs/deep/er/leaf.txt"),
+    ] {
+        assert_eq!(
+            ours[link].meta.symlink.as_deref(),
+            Some(target.as_bytes()),
+            "{link}"
+        );
+    }
+
+    // udfclient: modes, owners (4294967295 is udfclient's -1), sizes of every entry.
+    let dirs = ["", "data", "docs", "docs/deep", "docs/deep/er", "many"];
+    let uc = udfclient_list(&image, 2048, &dirs);
+    let uc: BTreeMap<String, _> = uc
+        .into_iter()
+        .map(|(p, v)| (udfclient_key(&p), v))
+        .collect();
+    let listed: BTreeMap<String, _> = ours
+        .iter()
+        .filter(|(p, _)| dirs.contains(&p.rsplit_once('/').map_or("", |(d, _)| d)))
+        .map(|(p, s)| {
+            let m = &s.meta;
+            // udfclient shows symlinks as plain files of their recorded length.
+            let size = if m.is_dir() || m.kind == FileKind::Symlink {
+                None
+            } else {
+                Some(m.size)
+            };
+            let mode = mode_string(m).replacen('l', "-", 1);
+            (
+                udfclient_name(p),
+                (mode, m.uid as i32 as i64, m.gid as i32 as i64, size),
+            )
+        })
+        .collect();
+    let theirs: BTreeMap<String, _> = uc
+        .into_iter()
+        .map(|(p, (mode, uid, gid, size))| {
+            let s = (!mode.starts_with('d')).then_some(size);
+            (p, (mode, uid, gid, s))
+        })
+        .collect();
+    let mut listed = listed;
+    for (p, v) in listed.iter_mut() {
+        if ours
+            .get(p)
+            .is_some_and(|s| s.meta.kind == FileKind::Symlink)
+        {
+            v.3 = theirs.get(p).and_then(|t| t.3);
+        }
+    }
+    assert_eq!(
+        listed, theirs,
+        "modes, owners and sizes as udfclient lists them"
+    );
+}
+
+#[test]
+fn sparable_cdrw_volume_matches_udfclient() {
+    let image = big("mkudffs-150-cdrw.img");
+    let fs = open(&image, "");
+    let ours = walk(fs.as_ref());
+    let dirs = ["", "data", "docs", "docs/deep", "docs/deep/er", "empty"];
+    let uc = udfclient_list(&image, 2048, &dirs);
+    let theirs: BTreeMap<String, (String, u64)> = uc
+        .into_iter()
+        .map(|(p, (mode, _, _, size))| (udfclient_key(&p), (mode, size)))
+        .filter(|(_, (mode, _))| !mode.starts_with('d'))
+        .collect();
+    let listed: BTreeMap<String, (String, u64)> = ours
+        .iter()
+        .filter(|(_, s)| !s.meta.is_dir())
+        .map(|(p, s)| (udfclient_name(p), (mode_string(&s.meta), s.meta.size)))
+        .collect();
+    assert_eq!(
+        listed, theirs,
+        "files of the sparable volume as udfclient lists them"
+    );
+    // The bytes: the same tree went into the 2.01 image, which 7z reads.
+    let plain = walk(open(&big("mkudffs-201.img"), "").as_ref());
+    for (p, s) in &ours {
+        if let Some(d) = &s.data {
+            assert_eq!(Some(d), plain[p].data.as_ref(), "{p}");
+        }
+    }
+}
