@@ -26,7 +26,7 @@ pub enum Map {
         length: u32,
     },
     /// Type 2 sparable: physical, with packets relocated by the sparing table
-    /// (original block, replacement block) pairs.
+    /// ((original block, replacement block) pairs, sorted).
     Sparable {
         number: u16,
         start: u32,
@@ -134,15 +134,18 @@ impl Volume {
                 ..
             } => {
                 check_len(*length)?;
+                let packet = u64::from(*packet);
                 let mut done = 0;
                 while done < len {
-                    let block = loc.block + (done / bs) as u32;
+                    let block = u64::from(loc.block) + done / bs;
                     let packet_start = block - block % packet;
-                    let in_packet = u64::from(packet_start + packet - block) * bs;
-                    let n = in_packet.min(len - done);
-                    let abs = match table.iter().find(|(orig, _)| *orig == packet_start) {
-                        Some((_, mapped)) => u64::from(*mapped) + u64::from(block - packet_start),
-                        None => u64::from(*start) + u64::from(block),
+                    let n = ((packet_start + packet - block) * bs).min(len - done);
+                    let spared = u32::try_from(packet_start)
+                        .ok()
+                        .and_then(|p| table.binary_search_by_key(&p, |e| e.0).ok());
+                    let abs = match spared {
+                        Some(i) => u64::from(table[i].1) + (block - packet_start),
+                        None => u64::from(*start) + block,
                     };
                     push(Some(abs * bs), n);
                     done += n;
@@ -365,12 +368,14 @@ fn sparing_table(
                     ));
                 }
                 let entries = usize::from(le16(&buf, 48));
-                Ok(buf[56..]
+                let mut table: Vec<(u32, u32)> = buf[56..]
                     .chunks_exact(8)
                     .take(entries)
                     .map(|e| (le32(e, 0), le32(e, 4)))
                     .filter(|&(orig, _)| orig < 0xffff_fff0)
-                    .collect())
+                    .collect();
+                table.sort_unstable();
+                Ok(table)
             });
         match attempt {
             Ok(t) => return Ok(t),
@@ -421,6 +426,9 @@ fn read_vat(vol: &Volume, physical: u16) -> Result<Vec<u32>> {
         match fe.file_type {
             file_type::VAT => {
                 let data = vol.file_data(&fe, max, "UDF VAT")?;
+                if data.len() < 152 {
+                    continue;
+                }
                 let header = usize::from(le16(&data, 0).max(152)).min(data.len());
                 return Ok(data[header..].chunks_exact(4).map(|c| le32(c, 0)).collect());
             }
