@@ -5,6 +5,7 @@
 pub mod iso9660;
 pub mod probe;
 pub mod udf;
+pub mod walk;
 
 use std::sync::Arc;
 

@@ -1,6 +1,13 @@
 //! isofish's integration tests: one binary, one module per thing proved.
 
 mod common;
+mod iso_flags;
+mod iso_hostile;
+mod iso_info;
+mod iso_multi_extent;
+mod iso_mutation;
+mod iso_oracle;
+mod iso_tree;
 mod udf_helpers;
 mod udf_tree;
 mod udf_volume;
