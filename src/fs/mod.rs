@@ -180,6 +180,15 @@ pub fn open(source: Arc<dyn Source>, options: &MountOptions) -> Result<Arc<dyn F
         Some(t) => Some(t),
         None => probe::filesystem_type(source.as_ref())?,
     };
+    // The type words are for this dispatch only; the format sees the rest.
+    let options = &MountOptions(
+        options
+            .0
+            .iter()
+            .filter(|o| !matches!(o.as_str(), "udf" | "iso9660"))
+            .cloned()
+            .collect(),
+    );
     match probed {
         Some("iso9660") => Ok(Arc::new(iso9660::IsoFs::open(source, options)?)),
         Some("udf") => Ok(Arc::new(udf::UdfFs::open(source, options)?)),

@@ -142,6 +142,14 @@ fn stub_iso_tree_makes_the_disc_udf() {
         .success();
     let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
     assert_eq!(text, "/dev/sda: udf\nudf\nleaf.txt\n");
+    // `mount-options iso9660` picks the stub tree isoinfo lists.
+    isofish()
+        .args(["--ro", "-a"])
+        .arg(&image)
+        .args(["mount-options", "iso9660", "/dev/sda", "/", ":", "ls", "/"])
+        .assert()
+        .success()
+        .stdout("README.TXT\n");
 }
 
 #[test]

@@ -31,18 +31,19 @@ impl Fid<'_> {
 }
 
 /// Decodes the descriptors of a directory's data. `block_of(pos)` gives the block the byte
-/// at `pos` of the data is recorded at (to check each tag's location) and its image offset
-/// (for errors).
+/// at `pos` of the data is recorded at (to check each tag's location), `offset_of(pos)` its
+/// offset in the image (for errors).
 pub fn parse_all<'a>(
     data: &'a [u8],
     image: &str,
-    block_of: impl Fn(usize) -> (u32, u64),
+    block_of: impl Fn(usize) -> u32,
+    offset_of: impl Fn(usize) -> u64,
 ) -> Result<Vec<Fid<'a>>> {
     const STRUCTURE: &str = "UDF file identifier descriptor";
     let mut out = Vec::new();
     let mut pos = 0;
     while pos < data.len() {
-        let (block, offset) = block_of(pos);
+        let offset = || offset_of(pos);
         let rest = &data[pos..];
         if rest.len() < 38 {
             if rest.iter().all(|&b| b == 0) {
@@ -51,7 +52,7 @@ pub fn parse_all<'a>(
             return Err(Error::corrupt(
                 image,
                 STRUCTURE,
-                offset,
+                offset(),
                 "descriptor passes the directory's end",
             ));
         }
@@ -63,17 +64,17 @@ pub fn parse_all<'a>(
             return Err(Error::corrupt(
                 image,
                 STRUCTURE,
-                offset,
+                offset(),
                 format!("{need} bytes pass the directory's end"),
             ));
         }
         let fid = &rest[..len.min(rest.len())];
-        let tag = Tag::parse(fid, image, STRUCTURE, offset)?;
+        let tag = Tag::parse(fid, image, STRUCTURE, offset())?;
         if tag.ident != id::FILE_IDENTIFIER {
             return Err(Error::corrupt(
                 image,
                 STRUCTURE,
-                offset,
+                offset(),
                 format!(
                     "tag identifier {}, expected {}",
                     tag.ident,
@@ -81,11 +82,12 @@ pub fn parse_all<'a>(
                 ),
             ));
         }
+        let block = block_of(pos);
         if tag.location != block {
             return Err(Error::corrupt(
                 image,
                 STRUCTURE,
-                offset,
+                offset(),
                 format!("tag says block {}, found at block {block}", tag.location),
             ));
         }

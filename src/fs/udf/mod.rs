@@ -34,8 +34,12 @@ use volume::Descriptors;
 const MAX_DIRECTORY: u64 = 256 << 20;
 /// Symlink data read at most.
 const MAX_SYMLINK: u64 = 64 << 10;
+/// Mount options the reader knows: `unhide` shows entries marked hidden.
+const KNOWN_OPTIONS: [&str; 2] = ["unhide", "ro"];
 /// Entries kept in the file entry cache before it is emptied.
 const CACHE_LIMIT: usize = 1 << 16;
+/// Directories kept decoded before that cache is emptied.
+const DIR_CACHE_LIMIT: usize = 1 << 10;
 
 /// A file as the reader keeps it: its entry, its metadata, and its data's place.
 struct Node {
@@ -71,7 +75,12 @@ pub struct UdfFs {
     /// Show entries marked hidden (mount option `unhide`).
     unhide: bool,
     cache: Mutex<HashMap<Ino, Arc<Node>>>,
+    /// Decoded directories.
+    dirs: Mutex<HashMap<Ino, Arc<Names>>>,
 }
+
+/// A directory's listed names and the inodes they name, in recorded order.
+type Names = Vec<(Vec<u8>, Ino)>;
 
 fn ino_of(loc: LbAddr) -> Ino {
     (u64::from(loc.part) << 32) | u64::from(loc.block)
@@ -93,6 +102,16 @@ impl UdfFs {
     /// Reads the anchor, the volume descriptors, the partition maps and the file set.
     pub fn open(source: Arc<dyn Source>, options: &MountOptions) -> Result<Self> {
         let src = source.as_ref();
+        if let Some(o) = options
+            .0
+            .iter()
+            .find(|o| !KNOWN_OPTIONS.contains(&o.as_str()))
+        {
+            return Err(Error::Usage(format!(
+                "unknown udf mount option {o:?} (known: {})",
+                KNOWN_OPTIONS.join(", ")
+            )));
+        }
         let anchor = anchor::find(src)?;
         let bs = anchor.block_size;
         let mut notes = Vec::new();
@@ -158,6 +177,7 @@ impl UdfFs {
             bridge,
             unhide: options.has("unhide"),
             cache: Mutex::new(HashMap::new()),
+            dirs: Mutex::new(HashMap::new()),
         })
     }
 
@@ -265,6 +285,65 @@ impl UdfFs {
         }
         Ok((data, blocks))
     }
+    /// The names a directory lists and the inodes they name, decoded once and cached.
+    fn names(&self, dir: Ino) -> Result<Arc<Names>> {
+        if let Some(n) = self.dirs.lock().ok().and_then(|c| c.get(&dir).cloned()) {
+            return Ok(n);
+        }
+        let node = self.node(dir)?;
+        if !node.meta.is_dir() {
+            return Err(Error::NotADirectory(format!(
+                "{}: inode {dir}",
+                self.image()
+            )));
+        }
+        let (data, blocks) = self.directory(&node)?;
+        let bs = u64::from(self.block_size);
+        let embedded = matches!(node.fe.data, Data::Embedded(_));
+        let block_of = |pos: usize| {
+            let pos = pos as u64;
+            let i = blocks.partition_point(|b| b.0 <= pos).saturating_sub(1);
+            let (start, loc) = blocks
+                .get(i)
+                .copied()
+                .unwrap_or((0, LbAddr { block: 0, part: 0 }));
+            let block = if embedded {
+                loc.block
+            } else {
+                loc.block.wrapping_add(((pos - start) / bs) as u32)
+            };
+            LbAddr {
+                block,
+                part: loc.part,
+            }
+        };
+        let fids = fid::parse_all(
+            &data,
+            self.image(),
+            |pos| block_of(pos).block,
+            |pos| self.vol.offset_hint(block_of(pos)),
+        )?;
+        let mut names = Vec::with_capacity(fids.len());
+        for f in fids.iter().filter(|f| f.listed(self.unhide)) {
+            let name = cs0::decode(f.name).ok_or_else(|| {
+                Error::corrupt(
+                    self.image(),
+                    "UDF file identifier",
+                    self.vol.offset_hint(loc_of(dir)),
+                    format!("name with compression id {:?}", f.name.first()),
+                )
+            })?;
+            names.push((name.into_bytes(), ino_of(f.icb.loc)));
+        }
+        let names = Arc::new(names);
+        if let Ok(mut c) = self.dirs.lock() {
+            if c.len() >= DIR_CACHE_LIMIT {
+                c.clear();
+            }
+            c.insert(dir, names.clone());
+        }
+        Ok(names)
+    }
 }
 
 impl FileSystem for UdfFs {
@@ -289,54 +368,27 @@ impl FileSystem for UdfFs {
         Ok(self.node(ino)?.meta.clone())
     }
     fn read_dir(&self, dir: Ino) -> Result<Vec<DirEntry>> {
-        let node = self.node(dir)?;
-        if !node.meta.is_dir() {
-            return Err(Error::NotADirectory(format!(
-                "{}: inode {dir}",
-                self.image()
-            )));
-        }
-        let (data, blocks) = self.directory(&node)?;
-        let bs = u64::from(self.block_size);
-        let embedded = matches!(node.fe.data, Data::Embedded(_));
-        let block_of = |pos: usize| {
-            let pos = pos as u64;
-            let i = blocks.partition_point(|b| b.0 <= pos).saturating_sub(1);
-            let (start, loc) = blocks
-                .get(i)
-                .copied()
-                .unwrap_or((0, LbAddr { block: 0, part: 0 }));
-            let block = if embedded {
-                loc.block
-            } else {
-                loc.block.wrapping_add(((pos - start) / bs) as u32)
-            };
-            let offset = self.vol.offset_hint(LbAddr {
-                block,
-                part: loc.part,
-            });
-            (block, offset)
-        };
-        let fids = fid::parse_all(&data, self.image(), block_of)?;
-        let mut out = Vec::with_capacity(fids.len());
-        for f in fids.iter().filter(|f| f.listed(self.unhide)) {
-            let name = cs0::decode(f.name).ok_or_else(|| {
-                Error::corrupt(
-                    self.image(),
-                    "UDF file identifier",
-                    0,
-                    format!("name with compression id {:?}", f.name.first()),
-                )
-            })?;
-            let ino = ino_of(f.icb.loc);
-            let meta = self.node(ino)?.meta.clone();
+        let names = self.names(dir)?;
+        let mut out = Vec::with_capacity(names.len());
+        for (name, ino) in names.iter() {
             out.push(DirEntry {
-                name: name.into_bytes(),
-                ino,
-                meta,
+                name: name.clone(),
+                ino: *ino,
+                meta: self.node(*ino)?.meta.clone(),
             });
         }
         Ok(out)
+    }
+    fn lookup(&self, dir: Ino, name: &[u8]) -> Result<Option<DirEntry>> {
+        let names = self.names(dir)?;
+        let Some((name, ino)) = names.iter().find(|(n, _)| n == name) else {
+            return Ok(None);
+        };
+        Ok(Some(DirEntry {
+            name: name.clone(),
+            ino: *ino,
+            meta: self.node(*ino)?.meta.clone(),
+        }))
     }
     fn read_at(&self, ino: Ino, offset: u64, buf: &mut [u8]) -> Result<usize> {
         let node = self.node(ino)?;
