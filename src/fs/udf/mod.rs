@@ -300,6 +300,7 @@ impl UdfFs {
         let (data, blocks) = self.directory(&node)?;
         let bs = u64::from(self.block_size);
         let embedded = matches!(node.fe.data, Data::Embedded(_));
+        // The block holding byte `pos` of the directory's data, and the byte's place in it.
         let block_of = |pos: usize| {
             let pos = pos as u64;
             let i = blocks.partition_point(|b| b.0 <= pos).saturating_sub(1);
@@ -307,21 +308,21 @@ impl UdfFs {
                 .get(i)
                 .copied()
                 .unwrap_or((0, LbAddr { block: 0, part: 0 }));
-            let block = if embedded {
-                loc.block
-            } else {
-                loc.block.wrapping_add(((pos - start) / bs) as u32)
-            };
-            LbAddr {
-                block,
-                part: loc.part,
+            if embedded {
+                return (loc, 0);
             }
+            let block = loc.block.wrapping_add(((pos - start) / bs) as u32);
+            let part = loc.part;
+            (LbAddr { block, part }, (pos - start) % bs)
         };
         let fids = fid::parse_all(
             &data,
             self.image(),
-            |pos| block_of(pos).block,
-            |pos| self.vol.offset_hint(block_of(pos)),
+            |pos| block_of(pos).0.block,
+            |pos| {
+                let (loc, within) = block_of(pos);
+                self.vol.offset_hint(loc) + within
+            },
         )?;
         let mut names = Vec::with_capacity(fids.len());
         for f in fids.iter().filter(|f| f.listed(self.unhide)) {
