@@ -220,7 +220,7 @@ fn fid_past_the_directory_end_is_an_error() {
     img[at + 19] = 250;
     fix_tag(&mut img, at);
     let fs = open(img).expect("volume opens");
-    let err = fs.read_dir(fs.root()).err().expect("refused").to_string();
+    let err = fs.read_dir(fs.root()).expect_err("refused").to_string();
     assert!(
         err.contains(&format!(
             "corrupt UDF file identifier descriptor at offset {at}"
