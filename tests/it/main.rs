@@ -10,6 +10,7 @@ mod iso_oracle;
 mod iso_tree;
 mod udf_helpers;
 mod udf_hostile;
+mod udf_large;
 mod udf_mutation;
 mod udf_tree;
 mod udf_volume;
