@@ -22,7 +22,13 @@ fn genisoimage_udf_102_bridge_matches_7z() {
 
 #[test]
 fn mkudffs_revisions_populated_by_udfclient_match_7z() {
-    for image in ["mkudffs-102.img", "mkudffs-150.img", "mkudffs-201.img"] {
+    // File entries (noefe) and extended file entries (2.01's default) alike.
+    for image in [
+        "mkudffs-102.img",
+        "mkudffs-150.img",
+        "mkudffs-201.img",
+        "mkudffs-201-noefe.img",
+    ] {
         let seen = assert_matches_7z(&big(image), "");
         assert!(
             seen.contains_key("data/numbers.txt"),
@@ -181,12 +187,18 @@ fn pycdlib_udf_260_matches_pycdlib_and_udfclient() {
     );
 }
 
-#[test]
-fn sparable_cdrw_volume_matches_udfclient() {
-    let image = big("mkudffs-150-cdrw.img");
+/// Holds the files of an on-demand image against udfclient's listing of every directory
+/// (modes, sizes) and their bytes against the same files in the 2.01 image, which 7z reads.
+fn assert_files_match_udfclient(name: &str) {
+    let image = big(name);
     let fs = open(&image, "");
     let ours = walk(fs.as_ref());
-    let dirs = ["", "data", "docs", "docs/deep", "docs/deep/er", "empty"];
+    let mut dirs: Vec<&str> = ours
+        .iter()
+        .filter(|(_, s)| s.meta.is_dir())
+        .map(|(p, _)| p.as_str())
+        .collect();
+    dirs.push("");
     let uc = udfclient_list(&image, 2048, &dirs);
     let theirs: BTreeMap<String, (String, u64)> = uc
         .into_iter()
@@ -198,15 +210,23 @@ fn sparable_cdrw_volume_matches_udfclient() {
         .filter(|(_, s)| !s.meta.is_dir())
         .map(|(p, s)| (udfclient_name(p), (mode_string(&s.meta), s.meta.size)))
         .collect();
-    assert_eq!(
-        listed, theirs,
-        "files of the sparable volume as udfclient lists them"
-    );
-    // The bytes: the same tree went into the 2.01 image, which 7z reads.
+    assert_eq!(listed, theirs, "{name}: files as udfclient lists them");
+    assert!(listed.contains_key("hello.txt"), "{name}: populated");
     let plain = walk(open(&big("mkudffs-201.img"), "").as_ref());
     for (p, s) in &ours {
         if let Some(d) = &s.data {
-            assert_eq!(Some(d), plain[p].data.as_ref(), "{p}");
+            assert_eq!(Some(d), plain[p].data.as_ref(), "{name}: {p}");
         }
     }
+}
+
+#[test]
+fn sparable_cdrw_volume_matches_udfclient() {
+    assert_files_match_udfclient("mkudffs-150-cdrw.img");
+}
+
+#[test]
+fn strategy_4096_volume_matches_udfclient() {
+    // 7z refuses strategy 4096 ICBs ("Unsupported feature").
+    assert_files_match_udfclient("mkudffs-201-s4096.img");
 }
