@@ -21,6 +21,13 @@ fn genisoimage_udf_102_bridge_matches_7z() {
 }
 
 #[test]
+fn windows_like_disc_matches_7z() {
+    // pycdlib's UDF tree behind an ISO 9660 tree of README.TXT only; 7z reads this one.
+    let seen = assert_matches_7z(&fixture("udf-windows-like.iso"), "");
+    assert!(seen.contains_key("docs/deep/er/leaf.txt"));
+}
+
+#[test]
 fn mkudffs_revisions_populated_by_udfclient_match_7z() {
     // File entries (noefe) and extended file entries (2.01's default) alike.
     for image in [

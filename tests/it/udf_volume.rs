@@ -68,6 +68,18 @@ fn descriptors_match_udfinfo_for_every_mkudffs_layout() {
 }
 
 #[test]
+fn pycdlib_descriptors_match_udfinfo() {
+    // pycdlib calls its UDF "2.60" but records revision 1.02 (udfinfo agrees).
+    for image in ["udf-260-pycdlib.iso", "udf-windows-like.iso"] {
+        let path = fixture(image);
+        let theirs = udfinfo(&path);
+        for (k, v) in ours(&path) {
+            assert_eq!(Some(&v), theirs.get(&k), "{image}: {k}");
+        }
+    }
+}
+
+#[test]
 fn info_names_the_partition_maps() {
     let maps = |image: &str| -> Vec<String> {
         open(&big(image), "")
