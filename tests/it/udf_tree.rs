@@ -237,3 +237,42 @@ fn strategy_4096_volume_matches_udfclient() {
     // 7z refuses strategy 4096 ICBs ("Unsupported feature").
     assert_files_match_udfclient("mkudffs-201-s4096.img");
 }
+
+#[test]
+fn windows_like_disc_through_the_commands() {
+    // The seed's session: list-filesystems says udf, ll shows UDF's "no owner" as 4294967295,
+    // and copy-out extracts the UDF tree as 7z does.
+    let image = fixture("udf-windows-like.iso");
+    let out = crate::common::isofish()
+        .args(["--ro", "-a"])
+        .arg(&image)
+        .args(["ll", "/"])
+        .assert()
+        .success();
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let entries: Vec<&str> = text.lines().skip(3).collect();
+    assert_eq!(entries.len(), 5, "{text}");
+    for line in entries {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!((f[2], f[3]), ("4294967295", "4294967295"), "{line}");
+    }
+    let dir = crate::common::scratch();
+    crate::common::isofish()
+        .args(["--ro", "-a"])
+        .arg(&image)
+        .args(["copy-out", "/"])
+        .arg(dir.path())
+        .assert()
+        .success();
+    let theirs = crate::udf_helpers::seven_zip_extract(&image);
+    for (path, seen) in walk(open(&image, "").as_ref()) {
+        let ours = dir.path().join(&path);
+        if seen.meta.is_dir() {
+            assert!(ours.is_dir(), "{path}");
+        } else {
+            let a = std::fs::read(&ours).expect("copied out");
+            let b = std::fs::read(theirs.path().join(&path)).expect("7z extracted");
+            assert!(a == b, "{path}");
+        }
+    }
+}
