@@ -248,3 +248,44 @@ fn extent_past_the_partition_is_an_error() {
         .expect("hello");
     assert_eq!(read_all(fs.as_ref(), hello.ino, hello.meta.size).len(), 11);
 }
+
+#[test]
+fn strategy_4096_indirect_entry_leads_to_the_newer_entry() {
+    // hello.txt's ICB becomes strategy 4096 with an indirect entry in the block after it
+    // (which held another file's entry) that points to numbers.txt's entry: that newer entry
+    // is the one read.
+    let (mut img, _, part) = base();
+    let (fe, block) = entry_of(&img, fid(&img, "hello.txt"), part);
+    let (_, newer) = entry_of(&img, fid(&img, "numbers.txt"), part);
+    assert_ne!(newer, block + 1);
+    img[fe + 20..fe + 22].copy_from_slice(&4096u16.to_le_bytes());
+    img[fe + 24..fe + 26].copy_from_slice(&2u16.to_le_bytes());
+    fix_tag(&mut img, fe);
+    let ie = fe + BS;
+    img[ie..ie + BS].fill(0);
+    img[ie + 20..ie + 22].copy_from_slice(&4096u16.to_le_bytes());
+    put32(&mut img, ie + 36, BS as u32);
+    put32(&mut img, ie + 40, newer);
+    new_tag(&mut img, ie, 259, block + 1, 36);
+    let fs = open(img).expect("volume opens");
+    let hello = fs
+        .lookup(fs.root(), b"hello.txt")
+        .expect("lookup")
+        .expect("hello");
+    let numbers = fs
+        .lookup(fs.root(), b"data")
+        .expect("lookup")
+        .expect("data");
+    let numbers = fs
+        .lookup(numbers.ino, b"numbers.txt")
+        .expect("lookup")
+        .expect("numbers");
+    assert_eq!(
+        hello.meta.size, numbers.meta.size,
+        "the newer entry is numbers.txt's"
+    );
+    assert_eq!(
+        read_all(fs.as_ref(), hello.ino, hello.meta.size),
+        read_all(fs.as_ref(), numbers.ino, numbers.meta.size)
+    );
+}
