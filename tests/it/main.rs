@@ -16,6 +16,7 @@ mod iso_tree;
 mod udf_helpers;
 mod udf_hostile;
 mod udf_large;
+mod udf_metadata;
 mod udf_mutation;
 mod udf_tree;
 mod udf_volume;
