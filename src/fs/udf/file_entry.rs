@@ -13,7 +13,6 @@ use super::timestamp;
 pub mod file_type {
     pub const UNSPECIFIED: u8 = 0;
     pub const DIRECTORY: u8 = 4;
-    pub const BYTES: u8 = 5;
     pub const BLOCK_DEVICE: u8 = 6;
     pub const CHAR_DEVICE: u8 = 7;
     pub const FIFO: u8 = 9;
@@ -50,7 +49,6 @@ pub struct FileEntry {
     pub mtime: Timestamp,
     /// Attribute (status change) time.
     pub ctime: Timestamp,
-    pub unique_id: u64,
     /// Major and minor numbers from a device specification extended attribute.
     pub rdev: Option<(u32, u32)>,
     pub data: Data,
@@ -145,10 +143,10 @@ impl FileEntry {
             }
         };
         let t = |off: usize| timestamp::decode(&buf[off..off + 12]);
-        let (atime, mtime, ctime, blocks, unique) = if extended {
-            (t(80), t(92), t(116), le64(buf, 72), le64(buf, 200))
+        let (atime, mtime, ctime, blocks) = if extended {
+            (t(80), t(92), t(116), le64(buf, 72))
         } else {
-            (t(72), t(84), t(96), le64(buf, 64), le64(buf, 160))
+            (t(72), t(84), t(96), le64(buf, 64))
         };
         Ok(FileEntry {
             strategy: le16(buf, 20),
@@ -163,14 +161,12 @@ impl FileEntry {
             atime,
             mtime,
             ctime,
-            unique_id: unique,
             rdev: device_numbers(ea),
             data,
         })
     }
 
-    /// The Unix kind of the entry; `None` for the types a directory listing does not show
-    /// (stream directories, system files).
+    /// The Unix kind of the entry (types without a Unix kind read as regular files).
     pub fn kind(&self) -> FileKind {
         match self.file_type {
             file_type::DIRECTORY => FileKind::Dir,

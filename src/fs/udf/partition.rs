@@ -455,25 +455,30 @@ fn read_vat(vol: &Volume, physical: u16) -> Result<Vec<u32>> {
 
 /// The metadata file's extents, read from its file entry at block `at` of `physical`.
 fn metadata_extents(vol: &Volume, physical: u16, at: u32) -> Result<Vec<(Option<u32>, u32)>> {
-    let fe = icb::read_entry(
-        vol,
-        LbAddr {
-            block: at,
-            part: physical,
-        },
-    )?;
-    let bs = vol.block_size;
-    let ads = icb::allocation(vol, &fe)?.ok_or_else(|| {
+    let loc = LbAddr {
+        block: at,
+        part: physical,
+    };
+    let fe = icb::read_entry(vol, loc)?;
+    let bad = |detail: String| {
         Error::corrupt(
             vol.image(),
             "UDF metadata file",
-            vol.offset_hint(LbAddr {
-                block: at,
-                part: physical,
-            }),
-            "its data is embedded",
+            vol.offset_hint(loc),
+            detail,
         )
-    })?;
+    };
+    if !matches!(
+        fe.file_type,
+        file_type::METADATA | file_type::METADATA_MIRROR
+    ) {
+        return Err(bad(format!(
+            "file type {}, not a metadata file",
+            fe.file_type
+        )));
+    }
+    let bs = vol.block_size;
+    let ads = icb::allocation(vol, &fe)?.ok_or_else(|| bad("its data is embedded".into()))?;
     Ok(ads
         .iter()
         .map(|ad| {

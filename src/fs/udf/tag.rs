@@ -11,13 +11,11 @@ pub mod id {
     pub const IMPLEMENTATION_USE: u16 = 4;
     pub const PARTITION: u16 = 5;
     pub const LOGICAL_VOLUME: u16 = 6;
-    pub const UNALLOCATED_SPACE: u16 = 7;
     pub const TERMINATING: u16 = 8;
     pub const FILE_SET: u16 = 256;
     pub const FILE_IDENTIFIER: u16 = 257;
     pub const ALLOCATION_EXTENT: u16 = 258;
     pub const INDIRECT_ENTRY: u16 = 259;
-    pub const TERMINAL_ENTRY: u16 = 260;
     pub const FILE_ENTRY: u16 = 261;
     pub const EXTENDED_FILE_ENTRY: u16 = 266;
 }

@@ -3,14 +3,12 @@
 //! main sequence or, when that one is damaged, from the reserve.
 
 use crate::error::{Error, Result};
-use crate::fs::Timestamp;
 use crate::source::Source;
 
 use super::ad::{long_ad, Ad};
 use super::anchor::ExtentAd;
 use super::cs0;
 use super::tag::{id, le16, le32, Tag};
-use super::timestamp;
 
 /// The primary volume descriptor's identification.
 #[derive(Clone, Debug, Default)]
@@ -19,7 +17,6 @@ pub struct Primary {
     pub volume_set_id: String,
     pub application_id: String,
     pub implementation_id: String,
-    pub recorded: Timestamp,
 }
 
 /// A partition descriptor: where the partition's blocks lie.
@@ -129,7 +126,6 @@ pub fn read_sequence(src: &dyn Source, bs: u32, extent: ExtentAd) -> Result<Desc
                     volume_set_id: cs0::dstring(&buf[72..200]),
                     application_id: cs0::regid(&buf[344..376]),
                     implementation_id: cs0::regid(&buf[388..420]),
-                    recorded: timestamp::decode(&buf[376..388]),
                 };
                 primary = Some((vds_number, p));
             }
