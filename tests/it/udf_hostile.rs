@@ -289,3 +289,33 @@ fn strategy_4096_indirect_entry_leads_to_the_newer_entry() {
         read_all(fs.as_ref(), numbers.ino, numbers.meta.size)
     );
 }
+
+#[test]
+fn unrecorded_extent_reads_as_zeros_and_is_a_hole() {
+    // numbers.txt's first extent marked "allocated, not recorded" (ECMA-167 type 1): its bytes
+    // read as zeros and its extent is a hole.
+    let (mut img, _, part) = base();
+    let (fe, _) = entry_of(&img, fid(&img, "numbers.txt"), part);
+    let extended = img[fe] == 10;
+    let head = if extended { 216 } else { 176 };
+    let l_ea = le32(&img, fe + head - 8) as usize;
+    let ad = fe + head + l_ea;
+    let len = le32(&img, ad) & 0x3fff_ffff;
+    put32(&mut img, ad, (1 << 30) | len);
+    fix_tag(&mut img, fe);
+    let fs = open(img).expect("volume opens");
+    let data = fs
+        .lookup(fs.root(), b"data")
+        .expect("lookup")
+        .expect("data");
+    let f = fs
+        .lookup(data.ino, b"numbers.txt")
+        .expect("lookup")
+        .expect("numbers");
+    let bytes = read_all(fs.as_ref(), f.ino, f.meta.size);
+    let hole = (len as usize).min(bytes.len());
+    assert!(bytes[..hole].iter().all(|&b| b == 0));
+    let extents = fs.extents(f.ino).expect("extents").expect("plain");
+    assert_eq!(extents[0].offset, None);
+    assert_eq!(extents[0].len, hole as u64);
+}
