@@ -492,9 +492,7 @@ impl FileSystem for UdfFs {
                 ("Maximum UDF write revision".into(), revision(i.max_write)),
             ]);
         }
-        for iu in &d.implementation_use {
-            out.push(("Implementation use".into(), iu.clone()));
-        }
+        out.extend(d.implementation_use.iter().cloned());
         for p in &d.partitions {
             out.push((
                 format!("Partition {}", p.number),
