@@ -51,7 +51,8 @@ struct Node {
 }
 
 enum Layout {
-    Embedded(Vec<u8>),
+    /// Data embedded in the entry, and its offset in the image.
+    Embedded(Vec<u8>, Option<u64>),
     Extents {
         extents: Vec<Extent>,
         starts: Vec<u64>,
@@ -249,8 +250,19 @@ impl UdfFs {
         }
         let layout = match icb::allocation(&self.vol, &node.fe)? {
             None => match &node.fe.data {
-                Data::Embedded(d) => Layout::Embedded(d.clone()),
-                Data::Extents(..) => Layout::Embedded(Vec::new()),
+                Data::Embedded { bytes, at } => {
+                    let mut runs = Vec::new();
+                    self.vol
+                        .runs(loc_of(node.meta.ino), u64::from(self.block_size), &mut runs)?;
+                    let offset = match runs.as_slice() {
+                        [Extent {
+                            offset: Some(o), ..
+                        }] => Some(o + *at as u64),
+                        _ => None,
+                    };
+                    Layout::Embedded(bytes.clone(), offset)
+                }
+                Data::Extents(..) => Layout::Embedded(Vec::new(), None),
             },
             Some(ads) => {
                 let extents = self.vol.data_extents(&ads, node.fe.size)?;
@@ -299,7 +311,7 @@ impl UdfFs {
         }
         let (data, blocks) = self.directory(&node)?;
         let bs = u64::from(self.block_size);
-        let embedded = matches!(node.fe.data, Data::Embedded(_));
+        let embedded = matches!(node.fe.data, Data::Embedded { .. });
         // The block holding byte `pos` of the directory's data, and the byte's place in it.
         let block_of = |pos: usize| {
             let pos = pos as u64;
@@ -401,7 +413,7 @@ impl FileSystem for UdfFs {
         }
         let layout = self.layout(&node)?;
         match layout.as_ref() {
-            Layout::Embedded(d) => {
+            Layout::Embedded(d, _) => {
                 let start = usize::try_from(offset).unwrap_or(usize::MAX).min(d.len());
                 let n = buf.len().min(d.len() - start);
                 buf[..n].copy_from_slice(&d[start..start + n]);
@@ -441,7 +453,16 @@ impl FileSystem for UdfFs {
             return Ok(None);
         }
         Ok(match self.layout(&node)?.as_ref() {
-            Layout::Embedded(_) => None,
+            // Embedded data lies in the entry's block: a plain range too.
+            Layout::Embedded(d, Some(offset)) => Some(if d.is_empty() {
+                Vec::new()
+            } else {
+                vec![Extent {
+                    offset: Some(*offset),
+                    len: d.len() as u64,
+                }]
+            }),
+            Layout::Embedded(_, None) => None,
             Layout::Extents { extents, .. } => Some(extents.clone()),
         })
     }
