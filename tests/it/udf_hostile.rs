@@ -319,3 +319,35 @@ fn unrecorded_extent_reads_as_zeros_and_is_a_hole() {
     assert_eq!(extents[0].offset, None);
     assert_eq!(extents[0].len, hole as u64);
 }
+
+#[test]
+fn anchor_at_256_lost_the_one_at_the_end_is_used() {
+    // mkudffs records anchors at 256, N-256 and N, N being the last block (udfinfo lists
+    // them): with 256 lost, N is used; with N lost too, N-256.
+    let image = crate::udf_helpers::big("mkudffs-201.img");
+    let mut img = std::fs::read(&image).expect("image");
+    img[256 * BS..257 * BS].fill(0);
+    let fs = open(img.clone()).expect("a later anchor opens the volume");
+    let want = crate::udf_helpers::walk(crate::udf_helpers::open(&image, "").as_ref());
+    assert_eq!(
+        crate::udf_helpers::walk(fs.as_ref())
+            .keys()
+            .collect::<Vec<_>>(),
+        want.keys().collect::<Vec<_>>()
+    );
+    let last = img.len() / BS - 1;
+    img[last * BS..(last + 1) * BS].fill(0);
+    let fs = open(img.clone()).expect("the anchor at N-256 opens the volume");
+    assert_eq!(crate::udf_helpers::walk(fs.as_ref()).len(), want.len());
+    // No anchor anywhere: the error names the first place looked at.
+    let b = last - 256;
+    img[b * BS..(b + 1) * BS].fill(0);
+    let err = open(img).err().expect("no anchor").to_string();
+    assert!(
+        err.contains(&format!(
+            "corrupt UDF anchor volume descriptor pointer at offset {}",
+            256 * BS
+        )),
+        "{err}"
+    );
+}
