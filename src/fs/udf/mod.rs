@@ -45,14 +45,15 @@ const DIR_CACHE_LIMIT: usize = 1 << 10;
 struct Node {
     fe: FileEntry,
     meta: Metadata,
-    /// The data's extents in the image and the file offset each starts at; `None` for data
-    /// embedded in the entry. Computed on first read.
+    /// Where the data is, computed on first read.
     layout: Mutex<Option<Arc<Layout>>>,
 }
 
+/// A file's data: embedded in its entry, or in extents of the image.
 enum Layout {
     /// Data embedded in the entry, and its offset in the image.
     Embedded(Vec<u8>, Option<u64>),
+    /// The data's extents in the image and the file offset each starts at.
     Extents {
         extents: Vec<Extent>,
         starts: Vec<u64>,
