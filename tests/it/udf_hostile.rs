@@ -1,8 +1,10 @@
-//! Hostile UDF images, each made from pycdlib's UDF 2.60 fixture by damaging one structure
-//! (and, where the damage must get past the tag, recomputing the descriptor's CRC): a bad tag
-//! in the main volume descriptor sequence (the reserve is read), bad tags elsewhere, looping
-//! allocation extents, an ICB whose indirect entries loop, a FID past its directory's end,
-//! extents past the partition. Each gives a clear error naming the structure and offset.
+//! UDF images altered one structure at a time (recomputing the descriptor's CRC where the
+//! change must get past the tag), mostly from pycdlib's UDF 2.60 fixture. Hostile ones: a bad
+//! tag in the main volume descriptor sequence (the reserve is read), lost anchors (the later
+//! ones are used), bad tags elsewhere, looping allocation extents, an ICB whose indirect
+//! entries loop, a FID past its directory's end, extents past the partition: each gives a
+//! clear error naming the structure and offset. And features no tool here records: an
+//! indirect entry to a newer entry (strategy 4096), an unrecorded extent, a device node.
 
 use std::sync::Arc;
 
@@ -350,4 +352,38 @@ fn anchor_at_256_lost_the_one_at_the_end_is_used() {
         )),
         "{err}"
     );
+}
+
+#[test]
+fn device_specification_attribute_gives_device_numbers() {
+    // hello.txt becomes a character device 4:64 the way ECMA-167 4/14.10.7 records one: a
+    // device specification extended attribute after the attribute header descriptor.
+    let (mut img, _, part) = base();
+    let (fe, block) = entry_of(&img, fid(&img, "hello.txt"), part);
+    assert_eq!(le32(&img, fe + 168), 0, "no extended attributes yet");
+    let l_ad = le32(&img, fe + 172) as usize;
+    let ads = img[fe + 176..fe + 176 + l_ad].to_vec();
+    let ea = fe + 176;
+    img[ea..ea + 48].fill(0);
+    put32(&mut img, ea + 16, 48); // implementation attributes start after the one below
+    put32(&mut img, ea + 20, 48);
+    put32(&mut img, ea + 24, 12); // attribute type: device specification
+    img[ea + 28] = 1;
+    put32(&mut img, ea + 32, 24);
+    put32(&mut img, ea + 40, 4); // major
+    put32(&mut img, ea + 44, 64); // minor
+    new_tag(&mut img, ea, 262, block, 8);
+    img[ea + 48..ea + 48 + l_ad].copy_from_slice(&ads);
+    put32(&mut img, fe + 168, 48);
+    img[fe + 27] = 7; // character device
+    let crc_len = (176 + 48 + l_ad - 16) as u16;
+    img[fe + 10..fe + 12].copy_from_slice(&crc_len.to_le_bytes());
+    fix_tag(&mut img, fe);
+    let fs = open(img).expect("volume opens");
+    let dev = fs
+        .lookup(fs.root(), b"hello.txt")
+        .expect("lookup")
+        .expect("hello");
+    assert_eq!(dev.meta.kind, isofish::fs::FileKind::CharDevice);
+    assert_eq!(dev.meta.rdev, Some((4, 64)));
 }
