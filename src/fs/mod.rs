@@ -4,6 +4,7 @@
 
 pub mod iso9660;
 pub mod probe;
+pub mod udf;
 pub mod walk;
 
 use std::sync::Arc;
@@ -173,8 +174,24 @@ pub trait FileSystem: Send + Sync {
 
 /// Opens the filesystem that `source` holds, as the probe identifies it.
 pub fn open(source: Arc<dyn Source>, options: &MountOptions) -> Result<Arc<dyn FileSystem>> {
-    match probe::filesystem_type(source.as_ref())? {
+    // `mount-options udf|iso9660` picks one side of a bridge disc explicitly.
+    let forced = ["udf", "iso9660"].into_iter().find(|t| options.has(t));
+    let probed = match forced {
+        Some(t) => Some(t),
+        None => probe::filesystem_type(source.as_ref())?,
+    };
+    // The type words are for this dispatch only; the format sees the rest.
+    let options = &MountOptions(
+        options
+            .0
+            .iter()
+            .filter(|o| !matches!(o.as_str(), "udf" | "iso9660"))
+            .cloned()
+            .collect(),
+    );
+    match probed {
         Some("iso9660") => Ok(Arc::new(iso9660::IsoFs::open(source, options)?)),
+        Some("udf") => Ok(Arc::new(udf::UdfFs::open(source, options)?)),
         Some(other) => Err(Error::unsupported(
             source.name(),
             format!("filesystem ({other}: not supported yet)"),
