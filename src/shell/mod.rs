@@ -16,6 +16,7 @@ use std::io::{self, BufReader, IsTerminal};
 use anyhow::{bail, Context};
 use clap::Parser;
 
+use crate::fs::probe::{self, Content};
 use crate::fs::MountOptions;
 use crate::session::Session;
 use cli::Cli;
@@ -48,9 +49,17 @@ fn setup(cli: &Cli) -> anyhow::Result<Session> {
     for image in &cli.add {
         session.add_drive(image)?;
     }
+    // Without -m the first drive's filesystem goes on `/`; a partitioned disk with no
+    // filesystem of its own is left for `mount /dev/sdaN` (guestfish mounts nothing itself).
     if cli.mount.is_empty() {
         if let Some(first) = session.devices().first() {
-            session.mount(first, "/", MountOptions::default())?;
+            let source = session.device_source(first)?;
+            if !matches!(
+                probe::identify(source.as_ref())?,
+                Content::PartitionTable(_)
+            ) {
+                session.mount(first, "/", MountOptions::default())?;
+            }
         }
     }
     for spec in &cli.mount {

@@ -152,3 +152,14 @@ fn boot_partitions_inside_a_partition_are_named_like_nested_devices() {
         "{text}"
     );
 }
+
+#[test]
+fn boot_partitions_a_partitioned_disk_added_with_a_is_not_auto_mounted() {
+    // A plain MBR disk has no filesystem of its own: `-a` adds it, mounts nothing on `/`, and
+    // its partitions are the devices fdisk lists.
+    let path = image("boot-extended");
+    let mut want = vec!["/dev/sda".to_string()];
+    want.extend(fdisk(&path).iter().map(|(n, _, _)| format!("/dev/sda{n}")));
+    assert_eq!(stdout(&path, &["list-devices"]), want.join("\n") + "\n");
+    assert_eq!(stdout(&path, &["mounts"]), "");
+}
