@@ -9,6 +9,7 @@ pub mod iso9660;
 pub mod pathtable;
 pub mod probe;
 pub mod squashfs;
+pub mod walk;
 
 use std::sync::Arc;
 

@@ -1,3 +1,9 @@
 //! isofish's integration tests: one binary, one module per thing proved.
 
 mod common;
+mod iso_hostile;
+mod iso_info;
+mod iso_multi_extent;
+mod iso_mutation;
+mod iso_oracle;
+mod iso_tree;
