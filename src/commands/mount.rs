@@ -182,6 +182,19 @@ fn mount_options(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
 
 fn umount(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
     let mp = ctx.session.absolute(&args[0]);
+    // A loop mount whose image file lies in this mount keeps it busy, as on Linux.
+    let below = format!("{}/", mp.trim_end_matches('/'));
+    if let Some(m) = ctx.session.vfs.mounts().iter().find(|m| {
+        m.device.starts_with(&below)
+            && m.mountpoint != mp
+            && ctx.session.device_source(&m.device).is_err()
+    }) {
+        anyhow::bail!(
+            "umount {mp}: busy: {} is mounted from {}",
+            m.mountpoint,
+            m.device
+        );
+    }
     ctx.session.vfs.umount(&mp)?;
     Ok(())
 }
