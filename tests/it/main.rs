@@ -12,5 +12,6 @@ mod iso_multi_extent;
 mod iso_mutation;
 mod iso_oracle;
 mod iso_tree;
+mod nested_ext;
 mod nested_squashfs;
 mod nested_util;
