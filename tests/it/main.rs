@@ -13,5 +13,6 @@ mod iso_mutation;
 mod iso_oracle;
 mod iso_tree;
 mod nested_ext;
+mod nested_fat;
 mod nested_squashfs;
 mod nested_util;

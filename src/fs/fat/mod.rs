@@ -11,20 +11,69 @@ use fatfs::{DateTime, FileAttributes, FsOptions};
 use crate::error::{Error, Result};
 use crate::fs::pathtable::{join, PathTable};
 use crate::fs::{DirEntry, FileKind, FileSystem, Ino, Metadata, Timestamp};
-use crate::source::io::SourceReader;
 use crate::source::Source;
 
-/// fatfs's disk: our source, read-only.
-struct Disk(SourceReader);
+/// fatfs's disk: our source, read-only. fatfs alternates small reads of the FAT with reads
+/// of clusters, so small reads go through a few cached 4 KiB pages and large ones straight
+/// to the source.
+struct Disk {
+    source: Arc<dyn Source>,
+    pos: u64,
+    /// Recently read pages, most recent last.
+    pages: Vec<(u64, Vec<u8>)>,
+}
+
+const PAGE: u64 = 4096;
+const PAGES: usize = 32;
+
+impl Disk {
+    fn page(&mut self, index: u64) -> io::Result<&[u8]> {
+        if let Some(i) = self.pages.iter().position(|(p, _)| *p == index) {
+            let page = self.pages.remove(i);
+            self.pages.push(page);
+        } else {
+            let mut data = vec![0; PAGE as usize];
+            let n = self
+                .source
+                .read_at(index * PAGE, &mut data)
+                .map_err(io::Error::other)?;
+            data.truncate(n);
+            if self.pages.len() >= PAGES {
+                self.pages.remove(0);
+            }
+            self.pages.push((index, data));
+        }
+        Ok(&self.pages[self.pages.len() - 1].1)
+    }
+}
 
 impl Read for Disk {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.0.read(buf)
+        let n = if buf.len() as u64 >= PAGE {
+            self.source
+                .read_at(self.pos, buf)
+                .map_err(io::Error::other)?
+        } else {
+            let within = (self.pos % PAGE) as usize;
+            let page = self.page(self.pos / PAGE)?;
+            let n = buf.len().min(page.len().saturating_sub(within));
+            buf[..n].copy_from_slice(&page[within..within + n]);
+            n
+        };
+        self.pos += n as u64;
+        Ok(n)
     }
 }
 impl Seek for Disk {
     fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
-        self.0.seek(pos)
+        let target = match pos {
+            SeekFrom::Start(n) => Some(n),
+            SeekFrom::End(d) => self.source.len().checked_add_signed(d),
+            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+        };
+        self.pos = target
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "seek before byte 0"))?;
+        Ok(self.pos)
     }
 }
 impl Write for Disk {
@@ -128,7 +177,11 @@ impl FatFs {
     /// Reads the boot sector of the FAT filesystem in `source`.
     pub fn open(source: Arc<dyn Source>) -> Result<Self> {
         let name = source.name().to_string();
-        let disk = Disk(SourceReader::new(source.clone(), 0));
+        let disk = Disk {
+            source: source.clone(),
+            pos: 0,
+            pages: Vec::new(),
+        };
         let fs = fatfs::FileSystem::new(disk, FsOptions::new())
             .map_err(|e| Error::corrupt(&name, "FAT boot sector", 0, e.to_string()))?;
         let label = fs.volume_label().trim_end().to_string();
@@ -186,6 +239,7 @@ impl FileSystem for FatFs {
         // more entries than the volume has 32-byte slots.
         let max = self.source.len() / 32;
         let mut out = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for (n, entry) in d.iter().enumerate() {
             if n as u64 > max {
                 return Err(Error::corrupt(
@@ -202,6 +256,19 @@ impl FileSystem for FatFs {
             let name = entry.file_name().into_bytes();
             if name == b"." || name == b".." {
                 continue;
+            }
+            // A valid directory never holds a name twice: a repeat means its chain looped.
+            if !seen.insert(name.clone()) {
+                return Err(Error::corrupt(
+                    image,
+                    "FAT directory",
+                    0,
+                    format!(
+                        "{} lists {} twice (a cluster loop)",
+                        String::from_utf8_lossy(&path),
+                        String::from_utf8_lossy(&name)
+                    ),
+                ));
             }
             let m = meta(
                 entry.is_dir(),
