@@ -1,0 +1,256 @@
+//! Images inside images, reached in one isofish run: the Fedora-like chain ISO > squashfs >
+//! ext4 > file and the Arch-like ISO > squashfs of tests/fixtures/nested.iso, the FAT EFI image
+//! and the initrd beside them; each layer held against the real tools peeling the same layers
+//! one by one (xorriso, unsquashfs, debugfs, mtools, cpio).
+
+use std::path::Path;
+
+use crate::common::{fixture, scratch, tool};
+use crate::host_tree::snapshot;
+use crate::nested_util::{extract, run, run_err};
+
+/// Extracts one file of nested.iso with xorriso.
+fn xorriso_extract(iso: &Path, path: &str, to: &Path) {
+    tool(
+        "xorriso",
+        &[
+            "-osirrox",
+            "on",
+            "-indev",
+            iso.to_str().unwrap(),
+            "-extract",
+            path,
+            to.to_str().unwrap(),
+        ],
+        None,
+    );
+}
+
+const FEDORA: &[&str] = &[
+    "mount-loop",
+    "/LiveOS/squashfs.img",
+    "/sqsh",
+    ":",
+    "mount-loop",
+    "/sqsh/LiveOS/rootfs.img",
+    "/sysroot",
+    ":",
+];
+
+#[test]
+fn fedora_chain_iso_squashfs_ext4_file() {
+    let iso = fixture("nested.iso");
+    let dir = scratch();
+    let d = dir.path();
+    // The tools, layer by layer.
+    xorriso_extract(&iso, "/LiveOS/squashfs.img", &d.join("squashfs.img"));
+    let sq = d.join("sq");
+    tool(
+        "unsquashfs",
+        &[
+            "-q",
+            "-n",
+            "-d",
+            sq.to_str().unwrap(),
+            d.join("squashfs.img").to_str().unwrap(),
+        ],
+        None,
+    );
+    let rootfs = sq.join("LiveOS/rootfs.img");
+    let theirs = tool(
+        "debugfs",
+        &[
+            "-R",
+            "cat /usr/share/doc/hello/numbers.txt",
+            rootfs.to_str().unwrap(),
+        ],
+        None,
+    );
+    let mut words = FEDORA.to_vec();
+    words.extend(["cat", "/sysroot/usr/share/doc/hello/numbers.txt"]);
+    assert_eq!(run(&iso, &words), theirs);
+
+    // The whole ext4 tree, against debugfs rdump (kinds and bytes).
+    let rd = d.join("rdump");
+    std::fs::create_dir(&rd).unwrap();
+    let cmd = format!("rdump / {}", rd.display());
+    tool("debugfs", &["-R", &cmd, rootfs.to_str().unwrap()], None);
+    let ours = d.join("ours");
+    extract(&iso, FEDORA, "/sysroot", &ours);
+    let view = |p: &Path| -> Vec<(String, char, Vec<u8>)> {
+        snapshot(p)
+            .nodes
+            .into_iter()
+            .map(|(k, n)| (k, n.kind, n.data))
+            .collect()
+    };
+    assert_eq!(view(&ours), view(&rd));
+
+    let mut words = FEDORA.to_vec();
+    words.extend(["mounts"]);
+    assert_eq!(
+        String::from_utf8(run(&iso, &words)).unwrap(),
+        "/dev/sda on / (iso9660)\n\
+         /LiveOS/squashfs.img on /sqsh (squashfs, xz)\n\
+         /sqsh/LiveOS/rootfs.img on /sysroot (ext4)\n"
+    );
+}
+
+#[test]
+fn arch_chain_and_the_rest_in_one_run() {
+    let iso = fixture("nested.iso");
+    let dir = scratch();
+    let d = dir.path();
+    xorriso_extract(&iso, "/arch/x86_64/airootfs.sfs", &d.join("airootfs.sfs"));
+    let air = d.join("air");
+    tool(
+        "unsquashfs",
+        &[
+            "-q",
+            "-n",
+            "-d",
+            air.to_str().unwrap(),
+            d.join("airootfs.sfs").to_str().unwrap(),
+        ],
+        None,
+    );
+    xorriso_extract(&iso, "/EFI/BOOT/efiboot.img", &d.join("efiboot.img"));
+    let efi = tool(
+        "mtype",
+        &[
+            "-i",
+            d.join("efiboot.img").to_str().unwrap(),
+            "::/EFI/BOOT/Long File Name.txt",
+        ],
+        None,
+    );
+    // Every chain in one run: Fedora's, Arch's, the EFI image and the initrd.
+    let mut words = FEDORA.to_vec();
+    words.extend([
+        "mount-loop",
+        "/arch/x86_64/airootfs.sfs",
+        "/arch",
+        ":",
+        "mount-loop",
+        "/EFI/BOOT/efiboot.img",
+        "/efi",
+        ":",
+        "mount-loop",
+        "/boot/initrd.img",
+        "/initrd",
+        ":",
+        "cat",
+        "/arch/etc/os-release",
+        ":",
+        "cat",
+        "/efi/EFI/BOOT/Long File Name.txt",
+        ":",
+        "cat",
+        "/sysroot/etc/os-release",
+        ":",
+        "cat",
+        "/initrd/etc/motd",
+        ":",
+        "readlink",
+        "/arch/etc/os-release",
+    ]);
+    let mut expected = std::fs::read(air.join("usr/lib/os-release")).unwrap();
+    expected.extend(efi);
+    expected.extend(b"NAME=\"Isofish Linux\"\nVERSION_ID=42\n");
+    expected.extend(b"motd from the main archive\n");
+    expected.extend(b"../usr/lib/os-release\n");
+    assert_eq!(
+        String::from_utf8(run(&iso, &words)).unwrap(),
+        String::from_utf8(expected).unwrap()
+    );
+
+    // tar-out of the Arch mount against unsquashfs's extraction.
+    let ours = d.join("ours");
+    extract(
+        &iso,
+        &["mount-loop", "/arch/x86_64/airootfs.sfs", "/arch", ":"],
+        "/arch",
+        &ours,
+    );
+    crate::host_tree::assert_same(&snapshot(&air), &snapshot(&ours), "airootfs");
+}
+
+#[test]
+fn tar_out_descends_into_the_mounts_below() {
+    let iso = fixture("nested.iso");
+    let mut words = FEDORA.to_vec();
+    words.extend(["find", "/"]);
+    let listing = String::from_utf8(run(&iso, &words)).unwrap();
+    for path in [
+        "LiveOS/squashfs.img",
+        "sqsh/LiveOS/rootfs.img",
+        "sysroot/etc/os-release",
+    ] {
+        assert!(listing.lines().any(|l| l == path), "{path} in\n{listing}");
+    }
+    let dir = scratch();
+    let ours = dir.path().join("all");
+    extract(&iso, FEDORA, "/", &ours);
+    assert_eq!(
+        std::fs::read(ours.join("sysroot/etc/os-release")).unwrap(),
+        b"NAME=\"Isofish Linux\"\nVERSION_ID=42\n"
+    );
+}
+
+#[test]
+fn vfs_type_names_nested_images_and_their_compression() {
+    let iso = fixture("nested.iso");
+    let mut words = FEDORA.to_vec();
+    for p in [
+        "/LiveOS/squashfs.img",
+        "/arch/x86_64/airootfs.sfs",
+        "/sqsh/LiveOS/rootfs.img",
+        "/EFI/BOOT/efiboot.img",
+        "/boot/initrd.img",
+    ] {
+        words.extend(["vfs-type", p, ":"]);
+    }
+    words.pop();
+    assert_eq!(
+        String::from_utf8(run(&iso, &words)).unwrap(),
+        "squashfs (xz)\nsquashfs (zstd)\next4\nvfat\ncpio (newc)\n"
+    );
+}
+
+#[test]
+fn umount_refuses_while_an_image_inside_is_mounted() {
+    let iso = fixture("nested.iso");
+    let mut words = FEDORA.to_vec();
+    words.extend(["umount", "/sqsh"]);
+    let err = run_err(&iso, &words);
+    assert!(
+        err.contains("busy: /sysroot is mounted from /sqsh/LiveOS/rootfs.img"),
+        "{err}"
+    );
+    let mut words = FEDORA.to_vec();
+    words.extend(["umount", "/sysroot", ":", "umount", "/sqsh", ":", "mounts"]);
+    assert_eq!(
+        String::from_utf8(run(&iso, &words)).unwrap(),
+        "/dev/sda on / (iso9660)\n"
+    );
+}
+
+#[test]
+fn a_file_that_holds_no_image_is_refused() {
+    let iso = fixture("nested.iso");
+    let err = run_err(
+        &iso,
+        &[
+            "mount-loop",
+            "/root.sqfs",
+            "/r",
+            ":",
+            "mount-loop",
+            "/r/etc/motd",
+            "/x",
+        ],
+    );
+    assert!(err.contains("no filesystem found"), "{err}");
+    let err = run_err(&iso, &["mount-loop", "/LiveOS", "/x"]);
+    assert!(err.contains("LiveOS"), "{err}");
+}
