@@ -10,6 +10,7 @@ pub mod magic;
 pub mod mount;
 pub mod pattern;
 pub mod read;
+pub mod shell_cmds;
 pub mod tar;
 pub mod transfer;
 
@@ -190,6 +191,7 @@ pub fn all() -> &'static [Command] {
             mount::COMMANDS,
             r#loop::COMMANDS,
             read::COMMANDS,
+            shell_cmds::COMMANDS,
             inspect::COMMANDS,
             transfer::COMMANDS,
             &[HELP],
