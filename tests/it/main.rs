@@ -17,6 +17,7 @@ mod nested_chain;
 mod nested_cpio;
 mod nested_ext;
 mod nested_fat;
+mod nested_fuzz;
 mod nested_squashfs;
 mod nested_util;
 mod shell;

@@ -56,8 +56,9 @@ impl Read for Disk {
         } else {
             let within = (self.pos % PAGE) as usize;
             let page = self.page(self.pos / PAGE)?;
-            let n = buf.len().min(page.len().saturating_sub(within));
-            buf[..n].copy_from_slice(&page[within..within + n]);
+            let avail = page.get(within..).unwrap_or_default();
+            let n = buf.len().min(avail.len());
+            buf[..n].copy_from_slice(&avail[..n]);
             n
         };
         self.pos += n as u64;
