@@ -135,3 +135,132 @@ impl Source for FileInFs {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::Arc;
+
+    use super::FileInFs;
+    use crate::error::Result;
+    use crate::fs::{DirEntry, Extent, FileSystem, Ino, Metadata};
+    use crate::source::{FileSource, Source};
+
+    /// A filesystem of one file laid out as `extents` in `source`; `read_at` is never used
+    /// when the extents cover the file.
+    struct OneFile {
+        source: Arc<dyn Source>,
+        extents: Vec<Extent>,
+    }
+
+    impl FileSystem for OneFile {
+        fn type_name(&self) -> &'static str {
+            "test"
+        }
+        fn source(&self) -> &Arc<dyn Source> {
+            &self.source
+        }
+        fn label(&self) -> Option<String> {
+            None
+        }
+        fn root(&self) -> Ino {
+            0
+        }
+        fn metadata(&self, _: Ino) -> Result<Metadata> {
+            unreachable!("not asked")
+        }
+        fn read_dir(&self, _: Ino) -> Result<Vec<DirEntry>> {
+            Ok(Vec::new())
+        }
+        fn read_at(&self, _: Ino, offset: u64, buf: &mut [u8]) -> Result<usize> {
+            // The fallback path: the byte value is its offset's low byte, plus 1.
+            for (i, b) in buf.iter_mut().enumerate() {
+                *b = (offset as usize + i) as u8 ^ 0xff;
+            }
+            Ok(buf.len())
+        }
+        fn extents(&self, _: Ino) -> Result<Option<Vec<Extent>>> {
+            Ok(Some(self.extents.clone()))
+        }
+        fn info(&self) -> Vec<(String, String)> {
+            Vec::new()
+        }
+    }
+
+    fn host(len: usize) -> (tempfile::NamedTempFile, Arc<dyn Source>) {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        let bytes: Vec<u8> = (0..len).map(|i| i as u8).collect();
+        f.write_all(&bytes).unwrap();
+        let src: Arc<dyn Source> = Arc::new(FileSource::open(f.path()).unwrap());
+        (f, src)
+    }
+
+    fn file(source: Arc<dyn Source>, extents: Vec<Extent>, len: u64) -> FileInFs {
+        FileInFs::new(Arc::new(OneFile { source, extents }), 0, len, "t".into()).unwrap()
+    }
+
+    #[test]
+    fn reads_go_through_the_extents_with_holes() {
+        let (_keep, src) = host(1000);
+        let extents = vec![
+            Extent {
+                offset: Some(100),
+                len: 50,
+            },
+            Extent {
+                offset: None,
+                len: 20,
+            },
+            Extent {
+                offset: Some(10),
+                len: 30,
+            },
+        ];
+        let f = file(src, extents, 100);
+        assert!(f.is_direct());
+        let mut buf = vec![0xaa; 120];
+        assert_eq!(f.read_at(0, &mut buf).unwrap(), 100);
+        let expected: Vec<u8> = (100..150)
+            .map(|i| i as u8)
+            .chain(std::iter::repeat_n(0, 20))
+            .chain((10..40).map(|i| i as u8))
+            .collect();
+        assert_eq!(&buf[..100], &expected[..]);
+        let mut mid = [0u8; 10];
+        assert_eq!(f.read_at(45, &mut mid).unwrap(), 10);
+        assert_eq!(&mid[..], &expected[45..55]);
+        assert!(f.host_file().is_none(), "three pieces are not one range");
+    }
+
+    #[test]
+    fn one_extent_keeps_the_host_file_and_offset() {
+        let (_keep, src) = host(1000);
+        let f = file(
+            src,
+            vec![Extent {
+                offset: Some(300),
+                len: 200,
+            }],
+            200,
+        );
+        let (_, base) = f.host_file().expect("a plain range of the host file");
+        assert_eq!(base, 300);
+    }
+
+    #[test]
+    fn extents_short_of_the_file_fall_back_to_the_filesystem() {
+        let (_keep, src) = host(1000);
+        let f = file(
+            src,
+            vec![Extent {
+                offset: Some(0),
+                len: 10,
+            }],
+            50,
+        );
+        assert!(!f.is_direct());
+        let mut buf = [0u8; 4];
+        f.read_at(20, &mut buf).unwrap();
+        assert_eq!(buf, [20 ^ 0xff, 21 ^ 0xff, 22 ^ 0xff, 23 ^ 0xff]);
+    }
+}

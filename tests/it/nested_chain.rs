@@ -254,3 +254,34 @@ fn a_file_that_holds_no_image_is_refused() {
     let err = run_err(&iso, &["mount-loop", "/LiveOS", "/x"]);
     assert!(err.contains("LiveOS"), "{err}");
 }
+
+#[test]
+fn a_squashfs_in_the_iso_is_read_straight_from_the_iso_file() {
+    let iso = fixture("nested.iso");
+    let listing = String::from_utf8(tool(
+        "isoinfo",
+        &["-R", "-l", "-i", iso.to_str().unwrap()],
+        None,
+    ))
+    .unwrap();
+    let line = listing
+        .lines()
+        .find(|l| l.trim_end().ends_with(" squashfs.img"))
+        .expect("isoinfo lists squashfs.img");
+    let lba: u64 = line
+        .split('[')
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .expect("an LBA in brackets");
+    let mut session = isofish::session::Session::new(true);
+    session.add_drive(&iso).unwrap();
+    session
+        .mount("/dev/sda", "/", isofish::fs::MountOptions::default())
+        .unwrap();
+    let source = session.file_source("/LiveOS/squashfs.img").unwrap();
+    let (_, base) = source
+        .host_file()
+        .expect("one contiguous extent of the host file");
+    assert_eq!(base, lba * 2048);
+}
