@@ -64,6 +64,12 @@ impl Session {
     /// Opens a host image as the next drive and returns its device name.
     pub fn add_drive(&mut self, path: &Path) -> Result<String> {
         let source: Arc<dyn Source> = Arc::new(FileSource::open(path)?);
+        self.add_source_drive(source, path)
+    }
+
+    /// Adds `source` (a disk image found inside a mounted filesystem, `path` being its session
+    /// path) as the next drive, its partitions as devices; returns the drive's device name.
+    pub fn add_source_drive(&mut self, source: Arc<dyn Source>, path: &Path) -> Result<String> {
         let device = device_name(self.drives.len());
         let partitions = boot::partitions(source.as_ref()).unwrap_or_default();
         self.drives.push(Drive {

@@ -285,3 +285,59 @@ fn a_squashfs_in_the_iso_is_read_straight_from_the_iso_file() {
         .expect("one contiguous extent of the host file");
     assert_eq!(base, lba * 2048);
 }
+
+#[test]
+fn a_partitioned_disk_image_in_an_iso_mounts_its_partitions() {
+    let dir = scratch();
+    let d = dir.path();
+    let sh = |script: &str| tool("sh", &["-c", script], Some(d));
+    // A GPT disk: FAT at sector 2048, ext4 at sector 10240, laid in by dd; the ISO carries it.
+    sh("mkdir -p iso t e && echo fatfile > t/fat.txt && echo extfile > e/ext.txt \
+        && mkfs.fat -C p1.img 4096 >/dev/null && MTOOLS_SKIP_CHECK=1 mcopy -i p1.img t/fat.txt ::/ \
+        && mke2fs -q -t ext4 -d e p2.img 4M >/dev/null && truncate -s 10M iso/disk.img \
+        && printf 'label: gpt\\nstart=2048, size=8192\\nstart=10240, size=8192\\n' | sfdisk -q iso/disk.img \
+        && dd if=p1.img of=iso/disk.img bs=512 seek=2048 conv=notrunc status=none \
+        && dd if=p2.img of=iso/disk.img bs=512 seek=10240 conv=notrunc status=none \
+        && xorriso -as mkisofs -quiet -R -o disk.iso iso 2>/dev/null");
+    let disk = d.join("iso/disk.img");
+    let fat = tool(
+        "mtype",
+        &[
+            "-i",
+            &format!("{}@@{}", disk.display(), 2048 * 512),
+            "::/fat.txt",
+        ],
+        None,
+    );
+    sh("dd if=iso/disk.img of=part2.img bs=512 skip=10240 count=8192 status=none");
+    let ext = tool(
+        "debugfs",
+        &["-R", "cat /ext.txt", d.join("part2.img").to_str().unwrap()],
+        None,
+    );
+    let out = run(
+        &d.join("disk.iso"),
+        &[
+            "mount-loop",
+            "/disk.img",
+            "/d",
+            ":",
+            "mounts",
+            ":",
+            "cat",
+            "/d/1/fat.txt",
+            ":",
+            "cat",
+            "/d/2/ext.txt",
+        ],
+    );
+    let mut expected =
+        b"/dev/sda on / (iso9660)\n/dev/sdb1 on /d/1 (vfat, FAT12)\n/dev/sdb2 on /d/2 (ext4)\n"
+            .to_vec();
+    expected.extend(fat);
+    expected.extend(ext);
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        String::from_utf8(expected).unwrap()
+    );
+}
