@@ -341,3 +341,69 @@ fn a_partitioned_disk_image_in_an_iso_mounts_its_partitions() {
         String::from_utf8(expected).unwrap()
     );
 }
+
+#[test]
+fn both_chains_in_one_scripted_session() {
+    let iso = fixture("nested.iso");
+    let script = "mount-loop /LiveOS/squashfs.img /sqsh\n\
+                  mount-loop /sqsh/LiveOS/rootfs.img /sysroot\n\
+                  mount-loop /arch/x86_64/airootfs.sfs /arch\n\
+                  cat /sysroot/etc/hello-link\n\
+                  cat /arch/etc/hostname\n";
+    let out = crate::common::isofish()
+        .args(["--ro", "-a", iso.to_str().unwrap()])
+        .write_stdin(script)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "#!/bin/sh\necho hello from the nested ext4\narchiso\n"
+    );
+}
+
+#[test]
+fn an_iso_inside_an_iso_mounts() {
+    let dir = scratch();
+    let d = dir.path();
+    let sh = |script: &str| tool("sh", &["-c", script], Some(d));
+    sh(
+        "mkdir -p inner/docs outer && echo inner file > inner/docs/readme.txt \
+        && xorriso -as mkisofs -quiet -R -J -o outer/inner.iso inner 2>/dev/null \
+        && xorriso -as mkisofs -quiet -R -o outer.iso outer 2>/dev/null",
+    );
+    let theirs = tool(
+        "isoinfo",
+        &[
+            "-R",
+            "-i",
+            d.join("outer/inner.iso").to_str().unwrap(),
+            "-x",
+            "/docs/readme.txt",
+        ],
+        None,
+    );
+    let out = run(
+        &d.join("outer.iso"),
+        &[
+            "mount-loop",
+            "/inner.iso",
+            "/in",
+            ":",
+            "mounts",
+            ":",
+            "cat",
+            "/in/docs/readme.txt",
+        ],
+    );
+    let mut expected = b"/dev/sda on / (iso9660)\n/inner.iso on /in (iso9660)\n".to_vec();
+    expected.extend(theirs);
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        String::from_utf8(expected).unwrap()
+    );
+}
