@@ -16,6 +16,12 @@ _isofish() {
             ",$1")
                 cmd="isofish"
                 ;;
+            isofish,boot-extract)
+                cmd="isofish__subcmd__boot__subcmd__extract"
+                ;;
+            isofish,boot-info)
+                cmd="isofish__subcmd__boot__subcmd__info"
+                ;;
             isofish,cat)
                 cmd="isofish__subcmd__cat"
                 ;;
@@ -87,6 +93,9 @@ _isofish() {
                 ;;
             isofish,list-filesystems)
                 cmd="isofish__subcmd__list__subcmd__filesystems"
+                ;;
+            isofish,list-partitions)
+                cmd="isofish__subcmd__list__subcmd__partitions"
                 ;;
             isofish,ll)
                 cmd="isofish__subcmd__ll"
@@ -173,7 +182,7 @@ _isofish() {
 
     case "${cmd}" in
         isofish)
-            opts="-a -m -f -x -h -V --add --ro --mount --file --help --version cat cd checksum checksums-out completions copy-out download du echo exists file find glob grep head head-n help hexdump info is-dir is-file is-symlink list-devices list-filesystems ll ls lstat mkmountpoint mount mount-loop mount-loop-type mount-options mount-ro mountpoints mounts open pwd quit readlink run stat tail tail-n tar-out tgz-out txz-out umount umount-all vfs-label vfs-type"
+            opts="-a -m -f -x -h -V --add --ro --mount --file --help --version boot-extract boot-info cat cd checksum checksums-out completions copy-out download du echo exists file find glob grep head head-n help hexdump info is-dir is-file is-symlink list-devices list-filesystems list-partitions ll ls lstat mkmountpoint mount mount-loop mount-loop-type mount-options mount-ro mountpoints mounts open pwd quit readlink run stat tail tail-n tar-out tgz-out txz-out umount umount-all vfs-label vfs-type"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -247,6 +256,34 @@ _isofish() {
                     fi
                     return 0
                     ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        isofish__subcmd__boot__subcmd__extract)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        isofish__subcmd__boot__subcmd__info)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 *)
                     COMPREPLY=()
                     ;;
@@ -577,6 +614,20 @@ _isofish() {
             return 0
             ;;
         isofish__subcmd__list__subcmd__filesystems)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        isofish__subcmd__list__subcmd__partitions)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -9,6 +9,7 @@ pub mod iso9660;
 pub mod pathtable;
 pub mod probe;
 pub mod squashfs;
+pub mod udf;
 pub mod walk;
 
 use std::sync::Arc;
@@ -185,6 +186,10 @@ pub trait FileSystem: Send + Sync {
 /// Opens the filesystem that `source` holds, as the probe identifies it. A compressed stream
 /// is opened as the cpio archive it holds (an initrd), or else as the image it decodes to.
 pub fn open(source: Arc<dyn Source>, options: &MountOptions) -> Result<Arc<dyn FileSystem>> {
+    // `mount-options udf|iso9660` picks one side of a bridge disc explicitly.
+    if let Some(t) = ["udf", "iso9660"].into_iter().find(|t| options.has(t)) {
+        return open_as(source, t, options);
+    }
     match probe::identify(source.as_ref())? {
         probe::Content::Filesystem(t) => open_as(source, t, options),
         probe::Content::Cpio(_) => open_as(source, "cpio", options),
@@ -225,8 +230,18 @@ pub fn open_as(
     fstype: &str,
     options: &MountOptions,
 ) -> Result<Arc<dyn FileSystem>> {
+    // The type words are for the dispatch only; the format sees the rest.
+    let options = &MountOptions(
+        options
+            .0
+            .iter()
+            .filter(|o| !matches!(o.as_str(), "udf" | "iso9660"))
+            .cloned()
+            .collect(),
+    );
     match fstype {
         "iso9660" => Ok(Arc::new(iso9660::IsoFs::open(source, options)?)),
+        "udf" => Ok(Arc::new(udf::UdfFs::open(source, options)?)),
         "squashfs" => Ok(Arc::new(squashfs::SquashFs::open(source)?)),
         "ext2" | "ext3" | "ext4" => Ok(Arc::new(ext::ExtFs::open(source)?)),
         "vfat" | "fat" | "msdos" => Ok(Arc::new(fat::FatFs::open(source)?)),

@@ -32,22 +32,67 @@ fn read_prefix(src: &dyn Source, offset: u64, len: usize) -> Result<Vec<u8>> {
     Ok(buf)
 }
 
-fn has_iso_descriptor(src: &dyn Source) -> Result<bool> {
+pub(crate) fn has_iso_descriptor(src: &dyn Source) -> Result<bool> {
     let vd = read_prefix(src, 16 * SECTOR, 8)?;
     Ok(vd.get(1..6) == Some(b"CD001"))
 }
 
 fn has_udf_vrs(src: &dyn Source) -> Result<bool> {
-    // The volume recognition sequence: up to a few descriptors from sector 16 on.
-    for i in 16..32 {
-        let vd = read_prefix(src, i * SECTOR, 6)?;
-        match vd.get(1..6) {
-            Some(b"NSR02") | Some(b"NSR03") => return Ok(true),
-            Some(b"CD001") | Some(b"BEA01") | Some(b"BOOT2") | Some(b"CDW02") | Some(b"TEA01") => {}
-            _ => return Ok(false),
+    // The volume recognition sequence: up to a few descriptors from byte 32768 on, one per
+    // 2048 bytes, or one per block where UDF blocks are larger (mkudffs -b 4096 and up).
+    for step in [2048, 4096, 8192, 16384, 32768] {
+        for i in 0..16 {
+            let vd = read_prefix(src, 16 * SECTOR + i * step, 6)?;
+            match vd.get(1..6) {
+                Some(b"NSR02") | Some(b"NSR03") => return Ok(true),
+                Some(b"CD001") | Some(b"BEA01") | Some(b"BOOT2") | Some(b"CDW02")
+                | Some(b"TEA01") => {}
+                _ => break,
+            }
         }
     }
     Ok(false)
+}
+
+/// Entries an ISO 9660 root may hold and still be a stub.
+const STUB_FILES: usize = 4;
+
+/// True when the ISO 9660 tree of a bridge disc is a stub in front of the UDF tree (the
+/// Windows install DVD case: a root with only `README.TXT`): the primary volume descriptor's
+/// root directory fits in one sector and holds no directory and at most [`STUB_FILES`] files.
+/// Cheap (two sector reads); where both trees are full copies (genisoimage `-udf`), the ISO
+/// root holds directories or more files and the disc stays `iso9660`. A small bridge disc
+/// whose trees are the same stub-sized copy is reported `udf`, which shows the same files.
+fn iso_root_is_stub(src: &dyn Source) -> Result<bool> {
+    let pvd = read_prefix(src, 16 * SECTOR, 2048)?;
+    let Some(root) = pvd.get(156..190) else {
+        return Ok(false);
+    };
+    let le32 = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+    let (extent, size) = (le32(&root[2..6]), le32(&root[10..14]));
+    if size == 0 || u64::from(size) > SECTOR {
+        return Ok(false);
+    }
+    let dir = read_prefix(src, u64::from(extent) * SECTOR, size as usize)?;
+    let mut pos = 0;
+    let mut files = 0;
+    let mut records = 0;
+    while let Some(&len) = dir.get(pos) {
+        let len = usize::from(len);
+        let Some(rec) = dir.get(pos..pos + len).filter(|_| len >= 34) else {
+            break;
+        };
+        records += 1;
+        // The first two records are `.` and `..`.
+        if records > 2 {
+            if rec[25] & 2 != 0 {
+                return Ok(false);
+            }
+            files += 1;
+        }
+        pos += len;
+    }
+    Ok(records >= 2 && files <= STUB_FILES)
 }
 
 /// Identifies the content of `src` from its magic numbers.
@@ -56,7 +101,8 @@ pub fn identify(src: &dyn Source) -> Result<Content> {
     let at = |off: usize, magic: &[u8]| head.get(off..off + magic.len()) == Some(magic);
 
     if has_iso_descriptor(src)? {
-        return Ok(Content::Filesystem("iso9660"));
+        let udf = has_udf_vrs(src)? && iso_root_is_stub(src)?;
+        return Ok(Content::Filesystem(if udf { "udf" } else { "iso9660" }));
     }
     if has_udf_vrs(src)? {
         return Ok(Content::Filesystem("udf"));

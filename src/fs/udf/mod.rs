@@ -1,0 +1,515 @@
+//! UDF (ECMA-167 with the OSTA UDF profile, revisions 1.02 to 2.60): the [`UdfFs`] reader.
+//! The anchor gives the volume descriptor sequence, that the partition maps and the file set
+//! descriptor, that the root directory's ICB; directories are lists of file identifier
+//! descriptors naming the ICBs of their files. Inode numbers are ICB addresses (partition
+//! reference << 32 | block), so hard links share one.
+
+pub mod ad;
+pub mod anchor;
+pub mod cs0;
+pub mod fid;
+pub mod file_entry;
+pub mod icb;
+pub mod integrity;
+pub mod partition;
+pub mod path;
+pub mod tag;
+pub mod timestamp;
+pub mod volume;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use crate::error::{Error, Result};
+use crate::fs::{DirEntry, Extent, FileKind, FileSystem, Ino, Metadata, MountOptions};
+use crate::source::Source;
+
+use ad::LbAddr;
+use file_entry::{Data, FileEntry};
+use partition::{Map, Volume};
+use tag::{id, Tag};
+use volume::Descriptors;
+
+/// Directory data read at most (a directory of a million entries is about 60 MiB).
+const MAX_DIRECTORY: u64 = 256 << 20;
+/// Symlink data read at most.
+const MAX_SYMLINK: u64 = 64 << 10;
+/// Mount options the reader knows: `unhide` shows entries marked hidden.
+const KNOWN_OPTIONS: [&str; 2] = ["unhide", "ro"];
+/// Entries kept in the file entry cache before it is emptied.
+const CACHE_LIMIT: usize = 1 << 16;
+/// Directories kept decoded before that cache is emptied.
+const DIR_CACHE_LIMIT: usize = 1 << 10;
+
+/// A file as the reader keeps it: its entry, its metadata, and its data's place.
+struct Node {
+    fe: FileEntry,
+    meta: Metadata,
+    /// The data's extents in the image and the file offset each starts at; `None` for data
+    /// embedded in the entry. Computed on first read.
+    layout: Mutex<Option<Arc<Layout>>>,
+}
+
+enum Layout {
+    Embedded(Vec<u8>),
+    Extents {
+        extents: Vec<Extent>,
+        starts: Vec<u64>,
+    },
+}
+
+/// Where each extent of a directory's data starts: (offset in the data, first block).
+type ExtentStarts = Vec<(u64, LbAddr)>;
+
+/// An opened UDF volume.
+pub struct UdfFs {
+    vol: Volume,
+    desc: Descriptors,
+    block_size: u32,
+    root: LbAddr,
+    file_set_id: String,
+    /// What went wrong on the way (a damaged main sequence, a metadata mirror used...).
+    notes: Vec<String>,
+    integrity: Option<integrity::Integrity>,
+    bridge: bool,
+    /// Show entries marked hidden (mount option `unhide`).
+    unhide: bool,
+    cache: Mutex<HashMap<Ino, Arc<Node>>>,
+    /// Decoded directories.
+    dirs: Mutex<HashMap<Ino, Arc<Names>>>,
+}
+
+/// A directory's listed names and the inodes they name, in recorded order.
+type Names = Vec<(Vec<u8>, Ino)>;
+
+fn ino_of(loc: LbAddr) -> Ino {
+    (u64::from(loc.part) << 32) | u64::from(loc.block)
+}
+
+fn loc_of(ino: Ino) -> LbAddr {
+    LbAddr {
+        block: ino as u32,
+        part: (ino >> 32) as u16,
+    }
+}
+
+/// The revision as it is written (0x0201 → "2.01").
+fn revision(r: u16) -> String {
+    format!("{:x}.{:02x}", r >> 8, r & 0xff)
+}
+
+impl UdfFs {
+    /// Reads the anchor, the volume descriptors, the partition maps and the file set.
+    pub fn open(source: Arc<dyn Source>, options: &MountOptions) -> Result<Self> {
+        let src = source.as_ref();
+        if let Some(o) = options
+            .0
+            .iter()
+            .find(|o| !KNOWN_OPTIONS.contains(&o.as_str()))
+        {
+            return Err(Error::Usage(format!(
+                "unknown udf mount option {o:?} (known: {})",
+                KNOWN_OPTIONS.join(", ")
+            )));
+        }
+        let anchor = anchor::find(src)?;
+        let bs = anchor.block_size;
+        let mut notes = Vec::new();
+        let desc = match volume::read_sequence(src, bs, anchor.main) {
+            Ok(d) => d,
+            Err(main_err) => match volume::read_sequence(src, bs, anchor.reserve) {
+                Ok(d) => {
+                    notes.push(format!(
+                        "main sequence unreadable ({main_err}); reserve used"
+                    ));
+                    d
+                }
+                Err(_) => return Err(main_err),
+            },
+        };
+        if desc.logical.block_size != bs {
+            return Err(Error::unsupported(
+                src.name(),
+                format!(
+                    "UDF logical block size {} on {bs}-byte sectors",
+                    desc.logical.block_size
+                ),
+            ));
+        }
+        let vol = Volume::new(source.clone(), bs, &desc)?;
+        for (i, m) in vol.maps.iter().enumerate() {
+            if let Map::Metadata {
+                mirror_used: true, ..
+            } = m
+            {
+                notes.push(format!("metadata file of map {i} unreadable; mirror used"));
+            }
+        }
+        let fsd_loc = desc.logical.file_set.loc;
+        let (buf, offset) = vol.read_block(fsd_loc, "UDF file set descriptor")?;
+        Tag::check(
+            &buf,
+            id::FILE_SET,
+            fsd_loc.block,
+            src.name(),
+            "UDF file set descriptor",
+            offset,
+        )?;
+        let root = ad::long_ad(&buf, 400).loc;
+        let file_set_id = cs0::dstring(&buf[304..336]);
+        let bridge = crate::fs::probe::has_iso_descriptor(src)?;
+        let mut integrity = integrity::read(src, bs, desc.logical.integrity);
+        // On write-once media the integrity descriptor stays open; the VAT recorded last is
+        // what closes a session (UDF 2.2.6.1), as udfinfo reports it.
+        if vol.maps.iter().any(|m| matches!(m, Map::Virtual { .. })) {
+            if let Some(i) = integrity.as_mut() {
+                i.closed = true;
+            }
+        }
+        Ok(UdfFs {
+            vol,
+            desc,
+            block_size: bs,
+            root,
+            file_set_id,
+            notes,
+            integrity,
+            bridge,
+            unhide: options.has("unhide"),
+            cache: Mutex::new(HashMap::new()),
+            dirs: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn image(&self) -> &str {
+        self.vol.image()
+    }
+
+    fn node(&self, ino: Ino) -> Result<Arc<Node>> {
+        if let Some(n) = self.cache.lock().ok().and_then(|c| c.get(&ino).cloned()) {
+            return Ok(n);
+        }
+        let fe = icb::read_entry(&self.vol, loc_of(ino))?;
+        let kind = fe.kind();
+        let symlink = if kind == FileKind::Symlink {
+            let data = self.vol.file_data(&fe, MAX_SYMLINK, "UDF symlink")?;
+            Some(path::decode(&data).ok_or_else(|| {
+                Error::corrupt(
+                    self.image(),
+                    "UDF symlink path components",
+                    self.vol.offset_hint(loc_of(ino)),
+                    "malformed path component",
+                )
+            })?)
+        } else {
+            None
+        };
+        let meta = Metadata {
+            kind,
+            mode: fe.mode(),
+            uid: fe.uid,
+            gid: fe.gid,
+            size: symlink.as_ref().map_or(fe.size, |s| s.len() as u64),
+            nlink: u32::from(fe.link_count).max(1),
+            ino,
+            mtime: fe.mtime,
+            atime: fe.atime,
+            ctime: fe.ctime,
+            rdev: fe
+                .rdev
+                .filter(|_| matches!(kind, FileKind::CharDevice | FileKind::BlockDevice)),
+            symlink,
+            allocated: fe
+                .blocks_recorded
+                .saturating_mul(u64::from(self.block_size)),
+        };
+        let node = Arc::new(Node {
+            fe,
+            meta,
+            layout: Mutex::new(None),
+        });
+        if let Ok(mut c) = self.cache.lock() {
+            if c.len() >= CACHE_LIMIT {
+                c.clear();
+            }
+            c.insert(ino, node.clone());
+        }
+        Ok(node)
+    }
+
+    fn layout(&self, node: &Node) -> Result<Arc<Layout>> {
+        let mut slot = node.layout.lock().map_err(|_| {
+            Error::unsupported(
+                self.image(),
+                "a file layout after a panic in another thread",
+            )
+        })?;
+        if let Some(l) = slot.as_ref() {
+            return Ok(l.clone());
+        }
+        let layout = match icb::allocation(&self.vol, &node.fe)? {
+            None => match &node.fe.data {
+                Data::Embedded(d) => Layout::Embedded(d.clone()),
+                Data::Extents(..) => Layout::Embedded(Vec::new()),
+            },
+            Some(ads) => {
+                let extents = self.vol.data_extents(&ads, node.fe.size)?;
+                let mut starts = Vec::with_capacity(extents.len());
+                let mut pos = 0;
+                for e in &extents {
+                    starts.push(pos);
+                    pos += e.len;
+                }
+                Layout::Extents { extents, starts }
+            }
+        };
+        let layout = Arc::new(layout);
+        *slot = Some(layout.clone());
+        Ok(layout)
+    }
+
+    /// The directory's data, and where each of its extents starts (data offset, first block).
+    fn directory(&self, node: &Node) -> Result<(Vec<u8>, ExtentStarts)> {
+        let max = MAX_DIRECTORY.min(self.vol.src.len());
+        let data = self.vol.file_data(&node.fe, max, "UDF directory")?;
+        let mut blocks = Vec::new();
+        match icb::allocation(&self.vol, &node.fe)? {
+            None => blocks.push((0, loc_of(node.meta.ino))),
+            Some(ads) => {
+                let mut pos = 0u64;
+                for a in ads {
+                    blocks.push((pos, a.loc));
+                    pos += u64::from(a.len);
+                }
+            }
+        }
+        Ok((data, blocks))
+    }
+    /// The names a directory lists and the inodes they name, decoded once and cached.
+    fn names(&self, dir: Ino) -> Result<Arc<Names>> {
+        if let Some(n) = self.dirs.lock().ok().and_then(|c| c.get(&dir).cloned()) {
+            return Ok(n);
+        }
+        let node = self.node(dir)?;
+        if !node.meta.is_dir() {
+            return Err(Error::NotADirectory(format!(
+                "{}: inode {dir}",
+                self.image()
+            )));
+        }
+        let (data, blocks) = self.directory(&node)?;
+        let bs = u64::from(self.block_size);
+        let embedded = matches!(node.fe.data, Data::Embedded(_));
+        // The block holding byte `pos` of the directory's data, and the byte's place in it.
+        let block_of = |pos: usize| {
+            let pos = pos as u64;
+            let i = blocks.partition_point(|b| b.0 <= pos).saturating_sub(1);
+            let (start, loc) = blocks
+                .get(i)
+                .copied()
+                .unwrap_or((0, LbAddr { block: 0, part: 0 }));
+            if embedded {
+                return (loc, 0);
+            }
+            let block = loc.block.wrapping_add(((pos - start) / bs) as u32);
+            let part = loc.part;
+            (LbAddr { block, part }, (pos - start) % bs)
+        };
+        let fids = fid::parse_all(
+            &data,
+            self.image(),
+            |pos| block_of(pos).0.block,
+            |pos| {
+                let (loc, within) = block_of(pos);
+                self.vol.offset_hint(loc) + within
+            },
+        )?;
+        let mut names = Vec::with_capacity(fids.len());
+        for f in fids.iter().filter(|f| f.listed(self.unhide)) {
+            let name = cs0::decode(f.name).ok_or_else(|| {
+                Error::corrupt(
+                    self.image(),
+                    "UDF file identifier",
+                    self.vol.offset_hint(loc_of(dir)),
+                    format!("name with compression id {:?}", f.name.first()),
+                )
+            })?;
+            names.push((name.into_bytes(), ino_of(f.icb.loc)));
+        }
+        let names = Arc::new(names);
+        if let Ok(mut c) = self.dirs.lock() {
+            if c.len() >= DIR_CACHE_LIMIT {
+                c.clear();
+            }
+            c.insert(dir, names.clone());
+        }
+        Ok(names)
+    }
+}
+
+impl FileSystem for UdfFs {
+    fn type_name(&self) -> &'static str {
+        "udf"
+    }
+    fn source(&self) -> &Arc<dyn Source> {
+        &self.vol.src
+    }
+    fn label(&self) -> Option<String> {
+        let l = &self.desc.logical.volume_id;
+        Some(if l.is_empty() {
+            self.desc.primary.volume_id.clone()
+        } else {
+            l.clone()
+        })
+    }
+    fn root(&self) -> Ino {
+        ino_of(self.root)
+    }
+    fn metadata(&self, ino: Ino) -> Result<Metadata> {
+        Ok(self.node(ino)?.meta.clone())
+    }
+    fn read_dir(&self, dir: Ino) -> Result<Vec<DirEntry>> {
+        let names = self.names(dir)?;
+        let mut out = Vec::with_capacity(names.len());
+        for (name, ino) in names.iter() {
+            out.push(DirEntry {
+                name: name.clone(),
+                ino: *ino,
+                meta: self.node(*ino)?.meta.clone(),
+            });
+        }
+        Ok(out)
+    }
+    fn lookup(&self, dir: Ino, name: &[u8]) -> Result<Option<DirEntry>> {
+        let names = self.names(dir)?;
+        let Some((name, ino)) = names.iter().find(|(n, _)| n == name) else {
+            return Ok(None);
+        };
+        Ok(Some(DirEntry {
+            name: name.clone(),
+            ino: *ino,
+            meta: self.node(*ino)?.meta.clone(),
+        }))
+    }
+    fn read_at(&self, ino: Ino, offset: u64, buf: &mut [u8]) -> Result<usize> {
+        let node = self.node(ino)?;
+        if node.meta.is_dir() {
+            return Err(Error::IsADirectory(format!(
+                "{}: inode {ino}",
+                self.image()
+            )));
+        }
+        let layout = self.layout(&node)?;
+        match layout.as_ref() {
+            Layout::Embedded(d) => {
+                let start = usize::try_from(offset).unwrap_or(usize::MAX).min(d.len());
+                let n = buf.len().min(d.len() - start);
+                buf[..n].copy_from_slice(&d[start..start + n]);
+                Ok(n)
+            }
+            Layout::Extents { extents, starts } => {
+                let mut done = 0;
+                let mut pos = offset;
+                let mut i = starts.partition_point(|&s| s <= pos).saturating_sub(1);
+                while done < buf.len() && i < extents.len() {
+                    let e = extents[i];
+                    let within = pos.saturating_sub(starts[i]);
+                    if within >= e.len {
+                        i += 1;
+                        continue;
+                    }
+                    let n = (e.len - within).min((buf.len() - done) as u64) as usize;
+                    let out = &mut buf[done..done + n];
+                    match e.offset {
+                        Some(o) => self
+                            .vol
+                            .src
+                            .read_exact_at(o + within, out, "UDF file data")?,
+                        None => out.fill(0),
+                    }
+                    done += n;
+                    pos += n as u64;
+                    i += 1;
+                }
+                Ok(done)
+            }
+        }
+    }
+    fn extents(&self, ino: Ino) -> Result<Option<Vec<Extent>>> {
+        let node = self.node(ino)?;
+        if node.meta.kind != FileKind::File {
+            return Ok(None);
+        }
+        Ok(match self.layout(&node)?.as_ref() {
+            Layout::Embedded(_) => None,
+            Layout::Extents { extents, .. } => Some(extents.clone()),
+        })
+    }
+    fn info(&self) -> Vec<(String, String)> {
+        let d = &self.desc;
+        let mut out = vec![
+            (
+                "Filesystem".into(),
+                if self.bridge {
+                    "UDF (bridge: ISO 9660 descriptors too)".into()
+                } else {
+                    "UDF".into()
+                },
+            ),
+            ("UDF revision".into(), revision(d.logical.udf_revision)),
+            ("Volume identifier".into(), d.primary.volume_id.clone()),
+            (
+                "Volume set identifier".into(),
+                d.primary.volume_set_id.clone(),
+            ),
+            (
+                "Logical volume identifier".into(),
+                d.logical.volume_id.clone(),
+            ),
+            ("File set identifier".into(), self.file_set_id.clone()),
+            ("Block size".into(), self.block_size.to_string()),
+            ("Domain".into(), d.logical.domain_id.clone()),
+            (
+                "Implementation (primary)".into(),
+                d.primary.implementation_id.clone(),
+            ),
+            (
+                "Implementation (logical volume)".into(),
+                d.logical.implementation_id.clone(),
+            ),
+            ("Application".into(), d.primary.application_id.clone()),
+        ];
+        if let Some(i) = &self.integrity {
+            out.extend([
+                (
+                    "Integrity".into(),
+                    if i.closed { "closed" } else { "open" }.into(),
+                ),
+                ("Files".into(), i.files.to_string()),
+                ("Directories".into(), i.dirs.to_string()),
+                ("Minimum UDF read revision".into(), revision(i.min_read)),
+                ("Minimum UDF write revision".into(), revision(i.min_write)),
+                ("Maximum UDF write revision".into(), revision(i.max_write)),
+            ]);
+        }
+        for iu in &d.implementation_use {
+            out.push(("Implementation use".into(), iu.clone()));
+        }
+        for p in &d.partitions {
+            out.push((
+                format!("Partition {}", p.number),
+                format!(
+                    "{}, blocks {}+{}, access type {}",
+                    p.contents, p.start, p.length, p.access
+                ),
+            ));
+        }
+        for (i, m) in self.vol.map_names.iter().enumerate() {
+            out.push((format!("Partition map {i}"), m.clone()));
+        }
+        for n in &self.notes {
+            out.push(("Note".into(), n.clone()));
+        }
+        out
+    }
+}
