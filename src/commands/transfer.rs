@@ -327,7 +327,10 @@ fn tar_out_compressed(ctx: &mut Ctx, args: &[String], compress: &str) -> anyhow:
 }
 
 fn tar_out(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
-    let opts = options(&args[2..], &["compress", "excludes", "numericowner"])?;
+    let opts = options(
+        &args[2..],
+        &["compress", "excludes", "numericowner", "xdev"],
+    )?;
     let excludes: Vec<glob::Pattern> = opts
         .get("excludes")
         .map(|list| {
@@ -343,8 +346,15 @@ fn tar_out(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
         None | Some("true" | "false") => {}
         Some(other) => bail!("numericowner:{other}: expected true or false"),
     }
+    // xdev:true stays on the directory's filesystem, as GNU tar's --one-file-system.
+    let xdev = match opts.get("xdev").copied() {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(other) => bail!("xdev:{other}: expected true or false"),
+    };
     let compress = opts.get("compress").copied();
     let start = ctx.session.resolve(&args[0])?;
+    let start_fs = start.fs().map(Arc::as_ptr);
     if !start.is_dir() {
         return Err(Error::NotADirectory(args[0].clone()).into());
     }
@@ -379,6 +389,13 @@ fn tar_out(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
     let mut name: Vec<u8> = Vec::with_capacity(256);
     walk::walk(&session.vfs, &start, |item| {
         if item.depth > 0 && excluded(&excludes, item.rel) {
+            return Ok(false);
+        }
+        let same_fs = match (item.node.fs().map(Arc::as_ptr), start_fs) {
+            (Some(a), Some(b)) => std::ptr::addr_eq(a, b),
+            (a, b) => a.is_none() && b.is_none(),
+        };
+        if xdev && item.depth > 0 && !same_fs {
             return Ok(false);
         }
         name.clear();

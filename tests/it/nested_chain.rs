@@ -407,3 +407,71 @@ fn an_iso_inside_an_iso_mounts() {
         String::from_utf8(expected).unwrap()
     );
 }
+
+#[test]
+fn tar_out_xdev_stays_on_one_filesystem_like_gnu_tar() {
+    let iso = fixture("nested.iso");
+    let dir = scratch();
+    let d = dir.path();
+    // xdev's listing is xorriso's listing of the ISO alone; the full one adds the mount and
+    // unsquashfs's listing of the squashfs below it.
+    let lst = |words: &[&str]| -> Vec<String> {
+        let tarball = d.join("t.tar");
+        let mut w = vec![
+            "mount-loop",
+            "/root.sqfs",
+            "/r",
+            ":",
+            "tar-out",
+            "/",
+            tarball.to_str().unwrap(),
+        ];
+        w.extend(words);
+        run(&iso, &w);
+        let mut v: Vec<String> =
+            String::from_utf8(tool("tar", &["-tf", tarball.to_str().unwrap()], None))
+                .unwrap()
+                .lines()
+                .map(|l| l.trim_start_matches("./").trim_end_matches('/').to_string())
+                .filter(|l| !l.is_empty())
+                .collect();
+        v.sort();
+        v
+    };
+    let iso_only = String::from_utf8(tool(
+        "xorriso",
+        &[
+            "-indev",
+            iso.to_str().unwrap(),
+            "-find",
+            "/",
+            "-exec",
+            "echo",
+        ],
+        None,
+    ))
+    .unwrap();
+    let mut iso_only: Vec<String> = iso_only
+        .lines()
+        .map(|l| l.trim_matches('\'').trim_start_matches('/').to_string())
+        .filter(|l| !l.is_empty())
+        .collect();
+    iso_only.sort();
+    assert_eq!(lst(&["xdev:true"]), iso_only);
+    xorriso_extract(&iso, "/root.sqfs", &d.join("root.sqfs"));
+    let sq = String::from_utf8(tool(
+        "unsquashfs",
+        &["-l", "-n", d.join("root.sqfs").to_str().unwrap()],
+        None,
+    ))
+    .unwrap();
+    let mut all = iso_only.clone();
+    all.push("r".to_string());
+    all.extend(
+        sq.lines()
+            .filter_map(|l| l.strip_prefix("squashfs-root/"))
+            .map(|p| format!("r/{p}")),
+    );
+    all.sort();
+    assert_eq!(lst(&[]), all);
+}
