@@ -475,3 +475,69 @@ fn tar_out_xdev_stays_on_one_filesystem_like_gnu_tar() {
     all.sort();
     assert_eq!(lst(&[]), all);
 }
+
+#[test]
+fn read_commands_work_inside_nested_mounts() {
+    let iso = fixture("nested.iso");
+    let dir = scratch();
+    let d = dir.path();
+    xorriso_extract(&iso, "/LiveOS/squashfs.img", &d.join("squashfs.img"));
+    let sq = d.join("sq");
+    tool(
+        "unsquashfs",
+        &[
+            "-q",
+            "-n",
+            "-d",
+            sq.to_str().unwrap(),
+            d.join("squashfs.img").to_str().unwrap(),
+        ],
+        None,
+    );
+    let rootfs = sq.join("LiveOS/rootfs.img");
+    let hello = d.join("hello.debugfs");
+    let dump = format!("dump /usr/bin/hello {}", hello.display());
+    tool("debugfs", &["-R", &dump, rootfs.to_str().unwrap()], None);
+    let sum = String::from_utf8(tool("sha256sum", &[hello.to_str().unwrap()], None)).unwrap();
+    let downloaded = d.join("hello.isofish");
+    let copied = d.join("copied");
+    std::fs::create_dir(&copied).unwrap();
+    let mut words = FEDORA.to_vec();
+    words.extend([
+        "checksum",
+        "sha256",
+        "/sysroot/usr/bin/hello",
+        ":",
+        "download",
+        "/sysroot/usr/bin/hello",
+        downloaded.to_str().unwrap(),
+        ":",
+        "copy-out",
+        "/sysroot/usr",
+        copied.to_str().unwrap(),
+        ":",
+        "ls",
+        "/sysroot/usr/bin",
+    ]);
+    let out = String::from_utf8(run(&iso, &words)).unwrap();
+    assert_eq!(
+        out,
+        format!("{}\nhello\n", sum.split_whitespace().next().unwrap())
+    );
+    assert_eq!(
+        std::fs::read(&downloaded).unwrap(),
+        std::fs::read(&hello).unwrap()
+    );
+    let rd = d.join("rdump");
+    std::fs::create_dir(&rd).unwrap();
+    let cmd = format!("rdump /usr {}", rd.display());
+    tool("debugfs", &["-R", &cmd, rootfs.to_str().unwrap()], None);
+    let view = |p: &Path| -> Vec<(String, char, u32, Vec<u8>)> {
+        snapshot(p)
+            .nodes
+            .into_iter()
+            .map(|(k, n)| (k, n.kind, n.mode, n.data))
+            .collect()
+    };
+    assert_eq!(view(&copied), view(&rd));
+}
