@@ -41,6 +41,8 @@ pub struct CpioFs {
     source: Arc<dyn Source>,
     segments: Vec<Segment>,
     nodes: Vec<Node>,
+    /// (directory, name) -> node, so a crowded directory is not searched name by name.
+    index: HashMap<(usize, Vec<u8>), usize>,
     formats: Vec<&'static str>,
     skipped: usize,
 }
@@ -116,6 +118,7 @@ impl CpioFs {
                 data: None,
                 children: Vec::new(),
             }],
+            index: HashMap::new(),
             formats: Vec::new(),
             skipped: 0,
         };
@@ -234,11 +237,12 @@ impl CpioFs {
         match self.child(dir, last) {
             Some(c) => {
                 let keep = self.nodes[c].meta.is_dir() && meta.is_dir();
-                let children = if keep {
-                    std::mem::take(&mut self.nodes[c].children)
-                } else {
-                    Vec::new()
-                };
+                let mut children = std::mem::take(&mut self.nodes[c].children);
+                if !keep {
+                    for (name, _) in children.drain(..) {
+                        self.index.remove(&(c, name));
+                    }
+                }
                 self.nodes[c] = Node {
                     meta,
                     data,
@@ -251,11 +255,7 @@ impl CpioFs {
     }
 
     fn child(&self, dir: usize, name: &[u8]) -> Option<usize> {
-        self.nodes[dir]
-            .children
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, i)| *i)
+        self.index.get(&(dir, name.to_vec())).copied()
     }
 
     fn push(&mut self, dir: usize, name: &[u8], meta: Metadata, data: Option<Data>) -> usize {
@@ -266,6 +266,7 @@ impl CpioFs {
             children: Vec::new(),
         });
         self.nodes[dir].children.push((name.to_vec(), idx));
+        self.index.insert((dir, name.to_vec()), idx);
         idx
     }
 
@@ -363,5 +364,101 @@ impl FileSystem for CpioFs {
             v.push(("Unsafe names left out".into(), self.skipped.to_string()));
         }
         v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::CpioFs;
+    use crate::error::Result;
+    use crate::fs::{FileSystem, MountOptions};
+    use crate::source::Source;
+
+    struct Mem(Vec<u8>);
+    impl Source for Mem {
+        fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
+            let start = (offset as usize).min(self.0.len());
+            let n = buf.len().min(self.0.len() - start);
+            buf[..n].copy_from_slice(&self.0[start..start + n]);
+            Ok(n)
+        }
+        fn len(&self) -> u64 {
+            self.0.len() as u64
+        }
+        fn name(&self) -> &str {
+            "mem"
+        }
+    }
+
+    /// One newc member (the trailer when `name` is `TRAILER!!!`).
+    fn member(out: &mut Vec<u8>, name: &str, mode: u32, data: &[u8]) {
+        out.extend_from_slice(b"070701");
+        let fields = [
+            1,
+            mode,
+            0,
+            0,
+            1,
+            0,
+            data.len() as u32,
+            0,
+            0,
+            0,
+            0,
+            name.len() as u32 + 1,
+            0,
+        ];
+        for f in fields {
+            out.extend_from_slice(format!("{f:08x}").as_bytes());
+        }
+        out.extend_from_slice(name.as_bytes());
+        out.push(0);
+        while !out.len().is_multiple_of(4) {
+            out.push(0);
+        }
+        out.extend_from_slice(data);
+        while !out.len().is_multiple_of(4) {
+            out.push(0);
+        }
+    }
+
+    fn names(fs: &CpioFs, dir: u64) -> Vec<String> {
+        fs.read_dir(dir)
+            .unwrap()
+            .into_iter()
+            .map(|e| String::from_utf8(e.name).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn later_members_replace_earlier_ones() {
+        let mut a = Vec::new();
+        member(&mut a, "d", 0o040755, b"");
+        member(&mut a, "d/old", 0o100644, b"old");
+        member(&mut a, "f", 0o100644, b"first");
+        member(&mut a, "x", 0o040755, b"");
+        member(&mut a, "x/inside", 0o100644, b"gone");
+        member(&mut a, "TRAILER!!!", 0, b"");
+        // A second archive after padding: a directory re-declared keeps its children, a file
+        // replaces a file, a file replacing a directory drops what was below it.
+        a.extend_from_slice(&[0; 512]);
+        member(&mut a, "./d", 0o040700, b"");
+        member(&mut a, "f", 0o100600, b"second");
+        member(&mut a, "x", 0o100644, b"now a file");
+        member(&mut a, "TRAILER!!!", 0, b"");
+        let fs = CpioFs::open(Arc::new(Mem(a)), &MountOptions::default()).unwrap();
+        assert_eq!(names(&fs, 0), ["d", "f", "x"]);
+        let d = fs.lookup(0, b"d").unwrap().unwrap();
+        assert_eq!(d.meta.mode, 0o700);
+        assert_eq!(names(&fs, d.ino), ["old"]);
+        let f = fs.lookup(0, b"f").unwrap().unwrap();
+        let mut buf = [0u8; 16];
+        let n = fs.read_at(f.ino, 0, &mut buf).unwrap();
+        assert_eq!(&buf[..n], b"second");
+        let x = fs.lookup(0, b"x").unwrap().unwrap();
+        assert!(!x.meta.is_dir());
+        assert!(fs.lookup(x.ino, b"inside").unwrap().is_none());
     }
 }
