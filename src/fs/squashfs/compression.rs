@@ -4,6 +4,7 @@
 //! largest block, so a hostile block cannot make us allocate more. The same decoder is handed to
 //! backhand for the metadata it reads.
 
+use std::cell::RefCell;
 use std::io::Read;
 
 use backhand::compression::{CompressionAction, Compressor};
@@ -55,8 +56,24 @@ pub fn decompress(bytes: &[u8], out: &mut Vec<u8>, c: Compressor) -> Result<(), 
             out.truncate(n);
         }
         Compressor::Zstd => {
-            let mut d = zstd::bulk::Decompressor::new().map_err(|e| e.to_string())?;
-            *out = d.decompress(bytes, MAX_BLOCK).map_err(|e| e.to_string())?;
+            // One decoder context per thread: making one costs more than a small block.
+            thread_local! {
+                static ZSTD: RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+                    const { RefCell::new(None) };
+            }
+            ZSTD.with(|cell| -> Result<(), String> {
+                let mut slot = cell.borrow_mut();
+                if slot.is_none() {
+                    *slot = Some(zstd::bulk::Decompressor::new().map_err(|e| e.to_string())?);
+                }
+                let Some(d) = slot.as_mut() else {
+                    return Err("no zstd decoder".into());
+                };
+                out.reserve(MAX_BLOCK);
+                d.decompress_to_buffer(bytes, out)
+                    .map_err(|e| e.to_string())?;
+                Ok(())
+            })?;
         }
         Compressor::Lzo => return Err("lzo-compressed squashfs is not supported".into()),
     }

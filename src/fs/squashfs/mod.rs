@@ -9,6 +9,7 @@ mod data;
 mod directory;
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::io::BufReader;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex};
@@ -27,6 +28,30 @@ use data::{BlockCache, DataReader, FileData};
 /// A file's tail lives in no fragment.
 const NO_FRAGMENT: u32 = 0xffff_ffff;
 
+/// Hashes an inode number or table offset as itself: they are already spread, and SipHash
+/// over every inode of a large image costs more than reading the inode table.
+#[derive(Default)]
+struct Identity(u64);
+
+impl Hasher for Identity {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 << 8) | u64::from(*b);
+        }
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.0 = u64::from(n);
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+type Map<K, V> = HashMap<K, V, BuildHasherDefault<Identity>>;
+
 /// An opened squashfs image.
 pub struct SquashFs {
     source: Arc<dyn Source>,
@@ -36,9 +61,9 @@ pub struct SquashFs {
     mod_time: u32,
     inode_count: u32,
     root: Inode,
-    inodes: HashMap<u32, Inode>,
+    inodes: Map<u32, Inode>,
     /// The decompressed directory table and where each of its metadata blocks starts in it.
-    dir_offsets: HashMap<u64, u64>,
+    dir_offsets: Map<u64, u64>,
     dir_table: Vec<u8>,
     fragments: Vec<Fragment>,
     ids: Vec<Id>,
