@@ -290,3 +290,25 @@ fn decompression_is_bounded() {
         )
     );
 }
+
+#[test]
+fn bytes_after_the_last_archive_are_left_unread() {
+    let dir = scratch();
+    let d = dir.path();
+    tree_of(&d.join("t"), &[("etc/motd", "kept\n")]);
+    let plain = d.join("plain.img");
+    archive(&d.join("t"), "newc", "gzip -n", &plain);
+    // An appended signature blob, as some distributions append to their initrds.
+    let image = d.join("signed.img");
+    sh(&format!(
+        "cat '{}' > '{1}' && printf '~Module signature appended~\\n' >> '{1}'",
+        plain.display(),
+        image.display()
+    ));
+    let theirs = d.join("theirs");
+    cpio_extract(&plain, "gzip -dc", &theirs);
+    assert_eq!(
+        run(&image, &["cat", "/etc/motd"]),
+        std::fs::read(theirs.join("etc/motd")).unwrap()
+    );
+}

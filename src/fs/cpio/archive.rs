@@ -36,6 +36,9 @@ pub struct Segment {
 pub struct Walk {
     pub segments: Vec<Segment>,
     pub members: Vec<Member>,
+    /// Bytes after the last archive that are none of the above (an appended signature...),
+    /// left unread as the kernel leaves them: (source name, offset).
+    pub trailing: Option<(String, u64)>,
 }
 
 fn align(n: u64, a: u64) -> u64 {
@@ -50,6 +53,7 @@ pub fn walk(source: Arc<dyn Source>, limits: Limits) -> Result<Walk> {
             decoded: None,
         }],
         members: Vec::new(),
+        trailing: None,
     };
     walk_segment(&mut w, 0, limits, 0)?;
     Ok(w)
@@ -94,13 +98,16 @@ fn walk_segment(w: &mut Walk, seg: usize, limits: Limits, depth: usize) -> Resul
                 decoded: Some((codec, in_memory)),
             });
             walk_segment(w, w.segments.len() - 1, limits, depth + 1)?;
-        } else {
+        } else if w.members.is_empty() {
             return Err(Error::corrupt(
                 src.name(),
                 "cpio archive",
                 at,
                 "neither a cpio header, nor zero padding, nor a compressed stream",
             ));
+        } else {
+            w.trailing = Some((src.name().to_string(), at));
+            return Ok(());
         }
     }
 }

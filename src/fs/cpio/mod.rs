@@ -45,6 +45,7 @@ pub struct CpioFs {
     index: HashMap<(usize, Vec<u8>), usize>,
     formats: Vec<&'static str>,
     skipped: usize,
+    trailing: Option<(String, u64)>,
 }
 
 /// Reads the `memory=SIZE` and `limit=SIZE` mount options (K, M, G suffixes).
@@ -121,6 +122,7 @@ impl CpioFs {
             index: HashMap::new(),
             formats: Vec::new(),
             skipped: 0,
+            trailing: walk.trailing.clone(),
         };
         let mut links: HashMap<(u32, u32, u64), Vec<usize>> = HashMap::new();
         for m in &walk.members {
@@ -362,6 +364,12 @@ impl FileSystem for CpioFs {
         }
         if self.skipped > 0 {
             v.push(("Unsafe names left out".into(), self.skipped.to_string()));
+        }
+        if let Some((name, at)) = &self.trailing {
+            v.push((
+                "Trailing bytes left unread".into(),
+                format!("{name} from offset {at}"),
+            ));
         }
         v
     }
