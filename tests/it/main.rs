@@ -33,5 +33,6 @@ mod udf_hostile;
 mod udf_large;
 mod udf_metadata;
 mod udf_mutation;
+mod udf_sparing;
 mod udf_tree;
 mod udf_volume;

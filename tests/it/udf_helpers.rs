@@ -207,6 +207,7 @@ pub fn assert_matches_7z(image: &Path, opts: &str) -> BTreeMap<String, Seen> {
         "{}: the tree as 7z lists it",
         image.display()
     );
+    assert_extents_hold_the_data(image, fs.as_ref(), &ours);
     let extracted = seven_zip_extract(image);
     for (path, seen) in &ours {
         if let Some(data) = &seen.data {
@@ -351,4 +352,38 @@ pub fn udfinfo(image: &Path) -> BTreeMap<String, String> {
         .filter(|(k, _)| !k.contains(' ') && !k.starts_with("start"))
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect()
+}
+
+/// Every regular file's extents, read straight from the image (holes as zeros), give the
+/// bytes `read_at` gave; returns how many files had extents.
+pub fn assert_extents_hold_the_data(
+    image: &Path,
+    fs: &dyn FileSystem,
+    seen: &BTreeMap<String, Seen>,
+) -> usize {
+    use std::os::unix::fs::FileExt;
+    let img = std::fs::File::open(image).expect("image");
+    let mut with = 0;
+    for (path, s) in seen {
+        let Some(data) = &s.data else { continue };
+        let Some(extents) = fs.extents(s.ino).expect("extents") else {
+            continue;
+        };
+        with += 1;
+        let mut bytes = Vec::new();
+        for e in extents {
+            let start = bytes.len();
+            bytes.resize(start + e.len as usize, 0);
+            if let Some(off) = e.offset {
+                img.read_exact_at(&mut bytes[start..], off)
+                    .expect("extent in the image");
+            }
+        }
+        assert!(
+            &bytes == data,
+            "{}: {path}: extents hold other bytes",
+            image.display()
+        );
+    }
+    with
 }

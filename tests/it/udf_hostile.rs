@@ -1,8 +1,10 @@
-//! Hostile UDF images, each made from pycdlib's UDF 2.60 fixture by damaging one structure
-//! (and, where the damage must get past the tag, recomputing the descriptor's CRC): a bad tag
-//! in the main volume descriptor sequence (the reserve is read), bad tags elsewhere, looping
-//! allocation extents, an ICB whose indirect entries loop, a FID past its directory's end,
-//! extents past the partition. Each gives a clear error naming the structure and offset.
+//! UDF images altered one structure at a time (recomputing the descriptor's CRC where the
+//! change must get past the tag), mostly from pycdlib's UDF 2.60 fixture. Hostile ones: a bad
+//! tag in the main volume descriptor sequence (the reserve is read), lost anchors (the later
+//! ones are used), bad tags elsewhere, looping allocation extents, an ICB whose indirect
+//! entries loop, a FID past its directory's end, extents past the partition: each gives a
+//! clear error naming the structure and offset. And features no tool here records: an
+//! indirect entry to a newer entry (strategy 4096), an unrecorded extent, a device node.
 
 use std::sync::Arc;
 
@@ -288,4 +290,100 @@ fn strategy_4096_indirect_entry_leads_to_the_newer_entry() {
         read_all(fs.as_ref(), hello.ino, hello.meta.size),
         read_all(fs.as_ref(), numbers.ino, numbers.meta.size)
     );
+}
+
+#[test]
+fn unrecorded_extent_reads_as_zeros_and_is_a_hole() {
+    // numbers.txt's first extent marked "allocated, not recorded" (ECMA-167 type 1): its bytes
+    // read as zeros and its extent is a hole.
+    let (mut img, _, part) = base();
+    let (fe, _) = entry_of(&img, fid(&img, "numbers.txt"), part);
+    let extended = img[fe] == 10;
+    let head = if extended { 216 } else { 176 };
+    let l_ea = le32(&img, fe + head - 8) as usize;
+    let ad = fe + head + l_ea;
+    let len = le32(&img, ad) & 0x3fff_ffff;
+    put32(&mut img, ad, (1 << 30) | len);
+    fix_tag(&mut img, fe);
+    let fs = open(img).expect("volume opens");
+    let data = fs
+        .lookup(fs.root(), b"data")
+        .expect("lookup")
+        .expect("data");
+    let f = fs
+        .lookup(data.ino, b"numbers.txt")
+        .expect("lookup")
+        .expect("numbers");
+    let bytes = read_all(fs.as_ref(), f.ino, f.meta.size);
+    let hole = (len as usize).min(bytes.len());
+    assert!(bytes[..hole].iter().all(|&b| b == 0));
+    let extents = fs.extents(f.ino).expect("extents").expect("plain");
+    assert_eq!(extents[0].offset, None);
+    assert_eq!(extents[0].len, hole as u64);
+}
+
+#[test]
+fn anchor_at_256_lost_the_one_at_the_end_is_used() {
+    // mkudffs records anchors at 256, N-256 and N, N being the last block (udfinfo lists
+    // them): with 256 lost, N is used; with N lost too, N-256.
+    let image = crate::udf_helpers::big("mkudffs-201.img");
+    let mut img = std::fs::read(&image).expect("image");
+    img[256 * BS..257 * BS].fill(0);
+    let fs = open(img.clone()).expect("a later anchor opens the volume");
+    let want = crate::udf_helpers::walk(crate::udf_helpers::open(&image, "").as_ref());
+    assert_eq!(
+        crate::udf_helpers::walk(fs.as_ref())
+            .keys()
+            .collect::<Vec<_>>(),
+        want.keys().collect::<Vec<_>>()
+    );
+    let last = img.len() / BS - 1;
+    img[last * BS..(last + 1) * BS].fill(0);
+    let fs = open(img.clone()).expect("the anchor at N-256 opens the volume");
+    assert_eq!(crate::udf_helpers::walk(fs.as_ref()).len(), want.len());
+    // No anchor anywhere: the error names the first place looked at.
+    let b = last - 256;
+    img[b * BS..(b + 1) * BS].fill(0);
+    let err = open(img).err().expect("no anchor").to_string();
+    assert!(
+        err.contains(&format!(
+            "corrupt UDF anchor volume descriptor pointer at offset {}",
+            256 * BS
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn device_specification_attribute_gives_device_numbers() {
+    // hello.txt becomes a character device 4:64 the way ECMA-167 4/14.10.7 records one: a
+    // device specification extended attribute after the attribute header descriptor.
+    let (mut img, _, part) = base();
+    let (fe, block) = entry_of(&img, fid(&img, "hello.txt"), part);
+    assert_eq!(le32(&img, fe + 168), 0, "no extended attributes yet");
+    let l_ad = le32(&img, fe + 172) as usize;
+    let ads = img[fe + 176..fe + 176 + l_ad].to_vec();
+    let ea = fe + 176;
+    img[ea..ea + 48].fill(0);
+    put32(&mut img, ea + 16, 48); // implementation attributes start after the one below
+    put32(&mut img, ea + 20, 48);
+    put32(&mut img, ea + 24, 12); // attribute type: device specification
+    img[ea + 28] = 1;
+    put32(&mut img, ea + 32, 24);
+    put32(&mut img, ea + 40, 4); // major
+    put32(&mut img, ea + 44, 64); // minor
+    new_tag(&mut img, ea, 262, block, 8);
+    img[ea + 48..ea + 48 + l_ad].copy_from_slice(&ads);
+    put32(&mut img, fe + 168, 48);
+    img[fe + 27] = 7; // character device
+    let crc_len = (176 + 48 + l_ad - 16) as u16;
+    img[fe + 10..fe + 12].copy_from_slice(&crc_len.to_le_bytes());
+    fix_tag(&mut img, fe);
+    let fs = open(img).expect("volume opens");
+    let dev = fs
+        .lookup(fs.root(), b"hello.txt")
+        .expect("lookup")
+        .expect("hello");
+    assert_eq!(dev.meta.kind, isofish::fs::FileKind::CharDevice);
+    assert_eq!(dev.meta.rdev, Some((4, 64)));
 }

@@ -134,6 +134,12 @@ fn pycdlib_udf_260_matches_pycdlib_and_udfclient() {
         }
     }
     assert_eq!(ours.keys().filter(|p| p.starts_with("many/")).count(), 120);
+    let files = ours.values().filter(|s| s.data.is_some()).count();
+    assert_eq!(
+        crate::udf_helpers::assert_extents_hold_the_data(&image, fs.as_ref(), &ours),
+        files,
+        "every file has plain extents"
+    );
     // The targets make-udf.sh gave pycdlib.
     for (link, target) in [
         ("link-to-hello", "hello.txt"),

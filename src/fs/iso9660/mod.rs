@@ -102,6 +102,13 @@ struct Node {
     parent: Option<Ino>,
 }
 
+/// A decoded directory: its entries in disc order and an index by name (so a lookup in a
+/// directory of a million entries is not a scan).
+struct Listing {
+    entries: Vec<DirEntry>,
+    by_name: HashMap<Vec<u8>, usize>,
+}
+
 /// The last inflated zisofs block, so sequential small reads inflate each block once.
 #[derive(Default)]
 struct BlockCache {
@@ -123,7 +130,7 @@ pub struct IsoFs {
     nodes: Mutex<HashMap<Ino, Arc<Node>>>,
     /// Directory extent offsets and the record that owns each.
     dir_owners: Mutex<HashMap<u64, Ino>>,
-    dirs: Mutex<HashMap<Ino, Arc<Vec<DirEntry>>>>,
+    dirs: Mutex<HashMap<Ino, Arc<Listing>>>,
     block: Mutex<BlockCache>,
 }
 
@@ -147,9 +154,9 @@ impl IsoFs {
         let joliet = find(|k| matches!(k, Kind::Joliet(_)));
 
         // Rock Ridge is in use when the primary root's `.` record starts with SP.
-        let (primary_root, _) = Self::root_of(source.as_ref(), primary)?;
+        let (primary_root, primary_offset) = Self::root_of(source.as_ref(), primary)?;
         let dot_buf = Self::first_record(source.as_ref(), &primary_root)?;
-        let dot = Record::decode(&dot_buf, primary_root.offset, &image)?;
+        let dot = Record::decode(&dot_buf, primary_offset, &image)?;
         let sp = susp::sp_skip(dot.system_use);
         let mut rock_ridge = None;
         if sp.is_some() {
@@ -561,6 +568,22 @@ impl IsoFs {
         Ok(out)
     }
 
+    /// A directory's listing, decoded once.
+    fn listing(&self, dir: Ino) -> Result<Arc<Listing>> {
+        if let Some(cached) = lock(&self.dirs).get(&dir) {
+            return Ok(cached.clone());
+        }
+        let entries = self.load_dir(dir)?;
+        let mut by_name = HashMap::with_capacity(entries.len());
+        for (i, e) in entries.iter().enumerate() {
+            // The first of two equal names wins, as a scan would find it.
+            by_name.entry(e.name.clone()).or_insert(i);
+        }
+        let listing = Arc::new(Listing { entries, by_name });
+        lock(&self.dirs).insert(dir, listing.clone());
+        Ok(listing)
+    }
+
     /// Hides the root's `rr_moved` when all it holds are relocated directories (which are
     /// shown at their real place), as xorriso and bsdtar do.
     fn hide_rr_moved(&self, entries: &mut Vec<DirEntry>) -> Result<()> {
@@ -720,23 +743,14 @@ impl FileSystem for IsoFs {
         Ok(self.node(ino)?.meta.clone())
     }
     fn read_dir(&self, dir: Ino) -> Result<Vec<DirEntry>> {
-        if let Some(cached) = lock(&self.dirs).get(&dir) {
-            return Ok(cached.as_ref().clone());
-        }
-        let entries = Arc::new(self.load_dir(dir)?);
-        lock(&self.dirs).insert(dir, entries.clone());
-        Ok(entries.as_ref().clone())
+        Ok(self.listing(dir)?.entries.clone())
     }
     fn lookup(&self, dir: Ino, name: &[u8]) -> Result<Option<DirEntry>> {
-        let cached = lock(&self.dirs).get(&dir).cloned();
-        let entries = match cached {
-            Some(e) => e,
-            None => {
-                self.read_dir(dir)?;
-                lock(&self.dirs).get(&dir).cloned().unwrap_or_default()
-            }
-        };
-        Ok(entries.iter().find(|e| e.name == name).cloned())
+        let listing = self.listing(dir)?;
+        Ok(listing
+            .by_name
+            .get(name)
+            .map(|&i| listing.entries[i].clone()))
     }
     fn read_at(&self, ino: Ino, offset: u64, buf: &mut [u8]) -> Result<usize> {
         let node = self.node(ino)?;

@@ -1,6 +1,6 @@
-//! The anchor volume descriptor pointer (ECMA-167 3/10.2): at block 256, else at N-256 or N-1
-//! (N = blocks in the image). Finding it also fixes the block size, which the UDF volume uses
-//! for every address (2048 on optical discs, 512 to 32768 on other media).
+//! The anchor volume descriptor pointer (ECMA-167 3/10.2): at block 256, else at the last
+//! block N or at N-256. Finding it also fixes the block size, which the UDF volume uses for
+//! every address (2048 on optical discs, 512 to 32768 on other media).
 
 use crate::error::{Error, Result};
 use crate::source::Source;
@@ -55,7 +55,7 @@ fn try_at(src: &dyn Source, bs: u32, block: u64) -> Result<Anchor> {
     })
 }
 
-/// Finds the anchor: block 256 at each block size, then the last block and N-256. Returns the
+/// Finds the anchor: block 256 at each block size, then the last block N, then N-256. Returns the
 /// error met at block 256 of the 2048-byte size when there is none anywhere.
 pub fn find(src: &dyn Source) -> Result<Anchor> {
     let mut first_error = None;
@@ -65,7 +65,7 @@ pub fn find(src: &dyn Source) -> Result<Anchor> {
             let block = match which {
                 0 => Some(256),
                 1 => blocks.checked_sub(1),
-                _ => blocks.checked_sub(256),
+                _ => blocks.checked_sub(257),
             };
             let Some(block) = block.filter(|&b| b >= 256) else {
                 continue;

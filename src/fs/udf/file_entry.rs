@@ -26,8 +26,9 @@ pub mod file_type {
 /// Where the file's bytes are.
 #[derive(Clone, Debug)]
 pub enum Data {
-    /// Embedded in the entry itself (ICB flag type 3).
-    Embedded(Vec<u8>),
+    /// Embedded in the entry itself (ICB flag type 3): the bytes, and where they start in the
+    /// entry's block.
+    Embedded { bytes: Vec<u8>, at: usize },
     /// In extents described by these allocation descriptors (the last may continue the list
     /// in an allocation extent descriptor).
     Extents(Vec<Ad>, AdForm),
@@ -131,7 +132,10 @@ impl FileEntry {
             2 => Data::Extents(decode_all(area, AdForm::Ext, part), AdForm::Ext),
             3 => {
                 let n = usize::try_from(size).unwrap_or(usize::MAX).min(area.len());
-                Data::Embedded(area[..n].to_vec())
+                Data::Embedded {
+                    bytes: area[..n].to_vec(),
+                    at: head + l_ea,
+                }
             }
             other => {
                 return Err(Error::corrupt(

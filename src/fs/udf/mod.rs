@@ -45,13 +45,15 @@ const DIR_CACHE_LIMIT: usize = 1 << 10;
 struct Node {
     fe: FileEntry,
     meta: Metadata,
-    /// The data's extents in the image and the file offset each starts at; `None` for data
-    /// embedded in the entry. Computed on first read.
+    /// Where the data is, computed on first read.
     layout: Mutex<Option<Arc<Layout>>>,
 }
 
+/// A file's data: embedded in its entry, or in extents of the image.
 enum Layout {
-    Embedded(Vec<u8>),
+    /// Data embedded in the entry, and its offset in the image.
+    Embedded(Vec<u8>, Option<u64>),
+    /// The data's extents in the image and the file offset each starts at.
     Extents {
         extents: Vec<Extent>,
         starts: Vec<u64>,
@@ -249,8 +251,19 @@ impl UdfFs {
         }
         let layout = match icb::allocation(&self.vol, &node.fe)? {
             None => match &node.fe.data {
-                Data::Embedded(d) => Layout::Embedded(d.clone()),
-                Data::Extents(..) => Layout::Embedded(Vec::new()),
+                Data::Embedded { bytes, at } => {
+                    let mut runs = Vec::new();
+                    self.vol
+                        .runs(loc_of(node.meta.ino), u64::from(self.block_size), &mut runs)?;
+                    let offset = match runs.as_slice() {
+                        [Extent {
+                            offset: Some(o), ..
+                        }] => Some(o + *at as u64),
+                        _ => None,
+                    };
+                    Layout::Embedded(bytes.clone(), offset)
+                }
+                Data::Extents(..) => Layout::Embedded(Vec::new(), None),
             },
             Some(ads) => {
                 let extents = self.vol.data_extents(&ads, node.fe.size)?;
@@ -299,7 +312,7 @@ impl UdfFs {
         }
         let (data, blocks) = self.directory(&node)?;
         let bs = u64::from(self.block_size);
-        let embedded = matches!(node.fe.data, Data::Embedded(_));
+        let embedded = matches!(node.fe.data, Data::Embedded { .. });
         // The block holding byte `pos` of the directory's data, and the byte's place in it.
         let block_of = |pos: usize| {
             let pos = pos as u64;
@@ -401,7 +414,7 @@ impl FileSystem for UdfFs {
         }
         let layout = self.layout(&node)?;
         match layout.as_ref() {
-            Layout::Embedded(d) => {
+            Layout::Embedded(d, _) => {
                 let start = usize::try_from(offset).unwrap_or(usize::MAX).min(d.len());
                 let n = buf.len().min(d.len() - start);
                 buf[..n].copy_from_slice(&d[start..start + n]);
@@ -441,7 +454,16 @@ impl FileSystem for UdfFs {
             return Ok(None);
         }
         Ok(match self.layout(&node)?.as_ref() {
-            Layout::Embedded(_) => None,
+            // Embedded data lies in the entry's block: a plain range too.
+            Layout::Embedded(d, Some(offset)) => Some(if d.is_empty() {
+                Vec::new()
+            } else {
+                vec![Extent {
+                    offset: Some(*offset),
+                    len: d.len() as u64,
+                }]
+            }),
+            Layout::Embedded(_, None) => None,
             Layout::Extents { extents, .. } => Some(extents.clone()),
         })
     }
@@ -492,9 +514,7 @@ impl FileSystem for UdfFs {
                 ("Maximum UDF write revision".into(), revision(i.max_write)),
             ]);
         }
-        for iu in &d.implementation_use {
-            out.push(("Implementation use".into(), iu.clone()));
-        }
+        out.extend(d.implementation_use.iter().cloned());
         for p in &d.partitions {
             out.push((
                 format!("Partition {}", p.number),

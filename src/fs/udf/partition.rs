@@ -300,7 +300,7 @@ impl Volume {
         }
         match icb::allocation(self, fe)? {
             None => match &fe.data {
-                super::file_entry::Data::Embedded(d) => Ok(d.clone()),
+                super::file_entry::Data::Embedded { bytes, .. } => Ok(bytes.clone()),
                 super::file_entry::Data::Extents(..) => Ok(Vec::new()),
             },
             Some(ads) => {

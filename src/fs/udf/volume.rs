@@ -55,8 +55,8 @@ pub struct Descriptors {
     pub primary: Primary,
     pub logical: Logical,
     pub partitions: Vec<PartitionDesc>,
-    /// Implementation identifiers of implementation use volume descriptors.
-    pub implementation_use: Vec<String>,
+    /// What implementation use volume descriptors say, as (label, value) pairs.
+    pub implementation_use: Vec<(String, String)>,
 }
 
 /// Descriptors read in one sequence, following pointers, at most.
@@ -88,6 +88,25 @@ fn decode_logical(buf: &[u8], image: &str, offset: u64) -> Result<Logical> {
         map_count: le32(buf, 268),
         integrity: ExtentAd::decode(buf, 432),
     })
+}
+
+/// The logical volume information of an implementation use volume descriptor (UDF 2.2.7):
+/// owner, organization and contact (LVInfo1-3) and the implementation that wrote the volume;
+/// for another kind of descriptor, its identifier.
+fn lv_info(buf: &[u8]) -> Vec<(String, String)> {
+    let ident = cs0::regid(&buf[20..52]);
+    if ident != "*UDF LV Info" {
+        return vec![("Implementation use".into(), ident)];
+    }
+    vec![
+        ("Owner".into(), cs0::dstring(&buf[244..280])),
+        ("Organization".into(), cs0::dstring(&buf[280..316])),
+        ("Contact".into(), cs0::dstring(&buf[316..352])),
+        (
+            "Implementation (LV info)".into(),
+            cs0::regid(&buf[352..384]),
+        ),
+    ]
 }
 
 /// Reads the sequence in `extent` (blocks of `bs` bytes).
@@ -146,7 +165,7 @@ pub fn read_sequence(src: &dyn Source, bs: u32, extent: ExtentAd) -> Result<Desc
                     None => partitions.push((vds_number, p)),
                 }
             }
-            id::IMPLEMENTATION_USE => implementation_use.push(cs0::regid(&buf[20..52])),
+            id::IMPLEMENTATION_USE => implementation_use.extend(lv_info(&buf)),
             id::VOLUME_POINTER => {
                 let next = ExtentAd::decode(&buf, 20);
                 block = next.block;
