@@ -3,6 +3,7 @@
 //! opens the filesystem it holds. One folder per format below this module.
 
 pub mod cpio;
+pub mod decoded;
 pub mod ext;
 pub mod fat;
 pub mod iso9660;
@@ -198,7 +199,9 @@ pub fn open(source: Arc<dyn Source>, options: &MountOptions) -> Result<Arc<dyn F
                 return open_as(source, "cpio", options);
             }
             let decoded = decoded_image(&source, options)?;
-            open(decoded, options)
+            let note = decoded.note();
+            let inner = open(decoded, options)?;
+            Ok(Arc::new(decoded::DecodedFs { inner, note }))
         }
         probe::Content::PartitionTable(t) => Err(Error::Usage(format!(
             "{}: a partitioned disk ({t}): mount one of its partitions",
@@ -212,7 +215,7 @@ pub fn open(source: Arc<dyn Source>, options: &MountOptions) -> Result<Arc<dyn F
 }
 
 /// The decoded bytes of the compressed image in `source`.
-fn decoded_image(source: &Arc<dyn Source>, options: &MountOptions) -> Result<Arc<dyn Source>> {
+fn decoded_image(source: &Arc<dyn Source>, options: &MountOptions) -> Result<Arc<DecodedSource>> {
     let head = source.read_vec(0, 6.min(source.len() as usize), "compressed stream")?;
     let codec = Codec::sniff(&head)
         .ok_or_else(|| Error::corrupt(source.name(), "compressed stream", 0, "no known magic"))?;

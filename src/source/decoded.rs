@@ -179,14 +179,14 @@ impl DecodedSource {
         })
     }
 
-    /// True while the decoded bytes are held in memory (false: in a temporary file).
-    pub fn in_memory(&self) -> bool {
-        matches!(self.store, Store::Memory(_))
-    }
-
-    /// The stream's compression.
-    pub fn codec(&self) -> Codec {
-        self.codec
+    /// What `mounts` says of the stream: `gzip decoded in memory`, `xz decoded to a temporary
+    /// file`.
+    pub fn note(&self) -> String {
+        let place = match self.store {
+            Store::Memory(_) => "in memory",
+            Store::TempFile(_) => "to a temporary file",
+        };
+        format!("{} decoded {place}", self.codec.name())
     }
 
     /// Compressed bytes the stream took in its source.

@@ -541,3 +541,54 @@ fn read_commands_work_inside_nested_mounts() {
     };
     assert_eq!(view(&copied), view(&rd));
 }
+
+#[test]
+fn compressed_images_that_are_not_cpio_are_decoded_and_probed() {
+    let dir = scratch();
+    let d = dir.path();
+    let sh = |script: &str| tool("sh", &["-c", script], Some(d));
+    sh("mkdir -p t iso && echo inside the ext4 > t/f \
+        && mke2fs -q -t ext4 -d t e.img 2M >/dev/null \
+        && gzip -n -c e.img > iso/e.img.gz && xz -c e.img > iso/e.img.xz \
+        && xorriso -as mkisofs -quiet -R -o g.iso iso 2>/dev/null");
+    let theirs = tool(
+        "debugfs",
+        &["-R", "cat /f", d.join("e.img").to_str().unwrap()],
+        None,
+    );
+    let out = run(
+        &d.join("g.iso"),
+        &[
+            "mount-loop",
+            "/e.img.gz",
+            "/a",
+            ":",
+            "mount-loop",
+            "/e.img.xz",
+            "/b",
+            "memory=0",
+            ":",
+            "mounts",
+            ":",
+            "cat",
+            "/a/f",
+            ":",
+            "cat",
+            "/b/f",
+            ":",
+            "vfs-type",
+            "/e.img.xz",
+        ],
+    );
+    let mut expected = b"/dev/sda on / (iso9660)\n\
+        /e.img.gz on /a (ext4, gzip decoded in memory)\n\
+        /e.img.xz on /b (ext4, xz decoded to a temporary file, memory=0)\n"
+        .to_vec();
+    expected.extend(&theirs);
+    expected.extend(&theirs);
+    expected.extend(b"ext4 (xz)\n");
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        String::from_utf8(expected).unwrap()
+    );
+}

@@ -28,8 +28,8 @@ pub struct Member {
 /// The sources the members' data lie in: the archive itself, then each decoded stream.
 pub struct Segment {
     pub source: Arc<dyn Source>,
-    /// Set for a decoded stream.
-    pub decoded: Option<(Codec, bool)>,
+    /// For a decoded stream, what `mounts` says of it.
+    pub decoded: Option<String>,
 }
 
 /// Everything found in an initrd.
@@ -92,10 +92,10 @@ fn walk_segment(w: &mut Walk, seg: usize, limits: Limits, depth: usize) -> Resul
             let name = format!("{} ({} stream at {at})", src.name(), codec.name());
             let decoded = DecodedSource::decode(&src, at, codec, limits, name)?;
             at += decoded.consumed().max(1);
-            let in_memory = decoded.in_memory();
+            let note = decoded.note();
             w.segments.push(Segment {
                 source: Arc::new(decoded),
-                decoded: Some((codec, in_memory)),
+                decoded: Some(note),
             });
             walk_segment(w, w.segments.len() - 1, limits, depth + 1)?;
         } else if w.members.is_empty() {

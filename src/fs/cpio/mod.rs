@@ -340,16 +340,7 @@ impl FileSystem for CpioFs {
     }
     fn detail(&self) -> Option<String> {
         let mut parts: Vec<String> = self.formats.iter().map(|f| f.to_string()).collect();
-        for s in &self.segments {
-            if let Some((codec, in_memory)) = s.decoded {
-                let place = if in_memory {
-                    "decoded in memory"
-                } else {
-                    "decoded to a temporary file"
-                };
-                parts.push(format!("{} {place}", codec.name()));
-            }
-        }
+        parts.extend(self.segments.iter().filter_map(|s| s.decoded.clone()));
         (!parts.is_empty()).then(|| parts.join(", "))
     }
     fn info(&self) -> Vec<(String, String)> {
