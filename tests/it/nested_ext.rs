@@ -167,3 +167,48 @@ fn damaged_images_fail_cleanly() {
         );
     }
 }
+
+#[test]
+fn an_extent_tree_that_loops_is_an_error() {
+    let dir = scratch();
+    let d = dir.path();
+    // A fragmented file: 40 files written, every other one removed, then a large one written
+    // into the holes, so its extent tree needs an index block (no checksums to trip first).
+    let script = "mke2fs -q -F -t ext4 -O ^metadata_csum -b 1024 e.img 4M >/dev/null 2>&1 \
+        && head -c 20000 /dev/urandom > small && head -c 300000 /dev/urandom > big \
+        && for i in $(seq 1 40); do debugfs -w -R \"write small f$i\" e.img >/dev/null 2>&1; done \
+        && for i in $(seq 1 2 40); do debugfs -w -R \"rm f$i\" e.img >/dev/null 2>&1; done \
+        && debugfs -w -R 'write big big' e.img >/dev/null 2>&1";
+    tool("sh", &["-c", script], Some(d));
+    let ex = String::from_utf8(tool("debugfs", &["-R", "ex big", "e.img"], Some(d))).unwrap();
+    // debugfs's first line under the header is the index entry: its physical block.
+    let block: usize = ex
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .nth(7)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let mut bytes = std::fs::read(d.join("e.img")).unwrap();
+    let at = block * 1024;
+    assert_eq!(&bytes[at..at + 2], &[0x0a, 0xf3], "an extent block");
+    // The leaf claims depth 1 and its first entry becomes an index pointing at itself.
+    bytes[at + 6..at + 8].copy_from_slice(&1u16.to_le_bytes());
+    bytes[at + 12..at + 24].copy_from_slice(&[0; 12]);
+    bytes[at + 16..at + 20].copy_from_slice(&(block as u32).to_le_bytes());
+    let image = d.join("loop.img");
+    std::fs::write(&image, &bytes).unwrap();
+    let out = crate::common::isofish()
+        .timeout(std::time::Duration::from_secs(20))
+        .args(["--ro", "-a", image.to_str().unwrap(), "cat", "/big"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("corrupt ext structure") && err.contains("/big"),
+        "{err}"
+    );
+}
