@@ -8,6 +8,7 @@ use std::sync::Arc;
 use crate::boot::{self, Partition};
 use crate::error::{Error, Result};
 use crate::fs::{self, MountOptions};
+use crate::source::nested::FileInFs;
 use crate::source::{FileSource, RangeSource, Source};
 use crate::vfs::{path, Mount, Node, Vfs};
 
@@ -63,6 +64,12 @@ impl Session {
     /// Opens a host image as the next drive and returns its device name.
     pub fn add_drive(&mut self, path: &Path) -> Result<String> {
         let source: Arc<dyn Source> = Arc::new(FileSource::open(path)?);
+        self.add_source_drive(source, path)
+    }
+
+    /// Adds `source` (a disk image found inside a mounted filesystem, `path` being its session
+    /// path) as the next drive, its partitions as devices; returns the drive's device name.
+    pub fn add_source_drive(&mut self, source: Arc<dyn Source>, path: &Path) -> Result<String> {
         let device = device_name(self.drives.len());
         let partitions = boot::partitions(source.as_ref()).unwrap_or_default();
         self.drives.push(Drive {
@@ -127,6 +134,43 @@ impl Session {
     pub fn mount(&mut self, device: &str, mountpoint: &str, options: MountOptions) -> Result<()> {
         let source = self.device_source(device)?;
         let fs = fs::open(source, &options)?;
+        self.vfs.mount(Mount {
+            mountpoint: path::normalize(&self.absolute(mountpoint)),
+            device: device.to_string(),
+            fs,
+            options,
+        });
+        Ok(())
+    }
+
+    /// The bytes of the regular file at session path `path` (in any mount, nested or not), as a
+    /// source read through the filesystem's extents where it has them.
+    pub fn file_source(&self, path: &str) -> Result<Arc<dyn Source>> {
+        let node = self.resolve(path)?;
+        let crate::vfs::Target::Fs { fs, ino, meta } = &node.target else {
+            return Err(Error::IsADirectory(path.to_string()));
+        };
+        if meta.kind != fs::FileKind::File {
+            return Err(Error::Usage(format!("{path}: not a regular file")));
+        }
+        let name = format!("{}:{}", fs.source().name(), node.path);
+        Ok(Arc::new(FileInFs::new(fs.clone(), *ino, meta.size, name)?))
+    }
+
+    /// Mounts the filesystem held in `source` at `mountpoint`, of type `fstype` or as the probe
+    /// finds it; `device` is what `mounts` shows (the image file's session path).
+    pub fn mount_source(
+        &mut self,
+        source: Arc<dyn Source>,
+        device: &str,
+        mountpoint: &str,
+        fstype: Option<&str>,
+        options: MountOptions,
+    ) -> Result<()> {
+        let fs = match fstype {
+            Some(t) => fs::open_as(source, t, &options)?,
+            None => fs::open(source, &options)?,
+        };
         self.vfs.mount(Mount {
             mountpoint: path::normalize(&self.absolute(mountpoint)),
             device: device.to_string(),

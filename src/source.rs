@@ -1,6 +1,13 @@
 //! Random access to the bytes of an image: the [`Source`] trait and its implementations
 //! (a host file read with positioned reads, a byte range of another source). Everything above
-//! reads through this trait; nothing re-opens paths or loads whole images.
+//! reads through this trait; nothing re-opens paths or loads whole images. Below this module:
+//! a file inside a mounted filesystem ([`nested`]), a decoded compressed stream ([`decoded`]),
+//! and a stream view of any source for the crates that want `Read + Seek` ([`io`]).
+
+pub mod decoded;
+pub mod io;
+mod lz4legacy;
+pub mod nested;
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;

@@ -6,6 +6,7 @@ pub mod boot;
 pub mod checksum;
 pub mod format;
 pub mod inspect;
+pub mod r#loop;
 pub mod magic;
 pub mod mount;
 pub mod pattern;
@@ -190,6 +191,7 @@ pub fn all() -> &'static [Command] {
         let groups: &[&[Command]] = &[
             boot::COMMANDS,
             mount::COMMANDS,
+            r#loop::COMMANDS,
             read::COMMANDS,
             shell_cmds::COMMANDS,
             inspect::COMMANDS,

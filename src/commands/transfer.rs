@@ -328,7 +328,10 @@ fn tar_out_compressed(ctx: &mut Ctx, args: &[String], compress: &str) -> anyhow:
 }
 
 fn tar_out(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
-    let opts = options(&args[2..], &["compress", "excludes", "numericowner"])?;
+    let opts = options(
+        &args[2..],
+        &["compress", "excludes", "numericowner", "xdev"],
+    )?;
     let excludes: Vec<glob::Pattern> = opts
         .get("excludes")
         .map(|list| {
@@ -344,6 +347,12 @@ fn tar_out(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
         None | Some("true" | "false") => {}
         Some(other) => bail!("numericowner:{other}: expected true or false"),
     }
+    // xdev:true stays on the directory's filesystem, as GNU tar's --one-file-system.
+    let xdev = match opts.get("xdev").copied() {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(other) => bail!("xdev:{other}: expected true or false"),
+    };
     let compress = opts.get("compress").copied();
     if !matches!(compress, None | Some("gzip" | "xz" | "zstd" | "bzip2")) {
         bail!(
@@ -389,7 +398,7 @@ fn tar_out(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
     let (produced, written) = std::thread::scope(|scope| {
         let producer = scope.spawn(move || -> anyhow::Result<()> {
             let mut tar = TarWriter::new(sender);
-            write_tree(vfs, &start, &excludes, &mut tar)?;
+            write_tree(vfs, &start, &excludes, xdev, &mut tar)?;
             tar.finish()?;
             Ok(())
         });
@@ -480,17 +489,31 @@ fn widen_stdout_pipe() {
     }
 }
 
-/// Writes the tree at `start` into `tar`, as `tar-out` lays it out.
+/// Writes the tree at `start` into `tar`, as `tar-out` lays it out; with `xdev`, only what
+/// lies on `start`'s own filesystem.
 fn write_tree(
     vfs: &crate::vfs::Vfs,
     start: &Node,
     excludes: &[glob::Pattern],
+    xdev: bool,
     tar: &mut TarWriter,
 ) -> anyhow::Result<()> {
+    let start_fs = start.fs().map(Arc::as_ptr);
     let mut links: HashMap<(usize, u64), Vec<u8>> = HashMap::new();
     let mut name: Vec<u8> = Vec::with_capacity(256);
     walk::walk(vfs, start, |item| {
         if item.depth > 0 && excluded(excludes, item.rel) {
+            return Ok(false);
+        }
+        let item_fs = match item.target {
+            Target::Fs { fs, .. } => Some(Arc::as_ptr(fs)),
+            Target::Virtual => None,
+        };
+        let same_fs = match (item_fs, start_fs) {
+            (Some(a), Some(b)) => std::ptr::addr_eq(a, b),
+            (a, b) => a.is_none() && b.is_none(),
+        };
+        if xdev && item.depth > 0 && !same_fs {
             return Ok(false);
         }
         name.clear();

@@ -1,7 +1,7 @@
 //! Partitions as devices: `/dev/sda1`, `/dev/sda2`... appear in `list-devices` and
 //! `list-filesystems` as fdisk numbers them, read as byte ranges of the drive (an ISO at the
 //! partition offset mounts; the appended EFI partition is vfat as mtools reads it), and
-//! `mount` of the vfat partition says it is not supported yet.
+//! `mount` of the vfat partition lists what mtools lists.
 
 use std::os::unix::fs::FileExt;
 use std::path::Path;
@@ -98,16 +98,35 @@ fn boot_partitions_mount_the_iso_at_the_partition_offset() {
 }
 
 #[test]
-fn boot_partitions_mount_vfat_says_not_supported_yet() {
+fn boot_partitions_mount_vfat_lists_what_mtools_lists() {
     let path = image("boot-appended");
-    let out = isofish()
-        .args(["--ro", "-a", path.to_str().unwrap()])
-        .args(["mount", "/dev/sda2", "/boot"])
-        .assert()
-        .failure()
-        .code(1);
-    let err = String::from_utf8_lossy(&out.get_output().stderr);
-    assert!(err.contains("vfat: not supported yet"), "{err}");
+    let (_, efi_start, _) = fdisk(&path).into_iter().find(|(n, _, _)| n == "2").unwrap();
+    let theirs = tool(
+        "mdir",
+        &[
+            "-b",
+            "-i",
+            &format!("{}@@{}", path.display(), efi_start * 512),
+            "::/EFI",
+        ],
+        None,
+    );
+    let mut theirs: Vec<String> = String::from_utf8_lossy(&theirs)
+        .lines()
+        .map(|l| {
+            l.trim_start_matches("::/EFI/")
+                .trim_end_matches('/')
+                .to_string()
+        })
+        .collect();
+    let ours = stdout(
+        &path,
+        &["mount", "/dev/sda2", "/boot", ":", "ls", "/boot/EFI"],
+    );
+    let mut ours: Vec<String> = ours.lines().map(String::from).collect();
+    theirs.sort();
+    ours.sort();
+    assert_eq!(ours, theirs);
 }
 
 #[test]
