@@ -2,6 +2,7 @@
 //! argument specification. The shell, `help`, completion and the docs test all read this one
 //! table. Help text is `commands/NAME.md`, compiled in.
 
+pub mod browse;
 pub mod mount;
 pub mod read;
 
@@ -178,7 +179,7 @@ impl Command {
 pub fn all() -> &'static [Command] {
     static ALL: OnceLock<Vec<Command>> = OnceLock::new();
     ALL.get_or_init(|| {
-        let groups: &[&[Command]] = &[mount::COMMANDS, read::COMMANDS, &[HELP]];
+        let groups: &[&[Command]] = &[browse::COMMANDS, mount::COMMANDS, read::COMMANDS, &[HELP]];
         let mut v: Vec<Command> = groups.iter().flat_map(|g| g.iter().copied()).collect();
         v.sort_by_key(|c| c.name);
         v

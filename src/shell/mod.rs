@@ -75,5 +75,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         commands::run(&mut ctx, &words[0], &words[1..])?;
     }
     out.flush()?;
+    if cli.tui {
+        return crate::tui::run(&mut session, None);
+    }
     Ok(())
 }
