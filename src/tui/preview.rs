@@ -379,8 +379,10 @@ pub fn info(session: &Session, node: &Node) -> Vec<String> {
                     .unwrap_or_default();
                 rows.push(("extents".into(), format!("{}{first}", extents.len())));
             }
-            if let Ok(content) = probe(node) {
-                rows.push(("content".into(), content_name(&content)));
+            match probe(node) {
+                Ok(Content::Unknown) => {}
+                Ok(content) => rows.push(("content".into(), content_name(&content))),
+                Err(e) => rows.push(("content".into(), e.to_string())),
             }
         }
     }

@@ -158,7 +158,11 @@ fn draw_list(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
             } else {
                 theme.entry(e)
             };
-            Line::styled(row_text(e, width), style)
+            let gutter = if i == selected { "> " } else { "  " };
+            Line::styled(
+                format!("{gutter}{}", row_text(e, width.saturating_sub(2))),
+                style,
+            )
         })
         .collect();
     let lines = if lines.is_empty() {
@@ -222,14 +226,15 @@ fn plain(lines: &[String], height: usize) -> Vec<Line<'static>> {
         .collect()
 }
 
-/// `image │ mount │ path │ size │ position`.
-fn context_line(app: &App) -> String {
+/// `image │ mount │ path │ size │ position`; the image and then the mount are left out when
+/// the line would not fit in `width`.
+fn context_line(app: &App, width: usize) -> String {
     let session = app.session();
     let here = app
         .current()
         .map(|e| e.node.path.clone())
         .unwrap_or_else(|| app.dir().path.clone());
-    let mut parts = Vec::new();
+    let mut optional = Vec::new();
     if let Some(m) = preview::mount_of(session.vfs.mounts(), &here) {
         let image = session
             .drives()
@@ -237,15 +242,15 @@ fn context_line(app: &App) -> String {
             .find(|d| d.device == m.device)
             .and_then(|d| d.path.file_name())
             .map(|n| n.to_string_lossy().into_owned());
-        parts.extend(image);
-        parts.push(format!(
+        optional.extend(image);
+        optional.push(format!(
             "{} on {} ({})",
             m.device,
             m.mountpoint,
             m.fs.type_name()
         ));
     }
-    parts.push(here);
+    let mut parts = vec![here];
     if let Some(e) = app.current() {
         if !e.node.is_dir() {
             parts.push(human(e.node.meta().size));
@@ -257,7 +262,15 @@ fn context_line(app: &App) -> String {
         Some(f) => format!("{position}/{rows} of {} matching /{f}", app.total()),
         None => format!("{position}/{rows}"),
     });
-    parts.join(" │ ")
+    let mut line = parts.join(" │ ");
+    while let Some(part) = optional.pop() {
+        let longer = format!("{part} │ {line}");
+        if longer.chars().count() > width {
+            break;
+        }
+        line = longer;
+    }
+    line
 }
 
 fn draw_status(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
@@ -274,7 +287,10 @@ fn draw_status(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
             format!("extracting {}: {}", job.title, job.progress()),
             theme.status(),
         ),
-        (None, None) => (context_line(app), theme.status()),
+        (None, None) => (
+            context_line(app, usize::from(area.width).saturating_sub(1)),
+            theme.status(),
+        ),
     };
     let text = format!(
         " {}",

@@ -5,3 +5,5 @@ mod iso_hostile;
 mod iso_info;
 mod iso_oracle;
 mod iso_tree;
+mod tui;
+mod tui_snapshots;
