@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::fs::{self, MountOptions};
+use crate::source::nested::FileInFs;
 use crate::source::{FileSource, Source};
 use crate::vfs::{path, Mount, Node, Vfs};
 
@@ -102,6 +103,43 @@ impl Session {
     pub fn mount(&mut self, device: &str, mountpoint: &str, options: MountOptions) -> Result<()> {
         let source = self.device_source(device)?;
         let fs = fs::open(source, &options)?;
+        self.vfs.mount(Mount {
+            mountpoint: path::normalize(&self.absolute(mountpoint)),
+            device: device.to_string(),
+            fs,
+            options,
+        });
+        Ok(())
+    }
+
+    /// The bytes of the regular file at session path `path` (in any mount, nested or not), as a
+    /// source read through the filesystem's extents where it has them.
+    pub fn file_source(&self, path: &str) -> Result<Arc<dyn Source>> {
+        let node = self.resolve(path)?;
+        let crate::vfs::Target::Fs { fs, ino, meta } = &node.target else {
+            return Err(Error::IsADirectory(path.to_string()));
+        };
+        if meta.kind != fs::FileKind::File {
+            return Err(Error::Usage(format!("{path}: not a regular file")));
+        }
+        let name = format!("{}:{}", fs.source().name(), node.path);
+        Ok(Arc::new(FileInFs::new(fs.clone(), *ino, meta.size, name)?))
+    }
+
+    /// Mounts the filesystem held in `source` at `mountpoint`, of type `fstype` or as the probe
+    /// finds it; `device` is what `mounts` shows (the image file's session path).
+    pub fn mount_source(
+        &mut self,
+        source: Arc<dyn Source>,
+        device: &str,
+        mountpoint: &str,
+        fstype: Option<&str>,
+        options: MountOptions,
+    ) -> Result<()> {
+        let fs = match fstype {
+            Some(t) => fs::open_as(source, t, &options)?,
+            None => fs::open(source, &options)?,
+        };
         self.vfs.mount(Mount {
             mountpoint: path::normalize(&self.absolute(mountpoint)),
             device: device.to_string(),

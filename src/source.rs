@@ -1,6 +1,13 @@
 //! Random access to the bytes of an image: the [`Source`] trait and its implementations
 //! (a host file read with positioned reads, a byte range of another source). Everything above
-//! reads through this trait; nothing re-opens paths or loads whole images.
+//! reads through this trait; nothing re-opens paths or loads whole images. Below this module:
+//! a file inside a mounted filesystem ([`nested`]), a decoded compressed stream ([`decoded`]),
+//! and a stream view of any source for the crates that want `Read + Seek` ([`io`]).
+
+pub mod decoded;
+pub mod io;
+mod lz4legacy;
+pub mod nested;
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
@@ -168,5 +175,41 @@ impl Source for RangeSource {
         self.inner
             .host_file()
             .map(|(file, base)| (file, base + self.start))
+    }
+}
+
+/// Bytes in memory: images built or mutated by tests and fuzzers, small nested images.
+pub struct MemSource {
+    bytes: Vec<u8>,
+    name: String,
+}
+
+impl MemSource {
+    /// The source of `bytes`, named `name` in errors.
+    pub fn new(bytes: Vec<u8>, name: impl Into<String>) -> Self {
+        MemSource {
+            bytes,
+            name: name.into(),
+        }
+    }
+}
+
+impl Source for MemSource {
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
+        let Some(rest) = usize::try_from(offset)
+            .ok()
+            .and_then(|o| self.bytes.get(o..))
+        else {
+            return Ok(0);
+        };
+        let n = rest.len().min(buf.len());
+        buf[..n].copy_from_slice(&rest[..n]);
+        Ok(n)
+    }
+    fn len(&self) -> u64 {
+        self.bytes.len() as u64
+    }
+    fn name(&self) -> &str {
+        &self.name
     }
 }

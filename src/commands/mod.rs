@@ -3,8 +3,16 @@
 //! table. Help text is `commands/NAME.md`, compiled in.
 
 pub mod browse;
+pub mod checksum;
+pub mod format;
+pub mod inspect;
+pub mod r#loop;
+pub mod magic;
 pub mod mount;
+pub mod pattern;
 pub mod read;
+pub mod tar;
+pub mod transfer;
 
 use std::io::Write;
 use std::sync::OnceLock;
@@ -179,7 +187,15 @@ impl Command {
 pub fn all() -> &'static [Command] {
     static ALL: OnceLock<Vec<Command>> = OnceLock::new();
     ALL.get_or_init(|| {
-        let groups: &[&[Command]] = &[browse::COMMANDS, mount::COMMANDS, read::COMMANDS, &[HELP]];
+        let groups: &[&[Command]] = &[
+            browse::COMMANDS,
+            mount::COMMANDS,
+            r#loop::COMMANDS,
+            read::COMMANDS,
+            inspect::COMMANDS,
+            transfer::COMMANDS,
+            &[HELP],
+        ];
         let mut v: Vec<Command> = groups.iter().flat_map(|g| g.iter().copied()).collect();
         v.sort_by_key(|c| c.name);
         v

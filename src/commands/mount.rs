@@ -150,8 +150,14 @@ fn list_filesystems(ctx: &mut Ctx, _: &[String]) -> anyhow::Result<()> {
 }
 
 fn vfs_type(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
-    let t = device_type(ctx, &args[0])?;
-    writeln!(ctx.out, "{t}")?;
+    if args[0].starts_with("/dev/") {
+        let t = device_type(ctx, &args[0])?;
+        writeln!(ctx.out, "{t}")?;
+    } else {
+        // An image file inside a mount: its type and compression (`squashfs (xz)`).
+        let source = ctx.session.file_source(&args[0])?;
+        writeln!(ctx.out, "{}", probe::describe(&source)?)?;
+    }
     Ok(())
 }
 
@@ -176,23 +182,36 @@ fn mount_options(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
 
 fn umount(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
     let mp = ctx.session.absolute(&args[0]);
+    // A loop mount whose image file lies in this mount keeps it busy, as on Linux.
+    let below = format!("{}/", mp.trim_end_matches('/'));
+    if let Some(m) = ctx.session.vfs.mounts().iter().find(|m| {
+        m.device.starts_with(&below)
+            && m.mountpoint != mp
+            && ctx.session.device_source(&m.device).is_err()
+    }) {
+        anyhow::bail!(
+            "umount {mp}: busy: {} is mounted from {}",
+            m.mountpoint,
+            m.device
+        );
+    }
     ctx.session.vfs.umount(&mp)?;
     Ok(())
 }
 
 fn mounts(ctx: &mut Ctx, _: &[String]) -> anyhow::Result<()> {
     for m in ctx.session.vfs.mounts() {
-        let opts = if m.options.0.is_empty() {
-            String::new()
-        } else {
-            format!(", {}", m.options.0.join(","))
-        };
+        let mut what = vec![m.fs.type_name().to_string()];
+        what.extend(m.fs.detail());
+        if !m.options.0.is_empty() {
+            what.push(m.options.0.join(","));
+        }
         writeln!(
             ctx.out,
-            "{} on {} ({}{opts})",
+            "{} on {} ({})",
             m.device,
             m.mountpoint,
-            m.fs.type_name()
+            what.join(", ")
         )?;
     }
     Ok(())

@@ -2,13 +2,19 @@
 //! speaks ([`Metadata`], [`DirEntry`], [`Extent`]), and [`open`], which probes a source and
 //! opens the filesystem it holds. One folder per format below this module.
 
+pub mod cpio;
+pub mod ext;
+pub mod fat;
 pub mod iso9660;
+pub mod pathtable;
 pub mod probe;
+pub mod squashfs;
 pub mod walk;
 
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
+use crate::source::decoded::{Codec, DecodedSource};
 use crate::source::Source;
 
 /// A filesystem-specific handle for one file or directory. Opaque to everything above the
@@ -167,21 +173,67 @@ pub trait FileSystem: Send + Sync {
     fn extents(&self, _ino: Ino) -> Result<Option<Vec<Extent>>> {
         Ok(None)
     }
+    /// What `mounts` and `file` add after the type: the compression, where decoded data is
+    /// kept (`xz`; `gzip, decoded in memory`).
+    fn detail(&self) -> Option<String> {
+        None
+    }
     /// Label/value lines describing the volume, for `info DEV` (like `isoinfo -d`).
     fn info(&self) -> Vec<(String, String)>;
 }
 
-/// Opens the filesystem that `source` holds, as the probe identifies it.
+/// Opens the filesystem that `source` holds, as the probe identifies it. A compressed stream
+/// is opened as the cpio archive it holds (an initrd), or else as the image it decodes to.
 pub fn open(source: Arc<dyn Source>, options: &MountOptions) -> Result<Arc<dyn FileSystem>> {
-    match probe::filesystem_type(source.as_ref())? {
-        Some("iso9660") => Ok(Arc::new(iso9660::IsoFs::open(source, options)?)),
-        Some(other) => Err(Error::unsupported(
-            source.name(),
-            format!("filesystem type {other} (not readable yet)"),
-        )),
-        None => Err(Error::Usage(format!(
+    match probe::identify(source.as_ref())? {
+        probe::Content::Filesystem(t) => open_as(source, t, options),
+        probe::Content::Cpio(_) => open_as(source, "cpio", options),
+        probe::Content::Compressed(_) => {
+            if probe::compressed_cpio(&source)? {
+                return open_as(source, "cpio", options);
+            }
+            let decoded = decoded_image(&source, options)?;
+            open(decoded, options)
+        }
+        probe::Content::PartitionTable(t) => Err(Error::Usage(format!(
+            "{}: a partitioned disk ({t}): mount one of its partitions",
+            source.name()
+        ))),
+        probe::Content::Unknown => Err(Error::Usage(format!(
             "{}: no filesystem found (the probe recognised nothing)",
             source.name()
         ))),
+    }
+}
+
+/// The decoded bytes of the compressed image in `source`.
+fn decoded_image(source: &Arc<dyn Source>, options: &MountOptions) -> Result<Arc<dyn Source>> {
+    let head = source.read_vec(0, 6.min(source.len() as usize), "compressed stream")?;
+    let codec = Codec::sniff(&head)
+        .ok_or_else(|| Error::corrupt(source.name(), "compressed stream", 0, "no known magic"))?;
+    let limits = cpio::limits(source.name(), options)?;
+    let name = format!("{} ({} decoded)", source.name(), codec.name());
+    Ok(Arc::new(DecodedSource::decode(
+        source, 0, codec, limits, name,
+    )?))
+}
+
+/// Opens `source` as a filesystem of type `fstype` (`mount-loop-type`, `mount -t`), whatever the
+/// probe says.
+pub fn open_as(
+    source: Arc<dyn Source>,
+    fstype: &str,
+    options: &MountOptions,
+) -> Result<Arc<dyn FileSystem>> {
+    match fstype {
+        "iso9660" => Ok(Arc::new(iso9660::IsoFs::open(source, options)?)),
+        "squashfs" => Ok(Arc::new(squashfs::SquashFs::open(source)?)),
+        "ext2" | "ext3" | "ext4" => Ok(Arc::new(ext::ExtFs::open(source)?)),
+        "vfat" | "fat" | "msdos" => Ok(Arc::new(fat::FatFs::open(source)?)),
+        "cpio" => Ok(Arc::new(cpio::CpioFs::open(source, options)?)),
+        other => Err(Error::unsupported(
+            source.name(),
+            format!("filesystem type {other} (not readable)"),
+        )),
     }
 }

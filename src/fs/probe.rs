@@ -1,7 +1,10 @@
 //! The one probe: looks at magic numbers and says what a source holds. `vfs-type`, `file`,
 //! `list-filesystems` and `mount` all ask it, so they always agree.
 
+use std::sync::Arc;
+
 use crate::error::Result;
+use crate::source::decoded::{self, Codec};
 use crate::source::Source;
 
 /// What the first bytes of a source say it is.
@@ -76,16 +79,8 @@ pub fn identify(src: &dyn Source) -> Result<Content> {
         };
         return Ok(Content::Filesystem(kind));
     }
-    for (magic, format) in [
-        (&b"070701"[..], "newc"),
-        (b"070702", "crc"),
-        (b"070707", "odc"),
-        (&[0xc7, 0x71], "bin"),
-        (&[0x71, 0xc7], "bin"),
-    ] {
-        if at(0, magic) {
-            return Ok(Content::Cpio(format));
-        }
+    if let Some(format) = cpio_format(&head) {
+        return Ok(Content::Cpio(format));
     }
     for (magic, name) in [
         (&[0x1f, 0x8b][..], "gzip"),
@@ -123,5 +118,83 @@ pub fn filesystem_type(src: &dyn Source) -> Result<Option<&'static str>> {
     Ok(match identify(src)? {
         Content::Filesystem(t) => Some(t),
         _ => None,
+    })
+}
+
+/// True when `src` is a compressed stream that decodes to a cpio archive (an initrd).
+pub fn compressed_cpio(src: &Arc<dyn Source>) -> Result<bool> {
+    let head = read_prefix(src.as_ref(), 0, 6)?;
+    let Some(codec) = Codec::sniff(&head) else {
+        return Ok(false);
+    };
+    let inner = decoded::peek(src, 0, codec, 6)?;
+    Ok(cpio_format(&inner).is_some())
+}
+
+/// The cpio header format whose magic `head` starts with.
+pub fn cpio_format(head: &[u8]) -> Option<&'static str> {
+    [
+        (&b"070701"[..], "newc"),
+        (b"070702", "crc"),
+        (b"070707", "odc"),
+        (&[0xc7, 0x71], "bin"),
+        (&[0x71, 0xc7], "bin"),
+    ]
+    .into_iter()
+    .find(|(magic, _)| head.starts_with(magic))
+    .map(|(_, f)| f)
+}
+
+/// Bytes in memory, to probe the head of a decoded stream.
+struct Prefix<'a>(&'a [u8]);
+
+impl Source for Prefix<'_> {
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
+        let start = (offset as usize).min(self.0.len());
+        let n = buf.len().min(self.0.len() - start);
+        buf[..n].copy_from_slice(&self.0[start..start + n]);
+        Ok(n)
+    }
+    fn len(&self) -> u64 {
+        self.0.len() as u64
+    }
+    fn name(&self) -> &str {
+        "decoded stream"
+    }
+}
+
+/// What `vfs-type PATH` and `file` say about an image: the type, and in parentheses the
+/// compression (`squashfs (xz)`, `cpio (newc, gzip)`, `ext4 (xz)` for an xz'd ext4 image).
+pub fn describe(src: &Arc<dyn Source>) -> Result<String> {
+    Ok(match identify(src.as_ref())? {
+        Content::Filesystem("squashfs") => {
+            let sb = read_prefix(src.as_ref(), 20, 2)?;
+            let id = sb.get(..2).map(|b| u16::from_le_bytes([b[0], b[1]]));
+            let comp = match id {
+                Some(1) => "gzip",
+                Some(2) => "lzma",
+                Some(3) => "lzo",
+                Some(4) => "xz",
+                Some(5) => "lz4",
+                Some(6) => "zstd",
+                _ => "unknown compression",
+            };
+            format!("squashfs ({comp})")
+        }
+        Content::Filesystem(t) | Content::PartitionTable(t) => t.to_string(),
+        Content::Cpio(f) => format!("cpio ({f})"),
+        Content::Compressed(name) => {
+            let head = read_prefix(src.as_ref(), 0, 6)?;
+            let Some(codec) = Codec::sniff(&head) else {
+                return Ok(name.to_string());
+            };
+            let inner = decoded::peek(src, 0, codec, 64 * 1024)?;
+            match identify(&Prefix(&inner))? {
+                Content::Cpio(f) => format!("cpio ({f}, {name})"),
+                Content::Filesystem(t) | Content::PartitionTable(t) => format!("{t} ({name})"),
+                _ => format!("{name} data"),
+            }
+        }
+        Content::Unknown => "unknown".to_string(),
     })
 }

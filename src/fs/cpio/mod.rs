@@ -1,0 +1,367 @@
+//! cpio archives and Linux initrds (in-house): newc, crc, odc and old binary headers; plain or
+//! compressed with gzip, xz, lzma, zstd, lz4 or bzip2; several archives one after another (an
+//! early-microcode cpio, padding, then a compressed one). Members are laid into one tree as the
+//! kernel unpacks them: later members replace earlier ones of the same path, hard links share
+//! the data of the link that carries it, names with `..` are left out.
+
+mod archive;
+mod bin;
+mod header;
+mod newc;
+mod odc;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+use crate::fs::{DirEntry, Extent, FileKind, FileSystem, Ino, Metadata, MountOptions, Timestamp};
+use crate::source::decoded::Limits;
+use crate::source::Source;
+use archive::{Member, Segment};
+
+/// The longest symlink target read.
+const MAX_TARGET: u64 = 4096;
+
+/// Where a file's data lies.
+#[derive(Clone, Copy, Debug)]
+struct Data {
+    segment: usize,
+    offset: u64,
+}
+
+struct Node {
+    meta: Metadata,
+    data: Option<Data>,
+    /// Children by name, in the order they first appeared.
+    children: Vec<(Vec<u8>, usize)>,
+}
+
+/// An opened cpio archive or initrd.
+pub struct CpioFs {
+    source: Arc<dyn Source>,
+    segments: Vec<Segment>,
+    nodes: Vec<Node>,
+    formats: Vec<&'static str>,
+    skipped: usize,
+}
+
+/// Reads the `memory=SIZE` and `limit=SIZE` mount options (K, M, G suffixes).
+pub fn limits(image: &str, options: &MountOptions) -> Result<Limits> {
+    let mut limits = Limits::default();
+    for opt in &options.0 {
+        let Some((key, value)) = opt.split_once('=') else {
+            continue;
+        };
+        let slot = match key {
+            "memory" => &mut limits.memory,
+            "limit" => &mut limits.total,
+            _ => continue,
+        };
+        *slot = parse_size(value).ok_or_else(|| {
+            Error::Usage(format!(
+                "{image}: option {key}={value}: not a size (e.g. 64M)"
+            ))
+        })?;
+    }
+    Ok(limits)
+}
+
+fn parse_size(s: &str) -> Option<u64> {
+    let (digits, shift) = match s.as_bytes().last()? {
+        b'K' | b'k' => (&s[..s.len() - 1], 10),
+        b'M' | b'm' => (&s[..s.len() - 1], 20),
+        b'G' | b'g' => (&s[..s.len() - 1], 30),
+        _ => (s, 0),
+    };
+    digits.parse::<u64>().ok()?.checked_mul(1 << shift)
+}
+
+fn dir_meta(ino: u64) -> Metadata {
+    Metadata {
+        kind: FileKind::Dir,
+        mode: 0o755,
+        uid: 0,
+        gid: 0,
+        size: 0,
+        nlink: 2,
+        ino,
+        mtime: Timestamp::default(),
+        atime: Timestamp::default(),
+        ctime: Timestamp::default(),
+        rdev: None,
+        symlink: None,
+        allocated: 0,
+    }
+}
+
+/// The path components of a member name, or `None` when it climbs with `..`.
+fn components(name: &[u8]) -> Option<Vec<&[u8]>> {
+    let parts: Vec<&[u8]> = name
+        .split(|b| *b == b'/')
+        .filter(|c| !c.is_empty() && *c != b".")
+        .collect();
+    (!parts.iter().any(|c| *c == b"..")).then_some(parts)
+}
+
+impl CpioFs {
+    /// Reads every member of the archive (or initrd) in `source`.
+    pub fn open(source: Arc<dyn Source>, options: &MountOptions) -> Result<Self> {
+        let limits = limits(source.name(), options)?;
+        let walk = archive::walk(source.clone(), limits)?;
+        let mut fs = CpioFs {
+            source,
+            segments: walk.segments,
+            nodes: vec![Node {
+                meta: dir_meta(0),
+                data: None,
+                children: Vec::new(),
+            }],
+            formats: Vec::new(),
+            skipped: 0,
+        };
+        let mut links: HashMap<(u32, u32, u64), Vec<usize>> = HashMap::new();
+        for m in &walk.members {
+            if !fs.formats.contains(&m.format) {
+                fs.formats.push(m.format);
+            }
+            let Some(parts) = components(&m.name) else {
+                fs.skipped += 1;
+                continue;
+            };
+            let meta = fs.member_meta(m)?;
+            let is_file = meta.kind == FileKind::File;
+            let data = is_file.then_some(Data {
+                segment: m.segment,
+                offset: m.data_offset,
+            });
+            let idx = fs.insert(&parts, meta, data);
+            if is_file && m.header.nlink > 1 {
+                let (maj, min) = m.header.dev;
+                links.entry((maj, min, m.header.ino)).or_default().push(idx);
+            }
+        }
+        // Hard links: the archive carries the data once (with the last link for newc).
+        for group in links.values() {
+            let carrier = group
+                .iter()
+                .rev()
+                .find(|i| fs.nodes[**i].meta.size > 0)
+                .map(|i| (fs.nodes[*i].meta.size, fs.nodes[*i].data));
+            if let Some((size, data)) = carrier {
+                for i in group {
+                    fs.nodes[*i].meta.size = size;
+                    fs.nodes[*i].meta.allocated = size;
+                    fs.nodes[*i].data = data;
+                }
+            }
+        }
+        Ok(fs)
+    }
+
+    fn member_meta(&self, m: &Member) -> Result<Metadata> {
+        let h = &m.header;
+        let kind = FileKind::from_mode(h.mode).ok_or_else(|| {
+            Error::corrupt(
+                self.segments[m.segment].source.name(),
+                "cpio header",
+                m.data_offset,
+                format!("mode {:o} names no file type", h.mode),
+            )
+        })?;
+        let symlink = if kind == FileKind::Symlink {
+            if h.filesize > MAX_TARGET {
+                return Err(Error::corrupt(
+                    self.segments[m.segment].source.name(),
+                    "cpio symlink",
+                    m.data_offset,
+                    format!("target of {} bytes", h.filesize),
+                ));
+            }
+            Some(self.segments[m.segment].source.read_vec(
+                m.data_offset,
+                h.filesize as usize,
+                "cpio symlink",
+            )?)
+        } else {
+            None
+        };
+        let time = Timestamp {
+            secs: h.mtime,
+            nanos: 0,
+        };
+        let device = matches!(kind, FileKind::CharDevice | FileKind::BlockDevice);
+        Ok(Metadata {
+            kind,
+            mode: h.mode & 0o7777,
+            uid: h.uid,
+            gid: h.gid,
+            size: h.filesize,
+            nlink: h.nlink,
+            ino: h.ino,
+            mtime: time,
+            atime: time,
+            ctime: time,
+            rdev: device.then_some(h.rdev),
+            symlink,
+            allocated: h.filesize,
+        })
+    }
+
+    /// Puts a member at `parts`, creating missing directories; a later member replaces an
+    /// earlier one (a directory keeps its children when replaced by a directory).
+    fn insert(&mut self, parts: &[&[u8]], meta: Metadata, data: Option<Data>) -> usize {
+        let mut dir = 0;
+        let Some((last, parents)) = parts.split_last() else {
+            // "." itself: the root's own metadata.
+            let ino = self.nodes[0].meta.ino;
+            self.nodes[0].meta = Metadata { ino, ..meta };
+            return 0;
+        };
+        for part in parents {
+            dir = match self.child(dir, part) {
+                Some(c) if self.nodes[c].meta.is_dir() => c,
+                Some(c) => {
+                    self.nodes[c] = Node {
+                        meta: dir_meta(0),
+                        data: None,
+                        children: Vec::new(),
+                    };
+                    c
+                }
+                None => self.push(dir, part, dir_meta(0), None),
+            };
+        }
+        match self.child(dir, last) {
+            Some(c) => {
+                let keep = self.nodes[c].meta.is_dir() && meta.is_dir();
+                let children = if keep {
+                    std::mem::take(&mut self.nodes[c].children)
+                } else {
+                    Vec::new()
+                };
+                self.nodes[c] = Node {
+                    meta,
+                    data,
+                    children,
+                };
+                c
+            }
+            None => self.push(dir, last, meta, data),
+        }
+    }
+
+    fn child(&self, dir: usize, name: &[u8]) -> Option<usize> {
+        self.nodes[dir]
+            .children
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, i)| *i)
+    }
+
+    fn push(&mut self, dir: usize, name: &[u8], meta: Metadata, data: Option<Data>) -> usize {
+        let idx = self.nodes.len();
+        self.nodes.push(Node {
+            meta,
+            data,
+            children: Vec::new(),
+        });
+        self.nodes[dir].children.push((name.to_vec(), idx));
+        idx
+    }
+
+    fn node(&self, ino: Ino) -> Result<&Node> {
+        self.nodes
+            .get(ino as usize)
+            .ok_or_else(|| Error::NotFound(format!("{}: inode {ino}", self.source.name())))
+    }
+}
+
+impl FileSystem for CpioFs {
+    fn type_name(&self) -> &'static str {
+        "cpio"
+    }
+    fn source(&self) -> &Arc<dyn Source> {
+        &self.source
+    }
+    fn label(&self) -> Option<String> {
+        None
+    }
+    fn root(&self) -> Ino {
+        0
+    }
+    fn metadata(&self, ino: Ino) -> Result<Metadata> {
+        Ok(self.node(ino)?.meta.clone())
+    }
+    fn read_dir(&self, dir: Ino) -> Result<Vec<DirEntry>> {
+        let node = self.node(dir)?;
+        Ok(node
+            .children
+            .iter()
+            .map(|(name, i)| DirEntry {
+                name: name.clone(),
+                ino: *i as u64,
+                meta: self.nodes[*i].meta.clone(),
+            })
+            .collect())
+    }
+    fn lookup(&self, dir: Ino, name: &[u8]) -> Result<Option<DirEntry>> {
+        self.node(dir)?;
+        Ok(self.child(dir as usize, name).map(|i| DirEntry {
+            name: name.to_vec(),
+            ino: i as u64,
+            meta: self.nodes[i].meta.clone(),
+        }))
+    }
+    fn read_at(&self, ino: Ino, offset: u64, buf: &mut [u8]) -> Result<usize> {
+        let node = self.node(ino)?;
+        let Some(data) = node.data else {
+            return Ok(0);
+        };
+        if offset >= node.meta.size {
+            return Ok(0);
+        }
+        let want = buf.len().min((node.meta.size - offset) as usize);
+        let src = &self.segments[data.segment].source;
+        src.read_exact_at(data.offset + offset, &mut buf[..want], "cpio member data")?;
+        Ok(want)
+    }
+    fn extents(&self, ino: Ino) -> Result<Option<Vec<Extent>>> {
+        let node = self.node(ino)?;
+        Ok(match node.data {
+            Some(d) if d.segment == 0 => Some(vec![Extent {
+                offset: Some(d.offset),
+                len: node.meta.size,
+            }]),
+            _ => None,
+        })
+    }
+    fn detail(&self) -> Option<String> {
+        let mut parts: Vec<String> = self.formats.iter().map(|f| f.to_string()).collect();
+        for s in &self.segments {
+            if let Some((codec, in_memory)) = s.decoded {
+                let place = if in_memory {
+                    "decoded in memory"
+                } else {
+                    "decoded to a temporary file"
+                };
+                parts.push(format!("{} {place}", codec.name()));
+            }
+        }
+        (!parts.is_empty()).then(|| parts.join(", "))
+    }
+    fn info(&self) -> Vec<(String, String)> {
+        let mut v = vec![
+            ("Filesystem".into(), "cpio".into()),
+            ("Formats".into(), self.formats.join(", ")),
+            ("Entries".into(), (self.nodes.len() - 1).to_string()),
+            ("Segments".into(), self.segments.len().to_string()),
+        ];
+        if let Some(d) = self.detail() {
+            v.push(("Storage".into(), d));
+        }
+        if self.skipped > 0 {
+            v.push(("Unsafe names left out".into(), self.skipped.to_string()));
+        }
+        v
+    }
+}

@@ -1,0 +1,261 @@
+//! FAT12, FAT16 and FAT32 with long names through fatfs (read-only: the adapter refuses
+//! writes). The crate speaks in paths, so inode numbers come from a [`PathTable`]. FAT keeps no
+//! owners or permissions: files show as 0644 and directories as 0755 (0444/0555 when read-only),
+//! owned by root; times are the recorded local times taken as UTC, as mtools shows them.
+
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use fatfs::{DateTime, FileAttributes, FsOptions};
+
+use crate::error::{Error, Result};
+use crate::fs::pathtable::{join, PathTable};
+use crate::fs::{DirEntry, FileKind, FileSystem, Ino, Metadata, Timestamp};
+use crate::source::io::SourceReader;
+use crate::source::Source;
+
+/// fatfs's disk: our source, read-only.
+struct Disk(SourceReader);
+
+impl Read for Disk {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+impl Seek for Disk {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        self.0.seek(pos)
+    }
+}
+impl Write for Disk {
+    fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+        Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            "isofish reads FAT images; it does not write them",
+        ))
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The crate's filesystem, behind a lock.
+struct Locked(Mutex<fatfs::FileSystem<Disk>>);
+
+// SAFETY: `fatfs::FileSystem` is not `Send` only because its options hold `&'static dyn`
+// references to the code page converter and time provider, and those are the crate's default
+// ones (unit structs without state, used only to convert names and to stamp writes, which
+// never happen here). Everything else in it is owned data behind the mutex.
+unsafe impl Send for Locked {}
+// SAFETY: as above; all access goes through the mutex.
+unsafe impl Sync for Locked {}
+
+/// An opened FAT filesystem.
+pub struct FatFs {
+    source: Arc<dyn Source>,
+    inner: Locked,
+    label: String,
+    fat_type: &'static str,
+    paths: PathTable,
+}
+
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146097 + doe - 719468
+}
+
+fn stamp(t: DateTime) -> Timestamp {
+    let days = days_from_civil(
+        i64::from(t.date.year),
+        i64::from(t.date.month),
+        i64::from(t.date.day),
+    );
+    Timestamp {
+        secs: days * 86400
+            + i64::from(t.time.hour) * 3600
+            + i64::from(t.time.min) * 60
+            + i64::from(t.time.sec),
+        nanos: u32::from(t.time.millis) * 1_000_000,
+    }
+}
+
+fn meta(is_dir: bool, attrs: FileAttributes, size: u64, mtime: Timestamp) -> Metadata {
+    let mut mode = if is_dir { 0o755 } else { 0o644 };
+    if attrs.contains(FileAttributes::READ_ONLY) {
+        mode &= !0o222;
+    }
+    Metadata {
+        kind: if is_dir {
+            FileKind::Dir
+        } else {
+            FileKind::File
+        },
+        mode,
+        uid: 0,
+        gid: 0,
+        size: if is_dir { 0 } else { size },
+        nlink: if is_dir { 2 } else { 1 },
+        ino: 0,
+        mtime,
+        atime: mtime,
+        ctime: mtime,
+        rdev: None,
+        symlink: None,
+        allocated: size,
+    }
+}
+
+fn io_err(image: &str, path: &[u8], e: io::Error) -> Error {
+    let path = String::from_utf8_lossy(path).into_owned();
+    match e.kind() {
+        io::ErrorKind::NotFound => Error::NotFound(path),
+        _ => Error::corrupt(image, "FAT structure", 0, format!("{path}: {e}")),
+    }
+}
+
+/// fatfs takes paths relative to the root directory.
+fn rel(path: &[u8]) -> Result<&str> {
+    std::str::from_utf8(path)
+        .map(|p| p.trim_start_matches('/'))
+        .map_err(|_| Error::NotFound(String::from_utf8_lossy(path).into_owned()))
+}
+
+impl FatFs {
+    /// Reads the boot sector of the FAT filesystem in `source`.
+    pub fn open(source: Arc<dyn Source>) -> Result<Self> {
+        let name = source.name().to_string();
+        let disk = Disk(SourceReader::new(source.clone(), 0));
+        let fs = fatfs::FileSystem::new(disk, FsOptions::new())
+            .map_err(|e| Error::corrupt(&name, "FAT boot sector", 0, e.to_string()))?;
+        let label = fs.volume_label().trim_end().to_string();
+        let fat_type = match fs.fat_type() {
+            fatfs::FatType::Fat12 => "FAT12",
+            fatfs::FatType::Fat16 => "FAT16",
+            fatfs::FatType::Fat32 => "FAT32",
+        };
+        let root = meta(true, FileAttributes::DIRECTORY, 0, Timestamp::default());
+        Ok(FatFs {
+            source,
+            inner: Locked(Mutex::new(fs)),
+            label,
+            fat_type,
+            paths: PathTable::new(root),
+        })
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, fatfs::FileSystem<Disk>>> {
+        self.inner
+            .0
+            .lock()
+            .map_err(|_| Error::Usage("FAT reader poisoned by an earlier panic".into()))
+    }
+}
+
+impl FileSystem for FatFs {
+    fn type_name(&self) -> &'static str {
+        "vfat"
+    }
+    fn source(&self) -> &Arc<dyn Source> {
+        &self.source
+    }
+    fn label(&self) -> Option<String> {
+        (!self.label.is_empty() && self.label != "NO NAME").then(|| self.label.clone())
+    }
+    fn root(&self) -> Ino {
+        0
+    }
+    fn metadata(&self, ino: Ino) -> Result<Metadata> {
+        Ok(self.paths.get(ino)?.1)
+    }
+    fn read_dir(&self, dir: Ino) -> Result<Vec<DirEntry>> {
+        let (path, _) = self.paths.get(dir)?;
+        let image = self.source.name();
+        let fs = self.lock()?;
+        let root = fs.root_dir();
+        let d = if dir == 0 {
+            root
+        } else {
+            root.open_dir(rel(&path)?)
+                .map_err(|e| io_err(image, &path, e))?
+        };
+        // A directory whose cluster chain loops would list forever: no directory can hold
+        // more entries than the volume has 32-byte slots.
+        let max = self.source.len() / 32;
+        let mut out = Vec::new();
+        for (n, entry) in d.iter().enumerate() {
+            if n as u64 > max {
+                return Err(Error::corrupt(
+                    image,
+                    "FAT directory",
+                    0,
+                    format!(
+                        "{} lists more entries than the volume can hold (a cluster loop)",
+                        String::from_utf8_lossy(&path)
+                    ),
+                ));
+            }
+            let entry = entry.map_err(|e| io_err(image, &path, e))?;
+            let name = entry.file_name().into_bytes();
+            if name == b"." || name == b".." {
+                continue;
+            }
+            let m = meta(
+                entry.is_dir(),
+                entry.attributes(),
+                entry.len(),
+                stamp(entry.modified()),
+            );
+            let m = self.paths.intern(join(&path, &name), m)?;
+            out.push(DirEntry {
+                name,
+                ino: m.ino,
+                meta: m,
+            });
+        }
+        Ok(out)
+    }
+    fn read_at(&self, ino: Ino, offset: u64, buf: &mut [u8]) -> Result<usize> {
+        let (path, meta) = self.paths.get(ino)?;
+        if meta.kind != FileKind::File {
+            return Err(Error::IsADirectory(
+                String::from_utf8_lossy(&path).into_owned(),
+            ));
+        }
+        if offset >= meta.size {
+            return Ok(0);
+        }
+        let want = buf.len().min((meta.size - offset) as usize);
+        let image = self.source.name();
+        let fs = self.lock()?;
+        let mut file = fs
+            .root_dir()
+            .open_file(rel(&path)?)
+            .map_err(|e| io_err(image, &path, e))?;
+        file.seek(SeekFrom::Start(offset))
+            .map_err(|e| io_err(image, &path, e))?;
+        let mut done = 0;
+        while done < want {
+            let n = file
+                .read(&mut buf[done..want])
+                .map_err(|e| io_err(image, &path, e))?;
+            if n == 0 {
+                break;
+            }
+            done += n;
+        }
+        Ok(done)
+    }
+    fn detail(&self) -> Option<String> {
+        Some(self.fat_type.to_string())
+    }
+    fn info(&self) -> Vec<(String, String)> {
+        vec![
+            ("Filesystem".into(), self.fat_type.into()),
+            ("Label".into(), self.label.clone()),
+        ]
+    }
+}

@@ -1,0 +1,73 @@
+//! Inode numbers for filesystems whose crate speaks in paths (ext4-view, fatfs): each path seen
+//! in a listing gets a number, kept with the metadata the listing gave, so `metadata(ino)` needs
+//! no second lookup. Number 0 is the root.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use crate::error::{Error, Result};
+use crate::fs::{Ino, Metadata};
+
+#[derive(Default)]
+struct Table {
+    entries: Vec<(Vec<u8>, Metadata)>,
+    by_path: HashMap<Vec<u8>, Ino>,
+}
+
+/// Paths (absolute, `/`-separated bytes) and their metadata, by number.
+pub struct PathTable {
+    table: Mutex<Table>,
+}
+
+impl PathTable {
+    /// A table holding the root, `/`.
+    pub fn new(root: Metadata) -> Self {
+        let mut t = Table::default();
+        t.entries.push((b"/".to_vec(), root));
+        t.by_path.insert(b"/".to_vec(), 0);
+        PathTable {
+            table: Mutex::new(t),
+        }
+    }
+
+    /// Numbers `path` (adding it, or refreshing its metadata); returns the metadata with its
+    /// `ino` set to that number.
+    pub fn intern(&self, path: Vec<u8>, mut meta: Metadata) -> Result<Metadata> {
+        let mut t = self.table.lock().map_err(|_| poisoned())?;
+        let ino = match t.by_path.get(&path).copied() {
+            Some(ino) => ino,
+            None => {
+                let ino = t.entries.len() as Ino;
+                t.by_path.insert(path.clone(), ino);
+                t.entries.push((path, meta.clone()));
+                ino
+            }
+        };
+        meta.ino = ino;
+        t.entries[ino as usize].1 = meta.clone();
+        Ok(meta)
+    }
+
+    /// The path and metadata of `ino`.
+    pub fn get(&self, ino: Ino) -> Result<(Vec<u8>, Metadata)> {
+        let t = self.table.lock().map_err(|_| poisoned())?;
+        t.entries
+            .get(ino as usize)
+            .cloned()
+            .ok_or_else(|| Error::NotFound(format!("inode {ino}")))
+    }
+}
+
+/// `dir/name` as bytes.
+pub fn join(dir: &[u8], name: &[u8]) -> Vec<u8> {
+    let mut p = dir.to_vec();
+    if !p.ends_with(b"/") {
+        p.push(b'/');
+    }
+    p.extend_from_slice(name);
+    p
+}
+
+fn poisoned() -> Error {
+    Error::Usage("path table poisoned by an earlier panic".into())
+}

@@ -1,0 +1,101 @@
+//! Decompression of squashfs blocks (metadata and data) for every compressor squashfs-tools
+//! writes except lzo: zlib ("gzip"), lzma (the LZMA-alone format of squashfs-tools' lzma
+//! wrapper), xz, lz4 (raw blocks) and zstd. Each block decodes to at most 1 MiB, squashfs's
+//! largest block, so a hostile block cannot make us allocate more. The same decoder is handed to
+//! backhand for the metadata it reads.
+
+use std::io::Read;
+
+use backhand::compression::{CompressionAction, Compressor};
+use backhand::{BackhandError, FilesystemCompressor, SuperBlock};
+
+/// The largest block squashfs allows (data blocks; metadata blocks are 8 KiB).
+pub const MAX_BLOCK: usize = 1 << 20;
+
+/// The compressor's name, as `mounts` and `mksquashfs -comp` spell it.
+pub fn name(c: Compressor) -> &'static str {
+    match c {
+        Compressor::Uncompressed => "uncompressed",
+        Compressor::Gzip => "gzip",
+        Compressor::Lzma => "lzma",
+        Compressor::Lzo => "lzo",
+        Compressor::Xz => "xz",
+        Compressor::Lz4 => "lz4",
+        Compressor::Zstd => "zstd",
+    }
+}
+
+/// Decodes one block into `out` (cleared first).
+pub fn decompress(bytes: &[u8], out: &mut Vec<u8>, c: Compressor) -> Result<(), String> {
+    out.clear();
+    let limited = |r: &mut dyn Read, out: &mut Vec<u8>| -> Result<(), String> {
+        r.take(MAX_BLOCK as u64 + 1)
+            .read_to_end(out)
+            .map_err(|e| e.to_string())?;
+        if out.len() > MAX_BLOCK {
+            return Err(format!("block decodes to more than {MAX_BLOCK} bytes"));
+        }
+        Ok(())
+    };
+    match c {
+        Compressor::Uncompressed => out.extend_from_slice(bytes),
+        Compressor::Gzip => limited(&mut flate2::read::ZlibDecoder::new(bytes), out)?,
+        Compressor::Xz => limited(&mut liblzma::read::XzDecoder::new(bytes), out)?,
+        Compressor::Lzma => {
+            let stream =
+                liblzma::stream::Stream::new_lzma_decoder(64 << 20).map_err(|e| e.to_string())?;
+            limited(
+                &mut liblzma::read::XzDecoder::new_stream(bytes, stream),
+                out,
+            )?
+        }
+        Compressor::Lz4 => {
+            out.resize(MAX_BLOCK, 0);
+            let n = lz4_flex::block::decompress_into(bytes, out).map_err(|e| e.to_string())?;
+            out.truncate(n);
+        }
+        Compressor::Zstd => {
+            let mut d = zstd::bulk::Decompressor::new().map_err(|e| e.to_string())?;
+            *out = d.decompress(bytes, MAX_BLOCK).map_err(|e| e.to_string())?;
+        }
+        Compressor::Lzo => return Err("lzo-compressed squashfs is not supported".into()),
+    }
+    Ok(())
+}
+
+/// The decoder given to backhand through `Kind::new_v4`.
+pub struct Decoder;
+
+/// The one instance backhand borrows for the life of the program.
+pub static DECODER: Decoder = Decoder;
+
+impl CompressionAction for Decoder {
+    type Error = BackhandError;
+    type Compressor = Compressor;
+    type FilesystemCompressor = FilesystemCompressor;
+    type SuperBlock = SuperBlock;
+
+    fn decompress(
+        &self,
+        bytes: &[u8],
+        out: &mut Vec<u8>,
+        compressor: Compressor,
+    ) -> Result<(), BackhandError> {
+        let mut block = Vec::new();
+        decompress(bytes, &mut block, compressor)
+            .map_err(|_| BackhandError::CorruptedOrInvalidSquashfs)?;
+        out.extend_from_slice(&block);
+        Ok(())
+    }
+
+    fn compress(
+        &self,
+        _bytes: &[u8],
+        _fc: FilesystemCompressor,
+        _block_size: u32,
+    ) -> Result<Vec<u8>, BackhandError> {
+        Err(BackhandError::UnsupportedCompression(
+            "isofish reads squashfs; it does not compress".into(),
+        ))
+    }
+}

@@ -1,0 +1,137 @@
+//! Squashfs file data: a file's blocks (compressed, stored plainly, or sparse) and its tail in a
+//! fragment block, read at any offset through a small cache of decoded blocks so that an image
+//! nested inside the squashfs can be read in small pieces without decoding a block per read.
+
+use std::sync::{Arc, Mutex};
+
+use backhand::compression::Compressor;
+use backhand::{DataSize, Fragment};
+
+use super::compression;
+use crate::error::{Error, Result};
+use crate::source::Source;
+
+/// A file's data layout, from its inode.
+pub struct FileData<'a> {
+    pub size: u64,
+    pub blocks_start: u64,
+    pub block_sizes: &'a [DataSize],
+    /// The fragment holding the tail, and the tail's offset in it.
+    pub fragment: Option<(Fragment, u32)>,
+}
+
+/// Decoded blocks recently read, keyed by their position in the image.
+#[derive(Default)]
+pub struct BlockCache {
+    entries: Vec<(u64, Arc<Vec<u8>>)>,
+}
+
+const CACHED_BLOCKS: usize = 16;
+
+impl BlockCache {
+    fn get(&mut self, at: u64) -> Option<Arc<Vec<u8>>> {
+        let i = self.entries.iter().position(|(k, _)| *k == at)?;
+        let e = self.entries.remove(i);
+        let block = e.1.clone();
+        self.entries.push(e);
+        Some(block)
+    }
+    fn put(&mut self, at: u64, block: Arc<Vec<u8>>) {
+        if self.entries.len() >= CACHED_BLOCKS {
+            self.entries.remove(0);
+        }
+        self.entries.push((at, block));
+    }
+}
+
+/// Reads data blocks of one squashfs image.
+pub struct DataReader<'a> {
+    pub source: &'a Arc<dyn Source>,
+    pub compressor: Compressor,
+    pub block_size: u32,
+    pub cache: &'a Mutex<BlockCache>,
+}
+
+impl DataReader<'_> {
+    /// The decoded block stored at `at` (`size` on disc, with its uncompressed flag).
+    fn block(&self, at: u64, size: DataSize, expect: usize) -> Result<Arc<Vec<u8>>> {
+        if let Some(b) = self.cache.lock().map_err(|_| poisoned())?.get(at) {
+            return Ok(b);
+        }
+        let raw = self
+            .source
+            .read_vec(at, size.size() as usize, "squashfs data block")?;
+        let block = if size.uncompressed() {
+            raw
+        } else {
+            let mut out = Vec::new();
+            compression::decompress(&raw, &mut out, self.compressor)
+                .map_err(|e| Error::corrupt(self.source.name(), "squashfs data block", at, e))?;
+            out
+        };
+        if block.len() < expect {
+            return Err(Error::corrupt(
+                self.source.name(),
+                "squashfs data block",
+                at,
+                format!("holds {} bytes, the file needs {expect}", block.len()),
+            ));
+        }
+        let block = Arc::new(block);
+        self.cache
+            .lock()
+            .map_err(|_| poisoned())?
+            .put(at, block.clone());
+        Ok(block)
+    }
+
+    /// Reads file data at `offset`; returns fewer bytes than asked only at the end of the file.
+    pub fn read_at(&self, file: &FileData, offset: u64, buf: &mut [u8]) -> Result<usize> {
+        if offset >= file.size {
+            return Ok(0);
+        }
+        let bs = u64::from(self.block_size);
+        let want = buf.len().min((file.size - offset) as usize);
+        let mut done = 0;
+        while done < want {
+            let pos = offset + done as u64;
+            let index = (pos / bs) as usize;
+            let within = (pos % bs) as usize;
+            // The bytes of this block the file uses.
+            let used = (file.size - index as u64 * bs).min(bs) as usize;
+            let n = (want - done).min(used - within);
+            let out = &mut buf[done..done + n];
+            if let Some(size) = file.block_sizes.get(index) {
+                if size.size() == 0 {
+                    out.fill(0);
+                } else {
+                    let at = file.blocks_start
+                        + file.block_sizes[..index]
+                            .iter()
+                            .map(|s| u64::from(s.size()))
+                            .sum::<u64>();
+                    let block = self.block(at, *size, used)?;
+                    out.copy_from_slice(&block[within..within + n]);
+                }
+            } else {
+                let Some((fragment, tail_at)) = &file.fragment else {
+                    return Err(Error::corrupt(
+                        self.source.name(),
+                        "squashfs file inode",
+                        file.blocks_start,
+                        format!("block {index} is neither stored nor in a fragment"),
+                    ));
+                };
+                let start = *tail_at as usize;
+                let block = self.block(fragment.start, fragment.size, start + used)?;
+                out.copy_from_slice(&block[start + within..start + within + n]);
+            }
+            done += n;
+        }
+        Ok(done)
+    }
+}
+
+fn poisoned() -> Error {
+    Error::Usage("squashfs block cache poisoned by an earlier panic".into())
+}
