@@ -5,8 +5,9 @@
 use std::sync::Arc;
 
 use crate::fs::probe::{self, Content};
-use crate::fs::{self, FileKind, FileSystem, Ino, Metadata, MountOptions};
+use crate::fs::{self, FileKind, Metadata, MountOptions};
 use crate::session::Session;
+use crate::source::nested::FileInFs;
 use crate::source::Source;
 use crate::vfs::{Mount, Node, Target};
 
@@ -33,51 +34,14 @@ pub enum Preview {
     Note(String),
 }
 
-/// A file inside a mounted filesystem as a [`Source`], read through the filesystem (so
-/// compressed files read decompressed), for the probe and for opening a nested image's
-/// description.
-struct FileData {
-    fs: Arc<dyn FileSystem>,
-    ino: Ino,
-    len: u64,
-    name: String,
-}
-
-impl Source for FileData {
-    fn read_at(&self, offset: u64, buf: &mut [u8]) -> crate::Result<usize> {
-        if offset >= self.len {
-            return Ok(0);
-        }
-        let want = buf.len().min((self.len - offset) as usize);
-        let mut done = 0;
-        while done < want {
-            let n = self
-                .fs
-                .read_at(self.ino, offset + done as u64, &mut buf[done..want])?;
-            if n == 0 {
-                break;
-            }
-            done += n;
-        }
-        Ok(done)
-    }
-    fn len(&self) -> u64 {
-        self.len
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-}
-
-/// The data of a file node as a source; `None` for directories and virtual nodes.
-fn file_data(node: &Node) -> Option<Arc<FileData>> {
+/// The data of a file node as a source (read straight from the parent's bytes where the
+/// filesystem stores it plainly); `None` for anything but a regular file.
+fn file_data(node: &Node) -> Option<crate::Result<Arc<FileInFs>>> {
     match &node.target {
-        Target::Fs { fs, ino, meta } if meta.kind == FileKind::File => Some(Arc::new(FileData {
-            fs: fs.clone(),
-            ino: *ino,
-            len: meta.size,
-            name: node.path.clone(),
-        })),
+        Target::Fs { fs, ino, meta } if meta.kind == FileKind::File => {
+            let name = format!("{}:{}", fs.source().name(), node.path);
+            Some(FileInFs::new(fs.clone(), *ino, meta.size, name).map(Arc::new))
+        }
         _ => None,
     }
 }
@@ -85,7 +49,7 @@ fn file_data(node: &Node) -> Option<Arc<FileData>> {
 /// What the probe says a file holds (`Unknown` for anything but a regular file).
 pub fn probe(node: &Node) -> crate::Result<Content> {
     match file_data(node) {
-        Some(src) => probe::identify(src.as_ref()),
+        Some(src) => probe::identify(src?.as_ref()),
         None => Ok(Content::Unknown),
     }
 }
@@ -128,8 +92,10 @@ pub fn of(node: &Node) -> Preview {
 use Preview::Note;
 
 fn file(node: &Node, meta: &Metadata) -> Preview {
-    let Some(src) = file_data(node) else {
-        return Preview::Nothing;
+    let src = match file_data(node) {
+        None => return Preview::Nothing,
+        Some(Err(e)) => return Note(e.to_string()),
+        Some(Ok(src)) => src,
     };
     match probe::identify(src.as_ref()) {
         Err(e) => return Note(e.to_string()),
@@ -144,7 +110,7 @@ fn file(node: &Node, meta: &Metadata) -> Preview {
 
 /// The first `limit` bytes of a file.
 fn head(node: &Node, limit: usize) -> crate::Result<Vec<u8>> {
-    let Some(src) = file_data(node) else {
+    let Some(src) = file_data(node).transpose()? else {
         return Ok(Vec::new());
     };
     let len = src.len().min(limit as u64) as usize;
@@ -253,12 +219,12 @@ fn hex_lines(bytes: &[u8]) -> Vec<String> {
 
 /// The card of a nested image: what it holds and, when isofish can open it, its label and
 /// volume description.
-fn image_card(content: &Content, src: Arc<FileData>, size: u64) -> Vec<(String, String)> {
+fn image_card(content: &Content, src: Arc<FileInFs>, size: u64) -> Vec<(String, String)> {
     let mut rows = vec![
         ("image".to_string(), content_name(content)),
         ("size".to_string(), human(size)),
     ];
-    if let Content::Filesystem(_) = content {
+    if let Content::Filesystem(_) | Content::Cpio(_) = content {
         match fs::open(src, &MountOptions::default()) {
             Ok(fs) => {
                 if let Some(label) = fs.label() {

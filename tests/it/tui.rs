@@ -574,7 +574,7 @@ fn the_mouse_wheel_moves_and_a_click_selects_then_opens() {
 }
 
 #[test]
-fn enter_on_a_nested_image_asks_mount_loop_and_reports_what_it_says() {
+fn enter_mounts_a_nested_squashfs_in_place_and_leaving_it_unmounts_it() {
     let dir = scratch();
     let iso = browse_image(dir.path());
     let mut s = session(&iso);
@@ -588,12 +588,59 @@ fn enter_on_a_nested_image_asks_mount_loop_and_reports_what_it_says() {
         _ => panic!("a squashfs previews as an image card"),
     }
     key(&mut app, KeyCode::Enter);
-    let msg = app.message().expect("mount-loop is not there yet");
-    assert!(
-        msg.error && msg.text.starts_with("mount-loop /nested.sqfs"),
-        "{}",
-        msg.text
+    assert!(app.message().is_none(), "{}", app.message().unwrap().text);
+    assert_eq!(app.dir().path, "/nested.sqfs");
+    assert_eq!(names(&app), ["inner"]);
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.dir().path, "/nested.sqfs/inner");
+    let sqfs = dir.path().join("tree/nested.sqfs");
+    let expected = tool(
+        "unsquashfs",
+        &["-cat", sqfs.to_str().unwrap(), "inner/hello.txt"],
+        None,
     );
+    match app.preview() {
+        Preview::Text(lines) => assert_eq!(
+            lines.join("\n") + "\n",
+            String::from_utf8(expected).unwrap()
+        ),
+        _ => panic!("hello.txt previews as text"),
+    }
+    key(&mut app, KeyCode::Left);
+    assert_eq!(
+        app.session().vfs.mounts().len(),
+        2,
+        "still inside the image"
+    );
+    key(&mut app, KeyCode::Left);
+    assert_eq!(app.dir().path, "/");
+    assert_eq!(app.current().unwrap().display, "nested.sqfs");
+    assert!(!app.current().unwrap().node.is_dir(), "a file again");
+    assert_eq!(
+        app.session().vfs.mounts().len(),
+        1,
+        "unmounted on the way out"
+    );
+}
+
+#[test]
+fn quitting_inside_a_nested_image_leaves_it_mounted_for_the_shell() {
+    let dir = scratch();
+    let iso = browse_image(dir.path());
+    let mut s = session(&iso);
+    let mut app = App::new(&mut s, Some("/nested.sqfs")).unwrap();
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Char('q'));
+    app.leave();
+    assert_eq!(s.cwd(), "/nested.sqfs/inner");
+    let mounts: Vec<&str> = s
+        .vfs
+        .mounts()
+        .iter()
+        .map(|m| m.mountpoint.as_str())
+        .collect();
+    assert_eq!(mounts, ["/", "/nested.sqfs"]);
 }
 
 #[test]

@@ -38,6 +38,20 @@ fn hex_preview() {
 }
 
 #[test]
+fn nested_image_card_and_entered() {
+    let dir = scratch();
+    let iso = browse_image(dir.path());
+    let mut s = session(&iso);
+    let mut app = App::new(&mut s, Some("/nested.sqfs")).unwrap();
+    let shown = screen(&mut app, 100, 20);
+    let body: Vec<&str> = shown.lines().take(18).collect();
+    assert_snapshot!("nested_image_card", body.join("\n"));
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Enter);
+    assert_snapshot!("nested_image_entered", screen(&mut app, 80, 10));
+}
+
+#[test]
 fn info_card() {
     let mut s = sample();
     let mut app = App::new(&mut s, Some("/docs/guide/intro.txt")).unwrap();
