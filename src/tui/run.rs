@@ -13,7 +13,7 @@ use ratatui::backend::CrosstermBackend;
 use ratatui::crossterm::event::{self, DisableMouseCapture, EnableMouseCapture};
 use ratatui::crossterm::execute;
 use ratatui::crossterm::terminal::{
-    disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
+    disable_raw_mode, enable_raw_mode, Clear, ClearType, EnterAlternateScreen, LeaveAlternateScreen,
 };
 use ratatui::Terminal;
 
@@ -57,7 +57,12 @@ impl TerminalGuard {
         IN_TERMINAL.store(true, Ordering::SeqCst);
         let guard = TerminalGuard;
         enable_raw_mode()?;
-        execute!(io::stdout(), EnterAlternateScreen, EnableMouseCapture)?;
+        execute!(
+            io::stdout(),
+            EnterAlternateScreen,
+            Clear(ClearType::All),
+            EnableMouseCapture
+        )?;
         Ok(guard)
     }
 }
@@ -98,7 +103,6 @@ pub fn run(session: &mut Session, start: Option<&str>) -> anyhow::Result<()> {
 
 fn event_loop(app: &mut App, theme: &Theme) -> anyhow::Result<()> {
     let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
-    terminal.clear()?;
     loop {
         terminal.draw(|frame| view::draw(frame, app, theme))?;
         if let Some(text) = app.take_clipboard() {

@@ -13,4 +13,5 @@ mod iso_mutation;
 mod iso_oracle;
 mod iso_tree;
 mod tui;
+mod tui_pty;
 mod tui_snapshots;
