@@ -1,6 +1,7 @@
 //! isofish: a guestfish-style shell for disc images, as a library. The binary (`src/main.rs`)
 //! is a thin layer over [`shell`]; everything else is here so tests and tools can use it.
 
+pub mod boot;
 pub mod commands;
 pub mod error;
 pub mod fs;

@@ -5,10 +5,11 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::boot::{self, Partition};
 use crate::error::{Error, Result};
 use crate::fs::{self, MountOptions};
 use crate::source::nested::FileInFs;
-use crate::source::{FileSource, Source};
+use crate::source::{FileSource, RangeSource, Source};
 use crate::vfs::{path, Mount, Node, Vfs};
 
 /// An image added with `-a` or `open`.
@@ -18,6 +19,9 @@ pub struct Drive {
     /// The host path it was opened from.
     pub path: PathBuf,
     pub source: Arc<dyn Source>,
+    /// Its partitions (`/dev/sda1`...), from the table Linux would read; none when the
+    /// tables are unreadable (`boot-info` says why).
+    pub partitions: Vec<Partition>,
 }
 
 /// Everything a command acts on.
@@ -61,10 +65,12 @@ impl Session {
     pub fn add_drive(&mut self, path: &Path) -> Result<String> {
         let source: Arc<dyn Source> = Arc::new(FileSource::open(path)?);
         let device = device_name(self.drives.len());
+        let partitions = boot::partitions(source.as_ref()).unwrap_or_default();
         self.drives.push(Drive {
             device: device.clone(),
             path: path.to_path_buf(),
             source,
+            partitions,
         });
         Ok(device)
     }
@@ -74,9 +80,18 @@ impl Session {
         &self.drives
     }
 
-    /// Every device name (drives, later partitions too).
+    /// Every device name: each drive, then its partitions.
     pub fn devices(&self) -> Vec<String> {
-        self.drives.iter().map(|d| d.device.clone()).collect()
+        self.drives
+            .iter()
+            .flat_map(|d| {
+                std::iter::once(d.device.clone()).chain(
+                    d.partitions
+                        .iter()
+                        .map(|p| format!("{}{}", d.device, p.number)),
+                )
+            })
+            .collect()
     }
 
     /// The bytes of a device. `/dev/vdX` and `/dev/hdX` are accepted for `/dev/sdX`, as
@@ -89,8 +104,18 @@ impl Session {
             .unwrap_or_else(|| device.to_string());
         self.drives
             .iter()
-            .find(|d| d.device == canonical)
-            .map(|d| d.source.clone())
+            .find_map(|d| {
+                let rest = canonical.strip_prefix(&d.device)?;
+                if rest.is_empty() {
+                    return Some(d.source.clone());
+                }
+                let p = d.partitions.iter().find(|p| p.number.to_string() == rest)?;
+                let name = format!("{} ({canonical})", d.source.name());
+                Some(
+                    Arc::new(RangeSource::new(d.source.clone(), p.start, p.len, name))
+                        as Arc<dyn Source>,
+                )
+            })
             .ok_or_else(|| {
                 Error::Usage(format!(
                     "{device}: no such device (devices: {})",

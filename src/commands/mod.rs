@@ -2,6 +2,7 @@
 //! argument specification. The shell, `help`, completion and the docs test all read this one
 //! table. Help text is `commands/NAME.md`, compiled in.
 
+pub mod boot;
 pub mod browse;
 pub mod checksum;
 pub mod format;
@@ -188,6 +189,7 @@ pub fn all() -> &'static [Command] {
     static ALL: OnceLock<Vec<Command>> = OnceLock::new();
     ALL.get_or_init(|| {
         let groups: &[&[Command]] = &[
+            boot::COMMANDS,
             browse::COMMANDS,
             mount::COMMANDS,
             r#loop::COMMANDS,

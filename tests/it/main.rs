@@ -1,5 +1,11 @@
 //! isofish's integration tests: one binary, one module per thing proved.
 
+mod boot_extract;
+mod boot_hostile;
+mod boot_images;
+mod boot_mkisofs;
+mod boot_partitions;
+mod boot_report;
 mod commands_inspect;
 mod commands_read;
 mod commands_transfer;

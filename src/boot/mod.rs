@@ -1,0 +1,539 @@
+//! Everything that makes an image bootable, read from its bytes: the El Torito catalog and the
+//! patches in its boot images, and the system area (MBR, GPT, APM, partition offset, appended
+//! partitions). [`Layout::read`] gathers them; [`Layout::partitions`] is what the session shows
+//! as `/dev/sda1`, `/dev/sda2`...; [`summary_lines`] is what `info DEV` prints about them.
+//! One on-disk structure per file below this module.
+
+pub mod apm;
+pub mod bootinfo;
+pub mod ebr;
+pub mod eltorito;
+pub mod gpt;
+pub mod mbr;
+pub mod mkisofs;
+
+pub mod report;
+pub mod volume;
+
+use std::collections::{HashMap, HashSet};
+
+use crate::error::Result;
+use crate::fs::{FileKind, FileSystem, Ino};
+use crate::source::Source;
+
+use eltorito::{BootEntry, BootRecord, Catalog, BLOCK};
+
+pub(crate) fn le16(b: &[u8], at: usize) -> u16 {
+    u16::from_le_bytes([b[at], b[at + 1]])
+}
+pub(crate) fn le32(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes"))
+}
+pub(crate) fn le64(b: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"))
+}
+pub(crate) fn be16(b: &[u8], at: usize) -> u16 {
+    u16::from_be_bytes([b[at], b[at + 1]])
+}
+pub(crate) fn be32(b: &[u8], at: usize) -> u32 {
+    u32::from_be_bytes(b[at..at + 4].try_into().expect("4 bytes"))
+}
+
+const SECTOR: u64 = 512;
+
+/// Which table a partition comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Table {
+    Mbr,
+    Gpt,
+    Apm,
+}
+
+impl Table {
+    /// `MBR`, `GPT`, `APM`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Table::Mbr => "MBR",
+            Table::Gpt => "GPT",
+            Table::Apm => "APM",
+        }
+    }
+}
+
+/// A partition as the session shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Partition {
+    /// The number in the device name (`/dev/sda2` is 2): the entry's slot in its table.
+    pub number: usize,
+    pub table: Table,
+    /// Byte offset and length in the image (the length clipped to the image).
+    pub start: u64,
+    pub len: u64,
+    /// The type: `0xef`, a GPT type GUID, an APM type string.
+    pub kind: String,
+    /// A readable type name, when known.
+    pub kind_name: Option<&'static str>,
+    /// The GPT or APM name.
+    pub name: String,
+    /// True when it lies after the ISO filesystem's end (`-append_partition`).
+    pub appended: bool,
+}
+
+impl Partition {
+    /// The byte just past the partition.
+    pub fn end(&self) -> u64 {
+        self.start + self.len
+    }
+
+    /// True when `other` lies wholly inside this partition.
+    pub fn contains(&self, other: &Partition) -> bool {
+        self.start <= other.start && other.end() <= self.end()
+    }
+}
+
+/// What the MBR's boot code is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MbrCode {
+    /// No code (all zeros).
+    Empty,
+    /// syslinux's isohybrid MBR, pointing at the boot image with this index in
+    /// [`Layout::images`].
+    Isohybrid(usize),
+    /// GRUB2's hybrid MBR, pointing at that image.
+    Grub2(usize),
+    /// Code that points at no boot image isofish recognises.
+    Other,
+}
+
+/// A file found in the ISO tree.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TreeFile {
+    pub path: String,
+    pub size: u64,
+}
+
+/// Where a boot image's bytes are.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Location {
+    /// The data of a file in the tree.
+    File(TreeFile),
+    /// Inside a partition no file names (`-append_partition` for EFI, as Debian does).
+    Partition(Partition),
+    /// Nowhere any file or partition names.
+    Hidden,
+}
+
+/// One boot image: its catalog entry, its patches and where its bytes are.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Image {
+    pub entry: BootEntry,
+    pub patches: bootinfo::Patches,
+    pub location: Location,
+    /// For hard disk emulation: the size of the emulated disk in bytes, from the partition
+    /// table in the image's first sector.
+    pub emulated_disk: Option<u64>,
+}
+
+impl Image {
+    /// The bytes the firmware reads: the emulated disk for hard disk emulation, else what the
+    /// entry says ([`BootEntry::load_bytes`]).
+    pub fn load_bytes(&self) -> u64 {
+        self.emulated_disk
+            .unwrap_or_else(|| self.entry.load_bytes())
+    }
+
+    /// The byte offset of the image in the source.
+    pub fn start(&self) -> u64 {
+        u64::from(self.entry.load_rba) * BLOCK
+    }
+
+    /// The whole image: the file, or the partition from the image's start to its end, or what
+    /// the firmware loads when nothing says more.
+    pub fn whole_len(&self) -> u64 {
+        match &self.location {
+            Location::File(f) => f.size,
+            Location::Partition(p) => p.end().saturating_sub(self.start()),
+            Location::Hidden => self.load_bytes(),
+        }
+    }
+}
+
+/// The system area and the partition tables in it.
+#[derive(Clone, Debug)]
+pub struct SystemArea {
+    /// The source's size in bytes.
+    pub image_len: u64,
+    /// The primary volume descriptor's size, id and date.
+    pub volume: Option<volume::Volume>,
+    pub mbr: Option<mbr::Mbr>,
+    pub gpt: Option<gpt::Gpt>,
+    pub gpt_backup: Option<gpt::Gpt>,
+    pub apm: Option<apm::Apm>,
+    /// The logical partitions of the MBR's extended partition, if it has one.
+    pub logical: Option<ebr::Chain>,
+    /// `-partition_offset`: the block where a second ISO superblock starts, for partitions.
+    pub partition_offset: Option<u64>,
+    /// The partitions the session shows as devices, from the table Linux and fdisk read.
+    pub partitions: Vec<Partition>,
+    /// Pairs of partitions (by number) that overlap without one holding the other (a
+    /// partition inside the ISO's partition is the usual hybrid layout, not a problem).
+    pub overlaps: Vec<(usize, usize)>,
+}
+
+/// The boot equipment of one image.
+#[derive(Clone, Debug)]
+pub struct Layout {
+    pub system: SystemArea,
+    pub boot_record: Option<BootRecord>,
+    /// The catalog, or why it could not be read.
+    pub catalog: Option<std::result::Result<Catalog, String>>,
+    /// The catalog file, when a file in the tree is it.
+    pub catalog_file: Option<TreeFile>,
+    pub images: Vec<Image>,
+    pub mbr_code: MbrCode,
+}
+
+fn has_pvd_at(src: &dyn Source, offset: u64) -> Result<bool> {
+    let mut vd = [0u8; 6];
+    Ok(offset
+        .checked_add(16 * BLOCK)
+        .map(|o| src.read_at(o, &mut vd))
+        .transpose()?
+        == Some(6)
+        && &vd == b"\x01CD001")
+}
+
+/// Every partition of every table, before choosing which table the session shows.
+fn table_partitions(
+    src: &dyn Source,
+    mbr: Option<&mbr::Mbr>,
+    gpt: Option<&gpt::Gpt>,
+    apm: Option<&apm::Apm>,
+) -> (Vec<Partition>, Vec<Partition>, Vec<Partition>) {
+    let clip = |start: u64, len: u64| {
+        let start = start.min(src.len());
+        (start, len.min(src.len() - start))
+    };
+    let from_mbr = mbr
+        .map(|m| {
+            m.entries
+                .iter()
+                .filter(|e| e.sectors > 0 && e.kind != 0xee)
+                .map(|e| {
+                    let (start, len) =
+                        clip(u64::from(e.start) * SECTOR, u64::from(e.sectors) * SECTOR);
+                    Partition {
+                        number: e.number,
+                        table: Table::Mbr,
+                        start,
+                        len,
+                        kind: format!("0x{:02x}", e.kind),
+                        kind_name: mbr_type_name(e.kind),
+                        name: String::new(),
+                        appended: false,
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let from_gpt = gpt
+        .map(|g| {
+            g.entries
+                .iter()
+                .filter(|e| e.sectors() > 0)
+                .map(|e| {
+                    let (start, len) = clip(
+                        e.first.saturating_mul(SECTOR),
+                        e.sectors().saturating_mul(SECTOR),
+                    );
+                    Partition {
+                        number: e.number,
+                        table: Table::Gpt,
+                        start,
+                        len,
+                        kind: e.type_guid.to_string(),
+                        kind_name: e.type_guid.type_name(),
+                        name: e.name.clone(),
+                        appended: false,
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let from_apm = apm
+        .map(|a| {
+            a.entries
+                .iter()
+                .filter(|e| e.blocks > 0 && e.kind != "Apple_partition_map")
+                .map(|e| {
+                    let bs = u64::from(a.block_size);
+                    let (start, len) = clip(u64::from(e.start) * bs, u64::from(e.blocks) * bs);
+                    Partition {
+                        number: e.number,
+                        table: Table::Apm,
+                        start,
+                        len,
+                        kind: e.kind.clone(),
+                        kind_name: None,
+                        name: e.name.clone(),
+                        appended: false,
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    (from_mbr, from_gpt, from_apm)
+}
+
+/// The common name of an MBR partition type.
+pub fn mbr_type_name(kind: u8) -> Option<&'static str> {
+    Some(match kind {
+        0x00 => "Empty",
+        0x01 => "FAT12",
+        0x05 => "Extended",
+        0x0f => "W95 Ext'd (LBA)",
+        0x85 => "Linux extended",
+        0x06 => "FAT16",
+        0x0b => "W95 FAT32",
+        0x0c => "W95 FAT32 (LBA)",
+        0x0e => "W95 FAT16 (LBA)",
+        0x17 => "Hidden HPFS/NTFS",
+        0x83 => "Linux",
+        0x96 => "ISO 9660",
+        0xcd => "ISO 9660 (hybrid)",
+        0xee => "GPT",
+        0xef => "EFI (FAT-12/16/32)",
+        _ => return None,
+    })
+}
+
+/// Walks the ISO tree once and finds the files whose data starts at one of `blocks`.
+/// Directories are visited once each, so a looping tree cannot hang the walk; a directory or
+/// file that cannot be read is skipped (the boot report does not depend on it: its images are
+/// then shown as hidden).
+pub fn files_at(fs: &dyn FileSystem, blocks: &HashSet<u64>) -> HashMap<u64, TreeFile> {
+    let mut found = HashMap::new();
+    let mut seen = HashSet::new();
+    let mut stack: Vec<(Ino, String)> = vec![(fs.root(), String::new())];
+    while let Some((dir, path)) = stack.pop() {
+        if !seen.insert(dir) {
+            continue;
+        }
+        let Ok(entries) = fs.read_dir(dir) else {
+            continue;
+        };
+        for e in entries {
+            let child = format!("{path}/{}", String::from_utf8_lossy(&e.name));
+            match e.meta.kind {
+                FileKind::Dir => stack.push((e.ino, child)),
+                FileKind::File => {
+                    let first = fs
+                        .extents(e.ino)
+                        .ok()
+                        .flatten()
+                        .and_then(|x| x.first().and_then(|x| x.offset));
+                    if let Some(block) = first
+                        .filter(|o| o.is_multiple_of(BLOCK))
+                        .map(|o| o / BLOCK)
+                        .filter(|b| blocks.contains(b))
+                    {
+                        found.entry(block).or_insert(TreeFile {
+                            path: child,
+                            size: e.meta.size,
+                        });
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    found
+}
+
+impl SystemArea {
+    /// Reads the MBR, the GPTs and the APM of `src` and picks the partitions to show.
+    pub fn read(src: &dyn Source) -> Result<SystemArea> {
+        let mbr = mbr::read(src)?;
+        let logical = match mbr
+            .as_ref()
+            .and_then(|m| m.entries.iter().find(|e| ebr::is_extended(e.kind)))
+        {
+            Some(e) => Some(ebr::read(src, u64::from(e.start))?),
+            None => None,
+        };
+        let (gpt, gpt_backup) = gpt::read(src)?;
+        let apm = apm::read(src)?;
+        let volume = volume::read(src)?;
+        // A GPT whose CRCs fail is reported, never trusted: the backup stands in for it.
+        let trusted = [&gpt, &gpt_backup]
+            .into_iter()
+            .find_map(|g| g.as_ref().filter(|g| g.valid()));
+        let (mut from_mbr, from_gpt, from_apm) =
+            table_partitions(src, mbr.as_ref(), trusted, apm.as_ref());
+        if let Some(chain) = &logical {
+            from_mbr.extend(chain.partitions.iter().map(|l| {
+                let start = l.start.saturating_mul(SECTOR).min(src.len());
+                Partition {
+                    number: l.number,
+                    table: Table::Mbr,
+                    start,
+                    len: (u64::from(l.sectors) * SECTOR).min(src.len() - start),
+                    kind: format!("0x{:02x}", l.kind),
+                    kind_name: mbr_type_name(l.kind),
+                    name: String::new(),
+                    appended: false,
+                }
+            }));
+        }
+        // The table Linux and fdisk read: GPT behind a protective MBR, else the MBR, else
+        // the APM.
+        let protective = mbr.as_ref().is_some_and(mbr::Mbr::protective);
+        let mut partitions = if protective && !from_gpt.is_empty() {
+            from_gpt
+        } else if !from_mbr.is_empty() {
+            from_mbr
+        } else {
+            from_apm
+        };
+        let mut partition_offset = None;
+        for p in &partitions {
+            if p.start > 0 && has_pvd_at(src, p.start)? {
+                partition_offset = Some(p.start / BLOCK);
+                break;
+            }
+        }
+        // The ISO's end: the partition that holds the ISO (it starts at 0 or at the partition
+        // offset), else the volume space size.
+        let iso_start = partition_offset.unwrap_or(0) * BLOCK;
+        let iso_end = partitions
+            .iter()
+            .find(|p| p.start == iso_start && p.len > 16 * BLOCK)
+            .map(Partition::end)
+            .or(volume.as_ref().map(|v| u64::from(v.blocks) * BLOCK))
+            .unwrap_or(src.len());
+        for p in &mut partitions {
+            p.appended = p.start >= iso_end;
+        }
+        let overlaps = partitions
+            .iter()
+            .enumerate()
+            .flat_map(|(i, a)| {
+                partitions[i + 1..]
+                    .iter()
+                    .filter(|b| a.start < b.end() && b.start < a.end())
+                    .filter(|b| !(a.contains(b) || b.contains(a)))
+                    .map(|b| (a.number, b.number))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+
+        Ok(SystemArea {
+            image_len: src.len(),
+            volume,
+            mbr,
+            gpt,
+            gpt_backup,
+            apm,
+            logical,
+            partition_offset,
+            partitions,
+            overlaps,
+        })
+    }
+}
+
+impl Layout {
+    /// Reads the boot equipment of `src`. `fs` is the ISO filesystem on it, when it opens, to
+    /// name the files boot images are.
+    pub fn read(src: &dyn Source, fs: Option<&dyn FileSystem>) -> Result<Layout> {
+        let system = SystemArea::read(src)?;
+        let boot_record = eltorito::find_boot_record(src)?;
+        let catalog = boot_record
+            .as_ref()
+            .map(|br| eltorito::read_catalog(src, br.catalog).map_err(|e| e.to_string()));
+        let entries: Vec<BootEntry> = match &catalog {
+            Some(Ok(c)) => c.entries.clone(),
+            _ => Vec::new(),
+        };
+        let mut wanted: HashSet<u64> = entries.iter().map(|e| u64::from(e.load_rba)).collect();
+        if let Some(br) = &boot_record {
+            wanted.insert(u64::from(br.catalog));
+        }
+        let files = match fs {
+            Some(fs) => files_at(fs, &wanted),
+            None => HashMap::new(),
+        };
+        let mut images = Vec::new();
+        for entry in entries {
+            let block = u64::from(entry.load_rba);
+            let location = if let Some(f) = files.get(&block) {
+                Location::File(f.clone())
+            } else if let Some(p) = system
+                .partitions
+                .iter()
+                .find(|p| p.appended && p.start <= block * BLOCK && block * BLOCK < p.end())
+            {
+                Location::Partition(p.clone())
+            } else {
+                Location::Hidden
+            };
+            let emulated_disk = if entry.emulation == eltorito::Emulation::HardDisk {
+                mbr::read_at(src, block * BLOCK)?
+                    .map(|m| m.disk_sectors() * SECTOR)
+                    .filter(|&len| len > 0)
+            } else {
+                None
+            };
+            images.push(Image {
+                patches: bootinfo::detect(src, entry.load_rba)?,
+                entry,
+                location,
+                emulated_disk,
+            });
+        }
+        let mbr_code = match &system.mbr {
+            None => MbrCode::Empty,
+            Some(m) => {
+                let bios = |want: u64| {
+                    images.iter().position(|i| {
+                        i.entry.platform == 0 && u64::from(i.entry.load_rba) * 4 == want
+                    })
+                };
+                if let Some(i) = bios(u64::from(m.isohybrid_pointer))
+                    .filter(|_| m.grub2_pointer >> 32 == 0 && m.has_code && !m.grub_text)
+                {
+                    MbrCode::Isohybrid(i)
+                } else if let Some(i) = bios(m.grub2_pointer.wrapping_sub(4)).filter(|_| m.has_code)
+                {
+                    MbrCode::Grub2(i)
+                } else if m.has_code {
+                    MbrCode::Other
+                } else {
+                    MbrCode::Empty
+                }
+            }
+        };
+        let catalog_file = boot_record
+            .as_ref()
+            .and_then(|br| files.get(&u64::from(br.catalog)).cloned());
+        Ok(Layout {
+            system,
+            boot_record,
+            catalog,
+            catalog_file,
+            images,
+            mbr_code,
+        })
+    }
+}
+
+/// The partitions of `src` as the session shows them (no file names needed).
+pub fn partitions(src: &dyn Source) -> Result<Vec<Partition>> {
+    Ok(SystemArea::read(src)?.partitions)
+}
+
+/// Label/value lines for `info DEV`: the boot record and the hybrid layout.
+pub fn summary_lines(src: &dyn Source) -> Result<Vec<(String, String)>> {
+    let layout = Layout::read(src, None)?;
+    Ok(report::summary(&layout))
+}
