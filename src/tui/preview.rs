@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use crate::boot;
 use crate::fs::probe::{self, Content};
 use crate::fs::{self, FileKind, Metadata, MountOptions};
 use crate::session::Session;
@@ -379,7 +380,29 @@ fn mount_card(session: &Session, m: &Mount) -> Vec<String> {
         rows.push(("label".into(), label));
     }
     rows.extend(m.fs.info());
+    if matches!(m.fs.type_name(), "iso9660" | "udf") {
+        rows.extend(boot_rows(source.as_ref()));
+    }
     card_lines(&rows)
+}
+
+/// The boot record, the hybrid layout and each partition of a disc image.
+fn boot_rows(source: &dyn Source) -> Vec<(String, String)> {
+    let mut rows = match boot::summary_lines(source) {
+        Ok(rows) => rows,
+        Err(e) => return vec![("Boot".into(), e.to_string())],
+    };
+    if let Ok(partitions) = boot::partitions(source) {
+        rows.extend(partitions.iter().map(|p| {
+            let kind = p.kind_name.map_or(p.kind.clone(), str::to_string);
+            let appended = if p.appended { ", appended" } else { "" };
+            (
+                format!("Partition {}", p.number),
+                format!("{kind} at byte {}, {}{appended}", p.start, human(p.len)),
+            )
+        }));
+    }
+    rows
 }
 
 /// Label/value rows as aligned lines.

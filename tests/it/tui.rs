@@ -741,3 +741,37 @@ fn browse_refuses_to_start_without_a_terminal() {
         .code(1)
         .stderr(predicates::str::contains("needs a terminal"));
 }
+
+#[test]
+fn the_info_card_lists_the_partitions_fdisk_finds() {
+    let image = "tests/fixtures/boot-appended.iso";
+    fixture("boot-appended.iso");
+    let fdisk = tool("fdisk", &["-l", "-o", "Device,Start", image], None);
+    let starts: Vec<(String, u64)> = String::from_utf8_lossy(&fdisk)
+        .lines()
+        .filter_map(|l| l.strip_prefix(image))
+        .map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f[0].to_string(), f[1].parse::<u64>().unwrap() * 512)
+        })
+        .collect();
+    assert!(!starts.is_empty());
+    let mut s = session(Path::new(image));
+    let mut app = App::new(&mut s, None).unwrap();
+    key(&mut app, KeyCode::Char('i'));
+    let Mode::Popup(popup) = app.mode() else {
+        panic!("i opens the info card")
+    };
+    let partitions: Vec<(String, u64)> = popup
+        .lines
+        .iter()
+        .filter_map(|l| l.strip_prefix("Partition "))
+        .map(|l| {
+            let number = l.split_whitespace().next().unwrap().to_string();
+            let start = l.split(" at byte ").nth(1).unwrap();
+            let start = start.split(',').next().unwrap().parse().unwrap();
+            (number, start)
+        })
+        .collect();
+    assert_eq!(partitions, starts, "{}", popup.lines.join("\n"));
+}
