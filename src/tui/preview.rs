@@ -358,6 +358,22 @@ pub fn info(session: &Session, node: &Node) -> Vec<String> {
         lines.push(String::new());
         lines.extend(mount_card(session, m));
     }
+    let drives: Vec<(String, String)> = session
+        .drives()
+        .iter()
+        .map(|d| {
+            let content = probe::identify(d.source.as_ref())
+                .map_or_else(|e| e.to_string(), |c| content_name(&c));
+            (
+                d.device.clone(),
+                format!("{}: {content}, {}", d.path.display(), human(d.source.len())),
+            )
+        })
+        .collect();
+    if !drives.is_empty() {
+        lines.push(String::new());
+        lines.extend(card_lines(&drives));
+    }
     lines
 }
 
