@@ -12,6 +12,7 @@ pub mod magic;
 pub mod mount;
 pub mod pattern;
 pub mod read;
+pub mod shell_cmds;
 pub mod tar;
 pub mod transfer;
 
@@ -196,6 +197,7 @@ pub fn all() -> &'static [Command] {
             read::COMMANDS,
             inspect::COMMANDS,
             transfer::COMMANDS,
+            shell_cmds::COMMANDS,
             &[HELP],
         ];
         let mut v: Vec<Command> = groups.iter().flat_map(|g| g.iter().copied()).collect();

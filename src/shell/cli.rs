@@ -1,7 +1,11 @@
 //! The command-line flags, in one clap table from which help, the man page and the shell
 //! completions are all generated.
 
-use clap::Parser;
+use std::io::Write;
+
+use clap::{CommandFactory, Parser};
+
+use crate::commands;
 
 /// A guestfish-style shell for ISO 9660 and UDF disc images: no root, no VM, no kernel driver.
 ///
@@ -36,11 +40,32 @@ pub struct Cli {
     #[arg(short = 'x')]
     pub echo: bool,
 
-    /// Commands and their arguments, separated by ':'.
-    #[arg(
-        trailing_var_arg = true,
-        allow_hyphen_values = true,
-        value_name = "COMMAND"
-    )]
+    /// Commands and their arguments, separated by ':'. Put '--' before a first command that
+    /// starts with '-' (ignore its error).
+    #[arg(trailing_var_arg = true, value_name = "COMMAND")]
     pub commands: Vec<String>,
+}
+
+/// Writes the completion script for `shell`. It is generated from a copy of the flag table in
+/// which every shell command is a subcommand (with its summary, and its arguments as free
+/// words): that is the form every shell's generator completes, so the first command word
+/// completes to a command name.
+pub fn write_completions(shell: clap_complete::Shell, out: &mut dyn Write) {
+    let subcommands = commands::all().iter().map(|c| {
+        clap::Command::new(c.name)
+            .about(c.summary())
+            .aliases(c.aliases.iter().copied())
+            .disable_help_flag(true)
+            .arg(
+                clap::Arg::new("args")
+                    .value_name("ARG")
+                    .num_args(0..)
+                    .trailing_var_arg(true)
+                    .allow_hyphen_values(true),
+            )
+    });
+    let mut cmd = Cli::command()
+        .mut_arg("commands", |a| a.hide(true))
+        .subcommands(subcommands);
+    clap_complete::generate(shell, &mut cmd, "isofish", out);
 }

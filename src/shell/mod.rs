@@ -3,24 +3,40 @@
 //! '-' ignores an error, 'FILE:LINE:' in script errors, exit status 1 after an error).
 
 pub mod cli;
+mod complete;
+mod exec;
+mod helper;
+mod line;
+mod repl;
+mod script;
 
-use std::io::{self, IsTerminal, Write};
+use std::fs::File;
+use std::io::{self, BufReader, IsTerminal};
 
-use anyhow::Context;
+use anyhow::{bail, Context};
 use clap::Parser;
 
-use crate::commands::{self, Ctx};
 use crate::fs::MountOptions;
 use crate::session::Session;
 use cli::Cli;
+use exec::{report, Failed, Flow, Shell};
+use line::Line;
 
-/// Runs isofish with the process's arguments; returns the exit status.
+/// Runs isofish with the process's arguments; returns the exit status: 0, or 1 after an error
+/// (a bad flag included).
 pub fn main() -> i32 {
-    let cli = Cli::parse();
-    match run(cli) {
-        Ok(()) => 0,
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
         Err(e) => {
-            eprintln!("isofish: error: {e:#}");
+            let _ = e.print();
+            return i32::from(e.use_stderr());
+        }
+    };
+    match run(cli) {
+        Ok(Ok(_)) => 0,
+        Ok(Err(Failed)) => 1,
+        Err(e) => {
+            report(None, &e);
             1
         }
     }
@@ -58,25 +74,47 @@ pub fn split_one_liner(words: &[String]) -> Vec<Vec<String>> {
         .collect()
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
-    let mut session = setup(&cli)?;
-    let stdout = io::stdout();
-    let tty = stdout.is_terminal();
-    let mut out = stdout.lock();
-    for words in split_one_liner(&cli.commands) {
-        if cli.echo {
-            eprintln!("{}", words.join(" "));
+/// Runs the one-liner, the script, standard input or the interactive shell.
+fn run(cli: Cli) -> anyhow::Result<Result<Flow, Failed>> {
+    if cli.file.is_some() && !cli.commands.is_empty() {
+        bail!("-f SCRIPT and commands on the command line cannot be combined");
+    }
+    let mut shell = Shell {
+        session: setup(&cli)?,
+        echo: cli.echo,
+    };
+    Ok(match cli.file.as_deref() {
+        Some("-") => script::run(&mut shell, io::stdin().lock(), script::STDIN),
+        Some(path) => {
+            let file = File::open(path).with_context(|| format!("-f {path}"))?;
+            script::run(&mut shell, BufReader::new(file), path)
         }
-        let mut ctx = Ctx {
-            session: &mut session,
-            out: &mut out,
-            tty,
-        };
-        commands::run(&mut ctx, &words[0], &words[1..])?;
+        None if cli.tui => match one_liner(&mut shell, &cli.commands) {
+            Ok(Flow::Continue) => {
+                crate::tui::run(&mut shell.session, None)?;
+                Ok(Flow::Continue)
+            }
+            stopped => stopped,
+        },
+        None if !cli.commands.is_empty() => one_liner(&mut shell, &cli.commands),
+        None if !io::stdin().is_terminal() => {
+            script::run(&mut shell, io::stdin().lock(), script::STDIN)
+        }
+        None => {
+            repl::run(shell)?;
+            Ok(Flow::Quit)
+        }
+    })
+}
+
+/// Runs the commands of argv in order; the first error stops them.
+fn one_liner(shell: &mut Shell, words: &[String]) -> Result<Flow, Failed> {
+    for command in split_one_liner(words) {
+        if let Some(line) = Line::from_words(&command) {
+            if shell.run(&line, None)? == Flow::Quit {
+                return Ok(Flow::Quit);
+            }
+        }
     }
-    out.flush()?;
-    if cli.tui {
-        return crate::tui::run(&mut session, None);
-    }
-    Ok(())
+    Ok(Flow::Continue)
 }

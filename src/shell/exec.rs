@@ -1,0 +1,170 @@
+//! Runs parsed lines against the session: isofish commands with their output on stdout or piped
+//! into a host command, and `!` host commands; reports errors (`[FILE:LINE: ]isofish: error: …`)
+//! and says whether the run may go on. A closed stdout ends the run quietly; a host command
+//! that stops reading its pipe early is not an error.
+
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::os::unix::process::ExitStatusExt;
+use std::process::{ExitStatus, Stdio};
+
+use anyhow::{bail, Context};
+
+use super::line::{Action, Line};
+use crate::commands::{self, shell_cmds::Quit, Ctx};
+use crate::session::Session;
+
+/// What the run does after a line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flow {
+    Continue,
+    /// `quit`, or stdout was closed: stop with status 0.
+    Quit,
+}
+
+/// A line failed; its error has been reported.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Failed;
+
+/// The session and the shell's settings.
+pub struct Shell {
+    pub session: Session,
+    /// `-x`: echo each command to stderr before running it.
+    pub echo: bool,
+}
+
+/// Prints an error to stderr, after `place` (`FILE:LINE`) when there is one.
+pub fn report(place: Option<&str>, e: &anyhow::Error) {
+    let prefix = place.map(|p| format!("{p}: ")).unwrap_or_default();
+    let _ = writeln!(io::stderr(), "{prefix}isofish: error: {e:#}");
+}
+
+impl Shell {
+    /// Runs one line; on an error, reports it and fails unless the line ignores errors.
+    pub fn run(&mut self, line: &Line, place: Option<&str>) -> Result<Flow, Failed> {
+        if self.echo {
+            let _ = writeln!(io::stderr(), "{}", line.text);
+        }
+        match self.execute(&line.action) {
+            Ok(flow) => Ok(flow),
+            Err(e) if e.downcast_ref::<Quit>().is_some() => Ok(Flow::Quit),
+            Err(e) => {
+                report(place, &e);
+                if line.ignore_errors {
+                    Ok(Flow::Continue)
+                } else {
+                    Err(Failed)
+                }
+            }
+        }
+    }
+
+    fn execute(&mut self, action: &Action) -> anyhow::Result<Flow> {
+        match action {
+            Action::Host(cmd) => {
+                let status = host_shell(cmd)
+                    .status()
+                    .with_context(|| format!("!{cmd}"))?;
+                check(cmd, status)
+            }
+            Action::Command { words, pipe: None } => {
+                let stdout = io::stdout();
+                let tty = stdout.is_terminal();
+                let mut out = Watched::new(BufWriter::new(stdout.lock()));
+                let result = self.command(words, &mut out, tty);
+                if out.broken {
+                    return Ok(Flow::Quit);
+                }
+                result.map(|()| Flow::Continue)
+            }
+            Action::Command {
+                words,
+                pipe: Some(cmd),
+            } => {
+                let mut child = host_shell(cmd)
+                    .stdin(Stdio::piped())
+                    .spawn()
+                    .with_context(|| format!("| {cmd}"))?;
+                let stdin = child.stdin.take().context("host command without stdin")?;
+                let mut out = Watched::new(BufWriter::new(stdin));
+                let result = self.command(words, &mut out, false);
+                let broken = out.broken;
+                drop(out);
+                let status = child.wait().with_context(|| format!("| {cmd}"))?;
+                if !broken {
+                    result?;
+                }
+                check(cmd, status)
+            }
+        }
+    }
+
+    /// Runs an isofish command with its output to `out`, flushed at the end.
+    fn command(&mut self, words: &[String], out: &mut dyn Write, tty: bool) -> anyhow::Result<()> {
+        let mut ctx = Ctx {
+            session: &mut self.session,
+            out,
+            tty,
+        };
+        commands::run(&mut ctx, &words[0], &words[1..])?;
+        ctx.out.flush()?;
+        Ok(())
+    }
+}
+
+/// `sh -c CMD`, with the shell's stdio.
+fn host_shell(cmd: &str) -> std::process::Command {
+    let mut c = std::process::Command::new("sh");
+    c.arg("-c").arg(cmd);
+    c
+}
+
+/// Fails when a host command did not succeed. One that was killed by SIGPIPE (by itself, or
+/// as `sh` reports it, 128 + 13) lost its stdout, which is ours: the run ends quietly.
+fn check(cmd: &str, status: ExitStatus) -> anyhow::Result<Flow> {
+    const SIGPIPE: i32 = 13;
+    match (status.code(), status.signal()) {
+        (Some(0), _) => Ok(Flow::Continue),
+        (Some(code), _) if code == 128 + SIGPIPE => Ok(Flow::Quit),
+        (None, Some(SIGPIPE)) => Ok(Flow::Quit),
+        (Some(code), _) => bail!("host command '{cmd}' exited with status {code}"),
+        (None, Some(sig)) => bail!("host command '{cmd}' was killed by signal {sig}"),
+        (None, None) => bail!("host command '{cmd}' failed ({status})"),
+    }
+}
+
+/// A writer that remembers whether its reader went away (EPIPE).
+struct Watched<W: Write> {
+    inner: W,
+    broken: bool,
+}
+
+impl<W: Write> Watched<W> {
+    fn new(inner: W) -> Self {
+        Watched {
+            inner,
+            broken: false,
+        }
+    }
+
+    fn watch<T>(&mut self, r: io::Result<T>) -> io::Result<T> {
+        if let Err(e) = &r {
+            self.broken |= e.kind() == io::ErrorKind::BrokenPipe;
+        }
+        r
+    }
+}
+
+impl<W: Write> Write for Watched<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let r = self.inner.write(buf);
+        self.watch(r)
+    }
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        let r = self.inner.write_all(buf);
+        self.watch(r)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        let r = self.inner.flush();
+        self.watch(r)
+    }
+}

@@ -1,0 +1,109 @@
+//! The interactive shell: a banner, the `><iso> ` prompt (rustyline: line editing, completion,
+//! hints), errors shown without ending the session, `quit`, `exit` or end of input to leave,
+//! and the history kept in `$XDG_STATE_HOME/isofish/history` (`~/.local/state/isofish/history`).
+
+use std::io::{self, IsTerminal, Write};
+use std::path::PathBuf;
+
+use rustyline::config::{ColorMode, CompletionType, Config};
+use rustyline::error::ReadlineError;
+use rustyline::history::FileHistory;
+use rustyline::Editor;
+
+use super::exec::{report, Flow, Shell};
+use super::helper::ReplHelper;
+use super::line::Line;
+
+/// The prompt, as guestfish's `><fs> `.
+pub const PROMPT: &str = "><iso> ";
+
+const BANNER: &str = "
+Welcome to isofish, the shell for ISO 9660 and UDF disc images.
+
+Type: 'help' for a list of commands
+      'help COMMAND' for a command's page
+      'quit' to quit the shell
+
+";
+
+/// Runs the interactive shell until `quit` or end of input.
+pub fn run(shell: Shell) -> anyhow::Result<()> {
+    let colour =
+        io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let config = Config::builder()
+        .completion_type(CompletionType::List)
+        .history_ignore_space(true)
+        .auto_add_history(false)
+        .color_mode(if colour {
+            ColorMode::Enabled
+        } else {
+            ColorMode::Disabled
+        })
+        .build();
+    let mut editor: Editor<ReplHelper, FileHistory> = Editor::with_config(config)?;
+    editor.set_helper(Some(ReplHelper::new(shell)));
+    let history = history_path();
+    if let Some(path) = &history {
+        // A missing history is the normal first run.
+        let _ = editor.load_history(path);
+    }
+    let mut stdout = io::stdout();
+    let _ = stdout
+        .write_all(BANNER.as_bytes())
+        .and_then(|()| stdout.flush());
+    loop {
+        let text = match editor.readline(PROMPT) {
+            Ok(text) => text,
+            Err(ReadlineError::Interrupted) => continue,
+            Err(ReadlineError::Eof) => break,
+            Err(e) => return Err(e.into()),
+        };
+        if !text.trim().is_empty() {
+            let _ = editor.add_history_entry(text.as_str());
+        }
+        let line = match Line::parse(&text) {
+            Ok(Some(line)) => line,
+            Ok(None) => continue,
+            Err(e) => {
+                report(None, &e);
+                continue;
+            }
+        };
+        let shell = &mut editor.helper_mut().expect("the helper is set").shell;
+        if shell.run(&line, None) == Ok(Flow::Quit) {
+            break;
+        }
+    }
+    if let Some(path) = &history {
+        save_history(&mut editor, path);
+    }
+    Ok(())
+}
+
+/// `$XDG_STATE_HOME/isofish/history`, or `$HOME/.local/state/isofish/history`.
+fn history_path() -> Option<PathBuf> {
+    let state = std::env::var_os("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| {
+            let home = PathBuf::from(std::env::var_os("HOME")?);
+            Some(home.join(".local/state"))
+        })?;
+    Some(state.join("isofish/history"))
+}
+
+/// Writes the history; a failure is only a warning.
+fn save_history(editor: &mut Editor<ReplHelper, FileHistory>, path: &std::path::Path) {
+    let result = path
+        .parent()
+        .map_or(Ok(()), std::fs::create_dir_all)
+        .map_err(ReadlineError::from)
+        .and_then(|()| editor.save_history(path));
+    if let Err(e) = result {
+        let _ = writeln!(
+            io::stderr(),
+            "isofish: warning: could not save the history to {}: {e}",
+            path.display()
+        );
+    }
+}
