@@ -1,13 +1,16 @@
 """Drives `isofish --tui` in a pseudo-terminal for tests/it/tui_pty.rs.
 
-usage: drive.py BINARY ARGS...   (keys to send come from the steps below)
+usage: drive.py SCENARIO BINARY ARGS...
 
-Opens an 80x24 pty, keeps a small model of the screen (enough of VT100 for what ratatui
+Scenario `nested` (run with `--tui -a IMAGE`): opens an 80x24 pty, keeps a small model of the screen (enough of VT100 for what ratatui
 sends: cursor positioning, text, erase; attributes ignored), starts the binary on it as the session leader, waits for the listing,
 filters to nested.sqfs, enters it (mount in place), enters inner/, waits for hello.txt, goes back
 up twice (unmount), quits with q, and checks: exit status 0, the alternate screen left after it
 was entered, mouse reporting switched off, and the pty's termios as it was before (no raw mode
 left behind). Prints what went wrong and exits 1 otherwise.
+
+Scenario `repl` (run with `-a IMAGE`, the interactive shell): types `browse`, opens `docs`,
+quits the pane with q, and checks that the shell's `pwd` then says `/docs`.
 """
 import fcntl
 import os
@@ -19,7 +22,7 @@ import sys
 import termios
 import time
 
-binary, *args = sys.argv[1:]
+scenario, binary, *args = sys.argv[1:]
 master, slave = pty.openpty()
 fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
 before = termios.tcgetattr(slave)
@@ -60,7 +63,9 @@ def feed(data):
                     pending = text[i:].encode()
                     return
                 params, final = text[i + 2 : j], text[j]
-                if final == "H" and not params.startswith("?"):
+                if final == "n" and params == "6":
+                    os.write(master, f"\x1b[{cursor[0] + 1};{cursor[1] + 1}R".encode())
+                elif final == "H" and not params.startswith("?"):
                     parts = (params.split(";") + ["1", "1"])[:2]
                     cursor[0] = max(int(parts[0] or 1) - 1, 0)
                     cursor[1] = max(int(parts[1] or 1) - 1, 0)
@@ -124,18 +129,42 @@ def send(keys, expect):
     wait_for(expect)
 
 
-wait_for("> bin/")
-wait_for("  notes.txt")
-send(b"/nested", "/nested ")
-send(b"\r", "1/1 of 3 matching /nested")  # the filter is kept: one match
-send(b"\r", "/nested.sqfs on /nested.sqfs (squashfs)")  # mount-loop: it opens as a directory
-wait_for("> inner/")
-send(b"\r", "> hello.txt")
-wait_for("hello from squashfs")
-send(b"\x1b[D", "> inner/")  # Left: back to the image's root
-send(b"\x1b[D", "> nested.sqfs")  # Left: out of the image, unmounted
-wait_for("/dev/sda on / (iso9660) │ /nested.sqfs │ 4.0 KiB")
-os.write(master, b"q")
+if scenario == "nested":
+    wait_for("> bin/")
+    wait_for("  notes.txt")
+    send(b"/nested", "/nested ")
+    send(b"\r", "1/1 of 3 matching /nested")  # the filter is kept: one match
+    send(b"\r", "/nested.sqfs on /nested.sqfs (squashfs)")  # mount-loop: it opens as a directory
+    wait_for("> inner/")
+    send(b"\r", "> hello.txt")
+    wait_for("hello from squashfs")
+    send(b"\x1b[D", "> inner/")  # Left: back to the image's root
+    send(b"\x1b[D", "> nested.sqfs")  # Left: out of the image, unmounted
+    wait_for("/dev/sda on / (iso9660) │ /nested.sqfs │ 4.0 KiB")
+elif scenario == "repl":
+    wait_for("><")
+    os.write(master, b"browse\r")
+    wait_for("> docs/")
+    send(b"\r", "> guide/")
+    mark = len(out)
+    os.write(master, b"q")
+    deadline = time.time() + 20
+    while b"\x1b[?1049l" not in out[mark:]:
+        if time.time() > deadline:
+            fail("the pane did not close after q")
+        pump(0.1)
+    mark = len(out)
+    os.write(master, b"pwd\r")
+    deadline = time.time() + 20
+    while b"/docs\r\n" not in out[mark:]:
+        if time.time() > deadline:
+            fail("pwd did not say /docs after the pane left /docs")
+        pump(0.1)
+    os.write(master, b"quit\r")
+else:
+    sys.exit(f"unknown scenario {scenario}")
+if scenario == "nested":
+    os.write(master, b"q")
 deadline = time.time() + 20
 while proc.poll() is None:
     if time.time() > deadline:
