@@ -775,3 +775,61 @@ fn the_info_card_lists_the_partitions_fdisk_finds() {
         .collect();
     assert_eq!(partitions, starts, "{}", popup.lines.join("\n"));
 }
+
+#[test]
+fn extraction_shows_progress_and_esc_stops_it() {
+    let dir = scratch();
+    let tree = dir.path().join("tree");
+    std::fs::create_dir_all(&tree).unwrap();
+    let big: Vec<u8> = (0..24u32 << 20).map(|i| (i % 251) as u8).collect();
+    std::fs::write(tree.join("big.bin"), &big).unwrap();
+    std::fs::write(tree.join("small.txt"), b"small\n").unwrap();
+    let iso = dir.path().join("big.iso");
+    let (iso_arg, tree_arg) = (iso.to_str().unwrap(), tree.to_str().unwrap());
+    tool(
+        "xorriso",
+        &["-as", "mkisofs", "-R", "-quiet", "-o", iso_arg, tree_arg],
+        None,
+    );
+    let out = scratch();
+    let mut s = session(&iso);
+    let mut app = App::new(&mut s, Some("/big.bin")).unwrap();
+    key(&mut app, KeyCode::Char('x'));
+    key(&mut app, KeyCode::Backspace);
+    typed(&mut app, out.path().to_str().unwrap());
+    key(&mut app, KeyCode::Enter);
+    let job = app.job().expect("a 24 MiB file takes more than one slice");
+    assert!(job.bytes_done > 0 && job.bytes_done < job.bytes_total);
+    assert_eq!(job.bytes_total, big.len() as u64);
+    let shown = screen(&mut app, 100, 12);
+    assert!(shown.contains("extracting /big.bin → "), "{shown}");
+    assert!(shown.contains("Esc stops"), "{shown}");
+    app.tick();
+    key(&mut app, KeyCode::Esc);
+    assert!(!app.busy(), "Esc stops the extraction");
+    assert!(!app.quitting(), "and does not quit");
+    let msg = app.message().expect("a summary");
+    assert!(msg.text.starts_with("extraction stopped"), "{}", msg.text);
+
+    // Run to the end this time, into a fresh directory: the bytes are the file's.
+    let out = scratch();
+    key(&mut app, KeyCode::Char('x'));
+    key(&mut app, KeyCode::Backspace);
+    typed(&mut app, out.path().to_str().unwrap());
+    key(&mut app, KeyCode::Enter);
+    while app.busy() {
+        app.tick();
+    }
+    assert!(std::fs::read(out.path().join("big.bin")).unwrap() == big);
+}
+
+#[test]
+fn the_selection_stays_in_view_when_the_terminal_shrinks() {
+    let mut s = sample();
+    let mut app = App::new(&mut s, Some("/docs")).unwrap();
+    key(&mut app, KeyCode::Char('G'));
+    let last = app.current().unwrap().display.clone();
+    screen(&mut app, 80, 24);
+    let tiny = screen(&mut app, 40, 5);
+    assert!(tiny.contains(&format!("> {last}")), "{tiny}");
+}
