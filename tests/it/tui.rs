@@ -833,3 +833,48 @@ fn the_selection_stays_in_view_when_the_terminal_shrinks() {
     let tiny = screen(&mut app, 40, 5);
     assert!(tiny.contains(&format!("> {last}")), "{tiny}");
 }
+
+#[test]
+fn enter_opens_an_efi_image_like_a_directory() {
+    let image = "tests/fixtures/boot-eltorito.iso";
+    fixture("boot-eltorito.iso");
+    let dir = scratch();
+    let efi = dir.path().join("efiboot.img");
+    std::fs::write(
+        &efi,
+        tool("bsdtar", &["xOf", image, "EFI/efiboot.img"], None),
+    )
+    .unwrap();
+    let loader = tool(
+        "7z",
+        &["x", "-so", efi.to_str().unwrap(), "EFI/BOOT/BOOTX64.EFI"],
+        None,
+    );
+
+    let mut s = session(Path::new(image));
+    let mut app = App::new(&mut s, Some("/EFI/efiboot.img")).unwrap();
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.dir().path, "/EFI/efiboot.img");
+    for name in ["EFI", "BOOT"] {
+        select(&mut app, name);
+        key(&mut app, KeyCode::Enter);
+    }
+    select(&mut app, "BOOTX64.EFI");
+    let out = scratch();
+    key(&mut app, KeyCode::Char('x'));
+    key(&mut app, KeyCode::Backspace);
+    typed(&mut app, out.path().to_str().unwrap());
+    key(&mut app, KeyCode::Enter);
+    while app.busy() {
+        app.tick();
+    }
+    assert_eq!(
+        std::fs::read(out.path().join("BOOTX64.EFI")).unwrap(),
+        loader
+    );
+    for _ in 0..3 {
+        key(&mut app, KeyCode::Backspace);
+    }
+    assert_eq!(app.dir().path, "/EFI");
+    assert_eq!(app.session().vfs.mounts().len(), 1);
+}
