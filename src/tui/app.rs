@@ -5,6 +5,7 @@
 //! message. It draws nothing and needs no terminal, so tests drive it key by key.
 
 use std::collections::HashMap;
+use std::io::Write;
 use std::path::Path;
 
 use ratatui::crossterm::event::{
@@ -25,6 +26,8 @@ use super::preview::{self, Preview};
 
 /// Lines the mouse wheel moves.
 const WHEEL_STEP: usize = 3;
+/// Bytes of a `:` command's output kept for the popup.
+const OUTPUT_LIMIT: usize = 1 << 20;
 /// Bytes an extraction copies between two frames.
 const TICK_BYTES: u64 = 4 << 20;
 
@@ -550,8 +553,10 @@ impl<'s> App<'s> {
     }
 
     /// Runs a command on the session, its output captured.
+    /// Runs a command on the session with its output captured, up to [`OUTPUT_LIMIT`] bytes:
+    /// past that the command is stopped as by a closed pipe and the output says where it was cut.
     fn command(&mut self, name: &str, args: &[String]) -> (anyhow::Result<()>, Vec<u8>) {
-        let mut out = Vec::new();
+        let mut out = Capped(Vec::new());
         let result = commands::run(
             &mut Ctx {
                 session: self.session,
@@ -561,7 +566,18 @@ impl<'s> App<'s> {
             name,
             args,
         );
-        (result, out)
+        let mut bytes = out.0;
+        if bytes.len() >= OUTPUT_LIMIT {
+            bytes.extend_from_slice(
+                format!(
+                    "\n(output cut at {})\n",
+                    preview::human(OUTPUT_LIMIT as u64)
+                )
+                .as_bytes(),
+            );
+            return (Ok(()), bytes);
+        }
+        (result, bytes)
     }
 
     /// Mounts the image at `path` over its own path (so it opens like a directory) and enters.
@@ -697,6 +713,24 @@ impl<'s> App<'s> {
             lines,
             scroll: 0,
         });
+    }
+}
+
+/// A writer that takes [`OUTPUT_LIMIT`] bytes, then fails like a closed pipe.
+struct Capped(Vec<u8>);
+
+impl Write for Capped {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let room = OUTPUT_LIMIT - self.0.len();
+        if room == 0 {
+            return Err(std::io::ErrorKind::BrokenPipe.into());
+        }
+        let n = buf.len().min(room);
+        self.0.extend_from_slice(&buf[..n]);
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 

@@ -878,3 +878,31 @@ fn enter_opens_an_efi_image_like_a_directory() {
     assert_eq!(app.dir().path, "/EFI");
     assert_eq!(app.session().vfs.mounts().len(), 1);
 }
+
+#[test]
+fn a_huge_command_output_is_cut_not_kept_whole() {
+    let dir = scratch();
+    let tree = dir.path().join("tree");
+    std::fs::create_dir_all(&tree).unwrap();
+    let line = "0123456789abcdef0123456789abcdef0123456789abcdef012345678\n";
+    std::fs::write(tree.join("big.txt"), line.repeat(100_000)).unwrap();
+    let iso = dir.path().join("text.iso");
+    let (iso_arg, tree_arg) = (iso.to_str().unwrap(), tree.to_str().unwrap());
+    tool(
+        "xorriso",
+        &["-as", "mkisofs", "-R", "-quiet", "-o", iso_arg, tree_arg],
+        None,
+    );
+    let mut s = session(&iso);
+    let mut app = App::new(&mut s, None).unwrap();
+    key(&mut app, KeyCode::Char(':'));
+    typed(&mut app, "cat big.txt");
+    key(&mut app, KeyCode::Enter);
+    let Mode::Popup(popup) = app.mode() else {
+        panic!("the output shows")
+    };
+    assert_eq!(popup.lines[0], line.trim_end());
+    assert_eq!(popup.lines.last().unwrap(), "(output cut at 1.0 MiB)");
+    let kept: usize = popup.lines.iter().map(|l| l.len() + 1).sum();
+    assert!(kept < (1 << 20) + 100, "{kept} bytes kept");
+}
