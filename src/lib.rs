@@ -8,6 +8,7 @@ pub mod fs;
 pub mod session;
 pub mod shell;
 pub mod source;
+pub mod tui;
 pub mod vfs;
 
 pub use error::{Error, Result};

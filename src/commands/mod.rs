@@ -3,6 +3,7 @@
 //! table. Help text is `commands/NAME.md`, compiled in.
 
 pub mod boot;
+pub mod browse;
 pub mod checksum;
 pub mod format;
 pub mod inspect;
@@ -190,6 +191,7 @@ pub fn all() -> &'static [Command] {
     ALL.get_or_init(|| {
         let groups: &[&[Command]] = &[
             boot::COMMANDS,
+            browse::COMMANDS,
             mount::COMMANDS,
             r#loop::COMMANDS,
             read::COMMANDS,

@@ -32,6 +32,10 @@ pub struct Cli {
     #[arg(short = 'f', long = "file", value_name = "SCRIPT", value_hint = clap::ValueHint::FilePath)]
     pub file: Option<String>,
 
+    /// Start in the browser pane (after running the commands given, if any).
+    #[arg(long)]
+    pub tui: bool,
+
     /// Echo each command to standard error before running it.
     #[arg(short = 'x')]
     pub echo: bool,

@@ -98,6 +98,13 @@ fn run(cli: Cli) -> anyhow::Result<Result<Flow, Failed>> {
             let file = File::open(path).with_context(|| format!("-f {path}"))?;
             script::run(&mut shell, BufReader::new(file), path)
         }
+        None if cli.tui => match one_liner(&mut shell, &cli.commands) {
+            Ok(Flow::Continue) => {
+                crate::tui::run(&mut shell.session, None)?;
+                Ok(Flow::Continue)
+            }
+            stopped => stopped,
+        },
         None if !cli.commands.is_empty() => one_liner(&mut shell, &cli.commands),
         None if !io::stdin().is_terminal() => {
             script::run(&mut shell, io::stdin().lock(), script::STDIN)

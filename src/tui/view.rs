@@ -1,0 +1,356 @@
+//! Drawing the browser with ratatui: the directory list on the left, the preview on the right
+//! (hidden when the terminal is narrower than [`SPLIT_WIDTH`]), the status line, the hint or
+//! prompt line, and popups (help, info, command output, file viewer). Only the rows that fit
+//! are turned into widgets, so a directory of any size draws in the same time.
+
+use ratatui::layout::{Constraint, Layout, Position, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, LineGauge, Paragraph};
+use ratatui::Frame;
+
+use super::app::{App, Mode, Popup};
+use super::keys::HINT;
+use super::listing::Entry;
+use super::preview::{self, card_lines, human, Preview};
+
+/// Below this width the preview pane is left out.
+pub const SPLIT_WIDTH: u16 = 60;
+
+/// The styles, with or without colour (`NO_COLOR` set and not empty means without: reverse
+/// video and bold still mark the selection and directories).
+#[derive(Clone, Copy, Debug)]
+pub struct Theme {
+    pub color: bool,
+}
+
+impl Theme {
+    /// Colour unless `NO_COLOR` is set to something.
+    pub fn from_env() -> Self {
+        Theme {
+            color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        }
+    }
+
+    fn fg(&self, style: Style, color: Color) -> Style {
+        if self.color {
+            style.fg(color)
+        } else {
+            style
+        }
+    }
+
+    fn entry(&self, e: &Entry) -> Style {
+        let base = Style::new();
+        if e.mountpoint {
+            self.fg(base.add_modifier(Modifier::BOLD), Color::Magenta)
+        } else if e.node.is_dir() {
+            self.fg(base.add_modifier(Modifier::BOLD), Color::Blue)
+        } else if e.marker() == "@" {
+            self.fg(base, Color::Cyan)
+        } else {
+            base
+        }
+    }
+
+    fn selected(&self) -> Style {
+        if self.color {
+            Style::new().bg(Color::Blue).fg(Color::White)
+        } else {
+            Style::new().add_modifier(Modifier::REVERSED)
+        }
+    }
+
+    fn status(&self) -> Style {
+        if self.color {
+            Style::new().bg(Color::DarkGray).fg(Color::White)
+        } else {
+            Style::new().add_modifier(Modifier::REVERSED)
+        }
+    }
+
+    fn error(&self) -> Style {
+        if self.color {
+            Style::new().bg(Color::Red).fg(Color::White)
+        } else {
+            Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD)
+        }
+    }
+
+    fn dim(&self) -> Style {
+        self.fg(Style::new(), Color::DarkGray)
+    }
+}
+
+/// Draws the whole screen.
+pub fn draw(frame: &mut Frame, app: &mut App, theme: &Theme) {
+    let area = frame.area();
+    let [body, status, bottom] = Layout::vertical([
+        Constraint::Min(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    if area.width >= SPLIT_WIDTH {
+        let [left, right] =
+            Layout::horizontal([Constraint::Percentage(40), Constraint::Percentage(60)])
+                .areas(body);
+        draw_list(frame, app, theme, left);
+        draw_preview(frame, app, theme, right);
+    } else {
+        draw_list(frame, app, theme, body);
+    }
+    draw_status(frame, app, theme, status);
+    draw_bottom(frame, app, theme, bottom);
+    if let Mode::Popup(popup) = app.mode() {
+        draw_popup(frame, popup, theme, body);
+    }
+}
+
+/// `name/` padded, then the size column when there is room.
+fn row_text(e: &Entry, width: usize) -> String {
+    let name = format!("{}{}", e.display, e.marker());
+    let size = if e.mountpoint {
+        "mounted".to_string()
+    } else if e.node.is_dir() {
+        String::new()
+    } else {
+        human(e.node.meta().size)
+    };
+    if width < 24 {
+        return truncate(&name, width);
+    }
+    let name_width = width - 11;
+    format!("{:<name_width$} {size:>10}", truncate(&name, name_width))
+}
+
+/// The first `width` characters, with `…` when cut.
+fn truncate(s: &str, width: usize) -> String {
+    if s.chars().count() <= width {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(width.saturating_sub(1)).collect();
+        t.push('…');
+        t
+    }
+}
+
+fn draw_list(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
+    let title = match app.filter() {
+        Some(f) => format!("{} [/{f}]", app.dir().path),
+        None => app.dir().path.clone(),
+    };
+    let block =
+        Block::bordered().title(truncate(&title, usize::from(area.width.saturating_sub(2))));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    app.set_list_area(inner);
+    let width = usize::from(inner.width);
+    let selected = app.selected();
+    let lines: Vec<Line> = app
+        .rows()
+        .enumerate()
+        .skip(app.offset())
+        .take(usize::from(inner.height))
+        .map(|(i, e)| {
+            let style = if i == selected {
+                theme.selected()
+            } else {
+                theme.entry(e)
+            };
+            let gutter = if i == selected { "> " } else { "  " };
+            Line::styled(
+                format!("{gutter}{}", row_text(e, width.saturating_sub(2))),
+                style,
+            )
+        })
+        .collect();
+    let lines = if lines.is_empty() {
+        let what = if app.total() == 0 {
+            "(empty directory)"
+        } else {
+            "(nothing matches the filter)"
+        };
+        vec![Line::styled(what, theme.dim())]
+    } else {
+        lines
+    };
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+fn draw_preview(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
+    let title = app
+        .current()
+        .map(|e| format!("{}{}", e.display, e.marker()))
+        .unwrap_or_default();
+    let height = usize::from(area.height.saturating_sub(2));
+    let (kind, lines): (&str, Vec<Line>) = match app.preview() {
+        Preview::Nothing => ("", Vec::new()),
+        Preview::Directory(entries) if entries.is_empty() => (
+            "directory",
+            vec![Line::styled("(empty directory)", theme.dim())],
+        ),
+        Preview::Directory(entries) => (
+            "directory",
+            entries
+                .iter()
+                .take(height)
+                .map(|e| Line::styled(format!("{}{}", e.display, e.marker()), theme.entry(e)))
+                .collect(),
+        ),
+        Preview::Text(text) if text.is_empty() => {
+            ("text", vec![Line::styled("(empty file)", theme.dim())])
+        }
+        Preview::Text(text) => ("text", plain(text, height)),
+        Preview::Hex(hex) => ("hex", plain(hex, height)),
+        Preview::Card(rows) => ("image", plain(&card_lines(rows), height)),
+        Preview::Note(note) => ("", vec![Line::styled(note.clone(), theme.dim())]),
+    };
+    let title = if kind.is_empty() {
+        title
+    } else {
+        format!("{title} ({kind})")
+    };
+    let block =
+        Block::bordered().title(truncate(&title, usize::from(area.width.saturating_sub(2))));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+fn plain(lines: &[String], height: usize) -> Vec<Line<'static>> {
+    lines
+        .iter()
+        .take(height)
+        .map(|l| Line::raw(l.clone()))
+        .collect()
+}
+
+/// `image │ mount │ path │ size │ position`; the image and then the mount are left out when
+/// the line would not fit in `width`.
+fn context_line(app: &App, width: usize) -> String {
+    let session = app.session();
+    let here = app
+        .current()
+        .map(|e| e.node.path.clone())
+        .unwrap_or_else(|| app.dir().path.clone());
+    let mut optional = Vec::new();
+    if let Some(m) = preview::mount_of(session.vfs.mounts(), &here) {
+        let image = session
+            .drives()
+            .iter()
+            .find(|d| d.device == m.device)
+            .and_then(|d| d.path.file_name())
+            .map(|n| n.to_string_lossy().into_owned());
+        optional.extend(image);
+        optional.push(format!(
+            "{} on {} ({})",
+            m.device,
+            m.mountpoint,
+            m.fs.type_name()
+        ));
+    }
+    let mut parts = vec![here];
+    if let Some(e) = app.current() {
+        if !e.node.is_dir() {
+            parts.push(human(e.node.meta().size));
+        }
+    }
+    let rows = app.rows().len();
+    let position = if rows == 0 { 0 } else { app.selected() + 1 };
+    parts.push(match app.filter() {
+        Some(f) => format!("{position}/{rows} of {} matching /{f}", app.total()),
+        None => format!("{position}/{rows}"),
+    });
+    let mut line = parts.join(" │ ");
+    while let Some(part) = optional.pop() {
+        let longer = format!("{part} │ {line}");
+        if longer.chars().count() > width {
+            break;
+        }
+        line = longer;
+    }
+    line
+}
+
+fn draw_status(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
+    let (text, style) = match (app.message(), app.job()) {
+        (Some(m), _) => (
+            m.text.clone(),
+            if m.error {
+                theme.error()
+            } else {
+                theme.status()
+            },
+        ),
+        (None, Some(job)) => (
+            format!("extracting {}: {}", job.title, job.progress()),
+            theme.status(),
+        ),
+        (None, None) => (
+            context_line(app, usize::from(area.width).saturating_sub(1)),
+            theme.status(),
+        ),
+    };
+    let text = format!(
+        " {}",
+        truncate(&text, usize::from(area.width).saturating_sub(1))
+    );
+    frame.render_widget(Paragraph::new(text).style(style), area);
+}
+
+fn draw_bottom(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
+    if let Mode::Input { prompt, text } = app.mode() {
+        let line = Line::from(vec![
+            Span::styled(prompt.label(), theme.dim()),
+            Span::raw(text.as_str()),
+        ]);
+        let x = area.x + (prompt.label().chars().count() + text.chars().count()) as u16;
+        frame.render_widget(Paragraph::new(line), area);
+        frame.set_cursor_position(Position::new(x.min(area.right().saturating_sub(1)), area.y));
+        return;
+    }
+    if let Some(job) = app.job() {
+        let ratio = if job.bytes_total == 0 {
+            1.0
+        } else {
+            job.bytes_done as f64 / job.bytes_total as f64
+        };
+        let gauge = LineGauge::default()
+            .ratio(ratio.clamp(0.0, 1.0))
+            .label("Esc stops ")
+            .filled_style(theme.fg(Style::new(), Color::Green))
+            .unfilled_style(theme.dim());
+        frame.render_widget(gauge, area);
+        return;
+    }
+    frame.render_widget(
+        Paragraph::new(truncate(HINT, usize::from(area.width))).style(theme.dim()),
+        area,
+    );
+}
+
+fn draw_popup(frame: &mut Frame, popup: &Popup, theme: &Theme, body: Rect) {
+    let width = (body.width * 9 / 10).max(body.width.min(30));
+    let height = (body.height * 9 / 10).max(body.height.min(5));
+    let area = Rect::new(
+        body.x + (body.width - width) / 2,
+        body.y + (body.height - height) / 2,
+        width,
+        height,
+    );
+    let block = Block::bordered()
+        .title(truncate(&popup.title, usize::from(width.saturating_sub(2))))
+        .title_bottom(Line::styled("j/k scroll, q close", theme.dim()));
+    let inner = block.inner(area);
+    frame.render_widget(Clear, area);
+    frame.render_widget(block, area);
+    let lines: Vec<Line> = popup
+        .lines
+        .iter()
+        .skip(popup.scroll)
+        .take(usize::from(inner.height))
+        .map(|l| Line::raw(l.as_str()))
+        .collect();
+    frame.render_widget(Paragraph::new(lines), inner);
+}

@@ -1,0 +1,185 @@
+"""Drives `isofish --tui` in a pseudo-terminal for tests/it/tui_pty.rs.
+
+usage: drive.py SCENARIO BINARY ARGS...
+
+Scenario `nested` (run with `--tui -a IMAGE`): opens an 80x24 pty, keeps a small model of the screen (enough of VT100 for what ratatui
+sends: cursor positioning, text, erase; attributes ignored), starts the binary on it as the session leader, waits for the listing,
+filters to nested.sqfs, enters it (mount in place), enters inner/, waits for hello.txt, goes back
+up twice (unmount), quits with q, and checks: exit status 0, the alternate screen left after it
+was entered, mouse reporting switched off, and the pty's termios as it was before (no raw mode
+left behind). Prints what went wrong and exits 1 otherwise.
+
+Scenario `repl` (run with `-a IMAGE`, the interactive shell): types `browse`, opens `docs`,
+quits the pane with q, and checks that the shell's `pwd` then says `/docs`.
+"""
+import fcntl
+import os
+import pty
+import select
+import struct
+import subprocess
+import sys
+import termios
+import time
+
+scenario, binary, *args = sys.argv[1:]
+master, slave = pty.openpty()
+fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+before = termios.tcgetattr(slave)
+env = dict(os.environ, TERM="xterm-256color")
+proc = subprocess.Popen(
+    [binary, *args],
+    stdin=slave,
+    stdout=slave,
+    stderr=slave,
+    env=env,
+    start_new_session=True,
+    preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),
+)
+out = b""
+ROWS, COLS = 24, 80
+screen = [[" "] * COLS for _ in range(ROWS)]
+cursor = [0, 0]
+pending = b""
+
+
+def feed(data):
+    """Applies terminal output to the screen model."""
+    global pending
+    text = (pending + data).decode("utf-8", errors="replace")
+    pending = b""
+    i = 0
+    while i < len(text):
+        c = text[i]
+        if c == "\x1b":
+            if i + 1 >= len(text):
+                pending = text[i:].encode()
+                return
+            if text[i + 1] == "[":
+                j = i + 2
+                while j < len(text) and not ("@" <= text[j] <= "~"):
+                    j += 1
+                if j >= len(text):
+                    pending = text[i:].encode()
+                    return
+                params, final = text[i + 2 : j], text[j]
+                if final == "n" and params == "6":
+                    os.write(master, f"\x1b[{cursor[0] + 1};{cursor[1] + 1}R".encode())
+                elif final == "H" and not params.startswith("?"):
+                    parts = (params.split(";") + ["1", "1"])[:2]
+                    cursor[0] = max(int(parts[0] or 1) - 1, 0)
+                    cursor[1] = max(int(parts[1] or 1) - 1, 0)
+                elif final == "J" and params == "2":
+                    for row in screen:
+                        row[:] = [" "] * COLS
+                i = j + 1
+            elif text[i + 1] == "]":
+                end = text.find("\x07", i)
+                if end < 0:
+                    pending = text[i:].encode()
+                    return
+                i = end + 1
+            else:
+                i += 2
+            continue
+        if c == "\r":
+            cursor[1] = 0
+        elif c == "\n":
+            cursor[0] = min(cursor[0] + 1, ROWS - 1)
+        elif c >= " ":
+            if cursor[0] < ROWS and cursor[1] < COLS:
+                screen[cursor[0]][cursor[1]] = c
+            cursor[1] += 1
+        i += 1
+
+
+def shown():
+    return "\n".join("".join(row) for row in screen)
+
+
+def fail(why):
+    proc.kill()
+    sys.exit(f"{why}\n--- screen ---\n{shown()}\n--- last output ---\n{out[-1500:]!r}")
+
+
+def pump(seconds):
+    global out
+    r, _, _ = select.select([master], [], [], seconds)
+    if r:
+        try:
+            data = os.read(master, 65536)
+        except OSError:
+            return
+        out += data
+        feed(data)
+
+
+def wait_for(text, timeout=20):
+    deadline = time.time() + timeout
+    while text not in shown():
+        if time.time() > deadline:
+            fail(f"timed out waiting for {text!r}")
+        if proc.poll() is not None:
+            fail(f"isofish exited ({proc.returncode}) while waiting for {text!r}")
+        pump(0.1)
+
+
+def send(keys, expect):
+    os.write(master, keys)
+    wait_for(expect)
+
+
+if scenario == "nested":
+    wait_for("> bin/")
+    wait_for("  notes.txt")
+    send(b"/nested", "/nested ")
+    send(b"\r", "1/1 of 3 matching /nested")  # the filter is kept: one match
+    send(b"\r", "/nested.sqfs on /nested.sqfs (squashfs)")  # mount-loop: it opens as a directory
+    wait_for("> inner/")
+    send(b"\r", "> hello.txt")
+    wait_for("hello from squashfs")
+    send(b"\x1b[D", "> inner/")  # Left: back to the image's root
+    send(b"\x1b[D", "> nested.sqfs")  # Left: out of the image, unmounted
+    wait_for("/dev/sda on / (iso9660) │ /nested.sqfs │ 4.0 KiB")
+elif scenario == "repl":
+    wait_for("><")
+    os.write(master, b"browse\r")
+    wait_for("> docs/")
+    send(b"\r", "> guide/")
+    mark = len(out)
+    os.write(master, b"q")
+    deadline = time.time() + 20
+    while b"\x1b[?1049l" not in out[mark:]:
+        if time.time() > deadline:
+            fail("the pane did not close after q")
+        pump(0.1)
+    mark = len(out)
+    os.write(master, b"pwd\r")
+    deadline = time.time() + 20
+    while b"/docs\r\n" not in out[mark:]:
+        if time.time() > deadline:
+            fail("pwd did not say /docs after the pane left /docs")
+        pump(0.1)
+    os.write(master, b"quit\r")
+else:
+    sys.exit(f"unknown scenario {scenario}")
+if scenario == "nested":
+    os.write(master, b"q")
+deadline = time.time() + 20
+while proc.poll() is None:
+    if time.time() > deadline:
+        fail("isofish did not exit after q")
+    pump(0.1)
+for _ in range(5):
+    pump(0.05)
+if proc.returncode != 0:
+    fail(f"exit status {proc.returncode}")
+enter, leave = out.rfind(b"\x1b[?1049h"), out.rfind(b"\x1b[?1049l")
+if leave < 0 or leave < enter:
+    fail("the alternate screen was not left")
+if out.rfind(b"\x1b[?1000l") < out.rfind(b"\x1b[?1000h"):
+    fail("mouse reporting was left on")
+after = termios.tcgetattr(slave)
+if after != before:
+    fail(f"termios not restored: before {before}, after {after}")
+print("ok")
