@@ -22,6 +22,9 @@ _isofish() {
             isofish,boot-info)
                 cmd="isofish__subcmd__boot__subcmd__info"
                 ;;
+            isofish,browse)
+                cmd="isofish__subcmd__browse"
+                ;;
             isofish,cat)
                 cmd="isofish__subcmd__cat"
                 ;;
@@ -182,7 +185,7 @@ _isofish() {
 
     case "${cmd}" in
         isofish)
-            opts="-a -m -f -x -h -V --add --ro --mount --file --help --version boot-extract boot-info cat cd checksum checksums-out completions copy-out download du echo exists file find glob grep head head-n help hexdump info is-dir is-file is-symlink list-devices list-filesystems list-partitions ll ls lstat mkmountpoint mount mount-loop mount-loop-type mount-options mount-ro mountpoints mounts open pwd quit readlink run stat tail tail-n tar-out tgz-out txz-out umount umount-all vfs-label vfs-type"
+            opts="-a -m -f -x -h -V --add --ro --mount --file --tui --help --version boot-extract boot-info browse cat cd checksum checksums-out completions copy-out download du echo exists file find glob grep head head-n help hexdump info is-dir is-file is-symlink list-devices list-filesystems list-partitions ll ls lstat mkmountpoint mount mount-loop mount-loop-type mount-options mount-ro mountpoints mounts open pwd quit readlink run stat tail tail-n tar-out tgz-out txz-out umount umount-all vfs-label vfs-type"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -278,6 +281,20 @@ _isofish() {
             return 0
             ;;
         isofish__subcmd__boot__subcmd__info)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        isofish__subcmd__browse)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_isofish_global_optspecs
-    string join \n a/add= ro m/mount= f/file= x h/help V/version
+    string join \n a/add= ro m/mount= f/file= tui x h/help V/version
 end
 
 function __fish_isofish_needs_command
@@ -28,11 +28,13 @@ complete -c isofish -n "__fish_isofish_needs_command" -s a -l add -d 'Add an ima
 complete -c isofish -n "__fish_isofish_needs_command" -s m -l mount -d 'Mount DEV at MOUNTPOINT (default /) with OPTIONS; repeatable. Without -m the first image\'s filesystem is mounted at /' -r
 complete -c isofish -n "__fish_isofish_needs_command" -s f -l file -d 'Run the commands in SCRIPT (\'-\' for standard input)' -r -F
 complete -c isofish -n "__fish_isofish_needs_command" -l ro -d 'Read-only: no staged changes, no commit'
+complete -c isofish -n "__fish_isofish_needs_command" -l tui -d 'Start in the browser pane (after running the commands given, if any)'
 complete -c isofish -n "__fish_isofish_needs_command" -s x -d 'Echo each command to standard error before running it'
 complete -c isofish -n "__fish_isofish_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c isofish -n "__fish_isofish_needs_command" -s V -l version -d 'Print version'
 complete -c isofish -n "__fish_isofish_needs_command" -a "boot-extract" -d 'Write El Torito boot image N as the firmware loads it, or whole, to a host file or to standard output.'
 complete -c isofish -n "__fish_isofish_needs_command" -a "boot-info" -d 'Show what makes an image bootable: the El Torito catalog, the file each boot image is, and the system area (MBR, GPT, APM, partition offset, appended partitions).'
+complete -c isofish -n "__fish_isofish_needs_command" -a "browse" -d 'Opens the browser pane: walk the session\'s tree with the arrow keys, preview files, enter nested images.'
 complete -c isofish -n "__fish_isofish_needs_command" -a "cat" -d 'Print a file\'s contents.'
 complete -c isofish -n "__fish_isofish_needs_command" -a "cd" -d 'Change the current directory of the session.'
 complete -c isofish -n "__fish_isofish_needs_command" -a "checksum" -d 'Print the checksum of a file.'
