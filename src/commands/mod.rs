@@ -15,8 +15,10 @@ pub mod read;
 pub mod shell_cmds;
 pub mod tar;
 pub mod transfer;
+pub mod zerocopy;
 
 use std::io::Write;
+use std::os::fd::BorrowedFd;
 use std::sync::OnceLock;
 
 use anyhow::bail;
@@ -99,6 +101,10 @@ pub struct Ctx<'a> {
     pub session: &'a mut Session,
     /// Where the command's output goes (stdout, or a host command's stdin).
     pub out: &'a mut dyn Write,
+    /// The descriptor `out` writes to, when `out` is only a buffer in front of one (stdout, or
+    /// the pipe into a host command). Commands that stream plain file data flush `out` and
+    /// move the data into it without copying ([`zerocopy`]).
+    pub out_fd: Option<BorrowedFd<'a>>,
     /// True when `out` is a terminal: colour and progress bars are allowed.
     pub tty: bool,
 }

@@ -241,7 +241,7 @@ fn find(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
 fn cat(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
     let (fs, ino, meta) = open_file(ctx, &args[0])?;
     let mut buf = vec![0u8; (1 << 20).min(meta.size as usize).max(1)];
-    copy_range(fs.as_ref(), ino, 0, meta.size, &mut buf, ctx.out)
+    super::zerocopy::write_file(fs.as_ref(), ino, meta.size, ctx.out, ctx.out_fd, &mut buf)
 }
 
 /// Parses a line count (negative counts are allowed).

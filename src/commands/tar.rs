@@ -6,8 +6,9 @@
 //!
 //! Full blocks go through a channel ([`pipeline`]) to another thread that writes (and
 //! compresses) them while this one reads the next files, with a fixed set of recycled blocks
-//! (so memory stays at a few MiB). When that thread writes to a plain file, large extents of
-//! the image go to it as ranges, which it copies with `copy_file_range`.
+//! (so memory stays at a few MiB). When that thread writes to a descriptor (a plain file, a
+//! pipe), large extents of the image go to it as ranges, which it moves without copying them
+//! through user space (`copy_file_range`, `splice`: see [`super::zerocopy`]).
 
 use std::io;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
@@ -52,8 +53,8 @@ pub struct Header<'a> {
 pub enum Piece {
     /// The first `len` bytes of a block of the stream; the block is to be sent back.
     Block(Box<[u8]>, usize),
-    /// `len` bytes of `fs`'s source at `offset`, for the writer to copy from the image file
-    /// itself (`copy_file_range`), when it writes to a plain file.
+    /// `len` bytes of `fs`'s source at `offset`, for the writer to move from the image file
+    /// itself, when it writes to a descriptor.
     Range {
         fs: Arc<dyn FileSystem>,
         offset: u64,
@@ -113,7 +114,7 @@ pub fn pipeline(blocks: usize, ranges: bool) -> (Sender, Blocks) {
 
 /// Extents shorter than this are read into the stream even when the writer could copy them:
 /// handing one over costs a partly filled block.
-const RANGE_MIN: u64 = 256 << 10;
+const RANGE_MIN: u64 = 64 << 10;
 
 /// A tar stream being written to a [`pipeline`].
 pub struct TarWriter {

@@ -1,6 +1,7 @@
 //! Moving data out of the session onto the host: `download`, `copy-out`, `tar-out` (and its
 //! `tgz-out` and `txz-out` forms) and `checksums-out`. Plain file data is moved from the image
-//! file with `copy_file_range` where the host allows it, never through a temp copy; the
+//! file with `copy_file_range` (into files) or `splice` (into pipes, see [`super::zerocopy`])
+//! where the host allows it, never through a temp copy; the
 //! recursive commands share [`crate::vfs::walk`], which keeps every path they write inside the
 //! target.
 
@@ -9,6 +10,7 @@ use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::fs::{self as host, File, FileTimes, OpenOptions};
 use std::io::{self, IsTerminal, Write};
+use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -21,6 +23,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::inspect::file_checksum;
 use super::tar::{kind, pipeline, Header, Piece, TarWriter};
+use super::zerocopy::{widen_pipe, write_file, Direct};
 use super::{arg, many, opt, ArgKind, Command, Ctx};
 use crate::error::Error;
 use crate::fs::{FileKind, FileSystem, Ino, Metadata, Timestamp};
@@ -150,7 +153,7 @@ impl Write for Sink<'_> {
 
 /// The plain extents of a file as `(offset in the source, length)`, checked against the
 /// source's size, when the filesystem stores it plainly and they add up to its size.
-fn plain_extents(
+pub(super) fn plain_extents(
     fs: &dyn FileSystem,
     ino: Ino,
     size: u64,
@@ -279,7 +282,7 @@ fn download(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
     let (fs, ino, meta) = super::read::open_file(ctx, &args[0])?;
     let mut buf = vec![0u8; (1 << 20).min(meta.size as usize).max(1)];
     if args[1] == "-" {
-        return super::read::copy_range(fs.as_ref(), ino, 0, meta.size, &mut buf, ctx.out);
+        return write_file(fs.as_ref(), ino, meta.size, ctx.out, ctx.out_fd, &mut buf);
     }
     let out = File::create(&args[1]).with_context(|| format!("{}: cannot create", args[1]))?;
     let bar = progress(Some(meta.size));
@@ -365,15 +368,22 @@ fn tar_out(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
         return Err(Error::NotADirectory(args[0].clone()).into());
     }
     let to_file = args[1] != "-";
-    if !to_file {
-        widen_stdout_pipe();
+    if let (false, Some(fd)) = (to_file, ctx.out_fd) {
+        widen_pipe(fd);
     }
     let vfs = &ctx.session.vfs;
+    let out_fd = ctx.out_fd;
     let sink = Sink::open(&mut *ctx.out, &args[1])?;
-    // An uncompressed archive in a plain file takes large extents straight from the image.
-    let direct = match (&sink, compress) {
-        (Sink::File(f), None) if f.metadata().is_ok_and(|m| m.is_file()) => f.try_clone().ok(),
-        _ => None,
+    // An uncompressed archive takes large extents straight from the image into the output
+    // descriptor, when there is one (the tar file, stdout, the pipe into a host command).
+    let file = match &sink {
+        Sink::File(f) => f.try_clone().ok(),
+        Sink::Out(_) => None,
+    };
+    let mut direct = match (compress, &file) {
+        (Some(_), _) => None,
+        (None, Some(f)) => Direct::new(f.as_fd()),
+        (None, None) => out_fd.and_then(Direct::new),
     };
     let mut out: Box<dyn Write + '_> = match compress {
         Some("gzip") => Box::new(flate2::write::GzEncoder::new(
@@ -403,7 +413,6 @@ fn tar_out(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
             Ok(())
         });
         let written = (|| -> anyhow::Result<()> {
-            let mut scratch = Vec::new();
             for piece in blocks.full.iter() {
                 match piece {
                     Piece::Block(block, len) => {
@@ -413,9 +422,9 @@ fn tar_out(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
                         let _ = blocks.empty.send(block);
                     }
                     Piece::Range { fs, offset, len } => {
-                        let file = direct.as_ref().expect("ranges only come for a plain file");
+                        let direct = direct.as_mut().expect("ranges only come for a descriptor");
                         out.flush()?;
-                        append_range(fs.as_ref(), offset, len, file, &mut scratch)?;
+                        direct.copy(fs.source().as_ref(), offset, len)?;
                         bar.inc(len);
                     }
                 }
@@ -436,61 +445,7 @@ fn tar_out(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Appends `len` bytes of `fs`'s source from `offset` at `out`'s position: with
-/// `copy_file_range` from the image file, or through `scratch` where the host cannot.
-fn append_range(
-    fs: &dyn FileSystem,
-    offset: u64,
-    len: u64,
-    mut out: &File,
-    scratch: &mut Vec<u8>,
-) -> anyhow::Result<()> {
-    let src = fs.source();
-    let (image, base) = src
-        .host_file()
-        .expect("ranges are only made of sources in host files");
-    let mut done = 0;
-    while done < len {
-        let mut in_off = base + offset + done;
-        let want = (len - done).min(1 << 30) as usize;
-        match rustix::fs::copy_file_range(image, Some(&mut in_off), out, None, want) {
-            Ok(0) => {
-                return Err(Error::corrupt(
-                    src.name(),
-                    "file extent",
-                    offset + done,
-                    "the image ends inside the file's data",
-                )
-                .into())
-            }
-            Ok(n) => done += n as u64,
-            Err(_) => {
-                scratch.resize(1 << 20, 0);
-                let n = scratch.len().min((len - done) as usize);
-                src.read_exact_at(offset + done, &mut scratch[..n], "file extent")?;
-                out.write_all(&scratch[..n])?;
-                done += n as u64;
-            }
-        }
-    }
-    Ok(())
-}
-
-/// When standard output is a pipe, asks the kernel for a 4 MiB pipe buffer (or 1 MiB, the most
-/// an unprivileged process may ask for by default) instead of 64 KiB: a stream of megabytes
-/// then needs far fewer wake-ups of the reader. Harmless when the output goes elsewhere.
-fn widen_stdout_pipe() {
-    let stdout = io::stdout();
-    let is_pipe = rustix::fs::fstat(&stdout).is_ok_and(|meta| {
-        rustix::fs::FileType::from_raw_mode(meta.st_mode) == rustix::fs::FileType::Fifo
-    });
-    if is_pipe && rustix::pipe::fcntl_setpipe_size(&stdout, 4 << 20).is_err() {
-        let _ = rustix::pipe::fcntl_setpipe_size(&stdout, 1 << 20);
-    }
-}
-
-/// Writes the tree at `start` into `tar`, as `tar-out` lays it out; with `xdev`, only what
-/// lies on `start`'s own filesystem.
+/// Writes the tree at `start` into `tar`, as `tar-out` lays it out.
 fn write_tree(
     vfs: &crate::vfs::Vfs,
     start: &Node,
@@ -986,6 +941,7 @@ mod tests {
         let mut ctx = Ctx {
             session: &mut session,
             out: &mut tarball,
+            out_fd: None,
             tty: false,
         };
         run(&mut ctx, "tar-out", &["/".into(), "-".into()]).unwrap();
@@ -1034,6 +990,7 @@ mod tests {
         let mut ctx = Ctx {
             session: &mut session,
             out: &mut out,
+            out_fd: None,
             tty: false,
         };
         let args = ["/".to_string(), target.to_str().unwrap().to_string()];

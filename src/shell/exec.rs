@@ -4,6 +4,7 @@
 //! that stops reading its pipe early is not an error.
 
 use std::io::{self, BufWriter, IsTerminal, Write};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::process::ExitStatusExt;
 use std::process::{ExitStatus, Stdio};
 
@@ -70,8 +71,8 @@ impl Shell {
                 let stdout = io::stdout();
                 let tty = stdout.is_terminal();
                 let mut out = Watched::new(BufWriter::new(stdout.lock()));
-                let result = self.command(words, &mut out, tty);
-                if out.broken {
+                let result = self.command(words, &mut out, stdout.as_fd(), tty);
+                if out.broken || broken_pipe(&result) {
                     return Ok(Flow::Quit);
                 }
                 result.map(|()| Flow::Continue)
@@ -85,10 +86,11 @@ impl Shell {
                     .spawn()
                     .with_context(|| format!("| {cmd}"))?;
                 let stdin = child.stdin.take().context("host command without stdin")?;
-                let mut out = Watched::new(BufWriter::new(stdin));
-                let result = self.command(words, &mut out, false);
-                let broken = out.broken;
+                let mut out = Watched::new(BufWriter::new(&stdin));
+                let result = self.command(words, &mut out, stdin.as_fd(), false);
+                let broken = out.broken || broken_pipe(&result);
                 drop(out);
+                drop(stdin);
                 let status = child.wait().with_context(|| format!("| {cmd}"))?;
                 if !broken {
                     result?;
@@ -98,11 +100,19 @@ impl Shell {
         }
     }
 
-    /// Runs an isofish command with its output to `out`, flushed at the end.
-    fn command(&mut self, words: &[String], out: &mut dyn Write, tty: bool) -> anyhow::Result<()> {
+    /// Runs an isofish command with its output to `out` (a buffer in front of `fd`), flushed
+    /// at the end.
+    fn command(
+        &mut self,
+        words: &[String],
+        out: &mut dyn Write,
+        fd: BorrowedFd,
+        tty: bool,
+    ) -> anyhow::Result<()> {
         let mut ctx = Ctx {
             session: &mut self.session,
             out,
+            out_fd: Some(fd),
             tty,
         };
         commands::run(&mut ctx, &words[0], &words[1..])?;
@@ -130,6 +140,18 @@ fn check(cmd: &str, status: ExitStatus) -> anyhow::Result<Flow> {
         (None, Some(sig)) => bail!("host command '{cmd}' was killed by signal {sig}"),
         (None, None) => bail!("host command '{cmd}' failed ({status})"),
     }
+}
+
+/// Whether a command failed because its reader went away (EPIPE) while it wrote to the
+/// output descriptor directly, past [`Watched`].
+fn broken_pipe(result: &anyhow::Result<()>) -> bool {
+    result.as_ref().is_err_and(|e| {
+        e.chain().any(|cause| {
+            cause
+                .downcast_ref::<io::Error>()
+                .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+        })
+    })
 }
 
 /// A writer that remembers whether its reader went away (EPIPE).

@@ -552,7 +552,6 @@ impl<'s> App<'s> {
         }
     }
 
-    /// Runs a command on the session, its output captured.
     /// Runs a command on the session with its output captured, up to [`OUTPUT_LIMIT`] bytes:
     /// past that the command is stopped as by a closed pipe and the output says where it was cut.
     fn command(&mut self, name: &str, args: &[String]) -> (anyhow::Result<()>, Vec<u8>) {
@@ -561,6 +560,7 @@ impl<'s> App<'s> {
             &mut Ctx {
                 session: self.session,
                 out: &mut out,
+                out_fd: None,
                 tty: false,
             },
             name,

@@ -361,12 +361,11 @@ fn copy_out_as_an_ordinary_user_skips_devices_and_set_id_bits() {
     assert_eq!(got.links, reference.links);
 }
 
-#[test]
-fn tar_out_to_a_file_copies_large_extents_from_the_image() {
-    // Files of several MiB go into a tar file by copy_file_range between the header and
-    // padding isofish writes; GNU tar must see the same bytes as bsdtar extracts.
-    let dir = scratch();
-    let src = dir.path().join("src");
+/// An image (xorriso, Rock Ridge) of a tree with a file of 3 MiB and one of 300 kB (which
+/// `tar-out` moves straight from the image) and a small one (which it reads into its blocks);
+/// returns the image and the bytes of `/big.bin`.
+fn big_files_image(dir: &Path) -> (std::path::PathBuf, Vec<u8>) {
+    let src = dir.join("src");
     std::fs::create_dir_all(src.join("d")).unwrap();
     let big: Vec<u8> = (0..3 * 1024 * 1024 + 123)
         .map(|i| (i * 7 % 251) as u8)
@@ -374,7 +373,7 @@ fn tar_out_to_a_file_copies_large_extents_from_the_image() {
     std::fs::write(src.join("big.bin"), &big).unwrap();
     std::fs::write(src.join("d/small.txt"), "small\n").unwrap();
     std::fs::write(src.join("d/mid.bin"), &big[..300_000]).unwrap();
-    let image = dir.path().join("big.iso");
+    let image = dir.join("big.iso");
     tool(
         "xorriso",
         &[
@@ -388,6 +387,15 @@ fn tar_out_to_a_file_copies_large_extents_from_the_image() {
         ],
         None,
     );
+    (image, big)
+}
+
+#[test]
+fn tar_out_to_a_file_copies_large_extents_from_the_image() {
+    // Files of several MiB go into a tar file by copy_file_range between the header and
+    // padding isofish writes; GNU tar must see the same bytes as bsdtar extracts.
+    let dir = scratch();
+    let (image, _) = big_files_image(dir.path());
     let expected = dir.path().join("bsdtar");
     bsdtar_extract(&image, &expected);
     let tarball = dir.path().join("out.tar");
@@ -406,7 +414,111 @@ fn tar_out_to_a_file_copies_large_extents_from_the_image() {
         None,
     );
     assert_same(&snapshot(&expected), &snapshot(&actual), "big files");
-    // The same archive goes to a pipe through the blocks.
+    // The same archive goes to a pipe (spliced from the image between the blocks).
     let piped = isofish_ok(&image, &["tar-out", "/", "-"]);
     assert!(piped == std::fs::read(&tarball).unwrap());
+}
+
+/// Runs `line` with bash (`pipefail` set), `$ISOFISH` being the binary; fails unless it succeeds
+/// without a word on stderr. Returns its stdout.
+fn bash(line: &str) -> Vec<u8> {
+    let out = std::process::Command::new("bash")
+        .args(["-c", &format!("set -o pipefail; {line}")])
+        .env("ISOFISH", env!("CARGO_BIN_EXE_isofish"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stderr.is_empty(),
+        "{line}: {stderr}"
+    );
+    out.stdout
+}
+
+#[test]
+fn tar_out_into_a_pipe_unpacks_with_gnu_tar_to_what_bsdtar_extracts() {
+    // Large extents are spliced from the image into the pipe between the headers and padding
+    // that go through the blocks: the pipe of a host shell, and isofish's own `| host-cmd`.
+    let dir = scratch();
+    let (image, _) = big_files_image(dir.path());
+    let expected = dir.path().join("bsdtar");
+    bsdtar_extract(&image, &expected);
+    let expected = snapshot(&expected);
+    let host = dir.path().join("host");
+    std::fs::create_dir(&host).unwrap();
+    bash(&format!(
+        "\"$ISOFISH\" --ro -a '{}' tar-out / - | tar -xpf - -C '{}'",
+        image.display(),
+        host.display()
+    ));
+    assert_same(&expected, &snapshot(&host), "tar-out / - | tar -x");
+    let inner = dir.path().join("inner");
+    std::fs::create_dir(&inner).unwrap();
+    isofish()
+        .arg("--ro")
+        .arg("-a")
+        .arg(&image)
+        .write_stdin(format!(
+            "tar-out / - | tar -xpf - -C '{}'\n",
+            inner.display()
+        ))
+        .assert()
+        .success()
+        .stderr("");
+    assert_same(
+        &expected,
+        &snapshot(&inner),
+        "isofish's tar-out / - | tar -x",
+    );
+}
+
+#[test]
+fn cat_into_a_pipe_gives_the_bytes_bsdtar_extracts() {
+    let dir = scratch();
+    let (image, _) = big_files_image(dir.path());
+    let x = dir.path().join("x");
+    bsdtar_extract(&image, &x);
+    for path in ["big.bin", "d/mid.bin", "d/small.txt"] {
+        let theirs = tool("md5sum", &[x.join(path).to_str().unwrap()], None);
+        let ours = bash(&format!(
+            "\"$ISOFISH\" --ro -a '{}' cat /{path} | md5sum",
+            image.display()
+        ));
+        let sum = |b: &[u8]| String::from_utf8_lossy(&b[..32]).into_owned();
+        assert_eq!(sum(&ours), sum(&theirs), "{path}");
+    }
+}
+
+#[test]
+fn download_to_a_redirected_stdout_gives_the_bytes_bsdtar_extracts() {
+    // stdout is a regular file: the data is copied into it with copy_file_range, after what
+    // was already there and at the end of what the shell appends with >>.
+    let dir = scratch();
+    let (image, big) = big_files_image(dir.path());
+    let x = dir.path().join("x");
+    bsdtar_extract(&image, &x);
+    let expected = std::fs::read(x.join("big.bin")).unwrap();
+    assert!(expected == big);
+    let file = dir.path().join("out.bin");
+    bash(&format!(
+        "\"$ISOFISH\" --ro -a '{}' download /big.bin - > '{}'",
+        image.display(),
+        file.display()
+    ));
+    assert!(std::fs::read(&file).unwrap() == expected, "> file");
+    bash(&format!(
+        "\"$ISOFISH\" --ro -a '{i}' echo head : download /big.bin - : echo tail > '{f}'; \
+         \"$ISOFISH\" --ro -a '{i}' download /d/small.txt - >> '{f}'",
+        i = image.display(),
+        f = file.display()
+    ));
+    let small = std::fs::read(x.join("d/small.txt")).unwrap();
+    let mut want = b"head\n".to_vec();
+    want.extend_from_slice(&expected);
+    want.extend_from_slice(b"tail\n");
+    want.extend_from_slice(&small);
+    assert!(
+        std::fs::read(&file).unwrap() == want,
+        "echo : download : echo >> file"
+    );
 }
