@@ -6,15 +6,12 @@
 //! lines after one, up to the next `$ ` line, are its expected output (standard output and
 //! standard error together). In expected output, `...` alone on a line stands for any number
 //! of lines and `[..]` inside a line for any text. A command is expected to succeed unless its
-//! expected output has an `isofish: error:` line.
+//! expected output starts with the line `? failed` (as trycmd writes it).
 
 use std::path::PathBuf;
 use std::process::Command;
 
 use crate::common::root;
-
-/// Commands whose pages another part of the project writes.
-const PAGES_ELSEWHERE: &[&str] = &["help", "completions"];
 
 fn pages() -> Vec<(String, String)> {
     let mut pages: Vec<(String, String)> = std::fs::read_dir(root().join("commands"))
@@ -38,7 +35,7 @@ fn every_command_has_a_page() {
     let missing: Vec<&str> = isofish::commands::all()
         .iter()
         .map(|c| c.name)
-        .filter(|n| !PAGES_ELSEWHERE.contains(n) && !names.iter().any(|p| p == n))
+        .filter(|n| !names.iter().any(|p| p == n))
         .collect();
     assert!(missing.is_empty(), "commands without a page: {missing:?}");
 }
@@ -73,14 +70,15 @@ fn every_page_has_the_house_sections() {
     }
 }
 
-/// One example: the command line and the expected output lines.
+/// One example: the command line, the expected output lines, and whether it must fail.
 struct Example {
     command: String,
     expected: Vec<String>,
+    fails: bool,
 }
 
 fn examples(page: &str) -> Vec<Example> {
-    let mut out = Vec::new();
+    let mut out: Vec<Example> = Vec::new();
     let mut in_block = false;
     for line in page.lines() {
         if !in_block {
@@ -93,9 +91,20 @@ fn examples(page: &str) -> Vec<Example> {
             out.push(Example {
                 command: cmd.to_string(),
                 expected: Vec::new(),
+                fails: false,
             });
         } else if let Some(ex) = out.last_mut() {
-            ex.expected.push(line.to_string());
+            if line == "? failed" && ex.expected.is_empty() && !ex.fails {
+                ex.fails = true;
+            } else {
+                ex.expected.push(line.to_string());
+            }
+        }
+    }
+    // Blank lines closing an example (before the next one or the block's end) are layout.
+    for ex in &mut out {
+        while ex.expected.last().is_some_and(|l| l.is_empty()) {
+            ex.expected.pop();
         }
     }
     out
@@ -165,8 +174,7 @@ fn page_examples_run_as_shown() {
                 .expect("sh runs");
             let text = String::from_utf8_lossy(&output.stdout);
             let actual: Vec<&str> = text.lines().collect();
-            let expect_failure = ex.expected.iter().any(|l| l.starts_with("isofish: error:"));
-            if !lines_match(&ex.expected, &actual) || output.status.success() == expect_failure {
+            if !lines_match(&ex.expected, &actual) || output.status.success() == ex.fails {
                 failures.push(format!(
                     "{name}.md: $ {}\n--- expected\n{}\n--- got ({})\n{text}",
                     ex.command,

@@ -504,15 +504,6 @@ fn repl_survives_an_unwritable_history() {
     );
 }
 
-#[test]
-fn shell_command_pages_run_as_documented() {
-    let cases = trycmd::TestCases::new();
-    cases.register_bin("isofish", PathBuf::from(env!("CARGO_BIN_EXE_isofish")));
-    for page in ["help", "echo", "quit", "completions"] {
-        cases.case(crate::common::root().join(format!("commands/{page}.md")));
-    }
-}
-
 /// An image built by xorriso (Rock Ridge) from a tree holding a 1 MiB file `big.bin`, a name
 /// with a space, and a directory; returns the scratch dir, the tree and the image.
 fn built_image() -> (tempfile::TempDir, PathBuf, PathBuf) {
