@@ -20,7 +20,8 @@
 //!   root's is its `.` record. So the vfs can ask by `Ino` alone, the location (extent, parent)
 //!   of every directory seen is kept; a file's node is found in the listing of the directory
 //!   whose extent holds its record. Listings are kept in a cache bounded by their total number
-//!   of entries (evicted ones are read again), so memory does not grow with the number of files.
+//!   of entries (evicted ones are read again; the ancestors of the directory just read are
+//!   kept), so memory does not grow with the number of files.
 
 mod cache;
 mod joliet;
@@ -52,7 +53,7 @@ const MAX_DIR_SIZE: u64 = 64 << 20;
 /// Deepest directory nesting accepted.
 const MAX_DEPTH: usize = 1024;
 /// How many directory entries (plus one per directory) the listing cache holds.
-const LISTING_BUDGET: usize = 1 << 16;
+const LISTING_BUDGET: usize = 1 << 14;
 /// The mount options this filesystem understands.
 const OPTIONS: &[&str] = &["norock", "nojoliet", "joliet", "plain", "iso1999", "ro"];
 
@@ -679,8 +680,21 @@ impl IsoFs {
         }
         let listing = Arc::new(Listing::new(self.load_dir(dir)?));
         let cost = listing.entries.len() + 1;
-        lock(&self.listings).insert(dir, listing.clone(), cost);
+        let ancestors = self.ancestors(dir);
+        lock(&self.listings).insert(dir, listing.clone(), cost, &ancestors);
         Ok(listing)
+    }
+
+    /// The directories that hold `dir`, nearest first (as far as [`MAX_DEPTH`]).
+    fn ancestors(&self, dir: Ino) -> Vec<Ino> {
+        let dirs = lock(&self.dirs);
+        let mut out = Vec::new();
+        let mut cur = dirs.by_ino.get(&dir).and_then(|loc| loc.parent);
+        while let Some(ino) = cur.filter(|_| out.len() < MAX_DEPTH) {
+            out.push(ino);
+            cur = dirs.by_ino.get(&ino).and_then(|loc| loc.parent);
+        }
+        out
     }
 
     /// Hides the root's `rr_moved` when all it holds are relocated directories (which are
