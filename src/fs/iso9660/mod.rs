@@ -17,8 +17,13 @@
 //! - A name that cannot be a file name (empty, `.`, `..`, containing `/` or NUL, from any
 //!   tree) makes its directory fail with a corrupt-record error rather than being rewritten.
 //! - An [`Ino`] is the byte offset of the file's (first) directory record in the source; the
-//!   root's is its `.` record. Nodes are kept once decoded, so the vfs can ask by `Ino` alone.
+//!   root's is its `.` record. So the vfs can ask by `Ino` alone, the location (extent, parent)
+//!   of every directory seen is kept; a file's node is found in the listing of the directory
+//!   whose extent holds its record. Listings are kept in a cache bounded by their total number
+//!   of entries (evicted ones are read again; the ancestors of the directory just read are
+//!   kept), so memory does not grow with the number of files.
 
+mod cache;
 mod joliet;
 mod record;
 mod rockridge;
@@ -26,8 +31,11 @@ mod susp;
 mod volume;
 mod zisofs;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Deref;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+
+use cache::Lru;
 
 use record::Record;
 use rockridge::RockRidge;
@@ -44,6 +52,8 @@ pub const SECTOR: u64 = 2048;
 const MAX_DIR_SIZE: u64 = 64 << 20;
 /// Deepest directory nesting accepted.
 const MAX_DEPTH: usize = 1024;
+/// How many directory entries (plus one per directory) the listing cache holds.
+const LISTING_BUDGET: usize = 1 << 14;
 /// The mount options this filesystem understands.
 const OPTIONS: &[&str] = &["norock", "nojoliet", "joliet", "plain", "iso1999", "ro"];
 
@@ -89,8 +99,8 @@ enum Data {
         zf: Zf,
         layout: Mutex<Option<Arc<Layout>>>,
     },
-    /// A directory extent.
-    Dir { offset: u64, len: u64 },
+    /// A directory (its extent is in [`Dirs`]).
+    Dir,
     /// Data in a layout isofish does not read (Rock Ridge SF sparse files): reads fail.
     Unsupported(&'static str),
 }
@@ -99,14 +109,83 @@ enum Data {
 struct Node {
     meta: Metadata,
     data: Data,
-    parent: Option<Ino>,
 }
 
-/// A decoded directory: its entries in disc order and an index by name (so a lookup in a
-/// directory of a million entries is not a scan).
+/// One entry of a directory: its name, its [`Ino`] and what it is.
+struct Entry {
+    name: Vec<u8>,
+    ino: Ino,
+    node: Node,
+}
+
+impl Entry {
+    fn dir_entry(&self) -> DirEntry {
+        DirEntry {
+            name: self.name.clone(),
+            ino: self.ino,
+            meta: self.node.meta.clone(),
+        }
+    }
+}
+
+/// A decoded directory: its entries in disc order (so by ascending [`Ino`]) and their indexes
+/// sorted by name (so a lookup in a directory of a million entries is not a scan).
 struct Listing {
-    entries: Vec<DirEntry>,
-    by_name: HashMap<Vec<u8>, usize>,
+    entries: Vec<Entry>,
+    by_name: Vec<u32>,
+}
+
+impl Listing {
+    fn new(mut entries: Vec<Entry>) -> Self {
+        entries.shrink_to_fit();
+        let mut by_name: Vec<u32> = (0..entries.len() as u32).collect();
+        // A stable sort: the first of two equal names wins, as a scan would find it.
+        by_name.sort_by(|&a, &b| entries[a as usize].name.cmp(&entries[b as usize].name));
+        Listing { entries, by_name }
+    }
+
+    fn by_name(&self, name: &[u8]) -> Option<&Entry> {
+        let at = self
+            .by_name
+            .partition_point(|&i| self.entries[i as usize].name.as_slice() < name);
+        let entry = &self.entries[*self.by_name.get(at)? as usize];
+        (entry.name == name).then_some(entry)
+    }
+
+    fn by_ino(&self, ino: Ino) -> Option<usize> {
+        self.entries.binary_search_by_key(&ino, |e| e.ino).ok()
+    }
+}
+
+/// A node: the root's, or one entry of a cached listing.
+enum NodeRef<'a> {
+    Root(&'a Node),
+    Listed(Arc<Listing>, usize),
+}
+
+impl Deref for NodeRef<'_> {
+    type Target = Node;
+    fn deref(&self) -> &Node {
+        match self {
+            NodeRef::Root(node) => node,
+            NodeRef::Listed(listing, i) => &listing.entries[*i].node,
+        }
+    }
+}
+
+/// Where a directory is: its extent and the directory that lists it (`None` for the root).
+struct DirLoc {
+    parent: Option<Ino>,
+    offset: u64,
+    len: u64,
+}
+
+/// Every directory seen so far (a few dozen bytes each).
+#[derive(Default)]
+struct Dirs {
+    by_ino: HashMap<Ino, DirLoc>,
+    /// Directory extent offsets and the record that owns each.
+    by_extent: BTreeMap<u64, Ino>,
 }
 
 /// The last inflated zisofs block, so sequential small reads inflate each block once.
@@ -127,10 +206,10 @@ pub struct IsoFs {
     descriptors: Vec<Descriptor>,
     /// SUSP on the primary tree (in use or not): `Some` with the ER identifiers of the root.
     rock_ridge: Option<Vec<String>>,
-    nodes: Mutex<HashMap<Ino, Arc<Node>>>,
-    /// Directory extent offsets and the record that owns each.
-    dir_owners: Mutex<HashMap<u64, Ino>>,
-    dirs: Mutex<HashMap<Ino, Arc<Listing>>>,
+    /// Set once `open` has decoded it.
+    root_node: OnceLock<Node>,
+    dirs: Mutex<Dirs>,
+    listings: Mutex<Lru<Listing>>,
     block: Mutex<BlockCache>,
 }
 
@@ -194,9 +273,9 @@ impl IsoFs {
             root: 0,
             descriptors: descriptors.clone(),
             rock_ridge,
-            nodes: Mutex::new(HashMap::new()),
-            dir_owners: Mutex::new(HashMap::new()),
-            dirs: Mutex::new(HashMap::new()),
+            root_node: OnceLock::new(),
+            dirs: Mutex::new(Dirs::default()),
+            listings: Mutex::new(Lru::new(LISTING_BUDGET)),
             block: Mutex::new(BlockCache::default()),
         };
         let (root, root_offset) = Self::root_of(fs.source.as_ref(), tree)?;
@@ -216,14 +295,16 @@ impl IsoFs {
         };
         let (meta, data) = fs.decode_node(std::slice::from_ref(&dot), rr.as_ref(), true)?;
         fs.root = root_offset;
-        lock(&fs.dir_owners).insert(root_offset, root_offset);
-        lock(&fs.nodes).insert(
+        fs.root_node = OnceLock::from(Node { meta, data });
+        let dirs = fs.dirs.get_mut().unwrap_or_else(|e| e.into_inner());
+        dirs.by_extent.insert(root_offset, root_offset);
+        dirs.by_ino.insert(
             root_offset,
-            Arc::new(Node {
-                meta,
-                data,
+            DirLoc {
                 parent: None,
-            }),
+                offset: root_offset,
+                len: u64::from(dot.size),
+            },
         );
         Ok(fs)
     }
@@ -310,13 +391,7 @@ impl IsoFs {
             None
         };
         let (size, data) = match kind {
-            FileKind::Dir => (
-                stored,
-                Data::Dir {
-                    offset: first.data_offset(),
-                    len: u64::from(first.size),
-                },
-            ),
+            FileKind::Dir => (stored, Data::Dir),
             FileKind::Symlink => (symlink.as_ref().map_or(0, |s| s.len() as u64), Data::None),
             FileKind::File if rr.is_some_and(|r| r.sparse) => {
                 (stored, Data::Unsupported("Rock Ridge sparse file (SF)"))
@@ -363,11 +438,32 @@ impl IsoFs {
         Ok((meta, data))
     }
 
-    fn node(&self, ino: Ino) -> Result<Arc<Node>> {
-        lock(&self.nodes)
-            .get(&ino)
-            .cloned()
-            .ok_or_else(|| Error::NotFound(format!("{}: inode {ino}", self.image())))
+    /// The node of `ino`: found in the listing of the directory whose extent holds its record.
+    fn node(&self, ino: Ino) -> Result<NodeRef<'_>> {
+        let not_found = || Error::NotFound(format!("{}: inode {ino}", self.image()));
+        if ino == self.root {
+            return self
+                .root_node
+                .get()
+                .map(NodeRef::Root)
+                .ok_or_else(not_found);
+        }
+        let dir = {
+            let dirs = lock(&self.dirs);
+            let (&offset, &owner) = dirs
+                .by_extent
+                .range(..=ino)
+                .next_back()
+                .ok_or_else(not_found)?;
+            dirs.by_ino
+                .get(&owner)
+                .filter(|loc| ino - offset < loc.len)
+                .map(|_| owner)
+                .ok_or_else(not_found)?
+        };
+        let listing = self.listing(dir)?;
+        let i = listing.by_ino(ino).ok_or_else(not_found)?;
+        Ok(NodeRef::Listed(listing, i))
     }
 
     /// The name an entry is shown under, checked to be a usable file name.
@@ -409,9 +505,11 @@ impl IsoFs {
     /// Fails when the directory extent at `offset` is `parent` or one of its ancestors (a
     /// loop), or the extent of another directory already listed (so the tree stays a tree:
     /// shared extents could make a walk exponential); else records `rec` as its owner.
-    fn check_dir_extent(&self, parent: Ino, offset: u64, rec: &Record) -> Result<()> {
-        self.check_not_ancestor(parent, offset, rec)?;
-        let owner = *lock(&self.dir_owners).entry(offset).or_insert(rec.offset);
+    /// `len` is the size of the extent.
+    fn check_dir_extent(&self, parent: Ino, offset: u64, len: u32, rec: &Record) -> Result<()> {
+        let mut dirs = lock(&self.dirs);
+        self.check_not_ancestor(&dirs, parent, offset, rec)?;
+        let owner = *dirs.by_extent.entry(offset).or_insert(rec.offset);
         if owner != rec.offset {
             return Err(Error::corrupt(
                 self.image(),
@@ -420,24 +518,37 @@ impl IsoFs {
                 format!("its extent at {offset} is also the directory of the record at {owner}"),
             ));
         }
+        dirs.by_ino.insert(
+            rec.offset,
+            DirLoc {
+                parent: Some(parent),
+                offset,
+                len: u64::from(len),
+            },
+        );
         Ok(())
     }
 
-    fn check_not_ancestor(&self, parent: Ino, offset: u64, rec: &Record) -> Result<()> {
-        let nodes = lock(&self.nodes);
+    fn check_not_ancestor(
+        &self,
+        dirs: &Dirs,
+        parent: Ino,
+        offset: u64,
+        rec: &Record,
+    ) -> Result<()> {
         let mut cur = Some(parent);
         let mut depth = 0;
         while let Some(ino) = cur {
-            let Some(node) = nodes.get(&ino) else { break };
-            if let Data::Dir { offset: o, .. } = node.data {
-                if o == offset {
-                    return Err(Error::corrupt(
-                        self.image(),
-                        "directory record",
-                        rec.offset,
-                        format!("directory loop: its extent at {offset} is an ancestor's"),
-                    ));
-                }
+            let Some(loc) = dirs.by_ino.get(&ino) else {
+                break;
+            };
+            if loc.offset == offset {
+                return Err(Error::corrupt(
+                    self.image(),
+                    "directory record",
+                    rec.offset,
+                    format!("directory loop: its extent at {offset} is an ancestor's"),
+                ));
             }
             depth += 1;
             if depth > MAX_DEPTH {
@@ -448,14 +559,14 @@ impl IsoFs {
                     format!("directories nested deeper than {MAX_DEPTH}"),
                 ));
             }
-            cur = node.parent;
+            cur = loc.parent;
         }
         Ok(())
     }
 
     /// Decodes one directory entry (a record, or the records of a multi-extent file) of the
     /// directory `dir`; `None` for entries that are not listed.
-    fn decode_entry(&self, dir: Ino, group: &[Record]) -> Result<Option<DirEntry>> {
+    fn decode_entry(&self, dir: Ino, group: &[Record]) -> Result<Option<Entry>> {
         let first = &group[0];
         if first.is_self_or_parent() || first.flags & record::ASSOCIATED != 0 {
             return Ok(None);
@@ -485,37 +596,31 @@ impl IsoFs {
                     ));
                 }
                 let dot_rr = self.rock_ridge(&dot, self.susp_skip)?;
-                self.check_dir_extent(dir, dot.data_offset(), first)?;
+                self.check_dir_extent(dir, dot.data_offset(), dot.size, first)?;
                 self.decode_node(std::slice::from_ref(&dot), Some(&dot_rr), true)?
             }
             None => {
                 if first.is_dir() {
-                    self.check_dir_extent(dir, first.data_offset(), first)?;
+                    self.check_dir_extent(dir, first.data_offset(), first.size, first)?;
                 }
                 self.decode_node(group, rr.as_ref(), first.is_dir())?
             }
         };
-        let ino = first.offset;
-        let entry = DirEntry {
+        Ok(Some(Entry {
             name,
-            ino,
-            meta: meta.clone(),
-        };
-        lock(&self.nodes).insert(
-            ino,
-            Arc::new(Node {
-                meta,
-                data,
-                parent: Some(dir),
-            }),
-        );
-        Ok(Some(entry))
+            ino: first.offset,
+            node: Node { meta, data },
+        }))
     }
 
     /// Reads and decodes a directory (not cached).
-    fn load_dir(&self, dir: Ino) -> Result<Vec<DirEntry>> {
-        let node = self.node(dir)?;
-        let Data::Dir { offset, len } = node.data else {
+    fn load_dir(&self, dir: Ino) -> Result<Vec<Entry>> {
+        let loc = lock(&self.dirs)
+            .by_ino
+            .get(&dir)
+            .map(|loc| (loc.offset, loc.len));
+        let Some((offset, len)) = loc else {
+            self.node(dir)?;
             return Err(Error::NotADirectory(format!(
                 "{}: inode {dir}",
                 self.image()
@@ -568,27 +673,35 @@ impl IsoFs {
         Ok(out)
     }
 
-    /// A directory's listing, decoded once.
+    /// A directory's listing, from the cache or decoded (and cached).
     fn listing(&self, dir: Ino) -> Result<Arc<Listing>> {
-        if let Some(cached) = lock(&self.dirs).get(&dir) {
-            return Ok(cached.clone());
+        if let Some(cached) = lock(&self.listings).get(dir) {
+            return Ok(cached);
         }
-        let entries = self.load_dir(dir)?;
-        let mut by_name = HashMap::with_capacity(entries.len());
-        for (i, e) in entries.iter().enumerate() {
-            // The first of two equal names wins, as a scan would find it.
-            by_name.entry(e.name.clone()).or_insert(i);
-        }
-        let listing = Arc::new(Listing { entries, by_name });
-        lock(&self.dirs).insert(dir, listing.clone());
+        let listing = Arc::new(Listing::new(self.load_dir(dir)?));
+        let cost = listing.entries.len() + 1;
+        let ancestors = self.ancestors(dir);
+        lock(&self.listings).insert(dir, listing.clone(), cost, &ancestors);
         Ok(listing)
+    }
+
+    /// The directories that hold `dir`, nearest first (as far as [`MAX_DEPTH`]).
+    fn ancestors(&self, dir: Ino) -> Vec<Ino> {
+        let dirs = lock(&self.dirs);
+        let mut out = Vec::new();
+        let mut cur = dirs.by_ino.get(&dir).and_then(|loc| loc.parent);
+        while let Some(ino) = cur.filter(|_| out.len() < MAX_DEPTH) {
+            out.push(ino);
+            cur = dirs.by_ino.get(&ino).and_then(|loc| loc.parent);
+        }
+        out
     }
 
     /// Hides the root's `rr_moved` when all it holds are relocated directories (which are
     /// shown at their real place), as xorriso and bsdtar do.
-    fn hide_rr_moved(&self, entries: &mut Vec<DirEntry>) -> Result<()> {
+    fn hide_rr_moved(&self, entries: &mut Vec<Entry>) -> Result<()> {
         let Some(pos) = entries.iter().position(|e| {
-            e.meta.is_dir() && matches!(e.name.as_slice(), b"rr_moved" | b".rr_moved")
+            e.node.meta.is_dir() && matches!(e.name.as_slice(), b"rr_moved" | b".rr_moved")
         }) else {
             return Ok(());
         };
@@ -743,14 +856,15 @@ impl FileSystem for IsoFs {
         Ok(self.node(ino)?.meta.clone())
     }
     fn read_dir(&self, dir: Ino) -> Result<Vec<DirEntry>> {
-        Ok(self.listing(dir)?.entries.clone())
+        Ok(self
+            .listing(dir)?
+            .entries
+            .iter()
+            .map(Entry::dir_entry)
+            .collect())
     }
     fn lookup(&self, dir: Ino, name: &[u8]) -> Result<Option<DirEntry>> {
-        let listing = self.listing(dir)?;
-        Ok(listing
-            .by_name
-            .get(name)
-            .map(|&i| listing.entries[i].clone()))
+        Ok(self.listing(dir)?.by_name(name).map(Entry::dir_entry))
     }
     fn read_at(&self, ino: Ino, offset: u64, buf: &mut [u8]) -> Result<usize> {
         let node = self.node(ino)?;
@@ -767,7 +881,7 @@ impl FileSystem for IsoFs {
             Data::Zisofs { pieces, zf, layout } => {
                 self.read_zisofs(ino, pieces, zf, layout, offset, buf)
             }
-            Data::Dir { .. } => Err(Error::IsADirectory(format!(
+            Data::Dir => Err(Error::IsADirectory(format!(
                 "{}: inode {ino}",
                 self.image()
             ))),
