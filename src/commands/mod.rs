@@ -2,8 +2,15 @@
 //! argument specification. The shell, `help`, completion and the docs test all read this one
 //! table. Help text is `commands/NAME.md`, compiled in.
 
+pub mod checksum;
+pub mod format;
+pub mod inspect;
+pub mod magic;
 pub mod mount;
+pub mod pattern;
 pub mod read;
+pub mod tar;
+pub mod transfer;
 
 use std::io::Write;
 use std::sync::OnceLock;
@@ -178,7 +185,13 @@ impl Command {
 pub fn all() -> &'static [Command] {
     static ALL: OnceLock<Vec<Command>> = OnceLock::new();
     ALL.get_or_init(|| {
-        let groups: &[&[Command]] = &[mount::COMMANDS, read::COMMANDS, &[HELP]];
+        let groups: &[&[Command]] = &[
+            mount::COMMANDS,
+            read::COMMANDS,
+            inspect::COMMANDS,
+            transfer::COMMANDS,
+            &[HELP],
+        ];
         let mut v: Vec<Command> = groups.iter().flat_map(|g| g.iter().copied()).collect();
         v.sort_by_key(|c| c.name);
         v

@@ -1,11 +1,18 @@
-//! Reading files and directories: `ls`, `cat`.
+//! Reading files and directories: `ls`, `ll`, `find`, `cat`, `head`, `head-n`, `tail`,
+//! `tail-n`, `readlink`, `grep`, `hexdump`, and `glob`, which runs another command once per
+//! path a wildcard matches.
 
-use std::io::Write;
+use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
+use std::sync::Arc;
 
 use anyhow::bail;
 
-use super::{arg, opt, ArgKind, Command, Ctx};
-use crate::vfs::Node;
+use super::format::{self, Hexdump, LsRow};
+use super::pattern::Regex;
+use super::{any, arg, opt, ArgKind, Command, Ctx};
+use crate::error::Error;
+use crate::fs::{FileKind, FileSystem, Ino, Metadata};
+use crate::vfs::{path, walk, Node, Target};
 
 pub const COMMANDS: &[Command] = &[
     Command {
@@ -15,12 +22,128 @@ pub const COMMANDS: &[Command] = &[
         run: ls,
     },
     Command {
+        name: "ll",
+        aliases: &[],
+        args: &[opt("DIRECTORY", ArgKind::Path)],
+        run: ll,
+    },
+    Command {
+        name: "find",
+        aliases: &[],
+        args: &[arg("DIRECTORY", ArgKind::Path)],
+        run: find,
+    },
+    Command {
         name: "cat",
         aliases: &[],
         args: &[arg("PATH", ArgKind::Path)],
         run: cat,
     },
+    Command {
+        name: "head",
+        aliases: &[],
+        args: &[arg("PATH", ArgKind::Path)],
+        run: |ctx, args| head_lines(ctx, &args[0], 10),
+    },
+    Command {
+        name: "head-n",
+        aliases: &[],
+        args: &[arg("NRLINES", ArgKind::Word), arg("PATH", ArgKind::Path)],
+        run: |ctx, args| head_lines(ctx, &args[1], parse_count(&args[0])?),
+    },
+    Command {
+        name: "tail",
+        aliases: &[],
+        args: &[arg("PATH", ArgKind::Path)],
+        run: |ctx, args| tail_lines(ctx, &args[0], 10),
+    },
+    Command {
+        name: "tail-n",
+        aliases: &[],
+        args: &[arg("NRLINES", ArgKind::Word), arg("PATH", ArgKind::Path)],
+        run: |ctx, args| tail_lines(ctx, &args[1], parse_count(&args[0])?),
+    },
+    Command {
+        name: "readlink",
+        aliases: &[],
+        args: &[arg("PATH", ArgKind::Path)],
+        run: readlink,
+    },
+    Command {
+        name: "grep",
+        aliases: &[],
+        args: &[arg("REGEX", ArgKind::Word), arg("PATH", ArgKind::Path)],
+        run: grep,
+    },
+    Command {
+        name: "hexdump",
+        aliases: &[],
+        args: &[arg("PATH", ArgKind::Path)],
+        run: hexdump,
+    },
+    Command {
+        name: "glob",
+        aliases: &[],
+        args: &[arg("COMMAND", ArgKind::Command), any("ARG", ArgKind::Word)],
+        run: glob,
+    },
 ];
+
+/// The regular file at `path` (symlinks followed): its filesystem, handle and metadata.
+pub fn open_file(ctx: &Ctx, path: &str) -> anyhow::Result<(Arc<dyn FileSystem>, Ino, Metadata)> {
+    let node = ctx.session.resolve(path)?;
+    match node.target {
+        Target::Fs { fs, ino, meta } if !meta.is_dir() => Ok((fs, ino, meta)),
+        _ => Err(Error::IsADirectory(path.to_string()).into()),
+    }
+}
+
+/// A file's data as an [`io::Read`], from `offset` on.
+pub struct FileReader {
+    pub fs: Arc<dyn FileSystem>,
+    pub ino: Ino,
+    pub offset: u64,
+}
+
+impl Read for FileReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self
+            .fs
+            .read_at(self.ino, self.offset, buf)
+            .map_err(io::Error::other)?;
+        self.offset += n as u64;
+        Ok(n)
+    }
+}
+
+/// Copies `len` bytes of a file from `offset` to `out`, in large reads; fails if the file ends
+/// first (its data is shorter than its recorded size).
+pub fn copy_range(
+    fs: &dyn FileSystem,
+    ino: Ino,
+    mut offset: u64,
+    len: u64,
+    buf: &mut [u8],
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let end = offset + len;
+    while offset < end {
+        let want = buf.len().min((end - offset) as usize);
+        let n = fs.read_at(ino, offset, &mut buf[..want])?;
+        if n == 0 {
+            return Err(Error::corrupt(
+                fs.source().name(),
+                "file data",
+                offset,
+                format!("the file ends before its recorded size ({end} bytes)"),
+            )
+            .into());
+        }
+        out.write_all(&buf[..n])?;
+        offset += n as u64;
+    }
+    Ok(())
+}
 
 fn ls(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
     let dir = ctx
@@ -34,35 +157,363 @@ fn ls(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
         .map(|(n, _)| n)
         .collect();
     names.sort();
+    let mut out = BufWriter::new(&mut *ctx.out);
     for n in names {
-        ctx.out.write_all(&n)?;
-        ctx.out.write_all(b"\n")?;
+        out.write_all(&n)?;
+        out.write_all(b"\n")?;
     }
+    out.flush()?;
     Ok(())
 }
 
-/// Copies a file's data to `out`, in large reads.
-pub fn copy_to(node: &Node, out: &mut dyn Write) -> anyhow::Result<()> {
-    let crate::vfs::Target::Fs { fs, ino, meta } = &node.target else {
-        bail!("{}: is a directory", node.path);
-    };
-    if meta.is_dir() {
-        bail!("{}: is a directory", node.path);
+/// True when names may be coloured: the output is a terminal and `NO_COLOR` is unset.
+fn colour(ctx: &Ctx) -> bool {
+    ctx.tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+fn ll(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
+    let path = args.first().map(String::as_str).unwrap_or(".");
+    let node = ctx.session.resolve_nofollow(path)?;
+    let color = colour(ctx);
+    let mut out = BufWriter::new(&mut *ctx.out);
+    if !node.is_dir() {
+        // `ls -la FILE` prints the one line, naming the file as given, without a total.
+        let rows = [LsRow {
+            name: path.as_bytes().to_vec(),
+            meta: node.meta(),
+        }];
+        let mut text = Vec::new();
+        format::write_ll(&mut text, &rows, format::now(), color)?;
+        let body = text.splitn(2, |&b| b == b'\n').nth(1).unwrap_or_default();
+        out.write_all(body)?;
+        out.flush()?;
+        return Ok(());
     }
-    let mut buf = vec![0u8; 1 << 20];
-    let mut offset = 0;
-    loop {
-        let n = fs.read_at(*ino, offset, &mut buf)?;
-        if n == 0 {
-            break;
+    let vfs = &ctx.session.vfs;
+    let parent = vfs.resolve(&format!("{}/..", node.path), true)?;
+    let mut rows = vec![
+        LsRow {
+            name: b".".to_vec(),
+            meta: node.meta(),
+        },
+        LsRow {
+            name: b"..".to_vec(),
+            meta: parent.meta(),
+        },
+    ];
+    for (name, child) in vfs.read_dir(&node)? {
+        rows.push(LsRow {
+            name,
+            meta: child.meta(),
+        });
+    }
+    rows.sort_by(|a, b| a.name.cmp(&b.name));
+    format::write_ll(&mut out, &rows, format::now(), color)?;
+    out.flush()?;
+    Ok(())
+}
+
+fn find(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
+    let start = ctx.session.resolve(&args[0])?;
+    if !start.is_dir() {
+        return Err(Error::NotADirectory(args[0].clone()).into());
+    }
+    let mut paths: Vec<Vec<u8>> = Vec::new();
+    walk::walk(&ctx.session.vfs, &start, |item| {
+        if item.depth > 0 {
+            paths.push(item.rel.to_vec());
         }
-        out.write_all(&buf[..n])?;
-        offset += n as u64;
+        Ok(true)
+    })?;
+    paths.sort_unstable();
+    let mut out = BufWriter::with_capacity(1 << 16, &mut *ctx.out);
+    for p in &paths {
+        out.write_all(p)?;
+        out.write_all(b"\n")?;
     }
+    out.flush()?;
     Ok(())
 }
 
 fn cat(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
-    let node = ctx.session.resolve(&args[0])?;
-    copy_to(&node, ctx.out)
+    let (fs, ino, meta) = open_file(ctx, &args[0])?;
+    let mut buf = vec![0u8; (1 << 20).min(meta.size as usize).max(1)];
+    copy_range(fs.as_ref(), ino, 0, meta.size, &mut buf, ctx.out)
+}
+
+/// Parses a line count (negative counts are allowed).
+fn parse_count(s: &str) -> anyhow::Result<i64> {
+    s.parse()
+        .map_err(|_| Error::Usage(format!("{s}: not a number of lines")).into())
+}
+
+/// Writes whole lines from `reader` while `keep` says so, ending the last with a newline.
+fn write_lines(
+    reader: impl Read,
+    out: &mut dyn Write,
+    mut keep: impl FnMut(u64) -> bool,
+    limit: Option<u64>,
+) -> anyhow::Result<()> {
+    let mut reader = BufReader::with_capacity(1 << 16, reader);
+    let mut out = BufWriter::new(out);
+    let mut line = Vec::new();
+    let mut index = 0u64;
+    while limit.is_none_or(|l| index < l) {
+        line.clear();
+        if reader.read_until(b'\n', &mut line)? == 0 {
+            break;
+        }
+        if keep(index) {
+            out.write_all(&line)?;
+            if line.last() != Some(&b'\n') {
+                out.write_all(b"\n")?;
+            }
+        }
+        index += 1;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// The offset where the last `n` lines of the file begin (0 when it has fewer).
+fn start_of_last_lines(fs: &dyn FileSystem, ino: Ino, size: u64, n: u64) -> anyhow::Result<u64> {
+    let mut buf = vec![0u8; 1 << 16];
+    let mut end = size;
+    let mut seen = 0;
+    let mut last_byte = true;
+    while end > 0 {
+        let start = end.saturating_sub(buf.len() as u64);
+        let chunk = &mut buf[..(end - start) as usize];
+        let mut filled = 0;
+        while filled < chunk.len() {
+            let got = fs.read_at(ino, start + filled as u64, &mut chunk[filled..])?;
+            if got == 0 {
+                bail!("{}: the file is shorter than its size", fs.source().name());
+            }
+            filled += got;
+        }
+        for (i, &b) in chunk.iter().enumerate().rev() {
+            // A newline that ends the file ends the last line; it does not start one.
+            if b == b'\n' && !last_byte {
+                seen += 1;
+                if seen == n {
+                    return Ok(start + i as u64 + 1);
+                }
+            }
+            last_byte = false;
+        }
+        end = start;
+    }
+    Ok(0)
+}
+
+fn head_lines(ctx: &mut Ctx, path: &str, n: i64) -> anyhow::Result<()> {
+    let (fs, ino, meta) = open_file(ctx, path)?;
+    let reader = |fs: Arc<dyn FileSystem>| FileReader { fs, ino, offset: 0 };
+    match n {
+        0 => Ok(()),
+        n if n > 0 => write_lines(reader(fs), ctx.out, |_| true, Some(n as u64)),
+        n => {
+            let end = start_of_last_lines(fs.as_ref(), ino, meta.size, n.unsigned_abs())?;
+            write_lines(reader(fs).take(end), ctx.out, |_| true, None)
+        }
+    }
+}
+
+fn tail_lines(ctx: &mut Ctx, path: &str, n: i64) -> anyhow::Result<()> {
+    let (fs, ino, meta) = open_file(ctx, path)?;
+    match n {
+        0 => Ok(()),
+        n if n > 0 => {
+            let start = start_of_last_lines(fs.as_ref(), ino, meta.size, n as u64)?;
+            let reader = FileReader {
+                fs,
+                ino,
+                offset: start,
+            };
+            write_lines(reader, ctx.out, |_| true, None)
+        }
+        n => {
+            // From the |n|th line on, as `tail -n +|n|`.
+            let first = n.unsigned_abs() - 1;
+            let reader = FileReader { fs, ino, offset: 0 };
+            write_lines(reader, ctx.out, |i| i >= first, None)
+        }
+    }
+}
+
+fn readlink(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
+    let node = ctx.session.resolve_nofollow(&args[0])?;
+    let meta = node.meta();
+    match meta.symlink {
+        Some(target) if meta.kind == FileKind::Symlink => {
+            ctx.out.write_all(&target)?;
+            ctx.out.write_all(b"\n")?;
+            Ok(())
+        }
+        _ => bail!("{}: not a symbolic link", args[0]),
+    }
+}
+
+fn grep(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
+    let re = Regex::new(&args[0])?;
+    let (fs, ino, _) = open_file(ctx, &args[1])?;
+    let mut reader = BufReader::with_capacity(1 << 16, FileReader { fs, ino, offset: 0 });
+    let mut out = BufWriter::new(&mut *ctx.out);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        if reader.read_until(b'\n', &mut line)? == 0 {
+            break;
+        }
+        let text = line.strip_suffix(b"\n").unwrap_or(&line);
+        if re.is_match(text) {
+            out.write_all(text)?;
+            out.write_all(b"\n")?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn hexdump(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
+    let (fs, ino, meta) = open_file(ctx, &args[0])?;
+    let mut out = BufWriter::with_capacity(1 << 16, &mut *ctx.out);
+    let mut dump = Hexdump::default();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut offset = 0;
+    while offset < meta.size {
+        let want = buf.len().min((meta.size - offset) as usize);
+        let mut filled = 0;
+        while filled < want {
+            let n = fs.read_at(ino, offset + filled as u64, &mut buf[filled..want])?;
+            if n == 0 {
+                bail!("{}: the file is shorter than its size", args[0]);
+            }
+            filled += n;
+        }
+        dump.write(&mut out, &buf[..want])?;
+        offset += want as u64;
+    }
+    dump.finish(&mut out)?;
+    out.flush()?;
+    Ok(())
+}
+
+/// True when `s` holds a wildcard character.
+fn has_wildcard(s: &str) -> bool {
+    s.contains(['*', '?', '['])
+}
+
+/// The session paths `pattern` matches, sorted; relative patterns give paths relative to the
+/// current directory. `*` and `?` do not match a leading `.`, as in the shell.
+fn expand(ctx: &Ctx, pattern: &str) -> anyhow::Result<Vec<String>> {
+    let options = glob::MatchOptions {
+        case_sensitive: true,
+        require_literal_separator: true,
+        require_literal_leading_dot: true,
+    };
+    let absolute = pattern.starts_with('/');
+    let start = if absolute { "/" } else { "." };
+    // (path as it will be printed, node)
+    let mut found = vec![(String::new(), ctx.session.resolve(start)?)];
+    let vfs = &ctx.session.vfs;
+    let components: Vec<&str> = pattern.split('/').filter(|c| !c.is_empty()).collect();
+    for (i, comp) in components.iter().enumerate() {
+        let last = i + 1 == components.len();
+        let mut next = Vec::new();
+        for (shown, node) in found {
+            let join = |name: &str| {
+                if shown.is_empty() && !absolute {
+                    name.to_string()
+                } else {
+                    format!("{}/{name}", shown.trim_end_matches('/'))
+                }
+            };
+            if !has_wildcard(comp) {
+                if let Ok(child) = vfs.resolve(&path::child(&node.path, comp.as_bytes()), last) {
+                    next.push((join(comp), child));
+                }
+                continue;
+            }
+            let Ok(pat) = glob::Pattern::new(comp) else {
+                continue;
+            };
+            if !node.is_dir() {
+                continue;
+            }
+            let mut matches: Vec<(Vec<u8>, Node)> = vfs
+                .read_dir(&node)?
+                .into_iter()
+                .filter(|(name, _)| {
+                    std::str::from_utf8(name).is_ok_and(|n| pat.matches_with(n, options))
+                })
+                .collect();
+            matches.sort_by(|a, b| a.0.cmp(&b.0));
+            for (name, child) in matches {
+                let name = String::from_utf8_lossy(&name).into_owned();
+                let child = if last {
+                    child
+                } else {
+                    vfs.resolve(&child.path, true)?
+                };
+                next.push((join(&name), child));
+            }
+        }
+        found = next;
+    }
+    // A trailing `/` matches directories only, and stays on the matches.
+    let dirs_only = pattern.ends_with('/');
+    Ok(found
+        .into_iter()
+        .filter(|(_, node)| !dirs_only || node.is_dir())
+        .map(|(p, _)| match p.as_str() {
+            "" => "/".into(),
+            _ if dirs_only && !p.ends_with('/') => format!("{p}/"),
+            _ => p,
+        })
+        .collect())
+}
+
+fn glob(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
+    let Some(cmd) = super::find(&args[0]) else {
+        bail!("{}: unknown command (try 'help')", args[0]);
+    };
+    // Each argument in a path position expands to its matches, or stays as it is when nothing
+    // matches; the command runs once for every combination, as guestfish's glob does.
+    let mut choices: Vec<Vec<String>> = Vec::new();
+    for (i, a) in args[1..].iter().enumerate() {
+        let expanded = if cmd.arg_kind(i) == Some(ArgKind::Path) && has_wildcard(a) {
+            expand(ctx, a)?
+        } else {
+            Vec::new()
+        };
+        choices.push(if expanded.is_empty() {
+            vec![a.clone()]
+        } else {
+            expanded
+        });
+    }
+    let mut index = vec![0usize; choices.len()];
+    loop {
+        let line: Vec<String> = index
+            .iter()
+            .zip(&choices)
+            .map(|(&i, c)| c[i].clone())
+            .collect();
+        super::run(ctx, cmd.name, &line)?;
+        // The next combination, the last argument varying fastest.
+        let mut pos = index.len();
+        loop {
+            if pos == 0 {
+                return Ok(());
+            }
+            pos -= 1;
+            index[pos] += 1;
+            if index[pos] < choices[pos].len() {
+                break;
+            }
+            index[pos] = 0;
+        }
+    }
 }

@@ -4,6 +4,7 @@
 
 pub mod iso9660;
 pub mod probe;
+pub mod walk;
 
 use std::sync::Arc;
 

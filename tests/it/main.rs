@@ -1,3 +1,12 @@
 //! isofish's integration tests: one binary, one module per thing proved.
 
+mod commands_inspect;
+mod commands_read;
+mod commands_transfer;
 mod common;
+mod docs;
+mod host_tree;
+mod iso_hostile;
+mod iso_info;
+mod iso_oracle;
+mod iso_tree;

@@ -1,0 +1,306 @@
+//! Text layouts shared by the read and inspect commands: the `ls -l` mode string and dates,
+//! the `ll` table (GNU `ls -la` as guestfish prints it), `hexdump -C` lines, and UTC calendar
+//! arithmetic (the guestfish appliance runs in UTC, so isofish prints UTC too).
+
+use std::io::{self, Write};
+
+use nu_ansi_term::{Color, Style};
+
+use crate::fs::{FileKind, Metadata, Timestamp};
+
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+
+/// A UTC calendar date and time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DateTime {
+    pub year: i64,
+    /// 1..=12
+    pub month: u32,
+    pub day: u32,
+    pub hour: u32,
+    pub minute: u32,
+    pub second: u32,
+    /// 0 = Thursday (1970-01-01 was one).
+    weekday: usize,
+}
+
+impl DateTime {
+    /// The UTC date and time of `secs` since the epoch.
+    pub fn from_unix(secs: i64) -> Self {
+        let days = secs.div_euclid(86400);
+        let rem = secs.rem_euclid(86400) as u32;
+        // Howard Hinnant's civil_from_days.
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z.rem_euclid(146_097);
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+        let year = yoe + era * 400 + i64::from(month <= 2);
+        DateTime {
+            year,
+            month,
+            day,
+            hour: rem / 3600,
+            minute: rem / 60 % 60,
+            second: rem % 60,
+            weekday: days.rem_euclid(7) as usize,
+        }
+    }
+
+    /// `Mon`
+    pub fn month_name(&self) -> &'static str {
+        MONTHS[self.month as usize - 1]
+    }
+
+    /// `Sat Nov 21 23:54:41 2026`, as `ctime(3)` and `file` print dates.
+    pub fn ctime(&self) -> String {
+        format!(
+            "{} {} {:2} {:02}:{:02}:{:02} {}",
+            WEEKDAYS[self.weekday],
+            self.month_name(),
+            self.day,
+            self.hour,
+            self.minute,
+            self.second,
+            self.year
+        )
+    }
+}
+
+/// Seconds since the epoch now.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// The date column of `ls -l`: `Mon DD HH:MM` within six months of `now` (and not in the
+/// future), `Mon DD  YYYY` otherwise.
+pub fn ls_date(t: Timestamp, now: i64) -> String {
+    const SIX_MONTHS: i64 = 31_556_952 / 2;
+    let d = DateTime::from_unix(t.secs);
+    let recent = t.secs > now - SIX_MONTHS && t.secs <= now;
+    if recent {
+        format!(
+            "{} {:2} {:02}:{:02}",
+            d.month_name(),
+            d.day,
+            d.hour,
+            d.minute
+        )
+    } else {
+        format!("{} {:2}  {}", d.month_name(), d.day, d.year)
+    }
+}
+
+/// The ten-character mode string of `ls -l` (`drwxr-xr-x`, `-rwsr-xr-t`...).
+pub fn mode_string(kind: FileKind, mode: u32) -> String {
+    let type_char = match kind {
+        FileKind::File => '-',
+        FileKind::Dir => 'd',
+        FileKind::Symlink => 'l',
+        FileKind::CharDevice => 'c',
+        FileKind::BlockDevice => 'b',
+        FileKind::Fifo => 'p',
+        FileKind::Socket => 's',
+    };
+    let mut s = String::with_capacity(10);
+    s.push(type_char);
+    let bit = |m: u32, c: char| if mode & m != 0 { c } else { '-' };
+    let special = |x: u32, sp: u32, on: char, off: char| match (mode & x != 0, mode & sp != 0) {
+        (true, true) => on,
+        (false, true) => off,
+        (true, false) => 'x',
+        (false, false) => '-',
+    };
+    s.push(bit(0o400, 'r'));
+    s.push(bit(0o200, 'w'));
+    s.push(special(0o100, 0o4000, 's', 'S'));
+    s.push(bit(0o040, 'r'));
+    s.push(bit(0o020, 'w'));
+    s.push(special(0o010, 0o2000, 's', 'S'));
+    s.push(bit(0o004, 'r'));
+    s.push(bit(0o002, 'w'));
+    s.push(special(0o001, 0o1000, 't', 'T'));
+    s
+}
+
+/// 512-byte blocks a file occupies, as `st_blocks` counts them.
+pub fn blocks512(meta: &Metadata) -> u64 {
+    meta.allocated.div_ceil(512)
+}
+
+/// One row of the `ll` table.
+pub struct LsRow {
+    pub name: Vec<u8>,
+    pub meta: Metadata,
+}
+
+/// The style `ls --color` gives a name, with the default `LS_COLORS`.
+fn name_style(meta: &Metadata) -> Option<Style> {
+    Some(match meta.kind {
+        FileKind::Dir => Color::Blue.bold(),
+        FileKind::Symlink => Color::Cyan.bold(),
+        FileKind::Fifo => Color::Yellow.normal(),
+        FileKind::Socket => Color::Purple.bold(),
+        FileKind::CharDevice | FileKind::BlockDevice => Color::Yellow.bold(),
+        FileKind::File if meta.mode & 0o111 != 0 => Color::Green.bold(),
+        FileKind::File => return None,
+    })
+}
+
+/// Writes `rows` as `ls -la` does: `total N`, then one aligned line per row. The rows are
+/// written in the order given; `color` paints names as `ls --color` does.
+pub fn write_ll(out: &mut dyn Write, rows: &[LsRow], now: i64, color: bool) -> io::Result<()> {
+    let total: u64 = rows.iter().map(|r| blocks512(&r.meta)).sum();
+    writeln!(out, "total {}", total.div_ceil(2))?;
+    let width = |f: &dyn Fn(&LsRow) -> usize| rows.iter().map(f).max().unwrap_or(0);
+    let digits = |n: u64| n.to_string().len();
+    let nlink_w = width(&|r| digits(r.meta.nlink.into()));
+    let uid_w = width(&|r| digits(r.meta.uid.into()));
+    let gid_w = width(&|r| digits(r.meta.gid.into()));
+    let major_w = width(&|r| r.meta.rdev.map_or(0, |(m, _)| digits(m.into())));
+    let minor_w = width(&|r| r.meta.rdev.map_or(0, |(_, m)| digits(m.into())));
+    let is_dev = |r: &LsRow| matches!(r.meta.kind, FileKind::CharDevice | FileKind::BlockDevice);
+    let dev_w = if rows.iter().any(is_dev) {
+        major_w + 2 + minor_w
+    } else {
+        0
+    };
+    let size_w = width(&|r| digits(r.meta.size)).max(dev_w);
+    for r in rows {
+        let m = &r.meta;
+        let size = match m.rdev {
+            Some((major, minor)) if is_dev(r) => {
+                format!("{major:>major_w$}, {minor:>minor_w$}")
+            }
+            _ => m.size.to_string(),
+        };
+        write!(
+            out,
+            "{} {:>nlink_w$} {:>uid_w$} {:>gid_w$} {:>size_w$} {} ",
+            mode_string(m.kind, m.mode),
+            m.nlink,
+            m.uid,
+            m.gid,
+            size,
+            ls_date(m.mtime, now),
+        )?;
+        let name = String::from_utf8_lossy(&r.name);
+        match name_style(m).filter(|_| color) {
+            Some(style) => write!(out, "{}", style.paint(name.as_ref()))?,
+            None => out.write_all(&r.name)?,
+        }
+        if let Some(target) = m.symlink.as_ref().filter(|_| m.kind == FileKind::Symlink) {
+            out.write_all(b" -> ")?;
+            out.write_all(target)?;
+        }
+        out.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
+/// A `hexdump -C` writer: feed it the file's bytes in order with [`Hexdump::write`] (in
+/// chunks that are multiples of 16 bytes, except the last), then call [`Hexdump::finish`].
+/// Runs of identical lines print as one `*`, as hexdump does.
+#[derive(Default)]
+pub struct Hexdump {
+    offset: u64,
+    last: Option<[u8; 16]>,
+    starred: bool,
+}
+
+impl Hexdump {
+    /// Dumps the next bytes of the file.
+    pub fn write(&mut self, out: &mut dyn Write, data: &[u8]) -> io::Result<()> {
+        for line in data.chunks(16) {
+            if line.len() == 16 && self.last.as_ref().is_some_and(|l| l[..] == *line) {
+                if !self.starred {
+                    out.write_all(b"*\n")?;
+                    self.starred = true;
+                }
+                self.offset += 16;
+                continue;
+            }
+            self.starred = false;
+            let mut text = format!("{:08x} ", self.offset);
+            for i in 0..16 {
+                if i == 8 {
+                    text.push(' ');
+                }
+                match line.get(i) {
+                    Some(b) => text.push_str(&format!(" {b:02x}")),
+                    None => text.push_str("   "),
+                }
+            }
+            text.push_str("  |");
+            for &b in line {
+                text.push(if (0x20..0x7f).contains(&b) {
+                    b as char
+                } else {
+                    '.'
+                });
+            }
+            text.push_str("|\n");
+            out.write_all(text.as_bytes())?;
+            self.last = line.try_into().ok();
+            self.offset += line.len() as u64;
+        }
+        Ok(())
+    }
+
+    /// The closing line: the total length (nothing for an empty file).
+    pub fn finish(&self, out: &mut dyn Write) -> io::Result<()> {
+        if self.offset > 0 {
+            writeln!(out, "{:08x}", self.offset)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates() {
+        let d = DateTime::from_unix(0);
+        assert_eq!((d.year, d.month, d.day), (1970, 1, 1));
+        assert_eq!(d.ctime(), "Thu Jan  1 00:00:00 1970");
+        let d = DateTime::from_unix(951_782_400); // 2000-02-29
+        assert_eq!((d.year, d.month, d.day), (2000, 2, 29));
+        let d = DateTime::from_unix(-1);
+        assert_eq!((d.year, d.month, d.day, d.hour), (1969, 12, 31, 23));
+        let now = 1_700_000_000;
+        assert_eq!(
+            ls_date(
+                Timestamp {
+                    secs: now,
+                    nanos: 0
+                },
+                now
+            ),
+            "Nov 14 22:13"
+        );
+        assert_eq!(
+            ls_date(Timestamp { secs: 0, nanos: 0 }, now),
+            "Jan  1  1970"
+        );
+    }
+
+    #[test]
+    fn modes() {
+        assert_eq!(mode_string(FileKind::Dir, 0o755), "drwxr-xr-x");
+        assert_eq!(mode_string(FileKind::File, 0o4755), "-rwsr-xr-x");
+        assert_eq!(mode_string(FileKind::File, 0o2644), "-rw-r-Sr--");
+        assert_eq!(mode_string(FileKind::Dir, 0o1777), "drwxrwxrwt");
+        assert_eq!(mode_string(FileKind::Symlink, 0o777), "lrwxrwxrwx");
+    }
+}

@@ -1,0 +1,282 @@
+//! The tar stream `tar-out` writes: GNU tar format (ustar headers with the `ustar  ` magic,
+//! `././@LongLink` records for names and link targets over 100 bytes, base-256 numbers for
+//! values octal cannot hold), written through one large buffer so that headers of small files
+//! and file data go out in big writes, with no allocation per member. The archive ends with
+//! two zero blocks and is padded to a whole 10240-byte record, as GNU tar and bsdtar do.
+
+use std::io::{self, Write};
+
+use crate::error::Error;
+use crate::fs::{FileSystem, Ino};
+use crate::source::Source;
+
+const BLOCK: usize = 512;
+const RECORD: u64 = 10240;
+/// The buffer between the readers and the output.
+const BUFFER: usize = 1 << 20;
+
+/// Tar type flags.
+pub mod kind {
+    pub const FILE: u8 = b'0';
+    pub const HARDLINK: u8 = b'1';
+    pub const SYMLINK: u8 = b'2';
+    pub const CHAR: u8 = b'3';
+    pub const BLOCK: u8 = b'4';
+    pub const DIR: u8 = b'5';
+    pub const FIFO: u8 = b'6';
+    pub const LONGNAME: u8 = b'L';
+    pub const LONGLINK: u8 = b'K';
+}
+
+/// What a member header says.
+pub struct Header<'a> {
+    pub name: &'a [u8],
+    pub kind: u8,
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub size: u64,
+    pub mtime: i64,
+    pub link: &'a [u8],
+    pub dev: (u32, u32),
+}
+
+/// A tar stream being written to `out`.
+pub struct TarWriter<W: Write> {
+    out: W,
+    buf: Box<[u8]>,
+    fill: usize,
+    written: u64,
+    /// Called with the number of bytes after each write to `out`.
+    on_write: Option<Box<dyn FnMut(u64)>>,
+}
+
+/// Writes `value` into a numeric header field: octal with a NUL when it fits, else GNU
+/// base-256 (big-endian two's complement behind a 0x80 or 0xff marker).
+fn put_number(field: &mut [u8], value: i64) {
+    let digits = field.len() - 1;
+    if value >= 0 && (value as u64) < 1u64 << (3 * digits) {
+        let s = format!("{value:0digits$o}");
+        field[..digits].copy_from_slice(s.as_bytes());
+        field[digits] = 0;
+        return;
+    }
+    let bytes = value.to_be_bytes();
+    let fill = if value < 0 { 0xff } else { 0 };
+    let n = field.len();
+    for (i, b) in field.iter_mut().enumerate() {
+        let from_end = n - 1 - i;
+        *b = if from_end < 8 {
+            bytes[7 - from_end]
+        } else {
+            fill
+        };
+    }
+    field[0] = if value < 0 { 0xff } else { 0x80 };
+}
+
+impl<W: Write> TarWriter<W> {
+    pub fn new(out: W) -> Self {
+        TarWriter {
+            out,
+            buf: vec![0u8; BUFFER].into_boxed_slice(),
+            fill: 0,
+            written: 0,
+            on_write: None,
+        }
+    }
+
+    /// Reports progress to `f` (bytes written so far, before compression).
+    pub fn on_write(&mut self, f: Box<dyn FnMut(u64)>) {
+        self.on_write = Some(f);
+    }
+
+    fn flush_buffer(&mut self) -> io::Result<()> {
+        if self.fill > 0 {
+            self.out.write_all(&self.buf[..self.fill])?;
+            self.written += self.fill as u64;
+            self.fill = 0;
+            if let Some(f) = self.on_write.as_mut() {
+                f(self.written);
+            }
+        }
+        Ok(())
+    }
+
+    /// Free space in the buffer, flushing it first when it is full.
+    fn spare(&mut self) -> io::Result<&mut [u8]> {
+        if self.fill == self.buf.len() {
+            self.flush_buffer()?;
+        }
+        Ok(&mut self.buf[self.fill..])
+    }
+
+    /// One zeroed 512-byte block in the buffer.
+    fn block(&mut self) -> io::Result<&mut [u8]> {
+        if self.buf.len() - self.fill < BLOCK {
+            self.flush_buffer()?;
+        }
+        let b = &mut self.buf[self.fill..self.fill + BLOCK];
+        b.fill(0);
+        self.fill += BLOCK;
+        Ok(b)
+    }
+
+    fn raw_header(&mut self, h: &Header) -> io::Result<()> {
+        let b = self.block()?;
+        let name_len = h.name.len().min(100);
+        b[..name_len].copy_from_slice(&h.name[..name_len]);
+        put_number(&mut b[100..108], i64::from(h.mode));
+        put_number(&mut b[108..116], i64::from(h.uid));
+        put_number(&mut b[116..124], i64::from(h.gid));
+        put_number(&mut b[124..136], h.size as i64);
+        put_number(&mut b[136..148], h.mtime);
+        b[156] = h.kind;
+        let link_len = h.link.len().min(100);
+        b[157..157 + link_len].copy_from_slice(&h.link[..link_len]);
+        b[257..265].copy_from_slice(b"ustar  \0");
+        if matches!(h.kind, kind::CHAR | kind::BLOCK) {
+            put_number(&mut b[329..337], i64::from(h.dev.0));
+            put_number(&mut b[337..345], i64::from(h.dev.1));
+        }
+        b[148..156].fill(b' ');
+        let sum: u32 = b.iter().map(|&x| u32::from(x)).sum();
+        b[148..155].copy_from_slice(format!("{sum:06o}\0").as_bytes());
+        Ok(())
+    }
+
+    /// A `././@LongLink` record carrying `value` (a name or link target over 100 bytes).
+    fn long(&mut self, kind: u8, value: &[u8]) -> io::Result<()> {
+        self.raw_header(&Header {
+            name: b"././@LongLink",
+            kind,
+            mode: 0o644,
+            uid: 0,
+            gid: 0,
+            size: value.len() as u64 + 1,
+            mtime: 0,
+            link: b"",
+            dev: (0, 0),
+        })?;
+        self.bytes(value)?;
+        self.bytes(&[0])?;
+        self.pad(value.len() as u64 + 1)
+    }
+
+    /// Writes a member's header (and the long-name records it needs). The member's data, if
+    /// any, must follow: `h.size` bytes, then [`TarWriter::pad`].
+    pub fn header(&mut self, h: &Header) -> io::Result<()> {
+        if h.link.len() > 100 {
+            self.long(kind::LONGLINK, h.link)?;
+        }
+        if h.name.len() > 100 {
+            self.long(kind::LONGNAME, h.name)?;
+        }
+        self.raw_header(h)
+    }
+
+    /// Appends bytes to the stream.
+    pub fn bytes(&mut self, mut data: &[u8]) -> io::Result<()> {
+        while !data.is_empty() {
+            let spare = self.spare()?;
+            let n = spare.len().min(data.len());
+            spare[..n].copy_from_slice(&data[..n]);
+            self.fill += n;
+            data = &data[n..];
+        }
+        Ok(())
+    }
+
+    /// Zero bytes that complete the 512-byte block of data `size` bytes long.
+    pub fn pad(&mut self, size: u64) -> io::Result<()> {
+        let rem = (size % BLOCK as u64) as usize;
+        if rem != 0 {
+            self.zeros((BLOCK - rem) as u64)?;
+        }
+        Ok(())
+    }
+
+    /// Appends `len` zero bytes (holes, padding).
+    pub fn zeros(&mut self, mut len: u64) -> io::Result<()> {
+        while len > 0 {
+            let spare = self.spare()?;
+            let n = spare.len().min(len as usize);
+            spare[..n].fill(0);
+            self.fill += n;
+            len -= n as u64;
+        }
+        Ok(())
+    }
+
+    /// Appends `len` bytes of `src` from `offset`, read straight into the buffer.
+    pub fn from_source(&mut self, src: &dyn Source, offset: u64, len: u64) -> anyhow::Result<()> {
+        let mut done = 0;
+        while done < len {
+            let spare = self.spare()?;
+            let want = spare.len().min((len - done) as usize);
+            let n = src.read_at(offset + done, &mut spare[..want])?;
+            if n == 0 {
+                return Err(Error::corrupt(
+                    src.name(),
+                    "file extent",
+                    offset + done,
+                    "the extent runs past the end of the image",
+                )
+                .into());
+            }
+            self.fill += n;
+            done += n as u64;
+        }
+        Ok(())
+    }
+
+    /// Appends `len` bytes of file `ino`, read (and decoded) by its filesystem.
+    pub fn from_file(&mut self, fs: &dyn FileSystem, ino: Ino, len: u64) -> anyhow::Result<()> {
+        let mut done = 0;
+        while done < len {
+            let spare = self.spare()?;
+            let want = spare.len().min((len - done) as usize);
+            let n = fs.read_at(ino, done, &mut spare[..want])?;
+            if n == 0 {
+                return Err(Error::corrupt(
+                    fs.source().name(),
+                    "file data",
+                    done,
+                    format!("the file ends before its recorded size ({len} bytes)"),
+                )
+                .into());
+            }
+            self.fill += n;
+            done += n as u64;
+        }
+        Ok(())
+    }
+
+    /// Ends the archive and returns the output.
+    pub fn finish(mut self) -> io::Result<W> {
+        self.zeros(2 * BLOCK as u64)?;
+        let total = self.written + self.fill as u64;
+        self.zeros(total.next_multiple_of(RECORD) - total)?;
+        self.flush_buffer()?;
+        self.out.flush()?;
+        Ok(self.out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers() {
+        let mut f = [0u8; 8];
+        put_number(&mut f, 0o755);
+        assert_eq!(&f, b"0000755\0");
+        let mut f = [0u8; 12];
+        put_number(&mut f, 1 << 40);
+        assert_eq!(f[0], 0x80);
+        assert_eq!(&f[6..], &[0x01, 0, 0, 0, 0, 0]);
+        put_number(&mut f, -1);
+        assert_eq!(f, [0xff; 12]);
+    }
+}

@@ -1,0 +1,310 @@
+//! `tar-out`, `copy-out`, `download` and `checksums-out` give the same trees, bytes and sums as
+//! third-party tools: GNU tar unpacks isofish's archives into exactly what bsdtar extracts from
+//! the image, GNU tar lists them as it lists its own archive of that extraction, every
+//! compression decompresses with the real tool, and md5sum agrees with the sums.
+
+use std::path::Path;
+
+use crate::common::{fixture, isofish, scratch, tool};
+use crate::host_tree::{assert_same, reference_extract, snapshot};
+
+/// Images with everything the readers know: Rock Ridge from xorriso (devices, FIFOs, long
+/// names and link targets, hard links) and genisoimage (relocated deep directories), zisofs.
+const IMAGES: &[&str] = &["sample.iso", "rr112.iso", "level3-rr.iso", "zisofs.iso"];
+
+/// The extraction isofish is held against (bsdtar's, see [`reference_extract`]); returns the
+/// paths bsdtar could not extract.
+fn bsdtar_extract(image: &Path, dir: &Path) -> Vec<String> {
+    reference_extract(image, dir)
+}
+
+fn isofish_ok(image: &Path, args: &[&str]) -> Vec<u8> {
+    let out = isofish()
+        .arg("--ro")
+        .arg("-a")
+        .arg(image)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "isofish {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+#[test]
+fn tar_out_unpacks_with_gnu_tar_to_what_bsdtar_extracts() {
+    for name in IMAGES {
+        let image = fixture(name);
+        let dir = scratch();
+        let expected = dir.path().join("bsdtar");
+        let skipped = bsdtar_extract(&image, &expected);
+        let tarball = dir.path().join("out.tar");
+        isofish_ok(&image, &["tar-out", "/", tarball.to_str().unwrap()]);
+        let actual = dir.path().join("gnutar");
+        std::fs::create_dir(&actual).unwrap();
+        tool(
+            "tar",
+            &[
+                "-xpf",
+                tarball.to_str().unwrap(),
+                "-C",
+                actual.to_str().unwrap(),
+            ],
+            None,
+        );
+        assert_same(
+            &snapshot(&expected),
+            &snapshot(&actual).without(&skipped),
+            name,
+        );
+    }
+}
+
+#[test]
+fn gnu_tar_lists_tar_out_as_its_own_archive_of_the_tree() {
+    for name in IMAGES {
+        let image = fixture(name);
+        let dir = scratch();
+        let extracted = dir.path().join("x");
+        let skipped = bsdtar_extract(&image, &extracted);
+        let theirs = dir.path().join("theirs.tar");
+        tool(
+            "tar",
+            &[
+                "--sort=name",
+                "--numeric-owner",
+                "--format=gnu",
+                "-cf",
+                theirs.to_str().unwrap(),
+                "-C",
+                extracted.to_str().unwrap(),
+                ".",
+            ],
+            None,
+        );
+        let ours = dir.path().join("ours.tar");
+        isofish_ok(&image, &["tar-out", "/", ours.to_str().unwrap()]);
+        let list = |t: &Path| {
+            let out = tool(
+                "tar",
+                &[
+                    "--numeric-owner",
+                    "--full-time",
+                    "-tvf",
+                    t.to_str().unwrap(),
+                ],
+                None,
+            );
+            // The first member is the top directory, whose times the extraction did not keep.
+            String::from_utf8(out)
+                .unwrap()
+                .lines()
+                .skip(1)
+                .map(String::from)
+                .collect::<Vec<_>>()
+        };
+        let (theirs, mut ours) = (list(&theirs), list(&ours));
+        ours.retain(|l| !skipped.iter().any(|s| l.ends_with(&format!(" ./{s}"))));
+        // Directory sizes are 0 in both; GNU tar numbers them the same way.
+        assert_eq!(ours, theirs, "{name}");
+    }
+}
+
+#[test]
+fn tar_out_to_stdout_and_every_compression_decompress_with_the_real_tools() {
+    let image = fixture("rr112.iso");
+    let plain = isofish_ok(&image, &["tar-out", "/", "-"]);
+    assert_eq!(plain.len() % 10240, 0, "padded to whole records");
+    let dir = scratch();
+    for (method, program) in [
+        ("gzip", "gzip"),
+        ("xz", "xz"),
+        ("zstd", "zstd"),
+        ("bzip2", "bzip2"),
+    ] {
+        let file = dir.path().join(format!("t.{method}"));
+        let arg = format!("compress:{method}");
+        isofish_ok(&image, &["tar-out", "/", file.to_str().unwrap(), &arg]);
+        let unpacked = tool(program, &["-dc", file.to_str().unwrap()], None);
+        assert!(unpacked == plain, "{method}: not the plain archive");
+    }
+    for (cmd, program) in [("tgz-out", "gzip"), ("txz-out", "xz")] {
+        let file = dir.path().join(cmd);
+        isofish_ok(&image, &[cmd, "/", file.to_str().unwrap()]);
+        let unpacked = tool(program, &["-dc", file.to_str().unwrap()], None);
+        assert!(unpacked == plain, "{cmd}: not the plain archive");
+    }
+}
+
+#[test]
+fn tar_out_excludes_what_gnu_tar_excludes() {
+    let image = fixture("rr112.iso");
+    let dir = scratch();
+    let extracted = dir.path().join("x");
+    bsdtar_extract(&image, &extracted);
+    for patterns in ["*.txt", "links,fifo", "a/b/c", "l*"] {
+        let mut args = vec![
+            "--sort=name".to_string(),
+            "-cf".into(),
+            "-".into(),
+            "-C".into(),
+            extracted.to_str().unwrap().into(),
+        ];
+        args.extend(patterns.split(',').map(|p| format!("--exclude={p}")));
+        args.push(".".into());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let theirs = tool("tar", &args, None);
+        let list = |tarball: Vec<u8>| {
+            let path = dir.path().join("l.tar");
+            std::fs::write(&path, tarball).unwrap();
+            tool("tar", &["-tf", path.to_str().unwrap()], None)
+        };
+        let option = format!("excludes:{patterns}");
+        let ours = isofish_ok(&image, &["tar-out", "/", "-", &option]);
+        assert_eq!(
+            String::from_utf8(list(ours)).unwrap(),
+            String::from_utf8(list(theirs)).unwrap(),
+            "excludes:{patterns}"
+        );
+    }
+}
+
+#[test]
+fn copy_out_of_the_root_gives_what_bsdtar_extracts() {
+    for name in IMAGES {
+        let image = fixture(name);
+        let dir = scratch();
+        let expected = dir.path().join("bsdtar");
+        let skipped = bsdtar_extract(&image, &expected);
+        let actual = dir.path().join("copy");
+        std::fs::create_dir(&actual).unwrap();
+        isofish_ok(&image, &["copy-out", "/", actual.to_str().unwrap()]);
+        let expected = snapshot(&expected);
+        assert_same(&expected, &snapshot(&actual).without(&skipped), name);
+        // Copying again over the result replaces files and merges into the directories.
+        isofish_ok(&image, &["copy-out", "/", actual.to_str().unwrap()]);
+        assert_same(&expected, &snapshot(&actual).without(&skipped), name);
+    }
+}
+
+#[test]
+fn copy_out_of_files_and_subdirectories_names_them_in_the_target() {
+    let image = fixture("rr112.iso");
+    let dir = scratch();
+    let expected = dir.path().join("bsdtar");
+    bsdtar_extract(&image, &expected);
+    let actual = dir.path().join("copy");
+    std::fs::create_dir(&actual).unwrap();
+    isofish_ok(
+        &image,
+        &["copy-out", "/links", "/big.txt", actual.to_str().unwrap()],
+    );
+    let whole = snapshot(&expected);
+    let got = snapshot(&actual);
+    let names: Vec<&String> = got.nodes.keys().collect();
+    let want: Vec<&String> = whole
+        .nodes
+        .keys()
+        .filter(|k| *k == "links" || k.starts_with("links/") || *k == "big.txt")
+        .collect();
+    assert_eq!(names, want);
+    for (k, v) in &got.nodes {
+        assert_eq!(Some(v), whole.nodes.get(k), "{k}");
+    }
+}
+
+#[test]
+fn copy_out_needs_an_existing_host_directory() {
+    let dir = scratch();
+    let missing = dir.path().join("no/such/dir");
+    isofish()
+        .args([
+            "--ro",
+            "-a",
+            "tests/fixtures/sample.iso",
+            "copy-out",
+            "/docs",
+        ])
+        .arg(&missing)
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("not a directory"));
+    assert!(!missing.exists());
+}
+
+#[test]
+fn download_gives_the_bytes_bsdtar_extracts() {
+    let dir = scratch();
+    for (name, path) in [
+        ("sample.iso", "README.TXT"),
+        ("rr112.iso", "big.txt"),
+        ("zisofs.iso", "text/numbers.txt"),
+        ("zisofs.iso", "zeros.bin"),
+        ("sample.iso", "docs/empty.txt"),
+    ] {
+        let image = fixture(name);
+        let x = dir.path().join(name);
+        if !x.exists() {
+            bsdtar_extract(&image, &x);
+        }
+        let expected = std::fs::read(x.join(path)).unwrap();
+        let abs = format!("/{path}");
+        assert!(
+            isofish_ok(&image, &["download", &abs, "-"]) == expected,
+            "{name}:{path} to -"
+        );
+        let host = dir.path().join("downloaded");
+        isofish_ok(&image, &["download", &abs, host.to_str().unwrap()]);
+        assert!(
+            std::fs::read(&host).unwrap() == expected,
+            "{name}:{path} to a file"
+        );
+    }
+}
+
+#[test]
+fn download_of_a_missing_file_says_so() {
+    isofish()
+        .args([
+            "--ro",
+            "-a",
+            "tests/fixtures/sample.iso",
+            "download",
+            "/nope",
+            "-",
+        ])
+        .assert()
+        .code(1)
+        .stderr("isofish: error: /nope: no such file or directory\n");
+}
+
+#[test]
+fn checksums_out_agrees_with_md5sum_and_cksum() {
+    for name in IMAGES {
+        let image = fixture(name);
+        let dir = scratch();
+        let x = dir.path().join("x");
+        bsdtar_extract(&image, &x);
+        let files = tool("find", &[".", "-type", "f"], Some(&x));
+        let files: Vec<&str> = std::str::from_utf8(&files).unwrap().lines().collect();
+        for (alg, program) in [("md5", "md5sum"), ("sha256", "sha256sum"), ("crc", "cksum")] {
+            let mut args = vec!["--"];
+            args.extend(&files);
+            let theirs = tool(program, &args, Some(&x));
+            let ours = isofish_ok(&image, &["checksums-out", alg, "/", "-"]);
+            let sorted = |b: Vec<u8>| {
+                let mut v: Vec<String> = String::from_utf8(b)
+                    .unwrap()
+                    .lines()
+                    .map(String::from)
+                    .collect();
+                v.sort();
+                v
+            };
+            assert_eq!(sorted(ours), sorted(theirs), "{name} {alg}");
+        }
+    }
+}

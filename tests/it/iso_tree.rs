@@ -1,0 +1,292 @@
+//! The ISO 9660 reader shows the same trees as xorriso, bsdtar and isoinfo on images those
+//! tools' siblings (xorriso, genisoimage; tests/fixtures/make.sh) made: names, types, sizes,
+//! modes, owners, times, link counts, symlink targets, device numbers and every file's bytes.
+
+use crate::common::fixture;
+use crate::iso_oracle::{
+    assert_same, bsdtar_listing, bsdtar_tree, isoinfo_names, open, ours, project, xorriso_extract,
+    Item, Tree,
+};
+
+/// The fields bsdtar's extraction and listing can vouch for. Directory sizes and link counts
+/// are the host's after extraction, so they are left out; device nodes come from the listing
+/// only (kind, numbers, mode, owner).
+fn bsdtar_view(_: &str, i: &Item) -> Item {
+    match i.kind {
+        Some('c' | 'b') => Item {
+            kind: i.kind,
+            rdev: i.rdev.map(pn_words_as_linux_reads_them),
+            mode: i.mode,
+            uid: i.uid,
+            gid: i.gid,
+            ..Item::default()
+        },
+        Some('d') => Item {
+            size: None,
+            nlink: None,
+            ..i.clone()
+        },
+        Some('f') => i.clone(),
+        _ => Item {
+            nlink: None,
+            ..i.clone()
+        },
+    }
+}
+
+/// bsdtar (like xorriso) joins the two PN words into one 64-bit dev_t (high << 32 | low) and
+/// splits that the glibc way. Linux instead takes the words as major and minor unless the high
+/// one is 0 (then the low word is a whole dev_t). genisoimage writes major and minor, xorriso a
+/// dev_t in the low word, so only Linux's reading gives the original numbers for both. This
+/// recovers the recorded words from bsdtar's numbers and reads them as Linux does.
+fn pn_words_as_linux_reads_them((major, minor): (u32, u32)) -> (u32, u32) {
+    let (major, minor) = (u64::from(major), u64::from(minor));
+    let dev = ((major & 0xfffff000) << 32)
+        | ((major & 0xfff) << 8)
+        | ((minor & 0xffffff00) << 12)
+        | (minor & 0xff);
+    let (high, low) = ((dev >> 32) as u32, dev as u32);
+    if high == 0 {
+        ((low >> 8) & 0xfff, (low & 0xff) | ((low >> 12) & 0xfff00))
+    } else {
+        (high, low)
+    }
+}
+
+/// The fields xorriso's extraction restores: it does not chown or date symlinks, does not
+/// keep hard links, and has no directory sizes.
+fn xorriso_view(_: &str, i: &Item) -> Item {
+    let base = Item {
+        kind: i.kind,
+        target: i.target.clone(),
+        md5: i.md5.clone(),
+        ..Item::default()
+    };
+    match i.kind {
+        Some('l') => base,
+        Some('d') => Item {
+            mode: i.mode,
+            mtime: i.mtime,
+            ..base
+        },
+        _ => Item {
+            mode: i.mode,
+            mtime: i.mtime,
+            size: i.size,
+            ..base
+        },
+    }
+}
+
+/// Compares a Rock Ridge image with bsdtar (everything) and xorriso (what it extracts).
+fn check_rock_ridge(name: &str) {
+    let img = fixture(name);
+    let ours = ours(&img, "");
+    // bsdtar drops the `/` between two components of a symlink target split over two SL
+    // entries (`segment-segment-`); xorriso reads them right and checks the targets below.
+    let no_long_target = |k: &str, i: &Item| match k {
+        "links/long-target" => Item {
+            target: None,
+            size: None,
+            ..bsdtar_view(k, i)
+        },
+        _ => bsdtar_view(k, i),
+    };
+    assert_same(
+        &format!("{name} vs bsdtar"),
+        &project(&ours, no_long_target),
+        &project(&bsdtar_tree(&img), no_long_target),
+    );
+    // xorriso shows the `rr_moved` directory genisoimage relocates deep directories into (as
+    // an empty directory: its entries carry RE); bsdtar hides it and so do we (nothing in it
+    // is lost: the directories appear at their real place). xorriso does not extract device
+    // nodes.
+    let mut theirs = xorriso_extract(&img);
+    theirs.remove("rr_moved");
+    let ours: Tree = ours
+        .into_iter()
+        .filter(|(_, i)| !matches!(i.kind, Some('c' | 'b')))
+        .collect();
+    assert_same(
+        &format!("{name} vs xorriso"),
+        &project(&ours, xorriso_view),
+        &project(&theirs, xorriso_view),
+    );
+}
+
+#[test]
+fn sample_matches_bsdtar_and_xorriso() {
+    check_rock_ridge("sample.iso");
+}
+
+#[test]
+fn genisoimage_rock_ridge_with_relocated_deep_tree_matches() {
+    check_rock_ridge("level3-rr.iso");
+}
+
+#[test]
+fn genisoimage_rationalised_rock_ridge_matches() {
+    check_rock_ridge("rational-rr.iso");
+}
+
+#[test]
+fn xorriso_rrip_1_12_matches() {
+    check_rock_ridge("rr112.iso");
+}
+
+#[test]
+fn zisofs_files_read_back_decompressed() {
+    check_rock_ridge("zisofs.iso");
+    // The size is the uncompressed one and no extents are offered for compressed files.
+    let img = fixture("zisofs.iso");
+    let fs = open(&img, "").expect("opens");
+    let entry = fs
+        .lookup(fs.root(), b"zeros.bin")
+        .expect("lookup")
+        .expect("zeros.bin exists");
+    assert!(fs.extents(entry.ino).expect("extents").is_none());
+}
+
+#[test]
+fn multisession_image_shows_the_newest_session() {
+    check_rock_ridge("multisession.iso");
+    let fs = open(&fixture("multisession.iso"), "").expect("opens");
+    assert_eq!(fs.label().as_deref(), Some("SESSION2"));
+}
+
+#[test]
+fn partition_offset_image_matches() {
+    check_rock_ridge("partition-offset.iso");
+}
+
+/// Maps `isoinfo -f` plain names the way the reader shows them: `;1` versions and the dot of
+/// names without extension dropped.
+fn plain(names: Vec<String>) -> Vec<String> {
+    names
+        .into_iter()
+        .map(|n| {
+            let n = match n.rsplit_once(';') {
+                Some((base, v)) if v.bytes().all(|b| b.is_ascii_digit()) => base.to_string(),
+                _ => n,
+            };
+            n.strip_suffix('.').map(str::to_string).unwrap_or(n)
+        })
+        .collect()
+}
+
+fn names(tree: &Tree) -> Vec<String> {
+    tree.keys().cloned().collect()
+}
+
+/// Names against isoinfo; kinds, sizes, times and bytes against bsdtar (which picks the same
+/// tree: Joliet when there is no Rock Ridge).
+fn check_names_and_data(name: &str, options: &str, isoinfo_flags: &[&str], strip: bool) {
+    let img = fixture(name);
+    let ours = ours(&img, options);
+    // isoinfo cannot print non-ASCII Joliet names (it has no UTF-8 output charset): those are
+    // compared with bsdtar below.
+    let ascii =
+        |v: Vec<String>| -> Vec<String> { v.into_iter().filter(|n| n.is_ascii()).collect() };
+    let mut expected = ascii(isoinfo_names(&img, isoinfo_flags));
+    if strip {
+        expected = plain(expected);
+    }
+    expected.sort();
+    assert_eq!(
+        ascii(names(&ours)),
+        expected,
+        "{name} ({options}): names vs isoinfo"
+    );
+    let data = |_: &str, i: &Item| Item {
+        kind: i.kind,
+        md5: i.md5.clone(),
+        mtime: i.mtime,
+        size: if i.kind == Some('f') { i.size } else { None },
+        ..Item::default()
+    };
+    if options.is_empty() {
+        assert_same(
+            &format!("{name} vs bsdtar"),
+            &project(&ours, data),
+            &project(&bsdtar_tree(&img), data),
+        );
+    }
+}
+
+#[test]
+fn level1_plain_names_match_isoinfo_and_modes_match_xorriso() {
+    check_names_and_data("level1.iso", "", &[], true);
+    // Without Rock Ridge, modes are the kernel's and xorriso's defaults (0555).
+    let img = fixture("level1.iso");
+    let modes = |_: &str, i: &Item| Item {
+        kind: i.kind,
+        mode: i.mode,
+        ..Item::default()
+    };
+    assert_same(
+        "level1 modes vs xorriso",
+        &project(&ours(&img, ""), modes),
+        &project(&xorriso_extract(&img), modes),
+    );
+    // The hidden file is listed.
+    assert!(ours(&img, "").contains_key("HIDDEN.TXT"));
+}
+
+#[test]
+fn iso_9660_1999_level4_names_match() {
+    check_names_and_data("level4.iso", "", &[], false);
+}
+
+#[test]
+fn joliet_names_match_isoinfo() {
+    check_names_and_data("level2-joliet.iso", "", &["-J"], false);
+}
+
+#[test]
+fn joliet_long_names_match_isoinfo() {
+    check_names_and_data("joliet-long.iso", "", &["-J"], false);
+    let longest = ours(&fixture("joliet-long.iso"), "")
+        .keys()
+        .map(|k| k.rsplit('/').next().unwrap_or(k).chars().count())
+        .max();
+    assert_eq!(longest, Some(103));
+}
+
+#[test]
+fn mount_options_pick_the_tree() {
+    // Rock Ridge + Joliet image: `joliet` and `norock` show Joliet, `plain` the ISO names.
+    check_names_and_data("sample.iso", "joliet", &["-J"], false);
+    check_names_and_data("level3-rr.iso", "norock", &["-J"], false);
+    check_names_and_data("level3-rr.iso", "plain", &[], true);
+    check_names_and_data("sample.iso", "nojoliet", &["-R"], false);
+}
+
+#[test]
+fn unknown_mount_option_is_a_usage_error() {
+    match open(&fixture("sample.iso"), "norock,frobnicate") {
+        Err(isofish::Error::Usage(msg)) => assert!(msg.contains("frobnicate"), "{msg}"),
+        Err(e) => panic!("wrong error: {e}"),
+        Ok(_) => panic!("accepted an unknown option"),
+    }
+}
+
+#[test]
+fn device_numbers_match_bsdtar_listing() {
+    for name in ["level3-rr.iso", "rr112.iso"] {
+        check_devices(name);
+    }
+}
+
+fn check_devices(name: &str) {
+    let img = fixture(name);
+    let listing = bsdtar_listing(&img);
+    let ours = ours(&img, "");
+    for dev in ["char-dev", "block-dev"] {
+        assert_eq!(
+            ours[dev].rdev,
+            listing[dev].rdev.map(pn_words_as_linux_reads_them),
+            "{dev}"
+        );
+        assert!(ours[dev].rdev.is_some());
+    }
+}
