@@ -170,3 +170,39 @@ impl Source for RangeSource {
             .map(|(file, base)| (file, base + self.start))
     }
 }
+
+/// Bytes in memory: images built or mutated by tests and fuzzers, small nested images.
+pub struct MemSource {
+    bytes: Vec<u8>,
+    name: String,
+}
+
+impl MemSource {
+    /// The source of `bytes`, named `name` in errors.
+    pub fn new(bytes: Vec<u8>, name: impl Into<String>) -> Self {
+        MemSource {
+            bytes,
+            name: name.into(),
+        }
+    }
+}
+
+impl Source for MemSource {
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
+        let Some(rest) = usize::try_from(offset)
+            .ok()
+            .and_then(|o| self.bytes.get(o..))
+        else {
+            return Ok(0);
+        };
+        let n = rest.len().min(buf.len());
+        buf[..n].copy_from_slice(&rest[..n]);
+        Ok(n)
+    }
+    fn len(&self) -> u64 {
+        self.bytes.len() as u64
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+}

@@ -206,6 +206,15 @@ fn directory_pointing_at_an_ancestor_is_a_loop() {
     set_both32(&mut img.0[guide + 2..], (docs_extent / SECTOR) as u32);
     let msg = must_fail("guide -> docs", &img);
     assert!(msg.contains("directory loop"), "{msg}");
+
+    // Two directories sharing an extent (not a loop, but a walk could grow exponentially).
+    let mut img = Image::sample();
+    let docs_extent = img.extent_of(img.docs());
+    let isolinux = img.extent_of(img.record(img.root(), "ISOLINUX"));
+    let guide = img.record(docs_extent, "GUIDE");
+    set_both32(&mut img.0[guide + 2..], (isolinux / SECTOR) as u32);
+    let msg = must_fail("guide -> isolinux", &img);
+    assert!(msg.contains("is also the directory of the record"), "{msg}");
 }
 
 #[test]

@@ -5,6 +5,9 @@
 //! Choices where the standards leave room:
 //! - The view is Rock Ridge, else Joliet, else plain ISO 9660 (mount options `norock`,
 //!   `nojoliet`, `joliet` to prefer Joliet, `plain` for neither), as the Linux kernel does.
+//!   The ISO 9660:1999 tree of an enhanced volume descriptor is shown with `iso1999` only:
+//!   genisoimage points it at the primary tree anyway, and no peer tool (Linux, isoinfo,
+//!   xorriso, bsdtar, 7z) shows xorriso's separate one by default.
 //! - Plain names lose their `;1` version and the `.` of names without extension; their case is
 //!   kept (as isoinfo, xorriso and bsdtar show them).
 //! - Without Rock Ridge, directories and files are 0555 (as Linux and xorriso show them;
@@ -42,7 +45,7 @@ const MAX_DIR_SIZE: u64 = 64 << 20;
 /// Deepest directory nesting accepted.
 const MAX_DEPTH: usize = 1024;
 /// The mount options this filesystem understands.
-const OPTIONS: &[&str] = &["norock", "nojoliet", "joliet", "plain", "ro"];
+const OPTIONS: &[&str] = &["norock", "nojoliet", "joliet", "plain", "iso1999", "ro"];
 
 /// Which names (and attributes) are shown.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -88,6 +91,8 @@ enum Data {
     },
     /// A directory extent.
     Dir { offset: u64, len: u64 },
+    /// Data in a layout isofish does not read (Rock Ridge SF sparse files): reads fail.
+    Unsupported(&'static str),
 }
 
 /// One decoded file or directory.
@@ -95,6 +100,13 @@ struct Node {
     meta: Metadata,
     data: Data,
     parent: Option<Ino>,
+}
+
+/// A decoded directory: its entries in disc order and an index by name (so a lookup in a
+/// directory of a million entries is not a scan).
+struct Listing {
+    entries: Vec<DirEntry>,
+    by_name: HashMap<Vec<u8>, usize>,
 }
 
 /// The last inflated zisofs block, so sequential small reads inflate each block once.
@@ -116,7 +128,9 @@ pub struct IsoFs {
     /// SUSP on the primary tree (in use or not): `Some` with the ER identifiers of the root.
     rock_ridge: Option<Vec<String>>,
     nodes: Mutex<HashMap<Ino, Arc<Node>>>,
-    dirs: Mutex<HashMap<Ino, Arc<Vec<DirEntry>>>>,
+    /// Directory extent offsets and the record that owns each.
+    dir_owners: Mutex<HashMap<u64, Ino>>,
+    dirs: Mutex<HashMap<Ino, Arc<Listing>>>,
     block: Mutex<BlockCache>,
 }
 
@@ -157,8 +171,10 @@ impl IsoFs {
             rock_ridge = Some(rr.extensions);
         }
 
-        let want_rock = sp.is_some() && !options.has("norock") && !options.has("plain");
-        let want_joliet = joliet.is_some() && !options.has("nojoliet") && !options.has("plain");
+        let enhanced = find(|k| *k == Kind::Enhanced).filter(|_| options.has("iso1999"));
+        let neither = options.has("plain") || enhanced.is_some();
+        let want_rock = sp.is_some() && !options.has("norock") && !neither;
+        let want_joliet = joliet.is_some() && !options.has("nojoliet") && !neither;
         let view = if want_joliet && (options.has("joliet") || !want_rock) {
             View::Joliet
         } else if want_rock {
@@ -168,7 +184,7 @@ impl IsoFs {
         };
         let tree = match view {
             View::Joliet => joliet.expect("want_joliet needs it"),
-            _ => primary,
+            _ => enhanced.unwrap_or(primary),
         };
         let mut fs = IsoFs {
             label: primary.volume_id.trim().to_string(),
@@ -179,6 +195,7 @@ impl IsoFs {
             descriptors: descriptors.clone(),
             rock_ridge,
             nodes: Mutex::new(HashMap::new()),
+            dir_owners: Mutex::new(HashMap::new()),
             dirs: Mutex::new(HashMap::new()),
             block: Mutex::new(BlockCache::default()),
         };
@@ -199,6 +216,7 @@ impl IsoFs {
         };
         let (meta, data) = fs.decode_node(std::slice::from_ref(&dot), rr.as_ref(), true)?;
         fs.root = root_offset;
+        lock(&fs.dir_owners).insert(root_offset, root_offset);
         lock(&fs.nodes).insert(
             root_offset,
             Arc::new(Node {
@@ -300,6 +318,9 @@ impl IsoFs {
                 },
             ),
             FileKind::Symlink => (symlink.as_ref().map_or(0, |s| s.len() as u64), Data::None),
+            FileKind::File if rr.is_some_and(|r| r.sparse) => {
+                (stored, Data::Unsupported("Rock Ridge sparse file (SF)"))
+            }
             FileKind::File => match rr.and_then(|r| r.zf) {
                 Some(zf) => (
                     u64::from(zf.size),
@@ -385,7 +406,23 @@ impl IsoFs {
         )
     }
 
-    /// Fails when the directory extent at `offset` is `parent` or one of its ancestors.
+    /// Fails when the directory extent at `offset` is `parent` or one of its ancestors (a
+    /// loop), or the extent of another directory already listed (so the tree stays a tree:
+    /// shared extents could make a walk exponential); else records `rec` as its owner.
+    fn check_dir_extent(&self, parent: Ino, offset: u64, rec: &Record) -> Result<()> {
+        self.check_not_ancestor(parent, offset, rec)?;
+        let owner = *lock(&self.dir_owners).entry(offset).or_insert(rec.offset);
+        if owner != rec.offset {
+            return Err(Error::corrupt(
+                self.image(),
+                "directory record",
+                rec.offset,
+                format!("its extent at {offset} is also the directory of the record at {owner}"),
+            ));
+        }
+        Ok(())
+    }
+
     fn check_not_ancestor(&self, parent: Ino, offset: u64, rec: &Record) -> Result<()> {
         let nodes = lock(&self.nodes);
         let mut cur = Some(parent);
@@ -448,12 +485,12 @@ impl IsoFs {
                     ));
                 }
                 let dot_rr = self.rock_ridge(&dot, self.susp_skip)?;
-                self.check_not_ancestor(dir, dot.data_offset(), first)?;
+                self.check_dir_extent(dir, dot.data_offset(), first)?;
                 self.decode_node(std::slice::from_ref(&dot), Some(&dot_rr), true)?
             }
             None => {
                 if first.is_dir() {
-                    self.check_not_ancestor(dir, first.data_offset(), first)?;
+                    self.check_dir_extent(dir, first.data_offset(), first)?;
                 }
                 self.decode_node(group, rr.as_ref(), first.is_dir())?
             }
@@ -529,6 +566,22 @@ impl IsoFs {
             self.hide_rr_moved(&mut out)?;
         }
         Ok(out)
+    }
+
+    /// A directory's listing, decoded once.
+    fn listing(&self, dir: Ino) -> Result<Arc<Listing>> {
+        if let Some(cached) = lock(&self.dirs).get(&dir) {
+            return Ok(cached.clone());
+        }
+        let entries = self.load_dir(dir)?;
+        let mut by_name = HashMap::with_capacity(entries.len());
+        for (i, e) in entries.iter().enumerate() {
+            // The first of two equal names wins, as a scan would find it.
+            by_name.entry(e.name.clone()).or_insert(i);
+        }
+        let listing = Arc::new(Listing { entries, by_name });
+        lock(&self.dirs).insert(dir, listing.clone());
+        Ok(listing)
     }
 
     /// Hides the root's `rr_moved` when all it holds are relocated directories (which are
@@ -690,23 +743,14 @@ impl FileSystem for IsoFs {
         Ok(self.node(ino)?.meta.clone())
     }
     fn read_dir(&self, dir: Ino) -> Result<Vec<DirEntry>> {
-        if let Some(cached) = lock(&self.dirs).get(&dir) {
-            return Ok(cached.as_ref().clone());
-        }
-        let entries = Arc::new(self.load_dir(dir)?);
-        lock(&self.dirs).insert(dir, entries.clone());
-        Ok(entries.as_ref().clone())
+        Ok(self.listing(dir)?.entries.clone())
     }
     fn lookup(&self, dir: Ino, name: &[u8]) -> Result<Option<DirEntry>> {
-        let cached = lock(&self.dirs).get(&dir).cloned();
-        let entries = match cached {
-            Some(e) => e,
-            None => {
-                self.read_dir(dir)?;
-                lock(&self.dirs).get(&dir).cloned().unwrap_or_default()
-            }
-        };
-        Ok(entries.iter().find(|e| e.name == name).cloned())
+        let listing = self.listing(dir)?;
+        Ok(listing
+            .by_name
+            .get(name)
+            .map(|&i| listing.entries[i].clone()))
     }
     fn read_at(&self, ino: Ino, offset: u64, buf: &mut [u8]) -> Result<usize> {
         let node = self.node(ino)?;
@@ -728,6 +772,7 @@ impl FileSystem for IsoFs {
                 self.image()
             ))),
             Data::None => Ok(0),
+            Data::Unsupported(what) => Err(Error::unsupported(self.image(), *what)),
         }
     }
     fn extents(&self, ino: Ino) -> Result<Option<Vec<Extent>>> {

@@ -1,7 +1,7 @@
 //! Rock Ridge (RRIP 1.09, 1.10 and 1.12): the POSIX attributes a record's SUSP entries carry.
 //! PX (mode, links, owner, 1.12 serial number), PN (device numbers), SL (symlink target, over
 //! several entries), NM (name, over several entries), TF (times, short and long form), CL/PL/RE
-//! (directory relocation), SF (sparse files: noted), ER (which RRIP), and ZF (zisofs, decoded in
+//! (directory relocation), SF (sparse files: listed, reads refused), ER (which RRIP), and ZF (zisofs, decoded in
 //! [`super::zisofs`]).
 
 use super::record::{both_endian_u32, decode_short_date};
@@ -43,11 +43,9 @@ pub struct RockRidge {
     pub ctime: Option<Timestamp>,
     /// CL: this record stands for a directory relocated to this block.
     pub child_link: Option<u32>,
-    /// PL: the real parent of a relocated directory.
-    pub parent_link: Option<u32>,
     /// RE: this record is a relocated directory in its storage place: not listed there.
     pub relocated: bool,
-    /// SF: the file is sparse (data read as recorded).
+    /// SF: the file is sparse (RRIP 1.12; no writer isofish knows makes them, reads fail).
     pub sparse: bool,
     /// ZF: zisofs compression.
     pub zf: Option<Zf>,
@@ -120,10 +118,9 @@ impl RockRidge {
                 need(image, e, 8)?;
                 self.child_link = Some(both_endian_u32(&d[0..8]));
             }
-            b"PL" => {
-                need(image, e, 8)?;
-                self.parent_link = Some(both_endian_u32(&d[0..8]));
-            }
+            // PL (in a relocated directory's `..`) names its real parent: the tree is walked
+            // from the root, so the parent is already known.
+            b"PL" => {}
             b"RE" => self.relocated = true,
             b"SF" => self.sparse = true,
             b"ZF" => self.zf = Some(Zf::decode(image, e)?),
