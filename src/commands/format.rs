@@ -303,4 +303,40 @@ mod tests {
         assert_eq!(mode_string(FileKind::Dir, 0o1777), "drwxrwxrwt");
         assert_eq!(mode_string(FileKind::Symlink, 0o777), "lrwxrwxrwx");
     }
+
+    #[test]
+    fn ll_paints_names_only_when_asked() {
+        let row = |name: &str, kind, mode| LsRow {
+            name: name.as_bytes().to_vec(),
+            meta: Metadata {
+                kind,
+                mode,
+                uid: 0,
+                gid: 0,
+                size: 0,
+                nlink: 1,
+                ino: 0,
+                mtime: Timestamp::default(),
+                atime: Timestamp::default(),
+                ctime: Timestamp::default(),
+                rdev: None,
+                symlink: None,
+                allocated: 0,
+            },
+        };
+        let rows = [
+            row("dir", FileKind::Dir, 0o755),
+            row("run", FileKind::File, 0o755),
+            row("doc", FileKind::File, 0o644),
+        ];
+        let mut plain = Vec::new();
+        write_ll(&mut plain, &rows, 0, false).unwrap();
+        assert!(!plain.contains(&0x1b));
+        let mut painted = Vec::new();
+        write_ll(&mut painted, &rows, 0, true).unwrap();
+        let text = String::from_utf8(painted).unwrap();
+        assert!(text.contains("\u{1b}[1;34mdir\u{1b}[0m"), "{text:?}");
+        assert!(text.contains("\u{1b}[1;32mrun\u{1b}[0m"), "{text:?}");
+        assert!(text.contains(" doc\n"), "{text:?}");
+    }
 }

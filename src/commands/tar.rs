@@ -1,10 +1,15 @@
 //! The tar stream `tar-out` writes: GNU tar format (ustar headers with the `ustar  ` magic,
 //! `././@LongLink` records for names and link targets over 100 bytes, base-256 numbers for
-//! values octal cannot hold), written through one large buffer so that headers of small files
-//! and file data go out in big writes, with no allocation per member. The archive ends with
-//! two zero blocks and is padded to a whole 10240-byte record, as GNU tar and bsdtar do.
+//! values octal cannot hold), assembled in 1 MiB blocks so that headers of small files and
+//! file data go out in big writes, with no allocation per member. The archive ends with two
+//! zero blocks and is padded to a whole 10240-byte record, as GNU tar and bsdtar do.
+//!
+//! Full blocks go to a [`BlockSink`]: straight to a writer, or ([`pipeline`]) through a
+//! channel to another thread that writes (and compresses) them while this one reads the next
+//! files, with a fixed set of recycled blocks (so memory stays at a few MiB).
 
 use std::io::{self, Write};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
 use crate::error::Error;
 use crate::fs::{FileSystem, Ino};
@@ -41,14 +46,80 @@ pub struct Header<'a> {
     pub dev: (u32, u32),
 }
 
-/// A tar stream being written to `out`.
-pub struct TarWriter<W: Write> {
-    out: W,
+/// Where full blocks go.
+pub trait BlockSink {
+    /// Takes the first `len` bytes of `block` and gives back a block to fill next.
+    fn submit(&mut self, block: Box<[u8]>, len: usize) -> io::Result<Box<[u8]>>;
+}
+
+/// A sink that writes each block to a writer as it comes.
+pub struct Direct<W: Write>(pub W);
+
+impl<W: Write> BlockSink for Direct<W> {
+    fn submit(&mut self, block: Box<[u8]>, len: usize) -> io::Result<Box<[u8]>> {
+        self.0.write_all(&block[..len])?;
+        Ok(block)
+    }
+}
+
+/// The producing end of a [`pipeline`].
+pub struct Sender {
+    full: SyncSender<(Box<[u8]>, usize)>,
+    empty: Receiver<Box<[u8]>>,
+}
+
+/// The consuming end of a [`pipeline`]: full blocks to write, and where to return them.
+pub struct Blocks {
+    pub full: Receiver<(Box<[u8]>, usize)>,
+    pub empty: SyncSender<Box<[u8]>>,
+}
+
+fn closed() -> io::Error {
+    io::Error::new(io::ErrorKind::BrokenPipe, "the tar writer stopped")
+}
+
+impl BlockSink for Sender {
+    fn submit(&mut self, block: Box<[u8]>, len: usize) -> io::Result<Box<[u8]>> {
+        self.full.send((block, len)).map_err(|_| closed())?;
+        self.empty.recv().map_err(|_| closed())
+    }
+}
+
+/// A channel of blocks between a producing and a writing thread, with `blocks` blocks in
+/// circulation besides the one being filled.
+pub fn pipeline(blocks: usize) -> (Sender, Blocks) {
+    let (full_tx, full_rx) = sync_channel(blocks);
+    let (empty_tx, empty_rx) = sync_channel(blocks + 1);
+    for _ in 0..blocks {
+        // The channel has room for all of them.
+        let _ = empty_tx.send(vec![0u8; BUFFER].into_boxed_slice());
+    }
+    (
+        Sender {
+            full: full_tx,
+            empty: empty_rx,
+        },
+        Blocks {
+            full: full_rx,
+            empty: empty_tx,
+        },
+    )
+}
+
+/// A tar stream being written to a [`BlockSink`].
+pub struct TarWriter<S: BlockSink> {
+    sink: S,
     buf: Box<[u8]>,
     fill: usize,
     written: u64,
-    /// Called with the number of bytes after each write to `out`.
-    on_write: Option<Box<dyn FnMut(u64)>>,
+}
+
+/// Writes `value` in octal into `field`, right-aligned with leading zeros (no allocation).
+fn put_octal(field: &mut [u8], mut value: u64) {
+    for b in field.iter_mut().rev() {
+        *b = b'0' + (value & 7) as u8;
+        value >>= 3;
+    }
 }
 
 /// Writes `value` into a numeric header field: octal with a NUL when it fits, else GNU
@@ -56,8 +127,7 @@ pub struct TarWriter<W: Write> {
 fn put_number(field: &mut [u8], value: i64) {
     let digits = field.len() - 1;
     if value >= 0 && (value as u64) < 1u64 << (3 * digits) {
-        let s = format!("{value:0digits$o}");
-        field[..digits].copy_from_slice(s.as_bytes());
+        put_octal(&mut field[..digits], value as u64);
         field[digits] = 0;
         return;
     }
@@ -75,30 +145,22 @@ fn put_number(field: &mut [u8], value: i64) {
     field[0] = if value < 0 { 0xff } else { 0x80 };
 }
 
-impl<W: Write> TarWriter<W> {
-    pub fn new(out: W) -> Self {
+impl<S: BlockSink> TarWriter<S> {
+    pub fn new(sink: S) -> Self {
         TarWriter {
-            out,
+            sink,
             buf: vec![0u8; BUFFER].into_boxed_slice(),
             fill: 0,
             written: 0,
-            on_write: None,
         }
-    }
-
-    /// Reports progress to `f` (bytes written so far, before compression).
-    pub fn on_write(&mut self, f: Box<dyn FnMut(u64)>) {
-        self.on_write = Some(f);
     }
 
     fn flush_buffer(&mut self) -> io::Result<()> {
         if self.fill > 0 {
-            self.out.write_all(&self.buf[..self.fill])?;
+            let full = std::mem::take(&mut self.buf);
+            self.buf = self.sink.submit(full, self.fill)?;
             self.written += self.fill as u64;
             self.fill = 0;
-            if let Some(f) = self.on_write.as_mut() {
-                f(self.written);
-            }
         }
         Ok(())
     }
@@ -141,7 +203,8 @@ impl<W: Write> TarWriter<W> {
         }
         b[148..156].fill(b' ');
         let sum: u32 = b.iter().map(|&x| u32::from(x)).sum();
-        b[148..155].copy_from_slice(format!("{sum:06o}\0").as_bytes());
+        put_octal(&mut b[148..154], sum.into());
+        b[154] = 0;
         Ok(())
     }
 
@@ -252,14 +315,13 @@ impl<W: Write> TarWriter<W> {
         Ok(())
     }
 
-    /// Ends the archive and returns the output.
-    pub fn finish(mut self) -> io::Result<W> {
+    /// Ends the archive and returns the sink.
+    pub fn finish(mut self) -> io::Result<S> {
         self.zeros(2 * BLOCK as u64)?;
         let total = self.written + self.fill as u64;
         self.zeros(total.next_multiple_of(RECORD) - total)?;
         self.flush_buffer()?;
-        self.out.flush()?;
-        Ok(self.out)
+        Ok(self.sink)
     }
 }
 

@@ -4,6 +4,7 @@
 //! recursive commands share [`crate::vfs::walk`], which keeps every path they write inside the
 //! target.
 
+use std::borrow::Cow;
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::ffi::OsStr;
@@ -20,7 +21,7 @@ use anyhow::{bail, Context};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::inspect::file_checksum;
-use super::tar::{kind, Header, TarWriter};
+use super::tar::{kind, pipeline, BlockSink, Header, TarWriter};
 use super::{arg, many, opt, ArgKind, Command, Ctx};
 use crate::error::Error;
 use crate::fs::{FileKind, FileSystem, Ino, Metadata, Timestamp};
@@ -344,15 +345,20 @@ fn tar_out(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
         Some(other) => bail!("numericowner:{other}: expected true or false"),
     }
     let compress = opts.get("compress").copied();
+    if !matches!(compress, None | Some("gzip" | "xz" | "zstd" | "bzip2")) {
+        bail!(
+            "compress:{}: unknown compression (gzip, xz, zstd, bzip2)",
+            compress.unwrap_or_default()
+        );
+    }
     let start = ctx.session.resolve(&args[0])?;
     if !start.is_dir() {
         return Err(Error::NotADirectory(args[0].clone()).into());
     }
     let to_file = args[1] != "-";
-    let session = &*ctx.session;
+    let vfs = &ctx.session.vfs;
     let sink = Sink::open(&mut *ctx.out, &args[1])?;
-    let out: Box<dyn Write + '_> = match compress {
-        None => Box::new(sink),
+    let mut out: Box<dyn Write + '_> = match compress {
         Some("gzip") => Box::new(flate2::write::GzEncoder::new(
             sink,
             flate2::Compression::default(),
@@ -363,28 +369,65 @@ fn tar_out(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
             sink,
             bzip2::Compression::default(),
         )),
-        Some(other) => bail!("compress:{other}: unknown compression (gzip, xz, zstd, bzip2)"),
+        _ => Box::new(sink),
     };
-    let mut tar = TarWriter::new(out);
     let bar = if to_file {
         progress(None)
     } else {
         ProgressBar::hidden()
     };
-    if !bar.is_hidden() {
-        let b = bar.clone();
-        tar.on_write(Box::new(move |n| b.set_position(n)));
-    }
+    // This thread writes (and compresses) while another walks the tree and reads the files.
+    let (sender, blocks) = pipeline(3);
+    let (produced, written) = std::thread::scope(|scope| {
+        let producer = scope.spawn(move || -> anyhow::Result<()> {
+            let mut tar = TarWriter::new(sender);
+            write_tree(vfs, &start, &excludes, &mut tar)?;
+            tar.finish()?;
+            Ok(())
+        });
+        let written = (|| -> io::Result<()> {
+            for (block, len) in blocks.full.iter() {
+                out.write_all(&block[..len])?;
+                bar.inc(len as u64);
+                // The producer may have stopped: then the block is not needed.
+                let _ = blocks.empty.send(block);
+            }
+            out.flush()
+        })();
+        // On a write error, dropping the channel ends the producer.
+        drop(blocks);
+        let produced = producer
+            .join()
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("the tar producer panicked")));
+        (produced, written)
+    });
+    bar.finish_and_clear();
+    written?;
+    produced?;
+    drop(out);
+    Ok(())
+}
+
+/// Writes the tree at `start` into `tar`, as `tar-out` lays it out.
+fn write_tree<S: BlockSink>(
+    vfs: &crate::vfs::Vfs,
+    start: &Node,
+    excludes: &[glob::Pattern],
+    tar: &mut TarWriter<S>,
+) -> anyhow::Result<()> {
     let mut links: HashMap<(usize, u64), Vec<u8>> = HashMap::new();
     let mut name: Vec<u8> = Vec::with_capacity(256);
-    walk::walk(&session.vfs, &start, |item| {
-        if item.depth > 0 && excluded(&excludes, item.rel) {
+    walk::walk(vfs, start, |item| {
+        if item.depth > 0 && excluded(excludes, item.rel) {
             return Ok(false);
         }
         name.clear();
         name.extend_from_slice(b"./");
         name.extend_from_slice(item.rel);
-        let meta = item.node.meta();
+        let meta = match &item.node.target {
+            Target::Fs { meta, .. } => Cow::Borrowed(meta),
+            Target::Virtual => Cow::Owned(item.node.meta()),
+        };
         let mut h = Header {
             name: &[],
             kind: kind::FILE,
@@ -458,12 +501,7 @@ fn tar_out(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
             tar.pad(meta.size)?;
         }
         Ok(true)
-    })?;
-    let mut out = tar.finish()?;
-    out.flush()?;
-    drop(out);
-    bar.finish_and_clear();
-    Ok(())
+    })
 }
 
 fn checksums_out(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
@@ -739,7 +777,14 @@ fn copy_out(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
     let mut plan = Plan::default();
     for path in paths {
         let node = ctx.session.resolve(path)?;
-        let name = node.path.rsplit('/').next().unwrap_or_default();
+        // Named as the user named it (a symlink's name, not its target's), unless that name
+        // is `.` or `..`: then as the directory it resolved to.
+        let typed = path.trim_end_matches('/').rsplit('/').next().unwrap_or_default();
+        let name = if walk::is_safe_name(typed.as_bytes()) {
+            typed
+        } else {
+            node.path.rsplit('/').next().unwrap_or_default()
+        };
         let base = if name.is_empty() {
             hostdir.to_path_buf()
         } else if walk::is_safe_name(name.as_bytes()) {

@@ -250,9 +250,16 @@ impl Vfs {
                 if meta.kind != FileKind::Dir {
                     return Err(Error::NotADirectory(dir.path.clone()));
                 }
+                // Most directories have no mountpoint below them: skip the per-entry lookup.
+                let mounts_below = self.has_mount_below(&dir.path);
                 for e in fs.read_dir(*ino)? {
                     let path = path::child(&dir.path, &e.name);
-                    let node = match self.mount_at(&path) {
+                    let mount = if mounts_below {
+                        self.mount_at(&path)
+                    } else {
+                        None
+                    };
+                    let node = match mount {
                         Some(m) => self.mount_root(m, path)?,
                         None => Node {
                             path,

@@ -50,11 +50,13 @@ pub fn join(parts: &[&[u8]]) -> String {
 /// `dir/name`, with one slash.
 pub fn child(dir: &str, name: &[u8]) -> String {
     let name = String::from_utf8_lossy(name);
-    if dir.ends_with('/') {
-        format!("{dir}{name}")
-    } else {
-        format!("{dir}/{name}")
+    let mut s = String::with_capacity(dir.len() + 1 + name.len());
+    s.push_str(dir);
+    if !dir.ends_with('/') {
+        s.push('/');
     }
+    s.push_str(&name);
+    s
 }
 
 #[cfg(test)]

@@ -42,21 +42,18 @@ pub fn identity(fs: &Arc<dyn FileSystem>, ino: u64) -> (usize, u64) {
 /// A directory's entries, checked and sorted.
 fn entries(vfs: &Vfs, dir: &Node) -> Result<Vec<(Vec<u8>, Node)>> {
     let mut list = vfs.read_dir(dir)?;
-    list.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut prev: Option<Vec<u8>> = None;
-    list.retain(|(name, _)| {
-        if !is_safe_name(name) {
-            warn(dir, name, "is not a plain file name");
-            return false;
+    list.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let mut checked: Vec<(Vec<u8>, Node)> = Vec::with_capacity(list.len());
+    for (name, node) in list {
+        if !is_safe_name(&name) {
+            warn(dir, &name, "is not a plain file name");
+        } else if checked.last().is_some_and(|(prev, _)| *prev == name) {
+            warn(dir, &name, "appears twice in the directory");
+        } else {
+            checked.push((name, node));
         }
-        if prev.as_deref() == Some(name.as_slice()) {
-            warn(dir, name, "appears twice in the directory");
-            return false;
-        }
-        prev = Some(name.clone());
-        true
-    });
-    Ok(list)
+    }
+    Ok(checked)
 }
 
 fn warn(dir: &Node, name: &[u8], why: &str) {

@@ -359,3 +359,65 @@ fn a_missing_path_is_an_error_naming_it() {
             .stderr("isofish: error: /no/such: no such file or directory\n");
     }
 }
+
+#[test]
+fn walks_enter_filesystems_mounted_below() {
+    // rr112.iso mounted over sample.iso's empty directory: find, du and tar-out see its tree
+    // there, as `find /` of rr112.iso alone lists it.
+    let inner = run(&fixture("rr112.iso"), &["find", "/"]);
+    let out = isofish()
+        .args([
+            "--ro",
+            "-a",
+            "tests/fixtures/sample.iso",
+            "-a",
+            "tests/fixtures/rr112.iso",
+            "mount",
+            "/dev/sdb",
+            "/empty",
+            ":",
+            "find",
+            "/",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let outer = String::from_utf8(out.stdout).unwrap();
+    let below: Vec<&str> = outer
+        .lines()
+        .filter_map(|l| l.strip_prefix("empty/"))
+        .collect();
+    assert_eq!(below, inner.lines().collect::<Vec<_>>());
+    let tar = isofish()
+        .args([
+            "--ro",
+            "-a",
+            "tests/fixtures/sample.iso",
+            "-a",
+            "tests/fixtures/rr112.iso",
+            "mount",
+            "/dev/sdb",
+            "/empty",
+            ":",
+            "tar-out",
+            "/empty",
+            "-",
+        ])
+        .output()
+        .unwrap();
+    assert!(tar.status.success());
+    let dir = scratch();
+    let path = dir.path().join("t.tar");
+    std::fs::write(&path, tar.stdout).unwrap();
+    let listing = String::from_utf8(tool("tar", &["-tf", path.to_str().unwrap()], None)).unwrap();
+    let names: Vec<&str> = listing
+        .lines()
+        .map(|l| l.trim_start_matches("./").trim_end_matches('/'))
+        .filter(|l| !l.is_empty())
+        .collect();
+    let mut sorted_inner: Vec<&str> = inner.lines().collect();
+    sorted_inner.sort();
+    let mut sorted_names = names.clone();
+    sorted_names.sort();
+    assert_eq!(sorted_names, sorted_inner);
+}
