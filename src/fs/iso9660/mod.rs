@@ -154,9 +154,9 @@ impl IsoFs {
         let joliet = find(|k| matches!(k, Kind::Joliet(_)));
 
         // Rock Ridge is in use when the primary root's `.` record starts with SP.
-        let (primary_root, _) = Self::root_of(source.as_ref(), primary)?;
+        let (primary_root, primary_offset) = Self::root_of(source.as_ref(), primary)?;
         let dot_buf = Self::first_record(source.as_ref(), &primary_root)?;
-        let dot = Record::decode(&dot_buf, primary_root.offset, &image)?;
+        let dot = Record::decode(&dot_buf, primary_offset, &image)?;
         let sp = susp::sp_skip(dot.system_use);
         let mut rock_ridge = None;
         if sp.is_some() {
