@@ -234,8 +234,8 @@ fn du(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
     let mut seen = HashSet::new();
     let mut blocks = 0u64;
     walk::walk(&ctx.session.vfs, &start, |item| {
-        let meta = item.node.meta();
-        let counted = match item.node.fs() {
+        let meta = item.meta();
+        let counted = match item.fs() {
             Some(fs) if meta.nlink > 1 && !meta.is_dir() => {
                 seen.insert(walk::identity(fs, meta.ino))
             }

@@ -138,7 +138,13 @@ fn iso9660(src: &dyn Source) -> Result<String> {
     let mut pvd = [0u8; 2048];
     src.read_exact_at(16 * 2048, &mut pvd, "primary volume descriptor")?;
     let label = String::from_utf8_lossy(&pvd[40..72]).trim_end().to_string();
-    let mut s = format!("ISO 9660 CD-ROM filesystem data '{label}'");
+    // A hybrid image (isohybrid, xorriso -partition_offset) also starts with an MBR.
+    let mut mbr = [0u8; 2];
+    let hybrid = src.read_at(510, &mut mbr)? == 2 && mbr == [0x55, 0xaa];
+    let mut s = format!(
+        "ISO 9660 CD-ROM filesystem data {}'{label}'",
+        if hybrid { "(DOS/MBR boot sector) " } else { "" }
+    );
     let mut boot = [0u8; 39];
     if src.read_at(17 * 2048, &mut boot)? == boot.len()
         && boot[0] == 0

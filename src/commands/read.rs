@@ -250,32 +250,46 @@ fn parse_count(s: &str) -> anyhow::Result<i64> {
         .map_err(|_| Error::Usage(format!("{s}: not a number of lines")).into())
 }
 
-/// Writes whole lines from `reader` while `keep` says so, ending the last with a newline.
+/// Writes the lines of `reader` from line `first` (counting from 0) up to `limit` lines in all,
+/// ending the last with a newline. Streams: a line is never held whole in memory.
 fn write_lines(
     reader: impl Read,
     out: &mut dyn Write,
-    mut keep: impl FnMut(u64) -> bool,
+    first: u64,
     limit: Option<u64>,
 ) -> anyhow::Result<()> {
     let mut reader = BufReader::with_capacity(1 << 16, reader);
     let mut out = BufWriter::new(out);
-    let mut line = Vec::new();
     let mut index = 0u64;
+    // Whether the bytes written so far end inside a line.
+    let mut open = false;
     while limit.is_none_or(|l| index < l) {
-        line.clear();
-        if reader.read_until(b'\n', &mut line)? == 0 {
+        let chunk = reader.fill_buf()?;
+        if chunk.is_empty() {
             break;
         }
-        if keep(index) {
-            out.write_all(&line)?;
-            if line.last() != Some(&b'\n') {
-                out.write_all(b"\n")?;
-            }
+        let (take, ends_line) = match memchr_newline(chunk) {
+            Some(i) => (i + 1, true),
+            None => (chunk.len(), false),
+        };
+        if index >= first {
+            out.write_all(&chunk[..take])?;
+            open = !ends_line;
         }
-        index += 1;
+        reader.consume(take);
+        if ends_line {
+            index += 1;
+        }
+    }
+    if open {
+        out.write_all(b"\n")?;
     }
     out.flush()?;
     Ok(())
+}
+
+fn memchr_newline(b: &[u8]) -> Option<usize> {
+    b.iter().position(|&c| c == b'\n')
 }
 
 /// The offset where the last `n` lines of the file begin (0 when it has fewer).
@@ -315,10 +329,10 @@ fn head_lines(ctx: &mut Ctx, path: &str, n: i64) -> anyhow::Result<()> {
     let reader = |fs: Arc<dyn FileSystem>| FileReader { fs, ino, offset: 0 };
     match n {
         0 => Ok(()),
-        n if n > 0 => write_lines(reader(fs), ctx.out, |_| true, Some(n as u64)),
+        n if n > 0 => write_lines(reader(fs), ctx.out, 0, Some(n as u64)),
         n => {
             let end = start_of_last_lines(fs.as_ref(), ino, meta.size, n.unsigned_abs())?;
-            write_lines(reader(fs).take(end), ctx.out, |_| true, None)
+            write_lines(reader(fs).take(end), ctx.out, 0, None)
         }
     }
 }
@@ -334,13 +348,13 @@ fn tail_lines(ctx: &mut Ctx, path: &str, n: i64) -> anyhow::Result<()> {
                 ino,
                 offset: start,
             };
-            write_lines(reader, ctx.out, |_| true, None)
+            write_lines(reader, ctx.out, 0, None)
         }
         n => {
             // From the |n|th line on, as `tail -n +|n|`.
             let first = n.unsigned_abs() - 1;
             let reader = FileReader { fs, ino, offset: 0 };
-            write_lines(reader, ctx.out, |i| i >= first, None)
+            write_lines(reader, ctx.out, first, None)
         }
     }
 }
@@ -358,6 +372,9 @@ fn readlink(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
     }
 }
 
+/// The longest line `grep` holds in memory to match it.
+const MAX_LINE: u64 = 64 << 20;
+
 fn grep(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
     let re = Regex::new(&args[0])?;
     let (fs, ino, _) = open_file(ctx, &args[1])?;
@@ -366,8 +383,12 @@ fn grep(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
     let mut line = Vec::new();
     loop {
         line.clear();
-        if reader.read_until(b'\n', &mut line)? == 0 {
+        // A line is matched whole, so its length is bounded (binary files may have none).
+        if (&mut reader).take(MAX_LINE).read_until(b'\n', &mut line)? == 0 {
             break;
+        }
+        if line.len() as u64 == MAX_LINE && line.last() != Some(&b'\n') {
+            bail!("{}: a line is longer than {} MiB", args[1], MAX_LINE >> 20);
         }
         let text = line.strip_suffix(b"\n").unwrap_or(&line);
         if re.is_match(text) {

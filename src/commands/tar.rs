@@ -4,12 +4,14 @@
 //! file data go out in big writes, with no allocation per member. The archive ends with two
 //! zero blocks and is padded to a whole 10240-byte record, as GNU tar and bsdtar do.
 //!
-//! Full blocks go to a [`BlockSink`]: straight to a writer, or ([`pipeline`]) through a
-//! channel to another thread that writes (and compresses) them while this one reads the next
-//! files, with a fixed set of recycled blocks (so memory stays at a few MiB).
+//! Full blocks go through a channel ([`pipeline`]) to another thread that writes (and
+//! compresses) them while this one reads the next files, with a fixed set of recycled blocks
+//! (so memory stays at a few MiB). When that thread writes to a plain file, large extents of
+//! the image go to it as ranges, which it copies with `copy_file_range`.
 
-use std::io::{self, Write};
+use std::io;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::Arc;
 
 use crate::error::Error;
 use crate::fs::{FileSystem, Ino};
@@ -46,31 +48,30 @@ pub struct Header<'a> {
     pub dev: (u32, u32),
 }
 
-/// Where full blocks go.
-pub trait BlockSink {
-    /// Takes the first `len` bytes of `block` and gives back a block to fill next.
-    fn submit(&mut self, block: Box<[u8]>, len: usize) -> io::Result<Box<[u8]>>;
-}
-
-/// A sink that writes each block to a writer as it comes.
-pub struct Direct<W: Write>(pub W);
-
-impl<W: Write> BlockSink for Direct<W> {
-    fn submit(&mut self, block: Box<[u8]>, len: usize) -> io::Result<Box<[u8]>> {
-        self.0.write_all(&block[..len])?;
-        Ok(block)
-    }
+/// What travels from the producing thread to the writing one.
+pub enum Piece {
+    /// The first `len` bytes of a block of the stream; the block is to be sent back.
+    Block(Box<[u8]>, usize),
+    /// `len` bytes of `fs`'s source at `offset`, for the writer to copy from the image file
+    /// itself (`copy_file_range`), when it writes to a plain file.
+    Range {
+        fs: Arc<dyn FileSystem>,
+        offset: u64,
+        len: u64,
+    },
 }
 
 /// The producing end of a [`pipeline`].
 pub struct Sender {
-    full: SyncSender<(Box<[u8]>, usize)>,
+    full: SyncSender<Piece>,
     empty: Receiver<Box<[u8]>>,
+    /// Whether the writer takes [`Piece::Range`]s.
+    ranges: bool,
 }
 
-/// The consuming end of a [`pipeline`]: full blocks to write, and where to return them.
+/// The consuming end of a [`pipeline`]: pieces to write, and where to return blocks.
 pub struct Blocks {
-    pub full: Receiver<(Box<[u8]>, usize)>,
+    pub full: Receiver<Piece>,
     pub empty: SyncSender<Box<[u8]>>,
 }
 
@@ -78,16 +79,19 @@ fn closed() -> io::Error {
     io::Error::new(io::ErrorKind::BrokenPipe, "the tar writer stopped")
 }
 
-impl BlockSink for Sender {
+impl Sender {
     fn submit(&mut self, block: Box<[u8]>, len: usize) -> io::Result<Box<[u8]>> {
-        self.full.send((block, len)).map_err(|_| closed())?;
+        self.full
+            .send(Piece::Block(block, len))
+            .map_err(|_| closed())?;
         self.empty.recv().map_err(|_| closed())
     }
 }
 
 /// A channel of blocks between a producing and a writing thread, with `blocks` blocks in
-/// circulation besides the one being filled.
-pub fn pipeline(blocks: usize) -> (Sender, Blocks) {
+/// circulation besides the one being filled. With `ranges`, large plain extents are passed
+/// as [`Piece::Range`] instead of being read into blocks.
+pub fn pipeline(blocks: usize, ranges: bool) -> (Sender, Blocks) {
     let (full_tx, full_rx) = sync_channel(blocks);
     let (empty_tx, empty_rx) = sync_channel(blocks + 1);
     for _ in 0..blocks {
@@ -98,6 +102,7 @@ pub fn pipeline(blocks: usize) -> (Sender, Blocks) {
         Sender {
             full: full_tx,
             empty: empty_rx,
+            ranges,
         },
         Blocks {
             full: full_rx,
@@ -106,9 +111,13 @@ pub fn pipeline(blocks: usize) -> (Sender, Blocks) {
     )
 }
 
-/// A tar stream being written to a [`BlockSink`].
-pub struct TarWriter<S: BlockSink> {
-    sink: S,
+/// Extents shorter than this are read into the stream even when the writer could copy them:
+/// handing one over costs a partly filled block.
+const RANGE_MIN: u64 = 256 << 10;
+
+/// A tar stream being written to a [`pipeline`].
+pub struct TarWriter {
+    sink: Sender,
     buf: Box<[u8]>,
     fill: usize,
     written: u64,
@@ -145,8 +154,8 @@ fn put_number(field: &mut [u8], value: i64) {
     field[0] = if value < 0 { 0xff } else { 0x80 };
 }
 
-impl<S: BlockSink> TarWriter<S> {
-    pub fn new(sink: S) -> Self {
+impl TarWriter {
+    pub fn new(sink: Sender) -> Self {
         TarWriter {
             sink,
             buf: vec![0u8; BUFFER].into_boxed_slice(),
@@ -315,13 +324,34 @@ impl<S: BlockSink> TarWriter<S> {
         Ok(())
     }
 
-    /// Ends the archive and returns the sink.
-    pub fn finish(mut self) -> io::Result<S> {
+    /// Appends `len` bytes of `fs`'s source from `offset`: handed to the writer to copy
+    /// when it can, else read into the stream.
+    pub fn extent(
+        &mut self,
+        fs: &Arc<dyn FileSystem>,
+        offset: u64,
+        len: u64,
+    ) -> anyhow::Result<()> {
+        if !self.sink.ranges || len < RANGE_MIN || fs.source().host_file().is_none() {
+            return self.from_source(fs.source().as_ref(), offset, len);
+        }
+        self.flush_buffer()?;
+        let piece = Piece::Range {
+            fs: fs.clone(),
+            offset,
+            len,
+        };
+        self.sink.full.send(piece).map_err(|_| closed())?;
+        self.written += len;
+        Ok(())
+    }
+
+    /// Ends the archive.
+    pub fn finish(mut self) -> io::Result<()> {
         self.zeros(2 * BLOCK as u64)?;
         let total = self.written + self.fill as u64;
         self.zeros(total.next_multiple_of(RECORD) - total)?;
-        self.flush_buffer()?;
-        Ok(self.sink)
+        self.flush_buffer()
     }
 }
 

@@ -4,7 +4,6 @@
 //! recursive commands share [`crate::vfs::walk`], which keeps every path they write inside the
 //! target.
 
-use std::borrow::Cow;
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::ffi::OsStr;
@@ -21,7 +20,7 @@ use anyhow::{bail, Context};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::inspect::file_checksum;
-use super::tar::{kind, pipeline, BlockSink, Header, TarWriter};
+use super::tar::{kind, pipeline, Header, Piece, TarWriter};
 use super::{arg, many, opt, ArgKind, Command, Ctx};
 use crate::error::Error;
 use crate::fs::{FileKind, FileSystem, Ino, Metadata, Timestamp};
@@ -312,9 +311,10 @@ fn excluded(patterns: &[glob::Pattern], rel: &[u8]) -> bool {
     if patterns.is_empty() {
         return false;
     }
-    let rel = String::from_utf8_lossy(rel);
-    let mut suffixes = vec![rel.as_ref()];
-    suffixes.extend(rel.match_indices('/').map(|(i, _)| &rel[i + 1..]));
+    // The member's name (`./a/b`) and every tail of it after a `/`: `a/b`, `b`.
+    let name = format!("./{}", String::from_utf8_lossy(rel));
+    let mut suffixes = vec![name.as_str()];
+    suffixes.extend(name.match_indices('/').map(|(i, _)| &name[i + 1..]));
     patterns
         .iter()
         .any(|p| suffixes.iter().any(|s| p.matches(s)))
@@ -356,8 +356,16 @@ fn tar_out(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
         return Err(Error::NotADirectory(args[0].clone()).into());
     }
     let to_file = args[1] != "-";
+    if !to_file {
+        widen_stdout_pipe();
+    }
     let vfs = &ctx.session.vfs;
     let sink = Sink::open(&mut *ctx.out, &args[1])?;
+    // An uncompressed archive in a plain file takes large extents straight from the image.
+    let direct = match (&sink, compress) {
+        (Sink::File(f), None) if f.metadata().is_ok_and(|m| m.is_file()) => f.try_clone().ok(),
+        _ => None,
+    };
     let mut out: Box<dyn Write + '_> = match compress {
         Some("gzip") => Box::new(flate2::write::GzEncoder::new(
             sink,
@@ -377,7 +385,7 @@ fn tar_out(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
         ProgressBar::hidden()
     };
     // This thread writes (and compresses) while another walks the tree and reads the files.
-    let (sender, blocks) = pipeline(3);
+    let (sender, blocks) = pipeline(3, direct.is_some());
     let (produced, written) = std::thread::scope(|scope| {
         let producer = scope.spawn(move || -> anyhow::Result<()> {
             let mut tar = TarWriter::new(sender);
@@ -385,14 +393,25 @@ fn tar_out(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
             tar.finish()?;
             Ok(())
         });
-        let written = (|| -> io::Result<()> {
-            for (block, len) in blocks.full.iter() {
-                out.write_all(&block[..len])?;
-                bar.inc(len as u64);
-                // The producer may have stopped: then the block is not needed.
-                let _ = blocks.empty.send(block);
+        let written = (|| -> anyhow::Result<()> {
+            let mut scratch = Vec::new();
+            for piece in blocks.full.iter() {
+                match piece {
+                    Piece::Block(block, len) => {
+                        out.write_all(&block[..len])?;
+                        bar.inc(len as u64);
+                        // The producer may have stopped: then the block is not needed.
+                        let _ = blocks.empty.send(block);
+                    }
+                    Piece::Range { fs, offset, len } => {
+                        let file = direct.as_ref().expect("ranges only come for a plain file");
+                        out.flush()?;
+                        append_range(fs.as_ref(), offset, len, file, &mut scratch)?;
+                        bar.inc(len);
+                    }
+                }
             }
-            out.flush()
+            Ok(out.flush()?)
         })();
         // On a write error, dropping the channel ends the producer.
         drop(blocks);
@@ -408,12 +427,65 @@ fn tar_out(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Appends `len` bytes of `fs`'s source from `offset` at `out`'s position: with
+/// `copy_file_range` from the image file, or through `scratch` where the host cannot.
+fn append_range(
+    fs: &dyn FileSystem,
+    offset: u64,
+    len: u64,
+    mut out: &File,
+    scratch: &mut Vec<u8>,
+) -> anyhow::Result<()> {
+    let src = fs.source();
+    let (image, base) = src
+        .host_file()
+        .expect("ranges are only made of sources in host files");
+    let mut done = 0;
+    while done < len {
+        let mut in_off = base + offset + done;
+        let want = (len - done).min(1 << 30) as usize;
+        match rustix::fs::copy_file_range(image, Some(&mut in_off), out, None, want) {
+            Ok(0) => {
+                return Err(Error::corrupt(
+                    src.name(),
+                    "file extent",
+                    offset + done,
+                    "the image ends inside the file's data",
+                )
+                .into())
+            }
+            Ok(n) => done += n as u64,
+            Err(_) => {
+                scratch.resize(1 << 20, 0);
+                let n = scratch.len().min((len - done) as usize);
+                src.read_exact_at(offset + done, &mut scratch[..n], "file extent")?;
+                out.write_all(&scratch[..n])?;
+                done += n as u64;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// When standard output is a pipe, asks the kernel for a 4 MiB pipe buffer (or 1 MiB, the most
+/// an unprivileged process may ask for by default) instead of 64 KiB: a stream of megabytes
+/// then needs far fewer wake-ups of the reader. Harmless when the output goes elsewhere.
+fn widen_stdout_pipe() {
+    let stdout = io::stdout();
+    let is_pipe = rustix::fs::fstat(&stdout).is_ok_and(|meta| {
+        rustix::fs::FileType::from_raw_mode(meta.st_mode) == rustix::fs::FileType::Fifo
+    });
+    if is_pipe && rustix::pipe::fcntl_setpipe_size(&stdout, 4 << 20).is_err() {
+        let _ = rustix::pipe::fcntl_setpipe_size(&stdout, 1 << 20);
+    }
+}
+
 /// Writes the tree at `start` into `tar`, as `tar-out` lays it out.
-fn write_tree<S: BlockSink>(
+fn write_tree(
     vfs: &crate::vfs::Vfs,
     start: &Node,
     excludes: &[glob::Pattern],
-    tar: &mut TarWriter<S>,
+    tar: &mut TarWriter,
 ) -> anyhow::Result<()> {
     let mut links: HashMap<(usize, u64), Vec<u8>> = HashMap::new();
     let mut name: Vec<u8> = Vec::with_capacity(256);
@@ -424,10 +496,7 @@ fn write_tree<S: BlockSink>(
         name.clear();
         name.extend_from_slice(b"./");
         name.extend_from_slice(item.rel);
-        let meta = match &item.node.target {
-            Target::Fs { meta, .. } => Cow::Borrowed(meta),
-            Target::Virtual => Cow::Owned(item.node.meta()),
-        };
+        let meta = item.meta();
         let mut h = Header {
             name: &[],
             kind: kind::FILE,
@@ -439,7 +508,7 @@ fn write_tree<S: BlockSink>(
             link: b"",
             dev: meta.rdev.unwrap_or((0, 0)),
         };
-        let fs_file = match &item.node.target {
+        let fs_file = match item.target {
             Target::Fs { fs, ino, .. } => Some((fs, *ino)),
             Target::Virtual => None,
         };
@@ -458,7 +527,10 @@ fn write_tree<S: BlockSink>(
             FileKind::BlockDevice => h.kind = kind::BLOCK,
             FileKind::Fifo => h.kind = kind::FIFO,
             FileKind::Socket => {
-                eprintln!("isofish: warning: {}: socket ignored", item.node.path);
+                eprintln!(
+                    "isofish: warning: ./{}: socket ignored",
+                    String::from_utf8_lossy(item.rel)
+                );
                 return Ok(false);
             }
             FileKind::File => {
@@ -491,7 +563,7 @@ fn write_tree<S: BlockSink>(
                 Some(extents) => {
                     for e in extents {
                         match e.offset {
-                            Some(off) => tar.from_source(fs.source().as_ref(), off, e.len)?,
+                            Some(off) => tar.extent(fs, off, e.len)?,
                             None => tar.zeros(e.len)?,
                         }
                     }
@@ -514,7 +586,7 @@ fn checksums_out(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
     let sink = Sink::open(&mut *ctx.out, &args[2])?;
     let mut out = io::BufWriter::new(sink);
     walk::walk(&session.vfs, &start, |item| {
-        if let Target::Fs { fs, ino, meta } = &item.node.target {
+        if let Target::Fs { fs, ino, meta } = item.target {
             if meta.kind == FileKind::File {
                 let sum = file_checksum(fs.as_ref(), *ino, meta.size, &args[0])?;
                 if args[0] == "crc" {
@@ -557,7 +629,7 @@ fn plan_copy(ctx: &Ctx, node: &Node, base: &Path, plan: &mut Plan) -> anyhow::Re
     let mut links: HashMap<(usize, u64), PathBuf> = HashMap::new();
     let keep_base = base.is_dir();
     walk::walk(&ctx.session.vfs, node, |item| {
-        if item.rel.is_empty() && keep_base && item.node.is_dir() {
+        if item.rel.is_empty() && keep_base && item.is_dir() {
             return Ok(true);
         }
         // `rel` is made of single, checked components (the walk refuses anything else), so
@@ -567,8 +639,8 @@ fn plan_copy(ctx: &Ctx, node: &Node, base: &Path, plan: &mut Plan) -> anyhow::Re
         } else {
             base.join(OsStr::from_bytes(item.rel))
         };
-        let meta = item.node.meta();
-        let file = match &item.node.target {
+        let meta = item.meta().into_owned();
+        let file = match item.target {
             Target::Fs { fs, ino, .. } => Some((fs.clone(), *ino)),
             Target::Virtual => None,
         };
@@ -779,7 +851,11 @@ fn copy_out(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
         let node = ctx.session.resolve(path)?;
         // Named as the user named it (a symlink's name, not its target's), unless that name
         // is `.` or `..`: then as the directory it resolved to.
-        let typed = path.trim_end_matches('/').rsplit('/').next().unwrap_or_default();
+        let typed = path
+            .trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .unwrap_or_default();
         let name = if walk::is_safe_name(typed.as_bytes()) {
             typed
         } else {

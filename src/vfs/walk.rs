@@ -7,25 +7,58 @@
 //! directory met again below itself (a loop in a corrupt image) is not entered twice. So the
 //! relative paths it hands out can be joined to an extraction directory without escaping it.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use crate::error::Result;
-use crate::fs::FileSystem;
-use crate::vfs::{Node, Target, Vfs};
+use crate::error::{Error, Result};
+use crate::fs::{FileKind, FileSystem, Metadata};
+use crate::vfs::{path, Node, Target, Vfs};
 
 /// Nesting deeper than this is treated as a loop in a corrupt image.
 const MAX_DEPTH: usize = 4096;
 
-/// One visited node.
+/// One visited file or directory.
 pub struct Item<'a> {
     /// The path relative to the start of the walk, without a leading `./`; empty for the start.
     pub rel: &'a [u8],
-    /// The node's last component (empty for the start).
+    /// The last component (empty for the start).
     pub name: &'a [u8],
-    pub node: &'a Node,
+    /// What the path leads to.
+    pub target: &'a Target,
     /// 0 for the start, 1 for its entries...
     pub depth: usize,
+}
+
+impl Item<'_> {
+    /// The metadata (borrowed, except for virtual directories).
+    pub fn meta(&self) -> Cow<'_, Metadata> {
+        match self.target {
+            Target::Fs { meta, .. } => Cow::Borrowed(meta),
+            // A virtual directory's metadata does not depend on its path.
+            Target::Virtual => Cow::Owned(
+                Node {
+                    path: String::new(),
+                    target: Target::Virtual,
+                }
+                .meta(),
+            ),
+        }
+    }
+    /// True for directories, virtual or not.
+    pub fn is_dir(&self) -> bool {
+        match self.target {
+            Target::Fs { meta, .. } => meta.kind == FileKind::Dir,
+            Target::Virtual => true,
+        }
+    }
+    /// The filesystem the item belongs to (none for a virtual directory).
+    pub fn fs(&self) -> Option<&Arc<dyn FileSystem>> {
+        match self.target {
+            Target::Fs { fs, .. } => Some(fs),
+            Target::Virtual => None,
+        }
+    }
 }
 
 /// True when `name` can be used as one component of a host path.
@@ -39,18 +72,46 @@ pub fn identity(fs: &Arc<dyn FileSystem>, ino: u64) -> (usize, u64) {
     (Arc::as_ptr(fs) as *const () as usize, ino)
 }
 
-/// A directory's entries, checked and sorted.
-fn entries(vfs: &Vfs, dir: &Node) -> Result<Vec<(Vec<u8>, Node)>> {
-    let mut list = vfs.read_dir(dir)?;
+/// A directory's entries, checked and sorted. Where no mount lies below the directory its
+/// filesystem is asked directly (no session path is built per entry).
+fn entries(vfs: &Vfs, dir: &Node) -> Result<Vec<(Vec<u8>, Target)>> {
+    let prefix = format!("{}/", dir.path.trim_end_matches('/'));
+    let mounts_below = vfs
+        .mounts()
+        .iter()
+        .any(|m| m.mountpoint.starts_with(&prefix));
+    let mut list: Vec<(Vec<u8>, Target)> = match &dir.target {
+        Target::Fs { fs, ino, meta } if !mounts_below => {
+            if meta.kind != FileKind::Dir {
+                return Err(Error::NotADirectory(dir.path.clone()));
+            }
+            fs.read_dir(*ino)?
+                .into_iter()
+                .map(|e| {
+                    let target = Target::Fs {
+                        fs: fs.clone(),
+                        ino: e.ino,
+                        meta: e.meta,
+                    };
+                    (e.name, target)
+                })
+                .collect()
+        }
+        _ => vfs
+            .read_dir(dir)?
+            .into_iter()
+            .map(|(name, node)| (name, node.target))
+            .collect(),
+    };
     list.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    let mut checked: Vec<(Vec<u8>, Node)> = Vec::with_capacity(list.len());
-    for (name, node) in list {
+    let mut checked: Vec<(Vec<u8>, Target)> = Vec::with_capacity(list.len());
+    for (name, target) in list {
         if !is_safe_name(&name) {
             warn(dir, &name, "is not a plain file name");
         } else if checked.last().is_some_and(|(prev, _)| *prev == name) {
             warn(dir, &name, "appears twice in the directory");
         } else {
-            checked.push((name, node));
+            checked.push((name, target));
         }
     }
     Ok(checked)
@@ -64,6 +125,14 @@ fn warn(dir: &Node, name: &[u8], why: &str) {
     );
 }
 
+/// One directory being listed: its remaining entries, where its path ends in `rel`, and the
+/// directory itself.
+struct Level {
+    entries: std::vec::IntoIter<(Vec<u8>, Target)>,
+    base: usize,
+    dir: Node,
+}
+
 /// Walks the tree at `start` in pre-order. `visit` returns whether to descend into the item
 /// (it is only asked to for directories; the answer is ignored for anything else).
 pub fn walk(
@@ -74,20 +143,28 @@ pub fn walk(
     let descend = visit(&Item {
         rel: b"",
         name: b"",
-        node: start,
+        target: &start.target,
         depth: 0,
     })?;
     if !descend || !start.is_dir() {
         return Ok(());
     }
     // Directories on the current branch, to refuse loops.
-    let mut branch: Vec<Option<(usize, u64)>> = vec![dir_identity(start)];
+    let mut branch: Vec<Option<(usize, u64)>> = vec![dir_identity(&start.target)];
     let mut on_branch: HashSet<(usize, u64)> = branch.iter().flatten().copied().collect();
-    let mut stack = vec![(entries(vfs, start)?.into_iter(), 0usize)];
+    let mut stack = vec![Level {
+        entries: entries(vfs, start)?.into_iter(),
+        base: 0,
+        dir: start.clone(),
+    }];
     let mut rel: Vec<u8> = Vec::with_capacity(256);
-    while let Some((iter, base)) = stack.last_mut() {
-        let base = *base;
-        let Some((name, node)) = iter.next() else {
+    loop {
+        let depth = stack.len();
+        let Some(level) = stack.last_mut() else {
+            break;
+        };
+        let base = level.base;
+        let Some((name, target)) = level.entries.next() else {
             stack.pop();
             if let Some(id) = branch.pop().flatten() {
                 on_branch.remove(&id);
@@ -99,17 +176,20 @@ pub fn walk(
             rel.push(b'/');
         }
         rel.extend_from_slice(&name);
-        let depth = stack.len();
-        let descend = visit(&Item {
+        let item = Item {
             rel: &rel,
             name: &name,
-            node: &node,
+            target: &target,
             depth,
-        })?;
-        if !descend || !node.is_dir() {
+        };
+        if !visit(&item)? || !item.is_dir() {
             continue;
         }
-        let id = dir_identity(&node);
+        let node = Node {
+            path: path::child(&level.dir.path, &name),
+            target,
+        };
+        let id = dir_identity(&node.target);
         if id.is_some_and(|id| on_branch.contains(&id)) || depth >= MAX_DEPTH {
             eprintln!(
                 "isofish: warning: {}: not entered: the directory contains itself (a loop in the image)",
@@ -122,13 +202,17 @@ pub fn walk(
             on_branch.insert(id);
         }
         branch.push(id);
-        stack.push((list.into_iter(), rel.len()));
+        stack.push(Level {
+            entries: list.into_iter(),
+            base: rel.len(),
+            dir: node,
+        });
     }
     Ok(())
 }
 
-fn dir_identity(node: &Node) -> Option<(usize, u64)> {
-    match &node.target {
+fn dir_identity(target: &Target) -> Option<(usize, u64)> {
+    match target {
         Target::Fs { fs, ino, .. } => Some(identity(fs, *ino)),
         Target::Virtual => None,
     }

@@ -252,6 +252,24 @@ fn file_says_what_file_b_says() {
     tool("xz", &["-k", &t("g.txt")], None);
     tool("zstd", &["-q", "-k", &t("g.txt")], None);
     tool("bzip2", &["-k", &t("g.txt")], None);
+    for name in ["sample.iso", "partition-offset.iso", "multisession.iso"] {
+        std::fs::copy(fixture(name), tree.join(name)).unwrap();
+    }
+    tool(
+        "xorriso",
+        &[
+            "-as",
+            "mkisofs",
+            "-quiet",
+            "-b",
+            "inner/hello.txt",
+            "-no-emul-boot",
+            "-o",
+            &t("boot.iso"),
+            s,
+        ],
+        None,
+    );
     std::os::unix::fs::symlink("ascii.txt", tree.join("link")).unwrap();
     std::fs::create_dir(tree.join("dir")).unwrap();
     let image = d.join("nested.iso");

@@ -421,3 +421,37 @@ fn walks_enter_filesystems_mounted_below() {
     sorted_names.sort();
     assert_eq!(sorted_names, sorted_inner);
 }
+
+#[test]
+fn ls_lists_what_ls_a_lists() {
+    let (_keep, x) = extract("rr112.iso");
+    let image = fixture("rr112.iso");
+    for dir in ["", "links", "a/b", "emptydir"] {
+        let mut cmd = std::process::Command::new("ls");
+        cmd.arg("-A").arg(x.join(dir)).env("LC_ALL", "C");
+        let theirs = String::from_utf8(cmd.output().unwrap().stdout).unwrap();
+        assert_eq!(
+            run(&image, &["ls", &format!("/{dir}")]),
+            theirs,
+            "ls /{dir}"
+        );
+    }
+}
+
+#[test]
+fn relative_paths_follow_cd() {
+    let image = fixture("sample.iso");
+    let absolute = run(&image, &["find", "/docs"]);
+    assert_eq!(run(&image, &["cd", "/docs", ":", "find", "."]), absolute);
+    assert_eq!(
+        run(&image, &["cd", "/docs/guide", ":", "cat", "../readme-link"]),
+        run(&image, &["cat", "/README.TXT"])
+    );
+    assert_eq!(
+        run(
+            &image,
+            &["cd", "/docs", ":", "checksum", "md5", "guide/intro.txt"]
+        ),
+        run(&image, &["checksum", "md5", "/docs/intro-hardlink.txt"])
+    );
+}

@@ -145,7 +145,7 @@ fn tar_out_excludes_what_gnu_tar_excludes() {
     let dir = scratch();
     let extracted = dir.path().join("x");
     bsdtar_extract(&image, &extracted);
-    for patterns in ["*.txt", "links,fifo", "a/b/c", "l*"] {
+    for patterns in ["*.txt", "links,fifo", "a/b/c", "l*", "./big.txt", "./a/*/c"] {
         let mut args = vec![
             "--sort=name".to_string(),
             "-cf".into(),
@@ -307,4 +307,106 @@ fn checksums_out_agrees_with_md5sum_and_cksum() {
             assert_eq!(sorted(ours), sorted(theirs), "{name} {alg}");
         }
     }
+}
+
+#[test]
+fn copy_out_as_an_ordinary_user_skips_devices_and_set_id_bits() {
+    let image = fixture("rr112.iso");
+    let dir = scratch();
+    let expected = dir.path().join("bsdtar");
+    bsdtar_extract(&image, &expected);
+    let actual = dir.path().join("user");
+    std::fs::create_dir(&actual).unwrap();
+    std::os::unix::fs::chown(&actual, Some(65534), Some(65534)).unwrap();
+    // The scratch directory itself must be enterable by the user.
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("isofish");
+    let out = std::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(&bin)
+        .args(["--ro", "-a"])
+        .arg(&image)
+        .arg("copy-out")
+        .arg("/")
+        .arg(&actual)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    for dev in ["char-dev", "block-dev"] {
+        assert!(
+            stderr.contains(&format!("{dev}: device node skipped")),
+            "{stderr}"
+        );
+    }
+    let reference = snapshot(&expected);
+    let got = snapshot(&actual);
+    for (path, want) in &reference.nodes {
+        if want.kind == 'c' || want.kind == 'b' {
+            assert!(!got.nodes.contains_key(path), "{path} was created");
+            continue;
+        }
+        let have = &got.nodes[path];
+        assert_eq!(
+            (have.kind, have.mode, have.mtime, &have.data),
+            (want.kind, want.mode & 0o777, want.mtime, &want.data),
+            "{path}"
+        );
+        assert_eq!((have.uid, have.gid), (65534, 65534), "{path}");
+    }
+    assert_eq!(got.links, reference.links);
+}
+
+#[test]
+fn tar_out_to_a_file_copies_large_extents_from_the_image() {
+    // Files of several MiB go into a tar file by copy_file_range between the header and
+    // padding isofish writes; GNU tar must see the same bytes as bsdtar extracts.
+    let dir = scratch();
+    let src = dir.path().join("src");
+    std::fs::create_dir_all(src.join("d")).unwrap();
+    let big: Vec<u8> = (0..3 * 1024 * 1024 + 123)
+        .map(|i| (i * 7 % 251) as u8)
+        .collect();
+    std::fs::write(src.join("big.bin"), &big).unwrap();
+    std::fs::write(src.join("d/small.txt"), "small\n").unwrap();
+    std::fs::write(src.join("d/mid.bin"), &big[..300_000]).unwrap();
+    let image = dir.path().join("big.iso");
+    tool(
+        "xorriso",
+        &[
+            "-as",
+            "mkisofs",
+            "-quiet",
+            "-R",
+            "-o",
+            image.to_str().unwrap(),
+            src.to_str().unwrap(),
+        ],
+        None,
+    );
+    let expected = dir.path().join("bsdtar");
+    bsdtar_extract(&image, &expected);
+    let tarball = dir.path().join("out.tar");
+    isofish_ok(&image, &["tar-out", "/", tarball.to_str().unwrap()]);
+    assert_eq!(std::fs::metadata(&tarball).unwrap().len() % 10240, 0);
+    let actual = dir.path().join("gnutar");
+    std::fs::create_dir(&actual).unwrap();
+    tool(
+        "tar",
+        &[
+            "-xpf",
+            tarball.to_str().unwrap(),
+            "-C",
+            actual.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_same(&snapshot(&expected), &snapshot(&actual), "big files");
+    // The same archive goes to a pipe through the blocks.
+    let piped = isofish_ok(&image, &["tar-out", "/", "-"]);
+    assert!(piped == std::fs::read(&tarball).unwrap());
 }

@@ -178,3 +178,31 @@ fn zisofs_is_reported() {
     assert!(info(&fixture("zisofs.iso"))["zisofs"].starts_with("ZF entries"));
     assert!(info(&fixture("sample.iso"))["zisofs"].starts_with("no ZF"));
 }
+
+#[test]
+fn joliet_levels_1_and_2_follow_the_escape_sequence() {
+    // The tools write UCS level 3 (%/E); levels 1 (%/@) and 2 (%/C) are made by changing the
+    // escape sequence of level2-joliet.iso's supplementary descriptor, and held against
+    // isoinfo -d.
+    let bytes = std::fs::read(fixture("level2-joliet.iso")).expect("fixture");
+    let svd = (16..32)
+        .map(|i| i * 2048)
+        .find(|&o| bytes[o] == 2 && &bytes[o + 1..o + 6] == b"CD001")
+        .expect("a supplementary descriptor");
+    for (escape, level) in [(b'@', "1"), (b'C', "2"), (b'E', "3")] {
+        let mut img = bytes.clone();
+        assert_eq!(&img[svd + 88..svd + 90], b"%/");
+        img[svd + 90] = escape;
+        let dir = crate::common::scratch();
+        let path = dir.path().join("joliet.iso");
+        std::fs::write(&path, &img).expect("write");
+        let (_, lines) = isoinfo_d(&path);
+        assert!(
+            lines
+                .iter()
+                .any(|l| l == &format!("Joliet with UCS level {level} found")),
+            "{lines:?}"
+        );
+        assert_eq!(info(&path)["Joliet"], format!("level {level}"));
+    }
+}

@@ -425,3 +425,60 @@ fn hard_links_share_their_inode_number() {
         }
     }
 }
+
+#[test]
+fn extents_of_plain_files_are_where_isoinfo_says() {
+    // `isoinfo -l` prints each record's extent as `[ LBA FLAGS]` before its name.
+    for name in ["level1.iso", "level3-rr.iso"] {
+        let img = fixture(name);
+        let fs = open(&img, "plain").expect("opens");
+        let out = crate::common::tool("isoinfo", &["-l", "-i", img.to_str().expect("utf-8")], None);
+        let text = String::from_utf8_lossy(&out);
+        let mut dir = String::new();
+        let mut checked = 0;
+        for line in text.lines() {
+            if let Some(d) = line.strip_prefix("Directory listing of /") {
+                dir = d.to_string();
+                continue;
+            }
+            let Some((head, rest)) = line.split_once('[') else {
+                continue;
+            };
+            let Some((ext, name)) = rest.split_once(']') else {
+                continue;
+            };
+            if head.starts_with('d') {
+                continue;
+            }
+            let lba: u64 = ext
+                .split_whitespace()
+                .next()
+                .and_then(|s| s.parse().ok())
+                .expect("lba");
+            let size: u64 = head
+                .split_whitespace()
+                .nth(4)
+                .and_then(|s| s.parse().ok())
+                .expect("size");
+            let path = format!("{dir}{}", name.trim());
+            let mut ino = fs.root();
+            for part in plain(vec![path.clone()])[0].split('/') {
+                ino = fs
+                    .lookup(ino, part.as_bytes())
+                    .expect("lookup")
+                    .unwrap_or_else(|| panic!("{name}: {path}"))
+                    .ino;
+            }
+            let extents = fs.extents(ino).expect("extents").expect("plain file");
+            if size == 0 {
+                assert!(extents.is_empty(), "{path}");
+            } else {
+                assert_eq!(extents.len(), 1, "{path}");
+                assert_eq!(extents[0].offset, Some(lba * 2048), "{path}");
+                assert_eq!(extents[0].len, size, "{path}");
+            }
+            checked += 1;
+        }
+        assert!(checked > 3, "{name}: only {checked} files checked");
+    }
+}

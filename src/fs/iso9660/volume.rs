@@ -8,8 +8,8 @@ use crate::error::{Error, Result};
 use crate::fs::Timestamp;
 use crate::source::Source;
 
-/// Descriptors read at most before giving up on finding the terminator.
-const MAX_DESCRIPTORS: u64 = 256;
+/// Sectors read at most looking for the terminator (as Linux).
+const MAX_DESCRIPTORS: u64 = 100;
 
 /// What a volume descriptor is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -203,20 +203,19 @@ fn decode(sector: &[u8], offset: u64) -> Option<Descriptor> {
     Some(d)
 }
 
-/// Reads the volume descriptor set from sector 16 of `src` to its terminator. Fails when
-/// there is no primary descriptor or the set has no terminator within the image.
+/// Reads the volume descriptor set from sector 16 of `src` to its terminator. Like Linux, it
+/// skips sectors that are not descriptors and gives up after 100 sectors (or at the end of
+/// the image) when there is no terminator. Fails when there is no primary descriptor.
 pub fn read_set(src: &dyn Source) -> Result<Vec<Descriptor>> {
     let mut out = Vec::new();
     for index in 16..16 + MAX_DESCRIPTORS {
         let offset = index * SECTOR;
+        if offset + SECTOR > src.len() && !out.is_empty() {
+            break;
+        }
         let sector = src.read_vec(offset, SECTOR as usize, "volume descriptor")?;
         if &sector[1..6] != b"CD001" {
-            return Err(Error::corrupt(
-                src.name(),
-                "volume descriptor",
-                offset,
-                "no CD001 identifier before the set terminator",
-            ));
+            continue;
         }
         if sector[0] == 255 {
             break;
