@@ -202,22 +202,10 @@ pub fn file_checksum(
 ) -> anyhow::Result<String> {
     let mut hasher = Hasher::new(alg)?;
     let mut buf = vec![0u8; (1 << 20).min(size as usize).max(1)];
-    let mut offset = 0;
-    while offset < size {
-        let want = buf.len().min((size - offset) as usize);
-        let n = fs.read_at(ino, offset, &mut buf[..want])?;
-        if n == 0 {
-            return Err(Error::corrupt(
-                fs.source().name(),
-                "file data",
-                offset,
-                format!("the file ends before its recorded size ({size} bytes)"),
-            )
-            .into());
-        }
-        hasher.update(&buf[..n]);
-        offset += n as u64;
-    }
+    super::read::for_each_chunk(fs, ino, 0, size, &mut buf, |_, data| {
+        hasher.update(data);
+        Ok(())
+    })?;
     Ok(hasher.finish())
 }
 

@@ -116,15 +116,16 @@ impl Read for FileReader {
     }
 }
 
-/// Copies `len` bytes of a file from `offset` to `out`, in large reads; fails if the file ends
-/// first (its data is shorter than its recorded size).
-pub fn copy_range(
+/// Reads `len` bytes of a file from `offset` on, in reads of up to `buf.len()` bytes, handing
+/// each piece and its offset in the file to `each`; fails if the file ends first (its data is
+/// shorter than its recorded size).
+pub fn for_each_chunk(
     fs: &dyn FileSystem,
     ino: Ino,
     mut offset: u64,
     len: u64,
     buf: &mut [u8],
-    out: &mut dyn Write,
+    mut each: impl FnMut(u64, &[u8]) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     let end = offset + len;
     while offset < end {
@@ -139,10 +140,30 @@ pub fn copy_range(
             )
             .into());
         }
-        out.write_all(&buf[..n])?;
+        each(offset, &buf[..n])?;
         offset += n as u64;
     }
     Ok(())
+}
+
+/// Copies `len` bytes of a file from `offset` to `out`, in large reads; fails if the file ends
+/// first (its data is shorter than its recorded size).
+pub fn copy_range(
+    fs: &dyn FileSystem,
+    ino: Ino,
+    offset: u64,
+    len: u64,
+    buf: &mut [u8],
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    for_each_chunk(
+        fs,
+        ino,
+        offset,
+        len,
+        buf,
+        |_, data| Ok(out.write_all(data)?),
+    )
 }
 
 fn ls(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {

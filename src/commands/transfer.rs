@@ -249,24 +249,11 @@ fn copy_data(
         out.set_len(size)?;
         return Ok(());
     }
-    let mut offset = 0;
-    while offset < size {
-        let want = buf.len().min((size - offset) as usize);
-        let n = fs.read_at(ino, offset, &mut buf[..want])?;
-        if n == 0 {
-            return Err(Error::corrupt(
-                fs.source().name(),
-                "file data",
-                offset,
-                format!("the file ends before its recorded size ({size} bytes)"),
-            )
-            .into());
-        }
-        out.write_all_at(&buf[..n], offset)?;
-        offset += n as u64;
-        done(n as u64);
-    }
-    Ok(())
+    super::read::for_each_chunk(fs, ino, 0, size, buf, |offset, data| {
+        out.write_all_at(data, offset)?;
+        done(data.len() as u64);
+        Ok(())
+    })
 }
 
 fn system_time(t: Timestamp) -> SystemTime {
