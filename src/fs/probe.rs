@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::error::Result;
 use crate::source::decoded::{self, Codec};
-use crate::source::Source;
+use crate::source::{MemSource, Source};
 
 /// What the first bytes of a source say it is.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -191,24 +191,6 @@ pub fn cpio_format(head: &[u8]) -> Option<&'static str> {
     .map(|(_, f)| f)
 }
 
-/// Bytes in memory, to probe the head of a decoded stream.
-struct Prefix<'a>(&'a [u8]);
-
-impl Source for Prefix<'_> {
-    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
-        let start = (offset as usize).min(self.0.len());
-        let n = buf.len().min(self.0.len() - start);
-        buf[..n].copy_from_slice(&self.0[start..start + n]);
-        Ok(n)
-    }
-    fn len(&self) -> u64 {
-        self.0.len() as u64
-    }
-    fn name(&self) -> &str {
-        "decoded stream"
-    }
-}
-
 /// What `vfs-type PATH` and `file` say about an image: the type, and in parentheses the
 /// compression (`squashfs (xz)`, `cpio (newc, gzip)`, `ext4 (xz)` for an xz'd ext4 image).
 pub fn describe(src: &Arc<dyn Source>) -> Result<String> {
@@ -235,7 +217,7 @@ pub fn describe(src: &Arc<dyn Source>) -> Result<String> {
                 return Ok(name.to_string());
             };
             let inner = decoded::peek(src, 0, codec, 64 * 1024)?;
-            match identify(&Prefix(&inner))? {
+            match identify(&MemSource::new(inner, "decoded stream"))? {
                 Content::Cpio(f) => format!("cpio ({f}, {name})"),
                 Content::Filesystem(t) | Content::PartitionTable(t) => format!("{t} ({name})"),
                 _ => format!("{name} data"),

@@ -7,30 +7,11 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::Arc;
 
-use isofish::error::Result;
 use isofish::fs::{self, FileSystem, Ino, MountOptions};
-use isofish::source::Source;
+use isofish::source::{MemSource, Source};
 
 use crate::common::{scratch, tool};
 use crate::nested_util::{make_tree, Kinds};
-
-/// An image in memory.
-struct Mem(Vec<u8>);
-
-impl Source for Mem {
-    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
-        let start = (offset as usize).min(self.0.len());
-        let n = buf.len().min(self.0.len() - start);
-        buf[..n].copy_from_slice(&self.0[start..start + n]);
-        Ok(n)
-    }
-    fn len(&self) -> u64 {
-        self.0.len() as u64
-    }
-    fn name(&self) -> &str {
-        "mutant"
-    }
-}
 
 /// Reads everything below `dir`, stopping at errors; bounded in depth and entries.
 fn walk(fs: &dyn FileSystem, dir: Ino, depth: usize, budget: &mut usize) {
@@ -98,7 +79,7 @@ fn fuzz(image: &[u8], what: &str, cases: usize, seed: u64) {
                 }
             }
         }
-        let source: Arc<dyn Source> = Arc::new(Mem(bytes));
+        let source: Arc<dyn Source> = Arc::new(MemSource::new(bytes, "mutant"));
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             if let Ok(fs) = fs::open(source, &MountOptions::default()) {
                 let mut budget = 5000;

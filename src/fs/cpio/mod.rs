@@ -371,25 +371,8 @@ mod tests {
     use std::sync::Arc;
 
     use super::CpioFs;
-    use crate::error::Result;
     use crate::fs::{FileSystem, MountOptions};
-    use crate::source::Source;
-
-    struct Mem(Vec<u8>);
-    impl Source for Mem {
-        fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
-            let start = (offset as usize).min(self.0.len());
-            let n = buf.len().min(self.0.len() - start);
-            buf[..n].copy_from_slice(&self.0[start..start + n]);
-            Ok(n)
-        }
-        fn len(&self) -> u64 {
-            self.0.len() as u64
-        }
-        fn name(&self) -> &str {
-            "mem"
-        }
-    }
+    use crate::source::MemSource;
 
     /// One newc member (the trailer when `name` is `TRAILER!!!`).
     fn member(out: &mut Vec<u8>, name: &str, mode: u32, data: &[u8]) {
@@ -447,7 +430,8 @@ mod tests {
         member(&mut a, "f", 0o100600, b"second");
         member(&mut a, "x", 0o100644, b"now a file");
         member(&mut a, "TRAILER!!!", 0, b"");
-        let fs = CpioFs::open(Arc::new(Mem(a)), &MountOptions::default()).unwrap();
+        let fs =
+            CpioFs::open(Arc::new(MemSource::new(a, "mem")), &MountOptions::default()).unwrap();
         assert_eq!(names(&fs, 0), ["d", "f", "x"]);
         let d = fs.lookup(0, b"d").unwrap().unwrap();
         assert_eq!(d.meta.mode, 0o700);
