@@ -5,8 +5,14 @@ use std::path::Path;
 
 use anyhow::Context;
 
-use super::{arg, opt, ArgKind, Command, Ctx};
+use super::{arg, opt, Arg, ArgKind, Command, Ctx};
 use crate::fs::{self, probe, MountOptions};
+
+/// `mount` and `mount-ro` take the same arguments (every mount is read-only).
+const MOUNT_ARGS: &[Arg] = &[
+    arg("DEVICE", ArgKind::Device),
+    arg("MOUNTPOINT", ArgKind::Path),
+];
 
 pub const COMMANDS: &[Command] = &[
     Command {
@@ -48,19 +54,13 @@ pub const COMMANDS: &[Command] = &[
     Command {
         name: "mount",
         aliases: &[],
-        args: &[
-            arg("DEVICE", ArgKind::Device),
-            arg("MOUNTPOINT", ArgKind::Path),
-        ],
+        args: MOUNT_ARGS,
         run: mount,
     },
     Command {
         name: "mount-ro",
         aliases: &[],
-        args: &[
-            arg("DEVICE", ArgKind::Device),
-            arg("MOUNTPOINT", ArgKind::Path),
-        ],
+        args: MOUNT_ARGS,
         run: mount,
     },
     Command {
