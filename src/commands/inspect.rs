@@ -12,7 +12,8 @@ use super::read::open_file;
 use super::{arg, opt, ArgKind, Command, Ctx};
 use crate::error::Error;
 use crate::fs::{self, FileKind, FileSystem, Ino, MountOptions};
-use crate::vfs::{file_source::FileSource, walk, Node, Target};
+use crate::source::nested::FileInFs;
+use crate::vfs::{walk, Node, Target};
 
 pub const COMMANDS: &[Command] = &[
     Command {
@@ -184,7 +185,7 @@ fn file(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
         (Some(kind), _) => kind,
         (None, Target::Fs { fs, ino, meta }) => {
             let name = format!("{}:{}", fs.source().name(), node.path);
-            let src = FileSource::new(fs.clone(), *ino, meta.size, name);
+            let src = FileInFs::new(fs.clone(), *ino, meta.size, name)?;
             super::magic::describe_data(&src)?
         }
         (None, Target::Virtual) => "directory".into(),

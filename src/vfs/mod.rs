@@ -2,7 +2,6 @@
 //! a mountpoint, nested at any depth), and path resolution across mounts with physical `..` and
 //! symlinks followed inside the session's root.
 
-pub mod file_source;
 pub mod path;
 pub mod walk;
 
