@@ -100,9 +100,9 @@ pub fn ls_date(t: Timestamp, now: i64) -> String {
     }
 }
 
-/// The ten-character mode string of `ls -l` (`drwxr-xr-x`, `-rwsr-xr-t`...).
-pub fn mode_string(kind: FileKind, mode: u32) -> String {
-    let type_char = match kind {
+/// The first character of `ls -l`'s mode string: the kind of file (`-`, `d`, `l`...).
+pub fn kind_char(kind: FileKind) -> char {
+    match kind {
         FileKind::File => '-',
         FileKind::Dir => 'd',
         FileKind::Symlink => 'l',
@@ -110,9 +110,13 @@ pub fn mode_string(kind: FileKind, mode: u32) -> String {
         FileKind::BlockDevice => 'b',
         FileKind::Fifo => 'p',
         FileKind::Socket => 's',
-    };
+    }
+}
+
+/// The ten-character mode string of `ls -l` (`drwxr-xr-x`, `-rwsr-xr-t`...).
+pub fn mode_string(kind: FileKind, mode: u32) -> String {
     let mut s = String::with_capacity(10);
-    s.push(type_char);
+    s.push(kind_char(kind));
     let bit = |m: u32, c: char| if mode & m != 0 { c } else { '-' };
     let special = |x: u32, sp: u32, on: char, off: char| match (mode & x != 0, mode & sp != 0) {
         (true, true) => on,

@@ -258,16 +258,7 @@ pub fn human(n: u64) -> String {
 
 /// `ls -l`'s mode string: `drwxr-xr-x`.
 fn mode_string(meta: &Metadata) -> String {
-    let kind = match meta.kind {
-        FileKind::File => '-',
-        FileKind::Dir => 'd',
-        FileKind::Symlink => 'l',
-        FileKind::CharDevice => 'c',
-        FileKind::BlockDevice => 'b',
-        FileKind::Fifo => 'p',
-        FileKind::Socket => 's',
-    };
-    let mut s = String::from(kind);
+    let mut s = String::from(crate::commands::format::kind_char(meta.kind));
     for shift in [6, 3, 0] {
         let bits = (meta.mode >> shift) & 7;
         s.push(if bits & 4 != 0 { 'r' } else { '-' });
