@@ -99,6 +99,27 @@ pub struct Metadata {
 }
 
 impl Metadata {
+    /// A directory that no structure on the disc describes (the virtual directories above
+    /// mountpoints, the parents a cpio archive implies without a member): mode 0755, owned by
+    /// root, two links, no times.
+    pub fn synthetic_dir(ino: Ino) -> Metadata {
+        Metadata {
+            kind: FileKind::Dir,
+            mode: 0o755,
+            uid: 0,
+            gid: 0,
+            size: 0,
+            nlink: 2,
+            ino,
+            mtime: Timestamp::default(),
+            atime: Timestamp::default(),
+            ctime: Timestamp::default(),
+            rdev: None,
+            symlink: None,
+            allocated: 0,
+        }
+    }
+
     /// The full `st_mode`: type bits and permission bits.
     pub fn st_mode(&self) -> u32 {
         self.kind.mode_bits() | (self.mode & 0o7777)

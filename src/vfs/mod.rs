@@ -8,7 +8,7 @@ pub mod walk;
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
-use crate::fs::{FileKind, FileSystem, Ino, Metadata, MountOptions, Timestamp};
+use crate::fs::{FileKind, FileSystem, Ino, Metadata, MountOptions};
 
 /// Symlinks followed in one resolution before giving up, as Linux does.
 const MAX_SYMLINKS: usize = 40;
@@ -50,21 +50,7 @@ impl Node {
     pub fn meta(&self) -> Metadata {
         match &self.target {
             Target::Fs { meta, .. } => meta.clone(),
-            Target::Virtual => Metadata {
-                kind: FileKind::Dir,
-                mode: 0o755,
-                uid: 0,
-                gid: 0,
-                size: 0,
-                nlink: 2,
-                ino: 0,
-                mtime: Timestamp::default(),
-                atime: Timestamp::default(),
-                ctime: Timestamp::default(),
-                rdev: None,
-                symlink: None,
-                allocated: 0,
-            },
+            Target::Virtual => Metadata::synthetic_dir(0),
         }
     }
     /// The node's kind.

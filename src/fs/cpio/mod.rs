@@ -79,24 +79,6 @@ fn parse_size(s: &str) -> Option<u64> {
     digits.parse::<u64>().ok()?.checked_mul(1 << shift)
 }
 
-fn dir_meta(ino: u64) -> Metadata {
-    Metadata {
-        kind: FileKind::Dir,
-        mode: 0o755,
-        uid: 0,
-        gid: 0,
-        size: 0,
-        nlink: 2,
-        ino,
-        mtime: Timestamp::default(),
-        atime: Timestamp::default(),
-        ctime: Timestamp::default(),
-        rdev: None,
-        symlink: None,
-        allocated: 0,
-    }
-}
-
 /// The path components of a member name, or `None` when it climbs with `..`.
 fn components(name: &[u8]) -> Option<Vec<&[u8]>> {
     let parts: Vec<&[u8]> = name
@@ -115,7 +97,7 @@ impl CpioFs {
             source,
             segments: walk.segments,
             nodes: vec![Node {
-                meta: dir_meta(0),
+                meta: Metadata::synthetic_dir(0),
                 data: None,
                 children: Vec::new(),
             }],
@@ -227,13 +209,13 @@ impl CpioFs {
                 Some(c) if self.nodes[c].meta.is_dir() => c,
                 Some(c) => {
                     self.nodes[c] = Node {
-                        meta: dir_meta(0),
+                        meta: Metadata::synthetic_dir(0),
                         data: None,
                         children: Vec::new(),
                     };
                     c
                 }
-                None => self.push(dir, part, dir_meta(0), None),
+                None => self.push(dir, part, Metadata::synthetic_dir(0), None),
             };
         }
         match self.child(dir, last) {
