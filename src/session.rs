@@ -133,14 +133,7 @@ impl Session {
     /// Mounts the filesystem on `device` at `mountpoint` (a session path; it need not exist).
     pub fn mount(&mut self, device: &str, mountpoint: &str, options: MountOptions) -> Result<()> {
         let source = self.device_source(device)?;
-        let fs = fs::open(source, &options)?;
-        self.vfs.mount(Mount {
-            mountpoint: path::normalize(&self.absolute(mountpoint)),
-            device: device.to_string(),
-            fs,
-            options,
-        });
-        Ok(())
+        self.mount_source(source, device, mountpoint, None, options)
     }
 
     /// The bytes of the regular file at session path `path` (in any mount, nested or not), as a
