@@ -69,28 +69,14 @@ pub fn parse_all<'a>(
             ));
         }
         let fid = &rest[..len.min(rest.len())];
-        let tag = Tag::parse(fid, image, STRUCTURE, offset())?;
-        if tag.ident != id::FILE_IDENTIFIER {
-            return Err(Error::corrupt(
-                image,
-                STRUCTURE,
-                offset(),
-                format!(
-                    "tag identifier {}, expected {}",
-                    tag.ident,
-                    id::FILE_IDENTIFIER
-                ),
-            ));
-        }
-        let block = block_of(pos);
-        if tag.location != block {
-            return Err(Error::corrupt(
-                image,
-                STRUCTURE,
-                offset(),
-                format!("tag says block {}, found at block {block}", tag.location),
-            ));
-        }
+        Tag::check(
+            fid,
+            id::FILE_IDENTIFIER,
+            block_of(pos),
+            image,
+            STRUCTURE,
+            offset(),
+        )?;
         out.push(Fid {
             characteristics: fid[18],
             name: &fid[38 + l_iu..38 + l_iu + l_fi],

@@ -94,14 +94,7 @@ impl FileEntry {
                 format!("tag identifier {}, expected a file entry", tag.ident),
             ));
         }
-        if tag.location != block {
-            return Err(Error::corrupt(
-                image,
-                STRUCTURE,
-                offset,
-                format!("tag says block {}, found at block {block}", tag.location),
-            ));
-        }
+        tag.check_location(block, image, STRUCTURE, offset)?;
         let extended = tag.ident == id::EXTENDED_FILE_ENTRY;
         let head = if extended { 216 } else { 176 };
         if buf.len() < head {

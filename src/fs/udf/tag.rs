@@ -133,15 +133,30 @@ impl Tag {
                 format!("tag identifier {}, expected {want}", tag.ident),
             ));
         }
-        if tag.location != location {
+        tag.check_location(location, image, structure, offset)?;
+        Ok(tag)
+    }
+
+    /// Fails unless the tag says it was recorded at block `location`, where it was found.
+    pub fn check_location(
+        &self,
+        location: u32,
+        image: &str,
+        structure: &'static str,
+        offset: u64,
+    ) -> Result<()> {
+        if self.location != location {
             return Err(Error::corrupt(
                 image,
                 structure,
                 offset,
-                format!("tag says block {}, found at block {location}", tag.location),
+                format!(
+                    "tag says block {}, found at block {location}",
+                    self.location
+                ),
             ));
         }
-        Ok(tag)
+        Ok(())
     }
 
     /// Decodes and verifies a tag whatever its identifier (for descriptor sequences, where the

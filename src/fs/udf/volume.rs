@@ -129,14 +129,7 @@ pub fn read_sequence(src: &dyn Source, bs: u32, extent: ExtentAd) -> Result<Desc
             // An unrecorded block ends the sequence as a terminating descriptor would.
             break;
         }
-        if tag.location != block {
-            return Err(Error::corrupt(
-                image,
-                STRUCTURE,
-                offset,
-                format!("tag says block {}, found at block {block}", tag.location),
-            ));
-        }
+        tag.check_location(block, image, STRUCTURE, offset)?;
         let vds_number = le32(&buf, 16);
         match tag.ident {
             id::PRIMARY_VOLUME if primary.as_ref().is_none_or(|(n, _)| vds_number >= *n) => {
