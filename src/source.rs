@@ -104,25 +104,28 @@ impl FileSource {
     }
 }
 
+/// Fills `buf` from `file` at `offset` with positioned reads, retrying short and interrupted
+/// reads; returns fewer bytes only where the file ends. `name` names the file in errors.
+fn pread(file: &File, offset: u64, buf: &mut [u8], name: &str) -> Result<usize> {
+    let mut done = 0;
+    while done < buf.len() {
+        match file.read_at(&mut buf[done..], offset + done as u64) {
+            Ok(0) => break,
+            Ok(n) => done += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(Error::io(name, e)),
+        }
+    }
+    Ok(done)
+}
+
 impl Source for FileSource {
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
         if offset >= self.len {
             return Ok(0);
         }
         let want = buf.len().min((self.len - offset) as usize);
-        let mut done = 0;
-        while done < want {
-            match self
-                .file
-                .read_at(&mut buf[done..want], offset + done as u64)
-            {
-                Ok(0) => break,
-                Ok(n) => done += n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(Error::io(&self.name, e)),
-            }
-        }
-        Ok(done)
+        pread(&self.file, offset, &mut buf[..want], &self.name)
     }
     fn len(&self) -> u64 {
         self.len

@@ -4,7 +4,6 @@
 
 use std::fs::File;
 use std::io::{self, Read, Write};
-use std::os::unix::fs::FileExt;
 use std::sync::Arc;
 
 use super::io::SourceReader;
@@ -219,18 +218,7 @@ impl Source for DecodedSource {
                 buf[..want].copy_from_slice(&v[at..at + want]);
                 Ok(want)
             }
-            Store::TempFile(f) => {
-                let mut done = 0;
-                while done < want {
-                    match f.read_at(&mut buf[done..want], offset + done as u64) {
-                        Ok(0) => break,
-                        Ok(n) => done += n,
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                        Err(e) => return Err(Error::io(&self.name, e)),
-                    }
-                }
-                Ok(done)
-            }
+            Store::TempFile(f) => super::pread(f, offset, &mut buf[..want], &self.name),
         }
     }
     fn len(&self) -> u64 {
