@@ -8,7 +8,6 @@ use std::sync::Arc;
 use crate::boot::{self, Partition};
 use crate::error::{Error, Result};
 use crate::fs::{self, MountOptions};
-use crate::source::nested::FileInFs;
 use crate::source::{FileSource, RangeSource, Source};
 use crate::vfs::{path, Mount, Node, Vfs};
 
@@ -140,14 +139,13 @@ impl Session {
     /// source read through the filesystem's extents where it has them.
     pub fn file_source(&self, path: &str) -> Result<Arc<dyn Source>> {
         let node = self.resolve(path)?;
-        let crate::vfs::Target::Fs { fs, ino, meta } = &node.target else {
-            return Err(Error::IsADirectory(path.to_string()));
-        };
-        if meta.kind != fs::FileKind::File {
-            return Err(Error::Usage(format!("{path}: not a regular file")));
+        match node.file_data() {
+            Some(data) => Ok(Arc::new(data?)),
+            None if matches!(node.target, crate::vfs::Target::Virtual) => {
+                Err(Error::IsADirectory(path.to_string()))
+            }
+            None => Err(Error::Usage(format!("{path}: not a regular file"))),
         }
-        let name = format!("{}:{}", fs.source().name(), node.path);
-        Ok(Arc::new(FileInFs::new(fs.clone(), *ino, meta.size, name)?))
     }
 
     /// Mounts the filesystem held in `source` at `mountpoint`, of type `fstype` or as the probe

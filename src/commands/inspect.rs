@@ -12,8 +12,7 @@ use super::read::open_file;
 use super::{arg, opt, ArgKind, Command, Ctx};
 use crate::error::Error;
 use crate::fs::{self, FileKind, FileSystem, Ino, MountOptions};
-use crate::source::nested::FileInFs;
-use crate::vfs::{walk, Node, Target};
+use crate::vfs::{walk, Node};
 
 pub const COMMANDS: &[Command] = &[
     Command {
@@ -181,14 +180,11 @@ fn exists(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
 fn file(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
     let node = ctx.session.resolve_nofollow(&args[0])?;
     let meta = node.meta();
-    let text = match (super::magic::describe_kind(&meta), &node.target) {
+    let text = match (super::magic::describe_kind(&meta), node.file_data()) {
         (Some(kind), _) => kind,
-        (None, Target::Fs { fs, ino, meta }) => {
-            let name = format!("{}:{}", fs.source().name(), node.path);
-            let src = FileInFs::new(fs.clone(), *ino, meta.size, name)?;
-            super::magic::describe_data(&src)?
-        }
-        (None, Target::Virtual) => "directory".into(),
+        (None, Some(data)) => super::magic::describe_data(&data?)?,
+        // Only a regular file has no kind to name, and it has data.
+        (None, None) => "directory".into(),
     };
     writeln!(ctx.out, "{text}")?;
     Ok(())

@@ -38,13 +38,7 @@ pub enum Preview {
 /// The data of a file node as a source (read straight from the parent's bytes where the
 /// filesystem stores it plainly); `None` for anything but a regular file.
 fn file_data(node: &Node) -> Option<crate::Result<Arc<FileInFs>>> {
-    match &node.target {
-        Target::Fs { fs, ino, meta } if meta.kind == FileKind::File => {
-            let name = format!("{}:{}", fs.source().name(), node.path);
-            Some(FileInFs::new(fs.clone(), *ino, meta.size, name).map(Arc::new))
-        }
-        _ => None,
-    }
+    node.file_data().map(|r| r.map(Arc::new))
 }
 
 /// What the probe says a file holds (`Unknown` for anything but a regular file).

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::fs::{FileKind, FileSystem, Ino, Metadata, MountOptions};
+use crate::source::nested::FileInFs;
 
 /// Symlinks followed in one resolution before giving up, as Linux does.
 const MAX_SYMLINKS: usize = 40;
@@ -46,6 +47,18 @@ pub struct Node {
 }
 
 impl Node {
+    /// A regular file's data as a source named `image:path` in errors, read straight from the
+    /// parent's bytes where the filesystem stores it plainly; `None` for anything but a regular
+    /// file.
+    pub fn file_data(&self) -> Option<Result<FileInFs>> {
+        match &self.target {
+            Target::Fs { fs, ino, meta } if meta.kind == FileKind::File => {
+                let name = format!("{}:{}", fs.source().name(), self.path);
+                Some(FileInFs::new(fs.clone(), *ino, meta.size, name))
+            }
+            _ => None,
+        }
+    }
     /// The node's metadata; a virtual directory is root's 0755 directory.
     pub fn meta(&self) -> Metadata {
         match &self.target {
