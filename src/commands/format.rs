@@ -315,17 +315,8 @@ mod tests {
             meta: Metadata {
                 kind,
                 mode,
-                uid: 0,
-                gid: 0,
-                size: 0,
                 nlink: 1,
-                ino: 0,
-                mtime: Timestamp::default(),
-                atime: Timestamp::default(),
-                ctime: Timestamp::default(),
-                rdev: None,
-                symlink: None,
-                allocated: 0,
+                ..Metadata::synthetic_dir(0)
             },
         };
         let rows = [

@@ -221,7 +221,7 @@ fn dir_identity(target: &Target) -> Option<(usize, u64)> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::fs::{DirEntry, FileKind, Ino, Metadata, Timestamp};
+    use crate::fs::{DirEntry, FileKind, Ino, Metadata};
     use crate::source::Source;
     use crate::vfs::Mount;
 
@@ -236,18 +236,10 @@ pub(crate) mod tests {
     pub fn meta(kind: FileKind, ino: u64, size: u64) -> Metadata {
         Metadata {
             kind,
-            mode: 0o755,
-            uid: 0,
-            gid: 0,
             size,
             nlink: 1,
-            ino,
-            mtime: Timestamp::default(),
-            atime: Timestamp::default(),
-            ctime: Timestamp::default(),
-            rdev: None,
-            symlink: None,
             allocated: size,
+            ..Metadata::synthetic_dir(ino)
         }
     }
 
