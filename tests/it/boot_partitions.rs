@@ -182,3 +182,39 @@ fn boot_partitions_a_partitioned_disk_added_with_a_is_not_auto_mounted() {
     assert_eq!(stdout(&path, &["list-devices"]), want.join("\n") + "\n");
     assert_eq!(stdout(&path, &["mounts"]), "");
 }
+
+#[test]
+fn boot_partitions_info_names_the_boot_record_and_the_partitions() {
+    // `info DEV` ends with the boot record (its catalog block as isoinfo -d finds it) and the
+    // hybrid layout (as many partitions as fdisk lists).
+    for name in ["boot-appended", "boot-eltorito"] {
+        let path = image(name);
+        let isoinfo = tool("isoinfo", &["-d", "-i", path.to_str().unwrap()], None);
+        let isoinfo = String::from_utf8_lossy(&isoinfo);
+        let catalog = isoinfo
+            .lines()
+            .find_map(|l| l.split("boot catalog is in sector ").nth(1))
+            .expect("isoinfo finds El Torito")
+            .trim();
+        let text = stdout(&path, &["info", "/dev/sda"]);
+        let line = |key: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(key))
+                .map(str::trim)
+                .unwrap_or_else(|| panic!("{name}: no {key} line in {text}"))
+                .to_string()
+        };
+        assert!(
+            line("Boot record:").starts_with(&format!("El Torito, catalog at block {catalog},")),
+            "{name}: {text}"
+        );
+        let parts = fdisk(&path).len();
+        assert!(
+            line("Hybrid layout:").ends_with(&format!(
+                "{parts} partition{}",
+                if parts == 1 { "" } else { "s" }
+            )),
+            "{name}: {text}"
+        );
+    }
+}

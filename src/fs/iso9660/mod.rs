@@ -949,7 +949,7 @@ impl FileSystem for IsoFs {
             match d.kind {
                 Kind::Joliet(level) => put("Joliet", format!("level {level}")),
                 Kind::Enhanced => put("ISO 9660:1999", "enhanced volume descriptor".into()),
-                Kind::Boot => put("Boot record", d.boot_system_id.clone()),
+                Kind::Boot => put("Boot system id", d.boot_system_id.clone()),
                 _ => {}
             }
         }
