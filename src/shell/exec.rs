@@ -36,7 +36,24 @@ pub struct Shell {
 /// Prints an error to stderr, after `place` (`FILE:LINE`) when there is one.
 pub fn report(place: Option<&str>, e: &anyhow::Error) {
     let prefix = place.map(|p| format!("{p}: ")).unwrap_or_default();
-    let _ = writeln!(io::stderr(), "{prefix}isofish: error: {e:#}");
+    let _ = writeln!(io::stderr(), "{prefix}isofish: error: {}", message(e));
+}
+
+/// The error and its causes joined with `: `, leaving out a cause whose text the message
+/// already ends with (errors that carry their source's text in their own).
+fn message(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let part = cause.to_string();
+        if text.ends_with(&part) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&part);
+    }
+    text
 }
 
 impl Shell {

@@ -667,3 +667,19 @@ fn repl_completion_quotes_names_with_spaces() {
     );
     assert_eq!(r.status, Some(0), "{}", r.transcript);
 }
+
+#[test]
+fn a_missing_image_is_named_once_with_the_reason_the_host_gives() {
+    let dir = scratch();
+    let path = dir.path().join("missing.iso");
+    let reason = std::fs::File::open(&path).unwrap_err().to_string();
+    let out = isofish()
+        .args(["-a", path.to_str().unwrap(), "ls", "/"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr_of(&out),
+        format!("isofish: error: {}: {reason}\n", path.display())
+    );
+}
