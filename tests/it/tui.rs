@@ -9,7 +9,7 @@ use std::sync::Arc;
 use isofish::fs::{self, DirEntry, FileSystem, Ino, Metadata, MountOptions};
 use isofish::session::Session;
 use isofish::source::{FileSource, Source};
-use isofish::tui::app::{Mode, Prompt};
+use isofish::tui::app::{Mode, Popup, Prompt};
 use isofish::tui::preview::Preview;
 use isofish::tui::{keys, view, App, Theme};
 use isofish::vfs::Mount;
@@ -48,6 +48,21 @@ pub fn key(app: &mut App, code: KeyCode) {
 pub fn typed(app: &mut App, text: &str) {
     for c in text.chars() {
         key(app, KeyCode::Char(c));
+    }
+}
+
+/// Runs one shell command line from the pane: ':', the line, Enter.
+fn run_line(app: &mut App, line: &str) {
+    key(app, KeyCode::Char(':'));
+    typed(app, line);
+    key(app, KeyCode::Enter);
+}
+
+/// The popup the app shows; panics with `what` (what should have opened it) when none shows.
+fn shown_popup<'a>(app: &'a App, what: &str) -> &'a Popup {
+    match app.mode() {
+        Mode::Popup(popup) => popup,
+        _ => panic!("{what}"),
     }
 }
 
@@ -310,15 +325,11 @@ fn enter_on_a_plain_file_opens_a_scrollable_viewer() {
     let mut s = session(&iso);
     let mut app = App::new(&mut s, Some("/notes.txt")).unwrap();
     key(&mut app, KeyCode::Enter);
-    let Mode::Popup(popup) = app.mode() else {
-        panic!("a viewer opens")
-    };
+    let popup = shown_popup(&app, "a viewer opens");
     assert_eq!(popup.lines.len(), 40);
     assert_eq!(popup.lines[39], "line 40");
     key(&mut app, KeyCode::Char('G'));
-    let Mode::Popup(popup) = app.mode() else {
-        panic!("G scrolls the viewer")
-    };
+    let popup = shown_popup(&app, "G scrolls the viewer");
     assert_eq!(popup.scroll, 39);
     key(&mut app, KeyCode::Char('q'));
     assert!(matches!(app.mode(), Mode::Browse));
@@ -405,23 +416,15 @@ fn assert_same_tree(expected: &Path, actual: &Path) {
 fn colon_runs_one_shell_command_and_the_pane_follows_cd() {
     let mut s = sample();
     let mut app = App::new(&mut s, None).unwrap();
-    key(&mut app, KeyCode::Char(':'));
-    typed(&mut app, "cd /isolinux");
-    key(&mut app, KeyCode::Enter);
+    run_line(&mut app, "cd /isolinux");
     assert_eq!(app.dir().path, "/isolinux");
 
-    key(&mut app, KeyCode::Char(':'));
-    typed(&mut app, "ls");
-    key(&mut app, KeyCode::Enter);
-    let Mode::Popup(popup) = app.mode() else {
-        panic!("the output shows")
-    };
+    run_line(&mut app, "ls");
+    let popup = shown_popup(&app, "the output shows");
     assert_eq!(popup.lines, bsdtar_children(Path::new(SAMPLE), "isolinux"));
     key(&mut app, KeyCode::Esc);
 
-    key(&mut app, KeyCode::Char(':'));
-    typed(&mut app, "no-such-command");
-    key(&mut app, KeyCode::Enter);
+    run_line(&mut app, "no-such-command");
     let msg = app.message().expect("an error");
     assert!(
         msg.error && msg.text.contains("unknown command"),
@@ -441,9 +444,7 @@ fn colon_runs_one_shell_command_and_the_pane_follows_cd() {
 fn browse_inside_the_browser_is_refused_by_the_missing_terminal_not_recursion() {
     let mut s = sample();
     let mut app = App::new(&mut s, None).unwrap();
-    key(&mut app, KeyCode::Char(':'));
-    typed(&mut app, "browse");
-    key(&mut app, KeyCode::Enter);
+    run_line(&mut app, "browse");
     let msg = app.message().expect("an error");
     assert!(msg.error, "{}", msg.text);
 }
@@ -648,9 +649,7 @@ fn i_shows_metadata_and_the_volume() {
     let mut s = sample();
     let mut app = App::new(&mut s, Some("/README.TXT")).unwrap();
     key(&mut app, KeyCode::Char('i'));
-    let Mode::Popup(popup) = app.mode() else {
-        panic!("i opens the info card")
-    };
+    let popup = shown_popup(&app, "i opens the info card");
     let text = popup.lines.join("\n");
     let stat = tool("isoinfo", &["-R", "-l", "-i", SAMPLE], None);
     let stat = String::from_utf8_lossy(&stat);
@@ -759,9 +758,7 @@ fn the_info_card_lists_the_partitions_fdisk_finds() {
     let mut s = session(Path::new(image));
     let mut app = App::new(&mut s, None).unwrap();
     key(&mut app, KeyCode::Char('i'));
-    let Mode::Popup(popup) = app.mode() else {
-        panic!("i opens the info card")
-    };
+    let popup = shown_popup(&app, "i opens the info card");
     let partitions: Vec<(String, u64)> = popup
         .lines
         .iter()
@@ -895,12 +892,8 @@ fn a_huge_command_output_is_cut_not_kept_whole() {
     );
     let mut s = session(&iso);
     let mut app = App::new(&mut s, None).unwrap();
-    key(&mut app, KeyCode::Char(':'));
-    typed(&mut app, "cat big.txt");
-    key(&mut app, KeyCode::Enter);
-    let Mode::Popup(popup) = app.mode() else {
-        panic!("the output shows")
-    };
+    run_line(&mut app, "cat big.txt");
+    let popup = shown_popup(&app, "the output shows");
     assert_eq!(popup.lines[0], line.trim_end());
     assert_eq!(popup.lines.last().unwrap(), "(output cut at 1.0 MiB)");
     let kept: usize = popup.lines.iter().map(|l| l.len() + 1).sum();
