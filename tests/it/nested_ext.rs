@@ -152,19 +152,7 @@ fn damaged_images_fail_cleanly() {
     for (i, bytes) in cases.iter().enumerate() {
         let path = dir.path().join(format!("bad{i}.img"));
         std::fs::write(&path, bytes).unwrap();
-        let out = crate::common::isofish()
-            .timeout(std::time::Duration::from_secs(20))
-            .arg("--ro")
-            .arg("-a")
-            .arg(&path)
-            .args(["find", "/", ":", "tar-out", "/", "/dev/null"])
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            !stderr.contains("panicked") && out.status.code().is_some(),
-            "case {i}: {stderr}"
-        );
+        crate::nested_util::walk_damaged(&path, i);
     }
 }
 

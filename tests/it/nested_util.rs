@@ -143,6 +143,26 @@ pub fn run_err(image: &Path, words: &[&str]) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// Walks the damaged image `image` (case `i` of a test) with `find / : tar-out / /dev/null`
+/// within 20 s; checks that isofish ends without a panic and not by a signal, and returns
+/// whether it succeeded and its stderr.
+pub fn walk_damaged(image: &Path, i: usize) -> (bool, String) {
+    let out = isofish()
+        .timeout(std::time::Duration::from_secs(20))
+        .arg("--ro")
+        .arg("-a")
+        .arg(image)
+        .args(["find", "/", ":", "tar-out", "/", "/dev/null"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        !stderr.contains("panicked") && out.status.code().is_some(),
+        "case {i}: {stderr}"
+    );
+    (out.status.success(), stderr)
+}
+
 /// Extracts `dir` (after the one-liner commands `pre`, which end with ':') with tar-out into
 /// `into` via GNU tar, as root so owners, devices and modes come back.
 pub fn extract(image: &Path, pre: &[&str], dir: &str, into: &Path) {
