@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, OnceLock};
 
-use isofish::fs::{self, FileKind, FileSystem, Ino, Metadata, MountOptions};
+use isofish::fs::{self, DirEntry, FileKind, FileSystem, Ino, Metadata, MountOptions};
 use isofish::source::FileSource;
 
 use crate::common;
@@ -77,6 +77,21 @@ pub fn walk(fs: &dyn FileSystem) -> BTreeMap<String, Seen> {
         }
     }
     out
+}
+
+/// The entry at the '/'-separated `path` below the root; panics when a step is missing or fails.
+pub fn entry(fs: &dyn FileSystem, path: &str) -> DirEntry {
+    let mut ino = fs.root();
+    let mut found = None;
+    for name in path.split('/') {
+        let e = fs
+            .lookup(ino, name.as_bytes())
+            .expect("lookup")
+            .unwrap_or_else(|| panic!("{path}: {name} not found"));
+        ino = e.ino;
+        found = Some(e);
+    }
+    found.expect("a non-empty path")
 }
 
 /// A whole file through `read_at`, in odd-sized pieces to cross extent edges.

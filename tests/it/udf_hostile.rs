@@ -13,7 +13,7 @@ use isofish::fs::{self, FileSystem, MountOptions};
 use isofish::source::{MemSource, Source};
 
 use crate::common::fixture;
-use crate::udf_helpers::read_all;
+use crate::udf_helpers::{entry, read_all};
 
 const BS: usize = 2048;
 
@@ -244,10 +244,7 @@ fn extent_past_the_partition_is_an_error() {
     let err = read_error(fs.as_ref(), &["data", "numbers.txt"]);
     assert!(err.contains("pass the partition's end"), "{err}");
     // The rest of the volume still reads.
-    let hello = fs
-        .lookup(fs.root(), b"hello.txt")
-        .expect("lookup")
-        .expect("hello");
+    let hello = entry(fs.as_ref(), "hello.txt");
     assert_eq!(read_all(fs.as_ref(), hello.ino, hello.meta.size).len(), 11);
 }
 
@@ -270,18 +267,8 @@ fn strategy_4096_indirect_entry_leads_to_the_newer_entry() {
     put32(&mut img, ie + 40, newer);
     new_tag(&mut img, ie, 259, block + 1, 36);
     let fs = open(img).expect("volume opens");
-    let hello = fs
-        .lookup(fs.root(), b"hello.txt")
-        .expect("lookup")
-        .expect("hello");
-    let numbers = fs
-        .lookup(fs.root(), b"data")
-        .expect("lookup")
-        .expect("data");
-    let numbers = fs
-        .lookup(numbers.ino, b"numbers.txt")
-        .expect("lookup")
-        .expect("numbers");
+    let hello = entry(fs.as_ref(), "hello.txt");
+    let numbers = entry(fs.as_ref(), "data/numbers.txt");
     assert_eq!(
         hello.meta.size, numbers.meta.size,
         "the newer entry is numbers.txt's"
@@ -306,14 +293,7 @@ fn unrecorded_extent_reads_as_zeros_and_is_a_hole() {
     put32(&mut img, ad, (1 << 30) | len);
     fix_tag(&mut img, fe);
     let fs = open(img).expect("volume opens");
-    let data = fs
-        .lookup(fs.root(), b"data")
-        .expect("lookup")
-        .expect("data");
-    let f = fs
-        .lookup(data.ino, b"numbers.txt")
-        .expect("lookup")
-        .expect("numbers");
+    let f = entry(fs.as_ref(), "data/numbers.txt");
     let bytes = read_all(fs.as_ref(), f.ino, f.meta.size);
     let hole = (len as usize).min(bytes.len());
     assert!(bytes[..hole].iter().all(|&b| b == 0));
@@ -380,10 +360,7 @@ fn device_specification_attribute_gives_device_numbers() {
     img[fe + 10..fe + 12].copy_from_slice(&crc_len.to_le_bytes());
     fix_tag(&mut img, fe);
     let fs = open(img).expect("volume opens");
-    let dev = fs
-        .lookup(fs.root(), b"hello.txt")
-        .expect("lookup")
-        .expect("hello");
+    let dev = entry(fs.as_ref(), "hello.txt");
     assert_eq!(dev.meta.kind, isofish::fs::FileKind::CharDevice);
     assert_eq!(dev.meta.rdev, Some((4, 64)));
 }

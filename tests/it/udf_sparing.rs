@@ -10,7 +10,7 @@ use isofish::fs::udf::tag::crc16;
 use isofish::fs::{self, MountOptions};
 use isofish::source::{MemSource, Source};
 
-use crate::udf_helpers::{big, open, read_all};
+use crate::udf_helpers::{big, entry, open, read_all};
 
 const BS: usize = 2048;
 
@@ -83,24 +83,10 @@ fn spared_packet_is_read_from_its_spare_location() {
 
     let src: Arc<dyn Source> = Arc::new(MemSource::new(img, "spared.udf"));
     let fs = fs::open(src, &MountOptions::default()).expect("volume opens");
-    let data = fs
-        .lookup(fs.root(), b"data")
-        .expect("lookup")
-        .expect("data");
-    let f = fs
-        .lookup(data.ino, b"numbers.txt")
-        .expect("lookup")
-        .expect("numbers.txt");
+    let f = entry(fs.as_ref(), "data/numbers.txt");
     let ours = read_all(fs.as_ref(), f.ino, f.meta.size);
     let plain = open(&big("mkudffs-201.img"), "");
-    let d = plain
-        .lookup(plain.root(), b"data")
-        .expect("lookup")
-        .expect("data");
-    let n = plain
-        .lookup(d.ino, b"numbers.txt")
-        .expect("lookup")
-        .expect("numbers.txt");
+    let n = entry(plain.as_ref(), "data/numbers.txt");
     assert!(
         ours == read_all(plain.as_ref(), n.ino, n.meta.size),
         "the spared bytes"
