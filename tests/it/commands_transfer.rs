@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::common::{fixture, isofish, scratch, tool};
+use crate::common::{fixture, isofish, run_ro as isofish_ok, scratch, tool};
 use crate::host_tree::{assert_same, reference_extract, snapshot};
 
 /// Images with everything the readers know: Rock Ridge from xorriso (devices, FIFOs, long
@@ -16,22 +16,6 @@ const IMAGES: &[&str] = &["sample.iso", "rr112.iso", "level3-rr.iso", "zisofs.is
 /// paths bsdtar could not extract.
 fn bsdtar_extract(image: &Path, dir: &Path) -> Vec<String> {
     reference_extract(image, dir)
-}
-
-fn isofish_ok(image: &Path, args: &[&str]) -> Vec<u8> {
-    let out = isofish()
-        .arg("--ro")
-        .arg("-a")
-        .arg(image)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "isofish {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
 }
 
 /// Creates the empty directory `parent/name` and returns it.

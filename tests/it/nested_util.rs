@@ -4,6 +4,7 @@
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::Path;
 
+pub use crate::common::run_ro as run;
 use crate::common::{isofish, tool};
 
 /// Deterministic bytes that do not compress to nothing.
@@ -106,24 +107,6 @@ pub fn make_tree(top: &Path, kinds: Kinds) {
         ],
         None,
     );
-}
-
-/// Runs isofish on `image` with the one-liner `words`; returns stdout, or panics with stderr.
-pub fn run(image: &Path, words: &[&str]) -> Vec<u8> {
-    let out = isofish()
-        .arg("--ro")
-        .arg("-a")
-        .arg(image)
-        .args(words)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "isofish {words:?} on {}: {}",
-        image.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
 }
 
 /// Runs isofish expecting failure; returns stderr.
