@@ -87,6 +87,16 @@ pub fn screen(app: &mut App, width: u16, height: u16) -> String {
     terminal.backend().to_string()
 }
 
+/// The lines a host tool prints.
+fn tool_lines(program: &str, args: &[&str]) -> Vec<String> {
+    let out = tool(program, args, None);
+    String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect()
+}
+
 /// The names listed in the pane.
 fn names(app: &App) -> Vec<String> {
     app.rows().map(|e| e.display.clone()).collect()
@@ -277,12 +287,7 @@ fn text_preview_shows_the_first_lines() {
     let mut s = sample();
     let mut app = App::new(&mut s, Some("/README.TXT")).unwrap();
     assert_eq!(app.current().unwrap().display, "README.TXT");
-    let expected = tool("bsdtar", &["xOf", SAMPLE, "README.TXT"], None);
-    let expected: Vec<String> = String::from_utf8(expected)
-        .unwrap()
-        .lines()
-        .map(String::from)
-        .collect();
+    let expected = tool_lines("bsdtar", &["xOf", SAMPLE, "README.TXT"]);
     match app.preview() {
         Preview::Text(lines) => assert_eq!(lines, &expected),
         _ => panic!("README.TXT previews as text"),
@@ -305,12 +310,7 @@ fn binary_preview_is_what_hexdump_c_prints() {
         ),
     )
     .unwrap();
-    let hexdump = tool("hexdump", &["-C", blob.to_str().unwrap()], None);
-    let mut expected: Vec<String> = String::from_utf8(hexdump)
-        .unwrap()
-        .lines()
-        .map(String::from)
-        .collect();
+    let mut expected = tool_lines("hexdump", &["-C", blob.to_str().unwrap()]);
     expected.pop(); // hexdump's closing offset line
     match app.preview() {
         Preview::Hex(lines) => assert_eq!(lines, &expected),
