@@ -3,7 +3,7 @@
 //! reference extraction, `file` with `file -b` on nested images built by mksquashfs, mkfs.ext4,
 //! mkfs.vfat, cpio, the compressors and genisoimage, `info` with `isoinfo -d`.
 
-use crate::common::{fixture, run_ro_utc as run, scratch, tool};
+use crate::common::{fixture, run_ro_utc as run, scratch, tool, xorriso_rr};
 use crate::host_tree::reference;
 
 #[test]
@@ -245,19 +245,7 @@ fn file_says_what_file_b_says() {
     std::os::unix::fs::symlink("ascii.txt", tree.join("link")).unwrap();
     std::fs::create_dir(tree.join("dir")).unwrap();
     let image = d.join("nested.iso");
-    tool(
-        "xorriso",
-        &[
-            "-as",
-            "mkisofs",
-            "-quiet",
-            "-R",
-            "-o",
-            image.to_str().unwrap(),
-            tree.to_str().unwrap(),
-        ],
-        None,
-    );
+    xorriso_rr(&tree, &image);
     let mut names: Vec<String> = std::fs::read_dir(&tree)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::common::{fixture, isofish, run_ro as isofish_ok, scratch, tool};
+use crate::common::{fixture, isofish, run_ro as isofish_ok, scratch, tool, xorriso_rr};
 use crate::host_tree::{assert_same, reference_extract, snapshot};
 
 /// Images with everything the readers know: Rock Ridge from xorriso (devices, FIFOs, long
@@ -367,19 +367,7 @@ fn big_files_image(dir: &Path) -> (PathBuf, Vec<u8>) {
     std::fs::write(src.join("d/small.txt"), "small\n").unwrap();
     std::fs::write(src.join("d/mid.bin"), &big[..300_000]).unwrap();
     let image = dir.join("big.iso");
-    tool(
-        "xorriso",
-        &[
-            "-as",
-            "mkisofs",
-            "-quiet",
-            "-R",
-            "-o",
-            image.to_str().unwrap(),
-            src.to_str().unwrap(),
-        ],
-        None,
-    );
+    xorriso_rr(&src, &image);
     (image, big)
 }
 

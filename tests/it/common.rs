@@ -82,3 +82,13 @@ fn ok_stdout(mut cmd: assert_cmd::Command, image: &Path, args: &[&str]) -> Vec<u
     );
     out.stdout
 }
+
+/// Makes `image` of the host directory `tree` with `xorriso -as mkisofs -quiet -R`.
+pub fn xorriso_rr(tree: &Path, image: &Path) {
+    let (t, i) = (tree.to_str().unwrap(), image.to_str().unwrap());
+    tool(
+        "xorriso",
+        &["-as", "mkisofs", "-quiet", "-R", "-o", i, t],
+        None,
+    );
+}

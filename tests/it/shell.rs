@@ -6,7 +6,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::common::{isofish, scratch, tool};
+use crate::common::{isofish, scratch, tool, xorriso_rr};
 
 fn stdout_of(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
@@ -519,8 +519,7 @@ fn built_image() -> (tempfile::TempDir, PathBuf, PathBuf) {
     std::fs::write(tree.join("with space.txt"), "spaced out\n").unwrap();
     std::fs::write(tree.join("some dir/inner/deep.txt"), "deep inside\n").unwrap();
     let image = dir.path().join("built.iso");
-    let (t, i) = (tree.to_str().unwrap(), image.to_str().unwrap());
-    tool("xorriso", &["-as", "mkisofs", "-R", "-o", i, t], None);
+    xorriso_rr(&tree, &image);
     (dir, tree, image)
 }
 

@@ -19,7 +19,7 @@ use ratatui::crossterm::event::{
 };
 use ratatui::Terminal;
 
-use crate::common::{fixture, isofish, root, scratch, tool};
+use crate::common::{fixture, isofish, root, scratch, tool, xorriso_rr};
 
 /// The sample fixture by its path relative to the repository (as the status line shows it).
 pub const SAMPLE: &str = "tests/fixtures/sample.iso";
@@ -493,19 +493,7 @@ fn a_directory_of_ten_thousand_entries_is_read_once_and_drawn_by_the_screenful()
         std::fs::write(many.join(format!("f{i:05}")), b"").unwrap();
     }
     let iso = dir.path().join("many.iso");
-    tool(
-        "xorriso",
-        &[
-            "-as",
-            "mkisofs",
-            "-R",
-            "-quiet",
-            "-o",
-            iso.to_str().unwrap(),
-            tree.to_str().unwrap(),
-        ],
-        None,
-    );
+    xorriso_rr(&tree, &iso);
     let source: Arc<dyn Source> = Arc::new(FileSource::open(&iso).unwrap());
     let counting = Arc::new(Counting {
         inner: fs::open(source, &MountOptions::default()).unwrap(),
@@ -782,12 +770,7 @@ fn extraction_shows_progress_and_esc_stops_it() {
     std::fs::write(tree.join("big.bin"), &big).unwrap();
     std::fs::write(tree.join("small.txt"), b"small\n").unwrap();
     let iso = dir.path().join("big.iso");
-    let (iso_arg, tree_arg) = (iso.to_str().unwrap(), tree.to_str().unwrap());
-    tool(
-        "xorriso",
-        &["-as", "mkisofs", "-R", "-quiet", "-o", iso_arg, tree_arg],
-        None,
-    );
+    xorriso_rr(&tree, &iso);
     let out = scratch();
     let mut s = session(&iso);
     let mut app = App::new(&mut s, Some("/big.bin")).unwrap();
@@ -884,12 +867,7 @@ fn a_huge_command_output_is_cut_not_kept_whole() {
     let line = "0123456789abcdef0123456789abcdef0123456789abcdef012345678\n";
     std::fs::write(tree.join("big.txt"), line.repeat(100_000)).unwrap();
     let iso = dir.path().join("text.iso");
-    let (iso_arg, tree_arg) = (iso.to_str().unwrap(), tree.to_str().unwrap());
-    tool(
-        "xorriso",
-        &["-as", "mkisofs", "-R", "-quiet", "-o", iso_arg, tree_arg],
-        None,
-    );
+    xorriso_rr(&tree, &iso);
     let mut s = session(&iso);
     let mut app = App::new(&mut s, None).unwrap();
     run_line(&mut app, "cat big.txt");
