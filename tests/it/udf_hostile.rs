@@ -8,12 +8,11 @@
 
 use std::sync::Arc;
 
-use isofish::fs::udf::tag::crc16;
 use isofish::fs::{self, FileSystem, MountOptions};
 use isofish::source::{MemSource, Source};
 
 use crate::common::fixture;
-use crate::udf_helpers::{entry, read_all};
+use crate::udf_helpers::{entry, fix_tag, read_all};
 
 const BS: usize = 2048;
 
@@ -23,18 +22,6 @@ fn le32(b: &[u8], at: usize) -> u32 {
 
 fn put32(b: &mut [u8], at: usize, v: u32) {
     b[at..at + 4].copy_from_slice(&v.to_le_bytes());
-}
-
-/// Recomputes checksum and CRC of the descriptor at `at` (its CRC length unchanged).
-fn fix_tag(img: &mut [u8], at: usize) {
-    let len = usize::from(u16::from_le_bytes([img[at + 10], img[at + 11]]));
-    let crc = crc16(&img[at + 16..at + 16 + len]);
-    img[at + 8..at + 10].copy_from_slice(&crc.to_le_bytes());
-    img[at + 4] = img[at..at + 16]
-        .iter()
-        .enumerate()
-        .filter(|&(i, _)| i != 4)
-        .fold(0u8, |s, (_, &b)| s.wrapping_add(b));
 }
 
 /// Writes a fresh tag (identifier, location, CRC over `crc_len` bytes) at `at`.

@@ -6,11 +6,10 @@
 
 use std::sync::Arc;
 
-use isofish::fs::udf::tag::crc16;
 use isofish::fs::{self, MountOptions};
 use isofish::source::{MemSource, Source};
 
-use crate::udf_helpers::{big, entry, open, read_all};
+use crate::udf_helpers::{big, entry, fix_tag, open, read_all};
 
 const BS: usize = 2048;
 
@@ -20,17 +19,6 @@ fn le16(b: &[u8], at: usize) -> usize {
 
 fn le32(b: &[u8], at: usize) -> usize {
     u32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes")) as usize
-}
-
-fn fix_tag(img: &mut [u8], at: usize) {
-    let len = le16(img, at + 10);
-    let crc = crc16(&img[at + 16..at + 16 + len]);
-    img[at + 8..at + 10].copy_from_slice(&crc.to_le_bytes());
-    img[at + 4] = img[at..at + 16]
-        .iter()
-        .enumerate()
-        .filter(|&(i, _)| i != 4)
-        .fold(0u8, |s, (_, &b)| s.wrapping_add(b));
 }
 
 #[test]
