@@ -125,16 +125,7 @@ fn inline_data_is_refused_by_name() {
 fn damaged_images_fail_cleanly() {
     let dir = scratch();
     let tree = dir.path().join("tree");
-    make_tree(
-        &tree,
-        Kinds {
-            special: false,
-            hard_links: false,
-            owners: false,
-            many: 200,
-            large: 300_000,
-        },
-    );
+    make_tree(&tree, Kinds::plain(200, 300_000));
     let image = dir.path().join("good.img");
     let mut args = vec!["-q", "-F", "-t", "ext4", "-d", tree.to_str().unwrap()];
     args.extend([image.to_str().unwrap(), "2M"]);

@@ -106,16 +106,7 @@ fn lzo_is_refused_by_name() {
 fn damaged_images_fail_cleanly() {
     let dir = scratch();
     let tree = dir.path().join("tree");
-    make_tree(
-        &tree,
-        Kinds {
-            special: false,
-            hard_links: false,
-            owners: false,
-            many: 50,
-            large: 400_000,
-        },
-    );
+    make_tree(&tree, Kinds::plain(50, 400_000));
     let image = dir.path().join("good.sqfs");
     mksquashfs(&tree, &image, "gzip");
     let good = std::fs::read(&image).unwrap();

@@ -45,6 +45,19 @@ pub struct Kinds {
     pub large: usize,
 }
 
+impl Kinds {
+    /// Files, directories and symlinks only: no devices, FIFOs, hard links or owners.
+    pub fn plain(many: usize, large: usize) -> Kinds {
+        Kinds {
+            special: false,
+            hard_links: false,
+            owners: false,
+            many,
+            large,
+        }
+    }
+}
+
 /// Builds a tree at `top`: plain, empty and large files, a crowded directory, fast and slow
 /// (long) symlinks, and as `kinds` says hard links, devices, FIFOs and owners; every time
 /// pinned to 2023-11-14.
