@@ -39,6 +39,15 @@ pub fn sample() -> Session {
     session(Path::new(SAMPLE))
 }
 
+/// A session on a fresh [`browse_image`]; returns the scratch directory (which holds the
+/// image while it lives), the image and the session.
+pub fn browse_session() -> (tempfile::TempDir, PathBuf, Session) {
+    let dir = scratch();
+    let iso = browse_image(dir.path());
+    let s = session(&iso);
+    (dir, iso, s)
+}
+
 /// Presses one key.
 pub fn key(app: &mut App, code: KeyCode) {
     app.handle(Event::Key(code.into()));
@@ -296,9 +305,7 @@ fn text_preview_shows_the_first_lines() {
 
 #[test]
 fn binary_preview_is_what_hexdump_c_prints() {
-    let dir = scratch();
-    let iso = browse_image(dir.path());
-    let mut s = session(&iso);
+    let (dir, iso, mut s) = browse_session();
     let mut app = App::new(&mut s, Some("/bin/blob.bin")).unwrap();
     let blob = dir.path().join("blob.bin");
     std::fs::write(
@@ -320,9 +327,7 @@ fn binary_preview_is_what_hexdump_c_prints() {
 
 #[test]
 fn enter_on_a_plain_file_opens_a_scrollable_viewer() {
-    let dir = scratch();
-    let iso = browse_image(dir.path());
-    let mut s = session(&iso);
+    let (_dir, _iso, mut s) = browse_session();
     let mut app = App::new(&mut s, Some("/notes.txt")).unwrap();
     key(&mut app, KeyCode::Enter);
     let popup = shown_popup(&app, "a viewer opens");
@@ -564,9 +569,7 @@ fn the_mouse_wheel_moves_and_a_click_selects_then_opens() {
 
 #[test]
 fn enter_mounts_a_nested_squashfs_in_place_and_leaving_it_unmounts_it() {
-    let dir = scratch();
-    let iso = browse_image(dir.path());
-    let mut s = session(&iso);
+    let (dir, _iso, mut s) = browse_session();
     let mut app = App::new(&mut s, Some("/nested.sqfs")).unwrap();
     match app.preview() {
         Preview::Card(rows) => assert!(
@@ -614,9 +617,7 @@ fn enter_mounts_a_nested_squashfs_in_place_and_leaving_it_unmounts_it() {
 
 #[test]
 fn quitting_inside_a_nested_image_leaves_it_mounted_for_the_shell() {
-    let dir = scratch();
-    let iso = browse_image(dir.path());
-    let mut s = session(&iso);
+    let (_dir, _iso, mut s) = browse_session();
     let mut app = App::new(&mut s, Some("/nested.sqfs")).unwrap();
     key(&mut app, KeyCode::Enter);
     key(&mut app, KeyCode::Enter);
