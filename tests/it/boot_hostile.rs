@@ -6,7 +6,7 @@
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
-use crate::boot_images::{boot_info, copy, fields, image, value, values, xorriso};
+use crate::boot_images::{boot_info, copy, fields, image, value, value_fields, values, xorriso};
 use crate::common::{isofish, scratch};
 
 fn patch(path: &Path, offset: u64, bytes: &[u8]) {
@@ -61,14 +61,8 @@ fn boot_hostile_section_of_zero_entries() {
         ["platform UEFI, 0 entries, final, id \"\""]
     );
     let x = xorriso(&iso);
-    let theirs: Vec<Vec<&str>> = values(&x, "El Torito boot img")
-        .into_iter()
-        .map(fields)
-        .collect();
-    let mine: Vec<Vec<&str>> = values(&ours, "Boot image")
-        .into_iter()
-        .map(fields)
-        .collect();
+    let theirs: Vec<Vec<&str>> = value_fields(&x, "El Torito boot img");
+    let mine: Vec<Vec<&str>> = value_fields(&ours, "Boot image");
     assert_eq!(mine, theirs);
 }
 

@@ -77,6 +77,11 @@ pub fn values<'a>(lines: &'a [(String, String)], label: &str) -> Vec<&'a str> {
         .collect()
 }
 
+/// The whitespace-separated fields of each value labelled `label`.
+pub fn value_fields<'a>(lines: &'a [(String, String)], label: &str) -> Vec<Vec<&'a str>> {
+    values(lines, label).into_iter().map(fields).collect()
+}
+
 /// The one value labelled `label`.
 pub fn value<'a>(lines: &'a [(String, String)], label: &str) -> &'a str {
     let v = values(lines, label);

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use tempfile::TempDir;
 
 use crate::boot_images::{fields, image, values, xorriso};
-use crate::common::{isofish, scratch, tool};
+use crate::common::{isofish, run_ro, scratch, tool};
 
 fn ours(path: &Path) -> String {
     let out = isofish()
@@ -77,20 +77,15 @@ fn shape(path: &Path, skip: &[&str]) -> Vec<String> {
     v
 }
 
+/// What `boot-info /dev/sda` prints of the image at `path`.
+fn boot_info_text(path: &Path) -> String {
+    String::from_utf8(run_ro(path, &["boot-info", "/dev/sda"])).unwrap()
+}
+
 /// What `boot-info` says of the catalog's ids and selection criteria (which xorriso's
 /// reports leave out).
 fn ids_and_criteria(path: &Path) -> Vec<String> {
-    let out = isofish()
-        .args([
-            "--ro",
-            "-a",
-            path.to_str().unwrap(),
-            "boot-info",
-            "/dev/sda",
-        ])
-        .assert()
-        .success();
-    String::from_utf8_lossy(&out.get_output().stdout)
+    boot_info_text(path)
         .lines()
         .filter(|l| {
             l.starts_with("Validation entry")
@@ -201,17 +196,7 @@ fn boot_mkisofs_replay_rebuilds_a_hidden_boot_image() {
     // are compared as boot-info reads them.
     let (rebuilt, _dir) = replay_skipping("boot-hidden", &["El Torito img opts"]);
     let image_lines = |path: &Path| -> Vec<String> {
-        let out = isofish()
-            .args([
-                "--ro",
-                "-a",
-                path.to_str().unwrap(),
-                "boot-info",
-                "/dev/sda",
-            ])
-            .assert()
-            .success();
-        String::from_utf8_lossy(&out.get_output().stdout)
+        boot_info_text(path)
             .lines()
             .filter(|l| l.starts_with("Image 1 file") || l.starts_with("Image 1 patches"))
             .map(|l| l.split(" (pvd").next().unwrap_or(l).to_string())

@@ -4,7 +4,9 @@
 
 use std::path::Path;
 
-use crate::boot_images::{boot_info, fields, guid_hex, image, run, value, values, xorriso};
+use crate::boot_images::{
+    boot_info, fields, guid_hex, image, run, value, value_fields, values, xorriso,
+};
 use crate::common::tool;
 
 /// The El Torito part: catalog block and path, each image's fields, file and patches.
@@ -19,14 +21,8 @@ fn check_catalog(path: &Path) {
     if let Some(p) = values(&x, "El Torito cat path").first() {
         assert_eq!(value(&ours, "Catalog file"), *p);
     }
-    let theirs: Vec<Vec<&str>> = values(&x, "El Torito boot img")
-        .into_iter()
-        .map(fields)
-        .collect();
-    let mine: Vec<Vec<&str>> = values(&ours, "Boot image")
-        .into_iter()
-        .map(fields)
-        .collect();
+    let theirs: Vec<Vec<&str>> = value_fields(&x, "El Torito boot img");
+    let mine: Vec<Vec<&str>> = value_fields(&ours, "Boot image");
     assert_eq!(mine, theirs, "boot image tables differ");
     for p in values(&x, "El Torito img path") {
         let (n, file) = p.split_once(char::is_whitespace).expect("N and path");
@@ -96,10 +92,7 @@ fn check_system_area(path: &Path) {
     if let Some(off) = values(&x, "Partition offset").first() {
         assert_eq!(value(&ours, "Partition offset"), *off);
     }
-    let theirs: Vec<Vec<&str>> = values(&x, "MBR partition")
-        .into_iter()
-        .map(fields)
-        .collect();
+    let theirs: Vec<Vec<&str>> = value_fields(&x, "MBR partition");
     let mine: Vec<Vec<&str>> = values(&ours, "MBR partition")
         .into_iter()
         .map(|v| fields(v)[..5].to_vec())
@@ -127,10 +120,7 @@ fn check_system_area(path: &Path) {
         .filter_map(|v| v.split_once(char::is_whitespace))
         .map(|(n, name)| (n.to_string(), name.trim().to_string()))
         .collect();
-    let mine: Vec<Vec<&str>> = values(&ours, "GPT partition")
-        .into_iter()
-        .map(fields)
-        .collect();
+    let mine: Vec<Vec<&str>> = value_fields(&ours, "GPT partition");
     assert_eq!(
         mine.len(),
         starts.len(),

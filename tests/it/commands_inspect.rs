@@ -3,36 +3,8 @@
 //! reference extraction, `file` with `file -b` on nested images built by mksquashfs, mkfs.ext4,
 //! mkfs.vfat, cpio, the compressors and genisoimage, `info` with `isoinfo -d`.
 
-use std::path::{Path, PathBuf};
-
-use crate::common::{fixture, isofish, scratch, tool};
-use crate::host_tree::reference_extract;
-
-fn run(image: &Path, args: &[&str]) -> String {
-    let out = isofish()
-        .env("TZ", "UTC")
-        .arg("--ro")
-        .arg("-a")
-        .arg(image)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "isofish {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// The reference extraction of a fixture (bsdtar's, which keeps owners, modes, times,
-/// devices and hard links, with link targets from xorriso: see [`reference_extract`]).
-fn reference(image: &Path) -> (tempfile::TempDir, PathBuf) {
-    let dir = scratch();
-    let x = dir.path().join("x");
-    reference_extract(image, &x);
-    (dir, x)
-}
+use crate::common::{fixture, run_ro_utc as run, scratch, tool, xorriso_rr};
+use crate::host_tree::reference;
 
 #[test]
 fn checksum_agrees_with_the_sum_tools() {
@@ -273,19 +245,7 @@ fn file_says_what_file_b_says() {
     std::os::unix::fs::symlink("ascii.txt", tree.join("link")).unwrap();
     std::fs::create_dir(tree.join("dir")).unwrap();
     let image = d.join("nested.iso");
-    tool(
-        "xorriso",
-        &[
-            "-as",
-            "mkisofs",
-            "-quiet",
-            "-R",
-            "-o",
-            image.to_str().unwrap(),
-            tree.to_str().unwrap(),
-        ],
-        None,
-    );
+    xorriso_rr(&tree, &image);
     let mut names: Vec<String> = std::fs::read_dir(&tree)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

@@ -4,41 +4,13 @@
 //! `glob` agree with `cat`, `head`, `tail`, `hexdump -C`, `grep` and `readlink` run on
 //! bsdtar's extraction.
 
-use std::path::{Path, PathBuf};
-
-use crate::common::{fixture, isofish, scratch, tool};
-use crate::host_tree::reference_extract;
-
-fn run(image: &Path, args: &[&str]) -> String {
-    let out = isofish()
-        .env("TZ", "UTC")
-        .arg("--ro")
-        .arg("-a")
-        .arg(image)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "isofish {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
+use crate::common::{fixture, isofish, run_ro_utc as run, scratch, tool};
+use crate::host_tree::reference;
 
 fn sorted_lines(s: &str) -> Vec<String> {
     let mut v: Vec<String> = s.lines().map(String::from).collect();
     v.sort();
     v
-}
-
-/// The reference extraction of a fixture (see [`reference_extract`]), in a scratch directory
-/// kept alive by the caller.
-fn extract(name: &str) -> (tempfile::TempDir, PathBuf) {
-    let dir = scratch();
-    let x = dir.path().join("x");
-    reference_extract(&fixture(name), &x);
-    (dir, x)
 }
 
 #[test]
@@ -147,7 +119,7 @@ fn ll_agrees_with_ls_la_of_an_xorriso_extraction() {
         ("rr112.iso", &["/", "/links", "/a/b"][..]),
     ] {
         let image = fixture(name);
-        let (_keep, x) = extract(name);
+        let (_keep, x) = reference(&fixture(name));
         for d in dirs {
             let ours = run(&image, &["ll", d]);
             let host = x.join(d.trim_start_matches('/'));
@@ -187,7 +159,7 @@ fn ll_total_counts_kib_and_a_file_gets_one_line() {
 
 #[test]
 fn cat_head_and_tail_agree_with_the_host_tools() {
-    let (_keep, x) = extract("zisofs.iso");
+    let (_keep, x) = reference(&fixture("zisofs.iso"));
     let image = fixture("zisofs.iso");
     for path in ["text/numbers.txt", "tiny.txt"] {
         let host = x.join(path);
@@ -248,7 +220,7 @@ fn hexdump_agrees_with_hexdump_c() {
         ),
         ("rr112.iso", &["big.txt", "empty.txt", "setuid"][..]),
     ] {
-        let (_keep, x) = extract(name);
+        let (_keep, x) = reference(&fixture(name));
         let image = fixture(name);
         for path in paths {
             let theirs = tool("hexdump", &["-C", x.join(path).to_str().unwrap()], None);
@@ -263,7 +235,7 @@ fn hexdump_agrees_with_hexdump_c() {
 
 #[test]
 fn grep_agrees_with_grep_on_its_subset() {
-    let (_keep, x) = extract("zisofs.iso");
+    let (_keep, x) = reference(&fixture("zisofs.iso"));
     let image = fixture("zisofs.iso");
     let host = x.join("text/numbers.txt");
     for pattern in [
@@ -289,7 +261,7 @@ fn grep_agrees_with_grep_on_its_subset() {
 
 #[test]
 fn readlink_agrees_with_readlink() {
-    let (_keep, x) = extract("rr112.iso");
+    let (_keep, x) = reference(&fixture("rr112.iso"));
     let image = fixture("rr112.iso");
     for link in ["relative", "absolute", "dangling", "long-target"] {
         let theirs = tool(
@@ -318,7 +290,7 @@ fn readlink_agrees_with_readlink() {
 
 #[test]
 fn glob_runs_the_command_for_each_match_as_the_shell_expands() {
-    let (_keep, x) = extract("sample.iso");
+    let (_keep, x) = reference(&fixture("sample.iso"));
     let image = fixture("sample.iso");
     let theirs = tool("sh", &["-c", "cat docs/*.txt"], Some(&x));
     assert_eq!(
@@ -424,7 +396,7 @@ fn walks_enter_filesystems_mounted_below() {
 
 #[test]
 fn ls_lists_what_ls_a_lists() {
-    let (_keep, x) = extract("rr112.iso");
+    let (_keep, x) = reference(&fixture("rr112.iso"));
     let image = fixture("rr112.iso");
     for dir in ["", "links", "a/b", "emptydir"] {
         let mut cmd = std::process::Command::new("ls");

@@ -3,9 +3,9 @@
 //! the image, GNU tar lists them as it lists its own archive of that extraction, every
 //! compression decompresses with the real tool, and md5sum agrees with the sums.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use crate::common::{fixture, isofish, scratch, tool};
+use crate::common::{fixture, isofish, run_ro as isofish_ok, scratch, tool, xorriso_rr};
 use crate::host_tree::{assert_same, reference_extract, snapshot};
 
 /// Images with everything the readers know: Rock Ridge from xorriso (devices, FIFOs, long
@@ -18,20 +18,27 @@ fn bsdtar_extract(image: &Path, dir: &Path) -> Vec<String> {
     reference_extract(image, dir)
 }
 
-fn isofish_ok(image: &Path, args: &[&str]) -> Vec<u8> {
-    let out = isofish()
-        .arg("--ro")
-        .arg("-a")
-        .arg(image)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "isofish {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
+/// Creates the empty directory `parent/name` and returns it.
+fn fresh_dir(parent: &Path, name: &str) -> PathBuf {
+    let dir = parent.join(name);
+    std::fs::create_dir(&dir).unwrap();
+    dir
+}
+
+/// Unpacks `tarball` with GNU tar into the new directory `dir/gnutar`, which it returns.
+fn gnu_tar_extract(tarball: &Path, dir: &Path) -> PathBuf {
+    let actual = fresh_dir(dir, "gnutar");
+    tool(
+        "tar",
+        &[
+            "-xpf",
+            tarball.to_str().unwrap(),
+            "-C",
+            actual.to_str().unwrap(),
+        ],
+        None,
     );
-    out.stdout
+    actual
 }
 
 #[test]
@@ -43,18 +50,7 @@ fn tar_out_unpacks_with_gnu_tar_to_what_bsdtar_extracts() {
         let skipped = bsdtar_extract(&image, &expected);
         let tarball = dir.path().join("out.tar");
         isofish_ok(&image, &["tar-out", "/", tarball.to_str().unwrap()]);
-        let actual = dir.path().join("gnutar");
-        std::fs::create_dir(&actual).unwrap();
-        tool(
-            "tar",
-            &[
-                "-xpf",
-                tarball.to_str().unwrap(),
-                "-C",
-                actual.to_str().unwrap(),
-            ],
-            None,
-        );
+        let actual = gnu_tar_extract(&tarball, dir.path());
         assert_same(
             &snapshot(&expected),
             &snapshot(&actual).without(&skipped),
@@ -179,8 +175,7 @@ fn copy_out_of_the_root_gives_what_bsdtar_extracts() {
         let dir = scratch();
         let expected = dir.path().join("bsdtar");
         let skipped = bsdtar_extract(&image, &expected);
-        let actual = dir.path().join("copy");
-        std::fs::create_dir(&actual).unwrap();
+        let actual = fresh_dir(dir.path(), "copy");
         isofish_ok(&image, &["copy-out", "/", actual.to_str().unwrap()]);
         let expected = snapshot(&expected);
         assert_same(&expected, &snapshot(&actual).without(&skipped), name);
@@ -196,8 +191,7 @@ fn copy_out_of_files_and_subdirectories_names_them_in_the_target() {
     let dir = scratch();
     let expected = dir.path().join("bsdtar");
     bsdtar_extract(&image, &expected);
-    let actual = dir.path().join("copy");
-    std::fs::create_dir(&actual).unwrap();
+    let actual = fresh_dir(dir.path(), "copy");
     isofish_ok(
         &image,
         &["copy-out", "/links", "/big.txt", actual.to_str().unwrap()],
@@ -315,8 +309,7 @@ fn copy_out_as_an_ordinary_user_skips_devices_and_set_id_bits() {
     let dir = scratch();
     let expected = dir.path().join("bsdtar");
     bsdtar_extract(&image, &expected);
-    let actual = dir.path().join("user");
-    std::fs::create_dir(&actual).unwrap();
+    let actual = fresh_dir(dir.path(), "user");
     std::os::unix::fs::chown(&actual, Some(65534), Some(65534)).unwrap();
     // The scratch directory itself must be enterable by the user.
     std::fs::set_permissions(
@@ -364,7 +357,7 @@ fn copy_out_as_an_ordinary_user_skips_devices_and_set_id_bits() {
 /// An image (xorriso, Rock Ridge) of a tree with a file of 3 MiB and one of 300 kB (which
 /// `tar-out` moves straight from the image) and a small one (which it reads into its blocks);
 /// returns the image and the bytes of `/big.bin`.
-fn big_files_image(dir: &Path) -> (std::path::PathBuf, Vec<u8>) {
+fn big_files_image(dir: &Path) -> (PathBuf, Vec<u8>) {
     let src = dir.join("src");
     std::fs::create_dir_all(src.join("d")).unwrap();
     let big: Vec<u8> = (0..3 * 1024 * 1024 + 123)
@@ -374,19 +367,7 @@ fn big_files_image(dir: &Path) -> (std::path::PathBuf, Vec<u8>) {
     std::fs::write(src.join("d/small.txt"), "small\n").unwrap();
     std::fs::write(src.join("d/mid.bin"), &big[..300_000]).unwrap();
     let image = dir.join("big.iso");
-    tool(
-        "xorriso",
-        &[
-            "-as",
-            "mkisofs",
-            "-quiet",
-            "-R",
-            "-o",
-            image.to_str().unwrap(),
-            src.to_str().unwrap(),
-        ],
-        None,
-    );
+    xorriso_rr(&src, &image);
     (image, big)
 }
 
@@ -401,18 +382,7 @@ fn tar_out_to_a_file_copies_large_extents_from_the_image() {
     let tarball = dir.path().join("out.tar");
     isofish_ok(&image, &["tar-out", "/", tarball.to_str().unwrap()]);
     assert_eq!(std::fs::metadata(&tarball).unwrap().len() % 10240, 0);
-    let actual = dir.path().join("gnutar");
-    std::fs::create_dir(&actual).unwrap();
-    tool(
-        "tar",
-        &[
-            "-xpf",
-            tarball.to_str().unwrap(),
-            "-C",
-            actual.to_str().unwrap(),
-        ],
-        None,
-    );
+    let actual = gnu_tar_extract(&tarball, dir.path());
     assert_same(&snapshot(&expected), &snapshot(&actual), "big files");
     // The same archive goes to a pipe (spliced from the image between the blocks).
     let piped = isofish_ok(&image, &["tar-out", "/", "-"]);
@@ -444,16 +414,14 @@ fn tar_out_into_a_pipe_unpacks_with_gnu_tar_to_what_bsdtar_extracts() {
     let expected = dir.path().join("bsdtar");
     bsdtar_extract(&image, &expected);
     let expected = snapshot(&expected);
-    let host = dir.path().join("host");
-    std::fs::create_dir(&host).unwrap();
+    let host = fresh_dir(dir.path(), "host");
     bash(&format!(
         "\"$ISOFISH\" --ro -a '{}' tar-out / - | tar -xpf - -C '{}'",
         image.display(),
         host.display()
     ));
     assert_same(&expected, &snapshot(&host), "tar-out / - | tar -x");
-    let inner = dir.path().join("inner");
-    std::fs::create_dir(&inner).unwrap();
+    let inner = fresh_dir(dir.path(), "inner");
     isofish()
         .arg("--ro")
         .arg("-a")

@@ -53,3 +53,42 @@ pub fn tool(program: &str, args: &[&str], cwd: Option<&Path>) -> Vec<u8> {
     );
     out.stdout
 }
+
+/// Runs `isofish --ro -a IMAGE ARGS`; returns stdout, or panics with stderr.
+pub fn run_ro(image: &Path, args: &[&str]) -> Vec<u8> {
+    ok_stdout(isofish(), image, args)
+}
+
+/// [`run_ro`] with TZ=UTC (times print the same on every host), stdout as text.
+pub fn run_ro_utc(image: &Path, args: &[&str]) -> String {
+    let mut cmd = isofish();
+    cmd.env("TZ", "UTC");
+    String::from_utf8(ok_stdout(cmd, image, args)).unwrap()
+}
+
+fn ok_stdout(mut cmd: assert_cmd::Command, image: &Path, args: &[&str]) -> Vec<u8> {
+    let out = cmd
+        .arg("--ro")
+        .arg("-a")
+        .arg(image)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "isofish {args:?} on {}: {}",
+        image.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// Makes `image` of the host directory `tree` with `xorriso -as mkisofs -quiet -R`.
+pub fn xorriso_rr(tree: &Path, image: &Path) {
+    let (t, i) = (tree.to_str().unwrap(), image.to_str().unwrap());
+    tool(
+        "xorriso",
+        &["-as", "mkisofs", "-quiet", "-R", "-o", i, t],
+        None,
+    );
+}

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// What is known of one name.
 #[derive(Debug, PartialEq, Eq)]
@@ -215,4 +215,13 @@ impl Tree {
         self.nodes.retain(|k, _| !paths.contains(k));
         self
     }
+}
+
+/// The reference extraction of an image (see [`reference_extract`]) in a fresh scratch
+/// directory, kept while the returned guard lives.
+pub fn reference(image: &Path) -> (tempfile::TempDir, PathBuf) {
+    let dir = crate::common::scratch();
+    let x = dir.path().join("x");
+    reference_extract(image, &x);
+    (dir, x)
 }

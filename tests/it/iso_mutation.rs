@@ -3,32 +3,14 @@
 //! the library's bounded walk: no panic, no hang, whatever the bytes say. Deterministic (fixed
 //! seeds), bounded to a few seconds; `fuzz/` runs the same walk under cargo-fuzz.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use isofish::fs::walk::{walk, Limits};
-use isofish::fs::{self, MountOptions};
-use isofish::source::{MemSource, Source};
+use isofish::fs::MountOptions;
 
 use crate::common::fixture;
+use crate::mutants::{run_mutants, Rng};
 
 const SECTOR: usize = 2048;
-
-/// xorshift64*: a small deterministic generator.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
 
 /// Where mutations land: the descriptor sectors, and the sectors from the root directory on
 /// (directories, continuation areas, the first file data).
@@ -75,36 +57,20 @@ fn mutate(base: &[u8], rng: &mut Rng) -> Vec<u8> {
     img
 }
 
-/// Opens and walks one mutant; true when it was read without error.
-fn exercise(bytes: Vec<u8>) -> bool {
-    let src: Arc<dyn Source> = Arc::new(MemSource::new(bytes, "mutant.iso"));
-    let limits = Limits {
-        entries: 5_000,
-        bytes: 8 << 20,
-        depth: 64,
-    };
-    fs::open(src, &MountOptions::default())
-        .and_then(|fs| walk(fs.as_ref(), limits, false, &mut |_| Ok(())))
-        .is_ok()
-}
-
 fn run(name: &str, seed: u64, count: usize) {
     let base = std::fs::read(fixture(name)).expect("fixture");
-    let mut rng = Rng(seed);
-    let started = Instant::now();
-    let (mut ok, mut failed) = (0, 0);
-    for i in 0..count {
-        let mutant = mutate(&base, &mut rng);
-        match catch_unwind(AssertUnwindSafe(|| exercise(mutant))) {
-            Ok(true) => ok += 1,
-            Ok(false) => failed += 1,
-            Err(_) => panic!("{name}: mutant {i} of seed {seed} panicked"),
-        }
-    }
+    let (ok, failed, took) = run_mutants(
+        name,
+        seed,
+        count,
+        "mutant.iso",
+        &MountOptions::default(),
+        |rng| mutate(&base, rng),
+    );
     // Both outcomes happen: the mutations reach structures that matter and ones that don't.
     assert!(ok > 0 && failed > 0, "{name}: {ok} read, {failed} refused");
     assert!(
-        started.elapsed() < Duration::from_secs(60 * mult() as u64),
+        took < Duration::from_secs(60 * mult() as u64),
         "{name}: too slow"
     );
 }

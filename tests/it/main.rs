@@ -20,6 +20,7 @@ mod iso_multi_extent;
 mod iso_mutation;
 mod iso_oracle;
 mod iso_tree;
+mod mutants;
 mod nested_chain;
 mod nested_cpio;
 mod nested_ext;

@@ -3,7 +3,7 @@
 //! and the initrd beside them; each layer held against the real tools peeling the same layers
 //! one by one (xorriso, unsquashfs, debugfs, mtools, cpio).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::common::{fixture, scratch, tool};
 use crate::host_tree::snapshot;
@@ -37,25 +37,42 @@ const FEDORA: &[&str] = &[
     ":",
 ];
 
-#[test]
-fn fedora_chain_iso_squashfs_ext4_file() {
-    let iso = fixture("nested.iso");
-    let dir = scratch();
-    let d = dir.path();
-    // The tools, layer by layer.
-    xorriso_extract(&iso, "/LiveOS/squashfs.img", &d.join("squashfs.img"));
-    let sq = d.join("sq");
+/// Extracts the squashfs image at `path` of nested.iso into `d` with xorriso and unpacks
+/// it with unsquashfs into `d/into`, which it returns.
+fn unsquash_from_iso(iso: &Path, path: &str, d: &Path, into: &str) -> PathBuf {
+    let image = d.join(path.rsplit('/').next().unwrap());
+    xorriso_extract(iso, path, &image);
+    let tree = d.join(into);
     tool(
         "unsquashfs",
         &[
             "-q",
             "-n",
             "-d",
-            sq.to_str().unwrap(),
-            d.join("squashfs.img").to_str().unwrap(),
+            tree.to_str().unwrap(),
+            image.to_str().unwrap(),
         ],
         None,
     );
+    tree
+}
+
+/// Copies the tree at `from` of the ext4 image `rootfs` into the new directory `to` with
+/// debugfs rdump, and returns `to`.
+fn debugfs_rdump(rootfs: &Path, from: &str, to: &Path) -> PathBuf {
+    std::fs::create_dir(to).unwrap();
+    let cmd = format!("rdump {from} {}", to.display());
+    tool("debugfs", &["-R", &cmd, rootfs.to_str().unwrap()], None);
+    to.to_path_buf()
+}
+
+#[test]
+fn fedora_chain_iso_squashfs_ext4_file() {
+    let iso = fixture("nested.iso");
+    let dir = scratch();
+    let d = dir.path();
+    // The tools, layer by layer.
+    let sq = unsquash_from_iso(&iso, "/LiveOS/squashfs.img", d, "sq");
     let rootfs = sq.join("LiveOS/rootfs.img");
     let theirs = tool(
         "debugfs",
@@ -71,10 +88,7 @@ fn fedora_chain_iso_squashfs_ext4_file() {
     assert_eq!(run(&iso, &words), theirs);
 
     // The whole ext4 tree, against debugfs rdump (kinds and bytes).
-    let rd = d.join("rdump");
-    std::fs::create_dir(&rd).unwrap();
-    let cmd = format!("rdump / {}", rd.display());
-    tool("debugfs", &["-R", &cmd, rootfs.to_str().unwrap()], None);
+    let rd = debugfs_rdump(&rootfs, "/", &d.join("rdump"));
     let ours = d.join("ours");
     extract(&iso, FEDORA, "/sysroot", &ours);
     let view = |p: &Path| -> Vec<(String, char, Vec<u8>)> {
@@ -101,19 +115,7 @@ fn arch_chain_and_the_rest_in_one_run() {
     let iso = fixture("nested.iso");
     let dir = scratch();
     let d = dir.path();
-    xorriso_extract(&iso, "/arch/x86_64/airootfs.sfs", &d.join("airootfs.sfs"));
-    let air = d.join("air");
-    tool(
-        "unsquashfs",
-        &[
-            "-q",
-            "-n",
-            "-d",
-            air.to_str().unwrap(),
-            d.join("airootfs.sfs").to_str().unwrap(),
-        ],
-        None,
-    );
+    let air = unsquash_from_iso(&iso, "/arch/x86_64/airootfs.sfs", d, "air");
     xorriso_extract(&iso, "/EFI/BOOT/efiboot.img", &d.join("efiboot.img"));
     let efi = tool(
         "mtype",
@@ -481,19 +483,7 @@ fn read_commands_work_inside_nested_mounts() {
     let iso = fixture("nested.iso");
     let dir = scratch();
     let d = dir.path();
-    xorriso_extract(&iso, "/LiveOS/squashfs.img", &d.join("squashfs.img"));
-    let sq = d.join("sq");
-    tool(
-        "unsquashfs",
-        &[
-            "-q",
-            "-n",
-            "-d",
-            sq.to_str().unwrap(),
-            d.join("squashfs.img").to_str().unwrap(),
-        ],
-        None,
-    );
+    let sq = unsquash_from_iso(&iso, "/LiveOS/squashfs.img", d, "sq");
     let rootfs = sq.join("LiveOS/rootfs.img");
     let hello = d.join("hello.debugfs");
     let dump = format!("dump /usr/bin/hello {}", hello.display());
@@ -528,10 +518,7 @@ fn read_commands_work_inside_nested_mounts() {
         std::fs::read(&downloaded).unwrap(),
         std::fs::read(&hello).unwrap()
     );
-    let rd = d.join("rdump");
-    std::fs::create_dir(&rd).unwrap();
-    let cmd = format!("rdump /usr {}", rd.display());
-    tool("debugfs", &["-R", &cmd, rootfs.to_str().unwrap()], None);
+    let rd = debugfs_rdump(&rootfs, "/usr", &d.join("rdump"));
     let view = |p: &Path| -> Vec<(String, char, u32, Vec<u8>)> {
         snapshot(p)
             .nodes

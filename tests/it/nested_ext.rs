@@ -125,16 +125,7 @@ fn inline_data_is_refused_by_name() {
 fn damaged_images_fail_cleanly() {
     let dir = scratch();
     let tree = dir.path().join("tree");
-    make_tree(
-        &tree,
-        Kinds {
-            special: false,
-            hard_links: false,
-            owners: false,
-            many: 200,
-            large: 300_000,
-        },
-    );
+    make_tree(&tree, Kinds::plain(200, 300_000));
     let image = dir.path().join("good.img");
     let mut args = vec!["-q", "-F", "-t", "ext4", "-d", tree.to_str().unwrap()];
     args.extend([image.to_str().unwrap(), "2M"]);
@@ -152,19 +143,7 @@ fn damaged_images_fail_cleanly() {
     for (i, bytes) in cases.iter().enumerate() {
         let path = dir.path().join(format!("bad{i}.img"));
         std::fs::write(&path, bytes).unwrap();
-        let out = crate::common::isofish()
-            .timeout(std::time::Duration::from_secs(20))
-            .arg("--ro")
-            .arg("-a")
-            .arg(&path)
-            .args(["find", "/", ":", "tar-out", "/", "/dev/null"])
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            !stderr.contains("panicked") && out.status.code().is_some(),
-            "case {i}: {stderr}"
-        );
+        crate::nested_util::walk_damaged(&path, i);
     }
 }
 

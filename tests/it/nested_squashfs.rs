@@ -106,16 +106,7 @@ fn lzo_is_refused_by_name() {
 fn damaged_images_fail_cleanly() {
     let dir = scratch();
     let tree = dir.path().join("tree");
-    make_tree(
-        &tree,
-        Kinds {
-            special: false,
-            hard_links: false,
-            owners: false,
-            many: 50,
-            large: 400_000,
-        },
-    );
+    make_tree(&tree, Kinds::plain(50, 400_000));
     let image = dir.path().join("good.sqfs");
     mksquashfs(&tree, &image, "gzip");
     let good = std::fs::read(&image).unwrap();
@@ -134,20 +125,8 @@ fn damaged_images_fail_cleanly() {
     for (i, bytes) in cases.iter().enumerate() {
         let path = dir.path().join(format!("bad{i}.sqfs"));
         std::fs::write(&path, bytes).unwrap();
-        let out = crate::common::isofish()
-            .timeout(std::time::Duration::from_secs(20))
-            .arg("--ro")
-            .arg("-a")
-            .arg(&path)
-            .args(["find", "/", ":", "tar-out", "/", "/dev/null"])
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            !stderr.contains("panicked") && out.status.code().is_some(),
-            "case {i}: {stderr}"
-        );
-        if !out.status.success() {
+        let (ok, stderr) = crate::nested_util::walk_damaged(&path, i);
+        if !ok {
             assert!(stderr.starts_with("isofish: error:"), "case {i}: {stderr}");
         }
     }

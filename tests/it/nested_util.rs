@@ -4,6 +4,7 @@
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::Path;
 
+pub use crate::common::run_ro as run;
 use crate::common::{isofish, tool};
 
 /// Deterministic bytes that do not compress to nothing.
@@ -42,6 +43,19 @@ pub struct Kinds {
     pub many: usize,
     /// Size of the large file.
     pub large: usize,
+}
+
+impl Kinds {
+    /// Files, directories and symlinks only: no devices, FIFOs, hard links or owners.
+    pub fn plain(many: usize, large: usize) -> Kinds {
+        Kinds {
+            special: false,
+            hard_links: false,
+            owners: false,
+            many,
+            large,
+        }
+    }
 }
 
 /// Builds a tree at `top`: plain, empty and large files, a crowded directory, fast and slow
@@ -108,24 +122,6 @@ pub fn make_tree(top: &Path, kinds: Kinds) {
     );
 }
 
-/// Runs isofish on `image` with the one-liner `words`; returns stdout, or panics with stderr.
-pub fn run(image: &Path, words: &[&str]) -> Vec<u8> {
-    let out = isofish()
-        .arg("--ro")
-        .arg("-a")
-        .arg(image)
-        .args(words)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "isofish {words:?} on {}: {}",
-        image.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-}
-
 /// Runs isofish expecting failure; returns stderr.
 pub fn run_err(image: &Path, words: &[&str]) -> String {
     let out = isofish()
@@ -141,6 +137,26 @@ pub fn run_err(image: &Path, words: &[&str]) -> String {
         image.display()
     );
     String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Walks the damaged image `image` (case `i` of a test) with `find / : tar-out / /dev/null`
+/// within 20 s; checks that isofish ends without a panic and not by a signal, and returns
+/// whether it succeeded and its stderr.
+pub fn walk_damaged(image: &Path, i: usize) -> (bool, String) {
+    let out = isofish()
+        .timeout(std::time::Duration::from_secs(20))
+        .arg("--ro")
+        .arg("-a")
+        .arg(image)
+        .args(["find", "/", ":", "tar-out", "/", "/dev/null"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        !stderr.contains("panicked") && out.status.code().is_some(),
+        "case {i}: {stderr}"
+    );
+    (out.status.success(), stderr)
 }
 
 /// Extracts `dir` (after the one-liner commands `pre`, which end with ':') with tar-out into

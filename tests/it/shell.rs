@@ -6,7 +6,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::common::{isofish, scratch, tool};
+use crate::common::{isofish, scratch, tool, xorriso_rr};
 
 fn stdout_of(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
@@ -21,6 +21,26 @@ fn script(dir: &Path, name: &str, text: &str) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, text).expect("script written");
     path
+}
+
+/// Makes the script at `path` executable and runs it with `args`, with isofish's directory
+/// first on PATH so its `#!/usr/bin/env -S isofish ...` line finds the binary under test.
+fn run_shebang(path: &Path, args: &[&std::ffi::OsStr]) -> std::process::Output {
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let bin_dir = PathBuf::from(env!("CARGO_BIN_EXE_isofish"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let path_var = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    Command::new(path)
+        .args(args)
+        .env("PATH", path_var)
+        .output()
+        .unwrap()
 }
 
 #[test]
@@ -273,21 +293,7 @@ fn shebang_script_runs_with_options_from_its_caller() {
         "run.fish",
         "#!/usr/bin/env -S isofish -f\necho from shebang\npwd\nnosuch\n",
     );
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let bin_dir = PathBuf::from(env!("CARGO_BIN_EXE_isofish"))
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let path_var = format!(
-        "{}:{}",
-        bin_dir.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let out = Command::new(&path)
-        .arg("-x")
-        .env("PATH", path_var)
-        .output()
-        .unwrap();
+    let out = run_shebang(&path, &["-x".as_ref()]);
     assert_eq!(stdout_of(&out), "from shebang\n/\n");
     assert_eq!(
         stderr_of(&out),
@@ -381,16 +387,21 @@ fn repl(args: &[&str], state: &Path, env: &[(&str, &str)], steps: &[(&str, &str)
     }
 }
 
+/// Runs `repl` with `args` and `steps` in a fresh history directory and checks that the
+/// session ends with status 0.
+fn repl_exits_0(args: &[&str], steps: &[(&str, &str)]) {
+    let state = scratch();
+    let r = repl(args, state.path(), &[], steps);
+    assert_eq!(r.status, Some(0), "{}", r.transcript);
+}
+
 /// The banner and the first prompt.
 const WELCOME: (&str, &str) = ("", "'quit' to quit the shell\n\n><iso> ");
 
 #[test]
 fn repl_completes_command_names_and_host_files_with_tab() {
-    let state = scratch();
     // 'hel' alone is no command: the help listing proves Tab completed it to 'help'.
-    let r = repl(
-        &[],
-        state.path(),
+    repl_exits_0(
         &[],
         &[
             WELCOME,
@@ -402,15 +413,11 @@ fn repl_completes_command_names_and_host_files_with_tab() {
             ("\x15quit\r", ""),
         ],
     );
-    assert_eq!(r.status, Some(0), "{}", r.transcript);
 }
 
 #[test]
 fn repl_shows_errors_and_goes_on_until_end_of_input() {
-    let state = scratch();
-    let r = repl(
-        &[],
-        state.path(),
+    repl_exits_0(
         &[],
         &[
             WELCOME,
@@ -423,15 +430,11 @@ fn repl_shows_errors_and_goes_on_until_end_of_input() {
             ("\x04", ""),
         ],
     );
-    assert_eq!(r.status, Some(0), "{}", r.transcript);
 }
 
 #[test]
 fn repl_hints_the_synopsis_of_the_command_being_typed() {
-    let state = scratch();
-    let r = repl(
-        &[],
-        state.path(),
+    repl_exits_0(
         &[],
         &[
             WELCOME,
@@ -442,7 +445,6 @@ fn repl_hints_the_synopsis_of_the_command_being_typed() {
             ("exit\r", ""),
         ],
     );
-    assert_eq!(r.status, Some(0), "{}", r.transcript);
 }
 
 #[test]
@@ -517,8 +519,7 @@ fn built_image() -> (tempfile::TempDir, PathBuf, PathBuf) {
     std::fs::write(tree.join("with space.txt"), "spaced out\n").unwrap();
     std::fs::write(tree.join("some dir/inner/deep.txt"), "deep inside\n").unwrap();
     let image = dir.path().join("built.iso");
-    let (t, i) = (tree.to_str().unwrap(), image.to_str().unwrap());
-    tool("xorriso", &["-as", "mkisofs", "-R", "-o", i, t], None);
+    xorriso_rr(&tree, &image);
     (dir, tree, image)
 }
 
@@ -595,29 +596,13 @@ fn shebang_script_gets_its_image_from_the_caller() {
         "show.fish",
         "#!/usr/bin/env -S isofish -f\ncat /README.TXT\n",
     );
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let bin_dir = PathBuf::from(env!("CARGO_BIN_EXE_isofish"))
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let path_var = format!(
-        "{}:{}",
-        bin_dir.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let out = Command::new(&path)
-        .arg("-a")
-        .arg(&image)
-        .env("PATH", path_var)
-        .output()
-        .unwrap();
+    let out = run_shebang(&path, &["-a".as_ref(), image.as_os_str()]);
     assert!(out.status.success(), "{}", stderr_of(&out));
     assert_eq!(out.stdout, readme);
 }
 
 #[test]
 fn repl_completes_paths_inside_the_image() {
-    let state = scratch();
     let image = crate::common::fixture("sample.iso");
     let intro = tool(
         "bsdtar",
@@ -625,10 +610,8 @@ fn repl_completes_paths_inside_the_image() {
         None,
     );
     let intro = String::from_utf8(intro).unwrap();
-    let r = repl(
+    repl_exits_0(
         &["--ro", "-a", image.to_str().unwrap()],
-        state.path(),
-        &[],
         &[
             WELCOME,
             ("cat /do\t", "><iso> cat /docs/"),
@@ -645,17 +628,13 @@ fn repl_completes_paths_inside_the_image() {
             ("quit\r", ""),
         ],
     );
-    assert_eq!(r.status, Some(0), "{}", r.transcript);
 }
 
 #[test]
 fn repl_completion_quotes_names_with_spaces() {
-    let state = scratch();
     let (_dir, _tree, image) = built_image();
-    let r = repl(
+    repl_exits_0(
         &["-a", image.to_str().unwrap()],
-        state.path(),
-        &[],
         &[
             WELCOME,
             ("cat /wi\t", "><iso> cat /with\\ space.txt "),
@@ -665,7 +644,6 @@ fn repl_completion_quotes_names_with_spaces() {
             ("quit\r", ""),
         ],
     );
-    assert_eq!(r.status, Some(0), "{}", r.transcript);
 }
 
 #[test]

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use isofish::fs::{self, DirEntry, FileSystem, Ino, Metadata, MountOptions};
 use isofish::session::Session;
 use isofish::source::{FileSource, Source};
-use isofish::tui::app::{Mode, Prompt};
+use isofish::tui::app::{Mode, Popup, Prompt};
 use isofish::tui::preview::Preview;
 use isofish::tui::{keys, view, App, Theme};
 use isofish::vfs::Mount;
@@ -19,7 +19,7 @@ use ratatui::crossterm::event::{
 };
 use ratatui::Terminal;
 
-use crate::common::{fixture, isofish, root, scratch, tool};
+use crate::common::{fixture, isofish, root, scratch, tool, xorriso_rr};
 
 /// The sample fixture by its path relative to the repository (as the status line shows it).
 pub const SAMPLE: &str = "tests/fixtures/sample.iso";
@@ -39,6 +39,15 @@ pub fn sample() -> Session {
     session(Path::new(SAMPLE))
 }
 
+/// A session on a fresh [`browse_image`]; returns the scratch directory (which holds the
+/// image while it lives), the image and the session.
+pub fn browse_session() -> (tempfile::TempDir, PathBuf, Session) {
+    let dir = scratch();
+    let iso = browse_image(dir.path());
+    let s = session(&iso);
+    (dir, iso, s)
+}
+
 /// Presses one key.
 pub fn key(app: &mut App, code: KeyCode) {
     app.handle(Event::Key(code.into()));
@@ -48,6 +57,21 @@ pub fn key(app: &mut App, code: KeyCode) {
 pub fn typed(app: &mut App, text: &str) {
     for c in text.chars() {
         key(app, KeyCode::Char(c));
+    }
+}
+
+/// Runs one shell command line from the pane: ':', the line, Enter.
+fn run_line(app: &mut App, line: &str) {
+    key(app, KeyCode::Char(':'));
+    typed(app, line);
+    key(app, KeyCode::Enter);
+}
+
+/// The popup the app shows; panics with `what` (what should have opened it) when none shows.
+fn shown_popup<'a>(app: &'a App, what: &str) -> &'a Popup {
+    match app.mode() {
+        Mode::Popup(popup) => popup,
+        _ => panic!("{what}"),
     }
 }
 
@@ -70,6 +94,16 @@ pub fn screen(app: &mut App, width: u16, height: u16) -> String {
         .draw(|f| view::draw(f, app, &Theme { color: false }))
         .expect("draw");
     terminal.backend().to_string()
+}
+
+/// The lines a host tool prints.
+fn tool_lines(program: &str, args: &[&str]) -> Vec<String> {
+    let out = tool(program, args, None);
+    String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect()
 }
 
 /// The names listed in the pane.
@@ -262,12 +296,7 @@ fn text_preview_shows_the_first_lines() {
     let mut s = sample();
     let mut app = App::new(&mut s, Some("/README.TXT")).unwrap();
     assert_eq!(app.current().unwrap().display, "README.TXT");
-    let expected = tool("bsdtar", &["xOf", SAMPLE, "README.TXT"], None);
-    let expected: Vec<String> = String::from_utf8(expected)
-        .unwrap()
-        .lines()
-        .map(String::from)
-        .collect();
+    let expected = tool_lines("bsdtar", &["xOf", SAMPLE, "README.TXT"]);
     match app.preview() {
         Preview::Text(lines) => assert_eq!(lines, &expected),
         _ => panic!("README.TXT previews as text"),
@@ -276,9 +305,7 @@ fn text_preview_shows_the_first_lines() {
 
 #[test]
 fn binary_preview_is_what_hexdump_c_prints() {
-    let dir = scratch();
-    let iso = browse_image(dir.path());
-    let mut s = session(&iso);
+    let (dir, iso, mut s) = browse_session();
     let mut app = App::new(&mut s, Some("/bin/blob.bin")).unwrap();
     let blob = dir.path().join("blob.bin");
     std::fs::write(
@@ -290,12 +317,7 @@ fn binary_preview_is_what_hexdump_c_prints() {
         ),
     )
     .unwrap();
-    let hexdump = tool("hexdump", &["-C", blob.to_str().unwrap()], None);
-    let mut expected: Vec<String> = String::from_utf8(hexdump)
-        .unwrap()
-        .lines()
-        .map(String::from)
-        .collect();
+    let mut expected = tool_lines("hexdump", &["-C", blob.to_str().unwrap()]);
     expected.pop(); // hexdump's closing offset line
     match app.preview() {
         Preview::Hex(lines) => assert_eq!(lines, &expected),
@@ -305,20 +327,14 @@ fn binary_preview_is_what_hexdump_c_prints() {
 
 #[test]
 fn enter_on_a_plain_file_opens_a_scrollable_viewer() {
-    let dir = scratch();
-    let iso = browse_image(dir.path());
-    let mut s = session(&iso);
+    let (_dir, _iso, mut s) = browse_session();
     let mut app = App::new(&mut s, Some("/notes.txt")).unwrap();
     key(&mut app, KeyCode::Enter);
-    let Mode::Popup(popup) = app.mode() else {
-        panic!("a viewer opens")
-    };
+    let popup = shown_popup(&app, "a viewer opens");
     assert_eq!(popup.lines.len(), 40);
     assert_eq!(popup.lines[39], "line 40");
     key(&mut app, KeyCode::Char('G'));
-    let Mode::Popup(popup) = app.mode() else {
-        panic!("G scrolls the viewer")
-    };
+    let popup = shown_popup(&app, "G scrolls the viewer");
     assert_eq!(popup.scroll, 39);
     key(&mut app, KeyCode::Char('q'));
     assert!(matches!(app.mode(), Mode::Browse));
@@ -405,23 +421,15 @@ fn assert_same_tree(expected: &Path, actual: &Path) {
 fn colon_runs_one_shell_command_and_the_pane_follows_cd() {
     let mut s = sample();
     let mut app = App::new(&mut s, None).unwrap();
-    key(&mut app, KeyCode::Char(':'));
-    typed(&mut app, "cd /isolinux");
-    key(&mut app, KeyCode::Enter);
+    run_line(&mut app, "cd /isolinux");
     assert_eq!(app.dir().path, "/isolinux");
 
-    key(&mut app, KeyCode::Char(':'));
-    typed(&mut app, "ls");
-    key(&mut app, KeyCode::Enter);
-    let Mode::Popup(popup) = app.mode() else {
-        panic!("the output shows")
-    };
+    run_line(&mut app, "ls");
+    let popup = shown_popup(&app, "the output shows");
     assert_eq!(popup.lines, bsdtar_children(Path::new(SAMPLE), "isolinux"));
     key(&mut app, KeyCode::Esc);
 
-    key(&mut app, KeyCode::Char(':'));
-    typed(&mut app, "no-such-command");
-    key(&mut app, KeyCode::Enter);
+    run_line(&mut app, "no-such-command");
     let msg = app.message().expect("an error");
     assert!(
         msg.error && msg.text.contains("unknown command"),
@@ -441,9 +449,7 @@ fn colon_runs_one_shell_command_and_the_pane_follows_cd() {
 fn browse_inside_the_browser_is_refused_by_the_missing_terminal_not_recursion() {
     let mut s = sample();
     let mut app = App::new(&mut s, None).unwrap();
-    key(&mut app, KeyCode::Char(':'));
-    typed(&mut app, "browse");
-    key(&mut app, KeyCode::Enter);
+    run_line(&mut app, "browse");
     let msg = app.message().expect("an error");
     assert!(msg.error, "{}", msg.text);
 }
@@ -492,19 +498,7 @@ fn a_directory_of_ten_thousand_entries_is_read_once_and_drawn_by_the_screenful()
         std::fs::write(many.join(format!("f{i:05}")), b"").unwrap();
     }
     let iso = dir.path().join("many.iso");
-    tool(
-        "xorriso",
-        &[
-            "-as",
-            "mkisofs",
-            "-R",
-            "-quiet",
-            "-o",
-            iso.to_str().unwrap(),
-            tree.to_str().unwrap(),
-        ],
-        None,
-    );
+    xorriso_rr(&tree, &iso);
     let source: Arc<dyn Source> = Arc::new(FileSource::open(&iso).unwrap());
     let counting = Arc::new(Counting {
         inner: fs::open(source, &MountOptions::default()).unwrap(),
@@ -575,9 +569,7 @@ fn the_mouse_wheel_moves_and_a_click_selects_then_opens() {
 
 #[test]
 fn enter_mounts_a_nested_squashfs_in_place_and_leaving_it_unmounts_it() {
-    let dir = scratch();
-    let iso = browse_image(dir.path());
-    let mut s = session(&iso);
+    let (dir, _iso, mut s) = browse_session();
     let mut app = App::new(&mut s, Some("/nested.sqfs")).unwrap();
     match app.preview() {
         Preview::Card(rows) => assert!(
@@ -625,9 +617,7 @@ fn enter_mounts_a_nested_squashfs_in_place_and_leaving_it_unmounts_it() {
 
 #[test]
 fn quitting_inside_a_nested_image_leaves_it_mounted_for_the_shell() {
-    let dir = scratch();
-    let iso = browse_image(dir.path());
-    let mut s = session(&iso);
+    let (_dir, _iso, mut s) = browse_session();
     let mut app = App::new(&mut s, Some("/nested.sqfs")).unwrap();
     key(&mut app, KeyCode::Enter);
     key(&mut app, KeyCode::Enter);
@@ -648,9 +638,7 @@ fn i_shows_metadata_and_the_volume() {
     let mut s = sample();
     let mut app = App::new(&mut s, Some("/README.TXT")).unwrap();
     key(&mut app, KeyCode::Char('i'));
-    let Mode::Popup(popup) = app.mode() else {
-        panic!("i opens the info card")
-    };
+    let popup = shown_popup(&app, "i opens the info card");
     let text = popup.lines.join("\n");
     let stat = tool("isoinfo", &["-R", "-l", "-i", SAMPLE], None);
     let stat = String::from_utf8_lossy(&stat);
@@ -759,9 +747,7 @@ fn the_info_card_lists_the_partitions_fdisk_finds() {
     let mut s = session(Path::new(image));
     let mut app = App::new(&mut s, None).unwrap();
     key(&mut app, KeyCode::Char('i'));
-    let Mode::Popup(popup) = app.mode() else {
-        panic!("i opens the info card")
-    };
+    let popup = shown_popup(&app, "i opens the info card");
     let partitions: Vec<(String, u64)> = popup
         .lines
         .iter()
@@ -785,12 +771,7 @@ fn extraction_shows_progress_and_esc_stops_it() {
     std::fs::write(tree.join("big.bin"), &big).unwrap();
     std::fs::write(tree.join("small.txt"), b"small\n").unwrap();
     let iso = dir.path().join("big.iso");
-    let (iso_arg, tree_arg) = (iso.to_str().unwrap(), tree.to_str().unwrap());
-    tool(
-        "xorriso",
-        &["-as", "mkisofs", "-R", "-quiet", "-o", iso_arg, tree_arg],
-        None,
-    );
+    xorriso_rr(&tree, &iso);
     let out = scratch();
     let mut s = session(&iso);
     let mut app = App::new(&mut s, Some("/big.bin")).unwrap();
@@ -887,20 +868,11 @@ fn a_huge_command_output_is_cut_not_kept_whole() {
     let line = "0123456789abcdef0123456789abcdef0123456789abcdef012345678\n";
     std::fs::write(tree.join("big.txt"), line.repeat(100_000)).unwrap();
     let iso = dir.path().join("text.iso");
-    let (iso_arg, tree_arg) = (iso.to_str().unwrap(), tree.to_str().unwrap());
-    tool(
-        "xorriso",
-        &["-as", "mkisofs", "-R", "-quiet", "-o", iso_arg, tree_arg],
-        None,
-    );
+    xorriso_rr(&tree, &iso);
     let mut s = session(&iso);
     let mut app = App::new(&mut s, None).unwrap();
-    key(&mut app, KeyCode::Char(':'));
-    typed(&mut app, "cat big.txt");
-    key(&mut app, KeyCode::Enter);
-    let Mode::Popup(popup) = app.mode() else {
-        panic!("the output shows")
-    };
+    run_line(&mut app, "cat big.txt");
+    let popup = shown_popup(&app, "the output shows");
     assert_eq!(popup.lines[0], line.trim_end());
     assert_eq!(popup.lines.last().unwrap(), "(output cut at 1.0 MiB)");
     let kept: usize = popup.lines.iter().map(|l| l.len() + 1).sum();

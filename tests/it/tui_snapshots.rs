@@ -8,8 +8,7 @@ use insta::assert_snapshot;
 use isofish::tui::App;
 use ratatui::crossterm::event::KeyCode;
 
-use crate::common::scratch;
-use crate::tui::{browse_image, key, sample, screen, session, typed};
+use crate::tui::{browse_session, key, sample, screen, typed};
 
 #[test]
 fn root_listing() {
@@ -27,9 +26,7 @@ fn text_preview() {
 
 #[test]
 fn hex_preview() {
-    let dir = scratch();
-    let iso = browse_image(dir.path());
-    let mut s = session(&iso);
+    let (_dir, _iso, mut s) = browse_session();
     let mut app = App::new(&mut s, Some("/bin/blob.bin")).unwrap();
     // Device names and the scratch path vary: the status line is left out.
     let shown = screen(&mut app, 140, 14);
@@ -39,9 +36,7 @@ fn hex_preview() {
 
 #[test]
 fn nested_image_card_and_entered() {
-    let dir = scratch();
-    let iso = browse_image(dir.path());
-    let mut s = session(&iso);
+    let (_dir, _iso, mut s) = browse_session();
     let mut app = App::new(&mut s, Some("/nested.sqfs")).unwrap();
     let shown = screen(&mut app, 100, 20);
     let body: Vec<&str> = shown.lines().take(18).collect();

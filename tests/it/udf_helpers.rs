@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, OnceLock};
 
-use isofish::fs::{self, FileKind, FileSystem, Ino, Metadata, MountOptions};
+use isofish::fs::udf::tag::crc16;
+use isofish::fs::{self, DirEntry, FileKind, FileSystem, Ino, Metadata, MountOptions};
 use isofish::source::FileSource;
 
 use crate::common;
@@ -77,6 +78,33 @@ pub fn walk(fs: &dyn FileSystem) -> BTreeMap<String, Seen> {
         }
     }
     out
+}
+
+/// The entry at the '/'-separated `path` below the root; panics when a step is missing or fails.
+pub fn entry(fs: &dyn FileSystem, path: &str) -> DirEntry {
+    let mut ino = fs.root();
+    let mut found = None;
+    for name in path.split('/') {
+        let e = fs
+            .lookup(ino, name.as_bytes())
+            .expect("lookup")
+            .unwrap_or_else(|| panic!("{path}: {name} not found"));
+        ino = e.ino;
+        found = Some(e);
+    }
+    found.expect("a non-empty path")
+}
+
+/// Recomputes checksum and CRC of the descriptor at `at` (its CRC length unchanged).
+pub fn fix_tag(img: &mut [u8], at: usize) {
+    let len = usize::from(u16::from_le_bytes([img[at + 10], img[at + 11]]));
+    let crc = crc16(&img[at + 16..at + 16 + len]);
+    img[at + 8..at + 10].copy_from_slice(&crc.to_le_bytes());
+    img[at + 4] = img[at..at + 16]
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| i != 4)
+        .fold(0u8, |s, (_, &b)| s.wrapping_add(b));
 }
 
 /// A whole file through `read_at`, in odd-sized pieces to cross extent edges.

@@ -8,12 +8,11 @@
 
 use std::sync::Arc;
 
-use isofish::fs::udf::tag::crc16;
 use isofish::fs::{self, FileSystem, MountOptions};
 use isofish::source::{MemSource, Source};
 
 use crate::common::fixture;
-use crate::udf_helpers::read_all;
+use crate::udf_helpers::{entry, fix_tag, read_all};
 
 const BS: usize = 2048;
 
@@ -23,18 +22,6 @@ fn le32(b: &[u8], at: usize) -> u32 {
 
 fn put32(b: &mut [u8], at: usize, v: u32) {
     b[at..at + 4].copy_from_slice(&v.to_le_bytes());
-}
-
-/// Recomputes checksum and CRC of the descriptor at `at` (its CRC length unchanged).
-fn fix_tag(img: &mut [u8], at: usize) {
-    let len = usize::from(u16::from_le_bytes([img[at + 10], img[at + 11]]));
-    let crc = crc16(&img[at + 16..at + 16 + len]);
-    img[at + 8..at + 10].copy_from_slice(&crc.to_le_bytes());
-    img[at + 4] = img[at..at + 16]
-        .iter()
-        .enumerate()
-        .filter(|&(i, _)| i != 4)
-        .fold(0u8, |s, (_, &b)| s.wrapping_add(b));
 }
 
 /// Writes a fresh tag (identifier, location, CRC over `crc_len` bytes) at `at`.
@@ -244,10 +231,7 @@ fn extent_past_the_partition_is_an_error() {
     let err = read_error(fs.as_ref(), &["data", "numbers.txt"]);
     assert!(err.contains("pass the partition's end"), "{err}");
     // The rest of the volume still reads.
-    let hello = fs
-        .lookup(fs.root(), b"hello.txt")
-        .expect("lookup")
-        .expect("hello");
+    let hello = entry(fs.as_ref(), "hello.txt");
     assert_eq!(read_all(fs.as_ref(), hello.ino, hello.meta.size).len(), 11);
 }
 
@@ -270,18 +254,8 @@ fn strategy_4096_indirect_entry_leads_to_the_newer_entry() {
     put32(&mut img, ie + 40, newer);
     new_tag(&mut img, ie, 259, block + 1, 36);
     let fs = open(img).expect("volume opens");
-    let hello = fs
-        .lookup(fs.root(), b"hello.txt")
-        .expect("lookup")
-        .expect("hello");
-    let numbers = fs
-        .lookup(fs.root(), b"data")
-        .expect("lookup")
-        .expect("data");
-    let numbers = fs
-        .lookup(numbers.ino, b"numbers.txt")
-        .expect("lookup")
-        .expect("numbers");
+    let hello = entry(fs.as_ref(), "hello.txt");
+    let numbers = entry(fs.as_ref(), "data/numbers.txt");
     assert_eq!(
         hello.meta.size, numbers.meta.size,
         "the newer entry is numbers.txt's"
@@ -306,14 +280,7 @@ fn unrecorded_extent_reads_as_zeros_and_is_a_hole() {
     put32(&mut img, ad, (1 << 30) | len);
     fix_tag(&mut img, fe);
     let fs = open(img).expect("volume opens");
-    let data = fs
-        .lookup(fs.root(), b"data")
-        .expect("lookup")
-        .expect("data");
-    let f = fs
-        .lookup(data.ino, b"numbers.txt")
-        .expect("lookup")
-        .expect("numbers");
+    let f = entry(fs.as_ref(), "data/numbers.txt");
     let bytes = read_all(fs.as_ref(), f.ino, f.meta.size);
     let hole = (len as usize).min(bytes.len());
     assert!(bytes[..hole].iter().all(|&b| b == 0));
@@ -380,10 +347,7 @@ fn device_specification_attribute_gives_device_numbers() {
     img[fe + 10..fe + 12].copy_from_slice(&crc_len.to_le_bytes());
     fix_tag(&mut img, fe);
     let fs = open(img).expect("volume opens");
-    let dev = fs
-        .lookup(fs.root(), b"hello.txt")
-        .expect("lookup")
-        .expect("hello");
+    let dev = entry(fs.as_ref(), "hello.txt");
     assert_eq!(dev.meta.kind, isofish::fs::FileKind::CharDevice);
     assert_eq!(dev.meta.rdev, Some((4, 64)));
 }

@@ -9,7 +9,7 @@ use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 
 use crate::common::tool;
-use crate::udf_helpers::{open, seven_zip_list};
+use crate::udf_helpers::{entry, open, seven_zip_list};
 
 #[test]
 fn file_over_4_gib_reads_in_full_and_maps_to_extents() {
@@ -28,10 +28,7 @@ fn file_over_4_gib_reads_in_full_and_maps_to_extents() {
     assert_eq!(listed["install.wim"].size, Some(size), "7z's size");
 
     let fs = open(&image, "");
-    let e = fs
-        .lookup(fs.root(), b"install.wim")
-        .expect("lookup")
-        .expect("install.wim");
+    let e = entry(fs.as_ref(), "install.wim");
     assert_eq!(e.meta.size, size);
     let extents = fs.extents(e.ino).expect("extents").expect("plain data");
     // udfclient records it in allocation descriptors of under 1 GiB each; contiguous ones

@@ -4,32 +4,14 @@
 //! the change, so the damage reaches the decoders behind the tag (lengths, locations,
 //! allocation descriptors, partition maps, file identifiers). Deterministic (fixed seeds).
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use isofish::fs::udf::tag::crc16;
-use isofish::fs::walk::{walk, Limits};
-use isofish::fs::{self, MountOptions};
-use isofish::source::{MemSource, Source};
+use isofish::fs::MountOptions;
 
 use crate::common::fixture;
+use crate::mutants::{run_mutants, Rng};
 use crate::udf_helpers::big;
-
-/// xorshift64*: a small deterministic generator.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
 
 /// Byte offsets of every descriptor in the image: 2048-byte blocks whose first 16 bytes are
 /// a valid tag (checksum) of a known identifier, and the FIDs inside directory blocks.
@@ -110,59 +92,22 @@ fn mutate(base: &[u8], descs: &[(usize, usize)], rng: &mut Rng) -> Vec<u8> {
     img
 }
 
-/// Opens and walks one mutant; true when it was read without error.
-fn exercise(bytes: Vec<u8>) -> bool {
-    let src: Arc<dyn Source> = Arc::new(MemSource::new(bytes, "mutant.udf"));
-    let limits = Limits {
-        entries: 5_000,
-        bytes: 8 << 20,
-        depth: 64,
-    };
-    fs::open(src, &MountOptions::parse("udf,unhide"))
-        .and_then(|fs| {
-            let _ = fs.info();
-            walk(fs.as_ref(), limits, false, &mut |_| Ok(()))
-        })
-        .is_ok()
-}
-
 fn run(image: &std::path::Path, seed: u64, count: usize) {
     let base = std::fs::read(image).expect("image");
     let descs = descriptors(&base);
     assert!(descs.len() > 10, "{}: descriptors found", image.display());
-    let mut rng = Rng(seed);
-    let started = Instant::now();
-    let (mut ok, mut failed) = (0, 0);
-    for i in 0..count {
-        let mutant = mutate(&base, &descs, &mut rng);
-        let t = Instant::now();
-        match catch_unwind(AssertUnwindSafe(|| exercise(mutant))) {
-            Ok(true) => ok += 1,
-            Ok(false) => failed += 1,
-            Err(_) => panic!("{}: mutant {i} of seed {seed:#x} panicked", image.display()),
-        }
-        assert!(
-            t.elapsed() < Duration::from_secs(5),
-            "{}: mutant {i} of seed {seed:#x} took {:?}",
-            image.display(),
-            t.elapsed()
-        );
-    }
-    eprintln!(
-        "{}: {ok} read, {failed} refused in {:?}",
-        image.display(),
-        started.elapsed()
+    let label = image.display().to_string();
+    let (ok, failed, took) = run_mutants(
+        &label,
+        seed,
+        count,
+        "mutant.udf",
+        &MountOptions::parse("udf,unhide"),
+        |rng| mutate(&base, &descs, rng),
     );
-    assert!(
-        ok > 0 && failed > 0,
-        "{}: {ok} read, {failed} refused",
-        image.display()
-    );
-    assert!(
-        started.elapsed() < Duration::from_secs(120),
-        "{}: too slow",
-        image.display()
-    );
+    eprintln!("{label}: {ok} read, {failed} refused in {took:?}");
+    assert!(ok > 0 && failed > 0, "{label}: {ok} read, {failed} refused");
+    assert!(took < Duration::from_secs(120), "{label}: too slow");
 }
 
 #[test]

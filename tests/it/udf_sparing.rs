@@ -6,11 +6,10 @@
 
 use std::sync::Arc;
 
-use isofish::fs::udf::tag::crc16;
 use isofish::fs::{self, MountOptions};
 use isofish::source::{MemSource, Source};
 
-use crate::udf_helpers::{big, open, read_all};
+use crate::udf_helpers::{big, entry, fix_tag, open, read_all};
 
 const BS: usize = 2048;
 
@@ -20,17 +19,6 @@ fn le16(b: &[u8], at: usize) -> usize {
 
 fn le32(b: &[u8], at: usize) -> usize {
     u32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes")) as usize
-}
-
-fn fix_tag(img: &mut [u8], at: usize) {
-    let len = le16(img, at + 10);
-    let crc = crc16(&img[at + 16..at + 16 + len]);
-    img[at + 8..at + 10].copy_from_slice(&crc.to_le_bytes());
-    img[at + 4] = img[at..at + 16]
-        .iter()
-        .enumerate()
-        .filter(|&(i, _)| i != 4)
-        .fold(0u8, |s, (_, &b)| s.wrapping_add(b));
 }
 
 #[test]
@@ -83,24 +71,10 @@ fn spared_packet_is_read_from_its_spare_location() {
 
     let src: Arc<dyn Source> = Arc::new(MemSource::new(img, "spared.udf"));
     let fs = fs::open(src, &MountOptions::default()).expect("volume opens");
-    let data = fs
-        .lookup(fs.root(), b"data")
-        .expect("lookup")
-        .expect("data");
-    let f = fs
-        .lookup(data.ino, b"numbers.txt")
-        .expect("lookup")
-        .expect("numbers.txt");
+    let f = entry(fs.as_ref(), "data/numbers.txt");
     let ours = read_all(fs.as_ref(), f.ino, f.meta.size);
     let plain = open(&big("mkudffs-201.img"), "");
-    let d = plain
-        .lookup(plain.root(), b"data")
-        .expect("lookup")
-        .expect("data");
-    let n = plain
-        .lookup(d.ino, b"numbers.txt")
-        .expect("lookup")
-        .expect("numbers.txt");
+    let n = entry(plain.as_ref(), "data/numbers.txt");
     assert!(
         ours == read_all(plain.as_ref(), n.ino, n.meta.size),
         "the spared bytes"
