@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use crate::error::Result;
-use crate::fs::{DirEntry, Extent, FileSystem, Ino, Metadata};
+use crate::fs::{DirEntry, Extent, FileSystem, Ino, Metadata, Xattr};
 use crate::source::Source;
 
 /// The filesystem found in a decoded stream, and what to say about the decoding.
@@ -42,6 +42,9 @@ impl FileSystem for DecodedFs {
     }
     fn extents(&self, ino: Ino) -> Result<Option<Vec<Extent>>> {
         self.inner.extents(ino)
+    }
+    fn xattrs(&self, ino: Ino) -> Result<Vec<Xattr>> {
+        self.inner.xattrs(ino)
     }
     fn detail(&self) -> Option<String> {
         Some(match self.inner.detail() {

@@ -147,6 +147,14 @@ pub struct Extent {
     pub len: u64,
 }
 
+/// One extended attribute: the full name with its namespace (`user.mime`, `security.selinux`,
+/// `trusted.overlay.opaque`) and the value as recorded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Xattr {
+    pub name: Vec<u8>,
+    pub value: Vec<u8>,
+}
+
 /// Options given to `mount-options` (`norock`, `nojoliet`, `joliet`, `plain`...).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MountOptions(pub Vec<String>);
@@ -195,6 +203,11 @@ pub trait FileSystem: Send + Sync {
     /// decoding it.
     fn extents(&self, _ino: Ino) -> Result<Option<Vec<Extent>>> {
         Ok(None)
+    }
+    /// The extended attributes of one file or directory, in the order the format stores them
+    /// (`getxattrs`, `tar-out xattrs:true`). Formats that record none return an empty list.
+    fn xattrs(&self, _ino: Ino) -> Result<Vec<Xattr>> {
+        Ok(Vec::new())
     }
     /// What `mounts` and `file` add after the type: the compression, where decoded data is
     /// kept (`xz`; `gzip, decoded in memory`).
