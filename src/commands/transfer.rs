@@ -45,6 +45,7 @@ pub const COMMANDS: &[Command] = &[
         args: &[
             many("PATH", ArgKind::Path),
             arg("HOSTDIR", ArgKind::HostPath),
+            opt("xdev:true|false", ArgKind::Word),
         ],
         run: copy_out,
     },
@@ -296,6 +297,15 @@ fn options<'a>(args: &'a [String], known: &[&str]) -> anyhow::Result<HashMap<&'a
     Ok(map)
 }
 
+/// The value of a `key:true|false` option, false when it is not given.
+fn flag(opts: &HashMap<&str, &str>, key: &str) -> anyhow::Result<bool> {
+    match opts.get(key).copied() {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(other) => bail!("{key}:{other}: expected true or false"),
+    }
+}
+
 /// True when GNU tar's `--exclude=PATTERN` (unanchored, `*` matching `/`) would drop `rel`.
 fn excluded(patterns: &[glob::Pattern], rel: &[u8]) -> bool {
     if patterns.is_empty() {
@@ -333,16 +343,8 @@ fn tar_out(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
         .transpose()
         .context("excludes")?
         .unwrap_or_default();
-    match opts.get("numericowner").copied() {
-        None | Some("true" | "false") => {}
-        Some(other) => bail!("numericowner:{other}: expected true or false"),
-    }
-    // xdev:true stays on the directory's filesystem, as GNU tar's --one-file-system.
-    let xdev = match opts.get("xdev").copied() {
-        None | Some("false") => false,
-        Some("true") => true,
-        Some(other) => bail!("xdev:{other}: expected true or false"),
-    };
+    flag(&opts, "numericowner")?;
+    let xdev = flag(&opts, "xdev")?;
     let compress = opts.get("compress").copied();
     if !matches!(compress, None | Some("gzip" | "xz" | "zstd" | "bzip2")) {
         bail!(
@@ -440,22 +442,13 @@ fn write_tree(
     xdev: bool,
     tar: &mut TarWriter,
 ) -> anyhow::Result<()> {
-    let start_fs = start.fs().map(Arc::as_ptr);
     let mut links: HashMap<(usize, u64), Vec<u8>> = HashMap::new();
     let mut name: Vec<u8> = Vec::with_capacity(256);
     walk::walk(vfs, start, |item| {
         if item.depth > 0 && excluded(excludes, item.rel) {
             return Ok(false);
         }
-        let item_fs = match item.target {
-            Target::Fs { fs, .. } => Some(Arc::as_ptr(fs)),
-            Target::Virtual => None,
-        };
-        let same_fs = match (item_fs, start_fs) {
-            (Some(a), Some(b)) => std::ptr::addr_eq(a, b),
-            (a, b) => a.is_none() && b.is_none(),
-        };
-        if xdev && item.depth > 0 && !same_fs {
+        if xdev && item.depth > 0 && !walk::same_fs(item.fs(), start.fs()) {
             return Ok(false);
         }
         name.clear();
@@ -590,10 +583,20 @@ struct Plan {
 
 /// Plans the copy of `node` to `base`; `base` itself is left alone when it already exists
 /// (the host directory `/` is copied into keeps its own owner, mode and times).
-fn plan_copy(ctx: &Ctx, node: &Node, base: &Path, plan: &mut Plan) -> anyhow::Result<()> {
+/// With `xdev`, mounts below `node` are left out.
+fn plan_copy(
+    ctx: &Ctx,
+    node: &Node,
+    base: &Path,
+    xdev: bool,
+    plan: &mut Plan,
+) -> anyhow::Result<()> {
     let mut links: HashMap<(usize, u64), PathBuf> = HashMap::new();
     let keep_base = base.is_dir();
     walk::walk(&ctx.session.vfs, node, |item| {
+        if xdev && item.depth > 0 && !walk::same_fs(item.fs(), node.fs()) {
+            return Ok(false);
+        }
         if item.rel.is_empty() && keep_base && item.is_dir() {
             return Ok(true);
         }
@@ -805,7 +808,19 @@ fn set_path_times(dest: &Path, meta: &Metadata) -> anyhow::Result<()> {
 }
 
 fn copy_out(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
-    let (paths, hostdir) = args.split_at(args.len() - 1);
+    // Trailing `key:value` words are options; the host directory comes before them.
+    let positional = args.len()
+        - args
+            .iter()
+            .rev()
+            .take_while(|a| a.starts_with("xdev:"))
+            .count();
+    if positional < 2 {
+        bail!("copy-out: expected PATH... HOSTDIR [xdev:true]");
+    }
+    let opts = options(&args[positional..], &["xdev"])?;
+    let xdev = flag(&opts, "xdev")?;
+    let (paths, hostdir) = args[..positional].split_at(positional - 1);
     let hostdir = Path::new(&hostdir[0]);
     if !hostdir.is_dir() {
         bail!("{}: not a directory on the host", hostdir.display());
@@ -833,7 +848,7 @@ fn copy_out(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
         } else {
             bail!("{path}: cannot be copied out under the name {name:?}");
         };
-        plan_copy(ctx, &node, &base, &mut plan)?;
+        plan_copy(ctx, &node, &base, xdev, &mut plan)?;
     }
     for d in &plan.dirs {
         match host::create_dir(&d.dest) {

@@ -61,6 +61,15 @@ impl Item<'_> {
     }
 }
 
+/// True when two walk items or nodes lie on one filesystem (the virtual directories above the
+/// mounts count as one): what `xdev:true` keeps to, as GNU tar's `--one-file-system`.
+pub fn same_fs(a: Option<&Arc<dyn FileSystem>>, b: Option<&Arc<dyn FileSystem>>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+        (a, b) => a.is_none() && b.is_none(),
+    }
+}
+
 /// True when `name` can be used as one component of a host path.
 pub fn is_safe_name(name: &[u8]) -> bool {
     !name.is_empty() && name != b"." && name != b".." && !name.contains(&b'/') && !name.contains(&0)

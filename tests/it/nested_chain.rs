@@ -411,34 +411,39 @@ fn an_iso_inside_an_iso_mounts() {
 }
 
 #[test]
-fn tar_out_xdev_stays_on_one_filesystem_like_gnu_tar() {
+fn tar_out_and_copy_out_xdev_stay_on_one_filesystem_like_gnu_tar() {
     let iso = fixture("nested.iso");
     let dir = scratch();
     let d = dir.path();
     // xdev's listing is xorriso's listing of the ISO alone; the full one adds the mount and
-    // unsquashfs's listing of the squashfs below it.
-    let lst = |words: &[&str]| -> Vec<String> {
-        let tarball = d.join("t.tar");
-        let mut w = vec![
-            "mount-loop",
-            "/root.sqfs",
-            "/r",
-            ":",
-            "tar-out",
-            "/",
-            tarball.to_str().unwrap(),
-        ];
-        w.extend(words);
-        run(&iso, &w);
-        let mut v: Vec<String> =
-            String::from_utf8(tool("tar", &["-tf", tarball.to_str().unwrap()], None))
-                .unwrap()
-                .lines()
-                .map(|l| l.trim_start_matches("./").trim_end_matches('/').to_string())
-                .filter(|l| !l.is_empty())
-                .collect();
+    // unsquashfs's listing of the squashfs below it. tar-out's members are listed by GNU tar,
+    // copy-out's files by find.
+    let mount = ["mount-loop", "/root.sqfs", "/r", ":"];
+    let sorted = |out: Vec<u8>| -> Vec<String> {
+        let mut v: Vec<String> = String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(|l| l.trim_start_matches("./").trim_end_matches('/').to_string())
+            .filter(|l| !l.is_empty() && l != ".")
+            .collect();
         v.sort();
         v
+    };
+    let tar_out = |words: &[&str]| -> Vec<String> {
+        let tarball = d.join("t.tar");
+        let mut w = mount.to_vec();
+        w.extend(["tar-out", "/", tarball.to_str().unwrap()]);
+        w.extend(words);
+        run(&iso, &w);
+        sorted(tool("tar", &["-tf", tarball.to_str().unwrap()], None))
+    };
+    let copy_out = |words: &[&str]| -> Vec<String> {
+        let out = tempfile::tempdir_in(d).unwrap();
+        let mut w = mount.to_vec();
+        w.extend(["copy-out", "/", out.path().to_str().unwrap()]);
+        w.extend(words);
+        run(&iso, &w);
+        sorted(tool("find", &["."], Some(out.path())))
     };
     let iso_only = String::from_utf8(tool(
         "xorriso",
@@ -459,7 +464,8 @@ fn tar_out_xdev_stays_on_one_filesystem_like_gnu_tar() {
         .filter(|l| !l.is_empty())
         .collect();
     iso_only.sort();
-    assert_eq!(lst(&["xdev:true"]), iso_only);
+    assert_eq!(tar_out(&["xdev:true"]), iso_only);
+    assert_eq!(copy_out(&["xdev:true"]), iso_only);
     xorriso_extract(&iso, "/root.sqfs", &d.join("root.sqfs"));
     let sq = String::from_utf8(tool(
         "unsquashfs",
@@ -475,7 +481,9 @@ fn tar_out_xdev_stays_on_one_filesystem_like_gnu_tar() {
             .map(|p| format!("r/{p}")),
     );
     all.sort();
-    assert_eq!(lst(&[]), all);
+    assert_eq!(tar_out(&[]), all);
+    assert_eq!(copy_out(&[]), all);
+    assert_eq!(copy_out(&["xdev:false"]), all);
 }
 
 #[test]
