@@ -1,5 +1,6 @@
 //! Walking a whole filesystem with bounds: every directory listed, every entry looked up
-//! again by name, every file read to its end (and its extents asked for). The fuzz target and
+//! again by name and its extended attributes read, every file read to its end (and its
+//! extents asked for). The fuzz target and
 //! the mutation tests use it to drive a reader through all its paths; tests use it to compare a
 //! tree with what other tools extract.
 
@@ -86,6 +87,7 @@ impl State<'_> {
                 return Ok(false);
             }
             self.fs.lookup(dir, &entry.name)?;
+            self.fs.xattrs(entry.ino)?;
             let len = path.len();
             if !path.is_empty() {
                 path.push(b'/');

@@ -64,10 +64,15 @@ impl Codec {
     fn decoder<'a>(self, input: &'a mut SourceReader) -> io::Result<Box<dyn Read + 'a>> {
         Ok(match self {
             Codec::Gzip => Box::new(flate2::bufread::GzDecoder::new(input)),
-            Codec::Xz => Box::new(liblzma::bufread::XzDecoder::new(input)),
+            Codec::Xz => Box::new(liblzma::bufread::XzDecoder::new_stream(
+                input,
+                liblzma::stream::Stream::new_stream_decoder(DECODER_MEMORY, 0)
+                    .map_err(io::Error::other)?,
+            )),
             Codec::Lzma => Box::new(liblzma::bufread::XzDecoder::new_stream(
                 input,
-                liblzma::stream::Stream::new_lzma_decoder(u64::MAX).map_err(io::Error::other)?,
+                liblzma::stream::Stream::new_lzma_decoder(DECODER_MEMORY)
+                    .map_err(io::Error::other)?,
             )),
             Codec::Zstd => {
                 Box::new(zstd::stream::read::Decoder::with_buffer(input)?.single_frame())
@@ -78,6 +83,11 @@ impl Codec {
         })
     }
 }
+
+/// The memory an xz or lzma decoder may take (its dictionary, sized by the stream's header):
+/// `xz -9` and `lzma -9` need 65 MiB; a header asking for more is refused by liblzma's own
+/// limit, not allocated.
+const DECODER_MEMORY: u64 = 256 << 20;
 
 /// How much a decoded stream may take.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -291,6 +291,45 @@ fn decompression_is_bounded() {
     );
 }
 
+/// An lzma header asking for a 2 GiB dictionary (as a fuzzer found): refused by the decoder's
+/// memory limit, as `xz --memlimit-decompress` refuses it, never allocated.
+#[test]
+fn a_huge_lzma_dictionary_is_refused_not_allocated() {
+    let dir = scratch();
+    let d = dir.path();
+    // Properties, dictionary size (LE), unknown uncompressed size, then anything.
+    let mut bomb = vec![0x5d, 0, 0, 0, 0x80];
+    bomb.extend([0xff; 8]);
+    bomb.resize(120, 0);
+    let image = d.join("bomb.lzma");
+    std::fs::write(&image, &bomb).unwrap();
+    let xz = std::process::Command::new("xz")
+        .args(["-dc", "--format=lzma", "--memlimit-decompress=256MiB"])
+        .arg(&image)
+        .output()
+        .unwrap();
+    assert!(!xz.status.success());
+    assert!(String::from_utf8_lossy(&xz.stderr).contains("Memory usage limit"));
+    let drive = d.join("drive.iso");
+    tool(
+        "xorriso",
+        &[
+            "-as",
+            "mkisofs",
+            "-quiet",
+            "-o",
+            drive.to_str().unwrap(),
+            image.to_str().unwrap(),
+        ],
+        None,
+    );
+    let err = run_err(&drive, &["mount-loop", "/bomb.lzma", "/b"]);
+    assert!(
+        err.contains("bomb.lzma") && err.contains("memory limit"),
+        "{err}"
+    );
+}
+
 #[test]
 fn bytes_after_the_last_archive_are_left_unread() {
     let dir = scratch();

@@ -13,6 +13,10 @@ use backhand::{BackhandError, FilesystemCompressor, SuperBlock};
 /// The largest block squashfs allows (data blocks; metadata blocks are 8 KiB).
 pub const MAX_BLOCK: usize = 1 << 20;
 
+/// The memory an xz or lzma block decoder may take: `mksquashfs` dictionaries are at most the
+/// block size (1 MiB), and liblzma refuses a header that asks for more than this.
+const DECODER_MEMORY: u64 = 64 << 20;
+
 /// The compressor's name, as `mounts` and `mksquashfs -comp` spell it.
 pub fn name(c: Compressor) -> &'static str {
     match c {
@@ -41,10 +45,17 @@ pub fn decompress(bytes: &[u8], out: &mut Vec<u8>, c: Compressor) -> Result<(), 
     match c {
         Compressor::Uncompressed => out.extend_from_slice(bytes),
         Compressor::Gzip => limited(&mut flate2::read::ZlibDecoder::new(bytes), out)?,
-        Compressor::Xz => limited(&mut liblzma::read::XzDecoder::new(bytes), out)?,
+        Compressor::Xz => {
+            let stream = liblzma::stream::Stream::new_stream_decoder(DECODER_MEMORY, 0)
+                .map_err(|e| e.to_string())?;
+            limited(
+                &mut liblzma::read::XzDecoder::new_stream(bytes, stream),
+                out,
+            )?
+        }
         Compressor::Lzma => {
-            let stream =
-                liblzma::stream::Stream::new_lzma_decoder(64 << 20).map_err(|e| e.to_string())?;
+            let stream = liblzma::stream::Stream::new_lzma_decoder(DECODER_MEMORY)
+                .map_err(|e| e.to_string())?;
             limited(
                 &mut liblzma::read::XzDecoder::new_stream(bytes, stream),
                 out,
