@@ -57,6 +57,7 @@ pub const COMMANDS: &[Command] = &[
             opt("compress:gzip|xz|zstd|bzip2", ArgKind::Word),
             opt("excludes:PATTERN,...", ArgKind::Word),
             opt("numericowner:true|false", ArgKind::Word),
+            opt("xattrs:true|false", ArgKind::Word),
         ],
         run: tar_out,
     },
@@ -320,7 +321,7 @@ fn tar_out_compressed(ctx: &mut Ctx, args: &[String], compress: &str) -> anyhow:
 fn tar_out(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
     let opts = options(
         &args[2..],
-        &["compress", "excludes", "numericowner", "xdev"],
+        &["compress", "excludes", "numericowner", "xattrs", "xdev"],
     )?;
     let excludes: Vec<glob::Pattern> = opts
         .get("excludes")
@@ -342,6 +343,12 @@ fn tar_out(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
         None | Some("false") => false,
         Some("true") => true,
         Some(other) => bail!("xdev:{other}: expected true or false"),
+    };
+    // xattrs:true adds each member's extended attributes, as GNU tar's --xattrs.
+    let xattrs = match opts.get("xattrs").copied() {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(other) => bail!("xattrs:{other}: expected true or false"),
     };
     let compress = opts.get("compress").copied();
     if !matches!(compress, None | Some("gzip" | "xz" | "zstd" | "bzip2")) {
@@ -395,7 +402,7 @@ fn tar_out(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
     let (produced, written) = std::thread::scope(|scope| {
         let producer = scope.spawn(move || -> anyhow::Result<()> {
             let mut tar = TarWriter::new(sender);
-            write_tree(vfs, &start, &excludes, xdev, &mut tar)?;
+            write_tree(vfs, &start, &excludes, xdev, xattrs, &mut tar)?;
             tar.finish()?;
             Ok(())
         });
@@ -438,6 +445,7 @@ fn write_tree(
     start: &Node,
     excludes: &[glob::Pattern],
     xdev: bool,
+    xattrs: bool,
     tar: &mut TarWriter,
 ) -> anyhow::Result<()> {
     let start_fs = start.fs().map(Arc::as_ptr);
@@ -521,6 +529,13 @@ fn write_tree(
             }
         }
         h.name = &name;
+        // A hard link's attributes travel with the first name, as its data does.
+        if let (true, Some((fs, ino)), false) = (xattrs, fs_file, h.kind == kind::HARDLINK) {
+            let list = fs.xattrs(ino)?;
+            if !list.is_empty() {
+                tar.xattrs(&list, h.mtime)?;
+            }
+        }
         tar.header(&h)?;
         if h.size > 0 {
             let (fs, ino) = fs_file.expect("regular files belong to a filesystem");
