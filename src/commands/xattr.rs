@@ -78,7 +78,8 @@ fn one(ctx: &mut Ctx, path: &str, name: &str, follow: bool) -> anyhow::Result<()
         .into_iter()
         .find(|x| x.name == name.as_bytes())
     else {
-        bail!("{path}: {name}: No data available (no such extended attribute)");
+        let command = if follow { "getxattr" } else { "lgetxattr" };
+        bail!("{command}: {path}: {name}: No data available");
     };
     ctx.out.write_all(&x.value)?;
     Ok(())
