@@ -10,6 +10,7 @@ use std::os::unix::fs::symlink;
 use std::path::Path;
 
 use crate::common::{fixture, isofish, run_ro, tool, xorriso_rr};
+use crate::nested_squashfs::mksquashfs;
 
 /// Attributes per file (relative path, no leading `./`): (name, value) sorted by name.
 pub type Attrs = BTreeMap<String, Vec<(String, Vec<u8>)>>;
@@ -194,25 +195,8 @@ pub fn isofish_attrs(image: &Path, pre: &[&str], dir: &str, paths: &[String]) ->
     map
 }
 
-/// Makes a squashfs of `tree` with mksquashfs (attributes are stored by default).
-pub fn mksquashfs(tree: &Path, image: &Path, comp: &str) {
-    tool(
-        "mksquashfs",
-        &[
-            tree.to_str().unwrap(),
-            image.to_str().unwrap(),
-            "-comp",
-            comp,
-            "-noappend",
-            "-quiet",
-            "-no-progress",
-        ],
-        None,
-    );
-}
-
 /// unsquashfs's extraction of `image` into `dir/name` (as root it restores the attributes).
-fn unsquashfs(image: &Path, dir: &Path, name: &str) -> std::path::PathBuf {
+pub fn unsquashfs(image: &Path, dir: &Path, name: &str) -> std::path::PathBuf {
     let out = dir.join(name);
     tool(
         "unsquashfs",
