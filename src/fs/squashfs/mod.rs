@@ -429,11 +429,12 @@ impl FileSystem for SquashFs {
         match &self.xattrs {
             _ if index == NO_XATTRS => Ok(Vec::new()),
             Some(table) => table.get(index),
+            // The superblock's xattr_id_table_start (at byte 56) says there is no table.
             None => Err(corrupt(
                 &*self.source,
-                "squashfs inode",
-                ino,
-                format!("names xattr id {index}, but the image has no xattr table"),
+                "squashfs superblock",
+                56,
+                format!("inode {ino} names xattr id {index}, but the image has no xattr table"),
             )),
         }
     }

@@ -215,11 +215,8 @@ impl XattrTable {
         })
     }
 
-    /// The attributes of the inode whose `xattr_index` is `index` (none for [`NO_XATTRS`]).
+    /// The attributes of the inode whose `xattr_index` is `index` (not [`NO_XATTRS`]).
     pub fn get(&self, index: u32) -> Result<Vec<Xattr>> {
-        if index == NO_XATTRS {
-            return Ok(Vec::new());
-        }
         let ix = self.index()?;
         if index >= ix.count {
             return Err(self.corrupt(
