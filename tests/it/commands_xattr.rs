@@ -47,7 +47,11 @@ fn text(len: usize, seed: usize) -> Vec<u8> {
 /// value shared by files whose sets differ (mksquashfs stores it once and refers to it), a
 /// binary value, an empty one, a directory and a symlink with attributes, files with none.
 pub fn make_xattr_tree(top: &Path) {
+    std::fs::create_dir_all(top).unwrap();
     let selinux = b"system_u:object_r:etc_t:s0\0";
+    // The top directory's become the root's.
+    setfattr(top, "user.root", b"the top");
+    setfattr(top, "security.selinux", b"system_u:object_r:root_t:s0\0");
     for i in 0..150 {
         let f = top.join(format!("same/f{i:03}"));
         std::fs::create_dir_all(f.parent().unwrap()).unwrap();
@@ -89,9 +93,9 @@ pub fn make_xattr_tree(top: &Path) {
     setfattr(&dir.join("link"), "security.selinux", selinux);
 }
 
-/// Every path below `top` (relative, no leading `./`), sorted.
+/// `.` and every path below `top` (relative, no leading `./`), sorted.
 pub fn paths(top: &Path) -> Vec<String> {
-    let out = tool("find", &[".", "-mindepth", "1"], Some(top));
+    let out = tool("find", &["."], Some(top));
     let mut v: Vec<String> = String::from_utf8(out)
         .unwrap()
         .lines()
@@ -163,16 +167,21 @@ fn text_of(b: &[u8]) -> String {
     String::from_utf8(b.to_vec()).unwrap()
 }
 
-/// What `lgetxattrs` (or `getxattrs` with `follow`) prints for each of `paths` below `dir`
-/// in the session of `image` after the commands `pre` (each ending with `:`), in one run;
-/// files with none are left out.
+/// What `lgetxattrs` prints for each of `paths` below `dir` (`.` is `dir` itself) in the
+/// session of `image` after the commands `pre` (each ending with `:`), in one run; files with
+/// none are left out.
 pub fn isofish_attrs(image: &Path, pre: &[&str], dir: &str, paths: &[String]) -> Attrs {
     const MARK: &str = "@@isofish-test@@";
     let mut words: Vec<String> = pre.iter().map(|s| s.to_string()).collect();
     for p in paths {
+        let path = match (p.as_str(), dir) {
+            (".", "") => "/".to_string(),
+            (".", _) => dir.to_string(),
+            _ => format!("{dir}/{p}"),
+        };
         words.extend([
             "lgetxattrs".into(),
-            format!("{dir}/{p}"),
+            path,
             ":".into(),
             "echo".into(),
             MARK.into(),
@@ -345,7 +354,7 @@ fn attributes_are_read_through_nested_mounts() {
         &paths,
     );
     assert_eq!(ours, getfattr(&theirs));
-    // The ISO's own files have none, the mountpoint's root is the squashfs root.
+    // The ISO's own files have none.
     let iso_file = run_ro(&outer, &["getxattrs", "/x.sqfs"]);
     assert!(iso_file.is_empty());
 }

@@ -150,6 +150,7 @@ fn xattrs_match_unsquashfs_for_every_file() {
         let expected = getfattr(&unsquashfs(&image, dir.path(), &format!("{comp}-ref")));
         // Everything has attributes but dir/plain and the directories same/, own/, shared/.
         assert_eq!(expected.len(), paths.len() - 4, "{comp}");
+        assert!(expected.contains_key("."), "{comp}: the root's attributes");
         assert_eq!(isofish_attrs(&image, &[], "", &paths), expected, "{comp}");
     }
     // mksquashfs -no-xattrs: none, and no table to read.
