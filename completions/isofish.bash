@@ -61,6 +61,12 @@ _isofish() {
             isofish,find)
                 cmd="isofish__subcmd__find"
                 ;;
+            isofish,getxattr)
+                cmd="isofish__subcmd__getxattr"
+                ;;
+            isofish,getxattrs)
+                cmd="isofish__subcmd__getxattrs"
+                ;;
             isofish,glob)
                 cmd="isofish__subcmd__glob"
                 ;;
@@ -90,6 +96,12 @@ _isofish() {
                 ;;
             isofish,is-symlink)
                 cmd="isofish__subcmd__is__subcmd__symlink"
+                ;;
+            isofish,lgetxattr)
+                cmd="isofish__subcmd__lgetxattr"
+                ;;
+            isofish,lgetxattrs)
+                cmd="isofish__subcmd__lgetxattrs"
                 ;;
             isofish,list-devices)
                 cmd="isofish__subcmd__list__subcmd__devices"
@@ -185,7 +197,7 @@ _isofish() {
 
     case "${cmd}" in
         isofish)
-            opts="-a -m -f -x -h -V --add --ro --mount --file --tui --help --version boot-extract boot-info browse cat cd checksum checksums-out completions copy-out download du echo exists file find glob grep head head-n help hexdump info is-dir is-file is-symlink list-devices list-filesystems list-partitions ll ls lstat mkmountpoint mount mount-loop mount-loop-type mount-options mount-ro mountpoints mounts open pwd quit readlink run stat tail tail-n tar-out tgz-out txz-out umount umount-all vfs-label vfs-type"
+            opts="-a -m -f -x -h -V --add --ro --mount --file --tui --help --version boot-extract boot-info browse cat cd checksum checksums-out completions copy-out download du echo exists file find getxattr getxattrs glob grep head head-n help hexdump info is-dir is-file is-symlink lgetxattr lgetxattrs list-devices list-filesystems list-partitions ll ls lstat mkmountpoint mount mount-loop mount-loop-type mount-options mount-ro mountpoints mounts open pwd quit readlink run stat tail tail-n tar-out tgz-out txz-out umount umount-all vfs-label vfs-type"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -476,6 +488,34 @@ _isofish() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        isofish__subcmd__getxattr)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        isofish__subcmd__getxattrs)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         isofish__subcmd__glob)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -603,6 +643,34 @@ _isofish() {
             return 0
             ;;
         isofish__subcmd__is__subcmd__symlink)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        isofish__subcmd__lgetxattr)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        isofish__subcmd__lgetxattrs)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

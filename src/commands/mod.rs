@@ -15,6 +15,7 @@ pub mod read;
 pub mod shell_cmds;
 pub mod tar;
 pub mod transfer;
+pub mod xattr;
 pub mod zerocopy;
 
 use std::io::Write;
@@ -204,6 +205,7 @@ pub fn all() -> &'static [Command] {
             shell_cmds::COMMANDS,
             inspect::COMMANDS,
             transfer::COMMANDS,
+            xattr::COMMANDS,
             &[HELP],
         ];
         let mut v: Vec<Command> = groups.iter().flat_map(|g| g.iter().copied()).collect();

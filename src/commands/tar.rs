@@ -1,6 +1,8 @@
 //! The tar stream `tar-out` writes: GNU tar format (ustar headers with the `ustar  ` magic,
 //! `././@LongLink` records for names and link targets over 100 bytes, base-256 numbers for
-//! values octal cannot hold), assembled in 1 MiB blocks so that headers of small files and
+//! values octal cannot hold, and, for members with extended attributes, a pax extended header
+//! of `SCHILY.xattr.NAME=VALUE` records, which GNU tar `--xattrs` and bsdtar restore),
+//! assembled in 1 MiB blocks so that headers of small files and
 //! file data go out in big writes, with no allocation per member. The archive ends with two
 //! zero blocks and is padded to a whole 10240-byte record, as GNU tar and bsdtar do.
 //!
@@ -15,7 +17,7 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 
 use crate::error::Error;
-use crate::fs::{FileSystem, Ino};
+use crate::fs::{FileSystem, Ino, Xattr};
 use crate::source::Source;
 
 const BLOCK: usize = 512;
@@ -34,6 +36,8 @@ pub mod kind {
     pub const FIFO: u8 = b'6';
     pub const LONGNAME: u8 = b'L';
     pub const LONGLINK: u8 = b'K';
+    /// A pax extended header for the member that follows.
+    pub const PAX: u8 = b'x';
 }
 
 /// What a member header says.
@@ -122,6 +126,24 @@ pub struct TarWriter {
     buf: Box<[u8]>,
     fill: usize,
     written: u64,
+}
+
+/// Appends one pax record, `LEN KEY=VALUE\n`, where `LEN` counts the whole record, itself
+/// included.
+fn pax_record(out: &mut Vec<u8>, key: &[&[u8]], value: &[u8]) {
+    let rest = key.iter().map(|k| k.len()).sum::<usize>() + value.len() + 3;
+    let mut digits = 1;
+    while (rest + digits).to_string().len() > digits {
+        digits += 1;
+    }
+    out.extend_from_slice((rest + digits).to_string().as_bytes());
+    out.push(b' ');
+    for k in key {
+        out.extend_from_slice(k);
+    }
+    out.push(b'=');
+    out.extend_from_slice(value);
+    out.push(b'\n');
 }
 
 /// Writes `value` in octal into `field`, right-aligned with leading zeros (no allocation).
@@ -234,6 +256,28 @@ impl TarWriter {
         self.bytes(value)?;
         self.bytes(&[0])?;
         self.pad(value.len() as u64 + 1)
+    }
+
+    /// A pax extended header giving the next member's extended attributes, as
+    /// `SCHILY.xattr.NAME=VALUE` records (the value's bytes as stored).
+    pub fn xattrs(&mut self, xattrs: &[Xattr], mtime: i64) -> io::Result<()> {
+        let mut records = Vec::new();
+        for x in xattrs {
+            pax_record(&mut records, &[b"SCHILY.xattr.", &x.name], &x.value);
+        }
+        self.raw_header(&Header {
+            name: b"././@PaxHeader",
+            kind: kind::PAX,
+            mode: 0o644,
+            uid: 0,
+            gid: 0,
+            size: records.len() as u64,
+            mtime,
+            link: b"",
+            dev: (0, 0),
+        })?;
+        self.bytes(&records)?;
+        self.pad(records.len() as u64)
     }
 
     /// Writes a member's header (and the long-name records it needs). The member's data, if
@@ -371,5 +415,23 @@ mod tests {
         assert_eq!(&f[6..], &[0x01, 0, 0, 0, 0, 0]);
         put_number(&mut f, -1);
         assert_eq!(f, [0xff; 12]);
+    }
+
+    /// A record's length counts its own digits, also where adding them adds a digit.
+    #[test]
+    fn pax_records() {
+        for value_len in 0..200 {
+            let mut out = Vec::new();
+            pax_record(
+                &mut out,
+                &[b"SCHILY.xattr.", b"user.a"],
+                &vec![b'v'; value_len],
+            );
+            let (len, _) =
+                std::str::from_utf8(&out[..out.iter().position(|&b| b == b' ').unwrap()])
+                    .map(|d| (d.parse::<usize>().unwrap(), ()))
+                    .unwrap();
+            assert_eq!(len, out.len());
+        }
     }
 }

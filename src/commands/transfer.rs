@@ -58,6 +58,8 @@ pub const COMMANDS: &[Command] = &[
             opt("compress:gzip|xz|zstd|bzip2", ArgKind::Word),
             opt("excludes:PATTERN,...", ArgKind::Word),
             opt("numericowner:true|false", ArgKind::Word),
+            opt("xattrs:true|false", ArgKind::Word),
+            opt("xdev:true|false", ArgKind::Word),
         ],
         run: tar_out,
     },
@@ -330,7 +332,7 @@ fn tar_out_compressed(ctx: &mut Ctx, args: &[String], compress: &str) -> anyhow:
 fn tar_out(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
     let opts = options(
         &args[2..],
-        &["compress", "excludes", "numericowner", "xdev"],
+        &["compress", "excludes", "numericowner", "xattrs", "xdev"],
     )?;
     let excludes: Vec<glob::Pattern> = opts
         .get("excludes")
@@ -345,6 +347,8 @@ fn tar_out(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
         .unwrap_or_default();
     flag(&opts, "numericowner")?;
     let xdev = flag(&opts, "xdev")?;
+    // xattrs:true adds each member's extended attributes, as GNU tar's --xattrs.
+    let xattrs = flag(&opts, "xattrs")?;
     let compress = opts.get("compress").copied();
     if !matches!(compress, None | Some("gzip" | "xz" | "zstd" | "bzip2")) {
         bail!(
@@ -397,7 +401,7 @@ fn tar_out(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
     let (produced, written) = std::thread::scope(|scope| {
         let producer = scope.spawn(move || -> anyhow::Result<()> {
             let mut tar = TarWriter::new(sender);
-            write_tree(vfs, &start, &excludes, xdev, &mut tar)?;
+            write_tree(vfs, &start, &excludes, xdev, xattrs, &mut tar)?;
             tar.finish()?;
             Ok(())
         });
@@ -440,6 +444,7 @@ fn write_tree(
     start: &Node,
     excludes: &[glob::Pattern],
     xdev: bool,
+    xattrs: bool,
     tar: &mut TarWriter,
 ) -> anyhow::Result<()> {
     let mut links: HashMap<(usize, u64), Vec<u8>> = HashMap::new();
@@ -514,6 +519,13 @@ fn write_tree(
             }
         }
         h.name = &name;
+        // A hard link's attributes travel with the first name, as its data does.
+        if let (true, Some((fs, ino)), false) = (xattrs, fs_file, h.kind == kind::HARDLINK) {
+            let list = fs.xattrs(ino)?;
+            if !list.is_empty() {
+                tar.xattrs(&list, h.mtime)?;
+            }
+        }
         tar.header(&h)?;
         if h.size > 0 {
             let (fs, ino) = fs_file.expect("regular files belong to a filesystem");

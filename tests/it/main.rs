@@ -9,6 +9,7 @@ mod boot_report;
 mod commands_inspect;
 mod commands_read;
 mod commands_transfer;
+mod commands_xattr;
 mod common;
 mod completions;
 mod docs;

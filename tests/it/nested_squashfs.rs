@@ -1,10 +1,15 @@
 //! Squashfs images made by mksquashfs, one per compressor, read by isofish exactly as
 //! unsquashfs extracts them: names, kinds, modes, owners, times, symlink targets, device
 //! numbers, hard links and every byte; listings as `unsquashfs -l` gives them; lzo refused
-//! clearly; damaged images refused with an error, never a panic or a hang.
+//! clearly; damaged images refused with an error, never a panic or a hang. Extended
+//! attributes as getfattr reads them from unsquashfs's extraction, for every compressor;
+//! damaged xattr tables refused with an error naming the table.
 
 use std::path::Path;
 
+use crate::commands_xattr::{
+    getfattr, isofish_attrs, make_xattr_tree, paths, tmpfs_scratch, unsquashfs,
+};
 use crate::common::{scratch, tool};
 use crate::host_tree::{assert_same, snapshot};
 use crate::nested_util::{extract, make_tree, run, run_err, Kinds};
@@ -17,7 +22,8 @@ const KINDS: Kinds = Kinds {
     large: 3 << 20,
 };
 
-fn mksquashfs(tree: &Path, image: &Path, comp: &str) {
+/// Makes a squashfs of `tree` (extended attributes are stored, as by default).
+pub fn mksquashfs(tree: &Path, image: &Path, comp: &str) {
     tool(
         "mksquashfs",
         &[
@@ -129,5 +135,226 @@ fn damaged_images_fail_cleanly() {
         if !ok {
             assert!(stderr.starts_with("isofish: error:"), "case {i}: {stderr}");
         }
+    }
+}
+
+#[test]
+fn xattrs_match_unsquashfs_for_every_file() {
+    let dir = tmpfs_scratch();
+    let tree = dir.path().join("tree");
+    make_xattr_tree(&tree);
+    let paths = paths(&tree);
+    for comp in ["gzip", "xz", "lzma", "lz4", "zstd"] {
+        let image = dir.path().join(format!("{comp}.sqfs"));
+        mksquashfs(&tree, &image, comp);
+        let expected = getfattr(&unsquashfs(&image, dir.path(), &format!("{comp}-ref")));
+        // Everything has attributes but dir/plain and the directories same/, own/, shared/.
+        assert_eq!(expected.len(), paths.len() - 4, "{comp}");
+        assert!(expected.contains_key("."), "{comp}: the root's attributes");
+        assert_eq!(isofish_attrs(&image, &[], "", &paths), expected, "{comp}");
+    }
+    // mksquashfs -no-xattrs: none, and no table to read.
+    let image = dir.path().join("none.sqfs");
+    tool(
+        "mksquashfs",
+        &[
+            tree.to_str().unwrap(),
+            image.to_str().unwrap(),
+            "-no-xattrs",
+            "-noappend",
+            "-quiet",
+            "-no-progress",
+        ],
+        None,
+    );
+    assert!(isofish_attrs(&image, &[], "", &paths).is_empty());
+}
+
+fn le32(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(b[at..at + 4].try_into().unwrap())
+}
+fn le64(b: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(b[at..at + 8].try_into().unwrap())
+}
+
+/// Runs `getxattrs` on every file of `paths` and `tar-out xattrs:true` on the damaged image
+/// `image` within 20 s; checks there is no panic or signal, and returns whether it succeeded
+/// and its stderr.
+fn read_damaged_xattrs(image: &Path, paths: &[String], case: &str) -> (bool, String) {
+    // A leading `-` lets the run go on after an error (and the first word must not be one).
+    let mut words: Vec<String> = vec!["echo".into(), ":".into()];
+    for p in paths {
+        words.extend(["-lgetxattrs".into(), format!("/{p}"), ":".into()]);
+    }
+    words.extend(["tar-out", "/", "/dev/null", "xattrs:true"].map(String::from));
+    let out = crate::common::isofish()
+        .timeout(std::time::Duration::from_secs(20))
+        .arg("--ro")
+        .arg("-a")
+        .arg(image)
+        .args(&words)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        !stderr.contains("panicked") && out.status.code().is_some(),
+        "{case}: {stderr}"
+    );
+    (out.status.success(), stderr)
+}
+
+#[test]
+fn damaged_xattr_tables_fail_cleanly() {
+    let dir = tmpfs_scratch();
+    let tree = dir.path().join("tree");
+    std::fs::create_dir(&tree).unwrap();
+    for (name, attrs) in [
+        (
+            "a",
+            &[
+                ("user.one", "1"),
+                ("user.shared", "a value shared by two sets"),
+            ][..],
+        ),
+        ("b", &[("user.shared", "a value shared by two sets")][..]),
+        (
+            "c",
+            &[
+                ("user.shared", "a value shared by two sets"),
+                ("trusted.c", "c"),
+            ][..],
+        ),
+    ] {
+        let f = tree.join(name);
+        std::fs::write(&f, name).unwrap();
+        for (n, v) in attrs {
+            tool("setfattr", &["-n", n, "-v", v, f.to_str().unwrap()], None);
+        }
+    }
+    let paths = paths(&tree);
+    // -noX stores the xattr metadata blocks plainly, so their fields can be damaged one by one.
+    let image = dir.path().join("good.sqfs");
+    tool(
+        "mksquashfs",
+        &[
+            tree.to_str().unwrap(),
+            image.to_str().unwrap(),
+            "-noX",
+            "-noappend",
+            "-quiet",
+            "-no-progress",
+        ],
+        None,
+    );
+    let good = std::fs::read(&image).unwrap();
+    let (ok, err) = read_damaged_xattrs(&image, &paths, "good");
+    assert!(ok, "{err}");
+    // The superblock's xattr_id_table_start, the table header (kv_start, count), its first
+    // id block, the first id entry (reference, count) and the first key/value entry.
+    let table = le64(&good, 56) as usize;
+    let kv = le64(&good, table) as usize;
+    let ids = le64(&good, table + 16) as usize;
+    let count = le32(&good, table + 8);
+    assert!(kv < ids && ids < table && count == 3);
+    let entry = kv + 2;
+    let name_size = u16::from_le_bytes([good[entry + 2], good[entry + 3]]) as usize;
+    let value_size = entry + 4 + name_size;
+    let len = good.len() as u64;
+    let patch = |at: usize, bytes: &[u8]| {
+        let mut bad = good.clone();
+        bad[at..at + bytes.len()].copy_from_slice(bytes);
+        bad
+    };
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("table start at 0", patch(56, &0u64.to_le_bytes())),
+        (
+            "no table, inodes with ids",
+            patch(56, &u64::MAX.to_le_bytes()),
+        ),
+        (
+            "table header past the end",
+            patch(56, &(len - 8).to_le_bytes()),
+        ),
+        (
+            "kv_start after the table",
+            patch(table, &(table as u64 + 1).to_le_bytes()),
+        ),
+        (
+            "id count too large",
+            patch(table + 8, &u32::MAX.to_le_bytes()),
+        ),
+        (
+            "id count smaller than the inodes' ids",
+            patch(table + 8, &1u32.to_le_bytes()),
+        ),
+        (
+            "id block past the table",
+            patch(table + 16, &(len - 2).to_le_bytes()),
+        ),
+        (
+            "id block before the area",
+            patch(table + 16, &0u64.to_le_bytes()),
+        ),
+        (
+            "id block length past the table",
+            patch(ids, &0xffffu16.to_le_bytes()),
+        ),
+        (
+            "reference past the area",
+            patch(ids + 2, &(1u64 << 40).to_le_bytes()),
+        ),
+        (
+            "reference past its block",
+            patch(ids + 2, &0xfff0u64.to_le_bytes()),
+        ),
+        (
+            "attribute count huge",
+            patch(ids + 10, &u32::MAX.to_le_bytes()),
+        ),
+        ("unknown type", patch(entry, &7u16.to_le_bytes())),
+        (
+            "name past the area",
+            patch(entry + 2, &0xffffu16.to_le_bytes()),
+        ),
+        (
+            "huge value size",
+            patch(value_size, &0x7fff_ffffu32.to_le_bytes()),
+        ),
+        (
+            "value past the area",
+            patch(value_size, &0xfff0u32.to_le_bytes()),
+        ),
+    ];
+    for (case, bytes) in &cases {
+        let path = dir.path().join("bad.sqfs");
+        std::fs::write(&path, bytes).unwrap();
+        let (ok, err) = read_damaged_xattrs(&path, &paths, case);
+        assert!(!ok, "{case}: succeeded");
+        assert!(
+            err.starts_with("isofish: error:")
+                && [
+                    "squashfs xattr table",
+                    "squashfs tables",
+                    "squashfs superblock"
+                ]
+                .iter()
+                .any(|s| err.contains(s)),
+            "{case}: {err}"
+        );
+    }
+    // Every byte of the tables flipped in turn, compressed this time: an error or a result,
+    // never a panic or a hang.
+    let image = dir.path().join("gzip.sqfs");
+    mksquashfs(&tree, &image, "gzip");
+    let good = std::fs::read(&image).unwrap();
+    let table = le64(&good, 56) as usize;
+    let kv = le64(&good, table) as usize;
+    for at in kv..good.len().min(table + 24) {
+        let mut bad = good.clone();
+        bad[at] ^= 0xff;
+        let path = dir.path().join("flipped.sqfs");
+        std::fs::write(&path, &bad).unwrap();
+        let (ok, err) = read_damaged_xattrs(&path, &paths, &format!("byte {at} flipped"));
+        assert!(ok || err.starts_with("isofish: error:"), "byte {at}: {err}");
     }
 }

@@ -20,7 +20,8 @@ pub struct FileData<'a> {
     pub fragment: Option<(Fragment, u32)>,
 }
 
-/// Decoded blocks recently read, keyed by their position in the image.
+/// Decoded blocks recently read (data blocks, or the xattr table's metadata blocks), keyed by
+/// their position in the image.
 #[derive(Default)]
 pub struct BlockCache {
     entries: Vec<(u64, Arc<Vec<u8>>)>,
@@ -29,14 +30,14 @@ pub struct BlockCache {
 const CACHED_BLOCKS: usize = 16;
 
 impl BlockCache {
-    fn get(&mut self, at: u64) -> Option<Arc<Vec<u8>>> {
+    pub fn get(&mut self, at: u64) -> Option<Arc<Vec<u8>>> {
         let i = self.entries.iter().position(|(k, _)| *k == at)?;
         let e = self.entries.remove(i);
         let block = e.1.clone();
         self.entries.push(e);
         Some(block)
     }
-    fn put(&mut self, at: u64, block: Arc<Vec<u8>>) {
+    pub fn put(&mut self, at: u64, block: Arc<Vec<u8>>) {
         if self.entries.len() >= CACHED_BLOCKS {
             self.entries.remove(0);
         }

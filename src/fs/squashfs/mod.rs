@@ -2,11 +2,13 @@
 //! table, the id and fragment tables; this wrapper decodes directory listings on demand, reads
 //! file data block by block (with its own bounded decoders and a small block cache), and maps
 //! inodes to the [`FileSystem`] trait. Compressors: gzip, lzma, xz, lz4, zstd (not lzo).
-//! Extended attributes are not shown: backhand does not read the xattr table.
+//! Extended attributes come from the xattr table, read in-house ([`xattr`]) since backhand
+//! does not.
 
 mod compression;
 mod data;
 mod directory;
+mod xattr;
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -20,10 +22,11 @@ use backhand::v4::inode::InodeInner;
 use backhand::{Fragment, Id, Inode, Squashfs};
 
 use crate::error::{Error, Result};
-use crate::fs::{DirEntry, FileKind, FileSystem, Ino, Metadata, Timestamp};
+use crate::fs::{DirEntry, FileKind, FileSystem, Ino, Metadata, Timestamp, Xattr};
 use crate::source::io::SourceReader;
 use crate::source::Source;
 use data::{BlockCache, DataReader, FileData};
+use xattr::{XattrTable, NO_XATTRS};
 
 /// A file's tail lives in no fragment.
 const NO_FRAGMENT: u32 = 0xffff_ffff;
@@ -68,6 +71,8 @@ pub struct SquashFs {
     fragments: Vec<Fragment>,
     ids: Vec<Id>,
     cache: Mutex<BlockCache>,
+    /// None when the image records no extended attributes.
+    xattrs: Option<XattrTable>,
 }
 
 fn corrupt(source: &dyn Source, structure: &'static str, offset: u64, e: impl ToString) -> Error {
@@ -121,7 +126,15 @@ impl SquashFs {
             id,
             ..
         } = parsed;
+        let xattrs = (superblock.xattr_table != backhand::v4::squashfs::NOT_SET).then(|| {
+            XattrTable::new(
+                source.clone(),
+                superblock.compressor,
+                superblock.xattr_table,
+            )
+        });
         Ok(SquashFs {
+            xattrs,
             compressor: superblock.compressor,
             block_size: superblock.block_size,
             bytes_used: superblock.bytes_used,
@@ -400,6 +413,30 @@ impl FileSystem for SquashFs {
             cache: &self.cache,
         }
         .read_at(&data, offset, buf)
+    }
+    fn xattrs(&self, ino: Ino) -> Result<Vec<Xattr>> {
+        use InodeInner as I;
+        let inode = self.inode(ino)?;
+        let index = match &inode.inner {
+            I::ExtendedDirectory(d) => d.xattr_index,
+            I::ExtendedFile(f) => f.xattr_index,
+            I::ExtendedSymlink(s) => s.xattr_index,
+            I::ExtendedBlockDevice(d) | I::ExtendedCharacterDevice(d) => d.xattr_index,
+            I::ExtendedNamedPipe(n) | I::ExtendedSocket(n) => n.xattr_index,
+            // Only extended inodes carry an xattr index.
+            _ => NO_XATTRS,
+        };
+        match &self.xattrs {
+            _ if index == NO_XATTRS => Ok(Vec::new()),
+            Some(table) => table.get(index),
+            // The superblock's xattr_id_table_start (at byte 56) says there is no table.
+            None => Err(corrupt(
+                &*self.source,
+                "squashfs superblock",
+                56,
+                format!("inode {ino} names xattr id {index}, but the image has no xattr table"),
+            )),
+        }
     }
     fn detail(&self) -> Option<String> {
         Some(compression::name(self.compressor).to_string())

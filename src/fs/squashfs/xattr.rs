@@ -1,0 +1,327 @@
+//! Squashfs extended attributes, which backhand does not read: the xattr id table (a 16-byte
+//! header at the superblock's `xattr_id_table_start`, then the image offsets of the metadata
+//! blocks holding the 16-byte id entries) and the key/value area it points into (metadata
+//! blocks from `kv_start`: per attribute a type, the name without its namespace prefix, and the
+//! value, or for a value stored once for many files a reference to it). Read lazily, only when
+//! attributes are asked for; decoded metadata blocks are kept in a small cache, so the files
+//! of a tree sharing one attribute set decode its blocks once.
+//!
+//! Every count, reference and size is checked against the table before use: the key/value area
+//! and the id blocks lie between `kv_start` and the table header, a value reference is followed
+//! once (the value it names is read as a plain value), and no value is larger than the 64 KiB
+//! Linux lets a file carry.
+
+use std::sync::{Arc, Mutex, OnceLock};
+
+use backhand::compression::Compressor;
+
+use super::compression;
+use super::data::BlockCache;
+use crate::error::{Error, Result};
+use crate::fs::Xattr;
+use crate::source::Source;
+
+const STRUCTURE: &str = "squashfs xattr table";
+/// The decoded size of a full metadata block.
+const METADATA_SIZE: usize = 8192;
+/// The size of one id entry: reference u64, count u32, size u32.
+const ID_SIZE: u64 = 16;
+/// An inode's `xattr_index` when it has none.
+pub const NO_XATTRS: u32 = 0xffff_ffff;
+/// The value field holds a reference to the value, stored elsewhere once.
+const VALUE_OOL: u16 = 0x100;
+/// Linux's largest extended attribute value (`XATTR_SIZE_MAX`).
+const MAX_VALUE: u32 = 1 << 16;
+/// Linux's largest list of one file's attribute names, NULs included (`XATTR_LIST_MAX`).
+const MAX_NAMES: usize = 1 << 16;
+/// The most value bytes one file's attributes may add up to (shared values are cheap on disc).
+const MAX_VALUES: usize = 16 << 20;
+
+/// The id table's header and block locations, read on first use.
+struct Index {
+    kv_start: u64,
+    count: u32,
+    blocks: Vec<u64>,
+}
+
+/// The xattr tables of one squashfs image.
+pub struct XattrTable {
+    source: Arc<dyn Source>,
+    compressor: Compressor,
+    /// Where the id table's header lies; the key/value area and the id blocks end there.
+    table_start: u64,
+    index: OnceLock<Index>,
+    cache: Mutex<BlockCache>,
+}
+
+/// A read position in a run of metadata blocks lying inside `area` of the image.
+struct Cursor<'a> {
+    table: &'a XattrTable,
+    area: (u64, u64),
+    /// The image offset of the current block, its decoded bytes, and the next block's offset.
+    at: u64,
+    block: Arc<Vec<u8>>,
+    next: u64,
+    /// The read position in `block`.
+    pos: usize,
+}
+
+fn le16(b: &[u8]) -> u16 {
+    u16::from_le_bytes([b[0], b[1]])
+}
+fn le32(b: &[u8]) -> u32 {
+    u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+}
+fn le64(b: &[u8]) -> u64 {
+    let mut a = [0; 8];
+    a.copy_from_slice(&b[..8]);
+    u64::from_le_bytes(a)
+}
+
+impl XattrTable {
+    /// The tables whose header the superblock places at `table_start`.
+    pub fn new(source: Arc<dyn Source>, compressor: Compressor, table_start: u64) -> Self {
+        XattrTable {
+            source,
+            compressor,
+            table_start,
+            index: OnceLock::new(),
+            cache: Mutex::new(BlockCache::default()),
+        }
+    }
+
+    fn corrupt(&self, offset: u64, detail: impl Into<String>) -> Error {
+        Error::corrupt(self.source.name(), STRUCTURE, offset, detail)
+    }
+
+    fn index(&self) -> Result<&Index> {
+        if let Some(index) = self.index.get() {
+            return Ok(index);
+        }
+        let index = self.read_index()?;
+        Ok(self.index.get_or_init(|| index))
+    }
+
+    fn read_index(&self) -> Result<Index> {
+        let start = self.table_start;
+        let header = self.source.read_vec(start, 16, STRUCTURE)?;
+        let (kv_start, count) = (le64(&header), le32(&header[8..]));
+        if kv_start >= start {
+            return Err(self.corrupt(
+                start,
+                format!("the key/value area starts at {kv_start}, not before the table"),
+            ));
+        }
+        let blocks = (u64::from(count) * ID_SIZE).div_ceil(METADATA_SIZE as u64);
+        // Every id block takes at least its 2-byte header and one byte before the table.
+        if blocks * 3 > start - kv_start {
+            return Err(self.corrupt(
+                start,
+                format!(
+                    "{count} xattr ids cannot fit in the {} bytes before the table",
+                    start - kv_start
+                ),
+            ));
+        }
+        let raw = self
+            .source
+            .read_vec(start + 16, blocks as usize * 8, STRUCTURE)?;
+        let blocks: Vec<u64> = raw.chunks_exact(8).map(le64).collect();
+        for (i, &b) in blocks.iter().enumerate() {
+            if b < kv_start || b >= start {
+                return Err(self.corrupt(
+                    start + 16 + i as u64 * 8,
+                    format!(
+                        "id block {i} at {b} lies outside the xattr table ({kv_start}..{start})"
+                    ),
+                ));
+            }
+        }
+        Ok(Index {
+            kv_start,
+            count,
+            blocks,
+        })
+    }
+
+    /// The metadata block at `at` (its 2-byte header there), decoded, and where the next one
+    /// starts; the block must end by `end`.
+    fn block(&self, at: u64, end: u64) -> Result<(Arc<Vec<u8>>, u64)> {
+        let header = self.source.read_vec(at, 2, STRUCTURE)?;
+        let word = le16(&header);
+        let size = u64::from(word & 0x7fff);
+        let next = at + 2 + size;
+        if size == 0 || next > end {
+            return Err(self.corrupt(
+                at,
+                format!("a metadata block of {size} bytes does not fit before {end}"),
+            ));
+        }
+        let cached = self
+            .cache
+            .lock()
+            .map_err(|_| Error::Usage("squashfs xattr cache poisoned".into()))?
+            .get(at);
+        if let Some(block) = cached {
+            return Ok((block, next));
+        }
+        let raw = self.source.read_vec(at + 2, size as usize, STRUCTURE)?;
+        let block = if word & 0x8000 != 0 {
+            raw
+        } else {
+            let mut out = Vec::new();
+            compression::decompress(&raw, &mut out, self.compressor)
+                .map_err(|e| self.corrupt(at, e))?;
+            out
+        };
+        if block.is_empty() || block.len() > METADATA_SIZE {
+            return Err(self.corrupt(
+                at,
+                format!("a metadata block decodes to {} bytes", block.len()),
+            ));
+        }
+        let block = Arc::new(block);
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.put(at, block.clone());
+        }
+        Ok((block, next))
+    }
+
+    /// A cursor at byte `offset` of the block at `at`, reading blocks inside `area`.
+    fn cursor(&self, area: (u64, u64), at: u64, offset: usize) -> Result<Cursor<'_>> {
+        if at < area.0 || at >= area.1 {
+            return Err(self.corrupt(
+                at,
+                format!("a reference leads outside the area {}..{}", area.0, area.1),
+            ));
+        }
+        let (block, next) = self.block(at, area.1)?;
+        if offset > block.len() {
+            return Err(self.corrupt(
+                at,
+                format!(
+                    "a reference to byte {offset} of a {}-byte metadata block",
+                    block.len()
+                ),
+            ));
+        }
+        Ok(Cursor {
+            table: self,
+            area,
+            at,
+            block,
+            next,
+            pos: offset,
+        })
+    }
+
+    /// The attributes of the inode whose `xattr_index` is `index` (not [`NO_XATTRS`]).
+    pub fn get(&self, index: u32) -> Result<Vec<Xattr>> {
+        let ix = self.index()?;
+        if index >= ix.count {
+            return Err(self.corrupt(
+                self.table_start,
+                format!(
+                    "an inode names xattr id {index}; the table holds {}",
+                    ix.count
+                ),
+            ));
+        }
+        let byte = u64::from(index) * ID_SIZE;
+        let block = ix.blocks[(byte / METADATA_SIZE as u64) as usize];
+        let area = (ix.kv_start, self.table_start);
+        let mut id = self.cursor(area, block, (byte % METADATA_SIZE as u64) as usize)?;
+        let entry = id.read(ID_SIZE as usize)?;
+        let (reference, count) = (le64(&entry), le32(&entry[8..]));
+        let mut kv = self.kv_cursor(ix, reference)?;
+        let mut out = Vec::new();
+        let (mut names, mut values) = (0, 0);
+        for _ in 0..count {
+            let at = kv.at;
+            let head = kv.read(4)?;
+            let (kind, name_size) = (le16(&head), le16(&head[2..]));
+            let prefix: &[u8] = match kind & !VALUE_OOL {
+                0 => b"user.",
+                1 => b"trusted.",
+                2 => b"security.",
+                other => {
+                    return Err(self.corrupt(at, format!("unknown xattr type {other}")));
+                }
+            };
+            let mut name = prefix.to_vec();
+            name.extend_from_slice(&kv.read(name_size.into())?);
+            let value = if kind & VALUE_OOL != 0 {
+                let stored = kv.value()?;
+                if stored.len() != 8 {
+                    return Err(self.corrupt(
+                        kv.at,
+                        format!("a value reference of {} bytes, not 8", stored.len()),
+                    ));
+                }
+                // The value it leads to is read as a plain value: no chain is followed.
+                self.kv_cursor(ix, le64(&stored))?.value()?
+            } else {
+                kv.value()?
+            };
+            names += name.len() + 1;
+            values += value.len();
+            if names > MAX_NAMES || values > MAX_VALUES {
+                return Err(self.corrupt(
+                    at,
+                    format!(
+                        "xattr id {index} adds up to {names} bytes of names and {values} of \
+                         values (at most {MAX_NAMES} and {MAX_VALUES})"
+                    ),
+                ));
+            }
+            out.push(Xattr { name, value });
+        }
+        Ok(out)
+    }
+
+    /// A cursor at `reference` (block offset from `kv_start` << 16 | offset in the block).
+    fn kv_cursor(&self, ix: &Index, reference: u64) -> Result<Cursor<'_>> {
+        let at = ix
+            .kv_start
+            .checked_add(reference >> 16)
+            .ok_or_else(|| self.corrupt(self.table_start, "a reference past 2^64"))?;
+        self.cursor(
+            (ix.kv_start, self.table_start),
+            at,
+            (reference & 0xffff) as usize,
+        )
+    }
+}
+
+impl Cursor<'_> {
+    /// The next `n` bytes, continuing into the following blocks.
+    fn read(&mut self, n: usize) -> Result<Vec<u8>> {
+        let mut out = Vec::with_capacity(n);
+        while out.len() < n {
+            if self.pos == self.block.len() {
+                let (block, next) = self.table.block(self.next, self.area.1)?;
+                self.at = self.next;
+                self.block = block;
+                self.next = next;
+                self.pos = 0;
+            }
+            let take = (n - out.len()).min(self.block.len() - self.pos);
+            out.extend_from_slice(&self.block[self.pos..self.pos + take]);
+            self.pos += take;
+        }
+        Ok(out)
+    }
+
+    /// A value: its u32 size, then that many bytes.
+    fn value(&mut self) -> Result<Vec<u8>> {
+        let at = self.at;
+        let size = le32(&self.read(4)?);
+        if size > MAX_VALUE {
+            return Err(self.table.corrupt(
+                at,
+                format!("an xattr value of {size} bytes (Linux allows {MAX_VALUE})"),
+            ));
+        }
+        self.read(size as usize)
+    }
+}
