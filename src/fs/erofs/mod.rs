@@ -261,14 +261,30 @@ impl ErofsFs {
                 ),
             ));
         }
-        let mut walk = run(image, "erofs directory", at, self.fs.read_dir(&path))?;
+        // Errors name the directory: the entry at fault is not known.
+        let named = |e: Error| match e {
+            Error::Corrupt {
+                image,
+                structure,
+                offset,
+                detail,
+            } => Error::Corrupt {
+                image,
+                structure,
+                offset,
+                detail: format!("{}: {detail}", String::from_utf8_lossy(&path)),
+            },
+            other => other,
+        };
+        let mut walk = run(image, "erofs directory", at, self.fs.read_dir(&path)).map_err(named)?;
         let mut out = Vec::new();
         loop {
             let next = executor::block_on(walk.next_entry()).ok_or_else(|| {
                 Error::corrupt(image, "erofs directory", at, "the reader never completed")
             })?;
             let Some(entry) = next else { break };
-            let entry = entry.map_err(|e| image::map_err(image, "erofs directory", at, e))?;
+            let entry =
+                entry.map_err(|e| named(image::map_err(image, "erofs directory", at, e)))?;
             let name = entry.dir_entry.file_name().to_vec();
             let meta = self.meta(&entry.inode)?;
             if meta.is_dir() {
