@@ -396,6 +396,11 @@ fn damaged_images_fail_cleanly() {
             "unsupported EROFS image spread over 2 extra devices",
         ),
         (
+            "metabox",
+            patched(&good, sb + 80, &0x101u32.to_le_bytes()),
+            "unsupported EROFS metabox",
+        ),
+        (
             "root nid past the end",
             patched(&good, sb + 14, &[0xff, 0xff]),
             "corrupt erofs",
@@ -420,6 +425,12 @@ fn damaged_images_fail_cleanly() {
             "plain directory of 1 TiB",
             patched(&patched(&good, sub, &[1, 0]), sub + 8, &huge),
             "is over the 67108864-byte limit",
+        ),
+        (
+            // Extended format, compressed (full index) layout, 2 MiB.
+            "compressed directory of 2 MiB",
+            patched(&patched(&good, sub, &[3, 0]), sub + 8, &(2u64 << 20).to_le_bytes()),
+            "unsupported compressed EROFS directory /dir of 2097152 bytes",
         ),
         (
             "inode without a type",

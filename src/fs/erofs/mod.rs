@@ -3,7 +3,14 @@
 //! [`image::SourceImage`]: the image is read through its source wherever it sits (an ISO file,
 //! a file in a squashfs...), never mapped or loaded whole. Plain, inline, chunked and
 //! compressed (lz4, lzma, deflate, zstd) files; compact and extended inodes; extended
-//! attributes with their full names. Images spread over extra devices are refused by name.
+//! attributes with their full names (sorted by name, as the crate gives them). Images spread
+//! over extra devices are refused by name.
+//!
+//! The crate decodes a compressed extent again for every block it reads of a directory or of
+//! metadata. Two bounds keep a hostile image from turning that into hours of work: compressed
+//! directories are read up to [`MAX_COMPRESSED_DIR`], and images keeping their metadata in a
+//! metabox (a compressed inode holding all inodes, `-E metabox`, opt-in in erofs-utils 1.9)
+//! are refused as unsupported, since every inode read would decode a metabox extent.
 //!
 //! Inode numbers are the EROFS nids. The crate lists directories by path only, so the path of
 //! every directory seen is kept by nid; the last listings are kept for `lookup`, and the last
@@ -19,7 +26,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use erofs_rs::r#async::EroFS;
-use erofs_rs::types::Inode;
+use erofs_rs::types::{Inode, Layout};
 use rustix::fs::FileType;
 
 use crate::error::{Error, Result};
@@ -32,6 +39,10 @@ use superblock::Features;
 /// The largest directory listed (as the ISO reader's bound): a decoded directory could
 /// otherwise be made to repeat one block without end.
 const MAX_DIR_SIZE: u64 = 64 << 20;
+/// The largest compressed directory listed: each of its blocks costs the decoding of its
+/// whole extent (up to 12 MiB), so 256 blocks of 12 MiB bound the work of one listing.
+/// mkfs.erofs writes directories uncompressed.
+const MAX_COMPRESSED_DIR: u64 = 1 << 20;
 /// The longest symlink target read (`PATH_MAX`; the kernel refuses longer ones too).
 const MAX_SYMLINK: u64 = 4096;
 /// Listings kept for `lookup`.
@@ -101,6 +112,13 @@ impl ErofsFs {
                     "EROFS image spread over {} extra devices",
                     features.extra_devices()
                 ),
+            ));
+        }
+        if features.metabox() {
+            return Err(Error::unsupported(
+                &name,
+                "EROFS metabox (inodes kept in a compressed inode: each inode read would \
+                 decode it again)",
             ));
         }
         let fs = run(
@@ -257,6 +275,20 @@ impl ErofsFs {
                 at,
                 format!(
                     "size {} is over the {MAX_DIR_SIZE}-byte limit",
+                    inode.data_size()
+                ),
+            ));
+        }
+        let compressed = matches!(
+            inode.layout(),
+            Some(Layout::CompressedFull | Layout::CompressedCompact)
+        );
+        if compressed && inode.data_size() > MAX_COMPRESSED_DIR {
+            return Err(Error::unsupported(
+                image,
+                format!(
+                    "compressed EROFS directory {} of {} bytes (at most {MAX_COMPRESSED_DIR})",
+                    String::from_utf8_lossy(&path),
                     inode.data_size()
                 ),
             ));

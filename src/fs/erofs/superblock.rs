@@ -19,6 +19,7 @@ const EXTRA_DEVICES: usize = 86;
 const INCOMPAT_ZERO_PADDING: u32 = 0x1;
 const INCOMPAT_COMPR_CFGS: u32 = 0x2;
 const INCOMPAT_DEVICE_TABLE: u32 = 0x8;
+const INCOMPAT_METABOX: u32 = 0x100;
 
 /// Names of the `feature_compat` bits, as dump.erofs prints them.
 const COMPAT_NAMES: &[(u32, &str)] = &[
@@ -104,6 +105,11 @@ impl Features {
         } else {
             0
         }
+    }
+
+    /// True when inodes and directories live in a metabox, a compressed inode of their own.
+    pub fn metabox(&self) -> bool {
+        self.incompat & INCOMPAT_METABOX != 0
     }
 
     /// The names of the feature bits set, compatible ones first; unknown bits in hex.
