@@ -1,7 +1,8 @@
-//! EROFS images made by mkfs.erofs (erofs-utils), uncompressed (compact and extended inodes)
-//! and lz4/lz4hc (small and big physical clusters), read by isofish exactly as
-//! `fsck.erofs --extract` extracts them: names, kinds, modes, owners, times, symlink targets,
-//! device numbers, hard links and every byte; the same image as the Fedora-like
+//! EROFS images made by mkfs.erofs (erofs-utils), uncompressed (compact and extended inodes,
+//! inline or not, chunked) and lz4/lz4hc (small and big physical clusters, tail packing), read
+//! by isofish exactly as `fsck.erofs --extract` extracts them: names, kinds, modes, owners,
+//! times, symlink targets, device numbers, hard links and every byte; the same image as the
+//! Fedora-like
 //! `LiveOS/squashfs.img` of an ISO and inside a squashfs inside an ISO; extended attributes as
 //! getfattr reads them from the tree mkfs.erofs was given; damaged images refused with an
 //! error naming image and structure, never a panic or a hang; seeded mutants likewise.
@@ -167,6 +168,9 @@ fn every_layout_reads_as_fsck_erofs_extracts() {
         ("lz4", &["-zlz4"][..], ", lz4"),
         ("lz4hc", &["-zlz4hc,9"][..], ", lz4"),
         ("lz4hc-big", &["-zlz4hc", "-C65536"][..], ", lz4"),
+        ("ztailpacking", &["-zlz4hc", "-Eztailpacking"][..], ", lz4"),
+        ("chunked", &["--chunksize=8192"][..], ""),
+        ("noinline", &["-Enoinline_data"][..], ""),
     ] {
         let image = dir.path().join(format!("{name}.erofs"));
         mkfs(&top, &image, args);
