@@ -2,10 +2,10 @@
 //! inline or not, chunked) and lz4/lz4hc (small and big physical clusters, tail packing), read
 //! by isofish exactly as `fsck.erofs --extract` extracts them: names, kinds, modes, owners,
 //! times, symlink targets, device numbers, hard links and every byte; the same image as the
-//! Fedora-like
-//! `LiveOS/squashfs.img` of an ISO and inside a squashfs inside an ISO; extended attributes as
-//! getfattr reads them from the tree mkfs.erofs was given; damaged images refused with an
-//! error naming image and structure, never a panic or a hang; seeded mutants likewise.
+//! Fedora-like `LiveOS/squashfs.img` of an ISO and inside a squashfs inside an ISO; extended
+//! attributes as getfattr reads them from the tree mkfs.erofs was given; damaged images
+//! refused with an error naming image and structure, never a panic or a hang; seeded mutants
+//! likewise.
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
