@@ -36,8 +36,8 @@ use crate::source::Source;
 use image::{run, SourceImage};
 use superblock::Features;
 
-/// The largest directory listed (as the ISO reader's bound): a decoded directory could
-/// otherwise be made to repeat one block without end.
+/// The largest directory listed (as the ISO reader's bound): it bounds the entries, and so
+/// the memory, of one listing.
 const MAX_DIR_SIZE: u64 = 64 << 20;
 /// The largest compressed directory listed: each of its blocks costs the decoding of its
 /// whole extent (up to 12 MiB), so 256 blocks of 12 MiB bound the work of one listing.
