@@ -512,3 +512,34 @@ fn mutants_never_panic_or_hang() {
         assert!(ok > 0 && failed > 0, "{name}: {ok} read, {failed} refused");
     }
 }
+
+#[test]
+fn a_directory_loop_is_not_followed() {
+    let dir = scratch();
+    let top = dir.path().join("tree");
+    std::fs::create_dir_all(top.join("dir/sub")).unwrap();
+    std::fs::write(top.join("dir/f"), b"a\n").unwrap();
+    let image = dir.path().join("loop.erofs");
+    mkfs(&top, &image, &[]);
+    let root_nid: u64 = dump(&image, "/")["NID"].parse().unwrap();
+    let (at, size, xattrs) = inode_at(&image, "/dir");
+    // The dirents of /dir: `.`, `..`, `f`, `sub`; `sub` now names the root.
+    let loop_image = dir.path().join("looped.erofs");
+    let good = std::fs::read(&image).unwrap();
+    std::fs::write(
+        &loop_image,
+        patched(&good, at + size + xattrs + 36, &root_nid.to_le_bytes()),
+    )
+    .unwrap();
+    let out = crate::common::isofish()
+        .timeout(std::time::Duration::from_secs(20))
+        .args(["--ro", "-a", loop_image.to_str().unwrap(), "find", "/"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "dir\ndir/f\ndir/sub\n"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("/dir/sub: not entered"), "{err}");
+}
