@@ -509,6 +509,7 @@ fn mutants_never_panic_or_hang() {
                 bytes
             },
         );
+        eprintln!("{name}: {ok} read, {failed} refused");
         assert!(ok > 0 && failed > 0, "{name}: {ok} read, {failed} refused");
     }
 }
@@ -542,4 +543,50 @@ fn a_directory_loop_is_not_followed() {
     );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("/dir/sub: not entered"), "{err}");
+}
+
+#[test]
+fn info_matches_dump_erofs() {
+    let dir = scratch();
+    let top = dir.path().join("tree");
+    make_tree(&top, Kinds::plain(10, 100_000));
+    for (name, args) in [
+        ("plain", &[][..]),
+        ("chunked", &["--chunksize=8192"][..]),
+        ("lz4hc", &["-zlz4hc", "-Eztailpacking"][..]),
+    ] {
+        let image = dir.path().join(format!("{name}.erofs"));
+        mkfs(&top, &image, args);
+        let sb =
+            String::from_utf8(tool("dump.erofs", &["-s", image.to_str().unwrap()], None)).unwrap();
+        let theirs = |key: &str| -> String {
+            sb.lines()
+                .find_map(|l| l.strip_prefix(&format!("Filesystem {key}:")))
+                .unwrap_or_else(|| panic!("dump.erofs -s has no {key}: {sb}"))
+                .trim()
+                .to_string()
+        };
+        let info = String::from_utf8(run(&image, &["info", "/dev/sda"])).unwrap();
+        let ours = |key: &str| -> String {
+            info.lines()
+                .find_map(|l| l.strip_prefix(&format!("{key}:")))
+                .unwrap_or_else(|| panic!("info has no {key}: {info}"))
+                .trim()
+                .to_string()
+        };
+        assert_eq!(ours("UUID"), theirs("UUID").to_lowercase(), "{name}");
+        assert_eq!(ours("Blocks"), theirs("blocks"), "{name}");
+        assert_eq!(ours("Inodes"), theirs("inode count"), "{name}");
+        assert_eq!(ours("Root nid"), theirs("root nid"), "{name}");
+        // dump.erofs 1.5 names the features it knows (not ztailpacking, which it lists as
+        // nothing): each of its words must be among ours.
+        let features = ours("Features");
+        let ours_words: Vec<&str> = features.split(' ').collect();
+        for word in theirs("features").split_whitespace() {
+            assert!(
+                ours_words.contains(&word),
+                "{name}: {word} not in {features}"
+            );
+        }
+    }
 }
