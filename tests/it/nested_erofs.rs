@@ -477,6 +477,12 @@ fn mutants_never_panic_or_hang() {
     for (name, args, seed) in [
         ("plain", &[][..], 0xe20f_5001u64),
         ("lz4hc", &["-zlz4hc", "-C16384"][..], 0xe20f_5002),
+        ("chunked", &["--chunksize=8192"][..], 0xe20f_5003),
+        (
+            "ztailpacking",
+            &["-zlz4", "-Eztailpacking"][..],
+            0xe20f_5004,
+        ),
     ] {
         let image = dir.path().join(format!("{name}.erofs"));
         mkfs(&top, &image, args);
