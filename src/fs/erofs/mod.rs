@@ -156,8 +156,8 @@ impl ErofsFs {
         1 << self.fs.super_block().blk_size_bits
     }
 
-    /// Where the inode `nid` lies in the image (for error messages; metadata kept in a
-    /// metabox inode has no plain offset and gets an approximate one).
+    /// Where the inode `nid` lies in the image, for error messages (saturating: a hostile nid
+    /// may point past any image).
     fn inode_offset(&self, nid: Ino) -> u64 {
         u64::from(self.fs.super_block().meta_blk_addr)
             .saturating_mul(self.block_size())
