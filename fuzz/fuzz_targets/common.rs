@@ -1,7 +1,7 @@
 //! What every fuzz target does with its input: the bytes are an image held in memory, opened
 //! as one filesystem type with each of the given mount options and walked with the library's
 //! bounded walk (every directory listed, every name looked up, every file read and its extents
-//! and extended attributes asked for), then asked for `info()` and its label. Errors are fine;
+//! and extended attributes asked for), then asked for `info()`, its label and its detail. Errors are fine;
 //! panics, hangs and unbounded allocations are the bugs.
 
 use std::sync::Arc;
@@ -29,6 +29,7 @@ pub fn exercise(data: &[u8], fstype: Option<&str>, options: &[&str]) {
             let _ = walk(fs.as_ref(), limits, false, &mut |_| Ok(()));
             let _ = fs.info();
             let _ = fs.label();
+            let _ = fs.detail();
         }
     }
 }

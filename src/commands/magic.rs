@@ -114,6 +114,7 @@ pub fn describe_data(src: &dyn Source) -> Result<String> {
         }
         Content::Filesystem("vfat") | Content::PartitionTable(_) => "DOS/MBR boot sector".into(),
         Content::Filesystem("udf") => "UDF filesystem data".into(),
+        Content::Filesystem("erofs") => erofs(head.get(1024..1024 + 128).unwrap_or_default()),
         Content::Filesystem(other) => format!("{other} filesystem data"),
         Content::Cpio(format) => match format {
             "newc" => "ASCII cpio archive (SVR4 with no CRC)",
@@ -132,6 +133,66 @@ pub fn describe_data(src: &dyn Source) -> Result<String> {
 fn cstr(b: &[u8]) -> String {
     let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
     String::from_utf8_lossy(&b[..end]).into_owned()
+}
+
+/// An EROFS superblock (`sb`, from byte 1024) in file(1)'s words: the compatible features,
+/// block size bits, extra slots, UUID (as a GUID), volume name and the incompatible features.
+fn erofs(sb: &[u8]) -> String {
+    let le32 = |o: usize| {
+        sb.get(o..o + 4)
+            .map_or(0, |s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+    };
+    let names = |word: u32, table: &[(u32, &str)]| -> String {
+        table
+            .iter()
+            .filter(|(bit, _)| word & bit != 0)
+            .map(|(_, name)| format!(" {name}"))
+            .collect()
+    };
+    let mut s = "EROFS filesystem".to_string();
+    let compat = le32(8);
+    if compat != 0 {
+        s += ", compat:";
+        s += &names(compat, &[(0x1, "SB_CHKSUM"), (0x2, "MTIME")]);
+    }
+    let byte = |o: usize| sb.get(o).copied().unwrap_or(0);
+    let u = |r: std::ops::Range<usize>| -> String {
+        r.map(|i| format!("{:02X}", byte(48 + i))).collect()
+    };
+    s += &format!(
+        ", blocksize={}, exslots={}, uuid={}{}{}{}-{}{}-{}{}-{}-{}",
+        byte(12),
+        byte(13),
+        u(3..4),
+        u(2..3),
+        u(1..2),
+        u(0..1),
+        u(5..6),
+        u(4..5),
+        u(7..8),
+        u(6..7),
+        u(8..10),
+        u(10..16)
+    );
+    let name = cstr(sb.get(64..80).unwrap_or_default());
+    if !name.is_empty() {
+        s += &format!(", name={name}");
+    }
+    let incompat = le32(80);
+    if incompat != 0 {
+        s += ", incompat:";
+        s += &names(
+            incompat,
+            &[
+                (0x1, "LZ4_0PADDING"),
+                (0x2, "BIG_PCLUSTER"),
+                (0x4, "CHUNKED_FILE"),
+                (0x8, "DEVICE_TABLE"),
+                (0x10, "ZTAILPACKING"),
+            ],
+        );
+    }
+    s
 }
 
 fn iso9660(src: &dyn Source) -> Result<String> {

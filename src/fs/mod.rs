@@ -4,6 +4,7 @@
 
 pub mod cpio;
 pub mod decoded;
+pub mod erofs;
 pub mod ext;
 pub mod fat;
 pub mod iso9660;
@@ -283,6 +284,7 @@ pub fn open_as(
         "ext2" | "ext3" | "ext4" => Ok(Arc::new(ext::ExtFs::open(source)?)),
         "vfat" | "fat" | "msdos" => Ok(Arc::new(fat::FatFs::open(source)?)),
         "cpio" => Ok(Arc::new(cpio::CpioFs::open(source, options)?)),
+        "erofs" => Ok(Arc::new(erofs::ErofsFs::open(source)?)),
         other => Err(Error::unsupported(
             source.name(),
             format!("filesystem type {other} (not readable)"),

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use crate::error::Result;
+use crate::fs::erofs::superblock::{self as erofs, Features};
 use crate::source::decoded::{self, Codec};
 use crate::source::{MemSource, Source};
 
@@ -110,7 +111,7 @@ pub fn identify(src: &dyn Source) -> Result<Content> {
     if at(0, b"hsqs") {
         return Ok(Content::Filesystem("squashfs"));
     }
-    if at(1024, &[0xe2, 0xe1, 0xf5, 0xe0]) {
+    if at(1024, &erofs::MAGIC) {
         return Ok(Content::Filesystem("erofs"));
     }
     if at(1080, &[0x53, 0xef]) {
@@ -192,7 +193,8 @@ pub fn cpio_format(head: &[u8]) -> Option<&'static str> {
 }
 
 /// What `vfs-type PATH` and `file` say about an image: the type, and in parentheses the
-/// compression (`squashfs (xz)`, `cpio (newc, gzip)`, `ext4 (xz)` for an xz'd ext4 image).
+/// compression (`squashfs (xz)`, `erofs (lz4)`, `cpio (newc, gzip)`, `ext4 (xz)` for an xz'd ext4
+/// image).
 pub fn describe(src: &Arc<dyn Source>) -> Result<String> {
     Ok(match identify(src.as_ref())? {
         Content::Filesystem("squashfs") => {
@@ -208,6 +210,14 @@ pub fn describe(src: &Arc<dyn Source>) -> Result<String> {
                 _ => "unknown compression",
             };
             format!("squashfs ({comp})")
+        }
+        Content::Filesystem("erofs") => {
+            let sb = read_prefix(src.as_ref(), erofs::OFFSET, erofs::SIZE)?;
+            let algs = Features::decode(&sb).map(|f| f.compressions());
+            match algs.filter(|a| !a.is_empty()) {
+                Some(algs) => format!("erofs ({})", algs.join(", ")),
+                None => "erofs".to_string(),
+            }
         }
         Content::Filesystem(t) | Content::PartitionTable(t) => t.to_string(),
         Content::Cpio(f) => format!("cpio ({f})"),

@@ -183,6 +183,17 @@ fn file_says_what_file_b_says() {
     tool("truncate", &["-s", "2M", &t("ext2.img")], None);
     tool("mkfs.ext2", &["-q", &t("ext2.img")], None);
     tool("mkfs.vfat", &["-C", &t("fat.img"), "1440"], None);
+    tool("mkfs.erofs", &["--quiet", &t("plain.erofs"), s], None);
+    tool(
+        "mkfs.erofs",
+        &["--quiet", "-zlz4hc", "-Eztailpacking", &t("lz4.erofs"), s],
+        None,
+    );
+    tool(
+        "mkfs.erofs",
+        &["--quiet", "--chunksize=4096", &t("chunked.erofs"), s],
+        None,
+    );
     tool(
         "genisoimage",
         &["-quiet", "-V", "INNER_LABEL", "-o", &t("inner.iso"), s],

@@ -24,6 +24,7 @@ mod iso_tree;
 mod mutants;
 mod nested_chain;
 mod nested_cpio;
+mod nested_erofs;
 mod nested_ext;
 mod nested_fat;
 mod nested_fuzz;

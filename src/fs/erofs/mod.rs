@@ -1,0 +1,462 @@
+//! EROFS (the read-only filesystem of Fedora 42+ live media, Android and container images)
+//! through erofs-rs's async reader, driven by [`executor::block_on`] over an
+//! [`image::SourceImage`]: the image is read through its source wherever it sits (an ISO file,
+//! a file in a squashfs...), never mapped or loaded whole. Plain, inline, chunked and
+//! compressed (lz4, lzma, deflate, zstd) files; compact and extended inodes; extended
+//! attributes with their full names (sorted by name, as the crate gives them). Images spread
+//! over extra devices are refused by name.
+//!
+//! The crate decodes a compressed extent again for every block it reads of a directory or of
+//! metadata. Two bounds keep a hostile image from turning that into hours of work: compressed
+//! directories are read up to [`MAX_COMPRESSED_DIR`], and images keeping their metadata in a
+//! metabox (a compressed inode holding all inodes, `-E metabox`, opt-in in erofs-utils 1.9)
+//! are refused as unsupported, since every inode read would decode a metabox extent.
+//!
+//! Inode numbers are the EROFS nids. The crate lists directories by path only, so the path of
+//! every directory seen is kept by nid; the last listings are kept for `lookup`, and the last
+//! stretch of file data decoded is kept for the next sequential read. `extents` stays `None`:
+//! the crate does not say where a file's blocks lie.
+
+mod executor;
+mod image;
+pub mod superblock;
+
+use std::collections::{HashMap, VecDeque};
+use std::os::unix::fs::PermissionsExt;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use erofs_rs::r#async::EroFS;
+use erofs_rs::types::{Inode, Layout};
+use rustix::fs::FileType;
+
+use crate::error::{Error, Result};
+use crate::fs::pathtable::join;
+use crate::fs::{DirEntry, FileKind, FileSystem, Ino, Metadata, Timestamp, Xattr};
+use crate::source::Source;
+use image::{run, SourceImage};
+use superblock::Features;
+
+/// The largest directory listed (as the ISO reader's bound): it bounds the entries, and so
+/// the memory, of one listing.
+const MAX_DIR_SIZE: u64 = 64 << 20;
+/// The largest compressed directory listed: each of its blocks costs the decoding of its
+/// whole extent (up to 12 MiB), so 256 blocks of 12 MiB bound the work of one listing.
+/// mkfs.erofs writes directories uncompressed.
+const MAX_COMPRESSED_DIR: u64 = 1 << 20;
+/// The longest symlink target read (`PATH_MAX`; the kernel refuses longer ones too).
+const MAX_SYMLINK: u64 = 4096;
+/// Listings kept for `lookup`.
+const LISTINGS: usize = 8;
+/// The most file data decoded in one go: more than the crate's largest decoded extent
+/// (12 MiB), so a sequential read decodes each extent once.
+const CHUNK_MAX: u64 = 16 << 20;
+/// Bytes of one on-disk inode slot (nids count these from the metadata start).
+const INODE_SLOT: u64 = 32;
+
+/// The file data last decoded: the file's inode and `len` bytes from `start` in `buf`.
+struct Chunk {
+    inode: Inode,
+    start: u64,
+    len: usize,
+    buf: Vec<u8>,
+}
+
+/// An opened EROFS image.
+pub struct ErofsFs {
+    source: Arc<dyn Source>,
+    fs: EroFS<SourceImage>,
+    features: Features,
+    root: Ino,
+    /// Paths of the directories seen, by nid.
+    dirs: Mutex<HashMap<Ino, Vec<u8>>>,
+    /// The last listings, newest last.
+    listings: Mutex<VecDeque<(Ino, Arc<Vec<DirEntry>>)>>,
+    chunk: Mutex<Option<Chunk>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> Result<MutexGuard<'_, T>> {
+    m.lock()
+        .map_err(|_| Error::Usage("EROFS reader poisoned by an earlier panic".into()))
+}
+
+fn kind(t: FileType) -> Option<FileKind> {
+    Some(match t {
+        FileType::RegularFile => FileKind::File,
+        FileType::Directory => FileKind::Dir,
+        FileType::Symlink => FileKind::Symlink,
+        FileType::CharacterDevice => FileKind::CharDevice,
+        FileType::BlockDevice => FileKind::BlockDevice,
+        FileType::Fifo => FileKind::Fifo,
+        FileType::Socket => FileKind::Socket,
+        _ => return None,
+    })
+}
+
+impl ErofsFs {
+    /// Reads and checks the superblock and the root directory's inode.
+    pub fn open(source: Arc<dyn Source>) -> Result<Self> {
+        let name = source.name().to_string();
+        let raw = source.read_vec(superblock::OFFSET, superblock::SIZE, "erofs superblock")?;
+        let features = Features::decode(&raw).ok_or_else(|| {
+            Error::corrupt(
+                &name,
+                "erofs superblock",
+                superblock::OFFSET,
+                "no EROFS magic",
+            )
+        })?;
+        if features.extra_devices() != 0 {
+            return Err(Error::unsupported(
+                &name,
+                format!(
+                    "EROFS image spread over {} extra devices",
+                    features.extra_devices()
+                ),
+            ));
+        }
+        if features.metabox() {
+            return Err(Error::unsupported(
+                &name,
+                "EROFS metabox (inodes kept in a compressed inode: each inode read would \
+                 decode it again)",
+            ));
+        }
+        let fs = run(
+            &name,
+            "erofs superblock",
+            superblock::OFFSET,
+            EroFS::new(SourceImage(source.clone())),
+        )?;
+        let root = fs.super_block().root_inode_id();
+        let erofs = ErofsFs {
+            source,
+            fs,
+            features,
+            root,
+            dirs: Mutex::new(HashMap::from([(root, b"/".to_vec())])),
+            listings: Mutex::new(VecDeque::new()),
+            chunk: Mutex::new(None),
+        };
+        if !erofs.inode(root)?.is_dir() {
+            return Err(Error::corrupt(
+                &name,
+                "erofs root inode",
+                erofs.inode_offset(root),
+                format!("nid {root} is not a directory"),
+            ));
+        }
+        Ok(erofs)
+    }
+
+    fn image(&self) -> &str {
+        self.source.name()
+    }
+
+    fn block_size(&self) -> u64 {
+        1 << self.fs.super_block().blk_size_bits
+    }
+
+    /// Where the inode `nid` lies in the image, for error messages (saturating: a hostile nid
+    /// may point past any image).
+    fn inode_offset(&self, nid: Ino) -> u64 {
+        u64::from(self.fs.super_block().meta_blk_addr)
+            .saturating_mul(self.block_size())
+            .saturating_add(nid.saturating_mul(INODE_SLOT))
+    }
+
+    fn inode(&self, nid: Ino) -> Result<Inode> {
+        run(
+            self.image(),
+            "erofs inode",
+            self.inode_offset(nid),
+            self.fs.get_inode(nid),
+        )
+    }
+
+    fn meta(&self, inode: &Inode) -> Result<Metadata> {
+        let nid = inode.id();
+        let kind = kind(inode.file_type()).ok_or_else(|| {
+            Error::corrupt(
+                self.image(),
+                "erofs inode",
+                self.inode_offset(nid),
+                "no file type",
+            )
+        })?;
+        let size = inode.data_size();
+        let symlink = if kind == FileKind::Symlink {
+            if size > MAX_SYMLINK {
+                return Err(Error::corrupt(
+                    self.image(),
+                    "erofs symlink",
+                    self.inode_offset(nid),
+                    format!("target of {size} bytes (at most {MAX_SYMLINK})"),
+                ));
+            }
+            let target = run(
+                self.image(),
+                "erofs symlink",
+                self.inode_offset(nid),
+                self.fs.read_link_inode(*inode),
+            )?;
+            Some(target.into_vec())
+        } else {
+            None
+        };
+        let (secs, nanos) = inode.modified_unix();
+        let time = Timestamp { secs, nanos };
+        let has_data = matches!(kind, FileKind::File | FileKind::Dir | FileKind::Symlink);
+        let bs = self.block_size();
+        Ok(Metadata {
+            kind,
+            mode: inode.permissions().mode() & 0o7777,
+            uid: inode.uid(),
+            gid: inode.gid(),
+            size: if has_data { size } else { 0 },
+            nlink: inode.nlink(),
+            ino: nid,
+            mtime: time,
+            atime: time,
+            ctime: time,
+            rdev: inode.device(),
+            symlink,
+            allocated: if has_data {
+                size.div_ceil(bs).saturating_mul(bs)
+            } else {
+                0
+            },
+        })
+    }
+
+    /// The path of directory `dir`, as its listing was reached.
+    fn dir_path(&self, dir: Ino) -> Result<Vec<u8>> {
+        lock(&self.dirs)?
+            .get(&dir)
+            .cloned()
+            .ok_or_else(|| Error::NotFound(format!("{}: directory nid {dir}", self.image())))
+    }
+
+    /// The entries of directory `dir`, from the kept listings or read now (and kept).
+    fn listing(&self, dir: Ino) -> Result<Arc<Vec<DirEntry>>> {
+        {
+            let mut kept = lock(&self.listings)?;
+            let hit = kept
+                .iter()
+                .position(|(d, _)| *d == dir)
+                .and_then(|i| kept.remove(i));
+            if let Some(hit) = hit {
+                let list = hit.1.clone();
+                kept.push_back(hit);
+                return Ok(list);
+            }
+        }
+        let list = Arc::new(self.list(dir)?);
+        let mut kept = lock(&self.listings)?;
+        if kept.len() >= LISTINGS {
+            kept.pop_front();
+        }
+        kept.push_back((dir, list.clone()));
+        Ok(list)
+    }
+
+    /// Reads the listing of directory `dir` through the crate.
+    fn list(&self, dir: Ino) -> Result<Vec<DirEntry>> {
+        let path = self.dir_path(dir)?;
+        let image = self.image();
+        let at = self.inode_offset(dir);
+        let inode = self.inode(dir)?;
+        if !inode.is_dir() {
+            return Err(Error::NotADirectory(String::from_utf8_lossy(&path).into()));
+        }
+        if inode.data_size() > MAX_DIR_SIZE {
+            return Err(Error::corrupt(
+                image,
+                "erofs directory",
+                at,
+                format!(
+                    "size {} is over the {MAX_DIR_SIZE}-byte limit",
+                    inode.data_size()
+                ),
+            ));
+        }
+        let compressed = matches!(
+            inode.layout(),
+            Some(Layout::CompressedFull | Layout::CompressedCompact)
+        );
+        if compressed && inode.data_size() > MAX_COMPRESSED_DIR {
+            return Err(Error::unsupported(
+                image,
+                format!(
+                    "compressed EROFS directory {} of {} bytes (at most {MAX_COMPRESSED_DIR})",
+                    String::from_utf8_lossy(&path),
+                    inode.data_size()
+                ),
+            ));
+        }
+        // Errors name the directory: the entry at fault is not known.
+        let named = |e: Error| match e {
+            Error::Corrupt {
+                image,
+                structure,
+                offset,
+                detail,
+            } => Error::Corrupt {
+                image,
+                structure,
+                offset,
+                detail: format!("{}: {detail}", String::from_utf8_lossy(&path)),
+            },
+            other => other,
+        };
+        let mut walk = run(image, "erofs directory", at, self.fs.read_dir(&path)).map_err(named)?;
+        let mut out = Vec::new();
+        loop {
+            let next = executor::block_on(walk.next_entry()).ok_or_else(|| {
+                Error::corrupt(image, "erofs directory", at, "the reader never completed")
+            })?;
+            let Some(entry) = next else { break };
+            let entry =
+                entry.map_err(|e| named(image::map_err(image, "erofs directory", at, e)))?;
+            let name = entry.dir_entry.file_name().to_vec();
+            let meta = self.meta(&entry.inode)?;
+            if meta.is_dir() {
+                lock(&self.dirs)?
+                    .entry(meta.ino)
+                    .or_insert_with(|| join(&path, &name));
+            }
+            out.push(DirEntry {
+                name,
+                ino: meta.ino,
+                meta,
+            });
+        }
+        Ok(out)
+    }
+}
+
+impl FileSystem for ErofsFs {
+    fn type_name(&self) -> &'static str {
+        "erofs"
+    }
+    fn source(&self) -> &Arc<dyn Source> {
+        &self.source
+    }
+    fn label(&self) -> Option<String> {
+        superblock::volume_name(&self.fs.super_block().volume_name)
+    }
+    fn root(&self) -> Ino {
+        self.root
+    }
+    fn metadata(&self, ino: Ino) -> Result<Metadata> {
+        self.meta(&self.inode(ino)?)
+    }
+    fn read_dir(&self, dir: Ino) -> Result<Vec<DirEntry>> {
+        Ok(self.listing(dir)?.as_ref().clone())
+    }
+    fn lookup(&self, dir: Ino, name: &[u8]) -> Result<Option<DirEntry>> {
+        Ok(self.listing(dir)?.iter().find(|e| e.name == name).cloned())
+    }
+    fn read_at(&self, ino: Ino, offset: u64, buf: &mut [u8]) -> Result<usize> {
+        let image = self.image();
+        let mut kept = lock(&self.chunk)?;
+        let chunk = match kept.take() {
+            Some(c) if c.inode.id() == ino => c,
+            old => Chunk {
+                inode: self.inode(ino)?,
+                start: 0,
+                len: 0,
+                buf: old.map(|c| c.buf).unwrap_or_default(),
+            },
+        };
+        let chunk = kept.insert(chunk);
+        if !chunk.inode.is_file() {
+            return Err(Error::IsADirectory(format!("{image}: nid {ino}")));
+        }
+        let size = chunk.inode.data_size();
+        let mut done = 0;
+        while done < buf.len() {
+            let at = offset + done as u64;
+            if at >= size {
+                break;
+            }
+            let end = chunk.start + chunk.len as u64;
+            if at < chunk.start || at >= end {
+                let want = (size - at).min(CHUNK_MAX) as usize;
+                if chunk.buf.len() < want {
+                    chunk.buf.resize(want, 0);
+                }
+                let file = self
+                    .fs
+                    .open_inode_file(chunk.inode)
+                    .map_err(|e| image::map_err(image, "erofs file", self.inode_offset(ino), e))?;
+                let n = run(
+                    image,
+                    "erofs file data",
+                    self.inode_offset(ino),
+                    file.read_at(&mut chunk.buf[..want], at),
+                )?;
+                if n == 0 {
+                    return Err(Error::corrupt(
+                        image,
+                        "erofs file data",
+                        self.inode_offset(ino),
+                        format!("nid {ino}: no data at {at} of {size} bytes"),
+                    ));
+                }
+                chunk.start = at;
+                chunk.len = n;
+            }
+            let from = (at - chunk.start) as usize;
+            let n = (chunk.len - from).min(buf.len() - done);
+            buf[done..done + n].copy_from_slice(&chunk.buf[from..from + n]);
+            done += n;
+        }
+        Ok(done)
+    }
+    fn xattrs(&self, ino: Ino) -> Result<Vec<Xattr>> {
+        let inode = self.inode(ino)?;
+        let attrs = run(
+            self.image(),
+            "erofs xattrs",
+            self.inode_offset(ino),
+            self.fs.xattrs_inode(inode),
+        )?;
+        Ok(attrs
+            .into_iter()
+            .map(|(name, value)| Xattr { name, value })
+            .collect())
+    }
+    fn detail(&self) -> Option<String> {
+        let algs = self.features.compressions();
+        (!algs.is_empty()).then(|| algs.join(", "))
+    }
+    fn info(&self) -> Vec<(String, String)> {
+        let sb = self.fs.super_block();
+        let algs = self.features.compressions();
+        let mut lines = vec![
+            ("Filesystem".to_string(), "erofs".to_string()),
+            (
+                "Volume name".into(),
+                superblock::volume_name(&sb.volume_name).unwrap_or_default(),
+            ),
+            ("UUID".into(), superblock::uuid(&sb.uuid)),
+            ("Block size".into(), self.block_size().to_string()),
+            ("Blocks".into(), sb.block_count().to_string()),
+            ("Inodes".into(), sb.inos.to_string()),
+            ("Root nid".into(), self.root.to_string()),
+        ];
+        if let Some((secs, nanos)) = sb.created_unix() {
+            lines.push(("Created".into(), format!("{secs}.{nanos:09}")));
+        }
+        lines.push((
+            "Compression".into(),
+            if algs.is_empty() {
+                "none".into()
+            } else {
+                algs.join(", ")
+            },
+        ));
+        lines.push(("Features".into(), self.features.names().join(" ")));
+        lines
+    }
+}
