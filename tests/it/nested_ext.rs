@@ -109,19 +109,6 @@ fn fix_from_debugfs(image: &Path, tree: &mut Tree) {
 }
 
 #[test]
-fn inline_data_is_refused_by_name() {
-    let dir = scratch();
-    let tree = dir.path().join("tree");
-    std::fs::create_dir(&tree).unwrap();
-    std::fs::write(tree.join("small"), b"fits in the inode").unwrap();
-    let image = dir.path().join("inline.img");
-    mke2fs(&tree, &image, "ext4", &["-O", "inline_data"]);
-    let err = run_err(&image, &["ls", "/"]);
-    assert!(err.contains("unsupported ext feature"), "{err}");
-    assert!(err.contains("DATA_IN_INODE"), "{err}");
-}
-
-#[test]
 fn damaged_images_fail_cleanly() {
     let dir = scratch();
     let tree = dir.path().join("tree");
