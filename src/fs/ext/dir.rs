@@ -6,6 +6,8 @@
 
 /// One name of a directory, as stored.
 pub struct Raw<'a> {
+    /// Where the entry starts in the area given to [`each`].
+    pub at: usize,
     pub inode: u32,
     pub name: &'a [u8],
 }
@@ -55,6 +57,7 @@ pub fn each<'a>(
         if inode != 0
             && name_len > 0
             && !f(Raw {
+                at,
                 inode,
                 name: &block[at + 8..at + 8 + name_len],
             })

@@ -57,9 +57,12 @@ impl Walk<'_> {
                 b.len()
             )));
         }
-        if d > MAX_DEPTH || depth.is_some_and(|want| want != d) {
+        if d > MAX_DEPTH {
+            return Err(bad(format!("depth {d}, deeper than {MAX_DEPTH}")));
+        }
+        if let Some(want) = depth.filter(|&want| want != d) {
             return Err(bad(format!(
-                "depth {d} (at most {MAX_DEPTH}, one less than its parent's)"
+                "block {at} has depth {d} where its parent wants {want} (a loop?)"
             )));
         }
         let entry = |i: usize| &b[HEADER + i * ENTRY..HEADER + (i + 1) * ENTRY];

@@ -266,16 +266,21 @@ impl ExtFs {
         })
     }
 
-    /// Calls `f(name, inode)` for each entry of directory `dir` (`.` and `..` included) until
-    /// it returns false.
-    fn each_entry(&self, dir: &Inode, mut f: impl FnMut(&[u8], u32) -> Result<bool>) -> Result<()> {
+    /// Calls `f(name, inode, offset)` for each entry of directory `dir` (`.` and `..`
+    /// included; `offset` is where the entry lies in the image) until it returns false.
+    fn each_entry(
+        &self,
+        dir: &Inode,
+        mut f: impl FnMut(&[u8], u32, u64) -> Result<bool>,
+    ) -> Result<()> {
         let disk = self.disk();
         let filetype = self.sb.has_incompat(INCOMPAT_FILETYPE);
         let mut failure = None;
         let mut more = true;
         // Runs `f` over one area of entries; `offset` is where it lies in the image.
         let mut area = |bytes: &[u8], offset: u64, more: &mut bool| -> Result<()> {
-            dir::each(bytes, filetype, |raw| match f(raw.name, raw.inode) {
+            let mut entry = |raw: dir::Raw| f(raw.name, raw.inode, offset + raw.at as u64);
+            dir::each(bytes, filetype, |raw| match entry(raw) {
                 Ok(go) => {
                     *more = go;
                     go
@@ -343,14 +348,24 @@ impl ExtFs {
             ));
         }
         let mut out = Vec::new();
-        self.each_entry(&inode, |name, child| {
+        self.each_entry(&inode, |name, child, at| {
             if name == b"." || name == b".." || only.is_some_and(|o| o != name) {
                 return Ok(true);
+            }
+            if child > self.sb.inodes_count {
+                return Err(self.disk().corrupt(
+                    "ext directory entry",
+                    at,
+                    format!(
+                        "directory inode {dir} names inode {child}, past the inode count {}",
+                        self.sb.inodes_count
+                    ),
+                ));
             }
             if u64::from(child) == dir || child == ROOT {
                 return Err(self.disk().corrupt(
                     "ext directory entry",
-                    inode.offset,
+                    at,
                     format!(
                         "directory inode {dir} lists inode {child} as {}, a directory loop",
                         String::from_utf8_lossy(name)
