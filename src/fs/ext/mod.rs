@@ -46,10 +46,11 @@ pub struct ExtFs {
 impl ExtFs {
     /// Reads the superblock and group descriptors of the filesystem in `source`.
     pub fn open(source: Arc<dyn Source>) -> Result<Self> {
+        let sb = Superblock::read(source.as_ref())?;
+        // After the superblock is known to be whole: the probe reads its feature words.
         let kind = probe::filesystem_type(source.as_ref())?
             .filter(|t| t.starts_with("ext"))
             .unwrap_or("ext4");
-        let sb = Superblock::read(source.as_ref())?;
         let bytes = sb.blocks_count.checked_mul(sb.block_size);
         if bytes.is_none_or(|b| b > source.len()) {
             return Err(Error::corrupt(

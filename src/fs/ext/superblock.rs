@@ -148,7 +148,7 @@ impl Superblock {
         if log > 6 {
             return Err(bad(
                 0x18,
-                format!("block size 2^{} is not 1 KiB..64 KiB", 10 + log),
+                format!("block size 2^{} is not 1 KiB..64 KiB", 10 + u64::from(log)),
             ));
         }
         let block_size = 1024u64 << log;
@@ -220,7 +220,7 @@ impl Superblock {
                 ),
             ));
         }
-        if u64::from(sb.inodes_count) > sb.groups() * u64::from(sb.inodes_per_group) {
+        if u64::from(sb.inodes_count) > sb.groups().saturating_mul(u64::from(sb.inodes_per_group)) {
             return Err(bad(
                 0x0,
                 format!(
@@ -290,7 +290,10 @@ impl Superblock {
         [3u64, 5, 7].iter().any(|&base| {
             let mut n = base;
             while n < group {
-                n *= base;
+                match n.checked_mul(base) {
+                    Some(next) => n = next,
+                    None => return false,
+                }
             }
             n == group
         })
