@@ -17,7 +17,7 @@ use isofish::source::{FileSource, Source};
 
 use crate::common::{scratch, tool};
 use crate::host_tree::{assert_same, snapshot, Node, Tree};
-use crate::nested_util::{extract, make_tree, noise, run, Kinds};
+use crate::nested_util::{extract, make_tree, noise, run, run_err, Kinds};
 
 const KINDS: Kinds = Kinds {
     special: true,
@@ -544,6 +544,12 @@ fn hostile_fields_are_refused_with_the_structure_and_offset() {
     let d = dir.path();
     let tree = d.join("tree");
     make_tree(&tree, Kinds::plain(100, 300_000));
+    let hello = tree.join("hello.txt");
+    tool(
+        "setfattr",
+        &["-n", "user.k", "-v", "v", hello.to_str().unwrap()],
+        None,
+    );
     let image = d.join("good.img");
     mke2fs(
         &tree,
@@ -616,6 +622,35 @@ fn hostile_fields_are_refused_with_the_structure_and_offset() {
     // Half the image: the superblock's block count says it was cut.
     let cut = patched("cut.img", &|b| b.truncate(good.len() / 2));
     refused(&cut, &["ls", "/"], "ext superblock", "truncated");
+    // What the reader cannot read is refused by name: encrypted data and names (the
+    // ENCRYPT inode flag), a value kept in an inode of its own (ea_inode).
+    let flags = |path: &str| inode_offset(&image, path, 4096) + 0x20;
+    let (file, dir) = (flags("/dir/large.bin"), flags("/dir"));
+    for (at, words, what) in [
+        (file, &["cat", "/dir/large.bin"][..], "the data of inode"),
+        (dir, &["ls", "/dir"][..], "encrypted names"),
+    ] {
+        let encrypted = patched("encrypted.img", &|b| b[at + 1] |= 0x08);
+        let err = run_err(&encrypted, words);
+        assert!(
+            err.contains("unsupported ext feature encrypt") && err.contains(what),
+            "{err}"
+        );
+    }
+    let hello = inode_offset(&image, "/hello.txt", 4096);
+    let extra = usize::from(u16::from_le_bytes([good[hello + 0x80], good[hello + 0x81]]));
+    // The first in-inode entry, after the 4-byte magic: its e_value_inum.
+    let inum = hello + 128 + extra + 4 + 4;
+    let ea_inode = patched("ea_inode.img", &|b| {
+        b[inum..inum + 4].copy_from_slice(&13u32.to_le_bytes());
+    });
+    let source: Arc<dyn Source> = Arc::new(FileSource::open(&ea_inode).unwrap());
+    let fs = fs::open(source, &MountOptions::default()).unwrap();
+    let err = fs.xattrs(resolve(fs.as_ref(), "/hello.txt")).unwrap_err();
+    assert!(
+        err.to_string().contains("unsupported ext feature ea_inode"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -168,8 +168,9 @@ impl ExtFs {
         })
     }
 
-    /// The mapping of the regular file `ino`, from the cache or built and cached.
-    fn cached_data(&self, ino: Ino) -> Result<Arc<FileData>> {
+    /// The mapping of the regular file `ino`, from the cache or built and cached; `None`
+    /// when `ino` is not a regular file.
+    fn cached_data(&self, ino: Ino) -> Result<Option<Arc<FileData>>> {
         let lock = || {
             self.maps
                 .lock()
@@ -181,24 +182,12 @@ impl ExtFs {
                 let hit = maps.remove(i);
                 let data = hit.1.clone();
                 maps.insert(0, hit);
-                return Ok(data);
+                return Ok(Some(data));
             }
         }
         let inode = self.inode(ino)?;
-        match inode.kind {
-            Some(FileKind::Dir) => {
-                return Err(Error::IsADirectory(format!(
-                    "{}: inode {ino}",
-                    self.source.name()
-                )))
-            }
-            Some(FileKind::File) => {}
-            _ => {
-                return Err(Error::Usage(format!(
-                    "{}: inode {ino} is not a regular file",
-                    self.source.name()
-                )))
-            }
+        if inode.kind != Some(FileKind::File) {
+            return Ok(None);
         }
         if inode.has(FLAG_ENCRYPT) {
             return Err(Error::unsupported(
@@ -210,7 +199,7 @@ impl ExtFs {
         let mut maps = lock()?;
         maps.insert(0, (inode.number, data.clone()));
         maps.truncate(CACHED_MAPS);
-        Ok(data)
+        Ok(Some(data))
     }
 
     /// The target of the symlink `inode`: in `i_block`, inline, or in a data block.
@@ -408,10 +397,19 @@ impl FileSystem for ExtFs {
         Ok(self.entries(dir, Some(name))?.pop())
     }
     fn read_at(&self, ino: Ino, offset: u64, buf: &mut [u8]) -> Result<usize> {
-        self.cached_data(ino)?.read_at(&self.disk(), offset, buf)
+        match self.cached_data(ino)? {
+            Some(data) => data.read_at(&self.disk(), offset, buf),
+            None if self.inode(ino)?.kind == Some(FileKind::Dir) => Err(Error::IsADirectory(
+                format!("{}: inode {ino}", self.source.name()),
+            )),
+            // Symlinks, devices, FIFOs and sockets have no data to read.
+            None => Ok(0),
+        }
     }
     fn extents(&self, ino: Ino) -> Result<Option<Vec<Extent>>> {
-        Ok(self.cached_data(ino)?.extents(self.sb.block_size))
+        Ok(self
+            .cached_data(ino)?
+            .and_then(|data| data.extents(self.sb.block_size)))
     }
     fn xattrs(&self, ino: Ino) -> Result<Vec<Xattr>> {
         let inode = self.inode(ino)?;
