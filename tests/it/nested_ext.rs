@@ -180,7 +180,7 @@ fn fix_from_debugfs(image: &Path, tree: &mut Tree) {
         } else if let Some(hex) = line.trim_start().strip_prefix("mtime: 0x") {
             let secs = i64::from_str_radix(&hex[..8], 16).unwrap();
             tree.nodes.get_mut(&path).unwrap().mtime = secs;
-        } else if let Some(rest) = line.strip_prefix("Device major/minor number: ") {
+        } else if let Some((_, rest)) = line.split_once("Device major/minor number: ") {
             let (major, minor) = rest
                 .split_whitespace()
                 .next()
@@ -230,6 +230,9 @@ fn feature_variants_read_as_debugfs_rdump_extracts() {
     let tree = dir.path().join("tree");
     make_tree(&tree, Kinds { many: 300, ..KINDS });
     sparse_file(&tree.join("dir/sparse.bin"), 6 << 20);
+    // Numbers past 8 bits take the new encoding in i_block[1].
+    let big = tree.join("dev/big");
+    tool("mknod", &[big.to_str().unwrap(), "c", "511", "70000"], None);
     for (i, (kind, extra, size)) in [
         ("ext4", &["-O", "^64bit,^metadata_csum"][..], "32M"),
         ("ext4", &["-O", "64bit,metadata_csum"], "32M"),
@@ -244,6 +247,7 @@ fn feature_variants_read_as_debugfs_rdump_extracts() {
             "32M",
         ),
         ("ext4", &["-b", "65536"], "128M"),
+        ("ext4", &["-O", "^filetype"], "32M"),
         ("ext3", &["-b", "1024", "-I", "128"], "32M"),
     ]
     .into_iter()

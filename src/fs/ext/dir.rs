@@ -40,7 +40,11 @@ pub fn each<'a>(
         };
         let inode = u32::from_le_bytes([head[0], head[1], head[2], head[3]]);
         let len = rec_len(u16::from_le_bytes([head[4], head[5]]), block.len());
-        let name_len = if filetype {
+        // An unused entry's name is not looked at (the metadata_csum tail has a "file type"
+        // 0xde even without the filetype feature).
+        let name_len = if inode == 0 {
+            0
+        } else if filetype {
             usize::from(head[6])
         } else {
             usize::from(u16::from_le_bytes([head[6], head[7]]))
@@ -54,8 +58,7 @@ pub fn each<'a>(
                 ),
             ));
         }
-        if inode != 0
-            && name_len > 0
+        if name_len > 0
             && !f(Raw {
                 at,
                 inode,
