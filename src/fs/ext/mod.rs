@@ -290,10 +290,10 @@ impl ExtFs {
             })
         };
         if dir.has(FLAG_INLINE_DATA) {
-            let [head, tail] = inline::dir_areas(&disk, dir)?;
-            area(&head, dir.offset + inode::I_BLOCK as u64 + 4, &mut more)?;
-            if more {
-                area(&tail, dir.offset, &mut more)?;
+            for (bytes, offset) in inline::dir_areas(&disk, dir)? {
+                if more {
+                    area(&bytes, offset, &mut more)?;
+                }
             }
         } else {
             let data = self.file_data(dir)?;

@@ -19,6 +19,8 @@ pub struct Raw {
     pub index: u8,
     pub name: Vec<u8>,
     pub value: Vec<u8>,
+    /// Where the value lies in the image.
+    pub value_offset: u64,
 }
 
 impl Raw {
@@ -53,13 +55,14 @@ impl Raw {
 }
 
 /// Decodes the entries in `region` (which starts at image offset `offset`), their values at
-/// their value offset within `values` (the inode's xattr area or the block).
+/// their value offset within `values` (the inode's xattr area or the block, which starts at
+/// image offset `values_offset`).
 fn entries(
     disk: &Disk,
     ino: u32,
     region: &[u8],
     offset: u64,
-    values: &[u8],
+    (values, values_offset): (&[u8], u64),
     out: &mut Vec<Raw>,
 ) -> Result<()> {
     let bad = |at: usize, detail: String| {
@@ -102,6 +105,7 @@ fn entries(
             index: e[1],
             name: name.to_vec(),
             value: value.to_vec(),
+            value_offset: values_offset + value_offs as u64,
         });
         at += (ENTRY_HEADER + name_len).next_multiple_of(4);
     }
@@ -116,7 +120,7 @@ fn in_inode(disk: &Disk, inode: &Inode, out: &mut Vec<Raw>) -> Result<()> {
     }
     let region = &area[4..];
     let offset = inode.offset + inode.extra_end as u64 + 4;
-    entries(disk, inode.number, region, offset, region, out)
+    entries(disk, inode.number, region, offset, (region, offset), out)
 }
 
 /// The attributes of `inode`: those in the inode, then those of its block.
@@ -142,16 +146,16 @@ pub fn read(disk: &Disk, inode: &Inode) -> Result<Vec<Raw>> {
             inode.number,
             region,
             offset + BLOCK_HEADER as u64,
-            &b,
+            (&b, offset),
             &mut out,
         )?;
     }
     Ok(out)
 }
 
-/// The value of `system.data` in the inode itself (inline data beyond `i_block`), if any.
-pub fn inline_data(disk: &Disk, inode: &Inode) -> Result<Option<Vec<u8>>> {
+/// The `system.data` attribute in the inode itself (inline data beyond `i_block`), if any.
+pub fn inline_data(disk: &Disk, inode: &Inode) -> Result<Option<Raw>> {
     let mut out = Vec::new();
     in_inode(disk, inode, &mut out)?;
-    Ok(out.into_iter().find(Raw::is_inline_data).map(|r| r.value))
+    Ok(out.into_iter().find(Raw::is_inline_data))
 }
