@@ -19,24 +19,6 @@ const INCOMPAT_COMPRESSION: u32 = 0x1;
 const INCOMPAT_RECOVER: u32 = 0x4;
 const INCOMPAT_JOURNAL_DEV: u32 = 0x8;
 const INCOMPAT_DIRDATA: u32 = 0x1000;
-/// The incompatible features this reader reads (or may ignore, being read-only): filetype,
-/// recover, meta_bg, extents, 64bit, mmp, flex_bg, ea_inode (its values are refused when
-/// asked for), csum_seed, large_dir, inline_data, encrypt (encrypted files are refused when
-/// opened), casefold (names are read as stored).
-const INCOMPAT_KNOWN: u32 = 0x2
-    | 0x4
-    | 0x10
-    | 0x40
-    | 0x80
-    | 0x100
-    | 0x200
-    | 0x400
-    | 0x2000
-    | 0x4000
-    | 0x8000
-    | 0x10000
-    | 0x20000;
-
 /// Names of the feature bits, as `dumpe2fs` prints them, for `info`.
 const COMPAT_NAMES: &[(u32, &str)] = &[
     (0x1, "dir_prealloc"),
@@ -250,7 +232,11 @@ impl Superblock {
         if self.ro_compat & RO_COMPAT_BIGALLOC != 0 {
             return refuse("bigalloc");
         }
-        let unknown = self.incompat & !INCOMPAT_KNOWN;
+        // The others are read (or, being read-only, ignored): filetype, recover, meta_bg,
+        // extents, 64bit, mmp, flex_bg, ea_inode (values refused when read), csum_seed,
+        // large_dir, inline_data, encrypt (refused per file), casefold (names as stored).
+        let known = INCOMPAT_NAMES.iter().fold(0, |all, (bit, _)| all | bit);
+        let unknown = self.incompat & !known;
         if unknown != 0 {
             return refuse(&format!("incompat flags {unknown:#x}"));
         }
