@@ -1,6 +1,7 @@
-//! Inode numbers for filesystems whose crate speaks in paths (ext4-view, fatfs): each path seen
-//! in a listing gets a number, kept with the metadata the listing gave, so `metadata(ino)` needs
-//! no second lookup. Number 0 is the root.
+//! Inode numbers for filesystems whose crate speaks in paths (fatfs): each path seen in a
+//! listing gets a number, kept with the metadata the listing gave, so `metadata(ino)` needs no
+//! second lookup. Number 0 is the root. [`join`] builds child paths (erofs-rs, which lists
+//! directories by path, uses it too).
 
 use std::collections::HashMap;
 use std::sync::Mutex;

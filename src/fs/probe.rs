@@ -115,7 +115,11 @@ pub fn identify(src: &dyn Source) -> Result<Content> {
         return Ok(Content::Filesystem("erofs"));
     }
     if at(1080, &[0x53, 0xef]) {
-        let le32 = |off: usize| u32::from_le_bytes(head[off..off + 4].try_into().unwrap());
+        // A superblock cut short by the end of the image reads as no features.
+        let le32 = |off: usize| {
+            head.get(off..off + 4)
+                .map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        };
         let (compat, incompat) = (le32(1024 + 92), le32(1024 + 96));
         let kind = if incompat & (0x40 | 0x80 | 0x200 | 0x8000) != 0 {
             "ext4"

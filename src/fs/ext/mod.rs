@@ -1,149 +1,376 @@
-//! ext2, ext3 and ext4 through ext4-view: extents, htree directories, fast and slow symlinks,
-//! large files, journals replayed in memory. The crate speaks in paths, so inode numbers come
-//! from a [`PathTable`]; it gives no link counts or device numbers (shown as 1 and none). It
-//! refuses some features (inline_data, largedir, encryption): those are reported as unsupported.
+//! ext2, ext3 and ext4, read in-house: the superblock and group descriptors, inodes, extent
+//! trees and ext2/3 block maps (holes and uninitialised extents read as zeros), linear and
+//! htree directories (large_dir too), inline data (files, symlinks and directories), fast and
+//! slow symlinks, device nodes, extended attributes and ACLs. The journal is not replayed.
+//! Every on-disk field is checked before it is used; encrypted file contents, compression,
+//! bigalloc and values kept in their own inodes (ea_inode) are refused by name.
+
+mod acl;
+mod blockmap;
+mod data;
+mod dir;
+mod extent;
+mod group;
+mod inline;
+mod inode;
+mod superblock;
+mod xattr;
 
 use std::sync::{Arc, Mutex};
 
-use ext4_view::{Ext4, Ext4Error, Ext4Read};
-
 use crate::error::{Error, Result};
-use crate::fs::pathtable::{join, PathTable};
-use crate::fs::{probe, DirEntry, FileKind, FileSystem, Ino, Metadata, Timestamp};
+use crate::fs::{probe, DirEntry, Extent, FileKind, FileSystem, Ino, Metadata, Xattr};
 use crate::source::Source;
+use data::{Content, Disk, FileData};
+use group::Groups;
+use inode::{Inode, FLAG_ENCRYPT, FLAG_EXTENTS, FLAG_INLINE_DATA};
+use superblock::{Superblock, INCOMPAT_FILETYPE, RO_COMPAT_HUGE_FILE};
 
-/// ext4-view's reader over one of our sources.
-struct Reader(Arc<dyn Source>);
-
-impl Ext4Read for Reader {
-    fn read(
-        &mut self,
-        start_byte: u64,
-        dst: &mut [u8],
-    ) -> std::result::Result<(), Box<dyn std::error::Error + Send + Sync + 'static>> {
-        Ok(self.0.read_exact_at(start_byte, dst, "ext block")?)
-    }
-}
-
-/// The crate's handle and the file last read (sequential reads reuse it).
-struct Inner {
-    ext: Ext4,
-    open: Option<(Ino, ext4_view::File)>,
-}
-
-/// The crate's state, only ever touched with the lock held.
-struct Locked(Mutex<Inner>);
-
-// SAFETY: `Ext4` is an `Rc` (so neither `Send` nor `Sync`). Every clone of that `Rc` (the
-// `Ext4` itself, `File`s, `ReadDir`s and `DirEntry`s made from it) lives inside `Inner` or on
-// the stack of a function that holds the lock, and is dropped before the lock is released, so
-// the reference count is never touched by two threads at once.
-unsafe impl Send for Locked {}
-// SAFETY: as above: all access goes through the mutex.
-unsafe impl Sync for Locked {}
+/// The root directory's inode.
+const ROOT: u32 = 2;
+/// The longest symlink target the kernel accepts (PATH_MAX).
+const MAX_SYMLINK: u64 = 4096;
+/// How many files' block maps are kept for the reads that follow.
+const CACHED_MAPS: usize = 16;
 
 /// An opened ext2/3/4 filesystem.
 pub struct ExtFs {
     source: Arc<dyn Source>,
     kind: &'static str,
-    label: String,
-    locked: Locked,
-    paths: PathTable,
-}
-
-fn map_err(image: &str, path: &[u8], e: Ext4Error) -> Error {
-    let path = String::from_utf8_lossy(path).into_owned();
-    match e {
-        Ext4Error::NotFound => Error::NotFound(path),
-        Ext4Error::NotADirectory => Error::NotADirectory(path),
-        Ext4Error::IsADirectory => Error::IsADirectory(path),
-        Ext4Error::TooManySymlinks => Error::SymlinkLoop(path),
-        Ext4Error::Incompatible(i) => Error::unsupported(image, format!("ext feature: {i}")),
-        Ext4Error::Encrypted => Error::unsupported(image, format!("encrypted file {path}")),
-        Ext4Error::Io(e) => Error::corrupt(image, "ext block", 0, e.to_string()),
-        other => Error::corrupt(image, "ext structure", 0, format!("{path}: {other}")),
-    }
-}
-
-fn stamp(t: ext4_view::Timestamp) -> Timestamp {
-    Timestamp {
-        secs: t.seconds(),
-        nanos: t.nanoseconds(),
-    }
-}
-
-fn kind(t: ext4_view::FileType) -> FileKind {
-    if t.is_dir() {
-        FileKind::Dir
-    } else if t.is_symlink() {
-        FileKind::Symlink
-    } else if t.is_char_dev() {
-        FileKind::CharDevice
-    } else if t.is_block_dev() {
-        FileKind::BlockDevice
-    } else if t.is_fifo() {
-        FileKind::Fifo
-    } else if t.is_socket() {
-        FileKind::Socket
-    } else {
-        FileKind::File
-    }
+    sb: Superblock,
+    groups: Groups,
+    /// The mappings of the regular files read last, most recent first.
+    maps: Mutex<Vec<(u32, Arc<FileData>)>>,
 }
 
 impl ExtFs {
-    /// Loads the superblock, group descriptors and journal of the filesystem in `source`.
+    /// Reads the superblock and group descriptors of the filesystem in `source`.
     pub fn open(source: Arc<dyn Source>) -> Result<Self> {
-        let name = source.name().to_string();
+        let sb = Superblock::read(source.as_ref())?;
+        // After the superblock is known to be whole: the probe reads its feature words.
         let kind = probe::filesystem_type(source.as_ref())?
             .filter(|t| t.starts_with("ext"))
             .unwrap_or("ext4");
-        let ext =
-            Ext4::load(Box::new(Reader(source.clone()))).map_err(|e| map_err(&name, b"/", e))?;
-        let label = ext.label().to_str().unwrap_or_default().to_string();
-        let root = ext
-            .symlink_metadata(b"/")
-            .map_err(|e| map_err(&name, b"/", e))?;
-        let root_meta = Self::meta_of(&ext, &name, b"/", &root)?;
-        Ok(ExtFs {
+        let bytes = sb.blocks_count.checked_mul(sb.block_size);
+        if bytes.is_none_or(|b| b > source.len()) {
+            return Err(Error::corrupt(
+                source.name(),
+                "ext superblock",
+                superblock::OFFSET + 4,
+                format!(
+                    "the filesystem has {} blocks of {} bytes but the image holds {} bytes \
+                     (truncated?)",
+                    sb.blocks_count,
+                    sb.block_size,
+                    source.len()
+                ),
+            ));
+        }
+        let groups = Groups::read(source.as_ref(), &sb)?;
+        let fs = ExtFs {
             source,
             kind,
-            label,
-            locked: Locked(Mutex::new(Inner { ext, open: None })),
-            paths: PathTable::new(root_meta),
+            sb,
+            groups,
+            maps: Mutex::new(Vec::new()),
+        };
+        let root = fs.inode(u64::from(ROOT))?;
+        if root.kind != Some(FileKind::Dir) {
+            return Err(fs.disk().corrupt(
+                "ext inode",
+                root.offset,
+                format!("the root inode has mode {:o}, not a directory", root.mode),
+            ));
+        }
+        Ok(fs)
+    }
+
+    fn disk(&self) -> Disk<'_> {
+        Disk {
+            source: self.source.as_ref(),
+            block_size: self.sb.block_size,
+            blocks_count: self.sb.blocks_count,
+        }
+    }
+
+    /// Reads inode `ino`.
+    fn inode(&self, ino: Ino) -> Result<Inode> {
+        let sb = &self.sb;
+        let number = u32::try_from(ino)
+            .ok()
+            .filter(|&n| n >= 1 && n <= sb.inodes_count)
+            .ok_or_else(|| {
+                self.disk().corrupt(
+                    "ext inode",
+                    0,
+                    format!("inode {ino} is past the inode count {}", sb.inodes_count),
+                )
+            })?;
+        let index = u64::from(number - 1);
+        let group = index / u64::from(sb.inodes_per_group);
+        let table = self.groups.inode_table(group).unwrap_or(u64::MAX);
+        let size = u64::from(sb.inode_size);
+        let within = (index % u64::from(sb.inodes_per_group)) * size;
+        let offset = table
+            .checked_mul(sb.block_size)
+            .and_then(|o| o.checked_add(within))
+            .filter(|_| table < sb.blocks_count)
+            .ok_or_else(|| {
+                self.disk().corrupt(
+                    "ext group descriptors",
+                    0,
+                    format!("group {group}: inode table at block {table}, past the filesystem"),
+                )
+            })?;
+        let raw = self.source.read_vec(offset, size as usize, "ext inode")?;
+        let huge = sb.has_ro_compat(RO_COMPAT_HUGE_FILE);
+        Inode::parse(number, offset, raw, huge, sb.block_size).map_err(|e| {
+            self.disk()
+                .corrupt("ext inode", offset, format!("inode {number}: {e}"))
         })
     }
 
-    fn meta_of(ext: &Ext4, image: &str, path: &[u8], m: &ext4_view::Metadata) -> Result<Metadata> {
-        let kind = kind(m.file_type());
-        let symlink = if kind == FileKind::Symlink {
-            let target = ext.read_link(path).map_err(|e| map_err(image, path, e))?;
-            Some(AsRef::<[u8]>::as_ref(&target).to_vec())
+    /// Builds the mapping of `inode`'s data (its block runs, or its inline bytes).
+    fn file_data(&self, inode: &Inode) -> Result<FileData> {
+        let disk = self.disk();
+        let size = inode.size;
+        if inode.has(FLAG_INLINE_DATA) {
+            return Ok(FileData {
+                size,
+                content: Content::Inline(inline::data(&disk, inode)?),
+            });
+        }
+        let bs = self.sb.block_size;
+        let per = bs / 4;
+        let max_blocks = if inode.has(FLAG_EXTENTS) {
+            1 << 32
         } else {
-            None
+            12 + per + per * per + per * per * per
         };
-        let time = stamp(m.modified());
+        if size.div_ceil(bs) > max_blocks {
+            return Err(disk.corrupt(
+                "ext inode",
+                inode.offset,
+                format!(
+                    "inode {}: size {size} is past the largest file the format maps",
+                    inode.number
+                ),
+            ));
+        }
+        let runs = if inode.has(FLAG_EXTENTS) {
+            extent::map(&disk, inode.number, inode.i_block())?
+        } else {
+            blockmap::map(&disk, inode.number, inode.i_block(), size.div_ceil(bs))?
+        };
+        Ok(FileData {
+            size,
+            content: Content::Blocks(runs),
+        })
+    }
+
+    /// The mapping of the regular file `ino`, from the cache or built and cached; `None`
+    /// when `ino` is not a regular file.
+    fn cached_data(&self, ino: Ino) -> Result<Option<Arc<FileData>>> {
+        let lock = || {
+            self.maps
+                .lock()
+                .map_err(|_| Error::Usage("ext reader poisoned by an earlier panic".into()))
+        };
+        {
+            let mut maps = lock()?;
+            if let Some(i) = maps.iter().position(|(n, _)| u64::from(*n) == ino) {
+                let hit = maps.remove(i);
+                let data = hit.1.clone();
+                maps.insert(0, hit);
+                return Ok(Some(data));
+            }
+        }
+        let inode = self.inode(ino)?;
+        if inode.kind != Some(FileKind::File) {
+            return Ok(None);
+        }
+        if inode.has(FLAG_ENCRYPT) {
+            return Err(Error::unsupported(
+                self.source.name(),
+                format!("ext feature encrypt: the data of inode {ino} is encrypted"),
+            ));
+        }
+        let data = Arc::new(self.file_data(&inode)?);
+        let mut maps = lock()?;
+        maps.insert(0, (inode.number, data.clone()));
+        maps.truncate(CACHED_MAPS);
+        Ok(Some(data))
+    }
+
+    /// The target of the symlink `inode`: in `i_block`, inline, or in a data block.
+    fn symlink_target(&self, inode: &Inode) -> Result<Vec<u8>> {
+        let disk = self.disk();
+        if inode.size > MAX_SYMLINK.min(self.sb.block_size) {
+            return Err(disk.corrupt(
+                "ext inode",
+                inode.offset,
+                format!("inode {}: symlink of {} bytes", inode.number, inode.size),
+            ));
+        }
+        if inode.is_fast_symlink(self.sb.block_size) {
+            return Ok(inode.i_block()[..inode.size as usize].to_vec());
+        }
+        let data = self.file_data(inode)?;
+        let mut target = vec![0; inode.size as usize];
+        let n = data.read_at(&disk, 0, &mut target)?;
+        target.truncate(n);
+        Ok(target)
+    }
+
+    fn meta(&self, inode: &Inode) -> Result<Metadata> {
+        let kind = inode.kind.ok_or_else(|| {
+            self.disk().corrupt(
+                "ext inode",
+                inode.offset,
+                format!(
+                    "inode {}: mode {:o} names no file type",
+                    inode.number, inode.mode
+                ),
+            )
+        })?;
+        let symlink = match kind {
+            FileKind::Symlink => Some(self.symlink_target(inode)?),
+            _ => None,
+        };
+        let rdev =
+            matches!(kind, FileKind::CharDevice | FileKind::BlockDevice).then(|| inode.rdev());
         Ok(Metadata {
             kind,
-            mode: u32::from(m.mode()) & 0o7777,
-            uid: m.uid(),
-            gid: m.gid(),
-            size: m.len(),
-            nlink: if kind == FileKind::Dir { 2 } else { 1 },
-            ino: 0,
-            mtime: time,
-            atime: stamp(m.accessed()),
-            ctime: time,
-            rdev: None,
+            mode: u32::from(inode.mode) & 0o7777,
+            uid: inode.uid,
+            gid: inode.gid,
+            size: inode.size,
+            nlink: u32::from(inode.nlink),
+            ino: u64::from(inode.number),
+            mtime: inode.mtime(),
+            atime: inode.atime(),
+            ctime: inode.ctime(),
+            rdev,
             symlink,
-            allocated: m.len().div_ceil(4096) * 4096,
+            allocated: inode.sectors.saturating_mul(512),
         })
     }
 
-    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Inner>> {
-        self.locked
-            .0
-            .lock()
-            .map_err(|_| Error::Usage("ext reader poisoned by an earlier panic".into()))
+    /// Calls `f(name, inode, offset)` for each entry of directory `dir` (`.` and `..`
+    /// included; `offset` is where the entry lies in the image) until it returns false.
+    fn each_entry(
+        &self,
+        dir: &Inode,
+        mut f: impl FnMut(&[u8], u32, u64) -> Result<bool>,
+    ) -> Result<()> {
+        let disk = self.disk();
+        let filetype = self.sb.has_incompat(INCOMPAT_FILETYPE);
+        let mut failure = None;
+        let mut more = true;
+        // Runs `f` over one area of entries; `offset` is where it lies in the image.
+        let mut area = |bytes: &[u8], offset: u64, more: &mut bool| -> Result<()> {
+            let mut entry = |raw: dir::Raw| f(raw.name, raw.inode, offset + raw.at as u64);
+            dir::each(bytes, filetype, |raw| match entry(raw) {
+                Ok(go) => {
+                    *more = go;
+                    go
+                }
+                Err(e) => {
+                    failure = Some(e);
+                    *more = false;
+                    false
+                }
+            })
+            .map_err(|(at, detail)| {
+                disk.corrupt(
+                    "ext directory entry",
+                    offset + at as u64,
+                    format!("directory inode {}: {detail}", dir.number),
+                )
+            })
+        };
+        if dir.has(FLAG_INLINE_DATA) {
+            for (bytes, offset) in inline::dir_areas(&disk, dir)? {
+                if more {
+                    area(&bytes, offset, &mut more)?;
+                }
+            }
+        } else {
+            let data = self.file_data(dir)?;
+            let Content::Blocks(runs) = &data.content else {
+                return Ok(());
+            };
+            let bs = self.sb.block_size;
+            let blocks = dir.size.div_ceil(bs);
+            let mut block = vec![0; bs as usize];
+            'runs: for run in runs.iter().filter(|r| r.init) {
+                for i in 0..run.len {
+                    if run.logical + i >= blocks || !more {
+                        break 'runs;
+                    }
+                    let at = (run.physical + i) * bs;
+                    self.source
+                        .read_exact_at(at, &mut block, "ext directory block")?;
+                    area(&block, at, &mut more)?;
+                }
+            }
+        }
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// The entries of directory `dir` except `.` and `..`, stopping after the first one
+    /// named `only` when given.
+    fn entries(&self, dir: Ino, only: Option<&[u8]>) -> Result<Vec<DirEntry>> {
+        let inode = self.inode(dir)?;
+        if inode.kind != Some(FileKind::Dir) {
+            return Err(Error::NotADirectory(format!(
+                "{}: inode {dir}",
+                self.source.name()
+            )));
+        }
+        if inode.has(FLAG_ENCRYPT) {
+            return Err(Error::unsupported(
+                self.source.name(),
+                format!("ext feature encrypt: directory inode {dir} has encrypted names"),
+            ));
+        }
+        let mut out = Vec::new();
+        self.each_entry(&inode, |name, child, at| {
+            if name == b"." || name == b".." || only.is_some_and(|o| o != name) {
+                return Ok(true);
+            }
+            if child > self.sb.inodes_count {
+                return Err(self.disk().corrupt(
+                    "ext directory entry",
+                    at,
+                    format!(
+                        "directory inode {dir} names inode {child}, past the inode count {}",
+                        self.sb.inodes_count
+                    ),
+                ));
+            }
+            if u64::from(child) == dir || child == ROOT {
+                return Err(self.disk().corrupt(
+                    "ext directory entry",
+                    at,
+                    format!(
+                        "directory inode {dir} lists inode {child} as {}, a directory loop",
+                        String::from_utf8_lossy(name)
+                    ),
+                ));
+            }
+            let meta = self.meta(&self.inode(u64::from(child))?)?;
+            out.push(DirEntry {
+                name: name.to_vec(),
+                ino: u64::from(child),
+                meta,
+            });
+            Ok(only.is_none())
+        })?;
+        Ok(out)
     }
 }
 
@@ -155,77 +382,71 @@ impl FileSystem for ExtFs {
         &self.source
     }
     fn label(&self) -> Option<String> {
-        (!self.label.is_empty()).then(|| self.label.clone())
+        (!self.sb.label.is_empty()).then(|| self.sb.label.clone())
     }
     fn root(&self) -> Ino {
-        0
+        u64::from(ROOT)
     }
     fn metadata(&self, ino: Ino) -> Result<Metadata> {
-        Ok(self.paths.get(ino)?.1)
+        self.meta(&self.inode(ino)?)
     }
     fn read_dir(&self, dir: Ino) -> Result<Vec<DirEntry>> {
-        let (path, _) = self.paths.get(dir)?;
-        let image = self.source.name();
-        let inner = self.lock()?;
-        let mut out = Vec::new();
-        for entry in inner
-            .ext
-            .read_dir(path.as_slice())
-            .map_err(|e| map_err(image, &path, e))?
-        {
-            let entry = entry.map_err(|e| map_err(image, &path, e))?;
-            let name = entry.file_name().as_ref().to_vec();
-            if name == b"." || name == b".." {
-                continue;
-            }
-            let child = join(&path, &name);
-            let m = entry.metadata().map_err(|e| map_err(image, &child, e))?;
-            let meta = Self::meta_of(&inner.ext, image, &child, &m)?;
-            let meta = self.paths.intern(child, meta)?;
-            out.push(DirEntry {
-                name,
-                ino: meta.ino,
-                meta,
-            });
-        }
-        Ok(out)
+        self.entries(dir, None)
+    }
+    fn lookup(&self, dir: Ino, name: &[u8]) -> Result<Option<DirEntry>> {
+        Ok(self.entries(dir, Some(name))?.pop())
     }
     fn read_at(&self, ino: Ino, offset: u64, buf: &mut [u8]) -> Result<usize> {
-        let (path, meta) = self.paths.get(ino)?;
-        if offset >= meta.size {
-            return Ok(0);
+        match self.cached_data(ino)? {
+            Some(data) => data.read_at(&self.disk(), offset, buf),
+            None if self.inode(ino)?.kind == Some(FileKind::Dir) => Err(Error::IsADirectory(
+                format!("{}: inode {ino}", self.source.name()),
+            )),
+            // Symlinks, devices, FIFOs and sockets have no data to read.
+            None => Ok(0),
         }
-        let image = self.source.name();
-        let mut inner = self.lock()?;
-        let Inner { ext, open } = &mut *inner;
-        if open.as_ref().is_none_or(|(i, _)| *i != ino) {
-            let file = ext
-                .open(path.as_slice())
-                .map_err(|e| map_err(image, &path, e))?;
-            *open = Some((ino, file));
-        }
-        let Some((_, file)) = open.as_mut() else {
-            return Ok(0);
-        };
-        if file.position() != offset {
-            file.seek_to(offset).map_err(|e| map_err(image, &path, e))?;
-        }
-        let mut done = 0;
-        while done < buf.len() {
-            let n = file
-                .read_bytes(&mut buf[done..])
-                .map_err(|e| map_err(image, &path, e))?;
-            if n == 0 {
-                break;
-            }
-            done += n;
-        }
-        Ok(done)
+    }
+    fn extents(&self, ino: Ino) -> Result<Option<Vec<Extent>>> {
+        Ok(self
+            .cached_data(ino)?
+            .and_then(|data| data.extents(self.sb.block_size)))
+    }
+    fn xattrs(&self, ino: Ino) -> Result<Vec<Xattr>> {
+        let inode = self.inode(ino)?;
+        Ok(xattr::read(&self.disk(), &inode)?
+            .into_iter()
+            .filter(|x| !x.is_inline_data())
+            .filter_map(|x| {
+                Some(Xattr {
+                    name: x.full_name()?,
+                    value: x.user_value(),
+                })
+            })
+            .collect())
     }
     fn info(&self) -> Vec<(String, String)> {
-        vec![
+        let sb = &self.sb;
+        let mut lines = vec![
             ("Filesystem".into(), self.kind.into()),
-            ("Label".into(), self.label.clone()),
-        ]
+            ("Label".into(), sb.label.clone()),
+            ("UUID".into(), sb.uuid_text()),
+            ("Block size".into(), sb.block_size.to_string()),
+            ("Blocks".into(), sb.blocks_count.to_string()),
+            ("Free blocks".into(), sb.free_blocks.to_string()),
+            ("Inodes".into(), sb.inodes_count.to_string()),
+            ("Free inodes".into(), sb.free_inodes.to_string()),
+            ("Inode size".into(), sb.inode_size.to_string()),
+            ("Block groups".into(), sb.groups().to_string()),
+            ("Features".into(), sb.feature_names().join(" ")),
+            ("Created".into(), sb.mkfs_time.to_string()),
+            ("Last written".into(), sb.write_time.to_string()),
+        ];
+        if !sb.last_mounted.is_empty() {
+            lines.push(("Last mounted on".into(), sb.last_mounted.clone()));
+        }
+        if sb.needs_recovery() {
+            lines.push(("Journal".into(), "needs recovery (not replayed)".into()));
+        }
+        lines
     }
 }
