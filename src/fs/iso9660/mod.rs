@@ -30,6 +30,7 @@ mod rockridge;
 mod susp;
 mod volume;
 mod zisofs;
+mod zisofs2;
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Deref;
@@ -188,13 +189,6 @@ struct Dirs {
     by_extent: BTreeMap<u64, Ino>,
 }
 
-/// The last inflated zisofs block, so sequential small reads inflate each block once.
-#[derive(Default)]
-struct BlockCache {
-    key: Option<(Ino, usize)>,
-    data: Vec<u8>,
-}
-
 /// An opened ISO 9660 volume.
 pub struct IsoFs {
     source: Arc<dyn Source>,
@@ -210,7 +204,7 @@ pub struct IsoFs {
     root_node: OnceLock<Node>,
     dirs: Mutex<Dirs>,
     listings: Mutex<Lru<Listing>>,
-    block: Mutex<BlockCache>,
+    zisofs: Mutex<zisofs::Cache>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -276,7 +270,7 @@ impl IsoFs {
             root_node: OnceLock::new(),
             dirs: Mutex::new(Dirs::default()),
             listings: Mutex::new(Lru::new(LISTING_BUDGET)),
-            block: Mutex::new(BlockCache::default()),
+            zisofs: Mutex::default(),
         };
         let (root, root_offset) = Self::root_of(fs.source.as_ref(), tree)?;
         let buf = Self::first_record(fs.source.as_ref(), &root)?;
@@ -398,7 +392,7 @@ impl IsoFs {
             }
             FileKind::File => match rr.and_then(|r| r.zf) {
                 Some(zf) => (
-                    u64::from(zf.size),
+                    zf.size,
                     Data::Zisofs {
                         pieces,
                         zf,
@@ -755,51 +749,32 @@ impl IsoFs {
         offset: u64,
         buf: &mut [u8],
     ) -> Result<usize> {
-        let disk = pieces.first().map_or(0, |p| p.disk);
+        let stored: u64 = pieces.iter().map(|p| p.len).sum();
+        let read = |at: u64, buf: &mut [u8]| {
+            if self.read_pieces(pieces, at, buf)? < buf.len() {
+                return Err(Error::corrupt(
+                    self.image(),
+                    "zisofs data",
+                    pieces.first().map_or(0, |p| p.disk),
+                    format!("reads past the file's {stored} stored bytes"),
+                ));
+            }
+            Ok(())
+        };
         let layout = {
             let mut slot = lock(layout);
             match &*slot {
                 Some(l) => l.clone(),
                 None => {
-                    let stored = pieces.iter().map(|p| p.len).sum();
-                    let read = |at: u64, len: usize| {
-                        let mut v = vec![0; len];
-                        self.read_pieces(pieces, at, &mut v)?;
-                        Ok(v)
-                    };
+                    let disk = pieces.first().map_or(0, |p| p.disk);
                     let l = Arc::new(Layout::decode(self.image(), disk, zf, stored, &read)?);
                     *slot = Some(l.clone());
                     l
                 }
             }
         };
-        let mut done = 0;
-        let mut pos = offset;
-        let mut cache = lock(&self.block);
-        let mut compressed = Vec::new();
-        while done < buf.len() && pos < layout.size {
-            let index = (pos / layout.block_size) as usize;
-            if cache.key != Some((ino, index)) {
-                let (from, to) = layout.block_range(index);
-                compressed.resize((to - from) as usize, 0);
-                self.read_pieces(pieces, from, &mut compressed)?;
-                cache.key = None;
-                Layout::inflate(
-                    self.image(),
-                    disk + from,
-                    &compressed,
-                    layout.block_len(index),
-                    &mut cache.data,
-                )?;
-                cache.key = Some((ino, index));
-            }
-            let within = (pos % layout.block_size) as usize;
-            let n = (cache.data.len() - within).min(buf.len() - done);
-            buf[done..done + n].copy_from_slice(&cache.data[within..within + n]);
-            done += n;
-            pos += n as u64;
-        }
-        Ok(done)
+        let mut cache = lock(&self.zisofs);
+        layout.read_at(self.image(), ino, &mut cache, offset, buf, &read)
     }
 
     /// Whether any file of the root directory or its subdirectories is zisofs-compressed.

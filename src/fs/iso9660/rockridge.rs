@@ -1,7 +1,7 @@
 //! Rock Ridge (RRIP 1.09, 1.10 and 1.12): the POSIX attributes a record's SUSP entries carry.
 //! PX (mode, links, owner, 1.12 serial number), PN (device numbers), SL (symlink target, over
 //! several entries), NM (name, over several entries), TF (times, short and long form), CL/PL/RE
-//! (directory relocation), SF (sparse files: listed, reads refused), ER (which RRIP), and ZF (zisofs, decoded in
+//! (directory relocation), SF (sparse files: listed, reads refused), ER (which RRIP), and ZF or Z2 (zisofs, zisofs2; decoded in
 //! [`super::zisofs`]).
 
 use super::record::{both_endian_u32, decode_short_date};
@@ -123,7 +123,7 @@ impl RockRidge {
             b"PL" => {}
             b"RE" => self.relocated = true,
             b"SF" => self.sparse = true,
-            b"ZF" => self.zf = Some(Zf::decode(image, e)?),
+            b"ZF" | b"Z2" => self.zf = Some(Zf::decode(image, e)?),
             b"ER" => {
                 need(image, e, 4)?;
                 let id_len = usize::from(d[0]);

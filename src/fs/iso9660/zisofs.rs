@@ -1,160 +1,326 @@
 //! zisofs: files compressed block by block with zlib, announced by a Rock Ridge ZF entry
-//! (algorithm `pz`). The file starts with a header (magic, uncompressed size, header size,
-//! block size) and a table of block pointers; each block inflates to the block size (the last
-//! one to the rest). Pointers are checked (ascending, inside the file) before any block is read.
+//! (or, for zisofs2, a Z2 entry). Version 1 (algorithm `pz`): the file starts with a 16-byte
+//! header (magic, uncompressed size, header size, block size) and a table of 32-bit block
+//! pointers. Version 2 (algorithm `PZ`, header in [`super::zisofs2`]): a 24-byte header, a
+//! 64-bit size and 64-bit pointers. Each block inflates to the block size (the last one to the
+//! rest); an empty block is a block of zeros.
+//!
+//! The pointer table is not loaded whole: a window of it is read when a block in it is
+//! needed, checked (ascending, after the table, inside the file, no block longer than a
+//! compressed block can be) and kept in a [`Cache`] with the last inflated block, so
+//! sequential reads read each window and inflate each block once.
 
 use flate2::{Decompress, FlushDecompress, Status};
 
 use super::susp::Entry;
+use super::zisofs2;
 use crate::error::{Error, Result};
+use crate::fs::Ino;
 
-/// The magic number at the start of a zisofs file.
+/// The magic number at the start of a zisofs (version 1) file.
 const MAGIC: [u8; 8] = [0x37, 0xe4, 0x53, 0x96, 0xc9, 0xdb, 0xd6, 0x07];
+/// How many block pointers a window of the pointer table holds.
+const WINDOW: u64 = 4096;
 
-/// The ZF entry: how a file is compressed.
+/// The ZF (or Z2) entry: how a file is compressed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Zf {
     pub algorithm: [u8; 2],
     /// Header size in 4-byte words.
     pub header_words: u8,
-    /// log2 of the block size (15, 16 or 17).
+    /// log2 of the block size.
     pub block_log2: u8,
     /// The uncompressed size.
-    pub size: u32,
+    pub size: u64,
 }
 
 impl Zf {
-    /// Decodes a ZF entry.
+    /// Decodes a ZF or Z2 entry. Version 1 (algorithm `pz`, which the zisofs2 format keeps for
+    /// it) records a both-endian 32-bit size, version 2 a little-endian 64-bit one.
     pub fn decode(image: &str, e: &Entry) -> Result<Zf> {
         let d = e.data;
+        let corrupt = |detail: String| Error::corrupt(image, "ZF entry", e.offset, detail);
         if d.len() < 12 {
-            return Err(Error::corrupt(
-                image,
-                "ZF entry",
-                e.offset,
-                format!("{} data bytes, needs 12", d.len()),
+            return Err(corrupt(format!("{} data bytes, needs 12", d.len())));
+        }
+        let algorithm = [d[0], d[1]];
+        let v1 = &algorithm == b"pz";
+        if v1 && &e.signature == b"Z2" {
+            return Err(corrupt(
+                "a Z2 entry with the version 1 algorithm \"pz\"".into(),
             ));
         }
+        let size = if v1 {
+            u64::from(super::record::both_endian_u32(&d[4..12]))
+        } else {
+            let mut b = [0; 8];
+            b.copy_from_slice(&d[4..12]);
+            u64::from_le_bytes(b)
+        };
         Ok(Zf {
-            algorithm: [d[0], d[1]],
+            algorithm,
             header_words: d[2],
             block_log2: d[3],
-            size: super::record::both_endian_u32(&d[4..12]),
+            size,
         })
+    }
+
+    /// Whether this is zisofs version 1.
+    fn v1(&self) -> bool {
+        &self.algorithm == b"pz"
     }
 }
 
-/// The decoded layout of one compressed file: its block pointers, relative to the start of
-/// the compressed data.
+/// Reads `buf.len()` bytes at a byte offset of a compressed file's stored bytes.
+pub type ReadStored<'a> = &'a dyn Fn(u64, &mut [u8]) -> Result<()>;
+
+/// The checked layout of one compressed file.
 #[derive(Clone, Debug)]
 pub struct Layout {
+    /// The uncompressed size.
     pub size: u64,
-    pub block_size: u64,
-    pub pointers: Vec<u32>,
+    block_size: u64,
+    /// Where the pointer table starts in the file, and the size of one pointer.
+    table: u64,
+    width: u64,
+    blocks: u64,
+    /// The file's stored (compressed) length.
+    stored: u64,
+    /// The image offset of the file's first byte (for error messages).
+    disk: u64,
 }
 
 impl Layout {
-    /// Checks `zf` and the file's header (`head` holds at least the header and the pointer
-    /// table, read from the file's first bytes) against the compressed length `stored`.
+    /// Checks `zf` and the file's header against the stored length `stored`; `disk` is the
+    /// image offset of the file's first byte.
     pub fn decode(
         image: &str,
-        offset: u64,
+        disk: u64,
         zf: &Zf,
         stored: u64,
-        read: &dyn Fn(u64, usize) -> Result<Vec<u8>>,
+        read: ReadStored,
     ) -> Result<Layout> {
-        let corrupt = |detail: String| Error::corrupt(image, "zisofs header", offset, detail);
-        if &zf.algorithm != b"pz" {
-            return Err(Error::unsupported(
-                image,
-                format!(
-                    "zisofs algorithm {:?} (only \"pz\", zlib, is read)",
-                    String::from_utf8_lossy(&zf.algorithm)
+        let corrupt = |detail: String| Error::corrupt(image, "zisofs header", disk, detail);
+        let (log2s, width, header_len) = if zf.v1() {
+            (15..=17, 4, u64::from(zf.header_words) * 4)
+        } else {
+            let id = zisofs2::algorithm(image, zf.algorithm)?;
+            if stored < zisofs2::LEN as u64 {
+                return Err(corrupt(format!(
+                    "{stored} stored bytes cannot hold the zisofs2 header"
+                )));
+            }
+            let mut b = [0; zisofs2::LEN];
+            read(0, &mut b)?;
+            let h = zisofs2::Header::decode(image, disk, &b)?;
+            let fields = [
+                ("algorithm", u64::from(h.algorithm), u64::from(id)),
+                (
+                    "header size",
+                    u64::from(h.words),
+                    u64::from(zf.header_words),
                 ),
-            ));
-        }
-        if !(15..=17).contains(&zf.block_log2) {
+                (
+                    "block size",
+                    u64::from(h.block_log2),
+                    u64::from(zf.block_log2),
+                ),
+                ("uncompressed size", h.size, zf.size),
+            ];
+            if let Some((what, file, entry)) = fields.iter().find(|(_, a, b)| a != b) {
+                return Err(corrupt(format!(
+                    "the zisofs2 header's {what} ({file}) is not the ZF entry's ({entry})"
+                )));
+            }
+            // Writers use 32 KiB to 1 MiB blocks (xorriso's block_size_v2).
+            (15..=20, 8, u64::from(h.words) * 4)
+        };
+        if !log2s.contains(&zf.block_log2) {
             return Err(corrupt(format!(
-                "block size 2^{} is not 2^15..2^17",
-                zf.block_log2
+                "block size 2^{} is not 2^{}..2^{}",
+                zf.block_log2,
+                log2s.start(),
+                log2s.end()
             )));
         }
         let block_size = 1u64 << zf.block_log2;
-        let size = u64::from(zf.size);
-        let blocks = size.div_ceil(block_size);
-        let header_len = u64::from(zf.header_words) * 4;
-        let table_end = header_len + (blocks + 1) * 4;
-        if header_len < 16 || table_end > stored {
+        let blocks = zf.size.div_ceil(block_size);
+        let min_header = if zf.v1() { 16 } else { zisofs2::LEN as u64 };
+        let table_end = (blocks + 1)
+            .checked_mul(width)
+            .and_then(|t| t.checked_add(header_len));
+        if header_len < min_header || table_end.is_none_or(|end| end > stored) {
             return Err(corrupt(format!(
-                "header of {header_len} bytes and {blocks} block pointers do not fit the {stored} stored bytes"
+                "a header of {header_len} bytes and {} block pointers of {width} bytes do not fit the {stored} stored bytes",
+                blocks + 1
             )));
         }
-        let head = read(0, table_end as usize)?;
-        if head[..8] != MAGIC {
-            return Err(corrupt("no zisofs magic number".into()));
-        }
-        let pointers: Vec<u32> = head[header_len as usize..]
-            .chunks_exact(4)
-            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect();
-        let mut prev = table_end;
-        for (i, &p) in pointers.iter().enumerate() {
-            let p = u64::from(p);
-            if p < prev || p > stored || p - prev > 2 * block_size + 1024 {
-                return Err(corrupt(format!(
-                    "block pointer {i} ({p}) is out of order, too far from the previous one, or past the stored {stored} bytes"
-                )));
+        if zf.v1() {
+            let mut magic = [0; 8];
+            read(0, &mut magic)?;
+            if magic != MAGIC {
+                return Err(corrupt("no zisofs magic number".into()));
             }
-            prev = p;
         }
         Ok(Layout {
-            size,
+            size: zf.size,
             block_size,
-            pointers,
+            table: header_len,
+            width,
+            blocks,
+            stored,
+            disk,
         })
     }
 
-    /// The compressed byte range of block `index` (an empty range is a block of zeros).
-    pub fn block_range(&self, index: usize) -> (u64, u64) {
-        (
-            u64::from(self.pointers[index]),
-            u64::from(self.pointers[index + 1]),
-        )
-    }
-
     /// The uncompressed length of block `index`.
-    pub fn block_len(&self, index: usize) -> usize {
-        let start = index as u64 * self.block_size;
-        (self.size - start).min(self.block_size) as usize
+    fn block_len(&self, index: u64) -> usize {
+        (self.size - index * self.block_size).min(self.block_size) as usize
     }
 
-    /// Inflates one block's compressed bytes into `out` (cleared first), which must come to
-    /// exactly `expect` bytes.
-    pub fn inflate(
+    /// Loads the window of the pointer table that holds block `index`'s pointers into
+    /// `cache` (keyed by `key`), checking every pointer in it.
+    fn load_window(
+        &self,
         image: &str,
-        offset: u64,
-        compressed: &[u8],
-        expect: usize,
-        out: &mut Vec<u8>,
+        key: Ino,
+        index: u64,
+        cache: &mut Cache,
+        read: ReadStored,
     ) -> Result<()> {
-        out.clear();
-        if compressed.is_empty() {
-            out.resize(expect, 0);
+        let first = index / WINDOW * WINDOW;
+        if cache.window == Some((key, first)) {
             return Ok(());
         }
-        out.reserve(expect + 1);
-        let mut z = Decompress::new(true);
-        let status = z
-            .decompress_vec(compressed, out, FlushDecompress::Finish)
-            .map_err(|e| Error::corrupt(image, "zisofs block", offset, e.to_string()))?;
-        if status != Status::StreamEnd || out.len() != expect {
-            return Err(Error::corrupt(
-                image,
-                "zisofs block",
-                offset,
-                format!("inflates to {} bytes, expected {expect}", out.len()),
-            ));
+        cache.window = None;
+        let count = (self.blocks - first).min(WINDOW) + 1;
+        let at = self.table + first * self.width;
+        let mut raw = vec![0; (count * self.width) as usize];
+        read(at, &mut raw)?;
+        cache.pointers.clear();
+        let table_end = self.table + (self.blocks + 1) * self.width;
+        // Deflate never grows a block by more than a few bytes per 16 KiB.
+        let longest = 2 * self.block_size + 1024;
+        let mut prev = None;
+        for (i, c) in raw.chunks_exact(self.width as usize).enumerate() {
+            let p = match *c {
+                [a, b, c, d] => u64::from(u32::from_le_bytes([a, b, c, d])),
+                _ => {
+                    let mut b = [0; 8];
+                    b.copy_from_slice(c);
+                    u64::from_le_bytes(b)
+                }
+            };
+            let bad = p < table_end
+                || p > self.stored
+                || prev.is_some_and(|prev| p < prev || p - prev > longest);
+            if bad {
+                return Err(Error::corrupt(
+                    image,
+                    "zisofs block pointer",
+                    self.disk + at + i as u64 * self.width,
+                    format!(
+                        "block pointer {} ({p}) is out of order, too far from the previous one, before the end of the pointer table ({table_end}) or past the {} stored bytes",
+                        first + i as u64,
+                        self.stored
+                    ),
+                ));
+            }
+            prev = Some(p);
+            cache.pointers.push(p);
         }
+        cache.window = Some((key, first));
         Ok(())
     }
+
+    /// Reads uncompressed bytes at `offset` into `buf` (which ends at the file's size at the
+    /// latest); `key` names the file in `cache`.
+    pub fn read_at(
+        &self,
+        image: &str,
+        key: Ino,
+        cache: &mut Cache,
+        offset: u64,
+        buf: &mut [u8],
+        read: ReadStored,
+    ) -> Result<usize> {
+        let mut done = 0;
+        let mut pos = offset;
+        let mut compressed = Vec::new();
+        while done < buf.len() && pos < self.size {
+            let index = pos / self.block_size;
+            if cache.block != Some((key, index)) {
+                self.load_window(image, key, index, cache, read)?;
+                let within = (index % WINDOW) as usize;
+                let (from, to) = (cache.pointers[within], cache.pointers[within + 1]);
+                compressed.resize((to - from) as usize, 0);
+                read(from, &mut compressed)?;
+                cache.block = None;
+                inflate(
+                    image,
+                    self.disk + from,
+                    &compressed,
+                    self.block_len(index),
+                    &mut cache.data,
+                )?;
+                cache.block = Some((key, index));
+            }
+            let within = (pos % self.block_size) as usize;
+            let n = (cache.data.len() - within).min(buf.len() - done);
+            buf[done..done + n].copy_from_slice(&cache.data[within..within + n]);
+            done += n;
+            pos += n as u64;
+        }
+        Ok(done)
+    }
+}
+
+/// A window of one file's pointer table and the last inflated block, shared by the files of
+/// one filesystem.
+#[derive(Default)]
+pub struct Cache {
+    /// The file and the index of the first pointer of the window held.
+    window: Option<(Ino, u64)>,
+    pointers: Vec<u64>,
+    /// The file and the index of the block held.
+    block: Option<(Ino, u64)>,
+    data: Vec<u8>,
+}
+
+/// Inflates one block's compressed bytes into `out` (cleared first), which must come to
+/// exactly `expect` bytes; an empty block is `expect` zeros.
+fn inflate(
+    image: &str,
+    offset: u64,
+    compressed: &[u8],
+    expect: usize,
+    out: &mut Vec<u8>,
+) -> Result<()> {
+    out.clear();
+    if compressed.is_empty() {
+        out.resize(expect, 0);
+        return Ok(());
+    }
+    out.reserve(expect + 1);
+    let mut z = Decompress::new(true);
+    let status = z
+        .decompress_vec(compressed, out, FlushDecompress::Finish)
+        .map_err(|e| Error::corrupt(image, "zisofs block", offset, e.to_string()))?;
+    if out.len() > expect {
+        return Err(Error::corrupt(
+            image,
+            "zisofs block",
+            offset,
+            format!("inflates to more than the block's {expect} bytes"),
+        ));
+    }
+    if status != Status::StreamEnd || out.len() != expect {
+        return Err(Error::corrupt(
+            image,
+            "zisofs block",
+            offset,
+            format!("inflates to {} bytes, expected {expect}", out.len()),
+        ));
+    }
+    Ok(())
 }
