@@ -21,6 +21,7 @@ mod iso_multi_extent;
 mod iso_mutation;
 mod iso_oracle;
 mod iso_tree;
+mod iso_zisofs2;
 mod mutants;
 mod nested_chain;
 mod nested_cpio;
