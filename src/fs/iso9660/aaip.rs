@@ -108,7 +108,7 @@ impl AttributeList {
                 "the attribute list ends inside this component (CONTINUE flag on its last record)",
             ));
         }
-        if components.len() % 2 != 0 {
+        if !components.len().is_multiple_of(2) {
             let (_, at) = components[components.len() - 1];
             return Err(corrupt(
                 image,
