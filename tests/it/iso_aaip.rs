@@ -7,10 +7,13 @@
 
 use std::path::{Path, PathBuf};
 
+use isofish::fs::MountOptions;
+
 use crate::commands_xattr::{
     getfattr, isofish_attrs, make_xattr_tree, paths, tmpfs_scratch, unpack, Attrs,
 };
 use crate::common::{isofish, run_ro, tool};
+use crate::mutants::run_mutants;
 
 /// The tree of the squashfs tests (user, trusted and security attributes, values up to
 /// 20 KiB, binary ones, a directory and a symlink with attributes) plus ACLs: access ACLs on
@@ -231,8 +234,9 @@ fn tar_out_xattrs_unpack_as_xorriso_extracts() {
     }
 }
 
-/// A small image with attributes `user.a` = `v1` on `small` and a 6000-byte value on `big`
-/// (continuation areas), and its bytes; AAIP is announced by an ER entry.
+/// A small image with attributes `user.a` = `v1` on `small`, a 6000-byte value on `big`
+/// (continuation areas) and an access ACL on `acl`, and its bytes; AAIP is announced by an
+/// ER entry.
 fn small_image(dir: &Path) -> (PathBuf, Vec<u8>) {
     let tree = dir.join("small-tree");
     std::fs::create_dir(&tree).unwrap();
@@ -251,14 +255,35 @@ fn small_image(dir: &Path) -> (PathBuf, Vec<u8>) {
         &["-n", "user.big", "-v", &value, big.to_str().unwrap()],
         None,
     );
+    let acl = tree.join("acl");
+    std::fs::write(&acl, b"a\n").unwrap();
+    tool(
+        "setfacl",
+        &["-m", "u:1234:rw-,g:4321:r--", acl.to_str().unwrap()],
+        None,
+    );
     let image = dir.join("small.iso");
     make_image(
         &tree,
         &image,
-        &["-compliance", "aaip_susp_1_10_off", "-xattr", "on"],
+        &[
+            "-compliance",
+            "aaip_susp_1_10_off",
+            "-xattr",
+            "on",
+            "-acl",
+            "on",
+        ],
     );
     let bytes = std::fs::read(&image).unwrap();
     (image, bytes)
+}
+
+/// Where the AL entries of an image are: `AL`, a length of 5 or more, version 1, flags 0 or 1.
+fn al_entries(bytes: &[u8]) -> Vec<(usize, usize)> {
+    let is_al = |w: &[u8]| w[0] == b'A' && w[1] == b'L' && w[2] >= 5 && w[3] == 1 && w[4] <= 1;
+    let starts = bytes.windows(5).enumerate().filter(|(_, w)| is_al(w));
+    starts.map(|(i, w)| (i, usize::from(w[2]))).collect()
 }
 
 fn find(bytes: &[u8], what: &[u8]) -> usize {
@@ -372,16 +397,45 @@ fn aaip_1_0_aa_entries_are_read() {
     let expected = run_ro(&image, &["lgetxattrs", "/small", ":", "lgetxattrs", "/big"]);
     assert!(!expected.is_empty());
     let mut aa = bytes.clone();
-    let mut pos = 0;
-    while let Some(i) = aa[pos..]
-        .windows(5)
-        .position(|w| w[0] == b'A' && w[1] == b'L' && w[2] >= 5 && w[3] == 1 && w[4] <= 1)
-    {
-        aa[pos + i + 1] = b'A';
-        pos += i + 5;
+    for (at, _) in al_entries(&bytes) {
+        aa[at + 1] = b'A';
     }
     assert!(list(&aa).is_empty());
     let er = find(&aa, b"AAIP_0200");
     aa[er..er + 9].copy_from_slice(b"AAIP_0100");
     assert_eq!(list(&aa), expected);
+}
+
+/// Seeded mutations of the AL entries (and the continuation entries among them): the bounded
+/// walk, which asks every file for its attributes, never panics or hangs.
+#[test]
+fn mutated_attribute_lists_never_panic() {
+    let dir = tmpfs_scratch();
+    let (image, bytes) = small_image(dir.path());
+    let acl = String::from_utf8(run_ro(&image, &["lgetxattrs", "/acl"])).unwrap();
+    assert!(acl.contains("system.posix_acl_access"), "{acl}");
+    let entries = al_entries(&bytes);
+    assert!(entries.len() > 20, "{} AL entries", entries.len());
+    let (ok, failed, _) = run_mutants(
+        "aaip",
+        0x0aa1_9200,
+        600,
+        "aaip.iso",
+        &MountOptions::default(),
+        |rng| {
+            let mut img = bytes.clone();
+            for _ in 0..1 + rng.below(3) {
+                let (at, len) = entries[rng.below(entries.len())];
+                let pos = at + 2 + rng.below(len - 2);
+                match rng.below(4) {
+                    0 => img[pos] ^= 1 << rng.below(8),
+                    1 => img[pos] = 0,
+                    2 => img[pos] = 0xff,
+                    _ => img[pos] = rng.next() as u8,
+                }
+            }
+            img
+        },
+    );
+    assert!(ok > 0 && failed > 0, "{ok} read, {failed} refused");
 }
