@@ -2,6 +2,9 @@
 //! [`IsoFs`] filesystem. This module picks the tree to show, turns directory records into
 //! [`Metadata`] and serves file data; each on-disc structure is decoded in its own module.
 //!
+//! Extended attributes and ACLs (AAIP, decoded in `aaip.rs`) are read from a file's record
+//! only when asked for, in the Rock Ridge view only, so listings do not keep them.
+//!
 //! Choices where the standards leave room:
 //! - The view is Rock Ridge, else Joliet, else plain ISO 9660 (mount options `norock`,
 //!   `nojoliet`, `joliet` to prefer Joliet, `plain` for neither), as the Linux kernel does.
