@@ -360,7 +360,7 @@ fn attributes_are_read_through_nested_mounts() {
 }
 
 /// Unpacks `tarball` into the new directory `dir/name` with GNU tar or bsdtar, attributes on.
-fn unpack(tarball: &Path, dir: &Path, name: &str, bsdtar: bool) -> std::path::PathBuf {
+pub fn unpack(tarball: &Path, dir: &Path, name: &str, bsdtar: bool) -> std::path::PathBuf {
     let into = dir.join(name);
     std::fs::create_dir(&into).unwrap();
     let t = tarball.to_str().unwrap();

@@ -14,6 +14,7 @@ mod common;
 mod completions;
 mod docs;
 mod host_tree;
+mod iso_aaip;
 mod iso_flags;
 mod iso_hostile;
 mod iso_info;

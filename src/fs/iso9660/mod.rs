@@ -2,6 +2,9 @@
 //! [`IsoFs`] filesystem. This module picks the tree to show, turns directory records into
 //! [`Metadata`] and serves file data; each on-disc structure is decoded in its own module.
 //!
+//! Extended attributes and ACLs (AAIP, decoded in `aaip.rs`) are read from a file's record
+//! only when asked for, in the Rock Ridge view only, so listings do not keep them.
+//!
 //! Choices where the standards leave room:
 //! - The view is Rock Ridge, else Joliet, else plain ISO 9660 (mount options `norock`,
 //!   `nojoliet`, `joliet` to prefer Joliet, `plain` for neither), as the Linux kernel does.
@@ -23,6 +26,7 @@
 //!   of entries (evicted ones are read again; the ancestors of the directory just read are
 //!   kept), so memory does not grow with the number of files.
 
+mod aaip;
 mod cache;
 mod joliet;
 mod record;
@@ -44,7 +48,7 @@ use volume::{Descriptor, Kind};
 use zisofs::{Layout, Zf};
 
 use crate::error::{Error, Result};
-use crate::fs::{DirEntry, Extent, FileKind, FileSystem, Ino, Metadata, MountOptions};
+use crate::fs::{DirEntry, Extent, FileKind, FileSystem, Ino, Metadata, MountOptions, Xattr};
 use crate::source::Source;
 
 /// The logical block (sector) size: the only one read.
@@ -777,6 +781,36 @@ impl IsoFs {
         layout.read_at(self.image(), ino, &mut cache, offset, buf, &read)
     }
 
+    /// The AAIP attributes of the record at `ino` (read again, so listings need not keep
+    /// them). AL entries always count; AA entries only where the root's ER entries announce
+    /// AAIP 1.0 or 0.2, which used that signature (Apple's extensions use it too).
+    fn aaip_xattrs(&self, ino: Ino) -> Result<Vec<Xattr>> {
+        let image = self.image();
+        let len = self.source.read_vec(ino, 1, "directory record")?[0];
+        let buf = self
+            .source
+            .read_vec(ino, usize::from(len), "directory record")?;
+        let rec = Record::decode(&buf, ino, image)?;
+        let old = self.rock_ridge.as_ref().is_some_and(|ids| {
+            ids.iter()
+                .any(|id| matches!(id.as_str(), "AAIP_0100" | "AAIP_0002"))
+        });
+        let skip = if ino == self.root { 0 } else { self.susp_skip };
+        let mut list = aaip::AttributeList::default();
+        susp::for_each(
+            self.source.as_ref(),
+            rec.system_use,
+            rec.system_use_offset,
+            skip,
+            &mut |e| match &e.signature {
+                b"AL" => list.add(image, e),
+                b"AA" if old => list.add(image, e),
+                _ => Ok(()),
+            },
+        )?;
+        list.finish(image)
+    }
+
     /// Whether any file of the root directory or its subdirectories is zisofs-compressed.
     fn has_zisofs(&self) -> bool {
         let Ok(top) = self.read_dir(self.root) else {
@@ -893,6 +927,13 @@ impl FileSystem for IsoFs {
             }
         }
         Ok(Some(out))
+    }
+    fn xattrs(&self, ino: Ino) -> Result<Vec<Xattr>> {
+        self.node(ino)?;
+        if self.view != View::RockRidge {
+            return Ok(Vec::new());
+        }
+        self.aaip_xattrs(ino)
     }
     fn info(&self) -> Vec<(String, String)> {
         let mut out = Vec::new();
