@@ -719,8 +719,30 @@ fn copy_file(p: &Planned, root: bool, buf: &mut [u8], bar: &ProgressBar) -> anyh
     Ok(())
 }
 
+/// Files one thread takes at a time: at most this many, all in one host directory.
+const BATCH: usize = 256;
+
+/// The plan's files cut into batches of consecutive files that share a host directory, so the
+/// two copying threads create files in different directories and do not queue on one
+/// directory's lock in the kernel.
+fn batches(files: &[Planned]) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for i in 1..=files.len() {
+        let cut = i == files.len()
+            || i - start == BATCH
+            || files[i].dest.parent() != files[start].dest.parent();
+        if cut {
+            out.push(start..i);
+            start = i;
+        }
+    }
+    out
+}
+
 /// Copies the regular files of the plan on two threads.
 fn copy_files(files: &[Planned], root: bool, bar: &ProgressBar) -> anyhow::Result<()> {
+    let batches = batches(files);
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
     let error: Mutex<Option<anyhow::Error>> = Mutex::new(None);
@@ -728,13 +750,16 @@ fn copy_files(files: &[Planned], root: bool, bar: &ProgressBar) -> anyhow::Resul
         for _ in 0..2 {
             scope.spawn(|| {
                 let mut buf = vec![0u8; 1 << 20];
-                while !failed.load(Ordering::Relaxed) {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(p) = files.get(i) else { break };
-                    if let Err(e) = copy_file(p, root, &mut buf, bar) {
-                        failed.store(true, Ordering::Relaxed);
-                        if let Ok(mut slot) = error.lock() {
-                            slot.get_or_insert(e);
+                while let Some(batch) = batches.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    for p in &files[batch.clone()] {
+                        if failed.load(Ordering::Relaxed) {
+                            return;
+                        }
+                        if let Err(e) = copy_file(p, root, &mut buf, bar) {
+                            failed.store(true, Ordering::Relaxed);
+                            if let Ok(mut slot) = error.lock() {
+                                slot.get_or_insert(e);
+                            }
                         }
                     }
                 }
