@@ -229,6 +229,24 @@ fn dot_dot_names_are_left_out() {
     assert!(tree.nodes.keys().all(|k| !k.contains("evil")), "{tree:?}");
 }
 
+/// An ISO (xorriso) holding `image` at its top, beside it as `drive.iso`.
+fn drive_holding(image: &Path) -> std::path::PathBuf {
+    let drive = image.with_file_name("drive.iso");
+    tool(
+        "xorriso",
+        &[
+            "-as",
+            "mkisofs",
+            "-quiet",
+            "-o",
+            drive.to_str().unwrap(),
+            image.to_str().unwrap(),
+        ],
+        None,
+    );
+    drive
+}
+
 #[test]
 fn decompression_is_bounded() {
     let dir = scratch();
@@ -242,19 +260,7 @@ fn decompression_is_bounded() {
         image.display()
     ));
     assert!(std::fs::metadata(&image).unwrap().len() < 1 << 20);
-    let drive = d.join("drive.iso");
-    tool(
-        "xorriso",
-        &[
-            "-as",
-            "mkisofs",
-            "-quiet",
-            "-o",
-            drive.to_str().unwrap(),
-            image.to_str().unwrap(),
-        ],
-        None,
-    );
+    let drive = drive_holding(&image);
     let err = run_err(&drive, &["mount-loop", "/bomb.cpio.gz", "/b", "limit=16M"]);
     assert!(
         err.contains("more than the limit of 16777216 bytes"),
@@ -310,19 +316,7 @@ fn a_huge_lzma_dictionary_is_refused_not_allocated() {
         .unwrap();
     assert!(!xz.status.success());
     assert!(String::from_utf8_lossy(&xz.stderr).contains("Memory usage limit"));
-    let drive = d.join("drive.iso");
-    tool(
-        "xorriso",
-        &[
-            "-as",
-            "mkisofs",
-            "-quiet",
-            "-o",
-            drive.to_str().unwrap(),
-            image.to_str().unwrap(),
-        ],
-        None,
-    );
+    let drive = drive_holding(&image);
     let err = run_err(&drive, &["mount-loop", "/bomb.lzma", "/b"]);
     assert!(
         err.contains("bomb.lzma") && err.contains("memory limit"),
