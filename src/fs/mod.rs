@@ -2,6 +2,7 @@
 //! speaks ([`Metadata`], [`DirEntry`], [`Extent`]), and [`open`], which probes a source and
 //! opens the filesystem it holds. One folder per format below this module.
 
+pub mod bytes;
 pub mod cpio;
 pub mod decoded;
 pub mod erofs;

@@ -3,6 +3,8 @@
 //! announce and the device count. The probe uses them to say `erofs (lz4)` without opening
 //! the image; the reader uses them for `info` and to refuse multi-device images by name.
 
+use crate::fs::bytes::{le16, le32};
+
 /// Where the superblock starts.
 pub const OFFSET: u64 = 1024;
 /// Bytes of the superblock.
@@ -56,13 +58,6 @@ pub struct Features {
     incompat: u32,
     compr_algs: u16,
     extra_devices: u16,
-}
-
-fn le16(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(b.get(at..at + 2)?.try_into().ok()?))
-}
-fn le32(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
 }
 
 impl Features {

@@ -1,17 +1,12 @@
 //! Squashfs directory listings: the headers and entries of the directory table (decompressed
 //! whole by backhand), decoded here so a lookup reads one directory, not the whole tree.
 
+use crate::fs::bytes::{le16, le32};
+
 /// One entry of a directory listing.
 pub struct RawEntry {
     pub name: Vec<u8>,
     pub inode_number: u32,
-}
-
-fn le16(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(b.get(at..at + 2)?.try_into().ok()?))
-}
-fn le32(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
 }
 
 /// Decodes a directory's listing (`bytes` is exactly its `file_size - 3` bytes).
