@@ -3,8 +3,10 @@
 
 pub mod boot;
 pub mod commands;
+pub mod data;
 pub mod error;
 pub mod fs;
+pub mod ondisk;
 pub mod session;
 pub mod shell;
 pub mod source;

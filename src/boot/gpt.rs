@@ -110,7 +110,7 @@ pub fn read_at(src: &dyn Source, sector: u64) -> Result<Option<Gpt>> {
     let header_crc_ok = if (92..=512).contains(&header_size) {
         let mut copy = h;
         copy[16..20].fill(0);
-        crc32fast::hash(&copy[..header_size as usize]) == le32(&h, 16)
+        crate::ondisk::crc::gpt32(&copy[..header_size as usize]) == le32(&h, 16)
     } else {
         problems.push(format!("header size {header_size} is not within 92..512"));
         false
@@ -152,7 +152,7 @@ pub fn read_at(src: &dyn Source, sector: u64) -> Result<Option<Gpt>> {
         ));
     } else if let Some(start) = start {
         let array = src.read_vec(start, size as usize, "GPT entry array")?;
-        let ok = crc32fast::hash(&array) == le32(&h, 88);
+        let ok = crate::ondisk::crc::gpt32(&array) == le32(&h, 88);
         if !ok {
             gpt.problems.push("entry array CRC32 does not match".into());
         }

@@ -347,13 +347,13 @@ pub fn scan_tree(fs: &dyn FileSystem, blocks: &HashSet<u64>) -> TreeScan {
             match e.meta.kind {
                 FileKind::Dir => stack.push((e.ino, child)),
                 FileKind::File => {
-                    let extents = fs.extents(e.ino).ok().flatten().unwrap_or_default();
-                    for x in &extents {
-                        if let Some(o) = x.offset {
-                            data_end = data_end.max(o.saturating_add(x.len));
+                    let spans = fs.spans(e.ino).ok().flatten().unwrap_or_default();
+                    for x in &spans {
+                        if let Some(o) = x.source_offset() {
+                            data_end = data_end.max(o.saturating_add(x.len()));
                         }
                     }
-                    let first = extents.first().and_then(|x| x.offset);
+                    let first = spans.first().and_then(|x| x.source_offset());
                     if let Some(block) = first
                         .filter(|o| o.is_multiple_of(BLOCK))
                         .map(|o| o / BLOCK)

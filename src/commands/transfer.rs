@@ -154,17 +154,41 @@ impl Write for Sink<'_> {
     }
 }
 
+/// A piece of a file's data as it lies in the filesystem's source.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Extent {
+    /// Byte offset in the source, or `None` for a hole that reads as zeros.
+    pub offset: Option<u64>,
+    pub len: u64,
+}
+
 /// The plain extents of a file as `(offset in the source, length)`, checked against the
-/// source's size, when the filesystem stores it plainly and they add up to its size.
+/// source's size, when the filesystem stores it plainly in its own source and they add up to
+/// its size.
 pub(super) fn plain_extents(
     fs: &dyn FileSystem,
     ino: Ino,
     size: u64,
-) -> anyhow::Result<Option<Vec<crate::fs::Extent>>> {
-    let Some(extents) = fs.extents(ino)? else {
+) -> anyhow::Result<Option<Vec<Extent>>> {
+    let Some(spans) = fs.spans(ino)? else {
         return Ok(None);
     };
     let src = fs.source();
+    let mut extents = Vec::with_capacity(spans.len());
+    for span in spans {
+        extents.push(match span {
+            crate::data::Span::Source {
+                source,
+                offset,
+                len,
+            } if std::ptr::addr_eq(Arc::as_ptr(&source), Arc::as_ptr(src)) => Extent {
+                offset: Some(offset),
+                len,
+            },
+            crate::data::Span::Zeros(len) => Extent { offset: None, len },
+            _ => return Ok(None),
+        });
+    }
     let mut total = 0u64;
     for e in &extents {
         if let Some(off) = e.offset {

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use crate::error::Result;
-use crate::fs::{DirEntry, Extent, FileSystem, Ino, Metadata, Xattr};
+use crate::fs::{DirEntry, FileSystem, Ino, Metadata, Span, Xattr};
 use crate::source::Source;
 
 /// The filesystem found in a decoded stream, and what to say about the decoding.
@@ -40,8 +40,8 @@ impl FileSystem for DecodedFs {
     fn read_at(&self, ino: Ino, offset: u64, buf: &mut [u8]) -> Result<usize> {
         self.inner.read_at(ino, offset, buf)
     }
-    fn extents(&self, ino: Ino) -> Result<Option<Vec<Extent>>> {
-        self.inner.extents(ino)
+    fn spans(&self, ino: Ino) -> Result<Option<Vec<Span>>> {
+        self.inner.spans(ino)
     }
     fn xattrs(&self, ino: Ino) -> Result<Vec<Xattr>> {
         self.inner.xattrs(ino)

@@ -1,5 +1,5 @@
 //! The filesystem layer: the [`FileSystem`] trait every format implements, the plain types it
-//! speaks ([`Metadata`], [`DirEntry`], [`Extent`]), and [`open`], which probes a source and
+//! speaks ([`Metadata`], [`DirEntry`], and file data as [`Span`]s), and [`open`], which probes a source and
 //! opens the filesystem it holds. One folder per format below this module.
 
 pub mod bytes;
@@ -17,6 +17,7 @@ pub mod walk;
 
 use std::sync::Arc;
 
+pub use crate::data::Span;
 use crate::error::{Error, Result};
 use crate::source::decoded::{Codec, DecodedSource};
 use crate::source::Source;
@@ -141,14 +142,6 @@ pub struct DirEntry {
     pub meta: Metadata,
 }
 
-/// A piece of a file's data as it lies in the filesystem's source.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Extent {
-    /// Byte offset in the source, or `None` for a hole that reads as zeros.
-    pub offset: Option<u64>,
-    pub len: u64,
-}
-
 /// One extended attribute: the full name with its namespace (`user.mime`, `security.selinux`,
 /// `trusted.overlay.opaque`) and the value as recorded.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -200,10 +193,10 @@ pub trait FileSystem: Send + Sync {
     /// Reads file data (decompressed where the format compresses it); returns fewer bytes than
     /// asked only at the end of the file.
     fn read_at(&self, ino: Ino, offset: u64, buf: &mut [u8]) -> Result<usize>;
-    /// The file's data as byte ranges of [`FileSystem::source`], when it is stored plainly
-    /// (not compressed); `None` otherwise. Copies and the writer use this to move data without
-    /// decoding it.
-    fn extents(&self, _ino: Ino) -> Result<Option<Vec<Extent>>> {
+    /// The file's data as spans (ranges of a source, zeros for holes), when it is stored
+    /// plainly (not compressed); `None` otherwise. Nested file sources, copies and the writer
+    /// use this to move data without decoding it.
+    fn spans(&self, _ino: Ino) -> Result<Option<Vec<Span>>> {
         Ok(None)
     }
     /// The extended attributes of one file or directory, in the order the format stores them

@@ -119,7 +119,7 @@ impl State<'_> {
                 self.dir(entry.ino, path, depth + 1, visit)
             }
             FileKind::File => {
-                self.fs.extents(entry.ino)?;
+                self.fs.spans(entry.ino)?;
                 self.data.clear();
                 let mut offset = 0u64;
                 loop {

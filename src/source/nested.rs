@@ -1,20 +1,21 @@
 //! [`FileInFs`]: the bytes of a file inside a mounted filesystem as a [`Source`], so an image
 //! held in another image can be mounted in turn. When the filesystem stores the file plainly
-//! (its `extents()`), reads go straight to the parent's source at the right offsets (and so, down
+//! (its `spans()`), reads go straight to the parent's source at the right offsets (and so, down
 //! the chain, to the outermost host file); otherwise through the filesystem's `read_at`.
 
 use std::fs::File;
 use std::sync::Arc;
 
 use super::Source;
+use crate::data::span::{self, Span};
 use crate::error::Result;
-use crate::fs::{Extent, FileSystem, Ino};
+use crate::fs::{FileSystem, Ino};
 
-/// One piece of the file: where it starts in the file, and where it lies in the fs's source.
-#[derive(Clone, Copy, Debug)]
+/// One piece of the file: where it starts in the file, and where its bytes are.
+#[derive(Clone, Debug)]
 struct Piece {
     file_offset: u64,
-    extent: Extent,
+    span: Span,
 }
 
 /// A file of a mounted filesystem, read as an image.
@@ -31,18 +32,20 @@ impl FileInFs {
     /// The file `ino` of `fs`, `len` bytes long; `name` is used in error messages
     /// (`outer.iso:/LiveOS/squashfs.img`).
     pub fn new(fs: Arc<dyn FileSystem>, ino: Ino, len: u64, name: String) -> Result<Self> {
-        let pieces = fs.extents(ino)?.and_then(|extents| {
-            let mut pieces = Vec::with_capacity(extents.len());
+        // A layout that does not cover the file is not trusted: read through the fs.
+        let pieces = fs.spans(ino)?.and_then(|spans| {
             let mut at = 0u64;
-            for extent in extents.into_iter().filter(|e| e.len > 0) {
-                pieces.push(Piece {
-                    file_offset: at,
-                    extent,
-                });
-                at = at.checked_add(extent.len)?;
-            }
-            // A layout that does not cover the file is not trusted: read through the fs.
-            (at >= len).then_some(pieces)
+            let spans = span::covering(spans, len)?;
+            Some(
+                spans
+                    .into_iter()
+                    .map(|span| {
+                        let file_offset = at;
+                        at += span.len();
+                        Piece { file_offset, span }
+                    })
+                    .collect(),
+            )
         });
         Ok(FileInFs {
             fs,
@@ -60,20 +63,13 @@ impl FileInFs {
 
     fn read_pieces(&self, pieces: &[Piece], offset: u64, buf: &mut [u8]) -> Result<usize> {
         let mut done = 0;
-        let mut idx = pieces.partition_point(|p| p.file_offset + p.extent.len <= offset);
+        let mut idx = pieces.partition_point(|p| p.file_offset + p.span.len() <= offset);
         while done < buf.len() {
             let Some(piece) = pieces.get(idx) else { break };
             let pos = offset + done as u64;
             let within = pos - piece.file_offset;
-            let want = (buf.len() - done).min((piece.extent.len - within) as usize);
-            let out = &mut buf[done..done + want];
-            let n = match piece.extent.offset {
-                None => {
-                    out.fill(0);
-                    want
-                }
-                Some(at) => self.fs.source().read_at(at + within, out)?,
-            };
+            let want = (buf.len() - done).min((piece.span.len() - within) as usize);
+            let n = piece.span.read_at(within, &mut buf[done..done + want])?;
             if n == 0 {
                 break;
             }
@@ -118,19 +114,7 @@ impl Source for FileInFs {
     }
     fn host_file(&self) -> Option<(&File, u64)> {
         match self.pieces.as_deref() {
-            Some(
-                [Piece {
-                    extent:
-                        Extent {
-                            offset: Some(at), ..
-                        },
-                    ..
-                }],
-            ) => self
-                .fs
-                .source()
-                .host_file()
-                .map(|(file, base)| (file, base + at)),
+            Some([piece]) => piece.span.host_file(),
             _ => None,
         }
     }
@@ -143,14 +127,14 @@ mod tests {
 
     use super::FileInFs;
     use crate::error::Result;
-    use crate::fs::{DirEntry, Extent, FileSystem, Ino, Metadata};
+    use crate::fs::{DirEntry, FileSystem, Ino, Metadata, Span};
     use crate::source::{FileSource, Source};
 
-    /// A filesystem of one file laid out as `extents` in `source`; `read_at` is never used
-    /// when the extents cover the file.
+    /// A filesystem of one file laid out as `spans`; `read_at` is never used when the spans
+    /// cover the file.
     struct OneFile {
         source: Arc<dyn Source>,
-        extents: Vec<Extent>,
+        spans: Vec<Span>,
     }
 
     impl FileSystem for OneFile {
@@ -179,8 +163,8 @@ mod tests {
             }
             Ok(buf.len())
         }
-        fn extents(&self, _: Ino) -> Result<Option<Vec<Extent>>> {
-            Ok(Some(self.extents.clone()))
+        fn spans(&self, _: Ino) -> Result<Option<Vec<Span>>> {
+            Ok(Some(self.spans.clone()))
         }
         fn info(&self) -> Vec<(String, String)> {
             Vec::new()
@@ -195,28 +179,19 @@ mod tests {
         (f, src)
     }
 
-    fn file(source: Arc<dyn Source>, extents: Vec<Extent>, len: u64) -> FileInFs {
-        FileInFs::new(Arc::new(OneFile { source, extents }), 0, len, "t".into()).unwrap()
+    fn file(source: Arc<dyn Source>, spans: Vec<Span>, len: u64) -> FileInFs {
+        FileInFs::new(Arc::new(OneFile { source, spans }), 0, len, "t".into()).unwrap()
     }
 
     #[test]
-    fn reads_go_through_the_extents_with_holes() {
+    fn reads_go_through_the_spans_with_holes() {
         let (_keep, src) = host(1000);
-        let extents = vec![
-            Extent {
-                offset: Some(100),
-                len: 50,
-            },
-            Extent {
-                offset: None,
-                len: 20,
-            },
-            Extent {
-                offset: Some(10),
-                len: 30,
-            },
+        let spans = vec![
+            Span::source(&src, 100, 50),
+            Span::Zeros(20),
+            Span::source(&src, 10, 30),
         ];
-        let f = file(src, extents, 100);
+        let f = file(src, spans, 100);
         assert!(f.is_direct());
         let mut buf = vec![0xaa; 120];
         assert_eq!(f.read_at(0, &mut buf).unwrap(), 100);
@@ -233,31 +208,17 @@ mod tests {
     }
 
     #[test]
-    fn one_extent_keeps_the_host_file_and_offset() {
+    fn one_span_keeps_the_host_file_and_offset() {
         let (_keep, src) = host(1000);
-        let f = file(
-            src,
-            vec![Extent {
-                offset: Some(300),
-                len: 200,
-            }],
-            200,
-        );
+        let f = file(src.clone(), vec![Span::source(&src, 300, 200)], 200);
         let (_, base) = f.host_file().expect("a plain range of the host file");
         assert_eq!(base, 300);
     }
 
     #[test]
-    fn extents_short_of_the_file_fall_back_to_the_filesystem() {
+    fn spans_short_of_the_file_fall_back_to_the_filesystem() {
         let (_keep, src) = host(1000);
-        let f = file(
-            src,
-            vec![Extent {
-                offset: Some(0),
-                len: 10,
-            }],
-            50,
-        );
+        let f = file(src.clone(), vec![Span::source(&src, 0, 10)], 50);
         assert!(!f.is_direct());
         let mut buf = [0u8; 4];
         f.read_at(20, &mut buf).unwrap();

@@ -311,10 +311,10 @@ pub fn info(session: &Session, node: &Node) -> Vec<String> {
     }
     if let Target::Fs { fs, ino, .. } = &node.target {
         if meta.kind == FileKind::File {
-            if let Ok(Some(extents)) = fs.extents(*ino) {
+            if let Ok(Some(extents)) = fs.spans(*ino) {
                 let first = extents
                     .first()
-                    .and_then(|e| e.offset)
+                    .and_then(|e| e.source_offset())
                     .map(|o| format!(", first at byte {o}"))
                     .unwrap_or_default();
                 rows.push(("extents".into(), format!("{}{first}", extents.len())));

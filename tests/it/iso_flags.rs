@@ -99,8 +99,8 @@ fn interleaved_files_are_read_unit_by_unit() {
     }
     assert!(pieces == expected);
     // Its extents are the units, in order.
-    let extents = fs.extents(entry.ino).expect("extents").expect("plain");
-    let lens: Vec<u64> = extents.iter().map(|e| e.len).collect();
+    let extents = fs.spans(entry.ino).expect("extents").expect("plain");
+    let lens: Vec<u64> = extents.iter().map(|e| e.len()).collect();
     assert_eq!(
         lens,
         vec![2 * SECTOR as u64, 2 * SECTOR as u64, SECTOR as u64 - 100]

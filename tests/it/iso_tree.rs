@@ -144,7 +144,7 @@ fn zisofs_files_read_back_decompressed() {
         .lookup(fs.root(), b"zeros.bin")
         .expect("lookup")
         .expect("zeros.bin exists");
-    assert!(fs.extents(entry.ino).expect("extents").is_none());
+    assert!(fs.spans(entry.ino).expect("extents").is_none());
 }
 
 #[test]
@@ -469,13 +469,13 @@ fn extents_of_plain_files_are_where_isoinfo_says() {
                     .unwrap_or_else(|| panic!("{name}: {path}"))
                     .ino;
             }
-            let extents = fs.extents(ino).expect("extents").expect("plain file");
+            let extents = fs.spans(ino).expect("extents").expect("plain file");
             if size == 0 {
                 assert!(extents.is_empty(), "{path}");
             } else {
                 assert_eq!(extents.len(), 1, "{path}");
-                assert_eq!(extents[0].offset, Some(lba * 2048), "{path}");
-                assert_eq!(extents[0].len, size, "{path}");
+                assert_eq!(extents[0].source_offset(), Some(lba * 2048), "{path}");
+                assert_eq!(extents[0].len(), size, "{path}");
             }
             checked += 1;
         }

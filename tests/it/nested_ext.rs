@@ -280,9 +280,9 @@ fn read_both_ways(image: &Path, path: &str) -> (Vec<u8>, Vec<u8>) {
         done += n;
     }
     let mut by_extents = Vec::new();
-    for e in fs.extents(ino).unwrap().expect("ext files have extents") {
-        let mut piece = vec![0; e.len as usize];
-        if let Some(at) = e.offset {
+    for e in fs.spans(ino).unwrap().expect("ext files have extents") {
+        let mut piece = vec![0; e.len() as usize];
+        if let Some(at) = e.source_offset() {
             source.read_exact_at(at, &mut piece, "test").unwrap();
         }
         by_extents.extend(piece);

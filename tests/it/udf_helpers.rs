@@ -394,15 +394,15 @@ pub fn assert_extents_hold_the_data(
     let mut with = 0;
     for (path, s) in seen {
         let Some(data) = &s.data else { continue };
-        let Some(extents) = fs.extents(s.ino).expect("extents") else {
+        let Some(extents) = fs.spans(s.ino).expect("extents") else {
             continue;
         };
         with += 1;
         let mut bytes = Vec::new();
         for e in extents {
             let start = bytes.len();
-            bytes.resize(start + e.len as usize, 0);
-            if let Some(off) = e.offset {
+            bytes.resize(start + e.len() as usize, 0);
+            if let Some(off) = e.source_offset() {
                 img.read_exact_at(&mut bytes[start..], off)
                     .expect("extent in the image");
             }

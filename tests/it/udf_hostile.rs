@@ -284,9 +284,9 @@ fn unrecorded_extent_reads_as_zeros_and_is_a_hole() {
     let bytes = read_all(fs.as_ref(), f.ino, f.meta.size);
     let hole = (len as usize).min(bytes.len());
     assert!(bytes[..hole].iter().all(|&b| b == 0));
-    let extents = fs.extents(f.ino).expect("extents").expect("plain");
-    assert_eq!(extents[0].offset, None);
-    assert_eq!(extents[0].len, hole as u64);
+    let extents = fs.spans(f.ino).expect("extents").expect("plain");
+    assert_eq!(extents[0].source_offset(), None);
+    assert_eq!(extents[0].len(), hole as u64);
 }
 
 #[test]

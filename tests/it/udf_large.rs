@@ -30,11 +30,14 @@ fn file_over_4_gib_reads_in_full_and_maps_to_extents() {
     let fs = open(&image, "");
     let e = entry(fs.as_ref(), "install.wim");
     assert_eq!(e.meta.size, size);
-    let extents = fs.extents(e.ino).expect("extents").expect("plain data");
+    let extents = fs.spans(e.ino).expect("extents").expect("plain data");
     // udfclient records it in allocation descriptors of under 1 GiB each; contiguous ones
     // come back merged into one byte range.
-    assert!(extents.iter().all(|x| x.offset.is_some()), "all recorded");
-    assert_eq!(extents.iter().map(|x| x.len).sum::<u64>(), size);
+    assert!(
+        extents.iter().all(|x| x.source_offset().is_some()),
+        "all recorded"
+    );
+    assert_eq!(extents.iter().map(|x| x.len()).sum::<u64>(), size);
 
     // The markers, read from the image where the extents say they are.
     let img = File::open(&image).expect("image");
@@ -43,10 +46,10 @@ fn file_over_4_gib_reads_in_full_and_maps_to_extents() {
         let at = extents
             .iter()
             .find_map(|x| {
-                let hit = (pos..pos + x.len)
+                let hit = (pos..pos + x.len())
                     .contains(&marker)
-                    .then(|| x.offset.expect("recorded") + marker - pos);
-                pos += x.len;
+                    .then(|| x.source_offset().expect("recorded") + marker - pos);
+                pos += x.len();
                 hit
             })
             .expect("marker inside the file");

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
-use crate::fs::{DirEntry, Extent, FileKind, FileSystem, Ino, Metadata, MountOptions, Timestamp};
+use crate::fs::{DirEntry, FileKind, FileSystem, Ino, Metadata, MountOptions, Span, Timestamp};
 use crate::source::decoded::Limits;
 use crate::source::Source;
 use archive::{Member, Segment};
@@ -310,13 +310,12 @@ impl FileSystem for CpioFs {
         src.read_exact_at(data.offset + offset, &mut buf[..want], "cpio member data")?;
         Ok(want)
     }
-    fn extents(&self, ino: Ino) -> Result<Option<Vec<Extent>>> {
+    fn spans(&self, ino: Ino) -> Result<Option<Vec<Span>>> {
         let node = self.node(ino)?;
         Ok(match node.data {
-            Some(d) if d.segment == 0 => Some(vec![Extent {
-                offset: Some(d.offset),
-                len: node.meta.size,
-            }]),
+            Some(d) if d.segment == 0 => {
+                Some(vec![Span::source(&self.source, d.offset, node.meta.size)])
+            }
             _ => None,
         })
     }

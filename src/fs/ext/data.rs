@@ -3,8 +3,10 @@
 //! block map and cached by the caller, or its inline bytes), from which `read_at` and
 //! `extents` serve any range without touching the metadata again.
 
+use std::sync::Arc;
+
 use crate::error::{Error, Result};
-use crate::fs::Extent;
+use crate::fs::Span;
 use crate::source::Source;
 
 /// The image as a sequence of blocks.
@@ -168,23 +170,20 @@ impl FileData {
         Ok(done)
     }
 
-    /// The file's bytes as ranges of the image (holes and uninitialised runs as `None`),
+    /// The file's bytes as ranges of `disk` (holes and uninitialised runs as zeros),
     /// covering exactly `size` bytes; `None` for inline data.
-    pub fn extents(&self, block_size: u64) -> Option<Vec<Extent>> {
+    pub fn spans(&self, disk: &Arc<dyn Source>, block_size: u64) -> Option<Vec<Span>> {
         let Content::Blocks(runs) = &self.content else {
             return None;
         };
-        let mut out: Vec<Extent> = Vec::with_capacity(runs.len() + 1);
+        let mut out: Vec<Span> = Vec::with_capacity(runs.len() + 1);
         let mut at = 0u64;
-        let add = |out: &mut Vec<Extent>, offset: Option<u64>, len: u64| {
-            if let (Some(last), None) = (out.last_mut(), offset) {
-                if last.offset.is_none() {
-                    last.len += len;
-                    return;
-                }
-            }
-            out.push(Extent { offset, len });
-        };
+        let add =
+            |out: &mut Vec<Span>, offset: Option<u64>, len: u64| match (out.last_mut(), offset) {
+                (Some(Span::Zeros(last)), None) => *last += len,
+                (_, None) => out.push(Span::Zeros(len)),
+                (_, Some(offset)) => out.push(Span::source(disk, offset, len)),
+            };
         for r in runs {
             let start = r.logical * block_size;
             if start >= self.size {

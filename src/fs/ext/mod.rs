@@ -19,7 +19,7 @@ mod xattr;
 use std::sync::{Arc, Mutex};
 
 use crate::error::{Error, Result};
-use crate::fs::{probe, DirEntry, Extent, FileKind, FileSystem, Ino, Metadata, Xattr};
+use crate::fs::{probe, DirEntry, FileKind, FileSystem, Ino, Metadata, Span, Xattr};
 use crate::source::Source;
 use data::{Content, Disk, FileData};
 use group::Groups;
@@ -406,10 +406,10 @@ impl FileSystem for ExtFs {
             None => Ok(0),
         }
     }
-    fn extents(&self, ino: Ino) -> Result<Option<Vec<Extent>>> {
+    fn spans(&self, ino: Ino) -> Result<Option<Vec<Span>>> {
         Ok(self
             .cached_data(ino)?
-            .and_then(|data| data.extents(self.sb.block_size)))
+            .and_then(|data| data.spans(&self.source, self.sb.block_size)))
     }
     fn xattrs(&self, ino: Ino) -> Result<Vec<Xattr>> {
         let inode = self.inode(ino)?;

@@ -48,7 +48,7 @@ use volume::{Descriptor, Kind};
 use zisofs::{Layout, Zf};
 
 use crate::error::{Error, Result};
-use crate::fs::{DirEntry, Extent, FileKind, FileSystem, Ino, Metadata, MountOptions, Xattr};
+use crate::fs::{DirEntry, FileKind, FileSystem, Ino, Metadata, MountOptions, Span, Xattr};
 use crate::source::Source;
 
 /// The logical block (sector) size: the only one read.
@@ -898,7 +898,7 @@ impl FileSystem for IsoFs {
             Data::Unsupported(what) => Err(Error::unsupported(self.image(), *what)),
         }
     }
-    fn extents(&self, ino: Ino) -> Result<Option<Vec<Extent>>> {
+    fn spans(&self, ino: Ino) -> Result<Option<Vec<Span>>> {
         let node = self.node(ino)?;
         let Data::Plain(pieces) = &node.data else {
             return Ok(None);
@@ -919,10 +919,7 @@ impl FileSystem for IsoFs {
                         ),
                     ));
                 }
-                out.push(Extent {
-                    offset: Some(disk),
-                    len: run,
-                });
+                out.push(Span::source(&self.source, disk, run));
                 at += run;
             }
         }

@@ -21,8 +21,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use crate::error::{Error, Result};
-use crate::fs::{DirEntry, Extent, FileKind, FileSystem, Ino, Metadata, MountOptions};
+use crate::fs::{DirEntry, FileKind, FileSystem, Ino, Metadata, MountOptions, Span};
 use crate::source::Source;
+use partition::Extent;
 
 use ad::LbAddr;
 use file_entry::{Data, FileEntry};
@@ -448,7 +449,7 @@ impl FileSystem for UdfFs {
             }
         }
     }
-    fn extents(&self, ino: Ino) -> Result<Option<Vec<Extent>>> {
+    fn spans(&self, ino: Ino) -> Result<Option<Vec<Span>>> {
         let node = self.node(ino)?;
         if node.meta.kind != FileKind::File {
             return Ok(None);
@@ -458,13 +459,18 @@ impl FileSystem for UdfFs {
             Layout::Embedded(d, Some(offset)) => Some(if d.is_empty() {
                 Vec::new()
             } else {
-                vec![Extent {
-                    offset: Some(*offset),
-                    len: d.len() as u64,
-                }]
+                vec![Span::source(self.source(), *offset, d.len() as u64)]
             }),
             Layout::Embedded(_, None) => None,
-            Layout::Extents { extents, .. } => Some(extents.clone()),
+            Layout::Extents { extents, .. } => Some(
+                extents
+                    .iter()
+                    .map(|e| match e.offset {
+                        Some(offset) => Span::source(self.source(), offset, e.len),
+                        None => Span::Zeros(e.len),
+                    })
+                    .collect(),
+            ),
         })
     }
     fn info(&self) -> Vec<(String, String)> {

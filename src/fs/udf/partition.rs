@@ -6,7 +6,6 @@
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
-use crate::fs::Extent;
 use crate::source::Source;
 
 use super::ad::{Ad, ExtentType, LbAddr};
@@ -15,6 +14,14 @@ use super::file_entry::{file_type, FileEntry};
 use super::icb;
 use super::tag::{le16, le32, Tag};
 use super::volume::{Descriptors, PartitionDesc};
+
+/// A run of file data as it lies in the image: a byte offset, or `None` for a hole (an
+/// unrecorded extent) that reads as zeros.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Extent {
+    pub offset: Option<u64>,
+    pub len: u64,
+}
 
 /// How one partition reference maps to blocks of the image.
 #[derive(Clone, Debug)]
