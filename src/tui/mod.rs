@@ -3,7 +3,7 @@
 //! mounted in place with Enter, a filter, extraction with progress, and one-off shell commands.
 //!
 //! [`app`] is the state machine (keys in, state out, no terminal), [`view`] draws it,
-//! [`run`] owns the terminal.
+//! [`run`](mod@run) owns the terminal.
 
 pub mod app;
 pub mod extract;
