@@ -381,7 +381,55 @@ impl TarWriter {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
+    use crate::data::tests::{host_source, one_file, SpansFs};
+    use crate::source::{MemSource, Source};
+
+    /// Large ranges of a host file go to the writer as spans; ranges of other sources, small
+    /// ranges and holes are read into the blocks; the stream holds the file's bytes in order.
+    #[test]
+    fn large_host_ranges_go_to_the_writer_as_spans() {
+        let big = RANGE_MIN as usize;
+        let (_keep, host) = host_source(2 * big);
+        let mem: Arc<dyn Source> = Arc::new(MemSource::new(vec![7; big], "mem"));
+        let fs = SpansFs::new(vec![
+            Span::source(&host, 0, 2 * RANGE_MIN),
+            Span::source(&mem, 0, RANGE_MIN),
+            Span::Zeros(100),
+            Span::source(&host, 5, 10),
+        ]);
+        let expected = fs.expected();
+        let (fs, size) = one_file(fs);
+        let data = FileData::open(&fs, 0, size).unwrap();
+        let (sender, blocks) = pipeline(2, true);
+        let producer = std::thread::spawn(move || -> anyhow::Result<()> {
+            let mut tar = TarWriter::new(sender);
+            tar.data(&data)?;
+            Ok(tar.finish()?)
+        });
+        let mut stream = Vec::new();
+        let mut spans = Vec::new();
+        for piece in blocks.full.iter() {
+            match piece {
+                Piece::Block(block, len) => {
+                    stream.extend_from_slice(&block[..len]);
+                    let _ = blocks.empty.send(block);
+                }
+                Piece::Span(span) => {
+                    let mut bytes = vec![0; span.len() as usize];
+                    read_exact(&span, 0, &mut bytes).unwrap();
+                    stream.extend_from_slice(&bytes);
+                    spans.push(span.source_offset());
+                }
+            }
+        }
+        producer.join().unwrap().unwrap();
+        assert_eq!(spans, [Some(0)]);
+        assert!(stream[..expected.len()] == expected[..]);
+        assert_eq!(stream.len() as u64 % RECORD, 0);
+    }
 
     #[test]
     fn numbers() {

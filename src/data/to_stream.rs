@@ -194,6 +194,31 @@ mod tests {
     }
 
     #[test]
+    fn host_ranges_are_spliced_into_a_pipe() {
+        let (_keep, host) = host_source(200_000);
+        let fs = SpansFs::new(vec![
+            Span::source(&host, 1000, 150_000),
+            Span::Zeros(10),
+            Span::Bytes(Arc::from(&b"mid"[..])),
+            Span::source(&host, 0, 5),
+        ]);
+        let expected = fs.expected();
+        let (fs, size) = one_file(fs);
+        let data = FileData::open(&fs, 0, size).unwrap();
+        let (read_end, write_end) = rustix::pipe::pipe().unwrap();
+        let reader = std::thread::spawn(move || {
+            let mut got = Vec::new();
+            io::Read::read_to_end(&mut File::from(read_end), &mut got).unwrap();
+            got
+        });
+        // Nothing goes through the buffered writer: all of it is moved into the descriptor.
+        let mut out = io::sink();
+        write_file(&data, &mut out, Some(write_end.as_fd()), &mut [0; 8]).unwrap();
+        drop(write_end);
+        assert!(reader.join().unwrap() == expected);
+    }
+
+    #[test]
     fn a_span_past_its_source_is_refused() {
         let (_keep, host) = host_source(64);
         let host_name = host.name().to_string();

@@ -192,3 +192,42 @@ impl Job {
         s
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Job;
+    use crate::vfs::walk::tests::hostile_vfs;
+
+    /// The job makes what copy-out makes (only plain names, a loop entered once), a byte at a
+    /// time when asked to, and refuses to extract over what exists.
+    #[test]
+    fn extracts_in_steps_what_copy_out_makes() {
+        let vfs = hostile_vfs();
+        let root = vfs.root().unwrap();
+        let dest = tempfile::tempdir().unwrap();
+        let mut job = Job::plan(&vfs, &root, b"x", dest.path()).unwrap();
+        assert_eq!((job.files_total, job.bytes_total), (2, 6));
+        let mut steps = 0;
+        while !job.finished() {
+            let before = job.bytes_done;
+            job.step(1);
+            assert!(job.bytes_done - before <= 1);
+            steps += 1;
+        }
+        assert!(steps >= 6, "{steps} steps");
+        assert!(job.problems.is_empty(), "{:?}", job.problems);
+        assert_eq!((job.files_done, job.bytes_done), (2, 6));
+        let x = dest.path().join("x");
+        assert_eq!(std::fs::read(x.join("ok")).unwrap(), b"abc");
+        assert_eq!(std::fs::read(x.join("loop/f")).unwrap(), b"abc");
+        let mut names: Vec<_> = std::fs::read_dir(&x)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["loop", "ok"]);
+        let again = Job::plan(&vfs, &root, b"x", dest.path()).err().unwrap();
+        assert!(again.to_string().contains("already exists"), "{again}");
+        assert!(Job::plan(&vfs, &root, b"..", dest.path()).is_err());
+    }
+}
