@@ -21,8 +21,8 @@ pub struct Layout {
     len: u64,
 }
 
-/// What the part of one span that a range of the file covers is: the span, where the part
-/// starts in it, and how long the part is.
+/// The part of one span that a range of the file covers: the span, where the part starts in
+/// it, and its length.
 pub struct Slice<'a> {
     pub span: &'a Span,
     pub within: u64,
