@@ -5,18 +5,23 @@
 pub mod boot;
 pub mod browse;
 pub mod checksum;
+pub mod checksums_out;
+pub mod copy_out;
+pub mod download;
+pub mod extract;
 pub mod format;
 pub mod inspect;
+pub mod keyvalue;
 pub mod r#loop;
 pub mod magic;
 pub mod mount;
 pub mod pattern;
 pub mod read;
 pub mod shell_cmds;
+pub mod sink;
 pub mod tar;
-pub mod transfer;
+pub mod tar_out;
 pub mod xattr;
-pub mod zerocopy;
 
 use std::io::Write;
 use std::os::fd::BorrowedFd;
@@ -104,7 +109,7 @@ pub struct Ctx<'a> {
     pub out: &'a mut dyn Write,
     /// The descriptor `out` writes to, when `out` is only a buffer in front of one (stdout, or
     /// the pipe into a host command). Commands that stream plain file data flush `out` and
-    /// move the data into it without copying ([`zerocopy`]).
+    /// move the data into it without copying ([`crate::data::Direct`]).
     pub out_fd: Option<BorrowedFd<'a>>,
     /// True when `out` is a terminal: colour and progress bars are allowed.
     pub tty: bool,
@@ -204,7 +209,10 @@ pub fn all() -> &'static [Command] {
             read::COMMANDS,
             shell_cmds::COMMANDS,
             inspect::COMMANDS,
-            transfer::COMMANDS,
+            download::COMMANDS,
+            copy_out::COMMANDS,
+            tar_out::COMMANDS,
+            checksums_out::COMMANDS,
             xattr::COMMANDS,
             &[HELP],
         ];

@@ -10,9 +10,14 @@ use anyhow::bail;
 use super::format::{self, Hexdump, LsRow};
 use super::pattern::Regex;
 use super::{any, arg, opt, ArgKind, Command, Ctx};
+use crate::data::to_stream::write_file;
+use crate::data::FileData;
 use crate::error::Error;
 use crate::fs::{FileKind, FileSystem, Ino, Metadata};
 use crate::vfs::{path, walk, Node, Target};
+
+/// Reading a file through its filesystem in large pieces (checksums read this way).
+pub use crate::data::file::for_each_chunk;
 
 pub const COMMANDS: &[Command] = &[
     Command {
@@ -116,56 +121,6 @@ impl Read for FileReader {
     }
 }
 
-/// Reads `len` bytes of a file from `offset` on, in reads of up to `buf.len()` bytes, handing
-/// each piece and its offset in the file to `each`; fails if the file ends first (its data is
-/// shorter than its recorded size).
-pub fn for_each_chunk(
-    fs: &dyn FileSystem,
-    ino: Ino,
-    mut offset: u64,
-    len: u64,
-    buf: &mut [u8],
-    mut each: impl FnMut(u64, &[u8]) -> anyhow::Result<()>,
-) -> anyhow::Result<()> {
-    let end = offset + len;
-    while offset < end {
-        let want = buf.len().min((end - offset) as usize);
-        let n = fs.read_at(ino, offset, &mut buf[..want])?;
-        if n == 0 {
-            return Err(Error::corrupt(
-                fs.source().name(),
-                "file data",
-                offset,
-                format!("the file ends before its recorded size ({end} bytes)"),
-            )
-            .into());
-        }
-        each(offset, &buf[..n])?;
-        offset += n as u64;
-    }
-    Ok(())
-}
-
-/// Copies `len` bytes of a file from `offset` to `out`, in large reads; fails if the file ends
-/// first (its data is shorter than its recorded size).
-pub fn copy_range(
-    fs: &dyn FileSystem,
-    ino: Ino,
-    offset: u64,
-    len: u64,
-    buf: &mut [u8],
-    out: &mut dyn Write,
-) -> anyhow::Result<()> {
-    for_each_chunk(
-        fs,
-        ino,
-        offset,
-        len,
-        buf,
-        |_, data| Ok(out.write_all(data)?),
-    )
-}
-
 fn ls(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
     let dir = ctx
         .session
@@ -262,7 +217,8 @@ fn find(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
 fn cat(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
     let (fs, ino, meta) = open_file(ctx, &args[0])?;
     let mut buf = vec![0u8; (1 << 20).min(meta.size as usize).max(1)];
-    super::zerocopy::write_file(fs.as_ref(), ino, meta.size, ctx.out, ctx.out_fd, &mut buf)
+    let data = FileData::open(&fs, ino, meta.size)?;
+    write_file(&data, ctx.out, ctx.out_fd, &mut buf)
 }
 
 /// Parses a line count (negative counts are allowed).

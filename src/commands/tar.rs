@@ -9,16 +9,15 @@
 //! Full blocks go through a channel ([`pipeline`]) to another thread that writes (and
 //! compresses) them while this one reads the next files, with a fixed set of recycled blocks
 //! (so memory stays at a few MiB). When that thread writes to a descriptor (a plain file, a
-//! pipe), large extents of the image go to it as ranges, which it moves without copying them
-//! through user space (`copy_file_range`, `splice`: see [`super::zerocopy`]).
+//! pipe), large ranges of host files go to it as spans, which it moves without copying them
+//! through user space (`copy_file_range`, `splice`: see [`crate::data::to_stream`]).
 
 use std::io;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
-use std::sync::Arc;
 
-use crate::error::Error;
-use crate::fs::{FileSystem, Ino, Xattr};
-use crate::source::Source;
+use crate::data::layout::read_exact;
+use crate::data::{FileData, Span};
+use crate::fs::Xattr;
 
 const BLOCK: usize = 512;
 const RECORD: u64 = 10240;
@@ -57,20 +56,16 @@ pub struct Header<'a> {
 pub enum Piece {
     /// The first `len` bytes of a block of the stream; the block is to be sent back.
     Block(Box<[u8]>, usize),
-    /// `len` bytes of `fs`'s source at `offset`, for the writer to move from the image file
-    /// itself, when it writes to a descriptor.
-    Range {
-        fs: Arc<dyn FileSystem>,
-        offset: u64,
-        len: u64,
-    },
+    /// A range of a host file, for the writer to move from that file itself, when it writes
+    /// to a descriptor.
+    Span(Span),
 }
 
 /// The producing end of a [`pipeline`].
 pub struct Sender {
     full: SyncSender<Piece>,
     empty: Receiver<Box<[u8]>>,
-    /// Whether the writer takes [`Piece::Range`]s.
+    /// Whether the writer takes [`Piece::Span`]s.
     ranges: bool,
 }
 
@@ -94,8 +89,8 @@ impl Sender {
 }
 
 /// A channel of blocks between a producing and a writing thread, with `blocks` blocks in
-/// circulation besides the one being filled. With `ranges`, large plain extents are passed
-/// as [`Piece::Range`] instead of being read into blocks.
+/// circulation besides the one being filled. With `ranges`, large ranges of host files are
+/// passed as [`Piece::Span`] instead of being read into blocks.
 pub fn pipeline(blocks: usize, ranges: bool) -> (Sender, Blocks) {
     let (full_tx, full_rx) = sync_channel(blocks);
     let (empty_tx, empty_rx) = sync_channel(blocks + 1);
@@ -116,7 +111,7 @@ pub fn pipeline(blocks: usize, ranges: bool) -> (Sender, Blocks) {
     )
 }
 
-/// Extents shorter than this are read into the stream even when the writer could copy them:
+/// Spans shorter than this are read into the stream even when the writer could copy them:
 /// handing one over costs a partly filled block.
 const RANGE_MIN: u64 = 64 << 10;
 
@@ -325,69 +320,53 @@ impl TarWriter {
         Ok(())
     }
 
-    /// Appends `len` bytes of `src` from `offset`, read straight into the buffer.
-    pub fn from_source(&mut self, src: &dyn Source, offset: u64, len: u64) -> anyhow::Result<()> {
-        let mut done = 0;
-        while done < len {
-            let spare = self.spare()?;
-            let want = spare.len().min((len - done) as usize);
-            let n = src.read_at(offset + done, &mut spare[..want])?;
-            if n == 0 {
-                return Err(Error::corrupt(
-                    src.name(),
-                    "file extent",
-                    offset + done,
-                    "the extent runs past the end of the image",
-                )
-                .into());
+    /// Appends a file's data: its ranges of host files (the large ones) handed to the writer
+    /// when it copies them itself, holes as zeros, everything else read into the stream.
+    pub fn data(&mut self, data: &FileData) -> anyhow::Result<()> {
+        match data.layout() {
+            Some(layout) => {
+                for span in layout.spans() {
+                    self.span(span)?;
+                }
+                Ok(())
             }
-            self.fill += n;
-            done += n as u64;
+            None => self.read_in(data.size(), |at, buf| data.read_some(at, buf)),
         }
-        Ok(())
     }
 
-    /// Appends `len` bytes of file `ino`, read (and decoded) by its filesystem.
-    pub fn from_file(&mut self, fs: &dyn FileSystem, ino: Ino, len: u64) -> anyhow::Result<()> {
-        let mut done = 0;
-        while done < len {
-            let spare = self.spare()?;
-            let want = spare.len().min((len - done) as usize);
-            let n = fs.read_at(ino, done, &mut spare[..want])?;
-            if n == 0 {
-                return Err(Error::corrupt(
-                    fs.source().name(),
-                    "file data",
-                    done,
-                    format!("the file ends before its recorded size ({len} bytes)"),
-                )
-                .into());
-            }
-            self.fill += n;
-            done += n as u64;
+    /// Appends one span of a file's data.
+    fn span(&mut self, span: &Span) -> anyhow::Result<()> {
+        let len = span.len();
+        if let Span::Zeros(_) = span {
+            return Ok(self.zeros(len)?);
         }
-        Ok(())
-    }
-
-    /// Appends `len` bytes of `fs`'s source from `offset`: handed to the writer to copy
-    /// when it can, else read into the stream.
-    pub fn extent(
-        &mut self,
-        fs: &Arc<dyn FileSystem>,
-        offset: u64,
-        len: u64,
-    ) -> anyhow::Result<()> {
-        if !self.sink.ranges || len < RANGE_MIN || fs.source().host_file().is_none() {
-            return self.from_source(fs.source().as_ref(), offset, len);
+        if !self.sink.ranges || len < RANGE_MIN || span.host_file().is_none() {
+            return self.read_in(len, |at, buf| read_exact(span, at, buf).map(|()| buf.len()));
         }
         self.flush_buffer()?;
-        let piece = Piece::Range {
-            fs: fs.clone(),
-            offset,
-            len,
-        };
-        self.sink.full.send(piece).map_err(|_| closed())?;
+        self.sink
+            .full
+            .send(Piece::Span(span.clone()))
+            .map_err(|_| closed())?;
         self.written += len;
+        Ok(())
+    }
+
+    /// Appends `len` bytes that `read` puts straight into the buffer (it reads at least one
+    /// byte at the offset it is given, or fails).
+    fn read_in(
+        &mut self,
+        len: u64,
+        mut read: impl FnMut(u64, &mut [u8]) -> crate::error::Result<usize>,
+    ) -> anyhow::Result<()> {
+        let mut done = 0;
+        while done < len {
+            let spare = self.spare()?;
+            let want = spare.len().min((len - done) as usize);
+            let n = read(done, &mut spare[..want])?;
+            self.fill += n;
+            done += n as u64;
+        }
         Ok(())
     }
 
@@ -402,7 +381,55 @@ impl TarWriter {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
+    use crate::data::tests::{host_source, one_file, SpansFs};
+    use crate::source::{MemSource, Source};
+
+    /// Large ranges of a host file go to the writer as spans; ranges of other sources, small
+    /// ranges and holes are read into the blocks; the stream holds the file's bytes in order.
+    #[test]
+    fn large_host_ranges_go_to_the_writer_as_spans() {
+        let big = RANGE_MIN as usize;
+        let (_keep, host) = host_source(2 * big);
+        let mem: Arc<dyn Source> = Arc::new(MemSource::new(vec![7; big], "mem"));
+        let fs = SpansFs::new(vec![
+            Span::source(&host, 0, 2 * RANGE_MIN),
+            Span::source(&mem, 0, RANGE_MIN),
+            Span::Zeros(100),
+            Span::source(&host, 5, 10),
+        ]);
+        let expected = fs.expected();
+        let (fs, size) = one_file(fs);
+        let data = FileData::open(&fs, 0, size).unwrap();
+        let (sender, blocks) = pipeline(2, true);
+        let producer = std::thread::spawn(move || -> anyhow::Result<()> {
+            let mut tar = TarWriter::new(sender);
+            tar.data(&data)?;
+            Ok(tar.finish()?)
+        });
+        let mut stream = Vec::new();
+        let mut spans = Vec::new();
+        for piece in blocks.full.iter() {
+            match piece {
+                Piece::Block(block, len) => {
+                    stream.extend_from_slice(&block[..len]);
+                    let _ = blocks.empty.send(block);
+                }
+                Piece::Span(span) => {
+                    let mut bytes = vec![0; span.len() as usize];
+                    read_exact(&span, 0, &mut bytes).unwrap();
+                    stream.extend_from_slice(&bytes);
+                    spans.push(span.source_offset());
+                }
+            }
+        }
+        producer.join().unwrap().unwrap();
+        assert_eq!(spans, [Some(0)]);
+        assert!(stream[..expected.len()] == expected[..]);
+        assert_eq!(stream.len() as u64 % RECORD, 0);
+    }
 
     #[test]
     fn numbers() {

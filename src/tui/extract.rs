@@ -1,40 +1,30 @@
 //! The `x` key: extracting the selection to a host directory as a job that runs in small steps,
-//! so the pane keeps drawing its progress and Esc can stop it. Names from the image never
-//! leave the target directory: a name that is empty, `.`, `..` or holds a `/` is skipped, and
-//! every file is created new (`O_EXCL`), so nothing existing is overwritten or followed.
+//! so the pane keeps drawing its progress and Esc can stop it. The work is copy-out's
+//! ([`crate::commands::extract`]): the same plan (the session walk, which skips names that
+//! would leave the target and refuses loops), the same files, links and devices with their
+//! owner, mode and times; the job only cuts it into steps and collects what went wrong. The
+//! selection's own name must not exist yet in the target: nothing there is overwritten.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, UNIX_EPOCH};
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 
-use crate::fs::FileKind;
-use crate::vfs::{Node, Target, Vfs};
+use crate::commands::extract::{
+    finish_dir, finish_file, make_dir, make_other, start_file, Plan, Planned,
+};
+use crate::data::FileCopy;
+use crate::vfs::{walk, Node, Vfs};
 
 use super::preview::human;
 
-/// Directories deeper than this are not entered (a corrupt image can make a directory its own
-/// descendant).
-const MAX_DEPTH: usize = 256;
-/// Bytes copied per read.
+/// Scratch space for the bytes that are read and written.
 const CHUNK: usize = 1 << 20;
 
-/// One thing to create on the host.
-enum Step {
-    Dir(PathBuf),
-    File { node: Node, host: PathBuf },
-    Symlink { target: Vec<u8>, host: PathBuf },
-}
-
-/// A file being copied.
+/// A file being copied: its index in the plan, and the copy.
 struct Copying {
-    node: Node,
-    host: PathBuf,
-    file: File,
-    offset: u64,
+    index: usize,
+    copy: FileCopy,
 }
 
 /// An extraction in progress.
@@ -43,7 +33,10 @@ pub struct Job {
     pub title: String,
     /// Where the selection lands on the host.
     pub target: PathBuf,
-    steps: Vec<Step>,
+    plan: Plan,
+    /// True when running as root: owners are given too.
+    root: bool,
+    /// The next step: directories made, files started, others made, directories finished.
     next: usize,
     copying: Option<Copying>,
     buf: Vec<u8>,
@@ -55,14 +48,30 @@ pub struct Job {
     pub problems: Vec<String>,
 }
 
-/// True for a name that stays inside the directory it is joined to.
-fn safe_name(name: &[u8]) -> bool {
-    !name.is_empty() && name != b"." && name != b".." && !name.contains(&b'/') && !name.contains(&0)
+/// The `i`th step of `plan`, in the order copy-out takes them: directories made, files
+/// started, others made, directories finished (deepest first).
+fn nth_step(plan: &Plan, mut i: usize) -> Option<Step<'_>> {
+    if i < plan.dirs.len() {
+        return Some(Step::MakeDir(&plan.dirs[i]));
+    }
+    i -= plan.dirs.len();
+    if i < plan.files.len() {
+        return Some(Step::StartFile(i));
+    }
+    i -= plan.files.len();
+    if i < plan.others.len() {
+        return Some(Step::MakeOther(&plan.others[i]));
+    }
+    i -= plan.others.len();
+    plan.dirs.iter().rev().nth(i).map(Step::FinishDir)
 }
 
-fn host_name(name: &[u8]) -> PathBuf {
-    use std::os::unix::ffi::OsStrExt;
-    PathBuf::from(std::ffi::OsStr::from_bytes(name))
+/// One step of the plan.
+enum Step<'a> {
+    MakeDir(&'a Planned),
+    StartFile(usize),
+    MakeOther(&'a Planned),
+    FinishDir(&'a Planned),
 }
 
 impl Job {
@@ -72,114 +81,59 @@ impl Job {
         if !dest.is_dir() {
             bail!("{}: not a directory on the host", dest.display());
         }
-        if !safe_name(name) {
+        if !walk::is_safe_name(name) {
             bail!(
                 "{}: unsafe name, not extracted",
                 String::from_utf8_lossy(name)
             );
         }
-        let target = dest.join(host_name(name));
+        let target = dest.join(std::ffi::OsStr::from_bytes(name));
         if target.symlink_metadata().is_ok() {
             bail!("{}: already exists", target.display());
         }
-        let mut job = Job {
+        let mut plan = Plan::default();
+        plan.add(vfs, node, &target, false)?;
+        Ok(Job {
             title: format!("{} → {}", node.path, target.display()),
-            target: target.clone(),
-            steps: Vec::new(),
+            target,
+            files_total: plan.files.len() as u64,
+            bytes_total: plan.bytes(),
+            plan,
+            root: rustix::process::geteuid().is_root(),
             next: 0,
             copying: None,
-            buf: Vec::new(),
+            buf: vec![0; CHUNK],
             files_done: 0,
-            files_total: 0,
             bytes_done: 0,
-            bytes_total: 0,
             problems: Vec::new(),
-        };
-        job.walk(vfs, node, target, 0);
-        Ok(job)
-    }
-
-    fn walk(&mut self, vfs: &Vfs, node: &Node, host: PathBuf, depth: usize) {
-        let meta = node.meta();
-        match meta.kind {
-            FileKind::Dir => {
-                if depth > MAX_DEPTH {
-                    self.problems
-                        .push(format!("{}: nested too deep, not entered", node.path));
-                    return;
-                }
-                self.steps.push(Step::Dir(host.clone()));
-                match vfs.read_dir(node) {
-                    Ok(entries) => {
-                        for (name, child) in entries {
-                            if safe_name(&name) {
-                                self.walk(vfs, &child, host.join(host_name(&name)), depth + 1);
-                            } else {
-                                self.problems.push(format!(
-                                    "{}: unsafe name {:?} skipped",
-                                    node.path,
-                                    String::from_utf8_lossy(&name)
-                                ));
-                            }
-                        }
-                    }
-                    Err(e) => self.problems.push(e.to_string()),
-                }
-            }
-            FileKind::File => {
-                self.files_total += 1;
-                self.bytes_total += meta.size;
-                self.steps.push(Step::File {
-                    node: node.clone(),
-                    host,
-                });
-            }
-            FileKind::Symlink => self.steps.push(Step::Symlink {
-                target: meta.symlink.unwrap_or_default(),
-                host,
-            }),
-            _ => self
-                .problems
-                .push(format!("{}: device or special file skipped", node.path)),
-        }
+        })
     }
 
     /// True when everything has been done.
     pub fn finished(&self) -> bool {
-        self.copying.is_none() && self.next >= self.steps.len()
+        self.copying.is_none() && nth_step(&self.plan, self.next).is_none()
     }
 
     /// Works until about `budget` bytes were copied or the job is finished.
     pub fn step(&mut self, budget: u64) {
         let start = self.bytes_done;
-        while !self.finished() && self.bytes_done - start < budget {
+        while self.bytes_done - start < budget {
             if self.copying.is_some() {
-                self.copy_chunk();
+                self.copy_chunk(budget - (self.bytes_done - start));
                 continue;
             }
-            let step = &self.steps[self.next];
+            let Some(step) = nth_step(&self.plan, self.next) else {
+                break;
+            };
             self.next += 1;
             let result = match step {
-                Step::Dir(host) => fs::create_dir(host)
-                    .with_context(|| format!("{}: cannot create", host.display())),
-                Step::Symlink { target, host } => {
-                    std::os::unix::fs::symlink(host_name(target), host)
-                        .with_context(|| format!("{}: cannot create", host.display()))
-                }
-                Step::File { node, host } => OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .mode(0o600)
-                    .open(host)
-                    .with_context(|| format!("{}: cannot create", host.display()))
-                    .map(|file| {
-                        self.copying = Some(Copying {
-                            node: node.clone(),
-                            host: host.clone(),
-                            file,
-                            offset: 0,
-                        })
-                    }),
+                Step::MakeDir(d) => make_dir(d),
+                Step::StartFile(index) => start_file(&self.plan.files[index])
+                    .map(|copy| self.copying = Some(Copying { index, copy })),
+                Step::MakeOther(p) => make_other(p, self.root).map(|skipped| {
+                    self.problems.extend(skipped);
+                }),
+                Step::FinishDir(d) => finish_dir(d, self.root),
             };
             if let Err(e) = result {
                 self.problems.push(format!("{e:#}"));
@@ -187,49 +141,27 @@ impl Job {
         }
     }
 
-    /// Copies one chunk of the current file; closes it at its end.
-    fn copy_chunk(&mut self) {
+    /// Copies up to `budget` bytes of the current file; finishes it at its end.
+    fn copy_chunk(&mut self, budget: u64) {
         let Some(c) = self.copying.as_mut() else {
             return;
         };
-        let Target::Fs { fs, ino, meta } = &c.node.target else {
-            self.copying = None;
-            return;
-        };
-        self.buf.resize(CHUNK, 0);
-        let result = fs
-            .read_at(*ino, c.offset, &mut self.buf)
-            .map_err(anyhow::Error::from)
-            .and_then(|n| {
-                c.file
-                    .write_all(&self.buf[..n])
-                    .with_context(|| format!("{}: cannot write", c.host.display()))?;
-                Ok(n)
-            });
-        match result {
-            Ok(0) => {
-                let mtime = UNIX_EPOCH + Duration::from_secs(meta.mtime.secs.max(0) as u64);
-                let perms = std::os::unix::fs::PermissionsExt::from_mode(meta.mode & 0o777);
-                if let Err(e) = c
-                    .file
-                    .set_permissions(perms)
-                    .and_then(|()| c.file.set_modified(mtime))
-                {
-                    self.problems.push(format!("{}: {e}", c.host.display()));
-                }
-                self.files_done += 1;
-                self.copying = None;
-            }
+        let planned = &self.plan.files[c.index];
+        let result = match c.copy.step(budget, &mut self.buf, &|_| {}) {
             Ok(n) => {
-                c.offset += n as u64;
-                self.bytes_done += n as u64;
+                self.bytes_done += n;
+                if !c.copy.finished() {
+                    return;
+                }
+                finish_file(c.copy.file(), &planned.meta, self.root)
             }
-            Err(e) => {
-                self.problems.push(format!("{}: {e:#}", c.node.path));
-                self.files_done += 1;
-                self.copying = None;
-            }
+            Err(e) => Err(e.context(planned.dest.display().to_string())),
+        };
+        if let Err(e) = result {
+            self.problems.push(format!("{e:#}"));
         }
+        self.files_done += 1;
+        self.copying = None;
     }
 
     /// `3/12 files, 4.0 MiB of 10.0 MiB (40%)`.
@@ -263,14 +195,39 @@ impl Job {
 
 #[cfg(test)]
 mod tests {
-    use super::safe_name;
+    use super::Job;
+    use crate::vfs::walk::tests::hostile_vfs;
 
+    /// The job makes what copy-out makes (only plain names, a loop entered once), a byte at a
+    /// time when asked to, and refuses to extract over what exists.
     #[test]
-    fn names_that_would_escape_are_unsafe() {
-        for bad in [&b""[..], b".", b"..", b"a/b", b"/etc", b"a\0b"] {
-            assert!(!safe_name(bad), "{bad:?}");
+    fn extracts_in_steps_what_copy_out_makes() {
+        let vfs = hostile_vfs();
+        let root = vfs.root().unwrap();
+        let dest = tempfile::tempdir().unwrap();
+        let mut job = Job::plan(&vfs, &root, b"x", dest.path()).unwrap();
+        assert_eq!((job.files_total, job.bytes_total), (2, 6));
+        let mut steps = 0;
+        while !job.finished() {
+            let before = job.bytes_done;
+            job.step(1);
+            assert!(job.bytes_done - before <= 1);
+            steps += 1;
         }
-        assert!(safe_name(b"..."));
-        assert!(safe_name(b"a b"));
+        assert!(steps >= 6, "{steps} steps");
+        assert!(job.problems.is_empty(), "{:?}", job.problems);
+        assert_eq!((job.files_done, job.bytes_done), (2, 6));
+        let x = dest.path().join("x");
+        assert_eq!(std::fs::read(x.join("ok")).unwrap(), b"abc");
+        assert_eq!(std::fs::read(x.join("loop/f")).unwrap(), b"abc");
+        let mut names: Vec<_> = std::fs::read_dir(&x)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["loop", "ok"]);
+        let again = Job::plan(&vfs, &root, b"x", dest.path()).err().unwrap();
+        assert!(again.to_string().contains("already exists"), "{again}");
+        assert!(Job::plan(&vfs, &root, b"..", dest.path()).is_err());
     }
 }

@@ -1,0 +1,179 @@
+//! `copy-out`: copies files and trees out of the session into a host directory, as
+//! [`super::extract`] plans and makes them, the regular files on two threads.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use anyhow::bail;
+use indicatif::ProgressBar;
+
+use super::extract::{copy_file, finish_dir, make_dir, make_other, Plan, Planned};
+use super::keyvalue::{flag, options};
+use super::sink::progress;
+use super::{arg, many, opt, ArgKind, Command, Ctx};
+use crate::vfs::walk;
+
+pub const COMMANDS: &[Command] = &[Command {
+    name: "copy-out",
+    aliases: &[],
+    args: &[
+        many("PATH", ArgKind::Path),
+        arg("HOSTDIR", ArgKind::HostPath),
+        opt("xdev:true|false", ArgKind::Word),
+    ],
+    run: copy_out,
+}];
+
+/// Files one thread takes at a time: at most this many, all in one host directory.
+const BATCH: usize = 256;
+
+/// The plan's files cut into batches of consecutive files that share a host directory, so the
+/// two copying threads create files in different directories and do not queue on one
+/// directory's lock in the kernel.
+fn batches(files: &[Planned]) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for i in 1..=files.len() {
+        let cut = i == files.len()
+            || i - start == BATCH
+            || files[i].dest.parent() != files[start].dest.parent();
+        if cut {
+            out.push(start..i);
+            start = i;
+        }
+    }
+    out
+}
+
+/// Copies the regular files of the plan on two threads.
+fn copy_files(files: &[Planned], root: bool, bar: &ProgressBar) -> anyhow::Result<()> {
+    let batches = batches(files);
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let error: Mutex<Option<anyhow::Error>> = Mutex::new(None);
+    std::thread::scope(|scope| {
+        for _ in 0..2 {
+            scope.spawn(|| {
+                let mut buf = vec![0u8; 1 << 20];
+                while let Some(batch) = batches.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    for p in &files[batch.clone()] {
+                        if failed.load(Ordering::Relaxed) {
+                            return;
+                        }
+                        if let Err(e) = copy_file(p, root, &mut buf, &|n| bar.inc(n)) {
+                            failed.store(true, Ordering::Relaxed);
+                            if let Ok(mut slot) = error.lock() {
+                                slot.get_or_insert(e);
+                            }
+                        }
+                    }
+                }
+            });
+        }
+    });
+    match error.into_inner().ok().flatten() {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+fn copy_out(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
+    // Trailing `key:value` words are options; the host directory comes before them.
+    let positional = args.len()
+        - args
+            .iter()
+            .rev()
+            .take_while(|a| a.starts_with("xdev:"))
+            .count();
+    if positional < 2 {
+        bail!("copy-out: expected PATH... HOSTDIR [xdev:true]");
+    }
+    let opts = options(&args[positional..], &["xdev"])?;
+    let xdev = flag(&opts, "xdev")?;
+    let (paths, hostdir) = args[..positional].split_at(positional - 1);
+    let hostdir = Path::new(&hostdir[0]);
+    if !hostdir.is_dir() {
+        bail!("{}: not a directory on the host", hostdir.display());
+    }
+    let root = rustix::process::geteuid().is_root();
+    let mut plan = Plan::default();
+    for path in paths {
+        let node = ctx.session.resolve(path)?;
+        // Named as the user named it (a symlink's name, not its target's), unless that name
+        // is `.` or `..`: then as the directory it resolved to.
+        let typed = path
+            .trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .unwrap_or_default();
+        let name = if walk::is_safe_name(typed.as_bytes()) {
+            typed
+        } else {
+            node.path.rsplit('/').next().unwrap_or_default()
+        };
+        let base = if name.is_empty() {
+            hostdir.to_path_buf()
+        } else if walk::is_safe_name(name.as_bytes()) {
+            hostdir.join(name)
+        } else {
+            bail!("{path}: cannot be copied out under the name {name:?}");
+        };
+        plan.add(&ctx.session.vfs, &node, &base, xdev)?;
+    }
+    for d in &plan.dirs {
+        make_dir(d)?;
+    }
+    let bar = progress(Some(plan.bytes()));
+    copy_files(&plan.files, root, &bar)?;
+    bar.finish_and_clear();
+    for p in &plan.others {
+        if let Some(warning) = make_other(p, root)? {
+            eprintln!("isofish: warning: {warning}");
+        }
+    }
+    // Directories last, deepest first, so their times survive the writes inside them and
+    // read-only ones were writable while they were filled.
+    for d in plan.dirs.iter().rev() {
+        finish_dir(d, root)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::commands::{run, Ctx};
+    use crate::session::Session;
+
+    /// `copy-out` of a tree with `..`, `a/b` and empty names, a repeated name and a directory
+    /// that contains itself writes only below the target, and only the plain names.
+    #[test]
+    fn copy_out_stays_inside_the_target() {
+        let mut session = Session::new(true);
+        session.vfs = crate::vfs::walk::tests::hostile_vfs();
+        let outer = tempfile::tempdir().unwrap();
+        let target = outer.path().join("target");
+        std::fs::create_dir(&target).unwrap();
+        let mut out = Vec::new();
+        let mut ctx = Ctx {
+            session: &mut session,
+            out: &mut out,
+            out_fd: None,
+            tty: false,
+        };
+        let args = ["/".to_string(), target.to_str().unwrap().to_string()];
+        run(&mut ctx, "copy-out", &args).unwrap();
+        let names = |d: &std::path::Path| {
+            let mut v: Vec<String> = std::fs::read_dir(d)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(names(outer.path()), ["target"]);
+        assert_eq!(names(&target), ["loop", "ok"]);
+        assert_eq!(names(&target.join("loop")), ["again", "f"]);
+        assert_eq!(std::fs::read(target.join("ok")).unwrap(), b"abc");
+    }
+}

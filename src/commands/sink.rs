@@ -1,0 +1,68 @@
+//! Where the commands that write to the host put their output: a [`Sink`] (the command's
+//! output stream for `-`, else a host file created for it), and the [`progress`] bar they show
+//! on standard error.
+
+use std::fs::File;
+use std::io::{self, IsTerminal, Write};
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// A progress bar on standard error when it is a terminal, or a hidden one.
+pub fn progress(total: Option<u64>) -> ProgressBar {
+    if !io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    match total {
+        Some(total) => ProgressBar::new(total).with_style(
+            ProgressStyle::with_template(
+                "{wide_bar} {bytes}/{total_bytes} {binary_bytes_per_sec} {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ),
+        None => ProgressBar::new_spinner().with_style(
+            ProgressStyle::with_template("{spinner} {bytes} {binary_bytes_per_sec}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        ),
+    }
+}
+
+/// Where a command's output goes: `-` is the command's output stream, anything else a host file
+/// created (or truncated) for it.
+pub enum Sink<'a> {
+    Out(&'a mut dyn Write),
+    File(File),
+}
+
+impl<'a> Sink<'a> {
+    pub fn open(out: &'a mut dyn Write, hostfile: &str) -> anyhow::Result<Sink<'a>> {
+        Ok(if hostfile == "-" {
+            Sink::Out(out)
+        } else {
+            Sink::File(
+                File::create(hostfile).with_context(|| format!("{hostfile}: cannot create"))?,
+            )
+        })
+    }
+}
+
+impl Write for Sink<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Sink::Out(w) => w.write(buf),
+            Sink::File(f) => f.write(buf),
+        }
+    }
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        match self {
+            Sink::Out(w) => w.write_all(buf),
+            Sink::File(f) => f.write_all(buf),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Sink::Out(w) => w.flush(),
+            Sink::File(f) => f.flush(),
+        }
+    }
+}

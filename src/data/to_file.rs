@@ -1,0 +1,195 @@
+//! [`FileCopy`]: a file's data copied into a new host file, in steps of a chosen size.
+//! Ranges of host files are moved with `copy_file_range` (the kernel copies, or shares, the
+//! blocks; nothing passes through user space), holes stay holes, bytes in memory and ranges of
+//! other sources are read and written with positioned writes, and a file the filesystem does
+//! not lay out is read through it.
+
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+
+use super::file::FileData;
+use super::layout::{ended, read_exact, Slice};
+use super::span::Span;
+
+/// The most one `copy_file_range` call is asked to move.
+const CHUNK: u64 = 1 << 30;
+
+/// A copy in progress of a file's data into a host file.
+pub struct FileCopy {
+    data: FileData,
+    out: File,
+    /// Bytes of the file done so far.
+    at: u64,
+    /// Cleared when the host refused `copy_file_range`: the rest is read and written.
+    fast: bool,
+}
+
+impl FileCopy {
+    /// The copy of `data` into `out`, a new, empty host file.
+    pub fn new(data: FileData, out: File) -> FileCopy {
+        FileCopy {
+            data,
+            out,
+            at: 0,
+            fast: true,
+        }
+    }
+
+    /// True when all the data is in the host file.
+    pub fn finished(&self) -> bool {
+        self.at >= self.data.size()
+    }
+
+    /// The host file.
+    pub fn file(&self) -> &File {
+        &self.out
+    }
+
+    /// Copies the next `budget` bytes of the file (fewer at its end) and returns how many;
+    /// `done` is told of every piece moved. `buf` is scratch space for what is read and
+    /// written. The host file gets its full length (a hole at the end included) with the last
+    /// step.
+    pub fn step(&mut self, budget: u64, buf: &mut [u8], done: &dyn Fn(u64)) -> anyhow::Result<u64> {
+        let start = self.at;
+        let end = start.saturating_add(budget).min(self.data.size());
+        match self.data.layout() {
+            Some(layout) => {
+                let mut pos = start;
+                for slice in layout.slices(start, end) {
+                    copy_slice(&slice, pos, &self.out, &mut self.fast, buf, done)?;
+                    pos += slice.len;
+                }
+            }
+            None => self
+                .data
+                .for_each_chunk(start, end - start, buf, |offset, data| {
+                    self.out.write_all_at(data, offset)?;
+                    done(data.len() as u64);
+                    Ok(())
+                })?,
+        }
+        self.at = end;
+        if self.finished() {
+            self.out.set_len(self.data.size())?;
+        }
+        Ok(end - start)
+    }
+
+    /// Copies all that is left; returns the host file.
+    pub fn run(mut self, buf: &mut [u8], done: &dyn Fn(u64)) -> anyhow::Result<File> {
+        while !self.finished() {
+            self.step(u64::MAX, buf, done)?;
+        }
+        Ok(self.out)
+    }
+}
+
+/// Copies one slice of a span to `pos` in `out`.
+fn copy_slice(
+    slice: &Slice,
+    mut pos: u64,
+    out: &File,
+    fast: &mut bool,
+    buf: &mut [u8],
+    done: &dyn Fn(u64),
+) -> anyhow::Result<()> {
+    let span = slice.span;
+    if let Span::Zeros(_) = span {
+        // A hole: the host file's length, set at the end, makes it read as zeros.
+        done(slice.len);
+        return Ok(());
+    }
+    let mut within = slice.within;
+    let end = slice.within + slice.len;
+    while within < end {
+        if *fast {
+            if let Some((file, base)) = span.host_file() {
+                let want = (end - within).min(CHUNK) as usize;
+                let mut from = base + within;
+                match rustix::fs::copy_file_range(file, Some(&mut from), out, Some(&mut pos), want)
+                {
+                    Ok(0) => return Err(ended(span, within).into()),
+                    Ok(n) => {
+                        within += n as u64;
+                        done(n as u64);
+                    }
+                    Err(rustix::io::Errno::INTR) => {}
+                    // The host cannot copy between these files: move the bytes ourselves.
+                    Err(_) => *fast = false,
+                }
+                continue;
+            }
+        }
+        let n = buf.len().min((end - within) as usize);
+        read_exact(span, within, &mut buf[..n])?;
+        out.write_all_at(&buf[..n], pos)?;
+        within += n as u64;
+        pos += n as u64;
+        done(n as u64);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::data::tests::{host_source, one_file, SpansFs};
+    use crate::source::{MemSource, Source};
+
+    /// Copies the file of `fs` in steps of `step` bytes; returns the host file's bytes and
+    /// the byte count `done` was told of.
+    fn copy(fs: SpansFs, step: u64) -> anyhow::Result<(Vec<u8>, u64)> {
+        let (fs, size) = one_file(fs);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out");
+        let out = File::create(&path).unwrap();
+        let mut copy = FileCopy::new(FileData::open(&fs, 0, size)?, out);
+        let told = Cell::new(0);
+        let mut buf = [0u8; 7];
+        while !copy.finished() {
+            let n = copy.step(step, &mut buf, &|n| told.set(told.get() + n))?;
+            assert!(n <= step);
+        }
+        Ok((std::fs::read(&path).unwrap(), told.get()))
+    }
+
+    #[test]
+    fn every_kind_of_span_lands_in_place() {
+        let (_keep, host) = host_source(64);
+        let mem: Arc<dyn Source> = Arc::new(MemSource::new((100..164).collect(), "mem"));
+        let fs = SpansFs::new(vec![
+            Span::source(&host, 10, 20),
+            Span::Zeros(9),
+            Span::Bytes(Arc::from(&b"abc"[..])),
+            Span::source(&mem, 5, 11),
+            Span::Zeros(4),
+        ]);
+        let want = fs.expected();
+        for step in [1, 5, 64, u64::MAX] {
+            let (got, told) = copy(fs.clone(), step).unwrap();
+            assert_eq!(got, want, "steps of {step}");
+            assert_eq!(told, want.len() as u64);
+        }
+    }
+
+    #[test]
+    fn a_file_without_spans_is_read_through_its_filesystem() {
+        let fs = SpansFs::unlaid(b"through the filesystem".to_vec());
+        let (got, _) = copy(fs, 4).unwrap();
+        assert_eq!(got, b"through the filesystem");
+    }
+
+    #[test]
+    fn a_span_past_its_source_is_refused() {
+        let mem: Arc<dyn Source> = Arc::new(MemSource::new(vec![1; 10], "small.img"));
+        let err = copy(SpansFs::new(vec![Span::source(&mem, 4, 8)]), 100).unwrap_err();
+        let msg = format!("{err:#}");
+        assert!(
+            msg.contains("small.img: corrupt file extent at offset 4"),
+            "{msg}"
+        );
+    }
+}
