@@ -202,7 +202,7 @@ pub fn file_checksum(
 ) -> anyhow::Result<String> {
     let mut hasher = Hasher::new(alg)?;
     let mut buf = vec![0u8; (1 << 20).min(size as usize).max(1)];
-    super::read::for_each_chunk(fs, ino, 0, size, &mut buf, |_, data| {
+    crate::data::file::for_each_chunk(fs, ino, 0, size, &mut buf, |_, data| {
         hasher.update(data);
         Ok(())
     })?;

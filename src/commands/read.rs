@@ -17,7 +17,6 @@ use crate::fs::{FileKind, FileSystem, Ino, Metadata};
 use crate::vfs::{path, walk, Node, Target};
 
 /// Reading a file through its filesystem in large pieces (checksums read this way).
-pub use crate::data::file::for_each_chunk;
 
 pub const COMMANDS: &[Command] = &[
     Command {
