@@ -422,3 +422,80 @@ impl Vfs {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::walk::tests::{meta, MemFs};
+    use super::*;
+
+    /// A root directory holding the file `f`.
+    fn one_file() -> Arc<dyn FileSystem> {
+        Arc::new(MemFs {
+            nodes: vec![
+                (
+                    meta(FileKind::Dir, 0, 0),
+                    vec![(b"f".to_vec(), 1)],
+                    Vec::new(),
+                ),
+                (meta(FileKind::File, 1, 3), Vec::new(), b"abc".to_vec()),
+            ],
+        })
+    }
+
+    fn at(mountpoint: &str, fs: Arc<dyn FileSystem>) -> Mount {
+        Mount {
+            mountpoint: mountpoint.into(),
+            device: "/dev/sda".into(),
+            fs,
+            options: MountOptions::default(),
+        }
+    }
+
+    #[test]
+    fn ids_are_never_given_again_not_even_after_umount_all() {
+        let mut vfs = Vfs::default();
+        let a = vfs.mount(at("/", one_file()));
+        let b = vfs.mount(at("/b", one_file()));
+        assert!(a < b);
+        assert_eq!(*vfs.get(b).unwrap().origin, Origin::Detached);
+        vfs.umount_all().unwrap();
+        assert!(vfs.get(a).is_none() && vfs.mounts().is_empty());
+        let c = vfs.mount(at("/", one_file()));
+        assert!(c > b);
+        assert_eq!(vfs.topmost("/").unwrap().id, c);
+    }
+
+    #[test]
+    fn a_node_belongs_to_the_mount_it_was_reached_through() {
+        let mut vfs = Vfs::default();
+        let fs = one_file();
+        let low = vfs.mount(at("/", fs.clone()));
+        // The same filesystem again, lower down: the path tells the two apart.
+        let high = vfs.mount(at("/again", fs));
+        let owner = |path: &str| vfs.owner(&vfs.resolve(path, true).unwrap()).map(|m| m.id);
+        assert_eq!(owner("/f"), Some(low));
+        assert_eq!(owner("/again/f"), Some(high));
+    }
+
+    #[test]
+    fn staged_changes_and_mounts_below_refuse_umount() {
+        let mut vfs = Vfs::default();
+        let root = vfs.mount(at("/", one_file()));
+        let below = vfs.mount(at("/b", one_file()));
+        let generation = vfs.generation();
+        let err = vfs.umount(root).map(drop).unwrap_err();
+        assert_eq!(err.to_string(), "/: busy: /b is mounted below it");
+        assert_eq!(vfs.note_change(below).unwrap(), 1);
+        assert!(vfs.generation() > generation);
+        assert!(vfs.get(below).unwrap().has_staged_changes());
+        let err = vfs.umount(below).map(drop).unwrap_err();
+        assert_eq!(err.to_string(), "/b: busy: 1 staged change not committed");
+        assert!(matches!(vfs.umount_all(), Err(Error::Busy { .. })));
+        assert_eq!(vfs.mounts().len(), 2);
+        let gone = MountId(99);
+        assert_eq!(
+            vfs.note_change(gone).unwrap_err().to_string(),
+            "mount 99: not mounted"
+        );
+    }
+}
