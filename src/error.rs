@@ -143,6 +143,44 @@ mod tests {
     }
 
     #[test]
+    fn write_side_errors_name_the_target_and_why() {
+        let cases = [
+            (
+                Error::NoSpace {
+                    target: "out.iso".into(),
+                    detail: "4096 bytes more than the 2 GiB the sink takes".into(),
+                },
+                "out.iso: no space left: 4096 bytes more than the 2 GiB the sink takes",
+            ),
+            (
+                Error::ReadOnly {
+                    target: "/".into(),
+                    reason: "the session was opened with --ro".into(),
+                },
+                "/: read-only: the session was opened with --ro",
+            ),
+            (
+                Error::Busy {
+                    path: "/sqsh".into(),
+                    reason: "/sysroot is mounted from /sqsh/LiveOS/rootfs.img".into(),
+                },
+                "/sqsh: busy: /sysroot is mounted from /sqsh/LiveOS/rootfs.img",
+            ),
+            (
+                Error::CannotStoreName {
+                    path: "/efi/a\\b".into(),
+                    format: "FAT",
+                    why: "a backslash is not allowed in a long name".into(),
+                },
+                "/efi/a\\b: FAT cannot store this name: a backslash is not allowed in a long name",
+            ),
+        ];
+        for (err, text) in cases {
+            assert_eq!(err.to_string(), text);
+        }
+    }
+
+    #[test]
     fn a_cache_is_taken_back_from_a_poisoned_lock() {
         assert_eq!(*lock_cache(&poisoned()), 7);
     }
