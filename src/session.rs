@@ -1,6 +1,7 @@
 //! The session: the drives that were added (`/dev/sda`, `/dev/sdb`...), the mount table, the
 //! current directory, and whether changes are allowed. Commands act on it; nothing in it writes
-//! to an image. Mounting, unmounting and where each mount comes from are in [`mounts`].
+//! to an image. Mounting, unmounting and where each mount comes from are in
+//! `session/mounts.rs`.
 
 mod mounts;
 
