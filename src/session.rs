@@ -1,15 +1,17 @@
 //! The session: the drives that were added (`/dev/sda`, `/dev/sdb`...), the mount table, the
 //! current directory, and whether changes are allowed. Commands act on it; nothing in it writes
-//! to an image.
+//! to an image. Mounting, unmounting and where each mount comes from are in
+//! `session/mounts.rs`.
+
+mod mounts;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::boot::{self, Partition};
 use crate::error::{Error, Result};
-use crate::fs::{self, MountOptions};
 use crate::source::{FileSource, RangeSource, Source};
-use crate::vfs::{path, Mount, Node, Vfs};
+use crate::vfs::{path, FileRef, Node, Vfs};
 
 /// An image added with `-a` or `open`.
 pub struct Drive {
@@ -21,6 +23,9 @@ pub struct Drive {
     /// Its partitions (`/dev/sda1`...), from the table Linux would read; none when the
     /// tables are unreadable (`boot-info` says why).
     pub partitions: Vec<Partition>,
+    /// The file of a mount it was read from (a partitioned disk image `mount-loop` opened);
+    /// `None` for a host image.
+    pub image: Option<FileRef>,
 }
 
 /// Everything a command acts on.
@@ -63,12 +68,17 @@ impl Session {
     /// Opens a host image as the next drive and returns its device name.
     pub fn add_drive(&mut self, path: &Path) -> Result<String> {
         let source: Arc<dyn Source> = Arc::new(FileSource::open(path)?);
-        self.add_source_drive(source, path)
+        Ok(self.push_drive(source, path, None))
     }
 
-    /// Adds `source` (a disk image found inside a mounted filesystem, `path` being its session
-    /// path) as the next drive, its partitions as devices; returns the drive's device name.
-    pub fn add_source_drive(&mut self, source: Arc<dyn Source>, path: &Path) -> Result<String> {
+    /// Adds `source` as the next drive, its partitions as devices; `path` is the host path, or
+    /// the session path of `image`, the file it was read from. Returns its device name.
+    fn push_drive(
+        &mut self,
+        source: Arc<dyn Source>,
+        path: &Path,
+        image: Option<FileRef>,
+    ) -> String {
         let device = device_name(self.drives.len());
         let partitions = boot::partitions(source.as_ref()).unwrap_or_default();
         self.drives.push(Drive {
@@ -76,8 +86,9 @@ impl Session {
             path: path.to_path_buf(),
             source,
             partitions,
+            image,
         });
-        Ok(device)
+        device
     }
 
     /// The drives, in the order they were added.
@@ -99,27 +110,20 @@ impl Session {
             .collect()
     }
 
-    /// The bytes of a device. `/dev/vdX` and `/dev/hdX` are accepted for `/dev/sdX`, as
-    /// guestfish scripts use them.
-    pub fn device_source(&self, device: &str) -> Result<Arc<dyn Source>> {
-        let canonical = ["/dev/vd", "/dev/hd", "/dev/xvd"]
-            .iter()
-            .find_map(|p| device.strip_prefix(p))
-            .map(|rest| format!("/dev/sd{rest}"))
-            .unwrap_or_else(|| device.to_string());
+    /// The drive (its index) and the partition (none for the whole drive) that `device` names.
+    /// `/dev/vdX` and `/dev/hdX` are accepted for `/dev/sdX`, as guestfish scripts use them.
+    fn find_device(&self, device: &str) -> Result<(usize, Option<&Partition>)> {
+        let canonical = canonical_device(device);
         self.drives
             .iter()
-            .find_map(|d| {
+            .enumerate()
+            .find_map(|(i, d)| {
                 let rest = canonical.strip_prefix(&d.device)?;
                 if rest.is_empty() {
-                    return Some(d.source.clone());
+                    return Some((i, None));
                 }
                 let p = d.partitions.iter().find(|p| p.number.to_string() == rest)?;
-                let name = format!("{} ({canonical})", d.source.name());
-                Some(
-                    Arc::new(RangeSource::new(d.source.clone(), p.start, p.len, name))
-                        as Arc<dyn Source>,
-                )
+                Some((i, Some(p)))
             })
             .ok_or_else(|| {
                 Error::Usage(format!(
@@ -129,46 +133,24 @@ impl Session {
             })
     }
 
-    /// Mounts the filesystem on `device` at `mountpoint` (a session path; it need not exist).
-    pub fn mount(&mut self, device: &str, mountpoint: &str, options: MountOptions) -> Result<()> {
-        let source = self.device_source(device)?;
-        self.mount_source(source, device, mountpoint, None, options)
+    /// The bytes of a device (see [`Session::devices`]).
+    pub fn device_source(&self, device: &str) -> Result<Arc<dyn Source>> {
+        let (drive, partition) = self.find_device(device)?;
+        let d = &self.drives[drive];
+        Ok(match partition {
+            None => d.source.clone(),
+            Some(p) => {
+                let name = format!("{} ({})", d.source.name(), canonical_device(device));
+                Arc::new(RangeSource::new(d.source.clone(), p.start, p.len, name))
+            }
+        })
     }
 
     /// The bytes of the regular file at session path `path` (in any mount, nested or not), as a
     /// source read through the filesystem's extents where it has them.
     pub fn file_source(&self, path: &str) -> Result<Arc<dyn Source>> {
         let node = self.resolve(path)?;
-        match node.file_data() {
-            Some(data) => Ok(Arc::new(data?)),
-            None if matches!(node.target, crate::vfs::Target::Virtual) => {
-                Err(Error::IsADirectory(path.to_string()))
-            }
-            None => Err(Error::Usage(format!("{path}: not a regular file"))),
-        }
-    }
-
-    /// Mounts the filesystem held in `source` at `mountpoint`, of type `fstype` or as the probe
-    /// finds it; `device` is what `mounts` shows (the image file's session path).
-    pub fn mount_source(
-        &mut self,
-        source: Arc<dyn Source>,
-        device: &str,
-        mountpoint: &str,
-        fstype: Option<&str>,
-        options: MountOptions,
-    ) -> Result<()> {
-        let fs = match fstype {
-            Some(t) => fs::open_as(source, t, &options)?,
-            None => fs::open(source, &options)?,
-        };
-        self.vfs.mount(Mount {
-            mountpoint: path::normalize(&self.absolute(mountpoint)),
-            device: device.to_string(),
-            fs,
-            options,
-        });
-        Ok(())
+        file_data(&node, path)
     }
 
     /// The current directory.
@@ -203,6 +185,26 @@ impl Session {
         self.vfs
             .resolve(&self.absolute(path), false)
             .map_err(|e| rename(e, path))
+    }
+}
+
+/// A device name with the `/dev/vdX`, `/dev/hdX` and `/dev/xvdX` spellings made `/dev/sdX`.
+fn canonical_device(device: &str) -> String {
+    ["/dev/vd", "/dev/hd", "/dev/xvd"]
+        .iter()
+        .find_map(|p| device.strip_prefix(p))
+        .map(|rest| format!("/dev/sd{rest}"))
+        .unwrap_or_else(|| device.to_string())
+}
+
+/// The data of `node` (reached by `path`, as the user typed it) as a source.
+fn file_data(node: &Node, path: &str) -> Result<Arc<dyn Source>> {
+    match node.file_data() {
+        Some(data) => Ok(Arc::new(data?)),
+        None if matches!(node.target, crate::vfs::Target::Virtual) => {
+            Err(Error::IsADirectory(path.to_string()))
+        }
+        None => Err(Error::Usage(format!("{path}: not a regular file"))),
     }
 }
 

@@ -90,7 +90,7 @@ pub const COMMANDS: &[Command] = &[
         aliases: &["unmount-all"],
         args: &[],
         run: |ctx, _| {
-            ctx.session.vfs.umount_all();
+            ctx.session.umount_all()?;
             Ok(())
         },
     },
@@ -171,31 +171,19 @@ fn vfs_label(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
 fn mount(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
     ctx.session
         .mount(&args[0], &args[1], MountOptions::default())
-        .with_context(|| format!("mount {} {}", args[0], args[1]))
+        .with_context(|| format!("mount {} {}", args[0], args[1]))?;
+    Ok(())
 }
 
 fn mount_options(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
     ctx.session
         .mount(&args[1], &args[2], MountOptions::parse(&args[0]))
-        .with_context(|| format!("mount {} {}", args[1], args[2]))
+        .with_context(|| format!("mount {} {}", args[1], args[2]))?;
+    Ok(())
 }
 
 fn umount(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
-    let mp = ctx.session.absolute(&args[0]);
-    // A loop mount whose image file lies in this mount keeps it busy, as on Linux.
-    let below = format!("{}/", mp.trim_end_matches('/'));
-    if let Some(m) = ctx.session.vfs.mounts().iter().find(|m| {
-        m.device.starts_with(&below)
-            && m.mountpoint != mp
-            && ctx.session.device_source(&m.device).is_err()
-    }) {
-        anyhow::bail!(
-            "umount {mp}: busy: {} is mounted from {}",
-            m.mountpoint,
-            m.device
-        );
-    }
-    ctx.session.vfs.umount(&mp)?;
+    ctx.session.umount(&args[0])?;
     Ok(())
 }
 

@@ -1,8 +1,10 @@
 //! The browser's state machine: terminal events in, state out. It holds the session, the
-//! directory shown, the cache of directory listings (read once per visit, per path, dropped
-//! around a mountpoint when a mount changes), the selection and scroll position, the filter,
-//! the mode (browsing, typing into a prompt, a popup), the running extraction and the status
-//! message. It draws nothing and needs no terminal, so tests drive it key by key.
+//! directory shown, the cache of directory listings (read once per visit, per path; dropped
+//! around a mountpoint when the pane mounts or unmounts there, and wholly when the session's
+//! generation moved otherwise), the selection and scroll position, the filter, the mode
+//! (browsing, typing into a prompt, a popup), the running extraction and the status message. It
+//! mounts and unmounts through the session's methods, draws nothing and needs no terminal, so
+//! tests drive it key by key.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -15,9 +17,9 @@ use ratatui::layout::Rect;
 
 use crate::commands::{self, Ctx};
 use crate::fs::probe::Content;
-use crate::fs::FileKind;
+use crate::fs::{FileKind, MountOptions};
 use crate::session::Session;
-use crate::vfs::{path, Node};
+use crate::vfs::{path, MountId, Node};
 
 use super::extract::Job;
 use super::keys;
@@ -78,6 +80,8 @@ pub struct App<'s> {
     session: &'s mut Session,
     dir: Node,
     cache: HashMap<String, Listing>,
+    /// The session's generation the cached listings were read at.
+    generation: u64,
     listing: Listing,
     /// Indices into `listing` of the entries shown (all, or those matching the filter).
     visible: Vec<usize>,
@@ -92,9 +96,10 @@ pub struct App<'s> {
     mode: Mode,
     message: Option<Message>,
     preview: Option<(String, Preview)>,
-    /// Nested images the browser mounted itself (mountpoint = the image's own path), in the
-    /// order they were entered: climbing out of one unmounts it.
-    auto_mounts: Vec<String>,
+    /// Nested images the browser mounted itself, in the order they were entered: the image's
+    /// path (mounted over itself, or its partitions below it) and the mounts made there.
+    /// Climbing out of the path unmounts them.
+    auto_mounts: Vec<(String, Vec<MountId>)>,
     job: Option<Job>,
     clipboard: Option<String>,
     quit: bool,
@@ -113,10 +118,12 @@ impl<'s> App<'s> {
             (parent, Some(last_name(&node.path)))
         };
         let listing = listing::read(&session.vfs, &dir)?;
+        let generation = session.generation();
         let mut app = App {
             session,
             dir: dir.clone(),
             cache: HashMap::new(),
+            generation,
             listing: listing.clone(),
             visible: Vec::new(),
             selected: 0,
@@ -442,6 +449,7 @@ impl<'s> App<'s> {
 
     /// The listing of a directory, from the cache or read now.
     fn listing_of(&mut self, dir: &Node) -> crate::Result<Listing> {
+        self.follow_session();
         if let Some(l) = self.cache.get(&dir.path) {
             return Ok(l.clone());
         }
@@ -450,13 +458,30 @@ impl<'s> App<'s> {
         Ok(l)
     }
 
-    /// Drops the cached listings a mount change at `mountpoint` affects: its own, everything
-    /// below it, and its parent's (whose entry changes kind).
+    /// Catches up with changes the pane did not make itself (a `:` command mounted, unmounted
+    /// or edited something): when the session's generation moved, the cached listings are
+    /// dropped and the nested images the pane mounted that are gone are forgotten.
+    fn follow_session(&mut self) {
+        let now = self.session.generation();
+        if now == self.generation {
+            return;
+        }
+        self.generation = now;
+        self.cache.clear();
+        let vfs = &self.session.vfs;
+        for (_, ids) in &mut self.auto_mounts {
+            ids.retain(|&id| vfs.get(id).is_some());
+        }
+        self.auto_mounts.retain(|(_, ids)| !ids.is_empty());
+    }
+
+    /// Drops the cached listings the pane's own mount change at `mountpoint` affects: its own,
+    /// everything below it, and its parent's (whose entry changes kind); the rest stays good.
     fn invalidate_around(&mut self, mountpoint: &str) {
         let parent = parent_of(mountpoint);
-        let below = format!("{}/", mountpoint.trim_end_matches('/'));
         self.cache
-            .retain(|p, _| p != mountpoint && p != &parent && !p.starts_with(&below));
+            .retain(|p, _| p != &parent && path::relative_to(p, mountpoint).is_none());
+        self.generation = self.session.generation();
     }
 
     /// Shows directory `dir`, selecting the entry called `select` if there is one.
@@ -582,11 +607,14 @@ impl<'s> App<'s> {
 
     /// Mounts the image at `path` over its own path (so it opens like a directory) and enters.
     fn mount_nested(&mut self, path: &str) {
-        let (result, _) = self.command("mount-loop", &[path.to_string(), path.to_string()]);
-        if let Err(e) = result {
-            return self.fail(format!("mount-loop {path}: {e:#}"));
+        self.follow_session();
+        match self
+            .session
+            .mount_loop(path, path, None, MountOptions::default())
+        {
+            Ok(ids) => self.auto_mounts.push((path.to_string(), ids)),
+            Err(e) => return self.fail(format!("mount-loop {path}: {e}")),
         }
-        self.auto_mounts.push(path.to_string());
         self.invalidate_around(path);
         match self.session.resolve(path) {
             Ok(node) if node.is_dir() => self.enter(node, None),
@@ -601,15 +629,21 @@ impl<'s> App<'s> {
         if path == "/" {
             return;
         }
-        if let Some(i) = self.auto_mounts.iter().rposition(|m| *m == path) {
-            let (result, _) = self.command("umount", std::slice::from_ref(&path));
-            match result {
-                Ok(()) => {
-                    self.auto_mounts.remove(i);
-                    self.invalidate_around(&path);
+        self.follow_session();
+        if let Some(i) = self.auto_mounts.iter().rposition(|(p, _)| *p == path) {
+            let (_, ids) = self.auto_mounts.remove(i);
+            // The last mount made first: partitions of a disk image, in reverse.
+            let mut left = Vec::new();
+            for &id in ids.iter().rev() {
+                if let Err(e) = self.session.unmount(id) {
+                    self.fail(format!("umount {path}: {e}"));
+                    left.insert(0, id);
                 }
-                Err(e) => self.fail(format!("umount {path}: {e:#}")),
             }
+            if !left.is_empty() {
+                self.auto_mounts.insert(i, (path.clone(), left));
+            }
+            self.invalidate_around(&path);
         }
         match self.session.resolve(&parent_of(&path)) {
             Ok(parent) => self.enter(parent, Some(&last_name(&path))),
@@ -674,16 +708,8 @@ impl<'s> App<'s> {
             return self.fail(e.to_string());
         }
         let (result, out) = self.command(name, args);
-        // The command may have mounted, unmounted or changed anything: read afresh.
-        self.cache.clear();
-        let mounted: Vec<String> = self
-            .session
-            .vfs
-            .mounts()
-            .iter()
-            .map(|m| m.mountpoint.clone())
-            .collect();
-        self.auto_mounts.retain(|m| mounted.contains(m));
+        // What the command changed in the tree, the session's generation tells.
+        self.follow_session();
         let cwd = self.session.cwd().to_string();
         let target = self
             .session

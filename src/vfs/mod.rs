@@ -1,9 +1,13 @@
 //! The session's view of all mounted filesystems as one tree: the mount table (any path can be
-//! a mountpoint, nested at any depth), and path resolution across mounts with physical `..` and
-//! symlinks followed inside the session's root.
+//! a mountpoint, nested at any depth; each mount with its id, its origin and its count of staged
+//! changes; a generation that every change to the table moves), and path resolution across
+//! mounts with physical `..` and symlinks followed inside the session's root.
 
+pub mod origin;
 pub mod path;
 pub mod walk;
+
+pub use origin::{FileRef, MountId, Origin};
 
 use std::sync::Arc;
 
@@ -23,6 +27,20 @@ pub struct Mount {
     pub device: String,
     pub fs: Arc<dyn FileSystem>,
     pub options: MountOptions,
+}
+
+/// Refuses to unmount a mount with staged changes: they would be lost.
+fn refuse_staged(mount: &Mount, record: &Record) -> Result<()> {
+    match record.changes {
+        0 => Ok(()),
+        n => Err(Error::Busy {
+            path: mount.mountpoint.clone(),
+            reason: format!(
+                "{n} staged change{} not committed",
+                if n == 1 { "" } else { "s" }
+            ),
+        }),
+    }
 }
 
 /// What a resolved path is.
@@ -86,10 +104,43 @@ impl Node {
     }
 }
 
+/// What the table keeps about a mount besides the mount itself.
+#[derive(Clone)]
+struct Record {
+    id: MountId,
+    origin: Origin,
+    /// Staged changes made in the mount since it was mounted.
+    changes: u64,
+}
+
+/// One mount of the table with what the table knows about it.
+#[derive(Clone, Copy)]
+pub struct Mounted<'a> {
+    pub id: MountId,
+    pub origin: &'a Origin,
+    pub mount: &'a Mount,
+    /// Staged changes made in the mount (each edit counts one).
+    pub changes: u64,
+}
+
+impl Mounted<'_> {
+    /// True when edits to the mount are staged and not yet committed: unmounting would lose
+    /// them.
+    pub fn has_staged_changes(&self) -> bool {
+        self.changes != 0
+    }
+}
+
 /// The mount table and the resolver over it.
 #[derive(Default)]
 pub struct Vfs {
     mounts: Vec<Mount>,
+    /// `records[i]` is about `mounts[i]`.
+    records: Vec<Record>,
+    /// The last id given.
+    last_id: u64,
+    /// Moved by every mount, unmount and staged change.
+    generation: u64,
 }
 
 impl Vfs {
@@ -98,35 +149,112 @@ impl Vfs {
         &self.mounts
     }
 
-    /// Adds a mount; a later mount on the same path hides the earlier one.
-    pub fn mount(&mut self, mount: Mount) {
-        self.mounts.push(mount);
+    /// The mounts with their ids and origins, in the order they were made.
+    pub fn entries(&self) -> impl DoubleEndedIterator<Item = Mounted<'_>> + '_ {
+        self.records
+            .iter()
+            .zip(&self.mounts)
+            .map(|(r, mount)| Mounted {
+                id: r.id,
+                origin: &r.origin,
+                mount,
+                changes: r.changes,
+            })
     }
 
-    /// Removes the topmost mount at `mountpoint`, refusing while another is mounted below it.
-    pub fn umount(&mut self, mountpoint: &str) -> Result<Mount> {
+    /// The mount numbered `id`, if it is still mounted.
+    pub fn get(&self, id: MountId) -> Option<Mounted<'_>> {
+        self.entries().find(|m| m.id == id)
+    }
+
+    /// The topmost mount at `mountpoint` (an absolute path), the one paths resolve into.
+    pub fn topmost(&self, mountpoint: &str) -> Option<Mounted<'_>> {
         let mp = path::normalize(mountpoint);
+        self.entries().rev().find(|m| m.mount.mountpoint == mp)
+    }
+
+    /// The mount `node` was reached through (none for a virtual directory).
+    pub fn owner(&self, node: &Node) -> Option<Mounted<'_>> {
+        let fs = node.fs()?;
+        self.entries().rev().find(|m| {
+            Arc::ptr_eq(&m.mount.fs, fs)
+                && path::relative_to(&node.path, &m.mount.mountpoint).is_some()
+        })
+    }
+
+    /// A number that moves whenever the table changes (a mount, an unmount, a staged change):
+    /// what was read from the tree while it stood still is still true.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// Adds a filesystem with nothing beneath it (see [`Origin::Detached`]); a later mount on
+    /// the same path hides the earlier one.
+    pub fn mount(&mut self, mount: Mount) -> MountId {
+        self.mount_from(mount, Origin::Detached)
+    }
+
+    /// Adds a mount read from `origin`; returns its new id.
+    pub fn mount_from(&mut self, mount: Mount, origin: Origin) -> MountId {
+        self.last_id += 1;
+        let id = MountId(self.last_id);
+        self.mounts.push(mount);
+        self.records.push(Record {
+            id,
+            origin,
+            changes: 0,
+        });
+        self.generation += 1;
+        id
+    }
+
+    /// Counts one staged change in mount `id`; returns the mount's count.
+    pub fn note_change(&mut self, id: MountId) -> Result<u64> {
+        let record = self
+            .records
+            .iter_mut()
+            .find(|r| r.id == id)
+            .ok_or_else(|| Error::Usage(format!("{id}: not mounted")))?;
+        record.changes += 1;
+        self.generation += 1;
+        Ok(record.changes)
+    }
+
+    /// Removes mount `id`, refusing while another is mounted below its mountpoint or while it
+    /// holds staged changes. (Mounts read from a file of it are the session's to check, as a
+    /// drive can stand between them: `Session::umount`.)
+    pub fn umount(&mut self, id: MountId) -> Result<Mount> {
         let idx = self
-            .mounts
+            .records
             .iter()
-            .rposition(|m| m.mountpoint == mp)
-            .ok_or_else(|| Error::Usage(format!("{mp}: not mounted")))?;
+            .position(|r| r.id == id)
+            .ok_or_else(|| Error::Usage(format!("{id}: not mounted")))?;
+        let mp = &self.mounts[idx].mountpoint;
         let below = format!("{}/", mp.trim_end_matches('/'));
         if let Some(busy) = self.mounts[idx + 1..]
             .iter()
             .find(|m| m.mountpoint.starts_with(&below))
         {
-            return Err(Error::Usage(format!(
-                "{mp}: busy: {} is mounted below it",
-                busy.mountpoint
-            )));
+            return Err(Error::Busy {
+                path: mp.clone(),
+                reason: format!("{} is mounted below it", busy.mountpoint),
+            });
         }
+        refuse_staged(&self.mounts[idx], &self.records[idx])?;
+        self.records.remove(idx);
+        self.generation += 1;
         Ok(self.mounts.remove(idx))
     }
 
-    /// Removes every mount.
-    pub fn umount_all(&mut self) {
+    /// Removes every mount, refusing (and removing none) while one holds staged changes.
+    pub fn umount_all(&mut self) -> Result<()> {
+        for (mount, record) in self.mounts.iter().zip(&self.records) {
+            refuse_staged(mount, record)?;
+        }
         self.mounts.clear();
+        self.records.clear();
+        self.generation += 1;
+        Ok(())
     }
 
     fn mount_at(&self, path: &str) -> Option<&Mount> {
@@ -292,5 +420,82 @@ impl Vfs {
             }
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::walk::tests::{meta, MemFs};
+    use super::*;
+
+    /// A root directory holding the file `f`.
+    fn one_file() -> Arc<dyn FileSystem> {
+        Arc::new(MemFs {
+            nodes: vec![
+                (
+                    meta(FileKind::Dir, 0, 0),
+                    vec![(b"f".to_vec(), 1)],
+                    Vec::new(),
+                ),
+                (meta(FileKind::File, 1, 3), Vec::new(), b"abc".to_vec()),
+            ],
+        })
+    }
+
+    fn at(mountpoint: &str, fs: Arc<dyn FileSystem>) -> Mount {
+        Mount {
+            mountpoint: mountpoint.into(),
+            device: "/dev/sda".into(),
+            fs,
+            options: MountOptions::default(),
+        }
+    }
+
+    #[test]
+    fn ids_are_never_given_again_not_even_after_umount_all() {
+        let mut vfs = Vfs::default();
+        let a = vfs.mount(at("/", one_file()));
+        let b = vfs.mount(at("/b", one_file()));
+        assert!(a < b);
+        assert_eq!(*vfs.get(b).unwrap().origin, Origin::Detached);
+        vfs.umount_all().unwrap();
+        assert!(vfs.get(a).is_none() && vfs.mounts().is_empty());
+        let c = vfs.mount(at("/", one_file()));
+        assert!(c > b);
+        assert_eq!(vfs.topmost("/").unwrap().id, c);
+    }
+
+    #[test]
+    fn a_node_belongs_to_the_mount_it_was_reached_through() {
+        let mut vfs = Vfs::default();
+        let fs = one_file();
+        let low = vfs.mount(at("/", fs.clone()));
+        // The same filesystem again, lower down: the path tells the two apart.
+        let high = vfs.mount(at("/again", fs));
+        let owner = |path: &str| vfs.owner(&vfs.resolve(path, true).unwrap()).map(|m| m.id);
+        assert_eq!(owner("/f"), Some(low));
+        assert_eq!(owner("/again/f"), Some(high));
+    }
+
+    #[test]
+    fn staged_changes_and_mounts_below_refuse_umount() {
+        let mut vfs = Vfs::default();
+        let root = vfs.mount(at("/", one_file()));
+        let below = vfs.mount(at("/b", one_file()));
+        let generation = vfs.generation();
+        let err = vfs.umount(root).map(drop).unwrap_err();
+        assert_eq!(err.to_string(), "/: busy: /b is mounted below it");
+        assert_eq!(vfs.note_change(below).unwrap(), 1);
+        assert!(vfs.generation() > generation);
+        assert!(vfs.get(below).unwrap().has_staged_changes());
+        let err = vfs.umount(below).map(drop).unwrap_err();
+        assert_eq!(err.to_string(), "/b: busy: 1 staged change not committed");
+        assert!(matches!(vfs.umount_all(), Err(Error::Busy { .. })));
+        assert_eq!(vfs.mounts().len(), 2);
+        let gone = MountId(99);
+        assert_eq!(
+            vfs.note_change(gone).unwrap_err().to_string(),
+            "mount 99: not mounted"
+        );
     }
 }

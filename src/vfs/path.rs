@@ -59,6 +59,17 @@ pub fn child(dir: &str, name: &[u8]) -> String {
     s
 }
 
+/// `path` seen from `dir`, both normalised absolute paths: `/` followed by the rest (`/` for
+/// `dir` itself); `None` when `path` is not `dir` or below it.
+pub fn relative_to<'a>(path: &'a str, dir: &str) -> Option<&'a str> {
+    let rest = path.strip_prefix(dir.trim_end_matches('/'))?;
+    match rest {
+        "" => Some("/"),
+        _ if rest.starts_with('/') => Some(rest),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -70,5 +81,17 @@ mod tests {
         assert_eq!(absolute("/x", "y"), "/x/y");
         assert_eq!(absolute("/", "y"), "/y");
         assert_eq!(absolute("/x", "/y"), "/y");
+    }
+
+    #[test]
+    fn paths_relative_to_a_directory() {
+        assert_eq!(
+            relative_to("/sqsh/LiveOS/a.img", "/sqsh"),
+            Some("/LiveOS/a.img")
+        );
+        assert_eq!(relative_to("/sqsh", "/sqsh"), Some("/"));
+        assert_eq!(relative_to("/a.img", "/"), Some("/a.img"));
+        assert_eq!(relative_to("/", "/"), Some("/"));
+        assert_eq!(relative_to("/sqshfs/a", "/sqsh"), None);
     }
 }

@@ -23,6 +23,7 @@ mod iso_mutation;
 mod iso_oracle;
 mod iso_tree;
 mod iso_zisofs2;
+mod mount_origin;
 mod mutants;
 mod nested_chain;
 mod nested_cpio;
