@@ -3,7 +3,7 @@
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, PoisonError};
 
 use anyhow::bail;
 use indicatif::ProgressBar;
@@ -63,16 +63,14 @@ fn copy_files(files: &[Planned], root: bool, bar: &ProgressBar) -> anyhow::Resul
                         }
                         if let Err(e) = copy_file(p, root, &mut buf, &|n| bar.inc(n)) {
                             failed.store(true, Ordering::Relaxed);
-                            if let Ok(mut slot) = error.lock() {
-                                slot.get_or_insert(e);
-                            }
+                            crate::error::lock_cache(&error).get_or_insert(e);
                         }
                     }
                 }
             });
         }
     });
-    match error.into_inner().ok().flatten() {
+    match error.into_inner().unwrap_or_else(PoisonError::into_inner) {
         Some(e) => Err(e),
         None => Ok(()),
     }
