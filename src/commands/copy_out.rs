@@ -118,6 +118,9 @@ fn copy_out(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
             bail!("{path}: cannot be copied out under the name {name:?}");
         };
         plan.add(&ctx.session.vfs, &node, &base, xdev)?;
+        for w in plan.warnings.drain(..) {
+            eprintln!("isofish: warning: {w}");
+        }
     }
     for d in &plan.dirs {
         make_dir(d)?;

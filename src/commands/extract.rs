@@ -38,6 +38,8 @@ pub struct Plan {
     pub files: Vec<Planned>,
     /// Hard links, symlinks, devices, FIFOs: made after all files exist.
     pub others: Vec<Planned>,
+    /// What the walk skipped, and why (hostile names, loops), one line each.
+    pub warnings: Vec<String>,
 }
 
 impl Plan {
@@ -47,7 +49,9 @@ impl Plan {
     pub fn add(&mut self, vfs: &Vfs, node: &Node, base: &Path, xdev: bool) -> anyhow::Result<()> {
         let mut links: HashMap<(usize, u64), PathBuf> = HashMap::new();
         let keep_base = base.is_dir();
-        walk::walk(vfs, node, |item| {
+        let warnings = &mut self.warnings;
+        let (dirs, files, others) = (&mut self.dirs, &mut self.files, &mut self.others);
+        walk::walk_warning(vfs, node, &mut |w| warnings.push(w), |item| {
             if xdev && item.depth > 0 && !walk::same_fs(item.fs(), node.fs()) {
                 return Ok(false);
             }
@@ -73,20 +77,20 @@ impl Plan {
                 link_to: None,
             };
             match p.meta.kind {
-                FileKind::Dir => self.dirs.push(p),
+                FileKind::Dir => dirs.push(p),
                 FileKind::File => {
                     if let (Some((fs, _)), true) = (&p.file, p.meta.nlink > 1) {
                         let id = walk::identity(fs, p.meta.ino);
                         if let Some(first) = links.get(&id) {
                             p.link_to = Some(first.clone());
-                            self.others.push(p);
+                            others.push(p);
                             return Ok(true);
                         }
                         links.insert(id, p.dest.clone());
                     }
-                    self.files.push(p);
+                    files.push(p);
                 }
-                _ => self.others.push(p),
+                _ => others.push(p),
             }
             Ok(true)
         })

@@ -4,7 +4,9 @@
 //! directories). It is also the one place that guards the host against hostile names: an entry
 //! whose name is not a single path component (empty, `.`, `..`, a `/` or a NUL inside), or that
 //! repeats a name already seen in the same directory, is skipped with a warning, and a
-//! directory met again below itself (a loop in a corrupt image) is not entered twice. So the
+//! directory met again below itself (a loop in a corrupt image) is not entered twice. Warnings
+//! go to stderr ([`walk`]) or to the caller ([`walk_warning`], for the browser pane, which
+//! owns the terminal). So the
 //! relative paths it hands out can be joined to an extraction directory without escaping it.
 
 use std::borrow::Cow;
@@ -83,7 +85,7 @@ pub fn identity(fs: &Arc<dyn FileSystem>, ino: u64) -> (usize, u64) {
 
 /// A directory's entries, checked and sorted. Where no mount lies below the directory its
 /// filesystem is asked directly (no session path is built per entry).
-fn entries(vfs: &Vfs, dir: &Node) -> Result<Vec<(Vec<u8>, Target)>> {
+fn entries(vfs: &Vfs, dir: &Node, warn: Warn) -> Result<Vec<(Vec<u8>, Target)>> {
     let prefix = format!("{}/", dir.path.trim_end_matches('/'));
     let mounts_below = vfs
         .mounts()
@@ -115,10 +117,17 @@ fn entries(vfs: &Vfs, dir: &Node) -> Result<Vec<(Vec<u8>, Target)>> {
     list.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     let mut checked: Vec<(Vec<u8>, Target)> = Vec::with_capacity(list.len());
     for (name, target) in list {
+        let skip = |why: &str| {
+            format!(
+                "{}: skipping entry {:?}: it {why}",
+                dir.path,
+                String::from_utf8_lossy(&name)
+            )
+        };
         if !is_safe_name(&name) {
-            warn(dir, &name, "is not a plain file name");
+            warn(skip("is not a plain file name"));
         } else if checked.last().is_some_and(|(prev, _)| *prev == name) {
-            warn(dir, &name, "appears twice in the directory");
+            warn(skip("appears twice in the directory"));
         } else {
             checked.push((name, target));
         }
@@ -126,13 +135,8 @@ fn entries(vfs: &Vfs, dir: &Node) -> Result<Vec<(Vec<u8>, Target)>> {
     Ok(checked)
 }
 
-fn warn(dir: &Node, name: &[u8], why: &str) {
-    eprintln!(
-        "isofish: warning: {}: skipping entry {:?}: it {why}",
-        dir.path,
-        String::from_utf8_lossy(name)
-    );
-}
+/// Where the walk's warnings go: one line each, without the `isofish: warning: ` prefix.
+pub type Warn<'w> = &'w mut dyn FnMut(String);
 
 /// One directory being listed: its remaining entries, where its path ends in `rel`, and the
 /// directory itself.
@@ -143,10 +147,26 @@ struct Level {
 }
 
 /// Walks the tree at `start` in pre-order. `visit` returns whether to descend into the item
-/// (it is only asked to for directories; the answer is ignored for anything else).
+/// (it is only asked to for directories; the answer is ignored for anything else). Warnings
+/// (names skipped, loops not entered) are printed to stderr.
 pub fn walk(
     vfs: &Vfs,
     start: &Node,
+    visit: impl FnMut(&Item) -> anyhow::Result<bool>,
+) -> anyhow::Result<()> {
+    walk_warning(
+        vfs,
+        start,
+        &mut |w| eprintln!("isofish: warning: {w}"),
+        visit,
+    )
+}
+
+/// [`walk`], with the warnings handed to `warn`.
+pub fn walk_warning(
+    vfs: &Vfs,
+    start: &Node,
+    warn: Warn,
     mut visit: impl FnMut(&Item) -> anyhow::Result<bool>,
 ) -> anyhow::Result<()> {
     let descend = visit(&Item {
@@ -162,7 +182,7 @@ pub fn walk(
     let mut branch: Vec<Option<(usize, u64)>> = vec![dir_identity(&start.target)];
     let mut on_branch: HashSet<(usize, u64)> = branch.iter().flatten().copied().collect();
     let mut stack = vec![Level {
-        entries: entries(vfs, start)?.into_iter(),
+        entries: entries(vfs, start, warn)?.into_iter(),
         base: 0,
         dir: start.clone(),
     }];
@@ -200,13 +220,13 @@ pub fn walk(
         };
         let id = dir_identity(&node.target);
         if id.is_some_and(|id| on_branch.contains(&id)) || depth >= MAX_DEPTH {
-            eprintln!(
-                "isofish: warning: {}: not entered: the directory contains itself (a loop in the image)",
+            warn(format!(
+                "{}: not entered: the directory contains itself (a loop in the image)",
                 node.path
-            );
+            ));
             continue;
         }
-        let list = entries(vfs, &node)?;
+        let list = entries(vfs, &node, warn)?;
         if let Some(id) = id {
             on_branch.insert(id);
         }
