@@ -16,8 +16,6 @@ use crate::error::Error;
 use crate::fs::{FileKind, FileSystem, Ino, Metadata};
 use crate::vfs::{path, walk, Node, Target};
 
-/// Reading a file through its filesystem in large pieces (checksums read this way).
-
 pub const COMMANDS: &[Command] = &[
     Command {
         name: "ls",
