@@ -29,11 +29,12 @@
 mod aaip;
 mod cache;
 mod joliet;
-mod record;
-mod rockridge;
-mod susp;
-mod volume;
-mod zisofs;
+pub mod pathtable;
+pub mod record;
+pub mod rockridge;
+pub mod susp;
+pub mod volume;
+pub mod zisofs;
 mod zisofs2;
 
 use std::collections::{BTreeMap, HashMap};
@@ -227,14 +228,16 @@ impl IsoFs {
         let image = source.name().to_string();
         let descriptors = volume::read_set(source.as_ref())?;
         let find = |f: fn(&Kind) -> bool| descriptors.iter().find(|d| f(&d.kind));
-        let primary = find(|k| *k == Kind::Primary).expect("read_set requires a primary");
+        let primary = find(|k| *k == Kind::Primary).ok_or_else(|| {
+            Error::corrupt(&image, "volume descriptor", 16 * SECTOR, "no primary")
+        })?;
         let joliet = find(|k| matches!(k, Kind::Joliet(_)));
 
         // Rock Ridge is in use when the primary root's `.` record starts with SP.
         let (primary_root, primary_offset) = Self::root_of(source.as_ref(), primary)?;
         let dot_buf = Self::first_record(source.as_ref(), &primary_root)?;
         let dot = Record::decode(&dot_buf, primary_offset, &image)?;
-        let sp = susp::sp_skip(dot.system_use);
+        let sp = susp::Sp::find(dot.system_use).map(|sp| sp.skip);
         let mut rock_ridge = None;
         if sp.is_some() {
             let mut rr = RockRidge::default();
@@ -264,7 +267,9 @@ impl IsoFs {
             _ => enhanced.unwrap_or(primary),
         };
         let mut fs = IsoFs {
-            label: primary.volume_id.trim().to_string(),
+            label: primary
+                .volume()
+                .map_or_else(String::new, |v| v.volume_id.get(false).trim().to_string()),
             source,
             view,
             susp_skip: usize::from(sp.unwrap_or(0)),
@@ -309,7 +314,8 @@ impl IsoFs {
 
     /// The root record of a descriptor and the byte offset of the root directory's extent.
     fn root_of<'d>(src: &dyn Source, d: &'d Descriptor) -> Result<(Record<'d>, u64)> {
-        let rec = Record::decode(&d.root_record, d.offset + 156, src.name())?;
+        let root = d.volume().map_or(&[][..], |v| &v.root_record);
+        let rec = Record::decode(root, d.offset + 156, src.name())?;
         if !rec.is_dir() {
             return Err(Error::corrupt(
                 src.name(),
@@ -355,7 +361,7 @@ impl IsoFs {
         is_dir: bool,
     ) -> Result<(Metadata, Data)> {
         let first = &records[0];
-        let date = record::decode_short_date(first.date);
+        let date = first.recorded();
         let px = rr.and_then(|r| r.px);
         let kind = if is_dir {
             FileKind::Dir
@@ -843,11 +849,6 @@ fn strip_version_ucs2(name: &[u8]) -> &[u8] {
     }
 }
 
-fn format_date(d: &Option<volume::LongDate>) -> String {
-    d.as_ref()
-        .map_or_else(|| "not set".into(), ToString::to_string)
-}
-
 impl FileSystem for IsoFs {
     fn type_name(&self) -> &'static str {
         "iso9660"
@@ -936,16 +937,16 @@ impl FileSystem for IsoFs {
         let mut out = Vec::new();
         let mut put = |k: &str, v: String| out.push((k.to_string(), v));
         let primary = self.descriptors.iter().find(|d| d.kind == Kind::Primary);
-        if let Some(p) = primary {
-            put("System id", p.system_id.clone());
-            put("Volume id", p.volume_id.clone());
-            put("Volume set id", p.volume_set_id.clone());
-            put("Publisher id", p.publisher_id.clone());
-            put("Data preparer id", p.preparer_id.clone());
-            put("Application id", p.application_id.clone());
-            put("Copyright File id", p.copyright_file_id.clone());
-            put("Abstract File id", p.abstract_file_id.clone());
-            put("Bibliographic File id", p.bibliographic_file_id.clone());
+        if let Some(p) = primary.and_then(Descriptor::volume) {
+            put("System id", p.system_id.get(false));
+            put("Volume id", p.volume_id.get(false));
+            put("Volume set id", p.volume_set_id.get(false));
+            put("Publisher id", p.publisher_id.get(false));
+            put("Data preparer id", p.preparer_id.get(false));
+            put("Application id", p.application_id.get(false));
+            put("Copyright File id", p.copyright_file_id.get(false));
+            put("Abstract File id", p.abstract_file_id.get(false));
+            put("Bibliographic File id", p.bibliographic_file_id.get(false));
             put("Volume set size", p.volume_set_size.to_string());
             put(
                 "Volume set sequence number",
@@ -953,16 +954,20 @@ impl FileSystem for IsoFs {
             );
             put("Logical block size", p.logical_block_size.to_string());
             put("Volume size", p.volume_space_size.to_string());
-            put("Creation date", format_date(&p.created));
-            put("Modification date", format_date(&p.modified));
-            put("Expiration date", format_date(&p.expires));
-            put("Effective date", format_date(&p.effective));
+            put("Creation date", p.created.to_string());
+            put("Modification date", p.modified.to_string());
+            put("Expiration date", p.expires.to_string());
+            put("Effective date", p.effective.to_string());
         }
         for d in &self.descriptors {
             match d.kind {
                 Kind::Joliet(level) => put("Joliet", format!("level {level}")),
                 Kind::Enhanced => put("ISO 9660:1999", "enhanced volume descriptor".into()),
-                Kind::Boot => put("Boot system id", d.boot_system_id.clone()),
+                Kind::Boot => {
+                    if let volume::Body::Boot(b) = &d.body {
+                        put("Boot system id", b.boot_system_id.get(false));
+                    }
+                }
                 _ => {}
             }
         }
