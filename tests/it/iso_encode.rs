@@ -5,6 +5,7 @@
 use std::collections::{BTreeSet, HashSet};
 use std::path::Path;
 
+use isofish::fs::iso9660::joliet;
 use isofish::fs::iso9660::pathtable::{self, Order};
 use isofish::fs::iso9660::record::{self, Record};
 use isofish::fs::iso9660::rockridge::{self, Link, Nm, Pn, Px, Sl, Tf};
@@ -18,7 +19,7 @@ use crate::common::{scratch, tool};
 const BLOCK: usize = SECTOR as usize;
 const LABEL: &str = "ISOFISH_ENCODE";
 
-/// A tree with what makes xorriso write every Rock Ridge entry: long names (NM over several
+/// A tree with what makes xorriso write every Rock Ridge entry: non-ASCII and long names (NM over several
 /// entries and CE), symlinks to `/`, `..`, `.` and long targets (SL over several entries),
 /// a FIFO and a device (PN, when we may make one), directories deeper than 8 levels
 /// (RE/CL/PL), a directory over several sectors, and a boot image (the boot record).
@@ -28,6 +29,7 @@ fn tree(root: &Path) -> bool {
     let link = |target: &str, p: &str| std::os::unix::fs::symlink(target, root.join(p)).unwrap();
     dir("files");
     file("files/a.txt", b"hello\n");
+    file("files/été-日本語.txt", b"unicode\n");
     file(&format!("files/{}", "n".repeat(240)), b"long name\n");
     dir("many");
     for i in 0..80 {
@@ -201,7 +203,7 @@ impl Seen {
     }
 
     /// Walks the tree whose root record is `root`: every directory record encodes to its bytes
-    /// (and, with `rock_ridge`, every SUSP entry).
+    /// (and, with `rock_ridge`, every SUSP entry; without, every Joliet name).
     fn tree(&mut self, img: &[u8], root_record: &[u8; 34], rock_ridge: bool) {
         let root = Record::decode(root_record, 0, "rr.iso").unwrap();
         assert_eq!(root.encode().unwrap(), root_record, "root directory record");
@@ -227,6 +229,9 @@ impl Seen {
                 self.records += 1;
                 if rock_ridge {
                     self.susp_area(img, rec.system_use, rec.system_use_offset);
+                } else if !rec.is_self_or_parent() {
+                    let name = joliet::decode(rec.name);
+                    assert_eq!(joliet::encode(&name), rec.name, "Joliet name {name:?}");
                 }
                 if rec.is_dir() && !rec.is_self_or_parent() {
                     todo.push((rec.extent, rec.size));

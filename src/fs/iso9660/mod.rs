@@ -33,7 +33,7 @@ mod aaip;
 mod cache;
 mod data;
 mod info;
-mod joliet;
+pub mod joliet;
 mod listing;
 mod node;
 pub mod pathtable;

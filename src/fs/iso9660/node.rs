@@ -174,7 +174,7 @@ impl IsoFs {
                 }
                 nm.clone()
             }
-            (View::Joliet, _) => joliet::decode(strip_version_ucs2(rec.name)).into_bytes(),
+            (View::Joliet, _) => joliet::decode(joliet::strip_version(rec.name)).into_bytes(),
             _ => record::plain_name(rec.name).to_vec(),
         };
         if name.is_empty() || name == b"." || name == b".." {
@@ -285,20 +285,5 @@ impl IsoFs {
             },
         )?;
         list.finish(image)
-    }
-}
-
-/// Strips a UCS-2 `;1` version suffix from a Joliet name.
-fn strip_version_ucs2(name: &[u8]) -> &[u8] {
-    let mut end = name.len() & !1;
-    let mut digits = 0;
-    while end >= 2 && name[end - 2] == 0 && name[end - 1].is_ascii_digit() {
-        end -= 2;
-        digits += 1;
-    }
-    if digits > 0 && end >= 2 && name[end - 2] == 0 && name[end - 1] == b';' {
-        &name[..end - 2]
-    } else {
-        name
     }
 }

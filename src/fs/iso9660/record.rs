@@ -171,7 +171,8 @@ pub fn records<'a>(
             continue;
         }
         let sector_end = ((pos / sector + 1) * sector).min(buf.len());
-        let r = Record::decode(&buf[pos..sector_end], offset + pos as u64, image);
+        let rest = buf.get(pos..sector_end).unwrap_or_default();
+        let r = Record::decode(rest, offset + pos as u64, image);
         match &r {
             Ok(_) => pos += usize::from(len),
             Err(_) => failed = true,

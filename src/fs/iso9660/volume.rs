@@ -50,7 +50,7 @@ impl<const N: usize> Text<N> {
             for pair in raw.chunks_exact_mut(2) {
                 pair.copy_from_slice(&[0, b' ']);
             }
-            s.encode_utf16().flat_map(u16::to_be_bytes).collect()
+            joliet::encode(s)
         } else {
             s.as_bytes().to_vec()
         };
