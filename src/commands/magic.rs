@@ -196,7 +196,7 @@ fn iso9660(src: &dyn Source) -> Result<String> {
         if hybrid { "(DOS/MBR boot sector) " } else { "" }
     );
     let el_torito = match volume::read_descriptor(src, 17)?.map(|d| d.body) {
-        Some(volume::Body::Boot(b)) => b.boot_system_id.0.starts_with(b"EL TORITO SPECIFICATION"),
+        Some(volume::Body::Boot(b)) => b.el_torito_catalog().is_some(),
         _ => false,
     };
     if el_torito {

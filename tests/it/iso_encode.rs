@@ -144,6 +144,7 @@ fn descriptors_encode_as_xorriso_wrote_them() {
         panic!("sector 17 is not a boot record")
     };
     assert_eq!(boot.boot_system_id.get(false), "EL TORITO SPECIFICATION");
+    assert!(boot.el_torito_catalog().is_some());
 }
 
 /// The records of both path tables of `v`, checked to encode to the tables' bytes; the number

@@ -302,6 +302,21 @@ pub struct BootRecord {
     pub system_use: Vec<u8>,
 }
 
+impl BootRecord {
+    /// The boot system id of El Torito's boot record.
+    pub const EL_TORITO: &'static [u8] = b"EL TORITO SPECIFICATION";
+
+    /// For El Torito's boot record: the block of the boot catalog (the first four bytes of the
+    /// boot system use area, little-endian).
+    pub fn el_torito_catalog(&self) -> Option<u32> {
+        self.boot_system_id
+            .0
+            .starts_with(Self::EL_TORITO)
+            .then(|| endian::le32(&self.system_use, 0))
+            .flatten()
+    }
+}
+
 /// What a descriptor holds, by type.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Body {
@@ -541,7 +556,7 @@ mod tests {
         }
         let mut system_use = vec![0; LEN - at::BOOT_SYSTEM_USE];
         system_use[0] = 20;
-        round_trip(&Descriptor {
+        let boot = Descriptor {
             offset: 17 * SECTOR,
             kind: Kind::Boot,
             body: Body::Boot(BootRecord {
@@ -550,7 +565,16 @@ mod tests {
                 boot_id: Text([0; 32]),
                 system_use,
             }),
-        });
+        };
+        round_trip(&boot);
+        let Body::Boot(b) = Descriptor::decode(&boot.encode(), 0, "t")
+            .unwrap()
+            .unwrap()
+            .body
+        else {
+            panic!("not a boot record")
+        };
+        assert_eq!(b.el_torito_catalog(), Some(20));
         round_trip(&Descriptor::terminator(18 * SECTOR));
     }
 
