@@ -199,7 +199,8 @@ impl Stamp {
         }
     }
 
-    fn bytes(&self) -> &[u8] {
+    /// The time as recorded.
+    pub fn bytes(&self) -> &[u8] {
         match self {
             Stamp::Short(raw) => raw,
             Stamp::Long(raw) => raw,
@@ -211,11 +212,12 @@ impl Stamp {
 pub const TF_LONG: u8 = 0x80;
 
 /// TF: times, one for each of flag bits 0-6 that is set (creation, modification, access,
-/// attribute change, backup, expiration, effective), in that order.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// attribute change, backup, expiration, effective), recorded in that order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Tf {
     pub flags: u8,
-    pub stamps: Vec<Stamp>,
+    /// The time of each flag bit (`None` where the bit is clear).
+    pub times: [Option<Stamp>; 7],
 }
 
 impl Tf {
@@ -223,37 +225,44 @@ impl Tf {
         let f = fields(image, e, 1)?;
         let flags = f.u8(0)?;
         let width = if flags & TF_LONG != 0 { 17 } else { 7 };
-        let count = (flags & 0x7f).count_ones() as usize;
-        let mut stamps = Vec::with_capacity(count);
-        for i in 0..count {
+        let mut times = [None; 7];
+        let mut at = 1;
+        for (bit, slot) in times.iter_mut().enumerate() {
+            if flags & (1 << bit) == 0 {
+                continue;
+            }
             let raw = f
-                .slice(1 + i * width, width)
+                .slice(at, width)
                 .map_err(|_| corrupt(image, e, "TF entry shorter than its flags say"))?;
             let stamp = if width == 17 {
                 raw.try_into().map(Stamp::Long)
             } else {
                 raw.try_into().map(Stamp::Short)
             };
-            stamps.push(stamp.map_err(|_| corrupt(image, e, "TF time of the wrong width"))?);
+            *slot = Some(stamp.map_err(|_| corrupt(image, e, "TF time of the wrong width"))?);
+            at += width;
         }
-        Ok(Tf { flags, stamps })
+        Ok(Tf { flags, times })
     }
 
+    /// The entry's bytes; refused when a flag bit has no time.
     pub fn encode(&self) -> Result<Vec<u8>> {
         let mut d = vec![self.flags];
-        for s in &self.stamps {
-            d.extend_from_slice(s.bytes());
+        for (bit, time) in self.times.iter().enumerate() {
+            match time {
+                _ if self.flags & (1 << bit) == 0 => {}
+                Some(t) => d.extend_from_slice(t.bytes()),
+                None => {
+                    return Err(Error::Usage(format!("TF flag bit {bit} without its time")));
+                }
+            }
         }
         susp::encode(*b"TF", susp::VERSION, &d)
     }
 
     /// The time of flag bit `bit` (1 modification, 2 access, 3 attribute change), if recorded.
-    pub fn time(&self, bit: u8) -> Option<Timestamp> {
-        if self.flags & (1 << bit) == 0 {
-            return None;
-        }
-        let index = (self.flags & ((1 << bit) - 1) & 0x7f).count_ones() as usize;
-        self.stamps.get(index).map(Stamp::timestamp)
+    pub fn time(&self, bit: usize) -> Option<Timestamp> {
+        self.times.get(bit)?.as_ref().map(Stamp::timestamp)
     }
 }
 
@@ -455,28 +464,42 @@ mod tests {
             secs: 1_700_000_000,
             nanos: 0,
         };
-        let short = Tf {
-            flags: 0x0e,
-            stamps: vec![Stamp::Short(iso_date::encode_short(t)); 3],
-        };
-        let long = Tf {
-            flags: TF_LONG | 0x05,
-            stamps: vec![Stamp::Long(iso_date::encode_long(Some(t))); 2],
-        };
-        for tf in [short, long] {
+        let short = Some(Stamp::Short(iso_date::encode_short(t)));
+        let long = Some(Stamp::Long(iso_date::encode_long(Some(t))));
+        let tfs = [
+            Tf {
+                flags: 0x0e,
+                times: [None, short, short, short, None, None, None],
+            },
+            Tf {
+                flags: TF_LONG | 0x05,
+                times: [long, None, long, None, None, None, None],
+            },
+        ];
+        for tf in tfs {
             let back = Tf::decode("t", &entry(&tf.encode().unwrap())).unwrap();
             assert_eq!(back, tf);
         }
         let tf = Tf {
             flags: 0x06,
-            stamps: vec![
-                Stamp::Short(iso_date::encode_short(t)),
-                Stamp::Short([0; 7]),
+            times: [
+                None,
+                short,
+                Some(Stamp::Short([0; 7])),
+                None,
+                None,
+                None,
+                None,
             ],
         };
         assert_eq!(tf.time(1), Some(t));
         assert_eq!(tf.time(2), Some(Timestamp::default()));
         assert_eq!(tf.time(3), None);
+        let missing = Tf {
+            flags: 0x02,
+            times: [None; 7],
+        };
+        assert!(missing.encode().is_err());
         assert!(Tf::decode("t", &entry(b"TF\x0c\x01\x0e1234567")).is_err());
     }
 }
