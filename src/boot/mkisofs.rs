@@ -85,8 +85,8 @@ pub fn options(layout: &Layout, image_path: &str) -> Vec<String> {
     let path = quote(image_path);
     let mut out = Vec::new();
     if let Some(v) = &sys.volume {
-        out.push(format!("-V {}", quote(&v.id)));
-        if let Some(date) = &v.modified_utc {
+        out.push(format!("-V {}", quote(&v.volume_id.get(false))));
+        if let Some(date) = &v.modified.utc_digits() {
             out.push(format!("--modification-date={}", quote(date)));
         }
     }

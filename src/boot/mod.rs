@@ -13,7 +13,6 @@ pub mod mbr;
 pub mod mkisofs;
 
 pub mod report;
-pub mod volume;
 
 use std::collections::{HashMap, HashSet};
 
@@ -164,7 +163,7 @@ pub struct SystemArea {
     /// The source's size in bytes.
     pub image_len: u64,
     /// The primary volume descriptor's size, id and date.
-    pub volume: Option<volume::Volume>,
+    pub volume: Option<crate::fs::iso9660::volume::Volume>,
     pub mbr: Option<mbr::Mbr>,
     pub gpt: Option<gpt::Gpt>,
     pub gpt_backup: Option<gpt::Gpt>,
@@ -396,7 +395,7 @@ impl SystemArea {
         };
         let (gpt, gpt_backup) = gpt::read(src)?;
         let apm = apm::read(src)?;
-        let volume = volume::read(src)?;
+        let volume = crate::fs::iso9660::volume::read_primary(src)?;
         // A GPT whose CRCs fail is reported, never trusted: the backup stands in for it.
         let trusted = [&gpt, &gpt_backup]
             .into_iter()
@@ -427,7 +426,9 @@ impl SystemArea {
             .iter()
             .find(|p| p.start == iso_start && p.len > 16 * BLOCK)
             .map(Partition::end)
-            .or(volume.as_ref().map(|v| u64::from(v.blocks) * BLOCK))
+            .or(volume
+                .as_ref()
+                .map(|v| u64::from(v.volume_space_size) * BLOCK))
             .unwrap_or(src.len());
         for p in &mut partitions {
             p.appended = p.start >= iso_end && !is_gap_filler(p);

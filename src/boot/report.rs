@@ -223,7 +223,7 @@ fn system_lines(layout: &Layout, device: &str, out: &mut Vec<String>) {
             sys.image_len,
             sys.volume
                 .as_ref()
-                .map(|v| format!(", ISO volume {} blocks of 2048", v.blocks))
+                .map(|v| format!(", ISO volume {} blocks of 2048", v.volume_space_size))
                 .unwrap_or_default()
         ),
     );

@@ -3,8 +3,10 @@
 //! gives cheaply (labels, versions, sizes), ELF headers, text, and `data` for the rest.
 
 use crate::error::Result;
+use crate::fs::iso9660::volume;
 use crate::fs::probe::{self, Content};
 use crate::fs::{FileKind, Metadata};
+use crate::ondisk::endian;
 use crate::source::Source;
 
 use super::format::DateTime;
@@ -40,29 +42,19 @@ pub fn describe_data(src: &dyn Source) -> Result<String> {
     let mut head = vec![0u8; HEAD.min(src.len() as usize)];
     let n = src.read_at(0, &mut head)?;
     head.truncate(n);
-    let le16 = |b: &[u8], o: usize| {
-        b.get(o..o + 2)
-            .map_or(0, |s| u16::from_le_bytes([s[0], s[1]]))
-    };
-    let le32 = |b: &[u8], o: usize| {
-        b.get(o..o + 4)
-            .map_or(0, |s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
-    };
+    // A field cut off by the end of the sample reads as 0.
+    let le16 = |b: &[u8], o: usize| endian::le16(b, o).unwrap_or(0);
+    let le32 = |b: &[u8], o: usize| endian::le32(b, o).unwrap_or(0);
     Ok(match probe::identify(src)? {
         Content::Filesystem("iso9660") => iso9660(src)?,
         Content::Filesystem("squashfs") => {
-            let comp = match le16(&head, 20) {
-                1 => "zlib",
-                2 => "lzma",
-                3 => "lzo",
-                4 => "xz",
-                5 => "lz4",
-                6 => "zstd",
-                _ => "unknown",
+            // file(1) says zlib where mksquashfs says gzip.
+            let comp = match probe::squashfs_compressor(le16(&head, 20)) {
+                Some("gzip") => "zlib",
+                Some(name) => name,
+                None => "unknown",
             };
-            let bytes = head
-                .get(40..48)
-                .map_or(0, |s| u64::from_le_bytes(s.try_into().unwrap_or_default()));
+            let bytes = endian::le64(&head, 40).unwrap_or(0);
             format!(
                 "Squashfs filesystem, little endian, version {}.{}, {comp} compressed, {bytes} bytes, {} inodes, blocksize: {} bytes, created: {}",
                 le16(&head, 28),
@@ -138,10 +130,7 @@ fn cstr(b: &[u8]) -> String {
 /// An EROFS superblock (`sb`, from byte 1024) in file(1)'s words: the compatible features,
 /// block size bits, extra slots, UUID (as a GUID), volume name and the incompatible features.
 fn erofs(sb: &[u8]) -> String {
-    let le32 = |o: usize| {
-        sb.get(o..o + 4)
-            .map_or(0, |s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
-    };
+    let le32 = |o: usize| endian::le32(sb, o).unwrap_or(0);
     let names = |word: u32, table: &[(u32, &str)]| -> String {
         table
             .iter()
@@ -196,9 +185,9 @@ fn erofs(sb: &[u8]) -> String {
 }
 
 fn iso9660(src: &dyn Source) -> Result<String> {
-    let mut pvd = [0u8; 2048];
-    src.read_exact_at(16 * 2048, &mut pvd, "primary volume descriptor")?;
-    let label = String::from_utf8_lossy(&pvd[40..72]).trim_end().to_string();
+    let label = volume::read_primary(src)?
+        .map(|v| v.volume_id.get(false))
+        .unwrap_or_default();
     // A hybrid image (isohybrid, xorriso -partition_offset) also starts with an MBR.
     let mut mbr = [0u8; 2];
     let hybrid = src.read_at(510, &mut mbr)? == 2 && mbr == [0x55, 0xaa];
@@ -206,12 +195,11 @@ fn iso9660(src: &dyn Source) -> Result<String> {
         "ISO 9660 CD-ROM filesystem data {}'{label}'",
         if hybrid { "(DOS/MBR boot sector) " } else { "" }
     );
-    let mut boot = [0u8; 39];
-    if src.read_at(17 * 2048, &mut boot)? == boot.len()
-        && boot[0] == 0
-        && &boot[1..6] == b"CD001"
-        && &boot[7..30] == b"EL TORITO SPECIFICATION"
-    {
+    let el_torito = match volume::read_descriptor(src, 17)?.map(|d| d.body) {
+        Some(volume::Body::Boot(b)) => b.el_torito_catalog().is_some(),
+        _ => false,
+    };
+    if el_torito {
         s.push_str(" (bootable)");
     }
     Ok(s)
@@ -226,9 +214,7 @@ fn compressed(kind: &str, head: &[u8], src: &dyn Source) -> Result<String> {
                 // FNAME follows the 10-byte header and the optional FEXTRA field.
                 let mut at = 10;
                 if flags & 0x04 != 0 {
-                    let xlen = head
-                        .get(10..12)
-                        .map_or(0, |x| u16::from_le_bytes([x[0], x[1]]));
+                    let xlen = endian::le16(head, 10).unwrap_or(0);
                     at += 2 + usize::from(xlen);
                 }
                 s.push_str(&format!(
@@ -236,9 +222,7 @@ fn compressed(kind: &str, head: &[u8], src: &dyn Source) -> Result<String> {
                     cstr(head.get(at..).unwrap_or_default())
                 ));
             }
-            let mtime = head
-                .get(4..8)
-                .map_or(0, |m| u32::from_le_bytes([m[0], m[1], m[2], m[3]]));
+            let mtime = endian::le32(head, 4).unwrap_or(0);
             if mtime != 0 {
                 let date = DateTime::from_unix(i64::from(mtime)).ctime();
                 s.push_str(&format!(", last modified: {date}"));
@@ -256,7 +240,7 @@ fn compressed(kind: &str, head: &[u8], src: &dyn Source) -> Result<String> {
                 src.read_exact_at(src.len() - 4, &mut tail, "gzip trailer")?;
                 s.push_str(&format!(
                     ", original size modulo 2^32 {}",
-                    u32::from_le_bytes(tail)
+                    endian::le32(&tail, 0).unwrap_or(0)
                 ));
             }
             s
@@ -285,25 +269,23 @@ fn compressed(kind: &str, head: &[u8], src: &dyn Source) -> Result<String> {
 fn elf(head: &[u8], src: &dyn Source) -> Result<String> {
     let is64 = head.get(4) == Some(&2);
     let big = head.get(5) == Some(&2);
+    // The header's byte order; a field cut off reads as 0.
     let u16_at = |o: usize| {
-        head.get(o..o + 2).map_or(0, |s| {
-            let b = [s[0], s[1]];
-            if big {
-                u16::from_be_bytes(b)
-            } else {
-                u16::from_le_bytes(b)
-            }
-        })
+        if big {
+            endian::be16(head, o)
+        } else {
+            endian::le16(head, o)
+        }
+        .unwrap_or(0)
     };
     let word = |b: &[u8], o: usize, wide: bool| -> u64 {
-        let n = if wide { 8 } else { 4 };
-        let Some(s) = b.get(o..o + n) else { return 0 };
-        let mut v = 0u64;
-        for i in 0..n {
-            let byte = if big { s[i] } else { s[n - 1 - i] };
-            v = v << 8 | u64::from(byte);
+        match (wide, big) {
+            (true, true) => endian::be64(b, o),
+            (true, false) => endian::le64(b, o),
+            (false, true) => endian::be32(b, o).map(u64::from),
+            (false, false) => endian::le32(b, o).map(u64::from),
         }
-        v
+        .unwrap_or(0)
     };
     let kind = match u16_at(16) {
         1 => "relocatable",

@@ -5,6 +5,10 @@ use std::sync::Arc;
 
 use crate::error::Result;
 use crate::fs::erofs::superblock::{self as erofs, Features};
+use crate::fs::iso9660::record::{self, Record};
+use crate::fs::iso9660::volume;
+use crate::fs::iso9660::SECTOR;
+use crate::ondisk::endian;
 use crate::source::decoded::{self, Codec};
 use crate::source::{MemSource, Source};
 
@@ -23,8 +27,6 @@ pub enum Content {
     /// Nothing recognised.
     Unknown,
 }
-
-const SECTOR: u64 = 2048;
 
 fn read_prefix(src: &dyn Source, offset: u64, len: usize) -> Result<Vec<u8>> {
     let mut buf = vec![0; len];
@@ -65,33 +67,28 @@ const STUB_FILES: usize = 4;
 /// root holds directories or more files and the disc stays `iso9660`. A small bridge disc
 /// whose trees are the same stub-sized copy is reported `udf`, which shows the same files.
 fn iso_root_is_stub(src: &dyn Source) -> Result<bool> {
-    let pvd = read_prefix(src, 16 * SECTOR, 2048)?;
-    let Some(root) = pvd.get(156..190) else {
+    let Some(pvd) = volume::read_primary(src)? else {
         return Ok(false);
     };
-    let le32 = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-    let (extent, size) = (le32(&root[2..6]), le32(&root[10..14]));
-    if size == 0 || u64::from(size) > SECTOR {
+    let Ok(root) = Record::decode(&pvd.root_record, 16 * SECTOR + 156, src.name()) else {
+        return Ok(false);
+    };
+    if root.size == 0 || u64::from(root.size) > SECTOR {
         return Ok(false);
     }
-    let dir = read_prefix(src, u64::from(extent) * SECTOR, size as usize)?;
-    let mut pos = 0;
+    let offset = u64::from(root.extent) * SECTOR;
+    let dir = read_prefix(src, offset, root.size as usize)?;
     let mut files = 0;
     let mut records = 0;
-    while let Some(&len) = dir.get(pos) {
-        let len = usize::from(len);
-        let Some(rec) = dir.get(pos..pos + len).filter(|_| len >= 34) else {
-            break;
-        };
+    for rec in record::records(&dir, offset, src.name()).map_while(Result::ok) {
         records += 1;
         // The first two records are `.` and `..`.
         if records > 2 {
-            if rec[25] & 2 != 0 {
+            if rec.is_dir() {
                 return Ok(false);
             }
             files += 1;
         }
-        pos += len;
     }
     Ok(records >= 2 && files <= STUB_FILES)
 }
@@ -116,11 +113,8 @@ pub fn identify(src: &dyn Source) -> Result<Content> {
     }
     if at(1080, &[0x53, 0xef]) {
         // A superblock cut short by the end of the image reads as no features.
-        let le32 = |off: usize| {
-            head.get(off..off + 4)
-                .map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        };
-        let (compat, incompat) = (le32(1024 + 92), le32(1024 + 96));
+        let field = |off: usize| endian::le32(&head, off).unwrap_or(0);
+        let (compat, incompat) = (field(1024 + 92), field(1024 + 96));
         let kind = if incompat & (0x40 | 0x80 | 0x200 | 0x8000) != 0 {
             "ext4"
         } else if compat & 0x4 != 0 {
@@ -155,8 +149,9 @@ pub fn identify(src: &dyn Source) -> Result<Content> {
             return Ok(Content::Filesystem("vfat"));
         }
         // A partition table has at least one entry with a type and a boot flag of 0 or 0x80.
-        let entries_valid = (0..4).all(|i| matches!(head[446 + 16 * i], 0 | 0x80));
-        let any_used = (0..4).any(|i| head[446 + 16 * i + 4] != 0);
+        let entry = |i: usize, at: usize| head.get(446 + 16 * i + at).copied().unwrap_or(0);
+        let entries_valid = (0..4).all(|i| matches!(entry(i, 0), 0 | 0x80));
+        let any_used = (0..4).any(|i| entry(i, 4) != 0);
         if entries_valid && any_used {
             return Ok(Content::PartitionTable("mbr"));
         }
@@ -182,6 +177,24 @@ pub fn compressed_cpio(src: &Arc<dyn Source>) -> Result<bool> {
     Ok(cpio_format(&inner).is_some())
 }
 
+/// Byte offset of the compressor id in a squashfs superblock.
+pub const SQUASHFS_COMPRESSOR: u64 = 20;
+
+/// The compressor a squashfs superblock records as `id`, named as `mksquashfs -comp` spells
+/// it; `None` for an unknown id. (The one table by id for `vfs-type` and `file`: squashfs's
+/// own `compression` module is private to it.)
+pub fn squashfs_compressor(id: u16) -> Option<&'static str> {
+    Some(match id {
+        1 => "gzip",
+        2 => "lzma",
+        3 => "lzo",
+        4 => "xz",
+        5 => "lz4",
+        6 => "zstd",
+        _ => return None,
+    })
+}
+
 /// The cpio header format whose magic `head` starts with.
 pub fn cpio_format(head: &[u8]) -> Option<&'static str> {
     [
@@ -202,17 +215,10 @@ pub fn cpio_format(head: &[u8]) -> Option<&'static str> {
 pub fn describe(src: &Arc<dyn Source>) -> Result<String> {
     Ok(match identify(src.as_ref())? {
         Content::Filesystem("squashfs") => {
-            let sb = read_prefix(src.as_ref(), 20, 2)?;
-            let id = sb.get(..2).map(|b| u16::from_le_bytes([b[0], b[1]]));
-            let comp = match id {
-                Some(1) => "gzip",
-                Some(2) => "lzma",
-                Some(3) => "lzo",
-                Some(4) => "xz",
-                Some(5) => "lz4",
-                Some(6) => "zstd",
-                _ => "unknown compression",
-            };
+            let sb = read_prefix(src.as_ref(), SQUASHFS_COMPRESSOR, 2)?;
+            let comp = endian::le16(&sb, 0)
+                .and_then(squashfs_compressor)
+                .unwrap_or("unknown compression");
             format!("squashfs ({comp})")
         }
         Content::Filesystem("erofs") => {

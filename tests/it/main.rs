@@ -15,6 +15,7 @@ mod completions;
 mod docs;
 mod host_tree;
 mod iso_aaip;
+mod iso_encode;
 mod iso_flags;
 mod iso_hostile;
 mod iso_info;

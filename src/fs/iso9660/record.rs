@@ -1,10 +1,11 @@
-//! Directory records (ECMA-119 §9.1): decoding one record from a directory extent, walking the
-//! records of an extent (zero padding to the next sector), the 7-byte recording date, the
-//! both-endian numbers, and the mapping of plain ISO 9660 names (`FOO.TXT;1` → `FOO.TXT`).
+//! Directory records (ECMA-119 §9.1): decoding one record from a directory extent and encoding
+//! it back, walking the records of an extent (zero padding to the next sector), and the mapping
+//! of plain ISO 9660 names (`FOO.TXT;1` → `FOO.TXT`).
 
 use super::SECTOR;
 use crate::error::{Error, Result};
 use crate::fs::Timestamp;
+use crate::ondisk::{endian, iso_date, Fields};
 
 /// (Bit 0, "existence", hides a file: such files are listed anyway, as Linux and xorriso do.)
 /// The record describes a directory.
@@ -14,52 +15,24 @@ pub const ASSOCIATED: u8 = 0x04;
 /// The file continues in the next record (multi-extent files, over 4 GiB).
 pub const MULTI_EXTENT: u8 = 0x80;
 
-/// Smallest possible record: 33 fixed bytes and a one-byte name.
-const MIN_RECORD: usize = 34;
+/// Bytes before the name: the fixed part of a record.
+const FIXED: usize = 33;
+/// Smallest possible record: the fixed part and a one-byte name.
+const MIN_RECORD: usize = FIXED + 1;
+/// The name `.` (the directory itself) as recorded.
+pub const SELF: &[u8] = &[0];
+/// The name `..` (the parent) as recorded.
+pub const PARENT: &[u8] = &[1];
 
-/// The little-endian half of a both-endian 32-bit number (ECMA-119 §7.3.3).
-pub fn both_endian_u32(b: &[u8]) -> u32 {
-    u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+/// Where the system use area starts in a record whose name is `name_len` bytes: after the
+/// name and, when the name's length is even, one padding byte.
+pub fn system_use_start(name_len: usize) -> usize {
+    (FIXED + name_len + 1) & !1
 }
 
-/// The little-endian half of a both-endian 16-bit number (ECMA-119 §7.2.3).
-pub fn both_endian_u16(b: &[u8]) -> u16 {
-    u16::from_le_bytes([b[0], b[1]])
-}
-
-/// Seconds since the Unix epoch of a civil date and time in UTC (any values: no panics,
-/// out-of-range months and days just count on).
-pub fn civil_to_unix(year: i64, month: i64, day: i64, hour: i64, min: i64, sec: i64) -> i64 {
-    // Howard Hinnant's days_from_civil.
-    let (y, m) = if month <= 2 {
-        (year - 1, month + 9)
-    } else {
-        (year, month - 3)
-    };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * m + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    days * 86_400 + hour * 3600 + min * 60 + sec
-}
-
-/// A 7-byte recording date (ECMA-119 §9.1.5): years since 1900, month, day, hour, minute,
-/// second, offset from GMT in 15-minute units. All zeros means "not specified" (the epoch).
-pub fn decode_short_date(b: &[u8]) -> Timestamp {
-    if b.len() < 7 || b[..6].iter().all(|&x| x == 0) {
-        return Timestamp::default();
-    }
-    let v = |i: usize| i64::from(b[i]);
-    let offset = i64::from(b[6] as i8);
-    Timestamp {
-        secs: civil_to_unix(1900 + v(0), v(1), v(2), v(3), v(4), v(5)) - offset * 15 * 60,
-        nanos: 0,
-    }
-}
-
-/// One directory record, borrowed from the extent it was read from.
-#[derive(Clone, Debug)]
+/// One directory record, borrowed from the extent it was read from (or from the writer's
+/// buffers): every field of the record, so [`Record::encode`] writes it back as it was.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Record<'a> {
     /// Byte offset of the record in the source.
     pub offset: u64,
@@ -69,12 +42,14 @@ pub struct Record<'a> {
     pub extent: u32,
     /// Data length in bytes.
     pub size: u32,
-    /// The 7-byte recording date.
-    pub date: &'a [u8],
+    /// The 7-byte recording date as recorded ([`Record::recorded`] decodes it).
+    pub date: [u8; 7],
     pub flags: u8,
     /// Interleaving: file unit size and gap size, in blocks (0 and 0 when not interleaved).
     pub unit_size: u8,
     pub gap_size: u8,
+    /// The volume sequence number of the volume that holds the extent.
+    pub volume_sequence_number: u16,
     /// The file identifier as recorded (`\0` is `.`, `\x01` is `..`).
     pub name: &'a [u8],
     /// The system use area (SUSP entries), after the name and its padding byte.
@@ -88,45 +63,84 @@ impl<'a> Record<'a> {
     /// `image`. The record's own length must fit in `buf`.
     pub fn decode(buf: &'a [u8], offset: u64, image: &str) -> Result<Record<'a>> {
         let corrupt = |detail: String| Error::corrupt(image, "directory record", offset, detail);
-        let len = usize::from(*buf.first().unwrap_or(&0));
+        let len = usize::from(buf.first().copied().unwrap_or(0));
         if len < MIN_RECORD {
             return Err(corrupt(format!(
                 "record length {len} is below {MIN_RECORD}"
             )));
         }
-        if len > buf.len() {
-            return Err(corrupt(format!(
+        let rec = buf.get(..len).ok_or_else(|| {
+            corrupt(format!(
                 "record length {len} passes the end of its directory ({} bytes left)",
                 buf.len()
-            )));
-        }
-        let rec = &buf[..len];
-        let name_len = usize::from(rec[32]);
-        if name_len == 0 || 33 + name_len > len {
+            ))
+        })?;
+        let f = Fields::new(rec, image, "directory record", offset);
+        let name_len = usize::from(f.u8(32)?);
+        if name_len == 0 || FIXED + name_len > len {
             return Err(corrupt(format!(
                 "name length {name_len} does not fit the record length {len}"
             )));
         }
-        let su_start = (33 + name_len + 1) & !1;
-        let su_start = su_start.min(len);
+        let su_start = system_use_start(name_len).min(len);
+        let (name, system_use) = match (rec.get(FIXED..FIXED + name_len), rec.get(su_start..)) {
+            (Some(name), Some(su)) => (name, su),
+            _ => return Err(corrupt(format!("name length {name_len} passes the record"))),
+        };
         Ok(Record {
             offset,
-            ext_attr_len: rec[1],
-            extent: both_endian_u32(&rec[2..10]),
-            size: both_endian_u32(&rec[10..18]),
-            date: &rec[18..25],
-            flags: rec[25],
-            unit_size: rec[26],
-            gap_size: rec[27],
-            name: &rec[33..33 + name_len],
-            system_use: &rec[su_start..],
+            ext_attr_len: f.u8(1)?,
+            extent: f.both32(2)?,
+            size: f.both32(10)?,
+            date: f.slice(18, 7)?.try_into().unwrap_or_default(),
+            flags: f.u8(25)?,
+            unit_size: f.u8(26)?,
+            gap_size: f.u8(27)?,
+            volume_sequence_number: f.both16(28)?,
+            name,
+            system_use,
             system_use_offset: offset + su_start as u64,
         })
     }
 
+    /// The record's bytes: the fixed part, the name, its padding byte and the system use area
+    /// as they are. The writer gives a system use area of even length (so is the record, as
+    /// ECMA-119 §9.1.1 asks); a name or area that does not fit the one-byte record length is
+    /// refused.
+    pub fn encode(&self) -> Result<Vec<u8>> {
+        let su_start = system_use_start(self.name.len());
+        let len = su_start + self.system_use.len();
+        if self.name.is_empty() || len > usize::from(u8::MAX) {
+            return Err(Error::Usage(format!(
+                "a directory record cannot hold a {}-byte name and a {}-byte system use area",
+                self.name.len(),
+                self.system_use.len()
+            )));
+        }
+        let mut out = vec![0u8; len];
+        out[0] = len as u8;
+        out[1] = self.ext_attr_len;
+        endian::put_both32(&mut out, 2, self.extent);
+        endian::put_both32(&mut out, 10, self.size);
+        out[18..25].copy_from_slice(&self.date);
+        out[25] = self.flags;
+        out[26] = self.unit_size;
+        out[27] = self.gap_size;
+        endian::put_both16(&mut out, 28, self.volume_sequence_number);
+        out[32] = self.name.len() as u8;
+        out[FIXED..FIXED + self.name.len()].copy_from_slice(self.name);
+        out[su_start..].copy_from_slice(self.system_use);
+        Ok(out)
+    }
+
+    /// The recording date.
+    pub fn recorded(&self) -> Timestamp {
+        iso_date::decode_short(&self.date)
+    }
+
     /// True for the `.` and `..` records.
     pub fn is_self_or_parent(&self) -> bool {
-        self.name == [0] || self.name == [1]
+        self.name == SELF || self.name == PARENT
     }
 
     /// True for directories.
@@ -147,20 +161,20 @@ pub fn records<'a>(
     offset: u64,
     image: &'a str,
 ) -> impl Iterator<Item = Result<Record<'a>>> + 'a {
+    let sector = SECTOR as usize;
     let mut pos = 0usize;
     let mut failed = false;
     std::iter::from_fn(move || loop {
-        if failed || pos >= buf.len() {
-            return None;
-        }
-        if buf[pos] == 0 {
-            pos = (pos / SECTOR as usize + 1) * SECTOR as usize;
+        let len = buf.get(pos).copied().filter(|_| !failed)?;
+        if len == 0 {
+            pos = (pos / sector + 1) * sector;
             continue;
         }
-        let sector_end = ((pos / SECTOR as usize + 1) * SECTOR as usize).min(buf.len());
-        let r = Record::decode(&buf[pos..sector_end], offset + pos as u64, image);
+        let sector_end = ((pos / sector + 1) * sector).min(buf.len());
+        let rest = buf.get(pos..sector_end).unwrap_or_default();
+        let r = Record::decode(rest, offset + pos as u64, image);
         match &r {
-            Ok(_) => pos += usize::from(buf[pos]),
+            Ok(_) => pos += usize::from(len),
             Err(_) => failed = true,
         }
         return Some(r);
@@ -173,12 +187,72 @@ pub fn records<'a>(
 pub fn plain_name(raw: &[u8]) -> &[u8] {
     let mut name = raw;
     if let Some(semi) = name.iter().rposition(|&b| b == b';') {
-        if name[semi + 1..].iter().all(u8::is_ascii_digit) {
-            name = &name[..semi];
+        let (stem, version) = name.split_at(semi);
+        if version[1..].iter().all(u8::is_ascii_digit) {
+            name = stem;
         }
     }
-    if name.len() > 1 && name.ends_with(b".") {
-        name = &name[..name.len() - 1];
+    match name.strip_suffix(b".") {
+        Some(stem) if !stem.is_empty() => stem,
+        _ => name,
     }
-    name
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample<'a>(name: &'a [u8], system_use: &'a [u8]) -> Record<'a> {
+        Record {
+            offset: 0,
+            ext_attr_len: 1,
+            extent: 0x1234_5678,
+            size: 4096,
+            date: iso_date::encode_short(Timestamp {
+                secs: 1_700_000_000,
+                nanos: 0,
+            }),
+            flags: DIRECTORY | MULTI_EXTENT,
+            unit_size: 2,
+            gap_size: 3,
+            volume_sequence_number: 1,
+            name,
+            system_use,
+            system_use_offset: system_use_start(name.len()) as u64,
+        }
+    }
+
+    #[test]
+    fn records_round_trip() {
+        for (name, su) in [
+            (&b"A.TXT;1"[..], &b""[..]),
+            (b"EVEN", b"PX\x24\x01"),
+            (SELF, b"SP\x07\x01\xbe\xef\x00\x00"),
+        ] {
+            let r = sample(name, su);
+            let bytes = r.encode().unwrap();
+            assert_eq!(bytes.len(), usize::from(bytes[0]));
+            assert_eq!(Record::decode(&bytes, 0, "t").unwrap(), r);
+            assert_eq!(records(&bytes, 0, "t").count(), 1);
+        }
+        assert!(sample(&[b'x'; 200], &[0; 60]).encode().is_err());
+        assert!(sample(b"", b"").encode().is_err());
+    }
+
+    #[test]
+    fn short_records_are_refused() {
+        let bytes = sample(b"A", b"").encode().unwrap();
+        assert!(Record::decode(&bytes[..20], 0, "t").is_err());
+        let mut long_name = bytes.clone();
+        long_name[32] = 9;
+        assert!(Record::decode(&long_name, 0, "t").is_err());
+    }
+
+    #[test]
+    fn plain_names() {
+        assert_eq!(plain_name(b"FOO.TXT;1"), b"FOO.TXT");
+        assert_eq!(plain_name(b"NOEXT.;1"), b"NOEXT");
+        assert_eq!(plain_name(b"."), b".");
+        assert_eq!(plain_name(b"A;B"), b"A;B");
+    }
 }

@@ -1,15 +1,34 @@
 //! Rock Ridge (RRIP 1.09, 1.10 and 1.12): the POSIX attributes a record's SUSP entries carry.
 //! PX (mode, links, owner, 1.12 serial number), PN (device numbers), SL (symlink target, over
 //! several entries), NM (name, over several entries), TF (times, short and long form), CL/PL/RE
-//! (directory relocation), SF (sparse files: listed, reads refused), ER (which RRIP), and ZF or Z2 (zisofs, zisofs2; decoded in
-//! [`super::zisofs`]).
+//! (directory relocation), SF (sparse files: listed, reads refused), ER (which RRIP, decoded in
+//! [`super::susp`]), and ZF or Z2 (zisofs, zisofs2; decoded in [`super::zisofs`]). Each entry
+//! is decoded to a type that [`encode`](Px::encode)s it back as it was; [`RockRidge`] gathers
+//! what the entries of one record say.
 
-use super::record::{both_endian_u32, decode_short_date};
-use super::susp::Entry;
-use super::volume::decode_long_date;
+use super::susp::{self, Entry, Er};
 use super::zisofs::Zf;
 use crate::error::{Error, Result};
 use crate::fs::Timestamp;
+use crate::ondisk::{endian, iso_date, Fields};
+
+const STRUCTURE: &str = "Rock Ridge entry";
+
+fn fields<'a>(image: &'a str, e: &Entry<'a>, len: usize) -> Result<Fields<'a>> {
+    let f = e.fields(image, STRUCTURE);
+    if e.data.len() < len {
+        return Err(f.corrupt(format!(
+            "{} entry has {} data bytes, needs {len}",
+            String::from_utf8_lossy(&e.signature),
+            e.data.len()
+        )));
+    }
+    Ok(f)
+}
+
+fn corrupt(image: &str, e: &Entry, detail: impl Into<String>) -> Error {
+    Error::corrupt(image, STRUCTURE, e.offset, detail)
+}
 
 /// PX: the POSIX file attributes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -21,6 +40,258 @@ pub struct Px {
     pub gid: u32,
     /// The file serial number (RRIP 1.12 only).
     pub serial: Option<u32>,
+}
+
+impl Px {
+    pub fn decode(image: &str, e: &Entry) -> Result<Px> {
+        let f = fields(image, e, 32)?;
+        Ok(Px {
+            mode: f.both32(0)?,
+            nlink: f.both32(8)?,
+            uid: f.both32(16)?,
+            gid: f.both32(24)?,
+            serial: endian::both32(e.data, 32),
+        })
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        let mut d = vec![0u8; if self.serial.is_some() { 40 } else { 32 }];
+        let values = [self.mode, self.nlink, self.uid, self.gid];
+        for (i, v) in values.into_iter().chain(self.serial).enumerate() {
+            endian::put_both32(&mut d, i * 8, v);
+        }
+        susp::fixed(*b"PX", &d)
+    }
+}
+
+/// PN: a device number as its two recorded words.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pn {
+    pub high: u32,
+    pub low: u32,
+}
+
+impl Pn {
+    pub fn decode(image: &str, e: &Entry) -> Result<Pn> {
+        let f = fields(image, e, 16)?;
+        Ok(Pn {
+            high: f.both32(0)?,
+            low: f.both32(8)?,
+        })
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        let mut d = [0u8; 16];
+        endian::put_both32(&mut d, 0, self.high);
+        endian::put_both32(&mut d, 8, self.low);
+        susp::fixed(*b"PN", &d)
+    }
+
+    /// The device's (major, minor). As Linux: a high word of 0 means the whole dev_t is in the
+    /// low word (xorriso writes that: 0x103 for 1,3), else they are major and minor
+    /// (genisoimage). xorriso and bsdtar read genisoimage's 1,3 as 0,1048579.
+    pub fn rdev(&self) -> (u32, u32) {
+        let (high, low) = (self.high, self.low);
+        if high == 0 {
+            ((low >> 8) & 0xfff, (low & 0xff) | ((low >> 12) & 0xfff00))
+        } else {
+            (high, low)
+        }
+    }
+}
+
+/// SL component flags: the component continues in the next component record.
+pub const SL_CONTINUE: u8 = 0x01;
+
+/// One component record of an SL entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Component<'a> {
+    /// 0x01 continue, 0x02 `.`, 0x04 `..`, 0x08 the root.
+    pub flags: u8,
+    pub content: &'a [u8],
+}
+
+/// SL: part of a symlink target (an SL entry whose flags have bit 0 set continues in the
+/// next one).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sl<'a> {
+    pub flags: u8,
+    pub components: Vec<Component<'a>>,
+}
+
+impl<'a> Sl<'a> {
+    pub fn decode(image: &str, e: &Entry<'a>) -> Result<Sl<'a>> {
+        let f = fields(image, e, 1)?;
+        let mut components = Vec::new();
+        let mut at = 1;
+        while at < e.data.len() {
+            let (flags, len) = match (f.u8(at), f.u8(at + 1)) {
+                (Ok(flags), Ok(len)) => (flags, usize::from(len)),
+                _ => return Err(corrupt(image, e, "SL component header cut short")),
+            };
+            let content = e.data.get(at + 2..at + 2 + len).ok_or_else(|| {
+                corrupt(
+                    image,
+                    e,
+                    format!("SL component of {len} bytes passes the entry"),
+                )
+            })?;
+            components.push(Component { flags, content });
+            at += 2 + len;
+        }
+        Ok(Sl {
+            flags: f.u8(0)?,
+            components,
+        })
+    }
+
+    pub fn encode(&self) -> Result<Vec<u8>> {
+        let mut d = vec![self.flags];
+        for c in &self.components {
+            let len = u8::try_from(c.content.len())
+                .map_err(|_| Error::Usage("an SL component is over 255 bytes".into()))?;
+            d.extend_from_slice(&[c.flags, len]);
+            d.extend_from_slice(c.content);
+        }
+        susp::encode(*b"SL", susp::VERSION, &d)
+    }
+}
+
+/// NM: part of the name (flags bit 0 set: it continues in the next NM entry; bits 1 and 2:
+/// the name is `.` or `..`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Nm<'a> {
+    pub flags: u8,
+    pub name: &'a [u8],
+}
+
+impl<'a> Nm<'a> {
+    pub fn decode(image: &str, e: &Entry<'a>) -> Result<Nm<'a>> {
+        let f = fields(image, e, 1)?;
+        Ok(Nm {
+            flags: f.u8(0)?,
+            name: e.data.get(1..).unwrap_or_default(),
+        })
+    }
+
+    pub fn encode(&self) -> Result<Vec<u8>> {
+        susp::encode(*b"NM", susp::VERSION, &[&[self.flags], self.name].concat())
+    }
+
+    /// Whether the name is flagged as `.` or `..`.
+    pub fn is_dot(&self) -> bool {
+        self.flags & 0x06 != 0
+    }
+}
+
+/// A TF time as recorded: the 7-byte form, or the 17-byte one (flags bit 7).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stamp {
+    Short([u8; 7]),
+    Long([u8; 17]),
+}
+
+impl Stamp {
+    pub fn timestamp(&self) -> Timestamp {
+        match self {
+            Stamp::Short(raw) => iso_date::decode_short(raw),
+            Stamp::Long(raw) => iso_date::decode_long(raw).unwrap_or_default(),
+        }
+    }
+
+    /// The time as recorded.
+    pub fn bytes(&self) -> &[u8] {
+        match self {
+            Stamp::Short(raw) => raw,
+            Stamp::Long(raw) => raw,
+        }
+    }
+}
+
+/// TF flag bit 7: the times are in the 17-byte form.
+pub const TF_LONG: u8 = 0x80;
+
+/// TF: times, one for each of flag bits 0-6 that is set (creation, modification, access,
+/// attribute change, backup, expiration, effective), recorded in that order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tf {
+    pub flags: u8,
+    /// The time of each flag bit (`None` where the bit is clear).
+    pub times: [Option<Stamp>; 7],
+}
+
+impl Tf {
+    pub fn decode(image: &str, e: &Entry) -> Result<Tf> {
+        let f = fields(image, e, 1)?;
+        let flags = f.u8(0)?;
+        let width = if flags & TF_LONG != 0 { 17 } else { 7 };
+        let mut times = [None; 7];
+        let mut at = 1;
+        for (bit, slot) in times.iter_mut().enumerate() {
+            if flags & (1 << bit) == 0 {
+                continue;
+            }
+            let raw = f
+                .slice(at, width)
+                .map_err(|_| corrupt(image, e, "TF entry shorter than its flags say"))?;
+            let stamp = if width == 17 {
+                raw.try_into().map(Stamp::Long)
+            } else {
+                raw.try_into().map(Stamp::Short)
+            };
+            *slot = Some(stamp.map_err(|_| corrupt(image, e, "TF time of the wrong width"))?);
+            at += width;
+        }
+        Ok(Tf { flags, times })
+    }
+
+    /// The entry's bytes; refused when a flag bit has no time.
+    pub fn encode(&self) -> Result<Vec<u8>> {
+        let mut d = vec![self.flags];
+        for (bit, time) in self.times.iter().enumerate() {
+            match time {
+                _ if self.flags & (1 << bit) == 0 => {}
+                Some(t) => d.extend_from_slice(t.bytes()),
+                None => {
+                    return Err(Error::Usage(format!("TF flag bit {bit} without its time")));
+                }
+            }
+        }
+        susp::encode(*b"TF", susp::VERSION, &d)
+    }
+
+    /// The time of flag bit `bit` (1 modification, 2 access, 3 attribute change), if recorded.
+    pub fn time(&self, bit: usize) -> Option<Timestamp> {
+        self.times.get(bit)?.as_ref().map(Stamp::timestamp)
+    }
+}
+
+/// CL (child link: where a relocated directory really is) or PL (parent link: the real parent
+/// of a relocated directory): a block number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Link {
+    pub signature: [u8; 2],
+    pub block: u32,
+}
+
+impl Link {
+    pub fn decode(image: &str, e: &Entry) -> Result<Link> {
+        Ok(Link {
+            signature: e.signature,
+            block: fields(image, e, 8)?.both32(0)?,
+        })
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        let mut d = [0u8; 8];
+        endian::put_both32(&mut d, 0, self.block);
+        susp::fixed(self.signature, &d)
+    }
+}
+
+/// RE: this record is a relocated directory in its storage place.
+pub fn encode_re() -> Vec<u8> {
+    susp::fixed(*b"RE", &[])
 }
 
 /// Everything Rock Ridge says about one directory record.
@@ -53,114 +324,53 @@ pub struct RockRidge {
     pub extensions: Vec<String>,
 }
 
-fn corrupt(image: &str, e: &Entry, detail: impl Into<String>) -> Error {
-    Error::corrupt(image, "Rock Ridge entry", e.offset, detail)
-}
-
-fn need(image: &str, e: &Entry, len: usize) -> Result<()> {
-    if e.data.len() < len {
-        return Err(corrupt(
-            image,
-            e,
-            format!(
-                "{} entry has {} data bytes, needs {len}",
-                String::from_utf8_lossy(&e.signature),
-                e.data.len()
-            ),
-        ));
-    }
-    Ok(())
-}
-
 impl RockRidge {
     /// Adds one SUSP entry; entries of other extensions are ignored.
     pub fn add(&mut self, image: &str, e: &Entry) -> Result<()> {
-        let d = e.data;
         match &e.signature {
-            b"PX" => {
-                need(image, e, 32)?;
-                let serial = (d.len() >= 40).then(|| both_endian_u32(&d[32..40]));
-                self.px = Some(Px {
-                    mode: both_endian_u32(&d[0..8]),
-                    nlink: both_endian_u32(&d[8..16]),
-                    uid: both_endian_u32(&d[16..24]),
-                    gid: both_endian_u32(&d[24..32]),
-                    serial,
-                });
-            }
-            b"PN" => {
-                need(image, e, 16)?;
-                // As Linux: a high word of 0 means the whole dev_t is in the low word
-                // (xorriso writes that: 0x103 for 1,3), else they are major and minor
-                // (genisoimage). xorriso and bsdtar read genisoimage's 1,3 as 0,1048579.
-                let (high, low) = (both_endian_u32(&d[0..8]), both_endian_u32(&d[8..16]));
-                self.rdev = Some(if high == 0 {
-                    ((low >> 8) & 0xfff, (low & 0xff) | ((low >> 12) & 0xfff00))
-                } else {
-                    (high, low)
-                });
-            }
-            b"SL" => {
-                need(image, e, 1)?;
-                self.add_symlink_components(image, e, &d[1..])?;
-            }
+            b"PX" => self.px = Some(Px::decode(image, e)?),
+            b"PN" => self.rdev = Some(Pn::decode(image, e)?.rdev()),
+            b"SL" => self.add_symlink_components(&Sl::decode(image, e)?),
             b"NM" => {
-                need(image, e, 1)?;
-                if d[0] & 0x06 != 0 {
-                    self.name_is_dot = true;
-                }
+                let nm = Nm::decode(image, e)?;
+                self.name_is_dot |= nm.is_dot();
                 self.name
                     .get_or_insert_with(Vec::new)
-                    .extend_from_slice(&d[1..]);
+                    .extend_from_slice(nm.name);
             }
-            b"TF" => self.add_times(image, e)?,
-            b"CL" => {
-                need(image, e, 8)?;
-                self.child_link = Some(both_endian_u32(&d[0..8]));
+            b"TF" => {
+                let tf = Tf::decode(image, e)?;
+                for (bit, slot) in [
+                    (1, &mut self.mtime),
+                    (2, &mut self.atime),
+                    (3, &mut self.ctime),
+                ] {
+                    if let Some(t) = tf.time(bit) {
+                        *slot = Some(t);
+                    }
+                }
             }
+            b"CL" => self.child_link = Some(Link::decode(image, e)?.block),
             // PL (in a relocated directory's `..`) names its real parent: the tree is walked
             // from the root, so the parent is already known.
             b"PL" => {}
             b"RE" => self.relocated = true,
             b"SF" => self.sparse = true,
             b"ZF" | b"Z2" => self.zf = Some(Zf::decode(image, e)?),
-            b"ER" => {
-                need(image, e, 4)?;
-                let id_len = usize::from(d[0]);
-                let id = d.get(4..4 + id_len).ok_or_else(|| {
-                    corrupt(
-                        image,
-                        e,
-                        format!("ER identifier of {id_len} bytes passes the entry"),
-                    )
-                })?;
-                self.extensions
-                    .push(String::from_utf8_lossy(id).into_owned());
-            }
+            b"ER" => self.extensions.push(Er::decode(image, e)?.id_text()),
             _ => {}
         }
         Ok(())
     }
 
-    fn add_symlink_components(&mut self, image: &str, e: &Entry, mut comps: &[u8]) -> Result<()> {
+    fn add_symlink_components(&mut self, sl: &Sl) {
         let target = self.symlink.get_or_insert_with(Vec::new);
-        while !comps.is_empty() {
-            let (flags, len) = match comps {
-                [f, l, ..] => (*f, usize::from(*l)),
-                _ => return Err(corrupt(image, e, "SL component header cut short")),
-            };
-            let content = comps.get(2..2 + len).ok_or_else(|| {
-                corrupt(
-                    image,
-                    e,
-                    format!("SL component of {len} bytes passes the entry"),
-                )
-            })?;
+        for c in &sl.components {
             if self.symlink_separator {
                 target.push(b'/');
             }
             self.symlink_separator = true;
-            match flags & 0x0e {
+            match c.flags & 0x0e {
                 0x02 => target.push(b'.'),
                 0x04 => target.extend_from_slice(b".."),
                 0x08 => {
@@ -169,41 +379,127 @@ impl RockRidge {
                     target.push(b'/');
                     self.symlink_separator = false;
                 }
-                _ => target.extend_from_slice(content),
+                _ => target.extend_from_slice(c.content),
             }
-            if flags & 0x01 != 0 {
+            if c.flags & SL_CONTINUE != 0 {
                 self.symlink_separator = false;
             }
-            comps = &comps[2 + len..];
         }
-        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(bytes: &[u8]) -> Entry<'_> {
+        Entry::decode("t", bytes, 0, 0).unwrap().unwrap()
     }
 
-    fn add_times(&mut self, image: &str, e: &Entry) -> Result<()> {
-        need(image, e, 1)?;
-        let flags = e.data[0];
-        let width = if flags & 0x80 != 0 { 17 } else { 7 };
-        let mut stamps = &e.data[1..];
-        for bit in 0..7 {
-            if flags & (1 << bit) == 0 {
-                continue;
-            }
-            let raw = stamps
-                .get(..width)
-                .ok_or_else(|| corrupt(image, e, "TF entry shorter than its flags say"))?;
-            stamps = &stamps[width..];
-            let t = if width == 17 {
-                decode_long_date(raw).unwrap_or_default()
-            } else {
-                decode_short_date(raw)
-            };
-            match bit {
-                1 => self.mtime = Some(t),
-                2 => self.atime = Some(t),
-                3 => self.ctime = Some(t),
-                _ => {}
-            }
+    #[test]
+    fn rock_ridge_entries_round_trip() {
+        for px in [
+            Px {
+                mode: 0o100644,
+                nlink: 1,
+                uid: 1000,
+                gid: 100,
+                serial: None,
+            },
+            Px {
+                mode: 0o40755,
+                nlink: 3,
+                uid: 0,
+                gid: 0,
+                serial: Some(77),
+            },
+        ] {
+            assert_eq!(Px::decode("t", &entry(&px.encode())).unwrap(), px);
         }
-        Ok(())
+        let pn = Pn {
+            high: 0,
+            low: 0x103,
+        };
+        assert_eq!(Pn::decode("t", &entry(&pn.encode())).unwrap(), pn);
+        assert_eq!(pn.rdev(), (1, 3));
+        let sl = Sl {
+            flags: 0,
+            components: vec![
+                Component {
+                    flags: 0x08,
+                    content: b"",
+                },
+                Component {
+                    flags: 0,
+                    content: b"usr",
+                },
+                Component {
+                    flags: 0x04,
+                    content: b"",
+                },
+            ],
+        };
+        let bytes = sl.encode().unwrap();
+        assert_eq!(Sl::decode("t", &entry(&bytes)).unwrap(), sl);
+        let mut rr = RockRidge::default();
+        rr.add("t", &entry(&bytes)).unwrap();
+        assert_eq!(rr.symlink.as_deref(), Some(&b"/usr/.."[..]));
+        let nm = Nm {
+            flags: 1,
+            name: b"a long name",
+        };
+        assert_eq!(Nm::decode("t", &entry(&nm.encode().unwrap())).unwrap(), nm);
+        for link in [*b"CL", *b"PL"].map(|signature| Link {
+            signature,
+            block: 1234,
+        }) {
+            assert_eq!(Link::decode("t", &entry(&link.encode())).unwrap(), link);
+        }
+        assert_eq!(entry(&encode_re()).signature, *b"RE");
+    }
+
+    #[test]
+    fn times_round_trip_in_both_forms() {
+        let t = Timestamp {
+            secs: 1_700_000_000,
+            nanos: 0,
+        };
+        let short = Some(Stamp::Short(iso_date::encode_short(t)));
+        let long = Some(Stamp::Long(iso_date::encode_long(Some(t))));
+        let tfs = [
+            Tf {
+                flags: 0x0e,
+                times: [None, short, short, short, None, None, None],
+            },
+            Tf {
+                flags: TF_LONG | 0x05,
+                times: [long, None, long, None, None, None, None],
+            },
+        ];
+        for tf in tfs {
+            let back = Tf::decode("t", &entry(&tf.encode().unwrap())).unwrap();
+            assert_eq!(back, tf);
+        }
+        let tf = Tf {
+            flags: 0x06,
+            times: [
+                None,
+                short,
+                Some(Stamp::Short([0; 7])),
+                None,
+                None,
+                None,
+                None,
+            ],
+        };
+        assert_eq!(tf.time(1), Some(t));
+        assert_eq!(tf.time(2), Some(Timestamp::default()));
+        assert_eq!(tf.time(3), None);
+        let missing = Tf {
+            flags: 0x02,
+            times: [None; 7],
+        };
+        assert!(missing.encode().is_err());
+        assert!(Tf::decode("t", &entry(b"TF\x0c\x01\x0e1234567")).is_err());
     }
 }

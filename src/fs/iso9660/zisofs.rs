@@ -12,19 +12,26 @@
 
 use flate2::{Decompress, FlushDecompress, Status};
 
-use super::susp::Entry;
+use super::susp::{self, Entry};
 use super::zisofs2;
 use crate::error::{Error, Result};
 use crate::fs::Ino;
+use crate::ondisk::endian;
 
 /// The magic number at the start of a zisofs (version 1) file.
 const MAGIC: [u8; 8] = [0x37, 0xe4, 0x53, 0x96, 0xc9, 0xdb, 0xd6, 0x07];
+/// The algorithm of zisofs version 1.
+const V1: &[u8; 2] = b"pz";
 /// How many block pointers a window of the pointer table holds.
 const WINDOW: u64 = 4096;
 
 /// The ZF (or Z2) entry: how a file is compressed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Zf {
+    /// `ZF`, or `Z2` (xorriso's alternative signature for zisofs2).
+    pub signature: [u8; 2],
+    /// The entry's version (xorriso writes 2 for a zisofs2 ZF entry).
+    pub version: u8,
     pub algorithm: [u8; 2],
     /// Header size in 4-byte words.
     pub header_words: u8,
@@ -38,36 +45,49 @@ impl Zf {
     /// Decodes a ZF or Z2 entry. Version 1 (algorithm `pz`, which the zisofs2 format keeps for
     /// it) records a both-endian 32-bit size, version 2 a little-endian 64-bit one.
     pub fn decode(image: &str, e: &Entry) -> Result<Zf> {
-        let d = e.data;
-        let corrupt = |detail: String| Error::corrupt(image, "ZF entry", e.offset, detail);
-        if d.len() < 12 {
-            return Err(corrupt(format!("{} data bytes, needs 12", d.len())));
+        let f = e.fields(image, "ZF entry");
+        if e.data.len() < 12 {
+            return Err(f.corrupt(format!("{} data bytes, needs 12", e.data.len())));
         }
-        let algorithm = [d[0], d[1]];
-        let v1 = &algorithm == b"pz";
+        let algorithm = [f.u8(0)?, f.u8(1)?];
+        let v1 = &algorithm == V1;
         if v1 && &e.signature == b"Z2" {
-            return Err(corrupt(
-                "a Z2 entry with the version 1 algorithm \"pz\"".into(),
-            ));
+            return Err(f.corrupt("a Z2 entry with the version 1 algorithm \"pz\""));
         }
-        let size = if v1 {
-            u64::from(super::record::both_endian_u32(&d[4..12]))
-        } else {
-            let mut b = [0; 8];
-            b.copy_from_slice(&d[4..12]);
-            u64::from_le_bytes(b)
-        };
         Ok(Zf {
+            signature: e.signature,
+            version: e.version,
             algorithm,
-            header_words: d[2],
-            block_log2: d[3],
-            size,
+            header_words: f.u8(2)?,
+            block_log2: f.u8(3)?,
+            size: if v1 {
+                u64::from(f.both32(4)?)
+            } else {
+                f.le64(4)?
+            },
         })
+    }
+
+    /// The entry's bytes (a version 1 size over 32 bits is cut to its low 32, which is all
+    /// the field holds).
+    pub fn encode(&self) -> Vec<u8> {
+        let mut d = [0u8; 12];
+        d[..2].copy_from_slice(&self.algorithm);
+        d[2] = self.header_words;
+        d[3] = self.block_log2;
+        if self.v1() {
+            endian::put_both32(&mut d, 4, self.size as u32);
+        } else {
+            endian::put_le64(&mut d, 4, self.size);
+        }
+        let mut out = susp::fixed(self.signature, &d);
+        out[3] = self.version;
+        out
     }
 
     /// Whether this is zisofs version 1.
     fn v1(&self) -> bool {
-        &self.algorithm == b"pz"
+        &self.algorithm == V1
     }
 }
 
@@ -203,14 +223,12 @@ impl Layout {
         let longest = 2 * self.block_size + 1024;
         let mut prev = None;
         for (i, c) in raw.chunks_exact(self.width as usize).enumerate() {
-            let p = match *c {
-                [a, b, c, d] => u64::from(u32::from_le_bytes([a, b, c, d])),
-                _ => {
-                    let mut b = [0; 8];
-                    b.copy_from_slice(c);
-                    u64::from_le_bytes(b)
-                }
-            };
+            // (A pointer that cannot be read is past everything, so refused below.)
+            let p = match self.width {
+                4 => endian::le32(c, 0).map(u64::from),
+                _ => endian::le64(c, 0),
+            }
+            .unwrap_or(u64::MAX);
             let bad = p < table_end
                 || p > self.stored
                 || prev.is_some_and(|prev| p < prev || p - prev > longest);

@@ -4,6 +4,7 @@
 //! pointers; reading it and the blocks is shared with version 1 in [`super::zisofs`].
 
 use crate::error::{Error, Result};
+use crate::ondisk::Fields;
 
 /// The magic number at the start of a zisofs2 file.
 const MAGIC: [u8; 8] = [0xef, 0x22, 0x55, 0xa1, 0xbc, 0x1b, 0x95, 0xa0];
@@ -42,13 +43,12 @@ impl Header {
         if b[8] != 0 {
             return Err(corrupt(format!("header version {}, not 0", b[8])));
         }
-        let mut size = [0; 8];
-        size.copy_from_slice(&b[12..20]);
+        let f = Fields::new(b, image, "zisofs2 file header", offset);
         Ok(Header {
-            words: b[9],
-            algorithm: b[10],
-            block_log2: b[11],
-            size: u64::from_le_bytes(size),
+            words: f.u8(9)?,
+            algorithm: f.u8(10)?,
+            block_log2: f.u8(11)?,
+            size: f.le64(12)?,
         })
     }
 }

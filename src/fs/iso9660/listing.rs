@@ -1,0 +1,148 @@
+//! Directory listings of an [`IsoFs`]: a directory's records decoded to its entries, in disc
+//! order and indexed by name, kept in a cache bounded by their total number of entries (the
+//! ancestors of the directory just read are kept).
+
+use std::sync::Arc;
+
+use super::node::Node;
+use super::record::{self, Record};
+use super::view::View;
+use super::{lock, IsoFs};
+use crate::error::{Error, Result};
+use crate::fs::{DirEntry, FileSystem, Ino};
+
+/// Largest directory extent read (a directory of this size holds about a million entries).
+const MAX_DIR_SIZE: u64 = 64 << 20;
+/// How many directory entries (plus one per directory) the listing cache holds.
+pub(super) const LISTING_BUDGET: usize = 1 << 14;
+
+/// One entry of a directory: its name, its [`Ino`] and what it is.
+pub(super) struct Entry {
+    pub(super) name: Vec<u8>,
+    pub(super) ino: Ino,
+    pub(super) node: Node,
+}
+
+impl Entry {
+    pub(super) fn dir_entry(&self) -> DirEntry {
+        DirEntry {
+            name: self.name.clone(),
+            ino: self.ino,
+            meta: self.node.meta.clone(),
+        }
+    }
+}
+
+/// A decoded directory: its entries in disc order (so by ascending [`Ino`]) and their indexes
+/// sorted by name (so a lookup in a directory of a million entries is not a scan).
+pub(super) struct Listing {
+    pub(super) entries: Vec<Entry>,
+    pub(super) by_name: Vec<u32>,
+}
+
+impl Listing {
+    fn new(mut entries: Vec<Entry>) -> Self {
+        entries.shrink_to_fit();
+        let mut by_name: Vec<u32> = (0..entries.len() as u32).collect();
+        // A stable sort: the first of two equal names wins, as a scan would find it.
+        by_name.sort_by(|&a, &b| entries[a as usize].name.cmp(&entries[b as usize].name));
+        Listing { entries, by_name }
+    }
+
+    pub(super) fn by_name(&self, name: &[u8]) -> Option<&Entry> {
+        let at = self
+            .by_name
+            .partition_point(|&i| self.entries[i as usize].name.as_slice() < name);
+        let entry = &self.entries[*self.by_name.get(at)? as usize];
+        (entry.name == name).then_some(entry)
+    }
+
+    pub(super) fn by_ino(&self, ino: Ino) -> Option<usize> {
+        self.entries.binary_search_by_key(&ino, |e| e.ino).ok()
+    }
+}
+
+impl IsoFs {
+    /// Reads and decodes a directory (not cached).
+    fn load_dir(&self, dir: Ino) -> Result<Vec<Entry>> {
+        let loc = lock(&self.dirs).extent(dir);
+        let Some((offset, len)) = loc else {
+            self.node(dir)?;
+            return Err(Error::NotADirectory(format!(
+                "{}: inode {dir}",
+                self.image()
+            )));
+        };
+        if len > MAX_DIR_SIZE {
+            return Err(Error::corrupt(
+                self.image(),
+                "directory",
+                offset,
+                format!("size {len} is over the {MAX_DIR_SIZE}-byte limit"),
+            ));
+        }
+        let buf = self.source.read_vec(offset, len as usize, "directory")?;
+        let mut out = Vec::new();
+        let mut group: Vec<Record> = Vec::new();
+        for rec in record::records(&buf, offset, self.image()) {
+            let rec = rec?;
+            if let Some(prev) = group.first() {
+                if prev.name != rec.name {
+                    return Err(Error::corrupt(
+                        self.image(),
+                        "directory record",
+                        rec.offset,
+                        "a multi-extent file continues under another name",
+                    ));
+                }
+            }
+            let more = rec.flags & record::MULTI_EXTENT != 0;
+            group.push(rec);
+            if more {
+                continue;
+            }
+            if let Some(e) = self.decode_entry(dir, &group)? {
+                out.push(e);
+            }
+            group.clear();
+        }
+        if let Some(last) = group.last() {
+            return Err(Error::corrupt(
+                self.image(),
+                "directory record",
+                last.offset,
+                "multi-extent file without its final record",
+            ));
+        }
+        if dir == self.root && self.view == View::RockRidge {
+            self.hide_rr_moved(&mut out)?;
+        }
+        Ok(out)
+    }
+
+    /// A directory's listing, from the cache or decoded (and cached).
+    pub(super) fn listing(&self, dir: Ino) -> Result<Arc<Listing>> {
+        if let Some(cached) = lock(&self.listings).get(dir) {
+            return Ok(cached);
+        }
+        let listing = Arc::new(Listing::new(self.load_dir(dir)?));
+        let cost = listing.entries.len() + 1;
+        let ancestors = lock(&self.dirs).ancestors(dir);
+        lock(&self.listings).insert(dir, listing.clone(), cost, &ancestors);
+        Ok(listing)
+    }
+
+    /// Hides the root's `rr_moved` when all it holds are relocated directories (which are
+    /// shown at their real place), as xorriso and bsdtar do.
+    fn hide_rr_moved(&self, entries: &mut Vec<Entry>) -> Result<()> {
+        let Some(pos) = entries.iter().position(|e| {
+            e.node.meta.is_dir() && matches!(e.name.as_slice(), b"rr_moved" | b".rr_moved")
+        }) else {
+            return Ok(());
+        };
+        if self.read_dir(entries[pos].ino)?.is_empty() {
+            entries.remove(pos);
+        }
+        Ok(())
+    }
+}

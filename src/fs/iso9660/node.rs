@@ -1,0 +1,289 @@
+//! Node decoding for an [`IsoFs`]: a directory record (or the records of a multi-extent file,
+//! or a relocated directory's `.` record) with its Rock Ridge entries becomes a [`Node`]:
+//! [`Metadata`] and where its data is; the name it is listed under; its AAIP attributes; and
+//! the lookup of a node by its [`Ino`].
+
+use std::ops::Deref;
+use std::sync::{Arc, Mutex};
+
+use super::data::{Data, Piece};
+use super::listing::{Entry, Listing};
+use super::record::{self, Record};
+use super::rockridge::RockRidge;
+use super::view::View;
+use super::{aaip, joliet, lock, susp, IsoFs, SECTOR};
+use crate::error::{Error, Result};
+use crate::fs::{FileKind, Ino, Metadata, Xattr};
+
+/// One decoded file or directory.
+pub(super) struct Node {
+    pub(super) meta: Metadata,
+    pub(super) data: Data,
+}
+
+/// A node: the root's, or one entry of a cached listing.
+pub(super) enum NodeRef<'a> {
+    Root(&'a Node),
+    Listed(Arc<Listing>, usize),
+}
+
+impl Deref for NodeRef<'_> {
+    type Target = Node;
+    fn deref(&self) -> &Node {
+        match self {
+            NodeRef::Root(node) => node,
+            NodeRef::Listed(listing, i) => &listing.entries[*i].node,
+        }
+    }
+}
+
+impl IsoFs {
+    /// The Rock Ridge entries of a record (`skip` bytes ignored at the start of its area).
+    pub(super) fn rock_ridge(&self, rec: &Record, skip: usize) -> Result<RockRidge> {
+        let mut rr = RockRidge::default();
+        let image = self.image();
+        susp::for_each(
+            self.source.as_ref(),
+            rec.system_use,
+            rec.system_use_offset,
+            skip,
+            &mut |e| rr.add(image, e),
+        )?;
+        Ok(rr)
+    }
+
+    /// Metadata and data location of the file described by `records` (more than one for a
+    /// multi-extent file), with its Rock Ridge entries.
+    pub(super) fn decode_node(
+        &self,
+        records: &[Record],
+        rr: Option<&RockRidge>,
+        is_dir: bool,
+    ) -> Result<(Metadata, Data)> {
+        let Some(first) = records.first() else {
+            return Err(Error::corrupt(
+                self.image(),
+                "directory record",
+                0,
+                "no record",
+            ));
+        };
+        let date = first.recorded();
+        let px = rr.and_then(|r| r.px);
+        let kind = if is_dir {
+            FileKind::Dir
+        } else {
+            px.and_then(|p| FileKind::from_mode(p.mode))
+                .filter(|k| *k != FileKind::Dir)
+                .unwrap_or(FileKind::File)
+        };
+        let mut pieces = Vec::with_capacity(records.len());
+        let mut stored = 0u64;
+        for r in records {
+            if r.unit_size == 0 && r.gap_size != 0 {
+                return Err(Error::corrupt(
+                    self.image(),
+                    "directory record",
+                    r.offset,
+                    format!("interleave gap {} with a file unit size of 0", r.gap_size),
+                ));
+            }
+            pieces.push(Piece {
+                disk: r.data_offset(),
+                len: u64::from(r.size),
+                unit: u64::from(r.unit_size) * SECTOR,
+                gap: u64::from(r.gap_size) * SECTOR,
+            });
+            stored += u64::from(r.size);
+        }
+        let symlink = if kind == FileKind::Symlink {
+            rr.and_then(|r| r.symlink.clone())
+        } else {
+            None
+        };
+        let (size, data) = match kind {
+            FileKind::Dir => (stored, Data::Dir),
+            FileKind::Symlink => (symlink.as_ref().map_or(0, |s| s.len() as u64), Data::None),
+            FileKind::File if rr.is_some_and(|r| r.sparse) => {
+                (stored, Data::Unsupported("Rock Ridge sparse file (SF)"))
+            }
+            FileKind::File => match rr.and_then(|r| r.zf) {
+                Some(zf) => (
+                    zf.size,
+                    Data::Zisofs {
+                        pieces,
+                        zf,
+                        layout: Mutex::new(None),
+                    },
+                ),
+                None => (stored, Data::Plain(pieces)),
+            },
+            _ => (0, Data::None),
+        };
+        let ino = match px.and_then(|p| p.serial).filter(|&s| s != 0) {
+            Some(serial) => u64::from(serial),
+            None if stored > 0 => u64::from(first.extent),
+            None => (1 << 32) + first.offset,
+        };
+        let meta = Metadata {
+            kind,
+            mode: px.map_or(0o555, |p| p.mode & 0o7777),
+            uid: px.map_or(0, |p| p.uid),
+            gid: px.map_or(0, |p| p.gid),
+            size,
+            nlink: px.map_or(if is_dir { 2 } else { 1 }, |p| p.nlink),
+            ino,
+            mtime: rr.and_then(|r| r.mtime).unwrap_or(date),
+            atime: rr.and_then(|r| r.atime).unwrap_or(date),
+            ctime: rr.and_then(|r| r.ctime).unwrap_or(date),
+            rdev: match kind {
+                FileKind::CharDevice | FileKind::BlockDevice => rr.and_then(|r| r.rdev),
+                _ => None,
+            },
+            symlink,
+            allocated: records
+                .iter()
+                .map(|r| u64::from(r.size).next_multiple_of(SECTOR))
+                .sum(),
+        };
+        Ok((meta, data))
+    }
+
+    /// The node of `ino`: found in the listing of the directory whose extent holds its record.
+    pub(super) fn node(&self, ino: Ino) -> Result<NodeRef<'_>> {
+        let not_found = || Error::NotFound(format!("{}: inode {ino}", self.image()));
+        if ino == self.root {
+            return self
+                .root_node
+                .get()
+                .map(NodeRef::Root)
+                .ok_or_else(not_found);
+        }
+        let dir = lock(&self.dirs).holder(ino).ok_or_else(not_found)?;
+        let listing = self.listing(dir)?;
+        let i = listing.by_ino(ino).ok_or_else(not_found)?;
+        Ok(NodeRef::Listed(listing, i))
+    }
+
+    /// The name an entry is shown under, checked to be a usable file name.
+    fn entry_name(&self, rec: &Record, rr: Option<&RockRidge>) -> Result<Vec<u8>> {
+        let name = match (self.view, rr.and_then(|r| r.name.as_ref())) {
+            (View::RockRidge, Some(nm)) => {
+                if rr.is_some_and(|r| r.name_is_dot) {
+                    return Err(self.bad_name(rec, "Rock Ridge NM names it `.` or `..`"));
+                }
+                nm.clone()
+            }
+            (View::Joliet, _) => joliet::decode(joliet::strip_version(rec.name)).into_bytes(),
+            _ => record::plain_name(rec.name).to_vec(),
+        };
+        if name.is_empty() || name == b"." || name == b".." {
+            return Err(self.bad_name(rec, &format!("name {:?}", String::from_utf8_lossy(&name))));
+        }
+        if name.contains(&b'/') || name.contains(&0) {
+            return Err(self.bad_name(
+                rec,
+                &format!(
+                    "name {:?} contains `/` or NUL",
+                    String::from_utf8_lossy(&name)
+                ),
+            ));
+        }
+        Ok(name)
+    }
+
+    fn bad_name(&self, rec: &Record, what: &str) -> Error {
+        Error::corrupt(
+            self.image(),
+            "directory record",
+            rec.offset,
+            format!("{what}: not a usable file name"),
+        )
+    }
+
+    /// Records the directory of `rec`, listed in `parent`, as the extent of `len` bytes at
+    /// `offset` (see [`super::registry::Dirs::add`]).
+    fn register_dir(&self, parent: Ino, offset: u64, len: u32, rec: &Record) -> Result<()> {
+        lock(&self.dirs).add(self.image(), parent, offset, len, rec.offset)
+    }
+
+    /// Decodes one directory entry (a record, or the records of a multi-extent file) of the
+    /// directory `dir`; `None` for entries that are not listed.
+    pub(super) fn decode_entry(&self, dir: Ino, group: &[Record]) -> Result<Option<Entry>> {
+        let Some(first) = group.first() else {
+            return Ok(None);
+        };
+        if first.is_self_or_parent() || first.flags & record::ASSOCIATED != 0 {
+            return Ok(None);
+        }
+        let rr = match self.view {
+            View::RockRidge => Some(self.rock_ridge(first, self.susp_skip)?),
+            _ => None,
+        };
+        if rr.as_ref().is_some_and(|r| r.relocated) {
+            return Ok(None);
+        }
+        let name = self.entry_name(first, rr.as_ref())?;
+        let (meta, data) = match rr.as_ref().and_then(|r| r.child_link) {
+            Some(block) => {
+                // A relocated directory: its attributes are those of its own `.` record.
+                let offset = u64::from(block) * SECTOR;
+                let buf = self
+                    .source
+                    .read_vec(offset, SECTOR as usize, "relocated directory")?;
+                let dot = Record::decode(&buf, offset, self.image())?;
+                if dot.name != record::SELF || !dot.is_dir() {
+                    return Err(Error::corrupt(
+                        self.image(),
+                        "Rock Ridge CL entry",
+                        first.offset,
+                        format!("block {block} does not start with a directory's `.` record"),
+                    ));
+                }
+                let dot_rr = self.rock_ridge(&dot, self.susp_skip)?;
+                self.register_dir(dir, dot.data_offset(), dot.size, first)?;
+                self.decode_node(std::slice::from_ref(&dot), Some(&dot_rr), true)?
+            }
+            None => {
+                if first.is_dir() {
+                    self.register_dir(dir, first.data_offset(), first.size, first)?;
+                }
+                self.decode_node(group, rr.as_ref(), first.is_dir())?
+            }
+        };
+        Ok(Some(Entry {
+            name,
+            ino: first.offset,
+            node: Node { meta, data },
+        }))
+    }
+
+    /// The AAIP attributes of the record at `ino` (read again, so listings need not keep
+    /// them). AL entries always count; AA entries only where the root's ER entries announce
+    /// AAIP 1.0 or 0.2, which used that signature (Apple's extensions use it too).
+    pub(super) fn aaip_xattrs(&self, ino: Ino) -> Result<Vec<Xattr>> {
+        let image = self.image();
+        let len = self.source.read_vec(ino, 1, "directory record")?;
+        let len = usize::from(len.first().copied().unwrap_or(0));
+        let buf = self.source.read_vec(ino, len, "directory record")?;
+        let rec = Record::decode(&buf, ino, image)?;
+        let old = self.rock_ridge.as_ref().is_some_and(|ids| {
+            ids.iter()
+                .any(|id| matches!(id.as_str(), "AAIP_0100" | "AAIP_0002"))
+        });
+        let skip = if ino == self.root { 0 } else { self.susp_skip };
+        let mut list = aaip::AttributeList::default();
+        susp::for_each(
+            self.source.as_ref(),
+            rec.system_use,
+            rec.system_use_offset,
+            skip,
+            &mut |e| match &e.signature {
+                b"AL" => list.add(image, e),
+                b"AA" if old => list.add(image, e),
+                _ => Ok(()),
+            },
+        )?;
+        list.finish(image)
+    }
+}
