@@ -36,6 +36,7 @@ mod shell;
 mod tui;
 mod tui_pty;
 mod tui_snapshots;
+mod udf_encode;
 mod udf_helpers;
 mod udf_hostile;
 mod udf_large;

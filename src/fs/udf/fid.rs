@@ -108,3 +108,26 @@ pub fn parse_all<'a>(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fs::udf::tag::patterned;
+
+    #[test]
+    fn round_trips() {
+        // Two bytes of implementation use and a five-byte name, padded to 48 bytes.
+        let b = patterned(id::FILE_IDENTIFIER, 48, |b| {
+            b[19] = 5;
+            b[36..38].copy_from_slice(&2u16.to_le_bytes());
+            b[45..].fill(0);
+        });
+        let fid = Fid::decode(&b, 0, "x", 0).unwrap();
+        assert_eq!(fid.recorded_len(), 48);
+        assert_eq!(fid.encode(), b);
+        assert_eq!(Fid::decode(&fid.encode(), 0, "x", 0).unwrap(), fid);
+        let data = [&b[..], &b[..], &[0; 8]].concat();
+        let all = parse_all(&data, "x", |_| 0, |_| 0).unwrap();
+        assert_eq!(all, vec![fid.clone(), fid]);
+    }
+}

@@ -317,3 +317,76 @@ impl FileEntry {
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fs::udf::tag::patterned;
+
+    fn put(b: &mut [u8], at: usize, v: &[u8]) {
+        b[at..at + v.len()].copy_from_slice(v);
+    }
+
+    fn round_trip(b: &[u8]) -> FileEntry {
+        let fe = FileEntry::decode(b, 0, 0, "x", 0).unwrap();
+        assert_eq!(fe.encode(), b);
+        assert_eq!(FileEntry::decode(&fe.encode(), 0, 0, "x", 0).unwrap(), fe);
+        fe
+    }
+
+    #[test]
+    fn file_entries_round_trip_in_each_form() {
+        // Two short_ads after 8 bytes of extended attributes.
+        let b = patterned(id::FILE_ENTRY, HEAD + 8 + 16, |b| {
+            b[26] = 0;
+            b[34] &= !7;
+            put(b, 168, &8u32.to_le_bytes());
+            put(b, 172, &16u32.to_le_bytes());
+            put(b, 184, &2048u32.to_le_bytes());
+            put(b, 192, &(1u32 << 30 | 100).to_le_bytes());
+        });
+        let fe = round_trip(&b);
+        assert!(matches!(&fe.data, Data::Extents(ads, AdForm::Short) if ads.len() == 2));
+        // An extended file entry with one long_ad.
+        let b = patterned(id::EXTENDED_FILE_ENTRY, EXTENDED_HEAD + 8 + 16, |b| {
+            b[26] = 0;
+            b[34] = b[34] & !7 | 1;
+            b[132..136].fill(0);
+            put(b, 208, &8u32.to_le_bytes());
+            put(b, 212, &16u32.to_le_bytes());
+            put(b, 224, &4096u32.to_le_bytes());
+        });
+        let fe = round_trip(&b);
+        assert!(fe.extended.is_some());
+        // Five bytes embedded in an 8-byte area.
+        let b = patterned(id::FILE_ENTRY, HEAD + 8, |b| {
+            b[26] = 0;
+            b[34] |= 3;
+            put(b, 56, &5u64.to_le_bytes());
+            put(b, 168, &0u32.to_le_bytes());
+            put(b, 172, &8u32.to_le_bytes());
+            b[HEAD + 5..].fill(0);
+        });
+        let fe = round_trip(&b);
+        assert!(matches!(&fe.data, Data::Embedded { bytes, at: HEAD } if bytes.len() == 5));
+    }
+
+    #[test]
+    fn device_numbers_come_from_the_extended_attributes() {
+        let mut fe = round_trip(&patterned(id::FILE_ENTRY, HEAD, |b| {
+            b[26] = 0;
+            b[34] &= !7;
+            b[168..176].fill(0);
+        }));
+        let mut ea = vec![0u8; 24 + 24];
+        put(&mut ea, 24, &12u32.to_le_bytes());
+        put(&mut ea, 32, &24u32.to_le_bytes());
+        put(&mut ea, 40, &8u32.to_le_bytes());
+        put(&mut ea, 44, &1u32.to_le_bytes());
+        fe.extended_attributes = ea;
+        fe.tag.crc_len = (HEAD + 48 - 16) as u16;
+        assert_eq!(fe.rdev(), Some((8, 1)));
+        let again = FileEntry::decode(&fe.encode(), 0, 0, "x", 0).unwrap();
+        assert_eq!(again.rdev(), Some((8, 1)));
+    }
+}

@@ -103,3 +103,17 @@ impl FileSet {
         cs0::dstring(&self.file_set_id)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fs::udf::tag::patterned;
+
+    #[test]
+    fn round_trips() {
+        let b = patterned(id::FILE_SET, LEN, |b| b[480..].fill(0));
+        let d = FileSet::decode(&b, 0, "x", 0).unwrap();
+        assert_eq!(d.encode(), b);
+        assert_eq!(FileSet::decode(&d.encode(), 0, "x", 0).unwrap(), d);
+    }
+}

@@ -65,3 +65,17 @@ impl ImplementationUse {
         ]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fs::udf::tag::patterned;
+
+    #[test]
+    fn round_trips() {
+        let b = patterned(id::IMPLEMENTATION_USE, LEN, |_| {});
+        let d = ImplementationUse::decode(&b, "x", 0).unwrap();
+        assert_eq!(d.encode(), b);
+        assert_eq!(ImplementationUse::decode(&d.encode(), "x", 0).unwrap(), d);
+    }
+}

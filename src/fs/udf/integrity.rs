@@ -142,3 +142,23 @@ pub fn read(src: &dyn Source, bs: u32, extent: ExtentAd) -> Option<Integrity> {
     }
     found
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fs::udf::tag::patterned;
+
+    #[test]
+    fn round_trips() {
+        let b = patterned(id::INTEGRITY, HEAD + 16 + 46, |b| {
+            b[72..76].copy_from_slice(&2u32.to_le_bytes());
+            b[76..80].copy_from_slice(&46u32.to_le_bytes());
+        });
+        let d = IntegrityDescriptor::decode(&b, 0, "x", 0).unwrap();
+        assert_eq!(d.encode(), b);
+        assert_eq!(
+            IntegrityDescriptor::decode(&d.encode(), 0, "x", 0).unwrap(),
+            d
+        );
+    }
+}

@@ -109,3 +109,19 @@ impl LogicalVolume {
         cs0::regid(&self.implementation_id)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fs::udf::tag::patterned;
+
+    #[test]
+    fn round_trips() {
+        let b = patterned(id::LOGICAL_VOLUME, HEAD + 6, |b| {
+            b[264..268].copy_from_slice(&6u32.to_le_bytes())
+        });
+        let d = LogicalVolume::decode(&b, "x", 0).unwrap();
+        assert_eq!(d.encode(), b);
+        assert_eq!(LogicalVolume::decode(&d.encode(), "x", 0).unwrap(), d);
+    }
+}

@@ -76,3 +76,17 @@ impl PartitionDescriptor {
         cs0::regid(&self.contents)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fs::udf::tag::patterned;
+
+    #[test]
+    fn round_trips() {
+        let b = patterned(id::PARTITION, LEN, |b| b[356..].fill(0));
+        let d = PartitionDescriptor::decode(&b, "x", 0).unwrap();
+        assert_eq!(d.encode(), b);
+        assert_eq!(PartitionDescriptor::decode(&d.encode(), "x", 0).unwrap(), d);
+    }
+}

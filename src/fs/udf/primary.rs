@@ -124,3 +124,17 @@ impl PrimaryVolume {
         cs0::regid(&self.implementation_id)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fs::udf::tag::patterned;
+
+    #[test]
+    fn round_trips() {
+        let b = patterned(id::PRIMARY_VOLUME, LEN, |b| b[490..].fill(0));
+        let d = PrimaryVolume::decode(&b, "x", 0).unwrap();
+        assert_eq!(d.encode(), b);
+        assert_eq!(PrimaryVolume::decode(&d.encode(), "x", 0).unwrap(), d);
+    }
+}

@@ -181,6 +181,17 @@ impl Tag {
     }
 }
 
+/// A descriptor for round-trip tests: `len` bytes counting after the tag, changed by `fix`
+/// (reserved fields back to zero, lengths made consistent), then signed with a tag of `ident`
+/// recorded at block 0.
+#[cfg(test)]
+pub(crate) fn patterned(ident: u16, len: usize, fix: impl FnOnce(&mut [u8])) -> Vec<u8> {
+    let mut b: Vec<u8> = (0..len).map(|i| (i * 7 + 3) as u8).collect();
+    fix(&mut b);
+    Tag::new(ident, 3, 5, 0, len).encode(&mut b);
+    b
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -29,3 +29,17 @@ impl Terminating {
         b
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fs::udf::tag::patterned;
+
+    #[test]
+    fn round_trips() {
+        let b = patterned(id::TERMINATING, LEN, |b| b.fill(0));
+        let d = Terminating::decode(&b, "x", 0).unwrap();
+        assert_eq!(d.encode(), b);
+        assert_eq!(Terminating::decode(&d.encode(), "x", 0).unwrap(), d);
+    }
+}

@@ -28,3 +28,19 @@ impl UdfTime {
         udf_date::decode(&self.0)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_the_recorded_bytes_and_reads_their_time() {
+        let t = Timestamp {
+            secs: 1_700_000_000,
+            nanos: 123_456_000,
+        };
+        let u = UdfTime::of(t);
+        assert_eq!(u.time(), t);
+        assert_eq!(u.0, udf_date::encode(t));
+    }
+}

@@ -51,3 +51,19 @@ impl UnallocatedSpace {
         b
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fs::udf::tag::patterned;
+
+    #[test]
+    fn round_trips() {
+        let b = patterned(id::UNALLOCATED_SPACE, HEAD + 16, |b| {
+            b[20..24].copy_from_slice(&2u32.to_le_bytes())
+        });
+        let d = UnallocatedSpace::decode(&b, "x", 0).unwrap();
+        assert_eq!(d.encode(), b);
+        assert_eq!(UnallocatedSpace::decode(&d.encode(), "x", 0).unwrap(), d);
+    }
+}
