@@ -12,6 +12,7 @@ mod commands_transfer;
 mod commands_xattr;
 mod common;
 mod completions;
+mod cpio_encode;
 mod docs;
 mod host_tree;
 mod iso_aaip;
