@@ -3,7 +3,7 @@
 //! encoded. The maps themselves are read in [`super::partition`].
 
 use crate::error::Result;
-use crate::ondisk::endian::put_le32;
+use crate::ondisk::endian::{le16, put_le32};
 use crate::ondisk::Fields;
 
 use super::ad::{long_ad, Ad, AdForm};
@@ -101,7 +101,7 @@ impl LogicalVolume {
 
     /// The UDF revision the domain identifier names (0x0102, 0x0150, 0x0201, 0x0250...).
     pub fn udf_revision(&self) -> u16 {
-        u16::from_le_bytes([self.domain_id[24], self.domain_id[25]])
+        le16(&self.domain_id, 24).unwrap_or_default()
     }
 
     /// The implementation identifier as text.
