@@ -50,12 +50,11 @@ fn checksum(tag: &[u8]) -> u8 {
 
 /// Why a tag was refused (without the image/offset context, which [`Tag::check`] adds).
 fn verify(buf: &[u8]) -> std::result::Result<Tag, String> {
-    let field =
-        |at| le16(buf, at).ok_or_else(|| format!("{} bytes, shorter than a tag", buf.len()));
+    let short = || format!("{} bytes, shorter than a tag", buf.len());
+    let field = |at| le16(buf, at).ok_or_else(short);
     let (ident, version, serial, crc, crc_len) =
         (field(0)?, field(2)?, field(6)?, field(8)?, field(10)?);
-    let location =
-        le32(buf, 12).ok_or_else(|| format!("{} bytes, shorter than a tag", buf.len()))?;
+    let location = le32(buf, 12).ok_or_else(short)?;
     let sum = checksum(buf);
     if sum != buf[4] {
         return Err(format!(

@@ -1,6 +1,7 @@
 //! The volume descriptor sequence (ECMA-167 3/8.4): primary, logical volume, partition,
 //! implementation use, unallocated space, pointer and terminating descriptors, read from the
-//! main sequence or, when that one is damaged, from the reserve.
+//! main sequence or, when that one is damaged, from the reserve. Each descriptor is decoded by
+//! its own module; this one keeps, of each, the one with the highest sequence number.
 
 use crate::error::{Error, Result};
 use crate::ondisk::Fields;
