@@ -6,6 +6,8 @@ use md5::Md5;
 use sha1::Sha1;
 use sha2::{Digest, Sha224, Sha256, Sha384, Sha512};
 
+use crate::ondisk::crc::CKSUM;
+
 /// A running checksum.
 pub enum Hasher {
     Md5(Md5),
@@ -14,40 +16,14 @@ pub enum Hasher {
     Sha256(Sha256),
     Sha384(Sha384),
     Sha512(Sha512),
-    Crc { crc: u32, len: u64 },
+    Crc {
+        digest: crc::Digest<'static, u32>,
+        len: u64,
+    },
 }
 
 /// The names `checksum` accepts.
 pub const ALGORITHMS: &[&str] = &["crc", "md5", "sha1", "sha224", "sha256", "sha384", "sha512"];
-
-static CRC_TABLE: [u32; 256] = crc_table();
-
-const fn crc_table() -> [u32; 256] {
-    let mut table = [0u32; 256];
-    let mut i = 0;
-    while i < 256 {
-        let mut c = (i as u32) << 24;
-        let mut k = 0;
-        while k < 8 {
-            c = if c & 0x8000_0000 != 0 {
-                (c << 1) ^ 0x04C1_1DB7
-            } else {
-                c << 1
-            };
-            k += 1;
-        }
-        table[i] = c;
-        i += 1;
-    }
-    table
-}
-
-fn crc_update(mut crc: u32, data: &[u8]) -> u32 {
-    for &b in data {
-        crc = (crc << 8) ^ CRC_TABLE[((crc >> 24) as u8 ^ b) as usize];
-    }
-    crc
-}
 
 impl Hasher {
     /// The hasher for `name` (`md5`, `sha256`, `crc`...).
@@ -59,7 +35,10 @@ impl Hasher {
             "sha256" => Hasher::Sha256(Sha256::new()),
             "sha384" => Hasher::Sha384(Sha384::new()),
             "sha512" => Hasher::Sha512(Sha512::new()),
-            "crc" => Hasher::Crc { crc: 0, len: 0 },
+            "crc" => Hasher::Crc {
+                digest: CKSUM.digest(),
+                len: 0,
+            },
             other => anyhow::bail!(
                 "{other}: unknown checksum type (known: {})",
                 ALGORITHMS.join(" ")
@@ -75,8 +54,8 @@ impl Hasher {
             Hasher::Sha256(h) => h.update(data),
             Hasher::Sha384(h) => h.update(data),
             Hasher::Sha512(h) => h.update(data),
-            Hasher::Crc { crc, len } => {
-                *crc = crc_update(*crc, data);
+            Hasher::Crc { digest, len } => {
+                digest.update(data);
                 *len += data.len() as u64;
             }
         }
@@ -92,12 +71,17 @@ impl Hasher {
             Hasher::Sha256(h) => hex(&h.finalize()),
             Hasher::Sha384(h) => hex(&h.finalize()),
             Hasher::Sha512(h) => hex(&h.finalize()),
-            Hasher::Crc { mut crc, mut len } => {
+            Hasher::Crc {
+                mut digest,
+                mut len,
+            } => {
+                // `cksum` feeds the length after the data, least significant byte first and
+                // no more bytes than it needs.
                 while len > 0 {
-                    crc = crc_update(crc, &[len as u8]);
+                    digest.update(&[len as u8]);
                     len >>= 8;
                 }
-                (!crc).to_string()
+                digest.finalize().to_string()
             }
         }
     }

@@ -3,54 +3,26 @@
 //! arithmetic (the guestfish appliance runs in UTC, so isofish prints UTC too).
 
 use std::io::{self, Write};
+use std::ops::Deref;
 
 use nu_ansi_term::{Color, Style};
 
 use crate::fs::{FileKind, Metadata, Timestamp};
+use crate::ondisk::civil::Civil;
 
 const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
-const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+const WEEKDAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
 
-/// A UTC calendar date and time.
+/// A UTC calendar date and time ([`Civil`]) with the ways isofish prints one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct DateTime {
-    pub year: i64,
-    /// 1..=12
-    pub month: u32,
-    pub day: u32,
-    pub hour: u32,
-    pub minute: u32,
-    pub second: u32,
-    /// 0 = Thursday (1970-01-01 was one).
-    weekday: usize,
-}
+pub struct DateTime(Civil);
 
 impl DateTime {
     /// The UTC date and time of `secs` since the epoch.
     pub fn from_unix(secs: i64) -> Self {
-        let days = secs.div_euclid(86400);
-        let rem = secs.rem_euclid(86400) as u32;
-        // Howard Hinnant's civil_from_days.
-        let z = days + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z.rem_euclid(146_097);
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-        let year = yoe + era * 400 + i64::from(month <= 2);
-        DateTime {
-            year,
-            month,
-            day,
-            hour: rem / 3600,
-            minute: rem / 60 % 60,
-            second: rem % 60,
-            weekday: days.rem_euclid(7) as usize,
-        }
+        DateTime(Civil::from_unix(secs))
     }
 
     /// `Mon`
@@ -62,7 +34,7 @@ impl DateTime {
     pub fn ctime(&self) -> String {
         format!(
             "{} {} {:2} {:02}:{:02}:{:02} {}",
-            WEEKDAYS[self.weekday],
+            WEEKDAYS[self.weekday() as usize],
             self.month_name(),
             self.day,
             self.hour,
@@ -70,6 +42,14 @@ impl DateTime {
             self.second,
             self.year
         )
+    }
+}
+
+impl Deref for DateTime {
+    type Target = Civil;
+
+    fn deref(&self) -> &Civil {
+        &self.0
     }
 }
 

@@ -2,7 +2,6 @@
 //! speaks ([`Metadata`], [`DirEntry`], and file data as [`Span`]s), and [`open`], which probes a source and
 //! opens the filesystem it holds. One folder per format below this module.
 
-pub mod bytes;
 pub mod cpio;
 pub mod decoded;
 pub mod erofs;

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, OnceLock};
 
-use isofish::fs::udf::tag::crc16;
 use isofish::fs::{self, DirEntry, FileKind, FileSystem, Ino, Metadata, MountOptions};
+use isofish::ondisk::crc::udf16;
 use isofish::source::FileSource;
 
 use crate::common;
@@ -98,7 +98,7 @@ pub fn entry(fs: &dyn FileSystem, path: &str) -> DirEntry {
 /// Recomputes checksum and CRC of the descriptor at `at` (its CRC length unchanged).
 pub fn fix_tag(img: &mut [u8], at: usize) {
     let len = usize::from(u16::from_le_bytes([img[at + 10], img[at + 11]]));
-    let crc = crc16(&img[at + 16..at + 16 + len]);
+    let crc = udf16(&img[at + 16..at + 16 + len]);
     img[at + 8..at + 10].copy_from_slice(&crc.to_le_bytes());
     img[at + 4] = img[at..at + 16]
         .iter()

@@ -7,8 +7,8 @@
 
 use std::sync::Arc;
 
-use isofish::fs::udf::tag::crc16;
 use isofish::fs::{self, FileSystem, MountOptions};
+use isofish::ondisk::crc::udf16;
 use isofish::source::{MemSource, Source};
 
 use crate::udf_helpers::{big, seven_zip_list, walk};
@@ -33,7 +33,7 @@ fn tag(img: &mut [u8], at: usize, ident: u16, location: u32, crc_len: usize) {
     put16(img, at + 2, 3);
     put16(img, at + 10, crc_len as u16);
     put32(img, at + 12, location);
-    let crc = crc16(&img[at + 16..at + 16 + crc_len]);
+    let crc = udf16(&img[at + 16..at + 16 + crc_len]);
     put16(img, at + 8, crc);
     img[at + 4] = img[at..at + 16]
         .iter()

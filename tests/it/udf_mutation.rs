@@ -6,8 +6,8 @@
 
 use std::time::Duration;
 
-use isofish::fs::udf::tag::crc16;
 use isofish::fs::MountOptions;
+use isofish::ondisk::crc::udf16;
 
 use crate::common::fixture;
 use crate::mutants::{run_mutants, Rng};
@@ -47,7 +47,7 @@ fn descriptors(img: &[u8]) -> Vec<(usize, usize)> {
 /// Recomputes the checksum and CRC of the descriptor of `len` bytes at `at`.
 fn fix_tag(img: &mut [u8], at: usize, len: usize) {
     let end = (at + len).min(img.len());
-    let crc = crc16(&img[at + 16..end]);
+    let crc = udf16(&img[at + 16..end]);
     img[at + 8..at + 10].copy_from_slice(&crc.to_le_bytes());
     let sum = img[at..at + 16]
         .iter()

@@ -193,7 +193,7 @@ fn read_header(src: &Arc<dyn Source>, at: u64, format: &str) -> Result<Header> {
                     "no 070701 magic (a truncated archive?)",
                 ));
             }
-            newc::decode(&b).ok_or_else(bad)
+            newc::Newc::decode(&b).map(|h| h.header()).ok_or_else(bad)
         }
         "odc" => {
             let mut b = [0u8; odc::LEN];
@@ -206,12 +206,12 @@ fn read_header(src: &Arc<dyn Source>, at: u64, format: &str) -> Result<Header> {
                     "no 070707 magic (a truncated archive?)",
                 ));
             }
-            odc::decode(&b).ok_or_else(bad)
+            odc::Odc::decode(&b).map(|h| h.header()).ok_or_else(bad)
         }
         _ => {
             let mut b = [0u8; bin::LEN];
             src.read_exact_at(at, &mut b, "cpio header")?;
-            bin::decode(&b).ok_or_else(bad)
+            bin::Bin::decode(&b).map(|h| h.header()).ok_or_else(bad)
         }
     }
 }

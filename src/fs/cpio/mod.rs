@@ -5,10 +5,10 @@
 //! the data of the link that carries it, names with `..` are left out.
 
 mod archive;
-mod bin;
-mod header;
-mod newc;
-mod odc;
+pub mod bin;
+pub mod header;
+pub mod newc;
+pub mod odc;
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -1,6 +1,6 @@
 //! EROFS (the read-only filesystem of Fedora 42+ live media, Android and container images)
-//! through erofs-rs's async reader, driven by [`executor::block_on`] over an
-//! [`image::SourceImage`]: the image is read through its source wherever it sits (an ISO file,
+//! through erofs-rs's async reader, driven by `executor::block_on` over an
+//! `image::SourceImage`: the image is read through its source wherever it sits (an ISO file,
 //! a file in a squashfs...), never mapped or loaded whole. Plain, inline, chunked and
 //! compressed (lz4, lzma, deflate, zstd) files; compact and extended inodes; extended
 //! attributes with their full names (sorted by name, as the crate gives them). Images spread
@@ -8,7 +8,7 @@
 //!
 //! The crate decodes a compressed extent again for every block it reads of a directory or of
 //! metadata. Two bounds keep a hostile image from turning that into hours of work: compressed
-//! directories are read up to [`MAX_COMPRESSED_DIR`], and images keeping their metadata in a
+//! directories are read up to `MAX_COMPRESSED_DIR`, and images keeping their metadata in a
 //! metabox (a compressed inode holding all inodes, `-E metabox`, opt-in in erofs-utils 1.9)
 //! are refused as unsupported, since every inode read would decode a metabox extent.
 //!

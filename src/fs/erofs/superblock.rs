@@ -3,7 +3,7 @@
 //! announce and the device count. The probe uses them to say `erofs (lz4)` without opening
 //! the image; the reader uses them for `info` and to refuse multi-device images by name.
 
-use crate::fs::bytes::{le16, le32};
+use crate::ondisk::endian::{le16, le32};
 
 /// Where the superblock starts.
 pub const OFFSET: u64 = 1024;

@@ -3,7 +3,7 @@
 //! into the form `getxattr` returns (version 2, every entry 8 bytes, no id written as
 //! 0xffffffff), as the kernel and debugfs show them.
 
-use crate::boot::{le16, le32};
+use crate::ondisk::endian::{le16, le32};
 
 const DISK_VERSION: u32 = 1;
 const XATTR_VERSION: u32 = 2;
@@ -13,16 +13,15 @@ const UNDEFINED_ID: u32 = 0xffff_ffff;
 
 /// The xattr form of the on-disk ACL `disk`, or `None` when it is malformed.
 pub fn to_xattr(disk: &[u8]) -> Option<Vec<u8>> {
-    if disk.len() < 4 || le32(disk, 0) != DISK_VERSION {
+    if le32(disk, 0)? != DISK_VERSION {
         return None;
     }
     let mut out = XATTR_VERSION.to_le_bytes().to_vec();
     let mut at = 4;
     while at < disk.len() {
-        let e = disk.get(at..at + 4)?;
-        let (tag, perm) = (le16(e, 0), le16(e, 2));
+        let (tag, perm) = (le16(disk, at)?, le16(disk, at + 2)?);
         let id = if matches!(tag, USER | GROUP) {
-            let id = le32(disk.get(at..at + 8)?, 4);
+            let id = le32(disk, at + 4)?;
             at += 8;
             id
         } else {

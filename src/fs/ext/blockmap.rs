@@ -5,8 +5,8 @@
 //! block count, so a map that points into itself ends in an error.
 
 use super::data::{Disk, Run, Runs};
-use crate::boot::le32;
 use crate::error::Result;
+use crate::ondisk::endian::le32;
 
 const DIRECT: u64 = 12;
 
@@ -19,7 +19,8 @@ pub fn map(disk: &Disk, ino: u32, i_block: &[u8], blocks: u64) -> Result<Vec<Run
         per_block: disk.block_size / 4,
         runs: Runs::new(disk.blocks_count),
     };
-    let pointer = |i: usize| u64::from(le32(i_block, 4 * i));
+    // `i_block` is the inode's 60 bytes: 15 pointers.
+    let pointer = |i: usize| u64::from(le32(i_block, 4 * i).unwrap_or_default());
     for i in 0..DIRECT {
         walk.pointer(pointer(i as usize), 0, i)?;
     }
@@ -79,12 +80,13 @@ impl Walk<'_> {
         }
         let b = self.disk.block(block, "ext block map", self.ino)?;
         let span = self.per_block.pow(level - 1);
-        for (i, p) in b.chunks_exact(4).enumerate() {
+        let pointers = (0..b.len() / 4).filter_map(|i| le32(&b, 4 * i));
+        for (i, p) in pointers.enumerate() {
             let at = logical + i as u64 * span;
             if at >= self.limit {
                 break;
             }
-            self.pointer(u64::from(le32(p, 0)), level - 1, at)?;
+            self.pointer(u64::from(p), level - 1, at)?;
         }
         Ok(())
     }

@@ -4,6 +4,8 @@
 //! hides inside `..`), the metadata_csum tail is an entry of inode 0, so neither yields names.
 //! Record lengths are checked: at least 8 + the name, 4-aligned, within the block.
 
+use crate::ondisk::endian::{le16, le32};
+
 /// One name of a directory, as stored.
 pub struct Raw<'a> {
     /// Where the entry starts in the area given to [`each`].
@@ -32,22 +34,24 @@ pub fn each<'a>(
 ) -> Result<(), (usize, String)> {
     let mut at = 0;
     while at < block.len() {
-        let Some(head) = block.get(at..at + 8) else {
+        let (Some(inode), Some(raw_len), Some(name_len16)) =
+            (le32(block, at), le16(block, at + 4), le16(block, at + 6))
+        else {
             return Err((
                 at,
                 format!("{} bytes left, too few for an entry", block.len() - at),
             ));
         };
-        let inode = u32::from_le_bytes([head[0], head[1], head[2], head[3]]);
-        let len = rec_len(u16::from_le_bytes([head[4], head[5]]), block.len());
+        let len = rec_len(raw_len, block.len());
         // An unused entry's name is not looked at (the metadata_csum tail has a "file type"
         // 0xde even without the filetype feature).
         let name_len = if inode == 0 {
             0
         } else if filetype {
-            usize::from(head[6])
+            // The low byte is the name length, the high one the file type.
+            usize::from(name_len16 & 0xff)
         } else {
-            usize::from(u16::from_le_bytes([head[6], head[7]]))
+            usize::from(name_len16)
         };
         if len < 8 + name_len || !len.is_multiple_of(4) || at + len > block.len() {
             return Err((

@@ -8,8 +8,8 @@
 use std::collections::HashSet;
 
 use super::data::{Disk, Run, Runs};
-use crate::boot::{le16, le32};
 use crate::error::Result;
+use crate::ondisk::Fields;
 
 const MAGIC: u16 = 0xf30a;
 /// The deepest tree the kernel builds.
@@ -47,11 +47,12 @@ impl Walk<'_> {
         let bad = |detail: String| {
             disk.corrupt("ext extent tree", offset, format!("inode {ino}: {detail}"))
         };
-        if le16(b, 0) != MAGIC {
+        let f = Fields::new(b, disk.source.name(), "ext extent tree", offset);
+        if f.le16(0)? != MAGIC {
             return Err(bad(format!("no extent magic in block {at}")));
         }
-        let (entries, max, d) = (le16(b, 2), le16(b, 4), le16(b, 6));
-        if usize::from(max) > (b.len() - HEADER) / ENTRY || entries > max {
+        let (entries, max, d) = (f.le16(2)?, f.le16(4)?, f.le16(6)?);
+        if usize::from(max) > b.len().saturating_sub(HEADER) / ENTRY || entries > max {
             return Err(bad(format!(
                 "{entries} entries of {max} do not fit a node of {} bytes",
                 b.len()
@@ -65,13 +66,13 @@ impl Walk<'_> {
                 "block {at} has depth {d} where its parent wants {want} (a loop?)"
             )));
         }
-        let entry = |i: usize| &b[HEADER + i * ENTRY..HEADER + (i + 1) * ENTRY];
+        let entry = |i: usize| HEADER + i * ENTRY;
         let mut prev_end = lo;
         for i in 0..usize::from(entries) {
             let e = entry(i);
-            let first = u64::from(le32(e, 0));
+            let first = u64::from(f.le32(e)?);
             let next = if i + 1 < usize::from(entries) {
-                u64::from(le32(entry(i + 1), 0))
+                u64::from(f.le32(entry(i + 1))?)
             } else {
                 hi
             };
@@ -81,13 +82,13 @@ impl Walk<'_> {
                 )));
             }
             if d == 0 {
-                let raw = le16(e, 4);
+                let raw = f.le16(e + 4)?;
                 let (len, init) = if raw > INIT_MAX {
                     (u64::from(raw - INIT_MAX), false)
                 } else {
                     (u64::from(raw), true)
                 };
-                let physical = u64::from(le32(e, 8)) | (u64::from(le16(e, 6)) << 32);
+                let physical = u64::from(f.le32(e + 8)?) | (u64::from(f.le16(e + 6)?) << 32);
                 if len == 0 || first + len > next || physical + len > self.disk.blocks_count {
                     return Err(bad(format!(
                         "extent {i} maps {len} blocks at {physical} for logical block {first}"
@@ -103,7 +104,7 @@ impl Walk<'_> {
                 }
                 prev_end = first + len;
             } else {
-                let child = u64::from(le32(e, 4)) | (u64::from(le16(e, 8)) << 32);
+                let child = u64::from(f.le32(e + 4)?) | (u64::from(f.le16(e + 8)?) << 32);
                 if !self.seen.insert(child) || !self.runs.spend(1) {
                     return Err(bad(format!("block {child} is reached twice (a loop)")));
                 }

@@ -4,9 +4,11 @@
 //! group's inode table starts.
 
 use super::superblock::{Superblock, INCOMPAT_64BIT, INCOMPAT_META_BG};
-use crate::boot::le32;
 use crate::error::{Error, Result};
+use crate::ondisk::Fields;
 use crate::source::Source;
+
+const STRUCTURE: &str = "ext group descriptors";
 
 /// The inode table of every group, as block numbers.
 pub struct Groups {
@@ -46,17 +48,18 @@ impl Groups {
                 first + index
             };
             let count = (groups - at).min(per_block);
-            let offset = block.checked_mul(bs).ok_or_else(|| {
-                Error::corrupt(source.name(), "ext group descriptors", 0, "block past 2^64")
-            })?;
-            let raw = source.read_vec(offset, (count * desc) as usize, "ext group descriptors")?;
-            for d in raw.chunks_exact(desc as usize) {
+            let offset = block
+                .checked_mul(bs)
+                .ok_or_else(|| Error::corrupt(source.name(), STRUCTURE, 0, "block past 2^64"))?;
+            let raw = source.read_vec(offset, (count * desc) as usize, STRUCTURE)?;
+            for (i, d) in raw.chunks_exact(desc as usize).enumerate() {
+                let f = Fields::new(d, source.name(), STRUCTURE, offset + i as u64 * desc);
                 let hi = if wide {
-                    u64::from(le32(d, 0x28)) << 32
+                    u64::from(f.le32(0x28)?) << 32
                 } else {
                     0
                 };
-                inode_tables.push(u64::from(le32(d, 0x8)) | hi);
+                inode_tables.push(u64::from(f.le32(0x8)?) | hi);
             }
             at += count;
         }

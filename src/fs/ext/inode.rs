@@ -3,8 +3,8 @@
 //! flags, device numbers, and the 60-byte `i_block` that holds the extent tree root, the block
 //! map, a fast symlink's target or the first inline bytes.
 
-use crate::boot::{le16, le32};
 use crate::fs::{FileKind, Timestamp};
+use crate::ondisk::endian::{le16, le32};
 
 /// Size of the original (rev 0) inode; the extra fields follow it.
 pub const GOOD_OLD_SIZE: usize = 128;
@@ -51,8 +51,14 @@ impl Inode {
         huge_file: bool,
         block_size: u64,
     ) -> std::result::Result<Self, String> {
+        if raw.len() < GOOD_OLD_SIZE {
+            return Err(format!("an inode of {} bytes, fewer than 128", raw.len()));
+        }
+        // Every field below lies in the first 128 bytes, or is checked against `extra_end`.
+        let u16_at = |at: usize| le16(&raw, at).unwrap_or_default();
+        let u32_at = |at: usize| le32(&raw, at).unwrap_or_default();
         let extra_end = if raw.len() > GOOD_OLD_SIZE {
-            let extra = usize::from(le16(&raw, 0x80));
+            let extra = usize::from(u16_at(0x80));
             if GOOD_OLD_SIZE + extra > raw.len() || !extra.is_multiple_of(4) {
                 return Err(format!(
                     "i_extra_isize {extra} does not fit an inode of {} bytes",
@@ -63,9 +69,9 @@ impl Inode {
         } else {
             GOOD_OLD_SIZE
         };
-        let mode = le16(&raw, 0x0);
-        let flags = le32(&raw, 0x20);
-        let blocks = u64::from(le32(&raw, 0x1c)) | (u64::from(le16(&raw, 0x74)) << 32);
+        let mode = u16_at(0x0);
+        let flags = u32_at(0x20);
+        let blocks = u64::from(u32_at(0x1c)) | (u64::from(u16_at(0x74)) << 32);
         let sectors = if huge_file && flags & FLAG_HUGE_FILE != 0 {
             blocks.saturating_mul(block_size / 512)
         } else {
@@ -76,16 +82,22 @@ impl Inode {
             offset,
             mode,
             kind: FileKind::from_mode(u32::from(mode)),
-            uid: u32::from(le16(&raw, 0x2)) | (u32::from(le16(&raw, 0x78)) << 16),
-            gid: u32::from(le16(&raw, 0x18)) | (u32::from(le16(&raw, 0x7a)) << 16),
-            size: u64::from(le32(&raw, 0x4)) | (u64::from(le32(&raw, 0x6c)) << 32),
-            nlink: le16(&raw, 0x1a),
+            uid: u32::from(u16_at(0x2)) | (u32::from(u16_at(0x78)) << 16),
+            gid: u32::from(u16_at(0x18)) | (u32::from(u16_at(0x7a)) << 16),
+            size: u64::from(u32_at(0x4)) | (u64::from(u32_at(0x6c)) << 32),
+            nlink: u16_at(0x1a),
             flags,
-            file_acl: u64::from(le32(&raw, 0x68)) | (u64::from(le16(&raw, 0x76)) << 32),
+            file_acl: u64::from(u32_at(0x68)) | (u64::from(u16_at(0x76)) << 32),
             sectors,
             extra_end,
             raw,
         })
+    }
+
+    /// The `u32` at `at`: in the first 128 bytes, which `parse` made sure of, or in the extra
+    /// field, which callers check against `extra_end`.
+    fn u32_at(&self, at: usize) -> u32 {
+        le32(&self.raw, at).unwrap_or_default()
     }
 
     /// The 60 bytes of `i_block`.
@@ -101,11 +113,11 @@ impl Inode {
     /// A time: the 32-bit seconds at `at`, and where the extra field covers it, two epoch
     /// bits and 30 bits of nanoseconds from `extra_at`.
     fn time(&self, at: usize, extra_at: usize) -> Timestamp {
-        let secs = i64::from(le32(&self.raw, at) as i32);
+        let secs = i64::from(self.u32_at(at) as i32);
         if extra_at + 4 > self.extra_end {
             return Timestamp { secs, nanos: 0 };
         }
-        let extra = le32(&self.raw, extra_at);
+        let extra = self.u32_at(extra_at);
         Timestamp {
             secs: secs + (i64::from(extra & 3) << 32),
             nanos: (extra >> 2).min(999_999_999),
@@ -125,11 +137,11 @@ impl Inode {
     /// Major and minor numbers of a device node: the old 8+8-bit encoding in `i_block[0]`,
     /// or else the new one in `i_block[1]`.
     pub fn rdev(&self) -> (u32, u32) {
-        let old = le32(&self.raw, I_BLOCK);
+        let old = self.u32_at(I_BLOCK);
         if old != 0 {
             return ((old >> 8) & 0xff, old & 0xff);
         }
-        let new = le32(&self.raw, I_BLOCK + 4);
+        let new = self.u32_at(I_BLOCK + 4);
         ((new & 0xfff00) >> 8, (new & 0xff) | ((new >> 12) & 0xfff00))
     }
 

@@ -2,8 +2,8 @@
 //! size), the feature flags, and the label. Every field that later sizes a read is checked
 //! here once; incompatible features this reader cannot read are refused by name.
 
-use crate::boot::{le16, le32};
 use crate::error::{Error, Result};
+use crate::ondisk::Fields;
 use crate::source::Source;
 
 /// Where the superblock lies in the image.
@@ -123,10 +123,11 @@ impl Superblock {
         let bad = |at: usize, detail: String| {
             Error::corrupt(image, "ext superblock", OFFSET + at as u64, detail)
         };
-        if le16(&b, 0x38) != MAGIC {
+        let f = Fields::new(&b, image, "ext superblock", OFFSET);
+        if f.le16(0x38)? != MAGIC {
             return Err(bad(0x38, "no ext magic 0xef53".into()));
         }
-        let log = le32(&b, 0x18);
+        let log = f.le32(0x18)?;
         if log > 6 {
             return Err(bad(
                 0x18,
@@ -134,39 +135,39 @@ impl Superblock {
             ));
         }
         let block_size = 1024u64 << log;
-        let rev_level = le32(&b, 0x4c);
+        let rev_level = f.le32(0x4c)?;
         let (compat, incompat, ro_compat) = if rev_level >= 1 {
-            (le32(&b, 0x5c), le32(&b, 0x60), le32(&b, 0x64))
+            (f.le32(0x5c)?, f.le32(0x60)?, f.le32(0x64)?)
         } else {
             (0, 0, 0)
         };
-        let inode_size = if rev_level >= 1 { le16(&b, 0x58) } else { 128 };
+        let inode_size = if rev_level >= 1 { f.le16(0x58)? } else { 128 };
         if inode_size < 128 || !inode_size.is_power_of_two() || u64::from(inode_size) > block_size {
             return Err(bad(0x58, format!("inode size {inode_size}")));
         }
         let is64 = incompat & INCOMPAT_64BIT != 0;
-        let desc_size = if is64 { le16(&b, 0xfe) } else { 32 };
+        let desc_size = if is64 { f.le16(0xfe)? } else { 32 };
         if is64
             && (desc_size < 32 || !desc_size.is_power_of_two() || u64::from(desc_size) > block_size)
         {
             return Err(bad(0xfe, format!("group descriptor size {desc_size}")));
         }
-        let hi = |at: usize| {
-            if is64 {
-                u64::from(le32(&b, at)) << 32
+        let hi = |at: usize| -> Result<u64> {
+            Ok(if is64 {
+                u64::from(f.le32(at)?) << 32
             } else {
                 0
-            }
+            })
         };
         let sb = Superblock {
-            inodes_count: le32(&b, 0x0),
-            blocks_count: u64::from(le32(&b, 0x4)) | hi(0x150),
-            free_blocks: u64::from(le32(&b, 0xc)) | hi(0x158),
-            free_inodes: le32(&b, 0x10),
-            first_data_block: le32(&b, 0x14),
+            inodes_count: f.le32(0x0)?,
+            blocks_count: u64::from(f.le32(0x4)?) | hi(0x150)?,
+            free_blocks: u64::from(f.le32(0xc)?) | hi(0x158)?,
+            free_inodes: f.le32(0x10)?,
+            first_data_block: f.le32(0x14)?,
             block_size,
-            blocks_per_group: le32(&b, 0x20),
-            inodes_per_group: le32(&b, 0x28),
+            blocks_per_group: f.le32(0x20)?,
+            inodes_per_group: f.le32(0x28)?,
             inode_size,
             compat,
             incompat,
@@ -175,10 +176,10 @@ impl Superblock {
             label: text(&b[0x78..0x88]),
             last_mounted: text(&b[0x88..0xc8]),
             desc_size,
-            first_meta_bg: le32(&b, 0x104),
-            mkfs_time: le32(&b, 0x108),
-            write_time: le32(&b, 0x30),
-            backup_bgs: [le32(&b, 0x24c), le32(&b, 0x250)],
+            first_meta_bg: f.le32(0x104)?,
+            mkfs_time: f.le32(0x108)?,
+            write_time: f.le32(0x30)?,
+            backup_bgs: [f.le32(0x24c)?, f.le32(0x250)?],
         };
         let max_per_group = 8 * block_size;
         if sb.blocks_per_group == 0 || u64::from(sb.blocks_per_group) > max_per_group {

@@ -7,12 +7,14 @@
 use super::acl;
 use super::data::Disk;
 use super::inode::Inode;
-use crate::boot::{le16, le32};
 use crate::error::{Error, Result};
+use crate::ondisk::endian::le32;
+use crate::ondisk::Fields;
 
 const MAGIC: u32 = 0xea02_0000;
 const BLOCK_HEADER: usize = 32;
 const ENTRY_HEADER: usize = 16;
+const STRUCTURE: &str = "ext extended attribute";
 
 /// One attribute as stored: the name index, the name after the prefix, and the value.
 pub struct Raw {
@@ -67,20 +69,24 @@ fn entries(
 ) -> Result<()> {
     let bad = |at: usize, detail: String| {
         disk.corrupt(
-            "ext extended attribute",
+            STRUCTURE,
             offset + at as u64,
             format!("inode {ino}: {detail}"),
         )
     };
     let mut at = 0;
-    while at + 4 <= region.len() && le32(region, at) != 0 {
-        if at + ENTRY_HEADER > region.len() {
+    while le32(region, at).is_some_and(|first| first != 0) {
+        let e = &region[at..];
+        if e.len() < ENTRY_HEADER {
             return Err(bad(at, "entry runs past its area".into()));
         }
-        let e = &region[at..];
-        let name_len = usize::from(e[0]);
-        let (value_offs, value_inum, value_size) =
-            (usize::from(le16(e, 2)), le32(e, 4), le32(e, 8) as usize);
+        let f = Fields::new(e, disk.source.name(), STRUCTURE, offset + at as u64);
+        let (name_len, value_offs, value_inum, value_size) = (
+            usize::from(f.u8(0)?),
+            usize::from(f.le16(2)?),
+            f.le32(4)?,
+            f.le32(8)? as usize,
+        );
         let name = e
             .get(ENTRY_HEADER..ENTRY_HEADER + name_len)
             .ok_or_else(|| bad(at, "name runs past its area".into()))?;
@@ -102,7 +108,7 @@ fn entries(
                 )
             })?;
         out.push(Raw {
-            index: e[1],
+            index: f.u8(1)?,
             name: name.to_vec(),
             value: value.to_vec(),
             value_offset: values_offset + value_offs as u64,
@@ -115,7 +121,7 @@ fn entries(
 /// Appends the attributes kept in the inode itself.
 fn in_inode(disk: &Disk, inode: &Inode, out: &mut Vec<Raw>) -> Result<()> {
     let area = &inode.raw[inode.extra_end..];
-    if area.len() < 4 || le32(area, 0) != MAGIC {
+    if le32(area, 0) != Some(MAGIC) {
         return Ok(());
     }
     let region = &area[4..];
@@ -130,7 +136,7 @@ pub fn read(disk: &Disk, inode: &Inode) -> Result<Vec<Raw>> {
     if inode.file_acl != 0 {
         let b = disk.block(inode.file_acl, "ext extended attribute block", inode.number)?;
         let offset = inode.file_acl * disk.block_size;
-        if le32(&b, 0) != MAGIC || le32(&b, 8) != 1 {
+        if le32(&b, 0) != Some(MAGIC) || le32(&b, 8) != Some(1) {
             return Err(disk.corrupt(
                 "ext extended attribute block",
                 offset,

@@ -8,9 +8,14 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use fatfs::{DateTime, FileAttributes, FsOptions};
 
+mod locked;
+
+use locked::SendFs;
+
 use crate::error::{Error, Result};
 use crate::fs::pathtable::{join, PathTable};
 use crate::fs::{DirEntry, FileKind, FileSystem, Ino, Metadata, Timestamp};
+use crate::ondisk::fat_date;
 use crate::source::Source;
 
 /// fatfs's disk: our source, read-only. fatfs alternates small reads of the FAT with reads
@@ -89,48 +94,21 @@ impl Write for Disk {
     }
 }
 
-/// The crate's filesystem, behind a lock.
-struct Locked(Mutex<fatfs::FileSystem<Disk>>);
-
-// SAFETY: `fatfs::FileSystem` is not `Send` only because its options hold `&'static dyn`
-// references to the code page converter and time provider, and those are the crate's default
-// ones (unit structs without state, used only to convert names and to stamp writes, which
-// never happen here). Everything else in it is owned data behind the mutex.
-unsafe impl Send for Locked {}
-// SAFETY: as above; all access goes through the mutex.
-unsafe impl Sync for Locked {}
-
 /// An opened FAT filesystem.
 pub struct FatFs {
     source: Arc<dyn Source>,
-    inner: Locked,
+    inner: Mutex<SendFs>,
     label: String,
     fat_type: &'static str,
     paths: PathTable,
 }
 
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146097 + doe - 719468
-}
-
 fn stamp(t: DateTime) -> Timestamp {
-    let days = days_from_civil(
-        i64::from(t.date.year),
-        i64::from(t.date.month),
-        i64::from(t.date.day),
-    );
-    Timestamp {
-        secs: days * 86400
-            + i64::from(t.time.hour) * 3600
-            + i64::from(t.time.min) * 60
-            + i64::from(t.time.sec),
-        nanos: u32::from(t.time.millis) * 1_000_000,
-    }
+    fat_date::from_fields(
+        (t.date.year, t.date.month, t.date.day),
+        (t.time.hour, t.time.min, t.time.sec),
+        t.time.millis,
+    )
 }
 
 fn meta(is_dir: bool, attrs: FileAttributes, size: u64, mtime: Timestamp) -> Metadata {
@@ -194,16 +172,15 @@ impl FatFs {
         let root = meta(true, FileAttributes::DIRECTORY, 0, Timestamp::default());
         Ok(FatFs {
             source,
-            inner: Locked(Mutex::new(fs)),
+            inner: Mutex::new(SendFs::new(fs)),
             label,
             fat_type,
             paths: PathTable::new(root),
         })
     }
 
-    fn lock(&self) -> Result<MutexGuard<'_, fatfs::FileSystem<Disk>>> {
+    fn lock(&self) -> Result<MutexGuard<'_, SendFs>> {
         self.inner
-            .0
             .lock()
             .map_err(|_| Error::Usage("FAT reader poisoned by an earlier panic".into()))
     }

@@ -17,17 +17,25 @@ pub const MAX_BLOCK: usize = 1 << 20;
 /// block size (1 MiB), and liblzma refuses a header that asks for more than this.
 const DECODER_MEMORY: u64 = 64 << 20;
 
+/// The compressors by the id the superblock records (squashfs-tools' `squashfs_fs.h`), named
+/// as `mksquashfs -comp` spells them.
+const NAMES: [(u16, &str); 6] = [
+    (1, "gzip"),
+    (2, "lzma"),
+    (3, "lzo"),
+    (4, "xz"),
+    (5, "lz4"),
+    (6, "zstd"),
+];
+
+/// The name of the compressor the superblock records as `id`; `None` for an unknown id.
+pub fn name_of_id(id: u16) -> Option<&'static str> {
+    NAMES.iter().find(|&&(i, _)| i == id).map(|&(_, name)| name)
+}
+
 /// The compressor's name, as `mounts` and `mksquashfs -comp` spell it.
 pub fn name(c: Compressor) -> &'static str {
-    match c {
-        Compressor::Uncompressed => "uncompressed",
-        Compressor::Gzip => "gzip",
-        Compressor::Lzma => "lzma",
-        Compressor::Lzo => "lzo",
-        Compressor::Xz => "xz",
-        Compressor::Lz4 => "lz4",
-        Compressor::Zstd => "zstd",
-    }
+    name_of_id(c as u16).unwrap_or("uncompressed")
 }
 
 /// Decodes one block into `out` (cleared first).
@@ -125,5 +133,20 @@ impl CompressionAction for Decoder {
         Err(BackhandError::UnsupportedCompression(
             "isofish reads squashfs; it does not compress".into(),
         ))
+    }
+}
+
+#[cfg(test)]
+mod names {
+    use super::*;
+
+    #[test]
+    fn names_follow_the_superblock_ids() {
+        assert_eq!(name(Compressor::Gzip), "gzip");
+        assert_eq!(name(Compressor::Zstd), "zstd");
+        assert_eq!(name(Compressor::Uncompressed), "uncompressed");
+        assert_eq!(name_of_id(Compressor::Lzo as u16), Some("lzo"));
+        assert_eq!(name_of_id(0), None);
+        assert_eq!(name_of_id(7), None);
     }
 }

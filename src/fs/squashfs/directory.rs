@@ -1,7 +1,7 @@
 //! Squashfs directory listings: the headers and entries of the directory table (decompressed
 //! whole by backhand), decoded here so a lookup reads one directory, not the whole tree.
 
-use crate::fs::bytes::{le16, le32};
+use crate::ondisk::endian::{le16, le32};
 
 /// One entry of a directory listing.
 pub struct RawEntry {

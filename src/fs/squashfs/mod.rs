@@ -2,10 +2,10 @@
 //! table, the id and fragment tables; this wrapper decodes directory listings on demand, reads
 //! file data block by block (with its own bounded decoders and a small block cache), and maps
 //! inodes to the [`FileSystem`] trait. Compressors: gzip, lzma, xz, lz4, zstd (not lzo).
-//! Extended attributes come from the xattr table, read in-house ([`xattr`]) since backhand
+//! Extended attributes come from the xattr table, read in-house (`xattr`) since backhand
 //! does not.
 
-mod compression;
+pub(crate) mod compression;
 mod data;
 mod directory;
 mod xattr;
@@ -23,6 +23,7 @@ use backhand::{Fragment, Id, Inode, Squashfs};
 
 use crate::error::{Error, Result};
 use crate::fs::{DirEntry, FileKind, FileSystem, Ino, Metadata, Timestamp, Xattr};
+use crate::ondisk::Fields;
 use crate::source::io::SourceReader;
 use crate::source::Source;
 use data::{BlockCache, DataReader, FileData};
@@ -83,18 +84,18 @@ impl SquashFs {
     /// Reads the superblock and tables of the squashfs image in `source`.
     pub fn open(source: Arc<dyn Source>) -> Result<Self> {
         let sb = source.read_vec(0, 96, "squashfs superblock")?;
-        let le16 = |at: usize| u16::from_le_bytes([sb[at], sb[at + 1]]);
-        if &sb[..4] != b"hsqs" {
+        let f = Fields::new(&sb, source.name(), "squashfs superblock", 0);
+        if f.slice(0, 4)? != b"hsqs" {
             return Err(corrupt(&*source, "squashfs superblock", 0, "no hsqs magic"));
         }
-        let (major, minor) = (le16(28), le16(30));
+        let (major, minor) = (f.le16(28)?, f.le16(30)?);
         if (major, minor) != (4, 0) {
             return Err(Error::unsupported(
                 source.name(),
                 format!("squashfs version {major}.{minor} (only 4.0 is read)"),
             ));
         }
-        if le16(20) == 3 {
+        if f.le16(20)? == 3 {
             return Err(Error::unsupported(
                 source.name(),
                 "compression: lzo-compressed squashfs is not supported",

@@ -19,6 +19,7 @@ use super::compression;
 use super::data::BlockCache;
 use crate::error::{Error, Result};
 use crate::fs::Xattr;
+use crate::ondisk::Fields;
 use crate::source::Source;
 
 const STRUCTURE: &str = "squashfs xattr table";
@@ -66,18 +67,6 @@ struct Cursor<'a> {
     pos: usize,
 }
 
-fn le16(b: &[u8]) -> u16 {
-    u16::from_le_bytes([b[0], b[1]])
-}
-fn le32(b: &[u8]) -> u32 {
-    u32::from_le_bytes([b[0], b[1], b[2], b[3]])
-}
-fn le64(b: &[u8]) -> u64 {
-    let mut a = [0; 8];
-    a.copy_from_slice(&b[..8]);
-    u64::from_le_bytes(a)
-}
-
 impl XattrTable {
     /// The tables whose header the superblock places at `table_start`.
     pub fn new(source: Arc<dyn Source>, compressor: Compressor, table_start: u64) -> Self {
@@ -88,6 +77,11 @@ impl XattrTable {
             index: OnceLock::new(),
             cache: Mutex::new(BlockCache::default()),
         }
+    }
+
+    /// The fields of `bytes`, read from `offset` of the image.
+    fn fields<'a>(&'a self, bytes: &'a [u8], offset: u64) -> Fields<'a> {
+        Fields::new(bytes, self.source.name(), STRUCTURE, offset)
     }
 
     fn corrupt(&self, offset: u64, detail: impl Into<String>) -> Error {
@@ -105,7 +99,8 @@ impl XattrTable {
     fn read_index(&self) -> Result<Index> {
         let start = self.table_start;
         let header = self.source.read_vec(start, 16, STRUCTURE)?;
-        let (kv_start, count) = (le64(&header), le32(&header[8..]));
+        let f = self.fields(&header, start);
+        let (kv_start, count) = (f.le64(0)?, f.le32(8)?);
         if kv_start >= start {
             return Err(self.corrupt(
                 start,
@@ -126,7 +121,10 @@ impl XattrTable {
         let raw = self
             .source
             .read_vec(start + 16, blocks as usize * 8, STRUCTURE)?;
-        let blocks: Vec<u64> = raw.chunks_exact(8).map(le64).collect();
+        let f = self.fields(&raw, start + 16);
+        let blocks = (0..raw.len() / 8)
+            .map(|i| f.le64(i * 8))
+            .collect::<Result<Vec<u64>>>()?;
         for (i, &b) in blocks.iter().enumerate() {
             if b < kv_start || b >= start {
                 return Err(self.corrupt(
@@ -148,7 +146,7 @@ impl XattrTable {
     /// starts; the block must end by `end`.
     fn block(&self, at: u64, end: u64) -> Result<(Arc<Vec<u8>>, u64)> {
         let header = self.source.read_vec(at, 2, STRUCTURE)?;
-        let word = le16(&header);
+        let word = self.fields(&header, at).le16(0)?;
         let size = u64::from(word & 0x7fff);
         let next = at + 2 + size;
         if size == 0 || next > end {
@@ -232,14 +230,16 @@ impl XattrTable {
         let area = (ix.kv_start, self.table_start);
         let mut id = self.cursor(area, block, (byte % METADATA_SIZE as u64) as usize)?;
         let entry = id.read(ID_SIZE as usize)?;
-        let (reference, count) = (le64(&entry), le32(&entry[8..]));
+        let f = self.fields(&entry, id.at);
+        let (reference, count) = (f.le64(0)?, f.le32(8)?);
         let mut kv = self.kv_cursor(ix, reference)?;
         let mut out = Vec::new();
         let (mut names, mut values) = (0, 0);
         for _ in 0..count {
             let at = kv.at;
             let head = kv.read(4)?;
-            let (kind, name_size) = (le16(&head), le16(&head[2..]));
+            let f = self.fields(&head, at);
+            let (kind, name_size) = (f.le16(0)?, f.le16(2)?);
             let prefix: &[u8] = match kind & !VALUE_OOL {
                 0 => b"user.",
                 1 => b"trusted.",
@@ -259,7 +259,8 @@ impl XattrTable {
                     ));
                 }
                 // The value it leads to is read as a plain value: no chain is followed.
-                self.kv_cursor(ix, le64(&stored))?.value()?
+                let reference = self.fields(&stored, kv.at).le64(0)?;
+                self.kv_cursor(ix, reference)?.value()?
             } else {
                 kv.value()?
             };
@@ -315,7 +316,7 @@ impl Cursor<'_> {
     /// A value: its u32 size, then that many bytes.
     fn value(&mut self) -> Result<Vec<u8>> {
         let at = self.at;
-        let size = le32(&self.read(4)?);
+        let size = self.table.fields(&self.read(4)?, at).le32(0)?;
         if size > MAX_VALUE {
             return Err(self.table.corrupt(
                 at,

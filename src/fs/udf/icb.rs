@@ -6,10 +6,20 @@ use std::collections::HashSet;
 
 use crate::error::{Error, Result};
 
+use crate::ondisk::Fields;
+
 use super::ad::{decode_all, long_ad, Ad, ExtentType, LbAddr};
 use super::file_entry::{is_entry, Data, FileEntry};
 use super::partition::Volume;
-use super::tag::{id, le32, Tag};
+use super::tag::{id, Tag};
+
+const INDIRECT: &str = "UDF indirect entry";
+const AED: &str = "UDF allocation extent descriptor";
+
+/// The ICB an indirect entry (ECMA-167 4/14.7) in `buf` points to.
+fn indirect_target(vol: &Volume, buf: &[u8], offset: u64) -> Result<LbAddr> {
+    Ok(long_ad(&Fields::new(buf, vol.image(), INDIRECT, offset), 36)?.loc)
+}
 
 /// Indirect entries followed from one ICB at most (Linux uses the same bound).
 const MAX_NESTING: usize = 1024;
@@ -33,17 +43,17 @@ pub fn read_entry(vol: &Volume, loc: LbAddr) -> Result<FileEntry> {
                 id::INDIRECT_ENTRY,
                 at.block,
                 vol.image(),
-                "UDF indirect entry",
+                INDIRECT,
                 offset,
             )?;
-            at = long_ad(&buf, 36).loc;
+            at = indirect_target(vol, &buf, offset)?;
             continue;
         }
         if !is_entry(tag.ident) && current.is_some() {
             break;
         }
         let fe = FileEntry::decode(&buf, at.block, at.part, vol.image(), offset)?;
-        let strategy = fe.strategy;
+        let strategy = fe.icb_tag.strategy;
         current = Some(fe);
         if strategy != 4096 {
             break;
@@ -53,7 +63,7 @@ pub fn read_entry(vol: &Volume, loc: LbAddr) -> Result<FileEntry> {
             block: at.block.wrapping_add(1),
             part: at.part,
         };
-        let Ok((buf, offset)) = vol.read_block(next, "UDF indirect entry") else {
+        let Ok((buf, offset)) = vol.read_block(next, INDIRECT) else {
             break;
         };
         match Tag::check(
@@ -61,10 +71,10 @@ pub fn read_entry(vol: &Volume, loc: LbAddr) -> Result<FileEntry> {
             id::INDIRECT_ENTRY,
             next.block,
             vol.image(),
-            "UDF indirect entry",
+            INDIRECT,
             offset,
         ) {
-            Ok(_) => at = long_ad(&buf, 36).loc,
+            Ok(_) => at = indirect_target(vol, &buf, offset)?,
             Err(_) => break,
         }
     }
@@ -99,29 +109,25 @@ pub fn allocation(vol: &Volume, fe: &FileEntry) -> Result<Option<Vec<Ad>>> {
         if !seen.insert(next.loc) || seen.len() > MAX_AEDS {
             return Err(Error::corrupt(
                 vol.image(),
-                "UDF allocation extent descriptor",
+                AED,
                 vol.offset_hint(next.loc),
                 "the chain of allocation extents loops",
             ));
         }
-        let (buf, offset) = vol.read_block(next.loc, "UDF allocation extent descriptor")?;
+        let (buf, offset) = vol.read_block(next.loc, AED)?;
         Tag::check(
             &buf,
             id::ALLOCATION_EXTENT,
             next.loc.block,
             vol.image(),
-            "UDF allocation extent descriptor",
+            AED,
             offset,
         )?;
-        let len = (le32(&buf, 20) as usize).min(next.len as usize);
-        let area = buf.get(24..24 + len).ok_or_else(|| {
-            Error::corrupt(
-                vol.image(),
-                "UDF allocation extent descriptor",
-                offset,
-                format!("{len} bytes of descriptors pass the block"),
-            )
-        })?;
+        let f = Fields::new(&buf, vol.image(), AED, offset);
+        let len = (f.le32(20)? as usize).min(next.len as usize);
+        let area = f
+            .slice(24, len)
+            .map_err(|_| f.corrupt(format!("{len} bytes of descriptors pass the block")))?;
         list = decode_all(area, *form, next.loc.part);
     }
 }

@@ -8,13 +8,22 @@ pub mod ad;
 pub mod anchor;
 pub mod cs0;
 pub mod fid;
+mod field;
 pub mod file_entry;
+pub mod file_set;
 pub mod icb;
+pub mod icb_tag;
+pub mod implementation_use;
 pub mod integrity;
+pub mod logical_volume;
 pub mod partition;
+pub mod partition_descriptor;
 pub mod path;
+pub mod primary;
 pub mod tag;
+pub mod terminating;
 pub mod timestamp;
+pub mod unallocated;
 pub mod volume;
 
 use std::collections::HashMap;
@@ -27,8 +36,8 @@ use partition::Extent;
 
 use ad::LbAddr;
 use file_entry::{Data, FileEntry};
+use file_set::FileSet;
 use partition::{Map, Volume};
-use tag::{id, Tag};
 use volume::Descriptors;
 
 /// Directory data read at most (a directory of a million entries is about 60 MiB).
@@ -150,16 +159,9 @@ impl UdfFs {
         }
         let fsd_loc = desc.logical.file_set.loc;
         let (buf, offset) = vol.read_block(fsd_loc, "UDF file set descriptor")?;
-        Tag::check(
-            &buf,
-            id::FILE_SET,
-            fsd_loc.block,
-            src.name(),
-            "UDF file set descriptor",
-            offset,
-        )?;
-        let root = ad::long_ad(&buf, 400).loc;
-        let file_set_id = cs0::dstring(&buf[304..336]);
+        let file_set = FileSet::decode(&buf, fsd_loc.block, src.name(), offset)?;
+        let root = file_set.root.loc;
+        let file_set_id = file_set.file_set_id();
         let bridge = crate::fs::probe::has_iso_descriptor(src)?;
         let mut integrity = integrity::read(src, bs, desc.logical.integrity);
         // On write-once media the integrity descriptor stays open; the VAT recorded last is
@@ -215,11 +217,11 @@ impl UdfFs {
             size: symlink.as_ref().map_or(fe.size, |s| s.len() as u64),
             nlink: u32::from(fe.link_count).max(1),
             ino,
-            mtime: fe.mtime,
-            atime: fe.atime,
-            ctime: fe.ctime,
+            mtime: fe.mtime(),
+            atime: fe.atime(),
+            ctime: fe.ctime(),
             rdev: fe
-                .rdev
+                .rdev()
                 .filter(|_| matches!(kind, FileKind::CharDevice | FileKind::BlockDevice)),
             symlink,
             allocated: fe
@@ -369,11 +371,11 @@ impl FileSystem for UdfFs {
         &self.vol.src
     }
     fn label(&self) -> Option<String> {
-        let l = &self.desc.logical.volume_id;
+        let l = self.desc.logical.volume_id();
         Some(if l.is_empty() {
-            self.desc.primary.volume_id.clone()
+            self.desc.primary.volume_id()
         } else {
-            l.clone()
+            l
         })
     }
     fn root(&self) -> Ino {
@@ -484,28 +486,22 @@ impl FileSystem for UdfFs {
                     "UDF".into()
                 },
             ),
-            ("UDF revision".into(), revision(d.logical.udf_revision)),
-            ("Volume identifier".into(), d.primary.volume_id.clone()),
-            (
-                "Volume set identifier".into(),
-                d.primary.volume_set_id.clone(),
-            ),
-            (
-                "Logical volume identifier".into(),
-                d.logical.volume_id.clone(),
-            ),
+            ("UDF revision".into(), revision(d.logical.udf_revision())),
+            ("Volume identifier".into(), d.primary.volume_id()),
+            ("Volume set identifier".into(), d.primary.volume_set_id()),
+            ("Logical volume identifier".into(), d.logical.volume_id()),
             ("File set identifier".into(), self.file_set_id.clone()),
             ("Block size".into(), self.block_size.to_string()),
-            ("Domain".into(), d.logical.domain_id.clone()),
+            ("Domain".into(), d.logical.domain()),
             (
                 "Implementation (primary)".into(),
-                d.primary.implementation_id.clone(),
+                d.primary.implementation(),
             ),
             (
                 "Implementation (logical volume)".into(),
-                d.logical.implementation_id.clone(),
+                d.logical.implementation(),
             ),
-            ("Application".into(), d.primary.application_id.clone()),
+            ("Application".into(), d.primary.application()),
         ];
         if let Some(i) = &self.integrity {
             out.extend([
@@ -520,13 +516,16 @@ impl FileSystem for UdfFs {
                 ("Maximum UDF write revision".into(), revision(i.max_write)),
             ]);
         }
-        out.extend(d.implementation_use.iter().cloned());
+        out.extend(d.implementation_use.iter().flat_map(|iu| iu.lv_info()));
         for p in &d.partitions {
             out.push((
                 format!("Partition {}", p.number),
                 format!(
                     "{}, blocks {}+{}, access type {}",
-                    p.contents, p.start, p.length, p.access
+                    p.contents(),
+                    p.start,
+                    p.length,
+                    p.access
                 ),
             ));
         }

@@ -12,8 +12,11 @@ use super::ad::{Ad, ExtentType, LbAddr};
 use super::cs0;
 use super::file_entry::{file_type, FileEntry};
 use super::icb;
-use super::tag::{le16, le32, Tag};
-use super::volume::{Descriptors, PartitionDesc};
+use super::partition_descriptor::PartitionDescriptor;
+use super::tag::Tag;
+use super::volume::Descriptors;
+use crate::ondisk::endian::{le16, le32};
+use crate::ondisk::Fields;
 
 /// A run of file data as it lies in the image: a byte offset, or `None` for a hole (an
 /// unrecorded extent) that reads as zeros.
@@ -329,7 +332,7 @@ impl Volume {
 }
 
 /// The partition descriptor numbered `number`.
-fn descriptor<'a>(d: &'a Descriptors, number: u16, image: &str) -> Result<&'a PartitionDesc> {
+fn descriptor<'a>(d: &'a Descriptors, number: u16, image: &str) -> Result<&'a PartitionDescriptor> {
     d.partitions
         .iter()
         .find(|p| p.number == number)
@@ -366,7 +369,8 @@ fn sparing_table(
             .read_vec(offset, len, "UDF sparing table")
             .and_then(|buf| {
                 Tag::check(&buf, 0, loc, src.name(), "UDF sparing table", offset)?;
-                if cs0::regid(&buf[16..48]) != "*UDF Sparing Table" {
+                let f = Fields::new(&buf, src.name(), "UDF sparing table", offset);
+                if cs0::regid(f.slice(16, 32)?) != "*UDF Sparing Table" {
                     return Err(Error::corrupt(
                         src.name(),
                         "UDF sparing table",
@@ -374,11 +378,9 @@ fn sparing_table(
                         "no *UDF Sparing Table identifier",
                     ));
                 }
-                let entries = usize::from(le16(&buf, 48));
-                let mut table: Vec<(u32, u32)> = buf[56..]
-                    .chunks_exact(8)
-                    .take(entries)
-                    .map(|e| (le32(e, 0), le32(e, 4)))
+                let entries = usize::from(f.le16(48)?);
+                let mut table: Vec<(u32, u32)> = (0..entries)
+                    .map_while(|i| Some((le32(&buf, 56 + 8 * i)?, le32(&buf, 60 + 8 * i)?)))
                     .filter(|&(orig, _)| orig < 0xffff_fff0)
                     .collect();
                 table.sort_unstable();
@@ -399,6 +401,13 @@ fn sparing_table(
             "no sparing table",
         )
     }))
+}
+
+/// The 32-bit entries of a VAT's table.
+fn entries(table: &[u8]) -> Vec<u32> {
+    (0..table.len() / 4)
+        .filter_map(|i| le32(table, 4 * i))
+        .collect()
 }
 
 /// The VAT (UDF 2.2.11): searched from the image's last block back, as the last file entry of
@@ -430,14 +439,14 @@ fn read_vat(vol: &Volume, physical: u16) -> Result<Vec<u32>> {
             continue;
         };
         let max = MAX_VAT_ENTRIES * 4 + 4096;
-        match fe.file_type {
+        match fe.icb_tag.file_type {
             file_type::VAT => {
                 let data = vol.file_data(&fe, max, "UDF VAT")?;
-                if data.len() < 152 {
+                let Some(header) = le16(&data, 0).filter(|_| data.len() >= 152) else {
                     continue;
-                }
-                let header = usize::from(le16(&data, 0).max(152)).min(data.len());
-                return Ok(data[header..].chunks_exact(4).map(|c| le32(c, 0)).collect());
+                };
+                let header = usize::from(header.max(152)).min(data.len());
+                return Ok(entries(&data[header..]));
             }
             file_type::UNSPECIFIED => {
                 let data = vol.file_data(&fe, max, "UDF VAT")?;
@@ -447,7 +456,7 @@ fn read_vat(vol: &Volume, physical: u16) -> Result<Vec<u32>> {
                 if cs0::regid(&data[body..body + 32]) != "*UDF Virtual Alloc Tbl" {
                     continue;
                 }
-                return Ok(data[..body].chunks_exact(4).map(|c| le32(c, 0)).collect());
+                return Ok(entries(&data[..body]));
             }
             _ => {}
         }
@@ -476,12 +485,12 @@ fn metadata_extents(vol: &Volume, physical: u16, at: u32) -> Result<Vec<(Option<
         )
     };
     if !matches!(
-        fe.file_type,
+        fe.icb_tag.file_type,
         file_type::METADATA | file_type::METADATA_MIRROR
     ) {
         return Err(bad(format!(
             "file type {}, not a metadata file",
-            fe.file_type
+            fe.icb_tag.file_type
         )));
     }
     let bs = vol.block_size;
@@ -523,9 +532,10 @@ impl Volume {
                 return Err(bad(pos, format!("map of {len} bytes passes the table")));
             };
             let index = vol.maps.len();
+            let f = Fields::new(m, &image, "UDF partition map", pos as u64);
             match kind {
                 1 => {
-                    let p = descriptor(d, le16(m, 4), &image)?;
+                    let p = descriptor(d, f.le16(4)?, &image)?;
                     vol.maps.push(Map::Physical {
                         number: p.number,
                         start: p.start,
@@ -536,18 +546,19 @@ impl Volume {
                 }
                 2 if len >= 64 => {
                     let ident = cs0::regid(&m[4..36]);
-                    let number = le16(m, 38);
+                    let number = f.le16(38)?;
                     let p = descriptor(d, number, &image)?;
                     vol.map_names
                         .push(format!("type 2 {ident}, partition {number}"));
                     match ident.as_str() {
                         "*UDF Sparable Partition" => {
-                            let packet = u32::from(le16(m, 40)).max(1);
+                            let packet = u32::from(f.le16(40)?).max(1);
                             let count = usize::from(m[42]).min(4);
-                            let locations: Vec<u32> =
-                                (0..count).map(|i| le32(m, 48 + 4 * i)).collect();
+                            let locations = (0..count)
+                                .map(|i| f.le32(48 + 4 * i))
+                                .collect::<Result<Vec<u32>>>()?;
                             let table =
-                                sparing_table(src.as_ref(), block_size, le32(m, 44), &locations)?;
+                                sparing_table(src.as_ref(), block_size, f.le32(44)?, &locations)?;
                             vol.maps.push(Map::Sparable {
                                 number,
                                 start: p.start,
@@ -571,7 +582,7 @@ impl Volume {
                             pending.push(Pending {
                                 index,
                                 number,
-                                metadata: Some((le32(m, 40), le32(m, 44))),
+                                metadata: Some((f.le32(40)?, f.le32(44)?)),
                             });
                             vol.maps.push(Map::Metadata {
                                 physical: 0,

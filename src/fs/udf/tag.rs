@@ -2,8 +2,10 @@
 //! CRC-16/CCITT of the body and the block the descriptor claims to be recorded at.
 
 use crate::error::{Error, Result};
+use crate::ondisk::crc::{self, udf16};
+use crate::ondisk::endian::{le16, le32, put_le16, put_le32};
 
-/// Tag identifiers (ECMA-167 3/7.2.1 and 4/7.2.1) that the reader looks for.
+/// Tag identifiers (ECMA-167 3/7.2.1 and 4/7.2.1).
 pub mod id {
     pub const PRIMARY_VOLUME: u16 = 1;
     pub const ANCHOR: u16 = 2;
@@ -11,7 +13,9 @@ pub mod id {
     pub const IMPLEMENTATION_USE: u16 = 4;
     pub const PARTITION: u16 = 5;
     pub const LOGICAL_VOLUME: u16 = 6;
+    pub const UNALLOCATED_SPACE: u16 = 7;
     pub const TERMINATING: u16 = 8;
+    pub const INTEGRITY: u16 = 9;
     pub const FILE_SET: u16 = 256;
     pub const FILE_IDENTIFIER: u16 = 257;
     pub const ALLOCATION_EXTENT: u16 = 258;
@@ -35,84 +39,81 @@ pub struct Tag {
     pub location: u32,
 }
 
-const fn crc_table() -> [u16; 256] {
-    let mut table = [0u16; 256];
-    let mut i = 0;
-    while i < 256 {
-        let mut crc = (i as u16) << 8;
-        let mut bit = 0;
-        while bit < 8 {
-            crc = if crc & 0x8000 != 0 {
-                (crc << 1) ^ 0x1021
-            } else {
-                crc << 1
-            };
-            bit += 1;
-        }
-        table[i] = crc;
-        i += 1;
-    }
-    table
-}
-
-static CRC_TABLE: [u16; 256] = crc_table();
-
-/// CRC-16/CCITT as ECMA-167 1/7.2.6 defines it: polynomial 0x1021, initial value 0, no
-/// reflection, no final xor.
-pub fn crc16(data: &[u8]) -> u16 {
-    data.iter().fold(0u16, |crc, &b| {
-        (crc << 8) ^ CRC_TABLE[usize::from((crc >> 8) as u8 ^ b)]
-    })
-}
-
-pub(crate) fn le16(b: &[u8], off: usize) -> u16 {
-    u16::from_le_bytes([b[off], b[off + 1]])
-}
-pub(crate) fn le32(b: &[u8], off: usize) -> u32 {
-    u32::from_le_bytes([b[off], b[off + 1], b[off + 2], b[off + 3]])
-}
-pub(crate) fn le64(b: &[u8], off: usize) -> u64 {
-    u64::from(le32(b, off)) | (u64::from(le32(b, off + 4)) << 32)
+/// The tag checksum: the sum modulo 256 of the tag's bytes but the checksum itself (byte 4).
+fn checksum(tag: &[u8]) -> u8 {
+    tag.iter()
+        .take(TAG_LEN)
+        .enumerate()
+        .filter(|&(i, _)| i != 4)
+        .fold(0u8, |s, (_, &b)| s.wrapping_add(b))
 }
 
 /// Why a tag was refused (without the image/offset context, which [`Tag::check`] adds).
 fn verify(buf: &[u8]) -> std::result::Result<Tag, String> {
-    if buf.len() < TAG_LEN {
-        return Err(format!("{} bytes, shorter than a tag", buf.len()));
-    }
-    let sum = buf[..TAG_LEN]
-        .iter()
-        .enumerate()
-        .filter(|&(i, _)| i != 4)
-        .fold(0u8, |s, (_, &b)| s.wrapping_add(b));
+    let short = || format!("{} bytes, shorter than a tag", buf.len());
+    let field = |at| le16(buf, at).ok_or_else(short);
+    let (ident, version, serial, crc, crc_len) =
+        (field(0)?, field(2)?, field(6)?, field(8)?, field(10)?);
+    let location = le32(buf, 12).ok_or_else(short)?;
+    let sum = checksum(buf);
     if sum != buf[4] {
         return Err(format!(
             "tag checksum {:#04x}, the tag sums to {sum:#04x}",
             buf[4]
         ));
     }
-    let tag = Tag {
-        ident: le16(buf, 0),
-        version: le16(buf, 2),
-        serial: le16(buf, 6),
-        crc_len: le16(buf, 10),
-        location: le32(buf, 12),
-    };
-    let end = TAG_LEN + usize::from(tag.crc_len);
+    let end = TAG_LEN + usize::from(crc_len);
     let body = buf
         .get(TAG_LEN..end)
-        .ok_or_else(|| format!("CRC length {} passes the descriptor's end", tag.crc_len))?;
-    let crc = crc16(body);
-    if crc != le16(buf, 8) {
+        .ok_or_else(|| format!("CRC length {crc_len} passes the descriptor's end"))?;
+    let computed = udf16(body);
+    if computed != crc {
         return Err(format!(
-            "descriptor CRC {:#06x}, the body gives {crc:#06x}",
-            le16(buf, 8)
+            "descriptor CRC {crc:#06x}, the body gives {computed:#06x}"
         ));
     }
-    Ok(tag)
+    Ok(Tag {
+        ident,
+        version,
+        serial,
+        crc_len,
+        location,
+    })
 }
 
 impl Tag {
+    /// The tag of a new descriptor of `len` bytes (the CRC covers all of it after the tag).
+    /// `version` is 2 for UDF 1.x (NSR02) and 3 for 2.x (NSR03).
+    pub fn new(ident: u16, version: u16, serial: u16, location: u32, len: usize) -> Tag {
+        Tag {
+            ident,
+            version,
+            serial,
+            crc_len: len.saturating_sub(TAG_LEN).try_into().unwrap_or(u16::MAX),
+            location,
+        }
+    }
+
+    /// Writes the tag into the first 16 bytes of `descriptor` (the encoder's own buffer, at
+    /// least 16 bytes), with the CRC of the `crc_len` bytes after it and the checksum. A CRC
+    /// length past the descriptor's end counts zeros there, as in the rest of a block.
+    pub fn encode(&self, descriptor: &mut [u8]) {
+        put_le16(descriptor, 0, self.ident);
+        put_le16(descriptor, 2, self.version);
+        descriptor[4..6].fill(0);
+        put_le16(descriptor, 6, self.serial);
+        let body = descriptor.get(TAG_LEN..).unwrap_or_default();
+        let covered = body.len().min(usize::from(self.crc_len));
+        let mut digest = crc::UDF.digest();
+        digest.update(&body[..covered]);
+        digest.update(&vec![0; usize::from(self.crc_len) - covered]);
+        let crc = digest.finalize();
+        put_le16(descriptor, 8, crc);
+        put_le16(descriptor, 10, self.crc_len);
+        put_le32(descriptor, 12, self.location);
+        descriptor[4] = checksum(descriptor);
+    }
+
     /// Decodes and verifies the tag at the start of `buf` (checksum, CRC over the body), and
     /// that it has identifier `want` and was recorded at block `location`. `image`, `structure`
     /// and `offset` name the descriptor in the error.
@@ -120,6 +121,20 @@ impl Tag {
         buf: &[u8],
         want: u16,
         location: u32,
+        image: &str,
+        structure: &'static str,
+        offset: u64,
+    ) -> Result<Tag> {
+        let tag = Tag::of_kind(buf, want, image, structure, offset)?;
+        tag.check_location(location, image, structure, offset)?;
+        Ok(tag)
+    }
+
+    /// Decodes and verifies the tag at the start of `buf`, and that it has identifier `want`
+    /// (wherever it was recorded).
+    pub fn of_kind(
+        buf: &[u8],
+        want: u16,
         image: &str,
         structure: &'static str,
         offset: u64,
@@ -133,7 +148,6 @@ impl Tag {
                 format!("tag identifier {}, expected {want}", tag.ident),
             ));
         }
-        tag.check_location(location, image, structure, offset)?;
         Ok(tag)
     }
 
@@ -166,13 +180,36 @@ impl Tag {
     }
 }
 
+/// A descriptor for round-trip tests: `len` bytes counting after the tag, changed by `fix`
+/// (reserved fields back to zero, lengths made consistent), then signed with a tag of `ident`
+/// recorded at block 0.
+#[cfg(test)]
+pub(crate) fn patterned(ident: u16, len: usize, fix: impl FnOnce(&mut [u8])) -> Vec<u8> {
+    let mut b: Vec<u8> = (0..len).map(|i| (i * 7 + 3) as u8).collect();
+    fix(&mut b);
+    Tag::new(ident, 3, 5, 0, len).encode(&mut b);
+    b
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn crc_matches_the_ccitt_check_value() {
-        // The standard check value of CRC-16/XMODEM (the variant ECMA-167 uses).
-        assert_eq!(crc16(b"123456789"), 0x31c3);
+    fn encoded_tags_verify_and_round_trip() {
+        let mut d = vec![0u8; 512];
+        d[16..20].copy_from_slice(b"body");
+        let tag = Tag::new(id::ANCHOR, 3, 1, 256, d.len());
+        tag.encode(&mut d);
+        assert_eq!(Tag::check(&d, id::ANCHOR, 256, "x", "t", 0).unwrap(), tag);
+        d[17] ^= 1;
+        assert!(Tag::parse(&d, "x", "t", 0)
+            .unwrap_err()
+            .to_string()
+            .contains("CRC"));
+        d[17] ^= 1;
+        d[5] = 1;
+        assert!(Tag::parse(&d, "x", "t", 0).is_err());
+        assert!(Tag::parse(&d[..15], "x", "t", 0).is_err());
     }
 }
