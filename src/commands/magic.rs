@@ -49,7 +49,7 @@ pub fn describe_data(src: &dyn Source) -> Result<String> {
         Content::Filesystem("iso9660") => iso9660(src)?,
         Content::Filesystem("squashfs") => {
             // file(1) says zlib where mksquashfs says gzip.
-            let comp = match probe::squashfs_compressor(le16(&head, 20)) {
+            let comp = match crate::fs::squashfs::compression::name_of_id(le16(&head, 20)) {
                 Some("gzip") => "zlib",
                 Some(name) => name,
                 None => "unknown",

@@ -180,21 +180,6 @@ pub fn compressed_cpio(src: &Arc<dyn Source>) -> Result<bool> {
 /// Byte offset of the compressor id in a squashfs superblock.
 pub const SQUASHFS_COMPRESSOR: u64 = 20;
 
-/// The compressor a squashfs superblock records as `id`, named as `mksquashfs -comp` spells
-/// it; `None` for an unknown id. (The one table by id for `vfs-type` and `file`: squashfs's
-/// own `compression` module is private to it.)
-pub fn squashfs_compressor(id: u16) -> Option<&'static str> {
-    Some(match id {
-        1 => "gzip",
-        2 => "lzma",
-        3 => "lzo",
-        4 => "xz",
-        5 => "lz4",
-        6 => "zstd",
-        _ => return None,
-    })
-}
-
 /// The cpio header format whose magic `head` starts with.
 pub fn cpio_format(head: &[u8]) -> Option<&'static str> {
     [
@@ -217,7 +202,7 @@ pub fn describe(src: &Arc<dyn Source>) -> Result<String> {
         Content::Filesystem("squashfs") => {
             let sb = read_prefix(src.as_ref(), SQUASHFS_COMPRESSOR, 2)?;
             let comp = endian::le16(&sb, 0)
-                .and_then(squashfs_compressor)
+                .and_then(super::squashfs::compression::name_of_id)
                 .unwrap_or("unknown compression");
             format!("squashfs ({comp})")
         }
