@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use crate::error::{Error, Result};
+use crate::error::{lock_state, Error, Result};
 use crate::fs::{Ino, Metadata};
 
 #[derive(Default)]
@@ -34,7 +34,7 @@ impl PathTable {
     /// Numbers `path` (adding it, or refreshing its metadata); returns the metadata with its
     /// `ino` set to that number.
     pub fn intern(&self, path: Vec<u8>, mut meta: Metadata) -> Result<Metadata> {
-        let mut t = self.table.lock().map_err(|_| poisoned())?;
+        let mut t = lock_state(&self.table, "path table")?;
         let ino = match t.by_path.get(&path).copied() {
             Some(ino) => ino,
             None => {
@@ -51,7 +51,7 @@ impl PathTable {
 
     /// The path and metadata of `ino`.
     pub fn get(&self, ino: Ino) -> Result<(Vec<u8>, Metadata)> {
-        let t = self.table.lock().map_err(|_| poisoned())?;
+        let t = lock_state(&self.table, "path table")?;
         t.entries
             .get(ino as usize)
             .cloned()
@@ -67,8 +67,4 @@ pub fn join(dir: &[u8], name: &[u8]) -> Vec<u8> {
     }
     p.extend_from_slice(name);
     p
-}
-
-fn poisoned() -> Error {
-    Error::Usage("path table poisoned by an earlier panic".into())
 }

@@ -23,13 +23,13 @@ pub mod superblock;
 
 use std::collections::{HashMap, VecDeque};
 use std::os::unix::fs::PermissionsExt;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 use erofs_rs::r#async::EroFS;
 use erofs_rs::types::{Inode, Layout};
 use rustix::fs::FileType;
 
-use crate::error::{Error, Result};
+use crate::error::{lock_cache, Error, Result};
 use crate::fs::pathtable::join;
 use crate::fs::{DirEntry, FileKind, FileSystem, Ino, Metadata, Timestamp, Xattr};
 use crate::source::Source;
@@ -72,11 +72,6 @@ pub struct ErofsFs {
     /// The last listings, newest last.
     listings: Mutex<VecDeque<(Ino, Arc<Vec<DirEntry>>)>>,
     chunk: Mutex<Option<Chunk>>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> Result<MutexGuard<'_, T>> {
-    m.lock()
-        .map_err(|_| Error::Usage("EROFS reader poisoned by an earlier panic".into()))
 }
 
 fn kind(t: FileType) -> Option<FileKind> {
@@ -230,7 +225,7 @@ impl ErofsFs {
 
     /// The path of directory `dir`, as its listing was reached.
     fn dir_path(&self, dir: Ino) -> Result<Vec<u8>> {
-        lock(&self.dirs)?
+        lock_cache(&self.dirs)
             .get(&dir)
             .cloned()
             .ok_or_else(|| Error::NotFound(format!("{}: directory nid {dir}", self.image())))
@@ -239,7 +234,7 @@ impl ErofsFs {
     /// The entries of directory `dir`, from the kept listings or read now (and kept).
     fn listing(&self, dir: Ino) -> Result<Arc<Vec<DirEntry>>> {
         {
-            let mut kept = lock(&self.listings)?;
+            let mut kept = lock_cache(&self.listings);
             let hit = kept
                 .iter()
                 .position(|(d, _)| *d == dir)
@@ -251,7 +246,7 @@ impl ErofsFs {
             }
         }
         let list = Arc::new(self.list(dir)?);
-        let mut kept = lock(&self.listings)?;
+        let mut kept = lock_cache(&self.listings);
         if kept.len() >= LISTINGS {
             kept.pop_front();
         }
@@ -320,7 +315,7 @@ impl ErofsFs {
             let name = entry.dir_entry.file_name().to_vec();
             let meta = self.meta(&entry.inode)?;
             if meta.is_dir() {
-                lock(&self.dirs)?
+                lock_cache(&self.dirs)
                     .entry(meta.ino)
                     .or_insert_with(|| join(&path, &name));
             }
@@ -358,7 +353,7 @@ impl FileSystem for ErofsFs {
     }
     fn read_at(&self, ino: Ino, offset: u64, buf: &mut [u8]) -> Result<usize> {
         let image = self.image();
-        let mut kept = lock(&self.chunk)?;
+        let mut kept = lock_cache(&self.chunk);
         let chunk = match kept.take() {
             Some(c) if c.inode.id() == ino => c,
             old => Chunk {
@@ -381,6 +376,9 @@ impl FileSystem for ErofsFs {
             }
             let end = chunk.start + chunk.len as u64;
             if at < chunk.start || at >= end {
+                // The buffer is about to be overwritten: until the read succeeds it holds
+                // nothing, so a failed (or panicking) read leaves no stale range behind.
+                chunk.len = 0;
                 let want = (size - at).min(CHUNK_MAX) as usize;
                 if chunk.buf.len() < want {
                     chunk.buf.resize(want, 0);

@@ -18,7 +18,7 @@ mod xattr;
 
 use std::sync::{Arc, Mutex};
 
-use crate::error::{Error, Result};
+use crate::error::{lock_cache, Error, Result};
 use crate::fs::{probe, DirEntry, FileKind, FileSystem, Ino, Metadata, Span, Xattr};
 use crate::source::Source;
 use data::{Content, Disk, FileData};
@@ -171,13 +171,9 @@ impl ExtFs {
     /// The mapping of the regular file `ino`, from the cache or built and cached; `None`
     /// when `ino` is not a regular file.
     fn cached_data(&self, ino: Ino) -> Result<Option<Arc<FileData>>> {
-        let lock = || {
-            self.maps
-                .lock()
-                .map_err(|_| Error::Usage("ext reader poisoned by an earlier panic".into()))
-        };
+        let lock = || lock_cache(&self.maps);
         {
-            let mut maps = lock()?;
+            let mut maps = lock();
             if let Some(i) = maps.iter().position(|(n, _)| u64::from(*n) == ino) {
                 let hit = maps.remove(i);
                 let data = hit.1.clone();
@@ -196,7 +192,7 @@ impl ExtFs {
             ));
         }
         let data = Arc::new(self.file_data(&inode)?);
-        let mut maps = lock()?;
+        let mut maps = lock();
         maps.insert(0, (inode.number, data.clone()));
         maps.truncate(CACHED_MAPS);
         Ok(Some(data))

@@ -12,7 +12,7 @@ mod locked;
 
 use locked::SendFs;
 
-use crate::error::{Error, Result};
+use crate::error::{lock_state, Error, Result};
 use crate::fs::pathtable::{join, PathTable};
 use crate::fs::{DirEntry, FileKind, FileSystem, Ino, Metadata, Timestamp};
 use crate::ondisk::fat_date;
@@ -180,9 +180,7 @@ impl FatFs {
     }
 
     fn lock(&self) -> Result<MutexGuard<'_, SendFs>> {
-        self.inner
-            .lock()
-            .map_err(|_| Error::Usage("FAT reader poisoned by an earlier panic".into()))
+        lock_state(&self.inner, "FAT reader")
     }
 }
 

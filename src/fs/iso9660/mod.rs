@@ -46,7 +46,7 @@ pub mod volume;
 pub mod zisofs;
 pub mod zisofs2;
 
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use cache::Lru;
 use data::Data;
@@ -82,9 +82,7 @@ pub struct IsoFs {
     zisofs: Mutex<zisofs::Cache>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
+use crate::error::lock_cache as lock;
 
 impl IsoFs {
     /// Reads the volume descriptors of `source` and picks the tree to show.

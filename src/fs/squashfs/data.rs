@@ -8,7 +8,7 @@ use backhand::compression::Compressor;
 use backhand::{DataSize, Fragment};
 
 use super::compression;
-use crate::error::{Error, Result};
+use crate::error::{lock_cache, Error, Result};
 use crate::source::Source;
 
 /// A file's data layout, from its inode.
@@ -56,7 +56,7 @@ pub struct DataReader<'a> {
 impl DataReader<'_> {
     /// The decoded block stored at `at` (`size` on disc, with its uncompressed flag).
     fn block(&self, at: u64, size: DataSize, expect: usize) -> Result<Arc<Vec<u8>>> {
-        if let Some(b) = self.cache.lock().map_err(|_| poisoned())?.get(at) {
+        if let Some(b) = lock_cache(self.cache).get(at) {
             return Ok(b);
         }
         let raw = self
@@ -79,10 +79,7 @@ impl DataReader<'_> {
             ));
         }
         let block = Arc::new(block);
-        self.cache
-            .lock()
-            .map_err(|_| poisoned())?
-            .put(at, block.clone());
+        lock_cache(self.cache).put(at, block.clone());
         Ok(block)
     }
 
@@ -131,8 +128,4 @@ impl DataReader<'_> {
         }
         Ok(done)
     }
-}
-
-fn poisoned() -> Error {
-    Error::Usage("squashfs block cache poisoned by an earlier panic".into())
 }

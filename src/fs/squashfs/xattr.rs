@@ -17,7 +17,7 @@ use backhand::compression::Compressor;
 
 use super::compression;
 use super::data::BlockCache;
-use crate::error::{Error, Result};
+use crate::error::{lock_cache, Error, Result};
 use crate::fs::Xattr;
 use crate::ondisk::Fields;
 use crate::source::Source;
@@ -155,11 +155,7 @@ impl XattrTable {
                 format!("a metadata block of {size} bytes does not fit before {end}"),
             ));
         }
-        let cached = self
-            .cache
-            .lock()
-            .map_err(|_| Error::Usage("squashfs xattr cache poisoned".into()))?
-            .get(at);
+        let cached = lock_cache(&self.cache).get(at);
         if let Some(block) = cached {
             return Ok((block, next));
         }
@@ -179,9 +175,7 @@ impl XattrTable {
             ));
         }
         let block = Arc::new(block);
-        if let Ok(mut cache) = self.cache.lock() {
-            cache.put(at, block.clone());
-        }
+        lock_cache(&self.cache).put(at, block.clone());
         Ok((block, next))
     }
 

@@ -29,7 +29,7 @@ pub mod volume;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use crate::error::{Error, Result};
+use crate::error::{lock_cache, Error, Result};
 use crate::fs::{DirEntry, FileKind, FileSystem, Ino, Metadata, MountOptions, Span};
 use crate::source::Source;
 use partition::Extent;
@@ -191,7 +191,7 @@ impl UdfFs {
     }
 
     fn node(&self, ino: Ino) -> Result<Arc<Node>> {
-        if let Some(n) = self.cache.lock().ok().and_then(|c| c.get(&ino).cloned()) {
+        if let Some(n) = lock_cache(&self.cache).get(&ino).cloned() {
             return Ok(n);
         }
         let fe = icb::read_entry(&self.vol, loc_of(ino))?;
@@ -233,22 +233,17 @@ impl UdfFs {
             meta,
             layout: Mutex::new(None),
         });
-        if let Ok(mut c) = self.cache.lock() {
-            if c.len() >= CACHE_LIMIT {
-                c.clear();
-            }
-            c.insert(ino, node.clone());
+        let mut c = lock_cache(&self.cache);
+        if c.len() >= CACHE_LIMIT {
+            c.clear();
         }
+        c.insert(ino, node.clone());
+        drop(c);
         Ok(node)
     }
 
     fn layout(&self, node: &Node) -> Result<Arc<Layout>> {
-        let mut slot = node.layout.lock().map_err(|_| {
-            Error::unsupported(
-                self.image(),
-                "a file layout after a panic in another thread",
-            )
-        })?;
+        let mut slot = lock_cache(&node.layout);
         if let Some(l) = slot.as_ref() {
             return Ok(l.clone());
         }
@@ -303,7 +298,7 @@ impl UdfFs {
     }
     /// The names a directory lists and the inodes they name, decoded once and cached.
     fn names(&self, dir: Ino) -> Result<Arc<Names>> {
-        if let Some(n) = self.dirs.lock().ok().and_then(|c| c.get(&dir).cloned()) {
+        if let Some(n) = lock_cache(&self.dirs).get(&dir).cloned() {
             return Ok(n);
         }
         let node = self.node(dir)?;
@@ -353,12 +348,12 @@ impl UdfFs {
             names.push((name.into_bytes(), ino_of(f.icb.loc)));
         }
         let names = Arc::new(names);
-        if let Ok(mut c) = self.dirs.lock() {
-            if c.len() >= DIR_CACHE_LIMIT {
-                c.clear();
-            }
-            c.insert(dir, names.clone());
+        let mut c = lock_cache(&self.dirs);
+        if c.len() >= DIR_CACHE_LIMIT {
+            c.clear();
         }
+        c.insert(dir, names.clone());
+        drop(c);
         Ok(names)
     }
 }
