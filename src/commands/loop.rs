@@ -22,6 +22,7 @@ pub const COMMANDS: &[Command] = &[
             arg("MOUNTPOINT", ArgKind::Path),
             opt("OPTIONS", ArgKind::Word),
         ],
+        options: &[],
         run: mount_loop,
     },
     Command {
@@ -33,6 +34,7 @@ pub const COMMANDS: &[Command] = &[
             arg("MOUNTPOINT", ArgKind::Path),
             opt("OPTIONS", ArgKind::Word),
         ],
+        options: &[],
         run: mount_loop_type,
     },
 ];

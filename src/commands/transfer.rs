@@ -24,19 +24,30 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::inspect::file_checksum;
 use super::tar::{kind, pipeline, Header, Piece, TarWriter};
 use super::zerocopy::{widen_pipe, write_file, Direct};
-use super::{arg, many, opt, ArgKind, Command, Ctx};
+use super::{arg, many, option, ArgKind, Command, Ctx, Opt, Value};
 use crate::error::Error;
 use crate::fs::{FileKind, FileSystem, Ino, Metadata, Timestamp};
 use crate::vfs::{walk, Node, Target};
+
+/// `excludes:` of `tar-out` and its compressed forms.
+const EXCLUDES: Opt = option(
+    "excludes",
+    Value::Word("PATTERN,..."),
+    "leave out the members matching these wildcard patterns",
+);
+/// `xdev:` of `copy-out` and `tar-out`.
+const XDEV: Opt = option(
+    "xdev",
+    Value::Bool,
+    "stay on the filesystem the walk starts on: leave out the mounts below it",
+);
 
 pub const COMMANDS: &[Command] = &[
     Command {
         name: "download",
         aliases: &[],
-        args: &[
-            arg("PATH", ArgKind::Path),
-            arg("HOSTFILE", ArgKind::HostPath),
-        ],
+        args: &[arg("PATH", ArgKind::Path), arg("HOSTFILE", ArgKind::Output)],
+        options: &[],
         run: download,
     },
     Command {
@@ -45,8 +56,8 @@ pub const COMMANDS: &[Command] = &[
         args: &[
             many("PATH", ArgKind::Path),
             arg("HOSTDIR", ArgKind::HostPath),
-            opt("xdev:true|false", ArgKind::Word),
         ],
+        options: &[XDEV],
         run: copy_out,
     },
     Command {
@@ -54,12 +65,26 @@ pub const COMMANDS: &[Command] = &[
         aliases: &[],
         args: &[
             arg("DIRECTORY", ArgKind::Path),
-            arg("TARFILE", ArgKind::HostPath),
-            opt("compress:gzip|xz|zstd|bzip2", ArgKind::Word),
-            opt("excludes:PATTERN,...", ArgKind::Word),
-            opt("numericowner:true|false", ArgKind::Word),
-            opt("xattrs:true|false", ArgKind::Word),
-            opt("xdev:true|false", ArgKind::Word),
+            arg("TARFILE", ArgKind::Output),
+        ],
+        options: &[
+            option(
+                "compress",
+                Value::OneOf(&["gzip", "xz", "zstd", "bzip2"]),
+                "compress the archive",
+            ),
+            EXCLUDES,
+            option(
+                "numericowner",
+                Value::Bool,
+                "accepted for guestfish: owners are always numeric",
+            ),
+            option(
+                "xattrs",
+                Value::Bool,
+                "add each member's extended attributes",
+            ),
+            XDEV,
         ],
         run: tar_out,
     },
@@ -68,9 +93,9 @@ pub const COMMANDS: &[Command] = &[
         aliases: &[],
         args: &[
             arg("DIRECTORY", ArgKind::Path),
-            arg("TARBALL", ArgKind::HostPath),
-            opt("excludes:PATTERN,...", ArgKind::Word),
+            arg("TARBALL", ArgKind::Output),
         ],
+        options: &[EXCLUDES],
         run: |ctx, args| tar_out_compressed(ctx, args, "gzip"),
     },
     Command {
@@ -78,9 +103,9 @@ pub const COMMANDS: &[Command] = &[
         aliases: &[],
         args: &[
             arg("DIRECTORY", ArgKind::Path),
-            arg("TARBALL", ArgKind::HostPath),
-            opt("excludes:PATTERN,...", ArgKind::Word),
+            arg("TARBALL", ArgKind::Output),
         ],
+        options: &[EXCLUDES],
         run: |ctx, args| tar_out_compressed(ctx, args, "xz"),
     },
     Command {
@@ -89,8 +114,9 @@ pub const COMMANDS: &[Command] = &[
         args: &[
             arg("ALGORITHM", ArgKind::Word),
             arg("DIRECTORY", ArgKind::Path),
-            arg("SUMSFILE", ArgKind::HostPath),
+            arg("SUMSFILE", ArgKind::Output),
         ],
+        options: &[],
         run: checksums_out,
     },
 ];
@@ -305,33 +331,6 @@ fn download(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Options of the `key:value` form that follow a command's fixed arguments.
-fn options<'a>(args: &'a [String], known: &[&str]) -> anyhow::Result<HashMap<&'a str, &'a str>> {
-    let mut map = HashMap::new();
-    for a in args {
-        let Some((key, value)) = a.split_once(':') else {
-            bail!(
-                "{a}: expected an option of the form key:value ({})",
-                known.join(", ")
-            );
-        };
-        if !known.contains(&key) {
-            bail!("{key}: unknown option (known: {})", known.join(", "));
-        }
-        map.insert(key, value);
-    }
-    Ok(map)
-}
-
-/// The value of a `key:true|false` option, false when it is not given.
-fn flag(opts: &HashMap<&str, &str>, key: &str) -> anyhow::Result<bool> {
-    match opts.get(key).copied() {
-        None | Some("false") => Ok(false),
-        Some("true") => Ok(true),
-        Some(other) => bail!("{key}:{other}: expected true or false"),
-    }
-}
-
 /// True when GNU tar's `--exclude=PATTERN` (unanchored, `*` matching `/`) would drop `rel`.
 fn excluded(patterns: &[glob::Pattern], rel: &[u8]) -> bool {
     if patterns.is_empty() {
@@ -354,12 +353,9 @@ fn tar_out_compressed(ctx: &mut Ctx, args: &[String], compress: &str) -> anyhow:
 }
 
 fn tar_out(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
-    let opts = options(
-        &args[2..],
-        &["compress", "excludes", "numericowner", "xattrs", "xdev"],
-    )?;
+    let opts = super::parse("tar-out", args)?;
     let excludes: Vec<glob::Pattern> = opts
-        .get("excludes")
+        .value("excludes")
         .map(|list| {
             list.split(',')
                 .filter(|p| !p.is_empty())
@@ -369,17 +365,10 @@ fn tar_out(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
         .transpose()
         .context("excludes")?
         .unwrap_or_default();
-    flag(&opts, "numericowner")?;
-    let xdev = flag(&opts, "xdev")?;
+    let xdev = opts.flag("xdev");
     // xattrs:true adds each member's extended attributes, as GNU tar's --xattrs.
-    let xattrs = flag(&opts, "xattrs")?;
-    let compress = opts.get("compress").copied();
-    if !matches!(compress, None | Some("gzip" | "xz" | "zstd" | "bzip2")) {
-        bail!(
-            "compress:{}: unknown compression (gzip, xz, zstd, bzip2)",
-            compress.unwrap_or_default()
-        );
-    }
+    let xattrs = opts.flag("xattrs");
+    let compress = opts.value("compress");
     let start = ctx.session.resolve(&args[0])?;
     if !start.is_dir() {
         return Err(Error::NotADirectory(args[0].clone()).into());
@@ -870,17 +859,9 @@ fn set_path_times(dest: &Path, meta: &Metadata) -> anyhow::Result<()> {
 
 fn copy_out(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
     // Trailing `key:value` words are options; the host directory comes before them.
-    let positional = args.len()
-        - args
-            .iter()
-            .rev()
-            .take_while(|a| a.starts_with("xdev:"))
-            .count();
-    if positional < 2 {
-        bail!("copy-out: expected PATH... HOSTDIR [xdev:true]");
-    }
-    let opts = options(&args[positional..], &["xdev"])?;
-    let xdev = flag(&opts, "xdev")?;
+    let opts = super::parse("copy-out", args)?;
+    let positional = opts.args.len();
+    let xdev = opts.flag("xdev");
     let (paths, hostdir) = args[..positional].split_at(positional - 1);
     let hostdir = Path::new(&hostdir[0]);
     if !hostdir.is_dir() {

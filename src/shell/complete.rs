@@ -114,7 +114,7 @@ pub fn candidates(session: &Session, kind: ArgKind, partial: &str) -> Vec<Candid
             .map(|d| Candidate::word(d))
             .collect(),
         ArgKind::Path => paths(session, partial),
-        ArgKind::HostPath | ArgKind::Word => Vec::new(),
+        ArgKind::HostPath | ArgKind::Output | ArgKind::Word => Vec::new(),
     };
     found.sort_by(|a, b| a.display.cmp(&b.display));
     found

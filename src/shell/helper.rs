@@ -46,7 +46,7 @@ impl Completer for ReplHelper {
             Place::Word(w) => w,
         };
         let kind = word.kind().unwrap_or(ArgKind::Word);
-        if kind == ArgKind::HostPath {
+        if matches!(kind, ArgKind::HostPath | ArgKind::Output) {
             return self.files.complete_path(line, pos);
         }
         let pairs = complete::candidates(&self.shell.session, kind, &word.partial)
