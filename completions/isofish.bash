@@ -279,7 +279,7 @@ _isofish() {
             return 0
             ;;
         isofish__subcmd__boot__subcmd__extract)
-            opts=""
+            opts="--whole"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -293,12 +293,16 @@ _isofish() {
             return 0
             ;;
         isofish__subcmd__boot__subcmd__info)
-            opts=""
+            opts="--as"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --as)
+                    COMPREPLY=($(compgen -W "mkisofs" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -391,7 +395,7 @@ _isofish() {
             return 0
             ;;
         isofish__subcmd__copy__subcmd__out)
-            opts=""
+            opts="xdev:true xdev:false"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -615,7 +619,7 @@ _isofish() {
             return 0
             ;;
         isofish__subcmd__is__subcmd__dir)
-            opts=""
+            opts="followsymlinks:true followsymlinks:false"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -629,7 +633,7 @@ _isofish() {
             return 0
             ;;
         isofish__subcmd__is__subcmd__file)
-            opts=""
+            opts="followsymlinks:true followsymlinks:false"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -713,7 +717,7 @@ _isofish() {
             return 0
             ;;
         isofish__subcmd__list__subcmd__partitions)
-            opts=""
+            opts="-l --long"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -993,7 +997,7 @@ _isofish() {
             return 0
             ;;
         isofish__subcmd__tar__subcmd__out)
-            opts=""
+            opts="compress:gzip compress:xz compress:zstd compress:bzip2 excludes: numericowner:true numericowner:false xattrs:true xattrs:false xdev:true xdev:false"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1007,7 +1011,7 @@ _isofish() {
             return 0
             ;;
         isofish__subcmd__tgz__subcmd__out)
-            opts=""
+            opts="excludes:"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1021,7 +1025,7 @@ _isofish() {
             return 0
             ;;
         isofish__subcmd__txz__subcmd__out)
-            opts=""
+            opts="excludes:"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

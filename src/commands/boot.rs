@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context};
 
-use super::{arg, opt, ArgKind, Command, Ctx};
+use super::{arg, option, ArgKind, Command, Ctx, Value};
 use crate::boot::{mkisofs, report, Layout};
 use crate::fs::{self, MountOptions};
 use crate::source::Source;
@@ -16,40 +16,42 @@ pub const COMMANDS: &[Command] = &[
     Command {
         name: "boot-info",
         aliases: &["info-boot"],
-        args: &[
-            opt("--as", ArgKind::Word),
-            opt("mkisofs", ArgKind::Word),
-            arg("DEVICE", ArgKind::Device),
-        ],
+        args: &[arg("DEVICE", ArgKind::Device)],
+        options: &[option(
+            "--as",
+            Value::OneOf(&["mkisofs"]),
+            "print the xorriso -as mkisofs options that rebuild the boot setup",
+        )],
         run: boot_info,
     },
     Command {
         name: "boot-extract",
         aliases: &[],
         args: &[
-            opt("--whole", ArgKind::Word),
             arg("DEVICE", ArgKind::Device),
             arg("N", ArgKind::Word),
-            arg("HOSTFILE", ArgKind::HostPath),
+            arg("HOSTFILE", ArgKind::Output),
         ],
+        options: &[option(
+            "--whole",
+            Value::Flag,
+            "the whole image, not only the part the firmware loads",
+        )],
         run: boot_extract,
     },
     Command {
         name: "list-partitions",
         aliases: &[],
-        args: &[opt("-l", ArgKind::Word)],
+        args: &[],
+        options: &[option(
+            "-l",
+            Value::Flag,
+            "each partition's table, extent, type and name",
+        )
+        .aliases(&["--long"])],
         run: list_partitions,
     },
 ];
-
-/// Splits leading `--flag` words from the rest.
-fn flags(args: &[String]) -> (Vec<&str>, &[String]) {
-    let n = args
-        .iter()
-        .take_while(|a| a.starts_with('-') && a.len() > 1)
-        .count();
-    (args[..n].iter().map(String::as_str).collect(), &args[n..])
-}
 
 /// The layout of `device`, with boot images named by the ISO tree when it opens.
 fn layout(ctx: &Ctx, device: &str) -> anyhow::Result<(Arc<dyn Source>, Layout)> {
@@ -60,20 +62,9 @@ fn layout(ctx: &Ctx, device: &str) -> anyhow::Result<(Arc<dyn Source>, Layout)> 
 }
 
 fn boot_info(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
-    let (mut as_mkisofs, mut rest) = (false, args);
-    if rest.first().map(String::as_str) == Some("--as") {
-        match rest.get(1).map(String::as_str) {
-            Some("mkisofs") => as_mkisofs = true,
-            other => bail!(
-                "boot-info: --as takes 'mkisofs', not {:?}",
-                other.unwrap_or("")
-            ),
-        }
-        rest = &rest[2..];
-    }
-    let [device] = rest else {
-        bail!("boot-info: usage: boot-info [--as mkisofs] DEVICE");
-    };
+    let parsed = super::parse("boot-info", args)?;
+    let as_mkisofs = parsed.value("--as").is_some();
+    let device = &parsed.args[0];
     let (source, layout) = layout(ctx, device)?;
     let lines = if as_mkisofs {
         if layout.boot_record.is_none() && layout.system.mbr.is_none() {
@@ -112,15 +103,9 @@ fn boot_info(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
 }
 
 fn boot_extract(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
-    let (flags, rest) = flags(args);
-    let whole = match flags.as_slice() {
-        [] => false,
-        ["--whole"] => true,
-        other => bail!("boot-extract: unknown option {:?}", other.join(" ")),
-    };
-    let [device, n, host] = rest else {
-        bail!("boot-extract: usage: boot-extract [--whole] DEVICE N HOSTFILE|-");
-    };
+    let parsed = super::parse("boot-extract", args)?;
+    let whole = parsed.flag("--whole");
+    let (device, n, host) = (&parsed.args[0], &parsed.args[1], &parsed.args[2]);
     let (source, layout) = layout(ctx, device)?;
     match &layout.catalog {
         None => bail!("{device}: no El Torito boot record"),
@@ -177,11 +162,7 @@ fn copy(src: &dyn Source, start: u64, len: u64, out: &mut dyn Write) -> anyhow::
 }
 
 fn list_partitions(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
-    let long = match args.first().map(String::as_str) {
-        None => false,
-        Some("-l" | "--long") => true,
-        Some(other) => bail!("list-partitions: unknown option {other:?}"),
-    };
+    let long = super::parse("list-partitions", args)?.flag("-l");
     for d in ctx.session.drives() {
         for p in &d.partitions {
             if long {

@@ -6,6 +6,7 @@ pub const COMMANDS: &[Command] = &[Command {
     name: "browse",
     aliases: &["tui"],
     args: &[opt("PATH", ArgKind::Path)],
+    options: &[],
     run: browse,
 }];
 

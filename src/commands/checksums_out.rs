@@ -16,8 +16,9 @@ pub const COMMANDS: &[Command] = &[Command {
     args: &[
         arg("ALGORITHM", ArgKind::Word),
         arg("DIRECTORY", ArgKind::Path),
-        arg("SUMSFILE", ArgKind::HostPath),
+        arg("SUMSFILE", ArgKind::Output),
     ],
+    options: &[],
     run: checksums_out,
 }];
 

@@ -9,9 +9,8 @@ use anyhow::bail;
 use indicatif::ProgressBar;
 
 use super::extract::{copy_file, finish_dir, make_dir, make_other, Plan, Planned};
-use super::keyvalue::{flag, options};
 use super::sink::progress;
-use super::{arg, many, opt, ArgKind, Command, Ctx};
+use super::{arg, many, ArgKind, Command, Ctx, XDEV};
 use crate::vfs::walk;
 
 pub const COMMANDS: &[Command] = &[Command {
@@ -20,8 +19,8 @@ pub const COMMANDS: &[Command] = &[Command {
     args: &[
         many("PATH", ArgKind::Path),
         arg("HOSTDIR", ArgKind::HostPath),
-        opt("xdev:true|false", ArgKind::Word),
     ],
+    options: &[XDEV],
     run: copy_out,
 }];
 
@@ -78,17 +77,9 @@ fn copy_files(files: &[Planned], root: bool, bar: &ProgressBar) -> anyhow::Resul
 
 fn copy_out(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
     // Trailing `key:value` words are options; the host directory comes before them.
-    let positional = args.len()
-        - args
-            .iter()
-            .rev()
-            .take_while(|a| a.starts_with("xdev:"))
-            .count();
-    if positional < 2 {
-        bail!("copy-out: expected PATH... HOSTDIR [xdev:true]");
-    }
-    let opts = options(&args[positional..], &["xdev"])?;
-    let xdev = flag(&opts, "xdev")?;
+    let opts = super::parse("copy-out", args)?;
+    let positional = opts.args.len();
+    let xdev = opts.flag("xdev");
     let (paths, hostdir) = args[..positional].split_at(positional - 1);
     let hostdir = Path::new(&hostdir[0]);
     if !hostdir.is_dir() {

@@ -13,10 +13,8 @@ use crate::data::{FileCopy, FileData};
 pub const COMMANDS: &[Command] = &[Command {
     name: "download",
     aliases: &[],
-    args: &[
-        arg("PATH", ArgKind::Path),
-        arg("HOSTFILE", ArgKind::HostPath),
-    ],
+    args: &[arg("PATH", ArgKind::Path), arg("HOSTFILE", ArgKind::Output)],
+    options: &[],
     run: download,
 }];
 

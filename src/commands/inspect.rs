@@ -4,81 +4,90 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use anyhow::bail;
-
 use super::checksum::Hasher;
 use super::format::blocks512;
 use super::read::open_file;
-use super::{arg, opt, ArgKind, Command, Ctx};
+use super::{arg, option, ArgKind, Command, Ctx, Opt, Value};
 use crate::error::Error;
 use crate::fs::{self, FileKind, FileSystem, Ino, MountOptions};
 use crate::vfs::{walk, Node};
+
+/// `followsymlinks:` of `is-file` and `is-dir`.
+const FOLLOW_SYMLINKS: &[Opt] = &[option(
+    "followsymlinks",
+    Value::Bool,
+    "look at what a symlink at PATH points to",
+)];
 
 pub const COMMANDS: &[Command] = &[
     Command {
         name: "info",
         aliases: &[],
         args: &[arg("DEVICE", ArgKind::Device)],
+        options: &[],
         run: info,
     },
     Command {
         name: "stat",
         aliases: &[],
         args: &[arg("PATH", ArgKind::Path)],
+        options: &[],
         run: |ctx, args| stat(ctx, &args[0], true),
     },
     Command {
         name: "lstat",
         aliases: &[],
         args: &[arg("PATH", ArgKind::Path)],
+        options: &[],
         run: |ctx, args| stat(ctx, &args[0], false),
     },
     Command {
         name: "is-file",
         aliases: &[],
-        args: &[
-            arg("PATH", ArgKind::Path),
-            opt("followsymlinks:true", ArgKind::Word),
-        ],
-        run: |ctx, args| is_kind(ctx, args, FileKind::File),
+        args: &[arg("PATH", ArgKind::Path)],
+        options: FOLLOW_SYMLINKS,
+        run: |ctx, args| is_kind(ctx, "is-file", args, FileKind::File),
     },
     Command {
         name: "is-dir",
         aliases: &[],
-        args: &[
-            arg("PATH", ArgKind::Path),
-            opt("followsymlinks:true", ArgKind::Word),
-        ],
-        run: |ctx, args| is_kind(ctx, args, FileKind::Dir),
+        args: &[arg("PATH", ArgKind::Path)],
+        options: FOLLOW_SYMLINKS,
+        run: |ctx, args| is_kind(ctx, "is-dir", args, FileKind::Dir),
     },
     Command {
         name: "is-symlink",
         aliases: &[],
         args: &[arg("PATH", ArgKind::Path)],
-        run: |ctx, args| is_kind(ctx, args, FileKind::Symlink),
+        options: &[],
+        run: |ctx, args| is_kind(ctx, "is-symlink", args, FileKind::Symlink),
     },
     Command {
         name: "exists",
         aliases: &[],
         args: &[arg("PATH", ArgKind::Path)],
+        options: &[],
         run: exists,
     },
     Command {
         name: "file",
         aliases: &[],
         args: &[arg("PATH", ArgKind::Path)],
+        options: &[],
         run: file,
     },
     Command {
         name: "checksum",
         aliases: &[],
         args: &[arg("ALGORITHM", ArgKind::Word), arg("PATH", ArgKind::Path)],
+        options: &[],
         run: checksum,
     },
     Command {
         name: "du",
         aliases: &[],
         args: &[arg("PATH", ArgKind::Path)],
+        options: &[],
         run: du,
     },
 ];
@@ -163,12 +172,9 @@ fn probe_path(ctx: &Ctx, path: &str, follow: bool) -> anyhow::Result<Option<Node
     }
 }
 
-fn is_kind(ctx: &mut Ctx, args: &[String], kind: FileKind) -> anyhow::Result<()> {
-    let follow = match args.get(1).map(String::as_str) {
-        None | Some("followsymlinks:false") => false,
-        Some("followsymlinks:true") => true,
-        Some(other) => bail!("{other}: unknown option (followsymlinks:true|false)"),
-    };
+/// `is-file`, `is-dir` and `is-symlink` (the command `name`).
+fn is_kind(ctx: &mut Ctx, name: &str, args: &[String], kind: FileKind) -> anyhow::Result<()> {
+    let follow = super::parse(name, args)?.flag("followsymlinks");
     let found = probe_path(ctx, &args[0], follow)?.is_some_and(|n| n.kind() == kind);
     writeln!(ctx.out, "{found}")?;
     Ok(())

@@ -18,6 +18,7 @@ pub const COMMANDS: &[Command] = &[
             arg("MOUNTPOINT", ArgKind::Path),
             opt("OPTIONS", ArgKind::Word),
         ],
+        options: &[],
         run: mount_loop,
     },
     Command {
@@ -29,6 +30,7 @@ pub const COMMANDS: &[Command] = &[
             arg("MOUNTPOINT", ArgKind::Path),
             opt("OPTIONS", ArgKind::Word),
         ],
+        options: &[],
         run: mount_loop_type,
     },
 ];

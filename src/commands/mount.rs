@@ -19,48 +19,56 @@ pub const COMMANDS: &[Command] = &[
         name: "open",
         aliases: &["add", "add-ro", "add-drive", "add-drive-ro", "add-cdrom"],
         args: &[arg("IMAGE", ArgKind::HostPath)],
+        options: &[],
         run: open,
     },
     Command {
         name: "run",
         aliases: &["launch"],
         args: &[],
+        options: &[],
         run: |_, _| Ok(()),
     },
     Command {
         name: "list-devices",
         aliases: &[],
         args: &[],
+        options: &[],
         run: list_devices,
     },
     Command {
         name: "list-filesystems",
         aliases: &[],
         args: &[],
+        options: &[],
         run: list_filesystems,
     },
     Command {
         name: "vfs-type",
         aliases: &[],
         args: &[arg("DEVICE", ArgKind::Device)],
+        options: &[],
         run: vfs_type,
     },
     Command {
         name: "vfs-label",
         aliases: &[],
         args: &[arg("DEVICE", ArgKind::Device)],
+        options: &[],
         run: vfs_label,
     },
     Command {
         name: "mount",
         aliases: &[],
         args: MOUNT_ARGS,
+        options: &[],
         run: mount,
     },
     Command {
         name: "mount-ro",
         aliases: &[],
         args: MOUNT_ARGS,
+        options: &[],
         run: mount,
     },
     Command {
@@ -71,24 +79,28 @@ pub const COMMANDS: &[Command] = &[
             arg("DEVICE", ArgKind::Device),
             arg("MOUNTPOINT", ArgKind::Path),
         ],
+        options: &[],
         run: mount_options,
     },
     Command {
         name: "mkmountpoint",
         aliases: &["rmmountpoint"],
         args: &[arg("PATH", ArgKind::Path)],
+        options: &[],
         run: |_, _| Ok(()),
     },
     Command {
         name: "umount",
         aliases: &["unmount"],
         args: &[arg("MOUNTPOINT", ArgKind::Path)],
+        options: &[],
         run: umount,
     },
     Command {
         name: "umount-all",
         aliases: &["unmount-all"],
         args: &[],
+        options: &[],
         run: |ctx, _| {
             ctx.session.umount_all()?;
             Ok(())
@@ -98,24 +110,28 @@ pub const COMMANDS: &[Command] = &[
         name: "mounts",
         aliases: &[],
         args: &[],
+        options: &[],
         run: mounts,
     },
     Command {
         name: "mountpoints",
         aliases: &[],
         args: &[],
+        options: &[],
         run: mountpoints,
     },
     Command {
         name: "cd",
         aliases: &[],
         args: &[opt("DIRECTORY", ArgKind::Path)],
+        options: &[],
         run: cd,
     },
     Command {
         name: "pwd",
         aliases: &[],
         args: &[],
+        options: &[],
         run: |ctx, _| {
             writeln!(ctx.out, "{}", ctx.session.cwd())?;
             Ok(())

@@ -12,18 +12,21 @@ pub const COMMANDS: &[Command] = &[
         name: "completions",
         aliases: &[],
         args: &[arg("SHELL", ArgKind::Word)],
+        options: &[],
         run: completions,
     },
     Command {
         name: "echo",
         aliases: &[],
         args: &[any("WORD", ArgKind::Word)],
+        options: &[],
         run: echo,
     },
     Command {
         name: "quit",
         aliases: &["exit", "q"],
         args: &[],
+        options: &[],
         run: |_, _| Err(Quit.into()),
     },
 ];
@@ -45,6 +48,6 @@ fn completions(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
             args[0]
         )
     })?;
-    crate::shell::cli::write_completions(shell, ctx.out);
+    crate::shell::cli::write_completions(shell, ctx.out)?;
     Ok(())
 }

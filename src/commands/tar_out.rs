@@ -9,18 +9,24 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::os::fd::AsFd;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use indicatif::ProgressBar;
 
-use super::keyvalue::{flag, options};
 use super::sink::{progress, Sink};
 use super::tar::{kind, pipeline, Header, Piece, TarWriter};
-use super::{arg, opt, ArgKind, Command, Ctx};
+use super::{arg, option, ArgKind, Command, Ctx, Opt, Value, XDEV};
 use crate::data::to_stream::widen_pipe;
 use crate::data::{Direct, FileData};
 use crate::error::Error;
 use crate::fs::FileKind;
 use crate::vfs::{walk, Node, Target};
+
+/// `excludes:` of `tar-out` and its compressed forms.
+const EXCLUDES: Opt = option(
+    "excludes",
+    Value::Word("PATTERN,..."),
+    "leave out the members matching these wildcard patterns",
+);
 
 pub const COMMANDS: &[Command] = &[
     Command {
@@ -28,12 +34,26 @@ pub const COMMANDS: &[Command] = &[
         aliases: &[],
         args: &[
             arg("DIRECTORY", ArgKind::Path),
-            arg("TARFILE", ArgKind::HostPath),
-            opt("compress:gzip|xz|zstd|bzip2", ArgKind::Word),
-            opt("excludes:PATTERN,...", ArgKind::Word),
-            opt("numericowner:true|false", ArgKind::Word),
-            opt("xattrs:true|false", ArgKind::Word),
-            opt("xdev:true|false", ArgKind::Word),
+            arg("TARFILE", ArgKind::Output),
+        ],
+        options: &[
+            option(
+                "compress",
+                Value::OneOf(&["gzip", "xz", "zstd", "bzip2"]),
+                "compress the archive",
+            ),
+            EXCLUDES,
+            option(
+                "numericowner",
+                Value::Bool,
+                "accepted for guestfish: owners are always numeric",
+            ),
+            option(
+                "xattrs",
+                Value::Bool,
+                "add each member's extended attributes",
+            ),
+            XDEV,
         ],
         run: tar_out,
     },
@@ -42,9 +62,9 @@ pub const COMMANDS: &[Command] = &[
         aliases: &[],
         args: &[
             arg("DIRECTORY", ArgKind::Path),
-            arg("TARBALL", ArgKind::HostPath),
-            opt("excludes:PATTERN,...", ArgKind::Word),
+            arg("TARBALL", ArgKind::Output),
         ],
+        options: &[EXCLUDES],
         run: |ctx, args| tar_out_compressed(ctx, args, "gzip"),
     },
     Command {
@@ -52,9 +72,9 @@ pub const COMMANDS: &[Command] = &[
         aliases: &[],
         args: &[
             arg("DIRECTORY", ArgKind::Path),
-            arg("TARBALL", ArgKind::HostPath),
-            opt("excludes:PATTERN,...", ArgKind::Word),
+            arg("TARBALL", ArgKind::Output),
         ],
+        options: &[EXCLUDES],
         run: |ctx, args| tar_out_compressed(ctx, args, "xz"),
     },
 ];
@@ -81,12 +101,9 @@ fn tar_out_compressed(ctx: &mut Ctx, args: &[String], compress: &str) -> anyhow:
 }
 
 fn tar_out(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
-    let opts = options(
-        &args[2..],
-        &["compress", "excludes", "numericowner", "xattrs", "xdev"],
-    )?;
+    let opts = super::parse("tar-out", args)?;
     let excludes: Vec<glob::Pattern> = opts
-        .get("excludes")
+        .value("excludes")
         .map(|list| {
             list.split(',')
                 .filter(|p| !p.is_empty())
@@ -96,17 +113,10 @@ fn tar_out(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
         .transpose()
         .context("excludes")?
         .unwrap_or_default();
-    flag(&opts, "numericowner")?;
-    let xdev = flag(&opts, "xdev")?;
+    let xdev = opts.flag("xdev");
     // xattrs:true adds each member's extended attributes, as GNU tar's --xattrs.
-    let xattrs = flag(&opts, "xattrs")?;
-    let compress = opts.get("compress").copied();
-    if !matches!(compress, None | Some("gzip" | "xz" | "zstd" | "bzip2")) {
-        bail!(
-            "compress:{}: unknown compression (gzip, xz, zstd, bzip2)",
-            compress.unwrap_or_default()
-        );
-    }
+    let xattrs = opts.flag("xattrs");
+    let compress = opts.value("compress");
     let start = ctx.session.resolve(&args[0])?;
     if !start.is_dir() {
         return Err(Error::NotADirectory(args[0].clone()).into());

@@ -14,24 +14,28 @@ pub const COMMANDS: &[Command] = &[
         name: "getxattrs",
         aliases: &[],
         args: &[arg("PATH", ArgKind::Path)],
+        options: &[],
         run: |ctx, args| list(ctx, &args[0], true),
     },
     Command {
         name: "lgetxattrs",
         aliases: &[],
         args: &[arg("PATH", ArgKind::Path)],
+        options: &[],
         run: |ctx, args| list(ctx, &args[0], false),
     },
     Command {
         name: "getxattr",
         aliases: &[],
         args: &[arg("PATH", ArgKind::Path), arg("NAME", ArgKind::Word)],
+        options: &[],
         run: |ctx, args| one(ctx, &args[0], &args[1], true),
     },
     Command {
         name: "lgetxattr",
         aliases: &[],
         args: &[arg("PATH", ArgKind::Path), arg("NAME", ArgKind::Word)],
+        options: &[],
         run: |ctx, args| one(ctx, &args[0], &args[1], false),
     },
 ];

@@ -46,8 +46,16 @@ impl Completer for ReplHelper {
             Place::Word(w) => w,
         };
         let kind = word.kind().unwrap_or(ArgKind::Word);
-        if kind == ArgKind::HostPath {
-            return self.files.complete_path(line, pos);
+        let options = word.options().into_iter().map(|c| Pair {
+            display: c.display,
+            replacement: c.replacement,
+        });
+        if matches!(kind, ArgKind::HostPath | ArgKind::Output) {
+            let (start, mut pairs) = self.files.complete_path(line, pos)?;
+            if start == word.start {
+                pairs.extend(options);
+            }
+            return Ok((start, pairs));
         }
         let pairs = complete::candidates(&self.shell.session, kind, &word.partial)
             .into_iter()
@@ -55,6 +63,7 @@ impl Completer for ReplHelper {
                 display: c.display,
                 replacement: c.replacement,
             })
+            .chain(options)
             .collect();
         Ok((word.start, pairs))
     }

@@ -1,5 +1,6 @@
 //! Shell completion scripts: the checked-in files are what `isofish completions SHELL` prints,
-//! and bash, given the script, completes the first word to isofish's commands.
+//! and bash, given the script, completes the first word to isofish's commands, and a command's
+//! flags and `name:value` options from its table.
 
 use std::process::Command;
 
@@ -81,4 +82,20 @@ fn bash_completes_options_and_image_files() {
     assert_eq!(flags, ["--ro"]);
     // -a takes a host file: the repository's own Cargo.toml is offered.
     assert_eq!(bash_complete(&["-a", "Cargo.t"]), ["Cargo.toml"]);
+}
+
+#[test]
+fn bash_completes_a_commands_flags_and_options() {
+    assert_eq!(bash_complete(&["boot-info", "--a"]), ["--as"]);
+    assert_eq!(bash_complete(&["boot-info", "--as", ""]), ["mkisofs"]);
+    assert_eq!(
+        bash_complete(&["tar-out", "/", "x.tar", "xa"]),
+        ["xattrs:false", "xattrs:true"]
+    );
+    assert_eq!(
+        bash_complete(&["tgz-out", "/", "x.tgz", "e"]),
+        ["excludes:"]
+    );
+    // Words that are no option are left to bash's own (file name) completion.
+    assert!(bash_complete(&["tar-out", "Cargo.t"]).is_empty());
 }

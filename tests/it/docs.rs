@@ -1,5 +1,6 @@
 //! The command pages (`commands/NAME.md`) are complete and true: every registry command has a
-//! page in the house format, and every example in them runs and prints what the page shows.
+//! page in the house format whose synopsis is the registry's, and every example in them runs and
+//! prints what the page shows.
 //!
 //! An example is a ```console block: lines starting with `$ ` are run with `sh -c` from the
 //! repository root (with the built `isofish` first on `PATH`, `TZ=UTC`, `NO_COLOR=1`); the
@@ -68,6 +69,39 @@ fn every_page_has_the_house_sections() {
             "{name}.md: no runnable example under ## Examples"
         );
     }
+}
+
+/// The code lines (indented four spaces) of a page's `## Synopsis` section, unindented.
+fn synopsis_lines(page: &str) -> Vec<&str> {
+    page.lines()
+        .skip_while(|l| *l != "## Synopsis")
+        .skip(1)
+        .take_while(|l| !l.starts_with("## "))
+        .filter_map(|l| l.strip_prefix("    "))
+        .collect()
+}
+
+/// The first synopsis line of each page is exactly what the registry (`help`, the usage errors,
+/// completion) says; further lines may show other forms (`isofish --tui`, a second kind of
+/// argument).
+#[test]
+fn every_page_synopsis_is_the_registry_synopsis() {
+    let pages = pages();
+    let mut wrong = Vec::new();
+    for command in isofish::commands::all() {
+        let Some((_, text)) = pages.iter().find(|(n, _)| n == command.name) else {
+            continue; // every_command_has_a_page says so
+        };
+        let registry = command.synopsis();
+        let page = synopsis_lines(text).first().copied().unwrap_or_default();
+        if page != registry {
+            wrong.push(format!(
+                "{}.md: the synopsis is\n    {page}\nbut the registry says\n    {registry}",
+                command.name
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
 /// One example: the command line, the expected output lines, and whether it must fail.
