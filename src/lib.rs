@@ -1,5 +1,8 @@
 //! isofish: a guestfish-style shell for disc images, as a library. The binary (`src/main.rs`)
 //! is a thin layer over [`shell`]; everything else is here so tests and tools can use it.
+//!
+//! No unsafe code, but for the one module that says why it needs it (`fs::fat::locked`).
+#![deny(unsafe_code)]
 
 pub mod boot;
 pub mod commands;

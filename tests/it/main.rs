@@ -15,6 +15,7 @@ mod completions;
 mod cpio_encode;
 mod docs;
 mod host_tree;
+mod house_rules;
 mod iso_aaip;
 mod iso_encode;
 mod iso_flags;
