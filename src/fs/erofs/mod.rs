@@ -30,7 +30,7 @@ use erofs_rs::types::{Inode, Layout};
 use rustix::fs::FileType;
 
 use crate::error::{lock_cache, Error, Result};
-use crate::fs::pathtable::join;
+use crate::fs::inotable::join;
 use crate::fs::{DirEntry, FileKind, FileSystem, Ino, Metadata, Timestamp, Xattr};
 use crate::source::Source;
 use image::{run, SourceImage};

@@ -1,5 +1,5 @@
 //! FAT12, FAT16 and FAT32 with long names through fatfs (read-only: the adapter refuses
-//! writes). The crate speaks in paths, so inode numbers come from a [`PathTable`]. FAT keeps no
+//! writes). The crate speaks in paths, so inode numbers come from a [`InoTable`]. FAT keeps no
 //! owners or permissions: files show as 0644 and directories as 0755 (0444/0555 when read-only),
 //! owned by root; times are the recorded local times taken as UTC, as mtools shows them.
 
@@ -13,7 +13,7 @@ mod locked;
 use locked::SendFs;
 
 use crate::error::{lock_state, Error, Result};
-use crate::fs::pathtable::{join, PathTable};
+use crate::fs::inotable::{join, InoTable};
 use crate::fs::{DirEntry, FileKind, FileSystem, Ino, Metadata, Timestamp};
 use crate::ondisk::fat_date;
 use crate::source::Source;
@@ -100,7 +100,7 @@ pub struct FatFs {
     inner: Mutex<SendFs>,
     label: String,
     fat_type: &'static str,
-    paths: PathTable,
+    paths: InoTable,
 }
 
 fn stamp(t: DateTime) -> Timestamp {
@@ -175,7 +175,7 @@ impl FatFs {
             inner: Mutex::new(SendFs::new(fs)),
             label,
             fat_type,
-            paths: PathTable::new(root),
+            paths: InoTable::new(root),
         })
     }
 

@@ -16,17 +16,17 @@ struct Table {
 }
 
 /// Paths (absolute, `/`-separated bytes) and their metadata, by number.
-pub struct PathTable {
+pub struct InoTable {
     table: Mutex<Table>,
 }
 
-impl PathTable {
+impl InoTable {
     /// A table holding the root, `/`.
     pub fn new(root: Metadata) -> Self {
         let mut t = Table::default();
         t.entries.push((b"/".to_vec(), root));
         t.by_path.insert(b"/".to_vec(), 0);
-        PathTable {
+        InoTable {
             table: Mutex::new(t),
         }
     }
