@@ -1,8 +1,9 @@
 //! Everything that makes an image bootable, read from its bytes: the El Torito catalog and the
 //! patches in its boot images, and the system area (MBR, GPT, APM, partition offset, appended
-//! partitions). [`Layout::read`] gathers them; [`Layout::partitions`] is what the session shows
-//! as `/dev/sda1`, `/dev/sda2`...; [`summary_lines`] is what `info DEV` prints about them.
-//! One on-disk structure per file below this module.
+//! partitions). [`Layout::read`] gathers them; [`partitions`] is what the session shows as
+//! `/dev/sda1`, `/dev/sda2`.... One on-disk structure per file below this module, each with
+//! its encoder beside its decoder; what the commands print about a layout is theirs
+//! (`commands::boot`).
 
 pub mod apm;
 pub mod bootinfo;
@@ -10,9 +11,6 @@ pub mod ebr;
 pub mod eltorito;
 pub mod gpt;
 pub mod mbr;
-pub mod mkisofs;
-
-pub mod report;
 pub mod volume;
 
 use std::collections::{HashMap, HashSet};
@@ -559,10 +557,4 @@ impl Layout {
 /// The partitions of `src` as the session shows them (no file names needed).
 pub fn partitions(src: &dyn Source) -> Result<Vec<Partition>> {
     Ok(SystemArea::read(src)?.partitions)
-}
-
-/// Label/value lines for `info DEV`: the boot record and the hybrid layout.
-pub fn summary_lines(src: &dyn Source) -> Result<Vec<(String, String)>> {
-    let layout = Layout::read(src, None)?;
-    Ok(report::summary(&layout))
 }

@@ -5,8 +5,9 @@
 //! `isofish-boot-N.img`, which `boot-extract --whole DEV N` writes (xorriso's own report
 //! leaves such an image out).
 
-use super::eltorito::{Emulation, BLOCK};
-use super::{Image, Layout, Location, MbrCode, Table};
+use crate::boot::eltorito::{Emulation, BLOCK};
+use crate::boot::mbr::Mbr;
+use crate::boot::{Image, Layout, Location, MbrCode, Table};
 
 /// `'text'` with embedded single quotes closed and escaped, as a shell reads it.
 fn quote(s: &str) -> String {
@@ -63,7 +64,7 @@ fn storage_hex(text: &str) -> String {
 /// The disk geometry the MBR was written for: heads per cylinder and sectors per head, read
 /// from the first partition end whose CHS address, taken as the last head and sector of a
 /// cylinder, gives back its LBA; 64 and 32 (xorriso's and isohybrid's default) otherwise.
-fn geometry(m: &super::mbr::Mbr) -> (u32, u32) {
+fn geometry(m: &Mbr) -> (u32, u32) {
     m.entries
         .iter()
         .find_map(|e| {

@@ -2,8 +2,10 @@
 //! the file or partition it is, the MBR and what its boot code points at, the GPTs, the APM and
 //! the partitions the session shows. One `Label : value` line per fact, like xorriso's reports.
 
-use super::eltorito::{platform_name, BootEntry};
-use super::{Layout, Location, MbrCode, SystemArea};
+use crate::boot::eltorito::{platform_name, BootEntry};
+use crate::boot::{mbr_type_name, Layout, Location, MbrCode, SystemArea};
+use crate::error::Result;
+use crate::source::Source;
 
 const WIDTH: usize = 18;
 
@@ -258,7 +260,7 @@ fn system_lines(layout: &Layout, device: &str, out: &mut Vec<String>) {
                     e.kind,
                     e.start,
                     e.sectors,
-                    super::mbr_type_name(e.kind).unwrap_or("")
+                    mbr_type_name(e.kind).unwrap_or("")
                 ),
             );
         }
@@ -275,7 +277,7 @@ fn system_lines(layout: &Layout, device: &str, out: &mut Vec<String>) {
                     l.kind,
                     l.start,
                     l.sectors,
-                    super::mbr_type_name(l.kind).unwrap_or("")
+                    mbr_type_name(l.kind).unwrap_or("")
                 ),
             );
         }
@@ -399,6 +401,11 @@ pub fn plain(layout: &Layout, device: &str) -> Vec<String> {
     catalog_lines(layout, &mut out);
     system_lines(layout, device, &mut out);
     out
+}
+
+/// Label/value lines for `info DEV` about `src`: the boot record and the hybrid layout.
+pub fn summary_lines(src: &dyn Source) -> Result<Vec<(String, String)>> {
+    Ok(summary(&Layout::read(src, None)?))
 }
 
 /// Two lines for `info DEV`.
