@@ -7,9 +7,8 @@
 use std::collections::HashSet;
 
 use crate::error::Result;
+use crate::ondisk::Fields;
 use crate::source::Source;
-
-use super::le32;
 
 const SECTOR: u64 = 512;
 /// The most logical partitions read.
@@ -69,21 +68,21 @@ pub fn read(src: &dyn Source, extended: u64) -> Result<Chain> {
             ));
             break;
         }
-        let first = &s[446..462];
-        let next = &s[462..478];
-        if first[4] != 0 && le32(first, 12) > 0 {
+        let f = Fields::new(&s, src.name(), "extended boot record", record * SECTOR);
+        let (kind, start, sectors) = (f.u8(446 + 4)?, f.le32(446 + 8)?, f.le32(446 + 12)?);
+        if kind != 0 && sectors > 0 {
             chain.partitions.push(Logical {
                 number: 5 + chain.partitions.len(),
-                kind: first[4],
-                start: record + u64::from(le32(first, 8)),
-                sectors: le32(first, 12),
+                kind,
+                start: record + u64::from(start),
+                sectors,
                 record,
             });
         }
-        if !is_extended(next[4]) {
+        if !is_extended(f.u8(462 + 4)?) {
             break;
         }
-        record = extended + u64::from(le32(next, 8));
+        record = extended + u64::from(f.le32(462 + 8)?);
     }
     Ok(chain)
 }

@@ -21,20 +21,15 @@ use crate::source::Source;
 
 use eltorito::{BootEntry, BootRecord, Catalog, BLOCK};
 
+/// The little-endian `u16` at `at`, panicking on short input. Kept only for `fs::ext`, whose
+/// import moves to [`crate::ondisk::endian`] in the same change: delete it then.
 pub(crate) fn le16(b: &[u8], at: usize) -> u16 {
     u16::from_le_bytes([b[at], b[at + 1]])
 }
+/// The little-endian `u32` at `at`, panicking on short input. Kept only for `fs::ext` and
+/// `volume` (replaced by the ISO 9660 decoder in the same change): delete it then.
 pub(crate) fn le32(b: &[u8], at: usize) -> u32 {
     u32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes"))
-}
-pub(crate) fn le64(b: &[u8], at: usize) -> u64 {
-    u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"))
-}
-pub(crate) fn be16(b: &[u8], at: usize) -> u16 {
-    u16::from_be_bytes([b[at], b[at + 1]])
-}
-pub(crate) fn be32(b: &[u8], at: usize) -> u32 {
-    u32::from_be_bytes(b[at..at + 4].try_into().expect("4 bytes"))
 }
 
 const SECTOR: u64 = 512;
@@ -103,6 +98,18 @@ pub enum MbrCode {
     Other,
 }
 
+impl MbrCode {
+    /// The kind of hybrid code and the index of the boot image it chains to, when it chains
+    /// to one: what [`mbr::Mbr::set_boot_image`] takes when that image moves.
+    pub fn chain(&self) -> Option<(mbr::Chain, usize)> {
+        match *self {
+            MbrCode::Isohybrid(i) => Some((mbr::Chain::Isohybrid, i)),
+            MbrCode::Grub2(i) => Some((mbr::Chain::Grub2, i)),
+            MbrCode::Empty | MbrCode::Other => None,
+        }
+    }
+}
+
 /// A file found in the ISO tree.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TreeFile {
@@ -156,9 +163,16 @@ impl Image {
     }
 }
 
+/// The size of the system area: the 16 blocks before the volume descriptors.
+pub const SYSTEM_AREA: u64 = 16 * BLOCK;
+
 /// The system area and the partition tables in it.
 #[derive(Clone, Debug)]
 pub struct SystemArea {
+    /// The system area's bytes as they are (fewer when the source is shorter): what the tables
+    /// below are decoded from, and what a rebuilt image starts from before they are encoded
+    /// over it.
+    pub bytes: Vec<u8>,
     /// The source's size in bytes.
     pub image_len: u64,
     /// The primary volume descriptor's size, id and date.
@@ -233,8 +247,7 @@ fn table_partitions(
         }
     };
     let primary = mbr.into_iter().flat_map(|m| {
-        m.entries
-            .iter()
+        m.entries()
             .filter(|e| e.sectors > 0 && e.kind != 0xee)
             .map(|e| mbr_partition(e.number, e.kind, u64::from(e.start), e.sectors))
     });
@@ -261,7 +274,7 @@ fn table_partitions(
                         len,
                         kind: e.type_guid.to_string(),
                         kind_name: e.type_guid.type_name(),
-                        name: e.name.clone(),
+                        name: e.name(),
                         appended: false,
                     }
                 })
@@ -272,18 +285,18 @@ fn table_partitions(
         .map(|a| {
             a.entries
                 .iter()
-                .filter(|e| e.blocks > 0 && e.kind != "Apple_partition_map")
+                .filter(|e| e.blocks > 0 && e.kind() != "Apple_partition_map")
                 .map(|e| {
-                    let bs = u64::from(a.block_size);
+                    let bs = u64::from(a.block_size());
                     let (start, len) = clip(u64::from(e.start) * bs, u64::from(e.blocks) * bs);
                     Partition {
                         number: e.number,
                         table: Table::Apm,
                         start,
                         len,
-                        kind: e.kind.clone(),
+                        kind: e.kind(),
                         kind_name: None,
-                        name: e.name.clone(),
+                        name: e.name(),
                         appended: false,
                     }
                 })
@@ -387,7 +400,7 @@ impl SystemArea {
         let mbr = mbr::read(src)?;
         let logical = match mbr
             .as_ref()
-            .and_then(|m| m.entries.iter().find(|e| ebr::is_extended(e.kind)))
+            .and_then(|m| m.entries().find(|e| ebr::is_extended(e.kind)))
         {
             Some(e) => Some(ebr::read(src, u64::from(e.start))?),
             None => None,
@@ -445,7 +458,10 @@ impl SystemArea {
             }
         }
 
+        let mut bytes = vec![0u8; src.len().min(SYSTEM_AREA) as usize];
+        src.read_exact_at(0, &mut bytes, "system area")?;
         Ok(SystemArea {
+            bytes,
             image_len: src.len(),
             volume,
             mbr,
@@ -526,14 +542,14 @@ impl Layout {
                         i.entry.platform == 0 && u64::from(i.entry.load_rba) * 4 == want
                     })
                 };
-                if let Some(i) = bios(u64::from(m.isohybrid_pointer))
-                    .filter(|_| m.grub2_pointer >> 32 == 0 && m.has_code && !m.grub_text)
+                let pointer = m.boot_image_pointer();
+                if let Some(i) =
+                    bios(pointer).filter(|_| pointer >> 32 == 0 && m.has_code() && !m.grub_text())
                 {
                     MbrCode::Isohybrid(i)
-                } else if let Some(i) = bios(m.grub2_pointer.wrapping_sub(4)).filter(|_| m.has_code)
-                {
+                } else if let Some(i) = bios(pointer.wrapping_sub(4)).filter(|_| m.has_code()) {
                     MbrCode::Grub2(i)
-                } else if m.has_code {
+                } else if m.has_code() {
                     MbrCode::Other
                 } else {
                     MbrCode::Empty

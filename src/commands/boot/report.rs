@@ -63,8 +63,8 @@ pub fn mbr_code_words(layout: &Layout) -> String {
         ),
         MbrCode::Other => {
             let kind = match &layout.system.mbr {
-                Some(m) if m.syslinux_text => "syslinux's",
-                Some(m) if m.grub_text => "GRUB's",
+                Some(m) if m.syslinux_text() => "syslinux's",
+                Some(m) if m.grub_text() => "GRUB's",
                 _ => "unknown",
             };
             format!("present ({kind}), points at no boot image")
@@ -131,7 +131,7 @@ fn catalog_lines(layout: &Layout, out: &mut Vec<String>) {
         format!(
             "platform {}, id {}, checksum {}",
             platform_name(cat.platform),
-            quoted(&cat.id),
+            quoted(&cat.id()),
             yes(cat.checksum_ok)
         ),
     );
@@ -145,7 +145,7 @@ fn catalog_lines(layout: &Layout, out: &mut Vec<String>) {
                 s.declared,
                 if s.declared == 1 { "y" } else { "ies" },
                 if s.indicator == 0x91 { ", final" } else { "" },
-                quoted(&s.id)
+                quoted(&s.id())
             ),
         );
     }
@@ -202,8 +202,8 @@ fn catalog_lines(layout: &Layout, out: &mut Vec<String>) {
                 format!(
                     "type 0x{:02x}, {} extension entr{}, {}",
                     e.criteria_type,
-                    e.extensions,
-                    if e.extensions == 1 { "y" } else { "ies" },
+                    e.extensions(),
+                    if e.extensions() == 1 { "y" } else { "ies" },
                     hex(&e.criteria)
                 ),
             );
@@ -249,7 +249,7 @@ fn system_lines(layout: &Layout, device: &str, out: &mut Vec<String>) {
             "MBR partitions",
             "  N  Status  Type       Start     Sectors  Name",
         );
-        for e in &m.entries {
+        for e in m.entries() {
             line(
                 out,
                 "MBR partition",
@@ -332,7 +332,7 @@ fn system_lines(layout: &Layout, device: &str, out: &mut Vec<String>) {
                     e.sectors(),
                     e.type_guid,
                     e.attributes,
-                    quoted(e.name.as_bytes())
+                    quoted(e.name().as_bytes())
                 ),
             );
         }
@@ -341,7 +341,7 @@ fn system_lines(layout: &Layout, device: &str, out: &mut Vec<String>) {
         line(
             out,
             "APM",
-            format!("block size {}, {} entries", a.block_size, a.entries.len()),
+            format!("block size {}, {} entries", a.block_size(), a.entries.len()),
         );
         for e in &a.entries {
             line(
@@ -352,8 +352,8 @@ fn system_lines(layout: &Layout, device: &str, out: &mut Vec<String>) {
                     e.number,
                     e.start,
                     e.blocks,
-                    e.kind,
-                    quoted(e.name.as_bytes())
+                    e.kind(),
+                    quoted(e.name().as_bytes())
                 ),
             );
         }
