@@ -14,7 +14,8 @@ const SECTOR: u64 = 512;
 /// The largest entry array read (the usual one is 16 KiB).
 const MAX_ARRAY_BYTES: u64 = 1 << 20;
 const SIGNATURE: &[u8; 8] = b"EFI PART";
-/// The header fields' size; the rest of the sector is zeros.
+/// The header fields' size; the rest of the header (up to its size) is [`Gpt::header_rest`],
+/// the rest of the sector zeros.
 const HEADER_FIELDS: usize = 92;
 /// The fields of an entry; a larger entry size leaves the rest to [`GptEntry::rest`].
 const ENTRY_FIELDS: usize = 128;
@@ -154,6 +155,8 @@ pub struct Gpt {
     pub entry_size: u32,
     /// The entry array CRC32 as stored.
     pub array_crc: u32,
+    /// The header's bytes past its 92 bytes of fields, when its size says more (zeros).
+    pub header_rest: Vec<u8>,
     /// `None` when the array could not be read (past the end, absurd sizes).
     pub array_crc_ok: Option<bool>,
     /// The used entries; the others are written back as zeros.
@@ -177,10 +180,10 @@ impl Gpt {
         let mut problems = Vec::new();
         let header_size = f.le32(12)?;
         let header_crc = f.le32(16)?;
-        let header_crc_ok = match usize::try_from(header_size)
+        let size = usize::try_from(header_size)
             .ok()
-            .filter(|s| (HEADER_FIELDS..=SECTOR as usize).contains(s))
-        {
+            .filter(|s| (HEADER_FIELDS..=SECTOR as usize).contains(s));
+        let header_crc_ok = match size {
             Some(size) => {
                 let mut copy = f.slice(0, size)?.to_vec();
                 copy[16..20].fill(0);
@@ -190,6 +193,10 @@ impl Gpt {
                 problems.push(format!("header size {header_size} is not within 92..512"));
                 false
             }
+        };
+        let header_rest = match size {
+            Some(size) => f.slice(HEADER_FIELDS, size - HEADER_FIELDS)?.to_vec(),
+            None => Vec::new(),
         };
         if !header_crc_ok {
             problems.push("header CRC32 does not match".into());
@@ -214,6 +221,7 @@ impl Gpt {
             array_entries: f.le32(80)?,
             entry_size: f.le32(84)?,
             array_crc: f.le32(88)?,
+            header_rest,
             array_crc_ok: None,
             entries: Vec::new(),
             problems,
@@ -286,6 +294,8 @@ impl Gpt {
         put_le32(&mut h, 84, self.entry_size);
         put_le32(&mut h, 88, gpt32(&self.encode_array()?));
         let size = (self.header_size as usize).clamp(HEADER_FIELDS, h.len());
+        let rest = self.header_rest.len().min(size - HEADER_FIELDS);
+        h[HEADER_FIELDS..HEADER_FIELDS + rest].copy_from_slice(&self.header_rest[..rest]);
         let crc = gpt32(&h[..size]);
         put_le32(&mut h, 16, crc);
         Ok(h)
@@ -386,6 +396,7 @@ mod tests {
             array_entries: 128,
             entry_size: 128,
             array_crc: 0,
+            header_rest: Vec::new(),
             array_crc_ok: Some(true),
             entries: vec![entry(1, 64, 127), entry(3, 128, 990)],
             problems: Vec::new(),
@@ -420,6 +431,18 @@ mod tests {
         );
         // The stored CRCs are what the encoder computed: a second round is the identity.
         assert_eq!(round_trip(&back, 1), back);
+    }
+
+    #[test]
+    fn a_larger_header_keeps_its_bytes() {
+        let gpt = Gpt {
+            header_size: 100,
+            header_rest: vec![1, 2, 3, 4, 5, 6, 7, 8],
+            ..sample()
+        };
+        let back = round_trip(&gpt, 1);
+        assert!(back.valid(), "{:?}", back.problems);
+        assert_eq!(back.header_rest, gpt.header_rest);
     }
 
     #[test]
