@@ -17,6 +17,7 @@ const MAX_IMAGE: u64 = 1 << 20;
 
 fn encode_all(src: &dyn Source, layout: &Layout) {
     let sys = &layout.system;
+    let _ = sys.encode();
     if let Some(m) = &sys.mbr {
         let _ = m.encode();
     }

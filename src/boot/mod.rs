@@ -475,6 +475,46 @@ impl SystemArea {
             more_overlaps,
         })
     }
+
+    /// The system area replayed: [`SystemArea::bytes`] with the MBR, the APM and the primary
+    /// GPT encoded over them where they lie (in that order: the APM's driver map shares block
+    /// 0 with the MBR's code). A table changed in the model is written as it now is; the
+    /// backup GPT lies at the image's end, outside the system area ([`gpt::Gpt::backup`]).
+    pub fn encode(&self) -> Result<Vec<u8>> {
+        let mut area = self.bytes.clone();
+        if let Some(m) = &self.mbr {
+            put(&mut area, Some(0), &m.encode());
+        }
+        if let Some(a) = &self.apm {
+            if let Some(block0) = area.get_mut(..mbr::SECTOR) {
+                a.driver_map.encode_into(block0);
+            }
+            let bs = usize::from(a.block_size());
+            for e in &a.entries {
+                put(&mut area, e.number.checked_mul(bs), &e.encode());
+            }
+        }
+        if let Some(g) = &self.gpt {
+            let at = |sector: u64| {
+                usize::try_from(sector)
+                    .ok()
+                    .and_then(|s| s.checked_mul(mbr::SECTOR))
+            };
+            put(&mut area, at(g.header_sector), &g.encode_header()?);
+            put(&mut area, at(g.array_sector), &g.encode_array()?);
+        }
+        Ok(area)
+    }
+}
+
+/// Copies `bytes` into `area` at `offset`, when they fit.
+fn put(area: &mut [u8], offset: Option<usize>, bytes: &[u8]) {
+    let dest = offset
+        .and_then(|o| Some(o..o.checked_add(bytes.len())?))
+        .and_then(|r| area.get_mut(r));
+    if let Some(dest) = dest {
+        dest.copy_from_slice(bytes);
+    }
 }
 
 impl Layout {
