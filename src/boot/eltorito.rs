@@ -1,7 +1,9 @@
 //! El Torito: the boot record volume descriptor and the boot catalog it points to (validation
 //! entry, default entry, section headers, section entries and their extension entries), decoded
-//! into plain types. Counts and entries are checked against the catalog's bytes: a catalog that
-//! lies is reported in [`Catalog::problems`], never trusted past its end.
+//! into plain types that keep every byte, and encoded back ([`BootRecord::encode`],
+//! [`Catalog::encode`], the validation checksum computed). Counts and entries are checked
+//! against the catalog's bytes: a catalog that lies is reported in [`Catalog::problems`], never
+//! trusted past its end.
 
 use crate::error::{Error, Result};
 use crate::ondisk::endian::{put_le16, put_le32};

@@ -169,9 +169,8 @@ pub const SYSTEM_AREA: u64 = 16 * BLOCK;
 /// The system area and the partition tables in it.
 #[derive(Clone, Debug)]
 pub struct SystemArea {
-    /// The system area's bytes as they are (fewer when the source is shorter): what the tables
-    /// below are decoded from, and what a rebuilt image starts from before they are encoded
-    /// over it.
+    /// The system area's bytes as they are (fewer when the source is shorter): the bytes the
+    /// tables below lie in, boot code and all, which [`SystemArea::encode`] writes them over.
     pub bytes: Vec<u8>,
     /// The source's size in bytes.
     pub image_len: u64,
