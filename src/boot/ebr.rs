@@ -1,15 +1,16 @@
 //! Extended boot records: the chain of logical partitions inside an MBR extended partition
-//! (types 0x05, 0x0f, 0x85). Each record holds one logical partition (relative to the record)
-//! and a link to the next record (relative to the extended partition). The chain is followed
-//! once per record: a link back to a record already read, or past the image, ends it with a
-//! problem, never a loop.
+//! (types 0x05, 0x0f, 0x85). Each record is a sector laid out as an MBR ([`mbr::Mbr`] decodes
+//! and encodes it) and holds one logical partition (relative to the record) and a link to the
+//! next record (relative to the extended partition). The chain is followed once per record: a
+//! link back to a record already read, or past the image, ends it with a problem, never a
+//! loop.
 
 use std::collections::HashSet;
 
 use crate::error::Result;
 use crate::source::Source;
 
-use super::le32;
+use super::mbr;
 
 const SECTOR: u64 = 512;
 /// The most logical partitions read.
@@ -58,32 +59,32 @@ pub fn read(src: &dyn Source, extended: u64) -> Result<Chain> {
                 .push(format!("more than {MAX_RECORDS} logical partitions"));
             break;
         }
-        let mut s = [0u8; 512];
-        let read = match record.checked_mul(SECTOR) {
-            Some(offset) => src.read_at(offset, &mut s)?,
-            None => 0,
+        let sector = match record.checked_mul(SECTOR) {
+            Some(offset) => mbr::read_at(src, offset)?,
+            None => None,
         };
-        if read < s.len() || s[510..512] != [0x55, 0xaa] {
+        let Some(sector) = sector else {
             chain.problems.push(format!(
                 "no extended boot record at sector {record} (past the end or no 55 aa)"
             ));
             break;
-        }
-        let first = &s[446..462];
-        let next = &s[462..478];
-        if first[4] != 0 && le32(first, 12) > 0 {
+        };
+        // The record is laid out as an MBR: the partition in its first entry, the link to the
+        // next record in its second.
+        let [first, next, ..] = &sector.slots;
+        if first.kind != 0 && first.sectors > 0 {
             chain.partitions.push(Logical {
                 number: 5 + chain.partitions.len(),
-                kind: first[4],
-                start: record + u64::from(le32(first, 8)),
-                sectors: le32(first, 12),
+                kind: first.kind,
+                start: record + u64::from(first.start),
+                sectors: first.sectors,
                 record,
             });
         }
-        if !is_extended(next[4]) {
+        if !is_extended(next.kind) {
             break;
         }
-        record = extended + u64::from(le32(next, 8));
+        record = extended + u64::from(next.start);
     }
     Ok(chain)
 }

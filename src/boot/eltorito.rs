@@ -1,12 +1,14 @@
 //! El Torito: the boot record volume descriptor and the boot catalog it points to (validation
 //! entry, default entry, section headers, section entries and their extension entries), decoded
-//! into plain types. Counts and entries are checked against the catalog's bytes: a catalog that
-//! lies is reported in [`Catalog::problems`], never trusted past its end.
+//! into plain types that keep every byte, and encoded back ([`BootRecord::encode`],
+//! [`Catalog::encode`], the validation checksum computed). Counts and entries are checked
+//! against the catalog's bytes: a catalog that lies is reported in [`Catalog::problems`], never
+//! trusted past its end.
 
 use crate::error::{Error, Result};
+use crate::ondisk::endian::{put_le16, put_le32};
+use crate::ondisk::Fields;
 use crate::source::Source;
-
-use super::{le16, le32};
 
 /// ISO 9660 logical block size.
 pub const BLOCK: u64 = 2048;
@@ -23,25 +25,69 @@ const ENTRY: usize = 32;
 pub struct BootRecord {
     /// The block that holds the descriptor.
     pub block: u64,
+    pub version: u8,
+    /// The boot system id as stored: `EL TORITO SPECIFICATION`, NUL-padded.
+    pub system_id: [u8; 32],
+    /// The boot id as stored (unused by El Torito, zeros).
+    pub boot_id: [u8; 32],
     /// The block where the boot catalog starts.
     pub catalog: u32,
+}
+
+/// The boot system id that marks the El Torito boot record.
+const EL_TORITO: &[u8; 23] = b"EL TORITO SPECIFICATION";
+/// The bytes of the descriptor's fields; the rest of its block is zeros.
+const BOOT_RECORD_FIELDS: usize = 0x4b;
+
+impl BootRecord {
+    /// Decodes the descriptor in `f` (volume descriptor `block`), if it is the El Torito boot
+    /// record.
+    pub fn decode(f: &Fields, block: u64) -> Result<Option<BootRecord>> {
+        let field = |at: usize| -> Result<[u8; 32]> {
+            let mut a = [0u8; 32];
+            a.copy_from_slice(f.slice(at, 32)?);
+            Ok(a)
+        };
+        let system_id = field(7)?;
+        if f.slice(0, 6)? != b"\0CD001" || !system_id.starts_with(EL_TORITO) {
+            return Ok(None);
+        }
+        Ok(Some(BootRecord {
+            block,
+            version: f.u8(6)?,
+            system_id,
+            boot_id: field(39)?,
+            catalog: f.le32(0x47)?,
+        }))
+    }
+
+    /// The descriptor's block.
+    pub fn encode(&self) -> [u8; BLOCK as usize] {
+        let mut vd = [0u8; BLOCK as usize];
+        vd[1..6].copy_from_slice(b"CD001");
+        vd[6] = self.version;
+        vd[7..39].copy_from_slice(&self.system_id);
+        vd[39..71].copy_from_slice(&self.boot_id);
+        put_le32(&mut vd, 0x47, self.catalog);
+        vd
+    }
 }
 
 /// Finds the El Torito boot record among the volume descriptors (from block 16 up to the
 /// terminator), if there is one.
 pub fn find_boot_record(src: &dyn Source) -> Result<Option<BootRecord>> {
-    let mut vd = [0u8; 0x4b];
+    let mut vd = [0u8; BOOT_RECORD_FIELDS];
     for block in 16..16 + MAX_DESCRIPTORS {
         let n = src.read_at(block * BLOCK, &mut vd)?;
         if n < vd.len() || &vd[1..6] != b"CD001" {
             return Ok(None);
         }
         match vd[0] {
-            0 if vd[7..30] == *b"EL TORITO SPECIFICATION" => {
-                return Ok(Some(BootRecord {
-                    block,
-                    catalog: le32(&vd, 0x47),
-                }))
+            0 => {
+                let f = Fields::new(&vd, src.name(), "El Torito boot record", block * BLOCK);
+                if let Some(br) = BootRecord::decode(&f, block)? {
+                    return Ok(Some(br));
+                }
             }
             255 => return Ok(None),
             _ => {}
@@ -123,17 +169,27 @@ pub struct BootEntry {
     pub emulation: Emulation,
     pub load_segment: u16,
     pub system_type: u8,
+    /// The unused byte after the system type.
+    pub reserved: u8,
     /// In 512-byte virtual sectors.
     pub sector_count: u16,
     /// The block where the image starts.
     pub load_rba: u32,
-    /// Selection criteria type (section entries only).
+    /// Selection criteria type (byte 12; unused in the default entry).
     pub criteria_type: u8,
-    /// Vendor selection criteria: the entry's 19 bytes and its extension entries' 30 each.
+    /// Vendor selection criteria: the entry's 19 bytes and its extension entries' 30 each
+    /// (unused bytes in the default entry).
     pub criteria: Vec<u8>,
-    /// Extension entries that followed the entry.
-    pub extensions: usize,
+    /// The flag byte of each extension entry that followed the entry.
+    pub extension_flags: Vec<u8>,
 }
+
+/// The criteria bytes in an entry, after the criteria type.
+const ENTRY_CRITERIA: usize = 19;
+/// The criteria bytes in an extension entry.
+const EXTENSION_CRITERIA: usize = 30;
+/// The media type and extension flag bit that says an extension entry follows.
+const MORE: u8 = 0x20;
 
 impl BootEntry {
     /// True when the boot indicator says bootable.
@@ -150,11 +206,70 @@ impl BootEntry {
             .unwrap_or(u64::from(self.sector_count.max(1)) * VIRTUAL_SECTOR)
     }
 
-    /// True when the selection criteria hold any non-zero byte.
+    /// True when a section entry's selection criteria hold any non-zero byte (the default
+    /// entry has none).
     pub fn has_criteria(&self) -> bool {
-        self.criteria_type != 0 || self.criteria.iter().any(|&b| b != 0)
+        self.section != 0 && (self.criteria_type != 0 || self.criteria.iter().any(|&b| b != 0))
+    }
+
+    /// How many extension entries followed the entry.
+    pub fn extensions(&self) -> usize {
+        self.extension_flags.len()
+    }
+
+    fn decode(e: &Fields, section: usize, platform: u8) -> Result<BootEntry> {
+        let media = e.u8(1)?;
+        Ok(BootEntry {
+            offset: e.offset,
+            section,
+            platform,
+            indicator: e.u8(0)?,
+            media,
+            emulation: Emulation::from_byte(media),
+            load_segment: e.le16(2)?,
+            system_type: e.u8(4)?,
+            reserved: e.u8(5)?,
+            sector_count: e.le16(6)?,
+            load_rba: e.le32(8)?,
+            criteria_type: e.u8(12)?,
+            criteria: e.slice(13, ENTRY_CRITERIA)?.to_vec(),
+            extension_flags: Vec::new(),
+        })
+    }
+
+    /// The entry and its extension entries, 32 bytes each (criteria past what the entries hold
+    /// are left out, missing ones are zeros).
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = vec![0u8; ENTRY * (1 + self.extensions())];
+        out[0] = self.indicator;
+        out[1] = self.media;
+        put_le16(&mut out, 2, self.load_segment);
+        out[4] = self.system_type;
+        out[5] = self.reserved;
+        put_le16(&mut out, 6, self.sector_count);
+        put_le32(&mut out, 8, self.load_rba);
+        out[12] = self.criteria_type;
+        let mut criteria = self.criteria.iter();
+        let mut fill = |dest: &mut [u8]| {
+            dest.iter_mut()
+                .zip(criteria.by_ref())
+                .for_each(|(d, &c)| *d = c)
+        };
+        fill(&mut out[13..ENTRY]);
+        for (x, &flags) in out[ENTRY..]
+            .chunks_exact_mut(ENTRY)
+            .zip(&self.extension_flags)
+        {
+            x[0] = EXTENSION;
+            x[1] = flags;
+            fill(&mut x[2..]);
+        }
+        out
     }
 }
+
+/// The header byte of an extension entry.
+const EXTENSION: u8 = 0x44;
 
 /// A section header.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -167,8 +282,24 @@ pub struct Section {
     pub declared: u16,
     /// The entries really read.
     pub entries: usize,
+    /// The id string as stored.
+    pub id_bytes: [u8; 28],
+}
+
+impl Section {
     /// The id string, trailing NULs and spaces removed.
-    pub id: Vec<u8>,
+    pub fn id(&self) -> Vec<u8> {
+        trim_id(&self.id_bytes)
+    }
+
+    fn encode(&self) -> [u8; ENTRY] {
+        let mut h = [0u8; ENTRY];
+        h[0] = self.indicator;
+        h[1] = self.platform;
+        put_le16(&mut h, 2, self.declared);
+        h[4..].copy_from_slice(&self.id_bytes);
+        h
+    }
 }
 
 /// The whole boot catalog.
@@ -178,8 +309,10 @@ pub struct Catalog {
     pub block: u32,
     /// The validation entry's platform.
     pub platform: u8,
-    /// The validation entry's id string (manufacturer), trailing NULs removed.
-    pub id: Vec<u8>,
+    /// The two reserved bytes of the validation entry.
+    pub reserved: u16,
+    /// The validation entry's id string (manufacturer) as stored.
+    pub id_bytes: [u8; 24],
     pub checksum_ok: bool,
     pub sections: Vec<Section>,
     /// The default entry first, then each section's entries in order.
@@ -197,27 +330,47 @@ pub fn trim_id(bytes: &[u8]) -> Vec<u8> {
     bytes[..end].to_vec()
 }
 
-fn decode_entry(e: &[u8], offset: u64, section: usize, platform: u8) -> BootEntry {
-    BootEntry {
-        offset,
-        section,
-        platform,
-        indicator: e[0],
-        media: e[1],
-        emulation: Emulation::from_byte(e[1]),
-        load_segment: le16(e, 2),
-        system_type: e[4],
-        sector_count: le16(e, 6),
-        load_rba: le32(e, 8),
-        criteria_type: if section == 0 { 0 } else { e[12] },
-        criteria: if section == 0 {
-            Vec::new()
-        } else {
-            e[13..32].to_vec()
-        },
-        extensions: 0,
+/// The sum of the little-endian 16-bit words of a validation entry (zero when it is right).
+fn validation_sum(v: &[u8; ENTRY]) -> u16 {
+    v.chunks_exact(2).fold(0u16, |s, w| {
+        s.wrapping_add(u16::from_le_bytes([w[0], w[1]]))
+    })
+}
+
+impl Catalog {
+    /// The validation entry's id string, trailing NULs and spaces removed.
+    pub fn id(&self) -> Vec<u8> {
+        trim_id(&self.id_bytes)
+    }
+
+    /// The catalog's entries: the validation entry with its checksum computed, the default
+    /// entry, then each section header followed by its entries. The caller pads it to a block.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut v = [0u8; ENTRY];
+        v[0] = 1;
+        v[1] = self.platform;
+        put_le16(&mut v, 2, self.reserved);
+        v[4..28].copy_from_slice(&self.id_bytes);
+        v[30..].copy_from_slice(&KEY);
+        let sum = validation_sum(&v);
+        put_le16(&mut v, 28, sum.wrapping_neg());
+        let mut out = v.to_vec();
+        let in_section = |n: usize| self.entries.iter().filter(move |e| e.section == n);
+        for e in in_section(0).take(1) {
+            out.extend(e.encode());
+        }
+        for (i, s) in self.sections.iter().enumerate() {
+            out.extend(s.encode());
+            for e in in_section(i + 1) {
+                out.extend(e.encode());
+            }
+        }
+        out
     }
 }
+
+/// The key bytes that end the validation entry.
+const KEY: [u8; 2] = [0x55, 0xaa];
 
 /// Reads and decodes the catalog at `block`. Fails only when the validation entry is not
 /// there; everything else that is wrong lands in `problems`.
@@ -233,18 +386,28 @@ pub fn read_catalog(src: &dyn Source, block: u32) -> Result<Catalog> {
     }
     let avail = (src.len() - start).min(MAX_CATALOG_BLOCKS * BLOCK) as usize;
     let bytes = src.read_vec(start, avail - avail % ENTRY, "El Torito boot catalog")?;
-    if bytes.len() < 2 * ENTRY {
+    decode_catalog(&bytes, src.name(), block)
+}
+
+/// Decodes the catalog in `bytes` (a whole number of entries), which starts at `block` of
+/// `image`.
+pub fn decode_catalog(bytes: &[u8], image: &str, block: u32) -> Result<Catalog> {
+    let start = u64::from(block) * BLOCK;
+    let slots: Vec<&[u8; ENTRY]> = bytes
+        .chunks_exact(ENTRY)
+        .filter_map(|c| c.try_into().ok())
+        .collect();
+    let (Some(&v), Some(&default)) = (slots.first(), slots.get(1)) else {
         return Err(Error::corrupt(
-            src.name(),
+            image,
             "El Torito boot catalog",
             start,
             "the image ends inside the catalog",
         ));
-    }
-    let v = &bytes[..ENTRY];
-    if v[0] != 1 || v[30] != 0x55 || v[31] != 0xaa {
+    };
+    if v[0] != 1 || v[30..] != KEY {
         return Err(Error::corrupt(
-            src.name(),
+            image,
             "El Torito validation entry",
             start,
             format!(
@@ -253,13 +416,17 @@ pub fn read_catalog(src: &dyn Source, block: u32) -> Result<Catalog> {
             ),
         ));
     }
-    let sum = v.chunks(2).fold(0u16, |s, w| {
-        s.wrapping_add(u16::from_le_bytes([w[0], w[1]]))
-    });
+    let offset_of = |i: usize| start + (i * ENTRY) as u64;
+    let fields = |i: usize, structure| Fields::new(slots[i], image, structure, offset_of(i));
+    let sum = validation_sum(v);
+    let validation = fields(0, "El Torito validation entry");
+    let mut id_bytes = [0u8; 24];
+    id_bytes.copy_from_slice(validation.slice(4, 24)?);
     let mut cat = Catalog {
         block,
         platform: v[1],
-        id: trim_id(&v[4..28]),
+        reserved: validation.le16(2)?,
+        id_bytes,
         checksum_ok: sum == 0,
         sections: Vec::new(),
         entries: Vec::new(),
@@ -269,15 +436,16 @@ pub fn read_catalog(src: &dyn Source, block: u32) -> Result<Catalog> {
         cat.problems
             .push(format!("validation entry checksum is off by 0x{sum:04x}"));
     }
-    let entry_at = |i: usize| &bytes[i * ENTRY..(i + 1) * ENTRY];
-    let offset_of = |i: usize| start + (i * ENTRY) as u64;
-    cat.entries
-        .push(decode_entry(entry_at(1), offset_of(1), 0, cat.platform));
-    let count = bytes.len() / ENTRY;
+    cat.entries.push(BootEntry::decode(
+        &Fields::new(default, image, "El Torito default entry", offset_of(1)),
+        0,
+        cat.platform,
+    )?);
+    let count = slots.len();
     let mut i = 2;
     let mut finished = false;
     while i < count && !finished {
-        let h = entry_at(i);
+        let h = slots[i];
         match h[0] {
             0x90 | 0x91 => {}
             0 => break,
@@ -292,13 +460,15 @@ pub fn read_catalog(src: &dyn Source, block: u32) -> Result<Catalog> {
         }
         finished = h[0] == 0x91;
         let number = cat.sections.len() + 1;
+        let mut id_bytes = [0u8; 28];
+        id_bytes.copy_from_slice(&h[4..]);
         let mut section = Section {
             offset: offset_of(i),
             indicator: h[0],
             platform: h[1],
-            declared: le16(h, 2),
+            declared: fields(i, "El Torito section header").le16(2)?,
             entries: 0,
-            id: trim_id(&h[4..32]),
+            id_bytes,
         };
         i += 1;
         while section.entries < usize::from(section.declared) {
@@ -310,7 +480,7 @@ pub fn read_catalog(src: &dyn Source, block: u32) -> Result<Catalog> {
                 finished = true;
                 break;
             }
-            let e = entry_at(i);
+            let e = slots[i];
             if !matches!(e[0], 0x88 | 0x00) || e.iter().all(|&b| b == 0) {
                 cat.problems.push(format!(
                     "section {number} declares {} entries but entry {} at offset {} is {}",
@@ -326,14 +496,20 @@ pub fn read_catalog(src: &dyn Source, block: u32) -> Result<Catalog> {
                 finished = true;
                 break;
             }
-            let mut entry = decode_entry(e, offset_of(i), number, section.platform);
+            let mut entry = BootEntry::decode(
+                &fields(i, "El Torito section entry"),
+                number,
+                section.platform,
+            )?;
             i += 1;
-            let mut more = entry.media & 0x20 != 0;
-            while more && i < count && entry_at(i)[0] == 0x44 {
-                let x = entry_at(i);
-                entry.criteria.extend_from_slice(&x[2..32]);
-                entry.extensions += 1;
-                more = x[1] & 0x20 != 0;
+            let mut more = entry.media & MORE != 0;
+            while more && i < count && slots[i][0] == EXTENSION {
+                let x = slots[i];
+                entry
+                    .criteria
+                    .extend_from_slice(&x[2..2 + EXTENSION_CRITERIA]);
+                entry.extension_flags.push(x[1]);
+                more = x[1] & MORE != 0;
                 i += 1;
             }
             if more {
@@ -352,4 +528,66 @@ pub fn read_catalog(src: &dyn Source, block: u32) -> Result<Catalog> {
             .push("the last section header is not marked final (0x91)".into());
     }
     Ok(cat)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A catalog with a default entry, a BIOS section of one entry and a final UEFI section
+    /// whose entry has selection criteria continued in two extension entries.
+    fn handmade() -> Vec<u8> {
+        let mut b = vec![0u8; 8 * ENTRY];
+        b[0] = 1;
+        b[4..10].copy_from_slice(b"vendor");
+        b[30..32].copy_from_slice(&KEY);
+        b[32..44].copy_from_slice(&[0x88, 0, 0, 0x7c, 0, 0, 4, 0, 35, 0, 0, 0]);
+        b[64..70].copy_from_slice(&[0x90, 0, 1, 0, b'x', b'y']);
+        b[96..108].copy_from_slice(&[0x88, 2, 0, 0, 0, 0, 1, 0, 40, 0, 0, 0]);
+        b[128..132].copy_from_slice(&[0x91, 0xef, 1, 0]);
+        b[160..176].copy_from_slice(&[0x88, 0x20, 0, 0, 0, 0, 9, 0, 50, 0, 0, 0, 1, 0xaa, 0, 7]);
+        b[192..196].copy_from_slice(&[EXTENSION, MORE, 0xbb, 0]);
+        b[224..228].copy_from_slice(&[EXTENSION, 0, 0, 0xcc]);
+        b
+    }
+
+    #[test]
+    fn catalog_round_trips() {
+        let first = decode_catalog(&handmade(), "t", 20).unwrap();
+        assert!(!first.checksum_ok);
+        assert_eq!(first.entries.len(), 3);
+        assert_eq!(first.entries[2].extensions(), 2);
+        assert!(first.entries[2].has_criteria() && !first.entries[0].has_criteria());
+        let bytes = first.encode();
+        assert_eq!(bytes[32..], handmade()[32..]);
+        let cat = decode_catalog(&bytes, "t", 20).unwrap();
+        assert!(
+            cat.checksum_ok && cat.problems.is_empty(),
+            "{:?}",
+            cat.problems
+        );
+        assert_eq!(cat.id(), b"vendor");
+        assert_eq!(cat.sections[0].id(), b"xy");
+        assert_eq!(
+            Catalog {
+                checksum_ok: false,
+                problems: first.problems.clone(),
+                ..cat.clone()
+            },
+            first
+        );
+        assert_eq!(decode_catalog(&cat.encode(), "t", 20).unwrap(), cat);
+    }
+
+    #[test]
+    fn boot_record_round_trips() {
+        let mut vd = [0u8; BLOCK as usize];
+        vd[1..7].copy_from_slice(b"CD001\x01");
+        vd[7..30].copy_from_slice(EL_TORITO);
+        vd[0x47] = 19;
+        let f = Fields::new(&vd, "t", "boot record", 17 * BLOCK);
+        let br = BootRecord::decode(&f, 17).unwrap().unwrap();
+        assert_eq!(br.catalog, 19);
+        assert_eq!(br.encode(), vd);
+    }
 }

@@ -1,8 +1,9 @@
 //! Everything that makes an image bootable, read from its bytes: the El Torito catalog and the
 //! patches in its boot images, and the system area (MBR, GPT, APM, partition offset, appended
-//! partitions). [`Layout::read`] gathers them; [`Layout::partitions`] is what the session shows
-//! as `/dev/sda1`, `/dev/sda2`...; [`summary_lines`] is what `info DEV` prints about them.
-//! One on-disk structure per file below this module.
+//! partitions). [`Layout::read`] gathers them; [`partitions`] is what the session shows as
+//! `/dev/sda1`, `/dev/sda2`.... One on-disk structure per file below this module, each with
+//! its encoder beside its decoder; what the commands print about a layout is theirs
+//! (`commands::boot`).
 
 pub mod apm;
 pub mod bootinfo;
@@ -10,9 +11,6 @@ pub mod ebr;
 pub mod eltorito;
 pub mod gpt;
 pub mod mbr;
-pub mod mkisofs;
-
-pub mod report;
 
 use std::collections::{HashMap, HashSet};
 
@@ -21,22 +19,6 @@ use crate::fs::{FileKind, FileSystem, Ino};
 use crate::source::Source;
 
 use eltorito::{BootEntry, BootRecord, Catalog, BLOCK};
-
-pub(crate) fn le16(b: &[u8], at: usize) -> u16 {
-    u16::from_le_bytes([b[at], b[at + 1]])
-}
-pub(crate) fn le32(b: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes"))
-}
-pub(crate) fn le64(b: &[u8], at: usize) -> u64 {
-    u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"))
-}
-pub(crate) fn be16(b: &[u8], at: usize) -> u16 {
-    u16::from_be_bytes([b[at], b[at + 1]])
-}
-pub(crate) fn be32(b: &[u8], at: usize) -> u32 {
-    u32::from_be_bytes(b[at..at + 4].try_into().expect("4 bytes"))
-}
 
 const SECTOR: u64 = 512;
 
@@ -104,6 +86,18 @@ pub enum MbrCode {
     Other,
 }
 
+impl MbrCode {
+    /// The kind of hybrid code and the index of the boot image it chains to, when it chains
+    /// to one: what [`mbr::Mbr::set_boot_image`] takes when that image moves.
+    pub fn chain(&self) -> Option<(mbr::Chain, usize)> {
+        match *self {
+            MbrCode::Isohybrid(i) => Some((mbr::Chain::Isohybrid, i)),
+            MbrCode::Grub2(i) => Some((mbr::Chain::Grub2, i)),
+            MbrCode::Empty | MbrCode::Other => None,
+        }
+    }
+}
+
 /// A file found in the ISO tree.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TreeFile {
@@ -157,9 +151,15 @@ impl Image {
     }
 }
 
+/// The size of the system area: the 16 blocks before the volume descriptors.
+pub const SYSTEM_AREA: u64 = 16 * BLOCK;
+
 /// The system area and the partition tables in it.
 #[derive(Clone, Debug)]
 pub struct SystemArea {
+    /// The system area's bytes as they are (fewer when the source is shorter): the bytes the
+    /// tables below lie in, boot code and all, which [`SystemArea::encode`] writes them over.
+    pub bytes: Vec<u8>,
     /// The source's size in bytes.
     pub image_len: u64,
     /// The primary volume descriptor's size, id and date.
@@ -234,8 +234,7 @@ fn table_partitions(
         }
     };
     let primary = mbr.into_iter().flat_map(|m| {
-        m.entries
-            .iter()
+        m.entries()
             .filter(|e| e.sectors > 0 && e.kind != 0xee)
             .map(|e| mbr_partition(e.number, e.kind, u64::from(e.start), e.sectors))
     });
@@ -262,7 +261,7 @@ fn table_partitions(
                         len,
                         kind: e.type_guid.to_string(),
                         kind_name: e.type_guid.type_name(),
-                        name: e.name.clone(),
+                        name: e.name(),
                         appended: false,
                     }
                 })
@@ -273,18 +272,18 @@ fn table_partitions(
         .map(|a| {
             a.entries
                 .iter()
-                .filter(|e| e.blocks > 0 && e.kind != "Apple_partition_map")
+                .filter(|e| e.blocks > 0 && e.kind() != "Apple_partition_map")
                 .map(|e| {
-                    let bs = u64::from(a.block_size);
+                    let bs = u64::from(a.block_size());
                     let (start, len) = clip(u64::from(e.start) * bs, u64::from(e.blocks) * bs);
                     Partition {
                         number: e.number,
                         table: Table::Apm,
                         start,
                         len,
-                        kind: e.kind.clone(),
+                        kind: e.kind(),
                         kind_name: None,
-                        name: e.name.clone(),
+                        name: e.name(),
                         appended: false,
                     }
                 })
@@ -388,7 +387,7 @@ impl SystemArea {
         let mbr = mbr::read(src)?;
         let logical = match mbr
             .as_ref()
-            .and_then(|m| m.entries.iter().find(|e| ebr::is_extended(e.kind)))
+            .and_then(|m| m.entries().find(|e| ebr::is_extended(e.kind)))
         {
             Some(e) => Some(ebr::read(src, u64::from(e.start))?),
             None => None,
@@ -448,7 +447,10 @@ impl SystemArea {
             }
         }
 
+        let mut bytes = vec![0u8; src.len().min(SYSTEM_AREA) as usize];
+        src.read_exact_at(0, &mut bytes, "system area")?;
         Ok(SystemArea {
+            bytes,
             image_len: src.len(),
             volume,
             mbr,
@@ -461,6 +463,46 @@ impl SystemArea {
             overlaps,
             more_overlaps,
         })
+    }
+
+    /// The system area replayed: [`SystemArea::bytes`] with the MBR, the APM and the primary
+    /// GPT encoded over them where they lie (in that order: the APM's driver map shares block
+    /// 0 with the MBR's code). A table changed in the model is written as it now is; the
+    /// backup GPT lies at the image's end, outside the system area ([`gpt::Gpt::backup`]).
+    pub fn encode(&self) -> Result<Vec<u8>> {
+        let mut area = self.bytes.clone();
+        if let Some(m) = &self.mbr {
+            put(&mut area, Some(0), &m.encode());
+        }
+        if let Some(a) = &self.apm {
+            if let Some(block0) = area.get_mut(..mbr::SECTOR) {
+                a.driver_map.encode_into(block0);
+            }
+            let bs = usize::from(a.block_size());
+            for e in &a.entries {
+                put(&mut area, e.number.checked_mul(bs), &e.encode());
+            }
+        }
+        if let Some(g) = &self.gpt {
+            let at = |sector: u64| {
+                usize::try_from(sector)
+                    .ok()
+                    .and_then(|s| s.checked_mul(mbr::SECTOR))
+            };
+            put(&mut area, at(g.header_sector), &g.encode_header()?);
+            put(&mut area, at(g.array_sector), &g.encode_array()?);
+        }
+        Ok(area)
+    }
+}
+
+/// Copies `bytes` into `area` at `offset`, when they fit.
+fn put(area: &mut [u8], offset: Option<usize>, bytes: &[u8]) {
+    let dest = offset
+        .and_then(|o| Some(o..o.checked_add(bytes.len())?))
+        .and_then(|r| area.get_mut(r));
+    if let Some(dest) = dest {
+        dest.copy_from_slice(bytes);
     }
 }
 
@@ -529,14 +571,14 @@ impl Layout {
                         i.entry.platform == 0 && u64::from(i.entry.load_rba) * 4 == want
                     })
                 };
-                if let Some(i) = bios(u64::from(m.isohybrid_pointer))
-                    .filter(|_| m.grub2_pointer >> 32 == 0 && m.has_code && !m.grub_text)
+                let pointer = m.boot_image_pointer();
+                if let Some(i) =
+                    bios(pointer).filter(|_| pointer >> 32 == 0 && m.has_code() && !m.grub_text())
                 {
                     MbrCode::Isohybrid(i)
-                } else if let Some(i) = bios(m.grub2_pointer.wrapping_sub(4)).filter(|_| m.has_code)
-                {
+                } else if let Some(i) = bios(pointer.wrapping_sub(4)).filter(|_| m.has_code()) {
                     MbrCode::Grub2(i)
-                } else if m.has_code {
+                } else if m.has_code() {
                     MbrCode::Other
                 } else {
                     MbrCode::Empty
@@ -560,10 +602,4 @@ impl Layout {
 /// The partitions of `src` as the session shows them (no file names needed).
 pub fn partitions(src: &dyn Source) -> Result<Vec<Partition>> {
     Ok(SystemArea::read(src)?.partitions)
-}
-
-/// Label/value lines for `info DEV`: the boot record and the hybrid layout.
-pub fn summary_lines(src: &dyn Source) -> Result<Vec<(String, String)>> {
-    let layout = Layout::read(src, None)?;
-    Ok(report::summary(&layout))
 }

@@ -1,6 +1,10 @@
 //! Boot equipment: `boot-info` (the El Torito catalog and the system area, or the
 //! `xorriso -as mkisofs` options that rebuild them), `boot-extract` (a boot image as the
-//! firmware loads it, or whole) and `list-partitions`.
+//! firmware loads it, or whole) and `list-partitions`. What they print about a boot layout
+//! is in [`report`] and [`mkisofs`]; the layout itself is [`crate::boot`]'s.
+
+pub mod mkisofs;
+pub mod report;
 
 use std::io::Write;
 use std::sync::Arc;
@@ -8,7 +12,7 @@ use std::sync::Arc;
 use anyhow::{bail, Context};
 
 use super::{arg, option, ArgKind, Command, Ctx, Value};
-use crate::boot::{mkisofs, report, Layout};
+use crate::boot::Layout;
 use crate::fs::{self, MountOptions};
 use crate::source::Source;
 

@@ -98,7 +98,7 @@ fn info(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
     let mut pairs = vec![("Type".to_string(), fs.type_name().to_string())];
     pairs.extend(fs.info());
     if matches!(fs.type_name(), "iso9660" | "udf") {
-        pairs.extend(crate::boot::summary_lines(fs.source().as_ref())?);
+        pairs.extend(super::boot::report::summary_lines(fs.source().as_ref())?);
     }
     let width = pairs.iter().map(|(k, _)| k.len()).max().unwrap_or(0) + 1;
     for (key, value) in pairs {

@@ -377,7 +377,7 @@ fn mount_card(session: &Session, m: &Mount) -> Vec<String> {
 
 /// The boot record, the hybrid layout and each partition of a disc image.
 fn boot_rows(source: &dyn Source) -> Vec<(String, String)> {
-    let mut rows = match boot::summary_lines(source) {
+    let mut rows = match crate::commands::boot::report::summary_lines(source) {
         Ok(rows) => rows,
         Err(e) => return vec![("Boot".into(), e.to_string())],
     };

@@ -319,9 +319,9 @@ fn boot_hostile_mutated_tables_never_panic() {
                 src.0[at] = next() as u8;
             }
             let layout = isofish::boot::Layout::read(&src, None).unwrap();
-            isofish::boot::report::plain(&layout, "/dev/sda");
-            isofish::boot::report::summary(&layout);
-            isofish::boot::mkisofs::options(&layout, "mutated.iso");
+            isofish::commands::boot::report::plain(&layout, "/dev/sda");
+            isofish::commands::boot::report::summary(&layout);
+            isofish::commands::boot::mkisofs::options(&layout, "mutated.iso");
             for (at, byte) in undo.into_iter().rev() {
                 src.0[at] = byte;
             }

@@ -266,7 +266,7 @@ fn boot_report_several_efi_entries_share_one_section() {
 
 #[test]
 fn boot_report_info_lines_summarise_boot_and_layout() {
-    let lines = isofish::boot::summary_lines(
+    let lines = isofish::commands::boot::report::summary_lines(
         &isofish::source::FileSource::open(&image("boot-appended")).unwrap(),
     )
     .unwrap();

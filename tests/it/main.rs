@@ -1,5 +1,6 @@
 //! isofish's integration tests: one binary, one module per thing proved.
 
+mod boot_encode;
 mod boot_extract;
 mod boot_hostile;
 mod boot_images;

@@ -5,8 +5,9 @@
 //! `isofish-boot-N.img`, which `boot-extract --whole DEV N` writes (xorriso's own report
 //! leaves such an image out).
 
-use super::eltorito::{Emulation, BLOCK};
-use super::{Image, Layout, Location, MbrCode, Table};
+use crate::boot::eltorito::{Emulation, BLOCK};
+use crate::boot::mbr::Mbr;
+use crate::boot::{Image, Layout, Location, MbrCode, Table};
 
 /// `'text'` with embedded single quotes closed and escaped, as a shell reads it.
 fn quote(s: &str) -> String {
@@ -29,10 +30,10 @@ fn gpt_type_of(layout: &Layout, image: &Image) -> Option<String> {
 
 fn apm_covers(layout: &Layout, image: &Image) -> bool {
     layout.system.apm.as_ref().is_some_and(|a| {
-        let bs = u64::from(a.block_size);
+        let bs = u64::from(a.block_size());
         a.entries
             .iter()
-            .any(|e| e.kind == "Apple_HFS" && u64::from(e.start) * bs == image.start())
+            .any(|e| e.kind() == "Apple_HFS" && u64::from(e.start) * bs == image.start())
     })
 }
 
@@ -63,9 +64,8 @@ fn storage_hex(text: &str) -> String {
 /// The disk geometry the MBR was written for: heads per cylinder and sectors per head, read
 /// from the first partition end whose CHS address, taken as the last head and sector of a
 /// cylinder, gives back its LBA; 64 and 32 (xorriso's and isohybrid's default) otherwise.
-fn geometry(m: &super::mbr::Mbr) -> (u32, u32) {
-    m.entries
-        .iter()
+fn geometry(m: &Mbr) -> (u32, u32) {
+    m.entries()
         .find_map(|e| {
             let [head, sector, cyl] = e.end_chs;
             let (heads, sectors) = (u64::from(head) + 1, u64::from(sector & 0x3f));
@@ -111,8 +111,7 @@ pub fn options(layout: &Layout, image_path: &str) -> Vec<String> {
     // The MBR entry that holds the ISO: it starts at 0 or at the partition offset (or at
     // sector 1, behind a protective label).
     let iso_entry = mbr.and_then(|m| {
-        m.entries
-            .iter()
+        m.entries()
             .find(|e| [iso_start / 512, 1].contains(&u64::from(e.start)))
     });
     if let Some(m) = mbr {
@@ -132,7 +131,7 @@ pub fn options(layout: &Layout, image_path: &str) -> Vec<String> {
         out.push(format!("-partition_sec_hd {sectors}"));
     }
     let hybrid = matches!(layout.mbr_code, MbrCode::Isohybrid(_) | MbrCode::Grub2(_));
-    if hybrid && mbr.is_some_and(|m| m.entries.iter().any(|e| e.status == 0x80)) {
+    if hybrid && mbr.is_some_and(|m| m.entries().any(|e| e.status == 0x80)) {
         out.push("--mbr-force-bootable".into());
     }
 
@@ -177,7 +176,7 @@ pub fn options(layout: &Layout, image_path: &str) -> Vec<String> {
         out.push(format!("-G {area}"));
     }
     if let Some(a) = &sys.apm {
-        out.push(format!("-apm-block-size {}", a.block_size));
+        out.push(format!("-apm-block-size {}", a.block_size()));
     }
     if let Some(e) = iso_entry.filter(|e| isohybrid && e.kind != 0xee) {
         out.push(format!("-iso_mbr_part_type 0x{:02x}", e.kind));
@@ -202,9 +201,9 @@ pub fn options(layout: &Layout, image_path: &str) -> Vec<String> {
             // xorriso gives the first image's id to the validation entry and a later image's
             // to its section header: so each id goes with the first image it covers.
             let id = match img.entry.section {
-                0 => Some(&cat.id),
+                0 => Some(cat.id()),
                 s if layout.images[..i].iter().all(|o| o.entry.section != s) => {
-                    cat.sections.get(s - 1).map(|sec| &sec.id)
+                    cat.sections.get(s - 1).map(|sec| sec.id())
                 }
                 _ => None,
             };
@@ -218,7 +217,7 @@ fn image_options(
     layout: &Layout,
     img: &Image,
     index: usize,
-    id: Option<&Vec<u8>>,
+    id: Option<Vec<u8>>,
     out: &mut Vec<String>,
 ) {
     let e = &img.entry;
@@ -262,7 +261,7 @@ fn image_options(
     if let Some(id) = id {
         out.push(format!(
             "-eltorito-id {}",
-            quote(&String::from_utf8_lossy(id))
+            quote(&String::from_utf8_lossy(&id))
         ));
     }
     if e.has_criteria() {

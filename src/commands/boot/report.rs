@@ -2,8 +2,10 @@
 //! the file or partition it is, the MBR and what its boot code points at, the GPTs, the APM and
 //! the partitions the session shows. One `Label : value` line per fact, like xorriso's reports.
 
-use super::eltorito::{platform_name, BootEntry};
-use super::{Layout, Location, MbrCode, SystemArea};
+use crate::boot::eltorito::{platform_name, BootEntry};
+use crate::boot::{mbr_type_name, Layout, Location, MbrCode, SystemArea};
+use crate::error::Result;
+use crate::source::Source;
 
 const WIDTH: usize = 18;
 
@@ -61,8 +63,8 @@ pub fn mbr_code_words(layout: &Layout) -> String {
         ),
         MbrCode::Other => {
             let kind = match &layout.system.mbr {
-                Some(m) if m.syslinux_text => "syslinux's",
-                Some(m) if m.grub_text => "GRUB's",
+                Some(m) if m.syslinux_text() => "syslinux's",
+                Some(m) if m.grub_text() => "GRUB's",
                 _ => "unknown",
             };
             format!("present ({kind}), points at no boot image")
@@ -129,7 +131,7 @@ fn catalog_lines(layout: &Layout, out: &mut Vec<String>) {
         format!(
             "platform {}, id {}, checksum {}",
             platform_name(cat.platform),
-            quoted(&cat.id),
+            quoted(&cat.id()),
             yes(cat.checksum_ok)
         ),
     );
@@ -143,7 +145,7 @@ fn catalog_lines(layout: &Layout, out: &mut Vec<String>) {
                 s.declared,
                 if s.declared == 1 { "y" } else { "ies" },
                 if s.indicator == 0x91 { ", final" } else { "" },
-                quoted(&s.id)
+                quoted(&s.id())
             ),
         );
     }
@@ -200,8 +202,8 @@ fn catalog_lines(layout: &Layout, out: &mut Vec<String>) {
                 format!(
                     "type 0x{:02x}, {} extension entr{}, {}",
                     e.criteria_type,
-                    e.extensions,
-                    if e.extensions == 1 { "y" } else { "ies" },
+                    e.extensions(),
+                    if e.extensions() == 1 { "y" } else { "ies" },
                     hex(&e.criteria)
                 ),
             );
@@ -247,7 +249,7 @@ fn system_lines(layout: &Layout, device: &str, out: &mut Vec<String>) {
             "MBR partitions",
             "  N  Status  Type       Start     Sectors  Name",
         );
-        for e in &m.entries {
+        for e in m.entries() {
             line(
                 out,
                 "MBR partition",
@@ -258,7 +260,7 @@ fn system_lines(layout: &Layout, device: &str, out: &mut Vec<String>) {
                     e.kind,
                     e.start,
                     e.sectors,
-                    super::mbr_type_name(e.kind).unwrap_or("")
+                    mbr_type_name(e.kind).unwrap_or("")
                 ),
             );
         }
@@ -275,7 +277,7 @@ fn system_lines(layout: &Layout, device: &str, out: &mut Vec<String>) {
                     l.kind,
                     l.start,
                     l.sectors,
-                    super::mbr_type_name(l.kind).unwrap_or("")
+                    mbr_type_name(l.kind).unwrap_or("")
                 ),
             );
         }
@@ -330,7 +332,7 @@ fn system_lines(layout: &Layout, device: &str, out: &mut Vec<String>) {
                     e.sectors(),
                     e.type_guid,
                     e.attributes,
-                    quoted(e.name.as_bytes())
+                    quoted(e.name().as_bytes())
                 ),
             );
         }
@@ -339,7 +341,7 @@ fn system_lines(layout: &Layout, device: &str, out: &mut Vec<String>) {
         line(
             out,
             "APM",
-            format!("block size {}, {} entries", a.block_size, a.entries.len()),
+            format!("block size {}, {} entries", a.block_size(), a.entries.len()),
         );
         for e in &a.entries {
             line(
@@ -350,8 +352,8 @@ fn system_lines(layout: &Layout, device: &str, out: &mut Vec<String>) {
                     e.number,
                     e.start,
                     e.blocks,
-                    e.kind,
-                    quoted(e.name.as_bytes())
+                    e.kind(),
+                    quoted(e.name().as_bytes())
                 ),
             );
         }
@@ -399,6 +401,11 @@ pub fn plain(layout: &Layout, device: &str) -> Vec<String> {
     catalog_lines(layout, &mut out);
     system_lines(layout, device, &mut out);
     out
+}
+
+/// Label/value lines for `info DEV` about `src`: the boot record and the hybrid layout.
+pub fn summary_lines(src: &dyn Source) -> Result<Vec<(String, String)>> {
+    Ok(summary(&Layout::read(src, None)?))
 }
 
 /// Two lines for `info DEV`.
