@@ -6,6 +6,7 @@
 //! trusted past its end.
 
 use crate::error::{Error, Result};
+use crate::fs::iso9660::volume::{self, Body, Descriptor, Kind};
 use crate::ondisk::endian::{put_le16, put_le32};
 use crate::ondisk::Fields;
 use crate::source::Source;
@@ -20,72 +21,63 @@ const MAX_DESCRIPTORS: u64 = 64;
 pub const MAX_CATALOG_BLOCKS: u64 = 16;
 const ENTRY: usize = 32;
 
-/// The boot record volume descriptor.
+/// El Torito's boot record volume descriptor: the ECMA-119 boot record (decoded and encoded by
+/// [`crate::fs::iso9660::volume`], the one decoder of volume descriptors) whose boot system id
+/// is `EL TORITO SPECIFICATION`, where it lies, and the catalog block it points to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BootRecord {
     /// The block that holds the descriptor.
     pub block: u64,
-    pub version: u8,
-    /// The boot system id as stored: `EL TORITO SPECIFICATION`, NUL-padded.
-    pub system_id: [u8; 32],
-    /// The boot id as stored (unused by El Torito, zeros).
-    pub boot_id: [u8; 32],
+    /// The descriptor as recorded.
+    pub record: volume::BootRecord,
     /// The block where the boot catalog starts.
     pub catalog: u32,
 }
 
-/// The boot system id that marks the El Torito boot record.
-const EL_TORITO: &[u8; 23] = b"EL TORITO SPECIFICATION";
-/// The bytes of the descriptor's fields; the rest of its block is zeros.
+/// The bytes of the descriptor's fields: a sector shorter than this ends the scan.
 const BOOT_RECORD_FIELDS: usize = 0x4b;
 
 impl BootRecord {
-    /// Decodes the descriptor in `f` (volume descriptor `block`), if it is the El Torito boot
-    /// record.
-    pub fn decode(f: &Fields, block: u64) -> Result<Option<BootRecord>> {
-        let field = |at: usize| -> Result<[u8; 32]> {
-            let mut a = [0u8; 32];
-            a.copy_from_slice(f.slice(at, 32)?);
-            Ok(a)
-        };
-        let system_id = field(7)?;
-        if f.slice(0, 6)? != b"\0CD001" || !system_id.starts_with(EL_TORITO) {
-            return Ok(None);
-        }
-        Ok(Some(BootRecord {
-            block,
-            version: f.u8(6)?,
-            system_id,
-            boot_id: field(39)?,
-            catalog: f.le32(0x47)?,
-        }))
+    /// The El Torito boot record in `sector` (volume descriptor `block`) of `image`, if it is
+    /// one.
+    pub fn decode(sector: &[u8], block: u64, image: &str) -> Result<Option<BootRecord>> {
+        Ok(match Descriptor::decode(sector, block * BLOCK, image)? {
+            Some(Descriptor {
+                body: Body::Boot(record),
+                ..
+            }) => record.el_torito_catalog().map(|catalog| BootRecord {
+                block,
+                record,
+                catalog,
+            }),
+            _ => None,
+        })
     }
 
     /// The descriptor's block.
-    pub fn encode(&self) -> [u8; BLOCK as usize] {
-        let mut vd = [0u8; BLOCK as usize];
-        vd[1..6].copy_from_slice(b"CD001");
-        vd[6] = self.version;
-        vd[7..39].copy_from_slice(&self.system_id);
-        vd[39..71].copy_from_slice(&self.boot_id);
-        put_le32(&mut vd, 0x47, self.catalog);
-        vd
+    pub fn encode(&self) -> Vec<u8> {
+        Descriptor {
+            offset: self.block * BLOCK,
+            kind: Kind::Boot,
+            body: Body::Boot(self.record.clone()),
+        }
+        .encode()
     }
 }
 
 /// Finds the El Torito boot record among the volume descriptors (from block 16 up to the
 /// terminator), if there is one.
 pub fn find_boot_record(src: &dyn Source) -> Result<Option<BootRecord>> {
-    let mut vd = [0u8; BOOT_RECORD_FIELDS];
+    let mut sector = vec![0u8; BLOCK as usize];
     for block in 16..16 + MAX_DESCRIPTORS {
-        let n = src.read_at(block * BLOCK, &mut vd)?;
-        if n < vd.len() || &vd[1..6] != b"CD001" {
+        sector.fill(0);
+        let n = src.read_at(block * BLOCK, &mut sector)?;
+        if n < BOOT_RECORD_FIELDS || &sector[1..6] != b"CD001" {
             return Ok(None);
         }
-        match vd[0] {
+        match sector[0] {
             0 => {
-                let f = Fields::new(&vd, src.name(), "El Torito boot record", block * BLOCK);
-                if let Some(br) = BootRecord::decode(&f, block)? {
+                if let Some(br) = BootRecord::decode(&sector, block, src.name())? {
                     return Ok(Some(br));
                 }
             }
@@ -583,11 +575,13 @@ mod tests {
     fn boot_record_round_trips() {
         let mut vd = [0u8; BLOCK as usize];
         vd[1..7].copy_from_slice(b"CD001\x01");
-        vd[7..30].copy_from_slice(EL_TORITO);
+        vd[7..30].copy_from_slice(volume::BootRecord::EL_TORITO);
         vd[0x47] = 19;
-        let f = Fields::new(&vd, "t", "boot record", 17 * BLOCK);
-        let br = BootRecord::decode(&f, 17).unwrap().unwrap();
-        assert_eq!(br.catalog, 19);
+        let br = BootRecord::decode(&vd, 17, "t").unwrap().unwrap();
+        assert_eq!((br.block, br.catalog), (17, 19));
         assert_eq!(br.encode(), vd);
+        // Another boot system's record is not El Torito's.
+        vd[7] = b'X';
+        assert_eq!(BootRecord::decode(&vd, 17, "t").unwrap(), None);
     }
 }
