@@ -17,7 +17,7 @@ pub enum Hasher {
     Sha384(Sha384),
     Sha512(Sha512),
     Crc {
-        digest: crc::Digest<'static, u32>,
+        digest: crc::Digest<'static, u32, crc::Table<16>>,
         len: u64,
     },
 }

@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 macro_rules! readers {
     ($($(#[$doc:meta])* $name:ident, $ty:ty, $from:ident;)*) => {$(
         $(#[$doc])*
+        #[inline]
         pub fn $name(b: &[u8], at: usize) -> Option<$ty> {
             const N: usize = std::mem::size_of::<$ty>();
             let bytes: [u8; N] = b.get(at..at.checked_add(N)?)?.try_into().ok()?;
@@ -34,11 +35,13 @@ readers! {
 }
 
 /// The little-endian half of the both-endian `u16` at `at` (4 bytes on disc).
+#[inline]
 pub fn both16(b: &[u8], at: usize) -> Option<u16> {
     be16(b, at + 2).and(le16(b, at))
 }
 
 /// The little-endian half of the both-endian `u32` at `at` (8 bytes on disc).
+#[inline]
 pub fn both32(b: &[u8], at: usize) -> Option<u32> {
     be32(b, at + 4).and(le32(b, at))
 }
@@ -54,6 +57,7 @@ macro_rules! writers {
         ///
         /// The buffer is the encoder's own: a field past its end is a bug in the encoder, and
         /// panics.
+        #[inline]
         pub fn $name(b: &mut [u8], at: usize, v: $ty) {
             b[at..at + std::mem::size_of::<$ty>()].copy_from_slice(&v.$to());
         }
@@ -102,6 +106,7 @@ pub struct Fields<'a> {
 macro_rules! field_readers {
     ($($name:ident, $ty:ty;)*) => {$(
         #[doc = concat!("The field read by [`", stringify!($name), "`](fn@", stringify!($name), ") at `at`, or a corrupt-structure error.")]
+        #[inline]
         pub fn $name(&self, at: usize) -> Result<$ty> {
             $name(self.bytes, at).ok_or_else(|| self.short(at, std::mem::size_of::<$ty>()))
         }
@@ -110,6 +115,7 @@ macro_rules! field_readers {
 
 impl<'a> Fields<'a> {
     /// The fields of `bytes`, the `structure` at `offset` in `image`.
+    #[inline]
     pub fn new(bytes: &'a [u8], image: &'a str, structure: &'static str, offset: u64) -> Self {
         Fields {
             bytes,
@@ -124,11 +130,13 @@ impl<'a> Fields<'a> {
     }
 
     /// The byte at `at`.
+    #[inline]
     pub fn u8(&self, at: usize) -> Result<u8> {
         self.bytes.get(at).copied().ok_or_else(|| self.short(at, 1))
     }
 
     /// The `len` bytes at `at`.
+    #[inline]
     pub fn slice(&self, at: usize, len: usize) -> Result<&'a [u8]> {
         at.checked_add(len)
             .and_then(|end| self.bytes.get(at..end))
@@ -136,10 +144,13 @@ impl<'a> Fields<'a> {
     }
 
     /// A corrupt-structure error at this structure, with `detail`.
+    #[cold]
     pub fn corrupt(&self, detail: impl Into<String>) -> Error {
         Error::corrupt(self.image, self.structure, self.offset, detail)
     }
 
+    #[cold]
+    #[inline(never)]
     fn short(&self, at: usize, len: usize) -> Error {
         self.corrupt(format!(
             "a {len}-byte field at +{at} runs past its {} bytes",

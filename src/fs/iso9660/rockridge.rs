@@ -14,16 +14,22 @@ use crate::ondisk::{endian, iso_date, Fields};
 
 const STRUCTURE: &str = "Rock Ridge entry";
 
+#[inline]
 fn fields<'a>(image: &'a str, e: &Entry<'a>, len: usize) -> Result<Fields<'a>> {
     let f = e.fields(image, STRUCTURE);
     if e.data.len() < len {
-        return Err(f.corrupt(format!(
-            "{} entry has {} data bytes, needs {len}",
-            String::from_utf8_lossy(&e.signature),
-            e.data.len()
-        )));
+        return Err(too_short(&f, e, len));
     }
     Ok(f)
+}
+
+#[cold]
+fn too_short(f: &Fields, e: &Entry, len: usize) -> Error {
+    f.corrupt(format!(
+        "{} entry has {} data bytes, needs {len}",
+        String::from_utf8_lossy(&e.signature),
+        e.data.len()
+    ))
 }
 
 fn corrupt(image: &str, e: &Entry, detail: impl Into<String>) -> Error {

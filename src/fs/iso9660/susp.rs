@@ -30,6 +30,20 @@ pub struct Entry<'a> {
     pub offset: u64,
 }
 
+/// The error for an entry whose length does not fit the `left` bytes of its area.
+#[cold]
+fn does_not_fit(image: &str, at: u64, signature: [u8; 2], len: usize, left: usize) -> Error {
+    Error::corrupt(
+        image,
+        "SUSP entry",
+        at,
+        format!(
+            "entry {} of length {len} does not fit its area ({left} bytes left)",
+            String::from_utf8_lossy(&signature),
+        ),
+    )
+}
+
 impl<'a> Entry<'a> {
     /// The entry at `pos` of `area` (which lies at `area_offset`); `None` at the end of the
     /// area or where zero padding fills it.
@@ -47,21 +61,9 @@ impl<'a> Entry<'a> {
             return Ok(None); // padding to the end of the area
         }
         let len = usize::from(len);
-        let data = area
-            .get(pos + HEADER..pos + len)
-            .filter(|_| len >= HEADER)
-            .ok_or_else(|| {
-                Error::corrupt(
-                    image,
-                    "SUSP entry",
-                    at,
-                    format!(
-                        "entry {} of length {len} does not fit its area ({} bytes left)",
-                        String::from_utf8_lossy(&[s0, s1]),
-                        area.len() - pos
-                    ),
-                )
-            })?;
+        let Some(data) = area.get(pos + HEADER..pos + len).filter(|_| len >= HEADER) else {
+            return Err(does_not_fit(image, at, [s0, s1], len, area.len() - pos));
+        };
         Ok(Some(Entry {
             signature: [s0, s1],
             version,
@@ -76,6 +78,7 @@ impl<'a> Entry<'a> {
     }
 
     /// The entry's data as fields, for errors that name the entry.
+    #[inline]
     pub fn fields(&self, image: &'a str, structure: &'static str) -> Fields<'a> {
         Fields::new(self.data, image, structure, self.offset)
     }
