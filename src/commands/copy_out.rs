@@ -1,14 +1,15 @@
 //! `copy-out`: copies files and trees out of the session into a host directory, as
-//! [`super::extract`] plans and makes them, the regular files on two threads.
+//! [`super::extract`] plans and makes them, the regular files on two threads. Everything that
+//! can be copied is: each failure is said on stderr as it happens, and the command fails at the
+//! end (as GNU tar does).
 
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::bail;
 use indicatif::ProgressBar;
 
-use super::extract::{copy_file, finish_dir, make_dir, make_other, Plan, Planned};
+use super::extract::{copy_file, finish_dir, make_dir, make_other, FailedDirs, Plan, Planned};
 use super::sink::progress;
 use super::{arg, many, ArgKind, Command, Ctx, XDEV};
 use crate::vfs::walk;
@@ -45,36 +46,112 @@ fn batches(files: &[Planned]) -> Vec<std::ops::Range<usize>> {
     out
 }
 
-/// Copies the regular files of the plan on two threads.
-fn copy_files(files: &[Planned], root: bool, bar: &ProgressBar) -> anyhow::Result<()> {
+/// The failures of one `copy-out`: each said on stderr as it happens (above the progress bar),
+/// counted for the error at the end.
+struct Failures {
+    bar: ProgressBar,
+    /// Things that could not be made, each said.
+    said: AtomicUsize,
+    /// Entries left out because they lie inside a directory that could not be made.
+    inside: AtomicUsize,
+}
+
+impl Failures {
+    fn say(&self, e: &anyhow::Error) {
+        self.bar.suspend(|| eprintln!("isofish: error: {e:#}"));
+        self.said.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// True (and counted) when `dest` lies inside a directory that could not be made.
+    fn left_out(&self, failed: &FailedDirs, dest: &std::path::Path) -> bool {
+        let out = failed.hold(dest);
+        if out {
+            self.inside.fetch_add(1, Ordering::Relaxed);
+        }
+        out
+    }
+
+    /// The run's answer: an error, and exit status 1, when anything failed (as GNU tar).
+    fn answer(self) -> anyhow::Result<()> {
+        let (said, inside) = (self.said.into_inner(), self.inside.into_inner());
+        if said == 0 {
+            return Ok(());
+        }
+        let mut msg = format!(
+            "not everything was copied: {}, said above",
+            counted(said, "failure", "failures")
+        );
+        if inside > 0 {
+            msg.push_str(&format!(
+                "; {} inside the directories that could not be made left out",
+                counted(inside, "entry", "entries")
+            ));
+        }
+        bail!(msg)
+    }
+}
+
+/// `1 entry`, `2 entries`.
+fn counted(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// Copies the regular files of the plan on two threads, all that can be.
+fn copy_files(files: &[Planned], failed: &FailedDirs, root: bool, failures: &Failures) {
     let batches = batches(files);
     let next = AtomicUsize::new(0);
-    let failed = AtomicBool::new(false);
-    let error: Mutex<Option<anyhow::Error>> = Mutex::new(None);
     std::thread::scope(|scope| {
         for _ in 0..2 {
             scope.spawn(|| {
                 let mut buf = vec![0u8; 1 << 20];
                 while let Some(batch) = batches.get(next.fetch_add(1, Ordering::Relaxed)) {
                     for p in &files[batch.clone()] {
-                        if failed.load(Ordering::Relaxed) {
-                            return;
+                        if failures.left_out(failed, &p.dest) {
+                            continue;
                         }
-                        if let Err(e) = copy_file(p, root, &mut buf, &|n| bar.inc(n)) {
-                            failed.store(true, Ordering::Relaxed);
-                            crate::error::lock_cache(&error).get_or_insert(e);
+                        if let Err(e) = copy_file(p, root, &mut buf, &|n| failures.bar.inc(n)) {
+                            failures.say(&e);
                         }
                     }
                 }
             });
         }
     });
-    match error.into_inner().unwrap_or_else(PoisonError::into_inner) {
-        Some(e) => Err(e),
-        None => Ok(()),
-    }
 }
 
+/// Adds the copy of the session's `path` into `hostdir` to `plan`.
+fn plan_path(
+    ctx: &Ctx,
+    plan: &mut Plan,
+    path: &str,
+    hostdir: &Path,
+    xdev: bool,
+) -> anyhow::Result<()> {
+    let node = ctx.session.resolve(path)?;
+    // Named as the user named it (a symlink's name, not its target's), unless that name
+    // is `.` or `..`: then as the directory it resolved to.
+    let typed = path
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or_default();
+    let name = if walk::is_safe_name(typed.as_bytes()) {
+        typed
+    } else {
+        node.path.rsplit('/').next().unwrap_or_default()
+    };
+    let base = if name.is_empty() {
+        hostdir.to_path_buf()
+    } else if walk::is_safe_name(name.as_bytes()) {
+        hostdir.join(name)
+    } else {
+        bail!("{path}: cannot be copied out under the name {name:?}");
+    };
+    plan.add(&ctx.session.vfs, &node, &base, xdev)
+}
+
+/// Copies everything that can be: what cannot be made is said and the rest goes on; the
+/// answer is an error when anything failed.
 fn copy_out(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
     // Trailing `key:value` words are options; the host directory comes before them.
     let opts = super::parse("copy-out", args)?;
@@ -86,50 +163,54 @@ fn copy_out(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
         bail!("{}: not a directory on the host", hostdir.display());
     }
     let root = rustix::process::geteuid().is_root();
+    let mut failures = Failures {
+        bar: ProgressBar::hidden(),
+        said: AtomicUsize::new(0),
+        inside: AtomicUsize::new(0),
+    };
     let mut plan = Plan::default();
     for path in paths {
-        let node = ctx.session.resolve(path)?;
-        // Named as the user named it (a symlink's name, not its target's), unless that name
-        // is `.` or `..`: then as the directory it resolved to.
-        let typed = path
-            .trim_end_matches('/')
-            .rsplit('/')
-            .next()
-            .unwrap_or_default();
-        let name = if walk::is_safe_name(typed.as_bytes()) {
-            typed
-        } else {
-            node.path.rsplit('/').next().unwrap_or_default()
-        };
-        let base = if name.is_empty() {
-            hostdir.to_path_buf()
-        } else if walk::is_safe_name(name.as_bytes()) {
-            hostdir.join(name)
-        } else {
-            bail!("{path}: cannot be copied out under the name {name:?}");
-        };
-        plan.add(&ctx.session.vfs, &node, &base, xdev)?;
+        if let Err(e) = plan_path(ctx, &mut plan, path, hostdir, xdev) {
+            failures.say(&e);
+        }
         for w in plan.warnings.drain(..) {
             eprintln!("isofish: warning: {w}");
         }
     }
+    let mut failed = FailedDirs::default();
     for d in &plan.dirs {
-        make_dir(d)?;
+        if failures.left_out(&failed, &d.dest) {
+            continue;
+        }
+        if let Err(e) = make_dir(d) {
+            failures.say(&e);
+            failed.add(&d.dest);
+        }
     }
-    let bar = progress(Some(plan.bytes()));
-    copy_files(&plan.files, root, &bar)?;
-    bar.finish_and_clear();
+    failures.bar = progress(Some(plan.bytes()));
+    copy_files(&plan.files, &failed, root, &failures);
+    failures.bar.finish_and_clear();
     for p in &plan.others {
-        if let Some(warning) = make_other(p, root)? {
-            eprintln!("isofish: warning: {warning}");
+        if failures.left_out(&failed, &p.dest) {
+            continue;
+        }
+        match make_other(p, root) {
+            Ok(Some(warning)) => eprintln!("isofish: warning: {warning}"),
+            Ok(None) => {}
+            Err(e) => failures.say(&e),
         }
     }
     // Directories last, deepest first, so their times survive the writes inside them and
     // read-only ones were writable while they were filled.
     for d in plan.dirs.iter().rev() {
-        finish_dir(d, root)?;
+        if failed.hold(&d.dest) {
+            continue;
+        }
+        if let Err(e) = finish_dir(d, root) {
+            failures.say(&e);
+        }
     }
-    Ok(())
+    failures.answer()
 }
 
 #[cfg(test)]

@@ -3,9 +3,11 @@
 //! symlinks, devices and FIFOs), and the making of each with its data, owner (as root), mode
 //! and times. The plan is made by the session walk ([`crate::vfs::walk`]), which checks every
 //! name and refuses loops, so no path leaves the target; a file or link already in the way is
-//! replaced, never followed.
+//! replaced, never followed. What cannot be made is not the end of an extraction: the
+//! callers say it and go on ([`FailedDirs`] keeps them out of a directory that could not be
+//! made), and a file whose data fails part way is removed rather than left short.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ffi::OsStr;
 use std::fs::{self as host, File, FileTimes, OpenOptions};
 use std::io;
@@ -107,10 +109,12 @@ pub fn make_dir(d: &Planned) -> anyhow::Result<()> {
     match host::create_dir(&d.dest) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-            let m = host::symlink_metadata(&d.dest)?;
+            let m = host::symlink_metadata(&d.dest)
+                .with_context(|| format!("{}: cannot create", d.dest.display()))?;
             if !m.is_dir() {
                 remove_non_dir(&d.dest)?;
-                host::create_dir(&d.dest)?;
+                host::create_dir(&d.dest)
+                    .with_context(|| format!("{}: cannot create", d.dest.display()))?;
             }
             Ok(())
         }
@@ -127,45 +131,73 @@ pub fn finish_dir(d: &Planned, root: bool) -> anyhow::Result<()> {
     host::set_permissions(
         &d.dest,
         host::Permissions::from_mode(mode_bits(&d.meta, root)),
-    )?;
+    )
+    .with_context(|| format!("{}: cannot set mode", d.dest.display()))?;
     File::open(&d.dest)
         .and_then(|f| f.set_times(times(&d.meta)))
         .with_context(|| format!("{}: cannot set times", d.dest.display()))
 }
 
-/// Creates the host file of a planned regular file, and the copy of its data into it.
+/// Opens a planned regular file's data, then creates its host file (so a file whose data
+/// cannot be opened leaves nothing behind) and the copy of the data into it.
 pub fn start_file(p: &Planned) -> anyhow::Result<FileCopy> {
-    let out = create_file(&p.dest)?;
     let Some((fs, ino)) = &p.file else {
         bail!("{}: not a file of a filesystem", p.dest.display());
     };
     let data =
         FileData::open(fs, *ino, p.meta.size).with_context(|| format!("{}", p.dest.display()))?;
-    Ok(FileCopy::new(data, out))
+    Ok(FileCopy::new(data, create_file(&p.dest)?))
 }
 
-/// Gives a host file its owner (as root), mode and times, once its data is in.
-pub fn finish_file(out: &File, meta: &Metadata, root: bool) -> anyhow::Result<()> {
-    if root {
-        std::os::unix::fs::fchown(out, Some(meta.uid), Some(meta.gid))?;
+/// The error of a planned file whose data could not all be copied, once the part written is
+/// removed: no file is left short under its name.
+pub fn discard(p: &Planned, e: anyhow::Error) -> anyhow::Error {
+    let dest = p.dest.display();
+    match host::remove_file(&p.dest) {
+        Ok(()) => e.context(dest.to_string()),
+        Err(r) => e.context(format!("{dest} (left incomplete, cannot remove it: {r})")),
     }
-    out.set_permissions(host::Permissions::from_mode(mode_bits(meta, root)))?;
-    out.set_times(times(meta))?;
-    Ok(())
+}
+
+/// Gives a host file (the planned file `dest`) its owner (as root), mode and times, once its
+/// data is in.
+pub fn finish_file(out: &File, dest: &Path, meta: &Metadata, root: bool) -> anyhow::Result<()> {
+    let set = || -> io::Result<()> {
+        if root {
+            std::os::unix::fs::fchown(out, Some(meta.uid), Some(meta.gid))?;
+        }
+        out.set_permissions(host::Permissions::from_mode(mode_bits(meta, root)))?;
+        out.set_times(times(meta))
+    };
+    set().with_context(|| format!("{}: cannot set owner, mode or times", dest.display()))
 }
 
 /// Creates one regular file and its data, then gives it its owner, mode and times. `done` is
-/// told of every byte moved.
+/// told of every byte moved. A file whose data fails part way is removed.
 pub fn copy_file(
     p: &Planned,
     root: bool,
     buf: &mut [u8],
     done: &dyn Fn(u64),
 ) -> anyhow::Result<()> {
-    let out = start_file(p)?
-        .run(buf, done)
-        .with_context(|| format!("{}", p.dest.display()))?;
-    finish_file(&out, &p.meta, root)
+    let out = start_file(p)?.run(buf, done).map_err(|e| discard(p, e))?;
+    finish_file(&out, &p.dest, &p.meta, root)
+}
+
+/// The directories of an extraction that could not be made. What was planned inside them is
+/// left out (their own failure says why, once), and they are not finished.
+#[derive(Default)]
+pub struct FailedDirs(HashSet<PathBuf>);
+
+impl FailedDirs {
+    pub fn add(&mut self, dir: &Path) {
+        self.0.insert(dir.to_path_buf());
+    }
+
+    /// True when `dest` is one of the directories that could not be made, or inside one.
+    pub fn hold(&self, dest: &Path) -> bool {
+        !self.0.is_empty() && dest.ancestors().any(|a| self.0.contains(a))
+    }
 }
 
 /// Makes `dest` a fresh file, replacing a file or link already there (never following one).
@@ -188,7 +220,8 @@ fn create_file(dest: &Path) -> anyhow::Result<File> {
 
 /// Removes what is at `dest` unless it is a directory.
 fn remove_non_dir(dest: &Path) -> anyhow::Result<()> {
-    let m = host::symlink_metadata(dest)?;
+    let m = host::symlink_metadata(dest)
+        .with_context(|| format!("{}: cannot replace", dest.display()))?;
     if m.is_dir() {
         bail!("{}: a directory is in the way", dest.display());
     }
@@ -304,4 +337,37 @@ fn set_path_times(dest: &Path, meta: &Metadata) -> anyhow::Result<()> {
         rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
     )
     .with_context(|| format!("{}: cannot set times", dest.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::tests::{one_file, SpansFs};
+    use crate::vfs::walk::tests::meta;
+
+    /// A file whose data ends before its recorded size, once 6 bytes are written, is removed,
+    /// and the error names it and the image.
+    #[test]
+    fn a_file_whose_data_fails_part_way_is_removed() {
+        let mut short = SpansFs::unlaid(b"abcdef".to_vec());
+        short.size += 4;
+        let (fs, size) = one_file(short);
+        let dir = tempfile::tempdir().unwrap();
+        let p = Planned {
+            dest: dir.path().join("f"),
+            meta: meta(FileKind::File, 0, size),
+            file: Some((fs, 0)),
+            link_to: None,
+        };
+        let written = std::cell::Cell::new(0);
+        let err = copy_file(&p, false, &mut [0; 4], &|n| written.set(written.get() + n));
+        let msg = format!("{:#}", err.unwrap_err());
+        let want = format!(
+            "{}: test.img: corrupt file data at offset 6",
+            p.dest.display()
+        );
+        assert!(msg.starts_with(&want), "{msg}");
+        assert_eq!(written.get(), 6);
+        assert!(!p.dest.exists());
+    }
 }

@@ -2,8 +2,10 @@
 //! so the pane keeps drawing its progress and Esc can stop it. The work is copy-out's
 //! ([`crate::commands::extract`]): the same plan (the session walk, which skips names that
 //! would leave the target and refuses loops), the same files, links and devices with their
-//! owner, mode and times; the job only cuts it into steps and collects what went wrong. The
-//! selection's own name must not exist yet in the target: nothing there is overwritten.
+//! owner, mode and times; the job only cuts it into steps and collects what went wrong, going
+//! on past it as copy-out does (nothing inside a directory that could not be made is tried, a
+//! file whose data fails is removed, and so is the file being copied when the job is stopped).
+//! The selection's own name must not exist yet in the target: nothing there is overwritten.
 
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -11,7 +13,7 @@ use std::path::{Path, PathBuf};
 use anyhow::bail;
 
 use crate::commands::extract::{
-    finish_dir, finish_file, make_dir, make_other, start_file, Plan, Planned,
+    finish_dir, finish_file, make_dir, make_other, start_file, FailedDirs, Plan, Planned,
 };
 use crate::data::FileCopy;
 use crate::vfs::{walk, Node, Vfs};
@@ -21,10 +23,21 @@ use super::preview::human;
 /// Scratch space for the bytes that are read and written.
 const CHUNK: usize = 1 << 20;
 
-/// A file being copied: its index in the plan, and the copy.
+/// A file being copied: its index in the plan, the copy and where it goes. Dropped before the
+/// copy is finished (its data failed, or the job was stopped), it removes the part written.
 struct Copying {
     index: usize,
     copy: FileCopy,
+    dest: PathBuf,
+}
+
+impl Drop for Copying {
+    fn drop(&mut self) {
+        if !self.copy.finished() {
+            // Nothing to tell if it fails: the job has said what stopped the copy.
+            let _ = std::fs::remove_file(&self.dest);
+        }
+    }
 }
 
 /// An extraction in progress.
@@ -39,6 +52,7 @@ pub struct Job {
     /// The next step: directories made, files started, others made, directories finished.
     next: usize,
     copying: Option<Copying>,
+    failed: FailedDirs,
     buf: Vec<u8>,
     pub files_done: u64,
     pub files_total: u64,
@@ -56,7 +70,7 @@ fn nth_step(plan: &Plan, mut i: usize) -> Option<Step<'_>> {
     }
     i -= plan.dirs.len();
     if i < plan.files.len() {
-        return Some(Step::StartFile(i));
+        return Some(Step::StartFile(i, &plan.files[i]));
     }
     i -= plan.files.len();
     if i < plan.others.len() {
@@ -69,7 +83,7 @@ fn nth_step(plan: &Plan, mut i: usize) -> Option<Step<'_>> {
 /// One step of the plan.
 enum Step<'a> {
     MakeDir(&'a Planned),
-    StartFile(usize),
+    StartFile(usize, &'a Planned),
     MakeOther(&'a Planned),
     FinishDir(&'a Planned),
 }
@@ -103,6 +117,7 @@ impl Job {
             root: rustix::process::geteuid().is_root(),
             next: 0,
             copying: None,
+            failed: FailedDirs::default(),
             buf: vec![0; CHUNK],
             files_done: 0,
             bytes_done: 0,
@@ -127,10 +142,22 @@ impl Job {
                 break;
             };
             self.next += 1;
+            let (Step::MakeDir(planned)
+            | Step::StartFile(_, planned)
+            | Step::MakeOther(planned)
+            | Step::FinishDir(planned)) = step;
+            if self.failed.hold(&planned.dest) {
+                continue;
+            }
             let result = match step {
-                Step::MakeDir(d) => make_dir(d),
-                Step::StartFile(index) => start_file(&self.plan.files[index])
-                    .map(|copy| self.copying = Some(Copying { index, copy })),
+                Step::MakeDir(d) => make_dir(d).inspect_err(|_| self.failed.add(&d.dest)),
+                Step::StartFile(index, p) => start_file(p).map(|copy| {
+                    self.copying = Some(Copying {
+                        index,
+                        copy,
+                        dest: p.dest.clone(),
+                    })
+                }),
                 Step::MakeOther(p) => make_other(p, self.root).map(|skipped| {
                     self.problems.extend(skipped);
                 }),
@@ -154,14 +181,14 @@ impl Job {
                 if !c.copy.finished() {
                     return;
                 }
-                finish_file(c.copy.file(), &planned.meta, self.root)
+                self.files_done += 1;
+                finish_file(c.copy.file(), &planned.dest, &planned.meta, self.root)
             }
             Err(e) => Err(e.context(planned.dest.display().to_string())),
         };
         if let Err(e) = result {
             self.problems.push(format!("{e:#}"));
         }
-        self.files_done += 1;
         self.copying = None;
     }
 
@@ -235,5 +262,21 @@ mod tests {
         let again = Job::plan(&vfs, &root, b"x", dest.path()).err().unwrap();
         assert!(again.to_string().contains("already exists"), "{again}");
         assert!(Job::plan(&vfs, &root, b"..", dest.path()).is_err());
+    }
+
+    /// A job stopped in the middle of a file (Esc drops it) removes the part written.
+    #[test]
+    fn a_stopped_job_leaves_no_part_of_a_file() {
+        let vfs = hostile_vfs();
+        let root = vfs.root().unwrap();
+        let dest = tempfile::tempdir().unwrap();
+        let mut job = Job::plan(&vfs, &root, b"x", dest.path()).unwrap();
+        job.step(1);
+        let partial = job.copying.as_ref().map(|c| c.dest.clone());
+        let partial = partial.expect("a file being copied");
+        assert_eq!(std::fs::read(&partial).unwrap(), b"a");
+        drop(job);
+        assert!(!partial.exists());
+        assert!(dest.path().join("x").is_dir());
     }
 }
