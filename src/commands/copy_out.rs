@@ -63,7 +63,7 @@ impl Failures {
     }
 
     /// True (and counted) when `dest` lies inside a directory that could not be made.
-    fn left_out(&self, failed: &FailedDirs, dest: &std::path::Path) -> bool {
+    fn left_out(&self, failed: &FailedDirs, dest: &Path) -> bool {
         let out = failed.hold(dest);
         if out {
             self.inside.fetch_add(1, Ordering::Relaxed);
