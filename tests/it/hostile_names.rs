@@ -1,17 +1,20 @@
-//! Names that would drive a terminal (issue 20, defect 4). An ISO xorriso makes from a tree
-//! whose names hold `ESC [2J`, a newline, a tab and a backslash (Rock Ridge keeps them): on a terminal `ls`, `find`, `ll` and `readlink` print
+//! Names that would drive a terminal (issue 20, defect 4) and inputs without random access
+//! (defect 8). An ISO xorriso makes from a tree whose names hold `ESC [2J`, a newline, a tab and
+//! a backslash (Rock Ridge keeps them): on a terminal `ls`, `find`, `ll` and `readlink` print
 //! them as GNU `ls -b` does on the host tree; into a pipe they print the bytes as stored; `find0`
-//! splits back into the names; the browser pane draws them escaped, with no escape byte.
+//! splits back into the names; the browser pane draws them escaped, with no escape byte. And
+//! `-a` of a pipe or a FIFO says that isofish needs random access instead of "no filesystem".
 
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use isofish::tui::App;
 use ratatui::crossterm::event::KeyCode;
 
-use crate::common::{isofish, scratch, tool, xorriso_rr};
+use crate::common::{fixture, isofish, scratch, tool, xorriso_rr};
 use crate::tui::{key, screen, select, session};
 
 /// Names below the tree's root (files unless said), as the host stores them.
@@ -273,4 +276,60 @@ fn the_browser_pane_draws_names_and_text_escaped_and_no_escape_byte() {
     let shown = screen(&mut app, 100, 30);
     assert!(shown.contains(r"in\033dir"), "{shown}");
     assert!(!shown.contains('\x1b'), "{shown}");
+}
+
+/// Checks a refusal of `-a PATH` for want of random access: status 1, the path named, what it
+/// is, and how to get random access.
+fn refused_for_random_access(out: &std::process::Output, path: &str, what: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(out.stdout.is_empty());
+    assert!(
+        stderr.contains(&format!("{path}: {what}; isofish needs random access"))
+            && stderr.contains("save it to a file first")
+            && stderr.contains("cat > image.iso"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("no filesystem found"), "{stderr}");
+}
+
+#[test]
+fn an_image_from_a_pipe_or_a_fifo_is_refused_saying_random_access_is_needed() {
+    let iso = fixture("sample.iso");
+    let bytes = std::fs::read(&iso).unwrap();
+
+    // Standard input from a pipe holding a real ISO.
+    let out = isofish()
+        .args(["-a", "/dev/stdin", "ll", "/"])
+        .write_stdin(bytes)
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    refused_for_random_access(&out, "/dev/stdin", "is a pipe");
+
+    // A FIFO: refused without being opened, so without waiting for a writer.
+    let dir = scratch();
+    let fifo = dir.path().join("image.fifo");
+    tool("mkfifo", &[fifo.to_str().unwrap()], None);
+    let out = isofish()
+        .arg("-a")
+        .arg(&fifo)
+        .args(["ll", "/"])
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    refused_for_random_access(&out, fifo.to_str().unwrap(), "is a pipe");
+
+    // The same image on standard input from the file reads: the pipe was the trouble.
+    let out = Command::new(assert_cmd::cargo::cargo_bin("isofish"))
+        .args(["--ro", "-a", "/dev/stdin", "ls", "/"])
+        .stdin(Stdio::from(std::fs::File::open(&iso).unwrap()))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.stdout, into_pipe(&iso, &["ls", "/"]));
 }
