@@ -207,7 +207,7 @@ pub fn write_ll(out: &mut dyn Write, rows: &[LsRow], now: i64, names: Names) -> 
 
 /// `name` as GNU `ls -b` shows it on a terminal: valid printable UTF-8 as it is; a control
 /// character (C0, DEL, C1), a byte that is not UTF-8, and the backslash itself as C escapes
-/// (`\\n`, `\\t`, `\\\\`...) or three octal digits (`\\033`). A name from an image can then
+/// (`\n`, `\t`, `\\`...) or three octal digits (`\033`). A name from an image can then
 /// neither drive the terminal (`ESC [2J` clears the screen) nor pass for another name.
 pub fn escape_name(name: &[u8]) -> Cow<'_, str> {
     escape(name, true)
@@ -257,7 +257,7 @@ fn escape(bytes: &[u8], backslash: bool) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// One byte as C writes it in a string: `\\n`, `\\\\`, or `\\ooo`.
+/// One byte as C writes it in a string: `\n`, `\\`, or `\ooo`.
 fn escape_byte(out: &mut String, b: u8) {
     let named = match b {
         0x07 => "\\a",
@@ -417,5 +417,23 @@ mod tests {
         assert!(text.contains("\u{1b}[1;34mdir\u{1b}[0m"), "{text:?}");
         assert!(text.contains("\u{1b}[1;32mrun\u{1b}[0m"), "{text:?}");
         assert!(text.contains(" doc\n"), "{text:?}");
+    }
+
+    #[test]
+    fn ll_escapes_names_on_a_terminal_only() {
+        let rows = [LsRow {
+            name: b"a\x1b[2Jb".to_vec(),
+            meta: Metadata::synthetic_dir(0),
+        }];
+        let written = |names| {
+            let mut out = Vec::new();
+            write_ll(&mut out, &rows, 0, names).unwrap();
+            out
+        };
+        assert!(written(Names::Raw).ends_with(b" a\x1b[2Jb\n"));
+        assert!(written(Names::Escaped).ends_with(b" a\\033[2Jb\n"));
+        let painted = String::from_utf8(written(Names::Painted)).unwrap();
+        assert!(painted.contains(r"a\033[2Jb"), "{painted:?}");
+        assert!(!painted.contains("\x1b[2J"), "{painted:?}");
     }
 }

@@ -3,7 +3,7 @@
 //! prompt line, and popups (help, info, command output, file viewer). Only the rows that fit
 //! are turned into widgets, so a directory of any size draws in the same time. Nothing from
 //! an image reaches the terminal raw: names and paths are escaped as `ls -b` does, and every
-//! other text drawn has its control characters escaped ([`safe`]).
+//! other text drawn has its control characters escaped ([`escape_controls`]).
 
 use std::borrow::Cow;
 
