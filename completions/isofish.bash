@@ -61,6 +61,9 @@ _isofish() {
             isofish,find)
                 cmd="isofish__subcmd__find"
                 ;;
+            isofish,find0)
+                cmd="isofish__subcmd__find0"
+                ;;
             isofish,getxattr)
                 cmd="isofish__subcmd__getxattr"
                 ;;
@@ -197,7 +200,7 @@ _isofish() {
 
     case "${cmd}" in
         isofish)
-            opts="-a -m -f -x -h -V --add --ro --mount --file --tui --help --version boot-extract boot-info browse cat cd checksum checksums-out completions copy-out download du echo exists file find getxattr getxattrs glob grep head head-n help hexdump info is-dir is-file is-symlink lgetxattr lgetxattrs list-devices list-filesystems list-partitions ll ls lstat mkmountpoint mount mount-loop mount-loop-type mount-options mount-ro mountpoints mounts open pwd quit readlink run stat tail tail-n tar-out tgz-out txz-out umount umount-all vfs-label vfs-type"
+            opts="-a -m -f -x -h -V --add --ro --mount --file --tui --help --version boot-extract boot-info browse cat cd checksum checksums-out completions copy-out download du echo exists file find find0 getxattr getxattrs glob grep head head-n help hexdump info is-dir is-file is-symlink lgetxattr lgetxattrs list-devices list-filesystems list-partitions ll ls lstat mkmountpoint mount mount-loop mount-loop-type mount-options mount-ro mountpoints mounts open pwd quit readlink run stat tail tail-n tar-out tgz-out txz-out umount umount-all vfs-label vfs-type"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -479,6 +482,20 @@ _isofish() {
             return 0
             ;;
         isofish__subcmd__find)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        isofish__subcmd__find0)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -47,6 +47,7 @@ complete -c isofish -n "__fish_isofish_needs_command" -a "echo" -d 'Print the wo
 complete -c isofish -n "__fish_isofish_needs_command" -a "exists" -d 'Print whether a path exists.'
 complete -c isofish -n "__fish_isofish_needs_command" -a "file" -d 'Say what kind of file a path is, in the words of `file -b`.'
 complete -c isofish -n "__fish_isofish_needs_command" -a "find" -d 'List every file and directory below a directory, recursively.'
+complete -c isofish -n "__fish_isofish_needs_command" -a "find0" -d 'List every file and directory below a directory, NUL-separated, into a host file.'
 complete -c isofish -n "__fish_isofish_needs_command" -a "getxattr" -d 'Print the value of one extended attribute of a file, following a final symlink.'
 complete -c isofish -n "__fish_isofish_needs_command" -a "getxattrs" -d 'List the extended attributes of a file, following a final symlink.'
 complete -c isofish -n "__fish_isofish_needs_command" -a "glob" -d 'Run a command once for every path that wildcards match.'

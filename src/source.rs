@@ -10,7 +10,8 @@ mod lz4legacy;
 pub mod nested;
 
 use std::fs::File;
-use std::os::unix::fs::FileExt;
+use std::io::Seek;
+use std::os::unix::fs::{FileExt, FileTypeExt};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -86,15 +87,30 @@ pub struct FileSource {
 }
 
 impl FileSource {
-    /// Opens `path` read-only.
+    /// Opens `path` read-only. A pipe, a socket or anything else that cannot seek (a terminal)
+    /// is refused with a message saying how to get random access: isofish reads an image at
+    /// the offsets its structures name, not once from the start.
     pub fn open(path: &Path) -> Result<Self> {
         let name = path.display().to_string();
-        let file = File::open(path).map_err(|e| Error::io(&name, e))?;
+        // Looked at before opening: opening a FIFO waits for a writer.
+        let kind = std::fs::metadata(path)
+            .map_err(|e| Error::io(&name, e))?
+            .file_type();
+        if kind.is_fifo() {
+            return Err(not_seekable(&name, "is a pipe"));
+        }
+        if kind.is_socket() {
+            return Err(not_seekable(&name, "is a socket"));
+        }
+        let mut file = File::open(path).map_err(|e| Error::io(&name, e))?;
         let meta = file.metadata().map_err(|e| Error::io(&name, e))?;
         if meta.is_dir() {
             return Err(Error::Usage(format!(
                 "{name}: is a directory, not an image"
             )));
+        }
+        if file.stream_position().is_err() {
+            return Err(not_seekable(&name, "cannot seek"));
         }
         Ok(FileSource {
             len: meta.len(),
@@ -102,6 +118,15 @@ impl FileSource {
             name,
         })
     }
+}
+
+/// The refusal of an input that gives no random access: what it is (`is a pipe`), and how to
+/// get one.
+fn not_seekable(name: &str, what: &str) -> Error {
+    Error::Usage(format!(
+        "{name}: {what}; isofish needs random access to an image: save it to a file first \
+         (for example `cat > image.iso`) and add that file"
+    ))
 }
 
 /// Fills `buf` from `file` at `offset` with positioned reads, retrying short and interrupted

@@ -1,7 +1,10 @@
 //! Text layouts shared by the read and inspect commands: the `ls -l` mode string and dates,
-//! the `ll` table (GNU `ls -la` as guestfish prints it), `hexdump -C` lines, and UTC calendar
-//! arithmetic (the guestfish appliance runs in UTC, so isofish prints UTC too).
+//! the `ll` table (GNU `ls -la` as guestfish prints it), `hexdump -C` lines, UTC calendar
+//! arithmetic (the guestfish appliance runs in UTC, so isofish prints UTC too), and the one
+//! escaping of names and text from an image for a terminal ([`escape_name`]).
 
+use std::borrow::Cow;
+use std::fmt::Write as _;
 use std::io::{self, Write};
 use std::ops::Deref;
 
@@ -140,9 +143,20 @@ fn name_style(meta: &Metadata) -> Option<Style> {
     })
 }
 
+/// How a listing writes the names from an image.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Names {
+    /// Their bytes as they are: the output is a pipe or a file.
+    Raw,
+    /// Escaped ([`escape_name`]): the output is a terminal.
+    Escaped,
+    /// Escaped and painted as `ls --color` does: a terminal, colour allowed.
+    Painted,
+}
+
 /// Writes `rows` as `ls -la` does: `total N`, then one aligned line per row. The rows are
-/// written in the order given; `color` paints names as `ls --color` does.
-pub fn write_ll(out: &mut dyn Write, rows: &[LsRow], now: i64, color: bool) -> io::Result<()> {
+/// written in the order given; `names` says how names and symlink targets are written.
+pub fn write_ll(out: &mut dyn Write, rows: &[LsRow], now: i64, names: Names) -> io::Result<()> {
     let total: u64 = rows.iter().map(|r| blocks512(&r.meta)).sum();
     writeln!(out, "total {}", total.div_ceil(2))?;
     let width = |f: &dyn Fn(&LsRow) -> usize| rows.iter().map(f).max().unwrap_or(0);
@@ -177,18 +191,89 @@ pub fn write_ll(out: &mut dyn Write, rows: &[LsRow], now: i64, color: bool) -> i
             size,
             ls_date(m.mtime, now),
         )?;
-        let name = String::from_utf8_lossy(&r.name);
-        match name_style(m).filter(|_| color) {
-            Some(style) => write!(out, "{}", style.paint(name.as_ref()))?,
-            None => out.write_all(&r.name)?,
+        let escaped = names != Names::Raw;
+        match name_style(m).filter(|_| names == Names::Painted) {
+            Some(style) => write!(out, "{}", style.paint(escape_name(&r.name).as_ref()))?,
+            None => write_name(out, &r.name, escaped)?,
         }
         if let Some(target) = m.symlink.as_ref().filter(|_| m.kind == FileKind::Symlink) {
             out.write_all(b" -> ")?;
-            out.write_all(target)?;
+            write_name(out, target, escaped)?;
         }
         out.write_all(b"\n")?;
     }
     Ok(())
+}
+
+/// `name` as GNU `ls -b` shows it on a terminal: valid printable UTF-8 as it is; a control
+/// character (C0, DEL, C1), a byte that is not UTF-8, and the backslash itself as C escapes
+/// (`\n`, `\t`, `\\`...) or three octal digits (`\033`). A name from an image can then
+/// neither drive the terminal (`ESC [2J` clears the screen) nor pass for another name.
+pub fn escape_name(name: &[u8]) -> Cow<'_, str> {
+    escape(name, true)
+}
+
+/// Text from an image (a file's lines, a message naming a path) made safe for a terminal:
+/// control characters and bytes that are not UTF-8 escaped as [`escape_name`] does, backslashes
+/// left as they are. Text [`escape_name`] gave is unchanged.
+pub fn escape_controls(text: &[u8]) -> Cow<'_, str> {
+    escape(text, false)
+}
+
+/// Writes `name` escaped ([`escape_name`]) when `terminal` is true, else its bytes as they are
+/// (a pipe or a file: scripts get the exact name).
+pub fn write_name(out: &mut dyn Write, name: &[u8], terminal: bool) -> io::Result<()> {
+    if terminal {
+        out.write_all(escape_name(name).as_bytes())
+    } else {
+        out.write_all(name)
+    }
+}
+
+/// The escaping behind [`escape_name`] (`backslash` true) and [`escape_controls`].
+fn escape(bytes: &[u8], backslash: bool) -> Cow<'_, str> {
+    let plain = |c: char| !(c.is_control() || backslash && c == '\\');
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        if text.chars().all(plain) {
+            return Cow::Borrowed(text);
+        }
+    }
+    let mut out = String::with_capacity(bytes.len() + 16);
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if plain(c) {
+                out.push(c);
+            } else {
+                c.encode_utf8(&mut [0; 4])
+                    .bytes()
+                    .for_each(|b| escape_byte(&mut out, b));
+            }
+        }
+        chunk
+            .invalid()
+            .iter()
+            .for_each(|&b| escape_byte(&mut out, b));
+    }
+    Cow::Owned(out)
+}
+
+/// One byte as C writes it in a string: `\n`, `\\`, or `\ooo`.
+fn escape_byte(out: &mut String, b: u8) {
+    let named = match b {
+        0x07 => "\\a",
+        0x08 => "\\b",
+        b'\t' => "\\t",
+        b'\n' => "\\n",
+        0x0b => "\\v",
+        0x0c => "\\f",
+        b'\r' => "\\r",
+        b'\\' => "\\\\",
+        _ => {
+            let _ = write!(out, "\\{b:03o}");
+            return;
+        }
+    };
+    out.push_str(named);
 }
 
 /// A `hexdump -C` writer: feed it the file's bytes in order with [`Hexdump::write`] (in
@@ -289,6 +374,25 @@ mod tests {
     }
 
     #[test]
+    fn names_escape_as_ls_b_does() {
+        assert_eq!(
+            escape_name(b"plain \xc3\xa9t\xc3\xa9"),
+            "plain \u{e9}t\u{e9}"
+        );
+        assert!(matches!(escape_name(b"plain"), Cow::Borrowed(_)));
+        assert_eq!(
+            escape_name(b"a\x1b[2J\n\t\\\x7f\x07\x00z"),
+            r"a\033[2J\n\t\\\177\a\000z"
+        );
+        // Bytes that are not UTF-8, and a C1 control (U+009B, CSI) encoded as UTF-8.
+        assert_eq!(escape_name(b"\xff\xc3x\xc2\x9b"), r"\377\303x\302\233");
+        assert_eq!(escape_controls(b"C:\\dos\x1b"), r"C:\dos\033");
+        // Escaped text holds no control character, so escaping it again changes nothing.
+        let once = escape_name(b"x\x1b\\y");
+        assert_eq!(escape_controls(once.as_bytes()), once);
+    }
+
+    #[test]
     fn ll_paints_names_only_when_asked() {
         let row = |name: &str, kind, mode| LsRow {
             name: name.as_bytes().to_vec(),
@@ -305,13 +409,31 @@ mod tests {
             row("doc", FileKind::File, 0o644),
         ];
         let mut plain = Vec::new();
-        write_ll(&mut plain, &rows, 0, false).unwrap();
+        write_ll(&mut plain, &rows, 0, Names::Raw).unwrap();
         assert!(!plain.contains(&0x1b));
         let mut painted = Vec::new();
-        write_ll(&mut painted, &rows, 0, true).unwrap();
+        write_ll(&mut painted, &rows, 0, Names::Painted).unwrap();
         let text = String::from_utf8(painted).unwrap();
         assert!(text.contains("\u{1b}[1;34mdir\u{1b}[0m"), "{text:?}");
         assert!(text.contains("\u{1b}[1;32mrun\u{1b}[0m"), "{text:?}");
         assert!(text.contains(" doc\n"), "{text:?}");
+    }
+
+    #[test]
+    fn ll_escapes_names_on_a_terminal_only() {
+        let rows = [LsRow {
+            name: b"a\x1b[2Jb".to_vec(),
+            meta: Metadata::synthetic_dir(0),
+        }];
+        let written = |names| {
+            let mut out = Vec::new();
+            write_ll(&mut out, &rows, 0, names).unwrap();
+            out
+        };
+        assert!(written(Names::Raw).ends_with(b" a\x1b[2Jb\n"));
+        assert!(written(Names::Escaped).ends_with(b" a\\033[2Jb\n"));
+        let painted = String::from_utf8(written(Names::Painted)).unwrap();
+        assert!(painted.contains(r"a\033[2Jb"), "{painted:?}");
+        assert!(!painted.contains("\x1b[2J"), "{painted:?}");
     }
 }

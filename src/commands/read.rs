@@ -1,14 +1,16 @@
-//! Reading files and directories: `ls`, `ll`, `find`, `cat`, `head`, `head-n`, `tail`,
-//! `tail-n`, `readlink`, `grep`, `hexdump`, and `glob`, which runs another command once per
-//! path a wildcard matches.
+//! Reading files and directories: `ls`, `ll`, `find`, `find0`, `cat`, `head`, `head-n`,
+//! `tail`, `tail-n`, `readlink`, `grep`, `hexdump`, and `glob`, which runs another command once
+//! per path a wildcard matches. Names from the image go to a terminal escaped, to a pipe as
+//! they are ([`format::write_name`]).
 
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
 use std::sync::Arc;
 
-use anyhow::bail;
+use anyhow::{bail, Context};
 
-use super::format::{self, Hexdump, LsRow};
+use super::format::{self, write_name, Hexdump, LsRow, Names};
 use super::pattern::Regex;
+use super::sink::Sink;
 use super::{any, arg, opt, ArgKind, Command, Ctx};
 use crate::data::to_stream::write_file;
 use crate::data::FileData;
@@ -37,6 +39,16 @@ pub const COMMANDS: &[Command] = &[
         args: &[arg("DIRECTORY", ArgKind::Path)],
         options: &[],
         run: find,
+    },
+    Command {
+        name: "find0",
+        aliases: &[],
+        args: &[
+            arg("DIRECTORY", ArgKind::Path),
+            arg("FILES", ArgKind::Output),
+        ],
+        options: &[],
+        run: find0,
     },
     Command {
         name: "cat",
@@ -144,22 +156,29 @@ fn ls(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
     names.sort();
     let mut out = BufWriter::new(&mut *ctx.out);
     for n in names {
-        out.write_all(&n)?;
+        write_name(&mut out, &n, ctx.tty)?;
         out.write_all(b"\n")?;
     }
     out.flush()?;
     Ok(())
 }
 
-/// True when names may be coloured: the output is a terminal and `NO_COLOR` is unset.
-fn colour(ctx: &Ctx) -> bool {
-    ctx.tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+/// How `ll` writes names: painted on a terminal unless `NO_COLOR` is set, escaped on a
+/// terminal, raw elsewhere.
+fn names(ctx: &Ctx) -> Names {
+    if !ctx.tty {
+        Names::Raw
+    } else if std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) {
+        Names::Painted
+    } else {
+        Names::Escaped
+    }
 }
 
 fn ll(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
     let path = args.first().map(String::as_str).unwrap_or(".");
     let node = ctx.session.resolve_nofollow(path)?;
-    let color = colour(ctx);
+    let names = names(ctx);
     let mut out = BufWriter::new(&mut *ctx.out);
     if !node.is_dir() {
         // `ls -la FILE` prints the one line, naming the file as given, without a total.
@@ -168,7 +187,7 @@ fn ll(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
             meta: node.meta(),
         }];
         let mut text = Vec::new();
-        format::write_ll(&mut text, &rows, format::now(), color)?;
+        format::write_ll(&mut text, &rows, format::now(), names)?;
         let body = text.splitn(2, |&b| b == b'\n').nth(1).unwrap_or_default();
         out.write_all(body)?;
         out.flush()?;
@@ -193,33 +212,63 @@ fn ll(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
         });
     }
     rows.sort_by(|a, b| a.name.cmp(&b.name));
-    format::write_ll(&mut out, &rows, format::now(), color)?;
+    format::write_ll(&mut out, &rows, format::now(), names)?;
     out.flush()?;
     Ok(())
 }
 
-fn find(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
-    let start = ctx.session.resolve(&args[0])?;
-    if !start.is_dir() {
-        return Err(Error::NotADirectory(args[0].clone()).into());
-    }
-    // All paths in one buffer, sorted through their ranges: no allocation per path.
-    let mut text: Vec<u8> = Vec::with_capacity(1 << 16);
-    let mut ranges: Vec<(usize, usize)> = Vec::new();
-    walk::walk(&ctx.session.vfs, &start, |item| {
-        if item.depth > 0 {
-            ranges.push((text.len(), item.rel.len()));
-            text.extend_from_slice(item.rel);
+/// The paths below a directory, relative to it, sorted bytewise: all in one buffer, sorted
+/// through their ranges (no allocation per path).
+struct Paths {
+    text: Vec<u8>,
+    ranges: Vec<(usize, usize)>,
+}
+
+impl Paths {
+    /// Walks the directory `dir` (mounts below it entered, symlinks not followed).
+    fn below(ctx: &Ctx, dir: &str) -> anyhow::Result<Paths> {
+        let start = ctx.session.resolve(dir)?;
+        if !start.is_dir() {
+            return Err(Error::NotADirectory(dir.to_string()).into());
         }
-        Ok(true)
-    })?;
-    ranges.sort_unstable_by(|a, b| text[a.0..a.0 + a.1].cmp(&text[b.0..b.0 + b.1]));
-    let mut out = BufWriter::with_capacity(1 << 16, &mut *ctx.out);
-    for (at, len) in ranges {
-        out.write_all(&text[at..at + len])?;
-        out.write_all(b"\n")?;
+        let mut text: Vec<u8> = Vec::with_capacity(1 << 16);
+        let mut ranges: Vec<(usize, usize)> = Vec::new();
+        walk::walk(&ctx.session.vfs, &start, |item| {
+            if item.depth > 0 {
+                ranges.push((text.len(), item.rel.len()));
+                text.extend_from_slice(item.rel);
+            }
+            Ok(true)
+        })?;
+        ranges.sort_unstable_by(|a, b| text[a.0..a.0 + a.1].cmp(&text[b.0..b.0 + b.1]));
+        Ok(Paths { text, ranges })
     }
-    out.flush()?;
+
+    /// Writes each path followed by `end`, escaped when `escaped` ([`write_name`]).
+    fn write(&self, out: &mut dyn Write, end: &[u8], escaped: bool) -> io::Result<()> {
+        let mut out = BufWriter::with_capacity(1 << 16, out);
+        for &(at, len) in &self.ranges {
+            write_name(&mut out, &self.text[at..at + len], escaped)?;
+            out.write_all(end)?;
+        }
+        out.flush()
+    }
+}
+
+fn find(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
+    let paths = Paths::below(ctx, &args[0])?;
+    paths.write(ctx.out, b"\n", ctx.tty)?;
+    Ok(())
+}
+
+/// `find DIRECTORY` as `find -print0` writes it, into a host file or `-`: each path as its
+/// bytes are, ended by NUL.
+fn find0(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
+    let paths = Paths::below(ctx, &args[0])?;
+    let mut sink = Sink::open(ctx.out, &args[1])?;
+    paths
+        .write(&mut sink, b"\0", false)
+        .with_context(|| format!("{}: cannot write", args[1]))?;
     Ok(())
 }
 
@@ -350,7 +399,7 @@ fn readlink(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
     let meta = node.meta();
     match meta.symlink {
         Some(target) if meta.kind == FileKind::Symlink => {
-            ctx.out.write_all(&target)?;
+            write_name(ctx.out, &target, ctx.tty)?;
             ctx.out.write_all(b"\n")?;
             Ok(())
         }

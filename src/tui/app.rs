@@ -15,6 +15,7 @@ use ratatui::crossterm::event::{
 };
 use ratatui::layout::Rect;
 
+use crate::commands::format::escape_name;
 use crate::commands::{self, Ctx};
 use crate::fs::probe::Content;
 use crate::fs::{FileKind, MountOptions};
@@ -657,7 +658,7 @@ impl<'s> App<'s> {
             None => self.dir.clone(),
         };
         self.mode = Mode::Popup(Popup {
-            title: format!("info: {}", node.path),
+            title: format!("info: {}", escape_name(node.path.as_bytes())),
             lines: preview::info(self.session, &node),
             scroll: 0,
         });

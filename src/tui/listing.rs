@@ -4,6 +4,7 @@
 
 use std::rc::Rc;
 
+use crate::commands::format::escape_name;
 use crate::error::Result;
 use crate::fs::FileKind;
 use crate::vfs::{Node, Vfs};
@@ -12,7 +13,8 @@ use crate::vfs::{Node, Vfs};
 pub struct Entry {
     /// The name as the image stores it.
     pub name: Vec<u8>,
-    /// The name as the terminal shows it: lossy UTF-8, control characters as `?`.
+    /// The name as the terminal shows it: escaped as `ls -b` does
+    /// ([`crate::commands::format::escape_name`]).
     pub display: String,
     pub node: Node,
     /// True when a filesystem is mounted at this entry.
@@ -36,21 +38,13 @@ impl Entry {
 /// A directory's entries, shared between the cache and the pane.
 pub type Listing = Rc<Vec<Entry>>;
 
-/// `name` as the terminal can show it.
-pub fn display_name(name: &[u8]) -> String {
-    String::from_utf8_lossy(name)
-        .chars()
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect()
-}
-
 /// Reads `dir` through `vfs` and sorts it: directories first, then by name.
 pub fn read(vfs: &Vfs, dir: &Node) -> Result<Listing> {
     let mut entries: Vec<Entry> = vfs
         .read_dir(dir)?
         .into_iter()
         .map(|(name, node)| Entry {
-            display: display_name(&name),
+            display: escape_name(&name).into_owned(),
             mountpoint: vfs.mounts().iter().any(|m| m.mountpoint == node.path),
             name,
             node,
@@ -99,10 +93,5 @@ mod tests {
         assert!(Pattern::new("read").matches("README.md"));
         assert!(!Pattern::new("Read").matches("README.md"));
         assert!(Pattern::new("READ").matches("README.md"));
-    }
-
-    #[test]
-    fn control_characters_are_not_printed() {
-        assert_eq!(display_name(b"a\x1b[2Jb\n"), "a?[2Jb?");
     }
 }

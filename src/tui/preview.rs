@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use crate::boot;
+use crate::commands::format::{escape_controls, escape_name};
 use crate::fs::probe::{self, Content};
 use crate::fs::{self, FileKind, Metadata, MountOptions};
 use crate::session::Session;
@@ -67,7 +68,7 @@ pub fn of(node: &Node) -> Preview {
         FileKind::File => file(node, &meta),
         FileKind::Symlink => Note(format!(
             "symbolic link to {}",
-            String::from_utf8_lossy(meta.symlink.as_deref().unwrap_or_default())
+            escape_name(meta.symlink.as_deref().unwrap_or_default())
         )),
         FileKind::CharDevice | FileKind::BlockDevice => {
             let (major, minor) = meta.rdev.unwrap_or_default();
@@ -128,7 +129,10 @@ fn render_bytes(bytes: &[u8]) -> (Preview, bool) {
 pub fn viewer(node: &Node) -> (String, Vec<String>) {
     let size = node.meta().size;
     match head(node, VIEWER_BYTES) {
-        Err(e) => (node.path.clone(), vec![e.to_string()]),
+        Err(e) => (
+            escape_name(node.path.as_bytes()).into_owned(),
+            vec![e.to_string()],
+        ),
         Ok(bytes) => {
             let shown = if size > bytes.len() as u64 {
                 format!(" (first {} of {})", human(bytes.len() as u64), human(size))
@@ -139,7 +143,10 @@ pub fn viewer(node: &Node) -> (String, Vec<String>) {
                 Preview::Text(l) | Preview::Hex(l) => l,
                 _ => Vec::new(),
             };
-            (format!("{}{shown}", node.path), lines)
+            (
+                format!("{}{shown}", escape_name(node.path.as_bytes())),
+                lines,
+            )
         }
     }
 }
@@ -163,20 +170,22 @@ fn is_text(bytes: &[u8]) -> bool {
     }
 }
 
-/// Lines of text with tabs expanded and control characters shown as `·`.
+/// Lines of text with tabs expanded and the other control characters escaped
+/// ([`escape_controls`]: `\033`).
 pub fn text_lines(bytes: &[u8]) -> Vec<String> {
     String::from_utf8_lossy(bytes)
         .lines()
         .map(|line| {
             let mut out = String::new();
-            for c in line.chars() {
-                match c {
-                    '\t' => {
-                        let pad = 8 - out.chars().count() % 8;
-                        out.extend(std::iter::repeat_n(' ', pad));
-                    }
-                    c if c.is_control() => out.push('·'),
-                    c => out.push(c),
+            for part in line.split_inclusive('\t') {
+                let (text, tab) = match part.strip_suffix('\t') {
+                    Some(text) => (text, true),
+                    None => (part, false),
+                };
+                out.push_str(&escape_controls(text.as_bytes()));
+                if tab {
+                    let pad = 8 - out.chars().count() % 8;
+                    out.extend(std::iter::repeat_n(' ', pad));
                 }
             }
             out
@@ -288,7 +297,10 @@ pub fn mount_of<'v>(mounts: &'v [Mount], path: &str) -> Option<&'v Mount> {
 pub fn info(session: &Session, node: &Node) -> Vec<String> {
     let meta = node.meta();
     let mut rows: Vec<(String, String)> = vec![
-        ("path".into(), node.path.clone()),
+        (
+            "path".into(),
+            escape_name(node.path.as_bytes()).into_owned(),
+        ),
         (
             "mode".into(),
             format!("{} ({:04o})", mode_string(&meta), meta.mode),
@@ -304,10 +316,7 @@ pub fn info(session: &Session, node: &Node) -> Vec<String> {
         ("modified".into(), utc(meta.mtime.secs)),
     ];
     if let Some(target) = &meta.symlink {
-        rows.push((
-            "target".into(),
-            String::from_utf8_lossy(target).into_owned(),
-        ));
+        rows.push(("target".into(), escape_name(target).into_owned()));
     }
     if let Target::Fs { fs, ino, .. } = &node.target {
         if meta.kind == FileKind::File {
@@ -435,7 +444,8 @@ mod tests {
 
     #[test]
     fn tabs_expand_to_eight() {
-        assert_eq!(text_lines(b"a\tb\x01"), vec!["a       b·"]);
+        assert_eq!(text_lines(b"a\tb\x01"), vec![r"a       b\001"]);
+        assert_eq!(text_lines(b"\x1b[2J\tx\r\n"), vec![r"\033[2J x"]);
     }
 
     #[test]

@@ -1,13 +1,19 @@
 //! Drawing the browser with ratatui: the directory list on the left, the preview on the right
 //! (hidden when the terminal is narrower than [`SPLIT_WIDTH`]), the status line, the hint or
 //! prompt line, and popups (help, info, command output, file viewer). Only the rows that fit
-//! are turned into widgets, so a directory of any size draws in the same time.
+//! are turned into widgets, so a directory of any size draws in the same time. Nothing from
+//! an image reaches the terminal raw: names and paths are escaped as `ls -b` does, and every
+//! other text drawn has its control characters escaped ([`escape_controls`]).
+
+use std::borrow::Cow;
 
 use ratatui::layout::{Constraint, Layout, Position, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, LineGauge, Paragraph};
 use ratatui::Frame;
+
+use crate::commands::format::{escape_controls, escape_name};
 
 use super::app::{App, Mode, Popup};
 use super::keys::HINT;
@@ -124,10 +130,22 @@ fn row_text(e: &Entry, width: usize) -> String {
     format!("{:<name_width$} {size:>10}", truncate(&name, name_width))
 }
 
-/// The first `width` characters, with `…` when cut.
+/// `text` with its control characters escaped ([`escape_controls`]): messages and file text
+/// that may hold bytes from the image. Names already escaped pass unchanged.
+fn safe(text: &str) -> Cow<'_, str> {
+    escape_controls(text.as_bytes())
+}
+
+/// A session path as the pane shows it: escaped as its names are.
+fn shown_path(path: &str) -> Cow<'_, str> {
+    escape_name(path.as_bytes())
+}
+
+/// The first `width` characters of `s` made [`safe`], with `…` when cut.
 fn truncate(s: &str, width: usize) -> String {
+    let s = safe(s);
     if s.chars().count() <= width {
-        s.to_string()
+        s.into_owned()
     } else {
         let mut t: String = s.chars().take(width.saturating_sub(1)).collect();
         t.push('…');
@@ -136,9 +154,10 @@ fn truncate(s: &str, width: usize) -> String {
 }
 
 fn draw_list(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
+    let path = shown_path(&app.dir().path);
     let title = match app.filter() {
-        Some(f) => format!("{} [/{f}]", app.dir().path),
-        None => app.dir().path.clone(),
+        Some(f) => format!("{path} [/{f}]"),
+        None => path.into_owned(),
     };
     let block =
         Block::bordered().title(truncate(&title, usize::from(area.width.saturating_sub(2))));
@@ -204,7 +223,7 @@ fn draw_preview(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
         Preview::Text(text) => ("text", plain(text, height)),
         Preview::Hex(hex) => ("hex", plain(hex, height)),
         Preview::Card(rows) => ("image", plain(&card_lines(rows), height)),
-        Preview::Note(note) => ("", vec![Line::styled(note.clone(), theme.dim())]),
+        Preview::Note(note) => ("", vec![Line::styled(safe(note).into_owned(), theme.dim())]),
     };
     let title = if kind.is_empty() {
         title
@@ -222,7 +241,7 @@ fn plain(lines: &[String], height: usize) -> Vec<Line<'static>> {
     lines
         .iter()
         .take(height)
-        .map(|l| Line::raw(l.clone()))
+        .map(|l| Line::raw(safe(l).into_owned()))
         .collect()
 }
 
@@ -250,7 +269,7 @@ fn context_line(app: &App, width: usize) -> String {
             m.fs.type_name()
         ));
     }
-    let mut parts = vec![here];
+    let mut parts = vec![shown_path(&here).into_owned()];
     if let Some(e) = app.current() {
         if !e.node.is_dir() {
             parts.push(human(e.node.meta().size));
@@ -350,7 +369,7 @@ fn draw_popup(frame: &mut Frame, popup: &Popup, theme: &Theme, body: Rect) {
         .iter()
         .skip(popup.scroll)
         .take(usize::from(inner.height))
-        .map(|l| Line::raw(l.as_str()))
+        .map(|l| Line::raw(safe(l)))
         .collect();
     frame.render_widget(Paragraph::new(lines), inner);
 }

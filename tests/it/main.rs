@@ -17,6 +17,7 @@ mod cpio_encode;
 mod docs;
 mod host_tree;
 mod hostile_copy_out;
+mod hostile_names;
 mod house_rules;
 mod iso_aaip;
 mod iso_encode;
