@@ -306,7 +306,7 @@ pub struct RockRidge {
     pub px: Option<Px>,
     /// PN: device numbers (major, minor).
     pub rdev: Option<(u32, u32)>,
-    /// SL: the symlink target, components joined by `/`.
+    /// SL: the symlink target, components joined by `/` (a root component is a `/` of its own).
     pub symlink: Option<Vec<u8>>,
     /// The last SL component ended without a "continue" flag: the next one starts a new
     /// path component.
@@ -380,8 +380,10 @@ impl RockRidge {
                 0x02 => target.push(b'.'),
                 0x04 => target.extend_from_slice(b".."),
                 0x08 => {
-                    // The root: "/" alone, the next component follows without a separator.
-                    target.clear();
+                    // The root: a `/` the next component follows without a separator. Only a
+                    // leading one makes the path absolute: mkisofs and xorriso write each
+                    // empty component (`.///file`, `/tmp//..`) as a root, and Linux and
+                    // xorriso read them back as those slashes.
                     target.push(b'/');
                     self.symlink_separator = false;
                 }
@@ -450,6 +452,37 @@ mod tests {
         let mut rr = RockRidge::default();
         rr.add("t", &entry(&bytes)).unwrap();
         assert_eq!(rr.symlink.as_deref(), Some(&b"/usr/.."[..]));
+        // Root components inside the path, as mkisofs and xorriso write `.///file` and
+        // `/tmp//..`: the slashes they stand for, never a restart at `/`.
+        let comp = |flags, content: &'static [u8]| Component { flags, content };
+        for (components, target) in [
+            (
+                vec![
+                    comp(0x02, b""),
+                    comp(0x08, b""),
+                    comp(0x08, b""),
+                    comp(0, b"file"),
+                ],
+                &b".///file"[..],
+            ),
+            (
+                vec![
+                    comp(0x08, b""),
+                    comp(0, b"tmp"),
+                    comp(0x08, b""),
+                    comp(0x04, b""),
+                ],
+                b"/tmp//..",
+            ),
+        ] {
+            let mut rr = RockRidge::default();
+            let sl = Sl {
+                flags: 0,
+                components,
+            };
+            rr.add("t", &entry(&sl.encode().unwrap())).unwrap();
+            assert_eq!(rr.symlink.as_deref(), Some(target));
+        }
         let nm = Nm {
             flags: 1,
             name: b"a long name",

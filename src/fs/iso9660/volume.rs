@@ -4,6 +4,7 @@
 //! 2), boot records and the terminator, keeping every field as recorded (text with its
 //! padding, dates as their 17 bytes) so a descriptor encodes back to the bytes it came from.
 
+use super::record::{Record, ROOT_FIELD};
 use super::{joliet, SECTOR};
 use crate::error::{Error, Result};
 use crate::fs::Timestamp;
@@ -151,9 +152,9 @@ pub struct Volume {
     /// Block of the big-endian (type M) path table, and of its optional copy (0: none).
     pub path_table_m: u32,
     pub optional_path_table_m: u32,
-    /// The 34-byte directory record of the root directory (decoded by
-    /// [`super::record::Record::decode`]).
-    pub root_record: [u8; 34],
+    /// The 34-byte directory record of the root directory, as recorded ([`Volume::root`]
+    /// decodes it).
+    pub root_record: [u8; ROOT_FIELD],
     pub volume_set_id: Text<128>,
     pub publisher_id: Text<128>,
     pub preparer_id: Text<128>,
@@ -284,6 +285,12 @@ impl Volume {
             (_, 2) => Kind::Enhanced,
             _ => joliet::level(&self.escapes).map_or(Kind::Supplementary, Kind::Joliet),
         }
+    }
+
+    /// The root directory record, for the descriptor at `offset` of `image` (see
+    /// [`Record::decode_root`]).
+    pub fn root(&self, offset: u64, image: &str) -> Result<Record<'_>> {
+        Record::decode_root(&self.root_record, offset + at::ROOT as u64, image)
     }
 
     /// Whether the text fields are UCS-2 (Joliet).
