@@ -88,7 +88,7 @@ impl LongDate {
         LongDate(iso_date::encode_long(t))
     }
 
-    /// The date as Unix time; `None` when not specified (zeros) or not digits.
+    /// The date as Unix time; `None` when not specified (zeros) or not a date.
     pub fn timestamp(&self) -> Option<Timestamp> {
         iso_date::decode_long(&self.0)
     }
@@ -101,10 +101,12 @@ impl LongDate {
 }
 
 impl std::fmt::Display for LongDate {
-    /// `YYYY-MM-DD hh:mm:ss.cc GMT+hh:mm`, or `not set`.
+    /// `YYYY-MM-DD hh:mm:ss.cc GMT+hh:mm`, `not set`, or `not a date (month 13)`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.timestamp().is_none() {
-            return write!(f, "not set");
+        match iso_date::check_long(&self.0) {
+            Ok(Some(_)) => {}
+            Ok(None) => return write!(f, "not set"),
+            Err(why) => return write!(f, "not a date ({why})"),
         }
         let d = String::from_utf8_lossy(&self.0[..16]);
         let minutes = i32::from(self.0[16] as i8) * 15;
@@ -594,6 +596,8 @@ mod tests {
             "2023-11-15 00:13:20.45 GMT-05:00"
         );
         assert_eq!(LongDate::new(None).to_string(), "not set");
+        let month_13 = LongDate(*b"2023131500132045\0");
+        assert_eq!(month_13.to_string(), "not a date (month 13)");
     }
 
     #[test]
