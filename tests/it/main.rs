@@ -24,6 +24,7 @@ mod iso_encode;
 mod iso_flags;
 mod iso_hostile;
 mod iso_info;
+mod iso_layouts;
 mod iso_multi_extent;
 mod iso_mutation;
 mod iso_oracle;

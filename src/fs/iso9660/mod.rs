@@ -20,6 +20,11 @@
 //!   bsdtar would say 0700 and 0400), owned by 0:0, dated by their record.
 //! - Hidden entries are listed; associated files are not; relocated directories appear at
 //!   their real place and the `rr_moved` directory that only stored them is hidden.
+//! - What mastering tools write beyond the letter is read as Linux and xorriso read it: a
+//!   primary root record whose length says more than its 34-byte field, SL root components
+//!   inside a path (each a `/`). What cannot be is read as the other readers read it, with a
+//!   warning on stderr (`warnings`): an impossible date as unset (libarchive), a ZF entry zisofs
+//!   cannot have as no compression (Linux).
 //! - A name that cannot be a file name (empty, `.`, `..`, containing `/` or NUL, from any
 //!   tree) makes its directory fail with a corrupt-record error rather than being rewritten.
 //! - An [`Ino`] is the byte offset of the file's (first) directory record in the source; the
@@ -43,6 +48,7 @@ pub mod rockridge;
 pub mod susp;
 mod view;
 pub mod volume;
+mod warnings;
 pub mod zisofs;
 pub mod zisofs2;
 
@@ -56,6 +62,7 @@ use record::Record;
 use registry::Dirs;
 use view::View;
 use volume::Descriptor;
+use warnings::Warnings;
 
 use crate::error::{Error, Result};
 use crate::fs::{DirEntry, FileSystem, Ino, Metadata, MountOptions, Span, Xattr};
@@ -80,6 +87,7 @@ pub struct IsoFs {
     dirs: Mutex<Dirs>,
     listings: Mutex<Lru<Listing>>,
     zisofs: Mutex<zisofs::Cache>,
+    warnings: Warnings,
 }
 
 use crate::error::lock_cache as lock;
@@ -112,6 +120,7 @@ impl IsoFs {
             dirs: Mutex::new(Dirs::new(root, u64::from(dot.size))),
             listings: Mutex::new(Lru::new(LISTING_BUDGET)),
             zisofs: Mutex::default(),
+            warnings: Warnings::default(),
         };
         let rr = match fs.view {
             View::RockRidge => Some(fs.rock_ridge(&dot, 0)?),

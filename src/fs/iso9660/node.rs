@@ -11,9 +11,11 @@ use super::listing::{Entry, Listing};
 use super::record::{self, Record};
 use super::rockridge::RockRidge;
 use super::view::View;
+use super::zisofs::Zf;
 use super::{aaip, joliet, lock, susp, IsoFs, SECTOR};
 use crate::error::{Error, Result};
-use crate::fs::{FileKind, Ino, Metadata, Xattr};
+use crate::fs::{FileKind, Ino, Metadata, Timestamp, Xattr};
+use crate::ondisk::iso_date;
 
 /// One decoded file or directory.
 pub(super) struct Node {
@@ -68,7 +70,7 @@ impl IsoFs {
                 "no record",
             ));
         };
-        let date = first.recorded();
+        let date = self.recorded(first, rr);
         let px = rr.and_then(|r| r.px);
         let kind = if is_dir {
             FileKind::Dir
@@ -107,7 +109,7 @@ impl IsoFs {
             FileKind::File if rr.is_some_and(|r| r.sparse) => {
                 (stored, Data::Unsupported("Rock Ridge sparse file (SF)"))
             }
-            FileKind::File => match rr.and_then(|r| r.zf) {
+            FileKind::File => match self.zisofs(first, rr, stored) {
                 Some(zf) => (
                     zf.size,
                     Data::Zisofs {
@@ -147,6 +149,41 @@ impl IsoFs {
                 .sum(),
         };
         Ok((meta, data))
+    }
+
+    /// The date of a file: its record's recording date, or the times of its Rock Ridge TF
+    /// entry where it has them. A date that cannot be is read as unset, and said so.
+    fn recorded(&self, first: &Record, rr: Option<&RockRidge>) -> Timestamp {
+        let image = self.image();
+        if let Some((offset, why)) = rr.and_then(|r| r.impossible_time.as_ref()) {
+            let said = format!("{why}: read as unset");
+            self.warnings
+                .say(image, "Rock Ridge TF entry", *offset, &said);
+        }
+        let tf_has_all = rr.is_some_and(|r| r.mtime.and(r.atime).and(r.ctime).is_some());
+        if let Err(why) = iso_date::check_short(&first.date) {
+            if !tf_has_all {
+                let said = format!("its recording date is not a date ({why}): read as unset");
+                self.warnings
+                    .say(image, "directory record", first.offset, &said);
+            }
+        }
+        first.recorded()
+    }
+
+    /// The ZF entry of a file, if it announces zisofs. One that cannot (see [`Zf::fault`]) is
+    /// not zisofs: the file is read as its `stored` bytes, and said so.
+    fn zisofs(&self, first: &Record, rr: Option<&RockRidge>, stored: u64) -> Option<Zf> {
+        let zf = rr?.zf?;
+        let Some(why) = zf.fault() else {
+            return Some(zf);
+        };
+        let said = format!(
+            "its ZF entry does not announce zisofs ({why}): the file is read as its {stored} stored bytes"
+        );
+        self.warnings
+            .say(self.image(), "directory record", first.offset, &said);
+        None
     }
 
     /// The node of `ino`: found in the listing of the directory whose extent holds its record.

@@ -19,6 +19,9 @@ pub const MULTI_EXTENT: u8 = 0x80;
 const FIXED: usize = 33;
 /// Smallest possible record: the fixed part and a one-byte name.
 const MIN_RECORD: usize = FIXED + 1;
+/// The root directory record field of a volume descriptor (ECMA-119 §8.4.18): a record with a
+/// one-byte name and no system use.
+pub const ROOT_FIELD: usize = MIN_RECORD;
 /// The name `.` (the directory itself) as recorded.
 pub const SELF: &[u8] = &[0];
 /// The name `..` (the parent) as recorded.
@@ -62,8 +65,23 @@ impl<'a> Record<'a> {
     /// Decodes the record at the start of `buf`, which lies at `offset` in the source named
     /// `image`. The record's own length must fit in `buf`.
     pub fn decode(buf: &'a [u8], offset: u64, image: &str) -> Result<Record<'a>> {
-        let corrupt = |detail: String| Error::corrupt(image, "directory record", offset, detail);
         let len = usize::from(buf.first().copied().unwrap_or(0));
+        Self::decode_len(buf, len, offset, image)
+    }
+
+    /// Decodes the root directory record field of a volume descriptor (its [`ROOT_FIELD`]
+    /// bytes at `offset`). Some mastering tools record a longer length there, with system use
+    /// after the record; the field holds none (the root's own `.` record carries it, which is
+    /// where SUSP looks), so the length is not trusted past the field, as Linux and xorriso
+    /// read it.
+    pub fn decode_root(field: &'a [u8], offset: u64, image: &str) -> Result<Record<'a>> {
+        let len = usize::from(field.first().copied().unwrap_or(0));
+        Self::decode_len(field, len.min(ROOT_FIELD), offset, image)
+    }
+
+    /// Decodes a record of `len` bytes at the start of `buf`.
+    fn decode_len(buf: &'a [u8], len: usize, offset: u64, image: &str) -> Result<Record<'a>> {
+        let corrupt = |detail: String| Error::corrupt(image, "directory record", offset, detail);
         if len < MIN_RECORD {
             return Err(corrupt(format!(
                 "record length {len} is below {MIN_RECORD}"
@@ -246,6 +264,19 @@ mod tests {
         let mut long_name = bytes.clone();
         long_name[32] = 9;
         assert!(Record::decode(&long_name, 0, "t").is_err());
+    }
+
+    #[test]
+    fn a_longer_root_record_is_read_to_its_field() {
+        let mut field = sample(SELF, b"").encode().unwrap();
+        assert_eq!(field.len(), ROOT_FIELD);
+        field[0] = 68;
+        assert!(Record::decode(&field, 156, "t").is_err());
+        let root = Record::decode_root(&field, 156, "t").unwrap();
+        assert_eq!((root.name, root.system_use), (SELF, &b""[..]));
+        assert_eq!(root.extent, 0x1234_5678);
+        field[0] = 33;
+        assert!(Record::decode_root(&field, 156, "t").is_err());
     }
 
     #[test]

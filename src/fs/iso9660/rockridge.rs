@@ -198,10 +198,17 @@ pub enum Stamp {
 }
 
 impl Stamp {
+    /// The time; the epoch when not specified or not a date.
     pub fn timestamp(&self) -> Timestamp {
+        self.check().ok().flatten().unwrap_or_default()
+    }
+
+    /// The time checked: `Ok(None)` when not specified, an error when it cannot be a date
+    /// (see [`iso_date::check_short`]).
+    pub fn check(&self) -> std::result::Result<Option<Timestamp>, iso_date::Invalid> {
         match self {
-            Stamp::Short(raw) => iso_date::decode_short(raw),
-            Stamp::Long(raw) => iso_date::decode_long(raw).unwrap_or_default(),
+            Stamp::Short(raw) => iso_date::check_short(raw),
+            Stamp::Long(raw) => iso_date::check_long(raw),
         }
     }
 
@@ -265,11 +272,6 @@ impl Tf {
         }
         susp::encode(*b"TF", susp::VERSION, &d)
     }
-
-    /// The time of flag bit `bit` (1 modification, 2 access, 3 attribute change), if recorded.
-    pub fn time(&self, bit: usize) -> Option<Timestamp> {
-        self.times.get(bit)?.as_ref().map(Stamp::timestamp)
-    }
 }
 
 /// CL (child link: where a relocated directory really is) or PL (parent link: the real parent
@@ -306,7 +308,7 @@ pub struct RockRidge {
     pub px: Option<Px>,
     /// PN: device numbers (major, minor).
     pub rdev: Option<(u32, u32)>,
-    /// SL: the symlink target, components joined by `/`.
+    /// SL: the symlink target, components joined by `/` (a root component is a `/` of its own).
     pub symlink: Option<Vec<u8>>,
     /// The last SL component ended without a "continue" flag: the next one starts a new
     /// path component.
@@ -318,6 +320,9 @@ pub struct RockRidge {
     pub mtime: Option<Timestamp>,
     pub atime: Option<Timestamp>,
     pub ctime: Option<Timestamp>,
+    /// The first of those times that cannot be a date (read as unset): the TF entry's offset,
+    /// which time and why.
+    pub impossible_time: Option<(u64, String)>,
     /// CL: this record stands for a directory relocated to this block.
     pub child_link: Option<u32>,
     /// RE: this record is a relocated directory in its storage place: not listed there.
@@ -346,14 +351,19 @@ impl RockRidge {
             }
             b"TF" => {
                 let tf = Tf::decode(image, e)?;
-                for (bit, slot) in [
-                    (1, &mut self.mtime),
-                    (2, &mut self.atime),
-                    (3, &mut self.ctime),
+                for (bit, slot, what) in [
+                    (1, &mut self.mtime, "modification"),
+                    (2, &mut self.atime, "access"),
+                    (3, &mut self.ctime, "attribute change"),
                 ] {
-                    if let Some(t) = tf.time(bit) {
-                        *slot = Some(t);
+                    let Some(stamp) = tf.times[bit] else {
+                        continue;
+                    };
+                    if let Err(why) = stamp.check() {
+                        let said = format!("its {what} time is not a date ({why})");
+                        self.impossible_time.get_or_insert((e.offset, said));
                     }
+                    *slot = Some(stamp.timestamp());
                 }
             }
             b"CL" => self.child_link = Some(Link::decode(image, e)?.block),
@@ -380,8 +390,10 @@ impl RockRidge {
                 0x02 => target.push(b'.'),
                 0x04 => target.extend_from_slice(b".."),
                 0x08 => {
-                    // The root: "/" alone, the next component follows without a separator.
-                    target.clear();
+                    // The root: a `/` the next component follows without a separator. Only a
+                    // leading one makes the path absolute: mkisofs and xorriso write each
+                    // empty component (`.///file`, `/tmp//..`) as a root, and Linux and
+                    // xorriso read them back as those slashes.
                     target.push(b'/');
                     self.symlink_separator = false;
                 }
@@ -450,6 +462,37 @@ mod tests {
         let mut rr = RockRidge::default();
         rr.add("t", &entry(&bytes)).unwrap();
         assert_eq!(rr.symlink.as_deref(), Some(&b"/usr/.."[..]));
+        // Root components inside the path, as mkisofs and xorriso write `.///file` and
+        // `/tmp//..`: the slashes they stand for, never a restart at `/`.
+        let comp = |flags, content: &'static [u8]| Component { flags, content };
+        for (components, target) in [
+            (
+                vec![
+                    comp(0x02, b""),
+                    comp(0x08, b""),
+                    comp(0x08, b""),
+                    comp(0, b"file"),
+                ],
+                &b".///file"[..],
+            ),
+            (
+                vec![
+                    comp(0x08, b""),
+                    comp(0, b"tmp"),
+                    comp(0x08, b""),
+                    comp(0x04, b""),
+                ],
+                b"/tmp//..",
+            ),
+        ] {
+            let mut rr = RockRidge::default();
+            let sl = Sl {
+                flags: 0,
+                components,
+            };
+            rr.add("t", &entry(&sl.encode().unwrap())).unwrap();
+            assert_eq!(rr.symlink.as_deref(), Some(target));
+        }
         let nm = Nm {
             flags: 1,
             name: b"a long name",
@@ -498,9 +541,33 @@ mod tests {
                 None,
             ],
         };
-        assert_eq!(tf.time(1), Some(t));
-        assert_eq!(tf.time(2), Some(Timestamp::default()));
-        assert_eq!(tf.time(3), None);
+        let time = |bit: usize| tf.times[bit].as_ref().map(Stamp::timestamp);
+        assert_eq!(time(1), Some(t));
+        assert_eq!(time(2), Some(Timestamp::default()));
+        assert_eq!(time(3), None);
+        // An impossible time is unset, and said so.
+        let mut month_165 = iso_date::encode_short(t);
+        month_165[1] = 165;
+        let tf = Tf {
+            flags: 0x06,
+            times: [
+                None,
+                short,
+                Some(Stamp::Short(month_165)),
+                None,
+                None,
+                None,
+                None,
+            ],
+        };
+        let mut rr = RockRidge::default();
+        rr.add("t", &entry(&tf.encode().unwrap())).unwrap();
+        assert_eq!((rr.mtime, rr.atime), (Some(t), Some(Timestamp::default())));
+        let (at, why) = rr.impossible_time.unwrap();
+        assert_eq!(
+            (at, why.as_str()),
+            (0, "its access time is not a date (month 165)")
+        );
         let missing = Tf {
             flags: 0x02,
             times: [None; 7],

@@ -100,8 +100,15 @@ pub(super) fn choose<'d>(
 /// The first sector of the root directory of a descriptor (its `.` record first), and its
 /// byte offset.
 pub(super) fn root_directory(src: &dyn Source, d: &Descriptor) -> Result<(Vec<u8>, u64)> {
-    let root = d.volume().map_or(&[][..], |v| &v.root_record);
-    let rec = Record::decode(root, d.offset + 156, src.name())?;
+    let volume = d.volume().ok_or_else(|| {
+        Error::corrupt(
+            src.name(),
+            "volume descriptor",
+            d.offset,
+            "not a primary or supplementary descriptor: no root directory",
+        )
+    })?;
+    let rec = volume.root(d.offset, src.name())?;
     if !rec.is_dir() {
         return Err(Error::corrupt(
             src.name(),

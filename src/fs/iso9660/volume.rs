@@ -4,6 +4,7 @@
 //! 2), boot records and the terminator, keeping every field as recorded (text with its
 //! padding, dates as their 17 bytes) so a descriptor encodes back to the bytes it came from.
 
+use super::record::{Record, ROOT_FIELD};
 use super::{joliet, SECTOR};
 use crate::error::{Error, Result};
 use crate::fs::Timestamp;
@@ -87,7 +88,7 @@ impl LongDate {
         LongDate(iso_date::encode_long(t))
     }
 
-    /// The date as Unix time; `None` when not specified (zeros) or not digits.
+    /// The date as Unix time; `None` when not specified (zeros) or not a date.
     pub fn timestamp(&self) -> Option<Timestamp> {
         iso_date::decode_long(&self.0)
     }
@@ -100,10 +101,12 @@ impl LongDate {
 }
 
 impl std::fmt::Display for LongDate {
-    /// `YYYY-MM-DD hh:mm:ss.cc GMT+hh:mm`, or `not set`.
+    /// `YYYY-MM-DD hh:mm:ss.cc GMT+hh:mm`, `not set`, or `not a date (month 13)`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.timestamp().is_none() {
-            return write!(f, "not set");
+        match iso_date::check_long(&self.0) {
+            Ok(Some(_)) => {}
+            Ok(None) => return write!(f, "not set"),
+            Err(why) => return write!(f, "not a date ({why})"),
         }
         let d = String::from_utf8_lossy(&self.0[..16]);
         let minutes = i32::from(self.0[16] as i8) * 15;
@@ -151,9 +154,9 @@ pub struct Volume {
     /// Block of the big-endian (type M) path table, and of its optional copy (0: none).
     pub path_table_m: u32,
     pub optional_path_table_m: u32,
-    /// The 34-byte directory record of the root directory (decoded by
-    /// [`super::record::Record::decode`]).
-    pub root_record: [u8; 34],
+    /// The 34-byte directory record of the root directory, as recorded ([`Volume::root`]
+    /// decodes it).
+    pub root_record: [u8; ROOT_FIELD],
     pub volume_set_id: Text<128>,
     pub publisher_id: Text<128>,
     pub preparer_id: Text<128>,
@@ -284,6 +287,12 @@ impl Volume {
             (_, 2) => Kind::Enhanced,
             _ => joliet::level(&self.escapes).map_or(Kind::Supplementary, Kind::Joliet),
         }
+    }
+
+    /// The root directory record, for the descriptor at `offset` of `image` (see
+    /// [`Record::decode_root`]).
+    pub fn root(&self, offset: u64, image: &str) -> Result<Record<'_>> {
+        Record::decode_root(&self.root_record, offset + at::ROOT as u64, image)
     }
 
     /// Whether the text fields are UCS-2 (Joliet).
@@ -587,6 +596,8 @@ mod tests {
             "2023-11-15 00:13:20.45 GMT-05:00"
         );
         assert_eq!(LongDate::new(None).to_string(), "not set");
+        let month_13 = LongDate(*b"2023131500132045\0");
+        assert_eq!(month_13.to_string(), "not a date (month 13)");
     }
 
     #[test]

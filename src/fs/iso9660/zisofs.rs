@@ -3,7 +3,9 @@
 //! header (magic, uncompressed size, header size, block size) and a table of 32-bit block
 //! pointers. Version 2 (algorithm `PZ`, header in [`super::zisofs2`]): a 24-byte header, a
 //! 64-bit size and 64-bit pointers. Each block inflates to the block size (the last one to the
-//! rest); an empty block is a block of zeros.
+//! rest); an empty block is a block of zeros. A ZF entry with fields zisofs cannot have
+//! ([`Zf::fault`]: a block size or algorithm it does not know) does not make a file zisofs:
+//! the file is read as stored, as Linux reads it.
 //!
 //! The pointer table is not loaded whole: a window of it is read when a block in it is
 //! needed, checked (ascending, after the table, inside the file, no block longer than a
@@ -51,9 +53,6 @@ impl Zf {
         }
         let algorithm = [f.u8(0)?, f.u8(1)?];
         let v1 = &algorithm == V1;
-        if v1 && &e.signature == b"Z2" {
-            return Err(f.corrupt("a Z2 entry with the version 1 algorithm \"pz\""));
-        }
         Ok(Zf {
             signature: e.signature,
             version: e.version,
@@ -89,6 +88,48 @@ impl Zf {
     fn v1(&self) -> bool {
         &self.algorithm == V1
     }
+
+    /// The block sizes (log2) the version allows: 32 KiB to 128 KiB for version 1; for
+    /// version 2, 32 KiB to 1 MiB, as writers use (xorriso's block_size_v2).
+    fn block_log2s(&self) -> std::ops::RangeInclusive<u8> {
+        if self.v1() {
+            15..=17
+        } else {
+            15..=20
+        }
+    }
+
+    /// Why the entry cannot announce a zisofs file, if it cannot: a Z2 entry with the version
+    /// 1 algorithm, an algorithm zisofs does not name, a block size the version does not
+    /// allow, a header shorter than the version's. Such a file is not zisofs: it is read as
+    /// stored, as Linux reads it. (An algorithm zisofs2 names but isofish does not read is
+    /// zisofs, and refused when read.)
+    pub fn fault(&self) -> Option<String> {
+        let min_header = if self.v1() { 16 } else { zisofs2::LEN };
+        let header = usize::from(self.header_words) * 4;
+        if self.v1() && &self.signature == b"Z2" {
+            Some("a Z2 entry with the version 1 algorithm \"pz\"".into())
+        } else if !self.v1() && !zisofs2::named(self.algorithm) {
+            Some(format!(
+                "algorithm {:?} is neither zisofs's \"pz\" nor one zisofs2 names",
+                String::from_utf8_lossy(&self.algorithm)
+            ))
+        } else if !self.block_log2s().contains(&self.block_log2) {
+            let range = self.block_log2s();
+            Some(format!(
+                "block size 2^{} is not 2^{}..2^{}",
+                self.block_log2,
+                range.start(),
+                range.end()
+            ))
+        } else if header < min_header {
+            Some(format!(
+                "a header of {header} bytes is shorter than the {min_header} of its version"
+            ))
+        } else {
+            None
+        }
+    }
 }
 
 /// Reads `buf.len()` bytes at a byte offset of a compressed file's stored bytes.
@@ -121,8 +162,11 @@ impl Layout {
         read: ReadStored,
     ) -> Result<Layout> {
         let corrupt = |detail: String| Error::corrupt(image, "zisofs header", disk, detail);
-        let (log2s, width, header_len) = if zf.v1() {
-            (15..=17, 4, u64::from(zf.header_words) * 4)
+        if let Some(why) = zf.fault() {
+            return Err(corrupt(why));
+        }
+        let (width, header_len) = if zf.v1() {
+            (4, u64::from(zf.header_words) * 4)
         } else {
             let id = zisofs2::algorithm(image, zf.algorithm)?;
             if stored < zisofs2::LEN as u64 {
@@ -152,24 +196,14 @@ impl Layout {
                     "the zisofs2 header's {what} ({file}) is not the ZF entry's ({entry})"
                 )));
             }
-            // Writers use 32 KiB to 1 MiB blocks (xorriso's block_size_v2).
-            (15..=20, 8, u64::from(h.words) * 4)
+            (8, u64::from(h.words) * 4)
         };
-        if !log2s.contains(&zf.block_log2) {
-            return Err(corrupt(format!(
-                "block size 2^{} is not 2^{}..2^{}",
-                zf.block_log2,
-                log2s.start(),
-                log2s.end()
-            )));
-        }
         let block_size = 1u64 << zf.block_log2;
         let blocks = zf.size.div_ceil(block_size);
-        let min_header = if zf.v1() { 16 } else { zisofs2::LEN as u64 };
         let table_end = (blocks + 1)
             .checked_mul(width)
             .and_then(|t| t.checked_add(header_len));
-        if header_len < min_header || table_end.is_none_or(|end| end > stored) {
+        if table_end.is_none_or(|end| end > stored) {
             return Err(corrupt(format!(
                 "a header of {header_len} bytes and {} block pointers of {width} bytes do not fit the {stored} stored bytes",
                 blocks + 1

@@ -53,6 +53,11 @@ impl Header {
     }
 }
 
+/// Whether a ZF entry's two characters name a zisofs2 algorithm (read or not).
+pub fn named(chars: [u8; 2]) -> bool {
+    ALGORITHMS.iter().any(|(_, c, _)| *c == chars)
+}
+
 /// The algorithm id a ZF entry's two characters stand for, or an error that names it: only
 /// zlib (`PZ`) is read, as the format names the others but does not say how their blocks are
 /// framed (and xorriso writes zlib only).
