@@ -16,6 +16,7 @@ mod completions;
 mod cpio_encode;
 mod docs;
 mod host_tree;
+mod hostile_fat;
 mod house_rules;
 mod iso_aaip;
 mod iso_encode;

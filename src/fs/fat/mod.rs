@@ -1,9 +1,13 @@
 //! FAT12, FAT16 and FAT32 with long names through fatfs (read-only: the adapter refuses
-//! writes). The crate speaks in paths, so inode numbers come from a [`InoTable`]. FAT keeps no
+//! writes). The crate speaks in paths, so inode numbers come from a [`InoTable`]: files are
+//! known by path, directories by where their entries start on the volume, so a directory
+//! reached again through a damaged `.` or `..` entry (renamed to an ordinary name) has the
+//! number of the one it points at and a walk refuses the loop. FAT keeps no
 //! owners or permissions: files show as 0644 and directories as 0755 (0444/0555 when read-only),
 //! owned by root; times are the recorded local times taken as UTC, as mtools shows them.
 
 use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use fatfs::{DateTime, FileAttributes, FsOptions};
@@ -26,7 +30,12 @@ struct Disk {
     pos: u64,
     /// Recently read pages, most recent last.
     pages: Vec<(u64, Vec<u8>)>,
+    /// Where the first read since [`ARMED`] was stored here began (see [`FatFs::dir_start`]).
+    first_read: Arc<AtomicU64>,
 }
+
+/// `first_read` waits for the next read.
+const ARMED: u64 = u64::MAX;
 
 const PAGE: u64 = 4096;
 const PAGES: usize = 32;
@@ -54,6 +63,10 @@ impl Disk {
 
 impl Read for Disk {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        // Only the first read after arming is kept; a failed exchange is the normal case.
+        let _ =
+            self.first_read
+                .compare_exchange(ARMED, self.pos, Ordering::Relaxed, Ordering::Relaxed);
         let n = if buf.len() as u64 >= PAGE {
             self.source
                 .read_at(self.pos, buf)
@@ -100,7 +113,17 @@ pub struct FatFs {
     inner: Mutex<SendFs>,
     label: String,
     fat_type: &'static str,
-    paths: InoTable,
+    paths: InoTable<Key>,
+    first_read: Arc<AtomicU64>,
+}
+
+/// What tells FAT nodes apart.
+#[derive(Hash, PartialEq, Eq)]
+enum Key {
+    /// A directory, by the byte offset where its entries start.
+    Dir(u64),
+    /// A file (or a directory whose entries could not be read), by path.
+    Path(Vec<u8>),
 }
 
 fn stamp(t: DateTime) -> Timestamp {
@@ -145,6 +168,19 @@ fn io_err(image: &str, path: &[u8], e: io::Error) -> Error {
     }
 }
 
+/// The key of directory `dir`, found at `path`: the offset of its first entry, which is the
+/// first thing fatfs reads when it lists a directory (its first cluster, or the FAT12/16
+/// root area). An entry without a first cluster opens as the root, and gets the root's key.
+fn dir_key(first_read: &AtomicU64, dir: &fatfs::Dir<'_, Disk>, path: &[u8]) -> Key {
+    first_read.store(ARMED, Ordering::Relaxed);
+    // An error here is met again, and reported, when the directory is listed.
+    let _ = dir.iter().next();
+    match first_read.swap(0, Ordering::Relaxed) {
+        ARMED => Key::Path(path.to_vec()),
+        at => Key::Dir(at),
+    }
+}
+
 /// fatfs takes paths relative to the root directory.
 fn rel(path: &[u8]) -> Result<&str> {
     std::str::from_utf8(path)
@@ -156,10 +192,12 @@ impl FatFs {
     /// Reads the boot sector of the FAT filesystem in `source`.
     pub fn open(source: Arc<dyn Source>) -> Result<Self> {
         let name = source.name().to_string();
+        let first_read = Arc::new(AtomicU64::new(0));
         let disk = Disk {
             source: source.clone(),
             pos: 0,
             pages: Vec::new(),
+            first_read: first_read.clone(),
         };
         let fs = fatfs::FileSystem::new(disk, FsOptions::new())
             .map_err(|e| Error::corrupt(&name, "FAT boot sector", 0, e.to_string()))?;
@@ -170,12 +208,14 @@ impl FatFs {
             fatfs::FatType::Fat32 => "FAT32",
         };
         let root = meta(true, FileAttributes::DIRECTORY, 0, Timestamp::default());
+        let root_key = dir_key(&first_read, &fs.root_dir(), b"/");
         Ok(FatFs {
             source,
             inner: Mutex::new(SendFs::new(fs)),
             label,
             fat_type,
-            paths: InoTable::new(root),
+            paths: InoTable::new(root_key, root),
+            first_read,
         })
     }
 
@@ -252,7 +292,13 @@ impl FileSystem for FatFs {
                 entry.len(),
                 stamp(entry.modified()),
             );
-            let m = self.paths.intern(join(&path, &name), m)?;
+            let child = join(&path, &name);
+            let key = if entry.is_dir() {
+                dir_key(&self.first_read, &entry.to_dir(), &child)
+            } else {
+                Key::Path(child.clone())
+            };
+            let m = self.paths.intern(key, child, m)?;
             out.push(DirEntry {
                 name,
                 ino: m.ino,
