@@ -17,6 +17,7 @@ mod cpio_encode;
 mod docs;
 mod host_tree;
 mod hostile_fat;
+mod hostile_squashfs;
 mod house_rules;
 mod iso_aaip;
 mod iso_encode;
