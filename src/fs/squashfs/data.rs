@@ -159,3 +159,65 @@ impl DataReader<'_> {
         Ok(done)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::MemSource;
+
+    #[test]
+    fn a_cached_fragment_is_checked_against_each_tail_that_uses_it() {
+        let source: Arc<dyn Source> = Arc::new(MemSource::new(b"aaaabbbb".to_vec(), "t.sqfs"));
+        let cache = Mutex::new(BlockCache::default());
+        let reader = DataReader {
+            source: &source,
+            compressor: Compressor::Gzip,
+            block_size: 4096,
+            cache: &cache,
+        };
+        // An uncompressed fragment of 8 bytes; the second tail claims 8 bytes from byte 4.
+        let fragment = Fragment::new(0, DataSize::new_uncompressed(8), 0);
+        let tail = |offset, size| FileData {
+            size,
+            blocks_start: 0,
+            block_sizes: &[],
+            fragment: Some((fragment, offset)),
+        };
+        let mut buf = [0; 16];
+        assert_eq!(reader.read_at(&tail(0, 4), 0, &mut buf).unwrap(), 4);
+        assert_eq!(&buf[..4], b"aaaa");
+        let err = reader.read_at(&tail(4, 8), 0, &mut buf).unwrap_err();
+        assert!(
+            err.to_string().contains(
+                "t.sqfs: corrupt squashfs data block at offset 0: holds 8 bytes, the file needs 12"
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn pointers_that_disagree_about_a_block_each_get_their_own_decoding() {
+        let source: Arc<dyn Source> = Arc::new(MemSource::new(b"aaaabbbb".to_vec(), "t.sqfs"));
+        let cache = Mutex::new(BlockCache::default());
+        let reader = DataReader {
+            source: &source,
+            compressor: Compressor::Gzip,
+            block_size: 4096,
+            cache: &cache,
+        };
+        let tail = |stored, offset| FileData {
+            size: 4,
+            blocks_start: 0,
+            block_sizes: &[],
+            fragment: Some((
+                Fragment::new(0, DataSize::new_uncompressed(stored), 0),
+                offset,
+            )),
+        };
+        let mut buf = [0; 4];
+        reader.read_at(&tail(4, 0), 0, &mut buf).unwrap();
+        assert_eq!(&buf, b"aaaa");
+        reader.read_at(&tail(8, 4), 0, &mut buf).unwrap();
+        assert_eq!(&buf, b"bbbb");
+    }
+}
