@@ -1,6 +1,7 @@
 //! FAT images with one damaged directory entry: a `.` or `..` entry renamed to an ordinary
 //! name makes a directory reachable inside itself. `find`, `du`, `copy-out` and `tar-out`
-//! finish, warn about the loop by its path, do not enter it, and read everything else.
+//! finish, warn about the loop by its path, do not enter it, and read everything else. An
+//! entry whose first cluster lies outside the volume is an error naming it, not a panic.
 
 use std::path::Path;
 
@@ -114,5 +115,35 @@ fn a_renamed_dot_or_dot_dot_entry_is_a_loop_not_entered() {
                 .is_some_and(|(_, below)| !below.is_empty())),
             "{what}: {listing}"
         );
+    }
+}
+
+#[test]
+fn a_first_cluster_outside_the_volume_is_an_error_naming_the_entry() {
+    let dir = scratch();
+    let clean = fat_image(dir.path());
+    let [(at, _)] = dir_entries(&clean, b"SUB        ")[..] else {
+        panic!("one /sub entry");
+    };
+    // Cluster 1 is reserved; 0xff0 lies past the end of this 1 MB volume.
+    for cluster in [1u16, 0xff0] {
+        let mut bytes = clean.clone();
+        bytes[at + 26..at + 28].copy_from_slice(&cluster.to_le_bytes());
+        let image = dir.path().join("cluster.img");
+        std::fs::write(&image, &bytes).unwrap();
+        let out = isofish()
+            .timeout(std::time::Duration::from_secs(30))
+            .arg("--ro")
+            .arg("-a")
+            .arg(&image)
+            .args(["find", "/"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{cluster}: {stderr}");
+        let error = format!(
+            "cluster.img: corrupt FAT directory entry at offset {at}: /sub: first cluster {cluster} is outside the volume"
+        );
+        assert!(stderr.contains(&error), "{cluster}: {stderr}");
     }
 }

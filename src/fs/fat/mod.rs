@@ -19,7 +19,7 @@ use locked::SendFs;
 use crate::error::{lock_state, Error, Result};
 use crate::fs::inotable::{join, InoTable};
 use crate::fs::{DirEntry, FileKind, FileSystem, Ino, Metadata, Timestamp};
-use crate::ondisk::fat_date;
+use crate::ondisk::{fat_date, Fields};
 use crate::source::Source;
 
 /// fatfs's disk: our source, read-only. fatfs alternates small reads of the FAT with reads
@@ -30,11 +30,19 @@ struct Disk {
     pos: u64,
     /// Recently read pages, most recent last.
     pages: Vec<(u64, Vec<u8>)>,
-    /// Where the first read since [`ARMED`] was stored here began (see [`FatFs::dir_start`]).
-    first_read: Arc<AtomicU64>,
+    reads: Arc<Reads>,
 }
 
-/// `first_read` waits for the next read.
+/// Where fatfs's reads went, which tells where the directory entries it hands out lie.
+#[derive(Default)]
+struct Reads {
+    /// Where the first read since it was set to [`ARMED`] began (see [`dir_key`]).
+    first: AtomicU64,
+    /// Where the latest read began (see [`FatFs::entry_cluster`]).
+    last: AtomicU64,
+}
+
+/// `Reads::first` waits for the next read.
 const ARMED: u64 = u64::MAX;
 
 const PAGE: u64 = 4096;
@@ -64,9 +72,13 @@ impl Disk {
 impl Read for Disk {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         // Only the first read after arming is kept; a failed exchange is the normal case.
-        let _ =
-            self.first_read
-                .compare_exchange(ARMED, self.pos, Ordering::Relaxed, Ordering::Relaxed);
+        let _ = self.reads.first.compare_exchange(
+            ARMED,
+            self.pos,
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        );
+        self.reads.last.store(self.pos, Ordering::Relaxed);
         let n = if buf.len() as u64 >= PAGE {
             self.source
                 .read_at(self.pos, buf)
@@ -114,7 +126,9 @@ pub struct FatFs {
     label: String,
     fat_type: &'static str,
     paths: InoTable<Key>,
-    first_read: Arc<AtomicU64>,
+    reads: Arc<Reads>,
+    /// Bytes per cluster.
+    cluster_size: u64,
 }
 
 /// What tells FAT nodes apart.
@@ -171,11 +185,11 @@ fn io_err(image: &str, path: &[u8], e: io::Error) -> Error {
 /// The key of directory `dir`, found at `path`: the offset of its first entry, which is the
 /// first thing fatfs reads when it lists a directory (its first cluster, or the FAT12/16
 /// root area). An entry without a first cluster opens as the root, and gets the root's key.
-fn dir_key(first_read: &AtomicU64, dir: &fatfs::Dir<'_, Disk>, path: &[u8]) -> Key {
-    first_read.store(ARMED, Ordering::Relaxed);
+fn dir_key(reads: &Reads, dir: &fatfs::Dir<'_, Disk>, path: &[u8]) -> Key {
+    reads.first.store(ARMED, Ordering::Relaxed);
     // An error here is met again, and reported, when the directory is listed.
     let _ = dir.iter().next();
-    match first_read.swap(0, Ordering::Relaxed) {
+    match reads.first.swap(0, Ordering::Relaxed) {
         ARMED => Key::Path(path.to_vec()),
         at => Key::Dir(at),
     }
@@ -192,12 +206,12 @@ impl FatFs {
     /// Reads the boot sector of the FAT filesystem in `source`.
     pub fn open(source: Arc<dyn Source>) -> Result<Self> {
         let name = source.name().to_string();
-        let first_read = Arc::new(AtomicU64::new(0));
+        let reads = Arc::new(Reads::default());
         let disk = Disk {
             source: source.clone(),
             pos: 0,
             pages: Vec::new(),
-            first_read: first_read.clone(),
+            reads: reads.clone(),
         };
         let fs = fatfs::FileSystem::new(disk, FsOptions::new())
             .map_err(|e| Error::corrupt(&name, "FAT boot sector", 0, e.to_string()))?;
@@ -208,19 +222,50 @@ impl FatFs {
             fatfs::FatType::Fat32 => "FAT32",
         };
         let root = meta(true, FileAttributes::DIRECTORY, 0, Timestamp::default());
-        let root_key = dir_key(&first_read, &fs.root_dir(), b"/");
+        let root_key = dir_key(&reads, &fs.root_dir(), b"/");
+        let cluster_size = u64::from(fs.cluster_size());
         Ok(FatFs {
             source,
             inner: Mutex::new(SendFs::new(fs)),
             label,
             fat_type,
             paths: InoTable::new(root_key, root),
-            first_read,
+            reads,
+            cluster_size,
         })
     }
 
     fn lock(&self) -> Result<MutexGuard<'_, SendFs>> {
         lock_state(&self.inner, "FAT reader")
+    }
+
+    /// Checks the first cluster of the entry fatfs has just handed out (`path`, in a
+    /// directory being listed) before fatfs follows it: cluster 1, or one past the end of
+    /// the volume, would make fatfs's cluster arithmetic overflow. The entry's 32 bytes are
+    /// found from the last read fatfs made, the entry's size field at byte 28.
+    fn check_cluster(&self, fs: &SendFs, path: &[u8]) -> Result<()> {
+        let image = self.source.name();
+        let at = self.reads.last.load(Ordering::Relaxed).saturating_sub(28);
+        let raw = self.source.read_vec(at, 32, "FAT directory entry")?;
+        let f = Fields::new(&raw, image, "FAT directory entry", at);
+        let high = if fs.fat_type() == fatfs::FatType::Fat32 {
+            f.le16(20)?
+        } else {
+            0
+        };
+        let cluster = u64::from(high) << 16 | u64::from(f.le16(26)?);
+        if cluster == 1 || cluster.saturating_mul(self.cluster_size) > self.source.len() {
+            return Err(Error::corrupt(
+                image,
+                "FAT directory entry",
+                at,
+                format!(
+                    "{}: first cluster {cluster} is outside the volume",
+                    String::from_utf8_lossy(path)
+                ),
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -293,8 +338,9 @@ impl FileSystem for FatFs {
                 stamp(entry.modified()),
             );
             let child = join(&path, &name);
+            self.check_cluster(&fs, &child)?;
             let key = if entry.is_dir() {
-                dir_key(&self.first_read, &entry.to_dir(), &child)
+                dir_key(&self.reads, &entry.to_dir(), &child)
             } else {
                 Key::Path(child.clone())
             };
