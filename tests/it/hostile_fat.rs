@@ -1,7 +1,8 @@
 //! FAT images with one damaged directory entry: a `.` or `..` entry renamed to an ordinary
 //! name makes a directory reachable inside itself. `find`, `du`, `copy-out` and `tar-out`
 //! finish, warn about the loop by its path, do not enter it, and read everything else. An
-//! entry whose first cluster lies outside the volume is an error naming it, not a panic.
+//! entry (or a FAT32 root) whose first cluster lies outside the volume is an error naming it,
+//! not a panic.
 
 use std::path::Path;
 
@@ -143,6 +144,35 @@ fn a_first_cluster_outside_the_volume_is_an_error_naming_the_entry() {
         assert_eq!(out.status.code(), Some(1), "{cluster}: {stderr}");
         let error = format!(
             "cluster.img: corrupt FAT directory entry at offset {at}: /sub: first cluster {cluster} is outside the volume"
+        );
+        assert!(stderr.contains(&error), "{cluster}: {stderr}");
+    }
+}
+
+#[test]
+fn a_fat32_root_cluster_outside_the_volume_is_an_error() {
+    let dir = scratch();
+    let image = dir.path().join("root.img");
+    let img = image.to_str().unwrap();
+    tool("mkfs.fat", &["-F", "32", "-C", img, "40000"], None);
+    let clean = std::fs::read(&image).unwrap();
+    // BPB_RootClus, byte 44 of the boot sector.
+    for cluster in [0u32, 1, 0x0fff_ffff] {
+        let mut bytes = clean.clone();
+        bytes[44..48].copy_from_slice(&cluster.to_le_bytes());
+        std::fs::write(&image, &bytes).unwrap();
+        let out = isofish()
+            .timeout(std::time::Duration::from_secs(30))
+            .arg("--ro")
+            .arg("-a")
+            .arg(&image)
+            .args(["ls", "/"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{cluster}: {stderr}");
+        let error = format!(
+            "root.img: corrupt FAT boot sector at offset 44: the root directory's cluster {cluster} is outside the volume"
         );
         assert!(stderr.contains(&error), "{cluster}: {stderr}");
     }

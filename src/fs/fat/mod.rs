@@ -195,6 +195,12 @@ fn dir_key(reads: &Reads, dir: &fatfs::Dir<'_, Disk>, path: &[u8]) -> Key {
     }
 }
 
+/// Whether a first cluster (0: none) cannot be one of the volume's: clusters start at 2, and
+/// fatfs's arithmetic overflows on 1 or on one far past the end.
+fn outside(cluster: u64, cluster_size: u64, len: u64) -> bool {
+    cluster == 1 || cluster.saturating_mul(cluster_size) > len
+}
+
 /// fatfs takes paths relative to the root directory.
 fn rel(path: &[u8]) -> Result<&str> {
     std::str::from_utf8(path)
@@ -221,9 +227,21 @@ impl FatFs {
             fatfs::FatType::Fat16 => "FAT16",
             fatfs::FatType::Fat32 => "FAT32",
         };
+        let cluster_size = u64::from(fs.cluster_size());
+        if fs.fat_type() == fatfs::FatType::Fat32 {
+            let sector = source.read_vec(0, 48, "FAT boot sector")?;
+            let root = Fields::new(&sector, &name, "FAT boot sector", 0).le32(44)?;
+            if root == 0 || outside(root.into(), cluster_size, source.len()) {
+                return Err(Error::corrupt(
+                    &name,
+                    "FAT boot sector",
+                    44,
+                    format!("the root directory's cluster {root} is outside the volume"),
+                ));
+            }
+        }
         let root = meta(true, FileAttributes::DIRECTORY, 0, Timestamp::default());
         let root_key = dir_key(&reads, &fs.root_dir(), b"/");
-        let cluster_size = u64::from(fs.cluster_size());
         Ok(FatFs {
             source,
             inner: Mutex::new(SendFs::new(fs)),
@@ -254,7 +272,7 @@ impl FatFs {
             0
         };
         let cluster = u64::from(high) << 16 | u64::from(f.le16(26)?);
-        if cluster == 1 || cluster.saturating_mul(self.cluster_size) > self.source.len() {
+        if outside(cluster, self.cluster_size, self.source.len()) {
             return Err(Error::corrupt(
                 image,
                 "FAT directory entry",
