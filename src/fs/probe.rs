@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::error::Result;
 use crate::fs::erofs::superblock::{self as erofs, Features};
-use crate::fs::iso9660::record::{self, Record};
+use crate::fs::iso9660::record;
 use crate::fs::iso9660::volume;
 use crate::fs::iso9660::SECTOR;
 use crate::ondisk::endian;
@@ -70,7 +70,7 @@ fn iso_root_is_stub(src: &dyn Source) -> Result<bool> {
     let Some(pvd) = volume::read_primary(src)? else {
         return Ok(false);
     };
-    let Ok(root) = Record::decode(&pvd.root_record, 16 * SECTOR + 156, src.name()) else {
+    let Ok(root) = pvd.root(16 * SECTOR, src.name()) else {
         return Ok(false);
     };
     if root.size == 0 || u64::from(root.size) > SECTOR {

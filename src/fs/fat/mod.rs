@@ -1,9 +1,13 @@
 //! FAT12, FAT16 and FAT32 with long names through fatfs (read-only: the adapter refuses
-//! writes). The crate speaks in paths, so inode numbers come from a [`InoTable`]. FAT keeps no
+//! writes). The crate speaks in paths, so inode numbers come from a [`InoTable`]: files are
+//! known by path, directories by where their entries start on the volume, so a directory
+//! reached again through a damaged `.` or `..` entry (renamed to an ordinary name) has the
+//! number of the one it points at and a walk refuses the loop. FAT keeps no
 //! owners or permissions: files show as 0644 and directories as 0755 (0444/0555 when read-only),
 //! owned by root; times are the recorded local times taken as UTC, as mtools shows them.
 
 use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use fatfs::{DateTime, FileAttributes, FsOptions};
@@ -15,7 +19,7 @@ use locked::SendFs;
 use crate::error::{lock_state, Error, Result};
 use crate::fs::inotable::{join, InoTable};
 use crate::fs::{DirEntry, FileKind, FileSystem, Ino, Metadata, Timestamp};
-use crate::ondisk::fat_date;
+use crate::ondisk::{fat_date, Fields};
 use crate::source::Source;
 
 /// fatfs's disk: our source, read-only. fatfs alternates small reads of the FAT with reads
@@ -26,7 +30,20 @@ struct Disk {
     pos: u64,
     /// Recently read pages, most recent last.
     pages: Vec<(u64, Vec<u8>)>,
+    reads: Arc<Reads>,
 }
+
+/// Where fatfs's reads went, which tells where the directory entries it hands out lie.
+#[derive(Default)]
+struct Reads {
+    /// Where the first read since it was set to [`ARMED`] began (see [`dir_key`]).
+    first: AtomicU64,
+    /// Where the latest read began (see [`FatFs::entry_cluster`]).
+    last: AtomicU64,
+}
+
+/// `Reads::first` waits for the next read.
+const ARMED: u64 = u64::MAX;
 
 const PAGE: u64 = 4096;
 const PAGES: usize = 32;
@@ -54,6 +71,14 @@ impl Disk {
 
 impl Read for Disk {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        // Only the first read after arming is kept; a failed exchange is the normal case.
+        let _ = self.reads.first.compare_exchange(
+            ARMED,
+            self.pos,
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        );
+        self.reads.last.store(self.pos, Ordering::Relaxed);
         let n = if buf.len() as u64 >= PAGE {
             self.source
                 .read_at(self.pos, buf)
@@ -100,7 +125,19 @@ pub struct FatFs {
     inner: Mutex<SendFs>,
     label: String,
     fat_type: &'static str,
-    paths: InoTable,
+    paths: InoTable<Key>,
+    reads: Arc<Reads>,
+    /// Bytes per cluster.
+    cluster_size: u64,
+}
+
+/// What tells FAT nodes apart.
+#[derive(Hash, PartialEq, Eq)]
+enum Key {
+    /// A directory, by the byte offset where its entries start.
+    Dir(u64),
+    /// A file (or a directory whose entries could not be read), by path.
+    Path(Vec<u8>),
 }
 
 fn stamp(t: DateTime) -> Timestamp {
@@ -145,6 +182,25 @@ fn io_err(image: &str, path: &[u8], e: io::Error) -> Error {
     }
 }
 
+/// The key of directory `dir`, found at `path`: the offset of its first entry, which is the
+/// first thing fatfs reads when it lists a directory (its first cluster, or the FAT12/16
+/// root area). An entry without a first cluster opens as the root, and gets the root's key.
+fn dir_key(reads: &Reads, dir: &fatfs::Dir<'_, Disk>, path: &[u8]) -> Key {
+    reads.first.store(ARMED, Ordering::Relaxed);
+    // An error here is met again, and reported, when the directory is listed.
+    let _ = dir.iter().next();
+    match reads.first.swap(0, Ordering::Relaxed) {
+        ARMED => Key::Path(path.to_vec()),
+        at => Key::Dir(at),
+    }
+}
+
+/// Whether a first cluster (0: none) cannot be one of the volume's: clusters start at 2, and
+/// fatfs's arithmetic overflows on 1 or on one far past the end.
+fn outside(cluster: u64, cluster_size: u64, len: u64) -> bool {
+    cluster == 1 || cluster.saturating_mul(cluster_size) > len
+}
+
 /// fatfs takes paths relative to the root directory.
 fn rel(path: &[u8]) -> Result<&str> {
     std::str::from_utf8(path)
@@ -156,10 +212,12 @@ impl FatFs {
     /// Reads the boot sector of the FAT filesystem in `source`.
     pub fn open(source: Arc<dyn Source>) -> Result<Self> {
         let name = source.name().to_string();
+        let reads = Arc::new(Reads::default());
         let disk = Disk {
             source: source.clone(),
             pos: 0,
             pages: Vec::new(),
+            reads: reads.clone(),
         };
         let fs = fatfs::FileSystem::new(disk, FsOptions::new())
             .map_err(|e| Error::corrupt(&name, "FAT boot sector", 0, e.to_string()))?;
@@ -169,18 +227,63 @@ impl FatFs {
             fatfs::FatType::Fat16 => "FAT16",
             fatfs::FatType::Fat32 => "FAT32",
         };
+        let cluster_size = u64::from(fs.cluster_size());
+        if fs.fat_type() == fatfs::FatType::Fat32 {
+            let sector = source.read_vec(0, 48, "FAT boot sector")?;
+            let root = Fields::new(&sector, &name, "FAT boot sector", 0).le32(44)?;
+            if root == 0 || outside(root.into(), cluster_size, source.len()) {
+                return Err(Error::corrupt(
+                    &name,
+                    "FAT boot sector",
+                    44,
+                    format!("the root directory's cluster {root} is outside the volume"),
+                ));
+            }
+        }
         let root = meta(true, FileAttributes::DIRECTORY, 0, Timestamp::default());
+        let root_key = dir_key(&reads, &fs.root_dir(), b"/");
         Ok(FatFs {
             source,
             inner: Mutex::new(SendFs::new(fs)),
             label,
             fat_type,
-            paths: InoTable::new(root),
+            paths: InoTable::new(root_key, root),
+            reads,
+            cluster_size,
         })
     }
 
     fn lock(&self) -> Result<MutexGuard<'_, SendFs>> {
         lock_state(&self.inner, "FAT reader")
+    }
+
+    /// Checks the first cluster of the entry fatfs has just handed out (`path`, in a
+    /// directory being listed) before fatfs follows it: cluster 1, or one past the end of
+    /// the volume, would make fatfs's cluster arithmetic overflow. The entry's 32 bytes are
+    /// found from the last read fatfs made, the entry's size field at byte 28.
+    fn check_cluster(&self, fs: &SendFs, path: &[u8]) -> Result<()> {
+        let image = self.source.name();
+        let at = self.reads.last.load(Ordering::Relaxed).saturating_sub(28);
+        let raw = self.source.read_vec(at, 32, "FAT directory entry")?;
+        let f = Fields::new(&raw, image, "FAT directory entry", at);
+        let high = if fs.fat_type() == fatfs::FatType::Fat32 {
+            f.le16(20)?
+        } else {
+            0
+        };
+        let cluster = u64::from(high) << 16 | u64::from(f.le16(26)?);
+        if outside(cluster, self.cluster_size, self.source.len()) {
+            return Err(Error::corrupt(
+                image,
+                "FAT directory entry",
+                at,
+                format!(
+                    "{}: first cluster {cluster} is outside the volume",
+                    String::from_utf8_lossy(path)
+                ),
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -252,7 +355,14 @@ impl FileSystem for FatFs {
                 entry.len(),
                 stamp(entry.modified()),
             );
-            let m = self.paths.intern(join(&path, &name), m)?;
+            let child = join(&path, &name);
+            self.check_cluster(&fs, &child)?;
+            let key = if entry.is_dir() {
+                dir_key(&self.reads, &entry.to_dir(), &child)
+            } else {
+                Key::Path(child.clone())
+            };
+            let m = self.paths.intern(key, child, m)?;
             out.push(DirEntry {
                 name,
                 ino: m.ino,

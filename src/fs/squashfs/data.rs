@@ -21,27 +21,43 @@ pub struct FileData<'a> {
 }
 
 /// Decoded blocks recently read (data blocks, or the xattr table's metadata blocks), keyed by
-/// their position in the image.
-#[derive(Default)]
-pub struct BlockCache {
-    entries: Vec<(u64, Arc<Vec<u8>>)>,
+/// what their decoding depended on: a position in the image, and for data blocks the size and
+/// flag the inode or fragment entry gave (two entries may disagree about one position).
+pub struct BlockCache<K> {
+    entries: Vec<(K, Arc<Vec<u8>>)>,
+}
+
+/// A data block: where it lies and what its pointer says it is.
+#[derive(PartialEq)]
+pub struct BlockKey {
+    at: u64,
+    size: u32,
+    uncompressed: bool,
 }
 
 const CACHED_BLOCKS: usize = 16;
 
-impl BlockCache {
-    pub fn get(&mut self, at: u64) -> Option<Arc<Vec<u8>>> {
-        let i = self.entries.iter().position(|(k, _)| *k == at)?;
+impl<K> Default for BlockCache<K> {
+    fn default() -> Self {
+        BlockCache {
+            entries: Vec::new(),
+        }
+    }
+}
+
+impl<K: PartialEq> BlockCache<K> {
+    pub fn get(&mut self, key: &K) -> Option<Arc<Vec<u8>>> {
+        let i = self.entries.iter().position(|(k, _)| k == key)?;
         let e = self.entries.remove(i);
         let block = e.1.clone();
         self.entries.push(e);
         Some(block)
     }
-    pub fn put(&mut self, at: u64, block: Arc<Vec<u8>>) {
+    pub fn put(&mut self, key: K, block: Arc<Vec<u8>>) {
         if self.entries.len() >= CACHED_BLOCKS {
             self.entries.remove(0);
         }
-        self.entries.push((at, block));
+        self.entries.push((key, block));
     }
 }
 
@@ -50,25 +66,27 @@ pub struct DataReader<'a> {
     pub source: &'a Arc<dyn Source>,
     pub compressor: Compressor,
     pub block_size: u32,
-    pub cache: &'a Mutex<BlockCache>,
+    pub cache: &'a Mutex<BlockCache<BlockKey>>,
 }
 
 impl DataReader<'_> {
-    /// The decoded block stored at `at` (`size` on disc, with its uncompressed flag).
+    /// The decoded block stored at `at` (`size` on disc, with its uncompressed flag), holding
+    /// at least `expect` bytes. The length is checked on every use, cached or not: a block
+    /// (a fragment above all) is shared by files that need different lengths of it.
     fn block(&self, at: u64, size: DataSize, expect: usize) -> Result<Arc<Vec<u8>>> {
-        if let Some(b) = lock_cache(self.cache).get(at) {
-            return Ok(b);
-        }
-        let raw = self
-            .source
-            .read_vec(at, size.size() as usize, "squashfs data block")?;
-        let block = if size.uncompressed() {
-            raw
-        } else {
-            let mut out = Vec::new();
-            compression::decompress(&raw, &mut out, self.compressor)
-                .map_err(|e| Error::corrupt(self.source.name(), "squashfs data block", at, e))?;
-            out
+        let key = BlockKey {
+            at,
+            size: size.size(),
+            uncompressed: size.uncompressed(),
+        };
+        let cached = lock_cache(self.cache).get(&key);
+        let block = match cached {
+            Some(block) => block,
+            None => {
+                let block = Arc::new(self.decode(at, size)?);
+                lock_cache(self.cache).put(key, block.clone());
+                block
+            }
         };
         if block.len() < expect {
             return Err(Error::corrupt(
@@ -78,9 +96,21 @@ impl DataReader<'_> {
                 format!("holds {} bytes, the file needs {expect}", block.len()),
             ));
         }
-        let block = Arc::new(block);
-        lock_cache(self.cache).put(at, block.clone());
         Ok(block)
+    }
+
+    /// Reads and decodes the block stored at `at`.
+    fn decode(&self, at: u64, size: DataSize) -> Result<Vec<u8>> {
+        let raw = self
+            .source
+            .read_vec(at, size.size() as usize, "squashfs data block")?;
+        if size.uncompressed() {
+            return Ok(raw);
+        }
+        let mut out = Vec::new();
+        compression::decompress(&raw, &mut out, self.compressor)
+            .map_err(|e| Error::corrupt(self.source.name(), "squashfs data block", at, e))?;
+        Ok(out)
     }
 
     /// Reads file data at `offset`; returns fewer bytes than asked only at the end of the file.
@@ -127,5 +157,67 @@ impl DataReader<'_> {
             done += n;
         }
         Ok(done)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::MemSource;
+
+    #[test]
+    fn a_cached_fragment_is_checked_against_each_tail_that_uses_it() {
+        let source: Arc<dyn Source> = Arc::new(MemSource::new(b"aaaabbbb".to_vec(), "t.sqfs"));
+        let cache = Mutex::new(BlockCache::default());
+        let reader = DataReader {
+            source: &source,
+            compressor: Compressor::Gzip,
+            block_size: 4096,
+            cache: &cache,
+        };
+        // An uncompressed fragment of 8 bytes; the second tail claims 8 bytes from byte 4.
+        let fragment = Fragment::new(0, DataSize::new_uncompressed(8), 0);
+        let tail = |offset, size| FileData {
+            size,
+            blocks_start: 0,
+            block_sizes: &[],
+            fragment: Some((fragment, offset)),
+        };
+        let mut buf = [0; 16];
+        assert_eq!(reader.read_at(&tail(0, 4), 0, &mut buf).unwrap(), 4);
+        assert_eq!(&buf[..4], b"aaaa");
+        let err = reader.read_at(&tail(4, 8), 0, &mut buf).unwrap_err();
+        assert!(
+            err.to_string().contains(
+                "t.sqfs: corrupt squashfs data block at offset 0: holds 8 bytes, the file needs 12"
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn pointers_that_disagree_about_a_block_each_get_their_own_decoding() {
+        let source: Arc<dyn Source> = Arc::new(MemSource::new(b"aaaabbbb".to_vec(), "t.sqfs"));
+        let cache = Mutex::new(BlockCache::default());
+        let reader = DataReader {
+            source: &source,
+            compressor: Compressor::Gzip,
+            block_size: 4096,
+            cache: &cache,
+        };
+        let tail = |stored, offset| FileData {
+            size: 4,
+            blocks_start: 0,
+            block_sizes: &[],
+            fragment: Some((
+                Fragment::new(0, DataSize::new_uncompressed(stored), 0),
+                offset,
+            )),
+        };
+        let mut buf = [0; 4];
+        reader.read_at(&tail(4, 0), 0, &mut buf).unwrap();
+        assert_eq!(&buf, b"aaaa");
+        reader.read_at(&tail(8, 4), 0, &mut buf).unwrap();
+        assert_eq!(&buf, b"bbbb");
     }
 }

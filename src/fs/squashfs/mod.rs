@@ -26,7 +26,7 @@ use crate::fs::{DirEntry, FileKind, FileSystem, Ino, Metadata, Timestamp, Xattr}
 use crate::ondisk::Fields;
 use crate::source::io::SourceReader;
 use crate::source::Source;
-use data::{BlockCache, DataReader, FileData};
+use data::{BlockCache, BlockKey, DataReader, FileData};
 use xattr::{XattrTable, NO_XATTRS};
 
 /// A file's tail lives in no fragment.
@@ -71,7 +71,7 @@ pub struct SquashFs {
     dir_table: Vec<u8>,
     fragments: Vec<Fragment>,
     ids: Vec<Id>,
-    cache: Mutex<BlockCache>,
+    cache: Mutex<BlockCache<BlockKey>>,
     /// None when the image records no extended attributes.
     xattrs: Option<XattrTable>,
 }

@@ -52,7 +52,8 @@ pub struct XattrTable {
     /// Where the id table's header lies; the key/value area and the id blocks end there.
     table_start: u64,
     index: OnceLock<Index>,
-    cache: Mutex<BlockCache>,
+    /// Metadata blocks by position (a block's own header gives its size).
+    cache: Mutex<BlockCache<u64>>,
 }
 
 /// A read position in a run of metadata blocks lying inside `area` of the image.
@@ -155,7 +156,7 @@ impl XattrTable {
                 format!("a metadata block of {size} bytes does not fit before {end}"),
             ));
         }
-        let cached = lock_cache(&self.cache).get(at);
+        let cached = lock_cache(&self.cache).get(&at);
         if let Some(block) = cached {
             return Ok((block, next));
         }

@@ -1,0 +1,179 @@
+//! FAT images with one damaged directory entry: a `.` or `..` entry renamed to an ordinary
+//! name makes a directory reachable inside itself. `find`, `du`, `copy-out` and `tar-out`
+//! finish, warn about the loop by its path, do not enter it, and read everything else. An
+//! entry (or a FAT32 root) whose first cluster lies outside the volume is an error naming it,
+//! not a panic.
+
+use std::path::Path;
+
+use crate::common::{isofish, scratch, tool};
+
+/// A FAT12 image holding `/top.txt`, `/sub/in.txt` and `/sub/deep/d.txt`, made by mkfs.fat and
+/// filled by mtools.
+fn fat_image(dir: &Path) -> Vec<u8> {
+    let image = dir.join("clean.img");
+    let img = image.to_str().unwrap();
+    tool("mkfs.fat", &["-C", img, "2000"], None);
+    let text = dir.join("t.txt");
+    std::fs::write(&text, b"still here\n").unwrap();
+    let t = text.to_str().unwrap();
+    for (program, args) in [
+        ("mmd", vec!["-i", img, "::/sub", "::/sub/deep"]),
+        ("mcopy", vec!["-i", img, t, "::/top.txt"]),
+        ("mcopy", vec!["-i", img, t, "::/sub/in.txt"]),
+        ("mcopy", vec!["-i", img, t, "::/sub/deep/d.txt"]),
+    ] {
+        let out = std::process::Command::new(program)
+            .args(&args)
+            .env("MTOOLS_SKIP_CHECK", "1")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{program} {args:?}");
+    }
+    std::fs::read(&image).unwrap()
+}
+
+/// Offsets of the directory entries whose 11-byte short name is `name`, with the cluster each
+/// records.
+fn dir_entries(image: &[u8], name: &[u8; 11]) -> Vec<(usize, u16)> {
+    (0..image.len() - 32)
+        .step_by(32)
+        .filter(|&at| &image[at..at + 11] == name && image[at + 11] & 0x10 != 0)
+        .map(|at| (at, u16::from_le_bytes([image[at + 26], image[at + 27]])))
+        .collect()
+}
+
+/// The offset of `/sub`'s `.` entry (the one followed by a `..` naming the root, cluster 0),
+/// of its `..` entry, and of `/sub/deep`'s `..` entry (the one naming a cluster).
+fn special_entries(image: &[u8]) -> [usize; 3] {
+    let ups = dir_entries(image, b"..         ");
+    let sub_up = ups.iter().find(|e| e.1 == 0).unwrap().0;
+    let deep_up = ups.iter().find(|e| e.1 != 0).unwrap().0;
+    let sub_dot = dir_entries(image, b".          ")
+        .into_iter()
+        .find(|e| e.0 + 32 == sub_up)
+        .unwrap()
+        .0;
+    [sub_dot, sub_up, deep_up]
+}
+
+#[test]
+fn a_renamed_dot_or_dot_dot_entry_is_a_loop_not_entered() {
+    let dir = scratch();
+    let clean = fat_image(dir.path());
+    let [sub_dot, sub_up, deep_up] = special_entries(&clean);
+    for (at, looped, what) in [
+        (sub_dot, "/sub/LOOP", "/sub's `.`"),
+        (sub_up, "/sub/LOOP", "/sub's `..` (the root)"),
+        (deep_up, "/sub/deep/LOOP", "/sub/deep's `..` (/sub)"),
+    ] {
+        let mut bytes = clean.clone();
+        bytes[at..at + 11].copy_from_slice(b"LOOP       ");
+        let image = dir.path().join("loop.img");
+        std::fs::write(&image, &bytes).unwrap();
+        let tarball = dir.path().join("out.tar");
+        let copy = dir.path().join("copy");
+        let _ = std::fs::remove_dir_all(&copy);
+        std::fs::create_dir(&copy).unwrap();
+        let out = isofish()
+            .timeout(std::time::Duration::from_secs(30))
+            .arg("--ro")
+            .arg("-a")
+            .arg(&image)
+            .args(["find", "/", ":", "du", "/", ":", "tar-out", "/"])
+            .arg(&tarball)
+            .args([":", "copy-out", "/"])
+            .arg(&copy)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        // Finished on its own: 0, or 1 if skipping the loop is to fail the command.
+        assert!(matches!(out.status.code(), Some(0 | 1)), "{what}: {stderr}");
+        let warning = format!("{looped}: not entered: the directory contains itself");
+        assert_eq!(stderr.matches(&warning).count(), 4, "{what}: {stderr}");
+        for path in ["top.txt", "sub/in.txt", "sub/deep/d.txt", &looped[1..]] {
+            assert!(
+                stdout.lines().any(|l| l == path),
+                "{what}: {path}: {stdout}"
+            );
+        }
+        for file in ["top.txt", "sub/in.txt", "sub/deep/d.txt"] {
+            assert_eq!(
+                std::fs::read(copy.join(file)).unwrap(),
+                b"still here\n",
+                "{what}: {file}"
+            );
+        }
+        assert!(copy.join(&looped[1..]).is_dir(), "{what}");
+        let listing =
+            String::from_utf8(tool("tar", &["-tf", tarball.to_str().unwrap()], None)).unwrap();
+        assert!(listing.contains("sub/deep/d.txt"), "{what}: {listing}");
+        // The loop is there, empty: nothing below it.
+        assert!(
+            !listing.lines().any(|l| l
+                .split_once("LOOP/")
+                .is_some_and(|(_, below)| !below.is_empty())),
+            "{what}: {listing}"
+        );
+    }
+}
+
+#[test]
+fn a_first_cluster_outside_the_volume_is_an_error_naming_the_entry() {
+    let dir = scratch();
+    let clean = fat_image(dir.path());
+    let [(at, _)] = dir_entries(&clean, b"SUB        ")[..] else {
+        panic!("one /sub entry");
+    };
+    // Cluster 1 is reserved; 0xff0 lies past the end of this 1 MB volume.
+    for cluster in [1u16, 0xff0] {
+        let mut bytes = clean.clone();
+        bytes[at + 26..at + 28].copy_from_slice(&cluster.to_le_bytes());
+        let image = dir.path().join("cluster.img");
+        std::fs::write(&image, &bytes).unwrap();
+        let out = isofish()
+            .timeout(std::time::Duration::from_secs(30))
+            .arg("--ro")
+            .arg("-a")
+            .arg(&image)
+            .args(["find", "/"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{cluster}: {stderr}");
+        let error = format!(
+            "cluster.img: corrupt FAT directory entry at offset {at}: /sub: first cluster {cluster} is outside the volume"
+        );
+        assert!(stderr.contains(&error), "{cluster}: {stderr}");
+    }
+}
+
+#[test]
+fn a_fat32_root_cluster_outside_the_volume_is_an_error() {
+    let dir = scratch();
+    let image = dir.path().join("root.img");
+    let img = image.to_str().unwrap();
+    tool("mkfs.fat", &["-F", "32", "-C", img, "40000"], None);
+    let clean = std::fs::read(&image).unwrap();
+    // BPB_RootClus, byte 44 of the boot sector.
+    for cluster in [0u32, 1, 0x0fff_ffff] {
+        let mut bytes = clean.clone();
+        bytes[44..48].copy_from_slice(&cluster.to_le_bytes());
+        std::fs::write(&image, &bytes).unwrap();
+        let out = isofish()
+            .timeout(std::time::Duration::from_secs(30))
+            .arg("--ro")
+            .arg("-a")
+            .arg(&image)
+            .args(["ls", "/"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{cluster}: {stderr}");
+        let error = format!(
+            "root.img: corrupt FAT boot sector at offset 44: the root directory's cluster {cluster} is outside the volume"
+        );
+        assert!(stderr.contains(&error), "{cluster}: {stderr}");
+    }
+}

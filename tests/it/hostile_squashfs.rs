@@ -1,0 +1,67 @@
+//! A squashfs image made by mksquashfs (uncompressed, so the tables can be patched in place)
+//! whose one fragment entry says the fragment is shorter than the file tails in it need: the
+//! tails that fit read, the others are a corrupt error naming the fragment, and no command
+//! panics (a cached fragment once skipped the length check its decoding made).
+
+use crate::common::{isofish, scratch, tool};
+
+fn le32(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(b[at..at + 4].try_into().unwrap())
+}
+fn le64(b: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(b[at..at + 8].try_into().unwrap())
+}
+
+#[test]
+fn a_fragment_shorter_than_its_tails_is_an_error_not_a_panic() {
+    let dir = scratch();
+    let tree = dir.path().join("tree");
+    std::fs::create_dir(&tree).unwrap();
+    // Eight small files, each different: their tails share one fragment, in name order.
+    let data = |name: char| name.to_string().repeat(100).into_bytes();
+    for name in "abcdefgh".chars() {
+        std::fs::write(tree.join(format!("{name}.bin")), data(name)).unwrap();
+    }
+    let image = dir.path().join("frag.sqfs");
+    let (t, img) = (tree.to_str().unwrap(), image.to_str().unwrap());
+    let flags = ["-noI", "-noD", "-noF", "-noX", "-quiet", "-no-progress"];
+    let mut args = vec![t, img];
+    args.extend(flags);
+    tool("mksquashfs", &args, None);
+    let mut bytes = std::fs::read(&image).unwrap();
+    // The superblock's fragment count (byte 16) and the fragment table's lookup table (byte 80):
+    // 8-byte pointers to metadata blocks of 16-byte entries (start, size, unused).
+    assert_eq!(le32(&bytes, 16), 1);
+    let block = le64(&bytes, le64(&bytes, 80) as usize) as usize;
+    let entry = block + 2;
+    let (start, size) = (le64(&bytes, entry), le32(&bytes, entry + 8));
+    assert_ne!(size & 1 << 24, 0, "an uncompressed fragment");
+    let half = (size & 0xff_ffff) / 2;
+    bytes[entry + 8..entry + 12].copy_from_slice(&(size & 0xff00_0000 | half).to_le_bytes());
+    std::fs::write(&image, &bytes).unwrap();
+
+    let copy = dir.path().join("copy");
+    std::fs::create_dir(&copy).unwrap();
+    let run = |words: &[&str]| {
+        let out = isofish()
+            .timeout(std::time::Duration::from_secs(30))
+            .arg("--ro")
+            .arg("-a")
+            .arg(&image)
+            .args(words)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(1), "{words:?}: {stderr}");
+        let name = image.file_name().unwrap().to_str().unwrap();
+        let error = format!("{name}: corrupt squashfs data block at offset {start}");
+        assert!(stderr.contains(&error), "{words:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{words:?}: {stderr}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    run(&["copy-out", "/", copy.to_str().unwrap()]);
+    // The first tail lies at the fragment's start, inside the bytes still claimed.
+    assert_eq!(std::fs::read(copy.join("a.bin")).unwrap(), data('a'));
+    let sums = run(&["checksums-out", "sha256", "/", "-"]);
+    assert!(sums.contains("./a.bin"), "{sums}");
+}
