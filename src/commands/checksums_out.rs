@@ -29,6 +29,8 @@ fn checksums_out(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
         return Err(Error::NotADirectory(args[1].clone()).into());
     }
     let session = &*ctx.session;
+    // Names from the image are escaped on a terminal only; a sums file gets them as they are.
+    let terminal = ctx.tty && args[2] == "-";
     let sink = Sink::open(&mut *ctx.out, &args[2])?;
     let mut out = io::BufWriter::new(sink);
     walk::walk(&session.vfs, &start, |item| {
@@ -40,7 +42,7 @@ fn checksums_out(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
                 } else {
                     write!(out, "{sum}  ./")?;
                 }
-                out.write_all(item.rel)?;
+                super::format::write_name(&mut out, item.rel, terminal)?;
                 out.write_all(b"\n")?;
             }
         }

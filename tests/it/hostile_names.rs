@@ -193,6 +193,30 @@ fn on_a_terminal_names_print_as_gnu_ls_b_prints_them() {
         on_terminal(&iso, &["readlink", "/link"], false),
         format!("{target}\n")
     );
+
+    // `checksums-out` to the terminal: one line per regular file, its name as `ls -b` shows it.
+    let sums = on_terminal(&iso, &["checksums-out", "md5", "/", "-"], false);
+    let files: Vec<&Vec<u8>> = paths
+        .iter()
+        .filter(|p| {
+            tree.join(OsStr::from_bytes(p))
+                .symlink_metadata()
+                .unwrap()
+                .is_file()
+        })
+        .collect();
+    assert_eq!(sums.lines().count(), files.len(), "{sums:?}");
+    for p in files {
+        let shown = ls_b(
+            &tree,
+            &[OsStr::new("-d"), OsStr::new("--"), OsStr::from_bytes(p)],
+        );
+        assert!(
+            sums.contains(&format!("  ./{shown}")),
+            "{shown} in {sums:?}"
+        );
+    }
+    assert!(!sums.contains('\x1b'), "{sums:?}");
 }
 
 #[test]
@@ -212,6 +236,11 @@ fn into_a_pipe_names_are_the_bytes_the_image_stores() {
     assert!(has(b" clear\x1b[2Jme\n") && has(b" new\nline\n") && has(b" tab\there\n"));
     assert!(has(b" link -> \x1b[2Jtarget\n"));
     assert_eq!(into_pipe(&iso, &["readlink", "/link"]), b"\x1b[2Jtarget\n");
+    let sums = into_pipe(&iso, &["checksums-out", "md5", "/", "-"]);
+    assert!(
+        sums.windows(13).any(|w| w == b"./clear\x1b[2Jme"),
+        "{sums:?}"
+    );
 }
 
 #[test]
