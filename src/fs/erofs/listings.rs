@@ -53,12 +53,14 @@ impl Kept {
         self.lists.get(&dir).cloned()
     }
 
+    /// Keeps the listing of `dir`, unless one is kept already (the same directory lists the
+    /// same, however it was reached).
     fn keep(&mut self, dir: Ino, list: Arc<Vec<DirEntry>>) {
-        self.entries += list.len() + 1;
-        if let Some(old) = self.lists.insert(dir, list) {
-            self.entries -= old.len() + 1;
-            self.order.retain(|d| *d != dir);
+        if self.lists.contains_key(&dir) {
+            return;
         }
+        self.entries += list.len() + 1;
+        self.lists.insert(dir, list);
         self.order.push_back(dir);
         while self.entries > KEPT_ENTRIES && self.order.len() > 1 {
             if let Some(gone) = self.order.pop_front().and_then(|d| self.lists.remove(&d)) {
@@ -169,5 +171,26 @@ impl ErofsFs {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_oldest_listings_go_first_and_a_directory_is_kept_once() {
+        let mut kept = Kept::default();
+        // Empty listings count one entry each.
+        for dir in 0..KEPT_ENTRIES as Ino {
+            kept.keep(dir, Arc::new(Vec::new()));
+        }
+        kept.keep(0, Arc::new(Vec::new()));
+        assert_eq!(kept.entries, KEPT_ENTRIES);
+        assert!(kept.get(0).is_some());
+        kept.keep(KEPT_ENTRIES as Ino, Arc::new(Vec::new()));
+        assert!(kept.get(0).is_none());
+        assert!(kept.get(1).is_some() && kept.get(KEPT_ENTRIES as Ino).is_some());
+        assert_eq!(kept.entries, KEPT_ENTRIES);
     }
 }
