@@ -6,4 +6,8 @@ mod common;
 
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| common::exercise(data, Some("iso9660"), &["", "norock", "joliet", "plain"]));
+fuzz_target!(|data: &[u8]| common::exercise(
+    data,
+    Some("iso9660"),
+    &["", "norock", "joliet", "plain"]
+));

@@ -37,6 +37,7 @@ mod mutants;
 mod nested_chain;
 mod nested_cpio;
 mod nested_erofs;
+mod nested_erofs_depth;
 mod nested_ext;
 mod nested_fat;
 mod nested_fuzz;

@@ -13,15 +13,17 @@
 //! are refused as unsupported, since every inode read would decode a metabox extent.
 //!
 //! Inode numbers are the EROFS nids. The crate lists directories by path only, so the path of
-//! every directory seen is kept by nid; the last listings are kept for `lookup`, and the last
+//! every directory seen is kept by nid; listings are read ahead and kept (`listings`: a walk
+//! resolves each directory's path about once, not once per level below it), and the last
 //! stretch of file data decoded is kept for the next sequential read. `extents` stays `None`:
 //! the crate does not say where a file's blocks lie.
 
 mod executor;
 mod image;
+mod listings;
 pub mod superblock;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::os::unix::fs::PermissionsExt;
 use std::sync::{Arc, Mutex};
 
@@ -45,8 +47,6 @@ const MAX_DIR_SIZE: u64 = 64 << 20;
 const MAX_COMPRESSED_DIR: u64 = 1 << 20;
 /// The longest symlink target read (`PATH_MAX`; the kernel refuses longer ones too).
 const MAX_SYMLINK: u64 = 4096;
-/// Listings kept for `lookup`.
-const LISTINGS: usize = 8;
 /// The most file data decoded in one go: more than the crate's largest decoded extent
 /// (12 MiB), so a sequential read decodes each extent once.
 const CHUNK_MAX: u64 = 16 << 20;
@@ -69,8 +69,8 @@ pub struct ErofsFs {
     root: Ino,
     /// Paths of the directories seen, by nid.
     dirs: Mutex<HashMap<Ino, Vec<u8>>>,
-    /// The last listings, newest last.
-    listings: Mutex<VecDeque<(Ino, Arc<Vec<DirEntry>>)>>,
+    /// The listings kept.
+    listings: Mutex<listings::Kept>,
     chunk: Mutex<Option<Chunk>>,
 }
 
@@ -85,6 +85,14 @@ fn kind(t: FileType) -> Option<FileKind> {
         FileType::Socket => FileKind::Socket,
         _ => return None,
     })
+}
+
+/// Whether the data of `inode` is compressed (each block read decodes its whole extent).
+fn compressed(inode: &Inode) -> bool {
+    matches!(
+        inode.layout(),
+        Some(Layout::CompressedFull | Layout::CompressedCompact)
+    )
 }
 
 impl ErofsFs {
@@ -129,7 +137,7 @@ impl ErofsFs {
             features,
             root,
             dirs: Mutex::new(HashMap::from([(root, b"/".to_vec())])),
-            listings: Mutex::new(VecDeque::new()),
+            listings: Mutex::new(listings::Kept::default()),
             chunk: Mutex::new(None),
         };
         if !erofs.inode(root)?.is_dir() {
@@ -231,29 +239,6 @@ impl ErofsFs {
             .ok_or_else(|| Error::NotFound(format!("{}: directory nid {dir}", self.image())))
     }
 
-    /// The entries of directory `dir`, from the kept listings or read now (and kept).
-    fn listing(&self, dir: Ino) -> Result<Arc<Vec<DirEntry>>> {
-        {
-            let mut kept = lock_cache(&self.listings);
-            let hit = kept
-                .iter()
-                .position(|(d, _)| *d == dir)
-                .and_then(|i| kept.remove(i));
-            if let Some(hit) = hit {
-                let list = hit.1.clone();
-                kept.push_back(hit);
-                return Ok(list);
-            }
-        }
-        let list = Arc::new(self.list(dir)?);
-        let mut kept = lock_cache(&self.listings);
-        if kept.len() >= LISTINGS {
-            kept.pop_front();
-        }
-        kept.push_back((dir, list.clone()));
-        Ok(list)
-    }
-
     /// Reads the listing of directory `dir` through the crate.
     fn list(&self, dir: Ino) -> Result<Vec<DirEntry>> {
         let path = self.dir_path(dir)?;
@@ -274,11 +259,7 @@ impl ErofsFs {
                 ),
             ));
         }
-        let compressed = matches!(
-            inode.layout(),
-            Some(Layout::CompressedFull | Layout::CompressedCompact)
-        );
-        if compressed && inode.data_size() > MAX_COMPRESSED_DIR {
+        if compressed(&inode) && inode.data_size() > MAX_COMPRESSED_DIR {
             return Err(Error::unsupported(
                 image,
                 format!(
