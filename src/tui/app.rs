@@ -429,6 +429,21 @@ impl<'s> App<'s> {
         let _ = self.session.set_cwd(&path);
     }
 
+    /// Lines written to stderr while the pane draws (caught by [`super::stderr`]): the last
+    /// one goes to the status line, without the program's name, as an error; all of them are
+    /// printed when the pane closes.
+    pub fn note_stderr(&mut self, lines: Vec<String>) {
+        let Some(last) = lines.last() else {
+            return;
+        };
+        let text = last.strip_prefix("isofish: ").unwrap_or(last);
+        let more = match lines.len() {
+            1 => String::new(),
+            n => format!(" ({} more lines)", n - 1),
+        };
+        self.fail(format!("{text}{more} [stderr, repeated on leaving]"));
+    }
+
     // ----- actions -----
 
     fn say(&mut self, text: String) {

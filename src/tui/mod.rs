@@ -11,6 +11,7 @@ pub mod keys;
 pub mod listing;
 pub mod preview;
 pub mod run;
+pub mod stderr;
 pub mod view;
 
 pub use app::App;

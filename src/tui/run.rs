@@ -20,6 +20,7 @@ use ratatui::Terminal;
 use crate::session::Session;
 
 use super::app::App;
+use super::stderr::{self, Caught};
 use super::view::{self, Theme};
 
 /// Set while the terminal is in the browser's modes (read by the panic hook).
@@ -27,8 +28,10 @@ static IN_TERMINAL: AtomicBool = AtomicBool::new(false);
 /// Set while a browser runs: `browse` from the browser's `:` prompt is refused.
 static RUNNING: AtomicBool = AtomicBool::new(false);
 
-/// Leaves raw mode, the alternate screen and mouse reporting, and shows the cursor.
+/// Leaves raw mode, the alternate screen and mouse reporting, shows the cursor, and points
+/// stderr back at the terminal.
 fn restore() {
+    stderr::give_back();
     if IN_TERMINAL.swap(false, Ordering::SeqCst) {
         // Best effort: the terminal may already be gone.
         let _ = disable_raw_mode();
@@ -95,15 +98,18 @@ pub fn run(session: &mut Session, start: Option<&str>) -> anyhow::Result<()> {
     let mut app = App::new(session, start)?;
     let theme = Theme::from_env();
     let guard = TerminalGuard::enter()?;
-    let result = event_loop(&mut app, &theme);
+    let mut caught = Caught::start()?;
+    let result = event_loop(&mut app, &theme, &mut caught);
     drop(guard);
+    caught.finish();
     app.leave();
     result
 }
 
-fn event_loop(app: &mut App, theme: &Theme) -> anyhow::Result<()> {
+fn event_loop(app: &mut App, theme: &Theme, caught: &mut Caught) -> anyhow::Result<()> {
     let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
     loop {
+        app.note_stderr(caught.new_lines());
         terminal.draw(|frame| view::draw(frame, app, theme))?;
         if let Some(text) = app.take_clipboard() {
             copy_to_clipboard(&text)?;

@@ -11,6 +11,10 @@ left behind). Prints what went wrong and exits 1 otherwise.
 
 Scenario `repl` (run with `-a IMAGE`, the interactive shell): types `browse`, opens `docs`,
 quits the pane with q, and checks that the shell's `pwd` then says `/docs`.
+
+Scenario `stderr` (run with `--tui -a IMAGE`): runs `:copy-out /nope /notes.txt DIR`, which
+reports `/nope` on stderr and copies the rest, and checks that the report shows in the status
+line, is not written raw over the pane, and reaches the terminal once the pane is left.
 """
 import fcntl
 import os
@@ -161,9 +165,18 @@ elif scenario == "repl":
             fail("pwd did not say /docs after the pane left /docs")
         pump(0.1)
     os.write(master, b"quit\r")
+elif scenario == "stderr":
+    import tempfile
+
+    dest = tempfile.mkdtemp()
+    wait_for("> bin/")
+    os.write(master, f":copy-out /nope /notes.txt {dest}\r".encode())
+    wait_for("error: /nope: no such file or directory")
+    if not os.path.exists(os.path.join(dest, "notes.txt")):
+        fail("copy-out did not copy the path it could")
 else:
     sys.exit(f"unknown scenario {scenario}")
-if scenario == "nested":
+if scenario in ("nested", "stderr"):
     os.write(master, b"q")
 deadline = time.time() + 20
 while proc.poll() is None:
@@ -179,6 +192,12 @@ if leave < 0 or leave < enter:
     fail("the alternate screen was not left")
 if out.rfind(b"\x1b[?1000l") < out.rfind(b"\x1b[?1000h"):
     fail("mouse reporting was left on")
+if scenario == "stderr":
+    report = b"isofish: error: /nope: no such file or directory"
+    if report in out[:leave]:
+        fail("stderr was written over the pane")
+    if report not in out[leave:]:
+        fail("what stderr caught was not repeated once the pane was left")
 after = termios.tcgetattr(slave)
 if after != before:
     fail(f"termios not restored: before {before}, after {after}")
