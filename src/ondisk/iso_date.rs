@@ -20,7 +20,22 @@ impl std::fmt::Display for Invalid {
 }
 
 /// Checks month, day, hour, minute and second (in that order) against their ranges.
+#[inline]
 fn check_fields(month: i64, day: i64, hour: i64, minute: i64, second: i64) -> Result<(), Invalid> {
+    if (1..=12).contains(&month)
+        && (1..=31).contains(&day)
+        && (0..=23).contains(&hour)
+        && (0..=59).contains(&minute)
+        && (0..=59).contains(&second)
+    {
+        return Ok(());
+    }
+    Err(out_of_range(month, day, hour, minute, second))
+}
+
+/// The first field of a date that is out of its range, named.
+#[cold]
+fn out_of_range(month: i64, day: i64, hour: i64, minute: i64, second: i64) -> Invalid {
     let fields = [
         ("month", month, 1..=12),
         ("day", day, 1..=31),
@@ -28,10 +43,11 @@ fn check_fields(month: i64, day: i64, hour: i64, minute: i64, second: i64) -> Re
         ("minute", minute, 0..=59),
         ("second", second, 0..=59),
     ];
-    match fields.into_iter().find(|(_, v, range)| !range.contains(v)) {
-        Some((name, v, _)) => Err(Invalid(format!("{name} {v}"))),
-        None => Ok(()),
-    }
+    let (name, v, _) = fields
+        .into_iter()
+        .find(|(_, v, range)| !range.contains(v))
+        .unwrap_or(("date", month, 1..=12));
+    Invalid(format!("{name} {v}"))
 }
 
 /// A 7-byte recording date: years since 1900, month, day, hour, minute, second, offset from

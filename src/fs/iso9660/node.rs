@@ -161,14 +161,18 @@ impl IsoFs {
                 .say(image, "Rock Ridge TF entry", *offset, &said);
         }
         let tf_has_all = rr.is_some_and(|r| r.mtime.and(r.atime).and(r.ctime).is_some());
-        if let Err(why) = iso_date::check_short(&first.date) {
-            if !tf_has_all {
-                let said = format!("its recording date is not a date ({why}): read as unset");
-                self.warnings
-                    .say(image, "directory record", first.offset, &said);
+        // Decoded once: the check and the time are the same work (`Record::recorded`).
+        match iso_date::check_short(&first.date) {
+            Ok(recorded) => recorded.unwrap_or_default(),
+            Err(why) => {
+                if !tf_has_all {
+                    let said = format!("its recording date is not a date ({why}): read as unset");
+                    self.warnings
+                        .say(image, "directory record", first.offset, &said);
+                }
+                Timestamp::default()
             }
         }
-        first.recorded()
     }
 
     /// The ZF entry of a file, if it announces zisofs. One that cannot (see [`Zf::fault`]) is

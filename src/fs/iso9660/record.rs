@@ -4,8 +4,7 @@
 
 use super::SECTOR;
 use crate::error::{Error, Result};
-use crate::fs::Timestamp;
-use crate::ondisk::{endian, iso_date, Fields};
+use crate::ondisk::{endian, Fields};
 
 /// (Bit 0, "existence", hides a file: such files are listed anyway, as Linux and xorriso do.)
 /// The record describes a directory.
@@ -151,11 +150,6 @@ impl<'a> Record<'a> {
         Ok(out)
     }
 
-    /// The recording date.
-    pub fn recorded(&self) -> Timestamp {
-        iso_date::decode_short(&self.date)
-    }
-
     /// True for the `.` and `..` records.
     pub fn is_self_or_parent(&self) -> bool {
         self.name == SELF || self.name == PARENT
@@ -219,6 +213,8 @@ pub fn plain_name(raw: &[u8]) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fs::Timestamp;
+    use crate::ondisk::iso_date;
 
     fn sample<'a>(name: &'a [u8], system_use: &'a [u8]) -> Record<'a> {
         Record {

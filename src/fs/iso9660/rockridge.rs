@@ -198,11 +198,6 @@ pub enum Stamp {
 }
 
 impl Stamp {
-    /// The time; the epoch when not specified or not a date.
-    pub fn timestamp(&self) -> Timestamp {
-        self.check().ok().flatten().unwrap_or_default()
-    }
-
     /// The time checked: `Ok(None)` when not specified, an error when it cannot be a date
     /// (see [`iso_date::check_short`]).
     pub fn check(&self) -> std::result::Result<Option<Timestamp>, iso_date::Invalid> {
@@ -359,11 +354,15 @@ impl RockRidge {
                     let Some(stamp) = tf.times[bit] else {
                         continue;
                     };
-                    if let Err(why) = stamp.check() {
-                        let said = format!("its {what} time is not a date ({why})");
-                        self.impossible_time.get_or_insert((e.offset, said));
-                    }
-                    *slot = Some(stamp.timestamp());
+                    // Checked and decoded in one step: an impossible time reads as unset.
+                    *slot = Some(match stamp.check() {
+                        Ok(time) => time.unwrap_or_default(),
+                        Err(why) => {
+                            let said = format!("its {what} time is not a date ({why})");
+                            self.impossible_time.get_or_insert((e.offset, said));
+                            Timestamp::default()
+                        }
+                    });
                 }
             }
             b"CL" => self.child_link = Some(Link::decode(image, e)?.block),
@@ -541,9 +540,9 @@ mod tests {
                 None,
             ],
         };
-        let time = |bit: usize| tf.times[bit].as_ref().map(Stamp::timestamp);
-        assert_eq!(time(1), Some(t));
-        assert_eq!(time(2), Some(Timestamp::default()));
+        let time = |bit: usize| tf.times[bit].as_ref().map(|s| s.check().unwrap());
+        assert_eq!(time(1), Some(Some(t)));
+        assert_eq!(time(2), Some(None));
         assert_eq!(time(3), None);
         // An impossible time is unset, and said so.
         let mut month_165 = iso_date::encode_short(t);
