@@ -44,7 +44,7 @@ pub struct Record<'a> {
     pub extent: u32,
     /// Data length in bytes.
     pub size: u32,
-    /// The 7-byte recording date as recorded ([`Record::recorded`] decodes it).
+    /// The 7-byte recording date as recorded (`ondisk::iso_date::check_short` decodes it).
     pub date: [u8; 7],
     pub flags: u8,
     /// Interleaving: file unit size and gap size, in blocks (0 and 0 when not interleaved).
