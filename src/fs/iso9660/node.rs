@@ -161,7 +161,7 @@ impl IsoFs {
                 .say(image, "Rock Ridge TF entry", *offset, &said);
         }
         let tf_has_all = rr.is_some_and(|r| r.mtime.and(r.atime).and(r.ctime).is_some());
-        // Decoded once: the check and the time are the same work (`Record::recorded`).
+        // Checked and decoded in one step.
         match iso_date::check_short(&first.date) {
             Ok(recorded) => recorded.unwrap_or_default(),
             Err(why) => {
