@@ -16,6 +16,7 @@ use isofish::fs::iso9660::zisofs::Zf;
 use isofish::fs::iso9660::SECTOR;
 
 use crate::common::{scratch, tool};
+use crate::iso_zisofs2::xorriso_zisofs;
 
 const BLOCK: usize = SECTOR as usize;
 const LABEL: &str = "ISOFISH_ENCODE";
@@ -332,27 +333,7 @@ fn zf_entries_encode_as_xorriso_wrote_them() {
     std::fs::write(t.join("small"), b"a few bytes, compressed or not").unwrap();
     for (settings, signature) in [("default", "ZF"), ("version_2=on:susp_z2=on", "Z2")] {
         let image = dir.path().join(format!("{signature}.iso"));
-        tool(
-            "xorriso",
-            &[
-                "-no_rc",
-                "-report_about",
-                "FAILURE",
-                "-zisofs",
-                settings,
-                "-outdev",
-                image.to_str().unwrap(),
-                "-map",
-                t.to_str().unwrap(),
-                "/",
-                "-set_filter_r",
-                "--zisofs",
-                "/",
-                "--",
-                "-commit",
-            ],
-            None,
-        );
+        xorriso_zisofs(&t, &image, settings);
         let img = std::fs::read(&image).unwrap();
         let ds = descriptors(&img);
         let mut seen = Seen::default();

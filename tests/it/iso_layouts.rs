@@ -13,6 +13,7 @@ use isofish::fs::iso9660::rockridge::Sl;
 use isofish::fs::iso9660::susp::Entry;
 
 use crate::common::{isofish, scratch, tool, xorriso_rr};
+use crate::iso_zisofs2::xorriso_zisofs;
 
 const SECTOR: usize = 2048;
 /// The primary volume descriptor's root directory record (ECMA-119 §8.4.18).
@@ -330,32 +331,6 @@ fn text(len: usize) -> Vec<u8> {
         .collect();
     v.truncate(len);
     v
-}
-
-/// Makes `image` of `tree` with every file zisofs-compressed under `-zisofs settings`.
-fn xorriso_zisofs(tree: &Path, image: &Path, settings: &str) {
-    let (t, i) = (tree.to_str().unwrap(), image.to_str().unwrap());
-    tool(
-        "xorriso",
-        &[
-            "-no_rc",
-            "-report_about",
-            "FAILURE",
-            "-zisofs",
-            settings,
-            "-outdev",
-            i,
-            "-map",
-            t,
-            "/",
-            "-set_filter_r",
-            "--zisofs",
-            "/",
-            "--",
-            "-commit",
-        ],
-        None,
-    );
 }
 
 /// xorriso's copy of a file's stored bytes, its filters removed.

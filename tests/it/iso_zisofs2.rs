@@ -72,7 +72,7 @@ fn write_tree(dir: &Path, files: &[(&str, Vec<u8>)]) {
 }
 
 /// Makes `image` of `tree` with every file zisofs-compressed under `-zisofs settings`.
-fn xorriso_zisofs(tree: &Path, image: &Path, settings: &str) {
+pub fn xorriso_zisofs(tree: &Path, image: &Path, settings: &str) {
     let (t, i) = (tree.to_str().unwrap(), image.to_str().unwrap());
     let _ = std::fs::remove_file(image);
     tool(
