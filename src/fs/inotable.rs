@@ -82,7 +82,7 @@ pub fn join(dir: &[u8], name: &[u8]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fs::{FileKind, Timestamp};
+    use crate::fs::Timestamp;
 
     fn dir_meta(mtime: i64) -> Metadata {
         let mtime = Timestamp {
@@ -90,19 +90,10 @@ mod tests {
             nanos: 0,
         };
         Metadata {
-            kind: FileKind::Dir,
-            mode: 0o755,
-            uid: 0,
-            gid: 0,
-            size: 0,
-            nlink: 2,
-            ino: 0,
             mtime,
             atime: mtime,
             ctime: mtime,
-            rdev: None,
-            symlink: None,
-            allocated: 0,
+            ..Metadata::synthetic_dir(0)
         }
     }
 

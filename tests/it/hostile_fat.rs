@@ -119,6 +119,22 @@ fn a_renamed_dot_or_dot_dot_entry_is_a_loop_not_entered() {
     }
 }
 
+/// Runs `command` on `image` (mounted as the drive's filesystem), which must fail with exit
+/// status 1 within 30 s; returns what it said on stderr.
+fn refused(image: &Path, command: &[&str]) -> String {
+    let out = isofish()
+        .timeout(std::time::Duration::from_secs(30))
+        .arg("--ro")
+        .arg("-a")
+        .arg(image)
+        .args(command)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{command:?}: {stderr}");
+    stderr
+}
+
 #[test]
 fn a_first_cluster_outside_the_volume_is_an_error_naming_the_entry() {
     let dir = scratch();
@@ -132,16 +148,7 @@ fn a_first_cluster_outside_the_volume_is_an_error_naming_the_entry() {
         bytes[at + 26..at + 28].copy_from_slice(&cluster.to_le_bytes());
         let image = dir.path().join("cluster.img");
         std::fs::write(&image, &bytes).unwrap();
-        let out = isofish()
-            .timeout(std::time::Duration::from_secs(30))
-            .arg("--ro")
-            .arg("-a")
-            .arg(&image)
-            .args(["find", "/"])
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(1), "{cluster}: {stderr}");
+        let stderr = refused(&image, &["find", "/"]);
         let error = format!(
             "cluster.img: corrupt FAT directory entry at offset {at}: /sub: first cluster {cluster} is outside the volume"
         );
@@ -161,16 +168,7 @@ fn a_fat32_root_cluster_outside_the_volume_is_an_error() {
         let mut bytes = clean.clone();
         bytes[44..48].copy_from_slice(&cluster.to_le_bytes());
         std::fs::write(&image, &bytes).unwrap();
-        let out = isofish()
-            .timeout(std::time::Duration::from_secs(30))
-            .arg("--ro")
-            .arg("-a")
-            .arg(&image)
-            .args(["ls", "/"])
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(1), "{cluster}: {stderr}");
+        let stderr = refused(&image, &["ls", "/"]);
         let error = format!(
             "root.img: corrupt FAT boot sector at offset 44: the root directory's cluster {cluster} is outside the volume"
         );

@@ -165,16 +165,29 @@ mod tests {
     use super::*;
     use crate::source::MemSource;
 
-    #[test]
-    fn a_cached_fragment_is_checked_against_each_tail_that_uses_it() {
-        let source: Arc<dyn Source> = Arc::new(MemSource::new(b"aaaabbbb".to_vec(), "t.sqfs"));
-        let cache = Mutex::new(BlockCache::default());
-        let reader = DataReader {
-            source: &source,
+    /// An image of 8 uncompressed bytes, `aaaabbbb`, and an empty block cache.
+    fn eight_bytes() -> (Arc<dyn Source>, Mutex<BlockCache<BlockKey>>) {
+        let source = Arc::new(MemSource::new(b"aaaabbbb".to_vec(), "t.sqfs"));
+        (source, Mutex::new(BlockCache::default()))
+    }
+
+    /// A reader of `source` with 4 KiB blocks.
+    fn reader<'a>(
+        source: &'a Arc<dyn Source>,
+        cache: &'a Mutex<BlockCache<BlockKey>>,
+    ) -> DataReader<'a> {
+        DataReader {
+            source,
             compressor: Compressor::Gzip,
             block_size: 4096,
-            cache: &cache,
-        };
+            cache,
+        }
+    }
+
+    #[test]
+    fn a_cached_fragment_is_checked_against_each_tail_that_uses_it() {
+        let (source, cache) = eight_bytes();
+        let reader = reader(&source, &cache);
         // An uncompressed fragment of 8 bytes; the second tail claims 8 bytes from byte 4.
         let fragment = Fragment::new(0, DataSize::new_uncompressed(8), 0);
         let tail = |offset, size| FileData {
@@ -197,14 +210,8 @@ mod tests {
 
     #[test]
     fn pointers_that_disagree_about_a_block_each_get_their_own_decoding() {
-        let source: Arc<dyn Source> = Arc::new(MemSource::new(b"aaaabbbb".to_vec(), "t.sqfs"));
-        let cache = Mutex::new(BlockCache::default());
-        let reader = DataReader {
-            source: &source,
-            compressor: Compressor::Gzip,
-            block_size: 4096,
-            cache: &cache,
-        };
+        let (source, cache) = eight_bytes();
+        let reader = reader(&source, &cache);
         let tail = |stored, offset| FileData {
             size: 4,
             blocks_start: 0,
