@@ -10,6 +10,8 @@ pub mod data;
 pub mod error;
 pub mod fs;
 pub mod ondisk;
+pub mod overlay;
+pub mod plan;
 pub mod session;
 pub mod shell;
 pub mod source;

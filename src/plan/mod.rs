@@ -1,0 +1,85 @@
+//! The [`Plan`]: a new image as an ordered list of [`Span`]s (bytes in memory for the
+//! structures a writer encodes, ranges of sources for data kept from an image or taken from a
+//! host file, zeros), with its length known before the first byte is written. The writers
+//! (`fs::iso9660::write`, later UDF and the nested formats) build one; the sinks below take
+//! it somewhere: a host file, replaced atomically, or a stream. Nothing here knows a format.
+
+use std::sync::Arc;
+
+use crate::data::{Layout, Span};
+
+/// The new image, span after span.
+#[derive(Clone, Debug, Default)]
+pub struct Plan {
+    spans: Vec<Span>,
+    len: u64,
+}
+
+impl Plan {
+    /// An empty plan.
+    pub fn new() -> Plan {
+        Plan::default()
+    }
+
+    /// Appends `span` (an empty one is dropped); returns the offset it starts at.
+    pub fn push(&mut self, span: Span) -> u64 {
+        let at = self.len;
+        if !span.is_empty() {
+            self.len += span.len();
+            self.spans.push(span);
+        }
+        at
+    }
+
+    /// Appends bytes held in memory; returns the offset they start at.
+    pub fn push_bytes(&mut self, bytes: Vec<u8>) -> u64 {
+        self.push(Span::Bytes(Arc::from(bytes)))
+    }
+
+    /// Appends zeros up to the next multiple of `unit` (a sector).
+    pub fn pad_to(&mut self, unit: u64) {
+        let rem = self.len % unit;
+        if rem != 0 {
+            self.push(Span::Zeros(unit - rem));
+        }
+    }
+
+    /// The length of the image so far.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// True when nothing was pushed.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The spans, in image order.
+    pub fn spans(&self) -> &[Span] {
+        &self.spans
+    }
+
+    /// The plan as a layout, to be read at any offset (a source of the new image).
+    pub fn into_layout(self) -> Layout {
+        Layout::covering(self.spans, self.len).expect("a plan's spans add up to its length")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spans_add_up_and_padding_reaches_the_unit() {
+        let mut p = Plan::new();
+        assert_eq!(p.push_bytes(b"abc".to_vec()), 0);
+        assert_eq!(p.push(Span::Zeros(0)), 3);
+        p.pad_to(8);
+        assert_eq!(p.len(), 8);
+        p.pad_to(8);
+        assert_eq!(p.spans().len(), 2);
+        let mut buf = [9u8; 8];
+        p.into_layout().read_at(0, &mut buf).unwrap();
+        assert_eq!(&buf, b"abc\0\0\0\0\0");
+    }
+}
