@@ -4,6 +4,9 @@
 //! `session/mounts.rs`.
 
 mod mounts;
+mod stage;
+
+pub use stage::Staging;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -22,6 +22,8 @@ pub mod shell_cmds;
 pub mod sink;
 pub mod tar;
 pub mod tar_out;
+pub mod tree_edit;
+pub mod write;
 pub mod xattr;
 
 use std::io::Write;
@@ -345,6 +347,8 @@ pub fn all() -> &'static [Command] {
             tar_out::COMMANDS,
             checksums_out::COMMANDS,
             xattr::COMMANDS,
+            write::COMMANDS,
+            tree_edit::COMMANDS,
             &[HELP],
         ];
         let mut v: Vec<Command> = groups.iter().flat_map(|g| g.iter().copied()).collect();

@@ -122,6 +122,11 @@ impl Metadata {
         }
     }
 
+    /// The same metadata for an object of another kind.
+    pub fn with_kind(self, kind: FileKind) -> Metadata {
+        Metadata { kind, ..self }
+    }
+
     /// The full `st_mode`: type bits and permission bits.
     pub fn st_mode(&self) -> u32 {
         self.kind.mode_bits() | (self.mode & 0o7777)
