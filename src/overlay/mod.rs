@@ -205,19 +205,15 @@ impl Overlay {
 
     /// `ino` staged, with its metadata copied up from below the first time.
     fn stage<'s>(&self, st: &'s mut State, ino: Ino) -> Result<&'s mut Staged> {
-        if !st.nodes.contains_key(&ino) {
-            let meta = self.base.metadata(ino)?;
-            st.nodes.insert(
-                ino,
-                Staged {
-                    meta,
-                    content: None,
-                    entries: None,
-                    xattrs: None,
-                },
-            );
-        }
-        Ok(st.nodes.get_mut(&ino).expect("inserted above"))
+        Ok(match st.nodes.entry(ino) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => v.insert(Staged {
+                meta: self.base.metadata(ino)?,
+                content: None,
+                entries: None,
+                xattrs: None,
+            }),
+        })
     }
 
     /// The object at `path` (not followed if a symlink): its number and metadata.
