@@ -48,6 +48,7 @@ pub mod rockridge;
 pub mod susp;
 mod view;
 pub mod volume;
+pub mod write;
 mod warnings;
 pub mod zisofs;
 pub mod zisofs2;
