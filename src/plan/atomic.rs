@@ -80,12 +80,13 @@ impl Target {
         let (dir, name) = split(&path);
         match fs::metadata(&dir) {
             Ok(meta) if meta.is_dir() => {}
-            Ok(_) => return Err(Error::NotADirectory(dir.display().to_string()).into()),
+            Ok(_) => {
+                return Err(anyhow::Error::new(Error::NotADirectory(dir_name(&dir)))
+                    .context(format!("{shown}: cannot write the new image")))
+            }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Err(
-                    anyhow::Error::new(Error::NotFound(dir.display().to_string()))
-                        .context(format!("{shown}: cannot write the new image")),
-                )
+                return Err(anyhow::Error::new(Error::NotFound(dir_name(&dir)))
+                    .context(format!("{shown}: cannot write the new image")))
             }
             Err(e) => return Err(failed(&shown, "cannot look at its directory", e)),
         }
@@ -126,16 +127,17 @@ impl Target {
             });
         }
         if let Some(meta) = &replaced {
-            temp.file
-                .set_permissions(meta.permissions())
-                .map_err(|e| failed(&shown, &what("cannot set the permissions of"), e))?;
             // Root replacing another user's image gives it back to that user; anyone else
-            // cannot, and keeps the new file as theirs (as an editor's save does).
+            // cannot, and keeps the new file as theirs (as an editor's save does). Before the
+            // mode: a change of owner clears the set-user-id and set-group-id bits.
             let _ = rustix::fs::fchown(
                 &temp.file,
                 Some(rustix::process::Uid::from_raw(meta.uid())),
                 Some(rustix::process::Gid::from_raw(meta.gid())),
             );
+            temp.file
+                .set_permissions(meta.permissions())
+                .map_err(|e| failed(&shown, &what("cannot set the permissions of"), e))?;
         }
         temp.file
             .sync_all()
@@ -170,6 +172,11 @@ fn split(path: &Path) -> (PathBuf, OsString) {
     };
     let name = path.file_name().unwrap_or(OsStr::new("image")).to_owned();
     (dir, name)
+}
+
+/// `dir` as the errors show it.
+fn dir_name(dir: &Path) -> String {
+    dir.display().to_string()
 }
 
 /// The start of the names of the temporary files for target `name`: `.NAME.isofish-`.
@@ -384,6 +391,22 @@ mod tests {
     }
 
     #[test]
+    fn root_gives_a_replaced_image_back_to_its_owner() {
+        if !rustix::process::geteuid().is_root() {
+            return;
+        }
+        let (_keep, plan, _) = mixed_plan(1000);
+        let (_dir, path) = existing(b"old");
+        std::os::unix::fs::chown(&path, Some(65534), Some(65534)).unwrap();
+        Target::new(&path).commit(&plan, &|_| {}).unwrap();
+        let meta = fs::metadata(&path).unwrap();
+        assert_eq!(
+            (meta.uid(), meta.gid(), meta.mode() & 0o7777),
+            (65534, 65534, 0o640)
+        );
+    }
+
+    #[test]
     fn the_image_replaced_may_be_the_source_read() {
         let old: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
         let (dir, path) = existing(&old);
@@ -439,9 +462,43 @@ mod tests {
         let (dir, path) = existing(b"a file");
         let (kind, msg) = failure(Target::new(path.join("out.iso")).commit(&plan, &|_| {}));
         assert_eq!(kind, "NotADirectory");
-        assert!(msg.ends_with("out.iso: not a directory"), "{msg}");
+        let want = format!(
+            "{}/out.iso: cannot write the new image: {}: not a directory",
+            path.display(),
+            path.display()
+        );
+        assert_eq!(msg, want);
         assert_eq!(fs::read(&path).unwrap(), b"a file");
         assert_eq!(names(dir.path()), ["out.iso"]);
+    }
+
+    #[test]
+    fn a_bare_name_is_a_file_of_the_current_directory() {
+        let (dir, name) = split(Path::new("out.iso"));
+        assert_eq!(
+            (dir.as_path(), name.as_os_str()),
+            (Path::new("."), OsStr::new("out.iso"))
+        );
+        let (dir, _) = split(Path::new("/out.iso"));
+        assert_eq!(dir, Path::new("/"));
+    }
+
+    #[test]
+    fn a_name_near_the_hosts_limit_still_gets_a_temporary_file() {
+        let (_keep, plan, want) = mixed_plan(1000);
+        let dir = tempfile::tempdir().unwrap();
+        let long = format!("{}.iso", "n".repeat(250));
+        Target::new(dir.path().join(&long))
+            .commit(&plan, &|_| {})
+            .unwrap();
+        assert!(fs::read(dir.path().join(&long)).unwrap() == want);
+        assert_eq!(names(dir.path()), [long.clone()]);
+        let temp = format!(".{}.isofish-1.tmp", &long[..NAME_KEPT]);
+        assert_eq!(
+            temp_pid(OsStr::new(&temp), OsStr::new(&long)),
+            Pid::from_raw(1)
+        );
+        assert_eq!(temp_pid(OsStr::new(&temp), OsStr::new("other.iso")), None);
     }
 
     #[test]
