@@ -7,6 +7,7 @@ pub mod boot;
 pub mod browse;
 pub mod checksum;
 pub mod checksums_out;
+pub mod commit;
 pub mod copy_out;
 pub mod download;
 pub mod extract;
@@ -348,6 +349,7 @@ pub fn all() -> &'static [Command] {
             checksums_out::COMMANDS,
             xattr::COMMANDS,
             write::COMMANDS,
+            commit::COMMANDS,
             tree_edit::COMMANDS,
             &[HELP],
         ];
