@@ -12,6 +12,10 @@ left behind). Prints what went wrong and exits 1 otherwise.
 Scenario `repl` (run with `-a IMAGE`, the interactive shell): types `browse`, opens `docs`,
 quits the pane with q, and checks that the shell's `pwd` then says `/docs`.
 
+Scenario `quit` (run with `-a IMAGE`, a copy the test can change): stages a file, types `quit`,
+cancels at the question about staged changes, types `quit` again and answers `c`: isofish
+commits and exits 0 (the test then checks the image).
+
 Scenario `stderr` (run with `--tui -a IMAGE`): runs `:copy-out /nope /notes.txt DIR`, which
 reports `/nope` on stderr and copies the rest, and checks that the report shows in the status
 line, is not written raw over the pane, and reaches the terminal once the pane is left.
@@ -174,6 +178,36 @@ elif scenario == "stderr":
     wait_for("error: /nope: no such file or directory")
     if not os.path.exists(os.path.join(dest, "notes.txt")):
         fail("copy-out did not copy the path it could")
+elif scenario == "quit":
+    wait_for("><")
+    os.write(master, b"write /QUIT.TXT hello\r")
+    os.write(master, b"quit\r")
+    wait_for("1 staged change is not committed")
+    wait_for("[c/d/a]")
+    mark = shown().count("><iso>")
+    os.write(master, b"a\r")  # cancel: the shell goes on
+    deadline = time.time() + 20
+    while shown().count("><iso>") <= mark:
+        if time.time() > deadline:
+            fail("no prompt after cancel")
+        pump(0.1)
+    mark = shown().count("[c/d/a]")
+    os.write(master, b"quit\r")
+    deadline = time.time() + 20
+    while shown().count("[c/d/a]") <= mark:
+        if time.time() > deadline:
+            fail("quit did not ask again")
+        pump(0.1)
+    os.write(master, b"c\r")  # commit, then leave
+    deadline = time.time() + 60
+    while proc.poll() is None:
+        if time.time() > deadline:
+            fail("isofish did not exit after committing")
+        pump(0.1)
+    if proc.returncode != 0:
+        fail(f"exit status {proc.returncode}")
+    print("ok")
+    sys.exit(0)
 else:
     sys.exit(f"unknown scenario {scenario}")
 if scenario in ("nested", "stderr"):
