@@ -43,15 +43,18 @@ mod listing;
 mod node;
 pub mod pathtable;
 pub mod record;
+mod recorded;
 mod registry;
 pub mod rockridge;
 pub mod susp;
 mod view;
 pub mod volume;
-pub mod write;
 mod warnings;
+pub mod write;
 pub mod zisofs;
 pub mod zisofs2;
+
+pub use recorded::Recorded;
 
 use std::sync::{Arc, Mutex, OnceLock};
 
