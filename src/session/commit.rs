@@ -92,7 +92,10 @@ impl Session {
         if mount.mount.fs.type_name() != "iso9660" {
             return Err(Error::unsupported(
                 image,
-                format!("writing {} images (only ISO 9660 yet)", mount.mount.fs.type_name()),
+                format!(
+                    "writing {} images (only ISO 9660 yet)",
+                    mount.mount.fs.type_name()
+                ),
             ));
         }
         refuse_boot_equipment(d.source.as_ref())?;
@@ -118,8 +121,8 @@ impl Session {
         let path = self.drives[drive].path.clone();
         let source: Arc<dyn Source> = Arc::new(FileSource::open(&path)?);
         self.drives[drive].source = source;
-        self.drives[drive].partitions = boot::partitions(self.drives[drive].source.as_ref())
-            .unwrap_or_default();
+        self.drives[drive].partitions =
+            boot::partitions(self.drives[drive].source.as_ref()).unwrap_or_default();
         let mounts: Vec<_> = self
             .vfs
             .entries()
@@ -154,7 +157,9 @@ fn refuse_boot_equipment(src: &dyn Source) -> Result<()> {
     let mut area = vec![0u8; boot::SYSTEM_AREA as usize];
     let n = src.read_at(0, &mut area)?;
     if let Some(at) = area[..n].iter().position(|&b| b != 0) {
-        return refuse(format!("a system area with boot code or partition tables, byte {at}"));
+        return refuse(format!(
+            "a system area with boot code or partition tables, byte {at}"
+        ));
     }
     Ok(())
 }

@@ -76,7 +76,11 @@ fn a_one_liner_commits_its_changes_to_the_opened_image_at_its_end() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(xorriso_cat(&image, "/NEW.TXT"), b"made by a one-liner");
     assert!(bsdtar_names(&image).contains(&"NEW.TXT".to_string()));
-    assert_eq!(entries(dir.path()), ["work.iso"], "a temporary file was left");
+    assert_eq!(
+        entries(dir.path()),
+        ["work.iso"],
+        "a temporary file was left"
+    );
 }
 
 #[test]
@@ -108,7 +112,8 @@ fn commit_to_standard_output_writes_the_same_image_through_a_pipe() {
     let args = ["write", "/P.TXT", "piped", ":", "commit"];
     let (code, _, err) = run(&image, &[&args[..], &[file.to_str().unwrap()]].concat());
     assert_eq!(code, 0, "{err}");
-    let script = "\"$0\" -a \"$1\" write /P.TXT piped : commit - | cat > \"$2\"; exit ${PIPESTATUS[0]}";
+    let script =
+        "\"$0\" -a \"$1\" write /P.TXT piped : commit - | cat > \"$2\"; exit ${PIPESTATUS[0]}";
     let status = Command::new("bash")
         .arg("-c")
         .arg(script)
@@ -159,13 +164,23 @@ fn a_commit_killed_midway_leaves_the_image_and_the_next_commit_removes_its_tempo
     let image = copy_of_sample(dir.path());
     let original = std::fs::read(&image).unwrap();
     let mut child = Command::new(assert_cmd::cargo::cargo_bin("isofish"))
-        .args(["-a", image.to_str().unwrap(), "write", "/K.TXT", "k", ":", "commit"])
+        .args([
+            "-a",
+            image.to_str().unwrap(),
+            "write",
+            "/K.TXT",
+            "k",
+            ":",
+            "commit",
+        ])
         .env("ISOFISH_DEBUG_COMMIT_STALL", "40000")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let temp = dir.path().join(format!(".work.iso.isofish-{}.tmp", child.id()));
+    let temp = dir
+        .path()
+        .join(format!(".work.iso.isofish-{}.tmp", child.id()));
     let deadline = Instant::now() + Duration::from_secs(60);
     while std::fs::metadata(&temp).map_or(true, |m| m.len() < 20000) {
         assert!(Instant::now() < deadline, "the commit never got half way");
@@ -173,7 +188,10 @@ fn a_commit_killed_midway_leaves_the_image_and_the_next_commit_removes_its_tempo
     }
     child.kill().unwrap();
     child.wait().unwrap();
-    assert!(std::fs::read(&image).unwrap() == original, "the image changed");
+    assert!(
+        std::fs::read(&image).unwrap() == original,
+        "the image changed"
+    );
     assert!(temp.exists(), "the kill left no temporary file to clean up");
     let (code, _, err) = run(&image, &["write", "/K.TXT", "k"]);
     assert_eq!(code, 0, "{err}");
