@@ -462,6 +462,49 @@ mod tests {
     }
 
     #[test]
+    fn the_hosts_refusals_are_no_space_or_read_only() {
+        let cases = [
+            (
+                Errno::NOSPC,
+                "NoSpace",
+                "out.iso: no space left: writing: No space left",
+            ),
+            (
+                Errno::DQUOT,
+                "NoSpace",
+                "out.iso: no space left: writing: Disk quota",
+            ),
+            (
+                Errno::FBIG,
+                "NoSpace",
+                "out.iso: no space left: writing: File too large",
+            ),
+            (
+                Errno::ROFS,
+                "ReadOnly",
+                "out.iso: read-only: writing: Read-only file",
+            ),
+            (
+                Errno::ACCESS,
+                "ReadOnly",
+                "out.iso: read-only: writing: Permission denied",
+            ),
+            (
+                Errno::PERM,
+                "ReadOnly",
+                "out.iso: read-only: writing: Operation not permitted",
+            ),
+            (Errno::IO, "Io", "out.iso: writing: Input/output error"),
+        ];
+        for (errno, kind, start) in cases {
+            let e = io::Error::from_raw_os_error(errno.raw_os_error());
+            let (got, msg) = failure(Err(failed("out.iso", "writing", e)));
+            assert_eq!(got, kind);
+            assert!(msg.starts_with(start), "{msg}");
+        }
+    }
+
+    #[test]
     fn a_bare_name_is_a_file_of_the_current_directory() {
         let (dir, name) = split(Path::new("out.iso"));
         assert_eq!(
