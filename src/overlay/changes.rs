@@ -7,10 +7,14 @@
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 
-use super::{refreshed, Overlay, State, NEW};
+use super::{refreshed, Content, Overlay, State, NEW};
 use crate::error::Result;
 use crate::fs::{DirEntry, Ino, Metadata};
 use crate::vfs::path;
+
+/// Files up to this size whose data was staged anew are compared with their old data, so
+/// data written back as it was is no change.
+pub const COMPARED: u64 = 8 << 20;
 
 /// What happened to an object.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -261,8 +265,11 @@ impl Overlay {
         let Some(s) = st.nodes.get(&ino) else {
             return Ok(None);
         };
-        let content = s.content.is_some();
         let old = self.base.metadata(ino)?;
+        let content = match &s.content {
+            Some(c) => !self.same_data(ino, old.size, c)?,
+            None => false,
+        };
         let times = !content && s.entries.is_none();
         let mut meta = meta_diff(&old, &s.meta, times);
         if let Some(x) = &s.xattrs {
@@ -271,6 +278,24 @@ impl Overlay {
             }
         }
         Ok((content || !meta.is_empty()).then_some((content, meta)))
+    }
+
+    /// True when `new` holds the data of file `ino` below (`size` bytes), as far as a
+    /// comparison up to [`COMPARED`] bytes can tell (larger files count as changed).
+    fn same_data(&self, ino: Ino, size: u64, new: &Content) -> Result<bool> {
+        if new.len() != size || size > COMPARED {
+            return Ok(false);
+        }
+        let (mut a, mut b) = (vec![0; 64 << 10], vec![0; 64 << 10]);
+        let mut at = 0;
+        while at < size {
+            let n = self.base.read_at(ino, at, &mut a)?;
+            if n == 0 || new.read_at(at, &mut b[..n])? != n || a[..n] != b[..n] {
+                return Ok(false);
+            }
+            at += n as u64;
+        }
+        Ok(true)
     }
 
     /// The entry of an object named at `places` (of a current census) as it is now.
