@@ -298,7 +298,13 @@ fn write_diff(out: &mut dyn Write, m: &Staged, item: &Change) -> anyhow::Result<
 }
 
 /// Writes the unified diff of two texts, `a` and `b` in its header.
-fn unified(old: &[u8], new: &[u8], a: &str, b: &str, out: &mut dyn Write) -> std::io::Result<()> {
+pub fn unified(
+    old: &[u8],
+    new: &[u8],
+    a: &str,
+    b: &str,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
     TextDiff::from_lines(old, new)
         .unified_diff()
         .header(a, b)
@@ -319,48 +325,6 @@ mod tests {
         assert_eq!(shown("/", "/a/b"), "/a/b");
         assert_eq!(shown("/sq", "/"), "/sq");
         assert_eq!(shown("/sq", "/etc/x"), "/sq/etc/x");
-    }
-
-    /// The hunks of [`unified`] and of GNU `diff -u` for the same two texts.
-    fn both(old: &str, new: &str) -> (String, String) {
-        let mut ours = Vec::new();
-        unified(old.as_bytes(), new.as_bytes(), "a", "b", &mut ours).unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
-        std::fs::write(&a, old).unwrap();
-        std::fs::write(&b, new).unwrap();
-        let gnu = std::process::Command::new("diff")
-            .arg("-u")
-            .args([&a, &b])
-            .output()
-            .expect("GNU diff runs");
-        let hunks = |t: &[u8]| -> String {
-            let t = String::from_utf8(t.to_vec()).unwrap();
-            t.lines().skip(2).map(|l| format!("{l}\n")).collect()
-        };
-        (hunks(&ours), hunks(&gnu.stdout))
-    }
-
-    #[test]
-    fn hunks_are_gnu_diff_hunks() {
-        let long: String = (1..=40).map(|i| format!("line {i}\n")).collect();
-        let cases = [
-            (
-                long.clone(),
-                long.replace("line 3\n", "line three\n")
-                    .replace("line 30\n", "")
-                    + "line 41\n",
-            ),
-            (long.clone(), long.replace("line 20\n", "twenty\nmore\n")),
-            (long.clone(), long.trim_end().to_string()),
-            ("a\nb\nc\n".into(), "x\ny\n".into()),
-            (String::new(), "new\n".into()),
-            ("gone\n".into(), String::new()),
-        ];
-        for (old, new) in cases {
-            let (ours, gnu) = both(&old, &new);
-            assert_eq!(ours, gnu, "{old:?} -> {new:?}");
-        }
     }
 
     #[test]

@@ -443,6 +443,12 @@ mod tests {
             .collect()
     }
 
+    /// Reverts `path` and checks that nothing is left staged.
+    fn reverted(o: &Overlay, path: &str) {
+        o.revert(path).unwrap();
+        assert!(o.is_clean(), "{path}: {:?}", lines(o));
+    }
+
     fn data(o: &Overlay, path: &str) -> Vec<u8> {
         let c = o.content(path).unwrap();
         let mut buf = vec![0; c.len() as usize];
@@ -479,8 +485,7 @@ mod tests {
         o.set_content("/d/guide/intro.txt", Content::bytes(b"new\n".to_vec()))
             .unwrap();
         assert_eq!(lines(&o), ["R /docs/ -> /d/", "M /d/guide/intro.txt"]);
-        o.revert("/d").unwrap();
-        assert!(o.is_clean(), "{:?}", lines(&o));
+        reverted(&o, "/d");
         assert_eq!(data(&o, "/docs/guide/intro.txt"), before);
     }
 
@@ -520,8 +525,7 @@ mod tests {
         let o = sample();
         o.link("/README.TXT", "/again").unwrap();
         assert_eq!(lines(&o), ["A /again"]);
-        o.revert("/again").unwrap();
-        assert!(o.is_clean(), "{:?}", lines(&o));
+        reverted(&o, "/again");
         assert_eq!(o.find("/README.TXT").unwrap().meta.nlink, 1);
     }
 
@@ -557,8 +561,7 @@ mod tests {
                 "m /isolinux/ (times)",
             ]
         );
-        o.revert("/").unwrap();
-        assert!(o.is_clean(), "{:?}", lines(&o));
+        reverted(&o, "/");
         assert_eq!(o.find("/README.TXT").unwrap().meta.mode, 0o644);
     }
 
@@ -571,8 +574,7 @@ mod tests {
         o.create("/README.TXT", meta, Some(Content::bytes(b"x".to_vec())))
             .unwrap();
         assert_eq!(lines(&o), ["M /README.TXT (mode 0644 -> 0600)"]);
-        o.revert("/README.TXT").unwrap();
-        assert!(o.is_clean(), "{:?}", lines(&o));
+        reverted(&o, "/README.TXT");
         assert_eq!(data(&o, "/README.TXT"), before);
     }
 
@@ -588,8 +590,7 @@ mod tests {
             lines(&o),
             ["D /README.TXT", "A /README.TXT/", "A /README.TXT/in"]
         );
-        o.revert("/README.TXT").unwrap();
-        assert!(o.is_clean(), "{:?}", lines(&o));
+        reverted(&o, "/README.TXT");
     }
 
     #[test]
@@ -601,8 +602,7 @@ mod tests {
         assert_eq!(lines(&o), ["A /README.TXT", "R /README.TXT -> /moved"]);
         let err = o.revert("/moved").unwrap_err().to_string();
         assert!(err.contains("/README.TXT"), "{err}");
-        o.revert("/README.TXT").unwrap();
-        assert!(o.is_clean(), "{:?}", lines(&o));
+        reverted(&o, "/README.TXT");
     }
 
     #[test]

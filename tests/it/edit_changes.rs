@@ -31,6 +31,11 @@ fn run(image: &Path, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// The words of a command line without quoted words.
+fn words(line: &str) -> Vec<&str> {
+    line.split_whitespace().collect()
+}
+
 /// Runs `isofish -a IMAGE ARGS`, expecting it to fail; returns stderr.
 fn fails(image: &Path, args: &[&str]) -> String {
     let out = isofish().arg("-a").arg(image).args(args).output().unwrap();
@@ -54,11 +59,7 @@ fn changes_lists_what_the_edits_staged_in_path_order() {
     let iso = copy(d.path(), "sample.iso");
     let out = run(
         &iso,
-        &[
-            "write", "/zz.txt", "new", ":", "mkdir-p", "/a/b", ":", "write", "/a/b/f", "x", ":",
-            "write-append", "/docs/guide/intro.txt", "more", ":", "write", "/README.TXT", "y",
-            ":", "changes",
-        ],
+        &words("write /zz.txt new : mkdir-p /a/b : write /a/b/f x : write-append /docs/guide/intro.txt more : write /README.TXT y : changes"),
     );
     assert_eq!(
         out,
@@ -70,7 +71,10 @@ fn changes_lists_what_the_edits_staged_in_path_order() {
 fn nothing_staged_prints_nothing() {
     let d = scratch();
     let iso = copy(d.path(), "sample.iso");
-    assert_eq!(run(&iso, &["changes", ":", "diff", ":", "changes", "-v"]), "");
+    assert_eq!(
+        run(&iso, &["changes", ":", "diff", ":", "changes", "-v"]),
+        ""
+    );
     let ro = isofish()
         .args(["--ro", "-a"])
         .arg(&iso)
@@ -133,11 +137,7 @@ fn diff_hunks_are_gnu_diff_hunks() {
             "isofish sample image\nchanged\nThis image is built by hand.".into(),
         ),
         ("/docs/guide/intro.txt", intro.clone(), String::new()),
-        (
-            "/docs/empty.txt",
-            String::new(),
-            "one\ntwo\nthree\n".into(),
-        ),
+        ("/docs/empty.txt", String::new(), "one\ntwo\nthree\n".into()),
         ("/docs/new.txt", String::new(), "fresh\nfile\n".into()),
     ];
     for (path, old, new) in &cases {
@@ -150,6 +150,36 @@ fn diff_hunks_are_gnu_diff_hunks() {
     }
 }
 
+/// Texts whose diffs have several hunks (the image's files are too short for that, and files
+/// made in a session have no old side until a commit), diffed as `diff` does.
+#[test]
+fn hunks_of_longer_texts_are_gnu_diff_hunks() {
+    let d = scratch();
+    let long: String = (1..=40).map(|i| format!("line {i}\n")).collect();
+    let cases = [
+        (
+            long.clone(),
+            long.replace("line 3\n", "line three\n")
+                .replace("line 30\n", "")
+                + "line 41\n",
+        ),
+        (long.clone(), long.replace("line 20\n", "twenty\nmore\n")),
+        (long.clone(), long.trim_end().to_string()),
+        ("a\nb\nc\n".into(), "x\ny\n".into()),
+    ];
+    for (old, new) in cases {
+        let mut ours = Vec::new();
+        isofish::commands::changes::unified(old.as_bytes(), new.as_bytes(), "a", "b", &mut ours)
+            .unwrap();
+        let ours = String::from_utf8(ours).unwrap();
+        assert_eq!(
+            hunks(&ours),
+            hunks(&gnu_diff(d.path(), &old, &new)),
+            "{ours}"
+        );
+    }
+}
+
 #[test]
 fn diff_headers_name_the_paths_and_dev_null() {
     let d = scratch();
@@ -157,8 +187,16 @@ fn diff_headers_name_the_paths_and_dev_null() {
     let out = run(
         &iso,
         &[
-            "write", "/docs/new.txt", "a\n", ":", "write", "/docs/empty.txt", "b\n", ":",
-            "diff", "/docs",
+            "write",
+            "/docs/new.txt",
+            "a\n",
+            ":",
+            "write",
+            "/docs/empty.txt",
+            "b\n",
+            ":",
+            "diff",
+            "/docs",
         ],
     );
     assert_eq!(
@@ -205,10 +243,7 @@ fn each_mount_with_changes_has_a_header() {
     let iso = copy(d.path(), "nested.iso");
     let out = run(
         &iso,
-        &[
-            "mount-loop", "/root.sqfs", "/sq", ":", "write", "/sq/etc/motd", "hi", ":", "write",
-            "/n", "x", ":", "changes", ":", "diff", "/sq/etc/motd",
-        ],
+        &words("mount-loop /root.sqfs /sq : write /sq/etc/motd hi : write /n x : changes : diff /sq/etc/motd"),
     );
     assert_eq!(
         out,
@@ -226,20 +261,13 @@ fn revert_drops_each_kind_of_change() {
     // was made in it) go; a directory reverts everything below it.
     let out = run(
         &iso,
-        &[
-            "write", "/README.TXT", "changed", ":", "write", "/new.txt", "n", ":", "mkdir-p",
-            "/a/b", ":", "write", "/a/b/f", "x", ":", "write", "/docs/guide/intro.txt", "y",
-            ":", "mkdir", "/docs/more", ":", "revert", "/README.TXT", "/new.txt", "/a",
-            "/docs", ":", "changes", ":", "cat", "/README.TXT", ":", "ls", "/",
-        ],
+        &words("write /README.TXT changed : write /new.txt n : mkdir-p /a/b : write /a/b/f x : write /docs/guide/intro.txt y : mkdir /docs/more : revert /README.TXT /new.txt /a /docs : changes : cat /README.TXT : ls /"),
     );
     assert_eq!(out, format!("{readme}README.TXT\ndocs\nempty\nisolinux\n"));
     // Reverting one change leaves the others.
     let out = run(
         &iso,
-        &[
-            "write", "/x", "1", ":", "write", "/y", "2", ":", "revert", "/x", ":", "changes",
-        ],
+        &words("write /x 1 : write /y 2 : revert /x : changes"),
     );
     assert_eq!(out, "A /y\n");
     let err = fails(&iso, &["revert", "/nope"]);
@@ -252,10 +280,7 @@ fn a_mount_with_everything_reverted_can_be_unmounted() {
     let iso = copy(d.path(), "nested.iso");
     let out = run(
         &iso,
-        &[
-            "mount-loop", "/root.sqfs", "/sq", ":", "write", "/sq/etc/motd", "hi", ":", "revert",
-            "/sq/etc/motd", ":", "umount", "/sq", ":", "mounts",
-        ],
+        &words("mount-loop /root.sqfs /sq : write /sq/etc/motd hi : revert /sq/etc/motd : umount /sq : mounts"),
     );
     assert_eq!(out.lines().count(), 1, "{out}");
 }
@@ -266,11 +291,7 @@ fn revert_all_drops_everything_in_every_mount() {
     let iso = copy(d.path(), "nested.iso");
     let out = run(
         &iso,
-        &[
-            "mount-loop", "/root.sqfs", "/sq", ":", "write", "/sq/etc/motd", "hi", ":", "mkdir",
-            "/new", ":", "revert-all", ":", "changes", ":", "cat", "/sq/etc/motd", ":", "umount",
-            "/sq", ":", "exists", "/new",
-        ],
+        &words("mount-loop /root.sqfs /sq : write /sq/etc/motd hi : mkdir /new : revert-all : changes : cat /sq/etc/motd : umount /sq : exists /new"),
     );
     assert_eq!(out, "Welcome to the nested root.\nfalse\n");
 }
