@@ -104,6 +104,8 @@ pub(crate) struct Place {
     pub(crate) dir: Ino,
     pub(crate) name: Vec<u8>,
     pub(crate) path: String,
+    /// True when the object is a directory.
+    pub(crate) is_dir: bool,
 }
 
 impl Place {
@@ -149,12 +151,9 @@ impl Overlay {
         let mut items = Vec::new();
         let mut renamed_from = HashSet::new();
         for (&ino, places) in &now {
-            let Some(e) = self.entry_of(&st, places)? else {
-                continue;
-            };
             let before = was.get(&ino).map(Vec::as_slice).unwrap_or_default();
             for place in places {
-                let dir = e.meta.is_dir();
+                let dir = place.is_dir;
                 let change = |kind, content, meta| Change {
                     kind,
                     path: place.path.clone(),
@@ -298,17 +297,6 @@ impl Overlay {
         Ok(true)
     }
 
-    /// The entry of an object named at `places` (of a current census) as it is now.
-    fn entry_of(&self, st: &State, places: &[Place]) -> Result<Option<DirEntry>> {
-        let Some(p) = places.first() else {
-            return Ok(None);
-        };
-        Ok(self
-            .listing(st, p.dir, true)?
-            .into_iter()
-            .find(|e| e.name == p.name))
-    }
-
     /// The object at `path` in the filesystem below (not followed if a symlink), if any.
     pub fn original(&self, path: &str) -> Result<Option<DirEntry>> {
         let mut at = self.base.root();
@@ -377,6 +365,7 @@ impl Overlay {
                     dir,
                     name: e.name,
                     path,
+                    is_dir: e.meta.is_dir(),
                 });
             }
         }
@@ -603,6 +592,58 @@ mod tests {
         let err = o.revert("/moved").unwrap_err().to_string();
         assert!(err.contains("/README.TXT"), "{err}");
         reverted(&o, "/README.TXT");
+    }
+
+    #[test]
+    fn a_file_moved_out_of_a_moved_directory_then_removed() {
+        let o = sample();
+        o.rename("/docs", "/d").unwrap();
+        o.rename("/d/guide/intro.txt", "/i").unwrap();
+        o.remove("/d").unwrap();
+        assert_eq!(
+            lines(&o),
+            [
+                "D /docs/",
+                "D /docs/empty.txt",
+                "D /docs/guide/",
+                "D /docs/intro-hardlink.txt",
+                "D /docs/readme-link",
+                "R /docs/guide/intro.txt -> /i",
+            ]
+        );
+        let err = o.revert("/i").unwrap_err().to_string();
+        assert!(err.contains("directory it was in is removed"), "{err}");
+        reverted(&o, "/docs");
+        assert!(o.find("/i").is_err());
+        assert!(o.find("/docs/guide/intro.txt").is_ok());
+    }
+
+    #[test]
+    fn moves_twice_show_the_first_place() {
+        let o = sample();
+        o.rename("/docs", "/d").unwrap();
+        o.rename("/d/guide/intro.txt", "/d/x").unwrap();
+        o.rename("/d/x", "/d/y").unwrap();
+        assert_eq!(
+            lines(&o),
+            ["R /docs/ -> /d/", "R /docs/guide/intro.txt -> /d/y"]
+        );
+        o.revert("/docs/guide/intro.txt").unwrap();
+        assert_eq!(lines(&o), ["R /docs/ -> /d/"]);
+        assert!(o.find("/d/guide/intro.txt").is_ok());
+        o.rename("/d", "/docs").unwrap();
+        assert!(lines(&o).is_empty(), "moved back by hand: no change");
+    }
+
+    #[test]
+    fn what_was_moved_into_a_new_directory_goes_back_when_it_is_reverted() {
+        let o = sample();
+        o.create("/n", fresh(FileKind::Dir, 0o755), None).unwrap();
+        o.create("/n/m", fresh(FileKind::Dir, 0o755), None).unwrap();
+        o.rename("/README.TXT", "/n/m/r").unwrap();
+        assert_eq!(lines(&o), ["A /n/", "A /n/m/", "R /README.TXT -> /n/m/r"]);
+        reverted(&o, "/n");
+        assert!(o.find("/README.TXT").is_ok());
     }
 
     #[test]

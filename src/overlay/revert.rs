@@ -3,6 +3,8 @@
 //! comes back, a moved one goes back where it was (named by its new or its old path), a
 //! changed one gets its data and metadata back.
 
+use std::collections::{HashMap, HashSet};
+
 use super::changes::{Census, Place};
 use super::{Overlay, State, NEW};
 use crate::error::{Error, Result};
@@ -57,22 +59,12 @@ impl Overlay {
 
     /// Reverts the object `ino` where it is, and (a directory) every name in it.
     fn revert_object(&self, st: &mut State, ino: Ino) -> Result<()> {
-        let staged_listing = st.nodes.get(&ino).is_some_and(|s| s.entries.is_some());
-        if ino & NEW == 0 && (st.touched.contains(&ino) || staged_listing) {
-            let mut names: Vec<Vec<u8>> = self
-                .listing(st, ino, true)?
-                .into_iter()
-                .chain(self.listing(st, ino, false)?)
-                .map(|e| e.name)
-                .collect();
-            names.sort();
-            names.dedup();
-            for name in names {
-                self.revert_name(st, ino, &name)?;
-            }
-        }
         if ino & NEW != 0 {
             return Ok(());
+        }
+        let staged_listing = st.nodes.get(&ino).is_some_and(|s| s.entries.is_some());
+        if st.touched.contains(&ino) || staged_listing {
+            self.revert_names(st, ino)?;
         }
         if let Some(s) = st.nodes.get_mut(&ino) {
             let nlink = s.meta.nlink;
@@ -86,27 +78,69 @@ impl Overlay {
         Ok(())
     }
 
-    /// Makes `name` in the directory `dir` (of the filesystem below) what it was.
-    fn revert_name(&self, st: &mut State, dir: Ino, name: &[u8]) -> Result<()> {
-        let now = self.entry(st, dir, name)?;
-        let was = self.base.lookup(dir, name)?;
-        if let Some(n) = &now {
-            if was.as_ref().is_some_and(|w| w.ino == n.ino) {
-                return self.revert_object(st, n.ino);
+    /// Makes every name of the directory `dir` (of the filesystem below) what it was: what
+    /// does not belong goes (in one pass over the listing), what is missing comes back, and
+    /// what stayed is reverted where something below it is staged.
+    fn revert_names(&self, st: &mut State, dir: Ino) -> Result<()> {
+        let now: HashMap<Vec<u8>, Ino> = self
+            .listing(st, dir, true)?
+            .into_iter()
+            .map(|e| (e.name, e.ino))
+            .collect();
+        let mut was: Vec<(Vec<u8>, Ino)> = self
+            .listing(st, dir, false)?
+            .into_iter()
+            .map(|e| (e.name, e.ino))
+            .collect();
+        was.sort();
+        let before: HashMap<&[u8], Ino> = was.iter().map(|(n, i)| (n.as_slice(), *i)).collect();
+        let mut gone = HashSet::new();
+        for (name, &ino) in &now {
+            if before.get(name.as_slice()) == Some(&ino) {
+                continue;
             }
-            self.take_away(st, dir, name, n.ino)?;
-        }
-        match was {
-            Some(w) => {
-                let shown = self.shown(st, dir, name)?;
-                self.put_back(st, dir, name, w.ino, &shown)
+            if ino & NEW == 0 && st.moved_from.contains_key(&ino) {
+                self.take_away(st, dir, name, ino)?;
+            } else {
+                self.send_home_within(st, ino)?;
+                gone.insert(name.clone());
             }
-            None => Ok(()),
         }
+        if !gone.is_empty() {
+            self.listing_mut(st, dir)?
+                .retain(|e| !gone.contains(&e.name));
+        }
+        for (name, ino) in was {
+            if now.get(&name) != Some(&ino) {
+                let shown = self.shown(st, dir, &name)?;
+                self.put_back(st, dir, &name, ino, &shown)?;
+            } else if st.nodes.contains_key(&ino) || st.touched.contains(&ino) {
+                self.revert_object(st, ino)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends what was moved into the new directory `ino` (at any depth) back where it was,
+    /// before the directory goes; nothing for anything else.
+    fn send_home_within(&self, st: &mut State, ino: Ino) -> Result<()> {
+        let new_dir = ino & NEW != 0 && st.nodes.get(&ino).is_some_and(|s| s.meta.is_dir());
+        if !new_dir {
+            return Ok(());
+        }
+        for e in self.listing(st, ino, true)? {
+            if e.ino & NEW == 0 && st.moved_from.contains_key(&e.ino) {
+                self.take_away(st, ino, &e.name, e.ino)?;
+            } else {
+                self.send_home_within(st, e.ino)?;
+            }
+        }
+        Ok(())
     }
 
     /// Takes the object `ino` away from `name` in `dir`, where it does not belong: an object
-    /// moved there goes back where it was, anything else loses the name.
+    /// moved there goes back where it was, anything else loses the name (a new directory: once
+    /// what was moved into it went back).
     fn take_away(&self, st: &mut State, dir: Ino, name: &[u8], ino: Ino) -> Result<()> {
         if ino & NEW == 0 && st.moved_from.contains_key(&ino) {
             let was = self.census(st, false)?;
@@ -121,6 +155,7 @@ impl Overlay {
                 return self.put_back(st, home.dir, &home.name, ino, &home.path);
             }
         }
+        self.send_home_within(st, ino)?;
         self.listing_mut(st, dir)?.retain(|e| e.name != name);
         Ok(())
     }
