@@ -145,7 +145,12 @@ impl Overlay {
     /// What is staged, in path order (see [`Changes`]).
     pub fn changes(&self) -> Result<Changes> {
         let st = self.read();
-        let label = st.label.clone().map(|l| (self.base.label(), l));
+        let old_label = self.base.label();
+        let label = st
+            .label
+            .clone()
+            .filter(|l| old_label.as_ref() != Some(l))
+            .map(|l| (old_label, l));
         let was = self.census(&st, false)?;
         let now = self.census(&st, true)?;
         let mut items = Vec::new();
@@ -210,26 +215,24 @@ impl Overlay {
         })
     }
 
-    /// Sorts `items` by path and makes a file removed and a file added at one path one
-    /// modified file.
+    /// Sorts `items` by path and makes a file removed and another of the same kind (a file,
+    /// a symlink) added at its path one modified object.
     fn merged(&self, st: &State, mut items: Vec<Change>) -> Result<Vec<Change>> {
         items.sort_by(|a, b| (&a.path, &a.kind).cmp(&(&b.path, &b.kind)));
         let mut out: Vec<Change> = Vec::with_capacity(items.len());
         for c in items {
-            if let Some(last) = out.last_mut() {
-                if last.kind == Kind::Removed
+            if let Some(last) = out.last_mut().filter(|l| {
+                (&l.kind, &l.path, l.dir, c.dir) == (&Kind::Removed, &c.path, false, false)
                     && c.kind == Kind::Added
-                    && last.path == c.path
-                    && !last.dir
-                    && !c.dir
-                {
-                    let old = self.original(&c.path)?.map(|e| e.meta);
-                    let new = self.find_in(st, &c.path)?.map(|e| e.meta);
-                    if let (Some(old), Some(new)) = (old, new) {
+            }) {
+                let old = self.original(&c.path)?.map(|e| e.meta);
+                let new = self.find_in(st, &c.path)?.map(|e| e.meta);
+                if let (Some(old), Some(new)) = (old, new) {
+                    if old.kind == new.kind {
                         last.meta = meta_diff(&old, &new, false);
+                        (last.kind, last.content) = (Kind::Modified, true);
+                        continue;
                     }
-                    (last.kind, last.content) = (Kind::Modified, true);
-                    continue;
                 }
             }
             out.push(c);
@@ -579,6 +582,17 @@ mod tests {
             lines(&o),
             ["D /README.TXT", "A /README.TXT/", "A /README.TXT/in"]
         );
+        reverted(&o, "/README.TXT");
+    }
+
+    #[test]
+    fn a_file_replaced_by_a_symlink_is_removed_and_added() {
+        let o = sample();
+        o.remove("/README.TXT").unwrap();
+        let mut link = fresh(FileKind::Symlink, 0o777);
+        link.symlink = Some(b"docs".to_vec());
+        o.create("/README.TXT", link, None).unwrap();
+        assert_eq!(lines(&o), ["D /README.TXT", "A /README.TXT"]);
         reverted(&o, "/README.TXT");
     }
 
