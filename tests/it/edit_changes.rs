@@ -295,3 +295,16 @@ fn revert_all_drops_everything_in_every_mount() {
     );
     assert_eq!(out, "Welcome to the nested root.\nfalse\n");
 }
+
+#[test]
+fn a_reverted_tree_lists_as_the_image_does() {
+    let d = scratch();
+    let iso = copy(d.path(), "sample.iso");
+    let look = words("ll / : ll /docs : ll /docs/guide : ll /isolinux");
+    let edits = words(
+        "write /README.TXT x : write-append /docs/guide/intro.txt y : mkdir-p /docs/guide/deep/er : \
+         write /isolinux/new.cfg z : write /docs/empty.txt w : revert / :",
+    );
+    let image = run(&iso, &look);
+    assert_eq!(run(&iso, &[edits, look].concat()), image);
+}
