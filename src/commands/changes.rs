@@ -162,9 +162,10 @@ fn revert(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
             exists(ctx.session, arg)?;
             continue;
         };
+        let mountpoint = ctx.session.vfs.get(id).map(|m| m.mount.mountpoint.clone());
         overlay
             .revert(&inside)
-            .map_err(|e| shown_error(e, arg, &inside))?;
+            .map_err(|e| shown_error(e, arg, &inside, mountpoint.as_deref()))?;
         if overlay.is_clean() {
             ctx.session.vfs.discard(id)?;
         }
@@ -172,11 +173,15 @@ fn revert(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `e` from the overlay, naming `arg` where it names the path inside the mount.
-fn shown_error(e: Error, arg: &str, inside: &str) -> Error {
-    match e {
-        Error::NotFound(p) if p == inside => Error::NotFound(arg.to_string()),
-        e => e,
+/// `e` from the overlay, naming `arg` where it names the path inside the mount, and the
+/// mount its paths are in when that is not the session's root.
+fn shown_error(e: Error, arg: &str, inside: &str, mountpoint: Option<&str>) -> Error {
+    match (e, mountpoint) {
+        (Error::NotFound(p), _) if p == inside => Error::NotFound(arg.to_string()),
+        (e, Some(mp)) if mp != "/" => {
+            Error::Usage(format!("{e} (paths of the filesystem at {mp})"))
+        }
+        (e, _) => e,
     }
 }
 
