@@ -5,6 +5,7 @@
 
 pub mod boot;
 pub mod browse;
+pub mod changes;
 pub mod checksum;
 pub mod checksums_out;
 pub mod commit;
@@ -351,6 +352,7 @@ pub fn all() -> &'static [Command] {
             write::COMMANDS,
             commit::COMMANDS,
             tree_edit::COMMANDS,
+            changes::COMMANDS,
             &[HELP],
         ];
         let mut v: Vec<Command> = groups.iter().flat_map(|g| g.iter().copied()).collect();

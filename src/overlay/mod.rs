@@ -10,7 +10,9 @@
 //! from the filesystem's root (symlinks already followed by the session), so the overlay knows
 //! every directory on the way to a change (`touched`, where `changes` looks).
 
+pub mod changes;
 pub mod content;
+mod revert;
 
 pub use content::{Content, HostFile};
 

@@ -16,6 +16,7 @@ mod common;
 mod completions;
 mod cpio_encode;
 mod docs;
+mod edit_changes;
 mod host_tree;
 mod hostile_copy_out;
 mod hostile_fat;
