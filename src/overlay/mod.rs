@@ -11,6 +11,8 @@
 //! every directory on the way to a change (`touched`, where `changes` looks).
 
 pub mod content;
+#[cfg(test)]
+mod tests;
 
 pub use content::{Content, HostFile};
 
