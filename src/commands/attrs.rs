@@ -115,9 +115,11 @@ fn utime(secs: &str, nsecs: &str, what: &str) -> Result<Option<Timestamp>> {
             secs: number(secs, &format!("utimens {what}SECS"))?,
             nanos: nanos as u32,
         }),
-        _ => return Err(Error::Usage(format!(
+        _ => {
+            return Err(Error::Usage(format!(
             "utimens {what}NSECS: {nanos} is not from 0 to 999999999, -1 (now) or -2 (unchanged)"
-        ))),
+        )))
+        }
     })
 }
 

@@ -150,3 +150,42 @@ fn revert_all_drops_everything() {
     assert_eq!(names(&o, "/"), ["d", "e", "g"]);
     assert_eq!(data(&o, "/d/f"), b"abc");
 }
+
+/// `/a` and `/b`: two names of one file below (two objects recording inode number 9).
+fn hard_linked() -> Overlay {
+    let file = |ino| Metadata {
+        nlink: 2,
+        ..meta(FileKind::File, ino, 1)
+    };
+    let (mut a, mut b) = (file(1), file(2));
+    (a.ino, b.ino) = (9, 9);
+    let fs = MemFs {
+        nodes: vec![
+            (
+                meta(FileKind::Dir, 0, 0),
+                vec![(b"a".to_vec(), 1), (b"b".to_vec(), 2)],
+                Vec::new(),
+            ),
+            (a, Vec::new(), b"x".to_vec()),
+            (b, Vec::new(), b"x".to_vec()),
+        ],
+    };
+    Overlay::new(Arc::new(fs))
+}
+
+#[test]
+fn the_names_a_file_has_below_share_one_link_count() {
+    let o = hard_linked();
+    o.remove("/a").unwrap();
+    assert_eq!(o.find("/b").unwrap().meta.nlink, 1);
+    let b = o.find("/b").unwrap().ino;
+    assert_eq!(o.metadata(b).unwrap().nlink, 1);
+    o.link("/b", "/c").unwrap();
+    assert_eq!(o.find("/b").unwrap().meta.nlink, 2);
+    assert_eq!(o.find("/c").unwrap().meta.nlink, 2);
+    let o = hard_linked();
+    o.link("/a", "/c").unwrap();
+    for name in ["/a", "/b", "/c"] {
+        assert_eq!(o.find(name).unwrap().meta.nlink, 3, "{name}");
+    }
+}
