@@ -3,44 +3,39 @@
 //! format can hold).
 
 use super::tree_edit::one;
-use super::{arg, ArgKind, Command, Ctx};
+use super::{arg, Arg, ArgKind, Command, Ctx};
 use crate::error::{Error, Result};
-use crate::fs::{FileKind, Timestamp};
+use crate::fs::{FileKind, Metadata, Timestamp};
 use crate::overlay::now;
 use crate::session::Staging;
 
 pub const COMMANDS: &[Command] = &[
-    one(
-        "chmod",
-        &[arg("MODE", ArgKind::Word), arg("PATH", ArgKind::Path)],
-        chmod,
-    ),
-    one(
-        "chown",
-        &[
-            arg("UID", ArgKind::Word),
-            arg("GID", ArgKind::Word),
-            arg("PATH", ArgKind::Path),
-        ],
-        chown,
-    ),
+    one("chmod", &[word("MODE"), PATH], chmod),
+    one("chown", &[word("UID"), word("GID"), PATH], chown),
     one(
         "utimens",
         &[
-            arg("PATH", ArgKind::Path),
-            arg("ATSECS", ArgKind::Word),
-            arg("ATNSECS", ArgKind::Word),
-            arg("MTSECS", ArgKind::Word),
-            arg("MTNSECS", ArgKind::Word),
+            PATH,
+            word("ATSECS"),
+            word("ATNSECS"),
+            word("MTSECS"),
+            word("MTNSECS"),
         ],
         utimens,
     ),
     one(
         "set-label",
-        &[arg("DEVICE", ArgKind::Device), arg("LABEL", ArgKind::Word)],
+        &[arg("DEVICE", ArgKind::Device), word("LABEL")],
         set_label,
     ),
 ];
+
+const PATH: Arg = arg("PATH", ArgKind::Path);
+
+/// A plain word argument.
+const fn word(name: &'static str) -> Arg {
+    arg(name, ArgKind::Word)
+}
 
 /// `word` as a number of type `T`, or a usage error naming what it was for.
 fn number<T: std::str::FromStr>(word: &str, what: &str) -> Result<T> {
@@ -59,9 +54,20 @@ fn chmod(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
                 args[0]
             ))
         })?;
-    let st = ctx.session.stage_existing(&args[1], true)?;
+    change(ctx, &args[1], true, |m| m.mode = mode)
+}
+
+/// Stages `f`'s change to the metadata of the object at `path` (its last symlink followed
+/// when `follow`).
+fn change(
+    ctx: &mut Ctx,
+    path: &str,
+    follow: bool,
+    f: impl FnOnce(&mut Metadata),
+) -> anyhow::Result<()> {
+    let st = ctx.session.stage_existing(path, follow)?;
     st.overlay.change_meta(&st.path, |m| {
-        m.mode = mode;
+        f(m);
         Ok(())
     })?;
     ctx.session.staged(&st)?;
@@ -81,11 +87,7 @@ fn owner_id(word: &str, what: &str) -> Result<Option<u32>> {
 fn chown(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
     let uid = owner_id(&args[0], "chown UID")?;
     let gid = owner_id(&args[1], "chown GID")?;
-    let st = ctx.session.stage_existing(&args[2], true)?;
-    if uid.is_none() && gid.is_none() {
-        return Ok(());
-    }
-    st.overlay.change_meta(&st.path, |m| {
+    change(ctx, &args[2], true, |m| {
         m.uid = uid.unwrap_or(m.uid);
         m.gid = gid.unwrap_or(m.gid);
         // Linux drops set-user-id, and set-group-id with group execute, on a change of owner.
@@ -95,10 +97,7 @@ fn chown(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
                 m.mode &= !0o2000;
             }
         }
-        Ok(())
-    })?;
-    ctx.session.staged(&st)?;
-    Ok(())
+    })
 }
 
 /// `UTIME_NOW` and `UTIME_OMIT` as guestfish spells them in the nanoseconds argument.
@@ -126,17 +125,15 @@ fn utime(secs: &str, nsecs: &str, what: &str) -> Result<Option<Timestamp>> {
 fn utimens(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
     let atime = utime(&args[1], &args[2], "AT")?;
     let mtime = utime(&args[3], &args[4], "MT")?;
-    let st = ctx.session.stage_existing(&args[0], false)?;
     if atime.is_none() && mtime.is_none() {
+        // Nothing changes, not even the change time; the path must still be there.
+        ctx.session.stage_existing(&args[0], false)?;
         return Ok(());
     }
-    st.overlay.change_meta(&st.path, |m| {
+    change(ctx, &args[0], false, |m| {
         m.atime = atime.unwrap_or(m.atime);
         m.mtime = mtime.unwrap_or(m.mtime);
-        Ok(())
-    })?;
-    ctx.session.staged(&st)?;
-    Ok(())
+    })
 }
 
 fn set_label(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
