@@ -64,6 +64,14 @@ pub fn copy(ctx: &mut Ctx, src: &str, dest: &str, how: Copy) -> anyhow::Result<(
         })
         .into());
     }
+    let follow = how == Copy::File;
+    let there = match follow {
+        true => ctx.session.resolve(&target),
+        false => ctx.session.resolve_nofollow(&target),
+    };
+    if there.is_ok_and(|t| same_object(&t, &start)) {
+        return Err(Error::Usage(format!("{src} and {target} are the same file")).into());
+    }
     if start.is_dir() && is_within(&target, &start.path) {
         return Err(into_itself("copy", &start.path, &target).into());
     }
@@ -99,6 +107,16 @@ pub fn copy(ctx: &mut Ctx, src: &str, dest: &str, how: Copy) -> anyhow::Result<(
         }
     }
     Ok(())
+}
+
+/// True when two nodes are one object of one filesystem.
+fn same_object(a: &Node, b: &Node) -> bool {
+    match (&a.target, &b.target) {
+        (Target::Fs { fs: f, ino: i, .. }, Target::Fs { fs: g, ino: j, .. }) => {
+            identity(f, *i) == identity(g, *j)
+        }
+        _ => false,
+    }
 }
 
 /// The first copy of each source object with more than one link (`cp -a` links the others

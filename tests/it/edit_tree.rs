@@ -270,6 +270,10 @@ fn copying_a_directory_into_itself_is_refused() {
             ("cp-r /docs /docs/guide", into_itself),
             ("cp-a /docs /docs/guide", into_itself),
             ("cp /docs /x", "/docs: is a directory"),
+            (
+                "cp /README.TXT /",
+                "/README.TXT and /README.TXT are the same file",
+            ),
         ],
     );
 }
