@@ -8,6 +8,7 @@ pub mod boot;
 pub mod browse;
 pub mod checksum;
 pub mod checksums_out;
+pub mod commit;
 pub mod copy_out;
 pub mod download;
 pub mod extract;
@@ -350,6 +351,7 @@ pub fn all() -> &'static [Command] {
             checksums_out::COMMANDS,
             xattr::COMMANDS,
             write::COMMANDS,
+            commit::COMMANDS,
             tree_edit::COMMANDS,
             tree_copy::COMMANDS,
             attrs::COMMANDS,

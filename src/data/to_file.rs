@@ -11,8 +11,10 @@ use super::file::FileData;
 use super::layout::{ended, read_exact, Slice};
 use super::span::Span;
 
-/// The most one `copy_file_range` call is asked to move.
-const CHUNK: u64 = 1 << 30;
+/// The most one `copy_file_range` call is asked to move: enough that the calls cost nothing
+/// next to the copying, few enough bytes that a progress bar moves every fraction of a second
+/// where the kernel copies the blocks rather than sharing them.
+const CHUNK: u64 = 64 << 20;
 
 /// A copy in progress of a file's data into a host file.
 pub struct FileCopy {
@@ -84,8 +86,11 @@ impl FileCopy {
     }
 }
 
-/// Copies one slice of a span to `pos` in `out`.
-fn copy_slice(
+/// Copies one slice of a span to `pos` in `out`, a host file that reads as zeros where
+/// nothing was written yet (a hole is left for a range of zeros; whoever writes the last slice
+/// sets the file's length). `fast` is cleared, for this slice and the next ones, when the host
+/// refuses `copy_file_range`; `buf` is scratch space; `done` is told of every piece moved.
+pub(crate) fn copy_slice(
     slice: &Slice,
     mut pos: u64,
     out: &File,

@@ -208,6 +208,13 @@ pub trait FileSystem: Send + Sync {
     fn xattrs(&self, _ino: Ino) -> Result<Vec<Xattr>> {
         Ok(Vec::new())
     }
+    /// Whether a new entry called `name` can be stored, for the commands that stage one:
+    /// refused ([`Error::CannotStoreName`]) when the format cannot hold it, else a note when
+    /// it will be stored otherwise than given (a Joliet name cut short), `None` when as given.
+    /// Formats isofish does not write accept every name.
+    fn name_fit(&self, _name: &[u8], _is_dir: bool) -> Result<Option<String>> {
+        Ok(None)
+    }
     /// What `mounts` and `file` add after the type: the compression, where decoded data is
     /// kept (`xz`; `gzip, decoded in memory`).
     fn detail(&self) -> Option<String> {

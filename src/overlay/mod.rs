@@ -532,6 +532,9 @@ impl FileSystem for Overlay {
             _ => self.base.xattrs(ino),
         }
     }
+    fn name_fit(&self, name: &[u8], is_dir: bool) -> Result<Option<String>> {
+        self.base.name_fit(name, is_dir)
+    }
     fn detail(&self) -> Option<String> {
         self.base.detail()
     }

@@ -97,23 +97,27 @@ impl Session {
     }
 }
 
-/// Refuses a name the filesystem staged in cannot store, before anything is staged.
+/// Refuses a name the filesystem staged in cannot store, before anything is staged, naming
+/// the path; says on standard error how it will be stored when not as given.
 fn check_name(st: &Staging, name: &str) -> Result<()> {
-    let refuse = |format, why: String| {
-        Err(Error::CannotStoreName {
-            path: st.shown.clone(),
-            format,
-            why,
-        })
+    let refuse = |format, why: String| Error::CannotStoreName {
+        path: st.shown.clone(),
+        format,
+        why,
     };
-    if name.contains('\0') {
-        return refuse("no filesystem", "it holds a NUL byte".into());
-    }
     if name.len() > NAME_MAX {
-        return refuse(
-            st.overlay.type_name(),
-            format!("{} bytes, over the {NAME_MAX} a name may have", name.len()),
-        );
+        let why = format!("{} bytes, over the {NAME_MAX} a name may have", name.len());
+        return Err(refuse(st.overlay.type_name(), why));
+    }
+    let note = st
+        .overlay
+        .name_fit(name.as_bytes(), false)
+        .map_err(|e| match e {
+            Error::CannotStoreName { format, why, .. } => refuse(format, why),
+            other => other,
+        })?;
+    if let Some(note) = note {
+        eprintln!("isofish: warning: {}: {note}", st.shown);
     }
     Ok(())
 }

@@ -254,6 +254,15 @@ impl Vfs {
         Ok(())
     }
 
+    /// Puts `fs` in the place of mount `id`'s filesystem (the image it was read from was
+    /// replaced by a commit), its staged changes dropped with the old one.
+    pub fn reopen(&mut self, id: MountId, fs: Arc<dyn FileSystem>) -> Result<()> {
+        self.discard(id)?;
+        let idx = self.index(id)?;
+        self.mounts[idx].fs = fs;
+        Ok(())
+    }
+
     fn index(&self, id: MountId) -> Result<usize> {
         self.records
             .iter()

@@ -304,15 +304,13 @@ impl IsoFs {
     /// AAIP 1.0 or 0.2, which used that signature (Apple's extensions use it too).
     pub(super) fn aaip_xattrs(&self, ino: Ino) -> Result<Vec<Xattr>> {
         let image = self.image();
-        let len = self.source.read_vec(ino, 1, "directory record")?;
-        let len = usize::from(len.first().copied().unwrap_or(0));
-        let buf = self.source.read_vec(ino, len, "directory record")?;
+        let buf = self.record_bytes(ino)?;
         let rec = Record::decode(&buf, ino, image)?;
         let old = self.rock_ridge.as_ref().is_some_and(|ids| {
             ids.iter()
                 .any(|id| matches!(id.as_str(), "AAIP_0100" | "AAIP_0002"))
         });
-        let skip = if ino == self.root { 0 } else { self.susp_skip };
+        let skip = self.skip_of(ino);
         let mut list = aaip::AttributeList::default();
         susp::for_each(
             self.source.as_ref(),

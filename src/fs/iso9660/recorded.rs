@@ -1,0 +1,98 @@
+//! What the writer may take from a record of the original image that the generic
+//! [`Metadata`](crate::fs::Metadata) does not carry ([`Recorded`]): the identifier as recorded,
+//! the flags (hidden, associated), the recording date, every SUSP entry of its system use area
+//! (continuation areas followed) as encoded bytes, and a zisofs file's stored bytes. Also the
+//! volume descriptors and the root's ER entries, which a rewrite keeps.
+
+use super::data::Data;
+use super::record::Record;
+use super::volume::Descriptor;
+use super::{susp, IsoFs};
+use crate::error::Result;
+use crate::fs::{Ino, Span};
+
+/// One record of the original, owned.
+#[derive(Clone, Debug)]
+pub struct Recorded {
+    /// The file identifier as recorded (`FOO.TXT;1`, UCS-2 in a Joliet tree).
+    pub name: Vec<u8>,
+    pub flags: u8,
+    /// The 7-byte recording date.
+    pub date: [u8; 7],
+    /// The SUSP entries (Rock Ridge, ZF, AAIP...) as encoded, in order; SP, CE, ST, PD and ES
+    /// left out.
+    pub entries: Vec<Vec<u8>>,
+    /// For a zisofs file: its data as stored (compressed), as spans of the image.
+    pub zisofs_stored: Option<Vec<Span>>,
+}
+
+impl Recorded {
+    /// The encoded entries whose signature is `sig`.
+    pub fn entries_of<'a>(&'a self, sig: &'a [u8; 2]) -> impl Iterator<Item = &'a Vec<u8>> + 'a {
+        self.entries.iter().filter(move |e| e.starts_with(sig))
+    }
+}
+
+impl IsoFs {
+    /// The bytes of the (first) directory record at `ino`.
+    pub(super) fn record_bytes(&self, ino: Ino) -> Result<Vec<u8>> {
+        let len = self.source.read_vec(ino, 1, "directory record")?;
+        let len = usize::from(len.first().copied().unwrap_or(0));
+        self.source.read_vec(ino, len, "directory record")
+    }
+
+    /// The SUSP skip length of the record at `ino`.
+    pub(super) fn skip_of(&self, ino: Ino) -> usize {
+        if ino == self.root {
+            0
+        } else {
+            self.susp_skip
+        }
+    }
+
+    /// The record of `ino` as recorded (see [`Recorded`]).
+    pub fn original_record(&self, ino: Ino) -> Result<Recorded> {
+        let image = self.image();
+        let buf = self.record_bytes(ino)?;
+        let rec = Record::decode(&buf, ino, image)?;
+        let mut entries = Vec::new();
+        if self.rock_ridge.is_some() {
+            susp::for_each(
+                self.source.as_ref(),
+                rec.system_use,
+                rec.system_use_offset,
+                self.skip_of(ino),
+                &mut |e| {
+                    entries.push(e.encode()?);
+                    Ok(())
+                },
+            )?;
+        }
+        let zisofs_stored = match &self.node(ino)?.data {
+            Data::Zisofs { pieces, .. } => Some(self.spans_of(pieces)?),
+            _ => None,
+        };
+        Ok(Recorded {
+            name: rec.name.to_vec(),
+            flags: rec.flags,
+            date: rec.date,
+            entries,
+            zisofs_stored,
+        })
+    }
+
+    /// The volume descriptors, as read from sector 16 to the terminator.
+    pub fn descriptors(&self) -> &[Descriptor] {
+        &self.descriptors
+    }
+
+    /// True when the primary tree carries SUSP (Rock Ridge), shown or not.
+    pub fn has_rock_ridge(&self) -> bool {
+        self.rock_ridge.is_some()
+    }
+
+    /// True when the tree shown is the Joliet one.
+    pub fn shows_joliet(&self) -> bool {
+        self.view == super::view::View::Joliet
+    }
+}

@@ -1,0 +1,288 @@
+//! The directories to write, in each tree: which records each holds (`.`, `..`, then its
+//! entries in ECMA-119 order), with their identifiers and system use areas, numbered in
+//! path table order (by level, then parent, then identifier: a breadth-first walk that visits
+//! children in order).
+
+use std::collections::{HashMap, HashSet, VecDeque};
+
+use super::super::record;
+use super::super::IsoFs;
+use super::names::{self, IsoStyle};
+use super::rrip::{Rrip, Split, Su};
+use super::tree::{Content, Tree};
+use super::Style;
+use crate::error::{Error, Result};
+use crate::fs::FileSystem;
+use crate::overlay::Provenance;
+
+/// The longest extent of one record of a multi-extent file: 4 GiB less one block.
+pub(super) const MAX_EXTENT: u64 = 0xffff_f800;
+
+/// What a record stands for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Slot {
+    /// `.` (the directory itself) and `..` (its parent in the tree written).
+    Dot,
+    DotDot,
+    /// An object of the tree, under its own identifier.
+    Child(usize),
+    /// The CL record standing for a relocated directory at its real place.
+    Stub(usize),
+}
+
+/// One record (several for a multi-extent file) of a directory.
+#[derive(Debug)]
+pub(super) struct Rec {
+    pub(super) slot: Slot,
+    pub(super) name: Vec<u8>,
+    pub(super) su: Su,
+    pub(super) split: Split,
+    /// How many records (more than one for files over 4 GiB).
+    pub(super) count: usize,
+}
+
+impl Rec {
+    /// The length of one of its records.
+    pub(super) fn len(&self) -> usize {
+        record::system_use_start(self.name.len()) + self.split.head_len + self.split.head_len % 2
+    }
+}
+
+/// One directory of a tree.
+#[derive(Debug)]
+pub(super) struct Dir {
+    pub(super) obj: usize,
+    /// Its identifier in its parent (`\0` for the root).
+    pub(super) name: Vec<u8>,
+    /// Its path table number's index (0 for the root) of its parent.
+    pub(super) parent: usize,
+    pub(super) recs: Vec<Rec>,
+}
+
+impl Dir {
+    /// The extent's size: records never cross a block.
+    pub(super) fn size(&self) -> u64 {
+        let mut at = 0usize;
+        for r in &self.recs {
+            for _ in 0..r.count {
+                let len = r.len();
+                if at % 2048 + len > 2048 {
+                    at = at.next_multiple_of(2048);
+                }
+                at += len;
+            }
+        }
+        (at.max(1) as u64).next_multiple_of(2048)
+    }
+}
+
+/// The directories of one tree, in path table order, and the index of each object's.
+#[derive(Debug, Default)]
+pub(super) struct Dirs {
+    pub(super) list: Vec<Dir>,
+    pub(super) of_obj: HashMap<usize, usize>,
+}
+
+/// The visible name the original gives an object of its own, when it can be known.
+fn original_visible(original: &IsoFs, t: &Tree, obj: usize) -> Option<Vec<u8>> {
+    let r = t.objs[obj].recorded.as_ref()?;
+    if original.shows_joliet() {
+        return None;
+    }
+    if original.has_rock_ridge() {
+        let nm: Vec<u8> = r.entries_of(b"NM").flat_map(|e| e[5..].to_vec()).collect();
+        if !nm.is_empty() {
+            return Some(nm);
+        }
+    }
+    Some(record::plain_name(&r.name).to_vec())
+}
+
+/// Gives every object its ISO 9660 identifier and every directory its records' order.
+pub(super) fn name_iso(original: &IsoFs, t: &mut Tree, style: &IsoStyle) {
+    let dirs: Vec<usize> = (0..t.objs.len())
+        .filter(|&i| t.objs[i].meta.is_dir())
+        .collect();
+    for d in dirs {
+        let mut kids = t.objs[d].children.clone();
+        if d == 0 {
+            kids.extend(t.rr_moved);
+        }
+        if Some(d) == t.rr_moved {
+            kids = t.objs[d].iso_children.clone();
+        }
+        let moved = Some(d) == t.rr_moved;
+        let mut taken = HashSet::new();
+        let mut pending = Vec::new();
+        for &k in &kids {
+            let keep = !moved
+                && matches!(t.objs[k].prov, Provenance::Base { .. })
+                && original_visible(original, t, k).as_deref() == Some(&t.objs[k].name[..]);
+            let recorded = t.objs[k].recorded.as_ref().map(|r| r.name.clone());
+            match recorded {
+                Some(id) if keep && !taken.contains(&id) => {
+                    taken.insert(id.clone());
+                    t.objs[k].iso_name = id;
+                }
+                _ if moved => {
+                    let id = t.objs[k].iso_name.clone();
+                    if taken.insert(id.clone()) {
+                        t.objs[k].moved_name = id;
+                    } else {
+                        pending.push(k);
+                    }
+                }
+                _ => pending.push(k),
+            }
+        }
+        pending.sort_by(|&a, &b| t.objs[a].name.cmp(&t.objs[b].name));
+        for k in pending {
+            let is_dir = t.objs[k].meta.is_dir();
+            let id = style.unique(&t.objs[k].name, is_dir, &mut taken);
+            if moved {
+                t.objs[k].moved_name = id;
+            } else {
+                t.objs[k].iso_name = id;
+            }
+        }
+        let name_of = |k: usize| {
+            if moved {
+                &t.objs[k].moved_name
+            } else {
+                &t.objs[k].iso_name
+            }
+        };
+        kids.sort_by(|&a, &b| names::ecma_order(name_of(a), name_of(b)));
+        t.objs[d].iso_children = kids;
+    }
+}
+
+/// Gives every object of the real tree its Joliet name, and sorts each directory's.
+pub(super) fn name_joliet(t: &mut Tree, max: usize) -> HashMap<usize, Vec<usize>> {
+    let mut order = HashMap::new();
+    for d in 0..t.objs.len() {
+        if !t.objs[d].meta.is_dir() || Some(d) == t.rr_moved {
+            continue;
+        }
+        let mut kids = t.objs[d].children.clone();
+        kids.sort_by(|&a, &b| t.objs[a].name.cmp(&t.objs[b].name));
+        let mut taken = HashSet::new();
+        for &k in &kids {
+            let is_dir = t.objs[k].meta.is_dir();
+            t.objs[k].joliet_name = names::joliet_unique(&t.objs[k].name, is_dir, max, &mut taken);
+        }
+        kids.sort_by(|&a, &b| t.objs[a].joliet_name.cmp(&t.objs[b].joliet_name));
+        order.insert(d, kids);
+    }
+    order
+}
+
+/// How many records a file's data needs.
+fn record_count(t: &Tree, obj: usize) -> usize {
+    let stored = match &t.objs[obj].content {
+        Content::Spans { stored, .. } => *stored,
+        Content::LinkOf(first) => match &t.objs[*first].content {
+            Content::Spans { stored, .. } => *stored,
+            _ => 0,
+        },
+        Content::None => 0,
+    };
+    stored.div_ceil(MAX_EXTENT).max(1) as usize
+}
+
+/// The directories of the primary tree, with their records and Rock Ridge areas.
+pub(super) fn primary(
+    original: &IsoFs,
+    tree: &dyn FileSystem,
+    t: &Tree,
+    style: &Style,
+) -> Result<Dirs> {
+    let rr: Option<&Rrip> = style.rrip.as_ref();
+    let mut dirs = Dirs::default();
+    let mut queue = VecDeque::from([(0usize, vec![0u8], 0usize)]);
+    while let Some((obj, name, parent)) = queue.pop_front() {
+        let index = dirs.list.len();
+        if index > usize::from(u16::MAX) {
+            return Err(Error::Usage(format!(
+                "{}: more than {} directories: ISO 9660 path tables cannot number them",
+                original.source().name(),
+                u16::MAX
+            )));
+        }
+        dirs.of_obj.insert(obj, index);
+        let mut recs = Vec::new();
+        for (slot, id) in [(Slot::Dot, record::SELF), (Slot::DotDot, record::PARENT)] {
+            let su = match rr {
+                Some(rr) => rr.dot(original, tree, t, obj, slot == Slot::Dot)?,
+                None => Su::default(),
+            };
+            recs.push(rec(slot, id.to_vec(), su, 1));
+        }
+        let moved = Some(obj) == t.rr_moved;
+        for &k in &t.objs[obj].iso_children {
+            let o = &t.objs[k];
+            let stub = o.relocated && !moved;
+            let su = match rr {
+                Some(rr) => rr.entry(original, tree, t, k, stub)?,
+                None => Su::default(),
+            };
+            let id = if moved { &o.moved_name } else { &o.iso_name };
+            let slot = if stub { Slot::Stub(k) } else { Slot::Child(k) };
+            recs.push(rec(slot, id.clone(), su, record_count(t, k)));
+            if o.meta.is_dir() && !stub {
+                queue.push_back((k, id.clone(), index));
+            }
+        }
+        dirs.list.push(Dir {
+            obj,
+            name,
+            parent,
+            recs,
+        });
+    }
+    Ok(dirs)
+}
+
+/// The directories of the Joliet tree (`order`: each directory's children, sorted).
+pub(super) fn joliet(t: &Tree, order: &HashMap<usize, Vec<usize>>) -> Dirs {
+    let mut dirs = Dirs::default();
+    let mut queue = VecDeque::from([(0usize, vec![0u8], 0usize)]);
+    while let Some((obj, name, parent)) = queue.pop_front() {
+        let index = dirs.list.len();
+        dirs.of_obj.insert(obj, index);
+        let mut recs = vec![
+            rec(Slot::Dot, record::SELF.to_vec(), Su::default(), 1),
+            rec(Slot::DotDot, record::PARENT.to_vec(), Su::default(), 1),
+        ];
+        for &k in order.get(&obj).map(Vec::as_slice).unwrap_or_default() {
+            let id = t.objs[k].joliet_name.clone();
+            recs.push(rec(
+                Slot::Child(k),
+                id.clone(),
+                Su::default(),
+                record_count(t, k),
+            ));
+            if t.objs[k].meta.is_dir() {
+                queue.push_back((k, id, index));
+            }
+        }
+        dirs.list.push(Dir {
+            obj,
+            name,
+            parent,
+            recs,
+        });
+    }
+    dirs
+}
+
+fn rec(slot: Slot, name: Vec<u8>, su: Su, count: usize) -> Rec {
+    let split = su.split(name.len());
+    Rec {
+        slot,
+        name,
+        su,
+        split,
+        count,
+    }
+}

@@ -1,0 +1,246 @@
+//! The write pass: every structure encoded at the block [`layout`](super::layout) reserved
+//! for it (descriptors, path tables, directories, continuation areas) and the file data as
+//! the spans it is made of, pushed onto the [`Plan`] in image order.
+
+use super::super::pathtable::{self, Order};
+use super::super::record::{self, Record};
+use super::super::volume::{Body, Descriptor, Text, Volume};
+use super::super::{IsoFs, SECTOR};
+use super::dirs::{Dir, Dirs, Slot, MAX_EXTENT};
+use super::layout::Layout;
+use super::rrip::record_date;
+use super::tree::{Content, Tree};
+use super::Style;
+use crate::error::Result;
+use crate::fs::{FileSystem, Span};
+use crate::plan::Plan;
+
+/// Which tree a directory belongs to.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Which {
+    Primary,
+    Joliet,
+}
+
+struct Emitter<'a> {
+    original: &'a IsoFs,
+    t: &'a Tree,
+    layout: &'a Layout,
+    trees: &'a [&'a Dirs],
+}
+
+impl Emitter<'_> {
+    /// The extent and size of directory `obj` in tree `w`.
+    fn dir_place(&self, w: Which, obj: usize) -> (u32, u64) {
+        let ti = w as usize;
+        let dirs = self.trees[ti];
+        let i = dirs.of_obj[&obj];
+        (self.layout.dir_extent[ti][i], dirs.list[i].size())
+    }
+
+    /// The block of directory `obj` of the primary tree (for CL and PL).
+    fn block_of(&self, obj: usize) -> u32 {
+        self.dir_place(Which::Primary, obj).0
+    }
+
+    /// The bytes of directory `di` of tree `w`.
+    fn directory(&self, w: Which, di: usize, d: &Dir) -> Result<Vec<u8>> {
+        let dirs = self.trees[w as usize];
+        let size = d.size() as usize;
+        let mut out = vec![0u8; size];
+        let mut at = 0usize;
+        let block_of = |obj: usize| self.block_of(obj);
+        for (ri, r) in d.recs.iter().enumerate() {
+            let places = match w {
+                Which::Primary => self.layout.ce.get(&(di, ri)).cloned().unwrap_or_default(),
+                Which::Joliet => Vec::new(),
+            };
+            let (su, _) = r.su.encode(&r.split, &places, &block_of);
+            let (obj, is_dir) = match r.slot {
+                Slot::Dot => (d.obj, true),
+                Slot::DotDot => (dirs.list[d.parent].obj, true),
+                Slot::Child(k) => (k, self.t.objs[k].meta.is_dir()),
+                Slot::Stub(k) => (k, false),
+            };
+            let o = &self.t.objs[obj];
+            let (extent, size) = match r.slot {
+                Slot::Stub(_) => (0, 0),
+                _ if is_dir => {
+                    let (e, s) = self.dir_place(w, obj);
+                    (e, s)
+                }
+                _ => (
+                    self.layout.extent.get(&obj).copied().unwrap_or(0),
+                    self.stored(obj),
+                ),
+            };
+            let mut flags = if is_dir { record::DIRECTORY } else { 0 };
+            if matches!(r.slot, Slot::Child(_) | Slot::Stub(_)) && o.hidden {
+                flags |= 1;
+            }
+            let date = record_date(self.original, o)?;
+            for part in 0..r.count {
+                let first = part as u64 * MAX_EXTENT;
+                let last = part + 1 == r.count;
+                let len = if last { size - first } else { MAX_EXTENT };
+                let rec = Record {
+                    offset: 0,
+                    ext_attr_len: 0,
+                    extent: extent + (first / SECTOR) as u32,
+                    size: len as u32,
+                    date,
+                    flags: flags | if last { 0 } else { record::MULTI_EXTENT },
+                    unit_size: 0,
+                    gap_size: 0,
+                    volume_sequence_number: 1,
+                    name: &r.name,
+                    system_use: &su,
+                    system_use_offset: 0,
+                };
+                let bytes = rec.encode()?;
+                if at % 2048 + bytes.len() > 2048 {
+                    at = at.next_multiple_of(2048);
+                }
+                out[at..at + bytes.len()].copy_from_slice(&bytes);
+                at += bytes.len();
+            }
+        }
+        Ok(out)
+    }
+
+    /// The bytes a file's record counts: its stored data.
+    fn stored(&self, obj: usize) -> u64 {
+        let o = &self.t.objs[obj];
+        let of = match o.content {
+            Content::LinkOf(first) => first,
+            _ => obj,
+        };
+        match &self.t.objs[of].content {
+            Content::Spans { stored, .. } => *stored,
+            _ => 0,
+        }
+    }
+
+    /// The continuation areas, one after another.
+    fn continuation_areas(&self) -> Result<Vec<u8>> {
+        let mut out = vec![0u8; self.layout.ce_blocks as usize * SECTOR as usize];
+        let block_of = |obj: usize| self.block_of(obj);
+        for (&(di, ri), places) in &self.layout.ce {
+            let r = &self.trees[0].list[di].recs[ri];
+            let (_, areas) = r.su.encode(&r.split, places, &block_of);
+            for (area, (block, offset)) in areas.iter().zip(places) {
+                let at =
+                    (block - self.layout.ce_start) as usize * SECTOR as usize + *offset as usize;
+                out[at..at + area.len()].copy_from_slice(area);
+            }
+        }
+        Ok(out)
+    }
+
+    /// A path table of tree `w`.
+    fn path_table(&self, w: Which, order: Order) -> Result<Vec<u8>> {
+        let ti = w as usize;
+        let mut out = Vec::new();
+        for (i, d) in self.trees[ti].list.iter().enumerate() {
+            let rec = pathtable::Record {
+                ext_attr_len: 0,
+                extent: self.layout.dir_extent[ti][i],
+                parent: (d.parent + 1) as u16,
+                name: &d.name,
+            };
+            out.extend(rec.encode(order)?);
+        }
+        Ok(out)
+    }
+
+    /// A volume descriptor: `v` with the sizes and places of tree `w`, and `label`.
+    fn volume(&self, v: &Volume, w: Which, label: Option<&str>) -> Result<Descriptor> {
+        let ti = w as usize;
+        let mut v = v.clone();
+        v.volume_space_size = self.layout.total;
+        let tables = self.layout.tables[ti];
+        v.path_table_size = tables.size;
+        v.path_table_l = tables.l;
+        v.path_table_m = tables.m;
+        v.optional_path_table_l = 0;
+        v.optional_path_table_m = 0;
+        let (extent, size) = self.dir_place(w, 0);
+        let root = Record {
+            offset: 0,
+            ext_attr_len: 0,
+            extent,
+            size: size as u32,
+            date: record_date(self.original, &self.t.objs[0])?,
+            flags: record::DIRECTORY,
+            unit_size: 0,
+            gap_size: 0,
+            volume_sequence_number: 1,
+            name: record::SELF,
+            system_use: &[],
+            system_use_offset: 0,
+        };
+        v.root_record.copy_from_slice(&root.encode()?);
+        if let Some(label) = label {
+            v.volume_id = Text::new(label, v.ucs2());
+        }
+        Ok(Descriptor {
+            offset: 0,
+            kind: v.kind(),
+            body: Body::Volume(Box::new(v)),
+        })
+    }
+}
+
+/// Emits the image laid out in `layout` into a [`Plan`].
+pub(super) fn emit(
+    original: &IsoFs,
+    tree: &dyn FileSystem,
+    t: &Tree,
+    style: &Style,
+    trees: &[&Dirs],
+    layout: &Layout,
+) -> Result<Plan> {
+    let e = Emitter {
+        original,
+        t,
+        layout,
+        trees,
+    };
+    let mut plan = Plan::new();
+    plan.push(Span::Zeros(16 * SECTOR));
+    let label = tree
+        .label()
+        .filter(|l| Some(l) != original.label().as_ref());
+    let label = label.as_deref();
+    plan.push_bytes(e.volume(&style.primary, Which::Primary, label)?.encode());
+    if let Some((joliet, _)) = &style.joliet {
+        plan.push_bytes(e.volume(joliet, Which::Joliet, label)?.encode());
+    }
+    if let Some(enhanced) = &style.enhanced {
+        plan.push_bytes(e.volume(enhanced, Which::Primary, label)?.encode());
+    }
+    plan.push_bytes(Descriptor::terminator(0).encode());
+    let which = [Which::Primary, Which::Joliet];
+    for &w in which.iter().take(trees.len()) {
+        for order in [Order::Little, Order::Big] {
+            plan.push_bytes(e.path_table(w, order)?);
+            plan.pad_to(SECTOR);
+        }
+    }
+    for &w in which.iter().take(trees.len()) {
+        for (di, d) in trees[w as usize].list.iter().enumerate() {
+            plan.push_bytes(e.directory(w, di, d)?);
+        }
+    }
+    plan.push_bytes(e.continuation_areas()?);
+    for &i in &layout.data {
+        if let Content::Spans { spans, .. } = &t.objs[i].content {
+            for s in spans {
+                plan.push(s.clone());
+            }
+            plan.pad_to(SECTOR);
+        }
+    }
+    debug_assert_eq!(plan.len(), u64::from(layout.total) * SECTOR);
+    Ok(plan)
+}

@@ -1,0 +1,155 @@
+//! The ISO 9660 writer: [`plan`] turns a tree (the overlay over an opened image, or the image
+//! itself) into the [`Plan`] of a new image that keeps what the original carried: its
+//! interchange level and name style, its descriptors' identifiers, dates and application use,
+//! Rock Ridge of the same version with the same ER, Joliet of the same level and name length,
+//! the ISO 9660:1999 descriptor, AAIP attributes, hidden flags, zisofs files as stored, and the
+//! order of the original's file data on disc.
+//!
+//! One module per concern: `tree` gathers the tree to write (and relocates deep directories),
+//! `names` gives identifiers ([`check_name`] is for the staging commands), `rrip` builds the
+//! Rock Ridge system use areas, `dirs` the directories of each tree, `layout` reserves every
+//! block, `emit` encodes the structures (with the encoders beside the decoders in
+//! [`super`]) and lists the image's spans.
+//!
+//! Choices where the standards leave room (more in each module):
+//! - The system area (blocks 0-15) is written as zeros, and boot records are not written:
+//!   boot replay (El Torito, MBR/GPT) is the next step; the commit command refuses images with
+//!   boot equipment until then.
+//! - The volume id is the tree's label when it differs from the original's (Joliet's too);
+//!   every other descriptor field is copied, only sizes and locations change. Supplementary
+//!   descriptors that are neither Joliet nor ISO 9660:1999 are not written.
+//! - The ISO 9660:1999 descriptor, when the original has one, is written pointing at the
+//!   primary tree (as genisoimage writes it; xorriso's separate tree is not rebuilt).
+//! - Associated files, not listed by the tree, are not written.
+
+mod dirs;
+mod emit;
+mod layout;
+mod names;
+mod rrip;
+mod tree;
+
+use std::sync::Arc;
+
+pub use names::{check_name, NameFit, JOLIET_LONG_MAX, JOLIET_MAX, RR_MAX};
+
+use super::volume::{Kind, Volume};
+use super::IsoFs;
+use crate::error::{Error, Result};
+use crate::fs::{FileSystem, Ino, MountOptions};
+use crate::overlay::Provenance;
+use crate::plan::Plan;
+use names::IsoStyle;
+use rrip::Rrip;
+
+/// What the new image keeps of the original's format.
+struct Style {
+    iso: IsoStyle,
+    rrip: Option<Rrip>,
+    primary: Volume,
+    /// Joliet's descriptor and name limit.
+    joliet: Option<(Volume, usize)>,
+    enhanced: Option<Volume>,
+}
+
+impl Style {
+    /// `Some(long)` when `original` has a Joliet tree; `long` when a name in it is over 64
+    /// characters (so it was written with `-joliet-long`).
+    fn joliet_of(original: &IsoFs) -> Option<bool> {
+        original
+            .descriptors()
+            .iter()
+            .any(|d| matches!(d.kind, Kind::Joliet(_)))
+            .then(|| joliet_long(original).unwrap_or(false))
+    }
+}
+
+/// Whether the Joliet tree of `original` has a name over 64 characters (the first 100000
+/// entries looked at).
+fn joliet_long(original: &IsoFs) -> Result<bool> {
+    let fs = IsoFs::open(
+        Arc::clone(original.source()),
+        &MountOptions(vec!["joliet".into()]),
+    )?;
+    let mut queue = vec![fs.root()];
+    let mut seen = 0usize;
+    while let Some(dir) = queue.pop() {
+        for e in fs.read_dir(dir)? {
+            if String::from_utf8_lossy(&e.name).encode_utf16().count() > JOLIET_MAX {
+                return Ok(true);
+            }
+            seen += 1;
+            if seen > 100_000 {
+                return Ok(false);
+            }
+            if e.meta.is_dir() {
+                queue.push(e.ino);
+            }
+        }
+    }
+    Ok(false)
+}
+
+/// The plan of a new image holding `tree`, in the format of `original` (see the module doc).
+/// `provenance` says which objects of `tree` are the original's (same [`Ino`]) and whether
+/// their data is unchanged; for a rewrite without changes, `|_| Provenance::Base { data: true }`.
+pub fn plan(
+    original: &IsoFs,
+    tree: &dyn FileSystem,
+    provenance: &dyn Fn(Ino) -> Provenance,
+) -> Result<Plan> {
+    let image = original.source().name().to_string();
+    let mut t = tree::Tree::gather(original, tree, provenance)?;
+    let find = |kind: fn(&Kind) -> bool| {
+        original
+            .descriptors()
+            .iter()
+            .find(|d| kind(&d.kind))
+            .and_then(|d| d.volume().cloned())
+    };
+    let primary = find(|k| *k == Kind::Primary).ok_or_else(|| {
+        Error::corrupt(
+            &image,
+            "volume descriptor",
+            16 * 2048,
+            "no primary descriptor",
+        )
+    })?;
+    let recorded = t
+        .objs
+        .iter()
+        .skip(1)
+        .filter(|_| !original.shows_joliet())
+        .filter_map(|o| Some((o.meta.is_dir(), o.recorded.as_ref()?.name.as_slice())));
+    let iso = IsoStyle::of(recorded);
+    let joliet = find(|k| matches!(k, Kind::Joliet(_))).map(|v| {
+        let long = joliet_long(original).unwrap_or(false);
+        (v, if long { JOLIET_LONG_MAX } else { JOLIET_MAX })
+    });
+    let style = Style {
+        iso,
+        rrip: Rrip::of(original)?,
+        primary,
+        joliet,
+        enhanced: find(|k| *k == Kind::Enhanced),
+    };
+    if style.rrip.is_some() {
+        let root_names: Vec<Vec<u8>> = t.objs[0]
+            .children
+            .iter()
+            .map(|&c| t.objs[c].name.clone())
+            .collect();
+        t.relocate_deep(&|n| root_names.iter().any(|r| r == n));
+    }
+    dirs::name_iso(original, &mut t, &style.iso);
+    let primary_dirs = dirs::primary(original, tree, &t, &style)?;
+    let joliet_dirs = style.joliet.as_ref().map(|(_, max)| {
+        let order = dirs::name_joliet(&mut t, *max);
+        dirs::joliet(&t, &order)
+    });
+    let mut trees = vec![&primary_dirs];
+    trees.extend(joliet_dirs.as_ref());
+    let descriptors = 1 + u32::from(style.joliet.is_some()) + u32::from(style.enhanced.is_some());
+    let layout = layout::reserve(&t, &trees, descriptors, &image)?;
+    emit::emit(original, tree, &t, &style, &trees, &layout)
+}

@@ -1,0 +1,488 @@
+//! The system use area of each record written with Rock Ridge: which entries (PX, TF, NM,
+//! SL, PN, CL/PL/RE, ZF, AL, and on the root's `.` SP and ER), and how they are split
+//! between the record and continuation areas ([`Su::split`]).
+//!
+//! Choices where the standards leave room:
+//! - PX has the serial number (44 bytes) when the original announces RRIP 1.12
+//!   (`IEEE_P1282`, `IEEE_1282`), not for RRIP 1.10 (`RRIP_1991A`); the root's ER entries are
+//!   the original's, copied as recorded (AAIP's included).
+//! - For an object of the original, what is unchanged is copied as recorded: TF when the
+//!   three times are, PN when the device numbers are, SL when the target is, ZF when the data
+//!   is the stored zisofs data, the AAIP AL entries when the attributes are. Otherwise TF
+//!   carries modification, access and change times in the 7-byte form, PN the device as one
+//!   Linux `dev_t` in the low word (as xorriso writes it), SL the components of the target.
+//! - Entries stay in the record while they fit (leaving room for a CE entry); the rest go to
+//!   continuation areas of at most one block each, chained by CE entries.
+
+use super::super::rockridge::{self, Component, Link, Nm, Pn, Px, Sl, Stamp, Tf};
+use super::super::susp::{Ce, Sp};
+use super::super::{record, IsoFs};
+use super::tree::{Obj, Tree};
+use crate::error::Result;
+use crate::fs::{FileKind, FileSystem};
+use crate::ondisk::iso_date;
+use crate::overlay::Provenance;
+
+/// A CE entry's length.
+pub(super) const CE_LEN: usize = 28;
+/// A continuation area's largest size: it may not leave its block.
+const AREA_MAX: usize = 2048;
+/// The largest directory record.
+const RECORD_MAX: usize = 255;
+
+/// One SUSP entry to write: bytes, or a CL/PL link to a directory whose block is known
+/// only after layout.
+#[derive(Clone, Debug)]
+pub(super) enum SuEntry {
+    Bytes(Vec<u8>),
+    Link([u8; 2], usize),
+}
+
+impl SuEntry {
+    fn len(&self) -> usize {
+        match self {
+            SuEntry::Bytes(b) => b.len(),
+            SuEntry::Link(..) => 12,
+        }
+    }
+
+    pub(super) fn encode(&self, block_of: &dyn Fn(usize) -> u32) -> Vec<u8> {
+        match self {
+            SuEntry::Bytes(b) => b.clone(),
+            SuEntry::Link(signature, dir) => Link {
+                signature: *signature,
+                block: block_of(*dir),
+            }
+            .encode(),
+        }
+    }
+}
+
+/// The entries of one record's system use area.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Su {
+    pub(super) entries: Vec<SuEntry>,
+}
+
+/// How an area is split: `head` entries in the record (then a CE entry when `areas` is not
+/// empty); each continuation area's entries (a range) and its length, CE included.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(super) struct Split {
+    pub(super) head: usize,
+    pub(super) head_len: usize,
+    pub(super) areas: Vec<(std::ops::Range<usize>, usize)>,
+}
+
+impl Su {
+    /// Splits the entries for a record whose identifier is `name_len` bytes.
+    pub(super) fn split(&self, name_len: usize) -> Split {
+        let room = (RECORD_MAX - record::system_use_start(name_len)) & !1;
+        let lens: Vec<usize> = self.entries.iter().map(SuEntry::len).collect();
+        let total: usize = lens.iter().sum();
+        if total <= room {
+            return Split {
+                head: lens.len(),
+                head_len: total,
+                areas: Vec::new(),
+            };
+        }
+        let mut head = 0;
+        let mut head_len = 0;
+        while head < lens.len() && head_len + lens[head] + CE_LEN <= room {
+            head_len += lens[head];
+            head += 1;
+        }
+        let mut areas = Vec::new();
+        let mut start = head;
+        while start < lens.len() {
+            let mut end = start;
+            let mut len = 0;
+            loop {
+                let rest: usize = lens[end..].iter().sum();
+                if len + rest <= AREA_MAX {
+                    len += rest;
+                    end = lens.len();
+                    break;
+                }
+                if len + lens[end] + CE_LEN > AREA_MAX {
+                    len += CE_LEN;
+                    break;
+                }
+                len += lens[end];
+                end += 1;
+            }
+            areas.push((start..end, len));
+            start = end;
+        }
+        Split {
+            head,
+            head_len: head_len + CE_LEN,
+            areas,
+        }
+    }
+
+    /// The bytes of the record's area and of each continuation area, given where the
+    /// continuation areas are (block, offset).
+    pub(super) fn encode(
+        &self,
+        split: &Split,
+        places: &[(u32, u32)],
+        block_of: &dyn Fn(usize) -> u32,
+    ) -> (Vec<u8>, Vec<Vec<u8>>) {
+        let enc = |r: std::ops::Range<usize>| -> Vec<u8> {
+            self.entries[r]
+                .iter()
+                .flat_map(|e| e.encode(block_of))
+                .collect()
+        };
+        let ce = |i: usize| {
+            let (block, offset) = places[i];
+            Ce {
+                block,
+                offset,
+                len: split.areas[i].1 as u32,
+            }
+            .encode()
+        };
+        let mut head = enc(0..split.head);
+        if !split.areas.is_empty() {
+            head.extend(ce(0));
+        }
+        if head.len() % 2 == 1 {
+            head.push(0);
+        }
+        let mut areas = Vec::new();
+        for (i, (range, _)) in split.areas.iter().enumerate() {
+            let mut a = enc(range.clone());
+            if i + 1 < split.areas.len() {
+                a.extend(ce(i + 1));
+            }
+            areas.push(a);
+        }
+        (head, areas)
+    }
+}
+
+/// What the original's Rock Ridge is.
+#[derive(Clone, Debug)]
+pub(super) struct Rrip {
+    /// RRIP 1.12: PX with serial numbers.
+    pub(super) serials: bool,
+    /// The root's ER entries, encoded.
+    pub(super) er: Vec<Vec<u8>>,
+}
+
+impl Rrip {
+    /// The Rock Ridge of `original`, if its primary tree has it.
+    pub(super) fn of(original: &IsoFs) -> Result<Option<Rrip>> {
+        if !original.has_rock_ridge() {
+            return Ok(None);
+        }
+        let root = original.original_record(original.root())?;
+        let er: Vec<Vec<u8>> = root.entries_of(b"ER").cloned().collect();
+        let serials = er.iter().any(|e| {
+            let ids: [&[u8]; 2] = [b"IEEE_P1282", b"IEEE_1282"];
+            ids.iter().any(|id| e.windows(id.len()).any(|w| w == *id))
+        });
+        Ok(Some(Rrip { serials, er }))
+    }
+
+    /// PX and TF of `obj` (what `.` and `..` carry too).
+    fn attributes(
+        &self,
+        original: &IsoFs,
+        t: &Tree,
+        obj: usize,
+        out: &mut Vec<SuEntry>,
+    ) -> Result<()> {
+        let o = &t.objs[obj];
+        out.push(SuEntry::Bytes(
+            Px {
+                mode: o.meta.st_mode(),
+                nlink: o.nlink,
+                uid: o.meta.uid,
+                gid: o.meta.gid,
+                serial: self.serials.then_some(o.serial),
+            }
+            .encode(),
+        ));
+        let before = base_meta(original, o)?;
+        let same_times = before.as_ref().is_some_and(|m| {
+            (m.mtime, m.atime, m.ctime) == (o.meta.mtime, o.meta.atime, o.meta.ctime)
+        });
+        match recorded_entry(o, b"TF").filter(|_| same_times) {
+            Some(tf) => out.push(SuEntry::Bytes(tf)),
+            None => {
+                let short = |t| Some(Stamp::Short(iso_date::encode_short(t)));
+                let tf = Tf {
+                    flags: 0x0e,
+                    times: [
+                        None,
+                        short(o.meta.mtime),
+                        short(o.meta.atime),
+                        short(o.meta.ctime),
+                        None,
+                        None,
+                        None,
+                    ],
+                };
+                out.push(SuEntry::Bytes(tf.encode()?));
+            }
+        }
+        Ok(())
+    }
+
+    /// The entries of the record of `obj` in its directory (`stub`: the CL record standing
+    /// for a relocated directory; `moved`: the directory's record in `rr_moved`).
+    pub(super) fn entry(
+        &self,
+        original: &IsoFs,
+        tree: &dyn FileSystem,
+        t: &Tree,
+        obj: usize,
+        stub: bool,
+    ) -> Result<Su> {
+        let o = &t.objs[obj];
+        let mut e = Vec::new();
+        if stub {
+            // The stub is a file as far as ISO 9660 goes; its PX says directory.
+            self.attributes(original, t, obj, &mut e)?;
+            e.extend(nm(&o.name)?);
+            e.push(SuEntry::Link(*b"CL", obj));
+            return Ok(Su { entries: e });
+        }
+        self.attributes(original, t, obj, &mut e)?;
+        e.extend(nm(&o.name)?);
+        if o.relocated {
+            e.push(SuEntry::Bytes(rockridge::encode_re()));
+        }
+        let before = base_meta(original, o)?;
+        match o.meta.kind {
+            FileKind::Symlink => {
+                let target = o.meta.symlink.clone().unwrap_or_default();
+                let same = before.as_ref().is_some_and(|m| m.symlink == o.meta.symlink);
+                let kept: Vec<Vec<u8>> = match &o.recorded {
+                    Some(r) if same => r.entries_of(b"SL").cloned().collect(),
+                    _ => Vec::new(),
+                };
+                if kept.is_empty() {
+                    e.extend(sl(&target)?);
+                } else {
+                    e.extend(kept.into_iter().map(SuEntry::Bytes));
+                }
+            }
+            FileKind::CharDevice | FileKind::BlockDevice => {
+                let same = before.as_ref().is_some_and(|m| m.rdev == o.meta.rdev);
+                match recorded_entry(o, b"PN").filter(|_| same) {
+                    Some(pn) => e.push(SuEntry::Bytes(pn)),
+                    None => {
+                        let (major, minor) = o.meta.rdev.unwrap_or((0, 0));
+                        let low = (minor & 0xff) | ((major & 0xfff) << 8) | ((minor & !0xff) << 12);
+                        e.push(SuEntry::Bytes(Pn { high: 0, low }.encode()));
+                    }
+                }
+            }
+            _ => {}
+        }
+        if o.zisofs_kept {
+            e.extend(recorded_entry(o, b"ZF").map(SuEntry::Bytes));
+            e.extend(recorded_entry(o, b"Z2").map(SuEntry::Bytes));
+        }
+        if let Some(r) = &o.recorded {
+            let al: Vec<&Vec<u8>> = r.entries_of(b"AL").collect();
+            if !al.is_empty() && tree.xattrs(o.ino)? == original.xattrs(o.ino)? {
+                e.extend(al.into_iter().cloned().map(SuEntry::Bytes));
+            }
+        }
+        Ok(Su { entries: e })
+    }
+
+    /// The entries of a directory's `.` (`dot`) or `..` record; `dir` is the directory,
+    /// `of` the one whose attributes the record carries.
+    pub(super) fn dot(
+        &self,
+        original: &IsoFs,
+        tree: &dyn FileSystem,
+        t: &Tree,
+        dir: usize,
+        dot: bool,
+    ) -> Result<Su> {
+        let mut e = Vec::new();
+        let root = dir == 0;
+        if root && dot {
+            e.push(SuEntry::Bytes(Sp { skip: 0 }.encode()));
+        }
+        let of = if dot { dir } else { t.objs[dir].parent };
+        self.attributes(original, t, of, &mut e)?;
+        if !dot && t.objs[dir].relocated {
+            e.push(SuEntry::Link(*b"PL", t.objs[dir].parent));
+        }
+        if root && dot {
+            let o = &t.objs[0];
+            if let Some(r) = &o.recorded {
+                let al: Vec<&Vec<u8>> = r.entries_of(b"AL").collect();
+                if !al.is_empty() && tree.xattrs(o.ino)? == original.xattrs(o.ino)? {
+                    e.extend(al.into_iter().cloned().map(SuEntry::Bytes));
+                }
+            }
+            e.extend(self.er.iter().cloned().map(SuEntry::Bytes));
+        }
+        Ok(Su { entries: e })
+    }
+}
+
+/// The original's metadata of an object of the original.
+fn base_meta(original: &IsoFs, o: &Obj) -> Result<Option<crate::fs::Metadata>> {
+    match o.prov {
+        Provenance::Base { .. } if o.recorded.is_some() => original.metadata(o.ino).map(Some),
+        _ => Ok(None),
+    }
+}
+
+/// The first entry of `sig` the original recorded for `o`.
+fn recorded_entry(o: &Obj, sig: &[u8; 2]) -> Option<Vec<u8>> {
+    o.recorded.as_ref()?.entries_of(sig).next().cloned()
+}
+
+/// NM entries holding `name` (250 bytes each at most).
+fn nm(name: &[u8]) -> Result<Vec<SuEntry>> {
+    let chunks: Vec<&[u8]> = name.chunks(250).collect();
+    let last = chunks.len().saturating_sub(1);
+    chunks
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let flags = u8::from(i < last);
+            Nm { flags, name: c }.encode().map(SuEntry::Bytes)
+        })
+        .collect()
+}
+
+/// SL entries holding a symlink target: its components (a leading `/`, and each empty
+/// component, as a root component; `.` and `..` flagged), a component longer than an entry
+/// holds continued in the next.
+fn sl(target: &[u8]) -> Result<Vec<SuEntry>> {
+    let mut comps: Vec<Component> = Vec::new();
+    let parts: Vec<&[u8]> = target.split(|&b| b == b'/').collect();
+    for (i, part) in parts.iter().enumerate() {
+        match *part {
+            b"" if i == 0 && parts.len() > 1 => comps.push(Component {
+                flags: 0x08,
+                content: b"",
+            }),
+            b"" if i + 1 == parts.len() => {}
+            b"" => comps.push(Component {
+                flags: 0x08,
+                content: b"",
+            }),
+            b"." => comps.push(Component {
+                flags: 0x02,
+                content: b"",
+            }),
+            b".." => comps.push(Component {
+                flags: 0x04,
+                content: b"",
+            }),
+            p => {
+                let pieces: Vec<&[u8]> = p.chunks(200).collect();
+                let last = pieces.len() - 1;
+                for (j, c) in pieces.into_iter().enumerate() {
+                    comps.push(Component {
+                        flags: if j < last { rockridge::SL_CONTINUE } else { 0 },
+                        content: c,
+                    });
+                }
+            }
+        }
+    }
+    // Pack components into entries of at most 250 bytes of data.
+    let mut out = Vec::new();
+    let mut current: Vec<Component> = Vec::new();
+    let mut len = 1;
+    for c in comps {
+        let clen = 2 + c.content.len();
+        if len + clen > 250 && !current.is_empty() {
+            out.push(std::mem::take(&mut current));
+            len = 1;
+        }
+        len += clen;
+        current.push(c);
+    }
+    out.push(current);
+    let last = out.len() - 1;
+    out.into_iter()
+        .enumerate()
+        .map(|(i, components)| {
+            let flags = u8::from(i < last);
+            Sl { flags, components }.encode().map(SuEntry::Bytes)
+        })
+        .collect()
+}
+
+/// The record date of `o`: the original's when the modification time is unchanged.
+pub(super) fn record_date(original: &IsoFs, o: &Obj) -> Result<[u8; 7]> {
+    let same = base_meta(original, o)?.is_some_and(|m| m.mtime == o.meta.mtime);
+    Ok(match &o.recorded {
+        Some(r) if same => r.date,
+        _ => iso_date::encode_short(o.meta.mtime),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fs::iso9660::rockridge::RockRidge;
+    use crate::fs::iso9660::susp::{self, Entry};
+
+    fn read_back(entries: &[SuEntry]) -> RockRidge {
+        let bytes: Vec<u8> = entries.iter().flat_map(|e| e.encode(&|_| 0)).collect();
+        let mut rr = RockRidge::default();
+        let mut pos = 0;
+        while let Some(e) = Entry::decode("t", &bytes, pos, 0).unwrap() {
+            rr.add("t", &e).unwrap();
+            pos += 4 + e.data.len();
+        }
+        rr
+    }
+
+    #[test]
+    fn symlink_targets_read_back() {
+        let long = [b"x".repeat(300), b"/y".to_vec()].concat();
+        for target in [
+            &b"../README.TXT"[..],
+            b"/etc/passwd",
+            b"a//b",
+            b"./x/../y",
+            b"/",
+            &long,
+        ] {
+            let rr = read_back(&sl(target).unwrap());
+            assert_eq!(rr.symlink.as_deref(), Some(target), "{target:?}");
+        }
+    }
+
+    #[test]
+    fn long_names_span_several_nm_entries() {
+        let name = [b'n'; 255];
+        assert_eq!(read_back(&nm(&name).unwrap()).name.unwrap(), name);
+    }
+
+    #[test]
+    fn areas_overflow_into_continuation_areas() {
+        let big = SuEntry::Bytes(susp::encode(*b"AL", 1, &[7; 240]).unwrap());
+        let su = Su {
+            entries: vec![big; 20],
+        };
+        let split = su.split(10);
+        assert!(split.head_len <= 255 - record::system_use_start(10));
+        assert!(split.areas.iter().all(|(_, len)| *len <= AREA_MAX));
+        let covered: usize = split.areas.iter().map(|(r, _)| r.len()).sum();
+        assert_eq!(split.head + covered, 20);
+        let places: Vec<(u32, u32)> = (0..split.areas.len() as u32).map(|i| (i, 0)).collect();
+        let (head, areas) = su.encode(&split, &places, &|_| 0);
+        assert_eq!(head.len(), split.head_len + split.head_len % 2);
+        for (a, (_, len)) in areas.iter().zip(&split.areas) {
+            assert_eq!(a.len(), *len);
+        }
+    }
+}

@@ -1,0 +1,294 @@
+//! The tree to write, gathered once from the [`FileSystem`] given to the writer: one [`Obj`]
+//! per file or directory (its metadata, provenance, the original's record for objects of the
+//! original, where its data comes from), and the ISO 9660 hierarchy built over it, which
+//! differs from the real one only by Rock Ridge relocation.
+//!
+//! Choices where the standards leave room:
+//! - Directories deeper than ECMA-119's eight levels are relocated, with Rock Ridge, into a
+//!   `rr_moved` directory of the root as xorriso does (a file record with CL in the real
+//!   parent, the directory with RE in `rr_moved`, PL in its `..`); without Rock Ridge nothing
+//!   could say where they really are, so they are written deep (as Linux and xorriso read).
+//! - Hard links are files of the tree with the same inode number and a link count over one:
+//!   they share one data extent, and Rock Ridge 1.12 gives them one serial number.
+
+use std::collections::HashMap;
+
+use super::super::IsoFs;
+use super::super::Recorded;
+use crate::error::{Error, Result};
+use crate::fs::{FileKind, FileSystem, Ino, Metadata, Span};
+use crate::overlay::Provenance;
+
+/// ECMA-119's deepest directory level (the root is level 1).
+const MAX_LEVEL: usize = 8;
+/// Largest file read into memory when the tree gives no spans for it.
+const MAX_UNLAID: u64 = 256 << 20;
+
+/// Where a file's data comes from.
+#[derive(Clone, Debug)]
+pub(super) enum Content {
+    /// No data extent (directories, symlinks, devices, empty files).
+    None,
+    /// These spans, in order (`stored` bytes: for a kept zisofs file, its compressed size).
+    Spans { spans: Vec<Span>, stored: u64 },
+    /// The data of the hard link `obj`.
+    LinkOf(usize),
+}
+
+/// One file or directory of the tree to write (or the `rr_moved` directory the writer adds).
+#[derive(Debug)]
+pub(super) struct Obj {
+    pub(super) ino: Ino,
+    pub(super) meta: Metadata,
+    pub(super) prov: Provenance,
+    /// The visible (Rock Ridge) name; empty for the root.
+    pub(super) name: Vec<u8>,
+    /// The real parent (the root's is itself).
+    pub(super) parent: usize,
+    /// The real children, directories only.
+    pub(super) children: Vec<usize>,
+    /// The original's record, for objects of the original.
+    pub(super) recorded: Option<Recorded>,
+    pub(super) content: Content,
+    /// The content is the original's zisofs data as stored (its ZF entry is kept).
+    pub(super) zisofs_kept: bool,
+    /// The ISO 9660 identifier (and, once relocated, the one in `rr_moved`).
+    pub(super) iso_name: Vec<u8>,
+    pub(super) moved_name: Vec<u8>,
+    pub(super) joliet_name: Vec<u8>,
+    /// Where the directory's record is in the ISO hierarchy, when not under its real parent.
+    pub(super) relocated: bool,
+    /// Records in the ISO hierarchy: children (sorted), relocated ones as their CL stubs.
+    pub(super) iso_children: Vec<usize>,
+    /// Rock Ridge 1.12 serial number.
+    pub(super) serial: u32,
+    /// The link count written.
+    pub(super) nlink: u32,
+    /// The hidden (existence) flag of the original's record.
+    pub(super) hidden: bool,
+}
+
+/// The tree to write.
+pub(super) struct Tree {
+    pub(super) objs: Vec<Obj>,
+    /// The `rr_moved` directory, when relocation made one.
+    pub(super) rr_moved: Option<usize>,
+}
+
+impl Tree {
+    /// Walks `tree` from its root.
+    pub(super) fn gather(
+        original: &IsoFs,
+        tree: &dyn FileSystem,
+        provenance: &dyn Fn(Ino) -> Provenance,
+    ) -> Result<Tree> {
+        let mut t = Tree {
+            objs: Vec::new(),
+            rr_moved: None,
+        };
+        let root = tree.root();
+        let meta = tree.metadata(root)?;
+        t.add(original, tree, provenance, root, meta, Vec::new(), 0)?;
+        let mut at = 0;
+        while at < t.objs.len() {
+            if t.objs[at].meta.is_dir() {
+                let ino = t.objs[at].ino;
+                for e in tree.read_dir(ino)? {
+                    let child = t.add(original, tree, provenance, e.ino, e.meta, e.name, at)?;
+                    t.objs[at].children.push(child);
+                }
+            }
+            at += 1;
+        }
+        t.link_counts();
+        Ok(t)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn add(
+        &mut self,
+        original: &IsoFs,
+        tree: &dyn FileSystem,
+        provenance: &dyn Fn(Ino) -> Provenance,
+        ino: Ino,
+        meta: Metadata,
+        name: Vec<u8>,
+        parent: usize,
+    ) -> Result<usize> {
+        let prov = provenance(ino);
+        let recorded = match prov {
+            Provenance::Base { .. } => Some(original.original_record(ino)?),
+            Provenance::New => None,
+        };
+        let hidden = recorded.as_ref().is_some_and(|r| r.flags & 1 != 0);
+        let kept = match (&recorded, prov) {
+            (Some(r), Provenance::Base { data: true }) => r.zisofs_stored.clone(),
+            _ => None,
+        };
+        let zisofs_kept = kept.is_some();
+        let content = match kept {
+            Some(spans) => Content::Spans {
+                stored: spans.iter().map(Span::len).sum(),
+                spans,
+            },
+            None if meta.kind == FileKind::File && meta.size > 0 => data_spans(tree, ino, &meta)?,
+            None => Content::None,
+        };
+        let at = self.objs.len();
+        self.objs.push(Obj {
+            ino,
+            meta,
+            prov,
+            name,
+            parent: if at == 0 { 0 } else { parent },
+            children: Vec::new(),
+            recorded,
+            content,
+            zisofs_kept,
+            iso_name: Vec::new(),
+            moved_name: Vec::new(),
+            joliet_name: Vec::new(),
+            relocated: false,
+            iso_children: Vec::new(),
+            serial: 0,
+            nlink: 1,
+            hidden,
+        });
+        Ok(at)
+    }
+
+    /// Link counts and serial numbers: a directory has two and one per subdirectory; hard
+    /// links share the first one's data and serial number.
+    fn link_counts(&mut self) {
+        let mut groups: HashMap<u64, Vec<usize>> = HashMap::new();
+        for (i, o) in self.objs.iter().enumerate() {
+            if !o.meta.is_dir() && o.meta.nlink > 1 {
+                groups.entry(o.meta.ino).or_default().push(i);
+            }
+        }
+        let mut serial = 0u32;
+        for i in 0..self.objs.len() {
+            if self.objs[i].serial != 0 {
+                continue;
+            }
+            serial += 1;
+            let o = &self.objs[i];
+            if o.meta.is_dir() {
+                let subdirs = o
+                    .children
+                    .iter()
+                    .filter(|&&c| self.objs[c].meta.is_dir())
+                    .count();
+                self.objs[i].nlink = 2 + subdirs as u32;
+                self.objs[i].serial = serial;
+                continue;
+            }
+            let group = match groups.get(&o.meta.ino) {
+                Some(g) if o.meta.nlink > 1 => g.clone(),
+                _ => vec![i],
+            };
+            for &g in &group {
+                self.objs[g].serial = serial;
+                self.objs[g].nlink = group.len() as u32;
+                if g != i && matches!(self.objs[g].content, Content::Spans { .. }) {
+                    self.objs[g].content = Content::LinkOf(i);
+                }
+            }
+        }
+    }
+
+    /// Relocates, into a new `rr_moved` of the root, every directory whose level in the ISO
+    /// hierarchy would pass eight.
+    pub(super) fn relocate_deep(&mut self, name_taken: &dyn Fn(&[u8]) -> bool) {
+        let mut stack = vec![(0usize, 1usize)];
+        let mut moved = Vec::new();
+        while let Some((dir, level)) = stack.pop() {
+            for c in self.objs[dir].children.clone() {
+                if !self.objs[c].meta.is_dir() {
+                    continue;
+                }
+                if level + 1 > MAX_LEVEL {
+                    self.objs[c].relocated = true;
+                    moved.push(c);
+                    // In rr_moved (level 2), the directory is at level 3.
+                    stack.push((c, 3));
+                } else {
+                    stack.push((c, level + 1));
+                }
+            }
+        }
+        if moved.is_empty() {
+            return;
+        }
+        let name: &[u8] = if name_taken(b"rr_moved") {
+            b".rr_moved"
+        } else {
+            b"rr_moved"
+        };
+        let root = &self.objs[0];
+        let mut meta = root.meta.clone();
+        meta.mode = 0o755;
+        let at = self.objs.len();
+        self.objs.push(Obj {
+            ino: root.ino,
+            meta,
+            prov: Provenance::New,
+            name: name.to_vec(),
+            parent: 0,
+            children: Vec::new(),
+            recorded: None,
+            content: Content::None,
+            zisofs_kept: false,
+            iso_name: b"RR_MOVED".to_vec(),
+            moved_name: Vec::new(),
+            joliet_name: Vec::new(),
+            relocated: false,
+            iso_children: moved,
+            serial: at as u32 + 1_000_000,
+            nlink: 2,
+            hidden: false,
+        });
+        self.rr_moved = Some(at);
+    }
+}
+
+/// The data of a regular file of the tree: its spans, or (compressed in the tree, with no
+/// spans) its bytes read into memory.
+fn data_spans(tree: &dyn FileSystem, ino: Ino, meta: &Metadata) -> Result<Content> {
+    if let Some(spans) = tree.spans(ino)? {
+        let stored: u64 = spans.iter().map(Span::len).sum();
+        if stored == meta.size {
+            return Ok(Content::Spans { spans, stored });
+        }
+    }
+    if meta.size > MAX_UNLAID {
+        return Err(Error::unsupported(
+            tree.source().name(),
+            format!(
+                "writing inode {ino}: a file of {} bytes the tree gives no spans for (over {MAX_UNLAID} bytes)",
+                meta.size
+            ),
+        ));
+    }
+    let mut buf = vec![0u8; meta.size as usize];
+    let mut done = 0;
+    while done < buf.len() {
+        let n = tree.read_at(ino, done as u64, &mut buf[done..])?;
+        if n == 0 {
+            return Err(Error::corrupt(
+                tree.source().name(),
+                "file data",
+                done as u64,
+                format!(
+                    "inode {ino} ends at {done} bytes, its size says {}",
+                    meta.size
+                ),
+            ));
+        }
+        done += n;
+    }
+    Ok(Content::Spans {
+        stored: meta.size,
+        spans: vec![Span::Bytes(buf.into())],
+    })
+}
