@@ -3,6 +3,7 @@
 //! in the generated scripts) and the docs test all read this one table. Help text is
 //! `commands/NAME.md`, compiled in.
 
+pub mod attrs;
 pub mod boot;
 pub mod browse;
 pub mod changes;
@@ -24,6 +25,7 @@ pub mod shell_cmds;
 pub mod sink;
 pub mod tar;
 pub mod tar_out;
+pub mod tree_copy;
 pub mod tree_edit;
 pub mod write;
 pub mod xattr;
@@ -353,6 +355,8 @@ pub fn all() -> &'static [Command] {
             commit::COMMANDS,
             tree_edit::COMMANDS,
             changes::COMMANDS,
+            tree_copy::COMMANDS,
+            attrs::COMMANDS,
             &[HELP],
         ];
         let mut v: Vec<Command> = groups.iter().flat_map(|g| g.iter().copied()).collect();

@@ -13,6 +13,8 @@
 pub mod changes;
 pub mod content;
 mod revert;
+#[cfg(test)]
+mod tests;
 
 pub use content::{Content, HostFile};
 
@@ -68,6 +70,10 @@ pub(crate) struct State {
     pub(crate) touched: HashSet<Ino>,
     /// Where objects of the filesystem below that were moved came from.
     pub(crate) moved_from: HashMap<Ino, String>,
+    /// Links made (+) and removed (-) to files that have several names below, by the number
+    /// they record (`Metadata::ino`): each name is an object of its own there, so the count
+    /// is kept here once for all of them ([`Overlay::shared_count`]).
+    pub(crate) links: HashMap<u64, i64>,
 }
 
 /// Staged changes over a filesystem.
@@ -338,12 +344,36 @@ impl Overlay {
         let e = self.entry(&st, dir, &name)?.ok_or_else(|| missing(path))?;
         self.listing_mut(&mut st, dir)?.retain(|x| x.name != name);
         if !e.meta.is_dir() && e.meta.nlink > 1 {
-            let staged = self.stage(&mut st, e.ino)?;
-            staged.meta.nlink -= 1;
-            staged.meta.ctime = now();
+            self.count_link(&mut st, &e, -1)?;
         }
         touch(&mut st, &chain);
         Ok(())
+    }
+
+    /// True when `ino` is one of the names a file has below: its link count is kept in
+    /// `State::links`, for all its names at once.
+    fn shared_count(&self, ino: Ino) -> Result<bool> {
+        if ino & NEW != 0 {
+            return Ok(false);
+        }
+        let below = self.base.metadata(ino)?;
+        Ok(!below.is_dir() && below.nlink > 1)
+    }
+
+    /// Adds `by` to the link count of the non-directory `e`; its change time becomes now.
+    fn count_link(&self, st: &mut State, e: &DirEntry, by: i64) -> Result<Metadata> {
+        let shared = self.shared_count(e.ino)?;
+        if shared {
+            *st.links.entry(e.meta.ino).or_default() += by;
+        }
+        let staged = self.stage(st, e.ino)?;
+        if !shared {
+            staged.meta.nlink = staged.meta.nlink.saturating_add_signed(by as i32);
+        }
+        staged.meta.ctime = now();
+        let mut meta = staged.meta.clone();
+        shared_links(st, e.ino, &mut meta);
+        Ok(meta)
     }
 
     /// Moves the object at `from` to `to` (which must not exist): renames, or moves between
@@ -398,10 +428,7 @@ impl Overlay {
         if self.entry(&st, to_dir, &to_name)?.is_some() {
             return Err(exists(new));
         }
-        let staged = self.stage(&mut st, e.ino)?;
-        staged.meta.nlink += 1;
-        staged.meta.ctime = now();
-        let meta = staged.meta.clone();
+        let meta = self.count_link(&mut st, &e, 1)?;
         self.listing_mut(&mut st, to_dir)?.push(DirEntry {
             name: to_name,
             ino: e.ino,
@@ -432,7 +459,19 @@ fn refreshed(st: &State, mut e: DirEntry) -> DirEntry {
     if let Some(s) = st.nodes.get(&e.ino) {
         e.meta = s.meta.clone();
     }
+    shared_links(st, e.ino, &mut e.meta);
     e
+}
+
+/// `meta` of object `ino` with the links made and removed to the file it is a name of, when
+/// it has several names below.
+fn shared_links(st: &State, ino: Ino, meta: &mut Metadata) {
+    if ino & NEW != 0 || meta.is_dir() || meta.nlink < 2 {
+        return;
+    }
+    if let Some(by) = st.links.get(&meta.ino) {
+        meta.nlink = (i64::from(meta.nlink) + by).clamp(1, i64::from(u32::MAX)) as u32;
+    }
 }
 
 impl FileSystem for Overlay {
@@ -449,10 +488,13 @@ impl FileSystem for Overlay {
         self.base.root()
     }
     fn metadata(&self, ino: Ino) -> Result<Metadata> {
-        if let Some(s) = self.read().nodes.get(&ino) {
-            return Ok(s.meta.clone());
-        }
-        self.base.metadata(ino)
+        let st = self.read();
+        let mut meta = match st.nodes.get(&ino) {
+            Some(s) => s.meta.clone(),
+            None => self.base.metadata(ino)?,
+        };
+        shared_links(&st, ino, &mut meta);
+        Ok(meta)
     }
     fn read_dir(&self, dir: Ino) -> Result<Vec<DirEntry>> {
         let st = self.read();
