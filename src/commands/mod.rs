@@ -7,8 +7,10 @@ pub mod boot;
 pub mod browse;
 pub mod checksum;
 pub mod checksums_out;
+pub mod copy_in;
 pub mod copy_out;
 pub mod download;
+pub mod edit;
 pub mod extract;
 pub mod format;
 pub mod inspect;
@@ -21,6 +23,7 @@ pub mod read;
 pub mod shell_cmds;
 pub mod sink;
 pub mod tar;
+pub mod tar_in;
 pub mod tar_out;
 pub mod tree_edit;
 pub mod write;
@@ -349,6 +352,9 @@ pub fn all() -> &'static [Command] {
             xattr::COMMANDS,
             write::COMMANDS,
             tree_edit::COMMANDS,
+            copy_in::COMMANDS,
+            tar_in::COMMANDS,
+            edit::COMMANDS,
             &[HELP],
         ];
         let mut v: Vec<Command> = groups.iter().flat_map(|g| g.iter().copied()).collect();

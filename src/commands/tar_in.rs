@@ -1,0 +1,477 @@
+//! `tar-in`, `tgz-in`, `txz-in`: a tar archive (GNU, ustar or pax; plain or compressed; a
+//! host file or standard input) unpacked into a directory of the session; and [`Unpack`],
+//! which places objects below one directory with their metadata (shared with `copy-in`):
+//! never outside it, never through a symlink, directories' times set last.
+//!
+//! The data of the members of a plain (uncompressed) host tar file is staged as ranges of
+//! that file, taken at commit as uploads are; members of a compressed archive or of standard
+//! input are held in memory.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{anyhow, bail, Context};
+
+use super::tree_edit::DIR_MODE;
+use super::{arg, option, ArgKind, Command, Ctx, Value};
+use crate::data::Span;
+use crate::error::Error;
+use crate::fs::{FileKind, Metadata, Timestamp};
+use crate::overlay::{fresh, Content, HostFile, Overlay};
+use crate::vfs::path;
+
+pub const COMMANDS: &[Command] = &[
+    Command {
+        name: "tar-in",
+        aliases: &[],
+        args: &[arg("TARFILE", ArgKind::Output), arg("DIR", ArgKind::Path)],
+        options: &[option(
+            "compress",
+            Value::OneOf(&["gzip", "xz", "zstd", "bzip2"]),
+            "the archive is compressed with this",
+        )],
+        run: tar_in,
+    },
+    Command {
+        name: "tgz-in",
+        aliases: &[],
+        args: &[arg("TARBALL", ArgKind::Output), arg("DIR", ArgKind::Path)],
+        options: &[],
+        run: |ctx, args| unpack_archive(ctx, &args[0], &args[1], Some("gzip")),
+    },
+    Command {
+        name: "txz-in",
+        aliases: &[],
+        args: &[arg("TARBALL", ArgKind::Output), arg("DIR", ArgKind::Path)],
+        options: &[],
+        run: |ctx, args| unpack_archive(ctx, &args[0], &args[1], Some("xz")),
+    },
+];
+
+fn tar_in(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
+    let opts = super::parse("tar-in", args)?;
+    let compress = opts.value("compress");
+    unpack_archive(ctx, &opts.args[0], &opts.args[1], compress)
+}
+
+/// What a placed object is, besides its metadata.
+pub enum Object {
+    /// A regular file, with its data and the host file the data lies in, if any.
+    File(Content, Option<HostFile>),
+    Dir,
+    /// A symlink, device node or FIFO: all of it is in the metadata.
+    Special,
+    /// A second name for the object already placed at these names below the directory.
+    Link(Vec<String>),
+}
+
+/// Objects being placed below one directory of the session.
+pub struct Unpack {
+    /// The directory, absolute in the session (symlinks followed).
+    dir: String,
+    /// The directories placed, with the metadata they get once everything is in (each entry
+    /// added to a directory makes its times now).
+    dirs: Vec<(String, Metadata)>,
+    /// The overlays the host files were noted in (a tar file is noted once per overlay).
+    noted: Vec<(Arc<Overlay>, std::path::PathBuf)>,
+    failures: usize,
+}
+
+impl Unpack {
+    /// Placing below `dir`, which must be a directory; refused under `--ro`.
+    pub fn new(ctx: &mut Ctx, dir: &str) -> anyhow::Result<Unpack> {
+        ctx.session.refuse_readonly(dir)?;
+        let node = ctx.session.resolve(dir)?;
+        if !node.is_dir() {
+            return Err(Error::NotADirectory(dir.to_string()).into());
+        }
+        Ok(Unpack {
+            dir: node.path,
+            dirs: Vec::new(),
+            noted: Vec::new(),
+            failures: 0,
+        })
+    }
+
+    /// The session path of `names` below the directory.
+    fn below(&self, names: &[String]) -> String {
+        names
+            .iter()
+            .fold(self.dir.clone(), |at, n| path::child(&at, n.as_bytes()))
+    }
+
+    /// Says why `what` could not be placed, on standard error, and counts it.
+    pub fn fail(&mut self, what: &str, e: &anyhow::Error) {
+        eprintln!("isofish: error: {what}: {e:#}");
+        self.failures += 1;
+    }
+
+    /// Places `obj` with `meta` at `names` below the directory (each a plain name), making
+    /// the missing directories on the way; an existing non-directory there is replaced. A
+    /// failure is said on standard error and counted ([`Unpack::finish`] fails then); returns
+    /// whether it was placed.
+    pub fn place(&mut self, ctx: &mut Ctx, names: &[String], meta: Metadata, obj: Object) -> bool {
+        let placed = self.try_place(ctx, names, meta, obj);
+        if let Err(e) = &placed {
+            let what = self.below(names);
+            self.fail(&what, e);
+        }
+        placed.is_ok()
+    }
+
+    /// The directories from the directory to `names`' parent, each checked to be one and
+    /// not a symlink (made when missing and `make`).
+    fn route(&self, ctx: &mut Ctx, names: &[String], make: bool) -> anyhow::Result<()> {
+        let mut at = self.dir.clone();
+        for name in &names[..names.len().saturating_sub(1)] {
+            at = path::child(&at, name.as_bytes());
+            match ctx.session.resolve_nofollow(&at) {
+                Ok(n) if n.kind() == FileKind::Symlink => bail!(
+                    "{at} is a symlink: refused to go through it (it could lead outside {})",
+                    self.dir
+                ),
+                Ok(n) if n.is_dir() => {}
+                Ok(_) => return Err(Error::NotADirectory(at).into()),
+                Err(Error::NotFound(_)) if make => {
+                    let st = ctx.session.stage_new(&at)?;
+                    st.overlay
+                        .create(&st.path, fresh(FileKind::Dir, DIR_MODE), None)?;
+                    ctx.session.staged(&st)?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    fn try_place(
+        &mut self,
+        ctx: &mut Ctx,
+        names: &[String],
+        meta: Metadata,
+        obj: Object,
+    ) -> anyhow::Result<()> {
+        if names.is_empty() {
+            // The archive's `./`: the directory itself is left as it is.
+            return Ok(());
+        }
+        self.route(ctx, names, true)?;
+        let full = self.below(names);
+        match ctx.session.resolve_nofollow(&full) {
+            Ok(n) if n.is_dir() => {
+                if let Object::Dir = obj {
+                    self.dirs.push((full, meta));
+                    return Ok(());
+                }
+                bail!("is a directory: not replaced");
+            }
+            Ok(_) => {
+                let st = ctx.session.stage_existing(&full, false)?;
+                st.overlay.remove(&st.path)?;
+                ctx.session.staged(&st)?;
+            }
+            Err(Error::NotFound(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+        let st = ctx.session.stage_new(&full)?;
+        match obj {
+            Object::File(content, host) => {
+                st.overlay.create(&st.path, meta, Some(content))?;
+                if let Some(host) = host {
+                    let seen = self
+                        .noted
+                        .iter()
+                        .any(|(o, p)| Arc::ptr_eq(o, &st.overlay) && *p == host.path);
+                    if !seen {
+                        self.noted.push((st.overlay.clone(), host.path.clone()));
+                        st.overlay.note_host(host);
+                    }
+                }
+            }
+            Object::Dir => {
+                st.overlay.create(&st.path, meta.clone(), None)?;
+                self.dirs.push((full, meta));
+            }
+            Object::Special => {
+                st.overlay.create(&st.path, meta, None)?;
+            }
+            Object::Link(target) => {
+                self.route(ctx, &target, false)?;
+                let to = self.below(&target);
+                let existing = ctx.session.stage_existing(&to, false)?;
+                if existing.mount != st.mount {
+                    bail!("{to} is on another filesystem: a hard link cannot reach it");
+                }
+                st.overlay.link(&existing.path, &st.path)?;
+            }
+        }
+        ctx.session.staged(&st)?;
+        Ok(())
+    }
+
+    /// Gives the directories placed their metadata; fails with the count of what could not
+    /// be placed, if anything.
+    pub fn finish(mut self, ctx: &mut Ctx, what: &str) -> anyhow::Result<()> {
+        for (dir, meta) in std::mem::take(&mut self.dirs).into_iter().rev() {
+            let set = ctx.session.stage_existing(&dir, false).and_then(|st| {
+                st.overlay.change_meta(&st.path, |m| {
+                    keep_meta(m, &meta);
+                    Ok(())
+                })?;
+                ctx.session.staged(&st)
+            });
+            if let Err(e) = set {
+                self.fail(&dir, &e.into());
+            }
+        }
+        match self.failures {
+            0 => Ok(()),
+            n => bail!("{what}: {n} not placed (said above)"),
+        }
+    }
+}
+
+/// The owner, permissions and times of `from` given to `m`.
+fn keep_meta(m: &mut Metadata, from: &Metadata) {
+    (m.mode, m.uid, m.gid) = (from.mode, from.uid, from.gid);
+    (m.mtime, m.atime) = (from.mtime, from.atime);
+}
+
+/// The metadata of an object placed from outside: `kind`, the permission bits of `mode`, the
+/// owner and times given, changed now.
+pub fn placed_meta(
+    kind: FileKind,
+    mode: u32,
+    (uid, gid): (u32, u32),
+    (mtime, atime): (Timestamp, Timestamp),
+) -> Metadata {
+    let mut m = fresh(kind, mode);
+    (m.uid, m.gid) = (uid, gid);
+    (m.mtime, m.atime) = (mtime, atime);
+    m
+}
+
+/// The plain names of a member's path, checked: `.` and empty names dropped; `..` and
+/// absolute names refused, as they would lead outside the directory.
+pub fn member_names(name: &[u8]) -> anyhow::Result<Vec<String>> {
+    if name.starts_with(b"/") {
+        bail!("an absolute name: refused (members are placed below DIR only)");
+    }
+    let text = std::str::from_utf8(name).map_err(|_| anyhow!("not UTF-8: refused"))?;
+    let mut names = Vec::new();
+    for n in text.split('/').filter(|n| !n.is_empty() && *n != ".") {
+        if n == ".." {
+            bail!("`..` leads outside DIR: refused");
+        }
+        names.push(n.to_string());
+    }
+    Ok(names)
+}
+
+/// Unpacks the archive `input` (a host file, or `-` for standard input) into `dir`.
+fn unpack_archive(
+    ctx: &mut Ctx,
+    input: &str,
+    dir: &str,
+    compress: Option<&str>,
+) -> anyhow::Result<()> {
+    let mut unpack = Unpack::new(ctx, dir)?;
+    let result = if let ("-", _) | (_, Some(_)) = (input, compress) {
+        let raw: Box<dyn Read> = match input {
+            "-" => Box::new(io::stdin().lock()),
+            file => Box::new(File::open(file).map_err(|e| Error::io(file, e))?),
+        };
+        let reader: Box<dyn Read> = match compress {
+            None => raw,
+            Some("gzip") => Box::new(flate2::read::MultiGzDecoder::new(raw)),
+            Some("xz") => Box::new(liblzma::read::XzDecoder::new_multi_decoder(raw)),
+            Some("zstd") => Box::new(zstd::stream::read::Decoder::new(raw)?),
+            Some("bzip2") => Box::new(bzip2::read::MultiBzDecoder::new(raw)),
+            Some(other) => bail!("compress:{other}: not a compression tar-in reads"),
+        };
+        let mut archive = tar::Archive::new(reader);
+        let entries = archive.entries().map_err(|e| Error::io(input, e))?;
+        members(ctx, &mut unpack, input, entries, None)
+    } else {
+        // A plain host file: the members' data stays where it lies.
+        let (host, whole) = HostFile::open(Path::new(input))?;
+        let file = File::open(input).map_err(|e| Error::io(input, e))?;
+        let mut archive = tar::Archive::new(file);
+        let entries = archive
+            .entries_with_seek()
+            .map_err(|e| Error::io(input, e))?;
+        members(ctx, &mut unpack, input, entries, Some((&host, &whole)))
+    };
+    // What was placed before a damaged member stays staged, as GNU tar leaves it.
+    let finished = unpack.finish(ctx, "tar-in");
+    result.and(finished)
+}
+
+/// Places every member of `entries`; `host` is the plain host file they are read from, whose
+/// ranges become the files' data.
+fn members<R: Read>(
+    ctx: &mut Ctx,
+    unpack: &mut Unpack,
+    input: &str,
+    entries: tar::Entries<'_, R>,
+    host: Option<(&HostFile, &Content)>,
+) -> anyhow::Result<()> {
+    for entry in entries {
+        let mut entry = entry.map_err(|e| Error::io(input, e))?;
+        let name = entry.path_bytes().into_owned();
+        let shown = format!("{input}: {}", String::from_utf8_lossy(&name));
+        let member = member(&mut entry, host).and_then(|m| Ok((member_names(&name)?, m)));
+        match member {
+            Ok((names, Some((meta, obj)))) => {
+                unpack.place(ctx, &names, meta, obj);
+            }
+            Ok((_, None)) => {}
+            Err(e) => unpack.fail(&shown, &e),
+        }
+    }
+    Ok(())
+}
+
+/// A member's metadata and object; `None` for the headers that describe no file (pax global
+/// headers, GNU volume labels).
+fn member<R: Read>(
+    entry: &mut tar::Entry<'_, R>,
+    host: Option<(&HostFile, &Content)>,
+) -> anyhow::Result<Option<(Metadata, Object)>> {
+    use tar::EntryType as T;
+    let t = entry.header().entry_type();
+    let kind = match t {
+        T::Regular | T::Continuous | T::GNUSparse => FileKind::File,
+        T::Directory => FileKind::Dir,
+        T::Symlink => FileKind::Symlink,
+        T::Link => FileKind::File,
+        T::Char => FileKind::CharDevice,
+        T::Block => FileKind::BlockDevice,
+        T::Fifo => FileKind::Fifo,
+        _ => return Ok(None),
+    };
+    let h = entry.header();
+    let mut uid = h.uid()?;
+    let mut gid = h.gid()?;
+    let mut mtime = Timestamp {
+        secs: h.mtime()? as i64,
+        nanos: 0,
+    };
+    let mut atime = None;
+    let mode = h.mode()?;
+    let link = entry.link_name_bytes().map(|l| l.into_owned());
+    let rdev = match kind {
+        FileKind::CharDevice | FileKind::BlockDevice => Some((
+            h.device_major()?.unwrap_or(0),
+            h.device_minor()?.unwrap_or(0),
+        )),
+        _ => None,
+    };
+    if let Some(pax) = entry.pax_extensions()? {
+        for ext in pax {
+            let ext = ext?;
+            let (Ok(key), Ok(value)) = (ext.key(), ext.value()) else {
+                continue;
+            };
+            match key {
+                "mtime" => mtime = pax_time(value).unwrap_or(mtime),
+                "atime" => atime = pax_time(value),
+                "uid" => uid = value.parse().unwrap_or(uid),
+                "gid" => gid = value.parse().unwrap_or(gid),
+                _ => {}
+            }
+        }
+    }
+    let owner = (
+        u32::try_from(uid).map_err(|_| anyhow!("uid {uid} is over 32 bits"))?,
+        u32::try_from(gid).map_err(|_| anyhow!("gid {gid} is over 32 bits"))?,
+    );
+    // As GNU tar: the access time is the archive's, else the modification time.
+    let mut meta = placed_meta(kind, mode, owner, (mtime, atime.unwrap_or(mtime)));
+    meta.rdev = rdev;
+    let obj = match t {
+        T::Link => {
+            let target = link.ok_or_else(|| anyhow!("a hard link with no target"))?;
+            let names = member_names(&target)
+                .with_context(|| format!("hard link to {}", String::from_utf8_lossy(&target)))?;
+            Object::Link(names)
+        }
+        T::Symlink => {
+            meta.symlink = Some(link.ok_or_else(|| anyhow!("a symlink with no target"))?);
+            Object::Special
+        }
+        T::Directory => Object::Dir,
+        _ if kind == FileKind::File => file_data(entry, host, t == T::GNUSparse)?,
+        _ => Object::Special,
+    };
+    Ok(Some((meta, obj)))
+}
+
+/// A file member's data: a range of the plain host tar file, or (compressed archives,
+/// standard input, sparse members) read into memory.
+fn file_data<R: Read>(
+    entry: &mut tar::Entry<'_, R>,
+    host: Option<(&HostFile, &Content)>,
+    sparse: bool,
+) -> anyhow::Result<Object> {
+    let size = entry.size();
+    if let (Some((host, whole)), false) = (host, sparse) {
+        let pos = entry.raw_file_position();
+        if pos.checked_add(size).is_none_or(|end| end > whole.len()) {
+            bail!("the archive ends inside this member's data");
+        }
+        let content = match whole.spans().first() {
+            Some(Span::Source { source, offset, .. }) if size > 0 => {
+                Content::from_spans(vec![Span::source(source, offset + pos, size)])
+            }
+            _ => Content::bytes(Vec::new()),
+        };
+        return Ok(Object::File(content, Some(host.clone())));
+    }
+    let mut data = Vec::new();
+    entry.read_to_end(&mut data)?;
+    Ok(Object::File(Content::bytes(data), None))
+}
+
+/// A pax time, `SECONDS[.FRACTION]` (negative before 1970).
+fn pax_time(value: &str) -> Option<Timestamp> {
+    let (secs, frac) = value.split_once('.').unwrap_or((value, ""));
+    let secs: i64 = secs.parse().ok()?;
+    let digits: String = frac.chars().take(9).collect();
+    let mut nanos: u32 = if digits.is_empty() {
+        0
+    } else {
+        format!("{digits:0<9}").parse().ok()?
+    };
+    let mut secs = secs;
+    // -1.25 is a quarter second before -1.
+    if value.starts_with('-') && nanos > 0 {
+        secs -= 1;
+        nanos = 1_000_000_000 - nanos;
+    }
+    Some(Timestamp { secs, nanos })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn member_names_refuse_leaving_the_directory() {
+        assert_eq!(member_names(b"./a//b/./c").unwrap(), ["a", "b", "c"]);
+        assert!(member_names(b"./").unwrap().is_empty());
+        assert!(member_names(b"a/../../evil").is_err());
+        assert!(member_names(b"/etc/passwd").is_err());
+    }
+
+    #[test]
+    fn pax_times_keep_fractions() {
+        let t = |secs, nanos| Some(Timestamp { secs, nanos });
+        assert_eq!(pax_time("1700000000.5"), t(1700000000, 500_000_000));
+        assert_eq!(pax_time("12"), t(12, 0));
+        assert_eq!(pax_time("-1.25"), t(-2, 750_000_000));
+        assert_eq!(pax_time("x"), None);
+    }
+}
