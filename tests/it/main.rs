@@ -15,6 +15,7 @@ mod common;
 mod completions;
 mod cpio_encode;
 mod docs;
+mod edit_content;
 mod host_tree;
 mod hostile_copy_out;
 mod hostile_fat;
