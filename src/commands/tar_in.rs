@@ -278,13 +278,21 @@ fn unpack_archive(
     compress: Option<&str>,
 ) -> anyhow::Result<()> {
     let mut unpack = Unpack::new(ctx, dir)?;
-    let result = if let ("-", _) | (_, Some(_)) = (input, compress) {
-        let raw: Box<dyn Read> = match input {
-            "-" => Box::new(io::stdin().lock()),
-            file => Box::new(File::open(file).map_err(|e| Error::io(file, e))?),
-        };
+    let mut raw: Box<dyn Read> = match input {
+        "-" => Box::new(io::stdin().lock()),
+        file => Box::new(File::open(file).map_err(|e| Error::io(file, e))?),
+    };
+    // As GNU tar, a compressed archive is known by its first bytes.
+    let mut head = Vec::new();
+    (&mut raw)
+        .take(MAGIC_MAX)
+        .read_to_end(&mut head)
+        .map_err(|e| Error::io(input, e))?;
+    let compress = compress.or_else(|| sniff(&head));
+    let result = if input == "-" || compress.is_some() {
+        let raw = io::Cursor::new(head).chain(raw);
         let reader: Box<dyn Read> = match compress {
-            None => raw,
+            None => Box::new(raw),
             Some("gzip") => Box::new(flate2::read::MultiGzDecoder::new(raw)),
             Some("xz") => Box::new(liblzma::read::XzDecoder::new_multi_decoder(raw)),
             Some("zstd") => Box::new(zstd::stream::read::Decoder::new(raw)?),
@@ -307,6 +315,26 @@ fn unpack_archive(
     // What was placed before a damaged member stays staged, as GNU tar leaves it.
     let finished = unpack.finish(ctx, "tar-in");
     result.and(finished)
+}
+
+/// What [`sniff`] looks at: a tar header block.
+const MAGIC_MAX: u64 = 512;
+
+/// The compression whose magic number starts `head`, if any; none for a tar header (whose
+/// member name could start like a magic number).
+fn sniff(head: &[u8]) -> Option<&'static str> {
+    if head.get(257..262) == Some(b"ustar") {
+        return None;
+    }
+    [
+        (&b"\x1f\x8b"[..], "gzip"),
+        (b"\xfd7zXZ\0", "xz"),
+        (b"\x28\xb5\x2f\xfd", "zstd"),
+        (b"BZh", "bzip2"),
+    ]
+    .into_iter()
+    .find(|(magic, _)| head.starts_with(magic))
+    .map(|(_, name)| name)
 }
 
 /// Places every member of `entries`; `host` is the plain host file they are read from, whose
@@ -473,5 +501,17 @@ mod tests {
         assert_eq!(pax_time("12"), t(12, 0));
         assert_eq!(pax_time("-1.25"), t(-2, 750_000_000));
         assert_eq!(pax_time("x"), None);
+    }
+
+    #[test]
+    fn sniff_knows_compressions_and_tar_headers() {
+        assert_eq!(sniff(b"\x1f\x8b\x08"), Some("gzip"));
+        assert_eq!(sniff(b"\xfd7zXZ\0"), Some("xz"));
+        assert_eq!(sniff(b"BZh9"), Some("bzip2"));
+        let mut header = [0u8; 512];
+        header[..4].copy_from_slice(b"BZh9");
+        header[257..263].copy_from_slice(b"ustar\0");
+        assert_eq!(sniff(&header), None);
+        assert_eq!(sniff(b""), None);
     }
 }

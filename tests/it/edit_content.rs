@@ -434,6 +434,9 @@ fn tar_in_keeps_kinds_modes_times_and_links() {
         ("a.txz", &["-J"][..], Some("compress:xz")),
         ("a.tzst", &["--zstd"][..], Some("compress:zstd")),
         ("a.tbz", &["-j"][..], Some("compress:bzip2")),
+        // Known by its first bytes, as GNU tar knows it.
+        ("c.tgz", &["-z"][..], None),
+        ("c.tzst", &["--zstd"][..], None),
     ]
     .into_iter()
     .enumerate()
