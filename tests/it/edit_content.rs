@@ -683,3 +683,52 @@ fn every_command_is_refused_under_ro() {
         std::fs::metadata(fixture("sample.iso")).unwrap().size()
     );
 }
+
+#[test]
+fn copy_in_and_tar_in_keep_device_nodes() {
+    let scene = Scene::new();
+    let dev = scene.dir.path().join("dev");
+    std::fs::create_dir(&dev).unwrap();
+    let made = std::process::Command::new("mknod")
+        .args([dev.join("null").to_str().unwrap(), "c", "1", "3"])
+        .status()
+        .unwrap();
+    if !made.success() {
+        // Device nodes can be made by root only (CI runs as root).
+        eprintln!("skipped: mknod needs root");
+        return;
+    }
+    let node = dev.join("sda1");
+    tool("mknod", &[node.to_str().unwrap(), "b", "8", "1"], None);
+    let tar = gnu_tar(&scene, &dev, "dev.tar", &[]);
+    let out = scene.ok(&[
+        "copy-in",
+        dev.to_str().unwrap(),
+        "/",
+        ":",
+        "mkdir",
+        "/t",
+        ":",
+        "tar-in",
+        &tar,
+        "/t",
+        ":",
+        "ll",
+        "/dev/null",
+        ":",
+        "ll",
+        "/dev/sda1",
+        ":",
+        "ll",
+        "/t/null",
+        ":",
+        "ll",
+        "/t/sda1",
+    ]);
+    let lines: Vec<&str> = out.lines().collect();
+    let expected = ["crw-r--r-- 1 0 0 1, 3 ", "brw-r--r-- 1 0 0 8, 1 "].repeat(2);
+    for (line, start) in lines.iter().zip(&expected) {
+        assert!(line.starts_with(start), "{out}");
+    }
+    assert_eq!(lines.len(), 4, "{out}");
+}
