@@ -7,9 +7,10 @@
 //! that file, taken at commit as uploads are; members of a compressed archive or of standard
 //! input are held in memory.
 
+use std::collections::HashSet;
 use std::fs::File;
 use std::io::{self, Read};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Context};
@@ -19,7 +20,7 @@ use super::{arg, option, ArgKind, Command, Ctx, Value};
 use crate::data::Span;
 use crate::error::Error;
 use crate::fs::{FileKind, Metadata, Timestamp};
-use crate::overlay::{fresh, Content, HostFile, Overlay};
+use crate::overlay::{fresh, Content, HostFile};
 use crate::vfs::path;
 
 pub const COMMANDS: &[Command] = &[
@@ -74,8 +75,9 @@ pub struct Unpack {
     /// The directories placed, with the metadata they get once everything is in (each entry
     /// added to a directory makes its times now).
     dirs: Vec<(String, Metadata)>,
-    /// The overlays the host files were noted in (a tar file is noted once per overlay).
-    noted: Vec<(Arc<Overlay>, std::path::PathBuf)>,
+    /// The host files noted, by overlay (its address) and path: a tar file is noted once in
+    /// each overlay.
+    noted: HashSet<(usize, PathBuf)>,
     failures: usize,
 }
 
@@ -90,7 +92,7 @@ impl Unpack {
         Ok(Unpack {
             dir: node.path,
             dirs: Vec::new(),
-            noted: Vec::new(),
+            noted: HashSet::new(),
             failures: 0,
         })
     }
@@ -104,7 +106,11 @@ impl Unpack {
 
     /// Says why `what` could not be placed, on standard error, and counts it.
     pub fn fail(&mut self, what: &str, e: &anyhow::Error) {
-        eprintln!("isofish: error: {what}: {e:#}");
+        // A host error names the file already (and carries its cause).
+        match e.downcast_ref::<Error>() {
+            Some(Error::Io { image, .. }) if image == what => eprintln!("isofish: error: {e}"),
+            _ => eprintln!("isofish: error: {what}: {e:#}"),
+        }
         self.failures += 1;
     }
 
@@ -180,12 +186,8 @@ impl Unpack {
             Object::File(content, host) => {
                 st.overlay.create(&st.path, meta, Some(content))?;
                 if let Some(host) = host {
-                    let seen = self
-                        .noted
-                        .iter()
-                        .any(|(o, p)| Arc::ptr_eq(o, &st.overlay) && *p == host.path);
-                    if !seen {
-                        self.noted.push((st.overlay.clone(), host.path.clone()));
+                    let overlay = Arc::as_ptr(&st.overlay) as usize;
+                    if self.noted.insert((overlay, host.path.clone())) {
                         st.overlay.note_host(host);
                     }
                 }
