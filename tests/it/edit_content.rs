@@ -647,6 +647,8 @@ fn every_command_is_refused_under_ro() {
     let scene = Scene::new();
     let f = scene.host("f");
     std::fs::write(&f, "x").unwrap();
+    let ran = scene.dir.path().join("editor-ran");
+    let editor = format!("touch {}", ran.display());
     for cmd in [
         vec!["upload", f.as_str(), "/x"],
         vec!["upload", "-", "/x"],
@@ -663,7 +665,7 @@ fn every_command_is_refused_under_ro() {
         vec!["write-append", "/README.TXT", "y"],
     ] {
         let out = isofish()
-            .env("EDITOR", "touch /tmp/isofish-edit-ran-under-ro")
+            .env("EDITOR", &editor)
             .arg("--ro")
             .arg("-a")
             .arg(&scene.image)
@@ -677,7 +679,7 @@ fn every_command_is_refused_under_ro() {
             "{cmd:?}: {err}"
         );
     }
-    assert!(!Path::new("/tmp/isofish-edit-ran-under-ro").exists());
+    assert!(!ran.exists(), "the editor ran under --ro");
     assert_eq!(
         std::fs::metadata(&scene.image).unwrap().size(),
         std::fs::metadata(fixture("sample.iso")).unwrap().size()
@@ -731,4 +733,34 @@ fn copy_in_and_tar_in_keep_device_nodes() {
         assert!(line.starts_with(start), "{out}");
     }
     assert_eq!(lines.len(), 4, "{out}");
+}
+
+#[test]
+fn tar_in_of_a_plain_file_stages_ranges_of_it() {
+    let scene = Scene::new();
+    let root = scene.dir.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    std::fs::write(root.join("f"), "AAAA\n").unwrap();
+    let tar = gnu_tar(&scene, &root, "plain.tar", &[]);
+    let tgz = gnu_tar(&scene, &root, "packed.tgz", &["-z"]);
+    // The member's data (after `./`'s and `./f`'s headers) overwritten in place between the
+    // commands: the plain archive's member is read where it lies, the compressed one's was
+    // read into memory. (Commit's check refuses a changed archive.)
+    let script = format!(
+        "tar-in {tar} /docs\ntar-in {tgz} /empty\n\
+         !printf BBBB | dd of={tar} bs=1 seek=1024 conv=notrunc status=none\n\
+         cat /docs/f\ncat /empty/f\n"
+    );
+    let out = isofish()
+        .arg("-a")
+        .arg(&scene.image)
+        .write_stdin(script)
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "BBBB\nAAAA\n",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
