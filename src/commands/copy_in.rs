@@ -88,7 +88,12 @@ fn copy(ctx: &mut Ctx, unpack: &mut Unpack, links: &mut Links, host: &Path, name
     let key = (!meta.is_dir() && meta.nlink() > 1).then_some((meta.dev(), meta.ino()));
     if let Some(first) = key.and_then(|k| links.get(&k)) {
         let placed = placed_meta(FileKind::File, 0, (0, 0), Default::default());
-        unpack.place(ctx, &names, placed, Object::Link(first.clone()));
+        unpack.place(
+            ctx,
+            &names,
+            (placed, Object::Link(first.clone())),
+            Vec::new(),
+        );
         return;
     }
     let obj = match object(host, &meta) {
@@ -96,7 +101,8 @@ fn copy(ctx: &mut Ctx, unpack: &mut Unpack, links: &mut Links, host: &Path, name
         Ok(None) => return,
         Err(e) => return unpack.fail(&host.display().to_string(), &e),
     };
-    let placed = unpack.place(ctx, &names, obj.0, obj.1);
+    // Extended attributes are not copied, as guestfish's copy-in does not copy them.
+    let placed = unpack.place(ctx, &names, obj, Vec::new());
     if let (true, Some(k)) = (placed, key) {
         links.insert(k, names.clone());
     }

@@ -19,7 +19,7 @@ use super::tree_edit::DIR_MODE;
 use super::{arg, option, ArgKind, Command, Ctx, Value};
 use crate::data::Span;
 use crate::error::Error;
-use crate::fs::{FileKind, Metadata, Timestamp};
+use crate::fs::{FileKind, Metadata, Timestamp, Xattr};
 use crate::overlay::{fresh, Content, HostFile};
 use crate::vfs::path;
 
@@ -28,11 +28,18 @@ pub const COMMANDS: &[Command] = &[
         name: "tar-in",
         aliases: &[],
         args: &[arg("TARFILE", ArgKind::Output), arg("DIR", ArgKind::Path)],
-        options: &[option(
-            "compress",
-            Value::OneOf(&["gzip", "xz", "zstd", "bzip2"]),
-            "the archive is compressed with this",
-        )],
+        options: &[
+            option(
+                "compress",
+                Value::OneOf(&["gzip", "xz", "zstd", "bzip2"]),
+                "the archive is compressed with this",
+            ),
+            option(
+                "xattrs",
+                Value::Bool,
+                "restore the extended attributes the archive records",
+            ),
+        ],
         run: tar_in,
     },
     Command {
@@ -40,21 +47,22 @@ pub const COMMANDS: &[Command] = &[
         aliases: &[],
         args: &[arg("TARBALL", ArgKind::Output), arg("DIR", ArgKind::Path)],
         options: &[],
-        run: |ctx, args| unpack_archive(ctx, &args[0], &args[1], Some("gzip")),
+        run: |ctx, args| unpack_archive(ctx, &args[0], &args[1], Some("gzip"), false),
     },
     Command {
         name: "txz-in",
         aliases: &[],
         args: &[arg("TARBALL", ArgKind::Output), arg("DIR", ArgKind::Path)],
         options: &[],
-        run: |ctx, args| unpack_archive(ctx, &args[0], &args[1], Some("xz")),
+        run: |ctx, args| unpack_archive(ctx, &args[0], &args[1], Some("xz"), false),
     },
 ];
 
 fn tar_in(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
     let opts = super::parse("tar-in", args)?;
     let compress = opts.value("compress");
-    unpack_archive(ctx, &opts.args[0], &opts.args[1], compress)
+    let xattrs = opts.flag("xattrs");
+    unpack_archive(ctx, &opts.args[0], &opts.args[1], compress, xattrs)
 }
 
 /// What a placed object is, besides its metadata.
@@ -114,12 +122,18 @@ impl Unpack {
         self.failures += 1;
     }
 
-    /// Places `obj` with `meta` at `names` below the directory (each a plain name), making
-    /// the missing directories on the way; an existing non-directory there is replaced. A
-    /// failure is said on standard error and counted ([`Unpack::finish`] fails then); returns
-    /// whether it was placed.
-    pub fn place(&mut self, ctx: &mut Ctx, names: &[String], meta: Metadata, obj: Object) -> bool {
-        let placed = self.try_place(ctx, names, meta, obj);
+    /// Places `obj` with `meta` (and extended attributes `xattrs`, when there are any) at
+    /// `names` below the directory (each a plain name), making the missing directories on the
+    /// way; an existing non-directory there is replaced. A failure is said on standard error
+    /// and counted ([`Unpack::finish`] fails then); returns whether it was placed.
+    pub fn place(
+        &mut self,
+        ctx: &mut Ctx,
+        names: &[String],
+        (meta, obj): (Metadata, Object),
+        xattrs: Vec<Xattr>,
+    ) -> bool {
+        let placed = self.try_place(ctx, names, meta, obj, xattrs);
         if let Err(e) = &placed {
             let what = self.below(names);
             self.fail(&what, e);
@@ -158,6 +172,7 @@ impl Unpack {
         names: &[String],
         meta: Metadata,
         obj: Object,
+        xattrs: Vec<Xattr>,
     ) -> anyhow::Result<()> {
         if names.is_empty() {
             // The archive's `./`: the directory itself is left as it is.
@@ -168,6 +183,11 @@ impl Unpack {
         match ctx.session.resolve_nofollow(&full) {
             Ok(n) if n.is_dir() => {
                 if let Object::Dir = obj {
+                    if !xattrs.is_empty() {
+                        let st = ctx.session.stage_existing(&full, false)?;
+                        st.overlay.set_xattrs(&st.path, xattrs)?;
+                        ctx.session.staged(&st)?;
+                    }
                     self.dirs.push((full, meta));
                     return Ok(());
                 }
@@ -206,8 +226,13 @@ impl Unpack {
                 if existing.mount != st.mount {
                     bail!("{to} is on another filesystem: a hard link cannot reach it");
                 }
+                // A second name of the same file: its attributes are the first name's.
                 st.overlay.link(&existing.path, &st.path)?;
+                return ctx.session.staged(&st).map_err(Into::into);
             }
+        }
+        if !xattrs.is_empty() {
+            st.overlay.set_xattrs(&st.path, xattrs)?;
         }
         ctx.session.staged(&st)?;
         Ok(())
@@ -278,6 +303,7 @@ fn unpack_archive(
     input: &str,
     dir: &str,
     compress: Option<&str>,
+    xattrs: bool,
 ) -> anyhow::Result<()> {
     let mut unpack = Unpack::new(ctx, dir)?;
     let mut raw: Box<dyn Read> = match input {
@@ -303,7 +329,7 @@ fn unpack_archive(
         };
         let mut archive = tar::Archive::new(reader);
         let entries = archive.entries().map_err(|e| Error::io(input, e))?;
-        members(ctx, &mut unpack, input, entries, None)
+        members(ctx, &mut unpack, input, entries, None, xattrs)
     } else {
         // A plain host file: the members' data stays where it lies.
         let (host, whole) = HostFile::open(Path::new(input))?;
@@ -312,7 +338,14 @@ fn unpack_archive(
         let entries = archive
             .entries_with_seek()
             .map_err(|e| Error::io(input, e))?;
-        members(ctx, &mut unpack, input, entries, Some((&host, &whole)))
+        members(
+            ctx,
+            &mut unpack,
+            input,
+            entries,
+            Some((&host, &whole)),
+            xattrs,
+        )
     };
     // What was placed before a damaged member stays staged, as GNU tar leaves it.
     let finished = unpack.finish(ctx, "tar-in");
@@ -340,13 +373,14 @@ fn sniff(head: &[u8]) -> Option<&'static str> {
 }
 
 /// Places every member of `entries`; `host` is the plain host file they are read from, whose
-/// ranges become the files' data.
+/// ranges become the files' data; with `xattrs`, the members' extended attributes too.
 fn members<R: Read>(
     ctx: &mut Ctx,
     unpack: &mut Unpack,
     input: &str,
     entries: tar::Entries<'_, R>,
     host: Option<(&HostFile, &Content)>,
+    xattrs: bool,
 ) -> anyhow::Result<()> {
     for entry in entries {
         let mut entry = entry.map_err(|e| Error::io(input, e))?;
@@ -354,8 +388,9 @@ fn members<R: Read>(
         let shown = format!("{input}: {}", String::from_utf8_lossy(&name));
         let member = member(&mut entry, host).and_then(|m| Ok((member_names(&name)?, m)));
         match member {
-            Ok((names, Some((meta, obj)))) => {
-                unpack.place(ctx, &names, meta, obj);
+            Ok((names, Some((meta, obj, found)))) => {
+                let kept = if xattrs { found } else { Vec::new() };
+                unpack.place(ctx, &names, (meta, obj), kept);
             }
             Ok((_, None)) => {}
             Err(e) => unpack.fail(&shown, &e),
@@ -364,12 +399,12 @@ fn members<R: Read>(
     Ok(())
 }
 
-/// A member's metadata and object; `None` for the headers that describe no file (pax global
-/// headers, GNU volume labels).
+/// A member's metadata, object and extended attributes (pax `SCHILY.xattr.NAME` records);
+/// `None` for the headers that describe no file (pax global headers, GNU volume labels).
 fn member<R: Read>(
     entry: &mut tar::Entry<'_, R>,
     host: Option<(&HostFile, &Content)>,
-) -> anyhow::Result<Option<(Metadata, Object)>> {
+) -> anyhow::Result<Option<(Metadata, Object, Vec<Xattr>)>> {
     use tar::EntryType as T;
     let t = entry.header().entry_type();
     let kind = match t {
@@ -390,6 +425,7 @@ fn member<R: Read>(
         nanos: 0,
     };
     let mut atime = None;
+    let mut xattrs = Vec::new();
     let mode = h.mode()?;
     let link = entry.link_name_bytes().map(|l| l.into_owned());
     let rdev = match kind {
@@ -402,6 +438,13 @@ fn member<R: Read>(
     if let Some(pax) = entry.pax_extensions()? {
         for ext in pax {
             let ext = ext?;
+            if let Some(name) = ext.key_bytes().strip_prefix(b"SCHILY.xattr.") {
+                xattrs.push(Xattr {
+                    name: name.to_vec(),
+                    value: ext.value_bytes().to_vec(),
+                });
+                continue;
+            }
             let (Ok(key), Ok(value)) = (ext.key(), ext.value()) else {
                 continue;
             };
@@ -436,7 +479,7 @@ fn member<R: Read>(
         _ if kind == FileKind::File => file_data(entry, host, t == T::GNUSparse)?,
         _ => Object::Special,
     };
-    Ok(Some((meta, obj)))
+    Ok(Some((meta, obj, xattrs)))
 }
 
 /// A file member's data: a range of the plain host tar file, or (compressed archives,

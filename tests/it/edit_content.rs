@@ -764,3 +764,34 @@ fn tar_in_of_a_plain_file_stages_ranges_of_it() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn tar_in_restores_extended_attributes_with_xattrs_true() {
+    let scene = Scene::new();
+    let tar = scene.host("x.tar");
+    crate::common::run_ro(
+        &fixture("xattrs.sqfs"),
+        &["tar-out", "/etc", &tar, "xattrs:true"],
+    );
+    let expected =
+        crate::common::run_ro_utc(&fixture("xattrs.sqfs"), &["lgetxattrs", "/etc/motd-link"]);
+    let out = scene.ok(&[
+        "tar-in",
+        &tar,
+        "/docs",
+        "xattrs:true",
+        ":",
+        "lgetxattrs",
+        "/docs/motd-link",
+        ":",
+        "tar-in",
+        &tar,
+        "/empty",
+        ":",
+        "lgetxattrs",
+        "/empty/motd-link",
+    ]);
+    assert!(expected.contains("trusted.origin"), "{expected}");
+    // Without the option none are restored, as with GNU tar.
+    assert_eq!(out, expected);
+}
