@@ -421,6 +421,14 @@ fn gnu_tar(scene: &Scene, tree: &Path, name: &str, flags: &[&str]) -> String {
     out
 }
 
+/// A GNU tar archive `NAME` (made with `flags`) of one file, `file` holding `data`.
+fn one_file_tar(scene: &Scene, file: &str, data: &[u8], name: &str, flags: &[&str]) -> String {
+    let root = scene.dir.path().join(format!("{name}.d"));
+    std::fs::create_dir(&root).unwrap();
+    std::fs::write(root.join(file), data).unwrap();
+    gnu_tar(scene, &root, name, flags)
+}
+
 #[test]
 fn tar_in_keeps_kinds_modes_times_and_links() {
     let scene = Scene::new();
@@ -489,10 +497,7 @@ fn tar_in_reads_long_names_and_standard_input() {
 #[test]
 fn tar_in_then_edit() {
     let scene = Scene::new();
-    let root = scene.dir.path().join("root");
-    std::fs::create_dir(&root).unwrap();
-    std::fs::write(root.join("conf"), "a = a\n").unwrap();
-    let tar = gnu_tar(&scene, &root, "conf.tar", &[]);
+    let tar = one_file_tar(&scene, "conf", b"a = a\n", "conf.tar", &[]);
     let out = scene.ok_env(
         &[("EDITOR", "sed -i s/a/b/g"), ("VISUAL", "")],
         &[
@@ -627,10 +632,7 @@ fn tar_in_places_nothing_outside_dir() {
 #[test]
 fn tar_in_refuses_a_damaged_archive() {
     let scene = Scene::new();
-    let root = scene.dir.path().join("root");
-    std::fs::create_dir(&root).unwrap();
-    std::fs::write(root.join("f"), vec![b'x'; 5000]).unwrap();
-    let tar = gnu_tar(&scene, &root, "cut.tar", &[]);
+    let tar = one_file_tar(&scene, "f", &[b'x'; 5000], "cut.tar", &[]);
     let bytes = std::fs::read(&tar).unwrap();
     std::fs::write(&tar, &bytes[..2048]).unwrap();
     let (_, err) = scene.fails(&["tar-in", &tar, "/docs"]);
@@ -738,11 +740,8 @@ fn copy_in_and_tar_in_keep_device_nodes() {
 #[test]
 fn tar_in_of_a_plain_file_stages_ranges_of_it() {
     let scene = Scene::new();
-    let root = scene.dir.path().join("root");
-    std::fs::create_dir(&root).unwrap();
-    std::fs::write(root.join("f"), "AAAA\n").unwrap();
-    let tar = gnu_tar(&scene, &root, "plain.tar", &[]);
-    let tgz = gnu_tar(&scene, &root, "packed.tgz", &["-z"]);
+    let tar = one_file_tar(&scene, "f", b"AAAA\n", "plain.tar", &[]);
+    let tgz = one_file_tar(&scene, "f", b"AAAA\n", "packed.tgz", &["-z"]);
     // The member's data (after `./`'s and `./f`'s headers) overwritten in place between the
     // commands: the plain archive's member is read where it lies, the compressed one's was
     // read into memory. (Commit's check refuses a changed archive.)
