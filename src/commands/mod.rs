@@ -10,8 +10,10 @@ pub mod changes;
 pub mod checksum;
 pub mod checksums_out;
 pub mod commit;
+pub mod copy_in;
 pub mod copy_out;
 pub mod download;
+pub mod edit;
 pub mod extract;
 pub mod format;
 pub mod inspect;
@@ -24,6 +26,7 @@ pub mod read;
 pub mod shell_cmds;
 pub mod sink;
 pub mod tar;
+pub mod tar_in;
 pub mod tar_out;
 pub mod tree_copy;
 pub mod tree_edit;
@@ -357,6 +360,9 @@ pub fn all() -> &'static [Command] {
             changes::COMMANDS,
             tree_copy::COMMANDS,
             attrs::COMMANDS,
+            copy_in::COMMANDS,
+            tar_in::COMMANDS,
+            edit::COMMANDS,
             &[HELP],
         ];
         let mut v: Vec<Command> = groups.iter().flat_map(|g| g.iter().copied()).collect();
