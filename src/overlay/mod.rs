@@ -74,6 +74,16 @@ pub(crate) struct State {
     /// they record (`Metadata::ino`): each name is an object of its own there, so the count
     /// is kept here once for all of them ([`Overlay::shared_count`]).
     pub(crate) links: HashMap<u64, i64>,
+    /// New data of files that have several names below, by the number they record: written
+    /// through one name, it is every name's data (they are one file), with its size and time.
+    pub(crate) shared: HashMap<u64, Shared>,
+}
+
+/// The new data of a file with several names below.
+#[derive(Clone)]
+pub(crate) struct Shared {
+    pub(crate) content: Content,
+    pub(crate) mtime: Timestamp,
 }
 
 /// Staged changes over a filesystem.
@@ -155,12 +165,19 @@ impl Overlay {
         if ino & NEW != 0 {
             return Provenance::New;
         }
-        let data = self
-            .read()
-            .nodes
-            .get(&ino)
-            .is_none_or(|s| s.content.is_none());
+        let data = matches!(self.data_of(ino), Ok(None));
         Provenance::Base { data }
+    }
+
+    /// The data of `ino` when the overlay has it: `Some(None)` for an object made here with
+    /// no data; `None` when it is the data below.
+    fn data_of(&self, ino: Ino) -> Result<Option<Option<Content>>> {
+        let st = self.read();
+        match st.nodes.get(&ino).map(|s| s.content.clone()) {
+            Some(Some(c)) => Ok(Some(Some(c))),
+            Some(None) if ino & NEW != 0 => Ok(Some(None)),
+            _ => Ok(self.shared_data(&st, ino)?.map(Some)),
+        }
     }
 
     /// Fails when an uploaded host file changed or went away since it was staged.
@@ -270,6 +287,9 @@ impl Overlay {
 
     /// Gives the file at `path` new data; its modification and change times become now.
     pub fn set_content(&self, path: &str, content: Content) -> Result<()> {
+        let e = self.find(path)?;
+        let shared = self.shared_count(e.ino)?;
+        let (recorded, kept) = (e.meta.ino, content.clone());
         self.change(path, |s| {
             if s.meta.kind != FileKind::File {
                 return Err(Error::Usage(format!("{path}: not a regular file")));
@@ -279,7 +299,28 @@ impl Overlay {
             s.meta.mtime = now();
             s.content = Some(content);
             Ok(())
-        })
+        })?;
+        if shared {
+            let mtime = now();
+            self.write().shared.insert(
+                recorded,
+                Shared {
+                    content: kept,
+                    mtime,
+                },
+            );
+        }
+        Ok(())
+    }
+
+    /// The new data of `ino`, when it is a name below of a file with several names whose data
+    /// was written through another of them.
+    fn shared_data(&self, st: &State, ino: Ino) -> Result<Option<Content>> {
+        if st.shared.is_empty() || ino & NEW != 0 {
+            return Ok(None);
+        }
+        let meta = self.base.metadata(ino)?;
+        Ok(shared_of(st, &meta).map(|s| s.content.clone()))
     }
 
     /// The data of the file at `path` as it is now (staged or below).
@@ -288,12 +329,7 @@ impl Overlay {
         if e.meta.kind != FileKind::File {
             return Err(Error::Usage(format!("{path}: not a regular file")));
         }
-        if let Some(c) = self
-            .read()
-            .nodes
-            .get(&e.ino)
-            .and_then(|s| s.content.clone())
-        {
+        if let Some(Some(c)) = self.data_of(e.ino)? {
             return Ok(c);
         }
         let name = format!("{}:{path}", self.base.source().name());
@@ -472,6 +508,20 @@ fn shared_links(st: &State, ino: Ino, meta: &mut Metadata) {
     if let Some(by) = st.links.get(&meta.ino) {
         meta.nlink = (i64::from(meta.nlink) + by).clamp(1, i64::from(u32::MAX)) as u32;
     }
+    if let Some(shared) = shared_of(st, meta) {
+        meta.size = shared.content.len();
+        meta.allocated = meta.size;
+        meta.mtime = shared.mtime;
+    }
+}
+
+/// The new data written through one name of the file `meta` describes, when it has several
+/// names below.
+fn shared_of<'s>(st: &'s State, meta: &Metadata) -> Option<&'s Shared> {
+    if meta.kind != FileKind::File || meta.nlink < 2 {
+        return None;
+    }
+    st.shared.get(&meta.ino)
 }
 
 impl FileSystem for Overlay {
@@ -512,19 +562,17 @@ impl FileSystem for Overlay {
         self.entry(&st, dir, name)
     }
     fn read_at(&self, ino: Ino, offset: u64, buf: &mut [u8]) -> Result<usize> {
-        let content = self.read().nodes.get(&ino).map(|s| s.content.clone());
-        match content {
+        match self.data_of(ino)? {
             Some(Some(c)) => c.read_at(offset, buf),
-            Some(None) if ino & NEW != 0 => Ok(0),
-            _ => self.base.read_at(ino, offset, buf),
+            Some(None) => Ok(0),
+            None => self.base.read_at(ino, offset, buf),
         }
     }
     fn spans(&self, ino: Ino) -> Result<Option<Vec<Span>>> {
-        let content = self.read().nodes.get(&ino).map(|s| s.content.clone());
-        match content {
+        match self.data_of(ino)? {
             Some(Some(c)) => Ok(Some(c.spans())),
-            Some(None) if ino & NEW != 0 => Ok(Some(Vec::new())),
-            _ => self.base.spans(ino),
+            Some(None) => Ok(Some(Vec::new())),
+            None => self.base.spans(ino),
         }
     }
     fn xattrs(&self, ino: Ino) -> Result<Vec<Xattr>> {

@@ -75,6 +75,8 @@ impl Overlay {
             s.content = None;
             s.xattrs = None;
         }
+        let recorded = self.base.metadata(ino)?.ino;
+        st.shared.remove(&recorded);
         Ok(())
     }
 

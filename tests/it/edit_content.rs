@@ -31,10 +31,12 @@ impl Scene {
         self.dir.path().join(name).to_str().unwrap().to_string()
     }
 
-    /// `isofish -a IMAGE ARGS` with `env`, in UTC.
+    /// `isofish -a IMAGE ARGS : quit!` with `env`, in UTC: each run starts from the image as
+    /// it was (its changes are dropped, not committed at its end).
     fn run_env(&self, env: &[(&str, &str)], args: &[&str]) -> Output {
         let mut cmd = isofish();
         cmd.env("TZ", "UTC").arg("-a").arg(&self.image).args(args);
+        cmd.args([":", "quit!"]);
         for (k, v) in env {
             cmd.env(k, v);
         }

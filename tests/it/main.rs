@@ -17,6 +17,7 @@ mod completions;
 mod cpio_encode;
 mod docs;
 mod edit_changes;
+mod edit_commit;
 mod edit_content;
 mod edit_tree;
 mod host_tree;
