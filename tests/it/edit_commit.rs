@@ -74,7 +74,7 @@ fn edits_in_combination_read_back_by_xorriso_isoinfo_bsdtar_and_pycdlib() {
     assert_eq!(read("new/hard.txt"), b"deep");
     assert_eq!(read("new/uploaded.bin"), uploaded);
     assert_eq!(read("documents/added.txt"), b"added");
-    assert_eq!(read("documents/guide/intro.txt").ends_with(b"more"), true);
+    assert!(read("documents/guide/intro.txt").ends_with(b"more"));
     assert_eq!(read("isolinux/isolinux.cfg"), b"cfg");
     assert!(x.join("README.TXT").is_dir() && x.join("empty").is_dir());
     assert!(!x.join("docs").exists());
