@@ -154,6 +154,42 @@ pub struct Xattr {
     pub value: Vec<u8>,
 }
 
+/// What a change may ask a filesystem to record beyond names, data and modification times.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Attribute {
+    Mode,
+    Owner,
+    Symlink,
+    /// Device nodes, FIFOs and sockets.
+    Special,
+    HardLink,
+    Xattrs,
+}
+
+impl Attribute {
+    /// How messages name it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Attribute::Mode => "permissions",
+            Attribute::Owner => "owners",
+            Attribute::Symlink => "symbolic links",
+            Attribute::Special => "device nodes, FIFOs or sockets",
+            Attribute::HardLink => "hard links",
+            Attribute::Xattrs => "extended attributes",
+        }
+    }
+
+    /// What making an object of `kind` asks to record, if anything beyond a plain file or
+    /// directory.
+    pub fn of_kind(kind: FileKind) -> Option<Attribute> {
+        match kind {
+            FileKind::File | FileKind::Dir => None,
+            FileKind::Symlink => Some(Attribute::Symlink),
+            _ => Some(Attribute::Special),
+        }
+    }
+}
+
 /// Options given to `mount-options` (`norock`, `nojoliet`, `joliet`, `plain`...).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MountOptions(pub Vec<String>);
@@ -214,6 +250,11 @@ pub trait FileSystem: Send + Sync {
     /// Formats isofish does not write accept every name.
     fn name_fit(&self, _name: &[u8], _is_dir: bool) -> Result<Option<String>> {
         Ok(None)
+    }
+    /// Why the format, as this volume has it, cannot record `what` (`None`: it can), so a
+    /// change that needs it is refused when it is staged rather than lost when written.
+    fn refuses(&self, _what: Attribute) -> Option<String> {
+        None
     }
     /// What `mounts` and `file` add after the type: the compression, where decoded data is
     /// kept (`xz`; `gzip, decoded in memory`).

@@ -22,7 +22,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::error::{Error, Result};
-use crate::fs::{DirEntry, FileKind, FileSystem, Ino, Metadata, Span, Timestamp, Xattr};
+use crate::fs::{Attribute, DirEntry, FileKind, FileSystem, Ino, Metadata, Span, Timestamp, Xattr};
 use crate::source::Source;
 use crate::vfs::path;
 
@@ -253,6 +253,9 @@ impl Overlay {
     /// `content`, a directory (empty), a symlink or a device node, as `meta` says (its `ino`,
     /// `size` and `nlink` are filled in here). Returns its number.
     pub fn create(&self, path: &str, mut meta: Metadata, content: Option<Content>) -> Result<Ino> {
+        if let Some(what) = Attribute::of_kind(meta.kind) {
+            self.check_records(what)?;
+        }
         let mut st = self.write();
         let (chain, name) = self.parent_chain(&st, path)?;
         let dir = *chain.last().expect("root");
@@ -343,11 +346,32 @@ impl Overlay {
         path: &str,
         f: impl FnOnce(&mut Metadata) -> Result<()>,
     ) -> Result<()> {
-        self.change(path, |s| f(&mut s.meta))
+        self.change(path, |s| {
+            let was = s.meta.clone();
+            f(&mut s.meta)?;
+            if s.meta.mode != was.mode {
+                self.check_records(Attribute::Mode)?;
+            }
+            if (s.meta.uid, s.meta.gid) != (was.uid, was.gid) {
+                self.check_records(Attribute::Owner)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Refuses a change that needs `what` where the filesystem below cannot record it.
+    fn check_records(&self, what: Attribute) -> Result<()> {
+        match self.base.refuses(what) {
+            Some(why) => Err(Error::unsupported(self.base.source().name(), why)),
+            None => Ok(()),
+        }
     }
 
     /// Sets the extended attributes of the object at `path` (`cp -a` keeps them).
     pub fn set_xattrs(&self, path: &str, xattrs: Vec<Xattr>) -> Result<()> {
+        if !xattrs.is_empty() {
+            self.check_records(Attribute::Xattrs)?;
+        }
         self.change(path, |s| {
             s.xattrs = Some(xattrs);
             Ok(())
@@ -451,6 +475,7 @@ impl Overlay {
 
     /// Gives the non-directory at `existing` a second name, `new` (which must not exist).
     pub fn link(&self, existing: &str, new: &str) -> Result<()> {
+        self.check_records(Attribute::HardLink)?;
         let mut st = self.write();
         let (from_chain, from_name) = self.parent_chain(&st, existing)?;
         let e = self
@@ -584,6 +609,9 @@ impl FileSystem for Overlay {
     }
     fn name_fit(&self, name: &[u8], is_dir: bool) -> Result<Option<String>> {
         self.base.name_fit(name, is_dir)
+    }
+    fn refuses(&self, what: Attribute) -> Option<String> {
+        self.base.refuses(what)
     }
     fn detail(&self) -> Option<String> {
         self.base.detail()

@@ -153,3 +153,27 @@ iso.close()
          rr_path /documents/added.txt added\njoliet_path /isolinux/isolinux.cfg cfg\n"
     );
 }
+
+#[test]
+fn what_a_plain_iso_9660_image_cannot_record_is_refused_when_staged() {
+    let dir = scratch();
+    let image = dir.path().join("plain.iso");
+    std::fs::copy(fixture("level1.iso"), &image).unwrap();
+    for (args, what) in [
+        (&["chmod", "0600", "/FILE1.TXT"][..], "permissions"),
+        (&["chown", "1", "1", "/FILE1.TXT"][..], "owners"),
+        (&["ln-s", "FILE1.TXT", "/LINK"][..], "symbolic links"),
+        (&["ln", "/FILE1.TXT", "/HARD"][..], "hard links"),
+    ] {
+        let out = isofish().arg("-a").arg(&image).args(args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        let want = format!(
+            "{}: unsupported {what} in an image without Rock Ridge: plain ISO 9660 cannot \
+             record them",
+            image.display()
+        );
+        assert!(err.contains(&want), "{args:?}: {err}");
+    }
+    assert!(std::fs::read(&image).unwrap() == std::fs::read(fixture("level1.iso")).unwrap());
+}

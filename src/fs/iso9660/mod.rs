@@ -69,7 +69,7 @@ use volume::Descriptor;
 use warnings::Warnings;
 
 use crate::error::{Error, Result};
-use crate::fs::{DirEntry, FileSystem, Ino, Metadata, MountOptions, Span, Xattr};
+use crate::fs::{Attribute, DirEntry, FileSystem, Ino, Metadata, MountOptions, Span, Xattr};
 use crate::source::Source;
 
 /// The logical block (sector) size: the only one read.
@@ -202,6 +202,14 @@ impl FileSystem for IsoFs {
                 fit.iso
             )),
             _ => None,
+        })
+    }
+    fn refuses(&self, what: Attribute) -> Option<String> {
+        (!self.has_rock_ridge()).then(|| {
+            format!(
+                "{} in an image without Rock Ridge: plain ISO 9660 cannot record them",
+                what.name()
+            )
         })
     }
     fn info(&self) -> Vec<(String, String)> {
