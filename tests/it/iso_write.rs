@@ -51,8 +51,23 @@ fn rewrite(image: &Path, dir: &Path) -> PathBuf {
 
 #[test]
 fn scratch_try() {
-    let dir = scratch();
-    let out = rewrite(&fixture("sample.iso"), dir.path());
-    std::fs::copy(&out, "/tmp/out-sample.iso").unwrap();
+    std::fs::create_dir_all("/tmp/rw").unwrap();
+    for f in [
+        "sample.iso",
+        "level1.iso",
+        "level2-joliet.iso",
+        "level3-rr.iso",
+        "level4.iso",
+        "rr112.iso",
+        "rational-rr.iso",
+        "joliet-long.iso",
+        "zisofs.iso",
+        "multisession.iso",
+        "partition-offset.iso",
+        "nested.iso",
+    ] {
+        let out = rewrite(&fixture(f), Path::new("/tmp/rw"));
+        eprintln!("{}", out.display());
+    }
     let _ = tool("true", &[], None);
 }

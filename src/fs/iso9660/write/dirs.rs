@@ -12,7 +12,7 @@ use super::rrip::{Rrip, Split, Su};
 use super::tree::{Content, Tree};
 use super::Style;
 use crate::error::{Error, Result};
-use crate::fs::FileSystem;
+use crate::fs::{FileKind, FileSystem, Span};
 use crate::overlay::Provenance;
 
 /// The longest extent of one record of a multi-extent file: 4 GiB less one block.
@@ -99,7 +99,14 @@ fn original_visible(original: &IsoFs, t: &Tree, obj: usize) -> Option<Vec<u8>> {
 }
 
 /// Gives every object its ISO 9660 identifier and every directory its records' order.
-pub(super) fn name_iso(original: &IsoFs, t: &mut Tree, style: &IsoStyle) {
+/// `primary_ids`: for an original shown as its Joliet tree, the primary identifiers of its
+/// files by the offset of their data.
+pub(super) fn name_iso(
+    original: &IsoFs,
+    t: &mut Tree,
+    style: &IsoStyle,
+    primary_ids: Option<&HashMap<u64, Vec<u8>>>,
+) {
     let dirs: Vec<usize> = (0..t.objs.len())
         .filter(|&i| t.objs[i].meta.is_dir())
         .collect();
@@ -115,10 +122,27 @@ pub(super) fn name_iso(original: &IsoFs, t: &mut Tree, style: &IsoStyle) {
         let mut taken = HashSet::new();
         let mut pending = Vec::new();
         for &k in &kids {
-            let keep = !moved
-                && matches!(t.objs[k].prov, Provenance::Base { .. })
-                && original_visible(original, t, k).as_deref() == Some(&t.objs[k].name[..]);
-            let recorded = t.objs[k].recorded.as_ref().map(|r| r.name.clone());
+            let o = &t.objs[k];
+            let base = matches!(o.prov, Provenance::Base { .. });
+            let (keep, recorded) = match primary_ids {
+                Some(ids) => {
+                    let id = match (&o.content, o.prov) {
+                        (Content::Spans { spans, .. }, Provenance::Base { data: true }) => {
+                            match spans.first() {
+                                Some(Span::Source { offset, .. }) => ids.get(offset).cloned(),
+                                _ => None,
+                            }
+                        }
+                        _ => None,
+                    };
+                    (id.is_some(), id)
+                }
+                None => (
+                    base && original_visible(original, t, k).as_deref() == Some(&o.name[..]),
+                    o.recorded.as_ref().map(|r| r.name.clone()),
+                ),
+            };
+            let keep = keep && !moved;
             match recorded {
                 Some(id) if keep && !taken.contains(&id) => {
                     taken.insert(id.clone());
@@ -158,13 +182,17 @@ pub(super) fn name_iso(original: &IsoFs, t: &mut Tree, style: &IsoStyle) {
 }
 
 /// Gives every object of the real tree its Joliet name, and sorts each directory's.
-pub(super) fn name_joliet(t: &mut Tree, max: usize) -> HashMap<usize, Vec<usize>> {
+/// Symlinks and special files are left out unless `specials`.
+pub(super) fn name_joliet(t: &mut Tree, max: usize, specials: bool) -> HashMap<usize, Vec<usize>> {
     let mut order = HashMap::new();
     for d in 0..t.objs.len() {
         if !t.objs[d].meta.is_dir() || Some(d) == t.rr_moved {
             continue;
         }
         let mut kids = t.objs[d].children.clone();
+        if !specials {
+            kids.retain(|&k| matches!(t.objs[k].meta.kind, FileKind::File | FileKind::Dir));
+        }
         kids.sort_by(|&a, &b| t.objs[a].name.cmp(&t.objs[b].name));
         let mut taken = HashSet::new();
         for &k in &kids {

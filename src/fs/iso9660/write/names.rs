@@ -14,8 +14,9 @@
 //!   visible names: the later entry's stem ends in a decimal counter (`README01.TXT`), cut so
 //!   the identifier stays within the limit.
 //! - Joliet names are the visible names in UCS-2, with `* / : ; ? \` replaced by `_`, cut at
-//!   64 characters (103 when the original has a longer one, as `-joliet-long` writes), `;1`
-//!   after file names; collisions after the cut get a counter at the end of the stem.
+//!   64 characters (103 when the original has a longer one, as `-joliet-long` writes), with
+//!   no `;1` (genisoimage and xorriso write none); collisions after the cut get a counter at
+//!   the end of the stem, before the extension.
 
 use std::cmp::Ordering;
 use std::collections::HashSet;
@@ -171,8 +172,8 @@ fn padded(a: &[u8], b: &[u8]) -> Ordering {
         .unwrap_or(Ordering::Equal)
 }
 
-/// The Joliet name of `visible` (UCS-2, with `;1` after files), its stem cut to leave room
-/// for `n`; and whether the name was cut.
+/// The Joliet name of `visible` (UCS-2), its stem cut to leave room for `n`; and whether
+/// the name was cut.
 fn joliet_numbered(visible: &[u8], is_dir: bool, max: usize, n: Option<usize>) -> (Vec<u8>, bool) {
     let text = String::from_utf8_lossy(visible);
     let mut units: Vec<u16> = text
@@ -205,11 +206,7 @@ fn joliet_numbered(visible: &[u8], is_dir: bool, max: usize, n: Option<usize>) -
         units.extend_from_slice(&suffix);
         units.extend_from_slice(&ext);
     }
-    let mut name = String::from_utf16_lossy(&units);
-    if !is_dir {
-        name.push_str(";1");
-    }
-    (joliet::encode(&name), cut)
+    (joliet::encode(&String::from_utf16_lossy(&units)), cut)
 }
 
 /// A free Joliet name for `visible` in a directory whose names are `taken` (which it joins).
@@ -278,10 +275,10 @@ pub fn check_name(original: &IsoFs, name: &[u8], is_dir: bool) -> Result<NameFit
             format!("{} bytes, over its {RR_MAX}", name.len()),
         ));
     }
-    let joliet = super::Style::joliet_of(original).map(|long| {
+    let joliet = super::Style::joliet_of(original)?.map(|long| {
         let max = if long { JOLIET_LONG_MAX } else { JOLIET_MAX };
         let (raw, cut) = joliet_numbered(name, is_dir, max, None);
-        let text = joliet::decode(joliet::strip_version(&raw));
+        let text = joliet::decode(&raw);
         (text, cut)
     });
     let style = IsoStyle::default();
@@ -340,7 +337,7 @@ mod tests {
         assert_eq!(raw.len(), 2 * JOLIET_MAX);
         let (raw, cut) = joliet_numbered(b"a:b.txt", false, JOLIET_MAX, None);
         assert!(!cut);
-        assert_eq!(joliet::decode(&raw), "a_b.txt;1");
+        assert_eq!(joliet::decode(&raw), "a_b.txt");
         let mut taken = HashSet::new();
         let a = joliet_unique(&[b'x'; 70], true, JOLIET_MAX, &mut taken);
         let b = joliet_unique(&[b'x'; 71], true, JOLIET_MAX, &mut taken);

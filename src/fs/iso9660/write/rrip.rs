@@ -170,6 +170,8 @@ pub(super) struct Rrip {
     pub(super) serials: bool,
     /// The root's ER entries, encoded.
     pub(super) er: Vec<Vec<u8>>,
+    /// `.` and `..` carry NM entries flagged as such (xorriso writes them).
+    pub(super) dot_names: bool,
 }
 
 impl Rrip {
@@ -184,7 +186,12 @@ impl Rrip {
             let ids: [&[u8]; 2] = [b"IEEE_P1282", b"IEEE_1282"];
             ids.iter().any(|id| e.windows(id.len()).any(|w| w == *id))
         });
-        Ok(Some(Rrip { serials, er }))
+        let dot_names = root.entries_of(b"NM").next().is_some();
+        Ok(Some(Rrip {
+            serials,
+            dot_names,
+            er,
+        }))
     }
 
     /// PX and TF of `obj` (what `.` and `..` carry too).
@@ -244,15 +251,22 @@ impl Rrip {
     ) -> Result<Su> {
         let o = &t.objs[obj];
         let mut e = Vec::new();
+        self.attributes(original, t, obj, &mut e)?;
+        // As much of the name as the record holds is in it (7-Zip reads no continuation area).
+        let id_len = if o.relocated && !stub {
+            o.moved_name.len()
+        } else {
+            o.iso_name.len()
+        };
+        let used: usize = e.iter().map(SuEntry::len).sum();
+        let room = ((RECORD_MAX - record::system_use_start(id_len)) & !1)
+            .saturating_sub(used + CE_LEN + 5);
+        e.extend(nm(&o.name, room)?);
         if stub {
             // The stub is a file as far as ISO 9660 goes; its PX says directory.
-            self.attributes(original, t, obj, &mut e)?;
-            e.extend(nm(&o.name)?);
             e.push(SuEntry::Link(*b"CL", obj));
             return Ok(Su { entries: e });
         }
-        self.attributes(original, t, obj, &mut e)?;
-        e.extend(nm(&o.name)?);
         if o.relocated {
             e.push(SuEntry::Bytes(rockridge::encode_re()));
         }
@@ -314,6 +328,10 @@ impl Rrip {
         }
         let of = if dot { dir } else { t.objs[dir].parent };
         self.attributes(original, t, of, &mut e)?;
+        if self.dot_names {
+            let flags = if dot { 0x02 } else { 0x04 };
+            e.push(SuEntry::Bytes(Nm { flags, name: b"" }.encode()?));
+        }
         if !dot && t.objs[dir].relocated {
             e.push(SuEntry::Link(*b"PL", t.objs[dir].parent));
         }
@@ -344,9 +362,16 @@ fn recorded_entry(o: &Obj, sig: &[u8; 2]) -> Option<Vec<u8>> {
     o.recorded.as_ref()?.entries_of(sig).next().cloned()
 }
 
-/// NM entries holding `name` (250 bytes each at most).
-fn nm(name: &[u8]) -> Result<Vec<SuEntry>> {
-    let chunks: Vec<&[u8]> = name.chunks(250).collect();
+/// NM entries holding `name` (250 bytes each at most; the first `first` bytes at most when
+/// the name does not fit one entry, so the first fills what the record has left).
+fn nm(name: &[u8], first: usize) -> Result<Vec<SuEntry>> {
+    let mut chunks: Vec<&[u8]> = Vec::new();
+    let mut rest = name;
+    if name.len() > first && first > 0 {
+        chunks.push(&name[..first]);
+        rest = &name[first..];
+    }
+    chunks.extend(rest.chunks(250));
     let last = chunks.len().saturating_sub(1);
     chunks
         .iter()
@@ -464,7 +489,9 @@ mod tests {
     #[test]
     fn long_names_span_several_nm_entries() {
         let name = [b'n'; 255];
-        assert_eq!(read_back(&nm(&name).unwrap()).name.unwrap(), name);
+        for first in [0, 100, 250] {
+            assert_eq!(read_back(&nm(&name, first).unwrap()).name.unwrap(), name);
+        }
     }
 
     #[test]

@@ -4,9 +4,11 @@
 //! differs from the real one only by Rock Ridge relocation.
 //!
 //! Choices where the standards leave room:
-//! - Directories deeper than ECMA-119's eight levels are relocated, with Rock Ridge, into a
-//!   `rr_moved` directory of the root as xorriso does (a file record with CL in the real
-//!   parent, the directory with RE in `rr_moved`, PL in its `..`); without Rock Ridge nothing
+//! - Directories deeper than ECMA-119's eight levels are relocated when the original relocated
+//!   its own (genisoimage's `-R` does; xorriso writes deep trees as they are, and so does a
+//!   rewrite of its images): into an `rr_moved` directory of the root, mode 0555 as
+//!   genisoimage makes it, a file record with CL standing for the directory in its real
+//!   parent, the directory with RE in `rr_moved`, PL in its `..`. Without Rock Ridge nothing
 //!   could say where they really are, so they are written deep (as Linux and xorriso read).
 //! - Hard links are files of the tree with the same inode number and a link count over one:
 //!   they share one data extent, and Rock Ridge 1.12 gives them one serial number.
@@ -157,12 +159,16 @@ impl Tree {
         Ok(at)
     }
 
-    /// Link counts and serial numbers: a directory has two and one per subdirectory; hard
-    /// links share the first one's data and serial number.
+    /// Link counts and serial numbers: a directory has two and one per subdirectory (or one
+    /// when the original says one, as xorriso writes); hard links share the first one's data
+    /// and serial number. Files of the original with unchanged data and the same inode number
+    /// (the same extent, without Rock Ridge) share their extent again.
     fn link_counts(&mut self) {
         let mut groups: HashMap<u64, Vec<usize>> = HashMap::new();
         for (i, o) in self.objs.iter().enumerate() {
-            if !o.meta.is_dir() && o.meta.nlink > 1 {
+            let same_extent = o.prov == Provenance::Base { data: true }
+                && matches!(o.content, Content::Spans { .. });
+            if !o.meta.is_dir() && (o.meta.nlink > 1 || same_extent) {
                 groups.entry(o.meta.ino).or_default().push(i);
             }
         }
@@ -179,17 +185,23 @@ impl Tree {
                     .iter()
                     .filter(|&&c| self.objs[c].meta.is_dir())
                     .count();
-                self.objs[i].nlink = 2 + subdirs as u32;
+                self.objs[i].nlink = if o.meta.nlink == 1 {
+                    1
+                } else {
+                    2 + subdirs as u32
+                };
                 self.objs[i].serial = serial;
                 continue;
             }
-            let group = match groups.get(&o.meta.ino) {
-                Some(g) if o.meta.nlink > 1 => g.clone(),
-                _ => vec![i],
+            let group = groups.get(&o.meta.ino).cloned().unwrap_or_else(|| vec![i]);
+            let nlink = if o.meta.nlink > 1 {
+                group.len() as u32
+            } else {
+                o.meta.nlink.max(1)
             };
             for &g in &group {
                 self.objs[g].serial = serial;
-                self.objs[g].nlink = group.len() as u32;
+                self.objs[g].nlink = nlink;
                 if g != i && matches!(self.objs[g].content, Content::Spans { .. }) {
                     self.objs[g].content = Content::LinkOf(i);
                 }
@@ -227,7 +239,7 @@ impl Tree {
         };
         let root = &self.objs[0];
         let mut meta = root.meta.clone();
-        meta.mode = 0o755;
+        meta.mode = 0o555;
         let at = self.objs.len();
         self.objs.push(Obj {
             ino: root.ino,
@@ -243,12 +255,15 @@ impl Tree {
             moved_name: Vec::new(),
             joliet_name: Vec::new(),
             relocated: false,
-            iso_children: moved,
             serial: at as u32 + 1_000_000,
-            nlink: 2,
+            nlink: 2 + moved.len() as u32,
+            iso_children: moved,
             hidden: false,
         });
         self.rr_moved = Some(at);
+        if self.objs[0].nlink > 1 {
+            self.objs[0].nlink += 1;
+        }
     }
 }
 
