@@ -11,12 +11,14 @@ use std::sync::Arc;
 
 use isofish::fs::iso9660::volume::Kind;
 use isofish::fs::iso9660::{write, IsoFs};
-use isofish::fs::MountOptions;
+use isofish::fs::{FileSystem, MountOptions};
 use isofish::overlay::Provenance;
 use isofish::plan::Plan;
 use isofish::source::{FileSource, Source};
 
+use crate::commands_xattr::getfattr;
 use crate::common::{fixture, scratch, tool};
+use crate::iso_aaip;
 use crate::iso_oracle::{
     assert_same, bsdtar_tree, isoinfo_names, ours, project, xorriso_extract, Tree,
 };
@@ -267,5 +269,160 @@ fn rewrites_keep_the_descriptors() {
             "isoinfo -d of {}",
             original.display()
         );
+    }
+}
+
+#[test]
+fn rewrites_keep_attributes_and_acls() {
+    let dir = crate::commands_xattr::tmpfs_scratch();
+    let tree = dir.path().join("tree");
+    iso_aaip::make_tree(&tree);
+    for (name, writer) in iso_aaip::WRITERS {
+        let image = dir.path().join(format!("{name}.iso"));
+        iso_aaip::make_image(&tree, &image, writer);
+        let out = dir.path().join("out");
+        std::fs::create_dir_all(&out).unwrap();
+        let new = rewrite(&image, &out);
+        let attrs = |img: &Path, as_: &str| {
+            let x = iso_aaip::xorriso_extract(img, dir.path(), as_);
+            getfattr(&x)
+        };
+        let (theirs, ours) = (
+            attrs(&image, &format!("{name}-a")),
+            attrs(&new, &format!("{name}-b")),
+        );
+        assert!(
+            theirs.values().any(|a| !a.is_empty()),
+            "{name}: no attributes"
+        );
+        assert_eq!(ours, theirs, "{name}: attributes after a rewrite");
+        std::fs::remove_file(&new).unwrap();
+    }
+}
+
+/// A tree of `depth` nested directories `d1/d2/...` with a file at the bottom and one at
+/// level 9, under `top`.
+fn deep_tree(top: &Path, depth: usize) {
+    let mut p = top.to_path_buf();
+    for i in 1..=depth {
+        p.push(format!("d{i}"));
+        std::fs::create_dir_all(&p).unwrap();
+        if i == 8 {
+            std::fs::write(p.join("nine.txt"), b"level 9\n").unwrap();
+        }
+    }
+    std::fs::write(p.join("deep.txt"), b"deep\n").unwrap();
+}
+
+/// Everything the tools say about a rewrite of `image` equals what they say about `image`.
+fn assert_rewrite_same(image: &Path, dir: &Path) -> PathBuf {
+    let out = dir.join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let new = rewrite(image, &out);
+    let what = image.display().to_string();
+    assert_eq!(lsdl(&new), lsdl(image), "lsdl of {what}");
+    let extract = |img: &Path| {
+        let mut t = xorriso_extract(img);
+        t.remove("rr_moved");
+        t
+    };
+    assert_same(&what, &extract(&new), &extract(image));
+    assert_same(&what, &bsdtar_tree(&new), &bsdtar_tree(image));
+    for space in [&[][..], &["-R"]] {
+        assert_eq!(
+            isoinfo_names(&new, space),
+            isoinfo_names(image, space),
+            "isoinfo -f {space:?} of {what}"
+        );
+    }
+    if has_joliet(image) {
+        assert_eq!(isoinfo_names(&new, &["-J"]), isoinfo_names(image, &["-J"]));
+    }
+    assert_same(&what, &ours(&new, ""), &ours(image, ""));
+    new
+}
+
+/// The Rock Ridge entries of the record of `path` (by its visible name) in `img`.
+fn entries_of(img: &Path, path: &[&[u8]]) -> Vec<Vec<u8>> {
+    let fs = open(img);
+    let mut ino = fs.root();
+    for name in path {
+        ino = fs
+            .lookup(ino, name)
+            .unwrap()
+            .expect("the path is there")
+            .ino;
+    }
+    fs.original_record(ino).unwrap().entries
+}
+
+#[test]
+fn deep_trees_are_relocated_as_the_original_was() {
+    let dir = scratch();
+    let tree = dir.path().join("tree");
+    deep_tree(&tree, 12);
+    let t = tree.to_str().unwrap();
+    // genisoimage relocates past 8 levels (CL, RE, PL into rr_moved); so does the rewrite.
+    let gen = dir.path().join("genisoimage.iso");
+    tool(
+        "genisoimage",
+        &["-quiet", "-R", "-J", "-o", gen.to_str().unwrap(), t],
+        None,
+    );
+    let new = assert_rewrite_same(&gen, dir.path());
+    let path: Vec<Vec<u8>> = (1..=8).map(|i| format!("d{i}").into_bytes()).collect();
+    let path: Vec<&[u8]> = path.iter().map(Vec::as_slice).collect();
+    let stub = entries_of(&new, &path);
+    assert!(
+        stub.iter().any(|e| e.starts_with(b"CL")),
+        "d8 stands in d7 as a CL record"
+    );
+    assert!(isoinfo_names(&new, &[])
+        .iter()
+        .any(|n| n.starts_with("RR_MOVED/")));
+    // xorriso writes deep trees as they are (ECMA-119 relaxed); so does the rewrite.
+    let xor = dir.path().join("xorriso.iso");
+    crate::common::xorriso_rr(&tree, &xor);
+    let new = assert_rewrite_same(&xor, dir.path());
+    assert!(!isoinfo_names(&new, &[])
+        .iter()
+        .any(|n| n.contains("RR_MOVED")));
+}
+
+#[test]
+fn names_at_the_limits_are_kept() {
+    let dir = scratch();
+    let tree = dir.path().join("tree");
+    std::fs::create_dir(&tree).unwrap();
+    let rr_max = "r".repeat(251) + ".txt";
+    let joliet_64 = "j".repeat(60) + ".txt";
+    let joliet_103 = "k".repeat(99) + ".dat";
+    for (i, name) in [&rr_max, &joliet_64, &joliet_103].into_iter().enumerate() {
+        std::fs::write(tree.join(name), format!("{i}\n")).unwrap();
+    }
+    let link = tree.join("l".repeat(255));
+    std::os::unix::fs::symlink("segment/".repeat(60) + "end", &link).unwrap();
+    let t = tree.to_str().unwrap();
+    for (name, long) in [("joliet.iso", false), ("joliet-long.iso", true)] {
+        let img = dir.path().join(name);
+        let mut args = vec!["-as", "mkisofs", "-quiet", "-R", "-J"];
+        if long {
+            args.push("-joliet-long");
+        }
+        args.extend(["-o", img.to_str().unwrap(), t]);
+        tool("xorriso", &args, None);
+        let new = assert_rewrite_same(&img, dir.path());
+        let names = isoinfo_names(&new, &["-R"]);
+        assert!(names.contains(&rr_max), "{names:?}");
+        let fs = open(&img);
+        let fit = write::check_name(&fs, joliet_103.as_bytes(), false).unwrap();
+        let expect = if long {
+            joliet_103.clone()
+        } else {
+            "k".repeat(60) + ".dat"
+        };
+        assert_eq!(fit.joliet, Some((expect, !long)));
+        assert_eq!(fit.rock_ridge.as_ref(), Some(&joliet_103));
+        assert!(write::check_name(&fs, "n".repeat(256).as_bytes(), false).is_err());
     }
 }

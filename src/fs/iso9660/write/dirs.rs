@@ -8,6 +8,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use super::super::record;
 use super::super::IsoFs;
 use super::names::{self, IsoStyle};
+use super::original::JolietInfo;
 use super::rrip::{Rrip, Split, Su};
 use super::tree::{Content, Tree};
 use super::Style;
@@ -126,15 +127,9 @@ pub(super) fn name_iso(
             let base = matches!(o.prov, Provenance::Base { .. });
             let (keep, recorded) = match primary_ids {
                 Some(ids) => {
-                    let id = match (&o.content, o.prov) {
-                        (Content::Spans { spans, .. }, Provenance::Base { data: true }) => {
-                            match spans.first() {
-                                Some(Span::Source { offset, .. }) => ids.get(offset).cloned(),
-                                _ => None,
-                            }
-                        }
-                        _ => None,
-                    };
+                    let id = data_offset(t, k)
+                        .and_then(|at| ids.get(&at).cloned())
+                        .filter(|id| style.identifier_of(id, &o.name));
                     (id.is_some(), id)
                 }
                 None => (
@@ -182,20 +177,41 @@ pub(super) fn name_iso(
 }
 
 /// Gives every object of the real tree its Joliet name, and sorts each directory's.
-/// Symlinks and special files are left out unless `specials`.
-pub(super) fn name_joliet(t: &mut Tree, max: usize, specials: bool) -> HashMap<usize, Vec<usize>> {
+/// Symlinks and special files are left out unless the original has them; unchanged files
+/// keep the original's Joliet name.
+pub(super) fn name_joliet(
+    original: &IsoFs,
+    t: &mut Tree,
+    max: usize,
+    info: &JolietInfo,
+) -> HashMap<usize, Vec<usize>> {
     let mut order = HashMap::new();
     for d in 0..t.objs.len() {
         if !t.objs[d].meta.is_dir() || Some(d) == t.rr_moved {
             continue;
         }
         let mut kids = t.objs[d].children.clone();
-        if !specials {
+        if !info.specials {
             kids.retain(|&k| matches!(t.objs[k].meta.kind, FileKind::File | FileKind::Dir));
         }
         kids.sort_by(|&a, &b| t.objs[a].name.cmp(&t.objs[b].name));
         let mut taken = HashSet::new();
+        let mut pending = Vec::new();
         for &k in &kids {
+            let name = &t.objs[k].name;
+            let kept = data_offset(t, k)
+                .and_then(|at| info.by_data.get(&at))
+                .filter(|j| names::joliet_of(j, name))
+                .filter(|_| {
+                    original.shows_joliet()
+                        || original_visible(original, t, k).as_deref() == Some(&name[..])
+                });
+            match kept {
+                Some(name) if taken.insert(name.clone()) => t.objs[k].joliet_name = name.clone(),
+                _ => pending.push(k),
+            }
+        }
+        for k in pending {
             let is_dir = t.objs[k].meta.is_dir();
             t.objs[k].joliet_name = names::joliet_unique(&t.objs[k].name, is_dir, max, &mut taken);
         }
@@ -203,6 +219,17 @@ pub(super) fn name_joliet(t: &mut Tree, max: usize, specials: bool) -> HashMap<u
         order.insert(d, kids);
     }
     order
+}
+
+/// The offset of the original's data of an object of the original with unchanged data.
+fn data_offset(t: &Tree, k: usize) -> Option<u64> {
+    match (&t.objs[k].content, t.objs[k].prov) {
+        (Content::Spans { spans, .. }, Provenance::Base { data: true }) => match spans.first() {
+            Some(Span::Source { offset, .. }) => Some(*offset),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 /// How many records a file's data needs.

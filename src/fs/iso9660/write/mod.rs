@@ -46,8 +46,8 @@ struct Style {
     iso: IsoStyle,
     rrip: Option<Rrip>,
     primary: Volume,
-    /// Joliet's descriptor, name limit, and whether symlinks and special files are in it.
-    joliet: Option<(Volume, usize, bool)>,
+    /// Joliet's descriptor, name limit, and how the original's Joliet tree was made.
+    joliet: Option<(Volume, usize, original::JolietInfo)>,
     enhanced: Option<Volume>,
 }
 
@@ -107,7 +107,7 @@ pub fn plan(
         } else {
             JOLIET_MAX
         };
-        (v, max, info.specials)
+        (v, max, info)
     });
     let style = Style {
         iso,
@@ -131,8 +131,8 @@ pub fn plan(
     }
     dirs::name_iso(original, &mut t, &style.iso, primary_ids.as_ref());
     let primary_dirs = dirs::primary(original, tree, &t, &style)?;
-    let joliet_dirs = style.joliet.as_ref().map(|(_, max, specials)| {
-        let order = dirs::name_joliet(&mut t, *max, *specials);
+    let joliet_dirs = style.joliet.as_ref().map(|(_, max, info)| {
+        let order = dirs::name_joliet(original, &mut t, *max, info);
         dirs::joliet(&t, &order)
     });
     let mut trees = vec![&primary_dirs];

@@ -124,6 +124,15 @@ impl IsoStyle {
         id
     }
 
+    /// Whether `id` can be the identifier the original gave an entry named `visible` (the
+    /// files of a data extent shared by hard links have different names): their first
+    /// characters agree.
+    pub fn identifier_of(&self, id: &[u8], visible: &[u8]) -> bool {
+        let ours = self.identifier(visible, false);
+        let n = 6.min(ours.len()).min(id.len());
+        ours[..n].eq_ignore_ascii_case(&id[..n])
+    }
+
     /// A free identifier for `visible` in a directory whose identifiers are `taken` (which
     /// it joins).
     pub fn unique(&self, visible: &[u8], is_dir: bool, taken: &mut HashSet<Vec<u8>>) -> Vec<u8> {
@@ -207,6 +216,14 @@ fn joliet_numbered(visible: &[u8], is_dir: bool, max: usize, n: Option<usize>) -
         units.extend_from_slice(&ext);
     }
     (joliet::encode(&String::from_utf16_lossy(&units)), cut)
+}
+
+/// Whether `recorded` can be the Joliet name an original gave an entry named `visible` (see
+/// [`IsoStyle::identifier_of`]).
+pub fn joliet_of(recorded: &[u8], visible: &[u8]) -> bool {
+    let (ours, _) = joliet_numbered(visible, false, JOLIET_LONG_MAX, None);
+    let n = 64.min(ours.len()).min(recorded.len());
+    ours[..n] == recorded[..n]
 }
 
 /// A free Joliet name for `visible` in a directory whose names are `taken` (which it joins).

@@ -14,18 +14,25 @@ use std::sync::Arc;
 use super::super::IsoFs;
 use super::names::{IsoStyle, JOLIET_MAX};
 use crate::error::Result;
-use crate::fs::{FileKind, FileSystem, Ino, MountOptions};
+use crate::fs::{FileKind, FileSystem, Ino, MountOptions, Span};
 
 /// Entries looked at, at most, in each walk.
 const WALK_MAX: usize = 1_000_000;
 
+/// Joliet names of up to this many characters are written without `-joliet-long` (xorriso
+/// writes 65 where genisoimage writes 64).
+const JOLIET_PLAIN_MAX: usize = JOLIET_MAX + 1;
+
 /// How the original's Joliet tree was made.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(super) struct JolietInfo {
-    /// A name in it is over 64 characters (`-joliet-long`).
+    /// A name in it is over 65 characters (`-joliet-long`).
     pub(super) long: bool,
     /// Symlinks and special files are listed in it.
     pub(super) specials: bool,
+    /// The recorded Joliet name of files with data, by the byte offset of their data, so
+    /// unchanged files keep theirs (the mastering tools cut long names differently).
+    pub(super) by_data: HashMap<u64, Vec<u8>>,
 }
 
 /// Calls `visit` for every entry of `fs` (breadth first, at most [`WALK_MAX`]); stops when
@@ -68,11 +75,20 @@ pub(super) fn joliet_info(
     }
     let joliet = reopen(original, "joliet")?;
     let (mut long, mut entries) = (false, 0usize);
+    let mut by_data = HashMap::new();
+    let mut failed = None;
     walk(&joliet, &mut |e| {
         entries += 1;
-        long |= String::from_utf8_lossy(&e.name).encode_utf16().count() > JOLIET_MAX;
+        long |= String::from_utf8_lossy(&e.name).encode_utf16().count() > JOLIET_PLAIN_MAX;
+        if let Err(err) = data_name(&joliet, e.ino, &mut by_data) {
+            failed = Some(err);
+            return true;
+        }
         false
     })?;
+    if let Some(err) = failed {
+        return Err(err);
+    }
     let (mut all, mut count) = (0usize, 0usize);
     if specials && !original.shows_joliet() {
         walk(original, &mut |e| {
@@ -84,7 +100,20 @@ pub(super) fn joliet_info(
     Ok(Some(JolietInfo {
         long,
         specials: count > 0 && entries >= all,
+        by_data,
     }))
+}
+
+/// Adds the recorded name of `ino` of `fs` to `by_data` under the offset of its data (if it
+/// has data), and returns it.
+fn data_name(fs: &IsoFs, ino: Ino, by_data: &mut HashMap<u64, Vec<u8>>) -> Result<Vec<u8>> {
+    let name = fs.original_record(ino)?.name;
+    if let Some(spans) = fs.spans(ino)? {
+        if let Some(Span::Source { offset, .. }) = spans.first() {
+            by_data.entry(*offset).or_insert_with(|| name.clone());
+        }
+    }
+    Ok(name)
 }
 
 /// For an original shown as its Joliet tree: the primary tree's identifiers of files with
@@ -94,24 +123,19 @@ pub(super) fn primary_names(original: &IsoFs) -> Result<(HashMap<u64, Vec<u8>>, 
     let mut by_data = HashMap::new();
     let mut ids: Vec<(bool, Vec<u8>)> = Vec::new();
     let mut failed = None;
-    walk(&plain, &mut |e| {
-        let ino: Ino = e.ino;
-        match plain.original_record(ino) {
-            Ok(r) => {
-                if let Ok(Some(spans)) = plain.spans(ino) {
-                    if let Some(crate::fs::Span::Source { offset, .. }) = spans.first() {
-                        by_data.entry(*offset).or_insert_with(|| r.name.clone());
-                    }
-                }
-                ids.push((e.meta.is_dir(), r.name));
+    walk(
+        &plain,
+        &mut |e| match data_name(&plain, e.ino, &mut by_data) {
+            Ok(name) => {
+                ids.push((e.meta.is_dir(), name));
                 false
             }
             Err(err) => {
                 failed = Some(err);
                 true
             }
-        }
-    })?;
+        },
+    )?;
     if let Some(err) = failed {
         return Err(err);
     }
