@@ -426,3 +426,61 @@ fn names_at_the_limits_are_kept() {
         assert!(write::check_name(&fs, "n".repeat(256).as_bytes(), false).is_err());
     }
 }
+
+/// The PX entry of the root's `.` record of `img`, as its length says: 44 bytes with a serial
+/// number, 36 without.
+fn root_px_len(img: &Path) -> u8 {
+    let fs = open(img);
+    let root = fs.original_record(fs.root()).unwrap();
+    let px = root.entries.iter().find(|e| e.starts_with(b"PX")).unwrap();
+    px[2]
+}
+
+#[test]
+fn rock_ridge_keeps_its_version() {
+    let dir = scratch();
+    for (f, len) in [("sample.iso", 44), ("rr112.iso", 44), ("level3-rr.iso", 36)] {
+        assert_eq!(root_px_len(&fixture(f)), len, "{f}");
+        let new = rewrite(&fixture(f), dir.path());
+        assert_eq!(root_px_len(&new), len, "{f} rewritten");
+        let er = |img: &Path| {
+            let fs = open(img);
+            let root = fs.original_record(fs.root()).unwrap();
+            root.entries_of(b"ER").cloned().collect::<Vec<_>>()
+        };
+        assert_eq!(er(&new), er(&fixture(f)), "{f}: ER entries");
+    }
+}
+
+#[test]
+fn zisofs_files_stay_compressed() {
+    let dir = scratch();
+    let original = fixture("zisofs.iso");
+    let new = rewrite(&original, dir.path());
+    let stored = |img: &Path| -> Vec<(String, Option<u64>)> {
+        let fs = open(img);
+        let mut out = Vec::new();
+        let mut dirs = vec![(fs.root(), String::new())];
+        while let Some((d, path)) = dirs.pop() {
+            for e in fs.read_dir(d).unwrap() {
+                let p = format!("{path}/{}", String::from_utf8_lossy(&e.name));
+                if e.meta.is_dir() {
+                    dirs.push((e.ino, p));
+                    continue;
+                }
+                let r = fs.original_record(e.ino).unwrap();
+                let zf = r.entries.iter().any(|e| e.starts_with(b"ZF"));
+                assert_eq!(zf, r.zisofs_stored.is_some(), "{p}");
+                let len = r.zisofs_stored.map(|s| s.iter().map(|s| s.len()).sum());
+                out.push((p, len));
+            }
+        }
+        out.sort();
+        out
+    };
+    let kept = stored(&new);
+    assert_eq!(kept, stored(&original));
+    assert!(kept.iter().filter(|(_, len)| len.is_some()).count() >= 2);
+    // The new image is smaller than the data decompressed.
+    assert!(std::fs::metadata(&new).unwrap().len() < 100_000);
+}

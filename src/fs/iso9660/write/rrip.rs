@@ -4,8 +4,10 @@
 //!
 //! Choices where the standards leave room:
 //! - PX has the serial number (44 bytes) when the original announces RRIP 1.12
-//!   (`IEEE_P1282`, `IEEE_1282`), not for RRIP 1.10 (`RRIP_1991A`); the root's ER entries are
-//!   the original's, copied as recorded (AAIP's included).
+//!   (`IEEE_P1282`, `IEEE_1282`) or records one anyway (xorriso under `RRIP_1991A`), not for
+//!   RRIP 1.10 as genisoimage writes it (36 bytes); the root's ER entries are the original's,
+//!   copied as recorded (AAIP's included). Serial numbers are given in tree order, one per
+//!   hard link group.
 //! - For an object of the original, what is unchanged is copied as recorded: TF when the
 //!   three times are, PN when the device numbers are, SL when the target is, ZF when the data
 //!   is the stored zisofs data, the AAIP AL entries when the attributes are. Otherwise TF
@@ -182,10 +184,11 @@ impl Rrip {
         }
         let root = original.original_record(original.root())?;
         let er: Vec<Vec<u8>> = root.entries_of(b"ER").cloned().collect();
+        // RRIP 1.12 announces serial numbers; xorriso records them under RRIP 1.10's ER too.
         let serials = er.iter().any(|e| {
             let ids: [&[u8]; 2] = [b"IEEE_P1282", b"IEEE_1282"];
             ids.iter().any(|id| e.windows(id.len()).any(|w| w == *id))
-        });
+        }) || root.entries_of(b"PX").any(|px| px.get(2) == Some(&44));
         let dot_names = root.entries_of(b"NM").next().is_some();
         Ok(Some(Rrip {
             serials,
