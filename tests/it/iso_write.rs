@@ -532,3 +532,24 @@ fn new_files_are_written_whole() {
         "8.3: {names:?}"
     );
 }
+
+#[test]
+fn hidden_flags_are_kept() {
+    let dir = scratch();
+    let new = rewrite(&fixture("level1.iso"), dir.path());
+    let flags = |img: &Path, name: &[u8]| {
+        let fs = open(img);
+        let e = fs.lookup(fs.root(), name).unwrap().expect("listed");
+        fs.original_record(e.ino).unwrap().flags
+    };
+    assert_eq!(flags(&new, b"HIDDEN.TXT") & 1, 1);
+    assert_eq!(flags(&new, b"FILE1.TXT") & 1, 0);
+    // isoinfo shows the flags byte after the extent.
+    let listing = tool("isoinfo", &["-l", "-i", new.to_str().unwrap()], None);
+    let line = String::from_utf8_lossy(&listing)
+        .lines()
+        .find(|l| l.contains("HIDDEN.TXT"))
+        .unwrap()
+        .to_string();
+    assert!(line.contains(" 01]"), "{line}");
+}
