@@ -2,5 +2,6 @@
 #![forbid(unsafe_code)]
 
 fn main() {
+    isofish::plan::atomic::catch_file_size_signal();
     std::process::exit(isofish::shell::main());
 }

@@ -3,7 +3,11 @@
 //! to an image. Mounting, unmounting and where each mount comes from are in
 //! `session/mounts.rs`.
 
+mod commit;
 mod mounts;
+mod stage;
+
+pub use stage::Staging;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -36,6 +40,8 @@ pub struct Session {
     cwd: String,
     /// Set by `--ro`: no staged changes, no commit.
     pub readonly: bool,
+    /// Commits made so far.
+    commits: u64,
 }
 
 /// The device name of the `index`th drive: sda..sdz, sdaa...
@@ -62,6 +68,7 @@ impl Session {
             vfs: Vfs::default(),
             cwd: "/".into(),
             readonly,
+            commits: 0,
         }
     }
 

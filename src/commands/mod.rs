@@ -7,6 +7,7 @@ pub mod boot;
 pub mod browse;
 pub mod checksum;
 pub mod checksums_out;
+pub mod commit;
 pub mod copy_out;
 pub mod download;
 pub mod extract;
@@ -22,6 +23,8 @@ pub mod shell_cmds;
 pub mod sink;
 pub mod tar;
 pub mod tar_out;
+pub mod tree_edit;
+pub mod write;
 pub mod xattr;
 
 use std::io::Write;
@@ -345,6 +348,9 @@ pub fn all() -> &'static [Command] {
             tar_out::COMMANDS,
             checksums_out::COMMANDS,
             xattr::COMMANDS,
+            write::COMMANDS,
+            commit::COMMANDS,
+            tree_edit::COMMANDS,
             &[HELP],
         ];
         let mut v: Vec<Command> = groups.iter().flat_map(|g| g.iter().copied()).collect();

@@ -1,4 +1,4 @@
-//! Commands of the shell itself: `echo`, `quit` and `completions SHELL` (the completion script
+//! Commands of the shell itself: `echo`, `quit`, `quit!` (which drops staged changes) and `completions SHELL` (the completion script
 //! for bash, zsh or fish, generated from the flag table).
 
 use std::str::FromStr;
@@ -28,6 +28,16 @@ pub const COMMANDS: &[Command] = &[
         args: &[],
         options: &[],
         run: |_, _| Err(Quit.into()),
+    },
+    Command {
+        name: "quit!",
+        aliases: &["exit!", "q!"],
+        args: &[],
+        options: &[],
+        run: |ctx, _| {
+            ctx.session.discard_all()?;
+            Err(Quit.into())
+        },
     },
 ];
 

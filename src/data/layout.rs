@@ -86,7 +86,7 @@ impl Layout {
     }
 
     /// The spans in file order.
-    pub fn spans(&self) -> impl Iterator<Item = &Span> {
+    pub fn spans(&self) -> impl Iterator<Item = &Span> + Clone {
         self.pieces.iter().map(|p| &p.span)
     }
 

@@ -84,8 +84,11 @@ impl FileCopy {
     }
 }
 
-/// Copies one slice of a span to `pos` in `out`.
-fn copy_slice(
+/// Copies one slice of a span to `pos` in `out`, a host file that reads as zeros where
+/// nothing was written yet (a hole is left for a range of zeros; whoever writes the last slice
+/// sets the file's length). `fast` is cleared, for this slice and the next ones, when the host
+/// refuses `copy_file_range`; `buf` is scratch space; `done` is told of every piece moved.
+pub(crate) fn copy_slice(
     slice: &Slice,
     mut pos: u64,
     out: &File,

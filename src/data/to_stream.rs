@@ -78,15 +78,23 @@ impl<'a> Direct<'a> {
     /// Writes `span` to the output: moved straight from the host file when it is a range of
     /// one and the host allows it, else read and written.
     pub fn copy(&mut self, span: &Span) -> anyhow::Result<()> {
+        self.copy_reporting(span, &|_| {})
+    }
+
+    /// [`Direct::copy`], telling `done` of every piece moved.
+    pub fn copy_reporting(&mut self, span: &Span, done: &dyn Fn(u64)) -> anyhow::Result<()> {
         let len = span.len();
-        let mut done = 0;
-        while done < len {
-            let want = (len - done).min(CHUNK) as usize;
+        let mut moved = 0;
+        while moved < len {
+            let want = (len - moved).min(CHUNK) as usize;
             if let (true, Some((image, base))) = (self.fast, span.host_file()) {
-                let mut at = base + done;
+                let mut at = base + moved;
                 match self.move_once(image, &mut at, want) {
-                    Ok(0) => return Err(ended(span, done).into()),
-                    Ok(n) => done += n as u64,
+                    Ok(0) => return Err(ended(span, moved).into()),
+                    Ok(n) => {
+                        moved += n as u64;
+                        done(n as u64);
+                    }
                     // The reader went away: no other way of writing would help.
                     Err(Errno::PIPE) => return Err(io::Error::from(Errno::PIPE).into()),
                     Err(Errno::INTR) => {}
@@ -94,7 +102,9 @@ impl<'a> Direct<'a> {
                 }
                 continue;
             }
-            done += self.write_through(span, done, want)? as u64;
+            let n = self.write_through(span, moved, want)? as u64;
+            moved += n;
+            done(n);
         }
         Ok(())
     }
@@ -117,28 +127,57 @@ impl<'a> Direct<'a> {
     }
 }
 
-/// Writes a file's data to `out`: when some of it lies in a host file and `fd` (the
-/// descriptor behind `out`) takes direct moves, span by span into `fd` (after flushing
-/// `out`), else read through `buf` and written to `out`.
+/// Writes a file's data to `out`: when it is laid out as spans, through [`write_spans`], else
+/// read through its filesystem into `buf` and written to `out`.
 pub fn write_file(
     data: &FileData,
     out: &mut dyn Write,
     fd: Option<BorrowedFd>,
     buf: &mut [u8],
 ) -> anyhow::Result<()> {
-    let direct = fd.and_then(Direct::new);
-    let layout = data
-        .layout()
-        .filter(|l| l.spans().any(|s| s.host_file().is_some()));
-    let (Some(mut direct), Some(layout)) = (direct, layout) else {
-        return data.for_each_chunk(0, data.size(), buf, |_, chunk| Ok(out.write_all(chunk)?));
+    match data.layout() {
+        Some(layout) => write_spans(layout.spans(), layout.len(), out, fd, buf, &|_| {}),
+        None => data.for_each_chunk(0, data.size(), buf, |_, chunk| Ok(out.write_all(chunk)?)),
+    }
+}
+
+/// Writes `spans` (`len` bytes in all) to `out`: when some of them lie in a host file and `fd`
+/// (the descriptor behind `out`) takes direct moves, span by span into `fd` (after flushing
+/// `out`), else read through `buf` (not empty) and written to `out`. `done` is told of every
+/// piece written.
+pub fn write_spans<'s, I>(
+    spans: I,
+    len: u64,
+    out: &mut dyn Write,
+    fd: Option<BorrowedFd>,
+    buf: &mut [u8],
+    done: &dyn Fn(u64),
+) -> anyhow::Result<()>
+where
+    I: Iterator<Item = &'s Span> + Clone,
+{
+    let direct = fd
+        .and_then(Direct::new)
+        .filter(|_| spans.clone().any(|s| s.host_file().is_some()));
+    let Some(mut direct) = direct else {
+        for span in spans {
+            let mut within = 0;
+            while within < span.len() {
+                let n = buf.len().min((span.len() - within) as usize);
+                read_exact(span, within, &mut buf[..n])?;
+                out.write_all(&buf[..n])?;
+                within += n as u64;
+                done(n as u64);
+            }
+        }
+        return Ok(());
     };
-    if data.size() >= 1 << 20 {
+    if len >= 1 << 20 {
         widen_pipe(direct.fd);
     }
     out.flush()?;
-    for span in layout.spans() {
-        direct.copy(span)?;
+    for span in spans {
+        direct.copy_reporting(span, done)?;
     }
     Ok(())
 }

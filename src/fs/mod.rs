@@ -122,6 +122,11 @@ impl Metadata {
         }
     }
 
+    /// The same metadata for an object of another kind.
+    pub fn with_kind(self, kind: FileKind) -> Metadata {
+        Metadata { kind, ..self }
+    }
+
     /// The full `st_mode`: type bits and permission bits.
     pub fn st_mode(&self) -> u32 {
         self.kind.mode_bits() | (self.mode & 0o7777)
@@ -202,6 +207,13 @@ pub trait FileSystem: Send + Sync {
     /// (`getxattrs`, `tar-out xattrs:true`). Formats that record none return an empty list.
     fn xattrs(&self, _ino: Ino) -> Result<Vec<Xattr>> {
         Ok(Vec::new())
+    }
+    /// Whether a new entry called `name` can be stored, for the commands that stage one:
+    /// refused ([`Error::CannotStoreName`]) when the format cannot hold it, else a note when
+    /// it will be stored otherwise than given (a Joliet name cut short), `None` when as given.
+    /// Formats isofish does not write accept every name.
+    fn name_fit(&self, _name: &[u8], _is_dir: bool) -> Result<Option<String>> {
+        Ok(None)
     }
     /// What `mounts` and `file` add after the type: the compression, where decoded data is
     /// kept (`xz`; `gzip, decoded in memory`).

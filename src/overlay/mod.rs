@@ -1,7 +1,34 @@
-//! The staged layer: a [`FileSystem`](crate::fs::FileSystem) over a mounted filesystem that
-//! holds the session's uncommitted changes, so every reader sees them with no code of its own.
+//! The staged layer: [`Overlay`], a [`FileSystem`] over a mounted filesystem that holds the
+//! session's uncommitted changes (new, changed, removed, renamed and linked files and
+//! directories, metadata, the volume label), so every reader, command and the browser pane see
+//! them with no code of their own, and the writers build the new image from it.
+//!
+//! Objects of the filesystem below keep their [`Ino`]; objects made in the overlay get numbers
+//! with the top bit set ([`NEW`]), which no format uses. A changed object is *staged*: its
+//! metadata, its data ([`Content`]) and, for a directory, its listing are kept here; an object
+//! that is not staged is read from below unchanged. Changes are addressed by the object's path
+//! from the filesystem's root (symlinks already followed by the session), so the overlay knows
+//! every directory on the way to a change (`touched`, where `changes` looks).
 
-use crate::fs::Ino;
+pub mod content;
+
+pub use content::{Content, HostFile};
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use crate::error::{Error, Result};
+use crate::fs::{DirEntry, FileKind, FileSystem, Ino, Metadata, Span, Timestamp, Xattr};
+use crate::source::Source;
+use crate::vfs::path;
+
+/// The bit that marks an [`Ino`] made in the overlay.
+pub const NEW: Ino = 1 << 63;
+
+/// Where the inode numbers (`Metadata::ino`) of objects made in the overlay start: above what
+/// formats record (Rock Ridge serials are 32-bit, ISO and UDF locations are byte offsets of
+/// images far smaller), so hard-link detection never confuses a new file with an old one.
+const NEW_INODE_NUMBERS: u64 = 1 << 40;
 
 /// How much of an object of a tree being written comes from the filesystem below the overlay.
 /// Objects that come from it keep its [`Ino`], so a writer can ask the original for what the
@@ -12,4 +39,464 @@ pub enum Provenance {
     New,
     /// An object of the original: `data` is true while its content is the original's.
     Base { data: bool },
+}
+
+/// A staged object.
+#[derive(Clone)]
+pub(crate) struct Staged {
+    pub(crate) meta: Metadata,
+    /// New data; `None` keeps the data below (or, for an object made here, none).
+    pub(crate) content: Option<Content>,
+    /// A directory's listing, once changed; `None` reads it from below.
+    pub(crate) entries: Option<Vec<DirEntry>>,
+    /// Extended attributes, once set (copied with `cp -a`); `None` reads them from below.
+    pub(crate) xattrs: Option<Vec<Xattr>>,
+}
+
+/// Everything staged.
+#[derive(Clone, Default)]
+pub(crate) struct State {
+    pub(crate) nodes: HashMap<Ino, Staged>,
+    /// The last number given to an object made here.
+    last: u64,
+    pub(crate) label: Option<String>,
+    /// Uploaded host files, checked before a commit takes their bytes.
+    pub(crate) hosts: Vec<HostFile>,
+    /// Directories that lie on the path of a change.
+    pub(crate) touched: HashSet<Ino>,
+    /// Where objects of the filesystem below that were moved came from.
+    pub(crate) moved_from: HashMap<Ino, String>,
+}
+
+/// Staged changes over a filesystem.
+pub struct Overlay {
+    base: Arc<dyn FileSystem>,
+    state: RwLock<State>,
+}
+
+/// Now, for the times a change sets.
+pub fn now() -> Timestamp {
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    Timestamp {
+        secs: d.as_secs() as i64,
+        nanos: d.subsec_nanos(),
+    }
+}
+
+/// The metadata of an object a command makes: `kind` with permission bits `mode`, owned by
+/// root, all times now (the overlay fills in its number, size and links).
+pub fn fresh(kind: FileKind, mode: u32) -> Metadata {
+    let t = now();
+    Metadata {
+        mtime: t,
+        atime: t,
+        ctime: t,
+        mode: mode & 0o7777,
+        ..Metadata::synthetic_dir(0)
+    }
+    .with_kind(kind)
+}
+
+/// The error for a path that names nothing.
+fn missing(path: &str) -> Error {
+    Error::NotFound(path.to_string())
+}
+
+/// The error for a path that already names something.
+fn exists(path: &str) -> Error {
+    Error::Usage(format!("{path}: file exists"))
+}
+
+impl Overlay {
+    /// An overlay with nothing staged over `base`.
+    pub fn new(base: Arc<dyn FileSystem>) -> Overlay {
+        Overlay {
+            base,
+            state: RwLock::default(),
+        }
+    }
+
+    /// The filesystem below.
+    pub fn base(&self) -> &Arc<dyn FileSystem> {
+        &self.base
+    }
+
+    pub(crate) fn read(&self) -> RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// True when nothing is staged.
+    pub fn is_clean(&self) -> bool {
+        let st = self.read();
+        st.nodes.is_empty() && st.label.is_none()
+    }
+
+    /// Drops everything staged.
+    pub fn revert_all(&self) {
+        *self.write() = State::default();
+    }
+
+    /// What a writer may take from the filesystem below for `ino`.
+    pub fn provenance(&self, ino: Ino) -> Provenance {
+        if ino & NEW != 0 {
+            return Provenance::New;
+        }
+        let data = self
+            .read()
+            .nodes
+            .get(&ino)
+            .is_none_or(|s| s.content.is_none());
+        Provenance::Base { data }
+    }
+
+    /// Fails when an uploaded host file changed or went away since it was staged.
+    pub fn check_hosts(&self) -> Result<()> {
+        self.read().hosts.iter().try_for_each(HostFile::check)
+    }
+
+    /// The entry `name` of directory `dir`, with its current metadata.
+    fn entry(&self, st: &State, dir: Ino, name: &[u8]) -> Result<Option<DirEntry>> {
+        let found = match st.nodes.get(&dir).and_then(|s| s.entries.as_ref()) {
+            Some(entries) => entries.iter().find(|e| e.name == name).cloned(),
+            None if dir & NEW != 0 => None,
+            None => self.base.lookup(dir, name)?,
+        };
+        Ok(found.map(|e| refreshed(st, e)))
+    }
+
+    /// The directories from the root to `path`'s parent (each must exist and be one), and its
+    /// last name. `path` is absolute from this filesystem's root, symlinks already followed.
+    fn parent_chain(&self, st: &State, path: &str) -> Result<(Vec<Ino>, Vec<u8>)> {
+        let mut comps: Vec<&[u8]> = path::components(path.as_bytes()).collect();
+        let name = comps
+            .pop()
+            .ok_or_else(|| Error::Usage(format!("{path}: the root cannot be changed this way")))?
+            .to_vec();
+        let mut chain = vec![self.base.root()];
+        for (i, comp) in comps.iter().enumerate() {
+            let here = *chain.last().expect("the root is first");
+            let so_far = path::join(&comps[..=i]);
+            match self.entry(st, here, comp)? {
+                Some(e) if e.meta.is_dir() => chain.push(e.ino),
+                Some(_) => return Err(Error::NotADirectory(so_far)),
+                None => return Err(missing(&so_far)),
+            }
+        }
+        Ok((chain, name))
+    }
+
+    /// `dir`'s listing, to be changed: copied up from below the first time; the directory's
+    /// modification and change times become now.
+    fn listing_mut<'s>(&self, st: &'s mut State, dir: Ino) -> Result<&'s mut Vec<DirEntry>> {
+        let staged = self.stage(st, dir)?;
+        let t = now();
+        (staged.meta.mtime, staged.meta.ctime) = (t, t);
+        if staged.entries.is_none() {
+            staged.entries = Some(self.base.read_dir(dir)?);
+        }
+        Ok(staged.entries.as_mut().expect("filled above"))
+    }
+
+    /// `ino` staged, with its metadata copied up from below the first time.
+    fn stage<'s>(&self, st: &'s mut State, ino: Ino) -> Result<&'s mut Staged> {
+        Ok(match st.nodes.entry(ino) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => v.insert(Staged {
+                meta: self.base.metadata(ino)?,
+                content: None,
+                entries: None,
+                xattrs: None,
+            }),
+        })
+    }
+
+    /// The object at `path` (not followed if a symlink): its number and metadata.
+    pub fn find(&self, path: &str) -> Result<DirEntry> {
+        let st = self.read();
+        let (chain, name) = self.parent_chain(&st, path)?;
+        self.entry(&st, *chain.last().expect("root"), &name)?
+            .ok_or_else(|| missing(path))
+    }
+
+    /// Makes a new object at `path` (which must not exist; its parent must): a file with
+    /// `content`, a directory (empty), a symlink or a device node, as `meta` says (its `ino`,
+    /// `size` and `nlink` are filled in here). Returns its number.
+    pub fn create(&self, path: &str, mut meta: Metadata, content: Option<Content>) -> Result<Ino> {
+        let mut st = self.write();
+        let (chain, name) = self.parent_chain(&st, path)?;
+        let dir = *chain.last().expect("root");
+        if self.entry(&st, dir, &name)?.is_some() {
+            return Err(exists(path));
+        }
+        st.last += 1;
+        let ino = NEW | st.last;
+        meta.ino = NEW_INODE_NUMBERS + st.last;
+        meta.nlink = if meta.is_dir() { 2 } else { 1 };
+        meta.size = match (&content, &meta.symlink) {
+            (Some(c), _) => c.len(),
+            (None, Some(target)) => target.len() as u64,
+            (None, None) => 0,
+        };
+        meta.allocated = meta.size;
+        let entries = meta.is_dir().then(Vec::new);
+        st.nodes.insert(
+            ino,
+            Staged {
+                meta: meta.clone(),
+                content,
+                entries,
+                xattrs: None,
+            },
+        );
+        self.listing_mut(&mut st, dir)?
+            .push(DirEntry { name, ino, meta });
+        touch(&mut st, &chain);
+        Ok(ino)
+    }
+
+    /// Gives the file at `path` new data; its modification and change times become now.
+    pub fn set_content(&self, path: &str, content: Content) -> Result<()> {
+        self.change(path, |s| {
+            if s.meta.kind != FileKind::File {
+                return Err(Error::Usage(format!("{path}: not a regular file")));
+            }
+            s.meta.size = content.len();
+            s.meta.allocated = content.len();
+            s.meta.mtime = now();
+            s.content = Some(content);
+            Ok(())
+        })
+    }
+
+    /// The data of the file at `path` as it is now (staged or below).
+    pub fn content(&self, path: &str) -> Result<Content> {
+        let e = self.find(path)?;
+        if e.meta.kind != FileKind::File {
+            return Err(Error::Usage(format!("{path}: not a regular file")));
+        }
+        if let Some(c) = self
+            .read()
+            .nodes
+            .get(&e.ino)
+            .and_then(|s| s.content.clone())
+        {
+            return Ok(c);
+        }
+        let name = format!("{}:{path}", self.base.source().name());
+        Content::of_file(&self.base, e.ino, e.meta.size, name)
+    }
+
+    /// Changes the metadata of the object at `path` with `f` (`chmod`, `chown`, `utimens`);
+    /// its change time becomes now.
+    pub fn change_meta(
+        &self,
+        path: &str,
+        f: impl FnOnce(&mut Metadata) -> Result<()>,
+    ) -> Result<()> {
+        self.change(path, |s| f(&mut s.meta))
+    }
+
+    /// Sets the extended attributes of the object at `path` (`cp -a` keeps them).
+    pub fn set_xattrs(&self, path: &str, xattrs: Vec<Xattr>) -> Result<()> {
+        self.change(path, |s| {
+            s.xattrs = Some(xattrs);
+            Ok(())
+        })
+    }
+
+    /// Changes the staged object at `path` with `f`, all or nothing; its change time becomes
+    /// now.
+    fn change(&self, path: &str, f: impl FnOnce(&mut Staged) -> Result<()>) -> Result<()> {
+        let mut st = self.write();
+        let (chain, name) = self.parent_chain(&st, path)?;
+        let e = self
+            .entry(&st, *chain.last().expect("root"), &name)?
+            .ok_or_else(|| missing(path))?;
+        let staged = self.stage(&mut st, e.ino)?;
+        let mut changed = staged.clone();
+        f(&mut changed)?;
+        changed.meta.ctime = now();
+        *staged = changed;
+        touch(&mut st, &chain);
+        Ok(())
+    }
+
+    /// Removes the name `path` (a directory with all it holds: the caller checks emptiness
+    /// where the command asks for it).
+    pub fn remove(&self, path: &str) -> Result<()> {
+        let mut st = self.write();
+        let (chain, name) = self.parent_chain(&st, path)?;
+        let dir = *chain.last().expect("root");
+        let e = self.entry(&st, dir, &name)?.ok_or_else(|| missing(path))?;
+        self.listing_mut(&mut st, dir)?.retain(|x| x.name != name);
+        if !e.meta.is_dir() && e.meta.nlink > 1 {
+            let staged = self.stage(&mut st, e.ino)?;
+            staged.meta.nlink -= 1;
+            staged.meta.ctime = now();
+        }
+        touch(&mut st, &chain);
+        Ok(())
+    }
+
+    /// Moves the object at `from` to `to` (which must not exist): renames, or moves between
+    /// directories. A directory cannot move into itself.
+    pub fn rename(&self, from: &str, to: &str) -> Result<()> {
+        let mut st = self.write();
+        let (from_chain, from_name) = self.parent_chain(&st, from)?;
+        let (to_chain, to_name) = self.parent_chain(&st, to)?;
+        let from_dir = *from_chain.last().expect("root");
+        let to_dir = *to_chain.last().expect("root");
+        let e = self
+            .entry(&st, from_dir, &from_name)?
+            .ok_or_else(|| missing(from))?;
+        if to_chain.contains(&e.ino) {
+            return Err(Error::Usage(format!(
+                "cannot move {from} into itself ({to})"
+            )));
+        }
+        if self.entry(&st, to_dir, &to_name)?.is_some() {
+            return Err(exists(to));
+        }
+        self.listing_mut(&mut st, from_dir)?
+            .retain(|x| x.name != from_name);
+        let mut moved = e.clone();
+        moved.name = to_name;
+        self.listing_mut(&mut st, to_dir)?.push(moved);
+        if e.ino & NEW == 0 {
+            st.moved_from
+                .entry(e.ino)
+                .or_insert_with(|| from.to_string());
+        }
+        if let Some(s) = st.nodes.get_mut(&e.ino) {
+            s.meta.ctime = now();
+        }
+        touch(&mut st, &from_chain);
+        touch(&mut st, &to_chain);
+        Ok(())
+    }
+
+    /// Gives the non-directory at `existing` a second name, `new` (which must not exist).
+    pub fn link(&self, existing: &str, new: &str) -> Result<()> {
+        let mut st = self.write();
+        let (from_chain, from_name) = self.parent_chain(&st, existing)?;
+        let e = self
+            .entry(&st, *from_chain.last().expect("root"), &from_name)?
+            .ok_or_else(|| missing(existing))?;
+        if e.meta.is_dir() {
+            return Err(Error::IsADirectory(existing.to_string()));
+        }
+        let (to_chain, to_name) = self.parent_chain(&st, new)?;
+        let to_dir = *to_chain.last().expect("root");
+        if self.entry(&st, to_dir, &to_name)?.is_some() {
+            return Err(exists(new));
+        }
+        let staged = self.stage(&mut st, e.ino)?;
+        staged.meta.nlink += 1;
+        staged.meta.ctime = now();
+        let meta = staged.meta.clone();
+        self.listing_mut(&mut st, to_dir)?.push(DirEntry {
+            name: to_name,
+            ino: e.ino,
+            meta,
+        });
+        touch(&mut st, &to_chain);
+        Ok(())
+    }
+
+    /// Sets the volume label.
+    pub fn set_label(&self, label: &str) {
+        self.write().label = Some(label.to_string());
+    }
+
+    /// Remembers an uploaded host file, checked again before a commit.
+    pub fn note_host(&self, host: HostFile) {
+        self.write().hosts.push(host);
+    }
+}
+
+/// Marks every directory on a change's way as touched.
+fn touch(st: &mut State, chain: &[Ino]) {
+    st.touched.extend(chain.iter().copied());
+}
+
+/// `e` with the staged metadata of its object, if it is staged.
+fn refreshed(st: &State, mut e: DirEntry) -> DirEntry {
+    if let Some(s) = st.nodes.get(&e.ino) {
+        e.meta = s.meta.clone();
+    }
+    e
+}
+
+impl FileSystem for Overlay {
+    fn type_name(&self) -> &'static str {
+        self.base.type_name()
+    }
+    fn source(&self) -> &Arc<dyn Source> {
+        self.base.source()
+    }
+    fn label(&self) -> Option<String> {
+        self.read().label.clone().or_else(|| self.base.label())
+    }
+    fn root(&self) -> Ino {
+        self.base.root()
+    }
+    fn metadata(&self, ino: Ino) -> Result<Metadata> {
+        if let Some(s) = self.read().nodes.get(&ino) {
+            return Ok(s.meta.clone());
+        }
+        self.base.metadata(ino)
+    }
+    fn read_dir(&self, dir: Ino) -> Result<Vec<DirEntry>> {
+        let st = self.read();
+        let entries = match st.nodes.get(&dir).and_then(|s| s.entries.clone()) {
+            Some(entries) => entries,
+            None => self.base.read_dir(dir)?,
+        };
+        if st.nodes.is_empty() {
+            return Ok(entries);
+        }
+        Ok(entries.into_iter().map(|e| refreshed(&st, e)).collect())
+    }
+    fn lookup(&self, dir: Ino, name: &[u8]) -> Result<Option<DirEntry>> {
+        let st = self.read();
+        self.entry(&st, dir, name)
+    }
+    fn read_at(&self, ino: Ino, offset: u64, buf: &mut [u8]) -> Result<usize> {
+        let content = self.read().nodes.get(&ino).map(|s| s.content.clone());
+        match content {
+            Some(Some(c)) => c.read_at(offset, buf),
+            Some(None) if ino & NEW != 0 => Ok(0),
+            _ => self.base.read_at(ino, offset, buf),
+        }
+    }
+    fn spans(&self, ino: Ino) -> Result<Option<Vec<Span>>> {
+        let content = self.read().nodes.get(&ino).map(|s| s.content.clone());
+        match content {
+            Some(Some(c)) => Ok(Some(c.spans())),
+            Some(None) if ino & NEW != 0 => Ok(Some(Vec::new())),
+            _ => self.base.spans(ino),
+        }
+    }
+    fn xattrs(&self, ino: Ino) -> Result<Vec<Xattr>> {
+        match self.read().nodes.get(&ino).map(|s| s.xattrs.clone()) {
+            Some(Some(x)) => Ok(x),
+            Some(None) if ino & NEW != 0 => Ok(Vec::new()),
+            _ => self.base.xattrs(ino),
+        }
+    }
+    fn name_fit(&self, name: &[u8], is_dir: bool) -> Result<Option<String>> {
+        self.base.name_fit(name, is_dir)
+    }
+    fn detail(&self) -> Option<String> {
+        self.base.detail()
+    }
+    fn info(&self) -> Vec<(String, String)> {
+        self.base.info()
+    }
 }

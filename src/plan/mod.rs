@@ -2,7 +2,12 @@
 //! structures a writer encodes, ranges of sources for data kept from an image or taken from a
 //! host file, zeros), with its length known before the first byte is written. The writers
 //! (`fs::iso9660::write`, later UDF and the nested formats) build one; the sinks below take
-//! it somewhere: a host file, replaced atomically, or a stream. Nothing here knows a format.
+//! it somewhere: a new host file ([`to_file`]), a file replaced atomically ([`atomic`]), or a
+//! stream ([`to_stream`]). Nothing here knows a format.
+
+pub mod atomic;
+pub mod to_file;
+pub mod to_stream;
 
 use std::sync::Arc;
 

@@ -227,16 +227,11 @@ impl Session {
     /// the mount from being unmounted and moves the session's generation. Refused when the
     /// session is read-only.
     pub fn note_change(&mut self, id: MountId) -> Result<u64> {
-        if self.readonly {
-            let target = self
-                .vfs
-                .get(id)
-                .map_or_else(|| id.to_string(), |m| m.mount.mountpoint.clone());
-            return Err(Error::ReadOnly {
-                target,
-                reason: "the session was opened with --ro".into(),
-            });
-        }
+        let target = self
+            .vfs
+            .get(id)
+            .map_or_else(|| id.to_string(), |m| m.mount.mountpoint.clone());
+        self.refuse_readonly(&target)?;
         self.vfs.note_change(id)
     }
 

@@ -92,28 +92,43 @@ fn run(cli: Cli) -> anyhow::Result<Result<Flow, Failed>> {
         session: setup(&cli)?,
         echo: cli.echo,
     };
-    Ok(match cli.file.as_deref() {
+    let ran = match cli.file.as_deref() {
         Some("-") => script::run(&mut shell, io::stdin().lock(), script::STDIN),
         Some(path) => {
             let file = File::open(path).with_context(|| format!("-f {path}"))?;
             script::run(&mut shell, BufReader::new(file), path)
         }
-        None if cli.tui => match one_liner(&mut shell, &cli.commands) {
-            Ok(Flow::Continue) => {
-                crate::tui::run(&mut shell.session, None)?;
-                Ok(Flow::Continue)
-            }
-            stopped => stopped,
-        },
+        None if cli.tui => {
+            return Ok(match one_liner(&mut shell, &cli.commands) {
+                Ok(Flow::Continue) => {
+                    crate::tui::run(&mut shell.session, None)?;
+                    Ok(Flow::Continue)
+                }
+                stopped => stopped,
+            })
+        }
         None if !cli.commands.is_empty() => one_liner(&mut shell, &cli.commands),
         None if !io::stdin().is_terminal() => {
             script::run(&mut shell, io::stdin().lock(), script::STDIN)
         }
         None => {
             repl::run(shell)?;
-            Ok(Flow::Quit)
+            return Ok(Ok(Flow::Quit));
         }
-    })
+    };
+    Ok(ran.and_then(|flow| commit_at_end(&mut shell).map(|()| flow)))
+}
+
+/// Guestfish's end of a script or one-liner: staged changes are committed to the opened image,
+/// unless the session is read-only or a `commit` already ran (a run that failed never gets
+/// here).
+fn commit_at_end(shell: &mut Shell) -> Result<(), Failed> {
+    let s = &shell.session;
+    if s.readonly || s.has_committed() || s.pending() == 0 {
+        return Ok(());
+    }
+    let line = Line::from_words(&["commit".to_string()]).expect("a command");
+    shell.run(&line, None).map(drop)
 }
 
 /// Runs the commands of argv in order; the first error stops them.

@@ -1,5 +1,6 @@
 //! The interactive shell: a banner, the `><iso> ` prompt (rustyline: line editing, completion,
-//! hints), errors shown without ending the session, `quit`, `exit` or end of input to leave,
+//! hints), errors shown without ending the session, `quit`, `exit` or end of input to leave
+//! (asking first what to do with staged changes),
 //! and the history kept in `$XDG_STATE_HOME/isofish/history` (`~/.local/state/isofish/history`).
 
 use std::io::{self, IsTerminal, Write};
@@ -55,7 +56,8 @@ pub fn run(shell: Shell) -> anyhow::Result<()> {
         let text = match editor.readline(PROMPT) {
             Ok(text) => text,
             Err(ReadlineError::Interrupted) => continue,
-            Err(ReadlineError::Eof) => break,
+            Err(ReadlineError::Eof) if may_leave(&mut editor)? => break,
+            Err(ReadlineError::Eof) => continue,
             Err(e) => return Err(e.into()),
         };
         if !text.trim().is_empty() {
@@ -70,7 +72,7 @@ pub fn run(shell: Shell) -> anyhow::Result<()> {
             }
         };
         let shell = &mut editor.helper_mut().expect("the helper is set").shell;
-        if shell.run(&line, None) == Ok(Flow::Quit) {
+        if shell.run(&line, None) == Ok(Flow::Quit) && may_leave(&mut editor)? {
             break;
         }
     }
@@ -78,6 +80,46 @@ pub fn run(shell: Shell) -> anyhow::Result<()> {
         save_history(&mut editor, path);
     }
     Ok(())
+}
+
+/// The question asked when leaving with staged changes.
+const LEAVE_QUESTION: &str = "commit them, discard them or cancel? [c/d/a] ";
+
+/// Whether the shell may end: yes with nothing staged; else the user is asked to commit
+/// (the shell ends if the commit succeeds), discard, or cancel (stay). End of input at the
+/// question discards, saying so: a second Ctrl-D means it.
+fn may_leave(editor: &mut Editor<ReplHelper, FileHistory>) -> anyhow::Result<bool> {
+    loop {
+        let shell = &editor.helper().expect("the helper is set").shell;
+        let pending = shell.session.pending();
+        if pending == 0 || shell.session.readonly {
+            return Ok(true);
+        }
+        let _ = writeln!(
+            io::stdout(),
+            "{pending} staged change{} not committed to the image.",
+            if pending == 1 { " is" } else { "s are" }
+        );
+        let answer = match editor.readline(LEAVE_QUESTION) {
+            Ok(answer) => answer.trim().to_ascii_lowercase(),
+            Err(ReadlineError::Eof) => {
+                let _ = writeln!(io::stderr(), "isofish: staged changes discarded");
+                return Ok(true);
+            }
+            Err(ReadlineError::Interrupted) => return Ok(false),
+            Err(e) => return Err(e.into()),
+        };
+        let shell = &mut editor.helper_mut().expect("the helper is set").shell;
+        match answer.as_str() {
+            "c" | "commit" => {
+                let line = Line::from_words(&["commit".to_string()]).expect("a command");
+                return Ok(shell.run(&line, None).is_ok());
+            }
+            "d" | "discard" => return Ok(true),
+            "a" | "cancel" | "" => return Ok(false),
+            _ => continue,
+        }
+    }
 }
 
 /// `$XDG_STATE_HOME/isofish/history`, or `$HOME/.local/state/isofish/history`.

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::fs::{FileKind, FileSystem, Ino, Metadata, MountOptions};
+use crate::overlay::Overlay;
 use crate::source::nested::FileInFs;
 
 /// Symlinks followed in one resolution before giving up, as Linux does.
@@ -111,6 +112,9 @@ struct Record {
     origin: Origin,
     /// Staged changes made in the mount since it was mounted.
     changes: u64,
+    /// The staged layer, once a change was made: the mount's filesystem is then this overlay
+    /// over the one mounted.
+    overlay: Option<Arc<Overlay>>,
 }
 
 /// One mount of the table with what the table knows about it.
@@ -203,6 +207,7 @@ impl Vfs {
             id,
             origin,
             changes: 0,
+            overlay: None,
         });
         self.generation += 1;
         id
@@ -210,25 +215,66 @@ impl Vfs {
 
     /// Counts one staged change in mount `id`; returns the mount's count.
     pub fn note_change(&mut self, id: MountId) -> Result<u64> {
-        let record = self
-            .records
-            .iter_mut()
-            .find(|r| r.id == id)
-            .ok_or_else(|| Error::Usage(format!("{id}: not mounted")))?;
-        record.changes += 1;
+        let idx = self.index(id)?;
+        self.records[idx].changes += 1;
         self.generation += 1;
-        Ok(record.changes)
+        Ok(self.records[idx].changes)
+    }
+
+    /// The staged layer of mount `id`, laid over its filesystem the first time it is asked
+    /// for: from then on, paths of the mount resolve into the overlay (objects below keep
+    /// their numbers, so nodes resolved before stay true).
+    pub fn overlay(&mut self, id: MountId) -> Result<Arc<Overlay>> {
+        let idx = self.index(id)?;
+        if let Some(o) = &self.records[idx].overlay {
+            return Ok(o.clone());
+        }
+        let overlay = Arc::new(Overlay::new(self.mounts[idx].fs.clone()));
+        self.mounts[idx].fs = overlay.clone();
+        self.records[idx].overlay = Some(overlay.clone());
+        self.generation += 1;
+        Ok(overlay)
+    }
+
+    /// The staged layer of mount `id`, if a change was ever made in it.
+    pub fn staged(&self, id: MountId) -> Option<&Arc<Overlay>> {
+        let idx = self.index(id).ok()?;
+        self.records[idx].overlay.as_ref()
+    }
+
+    /// Drops every change staged in mount `id` (`revert-all`, a commit that made them the
+    /// image's): its filesystem is the one mounted again.
+    pub fn discard(&mut self, id: MountId) -> Result<()> {
+        let idx = self.index(id)?;
+        if let Some(o) = self.records[idx].overlay.take() {
+            self.mounts[idx].fs = o.base().clone();
+        }
+        self.records[idx].changes = 0;
+        self.generation += 1;
+        Ok(())
+    }
+
+    /// Puts `fs` in the place of mount `id`'s filesystem (the image it was read from was
+    /// replaced by a commit), its staged changes dropped with the old one.
+    pub fn reopen(&mut self, id: MountId, fs: Arc<dyn FileSystem>) -> Result<()> {
+        self.discard(id)?;
+        let idx = self.index(id)?;
+        self.mounts[idx].fs = fs;
+        Ok(())
+    }
+
+    fn index(&self, id: MountId) -> Result<usize> {
+        self.records
+            .iter()
+            .position(|r| r.id == id)
+            .ok_or_else(|| Error::Usage(format!("{id}: not mounted")))
     }
 
     /// Removes mount `id`, refusing while another is mounted below its mountpoint or while it
     /// holds staged changes. (Mounts read from a file of it are the session's to check, as a
     /// drive can stand between them: `Session::umount`.)
     pub fn umount(&mut self, id: MountId) -> Result<Mount> {
-        let idx = self
-            .records
-            .iter()
-            .position(|r| r.id == id)
-            .ok_or_else(|| Error::Usage(format!("{id}: not mounted")))?;
+        let idx = self.index(id)?;
         let mp = &self.mounts[idx].mountpoint;
         let below = format!("{}/", mp.trim_end_matches('/'));
         if let Some(busy) = self.mounts[idx + 1..]

@@ -11,6 +11,7 @@ mod commands_inspect;
 mod commands_read;
 mod commands_transfer;
 mod commands_xattr;
+mod commit;
 mod common;
 mod completions;
 mod cpio_encode;

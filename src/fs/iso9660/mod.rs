@@ -191,6 +191,19 @@ impl FileSystem for IsoFs {
         }
         self.aaip_xattrs(ino)
     }
+    fn name_fit(&self, name: &[u8], is_dir: bool) -> Result<Option<String>> {
+        let fit = write::check_name(self, name, is_dir)?;
+        Ok(match fit.joliet {
+            Some((joliet, true)) => Some(format!(
+                "Joliet cannot hold the whole name: its tree records {joliet:?}"
+            )),
+            _ if !fit.kept(name) => Some(format!(
+                "ISO 9660 cannot hold the name: it records {:?}",
+                fit.iso
+            )),
+            _ => None,
+        })
+    }
     fn info(&self) -> Vec<(String, String)> {
         self.details()
     }

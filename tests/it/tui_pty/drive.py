@@ -12,6 +12,10 @@ left behind). Prints what went wrong and exits 1 otherwise.
 Scenario `repl` (run with `-a IMAGE`, the interactive shell): types `browse`, opens `docs`,
 quits the pane with q, and checks that the shell's `pwd` then says `/docs`.
 
+Scenario `quit` (run with `-a IMAGE`, a copy the test can change): stages a file, types `quit`,
+cancels at the question about staged changes, types `quit` again and answers `c`: isofish
+commits and exits 0 (the test then checks the image).
+
 Scenario `stderr` (run with `--tui -a IMAGE`): runs `:copy-out /nope /notes.txt DIR`, which
 reports `/nope` on stderr and copies the rest, and checks that the report shows in the status
 line, is not written raw over the pane, and reaches the terminal once the pane is left.
@@ -174,6 +178,36 @@ elif scenario == "stderr":
     wait_for("error: /nope: no such file or directory")
     if not os.path.exists(os.path.join(dest, "notes.txt")):
         fail("copy-out did not copy the path it could")
+elif scenario == "quit":
+    # Each line rustyline reads starts with bracketed paste switched on: count them.
+    def reading(n):
+        deadline = time.time() + 60
+        while out.count(b"\x1b[?2004h") < n:
+            if time.time() > deadline or proc.poll() is not None:
+                fail(f"isofish did not come to read line {n}")
+            pump(0.1)
+
+    reading(1)
+    os.write(master, b"write /QUIT.TXT hello\r")
+    reading(2)
+    os.write(master, b"quit\r")
+    reading(3)
+    if b"1 staged change is not committed" not in out or b"[c/d/a]" not in out:
+        fail("quit did not ask about the staged change")
+    os.write(master, b"a\r")  # cancel: the shell goes on
+    reading(4)
+    os.write(master, b"quit\r")
+    reading(5)
+    os.write(master, b"c\r")  # commit, then leave
+    deadline = time.time() + 60
+    while proc.poll() is None:
+        if time.time() > deadline:
+            fail("isofish did not exit after committing")
+        pump(0.1)
+    if proc.returncode != 0:
+        fail(f"exit status {proc.returncode}")
+    print("ok")
+    sys.exit(0)
 else:
     sys.exit(f"unknown scenario {scenario}")
 if scenario in ("nested", "stderr"):

@@ -1,0 +1,59 @@
+//! `commit`: the session's staged changes written as a new image (the opened one replaced
+//! atomically, a new file, or standard output), from the one [`Plan`](crate::plan::Plan) the
+//! session builds.
+
+use std::path::PathBuf;
+
+use super::sink::progress;
+use super::{opt, ArgKind, Command, Ctx};
+use crate::plan::{atomic::Target, to_stream};
+
+pub const COMMANDS: &[Command] = &[Command {
+    name: "commit",
+    aliases: &[],
+    args: &[opt("OUTPUT", ArgKind::Output)],
+    options: &[],
+    run: commit,
+}];
+
+fn commit(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
+    let session = &mut *ctx.session;
+    session.refuse_readonly("commit")?;
+    let drive = session.commit_drive()?;
+    let output = args.first().map(String::as_str);
+    if output.is_none() && session.pending() == 0 {
+        // Nothing staged: the opened image already is what a commit would write.
+        return session.committed(drive, false).map_err(Into::into);
+    }
+    let plan = session.commit_plan(drive)?;
+    let bar = progress(Some(plan.len()));
+    let tick = |n| bar.inc(n);
+    let replaced = match output {
+        Some("-") => {
+            ctx.out.flush()?;
+            to_stream::write(&plan, ctx.out, ctx.out_fd, &tick)?;
+            false
+        }
+        Some(path) => {
+            let target = Target::new(PathBuf::from(path));
+            target.commit(&plan, &tick)?;
+            is_opened_image(&target, &session.drives()[drive].path)
+        }
+        None => {
+            Target::new(session.drives()[drive].path.clone()).commit(&plan, &tick)?;
+            true
+        }
+    };
+    bar.finish_and_clear();
+    session.committed(drive, replaced)?;
+    Ok(())
+}
+
+/// True when `target` names the image the drive was opened from (`commit OUTPUT` given the
+/// opened image's own path, under any spelling).
+fn is_opened_image(target: &Target, opened: &std::path::Path) -> bool {
+    match (target.path().canonicalize(), opened.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}

@@ -1,0 +1,156 @@
+//! [`Content`]: the data of a file the overlay changed, as spans (bytes written in the session,
+//! ranges of uploaded host files, ranges of files of any mounted filesystem, zeros), so reads,
+//! copies and the writer take it the way they take any plainly stored file; and
+//! [`HostFile`], an uploaded host file with what it was when it was uploaded, checked again
+//! before a commit takes its bytes.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::data::{Layout, Span};
+use crate::error::{Error, Result};
+use crate::fs::{FileSystem, Ino};
+use crate::source::nested::FileInFs;
+use crate::source::{FileSource, Source};
+
+/// A changed file's data.
+#[derive(Clone)]
+pub struct Content {
+    layout: Layout,
+}
+
+impl Content {
+    /// `bytes`, held in memory.
+    pub fn bytes(bytes: Vec<u8>) -> Content {
+        Content::from_spans(vec![Span::Bytes(Arc::from(bytes))])
+    }
+
+    /// Spans laid end to end.
+    pub fn from_spans(spans: Vec<Span>) -> Content {
+        let len = spans.iter().map(Span::len).sum();
+        Content {
+            layout: Layout::covering(spans, len).expect("spans add up to their sum"),
+        }
+    }
+
+    /// The data of file `ino` of `fs`, `size` bytes: its ranges where the filesystem stores
+    /// it plainly, else read through the filesystem when asked for.
+    pub fn of_file(fs: &Arc<dyn FileSystem>, ino: Ino, size: u64, name: String) -> Result<Content> {
+        let spans = match fs.spans(ino)?.and_then(|s| Layout::covering(s, size)) {
+            Some(layout) => layout.spans().cloned().collect(),
+            None => {
+                let source: Arc<dyn Source> = Arc::new(FileInFs::new(fs.clone(), ino, size, name)?);
+                vec![Span::source(&source, 0, size)]
+            }
+        };
+        Ok(Content::from_spans(spans))
+    }
+
+    /// The length in bytes.
+    pub fn len(&self) -> u64 {
+        self.layout.len()
+    }
+
+    /// True for an empty file.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The spans, in file order.
+    pub fn spans(&self) -> Vec<Span> {
+        self.layout.spans().cloned().collect()
+    }
+
+    /// Reads at `offset`; fewer bytes only at the end.
+    pub fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
+        self.layout.read_at(offset, buf)
+    }
+
+    /// The first `len` bytes, with zeros after the end when `len` is longer (`truncate-size`).
+    pub fn resized(&self, len: u64) -> Content {
+        let mut spans = Vec::new();
+        let mut left = len;
+        for s in self.layout.spans() {
+            if left == 0 {
+                break;
+            }
+            let take = s.len().min(left);
+            spans.push(match s {
+                Span::Source { source, offset, .. } => Span::source(source, *offset, take),
+                Span::Bytes(b) => Span::Bytes(Arc::from(&b[..take as usize])),
+                Span::Zeros(_) => Span::Zeros(take),
+            });
+            left -= take;
+        }
+        if left > 0 {
+            spans.push(Span::Zeros(left));
+        }
+        Content::from_spans(spans)
+    }
+
+    /// This content followed by `more`.
+    pub fn appended(&self, more: Content) -> Content {
+        let mut spans = self.spans();
+        spans.extend(more.spans());
+        Content::from_spans(spans)
+    }
+}
+
+/// A host file uploaded into the overlay: read where it lies when the data is needed, and
+/// checked again (same file, same size, same modification time) before a commit takes it.
+#[derive(Clone)]
+pub struct HostFile {
+    pub path: PathBuf,
+    dev: u64,
+    ino: u64,
+    size: u64,
+    mtime: (i64, i64),
+}
+
+impl HostFile {
+    /// Opens `path` for upload: its data as content, and the file as it is now.
+    pub fn open(path: &Path) -> Result<(HostFile, Content)> {
+        let source = FileSource::open(path)?;
+        let meta = std::fs::metadata(path).map_err(|e| Error::io(path.display().to_string(), e))?;
+        if !meta.is_file() {
+            return Err(Error::Usage(format!(
+                "{}: not a regular file",
+                path.display()
+            )));
+        }
+        let host = HostFile {
+            path: path.to_path_buf(),
+            dev: meta.dev(),
+            ino: meta.ino(),
+            size: meta.len(),
+            mtime: (meta.mtime(), meta.mtime_nsec()),
+        };
+        let source: Arc<dyn Source> = Arc::new(source);
+        let content = Content::from_spans(vec![Span::source(&source, 0, host.size)]);
+        Ok((host, content))
+    }
+
+    /// Fails, naming the file, when it was removed, replaced or changed since it was uploaded:
+    /// the bytes a commit would take are no longer the ones the user staged.
+    pub fn check(&self) -> Result<()> {
+        let name = self.path.display().to_string();
+        let meta = std::fs::symlink_metadata(&self.path).map_err(|e| {
+            Error::Usage(format!(
+                "{name}: uploaded file is gone since it was staged ({e}); upload it again or revert"
+            ))
+        })?;
+        let now = (
+            meta.dev(),
+            meta.ino(),
+            meta.len(),
+            (meta.mtime(), meta.mtime_nsec()),
+        );
+        if now != (self.dev, self.ino, self.size, self.mtime) {
+            return Err(Error::Usage(format!(
+                "{name}: uploaded file changed since it was staged; upload it again or revert"
+            )));
+        }
+        Ok(())
+    }
+}

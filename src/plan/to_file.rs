@@ -1,0 +1,111 @@
+//! A [`Plan`] written into a new host file from its first byte ([`write()`]): ranges of host
+//! files are moved by the kernel with `copy_file_range` (shared blocks where the filesystem can
+//! reflink; read and written here only when the host refuses), bytes held in memory and ranges
+//! of other sources are read and written at their offsets, zeros stay holes. One scratch buffer
+//! of [`BUF`] bytes and calls of at most 1 GiB each: memory stays bounded whatever the image's
+//! size. The atomic replacement of a file around this is [`super::atomic`].
+
+use std::fs::File;
+
+use super::Plan;
+use crate::data::layout::Slice;
+use crate::data::to_file::copy_slice;
+
+/// The scratch buffer for the bytes that are read and written.
+pub const BUF: usize = 1 << 20;
+
+/// Writes `plan` into `out`, a new, empty host file, and gives the file the plan's length
+/// (a range of zeros at the end included). `progress` is told of the bytes done, piece by
+/// piece (a hole counts as done when it is passed). Errors: a source's read error as it is
+/// (the source named), the host's write error as an [`std::io::Error`].
+pub fn write(plan: &Plan, out: &File, progress: &dyn Fn(u64)) -> anyhow::Result<()> {
+    let mut buf = vec![0u8; BUF];
+    let mut fast = true;
+    let mut pos = 0;
+    for span in plan.spans() {
+        let slice = Slice {
+            span,
+            within: 0,
+            len: span.len(),
+        };
+        copy_slice(&slice, pos, out, &mut fast, &mut buf, progress)?;
+        pos += span.len();
+    }
+    out.set_len(plan.len())?;
+    Ok(())
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::cell::Cell;
+    use std::os::unix::fs::MetadataExt;
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::data::tests::host_source;
+    use crate::data::Span;
+    use crate::source::{MemSource, Source};
+
+    /// A plan of every kind of span: ranges of a host file (kept alive by the temp file
+    /// returned), bytes, ranges of a source in memory, zeros inside and at the end; and the
+    /// bytes it gives.
+    pub fn mixed_plan(host_len: usize) -> (tempfile::NamedTempFile, Plan, Vec<u8>) {
+        let (keep, host) = host_source(host_len);
+        let mem: Arc<dyn Source> = Arc::new(MemSource::new((100..200).collect(), "mem"));
+        let mut plan = Plan::new();
+        plan.push_bytes(b"head".to_vec());
+        plan.push(Span::source(&host, 3, host_len as u64 - 10));
+        plan.push(Span::Zeros(70_000));
+        plan.push(Span::source(&mem, 50, 14));
+        plan.push(Span::source(&host, 0, 2));
+        plan.pad_to(2048);
+        plan.push(Span::Zeros(5000));
+        let mut want = b"head".to_vec();
+        want.extend((3..host_len - 7).map(|i| i as u8));
+        want.extend([0; 70_000]);
+        want.extend(150..164);
+        want.extend([0, 1]);
+        want.resize(want.len().next_multiple_of(2048) + 5000, 0);
+        (keep, plan, want)
+    }
+
+    #[test]
+    fn every_kind_of_span_lands_in_place_and_zeros_are_holes() {
+        let (_keep, plan, want) = mixed_plan(3 << 20);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("new.iso");
+        let told = Cell::new(0);
+        write(&plan, &File::create(&path).unwrap(), &|n| {
+            told.set(told.get() + n)
+        })
+        .unwrap();
+        let got = std::fs::read(&path).unwrap();
+        assert!(got == want, "the file holds other bytes than the plan's");
+        assert_eq!(told.get(), plan.len());
+        // The 70 000 zeros and the 5000 at the end take (most of) no blocks.
+        let used = std::fs::metadata(&path).unwrap().blocks() * 512;
+        assert!(used < plan.len() - 60_000, "{used} bytes used by the file");
+    }
+
+    #[test]
+    fn an_empty_plan_is_an_empty_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("empty.iso");
+        write(&Plan::new(), &File::create(&path).unwrap(), &|_| {}).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"");
+    }
+
+    #[test]
+    fn a_source_that_ends_early_names_it() {
+        let mem: Arc<dyn Source> = Arc::new(MemSource::new(vec![1; 10], "small.img"));
+        let mut plan = Plan::new();
+        plan.push(Span::source(&mem, 4, 8));
+        let dir = tempfile::tempdir().unwrap();
+        let out = File::create(dir.path().join("x")).unwrap();
+        let msg = format!("{:#}", write(&plan, &out, &|_| {}).unwrap_err());
+        assert!(
+            msg.contains("small.img: corrupt file extent at offset 10"),
+            "{msg}"
+        );
+    }
+}

@@ -1,0 +1,165 @@
+//! What a commit writes and what it does to the session: which drive's image (the one whose
+//! mounts hold the staged changes), the [`Plan`] of its new image (the ISO 9660 writer over the
+//! drive's mount, staged changes included), refused where the new image would lose something
+//! (boot equipment, until the writer replays it; changes in nested images, until they can be
+//! rebuilt), and, after the opened image was replaced, the drive and its mounts opened again
+//! on the new file.
+
+use std::sync::Arc;
+
+use super::Session;
+use crate::boot;
+use crate::error::{Error, Result};
+use crate::fs::iso9660::{self, IsoFs};
+use crate::fs::{self, FileSystem};
+use crate::overlay::Provenance;
+use crate::plan::Plan;
+use crate::source::{FileSource, Source};
+use crate::vfs::{Mounted, Origin};
+
+impl Session {
+    /// Changes staged in all mounts, not yet committed to the opened images.
+    pub fn pending(&self) -> u64 {
+        self.vfs.entries().map(|m| m.changes).sum()
+    }
+
+    /// Drops every staged change of every mount.
+    pub fn discard_all(&mut self) -> Result<()> {
+        let ids: Vec<_> = self.vfs.entries().map(|m| m.id).collect();
+        ids.into_iter().try_for_each(|id| self.vfs.discard(id))
+    }
+
+    /// True once a `commit` ran in this session (a script that committed somewhere is not
+    /// committed again at its end).
+    pub fn has_committed(&self) -> bool {
+        self.commits > 0
+    }
+
+    /// The drive a commit writes: the one whose mounts hold staged changes, or, with nothing
+    /// staged, the drive mounted at `/` (the first mounted one without). Refused when changes
+    /// lie in images nested in a drive's files (not rebuilt yet) or in several drives.
+    pub fn commit_drive(&self) -> Result<usize> {
+        let mut drives = Vec::new();
+        for m in self.vfs.entries().filter(|m| m.has_staged_changes()) {
+            match m.origin {
+                Origin::Drive { drive } => drives.push(*drive),
+                _ => {
+                    return Err(Error::unsupported(
+                        m.mount.device.clone(),
+                        format!(
+                            "writing back changes staged in {} ({}, not a whole drive): only \
+                             the drives' own ISO 9660 filesystems are written yet; `revert` them",
+                            m.mount.mountpoint,
+                            m.mount.fs.type_name()
+                        ),
+                    ))
+                }
+            }
+        }
+        drives.sort_unstable();
+        drives.dedup();
+        match drives[..] {
+            [drive] => Ok(drive),
+            [] => {
+                let mounted = |m: &Mounted| m.origin.drive().filter(|_| m.origin.file().is_none());
+                let root = self.vfs.topmost("/").and_then(|m| mounted(&m));
+                root.or_else(|| self.vfs.entries().find_map(|m| mounted(&m)))
+                    .ok_or_else(|| Error::Usage("commit: no drive is mounted".into()))
+            }
+            _ => Err(Error::Usage(format!(
+                "commit: changes are staged in {} drives ({}); commit writes one: `revert` the \
+                 others",
+                drives.len(),
+                drives
+                    .iter()
+                    .map(|&d| self.drives[d].device.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+        }
+    }
+
+    /// The new image of drive `drive`: its ISO 9660 filesystem with the changes staged in it.
+    pub fn commit_plan(&self, drive: usize) -> Result<Plan> {
+        let d = &self.drives[drive];
+        let image = d.source.name().to_string();
+        let mount = self
+            .vfs
+            .entries()
+            .rev()
+            .find(|m| *m.origin == Origin::Drive { drive })
+            .ok_or_else(|| Error::Usage(format!("commit: {} is not mounted", d.device)))?;
+        if mount.mount.fs.type_name() != "iso9660" {
+            return Err(Error::unsupported(
+                image,
+                format!(
+                    "writing {} images (only ISO 9660 yet)",
+                    mount.mount.fs.type_name()
+                ),
+            ));
+        }
+        refuse_boot_equipment(d.source.as_ref())?;
+        let original = IsoFs::open(d.source.clone(), &mount.mount.options)?;
+        let tree: &dyn FileSystem = mount.mount.fs.as_ref();
+        match self.vfs.staged(mount.id) {
+            Some(overlay) => {
+                overlay.check_hosts()?;
+                iso9660::write::plan(&original, tree, &|ino| overlay.provenance(ino))
+            }
+            None => iso9660::write::plan(&original, tree, &|_| Provenance::Base { data: true }),
+        }
+    }
+
+    /// Records that a commit ran; when it replaced drive `drive`'s image, opens the drive
+    /// again on the new file and its mounts on the new filesystems, their staged changes now
+    /// being the image's.
+    pub fn committed(&mut self, drive: usize, replaced: bool) -> Result<()> {
+        self.commits += 1;
+        if !replaced {
+            return Ok(());
+        }
+        let path = self.drives[drive].path.clone();
+        let source: Arc<dyn Source> = Arc::new(FileSource::open(&path)?);
+        self.drives[drive].source = source;
+        self.drives[drive].partitions =
+            boot::partitions(self.drives[drive].source.as_ref()).unwrap_or_default();
+        let mounts: Vec<_> = self
+            .vfs
+            .entries()
+            .filter(|m| m.origin.drive() == Some(drive))
+            .map(|m| (m.id, m.mount.device.clone(), m.mount.options.clone()))
+            .collect();
+        for (id, device, options) in mounts {
+            let fs = fs::open(self.device_source(&device)?, &options)?;
+            self.vfs.reopen(id, fs)?;
+        }
+        Ok(())
+    }
+}
+
+/// Refuses an image whose boot equipment the writer does not replay yet (El Torito, a system
+/// area with boot code or partition tables, data after the volume): a remaster that no longer
+/// boots must never be written silently.
+fn refuse_boot_equipment(src: &dyn Source) -> Result<()> {
+    let name = src.name().to_string();
+    let refuse = |what: String| {
+        Err(Error::unsupported(
+            name.clone(),
+            format!(
+                "commit of an image with boot equipment ({what}): replaying it is not done yet, \
+                 and the new image would not boot; nothing written"
+            ),
+        ))
+    };
+    if let Some(br) = boot::eltorito::find_boot_record(src)? {
+        return refuse(format!("an El Torito boot catalog at block {}", br.catalog));
+    }
+    let mut area = vec![0u8; boot::SYSTEM_AREA as usize];
+    let n = src.read_at(0, &mut area)?;
+    if let Some(at) = area[..n].iter().position(|&b| b != 0) {
+        return refuse(format!(
+            "a system area with boot code or partition tables, byte {at}"
+        ));
+    }
+    Ok(())
+}
