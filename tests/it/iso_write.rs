@@ -17,7 +17,7 @@ use isofish::plan::Plan;
 use isofish::source::{FileSource, Source};
 
 use crate::commands_xattr::getfattr;
-use crate::common::{fixture, scratch, tool};
+use crate::common::{fixture, scratch, tool, xorriso};
 use crate::iso_aaip;
 use crate::iso_oracle::{
     assert_same, bsdtar_tree, isoinfo_names, ours, project, xorriso_extract, Tree,
@@ -55,26 +55,16 @@ fn rewrite(image: &Path, dir: &Path) -> PathBuf {
     out
 }
 
-/// The ISO fixtures the reader is tested on (the boot ones wait for boot replay).
-const FIXTURES: &[&str] = &[
-    "sample.iso",
-    "level1.iso",
-    "level2-joliet.iso",
-    "level3-rr.iso",
-    "level4.iso",
-    "rr112.iso",
-    "rational-rr.iso",
-    "joliet-long.iso",
-    "zisofs.iso",
-    "multisession.iso",
-    "partition-offset.iso",
-    "nested.iso",
-];
+/// The ISO fixtures the reader is tested on (the boot ones wait for boot replay): those of
+/// `info`, and more.
+fn fixtures() -> impl Iterator<Item = &'static str> {
+    let more = ["rational-rr.iso", "joliet-long.iso", "nested.iso"];
+    crate::iso_info::FIXTURES.iter().copied().chain(more)
+}
 
 /// Each fixture and its rewrite (kept in `dir`).
 fn rewritten(dir: &Path) -> Vec<(PathBuf, PathBuf)> {
-    FIXTURES
-        .iter()
+    fixtures()
         .map(|f| {
             let original = fixture(f);
             let new = rewrite(&original, dir);
@@ -86,21 +76,14 @@ fn rewritten(dir: &Path) -> Vec<(PathBuf, PathBuf)> {
 /// `xorriso -find / -exec lsdl`: type, mode, links, owners, size, date, name, target; the
 /// `rr_moved` that genisoimage stamps with the time it ran is left out.
 fn lsdl(img: &Path) -> Vec<String> {
-    let out = tool(
-        "xorriso",
-        &[
-            "-no_rc",
-            "-report_about",
-            "FAILURE",
-            "-indev",
-            img.to_str().unwrap(),
-            "-find",
-            "/",
-            "-exec",
-            "lsdl",
-        ],
-        None,
-    );
+    let out = xorriso(&[
+        "-indev",
+        img.to_str().unwrap(),
+        "-find",
+        "/",
+        "-exec",
+        "lsdl",
+    ]);
     String::from_utf8_lossy(&out)
         .lines()
         .filter(|l| !l.contains("rr_moved"))

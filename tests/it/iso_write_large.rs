@@ -4,7 +4,6 @@
 //! is written sparse (the big file's data is not copied: only its marks, placed through the
 //! new image's records, then read back by xorriso).
 
-use std::io::{Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::sync::Arc;
@@ -14,17 +13,8 @@ use isofish::fs::{FileSystem, MountOptions};
 use isofish::overlay::Provenance;
 use isofish::source::{FileSource, Source};
 
-use crate::common::{scratch, tool};
-
-const SIZE: u64 = 4608 << 20;
-const FOUR_GIB: u64 = 4 << 30;
-/// Where marks are, in the big file.
-const MARKS: &[(u64, &[u8])] = &[
-    (0, b"START"),
-    (FOUR_GIB - 2048 - 6, b"ACROSS-EXTENT"),
-    (FOUR_GIB - 7, b"ACROSS-4-GIB"),
-    (SIZE - 3, b"END"),
-];
+use crate::common::{scratch, tool, xorriso};
+use crate::iso_multi_extent::{big_image, FOUR_GIB, MARKS, SIZE};
 
 fn open(img: &Path) -> IsoFs {
     let src: Arc<dyn Source> = Arc::new(FileSource::open(img).unwrap());
@@ -44,34 +34,8 @@ fn record_sizes(img: &Path) -> Vec<u64> {
 #[test]
 fn a_file_over_4_gib_is_rewritten_as_several_records() {
     let dir = scratch();
-    let tree = dir.path().join("tree");
-    std::fs::create_dir(&tree).unwrap();
-    let mut f = std::fs::File::create(tree.join("big.bin")).unwrap();
-    f.set_len(SIZE).unwrap();
-    for (at, mark) in MARKS {
-        f.seek(SeekFrom::Start(*at)).unwrap();
-        f.write_all(mark).unwrap();
-    }
-    drop(f);
-    std::fs::write(tree.join("small.txt"), b"small\n").unwrap();
-    let img = dir.path().join("big.iso");
-    let (i, t) = (img.to_str().unwrap(), tree.to_str().unwrap());
-    tool(
-        "xorriso",
-        &[
-            "-as",
-            "mkisofs",
-            "-quiet",
-            "-iso-level",
-            "3",
-            "-R",
-            "-o",
-            i,
-            t,
-        ],
-        None,
-    );
-    std::fs::remove_dir_all(&tree).unwrap();
+    let (img, big) = big_image(dir.path(), &[("small.txt", b"small\n")]);
+    std::fs::remove_file(big).unwrap();
 
     let fs = open(&img);
     let plan = write::plan(&fs, &fs, &|_| Provenance::Base { data: true }).unwrap();
@@ -122,41 +86,27 @@ fn a_file_over_4_gib_is_rewritten_as_several_records() {
     for (at, mark) in MARKS {
         let got = dir.path().join("cut");
         let _ = std::fs::remove_file(&got);
-        tool(
-            "xorriso",
-            &[
-                "-no_rc",
-                "-report_about",
-                "FAILURE",
-                "-osirrox",
-                "on",
-                "-indev",
-                new.to_str().unwrap(),
-                "-extract_cut",
-                "/big.bin",
-                &at.to_string(),
-                &mark.len().to_string(),
-                got.to_str().unwrap(),
-            ],
-            None,
-        );
-        assert_eq!(std::fs::read(&got).unwrap(), *mark, "at {at}");
-    }
-    let small = tool(
-        "xorriso",
-        &[
-            "-no_rc",
-            "-report_about",
-            "FAILURE",
+        xorriso(&[
+            "-osirrox",
+            "on",
             "-indev",
             new.to_str().unwrap(),
-            "-find",
-            "/",
-            "-exec",
-            "lsdl",
-        ],
-        None,
-    );
+            "-extract_cut",
+            "/big.bin",
+            &at.to_string(),
+            &mark.len().to_string(),
+            got.to_str().unwrap(),
+        ]);
+        assert_eq!(std::fs::read(&got).unwrap(), *mark, "at {at}");
+    }
+    let small = xorriso(&[
+        "-indev",
+        new.to_str().unwrap(),
+        "-find",
+        "/",
+        "-exec",
+        "lsdl",
+    ]);
     let listing = String::from_utf8_lossy(&small);
     assert!(listing.contains(&format!("{SIZE} ")), "{listing}");
     assert!(listing.contains("small.txt"), "{listing}");

@@ -92,6 +92,9 @@ pub struct IsoFs {
     listings: Mutex<Lru<Listing>>,
     zisofs: Mutex<zisofs::Cache>,
     warnings: Warnings,
+    /// The writer's look at the Joliet tree (`Some(long names)` when there is one), found once:
+    /// staging checks every name against it.
+    joliet_long: OnceLock<Option<bool>>,
 }
 
 use crate::error::lock_cache as lock;
@@ -125,6 +128,7 @@ impl IsoFs {
             listings: Mutex::new(Lru::new(LISTING_BUDGET)),
             zisofs: Mutex::default(),
             warnings: Warnings::default(),
+            joliet_long: OnceLock::new(),
         };
         let rr = match fs.view {
             View::RockRidge => Some(fs.rock_ridge(&dot, 0)?),

@@ -91,6 +91,18 @@ impl IsoFs {
         self.rock_ridge.is_some()
     }
 
+    /// `f`'s answer about the Joliet tree, asked once and kept.
+    pub(crate) fn joliet_long(
+        &self,
+        f: impl FnOnce() -> Result<Option<bool>>,
+    ) -> Result<Option<bool>> {
+        if let Some(known) = self.joliet_long.get() {
+            return Ok(*known);
+        }
+        let found = f()?;
+        Ok(*self.joliet_long.get_or_init(|| found))
+    }
+
     /// True when the tree shown is the Joliet one.
     pub fn shows_joliet(&self) -> bool {
         self.view == super::view::View::Joliet

@@ -55,11 +55,13 @@ impl Style {
     /// `Some(long)` when `original` has a Joliet tree; `long` when a name in it is over 64
     /// characters (so it was written with `-joliet-long`).
     fn joliet_of(original: &IsoFs) -> Result<Option<bool>> {
-        let has = original
-            .descriptors()
-            .iter()
-            .any(|d| matches!(d.kind, Kind::Joliet(_)));
-        Ok(original::joliet_info(original, has, false)?.map(|j| j.long))
+        original.joliet_long(|| {
+            let has = original
+                .descriptors()
+                .iter()
+                .any(|d| matches!(d.kind, Kind::Joliet(_)));
+            Ok(original::joliet_info(original, has, false)?.map(|j| j.long))
+        })
     }
 }
 
