@@ -342,7 +342,7 @@ mod tests {
         ids.sort_by(|a, b| ecma_order(a, b));
         assert_eq!(
             ids,
-            [&b"A.T;1"[..], b"A.TXT;1", b"A_B.C;1", b"AB;1", b"B.TXT;1"]
+            [&b"A.T;1"[..], b"A.TXT;1", b"AB;1", b"A_B.C;1", b"B.TXT;1"]
         );
     }
 

@@ -23,6 +23,8 @@ use crate::overlay::Provenance;
 
 /// ECMA-119's deepest directory level (the root is level 1).
 const MAX_LEVEL: usize = 8;
+/// The entries of the original's records a rewrite may copy or look at.
+const KEPT: &[&[u8; 2]] = &[b"TF", b"PN", b"SL", b"NM", b"ZF", b"Z2", b"AL", b"CL"];
 /// Largest file read into memory when the tree gives no spans for it.
 const MAX_UNLAID: u64 = 256 << 20;
 
@@ -119,7 +121,14 @@ impl Tree {
     ) -> Result<usize> {
         let prov = provenance(ino);
         let recorded = match prov {
-            Provenance::Base { .. } => Some(original.original_record(ino)?),
+            Provenance::Base { .. } => {
+                let mut r = original.original_record(ino)?;
+                // Only what a rewrite may copy is kept (memory grows with the file count).
+                r.entries
+                    .retain(|e| KEPT.iter().any(|sig| e.starts_with(*sig)));
+                r.entries.shrink_to_fit();
+                Some(r)
+            }
             Provenance::New => None,
         };
         let hidden = recorded.as_ref().is_some_and(|r| r.flags & 1 != 0);
