@@ -173,12 +173,14 @@ impl Tree {
     /// and serial number. Files of the original with unchanged data and the same inode number
     /// (the same extent, without Rock Ridge) share their extent again.
     fn link_counts(&mut self) {
-        let mut groups: HashMap<u64, Vec<usize>> = HashMap::new();
+        // By inode number, the original's objects apart from the overlay's.
+        let key = |o: &Obj| (o.meta.ino, matches!(o.prov, Provenance::Base { .. }));
+        let mut groups: HashMap<(u64, bool), Vec<usize>> = HashMap::new();
         for (i, o) in self.objs.iter().enumerate() {
             let same_extent = o.prov == Provenance::Base { data: true }
                 && matches!(o.content, Content::Spans { .. });
             if !o.meta.is_dir() && (o.meta.nlink > 1 || same_extent) {
-                groups.entry(o.meta.ino).or_default().push(i);
+                groups.entry(key(o)).or_default().push(i);
             }
         }
         let mut serial = 0u32;
@@ -202,7 +204,7 @@ impl Tree {
                 self.objs[i].serial = serial;
                 continue;
             }
-            let group = groups.get(&o.meta.ino).cloned().unwrap_or_else(|| vec![i]);
+            let group = groups.get(&key(o)).cloned().unwrap_or_else(|| vec![i]);
             let nlink = if o.meta.nlink > 1 {
                 group.len() as u32
             } else {
