@@ -579,3 +579,37 @@ fn rewrites_open_the_same_in_pycdlib() {
         }
     }
 }
+
+#[test]
+fn a_directory_larger_than_the_listing_cache_is_rewritten() {
+    // 20000 files in one directory (over the reader's 16384-entry listing cache) and 2000
+    // more in 20 directories, a few with data.
+    let dir = scratch();
+    let tree = dir.path().join("tree");
+    let flat = tree.join("flat");
+    std::fs::create_dir_all(&flat).unwrap();
+    for i in 0..20_000 {
+        std::fs::write(flat.join(format!("f{i:05}")), b"").unwrap();
+    }
+    for d in 0..20 {
+        let sub = tree.join(format!("d{d}"));
+        std::fs::create_dir(&sub).unwrap();
+        for i in 0..100 {
+            std::fs::write(sub.join(format!("file-{i}.txt")), format!("{d}/{i}\n")).unwrap();
+        }
+    }
+    let img = dir.path().join("many.iso");
+    let (i, t) = (img.to_str().unwrap(), tree.to_str().unwrap());
+    tool(
+        "xorriso",
+        &["-as", "mkisofs", "-quiet", "-R", "-J", "-o", i, t],
+        None,
+    );
+    std::fs::remove_dir_all(&tree).unwrap();
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let new = rewrite(&img, &out);
+    assert_eq!(lsdl(&new), lsdl(&img));
+    assert_same("isofish", &ours(&new, ""), &ours(&img, ""));
+    assert_eq!(isoinfo_names(&new, &["-J"]), isoinfo_names(&img, &["-J"]));
+}
