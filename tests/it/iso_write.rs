@@ -613,3 +613,37 @@ fn a_directory_larger_than_the_listing_cache_is_rewritten() {
     assert_same("isofish", &ours(&new, ""), &ours(&img, ""));
     assert_eq!(isoinfo_names(&new, &["-J"]), isoinfo_names(&img, &["-J"]));
 }
+
+#[test]
+fn attributes_of_new_files_are_encoded() {
+    let dir = crate::commands_xattr::tmpfs_scratch();
+    let tree = dir.path().join("tree");
+    iso_aaip::make_tree(&tree);
+    for (name, writer) in iso_aaip::WRITERS {
+        let image = dir.path().join(format!("{name}.iso"));
+        iso_aaip::make_image(&tree, &image, writer);
+        // Into an image whose original has no AAIP (genisoimage's): its ER is added.
+        for style in ["level3-rr.iso", "rr112.iso"] {
+            let new = write_as_new(&fixture(style), &image, dir.path());
+            let fs = open(&new);
+            let root = fs.original_record(fs.root()).unwrap();
+            let aaip = root
+                .entries_of(b"ER")
+                .filter(|e| e.windows(9).any(|w| w == b"AAIP_0200"));
+            assert_eq!(aaip.count(), 1, "{name} into {style}: one AAIP ER");
+            let attrs =
+                |img: &Path, as_: &str| getfattr(&iso_aaip::xorriso_extract(img, dir.path(), as_));
+            let theirs = attrs(&image, &format!("{name}-{style}-a"));
+            assert!(
+                theirs.values().any(|a| !a.is_empty()),
+                "{name}: no attributes"
+            );
+            assert_eq!(
+                attrs(&new, &format!("{name}-{style}-b")),
+                theirs,
+                "{name} written as new into {style}"
+            );
+            std::fs::remove_file(&new).unwrap();
+        }
+    }
+}

@@ -246,12 +246,7 @@ fn record_count(t: &Tree, obj: usize) -> usize {
 }
 
 /// The directories of the primary tree, with their records and Rock Ridge areas.
-pub(super) fn primary(
-    original: &IsoFs,
-    tree: &dyn FileSystem,
-    t: &Tree,
-    style: &Style,
-) -> Result<Dirs> {
+pub(super) fn primary(original: &IsoFs, t: &Tree, style: &Style) -> Result<Dirs> {
     let rr: Option<&Rrip> = style.rrip.as_ref();
     let mut dirs = Dirs::default();
     let mut queue = VecDeque::from([(0usize, vec![0u8], 0usize)]);
@@ -268,7 +263,7 @@ pub(super) fn primary(
         let mut recs = Vec::new();
         for (slot, id) in [(Slot::Dot, record::SELF), (Slot::DotDot, record::PARENT)] {
             let su = match rr {
-                Some(rr) => rr.dot(original, tree, t, obj, slot == Slot::Dot)?,
+                Some(rr) => rr.dot(original, t, obj, slot == Slot::Dot)?,
                 None => Su::default(),
             };
             recs.push(rec(slot, id.to_vec(), su, 1));
@@ -278,7 +273,7 @@ pub(super) fn primary(
             let o = &t.objs[k];
             let stub = o.relocated && !moved;
             let su = match rr {
-                Some(rr) => rr.entry(original, tree, t, k, stub)?,
+                Some(rr) => rr.entry(original, t, k, stub)?,
                 None => Su::default(),
             };
             let id = if moved { &o.moved_name } else { &o.iso_name };

@@ -132,7 +132,7 @@ pub fn plan(
         t.relocate_deep(&|n| root_names.iter().any(|r| r == n));
     }
     dirs::name_iso(original, &mut t, &style.iso, primary_ids.as_ref());
-    let primary_dirs = dirs::primary(original, tree, &t, &style)?;
+    let primary_dirs = dirs::primary(original, &t, &style)?;
     let joliet_dirs = style.joliet.as_ref().map(|(_, max, info)| {
         let order = dirs::name_joliet(original, &mut t, *max, info);
         dirs::joliet(&t, &order)

@@ -10,14 +10,16 @@
 //!   hard link group.
 //! - For an object of the original, what is unchanged is copied as recorded: TF when the
 //!   three times are, PN when the device numbers are, SL when the target is, ZF when the data
-//!   is the stored zisofs data, the AAIP AL entries when the attributes are. Otherwise TF
+//!   is the stored zisofs data, the AAIP AL entries when the attributes are (the tree's
+//!   attributes are encoded otherwise, with AAIP's ER added to the root when the original had
+//!   none). Otherwise TF
 //!   carries modification, access and change times in the 7-byte form, PN the device as one
 //!   Linux `dev_t` in the low word (as xorriso writes it), SL the components of the target.
 //! - Entries stay in the record while they fit (leaving room for a CE entry); the rest go to
 //!   continuation areas of at most one block each, chained by CE entries.
 
 use super::super::rockridge::{self, Component, Link, Nm, Pn, Px, Sl, Stamp, Tf};
-use super::super::susp::{Ce, Sp};
+use super::super::susp::{Ce, Er, Sp};
 use super::super::{record, IsoFs};
 use super::tree::{Obj, Tree};
 use crate::error::Result;
@@ -244,14 +246,7 @@ impl Rrip {
 
     /// The entries of the record of `obj` in its directory (`stub`: the CL record standing
     /// for a relocated directory; `moved`: the directory's record in `rr_moved`).
-    pub(super) fn entry(
-        &self,
-        original: &IsoFs,
-        tree: &dyn FileSystem,
-        t: &Tree,
-        obj: usize,
-        stub: bool,
-    ) -> Result<Su> {
+    pub(super) fn entry(&self, original: &IsoFs, t: &Tree, obj: usize, stub: bool) -> Result<Su> {
         let o = &t.objs[obj];
         let mut e = Vec::new();
         self.attributes(original, t, obj, &mut e)?;
@@ -305,25 +300,13 @@ impl Rrip {
             e.extend(recorded_entry(o, b"ZF").map(SuEntry::Bytes));
             e.extend(recorded_entry(o, b"Z2").map(SuEntry::Bytes));
         }
-        if let Some(r) = &o.recorded {
-            let al: Vec<&Vec<u8>> = r.entries_of(b"AL").collect();
-            if !al.is_empty() && tree.xattrs(o.ino)? == original.xattrs(o.ino)? {
-                e.extend(al.into_iter().cloned().map(SuEntry::Bytes));
-            }
-        }
+        e.extend(o.al.iter().cloned().map(SuEntry::Bytes));
         Ok(Su { entries: e })
     }
 
     /// The entries of a directory's `.` (`dot`) or `..` record; `dir` is the directory,
     /// `of` the one whose attributes the record carries.
-    pub(super) fn dot(
-        &self,
-        original: &IsoFs,
-        tree: &dyn FileSystem,
-        t: &Tree,
-        dir: usize,
-        dot: bool,
-    ) -> Result<Su> {
+    pub(super) fn dot(&self, original: &IsoFs, t: &Tree, dir: usize, dot: bool) -> Result<Su> {
         let mut e = Vec::new();
         let root = dir == 0;
         if root && dot {
@@ -339,17 +322,29 @@ impl Rrip {
             e.push(SuEntry::Link(*b"PL", t.objs[dir].parent));
         }
         if root && dot {
-            let o = &t.objs[0];
-            if let Some(r) = &o.recorded {
-                let al: Vec<&Vec<u8>> = r.entries_of(b"AL").collect();
-                if !al.is_empty() && tree.xattrs(o.ino)? == original.xattrs(o.ino)? {
-                    e.extend(al.into_iter().cloned().map(SuEntry::Bytes));
-                }
-            }
+            e.extend(t.objs[0].al.iter().cloned().map(SuEntry::Bytes));
             e.extend(self.er.iter().cloned().map(SuEntry::Bytes));
+            let aaip = self.er.iter().any(|er| er.windows(4).any(|w| w == b"AAIP"));
+            if !aaip && t.objs.iter().any(|o| o.al_encoded) {
+                e.push(SuEntry::Bytes(aaip_er()?));
+            }
         }
         Ok(Su { entries: e })
     }
+}
+
+/// The ER entry of AAIP 2.0, as xorriso writes it: added when attributes are written into
+/// an image whose original announced none.
+fn aaip_er() -> Result<Vec<u8>> {
+    Er {
+        id: b"AAIP_0200".to_vec(),
+        descriptor:
+            b"AL PROVIDES VIA AAIP 2.0 SUPPORT FOR ARBITRARY FILE ATTRIBUTES IN ISO 9660 IMAGES"
+                .to_vec(),
+        source: b"PLEASE CONTACT THE LIBBURNIA PROJECT VIA LIBBURNIA-PROJECT.ORG".to_vec(),
+        extension_version: 1,
+    }
+    .encode()
 }
 
 /// The original's metadata of an object of the original.

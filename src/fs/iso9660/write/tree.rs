@@ -15,8 +15,8 @@
 
 use std::collections::HashMap;
 
-use super::super::IsoFs;
 use super::super::Recorded;
+use super::super::{aaip, IsoFs};
 use crate::error::{Error, Result};
 use crate::fs::{FileKind, FileSystem, Ino, Metadata, Span};
 use crate::overlay::Provenance;
@@ -56,6 +56,9 @@ pub(super) struct Obj {
     pub(super) content: Content,
     /// The content is the original's zisofs data as stored (its ZF entry is kept).
     pub(super) zisofs_kept: bool,
+    /// The AAIP AL entries of its attributes, and whether they were encoded (not copied).
+    pub(super) al: Vec<Vec<u8>>,
+    pub(super) al_encoded: bool,
     /// The ISO 9660 identifier (and, once relocated, the one in `rr_moved`).
     pub(super) iso_name: Vec<u8>,
     pub(super) moved_name: Vec<u8>,
@@ -132,6 +135,11 @@ impl Tree {
             Provenance::New => None,
         };
         let hidden = recorded.as_ref().is_some_and(|r| r.flags & 1 != 0);
+        let mut recorded = recorded;
+        let (al, al_encoded) = match original.has_rock_ridge() {
+            true => attribute_list(original, tree, ino, recorded.as_mut())?,
+            false => (Vec::new(), false),
+        };
         let kept = match (&recorded, prov) {
             (Some(r), Provenance::Base { data: true }) => r.zisofs_stored.clone(),
             _ => None,
@@ -156,6 +164,8 @@ impl Tree {
             recorded,
             content,
             zisofs_kept,
+            al,
+            al_encoded,
             iso_name: Vec::new(),
             moved_name: Vec::new(),
             joliet_name: Vec::new(),
@@ -262,6 +272,8 @@ impl Tree {
             recorded: None,
             content: Content::None,
             zisofs_kept: false,
+            al: Vec::new(),
+            al_encoded: false,
             iso_name: b"RR_MOVED".to_vec(),
             moved_name: Vec::new(),
             joliet_name: Vec::new(),
@@ -276,6 +288,26 @@ impl Tree {
             self.objs[0].nlink += 1;
         }
     }
+}
+
+/// The AL entries of `ino`'s attributes: the original's as recorded (with libisofs's own
+/// `isofs.` ones) while the attributes are the original's, else the tree's encoded. The
+/// original's AL entries leave `recorded`. True when encoded.
+fn attribute_list(
+    original: &IsoFs,
+    tree: &dyn FileSystem,
+    ino: Ino,
+    recorded: Option<&mut Recorded>,
+) -> Result<(Vec<Vec<u8>>, bool)> {
+    let xattrs = tree.xattrs(ino)?;
+    if let Some(r) = recorded {
+        let raw: Vec<Vec<u8>> = r.entries_of(b"AL").cloned().collect();
+        r.entries.retain(|e| !e.starts_with(b"AL"));
+        if !raw.is_empty() && xattrs == original.xattrs(ino)? {
+            return Ok((raw, false));
+        }
+    }
+    Ok((aaip::encode(&xattrs), !xattrs.is_empty()))
 }
 
 /// The data of a regular file of the tree: its spans, or (compressed in the tree, with no
