@@ -263,32 +263,43 @@ fn rewrites_keep_the_descriptors() {
     }
 }
 
-#[test]
-fn rewrites_keep_attributes_and_acls() {
+/// Calls `check` with a scratch directory on tmpfs (attributes on the host), and each image
+/// of the attribute tree of the AAIP tests (one per way xorriso records them), by name.
+fn with_attribute_images(check: impl Fn(&Path, &str, &Path)) {
     let dir = crate::commands_xattr::tmpfs_scratch();
     let tree = dir.path().join("tree");
     iso_aaip::make_tree(&tree);
     for (name, writer) in iso_aaip::WRITERS {
         let image = dir.path().join(format!("{name}.iso"));
         iso_aaip::make_image(&tree, &image, writer);
-        let out = dir.path().join("out");
-        std::fs::create_dir_all(&out).unwrap();
-        let new = rewrite(&image, &out);
-        let attrs = |img: &Path, as_: &str| {
-            let x = iso_aaip::xorriso_extract(img, dir.path(), as_);
-            getfattr(&x)
-        };
-        let (theirs, ours) = (
-            attrs(&image, &format!("{name}-a")),
-            attrs(&new, &format!("{name}-b")),
-        );
-        assert!(
-            theirs.values().any(|a| !a.is_empty()),
-            "{name}: no attributes"
-        );
-        assert_eq!(ours, theirs, "{name}: attributes after a rewrite");
-        std::fs::remove_file(&new).unwrap();
+        check(dir.path(), name, &image);
     }
+}
+
+/// The attributes `getfattr` reads from xorriso's extraction of `img` (into `dir/as_`), and
+/// that there are some.
+fn extracted_attrs(dir: &Path, img: &Path, as_: &str) -> crate::commands_xattr::Attrs {
+    let attrs = getfattr(&iso_aaip::xorriso_extract(img, dir, as_));
+    assert!(
+        attrs.values().any(|a| !a.is_empty()),
+        "{as_}: no attributes"
+    );
+    attrs
+}
+
+#[test]
+fn rewrites_keep_attributes_and_acls() {
+    with_attribute_images(|dir, name, image| {
+        let out = dir.join("out");
+        std::fs::create_dir_all(&out).unwrap();
+        let new = rewrite(image, &out);
+        assert_eq!(
+            extracted_attrs(dir, &new, &format!("{name}-b")),
+            extracted_attrs(dir, image, &format!("{name}-a")),
+            "{name}: attributes after a rewrite"
+        );
+        std::fs::remove_file(&new).unwrap();
+    });
 }
 
 /// A tree of `depth` nested directories `d1/d2/...` with a file at the bottom and one at
@@ -616,34 +627,22 @@ fn a_directory_larger_than_the_listing_cache_is_rewritten() {
 
 #[test]
 fn attributes_of_new_files_are_encoded() {
-    let dir = crate::commands_xattr::tmpfs_scratch();
-    let tree = dir.path().join("tree");
-    iso_aaip::make_tree(&tree);
-    for (name, writer) in iso_aaip::WRITERS {
-        let image = dir.path().join(format!("{name}.iso"));
-        iso_aaip::make_image(&tree, &image, writer);
+    with_attribute_images(|dir, name, image| {
         // Into an image whose original has no AAIP (genisoimage's): its ER is added.
         for style in ["level3-rr.iso", "rr112.iso"] {
-            let new = write_as_new(&fixture(style), &image, dir.path());
+            let new = write_as_new(&fixture(style), image, dir);
             let fs = open(&new);
             let root = fs.original_record(fs.root()).unwrap();
             let aaip = root
                 .entries_of(b"ER")
                 .filter(|e| e.windows(9).any(|w| w == b"AAIP_0200"));
             assert_eq!(aaip.count(), 1, "{name} into {style}: one AAIP ER");
-            let attrs =
-                |img: &Path, as_: &str| getfattr(&iso_aaip::xorriso_extract(img, dir.path(), as_));
-            let theirs = attrs(&image, &format!("{name}-{style}-a"));
-            assert!(
-                theirs.values().any(|a| !a.is_empty()),
-                "{name}: no attributes"
-            );
             assert_eq!(
-                attrs(&new, &format!("{name}-{style}-b")),
-                theirs,
+                extracted_attrs(dir, &new, &format!("{name}-{style}-b")),
+                extracted_attrs(dir, image, &format!("{name}-{style}-a")),
                 "{name} written as new into {style}"
             );
             std::fs::remove_file(&new).unwrap();
         }
-    }
+    });
 }
