@@ -31,17 +31,44 @@ _isofish() {
             isofish,cd)
                 cmd="isofish__subcmd__cd"
                 ;;
+            isofish,changes)
+                cmd="isofish__subcmd__changes"
+                ;;
             isofish,checksum)
                 cmd="isofish__subcmd__checksum"
                 ;;
             isofish,checksums-out)
                 cmd="isofish__subcmd__checksums__subcmd__out"
                 ;;
+            isofish,chmod)
+                cmd="isofish__subcmd__chmod"
+                ;;
+            isofish,chown)
+                cmd="isofish__subcmd__chown"
+                ;;
+            isofish,commit)
+                cmd="isofish__subcmd__commit"
+                ;;
             isofish,completions)
                 cmd="isofish__subcmd__completions"
                 ;;
+            isofish,copy-in)
+                cmd="isofish__subcmd__copy__subcmd__in"
+                ;;
             isofish,copy-out)
                 cmd="isofish__subcmd__copy__subcmd__out"
+                ;;
+            isofish,cp)
+                cmd="isofish__subcmd__cp"
+                ;;
+            isofish,cp-a)
+                cmd="isofish__subcmd__cp__subcmd__a"
+                ;;
+            isofish,cp-r)
+                cmd="isofish__subcmd__cp__subcmd__r"
+                ;;
+            isofish,diff)
+                cmd="isofish__subcmd__diff"
                 ;;
             isofish,download)
                 cmd="isofish__subcmd__download"
@@ -51,6 +78,9 @@ _isofish() {
                 ;;
             isofish,echo)
                 cmd="isofish__subcmd__echo"
+                ;;
+            isofish,edit)
+                cmd="isofish__subcmd__edit"
                 ;;
             isofish,exists)
                 cmd="isofish__subcmd__exists"
@@ -118,11 +148,23 @@ _isofish() {
             isofish,ll)
                 cmd="isofish__subcmd__ll"
                 ;;
+            isofish,ln)
+                cmd="isofish__subcmd__ln"
+                ;;
+            isofish,ln-s)
+                cmd="isofish__subcmd__ln__subcmd__s"
+                ;;
             isofish,ls)
                 cmd="isofish__subcmd__ls"
                 ;;
             isofish,lstat)
                 cmd="isofish__subcmd__lstat"
+                ;;
+            isofish,mkdir)
+                cmd="isofish__subcmd__mkdir"
+                ;;
+            isofish,mkdir-p)
+                cmd="isofish__subcmd__mkdir__subcmd__p"
                 ;;
             isofish,mkmountpoint)
                 cmd="isofish__subcmd__mkmountpoint"
@@ -148,6 +190,9 @@ _isofish() {
             isofish,mounts)
                 cmd="isofish__subcmd__mounts"
                 ;;
+            isofish,mv)
+                cmd="isofish__subcmd__mv"
+                ;;
             isofish,open)
                 cmd="isofish__subcmd__open"
                 ;;
@@ -157,11 +202,35 @@ _isofish() {
             isofish,quit)
                 cmd="isofish__subcmd__quit"
                 ;;
+            isofish,quit!)
+                cmd="isofish__subcmd__quit!"
+                ;;
             isofish,readlink)
                 cmd="isofish__subcmd__readlink"
                 ;;
+            isofish,revert)
+                cmd="isofish__subcmd__revert"
+                ;;
+            isofish,revert-all)
+                cmd="isofish__subcmd__revert__subcmd__all"
+                ;;
+            isofish,rm)
+                cmd="isofish__subcmd__rm"
+                ;;
+            isofish,rm-f)
+                cmd="isofish__subcmd__rm__subcmd__f"
+                ;;
+            isofish,rm-rf)
+                cmd="isofish__subcmd__rm__subcmd__rf"
+                ;;
+            isofish,rmdir)
+                cmd="isofish__subcmd__rmdir"
+                ;;
             isofish,run)
                 cmd="isofish__subcmd__run"
+                ;;
+            isofish,set-label)
+                cmd="isofish__subcmd__set__subcmd__label"
                 ;;
             isofish,stat)
                 cmd="isofish__subcmd__stat"
@@ -172,11 +241,29 @@ _isofish() {
             isofish,tail-n)
                 cmd="isofish__subcmd__tail__subcmd__n"
                 ;;
+            isofish,tar-in)
+                cmd="isofish__subcmd__tar__subcmd__in"
+                ;;
             isofish,tar-out)
                 cmd="isofish__subcmd__tar__subcmd__out"
                 ;;
+            isofish,tgz-in)
+                cmd="isofish__subcmd__tgz__subcmd__in"
+                ;;
             isofish,tgz-out)
                 cmd="isofish__subcmd__tgz__subcmd__out"
+                ;;
+            isofish,touch)
+                cmd="isofish__subcmd__touch"
+                ;;
+            isofish,truncate)
+                cmd="isofish__subcmd__truncate"
+                ;;
+            isofish,truncate-size)
+                cmd="isofish__subcmd__truncate__subcmd__size"
+                ;;
+            isofish,txz-in)
+                cmd="isofish__subcmd__txz__subcmd__in"
                 ;;
             isofish,txz-out)
                 cmd="isofish__subcmd__txz__subcmd__out"
@@ -187,11 +274,23 @@ _isofish() {
             isofish,umount-all)
                 cmd="isofish__subcmd__umount__subcmd__all"
                 ;;
+            isofish,upload)
+                cmd="isofish__subcmd__upload"
+                ;;
+            isofish,utimens)
+                cmd="isofish__subcmd__utimens"
+                ;;
             isofish,vfs-label)
                 cmd="isofish__subcmd__vfs__subcmd__label"
                 ;;
             isofish,vfs-type)
                 cmd="isofish__subcmd__vfs__subcmd__type"
+                ;;
+            isofish,write)
+                cmd="isofish__subcmd__write"
+                ;;
+            isofish,write-append)
+                cmd="isofish__subcmd__write__subcmd__append"
                 ;;
             *)
                 ;;
@@ -200,7 +299,7 @@ _isofish() {
 
     case "${cmd}" in
         isofish)
-            opts="-a -m -f -x -h -V --add --ro --mount --file --tui --help --version boot-extract boot-info browse cat cd checksum checksums-out completions copy-out download du echo exists file find find0 getxattr getxattrs glob grep head head-n help hexdump info is-dir is-file is-symlink lgetxattr lgetxattrs list-devices list-filesystems list-partitions ll ls lstat mkmountpoint mount mount-loop mount-loop-type mount-options mount-ro mountpoints mounts open pwd quit readlink run stat tail tail-n tar-out tgz-out txz-out umount umount-all vfs-label vfs-type"
+            opts="-a -m -f -x -h -V --add --ro --mount --file --tui --help --version boot-extract boot-info browse cat cd changes checksum checksums-out chmod chown commit completions copy-in copy-out cp cp-a cp-r diff download du echo edit exists file find find0 getxattr getxattrs glob grep head head-n help hexdump info is-dir is-file is-symlink lgetxattr lgetxattrs list-devices list-filesystems list-partitions ll ln ln-s ls lstat mkdir mkdir-p mkmountpoint mount mount-loop mount-loop-type mount-options mount-ro mountpoints mounts mv open pwd quit quit! readlink revert revert-all rm rm-f rm-rf rmdir run set-label stat tail tail-n tar-in tar-out tgz-in tgz-out touch truncate truncate-size txz-in txz-out umount umount-all upload utimens vfs-label vfs-type write write-append"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -355,6 +454,20 @@ _isofish() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        isofish__subcmd__changes)
+            opts="-v --verbose"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         isofish__subcmd__checksum)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -383,7 +496,63 @@ _isofish() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        isofish__subcmd__chmod)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        isofish__subcmd__chown)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        isofish__subcmd__commit)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         isofish__subcmd__completions)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        isofish__subcmd__copy__subcmd__in)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -399,6 +568,62 @@ _isofish() {
             ;;
         isofish__subcmd__copy__subcmd__out)
             opts="xdev:true xdev:false"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        isofish__subcmd__cp)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        isofish__subcmd__cp__subcmd__a)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        isofish__subcmd__cp__subcmd__r)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        isofish__subcmd__diff)
+            opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -440,6 +665,20 @@ _isofish() {
             return 0
             ;;
         isofish__subcmd__echo)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        isofish__subcmd__edit)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -761,6 +1000,34 @@ _isofish() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        isofish__subcmd__ln)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        isofish__subcmd__ln__subcmd__s)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         isofish__subcmd__ls)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -776,6 +1043,34 @@ _isofish() {
             return 0
             ;;
         isofish__subcmd__lstat)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        isofish__subcmd__mkdir)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        isofish__subcmd__mkdir__subcmd__p)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -901,6 +1196,20 @@ _isofish() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        isofish__subcmd__mv)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         isofish__subcmd__open)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -943,6 +1252,20 @@ _isofish() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        isofish__subcmd__quit!)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         isofish__subcmd__readlink)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -957,7 +1280,105 @@ _isofish() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        isofish__subcmd__revert)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        isofish__subcmd__revert__subcmd__all)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        isofish__subcmd__rm)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        isofish__subcmd__rm__subcmd__f)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        isofish__subcmd__rm__subcmd__rf)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        isofish__subcmd__rmdir)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         isofish__subcmd__run)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        isofish__subcmd__set__subcmd__label)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1013,6 +1434,20 @@ _isofish() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        isofish__subcmd__tar__subcmd__in)
+            opts="compress:gzip compress:xz compress:zstd compress:bzip2 xattrs:true xattrs:false"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         isofish__subcmd__tar__subcmd__out)
             opts="compress:gzip compress:xz compress:zstd compress:bzip2 excludes: numericowner:true numericowner:false xattrs:true xattrs:false xdev:true xdev:false"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1027,8 +1462,78 @@ _isofish() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        isofish__subcmd__tgz__subcmd__in)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         isofish__subcmd__tgz__subcmd__out)
             opts="excludes:"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        isofish__subcmd__touch)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        isofish__subcmd__truncate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        isofish__subcmd__truncate__subcmd__size)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        isofish__subcmd__txz__subcmd__in)
+            opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1083,6 +1588,34 @@ _isofish() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        isofish__subcmd__upload)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        isofish__subcmd__utimens)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         isofish__subcmd__vfs__subcmd__label)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1098,6 +1631,34 @@ _isofish() {
             return 0
             ;;
         isofish__subcmd__vfs__subcmd__type)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        isofish__subcmd__write)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        isofish__subcmd__write__subcmd__append)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -196,7 +196,7 @@ impl Session {
 }
 
 /// A device name with the `/dev/vdX`, `/dev/hdX` and `/dev/xvdX` spellings made `/dev/sdX`.
-fn canonical_device(device: &str) -> String {
+pub(crate) fn canonical_device(device: &str) -> String {
     ["/dev/vd", "/dev/hd", "/dev/xvd"]
         .iter()
         .find_map(|p| device.strip_prefix(p))

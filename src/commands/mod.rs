@@ -3,13 +3,17 @@
 //! in the generated scripts) and the docs test all read this one table. Help text is
 //! `commands/NAME.md`, compiled in.
 
+pub mod attrs;
 pub mod boot;
 pub mod browse;
+pub mod changes;
 pub mod checksum;
 pub mod checksums_out;
 pub mod commit;
+pub mod copy_in;
 pub mod copy_out;
 pub mod download;
+pub mod edit;
 pub mod extract;
 pub mod format;
 pub mod inspect;
@@ -22,7 +26,9 @@ pub mod read;
 pub mod shell_cmds;
 pub mod sink;
 pub mod tar;
+pub mod tar_in;
 pub mod tar_out;
+pub mod tree_copy;
 pub mod tree_edit;
 pub mod write;
 pub mod xattr;
@@ -351,6 +357,12 @@ pub fn all() -> &'static [Command] {
             write::COMMANDS,
             commit::COMMANDS,
             tree_edit::COMMANDS,
+            changes::COMMANDS,
+            tree_copy::COMMANDS,
+            attrs::COMMANDS,
+            copy_in::COMMANDS,
+            tar_in::COMMANDS,
+            edit::COMMANDS,
             &[HELP],
         ];
         let mut v: Vec<Command> = groups.iter().flat_map(|g| g.iter().copied()).collect();

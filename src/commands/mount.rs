@@ -178,6 +178,11 @@ fn vfs_type(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
 }
 
 fn vfs_label(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
+    // A mounted device's label is its mount's, staged `set-label` included.
+    if let Some(m) = ctx.session.mount_of_device(&args[0]) {
+        writeln!(ctx.out, "{}", m.mount.fs.label().unwrap_or_default())?;
+        return Ok(());
+    }
     let source = ctx.session.device_source(&args[0])?;
     let fs = fs::open(source, &MountOptions::default())?;
     writeln!(ctx.out, "{}", fs.label().unwrap_or_default())?;

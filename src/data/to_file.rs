@@ -11,8 +11,10 @@ use super::file::FileData;
 use super::layout::{ended, read_exact, Slice};
 use super::span::Span;
 
-/// The most one `copy_file_range` call is asked to move.
-const CHUNK: u64 = 1 << 30;
+/// The most one `copy_file_range` call is asked to move: enough that the calls cost nothing
+/// next to the copying, few enough bytes that a progress bar moves every fraction of a second
+/// where the kernel copies the blocks rather than sharing them.
+const CHUNK: u64 = 64 << 20;
 
 /// A copy in progress of a file's data into a host file.
 pub struct FileCopy {

@@ -10,7 +10,11 @@
 //! from the filesystem's root (symlinks already followed by the session), so the overlay knows
 //! every directory on the way to a change (`touched`, where `changes` looks).
 
+pub mod changes;
 pub mod content;
+mod revert;
+#[cfg(test)]
+mod tests;
 
 pub use content::{Content, HostFile};
 
@@ -66,6 +70,20 @@ pub(crate) struct State {
     pub(crate) touched: HashSet<Ino>,
     /// Where objects of the filesystem below that were moved came from.
     pub(crate) moved_from: HashMap<Ino, String>,
+    /// Links made (+) and removed (-) to files that have several names below, by the number
+    /// they record (`Metadata::ino`): each name is an object of its own there, so the count
+    /// is kept here once for all of them ([`Overlay::shared_count`]).
+    pub(crate) links: HashMap<u64, i64>,
+    /// New data of files that have several names below, by the number they record: written
+    /// through one name, it is every name's data (they are one file), with its size and time.
+    pub(crate) shared: HashMap<u64, Shared>,
+}
+
+/// The new data of a file with several names below.
+#[derive(Clone)]
+pub(crate) struct Shared {
+    pub(crate) content: Content,
+    pub(crate) mtime: Timestamp,
 }
 
 /// Staged changes over a filesystem.
@@ -147,12 +165,19 @@ impl Overlay {
         if ino & NEW != 0 {
             return Provenance::New;
         }
-        let data = self
-            .read()
-            .nodes
-            .get(&ino)
-            .is_none_or(|s| s.content.is_none());
+        let data = matches!(self.data_of(ino), Ok(None));
         Provenance::Base { data }
+    }
+
+    /// The data of `ino` when the overlay has it: `Some(None)` for an object made here with
+    /// no data; `None` when it is the data below.
+    fn data_of(&self, ino: Ino) -> Result<Option<Option<Content>>> {
+        let st = self.read();
+        match st.nodes.get(&ino).map(|s| s.content.clone()) {
+            Some(Some(c)) => Ok(Some(Some(c))),
+            Some(None) if ino & NEW != 0 => Ok(Some(None)),
+            _ => Ok(self.shared_data(&st, ino)?.map(Some)),
+        }
     }
 
     /// Fails when an uploaded host file changed or went away since it was staged.
@@ -262,6 +287,9 @@ impl Overlay {
 
     /// Gives the file at `path` new data; its modification and change times become now.
     pub fn set_content(&self, path: &str, content: Content) -> Result<()> {
+        let e = self.find(path)?;
+        let shared = self.shared_count(e.ino)?;
+        let (recorded, kept) = (e.meta.ino, content.clone());
         self.change(path, |s| {
             if s.meta.kind != FileKind::File {
                 return Err(Error::Usage(format!("{path}: not a regular file")));
@@ -271,7 +299,28 @@ impl Overlay {
             s.meta.mtime = now();
             s.content = Some(content);
             Ok(())
-        })
+        })?;
+        if shared {
+            let mtime = now();
+            self.write().shared.insert(
+                recorded,
+                Shared {
+                    content: kept,
+                    mtime,
+                },
+            );
+        }
+        Ok(())
+    }
+
+    /// The new data of `ino`, when it is a name below of a file with several names whose data
+    /// was written through another of them.
+    fn shared_data(&self, st: &State, ino: Ino) -> Result<Option<Content>> {
+        if st.shared.is_empty() || ino & NEW != 0 {
+            return Ok(None);
+        }
+        let meta = self.base.metadata(ino)?;
+        Ok(shared_of(st, &meta).map(|s| s.content.clone()))
     }
 
     /// The data of the file at `path` as it is now (staged or below).
@@ -280,12 +329,7 @@ impl Overlay {
         if e.meta.kind != FileKind::File {
             return Err(Error::Usage(format!("{path}: not a regular file")));
         }
-        if let Some(c) = self
-            .read()
-            .nodes
-            .get(&e.ino)
-            .and_then(|s| s.content.clone())
-        {
+        if let Some(Some(c)) = self.data_of(e.ino)? {
             return Ok(c);
         }
         let name = format!("{}:{path}", self.base.source().name());
@@ -336,12 +380,36 @@ impl Overlay {
         let e = self.entry(&st, dir, &name)?.ok_or_else(|| missing(path))?;
         self.listing_mut(&mut st, dir)?.retain(|x| x.name != name);
         if !e.meta.is_dir() && e.meta.nlink > 1 {
-            let staged = self.stage(&mut st, e.ino)?;
-            staged.meta.nlink -= 1;
-            staged.meta.ctime = now();
+            self.count_link(&mut st, &e, -1)?;
         }
         touch(&mut st, &chain);
         Ok(())
+    }
+
+    /// True when `ino` is one of the names a file has below: its link count is kept in
+    /// `State::links`, for all its names at once.
+    fn shared_count(&self, ino: Ino) -> Result<bool> {
+        if ino & NEW != 0 {
+            return Ok(false);
+        }
+        let below = self.base.metadata(ino)?;
+        Ok(!below.is_dir() && below.nlink > 1)
+    }
+
+    /// Adds `by` to the link count of the non-directory `e`; its change time becomes now.
+    fn count_link(&self, st: &mut State, e: &DirEntry, by: i64) -> Result<Metadata> {
+        let shared = self.shared_count(e.ino)?;
+        if shared {
+            *st.links.entry(e.meta.ino).or_default() += by;
+        }
+        let staged = self.stage(st, e.ino)?;
+        if !shared {
+            staged.meta.nlink = staged.meta.nlink.saturating_add_signed(by as i32);
+        }
+        staged.meta.ctime = now();
+        let mut meta = staged.meta.clone();
+        shared_links(st, e.ino, &mut meta);
+        Ok(meta)
     }
 
     /// Moves the object at `from` to `to` (which must not exist): renames, or moves between
@@ -396,10 +464,7 @@ impl Overlay {
         if self.entry(&st, to_dir, &to_name)?.is_some() {
             return Err(exists(new));
         }
-        let staged = self.stage(&mut st, e.ino)?;
-        staged.meta.nlink += 1;
-        staged.meta.ctime = now();
-        let meta = staged.meta.clone();
+        let meta = self.count_link(&mut st, &e, 1)?;
         self.listing_mut(&mut st, to_dir)?.push(DirEntry {
             name: to_name,
             ino: e.ino,
@@ -430,7 +495,33 @@ fn refreshed(st: &State, mut e: DirEntry) -> DirEntry {
     if let Some(s) = st.nodes.get(&e.ino) {
         e.meta = s.meta.clone();
     }
+    shared_links(st, e.ino, &mut e.meta);
     e
+}
+
+/// `meta` of object `ino` with the links made and removed to the file it is a name of, when
+/// it has several names below.
+fn shared_links(st: &State, ino: Ino, meta: &mut Metadata) {
+    if ino & NEW != 0 || meta.is_dir() || meta.nlink < 2 {
+        return;
+    }
+    if let Some(by) = st.links.get(&meta.ino) {
+        meta.nlink = (i64::from(meta.nlink) + by).clamp(1, i64::from(u32::MAX)) as u32;
+    }
+    if let Some(shared) = shared_of(st, meta) {
+        meta.size = shared.content.len();
+        meta.allocated = meta.size;
+        meta.mtime = shared.mtime;
+    }
+}
+
+/// The new data written through one name of the file `meta` describes, when it has several
+/// names below.
+fn shared_of<'s>(st: &'s State, meta: &Metadata) -> Option<&'s Shared> {
+    if meta.kind != FileKind::File || meta.nlink < 2 {
+        return None;
+    }
+    st.shared.get(&meta.ino)
 }
 
 impl FileSystem for Overlay {
@@ -447,10 +538,13 @@ impl FileSystem for Overlay {
         self.base.root()
     }
     fn metadata(&self, ino: Ino) -> Result<Metadata> {
-        if let Some(s) = self.read().nodes.get(&ino) {
-            return Ok(s.meta.clone());
-        }
-        self.base.metadata(ino)
+        let st = self.read();
+        let mut meta = match st.nodes.get(&ino) {
+            Some(s) => s.meta.clone(),
+            None => self.base.metadata(ino)?,
+        };
+        shared_links(&st, ino, &mut meta);
+        Ok(meta)
     }
     fn read_dir(&self, dir: Ino) -> Result<Vec<DirEntry>> {
         let st = self.read();
@@ -468,19 +562,17 @@ impl FileSystem for Overlay {
         self.entry(&st, dir, name)
     }
     fn read_at(&self, ino: Ino, offset: u64, buf: &mut [u8]) -> Result<usize> {
-        let content = self.read().nodes.get(&ino).map(|s| s.content.clone());
-        match content {
+        match self.data_of(ino)? {
             Some(Some(c)) => c.read_at(offset, buf),
-            Some(None) if ino & NEW != 0 => Ok(0),
-            _ => self.base.read_at(ino, offset, buf),
+            Some(None) => Ok(0),
+            None => self.base.read_at(ino, offset, buf),
         }
     }
     fn spans(&self, ino: Ino) -> Result<Option<Vec<Span>>> {
-        let content = self.read().nodes.get(&ino).map(|s| s.content.clone());
-        match content {
+        match self.data_of(ino)? {
             Some(Some(c)) => Ok(Some(c.spans())),
-            Some(None) if ino & NEW != 0 => Ok(Some(Vec::new())),
-            _ => self.base.spans(ino),
+            Some(None) => Ok(Some(Vec::new())),
+            None => self.base.spans(ino),
         }
     }
     fn xattrs(&self, ino: Ino) -> Result<Vec<Xattr>> {

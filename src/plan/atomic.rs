@@ -440,36 +440,68 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_directory_is_named() {
+    fn a_directory_that_is_missing_or_a_file_is_named() {
         let (_keep, plan, _) = mixed_plan(1000);
-        let dir = tempfile::tempdir().unwrap();
+        let (dir, file) = existing(b"a file");
         let missing = dir.path().join("no/such");
-        let target = missing.join("out.iso");
-        let (kind, msg) = failure(Target::new(&target).commit(&plan, &|_| {}));
-        assert_eq!(kind, "NotFound");
-        let want = format!(
-            "{}: cannot write the new image: {}: no such file or directory",
-            target.display(),
-            missing.display()
-        );
-        assert_eq!(msg, want);
-        assert_eq!(names(dir.path()), Vec::<String>::new());
+        for (parent, kind, why) in [
+            (&missing, "NotFound", "no such file or directory"),
+            (&file, "NotADirectory", "not a directory"),
+        ] {
+            let target = parent.join("out.iso");
+            let (got, msg) = failure(Target::new(&target).commit(&plan, &|_| {}));
+            assert_eq!(got, kind);
+            let (target, parent) = (target.display(), parent.display());
+            assert_eq!(
+                msg,
+                format!("{target}: cannot write the new image: {parent}: {why}")
+            );
+        }
+        assert_eq!(fs::read(&file).unwrap(), b"a file");
+        assert_eq!(names(dir.path()), ["out.iso"]);
     }
 
     #[test]
-    fn a_directory_that_is_a_file_is_refused() {
-        let (_keep, plan, _) = mixed_plan(1000);
-        let (dir, path) = existing(b"a file");
-        let (kind, msg) = failure(Target::new(path.join("out.iso")).commit(&plan, &|_| {}));
-        assert_eq!(kind, "NotADirectory");
-        let want = format!(
-            "{}/out.iso: cannot write the new image: {}: not a directory",
-            path.display(),
-            path.display()
-        );
-        assert_eq!(msg, want);
-        assert_eq!(fs::read(&path).unwrap(), b"a file");
-        assert_eq!(names(dir.path()), ["out.iso"]);
+    fn the_hosts_refusals_are_no_space_or_read_only() {
+        let cases = [
+            (
+                Errno::NOSPC,
+                "NoSpace",
+                "out.iso: no space left: writing: No space left",
+            ),
+            (
+                Errno::DQUOT,
+                "NoSpace",
+                "out.iso: no space left: writing: Disk quota",
+            ),
+            (
+                Errno::FBIG,
+                "NoSpace",
+                "out.iso: no space left: writing: File too large",
+            ),
+            (
+                Errno::ROFS,
+                "ReadOnly",
+                "out.iso: read-only: writing: Read-only file",
+            ),
+            (
+                Errno::ACCESS,
+                "ReadOnly",
+                "out.iso: read-only: writing: Permission denied",
+            ),
+            (
+                Errno::PERM,
+                "ReadOnly",
+                "out.iso: read-only: writing: Operation not permitted",
+            ),
+            (Errno::IO, "Io", "out.iso: writing: Input/output error"),
+        ];
+        for (errno, kind, start) in cases {
+            let e = io::Error::from_raw_os_error(errno.raw_os_error());
+            let (got, msg) = failure(Err(failed("out.iso", "writing", e)));
+            assert_eq!(got, kind);
+            assert!(msg.starts_with(start), "{msg}");
+        }
     }
 
     #[test]
@@ -492,7 +524,7 @@ mod tests {
             .commit(&plan, &|_| {})
             .unwrap();
         assert!(fs::read(dir.path().join(&long)).unwrap() == want);
-        assert_eq!(names(dir.path()), [long.clone()]);
+        assert_eq!(names(dir.path()), [long.as_str()]);
         let temp = format!(".{}.isofish-1.tmp", &long[..NAME_KEPT]);
         assert_eq!(
             temp_pid(OsStr::new(&temp), OsStr::new(&long)),

@@ -183,6 +183,16 @@ impl Session {
         self.vfs.umount_all()
     }
 
+    /// The topmost mount of `device` (a drive, a partition, or the session path of an image
+    /// file `mount-loop` mounted), if it is mounted.
+    pub fn mount_of_device(&self, device: &str) -> Option<Mounted<'_>> {
+        let wanted = super::canonical_device(&path::normalize(&self.absolute(device)));
+        self.vfs
+            .entries()
+            .rev()
+            .find(|m| super::canonical_device(&path::normalize(&m.mount.device)) == wanted)
+    }
+
     /// The mount numbered `id`, with its origin, if it is still mounted.
     pub fn mount_by_id(&self, id: MountId) -> Option<Mounted<'_>> {
         self.vfs.get(id)

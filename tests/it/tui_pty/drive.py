@@ -179,25 +179,29 @@ elif scenario == "stderr":
     if not os.path.exists(os.path.join(dest, "notes.txt")):
         fail("copy-out did not copy the path it could")
 elif scenario == "quit":
-    # Each line rustyline reads starts with bracketed paste switched on: count them.
-    def reading(n):
+    # Waits for `text` in what isofish writes after the byte offset `mark`.
+    def after(mark, text):
         deadline = time.time() + 60
-        while out.count(b"\x1b[?2004h") < n:
+        while text not in out[mark:]:
             if time.time() > deadline or proc.poll() is not None:
-                fail(f"isofish did not come to read line {n}")
+                fail(f"isofish did not write {text!r}")
             pump(0.1)
 
-    reading(1)
-    os.write(master, b"write /QUIT.TXT hello\r")
-    reading(2)
-    os.write(master, b"quit\r")
-    reading(3)
-    if b"1 staged change is not committed" not in out or b"[c/d/a]" not in out:
-        fail("quit did not ask about the staged change")
-    os.write(master, b"a\r")  # cancel: the shell goes on
-    reading(4)
-    os.write(master, b"quit\r")
-    reading(5)
+    # A line is read from `\x1b[?2004h` (bracketed paste on) to `\x1b[?2004l` (off).
+    def line(text, expect):
+        after(0, b"\x1b[?2004h")
+        mark = len(out)
+        os.write(master, text)
+        after(mark, b"\x1b[?2004l")
+        mark = out.rindex(b"\x1b[?2004l")
+        for e in expect:
+            after(mark, e)
+        after(mark, b"\x1b[?2004h")  # the next line is being read
+
+    line(b"write /QUIT.TXT hello\r", [])
+    line(b"quit\r", [b"1 staged change is not committed", b"[c/d/a]"])
+    line(b"a\r", [b"><iso> "])  # cancel: the shell goes on
+    line(b"quit\r", [b"[c/d/a]"])
     os.write(master, b"c\r")  # commit, then leave
     deadline = time.time() + 60
     while proc.poll() is None:
