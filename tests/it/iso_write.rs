@@ -646,3 +646,54 @@ fn attributes_of_new_files_are_encoded() {
         }
     });
 }
+
+#[test]
+fn name_checks_follow_the_original() {
+    let cases = [
+        // (image, name, ISO 9660 identifier, Rock Ridge, Joliet, kept as given)
+        (
+            "level1.iso",
+            "a-long-name.html",
+            "A_LONG_N.HTM;1",
+            false,
+            false,
+            false,
+        ),
+        (
+            "level3-rr.iso",
+            "a-long-name.html",
+            "A_LONG_NAME.HTML;1",
+            true,
+            true,
+            true,
+        ),
+        (
+            "level2-joliet.iso",
+            "a-long-name.html",
+            "A_LONG_NAME.HTML;1",
+            false,
+            true,
+            true,
+        ),
+        (
+            "level2-joliet.iso",
+            "what?.txt",
+            "WHAT_.TXT;1",
+            false,
+            true,
+            false,
+        ),
+    ];
+    for (img, name, iso, rr, joliet, kept) in cases {
+        let fs = open(&fixture(img));
+        let fit = write::check_name(&fs, name.as_bytes(), false).unwrap();
+        assert_eq!(fit.iso, iso, "{img} {name}");
+        assert_eq!(fit.rock_ridge.is_some(), rr, "{img} {name}");
+        assert_eq!(fit.joliet.is_some(), joliet, "{img} {name}");
+        assert_eq!(fit.kept(name.as_bytes()), kept, "{img} {name}");
+    }
+    let fs = open(&fixture("level1.iso"));
+    for bad in [&b""[..], b".", b"..", b"a/b", b"a\0b"] {
+        assert!(write::check_name(&fs, bad, false).is_err(), "{bad:?}");
+    }
+}

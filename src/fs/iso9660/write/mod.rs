@@ -94,12 +94,18 @@ pub fn plan(
         let (ids, style) = original::primary_names(original)?;
         (Some(ids), style)
     } else {
-        let recorded = t
+        let recorded: Vec<(bool, &[u8])> = t
             .objs
             .iter()
             .skip(1)
-            .filter_map(|o| Some((o.meta.is_dir(), o.recorded.as_ref()?.name.as_slice())));
-        (None, IsoStyle::of(recorded))
+            .filter_map(|o| Some((o.meta.is_dir(), o.recorded.as_ref()?.name.as_slice())))
+            .collect();
+        // Nothing of the original left in the tree: its root tells the style.
+        let style = match recorded.is_empty() {
+            true => IsoStyle::guess(original)?,
+            false => IsoStyle::of(recorded.into_iter()),
+        };
+        (None, style)
     };
     let joliet_volume = find(|k| matches!(k, Kind::Joliet(_)));
     let info = original::joliet_info(original, joliet_volume.is_some(), true)?;

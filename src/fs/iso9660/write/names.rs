@@ -23,6 +23,7 @@ use std::collections::HashSet;
 
 use super::super::{joliet, IsoFs};
 use crate::error::{Error, Result};
+use crate::fs::FileSystem;
 
 /// Longest Rock Ridge name isofish writes (as Linux and xorriso accept).
 pub const RR_MAX: usize = 255;
@@ -69,6 +70,31 @@ impl IsoStyle {
             level1,
             version: version.unwrap_or(true),
         }
+    }
+
+    /// The style of `original`'s identifiers as its root directory shows it (the primary
+    /// tree's, when the Joliet one is shown), found once per image: what staging's name
+    /// checks say (a commit looks at every identifier).
+    pub fn guess(original: &IsoFs) -> Result<IsoStyle> {
+        let (level1, version) = original.iso_style(|| {
+            let primary;
+            let fs = if original.shows_joliet() {
+                primary = IsoFs::open(
+                    std::sync::Arc::clone(original.source()),
+                    &crate::fs::MountOptions(vec!["plain".into()]),
+                )?;
+                &primary
+            } else {
+                original
+            };
+            let mut ids = Vec::new();
+            for e in fs.read_dir(fs.root())?.into_iter().take(256) {
+                ids.push((e.meta.is_dir(), fs.original_record(e.ino)?.name));
+            }
+            let style = IsoStyle::of(ids.iter().map(|(d, id)| (*d, id.as_slice())));
+            Ok((style.level1 && !ids.is_empty(), style.version))
+        })?;
+        Ok(IsoStyle { level1, version })
     }
 
     /// The longest stem and extension of a file identifier, and of a directory one.
@@ -298,7 +324,7 @@ pub fn check_name(original: &IsoFs, name: &[u8], is_dir: bool) -> Result<NameFit
         let text = joliet::decode(&raw);
         (text, cut)
     });
-    let style = IsoStyle::default();
+    let style = IsoStyle::guess(original)?;
     let iso = style.identifier(name, is_dir);
     Ok(NameFit {
         rock_ridge: rock_ridge.then_some(show.clone()),
