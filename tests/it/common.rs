@@ -92,3 +92,10 @@ pub fn xorriso_rr(tree: &Path, image: &Path) {
         None,
     );
 }
+
+/// Runs xorriso quietly (`-no_rc -report_about FAILURE`, then `args`); returns its stdout.
+pub fn xorriso(args: &[&str]) -> Vec<u8> {
+    let mut all = vec!["-no_rc", "-report_about", "FAILURE"];
+    all.extend_from_slice(args);
+    tool("xorriso", &all, None)
+}

@@ -18,7 +18,7 @@ use crate::mutants::run_mutants;
 /// The tree of the squashfs tests (user, trusted and security attributes, values up to
 /// 20 KiB, binary ones, a directory and a symlink with attributes) plus ACLs: access ACLs on
 /// many files and on a directory, a default ACL, a file with an ACL and no attribute.
-fn make_tree(top: &Path) {
+pub(crate) fn make_tree(top: &Path) {
     make_xattr_tree(top);
     let t = |p: &str| top.join(p).to_str().unwrap().to_string();
     tool("setfacl", &["-R", "-m", "u:1234:r--", &t("same")], None);
@@ -44,7 +44,7 @@ fn make_tree(top: &Path) {
 /// recorded `system.posix_acl_*` attributes and in AAIP's compact form) natively, the same
 /// with RRIP 1.12 (an ER entry announces AAIP, ES entries separate the extensions), and as
 /// mkisofs does, `user.*` and the compact ACLs only.
-const WRITERS: &[(&str, &[&str])] = &[
+pub(crate) const WRITERS: &[(&str, &[&str])] = &[
     ("any", &["-xattr", "any", "-acl", "on"]),
     (
         "new_rr",
@@ -56,7 +56,7 @@ const WRITERS: &[(&str, &[&str])] = &[
     ),
 ];
 
-fn make_image(tree: &Path, image: &Path, writer: &[&str]) {
+pub(crate) fn make_image(tree: &Path, image: &Path, writer: &[&str]) {
     let (t, i) = (tree.to_str().unwrap(), image.to_str().unwrap());
     // (xorriso takes paths below /dev as files only with the stdio: prefix.)
     let dev = format!("stdio:{i}");
@@ -70,7 +70,7 @@ fn make_image(tree: &Path, image: &Path, writer: &[&str]) {
 }
 
 /// xorriso's extraction of `image` into `dir/name`, attributes and ACLs restored.
-fn xorriso_extract(image: &Path, dir: &Path, name: &str) -> PathBuf {
+pub(crate) fn xorriso_extract(image: &Path, dir: &Path, name: &str) -> PathBuf {
     let out = dir.join(name);
     tool(
         "xorriso",

@@ -7,7 +7,7 @@ use std::path::Path;
 use crate::common::{fixture, tool};
 use crate::iso_oracle::open;
 
-const FIXTURES: &[&str] = &[
+pub(crate) const FIXTURES: &[&str] = &[
     "sample.iso",
     "level1.iso",
     "level2-joliet.iso",

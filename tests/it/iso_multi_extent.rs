@@ -4,34 +4,42 @@
 
 use std::io::{Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
 
 use crate::common::{scratch, tool};
 use crate::iso_oracle::open;
 
-const SIZE: u64 = 4608 << 20;
-const FOUR_GIB: u64 = 4 << 30;
+pub(crate) const SIZE: u64 = 4608 << 20;
+pub(crate) const FOUR_GIB: u64 = 4 << 30;
 
-#[test]
-fn file_over_4_gib_reads_whole_across_its_extents() {
-    let dir = scratch();
-    let tree = dir.path().join("tree");
+/// Marks in the big file: at the start, across the end of xorriso's first extent (4 GiB -
+/// 2 KiB, the largest sector-aligned size; isoinfo confirms it below), across 4 GiB, and at
+/// the end.
+pub(crate) const MARKS: &[(u64, &[u8])] = &[
+    (0, b"START"),
+    (FOUR_GIB - 2048 - 6, b"ACROSS-EXTENT"),
+    (FOUR_GIB - 7, b"ACROSS-4-GIB"),
+    (SIZE - 3, b"END"),
+];
+
+/// Builds `DIR/big.iso` (xorriso, `-iso-level 3 -R`) of `DIR/tree` holding the sparse
+/// `big.bin` of [`SIZE`] bytes with its [`MARKS`] and the files `extra` names; returns the
+/// image and the big file.
+pub(crate) fn big_image(dir: &Path, extra: &[(&str, &[u8])]) -> (PathBuf, PathBuf) {
+    let tree = dir.join("tree");
     std::fs::create_dir(&tree).expect("mkdir");
     let src_path = tree.join("big.bin");
     let mut f = std::fs::File::create(&src_path).expect("create");
     f.set_len(SIZE).expect("sparse file");
-    // Marks at the start, across the end of xorriso's first extent (4 GiB - 2 KiB, the
-    // largest sector-aligned size; isoinfo confirms it below), across 4 GiB, and at the end.
-    for (at, mark) in [
-        (0, &b"START"[..]),
-        (FOUR_GIB - 2048 - 6, b"ACROSS-EXTENT"),
-        (FOUR_GIB - 7, b"ACROSS-4-GIB"),
-        (SIZE - 3, b"END"),
-    ] {
-        f.seek(SeekFrom::Start(at)).expect("seek");
+    for (at, mark) in MARKS {
+        f.seek(SeekFrom::Start(*at)).expect("seek");
         f.write_all(mark).expect("mark");
     }
     drop(f);
-    let img = dir.path().join("big.iso");
+    for (name, bytes) in extra {
+        std::fs::write(tree.join(name), bytes).expect("extra file");
+    }
+    let img = dir.join("big.iso");
     tool(
         "xorriso",
         &[
@@ -47,6 +55,13 @@ fn file_over_4_gib_reads_whole_across_its_extents() {
         ],
         None,
     );
+    (img, src_path)
+}
+
+#[test]
+fn file_over_4_gib_reads_whole_across_its_extents() {
+    let dir = scratch();
+    let (img, src_path) = big_image(dir.path(), &[]);
 
     let fs = open(&img, "").expect("opens");
     let entries = fs.read_dir(fs.root()).expect("root");

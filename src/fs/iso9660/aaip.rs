@@ -135,6 +135,73 @@ impl AttributeList {
     }
 }
 
+/// The largest component record's content.
+const RECORD_MAX: usize = 248;
+/// The largest AL entry's data after its flags byte (one-byte entry length).
+const ENTRY_AREA_MAX: usize = 250;
+
+/// The AL entries (AAIP 2.0, version 1) recording `xattrs`: each name with its namespace in
+/// the short notation (`user.` 0x03, `system.` 0x02, `trusted.` 0x05, `security.` 0x06, 0x01
+/// before a name that starts with a byte below 0x20), then its value; components over 248
+/// bytes continue in the next record; whole records packed into entries of at most 255
+/// bytes, each but the last flagged to continue. ACLs are recorded as the
+/// `system.posix_acl_*` attributes they are (as xorriso's `-xattr any` records them too).
+pub fn encode(xattrs: &[Xattr]) -> Vec<Vec<u8>> {
+    let mut records: Vec<Vec<u8>> = Vec::new();
+    for x in xattrs {
+        let name = short_name(&x.name);
+        for component in [&name[..], &x.value[..]] {
+            let pieces: Vec<&[u8]> = if component.is_empty() {
+                vec![&[][..]]
+            } else {
+                component.chunks(RECORD_MAX).collect()
+            };
+            let last = pieces.len() - 1;
+            for (i, piece) in pieces.into_iter().enumerate() {
+                let mut r = vec![u8::from(i < last), piece.len() as u8];
+                r.extend_from_slice(piece);
+                records.push(r);
+            }
+        }
+    }
+    let mut areas: Vec<Vec<u8>> = Vec::new();
+    for r in records {
+        match areas.last_mut() {
+            Some(a) if a.len() + r.len() <= ENTRY_AREA_MAX => a.extend_from_slice(&r),
+            _ => areas.push(r),
+        }
+    }
+    let last = areas.len().saturating_sub(1);
+    areas
+        .into_iter()
+        .enumerate()
+        .map(|(i, area)| {
+            let mut data = vec![u8::from(i < last)];
+            data.extend_from_slice(&area);
+            super::susp::fixed(*b"AL", &data)
+        })
+        .collect()
+}
+
+/// A name in AAIP's short notation (see [`encode`]).
+fn short_name(name: &[u8]) -> Vec<u8> {
+    let spaces: [(&[u8], u8); 4] = [
+        (b"user.", 0x03),
+        (b"system.", 0x02),
+        (b"trusted.", 0x05),
+        (b"security.", 0x06),
+    ];
+    for (prefix, code) in spaces {
+        if let Some(rest) = name.strip_prefix(prefix) {
+            return [&[code][..], rest].concat();
+        }
+    }
+    match name.first() {
+        Some(&b) if b < 0x20 => [&[0x01][..], name].concat(),
+        _ => name.to_vec(),
+    }
+}
+
 /// The name with its namespace spelt out; `None` for `isofs.` and reserved namespaces.
 fn full_name(name: &[u8]) -> Option<Vec<u8>> {
     let prefix: &[u8] = match name.first()? {
@@ -241,4 +308,41 @@ fn decode_acl(image: &str, at: u64, mut value: &[u8]) -> Result<Vec<Xattr>> {
         });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attribute_lists_round_trip() {
+        let xattrs = vec![
+            Xattr {
+                name: b"user.mime".to_vec(),
+                value: b"text/plain".to_vec(),
+            },
+            Xattr {
+                name: b"security.selinux".to_vec(),
+                value: vec![0xab; 700],
+            },
+            Xattr {
+                name: b"trusted.empty".to_vec(),
+                value: Vec::new(),
+            },
+            Xattr {
+                name: b"system.posix_acl_access".to_vec(),
+                value: vec![2, 0, 0, 0, 1, 0, 6, 0],
+            },
+        ];
+        let entries = encode(&xattrs);
+        assert!(entries.len() > 2);
+        let mut list = AttributeList::default();
+        for bytes in &entries {
+            assert!(bytes.len() <= 255);
+            let e = Entry::decode("t", bytes, 0, 0).unwrap().unwrap();
+            list.add("t", &e).unwrap();
+        }
+        assert_eq!(list.finish("t").unwrap(), xattrs);
+        assert!(encode(&[]).is_empty());
+    }
 }

@@ -92,6 +92,11 @@ pub struct IsoFs {
     listings: Mutex<Lru<Listing>>,
     zisofs: Mutex<zisofs::Cache>,
     warnings: Warnings,
+    /// The writer's look at the image, found once (staging checks every name against it):
+    /// its Joliet tree (`Some(long names)` when there is one), and the style of its ISO 9660
+    /// identifiers (level 1, versions).
+    joliet_long: OnceLock<Option<bool>>,
+    iso_style: OnceLock<(bool, bool)>,
 }
 
 use crate::error::lock_cache as lock;
@@ -125,6 +130,8 @@ impl IsoFs {
             listings: Mutex::new(Lru::new(LISTING_BUDGET)),
             zisofs: Mutex::default(),
             warnings: Warnings::default(),
+            joliet_long: OnceLock::new(),
+            iso_style: OnceLock::new(),
         };
         let rr = match fs.view {
             View::RockRidge => Some(fs.rock_ridge(&dot, 0)?),

@@ -91,8 +91,33 @@ impl IsoFs {
         self.rock_ridge.is_some()
     }
 
+    /// `f`'s answer about the Joliet tree, asked once and kept.
+    pub(crate) fn joliet_long(
+        &self,
+        f: impl FnOnce() -> Result<Option<bool>>,
+    ) -> Result<Option<bool>> {
+        once(&self.joliet_long, f)
+    }
+
+    /// `f`'s answer about the style of the ISO 9660 identifiers, asked once and kept.
+    pub(crate) fn iso_style(
+        &self,
+        f: impl FnOnce() -> Result<(bool, bool)>,
+    ) -> Result<(bool, bool)> {
+        once(&self.iso_style, f)
+    }
+
     /// True when the tree shown is the Joliet one.
     pub fn shows_joliet(&self) -> bool {
         self.view == super::view::View::Joliet
     }
+}
+
+/// The value of `cell`, computed by `f` the first time (a failure is not kept).
+fn once<T: Copy>(cell: &std::sync::OnceLock<T>, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    if let Some(known) = cell.get() {
+        return Ok(*known);
+    }
+    let found = f()?;
+    Ok(*cell.get_or_init(|| found))
 }

@@ -8,11 +8,12 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use super::super::record;
 use super::super::IsoFs;
 use super::names::{self, IsoStyle};
+use super::original::JolietInfo;
 use super::rrip::{Rrip, Split, Su};
 use super::tree::{Content, Tree};
 use super::Style;
 use crate::error::{Error, Result};
-use crate::fs::FileSystem;
+use crate::fs::{FileKind, FileSystem, Span};
 use crate::overlay::Provenance;
 
 /// The longest extent of one record of a multi-extent file: 4 GiB less one block.
@@ -99,7 +100,14 @@ fn original_visible(original: &IsoFs, t: &Tree, obj: usize) -> Option<Vec<u8>> {
 }
 
 /// Gives every object its ISO 9660 identifier and every directory its records' order.
-pub(super) fn name_iso(original: &IsoFs, t: &mut Tree, style: &IsoStyle) {
+/// `primary_ids`: for an original shown as its Joliet tree, the primary identifiers of its
+/// files by the offset of their data.
+pub(super) fn name_iso(
+    original: &IsoFs,
+    t: &mut Tree,
+    style: &IsoStyle,
+    primary_ids: Option<&HashMap<u64, Vec<u8>>>,
+) {
     let dirs: Vec<usize> = (0..t.objs.len())
         .filter(|&i| t.objs[i].meta.is_dir())
         .collect();
@@ -115,10 +123,21 @@ pub(super) fn name_iso(original: &IsoFs, t: &mut Tree, style: &IsoStyle) {
         let mut taken = HashSet::new();
         let mut pending = Vec::new();
         for &k in &kids {
-            let keep = !moved
-                && matches!(t.objs[k].prov, Provenance::Base { .. })
-                && original_visible(original, t, k).as_deref() == Some(&t.objs[k].name[..]);
-            let recorded = t.objs[k].recorded.as_ref().map(|r| r.name.clone());
+            let o = &t.objs[k];
+            let base = matches!(o.prov, Provenance::Base { .. });
+            let (keep, recorded) = match primary_ids {
+                Some(ids) => {
+                    let id = data_offset(t, k)
+                        .and_then(|at| ids.get(&at).cloned())
+                        .filter(|id| style.identifier_of(id, &o.name));
+                    (id.is_some(), id)
+                }
+                None => (
+                    base && original_visible(original, t, k).as_deref() == Some(&o.name[..]),
+                    o.recorded.as_ref().map(|r| r.name.clone()),
+                ),
+            };
+            let keep = keep && !moved;
             match recorded {
                 Some(id) if keep && !taken.contains(&id) => {
                     taken.insert(id.clone());
@@ -158,16 +177,41 @@ pub(super) fn name_iso(original: &IsoFs, t: &mut Tree, style: &IsoStyle) {
 }
 
 /// Gives every object of the real tree its Joliet name, and sorts each directory's.
-pub(super) fn name_joliet(t: &mut Tree, max: usize) -> HashMap<usize, Vec<usize>> {
+/// Symlinks and special files are left out unless the original has them; unchanged files
+/// keep the original's Joliet name.
+pub(super) fn name_joliet(
+    original: &IsoFs,
+    t: &mut Tree,
+    max: usize,
+    info: &JolietInfo,
+) -> HashMap<usize, Vec<usize>> {
     let mut order = HashMap::new();
     for d in 0..t.objs.len() {
         if !t.objs[d].meta.is_dir() || Some(d) == t.rr_moved {
             continue;
         }
         let mut kids = t.objs[d].children.clone();
+        if !info.specials {
+            kids.retain(|&k| matches!(t.objs[k].meta.kind, FileKind::File | FileKind::Dir));
+        }
         kids.sort_by(|&a, &b| t.objs[a].name.cmp(&t.objs[b].name));
         let mut taken = HashSet::new();
+        let mut pending = Vec::new();
         for &k in &kids {
+            let name = &t.objs[k].name;
+            let kept = data_offset(t, k)
+                .and_then(|at| info.by_data.get(&at))
+                .filter(|j| names::joliet_of(j, name))
+                .filter(|_| {
+                    original.shows_joliet()
+                        || original_visible(original, t, k).as_deref() == Some(&name[..])
+                });
+            match kept {
+                Some(name) if taken.insert(name.clone()) => t.objs[k].joliet_name = name.clone(),
+                _ => pending.push(k),
+            }
+        }
+        for k in pending {
             let is_dir = t.objs[k].meta.is_dir();
             t.objs[k].joliet_name = names::joliet_unique(&t.objs[k].name, is_dir, max, &mut taken);
         }
@@ -175,6 +219,17 @@ pub(super) fn name_joliet(t: &mut Tree, max: usize) -> HashMap<usize, Vec<usize>
         order.insert(d, kids);
     }
     order
+}
+
+/// The offset of the original's data of an object of the original with unchanged data.
+fn data_offset(t: &Tree, k: usize) -> Option<u64> {
+    match (&t.objs[k].content, t.objs[k].prov) {
+        (Content::Spans { spans, .. }, Provenance::Base { data: true }) => match spans.first() {
+            Some(Span::Source { offset, .. }) => Some(*offset),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 /// How many records a file's data needs.
@@ -191,12 +246,7 @@ fn record_count(t: &Tree, obj: usize) -> usize {
 }
 
 /// The directories of the primary tree, with their records and Rock Ridge areas.
-pub(super) fn primary(
-    original: &IsoFs,
-    tree: &dyn FileSystem,
-    t: &Tree,
-    style: &Style,
-) -> Result<Dirs> {
+pub(super) fn primary(original: &IsoFs, t: &Tree, style: &Style) -> Result<Dirs> {
     let rr: Option<&Rrip> = style.rrip.as_ref();
     let mut dirs = Dirs::default();
     let mut queue = VecDeque::from([(0usize, vec![0u8], 0usize)]);
@@ -213,7 +263,7 @@ pub(super) fn primary(
         let mut recs = Vec::new();
         for (slot, id) in [(Slot::Dot, record::SELF), (Slot::DotDot, record::PARENT)] {
             let su = match rr {
-                Some(rr) => rr.dot(original, tree, t, obj, slot == Slot::Dot)?,
+                Some(rr) => rr.dot(original, t, obj, slot == Slot::Dot)?,
                 None => Su::default(),
             };
             recs.push(rec(slot, id.to_vec(), su, 1));
@@ -223,7 +273,7 @@ pub(super) fn primary(
             let o = &t.objs[k];
             let stub = o.relocated && !moved;
             let su = match rr {
-                Some(rr) => rr.entry(original, tree, t, k, stub)?,
+                Some(rr) => rr.entry(original, t, k, stub)?,
                 None => Su::default(),
             };
             let id = if moved { &o.moved_name } else { &o.iso_name };

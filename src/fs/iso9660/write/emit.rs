@@ -121,20 +121,22 @@ impl Emitter<'_> {
         }
     }
 
-    /// The continuation areas, one after another.
-    fn continuation_areas(&self) -> Result<Vec<u8>> {
-        let mut out = vec![0u8; self.layout.ce_blocks as usize * SECTOR as usize];
+    /// The continuation areas of primary directory `di`.
+    fn continuation_areas(&self, di: usize, d: &Dir) -> Vec<u8> {
+        let (start, count) = self.layout.dir_ce[di];
+        let mut out = vec![0u8; count as usize * SECTOR as usize];
         let block_of = |obj: usize| self.block_of(obj);
-        for (&(di, ri), places) in &self.layout.ce {
-            let r = &self.trees[0].list[di].recs[ri];
+        for (ri, r) in d.recs.iter().enumerate() {
+            let Some(places) = self.layout.ce.get(&(di, ri)) else {
+                continue;
+            };
             let (_, areas) = r.su.encode(&r.split, places, &block_of);
             for (area, (block, offset)) in areas.iter().zip(places) {
-                let at =
-                    (block - self.layout.ce_start) as usize * SECTOR as usize + *offset as usize;
+                let at = (block - start) as usize * SECTOR as usize + *offset as usize;
                 out[at..at + area.len()].copy_from_slice(area);
             }
         }
-        Ok(out)
+        out
     }
 
     /// A path table of tree `w`.
@@ -213,7 +215,7 @@ pub(super) fn emit(
         .filter(|l| Some(l) != original.label().as_ref());
     let label = label.as_deref();
     plan.push_bytes(e.volume(&style.primary, Which::Primary, label)?.encode());
-    if let Some((joliet, _)) = &style.joliet {
+    if let Some((joliet, _, _)) = &style.joliet {
         plan.push_bytes(e.volume(joliet, Which::Joliet, label)?.encode());
     }
     if let Some(enhanced) = &style.enhanced {
@@ -230,9 +232,11 @@ pub(super) fn emit(
     for &w in which.iter().take(trees.len()) {
         for (di, d) in trees[w as usize].list.iter().enumerate() {
             plan.push_bytes(e.directory(w, di, d)?);
+            if w == Which::Primary {
+                plan.push_bytes(e.continuation_areas(di, d));
+            }
         }
     }
-    plan.push_bytes(e.continuation_areas()?);
     for &i in &layout.data {
         if let Content::Spans { spans, .. } = &t.objs[i].content {
             for s in spans {

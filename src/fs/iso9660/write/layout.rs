@@ -6,8 +6,8 @@
 //! | 0-15 | system area (zeros until boot replay lands) |
 //! | 16- | the primary descriptor, Joliet's, ISO 9660:1999's, the terminator |
 //! | | path tables L and M of the primary tree, then of Joliet's |
-//! | | the primary tree's directories, then Joliet's, in path table order |
-//! | | Rock Ridge continuation areas |
+//! | | the primary tree's directories in path table order, each followed by its Rock Ridge continuation areas (where libarchive, which reads the image as a stream, looks for them) |
+//! | | Joliet's directories |
 //! | | file data: the original's unchanged files in their order on the original, then the others in tree order |
 //!
 //! Choices where the standards leave room: one copy of each path table (no optional ones);
@@ -17,7 +17,7 @@
 use std::collections::HashMap;
 
 use super::super::SECTOR;
-use super::dirs::Dirs;
+use super::dirs::{Dir, Dirs};
 use super::tree::{Content, Tree};
 use crate::error::{Error, Result};
 use crate::fs::Span;
@@ -45,13 +45,36 @@ pub(super) struct Layout {
     pub(super) dir_extent: Vec<Vec<u32>>,
     /// The continuation areas of each primary record: (dir, record) → (block, offset) each.
     pub(super) ce: HashMap<(usize, usize), Vec<(u32, u32)>>,
-    pub(super) ce_start: u32,
-    pub(super) ce_blocks: u32,
+    /// The continuation blocks after each primary directory: first block and count.
+    pub(super) dir_ce: Vec<(u32, u32)>,
     /// Files with data, in the order written, and the extent of each object with data.
     pub(super) data: Vec<usize>,
     pub(super) extent: HashMap<usize, u32>,
     /// The image's size in blocks.
     pub(super) total: u32,
+}
+
+impl Layout {
+    /// Places the continuation areas of directory `di`'s records from block `start`, packed
+    /// without crossing a block; returns the blocks used.
+    fn continuation_areas(&mut self, di: usize, d: &Dir, start: u32) -> u32 {
+        let mut at = 0u64;
+        for (ri, r) in d.recs.iter().enumerate() {
+            let mut places = Vec::new();
+            for (_, len) in &r.split.areas {
+                let len = *len as u64;
+                if at % SECTOR + len > SECTOR {
+                    at = at.next_multiple_of(SECTOR);
+                }
+                places.push((start + (at / SECTOR) as u32, (at % SECTOR) as u32));
+                at += len;
+            }
+            if !places.is_empty() {
+                self.ce.insert((di, ri), places);
+            }
+        }
+        blocks(at) as u32
+    }
 }
 
 /// A path table's size: 8 bytes and the identifier (padded to even) per directory.
@@ -84,37 +107,20 @@ pub(super) fn reserve(t: &Tree, trees: &[&Dirs], descriptors: u32, image: &str) 
         });
         next += 2 * b;
     }
-    for dirs in trees {
+    for (ti, dirs) in trees.iter().enumerate() {
         let mut extents = Vec::with_capacity(dirs.list.len());
-        for d in &dirs.list {
+        for (di, d) in dirs.list.iter().enumerate() {
             extents.push(next as u32);
             next += blocks(d.size());
+            if ti == 0 {
+                let start = next as u32;
+                let used = l.continuation_areas(di, d, start);
+                l.dir_ce.push((start, used));
+                next += u64::from(used);
+            }
         }
         l.dir_extent.push(extents);
     }
-    // Continuation areas, packed without crossing a block.
-    l.ce_start = next as u32;
-    let mut at = 0u64;
-    if let Some(primary) = trees.first() {
-        for (di, d) in primary.list.iter().enumerate() {
-            for (ri, r) in d.recs.iter().enumerate() {
-                let mut places = Vec::new();
-                for (_, len) in &r.split.areas {
-                    let len = *len as u64;
-                    if at % SECTOR + len > SECTOR {
-                        at = at.next_multiple_of(SECTOR);
-                    }
-                    places.push((l.ce_start + (at / SECTOR) as u32, (at % SECTOR) as u32));
-                    at += len;
-                }
-                if !places.is_empty() {
-                    l.ce.insert((di, ri), places);
-                }
-            }
-        }
-    }
-    l.ce_blocks = blocks(at) as u32;
-    next += u64::from(l.ce_blocks);
     // File data: the original's unchanged data in its order there, then the rest.
     let mut kept: Vec<(u64, usize)> = Vec::new();
     let mut rest = Vec::new();

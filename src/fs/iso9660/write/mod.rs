@@ -26,17 +26,16 @@ mod dirs;
 mod emit;
 mod layout;
 mod names;
+mod original;
 mod rrip;
 mod tree;
-
-use std::sync::Arc;
 
 pub use names::{check_name, NameFit, JOLIET_LONG_MAX, JOLIET_MAX, RR_MAX};
 
 use super::volume::{Kind, Volume};
 use super::IsoFs;
 use crate::error::{Error, Result};
-use crate::fs::{FileSystem, Ino, MountOptions};
+use crate::fs::{FileSystem, Ino};
 use crate::overlay::Provenance;
 use crate::plan::Plan;
 use names::IsoStyle;
@@ -47,47 +46,23 @@ struct Style {
     iso: IsoStyle,
     rrip: Option<Rrip>,
     primary: Volume,
-    /// Joliet's descriptor and name limit.
-    joliet: Option<(Volume, usize)>,
+    /// Joliet's descriptor, name limit, and how the original's Joliet tree was made.
+    joliet: Option<(Volume, usize, original::JolietInfo)>,
     enhanced: Option<Volume>,
 }
 
 impl Style {
     /// `Some(long)` when `original` has a Joliet tree; `long` when a name in it is over 64
     /// characters (so it was written with `-joliet-long`).
-    fn joliet_of(original: &IsoFs) -> Option<bool> {
-        original
-            .descriptors()
-            .iter()
-            .any(|d| matches!(d.kind, Kind::Joliet(_)))
-            .then(|| joliet_long(original).unwrap_or(false))
+    fn joliet_of(original: &IsoFs) -> Result<Option<bool>> {
+        original.joliet_long(|| {
+            let has = original
+                .descriptors()
+                .iter()
+                .any(|d| matches!(d.kind, Kind::Joliet(_)));
+            Ok(original::joliet_info(original, has, false)?.map(|j| j.long))
+        })
     }
-}
-
-/// Whether the Joliet tree of `original` has a name over 64 characters (the first 100000
-/// entries looked at).
-fn joliet_long(original: &IsoFs) -> Result<bool> {
-    let fs = IsoFs::open(
-        Arc::clone(original.source()),
-        &MountOptions(vec!["joliet".into()]),
-    )?;
-    let mut queue = vec![fs.root()];
-    let mut seen = 0usize;
-    while let Some(dir) = queue.pop() {
-        for e in fs.read_dir(dir)? {
-            if String::from_utf8_lossy(&e.name).encode_utf16().count() > JOLIET_MAX {
-                return Ok(true);
-            }
-            seen += 1;
-            if seen > 100_000 {
-                return Ok(false);
-            }
-            if e.meta.is_dir() {
-                queue.push(e.ino);
-            }
-        }
-    }
-    Ok(false)
 }
 
 /// The plan of a new image holding `tree`, in the format of `original` (see the module doc).
@@ -115,16 +90,32 @@ pub fn plan(
             "no primary descriptor",
         )
     })?;
-    let recorded = t
-        .objs
-        .iter()
-        .skip(1)
-        .filter(|_| !original.shows_joliet())
-        .filter_map(|o| Some((o.meta.is_dir(), o.recorded.as_ref()?.name.as_slice())));
-    let iso = IsoStyle::of(recorded);
-    let joliet = find(|k| matches!(k, Kind::Joliet(_))).map(|v| {
-        let long = joliet_long(original).unwrap_or(false);
-        (v, if long { JOLIET_LONG_MAX } else { JOLIET_MAX })
+    let (primary_ids, iso) = if original.shows_joliet() {
+        let (ids, style) = original::primary_names(original)?;
+        (Some(ids), style)
+    } else {
+        let recorded: Vec<(bool, &[u8])> = t
+            .objs
+            .iter()
+            .skip(1)
+            .filter_map(|o| Some((o.meta.is_dir(), o.recorded.as_ref()?.name.as_slice())))
+            .collect();
+        // Nothing of the original left in the tree: its root tells the style.
+        let style = match recorded.is_empty() {
+            true => IsoStyle::guess(original)?,
+            false => IsoStyle::of(recorded.into_iter()),
+        };
+        (None, style)
+    };
+    let joliet_volume = find(|k| matches!(k, Kind::Joliet(_)));
+    let info = original::joliet_info(original, joliet_volume.is_some(), true)?;
+    let joliet = joliet_volume.zip(info).map(|(v, info)| {
+        let max = if info.long {
+            JOLIET_LONG_MAX
+        } else {
+            JOLIET_MAX
+        };
+        (v, max, info)
     });
     let style = Style {
         iso,
@@ -133,7 +124,12 @@ pub fn plan(
         joliet,
         enhanced: find(|k| *k == Kind::Enhanced),
     };
-    if style.rrip.is_some() {
+    let relocates = t.objs.iter().any(|o| {
+        o.recorded
+            .as_ref()
+            .is_some_and(|r| r.entries_of(b"CL").next().is_some())
+    });
+    if style.rrip.is_some() && relocates {
         let root_names: Vec<Vec<u8>> = t.objs[0]
             .children
             .iter()
@@ -141,10 +137,10 @@ pub fn plan(
             .collect();
         t.relocate_deep(&|n| root_names.iter().any(|r| r == n));
     }
-    dirs::name_iso(original, &mut t, &style.iso);
-    let primary_dirs = dirs::primary(original, tree, &t, &style)?;
-    let joliet_dirs = style.joliet.as_ref().map(|(_, max)| {
-        let order = dirs::name_joliet(&mut t, *max);
+    dirs::name_iso(original, &mut t, &style.iso, primary_ids.as_ref());
+    let primary_dirs = dirs::primary(original, &t, &style)?;
+    let joliet_dirs = style.joliet.as_ref().map(|(_, max, info)| {
+        let order = dirs::name_joliet(original, &mut t, *max, info);
         dirs::joliet(&t, &order)
     });
     let mut trees = vec![&primary_dirs];

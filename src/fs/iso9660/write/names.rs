@@ -14,14 +14,16 @@
 //!   visible names: the later entry's stem ends in a decimal counter (`README01.TXT`), cut so
 //!   the identifier stays within the limit.
 //! - Joliet names are the visible names in UCS-2, with `* / : ; ? \` replaced by `_`, cut at
-//!   64 characters (103 when the original has a longer one, as `-joliet-long` writes), `;1`
-//!   after file names; collisions after the cut get a counter at the end of the stem.
+//!   64 characters (103 when the original has a longer one, as `-joliet-long` writes), with
+//!   no `;1` (genisoimage and xorriso write none); collisions after the cut get a counter at
+//!   the end of the stem, before the extension.
 
 use std::cmp::Ordering;
 use std::collections::HashSet;
 
 use super::super::{joliet, IsoFs};
 use crate::error::{Error, Result};
+use crate::fs::FileSystem;
 
 /// Longest Rock Ridge name isofish writes (as Linux and xorriso accept).
 pub const RR_MAX: usize = 255;
@@ -68,6 +70,31 @@ impl IsoStyle {
             level1,
             version: version.unwrap_or(true),
         }
+    }
+
+    /// The style of `original`'s identifiers as its root directory shows it (the primary
+    /// tree's, when the Joliet one is shown), found once per image: what staging's name
+    /// checks say (a commit looks at every identifier).
+    pub fn guess(original: &IsoFs) -> Result<IsoStyle> {
+        let (level1, version) = original.iso_style(|| {
+            let primary;
+            let fs = if original.shows_joliet() {
+                primary = IsoFs::open(
+                    std::sync::Arc::clone(original.source()),
+                    &crate::fs::MountOptions(vec!["plain".into()]),
+                )?;
+                &primary
+            } else {
+                original
+            };
+            let mut ids = Vec::new();
+            for e in fs.read_dir(fs.root())?.into_iter().take(256) {
+                ids.push((e.meta.is_dir(), fs.original_record(e.ino)?.name));
+            }
+            let style = IsoStyle::of(ids.iter().map(|(d, id)| (*d, id.as_slice())));
+            Ok((style.level1 && !ids.is_empty(), style.version))
+        })?;
+        Ok(IsoStyle { level1, version })
     }
 
     /// The longest stem and extension of a file identifier, and of a directory one.
@@ -123,6 +150,15 @@ impl IsoStyle {
         id
     }
 
+    /// Whether `id` can be the identifier the original gave an entry named `visible` (the
+    /// files of a data extent shared by hard links have different names): their first
+    /// characters agree.
+    pub fn identifier_of(&self, id: &[u8], visible: &[u8]) -> bool {
+        let ours = self.identifier(visible, false);
+        let n = 6.min(ours.len()).min(id.len());
+        ours[..n].eq_ignore_ascii_case(&id[..n])
+    }
+
     /// A free identifier for `visible` in a directory whose identifiers are `taken` (which
     /// it joins).
     pub fn unique(&self, visible: &[u8], is_dir: bool, taken: &mut HashSet<Vec<u8>>) -> Vec<u8> {
@@ -171,8 +207,8 @@ fn padded(a: &[u8], b: &[u8]) -> Ordering {
         .unwrap_or(Ordering::Equal)
 }
 
-/// The Joliet name of `visible` (UCS-2, with `;1` after files), its stem cut to leave room
-/// for `n`; and whether the name was cut.
+/// The Joliet name of `visible` (UCS-2), its stem cut to leave room for `n`; and whether
+/// the name was cut.
 fn joliet_numbered(visible: &[u8], is_dir: bool, max: usize, n: Option<usize>) -> (Vec<u8>, bool) {
     let text = String::from_utf8_lossy(visible);
     let mut units: Vec<u16> = text
@@ -205,11 +241,15 @@ fn joliet_numbered(visible: &[u8], is_dir: bool, max: usize, n: Option<usize>) -
         units.extend_from_slice(&suffix);
         units.extend_from_slice(&ext);
     }
-    let mut name = String::from_utf16_lossy(&units);
-    if !is_dir {
-        name.push_str(";1");
-    }
-    (joliet::encode(&name), cut)
+    (joliet::encode(&String::from_utf16_lossy(&units)), cut)
+}
+
+/// Whether `recorded` can be the Joliet name an original gave an entry named `visible` (see
+/// [`IsoStyle::identifier_of`]).
+pub fn joliet_of(recorded: &[u8], visible: &[u8]) -> bool {
+    let (ours, _) = joliet_numbered(visible, false, JOLIET_LONG_MAX, None);
+    let n = 64.min(ours.len()).min(recorded.len());
+    ours[..n] == recorded[..n]
 }
 
 /// A free Joliet name for `visible` in a directory whose names are `taken` (which it joins).
@@ -278,13 +318,13 @@ pub fn check_name(original: &IsoFs, name: &[u8], is_dir: bool) -> Result<NameFit
             format!("{} bytes, over its {RR_MAX}", name.len()),
         ));
     }
-    let joliet = super::Style::joliet_of(original).map(|long| {
+    let joliet = super::Style::joliet_of(original)?.map(|long| {
         let max = if long { JOLIET_LONG_MAX } else { JOLIET_MAX };
         let (raw, cut) = joliet_numbered(name, is_dir, max, None);
-        let text = joliet::decode(joliet::strip_version(&raw));
+        let text = joliet::decode(&raw);
         (text, cut)
     });
-    let style = IsoStyle::default();
+    let style = IsoStyle::guess(original)?;
     let iso = style.identifier(name, is_dir);
     Ok(NameFit {
         rock_ridge: rock_ridge.then_some(show.clone()),
@@ -328,7 +368,7 @@ mod tests {
         ids.sort_by(|a, b| ecma_order(a, b));
         assert_eq!(
             ids,
-            [&b"A.T;1"[..], b"A.TXT;1", b"A_B.C;1", b"AB;1", b"B.TXT;1"]
+            [&b"A.T;1"[..], b"A.TXT;1", b"AB;1", b"A_B.C;1", b"B.TXT;1"]
         );
     }
 
@@ -340,7 +380,7 @@ mod tests {
         assert_eq!(raw.len(), 2 * JOLIET_MAX);
         let (raw, cut) = joliet_numbered(b"a:b.txt", false, JOLIET_MAX, None);
         assert!(!cut);
-        assert_eq!(joliet::decode(&raw), "a_b.txt;1");
+        assert_eq!(joliet::decode(&raw), "a_b.txt");
         let mut taken = HashSet::new();
         let a = joliet_unique(&[b'x'; 70], true, JOLIET_MAX, &mut taken);
         let b = joliet_unique(&[b'x'; 71], true, JOLIET_MAX, &mut taken);

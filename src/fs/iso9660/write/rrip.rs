@@ -4,18 +4,22 @@
 //!
 //! Choices where the standards leave room:
 //! - PX has the serial number (44 bytes) when the original announces RRIP 1.12
-//!   (`IEEE_P1282`, `IEEE_1282`), not for RRIP 1.10 (`RRIP_1991A`); the root's ER entries are
-//!   the original's, copied as recorded (AAIP's included).
+//!   (`IEEE_P1282`, `IEEE_1282`) or records one anyway (xorriso under `RRIP_1991A`), not for
+//!   RRIP 1.10 as genisoimage writes it (36 bytes); the root's ER entries are the original's,
+//!   copied as recorded (AAIP's included). Serial numbers are given in tree order, one per
+//!   hard link group.
 //! - For an object of the original, what is unchanged is copied as recorded: TF when the
 //!   three times are, PN when the device numbers are, SL when the target is, ZF when the data
-//!   is the stored zisofs data, the AAIP AL entries when the attributes are. Otherwise TF
+//!   is the stored zisofs data, the AAIP AL entries when the attributes are (the tree's
+//!   attributes are encoded otherwise, with AAIP's ER added to the root when the original had
+//!   none). Otherwise TF
 //!   carries modification, access and change times in the 7-byte form, PN the device as one
 //!   Linux `dev_t` in the low word (as xorriso writes it), SL the components of the target.
 //! - Entries stay in the record while they fit (leaving room for a CE entry); the rest go to
 //!   continuation areas of at most one block each, chained by CE entries.
 
 use super::super::rockridge::{self, Component, Link, Nm, Pn, Px, Sl, Stamp, Tf};
-use super::super::susp::{Ce, Sp};
+use super::super::susp::{Ce, Er, Sp};
 use super::super::{record, IsoFs};
 use super::tree::{Obj, Tree};
 use crate::error::Result;
@@ -170,6 +174,8 @@ pub(super) struct Rrip {
     pub(super) serials: bool,
     /// The root's ER entries, encoded.
     pub(super) er: Vec<Vec<u8>>,
+    /// `.` and `..` carry NM entries flagged as such (xorriso writes them).
+    pub(super) dot_names: bool,
 }
 
 impl Rrip {
@@ -180,11 +186,17 @@ impl Rrip {
         }
         let root = original.original_record(original.root())?;
         let er: Vec<Vec<u8>> = root.entries_of(b"ER").cloned().collect();
+        // RRIP 1.12 announces serial numbers; xorriso records them under RRIP 1.10's ER too.
         let serials = er.iter().any(|e| {
             let ids: [&[u8]; 2] = [b"IEEE_P1282", b"IEEE_1282"];
             ids.iter().any(|id| e.windows(id.len()).any(|w| w == *id))
-        });
-        Ok(Some(Rrip { serials, er }))
+        }) || root.entries_of(b"PX").any(|px| px.get(2) == Some(&44));
+        let dot_names = root.entries_of(b"NM").next().is_some();
+        Ok(Some(Rrip {
+            serials,
+            dot_names,
+            er,
+        }))
     }
 
     /// PX and TF of `obj` (what `.` and `..` carry too).
@@ -234,25 +246,25 @@ impl Rrip {
 
     /// The entries of the record of `obj` in its directory (`stub`: the CL record standing
     /// for a relocated directory; `moved`: the directory's record in `rr_moved`).
-    pub(super) fn entry(
-        &self,
-        original: &IsoFs,
-        tree: &dyn FileSystem,
-        t: &Tree,
-        obj: usize,
-        stub: bool,
-    ) -> Result<Su> {
+    pub(super) fn entry(&self, original: &IsoFs, t: &Tree, obj: usize, stub: bool) -> Result<Su> {
         let o = &t.objs[obj];
         let mut e = Vec::new();
+        self.attributes(original, t, obj, &mut e)?;
+        // As much of the name as the record holds is in it (7-Zip reads no continuation area).
+        let id_len = if o.relocated && !stub {
+            o.moved_name.len()
+        } else {
+            o.iso_name.len()
+        };
+        let used: usize = e.iter().map(SuEntry::len).sum();
+        let room = ((RECORD_MAX - record::system_use_start(id_len)) & !1)
+            .saturating_sub(used + CE_LEN + 5);
+        e.extend(nm(&o.name, room)?);
         if stub {
             // The stub is a file as far as ISO 9660 goes; its PX says directory.
-            self.attributes(original, t, obj, &mut e)?;
-            e.extend(nm(&o.name)?);
             e.push(SuEntry::Link(*b"CL", obj));
             return Ok(Su { entries: e });
         }
-        self.attributes(original, t, obj, &mut e)?;
-        e.extend(nm(&o.name)?);
         if o.relocated {
             e.push(SuEntry::Bytes(rockridge::encode_re()));
         }
@@ -288,25 +300,13 @@ impl Rrip {
             e.extend(recorded_entry(o, b"ZF").map(SuEntry::Bytes));
             e.extend(recorded_entry(o, b"Z2").map(SuEntry::Bytes));
         }
-        if let Some(r) = &o.recorded {
-            let al: Vec<&Vec<u8>> = r.entries_of(b"AL").collect();
-            if !al.is_empty() && tree.xattrs(o.ino)? == original.xattrs(o.ino)? {
-                e.extend(al.into_iter().cloned().map(SuEntry::Bytes));
-            }
-        }
+        e.extend(o.al.iter().cloned().map(SuEntry::Bytes));
         Ok(Su { entries: e })
     }
 
     /// The entries of a directory's `.` (`dot`) or `..` record; `dir` is the directory,
     /// `of` the one whose attributes the record carries.
-    pub(super) fn dot(
-        &self,
-        original: &IsoFs,
-        tree: &dyn FileSystem,
-        t: &Tree,
-        dir: usize,
-        dot: bool,
-    ) -> Result<Su> {
+    pub(super) fn dot(&self, original: &IsoFs, t: &Tree, dir: usize, dot: bool) -> Result<Su> {
         let mut e = Vec::new();
         let root = dir == 0;
         if root && dot {
@@ -314,21 +314,37 @@ impl Rrip {
         }
         let of = if dot { dir } else { t.objs[dir].parent };
         self.attributes(original, t, of, &mut e)?;
+        if self.dot_names {
+            let flags = if dot { 0x02 } else { 0x04 };
+            e.push(SuEntry::Bytes(Nm { flags, name: b"" }.encode()?));
+        }
         if !dot && t.objs[dir].relocated {
             e.push(SuEntry::Link(*b"PL", t.objs[dir].parent));
         }
         if root && dot {
-            let o = &t.objs[0];
-            if let Some(r) = &o.recorded {
-                let al: Vec<&Vec<u8>> = r.entries_of(b"AL").collect();
-                if !al.is_empty() && tree.xattrs(o.ino)? == original.xattrs(o.ino)? {
-                    e.extend(al.into_iter().cloned().map(SuEntry::Bytes));
-                }
-            }
+            e.extend(t.objs[0].al.iter().cloned().map(SuEntry::Bytes));
             e.extend(self.er.iter().cloned().map(SuEntry::Bytes));
+            let aaip = self.er.iter().any(|er| er.windows(4).any(|w| w == b"AAIP"));
+            if !aaip && t.objs.iter().any(|o| o.al_encoded) {
+                e.push(SuEntry::Bytes(aaip_er()?));
+            }
         }
         Ok(Su { entries: e })
     }
+}
+
+/// The ER entry of AAIP 2.0, as xorriso writes it: added when attributes are written into
+/// an image whose original announced none.
+fn aaip_er() -> Result<Vec<u8>> {
+    Er {
+        id: b"AAIP_0200".to_vec(),
+        descriptor:
+            b"AL PROVIDES VIA AAIP 2.0 SUPPORT FOR ARBITRARY FILE ATTRIBUTES IN ISO 9660 IMAGES"
+                .to_vec(),
+        source: b"PLEASE CONTACT THE LIBBURNIA PROJECT VIA LIBBURNIA-PROJECT.ORG".to_vec(),
+        extension_version: 1,
+    }
+    .encode()
 }
 
 /// The original's metadata of an object of the original.
@@ -344,9 +360,16 @@ fn recorded_entry(o: &Obj, sig: &[u8; 2]) -> Option<Vec<u8>> {
     o.recorded.as_ref()?.entries_of(sig).next().cloned()
 }
 
-/// NM entries holding `name` (250 bytes each at most).
-fn nm(name: &[u8]) -> Result<Vec<SuEntry>> {
-    let chunks: Vec<&[u8]> = name.chunks(250).collect();
+/// NM entries holding `name` (250 bytes each at most; the first `first` bytes at most when
+/// the name does not fit one entry, so the first fills what the record has left).
+fn nm(name: &[u8], first: usize) -> Result<Vec<SuEntry>> {
+    let mut chunks: Vec<&[u8]> = Vec::new();
+    let mut rest = name;
+    if name.len() > first && first > 0 {
+        chunks.push(&name[..first]);
+        rest = &name[first..];
+    }
+    chunks.extend(rest.chunks(250));
     let last = chunks.len().saturating_sub(1);
     chunks
         .iter()
@@ -464,7 +487,9 @@ mod tests {
     #[test]
     fn long_names_span_several_nm_entries() {
         let name = [b'n'; 255];
-        assert_eq!(read_back(&nm(&name).unwrap()).name.unwrap(), name);
+        for first in [0, 100, 250] {
+            assert_eq!(read_back(&nm(&name, first).unwrap()).name.unwrap(), name);
+        }
     }
 
     #[test]

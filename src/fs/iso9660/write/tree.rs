@@ -4,23 +4,27 @@
 //! differs from the real one only by Rock Ridge relocation.
 //!
 //! Choices where the standards leave room:
-//! - Directories deeper than ECMA-119's eight levels are relocated, with Rock Ridge, into a
-//!   `rr_moved` directory of the root as xorriso does (a file record with CL in the real
-//!   parent, the directory with RE in `rr_moved`, PL in its `..`); without Rock Ridge nothing
+//! - Directories deeper than ECMA-119's eight levels are relocated when the original relocated
+//!   its own (genisoimage's `-R` does; xorriso writes deep trees as they are, and so does a
+//!   rewrite of its images): into an `rr_moved` directory of the root, mode 0555 as
+//!   genisoimage makes it, a file record with CL standing for the directory in its real
+//!   parent, the directory with RE in `rr_moved`, PL in its `..`. Without Rock Ridge nothing
 //!   could say where they really are, so they are written deep (as Linux and xorriso read).
 //! - Hard links are files of the tree with the same inode number and a link count over one:
 //!   they share one data extent, and Rock Ridge 1.12 gives them one serial number.
 
 use std::collections::HashMap;
 
-use super::super::IsoFs;
 use super::super::Recorded;
+use super::super::{aaip, IsoFs};
 use crate::error::{Error, Result};
 use crate::fs::{FileKind, FileSystem, Ino, Metadata, Span};
 use crate::overlay::Provenance;
 
 /// ECMA-119's deepest directory level (the root is level 1).
 const MAX_LEVEL: usize = 8;
+/// The entries of the original's records a rewrite may copy or look at.
+const KEPT: &[&[u8; 2]] = &[b"TF", b"PN", b"SL", b"NM", b"ZF", b"Z2", b"AL", b"CL"];
 /// Largest file read into memory when the tree gives no spans for it.
 const MAX_UNLAID: u64 = 256 << 20;
 
@@ -52,6 +56,9 @@ pub(super) struct Obj {
     pub(super) content: Content,
     /// The content is the original's zisofs data as stored (its ZF entry is kept).
     pub(super) zisofs_kept: bool,
+    /// The AAIP AL entries of its attributes, and whether they were encoded (not copied).
+    pub(super) al: Vec<Vec<u8>>,
+    pub(super) al_encoded: bool,
     /// The ISO 9660 identifier (and, once relocated, the one in `rr_moved`).
     pub(super) iso_name: Vec<u8>,
     pub(super) moved_name: Vec<u8>,
@@ -117,10 +124,22 @@ impl Tree {
     ) -> Result<usize> {
         let prov = provenance(ino);
         let recorded = match prov {
-            Provenance::Base { .. } => Some(original.original_record(ino)?),
+            Provenance::Base { .. } => {
+                let mut r = original.original_record(ino)?;
+                // Only what a rewrite may copy is kept (memory grows with the file count).
+                r.entries
+                    .retain(|e| KEPT.iter().any(|sig| e.starts_with(*sig)));
+                r.entries.shrink_to_fit();
+                Some(r)
+            }
             Provenance::New => None,
         };
         let hidden = recorded.as_ref().is_some_and(|r| r.flags & 1 != 0);
+        let mut recorded = recorded;
+        let (al, al_encoded) = match original.has_rock_ridge() {
+            true => attribute_list(original, tree, ino, recorded.as_mut())?,
+            false => (Vec::new(), false),
+        };
         let kept = match (&recorded, prov) {
             (Some(r), Provenance::Base { data: true }) => r.zisofs_stored.clone(),
             _ => None,
@@ -145,6 +164,8 @@ impl Tree {
             recorded,
             content,
             zisofs_kept,
+            al,
+            al_encoded,
             iso_name: Vec::new(),
             moved_name: Vec::new(),
             joliet_name: Vec::new(),
@@ -157,13 +178,19 @@ impl Tree {
         Ok(at)
     }
 
-    /// Link counts and serial numbers: a directory has two and one per subdirectory; hard
-    /// links share the first one's data and serial number.
+    /// Link counts and serial numbers: a directory has two and one per subdirectory (or one
+    /// when the original says one, as xorriso writes); hard links share the first one's data
+    /// and serial number. Files of the original with unchanged data and the same inode number
+    /// (the same extent, without Rock Ridge) share their extent again.
     fn link_counts(&mut self) {
-        let mut groups: HashMap<u64, Vec<usize>> = HashMap::new();
+        // By inode number, the original's objects apart from the overlay's.
+        let key = |o: &Obj| (o.meta.ino, matches!(o.prov, Provenance::Base { .. }));
+        let mut groups: HashMap<(u64, bool), Vec<usize>> = HashMap::new();
         for (i, o) in self.objs.iter().enumerate() {
-            if !o.meta.is_dir() && o.meta.nlink > 1 {
-                groups.entry(o.meta.ino).or_default().push(i);
+            let same_extent = o.prov == Provenance::Base { data: true }
+                && matches!(o.content, Content::Spans { .. });
+            if !o.meta.is_dir() && (o.meta.nlink > 1 || same_extent) {
+                groups.entry(key(o)).or_default().push(i);
             }
         }
         let mut serial = 0u32;
@@ -179,17 +206,23 @@ impl Tree {
                     .iter()
                     .filter(|&&c| self.objs[c].meta.is_dir())
                     .count();
-                self.objs[i].nlink = 2 + subdirs as u32;
+                self.objs[i].nlink = if o.meta.nlink == 1 {
+                    1
+                } else {
+                    2 + subdirs as u32
+                };
                 self.objs[i].serial = serial;
                 continue;
             }
-            let group = match groups.get(&o.meta.ino) {
-                Some(g) if o.meta.nlink > 1 => g.clone(),
-                _ => vec![i],
+            let group = groups.get(&key(o)).cloned().unwrap_or_else(|| vec![i]);
+            let nlink = if o.meta.nlink > 1 {
+                group.len() as u32
+            } else {
+                o.meta.nlink.max(1)
             };
             for &g in &group {
                 self.objs[g].serial = serial;
-                self.objs[g].nlink = group.len() as u32;
+                self.objs[g].nlink = nlink;
                 if g != i && matches!(self.objs[g].content, Content::Spans { .. }) {
                     self.objs[g].content = Content::LinkOf(i);
                 }
@@ -227,7 +260,7 @@ impl Tree {
         };
         let root = &self.objs[0];
         let mut meta = root.meta.clone();
-        meta.mode = 0o755;
+        meta.mode = 0o555;
         let at = self.objs.len();
         self.objs.push(Obj {
             ino: root.ino,
@@ -239,17 +272,42 @@ impl Tree {
             recorded: None,
             content: Content::None,
             zisofs_kept: false,
+            al: Vec::new(),
+            al_encoded: false,
             iso_name: b"RR_MOVED".to_vec(),
             moved_name: Vec::new(),
             joliet_name: Vec::new(),
             relocated: false,
-            iso_children: moved,
             serial: at as u32 + 1_000_000,
-            nlink: 2,
+            nlink: 2 + moved.len() as u32,
+            iso_children: moved,
             hidden: false,
         });
         self.rr_moved = Some(at);
+        if self.objs[0].nlink > 1 {
+            self.objs[0].nlink += 1;
+        }
     }
+}
+
+/// The AL entries of `ino`'s attributes: the original's as recorded (with libisofs's own
+/// `isofs.` ones) while the attributes are the original's, else the tree's encoded. The
+/// original's AL entries leave `recorded`. True when encoded.
+fn attribute_list(
+    original: &IsoFs,
+    tree: &dyn FileSystem,
+    ino: Ino,
+    recorded: Option<&mut Recorded>,
+) -> Result<(Vec<Vec<u8>>, bool)> {
+    let xattrs = tree.xattrs(ino)?;
+    if let Some(r) = recorded {
+        let raw: Vec<Vec<u8>> = r.entries_of(b"AL").cloned().collect();
+        r.entries.retain(|e| !e.starts_with(b"AL"));
+        if !raw.is_empty() && xattrs == original.xattrs(ino)? {
+            return Ok((raw, false));
+        }
+    }
+    Ok((aaip::encode(&xattrs), !xattrs.is_empty()))
 }
 
 /// The data of a regular file of the tree: its spans, or (compressed in the tree, with no
