@@ -231,9 +231,9 @@ pub(super) fn emit(
     }
     for &w in which.iter().take(trees.len()) {
         for (di, d) in trees[w as usize].list.iter().enumerate() {
-            plan.push_bytes(e.directory(w, di, d)?);
+            push_padded(&mut plan, e.directory(w, di, d)?);
             if w == Which::Primary {
-                plan.push_bytes(e.continuation_areas(di, d));
+                push_padded(&mut plan, e.continuation_areas(di, d));
             }
         }
     }
@@ -247,4 +247,19 @@ pub(super) fn emit(
     }
     debug_assert_eq!(plan.len(), u64::from(layout.total) * SECTOR);
     Ok(plan)
+}
+
+/// Pushes a sector-padded structure, its trailing zeros as a span of zeros: only the records
+/// of the many directories of a large tree are held in memory, not their padding.
+fn push_padded(plan: &mut Plan, mut bytes: Vec<u8>) {
+    let full = bytes.len();
+    bytes.truncate(
+        bytes
+            .iter()
+            .rposition(|&b| b != 0)
+            .map_or(0, |last| last + 1),
+    );
+    let zeros = (full - bytes.len()) as u64;
+    plan.push_bytes(bytes);
+    plan.push(Span::Zeros(zeros));
 }

@@ -107,6 +107,8 @@ impl Tree {
             }
             at += 1;
         }
+        // The objects are kept until the last byte is planned: give back what growing left.
+        t.objs.shrink_to_fit();
         t.link_counts();
         Ok(t)
     }
