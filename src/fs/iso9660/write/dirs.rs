@@ -263,7 +263,7 @@ pub(super) fn primary(original: &IsoFs, t: &Tree, style: &Style) -> Result<Dirs>
         let mut recs = Vec::new();
         for (slot, id) in [(Slot::Dot, record::SELF), (Slot::DotDot, record::PARENT)] {
             let su = match rr {
-                Some(rr) => rr.dot(original, t, obj, slot == Slot::Dot)?,
+                Some(rr) => rr.dot(t, obj, slot == Slot::Dot)?,
                 None => Su::default(),
             };
             recs.push(rec(slot, id.to_vec(), su, 1));
@@ -273,7 +273,7 @@ pub(super) fn primary(original: &IsoFs, t: &Tree, style: &Style) -> Result<Dirs>
             let o = &t.objs[k];
             let stub = o.relocated && !moved;
             let su = match rr {
-                Some(rr) => rr.entry(original, t, k, stub)?,
+                Some(rr) => rr.entry(t, k, stub)?,
                 None => Su::default(),
             };
             let id = if moved { &o.moved_name } else { &o.iso_name };

@@ -23,7 +23,6 @@ enum Which {
 }
 
 struct Emitter<'a> {
-    original: &'a IsoFs,
     t: &'a Tree,
     layout: &'a Layout,
     trees: &'a [&'a Dirs],
@@ -78,7 +77,7 @@ impl Emitter<'_> {
             if matches!(r.slot, Slot::Child(_) | Slot::Stub(_)) && o.hidden {
                 flags |= 1;
             }
-            let date = record_date(self.original, o)?;
+            let date = record_date(o);
             for part in 0..r.count {
                 let first = part as u64 * MAX_EXTENT;
                 let last = part + 1 == r.count;
@@ -172,7 +171,7 @@ impl Emitter<'_> {
             ext_attr_len: 0,
             extent,
             size: size as u32,
-            date: record_date(self.original, &self.t.objs[0])?,
+            date: record_date(&self.t.objs[0]),
             flags: record::DIRECTORY,
             unit_size: 0,
             gap_size: 0,
@@ -202,12 +201,7 @@ pub(super) fn emit(
     trees: &[&Dirs],
     layout: &Layout,
 ) -> Result<Plan> {
-    let e = Emitter {
-        original,
-        t,
-        layout,
-        trees,
-    };
+    let e = Emitter { t, layout, trees };
     let mut plan = Plan::new();
     plan.push(Span::Zeros(16 * SECTOR));
     let label = tree

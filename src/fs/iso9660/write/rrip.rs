@@ -25,7 +25,6 @@ use super::tree::{Obj, Tree};
 use crate::error::Result;
 use crate::fs::{FileKind, FileSystem};
 use crate::ondisk::iso_date;
-use crate::overlay::Provenance;
 
 /// A CE entry's length.
 pub(super) const CE_LEN: usize = 28;
@@ -200,13 +199,7 @@ impl Rrip {
     }
 
     /// PX and TF of `obj` (what `.` and `..` carry too).
-    fn attributes(
-        &self,
-        original: &IsoFs,
-        t: &Tree,
-        obj: usize,
-        out: &mut Vec<SuEntry>,
-    ) -> Result<()> {
+    fn attributes(&self, t: &Tree, obj: usize, out: &mut Vec<SuEntry>) -> Result<()> {
         let o = &t.objs[obj];
         out.push(SuEntry::Bytes(
             Px {
@@ -218,11 +211,7 @@ impl Rrip {
             }
             .encode(),
         ));
-        let before = base_meta(original, o)?;
-        let same_times = before.as_ref().is_some_and(|m| {
-            (m.mtime, m.atime, m.ctime) == (o.meta.mtime, o.meta.atime, o.meta.ctime)
-        });
-        match recorded_entry(o, b"TF").filter(|_| same_times) {
+        match recorded_entry(o, b"TF").filter(|_| o.same.times) {
             Some(tf) => out.push(SuEntry::Bytes(tf)),
             None => {
                 let short = |t| Some(Stamp::Short(iso_date::encode_short(t)));
@@ -246,10 +235,10 @@ impl Rrip {
 
     /// The entries of the record of `obj` in its directory (`stub`: the CL record standing
     /// for a relocated directory; `moved`: the directory's record in `rr_moved`).
-    pub(super) fn entry(&self, original: &IsoFs, t: &Tree, obj: usize, stub: bool) -> Result<Su> {
+    pub(super) fn entry(&self, t: &Tree, obj: usize, stub: bool) -> Result<Su> {
         let o = &t.objs[obj];
         let mut e = Vec::new();
-        self.attributes(original, t, obj, &mut e)?;
+        self.attributes(t, obj, &mut e)?;
         // As much of the name as the record holds is in it (7-Zip reads no continuation area).
         let id_len = if o.relocated && !stub {
             o.moved_name.len()
@@ -268,13 +257,11 @@ impl Rrip {
         if o.relocated {
             e.push(SuEntry::Bytes(rockridge::encode_re()));
         }
-        let before = base_meta(original, o)?;
         match o.meta.kind {
             FileKind::Symlink => {
                 let target = o.meta.symlink.clone().unwrap_or_default();
-                let same = before.as_ref().is_some_and(|m| m.symlink == o.meta.symlink);
                 let kept: Vec<Vec<u8>> = match &o.recorded {
-                    Some(r) if same => r.entries_of(b"SL").cloned().collect(),
+                    Some(r) if o.same.target => r.entries_of(b"SL").cloned().collect(),
                     _ => Vec::new(),
                 };
                 if kept.is_empty() {
@@ -284,8 +271,7 @@ impl Rrip {
                 }
             }
             FileKind::CharDevice | FileKind::BlockDevice => {
-                let same = before.as_ref().is_some_and(|m| m.rdev == o.meta.rdev);
-                match recorded_entry(o, b"PN").filter(|_| same) {
+                match recorded_entry(o, b"PN").filter(|_| o.same.target) {
                     Some(pn) => e.push(SuEntry::Bytes(pn)),
                     None => {
                         let (major, minor) = o.meta.rdev.unwrap_or((0, 0));
@@ -306,14 +292,14 @@ impl Rrip {
 
     /// The entries of a directory's `.` (`dot`) or `..` record; `dir` is the directory,
     /// `of` the one whose attributes the record carries.
-    pub(super) fn dot(&self, original: &IsoFs, t: &Tree, dir: usize, dot: bool) -> Result<Su> {
+    pub(super) fn dot(&self, t: &Tree, dir: usize, dot: bool) -> Result<Su> {
         let mut e = Vec::new();
         let root = dir == 0;
         if root && dot {
             e.push(SuEntry::Bytes(Sp { skip: 0 }.encode()));
         }
         let of = if dot { dir } else { t.objs[dir].parent };
-        self.attributes(original, t, of, &mut e)?;
+        self.attributes(t, of, &mut e)?;
         if self.dot_names {
             let flags = if dot { 0x02 } else { 0x04 };
             e.push(SuEntry::Bytes(Nm { flags, name: b"" }.encode()?));
@@ -345,14 +331,6 @@ fn aaip_er() -> Result<Vec<u8>> {
         extension_version: 1,
     }
     .encode()
-}
-
-/// The original's metadata of an object of the original.
-fn base_meta(original: &IsoFs, o: &Obj) -> Result<Option<crate::fs::Metadata>> {
-    match o.prov {
-        Provenance::Base { .. } if o.recorded.is_some() => original.metadata(o.ino).map(Some),
-        _ => Ok(None),
-    }
 }
 
 /// The first entry of `sig` the original recorded for `o`.
@@ -443,12 +421,11 @@ fn sl(target: &[u8]) -> Result<Vec<SuEntry>> {
 }
 
 /// The record date of `o`: the original's when the modification time is unchanged.
-pub(super) fn record_date(original: &IsoFs, o: &Obj) -> Result<[u8; 7]> {
-    let same = base_meta(original, o)?.is_some_and(|m| m.mtime == o.meta.mtime);
-    Ok(match &o.recorded {
-        Some(r) if same => r.date,
+pub(super) fn record_date(o: &Obj) -> [u8; 7] {
+    match &o.recorded {
+        Some(r) if o.same.mtime => r.date,
         _ => iso_date::encode_short(o.meta.mtime),
-    })
+    }
 }
 
 #[cfg(test)]

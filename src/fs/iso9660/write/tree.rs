@@ -73,6 +73,31 @@ pub(super) struct Obj {
     pub(super) nlink: u32,
     /// The hidden (existence) flag of the original's record.
     pub(super) hidden: bool,
+    /// What of the original's metadata it still has, so its recorded entries can be copied.
+    pub(super) same: Same,
+}
+
+/// What of its metadata an object of the original still has as recorded (all false for a
+/// new object), found once when the tree is gathered.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Same {
+    /// Modification time (the record's date).
+    pub(super) mtime: bool,
+    /// All three times (the TF entry).
+    pub(super) times: bool,
+    /// Symlink target and device numbers (the SL and PN entries).
+    pub(super) target: bool,
+}
+
+impl Same {
+    /// How `now` compares with `before`, the original's metadata.
+    fn of(before: &Metadata, now: &Metadata) -> Same {
+        Same {
+            mtime: before.mtime == now.mtime,
+            times: (before.mtime, before.atime, before.ctime) == (now.mtime, now.atime, now.ctime),
+            target: before.symlink == now.symlink && before.rdev == now.rdev,
+        }
+    }
 }
 
 /// The tree to write.
@@ -137,6 +162,10 @@ impl Tree {
             Provenance::New => None,
         };
         let hidden = recorded.as_ref().is_some_and(|r| r.flags & 1 != 0);
+        let same = match &recorded {
+            Some(_) => Same::of(&original.metadata(ino)?, &meta),
+            None => Same::default(),
+        };
         let mut recorded = recorded;
         let (al, al_encoded) = match original.has_rock_ridge() {
             true => attribute_list(original, tree, ino, recorded.as_mut())?,
@@ -176,6 +205,7 @@ impl Tree {
             serial: 0,
             nlink: 1,
             hidden,
+            same,
         });
         Ok(at)
     }
@@ -284,6 +314,7 @@ impl Tree {
             nlink: 2 + moved.len() as u32,
             iso_children: moved,
             hidden: false,
+            same: Same::default(),
         });
         self.rr_moved = Some(at);
         if self.objs[0].nlink > 1 {
