@@ -61,34 +61,44 @@ impl HostPathSource {
     /// Fails, naming the file, when it was removed, replaced or changed since it was staged:
     /// the bytes a commit would take are no longer the ones the user staged.
     pub fn check(&self) -> Result<()> {
-        self.reopen().map(drop)
+        let meta = std::fs::metadata(&self.path).map_err(|e| self.unreachable(e))?;
+        self.same(&meta)
     }
 
     /// Opens the file again, when it is still the one staged.
     fn reopen(&self) -> Result<File> {
-        let name = &self.name;
         // Without waiting: a FIFO put in the file's place is refused below, not waited on.
         let file = OpenOptions::new()
             .read(true)
             .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
             .open(&self.path)
-            .map_err(|e| {
-                let what = match e.kind() {
-                    ErrorKind::NotFound => "is gone",
-                    _ => "cannot be opened",
-                };
-                Error::Usage(format!(
-                    "{name}: uploaded file {what} since it was staged ({e}); upload it again \
-                     or revert"
-                ))
-            })?;
-        let meta = file.metadata().map_err(|e| Error::io(name, e))?;
-        if Stamp::of(&meta) != self.stamp {
+            .map_err(|e| self.unreachable(e))?;
+        let meta = file.metadata().map_err(|e| Error::io(&self.name, e))?;
+        self.same(&meta)?;
+        Ok(file)
+    }
+
+    /// Fails, naming the file, when `meta` is not what it was when staged.
+    fn same(&self, meta: &Metadata) -> Result<()> {
+        if Stamp::of(meta) != self.stamp {
             return Err(Error::Usage(format!(
-                "{name}: uploaded file changed since it was staged; upload it again or revert"
+                "{}: uploaded file changed since it was staged; upload it again or revert",
+                self.name
             )));
         }
-        Ok(file)
+        Ok(())
+    }
+
+    /// The error for a file that cannot be reached by its path any more.
+    fn unreachable(&self, e: std::io::Error) -> Error {
+        let what = match e.kind() {
+            ErrorKind::NotFound => "is gone",
+            _ => "cannot be opened",
+        };
+        Error::Usage(format!(
+            "{}: uploaded file {what} since it was staged ({e}); upload it again or revert",
+            self.name
+        ))
     }
 }
 
