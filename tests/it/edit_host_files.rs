@@ -3,26 +3,26 @@
 //! when its data is needed and checked then, so one removed or changed since it was staged
 //! fails the read and the commit, naming it, and the commit writes nothing.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use crate::common::{fixture, isofish, scratch, tool};
 
-/// A copy of `sample.iso` in `dir`, for a session that may change it.
-fn copy_of_sample(dir: &Path) -> PathBuf {
-    let path = dir.join("work.iso");
-    std::fs::copy(fixture("sample.iso"), &path).unwrap();
-    path
+/// A scratch directory holding a copy of `sample.iso` (`work.iso`), for a session that may
+/// change it.
+fn work() -> (tempfile::TempDir, PathBuf) {
+    let dir = scratch();
+    let image = dir.path().join("work.iso");
+    std::fs::copy(fixture("sample.iso"), &image).unwrap();
+    (dir, image)
 }
 
-/// The names in `dir` (temporary files included), sorted.
-fn entries(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
+/// The names in `dir` (temporary files included).
+fn names(dir: &Path) -> BTreeSet<String> {
+    let list = std::fs::read_dir(dir).unwrap();
+    list.map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect()
 }
 
 /// `isofish -a IMAGE` running `script` from standard input.
@@ -34,8 +34,7 @@ fn script(image: &Path, script: &str) -> Output {
 
 #[test]
 fn copy_in_of_more_files_than_may_be_open_then_commit() {
-    let dir = scratch();
-    let image = copy_of_sample(dir.path());
+    let (dir, image) = work();
     let tree = dir.path().join("many");
     std::fs::create_dir(&tree).unwrap();
     let count = 600;
@@ -81,8 +80,7 @@ fn copy_in_of_more_files_than_may_be_open_then_commit() {
 /// file in its own directory: the commit must fail naming `f`, with `says` in the message, and
 /// leave no file there; the opened image is left as it was.
 fn commit_after(change: &str, says: &str) {
-    let dir = scratch();
-    let image = copy_of_sample(dir.path());
+    let (dir, image) = work();
     let before = std::fs::read(&image).unwrap();
     let f = dir.path().join("up.txt");
     std::fs::write(&f, "v1\n").unwrap();
@@ -100,18 +98,15 @@ fn commit_after(change: &str, says: &str) {
     let err = String::from_utf8_lossy(&run.stderr);
     assert_eq!(run.status.code(), Some(1), "{err}");
     assert!(err.contains(&format!("{f}: uploaded file {says}")), "{err}");
-    assert_eq!(entries(&outdir), Vec::<String>::new(), "nothing is written");
+    assert!(names(&outdir).is_empty(), "nothing is written");
     assert!(
         std::fs::read(&image).unwrap() == before,
         "the image is as it was"
     );
-    let mut left = entries(dir.path());
-    left.retain(|n| n != "up.txt");
-    assert_eq!(
-        left,
-        ["out", "work.iso"],
-        "no temporary file beside the image"
-    );
+    // No temporary file beside the image either.
+    let mut left = names(dir.path());
+    left.remove("up.txt");
+    assert_eq!(left, BTreeSet::from(["out".into(), "work.iso".into()]));
 }
 
 #[test]
@@ -126,8 +121,7 @@ fn an_upload_appended_to_fails_the_commit_naming_it_and_writes_nothing() {
 
 #[test]
 fn a_copied_in_file_removed_after_is_an_error_naming_it_when_read() {
-    let dir = scratch();
-    let image = copy_of_sample(dir.path());
+    let (dir, image) = work();
     let f = dir.path().join("gone");
     std::fs::write(&f, "still here\n").unwrap();
     // A script: `!rm` runs on the host between the commands. No descriptor was kept: reading
