@@ -176,6 +176,16 @@ mod tests {
     }
 
     #[test]
+    fn a_file_staged_through_a_symlink_is_checked_as_the_file() {
+        let (dir, path, _) = staged(b"data");
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&path, &link).unwrap();
+        let src = HostPathSource::open(&link).unwrap();
+        src.check().unwrap();
+        assert_eq!(src.read_at(0, &mut [0; 8]).unwrap(), 4);
+    }
+
+    #[test]
     fn a_directory_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         assert!(HostPathSource::open(dir.path()).is_err());
