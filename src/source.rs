@@ -2,15 +2,20 @@
 //! (a host file read with positioned reads, a byte range of another source). Everything above
 //! reads through this trait; nothing re-opens paths or loads whole images. Below this module:
 //! a file inside a mounted filesystem ([`nested`]), a decoded compressed stream ([`decoded`]),
-//! and a stream view of any source for the crates that want `Read + Seek` ([`io`]).
+//! a stream view of any source for the crates that want `Read + Seek` ([`io`]), and a host
+//! file staged by its path, opened only while its data is read ([`host_path`]). [`HostFd`] is
+//! how a source lends the host file behind it to the zero-copy movers.
 
 pub mod decoded;
+pub mod host_path;
 pub mod io;
 mod lz4legacy;
 pub mod nested;
 
 use std::fs::File;
 use std::io::Seek;
+use std::ops::Deref;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::fs::{FileExt, FileTypeExt};
 use std::path::Path;
 use std::sync::Arc;
@@ -30,9 +35,15 @@ pub trait Source: Send + Sync {
     /// The name used in error messages (the host path, or `outer.iso:/path/inner.img`).
     fn name(&self) -> &str;
     /// When these bytes are a plain range of a host file: the file and the offset of byte 0 in it.
-    /// Copies use it to move data with `copy_file_range` instead of through user space.
-    fn host_file(&self) -> Option<(&File, u64)> {
+    /// Copies use it to move data with `copy_file_range` instead of through user space. A
+    /// source that keeps no descriptor open opens one for the occasion (closed when the
+    /// [`HostFd`] is dropped); `None` too when that fails: the read that follows says why.
+    fn host_file(&self) -> Option<(HostFd<'_>, u64)> {
         None
+    }
+    /// True when [`Source::host_file`] would give a file, found out without opening one.
+    fn in_host_file(&self) -> bool {
+        self.host_file().is_some()
     }
 
     /// Reads exactly `buf.len()` bytes at `offset`, or fails with a corrupt-structure error
@@ -76,6 +87,31 @@ pub trait Source: Send + Sync {
         let mut buf = vec![0; len];
         self.read_exact_at(offset, &mut buf, structure)?;
         Ok(buf)
+    }
+}
+
+/// The host file behind a source, lent for a copy: the descriptor the source keeps open, or
+/// one it opened for the occasion and that is closed when this is dropped.
+pub enum HostFd<'a> {
+    /// A descriptor the source holds for its lifetime.
+    Borrowed(&'a File),
+    /// A descriptor opened for this copy.
+    Owned(File),
+}
+
+impl Deref for HostFd<'_> {
+    type Target = File;
+    fn deref(&self) -> &File {
+        match self {
+            HostFd::Borrowed(file) => file,
+            HostFd::Owned(file) => file,
+        }
+    }
+}
+
+impl AsFd for HostFd<'_> {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        (**self).as_fd()
     }
 }
 
@@ -131,7 +167,7 @@ fn not_seekable(name: &str, what: &str) -> Error {
 
 /// Fills `buf` from `file` at `offset` with positioned reads, retrying short and interrupted
 /// reads; returns fewer bytes only where the file ends. `name` names the file in errors.
-fn pread(file: &File, offset: u64, buf: &mut [u8], name: &str) -> Result<usize> {
+pub(crate) fn pread(file: &File, offset: u64, buf: &mut [u8], name: &str) -> Result<usize> {
     let mut done = 0;
     while done < buf.len() {
         match file.read_at(&mut buf[done..], offset + done as u64) {
@@ -158,8 +194,8 @@ impl Source for FileSource {
     fn name(&self) -> &str {
         &self.name
     }
-    fn host_file(&self) -> Option<(&File, u64)> {
-        Some((&self.file, 0))
+    fn host_file(&self) -> Option<(HostFd<'_>, u64)> {
+        Some((HostFd::Borrowed(&self.file), 0))
     }
 }
 
@@ -199,10 +235,13 @@ impl Source for RangeSource {
     fn name(&self) -> &str {
         &self.name
     }
-    fn host_file(&self) -> Option<(&File, u64)> {
+    fn host_file(&self) -> Option<(HostFd<'_>, u64)> {
         self.inner
             .host_file()
             .map(|(file, base)| (file, base + self.start))
+    }
+    fn in_host_file(&self) -> bool {
+        self.inner.in_host_file()
     }
 }
 

@@ -37,7 +37,6 @@ fn copy_in(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
         .split_last()
         .expect("the registry asks for two or more");
     let mut unpack = Unpack::new(ctx, dir)?;
-    allow_open_files();
     let mut links = Links::new();
     for host in hosts {
         let path = Path::new(host);
@@ -51,24 +50,6 @@ fn copy_in(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
         }
     }
     unpack.finish(ctx, "copy-in")
-}
-
-/// Raises the limit on open files to the most the system allows: each file copied stays open
-/// until the session ends (its data is read where it lies, by commit too), and the usual limit
-/// (1024) is less than many trees hold.
-fn allow_open_files() {
-    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
-    let limit = getrlimit(Resource::Nofile);
-    if limit.current != limit.maximum {
-        // Where it cannot be raised, the files past the limit fail, each said.
-        let _ = setrlimit(
-            Resource::Nofile,
-            Rlimit {
-                current: limit.maximum,
-                maximum: limit.maximum,
-            },
-        );
-    }
 }
 
 /// A host name as the session holds names (UTF-8).

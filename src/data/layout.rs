@@ -2,10 +2,9 @@
 //! and random reads through them. Nested file sources read a file this way; the movers walk
 //! the spans of a range of the file.
 
-use std::fs::File;
-
 use super::span::{self, Span};
 use crate::error::{Error, Result};
+use crate::source::HostFd;
 
 /// One span and where it starts in the file.
 #[derive(Clone, Debug)]
@@ -140,11 +139,16 @@ impl Layout {
 
     /// When the whole file is one plain range of a host file: the file and the offset of the
     /// file's first byte in it.
-    pub fn host_file(&self) -> Option<(&File, u64)> {
+    pub fn host_file(&self) -> Option<(HostFd<'_>, u64)> {
         match self.pieces.as_slice() {
             [piece] => piece.span.host_file(),
             _ => None,
         }
+    }
+
+    /// True when [`Layout::host_file`] would give a file, found out without opening one.
+    pub fn in_host_file(&self) -> bool {
+        matches!(self.pieces.as_slice(), [piece] if piece.span.in_host_file())
     }
 }
 

@@ -1,10 +1,9 @@
 //! [`Span`]: one piece of a file's data, and the checks that a list of them describes a file.
 
-use std::fs::File;
 use std::sync::Arc;
 
 use crate::error::Result;
-use crate::source::Source;
+use crate::source::{HostFd, Source};
 
 /// One piece of a file's data, in file order.
 #[derive(Clone)]
@@ -90,12 +89,20 @@ impl Span {
 
     /// When the span is a plain range of a host file: the file and the offset of the span's
     /// first byte in it.
-    pub fn host_file(&self) -> Option<(&File, u64)> {
+    pub fn host_file(&self) -> Option<(HostFd<'_>, u64)> {
         match self {
             Span::Source { source, offset, .. } => {
                 source.host_file().map(|(file, base)| (file, base + offset))
             }
             _ => None,
+        }
+    }
+
+    /// True when the span is a plain range of a host file, found out without opening it.
+    pub fn in_host_file(&self) -> bool {
+        match self {
+            Span::Source { source, .. } => source.in_host_file(),
+            _ => false,
         }
     }
 }

@@ -106,9 +106,11 @@ pub(crate) fn copy_slice(
     }
     let mut within = slice.within;
     let end = slice.within + slice.len;
+    // Opened once for the slice (a source that keeps no descriptor opens it here).
+    let host = if *fast { span.host_file() } else { None };
     while within < end {
         if *fast {
-            if let Some((file, base)) = span.host_file() {
+            if let Some((file, base)) = &host {
                 let want = (end - within).min(CHUNK) as usize;
                 let mut from = base + within;
                 match rustix::fs::copy_file_range(file, Some(&mut from), out, Some(&mut pos), want)

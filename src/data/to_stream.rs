@@ -85,9 +85,11 @@ impl<'a> Direct<'a> {
     pub fn copy_reporting(&mut self, span: &Span, done: &dyn Fn(u64)) -> anyhow::Result<()> {
         let len = span.len();
         let mut moved = 0;
+        // Opened once for the span (a source that keeps no descriptor opens it here).
+        let host = if self.fast { span.host_file() } else { None };
         while moved < len {
             let want = (len - moved).min(CHUNK) as usize;
-            if let (true, Some((image, base))) = (self.fast, span.host_file()) {
+            if let (true, Some((image, base))) = (self.fast, &host) {
                 let mut at = base + moved;
                 match self.move_once(image, &mut at, want) {
                     Ok(0) => return Err(ended(span, moved).into()),
@@ -158,7 +160,7 @@ where
 {
     let direct = fd
         .and_then(Direct::new)
-        .filter(|_| spans.clone().any(|s| s.host_file().is_some()));
+        .filter(|_| spans.clone().any(Span::in_host_file));
     let Some(mut direct) = direct else {
         for span in spans {
             let mut within = 0;

@@ -4,15 +4,15 @@
 //! [`HostFile`], an uploaded host file with what it was when it was uploaded, checked again
 //! before a commit takes its bytes.
 
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::data::{Layout, Span};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::fs::{FileSystem, Ino};
+use crate::source::host_path::HostPathSource;
 use crate::source::nested::FileInFs;
-use crate::source::{FileSource, Source};
+use crate::source::Source;
 
 /// A changed file's data.
 #[derive(Clone)]
@@ -97,60 +97,32 @@ impl Content {
     }
 }
 
-/// A host file uploaded into the overlay: read where it lies when the data is needed, and
-/// checked again (same file, same size, same modification time) before a commit takes it.
+/// A host file uploaded into the overlay: read where it lies, opened only when the data is
+/// needed, and checked again (same file, same size, same modification time) at every opening
+/// and before a commit takes it.
 #[derive(Clone)]
 pub struct HostFile {
     pub path: PathBuf,
-    dev: u64,
-    ino: u64,
-    size: u64,
-    mtime: (i64, i64),
+    source: Arc<HostPathSource>,
 }
 
 impl HostFile {
-    /// Opens `path` for upload: its data as content, and the file as it is now.
+    /// Stages `path` for upload: its data as content, and the file as it is now.
     pub fn open(path: &Path) -> Result<(HostFile, Content)> {
-        let source = FileSource::open(path)?;
-        let meta = std::fs::metadata(path).map_err(|e| Error::io(path.display().to_string(), e))?;
-        if !meta.is_file() {
-            return Err(Error::Usage(format!(
-                "{}: not a regular file",
-                path.display()
-            )));
-        }
+        let source = Arc::new(HostPathSource::open(path)?);
+        let len = source.len();
+        let data: Arc<dyn Source> = source.clone();
+        let content = Content::from_spans(vec![Span::source(&data, 0, len)]);
         let host = HostFile {
             path: path.to_path_buf(),
-            dev: meta.dev(),
-            ino: meta.ino(),
-            size: meta.len(),
-            mtime: (meta.mtime(), meta.mtime_nsec()),
+            source,
         };
-        let source: Arc<dyn Source> = Arc::new(source);
-        let content = Content::from_spans(vec![Span::source(&source, 0, host.size)]);
         Ok((host, content))
     }
 
     /// Fails, naming the file, when it was removed, replaced or changed since it was uploaded:
     /// the bytes a commit would take are no longer the ones the user staged.
     pub fn check(&self) -> Result<()> {
-        let name = self.path.display().to_string();
-        let meta = std::fs::symlink_metadata(&self.path).map_err(|e| {
-            Error::Usage(format!(
-                "{name}: uploaded file is gone since it was staged ({e}); upload it again or revert"
-            ))
-        })?;
-        let now = (
-            meta.dev(),
-            meta.ino(),
-            meta.len(),
-            (meta.mtime(), meta.mtime_nsec()),
-        );
-        if now != (self.dev, self.ino, self.size, self.mtime) {
-            return Err(Error::Usage(format!(
-                "{name}: uploaded file changed since it was staged; upload it again or revert"
-            )));
-        }
-        Ok(())
+        self.source.check()
     }
 }

@@ -3,10 +3,9 @@
 //! (its `spans()`), reads go straight to the parent's source at the right offsets (and so, down
 //! the chain, to the outermost host file); otherwise through the filesystem's `read_at`.
 
-use std::fs::File;
 use std::sync::Arc;
 
-use super::Source;
+use super::{HostFd, Source};
 use crate::data::Layout;
 use crate::error::Result;
 use crate::fs::{FileSystem, Ino};
@@ -74,8 +73,11 @@ impl Source for FileInFs {
     fn name(&self) -> &str {
         &self.name
     }
-    fn host_file(&self) -> Option<(&File, u64)> {
+    fn host_file(&self) -> Option<(HostFd<'_>, u64)> {
         self.layout.as_ref().and_then(Layout::host_file)
+    }
+    fn in_host_file(&self) -> bool {
+        self.layout.as_ref().is_some_and(Layout::in_host_file)
     }
 }
 

@@ -19,6 +19,7 @@ mod docs;
 mod edit_changes;
 mod edit_commit;
 mod edit_content;
+mod edit_host_files;
 mod edit_large;
 mod edit_tree;
 mod host_tree;
