@@ -340,7 +340,7 @@ impl TarWriter {
         if let Span::Zeros(_) = span {
             return Ok(self.zeros(len)?);
         }
-        if !self.sink.ranges || len < RANGE_MIN || span.host_file().is_none() {
+        if !self.sink.ranges || len < RANGE_MIN || !span.in_host_file() {
             return self.read_in(len, |at, buf| read_exact(span, at, buf).map(|()| buf.len()));
         }
         self.flush_buffer()?;
