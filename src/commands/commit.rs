@@ -17,10 +17,13 @@ pub const COMMANDS: &[Command] = &[Command {
 }];
 
 fn commit(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
+    let output = args.first().map(String::as_str);
     let session = &mut *ctx.session;
     session.refuse_readonly("commit")?;
+    if output == Some("-") && ctx.tty {
+        anyhow::bail!("commit -: standard output is a terminal; redirect it to a file or a pipe");
+    }
     let drive = session.commit_drive()?;
-    let output = args.first().map(String::as_str);
     if output.is_none() && session.pending() == 0 {
         // Nothing staged: the opened image already is what a commit would write.
         return session.committed(drive, false).map_err(Into::into);

@@ -41,8 +41,23 @@ const NEW_INODE_NUMBERS: u64 = 1 << 40;
 pub enum Provenance {
     /// Made in the overlay: nothing of it is in the original.
     New,
-    /// An object of the original: `data` is true while its content is the original's.
-    Base { data: bool },
+    /// An object of the original: `data` is true while its content is the original's,
+    /// `meta` while its metadata is (nothing of it staged).
+    Base { data: bool, meta: bool },
+}
+
+impl Provenance {
+    /// An object of the original that nothing changed (every object of a rewrite with no
+    /// change).
+    pub const UNCHANGED: Provenance = Provenance::Base {
+        data: true,
+        meta: true,
+    };
+
+    /// True for an object of the original whose content is the original's.
+    pub fn data_kept(self) -> bool {
+        matches!(self, Provenance::Base { data: true, .. })
+    }
 }
 
 /// A staged object.
@@ -166,7 +181,8 @@ impl Overlay {
             return Provenance::New;
         }
         let data = matches!(self.data_of(ino), Ok(None));
-        Provenance::Base { data }
+        let meta = !self.read().nodes.contains_key(&ino);
+        Provenance::Base { data, meta }
     }
 
     /// The data of `ino` when the overlay has it: `Some(None)` for an object made here with

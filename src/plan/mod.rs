@@ -26,13 +26,36 @@ impl Plan {
         Plan::default()
     }
 
-    /// Appends `span` (an empty one is dropped); returns the offset it starts at.
+    /// Appends `span` (an empty one is dropped); returns the offset it starts at. A range of
+    /// a source that continues the last one (the next bytes of the same source) extends it,
+    /// so data kept in its order moves in long runs: few copies, a short list.
     pub fn push(&mut self, span: Span) -> u64 {
         let at = self.len;
-        if !span.is_empty() {
-            self.len += span.len();
-            self.spans.push(span);
+        if span.is_empty() {
+            return at;
         }
+        self.len += span.len();
+        if let (
+            Some(Span::Source {
+                source: last,
+                offset: last_offset,
+                len: last_len,
+            }),
+            Span::Source {
+                source,
+                offset,
+                len,
+            },
+        ) = (self.spans.last_mut(), &span)
+        {
+            if std::ptr::addr_eq(Arc::as_ptr(last), Arc::as_ptr(source))
+                && last_offset.checked_add(*last_len) == Some(*offset)
+            {
+                *last_len += len;
+                return at;
+            }
+        }
+        self.spans.push(span);
         at
     }
 
@@ -47,6 +70,31 @@ impl Plan {
         if rem != 0 {
             self.push(Span::Zeros(unit - rem));
         }
+    }
+
+    /// Pads to the next multiple of `unit` like [`Plan::pad_to`], but with the bytes that
+    /// follow the last span in its source when they end there on a multiple of `unit` too: the
+    /// padding of a block-aligned extent, copied with it, so that extents kept in their order
+    /// join into one range.
+    pub fn pad_continuing(&mut self, unit: u64) {
+        let pad = (unit - self.len % unit) % unit;
+        if pad == 0 {
+            return;
+        }
+        if let Some(Span::Source {
+            source,
+            offset,
+            len,
+        }) = self.spans.last()
+        {
+            let end = offset + len;
+            if (end + pad).is_multiple_of(unit) && end + pad <= source.len() {
+                let source = source.clone();
+                self.push(Span::source(&source, end, pad));
+                return;
+            }
+        }
+        self.push(Span::Zeros(pad));
     }
 
     /// The length of the image so far.
@@ -86,5 +134,31 @@ mod tests {
         let mut buf = [9u8; 8];
         p.into_layout().read_at(0, &mut buf).unwrap();
         assert_eq!(&buf, b"abc\0\0\0\0\0");
+    }
+
+    #[test]
+    fn ranges_that_continue_each_other_join_and_take_their_padding_along() {
+        let src: Arc<dyn crate::source::Source> =
+            Arc::new(crate::source::MemSource::new((0..32).collect(), "mem"));
+        let other: Arc<dyn crate::source::Source> =
+            Arc::new(crate::source::MemSource::new(vec![7; 32], "other"));
+        let mut p = Plan::new();
+        p.push(Span::source(&src, 0, 5));
+        p.pad_continuing(8);
+        p.push(Span::source(&src, 8, 8));
+        p.push(Span::source(&src, 16, 3));
+        p.pad_continuing(8);
+        assert_eq!(p.spans().len(), 1, "{:?}", p.spans());
+        // Not continuing: another source, a gap, padding that does not end on the unit there.
+        p.push(Span::source(&other, 24, 5));
+        p.push(Span::source(&src, 30, 1));
+        p.pad_continuing(8);
+        assert_eq!(p.len(), 32);
+        assert_eq!(p.spans().len(), 4, "{:?}", p.spans());
+        let mut buf = vec![0u8; 32];
+        p.into_layout().read_at(0, &mut buf).unwrap();
+        let mut want: Vec<u8> = (0..24).collect();
+        want.extend([7, 7, 7, 7, 7, 30, 0, 0]);
+        assert_eq!(buf, want);
     }
 }

@@ -106,7 +106,7 @@ impl Session {
                 overlay.check_hosts()?;
                 iso9660::write::plan(&original, tree, &|ino| overlay.provenance(ino))
             }
-            None => iso9660::write::plan(&original, tree, &|_| Provenance::Base { data: true }),
+            None => iso9660::write::plan(&original, tree, &|_| Provenance::UNCHANGED),
         }
     }
 

@@ -97,6 +97,8 @@ pub struct IsoFs {
     /// identifiers (level 1, versions).
     joliet_long: OnceLock<Option<bool>>,
     iso_style: OnceLock<(bool, bool)>,
+    /// The sector the last record read as recorded lies in (its offset and bytes).
+    last_sector: Mutex<Option<(u64, Vec<u8>)>>,
 }
 
 use crate::error::lock_cache as lock;
@@ -132,6 +134,7 @@ impl IsoFs {
             warnings: Warnings::default(),
             joliet_long: OnceLock::new(),
             iso_style: OnceLock::new(),
+            last_sector: Mutex::default(),
         };
         let rr = match fs.view {
             View::RockRidge => Some(fs.rock_ridge(&dot, 0)?),

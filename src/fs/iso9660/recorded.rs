@@ -7,8 +7,8 @@
 use super::data::Data;
 use super::record::Record;
 use super::volume::Descriptor;
-use super::{susp, IsoFs};
-use crate::error::Result;
+use super::{lock, susp, IsoFs, SECTOR};
+use crate::error::{Error, Result};
 use crate::fs::{Ino, Span};
 
 /// One record of the original, owned.
@@ -34,11 +34,33 @@ impl Recorded {
 }
 
 impl IsoFs {
-    /// The bytes of the (first) directory record at `ino`.
+    /// The bytes of the (first) directory record at `ino`. A record never crosses a sector
+    /// (ECMA-119 6.8.1.1): its sector is read whole and kept, as the records of a directory
+    /// are asked for one after the other.
     pub(super) fn record_bytes(&self, ino: Ino) -> Result<Vec<u8>> {
-        let len = self.source.read_vec(ino, 1, "directory record")?;
-        let len = usize::from(len.first().copied().unwrap_or(0));
-        self.source.read_vec(ino, len, "directory record")
+        let start = ino - ino % SECTOR;
+        let within = (ino - start) as usize;
+        let mut last = lock(&self.last_sector);
+        if last.as_ref().is_none_or(|(at, _)| *at != start) {
+            let want = (SECTOR.min(self.source.len().saturating_sub(start))) as usize;
+            *last = Some((
+                start,
+                self.source.read_vec(start, want, "directory record")?,
+            ));
+        }
+        let sector = &last.as_ref().expect("filled above").1;
+        let len = usize::from(sector.get(within).copied().unwrap_or(0));
+        sector
+            .get(within..within + len)
+            .map(<[u8]>::to_vec)
+            .ok_or_else(|| {
+                Error::corrupt(
+                    self.image(),
+                    "directory record",
+                    ino,
+                    "it runs past its sector",
+                )
+            })
     }
 
     /// The SUSP skip length of the record at `ino`.

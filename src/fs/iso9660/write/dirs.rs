@@ -224,10 +224,12 @@ pub(super) fn name_joliet(
 /// The offset of the original's data of an object of the original with unchanged data.
 fn data_offset(t: &Tree, k: usize) -> Option<u64> {
     match (&t.objs[k].content, t.objs[k].prov) {
-        (Content::Spans { spans, .. }, Provenance::Base { data: true }) => match spans.first() {
-            Some(Span::Source { offset, .. }) => Some(*offset),
-            _ => None,
-        },
+        (Content::Spans { spans, .. }, Provenance::Base { data: true, .. }) => {
+            match spans.first() {
+                Some(Span::Source { offset, .. }) => Some(*offset),
+                _ => None,
+            }
+        }
         _ => None,
     }
 }

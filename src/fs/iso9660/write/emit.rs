@@ -236,7 +236,7 @@ pub(super) fn emit(
             for s in spans {
                 plan.push(s.clone());
             }
-            plan.pad_to(SECTOR);
+            plan.pad_continuing(SECTOR);
         }
     }
     debug_assert_eq!(plan.len(), u64::from(layout.total) * SECTOR);

@@ -129,7 +129,7 @@ pub(super) fn reserve(t: &Tree, trees: &[&Dirs], descriptors: u32, image: &str) 
             continue;
         };
         match (o.prov, spans.first()) {
-            (Provenance::Base { data: true }, Some(Span::Source { offset, .. })) => {
+            (Provenance::Base { data: true, .. }, Some(Span::Source { offset, .. })) => {
                 kept.push((*offset, i))
             }
             _ => rest.push(i),

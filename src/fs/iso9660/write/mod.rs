@@ -67,7 +67,7 @@ impl Style {
 
 /// The plan of a new image holding `tree`, in the format of `original` (see the module doc).
 /// `provenance` says which objects of `tree` are the original's (same [`Ino`]) and whether
-/// their data is unchanged; for a rewrite without changes, `|_| Provenance::Base { data: true }`.
+/// their data is unchanged; for a rewrite without changes, `|_| Provenance::UNCHANGED`.
 pub fn plan(
     original: &IsoFs,
     tree: &dyn FileSystem,

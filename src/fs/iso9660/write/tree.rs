@@ -90,6 +90,13 @@ pub(super) struct Same {
 }
 
 impl Same {
+    /// An object whose metadata nothing changed.
+    const ALL: Same = Same {
+        mtime: true,
+        times: true,
+        target: true,
+    };
+
     /// How `now` compares with `before`, the original's metadata.
     fn of(before: &Metadata, now: &Metadata) -> Same {
         Same {
@@ -162,9 +169,10 @@ impl Tree {
             Provenance::New => None,
         };
         let hidden = recorded.as_ref().is_some_and(|r| r.flags & 1 != 0);
-        let same = match &recorded {
-            Some(_) => Same::of(&original.metadata(ino)?, &meta),
-            None => Same::default(),
+        let same = match (&recorded, prov) {
+            (Some(_), Provenance::Base { meta: true, .. }) => Same::ALL,
+            (Some(_), _) => Same::of(&original.metadata(ino)?, &meta),
+            (None, _) => Same::default(),
         };
         let mut recorded = recorded;
         let (al, al_encoded) = match original.has_rock_ridge() {
@@ -172,7 +180,7 @@ impl Tree {
             false => (Vec::new(), false),
         };
         let kept = match (&recorded, prov) {
-            (Some(r), Provenance::Base { data: true }) => r.zisofs_stored.clone(),
+            (Some(r), Provenance::Base { data: true, .. }) => r.zisofs_stored.clone(),
             _ => None,
         };
         let zisofs_kept = kept.is_some();
@@ -219,8 +227,7 @@ impl Tree {
         let key = |o: &Obj| (o.meta.ino, matches!(o.prov, Provenance::Base { .. }));
         let mut groups: HashMap<(u64, bool), Vec<usize>> = HashMap::new();
         for (i, o) in self.objs.iter().enumerate() {
-            let same_extent = o.prov == Provenance::Base { data: true }
-                && matches!(o.content, Content::Spans { .. });
+            let same_extent = o.prov.data_kept() && matches!(o.content, Content::Spans { .. });
             if !o.meta.is_dir() && (o.meta.nlink > 1 || same_extent) {
                 groups.entry(key(o)).or_default().push(i);
             }
