@@ -251,6 +251,11 @@ pub trait FileSystem: Send + Sync {
     fn name_fit(&self, _name: &[u8], _is_dir: bool) -> Result<Option<String>> {
         Ok(None)
     }
+    /// What the listings read so far left out of the tree that the volume holds (a rewrite
+    /// from the tree would lose it), if anything.
+    fn left_out(&self) -> Option<String> {
+        None
+    }
     /// Why the format, as this volume has it, cannot record `what` (`None`: it can), so a
     /// change that needs it is refused when it is staged rather than lost when written.
     fn refuses(&self, _what: Attribute) -> Option<String> {

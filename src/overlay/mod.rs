@@ -629,6 +629,9 @@ impl FileSystem for Overlay {
     fn refuses(&self, what: Attribute) -> Option<String> {
         self.base.refuses(what)
     }
+    fn left_out(&self) -> Option<String> {
+        self.base.left_out()
+    }
     fn detail(&self) -> Option<String> {
         self.base.detail()
     }

@@ -101,13 +101,21 @@ impl Session {
         refuse_boot_equipment(d.source.as_ref())?;
         let original = IsoFs::open(d.source.clone(), &mount.mount.options)?;
         let tree: &dyn FileSystem = mount.mount.fs.as_ref();
-        match self.vfs.staged(mount.id) {
+        let plan = match self.vfs.staged(mount.id) {
             Some(overlay) => {
                 overlay.check_hosts()?;
-                iso9660::write::plan(&original, tree, &|ino| overlay.provenance(ino))
+                iso9660::write::plan(&original, tree, &|ino| overlay.provenance(ino))?
             }
-            None => iso9660::write::plan(&original, tree, &|_| Provenance::UNCHANGED),
+            None => iso9660::write::plan(&original, tree, &|_| Provenance::UNCHANGED)?,
+        };
+        // The plan walked the whole tree: whatever its listings left out would be lost.
+        if let Some(what) = tree.left_out() {
+            return Err(Error::unsupported(
+                image,
+                format!("commit of an image with {what}: the new image would lose them; nothing written"),
+            ));
         }
+        Ok(plan)
     }
 
     /// Records that a commit ran; when it replaced drive `drive`'s image, opens the drive

@@ -177,3 +177,39 @@ fn what_a_plain_iso_9660_image_cannot_record_is_refused_when_staged() {
     }
     assert!(std::fs::read(&image).unwrap() == std::fs::read(fixture("level1.iso")).unwrap());
 }
+
+#[test]
+fn an_image_with_an_associated_file_is_not_committed_without_it() {
+    let dir = scratch();
+    let image = dir.path().join("assoc.iso");
+    let mut bytes = std::fs::read(fixture("sample.iso")).unwrap();
+    // README.TXT's primary record becomes an associated file: flags sit 8 bytes before the
+    // identifier (ECMA-119 9.1: flags at 25, identifier at 33).
+    let id = b"\x0cREADME.TXT;1";
+    let at = bytes
+        .windows(id.len())
+        .position(|w| w == id)
+        .expect("the record")
+        + 1;
+    bytes[at - 8] |= 0x04;
+    std::fs::write(&image, &bytes).unwrap();
+    let out = dir.path().join("out.iso");
+    let res = isofish()
+        .arg("-a")
+        .arg(&image)
+        .args([
+            "write",
+            "/NEW.TXT",
+            "x",
+            ":",
+            "commit",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&res.stderr);
+    assert_eq!(res.status.code(), Some(1), "{err}");
+    assert!(err.contains("associated files"), "{err}");
+    assert!(!out.exists());
+    assert!(std::fs::read(&image).unwrap() == bytes);
+}

@@ -99,6 +99,8 @@ pub struct IsoFs {
     iso_style: OnceLock<(bool, bool)>,
     /// The sector the last record read as recorded lies in (its offset and bytes).
     last_sector: Mutex<Option<(u64, Vec<u8>)>>,
+    /// Set when a listing left out an associated file.
+    associated_seen: std::sync::atomic::AtomicBool,
 }
 
 use crate::error::lock_cache as lock;
@@ -135,6 +137,7 @@ impl IsoFs {
             joliet_long: OnceLock::new(),
             iso_style: OnceLock::new(),
             last_sector: Mutex::default(),
+            associated_seen: Default::default(),
         };
         let rr = match fs.view {
             View::RockRidge => Some(fs.rock_ridge(&dot, 0)?),
@@ -213,6 +216,11 @@ impl FileSystem for IsoFs {
             )),
             _ => None,
         })
+    }
+    fn left_out(&self) -> Option<String> {
+        self.associated_seen
+            .load(std::sync::atomic::Ordering::Relaxed)
+            .then(|| "associated files (resource forks), which listings leave out".to_string())
     }
     fn refuses(&self, what: Attribute) -> Option<String> {
         (!self.has_rock_ridge()).then(|| {

@@ -254,7 +254,12 @@ impl IsoFs {
         let Some(first) = group.first() else {
             return Ok(None);
         };
-        if first.is_self_or_parent() || first.flags & record::ASSOCIATED != 0 {
+        if first.is_self_or_parent() {
+            return Ok(None);
+        }
+        if first.flags & record::ASSOCIATED != 0 {
+            self.associated_seen
+                .store(true, std::sync::atomic::Ordering::Relaxed);
             return Ok(None);
         }
         let rr = match self.view {

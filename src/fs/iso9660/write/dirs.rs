@@ -285,6 +285,7 @@ pub(super) fn primary(original: &IsoFs, t: &Tree, style: &Style) -> Result<Dirs>
                 queue.push_back((k, id.clone(), index));
             }
         }
+        recs.shrink_to_fit();
         dirs.list.push(Dir {
             obj,
             name,
@@ -318,6 +319,7 @@ pub(super) fn joliet(t: &Tree, order: &HashMap<usize, Vec<usize>>) -> Dirs {
                 queue.push_back((k, id, index));
             }
         }
+        recs.shrink_to_fit();
         dirs.list.push(Dir {
             obj,
             name,

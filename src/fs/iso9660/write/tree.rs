@@ -353,9 +353,11 @@ fn attribute_list(
 /// The data of a regular file of the tree: its spans, or (compressed in the tree, with no
 /// spans) its bytes read into memory.
 fn data_spans(tree: &dyn FileSystem, ino: Ino, meta: &Metadata) -> Result<Content> {
-    if let Some(spans) = tree.spans(ino)? {
+    if let Some(mut spans) = tree.spans(ino)? {
         let stored: u64 = spans.iter().map(Span::len).sum();
         if stored == meta.size {
+            // Kept for every file until the plan is made: no spare room.
+            spans.shrink_to_fit();
             return Ok(Content::Spans { spans, stored });
         }
     }
