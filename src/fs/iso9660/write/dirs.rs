@@ -36,7 +36,9 @@ pub(super) enum Slot {
 pub(super) struct Rec {
     pub(super) slot: Slot,
     pub(super) name: Vec<u8>,
-    pub(super) su: Su,
+    /// How its system use area splits between the record and continuation areas (the area
+    /// itself is encoded again when it is written: [`su_of`]; kept for every record of a
+    /// large tree, it would cost more memory than the rest of the record).
     pub(super) split: Split,
     /// How many records (more than one for files over 4 GiB).
     pub(super) count: usize,
@@ -264,23 +266,17 @@ pub(super) fn primary(original: &IsoFs, t: &Tree, style: &Style) -> Result<Dirs>
         dirs.of_obj.insert(obj, index);
         let mut recs = Vec::new();
         for (slot, id) in [(Slot::Dot, record::SELF), (Slot::DotDot, record::PARENT)] {
-            let su = match rr {
-                Some(rr) => rr.dot(t, obj, slot == Slot::Dot)?,
-                None => Su::default(),
-            };
-            recs.push(rec(slot, id.to_vec(), su, 1));
+            let su = su_of(rr, t, obj, slot)?;
+            recs.push(rec(slot, id.to_vec(), &su, 1));
         }
         let moved = Some(obj) == t.rr_moved;
         for &k in &t.objs[obj].iso_children {
             let o = &t.objs[k];
             let stub = o.relocated && !moved;
-            let su = match rr {
-                Some(rr) => rr.entry(t, k, stub)?,
-                None => Su::default(),
-            };
             let id = if moved { &o.moved_name } else { &o.iso_name };
             let slot = if stub { Slot::Stub(k) } else { Slot::Child(k) };
-            recs.push(rec(slot, id.clone(), su, record_count(t, k)));
+            let su = su_of(rr, t, obj, slot)?;
+            recs.push(rec(slot, id.clone(), &su, record_count(t, k)));
             if o.meta.is_dir() && !stub {
                 queue.push_back((k, id.clone(), index));
             }
@@ -304,15 +300,15 @@ pub(super) fn joliet(t: &Tree, order: &HashMap<usize, Vec<usize>>) -> Dirs {
         let index = dirs.list.len();
         dirs.of_obj.insert(obj, index);
         let mut recs = vec![
-            rec(Slot::Dot, record::SELF.to_vec(), Su::default(), 1),
-            rec(Slot::DotDot, record::PARENT.to_vec(), Su::default(), 1),
+            rec(Slot::Dot, record::SELF.to_vec(), &Su::default(), 1),
+            rec(Slot::DotDot, record::PARENT.to_vec(), &Su::default(), 1),
         ];
         for &k in order.get(&obj).map(Vec::as_slice).unwrap_or_default() {
             let id = t.objs[k].joliet_name.clone();
             recs.push(rec(
                 Slot::Child(k),
                 id.clone(),
-                Su::default(),
+                &Su::default(),
                 record_count(t, k),
             ));
             if t.objs[k].meta.is_dir() {
@@ -330,13 +326,26 @@ pub(super) fn joliet(t: &Tree, order: &HashMap<usize, Vec<usize>>) -> Dirs {
     dirs
 }
 
-fn rec(slot: Slot, name: Vec<u8>, su: Su, count: usize) -> Rec {
+fn rec(slot: Slot, name: Vec<u8>, su: &Su, count: usize) -> Rec {
     let split = su.split(name.len());
     Rec {
         slot,
         name,
-        su,
         split,
         count,
+    }
+}
+
+/// The system use area of the record in `slot` of directory `dir` (none without Rock
+/// Ridge): encoded the same way when the directory is laid out and when it is written.
+pub(super) fn su_of(rr: Option<&Rrip>, t: &Tree, dir: usize, slot: Slot) -> Result<Su> {
+    let Some(rr) = rr else {
+        return Ok(Su::default());
+    };
+    match slot {
+        Slot::Dot => rr.dot(t, dir, true),
+        Slot::DotDot => rr.dot(t, dir, false),
+        Slot::Child(k) => rr.entry(t, k, false),
+        Slot::Stub(k) => rr.entry(t, k, true),
     }
 }

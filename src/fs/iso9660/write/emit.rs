@@ -6,9 +6,9 @@ use super::super::pathtable::{self, Order};
 use super::super::record::{self, Record};
 use super::super::volume::{Body, Descriptor, Text, Volume};
 use super::super::{IsoFs, SECTOR};
-use super::dirs::{Dir, Dirs, Slot, MAX_EXTENT};
+use super::dirs::{su_of, Dir, Dirs, Slot, MAX_EXTENT};
 use super::layout::Layout;
-use super::rrip::record_date;
+use super::rrip::{record_date, Rrip};
 use super::tree::{Content, Tree};
 use super::Style;
 use crate::error::Result;
@@ -26,6 +26,7 @@ struct Emitter<'a> {
     t: &'a Tree,
     layout: &'a Layout,
     trees: &'a [&'a Dirs],
+    rr: Option<&'a Rrip>,
 }
 
 impl Emitter<'_> {
@@ -54,7 +55,8 @@ impl Emitter<'_> {
                 Which::Primary => self.layout.ce.get(&(di, ri)).cloned().unwrap_or_default(),
                 Which::Joliet => Vec::new(),
             };
-            let (su, _) = r.su.encode(&r.split, &places, &block_of);
+            let rr = if w == Which::Primary { self.rr } else { None };
+            let (su, _) = su_of(rr, self.t, d.obj, r.slot)?.encode(&r.split, &places, &block_of);
             let (obj, is_dir) = match r.slot {
                 Slot::Dot => (d.obj, true),
                 Slot::DotDot => (dirs.list[d.parent].obj, true),
@@ -121,7 +123,7 @@ impl Emitter<'_> {
     }
 
     /// The continuation areas of primary directory `di`.
-    fn continuation_areas(&self, di: usize, d: &Dir) -> Vec<u8> {
+    fn continuation_areas(&self, di: usize, d: &Dir) -> Result<Vec<u8>> {
         let (start, count) = self.layout.dir_ce[di];
         let mut out = vec![0u8; count as usize * SECTOR as usize];
         let block_of = |obj: usize| self.block_of(obj);
@@ -129,13 +131,14 @@ impl Emitter<'_> {
             let Some(places) = self.layout.ce.get(&(di, ri)) else {
                 continue;
             };
-            let (_, areas) = r.su.encode(&r.split, places, &block_of);
+            let (_, areas) =
+                su_of(self.rr, self.t, d.obj, r.slot)?.encode(&r.split, places, &block_of);
             for (area, (block, offset)) in areas.iter().zip(places) {
                 let at = (block - start) as usize * SECTOR as usize + *offset as usize;
                 out[at..at + area.len()].copy_from_slice(area);
             }
         }
-        out
+        Ok(out)
     }
 
     /// A path table of tree `w`.
@@ -201,7 +204,12 @@ pub(super) fn emit(
     trees: &[&Dirs],
     layout: &Layout,
 ) -> Result<Plan> {
-    let e = Emitter { t, layout, trees };
+    let e = Emitter {
+        t,
+        layout,
+        trees,
+        rr: style.rrip.as_ref(),
+    };
     let mut plan = Plan::new();
     plan.push(Span::Zeros(16 * SECTOR));
     let label = tree
@@ -227,7 +235,7 @@ pub(super) fn emit(
         for (di, d) in trees[w as usize].list.iter().enumerate() {
             push_padded(&mut plan, e.directory(w, di, d)?);
             if w == Which::Primary {
-                push_padded(&mut plan, e.continuation_areas(di, d));
+                push_padded(&mut plan, e.continuation_areas(di, d)?);
             }
         }
     }
