@@ -213,7 +213,7 @@ impl MountOptions {
 
 /// A mounted-able filesystem. Implementations are read-only views of their source; staged
 /// changes live above them, in the session.
-pub trait FileSystem: Send + Sync {
+pub trait FileSystem: std::any::Any + Send + Sync {
     /// The type as `vfs-type` prints it: `iso9660`, `udf`, `squashfs`, `ext4`, `vfat`...
     fn type_name(&self) -> &'static str;
     /// The bytes this filesystem is read from.

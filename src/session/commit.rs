@@ -99,14 +99,27 @@ impl Session {
             ));
         }
         refuse_boot_equipment(d.source.as_ref())?;
-        let original = IsoFs::open(d.source.clone(), &mount.mount.options)?;
         let tree: &dyn FileSystem = mount.mount.fs.as_ref();
+        // The filesystem mounted, below its staged changes, is the original: its caches (the
+        // listings read, what staging learnt of its names) serve the writer too.
+        let below = match self.vfs.staged(mount.id) {
+            Some(overlay) => overlay.base().as_ref(),
+            None => tree,
+        };
+        let reopened;
+        let original = match (below as &dyn std::any::Any).downcast_ref::<IsoFs>() {
+            Some(iso) => iso,
+            None => {
+                reopened = IsoFs::open(d.source.clone(), &mount.mount.options)?;
+                &reopened
+            }
+        };
         let plan = match self.vfs.staged(mount.id) {
             Some(overlay) => {
                 overlay.check_hosts()?;
-                iso9660::write::plan(&original, tree, &|ino| overlay.provenance(ino))?
+                iso9660::write::plan(original, tree, &|ino| overlay.provenance(ino))?
             }
-            None => iso9660::write::plan(&original, tree, &|_| Provenance::UNCHANGED)?,
+            None => iso9660::write::plan(original, tree, &|_| Provenance::UNCHANGED)?,
         };
         // The plan walked the whole tree: whatever its listings left out would be lost.
         if let Some(what) = tree.left_out() {
