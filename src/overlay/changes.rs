@@ -344,8 +344,8 @@ impl Overlay {
 
     /// Directory `dir`'s entries now (`current`) or below, without `.` and `..`.
     pub(crate) fn listing(&self, st: &State, dir: Ino, current: bool) -> Result<Vec<DirEntry>> {
-        let entries = match st.nodes.get(&dir).and_then(|s| s.entries.clone()) {
-            Some(entries) if current => entries.into_iter().map(|e| refreshed(st, e)).collect(),
+        let entries = match st.nodes.get(&dir).and_then(|s| s.entries.as_deref()) {
+            Some(entries) if current => entries.iter().map(|e| refreshed(st, e.clone())).collect(),
             _ if current && dir & NEW != 0 => Vec::new(),
             _ => self.base.read_dir(dir)?,
         };

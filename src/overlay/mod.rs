@@ -12,11 +12,13 @@
 
 pub mod changes;
 pub mod content;
+mod listing;
 mod revert;
 #[cfg(test)]
 mod tests;
 
 pub use content::{Content, HostFile};
+use listing::Listing;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -67,7 +69,7 @@ pub(crate) struct Staged {
     /// New data; `None` keeps the data below (or, for an object made here, none).
     pub(crate) content: Option<Content>,
     /// A directory's listing, once changed; `None` reads it from below.
-    pub(crate) entries: Option<Vec<DirEntry>>,
+    pub(crate) entries: Option<Listing>,
     /// Extended attributes, once set (copied with `cp -a`); `None` reads them from below.
     pub(crate) xattrs: Option<Vec<Xattr>>,
 }
@@ -204,7 +206,7 @@ impl Overlay {
     /// The entry `name` of directory `dir`, with its current metadata.
     fn entry(&self, st: &State, dir: Ino, name: &[u8]) -> Result<Option<DirEntry>> {
         let found = match st.nodes.get(&dir).and_then(|s| s.entries.as_ref()) {
-            Some(entries) => entries.iter().find(|e| e.name == name).cloned(),
+            Some(entries) => entries.get(name).cloned(),
             None if dir & NEW != 0 => None,
             None => self.base.lookup(dir, name)?,
         };
@@ -234,12 +236,12 @@ impl Overlay {
 
     /// `dir`'s listing, to be changed: copied up from below the first time; the directory's
     /// modification and change times become now.
-    fn listing_mut<'s>(&self, st: &'s mut State, dir: Ino) -> Result<&'s mut Vec<DirEntry>> {
+    fn listing_mut<'s>(&self, st: &'s mut State, dir: Ino) -> Result<&'s mut Listing> {
         let staged = self.stage(st, dir)?;
         let t = now();
         (staged.meta.mtime, staged.meta.ctime) = (t, t);
         if staged.entries.is_none() {
-            staged.entries = Some(self.base.read_dir(dir)?);
+            staged.entries = Some(Listing::new(self.base.read_dir(dir)?));
         }
         Ok(staged.entries.as_mut().expect("filled above"))
     }
@@ -288,7 +290,7 @@ impl Overlay {
             (None, None) => 0,
         };
         meta.allocated = meta.size;
-        let entries = meta.is_dir().then(Vec::new);
+        let entries = meta.is_dir().then(Listing::default);
         st.nodes.insert(
             ino,
             Staged {
@@ -418,7 +420,7 @@ impl Overlay {
         let (chain, name) = self.parent_chain(&st, path)?;
         let dir = *chain.last().expect("root");
         let e = self.entry(&st, dir, &name)?.ok_or_else(|| missing(path))?;
-        self.listing_mut(&mut st, dir)?.retain(|x| x.name != name);
+        self.listing_mut(&mut st, dir)?.remove(&name);
         if !e.meta.is_dir() && e.meta.nlink > 1 {
             self.count_link(&mut st, &e, -1)?;
         }
@@ -471,8 +473,7 @@ impl Overlay {
         if self.entry(&st, to_dir, &to_name)?.is_some() {
             return Err(exists(to));
         }
-        self.listing_mut(&mut st, from_dir)?
-            .retain(|x| x.name != from_name);
+        self.listing_mut(&mut st, from_dir)?.remove(&from_name);
         let mut moved = e.clone();
         moved.name = to_name;
         self.listing_mut(&mut st, to_dir)?.push(moved);
@@ -589,8 +590,8 @@ impl FileSystem for Overlay {
     }
     fn read_dir(&self, dir: Ino) -> Result<Vec<DirEntry>> {
         let st = self.read();
-        let entries = match st.nodes.get(&dir).and_then(|s| s.entries.clone()) {
-            Some(entries) => entries,
+        let entries = match st.nodes.get(&dir).and_then(|s| s.entries.as_deref()) {
+            Some(entries) => entries.to_vec(),
             None => self.base.read_dir(dir)?,
         };
         if st.nodes.is_empty() {

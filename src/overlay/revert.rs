@@ -158,7 +158,7 @@ impl Overlay {
             }
         }
         self.send_home_within(st, ino)?;
-        self.listing_mut(st, dir)?.retain(|e| e.name != name);
+        self.listing_mut(st, dir)?.remove(name);
         Ok(())
     }
 
@@ -183,7 +183,7 @@ impl Overlay {
         let was = self.census(st, false)?;
         let away = elsewhere(&now, &was, ino);
         if let Some(p) = away {
-            self.listing_mut(st, p.dir)?.retain(|e| e.name != p.name);
+            self.listing_mut(st, p.dir)?.remove(&p.name);
         }
         st.moved_from.remove(&ino);
         let meta = match st.nodes.get(&ino) {
