@@ -56,12 +56,17 @@ impl Style {
     /// characters (so it was written with `-joliet-long`).
     fn joliet_of(original: &IsoFs) -> Result<Option<bool>> {
         original.joliet_long(|| {
-            let has = original
-                .descriptors()
-                .iter()
-                .any(|d| matches!(d.kind, Kind::Joliet(_)));
+            let has = Style::has_joliet(original);
             Ok(original::joliet_info(original, has, false)?.map(|j| j.long))
         })
+    }
+
+    /// True when `original` has a Joliet tree.
+    fn has_joliet(original: &IsoFs) -> bool {
+        original
+            .descriptors()
+            .iter()
+            .any(|d| matches!(d.kind, Kind::Joliet(_)))
     }
 }
 

@@ -318,7 +318,14 @@ pub fn check_name(original: &IsoFs, name: &[u8], is_dir: bool) -> Result<NameFit
             format!("{} bytes, over its {RR_MAX}", name.len()),
         ));
     }
-    let joliet = super::Style::joliet_of(original)?.map(|long| {
+    // Whether the original's Joliet names run long takes a walk of its Joliet tree: asked only
+    // when the answer matters, for a name too long for plain Joliet.
+    let short = String::from_utf8_lossy(name).encode_utf16().count() <= JOLIET_MAX;
+    let look = match short {
+        true => super::Style::has_joliet(original).then_some(false),
+        false => super::Style::joliet_of(original)?,
+    };
+    let joliet = look.map(|long| {
         let max = if long { JOLIET_LONG_MAX } else { JOLIET_MAX };
         let (raw, cut) = joliet_numbered(name, is_dir, max, None);
         let text = joliet::decode(&raw);
