@@ -116,16 +116,21 @@ impl<'a> Direct<'a> {
         self.scratch.resize(1 << 20, 0);
         let n = len.min(self.scratch.len());
         read_exact(span, within, &mut self.scratch[..n])?;
-        let mut data = &self.scratch[..n];
+        self.write_all(&self.scratch[..n])?;
+        Ok(n)
+    }
+
+    /// Writes `data` to the output descriptor.
+    fn write_all(&self, mut data: &[u8]) -> io::Result<()> {
         while !data.is_empty() {
             match rustix::io::write(self.fd, data) {
-                Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero).into()),
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(w) => data = &data[w..],
                 Err(Errno::INTR) => {}
-                Err(e) => return Err(io::Error::from(e).into()),
+                Err(e) => return Err(e.into()),
             }
         }
-        Ok(n)
+        Ok(())
     }
 }
 
@@ -178,9 +183,29 @@ where
         widen_pipe(direct.fd);
     }
     out.flush()?;
+    // Spans that are not in a host file (an image's many small structures) gather in `buf`
+    // and go out in large writes, between the direct moves.
+    let mut pending = 0;
     for span in spans {
-        direct.copy_reporting(span, done)?;
+        if span.in_host_file() {
+            direct.write_all(&buf[..pending])?;
+            pending = 0;
+            direct.copy_reporting(span, done)?;
+            continue;
+        }
+        let mut within = 0;
+        while within < span.len() {
+            if pending == buf.len() {
+                direct.write_all(buf)?;
+                pending = 0;
+            }
+            let n = (buf.len() - pending).min((span.len() - within) as usize);
+            read_exact(span, within, &mut buf[pending..pending + n])?;
+            (pending, within) = (pending + n, within + n as u64);
+            done(n as u64);
+        }
     }
+    direct.write_all(&buf[..pending])?;
     Ok(())
 }
 
