@@ -249,6 +249,15 @@ fn record_count(t: &Tree, obj: usize) -> usize {
     stored.div_ceil(MAX_EXTENT).max(1) as usize
 }
 
+impl Dirs {
+    /// Appends `dir`, its records kept without spare room (every directory's stay until the
+    /// image is planned).
+    fn add(&mut self, mut dir: Dir) {
+        dir.recs.shrink_to_fit();
+        self.list.push(dir);
+    }
+}
+
 /// The directories of the primary tree, with their records and Rock Ridge areas.
 pub(super) fn primary(original: &IsoFs, t: &Tree, style: &Style) -> Result<Dirs> {
     let rr: Option<&Rrip> = style.rrip.as_ref();
@@ -281,8 +290,7 @@ pub(super) fn primary(original: &IsoFs, t: &Tree, style: &Style) -> Result<Dirs>
                 queue.push_back((k, id.clone(), index));
             }
         }
-        recs.shrink_to_fit();
-        dirs.list.push(Dir {
+        dirs.add(Dir {
             obj,
             name,
             parent,
@@ -315,8 +323,7 @@ pub(super) fn joliet(t: &Tree, order: &HashMap<usize, Vec<usize>>) -> Dirs {
                 queue.push_back((k, id, index));
             }
         }
-        recs.shrink_to_fit();
-        dirs.list.push(Dir {
+        dirs.add(Dir {
             obj,
             name,
             parent,
