@@ -27,7 +27,7 @@ fn regions(img: &[u8]) -> [(usize, usize); 2] {
     ]
 }
 
-fn mutate(base: &[u8], rng: &mut Rng) -> Vec<u8> {
+pub(crate) fn mutate(base: &[u8], rng: &mut Rng) -> Vec<u8> {
     let mut img = base.to_vec();
     let regions = regions(base);
     for _ in 0..1 + rng.below(4) {

@@ -40,6 +40,7 @@ mod iso_oracle;
 mod iso_tree;
 mod iso_write;
 mod iso_write_large;
+mod iso_write_mutation;
 mod iso_zisofs2;
 mod mount_origin;
 mod mutants;
