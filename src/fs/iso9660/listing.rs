@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::fs::{DirEntry, FileSystem, Ino};
 
 /// Largest directory extent read (a directory of this size holds about a million entries).
-const MAX_DIR_SIZE: u64 = 64 << 20;
+pub(super) const MAX_DIR_SIZE: u64 = 64 << 20;
 /// How many directory entries (plus one per directory) the listing cache holds.
 pub(super) const LISTING_BUDGET: usize = 1 << 14;
 

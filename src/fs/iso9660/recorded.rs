@@ -90,9 +90,13 @@ impl IsoFs {
                 },
             )?;
         }
-        let zisofs_stored = match &self.node(ino)?.data {
-            Data::Zisofs { pieces, .. } => Some(self.spans_of(pieces)?),
-            _ => None,
+        // Only a record with a ZF entry can be zisofs: the node is looked up for those alone.
+        let zisofs_stored = match entries.iter().any(|e| e.starts_with(b"ZF")) {
+            true => match &self.node(ino)?.data {
+                Data::Zisofs { pieces, .. } => Some(self.spans_of(pieces)?),
+                _ => None,
+            },
+            false => None,
         };
         Ok(Recorded {
             name: rec.name.to_vec(),

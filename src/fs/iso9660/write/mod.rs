@@ -57,7 +57,7 @@ impl Style {
     fn joliet_of(original: &IsoFs) -> Result<Option<bool>> {
         original.joliet_long(|| {
             let has = Style::has_joliet(original);
-            Ok(original::joliet_info(original, has, false)?.map(|j| j.long))
+            Ok(original::joliet_info(original, has, None)?.map(|j| j.long))
         })
     }
 
@@ -113,7 +113,14 @@ pub fn plan(
         (None, style)
     };
     let joliet_volume = find(|k| matches!(k, Kind::Joliet(_)));
-    let info = original::joliet_info(original, joliet_volume.is_some(), true)?;
+    // The original's objects still in the tree stand for the original's primary tree.
+    let mut kinds = t
+        .objs
+        .iter()
+        .skip(1)
+        .filter(|o| o.recorded.is_some())
+        .map(|o| o.meta.kind);
+    let info = original::joliet_info(original, joliet_volume.is_some(), Some(&mut kinds))?;
     let joliet = joliet_volume.zip(info).map(|(v, info)| {
         let max = if info.long {
             JOLIET_LONG_MAX

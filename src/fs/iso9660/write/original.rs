@@ -8,12 +8,15 @@
 //! original did (the Joliet tree has fewer entries than the Rock Ridge one), and leaves them
 //! out when the original had none to tell.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
-use super::super::IsoFs;
+use super::super::listing::MAX_DIR_SIZE;
+use super::super::record::{self, Record};
+use super::super::volume::Kind;
+use super::super::{joliet, IsoFs, SECTOR};
 use super::names::{IsoStyle, JOLIET_MAX};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::fs::{FileKind, FileSystem, Ino, MountOptions, Span};
 
 /// Entries looked at, at most, in each walk.
@@ -62,46 +65,98 @@ fn reopen(original: &IsoFs, option: &str) -> Result<IsoFs> {
     )
 }
 
-/// How `original`'s Joliet tree was made, if it has one.
-/// `specials` says whether to find out if symlinks and special files are in it (a walk of the
-/// original's own tree).
+/// How `original`'s Joliet tree was made, if it has one. `specials`, when asked for, tells
+/// whether symlinks and special files are in it: `original_kinds` gives the kinds of the
+/// original's objects (from the primary tree) to compare with.
 pub(super) fn joliet_info(
     original: &IsoFs,
     has_joliet: bool,
-    specials: bool,
+    original_kinds: Option<&mut dyn Iterator<Item = FileKind>>,
 ) -> Result<Option<JolietInfo>> {
     if !has_joliet {
         return Ok(None);
     }
-    let joliet = reopen(original, "joliet")?;
     let (mut long, mut entries) = (false, 0usize);
     let mut by_data = HashMap::new();
-    let mut failed = None;
-    walk(&joliet, &mut |e| {
+    joliet_records(original, &mut |r| {
         entries += 1;
-        long |= String::from_utf8_lossy(&e.name).encode_utf16().count() > JOLIET_PLAIN_MAX;
-        if let Err(err) = data_name(&joliet, e.ino, &mut by_data) {
-            failed = Some(err);
-            return true;
+        let name = joliet::decode(joliet::strip_version(r.name));
+        long |= name.encode_utf16().count() > JOLIET_PLAIN_MAX;
+        if !r.is_dir() && r.size > 0 {
+            by_data
+                .entry(r.data_offset())
+                .or_insert_with(|| r.name.to_vec());
         }
-        false
     })?;
-    if let Some(err) = failed {
-        return Err(err);
-    }
     let (mut all, mut count) = (0usize, 0usize);
-    if specials && !original.shows_joliet() {
-        walk(original, &mut |e| {
+    if let Some(kinds) = original_kinds.filter(|_| !original.shows_joliet()) {
+        for kind in kinds {
             all += 1;
-            count += usize::from(!matches!(e.meta.kind, FileKind::File | FileKind::Dir));
-            false
-        })?;
+            count += usize::from(!matches!(kind, FileKind::File | FileKind::Dir));
+        }
     }
     Ok(Some(JolietInfo {
         long,
         specials: count > 0 && entries >= all,
         by_data,
     }))
+}
+
+/// Calls `visit` with every record of `original`'s Joliet tree (`.` and `..`, associated files
+/// and the later extents of a multi-extent file left out), read straight from its directory
+/// extents: no file is decoded. A directory met twice is read once; at most [`WALK_MAX`]
+/// records.
+fn joliet_records(original: &IsoFs, visit: &mut dyn FnMut(&Record)) -> Result<()> {
+    let image = original.source().name();
+    let Some(d) = original
+        .descriptors()
+        .iter()
+        .find(|d| matches!(d.kind, Kind::Joliet(_)))
+    else {
+        return Ok(());
+    };
+    let Some(volume) = d.volume() else {
+        return Ok(());
+    };
+    let root = volume.root(d.offset, image)?;
+    let mut queue = VecDeque::from([(root.extent, root.size)]);
+    let mut read = HashSet::new();
+    let mut seen = 0usize;
+    while let Some((extent, size)) = queue.pop_front() {
+        if !read.insert(extent) {
+            continue;
+        }
+        let offset = u64::from(extent) * SECTOR;
+        if u64::from(size) > MAX_DIR_SIZE {
+            return Err(Error::corrupt(
+                image,
+                "Joliet directory",
+                offset,
+                format!("{size} bytes, over the {MAX_DIR_SIZE} a directory may have"),
+            ));
+        }
+        let buf = original
+            .source()
+            .read_vec(offset, size as usize, "Joliet directory")?;
+        let mut continued = false;
+        for r in record::records(&buf, offset, image) {
+            let r = r?;
+            let part = continued;
+            continued = r.flags & record::MULTI_EXTENT != 0;
+            if r.is_self_or_parent() || r.flags & record::ASSOCIATED != 0 || part {
+                continue;
+            }
+            seen += 1;
+            if seen > WALK_MAX {
+                return Ok(());
+            }
+            if r.is_dir() {
+                queue.push_back((r.extent, r.size));
+            }
+            visit(&r);
+        }
+    }
+    Ok(())
 }
 
 /// Adds the recorded name of `ino` of `fs` to `by_data` under the offset of its data (if it
