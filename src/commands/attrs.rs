@@ -6,7 +6,6 @@ use super::tree_edit::one;
 use super::{arg, Arg, ArgKind, Command, Ctx};
 use crate::error::{Error, Result};
 use crate::fs::{FileKind, Metadata, Timestamp};
-use crate::overlay::now;
 use crate::session::Staging;
 
 pub const COMMANDS: &[Command] = &[
@@ -109,7 +108,7 @@ fn utime(secs: &str, nsecs: &str, what: &str) -> Result<Option<Timestamp>> {
     let nanos = number::<i64>(nsecs, &format!("utimens {what}NSECS"))?;
     Ok(match nanos {
         NSECS_OMIT => None,
-        NSECS_NOW => Some(now()),
+        NSECS_NOW => Some(Timestamp::now()),
         0..=999_999_999 => Some(Timestamp {
             secs: number(secs, &format!("utimens {what}SECS"))?,
             nanos: nanos as u32,

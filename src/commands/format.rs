@@ -58,10 +58,7 @@ impl Deref for DateTime {
 
 /// Seconds since the epoch now.
 pub fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    Timestamp::now().secs
 }
 
 /// The date column of `ls -l`: `Mon DD HH:MM` within six months of `now` (and not in the

@@ -7,8 +7,8 @@ use std::path::Path;
 
 use super::{arg, ArgKind, Command, Ctx};
 use crate::error::Error;
-use crate::fs::FileKind;
-use crate::overlay::{fresh, now, Content, HostFile};
+use crate::fs::{FileKind, Timestamp};
+use crate::overlay::{fresh, Content, HostFile};
 use crate::session::Staging;
 
 pub const COMMANDS: &[Command] = &[
@@ -128,7 +128,7 @@ fn touch(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
                 st.shown
             )));
         }
-        let t = now();
+        let t = Timestamp::now();
         (m.atime, m.mtime) = (t, t);
         Ok(())
     })?;

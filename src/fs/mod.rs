@@ -73,6 +73,19 @@ pub struct Timestamp {
     pub nanos: u32,
 }
 
+impl Timestamp {
+    /// Now, by the host's clock (the epoch if the clock is before it).
+    pub fn now() -> Timestamp {
+        let d = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        Timestamp {
+            secs: d.as_secs() as i64,
+            nanos: d.subsec_nanos(),
+        }
+    }
+}
+
 /// What `stat` says about a file, in Unix terms whatever the format.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Metadata {

@@ -109,21 +109,10 @@ pub struct Overlay {
     state: RwLock<State>,
 }
 
-/// Now, for the times a change sets.
-pub fn now() -> Timestamp {
-    let d = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    Timestamp {
-        secs: d.as_secs() as i64,
-        nanos: d.subsec_nanos(),
-    }
-}
-
 /// The metadata of an object a command makes: `kind` with permission bits `mode`, owned by
 /// root, all times now (the overlay fills in its number, size and links).
 pub fn fresh(kind: FileKind, mode: u32) -> Metadata {
-    let t = now();
+    let t = Timestamp::now();
     Metadata {
         mtime: t,
         atime: t,
@@ -238,7 +227,7 @@ impl Overlay {
     /// modification and change times become now.
     fn listing_mut<'s>(&self, st: &'s mut State, dir: Ino) -> Result<&'s mut Listing> {
         let staged = self.stage(st, dir)?;
-        let t = now();
+        let t = Timestamp::now();
         (staged.meta.mtime, staged.meta.ctime) = (t, t);
         if staged.entries.is_none() {
             staged.entries = Some(Listing::new(self.base.read_dir(dir)?));
@@ -317,12 +306,12 @@ impl Overlay {
             }
             s.meta.size = content.len();
             s.meta.allocated = content.len();
-            s.meta.mtime = now();
+            s.meta.mtime = Timestamp::now();
             s.content = Some(content);
             Ok(())
         })?;
         if shared {
-            let mtime = now();
+            let mtime = Timestamp::now();
             self.write().shared.insert(
                 recorded,
                 Shared {
@@ -407,7 +396,7 @@ impl Overlay {
         let staged = self.stage(&mut st, e.ino)?;
         let mut changed = staged.clone();
         f(&mut changed)?;
-        changed.meta.ctime = now();
+        changed.meta.ctime = Timestamp::now();
         *staged = changed;
         touch(&mut st, &chain);
         Ok(())
@@ -448,7 +437,7 @@ impl Overlay {
         if !shared {
             staged.meta.nlink = staged.meta.nlink.saturating_add_signed(by as i32);
         }
-        staged.meta.ctime = now();
+        staged.meta.ctime = Timestamp::now();
         let mut meta = staged.meta.clone();
         shared_links(st, e.ino, &mut meta);
         Ok(meta)
@@ -483,7 +472,7 @@ impl Overlay {
                 .or_insert_with(|| from.to_string());
         }
         if let Some(s) = st.nodes.get_mut(&e.ino) {
-            s.meta.ctime = now();
+            s.meta.ctime = Timestamp::now();
         }
         touch(&mut st, &from_chain);
         touch(&mut st, &to_chain);
