@@ -18,6 +18,8 @@ use crate::data::{Layout, Span};
 pub struct Plan {
     spans: Vec<Span>,
     len: u64,
+    /// What the writer left out or changed on its own, for the user.
+    warnings: Vec<String>,
 }
 
 impl Plan {
@@ -95,6 +97,16 @@ impl Plan {
             }
         }
         self.push(Span::Zeros(pad));
+    }
+
+    /// Notes something the writer left out or changed on its own.
+    pub fn warn(&mut self, warning: String) {
+        self.warnings.push(warning);
+    }
+
+    /// What the writer left out or changed on its own.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
     /// The length of the image so far.
