@@ -13,8 +13,8 @@ use anyhow::{bail, Context};
 
 use super::{arg, option, ArgKind, Command, Ctx, Value};
 use crate::boot::Layout;
-use crate::fs::{self, MountOptions};
 use crate::fs::iso9660::write::Options;
+use crate::fs::{self, MountOptions};
 use crate::source::Source;
 
 pub const COMMANDS: &[Command] = &[
@@ -72,9 +72,10 @@ fn shown_layout(ctx: &Ctx, device: &str) -> anyhow::Result<(Arc<dyn Source>, Lay
     let (source, layout) = layout(ctx, device)?;
     let session = &*ctx.session;
     let staged = session.pending() > 0;
-    let drive = session.commit_drive().ok().filter(|&d| {
-        staged && Arc::ptr_eq(&session.drives()[d].source, &source)
-    });
+    let drive = session
+        .commit_drive()
+        .ok()
+        .filter(|&d| staged && Arc::ptr_eq(&session.drives()[d].source, &source));
     let Some(drive) = drive else {
         return Ok((source, layout));
     };

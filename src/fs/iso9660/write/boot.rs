@@ -101,11 +101,13 @@ impl Bound {
     pub(super) fn bind(original: &IsoFs, t: &mut Tree, opts: &Options) -> Result<Option<Bound>> {
         let src = original.source().clone();
         let image = src.name().to_string();
-        let layout = boot::Layout::read(src.as_ref(), Some(original))?;
-        let system = layout.system.bytes.iter().any(|&b| b != 0);
-        if layout.boot_record.is_none() && !system {
+        // Read without the tree first (no walk of it) to see whether there is anything.
+        let bare = boot::Layout::read(src.as_ref(), None)?;
+        let system = bare.system.bytes.iter().any(|&b| b != 0);
+        if bare.boot_record.is_none() && !system {
             return Ok(None);
         }
+        let layout = boot::Layout::read(src.as_ref(), Some(original))?;
         let mut b = Bound {
             src,
             image,
