@@ -32,6 +32,7 @@ complete -c isofish -n "__fish_isofish_needs_command" -l tui -d 'Start in the br
 complete -c isofish -n "__fish_isofish_needs_command" -s x -d 'Echo each command to standard error before running it'
 complete -c isofish -n "__fish_isofish_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c isofish -n "__fish_isofish_needs_command" -s V -l version -d 'Print version'
+complete -c isofish -n "__fish_isofish_needs_command" -a "boot-add-efi" -d 'Make the image boot on UEFI too: add an EFI boot image (a FAT image file of the ISO) as a new'
 complete -c isofish -n "__fish_isofish_needs_command" -a "boot-extract" -d 'Write El Torito boot image N as the firmware loads it, or whole, to a host file or to standard output.'
 complete -c isofish -n "__fish_isofish_needs_command" -a "boot-info" -d 'Show what makes an image bootable: the El Torito catalog, the file each boot image is, and the system area (MBR, GPT, APM, partition offset, appended partitions).'
 complete -c isofish -n "__fish_isofish_needs_command" -a "browse" -d 'Opens the browser pane: walk the session\'s tree with the arrow keys, preview files, enter nested images.'
@@ -103,6 +104,7 @@ complete -c isofish -n "__fish_isofish_needs_command" -a "rm-f" -d 'Remove a fil
 complete -c isofish -n "__fish_isofish_needs_command" -a "rm-rf" -d 'Remove a file or a directory with everything below it; no error when it does not exist.'
 complete -c isofish -n "__fish_isofish_needs_command" -a "rmdir" -d 'Remove an empty directory.'
 complete -c isofish -n "__fish_isofish_needs_command" -a "run" -d 'Start the session (does nothing: isofish needs no appliance).'
+complete -c isofish -n "__fish_isofish_needs_command" -a "set-boot-file" -d 'Make an El Torito boot entry boot another file of the image.'
 complete -c isofish -n "__fish_isofish_needs_command" -a "set-label" -d 'Set the volume label of a mounted filesystem.'
 complete -c isofish -n "__fish_isofish_needs_command" -a "stat" -d 'Print the status of a file (following symlinks).'
 complete -c isofish -n "__fish_isofish_needs_command" -a "tail" -d 'Print the last 10 lines of a file.'
@@ -127,6 +129,7 @@ complete -c isofish -n "__fish_isofish_needs_command" -a "write-append" -d 'Add 
 complete -c isofish -n "__fish_isofish_using_subcommand boot-extract" -l whole -d 'the whole image, not only the part the firmware loads'
 complete -c isofish -n "__fish_isofish_using_subcommand boot-info" -l as -d 'print the xorriso -as mkisofs options that rebuild the boot setup' -r -f -a "mkisofs\t''"
 complete -c isofish -n "__fish_isofish_using_subcommand changes" -s v -l verbose -d 'also show the diff of each changed file'
+complete -c isofish -n "__fish_isofish_using_subcommand commit" -l drop-boot -d 'leave out the boot entries and partitions whose boot files are gone'
 complete -c isofish -n "__fish_isofish_using_subcommand list-partitions" -s l -l long -d 'each partition\'s table, extent, type and name'
 complete -c isofish -n "__fish_isofish_using_subcommand copy-out" -a "xdev:true" -d 'stay on the filesystem the walk starts on: leave out the mounts below it'
 complete -c isofish -n "__fish_isofish_using_subcommand copy-out" -a "xdev:false" -d 'stay on the filesystem the walk starts on: leave out the mounts below it'

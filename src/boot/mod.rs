@@ -8,6 +8,7 @@
 pub mod apm;
 pub mod bootinfo;
 pub mod ebr;
+pub mod edits;
 pub mod eltorito;
 pub mod gpt;
 pub mod mbr;

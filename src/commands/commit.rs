@@ -27,6 +27,7 @@ fn commit(ctx: &mut Ctx, words: &[String]) -> anyhow::Result<()> {
     let parsed = parse("commit", words)?;
     let opts = Options {
         drop_boot: parsed.flag("--drop-boot"),
+        ..Options::default()
     };
     let output = parsed.args.first().map(String::as_str);
     let session = &mut *ctx.session;

@@ -5,6 +5,7 @@
 
 pub mod attrs;
 pub mod boot;
+pub mod boot_edit;
 pub mod browse;
 pub mod changes;
 pub mod checksum;
@@ -343,6 +344,7 @@ pub fn all() -> &'static [Command] {
     ALL.get_or_init(|| {
         let groups: &[&[Command]] = &[
             boot::COMMANDS,
+            boot_edit::COMMANDS,
             browse::COMMANDS,
             mount::COMMANDS,
             r#loop::COMMANDS,

@@ -116,7 +116,11 @@ impl Session {
         let plan = match self.vfs.staged(mount.id) {
             Some(overlay) => {
                 overlay.check_hosts()?;
-                iso9660::write::plan(original, tree, &|ino| overlay.provenance(ino), opts)?
+                let opts = iso9660::write::Options {
+                    boot: overlay.boot_edits(),
+                    ..opts.clone()
+                };
+                iso9660::write::plan(original, tree, &|ino| overlay.provenance(ino), &opts)?
             }
             None => iso9660::write::plan(original, tree, &|_| Provenance::UNCHANGED, opts)?,
         };

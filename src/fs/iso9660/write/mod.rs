@@ -79,6 +79,8 @@ pub struct Options {
     /// Leave out the El Torito entries and partitions whose boot files are gone, instead of
     /// stopping (`commit --drop-boot`).
     pub drop_boot: bool,
+    /// Changes to the boot setup staged (`set-boot-file`, `boot-add-efi`).
+    pub boot: crate::boot::edits::BootEdits,
 }
 
 /// The plan of a new image holding `tree`, in the format of `original` (see the module doc).
