@@ -10,6 +10,7 @@ pub mod bootinfo;
 pub mod ebr;
 pub mod eltorito;
 pub mod gpt;
+pub mod isomd5;
 pub mod mbr;
 
 use std::collections::{HashMap, HashSet};
