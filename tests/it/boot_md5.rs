@@ -1,0 +1,190 @@
+//! The MD5s images carry about themselves, against the tools that write and check them:
+//! `implantisomd5`/`checkisomd5` (isomd5sum) for the sum in the primary volume descriptor,
+//! `xorriso -md5 on` for libisofs's checksum tags, and the `verify` command over all of an
+//! image's checksums.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+
+use isofish::boot::isomd5;
+use isofish::data::Span;
+use isofish::plan::Plan;
+use isofish::source::{FileSource, Source};
+
+use crate::common::{scratch, tool};
+
+/// An ISO of about 2 MiB (past the 688 KiB under which isomd5sum's fragment sums go wrong)
+/// with a file of pseudo-random bytes, made by xorriso in `dir`.
+fn iso(dir: &Path, name: &str, extra: &[&str]) -> PathBuf {
+    let tree = dir.join(format!("{name}-tree"));
+    std::fs::create_dir_all(&tree).unwrap();
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    let data: Vec<u8> = (0..2_000_000)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    std::fs::write(tree.join("data.bin"), data).unwrap();
+    std::fs::write(tree.join("hello.txt"), b"hello\n").unwrap();
+    let image = dir.join(name);
+    let mut args = vec!["-as", "mkisofs", "-quiet", "-R"];
+    args.extend_from_slice(extra);
+    args.extend(["-o", image.to_str().unwrap(), tree.to_str().unwrap()]);
+    tool("xorriso", &args, None);
+    image
+}
+
+/// An ISO with `implantisomd5 -f`'s sum in it.
+fn implanted(dir: &Path, name: &str) -> PathBuf {
+    let image = iso(dir, name, &[]);
+    tool("implantisomd5", &["-f", image.to_str().unwrap()], None);
+    image
+}
+
+/// Whether `checkisomd5` passes the image.
+fn checkisomd5(image: &Path) -> bool {
+    Command::new("checkisomd5")
+        .arg(image)
+        .output()
+        .expect("checkisomd5 runs (tests/run installs isomd5sum)")
+        .status
+        .success()
+}
+
+/// The sum `checkisomd5 --md5sumonly` prints.
+fn implanted_by_tool(image: &Path) -> String {
+    let out = String::from_utf8(tool("checkisomd5", &["--md5sumonly", image.to_str().unwrap()], None))
+        .unwrap();
+    out.split_whitespace().nth(1).unwrap().to_string()
+}
+
+fn open(image: &Path) -> FileSource {
+    FileSource::open(image).unwrap()
+}
+
+/// Flips one byte of the image at `offset`.
+fn flip(image: &Path, offset: u64) {
+    let mut bytes = std::fs::read(image).unwrap();
+    bytes[offset as usize] ^= 0x55;
+    std::fs::write(image, bytes).unwrap();
+}
+
+#[test]
+fn implantisomd5_sums_are_read_and_verified() {
+    let dir = scratch();
+    let image = implanted(dir.path(), "a.iso");
+    let fields = isomd5::read(&open(&image)).unwrap().expect("an implanted MD5");
+    assert_eq!(fields.md5, implanted_by_tool(&image));
+    assert_eq!(fields.skip_sectors, isomd5::DEFAULT_SKIP_SECTORS);
+    assert_eq!(fields.fragment_count, isomd5::DEFAULT_FRAGMENT_COUNT);
+    assert!(checkisomd5(&image));
+    let verdict = isomd5::verify(&open(&image)).unwrap().unwrap();
+    assert!(verdict.ok(), "{verdict:?}");
+}
+
+#[test]
+fn a_flipped_byte_fails_like_checkisomd5() {
+    let dir = scratch();
+    let image = implanted(dir.path(), "a.iso");
+    // In the file's data, past the first fragment.
+    flip(&image, 1_000_000);
+    assert!(!checkisomd5(&image));
+    let verdict = isomd5::verify(&open(&image)).unwrap().unwrap();
+    assert!(!verdict.ok(), "{verdict:?}");
+    assert!(verdict.bad_fragment.is_some(), "{verdict:?}");
+}
+
+#[test]
+fn no_implant_is_none() {
+    let dir = scratch();
+    let image = iso(dir.path(), "plain.iso", &[]);
+    assert_eq!(isomd5::read(&open(&image)).unwrap(), None);
+    assert_eq!(isomd5::verify(&open(&image)).unwrap(), None);
+}
+
+/// A plan that copies `image` whole.
+fn plan_of(image: &Path) -> Plan {
+    let src: Arc<dyn Source> = Arc::new(open(image));
+    let mut plan = Plan::new();
+    plan.push(Span::source(&src, 0, src.len()));
+    plan
+}
+
+/// Writes the plan to `out`.
+fn write(plan: Plan, out: &Path) {
+    let layout = plan.into_layout();
+    let mut bytes = vec![0u8; layout.len() as usize];
+    layout.read_at(0, &mut bytes).unwrap();
+    std::fs::write(out, bytes).unwrap();
+}
+
+#[test]
+fn implant_writes_what_implantisomd5_writes_and_checkisomd5_passes_it() {
+    let dir = scratch();
+    let plain = iso(dir.path(), "plain.iso", &[]);
+    let by_tool = dir.path().join("tool.iso");
+    std::fs::copy(&plain, &by_tool).unwrap();
+    tool("implantisomd5", &["-f", by_tool.to_str().unwrap()], None);
+
+    let mut plan = plan_of(&plain);
+    let fields = isomd5::implant(&mut plan, "plain.iso", None).unwrap();
+    let ours = dir.path().join("ours.iso");
+    write(plan, &ours);
+    assert!(checkisomd5(&ours));
+    assert_eq!(fields.md5, implanted_by_tool(&ours));
+    assert_eq!(
+        std::fs::read(&ours).unwrap(),
+        std::fs::read(&by_tool).unwrap(),
+        "the same bytes as implantisomd5 -f"
+    );
+
+    // Again over an implanted image, keeping its fields, after a change to its data.
+    flip(&by_tool, 1_000_000);
+    let like = isomd5::read(&open(&by_tool)).unwrap().unwrap();
+    let mut plan = plan_of(&by_tool);
+    isomd5::implant(&mut plan, "tool.iso", Some(&like)).unwrap();
+    let again = dir.path().join("again.iso");
+    write(plan, &again);
+    assert!(checkisomd5(&again));
+}
+
+/// Writes `text` into the application-use area of a copy of `image`.
+fn with_area(image: &Path, text: &[u8], out: &Path) {
+    let mut bytes = std::fs::read(image).unwrap();
+    let at = (isomd5::PVD_OFFSET + isomd5::APPDATA_OFFSET) as usize;
+    bytes[at..at + isomd5::APPDATA_LEN].fill(b' ');
+    bytes[at..at + text.len()].copy_from_slice(text);
+    std::fs::write(out, bytes).unwrap();
+}
+
+#[test]
+fn hostile_application_use_areas_are_absent_or_errors() {
+    let dir = scratch();
+    let image = iso(dir.path(), "plain.iso", &[]);
+    let out = dir.path().join("hostile.iso");
+    let md5 = "ISO MD5SUM = 0123456789abcdef0123456789abcdef;";
+    let garbage: Vec<u8> = (0..isomd5::APPDATA_LEN).map(|i| (i * 37 % 251) as u8).collect();
+    with_area(&image, &garbage, &out);
+    assert_eq!(isomd5::read(&open(&out)).unwrap(), None);
+    for text in [
+        format!("{md5}SKIPSECTORS = 4000000000;"),
+        format!("{md5}SKIPSECTORS = 15;FRAGMENT COUNT = 99999999999999;"),
+        "ISO MD5SUM = not hex;SKIPSECTORS = 15;".to_string(),
+    ] {
+        with_area(&image, text.as_bytes(), &out);
+        let err = isomd5::verify(&open(&out)).unwrap_err().to_string();
+        assert!(err.contains("hostile.iso"), "{err}");
+    }
+    // Sums that are merely wrong are a mismatch, as checkisomd5 says.
+    with_area(
+        &image,
+        format!("{md5}SKIPSECTORS = 15;FRAGMENT COUNT = 0;").as_bytes(),
+        &out,
+    );
+    assert!(!checkisomd5(&out));
+    assert!(!isomd5::verify(&open(&out)).unwrap().unwrap().ok());
+}
