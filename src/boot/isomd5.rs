@@ -141,8 +141,9 @@ pub fn read(src: &dyn Source) -> Result<Option<Implanted>> {
     let size = &pvd[SIZE_OFFSET as usize..SIZE_OFFSET as usize + 4];
     let volume_bytes = u64::from(u32::from_be_bytes([size[0], size[1], size[2], size[3]])) * SECTOR;
     let at = APPDATA_OFFSET as usize;
-    decode(&pvd[at..at + APPDATA_LEN], volume_bytes)
-        .map_err(|detail| Error::corrupt(src.name(), STRUCTURE, PVD_OFFSET + APPDATA_OFFSET, detail))
+    decode(&pvd[at..at + APPDATA_LEN], volume_bytes).map_err(|detail| {
+        Error::corrupt(src.name(), STRUCTURE, PVD_OFFSET + APPDATA_OFFSET, detail)
+    })
 }
 
 /// The fields isomd5sum recognises, anywhere in `area` (it tries them at every byte); its

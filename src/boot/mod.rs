@@ -12,6 +12,7 @@ pub mod eltorito;
 pub mod gpt;
 pub mod isomd5;
 pub mod mbr;
+pub mod md5tags;
 
 use std::collections::{HashMap, HashSet};
 

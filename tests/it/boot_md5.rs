@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
-use isofish::boot::isomd5;
+use isofish::boot::{isomd5, md5tags};
 use isofish::data::Span;
 use isofish::plan::Plan;
 use isofish::source::{FileSource, Source};
@@ -57,8 +57,12 @@ fn checkisomd5(image: &Path) -> bool {
 
 /// The sum `checkisomd5 --md5sumonly` prints.
 fn implanted_by_tool(image: &Path) -> String {
-    let out = String::from_utf8(tool("checkisomd5", &["--md5sumonly", image.to_str().unwrap()], None))
-        .unwrap();
+    let out = String::from_utf8(tool(
+        "checkisomd5",
+        &["--md5sumonly", image.to_str().unwrap()],
+        None,
+    ))
+    .unwrap();
     out.split_whitespace().nth(1).unwrap().to_string()
 }
 
@@ -77,7 +81,9 @@ fn flip(image: &Path, offset: u64) {
 fn implantisomd5_sums_are_read_and_verified() {
     let dir = scratch();
     let image = implanted(dir.path(), "a.iso");
-    let fields = isomd5::read(&open(&image)).unwrap().expect("an implanted MD5");
+    let fields = isomd5::read(&open(&image))
+        .unwrap()
+        .expect("an implanted MD5");
     assert_eq!(fields.md5, implanted_by_tool(&image));
     assert_eq!(fields.skip_sectors, isomd5::DEFAULT_SKIP_SECTORS);
     assert_eq!(fields.fragment_count, isomd5::DEFAULT_FRAGMENT_COUNT);
@@ -167,7 +173,9 @@ fn hostile_application_use_areas_are_absent_or_errors() {
     let image = iso(dir.path(), "plain.iso", &[]);
     let out = dir.path().join("hostile.iso");
     let md5 = "ISO MD5SUM = 0123456789abcdef0123456789abcdef;";
-    let garbage: Vec<u8> = (0..isomd5::APPDATA_LEN).map(|i| (i * 37 % 251) as u8).collect();
+    let garbage: Vec<u8> = (0..isomd5::APPDATA_LEN)
+        .map(|i| (i * 37 % 251) as u8)
+        .collect();
     with_area(&image, &garbage, &out);
     assert_eq!(isomd5::read(&open(&out)).unwrap(), None);
     for text in [
@@ -187,4 +195,89 @@ fn hostile_application_use_areas_are_absent_or_errors() {
     );
     assert!(!checkisomd5(&out));
     assert!(!isomd5::verify(&open(&out)).unwrap().unwrap().ok());
+}
+
+/// What `xorriso -md5 on -check_media` says of each tag range: `(start, size, matches)`, and
+/// the kinds of tag it found matching.
+fn xorriso_tags(image: &Path) -> (Vec<(u64, u64, bool)>, Vec<String>) {
+    let out = Command::new("xorriso")
+        .args(["-no_rc", "-md5", "on", "-indev"])
+        .arg(image)
+        .args(["-check_media", "--"])
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    let ranges = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("MD5 tag range:"))
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').map(str::trim).collect();
+            (
+                f[0].parse().unwrap(),
+                f[1].parse().unwrap(),
+                f[2].ends_with("md5_match"),
+            )
+        })
+        .collect();
+    let matching = text
+        .lines()
+        .filter_map(|l| l.split_once("Found matching MD5 ")?.1.split_once(" tag"))
+        .map(|(kind, _)| kind.to_string())
+        .collect();
+    (ranges, matching)
+}
+
+#[test]
+fn xorriso_md5_tags_are_found_and_checked() {
+    let dir = scratch();
+    let as_mkisofs = iso(dir.path(), "mkisofs.iso", &["--md5"]);
+    // Written to a file by xorriso itself: the session at block 32, the superblock relocated.
+    let native = dir.path().join("native.iso");
+    let tree = dir.path().join("mkisofs.iso-tree");
+    crate::common::xorriso(&[
+        "-md5",
+        "on",
+        "-outdev",
+        native.to_str().unwrap(),
+        "-map",
+        tree.to_str().unwrap(),
+        "/",
+        "-commit",
+    ]);
+    for image in [&as_mkisofs, &native] {
+        let src = open(image);
+        let tags = md5tags::read(&src).unwrap();
+        let (ranges, matching) = xorriso_tags(image);
+        let kinds: Vec<&str> = tags
+            .iter()
+            .map(|t| t.kind.name())
+            .filter(|k| *k != "relocated superblock")
+            .collect();
+        assert_eq!(kinds, matching, "{}", image.display());
+        let checks = md5tags::verify(&src, &tags).unwrap();
+        assert!(checks.iter().all(md5tags::Check::ok), "{checks:?}");
+        let session = checks
+            .iter()
+            .find(|c| c.tag.kind == md5tags::Kind::Session)
+            .unwrap();
+        assert_eq!(
+            ranges,
+            [(session.tag.range_start, session.tag.range_size, true)]
+        );
+        // A flipped byte in the file data: the session tag fails, for xorriso too.
+        flip(image, 100 * 2048 + 7);
+        let (ranges, _) = xorriso_tags(image);
+        assert!(!ranges[0].2);
+        let checks = md5tags::verify(&src, &tags).unwrap();
+        let failed: Vec<md5tags::Kind> = checks
+            .iter()
+            .filter(|c| !c.ok())
+            .map(|c| c.tag.kind)
+            .collect();
+        assert_eq!(failed, [md5tags::Kind::Session]);
+    }
+    assert!(md5tags::read(&open(&iso(dir.path(), "plain.iso", &[])))
+        .unwrap()
+        .is_empty());
 }
