@@ -45,6 +45,9 @@ pub const DEFAULT_FRAGMENT_COUNT: u64 = 20;
 const FRAGMENT_CHARS: usize = 60;
 /// The chunk isomd5sum hashes at a time: fragment sums are taken at its boundaries.
 const CHUNK: usize = 32 * 1024;
+/// The hashed length under which a chunk can hold more than one fragment's start, so that
+/// `implantisomd5` misplaces the fragment sums (with its 20 fragments).
+pub const SMALL: u64 = (DEFAULT_FRAGMENT_COUNT + 1) * CHUNK as u64;
 /// How much is read at a time (a multiple of [`CHUNK`]).
 const READ: usize = 32 * CHUNK;
 const SECTOR: u64 = 2048;
