@@ -281,3 +281,137 @@ fn xorriso_md5_tags_are_found_and_checked() {
         .unwrap()
         .is_empty());
 }
+
+/// `isofish --ro -a IMAGE verify`: its lines and whether it succeeded (exit status 0 or 1).
+fn verify(image: &Path) -> (Vec<(String, String)>, bool) {
+    let out = crate::common::isofish()
+        .args(["--ro", "-a"])
+        .arg(image)
+        .arg("verify")
+        .output()
+        .unwrap();
+    let code = out.status.code();
+    assert!(matches!(code, Some(0 | 1)), "{out:?}");
+    if code == Some(1) {
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("does not match") || err.contains("do not match"),
+            "{err}"
+        );
+    }
+    let lines = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let (label, status) = l.split_once(" : ").unwrap();
+            (label.trim().to_string(), status.to_string())
+        })
+        .collect();
+    (lines, code == Some(0))
+}
+
+/// The status word (`ok`, `MISMATCH`, `absent`) of the line labelled `label`.
+fn status<'a>(lines: &'a [(String, String)], label: &str) -> &'a str {
+    let (_, s) = lines
+        .iter()
+        .find(|(l, _)| l == label)
+        .unwrap_or_else(|| panic!("no {label} line in {lines:?}"));
+    s.split_whitespace().next().unwrap()
+}
+
+#[test]
+fn verify_agrees_with_checkisomd5() {
+    let dir = scratch();
+    let good = implanted(dir.path(), "good.iso");
+    let damaged = implanted(dir.path(), "damaged.iso");
+    flip(&damaged, 1_500_000);
+    // Near the end of the hashed bytes: only the whole sum can tell.
+    let tail = implanted(dir.path(), "tail.iso");
+    let total = isomd5::read(&open(&tail))
+        .unwrap()
+        .unwrap()
+        .hashed_len()
+        .unwrap();
+    flip(&tail, total - 100);
+    // A small image, whose fragment sums implantisomd5 misplaces.
+    let small = dir.path().join("small.iso");
+    std::fs::copy(crate::common::fixture("sample.iso"), &small).unwrap();
+    tool("implantisomd5", &["-f", small.to_str().unwrap()], None);
+    // In the skipped sectors: neither looks there.
+    let skipped = implanted(dir.path(), "skipped.iso");
+    flip(&skipped, std::fs::metadata(&skipped).unwrap().len() - 100);
+    for image in [&good, &damaged, &tail, &small, &skipped] {
+        let passes = checkisomd5(image);
+        let (lines, ok) = verify(image);
+        assert_eq!(ok, passes, "{}: {lines:?}", image.display());
+        let want = if passes { "ok" } else { "MISMATCH" };
+        assert_eq!(status(&lines, "Implanted MD5"), want, "{}", image.display());
+    }
+    let plain = iso(dir.path(), "plain.iso", &[]);
+    let (lines, ok) = verify(&plain);
+    assert!(ok);
+    assert_eq!(status(&lines, "Implanted MD5"), "absent");
+}
+
+#[test]
+fn verify_checks_xorriso_md5_tags() {
+    let dir = scratch();
+    let image = iso(dir.path(), "tags.iso", &["--md5"]);
+    let (lines, ok) = verify(&image);
+    assert!(ok, "{lines:?}");
+    for label in ["MD5 tag superblock", "MD5 tag tree", "MD5 tag session"] {
+        assert_eq!(status(&lines, label), "ok");
+    }
+    flip(&image, 200 * 2048 + 3);
+    let (ranges, _) = xorriso_tags(&image);
+    assert!(!ranges[0].2, "xorriso sees the damage");
+    let (lines, ok) = verify(&image);
+    assert!(!ok);
+    assert_eq!(status(&lines, "MD5 tag session"), "MISMATCH");
+    assert_eq!(status(&lines, "MD5 tag tree"), "ok");
+}
+
+#[test]
+fn verify_checks_gpt_crcs_like_sgdisk_and_the_boot_checksums() {
+    let dir = scratch();
+    let image = dir.path().join("boot.iso");
+    std::fs::copy(crate::common::fixture("boot-appended.iso"), &image).unwrap();
+    let (lines, ok) = verify(&image);
+    assert!(ok, "{lines:?}");
+    for label in [
+        "GPT header",
+        "GPT array",
+        "GPT backup header",
+        "GPT backup array",
+    ] {
+        assert_eq!(status(&lines, label), "ok");
+    }
+    assert_eq!(status(&lines, "El Torito checksum"), "ok");
+    assert_eq!(status(&lines, "Boot-info table 1"), "ok");
+
+    // A byte of the backup entry array, where the backup header says it is.
+    let src = open(&image);
+    let (_, backup) = isofish::boot::gpt::read(&src).unwrap();
+    let array = backup.unwrap().array_sector * 512;
+    flip(&image, array + 5);
+    let sgdisk = Command::new("sgdisk")
+        .arg("-v")
+        .arg(&image)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&sgdisk.stdout);
+    assert!(said.contains("backup partition table is invalid"), "{said}");
+    let (lines, ok) = verify(&image);
+    assert!(!ok);
+    assert_eq!(status(&lines, "GPT backup array"), "MISMATCH");
+    assert_eq!(status(&lines, "GPT array"), "ok");
+
+    // A byte of the boot image past its table, then of the validation entry's id string.
+    let layout = isofish::boot::Layout::read(&open(&image), None).unwrap();
+    flip(&image, layout.images[0].start() + 100);
+    let catalog = u64::from(layout.boot_record.unwrap().catalog) * 2048;
+    flip(&image, catalog + 10);
+    let (lines, _) = verify(&image);
+    assert_eq!(status(&lines, "Boot-info table 1"), "MISMATCH");
+    assert_eq!(status(&lines, "El Torito checksum"), "MISMATCH");
+}
