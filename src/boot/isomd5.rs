@@ -236,6 +236,13 @@ fn fragment_size(total: u64, count: u64) -> Option<u64> {
     (count > 0).then(|| count.checked_add(1).map_or(0, |parts| total / parts))
 }
 
+/// How many characters each fragment's sum has (0 without fragments).
+fn chars_per_fragment(count: u64) -> usize {
+    (FRAGMENT_CHARS as u64)
+        .checked_div(count)
+        .map_or(0, |c| c as usize)
+}
+
 /// The characters of one fragment sum: for each of the first `n` digest bytes, the first hex
 /// digit of its shortest hex form.
 fn fragment_chars(digest: &[u8], n: usize) -> String {
@@ -249,7 +256,8 @@ fn fragment_chars(digest: &[u8], n: usize) -> String {
         .collect()
 }
 
-fn hex(digest: &[u8]) -> String {
+/// A digest as lower-case hex digits, as the tools print and record it.
+pub fn hex(digest: &[u8]) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -267,11 +275,7 @@ struct Sums {
 /// whole sum).
 fn hash(src: &dyn Source, total: u64, count: u64) -> Result<Sums> {
     let frag_size = fragment_size(total, count);
-    let chars = if count == 0 {
-        0
-    } else {
-        usize::try_from(FRAGMENT_CHARS as u64 / count).unwrap_or(0)
-    };
+    let chars = chars_per_fragment(count);
     let blank = PVD_OFFSET + APPDATA_OFFSET..PVD_OFFSET + APPDATA_OFFSET + APPDATA_LEN as u64;
     let mut ctx = Md5::new();
     let mut fragments = Vec::new();
@@ -340,7 +344,7 @@ pub fn verify(src: &dyn Source) -> Result<Option<Verdict>> {
     };
     let total = implanted.hashed_len()?;
     let count = implanted.fragment_count;
-    let chars = usize::try_from(FRAGMENT_CHARS as u64 / count.max(1)).unwrap_or(0);
+    let chars = chars_per_fragment(count);
     let recorded = implanted.fragment_sums.clone();
     let sums = hash(src, total, count)?;
     let bad_fragment = recorded.as_deref().and_then(|recorded| {
@@ -473,7 +477,7 @@ mod tests {
             format!("{md5}SKIPSECTORS = 99999999999999999999999;"),
             format!("{md5}SKIPSECTORS = 15;FRAGMENT COUNT = 18446744073709551615;"),
             format!("{md5}SKIPSECTORS = 15;FRAGMENT COUNT = 10000000;"),
-            format!("ISO MD5SUM = xyz;SKIPSECTORS = 15;"),
+            "ISO MD5SUM = xyz;SKIPSECTORS = 15;".to_string(),
         ] {
             assert!(decode(&area(&bad), 1 << 20).is_err(), "{bad}");
         }

@@ -20,6 +20,7 @@
 
 use md5::{Digest, Md5};
 
+use super::isomd5::hex;
 use crate::error::Result;
 use crate::source::Source;
 
@@ -92,10 +93,6 @@ impl Check {
     pub fn ok(&self) -> bool {
         self.tag.self_ok && self.actual.as_deref() == Some(&self.tag.md5)
     }
-}
-
-fn hex(digest: &[u8]) -> String {
-    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Decodes the tag in `block` (a block's bytes) found at block number `at`; `None` when it
