@@ -369,6 +369,20 @@ fn verify_checks_xorriso_md5_tags() {
     assert!(!ok);
     assert_eq!(status(&lines, "MD5 tag session"), "MISMATCH");
     assert_eq!(status(&lines, "MD5 tag tree"), "ok");
+
+    // implantisomd5 writes into the superblock the tags cover: xorriso then refuses the tree.
+    let both = iso(dir.path(), "both.iso", &["--md5"]);
+    tool("implantisomd5", &["-f", both.to_str().unwrap()], None);
+    let (lines, ok) = verify(&both);
+    assert!(!ok);
+    assert_eq!(status(&lines, "Implanted MD5"), "ok");
+    assert_eq!(status(&lines, "MD5 tag superblock"), "MISMATCH");
+    let out = Command::new("xorriso")
+        .args(["-no_rc", "-md5", "on", "-indev"])
+        .arg(&both)
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("MD5 mismatch"));
 }
 
 #[test]
