@@ -438,7 +438,8 @@ pub fn implant(plan: &mut Plan, image: &str, like: Option<&Implanted>) -> Result
     fields.md5 = sums.md5;
     let mut all: String = sums.fragments.into_iter().map(|(_, s)| s).collect();
     all.truncate(FRAGMENT_CHARS);
-    fields.fragment_sums = Some(all);
+    // No sums (no fragments): no field, or `checkisomd5` would take the next ones for sums.
+    fields.fragment_sums = Some(all).filter(|a| !a.is_empty());
     plan.patch(PVD_OFFSET + APPDATA_OFFSET, &fields.encode());
     Ok(fields)
 }
@@ -487,6 +488,33 @@ mod tests {
         let at = APPDATA_LEN - tail.len();
         a[at..].copy_from_slice(tail);
         assert_eq!(decode(&a, 1 << 20), Ok(None));
+    }
+
+    #[test]
+    fn random_areas_of_field_pieces_never_panic() {
+        let pieces: [&[u8]; 9] = [
+            b"ISO MD5SUM = ",
+            b"SKIPSECTORS = ",
+            b"FRAGMENT SUMS = ",
+            b"FRAGMENT COUNT = ",
+            b"RHLISOSTATUS=",
+            b"0123456789abcdef",
+            b";",
+            b"99999999999999999999",
+            b"\xff\x00 ",
+        ];
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..2000 {
+            let mut area = Vec::new();
+            while area.len() < APPDATA_LEN {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                area.extend_from_slice(pieces[(x % 9) as usize]);
+            }
+            area.truncate(APPDATA_LEN);
+            let _ = decode(&area, x % (1 << 33));
+        }
     }
 
     #[test]

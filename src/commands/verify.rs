@@ -46,9 +46,13 @@ fn judged(ok: bool, what: String, why: impl FnOnce() -> String) -> Status {
 }
 
 fn implanted(src: &dyn crate::source::Source) -> anyhow::Result<Line> {
-    let status = match isomd5::verify(src)? {
-        None => Status::Absent,
-        Some(v) => {
+    let status = match isomd5::verify(src) {
+        Ok(None) => Status::Absent,
+        // What the area holds is the image's: a garbled one is a failed check, not a failed
+        // command.
+        Err(e @ crate::error::Error::Corrupt { .. }) => Status::Mismatch(format!("{e}")),
+        Err(e) => return Err(e.into()),
+        Ok(Some(v)) => {
             let total = v.implanted.hashed_len()?;
             let fragments = v.implanted.fragment_count;
             judged(

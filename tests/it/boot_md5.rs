@@ -156,6 +156,19 @@ fn implant_writes_what_implantisomd5_writes_and_checkisomd5_passes_it() {
     let again = dir.path().join("again.iso");
     write(plan, &again);
     assert!(checkisomd5(&again));
+
+    // Kept without fragments, and with other skipped sectors.
+    let like = isomd5::Implanted {
+        fragment_count: 0,
+        skip_sectors: 3,
+        ..like
+    };
+    let mut plan = plan_of(&plain);
+    isomd5::implant(&mut plan, "plain.iso", Some(&like)).unwrap();
+    write(plan, &again);
+    assert!(checkisomd5(&again));
+    let read = isomd5::read(&open(&again)).unwrap().unwrap();
+    assert_eq!((read.fragment_count, read.skip_sectors), (0, 3));
 }
 
 /// Writes `text` into the application-use area of a copy of `image`.
@@ -186,6 +199,9 @@ fn hostile_application_use_areas_are_absent_or_errors() {
         with_area(&image, text.as_bytes(), &out);
         let err = isomd5::verify(&open(&out)).unwrap_err().to_string();
         assert!(err.contains("hostile.iso"), "{err}");
+        let (lines, ok) = verify(&out);
+        assert!(!ok);
+        assert_eq!(status(&lines, "Implanted MD5"), "MISMATCH");
     }
     // Sums that are merely wrong are a mismatch, as checkisomd5 says.
     with_area(
