@@ -528,7 +528,7 @@ _isofish() {
             return 0
             ;;
         isofish__subcmd__commit)
-            opts=""
+            opts="--drop-boot"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

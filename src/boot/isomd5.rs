@@ -361,33 +361,12 @@ pub fn verify(src: &dyn Source) -> Result<Option<Verdict>> {
     }))
 }
 
-/// A plan read as a source, for hashing it.
-struct PlanSource {
-    layout: crate::data::Layout,
-    name: String,
-}
-
-impl Source for PlanSource {
-    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
-        self.layout.read_at(offset, buf)
-    }
-    fn len(&self) -> u64 {
-        self.layout.len()
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-}
-
 /// Implants an MD5 into the new image `plan` (named `image` in errors) as `implantisomd5 -f`
 /// would: with the skipped sectors, fragment count and supported flag of `like` (the
 /// original's), or implantisomd5's defaults. Replaces the application-use area in the plan and
 /// returns the fields written.
 pub fn implant(plan: &mut Plan, image: &str, like: Option<&Implanted>) -> Result<Implanted> {
-    let src = PlanSource {
-        layout: plan.clone().into_layout(),
-        name: image.to_string(),
-    };
+    let src = plan.clone().into_source(image.to_string());
     let mut pvd = [0u8; 6];
     if src.len() < PVD_OFFSET + SECTOR || {
         src.read_exact_at(PVD_OFFSET, &mut pvd, STRUCTURE)?;
@@ -426,7 +405,7 @@ pub fn implant(plan: &mut Plan, image: &str, like: Option<&Implanted>) -> Result
             ),
         ));
     }
-    let sums = hash(&src, total, fields.fragment_count)?;
+    let sums = hash(src.as_ref(), total, fields.fragment_count)?;
     if sums.hashed < total {
         return Err(Error::corrupt(
             image,
