@@ -122,6 +122,7 @@ complete -c isofish -n "__fish_isofish_needs_command" -a "umount" -d 'Unmount th
 complete -c isofish -n "__fish_isofish_needs_command" -a "umount-all" -d 'Unmount every filesystem.'
 complete -c isofish -n "__fish_isofish_needs_command" -a "upload" -d 'Stage a host file, or standard input, as a file of the session.'
 complete -c isofish -n "__fish_isofish_needs_command" -a "utimens" -d 'Set the access and modification times of a file.'
+complete -c isofish -n "__fish_isofish_needs_command" -a "verify" -d 'Check every checksum an image carries about itself: the implanted MD5, xorriso\'s MD5 tags, the El Torito, GPT and boot-info checksums.'
 complete -c isofish -n "__fish_isofish_needs_command" -a "vfs-label" -d 'Print the label of the filesystem on a device.'
 complete -c isofish -n "__fish_isofish_needs_command" -a "vfs-type" -d 'Print the type of the filesystem on a device.'
 complete -c isofish -n "__fish_isofish_needs_command" -a "write" -d 'Stage a file of the session with the given content.'

@@ -31,6 +31,7 @@ pub mod tar_in;
 pub mod tar_out;
 pub mod tree_copy;
 pub mod tree_edit;
+pub mod verify;
 pub mod write;
 pub mod xattr;
 
@@ -365,6 +366,7 @@ pub fn all() -> &'static [Command] {
             copy_in::COMMANDS,
             tar_in::COMMANDS,
             edit::COMMANDS,
+            verify::COMMANDS,
             &[HELP],
         ];
         let mut v: Vec<Command> = groups.iter().flat_map(|g| g.iter().copied()).collect();
