@@ -548,7 +548,7 @@ _isofish() {
             return 0
             ;;
         isofish__subcmd__commit)
-            opts="--drop-boot"
+            opts="--drop-boot --implant-md5"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -131,6 +131,7 @@ complete -c isofish -n "__fish_isofish_using_subcommand boot-extract" -l whole -
 complete -c isofish -n "__fish_isofish_using_subcommand boot-info" -l as -d 'print the xorriso -as mkisofs options that rebuild the boot setup' -r -f -a "mkisofs\t''"
 complete -c isofish -n "__fish_isofish_using_subcommand changes" -s v -l verbose -d 'also show the diff of each changed file'
 complete -c isofish -n "__fish_isofish_using_subcommand commit" -l drop-boot -d 'leave out the boot entries and partitions whose boot files are gone'
+complete -c isofish -n "__fish_isofish_using_subcommand commit" -l implant-md5 -d 'implant the image\'s MD5 as implantisomd5 does (kept anyway when the original had one)'
 complete -c isofish -n "__fish_isofish_using_subcommand list-partitions" -s l -l long -d 'each partition\'s table, extent, type and name'
 complete -c isofish -n "__fish_isofish_using_subcommand copy-out" -a "xdev:true" -d 'stay on the filesystem the walk starts on: leave out the mounts below it'
 complete -c isofish -n "__fish_isofish_using_subcommand copy-out" -a "xdev:false" -d 'stay on the filesystem the walk starts on: leave out the mounts below it'

@@ -445,3 +445,87 @@ fn verify_checks_gpt_crcs_like_sgdisk_and_the_boot_checksums() {
     assert_eq!(status(&lines, "Boot-info table 1"), "MISMATCH");
     assert_eq!(status(&lines, "El Torito checksum"), "MISMATCH");
 }
+
+/// `isofish -a IMAGE write /hello.txt … : commit [extra] OUT`, with standard error.
+fn commit_changed(image: &Path, out: &Path, extra: &[&str]) -> String {
+    let mut args = vec![
+        "-a",
+        image.to_str().unwrap(),
+        "write",
+        "/hello.txt",
+        "changed",
+        ":",
+    ];
+    args.push("commit");
+    args.extend_from_slice(extra);
+    args.push(out.to_str().unwrap());
+    let run = crate::common::isofish().args(&args).assert().success();
+    String::from_utf8_lossy(&run.get_output().stderr).into_owned()
+}
+
+#[test]
+fn commit_implants_the_md5_again_and_on_request() {
+    let dir = scratch();
+    // An implanted image keeps its implant, computed for the new bytes.
+    let original = implanted(dir.path(), "implanted.iso");
+    let new = dir.path().join("new.iso");
+    assert_eq!(commit_changed(&original, &new, &[]), "");
+    assert!(checkisomd5(&new), "checkisomd5 passes the remaster");
+    let (before, after) = (
+        isomd5::read(&open(&original)).unwrap().unwrap(),
+        isomd5::read(&open(&new)).unwrap().unwrap(),
+    );
+    assert_ne!(before.md5, after.md5);
+    assert_eq!(
+        (before.skip_sectors, before.fragment_count),
+        (after.skip_sectors, after.fragment_count)
+    );
+    assert!(verify(&new).1);
+    // A plain image gets one with --implant-md5, with nothing else changed too.
+    let plain = iso(dir.path(), "plain.iso", &[]);
+    let with = dir.path().join("with.iso");
+    assert_eq!(commit_changed(&plain, &with, &["--implant-md5"]), "");
+    assert!(checkisomd5(&with));
+    let copy = dir.path().join("copy.iso");
+    std::fs::copy(&plain, &copy).unwrap();
+    crate::common::isofish()
+        .args(["-a", copy.to_str().unwrap(), "commit", "--implant-md5"])
+        .assert()
+        .success();
+    assert!(
+        checkisomd5(&copy),
+        "commit --implant-md5 with nothing staged"
+    );
+}
+
+#[test]
+fn commit_drops_xorriso_md5_tags_with_a_warning() {
+    let dir = scratch();
+    let tagged = iso(dir.path(), "tagged.iso", &["--md5"]);
+    let new = dir.path().join("new.iso");
+    let err = commit_changed(&tagged, &new, &[]);
+    assert!(err.contains("MD5 tags") && err.contains("dropped"), "{err}");
+    assert!(md5tags::read(&open(&new)).unwrap().is_empty());
+    // xorriso checks MD5s when told to: nothing stale is left for it to trip on (the
+    // checksum attributes are gone with the tags).
+    let out = std::process::Command::new("xorriso")
+        .args([
+            "-md5",
+            "on",
+            "-indev",
+            new.to_str().unwrap(),
+            "-check_md5_r",
+            "sorry",
+            "/",
+            "--",
+        ])
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !text.contains("MD5 MISMATCH") && !text.to_lowercase().contains("mismatch"),
+        "{text}"
+    );
+    assert!(verify(&new).1);
+}
