@@ -135,8 +135,16 @@ impl Tail {
             .volume
             .as_ref()
             .map_or(old_len, |v| u64::from(v.volume_space_size) * BLOCK);
+        // The volume counts the whole image (xorriso), or ends on a cylinder before the
+        // appended partitions (xorriso's cylinder-aligned images: it moves with them), or ends
+        // where the ISO's padding does (isohybrid pads after it: it grows with the data).
         let new_volume_end = if old_volume_end >= old_len {
             new_len
+        } else if align > BLOCK
+            && old_volume_end.is_multiple_of(align)
+            && old_volume_end >= old_data_end
+        {
+            old_volume_end.saturating_add_signed(shift)
         } else {
             old_volume_end
                 .max(old_data_end)
@@ -176,13 +184,15 @@ pub struct Relocation {
 
 impl Relocation {
     /// The new offset of the original's byte `old`, when something the new image keeps
-    /// begins or ends there.
-    pub fn map(&self, old: u64) -> Option<u64> {
+    /// begins or ends there: where a partition ends at the volume's end (`end`), the new
+    /// volume's end; where one begins there, what followed the volume (an appended
+    /// partition), moved with the tail.
+    pub fn map(&self, old: u64, end: bool) -> Option<u64> {
         if let Some(f) = self.files.get(&old) {
             Some(f.start)
         } else if old <= SYSTEM_AREA {
             Some(old)
-        } else if old == self.old_volume_end {
+        } else if end && old == self.old_volume_end {
             Some(self.tail.new_volume_end)
         } else if old >= self.tail.old_data_end {
             Some(self.tail.moved(old))
@@ -204,8 +214,8 @@ impl Relocation {
                 }
             }
         }
-        let s = self.map(old)?;
-        let e = self.map(old_end)?;
+        let s = self.map(old, false)?;
+        let e = self.map(old_end, true)?;
         (s.is_multiple_of(unit) && e.is_multiple_of(unit) && e >= s)
             .then(|| (s / unit, (e - s) / unit))
     }
@@ -424,7 +434,7 @@ pub fn relocate(
         g.last_usable = if g.last_usable + 1 >= old_backup_array {
             backup_array - 1
         } else {
-            r.map((g.last_usable + 1) * SECTOR)
+            r.map((g.last_usable + 1) * SECTOR, true)
                 .map_or(backup_array - 1, |e| e / SECTOR - 1)
         };
         g.backup = last;
