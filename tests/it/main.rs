@@ -6,6 +6,7 @@ mod boot_hostile;
 mod boot_images;
 mod boot_mkisofs;
 mod boot_partitions;
+mod boot_qemu;
 mod boot_report;
 mod commands_inspect;
 mod commands_read;
