@@ -20,7 +20,12 @@ fuzz_target!(|data: &[u8]| {
     let Ok(original) = IsoFs::open(src, &MountOptions::default()) else {
         return;
     };
-    let Ok(plan) = write::plan(&original, &original, &|_| Provenance::UNCHANGED) else {
+    let Ok(plan) = write::plan(
+        &original,
+        &original,
+        &|_| Provenance::UNCHANGED,
+        &Default::default(),
+    ) else {
         return;
     };
     if plan.len() <= READ_MAX {

@@ -47,7 +47,8 @@ pub struct DriverMap {
 }
 
 impl DriverMap {
-    fn decode(f: &Fields) -> Result<DriverMap> {
+    /// Decodes the map from block 0's first 512 bytes in `f`.
+    pub fn decode(f: &Fields) -> Result<DriverMap> {
         let driver_count = f.be16(16)?;
         let drivers = (0..usize::from(driver_count).min(MAX_DRIVERS))
             .map(|i| {

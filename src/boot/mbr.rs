@@ -20,7 +20,7 @@ const ENTRY: usize = 16;
 const SIGNATURE: [u8; 2] = [0x55, 0xaa];
 
 /// One primary partition entry, used or not.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MbrEntry {
     /// 1..=4.
     pub number: usize,

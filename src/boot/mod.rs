@@ -11,6 +11,7 @@ pub mod ebr;
 pub mod eltorito;
 pub mod gpt;
 pub mod mbr;
+pub mod replay;
 
 use std::collections::{HashMap, HashSet};
 
@@ -196,6 +197,8 @@ pub struct Layout {
     pub catalog_file: Option<TreeFile>,
     pub images: Vec<Image>,
     pub mbr_code: MbrCode,
+    /// The byte just past the last file data of the ISO tree (0 when no tree was given).
+    pub data_end: u64,
 }
 
 fn has_pvd_at(src: &dyn Source, offset: u64) -> Result<bool> {
@@ -376,8 +379,12 @@ pub fn scan_tree(fs: &dyn FileSystem, blocks: &HashSet<u64>) -> TreeScan {
 /// True for the partitions xorriso writes to fill the gaps between the others (GPT or APM
 /// entries named `Gap0`, `Gap1`...): padding and ISO data, never appended partitions.
 pub fn is_gap_filler(p: &Partition) -> bool {
-    p.name
-        .strip_prefix("Gap")
+    is_gap_filler_name(&p.name)
+}
+
+/// True for the names xorriso gives its gap fillers (`Gap0`, `Gap1`...).
+pub fn is_gap_filler_name(name: &str) -> bool {
+    name.strip_prefix("Gap")
         .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
@@ -523,9 +530,11 @@ impl Layout {
         if let Some(br) = &boot_record {
             wanted.insert(u64::from(br.catalog));
         }
+        let mut data_end = 0;
         let files = match fs {
             Some(fs) => {
                 let scan = scan_tree(fs, &wanted);
+                data_end = scan.data_end;
                 // With the tree at hand, "appended" means after all file data (xorriso counts
                 // appended partitions into the volume size, so the descriptors cannot say).
                 for p in &mut system.partitions {
@@ -595,6 +604,7 @@ impl Layout {
             catalog_file,
             images,
             mbr_code,
+            data_end,
         })
     }
 }

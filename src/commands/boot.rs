@@ -13,6 +13,7 @@ use anyhow::{bail, Context};
 
 use super::{arg, option, ArgKind, Command, Ctx, Value};
 use crate::boot::Layout;
+use crate::fs::iso9660::write::Options;
 use crate::fs::{self, MountOptions};
 use crate::source::Source;
 
@@ -65,11 +66,31 @@ fn layout(ctx: &Ctx, device: &str) -> anyhow::Result<(Arc<dyn Source>, Layout)> 
     Ok((source, layout))
 }
 
+/// The layout `boot-info` shows of `device`: for a drive with staged changes, the one its
+/// commit will write (read from the planned image), else the image's own.
+fn shown_layout(ctx: &Ctx, device: &str) -> anyhow::Result<(Arc<dyn Source>, Layout)> {
+    let (source, layout) = layout(ctx, device)?;
+    let session = &*ctx.session;
+    let staged = session.pending() > 0;
+    let drive = session
+        .commit_drive()
+        .ok()
+        .filter(|&d| staged && Arc::ptr_eq(&session.drives()[d].source, &source));
+    let Some(drive) = drive else {
+        return Ok((source, layout));
+    };
+    let plan = session.commit_plan(drive, &Options::default())?;
+    let planned = plan.into_source(format!("{} (as it will be committed)", source.name()));
+    let fs = fs::open(planned.clone(), &MountOptions::default()).ok();
+    let layout = Layout::read(planned.as_ref(), fs.as_deref())?;
+    Ok((source, layout))
+}
+
 fn boot_info(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
     let parsed = super::parse("boot-info", args)?;
     let as_mkisofs = parsed.value("--as").is_some();
     let device = &parsed.args[0];
-    let (source, layout) = layout(ctx, device)?;
+    let (source, layout) = shown_layout(ctx, device)?;
     let lines = if as_mkisofs {
         if layout.boot_record.is_none() && layout.system.mbr.is_none() {
             bail!("{device}: no El Torito boot record and no system area to rebuild");

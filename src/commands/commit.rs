@@ -5,19 +5,30 @@
 use std::path::PathBuf;
 
 use super::sink::progress;
-use super::{opt, ArgKind, Command, Ctx};
+use super::{opt, option, parse, ArgKind, Command, Ctx, Opt, Value};
+use crate::fs::iso9660::write::Options;
 use crate::plan::{atomic::Target, to_stream};
 
 pub const COMMANDS: &[Command] = &[Command {
     name: "commit",
     aliases: &[],
     args: &[opt("OUTPUT", ArgKind::Output)],
-    options: &[],
+    options: &[DROP_BOOT],
     run: commit,
 }];
 
-fn commit(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
-    let output = args.first().map(String::as_str);
+const DROP_BOOT: Opt = option(
+    "--drop-boot",
+    Value::Flag,
+    "leave out the boot entries and partitions whose boot files are gone",
+);
+
+fn commit(ctx: &mut Ctx, words: &[String]) -> anyhow::Result<()> {
+    let parsed = parse("commit", words)?;
+    let opts = Options {
+        drop_boot: parsed.flag("--drop-boot"),
+    };
+    let output = parsed.args.first().map(String::as_str);
     let session = &mut *ctx.session;
     session.refuse_readonly("commit")?;
     if output == Some("-") && ctx.tty {
@@ -28,7 +39,10 @@ fn commit(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
         // Nothing staged: the opened image already is what a commit would write.
         return session.committed(drive, false).map_err(Into::into);
     }
-    let plan = session.commit_plan(drive)?;
+    let plan = session.commit_plan(drive, &opts)?;
+    for w in plan.warnings() {
+        eprintln!("isofish: warning: commit: {w}");
+    }
     let bar = progress(Some(plan.len()));
     let tick = |n| bar.inc(n);
     let replaced = match output {

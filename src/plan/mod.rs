@@ -12,12 +12,15 @@ pub mod to_stream;
 use std::sync::Arc;
 
 use crate::data::{Layout, Span};
+use crate::source::Source;
 
 /// The new image, span after span.
 #[derive(Clone, Debug, Default)]
 pub struct Plan {
     spans: Vec<Span>,
     len: u64,
+    /// What the writer left out or changed on its own, for the user.
+    warnings: Vec<String>,
 }
 
 impl Plan {
@@ -97,6 +100,16 @@ impl Plan {
         self.push(Span::Zeros(pad));
     }
 
+    /// Notes something the writer left out or changed on its own.
+    pub fn warn(&mut self, warning: String) {
+        self.warnings.push(warning);
+    }
+
+    /// What the writer left out or changed on its own.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
     /// The length of the image so far.
     pub fn len(&self) -> u64 {
         self.len
@@ -115,6 +128,36 @@ impl Plan {
     /// The plan as a layout, to be read at any offset (a source of the new image).
     pub fn into_layout(self) -> Layout {
         Layout::covering(self.spans, self.len).expect("a plan's spans add up to its length")
+    }
+
+    /// The new image as a [`Source`] named `name`: what the readers (`boot-info`, a mount)
+    /// see of it before it is written.
+    pub fn into_source(self, name: String) -> Arc<dyn Source> {
+        let len = self.len;
+        Arc::new(Planned {
+            layout: self.into_layout(),
+            len,
+            name,
+        })
+    }
+}
+
+/// A plan read as a source.
+struct Planned {
+    layout: Layout,
+    len: u64,
+    name: String,
+}
+
+impl Source for Planned {
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> crate::error::Result<usize> {
+        self.layout.read_at(offset, buf)
+    }
+    fn len(&self) -> u64 {
+        self.len
+    }
+    fn name(&self) -> &str {
+        &self.name
     }
 }
 

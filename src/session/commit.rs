@@ -1,8 +1,7 @@
 //! What a commit writes and what it does to the session: which drive's image (the one whose
 //! mounts hold the staged changes), the [`Plan`] of its new image (the ISO 9660 writer over the
-//! drive's mount, staged changes included), refused where the new image would lose something
-//! (boot equipment, until the writer replays it; changes in nested images, until they can be
-//! rebuilt), and, after the opened image was replaced, the drive and its mounts opened again
+//! drive's mount, staged changes included, its boot setup replayed), refused where the new
+//! image would lose something (changes in nested images, until they can be rebuilt), and, after the opened image was replaced, the drive and its mounts opened again
 //! on the new file.
 
 use std::sync::Arc;
@@ -79,8 +78,9 @@ impl Session {
         }
     }
 
-    /// The new image of drive `drive`: its ISO 9660 filesystem with the changes staged in it.
-    pub fn commit_plan(&self, drive: usize) -> Result<Plan> {
+    /// The new image of drive `drive`: its ISO 9660 filesystem with the changes staged in it,
+    /// its boot setup replayed.
+    pub fn commit_plan(&self, drive: usize, opts: &iso9660::write::Options) -> Result<Plan> {
         let d = &self.drives[drive];
         let image = d.source.name().to_string();
         let mount = self
@@ -98,7 +98,6 @@ impl Session {
                 ),
             ));
         }
-        refuse_boot_equipment(d.source.as_ref())?;
         let tree: &dyn FileSystem = mount.mount.fs.as_ref();
         // The filesystem mounted, below its staged changes, is the original: its caches (the
         // listings read, what staging learnt of its names) serve the writer too.
@@ -117,9 +116,9 @@ impl Session {
         let plan = match self.vfs.staged(mount.id) {
             Some(overlay) => {
                 overlay.check_hosts()?;
-                iso9660::write::plan(original, tree, &|ino| overlay.provenance(ino))?
+                iso9660::write::plan(original, tree, &|ino| overlay.provenance(ino), opts)?
             }
-            None => iso9660::write::plan(original, tree, &|_| Provenance::UNCHANGED)?,
+            None => iso9660::write::plan(original, tree, &|_| Provenance::UNCHANGED, opts)?,
         };
         // The plan walked the whole tree: whatever its listings left out would be lost.
         if let Some(what) = tree.left_out() {
@@ -156,31 +155,4 @@ impl Session {
         }
         Ok(())
     }
-}
-
-/// Refuses an image whose boot equipment the writer does not replay yet (El Torito, a system
-/// area with boot code or partition tables, data after the volume): a remaster that no longer
-/// boots must never be written silently.
-fn refuse_boot_equipment(src: &dyn Source) -> Result<()> {
-    let name = src.name().to_string();
-    let refuse = |what: String| {
-        Err(Error::unsupported(
-            name.clone(),
-            format!(
-                "commit of an image with boot equipment ({what}): replaying it is not done yet, \
-                 and the new image would not boot; nothing written"
-            ),
-        ))
-    };
-    if let Some(br) = boot::eltorito::find_boot_record(src)? {
-        return refuse(format!("an El Torito boot catalog at block {}", br.catalog));
-    }
-    let mut area = vec![0u8; boot::SYSTEM_AREA as usize];
-    let n = src.read_at(0, &mut area)?;
-    if let Some(at) = area[..n].iter().position(|&b| b != 0) {
-        return refuse(format!(
-            "a system area with boot code or partition tables, byte {at}"
-        ));
-    }
-    Ok(())
 }

@@ -49,7 +49,7 @@ fn write_plan(plan: &Plan, out: &Path) {
 /// The image rewritten with no change, as `DIR/NAME`.
 fn rewrite(image: &Path, dir: &Path) -> PathBuf {
     let fs = open(image);
-    let plan = write::plan(&fs, &fs, &|_| Provenance::UNCHANGED).unwrap();
+    let plan = write::plan(&fs, &fs, &|_| Provenance::UNCHANGED, &Default::default()).unwrap();
     let out = dir.join(image.file_name().unwrap());
     write_plan(&plan, &out);
     out
@@ -486,7 +486,7 @@ fn zisofs_files_stay_compressed() {
 fn write_as_new(original: &Path, tree: &Path, dir: &Path) -> PathBuf {
     let base = open(original);
     let other = open(tree);
-    let plan = write::plan(&base, &other, &|_| Provenance::New).unwrap();
+    let plan = write::plan(&base, &other, &|_| Provenance::New, &Default::default()).unwrap();
     let out = dir.join(format!(
         "{}-as-{}",
         tree.file_name().unwrap().to_string_lossy(),

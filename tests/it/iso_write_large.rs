@@ -38,7 +38,7 @@ fn a_file_over_4_gib_is_rewritten_as_several_records() {
     std::fs::remove_file(big).unwrap();
 
     let fs = open(&img);
-    let plan = write::plan(&fs, &fs, &|_| Provenance::UNCHANGED).unwrap();
+    let plan = write::plan(&fs, &fs, &|_| Provenance::UNCHANGED, &Default::default()).unwrap();
     // Everything but the big file's data (spans of over 1 GiB) is written.
     let new = dir.path().join("new.iso");
     let out = std::fs::File::create(&new).unwrap();

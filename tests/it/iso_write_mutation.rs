@@ -50,7 +50,12 @@ fn rewrite(bytes: Vec<u8>, out: &std::path::Path) -> Outcome {
     if read_back(&original).is_err() {
         return Outcome::Unread;
     }
-    let Ok(plan) = write::plan(&original, &original, &|_| Provenance::UNCHANGED) else {
+    let Ok(plan) = write::plan(
+        &original,
+        &original,
+        &|_| Provenance::UNCHANGED,
+        &Default::default(),
+    ) else {
         return Outcome::Refused;
     };
     let file = std::fs::File::create(out).unwrap();

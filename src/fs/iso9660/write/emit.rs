@@ -6,8 +6,9 @@ use super::super::pathtable::{self, Order};
 use super::super::record::{self, Record};
 use super::super::volume::{Body, Descriptor, Text, Volume};
 use super::super::{IsoFs, SECTOR};
+use super::boot::Pieces;
 use super::dirs::{su_of, Dir, Dirs, Slot, MAX_EXTENT};
-use super::layout::Layout;
+use super::layout::{Copy, Layout};
 use super::rrip::{record_date, Rrip};
 use super::tree::{Content, Tree};
 use super::Style;
@@ -25,6 +26,8 @@ enum Which {
 struct Emitter<'a> {
     t: &'a Tree,
     layout: &'a Layout,
+    /// The copy of the metadata being written.
+    copy: &'a Copy,
     trees: &'a [&'a Dirs],
     rr: Option<&'a Rrip>,
 }
@@ -35,7 +38,30 @@ impl Emitter<'_> {
         let ti = w as usize;
         let dirs = self.trees[ti];
         let i = dirs.of_obj[&obj];
-        (self.layout.dir_extent[ti][i], dirs.list[i].size())
+        (
+            self.copy.dir_extent[ti][i] - self.copy.base,
+            dirs.list[i].size(),
+        )
+    }
+
+    /// The extent of file `obj`'s data, as this copy addresses it (0 for none).
+    fn file_extent(&self, obj: usize) -> u32 {
+        match self.layout.extent.get(&obj) {
+            Some(&e) if e > 0 => e - self.copy.base,
+            _ => 0,
+        }
+    }
+
+    /// The continuation areas of record `ri` of primary directory `di`, as this copy
+    /// addresses them.
+    fn places(&self, di: usize, ri: usize) -> Option<Vec<(u32, u32)>> {
+        let places = self.copy.ce.get(&(di, ri))?;
+        Some(
+            places
+                .iter()
+                .map(|&(b, o)| (b - self.copy.base, o))
+                .collect(),
+        )
     }
 
     /// The block of directory `obj` of the primary tree (for CL and PL).
@@ -52,7 +78,7 @@ impl Emitter<'_> {
         let block_of = |obj: usize| self.block_of(obj);
         for (ri, r) in d.recs.iter().enumerate() {
             let places = match w {
-                Which::Primary => self.layout.ce.get(&(di, ri)).cloned().unwrap_or_default(),
+                Which::Primary => self.places(di, ri).unwrap_or_default(),
                 Which::Joliet => Vec::new(),
             };
             let rr = if w == Which::Primary { self.rr } else { None };
@@ -70,10 +96,7 @@ impl Emitter<'_> {
                     let (e, s) = self.dir_place(w, obj);
                     (e, s)
                 }
-                _ => (
-                    self.layout.extent.get(&obj).copied().unwrap_or(0),
-                    self.stored(obj),
-                ),
+                _ => (self.file_extent(obj), self.stored(obj)),
             };
             let mut flags = if is_dir { record::DIRECTORY } else { 0 };
             if matches!(r.slot, Slot::Child(_) | Slot::Stub(_)) && o.hidden {
@@ -124,16 +147,17 @@ impl Emitter<'_> {
 
     /// The continuation areas of primary directory `di`.
     fn continuation_areas(&self, di: usize, d: &Dir) -> Result<Vec<u8>> {
-        let (start, count) = self.layout.dir_ce[di];
+        let (start, count) = self.copy.dir_ce[di];
+        let start = start - self.copy.base;
         let mut out = vec![0u8; count as usize * SECTOR as usize];
         let block_of = |obj: usize| self.block_of(obj);
         for (ri, r) in d.recs.iter().enumerate() {
-            let Some(places) = self.layout.ce.get(&(di, ri)) else {
+            let Some(places) = self.places(di, ri) else {
                 continue;
             };
             let (_, areas) =
-                su_of(self.rr, self.t, d.obj, r.slot)?.encode(&r.split, places, &block_of);
-            for (area, (block, offset)) in areas.iter().zip(places) {
+                su_of(self.rr, self.t, d.obj, r.slot)?.encode(&r.split, &places, &block_of);
+            for (area, (block, offset)) in areas.iter().zip(&places) {
                 let at = (block - start) as usize * SECTOR as usize + *offset as usize;
                 out[at..at + area.len()].copy_from_slice(area);
             }
@@ -148,7 +172,7 @@ impl Emitter<'_> {
         for (i, d) in self.trees[ti].list.iter().enumerate() {
             let rec = pathtable::Record {
                 ext_attr_len: 0,
-                extent: self.layout.dir_extent[ti][i],
+                extent: self.copy.dir_extent[ti][i] - self.copy.base,
                 parent: (d.parent + 1) as u16,
                 name: &d.name,
             };
@@ -161,11 +185,11 @@ impl Emitter<'_> {
     fn volume(&self, v: &Volume, w: Which, label: Option<&str>) -> Result<Descriptor> {
         let ti = w as usize;
         let mut v = v.clone();
-        v.volume_space_size = self.layout.total;
-        let tables = self.layout.tables[ti];
+        v.volume_space_size = self.layout.volume - self.copy.base;
+        let tables = self.copy.tables[ti];
         v.path_table_size = tables.size;
-        v.path_table_l = tables.l;
-        v.path_table_m = tables.m;
+        v.path_table_l = tables.l - self.copy.base;
+        v.path_table_m = tables.m - self.copy.base;
         v.optional_path_table_l = 0;
         v.optional_path_table_m = 0;
         let (extent, size) = self.dir_place(w, 0);
@@ -195,7 +219,8 @@ impl Emitter<'_> {
     }
 }
 
-/// Emits the image laid out in `layout` into a [`Plan`].
+/// Emits the image laid out in `layout` into a [`Plan`], with the replayed boot setup's
+/// `pieces` when there is one.
 pub(super) fn emit(
     original: &IsoFs,
     tree: &dyn FileSystem,
@@ -203,40 +228,67 @@ pub(super) fn emit(
     style: &Style,
     trees: &[&Dirs],
     layout: &Layout,
+    pieces: Option<Pieces>,
 ) -> Result<Plan> {
-    let e = Emitter {
+    let emitter = |copy| Emitter {
         t,
         layout,
+        copy,
         trees,
         rr: style.rrip.as_ref(),
     };
     let mut plan = Plan::new();
-    plan.push(Span::Zeros(16 * SECTOR));
+    match &pieces {
+        Some(p) => plan.push_bytes(p.area.clone()),
+        None => plan.push(Span::Zeros(16 * SECTOR)),
+    };
     let label = tree
         .label()
         .filter(|l| Some(l) != original.label().as_ref());
     let label = label.as_deref();
-    plan.push_bytes(e.volume(&style.primary, Which::Primary, label)?.encode());
-    if let Some((joliet, _, _)) = &style.joliet {
-        plan.push_bytes(e.volume(joliet, Which::Joliet, label)?.encode());
+    for copy in &layout.copies {
+        let e = emitter(copy);
+        plan.push(Span::Zeros(
+            (u64::from(copy.descriptors_at) * SECTOR).saturating_sub(plan.len()),
+        ));
+        plan.push_bytes(e.volume(&style.primary, Which::Primary, label)?.encode());
+        if let Some(record) = pieces.as_ref().and_then(|p| p.boot_record.clone()) {
+            if copy.base == 0 {
+                plan.push_bytes(record);
+            }
+        }
+        if let Some((joliet, _, _)) = &style.joliet {
+            plan.push_bytes(e.volume(joliet, Which::Joliet, label)?.encode());
+        }
+        if let Some(enhanced) = &style.enhanced {
+            plan.push_bytes(e.volume(enhanced, Which::Primary, label)?.encode());
+        }
+        plan.push_bytes(Descriptor::terminator(0).encode());
     }
-    if let Some(enhanced) = &style.enhanced {
-        plan.push_bytes(e.volume(enhanced, Which::Primary, label)?.encode());
-    }
-    plan.push_bytes(Descriptor::terminator(0).encode());
     let which = [Which::Primary, Which::Joliet];
-    for &w in which.iter().take(trees.len()) {
-        for order in [Order::Little, Order::Big] {
-            plan.push_bytes(e.path_table(w, order)?);
-            plan.pad_to(SECTOR);
+    for copy in &layout.copies {
+        let e = emitter(copy);
+        plan.push(Span::Zeros(
+            (u64::from(copy.tables[0].l) * SECTOR).saturating_sub(plan.len()),
+        ));
+        for &w in which.iter().take(trees.len()) {
+            for order in [Order::Little, Order::Big] {
+                plan.push_bytes(e.path_table(w, order)?);
+                plan.pad_to(SECTOR);
+            }
+        }
+        for &w in which.iter().take(trees.len()) {
+            for (di, d) in trees[w as usize].list.iter().enumerate() {
+                push_padded(&mut plan, e.directory(w, di, d)?);
+                if w == Which::Primary {
+                    push_padded(&mut plan, e.continuation_areas(di, d)?);
+                }
+            }
         }
     }
-    for &w in which.iter().take(trees.len()) {
-        for (di, d) in trees[w as usize].list.iter().enumerate() {
-            push_padded(&mut plan, e.directory(w, di, d)?);
-            if w == Which::Primary {
-                push_padded(&mut plan, e.continuation_areas(di, d)?);
-            }
+    for spans in pieces.iter().flat_map(|p| &p.extras) {
+        for s in spans {
+            plan.push(s.clone());
         }
     }
     for &i in &layout.data {
@@ -248,6 +300,9 @@ pub(super) fn emit(
         }
     }
     debug_assert_eq!(plan.len(), u64::from(layout.total) * SECTOR);
+    for s in pieces.iter().flat_map(|p| &p.tail) {
+        plan.push(s.clone());
+    }
     Ok(plan)
 }
 

@@ -3,12 +3,16 @@
 //!
 //! | blocks | what |
 //! |---|---|
-//! | 0-15 | system area (zeros until boot replay lands) |
-//! | 16- | the primary descriptor, Joliet's, ISO 9660:1999's, the terminator |
+//! | 0-15 | system area (zeros, or the original's replayed) |
+//! | 16- | the primary descriptor, El Torito's boot record, Joliet's, ISO 9660:1999's, the terminator |
+//! | po+16- | with `-partition_offset` po: the second copy's descriptors |
 //! | | path tables L and M of the primary tree, then of Joliet's |
 //! | | the primary tree's directories in path table order, each followed by its Rock Ridge continuation areas (where libarchive, which reads the image as a stream, looks for them) |
 //! | | Joliet's directories |
+//! | | the second copy's path tables and directories, addressed from the partition's start |
+//! | | boot replay's extents: the boot catalog and hidden boot images no file holds |
 //! | | file data: the original's unchanged files in their order on the original, then the others in tree order |
+//! | | boot replay's tail: the original's padding, appended partitions, the backup GPT |
 //!
 //! Choices where the standards leave room: one copy of each path table (no optional ones);
 //! continuation areas packed one after another, never across a block; files start on a
@@ -34,11 +38,15 @@ pub(super) struct Tables {
     pub(super) size: u32,
 }
 
-/// Where everything goes.
+/// One copy of the image's metadata: the descriptors, path tables and directories with their
+/// continuation areas. An image has one; `-partition_offset` images a second, inside
+/// partition 1, whose addresses count from the partition's start (`base`).
 #[derive(Debug, Default)]
-pub(super) struct Layout {
-    /// Descriptors written (the terminator included).
-    pub(super) descriptors: u32,
+pub(super) struct Copy {
+    /// The block every address of this copy counts from.
+    pub(super) base: u32,
+    /// The block of its first volume descriptor.
+    pub(super) descriptors_at: u32,
     /// The path tables of the primary tree and of Joliet's.
     pub(super) tables: Vec<Tables>,
     /// The extent of each directory, per tree (primary, then Joliet).
@@ -47,14 +55,28 @@ pub(super) struct Layout {
     pub(super) ce: HashMap<(usize, usize), Vec<(u32, u32)>>,
     /// The continuation blocks after each primary directory: first block and count.
     pub(super) dir_ce: Vec<(u32, u32)>,
+}
+
+/// Where everything goes.
+#[derive(Debug, Default)]
+pub(super) struct Layout {
+    /// Descriptors written per copy (the terminator included).
+    pub(super) descriptors: u32,
+    /// The metadata, once or twice.
+    pub(super) copies: Vec<Copy>,
+    /// The block of each extent reserved for boot replay (catalog, hidden boot images).
+    pub(super) extras: Vec<u32>,
     /// Files with data, in the order written, and the extent of each object with data.
     pub(super) data: Vec<usize>,
     pub(super) extent: HashMap<usize, u32>,
-    /// The image's size in blocks.
+    /// The block after the last file data.
     pub(super) total: u32,
+    /// The volume space size written in the descriptors (the image's size, unless boot
+    /// replay adds a tail after the volume).
+    pub(super) volume: u32,
 }
 
-impl Layout {
+impl Copy {
     /// Places the continuation areas of directory `di`'s records from block `start`, packed
     /// without crossing a block; returns the blocks used.
     fn continuation_areas(&mut self, di: usize, d: &Dir, start: u32) -> u32 {
@@ -75,6 +97,36 @@ impl Layout {
         }
         blocks(at) as u32
     }
+
+    /// Reserves this copy's path tables and directories from block `next`; returns the block
+    /// after them.
+    fn reserve(&mut self, trees: &[&Dirs], mut next: u64) -> u64 {
+        for dirs in trees {
+            let size = table_size(dirs);
+            let b = blocks(u64::from(size));
+            self.tables.push(Tables {
+                l: next as u32,
+                m: (next + b) as u32,
+                size,
+            });
+            next += 2 * b;
+        }
+        for (ti, dirs) in trees.iter().enumerate() {
+            let mut extents = Vec::with_capacity(dirs.list.len());
+            for (di, d) in dirs.list.iter().enumerate() {
+                extents.push(next as u32);
+                next += blocks(d.size());
+                if ti == 0 {
+                    let start = next as u32;
+                    let used = self.continuation_areas(di, d, start);
+                    self.dir_ce.push((start, used));
+                    next += u64::from(used);
+                }
+            }
+            self.dir_extent.push(extents);
+        }
+        next
+    }
 }
 
 /// A path table's size: 8 bytes and the identifier (padded to even) per directory.
@@ -89,37 +141,45 @@ fn blocks(bytes: u64) -> u64 {
     bytes.div_ceil(SECTOR)
 }
 
-/// Reserves the blocks of an image holding `trees` (primary first) over `t`; `descriptors`
-/// counts the volume descriptors before the terminator.
-pub(super) fn reserve(t: &Tree, trees: &[&Dirs], descriptors: u32, image: &str) -> Result<Layout> {
+/// What the layout reserves besides the trees.
+pub(super) struct Extras<'a> {
+    /// Volume descriptors before the terminator.
+    pub(super) descriptors: u32,
+    /// `-partition_offset`: the block of the second copy of the metadata.
+    pub(super) partition_offset: Option<u32>,
+    /// The byte sizes of extents for boot replay, placed before the file data.
+    pub(super) extents: &'a [u64],
+}
+
+/// Reserves the blocks of an image holding `trees` (primary first) over `t`.
+pub(super) fn reserve(t: &Tree, trees: &[&Dirs], extras: &Extras, image: &str) -> Result<Layout> {
     let mut l = Layout {
-        descriptors: descriptors + 1,
+        descriptors: extras.descriptors + 1,
         ..Layout::default()
     };
     let mut next = u64::from(FIRST_DESCRIPTOR + l.descriptors);
-    for dirs in trees {
-        let size = table_size(dirs);
-        let b = blocks(u64::from(size));
-        l.tables.push(Tables {
-            l: next as u32,
-            m: (next + b) as u32,
-            size,
-        });
-        next += 2 * b;
-    }
-    for (ti, dirs) in trees.iter().enumerate() {
-        let mut extents = Vec::with_capacity(dirs.list.len());
-        for (di, d) in dirs.list.iter().enumerate() {
-            extents.push(next as u32);
-            next += blocks(d.size());
-            if ti == 0 {
-                let start = next as u32;
-                let used = l.continuation_areas(di, d, start);
-                l.dir_ce.push((start, used));
-                next += u64::from(used);
-            }
+    let mut bases = vec![0];
+    if let Some(po) = extras.partition_offset {
+        if next > u64::from(po + FIRST_DESCRIPTOR) {
+            return Err(Error::Usage(format!(
+                "{image}: a partition offset of {po} blocks leaves no room for the volume descriptors"
+            )));
         }
-        l.dir_extent.push(extents);
+        next = u64::from(po + FIRST_DESCRIPTOR + l.descriptors);
+        bases.push(po);
+    }
+    for base in bases {
+        let mut copy = Copy {
+            base,
+            descriptors_at: base + FIRST_DESCRIPTOR,
+            ..Copy::default()
+        };
+        next = copy.reserve(trees, next);
+        l.copies.push(copy);
+    }
+    for len in extras.extents {
+        l.extras.push(next as u32);
+        next += blocks(*len);
     }
     // File data: the original's unchanged data in its order there, then the rest.
     let mut kept: Vec<(u64, usize)> = Vec::new();
@@ -155,5 +215,6 @@ pub(super) fn reserve(t: &Tree, trees: &[&Dirs], descriptors: u32, image: &str) 
             "{image}: the new image would be {next} blocks, over ISO 9660's 2^32"
         ))
     })?;
+    l.volume = l.total;
     Ok(l)
 }

@@ -12,9 +12,11 @@
 //! [`super`]) and lists the image's spans.
 //!
 //! Choices where the standards leave room (more in each module):
-//! - The system area (blocks 0-15) is written as zeros, and boot records are not written:
-//!   boot replay (El Torito, MBR/GPT) is the next step; the commit command refuses images with
-//!   boot equipment until then.
+//! - The original's boot setup is replayed (`boot`, over [`crate::boot::replay`]): El Torito's
+//!   boot record and catalog, the boot images patched for their new blocks, the system area
+//!   with its partition tables moved, and the bytes after the ISO data (padding, appended
+//!   partitions, the backup GPT). A `-partition_offset` image gets its second copy of the
+//!   metadata again. An image with none of these gets a system area of zeros.
 //! - The volume id is the tree's label when it differs from the original's (Joliet's too);
 //!   every other descriptor field is copied, only sizes and locations change. Supplementary
 //!   descriptors that are neither Joliet nor ISO 9660:1999 are not written.
@@ -22,6 +24,7 @@
 //!   primary tree (as genisoimage writes it; xorriso's separate tree is not rebuilt).
 //! - Associated files, not listed by the tree, are not written.
 
+mod boot;
 mod dirs;
 mod emit;
 mod layout;
@@ -70,16 +73,27 @@ impl Style {
     }
 }
 
+/// What the user chose for a commit.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Leave out the El Torito entries and partitions whose boot files are gone, instead of
+    /// stopping (`commit --drop-boot`).
+    pub drop_boot: bool,
+}
+
 /// The plan of a new image holding `tree`, in the format of `original` (see the module doc).
 /// `provenance` says which objects of `tree` are the original's (same [`Ino`]) and whether
-/// their data is unchanged; for a rewrite without changes, `|_| Provenance::UNCHANGED`.
+/// their data is unchanged; for a rewrite without changes, `|_| Provenance::UNCHANGED`. What
+/// the replay of the boot setup dropped is in [`Plan::warnings`].
 pub fn plan(
     original: &IsoFs,
     tree: &dyn FileSystem,
     provenance: &dyn Fn(Ino) -> Provenance,
+    opts: &Options,
 ) -> Result<Plan> {
     let image = original.source().name().to_string();
     let mut t = tree::Tree::gather(original, tree, provenance)?;
+    let bound = boot::Bound::bind(original, &mut t, opts)?;
     let find = |kind: fn(&Kind) -> bool| {
         original
             .descriptors()
@@ -157,7 +171,27 @@ pub fn plan(
     });
     let mut trees = vec![&primary_dirs];
     trees.extend(joliet_dirs.as_ref());
-    let descriptors = 1 + u32::from(style.joliet.is_some()) + u32::from(style.enhanced.is_some());
-    let layout = layout::reserve(&t, &trees, descriptors, &image)?;
-    emit::emit(original, tree, &t, &style, &trees, &layout)
+    let boot_record = bound.as_ref().is_some_and(|b| b.has_boot_record());
+    let extents = bound.as_ref().map(|b| b.extra_sizes()).unwrap_or_default();
+    let extras = layout::Extras {
+        descriptors: 1
+            + u32::from(boot_record)
+            + u32::from(style.joliet.is_some())
+            + u32::from(style.enhanced.is_some()),
+        partition_offset: bound.as_ref().and_then(|b| b.partition_offset()),
+        extents: &extents,
+    };
+    let mut layout = layout::reserve(&t, &trees, &extras, &image)?;
+    let (pieces, warnings) = match bound {
+        Some(b) => {
+            let (pieces, warnings) = b.finish(original, &mut t, &mut layout)?;
+            (Some(pieces), warnings)
+        }
+        None => (None, Vec::new()),
+    };
+    let mut plan = emit::emit(original, tree, &t, &style, &trees, &layout, pieces)?;
+    for w in warnings {
+        plan.warn(w);
+    }
+    Ok(plan)
 }

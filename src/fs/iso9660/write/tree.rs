@@ -269,6 +269,31 @@ impl Tree {
         }
     }
 
+    /// The object at `path` (from the root, `/`-separated, as the tree names its files).
+    pub(super) fn find(&self, path: &str) -> Option<usize> {
+        path.split('/')
+            .filter(|c| !c.is_empty())
+            .try_fold(0usize, |dir, name| {
+                self.objs[dir]
+                    .children
+                    .iter()
+                    .copied()
+                    .find(|&c| self.objs[c].name == name.as_bytes())
+            })
+    }
+
+    /// The path of object `obj`, for messages.
+    pub(super) fn path(&self, obj: usize) -> String {
+        let mut names = Vec::new();
+        let mut at = obj;
+        while at != 0 && names.len() < 256 {
+            names.push(String::from_utf8_lossy(&self.objs[at].name).into_owned());
+            at = self.objs[at].parent;
+        }
+        names.reverse();
+        format!("/{}", names.join("/"))
+    }
+
     /// Relocates, into a new `rr_moved` of the root, every directory whose level in the ISO
     /// hierarchy would pass eight.
     pub(super) fn relocate_deep(&mut self, name_taken: &dyn Fn(&[u8]) -> bool) {

@@ -1,0 +1,545 @@
+//! Boot replay in the ISO 9660 writer: the original's boot setup ([`boot::Layout`]) bound to
+//! the tree being written, the blocks it needs, and what is written once the layout is known.
+//!
+//! - An El Torito entry boots the file at the path its image had (the same file, or the one
+//!   the user put there), else its bytes are kept as a hidden extent (no file held them), else
+//!   it points into the appended partitions, which move with the tail. An entry whose file is
+//!   gone stops the commit, naming it; with `--drop-boot` the entry is left out.
+//! - The catalog is written into its file when the tree still has it (its content is the
+//!   catalog, whatever was staged there), else as a hidden extent.
+//! - Boot images are patched again for their new blocks (boot-info table, GRUB2 boot info),
+//!   also when the user replaced the file; a no-emulation entry's sector count follows a
+//!   replaced file's size when it counted the whole file.
+//! - A hidden image keeps the larger of what the firmware loads and what its boot-info table
+//!   says it is.
+//! - The system area, the tail and the partition tables follow [`boot::replay`]: the writer
+//!   gives it the new place of every kept file a partition begins or ends at.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use super::layout::Layout;
+use super::tree::{Content, Tree};
+use super::Options;
+use crate::boot::eltorito::{BootEntry, Catalog, Emulation};
+use crate::boot::replay::{self, Relocation, Tail};
+use crate::boot::{self, bootinfo, Location};
+use crate::error::{Error, Result};
+use crate::fs::iso9660::volume::{Body, BootRecord, Descriptor, Kind};
+use crate::fs::iso9660::{IsoFs, SECTOR};
+use crate::fs::{FileSystem, Span};
+use crate::overlay::Provenance;
+use crate::source::Source;
+
+/// The largest boot image read into memory to be patched.
+const MAX_PATCHED: u64 = 64 << 20;
+
+/// Where a boot image (or the catalog) goes.
+#[derive(Clone, Copy, Debug)]
+enum Place {
+    /// The data of this object of the tree.
+    File(usize),
+    /// Reserved extent number k.
+    Extra(usize),
+    /// In the tail, at this offset of the original.
+    Tail(u64),
+}
+
+/// An extent reserved before the file data.
+struct Extra {
+    len: u64,
+    /// The original's bytes to copy there; `None` for the catalog.
+    from: Option<u64>,
+}
+
+/// One catalog entry kept.
+struct Entry {
+    entry: BootEntry,
+    place: Place,
+    patches: bootinfo::Patches,
+    /// The image's size before, when the entry's sector count counted all of it.
+    whole: Option<u64>,
+}
+
+/// The boot setup bound to the tree.
+pub(super) struct Bound {
+    layout: boot::Layout,
+    src: Arc<dyn Source>,
+    image: String,
+    catalog: Option<(Catalog, Place)>,
+    entries: Vec<Entry>,
+    /// The entry (by index in the original's images) the hybrid MBR chains to, and its new
+    /// index among the kept entries.
+    chained: Option<(boot::mbr::Chain, usize)>,
+    extras: Vec<Extra>,
+    old_data_end: u64,
+    /// Replay the system area and the tail (the original had something there).
+    system: bool,
+    drop: bool,
+    pub(super) warnings: Vec<String>,
+}
+
+/// What [`Bound::finish`] gives the emitter.
+pub(super) struct Pieces {
+    /// The system area (32 KiB).
+    pub(super) area: Vec<u8>,
+    /// El Torito's boot record descriptor.
+    pub(super) boot_record: Option<Vec<u8>>,
+    /// The content of each reserved extent, padded to its blocks.
+    pub(super) extras: Vec<Vec<Span>>,
+    /// After the file data.
+    pub(super) tail: Vec<Span>,
+}
+
+fn round(bytes: u64, unit: u64) -> u64 {
+    bytes.div_ceil(unit) * unit
+}
+
+impl Bound {
+    /// The boot setup of `original` bound to `t`; `None` when it has none (no El Torito, a
+    /// system area of zeros).
+    pub(super) fn bind(original: &IsoFs, t: &mut Tree, opts: &Options) -> Result<Option<Bound>> {
+        let src = original.source().clone();
+        let image = src.name().to_string();
+        // Read without the tree first (no walk of it) to see whether there is anything.
+        let bare = boot::Layout::read(src.as_ref(), None)?;
+        let system = bare.system.bytes.iter().any(|&b| b != 0);
+        if bare.boot_record.is_none() && !system {
+            return Ok(None);
+        }
+        let layout = boot::Layout::read(src.as_ref(), Some(original))?;
+        let mut b = Bound {
+            src,
+            image,
+            catalog: None,
+            entries: Vec::new(),
+            chained: None,
+            extras: Vec::new(),
+            old_data_end: 0,
+            system,
+            drop: opts.drop_boot,
+            warnings: Vec::new(),
+            layout,
+        };
+        let mut old_end = b.layout.data_end;
+        if let Some(catalog) = b.catalog_of()? {
+            let chained = b.layout.mbr_code.chain();
+            for (i, img) in b.layout.images.clone().into_iter().enumerate() {
+                if !matches!(img.location, Location::Partition(_)) {
+                    old_end = old_end.max(img.start() + img.whole_len());
+                }
+                let Some(place) = b.place_image(t, &img, i)? else {
+                    continue;
+                };
+                if chained.is_some_and(|(_, c)| c == i) {
+                    b.chained = chained.map(|(chain, _)| (chain, b.entries.len()));
+                }
+                let whole = match (&img.location, img.entry.emulation) {
+                    (Location::File(f), Emulation::None)
+                        if u64::from(img.entry.sector_count) == f.size.div_ceil(512) =>
+                    {
+                        Some(f.size)
+                    }
+                    _ => None,
+                };
+                b.entries.push(Entry {
+                    entry: img.entry,
+                    place,
+                    patches: img.patches,
+                    whole,
+                });
+            }
+            if !b.entries.is_empty() {
+                let place = b.place_catalog(t, &catalog)?;
+                old_end = old_end.max((u64::from(catalog.block) + 1) * SECTOR);
+                b.catalog = Some((catalog, place));
+            }
+        }
+        b.old_data_end = round(old_end, SECTOR);
+        Ok(Some(b))
+    }
+
+    /// The original's catalog, when it has El Torito.
+    fn catalog_of(&self) -> Result<Option<Catalog>> {
+        match &self.layout.catalog {
+            None => Ok(None),
+            Some(Ok(c)) => Ok(Some(c.clone())),
+            Some(Err(why)) => Err(Error::unsupported(
+                self.image.clone(),
+                format!("replaying a boot catalog that does not read ({why}); nothing written"),
+            )),
+        }
+    }
+
+    /// Where boot image `i` (`img`) goes, or `None` when its entry is dropped.
+    fn place_image(&mut self, t: &Tree, img: &boot::Image, i: usize) -> Result<Option<Place>> {
+        match &img.location {
+            Location::File(f) => match t.find(&f.path) {
+                Some(obj) if matches!(t.objs[obj].content, Content::Spans { .. }) => {
+                    Ok(Some(Place::File(obj)))
+                }
+                found => {
+                    let what = match found {
+                        Some(_) => "is no longer a file with data",
+                        None => "is gone",
+                    };
+                    let say = format!(
+                        "El Torito entry {} ({}) boots {}, which {what}",
+                        i + 1,
+                        boot::eltorito::platform_name(img.entry.platform),
+                        f.path
+                    );
+                    if !self.drop {
+                        return Err(Error::Usage(format!(
+                            "commit: {say}; put a file there, or `commit --drop-boot` to write \
+                             the image without that entry"
+                        )));
+                    }
+                    self.warnings.push(format!("{say}: entry dropped"));
+                    Ok(None)
+                }
+            },
+            Location::Partition(_) => Ok(Some(Place::Tail(img.start()))),
+            Location::Hidden => {
+                let table = img
+                    .patches
+                    .table
+                    .as_ref()
+                    .map_or(0, |t| u64::from(t.image_len));
+                let len = img.load_bytes().max(table);
+                let place = Place::Extra(self.extras.len());
+                self.extras.push(Extra {
+                    len,
+                    from: Some(img.start()),
+                });
+                Ok(Some(place))
+            }
+        }
+    }
+
+    /// Where the catalog goes: its file when the tree still has it (its size grown to the
+    /// catalog's if need be), else a hidden extent.
+    fn place_catalog(&mut self, t: &mut Tree, catalog: &Catalog) -> Result<Place> {
+        let len = round(self.encode_catalog(catalog, &[]).len() as u64, SECTOR);
+        let file = self
+            .layout
+            .catalog_file
+            .as_ref()
+            .and_then(|f| t.find(&f.path));
+        if let Some(obj) = file.filter(|&o| !t.objs[o].meta.is_dir()) {
+            // Until the layout gives the catalog its entries' blocks, the file holds the
+            // original's catalog (grown if need be): its data keeps its place in the order.
+            let o = &mut t.objs[obj];
+            let size = o.meta.size.max(len);
+            let start = u64::from(catalog.block) * SECTOR;
+            let have = size.min(len).min(self.src.len().saturating_sub(start));
+            o.meta.size = size;
+            o.content = Content::Spans {
+                spans: vec![
+                    Span::source(&self.src, start, have),
+                    Span::Zeros(size - have),
+                ],
+                stored: size,
+            };
+            return Ok(Place::File(obj));
+        }
+        self.extras.push(Extra { len, from: None });
+        Ok(Place::Extra(self.extras.len() - 1))
+    }
+
+    /// The catalog with the kept entries at `blocks` (empty: the old blocks, for its size).
+    fn encode_catalog(&self, catalog: &Catalog, blocks: &[(u32, u16)]) -> Vec<u8> {
+        let mut c = catalog.clone();
+        c.entries = self
+            .entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                let mut entry = e.entry.clone();
+                if let Some(&(block, count)) = blocks.get(i) {
+                    entry.load_rba = block;
+                    entry.sector_count = count;
+                }
+                entry
+            })
+            .collect();
+        // Sections count what they still hold; an emptied one goes; the default entry, if
+        // dropped, is the first one left.
+        if c.entries.first().is_some_and(|e| e.section != 0) {
+            let first = &mut c.entries[0];
+            c.platform = first.platform;
+            first.section = 0;
+        }
+        let mut kept_sections = Vec::new();
+        for (n, s) in c.sections.iter().enumerate() {
+            let count = c.entries.iter().filter(|e| e.section == n + 1).count();
+            if count > 0 {
+                let new_number = kept_sections.len() + 1;
+                for e in c.entries.iter_mut().filter(|e| e.section == n + 1) {
+                    e.section = new_number;
+                }
+                let mut s = s.clone();
+                s.declared = count as u16;
+                s.entries = count;
+                kept_sections.push(s);
+            }
+        }
+        let last = kept_sections.len();
+        for (i, s) in kept_sections.iter_mut().enumerate() {
+            s.indicator = if i + 1 == last { 0x91 } else { 0x90 };
+        }
+        c.sections = kept_sections;
+        c.encode()
+    }
+
+    /// The original's offsets that partitions begin or end at, which the relocation must say
+    /// the new place of.
+    fn boundaries(&self) -> HashSet<u64> {
+        replay::boundaries(&self.layout.system)
+            .into_iter()
+            .collect()
+    }
+
+    /// The blocks to reserve before the file data, in bytes.
+    pub(super) fn extra_sizes(&self) -> Vec<u64> {
+        self.extras.iter().map(|e| e.len).collect()
+    }
+
+    /// True when El Torito's boot record is written.
+    pub(super) fn has_boot_record(&self) -> bool {
+        self.catalog.is_some()
+    }
+
+    /// The partition offset to write a second copy of the metadata at.
+    pub(super) fn partition_offset(&self) -> Option<u32> {
+        self.layout
+            .system
+            .partition_offset
+            .and_then(|b| u32::try_from(b).ok())
+    }
+
+    /// Everything that needs the layout: the entries' new blocks, the catalog and the patched
+    /// boot images written into the tree, the tail and the relocated system area.
+    pub(super) fn finish(
+        mut self,
+        original: &IsoFs,
+        t: &mut Tree,
+        layout: &mut Layout,
+    ) -> Result<(Pieces, Vec<String>)> {
+        let data_end = u64::from(layout.total) * SECTOR;
+        let tail = Tail::of(&self.layout.system, self.old_data_end, data_end);
+        layout.volume = u32::try_from(tail.new_volume_end / SECTOR)
+            .map_err(|_| Error::Usage(format!("{}: the new image is over 8 TiB", self.image)))?;
+        let block_of = |place: Place| -> Result<u32> {
+            match place {
+                Place::File(obj) => layout.extent.get(&obj).copied().ok_or_else(|| {
+                    Error::Usage(format!("commit: boot file {} is empty", t.path(obj)))
+                }),
+                Place::Extra(k) => Ok(layout.extras[k]),
+                Place::Tail(old) => Ok((tail.moved(old) / SECTOR) as u32),
+            }
+        };
+        let mut blocks = Vec::new();
+        for e in &self.entries {
+            let block = block_of(e.place)?;
+            let count = match (e.place, e.whole) {
+                (Place::File(obj), Some(_)) => {
+                    let size = t.objs[obj].meta.size.div_ceil(512);
+                    u16::try_from(size).unwrap_or(u16::MAX)
+                }
+                _ => e.entry.sector_count,
+            };
+            blocks.push((block, count));
+        }
+        let catalog_block = match &self.catalog {
+            Some((_, place)) => Some(block_of(*place)?),
+            None => None,
+        };
+        let mut extras: Vec<Vec<Span>> = self
+            .extras
+            .iter()
+            .map(|x| match x.from {
+                Some(from) => vec![Span::source(&self.src, from, x.len)],
+                None => Vec::new(),
+            })
+            .collect();
+        // Boot images patched for their new blocks.
+        for (e, &(block, _)) in self.entries.iter().zip(&blocks) {
+            if e.patches == bootinfo::Patches::default() {
+                continue;
+            }
+            match e.place {
+                Place::File(obj) => {
+                    let Content::Spans { spans, stored } = &t.objs[obj].content else {
+                        continue;
+                    };
+                    let bytes = self.patched(spans, *stored, &e.patches, block)?;
+                    t.objs[obj].content = Content::Spans {
+                        stored: bytes.len() as u64,
+                        spans: vec![Span::Bytes(bytes.into())],
+                    };
+                }
+                Place::Extra(k) => {
+                    let bytes = self.patched(&extras[k], self.extras[k].len, &e.patches, block)?;
+                    extras[k] = vec![Span::Bytes(bytes.into())];
+                }
+                Place::Tail(_) => {}
+            }
+        }
+        let mut boot_record = None;
+        if let (Some((catalog, place)), Some(block)) = (&self.catalog, catalog_block) {
+            let mut bytes = self.encode_catalog(catalog, &blocks);
+            match *place {
+                Place::File(obj) => {
+                    bytes.resize(t.objs[obj].meta.size as usize, 0);
+                    t.objs[obj].content = Content::Spans {
+                        stored: bytes.len() as u64,
+                        spans: vec![Span::Bytes(bytes.into())],
+                    };
+                }
+                Place::Extra(k) => extras[k] = vec![Span::Bytes(bytes.into())],
+                Place::Tail(_) => {}
+            }
+            boot_record = Some(self.boot_record(block));
+        }
+        for (x, spans) in self.extras.iter().zip(&mut extras) {
+            let have: u64 = spans.iter().map(Span::len).sum();
+            spans.push(Span::Zeros(round(x.len, SECTOR) - have.min(x.len)));
+        }
+        let mut area = vec![0u8; boot::SYSTEM_AREA as usize];
+        let mut backup = None;
+        if self.system {
+            let reloc = Relocation {
+                files: self.moved_files(original, t, layout)?,
+                old_volume_end: self
+                    .layout
+                    .system
+                    .volume
+                    .as_ref()
+                    .map_or(self.layout.system.image_len, |v| {
+                        u64::from(v.volume_space_size) * SECTOR
+                    }),
+                tail: tail.clone(),
+            };
+            let chained = self.chained.map(|(chain, i)| (chain, blocks[i].0));
+            let r = replay::relocate(&self.layout.system, &reloc, chained, &self.image, self.drop)?;
+            self.warnings.extend(r.warnings);
+            let n = r.area.len().min(area.len());
+            area[..n].copy_from_slice(&r.area[..n]);
+            backup = r.backup;
+        }
+        // The tail: the original's bytes after its data, moved; the backup GPT at the end.
+        let mut tail_spans = vec![Span::Zeros(tail.gap())];
+        tail_spans.push(Span::source(
+            &self.src,
+            tail.old_data_end,
+            tail.copy_end - tail.old_data_end,
+        ));
+        let copied_to = tail.moved(tail.copy_end);
+        let end = match &backup {
+            Some((at, _)) => *at,
+            None => tail.new_len,
+        };
+        tail_spans.push(Span::Zeros(end.saturating_sub(copied_to)));
+        if let Some((_, bytes)) = backup {
+            tail_spans.push(Span::Bytes(bytes.into()));
+        }
+        Ok((
+            Pieces {
+                area,
+                boot_record,
+                extras,
+                tail: tail_spans,
+            },
+            self.warnings,
+        ))
+    }
+
+    /// The boot image made of `spans` (`len` bytes), patched as the original was for `block`.
+    fn patched(
+        &self,
+        spans: &[Span],
+        len: u64,
+        patches: &bootinfo::Patches,
+        block: u32,
+    ) -> Result<Vec<u8>> {
+        if len > MAX_PATCHED {
+            return Err(Error::unsupported(
+                self.image.clone(),
+                format!("patching a boot image of {len} bytes (over {MAX_PATCHED})"),
+            ));
+        }
+        let mut bytes = vec![0u8; len as usize];
+        let mut at = 0usize;
+        for s in spans {
+            let end = (at as u64 + s.len()).min(len) as usize;
+            let mut done = at;
+            while done < end {
+                match s.read_at((done - at) as u64, &mut bytes[done..end])? {
+                    0 => break,
+                    n => done += n,
+                }
+            }
+            at = end;
+        }
+        patches.apply(&mut bytes, 16, block)?;
+        Ok(bytes)
+    }
+
+    /// El Torito's boot record pointing at the catalog at `block`.
+    fn boot_record(&self, block: u32) -> Vec<u8> {
+        let mut record: BootRecord = self
+            .layout
+            .boot_record
+            .as_ref()
+            .map(|br| br.record.clone())
+            .expect("a catalog comes from a boot record");
+        record.system_use[..4].copy_from_slice(&block.to_le_bytes());
+        Descriptor {
+            offset: 17 * SECTOR,
+            kind: Kind::Boot,
+            body: Body::Boot(record),
+        }
+        .encode()
+    }
+
+    /// The original's files that partitions begin at, where they are now.
+    fn moved_files(
+        &self,
+        original: &IsoFs,
+        t: &Tree,
+        layout: &Layout,
+    ) -> Result<std::collections::BTreeMap<u64, replay::Moved>> {
+        let wanted = self.boundaries();
+        let mut files = std::collections::BTreeMap::new();
+        for (i, o) in t.objs.iter().enumerate() {
+            let Content::Spans { spans, stored } = &o.content else {
+                continue;
+            };
+            let Some(&extent) = layout.extent.get(&i) else {
+                continue;
+            };
+            let old = match (o.prov, spans.first()) {
+                (
+                    Provenance::Base { data: true, .. },
+                    Some(Span::Source { source, offset, .. }),
+                ) if std::ptr::addr_eq(Arc::as_ptr(source), Arc::as_ptr(&self.src)) => {
+                    Some((*offset, *stored))
+                }
+                (Provenance::Base { .. }, _) => original
+                    .spans(o.ino)?
+                    .and_then(|s| s.first().and_then(Span::source_offset))
+                    .map(|offset| (offset, original.metadata(o.ino).map_or(0, |m| m.size))),
+                _ => None,
+            };
+            if let Some((start, old_size)) = old.filter(|(start, _)| wanted.contains(start)) {
+                files.entry(start).or_insert(replay::Moved {
+                    start: u64::from(extent) * SECTOR,
+                    old_size,
+                    new_size: *stored,
+                });
+            }
+        }
+        Ok(files)
+    }
+}
