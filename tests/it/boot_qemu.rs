@@ -1,15 +1,16 @@
 //! Remastered images boot: qemu (TCG, SeaBIOS and OVMF) boots images as CD and as hard disk
 //! and the serial log must show a marker that only the changed boot config prints. Owns the
-//! boot harness (firmware, drive, serial log polled for the marker) and its tests: controls
-//! built by the tools themselves (proving the harness), then images changed and committed by
-//! isofish.
+//! boot harness (firmware, drive, serial log polled for the marker), the check that every EFI
+//! system partition still holds the loader (OVMF falls back on El Torito on a hard disk, real
+//! firmware booting a USB stick does not), and their tests: controls built by the tools
+//! themselves (proving the harness), then images changed and committed by isofish.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::boot_images::{copy, image};
+use crate::boot_images::{copy, guid_hex, image, value_fields, xorriso};
 use crate::common::{isofish, scratch};
 
 /// How long one boot may take to print its marker.
@@ -200,6 +201,66 @@ const BIOS_AND_UEFI: &[(Firmware, Drive)] = &[
     (Firmware::Ovmf, Drive::HardDisk),
 ];
 
+/// The EFI system partitions of `image` as xorriso reports them: (which, first byte), for MBR
+/// entries of type 0xef and GPT entries of the EFI System type.
+fn efi_partitions(image: &Path) -> Vec<(String, u64)> {
+    let report = xorriso(image);
+    let esp = guid_hex("C12A7328-F81F-11D2-BA4B-00A0C93EC93B");
+    let mut found: Vec<(String, u64)> = value_fields(&report, "MBR partition")
+        .into_iter()
+        .filter(|f| f[2] == "0xef")
+        .map(|f| {
+            (
+                format!("MBR partition {}", f[0]),
+                f[3].parse::<u64>().unwrap() * 512,
+            )
+        })
+        .collect();
+    let gpt_starts = value_fields(&report, "GPT start and size");
+    for f in value_fields(&report, "GPT type GUID") {
+        if f[1] == esp {
+            let start = gpt_starts
+                .iter()
+                .find(|s| s[0] == f[0])
+                .expect("a start for every GPT entry");
+            found.push((
+                format!("GPT entry {}", f[0]),
+                start[1].parse::<u64>().unwrap() * 512,
+            ));
+        }
+    }
+    found
+}
+
+/// Every EFI system partition of `image` holds a FAT file system with
+/// /EFI/BOOT/BOOTX64.EFI (mtools reads it where the partition table says it starts).
+fn assert_efi_partitions_hold_the_loader(image: &Path) {
+    let partitions = efi_partitions(image);
+    assert!(
+        !partitions.is_empty(),
+        "{}: no EFI system partition",
+        image.display()
+    );
+    for (which, offset) in partitions {
+        let out = Command::new("mdir")
+            .arg("-b")
+            .arg("-i")
+            .arg(format!("{}@@{offset}", image.display()))
+            .arg("::/EFI/BOOT")
+            .output()
+            .expect("mdir runs (tests/run installs mtools)");
+        assert!(
+            String::from_utf8_lossy(&out.stdout)
+                .to_uppercase()
+                .contains("/EFI/BOOT/BOOTX64.EFI"),
+            "{}: {which} (at byte {offset}) holds no FAT with /EFI/BOOT/BOOTX64.EFI: {}{}",
+            image.display(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
 /// What isolinux prints on the serial port when it has found the kernel file `/NAME`.
 fn isolinux_loaded(name: &str) -> String {
     format!("Loading /{name}... ok")
@@ -225,16 +286,16 @@ fn remaster(name: &str, dir: &Path, changes: &[&str]) -> PathBuf {
 
 #[test]
 fn control_isolinux_as_cd_and_hard_disk() {
-    boot_all(
-        &image("boot-isolinux-serial"),
-        BIOS,
-        &isolinux_loaded("MARKER-CONTROL"),
-    );
+    let img = image("boot-isolinux-serial");
+    assert_efi_partitions_hold_the_loader(&img);
+    boot_all(&img, BIOS, &isolinux_loaded("MARKER-CONTROL"));
 }
 
 #[test]
 fn control_grub_under_seabios_and_ovmf() {
-    boot_all(&image("boot-grub-serial"), BIOS_AND_UEFI, "MARKER-CONTROL");
+    let img = image("boot-grub-serial");
+    assert_efi_partitions_hold_the_loader(&img);
+    boot_all(&img, BIOS_AND_UEFI, "MARKER-CONTROL");
 }
 
 #[test]
@@ -242,6 +303,10 @@ fn isolinux_remastered_boots_as_cd_and_hard_disk() {
     let dir = scratch();
     let config = format!("SERIAL 0 115200\nDEFAULT marker\nLABEL marker\n  KERNEL /{MARKER}\n");
     let kernel = format!("/{MARKER}");
+    // 1.5 MiB: the image grows past the isohybrid cylinder (1 MiB) it filled, so the system
+    // area, the padding and the appended EFI partition must follow.
+    let kernel_file = dir.path().join("kernel");
+    std::fs::write(&kernel_file, "not a kernel\n".repeat(3 << 17)).expect("a host file");
     let new = remaster(
         "boot-isolinux",
         dir.path(),
@@ -250,12 +315,13 @@ fn isolinux_remastered_boots_as_cd_and_hard_disk() {
             "/isolinux/isolinux.cfg",
             &config,
             ":",
-            "write",
+            "upload",
+            kernel_file.to_str().expect("a UTF-8 path"),
             &kernel,
-            "not a kernel\n",
         ],
     );
     boot_all(&new, BIOS, &isolinux_loaded(MARKER));
+    assert_efi_partitions_hold_the_loader(&new);
 }
 
 #[test]
@@ -271,4 +337,5 @@ fn grub_remastered_boots_under_seabios_and_ovmf() {
         &["write", "/boot/grub/grub.cfg", &config],
     );
     boot_all(&new, BIOS_AND_UEFI, MARKER);
+    assert_efi_partitions_hold_the_loader(&new);
 }
