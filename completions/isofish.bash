@@ -16,6 +16,9 @@ _isofish() {
             ",$1")
                 cmd="isofish"
                 ;;
+            isofish,boot-add-efi)
+                cmd="isofish__subcmd__boot__subcmd__add__subcmd__efi"
+                ;;
             isofish,boot-extract)
                 cmd="isofish__subcmd__boot__subcmd__extract"
                 ;;
@@ -229,6 +232,9 @@ _isofish() {
             isofish,run)
                 cmd="isofish__subcmd__run"
                 ;;
+            isofish,set-boot-file)
+                cmd="isofish__subcmd__set__subcmd__boot__subcmd__file"
+                ;;
             isofish,set-label)
                 cmd="isofish__subcmd__set__subcmd__label"
                 ;;
@@ -280,6 +286,9 @@ _isofish() {
             isofish,utimens)
                 cmd="isofish__subcmd__utimens"
                 ;;
+            isofish,verify)
+                cmd="isofish__subcmd__verify"
+                ;;
             isofish,vfs-label)
                 cmd="isofish__subcmd__vfs__subcmd__label"
                 ;;
@@ -299,7 +308,7 @@ _isofish() {
 
     case "${cmd}" in
         isofish)
-            opts="-a -m -f -x -h -V --add --ro --mount --file --tui --help --version boot-extract boot-info browse cat cd changes checksum checksums-out chmod chown commit completions copy-in copy-out cp cp-a cp-r diff download du echo edit exists file find find0 getxattr getxattrs glob grep head head-n help hexdump info is-dir is-file is-symlink lgetxattr lgetxattrs list-devices list-filesystems list-partitions ll ln ln-s ls lstat mkdir mkdir-p mkmountpoint mount mount-loop mount-loop-type mount-options mount-ro mountpoints mounts mv open pwd quit quit! readlink revert revert-all rm rm-f rm-rf rmdir run set-label stat tail tail-n tar-in tar-out tgz-in tgz-out touch truncate truncate-size txz-in txz-out umount umount-all upload utimens vfs-label vfs-type write write-append"
+            opts="-a -m -f -x -h -V --add --ro --mount --file --tui --help --version boot-add-efi boot-extract boot-info browse cat cd changes checksum checksums-out chmod chown commit completions copy-in copy-out cp cp-a cp-r diff download du echo edit exists file find find0 getxattr getxattrs glob grep head head-n help hexdump info is-dir is-file is-symlink lgetxattr lgetxattrs list-devices list-filesystems list-partitions ll ln ln-s ls lstat mkdir mkdir-p mkmountpoint mount mount-loop mount-loop-type mount-options mount-ro mountpoints mounts mv open pwd quit quit! readlink revert revert-all rm rm-f rm-rf rmdir run set-boot-file set-label stat tail tail-n tar-in tar-out tgz-in tgz-out touch truncate truncate-size txz-in txz-out umount umount-all upload utimens verify vfs-label vfs-type write write-append"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -373,6 +382,20 @@ _isofish() {
                     fi
                     return 0
                     ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        isofish__subcmd__boot__subcmd__add__subcmd__efi)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 *)
                     COMPREPLY=()
                     ;;
@@ -525,7 +548,7 @@ _isofish() {
             return 0
             ;;
         isofish__subcmd__commit)
-            opts=""
+            opts="--drop-boot --implant-md5"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1378,6 +1401,20 @@ _isofish() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        isofish__subcmd__set__subcmd__boot__subcmd__file)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         isofish__subcmd__set__subcmd__label)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1603,6 +1640,20 @@ _isofish() {
             return 0
             ;;
         isofish__subcmd__utimens)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        isofish__subcmd__verify)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

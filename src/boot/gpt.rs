@@ -20,7 +20,7 @@ const HEADER_FIELDS: usize = 92;
 /// The fields of an entry; a larger entry size leaves the rest to [`GptEntry::rest`].
 const ENTRY_FIELDS: usize = 128;
 /// UTF-16 code units of an entry name.
-const NAME_UNITS: usize = 36;
+pub const NAME_UNITS: usize = 36;
 
 /// A GUID as stored (mixed-endian); displays as `C12A7328-F81F-11D2-BA4B-00A0C93EC93B`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

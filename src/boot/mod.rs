@@ -8,9 +8,12 @@
 pub mod apm;
 pub mod bootinfo;
 pub mod ebr;
+pub mod edits;
 pub mod eltorito;
 pub mod gpt;
+pub mod isomd5;
 pub mod mbr;
+pub mod md5tags;
 pub mod replay;
 
 use std::collections::{HashMap, HashSet};

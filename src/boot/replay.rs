@@ -235,6 +235,67 @@ pub fn boundaries(sys: &SystemArea) -> Vec<u64> {
     out
 }
 
+/// GPT's type GUID of an EFI system partition (`C12A7328-F81F-11D2-BA4B-00A0C93EC93B`), as
+/// stored.
+const EFI_SYSTEM: [u8; 16] = [
+    0x28, 0x73, 0x2a, 0xc1, 0x1f, 0xf8, 0xd2, 0x11, 0xba, 0x4b, 0x00, 0xa0, 0xc9, 0x3e, 0xc9, 0x3b,
+];
+
+/// Adds an MBR entry of type 0xef for the EFI image at byte `start` (`len` bytes) in the
+/// first free slot, its CHS values the "beyond CHS" ones xorriso writes for it.
+fn add_mbr_efi(m: &mut mbr::Mbr, start: u64, len: u64, warnings: &mut Vec<String>) {
+    let (Ok(first), Ok(sectors)) = (
+        u32::try_from(start / SECTOR),
+        u32::try_from(len.div_ceil(SECTOR)),
+    ) else {
+        warnings.push("the MBR cannot point at an EFI image past 2 TiB: no entry added".into());
+        return;
+    };
+    match m.slots.iter_mut().find(|e| !e.used()) {
+        Some(e) => {
+            *e = mbr::MbrEntry {
+                number: e.number,
+                status: 0,
+                kind: 0xef,
+                start_chs: [0xfe, 0xff, 0xff],
+                end_chs: [0xfe, 0xff, 0xff],
+                start: first,
+                sectors,
+            }
+        }
+        None => warnings.push("the MBR has no free entry for the EFI image: none added".into()),
+    }
+}
+
+/// Adds a GPT entry (EFI system partition type) for the EFI image at byte `start` (`len`
+/// bytes) in the first free slot of `g`'s array.
+fn add_gpt_efi(g: &mut gpt::Gpt, start: u64, len: u64, warnings: &mut Vec<String>) {
+    let used: Vec<usize> = g.entries.iter().map(|e| e.number).collect();
+    let Some(number) = (1..=g.array_entries as usize).find(|n| !used.contains(n)) else {
+        warnings.push("the GPT has no free entry for the EFI image: none added".into());
+        return;
+    };
+    let mut guid = g.disk_guid.0;
+    guid[15] ^= number as u8;
+    guid[14] ^= 0xe1;
+    let mut name_units = [0u16; gpt::NAME_UNITS];
+    for (u, c) in name_units.iter_mut().zip("EFI boot image".encode_utf16()) {
+        *u = c;
+    }
+    let first = start / SECTOR;
+    g.entries.push(gpt::GptEntry {
+        number,
+        type_guid: gpt::Guid(EFI_SYSTEM),
+        guid: gpt::Guid(guid),
+        first,
+        last: first + len.div_ceil(SECTOR).max(1) - 1,
+        attributes: 0,
+        name_units,
+        rest: Vec::new(),
+    });
+    g.entries.sort_by_key(|e| e.number);
+}
+
 /// The warning for an HFS+ partition left out.
 fn hfs(table: &str, number: usize, name: &str) -> String {
     format!("{table} partition {number} ({name}, an HFS+ tree for Macs) is not rebuilt: dropped")
@@ -253,12 +314,14 @@ pub struct Relocated {
 }
 
 /// The system area of `sys` moved by `r`, its hybrid MBR pointing at the boot image now at
-/// `boot_block` (when its code chains to one). `image` names the original in errors. A
-/// partition that cannot move stops the replay, or with `drop` is left out with a warning.
+/// `boot_block` (when its code chains to one), with a partition for each EFI image of
+/// `efi` (byte start and length) added. `image` names the original in errors. A partition
+/// that cannot move stops the replay, or with `drop` is left out with a warning.
 pub fn relocate(
     sys: &SystemArea,
     r: &Relocation,
     boot_block: Option<(mbr::Chain, u32)>,
+    efi: &[(u64, u64)],
     image: &str,
     drop: bool,
 ) -> Result<Relocated> {
@@ -329,6 +392,11 @@ pub fn relocate(
         if let Some((chain, block)) = boot_block {
             m.set_boot_image(chain, block);
         }
+        if !m.protective() {
+            for &(start, len) in efi {
+                add_mbr_efi(m, start, len, &mut warnings);
+            }
+        }
     }
     let mut backup = None;
     if let Some(g) = &mut sys.gpt {
@@ -350,6 +418,9 @@ pub fn relocate(
             }
         }
         g.entries = kept;
+        for &(start, len) in efi {
+            add_gpt_efi(g, start, len, &mut warnings);
+        }
         g.last_usable = if g.last_usable + 1 >= old_backup_array {
             backup_array - 1
         } else {

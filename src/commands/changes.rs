@@ -105,6 +105,9 @@ fn changes(ctx: &mut Ctx, words: &[String]) -> anyhow::Result<()> {
         if let Some((old, new)) = &c.label {
             writeln!(ctx.out, "{}", label_line(old.as_deref(), new))?;
         }
+        for line in c.boot.lines(|p| shown(&m.mountpoint, p)) {
+            writeln!(ctx.out, "{line}")?;
+        }
         for item in &c.items {
             writeln!(ctx.out, "{}", item.line(|p| shown(&m.mountpoint, p)))?;
         }

@@ -13,7 +13,7 @@ pub const COMMANDS: &[Command] = &[Command {
     name: "commit",
     aliases: &[],
     args: &[opt("OUTPUT", ArgKind::Output)],
-    options: &[DROP_BOOT],
+    options: &[DROP_BOOT, IMPLANT_MD5],
     run: commit,
 }];
 
@@ -23,10 +23,17 @@ const DROP_BOOT: Opt = option(
     "leave out the boot entries and partitions whose boot files are gone",
 );
 
+const IMPLANT_MD5: Opt = option(
+    "--implant-md5",
+    Value::Flag,
+    "implant the image's MD5 as implantisomd5 does (kept anyway when the original had one)",
+);
+
 fn commit(ctx: &mut Ctx, words: &[String]) -> anyhow::Result<()> {
     let parsed = parse("commit", words)?;
     let opts = Options {
         drop_boot: parsed.flag("--drop-boot"),
+        ..Options::default()
     };
     let output = parsed.args.first().map(String::as_str);
     let session = &mut *ctx.session;
@@ -35,11 +42,13 @@ fn commit(ctx: &mut Ctx, words: &[String]) -> anyhow::Result<()> {
         anyhow::bail!("commit -: standard output is a terminal; redirect it to a file or a pipe");
     }
     let drive = session.commit_drive()?;
-    if output.is_none() && session.pending() == 0 {
+    let implant = parsed.flag("--implant-md5");
+    if output.is_none() && session.pending() == 0 && !implant {
         // Nothing staged: the opened image already is what a commit would write.
         return session.committed(drive, false).map_err(Into::into);
     }
-    let plan = session.commit_plan(drive, &opts)?;
+    let mut plan = session.commit_plan(drive, &opts)?;
+    session.implant_md5(drive, &mut plan, implant)?;
     for w in plan.warnings() {
         eprintln!("isofish: warning: commit: {w}");
     }

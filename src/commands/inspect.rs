@@ -99,6 +99,15 @@ fn info(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
     pairs.extend(fs.info());
     if matches!(fs.type_name(), "iso9660" | "udf") {
         pairs.extend(super::boot::report::summary_lines(fs.source().as_ref())?);
+        // Checking it reads the whole image: `verify` does that.
+        let implanted = match crate::boot::isomd5::read(fs.source().as_ref()) {
+            Ok(None) => None,
+            Ok(Some(i)) => Some(format!("{} (verify checks it)", i.md5)),
+            Err(e) => Some(format!("unreadable: {e}")),
+        };
+        if let Some(md5) = implanted {
+            pairs.push(("Implanted MD5".into(), md5));
+        }
     }
     let width = pairs.iter().map(|(k, _)| k.len()).max().unwrap_or(0) + 1;
     for (key, value) in pairs {

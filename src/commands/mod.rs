@@ -5,6 +5,7 @@
 
 pub mod attrs;
 pub mod boot;
+pub mod boot_edit;
 pub mod browse;
 pub mod changes;
 pub mod checksum;
@@ -30,6 +31,7 @@ pub mod tar_in;
 pub mod tar_out;
 pub mod tree_copy;
 pub mod tree_edit;
+pub mod verify;
 pub mod write;
 pub mod xattr;
 
@@ -343,6 +345,7 @@ pub fn all() -> &'static [Command] {
     ALL.get_or_init(|| {
         let groups: &[&[Command]] = &[
             boot::COMMANDS,
+            boot_edit::COMMANDS,
             browse::COMMANDS,
             mount::COMMANDS,
             r#loop::COMMANDS,
@@ -363,6 +366,7 @@ pub fn all() -> &'static [Command] {
             copy_in::COMMANDS,
             tar_in::COMMANDS,
             edit::COMMANDS,
+            verify::COMMANDS,
             &[HELP],
         ];
         let mut v: Vec<Command> = groups.iter().flat_map(|g| g.iter().copied()).collect();

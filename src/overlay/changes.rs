@@ -50,13 +50,15 @@ pub struct Change {
 pub struct Changes {
     /// The volume label, before and after, when it was set.
     pub label: Option<(Option<String>, String)>,
+    /// Changes to the boot setup.
+    pub boot: crate::boot::edits::BootEdits,
     pub items: Vec<Change>,
 }
 
 impl Changes {
     /// True when nothing is staged.
     pub fn is_empty(&self) -> bool {
-        self.label.is_none() && self.items.is_empty()
+        self.label.is_none() && self.boot.is_empty() && self.items.is_empty()
     }
 }
 
@@ -211,6 +213,7 @@ impl Overlay {
         }
         Ok(Changes {
             label,
+            boot: st.boot.clone(),
             items: self.merged(&st, items)?,
         })
     }
@@ -395,6 +398,9 @@ impl fmt::Display for Changes {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some((old, new)) = &self.label {
             writeln!(f, "{}", label_line(old.as_deref(), new))?;
+        }
+        for line in self.boot.lines(str::to_string) {
+            writeln!(f, "{line}")?;
         }
         for c in &self.items {
             writeln!(f, "{}", c.line(str::to_string))?;

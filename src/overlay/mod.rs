@@ -81,6 +81,8 @@ pub(crate) struct State {
     /// The last number given to an object made here.
     last: u64,
     pub(crate) label: Option<String>,
+    /// Changes to the boot setup.
+    pub(crate) boot: crate::boot::edits::BootEdits,
     /// Uploaded host files, checked before a commit takes their bytes.
     pub(crate) hosts: Vec<HostFile>,
     /// Directories that lie on the path of a change.
@@ -158,7 +160,7 @@ impl Overlay {
     /// True when nothing is staged.
     pub fn is_clean(&self) -> bool {
         let st = self.read();
-        st.nodes.is_empty() && st.label.is_none()
+        st.nodes.is_empty() && st.label.is_none() && st.boot.is_empty()
     }
 
     /// Drops everything staged.
@@ -503,6 +505,16 @@ impl Overlay {
         });
         touch(&mut st, &to_chain);
         Ok(())
+    }
+
+    /// Changes the boot setup's edits (`set-boot-file`, `boot-add-efi`).
+    pub fn edit_boot(&self, edit: impl FnOnce(&mut crate::boot::edits::BootEdits)) {
+        edit(&mut self.write().boot);
+    }
+
+    /// The boot setup's edits staged.
+    pub fn boot_edits(&self) -> crate::boot::edits::BootEdits {
+        self.read().boot.clone()
     }
 
     /// Sets the volume label.

@@ -254,8 +254,9 @@ impl Overlay {
         if st.nodes.is_empty() {
             let last = st.last;
             let label = st.label.take();
+            let boot = std::mem::take(&mut st.boot);
             *st = State::default();
-            (st.last, st.label) = (last, label);
+            (st.last, st.label, st.boot) = (last, label, boot);
         }
         Ok(())
     }

@@ -100,6 +100,40 @@ impl Plan {
         self.push(Span::Zeros(pad));
     }
 
+    /// Writes `bytes` over the plan from `offset`: the spans they cover are cut where the
+    /// bytes start and end, and the bytes take the place of what lay between. For a structure
+    /// computed once the rest of the image is laid out (a checksum over it). Panics when the
+    /// bytes would pass the plan's end: the caller lays the structure out first.
+    pub fn patch(&mut self, offset: u64, bytes: &[u8]) {
+        let end = offset
+            .checked_add(bytes.len() as u64)
+            .filter(|&end| end <= self.len)
+            .expect("a patch lies inside the plan");
+        if bytes.is_empty() {
+            return;
+        }
+        let mut spans = Vec::with_capacity(self.spans.len() + 2);
+        let mut at = 0u64;
+        for span in std::mem::take(&mut self.spans) {
+            let (start, stop) = (at, at + span.len());
+            at = stop;
+            if stop <= offset || start >= end {
+                spans.push(span);
+                continue;
+            }
+            if start < offset {
+                spans.push(slice(&span, 0, offset - start));
+            }
+            if start <= offset {
+                spans.push(Span::Bytes(Arc::from(bytes)));
+            }
+            if stop > end {
+                spans.push(slice(&span, end - start, stop - end));
+            }
+        }
+        self.spans = spans;
+    }
+
     /// Notes something the writer left out or changed on its own.
     pub fn warn(&mut self, warning: String) {
         self.warnings.push(warning);
@@ -161,6 +195,15 @@ impl Source for Planned {
     }
 }
 
+/// `len` bytes of `span` from `within` bytes into it.
+fn slice(span: &Span, within: u64, len: u64) -> Span {
+    match span {
+        Span::Source { source, offset, .. } => Span::source(source, offset + within, len),
+        Span::Bytes(b) => Span::Bytes(Arc::from(&b[within as usize..(within + len) as usize])),
+        Span::Zeros(_) => Span::Zeros(len),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -203,5 +246,32 @@ mod tests {
         let mut want: Vec<u8> = (0..24).collect();
         want.extend([7, 7, 7, 7, 7, 30, 0, 0]);
         assert_eq!(buf, want);
+    }
+
+    #[test]
+    fn a_patch_cuts_the_spans_it_covers() {
+        let src: Arc<dyn crate::source::Source> =
+            Arc::new(crate::source::MemSource::new((0..16).collect(), "mem"));
+        let mut p = Plan::new();
+        p.push_bytes(b"abcd".to_vec());
+        p.push(Span::Zeros(4));
+        p.push(Span::source(&src, 0, 16));
+        let before = p.len();
+        // Across three spans, inside one, at the very start and at the very end.
+        p.patch(2, b"XYZWVUT");
+        p.patch(12, b"mn");
+        p.patch(0, b"<");
+        p.patch(before - 1, b">");
+        assert_eq!(p.len(), before);
+        let mut buf = vec![0u8; before as usize];
+        p.clone().into_layout().read_at(0, &mut buf).unwrap();
+        let mut want = b"<bXYZWVUT".to_vec();
+        want.extend([1, 2, 3]);
+        want.extend(b"mn");
+        want.extend(6..15);
+        want.push(b'>');
+        assert_eq!(buf, want);
+        p.patch(5, b"");
+        assert_eq!(p.len(), before);
     }
 }

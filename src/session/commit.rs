@@ -116,7 +116,11 @@ impl Session {
         let plan = match self.vfs.staged(mount.id) {
             Some(overlay) => {
                 overlay.check_hosts()?;
-                iso9660::write::plan(original, tree, &|ino| overlay.provenance(ino), opts)?
+                let opts = iso9660::write::Options {
+                    boot: overlay.boot_edits(),
+                    ..opts.clone()
+                };
+                iso9660::write::plan(original, tree, &|ino| overlay.provenance(ino), &opts)?
             }
             None => iso9660::write::plan(original, tree, &|_| Provenance::UNCHANGED, opts)?,
         };
@@ -128,6 +132,19 @@ impl Session {
             ));
         }
         Ok(plan)
+    }
+
+    /// Implants the MD5 of the new image (implantisomd5's format, which `checkisomd5` and
+    /// installers' media checks read) when the original of drive `drive` had one, or when
+    /// `add` (`commit --implant-md5`): with the original's skip sectors and fragment count, or
+    /// implantisomd5's defaults. Reads the whole new image once.
+    pub fn implant_md5(&self, drive: usize, plan: &mut Plan, add: bool) -> Result<()> {
+        let src = &self.drives[drive].source;
+        let like = crate::boot::isomd5::read(src.as_ref())?;
+        if like.is_some() || add {
+            crate::boot::isomd5::implant(plan, src.name(), like.as_ref())?;
+        }
+        Ok(())
     }
 
     /// Records that a commit ran; when it replaced drive `drive`'s image, opens the drive

@@ -100,6 +100,33 @@ fn shape(path: &Path) -> Vec<String> {
     out
 }
 
+/// `xorriso -report_el_torito as_mkisofs`: the options that would rebuild the setup, with the
+/// image's path and every number blanked (addresses and sizes), and the cylinder alignment
+/// xorriso guesses from where the partitions end (so from the image's size) left out.
+fn as_mkisofs(path: &Path) -> Vec<String> {
+    // xorriso says what it can and fails for a hidden boot image it cannot name: its output
+    // is compared all the same.
+    let out = std::process::Command::new("xorriso")
+        .args(["-indev", s(path), "-report_el_torito", "as_mkisofs"])
+        .output()
+        .expect("xorriso runs");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            let mut out = String::new();
+            for c in l.replace(s(path), "IMAGE").chars() {
+                match c.is_ascii_digit() {
+                    true if out.ends_with('N') => {}
+                    true => out.push('N'),
+                    false => out.push(c),
+                }
+            }
+            out
+        })
+        .filter(|o| !o.starts_with("-partition_cyl_align"))
+        .collect()
+}
+
 /// What sgdisk's verification finds wrong.
 fn problems(path: &Path) -> Vec<String> {
     let out = std::process::Command::new("sgdisk")
@@ -179,6 +206,15 @@ fn boot_replay_every_layout_keeps_its_setup() {
             assert_eq!(stderr, "", "{name}: no warning");
         }
         assert_eq!(shape(&new), want, "{name}: xorriso's reports");
+        let mut options = as_mkisofs(&original);
+        if *name == "boot-grub" {
+            options.retain(|o| o != "-hfsplus" && !o.starts_with("-apm-block-size"));
+            options = options
+                .into_iter()
+                .map(|o| o.replace(",zero_apm", ""))
+                .collect();
+        }
+        assert_eq!(as_mkisofs(&new), options, "{name}: xorriso's as_mkisofs");
         let new_problems = problems(&new);
         let old_problems = problems(&original);
         for p in &new_problems {
@@ -378,4 +414,154 @@ fn boot_replay_replaced_boot_files_are_patched_and_sized_again() {
         .unwrap();
     assert_eq!(table[..4], 16u32.to_le_bytes(), "the PVD's block");
     assert_eq!(table[4..8], bios_lba.to_le_bytes(), "the image's block");
+}
+
+/// A FAT image of `kib` KiB labelled `label`, as EFI boot images are.
+fn fat_image(dir: &Path, label: &str, kib: u32) -> PathBuf {
+    let efi = dir.join(format!("{label}.img"));
+    tool(
+        "mkfs.vfat",
+        &["-n", label, "-C", s(&efi), &kib.to_string()],
+        None,
+    );
+    efi
+}
+
+#[test]
+fn boot_replay_boot_add_efi_adds_an_entry_and_its_partitions() {
+    // An isohybrid MBR gets an 0xef entry; a GPT an EFI system partition; an image without
+    // El Torito a catalog.
+    for name in ["boot-isohybrid", "boot-hybrid", "sample"] {
+        let original = match name {
+            "sample" => crate::common::fixture("sample.iso"),
+            _ => image(name),
+        };
+        let dir = scratch();
+        let efi = fat_image(dir.path(), "ADDED", 200);
+        let before = values(&xorriso(&original), "El Torito boot img").len();
+        let (new, stderr) = remaster(
+            &original,
+            dir.path(),
+            &[
+                "upload",
+                s(&efi),
+                "/added.img",
+                ":",
+                "boot-add-efi",
+                "/added.img",
+                ":",
+            ],
+            &[],
+        );
+        assert_eq!(stderr, "", "{name}");
+        let report = xorriso(&new);
+        let images = values(&report, "El Torito boot img");
+        assert_eq!(images.len(), before + 1, "{name}: {report:?}");
+        let added: Vec<&str> = images[before].split_whitespace().collect();
+        assert_eq!(
+            (added[1], added[2], added[3]),
+            ("UEFI", "y", "none"),
+            "{name}"
+        );
+        assert_eq!(added[6], "400", "{name}: the whole image loads");
+        assert_eq!(boot_image(&new, before + 1), std::fs::read(&efi).unwrap());
+        let start = (added[7].parse::<u64>().unwrap() * 4).to_string();
+        let has = |label: &str| {
+            values(&report, label).iter().any(|v| {
+                v.split_whitespace()
+                    .filter(|w| *w == start || *w == "400")
+                    .count()
+                    == 2
+            })
+        };
+        match name {
+            "boot-isohybrid" => assert!(has("MBR partition"), "{report:?}"),
+            "boot-hybrid" => {
+                assert!(has("GPT start and size"), "{report:?}");
+                // An EFI system partition, as xorriso prints its type GUID's bytes.
+                let types = values(&report, "GPT type GUID");
+                assert!(
+                    types
+                        .iter()
+                        .any(|t| t.ends_with("28732ac11ff8d211ba4b00a0c93ec93b")),
+                    "{types:?}"
+                );
+                // The overlaps isohybrid layouts have by design, one more of the same kind.
+                let kinds = |p: &Path| -> Vec<String> {
+                    problems(p)
+                        .iter()
+                        .map(|l| l.replace(|c: char| c.is_ascii_digit(), "N"))
+                        .collect()
+                };
+                for p in kinds(&new) {
+                    assert!(kinds(&original).contains(&p), "sgdisk finds {p:?}");
+                }
+            }
+            _ => assert!(
+                values(&report, "MBR partition").is_empty(),
+                "no system area made"
+            ),
+        }
+    }
+}
+
+#[test]
+fn boot_replay_set_boot_file_boots_another_file_patched_for_it() {
+    let dir = scratch();
+    let (new, stderr) = remaster(
+        &image("boot-eltorito"),
+        dir.path(),
+        &[
+            "upload",
+            "/usr/lib/ISOLINUX/isolinux.bin",
+            "/isolinux/other.bin",
+            ":",
+            "set-boot-file",
+            "1",
+            "/isolinux/other.bin",
+            ":",
+        ],
+        &[],
+    );
+    assert_eq!(stderr, "");
+    let report = xorriso(&new);
+    assert_eq!(
+        values(&report, "El Torito img path")[0]
+            .split_whitespace()
+            .last(),
+        Some("/isolinux/other.bin")
+    );
+    let info = boot_info(&new);
+    assert!(
+        values(&info, "Image 1 patches")[0].contains("checksum ok"),
+        "{info:?}"
+    );
+    // The file the entry booted before is still there, unchanged.
+    let old = tool(
+        "isoinfo",
+        &["-R", "-i", s(&new), "-x", "/isolinux/isolinux.bin"],
+        None,
+    );
+    let want = tool(
+        "isoinfo",
+        &[
+            "-R",
+            "-i",
+            s(&image("boot-eltorito")),
+            "-x",
+            "/isolinux/isolinux.bin",
+        ],
+        None,
+    );
+    assert_eq!(old, want);
+    // A number past the catalog is refused when staged.
+    let copy = dir.path().join("again.iso");
+    std::fs::copy(image("boot-eltorito"), &copy).unwrap();
+    let out = isofish()
+        .args(["-a", s(&copy), "set-boot-file", "3", "/README.TXT"])
+        .assert()
+        .failure()
+        .code(1);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(err.contains("has 2 boot images"), "{err}");
 }

@@ -1,7 +1,9 @@
 //! The writer against hostile images: seeded mutations of the ISO fixtures (the mutator of
 //! `iso_mutation`) that the reader opens are rewritten with no change. Each is refused with an
 //! error (at planning or while its data is copied) or written; never a panic or a hang. What is
-//! written reads back whole in isofish, and a sample of it in xorriso.
+//! written reads back whole in isofish, and a sample of it in xorriso. The boot fixtures'
+//! structures (system area, boot record, catalog, boot image) get mutations of their own, which
+//! the boot replay meets.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
@@ -70,6 +72,44 @@ fn rewrite(bytes: Vec<u8>, out: &std::path::Path) -> Outcome {
 }
 
 fn run(name: &str, seed: u64, count: usize) {
+    run_with(name, seed, count, mutate)
+}
+
+/// A mutation of the boot structures of `base`: the system area (MBR, GPT, APM), the boot
+/// record, the catalog and the head of the first boot image, a few bytes each.
+fn mutate_boot(base: &[u8], rng: &mut Rng) -> Vec<u8> {
+    let mut img = base.to_vec();
+    let catalog = u32::from_le_bytes(img[17 * 2048 + 71..17 * 2048 + 75].try_into().unwrap());
+    let catalog = catalog as usize * 2048;
+    let image = u32::from_le_bytes(img[catalog + 40..catalog + 44].try_into().unwrap());
+    let regions = [
+        (0, 34 * 512),
+        (17 * 2048, 17 * 2048 + 80),
+        (catalog, catalog + 256),
+        (image as usize * 2048, image as usize * 2048 + 64),
+    ];
+    for _ in 0..1 + rng.below(4) {
+        let (start, end) = regions[rng.below(regions.len())];
+        let end = end.min(img.len());
+        if start >= end {
+            continue;
+        }
+        let at = start + rng.below(end - start);
+        match rng.below(4) {
+            0 => img[at] ^= 1 << rng.below(8),
+            1 => img[at] = 0xff,
+            2 => img[at] = rng.below(64) as u8,
+            _ => {
+                let word = rng.next().to_le_bytes();
+                let n = (img.len() - at).min(1 + rng.below(8));
+                img[at..at + n].copy_from_slice(&word[..n]);
+            }
+        }
+    }
+    img
+}
+
+fn run_with(name: &str, seed: u64, count: usize, mutate: fn(&[u8], &mut Rng) -> Vec<u8>) {
     let base = std::fs::read(fixture(name)).unwrap();
     let dir = scratch();
     let out = dir.path().join("out.iso");
@@ -129,4 +169,10 @@ fn mutated_zisofs_is_refused_or_rewritten_readably() {
 #[test]
 fn mutated_joliet_is_refused_or_rewritten_readably() {
     run("joliet-long.iso", 0x5eed_0004, 150);
+}
+
+#[test]
+fn mutated_boot_structures_are_refused_or_rewritten_readably() {
+    run_with("boot-appended.iso", 0x5eed_0005, 200, mutate_boot);
+    run_with("boot-eltorito.iso", 0x5eed_0006, 100, mutate_boot);
 }

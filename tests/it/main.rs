@@ -4,6 +4,7 @@ mod boot_encode;
 mod boot_extract;
 mod boot_hostile;
 mod boot_images;
+mod boot_md5;
 mod boot_mkisofs;
 mod boot_partitions;
 mod boot_qemu;

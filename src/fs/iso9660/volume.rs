@@ -315,6 +315,20 @@ impl BootRecord {
     /// The boot system id of El Torito's boot record.
     pub const EL_TORITO: &'static [u8] = b"EL TORITO SPECIFICATION";
 
+    /// El Torito's boot record, pointing at the catalog at `catalog`.
+    pub fn el_torito(catalog: u32) -> BootRecord {
+        let mut boot_system_id = [0u8; 32];
+        boot_system_id[..Self::EL_TORITO.len()].copy_from_slice(Self::EL_TORITO);
+        let mut system_use = vec![0; LEN - at::BOOT_SYSTEM_USE];
+        system_use[..4].copy_from_slice(&catalog.to_le_bytes());
+        BootRecord {
+            version: 1,
+            boot_system_id: Text(boot_system_id),
+            boot_id: Text([0; 32]),
+            system_use,
+        }
+    }
+
     /// For El Torito's boot record: the block of the boot catalog (the first four bytes of the
     /// boot system use area, little-endian).
     pub fn el_torito_catalog(&self) -> Option<u32> {

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use super::layout::Layout;
 use super::tree::{Content, Tree};
 use super::Options;
-use crate::boot::eltorito::{BootEntry, Catalog, Emulation};
+use crate::boot::eltorito::{BootEntry, Catalog, Emulation, Section};
 use crate::boot::replay::{self, Relocation, Tail};
 use crate::boot::{self, bootinfo, Location};
 use crate::error::{Error, Result};
@@ -71,6 +71,8 @@ pub(super) struct Bound {
     /// The entry (by index in the original's images) the hybrid MBR chains to, and its new
     /// index among the kept entries.
     chained: Option<(boot::mbr::Chain, usize)>,
+    /// The entries `boot-add-efi` added (indexes in `entries`).
+    added_efi: Vec<usize>,
     extras: Vec<Extra>,
     old_data_end: u64,
     /// Replay the system area and the tail (the original had something there).
@@ -78,6 +80,57 @@ pub(super) struct Bound {
     drop: bool,
     pub(super) warnings: Vec<String>,
 }
+
+/// A catalog for an image that had none: a validation entry for UEFI, no entries yet.
+fn fresh_catalog() -> Catalog {
+    Catalog {
+        block: 0,
+        platform: 0xef,
+        reserved: 0,
+        id_bytes: [0; 24],
+        checksum_ok: true,
+        sections: Vec::new(),
+        entries: Vec::new(),
+        problems: Vec::new(),
+    }
+}
+
+/// The entry of a UEFI boot image of `size` bytes, the data of object `obj`, in a new final
+/// section of `catalog` (as `-eltorito-alt-boot -e` makes it).
+fn added_efi(catalog: &mut Catalog, obj: usize, size: u64) -> Entry {
+    catalog.sections.push(Section {
+        offset: 0,
+        indicator: 0x91,
+        platform: EFI,
+        declared: 1,
+        entries: 1,
+        id_bytes: [0; 28],
+    });
+    Entry {
+        entry: BootEntry {
+            offset: 0,
+            section: catalog.sections.len(),
+            platform: EFI,
+            indicator: 0x88,
+            media: 0,
+            emulation: Emulation::None,
+            load_segment: 0,
+            system_type: 0,
+            reserved: 0,
+            sector_count: 0,
+            load_rba: 0,
+            criteria_type: 0,
+            criteria: vec![0; 19],
+            extension_flags: Vec::new(),
+        },
+        place: Place::File(obj),
+        patches: bootinfo::Patches::default(),
+        whole: Some(size),
+    }
+}
+
+/// El Torito's platform id of UEFI.
+const EFI: u8 = 0xef;
 
 /// What [`Bound::finish`] gives the emitter.
 pub(super) struct Pieces {
@@ -104,7 +157,7 @@ impl Bound {
         // Read without the tree first (no walk of it) to see whether there is anything.
         let bare = boot::Layout::read(src.as_ref(), None)?;
         let system = bare.system.bytes.iter().any(|&b| b != 0);
-        if bare.boot_record.is_none() && !system {
+        if bare.boot_record.is_none() && !system && opts.boot.add_efi.is_empty() {
             return Ok(None);
         }
         let layout = boot::Layout::read(src.as_ref(), Some(original))?;
@@ -114,6 +167,7 @@ impl Bound {
             catalog: None,
             entries: Vec::new(),
             chained: None,
+            added_efi: Vec::new(),
             extras: Vec::new(),
             old_data_end: 0,
             system,
@@ -122,13 +176,18 @@ impl Bound {
             layout,
         };
         let mut old_end = b.layout.data_end;
-        if let Some(catalog) = b.catalog_of()? {
+        let mut catalog = b.catalog_of()?;
+        if catalog.is_none() && !opts.boot.add_efi.is_empty() {
+            catalog = Some(fresh_catalog());
+        }
+        if let Some(mut catalog) = catalog {
             let chained = b.layout.mbr_code.chain();
             for (i, img) in b.layout.images.clone().into_iter().enumerate() {
                 if !matches!(img.location, Location::Partition(_)) {
                     old_end = old_end.max(img.start() + img.whole_len());
                 }
-                let Some(place) = b.place_image(t, &img, i)? else {
+                let chosen = opts.boot.files.get(&(i + 1));
+                let Some(place) = b.place_image(t, &img, i, chosen.map(String::as_str))? else {
                     continue;
                 };
                 if chained.is_some_and(|(_, c)| c == i) {
@@ -149,9 +208,24 @@ impl Bound {
                     whole,
                 });
             }
+            for path in &opts.boot.add_efi {
+                let obj = t
+                    .find(path)
+                    .filter(|&o| matches!(t.objs[o].content, Content::Spans { .. }))
+                    .ok_or_else(|| {
+                        Error::Usage(format!(
+                            "commit: boot-add-efi {path}: no file with data there now"
+                        ))
+                    })?;
+                b.entries
+                    .push(added_efi(&mut catalog, obj, t.objs[obj].meta.size));
+                b.added_efi.push(b.entries.len() - 1);
+            }
             if !b.entries.is_empty() {
                 let place = b.place_catalog(t, &catalog)?;
-                old_end = old_end.max((u64::from(catalog.block) + 1) * SECTOR);
+                if catalog.block != 0 {
+                    old_end = old_end.max((u64::from(catalog.block) + 1) * SECTOR);
+                }
                 b.catalog = Some((catalog, place));
             }
         }
@@ -171,9 +245,22 @@ impl Bound {
         }
     }
 
-    /// Where boot image `i` (`img`) goes, or `None` when its entry is dropped.
-    fn place_image(&mut self, t: &Tree, img: &boot::Image, i: usize) -> Result<Option<Place>> {
-        match &img.location {
+    /// Where boot image `i` (`img`) goes, or `None` when its entry is dropped; `chosen` is
+    /// the file `set-boot-file` gave it.
+    fn place_image(
+        &mut self,
+        t: &Tree,
+        img: &boot::Image,
+        i: usize,
+        chosen: Option<&str>,
+    ) -> Result<Option<Place>> {
+        let chosen = chosen.map(|path| {
+            Location::File(boot::TreeFile {
+                path: path.to_string(),
+                size: 0,
+            })
+        });
+        match chosen.as_ref().unwrap_or(&img.location) {
             Location::File(f) => match t.find(&f.path) {
                 Some(obj) if matches!(t.objs[obj].content, Content::Spans { .. }) => {
                     Ok(Some(Place::File(obj)))
@@ -422,7 +509,25 @@ impl Bound {
                 tail: tail.clone(),
             };
             let chained = self.chained.map(|(chain, i)| (chain, blocks[i].0));
-            let r = replay::relocate(&self.layout.system, &reloc, chained, &self.image, self.drop)?;
+            let efi: Vec<(u64, u64)> = self
+                .added_efi
+                .iter()
+                .map(|&i| {
+                    let len = match self.entries[i].place {
+                        Place::File(obj) => t.objs[obj].meta.size,
+                        _ => 0,
+                    };
+                    (u64::from(blocks[i].0) * SECTOR, len)
+                })
+                .collect();
+            let r = replay::relocate(
+                &self.layout.system,
+                &reloc,
+                chained,
+                &efi,
+                &self.image,
+                self.drop,
+            )?;
             self.warnings.extend(r.warnings);
             let n = r.area.len().min(area.len());
             area[..n].copy_from_slice(&r.area[..n]);
@@ -486,15 +591,17 @@ impl Bound {
         Ok(bytes)
     }
 
-    /// El Torito's boot record pointing at the catalog at `block`.
+    /// El Torito's boot record pointing at the catalog at `block`: the original's, or a new
+    /// one.
     fn boot_record(&self, block: u32) -> Vec<u8> {
-        let mut record: BootRecord = self
-            .layout
-            .boot_record
-            .as_ref()
-            .map(|br| br.record.clone())
-            .expect("a catalog comes from a boot record");
-        record.system_use[..4].copy_from_slice(&block.to_le_bytes());
+        let record = match &self.layout.boot_record {
+            Some(br) => {
+                let mut record = br.record.clone();
+                record.system_use[..4].copy_from_slice(&block.to_le_bytes());
+                record
+            }
+            None => BootRecord::el_torito(block),
+        };
         Descriptor {
             offset: 17 * SECTOR,
             kind: Kind::Boot,

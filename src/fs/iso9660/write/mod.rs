@@ -23,6 +23,9 @@
 //! - The ISO 9660:1999 descriptor, when the original has one, is written pointing at the
 //!   primary tree (as genisoimage writes it; xorriso's separate tree is not rebuilt).
 //! - Associated files, not listed by the tree, are not written.
+//! - xorriso's MD5 tags (`-md5 on`) and the checksum attributes that index them
+//!   (`isofs.ca`, `isofs.cx`) are dropped with a warning, not recomputed; an implanted MD5
+//!   (implantisomd5) is computed again by the commit ([`crate::boot::isomd5`]).
 
 mod boot;
 mod dirs;
@@ -79,6 +82,8 @@ pub struct Options {
     /// Leave out the El Torito entries and partitions whose boot files are gone, instead of
     /// stopping (`commit --drop-boot`).
     pub drop_boot: bool,
+    /// Changes to the boot setup staged (`set-boot-file`, `boot-add-efi`).
+    pub boot: crate::boot::edits::BootEdits,
 }
 
 /// The plan of a new image holding `tree`, in the format of `original` (see the module doc).
@@ -92,7 +97,9 @@ pub fn plan(
     opts: &Options,
 ) -> Result<Plan> {
     let image = original.source().name().to_string();
-    let mut t = tree::Tree::gather(original, tree, provenance)?;
+    // xorriso's MD5 tags and the checksum attributes that go with them are not recomputed.
+    let md5_tags = !crate::boot::md5tags::read(original.source().as_ref())?.is_empty();
+    let mut t = tree::Tree::gather(original, tree, provenance, !md5_tags)?;
     let bound = boot::Bound::bind(original, &mut t, opts)?;
     let find = |kind: fn(&Kind) -> bool| {
         original
@@ -192,6 +199,12 @@ pub fn plan(
     let mut plan = emit::emit(original, tree, &t, &style, &trees, &layout, pieces)?;
     for w in warnings {
         plan.warn(w);
+    }
+    if md5_tags {
+        plan.warn(
+            "xorriso's MD5 tags (-md5 on) and checksum attributes are not recomputed: dropped"
+                .into(),
+        );
     }
     Ok(plan)
 }

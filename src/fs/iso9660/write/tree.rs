@@ -110,6 +110,10 @@ impl Same {
 /// The tree to write.
 pub(super) struct Tree {
     pub(super) objs: Vec<Obj>,
+    /// Copy the original's AL entries as recorded while the attributes are unchanged (false
+    /// when they hold xorriso's MD5 bookkeeping, `isofs.ca` and `isofs.cx`, which would no
+    /// longer match).
+    keep_raw_al: bool,
     /// The `rr_moved` directory, when relocation made one.
     pub(super) rr_moved: Option<usize>,
 }
@@ -120,9 +124,11 @@ impl Tree {
         original: &IsoFs,
         tree: &dyn FileSystem,
         provenance: &dyn Fn(Ino) -> Provenance,
+        keep_raw_al: bool,
     ) -> Result<Tree> {
         let mut t = Tree {
             objs: Vec::new(),
+            keep_raw_al,
             rr_moved: None,
         };
         let root = tree.root();
@@ -176,7 +182,7 @@ impl Tree {
         };
         let mut recorded = recorded;
         let (al, al_encoded) = match original.has_rock_ridge() {
-            true => attribute_list(original, tree, ino, recorded.as_mut())?,
+            true => attribute_list(original, tree, ino, recorded.as_mut(), self.keep_raw_al)?,
             false => (Vec::new(), false),
         };
         let kept = match (&recorded, prov) {
@@ -356,19 +362,20 @@ impl Tree {
 }
 
 /// The AL entries of `ino`'s attributes: the original's as recorded (with libisofs's own
-/// `isofs.` ones) while the attributes are the original's, else the tree's encoded. The
-/// original's AL entries leave `recorded`. True when encoded.
+/// `isofs.` ones) while the attributes are the original's and `keep_raw`, else the tree's
+/// encoded. The original's AL entries leave `recorded`. True when encoded.
 fn attribute_list(
     original: &IsoFs,
     tree: &dyn FileSystem,
     ino: Ino,
     recorded: Option<&mut Recorded>,
+    keep_raw: bool,
 ) -> Result<(Vec<Vec<u8>>, bool)> {
     let xattrs = tree.xattrs(ino)?;
     if let Some(r) = recorded {
         let raw: Vec<Vec<u8>> = r.entries_of(b"AL").cloned().collect();
         r.entries.retain(|e| !e.starts_with(b"AL"));
-        if !raw.is_empty() && xattrs == original.xattrs(ino)? {
+        if keep_raw && !raw.is_empty() && xattrs == original.xattrs(ino)? {
             return Ok((raw, false));
         }
     }
