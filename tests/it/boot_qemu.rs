@@ -8,6 +8,7 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::boot_images::{copy, guid_hex, image, value_fields, xorriso};
@@ -45,6 +46,32 @@ fn ovmf() -> (PathBuf, PathBuf) {
     .map(|(code, vars)| (dir.join(code), dir.join(vars)))
     .find(|(code, vars)| code.exists() && vars.exists())
     .expect("OVMF_CODE*.fd and OVMF_VARS*.fd in /usr/share/OVMF (tests/run installs ovmf)")
+}
+
+/// A place to run one machine: at most one per CPU at a time across the tests, so that TCG
+/// boots stay well under [`BOOT_LIMIT`] on a loaded host. Given back when dropped.
+struct Slot;
+
+static RUNNING: Mutex<usize> = Mutex::new(0);
+static FREED: Condvar = Condvar::new();
+
+impl Slot {
+    fn take() -> Slot {
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let mut running = RUNNING.lock().unwrap_or_else(|e| e.into_inner());
+        while *running >= cpus {
+            running = FREED.wait(running).unwrap_or_else(|e| e.into_inner());
+        }
+        *running += 1;
+        Slot
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        *RUNNING.lock().unwrap_or_else(|e| e.into_inner()) -= 1;
+        FREED.notify_one();
+    }
 }
 
 /// qemu, killed when dropped (a failed test leaves no machine running).
@@ -127,6 +154,7 @@ fn boot(image: &Path, firmware: Firmware, drive: Drive, marker: &str) -> Duratio
             format!("file={img},format=raw,if=ide"),
         ],
     });
+    let _slot = Slot::take();
     let start = Instant::now();
     let mut qemu = Qemu(
         Command::new("qemu-system-x86_64")
@@ -306,7 +334,7 @@ fn isolinux_remastered_boots_as_cd_and_hard_disk() {
     // 1.5 MiB: the image grows past the isohybrid cylinder (1 MiB) it filled, so the system
     // area, the padding and the appended EFI partition must follow.
     let kernel_file = dir.path().join("kernel");
-    std::fs::write(&kernel_file, "not a kernel\n".repeat(3 << 17)).expect("a host file");
+    std::fs::write(&kernel_file, vec![b'k'; 3 << 19]).expect("a host file");
     let new = remaster(
         "boot-isolinux",
         dir.path(),
