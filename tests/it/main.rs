@@ -7,6 +7,7 @@ mod boot_images;
 mod boot_md5;
 mod boot_mkisofs;
 mod boot_partitions;
+mod boot_qemu;
 mod boot_replay;
 mod boot_report;
 mod commands_inspect;
