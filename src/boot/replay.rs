@@ -343,8 +343,8 @@ pub fn relocate(
         let what = format!(
             "{table} partition {number} (bytes {} to {}): nothing the new image keeps begins or \
              ends there",
-            start * unit,
-            (start + len) * unit
+            start.saturating_mul(unit),
+            start.saturating_add(len).saturating_mul(unit)
         );
         if drop {
             Ok(format!("{what}: dropped"))
@@ -409,6 +409,33 @@ pub fn relocate(
         }
     }
     let mut backup = None;
+    // A GPT whose CRCs fail is garbage to re-encode: refused, or with `drop` left out (its
+    // header blanked, so nothing reads it).
+    if let Some(g) = sys.gpt.as_ref().filter(|g| !g.valid()) {
+        let what = format!(
+            "the GPT at sector {} ({})",
+            g.header_sector,
+            g.problems.join("; ")
+        );
+        if !drop {
+            return Err(Error::corrupt(
+                image,
+                "GPT header",
+                g.header_sector.saturating_mul(SECTOR),
+                format!(
+                    "{what}: not replayed; `commit --drop-boot` writes the image without it; \
+                     nothing written"
+                ),
+            ));
+        }
+        warnings.push(format!("{what}: dropped"));
+        let at = g.header_sector.saturating_mul(SECTOR) as usize;
+        if let Some(h) = sys.bytes.get_mut(at..at.saturating_add(SECTOR as usize)) {
+            h.fill(0);
+        }
+        sys.gpt = None;
+        sys.gpt_backup = None;
+    }
     if let Some(g) = &mut sys.gpt {
         let last = new_len / SECTOR - 1;
         let array_sectors = backup_sectors(g) - 1;
@@ -431,11 +458,12 @@ pub fn relocate(
         for &(start, len) in efi {
             add_gpt_efi(g, start, len, &mut warnings);
         }
-        g.last_usable = if g.last_usable + 1 >= old_backup_array {
-            backup_array - 1
-        } else {
-            r.map((g.last_usable + 1) * SECTOR, true)
-                .map_or(backup_array - 1, |e| e / SECTOR - 1)
+        let usable_end = g.last_usable.saturating_add(1);
+        g.last_usable = match usable_end.checked_mul(SECTOR) {
+            Some(end) if usable_end < old_backup_array => r
+                .map(end, true)
+                .map_or(backup_array - 1, |e| (e / SECTOR).max(1) - 1),
+            _ => backup_array - 1,
         };
         g.backup = last;
         let b = g.backup();

@@ -565,3 +565,78 @@ fn boot_replay_set_boot_file_boots_another_file_patched_for_it() {
     let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
     assert!(err.contains("has 2 boot images"), "{err}");
 }
+
+/// `name` with its primary GPT changed by `change` and written back, its CRCs recomputed
+/// when `crcs` (else the old CRCs left, so they fail).
+fn with_gpt(
+    name: &str,
+    dir: &Path,
+    crcs: bool,
+    change: fn(&mut isofish::boot::gpt::Gpt),
+) -> PathBuf {
+    use isofish::source::FileSource;
+    let path = dir.join(format!("{name}-gpt.iso"));
+    std::fs::copy(image(name), &path).unwrap();
+    let mut g = isofish::boot::gpt::read_at(&FileSource::open(&path).unwrap(), 1)
+        .unwrap()
+        .unwrap();
+    change(&mut g);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let array = g.encode_array().unwrap();
+    let at = g.array_sector as usize * 512;
+    bytes[at..at + array.len()].copy_from_slice(&array);
+    if crcs {
+        bytes[512..1024].copy_from_slice(&g.encode_header().unwrap());
+    }
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+#[test]
+fn boot_replay_hostile_partition_tables_are_refused_naming_them() {
+    let dir = scratch();
+    let new = dir.path().join("new.iso");
+    let commit = |image: &Path, drop: bool| {
+        let mut args = vec!["-a", s(image), "commit"];
+        if drop {
+            args.push("--drop-boot");
+        }
+        args.push(s(&new));
+        let out = isofish().args(&args).output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    // An entry far past the image, with CRCs that hold: nothing the new image keeps is there.
+    let far = with_gpt("boot-appended", dir.path(), true, |g| {
+        g.entries[0].first = u64::MAX - 8;
+    });
+    let (code, err) = commit(&far, false);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("GPT partition 1") && err.contains("--drop-boot"),
+        "{err}"
+    );
+    let (code, err) = commit(&far, true);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        err.contains("GPT partition 1") && err.contains("dropped"),
+        "{err}"
+    );
+    // CRCs that fail: the table is not re-encoded as if it were right.
+    let bad = with_gpt("boot-appended", dir.path(), false, |g| {
+        g.entries[0].last += 1
+    });
+    let (code, err) = commit(&bad, false);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("GPT") && err.contains("CRC"), "{err}");
+    let (code, err) = commit(&bad, true);
+    assert_eq!(code, Some(0), "{err}");
+    let report = xorriso(&new);
+    assert!(
+        values(&report, "GPT start and size").is_empty(),
+        "{report:?}"
+    );
+    assert_eq!(values(&report, "El Torito boot img").len(), 2, "{report:?}");
+}

@@ -184,7 +184,8 @@ impl Bound {
             let chained = b.layout.mbr_code.chain();
             for (i, img) in b.layout.images.clone().into_iter().enumerate() {
                 if !matches!(img.location, Location::Partition(_)) {
-                    old_end = old_end.max(img.start() + img.whole_len());
+                    let end = img.start().saturating_add(img.whole_len());
+                    old_end = old_end.max(end.min(b.src.len()));
                 }
                 let chosen = opts.boot.files.get(&(i + 1));
                 let Some(place) = b.place_image(t, &img, i, chosen.map(String::as_str))? else {
