@@ -9,6 +9,26 @@ use std::sync::{Mutex, OnceLock};
 
 use crate::common::{isofish, root, tool};
 
+/// The ISO boot fixtures: every layout the boot tests hold isofish to (boot-extended, an MBR
+/// disk that is no ISO, aside).
+pub const ISO_LAYOUTS: &[&str] = &[
+    "boot-eltorito",
+    "boot-appended",
+    "boot-hybrid",
+    "boot-apm",
+    "boot-grub",
+    "boot-floppy",
+    "boot-harddisk",
+    "boot-multi-efi",
+    "boot-gpt-appended",
+    "boot-ubuntu",
+    "boot-hidden",
+    "boot-isohybrid",
+    "boot-isohybrid-uefi",
+    "boot-platforms",
+    "boot-criteria",
+];
+
 /// The image `name`: the checked-in fixture, or one built on demand.
 pub fn image(name: &str) -> PathBuf {
     let checked_in = root().join("tests/fixtures").join(format!("{name}.iso"));
