@@ -367,3 +367,81 @@ fn grub_remastered_boots_under_seabios_and_ovmf() {
     boot_all(&new, BIOS_AND_UEFI, MARKER);
     assert_efi_partitions_hold_the_loader(&new);
 }
+
+/// A boot file removed: the commit stops naming the El Torito entry; with `--drop-boot` the
+/// image has no such entry, and the rest (isolinux, as CD and as hard disk) still boots.
+#[test]
+fn a_dropped_efi_entry_leaves_the_bios_boot_working() {
+    let dir = scratch();
+    let config = format!("SERIAL 0 115200\nDEFAULT marker\nLABEL marker\n  KERNEL /{MARKER}\n");
+    let from = copy("boot-isolinux", dir.path());
+    let to = dir.path().join("dropped.iso");
+    let kernel = dir.path().join("kernel");
+    std::fs::write(&kernel, b"not a kernel").expect("a host file");
+    let commit = |extra: &[&str]| {
+        isofish()
+            .arg("-a")
+            .arg(&from)
+            .args(["write", "/isolinux/isolinux.cfg", &config, ":", "upload"])
+            .arg(&kernel)
+            .args([&format!("/{MARKER}"), ":"])
+            .args(["rm", "/boot/grub/efi.img", ":", "commit"])
+            .args(extra)
+            .arg(&to)
+            .output()
+            .expect("isofish runs")
+    };
+    let refused = commit(&[]);
+    assert_eq!(refused.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        err.contains("El Torito entry 2") && err.contains("efi.img"),
+        "{err}"
+    );
+    assert!(!to.exists());
+    let dropped = commit(&["--drop-boot"]);
+    assert!(dropped.status.success(), "{dropped:?}");
+    let report = xorriso(&to);
+    let images = crate::boot_images::values(&report, "El Torito boot img");
+    assert_eq!(images.len(), 1, "{images:?}");
+    assert!(images[0].contains("BIOS"), "{images:?}");
+    boot_all(&to, BIOS, &isolinux_loaded(MARKER));
+}
+
+/// The seeds' "make this BIOS image boot on UEFI too": a grub-mkrescue image whose EFI entry
+/// was dropped boots under SeaBIOS only; `boot-add-efi` with its EFI image makes it boot
+/// under OVMF again, as CD and as hard disk (the GPT entry the command adds).
+#[test]
+fn boot_add_efi_makes_a_bios_image_boot_on_uefi() {
+    let dir = scratch();
+    let from = copy("boot-grub", dir.path());
+    let efi = dir.path().join("efi.img");
+    let bios_only = dir.path().join("bios-only.iso");
+    isofish()
+        .arg("-a")
+        .arg(&from)
+        .args(["download", "/efi.img"])
+        .arg(&efi)
+        .args([":", "rm", "/efi.img", ":", "commit", "--drop-boot"])
+        .arg(&bios_only)
+        .assert()
+        .success();
+    let images = crate::boot_images::values(&xorriso(&bios_only), "El Torito boot img").len();
+    assert_eq!(images, 1, "only the BIOS entry is left");
+    let config = format!(
+        "serial --unit=0 --speed=115200\nterminal_input serial\nterminal_output serial\n\
+         echo {MARKER}\nsleep 60\n"
+    );
+    let uefi = dir.path().join("uefi.iso");
+    isofish()
+        .arg("-a")
+        .arg(&bios_only)
+        .args(["write", "/boot/grub/grub.cfg", &config, ":", "upload"])
+        .arg(&efi)
+        .args(["/EFI.IMG", ":", "boot-add-efi", "/EFI.IMG", ":", "commit"])
+        .arg(&uefi)
+        .assert()
+        .success();
+    boot_all(&uefi, BIOS_AND_UEFI, MARKER);
+    assert_efi_partitions_hold_the_loader(&uefi);
+}
