@@ -202,6 +202,21 @@ fn boot_replay_every_layout_keeps_its_setup() {
             assert!(old_problems.contains(p), "{name}: sgdisk finds {p:?}");
         }
         assert_eq!(tree(&new), tree(&original), "{name}: the tree");
+        // Every checksum the image carries about itself (GPT CRCs, El Torito's, boot-info
+        // tables') holds, as it held in the original.
+        let verify = |p: &Path| {
+            let out = isofish()
+                .args(["--ro", "-a", s(p), "verify"])
+                .output()
+                .unwrap();
+            (
+                out.status.success(),
+                String::from_utf8_lossy(&out.stdout).into_owned(),
+            )
+        };
+        let (was_ok, was) = verify(&original);
+        let (ok, now) = verify(&new);
+        assert!(ok || !was_ok, "{name}: verify\n{now}\nbefore:\n{was}");
         let readme = tool("isoinfo", &["-R", "-i", s(&new), "-x", "/README.TXT"], None);
         assert_eq!(
             String::from_utf8_lossy(&readme),
