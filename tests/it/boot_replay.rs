@@ -620,3 +620,31 @@ fn boot_replay_hostile_partition_tables_are_refused_naming_them() {
     );
     assert_eq!(values(&report, "El Torito boot img").len(), 2, "{report:?}");
 }
+
+#[test]
+fn boot_replay_boot_info_shows_the_setup_a_commit_will_write() {
+    let dir = scratch();
+    let copy = dir.path().join("copy.iso");
+    std::fs::copy(image("boot-hybrid"), &copy).unwrap();
+    let new = dir.path().join("new.iso");
+    let text = grown();
+    let staged = isofish()
+        .args([
+            "-a",
+            s(&copy),
+            "write",
+            "/README.TXT",
+            &text,
+            ":",
+            "boot-info",
+            "/dev/sda",
+        ])
+        .args([":", "commit", s(&new)])
+        .assert()
+        .success();
+    let staged = String::from_utf8_lossy(&staged.get_output().stdout).into_owned();
+    let committed = crate::boot_images::run(&new, &["boot-info", "/dev/sda"]);
+    let original = crate::boot_images::run(&copy, &["boot-info", "/dev/sda"]);
+    assert_eq!(staged, committed);
+    assert_ne!(staged, original, "the sizes and blocks moved");
+}
