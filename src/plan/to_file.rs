@@ -1,18 +1,23 @@
 //! A [`Plan`] written into a new host file from its first byte ([`write()`]): ranges of host
 //! files are moved by the kernel with `copy_file_range` (shared blocks where the filesystem can
 //! reflink; read and written here only when the host refuses), bytes held in memory and ranges
-//! of other sources are read and written at their offsets, zeros stay holes. One scratch buffer
-//! of [`BUF`] bytes and calls of at most 1 GiB each: memory stays bounded whatever the image's
-//! size. The atomic replacement of a file around this is [`super::atomic`].
+//! of other sources are gathered into large writes (an image's many small directories go out
+//! in a few calls, in whole pages), long runs of zeros stay holes. One scratch buffer of [`BUF`]
+//! bytes and calls of at most 1 GiB each: memory stays bounded whatever the image's size. The
+//! atomic replacement of a file around this is [`super::atomic`].
 
 use std::fs::File;
+use std::os::unix::fs::FileExt;
 
 use super::Plan;
-use crate::data::layout::Slice;
+use crate::data::layout::{read_exact, Slice};
 use crate::data::to_file::copy_slice;
+use crate::data::Span;
 
 /// The scratch buffer for the bytes that are read and written.
 pub const BUF: usize = 1 << 20;
+/// Zeros at least this long are left as a hole rather than written.
+const HOLE: u64 = 64 << 10;
 
 /// Writes `plan` into `out`, a new, empty host file, and gives the file the plan's length
 /// (a range of zeros at the end included). `progress` is told of the bytes done, piece by
@@ -22,15 +27,37 @@ pub fn write(plan: &Plan, out: &File, progress: &dyn Fn(u64)) -> anyhow::Result<
     let mut buf = vec![0u8; BUF];
     let mut fast = true;
     let mut pos = 0;
+    // Bytes gathered in `buf` for the file's offset `pos - pending`.
+    let mut pending = 0usize;
+    let flush = |buf: &[u8], at: u64| -> anyhow::Result<()> {
+        out.write_all_at(buf, at)?;
+        progress(buf.len() as u64);
+        Ok(())
+    };
     for span in plan.spans() {
+        let len = span.len();
+        let gathered = !span.in_host_file() && !(matches!(span, Span::Zeros(_)) && len >= HOLE);
+        if gathered && len <= (BUF - pending) as u64 {
+            let to = &mut buf[pending..pending + len as usize];
+            match span {
+                Span::Zeros(_) => to.fill(0),
+                _ => read_exact(span, 0, to)?,
+            }
+            pending += len as usize;
+            pos += len;
+            continue;
+        }
+        flush(&buf[..pending], pos - pending as u64)?;
+        pending = 0;
         let slice = Slice {
             span,
             within: 0,
-            len: span.len(),
+            len,
         };
         copy_slice(&slice, pos, out, &mut fast, &mut buf, progress)?;
-        pos += span.len();
+        pos += len;
     }
+    flush(&buf[..pending], pos - pending as u64)?;
     out.set_len(plan.len())?;
     Ok(())
 }
