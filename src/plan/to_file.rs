@@ -36,7 +36,8 @@ pub fn write(plan: &Plan, out: &File, progress: &dyn Fn(u64)) -> anyhow::Result<
     };
     for span in plan.spans() {
         let len = span.len();
-        let gathered = !span.in_host_file() && !(matches!(span, Span::Zeros(_)) && len >= HOLE);
+        let hole = matches!(span, Span::Zeros(_)) && len >= HOLE;
+        let gathered = !span.in_host_file() && !hole;
         if gathered && len <= (BUF - pending) as u64 {
             let to = &mut buf[pending..pending + len as usize];
             match span {
