@@ -35,23 +35,49 @@ pub fn bad_name(name: &[u8]) -> Option<&'static str> {
     }
 }
 
+/// The `.` and `..` entries of one directory listing as a format records them: the first of
+/// each is the directory's own (not listed); any other is a bad name.
+#[derive(Default)]
+pub struct Dots([bool; 2]);
+
+impl Dots {
+    /// True when `name` is the directory's own `.` or `..` (the first of each seen).
+    pub fn own(&mut self, name: &[u8]) -> bool {
+        let seen = match name {
+            b"." => &mut self.0[0],
+            b".." => &mut self.0[1],
+            _ => return false,
+        };
+        !std::mem::replace(seen, true)
+    }
+}
+
 /// The entries one filesystem left out so far: the offsets of their structures (each said
 /// once, on stderr).
 #[derive(Default)]
 pub struct LeftOut(Mutex<HashSet<u64>>);
 
+/// Where an entry is recorded: the image, the structure and its offset.
+pub struct At<'a> {
+    pub image: &'a str,
+    pub structure: &'a str,
+    pub offset: u64,
+}
+
 impl LeftOut {
-    /// Leaves out the entry `name` of `image`, recorded by the `structure` at `offset`, because
-    /// `why`: says so on stderr (once per offset, at most [`MAX`] times) and marks the run.
-    pub fn entry(&self, image: &str, structure: &str, offset: u64, name: &[u8], why: &str) {
+    /// Leaves out the entry `name` recorded `at`, because `why`: says so on stderr (once per
+    /// offset, at most [`MAX`] times) and marks the run.
+    pub fn entry(&self, at: &At, name: &[u8], why: &str) {
         ANY.store(true, Ordering::Relaxed);
         let mut seen = lock(&self.0);
-        if seen.len() > MAX || !seen.insert(offset) {
+        if seen.len() > MAX || !seen.insert(at.offset) {
             return;
         }
+        let image = at.image;
         if seen.len() > MAX {
             eprintln!("isofish: warning: {image}: more entries left out are not shown");
         } else {
+            let (structure, offset) = (at.structure, at.offset);
             let name = String::from_utf8_lossy(name);
             eprintln!(
                 "isofish: warning: {image}: {structure} at offset {offset}: entry {name:?} left out: {why}"
@@ -59,16 +85,20 @@ impl LeftOut {
         }
     }
 
-    /// Leaves out the entry `name` when it is not a file name (see [`LeftOut::entry`]); true
-    /// when it was.
-    pub fn bad_name(&self, image: &str, structure: &str, offset: u64, name: &[u8]) -> bool {
-        match bad_name(name) {
-            Some(why) => {
-                self.entry(image, structure, offset, name, why);
-                true
-            }
-            None => false,
+    /// Whether the entry `name` recorded `at`, which names inode `target` in directory `dir`
+    /// of a tree whose root is `root`, is listed: not when its name is not a file name, nor
+    /// when it names `dir` or the root (a loop). Those are left out ([`LeftOut::entry`]).
+    pub fn admit(&self, at: &At, name: &[u8], dir: u64, target: u64, root: u64) -> bool {
+        if let Some(why) = bad_name(name) {
+            self.entry(at, name, why);
+            return false;
         }
+        if target == dir || target == root {
+            let why = format!("directory {dir} lists {target}, a directory loop");
+            self.entry(at, name, &why);
+            return false;
+        }
+        true
     }
 
     /// What was left out, for [`super::FileSystem::left_out`]: `None` when nothing was.
@@ -87,16 +117,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn bad_names_are_left_out_once_and_mark_the_run() {
+    fn bad_names_and_loops_are_left_out_once_and_mark_the_run() {
         let left = LeftOut::default();
         assert!(left.said().is_none());
-        assert!(!left.bad_name("x.img", "record", 10, b"ok"));
+        let at = At {
+            image: "x.img",
+            structure: "record",
+            offset: 10,
+        };
+        assert!(left.admit(&at, b"ok", 1, 2, 0));
         for name in [&b""[..], b".", b"..", b"a/b", b"a\0b"] {
             assert!(bad_name(name).is_some(), "{name:?}");
         }
-        assert!(left.bad_name("x.img", "record", 10, b".."));
-        assert!(left.bad_name("x.img", "record", 10, b".."));
+        assert!(!left.admit(&at, b"..", 1, 2, 0));
+        assert!(!left.admit(&at, b"loop", 1, 0, 0));
         assert!(any());
         assert!(left.said().is_some_and(|s| s.contains("(1: ")));
+        let mut dots = Dots::default();
+        assert!(dots.own(b".") && dots.own(b"..") && !dots.own(b"..") && !dots.own(b"a"));
     }
 }

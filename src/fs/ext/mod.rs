@@ -21,7 +21,7 @@ mod xattr;
 use std::sync::{Arc, Mutex};
 
 use crate::error::{lock_cache, Error, Result};
-use crate::fs::left_out::LeftOut;
+use crate::fs::left_out::{At, Dots, LeftOut};
 use crate::fs::{probe, DirEntry, FileKind, FileSystem, Ino, Metadata, Span, Xattr};
 use crate::source::Source;
 use data::{Content, Disk, FileData};
@@ -340,19 +340,12 @@ impl ExtFs {
             ));
         }
         let mut out = Vec::new();
-        // The directory's own `.` and `..` (the first of each); any other is left out.
-        let mut dots = [false; 2];
+        let mut dots = Dots::default();
         let image = self.source.name();
         let structure = "ext directory entry";
         self.each_entry(&inode, |name, child, at| {
-            if let Some(seen) = match name {
-                b"." => Some(&mut dots[0]),
-                b".." => Some(&mut dots[1]),
-                _ => None,
-            } {
-                if !std::mem::replace(seen, true) {
-                    return Ok(true);
-                }
+            if dots.own(name) {
+                return Ok(true);
             }
             if only.is_some_and(|o| o != name) {
                 return Ok(true);
@@ -367,12 +360,16 @@ impl ExtFs {
                     ),
                 ));
             }
-            if self.left_out.bad_name(image, structure, at, name) {
-                return Ok(true);
-            }
-            if u64::from(child) == dir || child == ROOT {
-                let why = format!("directory inode {dir} lists inode {child}, a directory loop");
-                self.left_out.entry(image, structure, at, name, &why);
+            let place = At {
+                image,
+                structure,
+                offset: at,
+            };
+            let child_ino = u64::from(child);
+            if !self
+                .left_out
+                .admit(&place, name, dir, child_ino, u64::from(ROOT))
+            {
                 return Ok(true);
             }
             let meta = self.meta(&self.inode(u64::from(child))?)?;

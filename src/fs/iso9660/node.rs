@@ -232,9 +232,12 @@ impl IsoFs {
 
     /// Leaves the entry of `rec`, named `name`, out of its directory's listing, because `why`.
     fn leave_out(&self, rec: &Record, name: &[u8], why: &str) {
-        let image = self.image();
-        self.left_out
-            .entry(image, "directory record", rec.offset, name, why);
+        let at = crate::fs::left_out::At {
+            image: self.image(),
+            structure: "directory record",
+            offset: rec.offset,
+        };
+        self.left_out.entry(&at, name, why);
     }
 
     /// Records the directory of `rec`, named `name` and listed in `parent`, as the extent of

@@ -23,8 +23,8 @@ use backhand::v4::inode::InodeInner;
 use backhand::{Fragment, Id, Inode, Squashfs};
 
 use crate::error::{Error, Result};
+use crate::fs::left_out::{At, LeftOut};
 use crate::fs::{DirEntry, FileKind, FileSystem, Ino, Metadata, Timestamp, Xattr};
-use crate::fs::left_out::LeftOut;
 use crate::ondisk::Fields;
 use crate::source::io::SourceReader;
 use crate::source::Source;
@@ -398,15 +398,12 @@ impl FileSystem for SquashFs {
         let mut out = Vec::with_capacity(raw.len());
         for e in raw {
             let target = u64::from(e.inode_number);
-            let at = (start + e.at) as u64;
-            let image = self.source.name();
-            let table = "squashfs directory table (decompressed)";
-            if self.left_out.bad_name(image, table, at, &e.name) {
-                continue;
-            }
-            if target == dir || target == self.root() {
-                let why = format!("directory inode {dir} lists inode {target}, a directory loop");
-                self.left_out.entry(image, table, at, &e.name, &why);
+            let at = At {
+                image: self.source.name(),
+                structure: "squashfs directory table (decompressed)",
+                offset: (start + e.at) as u64,
+            };
+            if !self.left_out.admit(&at, &e.name, dir, target, self.root()) {
                 continue;
             }
             out.push(DirEntry {

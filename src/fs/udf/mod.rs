@@ -32,7 +32,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use crate::error::{lock_cache, Error, Result};
-use crate::fs::left_out::LeftOut;
+use crate::fs::left_out::{At, LeftOut};
 use crate::fs::{DirEntry, FileKind, FileSystem, Ino, Metadata, MountOptions, Span};
 use crate::source::Source;
 use partition::Extent;
@@ -358,16 +358,17 @@ impl UdfFs {
                 )
             })?;
             let (loc, within) = block_of(at);
-            let offset = self.vol.offset_hint(loc) + within;
-            let image = self.image();
-            let structure = "UDF file identifier";
+            let place = At {
+                image: self.image(),
+                structure: "UDF file identifier",
+                offset: self.vol.offset_hint(loc) + within,
+            };
             let target = ino_of(f.icb.loc);
-            if self.left_out.bad_name(image, structure, offset, name.as_bytes()) {
-                continue;
-            }
-            if target == dir || f.icb.loc == self.root {
-                let why = format!("directory {dir} lists {target}, a directory loop");
-                self.left_out.entry(image, structure, offset, name.as_bytes(), &why);
+            let root = ino_of(self.root);
+            if !self
+                .left_out
+                .admit(&place, name.as_bytes(), dir, target, root)
+            {
                 continue;
             }
             names.push((name.into_bytes(), target));
