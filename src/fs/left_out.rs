@@ -24,6 +24,12 @@ pub fn any() -> bool {
     ANY.load(Ordering::Relaxed)
 }
 
+/// Marks the run as one that left an entry out: for the session's walk, which skips what a
+/// listing holds but a walk cannot take (a name twice, a directory met again below itself).
+pub fn mark() {
+    ANY.store(true, Ordering::Relaxed);
+}
+
 /// Why a name cannot be a file name (`None`: it can): the test every reader applies.
 pub fn bad_name(name: &[u8]) -> Option<&'static str> {
     match name {
@@ -68,7 +74,7 @@ impl LeftOut {
     /// Leaves out the entry `name` recorded `at`, because `why`: says so on stderr (once per
     /// offset, at most [`MAX`] times) and marks the run.
     pub fn entry(&self, at: &At, name: &[u8], why: &str) {
-        ANY.store(true, Ordering::Relaxed);
+        mark();
         let mut seen = lock(&self.0);
         if seen.len() > MAX || !seen.insert(at.offset) {
             return;
