@@ -113,6 +113,13 @@ fn small_tree(top: &Path) {
     std::fs::write(top.join("top.txt"), b"at the top\n").unwrap();
 }
 
+/// A change to an image's bytes, given where the name of the entry to damage lies.
+type Mutation = dyn Fn(&mut Vec<u8>, usize);
+
+fn le32(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(b[at..at + 4].try_into().unwrap())
+}
+
 /// Where `needle` occurs in `hay` (once).
 fn find(hay: &[u8], needle: &[u8]) -> usize {
     let at = hay
@@ -141,21 +148,32 @@ fn made(
 }
 
 #[test]
-fn squashfs_leaves_out_a_bad_name() {
+fn squashfs_leaves_out_a_bad_name_or_a_loop() {
     let mksquashfs = |top: &Path, image: &Path| {
         let flags = ["-noI", "-noD", "-noF", "-noX", "-quiet", "-no-progress"];
         let mut args = vec![top.to_str().unwrap(), image.to_str().unwrap()];
         args.extend(flags);
         tool("mksquashfs", &args, None);
     };
-    for (bad, shown) in [
-        (&b"bad/name-here"[..], "bad/name-here"),
-        (b"bad\0name-here", "bad\0name-here"),
-    ] {
+    // An entry: inode offset (u16), inode number delta (i16) from its run's header, type,
+    // name size, name; the header before /d's first entry: count, start block, base inode.
+    let point_at_root = |b: &mut Vec<u8>, name: usize| {
+        let entry = name - 8;
+        let base = i64::from(le32(b, entry - 12 + 8));
+        let root = i64::from(le32(b, 4)); // mksquashfs numbers the root last: inode_count
+        let delta = (root - base) as i16;
+        b[entry + 2..entry + 4].copy_from_slice(&delta.to_le_bytes());
+    };
+    let cases: [(&Mutation, &str); 3] = [
+        (&|b, name| b[name + 3] = b'/', "bad/name-here"),
+        (&|b, name| b[name + 3] = 0, "bad\0name-here"),
+        (&point_at_root, "bad-name-here"),
+    ];
+    for (mutate, shown) in cases {
         let offset = std::cell::Cell::new(0);
         let (dir, tree) = made(mksquashfs, |b| {
             let name = find(b, b"bad-name-here");
-            b[name..name + bad.len()].copy_from_slice(bad);
+            mutate(b, name);
             // The directory table (uncompressed, one metadata block: a 2-byte header) starts
             // at the superblock's directory_table_start (byte 72); an entry's name follows its
             // 8-byte header.
@@ -179,22 +197,33 @@ fn squashfs_leaves_out_a_bad_name() {
 }
 
 #[test]
-fn ext_leaves_out_a_bad_name() {
+fn ext_leaves_out_a_bad_name_or_a_loop() {
     let mke2fs = |top: &Path, image: &Path| {
         let args = ["-q", "-F", "-t", "ext4", "-O", "^metadata_csum", "-d"];
         let mut args = args.to_vec();
         args.extend([top.to_str().unwrap(), image.to_str().unwrap(), "4M"]);
         tool("mke2fs", &args, None);
     };
-    for (bad, shown) in [(&b"bad/name-here"[..], "bad/name-here"), (b"..\0", "..")] {
+    // A directory entry: inode (u32), record length (u16), name length, type, name.
+    let cases: [(&Mutation, &str); 3] = [
+        (&|b, name| b[name + 3] = b'/', "bad/name-here"),
+        (
+            &|b, name| {
+                b[name - 2] = 2;
+                b[name..name + 2].copy_from_slice(b"..");
+            },
+            "..",
+        ),
+        (
+            &|b, name| b[name - 8..name - 4].copy_from_slice(&2u32.to_le_bytes()),
+            "bad-name-here",
+        ),
+    ];
+    for (mutate, shown) in cases {
         let offset = std::cell::Cell::new(0);
         let (dir, tree) = made(mke2fs, |b| {
-            // A directory entry: inode (u32), record length (u16), name length, type, name.
             let name = find(b, b"bad-name-here");
-            if bad.len() == 3 {
-                b[name - 2] = 2;
-            }
-            b[name..name + bad.len()].copy_from_slice(bad);
+            mutate(b, name);
             offset.set((name - 8) as u64);
         });
         // mke2fs adds lost+found to the tree it was given.
