@@ -72,7 +72,7 @@ pub struct At<'a> {
 
 impl LeftOut {
     /// Leaves out the entry `name` recorded `at`, because `why`: says so on stderr (once per
-    /// offset, at most [`MAX`] times) and marks the run.
+    /// offset, at most 64 times) and marks the run.
     pub fn entry(&self, at: &At, name: &[u8], why: &str) {
         mark();
         let mut seen = lock(&self.0);

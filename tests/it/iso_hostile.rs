@@ -472,7 +472,7 @@ fn an_unusable_joliet_name_is_left_out_and_the_rest_reads() {
     for (what, mutate, shown) in cases {
         let mut img = Image::sample();
         let root = joliet_root(&img);
-        let readme = img.record(root, &ucs2("README.TXT"));
+        let readme = img.record(root, ucs2("README.TXT"));
         mutate(&mut img.0, readme);
         left_out(what, &img, "joliet", "-J", "README.TXT", readme, shown);
     }
