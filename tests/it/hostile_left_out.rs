@@ -131,21 +131,43 @@ fn find(hay: &[u8], needle: &[u8]) -> usize {
     at
 }
 
-/// The small tree made into an image by `make(tree, image)`, then damaged by `damage`.
-fn made(
-    make: impl Fn(&Path, &Path),
-    damage: impl Fn(&mut Vec<u8>),
-) -> (tempfile::TempDir, Vec<String>) {
+/// The small tree made into an image by `make(tree, image)` (which adds `extra` to the tree),
+/// its entry `d/bad-name-here` damaged by `mutate`, reads but for that entry; the warning
+/// names it as `shown`, with the `structure` at `offset(image bytes, where its name lies)`.
+fn small_case(
+    make: &dyn Fn(&Path, &Path),
+    extra: &[&str],
+    (mutate, shown): (&Mutation, &str),
+    structure: &str,
+    offset: &dyn Fn(&[u8], usize) -> usize,
+) {
     let dir = scratch();
     let top = dir.path().join("tree");
     small_tree(&top);
     let image = dir.path().join("bad.img");
     make(&top, &image);
     let mut bytes = std::fs::read(&image).unwrap();
-    damage(&mut bytes);
+    let name = find(&bytes, b"bad-name-here");
+    let at = offset(&bytes, name) as u64;
+    mutate(&mut bytes, name);
     std::fs::write(&image, bytes).unwrap();
-    (dir, host_tree(&top))
+    let mut tree = host_tree(&top);
+    tree.extend(extra.iter().map(|p| p.to_string()));
+    reads_but_for(&Damaged {
+        image: &image,
+        options: "",
+        tree,
+        gone: "d/bad-name-here",
+        structure,
+        offset: at,
+        shown,
+        kept: ("d/keep.txt", std::fs::read(top.join("d/keep.txt")).unwrap()),
+    });
 }
+
+/// Puts `/` (or NUL) in the middle of the name.
+const SLASH: (&Mutation, &str) = (&|b, name| b[name + 3] = b'/', "bad/name-here");
+const NUL: (&Mutation, &str) = (&|b, name| b[name + 3] = 0, "bad\0name-here");
 
 #[test]
 fn squashfs_leaves_out_a_bad_name_or_a_loop() {
@@ -164,35 +186,12 @@ fn squashfs_leaves_out_a_bad_name_or_a_loop() {
         let delta = (root - base) as i16;
         b[entry + 2..entry + 4].copy_from_slice(&delta.to_le_bytes());
     };
-    let cases: [(&Mutation, &str); 3] = [
-        (&|b, name| b[name + 3] = b'/', "bad/name-here"),
-        (&|b, name| b[name + 3] = 0, "bad\0name-here"),
-        (&point_at_root, "bad-name-here"),
-    ];
-    for (mutate, shown) in cases {
-        let offset = std::cell::Cell::new(0);
-        let (dir, tree) = made(mksquashfs, |b| {
-            let name = find(b, b"bad-name-here");
-            mutate(b, name);
-            // The directory table (uncompressed, one metadata block: a 2-byte header) starts
-            // at the superblock's directory_table_start (byte 72); an entry's name follows its
-            // 8-byte header.
-            let table = u64::from_le_bytes(b[72..80].try_into().unwrap()) as usize;
-            offset.set((name - 8 - table - 2) as u64);
-        });
-        reads_but_for(&Damaged {
-            image: &dir.path().join("bad.img"),
-            options: "",
-            tree,
-            gone: "d/bad-name-here",
-            structure: "squashfs directory table (decompressed)",
-            offset: offset.get(),
-            shown,
-            kept: (
-                "d/keep.txt",
-                std::fs::read(dir.path().join("tree/d/keep.txt")).unwrap(),
-            ),
-        });
+    // The directory table (uncompressed, one metadata block: a 2-byte header) starts at the
+    // superblock's directory_table_start (byte 72); an entry's name follows its 8-byte header.
+    let offset = |b: &[u8], name: usize| name - 8 - le32(b, 72) as usize - 2;
+    for case in [SLASH, NUL, (&point_at_root, "bad-name-here")] {
+        let table = "squashfs directory table (decompressed)";
+        small_case(&mksquashfs, &[], case, table, &offset);
     }
 }
 
@@ -205,42 +204,20 @@ fn ext_leaves_out_a_bad_name_or_a_loop() {
         tool("mke2fs", &args, None);
     };
     // A directory entry: inode (u32), record length (u16), name length, type, name.
-    let cases: [(&Mutation, &str); 3] = [
-        (&|b, name| b[name + 3] = b'/', "bad/name-here"),
-        (
-            &|b, name| {
-                b[name - 2] = 2;
-                b[name..name + 2].copy_from_slice(b"..");
-            },
-            "..",
-        ),
-        (
-            &|b, name| b[name - 8..name - 4].copy_from_slice(&2u32.to_le_bytes()),
-            "bad-name-here",
-        ),
-    ];
-    for (mutate, shown) in cases {
-        let offset = std::cell::Cell::new(0);
-        let (dir, tree) = made(mke2fs, |b| {
-            let name = find(b, b"bad-name-here");
-            mutate(b, name);
-            offset.set((name - 8) as u64);
-        });
+    let dot_dot = |b: &mut Vec<u8>, name: usize| {
+        b[name - 2] = 2;
+        b[name..name + 2].copy_from_slice(b"..");
+    };
+    let root = |b: &mut Vec<u8>, name: usize| b[name - 8..name - 4].copy_from_slice(&[2, 0, 0, 0]);
+    for case in [SLASH, (&dot_dot, ".."), (&root, "bad-name-here")] {
         // mke2fs adds lost+found to the tree it was given.
-        let tree = [tree, vec!["lost+found".to_string()]].concat();
-        reads_but_for(&Damaged {
-            image: &dir.path().join("bad.img"),
-            options: "",
-            tree,
-            gone: "d/bad-name-here",
-            structure: "ext directory entry",
-            offset: offset.get(),
-            shown,
-            kept: (
-                "d/keep.txt",
-                std::fs::read(dir.path().join("tree/d/keep.txt")).unwrap(),
-            ),
-        });
+        small_case(
+            &mke2fs,
+            &["lost+found"],
+            case,
+            "ext directory entry",
+            &|_, name| name - 8,
+        );
     }
 }
 
@@ -250,31 +227,11 @@ fn erofs_leaves_out_a_bad_name_and_lists_the_rest_of_its_directory() {
         let args = ["--quiet", image.to_str().unwrap(), top.to_str().unwrap()];
         tool("mkfs.erofs", &args, None);
     };
-    for (bad, shown) in [
-        (&b"bad/name-here"[..], "bad/name-here"),
-        (b"bad\0name-here", "bad\0name-here"),
-    ] {
-        let offset = std::cell::Cell::new(0);
-        let (dir, tree) = made(mkfs, |b| {
-            // /d's dirents (12 bytes each: `.`, `..`, `bad-name-here`, `keep.txt`, `sub`), then
-            // their names in the same order.
-            let names = find(b, b"...bad-name-here");
-            b[names + 3..names + 3 + bad.len()].copy_from_slice(bad);
-            offset.set((names - 5 * 12 + 2 * 12) as u64);
-        });
-        reads_but_for(&Damaged {
-            image: &dir.path().join("bad.img"),
-            options: "",
-            tree,
-            gone: "d/bad-name-here",
-            structure: "erofs dirent",
-            offset: offset.get(),
-            shown,
-            kept: (
-                "d/sub/deep.txt",
-                std::fs::read(dir.path().join("tree/d/sub/deep.txt")).unwrap(),
-            ),
-        });
+    // /d's dirents (12 bytes each: `.`, `..`, `bad-name-here`, `keep.txt`, `sub`), then their
+    // names in the same order: the third dirent's.
+    let offset = |_: &[u8], name: usize| name - 3 - 5 * 12 + 2 * 12;
+    for case in [SLASH, NUL] {
+        small_case(&mkfs, &[], case, "erofs dirent", &offset);
     }
 }
 

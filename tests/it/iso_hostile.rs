@@ -9,6 +9,7 @@ use std::time::Duration;
 use isofish::fs::walk::{walk, Limits};
 
 use crate::common::{fixture, isofish, scratch, tool};
+use crate::hostile_left_out::{reads_but_for, Damaged};
 use crate::iso_oracle::open;
 
 const SECTOR: usize = 2048;
@@ -126,20 +127,24 @@ fn must_fail(what: &str, img: &Image) -> String {
     msg
 }
 
-/// Like [`must_fail`], and the CLI fails on `cmd` with exit status 1 and `isofish: error:`.
-fn cli_fails(img: &Image, cmd: &[&str], expect: &str) {
-    let dir = scratch();
-    let path = img.write(dir.path());
+/// The standard error of isofish run with `args`, which ends with exit status 1.
+fn fails(args: &[&str]) -> String {
     let out = isofish()
-        .args(["--ro", "-a", path.to_str().expect("utf-8")])
-        .args(cmd)
-        .timeout(Duration::from_secs(10))
+        .args(args)
+        .timeout(Duration::from_secs(20))
         .assert()
         .code(1)
         .get_output()
         .stderr
         .clone();
-    let err = String::from_utf8_lossy(&out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Like [`must_fail`], and the CLI fails on `cmd` with exit status 1 and `isofish: error:`.
+fn cli_fails(img: &Image, cmd: &[&str], expect: &str) {
+    let dir = scratch();
+    let path = img.write(dir.path());
+    let err = fails(&[&["--ro", "-a", path.to_str().expect("utf-8")], cmd].concat());
     assert!(err.starts_with("isofish: error: "), "{err}");
     assert!(err.contains(expect), "{cmd:?}: {err}");
 }
@@ -192,29 +197,22 @@ fn zeroed_descriptors_fail() {
 }
 
 /// What isoinfo lists of sample.iso (`-R`: the Rock Ridge tree, `-J`: the Joliet tree), as
-/// paths without their leading `/`, leaving out `gone` and what lies below it.
-fn isoinfo_without(tree: &str, gone: &str) -> Vec<String> {
+/// paths without their leading `/`.
+fn isoinfo_tree(tree: &str) -> Vec<String> {
     let sample = fixture("sample.iso");
     let out = tool(
         "isoinfo",
         &[tree, "-f", "-i", sample.to_str().unwrap()],
         None,
     );
-    let below = format!("{gone}/");
-    let mut paths: Vec<String> = String::from_utf8(out)
-        .unwrap()
-        .lines()
-        .map(|l| l.trim_start_matches('/').to_string())
-        .filter(|p| *p != gone && !p.starts_with(&below))
-        .collect();
-    paths.sort();
-    paths
+    let text = String::from_utf8(out).unwrap();
+    text.lines().map(|l| l[1..].to_string()).collect()
 }
 
-/// The damaged image reads but for one entry: the library walks it without error, and
-/// `find /` (with the mount options `options`) lists what isoinfo lists of the undamaged sample
-/// (`tree`: `-R` or `-J`) without `gone`; a warning names the image, the record at `offset` and
-/// the entry as `shown`; the exit status is 1. A commit would lose the entry: it is refused,
+/// The damaged image reads but for one entry (see [`reads_but_for`]): the library walks it
+/// without error, and the CLI (with the mount options `options`) lists what isoinfo lists of
+/// the undamaged sample (`tree`: `-R` or `-J`) without `gone`, with a warning naming the
+/// record at `offset` and the entry as `shown`. A commit would lose the entry: it is refused,
 /// and the image left as it was.
 fn left_out(
     what: &str,
@@ -230,65 +228,28 @@ fn left_out(
     let fs = open(&path, options).unwrap_or_else(|e| panic!("{what}: {e}"));
     walk(fs.as_ref(), Limits::default(), false, &mut |_| Ok(()))
         .unwrap_or_else(|e| panic!("{what}: {e}"));
-    let image = path.to_str().expect("utf-8");
-    let mount = format!("/dev/sda:/:{options}");
-    let out = isofish()
-        .args(["--ro", "-a", image, "-m", &mount, "find", "/"])
-        .timeout(Duration::from_secs(10))
-        .assert()
-        .code(1)
-        .get_output()
-        .clone();
-    let listed: Vec<String> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(str::to_string)
-        .collect();
-    assert_eq!(listed, isoinfo_without(tree, gone), "{what}");
-    let err = String::from_utf8_lossy(&out.stderr);
-    let warning = format!(
-        "isofish: warning: {image}: directory record at offset {offset}: entry {shown:?} left out: "
-    );
-    assert!(err.contains(&warning), "{what}: {err}");
-    assert!(!err.contains("error"), "{what}: {err}");
-    // The rest extracts: a file beside the entry left out comes out as isoinfo extracts it
-    // from the undamaged sample (isoinfo itself crashes on some of these images).
+    // isoinfo extracts the undamaged sample (it crashes on some of these images).
     let sample = fixture("sample.iso");
-    let sample = sample.to_str().unwrap();
-    let cfg = tool(
-        "isoinfo",
-        &["-x", "/ISOLINUX/ISOLINUX.CFG;1", "-i", sample],
-        None,
-    );
-    let dest = dir.path().join("out");
-    std::fs::create_dir(&dest).unwrap();
-    isofish()
-        .args([
-            "--ro",
-            "-a",
-            image,
-            "-m",
-            &mount,
-            "copy-out",
-            "/",
-            dest.to_str().unwrap(),
-        ])
-        .timeout(Duration::from_secs(10))
-        .assert()
-        .code(1);
-    let ours = std::fs::read(dest.join("isolinux/isolinux.cfg")).unwrap();
-    assert_eq!(ours, cfg, "{what}");
+    let cfg = [
+        "-x",
+        "/ISOLINUX/ISOLINUX.CFG;1",
+        "-i",
+        sample.to_str().unwrap(),
+    ];
+    reads_but_for(&Damaged {
+        image: &path,
+        options,
+        tree: isoinfo_tree(tree),
+        gone,
+        structure: "directory record",
+        offset: offset as u64,
+        shown,
+        kept: ("isolinux/isolinux.cfg", tool("isoinfo", &cfg, None)),
+    });
     let copy = dir.path().join("copy.iso");
     std::fs::copy(&path, &copy).unwrap();
-    let out = isofish()
-        .args(["-a", copy.to_str().unwrap(), "-m", &mount, "mkdir", "/new"])
-        .timeout(Duration::from_secs(20))
-        .assert()
-        .code(1)
-        .get_output()
-        .stderr
-        .clone();
-    let err = String::from_utf8_lossy(&out);
+    let mount = format!("/dev/sda:/:{options}");
+    let err = fails(&["-a", copy.to_str().unwrap(), "-m", &mount, "mkdir", "/new"]);
     assert!(
         err.contains("entries that cannot be read") && err.contains("nothing written"),
         "{what}: {err}"
@@ -308,37 +269,21 @@ fn a_looping_directory_is_left_out_and_the_rest_reads() {
     set_both32(&mut img.0[docs + 2..], root_lba);
     left_out("docs -> root", &img, "", "-R", "docs", docs, "docs");
 
-    // docs/GUIDE pointing at docs.
-    let mut img = Image::sample();
-    let docs_extent = img.extent_of(img.docs());
-    let guide = img.record(docs_extent, "GUIDE");
-    set_both32(&mut img.0[guide + 2..], (docs_extent / SECTOR) as u32);
-    left_out(
-        "guide -> docs",
-        &img,
-        "",
-        "-R",
-        "docs/guide",
-        guide,
-        "guide",
-    );
-
-    // Two directories sharing an extent (not a loop, but a walk could grow exponentially):
-    // the one met second is left out.
-    let mut img = Image::sample();
-    let docs_extent = img.extent_of(img.docs());
-    let isolinux = img.extent_of(img.record(img.root(), "ISOLINUX"));
-    let guide = img.record(docs_extent, "GUIDE");
-    set_both32(&mut img.0[guide + 2..], (isolinux / SECTOR) as u32);
-    left_out(
-        "guide -> isolinux",
-        &img,
-        "",
-        "-R",
-        "docs/guide",
-        guide,
-        "guide",
-    );
+    // docs/GUIDE pointing at docs (a loop), or at isolinux's extent (two directories
+    // sharing one: not a loop, but a walk could grow exponentially; the one met second is
+    // left out).
+    let sample = Image::sample();
+    let docs_extent = sample.extent_of(sample.docs());
+    let isolinux = sample.extent_of(sample.record(sample.root(), "ISOLINUX"));
+    let guide = sample.record(docs_extent, "GUIDE");
+    for (what, extent) in [
+        ("guide -> docs", docs_extent),
+        ("guide -> isolinux", isolinux),
+    ] {
+        let mut img = Image::sample();
+        set_both32(&mut img.0[guide + 2..], (extent / SECTOR) as u32);
+        left_out(what, &img, "", "-R", "docs/guide", guide, "guide");
+    }
 }
 
 #[test]
@@ -482,16 +427,14 @@ fn an_unusable_joliet_name_is_left_out_and_the_rest_reads() {
 fn symlink_loop_is_too_many_levels() {
     // links/loop-a -> loop-b -> loop-a, made by genisoimage and xorriso (make.sh).
     for name in ["level3-rr.iso", "rr112.iso"] {
-        let out = isofish()
-            .args(["--ro", "-a", fixture(name).to_str().expect("utf-8")])
-            .args(["cat", "/links/loop-a"])
-            .timeout(Duration::from_secs(10))
-            .assert()
-            .code(1)
-            .get_output()
-            .stderr
-            .clone();
-        let err = String::from_utf8_lossy(&out);
+        let image = fixture(name);
+        let err = fails(&[
+            "--ro",
+            "-a",
+            image.to_str().expect("utf-8"),
+            "cat",
+            "/links/loop-a",
+        ]);
         assert!(
             err.starts_with("isofish: error: ")
                 && err.contains("too many levels of symbolic links"),
