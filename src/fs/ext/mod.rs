@@ -365,17 +365,17 @@ impl ExtFs {
                 structure,
                 offset: at,
             };
-            let child_ino = u64::from(child);
+            let child = u64::from(child);
             if !self
                 .left_out
-                .admit(&place, name, dir, child_ino, u64::from(ROOT))
+                .admit(&place, name, dir, child, u64::from(ROOT))
             {
                 return Ok(true);
             }
-            let meta = self.meta(&self.inode(u64::from(child))?)?;
+            let meta = self.meta(&self.inode(child)?)?;
             out.push(DirEntry {
                 name: name.to_vec(),
-                ino: u64::from(child),
+                ino: child,
                 meta,
             });
             Ok(only.is_none())
