@@ -9,6 +9,7 @@ pub mod ext;
 pub mod fat;
 pub mod inotable;
 pub mod iso9660;
+pub mod left_out;
 pub mod probe;
 pub mod squashfs;
 pub mod udf;

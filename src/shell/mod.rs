@@ -24,7 +24,8 @@ use exec::{report, Failed, Flow, Shell};
 use line::Line;
 
 /// Runs isofish with the process's arguments; returns the exit status: 0, or 1 after an error
-/// (a bad flag included).
+/// (a bad flag included) or when a reader left an entry out of a listing
+/// ([`crate::fs::left_out`]).
 pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -34,7 +35,7 @@ pub fn main() -> i32 {
         }
     };
     match run(cli) {
-        Ok(Ok(_)) => 0,
+        Ok(Ok(_)) => i32::from(crate::fs::left_out::any()),
         Ok(Err(Failed)) => 1,
         Err(e) => {
             report(None, &e);

@@ -4,7 +4,8 @@
 //! directories). It is also the one place that guards the host against hostile names: an entry
 //! whose name is not a single path component (empty, `.`, `..`, a `/` or a NUL inside), or that
 //! repeats a name already seen in the same directory, is skipped with a warning, and a
-//! directory met again below itself (a loop in a corrupt image) is not entered twice. Warnings
+//! directory met again below itself (a loop in a corrupt image) is not entered twice; either
+//! makes the run exit 1 at its end ([`crate::fs::left_out`]). Warnings
 //! go to stderr ([`walk`]) or to the caller ([`walk_warning`], for the browser pane, which
 //! owns the terminal). So the
 //! relative paths it hands out can be joined to an extraction directory without escaping it.
@@ -14,7 +15,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
-use crate::fs::{FileKind, FileSystem, Metadata};
+use crate::fs::{left_out, FileKind, FileSystem, Metadata};
 use crate::vfs::{path, Node, Target, Vfs};
 
 /// Nesting deeper than this is treated as a loop in a corrupt image.
@@ -130,7 +131,9 @@ fn entries(vfs: &Vfs, dir: &Node, warn: Warn) -> Result<Vec<(Vec<u8>, Target)>> 
             warn(skip("appears twice in the directory"));
         } else {
             checked.push((name, target));
+            continue;
         }
+        left_out::mark();
     }
     Ok(checked)
 }
@@ -224,6 +227,7 @@ pub fn walk_warning(
                 "{}: not entered: the directory contains itself (a loop in the image)",
                 node.path
             ));
+            left_out::mark();
             continue;
         }
         let list = entries(vfs, &node, warn)?;

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use isofish::fs::walk::{walk, Limits};
 
-use crate::common::{fixture, isofish, scratch};
+use crate::common::{fixture, isofish, scratch, tool};
+use crate::hostile_left_out::{reads_but_for, Damaged};
 use crate::iso_oracle::open;
 
 const SECTOR: usize = 2048;
@@ -37,13 +38,14 @@ impl Image {
 
     /// Byte offset of the record named `iso_name` (as recorded: `README.TXT;1`, `DOCS`) in the
     /// directory extent at `dir`.
-    fn record(&self, dir: usize, iso_name: &str) -> usize {
+    fn record(&self, dir: usize, iso_name: impl AsRef<[u8]>) -> usize {
+        let iso_name = iso_name.as_ref();
         let mut pos = dir;
         loop {
             let len = self.0[pos] as usize;
-            assert!(len > 0, "{iso_name} not found");
+            assert!(len > 0, "{} not found", String::from_utf8_lossy(iso_name));
             let name_len = self.0[pos + 32] as usize;
-            if &self.0[pos + 33..pos + 33 + name_len] == iso_name.as_bytes() {
+            if &self.0[pos + 33..pos + 33 + name_len] == iso_name {
                 return pos;
             }
             pos += len;
@@ -125,20 +127,24 @@ fn must_fail(what: &str, img: &Image) -> String {
     msg
 }
 
-/// Like [`must_fail`], and the CLI fails on `cmd` with exit status 1 and `isofish: error:`.
-fn cli_fails(img: &Image, cmd: &[&str], expect: &str) {
-    let dir = scratch();
-    let path = img.write(dir.path());
+/// The standard error of isofish run with `args`, which ends with exit status 1.
+fn fails(args: &[&str]) -> String {
     let out = isofish()
-        .args(["--ro", "-a", path.to_str().expect("utf-8")])
-        .args(cmd)
-        .timeout(Duration::from_secs(10))
+        .args(args)
+        .timeout(Duration::from_secs(20))
         .assert()
         .code(1)
         .get_output()
         .stderr
         .clone();
-    let err = String::from_utf8_lossy(&out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Like [`must_fail`], and the CLI fails on `cmd` with exit status 1 and `isofish: error:`.
+fn cli_fails(img: &Image, cmd: &[&str], expect: &str) {
+    let dir = scratch();
+    let path = img.write(dir.path());
+    let err = fails(&[&["--ro", "-a", path.to_str().expect("utf-8")], cmd].concat());
     assert!(err.starts_with("isofish: error: "), "{err}");
     assert!(err.contains(expect), "{cmd:?}: {err}");
 }
@@ -190,31 +196,94 @@ fn zeroed_descriptors_fail() {
     );
 }
 
+/// What isoinfo lists of sample.iso (`-R`: the Rock Ridge tree, `-J`: the Joliet tree), as
+/// paths without their leading `/`.
+fn isoinfo_tree(tree: &str) -> Vec<String> {
+    let sample = fixture("sample.iso");
+    let out = tool(
+        "isoinfo",
+        &[tree, "-f", "-i", sample.to_str().unwrap()],
+        None,
+    );
+    let text = String::from_utf8(out).unwrap();
+    text.lines().map(|l| l[1..].to_string()).collect()
+}
+
+/// The damaged image reads but for one entry (see [`reads_but_for`]): the library walks it
+/// without error, and the CLI (with the mount options `options`) lists what isoinfo lists of
+/// the undamaged sample (`tree`: `-R` or `-J`) without `gone`, with a warning naming the
+/// record at `offset` and the entry as `shown`. A commit would lose the entry: it is refused,
+/// and the image left as it was.
+fn left_out(
+    what: &str,
+    img: &Image,
+    options: &str,
+    tree: &str,
+    gone: &str,
+    offset: usize,
+    shown: &str,
+) {
+    let dir = scratch();
+    let path = img.write(dir.path());
+    let fs = open(&path, options).unwrap_or_else(|e| panic!("{what}: {e}"));
+    walk(fs.as_ref(), Limits::default(), false, &mut |_| Ok(()))
+        .unwrap_or_else(|e| panic!("{what}: {e}"));
+    // isoinfo extracts the undamaged sample (it crashes on some of these images).
+    let sample = fixture("sample.iso");
+    let cfg = [
+        "-x",
+        "/ISOLINUX/ISOLINUX.CFG;1",
+        "-i",
+        sample.to_str().unwrap(),
+    ];
+    reads_but_for(&Damaged {
+        image: &path,
+        options,
+        tree: isoinfo_tree(tree),
+        gone,
+        structure: "directory record",
+        offset: offset as u64,
+        shown,
+        kept: ("isolinux/isolinux.cfg", tool("isoinfo", &cfg, None)),
+    });
+    let copy = dir.path().join("copy.iso");
+    std::fs::copy(&path, &copy).unwrap();
+    let mount = format!("/dev/sda:/:{options}");
+    let err = fails(&["-a", copy.to_str().unwrap(), "-m", &mount, "mkdir", "/new"]);
+    assert!(
+        err.contains("entries that cannot be read") && err.contains("nothing written"),
+        "{what}: {err}"
+    );
+    assert!(
+        std::fs::read(&copy).unwrap() == img.0,
+        "{what}: the image changed"
+    );
+}
+
 #[test]
-fn directory_pointing_at_an_ancestor_is_a_loop() {
+fn a_looping_directory_is_left_out_and_the_rest_reads() {
+    // DOCS pointing at the root: a loop.
     let mut img = Image::sample();
     let root_lba = (img.root() / SECTOR) as u32;
     let docs = img.docs();
     set_both32(&mut img.0[docs + 2..], root_lba);
-    let msg = must_fail("docs -> root", &img);
-    assert!(msg.contains("directory loop"), "{msg}");
-    cli_fails(&img, &["ls", "/docs"], "directory loop");
+    left_out("docs -> root", &img, "", "-R", "docs", docs, "docs");
 
-    let mut img = Image::sample();
-    let docs_extent = img.extent_of(img.docs());
-    let guide = img.record(docs_extent, "GUIDE");
-    set_both32(&mut img.0[guide + 2..], (docs_extent / SECTOR) as u32);
-    let msg = must_fail("guide -> docs", &img);
-    assert!(msg.contains("directory loop"), "{msg}");
-
-    // Two directories sharing an extent (not a loop, but a walk could grow exponentially).
-    let mut img = Image::sample();
-    let docs_extent = img.extent_of(img.docs());
-    let isolinux = img.extent_of(img.record(img.root(), "ISOLINUX"));
-    let guide = img.record(docs_extent, "GUIDE");
-    set_both32(&mut img.0[guide + 2..], (isolinux / SECTOR) as u32);
-    let msg = must_fail("guide -> isolinux", &img);
-    assert!(msg.contains("is also the directory of the record"), "{msg}");
+    // docs/GUIDE pointing at docs (a loop), or at isolinux's extent (two directories
+    // sharing one: not a loop, but a walk could grow exponentially; the one met second is
+    // left out).
+    let sample = Image::sample();
+    let docs_extent = sample.extent_of(sample.docs());
+    let isolinux = sample.extent_of(sample.record(sample.root(), "ISOLINUX"));
+    let guide = sample.record(docs_extent, "GUIDE");
+    for (what, extent) in [
+        ("guide -> docs", docs_extent),
+        ("guide -> isolinux", isolinux),
+    ] {
+        let mut img = Image::sample();
+        set_both32(&mut img.0[guide + 2..], (extent / SECTOR) as u32);
+        left_out(what, &img, "", "-R", "docs/guide", guide, "guide");
+    }
 }
 
 #[test]
@@ -285,31 +354,72 @@ fn continuation_area_loop_fails() {
 type Mutation = dyn Fn(&mut Vec<u8>, usize);
 
 #[test]
-fn unusable_rock_ridge_names_are_rejected() {
-    // NM is rejected rather than rewritten: a name with `/` or NUL, or `.`/`..`, fails its
-    // directory with a corrupt-record error naming the record.
-    let cases: &[(&str, &Mutation)] = &[
-        ("slash", &|b, nm| b[nm + 5..nm + 8].copy_from_slice(b"../")),
-        ("nul", &|b, nm| b[nm + 7] = 0),
-        ("dot flag", &|b, nm| b[nm + 4] = 0x02),
-        ("dot-dot flag", &|b, nm| b[nm + 4] = 0x04),
-        ("literal dot-dot", &|b, nm| {
-            // NM of 7 bytes naming "..", then a PD entry padding the rest of the old NM.
-            let old = b[nm + 2] as usize;
-            b[nm + 2] = 7;
-            b[nm + 5..nm + 7].copy_from_slice(b"..");
-            b[nm + 7..nm + 11].copy_from_slice(&[b'P', b'D', (old - 7) as u8, 1]);
-        }),
+fn an_unusable_rock_ridge_name_is_left_out_and_the_rest_reads() {
+    // NM is not rewritten: a name with `/` or NUL, or `.`/`..`, leaves its entry out.
+    let cases: &[(&str, &Mutation, &str)] = &[
+        (
+            "slash",
+            &|b, nm| b[nm + 5..nm + 8].copy_from_slice(b"../"),
+            "../DME.TXT",
+        ),
+        ("nul", &|b, nm| b[nm + 7] = 0, "RE\0DME.TXT"),
+        ("dot flag", &|b, nm| b[nm + 4] = 0x02, "README.TXT"),
+        ("dot-dot flag", &|b, nm| b[nm + 4] = 0x04, "README.TXT"),
+        (
+            "literal dot-dot",
+            &|b, nm| {
+                // NM of 7 bytes naming "..", then a PD entry padding the rest of the old NM.
+                let old = b[nm + 2] as usize;
+                b[nm + 2] = 7;
+                b[nm + 5..nm + 7].copy_from_slice(b"..");
+                b[nm + 7..nm + 11].copy_from_slice(&[b'P', b'D', (old - 7) as u8, 1]);
+            },
+            "..",
+        ),
     ];
-    for (what, mutate) in cases {
+    for (what, mutate, shown) in cases {
         let mut img = Image::sample();
         let readme = img.readme();
         let nm = img.entry(readme, b"NM");
         mutate(&mut img.0, nm);
-        let msg = must_fail(what, &img);
-        assert!(msg.contains("not a usable file name"), "{what}: {msg}");
-        assert!(msg.contains(&format!("offset {readme}")), "{what}: {msg}");
-        cli_fails(&img, &["ls", "/"], "not a usable file name");
+        left_out(what, &img, "", "-R", "README.TXT", readme, shown);
+    }
+}
+
+/// The Joliet tree's root directory extent (from the supplementary descriptor).
+fn joliet_root(img: &Image) -> usize {
+    let svd = (17..32)
+        .map(|s| s * SECTOR)
+        .find(|&at| img.0[at] == 2)
+        .expect("a Joliet descriptor");
+    le32(&img.0[svd + 156 + 2..]) * SECTOR
+}
+
+/// `s` in UCS-2 big-endian, as Joliet records names.
+fn ucs2(s: &str) -> Vec<u8> {
+    s.encode_utf16().flat_map(u16::to_be_bytes).collect()
+}
+
+#[test]
+fn an_unusable_joliet_name_is_left_out_and_the_rest_reads() {
+    let cases: &[(&str, &Mutation, &str)] = &[
+        ("slash", &|b, rec| b[rec + 33 + 5] = b'/', "RE/DME.TXT"),
+        ("nul", &|b, rec| b[rec + 33 + 5] = 0, "RE\0DME.TXT"),
+        (
+            "dot-dot",
+            &|b, rec| {
+                b[rec + 32] = 4;
+                b[rec + 33..rec + 37].copy_from_slice(&[0, b'.', 0, b'.']);
+            },
+            "..",
+        ),
+    ];
+    for (what, mutate, shown) in cases {
+        let mut img = Image::sample();
+        let root = joliet_root(&img);
+        let readme = img.record(root, ucs2("README.TXT"));
+        mutate(&mut img.0, readme);
+        left_out(what, &img, "joliet", "-J", "README.TXT", readme, shown);
     }
 }
 
@@ -317,16 +427,14 @@ fn unusable_rock_ridge_names_are_rejected() {
 fn symlink_loop_is_too_many_levels() {
     // links/loop-a -> loop-b -> loop-a, made by genisoimage and xorriso (make.sh).
     for name in ["level3-rr.iso", "rr112.iso"] {
-        let out = isofish()
-            .args(["--ro", "-a", fixture(name).to_str().expect("utf-8")])
-            .args(["cat", "/links/loop-a"])
-            .timeout(Duration::from_secs(10))
-            .assert()
-            .code(1)
-            .get_output()
-            .stderr
-            .clone();
-        let err = String::from_utf8_lossy(&out);
+        let image = fixture(name);
+        let err = fails(&[
+            "--ro",
+            "-a",
+            image.to_str().expect("utf-8"),
+            "cat",
+            "/links/loop-a",
+        ]);
         assert!(
             err.starts_with("isofish: error: ")
                 && err.contains("too many levels of symbolic links"),

@@ -28,6 +28,7 @@ mod edit_tree;
 mod host_tree;
 mod hostile_copy_out;
 mod hostile_fat;
+mod hostile_left_out;
 mod hostile_names;
 mod hostile_squashfs;
 mod house_rules;

@@ -19,6 +19,8 @@ const MAX_NAME: u64 = 4096;
 /// One member: its header, name, and where its data lies (segment index, offset).
 pub struct Member {
     pub header: Header,
+    /// Where the header lies in its segment.
+    pub header_at: u64,
     pub name: Vec<u8>,
     pub segment: usize,
     pub data_offset: u64,
@@ -158,12 +160,14 @@ fn read_archive(
                 ),
             ));
         };
+        let header_at = at;
         at = align(end, header.align);
         if name == b"TRAILER!!!" {
             return Ok(at);
         }
         w.members.push(Member {
             header,
+            header_at,
             name,
             segment: seg,
             data_offset,

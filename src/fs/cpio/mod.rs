@@ -2,7 +2,8 @@
 //! compressed with gzip, xz, lzma, zstd, lz4 or bzip2; several archives one after another (an
 //! early-microcode cpio, padding, then a compressed one). Members are laid into one tree as the
 //! kernel unpacks them: later members replace earlier ones of the same path, hard links share
-//! the data of the link that carries it, names with `..` are left out.
+//! the data of the link that carries it, names with `..` are left out with a warning
+//! ([`crate::fs::left_out`]).
 
 mod archive;
 pub mod bin;
@@ -14,6 +15,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
+use crate::fs::left_out::{At, LeftOut};
 use crate::fs::{DirEntry, FileKind, FileSystem, Ino, Metadata, MountOptions, Span, Timestamp};
 use crate::source::decoded::Limits;
 use crate::source::Source;
@@ -45,6 +47,8 @@ pub struct CpioFs {
     index: HashMap<(usize, Vec<u8>), usize>,
     formats: Vec<&'static str>,
     skipped: usize,
+    /// The members left out (their paths leave the tree).
+    left_out: LeftOut,
     trailing: Option<(String, u64)>,
 }
 
@@ -104,6 +108,7 @@ impl CpioFs {
             index: HashMap::new(),
             formats: Vec::new(),
             skipped: 0,
+            left_out: LeftOut::default(),
             trailing: walk.trailing.clone(),
         };
         let mut links: HashMap<(u32, u32, u64), Vec<usize>> = HashMap::new();
@@ -112,6 +117,13 @@ impl CpioFs {
                 fs.formats.push(m.format);
             }
             let Some(parts) = components(&m.name) else {
+                let at = At {
+                    image: fs.segments[m.segment].source.name(),
+                    structure: "cpio header",
+                    offset: m.header_at,
+                };
+                let why = "a path with a `..` component leaves the tree";
+                fs.left_out.entry(&at, &m.name, why);
                 fs.skipped += 1;
                 continue;
             };
@@ -264,6 +276,9 @@ impl CpioFs {
 impl FileSystem for CpioFs {
     fn type_name(&self) -> &'static str {
         "cpio"
+    }
+    fn left_out(&self) -> Option<String> {
+        self.left_out.said()
     }
     fn source(&self) -> &Arc<dyn Source> {
         &self.source

@@ -26,6 +26,7 @@ use erofs_rs::types::Inode;
 use super::{compressed, executor, ErofsFs, MAX_DIR_SIZE};
 use crate::error::{lock_cache, Result};
 use crate::fs::inotable::join;
+use crate::fs::left_out::At;
 use crate::fs::{DirEntry, Ino};
 
 /// The most entries one read-ahead reads (a few milliseconds of inode reads): what a lookup
@@ -148,6 +149,17 @@ impl ErofsFs {
                 return Ok(());
             };
             let name = entry.dir_entry.file_name().to_vec();
+            let place = At {
+                image: self.image(),
+                structure: "erofs directory",
+                offset: self.inode_offset(parent.nid),
+            };
+            if !self
+                .left_out
+                .admit(&place, &name, parent.nid, meta.ino, self.root)
+            {
+                continue;
+            }
             let below = meta.is_dir().then(|| join(&parent.path, &name));
             parent.entries.push(DirEntry {
                 name,

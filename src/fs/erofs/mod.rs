@@ -17,7 +17,12 @@
 //! resolves each directory's path about once, not once per level below it), and the last
 //! stretch of file data decoded is kept for the next sequential read. `extents` stays `None`:
 //! the crate does not say where a file's blocks lie.
+//!
+//! An entry whose name is not a file name, or that names its own directory or the root (a
+//! loop), is left out with a warning ([`crate::fs::left_out`]). The crate refuses a whole
+//! directory block for one bad name, so such a directory is read again in-house (`dirents`).
 
+mod dirents;
 mod executor;
 mod image;
 mod listings;
@@ -33,6 +38,7 @@ use rustix::fs::FileType;
 
 use crate::error::{lock_cache, Error, Result};
 use crate::fs::inotable::join;
+use crate::fs::left_out::{At, Dots, LeftOut};
 use crate::fs::{DirEntry, FileKind, FileSystem, Ino, Metadata, Timestamp, Xattr};
 use crate::source::Source;
 use image::{run, SourceImage};
@@ -72,6 +78,8 @@ pub struct ErofsFs {
     /// The listings kept.
     listings: Mutex<listings::Kept>,
     chunk: Mutex<Option<Chunk>>,
+    /// The entries listings left out (bad names, loops).
+    left_out: LeftOut,
 }
 
 fn kind(t: FileType) -> Option<FileKind> {
@@ -139,6 +147,7 @@ impl ErofsFs {
             dirs: Mutex::new(HashMap::from([(root, b"/".to_vec())])),
             listings: Mutex::new(listings::Kept::default()),
             chunk: Mutex::new(None),
+            left_out: LeftOut::default(),
         };
         if !erofs.inode(root)?.is_dir() {
             return Err(Error::corrupt(
@@ -284,17 +293,34 @@ impl ErofsFs {
             },
             other => other,
         };
-        let mut walk = run(image, "erofs directory", at, self.fs.read_dir(&path)).map_err(named)?;
+        // The crate refuses a whole block for one bad name: such a directory is read again
+        // in-house, where the bad entry alone is left out.
+        let entries = match self.listed_by_crate(&path, at) {
+            Ok(entries) => entries,
+            Err(e) => match self.dirents(&inode).map_err(named)? {
+                Some(raw) => raw
+                    .into_iter()
+                    .map(|r| (r.name, r.nid, None, ("erofs dirent", r.at)))
+                    .collect(),
+                None => return Err(named(e)),
+            },
+        };
+        let mut dots = Dots::default();
         let mut out = Vec::new();
-        loop {
-            let next = executor::block_on(walk.next_entry()).ok_or_else(|| {
-                Error::corrupt(image, "erofs directory", at, "the reader never completed")
-            })?;
-            let Some(entry) = next else { break };
-            let entry =
-                entry.map_err(|e| named(image::map_err(image, "erofs directory", at, e)))?;
-            let name = entry.dir_entry.file_name().to_vec();
-            let meta = self.meta(&entry.inode)?;
+        for (name, nid, inode, (structure, offset)) in entries {
+            let place = At {
+                image,
+                structure,
+                offset,
+            };
+            if dots.own(&name) || !self.left_out.admit(&place, &name, dir, nid, self.root) {
+                continue;
+            }
+            let inode = match inode {
+                Some(inode) => inode,
+                None => self.inode(nid)?,
+            };
+            let meta = self.meta(&inode)?;
             if meta.is_dir() {
                 lock_cache(&self.dirs)
                     .entry(meta.ino)
@@ -308,11 +334,37 @@ impl ErofsFs {
         }
         Ok(out)
     }
+
+    /// The entries of the directory at `path` (its inode at `at`) as the crate lists them:
+    /// name, nid, inode, and where the entry is said to be (the directory's inode).
+    fn listed_by_crate(&self, path: &[u8], at: u64) -> Result<Vec<Listed>> {
+        let image = self.image();
+        let mut walk = run(image, "erofs directory", at, self.fs.read_dir(path))?;
+        let mut out = Vec::new();
+        loop {
+            let next = executor::block_on(walk.next_entry()).ok_or_else(|| {
+                Error::corrupt(image, "erofs directory", at, "the reader never completed")
+            })?;
+            let Some(entry) = next else { break };
+            let entry = entry.map_err(|e| image::map_err(image, "erofs directory", at, e))?;
+            let name = entry.dir_entry.file_name().to_vec();
+            let nid = entry.inode.id();
+            out.push((name, nid, Some(entry.inode), ("erofs directory", at)));
+        }
+        Ok(out)
+    }
 }
+
+/// One entry of a listing being read: name, nid, inode (when read already), and the
+/// structure and offset it is recorded at.
+type Listed = (Vec<u8>, Ino, Option<Inode>, (&'static str, u64));
 
 impl FileSystem for ErofsFs {
     fn type_name(&self) -> &'static str {
         "erofs"
+    }
+    fn left_out(&self) -> Option<String> {
+        self.left_out.said()
     }
     fn source(&self) -> &Arc<dyn Source> {
         &self.source

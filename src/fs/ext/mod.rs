@@ -3,7 +3,9 @@
 //! htree directories (large_dir too), inline data (files, symlinks and directories), fast and
 //! slow symlinks, device nodes, extended attributes and ACLs. The journal is not replayed.
 //! Every on-disk field is checked before it is used; encrypted file contents, compression,
-//! bigalloc and values kept in their own inodes (ea_inode) are refused by name.
+//! bigalloc and values kept in their own inodes (ea_inode) are refused by name. An entry whose
+//! name is not a file name (a `.` or `..` besides the directory's own), or that lists its own
+//! directory or the root (a loop), is left out with a warning ([`crate::fs::left_out`]).
 
 mod acl;
 mod blockmap;
@@ -19,6 +21,7 @@ mod xattr;
 use std::sync::{Arc, Mutex};
 
 use crate::error::{lock_cache, Error, Result};
+use crate::fs::left_out::{At, Dots, LeftOut};
 use crate::fs::{probe, DirEntry, FileKind, FileSystem, Ino, Metadata, Span, Xattr};
 use crate::source::Source;
 use data::{Content, Disk, FileData};
@@ -41,6 +44,8 @@ pub struct ExtFs {
     groups: Groups,
     /// The mappings of the regular files read last, most recent first.
     maps: Mutex<Vec<(u32, Arc<FileData>)>>,
+    /// The entries listings left out (bad names, loops).
+    left_out: LeftOut,
 }
 
 impl ExtFs {
@@ -73,6 +78,7 @@ impl ExtFs {
             sb,
             groups,
             maps: Mutex::new(Vec::new()),
+            left_out: LeftOut::default(),
         };
         let root = fs.inode(u64::from(ROOT))?;
         if root.kind != Some(FileKind::Dir) {
@@ -334,13 +340,19 @@ impl ExtFs {
             ));
         }
         let mut out = Vec::new();
+        let mut dots = Dots::default();
+        let image = self.source.name();
+        let structure = "ext directory entry";
         self.each_entry(&inode, |name, child, at| {
-            if name == b"." || name == b".." || only.is_some_and(|o| o != name) {
+            if dots.own(name) {
+                return Ok(true);
+            }
+            if only.is_some_and(|o| o != name) {
                 return Ok(true);
             }
             if child > self.sb.inodes_count {
                 return Err(self.disk().corrupt(
-                    "ext directory entry",
+                    structure,
                     at,
                     format!(
                         "directory inode {dir} names inode {child}, past the inode count {}",
@@ -348,20 +360,22 @@ impl ExtFs {
                     ),
                 ));
             }
-            if u64::from(child) == dir || child == ROOT {
-                return Err(self.disk().corrupt(
-                    "ext directory entry",
-                    at,
-                    format!(
-                        "directory inode {dir} lists inode {child} as {}, a directory loop",
-                        String::from_utf8_lossy(name)
-                    ),
-                ));
+            let place = At {
+                image,
+                structure,
+                offset: at,
+            };
+            let child = u64::from(child);
+            if !self
+                .left_out
+                .admit(&place, name, dir, child, u64::from(ROOT))
+            {
+                return Ok(true);
             }
-            let meta = self.meta(&self.inode(u64::from(child))?)?;
+            let meta = self.meta(&self.inode(child)?)?;
             out.push(DirEntry {
                 name: name.to_vec(),
-                ino: u64::from(child),
+                ino: child,
                 meta,
             });
             Ok(only.is_none())
@@ -373,6 +387,9 @@ impl ExtFs {
 impl FileSystem for ExtFs {
     fn type_name(&self) -> &'static str {
         self.kind
+    }
+    fn left_out(&self) -> Option<String> {
+        self.left_out.said()
     }
     fn source(&self) -> &Arc<dyn Source> {
         &self.source

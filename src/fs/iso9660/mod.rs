@@ -25,8 +25,10 @@
 //!   inside a path (each a `/`). What cannot be is read as the other readers read it, with a
 //!   warning on stderr (`warnings`): an impossible date as unset (libarchive), a ZF entry zisofs
 //!   cannot have as no compression (Linux).
-//! - A name that cannot be a file name (empty, `.`, `..`, containing `/` or NUL, from any
-//!   tree) makes its directory fail with a corrupt-record error rather than being rewritten.
+//! - An entry whose name cannot be a file name (empty, `.`, `..`, containing `/` or NUL, from
+//!   any tree), or a directory whose extent loops back to an ancestor's (or is another
+//!   directory's), is left out of its listing with a warning rather than rewritten: the rest
+//!   of the image reads ([`crate::fs::left_out`]), and `commit` refuses to lose it.
 //! - An [`Ino`] is the byte offset of the file's (first) directory record in the source; the
 //!   root's is its `.` record. So the vfs can ask by `Ino` alone, the location (extent, parent)
 //!   of every directory seen is kept; a file's node is found in the listing of the directory
@@ -58,6 +60,7 @@ pub use recorded::Recorded;
 
 use std::sync::{Arc, Mutex, OnceLock};
 
+use crate::fs::left_out::LeftOut;
 use cache::Lru;
 use data::Data;
 use listing::{Entry, Listing, LISTING_BUDGET};
@@ -101,6 +104,8 @@ pub struct IsoFs {
     last_sector: Mutex<Option<(u64, Vec<u8>)>>,
     /// Set when a listing left out an associated file.
     associated_seen: std::sync::atomic::AtomicBool,
+    /// The entries listings left out (bad names, loops).
+    left_out: LeftOut,
 }
 
 use crate::error::lock_cache as lock;
@@ -138,6 +143,7 @@ impl IsoFs {
             iso_style: OnceLock::new(),
             last_sector: Mutex::default(),
             associated_seen: Default::default(),
+            left_out: LeftOut::default(),
         };
         let rr = match fs.view {
             View::RockRidge => Some(fs.rock_ridge(&dot, 0)?),
@@ -218,9 +224,12 @@ impl FileSystem for IsoFs {
         })
     }
     fn left_out(&self) -> Option<String> {
-        self.associated_seen
+        let associated = self
+            .associated_seen
             .load(std::sync::atomic::Ordering::Relaxed)
-            .then(|| "associated files (resource forks), which listings leave out".to_string())
+            .then(|| "associated files (resource forks), which listings leave out".to_string());
+        let said: Vec<String> = associated.into_iter().chain(self.left_out.said()).collect();
+        (!said.is_empty()).then(|| said.join(", and "))
     }
     fn refuses(&self, what: Attribute) -> Option<String> {
         (!self.has_rock_ridge()).then(|| {

@@ -206,46 +206,46 @@ impl IsoFs {
         Ok(NodeRef::Listed(listing, i))
     }
 
-    /// The name an entry is shown under, checked to be a usable file name.
-    fn entry_name(&self, rec: &Record, rr: Option<&RockRidge>) -> Result<Vec<u8>> {
+    /// The name an entry is shown under; `None` when it is not a usable file name (the entry
+    /// is left out, and said so: see [`crate::fs::left_out`]).
+    fn entry_name(&self, rec: &Record, rr: Option<&RockRidge>) -> Option<Vec<u8>> {
         let name = match (self.view, rr.and_then(|r| r.name.as_ref())) {
             (View::RockRidge, Some(nm)) => {
                 if rr.is_some_and(|r| r.name_is_dot) {
-                    return Err(self.bad_name(rec, "Rock Ridge NM names it `.` or `..`"));
+                    let why = "its Rock Ridge NM entry names it `.` or `..`";
+                    self.leave_out(rec, nm, why);
+                    return None;
                 }
                 nm.clone()
             }
             (View::Joliet, _) => joliet::decode(joliet::strip_version(rec.name)).into_bytes(),
             _ => record::plain_name(rec.name).to_vec(),
         };
-        if name.is_empty() || name == b"." || name == b".." {
-            return Err(self.bad_name(rec, &format!("name {:?}", String::from_utf8_lossy(&name))));
+        match crate::fs::left_out::bad_name(&name) {
+            Some(why) => {
+                self.leave_out(rec, &name, why);
+                None
+            }
+            None => Some(name),
         }
-        if name.contains(&b'/') || name.contains(&0) {
-            return Err(self.bad_name(
-                rec,
-                &format!(
-                    "name {:?} contains `/` or NUL",
-                    String::from_utf8_lossy(&name)
-                ),
-            ));
-        }
-        Ok(name)
     }
 
-    fn bad_name(&self, rec: &Record, what: &str) -> Error {
-        Error::corrupt(
-            self.image(),
-            "directory record",
-            rec.offset,
-            format!("{what}: not a usable file name"),
-        )
+    /// Leaves the entry of `rec`, named `name`, out of its directory's listing, because `why`.
+    fn leave_out(&self, rec: &Record, name: &[u8], why: &str) {
+        let at = crate::fs::left_out::At {
+            image: self.image(),
+            structure: "directory record",
+            offset: rec.offset,
+        };
+        self.left_out.entry(&at, name, why);
     }
 
-    /// Records the directory of `rec`, listed in `parent`, as the extent of `len` bytes at
-    /// `offset` (see [`super::registry::Dirs::add`]).
-    fn register_dir(&self, parent: Ino, offset: u64, len: u32, rec: &Record) -> Result<()> {
-        lock(&self.dirs).add(self.image(), parent, offset, len, rec.offset)
+    /// Records the directory of `rec`, named `name` and listed in `parent`, as the extent of
+    /// `len` bytes at `offset` (see [`super::registry::Dirs::add`]); false when it cannot be
+    /// (a loop, a shared extent: the entry is left out, and said so).
+    fn register_dir(&self, parent: Ino, offset: u64, len: u32, rec: &Record, name: &[u8]) -> bool {
+        let added = lock(&self.dirs).add(parent, offset, len, rec.offset);
+        added.map_err(|why| self.leave_out(rec, name, &why)).is_ok()
     }
 
     /// Decodes one directory entry (a record, or the records of a multi-extent file) of the
@@ -269,7 +269,9 @@ impl IsoFs {
         if rr.as_ref().is_some_and(|r| r.relocated) {
             return Ok(None);
         }
-        let name = self.entry_name(first, rr.as_ref())?;
+        let Some(name) = self.entry_name(first, rr.as_ref()) else {
+            return Ok(None);
+        };
         let (meta, data) = match rr.as_ref().and_then(|r| r.child_link) {
             Some(block) => {
                 // A relocated directory: its attributes are those of its own `.` record.
@@ -287,12 +289,16 @@ impl IsoFs {
                     ));
                 }
                 let dot_rr = self.rock_ridge(&dot, self.susp_skip)?;
-                self.register_dir(dir, dot.data_offset(), dot.size, first)?;
+                if !self.register_dir(dir, dot.data_offset(), dot.size, first, &name) {
+                    return Ok(None);
+                }
                 self.decode_node(std::slice::from_ref(&dot), Some(&dot_rr), true)?
             }
             None => {
-                if first.is_dir() {
-                    self.register_dir(dir, first.data_offset(), first.size, first)?;
+                if first.is_dir()
+                    && !self.register_dir(dir, first.data_offset(), first.size, first, &name)
+                {
+                    return Ok(None);
                 }
                 self.decode_node(group, rr.as_ref(), first.is_dir())?
             }

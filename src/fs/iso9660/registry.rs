@@ -5,7 +5,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::error::{Error, Result};
 use crate::fs::Ino;
 
 /// Deepest directory nesting accepted.
@@ -70,40 +69,36 @@ impl Dirs {
         out
     }
 
-    /// Records the directory of the record at `record` (in `image`), listed in `parent`, as
-    /// the extent of `len` bytes at `offset`. Fails when that extent is `parent`'s or one of
+    /// Records the directory of the record at `record`, listed in `parent`, as the extent of
+    /// `len` bytes at `offset`. Fails, saying why, when that extent is `parent`'s or one of
     /// its ancestors' (a loop), or another directory's already listed (so the tree stays a
     /// tree: shared extents could make a walk exponential).
     pub(super) fn add(
         &mut self,
-        image: &str,
         parent: Ino,
         offset: u64,
         len: u32,
         record: u64,
-    ) -> Result<()> {
-        let corrupt = |detail: String| Error::corrupt(image, "directory record", record, detail);
+    ) -> std::result::Result<(), String> {
         let mut cur = Some(parent);
         let mut depth = 0;
         while let Some(loc) = cur.and_then(|ino| self.by_ino.get(&ino)) {
             if loc.offset == offset {
-                return Err(corrupt(format!(
+                return Err(format!(
                     "directory loop: its extent at {offset} is an ancestor's"
-                )));
+                ));
             }
             depth += 1;
             if depth > MAX_DEPTH {
-                return Err(corrupt(format!(
-                    "directories nested deeper than {MAX_DEPTH}"
-                )));
+                return Err(format!("directories nested deeper than {MAX_DEPTH}"));
             }
             cur = loc.parent;
         }
         let owner = *self.by_extent.entry(offset).or_insert(record);
         if owner != record {
-            return Err(corrupt(format!(
+            return Err(format!(
                 "its extent at {offset} is also the directory of the record at {owner}"
-            )));
+            ));
         }
         self.by_ino.insert(
             record,

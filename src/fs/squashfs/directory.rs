@@ -7,6 +7,8 @@ use crate::ondisk::endian::{le16, le32};
 pub struct RawEntry {
     pub name: Vec<u8>,
     pub inode_number: u32,
+    /// Where the entry starts in the listing.
+    pub at: usize,
 }
 
 /// Decodes a directory's listing (`bytes` is exactly its `file_size - 3` bytes).
@@ -36,6 +38,7 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<RawEntry>, (usize, String)> {
             out.push(RawEntry {
                 name: name.to_vec(),
                 inode_number,
+                at,
             });
             at = name_end;
         }

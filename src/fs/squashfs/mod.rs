@@ -3,7 +3,8 @@
 //! file data block by block (with its own bounded decoders and a small block cache), and maps
 //! inodes to the [`FileSystem`] trait. Compressors: gzip, lzma, xz, lz4, zstd (not lzo).
 //! Extended attributes come from the xattr table, read in-house (`xattr`) since backhand
-//! does not.
+//! does not. An entry whose name is not a file name, or that lists its own directory or the
+//! root (a loop), is left out with a warning ([`crate::fs::left_out`]).
 
 pub(crate) mod compression;
 mod data;
@@ -22,6 +23,7 @@ use backhand::v4::inode::InodeInner;
 use backhand::{Fragment, Id, Inode, Squashfs};
 
 use crate::error::{Error, Result};
+use crate::fs::left_out::{At, LeftOut};
 use crate::fs::{DirEntry, FileKind, FileSystem, Ino, Metadata, Timestamp, Xattr};
 use crate::ondisk::Fields;
 use crate::source::io::SourceReader;
@@ -74,6 +76,8 @@ pub struct SquashFs {
     cache: Mutex<BlockCache<BlockKey>>,
     /// None when the image records no extended attributes.
     xattrs: Option<XattrTable>,
+    /// The entries listings left out (bad names, loops).
+    left_out: LeftOut,
 }
 
 fn corrupt(source: &dyn Source, structure: &'static str, offset: u64, e: impl ToString) -> Error {
@@ -136,6 +140,7 @@ impl SquashFs {
         });
         Ok(SquashFs {
             xattrs,
+            left_out: LeftOut::default(),
             compressor: superblock.compressor,
             block_size: superblock.block_size,
             bytes_used: superblock.bytes_used,
@@ -278,7 +283,8 @@ impl SquashFs {
         })
     }
 
-    fn listing(&self, inode: &Inode) -> Result<&[u8]> {
+    /// A directory's listing, and where it starts in the (decompressed) directory table.
+    fn listing(&self, inode: &Inode) -> Result<(usize, &[u8])> {
         let (block, offset, size) = match &inode.inner {
             InodeInner::BasicDirectory(d) => {
                 (d.block_index, d.block_offset, u32::from(d.file_size))
@@ -293,7 +299,7 @@ impl SquashFs {
             }
         };
         if size < 4 {
-            return Ok(&[]);
+            return Ok((0, &[]));
         }
         let bad = |detail: &str| {
             corrupt(
@@ -309,8 +315,9 @@ impl SquashFs {
             .ok_or_else(|| bad("points to no directory table block"))?;
         let start =
             usize::try_from(*start).map_err(|_| bad("offset too large"))? + usize::from(offset);
-        self.dir_table
-            .get(start..start + size as usize - 3)
+        let listing = self.dir_table.get(start..start + size as usize - 3);
+        listing
+            .map(|l| (start, l))
             .ok_or_else(|| bad("listing runs past the directory table"))
     }
 
@@ -363,6 +370,9 @@ impl FileSystem for SquashFs {
     fn type_name(&self) -> &'static str {
         "squashfs"
     }
+    fn left_out(&self) -> Option<String> {
+        self.left_out.said()
+    }
     fn source(&self) -> &Arc<dyn Source> {
         &self.source
     }
@@ -376,7 +386,7 @@ impl FileSystem for SquashFs {
         self.meta(self.inode(ino)?)
     }
     fn read_dir(&self, dir: Ino) -> Result<Vec<DirEntry>> {
-        let listing = self.listing(self.inode(dir)?)?;
+        let (start, listing) = self.listing(self.inode(dir)?)?;
         let raw = directory::parse(listing).map_err(|(at, detail)| {
             corrupt(
                 &*self.source,
@@ -385,25 +395,24 @@ impl FileSystem for SquashFs {
                 detail,
             )
         })?;
-        raw.into_iter()
-            .map(|e| {
-                let inode = self.inode(u64::from(e.inode_number))?;
-                let target = u64::from(e.inode_number);
-                if target == dir || target == self.root() {
-                    return Err(corrupt(
-                        &*self.source,
-                        "squashfs directory listing",
-                        dir,
-                        format!("directory inode {dir} lists inode {target}, a directory loop"),
-                    ));
-                }
-                Ok(DirEntry {
-                    name: e.name,
-                    ino: u64::from(e.inode_number),
-                    meta: self.meta(inode)?,
-                })
-            })
-            .collect()
+        let mut out = Vec::with_capacity(raw.len());
+        for e in raw {
+            let target = u64::from(e.inode_number);
+            let at = At {
+                image: self.source.name(),
+                structure: "squashfs directory table (decompressed)",
+                offset: (start + e.at) as u64,
+            };
+            if !self.left_out.admit(&at, &e.name, dir, target, self.root()) {
+                continue;
+            }
+            out.push(DirEntry {
+                name: e.name,
+                ino: target,
+                meta: self.meta(self.inode(target)?)?,
+            });
+        }
+        Ok(out)
     }
     fn read_at(&self, ino: Ino, offset: u64, buf: &mut [u8]) -> Result<usize> {
         let data = self.file_data(self.inode(ino)?)?;

@@ -2,7 +2,9 @@
 //! The anchor gives the volume descriptor sequence, that the partition maps and the file set
 //! descriptor, that the root directory's ICB; directories are lists of file identifier
 //! descriptors naming the ICBs of their files. Inode numbers are ICB addresses (partition
-//! reference << 32 | block), so hard links share one.
+//! reference << 32 | block), so hard links share one. An entry whose name is not a file name,
+//! or that names its own directory or the root (a loop), is left out with a warning
+//! ([`crate::fs::left_out`]).
 
 pub mod ad;
 pub mod anchor;
@@ -30,6 +32,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use crate::error::{lock_cache, Error, Result};
+use crate::fs::left_out::{At, LeftOut};
 use crate::fs::{DirEntry, FileKind, FileSystem, Ino, Metadata, MountOptions, Span};
 use crate::source::Source;
 use partition::Extent;
@@ -89,6 +92,8 @@ pub struct UdfFs {
     cache: Mutex<HashMap<Ino, Arc<Node>>>,
     /// Decoded directories.
     dirs: Mutex<HashMap<Ino, Arc<Names>>>,
+    /// The entries listings left out (bad names, loops).
+    left_out: LeftOut,
 }
 
 /// A directory's listed names and the inodes they name, in recorded order.
@@ -183,6 +188,7 @@ impl UdfFs {
             unhide: options.has("unhide"),
             cache: Mutex::new(HashMap::new()),
             dirs: Mutex::new(HashMap::new()),
+            left_out: LeftOut::default(),
         })
     }
 
@@ -336,7 +342,13 @@ impl UdfFs {
             },
         )?;
         let mut names = Vec::with_capacity(fids.len());
-        for f in fids.iter().filter(|f| f.listed(self.unhide)) {
+        let mut pos = 0;
+        for f in &fids {
+            let at = pos;
+            pos += f.recorded_len();
+            if !f.listed(self.unhide) {
+                continue;
+            }
             let name = cs0::decode(f.name).ok_or_else(|| {
                 Error::corrupt(
                     self.image(),
@@ -345,7 +357,21 @@ impl UdfFs {
                     format!("name with compression id {:?}", f.name.first()),
                 )
             })?;
-            names.push((name.into_bytes(), ino_of(f.icb.loc)));
+            let (loc, within) = block_of(at);
+            let place = At {
+                image: self.image(),
+                structure: "UDF file identifier",
+                offset: self.vol.offset_hint(loc) + within,
+            };
+            let target = ino_of(f.icb.loc);
+            let root = ino_of(self.root);
+            if !self
+                .left_out
+                .admit(&place, name.as_bytes(), dir, target, root)
+            {
+                continue;
+            }
+            names.push((name.into_bytes(), target));
         }
         let names = Arc::new(names);
         let mut c = lock_cache(&self.dirs);
@@ -361,6 +387,9 @@ impl UdfFs {
 impl FileSystem for UdfFs {
     fn type_name(&self) -> &'static str {
         "udf"
+    }
+    fn left_out(&self) -> Option<String> {
+        self.left_out.said()
     }
     fn source(&self) -> &Arc<dyn Source> {
         &self.vol.src
