@@ -58,6 +58,7 @@ mod nested_fuzz;
 mod nested_squashfs;
 mod nested_util;
 mod shell;
+mod squashfs_mutation;
 mod tui;
 mod tui_pty;
 mod tui_snapshots;
