@@ -25,6 +25,7 @@ mod edit_content;
 mod edit_host_files;
 mod edit_large;
 mod edit_tree;
+mod ext_mutation;
 mod fat_mutation;
 mod host_tree;
 mod hostile_copy_out;
