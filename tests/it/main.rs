@@ -18,6 +18,7 @@ mod commit;
 mod common;
 mod completions;
 mod cpio_encode;
+mod cpio_mutation;
 mod docs;
 mod edit_changes;
 mod edit_commit;
