@@ -228,7 +228,7 @@ fn a_cluster_chain_through_cluster_1_or_looping_is_an_error_naming_the_table_ent
     damaged(&|b| set_fat12(b, sub_cluster, sub_cluster as u16));
     let stderr = refused(&image, &["ls", "/sub"]);
     let error = format!(
-        "{name}: corrupt FAT table at offset {entry}: /sub: the directory's cluster chain loops back to cluster {sub_cluster}"
+        "{name}: corrupt FAT table at offset {entry}: /sub: the directory's cluster chain comes back to cluster {sub_cluster} (a cluster loop)"
     );
     assert!(stderr.contains(&error), "{stderr}");
     // /top.txt claims a second cluster; its one cluster goes on to cluster 1.

@@ -119,7 +119,7 @@ impl Table {
                     image,
                     STRUCTURE,
                     self.entry(c),
-                    format!("{path}: the directory's cluster chain loops back to cluster {c}"),
+                    format!("{path}: the directory's cluster chain comes back to cluster {c} (a cluster loop)"),
                 ));
             }
             current = self.next(source, c)?;
