@@ -4,12 +4,8 @@
 //! Each mutant is opened and walked with the library's bounded walk: it reads or is refused,
 //! in bounded time, never a panic. Deterministic (fixed seeds).
 
-use std::time::Duration;
-
-use isofish::fs::MountOptions;
-
 use crate::common::{scratch, tool};
-use crate::mutants::{run_mutants, Rng};
+use crate::mutants::{damage, run_format_mutants, Rng};
 use crate::nested_util::{make_tree, Kinds};
 
 /// `(start, end)` byte ranges of the headers (and the names after them) in `img`, found by
@@ -37,22 +33,16 @@ fn mutate(base: &[u8], regions: &[(usize, usize)], rng: &mut Rng) -> Vec<u8> {
     for _ in 0..1 + rng.below(3) {
         let (start, end) = regions[rng.below(regions.len())];
         let at = start + rng.below(end - start);
-        match rng.below(6) {
-            0 => img[at] ^= 1 << rng.below(8),
-            1 => img[at] = b"0123456789abcdef"[rng.below(16)],
-            2 => img[at] = b"0f7 xG\0"[rng.below(7)],
-            3 => img[at] = rng.next() as u8,
-            4 => {
+        match rng.below(4) {
+            0 => img[at] = b"0123456789abcdef"[rng.below(16)],
+            1 => img[at] = b"0f7 xG\0"[rng.below(7)],
+            2 => {
                 // A whole field of digits: a small or a huge number.
                 let digits = format!("{:08x}", rng.next() >> (rng.below(8) * 8));
                 let n = (img.len() - at).min(8);
                 img[at..at + n].copy_from_slice(&digits.as_bytes()[..n]);
             }
-            _ => {
-                let word = rng.next().to_le_bytes();
-                let n = (img.len() - at).min(1 + rng.below(8));
-                img[at..at + n].copy_from_slice(&word[..n]);
-            }
+            _ => damage(&mut img, at, rng),
         }
     }
     if rng.below(20) == 0 {
@@ -77,18 +67,13 @@ fn run(format: &str, compress: &str, seed: u64, count: usize) {
     tool("sh", &["-c", &script, "sh", t, img], None);
     let base = std::fs::read(&image).unwrap();
     let regions = headers(&base);
-    let label = format!("{format}+{compress}");
-    let (ok, failed, took) = run_mutants(
-        &label,
+    run_format_mutants(
+        &format!("{format}+{compress}"),
         seed,
         count,
         "mutant.cpio",
-        &MountOptions::default(),
         |rng| mutate(&base, &regions, rng),
     );
-    eprintln!("{label}: {ok} read, {failed} refused in {took:?}");
-    assert!(ok > 0 && failed > 0, "{label}: {ok} read, {failed} refused");
-    assert!(took < Duration::from_secs(60), "{label}: too slow");
 }
 
 #[test]

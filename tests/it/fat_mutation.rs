@@ -6,14 +6,11 @@
 //! opened and walked with the library's bounded walk: it reads or is refused, in bounded
 //! time, never a panic. Deterministic (fixed seeds).
 
-use std::path::Path;
-use std::time::Duration;
-
-use isofish::fs::MountOptions;
-
 use crate::common::{scratch, tool};
-use crate::mutants::{run_mutants, Rng};
-use crate::nested_util::noise;
+use crate::mutants::{run_format_mutants, Rng};
+use crate::nested_fat::copy_tree;
+use crate::nested_util::{noise, write};
+use std::path::Path;
 
 fn le16(b: &[u8], at: usize) -> usize {
     usize::from(u16::from_le_bytes([b[at], b[at + 1]]))
@@ -221,11 +218,7 @@ fn mutate(base: &[u8], fat: &Layout, rng: &mut Rng) -> Vec<u8> {
 /// tree: directories three deep, files of one cluster and of many, a crowded directory.
 fn image(dir: &Path, bits: &str, size: &str, extra: &[&str]) -> Vec<u8> {
     let tree = dir.join(format!("tree{bits}"));
-    let write = |path: &str, data: &[u8]| {
-        let path = tree.join(path);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, data).unwrap();
-    };
+    let write = |path: &str, data: &[u8]| write(&tree.join(path), data);
     write("hello.txt", b"hello, FAT\n");
     write("empty", b"");
     write("dir/sub/deep/deep.txt", b"deep inside\n");
@@ -241,23 +234,7 @@ fn image(dir: &Path, bits: &str, size: &str, extra: &[&str]) -> Vec<u8> {
     let mut args = extra.to_vec();
     args.extend(["-F", bits, "-C", img, size]);
     tool("mkfs.fat", &args, None);
-    let mut copy = vec!["-s", "-i", img];
-    let entries: Vec<String> = std::fs::read_dir(&tree)
-        .unwrap()
-        .map(|e| e.unwrap().path().to_str().unwrap().to_string())
-        .collect();
-    copy.extend(entries.iter().map(String::as_str));
-    copy.push("::/");
-    let out = std::process::Command::new("mcopy")
-        .args(&copy)
-        .env("MTOOLS_SKIP_CHECK", "1")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    copy_tree(img, &tree, &[]);
     std::fs::read(&image).unwrap()
 }
 
@@ -275,18 +252,9 @@ fn run(bits: &str, size: &str, extra: &[&str], seed: u64, count: usize) {
         "FAT{bits}: {} clusters",
         fat.chained.len()
     );
-    let label = format!("FAT{bits}");
-    let (ok, failed, took) = run_mutants(
-        &label,
-        seed,
-        count,
-        "mutant.img",
-        &MountOptions::default(),
-        |rng| mutate(&base, &fat, rng),
-    );
-    eprintln!("{label}: {ok} read, {failed} refused in {took:?}");
-    assert!(ok > 0 && failed > 0, "{label}: {ok} read, {failed} refused");
-    assert!(took < Duration::from_secs(60), "{label}: too slow");
+    run_format_mutants(&format!("FAT{bits}"), seed, count, "mutant.img", |rng| {
+        mutate(&base, &fat, rng)
+    });
 }
 
 #[test]
