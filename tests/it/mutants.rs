@@ -95,9 +95,18 @@ pub fn damage(img: &mut [u8], at: usize, rng: &mut Rng) {
     }
 }
 
-/// [`run_mutants`] with the default mount options, holding the outcome to what a mutation
-/// test of a format asserts: some mutants read and some refused (the mutations reach
-/// structures that matter and ones that do not), all of them within a minute.
+/// `ISOFISH_MUTATIONS=N` multiplies the number of mutants (for longer local runs).
+pub fn mult() -> usize {
+    std::env::var("ISOFISH_MUTATIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
+}
+
+/// [`run_mutants`] with the default mount options and `count` times [`mult`] mutants, holding
+/// the outcome to what a mutation test of a format asserts: some mutants read and some
+/// refused (the mutations reach structures that matter and ones that do not), all of them
+/// within a minute (times [`mult`]).
 pub fn run_format_mutants(
     label: &str,
     seed: u64,
@@ -105,9 +114,16 @@ pub fn run_format_mutants(
     name: &str,
     mutate: impl FnMut(&mut Rng) -> Vec<u8>,
 ) {
-    let (ok, failed, took) =
-        run_mutants(label, seed, count, name, &MountOptions::default(), mutate);
+    let (ok, failed, took) = run_mutants(
+        label,
+        seed,
+        count * mult(),
+        name,
+        &MountOptions::default(),
+        mutate,
+    );
     eprintln!("{label}: {ok} read, {failed} refused in {took:?}");
     assert!(ok > 0 && failed > 0, "{label}: {ok} read, {failed} refused");
-    assert!(took < Duration::from_secs(60), "{label}: too slow");
+    let bound = Duration::from_secs(60 * mult() as u64);
+    assert!(took < bound, "{label}: too slow");
 }
