@@ -24,6 +24,9 @@ pub(super) struct Table {
 
 const STRUCTURE: &str = "FAT table";
 
+/// Bytes of the table read at a time while a chain is followed.
+const PAGE: u64 = 4096;
+
 impl Table {
     /// The layout the boot sector of `source` gives (fatfs has already accepted it).
     pub(super) fn read(source: &Arc<dyn Source>, fat_type: fatfs::FatType) -> Result<Table> {
@@ -71,10 +74,20 @@ impl Table {
     }
 
     /// The value of cluster `c`'s entry, as fatfs reads it: `None` when it ends the chain
-    /// (free, bad or an end mark).
-    fn next(&self, source: &dyn Source, c: u64) -> Result<Option<u64>> {
+    /// (free, bad or an end mark). The table is read through `page`, the last [`PAGE`] bytes
+    /// read of it (from the offset it holds), so a long chain costs few reads.
+    fn next(&self, source: &dyn Source, page: &mut (u64, Vec<u8>), c: u64) -> Result<Option<u64>> {
         let width = if self.bits == 32 { 4 } else { 2 };
-        let raw = source.read_vec(self.entry(c), width, STRUCTURE)?;
+        let at = self.entry(c);
+        let within = at.checked_sub(page.0).map(|d| d as usize);
+        let raw = match within.and_then(|d| page.1.get(d..d + width)) {
+            Some(raw) => raw,
+            None => {
+                let len = PAGE.min(source.len().saturating_sub(at)).max(width as u64);
+                *page = (at, source.read_vec(at, len as usize, STRUCTURE)?);
+                &page.1[..width]
+            }
+        };
         let (value, bad) = match self.bits {
             12 => {
                 let v = u16::from_le_bytes([raw[0], raw[1]]);
@@ -106,6 +119,7 @@ impl Table {
         let image = source.name();
         let path = String::from_utf8_lossy(path);
         let mut seen = HashSet::new();
+        let mut page = (0, Vec::new());
         let mut current = (first != 0).then_some(first);
         let (mut count, mut last) = (0u64, None);
         while let Some(c) = current {
@@ -122,7 +136,7 @@ impl Table {
                     format!("{path}: the directory's cluster chain comes back to cluster {c} (a cluster loop)"),
                 ));
             }
-            current = self.next(source, c)?;
+            current = self.next(source, &mut page, c)?;
             if let Some(n) = current.filter(|&n| n == 1 || n > self.max) {
                 return Err(Error::corrupt(
                     image,
