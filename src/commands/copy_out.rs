@@ -10,6 +10,7 @@ use anyhow::bail;
 use indicatif::ProgressBar;
 
 use super::extract::{copy_file, finish_dir, make_dir, make_other, FailedDirs, Plan, Planned};
+use super::format::escape_controls;
 use super::sink::progress;
 use super::{arg, many, ArgKind, Command, Ctx, XDEV};
 use crate::vfs::walk;
@@ -58,7 +59,9 @@ struct Failures {
 
 impl Failures {
     fn say(&self, e: &anyhow::Error) {
-        self.bar.suspend(|| eprintln!("isofish: error: {e:#}"));
+        let text = format!("{e:#}");
+        self.bar
+            .suspend(|| eprintln!("isofish: error: {}", escape_controls(text.as_bytes())));
         self.said.fetch_add(1, Ordering::Relaxed);
     }
 
@@ -174,7 +177,7 @@ fn copy_out(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
             failures.say(&e);
         }
         for w in plan.warnings.drain(..) {
-            eprintln!("isofish: warning: {w}");
+            eprintln!("isofish: warning: {}", escape_controls(w.as_bytes()));
         }
     }
     let mut failed = FailedDirs::default();
@@ -195,7 +198,9 @@ fn copy_out(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
             continue;
         }
         match make_other(p, root) {
-            Ok(Some(warning)) => eprintln!("isofish: warning: {warning}"),
+            Ok(Some(warning)) => {
+                eprintln!("isofish: warning: {}", escape_controls(warning.as_bytes()))
+            }
             Ok(None) => {}
             Err(e) => failures.say(&e),
         }

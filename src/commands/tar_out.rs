@@ -12,6 +12,7 @@ use std::os::fd::AsFd;
 use anyhow::Context;
 use indicatif::ProgressBar;
 
+use super::format::escape_name;
 use super::sink::{progress, Sink};
 use super::tar::{kind, pipeline, Header, Piece, TarWriter};
 use super::{arg, option, ArgKind, Command, Ctx, Opt, Value, XDEV};
@@ -253,7 +254,7 @@ fn write_tree(
             FileKind::Socket => {
                 eprintln!(
                     "isofish: warning: ./{}: socket ignored",
-                    String::from_utf8_lossy(item.rel)
+                    escape_name(item.rel)
                 );
                 return Ok(false);
             }

@@ -1,10 +1,12 @@
 //! Extended attributes: `getxattrs` and `lgetxattrs` list a file's attributes in guestfish's
 //! format, `getxattr` and `lgetxattr` print one value. The `l` forms do not follow a final
 //! symlink. Every mounted filesystem answers through [`crate::fs::FileSystem::xattrs`]; those
-//! that record none give an empty list.
+//! that record none give an empty list. `getxattrs` writes a name from the image escaped on
+//! a terminal (as `ll` does), as it is into a pipe; values in guestfish's escaped form.
 
 use anyhow::bail;
 
+use super::format::write_name;
 use super::{arg, ArgKind, Command, Ctx};
 use crate::fs::Xattr;
 use crate::vfs::Target;
@@ -68,7 +70,7 @@ fn list(ctx: &mut Ctx, path: &str, follow: bool) -> anyhow::Result<()> {
     let mut text = Vec::new();
     for (i, x) in xattrs(ctx, path, follow)?.iter().enumerate() {
         text.extend_from_slice(format!("[{i}] = {{\n  attrname: ").as_bytes());
-        text.extend_from_slice(&x.name);
+        write_name(&mut text, &x.name, ctx.tty)?;
         text.extend_from_slice(b"\n  attrval: ");
         escape(&x.value, &mut text);
         text.extend_from_slice(b"\n}\n");

@@ -11,6 +11,7 @@ use std::process::{ExitStatus, Stdio};
 use anyhow::{bail, Context};
 
 use super::line::{Action, Line};
+use crate::commands::format::escape_controls;
 use crate::commands::{self, shell_cmds::Quit, Ctx};
 use crate::session::Session;
 
@@ -36,7 +37,12 @@ pub struct Shell {
 /// Prints an error to stderr, after `place` (`FILE:LINE`) when there is one.
 pub fn report(place: Option<&str>, e: &anyhow::Error) {
     let prefix = place.map(|p| format!("{p}: ")).unwrap_or_default();
-    let _ = writeln!(io::stderr(), "{prefix}isofish: error: {}", message(e));
+    let message = message(e);
+    let _ = writeln!(
+        io::stderr(),
+        "{prefix}isofish: error: {}",
+        escape_controls(message.as_bytes())
+    );
 }
 
 /// The error and its causes joined with `: `, leaving out a cause whose text the message

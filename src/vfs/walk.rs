@@ -7,13 +7,15 @@
 //! directory met again below itself (a loop in a corrupt image) is not entered twice; either
 //! makes the run exit 1 at its end ([`crate::fs::left_out`]). Warnings
 //! go to stderr ([`walk`]) or to the caller ([`walk_warning`], for the browser pane, which
-//! owns the terminal). So the
+//! owns the terminal), names and paths in them escaped as `ls -b` shows them
+//! ([`escape_name`]), so a name from the image cannot drive the terminal. So the
 //! relative paths it hands out can be joined to an extraction directory without escaping it.
 
 use std::borrow::Cow;
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use crate::commands::format::escape_name;
 use crate::error::{Error, Result};
 use crate::fs::{left_out, FileKind, FileSystem, Metadata};
 use crate::vfs::{path, Node, Target, Vfs};
@@ -120,9 +122,9 @@ fn entries(vfs: &Vfs, dir: &Node, warn: Warn) -> Result<Vec<(Vec<u8>, Target)>> 
     for (name, target) in list {
         let skip = |why: &str| {
             format!(
-                "{}: skipping entry {:?}: it {why}",
-                dir.path,
-                String::from_utf8_lossy(&name)
+                "{}: skipping entry \"{}\": it {why}",
+                escape_name(dir.path.as_bytes()),
+                escape_name(&name)
             )
         };
         if !is_safe_name(&name) {
@@ -225,7 +227,7 @@ pub fn walk_warning(
         if id.is_some_and(|id| on_branch.contains(&id)) || depth >= MAX_DEPTH {
             warn(format!(
                 "{}: not entered: the directory contains itself (a loop in the image)",
-                node.path
+                escape_name(node.path.as_bytes())
             ));
             left_out::mark();
             continue;

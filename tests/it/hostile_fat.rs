@@ -1,12 +1,13 @@
 //! FAT images with one damaged directory entry: a `.` or `..` entry renamed to an ordinary
 //! name makes a directory reachable inside itself. `find`, `du`, `copy-out` and `tar-out`
 //! finish, warn about the loop by its path, do not enter it, and read everything else. An
-//! entry (or a FAT32 root) whose first cluster lies outside the volume is an error naming it,
-//! not a panic.
+//! entry (or a FAT32 root) whose first cluster lies outside the volume, and a cluster chain
+//! that runs into cluster 1 or loops, are errors naming the entry or the FAT's entry, not a
+//! panic.
 
 use std::path::Path;
 
-use crate::common::{isofish, scratch, tool};
+use crate::common::{isofish, run_ro, scratch, tool};
 
 /// A FAT12 image holding `/top.txt`, `/sub/in.txt` and `/sub/deep/d.txt`, made by mkfs.fat and
 /// filled by mtools.
@@ -174,4 +175,74 @@ fn a_fat32_root_cluster_outside_the_volume_is_an_error() {
         );
         assert!(stderr.contains(&error), "{cluster}: {stderr}");
     }
+}
+
+/// The byte offset of cluster `c`'s entry in the first FAT of a FAT12 image.
+fn fat12_entry(image: &[u8], c: usize) -> usize {
+    let bps = usize::from(u16::from_le_bytes([image[11], image[12]]));
+    let reserved = usize::from(u16::from_le_bytes([image[14], image[15]]));
+    reserved * bps + c + c / 2
+}
+
+/// Sets cluster `c`'s entry of a FAT12 image's first FAT to `value`.
+fn set_fat12(image: &mut [u8], c: usize, value: u16) {
+    let at = fat12_entry(image, c);
+    let old = u16::from_le_bytes([image[at], image[at + 1]]);
+    let new = if c & 1 == 0 {
+        old & 0xf000 | value
+    } else {
+        old & 0x000f | value << 4
+    };
+    image[at..at + 2].copy_from_slice(&new.to_le_bytes());
+}
+
+#[test]
+fn a_cluster_chain_through_cluster_1_or_looping_is_an_error_naming_the_table_entry() {
+    let dir = scratch();
+    let clean = fat_image(dir.path());
+    let [(_, sub_cluster)] = dir_entries(&clean, b"SUB        ")[..] else {
+        panic!("one /sub entry");
+    };
+    let top = (0..clean.len() - 32)
+        .step_by(32)
+        .find(|&at| &clean[at..at + 11] == b"TOP     TXT")
+        .unwrap();
+    let top_cluster = usize::from(u16::from_le_bytes([clean[top + 26], clean[top + 27]]));
+    let sub_cluster = usize::from(sub_cluster);
+    let image = dir.path().join("chain.img");
+    let name = "chain.img";
+    let damaged = |edit: &dyn Fn(&mut Vec<u8>)| {
+        let mut bytes = clean.clone();
+        edit(&mut bytes);
+        std::fs::write(&image, &bytes).unwrap();
+    };
+    // /sub's one cluster says it continues into cluster 1 (reserved), then into itself.
+    let entry = fat12_entry(&clean, sub_cluster);
+    damaged(&|b| set_fat12(b, sub_cluster, 1));
+    let stderr = refused(&image, &["find", "/"]);
+    let error = format!(
+        "{name}: corrupt FAT table at offset {entry}: /sub: cluster {sub_cluster} is followed by cluster 1, outside the volume"
+    );
+    assert!(stderr.contains(&error), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    damaged(&|b| set_fat12(b, sub_cluster, sub_cluster as u16));
+    let stderr = refused(&image, &["ls", "/sub"]);
+    let error = format!(
+        "{name}: corrupt FAT table at offset {entry}: /sub: the directory's cluster chain comes back to cluster {sub_cluster} (a cluster loop)"
+    );
+    assert!(stderr.contains(&error), "{stderr}");
+    // /top.txt claims a second cluster; its one cluster goes on to cluster 1.
+    let entry = fat12_entry(&clean, top_cluster);
+    damaged(&|b| {
+        b[top + 28..top + 32].copy_from_slice(&5000u32.to_le_bytes());
+        set_fat12(b, top_cluster, 1);
+    });
+    let stderr = refused(&image, &["cat", "/top.txt"]);
+    let error = format!(
+        "{name}: corrupt FAT table at offset {entry}: /top.txt: cluster {top_cluster} is followed by cluster 1, outside the volume"
+    );
+    assert!(stderr.contains(&error), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    // The rest of the volume still reads.
+    assert_eq!(run_ro(&image, &["cat", "/sub/in.txt"]), b"still here\n");
 }

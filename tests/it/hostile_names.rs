@@ -2,7 +2,9 @@
 //! (defect 8). An ISO xorriso makes from a tree whose names hold `ESC [2J`, a newline, a tab and
 //! a backslash (Rock Ridge keeps them): on a terminal `ls`, `find`, `ll` and `readlink` print
 //! them as GNU `ls -b` does on the host tree; into a pipe they print the bytes as stored; `find0`
-//! splits back into the names; the browser pane draws them escaped, with no escape byte. And
+//! splits back into the names; the browser pane draws them escaped, with no escape byte.
+//! Warnings quote paths from the image escaped; `getxattrs` shows an attribute's name escaped
+//! on a terminal and as stored into a pipe. And
 //! `-a` of a pipe or a FIFO says that isofish needs random access instead of "no filesystem".
 
 use std::ffi::OsStr;
@@ -361,4 +363,95 @@ fn an_image_from_a_pipe_or_a_fifo_is_refused_saying_random_access_is_needed() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(out.stdout, into_pipe(&iso, &["ls", "/"]));
+}
+
+/// An ext4 image (mke2fs, then debugfs) whose directory `e ESC [2Jdir/sub/back` is a hard link
+/// to `e ESC [2Jdir` itself: a loop whose warning quotes a path from the image.
+#[test]
+fn warnings_quote_paths_from_the_image_escaped() {
+    let dir = scratch();
+    let tree = dir.path().join("tree");
+    let top: &[u8] = b"e\x1b[2Jdir";
+    std::fs::create_dir_all(tree.join(OsStr::from_bytes(top)).join("sub")).unwrap();
+    let image = dir.path().join("loop.ext4");
+    let img = image.to_str().unwrap();
+    tool(
+        "mke2fs",
+        &[
+            "-q",
+            "-F",
+            "-t",
+            "ext4",
+            "-d",
+            tree.to_str().unwrap(),
+            img,
+            "1M",
+        ],
+        None,
+    );
+    let top_str = std::str::from_utf8(top).unwrap();
+    let link = format!("link /{top_str} /{top_str}/sub/back");
+    tool("debugfs", &["-w", "-R", &link, img], None);
+    let out = isofish()
+        .arg("--ro")
+        .arg("-a")
+        .arg(&image)
+        .args(["find", "/"])
+        .output()
+        .unwrap();
+    // The names into the pipe as stored; the warning as `ls -b` shows the path.
+    let looped = [top, b"/sub/back"].concat();
+    assert!(out.stdout.split(|&b| b == b'\n').any(|l| l == looped));
+    let stderr = String::from_utf8(out.stderr).expect("escaped warnings are UTF-8");
+    let shown = ls_b(&tree, &[OsStr::new("-d"), OsStr::from_bytes(top)]);
+    let warning = format!(
+        "isofish: warning: /{}/sub/back: not entered: the directory contains itself",
+        shown.trim_end()
+    );
+    assert!(stderr.contains(&warning), "{stderr:?}");
+    assert!(!stderr.contains('\x1b'), "{stderr:?}");
+}
+
+/// A squashfs image (mksquashfs keeps extended attributes) whose file carries an attribute
+/// named `user.e ESC [2Jx`: `getxattrs` shows the name as `ls -b` shows a file of that name
+/// on a terminal, the stored bytes into a pipe, and the value in guestfish's escaped form.
+#[test]
+fn getxattrs_escapes_names_on_a_terminal_and_keeps_them_in_a_pipe() {
+    let dir = scratch();
+    let tree = dir.path().join("tree");
+    std::fs::create_dir(&tree).unwrap();
+    let file = tree.join("f");
+    std::fs::write(&file, b"data\n").unwrap();
+    let name: &[u8] = b"user.e\x1b[2Jx";
+    tool(
+        "setfattr",
+        &[
+            "-n",
+            std::str::from_utf8(name).unwrap(),
+            "-v",
+            "0x761b77",
+            file.to_str().unwrap(),
+        ],
+        None,
+    );
+    let image = dir.path().join("x.sqfs");
+    let (t, img) = (tree.to_str().unwrap(), image.to_str().unwrap());
+    tool("mksquashfs", &[t, img, "-quiet", "-no-progress"], None);
+    // A host file of the attribute's name, for `ls -b` to show.
+    let names = dir.path().join("names");
+    std::fs::create_dir(&names).unwrap();
+    std::fs::write(names.join(OsStr::from_bytes(name)), b"").unwrap();
+    let shown = ls_b(&names, &[]);
+
+    let terminal = on_terminal(&image, &["getxattrs", "/f"], false);
+    let expected = format!("  attrname: {}  attrval: v\\x1bw\n", shown);
+    assert!(terminal.contains(&expected), "{terminal:?}");
+    assert!(!terminal.contains('\x1b'), "{terminal:?}");
+    let pipe = into_pipe(&image, &["getxattrs", "/f"]);
+    let expected = [b"  attrname: ", name, b"\n  attrval: v\\x1bw\n"].concat();
+    assert!(
+        pipe.windows(expected.len()).any(|w| w == expected),
+        "{}",
+        String::from_utf8_lossy(&pipe)
+    );
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use isofish::fs::MountOptions;
 
 use crate::common::fixture;
-use crate::mutants::{run_mutants, Rng};
+use crate::mutants::{mult, run_mutants, Rng};
 
 const SECTOR: usize = 2048;
 
@@ -93,12 +93,4 @@ fn mutated_zisofs_never_panics() {
 #[test]
 fn mutated_joliet_never_panics() {
     run("joliet-long.iso", 0x0123_4567_89ab_cdef, 500 * mult());
-}
-
-/// `ISOFISH_MUTATIONS=N` multiplies the number of mutants (for longer local runs).
-fn mult() -> usize {
-    std::env::var("ISOFISH_MUTATIONS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1)
 }

@@ -72,3 +72,58 @@ pub fn run_mutants(
     }
     (ok, failed, started.elapsed())
 }
+
+/// Damages `img` at `at` one of the usual ways: a bit flipped; the byte set to 0x00, 0xFF or a
+/// random value; a plausible little number (a block, a count, a length: below 4096, 32 bits
+/// little-endian); or a random word of 1 to 8 bytes (each cut at the end of the image).
+pub fn damage(img: &mut [u8], at: usize, rng: &mut Rng) {
+    match rng.below(6) {
+        0 => img[at] ^= 1 << rng.below(8),
+        1 => img[at] = 0,
+        2 => img[at] = 0xff,
+        3 => img[at] = rng.next() as u8,
+        4 => {
+            let v = (rng.below(4096) as u32).to_le_bytes();
+            let n = (img.len() - at).min(4);
+            img[at..at + n].copy_from_slice(&v[..n]);
+        }
+        _ => {
+            let word = rng.next().to_le_bytes();
+            let n = (img.len() - at).min(1 + rng.below(8));
+            img[at..at + n].copy_from_slice(&word[..n]);
+        }
+    }
+}
+
+/// `ISOFISH_MUTATIONS=N` multiplies the number of mutants (for longer local runs).
+pub fn mult() -> usize {
+    std::env::var("ISOFISH_MUTATIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
+}
+
+/// [`run_mutants`] with the default mount options and `count` times [`mult`] mutants, holding
+/// the outcome to what a mutation test of a format asserts: some mutants read and some
+/// refused (the mutations reach structures that matter and ones that do not), all of them
+/// within a minute (times [`mult`]).
+pub fn run_format_mutants(
+    label: &str,
+    seed: u64,
+    count: usize,
+    name: &str,
+    mutate: impl FnMut(&mut Rng) -> Vec<u8>,
+) {
+    let (ok, failed, took) = run_mutants(
+        label,
+        seed,
+        count * mult(),
+        name,
+        &MountOptions::default(),
+        mutate,
+    );
+    eprintln!("{label}: {ok} read, {failed} refused in {took:?}");
+    assert!(ok > 0 && failed > 0, "{label}: {ok} read, {failed} refused");
+    let bound = Duration::from_secs(60 * mult() as u64);
+    assert!(took < bound, "{label}: too slow");
+}

@@ -57,14 +57,7 @@ fn fat12_fat16_fat32_read_as_mtools_extracts() {
             args.insert(0, e);
         }
         tool("mkfs.fat", &args, None);
-        let mut copy = vec!["-s", "-m", "-i", img];
-        let entries: Vec<String> = std::fs::read_dir(&tree)
-            .unwrap()
-            .map(|e| e.unwrap().path().to_str().unwrap().to_string())
-            .collect();
-        copy.extend(entries.iter().map(String::as_str));
-        copy.push("::/");
-        mtools("mcopy", &copy);
+        copy_tree(img, &tree, &["-m"]);
         let theirs = dir.path().join(format!("fat{bits}-mtools"));
         std::fs::create_dir(&theirs).unwrap();
         mtools(
@@ -82,8 +75,22 @@ fn fat12_fat16_fat32_read_as_mtools_extracts() {
     }
 }
 
+/// Copies what `tree` holds into the root of the FAT image `img` with mcopy (`-s`, and
+/// `flags`).
+pub fn copy_tree(img: &str, tree: &Path, flags: &[&str]) {
+    let mut copy = vec!["-s", "-i", img];
+    copy.extend(flags);
+    let entries: Vec<String> = std::fs::read_dir(tree)
+        .unwrap()
+        .map(|e| e.unwrap().path().to_str().unwrap().to_string())
+        .collect();
+    copy.extend(entries.iter().map(String::as_str));
+    copy.push("::/");
+    mtools("mcopy", &copy);
+}
+
 /// mtools with times in UTC (FAT records local time).
-fn mtools(program: &str, args: &[&str]) {
+pub fn mtools(program: &str, args: &[&str]) {
     let out = std::process::Command::new(program)
         .args(args)
         .env("TZ", "UTC")

@@ -25,7 +25,8 @@ pub fn noise(len: usize, seed: u32) -> Vec<u8> {
         .collect()
 }
 
-fn write(path: &Path, data: &[u8]) {
+/// Writes `data` to `path`, making its parent directories.
+pub fn write(path: &Path, data: &[u8]) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(path, data).unwrap();
 }

@@ -6,14 +6,17 @@
 //! owners or permissions: files show as 0644 and directories as 0755 (0444/0555 when read-only),
 //! owned by root; times are the recorded local times taken as UTC, as mtools shows them.
 
+use std::collections::{HashMap, HashSet};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use fatfs::{DateTime, FileAttributes, FsOptions};
 
+mod chain;
 mod locked;
 
+use chain::Table;
 use locked::SendFs;
 
 use crate::error::{lock_state, Error, Result};
@@ -129,6 +132,14 @@ pub struct FatFs {
     reads: Arc<Reads>,
     /// Bytes per cluster.
     cluster_size: u64,
+    /// The FAT, to check chains before fatfs follows them.
+    table: Table,
+    /// FAT32's root directory cluster (0 on FAT12 and FAT16, whose root has no chain).
+    root_cluster: u64,
+    /// The first cluster of each node listed so far, and where its directory entry lies.
+    firsts: Mutex<HashMap<Ino, (u64, u64)>>,
+    /// Files whose chain has been checked as far as their size needs.
+    checked: Mutex<HashSet<Ino>>,
 }
 
 /// What tells FAT nodes apart.
@@ -228,6 +239,8 @@ impl FatFs {
             fatfs::FatType::Fat32 => "FAT32",
         };
         let cluster_size = u64::from(fs.cluster_size());
+        let table = Table::read(&source, fs.fat_type())?;
+        let mut root_cluster = 0;
         if fs.fat_type() == fatfs::FatType::Fat32 {
             let sector = source.read_vec(0, 48, "FAT boot sector")?;
             let root = Fields::new(&sector, &name, "FAT boot sector", 0).le32(44)?;
@@ -239,6 +252,8 @@ impl FatFs {
                     format!("the root directory's cluster {root} is outside the volume"),
                 ));
             }
+            root_cluster = u64::from(root);
+            table.check(source.as_ref(), (root_cluster, 44), None, b"/")?;
         }
         let root = meta(true, FileAttributes::DIRECTORY, 0, Timestamp::default());
         let root_key = dir_key(&reads, &fs.root_dir(), b"/");
@@ -250,6 +265,10 @@ impl FatFs {
             paths: InoTable::new(root_key, root),
             reads,
             cluster_size,
+            table,
+            root_cluster,
+            firsts: Mutex::new(HashMap::new()),
+            checked: Mutex::new(HashSet::new()),
         })
     }
 
@@ -260,8 +279,9 @@ impl FatFs {
     /// Checks the first cluster of the entry fatfs has just handed out (`path`, in a
     /// directory being listed) before fatfs follows it: cluster 1, or one past the end of
     /// the volume, would make fatfs's cluster arithmetic overflow. The entry's 32 bytes are
-    /// found from the last read fatfs made, the entry's size field at byte 28.
-    fn check_cluster(&self, fs: &SendFs, path: &[u8]) -> Result<()> {
+    /// found from the last read fatfs made, the entry's size field at byte 28. Returns the
+    /// first cluster and the entry's offset.
+    fn check_cluster(&self, fs: &SendFs, path: &[u8]) -> Result<(u64, u64)> {
         let image = self.source.name();
         let at = self.reads.last.load(Ordering::Relaxed).saturating_sub(28);
         let raw = self.source.read_vec(at, 32, "FAT directory entry")?;
@@ -283,7 +303,17 @@ impl FatFs {
                 ),
             ));
         }
-        Ok(())
+        Ok((cluster, at))
+    }
+
+    /// The first cluster of node `ino` and where its entry lies, as its listing found them
+    /// (FAT32's root: the boot sector's).
+    fn first(&self, ino: Ino) -> Result<(u64, u64)> {
+        if ino == 0 {
+            return Ok((self.root_cluster, 44));
+        }
+        let firsts = lock_state(&self.firsts, "FAT reader")?;
+        Ok(firsts.get(&ino).copied().unwrap_or_default())
     }
 }
 
@@ -306,6 +336,10 @@ impl FileSystem for FatFs {
     fn read_dir(&self, dir: Ino) -> Result<Vec<DirEntry>> {
         let (path, _) = self.paths.get(dir)?;
         let image = self.source.name();
+        if dir != 0 || self.root_cluster != 0 {
+            self.table
+                .check(self.source.as_ref(), self.first(dir)?, None, &path)?;
+        }
         let fs = self.lock()?;
         let root = fs.root_dir();
         let d = if dir == 0 {
@@ -356,13 +390,21 @@ impl FileSystem for FatFs {
                 stamp(entry.modified()),
             );
             let child = join(&path, &name);
-            self.check_cluster(&fs, &child)?;
-            let key = if entry.is_dir() {
+            let first = self.check_cluster(&fs, &child)?;
+            // A directory whose chain does not hold is not entered to key it: listing it
+            // reports the fault.
+            let key = if entry.is_dir()
+                && self
+                    .table
+                    .check(self.source.as_ref(), first, None, &child)
+                    .is_ok()
+            {
                 dir_key(&self.reads, &entry.to_dir(), &child)
             } else {
                 Key::Path(child.clone())
             };
             let m = self.paths.intern(key, child, m)?;
+            lock_state(&self.firsts, "FAT reader")?.insert(m.ino, first);
             out.push(DirEntry {
                 name,
                 ino: m.ino,
@@ -382,6 +424,16 @@ impl FileSystem for FatFs {
             return Ok(0);
         }
         let want = buf.len().min((meta.size - offset) as usize);
+        if !lock_state(&self.checked, "FAT reader")?.contains(&ino) {
+            let clusters = meta.size.div_ceil(self.cluster_size);
+            self.table.check(
+                self.source.as_ref(),
+                self.first(ino)?,
+                Some(clusters),
+                &path,
+            )?;
+            lock_state(&self.checked, "FAT reader")?.insert(ino);
+        }
         let image = self.source.name();
         let fs = self.lock()?;
         let mut file = fs

@@ -7,6 +7,7 @@
 use std::collections::HashSet;
 use std::sync::Mutex;
 
+use crate::commands::format::escape_controls;
 use crate::error::lock_cache as lock;
 
 /// Warnings said at most, per image.
@@ -27,7 +28,10 @@ impl Warnings {
         if said.len() > MAX {
             eprintln!("isofish: warning: {image}: more warnings of this image are not shown");
         } else {
-            eprintln!("isofish: warning: {image}: {structure} at offset {offset}: {detail}");
+            eprintln!(
+                "isofish: warning: {image}: {structure} at offset {offset}: {}",
+                escape_controls(detail.as_bytes())
+            );
         }
     }
 }
