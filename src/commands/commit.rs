@@ -50,7 +50,10 @@ fn commit(ctx: &mut Ctx, words: &[String]) -> anyhow::Result<()> {
     let mut plan = session.commit_plan(drive, &opts)?;
     session.implant_md5(drive, &mut plan, implant)?;
     for w in plan.warnings() {
-        eprintln!("isofish: warning: commit: {w}");
+        eprintln!(
+            "isofish: warning: commit: {}",
+            super::format::escape_controls(w.as_bytes())
+        );
     }
     let bar = progress(Some(plan.len()));
     let tick = |n| bar.inc(n);
