@@ -1486,7 +1486,7 @@ _isofish() {
             return 0
             ;;
         isofish__subcmd__tar__subcmd__out)
-            opts="compress:gzip compress:xz compress:zstd compress:bzip2 excludes: numericowner:true numericowner:false xattrs:true xattrs:false xdev:true xdev:false"
+            opts="compress:gzip compress:xz compress:zstd compress:bzip2 excludes: numericowner:true numericowner:false xattrs:true xattrs:false root:true root:false xdev:true xdev:false"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1514,7 +1514,7 @@ _isofish() {
             return 0
             ;;
         isofish__subcmd__tgz__subcmd__out)
-            opts="excludes:"
+            opts="excludes: root:true root:false"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1584,7 +1584,7 @@ _isofish() {
             return 0
             ;;
         isofish__subcmd__txz__subcmd__out)
-            opts="excludes:"
+            opts="excludes: root:true root:false"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

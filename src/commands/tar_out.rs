@@ -29,6 +29,13 @@ const EXCLUDES: Opt = option(
     "leave out the members matching these wildcard patterns",
 );
 
+/// `root:` of `tar-out` and its compressed forms.
+const ROOT: Opt = option(
+    "root",
+    Value::Bool,
+    "add a `./` member for the directory itself (its mode and date land on the extraction directory)",
+);
+
 pub const COMMANDS: &[Command] = &[
     Command {
         name: "tar-out",
@@ -54,6 +61,7 @@ pub const COMMANDS: &[Command] = &[
                 Value::Bool,
                 "add each member's extended attributes",
             ),
+            ROOT,
             XDEV,
         ],
         run: tar_out,
@@ -65,7 +73,7 @@ pub const COMMANDS: &[Command] = &[
             arg("DIRECTORY", ArgKind::Path),
             arg("TARBALL", ArgKind::Output),
         ],
-        options: &[EXCLUDES],
+        options: &[EXCLUDES, ROOT],
         run: |ctx, args| tar_out_compressed(ctx, args, "gzip"),
     },
     Command {
@@ -75,7 +83,7 @@ pub const COMMANDS: &[Command] = &[
             arg("DIRECTORY", ArgKind::Path),
             arg("TARBALL", ArgKind::Output),
         ],
-        options: &[EXCLUDES],
+        options: &[EXCLUDES, ROOT],
         run: |ctx, args| tar_out_compressed(ctx, args, "xz"),
     },
 ];
@@ -114,9 +122,14 @@ fn tar_out(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
         .transpose()
         .context("excludes")?
         .unwrap_or_default();
-    let xdev = opts.flag("xdev");
     // xattrs:true adds each member's extended attributes, as GNU tar's --xattrs.
     let xattrs = opts.flag("xattrs");
+    let walk = Walk {
+        excludes,
+        xdev: opts.flag("xdev"),
+        xattrs,
+        root: opts.flag("root"),
+    };
     let compress = opts.value("compress");
     let start = ctx.session.resolve(&args[0])?;
     if !start.is_dir() {
@@ -163,7 +176,7 @@ fn tar_out(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
     let (produced, written) = std::thread::scope(|scope| {
         let producer = scope.spawn(move || -> anyhow::Result<()> {
             let mut tar = TarWriter::new(sender);
-            write_tree(vfs, &start, &excludes, xdev, xattrs, &mut tar)?;
+            write_tree(vfs, &start, &walk, &mut tar)?;
             tar.finish()?;
             Ok(())
         });
@@ -200,15 +213,30 @@ fn tar_out(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What `tar-out`'s options ask of the walk.
+struct Walk {
+    excludes: Vec<glob::Pattern>,
+    /// `xdev:true`: leave out the mounts below the start.
+    xdev: bool,
+    /// `xattrs:true`: each member's extended attributes.
+    xattrs: bool,
+    /// `root:true`: a `./` member for the start itself.
+    root: bool,
+}
+
 /// Writes the tree at `start` into `tar`, as `tar-out` lays it out.
 fn write_tree(
     vfs: &crate::vfs::Vfs,
     start: &Node,
-    excludes: &[glob::Pattern],
-    xdev: bool,
-    xattrs: bool,
+    options: &Walk,
     tar: &mut TarWriter,
 ) -> anyhow::Result<()> {
+    let &Walk {
+        ref excludes,
+        xdev,
+        xattrs,
+        root,
+    } = options;
     let mut links: HashMap<(usize, u64), Vec<u8>> = HashMap::new();
     let mut name: Vec<u8> = Vec::with_capacity(256);
     walk::walk(vfs, start, |item| {
@@ -217,6 +245,11 @@ fn write_tree(
         }
         if xdev && item.depth > 0 && !walk::same_fs(item.fs(), start.fs()) {
             return Ok(false);
+        }
+        // Without root:true the start itself has no member, so `tar x` into a directory
+        // leaves that directory's own mode and date alone.
+        if item.depth == 0 && !root {
+            return Ok(true);
         }
         name.clear();
         name.extend_from_slice(b"./");
@@ -371,19 +404,19 @@ mod tests {
             .lines()
             .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
             .collect();
-        assert_eq!(lines.len(), 5, "{listing}");
-        assert!(lines[0].ends_with(" ./"), "{listing}");
+        // No `./` member for the directory itself without root:true.
+        assert_eq!(lines.len(), 4, "{listing}");
         assert!(
-            lines[1].ends_with(&format!("./link -> {target}")),
+            lines[0].ends_with(&format!("./link -> {target}")),
             "{listing}"
         );
         assert!(
-            lines[2].starts_with("-rwxr-xr-x 3000000/0 5 2023-11-14 22:13:20 ./nnn"),
+            lines[1].starts_with("-rwxr-xr-x 3000000/0 5 2023-11-14 22:13:20 ./nnn"),
             "{listing}"
         );
-        assert!(lines[3].starts_with("crwxr-xr-x 0/0 1,3 "), "{listing}");
+        assert!(lines[2].starts_with("crwxr-xr-x 0/0 1,3 "), "{listing}");
         assert!(
-            lines[4].ends_with(&format!("./second link to ./{long}")),
+            lines[3].ends_with(&format!("./second link to ./{long}")),
             "{listing}"
         );
     }

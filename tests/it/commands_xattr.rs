@@ -396,7 +396,14 @@ fn tar_out_xattrs_unpack_as_unsquashfs_extracts() {
         let tarball = dir.path().join(format!("{comp}.tar"));
         run_ro(
             &image,
-            &["tar-out", "/", tarball.to_str().unwrap(), "xattrs:true"],
+            // root:true: the top directory's attributes too, as unsquashfs restores them.
+            &[
+                "tar-out",
+                "/",
+                tarball.to_str().unwrap(),
+                "xattrs:true",
+                "root:true",
+            ],
         );
         for bsdtar in [false, true] {
             let name = format!("{comp}-{}", if bsdtar { "bsdtar" } else { "gnutar" });

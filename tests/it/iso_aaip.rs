@@ -218,7 +218,14 @@ fn tar_out_xattrs_unpack_as_xorriso_extracts() {
     let tarball = dir.path().join("out.tar");
     run_ro(
         &image,
-        &["tar-out", "/", tarball.to_str().unwrap(), "xattrs:true"],
+        // root:true: the root's attributes too, as xorriso's extraction restores them.
+        &[
+            "tar-out",
+            "/",
+            tarball.to_str().unwrap(),
+            "xattrs:true",
+            "root:true",
+        ],
     );
     let unpacked = unpack(&tarball, dir.path(), "gnutar", false);
     let mut got = getfattr(&unpacked);

@@ -61,6 +61,7 @@ mod nested_fuzz;
 mod nested_squashfs;
 mod nested_util;
 mod shell;
+mod shell_habits;
 mod squashfs_mutation;
 mod tui;
 mod tui_pty;

@@ -1,0 +1,114 @@
+//! Guestfish habits of issue 19's small items: `tar-out / - | tar x` leaves the directory it
+//! unpacks into alone (`root:true` keeps the `./` member), `mounts` names a type once, `info`
+//! and `vfs-label` of a file inside the image, and the `version`, `lcd` and `clear` commands.
+
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+
+use crate::common::{fixture, isofish, scratch, tool};
+
+/// The members `tar -tvf` lists of `tarball`, with full UTC times.
+fn tar_listing(tarball: &Path) -> Vec<String> {
+    let out = std::process::Command::new("tar")
+        .args(["--numeric-owner", "--full-time", "-tvf"])
+        .arg(tarball)
+        .env("TZ", "UTC")
+        .output()
+        .expect("tar runs");
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect()
+}
+
+/// A fresh directory under `parent` with mode 0700 (the image's root has 0755) and a 2001
+/// modification time.
+fn fresh_target(parent: &Path, name: &str) -> std::path::PathBuf {
+    let dir = parent.join(name);
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    tool(
+        "touch",
+        &["-d", "2001-02-03 04:05:06 UTC", dir.to_str().unwrap()],
+        None,
+    );
+    dir
+}
+
+/// (mode, mtime) of a host path.
+fn mode_and_mtime(path: &Path) -> (u32, i64) {
+    let m = std::fs::metadata(path).unwrap();
+    (m.mode() & 0o7777, m.mtime())
+}
+
+#[test]
+fn tar_out_leaves_the_extraction_directory_alone_unless_root_true() {
+    let dir = scratch();
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    for (options, with_root) in [(&[][..], false), (&["root:true"][..], true)] {
+        let name = if with_root { "root" } else { "plain" };
+        let tarball = dir.path().join(format!("{name}.tar"));
+        let mut args = vec!["--ro", "-a", "tests/fixtures/sample.iso", "tar-out", "/"];
+        args.push(tarball.to_str().unwrap());
+        args.extend(options);
+        isofish().args(&args).assert().success().stderr("");
+        let listing = tar_listing(&tarball);
+        let top: Vec<&String> = listing.iter().filter(|l| l.ends_with(" ./")).collect();
+        assert_eq!(top.len(), usize::from(with_root), "{name}: {listing:?}");
+        // Every other member is there either way.
+        assert!(
+            listing.iter().any(|l| l.ends_with(" ./README.TXT")),
+            "{listing:?}"
+        );
+
+        let target = fresh_target(dir.path(), name);
+        let before = mode_and_mtime(&target);
+        // As the README has it: `tar-out / - | tar x` in the directory to fill.
+        let status = std::process::Command::new("bash")
+            .arg("-c")
+            .arg("\"$ISOFISH\" --ro -a \"$IMAGE\" tar-out / - \"$@\" | tar xpf -")
+            .arg("bash")
+            .args(options)
+            .env("ISOFISH", assert_cmd::cargo::cargo_bin("isofish"))
+            .env("IMAGE", fixture("sample.iso"))
+            .current_dir(&target)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        assert!(target.join("README.TXT").exists());
+        let after = mode_and_mtime(&target);
+        if with_root {
+            // The `./` member's mode and time, as tar lists them, land on the directory.
+            let stat = std::process::Command::new("stat")
+                .args(["-c", "%A %y"])
+                .arg(&target)
+                .env("TZ", "UTC")
+                .output()
+                .unwrap();
+            let stat = String::from_utf8(stat.stdout).unwrap();
+            let (perms, time) = stat.split_once(' ').unwrap();
+            let member: Vec<&str> = top[0].split_whitespace().collect();
+            assert_eq!(perms, member[0], "{stat} vs {}", top[0]);
+            let listed = format!("{} {}", member[3], member[4]);
+            assert!(time.starts_with(&listed), "{stat} vs {}", top[0]);
+        } else {
+            // The mode stays; the time is the host's, of the entries tar added, not the
+            // image root's.
+            assert_eq!(
+                after.0, before.0,
+                "the directory unpacked into keeps its mode"
+            );
+            assert!(
+                after.1 >= started,
+                "{after:?}: not the time of the extraction"
+            );
+            // And it is still writable by its owner.
+            std::fs::write(target.join("touched"), b"").unwrap();
+        }
+    }
+}
