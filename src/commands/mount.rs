@@ -212,8 +212,16 @@ fn mounts(ctx: &mut Ctx, _: &[String]) -> anyhow::Result<()> {
     for m in ctx.session.vfs.mounts() {
         let mut what = vec![m.fs.type_name().to_string()];
         what.extend(m.fs.detail());
-        if !m.options.0.is_empty() {
-            what.push(m.options.0.join(","));
+        // Each word once: `-m DEV:/:udf` gives the type as an option too.
+        let options: Vec<&str> = m
+            .options
+            .0
+            .iter()
+            .map(String::as_str)
+            .filter(|o| !what.iter().any(|w| w == o))
+            .collect();
+        if !options.is_empty() {
+            what.push(options.join(","));
         }
         writeln!(
             ctx.out,

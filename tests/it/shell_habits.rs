@@ -112,3 +112,34 @@ fn tar_out_leaves_the_extraction_directory_alone_unless_root_true() {
         }
     }
 }
+
+#[test]
+fn mounts_names_a_udf_mount_type_once() {
+    let image = fixture("udf-102-bridge.iso");
+    let blkid = tool(
+        "blkid",
+        &["-p", "-o", "value", "-s", "TYPE", image.to_str().unwrap()],
+        None,
+    );
+    let blkid = String::from_utf8(blkid).unwrap();
+    let out = isofish()
+        .arg("--ro")
+        .arg("-a")
+        .arg(&image)
+        .args(["-m", "/dev/sda:/:udf", "mounts"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let line = String::from_utf8(out.stdout).unwrap();
+    let words = line
+        .trim_end()
+        .strip_prefix("/dev/sda on / (")
+        .and_then(|w| w.strip_suffix(')'))
+        .unwrap_or_else(|| panic!("{line}"));
+    let words: Vec<&str> = words.split(", ").flat_map(|w| w.split(',')).collect();
+    assert_eq!(words.first().copied(), Some(blkid.trim()), "{line}");
+    let mut unique = words.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), words.len(), "a word repeated: {line}");
+}
