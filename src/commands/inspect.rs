@@ -93,7 +93,7 @@ pub const COMMANDS: &[Command] = &[
 ];
 
 fn info(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
-    let source = ctx.session.device_source(&args[0])?;
+    let source = super::mount::device_or_file_source(ctx, &args[0])?;
     let fs = fs::open(source, &MountOptions::default())?;
     let mut pairs = vec![("Type".to_string(), fs.type_name().to_string())];
     pairs.extend(fs.info());

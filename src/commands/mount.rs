@@ -2,11 +2,13 @@
 //! `vfs-label`, `mount` and its variants, `umount`, `mounts`, `mountpoints`, `cd`, `pwd`.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::Context;
 
 use super::{arg, opt, Arg, ArgKind, Command, Ctx};
 use crate::fs::{self, probe, MountOptions};
+use crate::source::Source;
 
 /// `mount` and `mount-ro` take the same arguments (every mount is read-only).
 const MOUNT_ARGS: &[Arg] = &[
@@ -165,8 +167,23 @@ fn list_filesystems(ctx: &mut Ctx, _: &[String]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// True when a `vfs-type`, `vfs-label` or `info` argument names a device (`/dev/sda1`) rather
+/// than a file in a mounted filesystem (`/arch/x86_64/airootfs.sfs`).
+fn is_device(word: &str) -> bool {
+    word.starts_with("/dev/")
+}
+
+/// The bytes of the device or image file `word` names (see [`is_device`]).
+pub(super) fn device_or_file_source(ctx: &Ctx, word: &str) -> anyhow::Result<Arc<dyn Source>> {
+    Ok(if is_device(word) {
+        ctx.session.device_source(word)?
+    } else {
+        ctx.session.file_source(word)?
+    })
+}
+
 fn vfs_type(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
-    if args[0].starts_with("/dev/") {
+    if is_device(&args[0]) {
         let t = device_type(ctx, &args[0])?;
         writeln!(ctx.out, "{t}")?;
     } else {
@@ -183,7 +200,7 @@ fn vfs_label(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
         writeln!(ctx.out, "{}", m.mount.fs.label().unwrap_or_default())?;
         return Ok(());
     }
-    let source = ctx.session.device_source(&args[0])?;
+    let source = device_or_file_source(ctx, &args[0])?;
     let fs = fs::open(source, &MountOptions::default())?;
     writeln!(ctx.out, "{}", fs.label().unwrap_or_default())?;
     Ok(())

@@ -10,7 +10,7 @@ use crate::host_tree::snapshot;
 use crate::nested_util::{extract, run, run_err};
 
 /// Extracts one file of nested.iso with xorriso.
-fn xorriso_extract(iso: &Path, path: &str, to: &Path) {
+pub(crate) fn xorriso_extract(iso: &Path, path: &str, to: &Path) {
     tool(
         "xorriso",
         &[

@@ -143,3 +143,90 @@ fn mounts_names_a_udf_mount_type_once() {
     unique.dedup();
     assert_eq!(unique.len(), words.len(), "a word repeated: {line}");
 }
+
+/// `isofish --ro -a nested.iso WORDS...`'s output, which must succeed quietly.
+fn nested(words: &[&str]) -> String {
+    let out = isofish()
+        .args(["--ro", "-a", "tests/fixtures/nested.iso"])
+        .args(words)
+        .output()
+        .unwrap();
+    assert!(out.status.success() && out.stderr.is_empty(), "{out:?}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn info_and_vfs_label_take_a_file_inside_the_image() {
+    let dir = scratch();
+    let iso = fixture("nested.iso");
+    let sfs = dir.path().join("airootfs.sfs");
+    crate::nested_chain::xorriso_extract(&iso, "/arch/x86_64/airootfs.sfs", &sfs);
+    let theirs =
+        String::from_utf8(tool("unsquashfs", &["-s", sfs.to_str().unwrap()], None)).unwrap();
+    let field = |text: &str, key: &str| -> String {
+        text.lines()
+            .find_map(|l| l.strip_prefix(key))
+            .unwrap_or_else(|| panic!("no {key} in {text}"))
+            .trim_start_matches(':')
+            .trim()
+            .to_string()
+    };
+    // A relative path from the current directory too.
+    for (pre, path) in [
+        (&[][..], "/arch/x86_64/airootfs.sfs"),
+        (&["cd", "/arch", ":"][..], "x86_64/airootfs.sfs"),
+    ] {
+        let mut words = pre.to_vec();
+        words.extend(["info", path]);
+        let ours = nested(&words);
+        assert_eq!(field(&ours, "Type"), "squashfs", "{ours}");
+        assert_eq!(
+            field(&ours, "Compression"),
+            field(&theirs, "Compression "),
+            "{ours}"
+        );
+        assert_eq!(
+            field(&ours, "Block size"),
+            field(&theirs, "Block size "),
+            "{ours}"
+        );
+        assert_eq!(
+            field(&ours, "Inodes"),
+            field(&theirs, "Number of inodes "),
+            "{ours}"
+        );
+    }
+
+    let efi = dir.path().join("efiboot.img");
+    crate::nested_chain::xorriso_extract(&iso, "/EFI/BOOT/efiboot.img", &efi);
+    let label = tool(
+        "blkid",
+        &["-p", "-o", "value", "-s", "LABEL", efi.to_str().unwrap()],
+        None,
+    );
+    let label = String::from_utf8(label).unwrap();
+    assert!(!label.trim().is_empty());
+    assert_eq!(nested(&["vfs-label", "/EFI/BOOT/efiboot.img"]), label);
+    assert_eq!(
+        field(&nested(&["info", "/EFI/BOOT/efiboot.img"]), "Label"),
+        label.trim()
+    );
+    // A device is still a device, and a missing file is named.
+    let volume = tool(
+        "blkid",
+        &["-p", "-o", "value", "-s", "LABEL", iso.to_str().unwrap()],
+        None,
+    );
+    assert_eq!(nested(&["vfs-label", "/dev/sda"]).as_bytes(), volume);
+    isofish()
+        .args([
+            "--ro",
+            "-a",
+            "tests/fixtures/nested.iso",
+            "info",
+            "/no/such.img",
+        ])
+        .assert()
+        .code(1)
+        .stderr("isofish: error: /no/such.img: no such file or directory\n");
+}
