@@ -49,6 +49,9 @@ _isofish() {
             isofish,chown)
                 cmd="isofish__subcmd__chown"
                 ;;
+            isofish,clear)
+                cmd="isofish__subcmd__clear"
+                ;;
             isofish,commit)
                 cmd="isofish__subcmd__commit"
                 ;;
@@ -132,6 +135,9 @@ _isofish() {
                 ;;
             isofish,is-symlink)
                 cmd="isofish__subcmd__is__subcmd__symlink"
+                ;;
+            isofish,lcd)
+                cmd="isofish__subcmd__lcd"
                 ;;
             isofish,lgetxattr)
                 cmd="isofish__subcmd__lgetxattr"
@@ -289,6 +295,9 @@ _isofish() {
             isofish,verify)
                 cmd="isofish__subcmd__verify"
                 ;;
+            isofish,version)
+                cmd="isofish__subcmd__version"
+                ;;
             isofish,vfs-label)
                 cmd="isofish__subcmd__vfs__subcmd__label"
                 ;;
@@ -308,7 +317,7 @@ _isofish() {
 
     case "${cmd}" in
         isofish)
-            opts="-a -m -f -x -h -V --add --ro --mount --file --tui --help --version boot-add-efi boot-extract boot-info browse cat cd changes checksum checksums-out chmod chown commit completions copy-in copy-out cp cp-a cp-r diff download du echo edit exists file find find0 getxattr getxattrs glob grep head head-n help hexdump info is-dir is-file is-symlink lgetxattr lgetxattrs list-devices list-filesystems list-partitions ll ln ln-s ls lstat mkdir mkdir-p mkmountpoint mount mount-loop mount-loop-type mount-options mount-ro mountpoints mounts mv open pwd quit quit! readlink revert revert-all rm rm-f rm-rf rmdir run set-boot-file set-label stat tail tail-n tar-in tar-out tgz-in tgz-out touch truncate truncate-size txz-in txz-out umount umount-all upload utimens verify vfs-label vfs-type write write-append"
+            opts="-a -m -f -x -h -V --add --ro --mount --file --tui --help --version boot-add-efi boot-extract boot-info browse cat cd changes checksum checksums-out chmod chown clear commit completions copy-in copy-out cp cp-a cp-r diff download du echo edit exists file find find0 getxattr getxattrs glob grep head head-n help hexdump info is-dir is-file is-symlink lcd lgetxattr lgetxattrs list-devices list-filesystems list-partitions ll ln ln-s ls lstat mkdir mkdir-p mkmountpoint mount mount-loop mount-loop-type mount-options mount-ro mountpoints mounts mv open pwd quit quit! readlink revert revert-all rm rm-f rm-rf rmdir run set-boot-file set-label stat tail tail-n tar-in tar-out tgz-in tgz-out touch truncate truncate-size txz-in txz-out umount umount-all upload utimens verify version vfs-label vfs-type write write-append"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -534,6 +543,20 @@ _isofish() {
             return 0
             ;;
         isofish__subcmd__chown)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        isofish__subcmd__clear)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -926,6 +949,20 @@ _isofish() {
             return 0
             ;;
         isofish__subcmd__is__subcmd__symlink)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        isofish__subcmd__lcd)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1654,6 +1691,20 @@ _isofish() {
             return 0
             ;;
         isofish__subcmd__verify)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        isofish__subcmd__version)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

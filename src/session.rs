@@ -98,6 +98,19 @@ impl Session {
         device
     }
 
+    /// Makes the host paths of the drives absolute, against the host working directory as it
+    /// is now: `lcd` calls it before changing that directory, so a commit still writes the
+    /// image that was added (a path that cannot be made absolute is kept).
+    pub fn anchor_drive_paths(&mut self) {
+        for d in &mut self.drives {
+            if d.image.is_none() && d.path.is_relative() {
+                if let Ok(abs) = std::path::absolute(&d.path) {
+                    d.path = abs;
+                }
+            }
+        }
+    }
+
     /// The drives, in the order they were added.
     pub fn drives(&self) -> &[Drive] {
         &self.drives

@@ -476,7 +476,7 @@ mod tests {
         );
         assert_eq!(
             command("tgz-out").synopsis(),
-            "tgz-out DIRECTORY TARBALL|- [excludes:PATTERN,...]"
+            "tgz-out DIRECTORY TARBALL|- [excludes:PATTERN,...] [root:true|false]"
         );
     }
 
@@ -519,7 +519,7 @@ mod tests {
             |name: &str, line: &str| command(name).parse(&words(line)).unwrap_err().to_string();
         assert_eq!(
             err("tar-out", "/ x.tar compres:gzip"),
-            "tar-out: compres: unknown option (compress, excludes, numericowner, xattrs, xdev)"
+            "tar-out: compres: unknown option (compress, excludes, numericowner, xattrs, root, xdev)"
         );
         assert_eq!(
             err("tar-out", "/ x.tar compress:lz4"),
@@ -544,7 +544,7 @@ mod tests {
         );
         assert_eq!(
             err("tgz-out", "/ x.tgz compress:xz"),
-            "tgz-out: compress: unknown option (excludes)"
+            "tgz-out: compress: unknown option (excludes, root)"
         );
     }
 }

@@ -1,11 +1,13 @@
-//! Commands of the shell itself: `echo`, `quit`, `quit!` (which drops staged changes) and `completions SHELL` (the completion script
-//! for bash, zsh or fish, generated from the flag table).
+//! Commands of the shell itself: `echo`, `quit`, `quit!` (which drops staged changes),
+//! `completions SHELL` (the completion script for bash, zsh or fish, generated from the flag
+//! table), `version`, `lcd` (the host working directory) and `clear` (the terminal's screen).
 
 use std::str::FromStr;
 
 use anyhow::anyhow;
 
 use super::{any, arg, ArgKind, Command, Ctx};
+use crate::error::Error;
 
 pub const COMMANDS: &[Command] = &[
     Command {
@@ -16,11 +18,25 @@ pub const COMMANDS: &[Command] = &[
         run: completions,
     },
     Command {
+        name: "clear",
+        aliases: &[],
+        args: &[],
+        options: &[],
+        run: clear,
+    },
+    Command {
         name: "echo",
         aliases: &[],
         args: &[any("WORD", ArgKind::Word)],
         options: &[],
         run: echo,
+    },
+    Command {
+        name: "lcd",
+        aliases: &[],
+        args: &[arg("DIRECTORY", ArgKind::HostPath)],
+        options: &[],
+        run: lcd,
     },
     Command {
         name: "quit",
@@ -39,6 +55,13 @@ pub const COMMANDS: &[Command] = &[
             Err(Quit.into())
         },
     },
+    Command {
+        name: "version",
+        aliases: &[],
+        args: &[],
+        options: &[],
+        run: version,
+    },
 ];
 
 /// Returned by `quit`: the shell stops here, with exit status 0.
@@ -48,6 +71,47 @@ pub struct Quit;
 
 fn echo(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
     writeln!(ctx.out, "{}", args.join(" "))?;
+    Ok(())
+}
+
+/// Clears a terminal's screen (cursor home, erase the display); nothing into a pipe or file.
+fn clear(ctx: &mut Ctx, _: &[String]) -> anyhow::Result<()> {
+    if ctx.tty {
+        write!(ctx.out, "\x1b[H\x1b[2J")?;
+        ctx.out.flush()?;
+    }
+    Ok(())
+}
+
+/// Changes the host working directory, from which later relative host paths resolve (and host
+/// commands run), as guestfish's `lcd` does. The images already added, and host files already
+/// staged by `upload` and the like, stay the files they were.
+fn lcd(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
+    // Checked first, so a failed `lcd` changes nothing.
+    let dir = std::fs::canonicalize(&args[0]).map_err(|e| Error::io(&args[0], e))?;
+    if !dir.is_dir() {
+        return Err(Error::NotADirectory(args[0].clone()).into());
+    }
+    ctx.session.anchor_drive_paths();
+    std::env::set_current_dir(&dir).map_err(|e| Error::io(&args[0], e))?;
+    Ok(())
+}
+
+/// Prints the version the way guestfish's `version` prints libguestfs's: one `field: value`
+/// line per part of `MAJOR.MINOR.RELEASE[EXTRA]`.
+fn version(ctx: &mut Ctx, _: &[String]) -> anyhow::Result<()> {
+    let full = env!("CARGO_PKG_VERSION");
+    let mut parts = full.splitn(3, '.');
+    let (major, minor) = (parts.next().unwrap_or("0"), parts.next().unwrap_or("0"));
+    let rest = parts.next().unwrap_or("0");
+    let digits = rest
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(rest.len());
+    let (release, extra) = rest.split_at(digits);
+    writeln!(
+        ctx.out,
+        "major: {major}\nminor: {minor}\nrelease: {release}\nextra: {extra}"
+    )?;
     Ok(())
 }
 

@@ -369,7 +369,7 @@ mod tests {
         let line = "tar-out / x.tar compress:xz xattrs:true ";
         assert_eq!(
             hint(line, line.len()).as_deref(),
-            Some("[excludes:PATTERN,...] [numericowner:true|false] [xdev:true|false]")
+            Some("[excludes:PATTERN,...] [numericowner:true|false] [root:true|false] [xdev:true|false]")
         );
     }
 

@@ -52,7 +52,8 @@ impl HostPathSource {
             return Err(Error::Usage(format!("{}: not a regular file", opened.name)));
         }
         Ok(HostPathSource {
-            path: path.to_path_buf(),
+            // Absolute, so `lcd` later does not change which file a commit takes.
+            path: std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()),
             name: opened.name,
             stamp: Stamp::of(&meta),
         })

@@ -230,3 +230,128 @@ fn info_and_vfs_label_take_a_file_inside_the_image() {
         .code(1)
         .stderr("isofish: error: /no/such.img: no such file or directory\n");
 }
+
+#[test]
+fn version_prints_the_package_version_as_guestfish_does() {
+    let out = isofish().arg("version").output().unwrap();
+    assert!(out.status.success() && out.stderr.is_empty(), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let fields: Vec<(&str, &str)> = text
+        .lines()
+        .map(|l| l.split_once(": ").or_else(|| l.split_once(':')).unwrap())
+        .collect();
+    let keys: Vec<&str> = fields.iter().map(|(k, _)| *k).collect();
+    assert_eq!(keys, ["major", "minor", "release", "extra"], "{text}");
+    let (v, extra) = (
+        fields[..3].iter().map(|(_, v)| *v).collect::<Vec<_>>(),
+        fields[3].1,
+    );
+    // Cargo's version of the package, as `--version` prints it too.
+    let joined = format!("{}{extra}", v.join("."));
+    assert_eq!(joined, env!("CARGO_PKG_VERSION"));
+    let long = isofish().arg("--version").output().unwrap();
+    assert_eq!(
+        String::from_utf8(long.stdout).unwrap(),
+        format!("isofish {joined}\n")
+    );
+}
+
+/// What a pseudo-terminal shows while `isofish ARGS...` runs in it (python3's `pty`).
+fn in_a_terminal(args: &[&str]) -> Vec<u8> {
+    const SPAWN: &str = "import os, pty, sys\n\
+        pid, fd = pty.fork()\n\
+        if pid == 0:\n    os.execv(sys.argv[1], sys.argv[1:])\n\
+        out = b''\n\
+        while True:\n    try:\n        d = os.read(fd, 4096)\n    except OSError:\n        break\n    if not d:\n        break\n    out += d\n\
+        os.waitpid(pid, 0)\n\
+        sys.stdout.buffer.write(out)\n";
+    let binary = assert_cmd::cargo::cargo_bin("isofish");
+    let mut argv = vec!["-c", SPAWN, binary.to_str().unwrap()];
+    argv.extend(args);
+    tool("python3", &argv, None)
+}
+
+#[test]
+fn clear_clears_a_terminal_and_writes_nothing_into_a_pipe() {
+    // The terminal's own clear sequence, without the scrollback extension.
+    let clear = tool("tput", &["-x", "-T", "xterm", "clear"], None);
+    let shown = in_a_terminal(&["clear", ":", "echo", "after"]);
+    let mut expected = clear.clone();
+    expected.extend_from_slice(b"after\r\n");
+    assert_eq!(
+        String::from_utf8_lossy(&shown),
+        String::from_utf8_lossy(&expected)
+    );
+    isofish()
+        .args(["clear", ":", "echo", "after"])
+        .assert()
+        .success()
+        .stdout("after\n")
+        .stderr("");
+}
+
+#[test]
+fn lcd_moves_relative_host_paths_but_not_the_opened_image_or_staged_uploads() {
+    let dir = scratch();
+    let d = dir.path();
+    std::fs::copy(fixture("sample.iso"), d.join("copy.iso")).unwrap();
+    std::fs::write(d.join("before.txt"), b"staged before lcd\n").unwrap();
+    std::fs::create_dir(d.join("sub")).unwrap();
+    std::fs::write(d.join("sub/after.txt"), b"staged after lcd\n").unwrap();
+    // The same names in the wrong places: taking one of these would be the bug.
+    std::fs::write(d.join("sub/before.txt"), b"wrong\n").unwrap();
+    std::fs::write(d.join("after.txt"), b"wrong\n").unwrap();
+    std::fs::create_dir(d.join("out")).unwrap();
+    std::fs::create_dir(d.join("sub/out")).unwrap();
+    isofish()
+        .current_dir(d)
+        .args(["-a", "copy.iso", "-m", "/dev/sda"])
+        .args(["upload", "before.txt", "/before.txt", ":"])
+        .args(["lcd", "sub", ":"])
+        .args(["upload", "after.txt", "/after.txt", ":"])
+        .args(["download", "/README.TXT", "readme.txt", ":"])
+        .args(["copy-out", "/docs", "out"])
+        .assert()
+        .success()
+        .stderr("");
+    let theirs = d.join("xorriso");
+    tool(
+        "xorriso",
+        &[
+            "-osirrox",
+            "on",
+            "-indev",
+            d.join("copy.iso").to_str().unwrap(),
+            "-extract",
+            "/",
+            theirs.to_str().unwrap(),
+        ],
+        None,
+    );
+    // The commit at the end wrote the opened image, with the files staged from where they were.
+    assert!(!d.join("sub/copy.iso").exists());
+    assert_eq!(
+        std::fs::read(theirs.join("before.txt")).unwrap(),
+        b"staged before lcd\n"
+    );
+    assert_eq!(
+        std::fs::read(theirs.join("after.txt")).unwrap(),
+        b"staged after lcd\n"
+    );
+    // download and copy-out wrote under the new directory.
+    assert_eq!(
+        std::fs::read(d.join("sub/readme.txt")).unwrap(),
+        std::fs::read(theirs.join("README.TXT")).unwrap()
+    );
+    assert!(!d.join("readme.txt").exists());
+    assert!(d.join("sub/out/docs").is_dir());
+    assert_eq!(std::fs::read_dir(d.join("out")).unwrap().count(), 0);
+    // A missing directory is an error naming it.
+    isofish()
+        .args(["lcd", "no/such/dir"])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::starts_with(
+            "isofish: error: no/such/dir: ",
+        ));
+}
