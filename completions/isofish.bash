@@ -903,7 +903,7 @@ _isofish() {
             return 0
             ;;
         isofish__subcmd__grep)
-            opts="-i -E -F -v -c --ignore-case --extended-regexp --fixed-strings --invert-match --count"
+            opts="-i -E -F -v -c --ignore-case --extended-regexp --fixed-strings --invert-match --count extended:true extended:false fixed:true fixed:false insensitive:true insensitive:false compressed:true compressed:false"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

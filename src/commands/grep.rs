@@ -1,7 +1,8 @@
 //! `grep` and guestfish's variants of it: `egrep` (extended regular expressions), `fgrep`
 //! (fixed strings), the `i` ones that ignore case (`grepi`, `egrepi`, `fgrepi`) and the `z` ones
 //! that decompress the file first (`zgrep`, `zegrep`, `zfgrep`, `zgrepi`, `zegrepi`,
-//! `zfgrepi`); `grep` itself also takes GNU grep's `-i -E -F -v -c`. Lines are matched by
+//! `zfgrepi`); `grep` itself also takes GNU grep's `-i -E -F -v -c` and guestfish's
+//! `extended:`, `fixed:`, `insensitive:` and `compressed:` options. Lines are matched by
 //! [`pattern`](super::pattern) and printed one per line, as guestfish does.
 
 use std::io::{BufRead, BufWriter, Read, Write};
@@ -25,6 +26,18 @@ const OPTIONS: &[Opt] = &[
         .aliases(&["--fixed-strings"]),
     option("-v", Value::Flag, "print the lines that do not match").aliases(&["--invert-match"]),
     option("-c", Value::Flag, "print only how many lines are printed").aliases(&["--count"]),
+    option(
+        "extended",
+        Value::Bool,
+        "extended regular expressions (as -E)",
+    ),
+    option("fixed", Value::Bool, "fixed strings (as -F)"),
+    option("insensitive", Value::Bool, "ignore case (as -i)"),
+    option(
+        "compressed",
+        Value::Bool,
+        "decompress the file first (as zgrep)",
+    ),
 ];
 
 /// How one search reads its pattern and file and what it prints.
@@ -93,7 +106,8 @@ const MAX_LINE: u64 = 64 << 20;
 
 fn grep(ctx: &mut Ctx, words: &[String]) -> anyhow::Result<()> {
     let parsed = super::parse("grep", words)?;
-    let syntax = match (parsed.flag("-F"), parsed.flag("-E")) {
+    let either = |flag, option| parsed.flag(flag) || parsed.flag(option);
+    let syntax = match (either("-F", "fixed"), either("-E", "extended")) {
         (true, _) => Syntax::Fixed,
         (false, true) => Syntax::Extended,
         (false, false) => Syntax::Basic,
@@ -101,7 +115,11 @@ fn grep(ctx: &mut Ctx, words: &[String]) -> anyhow::Result<()> {
     let mode = Mode {
         invert: parsed.flag("-v"),
         count: parsed.flag("-c"),
-        ..Mode::of(syntax, parsed.flag("-i"), false)
+        ..Mode::of(
+            syntax,
+            either("-i", "insensitive"),
+            parsed.flag("compressed"),
+        )
     };
     search(ctx, &parsed.args[0], &parsed.args[1], mode)
 }
