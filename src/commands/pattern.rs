@@ -307,12 +307,16 @@ fn bracket(p: &[char], start: usize) -> anyhow::Result<(String, usize)> {
         i += 1;
     }
     let first = i;
-    let escaped = |c: char| {
-        if c.is_ascii_punctuation() {
-            format!("\\{c}")
-        } else {
-            c.to_string()
-        }
+    // Punctuation escaped (the `regex` crate gives `[`, `&`, `-`, `~` meanings inside a
+    // class); a character beyond ASCII is its UTF-8 bytes, each a member, as in the C locale.
+    let escaped = |c: char| match c {
+        _ if c.is_ascii_punctuation() => format!("\\{c}"),
+        _ if c.is_ascii() => c.to_string(),
+        _ => c
+            .encode_utf8(&mut [0; 4])
+            .bytes()
+            .map(|b| format!("\\x{b:02X}"))
+            .collect(),
     };
     loop {
         let c = *p.get(i).ok_or_else(unmatched)?;

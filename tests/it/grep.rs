@@ -21,6 +21,7 @@ aaa.b a*b a.b
 \\backslash [brackets] ^caret$ dollar
 MIXED case Mixed CASE
 12345 678 90
+caf\u{e9} na\u{ef}ve \u{e0} la carte
 
 end
 ";
@@ -57,6 +58,11 @@ const PATTERNS: &[&str] = &[
     "ab\\>",
     "\\bcase\\b",
     "a**",
+    "\u{e9}",
+    "[\u{e9}\u{ef}]",
+    "[^ -~]",
+    "caf.$",
+    "caf. ",
     "x|*b",
     "(*b)",
     "\\(*b\\)",
