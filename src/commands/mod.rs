@@ -17,6 +17,7 @@ pub mod download;
 pub mod edit;
 pub mod extract;
 pub mod format;
+pub mod grep;
 pub mod inspect;
 pub mod r#loop;
 pub mod magic;
@@ -350,6 +351,7 @@ pub fn all() -> &'static [Command] {
             mount::COMMANDS,
             r#loop::COMMANDS,
             read::COMMANDS,
+            grep::COMMANDS,
             shell_cmds::COMMANDS,
             inspect::COMMANDS,
             download::COMMANDS,

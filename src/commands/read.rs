@@ -1,5 +1,5 @@
 //! Reading files and directories: `ls`, `ll`, `find`, `find0`, `cat`, `head`, `head-n`,
-//! `tail`, `tail-n`, `readlink`, `grep`, `hexdump`, and `glob`, which runs another command once
+//! `tail`, `tail-n`, `readlink`, `hexdump`, and `glob`, which runs another command once
 //! per path a wildcard matches. Names from the image go to a terminal escaped, to a pipe as
 //! they are ([`format::write_name`]).
 
@@ -9,7 +9,6 @@ use std::sync::Arc;
 use anyhow::{bail, Context};
 
 use super::format::{self, write_name, Hexdump, LsRow, Names};
-use super::pattern::Regex;
 use super::sink::Sink;
 use super::{any, arg, opt, ArgKind, Command, Ctx};
 use crate::data::to_stream::write_file;
@@ -91,13 +90,6 @@ pub const COMMANDS: &[Command] = &[
         args: &[arg("PATH", ArgKind::Path)],
         options: &[],
         run: readlink,
-    },
-    Command {
-        name: "grep",
-        aliases: &[],
-        args: &[arg("REGEX", ArgKind::Word), arg("PATH", ArgKind::Path)],
-        options: &[],
-        run: grep,
     },
     Command {
         name: "hexdump",
@@ -405,34 +397,6 @@ fn readlink(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
         }
         _ => bail!("{}: not a symbolic link", args[0]),
     }
-}
-
-/// The longest line `grep` holds in memory to match it.
-const MAX_LINE: u64 = 64 << 20;
-
-fn grep(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
-    let re = Regex::new(&args[0])?;
-    let (fs, ino, _) = open_file(ctx, &args[1])?;
-    let mut reader = BufReader::with_capacity(1 << 16, FileReader { fs, ino, offset: 0 });
-    let mut out = BufWriter::new(&mut *ctx.out);
-    let mut line = Vec::new();
-    loop {
-        line.clear();
-        // A line is matched whole, so its length is bounded (binary files may have none).
-        if (&mut reader).take(MAX_LINE).read_until(b'\n', &mut line)? == 0 {
-            break;
-        }
-        if line.len() as u64 == MAX_LINE && line.last() != Some(&b'\n') {
-            bail!("{}: a line is longer than {} MiB", args[1], MAX_LINE >> 20);
-        }
-        let text = line.strip_suffix(b"\n").unwrap_or(&line);
-        if re.is_match(text) {
-            out.write_all(text)?;
-            out.write_all(b"\n")?;
-        }
-    }
-    out.flush()?;
-    Ok(())
 }
 
 fn hexdump(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {

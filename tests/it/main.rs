@@ -28,6 +28,7 @@ mod edit_large;
 mod edit_tree;
 mod ext_mutation;
 mod fat_mutation;
+mod grep;
 mod host_tree;
 mod hostile_copy_out;
 mod hostile_fat;
