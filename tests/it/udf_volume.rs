@@ -186,7 +186,7 @@ fn full_iso_tree_keeps_the_bridge_iso9660_and_mount_options_udf_picks_udf() {
         ])
         .assert()
         .success()
-        .stdout("iso9660\ndeep\n/dev/sda on / (udf, udf)\n");
+        .stdout("iso9660\ndeep\n/dev/sda on / (udf)\n");
 }
 
 #[test]
