@@ -1,0 +1,120 @@
+//! Commands about the shell itself from issue 19: `time CMD` (guestfish's, its time on
+//! standard error), `--help` that lists the commands as `help` does, and reading a path that
+//! no mount covers.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::common::{fixture, isofish, scratch};
+
+/// The seconds of `time`'s `elapsed time: S.HH seconds` lines in `stderr`.
+fn elapsed_lines(stderr: &[u8]) -> Vec<f64> {
+    String::from_utf8_lossy(stderr)
+        .lines()
+        .map(|l| {
+            let secs = l
+                .strip_prefix("elapsed time: ")
+                .and_then(|r| r.strip_suffix(" seconds"))
+                .unwrap_or_else(|| panic!("not a time line: {l:?}"));
+            let (_, hundredths) = secs.split_once('.').expect("S.HH");
+            assert_eq!(hundredths.len(), 2, "{l}");
+            secs.parse().unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn time_prints_the_wall_time_the_command_took_on_stderr() {
+    let dir = scratch();
+    let image = dir.path().join("copy.iso");
+    std::fs::copy(fixture("sample.iso"), &image).unwrap();
+    // `upload -` waits for its standard input, which comes a known time later.
+    let delay = Duration::from_millis(600);
+    let started = Instant::now();
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("isofish"))
+        .arg("-a")
+        .arg(&image)
+        .args([
+            "time",
+            "upload",
+            "-",
+            "/slow.txt",
+            ":",
+            "cat",
+            "/slow.txt",
+            ":",
+        ])
+        .arg("quit!")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    std::thread::sleep(delay);
+    stdin.write_all(b"late data\n").unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    let wall = started.elapsed().as_secs_f64();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(out.stdout, b"late data\n");
+    let times = elapsed_lines(&out.stderr);
+    assert_eq!(times.len(), 1, "{out:?}");
+    assert!(
+        times[0] >= delay.as_secs_f64() - 0.01 && times[0] <= wall,
+        "elapsed {} outside [{delay:?}, {wall}]",
+        times[0]
+    );
+    // quit! dropped the upload: the image is the fixture still.
+    assert_eq!(
+        std::fs::read(&image).unwrap(),
+        std::fs::read(fixture("sample.iso")).unwrap()
+    );
+}
+
+#[test]
+fn time_leaves_the_output_alone_and_a_failing_command_prints_no_time() {
+    let image = fixture("sample.iso");
+    let plain = isofish()
+        .arg("--ro")
+        .arg("-a")
+        .arg(&image)
+        .write_stdin("ls / | wc -l\n")
+        .output()
+        .unwrap();
+    let timed = isofish()
+        .arg("--ro")
+        .arg("-a")
+        .arg(&image)
+        .write_stdin("time time ls / | wc -l\n")
+        .output()
+        .unwrap();
+    assert!(
+        plain.status.success() && timed.status.success(),
+        "{timed:?}"
+    );
+    assert_eq!(timed.stdout, plain.stdout);
+    // `time time` times twice.
+    assert_eq!(elapsed_lines(&timed.stderr).len(), 2, "{timed:?}");
+
+    let failed = |words: &[&str]| {
+        isofish()
+            .arg("--ro")
+            .arg("-a")
+            .arg(&image)
+            .args(words)
+            .output()
+            .unwrap()
+    };
+    let alone = failed(&["cat", "/no-such-file"]);
+    let timed = failed(&["time", "cat", "/no-such-file"]);
+    assert_eq!(timed.status.code(), Some(1));
+    assert_eq!((timed.stdout, timed.stderr), (alone.stdout, alone.stderr));
+    let usage = failed(&["time"]);
+    assert_eq!(usage.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&usage.stderr).contains("usage: time COMMAND [ARG...]"),
+        "{usage:?}"
+    );
+}
