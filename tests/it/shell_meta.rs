@@ -118,3 +118,39 @@ fn time_leaves_the_output_alone_and_a_failing_command_prints_no_time() {
         "{usage:?}"
     );
 }
+
+#[test]
+fn long_help_lists_the_commands_help_lists_and_both_helps_point_to_help_command() {
+    let help = isofish().arg("help").output().unwrap();
+    assert!(help.status.success(), "{help:?}");
+    let listed: Vec<String> = String::from_utf8(help.stdout)
+        .unwrap()
+        .lines()
+        .take_while(|l| !l.is_empty())
+        .map(String::from)
+        .collect();
+    assert!(listed.iter().any(|l| l.starts_with("help ")), "{listed:?}");
+
+    let long = isofish().arg("--help").output().unwrap();
+    assert!(long.status.success(), "{long:?}");
+    let long = String::from_utf8(long.stdout).unwrap();
+    // The same lines, in the same order, one after another, after the flags.
+    let lines: Vec<&str> = long.lines().collect();
+    let first = lines
+        .iter()
+        .position(|l| *l == listed[0])
+        .unwrap_or_else(|| panic!("--help does not list {:?}:\n{long}", listed[0]));
+    assert_eq!(&lines[first..first + listed.len()], &listed[..], "{long}");
+    assert!(long.find("--add").unwrap() < first_byte(&long, &listed[0]));
+
+    let short = isofish().arg("-h").output().unwrap();
+    assert!(short.status.success(), "{short:?}");
+    for text in [&long, &String::from_utf8(short.stdout).unwrap()] {
+        assert!(text.contains("'isofish help COMMAND'"), "{text}");
+    }
+}
+
+/// Where `line` starts in `text`.
+fn first_byte(text: &str, line: &str) -> usize {
+    text.find(&format!("\n{line}\n")).unwrap() + 1
+}
