@@ -154,3 +154,76 @@ fn long_help_lists_the_commands_help_lists_and_both_helps_point_to_help_command(
 fn first_byte(text: &str, line: &str) -> usize {
     text.find(&format!("\n{line}\n")).unwrap() + 1
 }
+
+const NOTHING_MOUNTED: &str =
+    "isofish: error: nothing is mounted at /; add an image with -a, then mount it (or use -i)\n";
+
+#[test]
+fn reading_a_path_with_nothing_mounted_is_an_error_not_an_empty_root() {
+    // No image at all, and an image opened but not mounted (the script's trap).
+    for words in [&["ll", "/"][..], &["ls", "/"], &["cat", "/README.TXT"]] {
+        isofish()
+            .args(words)
+            .assert()
+            .code(1)
+            .stdout("")
+            .stderr(NOTHING_MOUNTED);
+    }
+    let script = "open tests/fixtures/sample.iso\nll /\n";
+    isofish()
+        .args(["--ro", "-f", "-"])
+        .write_stdin(script)
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr(format!("stdin:2: {NOTHING_MOUNTED}"));
+    for words in [
+        &["find", "/"][..],
+        &["exists", "/README.TXT"],
+        &["cd", "/docs"],
+    ] {
+        isofish()
+            .args(["--ro", "-a", "tests/fixtures/sample.iso", "umount-all", ":"])
+            .args(words)
+            .assert()
+            .code(1)
+            .stdout("")
+            .stderr(NOTHING_MOUNTED);
+    }
+}
+
+#[test]
+fn with_nothing_mounted_devices_still_read_and_a_root_above_mounts_still_lists() {
+    let image = fixture("boot-eltorito.iso");
+    let mounted = isofish()
+        .arg("--ro")
+        .arg("-a")
+        .arg(&image)
+        .args(["boot-info", "/dev/sda"])
+        .output()
+        .unwrap();
+    assert!(mounted.status.success(), "{mounted:?}");
+    isofish()
+        .arg("--ro")
+        .arg("-a")
+        .arg(&image)
+        .args(["umount-all", ":", "boot-info", "/dev/sda", ":"])
+        .args(["vfs-type", "/dev/sda"])
+        .assert()
+        .success()
+        .stdout(format!(
+            "{}iso9660\n",
+            String::from_utf8(mounted.stdout).unwrap()
+        ));
+    // A mount below `/` only: `/` is the directory leading to it, and the rest is not found
+    // (an error the leading `-` lets the run go past).
+    isofish()
+        .arg("--ro")
+        .arg("-a")
+        .arg(&image)
+        .args(["-m", "/dev/sda:/cd", "ls", "/", ":", "-ls", "/elsewhere"])
+        .assert()
+        .success()
+        .stdout("cd\n")
+        .stderr("isofish: error: /elsewhere: no such file or directory\n");
+}
