@@ -3,6 +3,7 @@
 //! no mount covers.
 
 use std::io::Write;
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -22,6 +23,13 @@ fn elapsed_lines(stderr: &[u8]) -> Vec<f64> {
             secs.parse().unwrap()
         })
         .collect()
+}
+
+/// `isofish --ro -a IMAGE`, ready for more arguments.
+fn read_only(image: &Path) -> assert_cmd::Command {
+    let mut cmd = isofish();
+    cmd.arg("--ro").arg("-a").arg(image);
+    cmd
 }
 
 #[test]
@@ -76,17 +84,11 @@ fn time_prints_the_wall_time_the_command_took_on_stderr() {
 #[test]
 fn time_leaves_the_output_alone_and_a_failing_command_prints_no_time() {
     let image = fixture("sample.iso");
-    let plain = isofish()
-        .arg("--ro")
-        .arg("-a")
-        .arg(&image)
+    let plain = read_only(&image)
         .write_stdin("ls / | wc -l\n")
         .output()
         .unwrap();
-    let timed = isofish()
-        .arg("--ro")
-        .arg("-a")
-        .arg(&image)
+    let timed = read_only(&image)
         .write_stdin("time time ls / | wc -l\n")
         .output()
         .unwrap();
@@ -98,15 +100,7 @@ fn time_leaves_the_output_alone_and_a_failing_command_prints_no_time() {
     // `time time` times twice.
     assert_eq!(elapsed_lines(&timed.stderr).len(), 2, "{timed:?}");
 
-    let failed = |words: &[&str]| {
-        isofish()
-            .arg("--ro")
-            .arg("-a")
-            .arg(&image)
-            .args(words)
-            .output()
-            .unwrap()
-    };
+    let failed = |words: &[&str]| read_only(&image).args(words).output().unwrap();
     let alone = failed(&["cat", "/no-such-file"]);
     let timed = failed(&["time", "cat", "/no-such-file"]);
     assert_eq!(timed.status.code(), Some(1));
@@ -195,18 +189,12 @@ fn reading_a_path_with_nothing_mounted_is_an_error_not_an_empty_root() {
 #[test]
 fn with_nothing_mounted_devices_still_read_and_a_root_above_mounts_still_lists() {
     let image = fixture("boot-eltorito.iso");
-    let mounted = isofish()
-        .arg("--ro")
-        .arg("-a")
-        .arg(&image)
+    let mounted = read_only(&image)
         .args(["boot-info", "/dev/sda"])
         .output()
         .unwrap();
     assert!(mounted.status.success(), "{mounted:?}");
-    isofish()
-        .arg("--ro")
-        .arg("-a")
-        .arg(&image)
+    read_only(&image)
         .args(["umount-all", ":", "boot-info", "/dev/sda", ":"])
         .args(["vfs-type", "/dev/sda"])
         .assert()
@@ -217,10 +205,7 @@ fn with_nothing_mounted_devices_still_read_and_a_root_above_mounts_still_lists()
         ));
     // A mount below `/` only: `/` is the directory leading to it, and the rest is not found
     // (an error the leading `-` lets the run go past).
-    isofish()
-        .arg("--ro")
-        .arg("-a")
-        .arg(&image)
+    read_only(&image)
         .args(["-m", "/dev/sda:/cd", "ls", "/", ":", "-ls", "/elsewhere"])
         .assert()
         .success()
