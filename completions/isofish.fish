@@ -120,6 +120,7 @@ complete -c isofish -n "__fish_isofish_needs_command" -a "tar-in" -d 'Unpack a t
 complete -c isofish -n "__fish_isofish_needs_command" -a "tar-out" -d 'Write a directory tree as a tar archive to a host file or to the output.'
 complete -c isofish -n "__fish_isofish_needs_command" -a "tgz-in" -d 'Unpack a gzip-compressed tar archive into a directory of the session.'
 complete -c isofish -n "__fish_isofish_needs_command" -a "tgz-out" -d 'Write a directory tree as a gzip-compressed tar archive.'
+complete -c isofish -n "__fish_isofish_needs_command" -a "time" -d 'Run a command and print how long it took.'
 complete -c isofish -n "__fish_isofish_needs_command" -a "touch" -d 'Make an empty file, or set an existing file\'s times to now.'
 complete -c isofish -n "__fish_isofish_needs_command" -a "truncate" -d 'Cut a file to nothing.'
 complete -c isofish -n "__fish_isofish_needs_command" -a "truncate-size" -d 'Make a file shorter or longer.'

@@ -32,6 +32,10 @@ pub enum Error {
     /// A path inside the session does not exist.
     #[error("{0}: no such file or directory")]
     NotFound(String),
+    /// A path inside the session was asked for while nothing at all is mounted (a script that
+    /// added an image but did not mount it), rather than an empty root.
+    #[error("nothing is mounted at /; add an image with -a, then mount it (or use -i)")]
+    NothingMounted,
     /// A path component that must be a directory is not one.
     #[error("{0}: not a directory")]
     NotADirectory(String),

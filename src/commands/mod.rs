@@ -402,6 +402,15 @@ pub fn parse<'a>(name: &str, words: &'a [String]) -> anyhow::Result<Parsed<'a>> 
     cmd.parse(words)
 }
 
+/// Every command with its one-line summary, a line each: what `help` lists, and
+/// `isofish --help` after the flags.
+pub fn listing() -> String {
+    all()
+        .iter()
+        .map(|c| format!("{:<20} {}\n", c.name, c.summary()))
+        .collect()
+}
+
 const HELP: Command = Command {
     name: "help",
     aliases: &["man"],
@@ -422,9 +431,7 @@ fn help(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
             }
         }
         None => {
-            for c in all() {
-                writeln!(ctx.out, "{:<20} {}", c.name, c.summary())?;
-            }
+            write!(ctx.out, "{}", listing())?;
             writeln!(ctx.out, "\nhelp COMMAND shows a command's page.")?;
         }
     }

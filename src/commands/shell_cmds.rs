@@ -1,8 +1,11 @@
 //! Commands of the shell itself: `echo`, `quit`, `quit!` (which drops staged changes),
 //! `completions SHELL` (the completion script for bash, zsh or fish, generated from the flag
-//! table), `version`, `lcd` (the host working directory) and `clear` (the terminal's screen).
+//! table), `version`, `lcd` (the host working directory), `clear` (the terminal's screen) and
+//! `time CMD ARGS...` (runs a command and says how long it took).
 
+use std::io::Write;
 use std::str::FromStr;
+use std::time::Instant;
 
 use anyhow::anyhow;
 
@@ -56,6 +59,13 @@ pub const COMMANDS: &[Command] = &[
         },
     },
     Command {
+        name: "time",
+        aliases: &[],
+        args: &[arg("COMMAND", ArgKind::Command), any("ARG", ArgKind::Word)],
+        options: &[],
+        run: time,
+    },
+    Command {
         name: "version",
         aliases: &[],
         args: &[],
@@ -94,6 +104,24 @@ fn lcd(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
     }
     ctx.session.anchor_drive_paths();
     std::env::set_current_dir(&dir).map_err(|e| Error::io(&args[0], e))?;
+    Ok(())
+}
+
+/// Runs a command, then prints the wall time it took as guestfish's `time` does
+/// (`elapsed time: 1.02 seconds`, hundredths cut, not rounded), on standard error so that the
+/// command's own output stays as it is in a pipe or a file. A command that fails prints no
+/// time, as in guestfish.
+fn time(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
+    let start = Instant::now();
+    super::run(ctx, &args[0], &args[1..])?;
+    let elapsed = start.elapsed();
+    ctx.out.flush()?;
+    let hundredths = elapsed.subsec_millis() / 10;
+    writeln!(
+        std::io::stderr(),
+        "elapsed time: {}.{hundredths:02} seconds",
+        elapsed.as_secs()
+    )?;
     Ok(())
 }
 

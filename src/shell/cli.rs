@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 use std::sync::OnceLock;
 
-use clap::{CommandFactory, Parser};
+use clap::{CommandFactory, FromArgMatches, Parser};
 
 use crate::commands::{self, ArgKind, Count, Opt, Value};
 
@@ -45,6 +45,20 @@ pub struct Cli {
     /// starts with '-' (ignore its error).
     #[arg(trailing_var_arg = true, value_name = "COMMAND")]
     pub commands: Vec<String>,
+}
+
+/// The flags of the process's command line. Their help ends with a pointer to `help` (`-h`),
+/// or with the commands `help` lists and the pointer (`--help`).
+pub fn parse() -> Result<Cli, clap::Error> {
+    let pointer =
+        "'isofish help' lists the commands, 'isofish help COMMAND' shows a command's page \
+                   (or type them at the prompt).";
+    let long = format!("Commands:\n{}\n{pointer}", commands::listing());
+    let matches = Cli::command()
+        .after_help(pointer)
+        .after_long_help(long)
+        .try_get_matches()?;
+    Cli::from_arg_matches(&matches)
 }
 
 /// Writes the completion script for `shell`. It is generated from a copy of the flag table in

@@ -14,7 +14,6 @@ use std::fs::File;
 use std::io::{self, BufReader, IsTerminal};
 
 use anyhow::{bail, Context};
-use clap::Parser;
 
 use crate::fs::probe::{self, Content};
 use crate::fs::MountOptions;
@@ -27,7 +26,7 @@ use line::Line;
 /// (a bad flag included) or when a reader left an entry out of a listing
 /// ([`crate::fs::left_out`]).
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
+    let cli = match cli::parse() {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();

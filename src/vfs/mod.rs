@@ -327,10 +327,12 @@ impl Vfs {
         })
     }
 
-    /// The node at `/`.
+    /// The node at `/`: a mount's root, or a directory leading to the mounts below it. With
+    /// nothing mounted there is no tree to read, and that is the error (not an empty `/`).
     pub fn root(&self) -> Result<Node> {
         match self.mount_at("/") {
             Some(m) => self.mount_root(m, "/".into()),
+            None if self.mounts.is_empty() => Err(Error::NothingMounted),
             None => Ok(Node {
                 path: "/".into(),
                 target: Target::Virtual,
@@ -509,6 +511,19 @@ mod tests {
         let c = vfs.mount(at("/", one_file()));
         assert!(c > b);
         assert_eq!(vfs.topmost("/").unwrap().id, c);
+    }
+
+    #[test]
+    fn nothing_mounted_is_an_error_but_a_root_above_mounts_is_a_directory() {
+        let mut vfs = Vfs::default();
+        assert!(matches!(
+            vfs.resolve("/f", true),
+            Err(Error::NothingMounted)
+        ));
+        vfs.mount(at("/b", one_file()));
+        assert!(matches!(vfs.root().unwrap().target, Target::Virtual));
+        assert!(vfs.resolve("/b/f", true).is_ok());
+        assert!(matches!(vfs.resolve("/f", true), Err(Error::NotFound(_))));
     }
 
     #[test]

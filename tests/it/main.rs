@@ -63,6 +63,7 @@ mod nested_squashfs;
 mod nested_util;
 mod shell;
 mod shell_habits;
+mod shell_meta;
 mod squashfs_mutation;
 mod tui;
 mod tui_pty;
