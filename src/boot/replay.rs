@@ -38,9 +38,10 @@ pub struct Tail {
     pub new_data_end: u64,
     /// How far the tail moves (a multiple of the alignment; negative when the data shrank).
     pub shift: i64,
-    /// The new image's size in bytes, and its volume space's.
+    /// The new image's size in bytes, and its volume space's (and the original's).
     pub new_len: u64,
     pub new_volume_end: u64,
+    pub old_volume_end: u64,
     /// The original's bytes to copy after the new data: from its data end to here (the
     /// backup GPT, written anew, starts here when it ends the image).
     pub copy_end: u64,
@@ -159,6 +160,7 @@ impl Tail {
             shift,
             new_len,
             new_volume_end,
+            old_volume_end,
             copy_end: copy_end.clamp(old_data_end, old_len),
         }
     }
@@ -178,8 +180,6 @@ pub struct Relocation {
     /// The files inside the ISO the writer moved, by the offset their data started at.
     pub files: BTreeMap<u64, Moved>,
     pub tail: Tail,
-    /// The original's volume end.
-    pub old_volume_end: u64,
 }
 
 impl Relocation {
@@ -192,7 +192,7 @@ impl Relocation {
             Some(f.start)
         } else if old <= SYSTEM_AREA {
             Some(old)
-        } else if end && old == self.old_volume_end {
+        } else if end && old == self.tail.old_volume_end {
             Some(self.tail.new_volume_end)
         } else if old >= self.tail.old_data_end {
             Some(self.tail.moved(old))

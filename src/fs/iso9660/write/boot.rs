@@ -499,14 +499,6 @@ impl Bound {
         if self.system {
             let reloc = Relocation {
                 files: self.moved_files(original, t, layout)?,
-                old_volume_end: self
-                    .layout
-                    .system
-                    .volume
-                    .as_ref()
-                    .map_or(self.layout.system.image_len, |v| {
-                        u64::from(v.volume_space_size) * SECTOR
-                    }),
                 tail: tail.clone(),
             };
             let chained = self.chained.map(|(chain, i)| (chain, blocks[i].0));
