@@ -30,6 +30,9 @@ pub struct Drive {
     /// The file of a mount it was read from (a partitioned disk image `mount-loop` opened);
     /// `None` for a host image.
     pub image: Option<FileRef>,
+    /// A host image's identity as it was opened: a commit back into it is refused once another
+    /// program changed it.
+    pub stamp: Option<crate::plan::in_place::Stamp>,
 }
 
 /// Everything a command acts on.
@@ -74,8 +77,39 @@ impl Session {
 
     /// Opens a host image as the next drive and returns its device name.
     pub fn add_drive(&mut self, path: &Path) -> Result<String> {
+        self.recover(path)?;
         let source: Arc<dyn Source> = Arc::new(FileSource::open(path)?);
-        Ok(self.push_drive(source, path, None))
+        let stamp = crate::plan::in_place::Stamp::of(path)?;
+        let device = self.push_drive(source, path, None);
+        if let Some(d) = self.drives.last_mut() {
+            d.stamp = Some(stamp);
+        }
+        Ok(device)
+    }
+
+    /// Rolls back an in-place commit to the image at `path` that was interrupted (its undo
+    /// journal is there), saying so on standard error; refused in a read-only session, which
+    /// writes nothing.
+    fn recover(&self, path: &Path) -> Result<()> {
+        use crate::plan::journal::{self, RolledBack};
+        let journal = journal::path_of(path);
+        if self.readonly && journal.exists() {
+            return Err(Error::Usage(format!(
+                "{}: an in-place commit to it was interrupted ({} is there): open it without \
+                 --ro to roll it back",
+                path.display(),
+                journal.display()
+            )));
+        }
+        if let RolledBack::Restored { ranges, .. } = journal::roll_back(path)? {
+            eprintln!(
+                "isofish: {}: an interrupted in-place commit was rolled back ({ranges} ranges \
+                 restored from {})",
+                path.display(),
+                journal.display()
+            );
+        }
+        Ok(())
     }
 
     /// Adds `source` as the next drive, its partitions as devices; `path` is the host path, or
@@ -94,6 +128,7 @@ impl Session {
             source,
             partitions,
             image,
+            stamp: None,
         });
         device
     }

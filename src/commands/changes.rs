@@ -8,6 +8,7 @@ use similar::TextDiff;
 
 use super::{any, many, option, parse, ArgKind, Command, Ctx, Opt, Value};
 use crate::error::Error;
+use crate::fs::iso9660::inplace::Fit;
 use crate::fs::FileKind;
 use crate::overlay::changes::{label_line, Change, Kind};
 use crate::overlay::{Content, Overlay};
@@ -116,6 +117,31 @@ fn changes(ctx: &mut Ctx, words: &[String]) -> anyhow::Result<()> {
                 write_diff(ctx.out, m, item)?;
             }
         }
+    }
+    if !groups.is_empty() {
+        write_way(ctx, verbose)?;
+    }
+    Ok(())
+}
+
+/// The line that says how `commit` (back into the opened image) will go: `commit: in place`
+/// (with `-v`, what it patches), `commit: rewrite (why)`, or why it cannot.
+fn write_way(ctx: &mut Ctx, verbose: bool) -> anyhow::Result<()> {
+    let session = &*ctx.session;
+    let fit = session
+        .commit_drive()
+        .and_then(|drive| session.commit_fit(drive));
+    match fit {
+        Ok(Fit::InPlace(patch)) => {
+            writeln!(ctx.out, "commit: in place")?;
+            if verbose {
+                for line in &patch.summary {
+                    writeln!(ctx.out, "  {line}")?;
+                }
+            }
+        }
+        Ok(Fit::Rewrite(why)) => writeln!(ctx.out, "commit: rewrite ({why})")?,
+        Err(e) => writeln!(ctx.out, "commit: refused ({e})")?,
     }
     Ok(())
 }

@@ -1,19 +1,27 @@
 //! `commit`: the session's staged changes written as a new image (the opened one replaced
 //! atomically, a new file, or standard output), from the one [`Plan`](crate::plan::Plan) the
-//! session builds.
+//! session builds; or, back into the opened image when the changes fit it, patched in place
+//! ([`Patch`]), crash-safe.
 
 use std::path::PathBuf;
 
 use super::sink::progress;
 use super::{opt, option, parse, ArgKind, Command, Ctx, Opt, Value};
 use crate::fs::iso9660::write::Options;
-use crate::plan::{atomic::Target, to_stream};
+use std::sync::Arc;
+
+use crate::boot::isomd5;
+use crate::data::Span;
+use crate::fs::iso9660::inplace::Fit;
+use crate::plan::{atomic::Target, in_place, to_stream, Patch, Plan};
+use crate::session::Session;
+use crate::source::{FileSource, Source};
 
 pub const COMMANDS: &[Command] = &[Command {
     name: "commit",
     aliases: &[],
     args: &[opt("OUTPUT", ArgKind::Output)],
-    options: &[DROP_BOOT, IMPLANT_MD5],
+    options: &[DROP_BOOT, IMPLANT_MD5, IN_PLACE, REWRITE],
     run: commit,
 }];
 
@@ -27,6 +35,18 @@ const IMPLANT_MD5: Opt = option(
     "--implant-md5",
     Value::Flag,
     "implant the image's MD5 as implantisomd5 does (kept anyway when the original had one)",
+);
+
+const IN_PLACE: Opt = option(
+    "--in-place",
+    Value::Flag,
+    "patch the opened image in place, or fail saying why the changes do not fit",
+);
+
+const REWRITE: Opt = option(
+    "--rewrite",
+    Value::Flag,
+    "write the whole image anew even when the changes would fit in place",
 );
 
 fn commit(ctx: &mut Ctx, words: &[String]) -> anyhow::Result<()> {
@@ -43,10 +63,43 @@ fn commit(ctx: &mut Ctx, words: &[String]) -> anyhow::Result<()> {
     }
     let drive = session.commit_drive()?;
     let implant = parsed.flag("--implant-md5");
-    if output.is_none() && session.pending() == 0 && !implant {
+    let (in_place, rewrite) = (parsed.flag("--in-place"), parsed.flag("--rewrite"));
+    if in_place && rewrite {
+        anyhow::bail!("commit: --in-place and --rewrite exclude each other");
+    }
+    let opened = session.drives()[drive].path.clone();
+    let back = match output {
+        None => true,
+        Some("-") => false,
+        Some(path) => is_opened_image(&Target::new(PathBuf::from(path)), &opened),
+    };
+    if in_place && !back {
+        anyhow::bail!("commit --in-place writes back into the opened image: give no OUTPUT");
+    }
+    if back {
+        session.check_unchanged(drive)?;
+    }
+    if output.is_none() && session.pending() == 0 && !implant && !rewrite {
         // Nothing staged: the opened image already is what a commit would write.
         return session.committed(drive, false).map_err(Into::into);
     }
+    if back && !rewrite {
+        match session.commit_fit(drive)? {
+            Fit::InPlace(patch) => {
+                patch_in_place(session, drive, &patch, implant)?;
+                return session.committed(drive, true).map_err(Into::into);
+            }
+            Fit::Rewrite(why) if in_place => {
+                anyhow::bail!("commit --in-place: {why}; nothing written (commit rewrites it)")
+            }
+            Fit::Rewrite(_) => {}
+        }
+    }
+    // A rewrite back into the opened image holds its lock too.
+    let _lock = match back {
+        true => Some(lock_image(&opened)?),
+        false => None,
+    };
     let mut plan = session.commit_plan(drive, &opts)?;
     session.implant_md5(drive, &mut plan, implant)?;
     for w in plan.warnings() {
@@ -76,6 +129,58 @@ fn commit(ctx: &mut Ctx, words: &[String]) -> anyhow::Result<()> {
     bar.finish_and_clear();
     session.committed(drive, replaced)?;
     Ok(())
+}
+
+/// Applies `patch` to drive `drive`'s image; re-implants its MD5 when it had one (or when
+/// `implant`), after the patch, reading the whole image.
+fn patch_in_place(
+    session: &Session,
+    drive: usize,
+    patch: &Patch,
+    implant: bool,
+) -> anyhow::Result<()> {
+    let d = &session.drives()[drive];
+    let like = isomd5::read(d.source.as_ref())?;
+    let md5 = like.is_some() || implant;
+    let mut patch = patch.clone();
+    if md5 {
+        patch.late.push((
+            isomd5::PVD_OFFSET + isomd5::APPDATA_OFFSET,
+            isomd5::APPDATA_LEN as u64,
+        ));
+    }
+    for w in &patch.warnings {
+        eprintln!(
+            "isofish: warning: commit: {}",
+            super::format::escape_controls(w.as_bytes())
+        );
+    }
+    let bar = progress(Some(patch.bytes()));
+    let tick = |n| bar.inc(n);
+    let path = d.path.clone();
+    let mut finish = |_: &std::fs::File| -> crate::error::Result<in_place::Writes> {
+        if !md5 {
+            return Ok(Vec::new());
+        }
+        let source: Arc<dyn Source> = Arc::new(FileSource::open(&path)?);
+        let mut plan = Plan::new();
+        plan.push(Span::source(&source, 0, source.len()));
+        let fields = isomd5::implant(&mut plan, source.name(), like.as_ref())?;
+        Ok(vec![(
+            isomd5::PVD_OFFSET + isomd5::APPDATA_OFFSET,
+            fields.encode(),
+        )])
+    };
+    in_place::apply(&d.path, &patch, &mut finish, &tick)?;
+    bar.finish_and_clear();
+    Ok(())
+}
+
+/// The commit lock on the image at `path`, held while the rewrite replaces it.
+fn lock_image(path: &std::path::Path) -> anyhow::Result<std::fs::File> {
+    let file = std::fs::File::open(path)?;
+    in_place::lock(&file, path)?;
+    Ok(file)
 }
 
 /// True when `target` names the image the drive was opened from (`commit OUTPUT` given the

@@ -40,7 +40,7 @@ pub(crate) fn has_iso_descriptor(src: &dyn Source) -> Result<bool> {
     Ok(vd.get(1..6) == Some(b"CD001"))
 }
 
-fn has_udf_vrs(src: &dyn Source) -> Result<bool> {
+pub fn has_udf_vrs(src: &dyn Source) -> Result<bool> {
     // The volume recognition sequence: up to a few descriptors from byte 32768 on, one per
     // 2048 bytes, or one per block where UDF blocks are larger (mkudffs -b 4096 and up).
     for step in [2048, 4096, 8192, 16384, 32768] {

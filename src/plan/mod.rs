@@ -3,9 +3,13 @@
 //! host file, zeros), with its length known before the first byte is written. The writers
 //! (`fs::iso9660::write`, later UDF and the nested formats) build one; the sinks below take
 //! it somewhere: a new host file ([`to_file`]), a file replaced atomically ([`atomic`]), or a
-//! stream ([`to_stream`]). Nothing here knows a format.
+//! stream ([`to_stream`]); or, for a commit whose changes fit the opened image, a [`Patch`]
+//! of it applied in place ([`in_place`], crash-safe through an undo [`journal`]). Nothing
+//! here knows a format.
 
 pub mod atomic;
+pub mod in_place;
+pub mod journal;
 pub mod to_file;
 pub mod to_stream;
 
@@ -13,6 +17,7 @@ use std::sync::Arc;
 
 use crate::data::{Layout, Span};
 use crate::source::Source;
+pub use in_place::Patch;
 
 /// The new image, span after span.
 #[derive(Clone, Debug, Default)]

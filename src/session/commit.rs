@@ -9,10 +9,12 @@ use std::sync::Arc;
 use super::Session;
 use crate::boot;
 use crate::error::{Error, Result};
+use crate::fs::iso9660::inplace::Fit;
 use crate::fs::iso9660::{self, IsoFs};
 use crate::fs::{self, FileSystem};
-use crate::overlay::Provenance;
-use crate::plan::Plan;
+use crate::overlay::{Overlay, Provenance};
+use crate::plan::in_place::Stamp;
+use crate::plan::{Patch, Plan};
 use crate::source::{FileSource, Source};
 use crate::vfs::{Mounted, Origin};
 
@@ -78,11 +80,15 @@ impl Session {
         }
     }
 
-    /// The new image of drive `drive`: its ISO 9660 filesystem with the changes staged in it,
-    /// its boot setup replayed.
-    pub fn commit_plan(&self, drive: usize, opts: &iso9660::write::Options) -> Result<Plan> {
+    /// Runs `f` with what a commit of drive `drive` writes from: the original ISO 9660
+    /// filesystem (the one mounted, below its staged changes), the tree as it is now, and the
+    /// staged changes over it if any.
+    fn with_original<T>(
+        &self,
+        drive: usize,
+        f: impl FnOnce(&IsoFs, &dyn FileSystem, Option<&Overlay>) -> Result<T>,
+    ) -> Result<T> {
         let d = &self.drives[drive];
-        let image = d.source.name().to_string();
         let mount = self
             .vfs
             .entries()
@@ -91,7 +97,7 @@ impl Session {
             .ok_or_else(|| Error::Usage(format!("commit: {} is not mounted", d.device)))?;
         if mount.mount.fs.type_name() != "iso9660" {
             return Err(Error::unsupported(
-                image,
+                d.source.name(),
                 format!(
                     "writing {} images (only ISO 9660 yet)",
                     mount.mount.fs.type_name()
@@ -99,39 +105,78 @@ impl Session {
             ));
         }
         let tree: &dyn FileSystem = mount.mount.fs.as_ref();
+        let overlay = self.vfs.staged(mount.id).map(|o| o.as_ref());
         // The filesystem mounted, below its staged changes, is the original: its caches (the
         // listings read, what staging learnt of its names) serve the writer too.
-        let below = match self.vfs.staged(mount.id) {
+        let below = match overlay {
             Some(overlay) => overlay.base().as_ref(),
             None => tree,
         };
-        let reopened;
-        let original = match (below as &dyn std::any::Any).downcast_ref::<IsoFs>() {
-            Some(iso) => iso,
-            None => {
-                reopened = IsoFs::open(d.source.clone(), &mount.mount.options)?;
-                &reopened
+        match (below as &dyn std::any::Any).downcast_ref::<IsoFs>() {
+            Some(iso) => f(iso, tree, overlay),
+            None => f(
+                &IsoFs::open(d.source.clone(), &mount.mount.options)?,
+                tree,
+                overlay,
+            ),
+        }
+    }
+
+    /// The new image of drive `drive`: its ISO 9660 filesystem with the changes staged in it,
+    /// its boot setup replayed.
+    pub fn commit_plan(&self, drive: usize, opts: &iso9660::write::Options) -> Result<Plan> {
+        let image = self.drives[drive].source.name().to_string();
+        self.with_original(drive, |original, tree, overlay| {
+            let plan = match overlay {
+                Some(overlay) => {
+                    overlay.check_hosts()?;
+                    let opts = iso9660::write::Options {
+                        boot: overlay.boot_edits(),
+                        ..opts.clone()
+                    };
+                    iso9660::write::plan(original, tree, &|ino| overlay.provenance(ino), &opts)?
+                }
+                None => iso9660::write::plan(original, tree, &|_| Provenance::UNCHANGED, opts)?,
+            };
+            // The plan walked the whole tree: whatever its listings left out would be lost.
+            if let Some(what) = tree.left_out() {
+                return Err(Error::unsupported(
+                    image,
+                    format!("commit of an image with {what}: the new image would lose them; nothing written"),
+                ));
             }
-        };
-        let plan = match self.vfs.staged(mount.id) {
-            Some(overlay) => {
-                overlay.check_hosts()?;
-                let opts = iso9660::write::Options {
-                    boot: overlay.boot_edits(),
-                    ..opts.clone()
-                };
-                iso9660::write::plan(original, tree, &|ino| overlay.provenance(ino), &opts)?
-            }
-            None => iso9660::write::plan(original, tree, &|_| Provenance::UNCHANGED, opts)?,
-        };
-        // The plan walked the whole tree: whatever its listings left out would be lost.
-        if let Some(what) = tree.left_out() {
-            return Err(Error::unsupported(
-                image,
-                format!("commit of an image with {what}: the new image would lose them; nothing written"),
+            Ok(plan)
+        })
+    }
+
+    /// How a commit of drive `drive` back into its image goes: in place (the patch), or as a
+    /// rewrite (why). Nothing staged fits in place with an empty patch.
+    pub fn commit_fit(&self, drive: usize) -> Result<Fit> {
+        if self.drives[drive].stamp.is_none() {
+            return Ok(Fit::Rewrite(
+                "the image is a file of another image, not a host file".into(),
             ));
         }
-        Ok(plan)
+        self.with_original(drive, |original, _, overlay| match overlay {
+            Some(overlay) => {
+                overlay.check_hosts()?;
+                iso9660::inplace::fit(original, overlay)
+            }
+            None => Ok(Fit::InPlace(Patch {
+                old_len: original.source().len(),
+                new_len: original.source().len(),
+                ..Patch::default()
+            })),
+        })
+    }
+
+    /// Fails when drive `drive`'s image changed on disk since it was opened.
+    pub fn check_unchanged(&self, drive: usize) -> Result<()> {
+        let d = &self.drives[drive];
+        match &d.stamp {
+            Some(stamp) => stamp.check(&d.path),
+            None => Ok(()),
+        }
     }
 
     /// Implants the MD5 of the new image (implantisomd5's format, which `checkisomd5` and
@@ -158,6 +203,7 @@ impl Session {
         let path = self.drives[drive].path.clone();
         let source: Arc<dyn Source> = Arc::new(FileSource::open(&path)?);
         self.drives[drive].source = source;
+        self.drives[drive].stamp = Some(Stamp::of(&path)?);
         self.drives[drive].partitions =
             boot::partitions(self.drives[drive].source.as_ref()).unwrap_or_default();
         let mounts: Vec<_> = self

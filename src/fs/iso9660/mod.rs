@@ -40,6 +40,7 @@ mod aaip;
 mod cache;
 mod data;
 mod info;
+pub mod inplace;
 pub mod joliet;
 mod listing;
 mod node;

@@ -1,0 +1,368 @@
+//! In-place commits of ISO 9660 images: whether the changes staged over an image fit it without
+//! a rewrite ([`fit`]), and the [`Patch`] that makes them. What fits: new content of a file
+//! (in the sectors it owns, or, when larger, after the last block of the volume, which grows),
+//! its mode, owner and times (Rock Ridge PX and TF, the record's date), and the volume label.
+//! Every tree that points at the file is patched: the records of the primary tree, Joliet and
+//! ISO 9660:1999 found by a walk of each tree on disc ([`records`]), both byte orders of their
+//! sizes and locations; the volume descriptors' sizes when the image grows. Anything else (new
+//! names, removals, renames, links, boot changes, boot images, zisofs, multi-extent and shared
+//! data, UDF bridges, data after the volume) says why it needs a rewrite.
+
+mod records;
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+use super::record::Record;
+use super::rockridge::{Px, Stamp, Tf};
+use super::volume::{Body, Descriptor, Kind as VolumeKind, Text};
+use super::{IsoFs, SECTOR};
+use crate::boot;
+use crate::data::Span;
+use crate::error::Result;
+use crate::fs::{FileSystem, Ino, Metadata, Timestamp};
+use crate::ondisk::{endian, iso_date};
+use crate::overlay::changes::Kind;
+use crate::overlay::{Overlay, NEW};
+use crate::plan::Patch;
+
+/// How a commit of the staged changes goes.
+#[derive(Debug)]
+pub enum Fit {
+    /// In place, with this patch.
+    InPlace(Patch),
+    /// As a rewrite, for this reason.
+    Rewrite(String),
+}
+
+/// One changed file.
+struct Changed {
+    path: String,
+    ino: Ino,
+    extent: u32,
+    old_size: u64,
+    old: Metadata,
+    new: Metadata,
+    content: Option<crate::overlay::Content>,
+}
+
+/// Early return of [`Fit::Rewrite`] with a formatted reason.
+macro_rules! rewrite {
+    ($($arg:tt)*) => {
+        return Ok(Fit::Rewrite(format!($($arg)*)))
+    };
+}
+
+/// Whether the changes staged in `overlay` over `iso` fit in place, and how.
+pub fn fit(iso: &IsoFs, overlay: &Overlay) -> Result<Fit> {
+    let changes = overlay.changes()?;
+    if !changes.boot.is_empty() {
+        rewrite!("the boot setup changes");
+    }
+    let src = iso.source.as_ref();
+    let mut files = Vec::new();
+    for c in &changes.items {
+        let what = match (&c.kind, c.dir) {
+            (_, true) => Some("a directory changes"),
+            (Kind::Added, _) => Some("added"),
+            (Kind::Removed, _) => Some("removed"),
+            (Kind::Renamed { .. }, _) => Some("renamed"),
+            (_, _) if c.meta.iter().any(|m| m == "xattrs") => Some("extended attributes change"),
+            _ => None,
+        };
+        if let Some(what) = what {
+            rewrite!("{}: {what} (a change to the tree)", c.path);
+        }
+        let e = overlay.find(&c.path)?;
+        if e.ino & NEW != 0 {
+            rewrite!("{}: a new file in place of the old one", c.path);
+        }
+        let old = iso.metadata(e.ino)?;
+        let content = match overlay.provenance(e.ino).data_kept() {
+            true => None,
+            false => Some(overlay.content(&c.path)?),
+        };
+        if content.is_some() && old.nlink > 1 {
+            rewrite!("{}: its data has {} names (hard links)", c.path, old.nlink);
+        }
+        let bytes = iso.record_bytes(e.ino)?;
+        let rec = Record::decode(&bytes, e.ino, iso.image())?;
+        files.push(Changed {
+            path: c.path.clone(),
+            ino: e.ino,
+            extent: rec.extent,
+            old_size: u64::from(rec.size),
+            old,
+            new: e.meta,
+            content,
+        });
+    }
+    if !files.is_empty() && crate::fs::probe::has_udf_vrs(src)? {
+        rewrite!("the image has a UDF tree too, whose file entries are not patched in place yet");
+    }
+    let layout = boot::Layout::read(src, None)?;
+    if layout.system.partition_offset.is_some() {
+        rewrite!("the image has a second set of trees at a partition offset");
+    }
+    let wanted: HashSet<u32> = files.iter().map(|f| f.extent).collect();
+    let census = records::census(iso, &wanted)?;
+    let mut descriptors: BTreeMap<u64, Descriptor> = BTreeMap::new();
+    let mut p = Patch {
+        old_len: src.len(),
+        ..Patch::default()
+    };
+    let volume_end = primary(iso).map_or(0, |v| u64::from(v.volume_space_size) * SECTOR);
+    let mut end = volume_end;
+    let image_id = host_identity(iso);
+    for f in &files {
+        let ptrs = census
+            .pointers
+            .get(&f.extent)
+            .map_or(&[][..], Vec::as_slice);
+        let mut trees = HashSet::new();
+        for ptr in ptrs {
+            if !trees.insert(ptr.tree) || u64::from(ptr.size) != f.old_size {
+                rewrite!("{}: its data is shared with another file", f.path);
+            }
+            if let Some(what) = ptr.unusual {
+                rewrite!("{}: {what}", f.path);
+            }
+            if ptr.zf {
+                rewrite!("{}: stored compressed (zisofs)", f.path);
+            }
+        }
+        if !ptrs.iter().any(|ptr| ptr.record == f.ino) {
+            rewrite!("{}: its record was not found in a walk of the tree", f.path);
+        }
+        if is_boot_file(&layout, f.extent) {
+            rewrite!("{}: a boot image or the boot catalog", f.path);
+        }
+        let mut at = u64::from(f.extent) * SECTOR;
+        if let Some(content) = &f.content {
+            let len = content.len();
+            if len > u64::from(u32::MAX) {
+                rewrite!("{}: over 4 GiB, a multi-extent file", f.path);
+            }
+            let owned = f.old_size.div_ceil(SECTOR) * SECTOR;
+            let fits =
+                f.old_size > 0 && len <= owned && !census.others_in(f.extent, at, at + owned);
+            if !fits {
+                if let Some(why) = cannot_grow(&layout, src.len(), volume_end) {
+                    rewrite!(
+                        "{}: {len} bytes do not fit its {} sectors, and {why}",
+                        f.path,
+                        owned / SECTOR
+                    );
+                }
+                at = end;
+                end += len.div_ceil(SECTOR) * SECTOR;
+            }
+            let padded = len.div_ceil(SECTOR) * SECTOR;
+            let mut spans = content.spans();
+            spans.push(Span::Zeros(padded - len));
+            let mut pos = at;
+            for span in spans {
+                let n = span.len();
+                p.writes.push((pos, span));
+                pos += n;
+            }
+            p.summary.push(match at == u64::from(f.extent) * SECTOR {
+                true => format!(
+                    "{}: {len} bytes in its own sectors at block {}",
+                    f.path, f.extent
+                ),
+                false => format!(
+                    "{}: {len} bytes after the volume, at block {}",
+                    f.path,
+                    at / SECTOR
+                ),
+            });
+        }
+        for ptr in ptrs {
+            record_patches(iso, f, ptr, at, &mut p)?;
+        }
+        if f.content.is_none() {
+            p.summary.push(format!("{}: metadata", f.path));
+        }
+    }
+    if let Some(reason) = reads_overwritten(&p, image_id) {
+        return Ok(Fit::Rewrite(reason));
+    }
+    if end > volume_end {
+        for d in volumes(iso) {
+            let entry = descriptors.entry(d.offset).or_insert_with(|| d.clone());
+            if let Body::Volume(v) = &mut entry.body {
+                v.volume_space_size = (end / SECTOR) as u32;
+            }
+        }
+        p.summary.push(format!(
+            "the volume grows from {} to {} blocks",
+            volume_end / SECTOR,
+            end / SECTOR
+        ));
+    }
+    if let Some((_, label)) = &changes.label {
+        for d in volumes(iso) {
+            let entry = descriptors.entry(d.offset).or_insert_with(|| d.clone());
+            if let Body::Volume(v) = &mut entry.body {
+                v.volume_id = Text::new(label, v.ucs2());
+            }
+        }
+        p.summary.push(format!("volume label: {label}"));
+    }
+    for (offset, d) in descriptors {
+        p.writes.push((offset, Span::Bytes(Arc::from(d.encode()))));
+    }
+    let tags = boot::md5tags::read(src)?;
+    if !tags.is_empty() {
+        for t in &tags {
+            p.writes.push((t.block * SECTOR, Span::Zeros(SECTOR)));
+        }
+        p.warnings.push(format!(
+            "the image's {} xorriso MD5 tags no longer match its blocks: dropped",
+            tags.len()
+        ));
+    }
+    p.new_len = p.old_len.max(end);
+    Ok(Fit::InPlace(p))
+}
+
+/// The primary volume descriptor's volume.
+fn primary(iso: &IsoFs) -> Option<&super::volume::Volume> {
+    iso.descriptors
+        .iter()
+        .find(|d| d.kind == VolumeKind::Primary)
+        .and_then(Descriptor::volume)
+}
+
+/// The descriptors that describe a volume (primary, Joliet, enhanced, supplementary).
+fn volumes(iso: &IsoFs) -> impl Iterator<Item = &Descriptor> {
+    iso.descriptors.iter().filter(|d| d.volume().is_some())
+}
+
+/// True when block `extent` is a boot image or the boot catalog.
+fn is_boot_file(layout: &boot::Layout, extent: u32) -> bool {
+    let catalog = layout.boot_record.as_ref().map(|b| b.catalog);
+    let loads = match &layout.catalog {
+        Some(Ok(c)) => c.entries.iter().any(|e| e.load_rba == extent),
+        _ => false,
+    };
+    catalog == Some(extent)
+        || loads
+        || layout
+            .system
+            .partitions
+            .iter()
+            .any(|p| p.start == u64::from(extent) * SECTOR)
+}
+
+/// Why the volume cannot grow at its end in place, if it cannot.
+fn cannot_grow(layout: &boot::Layout, image_len: u64, volume_end: u64) -> Option<String> {
+    let s = &layout.system;
+    if s.mbr.as_ref().is_some_and(|m| m.entries().next().is_some())
+        || s.gpt.is_some()
+        || s.apm.is_some()
+    {
+        return Some("the image's partition tables would have to grow with it".into());
+    }
+    (image_len != volume_end).then(|| {
+        format!(
+            "the image holds {} bytes after its volume",
+            image_len.abs_diff(volume_end)
+        )
+    })
+}
+
+/// The patches of one record pointing at `f`'s data, whose data now starts at byte `at`: its
+/// location, size and date in both byte orders, its PX and TF.
+fn record_patches(
+    iso: &IsoFs,
+    f: &Changed,
+    ptr: &records::Pointer,
+    at: u64,
+    p: &mut Patch,
+) -> Result<()> {
+    let src = iso.source.as_ref();
+    // Location (2), size (10) and date (18) of the record, 23 bytes from its byte 2.
+    let old = src.read_vec(ptr.record + 2, 23, "directory record")?;
+    let mut fixed = old.clone();
+    endian::put_both32(&mut fixed, 0, (at / SECTOR) as u32);
+    if let Some(c) = &f.content {
+        endian::put_both32(&mut fixed, 8, c.len() as u32);
+    }
+    if f.new.mtime != f.old.mtime {
+        fixed[16..23].copy_from_slice(&iso_date::encode_short(f.new.mtime));
+    }
+    if fixed != old {
+        p.writes
+            .push((ptr.record + 2, Span::Bytes(Arc::from(fixed))));
+    }
+    if let Some((offset, px)) = ptr.px {
+        let new = Px {
+            mode: f.new.st_mode(),
+            uid: f.new.uid,
+            gid: f.new.gid,
+            ..px
+        };
+        if new != px {
+            p.writes
+                .push((offset, Span::Bytes(Arc::from(new.encode()))));
+        }
+    }
+    if let Some((offset, tf)) = ptr.tf {
+        let new = retimed(&tf, &f.new);
+        if new != tf {
+            p.writes
+                .push((offset, Span::Bytes(Arc::from(new.encode()?))));
+        }
+    }
+    Ok(())
+}
+
+/// `tf` with the modification, access and change times of `meta`, in the form it records.
+fn retimed(tf: &Tf, meta: &Metadata) -> Tf {
+    let mut new = *tf;
+    let times: [(usize, Timestamp); 3] = [(1, meta.mtime), (2, meta.atime), (3, meta.ctime)];
+    for (bit, t) in times {
+        if let Some(slot) = new.times[bit].as_mut() {
+            *slot = match slot {
+                Stamp::Short(_) => Stamp::Short(iso_date::encode_short(t)),
+                Stamp::Long(_) => Stamp::Long(iso_date::encode_long(Some(t))),
+            };
+        }
+    }
+    new
+}
+
+/// The device and inode of the image file, when it is one.
+fn host_identity(iso: &IsoFs) -> Option<(u64, u64)> {
+    let (fd, _) = iso.source.host_file()?;
+    let st = rustix::fs::fstat(&fd).ok()?;
+    Some((st.st_dev, st.st_ino))
+}
+
+/// Why the patch cannot go in place when a piece of new data is read from a part of the image
+/// that the patch writes over elsewhere (a file copied from another whose sectors are reused).
+fn reads_overwritten(p: &Patch, image: Option<(u64, u64)>) -> Option<String> {
+    let image = image?;
+    for (dest, span) in &p.writes {
+        let Some((fd, from)) = span.host_file() else {
+            continue;
+        };
+        let same = rustix::fs::fstat(&fd).is_ok_and(|st| (st.st_dev, st.st_ino) == image);
+        if !same || from == *dest {
+            continue;
+        }
+        let to = from + span.len();
+        let clash = p
+            .writes
+            .iter()
+            .any(|(at, s)| *at < to && from < at + s.len());
+        if clash {
+            return Some(format!(
+                "new data is read from bytes {from} to {to} of the image, which the commit writes over"
+            ));
+        }
+    }
+    None
+}
