@@ -119,6 +119,9 @@ fn changes(ctx: &mut Ctx, words: &[String]) -> anyhow::Result<()> {
         }
     }
     if !groups.is_empty() {
+        if headers {
+            writeln!(ctx.out)?;
+        }
         write_way(ctx, verbose)?;
     }
     Ok(())

@@ -63,7 +63,8 @@ fn changes_lists_what_the_edits_staged_in_path_order() {
     );
     assert_eq!(
         out,
-        "M /README.TXT\nA /a/\nA /a/b/\nA /a/b/f\nM /docs/guide/intro.txt\nA /zz.txt\n"
+        "M /README.TXT\nA /a/\nA /a/b/\nA /a/b/f\nM /docs/guide/intro.txt\nA /zz.txt\n\
+         commit: rewrite (/a: added)\n"
     );
 }
 
@@ -94,7 +95,7 @@ fn data_written_back_unchanged_is_only_a_change_of_times() {
         &iso,
         &["write", "/README.TXT", &text, ":", "changes", ":", "diff"],
     );
-    assert_eq!(out, "m /README.TXT (times)\n");
+    assert_eq!(out, "m /README.TXT (times)\ncommit: in place\n");
 }
 
 /// The hunks of a unified diff (everything after its `---`/`+++` header lines).
@@ -210,7 +211,8 @@ fn diff_headers_name_the_paths_and_dev_null() {
     );
     assert_eq!(
         verbose,
-        "A /docs/new.txt\n--- /dev/null\n+++ b/docs/new.txt\n@@ -0,0 +1 @@\n+a\n"
+        "A /docs/new.txt\n--- /dev/null\n+++ b/docs/new.txt\n@@ -0,0 +1 @@\n+a\n\
+         commit: rewrite (/docs/new.txt: added)\n"
     );
 }
 
@@ -247,7 +249,9 @@ fn each_mount_with_changes_has_a_header() {
     );
     assert_eq!(
         out,
-        "/:\nA /n\n\n/sq:\nM /sq/etc/motd\n--- a/sq/etc/motd\n+++ b/sq/etc/motd\n\
+        "/:\nA /n\n\n/sq:\nM /sq/etc/motd\n\ncommit: refused (/root.sqfs: unsupported writing back changes staged in \
+         /sq (squashfs, not a whole drive): only the drives' own ISO 9660 filesystems are \
+         written yet; `revert` them)\n--- a/sq/etc/motd\n+++ b/sq/etc/motd\n\
          @@ -1 +1 @@\n-Welcome to the nested root.\n+hi\n\\ No newline at end of file\n"
     );
 }
@@ -269,7 +273,7 @@ fn revert_drops_each_kind_of_change() {
         &iso,
         &words("write /x 1 : write /y 2 : revert /x : changes"),
     );
-    assert_eq!(out, "A /y\n");
+    assert_eq!(out, "A /y\ncommit: rewrite (/y: added)\n");
     let err = fails(&iso, &["revert", "/nope"]);
     assert!(err.contains("/nope: no such file or directory"), "{err}");
 }

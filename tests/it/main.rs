@@ -15,6 +15,7 @@ mod commands_read;
 mod commands_transfer;
 mod commands_xattr;
 mod commit;
+mod commit_in_place;
 mod common;
 mod completions;
 mod cpio_encode;

@@ -63,15 +63,15 @@ pub fn fit(iso: &IsoFs, overlay: &Overlay) -> Result<Fit> {
     let mut files = Vec::new();
     for c in &changes.items {
         let what = match (&c.kind, c.dir) {
-            (_, true) => Some("a directory changes"),
             (Kind::Added, _) => Some("added"),
             (Kind::Removed, _) => Some("removed"),
             (Kind::Renamed { .. }, _) => Some("renamed"),
+            (_, true) => Some("a directory's metadata changes"),
             (_, _) if c.meta.iter().any(|m| m == "xattrs") => Some("extended attributes change"),
             _ => None,
         };
         if let Some(what) = what {
-            rewrite!("{}: {what} (a change to the tree)", c.path);
+            rewrite!("{}: {what}", c.path);
         }
         let e = overlay.find(&c.path)?;
         if e.ino & NEW != 0 {

@@ -1,0 +1,653 @@
+//! `commit` back into the opened image, patched in place when the changes fit (isocp's job):
+//! every reader (xorriso, isoinfo in all three name spaces, 7z, bsdtar) reads the new content,
+//! checkisomd5 passes the re-implanted sum, only the expected sectors change, the result reads
+//! like a rewrite of the same session, and a commit killed after any of its writes leaves an
+//! image that the next open rolls back to the old content, never a mix.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::common::{isofish, scratch, tool};
+
+/// The kickstart file of the test images, as written.
+const KICKSTART: &[u8] = b"# kickstart\nlang en_US.UTF-8\nkeyboard us\n";
+
+/// An image made by `xorriso -as mkisofs -R -J` with a kickstart file, 2 MB of other data
+/// (past the size under which isomd5sum's fragment sums go wrong) and a directory, with
+/// implantisomd5's sum in it.
+fn installer(dir: &Path) -> PathBuf {
+    let tree = dir.join("tree");
+    std::fs::create_dir_all(tree.join("isolinux")).unwrap();
+    std::fs::write(tree.join("ks.cfg"), KICKSTART).unwrap();
+    let data: Vec<u8> = (0..2_000_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    std::fs::write(tree.join("data.bin"), data).unwrap();
+    std::fs::write(tree.join("isolinux/isolinux.cfg"), b"default linux\n").unwrap();
+    let image = dir.join("installer.iso");
+    let (t, i) = (tree.to_str().unwrap(), image.to_str().unwrap());
+    tool(
+        "xorriso",
+        &[
+            "-as",
+            "mkisofs",
+            "-quiet",
+            "-R",
+            "-J",
+            "-V",
+            "INSTALLER",
+            "-o",
+            i,
+            t,
+        ],
+        None,
+    );
+    tool("implantisomd5", &[i], None);
+    image
+}
+
+/// Runs isofish with `words` on `image` (changes commit at the end of the run); its stdout.
+fn edit(image: &Path, words: &[&str]) -> String {
+    let out = isofish().arg("-a").arg(image).args(words).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// What each reader reads as `/ks.cfg` of `image`, by reader.
+fn read_everywhere(image: &Path) -> Vec<(&'static str, Vec<u8>)> {
+    let i = image.to_str().unwrap();
+    let dir = scratch();
+    let x = dir.path().join("x");
+    tool(
+        "xorriso",
+        &[
+            "-osirrox",
+            "on",
+            "-indev",
+            i,
+            "-extract",
+            "/ks.cfg",
+            x.to_str().unwrap(),
+        ],
+        None,
+    );
+    vec![
+        ("xorriso", std::fs::read(&x).unwrap()),
+        (
+            "isoinfo -R",
+            tool("isoinfo", &["-R", "-i", i, "-x", "/ks.cfg"], None),
+        ),
+        (
+            "isoinfo -J",
+            tool("isoinfo", &["-J", "-i", i, "-x", "/ks.cfg"], None),
+        ),
+        (
+            "isoinfo",
+            tool("isoinfo", &["-i", i, "-x", "/KS.CFG;1"], None),
+        ),
+        ("7z", tool("7z", &["e", "-so", i, "ks.cfg"], None)),
+        ("bsdtar", tool("bsdtar", &["-xOf", i, "ks.cfg"], None)),
+    ]
+}
+
+/// Asserts that every reader reads `want` as `/ks.cfg` of `image`.
+fn all_read(image: &Path, want: &[u8]) {
+    for (reader, got) in read_everywhere(image) {
+        assert_eq!(
+            got,
+            want,
+            "{reader} reads {}",
+            String::from_utf8_lossy(&got)
+        );
+    }
+}
+
+fn checkisomd5(image: &Path) -> bool {
+    Command::new("checkisomd5")
+        .arg(image)
+        .output()
+        .expect("checkisomd5 runs (tests/run installs isomd5sum)")
+        .status
+        .success()
+}
+
+/// The sectors (2048 bytes) that differ between two images (a longer one's tail included).
+fn changed_sectors(a: &Path, b: &Path) -> Vec<u64> {
+    let (a, b) = (std::fs::read(a).unwrap(), std::fs::read(b).unwrap());
+    let sectors = a.len().max(b.len()).div_ceil(2048);
+    (0..sectors as u64)
+        .filter(|&s| {
+            let r = |v: &Vec<u8>| {
+                v.get(s as usize * 2048..(s as usize + 1) * 2048)
+                    .map(<[u8]>::to_vec)
+            };
+            r(&a) != r(&b)
+        })
+        .collect()
+}
+
+/// The blocks of `path` in `image`, as xorriso reports them (`-find -exec report_lba`).
+fn blocks_of(image: &Path, path: &str) -> std::ops::Range<u64> {
+    let out = tool(
+        "xorriso",
+        &[
+            "-indev",
+            image.to_str().unwrap(),
+            "-find",
+            path,
+            "-exec",
+            "report_lba",
+        ],
+        None,
+    );
+    let text = String::from_utf8(out).unwrap();
+    // "Report layout: xt , Startlba ,   Blocks , Filesize , ISO image path"
+    // "File data lba:  0 ,       35 ,        1 ,       41 , '/ks.cfg'"
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("File data lba:"))
+        .unwrap();
+    let f: Vec<u64> = line[14..]
+        .split(',')
+        .take(3)
+        .map(|s| s.trim().parse().unwrap())
+        .collect();
+    f[1]..f[1] + f[2]
+}
+
+/// The blocks of the root directory of each tree: from the root directory record of each
+/// volume descriptor (ECMA-119 8.4.18: byte 156; its extent at +2, its size at +10, both
+/// little-endian first).
+fn root_directories(image: &Path) -> Vec<std::ops::Range<u64>> {
+    let bytes = std::fs::read(image).unwrap();
+    let mut out = Vec::new();
+    for s in 16.. {
+        let d = &bytes[s * 2048..(s + 1) * 2048];
+        if d[0] == 255 {
+            break;
+        }
+        if d[0] == 1 || d[0] == 2 {
+            let le = |at: usize| u32::from_le_bytes(d[at..at + 4].try_into().unwrap()) as u64;
+            let (extent, size) = (le(156 + 2), le(156 + 10));
+            out.push(extent..extent + size.div_ceil(2048));
+        }
+    }
+    out
+}
+
+/// The volume size isoinfo reports, in blocks.
+fn volume_blocks(image: &Path) -> u64 {
+    let out = String::from_utf8(tool(
+        "isoinfo",
+        &["-d", "-i", image.to_str().unwrap()],
+        None,
+    ))
+    .unwrap();
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("Volume size is:"))
+        .unwrap();
+    line[15..].trim().parse().unwrap()
+}
+
+/// The tree xorriso extracts from `image`, as (path, mode, bytes), and the listing `bsdtar
+/// -tv` gives (modes, owners, times).
+fn extracted(image: &Path) -> (Vec<(String, Vec<u8>)>, String) {
+    let dir = scratch();
+    let out = dir.path().join("x");
+    tool(
+        "xorriso",
+        &[
+            "-osirrox",
+            "on",
+            "-indev",
+            image.to_str().unwrap(),
+            "-extract",
+            "/",
+            out.to_str().unwrap(),
+        ],
+        None,
+    );
+    let mut files = Vec::new();
+    for e in walkdir(&out) {
+        let rel = e.strip_prefix(&out).unwrap().display().to_string();
+        files.push((rel, std::fs::read(&e).unwrap_or_default()));
+    }
+    files.sort();
+    let listing = tool("bsdtar", &["-tvf", image.to_str().unwrap()], None);
+    (files, String::from_utf8(listing).unwrap())
+}
+
+/// Every path under `dir`.
+fn walkdir(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walkdir(&p));
+        }
+        out.push(p);
+    }
+    out
+}
+
+#[test]
+fn a_same_size_and_a_smaller_kickstart_patch_only_their_sectors() {
+    let dir = scratch();
+    let image = installer(dir.path());
+    let before = dir.path().join("before.iso");
+    std::fs::copy(&image, &before).unwrap();
+    let file = blocks_of(&image, "/ks.cfg");
+    let roots = root_directories(&image);
+    let same: Vec<u8> = KICKSTART.iter().map(|b| b.to_ascii_uppercase()).collect();
+    let host = dir.path().join("ks.cfg");
+    for (i, new) in [same, b"# smaller\n".to_vec()].into_iter().enumerate() {
+        std::fs::write(&host, &new).unwrap();
+        let rewritten = dir.path().join(format!("rewritten-{i}.iso"));
+        let out = edit(
+            &image,
+            &[
+                "upload",
+                host.to_str().unwrap(),
+                "/ks.cfg",
+                ":",
+                "changes",
+                ":",
+                "commit",
+                "--rewrite",
+                rewritten.to_str().unwrap(),
+                ":",
+                "commit",
+                "--in-place",
+            ],
+        );
+        assert!(out.contains("commit: in place"), "{out}");
+        all_read(&image, &new);
+        assert!(
+            checkisomd5(&image),
+            "checkisomd5 passes the re-implanted sum"
+        );
+        assert_eq!(
+            std::fs::metadata(&image).unwrap().len(),
+            std::fs::metadata(&before).unwrap().len()
+        );
+        let changed = changed_sectors(&before, &image);
+        let expected =
+            |s: &u64| s == &16 || file.contains(s) || roots.iter().any(|r| r.contains(s));
+        assert!(
+            changed.iter().all(expected),
+            "{changed:?} outside the file {file:?}, the roots {roots:?} and the PVD"
+        );
+        assert!(
+            changed.contains(&file.start),
+            "the file's first sector changed: {changed:?}"
+        );
+        for r in &roots {
+            assert!(
+                changed.iter().any(|s| r.contains(s)),
+                "the records of every tree: {changed:?} {r:?}"
+            );
+        }
+        // The same session rewritten reads the same.
+        assert_eq!(extracted(&image), extracted(&rewritten));
+        assert_eq!(read_everywhere(&rewritten), read_everywhere(&image));
+    }
+}
+
+#[test]
+fn a_larger_file_grows_the_image_at_its_end() {
+    let dir = scratch();
+    let image = installer(dir.path());
+    let before = dir.path().join("before.iso");
+    std::fs::copy(&image, &before).unwrap();
+    let old_blocks = volume_blocks(&image);
+    let file = blocks_of(&image, "/ks.cfg");
+    let roots = root_directories(&image);
+    let big: Vec<u8> = (0..30_000u32)
+        .flat_map(|i| format!("part {i}\n").into_bytes())
+        .collect();
+    let host = dir.path().join("ks.cfg");
+    std::fs::write(&host, &big).unwrap();
+    let rewritten = dir.path().join("rewritten.iso");
+    edit(
+        &image,
+        &[
+            "upload",
+            host.to_str().unwrap(),
+            "/ks.cfg",
+            ":",
+            "commit",
+            rewritten.to_str().unwrap(),
+            ":",
+            "commit",
+            "--in-place",
+        ],
+    );
+    all_read(&image, &big);
+    assert!(checkisomd5(&image));
+    let new_blocks = volume_blocks(&image);
+    assert_eq!(new_blocks, old_blocks + (big.len() as u64).div_ceil(2048));
+    assert_eq!(std::fs::metadata(&image).unwrap().len(), new_blocks * 2048);
+    assert_eq!(
+        blocks_of(&image, "/ks.cfg").start,
+        old_blocks,
+        "placed after the old volume"
+    );
+    let changed = changed_sectors(&before, &image);
+    let descriptors = 16..19;
+    let expected = |s: &u64| {
+        descriptors.contains(s) || *s >= old_blocks || roots.iter().any(|r| r.contains(s))
+    };
+    assert!(changed.iter().all(expected), "{changed:?}");
+    assert!(
+        !changed.iter().any(|s| file.contains(s)),
+        "the old sectors are left alone"
+    );
+    assert_eq!(extracted(&image), extracted(&rewritten));
+}
+
+#[test]
+fn modes_owners_times_and_the_label_patch_in_place_as_a_rewrite_writes_them() {
+    let dir = scratch();
+    let image = installer(dir.path());
+    let rewritten = dir.path().join("rewritten.iso");
+    let out = edit(
+        &image,
+        &[
+            "chmod",
+            "0600",
+            "/ks.cfg",
+            ":",
+            "chown",
+            "1000",
+            "100",
+            "/isolinux/isolinux.cfg",
+            ":",
+            "utimens",
+            "/data.bin",
+            "1000000000",
+            "0",
+            "1200000000",
+            "0",
+            ":",
+            "set-label",
+            "/dev/sda",
+            "REMASTERED",
+            ":",
+            "changes",
+            ":",
+            "commit",
+            rewritten.to_str().unwrap(),
+            ":",
+            "commit",
+            "--in-place",
+        ],
+    );
+    assert!(out.contains("commit: in place"), "{out}");
+    assert_eq!(extracted(&image), extracted(&rewritten));
+    let listing = extracted(&image).1;
+    assert!(
+        listing
+            .lines()
+            .any(|l| l.starts_with("-rw-------") && l.ends_with("ks.cfg")),
+        "{listing}"
+    );
+    assert!(
+        listing
+            .lines()
+            .any(|l| l.contains("1000") && l.contains("100") && l.ends_with("isolinux.cfg")),
+        "{listing}"
+    );
+    for args in [&["-d"][..], &["-d", "-J"]] {
+        let mut a = args.to_vec();
+        a.extend(["-i", image.to_str().unwrap()]);
+        let d = String::from_utf8(tool("isoinfo", &a, None)).unwrap();
+        assert!(d.contains("Volume id: REMASTERED"), "{d}");
+    }
+    assert!(checkisomd5(&image));
+}
+
+#[test]
+fn tree_changes_rewrite_and_in_place_says_why() {
+    let dir = scratch();
+    let image = installer(dir.path());
+    let before = std::fs::read(&image).unwrap();
+    let out = isofish()
+        .arg("-a")
+        .arg(&image)
+        .args([
+            "write",
+            "/new.txt",
+            "x",
+            ":",
+            "changes",
+            ":",
+            "commit",
+            "--in-place",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(
+        stdout.contains("commit: rewrite (/new.txt: added"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("commit --in-place: /new.txt: added"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read(&image).unwrap(), before, "nothing written");
+    // Without --in-place the same change is a rewrite.
+    edit(&image, &["write", "/new.txt", "x"]);
+    assert_eq!(
+        tool(
+            "bsdtar",
+            &["-xOf", image.to_str().unwrap(), "new.txt"],
+            None
+        ),
+        b"x"
+    );
+    assert!(checkisomd5(&image));
+}
+
+#[test]
+fn killed_after_any_write_the_next_open_rolls_back_to_old_or_new() {
+    let dir = scratch();
+    let image = installer(dir.path());
+    let before = dir.path().join("before.iso");
+    std::fs::copy(&image, &before).unwrap();
+    let big: Vec<u8> = (0..3_000u32)
+        .flat_map(|i| format!("line {i}\n").into_bytes())
+        .collect();
+    let host = dir.path().join("ks.cfg");
+    std::fs::write(&host, &big).unwrap();
+    let mut finished = false;
+    for step in 1..40 {
+        std::fs::copy(&before, &image).unwrap();
+        let out = isofish()
+            .env("ISOFISH_DEBUG_INPLACE_KILL", step.to_string())
+            .arg("-a")
+            .arg(&image)
+            .args([
+                "upload",
+                host.to_str().unwrap(),
+                "/ks.cfg",
+                ":",
+                "commit",
+                "--in-place",
+            ])
+            .output()
+            .unwrap();
+        finished = out.status.success();
+        if !finished {
+            use std::os::unix::process::ExitStatusExt;
+            assert_eq!(
+                out.status.signal(),
+                Some(9),
+                "killed at step {step}: {out:?}"
+            );
+        }
+        let journal = PathBuf::from(format!("{}.isofish-undo", image.display()));
+        if journal.exists() {
+            // A read-only session writes nothing, so it cannot roll back: it says so.
+            let ro = isofish()
+                .arg("--ro")
+                .arg("-a")
+                .arg(&image)
+                .args(["ls", "/"])
+                .output()
+                .unwrap();
+            assert_eq!(ro.status.code(), Some(1));
+            assert!(String::from_utf8_lossy(&ro.stderr).contains("was interrupted"));
+        }
+        // The next open rolls back (a session with nothing staged commits nothing).
+        let opened = isofish()
+            .arg("-a")
+            .arg(&image)
+            .args(["cat", "/ks.cfg"])
+            .output()
+            .unwrap();
+        assert!(opened.status.success(), "{opened:?}");
+        assert!(!journal.exists());
+        let seen = opened.stdout;
+        assert!(
+            seen == KICKSTART || seen == big,
+            "step {step}: a mix: {}",
+            String::from_utf8_lossy(&seen)
+        );
+        all_read(&image, &seen);
+        assert!(checkisomd5(&image), "step {step}");
+        if seen == KICKSTART {
+            assert_eq!(
+                std::fs::read(&image).unwrap(),
+                std::fs::read(&before).unwrap(),
+                "step {step}: the old image, byte for byte"
+            );
+        }
+        if finished {
+            assert_eq!(seen, big);
+            break;
+        }
+    }
+    assert!(finished, "the commit finished once no step killed it");
+}
+
+#[test]
+fn a_commit_in_progress_locks_out_another() {
+    let dir = scratch();
+    let image = installer(dir.path());
+    let before = std::fs::read(&image).unwrap();
+    // A rewrite that stalls mid-commit, holding the image's commit lock.
+    let mut first = Command::new(assert_cmd::cargo::cargo_bin("isofish"))
+        .env("ISOFISH_DEBUG_COMMIT_STALL", "1")
+        .arg("-a")
+        .arg(&image)
+        .args([
+            "write",
+            "/ks.cfg",
+            "first",
+            ":",
+            "echo",
+            "committing",
+            ":",
+            "commit",
+            "--rewrite",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(first.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line, "committing\n");
+    let mut second = None;
+    for _ in 0..100 {
+        let out = isofish()
+            .arg("-a")
+            .arg(&image)
+            .args(["write", "/ks.cfg", "second", ":", "commit"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        if err.contains("another process is committing") {
+            second = Some(out);
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let second = second.expect("the second commit is locked out");
+    assert_eq!(second.status.code(), Some(1));
+    assert_eq!(std::fs::read(&image).unwrap(), before);
+}
+
+#[test]
+fn an_image_changed_on_disk_since_it_was_opened_is_refused() {
+    let dir = scratch();
+    let image = installer(dir.path());
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("isofish"))
+        .arg("-a")
+        .arg(&image)
+        .args(["-f", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, "write /ks.cfg mine\necho staged").unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line, "staged\n");
+    // Another program rewrites the image meanwhile.
+    let theirs = std::fs::read(&image).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    std::fs::write(&image, &theirs).unwrap();
+    let stamp = std::fs::metadata(&image).unwrap().modified().unwrap();
+    writeln!(stdin, "commit").unwrap();
+    drop(stdin);
+    let done = child.wait_with_output().unwrap();
+    assert_eq!(done.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&done.stderr);
+    assert!(err.contains("changed on disk since it was opened"), "{err}");
+    assert_eq!(std::fs::read(&image).unwrap(), theirs);
+    assert_eq!(
+        std::fs::metadata(&image).unwrap().modified().unwrap(),
+        stamp
+    );
+}
+
+#[test]
+fn an_image_on_a_read_only_filesystem_is_a_clear_error() {
+    let dir = scratch();
+    let image = installer(dir.path());
+    let mnt = dir.path().join("ro");
+    std::fs::create_dir(&mnt).unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("isofish");
+    // A private mount namespace (unshare, util-linux): a tmpfs holding a copy, remounted
+    // read-only, where the commit runs.
+    let script = format!(
+        "mount -t tmpfs tmpfs {m} && cp {i} {m}/a.iso && mount -o remount,ro {m} && \
+         {b} -a {m}/a.iso write /ks.cfg x : commit 2>&1; echo rc=$?; cmp {i} {m}/a.iso && echo same",
+        m = mnt.display(),
+        i = image.display(),
+        b = bin.display()
+    );
+    let out = tool("unshare", &["-rm", "sh", "-c", &script], None);
+    let out = String::from_utf8(out).unwrap();
+    assert!(out.contains("rc=1") && out.contains("same"), "{out}");
+    assert!(out.contains("Read-only file system"), "{out}");
+}
