@@ -11,7 +11,8 @@ use crate::boot;
 use crate::error::{Error, Result};
 use crate::fs::iso9660::inplace::Fit;
 use crate::fs::iso9660::{self, IsoFs};
-use crate::fs::{self, FileSystem};
+use crate::fs::udf::UdfFs;
+use crate::fs::{self, FileSystem, MountOptions};
 use crate::overlay::{Overlay, Provenance};
 use crate::plan::in_place::Stamp;
 use crate::plan::{Patch, Plan};
@@ -150,24 +151,50 @@ impl Session {
     }
 
     /// How a commit of drive `drive` back into its image goes: in place (the patch), or as a
-    /// rewrite (why). Nothing staged fits in place with an empty patch.
+    /// rewrite (why). Nothing staged fits in place with an empty patch. The drive's mount is
+    /// ISO 9660, or the UDF tree of a bridge image (patched with its ISO 9660 side).
     pub fn commit_fit(&self, drive: usize) -> Result<Fit> {
-        if self.drives[drive].stamp.is_none() {
+        let d = &self.drives[drive];
+        if d.stamp.is_none() {
             return Ok(Fit::Rewrite(
                 "the image is a file of another image, not a host file".into(),
             ));
         }
-        self.with_original(drive, |original, _, overlay| match overlay {
-            Some(overlay) => {
-                overlay.check_hosts()?;
-                iso9660::inplace::fit(original, overlay)
-            }
-            None => Ok(Fit::InPlace(Patch {
-                old_len: original.source().len(),
-                new_len: original.source().len(),
+        let unchanged = || {
+            Fit::InPlace(Patch {
+                old_len: d.source.len(),
+                new_len: d.source.len(),
                 ..Patch::default()
-            })),
-        })
+            })
+        };
+        let Some(mount) = self
+            .vfs
+            .entries()
+            .rev()
+            .find(|m| *m.origin == Origin::Drive { drive })
+        else {
+            return Err(Error::Usage(format!("commit: {} is not mounted", d.device)));
+        };
+        let Some(overlay) = self.vfs.staged(mount.id) else {
+            return Ok(unchanged());
+        };
+        overlay.check_hosts()?;
+        let below: &dyn std::any::Any = overlay.base().as_ref();
+        if let Some(iso) = below.downcast_ref::<IsoFs>() {
+            return iso9660::inplace::fit(iso, None, overlay);
+        }
+        let Some(udf) = below.downcast_ref::<UdfFs>() else {
+            return Ok(Fit::Rewrite(format!(
+                "{} images are not patched in place",
+                mount.mount.fs.type_name()
+            )));
+        };
+        match IsoFs::open(d.source.clone(), &MountOptions::default()) {
+            Ok(iso) => iso9660::inplace::fit(&iso, Some(udf), overlay),
+            Err(_) => Ok(Fit::Rewrite(
+                "a UDF image without ISO 9660 trees is not patched in place yet".into(),
+            )),
+        }
     }
 
     /// Fails when drive `drive`'s image changed on disk since it was opened.

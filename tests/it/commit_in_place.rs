@@ -651,3 +651,73 @@ fn an_image_on_a_read_only_filesystem_is_a_clear_error() {
     assert!(out.contains("rc=1") && out.contains("same"), "{out}");
     assert!(out.contains("Read-only file system"), "{out}");
 }
+
+#[test]
+fn a_bridge_image_has_its_udf_file_entry_patched_too() {
+    let dir = scratch();
+    let tree = dir.path().join("tree");
+    std::fs::create_dir_all(&tree).unwrap();
+    std::fs::write(tree.join("ks.cfg"), KICKSTART).unwrap();
+    std::fs::write(tree.join("readme.txt"), b"a bridge disc\n").unwrap();
+    let image = dir.path().join("bridge.iso");
+    let (t, i) = (tree.to_str().unwrap(), image.to_str().unwrap());
+    tool(
+        "genisoimage",
+        &["-quiet", "-udf", "-R", "-J", "-o", i, t],
+        None,
+    );
+    let before = std::fs::read(&image).unwrap();
+    let new = b"# kickstart, patched\n";
+    let out = edit(
+        &image,
+        &[
+            "write",
+            "/ks.cfg",
+            std::str::from_utf8(new).unwrap(),
+            ":",
+            "chmod",
+            "0600",
+            "/ks.cfg",
+            ":",
+            "changes",
+            ":",
+            "commit",
+            "--in-place",
+        ],
+    );
+    assert!(out.contains("commit: in place"), "{out}");
+    assert_eq!(
+        std::fs::metadata(&image).unwrap().len(),
+        before.len() as u64
+    );
+    // 7z reads the UDF side of a bridge disc; isoinfo the ISO 9660 side.
+    let slt = String::from_utf8(tool("7z", &["l", "-slt", i], None)).unwrap();
+    assert!(slt.contains("Type = Udf"), "{slt}");
+    assert_eq!(tool("7z", &["e", "-so", i, "ks.cfg"], None), new);
+    assert_eq!(
+        tool("isoinfo", &["-R", "-i", i, "-x", "/ks.cfg"], None),
+        new
+    );
+    assert_eq!(
+        tool("isoinfo", &["-J", "-i", i, "-x", "/ks.cfg"], None),
+        new
+    );
+    // Both trees show the new mode; the UDF entry's tag checks (isofish verifies its CRC).
+    for fs in ["udf", "iso9660"] {
+        let ll = isofish()
+            .args([
+                "--ro",
+                "-a",
+                i,
+                "-m",
+                &format!("/dev/sda:/:{fs}"),
+                "ll",
+                "/ks.cfg",
+            ])
+            .output()
+            .unwrap();
+        assert!(ll.status.success(), "{ll:?}");
+        let text = String::from_utf8(ll.stdout).unwrap();
+        assert!(text.starts_with("-rw------- "), "{fs}: {text}");
+    }
+}

@@ -16,6 +16,7 @@ pub mod file_set;
 pub mod icb;
 pub mod icb_tag;
 pub mod implementation_use;
+pub mod in_place;
 pub mod integrity;
 pub mod logical_volume;
 pub mod partition;

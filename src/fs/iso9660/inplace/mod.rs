@@ -4,9 +4,10 @@
 //! its mode, owner and times (Rock Ridge PX and TF, the record's date), and the volume label.
 //! Every tree that points at the file is patched: the records of the primary tree, Joliet and
 //! ISO 9660:1999 found by a walk of each tree on disc ([`records`]), both byte orders of their
-//! sizes and locations; the volume descriptors' sizes when the image grows. Anything else (new
-//! names, removals, renames, links, boot changes, boot images, zisofs, multi-extent and shared
-//! data, UDF bridges, data after the volume) says why it needs a rewrite.
+//! sizes and locations; the UDF file entry of a bridge image that shares the data; the volume
+//! descriptors' sizes when the image grows. Anything else (new names, removals, renames,
+//! links, boot changes, boot images, zisofs, multi-extent and shared data, data after the
+//! volume) says why it needs a rewrite.
 
 mod records;
 
@@ -20,7 +21,9 @@ use super::{IsoFs, SECTOR};
 use crate::boot;
 use crate::data::Span;
 use crate::error::Result;
-use crate::fs::{FileSystem, Ino, Metadata, Timestamp};
+use crate::fs::udf::in_place::NewEntry;
+use crate::fs::udf::UdfFs;
+use crate::fs::{FileSystem, Ino, Metadata, MountOptions, Timestamp};
 use crate::ondisk::{endian, iso_date};
 use crate::overlay::changes::Kind;
 use crate::overlay::{Overlay, NEW};
@@ -53,8 +56,12 @@ macro_rules! rewrite {
     };
 }
 
-/// Whether the changes staged in `overlay` over `iso` fit in place, and how.
-pub fn fit(iso: &IsoFs, overlay: &Overlay) -> Result<Fit> {
+/// Whether the changes staged in `overlay` fit the image in place, and how. `iso` is the
+/// image's ISO 9660 filesystem: the one below the overlay, or, over a bridge image's UDF tree
+/// (`udf`), the ISO 9660 side of the same image.
+pub fn fit(iso: &IsoFs, udf: Option<&UdfFs>, overlay: &Overlay) -> Result<Fit> {
+    let below: &dyn std::any::Any = overlay.base().as_ref();
+    let mounted_iso = below.is::<IsoFs>();
     let changes = overlay.changes()?;
     if !changes.boot.is_empty() {
         rewrite!("the boot setup changes");
@@ -77,7 +84,7 @@ pub fn fit(iso: &IsoFs, overlay: &Overlay) -> Result<Fit> {
         if e.ino & NEW != 0 {
             rewrite!("{}: a new file in place of the old one", c.path);
         }
-        let old = iso.metadata(e.ino)?;
+        let old = overlay.base().metadata(e.ino)?;
         let content = match overlay.provenance(e.ino).data_kept() {
             true => None,
             false => Some(overlay.content(&c.path)?),
@@ -85,21 +92,35 @@ pub fn fit(iso: &IsoFs, overlay: &Overlay) -> Result<Fit> {
         if content.is_some() && old.nlink > 1 {
             rewrite!("{}: its data has {} names (hard links)", c.path, old.nlink);
         }
-        let bytes = iso.record_bytes(e.ino)?;
-        let rec = Record::decode(&bytes, e.ino, iso.image())?;
+        let extent = match mounted_iso {
+            true => {
+                let bytes = iso.record_bytes(e.ino)?;
+                Record::decode(&bytes, e.ino, iso.image())?.extent
+            }
+            false => match data_block(overlay.base().as_ref(), e.ino, old.size)? {
+                Some(block) => block,
+                None => rewrite!("{}: its data is not one run of whole blocks", c.path),
+            },
+        };
         files.push(Changed {
             path: c.path.clone(),
             ino: e.ino,
-            extent: rec.extent,
-            old_size: u64::from(rec.size),
+            extent,
+            old_size: old.size,
             old,
             new: e.meta,
             content,
         });
     }
-    if !files.is_empty() && crate::fs::probe::has_udf_vrs(src)? {
-        rewrite!("the image has a UDF tree too, whose file entries are not patched in place yet");
-    }
+    let opened;
+    let udf = match udf {
+        Some(u) => Some(u),
+        None if !files.is_empty() && crate::fs::probe::has_udf_vrs(src)? => {
+            opened = UdfFs::open(iso.source.clone(), &MountOptions::default())?;
+            Some(&opened)
+        }
+        None => None,
+    };
     let layout = boot::Layout::read(src, None)?;
     if layout.system.partition_offset.is_some() {
         rewrite!("the image has a second set of trees at a partition offset");
@@ -131,7 +152,7 @@ pub fn fit(iso: &IsoFs, overlay: &Overlay) -> Result<Fit> {
                 rewrite!("{}: stored compressed (zisofs)", f.path);
             }
         }
-        if !ptrs.iter().any(|ptr| ptr.record == f.ino) {
+        if mounted_iso && !ptrs.iter().any(|ptr| ptr.record == f.ino) {
             rewrite!("{}: its record was not found in a walk of the tree", f.path);
         }
         if is_boot_file(&layout, f.extent) {
@@ -181,6 +202,20 @@ pub fn fit(iso: &IsoFs, overlay: &Overlay) -> Result<Fit> {
         for ptr in ptrs {
             record_patches(iso, f, ptr, at, &mut p)?;
         }
+        if let Some(udf) = udf {
+            let entry = NewEntry {
+                old_at: u64::from(f.extent) * SECTOR,
+                new_at: at,
+                size: f.content.as_ref().map(|c| c.len()),
+                old: &f.old,
+                meta: &f.new,
+            };
+            match udf.patch_entry(&f.path, &entry)? {
+                Some(Ok((offset, bytes))) => p.writes.push((offset, Span::Bytes(Arc::from(bytes)))),
+                Some(Err(why)) => return Ok(Fit::Rewrite(why)),
+                None => {}
+            }
+        }
         if f.content.is_none() {
             p.summary.push(format!("{}: metadata", f.path));
         }
@@ -225,6 +260,18 @@ pub fn fit(iso: &IsoFs, overlay: &Overlay) -> Result<Fit> {
     }
     p.new_len = p.old_len.max(end);
     Ok(Fit::InPlace(p))
+}
+
+/// The block where the data of `ino` (of `size` bytes) starts in its image, when it is one
+/// run of the image starting on a block.
+fn data_block(fs: &dyn FileSystem, ino: Ino, size: u64) -> Result<Option<u32>> {
+    let spans = fs.spans(ino)?.unwrap_or_default();
+    Ok(match spans.as_slice() {
+        [Span::Source { offset, len, .. }] if *len == size && offset % SECTOR == 0 => {
+            u32::try_from(offset / SECTOR).ok()
+        }
+        _ => None,
+    })
 }
 
 /// The primary volume descriptor's volume.
@@ -297,11 +344,15 @@ fn record_patches(
         p.writes
             .push((ptr.record + 2, Span::Bytes(Arc::from(fixed))));
     }
+    // What changed in the mounted tree's view changes here; the rest stays as recorded (a
+    // UDF tree's owners and times need not be this tree's).
+    let (new, old) = (&f.new, &f.old);
     if let Some((offset, px)) = ptr.px {
+        let pick = |n: u32, o: u32, kept: u32| if n != o { n } else { kept };
         let new = Px {
-            mode: f.new.st_mode(),
-            uid: f.new.uid,
-            gid: f.new.gid,
+            mode: pick(new.st_mode(), old.st_mode(), px.mode),
+            uid: pick(new.uid, old.uid, px.uid),
+            gid: pick(new.gid, old.gid, px.gid),
             ..px
         };
         if new != px {
@@ -310,7 +361,7 @@ fn record_patches(
         }
     }
     if let Some((offset, tf)) = ptr.tf {
-        let new = retimed(&tf, &f.new);
+        let new = retimed(&tf, old, new);
         if new != tf {
             p.writes
                 .push((offset, Span::Bytes(Arc::from(new.encode()?))));
@@ -319,11 +370,19 @@ fn record_patches(
     Ok(())
 }
 
-/// `tf` with the modification, access and change times of `meta`, in the form it records.
-fn retimed(tf: &Tf, meta: &Metadata) -> Tf {
+/// `tf` with the modification, access and change times that differ between `old` and `meta`
+/// set to `meta`'s, in the form it records.
+fn retimed(tf: &Tf, old: &Metadata, meta: &Metadata) -> Tf {
     let mut new = *tf;
-    let times: [(usize, Timestamp); 3] = [(1, meta.mtime), (2, meta.atime), (3, meta.ctime)];
-    for (bit, t) in times {
+    let times: [(usize, Timestamp, Timestamp); 3] = [
+        (1, meta.mtime, old.mtime),
+        (2, meta.atime, old.atime),
+        (3, meta.ctime, old.ctime),
+    ];
+    for (bit, t, was) in times {
+        if t == was {
+            continue;
+        }
         if let Some(slot) = new.times[bit].as_mut() {
             *slot = match slot {
                 Stamp::Short(_) => Stamp::Short(iso_date::encode_short(t)),

@@ -1,0 +1,113 @@
+//! In-place patches of a UDF tree's file entries ([`UdfFs::patch_entry`]): on a bridge image
+//! whose UDF and ISO 9660 trees share a file's data, a commit that changes the file in place
+//! gives its (extended) file entry the new size, blocks, allocation descriptor, times, owner
+//! and permissions, with the descriptor tag's CRC and checksum computed again, in the bytes
+//! the entry already takes.
+
+use super::ad::ExtentType;
+use super::file_entry::Data;
+use super::partition::Map;
+use super::timestamp::UdfTime;
+use super::UdfFs;
+use crate::error::Result;
+use crate::fs::{FileSystem, Metadata};
+use crate::vfs::path;
+
+/// What the file entry is given.
+pub struct NewEntry<'a> {
+    /// Byte offset in the image where the file's data was, and where it now is.
+    pub old_at: u64,
+    pub new_at: u64,
+    /// The new data's size, when the data changed.
+    pub size: Option<u64>,
+    /// The file's metadata in the other tree before and after: what changed between them
+    /// (mode, owner, each time) changes in the entry too.
+    pub old: &'a Metadata,
+    pub meta: &'a Metadata,
+}
+
+impl UdfFs {
+    /// The patch of the file entry of the file at `path` (from the root): its byte offset in
+    /// the image and new bytes; `Ok(None)` when the UDF tree has no such file; `Err(why)`
+    /// (inner) when it cannot be patched in place: data not shared with the ISO tree at
+    /// `old_at`, embedded or in several extents, a partition it does not fit, a set-id bit
+    /// change.
+    pub fn patch_entry(
+        &self,
+        file: &str,
+        new: &NewEntry,
+    ) -> Result<Option<std::result::Result<(u64, Vec<u8>), String>>> {
+        let mut ino = self.root();
+        for name in path::components(file.as_bytes()) {
+            match self.lookup(ino, name)? {
+                Some(e) => ino = e.ino,
+                None => return Ok(None),
+            }
+        }
+        let node = self.node(ino)?;
+        let mut fe = node.fe.clone();
+        let refuse = |why: &str| Ok(Some(Err(format!("{file}: its UDF file entry {why}"))));
+        let (ads, _) = match &mut fe.data {
+            Data::Extents(ads, form) if ads.len() <= 1 => (ads, *form),
+            _ => return refuse("has its data embedded or in several extents"),
+        };
+        let bs = u64::from(self.block_size);
+        if let Some(ad) = ads.first_mut() {
+            if ad.kind != ExtentType::Recorded {
+                return refuse("describes no recorded data");
+            }
+            let Some(Map::Physical { start, length, .. }) =
+                self.vol.maps.get(usize::from(ad.loc.part))
+            else {
+                return refuse("lies in a partition other than a physical one");
+            };
+            let base = u64::from(*start) * bs;
+            if base + u64::from(ad.loc.block) * bs != new.old_at {
+                return refuse("has data apart from the ISO 9660 tree's");
+            }
+            let size = new.size.unwrap_or(fe.size);
+            let block = (new.new_at - base) / bs;
+            if block + size.div_ceil(bs) > u64::from(*length) || size >= 1 << 30 {
+                return refuse("would point past the end of its partition");
+            }
+            ad.loc.block = block as u32;
+            ad.len = size as u32;
+        } else if new.size.is_some_and(|s| s > 0) {
+            return refuse("has no data to give new data in place");
+        }
+        if let Some(size) = new.size {
+            fe.size = size;
+            fe.blocks_recorded = size.div_ceil(bs);
+            if let Some(x) = fe.extended.as_mut() {
+                x.object_size = size;
+            }
+        }
+        let (m, was) = (new.meta, new.old);
+        if m.mode & 0o7000 != was.mode & 0o7000 {
+            return refuse("would need its set-id and sticky flags changed");
+        }
+        if m.mode != was.mode {
+            let rwx = ((m.mode & 0o700) << 4) | ((m.mode & 0o070) << 2) | (m.mode & 0o007);
+            let kept = fe.permissions & !(0o7 << 10 | 0o7 << 5 | 0o7);
+            fe.permissions = kept | rwx;
+        }
+        if (m.uid, m.gid) != (was.uid, was.gid) {
+            (fe.uid, fe.gid) = (m.uid, m.gid);
+        }
+        for (now, before, field) in [
+            (m.atime, was.atime, &mut fe.access_time),
+            (m.mtime, was.mtime, &mut fe.modification_time),
+            (m.ctime, was.ctime, &mut fe.attribute_time),
+        ] {
+            if now != before {
+                *field = UdfTime::of(now);
+            }
+        }
+        let (old, at) = self.vol.read_block(super::loc_of(ino), "UDF file entry")?;
+        let bytes = fe.encode();
+        if bytes.len() > old.len() {
+            return refuse("would grow past its block");
+        }
+        Ok(Some(Ok((at, bytes))))
+    }
+}
