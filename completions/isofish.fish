@@ -195,4 +195,5 @@ function __fish_isofish_words
     or __fish_complete_path $current
 end
 
+complete -c isofish -n "__fish_isofish_needs_command" -f
 complete -c isofish -n "__fish_isofish_in_command" -f -a "(__fish_isofish_words)"

@@ -7,7 +7,7 @@
 //! `isofish [-a IMAGE]... [-m MOUNT]... --complete -- WORDS... PARTIAL` (as git's completion
 //! calls git), which answers with the same engine as the interactive shell's Tab: command
 //! names, a command's flags and `name:value` options, and paths inside the images on the
-//! command line, read only and within [`TIME_LIMIT`].
+//! command line, read only and within a time limit (0.3 s).
 
 use std::io::{self, Write};
 use std::sync::mpsc;
@@ -284,6 +284,7 @@ function __fish_isofish_words
     or __fish_complete_path $current
 end
 
+complete -c isofish -n "__fish_isofish_needs_command" -f
 complete -c isofish -n "__fish_isofish_in_command" -f -a "(__fish_isofish_words)"
 "#,
         passed = case(&o.passed),
@@ -294,7 +295,7 @@ complete -c isofish -n "__fish_isofish_in_command" -f -a "(__fish_isofish_words)
 
 /// `isofish --complete -- WORDS... PARTIAL`: prints the words that complete PARTIAL, the last
 /// word of a command whose first words are WORDS, one a line, as plain text (the shell quotes
-/// them). Returns the exit status: 0, or [`HOST_FILES`] when host file names complete the word
+/// them). Returns the exit status: 0, or 1 when host file names complete the word
 /// too.
 pub fn complete(cli: &Cli, out: &mut dyn Write) -> io::Result<i32> {
     let Some((partial, before)) = cli.commands.split_last() else {
