@@ -92,205 +92,65 @@ impl TopOptions {
     }
 }
 
+/// The part of each script that calls `isofish --complete`, with `@PASSED@` (the options
+/// passed on), `@PASSED_JOINED@` (their `--name=value` forms) and `@VALUED@` (the other
+/// options that take a value) for the patterns of [`TopOptions`].
+const BASH_PART: &str = include_str!("scripts/bash.sh");
+const ZSH_PART: &str = include_str!("scripts/zsh.zsh");
+const FISH_PART: &str = include_str!("scripts/fish.fish");
+
+/// `part` with the option patterns filled in, each alternative quoted by `quote`, joined by
+/// `or`.
+fn fill(part: &str, o: &TopOptions, quote: fn(&str) -> String, or: &str) -> String {
+    let patterns = |p: &str| p.split('|').map(quote).collect::<Vec<_>>().join(or);
+    part.replace("@PASSED_JOINED@", &patterns(&o.passed_joined))
+        .replace("@PASSED@", &patterns(&o.passed))
+        .replace("@VALUED@", &patterns(&o.valued))
+}
+
 /// Bash: clap's script, with a function in front of clap's that hands the words of a command
 /// to `isofish --complete`. The words are split from the line itself, not taken from
 /// `COMP_WORDS`, where bash cuts `xattrs:true` at the colon.
 fn bash(generated: &str, o: &TopOptions) -> String {
-    let function = format!(
-        r#"
-# The words of a command (past its name, and after each ':') are completed by isofish itself:
-# `isofish [-a IMAGE]... [-m MOUNT]... --complete -- WORDS... PARTIAL` prints the candidates,
-# and exits with status 1 when host file names complete the word too.
-_isofish_line() {{
-    local line=${{COMP_LINE:0:COMP_POINT}} cur i w start=-1 words=() pass=()
-    read -ra words <<< "$line"
-    if [[ -z $line || $line == *[[:space:]] ]]; then
-        cur=''
-    else
-        cur=${{words[-1]}}
-        unset 'words[-1]'
-    fi
-    for (( i = 1; i < ${{#words[@]}}; i++ )); do
-        w=${{words[i]}}
-        if (( start < 0 )); then
-            case $w in
-                {passed}) pass+=("$w" "${{words[i+1]}}"); (( i++ )); continue ;;
-                {passed_joined}) pass+=("$w"); continue ;;
-                {valued}) (( i++ )); continue ;;
-                --) start=$(( i + 1 )); continue ;;
-                -*) continue ;;
-            esac
-            start=$i
-        elif [[ $w == : ]]; then
-            start=$(( i + 1 ))
-        fi
-    done
-    if (( start < 0 )); then
-        _isofish "$@"
-        return
-    fi
-    local out st
-    out=$("${{words[0]/#\~/$HOME}}" "${{pass[@]}}" --complete -- "${{words[@]:start}}" "$cur" 2>/dev/null)
-    st=$?
-    COMPREPLY=()
-    [[ -n $out ]] && mapfile -t COMPREPLY <<< "$out"
-    if (( st != 0 )); then
-        mapfile -t -O "${{#COMPREPLY[@]}}" COMPREPLY < <(compgen -f -- "$cur")
-    elif (( ${{#COMPREPLY[@]}} == 0 )); then
-        compopt +o default +o bashdefault 2>/dev/null
-    fi
-    compopt -o filenames 2>/dev/null
-    if (( ${{#COMPREPLY[@]}} == 1 )) && [[ $COMPREPLY == */ || $COMPREPLY == *: ]]; then
-        compopt -o nospace 2>/dev/null
-    fi
-    # Readline replaces only the text after the last ':' or '=' of the word.
-    if [[ $cur == *[:=]* ]]; then
-        local head=${{cur%"${{cur##*[:=]}}"}}
-        COMPREPLY=("${{COMPREPLY[@]#"$head"}}")
-    fi
-}}
-"#,
-        passed = o.passed,
-        passed_joined = o.passed_joined,
-        valued = o.valued,
-    );
-    let registration = generated
-        .rfind("\nif [[ \"${BASH_VERSINFO")
-        .unwrap_or(generated.len());
-    let (head, tail) = generated.split_at(registration);
-    format!(
-        "{head}\n{}{}",
-        function.trim_start_matches('\n'),
-        tail.replace("complete -F _isofish ", "complete -F _isofish_line ")
+    splice(
+        generated,
+        "if [[ \"${BASH_VERSINFO",
+        &fill(BASH_PART, o, str::to_string, "|"),
+        &[("complete -F _isofish ", "complete -F _isofish_line ")],
     )
 }
 
 /// Zsh: clap's script, with a function that hands the words of a command to `isofish
 /// --complete` registered in front of clap's.
 fn zsh(generated: &str, o: &TopOptions) -> String {
-    let function = format!(
-        r#"# The words of a command (past its name, and after each ':') are completed by isofish itself:
-# `isofish [-a IMAGE]... [-m MOUNT]... --complete -- WORDS... PARTIAL` prints the candidates,
-# and exits with status 1 when host file names complete the word too.
-_isofish_line() {{
-    local i w out st start=0
-    local -a pass found finished unfinished
-    for (( i = 2; i < CURRENT; i++ )); do
-        w=${{(Q)words[i]}}
-        if (( start == 0 )); then
-            case $w in
-                ({passed}) pass+=("$w" "${{(Q)words[i+1]}}"); (( i++ )); continue ;;
-                ({passed_joined}) pass+=("$w"); continue ;;
-                ({valued}) (( i++ )); continue ;;
-                (--) start=$(( i + 1 )); continue ;;
-                (-*) continue ;;
-            esac
-            start=$i
-        elif [[ $w == : ]]; then
-            start=$(( i + 1 ))
-        fi
-    done
-    if (( start == 0 )); then
-        _isofish "$@"
-        return
-    fi
-    out=$("${{(Q)words[1]/#\~/$HOME}}" "${{pass[@]}}" --complete -- "${{(@Q)words[start,CURRENT-1]}}" "${{(Q)PREFIX}}" 2>/dev/null)
-    st=$?
-    found=(${{(f)out}})
-    for w in $found; do
-        if [[ $w == */ || $w == *: ]]; then
-            unfinished+=("$w")
-        else
-            finished+=("$w")
-        fi
-    done
-    (( $#finished )) && compadd -- "${{finished[@]}}"
-    (( $#unfinished )) && compadd -S '' -- "${{unfinished[@]}}"
-    (( st != 0 )) && _files
-    return 0
-}}
+    splice(
+        generated,
+        "if [ \"$funcstack[1]\" = \"_isofish\" ]",
+        &fill(ZSH_PART, o, str::to_string, "|"),
+        &[
+            ("    _isofish \"$@\"", "    _isofish_line \"$@\""),
+            ("compdef _isofish isofish", "compdef _isofish_line isofish"),
+        ],
+    )
+}
 
-"#,
-        passed = o.passed,
-        passed_joined = o.passed_joined,
-        valued = o.valued,
-    );
-    let registration = generated
-        .rfind("if [ \"$funcstack[1]\" = \"_isofish\" ]")
-        .unwrap_or(generated.len());
-    let (head, tail) = generated.split_at(registration);
-    let tail = tail
-        .replace("    _isofish \"$@\"", "    _isofish_line \"$@\"")
-        .replace("compdef _isofish isofish", "compdef _isofish_line isofish");
-    format!("{head}{function}{tail}")
+/// `generated` with `part` put in front of its last line starting with `marker` (clap's
+/// registration of its function), and the `replacements` made in what follows.
+fn splice(generated: &str, marker: &str, part: &str, replacements: &[(&str, &str)]) -> String {
+    let at = generated
+        .rfind(&format!("\n{marker}"))
+        .map_or(generated.len(), |i| i + 1);
+    let (head, tail) = generated.split_at(at);
+    let tail = replacements
+        .iter()
+        .fold(tail.to_string(), |t, (from, to)| t.replace(from, to));
+    format!("{head}{part}{tail}")
 }
 
 /// Fish: after clap's rules (the options and the first command's name), one rule for the
 /// words of a command, from `isofish --complete`.
 fn fish(o: &TopOptions) -> String {
-    let case = |pattern: &str| {
-        let quoted: Vec<String> = pattern.split('|').map(|p| format!("'{p}'")).collect();
-        quoted.join(" ")
-    };
-    format!(
-        r#"
-# The words of a command (past its name, and after each ':') are completed by isofish itself:
-# `isofish [-a IMAGE]... [-m MOUNT]... --complete -- WORDS... PARTIAL` prints the candidates,
-# and exits with status 1 when host file names complete the word too.
-# __fish_isofish_scan prints where the command under the cursor starts (0: no command yet),
-# then the options to pass on, one a line.
-function __fish_isofish_scan
-    set -l tokens (commandline -opc)
-    set -l pass
-    set -l start 0
-    set -l i 2
-    while test $i -le (count $tokens)
-        set -l w $tokens[$i]
-        if test $start -eq 0
-            switch $w
-                case {passed}
-                    set -a pass $w $tokens[(math $i + 1)]
-                    set i (math $i + 1)
-                case {passed_joined}
-                    set -a pass $w
-                case {valued}
-                    set i (math $i + 1)
-                case --
-                    set start (math $i + 1)
-                case '-*'
-                case '*'
-                    set start $i
-            end
-        else if test "$w" = :
-            set start (math $i + 1)
-        end
-        set i (math $i + 1)
-    end
-    printf '%s\n' $start $pass
-end
-
-function __fish_isofish_in_command
-    set -l scan (__fish_isofish_scan)
-    test $scan[1] -gt 0
-end
-
-function __fish_isofish_words
-    set -l scan (__fish_isofish_scan)
-    set -l tokens (commandline -opc)
-    set -l current (commandline -ct)
-    set -l program $tokens[1]
-    test $scan[1] -gt 0; or return
-    $program $scan[2..-1] --complete -- $tokens[$scan[1]..-1] $current 2>/dev/null
-    or __fish_complete_path $current
-end
-
-complete -c isofish -n "__fish_isofish_needs_command" -f
-complete -c isofish -n "__fish_isofish_in_command" -f -a "(__fish_isofish_words)"
-"#,
-        passed = case(&o.passed),
-        passed_joined = case(&o.passed_joined),
-        valued = case(&o.valued),
-    )
+    fill(FISH_PART, o, |p| format!("'{p}'"), " ")
 }
 
 /// `isofish --complete -- WORDS... PARTIAL`: prints the words that complete PARTIAL, the last
