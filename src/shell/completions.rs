@@ -70,7 +70,10 @@ impl TopOptions {
             let long = a.get_long().map(|l| format!("--{l}"));
             short.into_iter().chain(long).collect::<Vec<_>>()
         };
-        let takes_value = |a: &&Arg| !a.is_positional() && a.get_action().takes_values();
+        // An option whose value must follow `=` is one word, as the flags are.
+        let takes_value = |a: &&Arg| {
+            !a.is_positional() && a.get_action().takes_values() && !a.is_require_equals_set()
+        };
         let (passed, valued): (Vec<&Arg>, Vec<&Arg>) = cmd
             .get_arguments()
             .filter(takes_value)

@@ -179,7 +179,7 @@ fn bash_completes_the_first_word_to_the_commands_help_lists() {
 
 #[test]
 fn bash_completes_options_and_image_files() {
-    assert_eq!(bash_complete("isofish --r"), ["--ro"]);
+    assert!(bash_complete("isofish --r").contains(&"--ro".to_string()));
     // -a takes a host file: the repository's own Cargo.toml is offered.
     assert_eq!(bash_complete("isofish -a Cargo.t"), ["Cargo.toml"]);
 }
@@ -278,7 +278,7 @@ fn zsh_completes_after_a_colon_and_inside_the_image() {
 fn fish_completes_after_a_colon_and_inside_the_image() {
     let sample = "isofish -a tests/fixtures/sample.iso";
     assert!(fish_complete(&format!("{sample} c")).contains(&"cat".to_string()));
-    assert_eq!(fish_complete("isofish --r"), ["--ro"]);
+    assert!(fish_complete("isofish --r").contains(&"--ro".to_string()));
     assert_eq!(fish_complete("isofish -a Cargo.t"), ["Cargo.toml"]);
     assert_eq!(
         fish_complete(&format!("{sample} ls / : complet")),
