@@ -353,7 +353,7 @@ _isofish() {
 
     case "${cmd}" in
         isofish)
-            opts="-a -m -f -x -h -V --add --ro --mount --file --tui --help --version boot-add-efi boot-extract boot-info browse cat cd changes checksum checksums-out chmod chown clear commit completions copy-in copy-out cp cp-a cp-r diff download du echo edit egrep egrepi exists fgrep fgrepi file find find0 getxattr getxattrs glob grep grepi head head-n help hexdump info is-dir is-file is-symlink lcd lgetxattr lgetxattrs list-devices list-filesystems list-partitions ll ln ln-s ls lstat mkdir mkdir-p mkmountpoint mount mount-loop mount-loop-type mount-options mount-ro mountpoints mounts mv open pwd quit quit! readlink revert revert-all rm rm-f rm-rf rmdir run set-boot-file set-label stat tail tail-n tar-in tar-out tgz-in tgz-out time touch truncate truncate-size txz-in txz-out umount umount-all upload utimens verify version vfs-label vfs-type write write-append zegrep zegrepi zfgrep zfgrepi zgrep zgrepi"
+            opts="-a -m -f -x -h -V --add --ro --mount --file --tui --complete --man-page --help --version boot-add-efi boot-extract boot-info browse cat cd changes checksum checksums-out chmod chown clear commit completions copy-in copy-out cp cp-a cp-r diff download du echo edit egrep egrepi exists fgrep fgrepi file find find0 getxattr getxattrs glob grep grepi head head-n help hexdump info is-dir is-file is-symlink lcd lgetxattr lgetxattrs list-devices list-filesystems list-partitions ll ln ln-s ls lstat mkdir mkdir-p mkmountpoint mount mount-loop mount-loop-type mount-options mount-ro mountpoints mounts mv open pwd quit quit! readlink revert revert-all rm rm-f rm-rf rmdir run set-boot-file set-label stat tail tail-n tar-in tar-out tgz-in tgz-out time touch truncate truncate-size txz-in txz-out umount umount-all upload utimens verify version vfs-label vfs-type write write-append zegrep zegrepi zfgrep zfgrepi zgrep zgrepi"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -449,7 +449,7 @@ _isofish() {
             return 0
             ;;
         isofish__subcmd__boot__subcmd__extract)
-            opts="--whole"
+            opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -463,16 +463,12 @@ _isofish() {
             return 0
             ;;
         isofish__subcmd__boot__subcmd__info)
-            opts="--as"
+            opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --as)
-                    COMPREPLY=($(compgen -W "mkisofs" -- "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -523,7 +519,7 @@ _isofish() {
             return 0
             ;;
         isofish__subcmd__changes)
-            opts="-v --verbose"
+            opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -607,7 +603,7 @@ _isofish() {
             return 0
             ;;
         isofish__subcmd__commit)
-            opts="--drop-boot --implant-md5"
+            opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -649,7 +645,7 @@ _isofish() {
             return 0
             ;;
         isofish__subcmd__copy__subcmd__out)
-            opts="xdev:true xdev:false"
+            opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -929,7 +925,7 @@ _isofish() {
             return 0
             ;;
         isofish__subcmd__grep)
-            opts="-i -E -F -v -c --ignore-case --extended-regexp --fixed-strings --invert-match --count extended:true extended:false fixed:true fixed:false insensitive:true insensitive:false compressed:true compressed:false"
+            opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1027,7 +1023,7 @@ _isofish() {
             return 0
             ;;
         isofish__subcmd__is__subcmd__dir)
-            opts="followsymlinks:true followsymlinks:false"
+            opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1041,7 +1037,7 @@ _isofish() {
             return 0
             ;;
         isofish__subcmd__is__subcmd__file)
-            opts="followsymlinks:true followsymlinks:false"
+            opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1139,7 +1135,7 @@ _isofish() {
             return 0
             ;;
         isofish__subcmd__list__subcmd__partitions)
-            opts="-l --long"
+            opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1615,7 +1611,7 @@ _isofish() {
             return 0
             ;;
         isofish__subcmd__tar__subcmd__in)
-            opts="compress:gzip compress:xz compress:zstd compress:bzip2 xattrs:true xattrs:false"
+            opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1629,7 +1625,7 @@ _isofish() {
             return 0
             ;;
         isofish__subcmd__tar__subcmd__out)
-            opts="compress:gzip compress:xz compress:zstd compress:bzip2 excludes: numericowner:true numericowner:false xattrs:true xattrs:false root:true root:false xdev:true xdev:false"
+            opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1657,7 +1653,7 @@ _isofish() {
             return 0
             ;;
         isofish__subcmd__tgz__subcmd__out)
-            opts="excludes: root:true root:false"
+            opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1741,7 +1737,7 @@ _isofish() {
             return 0
             ;;
         isofish__subcmd__txz__subcmd__out)
-            opts="excludes: root:true root:false"
+            opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1981,8 +1977,60 @@ _isofish() {
     esac
 }
 
+# The words of a command (past its name, and after each ':') are completed by isofish itself:
+# `isofish [-a IMAGE]... [-m MOUNT]... --complete -- WORDS... PARTIAL` prints the candidates,
+# and exits with status 1 when host file names complete the word too.
+_isofish_line() {
+    local line=${COMP_LINE:0:COMP_POINT} cur i w start=-1 words=() pass=()
+    read -ra words <<< "$line"
+    if [[ -z $line || $line == *[[:space:]] ]]; then
+        cur=''
+    else
+        cur=${words[-1]}
+        unset 'words[-1]'
+    fi
+    for (( i = 1; i < ${#words[@]}; i++ )); do
+        w=${words[i]}
+        if (( start < 0 )); then
+            case $w in
+                -a|--add|-m|--mount) pass+=("$w" "${words[i+1]}"); (( i++ )); continue ;;
+                --add=*|--mount=*) pass+=("$w"); continue ;;
+                -f|--file) (( i++ )); continue ;;
+                --) start=$(( i + 1 )); continue ;;
+                -*) continue ;;
+            esac
+            start=$i
+        elif [[ $w == : ]]; then
+            start=$(( i + 1 ))
+        fi
+    done
+    if (( start < 0 )); then
+        _isofish "$@"
+        return
+    fi
+    local out st
+    out=$("${words[0]/#\~/$HOME}" "${pass[@]}" --complete -- "${words[@]:start}" "$cur" 2>/dev/null)
+    st=$?
+    COMPREPLY=()
+    [[ -n $out ]] && mapfile -t COMPREPLY <<< "$out"
+    if (( st != 0 )); then
+        mapfile -t -O "${#COMPREPLY[@]}" COMPREPLY < <(compgen -f -- "$cur")
+    elif (( ${#COMPREPLY[@]} == 0 )); then
+        compopt +o default +o bashdefault 2>/dev/null
+    fi
+    compopt -o filenames 2>/dev/null
+    if (( ${#COMPREPLY[@]} == 1 )) && [[ $COMPREPLY == */ || $COMPREPLY == *: ]]; then
+        compopt -o nospace 2>/dev/null
+    fi
+    # Readline replaces only the text after the last ':' or '=' of the word.
+    if [[ $cur == *[:=]* ]]; then
+        local head=${cur%"${cur##*[:=]}"}
+        COMPREPLY=("${COMPREPLY[@]#"$head"}")
+    fi
+}
+
 if [[ "${BASH_VERSINFO[0]}" -eq 4 && "${BASH_VERSINFO[1]}" -ge 4 || "${BASH_VERSINFO[0]}" -gt 4 ]]; then
-    complete -F _isofish -o nosort -o bashdefault -o default isofish
+    complete -F _isofish_line -o nosort -o bashdefault -o default isofish
 else
-    complete -F _isofish -o bashdefault -o default isofish
+    complete -F _isofish_line -o bashdefault -o default isofish
 fi

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_isofish_global_optspecs
-    string join \n a/add= ro m/mount= f/file= tui x h/help V/version
+    string join \n a/add= ro m/mount= f/file= tui x complete man-page h/help V/version
 end
 
 function __fish_isofish_needs_command
@@ -30,9 +30,11 @@ complete -c isofish -n "__fish_isofish_needs_command" -s f -l file -d 'Run the c
 complete -c isofish -n "__fish_isofish_needs_command" -l ro -d 'Read-only: no staged changes, no commit'
 complete -c isofish -n "__fish_isofish_needs_command" -l tui -d 'Start in the browser pane (after running the commands given, if any)'
 complete -c isofish -n "__fish_isofish_needs_command" -s x -d 'Echo each command to standard error before running it'
+complete -c isofish -n "__fish_isofish_needs_command" -l complete -d 'For the completion scripts: print the words that complete the last of COMMAND... (the words of one command), reading paths from the -a images (see src/shell/completions.rs)'
+complete -c isofish -n "__fish_isofish_needs_command" -l man-page -d 'Print the man page (roff): `isofish --man-page > completions/isofish.1`'
 complete -c isofish -n "__fish_isofish_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c isofish -n "__fish_isofish_needs_command" -s V -l version -d 'Print version'
-complete -c isofish -n "__fish_isofish_needs_command" -a "boot-add-efi" -d 'Make the image boot on UEFI too: add an EFI boot image (a FAT image file of the ISO) as a new'
+complete -c isofish -n "__fish_isofish_needs_command" -a "boot-add-efi" -d 'Make the image boot on UEFI too: add an EFI boot image (a FAT image file of the ISO) as a new El Torito entry, with the partition entry hybrid images give it.'
 complete -c isofish -n "__fish_isofish_needs_command" -a "boot-extract" -d 'Write El Torito boot image N as the firmware loads it, or whole, to a host file or to standard output.'
 complete -c isofish -n "__fish_isofish_needs_command" -a "boot-info" -d 'Show what makes an image bootable: the El Torito catalog, the file each boot image is, and the system area (MBR, GPT, APM, partition offset, appended partitions).'
 complete -c isofish -n "__fish_isofish_needs_command" -a "browse" -d 'Opens the browser pane: walk the session\'s tree with the arrow keys, preview files, enter nested images.'
@@ -142,53 +144,56 @@ complete -c isofish -n "__fish_isofish_needs_command" -a "zfgrep" -d 'Print the 
 complete -c isofish -n "__fish_isofish_needs_command" -a "zfgrepi" -d 'Print the lines of a compressed file that match a fixed string, ignoring case.'
 complete -c isofish -n "__fish_isofish_needs_command" -a "zgrep" -d 'Print the lines of a compressed file that match a basic regular expression.'
 complete -c isofish -n "__fish_isofish_needs_command" -a "zgrepi" -d 'Print the lines of a compressed file that match a basic regular expression, ignoring case.'
-complete -c isofish -n "__fish_isofish_using_subcommand boot-extract" -l whole -d 'the whole image, not only the part the firmware loads'
-complete -c isofish -n "__fish_isofish_using_subcommand boot-info" -l as -d 'print the xorriso -as mkisofs options that rebuild the boot setup' -r -f -a "mkisofs\t''"
-complete -c isofish -n "__fish_isofish_using_subcommand changes" -s v -l verbose -d 'also show the diff of each changed file'
-complete -c isofish -n "__fish_isofish_using_subcommand commit" -l drop-boot -d 'leave out the boot entries and partitions whose boot files are gone'
-complete -c isofish -n "__fish_isofish_using_subcommand commit" -l implant-md5 -d 'implant the image\'s MD5 as implantisomd5 does (kept anyway when the original had one)'
-complete -c isofish -n "__fish_isofish_using_subcommand grep" -s i -l ignore-case -d 'ignore case'
-complete -c isofish -n "__fish_isofish_using_subcommand grep" -s E -l extended-regexp -d 'extended regular expressions'
-complete -c isofish -n "__fish_isofish_using_subcommand grep" -s F -l fixed-strings -d 'fixed strings, not regular expressions'
-complete -c isofish -n "__fish_isofish_using_subcommand grep" -s v -l invert-match -d 'print the lines that do not match'
-complete -c isofish -n "__fish_isofish_using_subcommand grep" -s c -l count -d 'print only how many lines are printed'
-complete -c isofish -n "__fish_isofish_using_subcommand list-partitions" -s l -l long -d 'each partition\'s table, extent, type and name'
-complete -c isofish -n "__fish_isofish_using_subcommand copy-out" -a "xdev:true" -d 'stay on the filesystem the walk starts on: leave out the mounts below it'
-complete -c isofish -n "__fish_isofish_using_subcommand copy-out" -a "xdev:false" -d 'stay on the filesystem the walk starts on: leave out the mounts below it'
-complete -c isofish -n "__fish_isofish_using_subcommand grep" -a "extended:true" -d 'extended regular expressions (as -E)'
-complete -c isofish -n "__fish_isofish_using_subcommand grep" -a "extended:false" -d 'extended regular expressions (as -E)'
-complete -c isofish -n "__fish_isofish_using_subcommand grep" -a "fixed:true" -d 'fixed strings (as -F)'
-complete -c isofish -n "__fish_isofish_using_subcommand grep" -a "fixed:false" -d 'fixed strings (as -F)'
-complete -c isofish -n "__fish_isofish_using_subcommand grep" -a "insensitive:true" -d 'ignore case (as -i)'
-complete -c isofish -n "__fish_isofish_using_subcommand grep" -a "insensitive:false" -d 'ignore case (as -i)'
-complete -c isofish -n "__fish_isofish_using_subcommand grep" -a "compressed:true" -d 'decompress the file first (as zgrep)'
-complete -c isofish -n "__fish_isofish_using_subcommand grep" -a "compressed:false" -d 'decompress the file first (as zgrep)'
-complete -c isofish -n "__fish_isofish_using_subcommand is-dir" -a "followsymlinks:true" -d 'look at what a symlink at PATH points to'
-complete -c isofish -n "__fish_isofish_using_subcommand is-dir" -a "followsymlinks:false" -d 'look at what a symlink at PATH points to'
-complete -c isofish -n "__fish_isofish_using_subcommand is-file" -a "followsymlinks:true" -d 'look at what a symlink at PATH points to'
-complete -c isofish -n "__fish_isofish_using_subcommand is-file" -a "followsymlinks:false" -d 'look at what a symlink at PATH points to'
-complete -c isofish -n "__fish_isofish_using_subcommand tar-in" -a "compress:gzip" -d 'the archive is compressed with this'
-complete -c isofish -n "__fish_isofish_using_subcommand tar-in" -a "compress:xz" -d 'the archive is compressed with this'
-complete -c isofish -n "__fish_isofish_using_subcommand tar-in" -a "compress:zstd" -d 'the archive is compressed with this'
-complete -c isofish -n "__fish_isofish_using_subcommand tar-in" -a "compress:bzip2" -d 'the archive is compressed with this'
-complete -c isofish -n "__fish_isofish_using_subcommand tar-in" -a "xattrs:true" -d 'restore the extended attributes the archive records'
-complete -c isofish -n "__fish_isofish_using_subcommand tar-in" -a "xattrs:false" -d 'restore the extended attributes the archive records'
-complete -c isofish -n "__fish_isofish_using_subcommand tar-out" -a "compress:gzip" -d 'compress the archive'
-complete -c isofish -n "__fish_isofish_using_subcommand tar-out" -a "compress:xz" -d 'compress the archive'
-complete -c isofish -n "__fish_isofish_using_subcommand tar-out" -a "compress:zstd" -d 'compress the archive'
-complete -c isofish -n "__fish_isofish_using_subcommand tar-out" -a "compress:bzip2" -d 'compress the archive'
-complete -c isofish -n "__fish_isofish_using_subcommand tar-out" -a "excludes:" -d 'leave out the members matching these wildcard patterns'
-complete -c isofish -n "__fish_isofish_using_subcommand tar-out" -a "numericowner:true" -d 'accepted for guestfish: owners are always numeric'
-complete -c isofish -n "__fish_isofish_using_subcommand tar-out" -a "numericowner:false" -d 'accepted for guestfish: owners are always numeric'
-complete -c isofish -n "__fish_isofish_using_subcommand tar-out" -a "xattrs:true" -d 'add each member\'s extended attributes'
-complete -c isofish -n "__fish_isofish_using_subcommand tar-out" -a "xattrs:false" -d 'add each member\'s extended attributes'
-complete -c isofish -n "__fish_isofish_using_subcommand tar-out" -a "root:true" -d 'add a `./` member for the directory itself (its mode and date land on the extraction directory)'
-complete -c isofish -n "__fish_isofish_using_subcommand tar-out" -a "root:false" -d 'add a `./` member for the directory itself (its mode and date land on the extraction directory)'
-complete -c isofish -n "__fish_isofish_using_subcommand tar-out" -a "xdev:true" -d 'stay on the filesystem the walk starts on: leave out the mounts below it'
-complete -c isofish -n "__fish_isofish_using_subcommand tar-out" -a "xdev:false" -d 'stay on the filesystem the walk starts on: leave out the mounts below it'
-complete -c isofish -n "__fish_isofish_using_subcommand tgz-out" -a "excludes:" -d 'leave out the members matching these wildcard patterns'
-complete -c isofish -n "__fish_isofish_using_subcommand tgz-out" -a "root:true" -d 'add a `./` member for the directory itself (its mode and date land on the extraction directory)'
-complete -c isofish -n "__fish_isofish_using_subcommand tgz-out" -a "root:false" -d 'add a `./` member for the directory itself (its mode and date land on the extraction directory)'
-complete -c isofish -n "__fish_isofish_using_subcommand txz-out" -a "excludes:" -d 'leave out the members matching these wildcard patterns'
-complete -c isofish -n "__fish_isofish_using_subcommand txz-out" -a "root:true" -d 'add a `./` member for the directory itself (its mode and date land on the extraction directory)'
-complete -c isofish -n "__fish_isofish_using_subcommand txz-out" -a "root:false" -d 'add a `./` member for the directory itself (its mode and date land on the extraction directory)'
+
+# The words of a command (past its name, and after each ':') are completed by isofish itself:
+# `isofish [-a IMAGE]... [-m MOUNT]... --complete -- WORDS... PARTIAL` prints the candidates,
+# and exits with status 1 when host file names complete the word too.
+# __fish_isofish_scan prints where the command under the cursor starts (0: no command yet),
+# then the options to pass on, one a line.
+function __fish_isofish_scan
+    set -l tokens (commandline -opc)
+    set -l pass
+    set -l start 0
+    set -l i 2
+    while test $i -le (count $tokens)
+        set -l w $tokens[$i]
+        if test $start -eq 0
+            switch $w
+                case '-a' '--add' '-m' '--mount'
+                    set -a pass $w $tokens[(math $i + 1)]
+                    set i (math $i + 1)
+                case '--add=*' '--mount=*'
+                    set -a pass $w
+                case '-f' '--file'
+                    set i (math $i + 1)
+                case --
+                    set start (math $i + 1)
+                case '-*'
+                case '*'
+                    set start $i
+            end
+        else if test "$w" = :
+            set start (math $i + 1)
+        end
+        set i (math $i + 1)
+    end
+    printf '%s\n' $start $pass
+end
+
+function __fish_isofish_in_command
+    set -l scan (__fish_isofish_scan)
+    test $scan[1] -gt 0
+end
+
+function __fish_isofish_words
+    set -l scan (__fish_isofish_scan)
+    set -l tokens (commandline -opc)
+    set -l current (commandline -ct)
+    set -l program $tokens[1]
+    test $scan[1] -gt 0; or return
+    $program $scan[2..-1] --complete -- $tokens[$scan[1]..-1] $current 2>/dev/null
+    or __fish_complete_path $current
+end
+
+complete -c isofish -n "__fish_isofish_needs_command" -f
+complete -c isofish -n "__fish_isofish_in_command" -f -a "(__fish_isofish_words)"

@@ -18,9 +18,11 @@ pub mod edit;
 pub mod extract;
 pub mod format;
 pub mod grep;
+pub mod help;
 pub mod inspect;
 pub mod r#loop;
 pub mod magic;
+pub mod markdown;
 pub mod mount;
 mod options;
 pub mod pattern;
@@ -44,6 +46,7 @@ use anyhow::{anyhow, bail};
 
 use crate::session::Session;
 
+pub use help::listing;
 pub use options::{option, Opt, Parsed, Value, XDEV};
 
 mod pages {
@@ -369,7 +372,7 @@ pub fn all() -> &'static [Command] {
             tar_in::COMMANDS,
             edit::COMMANDS,
             verify::COMMANDS,
-            &[HELP],
+            help::COMMANDS,
         ];
         let mut v: Vec<Command> = groups.iter().flat_map(|g| g.iter().copied()).collect();
         v.sort_by_key(|c| c.name);
@@ -400,42 +403,6 @@ pub fn parse<'a>(name: &str, words: &'a [String]) -> anyhow::Result<Parsed<'a>> 
         bail!("{name}: unknown command (try 'help')");
     };
     cmd.parse(words)
-}
-
-/// Every command with its one-line summary, a line each: what `help` lists, and
-/// `isofish --help` after the flags.
-pub fn listing() -> String {
-    all()
-        .iter()
-        .map(|c| format!("{:<20} {}\n", c.name, c.summary()))
-        .collect()
-}
-
-const HELP: Command = Command {
-    name: "help",
-    aliases: &["man"],
-    args: &[opt("COMMAND", ArgKind::Command)],
-    options: &[],
-    run: help,
-};
-
-fn help(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
-    match args.first() {
-        Some(name) => {
-            let Some(cmd) = find(name) else {
-                bail!("{name}: unknown command");
-            };
-            match cmd.page() {
-                Some(page) => write!(ctx.out, "{page}")?,
-                None => writeln!(ctx.out, "{}", cmd.synopsis())?,
-            }
-        }
-        None => {
-            write!(ctx.out, "{}", listing())?;
-            writeln!(ctx.out, "\nhelp COMMAND shows a command's page.")?;
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

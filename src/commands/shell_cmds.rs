@@ -150,6 +150,6 @@ fn completions(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
             args[0]
         )
     })?;
-    crate::shell::cli::write_completions(shell, ctx.out)?;
+    crate::shell::completions::write_completions(shell, ctx.out)?;
     Ok(())
 }

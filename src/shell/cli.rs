@@ -1,12 +1,11 @@
 //! The command-line flags, in one clap table from which help, the man page and the shell
 //! completions are all generated.
 
-use std::io::{self, Write};
-use std::sync::OnceLock;
+use std::io::Write;
 
 use clap::{CommandFactory, FromArgMatches, Parser};
 
-use crate::commands::{self, ArgKind, Count, Opt, Value};
+use crate::commands;
 
 /// A guestfish-style shell for ISO 9660 and UDF disc images: no root, no VM, no kernel driver.
 ///
@@ -41,137 +40,53 @@ pub struct Cli {
     #[arg(short = 'x')]
     pub echo: bool,
 
+    /// For the completion scripts: print the words that complete the last of COMMAND...
+    /// (the words of one command), reading paths from the -a images (see
+    /// src/shell/completions.rs).
+    #[arg(long = "complete", hide = true)]
+    pub complete: bool,
+
+    /// Print the man page (roff): `isofish --man-page > completions/isofish.1`.
+    #[arg(long = "man-page", hide = true)]
+    pub man_page: bool,
+
     /// Commands and their arguments, separated by ':'. Put '--' before a first command that
     /// starts with '-' (ignore its error).
     #[arg(trailing_var_arg = true, value_name = "COMMAND")]
     pub commands: Vec<String>,
 }
 
-/// The flags of the process's command line. Their help ends with a pointer to `help` (`-h`),
-/// or with the commands `help` lists and the pointer (`--help`).
+/// The flags of the process's command line. Their help ends with the command groups (`-h`: the
+/// names; `--help`: with the summaries `help` lists) and a pointer to `help`.
 pub fn parse() -> Result<Cli, clap::Error> {
     let pointer =
         "'isofish help' lists the commands, 'isofish help COMMAND' shows a command's page \
                    (or type them at the prompt).";
+    let short = format!("Commands:\n{}\n{pointer}", commands::help::short_listing());
     let long = format!("Commands:\n{}\n{pointer}", commands::listing());
     let matches = Cli::command()
-        .after_help(pointer)
+        .after_help(short)
         .after_long_help(long)
         .try_get_matches()?;
     Cli::from_arg_matches(&matches)
 }
 
-/// Writes the completion script for `shell`. It is generated from a copy of the flag table in
-/// which every shell command is a subcommand (with its summary, its flags, and its arguments
-/// as free words): that is the form every shell's generator completes, so the first command
-/// word completes to a command name. A command's `name:value` options are the values of a
-/// last positional argument: bash offers them among the command's words, zsh after the
-/// arguments where their number is fixed (it then lists them one by one). Fish's generator
-/// leaves positional arguments out, so for fish they are lines of their own.
-pub fn write_completions(shell: clap_complete::Shell, out: &mut dyn Write) -> io::Result<()> {
-    let subcommands = commands::all().iter().map(subcommand);
-    let mut cmd = Cli::command()
-        .mut_arg("commands", |a| a.hide(true))
-        .subcommands(subcommands);
-    clap_complete::generate(shell, &mut cmd, "isofish", out);
-    if shell == clap_complete::Shell::Fish {
-        for c in commands::all() {
-            for (word, help) in option_words(c) {
-                writeln!(
-                    out,
-                    "complete -c isofish -n \"__fish_isofish_using_subcommand {}\" -a \"{word}\" -d '{}'",
-                    c.name,
-                    help.replace('\\', "\\\\").replace('\'', "\\'")
-                )?;
-            }
+/// Runs `--man-page` or `--complete`, which only print: their exit status, or `None` for a
+/// run of the shell.
+pub fn print_only(cli: &Cli) -> Option<i32> {
+    let mut out = std::io::stdout().lock();
+    let status = if cli.man_page {
+        super::manpage::write_man_page(&mut out).map(|()| 0)
+    } else if cli.complete {
+        super::completions::complete(cli, &mut out)
+    } else {
+        return None;
+    };
+    Some(match status.and_then(|s| out.flush().map(|()| s)) {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "isofish: error: {e}");
+            1
         }
-    }
-    Ok(())
-}
-
-/// Command `c` as a subcommand of the flag table.
-fn subcommand(c: &'static commands::Command) -> clap::Command {
-    let mut sub = clap::Command::new(c.name)
-        .about(c.summary())
-        .aliases(c.aliases.iter().copied())
-        .disable_help_flag(true);
-    for flag in c.options.iter().filter(|o| o.is_flag()) {
-        sub = sub.arg(flag_arg(flag));
-    }
-    let free = clap::Arg::new("args")
-        .value_name("ARG")
-        .num_args(0..)
-        .trailing_var_arg(true)
-        .allow_hyphen_values(true);
-    let words = option_words(c);
-    if words.is_empty() {
-        return sub.arg(free);
-    }
-    let options = clap::Arg::new("options")
-        .value_name("OPTION")
-        .num_args(0..)
-        .value_parser(clap::builder::PossibleValuesParser::new(words.iter().map(
-            |(word, help)| clap::builder::PossibleValue::new(*word).help(*help),
-        )));
-    if c.max_args().is_none() {
-        // Free words before the options (copy-out's PATH... HOSTDIR): clap allows that only
-        // with the options last (after `--`); bash still offers them, zsh only the free words.
-        return sub
-            .arg(free.trailing_var_arg(false))
-            .arg(options.last(true));
-    }
-    for a in c.args {
-        let hint = match a.kind {
-            ArgKind::HostPath | ArgKind::Output => clap::ValueHint::FilePath,
-            _ => clap::ValueHint::Unknown,
-        };
-        sub = sub.arg(
-            clap::Arg::new(a.name)
-                .value_name(a.name)
-                .required(a.count == Count::One)
-                .value_hint(hint),
-        );
-    }
-    sub.arg(options)
-}
-
-/// A command's flag (`--whole`, `--as mkisofs`, `-l` or `--long`) as a flag of its subcommand.
-fn flag_arg(flag: &'static Opt) -> clap::Arg {
-    let mut arg = clap::Arg::new(flag.name).help(flag.help);
-    for spelling in std::iter::once(&flag.name).chain(flag.aliases) {
-        arg = match spelling.strip_prefix("--") {
-            Some(long) if arg.get_long().is_none() => arg.long(long),
-            Some(long) => arg.visible_alias(long),
-            None => match spelling.strip_prefix('-').and_then(|s| s.chars().next()) {
-                Some(short) => arg.short(short),
-                None => arg,
-            },
-        };
-    }
-    match (flag.value, flag.value.choices()) {
-        (_, Some(list)) => arg.value_parser(list.to_vec()),
-        (Value::Word(placeholder), _) => arg.value_name(placeholder),
-        _ => arg.action(clap::ArgAction::SetTrue),
-    }
-}
-
-/// The completion words of `c`'s `name:value` options, with their help. Clap's tables hold
-/// `&'static str`, so the words of every command are made once and kept.
-fn option_words(c: &commands::Command) -> Vec<(&'static str, &'static str)> {
-    type Words = Vec<(&'static str, Vec<(String, &'static str)>)>;
-    static WORDS: OnceLock<Words> = OnceLock::new();
-    let all = WORDS.get_or_init(|| {
-        commands::all()
-            .iter()
-            .map(|c| {
-                let words = c.options.iter().filter(|o| !o.is_flag());
-                let words = words.flat_map(|o| o.words().into_iter().map(|w| (w, o.help)));
-                (c.name, words.collect())
-            })
-            .collect()
-    });
-    all.iter()
-        .filter(|(name, _)| *name == c.name)
-        .flat_map(|(_, words)| words.iter().map(|(w, help)| (w.as_str(), *help)))
-        .collect()
+    })
 }

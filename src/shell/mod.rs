@@ -4,9 +4,11 @@
 
 pub mod cli;
 mod complete;
+pub mod completions;
 mod exec;
 mod helper;
 mod line;
+mod manpage;
 mod repl;
 mod script;
 
@@ -33,6 +35,9 @@ pub fn main() -> i32 {
             return i32::from(e.use_stderr());
         }
     };
+    if let Some(status) = cli::print_only(&cli) {
+        return status;
+    }
     match run(cli) {
         Ok(Ok(_)) => i32::from(crate::fs::left_out::any()),
         Ok(Err(Failed)) => 1,

@@ -30,6 +30,7 @@ mod edit_tree;
 mod ext_mutation;
 mod fat_mutation;
 mod grep;
+mod help_pages;
 mod host_tree;
 mod hostile_copy_out;
 mod hostile_fat;
