@@ -26,6 +26,9 @@ pub struct NewEntry<'a> {
     pub meta: &'a Metadata,
 }
 
+/// A file entry patched: its byte offset in the image and its new bytes; or why it cannot be.
+pub type EntryPatch = std::result::Result<(u64, Vec<u8>), String>;
+
 impl UdfFs {
     /// The patch of the file entry of the file at `path` (from the root): its byte offset in
     /// the image and new bytes; `Ok(None)` when the UDF tree has no such file; `Err(why)`
@@ -36,7 +39,7 @@ impl UdfFs {
         &self,
         file: &str,
         new: &NewEntry,
-    ) -> Result<Option<std::result::Result<(u64, Vec<u8>), String>>> {
+    ) -> Result<Option<EntryPatch>> {
         let mut ino = self.root();
         for name in path::components(file.as_bytes()) {
             match self.lookup(ino, name)? {
