@@ -35,11 +35,7 @@ impl UdfFs {
     /// (inner) when it cannot be patched in place: data not shared with the ISO tree at
     /// `old_at`, embedded or in several extents, a partition it does not fit, a set-id bit
     /// change.
-    pub fn patch_entry(
-        &self,
-        file: &str,
-        new: &NewEntry,
-    ) -> Result<Option<EntryPatch>> {
+    pub fn patch_entry(&self, file: &str, new: &NewEntry) -> Result<Option<EntryPatch>> {
         let mut ino = self.root();
         for name in path::components(file.as_bytes()) {
             match self.lookup(ino, name)? {
