@@ -445,3 +445,46 @@ fn boot_add_efi_makes_a_bios_image_boot_on_uefi() {
     boot_all(&uefi, BIOS_AND_UEFI, MARKER);
     assert_efi_partitions_hold_the_loader(&uefi);
 }
+
+/// An in-place commit that grows an isohybrid image (Debian's layout: MBR, GPT, an appended EFI
+/// partition) at its end: the file past the old end is what isolinux loads, as CD and as hard
+/// disk; the partition tables follow (sgdisk finds no more problems than in the original, whose
+/// ISO partition overlaps the EFI image as xorriso makes it).
+#[test]
+fn an_image_grown_in_place_boots_as_cd_and_hard_disk() {
+    let dir = scratch();
+    let img = copy("boot-isolinux-serial", dir.path());
+    let problems = |p: &Path| {
+        let out = Command::new("sgdisk")
+            .arg("-v")
+            .arg(p)
+            .output()
+            .expect("sgdisk runs");
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        text.lines()
+            .find(|l| l.starts_with("Identified") || l.starts_with("No problems"))
+            .unwrap_or_default()
+            .to_string()
+    };
+    let before = problems(&img);
+    let old_len = std::fs::metadata(&img).unwrap().len();
+    let kernel = dir.path().join("kernel");
+    std::fs::write(&kernel, vec![b'k'; 3 << 19]).expect("a host file");
+    isofish()
+        .arg("-a")
+        .arg(&img)
+        .args([
+            "upload",
+            kernel.to_str().unwrap(),
+            "/MARKER-CONTROL",
+            ":",
+            "commit",
+            "--in-place",
+        ])
+        .assert()
+        .success();
+    assert!(std::fs::metadata(&img).unwrap().len() > old_len + (3 << 19));
+    assert_eq!(problems(&img), before);
+    boot_all(&img, BIOS, &isolinux_loaded("MARKER-CONTROL"));
+    assert_efi_partitions_hold_the_loader(&img);
+}

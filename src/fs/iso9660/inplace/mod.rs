@@ -19,6 +19,7 @@ use super::rockridge::{Px, Stamp, Tf};
 use super::volume::{Body, Descriptor, Kind as VolumeKind, Text};
 use super::{IsoFs, SECTOR};
 use crate::boot;
+use crate::boot::replay::{relocate, Relocation, Tail};
 use crate::data::Span;
 use crate::error::Result;
 use crate::fs::udf::in_place::NewEntry;
@@ -133,7 +134,8 @@ pub fn fit(iso: &IsoFs, udf: Option<&UdfFs>, overlay: &Overlay) -> Result<Fit> {
         ..Patch::default()
     };
     let volume_end = primary(iso).map_or(0, |v| u64::from(v.volume_space_size) * SECTOR);
-    let mut end = volume_end;
+    let data_end = data_end(&census, &layout);
+    let mut end = data_end;
     let image_id = host_identity(iso);
     for f in &files {
         let ptrs = census
@@ -168,13 +170,6 @@ pub fn fit(iso: &IsoFs, udf: Option<&UdfFs>, overlay: &Overlay) -> Result<Fit> {
             let fits =
                 f.old_size > 0 && len <= owned && !census.others_in(f.extent, at, at + owned);
             if !fits {
-                if let Some(why) = cannot_grow(&layout, src.len(), volume_end) {
-                    rewrite!(
-                        "{}: {len} bytes do not fit its {} sectors, and {why}",
-                        f.path,
-                        owned / SECTOR
-                    );
-                }
                 at = end;
                 end += len.div_ceil(SECTOR) * SECTOR;
             }
@@ -223,17 +218,23 @@ pub fn fit(iso: &IsoFs, udf: Option<&UdfFs>, overlay: &Overlay) -> Result<Fit> {
     if let Some(reason) = reads_overwritten(&p, image_id) {
         return Ok(Fit::Rewrite(reason));
     }
-    if end > volume_end {
+    let mut new_len = p.old_len;
+    if end > data_end {
+        let grown = match grow(&layout, src, data_end, end, &mut p)? {
+            Ok(g) => g,
+            Err(why) => return Ok(Fit::Rewrite(why)),
+        };
+        new_len = grown.new_len;
         for d in volumes(iso) {
             let entry = descriptors.entry(d.offset).or_insert_with(|| d.clone());
             if let Body::Volume(v) = &mut entry.body {
-                v.volume_space_size = (end / SECTOR) as u32;
+                v.volume_space_size = (grown.new_volume_end / SECTOR) as u32;
             }
         }
         p.summary.push(format!(
             "the volume grows from {} to {} blocks",
             volume_end / SECTOR,
-            end / SECTOR
+            grown.new_volume_end / SECTOR
         ));
     }
     if let Some((_, label)) = &changes.label {
@@ -258,7 +259,7 @@ pub fn fit(iso: &IsoFs, udf: Option<&UdfFs>, overlay: &Overlay) -> Result<Fit> {
             tags.len()
         ));
     }
-    p.new_len = p.old_len.max(end);
+    p.new_len = new_len;
     Ok(Fit::InPlace(p))
 }
 
@@ -303,21 +304,100 @@ fn is_boot_file(layout: &boot::Layout, extent: u32) -> bool {
             .any(|p| p.start == u64::from(extent) * SECTOR)
 }
 
-/// Why the volume cannot grow at its end in place, if it cannot.
-fn cannot_grow(layout: &boot::Layout, image_len: u64, volume_end: u64) -> Option<String> {
-    let s = &layout.system;
-    if s.mbr.as_ref().is_some_and(|m| m.entries().next().is_some())
-        || s.gpt.is_some()
-        || s.apm.is_some()
-    {
-        return Some("the image's partition tables would have to grow with it".into());
+/// The byte just past the original's data: its files and directories, the boot catalog and
+/// the boot images (what follows, up to the image's end, is its tail: padding, appended
+/// partitions, the backup GPT).
+fn data_end(census: &records::Census, layout: &boot::Layout) -> u64 {
+    let files = census.used.iter().map(|&(_, e, _)| e).max().unwrap_or(0);
+    let catalog = layout
+        .boot_record
+        .as_ref()
+        .map_or(0, |b| (u64::from(b.catalog) + 1) * SECTOR);
+    let images = layout
+        .images
+        .iter()
+        .filter(|i| !matches!(i.location, boot::Location::Partition(_)))
+        .map(|i| i.start() + i.entry.load_bytes())
+        .max()
+        .unwrap_or(0);
+    files.max(catalog).max(images).div_ceil(SECTOR) * SECTOR
+}
+
+/// The most bytes after the original's data that an in-place commit moves to make room
+/// (held in memory while it does); a longer tail makes the commit a rewrite.
+const MAX_TAIL: u64 = 64 << 20;
+
+/// Makes room for new data from `data_end` to `end` (past the original's data): the tail
+/// (padding, appended partitions) moves after it, at the original's alignment, the backup GPT
+/// is written at the new end, and the system area's partition tables follow (the boot
+/// replay's [`relocate`](boot::replay::relocate), with no file moved). The writes go into `p`;
+/// `Err(why)` when the tail cannot move in place.
+fn grow(
+    layout: &boot::Layout,
+    src: &dyn crate::source::Source,
+    data_end: u64,
+    end: u64,
+    p: &mut Patch,
+) -> Result<std::result::Result<Tail, String>> {
+    let tail = Tail::of(&layout.system, data_end, end);
+    let kept = tail.copy_end - tail.old_data_end;
+    if kept > MAX_TAIL {
+        return Ok(Err(format!(
+            "{kept} bytes after the image's data (appended partitions) would have to move"
+        )));
     }
-    (image_len != volume_end).then(|| {
-        format!(
-            "the image holds {} bytes after its volume",
-            image_len.abs_diff(volume_end)
-        )
-    })
+    let old_tail = src.read_vec(tail.old_data_end, kept as usize, "the image's tail")?;
+    p.writes.push((end, Span::Zeros(tail.gap())));
+    p.writes.push((
+        tail.moved(tail.old_data_end),
+        Span::Bytes(Arc::from(old_tail)),
+    ));
+    let s = &layout.system;
+    let tables = s.mbr.as_ref().is_some_and(|m| m.entries().next().is_some())
+        || s.gpt.is_some()
+        || s.apm.is_some();
+    let mut backup = None;
+    if tables {
+        let chained = layout.mbr_code.chain().and_then(|(chain, i)| {
+            let image = layout.images.get(i)?;
+            Some((chain, image.entry.load_rba))
+        });
+        // Nothing inside the data moves: every place a partition begins or ends there is
+        // where it was.
+        let files = boot::replay::boundaries(s)
+            .into_iter()
+            .filter(|&b| b < data_end)
+            .map(|b| {
+                let same = boot::replay::Moved {
+                    start: b,
+                    old_size: 0,
+                    new_size: 0,
+                };
+                (b, same)
+            })
+            .collect();
+        let reloc = Relocation {
+            files,
+            tail: tail.clone(),
+        };
+        let r = match relocate(s, &reloc, chained, &[], src.name(), false) {
+            Ok(r) => r,
+            Err(e) => return Ok(Err(format!("the partition tables cannot follow: {e}"))),
+        };
+        p.warnings.extend(r.warnings);
+        if r.area.get(..s.bytes.len()) != Some(&s.bytes[..]) {
+            p.writes.push((0, Span::Bytes(Arc::from(r.area))));
+        }
+        backup = r.backup;
+    }
+    let copied_to = tail.moved(tail.copy_end);
+    let last = backup.as_ref().map_or(tail.new_len, |(at, _)| *at);
+    p.writes
+        .push((copied_to, Span::Zeros(last.saturating_sub(copied_to))));
+    if let Some((at, bytes)) = backup {
+        p.writes.push((at, Span::Bytes(Arc::from(bytes))));
+    }
+    Ok(Ok(tail))
 }
 
 /// The patches of one record pointing at `f`'s data, whose data now starts at byte `at`: its
