@@ -27,6 +27,10 @@ pub struct Drive {
     /// Its partitions (`/dev/sda1`...), from the table Linux would read; none when the
     /// tables are unreadable (`boot-info` says why).
     pub partitions: Vec<Partition>,
+    /// Added with `readonly:true`: nothing may be staged in its filesystems.
+    pub readonly: bool,
+    /// The name given with `label:NAME`: the drive is also `/dev/disk/guestfs/NAME`.
+    pub label: Option<String>,
     /// The file of a mount it was read from (a partitioned disk image `mount-loop` opened);
     /// `None` for a host image.
     pub image: Option<FileRef>,
@@ -74,8 +78,43 @@ impl Session {
 
     /// Opens a host image as the next drive and returns its device name.
     pub fn add_drive(&mut self, path: &Path) -> Result<String> {
+        self.add_drive_with(path, false, None)
+    }
+
+    /// [`Session::add_drive`], the drive read-only (`readonly:true`: nothing may be staged in
+    /// its filesystems) and named `/dev/disk/guestfs/LABEL` too when a label is given.
+    pub fn add_drive_with(
+        &mut self,
+        path: &Path,
+        readonly: bool,
+        label: Option<&str>,
+    ) -> Result<String> {
+        if let Some(label) = label {
+            if label.is_empty() || !label.bytes().all(|b| b.is_ascii_alphabetic()) {
+                return Err(Error::Usage(format!(
+                    "label:{label}: a label is one or more ASCII letters"
+                )));
+            }
+            if self.drives.iter().any(|d| d.label.as_deref() == Some(label)) {
+                return Err(Error::Usage(format!(
+                    "label:{label}: another drive has this label"
+                )));
+            }
+        }
         let source: Arc<dyn Source> = Arc::new(FileSource::open(path)?);
-        Ok(self.push_drive(source, path, None))
+        let device = self.push_drive(source, path, None);
+        let drive = self.drives.last_mut().expect("the drive just added");
+        drive.readonly = readonly;
+        drive.label = label.map(String::from);
+        crate::verbose::say(|| {
+            format!(
+                "added {} as {device} ({} bytes{})",
+                path.display(),
+                drive.source.len(),
+                if readonly { ", read-only" } else { "" }
+            )
+        });
+        Ok(device)
     }
 
     /// Adds `source` as the next drive, its partitions as devices; `path` is the host path, or
@@ -94,6 +133,8 @@ impl Session {
             source,
             partitions,
             image,
+            readonly: false,
+            label: None,
         });
         device
     }
@@ -133,7 +174,9 @@ impl Session {
     /// The drive (its index) and the partition (none for the whole drive) that `device` names.
     /// `/dev/vdX` and `/dev/hdX` are accepted for `/dev/sdX`, as guestfish scripts use them.
     fn find_device(&self, device: &str) -> Result<(usize, Option<&Partition>)> {
-        let canonical = canonical_device(device);
+        let canonical = self
+            .labelled(device)
+            .unwrap_or_else(|| canonical_device(device));
         self.drives
             .iter()
             .enumerate()
@@ -151,6 +194,29 @@ impl Session {
                     self.devices().join(" ")
                 ))
             })
+    }
+
+    /// `/dev/disk/guestfs/LABEL[N]` as the device of the drive labelled LABEL (partition N).
+    fn labelled(&self, device: &str) -> Option<String> {
+        let rest = device.strip_prefix("/dev/disk/guestfs/")?;
+        self.drives.iter().find_map(|d| {
+            let number = rest.strip_prefix(d.label.as_deref()?)?;
+            (number.is_empty() || number.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| format!("{}{number}", d.device))
+        })
+    }
+
+    /// True when the filesystem mounted as `id` is read from a drive added with
+    /// `readonly:true` (directly, or through the files of other mounts); the drive's device.
+    pub(crate) fn readonly_drive(&self, mut id: crate::vfs::MountId) -> Option<&str> {
+        loop {
+            let mounted = self.vfs.get(id)?;
+            if let Some(drive) = mounted.origin.drive() {
+                let d = self.drives.get(drive)?;
+                return d.readonly.then_some(d.device.as_str());
+            }
+            id = mounted.origin.file()?.mount;
+        }
     }
 
     /// The bytes of a device (see [`Session::devices`]).

@@ -24,6 +24,26 @@ pub struct Cli {
     #[arg(long = "ro")]
     pub ro: bool,
 
+    /// Read-write, the default (accepted for guestfish): changes may be staged and committed.
+    #[arg(short = 'w', long = "rw", conflicts_with = "ro")]
+    pub rw: bool,
+
+    /// The format of the images added after it (accepted for guestfish: images are read as
+    /// they are); '--format' alone goes back to detecting it.
+    #[arg(
+        long = "format",
+        value_name = "raw|iso",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "auto",
+        value_parser = ["raw", "iso", "auto"]
+    )]
+    pub format: Vec<String>,
+
+    /// Verbose: say on standard error what is opened and mounted, and what a commit writes.
+    #[arg(short = 'v', long = "verbose")]
+    pub verbose: bool,
+
     /// Mount DEV at MOUNTPOINT (default /) with OPTIONS; repeatable. Without -m the first
     /// image's filesystem is mounted at /.
     #[arg(short = 'm', long = "mount", value_name = "DEV[:MOUNTPOINT[:OPTIONS]]")]
