@@ -102,7 +102,12 @@ impl Drop for Shield {
 fn stall_here() {
     static AT: OnceLock<Option<usize>> = OnceLock::new();
     static CHECKS: AtomicUsize = AtomicUsize::new(0);
-    let at = AT.get_or_init(|| std::env::var("ISOFISH_DEBUG_STALL_CHECK").ok()?.parse().ok());
+    let at = AT.get_or_init(|| {
+        std::env::var("ISOFISH_DEBUG_STALL_CHECK")
+            .ok()?
+            .parse()
+            .ok()
+    });
     if at.is_some_and(|at| CHECKS.fetch_add(1, Ordering::SeqCst) + 1 == at) {
         while !requested() {
             std::thread::sleep(std::time::Duration::from_millis(10));

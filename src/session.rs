@@ -95,7 +95,11 @@ impl Session {
                     "label:{label}: a label is one or more ASCII letters"
                 )));
             }
-            if self.drives.iter().any(|d| d.label.as_deref() == Some(label)) {
+            if self
+                .drives
+                .iter()
+                .any(|d| d.label.as_deref() == Some(label))
+            {
                 return Err(Error::Usage(format!(
                     "label:{label}: another drive has this label"
                 )));

@@ -390,8 +390,16 @@ pub fn run(ctx: &mut Ctx, name: &str, args: &[String]) -> anyhow::Result<()> {
         bail!("{name}: unknown command (try 'help')");
     };
     // A usage error names the command as it was typed (`add: ...`, not `open: ...`).
-    let typed = cmd.aliases.iter().find(|a| **a == name).unwrap_or(&cmd.name);
-    Command { name: typed, ..*cmd }.parse(args)?;
+    let typed = cmd
+        .aliases
+        .iter()
+        .find(|a| **a == name)
+        .unwrap_or(&cmd.name);
+    Command {
+        name: typed,
+        ..*cmd
+    }
+    .parse(args)?;
     (cmd.run)(ctx, args)
 }
 

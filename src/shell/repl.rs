@@ -60,6 +60,9 @@ pub fn run(shell: Shell) -> anyhow::Result<()> {
         .write_all(BANNER.as_bytes())
         .and_then(|()| stdout.flush());
     loop {
+        // At the prompt: a Ctrl-C from here on is for the lines about to be read (at the
+        // prompt itself it is a key, not a signal).
+        crate::cancel::reset();
         let text = match editor.readline(PROMPT) {
             Ok(text) => text,
             Err(ReadlineError::Interrupted) => continue,
@@ -82,7 +85,6 @@ pub fn run(shell: Shell) -> anyhow::Result<()> {
 /// Ctrl-C drops the rest. Returns true when the shell is to end.
 fn run_lines(editor: &mut Editor<ReplHelper, FileHistory>, text: &str) -> anyhow::Result<bool> {
     for text in text.lines() {
-        crate::cancel::reset();
         if !text.trim().is_empty() {
             let _ = editor.add_history_entry(text);
         }
