@@ -14,8 +14,9 @@
 //! passes while one is held, and the request waits for the next check after it is dropped.
 //!
 //! For tests, debug builds only: with `ISOFISH_DEBUG_STALL_CHECK=N` in the environment, the
-//! Nth [`check`] of the process waits for Ctrl-C, so that a test interrupts a command at a
-//! known point (its output file created, part of its work done).
+//! Nth [`check`] of the process says `isofish: debug: stalled` on standard error and waits
+//! for Ctrl-C, so that a test interrupts a command at a known point (its output file
+//! created, part of its work done).
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -109,6 +110,7 @@ fn stall_here() {
             .ok()
     });
     if at.is_some_and(|at| CHECKS.fetch_add(1, Ordering::SeqCst) + 1 == at) {
+        eprintln!("isofish: debug: stalled");
         while !requested() {
             std::thread::sleep(std::time::Duration::from_millis(10));
         }

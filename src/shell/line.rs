@@ -229,7 +229,7 @@ mod tests {
         let l = Line::parse(line).unwrap().unwrap();
         match l.action {
             Action::Command { words, pipe } => (words, pipe, l.ignore_errors),
-            Action::Host(h) => panic!("host {h}"),
+            Action::Host(h) | Action::HostCommands(h) => panic!("host {h}"),
         }
     }
 

@@ -79,7 +79,7 @@ fn bash_completes_the_first_word_to_the_commands_help_lists() {
 #[test]
 fn bash_completes_options_and_image_files() {
     let flags = bash_complete(&["--r"]);
-    assert_eq!(flags, ["--ro"]);
+    assert_eq!(flags, ["--ro", "--rw"]);
     // -a takes a host file: the repository's own Cargo.toml is offered.
     assert_eq!(bash_complete(&["-a", "Cargo.t"]), ["Cargo.toml"]);
 }

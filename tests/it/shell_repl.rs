@@ -76,18 +76,49 @@ fn ctrl_c_stops_hexdump_cat_and_tar_out_and_keeps_the_session() {
     assert!(std::fs::read(&image).unwrap() == before);
 }
 
-/// Interrupts `command` where it stalls (at check number `check`), waiting first for
-/// `target` to exist when given; returns what the driver printed about it.
+/// Interrupts `command` where it stalls (at check number `check`), checking that `target` (a
+/// glob pattern) exists then when given; returns what the driver printed about it.
 fn stalled(image: &Path, command: &str, check: &str, target: Option<&Path>) -> String {
-    let mut env = vec![
+    let env = [
         ("ISOFISH_DEBUG_STALL_CHECK", check),
         ("DRIVE_COMMAND", command),
     ];
+    stalled_with(&["--ro", "-a", image.to_str().unwrap()], &env, target)
+}
+
+/// [`stalled`] with the arguments and the whole environment of the driver given.
+fn stalled_with(args: &[&str], env: &[(&str, &str)], target: Option<&Path>) -> String {
+    let mut env = env.to_vec();
     let wait = target.map(|t| t.to_str().unwrap());
     if let Some(t) = wait {
         env.push(("DRIVE_WAIT_FOR", t));
     }
-    drive("stalled", &["--ro", "-a", image.to_str().unwrap()], &env)
+    drive("stalled", args, &env)
+}
+
+#[test]
+fn an_interrupted_commit_leaves_the_image_and_the_staged_changes() {
+    let dir = scratch();
+    let image = big_image(dir.path());
+    let before = std::fs::read(&image).unwrap();
+    let env = [
+        ("ISOFISH_DEBUG_STALL_CHECK", "1"),
+        ("DRIVE_BEFORE", "write /staged.txt kept"),
+        ("DRIVE_COMMAND", "commit"),
+        ("DRIVE_AFTER", "cat /staged.txt"),
+        ("DRIVE_EXPECT", "\r\nkept"),
+    ];
+    let temp = dir.path().join(".big.iso.isofish-*.tmp");
+    let said = stalled_with(&["-a", image.to_str().unwrap()], &env, Some(&temp));
+    assert_eq!(said, "gone\nok\n");
+    assert!(std::fs::read(&image).unwrap() == before);
+    // Neither the temporary file nor anything else is left beside the image.
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["big.iso", "tree"]);
 }
 
 #[test]

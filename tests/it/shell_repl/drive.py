@@ -14,13 +14,16 @@ Scenario `interrupt` (`-a IMAGE`, writable, with /big.txt): stages a file, inter
 started (the pty, not read meanwhile, holds them), each time expecting `interrupted` and a
 prompt, and then that the staged file and the mount are still there.
 Scenario `stalled` (env ISOFISH_DEBUG_STALL_CHECK, DRIVE_COMMAND, DRIVE_WAIT_FOR): runs
-DRIVE_COMMAND, waits for the path DRIVE_WAIT_FOR to exist (if given) or for a moment of
-silence, types Ctrl-C, expects `interrupted`, prints `gone` or `left` for that path, then runs
-`pwd` to show the shell still answers.
+DRIVE_COMMAND, waits for isofish to say it stalled (at the check the first variable names),
+checks that the path DRIVE_WAIT_FOR (a glob pattern) exists then (if given), types Ctrl-C, expects
+`interrupted`, prints `gone` or `left` for that path, then runs `pwd` to show the shell still
+answers. DRIVE_BEFORE, when given, is a line run first; DRIVE_AFTER and DRIVE_EXPECT a line run
+after the interruption and what its output must hold.
 Each scenario ends with `quit` (answering `d` when asked about staged changes) and exit 0, and
 prints `ok`.
 """
 import fcntl
+import glob
 import os
 import pty
 import re
@@ -160,18 +163,20 @@ elif scenario == "interrupt":
 elif scenario == "stalled":
     command = os.environ["DRIVE_COMMAND"].encode()
     wait_for = os.environ.get("DRIVE_WAIT_FOR")
+    if "DRIVE_BEFORE" in os.environ:
+        line(os.environ["DRIVE_BEFORE"].encode() + b"\r")
     os.write(master, command + b"\r")
     mark = after(seen, OFF)
-    deadline = time.time() + 60
-    while wait_for and not os.path.exists(wait_for):
-        if time.time() > deadline:
-            fail(f"{wait_for} never appeared")
-        pump(0.1)
+    after(mark, b"isofish: debug: stalled")
+    if wait_for and not glob.glob(wait_for):
+        fail(f"{wait_for} was not made before the command stalled")
     os.write(master, b"\x03")
     prompt_after(after(mark, b"interrupted\r\n"))
     if wait_for:
-        print("gone" if not os.path.exists(wait_for) else "left")
+        print("left" if glob.glob(wait_for) else "gone")
     line(b"pwd\r", [output_line(b"/")])
+    if "DRIVE_AFTER" in os.environ:
+        line(os.environ["DRIVE_AFTER"].encode() + b"\r", [os.environ["DRIVE_EXPECT"].encode()])
 else:
     sys.exit(f"unknown scenario {scenario}")
 leave()
