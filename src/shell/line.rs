@@ -67,24 +67,20 @@ impl Line {
     pub fn parse(line: &str) -> anyhow::Result<Option<Line>> {
         let text = line.trim();
         let (ignore_errors, body) = strip_ignore(text);
-        if let Some(host) = body.strip_prefix("<!") {
-            if host.trim().is_empty() {
-                bail!("'<!' needs a host command");
+        let host: Option<(&str, &str, fn(String) -> Action)> =
+            match (body.strip_prefix("<!"), body.strip_prefix('!')) {
+                (Some(cmd), _) => Some(("<!", cmd.trim(), Action::HostCommands)),
+                (None, Some(cmd)) => Some(("!", cmd, Action::Host)),
+                (None, None) => None,
+            };
+        if let Some((escape, cmd, action)) = host {
+            if cmd.trim().is_empty() {
+                bail!("'{escape}' needs a host command");
             }
             return Ok(Some(Line {
                 text: text.to_string(),
                 ignore_errors,
-                action: Action::HostCommands(host.trim().to_string()),
-            }));
-        }
-        if let Some(host) = body.strip_prefix('!') {
-            if host.trim().is_empty() {
-                bail!("'!' needs a host command");
-            }
-            return Ok(Some(Line {
-                text: text.to_string(),
-                ignore_errors,
-                action: Action::Host(host.to_string()),
+                action: action(cmd.to_string()),
             }));
         }
         let scan = scan(body);

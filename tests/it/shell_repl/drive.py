@@ -22,31 +22,17 @@ after the interruption and what its output must hold.
 Each scenario ends with `quit` (answering `d` when asked about staged changes) and exit 0, and
 prints `ok`.
 """
-import fcntl
 import glob
 import os
-import pty
 import re
-import select
-import struct
-import subprocess
 import sys
-import termios
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from pty_spawn import read, spawn  # noqa: E402
+
 scenario, binary, *args = sys.argv[1:]
-master, slave = pty.openpty()
-fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
-env = dict(os.environ, TERM="xterm-256color", NO_COLOR="1")
-proc = subprocess.Popen(
-    [binary, *args],
-    stdin=slave,
-    stdout=slave,
-    stderr=slave,
-    env=env,
-    start_new_session=True,
-    preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),
-)
+master, _, _, proc = spawn([binary, *args], {"NO_COLOR": "1"})
 out = b""
 ON, OFF = b"\x1b[?2004h", b"\x1b[?2004l"
 
@@ -58,12 +44,7 @@ def fail(why):
 
 def pump(seconds):
     global out
-    r, _, _ = select.select([master], [], [], seconds)
-    if r:
-        try:
-            out += os.read(master, 65536)
-        except OSError:
-            pass
+    out += read(master, seconds)
 
 
 def after(mark, pattern, timeout=60):
