@@ -40,6 +40,11 @@ pub struct Cli {
     )]
     pub format: Vec<String>,
 
+    /// The `--format` in force for each `-a`, in order (the last one before it; `None` for
+    /// none, or for `--format` alone).
+    #[arg(skip)]
+    pub add_formats: Vec<Option<String>>,
+
     /// Verbose: say on standard error what is opened and mounted, and what a commit writes.
     #[arg(short = 'v', long = "verbose")]
     pub verbose: bool,
@@ -78,7 +83,30 @@ pub fn parse() -> Result<Cli, clap::Error> {
         .after_help(pointer)
         .after_long_help(long)
         .try_get_matches()?;
-    Cli::from_arg_matches(&matches)
+    let mut cli = Cli::from_arg_matches(&matches)?;
+    cli.add_formats = formats_of_adds(&matches);
+    Ok(cli)
+}
+
+/// For each `-a`, the value of the last `--format` before it, as guestfish applies it.
+fn formats_of_adds(matches: &clap::ArgMatches) -> Vec<Option<String>> {
+    let formats: Vec<(usize, &String)> = match (
+        matches.indices_of("format"),
+        matches.get_many::<String>("format"),
+    ) {
+        (Some(at), Some(values)) => at.zip(values).collect(),
+        _ => Vec::new(),
+    };
+    let adds = matches.indices_of("add").into_iter().flatten();
+    adds.map(|add| {
+        formats
+            .iter()
+            .rev()
+            .find(|(at, _)| *at < add)
+            .map(|(_, f)| f.to_string())
+            .filter(|f| f != "auto")
+    })
+    .collect()
 }
 
 /// Writes the completion script for `shell`. It is generated from a copy of the flag table in

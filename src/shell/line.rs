@@ -67,7 +67,7 @@ impl Line {
     pub fn parse(line: &str) -> anyhow::Result<Option<Line>> {
         let text = line.trim();
         let (ignore_errors, body) = strip_ignore(text);
-        let host: Option<(&str, &str, fn(String) -> Action)> =
+        let host: Option<(&str, &str, MakeAction)> =
             match (body.strip_prefix("<!"), body.strip_prefix('!')) {
                 (Some(cmd), _) => Some(("<!", cmd.trim(), Action::HostCommands)),
                 (None, Some(cmd)) => Some(("!", cmd, Action::Host)),
@@ -115,6 +115,9 @@ impl Line {
         }))
     }
 }
+
+/// Makes a host escape's action of its command.
+type MakeAction = fn(String) -> Action;
 
 /// Splits a leading `-` (ignore errors) off a command word; a lone `-` is kept as it is.
 fn strip_ignore(s: &str) -> (bool, &str) {

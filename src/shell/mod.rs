@@ -52,8 +52,11 @@ pub fn main() -> i32 {
 /// Opens the drives and mounts the `-m` list (or the first drive at `/`).
 fn setup(cli: &Cli) -> anyhow::Result<Session> {
     let mut session = Session::new(cli.ro);
-    for image in &cli.add {
-        session.add_drive(image)?;
+    for (i, image) in cli.add.iter().enumerate() {
+        let device = session.add_drive(image)?;
+        if let Some(Some(format)) = cli.add_formats.get(i) {
+            crate::verbose::say(|| format!("{device}: --format={format} (read as it is)"));
+        }
     }
     // Without -m the first drive's filesystem goes on `/`; a partitioned disk with no
     // filesystem of its own is left for `mount /dev/sdaN` (guestfish mounts nothing itself).

@@ -308,6 +308,15 @@ fn format_is_accepted_before_an_image_and_checked() {
         assert!(out.status.success(), "{format}: {out:?}");
         assert_eq!(out.stdout, plain.stdout, "{format}");
     }
+    // Each -a takes the last --format before it; -v says so.
+    let out = isofish()
+        .args(["-v", "--ro", "-a", sample, "--format=raw", "-a", sample])
+        .args(["--format=iso", "--format", "-a", sample, "pwd"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let said: Vec<&str> = stderr.lines().filter(|l| l.contains("--format")).collect();
+    assert_eq!(said, ["isofish: /dev/sdb: --format=raw (read as it is)"]);
     let out = isofish()
         .args(["--format=qcow2", "--ro", "-a", sample, "ls", "/"])
         .output()
