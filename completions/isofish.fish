@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_isofish_global_optspecs
-    string join \n a/add= ro m/mount= f/file= tui x complete man-page h/help V/version
+    string join \n a/add= ro w/rw format= v/verbose m/mount= f/file= tui x complete man-page h/help V/version
 end
 
 function __fish_isofish_needs_command
@@ -25,9 +25,14 @@ function __fish_isofish_using_subcommand
 end
 
 complete -c isofish -n "__fish_isofish_needs_command" -s a -l add -d 'Add an image as the next drive (/dev/sda, /dev/sdb...); repeatable' -r -F
+complete -c isofish -n "__fish_isofish_needs_command" -l format -d 'The format of the images added after it (accepted for guestfish: images are read as they are); \'--format\' alone goes back to detecting it' -r -f -a "raw\t''
+iso\t''
+auto\t''"
 complete -c isofish -n "__fish_isofish_needs_command" -s m -l mount -d 'Mount DEV at MOUNTPOINT (default /) with OPTIONS; repeatable. Without -m the first image\'s filesystem is mounted at /' -r
 complete -c isofish -n "__fish_isofish_needs_command" -s f -l file -d 'Run the commands in SCRIPT (\'-\' for standard input)' -r -F
 complete -c isofish -n "__fish_isofish_needs_command" -l ro -d 'Read-only: no staged changes, no commit'
+complete -c isofish -n "__fish_isofish_needs_command" -s w -l rw -d 'Read-write, the default (accepted for guestfish): changes may be staged and committed'
+complete -c isofish -n "__fish_isofish_needs_command" -s v -l verbose -d 'Verbose: say on standard error what is opened and mounted, and what a commit writes'
 complete -c isofish -n "__fish_isofish_needs_command" -l tui -d 'Start in the browser pane (after running the commands given, if any)'
 complete -c isofish -n "__fish_isofish_needs_command" -s x -d 'Echo each command to standard error before running it'
 complete -c isofish -n "__fish_isofish_needs_command" -l complete -d 'For the completion scripts: print the words that complete the last of COMMAND... (the words of one command), reading paths from the -a images (see src/shell/completions.rs)'

@@ -69,6 +69,9 @@ pub enum Error {
     /// the structure is not used again.
     #[error("{0} poisoned by an earlier panic")]
     Poisoned(&'static str),
+    /// The user pressed Ctrl-C: the command stopped ([`crate::cancel`]).
+    #[error("interrupted")]
+    Interrupted,
 }
 
 /// Result with the library's error.

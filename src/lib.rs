@@ -5,6 +5,7 @@
 #![deny(unsafe_code)]
 
 pub mod boot;
+pub mod cancel;
 pub mod commands;
 pub mod data;
 pub mod error;
@@ -16,6 +17,7 @@ pub mod session;
 pub mod shell;
 pub mod source;
 pub mod tui;
+pub mod verbose;
 pub mod vfs;
 
 pub use error::{Error, Result};

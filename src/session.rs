@@ -27,6 +27,10 @@ pub struct Drive {
     /// Its partitions (`/dev/sda1`...), from the table Linux would read; none when the
     /// tables are unreadable (`boot-info` says why).
     pub partitions: Vec<Partition>,
+    /// Added with `readonly:true`: nothing may be staged in its filesystems.
+    pub readonly: bool,
+    /// The name given with `label:NAME`: the drive is also `/dev/disk/guestfs/NAME`.
+    pub label: Option<String>,
     /// The file of a mount it was read from (a partitioned disk image `mount-loop` opened);
     /// `None` for a host image.
     pub image: Option<FileRef>,
@@ -77,23 +81,59 @@ impl Session {
 
     /// Opens a host image as the next drive and returns its device name.
     pub fn add_drive(&mut self, path: &Path) -> Result<String> {
-        self.recover(path)?;
+        self.add_drive_with(path, false, None)
+    }
+
+    /// [`Session::add_drive`], the drive read-only (`readonly:true`: nothing may be staged in
+    /// its filesystems) and named `/dev/disk/guestfs/LABEL` too when a label is given.
+    pub fn add_drive_with(
+        &mut self,
+        path: &Path,
+        readonly: bool,
+        label: Option<&str>,
+    ) -> Result<String> {
+        if let Some(label) = label {
+            if label.is_empty() || !label.bytes().all(|b| b.is_ascii_alphabetic()) {
+                return Err(Error::Usage(format!(
+                    "label:{label}: a label is one or more ASCII letters"
+                )));
+            }
+            if self
+                .drives
+                .iter()
+                .any(|d| d.label.as_deref() == Some(label))
+            {
+                return Err(Error::Usage(format!(
+                    "label:{label}: another drive has this label"
+                )));
+            }
+        }
+        self.recover(path, readonly || self.readonly)?;
         let source: Arc<dyn Source> = Arc::new(FileSource::open(path)?);
         let stamp = crate::plan::in_place::Stamp::of(path)?;
         let device = self.push_drive(source, path, None);
-        if let Some(d) = self.drives.last_mut() {
-            d.stamp = Some(stamp);
-        }
+        let drive = self.drives.last_mut().expect("the drive just added");
+        drive.readonly = readonly;
+        drive.stamp = Some(stamp);
+        drive.label = label.map(String::from);
+        crate::verbose::say(|| {
+            format!(
+                "added {} as {device} ({} bytes{})",
+                path.display(),
+                drive.source.len(),
+                if readonly { ", read-only" } else { "" }
+            )
+        });
         Ok(device)
     }
 
     /// Rolls back an in-place commit to the image at `path` that was interrupted (its undo
     /// journal is there), saying so on standard error; refused in a read-only session, which
     /// writes nothing.
-    fn recover(&self, path: &Path) -> Result<()> {
+    fn recover(&self, path: &Path, readonly: bool) -> Result<()> {
         use crate::plan::journal::{self, RolledBack};
         let journal = journal::path_of(path);
-        if self.readonly && journal.exists() {
+        if readonly && journal.exists() {
             return Err(Error::Usage(format!(
                 "{}: an in-place commit to it was interrupted ({} is there): open it without \
                  --ro to roll it back",
@@ -129,6 +169,8 @@ impl Session {
             partitions,
             image,
             stamp: None,
+            readonly: false,
+            label: None,
         });
         device
     }
@@ -168,7 +210,9 @@ impl Session {
     /// The drive (its index) and the partition (none for the whole drive) that `device` names.
     /// `/dev/vdX` and `/dev/hdX` are accepted for `/dev/sdX`, as guestfish scripts use them.
     fn find_device(&self, device: &str) -> Result<(usize, Option<&Partition>)> {
-        let canonical = canonical_device(device);
+        let canonical = self
+            .labelled(device)
+            .unwrap_or_else(|| canonical_device(device));
         self.drives
             .iter()
             .enumerate()
@@ -186,6 +230,29 @@ impl Session {
                     self.devices().join(" ")
                 ))
             })
+    }
+
+    /// `/dev/disk/guestfs/LABEL[N]` as the device of the drive labelled LABEL (partition N).
+    fn labelled(&self, device: &str) -> Option<String> {
+        let rest = device.strip_prefix("/dev/disk/guestfs/")?;
+        self.drives.iter().find_map(|d| {
+            let number = rest.strip_prefix(d.label.as_deref()?)?;
+            (number.is_empty() || number.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| format!("{}{number}", d.device))
+        })
+    }
+
+    /// True when the filesystem mounted as `id` is read from a drive added with
+    /// `readonly:true` (directly, or through the files of other mounts); the drive's device.
+    pub(crate) fn readonly_drive(&self, mut id: crate::vfs::MountId) -> Option<&str> {
+        loop {
+            let mounted = self.vfs.get(id)?;
+            if let Some(drive) = mounted.origin.drive() {
+                let d = self.drives.get(drive)?;
+                return d.readonly.then_some(d.device.as_str());
+            }
+            id = mounted.origin.file()?.mount;
+        }
     }
 
     /// The bytes of a device (see [`Session::devices`]).

@@ -59,6 +59,10 @@ struct Failures {
 
 impl Failures {
     fn say(&self, e: &anyhow::Error) {
+        if crate::cancel::requested() {
+            // Ctrl-C: the run ends with `interrupted`, not with what it did to each file.
+            return;
+        }
         let text = format!("{e:#}");
         self.bar
             .suspend(|| eprintln!("isofish: error: {}", escape_controls(text.as_bytes())));
@@ -109,6 +113,9 @@ fn copy_files(files: &[Planned], failed: &FailedDirs, root: bool, failures: &Fai
                 let mut buf = vec![0u8; 1 << 20];
                 while let Some(batch) = batches.get(next.fetch_add(1, Ordering::Relaxed)) {
                     for p in &files[batch.clone()] {
+                        if crate::cancel::requested() {
+                            return;
+                        }
                         if failures.left_out(failed, &p.dest) {
                             continue;
                         }
@@ -180,6 +187,7 @@ fn copy_out(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
             eprintln!("isofish: warning: {}", escape_controls(w.as_bytes()));
         }
     }
+    crate::cancel::check()?;
     let mut failed = FailedDirs::default();
     for d in &plan.dirs {
         if failures.left_out(&failed, &d.dest) {
@@ -193,6 +201,8 @@ fn copy_out(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
     failures.bar = progress(Some(plan.bytes()));
     copy_files(&plan.files, &failed, root, &failures);
     failures.bar.finish_and_clear();
+    // Ctrl-C: what was copied stays (as with cp), the file being written is gone.
+    crate::cancel::check()?;
     for p in &plan.others {
         if failures.left_out(&failed, &p.dest) {
             continue;

@@ -1,11 +1,8 @@
 //! `download`: one file of the session to a host file (or to the output with `-`), its data
-//! moved by [`crate::data`] (without passing through user space where the host allows it).
+//! moved by [`crate::data`] (without passing through user space where the host allows it); an
+//! interrupted download leaves no partial file.
 
-use std::fs::File;
-
-use anyhow::Context;
-
-use super::sink::progress;
+use super::sink::{progress, Created};
 use super::{arg, ArgKind, Command, Ctx};
 use crate::data::to_stream::write_file;
 use crate::data::{FileCopy, FileData};
@@ -25,9 +22,11 @@ fn download(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
         let data = FileData::open(&fs, ino, meta.size)?;
         return write_file(&data, ctx.out, ctx.out_fd, &mut buf);
     }
-    let out = File::create(&args[1]).with_context(|| format!("{}: cannot create", args[1]))?;
+    // Interrupted, the partial file is removed when `out` is dropped.
+    let out = Created::new(&args[1])?;
     let bar = progress(Some(meta.size));
-    FileCopy::new(FileData::open(&fs, ino, meta.size)?, out).run(&mut buf, &|n| bar.inc(n))?;
+    let file = out.try_clone()?;
+    FileCopy::new(FileData::open(&fs, ino, meta.size)?, file).run(&mut buf, &|n| bar.inc(n))?;
     bar.finish_and_clear();
     Ok(())
 }

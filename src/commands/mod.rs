@@ -392,7 +392,17 @@ pub fn run(ctx: &mut Ctx, name: &str, args: &[String]) -> anyhow::Result<()> {
     let Some(cmd) = find(name) else {
         bail!("{name}: unknown command (try 'help')");
     };
-    cmd.parse(args)?;
+    // A usage error names the command as it was typed (`add: ...`, not `open: ...`).
+    let typed = cmd
+        .aliases
+        .iter()
+        .find(|a| **a == name)
+        .unwrap_or(&cmd.name);
+    Command {
+        name: typed,
+        ..*cmd
+    }
+    .parse(args)?;
     (cmd.run)(ctx, args)
 }
 

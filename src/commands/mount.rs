@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
+use super::options::{option, Opt, Value};
 use super::{arg, opt, Arg, ArgKind, Command, Ctx};
 use crate::fs::{self, probe, MountOptions};
 use crate::source::Source;
@@ -16,12 +17,31 @@ const MOUNT_ARGS: &[Arg] = &[
     arg("MOUNTPOINT", ArgKind::Path),
 ];
 
+/// guestfish's optional arguments of `add`.
+const OPEN_OPTIONS: &[Opt] = &[
+    option(
+        "readonly",
+        Value::Bool,
+        "nothing may be staged in the drive's filesystems",
+    ),
+    option(
+        "format",
+        Value::OneOf(&["raw", "iso"]),
+        "the image's format: read as it is (the only format isofish reads)",
+    ),
+    option(
+        "label",
+        Value::Word("NAME"),
+        "also name the drive /dev/disk/guestfs/NAME",
+    ),
+];
+
 pub const COMMANDS: &[Command] = &[
     Command {
         name: "open",
         aliases: &["add", "add-ro", "add-drive", "add-drive-ro", "add-cdrom"],
         args: &[arg("IMAGE", ArgKind::HostPath)],
-        options: &[],
+        options: OPEN_OPTIONS,
         run: open,
     },
     Command {
@@ -142,7 +162,12 @@ pub const COMMANDS: &[Command] = &[
 ];
 
 fn open(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
-    ctx.session.add_drive(Path::new(&args[0]))?;
+    let opts = super::parse("open", args)?;
+    ctx.session.add_drive_with(
+        Path::new(&opts.args[0]),
+        opts.flag("readonly"),
+        opts.value("label"),
+    )?;
     Ok(())
 }
 

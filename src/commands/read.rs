@@ -406,6 +406,7 @@ fn hexdump(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
     let mut buf = vec![0u8; 1 << 16];
     let mut offset = 0;
     while offset < meta.size {
+        crate::cancel::check()?;
         let want = buf.len().min((meta.size - offset) as usize);
         let mut filled = 0;
         while filled < want {

@@ -1,9 +1,11 @@
 //! Where the commands that write to the host put their output: a [`Sink`] (the command's
-//! output stream for `-`, else a host file created for it), and the [`progress`] bar they show
-//! on standard error.
+//! output stream for `-`, else a host file created for it, a [`Created`] that Ctrl-C does not
+//! leave half-written), and the [`progress`] bar they show on standard error.
 
 use std::fs::File;
 use std::io::{self, IsTerminal, Write};
+use std::ops::Deref;
+use std::path::PathBuf;
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -31,7 +33,7 @@ pub fn progress(total: Option<u64>) -> ProgressBar {
 /// created (or truncated) for it.
 pub enum Sink<'a> {
     Out(&'a mut dyn Write),
-    File(File),
+    File(Created),
 }
 
 impl<'a> Sink<'a> {
@@ -39,10 +41,41 @@ impl<'a> Sink<'a> {
         Ok(if hostfile == "-" {
             Sink::Out(out)
         } else {
-            Sink::File(
-                File::create(hostfile).with_context(|| format!("{hostfile}: cannot create"))?,
-            )
+            Sink::File(Created::new(hostfile)?)
         })
+    }
+}
+
+/// A host file a command created (or truncated) to write into: removed when it is dropped
+/// while a Ctrl-C is pending ([`crate::cancel`]), so an interrupted command leaves no partial
+/// file under the name.
+pub struct Created {
+    file: File,
+    path: PathBuf,
+}
+
+impl Created {
+    pub fn new(hostfile: &str) -> anyhow::Result<Created> {
+        let file = File::create(hostfile).with_context(|| format!("{hostfile}: cannot create"))?;
+        Ok(Created {
+            file,
+            path: hostfile.into(),
+        })
+    }
+}
+
+impl Deref for Created {
+    type Target = File;
+    fn deref(&self) -> &File {
+        &self.file
+    }
+}
+
+impl Drop for Created {
+    fn drop(&mut self) {
+        if crate::cancel::requested() {
+            let _ = std::fs::remove_file(&self.path);
+        }
     }
 }
 
@@ -50,19 +83,19 @@ impl Write for Sink<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
             Sink::Out(w) => w.write(buf),
-            Sink::File(f) => f.write(buf),
+            Sink::File(f) => (&f.file).write(buf),
         }
     }
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
         match self {
             Sink::Out(w) => w.write_all(buf),
-            Sink::File(f) => f.write_all(buf),
+            Sink::File(f) => (&f.file).write_all(buf),
         }
     }
     fn flush(&mut self) -> io::Result<()> {
         match self {
             Sink::Out(w) => w.flush(),
-            Sink::File(f) => f.flush(),
+            Sink::File(f) => (&f.file).flush(),
         }
     }
 }

@@ -361,6 +361,7 @@ impl TarWriter {
     ) -> anyhow::Result<()> {
         let mut done = 0;
         while done < len {
+            crate::cancel::check()?;
             let spare = self.spare()?;
             let want = spare.len().min((len - done) as usize);
             let n = read(done, &mut spare[..want])?;

@@ -109,6 +109,7 @@ fn chunks(
 ) -> anyhow::Result<()> {
     let end = offset + len;
     while offset < end {
+        crate::cancel::check()?;
         let want = buf.len().min((end - offset) as usize);
         let n = read(offset, &mut buf[..want])?;
         each(offset, &buf[..n])?;

@@ -109,6 +109,7 @@ pub(crate) fn copy_slice(
     // Opened once for the slice (a source that keeps no descriptor opens it here).
     let host = if *fast { span.host_file() } else { None };
     while within < end {
+        crate::cancel::check()?;
         if *fast {
             if let Some((file, base)) = &host {
                 let want = (end - within).min(CHUNK) as usize;

@@ -88,6 +88,7 @@ impl<'a> Direct<'a> {
         // Opened once for the span (a source that keeps no descriptor opens it here).
         let host = if self.fast { span.host_file() } else { None };
         while moved < len {
+            crate::cancel::check()?;
             let want = (len - moved).min(CHUNK) as usize;
             if let (true, Some((image, base))) = (self.fast, &host) {
                 let mut at = base + moved;
@@ -170,6 +171,7 @@ where
         for span in spans {
             let mut within = 0;
             while within < span.len() {
+                crate::cancel::check()?;
                 let n = buf.len().min((span.len() - within) as usize);
                 read_exact(span, within, &mut buf[..n])?;
                 out.write_all(&buf[..n])?;
@@ -195,6 +197,7 @@ where
         }
         let mut within = 0;
         while within < span.len() {
+            crate::cancel::check()?;
             if pending == buf.len() {
                 direct.write_all(buf)?;
                 pending = 0;

@@ -82,6 +82,7 @@ impl State<'_> {
             return Ok(false);
         }
         for entry in self.fs.read_dir(dir)? {
+            crate::cancel::check()?;
             self.entries += 1;
             if self.entries > self.limits.entries {
                 return Ok(false);
@@ -123,6 +124,7 @@ impl State<'_> {
                 self.data.clear();
                 let mut offset = 0u64;
                 loop {
+                    crate::cancel::check()?;
                     if self.bytes >= self.limits.bytes {
                         return Ok(false);
                     }

@@ -36,6 +36,7 @@ use rustix::io::Errno;
 use rustix::process::Pid;
 
 use super::Plan;
+use crate::data::Span;
 use crate::error::{lock_cache, Error};
 
 /// The temporary files this process is writing now: a stale-looking one with this process's
@@ -110,6 +111,7 @@ impl Target {
                 e,
             )
         })?;
+        crate::verbose::say(|| describe(plan, &temp.path, &path));
         let what = |doing: &str| format!("{doing} {}", temp.path.display());
         let done = Cell::new(0u64);
         let stall = stall_after();
@@ -162,6 +164,26 @@ impl Target {
             _ => Ok(self.path.clone()),
         }
     }
+}
+
+/// What a commit writes, for `-v`: the plan's size and spans, by kind, and where it goes.
+fn describe(plan: &Plan, temp: &Path, target: &Path) -> String {
+    let (mut copied, mut memory, mut zeros) = (0u64, 0u64, 0u64);
+    for span in plan.spans() {
+        match span {
+            Span::Source { len, .. } => copied += len,
+            Span::Bytes(b) => memory += b.len() as u64,
+            Span::Zeros(n) => zeros += n,
+        }
+    }
+    format!(
+        "commit: a plan of {} bytes in {} spans ({copied} copied from sources, {memory} \
+         from memory, {zeros} zeros) into {}, then renamed over {}",
+        plan.len(),
+        plan.spans().len(),
+        temp.display(),
+        target.display()
+    )
 }
 
 /// The directory of `path` (`.` for a bare name) and its file name.

@@ -114,6 +114,8 @@ pub fn apply(
         .open(path)
         .map_err(io)?;
     lock(&file, path)?;
+    // A Ctrl-C waits for the patch: the session goes on with an image wholly old or new.
+    let _shield = crate::cancel::Shield::new();
     let now = file.metadata().map_err(io)?.len();
     if now != patch.old_len {
         return Err(Error::Usage(format!(

@@ -120,6 +120,13 @@ impl Session {
             fs,
             options,
         };
+        crate::verbose::say(|| {
+            format!(
+                "mounted {device} on {} ({})",
+                mount.mountpoint,
+                mount.fs.type_name()
+            )
+        });
         Ok(self.vfs.mount_from(mount, origin))
     }
 

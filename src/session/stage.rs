@@ -78,6 +78,12 @@ impl Session {
             ))
         })?;
         let (id, mountpoint) = (owner.id, owner.mount.mountpoint.clone());
+        if let Some(device) = self.readonly_drive(id) {
+            return Err(Error::ReadOnly {
+                target: shown,
+                reason: format!("{device} was added with readonly:true"),
+            });
+        }
         if name.is_none() && node.path == mountpoint {
             return Err(Error::Busy {
                 path: shown,

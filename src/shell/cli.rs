@@ -23,6 +23,31 @@ pub struct Cli {
     #[arg(long = "ro")]
     pub ro: bool,
 
+    /// Read-write, the default (accepted for guestfish): changes may be staged and committed.
+    #[arg(short = 'w', long = "rw", conflicts_with = "ro")]
+    pub rw: bool,
+
+    /// The format of the images added after it (accepted for guestfish: images are read as
+    /// they are); '--format' alone goes back to detecting it.
+    #[arg(
+        long = "format",
+        value_name = "raw|iso",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "auto",
+        value_parser = ["raw", "iso", "auto"]
+    )]
+    pub format: Vec<String>,
+
+    /// The `--format` in force for each `-a`, in order (the last one before it; `None` for
+    /// none, or for `--format` alone).
+    #[arg(skip)]
+    pub add_formats: Vec<Option<String>>,
+
+    /// Verbose: say on standard error what is opened and mounted, and what a commit writes.
+    #[arg(short = 'v', long = "verbose")]
+    pub verbose: bool,
+
     /// Mount DEV at MOUNTPOINT (default /) with OPTIONS; repeatable. Without -m the first
     /// image's filesystem is mounted at /.
     #[arg(short = 'm', long = "mount", value_name = "DEV[:MOUNTPOINT[:OPTIONS]]")]
@@ -68,7 +93,30 @@ pub fn parse() -> Result<Cli, clap::Error> {
         .after_help(short)
         .after_long_help(long)
         .try_get_matches()?;
-    Cli::from_arg_matches(&matches)
+    let mut cli = Cli::from_arg_matches(&matches)?;
+    cli.add_formats = formats_of_adds(&matches);
+    Ok(cli)
+}
+
+/// For each `-a`, the value of the last `--format` before it, as guestfish applies it.
+fn formats_of_adds(matches: &clap::ArgMatches) -> Vec<Option<String>> {
+    let formats: Vec<(usize, &String)> = match (
+        matches.indices_of("format"),
+        matches.get_many::<String>("format"),
+    ) {
+        (Some(at), Some(values)) => at.zip(values).collect(),
+        _ => Vec::new(),
+    };
+    let adds = matches.indices_of("add").into_iter().flatten();
+    adds.map(|add| {
+        formats
+            .iter()
+            .rev()
+            .find(|(at, _)| *at < add)
+            .map(|(_, f)| f.to_string())
+            .filter(|f| f != "auto")
+    })
+    .collect()
 }
 
 /// Runs `--man-page` or `--complete`, which only print: their exit status, or `None` for a

@@ -1,7 +1,9 @@
 //! Runs parsed lines against the session: isofish commands with their output on stdout or piped
-//! into a host command, and `!` host commands; reports errors (`[FILE:LINE: ]isofish: error: …`)
-//! and says whether the run may go on. A closed stdout ends the run quietly; a host command
-//! that stops reading its pipe early is not an error.
+//! into a host command, `!` host commands, and `<!` host commands whose output is run as
+//! commands; reports errors (`[FILE:LINE: ]isofish: error: …`) and says whether the run may go
+//! on. A closed stdout ends the run quietly; a host command that stops reading its pipe early
+//! is not an error. A line during which Ctrl-C was pressed ends as interrupted
+//! ([`crate::cancel`]), whatever it returned.
 
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::os::fd::{AsFd, BorrowedFd};
@@ -32,7 +34,14 @@ pub struct Shell {
     pub session: Session,
     /// `-x`: echo each command to stderr before running it.
     pub echo: bool,
+    /// The interactive shell: an interrupted line says only `interrupted`.
+    pub interactive: bool,
 }
+
+/// The error of a `<!` line whose generated command failed: already reported.
+#[derive(Debug, thiserror::Error)]
+#[error("a command of the host command's output failed")]
+struct Reported;
 
 /// Prints an error to stderr, after `place` (`FILE:LINE`) when there is one.
 pub fn report(place: Option<&str>, e: &anyhow::Error) {
@@ -68,9 +77,25 @@ impl Shell {
         if self.echo {
             let _ = writeln!(io::stderr(), "{}", line.text);
         }
-        match self.execute(&line.action) {
+        let result = self.execute(&line.action, place);
+        // A `<!` line whose command failed has said all there is to say.
+        let reported = result.as_ref().is_err_and(|e| e.is::<Reported>());
+        if crate::cancel::requested() {
+            if reported {
+                return Err(Failed);
+            }
+            let _ = match (self.interactive, place) {
+                (true, _) => writeln!(io::stderr(), "interrupted"),
+                (false, Some(p)) => writeln!(io::stderr(), "{p}: isofish: interrupted"),
+                (false, None) => writeln!(io::stderr(), "isofish: interrupted"),
+            };
+            return Err(Failed);
+        }
+        match result {
             Ok(flow) => Ok(flow),
             Err(e) if e.downcast_ref::<Quit>().is_some() => Ok(Flow::Quit),
+            Err(_) if reported && !line.ignore_errors => Err(Failed),
+            Err(_) if reported => Ok(Flow::Continue),
             Err(e) => {
                 report(place, &e);
                 if line.ignore_errors {
@@ -82,7 +107,7 @@ impl Shell {
         }
     }
 
-    fn execute(&mut self, action: &Action) -> anyhow::Result<Flow> {
+    fn execute(&mut self, action: &Action, place: Option<&str>) -> anyhow::Result<Flow> {
         match action {
             Action::Host(cmd) => {
                 let status = host_shell(cmd)
@@ -90,6 +115,7 @@ impl Shell {
                     .with_context(|| format!("!{cmd}"))?;
                 check(cmd, status)
             }
+            Action::HostCommands(cmd) => self.host_commands(cmd, place),
             Action::Command { words, pipe: None } => {
                 let stdout = io::stdout();
                 let tty = stdout.is_terminal();
@@ -121,6 +147,31 @@ impl Shell {
                 check(cmd, status)
             }
         }
+    }
+
+    /// `<! cmd`: runs `cmd` with the host shell (its standard error the shell's), then each line
+    /// of its output as a line of a script; the first error stops them.
+    fn host_commands(&mut self, cmd: &str, place: Option<&str>) -> anyhow::Result<Flow> {
+        let output = host_shell(cmd)
+            .stdin(Stdio::inherit())
+            .stderr(Stdio::inherit())
+            .output()
+            .with_context(|| format!("<! {cmd}"))?;
+        if check(cmd, output.status)? == Flow::Quit {
+            return Ok(Flow::Quit);
+        }
+        let text = String::from_utf8(output.stdout)
+            .map_err(|_| anyhow::anyhow!("<! {cmd}: the output is not valid UTF-8"))?;
+        for text in text.lines() {
+            let line = Line::parse(text).with_context(|| format!("<! {cmd}: {text}"))?;
+            let Some(line) = line else { continue };
+            match self.run(&line, place) {
+                Ok(Flow::Continue) => {}
+                Ok(Flow::Quit) => return Ok(Flow::Quit),
+                Err(Failed) => return Err(Reported.into()),
+            }
+        }
+        Ok(Flow::Continue)
     }
 
     /// Runs an isofish command with its output to `out` (a buffer in front of `fd`), flushed

@@ -1,7 +1,8 @@
 //! One command line of a script or of the interactive shell, parsed into what to run: the words
 //! of an isofish command (split with shell quoting by `shlex`), an optional host command to pipe
-//! its output into (`cmd ARGS | host-cmd`), or a host command to run (`!cmd`); a leading `-`
-//! asks to go on after an error. `#` at the start of a word, outside quotes, starts a comment.
+//! its output into (`cmd ARGS | host-cmd`), a host command to run (`!cmd`), or one whose output
+//! is run as isofish commands (`<! cmd`, guestfish's); a leading `-` asks to go on after an
+//! error. `#` at the start of a word, outside quotes, starts a comment.
 
 use std::ops::Range;
 
@@ -12,6 +13,8 @@ use anyhow::bail;
 pub enum Action {
     /// `!cmd`: run `cmd` with the host shell.
     Host(String),
+    /// `<! cmd`: run `cmd` with the host shell, then each line of its output as a command.
+    HostCommands(String),
     /// An isofish command and its arguments, its output piped into `pipe` when there is one.
     Command {
         words: Vec<String>,
@@ -35,14 +38,17 @@ impl Line {
     pub fn from_words(words: &[String]) -> Option<Line> {
         let (first, rest) = words.split_first()?;
         let (ignore_errors, name) = strip_ignore(first);
-        let action = match name.strip_prefix('!') {
-            Some(host) => Action::Host(
-                std::iter::once(host)
-                    .chain(rest.iter().map(String::as_str))
-                    .collect::<Vec<_>>()
-                    .join(" "),
-            ),
-            None => Action::Command {
+        let host = |first: &str| {
+            std::iter::once(first)
+                .chain(rest.iter().map(String::as_str))
+                .filter(|w| !w.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let action = match (name.strip_prefix("<!"), name.strip_prefix('!')) {
+            (Some(cmd), _) => Action::HostCommands(host(cmd)),
+            (None, Some(cmd)) => Action::Host(host(cmd)),
+            (None, None) => Action::Command {
                 words: std::iter::once(name.to_string())
                     .chain(rest.iter().cloned())
                     .collect(),
@@ -61,14 +67,20 @@ impl Line {
     pub fn parse(line: &str) -> anyhow::Result<Option<Line>> {
         let text = line.trim();
         let (ignore_errors, body) = strip_ignore(text);
-        if let Some(host) = body.strip_prefix('!') {
-            if host.trim().is_empty() {
-                bail!("'!' needs a host command");
+        let host: Option<(&str, &str, MakeAction)> =
+            match (body.strip_prefix("<!"), body.strip_prefix('!')) {
+                (Some(cmd), _) => Some(("<!", cmd.trim(), Action::HostCommands)),
+                (None, Some(cmd)) => Some(("!", cmd, Action::Host)),
+                (None, None) => None,
+            };
+        if let Some((escape, cmd, action)) = host {
+            if cmd.trim().is_empty() {
+                bail!("'{escape}' needs a host command");
             }
             return Ok(Some(Line {
                 text: text.to_string(),
                 ignore_errors,
-                action: Action::Host(host.to_string()),
+                action: action(cmd.to_string()),
             }));
         }
         let scan = scan(body);
@@ -103,6 +115,9 @@ impl Line {
         }))
     }
 }
+
+/// Makes a host escape's action of its command.
+type MakeAction = fn(String) -> Action;
 
 /// Splits a leading `-` (ignore errors) off a command word; a lone `-` is kept as it is.
 fn strip_ignore(s: &str) -> (bool, &str) {
@@ -213,7 +228,7 @@ mod tests {
         let l = Line::parse(line).unwrap().unwrap();
         match l.action {
             Action::Command { words, pipe } => (words, pipe, l.ignore_errors),
-            Action::Host(h) => panic!("host {h}"),
+            Action::Host(h) | Action::HostCommands(h) => panic!("host {h}"),
         }
     }
 
@@ -239,6 +254,12 @@ mod tests {
         assert!(Line::parse("ls |").is_err());
         assert!(Line::parse("| wc").is_err());
         assert!(Line::parse("!").is_err());
+        let source = Line::parse("<! echo ls /").unwrap().unwrap();
+        assert_eq!(source.action, Action::HostCommands("echo ls /".into()));
+        assert!(Line::parse("<!  ").is_err());
+        let words = ["<!".to_string(), "echo".into(), "ls".into()];
+        let argv = Line::from_words(&words).unwrap();
+        assert_eq!(argv.action, Action::HostCommands("echo ls".into()));
     }
 
     #[test]

@@ -13,10 +13,11 @@ mod repl;
 mod script;
 
 use std::fs::File;
-use std::io::{self, BufReader, IsTerminal};
+use std::io::{self, BufReader, IsTerminal, Write};
 
 use anyhow::{bail, Context};
 
+use crate::cancel;
 use crate::fs::probe::{self, Content};
 use crate::fs::MountOptions;
 use crate::session::Session;
@@ -26,7 +27,7 @@ use line::Line;
 
 /// Runs isofish with the process's arguments; returns the exit status: 0, or 1 after an error
 /// (a bad flag included) or when a reader left an entry out of a listing
-/// ([`crate::fs::left_out`]).
+/// ([`crate::fs::left_out`]), or 130 when Ctrl-C stopped a script or one-liner.
 pub fn main() -> i32 {
     let cli = match cli::parse() {
         Ok(cli) => cli,
@@ -40,7 +41,12 @@ pub fn main() -> i32 {
     }
     match run(cli) {
         Ok(Ok(_)) => i32::from(crate::fs::left_out::any()),
+        Ok(Err(Failed)) if cancel::requested() => cancel::EXIT_STATUS,
         Ok(Err(Failed)) => 1,
+        Err(_) if cancel::requested() => {
+            let _ = writeln!(io::stderr(), "isofish: interrupted");
+            cancel::EXIT_STATUS
+        }
         Err(e) => {
             report(None, &e);
             1
@@ -51,8 +57,11 @@ pub fn main() -> i32 {
 /// Opens the drives and mounts the `-m` list (or the first drive at `/`).
 fn setup(cli: &Cli) -> anyhow::Result<Session> {
     let mut session = Session::new(cli.ro);
-    for image in &cli.add {
-        session.add_drive(image)?;
+    for (i, image) in cli.add.iter().enumerate() {
+        let device = session.add_drive(image)?;
+        if let Some(Some(format)) = cli.add_formats.get(i) {
+            crate::verbose::say(|| format!("{device}: --format={format} (read as it is)"));
+        }
     }
     // Without -m the first drive's filesystem goes on `/`; a partitioned disk with no
     // filesystem of its own is left for `mount /dev/sdaN` (guestfish mounts nothing itself).
@@ -93,9 +102,18 @@ fn run(cli: Cli) -> anyhow::Result<Result<Flow, Failed>> {
     if cli.file.is_some() && !cli.commands.is_empty() {
         bail!("-f SCRIPT and commands on the command line cannot be combined");
     }
+    if cli.verbose {
+        crate::verbose::enable();
+    }
+    // The interactive shell and the browser pane read Ctrl-C as a key between commands; a
+    // second Ctrl-C ends only a script or a one-liner at once.
+    let interactive =
+        cli.file.is_none() && cli.commands.is_empty() && (cli.tui || io::stdin().is_terminal());
+    cancel::install(!interactive).context("cannot catch Ctrl-C")?;
     let mut shell = Shell {
         session: setup(&cli)?,
         echo: cli.echo,
+        interactive,
     };
     let ran = match cli.file.as_deref() {
         Some("-") => script::run(&mut shell, io::stdin().lock(), script::STDIN),

@@ -2,6 +2,13 @@
 //! hints), errors shown without ending the session, `quit`, `exit` or end of input to leave
 //! (asking first what to do with staged changes),
 //! and the history kept in `$XDG_STATE_HOME/isofish/history` (`~/.local/state/isofish/history`).
+//!
+//! Lines typed ahead while a command runs, or several sent at once, run in order as if typed
+//! one by one (rustyline keeps what it read past a line for the next prompt). A bracketed
+//! paste of several lines lands in the line being edited, all of it shown: Enter runs each of
+//! its lines as its own command, in order, as if typed (Ctrl-C at the prompt drops the paste;
+//! during one of its commands, the lines after it). Ctrl-C during a command stops it ([`crate::cancel`]): `interrupted`, and the prompt
+//! again, the mounts and staged changes as they were.
 
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
@@ -53,6 +60,9 @@ pub fn run(shell: Shell) -> anyhow::Result<()> {
         .write_all(BANNER.as_bytes())
         .and_then(|()| stdout.flush());
     loop {
+        // At the prompt: a Ctrl-C from here on is for the lines about to be read (at the
+        // prompt itself it is a key, not a signal).
+        crate::cancel::reset();
         let text = match editor.readline(PROMPT) {
             Ok(text) => text,
             Err(ReadlineError::Interrupted) => continue,
@@ -60,10 +70,25 @@ pub fn run(shell: Shell) -> anyhow::Result<()> {
             Err(ReadlineError::Eof) => continue,
             Err(e) => return Err(e.into()),
         };
-        if !text.trim().is_empty() {
-            let _ = editor.add_history_entry(text.as_str());
+        if run_lines(&mut editor, &text)? {
+            break;
         }
-        let line = match Line::parse(&text) {
+    }
+    if let Some(path) = &history {
+        save_history(&mut editor, path);
+    }
+    Ok(())
+}
+
+/// Runs each line of `text` (one typed line, or the lines of a paste) as its own command, in
+/// order, each in the history, as if typed one by one: an error does not stop the next line,
+/// Ctrl-C drops the rest. Returns true when the shell is to end.
+fn run_lines(editor: &mut Editor<ReplHelper, FileHistory>, text: &str) -> anyhow::Result<bool> {
+    for text in text.lines() {
+        if !text.trim().is_empty() {
+            let _ = editor.add_history_entry(text);
+        }
+        let line = match Line::parse(text) {
             Ok(Some(line)) => line,
             Ok(None) => continue,
             Err(e) => {
@@ -72,14 +97,14 @@ pub fn run(shell: Shell) -> anyhow::Result<()> {
             }
         };
         let shell = &mut editor.helper_mut().expect("the helper is set").shell;
-        if shell.run(&line, None) == Ok(Flow::Quit) && may_leave(&mut editor)? {
-            break;
+        match shell.run(&line, None) {
+            Ok(Flow::Quit) if may_leave(editor)? => return Ok(true),
+            Ok(Flow::Quit) => return Ok(false),
+            _ if crate::cancel::requested() => return Ok(false),
+            _ => {}
         }
     }
-    if let Some(path) = &history {
-        save_history(&mut editor, path);
-    }
-    Ok(())
+    Ok(false)
 }
 
 /// The question asked when leaving with staged changes.

@@ -193,6 +193,7 @@ pub fn walk_warning(
     }];
     let mut rel: Vec<u8> = Vec::with_capacity(256);
     loop {
+        crate::cancel::check()?;
         let depth = stack.len();
         let Some(level) = stack.last_mut() else {
             break;

@@ -66,6 +66,7 @@ mod nested_util;
 mod shell;
 mod shell_habits;
 mod shell_meta;
+mod shell_repl;
 mod squashfs_mutation;
 mod tui;
 mod tui_pty;

@@ -20,30 +20,16 @@ Scenario `stderr` (run with `--tui -a IMAGE`): runs `:copy-out /nope /notes.txt 
 reports `/nope` on stderr and copies the rest, and checks that the report shows in the status
 line, is not written raw over the pane, and reaches the terminal once the pane is left.
 """
-import fcntl
 import os
-import pty
-import select
-import struct
-import subprocess
 import sys
 import termios
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from pty_spawn import read, spawn  # noqa: E402
+
 scenario, binary, *args = sys.argv[1:]
-master, slave = pty.openpty()
-fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
-before = termios.tcgetattr(slave)
-env = dict(os.environ, TERM="xterm-256color")
-proc = subprocess.Popen(
-    [binary, *args],
-    stdin=slave,
-    stdout=slave,
-    stderr=slave,
-    env=env,
-    start_new_session=True,
-    preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),
-)
+master, slave, before, proc = spawn([binary, *args], {})
 out = b""
 ROWS, COLS = 24, 80
 screen = [[" "] * COLS for _ in range(ROWS)]
@@ -112,14 +98,9 @@ def fail(why):
 
 def pump(seconds):
     global out
-    r, _, _ = select.select([master], [], [], seconds)
-    if r:
-        try:
-            data = os.read(master, 65536)
-        except OSError:
-            return
-        out += data
-        feed(data)
+    data = read(master, seconds)
+    out += data
+    feed(data)
 
 
 def wait_for(text, timeout=20):
