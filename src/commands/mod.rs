@@ -19,6 +19,7 @@ pub mod extract;
 pub mod format;
 pub mod grep;
 pub mod inspect;
+pub mod inspect_os;
 pub mod r#loop;
 pub mod magic;
 pub mod mount;
@@ -354,6 +355,7 @@ pub fn all() -> &'static [Command] {
             grep::COMMANDS,
             shell_cmds::COMMANDS,
             inspect::COMMANDS,
+            inspect_os::COMMANDS,
             download::COMMANDS,
             copy_out::COMMANDS,
             tar_out::COMMANDS,
