@@ -1,7 +1,6 @@
 //! `inspect`: what a disc is and how it boots, on one screen, from [`crate::inspect`]'s
 //! [`Report`]: one `Label : value` line per fact, as `boot-info` prints.
 
-
 use anyhow::bail;
 
 use super::boot::report::system_kind;
@@ -80,8 +79,8 @@ pub fn render(r: &Report, all: bool) -> Vec<String> {
         line(&mut out, "Architecture", words.join(", "));
     }
     boot_lines(r, &mut out);
-    for m in &r.boot.menus {
-        menu_lines(m, all, &mut out);
+    for (i, m) in r.boot.menus.iter().enumerate() {
+        menu_lines(m, &r.boot.menus[..i], all, &mut out);
     }
     if let Some(live) = &r.live {
         let kind = live.kind.as_deref().unwrap_or("unknown");
@@ -145,24 +144,36 @@ fn path_words(p: &BootPath) -> String {
     }
     match &p.config {
         Some(c) => words.push(format!("reads {c}")),
-        None if p.loader != "unknown" => words.push("no config found".into()),
+        None if ["isolinux", "GRUB", "systemd-boot"].contains(&p.loader.as_str()) => {
+            words.push("no config found".into())
+        }
         None => {}
     }
     words.join(", ")
 }
 
-fn menu_lines(m: &Menu, all: bool, out: &mut Vec<String>) {
+/// The lines of menu `m`; `earlier` are the menus shown before it.
+fn menu_lines(m: &Menu, earlier: &[Menu], all: bool, out: &mut Vec<String>) {
     let n = m.entries.len() + m.more;
-    let mut head = format!(
-        "{} ({}, {n} entr{})",
-        m.config,
-        m.syntax.name(),
-        if n == 1 { "y" } else { "ies" }
-    );
+    let mut words = vec![
+        m.syntax.name().to_string(),
+        format!("{n} entr{}", if n == 1 { "y" } else { "ies" }),
+    ];
     if !m.included.is_empty() {
-        head.push_str(&format!(", with {}", m.included.join(" ")));
+        words.push(format!("with {}", m.included.join(" ")));
     }
-    line(out, "Menu", head);
+    // A config that goes on in another boot path's (GRUB on an EFI image going on in the
+    // ISO's grub.cfg) lists its entries once.
+    let same = earlier
+        .iter()
+        .find(|e| !m.entries.is_empty() && e.entries == m.entries);
+    if let Some(e) = same {
+        words.push(format!("the entries of {}", e.config));
+    }
+    line(out, "Menu", format!("{} ({})", m.config, words.join(", ")));
+    if same.is_some() {
+        return;
+    }
     let shown = if all { m.entries.len() } else { SHOWN_ENTRIES };
     for e in m.entries.iter().take(shown) {
         let mut words = vec![format!("{:?}", e.title)];
@@ -180,7 +191,11 @@ fn menu_lines(m: &Menu, all: bool, out: &mut Vec<String>) {
     let hidden = m.entries.len().saturating_sub(shown) + m.more;
     if hidden > 0 {
         let how = if m.more > 0 {
-            format!(" ({} past the {} read)", m.more, crate::inspect::menu::MAX_ENTRIES)
+            format!(
+                " ({} past the {} read)",
+                m.more,
+                crate::inspect::menu::MAX_ENTRIES
+            )
         } else {
             " (inspect --all shows them)".into()
         };

@@ -37,8 +37,12 @@ const GRUB_CONFIGS: &[&str] = &[
     "/EFI/BOOT/grub.cfg",
 ];
 
-/// Where a GRUB config lies inside an EFI image.
+/// Where a GRUB config lies inside an EFI image, besides `/EFI/*/grub.cfg` (Debian's
+/// `/EFI/debian/grub.cfg`).
 const EFI_GRUB_CONFIGS: &[&str] = &["/EFI/BOOT/grub.cfg", "/boot/grub/grub.cfg"];
+
+/// The most directories of an EFI image's `/EFI` looked into.
+const MAX_EFI_DIRS: usize = 64;
 
 /// One way the disc boots.
 #[derive(Clone, Debug)]
@@ -137,7 +141,12 @@ fn bios_path(boot: &mut Boot, iso: &Tree, source: &Arc<dyn Source>, image: &Imag
     };
     let name = file
         .as_deref()
-        .map(|f| f.rsplit('/').next().unwrap_or_default().to_ascii_lowercase())
+        .map(|f| {
+            f.rsplit('/')
+                .next()
+                .unwrap_or_default()
+                .to_ascii_lowercase()
+        })
         .unwrap_or_default();
     let bytes = sniff(source, image, SNIFF);
     let mut p = BootPath {
@@ -150,11 +159,19 @@ fn bios_path(boot: &mut Boot, iso: &Tree, source: &Arc<dyn Source>, image: &Imag
     };
     if name == "isolinux.bin" || contains(&bytes, b"ISOLINUX") {
         p.loader = "isolinux".into();
-        let own = file
-            .as_deref()
-            .map(|f| format!("{}/isolinux.cfg", parent(f).trim_end_matches('/')));
-        let candidates = own.iter().map(String::as_str).chain(ISOLINUX_CONFIGS.iter().copied());
-        let found = candidates.into_iter().find(|c| iso.has_file(c)).map(str::to_string);
+        let dir = file.as_deref().map(|f| parent(f).trim_end_matches('/'));
+        let own: Vec<String> = dir
+            .into_iter()
+            .flat_map(|d| [format!("{d}/isolinux.cfg"), format!("{d}/syslinux.cfg")])
+            .collect();
+        let candidates = own
+            .iter()
+            .map(String::as_str)
+            .chain(ISOLINUX_CONFIGS.iter().copied());
+        let found = candidates
+            .into_iter()
+            .find(|c| iso.has_file(c))
+            .map(str::to_string);
         p.config = found.and_then(|c| boot.menu(&[iso], &c, Syntax::Syslinux));
     } else if name.contains("grub") || name == "eltorito.img" || contains(&bytes, b"GRUB") {
         p.loader = "GRUB".into();
@@ -210,11 +227,21 @@ fn efi_path(
     let (bytes, prefix): (Option<Arc<dyn Source>>, String) = match &image.location {
         Location::File(f) => (iso.source(&f.path), format!("{}:", f.path)),
         Location::Partition(part) => (
-            Some(range(source, part.start, part.len, &format!("partition {}", part.number))),
+            Some(range(
+                source,
+                part.start,
+                part.len,
+                &format!("partition {}", part.number),
+            )),
             format!("partition {}:", part.number),
         ),
         Location::Hidden => (
-            Some(range(source, image.start(), image.load_bytes(), &format!("boot image {n}"))),
+            Some(range(
+                source,
+                image.start(),
+                image.load_bytes(),
+                &format!("boot image {n}"),
+            )),
             format!("boot image {n}:"),
         ),
     };
@@ -228,24 +255,33 @@ fn efi_path(
     };
     p.image = format!("{} ({})", p.image, efi.fs.type_name());
     let mut grub_inside = false;
-    for (name, kind) in efi.list("/EFI/BOOT", 64) {
+    let boot_dir = efi
+        .spelled("/EFI/BOOT")
+        .unwrap_or_else(|| "/EFI/BOOT".into());
+    for (name, kind) in efi.list(&boot_dir, 64) {
         let lower = name.to_ascii_lowercase();
         if kind != FileKind::File || !lower.ends_with(".efi") {
             continue;
         }
-        let path = efi.show(&format!("/EFI/BOOT/{name}"));
+        let path = format!("{boot_dir}/{name}");
         if let Some(arch) = efi_arch(&name) {
-            boot.arches.push((arch.to_string(), path.clone()));
-            let head = efi.read(&format!("/EFI/BOOT/{name}"), SNIFF_EFI);
+            boot.arches.push((arch.to_string(), efi.show(&path)));
+            let head = efi.read(&path, SNIFF_EFI);
             grub_inside |= head.is_some_and(|h| contains(&h.bytes, b"GRUB"));
         }
         grub_inside |= lower.starts_with("grub");
-        p.programs.push(path);
+        p.programs.push(efi.show(&path));
     }
     let trees = [&efi, iso];
-    if let Some(config) = EFI_GRUB_CONFIGS.iter().find(|c| efi.has_file(c)) {
+    let vendors = efi.list("/EFI", MAX_EFI_DIRS).into_iter();
+    let vendors = vendors.filter(|(_, k)| *k == FileKind::Dir);
+    let mut configs = EFI_GRUB_CONFIGS
+        .iter()
+        .map(|c| c.to_string())
+        .chain(vendors.map(|(d, _)| format!("/EFI/{d}/grub.cfg")));
+    if let Some(config) = configs.find(|c| efi.has_file(c)) {
         p.loader = "GRUB".into();
-        p.config = boot.menu(&trees, config, Syntax::Grub);
+        p.config = boot.menu(&trees, &config, Syntax::Grub);
     } else if efi.dir("/loader/entries").is_some() || iso.dir("/loader/entries").is_some() {
         p.loader = "systemd-boot".into();
         p.config = boot.loader_menu(&efi).or_else(|| boot.loader_menu(iso));

@@ -26,7 +26,7 @@ pub fn parse(text: &str) -> Vec<Item> {
         let opens = words.last().is_some_and(|w| w == "{");
         match first {
             "menuentry" | "submenu" if opens => {
-                let title = words.get(1).cloned().unwrap_or_default();
+                let title = title(&words[1..]);
                 let titles: Vec<&str> = frames
                     .iter()
                     .filter_map(|f| match f {
@@ -95,6 +95,22 @@ pub fn parse(text: &str) -> Vec<Item> {
         }
     }
     items
+}
+
+/// The title of a `menuentry` or `submenu` from the words after it: the first that is not an
+/// option (`--class X`, `--hotkey=g`, `--unrestricted`).
+fn title(words: &[String]) -> String {
+    let mut rest = words.iter();
+    while let Some(w) = rest.next() {
+        match w.as_str() {
+            "--class" | "--users" | "--hotkey" | "--id" => {
+                rest.next();
+            }
+            w if w.starts_with("--") => {}
+            w => return w.to_string(),
+        }
+    }
+    String::new()
 }
 
 /// `path` with `$prefix` / `${prefix}` replaced and a leading `($root)`-style device removed.
@@ -176,7 +192,7 @@ mod tests {
 
     #[test]
     fn entries_submenus_and_includes() {
-        let cfg = "set prefix=($root)/boot/grub\nsource $prefix/extra.cfg\nmenuentry 'Live' --class os {\n  if true; then\n    linux /casper/vmlinuz quiet splash ---\n  fi\n  initrd /casper/initrd /x.img\n}\nsubmenu 'More' {\n  menuentry 'Safe' {\n    linuxefi /k nomodeset\n  }\n}\nfunction f { echo }\nconfigfile /boot/grub/loopback.cfg\n";
+        let cfg = "set prefix=($root)/boot/grub\nsource $prefix/extra.cfg\nmenuentry --hotkey=l --class os 'Live' --id x {\n  if true; then\n    linux /casper/vmlinuz quiet splash ---\n  fi\n  initrd /casper/initrd /x.img\n}\nsubmenu 'More' {\n  menuentry 'Safe' {\n    linuxefi /k nomodeset\n  }\n}\nfunction f { echo }\nconfigfile /boot/grub/loopback.cfg\n";
         let items = parse(cfg);
         assert!(matches!(&items[0], Item::Include(p) if p == "/boot/grub/extra.cfg"));
         let Item::Entry(e) = &items[1] else {
@@ -189,7 +205,10 @@ mod tests {
         let Item::Entry(e) = &items[2] else {
             panic!("an entry")
         };
-        assert_eq!((e.title.as_str(), e.args.as_str()), ("More > Safe", "nomodeset"));
+        assert_eq!(
+            (e.title.as_str(), e.args.as_str()),
+            ("More > Safe", "nomodeset")
+        );
         assert!(matches!(&items[3], Item::Include(p) if p == "/boot/grub/loopback.cfg"));
         assert_eq!(items.len(), 4);
     }

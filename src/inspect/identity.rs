@@ -28,7 +28,8 @@ pub struct Identity {
     pub facts: Vec<Fact>,
     /// Architectures as the files name them (`amd64`, `x86_64`), in the order found.
     pub arches: Vec<(String, String)>,
-    /// Installer initrds and images `.treeinfo` names (`images/pxeboot/initrd.img`).
+    /// Installer initrds and the installer image `.treeinfo` names
+    /// (`images/pxeboot/initrd.img`, `images/install.img`).
     pub treeinfo_images: Vec<String>,
 }
 
@@ -126,7 +127,7 @@ fn treeinfo(tree: &Tree, text: &str, id: &mut Identity) {
         id.arch(tree, "/.treeinfo", &arch);
     }
     for (section, key, value) in ini_entries(text) {
-        let wanted = (section.starts_with("images-") && (key == "initrd" || key == "kernel"))
+        let wanted = (section.starts_with("images-") && key == "initrd")
             || (section == "stage2" && key == "mainimage");
         if wanted && !id.treeinfo_images.contains(&value) {
             id.treeinfo_images.push(value);
@@ -195,7 +196,10 @@ mod tests {
     #[test]
     fn ini_sections_and_keys() {
         let text = "[general]\nfamily = Fedora\n[Release]\nName=Fedora\nversion = 40\n";
-        assert_eq!(ini_value(text, "release", "name").as_deref(), Some("Fedora"));
+        assert_eq!(
+            ini_value(text, "release", "name").as_deref(),
+            Some("Fedora")
+        );
         assert_eq!(ini_value(text, "general", "version"), None);
     }
 

@@ -54,9 +54,7 @@ pub fn read(iso: &Tree, menus: &[Menu], listed: &[String]) -> Vec<Initrd> {
         .into_iter()
         .filter_map(|path| {
             let (_, meta) = iso.file(&path)?;
-            let kind = iso
-                .source(&path)
-                .and_then(|s| fs::probe::describe(&s).ok());
+            let kind = iso.source(&path).and_then(|s| fs::probe::describe(&s).ok());
             let entries = menus
                 .iter()
                 .flat_map(|m| &m.entries)

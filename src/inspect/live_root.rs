@@ -107,9 +107,7 @@ pub fn read(iso: &Tree) -> Option<LiveRoot> {
 
 /// The root filesystem in the image `source`: the image's own, or the one it wraps (with its
 /// path).
-fn open(
-    source: Arc<dyn crate::source::Source>,
-) -> Result<(Arc<dyn FileSystem>, Option<String>)> {
+fn open(source: Arc<dyn crate::source::Source>) -> Result<(Arc<dyn FileSystem>, Option<String>)> {
     let outer = fs::open(source, &MountOptions::default())?;
     let tree = Tree::new(outer.clone(), "");
     for inner in INNER {
@@ -142,7 +140,11 @@ pub fn mount(session: &mut Session) -> Result<Option<String>> {
         let is_file = session
             .resolve(&inside)
             .is_ok_and(|n| n.kind() == FileKind::File);
-        if is_file && session.mount_loop(&inside, "/live", None, MountOptions::default()).is_ok() {
+        if is_file
+            && session
+                .mount_loop(&inside, "/live", None, MountOptions::default())
+                .is_ok()
+        {
             break;
         }
     }

@@ -16,7 +16,9 @@ pub fn parse(name: &str, text: &str) -> Entry {
         match key {
             "title" => e.title = value.to_string(),
             "linux" | "efi" => e.kernel = Some(value.to_string()),
-            "initrd" => e.initrds.extend(value.split_whitespace().map(str::to_string)),
+            "initrd" => e
+                .initrds
+                .extend(value.split_whitespace().map(str::to_string)),
             "options" => options.push(value),
             _ => {}
         }

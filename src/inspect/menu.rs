@@ -130,8 +130,10 @@ fn follow(
         return;
     }
     if seen.len() > MAX_FILES {
-        menu.notes
-            .push(format!("{}: not read, over {MAX_FILES} files", tree.show(path)));
+        menu.notes.push(format!(
+            "{}: not read, over {MAX_FILES} files",
+            tree.show(path)
+        ));
         return;
     }
     let Some(file) = tree.read(path, CONFIG_LIMIT) else {
@@ -164,7 +166,13 @@ fn follow(
                     _ => "/",
                 };
                 let target = join(base, &inc);
-                let order = std::iter::once(at).chain((0..trees.len()).filter(|&i| i != at));
+                // GRUB on an EFI image has set its root to the ISO (`search`) before it goes
+                // on in a config: the other trees first. Syslinux stays where it is.
+                let others = (0..trees.len()).filter(|&i| i != at);
+                let order: Vec<usize> = match menu.syntax {
+                    Syntax::Grub => others.chain([at]).collect(),
+                    _ => std::iter::once(at).chain(others).collect(),
+                };
                 match order.into_iter().find(|&i| trees[i].has_file(&target)) {
                     Some(i) => follow(trees, i, &target, menu, seen),
                     None => menu.notes.push(format!(
@@ -184,10 +192,17 @@ pub fn read_loader(tree: &Tree) -> Option<Menu> {
     tree.dir(DIR)?;
     let mut menu = Menu::empty(tree.show(DIR), Syntax::SystemdBoot);
     let names = tree.list(DIR, MAX_FILES + 1);
-    for (i, (name, _)) in names.iter().filter(|(n, _)| n.ends_with(".conf")).enumerate() {
+    for (i, (name, _)) in names
+        .iter()
+        .filter(|(n, _)| n.ends_with(".conf"))
+        .enumerate()
+    {
         let path = format!("{DIR}/{name}");
         if i >= MAX_FILES {
-            menu.notes.push(format!("{}: more than {MAX_FILES} entry files, the rest not read", tree.show(DIR)));
+            menu.notes.push(format!(
+                "{}: more than {MAX_FILES} entry files, the rest not read",
+                tree.show(DIR)
+            ));
             break;
         }
         let Some(file) = tree.read(&path, CONFIG_LIMIT) else {
@@ -195,7 +210,8 @@ pub fn read_loader(tree: &Tree) -> Option<Menu> {
         };
         menu.included.push(tree.show(&path));
         if menu.entries.len() < MAX_ENTRIES {
-            menu.entries.push(super::loader::parse(name, &file.text()).cleaned());
+            menu.entries
+                .push(super::loader::parse(name, &file.text()).cleaned());
         } else {
             menu.more += 1;
         }

@@ -29,12 +29,19 @@ pub fn parse(text: &str) -> Vec<Item> {
                             e.title = arg.replace('^', "");
                         }
                     }
-                    "include" => items.push(Item::Include(split(arg).0.to_string())),
+                    "include" => {
+                        items.extend(current.take().map(Item::Entry));
+                        items.push(Item::Include(split(arg).0.to_string()));
+                    }
                     _ => {}
                 }
             }
             "text" => in_help = split(rest).0.eq_ignore_ascii_case("help"),
-            "include" => items.push(Item::Include(split(rest).0.to_string())),
+            "include" => {
+                // What follows an include belongs to no label before it.
+                items.extend(current.take().map(Item::Entry));
+                items.push(Item::Include(split(rest).0.to_string()));
+            }
             "kernel" | "linux" | "com32" => {
                 if let Some(e) = &mut current {
                     e.kernel = Some(split(rest).0.to_string());

@@ -82,6 +82,20 @@ impl Tree {
             .map(|(ino, _)| ino)
     }
 
+    /// `path` as the filesystem spells it (`/EFI/boot` for `/EFI/BOOT`), when each component
+    /// is there (symlinks not followed).
+    pub fn spelled(&self, path: &str) -> Option<String> {
+        let mut dir = self.fs.root();
+        let mut out = String::new();
+        for name in components(path) {
+            let e = self.entry(dir, name).ok()??;
+            out.push('/');
+            out.push_str(&String::from_utf8_lossy(&e.name));
+            dir = e.ino;
+        }
+        Some(if out.is_empty() { "/".into() } else { out })
+    }
+
     /// The names of the entries of the directory at `path` with their kinds (none when it is
     /// no directory); at most `max` of them.
     pub fn list(&self, path: &str, max: usize) -> Vec<(String, FileKind)> {
