@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_isofish_global_optspecs
-    string join \n a/add= ro m/mount= f/file= tui x h/help V/version
+    string join \n a/add= ro m/mount= i/inspector f/file= tui x h/help V/version
 end
 
 function __fish_isofish_needs_command
@@ -28,6 +28,7 @@ complete -c isofish -n "__fish_isofish_needs_command" -s a -l add -d 'Add an ima
 complete -c isofish -n "__fish_isofish_needs_command" -s m -l mount -d 'Mount DEV at MOUNTPOINT (default /) with OPTIONS; repeatable. Without -m the first image\'s filesystem is mounted at /' -r
 complete -c isofish -n "__fish_isofish_needs_command" -s f -l file -d 'Run the commands in SCRIPT (\'-\' for standard input)' -r -F
 complete -c isofish -n "__fish_isofish_needs_command" -l ro -d 'Read-only: no staged changes, no commit'
+complete -c isofish -n "__fish_isofish_needs_command" -s i -l inspector -d 'Inspect the first image: mount it at / and its live root image (casper, LiveOS, arch, live) at /live, when it has one (\'inspect\' tells what the disc is and how it boots)'
 complete -c isofish -n "__fish_isofish_needs_command" -l tui -d 'Start in the browser pane (after running the commands given, if any)'
 complete -c isofish -n "__fish_isofish_needs_command" -s x -d 'Echo each command to standard error before running it'
 complete -c isofish -n "__fish_isofish_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -74,6 +75,7 @@ complete -c isofish -n "__fish_isofish_needs_command" -a "head-n" -d 'Print the 
 complete -c isofish -n "__fish_isofish_needs_command" -a "help" -d 'List the commands, or show one command\'s page.'
 complete -c isofish -n "__fish_isofish_needs_command" -a "hexdump" -d 'Print a file in hexadecimal and ASCII, as `hexdump -C` does.'
 complete -c isofish -n "__fish_isofish_needs_command" -a "info" -d 'Describe the filesystem on a device or in an image file, as `isoinfo -d` does.'
+complete -c isofish -n "__fish_isofish_needs_command" -a "inspect" -d 'Tell what a disc is and how it boots, on one screen: the distribution, the architecture, the boot paths with their menus, the live root and the initrds.'
 complete -c isofish -n "__fish_isofish_needs_command" -a "is-dir" -d 'Print whether a path is a directory.'
 complete -c isofish -n "__fish_isofish_needs_command" -a "is-file" -d 'Print whether a path is a regular file.'
 complete -c isofish -n "__fish_isofish_needs_command" -a "is-symlink" -d 'Print whether a path is a symbolic link.'
@@ -152,6 +154,7 @@ complete -c isofish -n "__fish_isofish_using_subcommand grep" -s E -l extended-r
 complete -c isofish -n "__fish_isofish_using_subcommand grep" -s F -l fixed-strings -d 'fixed strings, not regular expressions'
 complete -c isofish -n "__fish_isofish_using_subcommand grep" -s v -l invert-match -d 'print the lines that do not match'
 complete -c isofish -n "__fish_isofish_using_subcommand grep" -s c -l count -d 'print only how many lines are printed'
+complete -c isofish -n "__fish_isofish_using_subcommand inspect" -l all -d 'every menu entry, not only the first of each menu'
 complete -c isofish -n "__fish_isofish_using_subcommand list-partitions" -s l -l long -d 'each partition\'s table, extent, type and name'
 complete -c isofish -n "__fish_isofish_using_subcommand copy-out" -a "xdev:true" -d 'stay on the filesystem the walk starts on: leave out the mounts below it'
 complete -c isofish -n "__fish_isofish_using_subcommand copy-out" -a "xdev:false" -d 'stay on the filesystem the walk starts on: leave out the mounts below it'

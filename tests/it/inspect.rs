@@ -907,7 +907,7 @@ fn windows_shaped() {
     let wim = size(&dir.path().join("tree/sources/boot.wim"));
     check!(
         lines,
-        one(&lines, "Initrd").starts_with(&format!("/sources/boot.wim ("))
+        one(&lines, "Initrd").starts_with("/sources/boot.wim (")
     );
     check!(
         lines,
