@@ -5,7 +5,8 @@
 
 use std::collections::HashSet;
 
-use super::tree::{clean, join, parent, Tree};
+use super::tree::{clean, parent, Tree};
+use crate::vfs::path::absolute;
 
 /// The most read of one config file.
 pub const CONFIG_LIMIT: usize = 1 << 20;
@@ -165,7 +166,7 @@ fn follow(
                     Syntax::Syslinux => parent(path),
                     _ => "/",
                 };
-                let target = join(base, &inc);
+                let target = absolute(base, &inc);
                 // GRUB on an EFI image has set its root to the ISO (`search`) before it goes
                 // on in a config: the other trees first. Syslinux stays where it is.
                 let others = (0..trees.len()).filter(|&i| i != at);

@@ -224,15 +224,6 @@ pub fn parent(path: &str) -> &str {
     }
 }
 
-/// `path` made absolute against directory `dir` (a path that starts with `/` stays).
-pub fn join(dir: &str, path: &str) -> String {
-    if path.starts_with('/') {
-        path.to_string()
-    } else {
-        format!("{}/{path}", dir.trim_end_matches('/'))
-    }
-}
-
 /// Text from the disc made safe to print on one line: control characters shown as `?`, at
 /// most `max` characters (an ellipsis says when there were more).
 pub fn clean(text: &str, max: usize) -> String {
@@ -253,12 +244,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn paths_join_and_part() {
+    fn parent_of_a_path() {
         assert_eq!(parent("/isolinux/isolinux.cfg"), "/isolinux");
         assert_eq!(parent("/x"), "/");
-        assert_eq!(join("/isolinux", "menu.cfg"), "/isolinux/menu.cfg");
-        assert_eq!(join("/", "menu.cfg"), "/menu.cfg");
-        assert_eq!(join("/isolinux", "/boot/x.cfg"), "/boot/x.cfg");
     }
 
     #[test]

@@ -139,10 +139,23 @@ fn grub_eltorito(out: &Path) {
     );
 }
 
-fn xorriso(args: &[&str]) {
-    let mut all = vec!["-as", "mkisofs", "-quiet"];
-    all.extend_from_slice(args);
-    tool("xorriso", &all, None);
+/// Masters `tree` into `out` with `xorriso -as mkisofs -r -J -V VOLUME OPTIONS` (OPTIONS split
+/// at white space: the scratch paths in them have none).
+fn master(out: &Path, tree: &Path, volume: &str, options: &str) {
+    let mut args = vec![
+        "-as",
+        "mkisofs",
+        "-quiet",
+        "-o",
+        s(out),
+        "-V",
+        volume,
+        "-r",
+        "-J",
+    ];
+    args.extend(options.split_whitespace());
+    args.push(s(tree));
+    tool("xorriso", &args, None);
 }
 
 fn size(p: &Path) -> u64 {
@@ -266,38 +279,7 @@ fn ubuntu(dir: &Path) -> PathBuf {
         ],
     );
     let out = dir.join("ubuntu.iso");
-    xorriso(&[
-        "-o",
-        s(&out),
-        "-V",
-        "Ubuntu 24.04 LTS amd64",
-        "-r",
-        "-J",
-        "--grub2-mbr",
-        "/usr/lib/grub/i386-pc/boot_hybrid.img",
-        "-partition_offset",
-        "16",
-        "--mbr-force-bootable",
-        "-append_partition",
-        "2",
-        "28732ac11ff8d211ba4b00a0c93ec93b",
-        s(&esp),
-        "-appended_part_as_gpt",
-        "-c",
-        "/boot.catalog",
-        "-b",
-        "/boot/grub/i386-pc/eltorito.img",
-        "-no-emul-boot",
-        "-boot-load-size",
-        "4",
-        "-boot-info-table",
-        "--grub2-boot-info",
-        "-eltorito-alt-boot",
-        "-e",
-        "--interval:appended_partition_2:::",
-        "-no-emul-boot",
-        s(&tree),
-    ]);
+    master(&out, &tree, "Ubuntu 24.04 LTS amd64", &format!("--grub2-mbr /usr/lib/grub/i386-pc/boot_hybrid.img -partition_offset 16 --mbr-force-bootable -append_partition 2 28732ac11ff8d211ba4b00a0c93ec93b {} -appended_part_as_gpt -c /boot.catalog -b /boot/grub/i386-pc/eltorito.img -no-emul-boot -boot-load-size 4 -boot-info-table --grub2-boot-info -eltorito-alt-boot -e --interval:appended_partition_2::: -no-emul-boot", s(&esp)));
     out
 }
 
@@ -451,26 +433,7 @@ fn fedora(dir: &Path) -> PathBuf {
         ],
     );
     let out = dir.join("fedora.iso");
-    xorriso(&[
-        "-o",
-        s(&out),
-        "-V",
-        "Fedora-WS-Live-40",
-        "-r",
-        "-J",
-        "-b",
-        "images/eltorito.img",
-        "-no-emul-boot",
-        "-boot-load-size",
-        "4",
-        "-boot-info-table",
-        "--grub2-boot-info",
-        "-eltorito-alt-boot",
-        "-e",
-        "images/efiboot.img",
-        "-no-emul-boot",
-        s(&tree),
-    ]);
+    master(&out, &tree, "Fedora-WS-Live-40", "-b images/eltorito.img -no-emul-boot -boot-load-size 4 -boot-info-table --grub2-boot-info -eltorito-alt-boot -e images/efiboot.img -no-emul-boot");
     out
 }
 
@@ -589,36 +552,7 @@ fn arch(dir: &Path) -> PathBuf {
         ],
     );
     let out = dir.join("arch.iso");
-    xorriso(&[
-        "-o",
-        s(&out),
-        "-V",
-        "ARCH_202405",
-        "-r",
-        "-J",
-        "-isohybrid-mbr",
-        ISOHDPFX,
-        "-partition_offset",
-        "16",
-        "-c",
-        "boot/syslinux/boot.cat",
-        "-b",
-        "boot/syslinux/isolinux.bin",
-        "-no-emul-boot",
-        "-boot-load-size",
-        "4",
-        "-boot-info-table",
-        "-append_partition",
-        "2",
-        "0xef",
-        s(&esp),
-        "-eltorito-alt-boot",
-        "-e",
-        "--interval:appended_partition_2:all::",
-        "-no-emul-boot",
-        "-isohybrid-gpt-basdat",
-        s(&tree),
-    ]);
+    master(&out, &tree, "ARCH_202405", &format!("-isohybrid-mbr {ISOHDPFX} -partition_offset 16 -c boot/syslinux/boot.cat -b boot/syslinux/isolinux.bin -no-emul-boot -boot-load-size 4 -boot-info-table -append_partition 2 0xef {} -eltorito-alt-boot -e --interval:appended_partition_2:all:: -no-emul-boot -isohybrid-gpt-basdat", s(&esp)));
     out
 }
 
@@ -743,30 +677,7 @@ fn debian(dir: &Path) -> PathBuf {
         ],
     );
     let out = dir.join("debian.iso");
-    xorriso(&[
-        "-o",
-        s(&out),
-        "-V",
-        "Debian 12.5.0 amd64 n",
-        "-r",
-        "-J",
-        "-isohybrid-mbr",
-        ISOHDPFX,
-        "-c",
-        "isolinux/boot.cat",
-        "-b",
-        "isolinux/isolinux.bin",
-        "-no-emul-boot",
-        "-boot-load-size",
-        "4",
-        "-boot-info-table",
-        "-eltorito-alt-boot",
-        "-e",
-        "boot/grub/efi.img",
-        "-no-emul-boot",
-        "-isohybrid-gpt-basdat",
-        s(&tree),
-    ]);
+    master(&out, &tree, "Debian 12.5.0 amd64 n", &format!("-isohybrid-mbr {ISOHDPFX} -c isolinux/boot.cat -b isolinux/isolinux.bin -no-emul-boot -boot-load-size 4 -boot-info-table -eltorito-alt-boot -e boot/grub/efi.img -no-emul-boot -isohybrid-gpt-basdat"));
     out
 }
 
@@ -933,20 +844,7 @@ fn huge_binary_and_looping_configs_are_bounded() {
     big.extend((0..3u32 << 20).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8));
     put(&tree, "isolinux/big.cfg", &big);
     let out = dir.path().join("hostile.iso");
-    xorriso(&[
-        "-o",
-        s(&out),
-        "-r",
-        "-c",
-        "isolinux/boot.cat",
-        "-b",
-        "isolinux/isolinux.bin",
-        "-no-emul-boot",
-        "-boot-load-size",
-        "4",
-        "-boot-info-table",
-        s(&tree),
-    ]);
+    master(&out, &tree, "HOSTILE", "-c isolinux/boot.cat -b isolinux/isolinux.bin -no-emul-boot -boot-load-size 4 -boot-info-table");
     let lines = inspect(&out);
     check!(
         lines,
