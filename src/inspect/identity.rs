@@ -1,13 +1,13 @@
 //! What the disc says it is, in the files distributions put there for that: `.disk/info`
 //! (Debian, Ubuntu), `.treeinfo` and `.discinfo` (Fedora, RHEL and their kin), `arch/version`
-//! (Arch Linux), `sources/idwbinfo.txt` (Windows install discs), and `/etc/os-release` (in a
+//! (Arch Linux), Windows' files (read by [`super::windows`]), and `/etc/os-release` (in a
 //! live root, read by [`super::live_root`]). Each file is read with a small bound and only
 //! its first lines are looked at.
 
 use super::tree::{clean, Tree};
 
 /// The most read of one identity file.
-const LIMIT: usize = 64 * 1024;
+pub const LIMIT: usize = 64 * 1024;
 
 /// The longest text shown from one of them.
 const SHOWN: usize = 160;
@@ -34,7 +34,8 @@ pub struct Identity {
 }
 
 impl Identity {
-    fn fact(&mut self, tree: &Tree, path: &str, label: &'static str, text: &str) {
+    /// Adds what `path` of `tree` says, shown as `label`.
+    pub(super) fn fact(&mut self, tree: &Tree, path: &str, label: &'static str, text: &str) {
         let text = clean(text, SHOWN);
         if !text.is_empty() {
             self.facts.push(Fact {
@@ -45,7 +46,8 @@ impl Identity {
         }
     }
 
-    fn arch(&mut self, tree: &Tree, path: &str, arch: &str) {
+    /// Adds the architecture `path` of `tree` names.
+    pub(super) fn arch(&mut self, tree: &Tree, path: &str, arch: &str) {
         let arch = clean(arch, 32);
         if !arch.is_empty() {
             self.arches.push((arch, tree.show(path)));
@@ -82,19 +84,7 @@ pub fn read(tree: &Tree) -> Identity {
     if let Some(version) = first_line("/arch/version") {
         id.fact(tree, "/arch/version", "Arch Linux", &version);
     }
-    if let Some(text) = tree.read("/sources/idwbinfo.txt", LIMIT).map(|b| b.text()) {
-        let get = |key: &str| ini_value(&text, "BUILDINFO", key);
-        let title = get("BuildTitle").or_else(|| get("BuildBranch"));
-        id.fact(
-            tree,
-            "/sources/idwbinfo.txt",
-            "Windows",
-            &format!("build {}", title.unwrap_or_default()),
-        );
-        if let Some(arch) = get("BuildArch") {
-            id.arch(tree, "/sources/idwbinfo.txt", &arch);
-        }
-    }
+    super::windows::read(tree, &mut id);
     id
 }
 

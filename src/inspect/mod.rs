@@ -1,5 +1,5 @@
 //! Inspection: what a disc is and how it boots, read-only, from its own files: the identity
-//! files distributions write ([`identity`]), the boot paths and the loaders' configs
+//! files distributions write ([`identity`], [`windows`]), the boot paths and the loaders' configs
 //! ([`boot_paths`], [`menu`] with [`syslinux`], [`grub`] and [`loader`]), the live root image
 //! and its `os-release` ([`live_root`]), and the initrds ([`initrds`]). Every file is read
 //! through the [`crate::fs::FileSystem`] trait with a bound ([`tree::Tree`]), so a hostile
@@ -15,6 +15,7 @@ pub mod loader;
 pub mod menu;
 pub mod syslinux;
 pub mod tree;
+pub mod windows;
 
 use std::sync::Arc;
 

@@ -763,7 +763,12 @@ fn windows(dir: &Path) -> PathBuf {
     let tree = dir.join("tree");
     put(&tree, "sources/idwbinfo.txt", "[BUILDINFO]\r\nBuildArch=amd64\r\nBuildBranch=ge_release\r\nBuildType=fre\r\nBuildTitle=26100.1.amd64fre.ge_release.240331-1435\r\n");
     put(&tree, "sources/boot.wim", "MSWIM\0\0\0 not really a WIM");
-    put(&tree, "setup.exe", "MZ not really");
+    // setup.exe's version resource: VS_FIXEDFILEINFO after its signature 0xFEEF04BD.
+    let mut setup = b"MZ not really a program".to_vec();
+    for word in [0xfeef_04bd_u32, 0x0001_0000, 10 << 16, (26100 << 16) | 1] {
+        setup.extend(word.to_le_bytes());
+    }
+    put(&tree, "setup.exe", setup);
     put(&tree, "boot/etfsboot.com", vec![0x90u8; 4096]);
     put(&tree, "efi/microsoft/boot/bcd", "regf not really");
     fat(
