@@ -273,12 +273,13 @@ fn efi_path(
         p.programs.push(efi.show(&path));
     }
     let trees = [&efi, iso];
-    let vendors = efi.list("/EFI", MAX_EFI_DIRS).into_iter();
+    let efi_dir = efi.spelled("/EFI").unwrap_or_else(|| "/EFI".into());
+    let vendors = efi.list(&efi_dir, MAX_EFI_DIRS).into_iter();
     let vendors = vendors.filter(|(_, k)| *k == FileKind::Dir);
     let mut configs = EFI_GRUB_CONFIGS
         .iter()
         .map(|c| c.to_string())
-        .chain(vendors.map(|(d, _)| format!("/EFI/{d}/grub.cfg")));
+        .chain(vendors.map(|(d, _)| format!("{efi_dir}/{d}/grub.cfg")));
     if let Some(config) = configs.find(|c| efi.has_file(c)) {
         p.loader = "GRUB".into();
         p.config = boot.menu(&trees, &config, Syntax::Grub);

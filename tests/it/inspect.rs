@@ -366,8 +366,22 @@ fn dash_i_mounts_the_live_root() {
         names.lines().collect::<Vec<_>>(),
         ["hostname", "os-release"]
     );
-    let ll = ls(&["--ro", "-i", "-a", s(&iso), "ll", "/live/etc"]);
-    assert!(ll.contains("os-release -> ../usr/lib/os-release"), "{ll}");
+    // As a user types it (no --ro: nothing is staged, so nothing is committed).
+    let before = std::fs::read(&iso).unwrap();
+    let ll = ls(&["-i", "-a", s(&iso), "ll", "/live/etc"]);
+    assert!(
+        std::fs::read(&iso).unwrap() == before,
+        "the image was written"
+    );
+    let names: Vec<&str> = ll
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(8))
+        .collect();
+    assert_eq!(names, [".", "..", "hostname", "os-release"], "{ll}");
+    assert!(
+        ll.contains(" os-release -> ../usr/lib/os-release\n"),
+        "{ll}"
+    );
     let text = ls(&[
         "--ro",
         "--inspector",
