@@ -80,7 +80,7 @@ pub fn render(r: &Report, all: bool) -> Vec<String> {
     }
     boot_lines(r, &mut out);
     for (i, m) in r.boot.menus.iter().enumerate() {
-        menu_lines(m, &r.boot.menus[..i], all, &mut out);
+        menu_lines(m, r.boot.repeats(i), all, &mut out);
     }
     if let Some(live) = &r.live {
         let kind = live.kind.as_deref().unwrap_or("unknown");
@@ -104,9 +104,10 @@ pub fn render(r: &Report, all: bool) -> Vec<String> {
             1 => ", 1 menu entry".into(),
             n => format!(", {n} menu entries"),
         };
+        let label = if i.installer { "Installer" } else { "Initrd" };
         line(
             &mut out,
-            "Initrd",
+            label,
             format!("{} ({kind}, {} bytes{used})", i.path, i.size),
         );
     }
@@ -152,8 +153,8 @@ fn path_words(p: &BootPath) -> String {
     words.join(", ")
 }
 
-/// The lines of menu `m`; `earlier` are the menus shown before it.
-fn menu_lines(m: &Menu, earlier: &[Menu], all: bool, out: &mut Vec<String>) {
+/// The lines of menu `m`; `same` is the earlier menu whose entries it repeats.
+fn menu_lines(m: &Menu, same: Option<&Menu>, all: bool, out: &mut Vec<String>) {
     let n = m.entries.len() + m.more;
     let mut words = vec![
         m.syntax.name().to_string(),
@@ -162,11 +163,7 @@ fn menu_lines(m: &Menu, earlier: &[Menu], all: bool, out: &mut Vec<String>) {
     if !m.included.is_empty() {
         words.push(format!("with {}", m.included.join(" ")));
     }
-    // A config that goes on in another boot path's (GRUB on an EFI image going on in the
-    // ISO's grub.cfg) lists its entries once.
-    let same = earlier
-        .iter()
-        .find(|e| !m.entries.is_empty() && e.entries == m.entries);
+    // A config that goes on in another boot path's lists its entries once.
     if let Some(e) = same {
         words.push(format!("the entries of {}", e.config));
     }

@@ -71,6 +71,22 @@ pub struct Boot {
 }
 
 impl Boot {
+    /// The earlier menu whose entries menu `i` repeats (GRUB on an EFI image going on in the
+    /// ISO's grub.cfg, which BIOS's GRUB reads too), if it repeats one.
+    pub fn repeats(&self, i: usize) -> Option<&Menu> {
+        let m = self.menus.get(i)?;
+        self.menus[..i]
+            .iter()
+            .find(|e| !m.entries.is_empty() && e.entries == m.entries)
+    }
+
+    /// The menus that repeat no earlier one.
+    pub fn distinct_menus(&self) -> impl Iterator<Item = &Menu> {
+        (0..self.menus.len())
+            .filter(|&i| self.repeats(i).is_none())
+            .map(|i| &self.menus[i])
+    }
+
     /// Reads `syntax`'s config at `path` of `trees[0]` once; returns its shown name.
     fn menu(&mut self, trees: &[&Tree], path: &str, syntax: Syntax) -> Option<String> {
         let shown = trees.first()?.show(path);

@@ -28,8 +28,9 @@ pub struct Identity {
     pub facts: Vec<Fact>,
     /// Architectures as the files name them (`amd64`, `x86_64`), in the order found.
     pub arches: Vec<(String, String)>,
-    /// Installer initrds and the installer image `.treeinfo` names
-    /// (`images/pxeboot/initrd.img`, `images/install.img`).
+    /// The initrds `.treeinfo` names (`images/pxeboot/initrd.img`).
+    pub treeinfo_initrds: Vec<String>,
+    /// The installer image `.treeinfo` names (`images/install.img`).
     pub treeinfo_images: Vec<String>,
 }
 
@@ -117,10 +118,13 @@ fn treeinfo(tree: &Tree, text: &str, id: &mut Identity) {
         id.arch(tree, "/.treeinfo", &arch);
     }
     for (section, key, value) in ini_entries(text) {
-        let wanted = (section.starts_with("images-") && key == "initrd")
-            || (section == "stage2" && key == "mainimage");
-        if wanted && !id.treeinfo_images.contains(&value) {
-            id.treeinfo_images.push(value);
+        let list = match (section.as_str(), key.as_str()) {
+            (s, "initrd") if s.starts_with("images-") => &mut id.treeinfo_initrds,
+            ("stage2", "mainimage") => &mut id.treeinfo_images,
+            _ => continue,
+        };
+        if !list.contains(&value) {
+            list.push(value);
         }
     }
 }

@@ -3,11 +3,12 @@
 //! `images/pxeboot/initrd.img`, Windows' `sources/boot.wim`), each with its size and what it
 //! is (`cpio (newc, gzip)`).
 
+use super::identity::Identity;
 use super::menu::Menu;
 use super::tree::Tree;
 use crate::fs;
 
-/// Installer initrds and images where distributions put them.
+/// Installer initrds where distributions put them.
 const KNOWN: &[&str] = &[
     "/install.amd/initrd.gz",
     "/install.amd/gtk/initrd.gz",
@@ -15,10 +16,11 @@ const KNOWN: &[&str] = &[
     "/install.a64/initrd.gz",
     "/install/initrd.gz",
     "/images/pxeboot/initrd.img",
-    "/images/install.img",
     "/isolinux/initrd.img",
-    "/sources/boot.wim",
 ];
+
+/// Installer images (no initrds: what an installer's initrd or WinPE runs from).
+const KNOWN_IMAGES: &[&str] = &["/images/install.img", "/sources/boot.wim"];
 
 /// The most initrds listed.
 pub const MAX: usize = 32;
@@ -32,11 +34,14 @@ pub struct Initrd {
     pub kind: Option<String>,
     /// How many menu entries load it.
     pub entries: usize,
+    /// True for an installer image (`images/install.img`, `sources/boot.wim`), not an initrd.
+    pub installer: bool,
 }
 
-/// The initrds of the ISO tree `iso` that `menus` load, `.treeinfo` names (`listed`, relative
-/// to the root) or installers keep in their usual places; those not on the disc left out.
-pub fn read(iso: &Tree, menus: &[Menu], listed: &[String]) -> Vec<Initrd> {
+/// The initrds of the ISO tree `iso` that `menus` load, `.treeinfo` names (in `id`, relative
+/// to the root) or installers keep in their usual places, then the installer images; those
+/// not on the disc left out.
+pub fn read(iso: &Tree, menus: &[&Menu], id: &Identity) -> Vec<Initrd> {
     let mut paths: Vec<String> = Vec::new();
     let mut add = |p: String| {
         if !paths.contains(&p) {
@@ -48,8 +53,18 @@ pub fn read(iso: &Tree, menus: &[Menu], listed: &[String]) -> Vec<Initrd> {
             e.initrds.iter().map(|i| absolute(i)).for_each(&mut add);
         }
     }
-    listed.iter().map(|l| absolute(l)).for_each(&mut add);
+    id.treeinfo_initrds
+        .iter()
+        .map(|l| absolute(l))
+        .for_each(&mut add);
     KNOWN.iter().map(|k| k.to_string()).for_each(&mut add);
+    let images = id.treeinfo_images.iter().map(|l| absolute(l));
+    images
+        .chain(KNOWN_IMAGES.iter().map(|k| k.to_string()))
+        .for_each(&mut add);
+    let installer = |path: &str| {
+        KNOWN_IMAGES.contains(&path) || id.treeinfo_images.iter().any(|l| absolute(l) == path)
+    };
     paths
         .into_iter()
         .filter_map(|path| {
@@ -61,6 +76,7 @@ pub fn read(iso: &Tree, menus: &[Menu], listed: &[String]) -> Vec<Initrd> {
                 .filter(|e| e.initrds.iter().any(|i| absolute(i) == path))
                 .count();
             Some(Initrd {
+                installer: installer(&path) && entries == 0,
                 path,
                 size: meta.size,
                 kind,

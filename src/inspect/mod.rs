@@ -78,7 +78,8 @@ pub fn inspect(source: Arc<dyn Source>) -> Result<Report> {
     let iso = tree::Tree::new(fs.clone(), "");
     let identity = identity::read(&iso);
     let boot = boot_paths::read(&iso, &source, &layout);
-    let initrds = initrds::read(&iso, &boot.menus, &identity.treeinfo_images);
+    let menus: Vec<&menu::Menu> = boot.distinct_menus().collect();
+    let initrds = initrds::read(&iso, &menus, &identity);
     Ok(Report {
         fs_type: fs.type_name(),
         label: fs.label(),
