@@ -867,7 +867,7 @@ fn huge_binary_and_looping_configs_are_bounded() {
         "include isolinux.cfg\ninclude big.cfg\nlabel last\n kernel /k\n",
     );
     let mut big = b"label first\n kernel /a\n".to_vec();
-    big.extend((0..3u32 << 20).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8));
+    big.extend(crate::nested_util::noise(3 << 20, 11));
     put(&tree, "isolinux/big.cfg", &big);
     let out = dir.path().join("hostile.iso");
     master(&out, &tree, "HOSTILE", "-c isolinux/boot.cat -b isolinux/isolinux.bin -no-emul-boot -boot-load-size 4 -boot-info-table");
@@ -928,4 +928,23 @@ fn damaged_discs_never_panic() {
             );
         }
     }
+}
+
+/// Without an image, or on bytes that hold no filesystem, `inspect` fails with status 1 and says
+/// why.
+#[test]
+fn inspect_errors_say_what_is_missing() {
+    let fails = |args: &[&str]| {
+        let out = isofish().args(args).assert().failure().code(1);
+        String::from_utf8_lossy(&out.get_output().stderr).into_owned()
+    };
+    let err = fails(&["inspect"]);
+    assert!(err.contains("inspect: no image; add one with -a"), "{err}");
+    let dir = scratch();
+    let noise = put(dir.path(), "noise.img", crate::nested_util::noise(65536, 7));
+    let err = fails(&["--ro", "-a", s(&noise), "inspect"]);
+    assert!(
+        err.contains(&format!("{}: no filesystem found", s(&noise))),
+        "{err}"
+    );
 }
