@@ -247,6 +247,34 @@ fn a_disc_that_does_not_boot_says_so() {
     check!(lines, values(&lines, "Live root").is_empty());
 }
 
+/// nested.iso (make-nested.sh): `LiveOS/squashfs.img` wraps an ext4 root whose os-release says
+/// `NAME="Isofish Linux"`; the Arch root beside it comes later in the search.
+#[test]
+fn the_nested_fixture_live_root() {
+    let nested = fixture("nested.iso");
+    let lines = inspect(&nested);
+    check!(
+        lines,
+        one(&lines, "Live system")
+            == "Isofish Linux  [/LiveOS/squashfs.img:/LiveOS/rootfs.img/etc/os-release]"
+    );
+    // The squashfs's size as xorriso lists it.
+    let listing = tool(
+        "xorriso",
+        &["-indev", s(&nested), "-lsl", "/LiveOS/squashfs.img"],
+        None,
+    );
+    let listing = String::from_utf8_lossy(&listing).into_owned();
+    let squash = listing.split_whitespace().nth(4).unwrap();
+    check!(
+        lines,
+        one(&lines, "Live root")
+            == format!(
+                "/LiveOS/squashfs.img (squashfs (xz), {squash} bytes, root in /LiveOS/rootfs.img)"
+            )
+    );
+}
+
 // ---- Ubuntu -------------------------------------------------------------------------------
 
 const UBUNTU_INFO: &str = "Ubuntu 24.04 LTS \"Noble Numbat\" - Release amd64 (20240424)";
