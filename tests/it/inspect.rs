@@ -35,6 +35,14 @@ fn one<'a>(lines: &'a [(String, String)], label: &str) -> &'a str {
     v[0]
 }
 
+/// A disc `make` builds in a fresh scratch directory, and `inspect` on it.
+fn built(make: fn(&Path) -> PathBuf) -> (tempfile::TempDir, PathBuf, Vec<(String, String)>) {
+    let dir = scratch();
+    let iso = make(dir.path());
+    let lines = inspect(&iso);
+    (dir, iso, lines)
+}
+
 /// Writes `data` at `rel` under `top`, parents made.
 fn put(top: &Path, rel: &str, data: impl AsRef<[u8]>) -> PathBuf {
     let path = top.join(rel.trim_start_matches('/'));
@@ -314,9 +322,7 @@ fn ubuntu(dir: &Path) -> PathBuf {
 
 #[test]
 fn ubuntu_shaped() {
-    let dir = scratch();
-    let iso = ubuntu(dir.path());
-    let lines = inspect(&iso);
+    let (dir, _, lines) = built(ubuntu);
     check!(
         lines,
         one(&lines, "Disc") == format!("{UBUNTU_INFO}  [/.disk/info]")
@@ -480,9 +486,7 @@ fn fedora(dir: &Path) -> PathBuf {
 
 #[test]
 fn fedora_shaped() {
-    let dir = scratch();
-    let iso = fedora(dir.path());
-    let lines = inspect(&iso);
+    let (dir, iso, lines) = built(fedora);
     check!(
         lines,
         values(&lines, "Release") == ["Fedora 40  [/.treeinfo]", "40  [/.discinfo]"]
@@ -619,9 +623,7 @@ impl TapParent for PathBuf {
 
 #[test]
 fn arch_shaped() {
-    let dir = scratch();
-    let iso = arch(dir.path());
-    let lines = inspect(&iso);
+    let (dir, _, lines) = built(arch);
     check!(
         lines,
         one(&lines, "Arch Linux") == "2024.05.01  [/arch/version]"
@@ -732,9 +734,7 @@ fn debian(dir: &Path) -> PathBuf {
 
 #[test]
 fn debian_shaped() {
-    let dir = scratch();
-    let iso = debian(dir.path());
-    let lines = inspect(&iso);
+    let (dir, _, lines) = built(debian);
     check!(
         lines,
         one(&lines, "Disc") == format!("{DEBIAN_INFO}  [/.disk/info]")
@@ -855,9 +855,7 @@ fn windows(dir: &Path) -> PathBuf {
 
 #[test]
 fn windows_shaped() {
-    let dir = scratch();
-    let iso = windows(dir.path());
-    let lines = inspect(&iso);
+    let (dir, _, lines) = built(windows);
     check!(
         lines,
         one(&lines, "Windows")
