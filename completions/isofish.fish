@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_isofish_global_optspecs
-    string join \n a/add= ro w/rw format= v/verbose m/mount= f/file= tui x complete man-page h/help V/version
+    string join \n a/add= ro w/rw format= v/verbose m/mount= i/inspector f/file= tui x complete man-page h/help V/version
 end
 
 function __fish_isofish_needs_command
@@ -33,6 +33,7 @@ complete -c isofish -n "__fish_isofish_needs_command" -s f -l file -d 'Run the c
 complete -c isofish -n "__fish_isofish_needs_command" -l ro -d 'Read-only: no staged changes, no commit'
 complete -c isofish -n "__fish_isofish_needs_command" -s w -l rw -d 'Read-write, the default (accepted for guestfish): changes may be staged and committed'
 complete -c isofish -n "__fish_isofish_needs_command" -s v -l verbose -d 'Verbose: say on standard error what is opened and mounted, and what a commit writes'
+complete -c isofish -n "__fish_isofish_needs_command" -s i -l inspector -d 'Inspect the first image: mount it at / and its live root image (casper, LiveOS, arch, live) at /live, when it has one (\'inspect\' tells what the disc is and how it boots)'
 complete -c isofish -n "__fish_isofish_needs_command" -l tui -d 'Start in the browser pane (after running the commands given, if any)'
 complete -c isofish -n "__fish_isofish_needs_command" -s x -d 'Echo each command to standard error before running it'
 complete -c isofish -n "__fish_isofish_needs_command" -l complete -d 'For the completion scripts: print the words that complete the last of COMMAND... (the words of one command), reading paths from the -a images (see src/shell/completions.rs)'
@@ -81,6 +82,7 @@ complete -c isofish -n "__fish_isofish_needs_command" -a "head-n" -d 'Print the 
 complete -c isofish -n "__fish_isofish_needs_command" -a "help" -d 'List the commands, or show one command\'s page.'
 complete -c isofish -n "__fish_isofish_needs_command" -a "hexdump" -d 'Print a file in hexadecimal and ASCII, as `hexdump -C` does.'
 complete -c isofish -n "__fish_isofish_needs_command" -a "info" -d 'Describe the filesystem on a device or in an image file, as `isoinfo -d` does.'
+complete -c isofish -n "__fish_isofish_needs_command" -a "inspect" -d 'Tell what a disc is and how it boots, on one screen: the distribution, the architecture, the boot paths with their menus, the live root and the initrds.'
 complete -c isofish -n "__fish_isofish_needs_command" -a "is-dir" -d 'Print whether a path is a directory.'
 complete -c isofish -n "__fish_isofish_needs_command" -a "is-file" -d 'Print whether a path is a regular file.'
 complete -c isofish -n "__fish_isofish_needs_command" -a "is-symlink" -d 'Print whether a path is a symbolic link.'

@@ -10,6 +10,7 @@ pub mod commands;
 pub mod data;
 pub mod error;
 pub mod fs;
+pub mod inspect;
 pub mod ondisk;
 pub mod overlay;
 pub mod plan;

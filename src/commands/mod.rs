@@ -20,6 +20,7 @@ pub mod format;
 pub mod grep;
 pub mod help;
 pub mod inspect;
+pub mod inspect_os;
 pub mod r#loop;
 pub mod magic;
 pub mod markdown;
@@ -357,6 +358,7 @@ pub fn all() -> &'static [Command] {
             grep::COMMANDS,
             shell_cmds::COMMANDS,
             inspect::COMMANDS,
+            inspect_os::COMMANDS,
             download::COMMANDS,
             copy_out::COMMANDS,
             tar_out::COMMANDS,

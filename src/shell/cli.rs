@@ -53,6 +53,11 @@ pub struct Cli {
     #[arg(short = 'm', long = "mount", value_name = "DEV[:MOUNTPOINT[:OPTIONS]]")]
     pub mount: Vec<String>,
 
+    /// Inspect the first image: mount it at / and its live root image (casper, LiveOS, arch,
+    /// live) at /live, when it has one ('inspect' tells what the disc is and how it boots).
+    #[arg(short = 'i', long = "inspector")]
+    pub inspector: bool,
+
     /// Run the commands in SCRIPT ('-' for standard input).
     #[arg(short = 'f', long = "file", value_name = "SCRIPT", value_hint = clap::ValueHint::FilePath)]
     pub file: Option<String>,

@@ -85,6 +85,12 @@ fn setup(cli: &Cli) -> anyhow::Result<Session> {
             .mount(dev, mp, opts)
             .with_context(|| format!("-m {spec}"))?;
     }
+    if cli.inspector {
+        if session.drives().is_empty() {
+            bail!("-i: no image to inspect; add one with -a IMAGE");
+        }
+        crate::inspect::live_root::mount(&mut session).context("-i: mounting the live root")?;
+    }
     Ok(session)
 }
 

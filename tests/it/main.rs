@@ -38,6 +38,7 @@ mod hostile_left_out;
 mod hostile_names;
 mod hostile_squashfs;
 mod house_rules;
+mod inspect;
 mod iso_aaip;
 mod iso_encode;
 mod iso_flags;
