@@ -2,15 +2,14 @@
 //! applied to the image file itself, crash-safe through the [`journal`](super::journal): the
 //! old bytes of every range are journaled and fsynced first, then the ranges are written, a
 //! finishing step (an implanted MD5 over the patched image) writes its own ranges, the image
-//! is fsynced, and the journal removed. Killed at any point, the image is either the old one
+//! is flushed (fdatasync), and the journal removed. Killed at any point, the image is either the old one
 //! (the next open rolls it back) or the new one. An advisory lock (`flock`) on the image keeps
 //! two commits from patching it at once; an image changed on disk since it was opened (its
 //! [`Stamp`]) is refused.
 //!
 //! For tests, debug builds only: with `ISOFISH_DEBUG_INPLACE_KILL=N` in the environment, the
 //! process kills itself (SIGKILL) after the Nth step: 1 is the journal written, then each
-//! range written in turn, the fsync, each finishing range, the final fsync, the journal's
-//! removal.
+//! range written in turn, each finishing range, the flush, the journal's removal.
 
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::{FileExt, MetadataExt};
@@ -133,26 +132,35 @@ pub fn apply(
     journal::write(&journal, &file, patch.old_len, patch.new_len, &ranges)?;
     let mut steps = Steps::new();
     steps.done();
-    let mut buf = vec![0u8; super::to_file::BUF];
-    let mut fast = true;
-    for (at, span) in &patch.writes {
-        write_span(span, *at, &file, &mut fast, &mut buf, progress).map_err(|e| {
-            Error::Usage(format!(
-                "{shown}: writing in place: {e:#} (the next open rolls it back)"
-            ))
-        })?;
-        steps.done();
+    let patched = (|| -> Result<()> {
+        let mut buf = vec![0u8; super::to_file::BUF];
+        let mut fast = true;
+        for (at, span) in &patch.writes {
+            write_span(span, *at, &file, &mut fast, &mut buf, progress)
+                .map_err(|e| Error::Usage(format!("{shown}: writing in place: {e:#}")))?;
+            steps.done();
+        }
+        if patch.new_len > patch.old_len {
+            file.set_len(patch.new_len).map_err(io)?;
+        }
+        // The finishing step reads the patched image through the page cache; one flush
+        // covers both (until it, the journal stands).
+        for (at, bytes) in finish(&file)? {
+            file.write_all_at(&bytes, at).map_err(io)?;
+            steps.done();
+        }
+        file.sync_data().map_err(io)
+    })();
+    if let Err(e) = patched {
+        // Put the image back now; failing that, the next open does.
+        return Err(match journal::roll_back(path) {
+            Ok(_) => e,
+            Err(again) => Error::Usage(format!(
+                "{e}; and rolling back failed too ({again}): the next `isofish -a {shown}` \
+                 rolls it back"
+            )),
+        });
     }
-    if patch.new_len > patch.old_len {
-        file.set_len(patch.new_len).map_err(io)?;
-    }
-    file.sync_all().map_err(io)?;
-    steps.done();
-    for (at, bytes) in finish(&file)? {
-        file.write_all_at(&bytes, at).map_err(io)?;
-        steps.done();
-    }
-    file.sync_all().map_err(io)?;
     steps.done();
     journal::remove(&journal)?;
     steps.done();
