@@ -447,7 +447,8 @@ fn boot_add_efi_makes_a_bios_image_boot_on_uefi() {
 }
 
 /// An in-place commit that grows an isohybrid image (Debian's layout: MBR, GPT, an appended EFI
-/// partition) at its end: the file past the old end is what isolinux loads, as CD and as hard
+/// partition) at its end and puts isolinux.bin back unpatched (its boot-info table is patched
+/// in again, in place): the file past the old end is what isolinux loads, as CD and as hard
 /// disk; the partition tables follow (sgdisk finds no more problems than in the original, whose
 /// ISO partition overlaps the EFI image as xorriso makes it).
 #[test]
@@ -477,6 +478,13 @@ fn an_image_grown_in_place_boots_as_cd_and_hard_disk() {
             "upload",
             kernel.to_str().unwrap(),
             "/MARKER-CONTROL",
+            ":",
+            // The boot image put back as syslinux ships it: patched again in place.
+            "upload",
+            "/usr/lib/ISOLINUX/isolinux.bin",
+            "/isolinux/isolinux.bin",
+            ":",
+            "changes",
             ":",
             "commit",
             "--in-place",

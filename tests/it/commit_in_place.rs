@@ -373,9 +373,8 @@ fn a_larger_file_grows_the_image_at_its_end() {
     );
     let changed = changed_sectors(&before, &image);
     let descriptors = 16..19;
-    let expected = |s: &u64| {
-        descriptors.contains(s) || *s >= data_end || roots.iter().any(|r| r.contains(s))
-    };
+    let expected =
+        |s: &u64| descriptors.contains(s) || *s >= data_end || roots.iter().any(|r| r.contains(s));
     assert!(changed.iter().all(expected), "{changed:?}");
     assert!(
         !changed.iter().any(|s| file.contains(s)),

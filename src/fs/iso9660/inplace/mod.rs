@@ -157,9 +157,11 @@ pub fn fit(iso: &IsoFs, udf: Option<&UdfFs>, overlay: &Overlay) -> Result<Fit> {
         if mounted_iso && !ptrs.iter().any(|ptr| ptr.record == f.ino) {
             rewrite!("{}: its record was not found in a walk of the tree", f.path);
         }
-        if is_boot_file(&layout, f.extent) {
-            rewrite!("{}: a boot image or the boot catalog", f.path);
-        }
+        let boot = match boot_role(&layout, f.extent) {
+            BootRole::None => None,
+            BootRole::Fixed(what) => rewrite!("{}: {what}", f.path),
+            BootRole::Image(i) => Some(&layout.images[i]),
+        };
         let mut at = u64::from(f.extent) * SECTOR;
         if let Some(content) = &f.content {
             let len = content.len();
@@ -169,12 +171,21 @@ pub fn fit(iso: &IsoFs, udf: Option<&UdfFs>, overlay: &Overlay) -> Result<Fit> {
             let owned = f.old_size.div_ceil(SECTOR) * SECTOR;
             let fits =
                 f.old_size > 0 && len <= owned && !census.others_in(f.extent, at, at + owned);
+            if !fits && boot.is_some() {
+                rewrite!("{}: a boot image that must move to grow", f.path);
+            }
             if !fits {
                 at = end;
                 end += len.div_ceil(SECTOR) * SECTOR;
             }
             let padded = len.div_ceil(SECTOR) * SECTOR;
-            let mut spans = content.spans();
+            let mut spans = match boot {
+                Some(image) => match repatched(image, content, f, &mut p)? {
+                    Ok(spans) => spans,
+                    Err(why) => return Ok(Fit::Rewrite(why)),
+                },
+                None => content.spans(),
+            };
             spans.push(Span::Zeros(padded - len));
             let mut pos = at;
             for span in spans {
@@ -288,20 +299,76 @@ fn volumes(iso: &IsoFs) -> impl Iterator<Item = &Descriptor> {
     iso.descriptors.iter().filter(|d| d.volume().is_some())
 }
 
-/// True when block `extent` is a boot image or the boot catalog.
-fn is_boot_file(layout: &boot::Layout, extent: u32) -> bool {
-    let catalog = layout.boot_record.as_ref().map(|b| b.catalog);
-    let loads = match &layout.catalog {
-        Some(Ok(c)) => c.entries.iter().any(|e| e.load_rba == extent),
-        _ => false,
-    };
-    catalog == Some(extent)
-        || loads
-        || layout
-            .system
-            .partitions
-            .iter()
-            .any(|p| p.start == u64::from(extent) * SECTOR)
+/// What a file at block `extent` is to the boot setup.
+enum BootRole {
+    None,
+    /// A boot image (index in the layout's images), which new content fits as long as it
+    /// stays where it is: patched as the original was, the catalog's count following.
+    Image(usize),
+    /// Something that does not change in place (why).
+    Fixed(&'static str),
+}
+
+fn boot_role(layout: &boot::Layout, extent: u32) -> BootRole {
+    let block = u64::from(extent) * SECTOR;
+    if layout.boot_record.as_ref().map(|b| b.catalog) == Some(extent) {
+        BootRole::Fixed("the boot catalog")
+    } else if layout.system.partitions.iter().any(|p| p.start == block) {
+        BootRole::Fixed("a partition of the system area (an EFI image)")
+    } else if let Some(i) = layout
+        .images
+        .iter()
+        .position(|i| i.entry.load_rba == extent)
+    {
+        BootRole::Image(i)
+    } else {
+        BootRole::None
+    }
+}
+
+/// The largest boot image patched in place (read into memory to be patched).
+const MAX_PATCHED: u64 = 64 << 20;
+
+/// The new content of boot image `image` (the file `f`), patched as the original was (its
+/// boot-info table, GRUB2's boot info) for its block; and when its catalog entry loaded the
+/// whole file, the entry's sector count for the new size (written into `p`).
+fn repatched(
+    image: &boot::Image,
+    content: &crate::overlay::Content,
+    f: &Changed,
+    p: &mut Patch,
+) -> Result<std::result::Result<Vec<Span>, String>> {
+    let len = content.len();
+    if len > MAX_PATCHED {
+        return Ok(Err(format!(
+            "{}: a boot image over {MAX_PATCHED} bytes",
+            f.path
+        )));
+    }
+    let mut bytes = vec![0u8; len as usize];
+    let mut done = 0;
+    while done < bytes.len() {
+        match content.read_at(done as u64, &mut bytes[done..])? {
+            0 => break,
+            n => done += n,
+        }
+    }
+    if let Err(e) = image.patches.apply(&mut bytes, 16, f.extent) {
+        return Ok(Err(format!("{}: {e}", f.path)));
+    }
+    let entry = &image.entry;
+    let whole = entry.emulation == boot::eltorito::Emulation::None
+        && u64::from(entry.sector_count) == f.old_size.div_ceil(512);
+    if whole {
+        let Ok(count) = u16::try_from(len.div_ceil(512)) else {
+            return Ok(Err(format!("{}: too large for its catalog entry", f.path)));
+        };
+        p.writes.push((
+            entry.offset + 6,
+            Span::Bytes(Arc::from(count.to_le_bytes().to_vec())),
+        ));
+    }
+    Ok(Ok(vec![Span::Bytes(Arc::from(bytes))]))
 }
 
 /// The byte just past the original's data: its files and directories, the boot catalog and
