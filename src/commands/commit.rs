@@ -155,14 +155,20 @@ fn patch_in_place(
             super::format::escape_controls(w.as_bytes())
         );
     }
-    let bar = progress(Some(patch.bytes()));
+    // The bar counts the bytes written, then the read of the whole image for its MD5.
+    let md5_len = if md5 { patch.new_len } else { 0 };
+    let bar = Arc::new(progress(Some(patch.bytes() + md5_len)));
     let tick = |n| bar.inc(n);
     let path = d.path.clone();
     let mut finish = |_: &std::fs::File| -> crate::error::Result<in_place::Writes> {
         if !md5 {
             return Ok(Vec::new());
         }
-        let source: Arc<dyn Source> = Arc::new(FileSource::open(&path)?);
+        bar.set_message("implanting the MD5");
+        let source: Arc<dyn Source> = Arc::new(Counted {
+            inner: FileSource::open(&path)?,
+            bar: bar.clone(),
+        });
         let mut plan = Plan::new();
         plan.push(Span::source(&source, 0, source.len()));
         let fields = isomd5::implant(&mut plan, source.name(), like.as_ref())?;
@@ -174,6 +180,26 @@ fn patch_in_place(
     in_place::apply(&d.path, &patch, &mut finish, &tick)?;
     bar.finish_and_clear();
     Ok(())
+}
+
+/// A source whose reads advance a progress bar (the whole image read for its MD5).
+struct Counted {
+    inner: FileSource,
+    bar: Arc<indicatif::ProgressBar>,
+}
+
+impl Source for Counted {
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> crate::error::Result<usize> {
+        let n = self.inner.read_at(offset, buf)?;
+        self.bar.inc(n as u64);
+        Ok(n)
+    }
+    fn len(&self) -> u64 {
+        self.inner.len()
+    }
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
 }
 
 /// The commit lock on the image at `path`, held while the rewrite replaces it.
