@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_isofish_global_optspecs
-    string join \n a/add= ro m/mount= f/file= tui x h/help V/version
+    string join \n a/add= ro m/mount= f/file= tui serve= x h/help V/version
 end
 
 function __fish_isofish_needs_command
@@ -27,6 +27,7 @@ end
 complete -c isofish -n "__fish_isofish_needs_command" -s a -l add -d 'Add an image as the next drive (/dev/sda, /dev/sdb...); repeatable' -r -F
 complete -c isofish -n "__fish_isofish_needs_command" -s m -l mount -d 'Mount DEV at MOUNTPOINT (default /) with OPTIONS; repeatable. Without -m the first image\'s filesystem is mounted at /' -r
 complete -c isofish -n "__fish_isofish_needs_command" -s f -l file -d 'Run the commands in SCRIPT (\'-\' for standard input)' -r -F
+complete -c isofish -n "__fish_isofish_needs_command" -l serve -d 'After the commands (or the script), serve the image as a commit would write it over NBD until Ctrl-C, as the `serve` command does. WHERE is a Unix socket path, a port of 127.0.0.1, or ADDR:PORT; without it, port 10809 of 127.0.0.1' -r
 complete -c isofish -n "__fish_isofish_needs_command" -l ro -d 'Read-only: no staged changes, no commit'
 complete -c isofish -n "__fish_isofish_needs_command" -l tui -d 'Start in the browser pane (after running the commands given, if any)'
 complete -c isofish -n "__fish_isofish_needs_command" -s x -d 'Echo each command to standard error before running it'
@@ -111,6 +112,7 @@ complete -c isofish -n "__fish_isofish_needs_command" -a "rm-f" -d 'Remove a fil
 complete -c isofish -n "__fish_isofish_needs_command" -a "rm-rf" -d 'Remove a file or a directory with everything below it; no error when it does not exist.'
 complete -c isofish -n "__fish_isofish_needs_command" -a "rmdir" -d 'Remove an empty directory.'
 complete -c isofish -n "__fish_isofish_needs_command" -a "run" -d 'Start the session (does nothing: isofish needs no appliance).'
+complete -c isofish -n "__fish_isofish_needs_command" -a "serve" -d 'Serve the image as a commit would write it over NBD, straight from memory and the original, until Ctrl-C.'
 complete -c isofish -n "__fish_isofish_needs_command" -a "set-boot-file" -d 'Make an El Torito boot entry boot another file of the image.'
 complete -c isofish -n "__fish_isofish_needs_command" -a "set-label" -d 'Set the volume label of a mounted filesystem.'
 complete -c isofish -n "__fish_isofish_needs_command" -a "stat" -d 'Print the status of a file (following symlinks).'
@@ -153,6 +155,11 @@ complete -c isofish -n "__fish_isofish_using_subcommand grep" -s F -l fixed-stri
 complete -c isofish -n "__fish_isofish_using_subcommand grep" -s v -l invert-match -d 'print the lines that do not match'
 complete -c isofish -n "__fish_isofish_using_subcommand grep" -s c -l count -d 'print only how many lines are printed'
 complete -c isofish -n "__fish_isofish_using_subcommand list-partitions" -s l -l long -d 'each partition\'s table, extent, type and name'
+complete -c isofish -n "__fish_isofish_using_subcommand serve" -l socket -d 'listen on a new Unix socket at PATH (removed at the end)' -r
+complete -c isofish -n "__fish_isofish_using_subcommand serve" -l port -d 'listen on TCP port N of 127.0.0.1 (default 10809)' -r
+complete -c isofish -n "__fish_isofish_using_subcommand serve" -l listen -d 'listen on TCP at ADDR:PORT, any address (no TLS: a trusted network only)' -r
+complete -c isofish -n "__fish_isofish_using_subcommand serve" -l export -d 'the export\'s name (clients asking for the default one get it too)' -r
+complete -c isofish -n "__fish_isofish_using_subcommand serve" -l rw -d 'let clients write: to a temporary copy-on-write overlay, dropped at the end'
 complete -c isofish -n "__fish_isofish_using_subcommand copy-out" -a "xdev:true" -d 'stay on the filesystem the walk starts on: leave out the mounts below it'
 complete -c isofish -n "__fish_isofish_using_subcommand copy-out" -a "xdev:false" -d 'stay on the filesystem the walk starts on: leave out the mounts below it'
 complete -c isofish -n "__fish_isofish_using_subcommand grep" -a "extended:true" -d 'extended regular expressions (as -E)'
