@@ -120,29 +120,46 @@ fn map(uri: &str) -> Vec<(usize, usize, bool)> {
         .collect()
 }
 
+/// A session that committed its staged changes to a new file, then served them.
+struct Committed {
+    /// The copy of the fixture the session opened.
+    image: PathBuf,
+    /// What `commit OUTPUT` wrote.
+    committed: PathBuf,
+    socket: PathBuf,
+    served: Served,
+}
+
+/// Opens a copy of fixture `name` in `dir`, runs the commands `staged` (each ending with
+/// `:`), `commit committed.iso`, then `serve FLAGS --socket nbd.sock`.
+fn commit_then_serve(dir: &Path, name: &str, staged: &[&str], flags: &[&str]) -> Committed {
+    let image = copy(name, dir);
+    let committed = dir.join("committed.iso");
+    let socket = dir.join("nbd.sock");
+    let mut args = vec!["-a", path(&image)];
+    args.extend(staged);
+    args.extend(["commit", path(&committed), ":", "serve"]);
+    args.extend(flags);
+    args.extend(["--socket", path(&socket)]);
+    let served = Served::start(dir, &args);
+    Committed {
+        image,
+        committed,
+        socket,
+        served,
+    }
+}
+
 #[test]
 fn nbdinfo_and_nbdcopy_read_what_commit_writes() {
     let dir = scratch();
-    let image = copy("boot-appended.iso", dir.path());
-    let committed = dir.path().join("committed.iso");
-    let socket = dir.path().join("nbd.sock");
-    let served = Served::start(
-        dir.path(),
-        &[
-            "-a",
-            path(&image),
-            "write",
-            "/NOTE.TXT",
-            "served over NBD",
-            ":",
-            "commit",
-            path(&committed),
-            ":",
-            "serve",
-            "--socket",
-            path(&socket),
-        ],
-    );
+    let staged = ["write", "/NOTE.TXT", "served over NBD", ":"];
+    let Committed {
+        image,
+        committed,
+        socket,
+        served,
+    } = commit_then_serve(dir.path(), "boot-appended.iso", &staged, &[]);
     assert_eq!(served.uri, format!("nbd+unix:///?socket={}", path(&socket)));
     let want = std::fs::read(&committed).expect("the committed image");
     let size = String::from_utf8(tool("nbdinfo", &["--size", &served.uri], None)).unwrap();
@@ -203,35 +220,21 @@ fn a_taken_socket_path_or_port_is_an_error() {
     let dir = scratch();
     let taken = dir.path().join("taken.sock");
     std::fs::write(&taken, b"").unwrap();
-    let out = isofish()
-        .args([
-            "--ro",
-            "-a",
-            path(&fixture("sample.iso")),
-            "serve",
-            "--socket",
-        ])
-        .arg(&taken)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("exists"));
+    let refused = |flag: &str, value: &str, why: &str| {
+        let sample = fixture("sample.iso");
+        let out = isofish()
+            .args(["--ro", "-a", path(&sample), "serve", flag, value])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(why), "{err}");
+    };
+    refused("--socket", path(&taken), "exists");
     assert!(taken.exists(), "an existing path is left alone");
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port().to_string();
-    let out = isofish()
-        .args([
-            "--ro",
-            "-a",
-            path(&fixture("sample.iso")),
-            "serve",
-            "--port",
-            &port,
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("in use"));
+    refused("--port", &port, "in use");
 }
 
 /// A minimal NBD client over a raw socket, to send what real clients never would.
@@ -373,23 +376,27 @@ mod raw {
     }
 }
 
+/// `isofish --ro -a sample.iso serve --socket DIR/nbd.sock`: the socket and the server.
+fn serve_sample(dir: &Path) -> (PathBuf, Served) {
+    let socket = dir.join("nbd.sock");
+    let sample = fixture("sample.iso");
+    let args = [
+        "--ro",
+        "-a",
+        path(&sample),
+        "serve",
+        "--socket",
+        path(&socket),
+    ];
+    (socket.clone(), Served::start(dir, &args))
+}
+
 /// One client holds its connection open while nbdcopy copies the whole image through another,
 /// then reads through the first: connections are served at once.
 #[test]
 fn two_clients_at_once() {
     let dir = scratch();
-    let socket = dir.path().join("nbd.sock");
-    let served = Served::start(
-        dir.path(),
-        &[
-            "--ro",
-            "-a",
-            path(&fixture("sample.iso")),
-            "serve",
-            "--socket",
-            path(&socket),
-        ],
-    );
+    let (socket, served) = serve_sample(dir.path());
     let mut first = raw::connect(&socket, false);
     let whole = nbdcopy(&served.uri, dir.path(), "copy.iso");
     assert_eq!(first.size, whole.len() as u64);
@@ -413,18 +420,7 @@ fn two_clients_at_once() {
 #[test]
 fn malformed_requests_leave_the_server_answering() {
     let dir = scratch();
-    let socket = dir.path().join("nbd.sock");
-    let mut served = Served::start(
-        dir.path(),
-        &[
-            "--ro",
-            "-a",
-            path(&fixture("sample.iso")),
-            "serve",
-            "--socket",
-            path(&socket),
-        ],
-    );
+    let (socket, mut served) = serve_sample(dir.path());
     let whole = nbdcopy(&served.uri, dir.path(), "copy.iso");
     let mut witness = raw::connect(&socket, false);
     let mut still_answered = |what: &str| {
@@ -512,23 +508,12 @@ fn malformed_requests_leave_the_server_answering() {
 #[test]
 fn rw_writes_go_to_an_overlay() {
     let dir = scratch();
-    let image = copy("sample.iso", dir.path());
-    let committed = dir.path().join("committed.iso");
-    let socket = dir.path().join("nbd.sock");
-    let served = Served::start(
-        dir.path(),
-        &[
-            "-a",
-            path(&image),
-            "commit",
-            path(&committed),
-            ":",
-            "serve",
-            "--rw",
-            "--socket",
-            path(&socket),
-        ],
-    );
+    let Committed {
+        image,
+        committed,
+        served,
+        ..
+    } = commit_then_serve(dir.path(), "sample.iso", &[], &["--rw"]);
     tool(
         "qemu-io",
         &["-f", "raw", "-c", "write -P 0x61 5000 3000", &served.uri],
