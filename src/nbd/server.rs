@@ -6,6 +6,7 @@
 
 use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::os::fd::AsFd;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,7 +23,7 @@ use crate::error::{Error, Result};
 /// The most connections served at once; more are closed as they come.
 const MAX_CONNECTIONS: usize = 64;
 
-/// How often the accept loop looks at the stop flag.
+/// How often the accept loop looks at the stop flag while no client connects.
 const POLL: Duration = Duration::from_millis(50);
 
 /// Where the server listens.
@@ -155,6 +156,24 @@ impl Server {
         &self.uri
     }
 
+    /// Waits until a client connects, or [`POLL`] passes (the stop flag is looked at then).
+    fn wait_for_client(&self) {
+        let fd = match &self.listener {
+            Listener::Unix(l) => l.as_fd(),
+            Listener::Tcp(l) => l.as_fd(),
+        };
+        let timeout = rustix::event::Timespec {
+            tv_sec: 0,
+            tv_nsec: POLL.as_nanos() as _,
+        };
+        let mut fds = [rustix::event::PollFd::new(
+            &fd,
+            rustix::event::PollFlags::IN,
+        )];
+        // An error (a signal) only ends the wait early.
+        let _ = rustix::event::poll(&mut fds, Some(&timeout));
+    }
+
     fn accept(&self) -> io::Result<Conn> {
         let conn = match &self.listener {
             Listener::Unix(l) => Conn::Unix(l.accept()?.0),
@@ -181,7 +200,7 @@ impl Server {
                 Ok(conn) => conn,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     clients.retain(|(_, t)| !t.is_finished());
-                    std::thread::sleep(POLL);
+                    self.wait_for_client();
                     continue;
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -373,12 +392,15 @@ impl Transmission<'_> {
             return self.status(w, req, Err(refusal));
         }
         let data = &self.buf[..req.len as usize];
+        if req.len == 0 {
+            return self.status(w, req, Ok(()));
+        }
         if !self.agreed.structured {
             simple_reply(w, req.cookie, 0)?;
             return w.write_all(data);
         }
         let end = req.offset + u64::from(req.len);
-        let extents = match req.flags & FLAG_DF != 0 || req.len == 0 {
+        let extents = match req.flags & FLAG_DF != 0 {
             true => vec![(u64::from(req.len), false)],
             false => self.export.extents(req.offset, end, usize::MAX)?,
         };

@@ -214,6 +214,39 @@ fn serve_flag_serves_the_rewritten_image_over_tcp() {
     assert!(served.stop().success());
 }
 
+/// `--export NAME`: nbdinfo lists the export under its name and reads it by that name (or
+/// the default one); another name is refused.
+#[test]
+fn the_export_is_listed_and_opened_by_its_name() {
+    let dir = scratch();
+    let socket = dir.path().join("nbd.sock");
+    let sample = fixture("sample.iso");
+    let args = ["--ro", "-a", path(&sample), "serve", "--export", "cd one"];
+    let served = Served::start(
+        dir.path(),
+        &[&args[..], &["--socket", path(&socket)]].concat(),
+    );
+    let by_name = format!("nbd+unix:///cd%20one?socket={}", path(&socket));
+    assert_eq!(served.uri, by_name);
+    let list = String::from_utf8(tool("nbdinfo", &["--list", &served.uri], None)).unwrap();
+    assert!(list.contains("export=\"cd one\""), "{list}");
+    let size = |uri: &str| {
+        Command::new("nbdinfo")
+            .args(["--size", uri])
+            .output()
+            .unwrap()
+    };
+    let default = format!("nbd+unix:///?socket={}", path(&socket));
+    let (named, unnamed) = (size(&by_name), size(&default));
+    assert!(
+        named.status.success() && named.stdout == unnamed.stdout,
+        "{named:?} {unnamed:?}"
+    );
+    let other = size(&format!("nbd+unix:///other?socket={}", path(&socket)));
+    assert!(!other.status.success(), "{other:?}");
+    assert!(served.stop().success());
+}
+
 /// A socket path that exists and a port in use are refused, exit status 1.
 #[test]
 fn a_taken_socket_path_or_port_is_an_error() {
@@ -459,6 +492,7 @@ fn malformed_requests_leave_the_server_answering() {
     assert_eq!(c.read(0, 64 << 20), Err(raw::EINVAL));
     assert_eq!(c.read(size - 100, 4096), Err(raw::EINVAL));
     assert_eq!(c.read(u64::MAX - 10, 100), Err(raw::EINVAL));
+    assert_eq!(c.read(size, 0), Ok(Vec::new()));
     c.request(raw::CMD_WRITE, 9, 0, 3);
     c.s.write_all(b"abc").unwrap();
     assert_eq!(c.simple_reply(), (raw::EPERM, 9));
