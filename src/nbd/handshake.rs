@@ -298,3 +298,97 @@ fn meta_context(data: &[u8], export: &Export, set: bool) -> Result<bool, u32> {
     }
     Ok(found)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::source::MemSource;
+
+    /// The client's side of a handshake: flags, then `options` (number, data).
+    fn client(flags: u32, options: &[(u32, Vec<u8>)]) -> Vec<u8> {
+        let mut b = flags.to_be_bytes().to_vec();
+        for (option, data) in options {
+            b.extend_from_slice(&IHAVEOPT.to_be_bytes());
+            b.extend_from_slice(&option.to_be_bytes());
+            b.extend_from_slice(&(data.len() as u32).to_be_bytes());
+            b.extend_from_slice(data);
+        }
+        b
+    }
+
+    fn export() -> Export {
+        Export::new(Arc::new(MemSource::new(vec![7; 10_000], "mem")), [])
+    }
+
+    /// The replies after the greeting: (option, reply type) of each.
+    fn replies(out: &[u8]) -> Vec<(u32, u32)> {
+        let mut f = Fields(&out[18..]);
+        let mut all = Vec::new();
+        while let Some(magic) = f.take(8) {
+            assert_eq!(magic, OPT_REPLY_MAGIC.to_be_bytes());
+            let (option, kind) = (f.u32().unwrap(), f.u32().unwrap());
+            let len = f.u32().unwrap() as usize;
+            f.take(len).unwrap();
+            all.push((option, kind));
+        }
+        all
+    }
+
+    #[test]
+    fn go_after_structured_replies_and_a_meta_context() {
+        let mut meta = 0u32.to_be_bytes().to_vec();
+        meta.extend_from_slice(&1u32.to_be_bytes());
+        meta.extend_from_slice(&(BASE_ALLOCATION.len() as u32).to_be_bytes());
+        meta.extend_from_slice(BASE_ALLOCATION.as_bytes());
+        let input = client(
+            3,
+            &[
+                (OPT_SET_META_CONTEXT, meta.clone()),
+                (OPT_STRUCTURED_REPLY, Vec::new()),
+                (OPT_SET_META_CONTEXT, meta),
+                (42, b"?".to_vec()),
+                (OPT_GO, vec![0, 0, 0, 1, b'x', 0, 0]),
+                (OPT_GO, vec![0, 0, 0, 0, 0, 1, 0, 1]),
+            ],
+        );
+        let mut out = Vec::new();
+        let agreed = negotiate(&mut &input[..], &mut out, &export()).unwrap();
+        assert_eq!(
+            agreed,
+            Some(Agreed {
+                structured: true,
+                allocation: true
+            })
+        );
+        let got = replies(&out);
+        let want = [
+            (OPT_SET_META_CONTEXT, REP_ERR_INVALID),
+            (OPT_STRUCTURED_REPLY, REP_ACK),
+            (OPT_SET_META_CONTEXT, REP_META_CONTEXT),
+            (OPT_SET_META_CONTEXT, REP_ACK),
+            (42, REP_ERR_UNSUP),
+            (OPT_GO, REP_ERR_UNKNOWN),
+            (OPT_GO, REP_INFO),
+            (OPT_GO, REP_INFO),
+            (OPT_GO, REP_INFO),
+            (OPT_GO, REP_ACK),
+        ];
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn garbage_ends_the_handshake_with_an_error_never_a_panic() {
+        let mut next = super::super::tests::numbers(0x9e37_79b9_7f4a_7c15u64);
+        for _ in 0..2000 {
+            let option = [1, 3, 6, 7, 8, 9, 10, 99][(next() % 8) as usize];
+            let data: Vec<u8> = (0..next() % 40).map(|_| next() as u8).collect();
+            let mut input = client((next() % 4) as u32, &[(option, data)]);
+            let cut = (next() as usize) % (input.len() + 1);
+            input.truncate(cut);
+            let mut out = Vec::new();
+            let _ = negotiate(&mut &input[..], &mut out, &export());
+        }
+    }
+}

@@ -27,3 +27,17 @@ pub const MAX_REQUEST: u32 = 32 << 20;
 
 /// The block size the server prefers (and the unit of its zero extents and of the overlay).
 pub const BLOCK: u32 = 4096;
+
+#[cfg(test)]
+mod tests {
+    /// A reproducible run of pseudo-random numbers (xorshift) from `seed`, for the tests that
+    /// feed the server garbage.
+    pub fn numbers(mut seed: u64) -> impl FnMut() -> u64 {
+        move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        }
+    }
+}

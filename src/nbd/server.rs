@@ -507,3 +507,51 @@ pub fn parse_listen(word: &str) -> Result<SocketAddr> {
         ))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::source::MemSource;
+
+    #[test]
+    fn any_request_gets_a_reply_or_ends_the_connection_never_a_panic() {
+        let mut next = super::super::tests::numbers(0x2545_f491_4f6c_dd1du64);
+        let size = 3 * u64::from(super::super::BLOCK) + 5;
+        for round in 0..400 {
+            let source = Arc::new(MemSource::new(vec![1; size as usize], "mem"));
+            let mut export = Export::new(source, [(4096, 8192)]);
+            if round % 2 == 0 {
+                export = export.writable().unwrap();
+            }
+            let mut input = Vec::new();
+            for _ in 0..8 {
+                let req = Request {
+                    flags: (next() % 32) as u16,
+                    kind: (next() % 10) as u16,
+                    cookie: next(),
+                    offset: [0, 1, 4095, size - 1, size, u64::MAX][(next() % 6) as usize],
+                    len: [0, 1, 4096, 9000, MAX_REQUEST + 1, u32::MAX][(next() % 6) as usize],
+                };
+                input.extend_from_slice(&req.encode());
+                if req.kind == CMD_WRITE && req.len < 10_000 {
+                    input.extend(std::iter::repeat_n(0xab, req.len as usize));
+                }
+            }
+            if round % 3 == 0 {
+                input.truncate((next() as usize) % input.len());
+            }
+            let mut t = Transmission {
+                export: &export,
+                agreed: Agreed {
+                    structured: round % 4 < 2,
+                    allocation: round % 8 < 2,
+                },
+                buf: Vec::new(),
+            };
+            let mut out = Vec::new();
+            let _ = t.run(&mut &input[..], &mut out);
+        }
+    }
+}
