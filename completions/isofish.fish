@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_isofish_global_optspecs
-    string join \n a/add= ro w/rw format= v/verbose m/mount= i/inspector f/file= tui x complete man-page h/help V/version
+    string join \n a/add= ro w/rw format= v/verbose m/mount= i/inspector f/file= tui serve= x complete man-page h/help V/version
 end
 
 function __fish_isofish_needs_command
@@ -30,6 +30,7 @@ iso\t''
 auto\t''"
 complete -c isofish -n "__fish_isofish_needs_command" -s m -l mount -d 'Mount DEV at MOUNTPOINT (default /) with OPTIONS; repeatable. Without -m the first image\'s filesystem is mounted at /' -r
 complete -c isofish -n "__fish_isofish_needs_command" -s f -l file -d 'Run the commands in SCRIPT (\'-\' for standard input)' -r -F
+complete -c isofish -n "__fish_isofish_needs_command" -l serve -d 'After the commands (or the script), serve the image as a commit would write it over NBD until Ctrl-C, as the `serve` command does. WHERE is a Unix socket path, a port of 127.0.0.1, or ADDR:PORT; without it, port 10809 of 127.0.0.1' -r
 complete -c isofish -n "__fish_isofish_needs_command" -l ro -d 'Read-only: no staged changes, no commit'
 complete -c isofish -n "__fish_isofish_needs_command" -s w -l rw -d 'Read-write, the default (accepted for guestfish): changes may be staged and committed'
 complete -c isofish -n "__fish_isofish_needs_command" -s v -l verbose -d 'Verbose: say on standard error what is opened and mounted, and what a commit writes'
@@ -120,6 +121,7 @@ complete -c isofish -n "__fish_isofish_needs_command" -a "rm-f" -d 'Remove a fil
 complete -c isofish -n "__fish_isofish_needs_command" -a "rm-rf" -d 'Remove a file or a directory with everything below it; no error when it does not exist.'
 complete -c isofish -n "__fish_isofish_needs_command" -a "rmdir" -d 'Remove an empty directory.'
 complete -c isofish -n "__fish_isofish_needs_command" -a "run" -d 'Start the session (does nothing: isofish needs no appliance).'
+complete -c isofish -n "__fish_isofish_needs_command" -a "serve" -d 'Serve the image as a commit would write it over NBD, straight from memory and the original, until Ctrl-C.'
 complete -c isofish -n "__fish_isofish_needs_command" -a "set-boot-file" -d 'Make an El Torito boot entry boot another file of the image.'
 complete -c isofish -n "__fish_isofish_needs_command" -a "set-label" -d 'Set the volume label of a mounted filesystem.'
 complete -c isofish -n "__fish_isofish_needs_command" -a "stat" -d 'Print the status of a file (following symlinks).'

@@ -11,6 +11,7 @@ pub mod data;
 pub mod error;
 pub mod fs;
 pub mod inspect;
+pub mod nbd;
 pub mod ondisk;
 pub mod overlay;
 pub mod plan;

@@ -28,6 +28,7 @@ pub mod mount;
 mod options;
 pub mod pattern;
 pub mod read;
+pub mod serve;
 pub mod shell_cmds;
 pub mod sink;
 pub mod tar;
@@ -366,6 +367,7 @@ pub fn all() -> &'static [Command] {
             xattr::COMMANDS,
             write::COMMANDS,
             commit::COMMANDS,
+            serve::COMMANDS,
             tree_edit::COMMANDS,
             changes::COMMANDS,
             tree_copy::COMMANDS,

@@ -66,6 +66,13 @@ pub struct Cli {
     #[arg(long)]
     pub tui: bool,
 
+    /// After the commands (or the script), serve the image as a commit would write it over
+    /// NBD until Ctrl-C, as the `serve` command does. WHERE is a Unix socket path, a port of
+    /// 127.0.0.1, or ADDR:PORT; without it, port 10809 of 127.0.0.1.
+    #[arg(long, value_name = "WHERE", num_args = 0..=1, require_equals = true,
+          default_missing_value = "", conflicts_with = "tui")]
+    pub serve: Option<String>,
+
     /// Echo each command to standard error before running it.
     #[arg(short = 'x')]
     pub echo: bool,
@@ -84,6 +91,30 @@ pub struct Cli {
     /// starts with '-' (ignore its error).
     #[arg(trailing_var_arg = true, value_name = "COMMAND")]
     pub commands: Vec<String>,
+}
+
+impl Cli {
+    /// The `serve` command `--serve` runs: `--serve=10809` listens on that port, `--serve=ADDR:PORT`
+    /// on that address, `--serve=PATH` on a Unix socket.
+    pub fn serve_command(&self) -> Option<Vec<String>> {
+        let place = self.serve.as_deref()?;
+        let flag = if place.is_empty() {
+            None
+        } else if place.parse::<u16>().is_ok() {
+            Some("--port")
+        } else if place.parse::<std::net::SocketAddr>().is_ok() {
+            Some("--listen")
+        } else {
+            Some("--socket")
+        };
+        let mut words = vec!["serve".to_string()];
+        words.extend(
+            flag.map(|f| [f.to_string(), place.to_string()])
+                .into_iter()
+                .flatten(),
+        );
+        Some(words)
+    }
 }
 
 /// The flags of the process's command line. Their help ends with the command groups (`-h`: the

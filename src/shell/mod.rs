@@ -136,7 +136,9 @@ fn run(cli: Cli) -> anyhow::Result<Result<Flow, Failed>> {
                 stopped => stopped,
             })
         }
-        None if !cli.commands.is_empty() => one_liner(&mut shell, &cli.commands),
+        None if !cli.commands.is_empty() || cli.serve.is_some() => {
+            one_liner(&mut shell, &cli.commands)
+        }
         None if !io::stdin().is_terminal() => {
             script::run(&mut shell, io::stdin().lock(), script::STDIN)
         }
@@ -144,6 +146,10 @@ fn run(cli: Cli) -> anyhow::Result<Result<Flow, Failed>> {
             repl::run(shell)?;
             return Ok(Ok(Flow::Quit));
         }
+    };
+    let ran = match (ran, cli.serve_command()) {
+        (Ok(Flow::Continue), Some(serve)) => one_liner(&mut shell, &serve),
+        (ran, _) => ran,
     };
     Ok(ran.and_then(|flow| commit_at_end(&mut shell).map(|()| flow)))
 }

@@ -19,7 +19,7 @@ const BOOT_LIMIT: Duration = Duration::from_secs(60);
 
 /// The firmware qemu boots with.
 #[derive(Clone, Copy, Debug)]
-enum Firmware {
+pub(crate) enum Firmware {
     /// qemu's default BIOS.
     SeaBios,
     /// UEFI, from Debian's `ovmf` package.
@@ -28,7 +28,7 @@ enum Firmware {
 
 /// How the image is attached.
 #[derive(Clone, Copy, Debug)]
-enum Drive {
+pub(crate) enum Drive {
     /// An IDE CD-ROM drive (El Torito).
     Cd,
     /// An IDE hard disk (the MBR, GPT and partitions).
@@ -196,7 +196,7 @@ fn boot(image: &Path, firmware: Firmware, drive: Drive, marker: &str) -> Duratio
 }
 
 /// Boots `image` every way in `ways` at once (one thread each) and waits for `marker` in each.
-fn boot_all(image: &Path, ways: &[(Firmware, Drive)], marker: &str) {
+pub(crate) fn boot_all(image: &Path, ways: &[(Firmware, Drive)], marker: &str) {
     std::thread::scope(|s| {
         let boots: Vec<_> = ways
             .iter()
@@ -216,7 +216,7 @@ fn boot_all(image: &Path, ways: &[(Firmware, Drive)], marker: &str) {
 }
 
 /// The ways the BIOS images boot: SeaBIOS, as CD and as hard disk.
-const BIOS: &[(Firmware, Drive)] = &[
+pub(crate) const BIOS: &[(Firmware, Drive)] = &[
     (Firmware::SeaBios, Drive::Cd),
     (Firmware::SeaBios, Drive::HardDisk),
 ];
@@ -295,7 +295,7 @@ fn isolinux_loaded(name: &str) -> String {
 }
 
 /// The marker the isofish tests put in the boot configs (the controls print MARKER-CONTROL).
-const MARKER: &str = "MARKER-ISOFISH";
+pub(crate) const MARKER: &str = "MARKER-ISOFISH";
 
 /// Stages `changes` (isofish commands, `:`-separated) on a copy of image `name` and commits
 /// a new image; returns the new image (in `dir`).

@@ -64,6 +64,7 @@ mod nested_fat;
 mod nested_fuzz;
 mod nested_squashfs;
 mod nested_util;
+mod serve;
 mod shell;
 mod shell_habits;
 mod shell_meta;
