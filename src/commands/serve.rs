@@ -127,5 +127,7 @@ pub fn serve_export(ctx: &mut Ctx, export: Export, settings: &Settings) -> anyho
     for id in ids {
         signal_hook::low_level::unregister(id);
     }
+    // The Ctrl-C that stopped the server ends `serve` itself, not the run it is part of.
+    crate::cancel::reset();
     ran.map_err(Into::into)
 }
