@@ -11,6 +11,7 @@ pub mod host_path;
 pub mod io;
 mod lz4legacy;
 pub mod nested;
+pub mod stream;
 
 use std::fs::File;
 use std::io::Seek;
