@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use crate::common::{scratch, tool};
+use crate::common::{isofish, scratch, tool};
 use crate::host_tree::{assert_same, snapshot, Tree};
 use crate::hostile_left_out::{reads_but_for, Damaged};
 use crate::nested_util::{extract, make_tree, run, run_err, Kinds};
@@ -115,7 +115,7 @@ fn every_format_and_compression_reads_as_cpio_extracts() {
             let mounts = String::from_utf8(run(&image, &["mounts"])).unwrap();
             let detail = match *codec {
                 "none" => format!("cpio, {format}"),
-                c => format!("cpio, {format}, {c} decoded in memory"),
+                c => format!("cpio, {format}, {c} decoded on demand"),
             };
             assert_eq!(mounts, format!("/dev/sda on / ({detail})\n"), "{what}");
         }
@@ -185,7 +185,7 @@ fn a_concatenated_initrd_reads_as_the_kernel_unpacks_it() {
     let mounts = String::from_utf8(run(&initrd, &["mounts"])).unwrap();
     assert_eq!(
         mounts,
-        "/dev/sda on / (cpio, newc, zstd decoded in memory, xz decoded in memory)\n"
+        "/dev/sda on / (cpio, newc, zstd decoded on demand, xz decoded on demand)\n"
     );
 }
 
@@ -278,11 +278,34 @@ fn decompression_is_bounded() {
     ));
     assert!(std::fs::metadata(&image).unwrap().len() < 1 << 20);
     let drive = drive_holding(&image);
-    let err = run_err(&drive, &["mount-loop", "/bomb.cpio.gz", "/b", "limit=16M"]);
-    assert!(
-        err.contains("more than the limit of 16777216 bytes"),
-        "{err}"
+    // Under a 16 MiB limit the member is listed, its data reads up to the limit, and the
+    // mount says what it left out.
+    let out = isofish()
+        .args(["--ro", "-a"])
+        .arg(&drive)
+        .args([
+            "mount-loop", "/bomb.cpio.gz", "/b", "limit=16M", ":", "ls", "/b", ":", "info",
+            "/b",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let (stdout, stderr) = (
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
     );
+    assert!(stdout.starts_with("zeros\n"), "{stdout}");
+    assert!(
+        stderr.contains("the data of zeros passes the limit of 16777216 decoded bytes"),
+        "{stderr}"
+    );
+    assert!(stdout.contains("Left out"), "{stdout}");
+    let err = run_err(
+        &drive,
+        &["mount-loop", "/bomb.cpio.gz", "/b", "limit=16M", ":", "checksum", "md5", "/b/zeros"],
+    );
+    assert!(err.contains("more than the limit of 16777216 bytes"), "{err}");
+    // With the checkpoints capped at 1 MiB the whole file reads, and `info` says the cap.
     let out = String::from_utf8(run(
         &drive,
         &[
@@ -296,6 +319,9 @@ fn decompression_is_bounded() {
             "checksum",
             "md5",
             "/b/zeros",
+            ":",
+            "info",
+            "/b",
         ],
     ))
     .unwrap();
@@ -305,13 +331,13 @@ fn decompression_is_bounded() {
         None,
     ))
     .unwrap();
-    assert_eq!(
-        out,
-        format!(
-            "/dev/sda on / (iso9660)\n/bomb.cpio.gz on /b (cpio, newc, gzip decoded to a temporary file, memory=1M)\n{}\n",
-            zeros.split_whitespace().next().unwrap()
-        )
+    let expected = format!(
+        "/dev/sda on / (iso9660)\n/bomb.cpio.gz on /b (cpio, newc, gzip decoded on demand, memory=1M)\n{}\n",
+        zeros.split_whitespace().next().unwrap()
     );
+    assert!(out.starts_with(&expected), "{out}");
+    assert!(out.contains("checkpoints ("), "{out}");
+    assert!(out.contains("of the 1048576-byte cap"), "{out}");
 }
 
 /// An lzma header asking for a 2 GiB dictionary (as a fuzzer found): refused by the decoder's
