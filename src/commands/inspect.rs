@@ -95,7 +95,12 @@ pub const COMMANDS: &[Command] = &[
 fn info(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
     // A mountpoint: the filesystem as mounted (its options, what reads have decoded so far).
     let here = ctx.session.absolute(&args[0]);
-    let mounted = ctx.session.vfs.mounts().iter().find(|m| m.mountpoint == here);
+    let mounted = ctx
+        .session
+        .vfs
+        .mounts()
+        .iter()
+        .find(|m| m.mountpoint == here);
     let fs = match mounted {
         Some(m) => m.fs.clone(),
         None => {

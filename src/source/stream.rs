@@ -145,10 +145,7 @@ fn read_gzip_header(r: &mut impl Read) -> io::Result<()> {
     if flags & 4 != 0 {
         let mut len = [0u8; 2];
         r.read_exact(&mut len)?;
-        io::copy(
-            &mut r.take(u16::from_le_bytes(len) as u64),
-            &mut io::sink(),
-        )?;
+        io::copy(&mut r.take(u16::from_le_bytes(len) as u64), &mut io::sink())?;
     }
     for flag in [8, 16] {
         // The file name, the comment: NUL-terminated.
@@ -588,7 +585,14 @@ mod tests {
         };
         let s = StreamSource::new(&inner, 3, Codec::Gzip, limits, "s".into());
         let mut buf = vec![0u8; 100_000];
-        for at in [39 << 20, 5, 20 << 20, 38 << 20, 13 << 20, (40 << 20) - 50_000] {
+        for at in [
+            39 << 20,
+            5,
+            20 << 20,
+            38 << 20,
+            13 << 20,
+            (40 << 20) - 50_000,
+        ] {
             let n = s.read_at(at as u64, &mut buf).unwrap();
             let want = (plain.len() - at).min(buf.len());
             assert_eq!(n, want);

@@ -17,6 +17,7 @@ mod commands_xattr;
 mod commit;
 mod common;
 mod completions;
+mod cpio_bomb;
 mod cpio_encode;
 mod cpio_mutation;
 mod docs;

@@ -247,7 +247,7 @@ fn dot_dot_names_are_left_out() {
 }
 
 /// An ISO (xorriso) holding `image` at its top, beside it as `drive.iso`.
-fn drive_holding(image: &Path) -> std::path::PathBuf {
+pub fn drive_holding(image: &Path) -> std::path::PathBuf {
     let drive = image.with_file_name("drive.iso");
     tool(
         "xorriso",
@@ -284,7 +284,15 @@ fn decompression_is_bounded() {
         .args(["--ro", "-a"])
         .arg(&drive)
         .args([
-            "mount-loop", "/bomb.cpio.gz", "/b", "limit=16M", ":", "ls", "/b", ":", "info",
+            "mount-loop",
+            "/bomb.cpio.gz",
+            "/b",
+            "limit=16M",
+            ":",
+            "ls",
+            "/b",
+            ":",
+            "info",
             "/b",
         ])
         .output()
@@ -302,9 +310,21 @@ fn decompression_is_bounded() {
     assert!(stdout.contains("Left out"), "{stdout}");
     let err = run_err(
         &drive,
-        &["mount-loop", "/bomb.cpio.gz", "/b", "limit=16M", ":", "checksum", "md5", "/b/zeros"],
+        &[
+            "mount-loop",
+            "/bomb.cpio.gz",
+            "/b",
+            "limit=16M",
+            ":",
+            "checksum",
+            "md5",
+            "/b/zeros",
+        ],
     );
-    assert!(err.contains("more than the limit of 16777216 bytes"), "{err}");
+    assert!(
+        err.contains("more than the limit of 16777216 bytes"),
+        "{err}"
+    );
     // With the checkpoints capped at 1 MiB the whole file reads, and `info` says the cap.
     let out = String::from_utf8(run(
         &drive,

@@ -219,7 +219,11 @@ impl Tree {
                 structure: "cpio header",
                 offset: cut.at,
             };
-            left_out.entry(&at, b"...", &cut_said(cut));
+            let name = match &cut.member {
+                Some(m) => format!("(the members after {})", String::from_utf8_lossy(m)),
+                None => "(the rest of the stream)".into(),
+            };
+            left_out.entry(&at, name.as_bytes(), &cut_said(cut));
         }
     }
 
@@ -335,6 +339,13 @@ impl Tree {
             .ok_or_else(|| Error::NotFound(format!("{}: inode {ino}", source.name())))
     }
 
+    /// Whether node `i` is as the end of the walk leaves it: anything but a hard-linked file,
+    /// whose size and data come with the link that carries them, maybe later.
+    fn settled(&self, i: usize) -> bool {
+        let meta = &self.nodes[i].meta;
+        self.finished || meta.kind != FileKind::File || meta.nlink <= 1
+    }
+
     fn entry(&self, name: &[u8], i: usize) -> DirEntry {
         DirEntry {
             name: name.to_vec(),
@@ -366,14 +377,17 @@ impl Tree {
 fn cut_said(cut: &Cut) -> String {
     let what = match &cut.member {
         Some(name) => format!(
-            "the data of {} passes the limit of {} decoded bytes: it reads up to the limit, \
-             and the members after it",
+            "the data of {} passes the limit of {} decoded bytes (it reads up to there): \
+             nothing after it is read",
             String::from_utf8_lossy(name),
             cut.limit
         ),
-        None => format!("the members past the limit of {} decoded bytes", cut.limit),
+        None => format!(
+            "nothing past the limit of {} decoded bytes is read",
+            cut.limit
+        ),
     };
-    format!("{what} are left out (a decompression bomb?); mount-loop's limit= option raises it")
+    format!("{what} (a decompression bomb?); mount-loop's limit= option raises it")
 }
 
 impl FileSystem for CpioFs {
@@ -394,7 +408,7 @@ impl FileSystem for CpioFs {
     }
     fn metadata(&self, ino: Ino) -> Result<Metadata> {
         let tree = self.walked(ino)?;
-        if !tree.finished && tree.nodes[ino as usize].meta.nlink > 1 {
+        if !tree.settled(ino as usize) {
             // A hard link's size comes with the link that carries the data.
             drop(tree);
             return Ok(self.complete()?.nodes[ino as usize].meta.clone());
@@ -416,7 +430,7 @@ impl FileSystem for CpioFs {
         let mut tree = self.walked(dir)?;
         loop {
             if let Some(i) = tree.child(dir as usize, name) {
-                if tree.finished || tree.nodes[i].meta.nlink <= 1 {
+                if tree.settled(i) {
                     return Ok(Some(tree.entry(name, i)));
                 }
             } else if tree.finished {
@@ -445,7 +459,9 @@ impl FileSystem for CpioFs {
         let meta = self.metadata(ino)?;
         let tree = lock(&self.tree);
         Ok(match tree.nodes[ino as usize].data {
-            Some(d) if d.segment == 0 => Some(vec![Span::source(&self.source, d.offset, meta.size)]),
+            Some(d) if d.segment == 0 => {
+                Some(vec![Span::source(&self.source, d.offset, meta.size)])
+            }
             _ => None,
         })
     }
@@ -479,7 +495,7 @@ impl CpioFs {
             v.push(("Storage".into(), d));
         }
         for s in tree.streams() {
-            v.push((format!("Stream {}", s.name()), stream_said(s)));
+            v.push(("Stream".into(), format!("{}: {}", s.name(), stream_said(s))));
         }
         if tree.skipped > 0 {
             v.push(("Unsafe names left out".into(), tree.skipped.to_string()));
