@@ -410,15 +410,14 @@ impl StreamSource {
         }
         let mut have = 0;
         let len = (stop - start) as usize;
-        while have < len {
+        let mut ended = false;
+        while have < len && !ended {
             let n = self.pull(&mut st, &mut d, &mut scratch[have..len])?;
-            if n == 0 {
-                break;
-            }
+            ended = n == 0;
             have += n;
         }
         scratch.truncate(have);
-        if st.end.is_none() {
+        if !ended {
             st.cursors.push(d);
             if st.cursors.len() > KEEP_CURSORS {
                 st.cursors.remove(0);
