@@ -107,7 +107,7 @@ fn components(name: &[u8]) -> Option<Vec<&[u8]>> {
 }
 
 impl CpioFs {
-    /// Opens the archive (or initrd) in `source`: walks its members as far as [`EAGER`]
+    /// Opens the archive (or initrd) in `source`: walks its members as far as the first 64 MiB
     /// decoded bytes take it, and the rest on demand.
     pub fn open(source: Arc<dyn Source>, options: &MountOptions) -> Result<Self> {
         let limits = limits(source.name(), options)?;
