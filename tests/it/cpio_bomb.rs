@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use crate::common::{scratch, tool};
-use crate::nested_cpio::drive_holding;
+use crate::nested_cpio::{drive_holding, zeros_md5};
 
 fn sh(script: &str) {
     tool("sh", &["-c", script], None);
@@ -67,35 +67,14 @@ fn bomb_reads_its_first_file(compress: &str) {
     let dir = scratch();
     let big = 96 << 20;
     let drive = bomb(dir.path(), compress, big);
-    let limit = "limit=160M";
-    let out = run_without_spool(
-        &drive,
-        &[
-            "mount-loop",
-            "/bomb.cpio",
-            "/b",
-            limit,
-            ":",
-            "cat",
-            "/b/small",
-        ],
-    );
+    // Every run mounts the bomb under a 160 MiB limit first.
+    let run = |words: &[&str]| {
+        let mount = ["mount-loop", "/bomb.cpio", "/b", "limit=160M", ":"];
+        run_without_spool(&drive, &[&mount[..], words].concat())
+    };
+    let out = run(&["cat", "/b/small"]);
     assert_eq!(String::from_utf8(out.stdout).unwrap(), "the first file\n");
-    let out = run_without_spool(
-        &drive,
-        &[
-            "mount-loop",
-            "/bomb.cpio",
-            "/b",
-            limit,
-            ":",
-            "ls",
-            "/b",
-            ":",
-            "cat",
-            "/b/small",
-        ],
-    );
+    let out = run(&["ls", "/b", ":", "cat", "/b/small"]);
     let (stdout, stderr) = (
         String::from_utf8(out.stdout).unwrap(),
         String::from_utf8(out.stderr).unwrap(),
@@ -107,47 +86,11 @@ fn bomb_reads_its_first_file(compress: &str) {
     );
     assert_eq!(out.status.code(), Some(1), "{compress}: {stderr}");
     // The file below the limit reads whole; the one across it up to the limit.
-    let out = run_without_spool(
-        &drive,
-        &[
-            "mount-loop",
-            "/bomb.cpio",
-            "/b",
-            limit,
-            ":",
-            "checksum",
-            "md5",
-            "/b/big1",
-            ":",
-            "info",
-            "/b",
-        ],
-    );
+    let out = run(&["checksum", "md5", "/b/big1", ":", "info", "/b"]);
     let stdout = String::from_utf8(out.stdout).unwrap();
-    let zeros = String::from_utf8(tool(
-        "sh",
-        &["-c", &format!("head -c {big} /dev/zero | md5sum")],
-        None,
-    ))
-    .unwrap();
-    assert!(
-        stdout.starts_with(zeros.split_whitespace().next().unwrap()),
-        "{stdout}"
-    );
+    assert!(stdout.starts_with(&zeros_md5(big)), "{stdout}");
     assert!(stdout.contains("Left out:"), "{stdout}");
-    let out = run_without_spool(
-        &drive,
-        &[
-            "mount-loop",
-            "/bomb.cpio",
-            "/b",
-            limit,
-            ":",
-            "checksum",
-            "md5",
-            "/b/big2",
-        ],
-    );
+    let out = run(&["checksum", "md5", "/b/big2"]);
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("more than the limit of 167772160 bytes"),
         "{compress}"

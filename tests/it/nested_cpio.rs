@@ -246,6 +246,17 @@ fn dot_dot_names_are_left_out() {
     });
 }
 
+/// The MD5 of `n` zero bytes, as md5sum says it.
+pub fn zeros_md5(n: u64) -> String {
+    let out = tool(
+        "sh",
+        &["-c", &format!("head -c {n} /dev/zero | md5sum")],
+        None,
+    );
+    let out = String::from_utf8(out).unwrap();
+    out.split_whitespace().next().unwrap().to_string()
+}
+
 /// An ISO (xorriso) holding `image` at its top, beside it as `drive.iso`.
 pub fn drive_holding(image: &Path) -> std::path::PathBuf {
     let drive = image.with_file_name("drive.iso");
@@ -345,15 +356,9 @@ fn decompression_is_bounded() {
         ],
     ))
     .unwrap();
-    let zeros = String::from_utf8(tool(
-        "sh",
-        &["-c", "head -c 67108864 /dev/zero | md5sum"],
-        None,
-    ))
-    .unwrap();
     let expected = format!(
         "/dev/sda on / (iso9660)\n/bomb.cpio.gz on /b (cpio, newc, gzip decoded on demand, memory=1M)\n{}\n",
-        zeros.split_whitespace().next().unwrap()
+        zeros_md5(67108864)
     );
     assert!(out.starts_with(&expected), "{out}");
     assert!(out.contains("checkpoints ("), "{out}");
