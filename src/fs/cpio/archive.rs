@@ -292,7 +292,7 @@ impl Walker {
                 }
                 self.members += 1;
                 let name = member.name.clone();
-                self.stop(seg, data_offset, Some(name));
+                self.stop(seg, at, Some(name));
                 return Ok(Some(member));
             }
             // A stream's data is checked when the walk goes on past it.
