@@ -22,8 +22,9 @@ use crate::error::{lock_cache as lock, Error, Result};
 
 /// The unit of decoding and of the small cache of recent output.
 const BLOCK: u64 = 64 << 10;
-/// Recent blocks kept, so a reader stepping back a little (a header read twice) decodes nothing.
-const KEEP_BLOCKS: usize = 16;
+/// Recent blocks kept, so a reader stepping back a little (a header read twice, `tail`
+/// reading backwards) decodes nothing.
+const KEEP_BLOCKS: usize = 32;
 /// Live decoders kept at the places earlier reads left them (the walk's and a file's).
 const KEEP_CURSORS: usize = 2;
 /// Output between two checkpoints, at first (doubled each time the cap thins them).
@@ -226,6 +227,15 @@ fn checkpoint_size(codec: Codec) -> u64 {
     }
 }
 
+/// Caches block `b`, dropping the least recently used one past [`KEEP_BLOCKS`].
+fn keep(st: &mut State, b: u64, block: Arc<Vec<u8>>) {
+    st.blocks.retain(|(n, _)| *n != b);
+    st.blocks.push((b, block));
+    if st.blocks.len() > KEEP_BLOCKS {
+        st.blocks.remove(0);
+    }
+}
+
 /// What reads have learnt of the stream, and the decoders kept.
 struct State {
     cursors: Vec<Box<dyn Decode>>,
@@ -403,8 +413,21 @@ impl StreamSource {
         let mut d = self.nearest(&mut st, start)?;
         let mut scratch = vec![0u8; BLOCK as usize];
         while d.out_pos() < start {
-            let want = ((start - d.out_pos()) as usize).min(scratch.len());
-            if self.pull(&mut st, &mut d, &mut scratch[..want])? == 0 {
+            let pos = d.out_pos();
+            // The blocks just before this one are kept as they go by: a reader going
+            // backwards (`tail`) finds them.
+            let near = start - pos <= KEEP_BLOCKS as u64 / 2 * BLOCK;
+            let want = ((start - pos) as usize).min(scratch.len());
+            if near && pos.is_multiple_of(BLOCK) && want == scratch.len() {
+                let mut filled = 0;
+                while filled < want {
+                    match self.pull(&mut st, &mut d, &mut scratch[filled..])? {
+                        0 => return Ok(Arc::new(Vec::new())),
+                        n => filled += n,
+                    }
+                }
+                keep(&mut st, pos / BLOCK, Arc::new(scratch.clone()));
+            } else if self.pull(&mut st, &mut d, &mut scratch[..want])? == 0 {
                 return Ok(Arc::new(Vec::new()));
             }
         }
@@ -424,10 +447,7 @@ impl StreamSource {
             }
         }
         let block = Arc::new(scratch);
-        st.blocks.push((b, block.clone()));
-        if st.blocks.len() > KEEP_BLOCKS {
-            st.blocks.remove(0);
-        }
+        keep(&mut st, b, block.clone());
         Ok(block)
     }
 
@@ -602,6 +622,24 @@ mod tests {
         let c = s.checkpoints();
         assert!(c.count >= 2 && c.bytes <= c.cap, "{} {}", c.count, c.bytes);
         assert!(c.interval > 4 << 20, "thinned");
+    }
+
+    #[test]
+    fn backward_reads_of_a_stream_without_checkpoints_match() {
+        let plain = data(3 << 20);
+        let mut e = liblzma::write::XzEncoder::new(Vec::new(), 0);
+        e.write_all(&plain).unwrap();
+        let inner: Arc<dyn Source> = Arc::new(MemSource::new(e.finish().unwrap(), "mem"));
+        let s = StreamSource::new(&inner, 0, Codec::Xz, Limits::default(), "s".into());
+        let mut buf = vec![0u8; 10_000];
+        let mut end = plain.len();
+        while end > 0 {
+            let at = end.saturating_sub(buf.len());
+            let n = s.read_at(at as u64, &mut buf[..end - at]).unwrap();
+            assert_eq!(&buf[..n], &plain[at..end], "at {at}");
+            end = at;
+        }
+        assert!(!s.checkpoints().possible);
     }
 
     #[test]
