@@ -4,7 +4,8 @@
 //! (so sequential reads stay linear), or a checkpoint, a copy of the decoder's state taken every
 //! few MiB of output where the codec allows one (gzip: the inflate state and its 32 KiB window,
 //! as zran does), or else the start of the stream. The checkpoints' memory is bounded: past the
-//! cap every other one is dropped and the spacing doubles. The decoded length is bounded too
+//! cap every other one is dropped and the spacing doubles. A few recent blocks of output are
+//! kept, and more (up to half the cap) when reads go backwards. The decoded length is bounded too
 //! ([`Limits::total`]): bytes past it are never produced, and reading them is an error naming
 //! the limit.
 
@@ -22,9 +23,11 @@ use crate::error::{lock_cache as lock, Error, Result};
 
 /// The unit of decoding and of the small cache of recent output.
 const BLOCK: u64 = 64 << 10;
-/// Recent blocks kept, so a reader stepping back a little (a header read twice, `tail`
-/// reading backwards) decodes nothing.
-const KEEP_BLOCKS: usize = 32;
+/// Recent blocks kept, so a reader stepping back a little (a header read twice) decodes
+/// nothing.
+const KEEP_BLOCKS: usize = 16;
+/// Blocks kept on the way to a block decoded again, at first.
+const FIRST_WINDOW: u64 = 16;
 /// Live decoders kept at the places earlier reads left them (the walk's and a file's).
 const KEEP_CURSORS: usize = 2;
 /// Output between two checkpoints, at first (doubled each time the cap thins them).
@@ -227,12 +230,15 @@ fn checkpoint_size(codec: Codec) -> u64 {
     }
 }
 
-/// Caches block `b`, dropping the least recently used one past [`KEEP_BLOCKS`].
+/// Caches block `b`, dropping the least recently used ones past [`KEEP_BLOCKS`] and the
+/// window.
 fn keep(st: &mut State, b: u64, block: Arc<Vec<u8>>) {
     st.blocks.retain(|(n, _)| *n != b);
     st.blocks.push((b, block));
-    if st.blocks.len() > KEEP_BLOCKS {
-        st.blocks.remove(0);
+    let most = KEEP_BLOCKS + st.window as usize;
+    if st.blocks.len() > most {
+        let extra = st.blocks.len() - most;
+        st.blocks.drain(..extra);
     }
 }
 
@@ -248,6 +254,8 @@ struct State {
     end: Option<(u64, u64)>,
     /// The furthest output any decoder reached.
     furthest: u64,
+    /// Blocks kept on the way when a block is decoded again.
+    window: u64,
 }
 
 /// The checkpoints of a stream, for `info`.
@@ -293,6 +301,7 @@ impl StreamSource {
                 blocks: Vec::new(),
                 end: None,
                 furthest: 0,
+                window: FIRST_WINDOW,
             }),
         }
     }
@@ -412,11 +421,18 @@ impl StreamSource {
         let stop = (start + BLOCK).min(self.limits.total);
         let mut d = self.nearest(&mut st, start)?;
         let mut scratch = vec![0u8; BLOCK as usize];
+        // A read behind what was decoded already, far from any resume point: reads are going
+        // backwards (`tail`). The window of blocks kept on the way doubles each time, within
+        // half the memory cap, so a backward scan decodes again a logarithmic number of times
+        // and a forward one keeps no more than before.
+        let far = (start - d.out_pos()) / BLOCK > st.window;
+        if far && start < st.furthest {
+            let most = (self.limits.memory / 2 / BLOCK).max(FIRST_WINDOW);
+            st.window = (st.window * 2).min(most);
+        }
         while d.out_pos() < start {
             let pos = d.out_pos();
-            // The blocks just before this one are kept as they go by: a reader going
-            // backwards (`tail`) finds them.
-            let near = start - pos <= KEEP_BLOCKS as u64 / 2 * BLOCK;
+            let near = start - pos <= st.window * BLOCK;
             let want = ((start - pos) as usize).min(scratch.len());
             if near && pos.is_multiple_of(BLOCK) && want == scratch.len() {
                 let mut filled = 0;
