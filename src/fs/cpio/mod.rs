@@ -60,6 +60,8 @@ struct Tree {
     skipped: usize,
     /// Files with more than one link, by (device, inode): resolved at the end of the walk.
     links: HashMap<(u32, u32, u64), Vec<usize>>,
+    /// The damaged structure the walk stopped at: (image, structure, offset, detail).
+    broken: Option<(String, &'static str, u64, String)>,
 }
 
 /// Decoded bytes the walk goes through when the archive is opened; the rest is walked when a
@@ -123,6 +125,7 @@ impl CpioFs {
             formats: Vec::new(),
             skipped: 0,
             links: HashMap::new(),
+            broken: None,
         };
         let left_out = LeftOut::default();
         while !tree.finished && tree.walker.decoded() + tree.walker.next_cost() <= EAGER {
@@ -153,8 +156,26 @@ impl CpioFs {
 }
 
 impl Tree {
-    /// Walks one member further; false at the end.
+    /// Walks one member further; false at the end. A damaged structure stops the walk there:
+    /// every later step says so again.
     fn step(&mut self, left_out: &LeftOut) -> Result<bool> {
+        if let Some((image, structure, offset, detail)) = &self.broken {
+            return Err(Error::corrupt(image, structure, *offset, detail.clone()));
+        }
+        let stepped = self.walk_one(left_out);
+        if let Err(Error::Corrupt {
+            image,
+            structure,
+            offset,
+            detail,
+        }) = &stepped
+        {
+            self.broken = Some((image.clone(), structure, *offset, detail.clone()));
+        }
+        stepped
+    }
+
+    fn walk_one(&mut self, left_out: &LeftOut) -> Result<bool> {
         let Some(m) = self.walker.next()? else {
             self.finish(left_out);
             return Ok(false);
