@@ -608,6 +608,36 @@ mod tests {
     }
 
     #[test]
+    fn a_stream_is_walked_as_far_as_asked_and_stops_for_good_at_damage() {
+        use std::io::Write;
+        let mut a = Vec::new();
+        member(&mut a, "f", 0o100644, b"early");
+        member(
+            &mut a,
+            "big",
+            0o100644,
+            &vec![0; (super::EAGER + (1 << 20)) as usize],
+        );
+        member(&mut a, "f", 0o100644, b"late");
+        a.extend_from_slice(b"070701 not a header");
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&a).unwrap();
+        let src = Arc::new(MemSource::new(gz.finish().unwrap(), "mem"));
+        let fs = CpioFs::open(src, &MountOptions::default()).unwrap();
+        // The walk stopped before the big member's data: `f` is the first one.
+        let f = fs.lookup(0, b"f").unwrap().unwrap();
+        let mut buf = [0u8; 8];
+        let n = fs.read_at(f.ino, 0, &mut buf).unwrap();
+        assert_eq!(&buf[..n], b"early");
+        // A listing walks on: the later `f` replaces it, then the damage stops the walk.
+        let first = fs.read_dir(0).unwrap_err().to_string();
+        assert!(first.contains("corrupt cpio header"), "{first}");
+        assert_eq!(fs.read_dir(0).unwrap_err().to_string(), first);
+        let n = fs.read_at(f.ino, 0, &mut buf).unwrap();
+        assert_eq!(&buf[..n], b"late");
+    }
+
+    #[test]
     fn later_members_replace_earlier_ones() {
         let mut a = Vec::new();
         member(&mut a, "d", 0o040755, b"");
