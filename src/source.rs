@@ -1,7 +1,8 @@
 //! Random access to the bytes of an image: the [`Source`] trait and its implementations
 //! (a host file read with positioned reads, a byte range of another source). Everything above
 //! reads through this trait; nothing re-opens paths or loads whole images. Below this module:
-//! a file inside a mounted filesystem ([`nested`]), a decoded compressed stream ([`decoded`]),
+//! a file inside a mounted filesystem ([`nested`]), a decoded compressed stream ([`decoded`]), one
+//! decoded again from checkpoints for each read, never kept whole ([`stream`]),
 //! a stream view of any source for the crates that want `Read + Seek` ([`io`]), and a host
 //! file staged by its path, opened only while its data is read ([`host_path`]). [`HostFd`] is
 //! how a source lends the host file behind it to the zero-copy movers.
@@ -11,6 +12,7 @@ pub mod host_path;
 pub mod io;
 mod lz4legacy;
 pub mod nested;
+pub mod stream;
 
 use std::fs::File;
 use std::io::Seek;

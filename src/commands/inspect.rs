@@ -93,8 +93,21 @@ pub const COMMANDS: &[Command] = &[
 ];
 
 fn info(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
-    let source = super::mount::device_or_file_source(ctx, &args[0])?;
-    let fs = fs::open(source, &MountOptions::default())?;
+    // A mountpoint: the filesystem as mounted (its options, what reads have decoded so far).
+    let here = ctx.session.absolute(&args[0]);
+    let mounted = ctx
+        .session
+        .vfs
+        .mounts()
+        .iter()
+        .find(|m| m.mountpoint == here);
+    let fs = match mounted {
+        Some(m) => m.fs.clone(),
+        None => {
+            let source = super::mount::device_or_file_source(ctx, &args[0])?;
+            fs::open(source, &MountOptions::default())?
+        }
+    };
     let mut pairs = vec![("Type".to_string(), fs.type_name().to_string())];
     pairs.extend(fs.info());
     if matches!(fs.type_name(), "iso9660" | "udf") {

@@ -3,7 +3,7 @@
 //! beyond it, with a hard limit on the total so a decompression bomb ends in a clear error.
 
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, BufRead, Read, Write};
 use std::sync::Arc;
 
 use super::io::SourceReader;
@@ -48,6 +48,18 @@ impl Codec {
         })
     }
 
+    /// The structure name used in errors about a stream.
+    pub fn structure(self) -> &'static str {
+        match self {
+            Codec::Gzip => "gzip stream",
+            Codec::Xz => "xz stream",
+            Codec::Lzma => "lzma stream",
+            Codec::Zstd => "zstd stream",
+            Codec::Bzip2 => "bzip2 stream",
+            Codec::Lz4Legacy | Codec::Lz4 => "lz4 stream",
+        }
+    }
+
     /// The name `mounts`, `file` and errors use.
     pub fn name(self) -> &'static str {
         match self {
@@ -61,7 +73,10 @@ impl Codec {
     }
 
     /// A decoder of one stream reading from `input`, which it leaves just past the stream.
-    fn decoder<'a>(self, input: &'a mut SourceReader) -> io::Result<Box<dyn Read + 'a>> {
+    pub(super) fn decoder<'a, R: BufRead + Send + 'a>(
+        self,
+        input: R,
+    ) -> io::Result<Box<dyn Read + Send + 'a>> {
         Ok(match self {
             Codec::Gzip => Box::new(flate2::bufread::GzDecoder::new(input)),
             Codec::Xz => Box::new(liblzma::bufread::XzDecoder::new_stream(
@@ -132,7 +147,7 @@ impl DecodedSource {
         name: String,
     ) -> Result<Self> {
         let corrupt =
-            |detail: String| Error::corrupt(inner.name(), stream_structure(codec), offset, detail);
+            |detail: String| Error::corrupt(inner.name(), codec.structure(), offset, detail);
         let mut reader = SourceReader::new(inner.clone(), offset);
         let mut store = Store::Memory(Vec::new());
         let mut len = 0u64;
@@ -154,11 +169,7 @@ impl DecodedSource {
                     }
                 };
                 if len + n as u64 > limits.total {
-                    return Err(corrupt(format!(
-                        "decodes to more than the limit of {} bytes (a decompression bomb?); \
-                         mount-loop's limit= option raises it",
-                        limits.total
-                    )));
+                    return Err(corrupt(limit_error(limits.total)));
                 }
                 if let Store::Memory(v) = &store {
                     if len + n as u64 > limits.memory {
@@ -204,16 +215,12 @@ impl DecodedSource {
     }
 }
 
-/// The structure name used in errors about a stream.
-fn stream_structure(codec: Codec) -> &'static str {
-    match codec {
-        Codec::Gzip => "gzip stream",
-        Codec::Xz => "xz stream",
-        Codec::Lzma => "lzma stream",
-        Codec::Zstd => "zstd stream",
-        Codec::Bzip2 => "bzip2 stream",
-        Codec::Lz4Legacy | Codec::Lz4 => "lz4 stream",
-    }
+/// What an error says when a stream decodes past `limit` bytes.
+pub fn limit_error(limit: u64) -> String {
+    format!(
+        "decodes to more than the limit of {limit} bytes (a decompression bomb?); \
+         mount-loop's limit= option raises it"
+    )
 }
 
 impl Source for DecodedSource {
@@ -244,7 +251,7 @@ impl Source for DecodedSource {
 pub fn peek(inner: &Arc<dyn Source>, offset: u64, codec: Codec, n: usize) -> Result<Vec<u8>> {
     let mut reader = SourceReader::new(inner.clone(), offset);
     let corrupt =
-        |e: io::Error| Error::corrupt(inner.name(), stream_structure(codec), offset, e.to_string());
+        |e: io::Error| Error::corrupt(inner.name(), codec.structure(), offset, e.to_string());
     let decoder = codec.decoder(&mut reader).map_err(corrupt)?;
     let mut out = Vec::with_capacity(n);
     decoder

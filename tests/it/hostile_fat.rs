@@ -3,7 +3,7 @@
 //! finish, warn about the loop by its path, do not enter it, and read everything else. An
 //! entry (or a FAT32 root) whose first cluster lies outside the volume, and a cluster chain
 //! that runs into cluster 1 or loops, are errors naming the entry or the FAT's entry, not a
-//! panic.
+//! panic. A long name holding `/` is left out with a warning naming its entry's offset.
 
 use std::path::Path;
 
@@ -245,4 +245,54 @@ fn a_cluster_chain_through_cluster_1_or_looping_is_an_error_naming_the_table_ent
     assert!(!stderr.contains("panicked"), "{stderr}");
     // The rest of the volume still reads.
     assert_eq!(run_ro(&image, &["cat", "/sub/in.txt"]), b"still here\n");
+}
+
+#[test]
+fn a_long_name_with_a_slash_is_left_out_naming_its_entry() {
+    let dir = scratch();
+    let d = dir.path();
+    let image = d.join("slash.img");
+    std::fs::write(&image, fat_image(d)).unwrap();
+    let text = d.join("t.txt");
+    let out = std::process::Command::new("mcopy")
+        .args(["-i", image.to_str().unwrap(), text.to_str().unwrap()])
+        .arg("::/sub/long-name-here.txt")
+        .env("MTOOLS_SKIP_CHECK", "1")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    // The long name's first `-` (UTF-16) becomes `/`; its short entry stays as mtools wrote it.
+    let mut bytes = std::fs::read(&image).unwrap();
+    let utf16 = |s: &str| -> Vec<u8> { s.encode_utf16().flat_map(u16::to_le_bytes).collect() };
+    let long = utf16("long-");
+    let at = bytes.windows(long.len()).position(|w| w == long).unwrap();
+    bytes[at + 8..at + 10].copy_from_slice(&utf16("/"));
+    std::fs::write(&image, &bytes).unwrap();
+    let short = (0..bytes.len() - 32)
+        .step_by(32)
+        .find(|&e| bytes[e..e + 6] == *b"LONG-N" && bytes[e + 11] != 0x0f)
+        .unwrap();
+    let out = isofish()
+        .args(["--ro", "-a"])
+        .arg(&image)
+        .args(["find", "/", ":", "cat", "/sub/in.txt"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    );
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stdout.lines().any(|l| l.ends_with("sub/in.txt")),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("long"), "{stdout}");
+    assert!(stdout.ends_with("still here\n"), "{stdout}");
+    assert!(
+        stderr.contains(&format!(
+            "slash.img: FAT directory entry at offset {short}: entry \"long/name-here.txt\" left out"
+        )),
+        "{stderr}"
+    );
 }

@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use crate::common::{scratch, tool};
+use crate::common::{isofish, scratch, tool};
 use crate::host_tree::{assert_same, snapshot, Tree};
 use crate::hostile_left_out::{reads_but_for, Damaged};
 use crate::nested_util::{extract, make_tree, run, run_err, Kinds};
@@ -115,7 +115,7 @@ fn every_format_and_compression_reads_as_cpio_extracts() {
             let mounts = String::from_utf8(run(&image, &["mounts"])).unwrap();
             let detail = match *codec {
                 "none" => format!("cpio, {format}"),
-                c => format!("cpio, {format}, {c} decoded in memory"),
+                c => format!("cpio, {format}, {c} decoded on demand"),
             };
             assert_eq!(mounts, format!("/dev/sda on / ({detail})\n"), "{what}");
         }
@@ -185,7 +185,7 @@ fn a_concatenated_initrd_reads_as_the_kernel_unpacks_it() {
     let mounts = String::from_utf8(run(&initrd, &["mounts"])).unwrap();
     assert_eq!(
         mounts,
-        "/dev/sda on / (cpio, newc, zstd decoded in memory, xz decoded in memory)\n"
+        "/dev/sda on / (cpio, newc, zstd decoded on demand, xz decoded on demand)\n"
     );
 }
 
@@ -246,8 +246,19 @@ fn dot_dot_names_are_left_out() {
     });
 }
 
+/// The MD5 of `n` zero bytes, as md5sum says it.
+pub fn zeros_md5(n: u64) -> String {
+    let out = tool(
+        "sh",
+        &["-c", &format!("head -c {n} /dev/zero | md5sum")],
+        None,
+    );
+    let out = String::from_utf8(out).unwrap();
+    out.split_whitespace().next().unwrap().to_string()
+}
+
 /// An ISO (xorriso) holding `image` at its top, beside it as `drive.iso`.
-fn drive_holding(image: &Path) -> std::path::PathBuf {
+pub fn drive_holding(image: &Path) -> std::path::PathBuf {
     let drive = image.with_file_name("drive.iso");
     tool(
         "xorriso",
@@ -278,11 +289,54 @@ fn decompression_is_bounded() {
     ));
     assert!(std::fs::metadata(&image).unwrap().len() < 1 << 20);
     let drive = drive_holding(&image);
-    let err = run_err(&drive, &["mount-loop", "/bomb.cpio.gz", "/b", "limit=16M"]);
+    // Under a 16 MiB limit the member is listed, its data reads up to the limit, and the
+    // mount says what it left out.
+    let out = isofish()
+        .args(["--ro", "-a"])
+        .arg(&drive)
+        .args([
+            "mount-loop",
+            "/bomb.cpio.gz",
+            "/b",
+            "limit=16M",
+            ":",
+            "ls",
+            "/b",
+            ":",
+            "info",
+            "/b",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let (stdout, stderr) = (
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    );
+    assert!(stdout.starts_with("zeros\n"), "{stdout}");
+    assert!(
+        stderr.contains("the data of zeros passes the limit of 16777216 decoded bytes"),
+        "{stderr}"
+    );
+    assert!(stdout.contains("Left out"), "{stdout}");
+    let err = run_err(
+        &drive,
+        &[
+            "mount-loop",
+            "/bomb.cpio.gz",
+            "/b",
+            "limit=16M",
+            ":",
+            "checksum",
+            "md5",
+            "/b/zeros",
+        ],
+    );
     assert!(
         err.contains("more than the limit of 16777216 bytes"),
         "{err}"
     );
+    // With the checkpoints capped at 1 MiB the whole file reads, and `info` says the cap.
     let out = String::from_utf8(run(
         &drive,
         &[
@@ -296,22 +350,19 @@ fn decompression_is_bounded() {
             "checksum",
             "md5",
             "/b/zeros",
+            ":",
+            "info",
+            "/b",
         ],
     ))
     .unwrap();
-    let zeros = String::from_utf8(tool(
-        "sh",
-        &["-c", "head -c 67108864 /dev/zero | md5sum"],
-        None,
-    ))
-    .unwrap();
-    assert_eq!(
-        out,
-        format!(
-            "/dev/sda on / (iso9660)\n/bomb.cpio.gz on /b (cpio, newc, gzip decoded to a temporary file, memory=1M)\n{}\n",
-            zeros.split_whitespace().next().unwrap()
-        )
+    let expected = format!(
+        "/dev/sda on / (iso9660)\n/bomb.cpio.gz on /b (cpio, newc, gzip decoded on demand, memory=1M)\n{}\n",
+        zeros_md5(67108864)
     );
+    assert!(out.starts_with(&expected), "{out}");
+    assert!(out.contains("checkpoints ("), "{out}");
+    assert!(out.contains("of the 1048576-byte cap"), "{out}");
 }
 
 /// An lzma header asking for a 2 GiB dictionary (as a fuzzer found): refused by the decoder's

@@ -8,7 +8,8 @@ use super::header::Header;
 use super::{bin, newc, odc};
 use crate::error::{Error, Result};
 use crate::fs::probe;
-use crate::source::decoded::{Codec, DecodedSource, Limits};
+use crate::source::decoded::{Codec, Limits};
+use crate::source::stream::StreamSource;
 use crate::source::Source;
 
 /// Compressed streams nested in compressed streams, at most.
@@ -27,104 +28,231 @@ pub struct Member {
     pub format: &'static str,
 }
 
-/// The sources the members' data lie in: the archive itself, then each decoded stream.
+/// The sources the members' data lie in: the archive itself, then each compressed stream.
 pub struct Segment {
     pub source: Arc<dyn Source>,
-    /// For a decoded stream, what `mounts` says of it.
-    pub decoded: Option<String>,
+    /// For a compressed stream, its decoded bytes.
+    pub stream: Option<Arc<StreamSource>>,
 }
 
-/// Everything found in an initrd.
-pub struct Walk {
+/// Where the walk is in one segment.
+struct Frame {
+    seg: usize,
+    at: u64,
+    /// The format of the archive being read, between its first header and its trailer.
+    archive: Option<&'static str>,
+    /// The data of the member read last, in a stream: checked before the walk goes on.
+    pending: Option<Pending>,
+}
+
+/// A member whose data the walk has not yet decoded.
+struct Pending {
+    end: u64,
+    header_at: u64,
+    name: Vec<u8>,
+    filesize: u64,
+}
+
+/// The limit cut the walk short: the members from `at` in `image` on were not read.
+pub struct Cut {
+    pub image: String,
+    pub at: u64,
+    /// The member whose data passes the limit, when that is what stopped the walk.
+    pub member: Option<Vec<u8>>,
+    pub limit: u64,
+}
+
+/// A walk through an initrd, one member at a time: compressed streams are decoded as far as
+/// the walk has gone, no further.
+pub struct Walker {
     pub segments: Vec<Segment>,
-    pub members: Vec<Member>,
+    frames: Vec<Frame>,
+    limits: Limits,
+    members: usize,
     /// Bytes after the last archive that are none of the above (an appended signature...),
     /// left unread as the kernel leaves them: (source name, offset).
     pub trailing: Option<(String, u64)>,
+    pub cut: Option<Cut>,
+    /// Where padding is looked at.
+    chunk: Vec<u8>,
 }
 
 fn align(n: u64, a: u64) -> u64 {
     n.div_ceil(a) * a
 }
 
-/// Walks `source` (segment 0).
-pub fn walk(source: Arc<dyn Source>, limits: Limits) -> Result<Walk> {
-    let mut w = Walk {
-        segments: vec![Segment {
-            source,
-            decoded: None,
-        }],
-        members: Vec::new(),
-        trailing: None,
-    };
-    walk_segment(&mut w, 0, limits, 0)?;
-    Ok(w)
-}
-
-fn walk_segment(w: &mut Walk, seg: usize, limits: Limits, depth: usize) -> Result<()> {
-    let src = w.segments[seg].source.clone();
-    let len = src.len();
-    let mut at = 0u64;
-    let mut chunk = vec![0u8; 4096];
-    loop {
-        // Skip zero padding, as the kernel does between archives.
-        let n = src.read_at(at, &mut chunk)?;
-        if n == 0 {
-            return Ok(());
-        }
-        match chunk[..n].iter().position(|b| *b != 0) {
-            None => {
-                at += n as u64;
-                continue;
-            }
-            Some(skip) => at += skip as u64,
-        }
-        let head = src.read_vec(at, 6.min((len - at) as usize), "cpio header")?;
-        if let Some(format) = probe::cpio_format(&head) {
-            at = read_archive(w, seg, &src, at, format)?;
-        } else if let Some(codec) = Codec::sniff(&head) {
-            if depth >= MAX_DEPTH {
-                return Err(Error::corrupt(
-                    src.name(),
-                    "compressed stream",
-                    at,
-                    "compressed streams nest too deep",
-                ));
-            }
-            let name = format!("{} ({} stream at {at})", src.name(), codec.name());
-            let decoded = DecodedSource::decode(&src, at, codec, limits, name)?;
-            at += decoded.consumed().max(1);
-            let note = decoded.note();
-            w.segments.push(Segment {
-                source: Arc::new(decoded),
-                decoded: Some(note),
-            });
-            walk_segment(w, w.segments.len() - 1, limits, depth + 1)?;
-        } else if w.members.is_empty() {
-            return Err(Error::corrupt(
-                src.name(),
-                "cpio archive",
-                at,
-                "neither a cpio header, nor zero padding, nor a compressed stream",
-            ));
-        } else {
-            w.trailing = Some((src.name().to_string(), at));
-            return Ok(());
+impl Walker {
+    /// A walk of `source` (segment 0) from its start.
+    pub fn new(source: Arc<dyn Source>, limits: Limits) -> Self {
+        Walker {
+            segments: vec![Segment {
+                source,
+                stream: None,
+            }],
+            frames: vec![Frame {
+                seg: 0,
+                at: 0,
+                archive: None,
+                pending: None,
+            }],
+            limits,
+            members: 0,
+            trailing: None,
+            cut: None,
+            chunk: vec![0; 64 << 10],
         }
     }
-}
 
-/// Reads one archive from `start` up to and including its trailer; returns the offset after it.
-fn read_archive(
-    w: &mut Walk,
-    seg: usize,
-    src: &Arc<dyn Source>,
-    start: u64,
-    format: &'static str,
-) -> Result<u64> {
-    let len = src.len();
-    let mut at = start;
-    loop {
+    /// Decoded bytes the walk has gone through, in all its streams.
+    pub fn decoded(&self) -> u64 {
+        self.segments
+            .iter()
+            .filter_map(|s| s.stream.as_ref())
+            .map(|s| s.decoded())
+            .sum()
+    }
+
+    /// Decoded bytes the next step must go through first.
+    pub fn next_cost(&self) -> u64 {
+        self.frames.last().map_or(0, |f| {
+            self.segments[f.seg]
+                .stream
+                .as_ref()
+                .map_or(0, |s| f.at.saturating_sub(s.decoded()))
+        })
+    }
+
+    /// Whether `at` in segment `seg` lies past the limit of its stream, which goes on there.
+    fn past_limit(&self, seg: usize, at: u64) -> Result<bool> {
+        match &self.segments[seg].stream {
+            Some(s) if at >= s.limit() => s.more_after_limit(),
+            _ => Ok(false),
+        }
+    }
+
+    /// Stops the walk at the limit.
+    fn stop(&mut self, seg: usize, at: u64, member: Option<Vec<u8>>) {
+        self.cut = Some(Cut {
+            image: self.segments[seg].source.name().to_string(),
+            at,
+            member,
+            limit: self.limits.total,
+        });
+        self.frames.clear();
+    }
+
+    /// The next member, or `None` at the end of the walk.
+    pub fn next(&mut self) -> Result<Option<Member>> {
+        let mut chunk = std::mem::take(&mut self.chunk);
+        let next = self.step(&mut chunk);
+        self.chunk = chunk;
+        next
+    }
+
+    fn step(&mut self, chunk: &mut [u8]) -> Result<Option<Member>> {
+        while !self.frames.is_empty() {
+            self.check_pending()?;
+            let frame = &self.frames[self.frames.len() - 1];
+            let (seg, at, archive) = (frame.seg, frame.at, frame.archive);
+            let src = self.segments[seg].source.clone();
+            if self.past_limit(seg, at)? {
+                self.stop(seg, at, None);
+                return Ok(None);
+            }
+            if let Some(format) = archive {
+                let member = self.read_member(seg, &src, format)?;
+                if member.is_some() {
+                    return Ok(member);
+                }
+                continue;
+            }
+            // Skip zero padding, as the kernel does between archives.
+            let n = src.read_at(at, chunk)?;
+            if n == 0 {
+                self.leave()?;
+                continue;
+            }
+            let top = self.frames.len() - 1;
+            match chunk[..n].iter().position(|b| *b != 0) {
+                None => {
+                    self.frames[top].at += n as u64;
+                    continue;
+                }
+                Some(skip) => self.frames[top].at += skip as u64,
+            }
+            let at = self.frames[top].at;
+            let mut head = [0u8; 6];
+            let n = src.read_at(at, &mut head)?;
+            let head = &head[..n];
+            if let Some(format) = probe::cpio_format(head) {
+                self.frames[top].archive = Some(format);
+            } else if let Some(codec) = Codec::sniff(head) {
+                if self.frames.len() > MAX_DEPTH {
+                    return Err(Error::corrupt(
+                        src.name(),
+                        "compressed stream",
+                        at,
+                        "compressed streams nest too deep",
+                    ));
+                }
+                let name = format!("{} ({} stream at {at})", src.name(), codec.name());
+                let stream = Arc::new(StreamSource::new(&src, at, codec, self.limits, name));
+                self.segments.push(Segment {
+                    source: stream.clone(),
+                    stream: Some(stream),
+                });
+                self.frames.push(Frame {
+                    seg: self.segments.len() - 1,
+                    at: 0,
+                    archive: None,
+                    pending: None,
+                });
+            } else if self.members == 0 {
+                return Err(Error::corrupt(
+                    src.name(),
+                    "cpio archive",
+                    at,
+                    "neither a cpio header, nor zero padding, nor a compressed stream",
+                ));
+            } else {
+                self.trailing = Some((src.name().to_string(), at));
+                self.leave()?;
+            }
+        }
+        Ok(None)
+    }
+
+    /// Leaves the segment on top: the walk goes on after the stream in its parent.
+    fn leave(&mut self) -> Result<()> {
+        let Some(frame) = self.frames.pop() else {
+            return Ok(());
+        };
+        let Some(stream) = self.segments[frame.seg].stream.clone() else {
+            return Ok(());
+        };
+        match stream.finish()? {
+            Some(consumed) => {
+                if let Some(parent) = self.frames.last_mut() {
+                    parent.at += consumed.max(1);
+                }
+            }
+            None => {
+                let limit = stream.limit();
+                self.stop(frame.seg, limit, None);
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads the member at the top frame's offset; `None` after the trailer.
+    fn read_member(
+        &mut self,
+        seg: usize,
+        src: &Arc<dyn Source>,
+        format: &'static str,
+    ) -> Result<Option<Member>> {
+        let top = self.frames.len() - 1;
+        let at = self.frames[top].at;
         let header = read_header(src, at, format)?;
         let name_at = at + header.header_len;
         if header.namesize == 0 || header.namesize > MAX_NAME {
@@ -145,35 +273,77 @@ fn read_archive(
             ));
         }
         let data_offset = align(name_at + header.namesize, header.align);
-        let end = data_offset
-            .checked_add(header.filesize)
-            .filter(|e| *e <= len);
-        let Some(end) = end else {
-            return Err(Error::corrupt(
-                src.name(),
-                "cpio header",
-                at,
-                format!(
-                    "member {} claims {} bytes of data, but the archive ends at {len}",
-                    String::from_utf8_lossy(&name),
-                    header.filesize
-                ),
-            ));
-        };
-        let header_at = at;
-        at = align(end, header.align);
-        if name == b"TRAILER!!!" {
-            return Ok(at);
-        }
-        w.members.push(Member {
+        let end = data_offset.checked_add(header.filesize);
+        let member = Member {
             header,
-            header_at,
+            header_at: at,
             name,
             segment: seg,
             data_offset,
             format,
-        });
+        };
+        let stream = self.segments[seg].stream.clone();
+        let end = match (end, stream) {
+            (Some(end), Some(stream)) if end > stream.limit() => {
+                // Listed, but its data passes the limit: nothing after it is read.
+                if member.name == b"TRAILER!!!" {
+                    self.stop(seg, at, None);
+                    return Ok(None);
+                }
+                self.members += 1;
+                let name = member.name.clone();
+                self.stop(seg, at, Some(name));
+                return Ok(Some(member));
+            }
+            // A stream's data is checked when the walk goes on past it.
+            (Some(end), Some(_)) => end,
+            (Some(end), None) if end <= src.len() => end,
+            _ => return Err(claims(src, at, &member.name, member.header.filesize)),
+        };
+        self.frames[top].at = align(end, member.header.align);
+        if member.name == b"TRAILER!!!" {
+            self.frames[top].archive = None;
+            return Ok(None);
+        }
+        self.members += 1;
+        if self.segments[seg].stream.is_some() {
+            self.frames[top].pending = Some(Pending {
+                end,
+                header_at: at,
+                name: member.name.clone(),
+                filesize: member.header.filesize,
+            });
+        }
+        Ok(Some(member))
     }
+
+    /// Checks that the data of the member read last in the top frame's stream is there:
+    /// decodes up to its end.
+    fn check_pending(&mut self) -> Result<()> {
+        let top = self.frames.len() - 1;
+        let Some(p) = self.frames[top].pending.take() else {
+            return Ok(());
+        };
+        let src = &self.segments[self.frames[top].seg].source;
+        if p.end == 0 || src.read_at(p.end - 1, &mut [0u8])? == 1 {
+            return Ok(());
+        }
+        Err(claims(src, p.header_at, &p.name, p.filesize))
+    }
+}
+
+/// The error for a member whose data passes the end of its archive.
+fn claims(src: &Arc<dyn Source>, header_at: u64, name: &[u8], filesize: u64) -> Error {
+    Error::corrupt(
+        src.name(),
+        "cpio header",
+        header_at,
+        format!(
+            "member {} claims {filesize} bytes of data, but the archive ends at {}",
+            String::from_utf8_lossy(name),
+            src.len()
+        ),
+    )
 }
 
 fn read_header(src: &Arc<dyn Source>, at: u64, format: &str) -> Result<Header> {

@@ -12,14 +12,15 @@ pub mod newc;
 pub mod odc;
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::error::{Error, Result};
+use crate::error::{lock_cache as lock, Error, Result};
 use crate::fs::left_out::{At, LeftOut};
 use crate::fs::{DirEntry, FileKind, FileSystem, Ino, Metadata, MountOptions, Span, Timestamp};
 use crate::source::decoded::Limits;
+use crate::source::stream::StreamSource;
 use crate::source::Source;
-use archive::{Member, Segment};
+use archive::{Cut, Member, Walker};
 
 /// The longest symlink target read.
 const MAX_TARGET: u64 = 4096;
@@ -41,16 +42,31 @@ struct Node {
 /// An opened cpio archive or initrd.
 pub struct CpioFs {
     source: Arc<dyn Source>,
-    segments: Vec<Segment>,
+    /// The tree as far as the walk has gone.
+    tree: Mutex<Tree>,
+    /// The members left out (their paths leave the tree, or lie past the limit).
+    left_out: LeftOut,
+}
+
+/// The members found so far, laid out as the kernel would.
+struct Tree {
+    walker: Walker,
+    /// The walk reached its end (or the limit) and hard links were resolved.
+    finished: bool,
     nodes: Vec<Node>,
     /// (directory, name) -> node, so a crowded directory is not searched name by name.
     index: HashMap<(usize, Vec<u8>), usize>,
     formats: Vec<&'static str>,
     skipped: usize,
-    /// The members left out (their paths leave the tree).
-    left_out: LeftOut,
-    trailing: Option<(String, u64)>,
+    /// Files with more than one link, by (device, inode): resolved at the end of the walk.
+    links: HashMap<(u32, u32, u64), Vec<usize>>,
+    /// The damaged structure the walk stopped at: (image, structure, offset, detail).
+    broken: Option<(String, &'static str, u64, String)>,
 }
+
+/// Decoded bytes the walk goes through when the archive is opened; the rest is walked when a
+/// listing or a name not yet found needs it.
+const EAGER: u64 = 64 << 20;
 
 /// Reads the `memory=SIZE` and `limit=SIZE` mount options (K, M, G suffixes).
 pub fn limits(image: &str, options: &MountOptions) -> Result<Limits> {
@@ -93,13 +109,13 @@ fn components(name: &[u8]) -> Option<Vec<&[u8]>> {
 }
 
 impl CpioFs {
-    /// Reads every member of the archive (or initrd) in `source`.
+    /// Opens the archive (or initrd) in `source`: walks its members as far as the first 64 MiB
+    /// decoded bytes take it, and the rest on demand.
     pub fn open(source: Arc<dyn Source>, options: &MountOptions) -> Result<Self> {
         let limits = limits(source.name(), options)?;
-        let walk = archive::walk(source.clone(), limits)?;
-        let mut fs = CpioFs {
-            source,
-            segments: walk.segments,
+        let mut tree = Tree {
+            walker: Walker::new(source.clone(), limits),
+            finished: false,
             nodes: vec![Node {
                 meta: Metadata::synthetic_dir(0),
                 data: None,
@@ -108,60 +124,136 @@ impl CpioFs {
             index: HashMap::new(),
             formats: Vec::new(),
             skipped: 0,
-            left_out: LeftOut::default(),
-            trailing: walk.trailing.clone(),
+            links: HashMap::new(),
+            broken: None,
         };
-        let mut links: HashMap<(u32, u32, u64), Vec<usize>> = HashMap::new();
-        for m in &walk.members {
-            if !fs.formats.contains(&m.format) {
-                fs.formats.push(m.format);
-            }
-            let Some(parts) = components(&m.name) else {
-                let at = At {
-                    image: fs.segments[m.segment].source.name(),
-                    structure: "cpio header",
-                    offset: m.header_at,
-                };
-                let why = "a path with a `..` component leaves the tree";
-                fs.left_out.entry(&at, &m.name, why);
-                fs.skipped += 1;
-                continue;
-            };
-            let meta = fs.member_meta(m)?;
-            let is_file = meta.kind == FileKind::File;
-            let data = is_file.then_some(Data {
-                segment: m.segment,
-                offset: m.data_offset,
-            });
-            let idx = fs.insert(&parts, meta, data);
-            if is_file && m.header.nlink > 1 {
-                let (maj, min) = m.header.dev;
-                links.entry((maj, min, m.header.ino)).or_default().push(idx);
-            }
+        let left_out = LeftOut::default();
+        while !tree.finished && tree.walker.decoded() + tree.walker.next_cost() <= EAGER {
+            tree.step(&left_out)?;
         }
+        Ok(CpioFs {
+            source,
+            tree: Mutex::new(tree),
+            left_out,
+        })
+    }
+
+    /// The tree, walked to its end first.
+    fn complete(&self) -> Result<MutexGuard<'_, Tree>> {
+        let mut tree = lock(&self.tree);
+        while !tree.finished {
+            tree.step(&self.left_out)?;
+        }
+        Ok(tree)
+    }
+
+    /// The tree as walked so far, after checking that `ino` is in it.
+    fn walked(&self, ino: Ino) -> Result<MutexGuard<'_, Tree>> {
+        let tree = lock(&self.tree);
+        tree.node(ino, &self.source)?;
+        Ok(tree)
+    }
+}
+
+impl Tree {
+    /// Walks one member further; false at the end. A damaged structure stops the walk there:
+    /// every later step says so again.
+    fn step(&mut self, left_out: &LeftOut) -> Result<bool> {
+        if let Some((image, structure, offset, detail)) = &self.broken {
+            return Err(Error::corrupt(image, structure, *offset, detail.clone()));
+        }
+        let stepped = self.walk_one(left_out);
+        if let Err(Error::Corrupt {
+            image,
+            structure,
+            offset,
+            detail,
+        }) = &stepped
+        {
+            self.broken = Some((image.clone(), structure, *offset, detail.clone()));
+        }
+        stepped
+    }
+
+    fn walk_one(&mut self, left_out: &LeftOut) -> Result<bool> {
+        let Some(m) = self.walker.next()? else {
+            self.finish(left_out);
+            return Ok(false);
+        };
+        self.add(&m, left_out)?;
+        Ok(true)
+    }
+
+    fn add(&mut self, m: &Member, left_out: &LeftOut) -> Result<()> {
+        if !self.formats.contains(&m.format) {
+            self.formats.push(m.format);
+        }
+        let Some(parts) = components(&m.name) else {
+            let at = At {
+                image: self.walker.segments[m.segment].source.name(),
+                structure: "cpio header",
+                offset: m.header_at,
+            };
+            let why = "a path with a `..` component leaves the tree";
+            left_out.entry(&at, &m.name, why);
+            self.skipped += 1;
+            return Ok(());
+        };
+        let meta = self.member_meta(m)?;
+        let is_file = meta.kind == FileKind::File;
+        let data = is_file.then_some(Data {
+            segment: m.segment,
+            offset: m.data_offset,
+        });
+        let idx = self.insert(&parts, meta, data);
+        if is_file && m.header.nlink > 1 {
+            let (maj, min) = m.header.dev;
+            self.links
+                .entry((maj, min, m.header.ino))
+                .or_default()
+                .push(idx);
+        }
+        Ok(())
+    }
+
+    /// The end of the walk: hard links resolved, and a cut at the limit said.
+    fn finish(&mut self, left_out: &LeftOut) {
+        self.finished = true;
         // Hard links: the archive carries the data once (with the last link for newc).
-        for group in links.values() {
+        for group in self.links.values() {
             let carrier = group
                 .iter()
                 .rev()
-                .find(|i| fs.nodes[**i].meta.size > 0)
-                .map(|i| (fs.nodes[*i].meta.size, fs.nodes[*i].data));
+                .find(|i| self.nodes[**i].meta.size > 0)
+                .map(|i| (self.nodes[*i].meta.size, self.nodes[*i].data));
             if let Some((size, data)) = carrier {
                 for i in group {
-                    fs.nodes[*i].meta.size = size;
-                    fs.nodes[*i].meta.allocated = size;
-                    fs.nodes[*i].data = data;
+                    self.nodes[*i].meta.size = size;
+                    self.nodes[*i].meta.allocated = size;
+                    self.nodes[*i].data = data;
                 }
             }
         }
-        Ok(fs)
+        if let Some(cut) = &self.walker.cut {
+            let at = At {
+                image: &cut.image,
+                structure: "cpio header",
+                offset: cut.at,
+            };
+            let name = match &cut.member {
+                Some(m) => format!("(the members after {})", String::from_utf8_lossy(m)),
+                None => "(the rest of the stream)".into(),
+            };
+            left_out.entry(&at, name.as_bytes(), &cut_said(cut));
+        }
     }
 
     fn member_meta(&self, m: &Member) -> Result<Metadata> {
+        let source = &self.walker.segments[m.segment].source;
         let h = &m.header;
         let kind = FileKind::from_mode(h.mode).ok_or_else(|| {
             Error::corrupt(
-                self.segments[m.segment].source.name(),
+                source.name(),
                 "cpio header",
                 m.data_offset,
                 format!("mode {:o} names no file type", h.mode),
@@ -170,17 +262,13 @@ impl CpioFs {
         let symlink = if kind == FileKind::Symlink {
             if h.filesize > MAX_TARGET {
                 return Err(Error::corrupt(
-                    self.segments[m.segment].source.name(),
+                    source.name(),
                     "cpio symlink",
                     m.data_offset,
                     format!("target of {} bytes", h.filesize),
                 ));
             }
-            Some(self.segments[m.segment].source.read_vec(
-                m.data_offset,
-                h.filesize as usize,
-                "cpio symlink",
-            )?)
+            Some(source.read_vec(m.data_offset, h.filesize as usize, "cpio symlink")?)
         } else {
             None
         };
@@ -266,11 +354,61 @@ impl CpioFs {
         idx
     }
 
-    fn node(&self, ino: Ino) -> Result<&Node> {
+    fn node(&self, ino: Ino, source: &Arc<dyn Source>) -> Result<&Node> {
         self.nodes
             .get(ino as usize)
-            .ok_or_else(|| Error::NotFound(format!("{}: inode {ino}", self.source.name())))
+            .ok_or_else(|| Error::NotFound(format!("{}: inode {ino}", source.name())))
     }
+
+    /// Whether node `i` is as the end of the walk leaves it: anything but a hard-linked file,
+    /// whose size and data come with the link that carries them, maybe later.
+    fn settled(&self, i: usize) -> bool {
+        let meta = &self.nodes[i].meta;
+        self.finished || meta.kind != FileKind::File || meta.nlink <= 1
+    }
+
+    fn entry(&self, name: &[u8], i: usize) -> DirEntry {
+        DirEntry {
+            name: name.to_vec(),
+            ino: i as u64,
+            meta: self.nodes[i].meta.clone(),
+        }
+    }
+
+    /// What `mounts` says: the formats and the compressed streams.
+    fn detail(&self) -> Option<String> {
+        let mut parts: Vec<String> = self.formats.iter().map(|f| f.to_string()).collect();
+        parts.extend(
+            self.streams()
+                .map(|s| format!("{} decoded on demand", s.codec().name())),
+        );
+        (!parts.is_empty()).then(|| parts.join(", "))
+    }
+
+    /// The compressed streams.
+    fn streams(&self) -> impl Iterator<Item = &Arc<StreamSource>> {
+        self.walker
+            .segments
+            .iter()
+            .filter_map(|s| s.stream.as_ref())
+    }
+}
+
+/// What the warning and `info` say of a walk the limit cut short.
+fn cut_said(cut: &Cut) -> String {
+    let what = match &cut.member {
+        Some(name) => format!(
+            "the data of {} passes the limit of {} decoded bytes (it reads up to there): \
+             nothing after it is read",
+            String::from_utf8_lossy(name),
+            cut.limit
+        ),
+        None => format!(
+            "nothing past the limit of {} decoded bytes is read",
+            cut.limit
+        ),
+    };
+    format!("{what} (a decompression bomb?); mount-loop's limit= option raises it")
 }
 
 impl FileSystem for CpioFs {
@@ -290,69 +428,106 @@ impl FileSystem for CpioFs {
         0
     }
     fn metadata(&self, ino: Ino) -> Result<Metadata> {
-        Ok(self.node(ino)?.meta.clone())
+        let tree = self.walked(ino)?;
+        if !tree.settled(ino as usize) {
+            // A hard link's size comes with the link that carries the data.
+            drop(tree);
+            return Ok(self.complete()?.nodes[ino as usize].meta.clone());
+        }
+        Ok(tree.nodes[ino as usize].meta.clone())
     }
     fn read_dir(&self, dir: Ino) -> Result<Vec<DirEntry>> {
-        let node = self.node(dir)?;
+        let tree = self.complete()?;
+        let node = tree.node(dir, &self.source)?;
         Ok(node
             .children
             .iter()
-            .map(|(name, i)| DirEntry {
-                name: name.clone(),
-                ino: *i as u64,
-                meta: self.nodes[*i].meta.clone(),
-            })
+            .map(|(name, i)| tree.entry(name, *i))
             .collect())
     }
+    /// A name already walked is answered at once (a member later in a stream may still replace
+    /// it, as a listing would show); one not yet found walks on until it is, or to the end.
     fn lookup(&self, dir: Ino, name: &[u8]) -> Result<Option<DirEntry>> {
-        self.node(dir)?;
-        Ok(self.child(dir as usize, name).map(|i| DirEntry {
-            name: name.to_vec(),
-            ino: i as u64,
-            meta: self.nodes[i].meta.clone(),
-        }))
+        let mut tree = self.walked(dir)?;
+        loop {
+            if let Some(i) = tree.child(dir as usize, name) {
+                if tree.settled(i) {
+                    return Ok(Some(tree.entry(name, i)));
+                }
+            } else if tree.finished {
+                return Ok(None);
+            }
+            tree.step(&self.left_out)?;
+        }
     }
     fn read_at(&self, ino: Ino, offset: u64, buf: &mut [u8]) -> Result<usize> {
-        let node = self.node(ino)?;
-        let Some(data) = node.data else {
-            return Ok(0);
+        let meta = self.metadata(ino)?;
+        let (src, data) = {
+            let tree = lock(&self.tree);
+            let Some(data) = tree.nodes[ino as usize].data else {
+                return Ok(0);
+            };
+            (tree.walker.segments[data.segment].source.clone(), data)
         };
-        if offset >= node.meta.size {
+        if offset >= meta.size {
             return Ok(0);
         }
-        let want = buf.len().min((node.meta.size - offset) as usize);
-        let src = &self.segments[data.segment].source;
+        let want = buf.len().min((meta.size - offset) as usize);
         src.read_exact_at(data.offset + offset, &mut buf[..want], "cpio member data")?;
         Ok(want)
     }
     fn spans(&self, ino: Ino) -> Result<Option<Vec<Span>>> {
-        let node = self.node(ino)?;
-        Ok(match node.data {
+        let meta = self.metadata(ino)?;
+        let tree = lock(&self.tree);
+        Ok(match tree.nodes[ino as usize].data {
             Some(d) if d.segment == 0 => {
-                Some(vec![Span::source(&self.source, d.offset, node.meta.size)])
+                Some(vec![Span::source(&self.source, d.offset, meta.size)])
             }
             _ => None,
         })
     }
     fn detail(&self) -> Option<String> {
-        let mut parts: Vec<String> = self.formats.iter().map(|f| f.to_string()).collect();
-        parts.extend(self.segments.iter().filter_map(|s| s.decoded.clone()));
-        (!parts.is_empty()).then(|| parts.join(", "))
+        lock(&self.tree).detail()
     }
     fn info(&self) -> Vec<(String, String)> {
+        let tree = match self.complete() {
+            Ok(tree) => tree,
+            Err(e) => {
+                let tree = lock(&self.tree);
+                let mut v = self.info_of(&tree);
+                v.push(("Unread".into(), format!("the walk stopped: {e}")));
+                return v;
+            }
+        };
+        self.info_of(&tree)
+    }
+}
+
+impl CpioFs {
+    /// `info`'s lines for the tree as walked.
+    fn info_of(&self, tree: &Tree) -> Vec<(String, String)> {
         let mut v = vec![
             ("Filesystem".into(), "cpio".into()),
-            ("Formats".into(), self.formats.join(", ")),
-            ("Entries".into(), (self.nodes.len() - 1).to_string()),
-            ("Segments".into(), self.segments.len().to_string()),
+            ("Formats".into(), tree.formats.join(", ")),
+            ("Entries".into(), (tree.nodes.len() - 1).to_string()),
+            ("Segments".into(), tree.walker.segments.len().to_string()),
         ];
-        if let Some(d) = self.detail() {
+        if let Some(d) = tree.detail() {
             v.push(("Storage".into(), d));
         }
-        if self.skipped > 0 {
-            v.push(("Unsafe names left out".into(), self.skipped.to_string()));
+        for s in tree.streams() {
+            v.push(("Stream".into(), format!("{}: {}", s.name(), stream_said(s))));
         }
-        if let Some((name, at)) = &self.trailing {
+        if tree.skipped > 0 {
+            v.push(("Unsafe names left out".into(), tree.skipped.to_string()));
+        }
+        if let Some(cut) = &tree.walker.cut {
+            v.push((
+                "Left out".into(),
+                format!("{} from offset {}: {}", cut.image, cut.at, cut_said(cut)),
+            ));
+        }
+        if let Some((name, at)) = &tree.walker.trailing {
             v.push((
                 "Trailing bytes left unread".into(),
                 format!("{name} from offset {at}"),
@@ -360,6 +535,28 @@ impl FileSystem for CpioFs {
         }
         v
     }
+}
+
+/// What `info` says of one stream: its decoded size, its limit, its checkpoints.
+fn stream_said(s: &StreamSource) -> String {
+    let size = match s.known_len() {
+        Some(len) => format!("{len} bytes decoded"),
+        None => format!("{} bytes decoded so far", s.decoded()),
+    };
+    let c = s.checkpoints();
+    let points = if c.possible {
+        format!(
+            "{} checkpoints ({} bytes of the {}-byte cap, one per {} bytes)",
+            c.count, c.bytes, c.cap, c.interval
+        )
+    } else {
+        format!(
+            "no checkpoints ({} cannot resume midway): reads decode from the start or \
+             from where the last read ended",
+            s.codec().name()
+        )
+    };
+    format!("{size} (limit {}), {points}", s.limit())
 }
 
 #[cfg(test)]
@@ -408,6 +605,36 @@ mod tests {
             .into_iter()
             .map(|e| String::from_utf8(e.name).unwrap())
             .collect()
+    }
+
+    #[test]
+    fn a_stream_is_walked_as_far_as_asked_and_stops_for_good_at_damage() {
+        use std::io::Write;
+        let mut a = Vec::new();
+        member(&mut a, "f", 0o100644, b"early");
+        member(
+            &mut a,
+            "big",
+            0o100644,
+            &vec![0; (super::EAGER + (1 << 20)) as usize],
+        );
+        member(&mut a, "f", 0o100644, b"late");
+        a.extend_from_slice(b"070701 not a header");
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&a).unwrap();
+        let src = Arc::new(MemSource::new(gz.finish().unwrap(), "mem"));
+        let fs = CpioFs::open(src, &MountOptions::default()).unwrap();
+        // The walk stopped before the big member's data: `f` is the first one.
+        let f = fs.lookup(0, b"f").unwrap().unwrap();
+        let mut buf = [0u8; 8];
+        let n = fs.read_at(f.ino, 0, &mut buf).unwrap();
+        assert_eq!(&buf[..n], b"early");
+        // A listing walks on: the later `f` replaces it, then the damage stops the walk.
+        let first = fs.read_dir(0).unwrap_err().to_string();
+        assert!(first.contains("corrupt cpio header"), "{first}");
+        assert_eq!(fs.read_dir(0).unwrap_err().to_string(), first);
+        let n = fs.read_at(f.ino, 0, &mut buf).unwrap();
+        assert_eq!(&buf[..n], b"late");
     }
 
     #[test]

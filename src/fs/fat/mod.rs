@@ -21,6 +21,7 @@ use locked::SendFs;
 
 use crate::error::{lock_state, Error, Result};
 use crate::fs::inotable::{join, InoTable};
+use crate::fs::left_out::{self, At, LeftOut};
 use crate::fs::{DirEntry, FileKind, FileSystem, Ino, Metadata, Timestamp};
 use crate::ondisk::{fat_date, Fields};
 use crate::source::Source;
@@ -140,6 +141,8 @@ pub struct FatFs {
     firsts: Mutex<HashMap<Ino, (u64, u64)>>,
     /// Files whose chain has been checked as far as their size needs.
     checked: Mutex<HashSet<Ino>>,
+    /// The entries left out of listings (names that are not file names).
+    left_out: LeftOut,
 }
 
 /// What tells FAT nodes apart.
@@ -269,7 +272,14 @@ impl FatFs {
             root_cluster,
             firsts: Mutex::new(HashMap::new()),
             checked: Mutex::new(HashSet::new()),
+            left_out: LeftOut::default(),
         })
+    }
+
+    /// The offset of the (short) directory entry fatfs has just handed out: its last read was
+    /// the entry's size field, at byte 28.
+    fn entry_at(&self) -> u64 {
+        self.reads.last.load(Ordering::Relaxed).saturating_sub(28)
     }
 
     fn lock(&self) -> Result<MutexGuard<'_, SendFs>> {
@@ -283,7 +293,7 @@ impl FatFs {
     /// first cluster and the entry's offset.
     fn check_cluster(&self, fs: &SendFs, path: &[u8]) -> Result<(u64, u64)> {
         let image = self.source.name();
-        let at = self.reads.last.load(Ordering::Relaxed).saturating_sub(28);
+        let at = self.entry_at();
         let raw = self.source.read_vec(at, 32, "FAT directory entry")?;
         let f = Fields::new(&raw, image, "FAT directory entry", at);
         let high = if fs.fat_type() == fatfs::FatType::Fat32 {
@@ -320,6 +330,9 @@ impl FatFs {
 impl FileSystem for FatFs {
     fn type_name(&self) -> &'static str {
         "vfat"
+    }
+    fn left_out(&self) -> Option<String> {
+        self.left_out.said()
     }
     fn source(&self) -> &Arc<dyn Source> {
         &self.source
@@ -370,12 +383,22 @@ impl FileSystem for FatFs {
             if name == b"." || name == b".." {
                 continue;
             }
+            // A long name holding `/` or NUL: left out, the rest of the directory read.
+            if let Some(why) = left_out::bad_name(&name) {
+                let at = At {
+                    image,
+                    structure: "FAT directory entry",
+                    offset: self.entry_at(),
+                };
+                self.left_out.entry(&at, &name, why);
+                continue;
+            }
             // A valid directory never holds a name twice: a repeat means its chain looped.
             if !seen.insert(name.clone()) {
                 return Err(Error::corrupt(
                     image,
-                    "FAT directory",
-                    0,
+                    "FAT directory entry",
+                    self.entry_at(),
                     format!(
                         "{} lists {} twice (a cluster loop)",
                         String::from_utf8_lossy(&path),
