@@ -758,3 +758,29 @@ fn a_bridge_image_has_its_udf_file_entry_patched_too() {
         assert!(text.starts_with("-rw------- "), "{fs}: {text}");
     }
 }
+
+#[test]
+fn implant_md5_alone_patches_in_place_as_implantisomd5_does() {
+    let dir = scratch();
+    let tree = dir.path().join("tree");
+    std::fs::create_dir_all(&tree).unwrap();
+    let data: Vec<u8> = (0..1_500_000u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(tree.join("data.bin"), data).unwrap();
+    let image = dir.path().join("plain.iso");
+    let (t, i) = (tree.to_str().unwrap(), image.to_str().unwrap());
+    tool(
+        "xorriso",
+        &["-as", "mkisofs", "-quiet", "-R", "-o", i, t],
+        None,
+    );
+    let by_tool = dir.path().join("tool.iso");
+    std::fs::copy(&image, &by_tool).unwrap();
+    tool("implantisomd5", &["-f", by_tool.to_str().unwrap()], None);
+    edit(&image, &["commit", "--implant-md5"]);
+    assert!(checkisomd5(&image));
+    assert_eq!(
+        std::fs::read(&image).unwrap(),
+        std::fs::read(&by_tool).unwrap(),
+        "the bytes implantisomd5 -f writes"
+    );
+}
