@@ -9,6 +9,7 @@ pub mod commands;
 pub mod data;
 pub mod error;
 pub mod fs;
+pub mod mkiso;
 pub mod ondisk;
 pub mod overlay;
 pub mod plan;

@@ -21,6 +21,7 @@ pub mod grep;
 pub mod inspect;
 pub mod r#loop;
 pub mod magic;
+pub mod mkiso;
 pub mod mount;
 mod options;
 pub mod pattern;
@@ -361,6 +362,7 @@ pub fn all() -> &'static [Command] {
             xattr::COMMANDS,
             write::COMMANDS,
             commit::COMMANDS,
+            mkiso::COMMANDS,
             tree_edit::COMMANDS,
             changes::COMMANDS,
             tree_copy::COMMANDS,

@@ -391,11 +391,18 @@ impl Overlay {
     /// now.
     fn change(&self, path: &str, f: impl FnOnce(&mut Staged) -> Result<()>) -> Result<()> {
         let mut st = self.write();
-        let (chain, name) = self.parent_chain(&st, path)?;
-        let e = self
-            .entry(&st, *chain.last().expect("root"), &name)?
-            .ok_or_else(|| missing(path))?;
-        let staged = self.stage(&mut st, e.ino)?;
+        let (chain, ino) = match path::components(path.as_bytes()).next() {
+            // The root itself (`mkiso` gives it the host directory's metadata).
+            None => (Vec::new(), self.base.root()),
+            Some(_) => {
+                let (chain, name) = self.parent_chain(&st, path)?;
+                let e = self
+                    .entry(&st, *chain.last().expect("root"), &name)?
+                    .ok_or_else(|| missing(path))?;
+                (chain, e.ino)
+            }
+        };
+        let staged = self.stage(&mut st, ino)?;
         let mut changed = staged.clone();
         f(&mut changed)?;
         changed.meta.ctime = Timestamp::now();

@@ -1,0 +1,96 @@
+//! `mkiso`: a new image from a host directory ([`crate::mkiso`]), written to a file
+//! atomically or to standard output; the boot options in plain words or as mkisofs options.
+
+use std::path::{Path, PathBuf};
+
+use super::sink::progress;
+use super::{arg, option, parse, ArgKind, Command, Ctx, Value};
+use crate::mkiso::{self, mkisofs, BiosKind, HybridOptions, MkisoOptions};
+use crate::plan::{atomic::Target, to_stream};
+
+pub const COMMANDS: &[Command] = &[Command {
+    name: "mkiso",
+    aliases: &[],
+    args: &[
+        arg("HOSTDIR", ArgKind::HostPath),
+        arg("OUTPUT", ArgKind::Output),
+    ],
+    options: &[
+        option("label", Value::Word("VOLID"), "the volume id"),
+        option(
+            "bios",
+            Value::Word("PATH"),
+            "boot this file of the tree from BIOS (El Torito, no emulation)",
+        ),
+        option(
+            "efi",
+            Value::Word("PATH"),
+            "boot this EFI FAT image of the tree from UEFI (may be repeated)",
+        ),
+        option(
+            "hybrid",
+            Value::OneOf(&["mbr", "gpt"]),
+            "also boot from a USB stick: an isohybrid MBR, and a GPT",
+        ),
+        option(
+            "mkisofs",
+            Value::Word("OPTIONS"),
+            "xorriso -as mkisofs boot options, as boot-info --as mkisofs prints them",
+        ),
+    ],
+    run: run,
+}];
+
+/// The options of the command line, plain words over `mkisofs:`.
+fn options(dir: &Path, parsed: &super::Parsed) -> anyhow::Result<MkisoOptions> {
+    let mut opts = MkisoOptions::default();
+    if let Some(m) = parsed.value("mkisofs") {
+        mkisofs::apply(m, &mut opts)?;
+    }
+    if let Some(label) = parsed.value("label") {
+        opts.label = Some(label.to_string());
+    }
+    if let Some(bios) = parsed.value("bios") {
+        let path = format!("/{}", bios.trim_start_matches('/'));
+        let kind = BiosKind::of(&dir.join(path.trim_start_matches('/')))?;
+        opts.bios = Some(kind.entry(&path));
+    }
+    for efi in parsed.values("efi") {
+        opts.efi.push(format!("/{}", efi.trim_start_matches('/')));
+    }
+    if let Some(h) = parsed.value("hybrid") {
+        let code = opts.hybrid.take().and_then(|h| h.code);
+        opts.hybrid = Some(HybridOptions {
+            gpt: h == "gpt",
+            code,
+        });
+    }
+    Ok(opts)
+}
+
+fn run(ctx: &mut Ctx, words: &[String]) -> anyhow::Result<()> {
+    let parsed = parse("mkiso", words)?;
+    let dir = PathBuf::from(&parsed.args[0]);
+    let output = parsed.args[1].as_str();
+    if output == "-" && ctx.tty {
+        anyhow::bail!("mkiso -: standard output is a terminal; redirect it to a file or a pipe");
+    }
+    let opts = options(&dir, &parsed)?;
+    let plan = mkiso::plan(&dir, &opts)?;
+    for w in plan.warnings() {
+        eprintln!(
+            "isofish: warning: mkiso: {}",
+            super::format::escape_controls(w.as_bytes())
+        );
+    }
+    let bar = progress(Some(plan.len()));
+    let tick = |n| bar.inc(n);
+    if output == "-" {
+        ctx.out.flush()?;
+        to_stream::write(&plan, ctx.out, ctx.out_fd, &tick)?;
+    } else {
+        Target::new(PathBuf::from(output)).commit(&plan, &tick)?;
+    }
+    bar.finish_and_clear();
+    Ok(())
+}
