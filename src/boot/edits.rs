@@ -50,7 +50,10 @@ impl BootEdits {
             .add_efi
             .iter()
             .map(|p| format!("boot +efi {}", shown(p)));
-        let bios = self.bios.iter().map(|b| format!("boot +bios {}", shown(&b.path)));
+        let bios = self
+            .bios
+            .iter()
+            .map(|b| format!("boot +bios {}", shown(&b.path)));
         files.chain(bios).chain(added).collect()
     }
 }

@@ -59,10 +59,10 @@ fn options(dir: &Path, parsed: &super::Parsed) -> anyhow::Result<MkisoOptions> {
         opts.efi.push(format!("/{}", efi.trim_start_matches('/')));
     }
     if let Some(h) = parsed.value("hybrid") {
-        let code = opts.hybrid.take().and_then(|h| h.code);
+        let from_mkisofs = opts.hybrid.take().unwrap_or_default();
         opts.hybrid = Some(HybridOptions {
             gpt: h == "gpt",
-            code,
+            ..from_mkisofs
         });
     }
     Ok(opts)

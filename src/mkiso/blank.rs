@@ -43,6 +43,8 @@ pub struct Hybrid {
     pub code: Vec<u8>,
     /// An empty GPT beside the MBR, to which the replay adds the EFI images.
     pub gpt: bool,
+    /// The type of MBR partition 1.
+    pub part_type: u8,
 }
 
 /// What the blank records.
@@ -126,9 +128,15 @@ pub fn encode(b: &Blank) -> Result<Vec<u8>> {
     let total = DATA_BLOCKS + if gpt { GPT_BACKUP_BLOCKS } else { 0 };
     let mut image = vec![0u8; total as usize * SECTOR as usize];
     let date = iso_date::encode_short(b.date);
-    for (block, joliet, tables, root) in [(16, false, 19, PRIMARY_ROOT), (17, true, 21, JOLIET_ROOT)] {
+    for (block, joliet, tables, root) in
+        [(16, false, 19, PRIMARY_ROOT), (17, true, 21, JOLIET_ROOT)]
+    {
         let v = volume(b, joliet, total, tables, root, date);
-        let kind = if joliet { Kind::Joliet(3) } else { Kind::Primary };
+        let kind = if joliet {
+            Kind::Joliet(3)
+        } else {
+            Kind::Primary
+        };
         let d = Descriptor {
             offset: u64::from(block) * SECTOR,
             kind,
@@ -145,7 +153,11 @@ pub fn encode(b: &Blank) -> Result<Vec<u8>> {
             put(&mut image, tables + i as u32, &r.encode(order)?);
         }
     }
-    put(&mut image, 18, &Descriptor::terminator(18 * SECTOR).encode());
+    put(
+        &mut image,
+        18,
+        &Descriptor::terminator(18 * SECTOR).encode(),
+    );
     // The primary root: SP and a continuation area with PX and ER.
     let px = Px {
         mode: 0o40755,
@@ -178,7 +190,11 @@ pub fn encode(b: &Blank) -> Result<Vec<u8>> {
         serial: Some(2),
     }
     .encode();
-    let nm = susp::encode(*b"NM", 1, &[[0u8].as_slice(), PLACEHOLDER.as_bytes()].concat())?;
+    let nm = susp::encode(
+        *b"NM",
+        1,
+        &[[0u8].as_slice(), PLACEHOLDER.as_bytes()].concat(),
+    )?;
     let size = SECTOR as u32;
     let primary = [
         record(SELF, PRIMARY_ROOT, size, DIRECTORY, date, &dot_su),
@@ -201,13 +217,13 @@ pub fn encode(b: &Blank) -> Result<Vec<u8>> {
     .concat();
     put(&mut image, JOLIET_ROOT, &joliet);
     if let Some(h) = b.hybrid {
-        put(&mut image, 0, &system_area(h, total)?);
+        put(&mut image, 0, &system_area(h, total, b.date)?);
     }
     Ok(image)
 }
 
 /// The isohybrid MBR (and the empty GPT) of a blank of `total` blocks.
-fn system_area(h: &Hybrid, total: u32) -> Result<Vec<u8>> {
+fn system_area(h: &Hybrid, total: u32, date: Timestamp) -> Result<Vec<u8>> {
     let sectors = total * 4;
     let mut code = [0u8; CODE_LEN];
     let n = h.code.len().min(432);
@@ -217,18 +233,20 @@ fn system_area(h: &Hybrid, total: u32) -> Result<Vec<u8>> {
     for (i, s) in slots.iter_mut().enumerate() {
         s.number = i + 1;
     }
-    // As xorriso's -isohybrid-mbr: partition 1, bootable, holds the whole image (type 0x17
-    // alone, 0x00 beside a GPT).
+    // As xorriso's -isohybrid-mbr: partition 1, bootable, holds the whole image.
     slots[0] = MbrEntry {
         number: 1,
         status: 0x80,
-        kind: if h.gpt { 0x00 } else { 0x17 },
+        kind: h.part_type,
         start_chs: chs(0, geometry),
         end_chs: chs(u64::from(sectors) - 1, geometry),
         start: 0,
         sectors,
     };
-    let seed = (Timestamp::now().nanos as u64) ^ (std::process::id() as u64) << 32;
+    // The disk signature and GUID follow from the volume's date as recorded (to the 1/100 s):
+    // the same tree and options give the same image.
+    let seed =
+        (date.secs as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ u64::from(date.nanos / 10_000_000);
     let mbr = Mbr {
         code,
         disk_signature: seed as u32,

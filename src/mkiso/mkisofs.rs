@@ -25,13 +25,16 @@ const ACCEPTED: &[&str] = &[
     "-joliet",
     "-no-emul-boot",
     "--mbr-force-bootable",
-    "-efi-boot-part",
     "--efi-boot-image",
     "--boot-catalog-hide",
 ];
 
 /// Options with a value that is accepted and without effect.
-const ACCEPTED_WITH_VALUE: &[&str] = &["-partition_cyl_align", "-partition_hd_cyl", "-partition_sec_hd"];
+const ACCEPTED_WITH_VALUE: &[&str] = &[
+    "-partition_cyl_align",
+    "-partition_hd_cyl",
+    "-partition_sec_hd",
+];
 
 fn refused(what: &str) -> Error {
     Error::Usage(format!(
@@ -61,9 +64,11 @@ fn date(digits: &str) -> Result<crate::fs::Timestamp> {
     if ok {
         long[..16].copy_from_slice(digits.as_bytes());
     }
-    iso_date::decode_long(&long)
-        .filter(|_| ok)
-        .ok_or_else(|| Error::Usage(format!("mkiso: --modification-date={digits}: not a date (YYYYMMDDhhmmsscc)")))
+    iso_date::decode_long(&long).filter(|_| ok).ok_or_else(|| {
+        Error::Usage(format!(
+            "mkiso: --modification-date={digits}: not a date (YYYYMMDDhhmmsscc)"
+        ))
+    })
 }
 
 /// The boot image being described (the options after `-b` or `-e` apply to it).
@@ -105,7 +110,18 @@ pub fn apply(text: &str, opts: &mut MkisoOptions) -> Result<()> {
                 let h = opts.hybrid.get_or_insert_with(HybridOptions::default);
                 h.code = Some(mbr_file(&value()?));
             }
-            "-isohybrid-gpt-basdat" => {
+            "-iso_mbr_part_type" => {
+                let v = value()?;
+                let kind = v
+                    .strip_prefix("0x")
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                    .ok_or_else(|| refused(&format!("-iso_mbr_part_type {v} (other than 0xNN)")))?;
+                opts.hybrid
+                    .get_or_insert_with(HybridOptions::default)
+                    .part_type = Some(kind);
+            }
+            // A GPT entry for each EFI image (`-efi-boot-part --efi-boot-image`).
+            "-isohybrid-gpt-basdat" | "-efi-boot-part" => {
                 opts.hybrid.get_or_insert_with(HybridOptions::default).gpt = true;
             }
             "-c" => opts.catalog = Some(tree_path(&value()?)),
@@ -134,9 +150,9 @@ pub fn apply(text: &str, opts: &mut MkisoOptions) -> Result<()> {
                 let v = value()?;
                 match current {
                     Current::Bios => {
-                        let n = v
-                            .parse()
-                            .map_err(|_| Error::Usage(format!("mkiso: -boot-load-size {v}: not a number")))?;
+                        let n = v.parse().map_err(|_| {
+                            Error::Usage(format!("mkiso: -boot-load-size {v}: not a number"))
+                        })?;
                         if let Some(b) = &mut opts.bios {
                             b.load_sectors = Some(n);
                         }
@@ -159,7 +175,11 @@ pub fn apply(text: &str, opts: &mut MkisoOptions) -> Result<()> {
     if matches!(current, Current::Bios) && !emulation_none {
         return Err(refused("-b without -no-emul-boot (floppy emulation)"));
     }
-    if opts.hybrid.as_ref().is_some_and(|h| h.gpt && h.code.is_none()) {
+    if opts
+        .hybrid
+        .as_ref()
+        .is_some_and(|h| h.gpt && h.code.is_none())
+    {
         return Err(refused("-isohybrid-gpt-basdat without -isohybrid-mbr"));
     }
     Ok(())
@@ -181,18 +201,31 @@ mod tests {
         )
         .unwrap();
         assert_eq!(o.label.as_deref(), Some("XCP-ng 8.3"));
-        assert_eq!(o.hybrid.as_ref().unwrap().code, Some(PathBuf::from("/x/y.iso")));
+        assert_eq!(
+            o.hybrid.as_ref().unwrap().code,
+            Some(PathBuf::from("/x/y.iso"))
+        );
         assert!(o.hybrid.as_ref().unwrap().gpt);
         let b = o.bios.unwrap();
-        assert_eq!((b.path.as_str(), b.load_sectors, b.info_table), ("/isolinux/isolinux.bin", Some(4), true));
+        assert_eq!(
+            (b.path.as_str(), b.load_sectors, b.info_table),
+            ("/isolinux/isolinux.bin", Some(4), true)
+        );
         assert_eq!(o.efi, ["/EFI/efiboot.img"]);
         assert_eq!(o.catalog.as_deref(), Some("/boot.cat"));
     }
 
     #[test]
     fn unknown_and_unfollowed_options_are_refused() {
-        for bad in ["-hfsplus", "-b a.img", "-append_partition 2 0xef x", "-partition_offset 16"] {
-            let e = apply(bad, &mut MkisoOptions::default()).unwrap_err().to_string();
+        for bad in [
+            "-hfsplus",
+            "-b a.img",
+            "-append_partition 2 0xef x",
+            "-partition_offset 16",
+        ] {
+            let e = apply(bad, &mut MkisoOptions::default())
+                .unwrap_err()
+                .to_string();
             assert!(e.contains("not supported"), "{bad}: {e}");
         }
     }

@@ -33,6 +33,9 @@ pub struct HybridOptions {
     /// The host file with the MBR code; `None`: found from the BIOS boot file (isolinux's
     /// `isohdpfx.bin` beside it or on the host, GRUB's `boot_hybrid.img`).
     pub code: Option<PathBuf>,
+    /// The type of MBR partition 1, which holds the whole image (`-iso_mbr_part_type`);
+    /// `None`: 0x17 alone, 0x00 beside a GPT, as xorriso writes it.
+    pub part_type: Option<u8>,
 }
 
 /// What `mkiso` makes, besides the tree.
@@ -63,10 +66,13 @@ pub fn plan(dir: &Path, opts: &MkisoOptions) -> Result<Plan> {
         Some(h) => Some(hybrid_code(dir, h, opts.bios.as_ref())?),
         None => None,
     };
-    let hybrid = code.map(|code| blank::Hybrid {
-        code,
-        gpt: opts.hybrid.as_ref().is_some_and(|h| h.gpt),
-    });
+    let hybrid = code
+        .zip(opts.hybrid.as_ref())
+        .map(|(code, h)| blank::Hybrid {
+            code,
+            gpt: h.gpt,
+            part_type: h.part_type.unwrap_or(if h.gpt { 0x00 } else { 0x17 }),
+        });
     let bytes = blank::encode(&blank::Blank {
         label: opts.label.as_deref().unwrap_or(DEFAULT_LABEL),
         date: opts.date.unwrap_or_else(Timestamp::now),

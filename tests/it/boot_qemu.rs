@@ -19,7 +19,7 @@ const BOOT_LIMIT: Duration = Duration::from_secs(60);
 
 /// The firmware qemu boots with.
 #[derive(Clone, Copy, Debug)]
-enum Firmware {
+pub(crate) enum Firmware {
     /// qemu's default BIOS.
     SeaBios,
     /// UEFI, from Debian's `ovmf` package.
@@ -28,7 +28,7 @@ enum Firmware {
 
 /// How the image is attached.
 #[derive(Clone, Copy, Debug)]
-enum Drive {
+pub(crate) enum Drive {
     /// An IDE CD-ROM drive (El Torito).
     Cd,
     /// An IDE hard disk (the MBR, GPT and partitions).
@@ -196,7 +196,7 @@ fn boot(image: &Path, firmware: Firmware, drive: Drive, marker: &str) -> Duratio
 }
 
 /// Boots `image` every way in `ways` at once (one thread each) and waits for `marker` in each.
-fn boot_all(image: &Path, ways: &[(Firmware, Drive)], marker: &str) {
+pub(crate) fn boot_all(image: &Path, ways: &[(Firmware, Drive)], marker: &str) {
     std::thread::scope(|s| {
         let boots: Vec<_> = ways
             .iter()
@@ -216,13 +216,13 @@ fn boot_all(image: &Path, ways: &[(Firmware, Drive)], marker: &str) {
 }
 
 /// The ways the BIOS images boot: SeaBIOS, as CD and as hard disk.
-const BIOS: &[(Firmware, Drive)] = &[
+pub(crate) const BIOS: &[(Firmware, Drive)] = &[
     (Firmware::SeaBios, Drive::Cd),
     (Firmware::SeaBios, Drive::HardDisk),
 ];
 
 /// The ways grub-mkrescue's images boot: SeaBIOS and OVMF, as CD and as hard disk.
-const BIOS_AND_UEFI: &[(Firmware, Drive)] = &[
+pub(crate) const BIOS_AND_UEFI: &[(Firmware, Drive)] = &[
     (Firmware::SeaBios, Drive::Cd),
     (Firmware::SeaBios, Drive::HardDisk),
     (Firmware::Ovmf, Drive::Cd),
@@ -262,7 +262,7 @@ fn efi_partitions(image: &Path) -> Vec<(String, u64)> {
 
 /// Every EFI system partition of `image` holds a FAT file system with
 /// /EFI/BOOT/BOOTX64.EFI (mtools reads it where the partition table says it starts).
-fn assert_efi_partitions_hold_the_loader(image: &Path) {
+pub(crate) fn assert_efi_partitions_hold_the_loader(image: &Path) {
     let partitions = efi_partitions(image);
     assert!(
         !partitions.is_empty(),
@@ -290,12 +290,12 @@ fn assert_efi_partitions_hold_the_loader(image: &Path) {
 }
 
 /// What isolinux prints on the serial port when it has found the kernel file `/NAME`.
-fn isolinux_loaded(name: &str) -> String {
+pub(crate) fn isolinux_loaded(name: &str) -> String {
     format!("Loading /{name}... ok")
 }
 
 /// The marker the isofish tests put in the boot configs (the controls print MARKER-CONTROL).
-const MARKER: &str = "MARKER-ISOFISH";
+pub(crate) const MARKER: &str = "MARKER-ISOFISH";
 
 /// Stages `changes` (isofish commands, `:`-separated) on a copy of image `name` and commits
 /// a new image; returns the new image (in `dir`).

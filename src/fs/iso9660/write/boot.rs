@@ -139,7 +139,11 @@ fn added_efi(catalog: &mut Catalog, obj: usize, size: u64) -> Entry {
 fn file_with_data(t: &Tree, path: &str, what: &str) -> Result<usize> {
     t.find(path)
         .filter(|&o| matches!(t.objs[o].content, Content::Spans { .. }))
-        .ok_or_else(|| Error::Usage(format!("commit: {what} {path}: no file with data there now")))
+        .ok_or_else(|| {
+            Error::Usage(format!(
+                "commit: {what} {path}: no file with data there now"
+            ))
+        })
 }
 
 /// The default entry of a new catalog: a BIOS no-emulation image, the data of object `obj`.
@@ -291,7 +295,8 @@ impl Bound {
     /// isohybrid's).
     fn add_bios(&mut self, t: &Tree, bios: &BiosBoot) -> Result<()> {
         let obj = file_with_data(t, &bios.path, "bios:")?;
-        self.entries.push(added_bios(bios, obj, t.objs[obj].meta.size));
+        self.entries
+            .push(added_bios(bios, obj, t.objs[obj].meta.size));
         let code = self.layout.system.mbr.as_ref().filter(|m| m.has_code());
         if let (None, Some(m)) = (self.chained, code) {
             let chain = match m.grub_text() {
