@@ -4,7 +4,8 @@
 //! `RRIP_1991A` ER, as xorriso writes them), a Joliet descriptor, and, for `hybrid:`, an
 //! isohybrid MBR (and an empty GPT) whose partition 1 covers the volume. Its root holds one
 //! placeholder file whose data ends the blank's data, so the boot replay knows where the
-//! blank's data ends ([`PLACEHOLDER`], removed before the host tree is staged).
+//! blank's data ends ([`PLACEHOLDER`], removed before the host tree is staged); with
+//! `-joliet-long`, its Joliet tree lists it under a 103-character name.
 //!
 //! Blocks: 16 primary, 17 Joliet, 18 terminator, 19-22 the path tables (L and M of each tree),
 //! 23 and 24 the roots, 25 the root's continuation area, 26 the placeholder's data; then, for a
@@ -52,6 +53,9 @@ pub struct Blank<'a> {
     pub label: &'a str,
     pub date: Timestamp,
     pub hybrid: Option<&'a Hybrid>,
+    /// Joliet names of up to 103 characters (`-joliet-long`): the blank's Joliet tree lists
+    /// the placeholder under a name that long, so the writer writes them.
+    pub joliet_long: bool,
 }
 
 /// ECMA-119's directory record with `name`, at `extent`, `size` bytes, with `su`.
@@ -210,11 +214,15 @@ pub fn encode(b: &Blank) -> Result<Vec<u8>> {
     ]
     .concat();
     put(&mut image, PRIMARY_ROOT, &primary);
-    let joliet = [
+    let mut joliet = [
         record(SELF, JOLIET_ROOT, size, DIRECTORY, date, &[]),
         record(PARENT, JOLIET_ROOT, size, DIRECTORY, date, &[]),
     ]
     .concat();
+    if b.joliet_long {
+        let long = crate::fs::iso9660::joliet::encode(&"l".repeat(103));
+        joliet.extend(record(&long, PLACEHOLDER_DATA, size, 0, date, &[]));
+    }
     put(&mut image, JOLIET_ROOT, &joliet);
     if let Some(h) = b.hybrid {
         put(&mut image, 0, &system_area(h, total, b.date)?);

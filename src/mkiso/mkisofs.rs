@@ -27,6 +27,8 @@ const ACCEPTED: &[&str] = &[
     "--mbr-force-bootable",
     "--efi-boot-image",
     "--boot-catalog-hide",
+    "-v",
+    "-quiet",
 ];
 
 /// Options with a value that is accepted and without effect.
@@ -101,6 +103,7 @@ pub fn apply(text: &str, opts: &mut MkisoOptions) -> Result<()> {
                 value()?;
             }
             "-V" => opts.label = Some(value()?),
+            "-joliet-long" | "--joliet-long" => opts.joliet_long = true,
             "-partition_offset" => {
                 if value()? != "0" {
                     return Err(refused("-partition_offset (other than 0)"));

@@ -52,6 +52,8 @@ pub struct MkisoOptions {
     /// The boot catalog's file in the tree (made when missing); hidden when `None`.
     pub catalog: Option<String>,
     pub hybrid: Option<HybridOptions>,
+    /// Joliet names of up to 103 characters instead of 64 (`-joliet-long`).
+    pub joliet_long: bool,
 }
 
 /// The plan of the image of host directory `dir`; what was left out (sockets) is in its
@@ -77,6 +79,7 @@ pub fn plan(dir: &Path, opts: &MkisoOptions) -> Result<Plan> {
         label: opts.label.as_deref().unwrap_or(DEFAULT_LABEL),
         date: opts.date.unwrap_or_else(Timestamp::now),
         hybrid: hybrid.as_ref(),
+        joliet_long: opts.joliet_long,
     })?;
     let src: Arc<dyn Source> = Arc::new(MemSource::new(bytes, format!("mkiso {name}")));
     let iso = Arc::new(IsoFs::open(src, &MountOptions::default())?);

@@ -522,3 +522,27 @@ fn mkisofs_options_mkiso_cannot_follow_are_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn mkiso_joliet_long_keeps_names_up_to_103_characters() {
+    let s = scratch();
+    let top = s.path().join("tree");
+    std::fs::create_dir(&top).unwrap();
+    let name = format!("{}.txt", "j".repeat(86));
+    std::fs::write(top.join(&name), b"long").unwrap();
+    let joliet = |args: &[&str]| {
+        let iso = s.path().join("j.iso");
+        mkiso(&top, &iso, args);
+        String::from_utf8(tool(
+            "isoinfo",
+            &["-J", "-f", "-i", iso.to_str().unwrap()],
+            None,
+        ))
+        .unwrap()
+    };
+    assert_eq!(
+        joliet(&["mkisofs:-r -J -joliet-long"]),
+        format!("/{name}\n")
+    );
+    assert_eq!(joliet(&[]), format!("/{}.txt\n", "j".repeat(60)));
+}
