@@ -3,10 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use super::sink::progress;
+use super::sink::{warn_plan, write_plan};
 use super::{arg, option, parse, ArgKind, Command, Ctx, Value};
 use crate::mkiso::{self, mkisofs, BiosKind, HybridOptions, MkisoOptions};
-use crate::plan::{atomic::Target, to_stream};
 
 pub const COMMANDS: &[Command] = &[Command {
     name: "mkiso",
@@ -38,7 +37,7 @@ pub const COMMANDS: &[Command] = &[Command {
             "xorriso -as mkisofs boot options, as boot-info --as mkisofs prints them",
         ),
     ],
-    run: run,
+    run: mkiso,
 }];
 
 /// The options of the command line, plain words over `mkisofs:`.
@@ -68,7 +67,7 @@ fn options(dir: &Path, parsed: &super::Parsed) -> anyhow::Result<MkisoOptions> {
     Ok(opts)
 }
 
-fn run(ctx: &mut Ctx, words: &[String]) -> anyhow::Result<()> {
+fn mkiso(ctx: &mut Ctx, words: &[String]) -> anyhow::Result<()> {
     let parsed = parse("mkiso", words)?;
     let dir = PathBuf::from(&parsed.args[0]);
     let output = parsed.args[1].as_str();
@@ -77,20 +76,6 @@ fn run(ctx: &mut Ctx, words: &[String]) -> anyhow::Result<()> {
     }
     let opts = options(&dir, &parsed)?;
     let plan = mkiso::plan(&dir, &opts)?;
-    for w in plan.warnings() {
-        eprintln!(
-            "isofish: warning: mkiso: {}",
-            super::format::escape_controls(w.as_bytes())
-        );
-    }
-    let bar = progress(Some(plan.len()));
-    let tick = |n| bar.inc(n);
-    if output == "-" {
-        ctx.out.flush()?;
-        to_stream::write(&plan, ctx.out, ctx.out_fd, &tick)?;
-    } else {
-        Target::new(PathBuf::from(output)).commit(&plan, &tick)?;
-    }
-    bar.finish_and_clear();
-    Ok(())
+    warn_plan("mkiso", &plan);
+    write_plan(ctx, &plan, output)
 }

@@ -271,27 +271,7 @@ fn system_area(h: &Hybrid, total: u32, date: Timestamp) -> Result<Vec<u8>> {
         }
         guid[7] = (guid[7] & 0x0f) | 0x40;
         guid[8] = (guid[8] & 0x3f) | 0x80;
-        let g = Gpt {
-            header_sector: 1,
-            revision: 0x0001_0000,
-            header_size: 92,
-            header_crc: 0,
-            header_crc_ok: true,
-            reserved: 0,
-            current: 1,
-            backup: last,
-            first_usable: 64,
-            last_usable: last - 33,
-            disk_guid: Guid(guid),
-            array_sector: 2,
-            array_entries: 128,
-            entry_size: 128,
-            array_crc: 0,
-            header_rest: Vec::new(),
-            array_crc_ok: Some(true),
-            entries: Vec::new(),
-            problems: Vec::new(),
-        };
+        let g = Gpt::empty(Guid(guid), last);
         area[512..1024].copy_from_slice(&g.encode_header()?);
         let array = g.encode_array()?;
         area[1024..1024 + array.len()].copy_from_slice(&array);

@@ -2,7 +2,7 @@
 //! `genisoimage -r -J` make one, as a [`Plan`] ([`plan`]) that a file, standard output or a
 //! server takes. Nothing of the writer is duplicated: a blank image ([`blank`]) is opened from
 //! memory, the host tree is staged over it in an overlay as `copy-in` stages files (their data
-//! left where it lies on the host, [`stage`]), the boot options become boot edits, and the ISO
+//! left where it lies on the host, `stage`), the boot options become boot edits, and the ISO
 //! 9660 writer writes the overlay, its boot replay making the new El Torito entries and
 //! hybrid partition tables. `mkisofs:` options are read by [`mkisofs`].
 

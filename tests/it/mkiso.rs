@@ -270,6 +270,16 @@ fn tree_of(name: &str, dir: &Path, catalog: &str) -> PathBuf {
     tree
 }
 
+/// Fails unless `xorriso -report_el_torito as_mkisofs` of `iso` says each of `wanted`.
+fn assert_xorriso_says(iso: &Path, wanted: &[&str]) {
+    let iso = iso.to_str().unwrap();
+    let args = ["-no_rc", "-indev", iso, "-report_el_torito", "as_mkisofs"];
+    let report = String::from_utf8(tool("xorriso", &args, None)).unwrap();
+    for want in wanted {
+        assert!(report.contains(want), "{want} missing from:\n{report}");
+    }
+}
+
 #[test]
 fn mkiso_isolinux_tree_boots_as_cd_and_hard_disk() {
     let s = scratch();
@@ -295,31 +305,17 @@ fn mkiso_isolinux_tree_boots_as_cd_and_hard_disk() {
         images[0].contains("BIOS") && images[1].contains("UEFI"),
         "{images:?}"
     );
-    let as_mkisofs = String::from_utf8(tool(
-        "xorriso",
+    assert_xorriso_says(
+        &iso,
         &[
-            "-no_rc",
-            "-indev",
-            iso.to_str().unwrap(),
-            "-report_el_torito",
-            "as_mkisofs",
+            "-isohybrid-mbr",
+            "-b '/isolinux/isolinux.bin'",
+            "-boot-load-size 4",
+            "-boot-info-table",
+            "-e '/boot/grub/efi.img'",
+            "-V 'ISOLINUX'",
         ],
-        None,
-    ))
-    .unwrap();
-    for want in [
-        "-isohybrid-mbr",
-        "-b '/isolinux/isolinux.bin'",
-        "-boot-load-size 4",
-        "-boot-info-table",
-        "-e '/boot/grub/efi.img'",
-        "-V 'ISOLINUX'",
-    ] {
-        assert!(
-            as_mkisofs.contains(want),
-            "{want} missing from:\n{as_mkisofs}"
-        );
-    }
+    );
     assert_efi_partitions_hold_the_loader(&iso);
     boot_all(&iso, BIOS, &isolinux_loaded(MARKER));
 }
@@ -343,29 +339,15 @@ fn mkiso_grub_tree_boots_under_seabios_and_ovmf() {
             "hybrid:gpt",
         ],
     );
-    let as_mkisofs = String::from_utf8(tool(
-        "xorriso",
+    assert_xorriso_says(
+        &iso,
         &[
-            "-no_rc",
-            "-indev",
-            iso.to_str().unwrap(),
-            "-report_el_torito",
-            "as_mkisofs",
+            "--grub2-mbr",
+            "--grub2-boot-info",
+            "-boot-info-table",
+            "-e '/efi.img'",
         ],
-        None,
-    ))
-    .unwrap();
-    for want in [
-        "--grub2-mbr",
-        "--grub2-boot-info",
-        "-boot-info-table",
-        "-e '/efi.img'",
-    ] {
-        assert!(
-            as_mkisofs.contains(want),
-            "{want} missing from:\n{as_mkisofs}"
-        );
-    }
+    );
     assert_efi_partitions_hold_the_loader(&iso);
     boot_all(&iso, BIOS_AND_UEFI, MARKER);
 }

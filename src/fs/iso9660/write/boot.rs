@@ -101,6 +101,27 @@ fn fresh_catalog(bios: bool) -> Catalog {
     }
 }
 
+/// A new bootable no-emulation entry (section 0: the default entry) for `platform`, loaded at
+/// the default segment (0x7c0), `sectors` loaded (0 until the layout counts the file).
+fn no_emulation(section: usize, platform: u8, sectors: u16) -> BootEntry {
+    BootEntry {
+        offset: 0,
+        section,
+        platform,
+        indicator: 0x88,
+        media: 0,
+        emulation: Emulation::None,
+        load_segment: 0,
+        system_type: 0,
+        reserved: 0,
+        sector_count: sectors,
+        load_rba: 0,
+        criteria_type: 0,
+        criteria: vec![0; 19],
+        extension_flags: Vec::new(),
+    }
+}
+
 /// The entry of a UEFI boot image of `size` bytes, the data of object `obj`, in a new final
 /// section of `catalog` (as `-eltorito-alt-boot -e` makes it).
 fn added_efi(catalog: &mut Catalog, obj: usize, size: u64) -> Entry {
@@ -113,22 +134,7 @@ fn added_efi(catalog: &mut Catalog, obj: usize, size: u64) -> Entry {
         id_bytes: [0; 28],
     });
     Entry {
-        entry: BootEntry {
-            offset: 0,
-            section: catalog.sections.len(),
-            platform: EFI,
-            indicator: 0x88,
-            media: 0,
-            emulation: Emulation::None,
-            load_segment: 0,
-            system_type: 0,
-            reserved: 0,
-            sector_count: 0,
-            load_rba: 0,
-            criteria_type: 0,
-            criteria: vec![0; 19],
-            extension_flags: Vec::new(),
-        },
+        entry: no_emulation(catalog.sections.len(), EFI, 0),
         place: Place::File(obj),
         patches: bootinfo::Patches::default(),
         whole: Some(size),
@@ -156,22 +162,7 @@ fn added_bios(bios: &BiosBoot, obj: usize, size: u64) -> Entry {
         checksum_ok: None,
     });
     Entry {
-        entry: BootEntry {
-            offset: 0,
-            section: 0,
-            platform: 0,
-            indicator: 0x88,
-            media: 0,
-            emulation: Emulation::None,
-            load_segment: 0,
-            system_type: 0,
-            reserved: 0,
-            sector_count: bios.load_sectors.unwrap_or(0),
-            load_rba: 0,
-            criteria_type: 0,
-            criteria: vec![0; 19],
-            extension_flags: Vec::new(),
-        },
+        entry: no_emulation(0, 0, bios.load_sectors.unwrap_or(0)),
         place: Place::File(obj),
         patches: bootinfo::Patches {
             table,
