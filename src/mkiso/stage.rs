@@ -1,9 +1,11 @@
 //! The host tree staged in the overlay over the blank image, as `copy-in` stages it (its
 //! [`object`] says what each host object becomes): modes, owners, times, symlinks (never
 //! followed), device nodes, FIFOs, and hard links among the files kept; file data left where it
-//! lies on the host, checked again when the writer copies it. Directories get their host
-//! metadata last (each entry staged in one makes its times now), the root included. Walks
-//! without recursion, in name order; the first object that cannot be staged stops it, named.
+//! lies on the host, checked again when the writer copies it. Unlike `copy-in`, change times
+//! are the host's too (as genisoimage and xorriso record them: the same tree makes the same
+//! image). Directories get their host metadata last (each entry staged in one makes its times
+//! now), the root included. Walks without recursion, in name order (the order the writer lays
+//! the data out in); the first object that cannot be staged stops it, named.
 
 use std::collections::HashMap;
 use std::os::unix::fs::MetadataExt;
@@ -12,7 +14,7 @@ use std::path::{Path, PathBuf};
 use crate::commands::copy_in::object;
 use crate::commands::tar_in::Object;
 use crate::error::{Error, Result};
-use crate::fs::Metadata;
+use crate::fs::{Metadata, Timestamp};
 use crate::overlay::Overlay;
 use crate::vfs::path;
 
@@ -22,6 +24,14 @@ fn failed(host: &Path, e: anyhow::Error) -> Error {
         Ok(e @ Error::Io { .. }) => e,
         Ok(e) => Error::Usage(format!("{}: {e}", host.display())),
         Err(e) => Error::Usage(format!("{}: {e:#}", host.display())),
+    }
+}
+
+/// The change time of host metadata `m`.
+fn ctime(m: &std::fs::Metadata) -> Timestamp {
+    Timestamp {
+        secs: m.ctime(),
+        nanos: m.ctime_nsec() as u32,
     }
 }
 
@@ -44,7 +54,10 @@ pub(super) fn stage(overlay: &Overlay, root: &Path) -> Result<Vec<String>> {
             .collect::<std::io::Result<_>>()
             .map_err(io(&host_dir))?;
         names.sort();
-        for n in names.into_iter().rev() {
+        // Staged in name order (the order the writer lays new files' data out in); the
+        // directories walked after, in name order too.
+        let mut below = Vec::new();
+        for n in names {
             let host = host_dir.join(&n);
             let name = n.into_string().map_err(|n| {
                 Error::Usage(format!(
@@ -60,10 +73,13 @@ pub(super) fn stage(overlay: &Overlay, root: &Path) -> Result<Vec<String>> {
                 overlay.link(first, &inside)?;
                 continue;
             }
-            let Some((placed, obj)) = object(&host, &meta).map_err(|e| failed(&host, e))? else {
+            let Some((mut placed, obj)) = object(&host, &meta).map_err(|e| failed(&host, e))?
+            else {
                 warnings.push(format!("{}: socket left out", host.display()));
                 continue;
             };
+            // The host's change time, as genisoimage and xorriso record it.
+            placed.ctime = ctime(&meta);
             match obj {
                 Object::File(content, _) => {
                     overlay.create(&inside, placed, Some(content))?;
@@ -71,7 +87,7 @@ pub(super) fn stage(overlay: &Overlay, root: &Path) -> Result<Vec<String>> {
                 Object::Dir => {
                     overlay.create(&inside, placed.clone(), None)?;
                     dirs.push((inside.clone(), placed));
-                    todo.push((host, inside.clone()));
+                    below.push((host, inside.clone()));
                 }
                 Object::Special | Object::Link(_) => {
                     overlay.create(&inside, placed, None)?;
@@ -81,17 +97,16 @@ pub(super) fn stage(overlay: &Overlay, root: &Path) -> Result<Vec<String>> {
                 links.insert(k, inside);
             }
         }
+        todo.extend(below.into_iter().rev());
     }
-    let (root_meta, _) = object(root, &std::fs::metadata(root).map_err(io(root))?)
+    let host = std::fs::metadata(root).map_err(io(root))?;
+    let (mut root_meta, _) = object(root, &host)
         .map_err(|e| failed(root, e))?
         .ok_or_else(|| Error::NotADirectory(root.display().to_string()))?;
+    root_meta.ctime = ctime(&host);
     dirs.push(("/".to_string(), root_meta));
     for (at, host) in dirs.into_iter().rev() {
-        overlay.change_meta(&at, |m| {
-            (m.mode, m.uid, m.gid) = (host.mode, host.uid, host.gid);
-            (m.mtime, m.atime) = (host.mtime, host.atime);
-            Ok(())
-        })?;
+        overlay.restore_meta(&at, &host)?;
     }
     Ok(warnings)
 }

@@ -465,7 +465,8 @@ fn mkiso_bad_input_is_refused_and_nothing_is_left() {
     );
     assert!(err.contains("ok"), "{err}");
     // A file that changes once the image is being written: the first bytes read from the pipe
-    // mean the tree is staged; the writer is held by the full pipe in the first file's data.
+    // mean the tree is staged; the writer is held by the full pipe in the first file's data
+    // (new files' data is laid out in name order).
     std::fs::write(top.join("a-first"), vec![1u8; 4 << 20]).unwrap();
     std::fs::write(top.join("b-second"), b"before").unwrap();
     let mut child = isofish_cmd()
@@ -527,4 +528,31 @@ fn mkiso_joliet_long_keeps_names_up_to_103_characters() {
         format!("/{name}\n")
     );
     assert_eq!(joliet(&[]), format!("/{}.txt\n", "j".repeat(60)));
+}
+
+#[test]
+fn mkiso_hybrid_mbr_is_an_isohybrid_mbr_without_gpt() {
+    let s = scratch();
+    let tree = tree_of("boot-eltorito", s.path(), "isolinux/boot.cat");
+    let iso = s.path().join("mbr.iso");
+    let args = [
+        "bios:isolinux/isolinux.bin",
+        "efi:EFI/efiboot.img",
+        "hybrid:mbr",
+    ];
+    mkiso(&tree, &iso, &args);
+    let report = xorriso(&iso);
+    assert_eq!(
+        crate::boot_images::value(&report, "System area summary"),
+        "MBR isohybrid cyl-align-off"
+    );
+    let parts = crate::boot_images::value_fields(&report, "MBR partition");
+    // Partition 1 (bootable, 0x17) holds the image; partition 2 (0xef) the EFI image.
+    assert_eq!(
+        (parts[0][1], parts[0][2], parts[0][3]),
+        ("0x80", "0x17", "0")
+    );
+    assert_eq!(parts[1][2], "0xef");
+    let fdisk = String::from_utf8(tool("fdisk", &["-l", iso.to_str().unwrap()], None)).unwrap();
+    assert!(fdisk.contains("Disklabel type: dos"), "{fdisk}");
 }
