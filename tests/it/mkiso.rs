@@ -16,15 +16,10 @@ use crate::boot_qemu::{
 use crate::common::{isofish, scratch, tool};
 use crate::host_tree::{assert_same, reference, snapshot};
 
-/// `isofish mkiso DIR OUT ARGS...`, which must succeed.
-fn mkiso(dir: &Path, out: &Path, args: &[&str]) {
-    isofish()
-        .arg("mkiso")
-        .arg(dir)
-        .arg(out)
-        .args(args)
-        .assert()
-        .success();
+/// `isofish mkiso DIR OUT ARGS...`, which must succeed; its standard output.
+fn mkiso(dir: &Path, out: &Path, args: &[&str]) -> Vec<u8> {
+    let run = isofish().arg("mkiso").arg(dir).arg(out).args(args).assert();
+    run.success().get_output().stdout.clone()
 }
 
 /// Sets the modification time of `p` (not following a symlink).
@@ -164,20 +159,9 @@ fn mkiso_to_standard_output_is_the_same_image() {
     // A volume date given, so both runs make the same image.
     let date = "mkisofs:--modification-date=2024010203040500";
     mkiso(&top, &file, &[date]);
-    let out = isofish()
-        .arg("mkiso")
-        .arg(&top)
-        .arg("-")
-        .arg(date)
-        .output()
-        .unwrap();
+    let stdout = mkiso(&top, Path::new("-"), &[date]);
     assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.stdout == std::fs::read(&file).unwrap(),
+        stdout == std::fs::read(&file).unwrap(),
         "mkiso - and mkiso FILE differ"
     );
     let listed = String::from_utf8(tool(
