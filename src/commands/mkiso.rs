@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::sink::{warn_plan, write_plan};
 use super::{arg, option, parse, ArgKind, Command, Ctx, Value};
-use crate::mkiso::{self, mkisofs, BiosKind, HybridOptions, MkisoOptions};
+use crate::mkiso::{self, mkisofs, tree_path, BiosKind, HybridOptions, MkisoOptions};
 
 pub const COMMANDS: &[Command] = &[Command {
     name: "mkiso",
@@ -50,13 +50,12 @@ fn options(dir: &Path, parsed: &super::Parsed) -> anyhow::Result<MkisoOptions> {
         opts.label = Some(label.to_string());
     }
     if let Some(bios) = parsed.value("bios") {
-        let path = format!("/{}", bios.trim_start_matches('/'));
-        let kind = BiosKind::of(&dir.join(path.trim_start_matches('/')))?;
+        let path = tree_path(bios);
+        let kind = BiosKind::of(&dir.join(&path[1..]))?;
         opts.bios = Some(kind.entry(&path));
     }
-    for efi in parsed.values("efi") {
-        opts.efi.push(format!("/{}", efi.trim_start_matches('/')));
-    }
+    opts.efi
+        .extend(parsed.values("efi").into_iter().map(tree_path));
     if let Some(h) = parsed.value("hybrid") {
         let from_mkisofs = opts.hybrid.take().unwrap_or_default();
         opts.hybrid = Some(HybridOptions {

@@ -9,7 +9,7 @@
 
 use std::path::PathBuf;
 
-use super::{HybridOptions, MkisoOptions};
+use super::{tree_path, HybridOptions, MkisoOptions};
 use crate::boot::edits::BiosBoot;
 use crate::error::{Error, Result};
 use crate::ondisk::iso_date;
@@ -43,11 +43,6 @@ fn refused(what: &str) -> Error {
         "mkiso: mkisofs option {what} is not supported (mkiso makes El Torito no-emulation BIOS \
          and UEFI entries, an isohybrid or GRUB2 hybrid MBR and a GPT for EFI images)"
     ))
-}
-
-/// A path in the new tree as mkisofs gives it (relative to the tree's root).
-fn tree_path(p: &str) -> String {
-    format!("/{}", p.trim_start_matches('/'))
 }
 
 /// The host file an MBR option names: a path, or xorriso's `--interval:local_fs:RANGE:FLAGS:PATH`

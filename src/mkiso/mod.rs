@@ -56,6 +56,12 @@ pub struct MkisoOptions {
     pub joliet_long: bool,
 }
 
+/// A path in the new tree as the options give it (relative to the tree's root, with or
+/// without a leading `/`), absolute.
+pub fn tree_path(p: &str) -> String {
+    format!("/{}", p.trim_start_matches('/'))
+}
+
 /// The plan of the image of host directory `dir`; what was left out (sockets) is in its
 /// warnings.
 pub fn plan(dir: &Path, opts: &MkisoOptions) -> Result<Plan> {
