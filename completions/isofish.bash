@@ -193,6 +193,9 @@ _isofish() {
             isofish,mkdir-p)
                 cmd="isofish__subcmd__mkdir__subcmd__p"
                 ;;
+            isofish,mkiso)
+                cmd="isofish__subcmd__mkiso"
+                ;;
             isofish,mkmountpoint)
                 cmd="isofish__subcmd__mkmountpoint"
                 ;;
@@ -359,7 +362,7 @@ _isofish() {
 
     case "${cmd}" in
         isofish)
-            opts="-a -w -v -m -i -f -x -h -V --add --ro --rw --format --verbose --mount --inspector --file --tui --serve --complete --man-page --help --version boot-add-efi boot-extract boot-info browse cat cd changes checksum checksums-out chmod chown clear commit completions copy-in copy-out cp cp-a cp-r diff download du echo edit egrep egrepi exists fgrep fgrepi file find find0 getxattr getxattrs glob grep grepi head head-n help hexdump info inspect is-dir is-file is-symlink lcd lgetxattr lgetxattrs list-devices list-filesystems list-partitions ll ln ln-s ls lstat mkdir mkdir-p mkmountpoint mount mount-loop mount-loop-type mount-options mount-ro mountpoints mounts mv open pwd quit quit! readlink revert revert-all rm rm-f rm-rf rmdir run serve set-boot-file set-label stat tail tail-n tar-in tar-out tgz-in tgz-out time touch truncate truncate-size txz-in txz-out umount umount-all upload utimens verify version vfs-label vfs-type write write-append zegrep zegrepi zfgrep zfgrepi zgrep zgrepi"
+            opts="-a -w -v -m -i -f -x -h -V --add --ro --rw --format --verbose --mount --inspector --file --tui --serve --complete --man-page --help --version boot-add-efi boot-extract boot-info browse cat cd changes checksum checksums-out chmod chown clear commit completions copy-in copy-out cp cp-a cp-r diff download du echo edit egrep egrepi exists fgrep fgrepi file find find0 getxattr getxattrs glob grep grepi head head-n help hexdump info inspect is-dir is-file is-symlink lcd lgetxattr lgetxattrs list-devices list-filesystems list-partitions ll ln ln-s ls lstat mkdir mkdir-p mkiso mkmountpoint mount mount-loop mount-loop-type mount-options mount-ro mountpoints mounts mv open pwd quit quit! readlink revert revert-all rm rm-f rm-rf rmdir run serve set-boot-file set-label stat tail tail-n tar-in tar-out tgz-in tgz-out time touch truncate truncate-size txz-in txz-out umount umount-all upload utimens verify version vfs-label vfs-type write write-append zegrep zegrepi zfgrep zfgrepi zgrep zgrepi"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1261,6 +1264,20 @@ _isofish() {
             return 0
             ;;
         isofish__subcmd__mkdir__subcmd__p)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        isofish__subcmd__mkiso)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

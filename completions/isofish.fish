@@ -100,6 +100,7 @@ complete -c isofish -n "__fish_isofish_needs_command" -a "ls" -d 'List the names
 complete -c isofish -n "__fish_isofish_needs_command" -a "lstat" -d 'Print the status of a file, not following a final symlink.'
 complete -c isofish -n "__fish_isofish_needs_command" -a "mkdir" -d 'Make a directory.'
 complete -c isofish -n "__fish_isofish_needs_command" -a "mkdir-p" -d 'Make a directory and any parents it lacks.'
+complete -c isofish -n "__fish_isofish_needs_command" -a "mkiso" -d 'Make a new ISO image from a host directory, bootable if asked, without writing anything but the image.'
 complete -c isofish -n "__fish_isofish_needs_command" -a "mkmountpoint" -d 'Make a mountpoint (does nothing: any path can be one).'
 complete -c isofish -n "__fish_isofish_needs_command" -a "mount" -d 'Mount the filesystem on a device at a path of the session.'
 complete -c isofish -n "__fish_isofish_needs_command" -a "mount-loop" -d 'Mount the image held in a file of a mounted filesystem (squashfs, ext2/3/4, FAT, cpio initrd, ISO).'

@@ -12,6 +12,7 @@ pub mod error;
 pub mod fs;
 pub mod inspect;
 pub mod nbd;
+pub mod mkiso;
 pub mod ondisk;
 pub mod overlay;
 pub mod plan;

@@ -13,12 +13,31 @@ pub struct BootEdits {
     /// Files added as UEFI boot images (a new El Torito section each, and the partition
     /// entry hybrid images give one).
     pub add_efi: Vec<String>,
+    /// A BIOS boot image made the default entry of an image that has no catalog yet (`mkiso
+    /// bios:`).
+    pub bios: Option<BiosBoot>,
+    /// The file a new catalog is written into (`mkisofs -c`); without it, a hidden extent.
+    pub catalog: Option<String>,
+}
+
+/// A new El Torito entry for BIOS: no emulation, loaded at 0x7c0, as `mkisofs -b PATH
+/// -no-emul-boot` makes it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BiosBoot {
+    /// The file it boots.
+    pub path: String,
+    /// The 512-byte sectors the firmware loads (`-boot-load-size`); `None`: the whole file.
+    pub load_sectors: Option<u16>,
+    /// Patch a boot-info table into it (`-boot-info-table`: isolinux checks one).
+    pub info_table: bool,
+    /// Patch GRUB2 boot info into it (`--grub2-boot-info`: GRUB's `eltorito.img`).
+    pub grub2: bool,
 }
 
 impl BootEdits {
     /// True when nothing is staged.
     pub fn is_empty(&self) -> bool {
-        self.files.is_empty() && self.add_efi.is_empty()
+        self.files.is_empty() && self.add_efi.is_empty() && self.bios.is_none()
     }
 
     /// The lines `changes` shows for them.
@@ -31,6 +50,10 @@ impl BootEdits {
             .add_efi
             .iter()
             .map(|p| format!("boot +efi {}", shown(p)));
-        files.chain(added).collect()
+        let bios = self
+            .bios
+            .iter()
+            .map(|b| format!("boot +bios {}", shown(&b.path)));
+        files.chain(bios).chain(added).collect()
     }
 }

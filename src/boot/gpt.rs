@@ -301,6 +301,33 @@ impl Gpt {
         Ok(h)
     }
 
+    /// A primary GPT with no entries, as xorriso and fdisk lay it out: header at sector 1, an
+    /// array of 128 entries of 128 bytes at sector 2, usable from sector 64 (the ISO's system
+    /// area) to before the backup array, the backup header at `last`, the disk's last sector.
+    pub fn empty(disk_guid: Guid, last: u64) -> Gpt {
+        Gpt {
+            header_sector: 1,
+            revision: 0x0001_0000,
+            header_size: HEADER_FIELDS as u32,
+            header_crc: 0,
+            header_crc_ok: true,
+            reserved: 0,
+            current: 1,
+            backup: last,
+            first_usable: 64,
+            last_usable: last.saturating_sub(33),
+            disk_guid,
+            array_sector: 2,
+            array_entries: 128,
+            entry_size: ENTRY_FIELDS as u32,
+            array_crc: 0,
+            header_rest: Vec::new(),
+            array_crc_ok: Some(true),
+            entries: Vec::new(),
+            problems: Vec::new(),
+        }
+    }
+
     /// The backup of this primary header: at the sector the primary names, pointing back at
     /// it, with its copy of the entry array just before it (as UEFI places it).
     pub fn backup(&self) -> Gpt {

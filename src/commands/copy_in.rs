@@ -118,9 +118,9 @@ fn children(ctx: &mut Ctx, unpack: &mut Unpack, links: &mut Links, host: &Path, 
     }
 }
 
-/// What the host object at `host` becomes; `None` for a socket, which, as with tar, is
-/// left out with a warning.
-fn object(
+/// What the host object at `host` becomes (`mkiso` stages its trees with it too); `None` for
+/// a socket, which, as with tar, is left out with a warning.
+pub(crate) fn object(
     host: &Path,
     meta: &std::fs::Metadata,
 ) -> anyhow::Result<Option<(crate::fs::Metadata, Object)>> {

@@ -24,6 +24,7 @@ pub mod inspect_os;
 pub mod r#loop;
 pub mod magic;
 pub mod markdown;
+pub mod mkiso;
 pub mod mount;
 mod options;
 pub mod pattern;
@@ -368,6 +369,7 @@ pub fn all() -> &'static [Command] {
             write::COMMANDS,
             commit::COMMANDS,
             serve::COMMANDS,
+            mkiso::COMMANDS,
             tree_edit::COMMANDS,
             changes::COMMANDS,
             tree_copy::COMMANDS,

@@ -144,6 +144,15 @@ impl<'a> Parsed<'a> {
             .map(|(_, v)| *v)
     }
 
+    /// Every value of option `name`, in the order given (an option that may be repeated).
+    pub fn values(&self, name: &str) -> Vec<&'a str> {
+        self.given
+            .iter()
+            .filter(|(o, _)| o.name == name)
+            .map(|(_, v)| *v)
+            .collect()
+    }
+
     /// Whether flag `name` is given, or option `name:true|false` is given as `true`.
     pub fn flag(&self, name: &str) -> bool {
         self.value(name)

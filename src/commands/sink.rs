@@ -29,6 +29,35 @@ pub fn progress(total: Option<u64>) -> ProgressBar {
     }
 }
 
+/// Says the warnings of `plan` on standard error, as command `what`'s.
+pub fn warn_plan(what: &str, plan: &crate::plan::Plan) {
+    for w in plan.warnings() {
+        eprintln!(
+            "isofish: warning: {what}: {}",
+            super::format::escape_controls(w.as_bytes())
+        );
+    }
+}
+
+/// Writes `plan` to `output`: the command's output stream for `-`, else the host file written
+/// atomically ([`Target`](crate::plan::atomic::Target)); a progress bar meanwhile.
+pub fn write_plan(
+    ctx: &mut super::Ctx,
+    plan: &crate::plan::Plan,
+    output: &str,
+) -> anyhow::Result<()> {
+    let bar = progress(Some(plan.len()));
+    let tick = |n| bar.inc(n);
+    if output == "-" {
+        ctx.out.flush()?;
+        crate::plan::to_stream::write(plan, ctx.out, ctx.out_fd, &tick)?;
+    } else {
+        crate::plan::atomic::Target::new(output).commit(plan, &tick)?;
+    }
+    bar.finish_and_clear();
+    Ok(())
+}
+
 /// Where a command's output goes: `-` is the command's output stream, anything else a host file
 /// created (or truncated) for it.
 pub enum Sink<'a> {

@@ -368,6 +368,34 @@ impl Overlay {
         })
     }
 
+    /// Gives the object at `path` the times, mode and owner of `recorded` (its change time
+    /// too, which every other change makes now): what an image built from a host tree records
+    /// for a directory once its entries are in (`mkiso`).
+    pub fn restore_meta(&self, path: &str, recorded: &Metadata) -> Result<()> {
+        self.change_meta(path, |m| {
+            (m.mode, m.uid, m.gid) = (recorded.mode, recorded.uid, recorded.gid);
+            (m.mtime, m.atime) = (recorded.mtime, recorded.atime);
+            Ok(())
+        })?;
+        let mut st = self.write();
+        let (_, ino) = self.locate(&st, path)?;
+        self.stage(&mut st, ino)?.meta.ctime = recorded.ctime;
+        Ok(())
+    }
+
+    /// The directories on the way to `path` and the object there; for `/`, the root itself
+    /// (`mkiso` gives it the host directory's metadata).
+    fn locate(&self, st: &State, path: &str) -> Result<(Vec<Ino>, Ino)> {
+        if path::components(path.as_bytes()).next().is_none() {
+            return Ok((Vec::new(), self.base.root()));
+        }
+        let (chain, name) = self.parent_chain(st, path)?;
+        let e = self
+            .entry(st, *chain.last().expect("root"), &name)?
+            .ok_or_else(|| missing(path))?;
+        Ok((chain, e.ino))
+    }
+
     /// Refuses a change that needs `what` where the filesystem below cannot record it.
     fn check_records(&self, what: Attribute) -> Result<()> {
         match self.base.refuses(what) {
@@ -391,11 +419,8 @@ impl Overlay {
     /// now.
     fn change(&self, path: &str, f: impl FnOnce(&mut Staged) -> Result<()>) -> Result<()> {
         let mut st = self.write();
-        let (chain, name) = self.parent_chain(&st, path)?;
-        let e = self
-            .entry(&st, *chain.last().expect("root"), &name)?
-            .ok_or_else(|| missing(path))?;
-        let staged = self.stage(&mut st, e.ino)?;
+        let (chain, ino) = self.locate(&st, path)?;
+        let staged = self.stage(&mut st, ino)?;
         let mut changed = staged.clone();
         f(&mut changed)?;
         changed.meta.ctime = Timestamp::now();

@@ -222,7 +222,7 @@ pub(crate) const BIOS: &[(Firmware, Drive)] = &[
 ];
 
 /// The ways grub-mkrescue's images boot: SeaBIOS and OVMF, as CD and as hard disk.
-const BIOS_AND_UEFI: &[(Firmware, Drive)] = &[
+pub(crate) const BIOS_AND_UEFI: &[(Firmware, Drive)] = &[
     (Firmware::SeaBios, Drive::Cd),
     (Firmware::SeaBios, Drive::HardDisk),
     (Firmware::Ovmf, Drive::Cd),
@@ -262,7 +262,7 @@ fn efi_partitions(image: &Path) -> Vec<(String, u64)> {
 
 /// Every EFI system partition of `image` holds a FAT file system with
 /// /EFI/BOOT/BOOTX64.EFI (mtools reads it where the partition table says it starts).
-fn assert_efi_partitions_hold_the_loader(image: &Path) {
+pub(crate) fn assert_efi_partitions_hold_the_loader(image: &Path) {
     let partitions = efi_partitions(image);
     assert!(
         !partitions.is_empty(),
@@ -290,7 +290,7 @@ fn assert_efi_partitions_hold_the_loader(image: &Path) {
 }
 
 /// What isolinux prints on the serial port when it has found the kernel file `/NAME`.
-fn isolinux_loaded(name: &str) -> String {
+pub(crate) fn isolinux_loaded(name: &str) -> String {
     format!("Loading /{name}... ok")
 }
 

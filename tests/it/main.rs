@@ -54,6 +54,7 @@ mod iso_write;
 mod iso_write_large;
 mod iso_write_mutation;
 mod iso_zisofs2;
+mod mkiso;
 mod mount_origin;
 mod mutants;
 mod nested_chain;

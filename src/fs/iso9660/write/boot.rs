@@ -12,6 +12,10 @@
 //!   replaced file's size when it counted the whole file.
 //! - A hidden image keeps the larger of what the firmware loads and what its boot-info table
 //!   says it is.
+//! - Entries for an image that had none (`boot-add-efi`, `mkiso`'s `bios:` and `efi:`): a new
+//!   catalog (its file the one the edits name, else a hidden extent), the BIOS entry as the
+//!   default entry, each EFI image in a section of its own; a hybrid MBR whose code chains to
+//!   no image chains to the new BIOS entry.
 //! - The system area, the tail and the partition tables follow [`boot::replay`]: the writer
 //!   gives it the new place of every kept file a partition begins or ends at.
 
@@ -21,6 +25,7 @@ use std::sync::Arc;
 use super::layout::Layout;
 use super::tree::{Content, Tree};
 use super::Options;
+use crate::boot::edits::BiosBoot;
 use crate::boot::eltorito::{BootEntry, Catalog, Emulation, Section};
 use crate::boot::replay::{self, Relocation, Tail};
 use crate::boot::{self, bootinfo, Location};
@@ -81,17 +86,39 @@ pub(super) struct Bound {
     pub(super) warnings: Vec<String>,
 }
 
-/// A catalog for an image that had none: a validation entry for UEFI, no entries yet.
-fn fresh_catalog() -> Catalog {
+/// A catalog for an image that had none: a validation entry for BIOS (when `bios`) or UEFI,
+/// no entries yet.
+fn fresh_catalog(bios: bool) -> Catalog {
     Catalog {
         block: 0,
-        platform: 0xef,
+        platform: if bios { 0 } else { EFI },
         reserved: 0,
         id_bytes: [0; 24],
         checksum_ok: true,
         sections: Vec::new(),
         entries: Vec::new(),
         problems: Vec::new(),
+    }
+}
+
+/// A new bootable no-emulation entry (section 0: the default entry) for `platform`, loaded at
+/// the default segment (0x7c0), `sectors` loaded (0 until the layout counts the file).
+fn no_emulation(section: usize, platform: u8, sectors: u16) -> BootEntry {
+    BootEntry {
+        offset: 0,
+        section,
+        platform,
+        indicator: 0x88,
+        media: 0,
+        emulation: Emulation::None,
+        load_segment: 0,
+        system_type: 0,
+        reserved: 0,
+        sector_count: sectors,
+        load_rba: 0,
+        criteria_type: 0,
+        criteria: vec![0; 19],
+        extension_flags: Vec::new(),
     }
 }
 
@@ -107,25 +134,41 @@ fn added_efi(catalog: &mut Catalog, obj: usize, size: u64) -> Entry {
         id_bytes: [0; 28],
     });
     Entry {
-        entry: BootEntry {
-            offset: 0,
-            section: catalog.sections.len(),
-            platform: EFI,
-            indicator: 0x88,
-            media: 0,
-            emulation: Emulation::None,
-            load_segment: 0,
-            system_type: 0,
-            reserved: 0,
-            sector_count: 0,
-            load_rba: 0,
-            criteria_type: 0,
-            criteria: vec![0; 19],
-            extension_flags: Vec::new(),
-        },
+        entry: no_emulation(catalog.sections.len(), EFI, 0),
         place: Place::File(obj),
         patches: bootinfo::Patches::default(),
         whole: Some(size),
+    }
+}
+
+/// The object of `t` at `path`, a file with data, for a new boot entry (`what` asked for it).
+fn file_with_data(t: &Tree, path: &str, what: &str) -> Result<usize> {
+    t.find(path)
+        .filter(|&o| matches!(t.objs[o].content, Content::Spans { .. }))
+        .ok_or_else(|| {
+            Error::Usage(format!(
+                "commit: {what} {path}: no file with data there now"
+            ))
+        })
+}
+
+/// The default entry of a new catalog: a BIOS no-emulation image, the data of object `obj`.
+fn added_bios(bios: &BiosBoot, obj: usize, size: u64) -> Entry {
+    let table = bios.info_table.then_some(bootinfo::BootInfoTable {
+        pvd_block: 16,
+        image_block: 0,
+        image_len: 0,
+        checksum: 0,
+        checksum_ok: None,
+    });
+    Entry {
+        entry: no_emulation(0, 0, bios.load_sectors.unwrap_or(0)),
+        place: Place::File(obj),
+        patches: bootinfo::Patches {
+            table,
+            grub2: bios.grub2,
+        },
+        whole: bios.load_sectors.is_none().then_some(size),
     }
 }
 
@@ -157,7 +200,8 @@ impl Bound {
         // Read without the tree first (no walk of it) to see whether there is anything.
         let bare = boot::Layout::read(src.as_ref(), None)?;
         let system = bare.system.bytes.iter().any(|&b| b != 0);
-        if bare.boot_record.is_none() && !system && opts.boot.add_efi.is_empty() {
+        let fresh = !opts.boot.add_efi.is_empty() || opts.boot.bios.is_some();
+        if bare.boot_record.is_none() && !system && !fresh {
             return Ok(None);
         }
         let layout = boot::Layout::read(src.as_ref(), Some(original))?;
@@ -177,8 +221,15 @@ impl Bound {
         };
         let mut old_end = b.layout.data_end;
         let mut catalog = b.catalog_of()?;
-        if catalog.is_none() && !opts.boot.add_efi.is_empty() {
-            catalog = Some(fresh_catalog());
+        if let (Some(_), Some(bios)) = (&catalog, &opts.boot.bios) {
+            return Err(Error::Usage(format!(
+                "commit: a new BIOS boot entry for {}: the image has a boot catalog already \
+                 (`set-boot-file` changes what its entries boot)",
+                bios.path
+            )));
+        }
+        if catalog.is_none() && fresh {
+            catalog = Some(fresh_catalog(opts.boot.bios.is_some()));
         }
         if let Some(mut catalog) = catalog {
             let chained = b.layout.mbr_code.chain();
@@ -209,21 +260,17 @@ impl Bound {
                     whole,
                 });
             }
+            if let Some(bios) = &opts.boot.bios {
+                b.add_bios(t, bios)?;
+            }
             for path in &opts.boot.add_efi {
-                let obj = t
-                    .find(path)
-                    .filter(|&o| matches!(t.objs[o].content, Content::Spans { .. }))
-                    .ok_or_else(|| {
-                        Error::Usage(format!(
-                            "commit: boot-add-efi {path}: no file with data there now"
-                        ))
-                    })?;
+                let obj = file_with_data(t, path, "boot-add-efi")?;
                 b.entries
                     .push(added_efi(&mut catalog, obj, t.objs[obj].meta.size));
                 b.added_efi.push(b.entries.len() - 1);
             }
             if !b.entries.is_empty() {
-                let place = b.place_catalog(t, &catalog)?;
+                let place = b.place_catalog(t, &catalog, opts.boot.catalog.as_deref())?;
                 if catalog.block != 0 {
                     old_end = old_end.max((u64::from(catalog.block) + 1) * SECTOR);
                 }
@@ -232,6 +279,24 @@ impl Bound {
         }
         b.old_data_end = round(old_end, SECTOR);
         Ok(Some(b))
+    }
+
+    /// Adds the new BIOS entry (the catalog's default entry); a hybrid MBR with boot code
+    /// and no image to chain to yet chains to it (GRUB's when its code says GRUB, else
+    /// isohybrid's).
+    fn add_bios(&mut self, t: &Tree, bios: &BiosBoot) -> Result<()> {
+        let obj = file_with_data(t, &bios.path, "bios:")?;
+        self.entries
+            .push(added_bios(bios, obj, t.objs[obj].meta.size));
+        let code = self.layout.system.mbr.as_ref().filter(|m| m.has_code());
+        if let (None, Some(m)) = (self.chained, code) {
+            let chain = match m.grub_text() {
+                true => boot::mbr::Chain::Grub2,
+                false => boot::mbr::Chain::Isohybrid,
+            };
+            self.chained = Some((chain, self.entries.len() - 1));
+        }
+        Ok(())
     }
 
     /// The original's catalog, when it has El Torito.
@@ -307,13 +372,20 @@ impl Bound {
 
     /// Where the catalog goes: its file when the tree still has it (its size grown to the
     /// catalog's if need be), else a hidden extent.
-    fn place_catalog(&mut self, t: &mut Tree, catalog: &Catalog) -> Result<Place> {
+    fn place_catalog(
+        &mut self,
+        t: &mut Tree,
+        catalog: &Catalog,
+        new_file: Option<&str>,
+    ) -> Result<Place> {
         let len = round(self.encode_catalog(catalog, &[]).len() as u64, SECTOR);
         let file = self
             .layout
             .catalog_file
             .as_ref()
-            .and_then(|f| t.find(&f.path));
+            .map(|f| f.path.as_str())
+            .or(new_file)
+            .and_then(|path| t.find(path));
         if let Some(obj) = file.filter(|&o| !t.objs[o].meta.is_dir()) {
             // Until the layout gives the catalog its entries' blocks, the file holds the
             // original's catalog (grown if need be): its data keeps its place in the order.

@@ -1,0 +1,80 @@
+//! `mkiso`: a new image from a host directory ([`crate::mkiso`]), written to a file
+//! atomically or to standard output; the boot options in plain words or as mkisofs options.
+
+use std::path::{Path, PathBuf};
+
+use super::sink::{warn_plan, write_plan};
+use super::{arg, option, parse, ArgKind, Command, Ctx, Value};
+use crate::mkiso::{self, mkisofs, tree_path, BiosKind, HybridOptions, MkisoOptions};
+
+pub const COMMANDS: &[Command] = &[Command {
+    name: "mkiso",
+    aliases: &[],
+    args: &[
+        arg("HOSTDIR", ArgKind::HostPath),
+        arg("OUTPUT", ArgKind::Output),
+    ],
+    options: &[
+        option("label", Value::Word("VOLID"), "the volume id"),
+        option(
+            "bios",
+            Value::Word("PATH"),
+            "boot this file of the tree from BIOS (El Torito, no emulation)",
+        ),
+        option(
+            "efi",
+            Value::Word("PATH"),
+            "boot this EFI FAT image of the tree from UEFI (may be repeated)",
+        ),
+        option(
+            "hybrid",
+            Value::OneOf(&["mbr", "gpt"]),
+            "also boot from a USB stick: an isohybrid MBR, and a GPT",
+        ),
+        option(
+            "mkisofs",
+            Value::Word("OPTIONS"),
+            "xorriso -as mkisofs boot options, as boot-info --as mkisofs prints them",
+        ),
+    ],
+    run: mkiso,
+}];
+
+/// The options of the command line, plain words over `mkisofs:`.
+fn options(dir: &Path, parsed: &super::Parsed) -> anyhow::Result<MkisoOptions> {
+    let mut opts = MkisoOptions::default();
+    if let Some(m) = parsed.value("mkisofs") {
+        mkisofs::apply(m, &mut opts)?;
+    }
+    if let Some(label) = parsed.value("label") {
+        opts.label = Some(label.to_string());
+    }
+    if let Some(bios) = parsed.value("bios") {
+        let path = tree_path(bios);
+        let kind = BiosKind::of(&dir.join(&path[1..]))?;
+        opts.bios = Some(kind.entry(&path));
+    }
+    opts.efi
+        .extend(parsed.values("efi").into_iter().map(tree_path));
+    if let Some(h) = parsed.value("hybrid") {
+        let from_mkisofs = opts.hybrid.take().unwrap_or_default();
+        opts.hybrid = Some(HybridOptions {
+            gpt: h == "gpt",
+            ..from_mkisofs
+        });
+    }
+    Ok(opts)
+}
+
+fn mkiso(ctx: &mut Ctx, words: &[String]) -> anyhow::Result<()> {
+    let parsed = parse("mkiso", words)?;
+    let dir = PathBuf::from(&parsed.args[0]);
+    let output = parsed.args[1].as_str();
+    if output == "-" && ctx.tty {
+        anyhow::bail!("mkiso -: standard output is a terminal; redirect it to a file or a pipe");
+    }
+    let opts = options(&dir, &parsed)?;
+    let plan = mkiso::plan(&dir, &opts)?;
+    warn_plan("mkiso", &plan);
+    write_plan(ctx, &plan, output)
+}
