@@ -137,6 +137,7 @@ const GROUPS: &[(&str, &[&str])] = &[
         "Changes and commit",
         &["changes", "diff", "revert", "revert-all", "commit"],
     ),
+    ("New images and serving", &["mkiso", "serve"]),
     (
         "Boot",
         &["boot-info", "boot-extract", "boot-add-efi", "set-boot-file"],
