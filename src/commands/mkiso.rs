@@ -1,11 +1,14 @@
 //! `mkiso`: a new image from a host directory ([`crate::mkiso`]), written to a file
-//! atomically or to standard output; the boot options in plain words or as mkisofs options.
+//! atomically or to standard output, or served over NBD without being written (`nbd:WHERE`);
+//! the boot options in plain words or as mkisofs options.
 
 use std::path::{Path, PathBuf};
 
+use super::serve::{serve_export, Settings};
 use super::sink::{warn_plan, write_plan};
 use super::{arg, option, parse, ArgKind, Command, Ctx, Value};
 use crate::mkiso::{self, mkisofs, tree_path, BiosKind, HybridOptions, MkisoOptions};
+use crate::nbd::Export;
 
 pub const COMMANDS: &[Command] = &[Command {
     name: "mkiso",
@@ -76,5 +79,12 @@ fn mkiso(ctx: &mut Ctx, words: &[String]) -> anyhow::Result<()> {
     let opts = options(&dir, &parsed)?;
     let plan = mkiso::plan(&dir, &opts)?;
     warn_plan("mkiso", &plan);
+    if let Some(place) = output.strip_prefix("nbd:") {
+        // Served as it is planned, nothing written: nbdkit's iso plugin's job.
+        let words = crate::shell::cli::serve_words(place);
+        let settings = Settings::parse(&parse("serve", &words[1..])?)?;
+        let name = format!("{} (mkiso)", dir.display());
+        return serve_export(ctx, Export::from_plan(plan, name), &settings);
+    }
     write_plan(ctx, &plan, output)
 }

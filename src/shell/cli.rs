@@ -97,24 +97,29 @@ impl Cli {
     /// The `serve` command `--serve` runs: `--serve=10809` listens on that port, `--serve=ADDR:PORT`
     /// on that address, `--serve=PATH` on a Unix socket.
     pub fn serve_command(&self) -> Option<Vec<String>> {
-        let place = self.serve.as_deref()?;
-        let flag = if place.is_empty() {
-            None
-        } else if place.parse::<u16>().is_ok() {
-            Some("--port")
-        } else if place.parse::<std::net::SocketAddr>().is_ok() {
-            Some("--listen")
-        } else {
-            Some("--socket")
-        };
-        let mut words = vec!["serve".to_string()];
-        words.extend(
-            flag.map(|f| [f.to_string(), place.to_string()])
-                .into_iter()
-                .flatten(),
-        );
-        Some(words)
+        self.serve.as_deref().map(serve_words)
     }
+}
+
+/// The `serve` command that serves at `place`: a port (`10809`), an address (`ADDR:PORT`), a
+/// Unix socket's path, or nothing (the default port).
+pub fn serve_words(place: &str) -> Vec<String> {
+    let flag = if place.is_empty() {
+        None
+    } else if place.parse::<u16>().is_ok() {
+        Some("--port")
+    } else if place.parse::<std::net::SocketAddr>().is_ok() {
+        Some("--listen")
+    } else {
+        Some("--socket")
+    };
+    let mut words = vec!["serve".to_string()];
+    words.extend(
+        flag.map(|f| [f.to_string(), place.to_string()])
+            .into_iter()
+            .flatten(),
+    );
+    words
 }
 
 /// The flags of the process's command line. Their help ends with the command groups (`-h`: the

@@ -600,3 +600,46 @@ fn qemu_boots_a_served_grub_image_as_cd_and_hard_disk() {
         "nothing was committed"
     );
 }
+
+/// `mkiso DIR nbd:SOCKET` serves the image `mkiso DIR FILE` writes (the same size and tree;
+/// dates aside), without writing it.
+#[test]
+fn mkiso_serves_a_new_image_without_writing_it() {
+    let dir = scratch();
+    let tree = dir.path().join("tree");
+    std::fs::create_dir_all(tree.join("sub")).unwrap();
+    std::fs::write(tree.join("a.txt"), b"served by mkiso\n").unwrap();
+    std::fs::write(tree.join("sub/b.bin"), vec![7u8; 300_000]).unwrap();
+    let written = dir.path().join("written.iso");
+    isofish()
+        .args(["mkiso", path(&tree), path(&written)])
+        .assert()
+        .success();
+    let socket = dir.path().join("mkiso.sock");
+    let place = format!("nbd:{}", path(&socket));
+    let served = Served::start(dir.path(), &["mkiso", path(&tree), &place]);
+    let got = nbdcopy(&served.uri, dir.path(), "served.iso");
+    assert!(served.stop().success());
+    assert!(!socket.exists());
+    assert_eq!(got.len() as u64, std::fs::metadata(&written).unwrap().len());
+    let image = dir.path().join("served.iso");
+    std::fs::write(&image, &got).unwrap();
+    for (name, want) in [
+        ("a.txt", b"served by mkiso\n".to_vec()),
+        ("sub/b.bin", vec![7u8; 300_000]),
+    ] {
+        let out = std::process::Command::new("bsdtar")
+            .args(["-xOf", path(&image), name])
+            .output()
+            .expect("bsdtar runs");
+        assert!(out.stdout == want, "{name} differs in the served image");
+    }
+    let list = |p: &Path| {
+        std::process::Command::new("bsdtar")
+            .args(["-tf", path(p)])
+            .output()
+            .expect("bsdtar runs")
+            .stdout
+    };
+    assert!(list(&image) == list(&written), "the same names");
+}
