@@ -46,7 +46,7 @@ fn implanted(dir: &Path, name: &str) -> PathBuf {
 }
 
 /// Whether `checkisomd5` passes the image.
-fn checkisomd5(image: &Path) -> bool {
+pub(crate) fn checkisomd5(image: &Path) -> bool {
     Command::new("checkisomd5")
         .arg(image)
         .output()

@@ -8,7 +8,8 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::common::{isofish, scratch, tool};
+use crate::boot_md5::checkisomd5;
+use crate::common::{isofish, scratch, tool, xorriso_extract};
 
 /// The kickstart file of the test images, as written.
 const KICKSTART: &[u8] = b"# kickstart\nlang en_US.UTF-8\nkeyboard us\n";
@@ -63,19 +64,7 @@ fn read_everywhere(image: &Path) -> Vec<(&'static str, Vec<u8>)> {
     let i = image.to_str().unwrap();
     let dir = scratch();
     let x = dir.path().join("x");
-    tool(
-        "xorriso",
-        &[
-            "-osirrox",
-            "on",
-            "-indev",
-            i,
-            "-extract",
-            "/ks.cfg",
-            x.to_str().unwrap(),
-        ],
-        None,
-    );
+    xorriso_extract(image, "/ks.cfg", &x);
     vec![
         ("xorriso", std::fs::read(&x).unwrap()),
         (
@@ -107,15 +96,6 @@ fn all_read(image: &Path, want: &[u8]) {
     }
 }
 
-fn checkisomd5(image: &Path) -> bool {
-    Command::new("checkisomd5")
-        .arg(image)
-        .output()
-        .expect("checkisomd5 runs (tests/run installs isomd5sum)")
-        .status
-        .success()
-}
-
 /// The sectors (2048 bytes) that differ between two images (a longer one's tail included).
 fn changed_sectors(a: &Path, b: &Path) -> Vec<u64> {
     let (a, b) = (std::fs::read(a).unwrap(), std::fs::read(b).unwrap());
@@ -131,49 +111,17 @@ fn changed_sectors(a: &Path, b: &Path) -> Vec<u64> {
         .collect()
 }
 
-/// The blocks of `path` in `image`, as xorriso reports them (`-find -exec report_lba`).
-fn blocks_of(image: &Path, path: &str) -> std::ops::Range<u64> {
+/// The data extents of the files at or below `path` in `image`, as xorriso reports them
+/// (`-find PATH -exec report_lba`): block ranges.
+fn report_lba(image: &Path, path: &str) -> Vec<std::ops::Range<u64>> {
+    let i = image.to_str().unwrap();
     let out = tool(
         "xorriso",
-        &[
-            "-indev",
-            image.to_str().unwrap(),
-            "-find",
-            path,
-            "-exec",
-            "report_lba",
-        ],
+        &["-indev", i, "-find", path, "-exec", "report_lba"],
         None,
     );
-    let text = String::from_utf8(out).unwrap();
     // "Report layout: xt , Startlba ,   Blocks , Filesize , ISO image path"
     // "File data lba:  0 ,       35 ,        1 ,       41 , '/ks.cfg'"
-    let line = text
-        .lines()
-        .find(|l| l.starts_with("File data lba:"))
-        .unwrap();
-    let f: Vec<u64> = line[14..]
-        .split(',')
-        .take(3)
-        .map(|s| s.trim().parse().unwrap())
-        .collect();
-    f[1]..f[1] + f[2]
-}
-
-/// The block after the last file data of `image`, from xorriso's report of every file.
-fn data_end(image: &Path) -> u64 {
-    let out = tool(
-        "xorriso",
-        &[
-            "-indev",
-            image.to_str().unwrap(),
-            "-find",
-            "/",
-            "-exec",
-            "report_lba",
-        ],
-        None,
-    );
     String::from_utf8(out)
         .unwrap()
         .lines()
@@ -184,8 +132,21 @@ fn data_end(image: &Path) -> u64 {
                 .take(3)
                 .map(|s| s.trim().parse().unwrap())
                 .collect();
-            f[1] + f[2]
+            f[1]..f[1] + f[2]
         })
+        .collect()
+}
+
+/// The blocks of the file `path` in `image`.
+fn blocks_of(image: &Path, path: &str) -> std::ops::Range<u64> {
+    report_lba(image, path).remove(0)
+}
+
+/// The block after the last file data of `image`.
+fn data_end(image: &Path) -> u64 {
+    report_lba(image, "/")
+        .into_iter()
+        .map(|r| r.end)
         .max()
         .unwrap()
 }
@@ -230,19 +191,7 @@ fn volume_blocks(image: &Path) -> u64 {
 fn extracted(image: &Path) -> (Vec<(String, Vec<u8>)>, String) {
     let dir = scratch();
     let out = dir.path().join("x");
-    tool(
-        "xorriso",
-        &[
-            "-osirrox",
-            "on",
-            "-indev",
-            image.to_str().unwrap(),
-            "-extract",
-            "/",
-            out.to_str().unwrap(),
-        ],
-        None,
-    );
+    xorriso_extract(image, "/", &out);
     let mut files = Vec::new();
     for e in walkdir(&out) {
         let rel = e.strip_prefix(&out).unwrap().display().to_string();

@@ -93,6 +93,12 @@ pub fn xorriso_rr(tree: &Path, image: &Path) {
     );
 }
 
+/// Extracts `inside` (a file or a directory of `image`) to the host path `to` with xorriso.
+pub fn xorriso_extract(image: &Path, inside: &str, to: &Path) {
+    let (i, t) = (image.to_str().unwrap(), to.to_str().unwrap());
+    xorriso(&["-osirrox", "on", "-indev", i, "-extract", inside, t]);
+}
+
 /// Runs xorriso quietly (`-no_rc -report_about FAILURE`, then `args`); returns its stdout.
 pub fn xorriso(args: &[&str]) -> Vec<u8> {
     let mut all = vec!["-no_rc", "-report_about", "FAILURE"];
