@@ -34,17 +34,30 @@ fuzz_target!(|data: &[u8]| {
 });
 
 fn in_place_commit(image: &std::path::Path) {
-    let Ok(file) = FileSource::open(image) else { return };
+    let Ok(file) = FileSource::open(image) else {
+        return;
+    };
     let src: Arc<dyn Source> = Arc::new(file);
-    let Ok(iso) = IsoFs::open(src, &MountOptions::default()) else { return };
+    let Ok(iso) = IsoFs::open(src, &MountOptions::default()) else {
+        return;
+    };
     let iso: Arc<dyn FileSystem> = Arc::new(iso);
-    let Ok(entries) = iso.read_dir(iso.root()) else { return };
-    let Some(first) = entries.iter().take(64).find(|e| e.meta.kind == FileKind::File) else {
+    let Ok(entries) = iso.read_dir(iso.root()) else {
+        return;
+    };
+    let Some(first) = entries
+        .iter()
+        .take(64)
+        .find(|e| e.meta.kind == FileKind::File)
+    else {
         return;
     };
     let path = format!("/{}", String::from_utf8_lossy(&first.name));
     let overlay = Overlay::new(iso.clone());
-    if overlay.set_content(&path, Content::bytes(b"fuzzed content\n".to_vec())).is_err() {
+    if overlay
+        .set_content(&path, Content::bytes(b"fuzzed content\n".to_vec()))
+        .is_err()
+    {
         return;
     }
     let _ = overlay.change_meta(&path, |m| {
@@ -52,8 +65,12 @@ fn in_place_commit(image: &std::path::Path) {
         Ok(())
     });
     let below: &dyn std::any::Any = iso.as_ref();
-    let Some(original) = below.downcast_ref::<IsoFs>() else { return };
-    let Ok(Fit::InPlace(patch)) = fit(original, None, &overlay) else { return };
+    let Some(original) = below.downcast_ref::<IsoFs>() else {
+        return;
+    };
+    let Ok(Fit::InPlace(patch)) = fit(original, None, &overlay) else {
+        return;
+    };
     if patch.new_len > APPLY_MAX || patch.bytes() > APPLY_MAX {
         return;
     }
