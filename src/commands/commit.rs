@@ -1,5 +1,5 @@
 //! `commit`: the session's staged changes written as a new image (the opened one replaced
-//! atomically, a new file, or standard output), from the one [`Plan`](crate::plan::Plan) the
+//! atomically, a new file, or standard output), from the one [`Plan`] the
 //! session builds; or, back into the opened image when the changes fit it, patched in place
 //! ([`Patch`]), crash-safe.
 

@@ -1,5 +1,5 @@
 //! An in-place commit: a [`Patch`] (ranges of the opened image overwritten, its new length)
-//! applied to the image file itself, crash-safe through the [`journal`](super::journal): the
+//! applied to the image file itself, crash-safe through the [`journal`]: the
 //! old bytes of every range are journaled and fsynced first, then the ranges are written, a
 //! finishing step (an implanted MD5 over the patched image) writes its own ranges, the image
 //! is flushed (fdatasync), and the journal removed. Killed at any point, the image is either the old one

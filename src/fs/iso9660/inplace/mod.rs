@@ -3,7 +3,7 @@
 //! (in the sectors it owns, or, when larger, after the last block of the volume, which grows),
 //! its mode, owner and times (Rock Ridge PX and TF, the record's date), and the volume label.
 //! Every tree that points at the file is patched: the records of the primary tree, Joliet and
-//! ISO 9660:1999 found by a walk of each tree on disc ([`records`]), both byte orders of their
+//! ISO 9660:1999 found by a walk of each tree on disc (the `records` module), both byte orders of their
 //! sizes and locations; the UDF file entry of a bridge image that shares the data; the volume
 //! descriptors' sizes when the image grows. Anything else (new names, removals, renames,
 //! links, boot changes, boot images, zisofs, multi-extent and shared data, data after the
