@@ -27,6 +27,8 @@ use super::keys;
 use super::listing::{self, Entry, Listing, Pattern};
 use super::preview::{self, Preview};
 
+mod edit;
+
 /// Lines the mouse wheel moves.
 const WHEEL_STEP: usize = 3;
 /// Bytes of a `:` command's output kept for the popup.
@@ -43,6 +45,14 @@ pub enum Prompt {
     Extract,
     /// `:`: a shell command.
     Command,
+    /// `m`: the name of a new directory.
+    Mkdir,
+    /// `r`: the new name or path of the selection.
+    Rename,
+    /// `u`: a host file to upload into the directory shown.
+    Upload,
+    /// `w`: where to commit: nothing for back into the image, or a new file's path.
+    Commit,
 }
 
 impl Prompt {
@@ -52,6 +62,10 @@ impl Prompt {
             Prompt::Filter => "/",
             Prompt::Extract => "extract to host directory: ",
             Prompt::Command => ":",
+            Prompt::Mkdir => "new directory: ",
+            Prompt::Rename => "rename or move to: ",
+            Prompt::Upload => "upload host file: ",
+            Prompt::Commit => "commit to (empty: back into the image): ",
         }
     }
 }
@@ -66,8 +80,26 @@ pub struct Popup {
 /// What the keys act on.
 pub enum Mode {
     Browse,
-    Input { prompt: Prompt, text: String },
+    Input {
+        prompt: Prompt,
+        text: String,
+    },
     Popup(Popup),
+    /// A yes-or-no question before the removal of `path`.
+    Confirm {
+        question: String,
+        path: String,
+    },
+    /// `s`: the staged changes.
+    Changes(ChangeList),
+}
+
+/// The staged changes as `changes` prints them, one line each, with a selection.
+pub struct ChangeList {
+    pub lines: Vec<String>,
+    /// The session path each line names, if it names one.
+    pub paths: Vec<Option<String>>,
+    pub selected: usize,
 }
 
 /// A line for the status bar, in place of the usual context until the next key.
@@ -103,6 +135,13 @@ pub struct App<'s> {
     auto_mounts: Vec<(String, Vec<MountId>)>,
     job: Option<Job>,
     clipboard: Option<String>,
+    /// The file to hand to the editor (the terminal must be given up first: see
+    /// [`App::take_edit`]).
+    edit: Option<String>,
+    /// The letter of each staged entry (`changes`' A, M, R, m, D) by session path.
+    marks: HashMap<String, char>,
+    /// What the prompt open is about, for the status line.
+    note: Option<String>,
     quit: bool,
 }
 
@@ -138,8 +177,12 @@ impl<'s> App<'s> {
             auto_mounts: Vec::new(),
             job: None,
             clipboard: None,
+            edit: None,
+            marks: HashMap::new(),
+            note: None,
             quit: false,
         };
+        app.read_marks();
         app.cache.insert(dir.path.clone(), listing);
         app.show(dir, select.as_deref());
         Ok(app)
@@ -196,6 +239,18 @@ impl<'s> App<'s> {
     /// True once the user asked to leave.
     pub fn quitting(&self) -> bool {
         self.quit
+    }
+    /// The staged letter of the entry at session path `path`, if it has one.
+    pub fn mark(&self, path: &str) -> Option<char> {
+        self.marks.get(path).copied()
+    }
+    /// The number of staged changes.
+    pub fn staged_count(&self) -> usize {
+        self.marks.len()
+    }
+    /// What the prompt open is about.
+    pub fn note(&self) -> Option<&str> {
+        self.note.as_deref()
     }
     /// A path the user asked to copy to the clipboard (taken once).
     pub fn take_clipboard(&mut self) -> Option<String> {
@@ -258,6 +313,8 @@ impl<'s> App<'s> {
         match &mut self.mode {
             Mode::Browse => self.browse_key(key),
             Mode::Input { .. } => self.input_key(key),
+            Mode::Confirm { .. } => self.confirm_key(key),
+            Mode::Changes(_) => self.changes_key(key),
             Mode::Popup(popup) => {
                 let page = usize::from(self.list_area.height).max(1);
                 let last = popup.lines.len().saturating_sub(1);
@@ -306,6 +363,14 @@ impl<'s> App<'s> {
                     self.clipboard = Some(path);
                 }
             }
+            KeyCode::Char('e') | KeyCode::F(4) => self.ask_edit(),
+            KeyCode::Char('d') | KeyCode::F(8) | KeyCode::Delete => self.ask_remove(),
+            KeyCode::Char('m') | KeyCode::F(7) => self.ask(Prompt::Mkdir, String::new()),
+            KeyCode::Char('r') | KeyCode::F(6) => self.ask_rename(),
+            KeyCode::Char('u') => self.ask(Prompt::Upload, String::new()),
+            KeyCode::Char('z') => self.revert_selected(),
+            KeyCode::Char('s') => self.show_changes(),
+            KeyCode::Char('w') => self.ask_commit(),
             KeyCode::Char(':') => {
                 self.mode = Mode::Input {
                     prompt: Prompt::Command,
@@ -338,6 +403,7 @@ impl<'s> App<'s> {
         match key.code {
             KeyCode::Esc => {
                 self.mode = Mode::Browse;
+                self.note = None;
                 if prompt == Prompt::Filter {
                     self.set_filter(None);
                 }
@@ -346,6 +412,7 @@ impl<'s> App<'s> {
             KeyCode::Enter => {
                 let text = std::mem::take(text);
                 self.mode = Mode::Browse;
+                self.note = None;
                 match prompt {
                     Prompt::Filter => {
                         if text.is_empty() {
@@ -354,6 +421,10 @@ impl<'s> App<'s> {
                     }
                     Prompt::Extract => self.start_extract(&text),
                     Prompt::Command => self.run_command(&text),
+                    Prompt::Mkdir => self.mkdir(&text),
+                    Prompt::Rename => self.rename(&text),
+                    Prompt::Upload => self.upload(&text),
+                    Prompt::Commit => self.commit(&text),
                 }
                 return;
             }
@@ -484,6 +555,7 @@ impl<'s> App<'s> {
         }
         self.generation = now;
         self.cache.clear();
+        self.read_marks();
         let vfs = &self.session.vfs;
         for (_, ids) in &mut self.auto_mounts {
             ids.retain(|&id| vfs.get(id).is_some());

@@ -47,6 +47,18 @@ fn restore() {
 /// Puts the terminal into the browser's modes; dropping it restores the terminal.
 struct TerminalGuard;
 
+/// Puts the terminal into the browser's modes.
+fn take_terminal() -> io::Result<()> {
+    IN_TERMINAL.store(true, Ordering::SeqCst);
+    enable_raw_mode()?;
+    execute!(
+        io::stdout(),
+        EnterAlternateScreen,
+        Clear(ClearType::All),
+        EnableMouseCapture
+    )
+}
+
 impl TerminalGuard {
     fn enter() -> io::Result<TerminalGuard> {
         static HOOK: Once = Once::new();
@@ -57,15 +69,8 @@ impl TerminalGuard {
                 previous(info);
             }));
         });
-        IN_TERMINAL.store(true, Ordering::SeqCst);
         let guard = TerminalGuard;
-        enable_raw_mode()?;
-        execute!(
-            io::stdout(),
-            EnterAlternateScreen,
-            Clear(ClearType::All),
-            EnableMouseCapture
-        )?;
+        take_terminal()?;
         Ok(guard)
     }
 }
@@ -113,6 +118,16 @@ fn event_loop(app: &mut App, theme: &Theme, caught: &mut Caught) -> anyhow::Resu
         terminal.draw(|frame| view::draw(frame, app, theme))?;
         if let Some(text) = app.take_clipboard() {
             copy_to_clipboard(&text)?;
+        }
+        if let Some(path) = app.take_edit() {
+            // The editor gets the terminal as the shell would give it, and gives it back.
+            restore();
+            caught.pause();
+            app.finish_edit(&path);
+            caught.resume()?;
+            take_terminal()?;
+            terminal.clear()?;
+            continue;
         }
         if app.quitting() {
             return Ok(());

@@ -107,12 +107,12 @@ fn tool_lines(program: &str, args: &[&str]) -> Vec<String> {
 }
 
 /// The names listed in the pane.
-fn names(app: &App) -> Vec<String> {
+pub fn names(app: &App) -> Vec<String> {
     app.rows().map(|e| e.display.clone()).collect()
 }
 
 /// The entries bsdtar lists directly under `dir` (`""` for the root), sorted.
-fn bsdtar_children(image: &Path, dir: &str) -> Vec<String> {
+pub fn bsdtar_children(image: &Path, dir: &str) -> Vec<String> {
     let out = tool("bsdtar", &["tf", image.to_str().unwrap()], None);
     let mut names: Vec<String> = String::from_utf8(out)
         .unwrap()
