@@ -16,6 +16,14 @@ Scenario `quit` (run with `-a IMAGE`, a copy the test can change): stages a file
 cancels at the question about staged changes, types `quit` again and answers `c`: isofish
 commits and exits 0 (the test then checks the image).
 
+Scenario `edit` (run with `-a IMAGE browse : changes`, a copy the test can change): filters to
+notes.txt, presses `e` with EDITOR set to a sed that rewrites line 7, waits for the status line to
+say it was staged, quits the pane with q, and checks that the `changes` after `browse` lists
+`M /notes.txt` (the one-liner then commits it; the test reads the image).
+
+Scenario `commit` (run with `--tui -a IMAGE`, a copy): edits notes.txt as `edit` does, then `w`
+commits to IMAGE.new.iso and q quits (the test reads both images).
+
 Scenario `stderr` (run with `--tui -a IMAGE`): runs `:copy-out /nope /notes.txt DIR`, which
 reports `/nope` on stderr and copies the rest, and checks that the report shows in the status
 line, is not written raw over the pane, and reaches the terminal once the pane is left.
@@ -29,7 +37,10 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from pty_spawn import read, spawn  # noqa: E402
 
 scenario, binary, *args = sys.argv[1:]
-master, slave, before, proc = spawn([binary, *args], {})
+# The editor of `edit` and `commit`: rewrites line 7 of the file in place.
+EDITOR = {"EDITOR": "sed -i 's/^line 7$/line SEVEN/'", "VISUAL": ""}
+env = EDITOR if scenario in ("edit", "commit") else {}
+master, slave, before, proc = spawn([binary, *args], env)
 out = b""
 ROWS, COLS = 24, 80
 screen = [[" "] * COLS for _ in range(ROWS)]
@@ -150,6 +161,29 @@ elif scenario == "repl":
             fail("pwd did not say /docs after the pane left /docs")
         pump(0.1)
     os.write(master, b"quit\r")
+elif scenario in ("edit", "commit"):
+    wait_for("> bin/")
+    send(b"/notes", "/notes ")
+    send(b"\r", "1/1 of 3 matching /notes")
+    send(b"e", "/notes.txt: edited, staged")
+    wait_for("line SEVEN")  # the preview shows the staged content
+    if scenario == "commit":
+        target = args[-1] + ".new.iso"
+        send(b"w", "Enter: commit: ")
+        send(target.encode() + b"\r", f"committed to {target}"[:60])
+    mark = len(out)
+    os.write(master, b"q")
+    deadline = time.time() + 20
+    while b"\x1b[?1049l" not in out[mark:]:
+        if time.time() > deadline:
+            fail("the pane did not close after q")
+        pump(0.1)
+    if scenario == "edit":
+        deadline = time.time() + 20
+        while b"M /notes.txt" not in out[mark:]:
+            if time.time() > deadline:
+                fail("changes after the pane did not list M /notes.txt")
+            pump(0.1)
 elif scenario == "stderr":
     import tempfile
 
