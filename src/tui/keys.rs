@@ -24,7 +24,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("c", "copy the selection's path to the clipboard"),
     (
         "e F4",
-        "edit the selected file in $VISUAL, $EDITOR or vi; staged when it changed",
+        "edit the file in $VISUAL, $EDITOR or vi; staged when it changed",
     ),
     (
         "r F6",
@@ -42,11 +42,11 @@ pub const KEYS: &[(&str, &str)] = &[
     ("z", "revert the selection's staged changes"),
     (
         "s",
-        "the staged changes, as `changes` lists them: Enter goes to one, z reverts it",
+        "the staged changes (as `changes`): Enter goes to one, z reverts it",
     ),
     (
         "w",
-        "commit: Enter writes back into the image (in place when it fits), or type a new path",
+        "commit: back into the image (Enter), or to a new image's path",
     ),
     (":", "run one shell command and show its output"),
     ("?", "this help"),

@@ -252,3 +252,27 @@ fn a_read_only_session_refuses_every_editing_key() {
     }
     assert_eq!(app.take_edit(), None);
 }
+
+#[test]
+fn snapshots_of_the_marked_listing_and_the_changes_list() {
+    let dir = scratch();
+    let iso = browse_image(dir.path());
+    let mut s = writable(&iso);
+    let mut app = App::new(&mut s, None).unwrap();
+    key(&mut app, KeyCode::Char('m'));
+    typed(&mut app, "made");
+    key(&mut app, KeyCode::Enter);
+    select(&mut app, "notes.txt");
+    key(&mut app, KeyCode::Char('r'));
+    typed(&mut app, ".old");
+    key(&mut app, KeyCode::Enter);
+    select(&mut app, "bin");
+    key(&mut app, KeyCode::Char('d'));
+    key(&mut app, KeyCode::Char('y'));
+    key(&mut app, KeyCode::Home);
+    // The status line names the scratch image: left out.
+    let body = |shown: String| shown.lines().take(8).collect::<Vec<_>>().join("\n");
+    insta::assert_snapshot!("marked_listing", body(screen(&mut app, 80, 10)));
+    key(&mut app, KeyCode::Char('s'));
+    insta::assert_snapshot!("changes_list", body(screen(&mut app, 80, 10)));
+}

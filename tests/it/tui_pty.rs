@@ -5,8 +5,8 @@
 //! interactive shell hands the session back where the pane was; what is written to stderr
 //! meanwhile shows in the status line, not over the pane, and reaches the terminal afterwards.
 
-use crate::common::{root, scratch, tool};
 use crate::commit::xorriso_cat;
+use crate::common::{root, scratch, tool};
 use crate::tui::{browse_image, SAMPLE};
 
 /// Runs `drive.py SCENARIO isofish ARGS...` and checks it says `ok`.
@@ -49,7 +49,10 @@ fn image_copy(dir: &std::path::Path) -> (std::path::PathBuf, Vec<u8>) {
 fn e_edits_a_file_in_the_editor_and_changes_after_the_pane_lists_it() {
     let dir = scratch();
     let (iso, _) = image_copy(dir.path());
-    drive("edit", &["-a", iso.to_str().unwrap(), "browse", ":", "changes"]);
+    drive(
+        "edit",
+        &["-a", iso.to_str().unwrap(), "browse", ":", "changes"],
+    );
     // The one-liner committed what the pane staged at its end.
     let notes = xorriso_cat(&iso, "/notes.txt");
     let text = String::from_utf8(notes).unwrap();
@@ -64,7 +67,15 @@ fn w_commits_what_e_staged_to_a_new_image_and_leaves_the_opened_one() {
     let new = iso.with_file_name("browse.iso.new.iso");
     let text = String::from_utf8(xorriso_cat(&new, "/notes.txt")).unwrap();
     assert!(text.contains("line 6\nline SEVEN\nline 8\n"), "{text}");
-    let out = tool("bsdtar", &["-xOf", new.to_str().unwrap(), "notes.txt"], None);
+    let out = tool(
+        "bsdtar",
+        &["-xOf", new.to_str().unwrap(), "notes.txt"],
+        None,
+    );
     assert_eq!(String::from_utf8(out).unwrap(), text);
-    assert_eq!(std::fs::read(&iso).unwrap(), before, "the opened image is unchanged");
+    assert_eq!(
+        std::fs::read(&iso).unwrap(),
+        before,
+        "the opened image is unchanged"
+    );
 }
