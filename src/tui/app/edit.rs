@@ -171,7 +171,7 @@ impl App<'_> {
             return;
         }
         let made = path::normalize(&path::absolute(&self.dir.path, name));
-        if self.act("mkdir", &[made.clone()], Some(last_name(&made))) {
+        if self.act("mkdir", std::slice::from_ref(&made), Some(last_name(&made))) {
             self.say(format!("{made}/: made, staged"));
         }
     }
