@@ -25,6 +25,22 @@ fn writable(image: &Path) -> Session {
     s
 }
 
+/// A writable session over a fresh browse image: the scratch directory that holds it, the
+/// image, the session.
+fn writable_copy() -> (tempfile::TempDir, std::path::PathBuf, Session) {
+    let dir = scratch();
+    let iso = browse_image(dir.path());
+    let s = writable(&iso);
+    (dir, iso, s)
+}
+
+/// Makes directory `name` with `m`.
+fn mkdir(app: &mut App, name: &str) {
+    key(app, KeyCode::Char('m'));
+    typed(app, name);
+    key(app, KeyCode::Enter);
+}
+
 /// The status line's message.
 fn message(app: &App) -> String {
     app.message().map(|m| m.text.clone()).unwrap_or_default()
@@ -51,9 +67,7 @@ fn commit_to(app: &mut App, out: &Path) {
 
 #[test]
 fn remove_asks_with_the_count_and_y_removes_what_it_named() {
-    let dir = scratch();
-    let iso = browse_image(dir.path());
-    let mut s = writable(&iso);
+    let (dir, iso, mut s) = writable_copy();
     let mut app = App::new(&mut s, None).unwrap();
     select(&mut app, "bin");
     key(&mut app, KeyCode::Char('d'));
@@ -86,9 +100,7 @@ fn mkdir_rename_and_upload_stage_and_mark_their_entries() {
     std::fs::write(&host, "uploaded\n").unwrap();
     let mut s = writable(&iso);
     let mut app = App::new(&mut s, None).unwrap();
-    key(&mut app, KeyCode::Char('m'));
-    typed(&mut app, "newdir");
-    key(&mut app, KeyCode::Enter);
+    mkdir(&mut app, "newdir");
     assert_eq!(app.current().unwrap().display, "newdir");
     assert_eq!(app.mark("/newdir"), Some('A'));
     select(&mut app, "notes.txt");
@@ -128,14 +140,10 @@ fn mkdir_rename_and_upload_stage_and_mark_their_entries() {
 
 #[test]
 fn z_reverts_the_selection_and_the_changes_list_jumps_and_reverts() {
-    let dir = scratch();
-    let iso = browse_image(dir.path());
-    let mut s = writable(&iso);
+    let (_dir, _iso, mut s) = writable_copy();
     let mut app = App::new(&mut s, None).unwrap();
     for name in ["one", "two"] {
-        key(&mut app, KeyCode::Char('m'));
-        typed(&mut app, name);
-        key(&mut app, KeyCode::Enter);
+        mkdir(&mut app, name);
     }
     select(&mut app, "one");
     key(&mut app, KeyCode::Char('z'));
@@ -165,9 +173,7 @@ fn z_reverts_the_selection_and_the_changes_list_jumps_and_reverts() {
 
 #[test]
 fn every_prompt_cancels_with_esc_staging_nothing() {
-    let dir = scratch();
-    let iso = browse_image(dir.path());
-    let mut s = writable(&iso);
+    let (_dir, _iso, mut s) = writable_copy();
     let mut app = App::new(&mut s, None).unwrap();
     select(&mut app, "notes.txt");
     for k in ['m', 'r', 'u', 'w'] {
@@ -190,13 +196,9 @@ fn every_prompt_cancels_with_esc_staging_nothing() {
 
 #[test]
 fn commit_back_into_the_image_says_how_and_keeps_browsing() {
-    let dir = scratch();
-    let iso = browse_image(dir.path());
-    let mut s = writable(&iso);
+    let (_dir, iso, mut s) = writable_copy();
     let mut app = App::new(&mut s, None).unwrap();
-    key(&mut app, KeyCode::Char('m'));
-    typed(&mut app, "kept");
-    key(&mut app, KeyCode::Enter);
+    mkdir(&mut app, "kept");
     key(&mut app, KeyCode::Char('w'));
     let shown = screen(&mut app, 100, 12);
     assert!(shown.contains("1 staged; Enter: commit: "), "{shown}");
@@ -213,13 +215,9 @@ fn commit_back_into_the_image_says_how_and_keeps_browsing() {
 
 #[test]
 fn a_commit_that_fails_says_why_and_keeps_the_session() {
-    let dir = scratch();
-    let iso = browse_image(dir.path());
-    let mut s = writable(&iso);
+    let (_dir, _iso, mut s) = writable_copy();
     let mut app = App::new(&mut s, None).unwrap();
-    key(&mut app, KeyCode::Char('m'));
-    typed(&mut app, "kept");
-    key(&mut app, KeyCode::Enter);
+    mkdir(&mut app, "kept");
     key(&mut app, KeyCode::Char('w'));
     typed(&mut app, "/nonexistent-dir/out.iso");
     key(&mut app, KeyCode::Enter);
@@ -255,13 +253,9 @@ fn a_read_only_session_refuses_every_editing_key() {
 
 #[test]
 fn snapshots_of_the_marked_listing_and_the_changes_list() {
-    let dir = scratch();
-    let iso = browse_image(dir.path());
-    let mut s = writable(&iso);
+    let (_dir, _iso, mut s) = writable_copy();
     let mut app = App::new(&mut s, None).unwrap();
-    key(&mut app, KeyCode::Char('m'));
-    typed(&mut app, "made");
-    key(&mut app, KeyCode::Enter);
+    mkdir(&mut app, "made");
     select(&mut app, "notes.txt");
     key(&mut app, KeyCode::Char('r'));
     typed(&mut app, ".old");

@@ -124,6 +124,24 @@ def wait_for(text, timeout=20):
         pump(0.1)
 
 
+def written_since(mark, data, why):
+    """Waits until isofish wrote `data` after byte offset `mark` of its output."""
+    deadline = time.time() + 20
+    while data not in out[mark:]:
+        if time.time() > deadline:
+            fail(why)
+        pump(0.1)
+
+
+def quit_pane():
+    """Presses q and waits for the pane to leave the alternate screen; returns where its
+    output after that starts."""
+    mark = len(out)
+    os.write(master, b"q")
+    written_since(mark, b"\x1b[?1049l", "the pane did not close after q")
+    return mark
+
+
 def send(keys, expect):
     os.write(master, keys)
     wait_for(expect)
@@ -146,20 +164,10 @@ elif scenario == "repl":
     os.write(master, b"browse\r")
     wait_for("> docs/")
     send(b"\r", "> guide/")
-    mark = len(out)
-    os.write(master, b"q")
-    deadline = time.time() + 20
-    while b"\x1b[?1049l" not in out[mark:]:
-        if time.time() > deadline:
-            fail("the pane did not close after q")
-        pump(0.1)
+    quit_pane()
     mark = len(out)
     os.write(master, b"pwd\r")
-    deadline = time.time() + 20
-    while b"/docs\r\n" not in out[mark:]:
-        if time.time() > deadline:
-            fail("pwd did not say /docs after the pane left /docs")
-        pump(0.1)
+    written_since(mark, b"/docs\r\n", "pwd did not say /docs after the pane left /docs")
     os.write(master, b"quit\r")
 elif scenario in ("edit", "commit"):
     wait_for("> bin/")
@@ -171,19 +179,10 @@ elif scenario in ("edit", "commit"):
         target = args[-1] + ".new.iso"
         send(b"w", "Enter: commit: ")
         send(target.encode() + b"\r", f"committed to {target}"[:60])
-    mark = len(out)
-    os.write(master, b"q")
-    deadline = time.time() + 20
-    while b"\x1b[?1049l" not in out[mark:]:
-        if time.time() > deadline:
-            fail("the pane did not close after q")
-        pump(0.1)
+    mark = quit_pane()
     if scenario == "edit":
-        deadline = time.time() + 20
-        while b"M /notes.txt" not in out[mark:]:
-            if time.time() > deadline:
-                fail("changes after the pane did not list M /notes.txt")
-            pump(0.1)
+        why = "changes after the pane did not list M /notes.txt"
+        written_since(mark, b"M /notes.txt", why)
 elif scenario == "stderr":
     import tempfile
 
