@@ -85,13 +85,23 @@ pub enum Mode {
         text: String,
     },
     Popup(Popup),
-    /// A yes-or-no question before the removal of `path`.
+    /// A question before `action`, answered with one key.
     Confirm {
         question: String,
-        path: String,
+        action: Action,
     },
     /// `s`: the staged changes.
     Changes(ChangeList),
+}
+
+/// What a [`Mode::Confirm`] question is about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// `d`: the removal of this session path (`y` removes).
+    Remove(String),
+    /// Leaving a pane that ends the session with changes staged (`c` commits and leaves, `d`
+    /// leaves them, `a` stays).
+    Leave,
 }
 
 /// The staged changes as `changes` prints them, one line each, with a selection.
@@ -142,6 +152,9 @@ pub struct App<'s> {
     marks: HashMap<String, char>,
     /// What the prompt open is about, for the status line.
     note: Option<String>,
+    /// True when leaving the pane ends the session (`isofish --tui`): leaving with changes
+    /// staged asks first.
+    last: bool,
     quit: bool,
 }
 
@@ -180,6 +193,7 @@ impl<'s> App<'s> {
             edit: None,
             marks: HashMap::new(),
             note: None,
+            last: false,
             quit: false,
         };
         app.read_marks();
@@ -307,7 +321,14 @@ impl<'s> App<'s> {
     pub fn key(&mut self, key: KeyEvent) {
         self.message = None;
         if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
-            self.quit = true;
+            // A second Ctrl-C at the question about staged changes leaves them.
+            match self.mode {
+                Mode::Confirm {
+                    action: Action::Leave,
+                    ..
+                } => self.quit = true,
+                _ => self.ask_leave(),
+            }
             return;
         }
         match &mut self.mode {
@@ -390,7 +411,7 @@ impl<'s> App<'s> {
                 }
             }
             KeyCode::Esc if self.filter.is_some() => self.set_filter(None),
-            KeyCode::Esc | KeyCode::Char('q') => self.quit = true,
+            KeyCode::Esc | KeyCode::Char('q') => self.ask_leave(),
             _ => {}
         }
     }

@@ -91,8 +91,10 @@ impl Drop for Running {
 }
 
 /// Browses the session in the terminal, starting at `start` (default: the current directory).
-/// On return the session's current directory is the one the pane showed last.
-pub fn run(session: &mut Session, start: Option<&str>) -> anyhow::Result<()> {
+/// On return the session's current directory is the one the pane showed last. When `last`
+/// (the pane ends the session: `isofish --tui`), leaving with changes staged asks whether to
+/// commit them.
+pub fn run(session: &mut Session, start: Option<&str>, last: bool) -> anyhow::Result<()> {
     if !(io::stdin().is_terminal() && io::stdout().is_terminal()) {
         bail!("browse: needs a terminal: standard input and output must both be one");
     }
@@ -101,6 +103,9 @@ pub fn run(session: &mut Session, start: Option<&str>) -> anyhow::Result<()> {
     }
     let _running = Running;
     let mut app = App::new(session, start)?;
+    if last {
+        app.ends_session();
+    }
     let theme = Theme::from_env();
     let guard = TerminalGuard::enter()?;
     let mut caught = Caught::start()?;

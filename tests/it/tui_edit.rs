@@ -8,9 +8,9 @@ use std::path::Path;
 
 use isofish::fs::MountOptions;
 use isofish::session::Session;
-use isofish::tui::app::{Mode, Prompt};
+use isofish::tui::app::{Action, Mode, Prompt};
 use isofish::tui::App;
-use ratatui::crossterm::event::KeyCode;
+use ratatui::crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 
 use crate::commit::xorriso_cat;
 use crate::common::scratch;
@@ -269,4 +269,45 @@ fn snapshots_of_the_marked_listing_and_the_changes_list() {
     insta::assert_snapshot!("marked_listing", body(screen(&mut app, 80, 10)));
     key(&mut app, KeyCode::Char('s'));
     insta::assert_snapshot!("changes_list", body(screen(&mut app, 80, 10)));
+}
+
+#[test]
+fn leaving_a_pane_that_ends_the_session_asks_about_staged_changes() {
+    let (_dir, iso, mut s) = writable_copy();
+    let mut app = App::new(&mut s, None).unwrap();
+    key(&mut app, KeyCode::Char('q'));
+    assert!(app.quitting(), "a browse command's pane leaves at once");
+    let mut app = App::new(&mut s, None).unwrap();
+    app.ends_session();
+    key(&mut app, KeyCode::Char('q'));
+    assert!(app.quitting(), "nothing staged: no question");
+    let mut app = App::new(&mut s, None).unwrap();
+    app.ends_session();
+    mkdir(&mut app, "left");
+    for (answer, quits) in [(KeyCode::Char('a'), false), (KeyCode::Esc, false)] {
+        key(&mut app, KeyCode::Char('q'));
+        assert!(matches!(
+            app.mode(),
+            Mode::Confirm {
+                action: Action::Leave,
+                ..
+            }
+        ));
+        key(&mut app, answer);
+        assert_eq!(app.quitting(), quits);
+    }
+    // Ctrl-C asks too; a second one leaves the changes.
+    let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+    app.handle(Event::Key(ctrl_c));
+    assert!(!app.quitting());
+    app.handle(Event::Key(ctrl_c));
+    assert!(app.quitting());
+    let mut app = App::new(&mut s, None).unwrap();
+    app.ends_session();
+    key(&mut app, KeyCode::Char('q'));
+    key(&mut app, KeyCode::Char('d'));
+    assert!(app.quitting());
+    drop(app);
+    assert!(!bsdtar_children(&iso, "").contains(&"left".to_string()));
+    assert_eq!(s.pending(), 1, "d leaves the changes staged in the session");
 }

@@ -7,7 +7,7 @@
 
 use crate::commit::xorriso_cat;
 use crate::common::{root, scratch, tool};
-use crate::tui::{browse_image, SAMPLE};
+use crate::tui::{browse_image, bsdtar_children, SAMPLE};
 
 /// Runs `drive.py SCENARIO isofish ARGS...` and checks it says `ok`.
 fn drive(scenario: &str, args: &[&str]) {
@@ -78,4 +78,12 @@ fn w_commits_what_e_staged_to_a_new_image_and_leaves_the_opened_one() {
         before,
         "the opened image is unchanged"
     );
+}
+
+#[test]
+fn leaving_tui_with_staged_changes_asks_and_c_commits_them_into_the_image() {
+    let dir = scratch();
+    let (iso, _) = image_copy(dir.path());
+    drive("leave", &["--tui", "-a", iso.to_str().unwrap()]);
+    assert!(bsdtar_children(&iso, "").contains(&"fromtui".to_string()));
 }

@@ -7,7 +7,7 @@
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 
-use super::{last_name, parent_of, App, ChangeList, Mode, Prompt};
+use super::{last_name, parent_of, Action, App, ChangeList, Mode, Prompt};
 use crate::commands::changes;
 use crate::tui::listing;
 use crate::vfs::{path, Node};
@@ -149,20 +149,50 @@ impl App<'_> {
         };
         self.mode = Mode::Confirm {
             question,
-            path: node.path,
+            action: Action::Remove(node.path),
+        };
+    }
+
+    /// Marks the pane as the end of the session (`isofish --tui`): leaving it with changes
+    /// staged asks whether to commit them, as the shell's `quit` does.
+    pub fn ends_session(&mut self) {
+        self.last = true;
+    }
+
+    /// Leaves the pane, or, when that would drop staged changes, asks first.
+    pub(super) fn ask_leave(&mut self) {
+        if !self.last || self.session.readonly || self.session.pending() == 0 {
+            self.quit = true;
+            return;
+        }
+        self.mode = Mode::Confirm {
+            question: "changes not committed to the image: commit, discard or cancel? [c/d/a]"
+                .into(),
+            action: Action::Leave,
         };
     }
 
     pub(super) fn confirm_key(&mut self, key: KeyEvent) {
-        let Mode::Confirm { path, .. } = std::mem::replace(&mut self.mode, Mode::Browse) else {
+        let Mode::Confirm { action, .. } = std::mem::replace(&mut self.mode, Mode::Browse) else {
             return;
         };
-        if matches!(key.code, KeyCode::Char('y' | 'Y')) {
-            if self.act("rm-rf", std::slice::from_ref(&path), None) {
-                self.say(format!("removed {path}"));
+        let answer = match key.code {
+            KeyCode::Char(c) => c.to_ascii_lowercase(),
+            _ => 'a',
+        };
+        match (action, answer) {
+            (Action::Remove(path), 'y') => {
+                if self.act("rm-rf", std::slice::from_ref(&path), None) {
+                    self.say(format!("removed {path}"));
+                }
             }
-        } else {
-            self.say(format!("{path}: kept"));
+            (Action::Remove(path), _) => self.say(format!("{path}: kept")),
+            (Action::Leave, 'c') => {
+                self.commit("");
+                self.quit = !self.message.as_ref().is_some_and(|m| m.error);
+            }
+            (Action::Leave, 'd') => self.quit = true,
+            (Action::Leave, _) => self.say("staying: nothing committed, nothing dropped".into()),
         }
     }
 

@@ -22,7 +22,12 @@ say it was staged, quits the pane with q, and checks that the `changes` after `b
 `M /notes.txt` (the one-liner then commits it; the test reads the image).
 
 Scenario `commit` (run with `--tui -a IMAGE`, a copy): edits notes.txt as `edit` does, then `w`
-commits to IMAGE.new.iso and q quits (the test reads both images).
+commits to IMAGE.new.iso; q asks about the changes not committed to the image, d leaves them (the
+test reads both images).
+
+Scenario `leave` (run with `--tui -a IMAGE`, a copy): makes directory `fromtui` with `m`; q asks
+about the staged change, a cancels, q again and c commits into the image and leaves (the test
+reads the image).
 
 Scenario `stderr` (run with `--tui -a IMAGE`): runs `:copy-out /nope /notes.txt DIR`, which
 reports `/nope` on stderr and copies the rest, and checks that the report shows in the status
@@ -179,10 +184,22 @@ elif scenario in ("edit", "commit"):
         target = args[-1] + ".new.iso"
         send(b"w", "Enter: commit: ")
         send(target.encode() + b"\r", f"committed to {target}"[:60])
-    mark = quit_pane()
+    if scenario == "commit":
+        send(b"q", "[c/d/a]")
+        os.write(master, b"d")
+    else:
+        mark = quit_pane()
     if scenario == "edit":
         why = "changes after the pane did not list M /notes.txt"
         written_since(mark, b"M /notes.txt", why)
+elif scenario == "leave":
+    wait_for("> bin/")
+    send(b"m", "new directory: ")
+    send(b"fromtui\r", "/fromtui/: made, staged")
+    send(b"q", "[c/d/a]")
+    send(b"a", "staying: nothing committed")
+    send(b"q", "[c/d/a]")
+    os.write(master, b"c")
 elif scenario == "stderr":
     import tempfile
 
