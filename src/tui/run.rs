@@ -23,6 +23,9 @@ use super::app::App;
 use super::stderr::{self, Caught};
 use super::view::{self, Theme};
 
+/// How long the idle loop waits for an event before it looks for lines caught on stderr.
+const STDERR_WAKE: Duration = Duration::from_millis(250);
+
 /// Set while the terminal is in the browser's modes (read by the panic hook).
 static IN_TERMINAL: AtomicBool = AtomicBool::new(false);
 /// Set while a browser runs: `browse` from the browser's `:` prompt is refused.
@@ -137,10 +140,12 @@ fn event_loop(app: &mut App, theme: &Theme, caught: &mut Caught) -> anyhow::Resu
         if app.quitting() {
             return Ok(());
         }
+        // Idle, the loop still wakes now and then: a line the stderr reader gathers after a
+        // command returned shows without waiting for a key.
         let wait = if app.busy() {
             Duration::ZERO
         } else {
-            Duration::from_secs(3600)
+            STDERR_WAKE
         };
         if event::poll(wait)? {
             // Every event already waiting, then one draw.
