@@ -9,6 +9,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent};
 
 use super::{last_name, parent_of, Action, App, ChangeList, Mode, Prompt};
 use crate::commands::changes;
+use crate::tui::extract::count;
 use crate::tui::listing;
 use crate::vfs::{path, Node};
 
@@ -137,9 +138,9 @@ impl App<'_> {
             false => format!("remove {}? [y/N]", node.path),
             true => match count_below(self, &node) {
                 Some(n) => format!(
-                    "remove {}/ and the {n} {} in it? [y/N]",
+                    "remove {}/ and the {} in it? [y/N]",
                     node.path,
-                    if n == 1 { "entry" } else { "entries" }
+                    count(n as u64, "entry", "entries")
                 ),
                 None => format!(
                     "remove {}/ and the more than {COUNT_LIMIT} entries in it? [y/N]",
