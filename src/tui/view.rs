@@ -272,12 +272,15 @@ fn context_line(app: &App, width: usize) -> String {
             .and_then(|d| d.path.file_name())
             .map(|n| n.to_string_lossy().into_owned());
         optional.extend(image);
-        optional.push(format!(
-            "{} on {} ({})",
-            m.device,
-            m.mountpoint,
-            m.fs.type_name()
-        ));
+        optional.push(match m.device == m.mountpoint {
+            // An image mounted over its own path (Enter on it): said once.
+            true => format!(
+                "{} image {}, opened in place",
+                m.fs.type_name(),
+                m.mountpoint
+            ),
+            false => format!("{} on {} ({})", m.device, m.mountpoint, m.fs.type_name()),
+        });
     }
     let mut parts = vec![shown_path(&here).into_owned()];
     if let Some(e) = app.current() {

@@ -157,7 +157,7 @@ if scenario == "nested":
     wait_for("  notes.txt")
     send(b"/nested", "/nested ")
     send(b"\r", "1/1 of 3 matching /nested")  # the filter is kept: one match
-    send(b"\r", "/nested.sqfs on /nested.sqfs (squashfs)")  # mount-loop: it opens as a directory
+    send(b"\r", "squashfs image /nested.sqfs, opened in place")  # mount-loop: a directory now
     wait_for("> inner/")
     send(b"\r", "> hello.txt")
     wait_for("hello from squashfs")
