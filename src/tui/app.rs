@@ -2,7 +2,8 @@
 //! directory shown, the cache of directory listings (read once per visit, per path; dropped
 //! around a mountpoint when the pane mounts or unmounts there, and wholly when the session's
 //! generation moved otherwise), the selection and scroll position, the filter, the mode
-//! (browsing, typing into a prompt, a popup), the running extraction and the status message. It
+//! (browsing, typing into a prompt, a popup, a question, the staged changes), the running
+//! extraction and the status message; the editing keys are in [`edit`]. It
 //! mounts and unmounts through the session's methods, draws nothing and needs no terminal, so
 //! tests drive it key by key.
 
@@ -99,6 +100,8 @@ pub enum Mode {
 pub enum Action {
     /// `d`: the removal of this session path (`y` removes).
     Remove(String),
+    /// `x` into a host directory that does not exist yet (`y` makes it and extracts there).
+    MakeHostDir(String),
     /// Leaving a pane that ends the session with changes staged (`c` commits and leaves, `d`
     /// leaves them, `a` stays).
     Leave,
@@ -784,7 +787,7 @@ impl<'s> App<'s> {
         }
     }
 
-    fn start_extract(&mut self, dest: &str) {
+    pub(super) fn start_extract(&mut self, dest: &str) {
         let Some(entry) = self.current() else {
             return;
         };
@@ -793,6 +796,13 @@ impl<'s> App<'s> {
         } else {
             dest.trim()
         };
+        if !Path::new(dest).exists() {
+            self.mode = Mode::Confirm {
+                question: format!("{dest}: no such host directory: make it? [y/N]"),
+                action: Action::MakeHostDir(dest.to_string()),
+            };
+            return;
+        }
         match Job::plan(&self.session.vfs, &entry.node, &entry.name, Path::new(dest)) {
             Ok(job) => {
                 self.job = Some(job);

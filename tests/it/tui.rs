@@ -878,3 +878,26 @@ fn a_huge_command_output_is_cut_not_kept_whole() {
     let kept: usize = popup.lines.iter().map(|l| l.len() + 1).sum();
     assert!(kept < (1 << 20) + 100, "{kept} bytes kept");
 }
+
+#[test]
+fn x_into_a_missing_host_directory_offers_to_make_it() {
+    let out = scratch();
+    let dest = out.path().join("new/deeper");
+    let mut s = sample();
+    let mut app = App::new(&mut s, None).unwrap();
+    select(&mut app, "docs");
+    for (answer, made) in [(KeyCode::Char('n'), false), (KeyCode::Char('y'), true)] {
+        key(&mut app, KeyCode::Char('x'));
+        key(&mut app, KeyCode::Backspace);
+        typed(&mut app, dest.to_str().unwrap());
+        key(&mut app, KeyCode::Enter);
+        assert!(matches!(app.mode(), Mode::Confirm { .. }), "x asks first");
+        key(&mut app, answer);
+        while app.busy() {
+            app.tick();
+        }
+        assert_eq!(dest.join("docs").is_dir(), made);
+    }
+    let msg = app.message().expect("a summary");
+    assert!(msg.text.starts_with("extracted "), "{}", msg.text);
+}

@@ -3,7 +3,8 @@
 //! the shell command that does the same (`edit`, `rm-rf`, `mkdir`, `mv`, `upload`, `revert`,
 //! `changes`, `commit`) on the session, so the pane stages in the same overlay and a `changes`
 //! after leaving it shows what it did. A read-only session refuses every one of them in the
-//! status line.
+//! status line. Also the one-key questions the pane asks ([`Action`]): before a removal, before
+//! leaving `isofish --tui` with changes staged, before making the host directory `x` names.
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 
@@ -188,6 +189,13 @@ impl App<'_> {
                 }
             }
             (Action::Remove(path), _) => self.say(format!("{path}: kept")),
+            (Action::MakeHostDir(dir), 'y') => match std::fs::create_dir_all(&dir) {
+                Ok(()) => self.start_extract(&dir),
+                Err(e) => self.fail(format!("{dir}: {e}")),
+            },
+            (Action::MakeHostDir(dir), _) => {
+                self.say(format!("{dir}: not made, nothing extracted"))
+            }
             (Action::Leave, 'c') => {
                 self.commit("");
                 self.quit = !self.message.as_ref().is_some_and(|m| m.error);
