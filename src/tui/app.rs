@@ -3,7 +3,7 @@
 //! around a mountpoint when the pane mounts or unmounts there, and wholly when the session's
 //! generation moved otherwise), the selection and scroll position, the filter, the mode
 //! (browsing, typing into a prompt, a popup, a question, the staged changes), the running
-//! extraction and the status message; the editing keys are in [`edit`]. It
+//! extraction and the status message; the editing keys are in its `edit` module. It
 //! mounts and unmounts through the session's methods, draws nothing and needs no terminal, so
 //! tests drive it key by key.
 
