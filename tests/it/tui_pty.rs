@@ -4,6 +4,11 @@
 //! (alternate screen left, mouse reporting off, termios unchanged); and `browse` from the
 //! interactive shell hands the session back where the pane was; what is written to stderr
 //! meanwhile shows in the status line, not over the pane, and reaches the terminal afterwards.
+//! The editing keys on copies of an image: `e` with EDITOR set to a sed that rewrites a file
+//! (the terminal handed over and taken back), then `changes` after `browse` in the same
+//! one-liner; `w` to a new image read back by xorriso and bsdtar, the opened one unchanged; a
+//! file inside a nested squashfs edited and listed by `s`; and `q` with changes staged asking
+//! before `isofish --tui` ends.
 
 use crate::commit::xorriso_cat;
 use crate::common::{root, scratch, tool};
@@ -86,4 +91,16 @@ fn leaving_tui_with_staged_changes_asks_and_c_commits_them_into_the_image() {
     let (iso, _) = image_copy(dir.path());
     drive("leave", &["--tui", "-a", iso.to_str().unwrap()]);
     assert!(bsdtar_children(&iso, "").contains(&"fromtui".to_string()));
+}
+
+#[test]
+fn e_edits_a_file_inside_a_nested_squashfs_and_s_lists_it_under_its_mount() {
+    let dir = scratch();
+    let (iso, before) = image_copy(dir.path());
+    drive("nested-edit", &["--tui", "-a", iso.to_str().unwrap()]);
+    assert_eq!(
+        std::fs::read(&iso).unwrap(),
+        before,
+        "d left the image as it was"
+    );
 }

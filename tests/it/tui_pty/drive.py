@@ -29,6 +29,10 @@ Scenario `leave` (run with `--tui -a IMAGE`, a copy): makes directory `fromtui` 
 about the staged change, a cancels, q again and c commits into the image and leaves (the test
 reads the image).
 
+Scenario `nested-edit` (run with `--tui -a IMAGE`, a copy): enters nested.sqfs and inner/, edits
+hello.txt with `e`, checks that `s` lists it under the squashfs's path, closes the list, and
+leaves with q and d (the changes are not committed: nested images are not written back yet).
+
 Scenario `stderr` (run with `--tui -a IMAGE`): runs `:copy-out /nope /notes.txt DIR`, which
 reports `/nope` on stderr and copies the rest, and checks that the report shows in the status
 line, is not written raw over the pane, and reaches the terminal once the pane is left.
@@ -42,9 +46,13 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from pty_spawn import read, spawn  # noqa: E402
 
 scenario, binary, *args = sys.argv[1:]
-# The editor of `edit` and `commit`: rewrites line 7 of the file in place.
-EDITOR = {"EDITOR": "sed -i 's/^line 7$/line SEVEN/'", "VISUAL": ""}
-env = EDITOR if scenario in ("edit", "commit") else {}
+# The editor of `edit`, `commit` and `nested-edit`: rewrites line 7 of notes.txt, or the line of
+# hello.txt, in place.
+EDITOR = {
+    "EDITOR": "sed -i -e 's/^line 7$/line SEVEN/' -e 's/^hello from/HELLO from/'",
+    "VISUAL": "",
+}
+env = EDITOR if scenario in ("edit", "commit", "nested-edit") else {}
 master, slave, before, proc = spawn([binary, *args], env)
 out = b""
 ROWS, COLS = 24, 80
@@ -192,6 +200,17 @@ elif scenario in ("edit", "commit"):
     if scenario == "edit":
         why = "changes after the pane did not list M /notes.txt"
         written_since(mark, b"M /notes.txt", why)
+elif scenario == "nested-edit":
+    wait_for("> bin/")
+    send(b"/nested\r", "1/1 of 3 matching /nested")
+    send(b"\r", "squashfs image /nested.sqfs, opened in place")
+    send(b"\r", "> hello.txt")
+    send(b"e", "/nested.sqfs/inner/hello.txt: edited, staged")
+    wait_for("HELLO from squashfs")
+    send(b"s", "M /nested.sqfs/inner/hello.txt")
+    os.write(master, b"q")  # closes the list
+    send(b"q", "[c/d/a]")
+    os.write(master, b"d")
 elif scenario == "leave":
     wait_for("> bin/")
     send(b"m", "new directory: ")
