@@ -12,5 +12,5 @@ pub const COMMANDS: &[Command] = &[Command {
 
 fn browse(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
     ctx.out.flush()?;
-    crate::tui::run(ctx.session, args.first().map(String::as_str))
+    crate::tui::run(ctx.session, args.first().map(String::as_str), false)
 }

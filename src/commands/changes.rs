@@ -88,65 +88,93 @@ fn shown(mountpoint: &str, inside: &str) -> String {
 
 fn changes(ctx: &mut Ctx, words: &[String]) -> anyhow::Result<()> {
     let verbose = parse("changes", words)?.flag("-v");
+    list(ctx.session, verbose, ctx.out, &mut Vec::new())
+}
+
+/// Writes what `changes` prints to `out`; for each line but the diffs (`verbose`), pushes to
+/// `paths` the session path of the entry it names (`None` for a header, the label, a boot
+/// line, a blank line and the commit line), so the browser pane's list of changes can jump to
+/// it.
+pub fn list(
+    session: &Session,
+    verbose: bool,
+    out: &mut dyn Write,
+    paths: &mut Vec<Option<String>>,
+) -> anyhow::Result<()> {
     let mut groups = Vec::new();
-    for m in staged_mounts(ctx.session) {
+    for m in staged_mounts(session) {
         let c = m.overlay.changes()?;
         if !c.is_empty() {
             groups.push((m, c));
         }
     }
     let headers = groups.len() > 1;
+    let mut line = |out: &mut dyn Write, text: &str, path: Option<String>| {
+        paths.push(path);
+        writeln!(out, "{text}")
+    };
     for (i, (m, c)) in groups.iter().enumerate() {
         if headers {
             if i > 0 {
-                writeln!(ctx.out)?;
+                line(out, "", None)?;
             }
-            writeln!(ctx.out, "{}:", m.mountpoint)?;
+            line(out, &format!("{}:", m.mountpoint), None)?;
         }
         if let Some((old, new)) = &c.label {
-            writeln!(ctx.out, "{}", label_line(old.as_deref(), new))?;
+            line(out, &label_line(old.as_deref(), new), None)?;
         }
-        for line in c.boot.lines(|p| shown(&m.mountpoint, p)) {
-            writeln!(ctx.out, "{line}")?;
+        for text in c.boot.lines(|p| shown(&m.mountpoint, p)) {
+            line(out, &text, None)?;
         }
         for item in &c.items {
-            writeln!(ctx.out, "{}", item.line(|p| shown(&m.mountpoint, p)))?;
+            let path = shown(&m.mountpoint, &item.path);
+            line(out, &item.line(|p| shown(&m.mountpoint, p)), Some(path))?;
         }
         if verbose {
             for item in &c.items {
-                write_diff(ctx.out, m, item)?;
+                write_diff(out, m, item)?;
             }
         }
     }
     if !groups.is_empty() {
         if headers {
-            writeln!(ctx.out)?;
+            line(out, "", None)?;
         }
-        write_way(ctx, verbose)?;
+        let (way, more) = commit_way(session, verbose);
+        line(out, &way, None)?;
+        for text in more {
+            line(out, &format!("  {text}"), None)?;
+        }
     }
     Ok(())
 }
 
+/// The session path and letter (A, M, R, m as `changes` starts its lines) of every entry with
+/// a staged change that is still in the tree, for the browser pane's listing.
+pub fn marks(session: &Session) -> anyhow::Result<Vec<(String, char)>> {
+    let mut marks = Vec::new();
+    for m in staged_mounts(session) {
+        for item in m.overlay.changes()?.items {
+            if item.kind != Kind::Removed {
+                marks.push((shown(&m.mountpoint, &item.path), item.letter()));
+            }
+        }
+    }
+    Ok(marks)
+}
+
 /// The line that says how `commit` (back into the opened image) will go: `commit: in place`
-/// (with `-v`, what it patches), `commit: rewrite (why)`, or why it cannot.
-fn write_way(ctx: &mut Ctx, verbose: bool) -> anyhow::Result<()> {
-    let session = &*ctx.session;
+/// (and with `verbose`, what it patches), `commit: rewrite (why)`, or why it cannot.
+pub fn commit_way(session: &Session, verbose: bool) -> (String, Vec<String>) {
     let fit = session
         .commit_drive()
         .and_then(|drive| session.commit_fit(drive));
     match fit {
-        Ok(Fit::InPlace(patch)) => {
-            writeln!(ctx.out, "commit: in place")?;
-            if verbose {
-                for line in &patch.summary {
-                    writeln!(ctx.out, "  {line}")?;
-                }
-            }
-        }
-        Ok(Fit::Rewrite(why)) => writeln!(ctx.out, "commit: rewrite ({why})")?,
-        Err(e) => writeln!(ctx.out, "commit: refused ({e})")?,
+        Ok(Fit::InPlace(patch)) if verbose => ("commit: in place".into(), patch.summary),
+        Ok(Fit::InPlace(_)) => ("commit: in place".into(), Vec::new()),
+        Ok(Fit::Rewrite(why)) => (format!("commit: rewrite ({why})"), Vec::new()),
+        Err(e) => (format!("commit: refused ({e})"), Vec::new()),
     }
-    Ok(())
 }
 
 fn diff(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {

@@ -77,17 +77,27 @@ impl Change {
         (self.kind != Kind::Removed).then_some(self.path.as_str())
     }
 
+    /// The letter `changes` starts the line with, as `git status -s`: A, D, M, m (metadata
+    /// only), R.
+    pub fn letter(&self) -> char {
+        match &self.kind {
+            Kind::Added => 'A',
+            Kind::Removed => 'D',
+            Kind::Modified => 'M',
+            Kind::Metadata => 'm',
+            Kind::Renamed { .. } => 'R',
+        }
+    }
+
     /// The line `changes` prints, with `shown` turning a path of the filesystem into a path of
     /// the session: `A /new/`, `M /file (mode 0644 -> 0755)`, `R /old -> /new`, `m /f (times)`.
     pub fn line(&self, shown: impl Fn(&str) -> String) -> String {
         let slash = if self.dir { "/" } else { "" };
         let path = format!("{}{slash}", shown(&self.path));
-        let (letter, what) = match &self.kind {
-            Kind::Added => ('A', path),
-            Kind::Removed => ('D', path),
-            Kind::Modified => ('M', path),
-            Kind::Metadata => ('m', path),
-            Kind::Renamed { from } => ('R', format!("{}{slash} -> {path}", shown(from))),
+        let letter = self.letter();
+        let what = match &self.kind {
+            Kind::Renamed { from } => format!("{}{slash} -> {path}", shown(from)),
+            _ => path,
         };
         let mut notes = self.meta.clone();
         if self.content && matches!(self.kind, Kind::Renamed { .. }) {

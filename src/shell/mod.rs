@@ -130,7 +130,7 @@ fn run(cli: Cli) -> anyhow::Result<Result<Flow, Failed>> {
         None if cli.tui => {
             return Ok(match one_liner(&mut shell, &cli.commands) {
                 Ok(Flow::Continue) => {
-                    crate::tui::run(&mut shell.session, None)?;
+                    crate::tui::run(&mut shell.session, None, true)?;
                     Ok(Flow::Continue)
                 }
                 stopped => stopped,

@@ -2,7 +2,8 @@
 //! directory shown, the cache of directory listings (read once per visit, per path; dropped
 //! around a mountpoint when the pane mounts or unmounts there, and wholly when the session's
 //! generation moved otherwise), the selection and scroll position, the filter, the mode
-//! (browsing, typing into a prompt, a popup), the running extraction and the status message. It
+//! (browsing, typing into a prompt, a popup, a question, the staged changes), the running
+//! extraction and the status message; the editing keys are in its `edit` module. It
 //! mounts and unmounts through the session's methods, draws nothing and needs no terminal, so
 //! tests drive it key by key.
 
@@ -27,6 +28,8 @@ use super::keys;
 use super::listing::{self, Entry, Listing, Pattern};
 use super::preview::{self, Preview};
 
+mod edit;
+
 /// Lines the mouse wheel moves.
 const WHEEL_STEP: usize = 3;
 /// Bytes of a `:` command's output kept for the popup.
@@ -43,6 +46,14 @@ pub enum Prompt {
     Extract,
     /// `:`: a shell command.
     Command,
+    /// `m`: the name of a new directory.
+    Mkdir,
+    /// `r`: the new name or path of the selection.
+    Rename,
+    /// `u`: a host file to upload into the directory shown.
+    Upload,
+    /// `w`: where to commit: nothing for back into the image, or a new file's path.
+    Commit,
 }
 
 impl Prompt {
@@ -52,6 +63,10 @@ impl Prompt {
             Prompt::Filter => "/",
             Prompt::Extract => "extract to host directory: ",
             Prompt::Command => ":",
+            Prompt::Mkdir => "new directory: ",
+            Prompt::Rename => "rename or move to: ",
+            Prompt::Upload => "upload host file: ",
+            Prompt::Commit => "commit to (empty: back into the image): ",
         }
     }
 }
@@ -66,8 +81,38 @@ pub struct Popup {
 /// What the keys act on.
 pub enum Mode {
     Browse,
-    Input { prompt: Prompt, text: String },
+    Input {
+        prompt: Prompt,
+        text: String,
+    },
     Popup(Popup),
+    /// A question before `action`, answered with one key.
+    Confirm {
+        question: String,
+        action: Action,
+    },
+    /// `s`: the staged changes.
+    Changes(ChangeList),
+}
+
+/// What a [`Mode::Confirm`] question is about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// `d`: the removal of this session path (`y` removes).
+    Remove(String),
+    /// `x` into a host directory that does not exist yet (`y` makes it and extracts there).
+    MakeHostDir(String),
+    /// Leaving a pane that ends the session with changes staged (`c` commits and leaves, `d`
+    /// leaves them, `a` stays).
+    Leave,
+}
+
+/// The staged changes as `changes` prints them, one line each, with a selection.
+pub struct ChangeList {
+    pub lines: Vec<String>,
+    /// The session path each line names, if it names one.
+    pub paths: Vec<Option<String>>,
+    pub selected: usize,
 }
 
 /// A line for the status bar, in place of the usual context until the next key.
@@ -103,6 +148,16 @@ pub struct App<'s> {
     auto_mounts: Vec<(String, Vec<MountId>)>,
     job: Option<Job>,
     clipboard: Option<String>,
+    /// The file to hand to the editor (the terminal must be given up first: see
+    /// [`App::take_edit`]).
+    edit: Option<String>,
+    /// The letter of each staged entry (`changes`' A, M, R, m, D) by session path.
+    marks: HashMap<String, char>,
+    /// What the prompt open is about, for the status line.
+    note: Option<String>,
+    /// True when leaving the pane ends the session (`isofish --tui`): leaving with changes
+    /// staged asks first.
+    last: bool,
     quit: bool,
 }
 
@@ -138,8 +193,13 @@ impl<'s> App<'s> {
             auto_mounts: Vec::new(),
             job: None,
             clipboard: None,
+            edit: None,
+            marks: HashMap::new(),
+            note: None,
+            last: false,
             quit: false,
         };
+        app.read_marks();
         app.cache.insert(dir.path.clone(), listing);
         app.show(dir, select.as_deref());
         Ok(app)
@@ -197,6 +257,18 @@ impl<'s> App<'s> {
     pub fn quitting(&self) -> bool {
         self.quit
     }
+    /// The staged letter of the entry at session path `path`, if it has one.
+    pub fn mark(&self, path: &str) -> Option<char> {
+        self.marks.get(path).copied()
+    }
+    /// The number of staged changes.
+    pub fn staged_count(&self) -> usize {
+        self.marks.len()
+    }
+    /// What the prompt open is about.
+    pub fn note(&self) -> Option<&str> {
+        self.note.as_deref()
+    }
     /// A path the user asked to copy to the clipboard (taken once).
     pub fn take_clipboard(&mut self) -> Option<String> {
         self.clipboard.take()
@@ -252,12 +324,21 @@ impl<'s> App<'s> {
     pub fn key(&mut self, key: KeyEvent) {
         self.message = None;
         if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
-            self.quit = true;
+            // A second Ctrl-C at the question about staged changes leaves them.
+            match self.mode {
+                Mode::Confirm {
+                    action: Action::Leave,
+                    ..
+                } => self.quit = true,
+                _ => self.ask_leave(),
+            }
             return;
         }
         match &mut self.mode {
             Mode::Browse => self.browse_key(key),
             Mode::Input { .. } => self.input_key(key),
+            Mode::Confirm { .. } => self.confirm_key(key),
+            Mode::Changes(_) => self.changes_key(key),
             Mode::Popup(popup) => {
                 let page = usize::from(self.list_area.height).max(1);
                 let last = popup.lines.len().saturating_sub(1);
@@ -306,6 +387,14 @@ impl<'s> App<'s> {
                     self.clipboard = Some(path);
                 }
             }
+            KeyCode::Char('e') | KeyCode::F(4) => self.ask_edit(),
+            KeyCode::Char('d') | KeyCode::F(8) | KeyCode::Delete => self.ask_remove(),
+            KeyCode::Char('m') | KeyCode::F(7) => self.ask(Prompt::Mkdir, String::new()),
+            KeyCode::Char('r') | KeyCode::F(6) => self.ask_rename(),
+            KeyCode::Char('u') => self.ask(Prompt::Upload, String::new()),
+            KeyCode::Char('z') => self.revert_selected(),
+            KeyCode::Char('s') => self.show_changes(),
+            KeyCode::Char('w') => self.ask_commit(),
             KeyCode::Char(':') => {
                 self.mode = Mode::Input {
                     prompt: Prompt::Command,
@@ -325,7 +414,7 @@ impl<'s> App<'s> {
                 }
             }
             KeyCode::Esc if self.filter.is_some() => self.set_filter(None),
-            KeyCode::Esc | KeyCode::Char('q') => self.quit = true,
+            KeyCode::Esc | KeyCode::Char('q') => self.ask_leave(),
             _ => {}
         }
     }
@@ -338,6 +427,7 @@ impl<'s> App<'s> {
         match key.code {
             KeyCode::Esc => {
                 self.mode = Mode::Browse;
+                self.note = None;
                 if prompt == Prompt::Filter {
                     self.set_filter(None);
                 }
@@ -346,6 +436,7 @@ impl<'s> App<'s> {
             KeyCode::Enter => {
                 let text = std::mem::take(text);
                 self.mode = Mode::Browse;
+                self.note = None;
                 match prompt {
                     Prompt::Filter => {
                         if text.is_empty() {
@@ -354,6 +445,10 @@ impl<'s> App<'s> {
                     }
                     Prompt::Extract => self.start_extract(&text),
                     Prompt::Command => self.run_command(&text),
+                    Prompt::Mkdir => self.mkdir(&text),
+                    Prompt::Rename => self.rename(&text),
+                    Prompt::Upload => self.upload(&text),
+                    Prompt::Commit => self.commit(&text),
                 }
                 return;
             }
@@ -484,6 +579,7 @@ impl<'s> App<'s> {
         }
         self.generation = now;
         self.cache.clear();
+        self.read_marks();
         let vfs = &self.session.vfs;
         for (_, ids) in &mut self.auto_mounts {
             ids.retain(|&id| vfs.get(id).is_some());
@@ -691,7 +787,7 @@ impl<'s> App<'s> {
         }
     }
 
-    fn start_extract(&mut self, dest: &str) {
+    pub(super) fn start_extract(&mut self, dest: &str) {
         let Some(entry) = self.current() else {
             return;
         };
@@ -700,6 +796,13 @@ impl<'s> App<'s> {
         } else {
             dest.trim()
         };
+        if !Path::new(dest).exists() {
+            self.mode = Mode::Confirm {
+                question: format!("{dest}: no such host directory: make it? [y/N]"),
+                action: Action::MakeHostDir(dest.to_string()),
+            };
+            return;
+        }
         match Job::plan(&self.session.vfs, &entry.node, &entry.name, Path::new(dest)) {
             Ok(job) => {
                 self.job = Some(job);

@@ -209,21 +209,36 @@ impl Job {
     /// `extracted 12 files (10.0 MiB) to DEST`.
     pub fn summary(&self) -> String {
         let mut s = format!(
-            "extracted {} files ({}) to {}",
-            self.files_done,
+            "extracted {} ({}) to {}",
+            count(self.files_done, "file", "files"),
             human(self.bytes_done),
             self.target.display()
         );
         if !self.problems.is_empty() {
-            s.push_str(&format!(", {} problems", self.problems.len()));
+            s.push_str(&format!(
+                ", {}",
+                count(self.problems.len() as u64, "problem", "problems")
+            ));
         }
         s
     }
 }
 
+/// `1 file`, `2 files`: `n` and the noun that agrees with it.
+pub fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 #[cfg(test)]
 mod tests {
-    use super::Job;
+    use super::{count, Job};
+
+    #[test]
+    fn counts_agree_with_their_nouns() {
+        assert_eq!(count(0, "file", "files"), "0 files");
+        assert_eq!(count(1, "file", "files"), "1 file");
+        assert_eq!(count(2, "entry", "entries"), "2 entries");
+    }
     use crate::vfs::walk::tests::hostile_vfs;
 
     /// The job makes what copy-out makes (only plain names, a loop entered once), a byte at a

@@ -22,6 +22,32 @@ pub const KEYS: &[(&str, &str)] = &[
     ("i", "info: metadata, mount, device and volume"),
     ("x", "extract the selection to a host directory"),
     ("c", "copy the selection's path to the clipboard"),
+    (
+        "e F4",
+        "edit the file in $VISUAL, $EDITOR or vi; staged when it changed",
+    ),
+    (
+        "r F6",
+        "rename or move the selection (a prompt with its name)",
+    ),
+    ("m F7", "make a directory here (a prompt for its name)"),
+    (
+        "d F8 Delete",
+        "remove the selection, after a question naming what goes",
+    ),
+    (
+        "u",
+        "upload a host file into this directory (a prompt for its path)",
+    ),
+    ("z", "revert the selection's staged changes"),
+    (
+        "s",
+        "the staged changes (as `changes`): Enter goes to one, z reverts it",
+    ),
+    (
+        "w",
+        "commit: back into the image (Enter), or to a new image's path",
+    ),
     (":", "run one shell command and show its output"),
     ("?", "this help"),
     (

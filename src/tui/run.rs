@@ -23,6 +23,9 @@ use super::app::App;
 use super::stderr::{self, Caught};
 use super::view::{self, Theme};
 
+/// How long the idle loop waits for an event before it looks for lines caught on stderr.
+const STDERR_WAKE: Duration = Duration::from_millis(250);
+
 /// Set while the terminal is in the browser's modes (read by the panic hook).
 static IN_TERMINAL: AtomicBool = AtomicBool::new(false);
 /// Set while a browser runs: `browse` from the browser's `:` prompt is refused.
@@ -47,6 +50,18 @@ fn restore() {
 /// Puts the terminal into the browser's modes; dropping it restores the terminal.
 struct TerminalGuard;
 
+/// Puts the terminal into the browser's modes.
+fn take_terminal() -> io::Result<()> {
+    IN_TERMINAL.store(true, Ordering::SeqCst);
+    enable_raw_mode()?;
+    execute!(
+        io::stdout(),
+        EnterAlternateScreen,
+        Clear(ClearType::All),
+        EnableMouseCapture
+    )
+}
+
 impl TerminalGuard {
     fn enter() -> io::Result<TerminalGuard> {
         static HOOK: Once = Once::new();
@@ -57,15 +72,8 @@ impl TerminalGuard {
                 previous(info);
             }));
         });
-        IN_TERMINAL.store(true, Ordering::SeqCst);
         let guard = TerminalGuard;
-        enable_raw_mode()?;
-        execute!(
-            io::stdout(),
-            EnterAlternateScreen,
-            Clear(ClearType::All),
-            EnableMouseCapture
-        )?;
+        take_terminal()?;
         Ok(guard)
     }
 }
@@ -86,8 +94,10 @@ impl Drop for Running {
 }
 
 /// Browses the session in the terminal, starting at `start` (default: the current directory).
-/// On return the session's current directory is the one the pane showed last.
-pub fn run(session: &mut Session, start: Option<&str>) -> anyhow::Result<()> {
+/// On return the session's current directory is the one the pane showed last. When `last`
+/// (the pane ends the session: `isofish --tui`), leaving with changes staged asks whether to
+/// commit them.
+pub fn run(session: &mut Session, start: Option<&str>, last: bool) -> anyhow::Result<()> {
     if !(io::stdin().is_terminal() && io::stdout().is_terminal()) {
         bail!("browse: needs a terminal: standard input and output must both be one");
     }
@@ -96,6 +106,9 @@ pub fn run(session: &mut Session, start: Option<&str>) -> anyhow::Result<()> {
     }
     let _running = Running;
     let mut app = App::new(session, start)?;
+    if last {
+        app.ends_session();
+    }
     let theme = Theme::from_env();
     let guard = TerminalGuard::enter()?;
     let mut caught = Caught::start()?;
@@ -114,13 +127,25 @@ fn event_loop(app: &mut App, theme: &Theme, caught: &mut Caught) -> anyhow::Resu
         if let Some(text) = app.take_clipboard() {
             copy_to_clipboard(&text)?;
         }
+        if let Some(path) = app.take_edit() {
+            // The editor gets the terminal as the shell would give it, and gives it back.
+            restore();
+            caught.pause();
+            app.finish_edit(&path);
+            caught.resume()?;
+            take_terminal()?;
+            terminal.clear()?;
+            continue;
+        }
         if app.quitting() {
             return Ok(());
         }
+        // Idle, the loop still wakes now and then: a line the stderr reader gathers after a
+        // command returned shows without waiting for a key.
         let wait = if app.busy() {
             Duration::ZERO
         } else {
-            Duration::from_secs(3600)
+            STDERR_WAKE
         };
         if event::poll(wait)? {
             // Every event already waiting, then one draw.

@@ -25,6 +25,8 @@ pub fn give_back() {
 
 /// Stderr caught in a pipe, read by a thread into lines.
 pub struct Caught {
+    /// The pipe's write end, to point stderr at again after [`Caught::pause`].
+    write: Option<OwnedFd>,
     lines: Arc<Mutex<Vec<String>>>,
     shown: usize,
     reader: Option<JoinHandle<()>>,
@@ -37,9 +39,6 @@ impl Caught {
         let saved = rustix::io::dup(io::stderr().as_fd())?;
         rustix::stdio::dup2_stderr(&write)?;
         *lock_cache(&SAVED) = Some(saved);
-        // Stderr holds the write end now; this copy goes, so the reader sees the end of the
-        // pipe once stderr is given back.
-        drop(write);
         let lines = Arc::new(Mutex::new(Vec::new()));
         let gathered = lines.clone();
         let reader = std::thread::spawn(move || {
@@ -49,6 +48,7 @@ impl Caught {
             }
         });
         Ok(Caught {
+            write: Some(write),
             lines,
             shown: 0,
             reader: Some(reader),
@@ -63,9 +63,27 @@ impl Caught {
         new
     }
 
+    /// Gives stderr back to the terminal for a while (an editor runs on it).
+    pub fn pause(&self) {
+        give_back();
+    }
+
+    /// Points stderr at the pipe again after [`Caught::pause`].
+    pub fn resume(&self) -> io::Result<()> {
+        let Some(write) = &self.write else {
+            return Ok(());
+        };
+        let saved = rustix::io::dup(io::stderr().as_fd())?;
+        rustix::stdio::dup2_stderr(write)?;
+        *lock_cache(&SAVED) = Some(saved);
+        Ok(())
+    }
+
     /// Gives stderr back and writes everything caught to it.
     pub fn finish(mut self) {
         give_back();
+        // The last write end goes, so the reader sees the end of the pipe.
+        drop(self.write.take());
         if let Some(reader) = self.reader.take() {
             let _ = reader.join();
         }

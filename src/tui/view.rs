@@ -15,7 +15,7 @@ use ratatui::Frame;
 
 use crate::commands::format::{escape_controls, escape_name};
 
-use super::app::{App, Mode, Popup};
+use super::app::{App, ChangeList, Mode, Popup};
 use super::keys::HINT;
 use super::listing::Entry;
 use super::preview::{self, card_lines, human, Preview};
@@ -108,8 +108,10 @@ pub fn draw(frame: &mut Frame, app: &mut App, theme: &Theme) {
     }
     draw_status(frame, app, theme, status);
     draw_bottom(frame, app, theme, bottom);
-    if let Mode::Popup(popup) = app.mode() {
-        draw_popup(frame, popup, theme, body);
+    match app.mode() {
+        Mode::Popup(popup) => draw_popup(frame, popup, theme, body),
+        Mode::Changes(list) => draw_changes(frame, list, theme, body),
+        _ => {}
     }
 }
 
@@ -166,22 +168,30 @@ fn draw_list(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
     app.set_list_area(inner);
     let width = usize::from(inner.width);
     let selected = app.selected();
-    let lines: Vec<Line> = app
+    // A column of staged letters (A, M, R, m) when an entry shown has one.
+    let shown: Vec<(usize, &Entry)> = app
         .rows()
         .enumerate()
         .skip(app.offset())
         .take(usize::from(inner.height))
-        .map(|(i, e)| {
-            let style = if i == selected {
-                theme.selected()
-            } else {
-                theme.entry(e)
+        .collect();
+    let marked = shown.iter().any(|(_, e)| app.mark(&e.node.path).is_some());
+    let lines: Vec<Line> = shown
+        .iter()
+        .map(|&(i, e)| {
+            let mark = app.mark(&e.node.path);
+            let style = match (i == selected, mark) {
+                (true, _) => theme.selected(),
+                (false, Some(_)) => theme.fg(theme.entry(e), Color::Yellow),
+                (false, None) => theme.entry(e),
             };
-            let gutter = if i == selected { "> " } else { "  " };
-            Line::styled(
-                format!("{gutter}{}", row_text(e, width.saturating_sub(2))),
-                style,
-            )
+            let mut gutter = String::from(if i == selected { "> " } else { "  " });
+            if marked {
+                gutter.push(mark.unwrap_or(' '));
+                gutter.push(' ');
+            }
+            let room = width.saturating_sub(gutter.chars().count());
+            Line::styled(format!("{gutter}{}", row_text(e, room)), style)
         })
         .collect();
     let lines = if lines.is_empty() {
@@ -262,12 +272,15 @@ fn context_line(app: &App, width: usize) -> String {
             .and_then(|d| d.path.file_name())
             .map(|n| n.to_string_lossy().into_owned());
         optional.extend(image);
-        optional.push(format!(
-            "{} on {} ({})",
-            m.device,
-            m.mountpoint,
-            m.fs.type_name()
-        ));
+        optional.push(match m.device == m.mountpoint {
+            // An image mounted over its own path (Enter on it): said once.
+            true => format!(
+                "{} image {}, opened in place",
+                m.fs.type_name(),
+                m.mountpoint
+            ),
+            false => format!("{} on {} ({})", m.device, m.mountpoint, m.fs.type_name()),
+        });
     }
     let mut parts = vec![shown_path(&here).into_owned()];
     if let Some(e) = app.current() {
@@ -281,6 +294,9 @@ fn context_line(app: &App, width: usize) -> String {
         Some(f) => format!("{position}/{rows} of {} matching /{f}", app.total()),
         None => format!("{position}/{rows}"),
     });
+    if app.staged_count() > 0 {
+        parts.push(format!("{} staged", app.staged_count()));
+    }
     let mut line = parts.join(" │ ");
     while let Some(part) = optional.pop() {
         let longer = format!("{part} │ {line}");
@@ -307,7 +323,10 @@ fn draw_status(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
             theme.status(),
         ),
         (None, None) => (
-            context_line(app, usize::from(area.width).saturating_sub(1)),
+            match (app.mode(), app.note()) {
+                (Mode::Input { .. }, Some(note)) => note.to_string(),
+                _ => context_line(app, usize::from(area.width).saturating_sub(1)),
+            },
             theme.status(),
         ),
     };
@@ -326,6 +345,13 @@ fn draw_bottom(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         ]);
         let x = area.x + (prompt.label().chars().count() + text.chars().count()) as u16;
         frame.render_widget(Paragraph::new(line), area);
+        frame.set_cursor_position(Position::new(x.min(area.right().saturating_sub(1)), area.y));
+        return;
+    }
+    if let Mode::Confirm { question, .. } = app.mode() {
+        let text = truncate(question, usize::from(area.width));
+        let x = area.x + text.chars().count() as u16;
+        frame.render_widget(Paragraph::new(text).style(theme.error()), area);
         frame.set_cursor_position(Position::new(x.min(area.right().saturating_sub(1)), area.y));
         return;
     }
@@ -349,7 +375,8 @@ fn draw_bottom(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     );
 }
 
-fn draw_popup(frame: &mut Frame, popup: &Popup, theme: &Theme, body: Rect) {
+/// The box popups are drawn in, over most of the panes, cleared, with `title` and `hint`.
+fn popup_box(frame: &mut Frame, title: &str, hint: &str, theme: &Theme, body: Rect) -> Rect {
     let width = (body.width * 9 / 10).max(body.width.min(30));
     let height = (body.height * 9 / 10).max(body.height.min(5));
     let area = Rect::new(
@@ -359,17 +386,41 @@ fn draw_popup(frame: &mut Frame, popup: &Popup, theme: &Theme, body: Rect) {
         height,
     );
     let block = Block::bordered()
-        .title(truncate(&popup.title, usize::from(width.saturating_sub(2))))
-        .title_bottom(Line::styled("j/k scroll, q close", theme.dim()));
+        .title(truncate(title, usize::from(width.saturating_sub(2))))
+        .title_bottom(Line::styled(hint.to_string(), theme.dim()));
     let inner = block.inner(area);
     frame.render_widget(Clear, area);
     frame.render_widget(block, area);
+    inner
+}
+
+fn draw_popup(frame: &mut Frame, popup: &Popup, theme: &Theme, body: Rect) {
+    let inner = popup_box(frame, &popup.title, "j/k scroll, q close", theme, body);
     let lines: Vec<Line> = popup
         .lines
         .iter()
         .skip(popup.scroll)
         .take(usize::from(inner.height))
         .map(|l| Line::raw(safe(l)))
+        .collect();
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+fn draw_changes(frame: &mut Frame, list: &ChangeList, theme: &Theme, body: Rect) {
+    let hint = "Enter go to, z revert, q close";
+    let inner = popup_box(frame, "staged changes", hint, theme, body);
+    let height = usize::from(inner.height).max(1);
+    let offset = (list.selected + 1).saturating_sub(height);
+    let lines: Vec<Line> = list
+        .lines
+        .iter()
+        .enumerate()
+        .skip(offset)
+        .take(height)
+        .map(|(i, l)| match i == list.selected {
+            true => Line::styled(safe(l), theme.selected()),
+            false => Line::raw(safe(l)),
+        })
         .collect();
     frame.render_widget(Paragraph::new(lines), inner);
 }

@@ -26,7 +26,7 @@ fn run(image: &Path, args: &[&str]) -> (i32, Vec<u8>, String) {
 }
 
 /// What xorriso extracts of `path` in `image`.
-fn xorriso_cat(image: &Path, path: &str) -> Vec<u8> {
+pub fn xorriso_cat(image: &Path, path: &str) -> Vec<u8> {
     let dir = scratch();
     let out = dir.path().join("x");
     tool(

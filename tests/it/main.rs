@@ -73,6 +73,7 @@ mod shell_meta;
 mod shell_repl;
 mod squashfs_mutation;
 mod tui;
+mod tui_edit;
 mod tui_pty;
 mod tui_snapshots;
 mod udf_encode;

@@ -107,12 +107,12 @@ fn tool_lines(program: &str, args: &[&str]) -> Vec<String> {
 }
 
 /// The names listed in the pane.
-fn names(app: &App) -> Vec<String> {
+pub fn names(app: &App) -> Vec<String> {
     app.rows().map(|e| e.display.clone()).collect()
 }
 
 /// The entries bsdtar lists directly under `dir` (`""` for the root), sorted.
-fn bsdtar_children(image: &Path, dir: &str) -> Vec<String> {
+pub fn bsdtar_children(image: &Path, dir: &str) -> Vec<String> {
     let out = tool("bsdtar", &["tf", image.to_str().unwrap()], None);
     let mut names: Vec<String> = String::from_utf8(out)
         .unwrap()
@@ -877,4 +877,27 @@ fn a_huge_command_output_is_cut_not_kept_whole() {
     assert_eq!(popup.lines.last().unwrap(), "(output cut at 1.0 MiB)");
     let kept: usize = popup.lines.iter().map(|l| l.len() + 1).sum();
     assert!(kept < (1 << 20) + 100, "{kept} bytes kept");
+}
+
+#[test]
+fn x_into_a_missing_host_directory_offers_to_make_it() {
+    let out = scratch();
+    let dest = out.path().join("new/deeper");
+    let mut s = sample();
+    let mut app = App::new(&mut s, None).unwrap();
+    select(&mut app, "docs");
+    for (answer, made) in [(KeyCode::Char('n'), false), (KeyCode::Char('y'), true)] {
+        key(&mut app, KeyCode::Char('x'));
+        key(&mut app, KeyCode::Backspace);
+        typed(&mut app, dest.to_str().unwrap());
+        key(&mut app, KeyCode::Enter);
+        assert!(matches!(app.mode(), Mode::Confirm { .. }), "x asks first");
+        key(&mut app, answer);
+        while app.busy() {
+            app.tick();
+        }
+        assert_eq!(dest.join("docs").is_dir(), made);
+    }
+    let msg = app.message().expect("a summary");
+    assert!(msg.text.starts_with("extracted "), "{}", msg.text);
 }

@@ -16,6 +16,23 @@ Scenario `quit` (run with `-a IMAGE`, a copy the test can change): stages a file
 cancels at the question about staged changes, types `quit` again and answers `c`: isofish
 commits and exits 0 (the test then checks the image).
 
+Scenario `edit` (run with `-a IMAGE browse : changes`, a copy the test can change): filters to
+notes.txt, presses `e` with EDITOR set to a sed that rewrites line 7, waits for the status line to
+say it was staged, quits the pane with q, and checks that the `changes` after `browse` lists
+`M /notes.txt` (the one-liner then commits it; the test reads the image).
+
+Scenario `commit` (run with `--tui -a IMAGE`, a copy): edits notes.txt as `edit` does, then `w`
+commits to IMAGE.new.iso; q asks about the changes not committed to the image, d leaves them (the
+test reads both images).
+
+Scenario `leave` (run with `--tui -a IMAGE`, a copy): makes directory `fromtui` with `m`; q asks
+about the staged change, a cancels, q again and c commits into the image and leaves (the test
+reads the image).
+
+Scenario `nested-edit` (run with `--tui -a IMAGE`, a copy): enters nested.sqfs and inner/, edits
+hello.txt with `e`, checks that `s` lists it under the squashfs's path, closes the list, and
+leaves with q and d (the changes are not committed: nested images are not written back yet).
+
 Scenario `stderr` (run with `--tui -a IMAGE`): runs `:copy-out /nope /notes.txt DIR`, which
 reports `/nope` on stderr and copies the rest, and checks that the report shows in the status
 line, is not written raw over the pane, and reaches the terminal once the pane is left.
@@ -29,7 +46,14 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from pty_spawn import read, spawn  # noqa: E402
 
 scenario, binary, *args = sys.argv[1:]
-master, slave, before, proc = spawn([binary, *args], {})
+# The editor of `edit`, `commit` and `nested-edit`: rewrites line 7 of notes.txt, or the line of
+# hello.txt, in place.
+EDITOR = {
+    "EDITOR": "sed -i -e 's/^line 7$/line SEVEN/' -e 's/^hello from/HELLO from/'",
+    "VISUAL": "",
+}
+env = EDITOR if scenario in ("edit", "commit", "nested-edit") else {}
+master, slave, before, proc = spawn([binary, *args], env)
 out = b""
 ROWS, COLS = 24, 80
 screen = [[" "] * COLS for _ in range(ROWS)]
@@ -113,6 +137,24 @@ def wait_for(text, timeout=20):
         pump(0.1)
 
 
+def written_since(mark, data, why):
+    """Waits until isofish wrote `data` after byte offset `mark` of its output."""
+    deadline = time.time() + 20
+    while data not in out[mark:]:
+        if time.time() > deadline:
+            fail(why)
+        pump(0.1)
+
+
+def quit_pane():
+    """Presses q and waits for the pane to leave the alternate screen; returns where its
+    output after that starts."""
+    mark = len(out)
+    os.write(master, b"q")
+    written_since(mark, b"\x1b[?1049l", "the pane did not close after q")
+    return mark
+
+
 def send(keys, expect):
     os.write(master, keys)
     wait_for(expect)
@@ -123,7 +165,7 @@ if scenario == "nested":
     wait_for("  notes.txt")
     send(b"/nested", "/nested ")
     send(b"\r", "1/1 of 3 matching /nested")  # the filter is kept: one match
-    send(b"\r", "/nested.sqfs on /nested.sqfs (squashfs)")  # mount-loop: it opens as a directory
+    send(b"\r", "squashfs image /nested.sqfs, opened in place")  # mount-loop: a directory now
     wait_for("> inner/")
     send(b"\r", "> hello.txt")
     wait_for("hello from squashfs")
@@ -135,21 +177,48 @@ elif scenario == "repl":
     os.write(master, b"browse\r")
     wait_for("> docs/")
     send(b"\r", "> guide/")
-    mark = len(out)
-    os.write(master, b"q")
-    deadline = time.time() + 20
-    while b"\x1b[?1049l" not in out[mark:]:
-        if time.time() > deadline:
-            fail("the pane did not close after q")
-        pump(0.1)
+    quit_pane()
     mark = len(out)
     os.write(master, b"pwd\r")
-    deadline = time.time() + 20
-    while b"/docs\r\n" not in out[mark:]:
-        if time.time() > deadline:
-            fail("pwd did not say /docs after the pane left /docs")
-        pump(0.1)
+    written_since(mark, b"/docs\r\n", "pwd did not say /docs after the pane left /docs")
     os.write(master, b"quit\r")
+elif scenario in ("edit", "commit"):
+    wait_for("> bin/")
+    send(b"/notes", "/notes ")
+    send(b"\r", "1/1 of 3 matching /notes")
+    send(b"e", "/notes.txt: edited, staged")
+    wait_for("line SEVEN")  # the preview shows the staged content
+    if scenario == "commit":
+        target = args[-1] + ".new.iso"
+        send(b"w", "Enter: commit: ")
+        send(target.encode() + b"\r", f"committed to {target}"[:60])
+    if scenario == "commit":
+        send(b"q", "[c/d/a]")
+        os.write(master, b"d")
+    else:
+        mark = quit_pane()
+    if scenario == "edit":
+        why = "changes after the pane did not list M /notes.txt"
+        written_since(mark, b"M /notes.txt", why)
+elif scenario == "nested-edit":
+    wait_for("> bin/")
+    send(b"/nested\r", "1/1 of 3 matching /nested")
+    send(b"\r", "squashfs image /nested.sqfs, opened in place")
+    send(b"\r", "> hello.txt")
+    send(b"e", "/nested.sqfs/inner/hello.txt: edited, staged")
+    wait_for("HELLO from squashfs")
+    send(b"s", "M /nested.sqfs/inner/hello.txt")
+    os.write(master, b"q")  # closes the list
+    send(b"q", "[c/d/a]")
+    os.write(master, b"d")
+elif scenario == "leave":
+    wait_for("> bin/")
+    send(b"m", "new directory: ")
+    send(b"fromtui\r", "/fromtui/: made, staged")
+    send(b"q", "[c/d/a]")
+    send(b"a", "staying: nothing committed")
+    send(b"q", "[c/d/a]")
+    os.write(master, b"c")
 elif scenario == "stderr":
     import tempfile
 
