@@ -208,15 +208,17 @@ impl IsoFs {
 
     /// The name an entry is shown under; `None` when it is not a usable file name (the entry
     /// is left out, and said so: see [`crate::fs::left_out`]).
-    fn entry_name(&self, rec: &Record, rr: Option<&RockRidge>) -> Option<Vec<u8>> {
-        let name = match (self.view, rr.and_then(|r| r.name.as_ref())) {
+    /// The NM name is taken out of `rr`.
+    fn entry_name(&self, rec: &Record, rr: Option<&mut RockRidge>) -> Option<Vec<u8>> {
+        let is_dot = rr.as_ref().is_some_and(|r| r.name_is_dot);
+        let name = match (self.view, rr.and_then(|r| r.name.take())) {
             (View::RockRidge, Some(nm)) => {
-                if rr.is_some_and(|r| r.name_is_dot) {
+                if is_dot {
                     let why = "its Rock Ridge NM entry names it `.` or `..`";
-                    self.leave_out(rec, nm, why);
+                    self.leave_out(rec, &nm, why);
                     return None;
                 }
-                nm.clone()
+                nm
             }
             (View::Joliet, _) => joliet::decode(joliet::strip_version(rec.name)).into_bytes(),
             _ => record::plain_name(rec.name).to_vec(),
@@ -262,14 +264,14 @@ impl IsoFs {
                 .store(true, std::sync::atomic::Ordering::Relaxed);
             return Ok(None);
         }
-        let rr = match self.view {
+        let mut rr = match self.view {
             View::RockRidge => Some(self.rock_ridge(first, self.susp_skip)?),
             _ => None,
         };
         if rr.as_ref().is_some_and(|r| r.relocated) {
             return Ok(None);
         }
-        let Some(name) = self.entry_name(first, rr.as_ref()) else {
+        let Some(name) = self.entry_name(first, rr.as_mut()) else {
             return Ok(None);
         };
         let (meta, data) = match rr.as_ref().and_then(|r| r.child_link) {
