@@ -6,7 +6,7 @@
 use std::ops::Deref;
 use std::sync::{Arc, Mutex};
 
-use super::data::{Data, Piece};
+use super::data::{Data, Piece, Pieces};
 use super::listing::{Entry, Listing};
 use super::record::{self, Record};
 use super::rockridge::RockRidge;
@@ -79,9 +79,7 @@ impl IsoFs {
                 .filter(|k| *k != FileKind::Dir)
                 .unwrap_or(FileKind::File)
         };
-        let mut pieces = Vec::with_capacity(records.len());
-        let mut stored = 0u64;
-        for r in records {
+        let piece = |r: &Record| {
             if r.unit_size == 0 && r.gap_size != 0 {
                 return Err(Error::corrupt(
                     self.image(),
@@ -90,14 +88,18 @@ impl IsoFs {
                     format!("interleave gap {} with a file unit size of 0", r.gap_size),
                 ));
             }
-            pieces.push(Piece {
+            Ok(Piece {
                 disk: r.data_offset(),
                 len: u64::from(r.size),
                 unit: u64::from(r.unit_size) * SECTOR,
                 gap: u64::from(r.gap_size) * SECTOR,
-            });
-            stored += u64::from(r.size);
-        }
+            })
+        };
+        let pieces = match records {
+            [one] => Pieces::One(piece(one)?),
+            _ => Pieces::Many(records.iter().map(piece).collect::<Result<_>>()?),
+        };
+        let stored: u64 = records.iter().map(|r| u64::from(r.size)).sum();
         let symlink = if kind == FileKind::Symlink {
             rr.and_then(|r| r.symlink.clone())
         } else {
