@@ -162,16 +162,17 @@ impl IsoFs {
             self.warnings
                 .say(image, "Rock Ridge TF entry", *offset, &said);
         }
-        let tf_has_all = rr.is_some_and(|r| r.mtime.and(r.atime).and(r.ctime).is_some());
+        if rr.is_some_and(|r| r.mtime.and(r.atime).and(r.ctime).is_some()) {
+            // Every time the record's date would stand in for is given.
+            return Timestamp::default();
+        }
         // Checked and decoded in one step.
         match iso_date::check_short(&first.date) {
             Ok(recorded) => recorded.unwrap_or_default(),
             Err(why) => {
-                if !tf_has_all {
-                    let said = format!("its recording date is not a date ({why}): read as unset");
-                    self.warnings
-                        .say(image, "directory record", first.offset, &said);
-                }
+                let said = format!("its recording date is not a date ({why}): read as unset");
+                self.warnings
+                    .say(image, "directory record", first.offset, &said);
                 Timestamp::default()
             }
         }

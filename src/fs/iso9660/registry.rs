@@ -15,6 +15,8 @@ struct DirLoc {
     parent: Option<Ino>,
     offset: u64,
     len: u64,
+    /// How many directories hold it (0 for the root).
+    depth: usize,
 }
 
 /// Every directory seen so far (a few dozen bytes each).
@@ -39,6 +41,7 @@ impl Dirs {
                 parent: None,
                 offset: root,
                 len,
+                depth: 0,
             },
         );
         dirs
@@ -80,22 +83,23 @@ impl Dirs {
         len: u32,
         record: u64,
     ) -> std::result::Result<(), String> {
-        let mut cur = Some(parent);
-        let mut depth = 0;
-        while let Some(loc) = cur.and_then(|ino| self.by_ino.get(&ino)) {
-            if loc.offset == offset {
-                return Err(format!(
-                    "directory loop: its extent at {offset} is an ancestor's"
-                ));
-            }
-            depth += 1;
-            if depth > MAX_DEPTH {
-                return Err(format!("directories nested deeper than {MAX_DEPTH}"));
-            }
-            cur = loc.parent;
+        let depth = self.by_ino.get(&parent).map_or(0, |loc| loc.depth + 1);
+        if depth > MAX_DEPTH {
+            return Err(format!("directories nested deeper than {MAX_DEPTH}"));
         }
+        // Every extent has one owner, so an extent that is an ancestor's has another owner:
+        // the chain of ancestors is only looked at then, to say which it is.
         let owner = *self.by_extent.entry(offset).or_insert(record);
         if owner != record {
+            let mut cur = Some(parent);
+            while let Some(loc) = cur.and_then(|ino| self.by_ino.get(&ino)) {
+                if loc.offset == offset {
+                    return Err(format!(
+                        "directory loop: its extent at {offset} is an ancestor's"
+                    ));
+                }
+                cur = loc.parent;
+            }
             return Err(format!(
                 "its extent at {offset} is also the directory of the record at {owner}"
             ));
@@ -106,6 +110,7 @@ impl Dirs {
                 parent: Some(parent),
                 offset,
                 len: u64::from(len),
+                depth,
             },
         );
         Ok(())
