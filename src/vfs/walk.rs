@@ -133,7 +133,10 @@ fn entries(vfs: &Vfs, dir: &Node, warn: Warn) -> Result<Listed> {
         };
         if !is_safe_name(name) {
             warn(skip("is not a plain file name"));
-        } else if order.last().is_some_and(|&prev| list[prev as usize].0 == *name) {
+        } else if order
+            .last()
+            .is_some_and(|&prev| list[prev as usize].0 == *name)
+        {
             warn(skip("appears twice in the directory"));
         } else {
             order.push(i);
