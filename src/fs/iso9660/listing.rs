@@ -45,7 +45,10 @@ pub(super) struct Listing {
 
 impl Listing {
     fn new(mut entries: Vec<Entry>) -> Self {
-        entries.shrink_to_fit();
+        // Room for `.` and `..` (never listed) is left; more (skipped entries) is given back.
+        if entries.capacity() > entries.len() + 2 {
+            entries.shrink_to_fit();
+        }
         Listing {
             entries,
             by_name: OnceLock::new(),
@@ -110,7 +113,12 @@ impl IsoFs {
 
     /// Decodes the records of the directory `dir`, read into `buf` from `offset`.
     fn decode_dir(&self, dir: Ino, buf: &[u8], offset: u64) -> Result<Vec<Entry>> {
-        let mut out = Vec::new();
+        // Sized once for every record there (a count of records in hand, so an entry is not
+        // moved each time the vector would grow); the count stops at the first bad record.
+        let records = record::records(buf, offset, self.image())
+            .take_while(Result::is_ok)
+            .count();
+        let mut out = Vec::with_capacity(records);
         let mut group: Vec<Record> = Vec::new();
         for rec in record::records(buf, offset, self.image()) {
             let rec = rec?;
