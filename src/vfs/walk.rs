@@ -91,11 +91,12 @@ pub fn identity(fs: &Arc<dyn FileSystem>, ino: u64) -> (usize, u64) {
 /// bytes each) stay where they are. Where no mount lies below the directory its filesystem is
 /// asked directly (no session path is built per entry).
 fn entries(vfs: &Vfs, dir: &Node, warn: Warn) -> Result<Listed> {
-    let prefix = format!("{}/", dir.path.trim_end_matches('/'));
-    let mounts_below = vfs
-        .mounts()
-        .iter()
-        .any(|m| m.mountpoint.starts_with(&prefix));
+    let prefix = dir.path.trim_end_matches('/');
+    let mounts_below = vfs.mounts().iter().any(|m| {
+        m.mountpoint
+            .strip_prefix(prefix)
+            .is_some_and(|rest| rest.starts_with('/'))
+    });
     let list: Vec<(Vec<u8>, Target)> = match &dir.target {
         Target::Fs { fs, ino, meta } if !mounts_below => {
             if meta.kind != FileKind::Dir {
