@@ -74,6 +74,20 @@ pub trait Source: Send + Sync {
     /// Reads `len` bytes at `offset` into a new vector, after checking that they exist
     /// (so a length read from the disc never sizes an allocation past the image).
     fn read_vec(&self, offset: u64, len: usize, structure: &'static str) -> Result<Vec<u8>> {
+        let mut buf = Vec::new();
+        self.read_vec_into(offset, len, structure, &mut buf)?;
+        Ok(buf)
+    }
+
+    /// [`read_vec`](Source::read_vec) into `buf` (its contents replaced), so a caller reading
+    /// many structures can reuse one allocation.
+    fn read_vec_into(
+        &self,
+        offset: u64,
+        len: usize,
+        structure: &'static str,
+        buf: &mut Vec<u8>,
+    ) -> Result<()> {
         let end = offset.checked_add(len as u64);
         if end.is_none_or(|end| end > self.len()) {
             return Err(Error::corrupt(
@@ -86,9 +100,9 @@ pub trait Source: Send + Sync {
                 ),
             ));
         }
-        let mut buf = vec![0; len];
-        self.read_exact_at(offset, &mut buf, structure)?;
-        Ok(buf)
+        buf.clear();
+        buf.resize(len, 0);
+        self.read_exact_at(offset, buf, structure)
     }
 }
 

@@ -86,15 +86,18 @@ pub fn identity(fs: &Arc<dyn FileSystem>, ino: u64) -> (usize, u64) {
     (Arc::as_ptr(fs) as *const () as usize, ino)
 }
 
-/// A directory's entries, checked and sorted. Where no mount lies below the directory its
-/// filesystem is asked directly (no session path is built per entry).
-fn entries(vfs: &Vfs, dir: &Node, warn: Warn) -> Result<Vec<(Vec<u8>, Target)>> {
-    let prefix = format!("{}/", dir.path.trim_end_matches('/'));
-    let mounts_below = vfs
-        .mounts()
-        .iter()
-        .any(|m| m.mountpoint.starts_with(&prefix));
-    let mut list: Vec<(Vec<u8>, Target)> = match &dir.target {
+/// A directory's entries, checked, and the order to visit them in (sorted by name), as
+/// indexes into them: the entries (a name and a [`Target`] with its metadata, over a hundred
+/// bytes each) stay where they are. Where no mount lies below the directory its filesystem is
+/// asked directly (no session path is built per entry).
+fn entries(vfs: &Vfs, dir: &Node, warn: Warn) -> Result<Listed> {
+    let prefix = dir.path.trim_end_matches('/');
+    let mounts_below = vfs.mounts().iter().any(|m| {
+        m.mountpoint
+            .strip_prefix(prefix)
+            .is_some_and(|rest| rest.starts_with('/'))
+    });
+    let list: Vec<(Vec<u8>, Target)> = match &dir.target {
         Target::Fs { fs, ino, meta } if !mounts_below => {
             if meta.kind != FileKind::Dir {
                 return Err(Error::NotADirectory(dir.path.clone()));
@@ -117,27 +120,42 @@ fn entries(vfs: &Vfs, dir: &Node, warn: Warn) -> Result<Vec<(Vec<u8>, Target)>> 
             .map(|(name, node)| (name, node.target))
             .collect(),
     };
-    list.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    let mut checked: Vec<(Vec<u8>, Target)> = Vec::with_capacity(list.len());
-    for (name, target) in list {
+    let mut sorted: Vec<u32> = (0..list.len() as u32).collect();
+    sorted.sort_unstable_by(|&a, &b| list[a as usize].0.cmp(&list[b as usize].0));
+    let mut order: Vec<u32> = Vec::with_capacity(sorted.len());
+    for i in sorted {
+        let name = &list[i as usize].0;
         let skip = |why: &str| {
             format!(
                 "{}: skipping entry \"{}\": it {why}",
                 escape_name(dir.path.as_bytes()),
-                escape_name(&name)
+                escape_name(name)
             )
         };
-        if !is_safe_name(&name) {
+        if !is_safe_name(name) {
             warn(skip("is not a plain file name"));
-        } else if checked.last().is_some_and(|(prev, _)| *prev == name) {
+        } else if order
+            .last()
+            .is_some_and(|&prev| list[prev as usize].0 == *name)
+        {
             warn(skip("appears twice in the directory"));
         } else {
-            checked.push((name, target));
+            order.push(i);
             continue;
         }
         left_out::mark();
     }
-    Ok(checked)
+    Ok(Listed {
+        list,
+        order: order.into_iter(),
+    })
+}
+
+/// A directory's entries as [`entries`] gives them: the list, and the indexes of the entries
+/// still to visit.
+struct Listed {
+    list: Vec<(Vec<u8>, Target)>,
+    order: std::vec::IntoIter<u32>,
 }
 
 /// Where the walk's warnings go: one line each, without the `isofish: warning: ` prefix.
@@ -146,7 +164,7 @@ pub type Warn<'w> = &'w mut dyn FnMut(String);
 /// One directory being listed: its remaining entries, where its path ends in `rel`, and the
 /// directory itself.
 struct Level {
-    entries: std::vec::IntoIter<(Vec<u8>, Target)>,
+    entries: Listed,
     base: usize,
     dir: Node,
 }
@@ -187,7 +205,7 @@ pub fn walk_warning(
     let mut branch: Vec<Option<(usize, u64)>> = vec![dir_identity(&start.target)];
     let mut on_branch: HashSet<(usize, u64)> = branch.iter().flatten().copied().collect();
     let mut stack = vec![Level {
-        entries: entries(vfs, start, warn)?.into_iter(),
+        entries: entries(vfs, start, warn)?,
         base: 0,
         dir: start.clone(),
     }];
@@ -199,30 +217,31 @@ pub fn walk_warning(
             break;
         };
         let base = level.base;
-        let Some((name, target)) = level.entries.next() else {
+        let Some(i) = level.entries.order.next() else {
             stack.pop();
             if let Some(id) = branch.pop().flatten() {
                 on_branch.remove(&id);
             }
             continue;
         };
+        let (name, target) = &level.entries.list[i as usize];
         rel.truncate(base);
         if base > 0 {
             rel.push(b'/');
         }
-        rel.extend_from_slice(&name);
+        rel.extend_from_slice(name);
         let item = Item {
             rel: &rel,
-            name: &name,
-            target: &target,
+            name,
+            target,
             depth,
         };
         if !visit(&item)? || !item.is_dir() {
             continue;
         }
         let node = Node {
-            path: path::child(&level.dir.path, &name),
-            target,
+            path: path::child(&level.dir.path, name),
+            target: target.clone(),
         };
         let id = dir_identity(&node.target);
         if id.is_some_and(|id| on_branch.contains(&id)) || depth >= MAX_DEPTH {
@@ -239,7 +258,7 @@ pub fn walk_warning(
         }
         branch.push(id);
         stack.push(Level {
-            entries: list.into_iter(),
+            entries: list,
             base: rel.len(),
             dir: node,
         });

@@ -41,22 +41,22 @@ impl<V> Lru<V> {
     }
 
     /// Keeps `value` under `key`, then drops the least recently used values over the budget,
-    /// except `key` and its `ancestors` (nearest first).
+    /// except `key` and its `ancestors` (nearest first), which are passed over where they
+    /// stand (not made recent: a depth-first walk would do that for every directory it reads).
     pub fn insert(&mut self, key: Ino, value: Arc<V>, cost: usize, ancestors: &[Ino]) {
         self.remove(key);
-        for &a in ancestors.iter().rev() {
-            self.get(a);
-        }
         self.clock += 1;
         self.map.insert(key, (value, cost, self.clock));
         self.order.insert(self.clock, key);
         self.total += cost;
+        let mut kept = 0;
         while self.total > self.budget {
-            let Some((_, &oldest)) = self.order.first_key_value() else {
+            let Some((_, &oldest)) = self.order.iter().nth(kept) else {
                 break;
             };
             if oldest == key || ancestors.contains(&oldest) {
-                break;
+                kept += 1;
+                continue;
             }
             self.remove(oldest);
         }

@@ -31,15 +31,32 @@ impl Piece {
     }
 }
 
+/// The pieces of a file: nearly always one (a multi-extent file has more), kept inline so a
+/// listing's entries do not each hold an allocation for it.
+pub(super) enum Pieces {
+    One(Piece),
+    Many(Vec<Piece>),
+}
+
+impl std::ops::Deref for Pieces {
+    type Target = [Piece];
+    fn deref(&self) -> &[Piece] {
+        match self {
+            Pieces::One(piece) => std::slice::from_ref(piece),
+            Pieces::Many(pieces) => pieces,
+        }
+    }
+}
+
 /// Where a node's content is.
 pub(super) enum Data {
     /// Symlinks and device nodes: no data.
     None,
     /// Plain file data.
-    Plain(Vec<Piece>),
+    Plain(Pieces),
     /// zisofs-compressed data, decompressed on read; the layout is read on first use.
     Zisofs {
-        pieces: Vec<Piece>,
+        pieces: Pieces,
         zf: Zf,
         layout: Mutex<Option<Arc<Layout>>>,
     },

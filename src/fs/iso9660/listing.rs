@@ -2,7 +2,7 @@
 //! order and indexed by name, kept in a cache bounded by their total number of entries (the
 //! ancestors of the directory just read are kept).
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use super::node::Node;
 use super::record::{self, Record};
@@ -15,6 +15,8 @@ use crate::fs::{DirEntry, FileSystem, Ino};
 pub(super) const MAX_DIR_SIZE: u64 = 64 << 20;
 /// How many directory entries (plus one per directory) the listing cache holds.
 pub(super) const LISTING_BUDGET: usize = 1 << 14;
+/// Largest directory read buffer kept for the next directory.
+const KEPT_DIR_BUF: usize = 1 << 20;
 
 /// One entry of a directory: its name, its [`Ino`] and what it is.
 pub(super) struct Entry {
@@ -33,27 +35,39 @@ impl Entry {
     }
 }
 
-/// A decoded directory: its entries in disc order (so by ascending [`Ino`]) and their indexes
-/// sorted by name (so a lookup in a directory of a million entries is not a scan).
+/// A decoded directory: its entries in disc order (so by ascending [`Ino`]) and, once a name
+/// is looked up, their indexes sorted by name (so a lookup in a directory of a million entries
+/// is not a scan; a walk, which only lists, never sorts them).
 pub(super) struct Listing {
     pub(super) entries: Vec<Entry>,
-    pub(super) by_name: Vec<u32>,
+    by_name: OnceLock<Vec<u32>>,
 }
 
 impl Listing {
     fn new(mut entries: Vec<Entry>) -> Self {
-        entries.shrink_to_fit();
-        let mut by_name: Vec<u32> = (0..entries.len() as u32).collect();
-        // A stable sort: the first of two equal names wins, as a scan would find it.
-        by_name.sort_by(|&a, &b| entries[a as usize].name.cmp(&entries[b as usize].name));
-        Listing { entries, by_name }
+        // Room for `.` and `..` (never listed) is left; more (skipped entries) is given back.
+        if entries.capacity() > entries.len() + 2 {
+            entries.shrink_to_fit();
+        }
+        Listing {
+            entries,
+            by_name: OnceLock::new(),
+        }
     }
 
     pub(super) fn by_name(&self, name: &[u8]) -> Option<&Entry> {
-        let at = self
-            .by_name
-            .partition_point(|&i| self.entries[i as usize].name.as_slice() < name);
-        let entry = &self.entries[*self.by_name.get(at)? as usize];
+        let by_name = self.by_name.get_or_init(|| {
+            let mut by_name: Vec<u32> = (0..self.entries.len() as u32).collect();
+            // A stable sort: the first of two equal names wins, as a scan would find it.
+            by_name.sort_by(|&a, &b| {
+                self.entries[a as usize]
+                    .name
+                    .cmp(&self.entries[b as usize].name)
+            });
+            by_name
+        });
+        let at = by_name.partition_point(|&i| self.entries[i as usize].name.as_slice() < name);
+        let entry = &self.entries[*by_name.get(at)? as usize];
         (entry.name == name).then_some(entry)
     }
 
@@ -81,10 +95,32 @@ impl IsoFs {
                 format!("size {len} is over the {MAX_DIR_SIZE}-byte limit"),
             ));
         }
-        let buf = self.source.read_vec(offset, len as usize, "directory")?;
-        let mut out = Vec::new();
+        // One buffer kept for every directory read (taken out, so a listing read while this
+        // one is decoded gets its own), unless a large directory made it large.
+        let mut buf = std::mem::take(&mut *lock(&self.dir_buf));
+        self.source
+            .read_vec_into(offset, len as usize, "directory", &mut buf)?;
+        let out = self.decode_dir(dir, &buf, offset);
+        if buf.capacity() <= KEPT_DIR_BUF {
+            *lock(&self.dir_buf) = buf;
+        }
+        let mut out = out?;
+        if dir == self.root && self.view == View::RockRidge {
+            self.hide_rr_moved(&mut out)?;
+        }
+        Ok(out)
+    }
+
+    /// Decodes the records of the directory `dir`, read into `buf` from `offset`.
+    fn decode_dir(&self, dir: Ino, buf: &[u8], offset: u64) -> Result<Vec<Entry>> {
+        // Sized once for every record there (a count of records in hand, so an entry is not
+        // moved each time the vector would grow); the count stops at the first bad record.
+        let records = record::records(buf, offset, self.image())
+            .take_while(Result::is_ok)
+            .count();
+        let mut out = Vec::with_capacity(records);
         let mut group: Vec<Record> = Vec::new();
-        for rec in record::records(&buf, offset, self.image()) {
+        for rec in record::records(buf, offset, self.image()) {
             let rec = rec?;
             if let Some(prev) = group.first() {
                 if prev.name != rec.name {
@@ -113,9 +149,6 @@ impl IsoFs {
                 last.offset,
                 "multi-extent file without its final record",
             ));
-        }
-        if dir == self.root && self.view == View::RockRidge {
-            self.hide_rr_moved(&mut out)?;
         }
         Ok(out)
     }

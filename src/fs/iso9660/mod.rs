@@ -94,6 +94,8 @@ pub struct IsoFs {
     root_node: OnceLock<Node>,
     dirs: Mutex<Dirs>,
     listings: Mutex<Lru<Listing>>,
+    /// The buffer the last directory was read into, kept for the next (see `listing`).
+    dir_buf: Mutex<Vec<u8>>,
     zisofs: Mutex<zisofs::Cache>,
     warnings: Warnings,
     /// The writer's look at the image, found once (staging checks every name against it):
@@ -138,6 +140,7 @@ impl IsoFs {
             root_node: OnceLock::new(),
             dirs: Mutex::new(Dirs::new(root, u64::from(dot.size))),
             listings: Mutex::new(Lru::new(LISTING_BUDGET)),
+            dir_buf: Mutex::default(),
             zisofs: Mutex::default(),
             warnings: Warnings::default(),
             joliet_long: OnceLock::new(),

@@ -6,7 +6,7 @@
 use std::ops::Deref;
 use std::sync::{Arc, Mutex};
 
-use super::data::{Data, Piece};
+use super::data::{Data, Piece, Pieces};
 use super::listing::{Entry, Listing};
 use super::record::{self, Record};
 use super::rockridge::RockRidge;
@@ -79,9 +79,7 @@ impl IsoFs {
                 .filter(|k| *k != FileKind::Dir)
                 .unwrap_or(FileKind::File)
         };
-        let mut pieces = Vec::with_capacity(records.len());
-        let mut stored = 0u64;
-        for r in records {
+        let piece = |r: &Record| {
             if r.unit_size == 0 && r.gap_size != 0 {
                 return Err(Error::corrupt(
                     self.image(),
@@ -90,14 +88,18 @@ impl IsoFs {
                     format!("interleave gap {} with a file unit size of 0", r.gap_size),
                 ));
             }
-            pieces.push(Piece {
+            Ok(Piece {
                 disk: r.data_offset(),
                 len: u64::from(r.size),
                 unit: u64::from(r.unit_size) * SECTOR,
                 gap: u64::from(r.gap_size) * SECTOR,
-            });
-            stored += u64::from(r.size);
-        }
+            })
+        };
+        let pieces = match records {
+            [one] => Pieces::One(piece(one)?),
+            _ => Pieces::Many(records.iter().map(piece).collect::<Result<_>>()?),
+        };
+        let stored: u64 = records.iter().map(|r| u64::from(r.size)).sum();
         let symlink = if kind == FileKind::Symlink {
             rr.and_then(|r| r.symlink.clone())
         } else {
@@ -160,16 +162,17 @@ impl IsoFs {
             self.warnings
                 .say(image, "Rock Ridge TF entry", *offset, &said);
         }
-        let tf_has_all = rr.is_some_and(|r| r.mtime.and(r.atime).and(r.ctime).is_some());
+        if rr.is_some_and(|r| r.mtime.and(r.atime).and(r.ctime).is_some()) {
+            // Every time the record's date would stand in for is given.
+            return Timestamp::default();
+        }
         // Checked and decoded in one step.
         match iso_date::check_short(&first.date) {
             Ok(recorded) => recorded.unwrap_or_default(),
             Err(why) => {
-                if !tf_has_all {
-                    let said = format!("its recording date is not a date ({why}): read as unset");
-                    self.warnings
-                        .say(image, "directory record", first.offset, &said);
-                }
+                let said = format!("its recording date is not a date ({why}): read as unset");
+                self.warnings
+                    .say(image, "directory record", first.offset, &said);
                 Timestamp::default()
             }
         }
@@ -208,15 +211,17 @@ impl IsoFs {
 
     /// The name an entry is shown under; `None` when it is not a usable file name (the entry
     /// is left out, and said so: see [`crate::fs::left_out`]).
-    fn entry_name(&self, rec: &Record, rr: Option<&RockRidge>) -> Option<Vec<u8>> {
-        let name = match (self.view, rr.and_then(|r| r.name.as_ref())) {
+    /// The NM name is taken out of `rr`.
+    fn entry_name(&self, rec: &Record, rr: Option<&mut RockRidge>) -> Option<Vec<u8>> {
+        let is_dot = rr.as_ref().is_some_and(|r| r.name_is_dot);
+        let name = match (self.view, rr.and_then(|r| r.name.take())) {
             (View::RockRidge, Some(nm)) => {
-                if rr.is_some_and(|r| r.name_is_dot) {
+                if is_dot {
                     let why = "its Rock Ridge NM entry names it `.` or `..`";
-                    self.leave_out(rec, nm, why);
+                    self.leave_out(rec, &nm, why);
                     return None;
                 }
-                nm.clone()
+                nm
             }
             (View::Joliet, _) => joliet::decode(joliet::strip_version(rec.name)).into_bytes(),
             _ => record::plain_name(rec.name).to_vec(),
@@ -262,14 +267,14 @@ impl IsoFs {
                 .store(true, std::sync::atomic::Ordering::Relaxed);
             return Ok(None);
         }
-        let rr = match self.view {
+        let mut rr = match self.view {
             View::RockRidge => Some(self.rock_ridge(first, self.susp_skip)?),
             _ => None,
         };
         if rr.as_ref().is_some_and(|r| r.relocated) {
             return Ok(None);
         }
-        let Some(name) = self.entry_name(first, rr.as_ref()) else {
+        let Some(name) = self.entry_name(first, rr.as_mut()) else {
             return Ok(None);
         };
         let (meta, data) = match rr.as_ref().and_then(|r| r.child_link) {

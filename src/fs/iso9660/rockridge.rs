@@ -341,7 +341,7 @@ impl RockRidge {
                 let nm = Nm::decode(image, e)?;
                 self.name_is_dot |= nm.is_dot();
                 self.name
-                    .get_or_insert_with(Vec::new)
+                    .get_or_insert_with(|| Vec::with_capacity(nm.name.len()))
                     .extend_from_slice(nm.name);
             }
             b"TF" => {
