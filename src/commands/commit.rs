@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use super::sink::progress;
+use super::sink::{progress, warn};
 use super::{opt, option, parse, ArgKind, Command, Ctx, Opt, Value};
 use crate::fs::iso9660::write::Options;
 use std::sync::Arc;
@@ -102,12 +102,7 @@ fn commit(ctx: &mut Ctx, words: &[String]) -> anyhow::Result<()> {
     };
     let mut plan = session.commit_plan(drive, &opts)?;
     session.implant_md5(drive, &mut plan, implant)?;
-    for w in plan.warnings() {
-        eprintln!(
-            "isofish: warning: commit: {}",
-            super::format::escape_controls(w.as_bytes())
-        );
-    }
+    warn("commit", plan.warnings());
     let bar = progress(Some(plan.len()));
     let tick = |n| bar.inc(n);
     let replaced = match output {
@@ -149,12 +144,7 @@ fn patch_in_place(
             isomd5::APPDATA_LEN as u64,
         ));
     }
-    for w in &patch.warnings {
-        eprintln!(
-            "isofish: warning: commit: {}",
-            super::format::escape_controls(w.as_bytes())
-        );
-    }
+    warn("commit", &patch.warnings);
     // The bar counts the bytes written, then the read of the whole image for its MD5.
     let md5_len = if md5 { patch.new_len } else { 0 };
     let bar = Arc::new(progress(Some(patch.bytes() + md5_len)));

@@ -93,12 +93,7 @@ fn serve(ctx: &mut Ctx, words: &[String]) -> anyhow::Result<()> {
     let drive = session.commit_drive()?;
     let mut plan = session.commit_plan(drive, &Options::default())?;
     session.implant_md5(drive, &mut plan, false)?;
-    for w in plan.warnings() {
-        eprintln!(
-            "isofish: warning: serve: {}",
-            super::format::escape_controls(w.as_bytes())
-        );
-    }
+    super::sink::warn_plan("serve", &plan);
     let name = format!(
         "{} (as it will be committed)",
         session.drives()[drive].source.name()

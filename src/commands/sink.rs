@@ -31,7 +31,13 @@ pub fn progress(total: Option<u64>) -> ProgressBar {
 
 /// Says the warnings of `plan` on standard error, as command `what`'s.
 pub fn warn_plan(what: &str, plan: &crate::plan::Plan) {
-    for w in plan.warnings() {
+    warn(what, plan.warnings());
+}
+
+/// Prints each of `warnings` on standard error as `isofish: warning: WHAT: …`, control
+/// characters escaped.
+pub fn warn(what: &str, warnings: &[String]) {
+    for w in warnings {
         eprintln!(
             "isofish: warning: {what}: {}",
             super::format::escape_controls(w.as_bytes())
