@@ -3,7 +3,7 @@
 //! whether zisofs is used near the root, and which names are shown.
 
 use super::data::Data;
-use super::volume::{Body, Descriptor, Kind};
+use super::volume::{Body, Kind};
 use super::IsoFs;
 use crate::fs::FileSystem;
 
@@ -13,8 +13,7 @@ impl IsoFs {
     pub(super) fn details(&self) -> Vec<(String, String)> {
         let mut out = Vec::new();
         let mut put = |k: &str, v: String| out.push((k.to_string(), v));
-        let primary = self.descriptors.iter().find(|d| d.kind == Kind::Primary);
-        if let Some(p) = primary.and_then(Descriptor::volume) {
+        if let Some(p) = super::volume::primary_volume(&self.descriptors) {
             put("System id", p.system_id.get(false));
             put("Volume id", p.volume_id.get(false));
             put("Volume set id", p.volume_set_id.get(false));

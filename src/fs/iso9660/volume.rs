@@ -466,6 +466,12 @@ pub fn read_primary(src: &dyn Source) -> Result<Option<Volume>> {
         }))
 }
 
+/// The primary volume of a descriptor set.
+pub fn primary_volume(set: &[Descriptor]) -> Option<&Volume> {
+    set.iter()
+        .find_map(|d| d.volume().filter(|_| d.kind == Kind::Primary))
+}
+
 /// Reads the volume descriptor set from sector 16 of `src` to its terminator. Like Linux, it
 /// skips sectors that are not descriptors and gives up after 100 sectors (or at the end of
 /// the image) when there is no terminator. Fails when there is no primary descriptor.
@@ -483,10 +489,7 @@ pub fn read_set(src: &dyn Source) -> Result<Vec<Descriptor>> {
             None => {}
         }
     }
-    let Some(primary) = out
-        .iter()
-        .find_map(|d| d.volume().filter(|_| d.kind == Kind::Primary))
-    else {
+    let Some(primary) = primary_volume(&out) else {
         return Err(Error::corrupt(
             src.name(),
             STRUCTURE,

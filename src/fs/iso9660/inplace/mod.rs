@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use super::record::Record;
 use super::rockridge::{Px, Stamp, Tf};
-use super::volume::{Body, Descriptor, Kind as VolumeKind, Text};
+use super::volume::{Body, Descriptor, Text};
 use super::{IsoFs, SECTOR};
 use crate::boot;
 use crate::boot::replay::{relocate, Relocation, Tail};
@@ -133,7 +133,8 @@ pub fn fit(iso: &IsoFs, udf: Option<&UdfFs>, overlay: &Overlay) -> Result<Fit> {
         old_len: src.len(),
         ..Patch::default()
     };
-    let volume_end = primary(iso).map_or(0, |v| u64::from(v.volume_space_size) * SECTOR);
+    let volume_end = super::volume::primary_volume(&iso.descriptors)
+        .map_or(0, |v| u64::from(v.volume_space_size) * SECTOR);
     let data_end = data_end(&census, &layout);
     let mut end = data_end;
     let image_id = host_identity(iso);
@@ -284,14 +285,6 @@ fn data_block(fs: &dyn FileSystem, ino: Ino, size: u64) -> Result<Option<u32>> {
         }
         _ => None,
     })
-}
-
-/// The primary volume descriptor's volume.
-fn primary(iso: &IsoFs) -> Option<&super::volume::Volume> {
-    iso.descriptors
-        .iter()
-        .find(|d| d.kind == VolumeKind::Primary)
-        .and_then(Descriptor::volume)
 }
 
 /// The descriptors that describe a volume (primary, Joliet, enhanced, supplementary).
