@@ -11,6 +11,7 @@ pub mod inotable;
 pub mod iso9660;
 pub mod left_out;
 pub mod probe;
+pub mod rebuild;
 pub mod squashfs;
 pub mod udf;
 pub mod walk;

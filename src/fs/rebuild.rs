@@ -1,0 +1,47 @@
+//! Rebuilding a nested image: the new bytes of the file a changed filesystem was read from,
+//! written by that format's own writer from the tree as it is now (staged changes included).
+//! The session calls [`plan`] for each changed nested mount, innermost first, and puts the
+//! result in the place of the file in the parent's overlay. One arm per writable format.
+
+use crate::error::{Error, Result};
+use crate::fs::iso9660::{self, IsoFs};
+use crate::fs::{FileSystem, Ino};
+use crate::overlay::Provenance;
+use crate::plan::Plan;
+
+/// The new bytes of the image `original` was read from (its [`FileSystem::source`]), holding
+/// `tree` (the overlay over `original`); `provenance` says which objects of `tree` are the
+/// original's and whether their data and metadata are unchanged, so each writer copies what
+/// did not change (blocks, records) instead of encoding it again.
+pub fn plan(
+    original: &dyn FileSystem,
+    tree: &dyn FileSystem,
+    provenance: &dyn Fn(Ino) -> Provenance,
+) -> Result<Plan> {
+    let any = original as &dyn std::any::Any;
+    if let Some(iso) = any.downcast_ref::<IsoFs>() {
+        return iso9660::write::plan(iso, tree, provenance, &iso9660::write::Options::default());
+    }
+    Err(refusal(original))
+}
+
+/// Why a change under a mount of `fs` cannot be written back, when its format has no writer
+/// (`None`: it has one). Asked before anything is staged.
+pub fn refuses(fs: &dyn FileSystem) -> Option<String> {
+    match fs.type_name() {
+        "iso9660" => None,
+        "ext2" | "ext3" | "ext4" => Some(format!(
+            "{} filesystems are read-only in isofish: `copy-out` the tree, change it, and \
+             `tar-in` it into a format isofish writes",
+            fs.type_name()
+        )),
+        other => Some(format!("{other} filesystems are read-only in isofish")),
+    }
+}
+
+fn refusal(fs: &dyn FileSystem) -> Error {
+    Error::unsupported(
+        fs.source().name(),
+        refuses(fs).unwrap_or_else(|| format!("rebuilding a {} image", fs.type_name())),
+    )
+}
