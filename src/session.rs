@@ -5,7 +5,10 @@
 
 mod commit;
 mod mounts;
+mod rebuild;
 mod stage;
+
+pub use rebuild::Rebuild;
 
 pub use stage::Staging;
 

@@ -68,9 +68,9 @@ fn layout(ctx: &Ctx, device: &str) -> anyhow::Result<(Arc<dyn Source>, Layout)> 
 
 /// The layout `boot-info` shows of `device`: for a drive with staged changes, the one its
 /// commit will write (read from the planned image), else the image's own.
-fn shown_layout(ctx: &Ctx, device: &str) -> anyhow::Result<(Arc<dyn Source>, Layout)> {
+fn shown_layout(ctx: &mut Ctx, device: &str) -> anyhow::Result<(Arc<dyn Source>, Layout)> {
     let (source, layout) = layout(ctx, device)?;
-    let session = &*ctx.session;
+    let session = &mut *ctx.session;
     let staged = session.pending() > 0;
     let drive = session
         .commit_drive()
@@ -79,7 +79,7 @@ fn shown_layout(ctx: &Ctx, device: &str) -> anyhow::Result<(Arc<dyn Source>, Lay
     let Some(drive) = drive else {
         return Ok((source, layout));
     };
-    let plan = session.commit_plan(drive, &Options::default())?;
+    let plan = session.planned(drive, &Options::default())?;
     let planned = plan.into_source(format!("{} (as it will be committed)", source.name()));
     let fs = fs::open(planned.clone(), &MountOptions::default()).ok();
     let layout = Layout::read(planned.as_ref(), fs.as_deref())?;

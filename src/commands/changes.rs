@@ -164,12 +164,27 @@ pub fn marks(session: &Session) -> anyhow::Result<Vec<(String, char)>> {
 }
 
 /// The line that says how `commit` (back into the opened image) will go: `commit: in place`
-/// (and with `verbose`, what it patches), `commit: rewrite (why)`, or why it cannot.
+/// (and with `verbose`, what it patches), `commit: rewrite (why)`, or why it cannot; when
+/// nested images are rebuilt first, which ones and in what format, one per line after it.
 pub fn commit_way(session: &Session, verbose: bool) -> (String, Vec<String>) {
-    let fit = session
-        .commit_drive()
-        .and_then(|drive| session.commit_fit(drive));
-    match fit {
+    let drive = session.commit_drive();
+    let rebuilds = drive
+        .as_ref()
+        .map(|&d| session.rebuilds(d))
+        .unwrap_or_default();
+    if !rebuilds.is_empty() {
+        let lines = rebuilds
+            .iter()
+            .map(|r| match r.codec {
+                Some(codec) => format!("rebuild {}: {}, compressed with {codec}", r.file, r.format),
+                None => format!("rebuild {}: {}", r.file, r.format),
+            })
+            .collect();
+        let way = "commit: the nested images rebuilt first (innermost first), then in place \
+                   if they fit, else a rewrite";
+        return (way.into(), lines);
+    }
+    match drive.and_then(|drive| session.commit_fit(drive)) {
         Ok(Fit::InPlace(patch)) if verbose => ("commit: in place".into(), patch.summary),
         Ok(Fit::InPlace(_)) => ("commit: in place".into(), Vec::new()),
         Ok(Fit::Rewrite(why)) => (format!("commit: rewrite ({why})"), Vec::new()),

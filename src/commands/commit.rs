@@ -83,47 +83,49 @@ fn commit(ctx: &mut Ctx, words: &[String]) -> anyhow::Result<()> {
         // Nothing staged: the opened image already is what a commit would write.
         return session.committed(drive, false).map_err(Into::into);
     }
-    if back && !rewrite {
-        match session.commit_fit(drive)? {
-            Fit::InPlace(patch) => {
-                patch_in_place(session, drive, &patch, implant)?;
-                return session.committed(drive, true).map_err(Into::into);
+    session.with_rebuilt(drive, |session| {
+        if back && !rewrite {
+            match session.commit_fit(drive)? {
+                Fit::InPlace(patch) => {
+                    patch_in_place(session, drive, &patch, implant)?;
+                    return session.committed(drive, true).map_err(Into::into);
+                }
+                Fit::Rewrite(why) if in_place => {
+                    anyhow::bail!("commit --in-place: {why}; nothing written (commit rewrites it)")
+                }
+                Fit::Rewrite(_) => {}
             }
-            Fit::Rewrite(why) if in_place => {
-                anyhow::bail!("commit --in-place: {why}; nothing written (commit rewrites it)")
+        }
+        // A rewrite back into the opened image holds its lock too.
+        let _lock = match back {
+            true => Some(lock_image(&opened)?),
+            false => None,
+        };
+        let mut plan = session.commit_plan(drive, &opts)?;
+        session.implant_md5(drive, &mut plan, implant)?;
+        warn("commit", plan.warnings());
+        let bar = progress(Some(plan.len()));
+        let tick = |n| bar.inc(n);
+        let replaced = match output {
+            Some("-") => {
+                ctx.out.flush()?;
+                to_stream::write(&plan, ctx.out, ctx.out_fd, &tick)?;
+                false
             }
-            Fit::Rewrite(_) => {}
-        }
-    }
-    // A rewrite back into the opened image holds its lock too.
-    let _lock = match back {
-        true => Some(lock_image(&opened)?),
-        false => None,
-    };
-    let mut plan = session.commit_plan(drive, &opts)?;
-    session.implant_md5(drive, &mut plan, implant)?;
-    warn("commit", plan.warnings());
-    let bar = progress(Some(plan.len()));
-    let tick = |n| bar.inc(n);
-    let replaced = match output {
-        Some("-") => {
-            ctx.out.flush()?;
-            to_stream::write(&plan, ctx.out, ctx.out_fd, &tick)?;
-            false
-        }
-        Some(path) => {
-            let target = Target::new(PathBuf::from(path));
-            target.commit(&plan, &tick)?;
-            is_opened_image(&target, &session.drives()[drive].path)
-        }
-        None => {
-            Target::new(session.drives()[drive].path.clone()).commit(&plan, &tick)?;
-            true
-        }
-    };
-    bar.finish_and_clear();
-    session.committed(drive, replaced)?;
-    Ok(())
+            Some(path) => {
+                let target = Target::new(PathBuf::from(path));
+                target.commit(&plan, &tick)?;
+                is_opened_image(&target, &session.drives()[drive].path)
+            }
+            None => {
+                Target::new(session.drives()[drive].path.clone()).commit(&plan, &tick)?;
+                true
+            }
+        };
+        bar.finish_and_clear();
+        session.committed(drive, replaced)?;
+        Ok(())
+    })
 }
 
 /// Applies `patch` to drive `drive`'s image; re-implants its MD5 when it had one (or when

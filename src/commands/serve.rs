@@ -89,9 +89,9 @@ impl Settings {
 fn serve(ctx: &mut Ctx, words: &[String]) -> anyhow::Result<()> {
     let parsed = super::parse("serve", words)?;
     let settings = Settings::parse(&parsed)?;
-    let session = &*ctx.session;
+    let session = &mut *ctx.session;
     let drive = session.commit_drive()?;
-    let mut plan = session.commit_plan(drive, &Options::default())?;
+    let mut plan = session.planned(drive, &Options::default())?;
     session.implant_md5(drive, &mut plan, false)?;
     super::sink::warn_plan("serve", &plan);
     let name = format!(

@@ -25,23 +25,27 @@ pub fn plan(
     Err(refusal(original))
 }
 
-/// Why a change under a mount of `fs` cannot be written back, when its format has no writer
-/// (`None`: it has one). Asked before anything is staged.
+/// Why a change under a mount of `fs` can never be written back (`None`: its format has a
+/// writer, or will): the formats isofish keeps read-only. Asked before anything is staged.
 pub fn refuses(fs: &dyn FileSystem) -> Option<String> {
     match fs.type_name() {
-        "iso9660" => None,
-        "ext2" | "ext3" | "ext4" => Some(format!(
-            "{} filesystems are read-only in isofish: `copy-out` the tree, change it, and \
-             `tar-in` it into a format isofish writes",
-            fs.type_name()
+        name @ ("ext2" | "ext3" | "ext4") => Some(format!(
+            "{name} filesystems are read-only in isofish: `copy-out` the tree, change it, and \
+             `tar-in` it into a format isofish writes"
         )),
-        other => Some(format!("{other} filesystems are read-only in isofish")),
+        "erofs" => Some("EROFS filesystems are read-only in isofish".into()),
+        _ => None,
     }
 }
 
 fn refusal(fs: &dyn FileSystem) -> Error {
     Error::unsupported(
         fs.source().name(),
-        refuses(fs).unwrap_or_else(|| format!("rebuilding a {} image", fs.type_name())),
+        refuses(fs).unwrap_or_else(|| {
+            format!(
+                "rebuilding a {} image (no writer for it yet)",
+                fs.type_name()
+            )
+        }),
     )
 }

@@ -74,6 +74,9 @@ pub(crate) struct Staged {
     pub(crate) xattrs: Option<Vec<Xattr>>,
 }
 
+/// Everything an overlay staged, as it was at one moment ([`Overlay::snapshot`]).
+pub struct Snapshot(State);
+
 /// Everything staged.
 #[derive(Clone, Default)]
 pub(crate) struct State {
@@ -161,6 +164,16 @@ impl Overlay {
     pub fn is_clean(&self) -> bool {
         let st = self.read();
         st.nodes.is_empty() && st.label.is_none() && st.boot.is_empty()
+    }
+
+    /// Everything staged now, to be put back with [`Overlay::restore`].
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot(self.read().clone())
+    }
+
+    /// Puts back what was staged when `snapshot` was taken.
+    pub fn restore(&self, snapshot: Snapshot) {
+        *self.write() = snapshot.0;
     }
 
     /// Drops everything staged.

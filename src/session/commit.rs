@@ -1,8 +1,9 @@
 //! What a commit writes and what it does to the session: which drive's image (the one whose
-//! mounts hold the staged changes), the [`Plan`] of its new image (the ISO 9660 writer over the
-//! drive's mount, staged changes included, its boot setup replayed), refused where the new
-//! image would lose something (changes in nested images, until they can be rebuilt), and, after the opened image was replaced, the drive and its mounts opened again
-//! on the new file.
+//! mounts, or images nested in its files, hold the staged changes), the [`Plan`] of its new
+//! image (the ISO 9660 writer over the drive's mount, staged changes included, its boot setup
+//! replayed; nested images rebuilt first, `session/rebuild.rs`), refused where the new image
+//! would lose something, and, after the opened image was replaced, the drive and its mounts
+//! opened again on the new file.
 
 use std::sync::Arc;
 
@@ -37,26 +38,14 @@ impl Session {
         self.commits > 0
     }
 
-    /// The drive a commit writes: the one whose mounts hold staged changes, or, with nothing
-    /// staged, the drive mounted at `/` (the first mounted one without). Refused when changes
-    /// lie in images nested in a drive's files (not rebuilt yet) or in several drives.
+    /// The drive a commit writes: the one whose mounts (or the images nested in its files)
+    /// hold staged changes, or, with nothing staged, the drive mounted at `/` (the first
+    /// mounted one without). Refused when changes lie in several drives, or where no writer
+    /// reaches (a partition).
     pub fn commit_drive(&self) -> Result<usize> {
         let mut drives = Vec::new();
         for m in self.vfs.entries().filter(|m| m.has_staged_changes()) {
-            match m.origin {
-                Origin::Drive { drive } => drives.push(*drive),
-                _ => {
-                    return Err(Error::unsupported(
-                        m.mount.device.clone(),
-                        format!(
-                            "writing back changes staged in {} ({}, not a whole drive): only \
-                             the drives' own ISO 9660 filesystems are written yet; `revert` them",
-                            m.mount.mountpoint,
-                            m.mount.fs.type_name()
-                        ),
-                    ))
-                }
-            }
+            drives.push(self.drive_of(m.id)?);
         }
         drives.sort_unstable();
         drives.dedup();
@@ -243,6 +232,6 @@ impl Session {
             let fs = fs::open(self.device_source(&device)?, &options)?;
             self.vfs.reopen(id, fs)?;
         }
-        Ok(())
+        self.reopen_nested(drive)
     }
 }

@@ -131,7 +131,7 @@ impl Session {
     }
 
     /// The regular file `node` as its mount's filesystem knows it.
-    fn file_ref(&self, node: &Node) -> Result<FileRef> {
+    pub(super) fn file_ref(&self, node: &Node) -> Result<FileRef> {
         let Target::Fs { ino, .. } = &node.target else {
             return Err(Error::IsADirectory(node.path.clone()));
         };

@@ -84,6 +84,12 @@ impl Session {
                 reason: format!("{device} was added with readonly:true"),
             });
         }
+        if let Some(reason) = crate::fs::rebuild::refuses(owner.mount.fs.as_ref()) {
+            return Err(Error::ReadOnly {
+                target: shown,
+                reason,
+            });
+        }
         if name.is_none() && node.path == mountpoint {
             return Err(Error::Busy {
                 path: shown,

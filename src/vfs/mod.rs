@@ -263,6 +263,28 @@ impl Vfs {
         Ok(())
     }
 
+    /// Records that mount `id` is now read from `origin` (its file was written anew).
+    pub fn set_origin(&mut self, id: MountId, origin: Origin) -> Result<()> {
+        let idx = self.index(id)?;
+        self.records[idx].origin = origin;
+        Ok(())
+    }
+
+    /// Takes `overlay` off mount `id` again when it is still the mount's and stages nothing
+    /// (it was made for a moment, by a commit staging a rebuilt image in it).
+    pub fn drop_clean_overlay(&mut self, id: MountId, overlay: &Arc<Overlay>) {
+        let Ok(idx) = self.index(id) else { return };
+        let ours = self.records[idx]
+            .overlay
+            .as_ref()
+            .is_some_and(|o| Arc::ptr_eq(o, overlay));
+        if ours && overlay.is_clean() && self.records[idx].changes == 0 {
+            self.records[idx].overlay = None;
+            self.mounts[idx].fs = overlay.base().clone();
+            self.generation += 1;
+        }
+    }
+
     fn index(&self, id: MountId) -> Result<usize> {
         self.records
             .iter()

@@ -249,9 +249,9 @@ fn each_mount_with_changes_has_a_header() {
     );
     assert_eq!(
         out,
-        "/:\nA /n\n\n/sq:\nM /sq/etc/motd\n\ncommit: refused (/root.sqfs: unsupported writing back changes staged in \
-         /sq (squashfs, not a whole drive): only the drives' own ISO 9660 filesystems are \
-         written yet; `revert` them)\n--- a/sq/etc/motd\n+++ b/sq/etc/motd\n\
+        "/:\nA /n\n\n/sq:\nM /sq/etc/motd\n\ncommit: the nested images rebuilt first (innermost \
+         first), then in place if they fit, else a rewrite\n  rebuild /root.sqfs: squashfs\n\
+         --- a/sq/etc/motd\n+++ b/sq/etc/motd\n\
          @@ -1 +1 @@\n-Welcome to the nested root.\n+hi\n\\ No newline at end of file\n"
     );
 }

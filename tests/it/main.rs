@@ -58,6 +58,7 @@ mod mkiso;
 mod mount_origin;
 mod mutants;
 mod nested_chain;
+mod nested_commit;
 mod nested_cpio;
 mod nested_erofs;
 mod nested_erofs_depth;

@@ -1,0 +1,197 @@
+//! Commits of changes staged inside nested images: the images rebuilt innermost first and put
+//! in their files' place, the outer image written with them; the parent's staged changes as
+//! they were when a commit fails; the nested mounts opened again after a commit back into the
+//! opened image; writes under read-only formats refused before anything is staged. Every level
+//! is checked with xorriso on the image isofish wrote.
+
+use std::fs;
+use std::path::Path;
+
+use crate::common::{fixture, isofish, scratch, tool, xorriso, xorriso_extract};
+
+/// Runs `isofish -a IMAGE WORDS` (read-write); returns stdout, panics with stderr on failure.
+fn rw(image: &Path, words: &str) -> String {
+    let out = isofish()
+        .arg("-a")
+        .arg(image)
+        .args(words.split(' '))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "isofish {words}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Makes `image` of `tree` with xorriso (Rock Ridge and Joliet).
+fn mkiso(tree: &Path, image: &Path) {
+    let (t, i) = (tree.to_str().unwrap(), image.to_str().unwrap());
+    tool(
+        "xorriso",
+        &["-as", "mkisofs", "-quiet", "-R", "-J", "-o", i, t],
+        None,
+    );
+}
+
+/// The paths xorriso finds in `image`, sorted.
+fn listing(image: &Path) -> Vec<String> {
+    let out = xorriso(&[
+        "-indev",
+        image.to_str().unwrap(),
+        "-find",
+        "/",
+        "-exec",
+        "lsdl",
+    ]);
+    let mut names: Vec<String> = String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split('\'').nth(1).map(String::from))
+        .collect();
+    names.sort();
+    names
+}
+
+/// outer.iso holding inner.iso (holding old.txt, keep.txt and, when `deeper`, deep.iso holding
+/// deep.txt) and other.txt.
+fn nested_isos(d: &Path, deeper: bool) -> std::path::PathBuf {
+    let inner = d.join("inner");
+    fs::create_dir_all(&inner).unwrap();
+    fs::write(inner.join("old.txt"), "old\n").unwrap();
+    fs::write(inner.join("keep.txt"), "kept\n").unwrap();
+    if deeper {
+        let deep = d.join("deep");
+        fs::create_dir_all(&deep).unwrap();
+        fs::write(deep.join("deep.txt"), "deep\n").unwrap();
+        mkiso(&deep, &inner.join("deep.iso"));
+    }
+    let outer = d.join("outer");
+    fs::create_dir_all(&outer).unwrap();
+    mkiso(&inner, &outer.join("inner.iso"));
+    fs::write(outer.join("other.txt"), "other\n").unwrap();
+    let image = d.join("outer.iso");
+    mkiso(&outer, &image);
+    image
+}
+
+#[test]
+fn an_iso_inside_an_iso_is_rebuilt_into_the_new_image() {
+    let d = scratch();
+    let image = nested_isos(d.path(), false);
+    let before = fs::read(&image).unwrap();
+    let out = d.path().join("out.iso");
+    rw(
+        &image,
+        &format!(
+            "mount-loop /inner.iso /in : write /in/hello.txt hi : rm /in/old.txt : commit {}",
+            out.display()
+        ),
+    );
+    assert!(
+        fs::read(&image).unwrap() == before,
+        "the opened image was modified"
+    );
+    assert_eq!(listing(&out), ["/", "/inner.iso", "/other.txt"]);
+    let inner = d.path().join("inner.iso");
+    xorriso_extract(&out, "/inner.iso", &inner);
+    assert_eq!(listing(&inner), ["/", "/hello.txt", "/keep.txt"]);
+    let got = d.path().join("got");
+    fs::create_dir_all(&got).unwrap();
+    xorriso_extract(&inner, "/hello.txt", &got.join("hello.txt"));
+    xorriso_extract(&inner, "/keep.txt", &got.join("keep.txt"));
+    xorriso_extract(&out, "/other.txt", &got.join("other.txt"));
+    assert_eq!(fs::read_to_string(got.join("hello.txt")).unwrap(), "hi");
+    assert_eq!(fs::read_to_string(got.join("keep.txt")).unwrap(), "kept\n");
+    assert_eq!(
+        fs::read_to_string(got.join("other.txt")).unwrap(),
+        "other\n"
+    );
+}
+
+#[test]
+fn three_levels_are_rebuilt_innermost_first() {
+    let d = scratch();
+    let image = nested_isos(d.path(), true);
+    let out = d.path().join("out.iso");
+    rw(
+        &image,
+        &format!(
+            "mount-loop /inner.iso /in : mount-loop /in/deep.iso /deep : write /deep/deep.txt changed : write /in/new.txt n : commit {}",
+            out.display()
+        ),
+    );
+    let inner = d.path().join("inner.iso");
+    xorriso_extract(&out, "/inner.iso", &inner);
+    assert_eq!(
+        listing(&inner),
+        ["/", "/deep.iso", "/keep.txt", "/new.txt", "/old.txt"]
+    );
+    let deep = d.path().join("deep.iso");
+    xorriso_extract(&inner, "/deep.iso", &deep);
+    let text = d.path().join("deep.txt");
+    xorriso_extract(&deep, "/deep.txt", &text);
+    assert_eq!(fs::read_to_string(text).unwrap(), "changed");
+}
+
+#[test]
+fn a_commit_back_opens_the_nested_mounts_on_the_new_image() {
+    let d = scratch();
+    let image = nested_isos(d.path(), false);
+    let out = rw(
+        &image,
+        "mount-loop /inner.iso /in : write /in/hello.txt hi : commit : cat /in/hello.txt : changes : ls /in",
+    );
+    assert_eq!(out, "hihello.txt\nkeep.txt\nold.txt\n");
+    let inner = d.path().join("inner.iso");
+    xorriso_extract(&image, "/inner.iso", &inner);
+    assert_eq!(
+        listing(&inner),
+        ["/", "/hello.txt", "/keep.txt", "/old.txt"]
+    );
+}
+
+#[test]
+fn a_failed_commit_leaves_the_staged_changes_as_they_were() {
+    let d = scratch();
+    let image = nested_isos(d.path(), false);
+    let nowhere = d.path().join("no/such/dir/out.iso");
+    let out = isofish()
+        .arg("-a")
+        .arg(&image)
+        .args(
+            format!(
+                "mount-loop /inner.iso /in : write /in/hello.txt hi : -commit {} : changes : revert-all",
+                nowhere.display()
+            )
+            .split(' '),
+        )
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    // The parent shows no change of its own: the rebuilt inner.iso was taken out again.
+    assert!(stdout.starts_with("A /in/hello.txt\n"), "{stdout}");
+    assert!(!stdout.contains("M /inner.iso"), "{stdout}");
+    assert!(stdout.contains("rebuild /inner.iso: iso9660"), "{stdout}");
+}
+
+#[test]
+fn writes_under_ext4_are_refused_naming_the_format() {
+    let d = scratch();
+    let image = d.path().join("n.iso");
+    fs::copy(fixture("nested.iso"), &image).unwrap();
+    let out = isofish()
+        .arg("-a")
+        .arg(&image)
+        .args("mount-loop /LiveOS/squashfs.img /sq : mount-loop /sq/LiveOS/rootfs.img /r : write /r/etc/x hi".split(' '))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("/r/etc/x: read-only: ext4 filesystems are read-only in isofish")
+            && stderr.contains("copy-out"),
+        "{stderr}"
+    );
+}
