@@ -142,6 +142,15 @@ impl Session {
                     created,
                 });
             }
+            let entry = parent.find(&file.path)?;
+            if !parent.provenance(entry.ino).data_kept() {
+                return Err(Error::Usage(format!(
+                    "commit: {} was itself written while changes are staged in the image it \
+                     holds ({}); `revert` one of them",
+                    r.file,
+                    m_point(self, r.id)
+                )));
+            }
             let len = bytes.len();
             parent.set_content(
                 &file.path,
@@ -182,6 +191,14 @@ impl Session {
         }
         Ok(())
     }
+}
+
+/// Where mount `id` is mounted.
+fn m_point(session: &Session, id: MountId) -> String {
+    session
+        .vfs
+        .get(id)
+        .map_or_else(|| id.to_string(), |m| m.mount.mountpoint.clone())
 }
 
 /// A parent's staged changes as they were before a rebuild was staged in it.

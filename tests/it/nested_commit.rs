@@ -195,3 +195,31 @@ fn writes_under_ext4_are_refused_naming_the_format() {
         "{stderr}"
     );
 }
+
+#[test]
+fn an_image_file_written_over_its_staged_contents_is_refused() {
+    let d = scratch();
+    let image = nested_isos(d.path(), false);
+    let out = d.path().join("out.iso");
+    let run = isofish()
+        .arg("-a")
+        .arg(&image)
+        .args(
+            format!(
+                "mount-loop /inner.iso /in : write /in/a b : write-append /inner.iso x : commit {}",
+                out.display()
+            )
+            .split(' '),
+        )
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        stderr.contains(
+            "/inner.iso was itself written while changes are staged in the image it holds (/in)"
+        ),
+        "{stderr}"
+    );
+    assert!(!out.exists());
+}
