@@ -455,6 +455,12 @@ impl<'s> App<'s> {
             KeyCode::Backspace => {
                 text.pop();
             }
+            KeyCode::Tab if matches!(prompt, Prompt::Upload | Prompt::Extract | Prompt::Commit) => {
+                let (completed, names) = super::host_path::complete(text);
+                *text = completed;
+                self.note = (!names.is_empty()).then(|| names.join("  "));
+                return;
+            }
             KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => text.push(c),
             _ => return,
         }

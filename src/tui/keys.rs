@@ -37,7 +37,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ),
     (
         "u",
-        "upload a host file into this directory (a prompt for its path)",
+        "upload a host file into this directory (a prompt for its path; Tab completes it)",
     ),
     ("z", "revert the selection's staged changes"),
     (

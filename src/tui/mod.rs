@@ -7,6 +7,7 @@
 
 pub mod app;
 pub mod extract;
+pub mod host_path;
 pub mod keys;
 pub mod listing;
 pub mod preview;

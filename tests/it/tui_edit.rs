@@ -311,3 +311,25 @@ fn leaving_a_pane_that_ends_the_session_asks_about_staged_changes() {
     assert!(!bsdtar_children(&iso, "").contains(&"left".to_string()));
     assert_eq!(s.pending(), 1, "d leaves the changes staged in the session");
 }
+
+#[test]
+fn tab_completes_host_paths_in_the_upload_prompt() {
+    let (dir, _iso, mut s) = writable_copy();
+    for name in ["upload-one.txt", "upload-two.txt"] {
+        std::fs::write(dir.path().join(name), name).unwrap();
+    }
+    let mut app = App::new(&mut s, None).unwrap();
+    key(&mut app, KeyCode::Char('u'));
+    typed(&mut app, &format!("{}/upl", dir.path().display()));
+    key(&mut app, KeyCode::Tab);
+    let shown = screen(&mut app, 100, 12);
+    assert!(shown.contains("upload-one.txt  upload-two.txt"), "{shown}");
+    typed(&mut app, "t");
+    key(&mut app, KeyCode::Tab);
+    let Mode::Input { text, .. } = app.mode() else {
+        panic!("Tab keeps the prompt");
+    };
+    assert_eq!(*text, format!("{}/upload-two.txt", dir.path().display()));
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.current().unwrap().display, "upload-two.txt");
+}

@@ -334,9 +334,13 @@ impl App<'_> {
         if self.refused("w") {
             return;
         }
-        let (way, _) = changes::commit_way(self.session, false);
+        let (way, rebuilds) = changes::commit_way(self.session, false);
+        let rebuilds = match rebuilds.is_empty() {
+            true => String::new(),
+            false => format!(" ({})", rebuilds.join("; ")),
+        };
         self.note = Some(format!(
-            "{} staged; Enter: {way}; or a new image's path",
+            "{} staged; Enter: {way}{rebuilds}; or a new image's path (Tab completes)",
             self.staged_count()
         ));
         self.ask(Prompt::Commit, String::new());
