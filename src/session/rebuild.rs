@@ -9,7 +9,6 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use super::{file_data, Session};
-use crate::data::Span;
 use crate::error::{Error, Result};
 use crate::fs::{self, FileSystem};
 use crate::overlay::{Content, Overlay, Provenance, Snapshot};
@@ -131,7 +130,7 @@ impl Session {
                 .expect("a nested mount is read from a file")
                 .clone();
             let fs = m.mount.fs.clone();
-            let bytes = rebuilt(fs.as_ref(), &r)?;
+            let content = rebuilt(fs.as_ref(), &r)?;
             let created = self.vfs.staged(file.mount).is_none();
             let parent = self.vfs.overlay(file.mount)?;
             if !saved.iter().any(|s| s.mount == file.mount) {
@@ -151,11 +150,7 @@ impl Session {
                     m_point(self, r.id)
                 )));
             }
-            let len = bytes.len();
-            parent.set_content(
-                &file.path,
-                Content::from_spans(vec![Span::source(&bytes, 0, len)]),
-            )?;
+            parent.set_content(&file.path, content)?;
         }
         Ok(())
     }
@@ -218,9 +213,11 @@ fn base_of(fs: &dyn FileSystem) -> &dyn FileSystem {
     }
 }
 
-/// The new bytes of the file mount `r` is read from: its filesystem `fs` (with its staged
-/// changes, if any) written by its format's writer, compressed again if the file was.
-fn rebuilt(fs: &dyn FileSystem, r: &Rebuild) -> Result<Arc<dyn crate::source::Source>> {
+/// The new content of the file mount `r` is read from: its filesystem `fs` (with its staged
+/// changes, if any) written by its format's writer, compressed again if the file was. The
+/// plan's spans become the content as they are, so data kept from the image is still copied
+/// from it by the kernel. What the writer warns about is said on standard error.
+fn rebuilt(fs: &dyn FileSystem, r: &Rebuild) -> Result<Content> {
     let original = base_of(fs);
     let overlay = (fs as &dyn std::any::Any).downcast_ref::<Overlay>();
     if let Some(overlay) = overlay {
@@ -236,9 +233,11 @@ fn rebuilt(fs: &dyn FileSystem, r: &Rebuild) -> Result<Arc<dyn crate::source::So
             format!("rebuilding an image with {what}: it would lose them; nothing written"),
         ));
     }
-    let name = format!("{} (rebuilt)", r.file);
+    for warning in plan.warnings() {
+        eprintln!("isofish: warning: {}: {warning}", r.file);
+    }
     match r.codec {
-        None => Ok(plan.into_source(name)),
+        None => Ok(Content::from_spans(plan.spans().to_vec())),
         Some(codec) => Err(Error::unsupported(
             r.file.clone(),
             format!("compressing a rebuilt image with {codec}"),
