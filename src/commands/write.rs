@@ -68,6 +68,14 @@ pub fn put_file(ctx: &mut Ctx, path: &str, content: Content) -> anyhow::Result<S
             st
         }
         Err(Error::NotFound(_)) => {
+            let dangling = ctx.session.resolve_nofollow(path);
+            if dangling.is_ok_and(|n| n.kind() == FileKind::Symlink) {
+                return Err(Error::Usage(format!(
+                    "{path}: a symlink whose target does not exist; `rm` it first to make a \
+                     file in its place"
+                ))
+                .into());
+            }
             let st = ctx.session.stage_new(path)?;
             st.overlay
                 .create(&st.path, fresh(FileKind::File, FILE_MODE), Some(content))?;

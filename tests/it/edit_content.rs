@@ -221,6 +221,20 @@ fn upload_refuses_what_is_not_a_file() {
     std::fs::write(&data, "x").unwrap();
     let (_, err) = scene.fails(&["upload", &data, "/docs"]);
     assert!(err.contains("/docs: not a regular file"), "{err}");
+    // A symlink to nothing: said so, with the path as typed.
+    let (_, err) = scene.fails(&[
+        "ln-s",
+        "/nowhere/x",
+        "/dangling",
+        ":",
+        "upload",
+        &data,
+        "/dangling",
+    ]);
+    assert!(
+        err.contains("/dangling: a symlink whose target does not exist"),
+        "{err}"
+    );
 }
 
 #[test]
