@@ -59,6 +59,7 @@ mod mount_origin;
 mod mutants;
 mod nested_chain;
 mod nested_cpio;
+mod nested_cpio_write;
 mod nested_erofs;
 mod nested_erofs_depth;
 mod nested_ext;

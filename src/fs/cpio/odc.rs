@@ -23,6 +23,12 @@ pub fn split_dev(dev: u64) -> (u32, u32) {
     (((dev >> 8) & 0xff) as u32, (dev & 0xff) as u32)
 }
 
+/// The 16-bit `dev_t` of old formats from major and minor numbers (the inverse of
+/// [`split_dev`]); `None` when either passes 8 bits.
+pub fn join_dev((major, minor): (u32, u32)) -> Option<u32> {
+    (major < 256 && minor < 256).then_some((major << 8) | minor)
+}
+
 /// An odc header as recorded: six octal digits hold 18 bits, eleven hold 33.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Odc {
@@ -59,6 +65,22 @@ impl Odc {
             namesize: small(NAMESIZE)?,
             filesize: field(FILESIZE)?,
         })
+    }
+
+    /// The header of the `TRAILER!!!` member that ends an archive, as GNU cpio writes it.
+    pub fn trailer() -> Odc {
+        Odc {
+            dev: 0,
+            ino: 0,
+            mode: 0,
+            uid: 0,
+            gid: 0,
+            nlink: 1,
+            rdev: 0,
+            mtime: 0,
+            namesize: super::newc::TRAILER_NAME_SIZE,
+            filesize: 0,
+        }
     }
 
     /// The header's 76 bytes; `None` when a value needs more digits than its field has.
