@@ -311,7 +311,7 @@ impl<W: Write> Finish for Lz4Legacy<W> {
 }
 
 /// Bytes written in memory, then in an anonymous temporary file once they pass
-/// [`SPOOL_MEMORY`]; read back as a [`Source`].
+/// 64 MiB; read back as a [`Source`].
 pub struct Spool {
     memory: Vec<u8>,
     file: Option<(File, u64)>,
@@ -392,7 +392,9 @@ mod tests {
     use crate::source::decoded::{DecodedSource, Limits};
 
     fn sample() -> Vec<u8> {
-        (0..3_000_000u32).map(|i| (i / 7 ^ i % 251) as u8).collect()
+        (0..3_000_000u32)
+            .map(|i| ((i / 7) ^ (i % 251)) as u8)
+            .collect()
     }
 
     #[test]

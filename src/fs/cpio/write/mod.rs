@@ -187,16 +187,18 @@ fn write_unit(
     let mut fresh = members.iter().map(|m| m.header.ino).max().unwrap_or(0);
     // Hard-link groups: the inode number they share, and the last name (which carries the
     // data).
-    let mut groups: HashMap<u64, (Option<((u32, u32), u64)>, usize)> = HashMap::new();
+    let identity = |w: usize| (t.members[w].header.dev, t.members[w].header.ino);
+    let mut groups: HashMap<u64, Group> = HashMap::new();
     for (k, item) in items.iter().enumerate() {
         if let Item::Emit(e) = item {
             if let Some(key) = link_key(e) {
-                let g = groups.entry(key).or_insert((None, k));
-                g.1 = k;
-                if g.0.is_none() {
-                    g.0 = e
-                        .replaces
-                        .map(|w| (t.members[w].header.dev, t.members[w].header.ino));
+                let g = groups.entry(key).or_insert(Group {
+                    identity: None,
+                    last: k,
+                });
+                g.last = k;
+                if g.identity.is_none() {
+                    g.identity = e.replaces.map(identity);
                 }
             }
         }
@@ -217,12 +219,10 @@ fn write_unit(
             None => last_format,
         };
         let group = link_key(e).map(|key| groups.get_mut(&key).expect("grouped above"));
-        let carries = !format.data_on_last_link() || group.as_ref().is_none_or(|g| g.1 == k);
-        let recorded = e
-            .replaces
-            .map(|w| (t.members[w].header.dev, t.members[w].header.ino));
+        let carries = !format.data_on_last_link() || group.as_ref().is_none_or(|g| g.last == k);
+        let recorded = e.replaces.map(identity);
         let (dev, ino) = match group {
-            Some(g) => *g.0.get_or_insert_with(|| {
+            Some(g) => *g.identity.get_or_insert_with(|| {
                 fresh += 1;
                 ((0, 0), fresh)
             }),
@@ -258,6 +258,16 @@ fn write_unit(
     }
     last_format.push_trailer(&mut out);
     Ok(out)
+}
+
+/// A member's device and inode numbers.
+type Identity = ((u32, u32), u64);
+
+/// A hard-linked file written anew in a part: the numbers its names share, and where its
+/// last name is.
+struct Group {
+    identity: Option<Identity>,
+    last: usize,
 }
 
 /// The hard-link group of a member written anew.
