@@ -63,23 +63,6 @@ impl Bin {
         })
     }
 
-    /// The header of the `TRAILER!!!` member that ends an archive, as GNU cpio writes it.
-    pub fn trailer(little: bool) -> Bin {
-        Bin {
-            little,
-            dev: 0,
-            ino: 0,
-            mode: 0,
-            uid: 0,
-            gid: 0,
-            nlink: 1,
-            rdev: 0,
-            mtime: 0,
-            namesize: super::newc::TRAILER_NAME_SIZE as u16,
-            filesize: 0,
-        }
-    }
-
     /// The header's 26 bytes, in the byte order `little` says.
     pub fn encode(&self) -> [u8; LEN] {
         let words = [

@@ -7,9 +7,6 @@ use super::header::{ascii_number, Header};
 /// Length of the fixed header.
 pub const LEN: usize = 110;
 
-/// The size of `TRAILER!!!` with its NUL, in every trailer header.
-pub const TRAILER_NAME_SIZE: u32 = 11;
-
 /// A newc or crc header as recorded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Newc {
@@ -59,27 +56,6 @@ impl Newc {
             namesize: field(11)?,
             check: field(12)?,
         })
-    }
-
-    /// The header of the `TRAILER!!!` member that ends an archive, as GNU cpio writes it:
-    /// every field zero but the link count (1) and the name's size.
-    pub fn trailer(crc: bool) -> Newc {
-        Newc {
-            crc,
-            ino: 0,
-            mode: 0,
-            uid: 0,
-            gid: 0,
-            nlink: 1,
-            mtime: 0,
-            filesize: 0,
-            dev_major: 0,
-            dev_minor: 0,
-            rdev_major: 0,
-            rdev_minor: 0,
-            namesize: TRAILER_NAME_SIZE,
-            check: 0,
-        }
     }
 
     /// The header's 110 bytes, hex digits in upper case as GNU cpio and libarchive write them.

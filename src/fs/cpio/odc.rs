@@ -67,22 +67,6 @@ impl Odc {
         })
     }
 
-    /// The header of the `TRAILER!!!` member that ends an archive, as GNU cpio writes it.
-    pub fn trailer() -> Odc {
-        Odc {
-            dev: 0,
-            ino: 0,
-            mode: 0,
-            uid: 0,
-            gid: 0,
-            nlink: 1,
-            rdev: 0,
-            mtime: 0,
-            namesize: super::newc::TRAILER_NAME_SIZE,
-            filesize: 0,
-        }
-    }
-
     /// The header's 76 bytes; `None` when a value needs more digits than its field has.
     pub fn encode(&self) -> Option<[u8; LEN]> {
         let mut out = [b'0'; LEN];

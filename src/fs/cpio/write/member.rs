@@ -4,6 +4,7 @@
 //! with. The header encoders are beside their decoders (`newc.rs`, `odc.rs`, `bin.rs`).
 
 use super::super::bin::Bin;
+use super::super::header::Header;
 use super::super::newc::Newc;
 use super::super::odc::{join_dev, Odc};
 use crate::error::{Error, Result};
@@ -23,20 +24,6 @@ pub(super) enum Format {
     Bin {
         little: bool,
     },
-}
-
-/// The fields of a member to write.
-pub(super) struct Fields {
-    pub dev: (u32, u32),
-    pub ino: u64,
-    /// The full `st_mode`.
-    pub mode: u32,
-    pub uid: u32,
-    pub gid: u32,
-    pub nlink: u32,
-    pub mtime: i64,
-    pub rdev: (u32, u32),
-    pub filesize: u64,
 }
 
 impl Format {
@@ -72,9 +59,10 @@ impl Format {
         self == Format::Crc
     }
 
-    /// The encoded header of a member named with `namesize` bytes (its NUL included), or why
-    /// a field does not fit the format.
-    fn header(self, f: &Fields, namesize: u64, check: u32, image: &str) -> Result<Vec<u8>> {
+    /// The encoded header of a member (`f`, whose `namesize`, `header_len` and `align` are
+    /// not looked at) named with `namesize` bytes (its NUL included), or why a field does not
+    /// fit the format.
+    fn header(self, f: &Header, namesize: u64, check: u32, image: &str) -> Result<Vec<u8>> {
         let too_big = |what: &str, value: u64| {
             Error::unsupported(
                 image,
@@ -84,7 +72,7 @@ impl Format {
             )
         };
         let small = |what: &str, value: u64| u32::try_from(value).map_err(|_| too_big(what, value));
-        let mtime = u64::try_from(f.mtime.max(0)).unwrap_or(0);
+        let mtime = f.mtime.max(0) as u64;
         Ok(match self {
             Format::Newc | Format::Crc => Newc {
                 crc: self == Format::Crc,
@@ -149,7 +137,7 @@ impl Format {
     pub(super) fn push_member(
         self,
         out: &mut Plan,
-        f: &Fields,
+        f: &Header,
         name: &[u8],
         data: Vec<Span>,
         check: u32,
@@ -168,16 +156,15 @@ impl Format {
         Ok(())
     }
 
-    /// Appends the `TRAILER!!!` member and pads the archive to 512 bytes, as GNU cpio ends
-    /// one.
-    pub(super) fn push_trailer(self, out: &mut Plan) {
-        let mut head = match self {
-            Format::Newc | Format::Crc => Newc::trailer(self == Format::Crc).encode().to_vec(),
-            Format::Odc => Odc::trailer().encode().expect("a trailer fits").to_vec(),
-            Format::Bin { little } => Bin::trailer(little).encode().to_vec(),
+    /// Appends the `TRAILER!!!` member (every field zero but the link count, as GNU cpio
+    /// writes it) and pads the archive to 512 bytes, as GNU cpio ends one.
+    pub(super) fn push_trailer(self, out: &mut Plan, image: &str) -> Result<()> {
+        let trailer = Header {
+            nlink: 1,
+            ..Header::default()
         };
-        head.extend_from_slice(b"TRAILER!!!\0");
-        out.push_bytes(head);
+        self.push_member(out, &trailer, b"TRAILER!!!", Vec::new(), 0, image)?;
         out.pad_to(BLOCK);
+        Ok(())
     }
 }

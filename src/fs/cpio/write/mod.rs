@@ -28,6 +28,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::archive::Unit;
+use super::header::Header;
 use super::{CpioFs, Node, Recorded};
 use crate::error::{Error, Result};
 use crate::fs::{FileKind, FileSystem, Ino, Span};
@@ -35,7 +36,7 @@ use crate::overlay::{Provenance, NEW};
 use crate::plan::Plan;
 use crate::source::encode::{self, Spool};
 use crate::source::Source;
-use member::{Fields, Format};
+use member::Format;
 use select::{Emit, Item};
 
 /// GNU cpio's I/O block: an uncompressed part written again covers the zero padding the
@@ -243,7 +244,7 @@ fn write_unit(
             0
         };
         let meta = &e.meta;
-        let fields = Fields {
+        let fields = Header {
             dev,
             ino,
             mode: meta.st_mode(),
@@ -253,10 +254,11 @@ fn write_unit(
             mtime: meta.mtime.secs,
             rdev: meta.rdev.unwrap_or((0, 0)),
             filesize,
+            ..Header::default()
         };
         format.push_member(&mut out, &fields, &e.name, data, check, image)?;
     }
-    last_format.push_trailer(&mut out);
+    last_format.push_trailer(&mut out, image)?;
     Ok(out)
 }
 
