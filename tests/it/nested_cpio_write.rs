@@ -181,6 +181,14 @@ fn check(image: &Path, decompress: &str, expected: &Path, what: &str) {
         !names.iter().any(|n| n.starts_with("many")),
         "{what}:\n{listing}"
     );
+    // The link count of the file with three names now, on each of them.
+    for name in ["hello.txt", "dir/hard-link", "dir/link2"] {
+        let line = listing
+            .lines()
+            .find(|l| l.ends_with(&format!(" {name}")))
+            .unwrap();
+        assert_eq!(line.split_whitespace().nth(1), Some("3"), "{what}: {line}");
+    }
     let scratch = image.with_extension("x");
     let gnu = scratch.join("gnu");
     std::fs::create_dir_all(&gnu).unwrap();
