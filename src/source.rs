@@ -1,13 +1,14 @@
 //! Random access to the bytes of an image: the [`Source`] trait and its implementations
 //! (a host file read with positioned reads, a byte range of another source). Everything above
 //! reads through this trait; nothing re-opens paths or loads whole images. Below this module:
-//! a file inside a mounted filesystem ([`nested`]), a decoded compressed stream ([`decoded`]), one
+//! a file inside a mounted filesystem ([`nested`]), a decoded compressed stream ([`decoded`]) and its encoders ([`encode`]), one
 //! decoded again from checkpoints for each read, never kept whole ([`stream`]),
 //! a stream view of any source for the crates that want `Read + Seek` ([`io`]), and a host
 //! file staged by its path, opened only while its data is read ([`host_path`]). [`HostFd`] is
 //! how a source lends the host file behind it to the zero-copy movers.
 
 pub mod decoded;
+pub mod encode;
 pub mod host_path;
 pub mod io;
 mod lz4legacy;

@@ -224,6 +224,19 @@ impl MountOptions {
     pub fn has(&self, opt: &str) -> bool {
         self.0.iter().any(|o| o == opt)
     }
+
+    /// The `level=N` option (the last one given): the compression level of what a commit
+    /// compresses again for the mount of `image`.
+    pub fn level(&self, image: &str) -> Result<Option<u32>> {
+        let Some(value) = self.0.iter().rev().find_map(|o| o.strip_prefix("level=")) else {
+            return Ok(None);
+        };
+        value.parse().map(Some).map_err(|_| {
+            Error::Usage(format!(
+                "{image}: option level={value}: not a compression level (e.g. 9)"
+            ))
+        })
+    }
 }
 
 /// A mounted-able filesystem. Implementations are read-only views of their source; staged

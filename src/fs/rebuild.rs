@@ -4,6 +4,7 @@
 //! result in the place of the file in the parent's overlay. One arm per writable format.
 
 use crate::error::{Error, Result};
+use crate::fs::cpio::{self, CpioFs};
 use crate::fs::iso9660::{self, IsoFs};
 use crate::fs::{FileSystem, Ino};
 use crate::overlay::Provenance;
@@ -21,6 +22,9 @@ pub fn plan(
     let any = original as &dyn std::any::Any;
     if let Some(iso) = any.downcast_ref::<IsoFs>() {
         return iso9660::write::plan(iso, tree, provenance, &iso9660::write::Options::default());
+    }
+    if let Some(cpio) = any.downcast_ref::<CpioFs>() {
+        return cpio::write::plan(cpio, tree, provenance);
     }
     Err(refusal(original))
 }

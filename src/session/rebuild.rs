@@ -10,8 +10,11 @@ use std::sync::Arc;
 
 use super::{file_data, Session};
 use crate::error::{Error, Result};
+use crate::fs::decoded::DecodedFs;
 use crate::fs::{self, FileSystem};
 use crate::overlay::{Content, Overlay, Provenance, Snapshot};
+use crate::source::decoded::Codec;
+use crate::source::encode;
 use crate::vfs::{MountId, Origin};
 
 /// A nested mount a commit rebuilds.
@@ -130,7 +133,7 @@ impl Session {
                 .expect("a nested mount is read from a file")
                 .clone();
             let fs = m.mount.fs.clone();
-            let content = rebuilt(fs.as_ref(), &r)?;
+            let level = m.mount.options.level(&r.file)?;
             let created = self.vfs.staged(file.mount).is_none();
             let parent = self.vfs.overlay(file.mount)?;
             if !saved.iter().any(|s| s.mount == file.mount) {
@@ -150,6 +153,9 @@ impl Session {
                     m_point(self, r.id)
                 )));
             }
+            let mut head = [0u8; 64];
+            let n = parent.read_at(entry.ino, 0, &mut head)?;
+            let content = rebuilt(fs.as_ref(), &r, &head[..n], level)?;
             parent.set_content(&file.path, content)?;
         }
         Ok(())
@@ -216,13 +222,19 @@ fn base_of(fs: &dyn FileSystem) -> &dyn FileSystem {
 /// The new content of the file mount `r` is read from: its filesystem `fs` (with its staged
 /// changes, if any) written by its format's writer, compressed again if the file was. The
 /// plan's spans become the content as they are, so data kept from the image is still copied
-/// from it by the kernel. What the writer warns about is said on standard error.
-fn rebuilt(fs: &dyn FileSystem, r: &Rebuild) -> Result<Content> {
-    let original = base_of(fs);
+/// from it by the kernel. A compressed file (`head` is its first bytes) is compressed again
+/// with its codec, at `level` or the one its stream suggests. What the writer warns about is
+/// said on standard error.
+fn rebuilt(fs: &dyn FileSystem, r: &Rebuild, head: &[u8], level: Option<u32>) -> Result<Content> {
     let overlay = (fs as &dyn std::any::Any).downcast_ref::<Overlay>();
     if let Some(overlay) = overlay {
         overlay.check_hosts()?;
     }
+    // An image read through its decoded bytes is written by its own writer, then compressed
+    // (a cpio initrd reads, and writes, its compressed parts itself).
+    let below = base_of(fs);
+    let decoded = (below as &dyn std::any::Any).downcast_ref::<DecodedFs>();
+    let original = decoded.map_or(below, |d| d.inner.as_ref());
     let plan = match overlay {
         Some(o) => fs::rebuild::plan(original, fs, &|ino| o.provenance(ino))?,
         None => fs::rebuild::plan(original, fs, &|_| Provenance::UNCHANGED)?,
@@ -236,11 +248,23 @@ fn rebuilt(fs: &dyn FileSystem, r: &Rebuild) -> Result<Content> {
     for warning in plan.warnings() {
         eprintln!("isofish: warning: {}: {warning}", r.file);
     }
-    match r.codec {
-        None => Ok(Content::from_spans(plan.spans().to_vec())),
-        Some(codec) => Err(Error::unsupported(
-            r.file.clone(),
-            format!("compressing a rebuilt image with {codec}"),
-        )),
+    if decoded.is_none() {
+        return Ok(Content::from_spans(plan.spans().to_vec()));
     }
+    let codec = Codec::sniff(head).ok_or_else(|| {
+        Error::corrupt(
+            &r.file,
+            "compressed image",
+            0,
+            "its compression is no longer recognised",
+        )
+    })?;
+    let level = level.or_else(|| encode::default_level(codec, head));
+    let name = format!("{} (compressed again)", r.file);
+    let plain = plan.into_source(format!("{} (rebuilt)", r.file));
+    let packed = encode::encode_to_source(codec, plain.as_ref(), level, name)?;
+    let len = packed.len();
+    Ok(Content::from_spans(vec![crate::data::Span::source(
+        &packed, 0, len,
+    )]))
 }

@@ -60,6 +60,7 @@ mod mutants;
 mod nested_chain;
 mod nested_commit;
 mod nested_cpio;
+mod nested_cpio_write;
 mod nested_erofs;
 mod nested_erofs_depth;
 mod nested_ext;

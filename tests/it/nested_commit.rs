@@ -223,3 +223,119 @@ fn an_image_file_written_over_its_staged_contents_is_refused() {
     );
     assert!(!out.exists());
 }
+
+/// `tests/fixtures/nested.iso` copied into `d`.
+fn nested_copy(d: &Path) -> std::path::PathBuf {
+    let image = d.join("n.iso");
+    fs::copy(fixture("nested.iso"), &image).unwrap();
+    image
+}
+
+/// The output of a shell pipeline `script` (sh -c).
+fn sh(script: &str) -> Vec<u8> {
+    tool("sh", &["-c", script], None)
+}
+
+#[test]
+fn an_initrd_edit_keeps_its_early_segment_and_recompresses_the_main_one() {
+    let d = scratch();
+    let image = nested_copy(d.path());
+    let out = d.path().join("out.iso");
+    rw(
+        &image,
+        &format!(
+            "mount-loop /boot/initrd.img /i : write /i/etc/motd new-motd : commit {}",
+            out.display()
+        ),
+    );
+    let (old, new) = (d.path().join("old.img"), d.path().join("new.img"));
+    xorriso_extract(&image, "/boot/initrd.img", &old);
+    xorriso_extract(&out, "/boot/initrd.img", &new);
+    let (old_bytes, new_bytes) = (fs::read(&old).unwrap(), fs::read(&new).unwrap());
+    // The gzip stream starts where the early archive and its padding end.
+    let gz = old_bytes
+        .windows(3)
+        .position(|w| w == [0x1f, 0x8b, 8])
+        .unwrap();
+    assert!(
+        new_bytes[..gz] == old_bytes[..gz],
+        "the early segment changed"
+    );
+    let motd = sh(&format!(
+        "tail -c +{} {} | gzip -dc | cpio -i --quiet --to-stdout etc/motd",
+        gz + 1,
+        new.display()
+    ));
+    assert_eq!(motd, b"new-motd");
+}
+
+#[test]
+fn a_gzipped_cpio_is_compressed_again_with_gzip() {
+    let d = scratch();
+    let tree = d.path().join("tree");
+    fs::create_dir_all(tree.join("etc")).unwrap();
+    fs::write(tree.join("etc/hostname"), "old\n").unwrap();
+    let iso_tree = d.path().join("iso");
+    fs::create_dir_all(&iso_tree).unwrap();
+    sh(&format!(
+        "cd {} && find . | cpio -o -H newc --quiet | gzip -9 > {}/initrd.gz",
+        tree.display(),
+        iso_tree.display()
+    ));
+    let image = d.path().join("in.iso");
+    mkiso(&iso_tree, &image);
+    let out = d.path().join("out.iso");
+    rw(
+        &image,
+        &format!(
+            "mount-loop /initrd.gz /i : write /i/etc/hostname new : commit {}",
+            out.display()
+        ),
+    );
+    let new = d.path().join("new.gz");
+    xorriso_extract(&out, "/initrd.gz", &new);
+    let text = sh(&format!(
+        "gzip -dc {} | cpio -i --quiet --to-stdout etc/hostname",
+        new.display()
+    ));
+    assert_eq!(text, b"new");
+    // gzip -9's choice is read back from the stream (XFL 2) and kept.
+    assert_eq!(fs::read(&new).unwrap()[8], 2);
+}
+
+#[test]
+fn a_compressed_image_is_compressed_again_with_its_codec() {
+    let d = scratch();
+    let inner = d.path().join("inner");
+    fs::create_dir_all(&inner).unwrap();
+    fs::write(inner.join("keep.txt"), "kept\n").unwrap();
+    let outer = d.path().join("outer");
+    fs::create_dir_all(&outer).unwrap();
+    mkiso(&inner, &d.path().join("inner.iso"));
+    sh(&format!(
+        "xz -9 --check=crc32 -c {0}/inner.iso > {0}/outer/inner.iso.xz",
+        d.path().display()
+    ));
+    let image = d.path().join("outer.iso");
+    mkiso(&outer, &image);
+    let out = d.path().join("out.iso");
+    let said = rw(
+        &image,
+        &format!(
+            "mount-loop /inner.iso.xz /in : write /in/new.txt n : changes : commit {}",
+            out.display()
+        ),
+    );
+    assert!(
+        said.contains("rebuild /inner.iso.xz: iso9660, compressed with xz"),
+        "{said}"
+    );
+    let xz = d.path().join("new.iso.xz");
+    xorriso_extract(&out, "/inner.iso.xz", &xz);
+    let new = d.path().join("new.iso");
+    sh(&format!("xz -dc {} > {}", xz.display(), new.display()));
+    assert_eq!(listing(&new), ["/", "/keep.txt", "/new.txt"]);
+    // The kernel's xz decoder knows CRC32 checks only: the stream keeps one.
+    let info = String::from_utf8(sh(&format!("xz -lvv {}", xz.display()))).unwrap();
+    assert!(info.contains("CRC32"), "{info}");
+}

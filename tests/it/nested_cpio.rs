@@ -11,7 +11,7 @@ use crate::host_tree::{assert_same, snapshot, Tree};
 use crate::hostile_left_out::{reads_but_for, Damaged};
 use crate::nested_util::{extract, make_tree, run, run_err, Kinds};
 
-const KINDS: Kinds = Kinds {
+pub const KINDS: Kinds = Kinds {
     special: true,
     hard_links: true,
     owners: true,
@@ -20,7 +20,7 @@ const KINDS: Kinds = Kinds {
 };
 
 /// (name, compress command, decompress command); `cat` for none.
-const CODECS: &[(&str, &str, &str)] = &[
+pub const CODECS: &[(&str, &str, &str)] = &[
     ("none", "cat", "cat"),
     ("gzip", "gzip -9 -n", "gzip -dc"),
     ("xz", "xz --check=crc32", "xz -dc"),
@@ -30,12 +30,12 @@ const CODECS: &[(&str, &str, &str)] = &[
     ("bzip2", "bzip2 -9", "bzip2 -dc"),
 ];
 
-fn sh(script: &str) {
+pub fn sh(script: &str) {
     tool("sh", &["-c", script], None);
 }
 
 /// `cpio -o -H format` of `tree`, through `compress`, into `out`.
-fn archive(tree: &Path, format: &str, compress: &str, out: &Path) {
+pub fn archive(tree: &Path, format: &str, compress: &str, out: &Path) {
     sh(&format!(
         "cd '{}' && find . | LC_ALL=C sort | cpio --quiet -o -H {format} | {compress} > '{}'",
         tree.display(),
@@ -45,7 +45,7 @@ fn archive(tree: &Path, format: &str, compress: &str, out: &Path) {
 
 /// What GNU cpio extracts from `image` (decompressed with `decompress`) into `dir`. It does
 /// not restore the times of directories and symlinks: [`libarchive_extract`] does.
-fn cpio_extract(image: &Path, decompress: &str, dir: &Path) {
+pub fn cpio_extract(image: &Path, decompress: &str, dir: &Path) {
     std::fs::create_dir_all(dir).unwrap();
     sh(&format!(
         "cd '{}' && {decompress} < '{}' | cpio --quiet -idmu --no-absolute-filenames",
@@ -56,7 +56,7 @@ fn cpio_extract(image: &Path, decompress: &str, dir: &Path) {
 
 /// The archive read by libarchive (which decompresses by itself), rewritten as a tar and
 /// extracted by GNU tar into `dir`: every time, owner and mode restored.
-fn libarchive_extract(image: &Path, dir: &Path) {
+pub fn libarchive_extract(image: &Path, dir: &Path) {
     std::fs::create_dir_all(dir).unwrap();
     sh(&format!(
         "bsdtar -cf - --format=pax '@{}' | tar -xpf - --numeric-owner -C '{}'",
@@ -66,7 +66,7 @@ fn libarchive_extract(image: &Path, dir: &Path) {
 }
 
 /// Kinds and bytes only: what GNU cpio restores faithfully.
-fn contents(top: &Path) -> Vec<(String, char, Vec<u8>)> {
+pub fn contents(top: &Path) -> Vec<(String, char, Vec<u8>)> {
     snapshot(top)
         .nodes
         .into_iter()
@@ -77,7 +77,7 @@ fn contents(top: &Path) -> Vec<(String, char, Vec<u8>)> {
 /// The reference: times, owners and modes from libarchive's extraction (`meta`), bytes and
 /// hard links from GNU cpio's (`data`); libarchive loses the data of newc hard links, whose
 /// bytes travel with the last link.
-fn reference(meta: &Path, data: &Path) -> Tree {
+pub fn reference(meta: &Path, data: &Path) -> Tree {
     let mut tree = snapshot(meta);
     let gnu = snapshot(data);
     for (path, node) in &mut tree.nodes {
@@ -123,7 +123,7 @@ fn every_format_and_compression_reads_as_cpio_extracts() {
 }
 
 /// Writes the files `(path, content)` under a new directory `top`, times pinned.
-fn tree_of(top: &Path, files: &[(&str, &str)]) {
+pub fn tree_of(top: &Path, files: &[(&str, &str)]) {
     for (p, content) in files {
         let path = top.join(p);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();

@@ -25,7 +25,23 @@ pub struct Member {
     pub name: Vec<u8>,
     pub segment: usize,
     pub data_offset: u64,
+    /// Where the member ends in its segment (its data padded as the format pads it).
+    pub end: u64,
+    /// The part of the initrd it belongs to ([`Walker::units`]).
+    pub unit: usize,
     pub format: &'static str,
+}
+
+/// One part of the initrd file, as it lies there: an uncompressed archive (from its first
+/// header to the end of its trailer) or a compressed stream (all its compressed bytes). What
+/// lies between parts is zero padding (or, after the last, bytes the kernel ignores).
+#[derive(Clone, Debug)]
+pub struct Unit {
+    pub start: u64,
+    /// Where the part ends in the file; for a stream, known once the walk has left it.
+    pub end: Option<u64>,
+    /// The compression of a stream; `None` for an uncompressed archive.
+    pub codec: Option<Codec>,
 }
 
 /// The sources the members' data lie in: the archive itself, then each compressed stream.
@@ -33,6 +49,8 @@ pub struct Segment {
     pub source: Arc<dyn Source>,
     /// For a compressed stream, its decoded bytes.
     pub stream: Option<Arc<StreamSource>>,
+    /// The part of the initrd file it lies in (for the file itself, the archive being read).
+    pub unit: usize,
 }
 
 /// Where the walk is in one segment.
@@ -66,6 +84,8 @@ pub struct Cut {
 /// the walk has gone, no further.
 pub struct Walker {
     pub segments: Vec<Segment>,
+    /// The parts of the file met so far, in file order.
+    pub units: Vec<Unit>,
     frames: Vec<Frame>,
     limits: Limits,
     members: usize,
@@ -88,7 +108,9 @@ impl Walker {
             segments: vec![Segment {
                 source,
                 stream: None,
+                unit: 0,
             }],
+            units: Vec::new(),
             frames: vec![Frame {
                 seg: 0,
                 at: 0,
@@ -186,6 +208,14 @@ impl Walker {
             let head = &head[..n];
             if let Some(format) = probe::cpio_format(head) {
                 self.frames[top].archive = Some(format);
+                if seg == 0 {
+                    self.segments[0].unit = self.units.len();
+                    self.units.push(Unit {
+                        start: at,
+                        end: Some(at),
+                        codec: None,
+                    });
+                }
             } else if let Some(codec) = Codec::sniff(head) {
                 if self.frames.len() > MAX_DEPTH {
                     return Err(Error::corrupt(
@@ -197,9 +227,20 @@ impl Walker {
                 }
                 let name = format!("{} ({} stream at {at})", src.name(), codec.name());
                 let stream = Arc::new(StreamSource::new(&src, at, codec, self.limits, name));
+                let unit = if seg == 0 {
+                    self.units.push(Unit {
+                        start: at,
+                        end: None,
+                        codec: Some(codec),
+                    });
+                    self.units.len() - 1
+                } else {
+                    self.segments[seg].unit
+                };
                 self.segments.push(Segment {
                     source: stream.clone(),
                     stream: Some(stream),
+                    unit,
                 });
                 self.frames.push(Frame {
                     seg: self.segments.len() - 1,
@@ -233,6 +274,10 @@ impl Walker {
         match stream.finish()? {
             Some(consumed) => {
                 if let Some(parent) = self.frames.last_mut() {
+                    if parent.seg == 0 {
+                        let unit = &mut self.units[self.segments[frame.seg].unit];
+                        unit.end = Some(parent.at + consumed.max(1));
+                    }
                     parent.at += consumed.max(1);
                 }
             }
@@ -275,11 +320,13 @@ impl Walker {
         let data_offset = align(name_at + header.namesize, header.align);
         let end = data_offset.checked_add(header.filesize);
         let member = Member {
+            end: end.map_or(u64::MAX, |e| align(e, header.align)),
             header,
             header_at: at,
             name,
             segment: seg,
             data_offset,
+            unit: self.segments[seg].unit,
             format,
         };
         let stream = self.segments[seg].stream.clone();
@@ -301,6 +348,9 @@ impl Walker {
             _ => return Err(claims(src, at, &member.name, member.header.filesize)),
         };
         self.frames[top].at = align(end, member.header.align);
+        if self.segments[seg].stream.is_none() {
+            self.units[self.segments[seg].unit].end = Some(self.frames[top].at);
+        }
         if member.name == b"TRAILER!!!" {
             self.frames[top].archive = None;
             return Ok(None);

@@ -1,7 +1,7 @@
 //! The parts of a cpio member header that every format records, decoded into one type.
 
 /// One member's header, whatever the cpio format.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Header {
     pub dev: (u32, u32),
     pub ino: u64,

@@ -10,13 +10,16 @@ pub mod bin;
 pub mod header;
 pub mod newc;
 pub mod odc;
+pub mod write;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::error::{lock_cache as lock, Error, Result};
 use crate::fs::left_out::{At, LeftOut};
-use crate::fs::{DirEntry, FileKind, FileSystem, Ino, Metadata, MountOptions, Span, Timestamp};
+use crate::fs::{
+    Attribute, DirEntry, FileKind, FileSystem, Ino, Metadata, MountOptions, Span, Timestamp,
+};
 use crate::source::decoded::Limits;
 use crate::source::stream::StreamSource;
 use crate::source::Source;
@@ -32,6 +35,7 @@ struct Data {
     offset: u64,
 }
 
+#[derive(Clone)]
 struct Node {
     meta: Metadata,
     data: Option<Data>,
@@ -46,6 +50,23 @@ pub struct CpioFs {
     tree: Mutex<Tree>,
     /// The members left out (their paths leave the tree, or lie past the limit).
     left_out: LeftOut,
+    /// The compression level a rebuilt stream takes (`level=N`), if the user set one.
+    level: Option<u32>,
+}
+
+/// One member as the walk met it, in archive order: what the writer copies or replaces.
+#[derive(Clone)]
+struct Recorded {
+    unit: usize,
+    segment: usize,
+    header_at: u64,
+    /// Where the member ends in its segment, padding included.
+    end: u64,
+    format: &'static str,
+    name: Vec<u8>,
+    header: header::Header,
+    /// The node it was laid at (`None`: left out of the tree).
+    node: Option<usize>,
 }
 
 /// The members found so far, laid out as the kernel would.
@@ -62,6 +83,8 @@ struct Tree {
     links: HashMap<(u32, u32, u64), Vec<usize>>,
     /// The damaged structure the walk stopped at: (image, structure, offset, detail).
     broken: Option<(String, &'static str, u64, String)>,
+    /// Every member walked, in order.
+    members: Vec<Recorded>,
 }
 
 /// Decoded bytes the walk goes through when the archive is opened; the rest is walked when a
@@ -126,12 +149,14 @@ impl CpioFs {
             skipped: 0,
             links: HashMap::new(),
             broken: None,
+            members: Vec::new(),
         };
         let left_out = LeftOut::default();
         while !tree.finished && tree.walker.decoded() + tree.walker.next_cost() <= EAGER {
             tree.step(&left_out)?;
         }
         Ok(CpioFs {
+            level: options.level(source.name())?,
             source,
             tree: Mutex::new(tree),
             left_out,
@@ -188,7 +213,18 @@ impl Tree {
         if !self.formats.contains(&m.format) {
             self.formats.push(m.format);
         }
+        let mut recorded = Recorded {
+            unit: m.unit,
+            segment: m.segment,
+            header_at: m.header_at,
+            end: m.end,
+            format: m.format,
+            name: m.name.clone(),
+            header: m.header.clone(),
+            node: None,
+        };
         let Some(parts) = components(&m.name) else {
+            self.members.push(recorded);
             let at = At {
                 image: self.walker.segments[m.segment].source.name(),
                 structure: "cpio header",
@@ -206,6 +242,8 @@ impl Tree {
             offset: m.data_offset,
         });
         let idx = self.insert(&parts, meta, data);
+        recorded.node = Some(idx);
+        self.members.push(recorded);
         if is_file && m.header.nlink > 1 {
             let (maj, min) = m.header.dev;
             self.links
@@ -417,6 +455,9 @@ impl FileSystem for CpioFs {
     }
     fn left_out(&self) -> Option<String> {
         self.left_out.said()
+    }
+    fn refuses(&self, what: Attribute) -> Option<String> {
+        (what == Attribute::Xattrs).then(|| "cpio archives record no extended attributes".into())
     }
     fn source(&self) -> &Arc<dyn Source> {
         &self.source

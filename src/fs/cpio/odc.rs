@@ -23,6 +23,12 @@ pub fn split_dev(dev: u64) -> (u32, u32) {
     (((dev >> 8) & 0xff) as u32, (dev & 0xff) as u32)
 }
 
+/// The 16-bit `dev_t` of old formats from major and minor numbers (the inverse of
+/// [`split_dev`]); `None` when either passes 8 bits.
+pub fn join_dev((major, minor): (u32, u32)) -> Option<u32> {
+    (major < 256 && minor < 256).then_some((major << 8) | minor)
+}
+
 /// An odc header as recorded: six octal digits hold 18 bits, eleven hold 33.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Odc {
