@@ -11,6 +11,7 @@ pub mod decoded;
 pub mod host_path;
 pub mod io;
 mod lz4legacy;
+mod lzw;
 pub mod nested;
 pub mod stream;
 
