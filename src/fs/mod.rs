@@ -3,6 +3,7 @@
 //! opens the filesystem it holds. One folder per format below this module.
 
 pub mod cpio;
+pub mod deb;
 pub mod decoded;
 pub mod erofs;
 pub mod ext;
@@ -356,6 +357,7 @@ pub fn open_as(
         "cpio" => Ok(Arc::new(cpio::CpioFs::open(source, options)?)),
         "erofs" => Ok(Arc::new(erofs::ErofsFs::open(source)?)),
         "tar" => Ok(Arc::new(tar::TarFs::open(source, options)?)),
+        "deb" => Ok(Arc::new(deb::open(source, options)?)),
         other => Err(Error::unsupported(
             source.name(),
             format!("filesystem type {other} (not readable)"),

@@ -182,8 +182,11 @@ pub fn compressed_cpio(src: &Arc<dyn Source>) -> Result<bool> {
     Ok(cpio_format(&inner).is_some())
 }
 
-/// The archive format (`tar`) whose first header `head` starts with.
+/// The archive format (`tar`, `deb`) whose first header `head` starts with.
 pub fn archive(head: &[u8]) -> Option<&'static str> {
+    if head.starts_with(b"!<arch>\ndebian-binary") {
+        return Some("deb");
+    }
     crate::fs::tar::header::looks_like(head).then_some("tar")
 }
 

@@ -137,6 +137,12 @@ impl TarFs {
         Ok(fs)
     }
 
+    /// The same tree with more `info` lines (after the type).
+    pub fn with_info(mut self, more: Vec<(String, String)>) -> Self {
+        self.info.extend(more);
+        self
+    }
+
     /// Lays member `m` of the last part into the tree under `prefix`.
     fn add(&mut self, m: Member, prefix: &[Vec<u8>]) -> Result<()> {
         let part = self.parts.len() - 1;

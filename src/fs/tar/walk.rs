@@ -297,9 +297,11 @@ fn check_map(map: &[Extent], size: u64, stored: u64) -> std::result::Result<(), 
         let stop = offset.checked_add(*len).filter(|s| *s <= size);
         match stop {
             Some(stop) if *offset >= end => end = stop,
-            _ => return Err(format!(
+            _ => {
+                return Err(format!(
                 "extent {i} ({len} bytes at {offset}) overlaps another or passes the size {size}"
-            )),
+            ))
+            }
         }
         data += len;
     }
