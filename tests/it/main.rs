@@ -58,6 +58,7 @@ mod mkiso;
 mod mount_origin;
 mod mutants;
 mod nested_chain;
+mod nested_codecs;
 mod nested_cpio;
 mod nested_deb;
 mod nested_erofs;
