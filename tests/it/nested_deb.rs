@@ -9,6 +9,7 @@ use std::path::Path;
 use crate::common::{scratch, tool};
 use crate::host_tree::{assert_same, snapshot};
 use crate::nested_cpio::drive_holding;
+use crate::nested_tar::listed_names;
 use crate::nested_util::{extract, make_tree, run, run_err, write, Kinds};
 
 fn sh(script: &str) -> Vec<u8> {
@@ -38,34 +39,33 @@ fn package(top: &Path) {
     ));
 }
 
-/// `dpkg-deb -c`'s names without `./` and trailing slashes, sorted, with the control
-/// archive's members under `DEBIAN` (as `dpkg-deb --ctrl-tarfile | tar -t` lists them).
+/// `dpkg-deb -c`'s names with the control archive's members under `DEBIAN` (as
+/// `dpkg-deb --ctrl-tarfile | tar -tv` lists them), as `find` prints them.
 fn dpkg_listing(deb: &Path) -> Vec<String> {
     let data = sh(&format!("dpkg-deb -c '{}'", deb.display()));
     let control = sh(&format!(
-        "dpkg-deb --ctrl-tarfile '{}' | tar -tf -",
+        "dpkg-deb --ctrl-tarfile '{}' | tar -tvf -",
         deb.display()
     ));
-    let mut names: Vec<String> = String::from_utf8(data)
-        .unwrap()
-        .lines()
-        .map(|l| {
-            let name = l.split_whitespace().nth(5).unwrap();
-            name.trim_start_matches("./")
-                .trim_end_matches('/')
-                .to_string()
-        })
-        .chain(String::from_utf8(control).unwrap().lines().map(|l| {
-            let name = l.trim_start_matches("./").trim_end_matches('/');
-            format!("DEBIAN/{name}").trim_end_matches('/').to_string()
-        }))
-        .filter(|l| !l.is_empty())
-        .map(|l| format!("/{l}"))
-        .collect();
-    names.push("/".into());
+    let mut names = listed_names(&data, "");
+    names.extend(listed_names(&control, "DEBIAN/"));
     names.sort();
-    names.dedup();
     names
+}
+
+/// `dpkg-deb -b` of `top` into `deb`, members compressed with `z`.
+fn build(top: &Path, z: &str, deb: &Path) {
+    tool(
+        "dpkg-deb",
+        &[
+            "--root-owner-group",
+            &format!("-Z{z}"),
+            "-b",
+            top.to_str().unwrap(),
+            deb.to_str().unwrap(),
+        ],
+        None,
+    );
 }
 
 #[test]
@@ -76,17 +76,7 @@ fn packages_read_as_dpkg_deb_extracts_them() {
     package(&top);
     for z in ["xz", "zstd", "gzip", "none"] {
         let deb = d.join(format!("p-{z}.deb"));
-        tool(
-            "dpkg-deb",
-            &[
-                "--root-owner-group",
-                &format!("-Z{z}"),
-                "-b",
-                top.to_str().unwrap(),
-                deb.to_str().unwrap(),
-            ],
-            None,
-        );
+        build(&top, z, &deb);
         // dpkg-deb -R's layout: the data extracted by bsdtar (GNU tar, which dpkg-deb -R runs,
         // makes absolute symlinks last, after it set their directory's time), the control
         // archive by GNU tar (bsdtar leaves the time of its `./` unset).
@@ -102,8 +92,7 @@ fn packages_read_as_dpkg_deb_extracts_them() {
         extract(&deb, &[], "/", &ours);
         assert_same(&snapshot(&theirs), &snapshot(&ours), z);
         let listed = String::from_utf8(run(&deb, &["find", "/"])).unwrap();
-        let mut listed: Vec<String> = listed.lines().map(|l| format!("/{l}")).collect();
-        listed.push("/".into());
+        let mut listed: Vec<&str> = listed.lines().collect();
         listed.sort();
         assert_eq!(listed, dpkg_listing(&deb), "{z}: listing");
         // info: each field dpkg-deb -f shows.
@@ -131,17 +120,7 @@ fn a_package_inside_an_iso_mounts_with_mount_loop() {
     let top = d.join("pkg");
     package(&top);
     let deb = d.join("pkg.deb");
-    tool(
-        "dpkg-deb",
-        &[
-            "--root-owner-group",
-            "-Zxz",
-            "-b",
-            top.to_str().unwrap(),
-            deb.to_str().unwrap(),
-        ],
-        None,
-    );
+    build(&top, "xz", &deb);
     let drive = drive_holding(&deb);
     let out = String::from_utf8(run(
         &drive,
@@ -181,17 +160,7 @@ fn a_member_past_the_end_is_refused() {
     let top = d.join("pkg");
     package(&top);
     let deb = d.join("pkg.deb");
-    tool(
-        "dpkg-deb",
-        &[
-            "--root-owner-group",
-            "-Zgzip",
-            "-b",
-            top.to_str().unwrap(),
-            deb.to_str().unwrap(),
-        ],
-        None,
-    );
+    build(&top, "gzip", &deb);
     let mut bytes = std::fs::read(&deb).unwrap();
     // The first member header (debian-binary) is at 8; its size field at 8 + 48.
     bytes[56..66].copy_from_slice(b"9999999999");

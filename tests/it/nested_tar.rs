@@ -86,18 +86,24 @@ fn gnu_extract(image: &Path, dir: &Path) {
     extract_with("tar", image, dir);
 }
 
-/// `tar -tf`'s names without `./` and trailing slashes, sorted.
-fn tar_listing(image: &Path) -> Vec<String> {
-    let out = sh(&format!("tar -tf '{}'", image.display()));
-    let mut names: Vec<String> = String::from_utf8(out)
-        .unwrap()
+/// The names of a verbose listing (`tar -tv`, `dpkg-deb -c`: the name is the sixth word),
+/// without `./` and trailing slashes, under `prefix` (`DEBIAN/`), sorted.
+pub fn listed_names(listing: &[u8], prefix: &str) -> Vec<String> {
+    let mut names: Vec<String> = String::from_utf8_lossy(listing)
         .lines()
-        .map(|l| l.trim_start_matches("./").trim_end_matches('/').to_string())
-        .filter(|l| !l.is_empty() && l != ".")
+        .filter_map(|l| l.split_whitespace().nth(5))
+        .map(|n| format!("{prefix}{}", n.trim_start_matches("./")))
+        .map(|n| n.trim_end_matches('/').to_string())
+        .filter(|n| !n.is_empty() && n != ".")
         .collect();
     names.sort();
     names.dedup();
     names
+}
+
+/// `tar -tvf`'s names.
+fn tar_listing(image: &Path) -> Vec<String> {
+    listed_names(&sh(&format!("tar -tvf '{}'", image.display())), "")
 }
 
 fn find(image: &Path, pre: &[&str], dir: &str) -> Vec<String> {
