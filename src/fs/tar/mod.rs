@@ -69,6 +69,10 @@ pub struct TarFs {
 /// Inode numbers of hard-linked files start here (others are their node's index).
 const LINKED: u64 = 1 << 40;
 
+/// Entries the tree may hold for each block of archive walked, and beyond that ratio.
+const NODES_PER_BLOCK: u64 = 16;
+const NODES_SLACK: u64 = 4096;
+
 /// The longest symlink target kept.
 const MAX_TARGET: usize = 64 << 10;
 
@@ -107,6 +111,8 @@ impl TarFs {
             left_out: LeftOut::default(),
             skipped: 0,
         };
+        // Archive bytes walked in the parts before this one.
+        let mut walked = 0;
         for spec in parts {
             let head = spec
                 .source
@@ -123,10 +129,13 @@ impl TarFs {
                 data: data.clone(),
                 codec,
             });
-            let mut walker = Walker::new(data);
+            let mut walker = Walker::new(data, codec.is_none());
             while let Some(m) = walker.next()? {
+                let at = m.header_at;
                 fs.add(m, &spec.prefix)?;
+                fs.check_growth(walked + walker.position(), at)?;
             }
+            walked += walker.position();
             for f in walker.formats {
                 if !fs.formats.contains(&f) {
                     fs.formats.push(f);
@@ -135,6 +144,27 @@ impl TarFs {
         }
         fs.count_links();
         Ok(fs)
+    }
+
+    /// Refuses a tree grown past [`NODES_PER_BLOCK`] nodes a block of the `walked` archive
+    /// bytes (the member at `at` made the last ones): the directories that deep names imply
+    /// cost memory that the archive's size does not pay for.
+    fn check_growth(&self, walked: u64, at: u64) -> Result<()> {
+        let allowed = NODES_SLACK + NODES_PER_BLOCK * walked / header::BLOCK;
+        if self.nodes.len() as u64 > allowed {
+            let part = &self.parts[self.parts.len() - 1].data;
+            return Err(Error::corrupt(
+                part.name(),
+                "tar header",
+                at,
+                format!(
+                    "its path makes the tree {} entries for {walked} bytes of archive: \
+                     more directories than real archives imply",
+                    self.nodes.len()
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// The same tree with more `info` lines (after the type).
@@ -552,6 +582,23 @@ mod tests {
         assert_eq!(read(&fs, &["d", "link"]), b"first");
         assert!(fs.lookup(0, b"evil").unwrap().is_none());
         assert!(fs.left_out().is_some());
+    }
+
+    #[test]
+    fn deep_names_cannot_grow_the_tree_past_what_the_archive_pays_for() {
+        let mut a = Vec::new();
+        let deep = "a/".repeat(6000);
+        member(&mut a, "././@LongLink", b'L', deep.as_bytes(), "");
+        member(&mut a, "x", b'0', b"data", "");
+        let src = Arc::new(MemSource::new(a, "mem"));
+        let err = TarFs::open(src, &MountOptions::default())
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("tar header at offset 0") && err.contains("more directories"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -41,6 +41,8 @@ pub struct Member {
 /// Where the walk is.
 pub struct Walker {
     src: Arc<dyn Source>,
+    /// Whether the source's length is known (not a stream decoded as far as read).
+    exact: bool,
     at: u64,
     global: Pax,
     done: bool,
@@ -53,10 +55,12 @@ fn round(n: u64) -> Option<u64> {
 }
 
 impl Walker {
-    /// A walk of the archive `src` from its start.
-    pub fn new(src: Arc<dyn Source>) -> Self {
+    /// A walk of the archive `src` from its start; `exact` when its length is known (a
+    /// decoded stream's is not, until its end).
+    pub fn new(src: Arc<dyn Source>, exact: bool) -> Self {
         Walker {
             src,
+            exact,
             at: 0,
             global: Pax::default(),
             done: false,
@@ -120,6 +124,11 @@ impl Walker {
                 self.src.len()
             ),
         )
+    }
+
+    /// Where the walk is: the archive bytes gone through.
+    pub fn position(&self) -> u64 {
+        self.at
     }
 
     /// The next member, or `None` after the last.
@@ -257,10 +266,14 @@ impl Walker {
             check_map(map, size, stored).map_err(|e| self.corrupt("tar sparse map", at, e))?;
         }
         if plain && stored > 0 {
-            let mut last = [0u8];
-            if end > self.src.len().saturating_add(BLOCK)
-                || self.src.read_at(data_at + stored - 1, &mut last)? == 0
-            {
+            // A stream is decoded up to the data's end to learn that it holds it.
+            let last = data_at + stored - 1;
+            let held = if self.exact {
+                last < self.src.len()
+            } else {
+                self.src.read_at(last, &mut [0u8])? == 1
+            };
+            if !held {
                 return Err(self.ends(at, stored));
             }
         }
