@@ -79,9 +79,12 @@ fn compressed_images_mount_with_mount_loop() {
         let drive = drive_holding(&image);
         let name = image.file_name().unwrap().to_str().unwrap();
         let path = format!("/{name}");
-        let said = String::from_utf8(run(&drive, &["vfs-type", &path])).unwrap();
+        let said =
+            String::from_utf8(run(&drive, &["vfs-type", &path, ":", "file", &path])).unwrap();
         let codec_name = codec.split('-').next().unwrap();
-        assert_eq!(said, format!("iso9660 ({codec_name})\n"));
+        let magic =
+            String::from_utf8(tool("file", &["-b", image.to_str().unwrap()], None)).unwrap();
+        assert_eq!(said, format!("iso9660 ({codec_name})\n{magic}"));
         let theirs = d.join(format!("{codec}-theirs"));
         xorriso_extract(&inner, "/", &theirs);
         let ours = d.join(format!("{codec}-ours"));
