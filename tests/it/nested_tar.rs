@@ -27,7 +27,8 @@ fn sh(script: &str) -> Vec<u8> {
 }
 
 /// A tree for `format`: what it can record (v7 no devices, v7 and ustar no long names), a
-/// long-named file past 100 and 255 bytes, and a sparse file of 3 MiB with two islands.
+/// long-named file past 100 and 255 bytes (ustar: past 100 in its prefix and name fields),
+/// and a sparse file of 3 MiB with two islands.
 fn tree(top: &Path, format: &str) {
     let long = matches!(format, "gnu" | "oldgnu" | "pax" | "bsdtar");
     make_tree(
@@ -45,6 +46,13 @@ fn tree(top: &Path, format: &str) {
         write(&top.join(&dir).join("n".repeat(150)), b"a long name\n");
     } else {
         std::fs::remove_file(top.join("slow-link")).unwrap();
+    }
+    if format == "ustar" {
+        // Past 100 bytes: the name is split into ustar's prefix and name fields.
+        write(
+            &top.join("p".repeat(120)).join("q".repeat(90)),
+            b"prefixed\n",
+        );
     }
     let sparse = top.join("sparse.img");
     sh(&format!(
