@@ -12,6 +12,7 @@ pub mod encode;
 pub mod host_path;
 pub mod io;
 mod lz4legacy;
+mod lzw;
 pub mod nested;
 pub mod stream;
 

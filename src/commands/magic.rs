@@ -107,6 +107,17 @@ pub fn describe_data(src: &dyn Source) -> Result<String> {
         Content::Filesystem("vfat") | Content::PartitionTable(_) => "DOS/MBR boot sector".into(),
         Content::Filesystem("udf") => "UDF filesystem data".into(),
         Content::Filesystem("erofs") => erofs(head.get(1024..1024 + 128).unwrap_or_default()),
+        Content::Filesystem("tar") => match head.get(257..265) {
+            Some(b"ustar  \0") => "POSIX tar archive (GNU)",
+            Some(m) if m.starts_with(b"ustar\0") => "POSIX tar archive",
+            _ => "tar archive",
+        }
+        .into(),
+        Content::Filesystem("deb") => {
+            // debian-binary's data follows the magic and its 60-byte member header.
+            let version = cstr(head.get(68..72).unwrap_or_default());
+            format!("Debian binary package (format {})", version.trim_end())
+        }
         Content::Filesystem(other) => format!("{other} filesystem data"),
         Content::Cpio(format) => match format {
             "newc" => "ASCII cpio archive (SVR4 with no CRC)",
@@ -262,6 +273,14 @@ fn compressed(kind: &str, head: &[u8], src: &dyn Source) -> Result<String> {
         }
         "lz4" => "LZ4 compressed data (v1.4+)".into(),
         "lzma" => "LZMA compressed data".into(),
+        "compress" => format!(
+            "compress'd data {} bits",
+            head.get(2).map_or(0, |b| b & 0x1f)
+        ),
+        "lzip" => format!(
+            "lzip compressed data, version: {}",
+            head.get(4).copied().unwrap_or(0)
+        ),
         other => format!("{other} compressed data"),
     })
 }

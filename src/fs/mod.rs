@@ -3,6 +3,7 @@
 //! opens the filesystem it holds. One folder per format below this module.
 
 pub mod cpio;
+pub mod deb;
 pub mod decoded;
 pub mod erofs;
 pub mod ext;
@@ -13,6 +14,7 @@ pub mod left_out;
 pub mod probe;
 pub mod rebuild;
 pub mod squashfs;
+pub mod tar;
 pub mod udf;
 pub mod walk;
 
@@ -312,6 +314,9 @@ pub fn open(source: Arc<dyn Source>, options: &MountOptions) -> Result<Arc<dyn F
             if probe::compressed_cpio(&source)? {
                 return open_as(source, "cpio", options);
             }
+            if let Some(t) = probe::compressed_archive(&source)? {
+                return open_as(source, t, options);
+            }
             let decoded = decoded_image(&source, options)?;
             let note = decoded.note();
             let inner = open(decoded, options)?;
@@ -364,6 +369,8 @@ pub fn open_as(
         "vfat" | "fat" | "msdos" => Ok(Arc::new(fat::FatFs::open(source)?)),
         "cpio" => Ok(Arc::new(cpio::CpioFs::open(source, options)?)),
         "erofs" => Ok(Arc::new(erofs::ErofsFs::open(source)?)),
+        "tar" => Ok(Arc::new(tar::TarFs::open(source, options)?)),
+        "deb" => Ok(Arc::new(deb::open(source, options)?)),
         other => Err(Error::unsupported(
             source.name(),
             format!("filesystem type {other} (not readable)"),

@@ -16,11 +16,11 @@ use crate::source::{MemSource, Source};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Content {
     /// A filesystem isofish can name: `iso9660`, `udf`, `squashfs`, `ext2`, `ext3`, `ext4`,
-    /// `vfat`, `erofs`.
+    /// `vfat`, `erofs`, or an archive read as one: `tar`, `deb`.
     Filesystem(&'static str),
     /// A cpio archive, with its header format (`newc`, `crc`, `odc`, `bin`).
     Cpio(&'static str),
-    /// A compressed stream: `gzip`, `xz`, `lzma`, `zstd`, `bzip2`, `lz4`.
+    /// A compressed stream: `gzip`, `xz`, `lzma`, `zstd`, `bzip2`, `lz4`, `compress`, `lzip`.
     Compressed(&'static str),
     /// A partitioned disk: `mbr` or `gpt`.
     PartitionTable(&'static str),
@@ -105,6 +105,9 @@ pub fn identify(src: &dyn Source) -> Result<Content> {
     if has_udf_vrs(src)? {
         return Ok(Content::Filesystem("udf"));
     }
+    if let Some(t) = archive(&head) {
+        return Ok(Content::Filesystem(t));
+    }
     if at(0, b"hsqs") {
         return Ok(Content::Filesystem("squashfs"));
     }
@@ -135,6 +138,8 @@ pub fn identify(src: &dyn Source) -> Result<Content> {
         (&[0x02, 0x21, 0x4c, 0x18], "lz4"),
         (&[0x04, 0x22, 0x4d, 0x18], "lz4"),
         (&[0x5d, 0, 0], "lzma"),
+        (&[0x1f, 0x9d], "compress"),
+        (b"LZIP", "lzip"),
     ] {
         if at(0, magic) {
             return Ok(Content::Compressed(name));
@@ -175,6 +180,25 @@ pub fn compressed_cpio(src: &Arc<dyn Source>) -> Result<bool> {
     };
     let inner = decoded::peek(src, 0, codec, 6)?;
     Ok(cpio_format(&inner).is_some())
+}
+
+/// The archive format (`tar`, `deb`) whose first header `head` starts with.
+pub fn archive(head: &[u8]) -> Option<&'static str> {
+    if head.starts_with(b"!<arch>\ndebian-binary") {
+        return Some("deb");
+    }
+    crate::fs::tar::header::looks_like(head).then_some("tar")
+}
+
+/// The archive format of a compressed stream that decodes to one (a `.tar.gz`), read through
+/// the archive reader's own decoding rather than decoded whole.
+pub fn compressed_archive(src: &Arc<dyn Source>) -> Result<Option<&'static str>> {
+    let head = read_prefix(src.as_ref(), 0, 6)?;
+    let Some(codec) = Codec::sniff(&head) else {
+        return Ok(None);
+    };
+    let inner = decoded::peek(src, 0, codec, 512)?;
+    Ok(archive(&inner))
 }
 
 /// Byte offset of the compressor id in a squashfs superblock.

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use super::io::SourceReader;
 use super::lz4legacy::Lz4LegacyDecoder;
+use super::lzw::LzwDecoder;
 use super::Source;
 use crate::error::{Error, Result};
 
@@ -23,6 +24,10 @@ pub enum Codec {
     Lz4Legacy,
     /// The LZ4 frame format (`lz4` without `-l`).
     Lz4,
+    /// Unix `compress` (`.Z`, LZW).
+    Compress,
+    /// lzip (LZMA in lzip members).
+    Lzip,
 }
 
 impl Codec {
@@ -43,6 +48,10 @@ impl Codec {
             Codec::Lz4
         } else if at(&[0x5d, 0, 0]) {
             Codec::Lzma
+        } else if at(&super::lzw::MAGIC) {
+            Codec::Compress
+        } else if at(b"LZIP") {
+            Codec::Lzip
         } else {
             return None;
         })
@@ -57,6 +66,8 @@ impl Codec {
             Codec::Zstd => "zstd stream",
             Codec::Bzip2 => "bzip2 stream",
             Codec::Lz4Legacy | Codec::Lz4 => "lz4 stream",
+            Codec::Compress => "compress stream",
+            Codec::Lzip => "lzip stream",
         }
     }
 
@@ -69,6 +80,8 @@ impl Codec {
             Codec::Zstd => "zstd",
             Codec::Bzip2 => "bzip2",
             Codec::Lz4Legacy | Codec::Lz4 => "lz4",
+            Codec::Compress => "compress",
+            Codec::Lzip => "lzip",
         }
     }
 
@@ -95,6 +108,16 @@ impl Codec {
             Codec::Bzip2 => Box::new(bzip2::bufread::BzDecoder::new(input)),
             Codec::Lz4Legacy => Box::new(Lz4LegacyDecoder::new(input)),
             Codec::Lz4 => Box::new(lz4_flex::frame::FrameDecoder::new(input)),
+            Codec::Compress => Box::new(LzwDecoder::new(input)),
+            // plzip writes several members: all are read.
+            Codec::Lzip => Box::new(liblzma::bufread::XzDecoder::new_stream(
+                input,
+                liblzma::stream::Stream::new_lzip_decoder(
+                    DECODER_MEMORY,
+                    liblzma::stream::CONCATENATED,
+                )
+                .map_err(io::Error::other)?,
+            )),
         })
     }
 }

@@ -46,6 +46,9 @@ pub fn levels(codec: Codec) -> std::ops::RangeInclusive<u32> {
         Codec::Zstd => 1..=22,
         // lz4_flex has the fast compressor only: every level is the default, 1.
         Codec::Lz4Legacy | Codec::Lz4 => 1..=12,
+        Codec::Lzip => 0..=9,
+        // compress's -b: the widest code, in bits.
+        Codec::Compress => 9..=16,
     }
 }
 
@@ -72,6 +75,8 @@ pub fn default_level(codec: Codec, head: &[u8]) -> Option<u32> {
             .map_or(6, preset_of_dictionary),
         Codec::Zstd => 3,
         Codec::Lz4Legacy | Codec::Lz4 => 1,
+        Codec::Lzip => 6,
+        Codec::Compress => head.get(2).map_or(16, |flags| u32::from(flags & 0x1f)),
     })
 }
 
@@ -157,6 +162,15 @@ pub fn encode(
         )));
     }
     let name = data.name().to_string();
+    if matches!(codec, Codec::Lzip | Codec::Compress) {
+        return Err(Error::unsupported(
+            name,
+            format!(
+                "compressing with {} (isofish reads {0} streams, and writes none)",
+                codec.name()
+            ),
+        ));
+    }
     let fail = |e: io::Error| Error::io(&name, e);
     let mut encoder = encoder(codec, level, out).map_err(fail)?;
     let mut buf = vec![0u8; CHUNK];
@@ -253,6 +267,7 @@ fn encoder<'a>(
         )),
         Codec::Lz4Legacy => Box::new(Lz4Legacy::new(out)),
         Codec::Lz4 => Box::new(lz4_flex::frame::FrameEncoder::new(out)),
+        Codec::Lzip | Codec::Compress => unreachable!("refused by encode"),
     })
 }
 

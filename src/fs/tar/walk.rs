@@ -1,0 +1,327 @@
+//! Walking a tar archive from its first header to its end-of-archive block: each header read
+//! and checked, the extended headers (pax `x` and `g`, GNU `L` and `K`) folded into the member
+//! they describe, sparse maps read (GNU old `S`, pax 0.0, 0.1 and 1.0), and every member yielded
+//! with where its data lies. Nothing is read that a member's header does not point at, and no
+//! allocation is sized by a field before the archive is known to hold it.
+
+use std::sync::Arc;
+
+use super::gnu::{self, Extent};
+use super::header::{self, Header, Layout, BLOCK};
+use super::pax::{self, Pax};
+use crate::error::{Error, Result};
+use crate::source::Source;
+
+/// The most data an extended header (`x`, `g`, `L`, `K`) may carry.
+const MAX_EXTENDED: u64 = 1 << 20;
+/// The most text a pax 1.0 sparse map is looked for in.
+const MAX_MAP_TEXT: u64 = 1 << 20;
+
+/// One member, with its extended headers applied.
+#[derive(Debug)]
+pub struct Member {
+    /// Where its (first) header lies: the extended headers before it, if any.
+    pub header_at: u64,
+    pub path: Vec<u8>,
+    pub link: Vec<u8>,
+    pub typeflag: u8,
+    pub mode: u32,
+    pub uid: u64,
+    pub gid: u64,
+    pub mtime: (i64, u32),
+    pub dev: (u32, u32),
+    /// The file's size (a sparse file's real size).
+    pub size: u64,
+    /// Where its data starts.
+    pub data_at: u64,
+    /// For a sparse file: its map, the data of each extent stored one after another.
+    pub sparse: Option<Vec<Extent>>,
+}
+
+/// Where the walk is.
+pub struct Walker {
+    src: Arc<dyn Source>,
+    /// Whether the source's length is known (not a stream decoded as far as read).
+    exact: bool,
+    at: u64,
+    global: Pax,
+    done: bool,
+    /// The header layouts met (`v7`, `ustar`, `gnu`, `pax`).
+    pub formats: Vec<&'static str>,
+}
+
+fn round(n: u64) -> Option<u64> {
+    n.checked_add(BLOCK - 1).map(|v| v / BLOCK * BLOCK)
+}
+
+impl Walker {
+    /// A walk of the archive `src` from its start; `exact` when its length is known (a
+    /// decoded stream's is not, until its end).
+    pub fn new(src: Arc<dyn Source>, exact: bool) -> Self {
+        Walker {
+            src,
+            exact,
+            at: 0,
+            global: Pax::default(),
+            done: false,
+            formats: Vec::new(),
+        }
+    }
+
+    fn corrupt(&self, structure: &'static str, at: u64, detail: impl Into<String>) -> Error {
+        Error::corrupt(self.src.name(), structure, at, detail)
+    }
+
+    fn saw(&mut self, format: &'static str) {
+        if !self.formats.contains(&format) {
+            self.formats.push(format);
+        }
+    }
+
+    /// The block at `at`; `None` at the end of the data.
+    fn block(&self, at: u64) -> Result<Option<[u8; BLOCK as usize]>> {
+        let mut b = [0u8; BLOCK as usize];
+        let n = self.src.read_at(at, &mut b)?;
+        if n == 0 && at <= self.src.len() {
+            return Ok(None);
+        }
+        if n < b.len() {
+            return Err(self.corrupt(
+                "tar header",
+                at,
+                format!(
+                    "the archive ends at {} inside a header (truncated?)",
+                    self.src.len()
+                ),
+            ));
+        }
+        Ok(Some(b))
+    }
+
+    /// The data of the extended header at `at` whose size is `size`.
+    fn extended(&self, at: u64, size: u64, what: &'static str) -> Result<Vec<u8>> {
+        if size > MAX_EXTENDED {
+            return Err(self.corrupt(
+                what,
+                at,
+                format!("{size} bytes (at most {MAX_EXTENDED} are read)"),
+            ));
+        }
+        let mut data = vec![0u8; size as usize];
+        let n = self.src.read_at(at + BLOCK, &mut data)?;
+        if n < data.len() {
+            return Err(self.ends(at, size));
+        }
+        Ok(data)
+    }
+
+    fn ends(&self, at: u64, size: u64) -> Error {
+        self.corrupt(
+            "tar header",
+            at,
+            format!(
+                "its member claims {size} bytes of data, but the archive ends at {}",
+                self.src.len()
+            ),
+        )
+    }
+
+    /// Where the walk is: the archive bytes gone through.
+    pub fn position(&self) -> u64 {
+        self.at
+    }
+
+    /// The next member, or `None` after the last.
+    pub fn next(&mut self) -> Result<Option<Member>> {
+        let first = self.at;
+        let mut local = Pax::default();
+        let mut long_name = None;
+        let mut long_link = None;
+        loop {
+            if self.done {
+                return Ok(None);
+            }
+            let at = self.at;
+            let Some(b) = self.block(at)? else {
+                self.done = true;
+                return Ok(None);
+            };
+            if b.iter().all(|c| *c == 0) {
+                self.done = true;
+                return Ok(None);
+            }
+            if !header::checksum_ok(&b) {
+                return Err(self.corrupt(
+                    "tar header",
+                    at,
+                    "its checksum does not match (not a header, or a damaged one)",
+                ));
+            }
+            let h = Header::decode(&b).map_err(|e| self.corrupt("tar header", at, e))?;
+            self.saw(match h.layout {
+                Layout::V7 => "v7",
+                Layout::Ustar => "ustar",
+                Layout::Gnu => "gnu",
+            });
+            let after = round(h.size)
+                .and_then(|n| n.checked_add(at + BLOCK))
+                .ok_or_else(|| self.ends(at, h.size))?;
+            match h.typeflag {
+                b'x' | b'g' => {
+                    self.saw("pax");
+                    let data = self.extended(at, h.size, "pax extended header")?;
+                    let mut pax = Pax::default();
+                    pax.read(&data)
+                        .map_err(|e| self.corrupt("pax extended header", at, e))?;
+                    if h.typeflag == b'g' {
+                        self.global = self.global.under(pax.global());
+                    } else {
+                        local = pax;
+                    }
+                    self.at = after;
+                }
+                b'L' | b'K' => {
+                    let data = self.extended(at, h.size, "GNU long name")?;
+                    let name = gnu::long_name(&data);
+                    if h.typeflag == b'L' {
+                        long_name = Some(name);
+                    } else {
+                        long_link = Some(name);
+                    }
+                    self.at = after;
+                }
+                // A volume label, a multi-volume continuation: no file of this archive.
+                b'V' | b'M' => self.at = after,
+                _ => {
+                    let mut pax = self.global.under(local);
+                    let header_at = first;
+                    return self
+                        .member(at, &b, h, &mut pax, long_name, long_link, header_at)
+                        .map(Some);
+                }
+            }
+        }
+    }
+
+    /// The member whose header `b` (decoded as `h`) lies at `at`, with what extended headers
+    /// said; moves the walk past its data.
+    #[allow(clippy::too_many_arguments)]
+    fn member(
+        &mut self,
+        at: u64,
+        b: &[u8; BLOCK as usize],
+        h: Header,
+        pax: &mut Pax,
+        long_name: Option<Vec<u8>>,
+        long_link: Option<Vec<u8>>,
+        header_at: u64,
+    ) -> Result<Member> {
+        let mut data_at = at + BLOCK;
+        let mut stored = pax.size.unwrap_or(h.size);
+        let mut size = stored;
+        let mut sparse = None;
+        if h.typeflag == b'S' {
+            let (mut map, mut extended, real) =
+                gnu::sparse_header(b).map_err(|e| self.corrupt("GNU sparse header", at, e))?;
+            while extended {
+                let Some(ext) = self.block(data_at)? else {
+                    return Err(self.ends(at, stored));
+                };
+                extended = gnu::sparse_extension(&ext, &mut map)
+                    .map_err(|e| self.corrupt("GNU sparse extension", data_at, e))?;
+                data_at += BLOCK;
+            }
+            size = real;
+            sparse = Some(map);
+        } else if pax.sparse() {
+            size = pax.sparse_size.unwrap_or(stored);
+            if pax.sparse_major == Some(1) {
+                let want = stored.min(MAX_MAP_TEXT) as usize;
+                let mut text = vec![0u8; want];
+                let n = self.src.read_at(data_at, &mut text)?;
+                text.truncate(n);
+                let (map, used) = pax::map_in_data(&text)
+                    .map_err(|e| self.corrupt("pax sparse map", data_at, e))?;
+                if used > stored {
+                    return Err(self.corrupt(
+                        "pax sparse map",
+                        data_at,
+                        "the map is longer than the member",
+                    ));
+                }
+                data_at += used;
+                stored -= used;
+                sparse = Some(map);
+            } else {
+                sparse = pax.sparse_map.take().or(Some(Vec::new()));
+            }
+        }
+        let end = round(stored)
+            .and_then(|n| n.checked_add(data_at))
+            .ok_or_else(|| self.ends(at, stored))?;
+        // Directories, links and devices carry no data whatever their size field says (GNU
+        // dumpdir `D` members list names, which are skipped).
+        let plain = !matches!(h.typeflag, b'1' | b'2' | b'3' | b'4' | b'5' | b'6' | b'D');
+        if let Some(map) = &sparse {
+            check_map(map, size, stored).map_err(|e| self.corrupt("tar sparse map", at, e))?;
+        }
+        if plain && stored > 0 {
+            // A stream is decoded up to the data's end to learn that it holds it.
+            let last = data_at + stored - 1;
+            let held = if self.exact {
+                last < self.src.len()
+            } else {
+                self.src.read_at(last, &mut [0u8])? == 1
+            };
+            if !held {
+                return Err(self.ends(at, stored));
+            }
+        }
+        self.at = end;
+        let path = pax
+            .sparse_name
+            .take()
+            .or(pax.path.take())
+            .or(long_name)
+            .unwrap_or(h.name);
+        Ok(Member {
+            header_at,
+            path,
+            link: pax.linkpath.take().or(long_link).unwrap_or(h.linkname),
+            typeflag: h.typeflag,
+            mode: h.mode,
+            uid: pax.uid.unwrap_or(h.uid),
+            gid: pax.gid.unwrap_or(h.gid),
+            mtime: pax.mtime.unwrap_or((h.mtime, 0)),
+            dev: h.dev,
+            size: if plain { size } else { 0 },
+            data_at,
+            sparse: sparse.filter(|_| plain),
+        })
+    }
+}
+
+/// Checks a sparse map against the file's size and the data stored: extents in order, not
+/// overlapping, inside the file, their data no more than what is stored.
+fn check_map(map: &[Extent], size: u64, stored: u64) -> std::result::Result<(), String> {
+    let mut end = 0u64;
+    let mut data = 0u64;
+    for (i, (offset, len)) in map.iter().enumerate() {
+        let stop = offset.checked_add(*len).filter(|s| *s <= size);
+        match stop {
+            Some(stop) if *offset >= end => end = stop,
+            _ => {
+                return Err(format!(
+                "extent {i} ({len} bytes at {offset}) overlaps another or passes the size {size}"
+            ))
+            }
+        }
+        data += len;
+    }
+    if data > stored {
+        return Err(format!(
+            "the extents hold {data} bytes, but the member stores {stored}"
+        ));
+    }
+    Ok(())
+}
