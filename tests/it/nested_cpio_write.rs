@@ -1,7 +1,7 @@
 //! The cpio writer, through the library (`fs::rebuild::plan` over an overlay of a mounted
 //! archive, the plan written to a file): archives made by GNU cpio (newc, crc, odc), plain and
 //! compressed by every initrd compressor, changed (files added, replaced, removed, chmod'ed,
-//! hard-linked) and checked with GNU cpio (`cpio -itv`, `cpio -idm` extraction), bsdtar, and
+//! hard-linked, a directory moved) and checked with GNU cpio (`cpio -itv`, `cpio -idm` extraction), bsdtar, and
 //! the kernel's rules (xz check CRC32, the lz4 legacy magic); a Debian-style initrd (an
 //! uncompressed early-microcode archive, then a gzip'd or zstd'd main one) whose early part
 //! stays first and byte for byte; the `level=N` option; and the encoders against the
@@ -68,7 +68,7 @@ fn object(o: &Overlay, path: &str, kind: FileKind, mode: u32, owner: (u32, u32),
 
 /// The changes of these tests, staged in the overlay over [`make_tree`]'s tree: a file added
 /// to a directory, a new directory with a file, a file's data replaced, a file removed, a
-/// set-uid file chmod'ed, a third name for a hard-linked file.
+/// set-uid file chmod'ed, a third name for a hard-linked file, a crowded directory moved.
 fn stage(o: &Overlay) {
     object(
         o,
@@ -96,6 +96,7 @@ fn stage(o: &Overlay) {
     })
     .unwrap();
     o.link("/hello.txt", "/dir/link2").unwrap();
+    o.rename("/many", "/dir/moved").unwrap();
     for p in ["/newdir", "/dir/sub/deep.txt", "/dir"] {
         retime(o, p);
     }
@@ -110,6 +111,7 @@ fn apply(top: &Path) {
     std::fs::write(p("dir/sub/deep.txt"), "replaced\n").unwrap();
     std::fs::remove_file(p("dir/odd-size.bin")).unwrap();
     std::fs::hard_link(p("hello.txt"), p("dir/link2")).unwrap();
+    std::fs::rename(p("many"), p("dir/moved")).unwrap();
     tool("chown", &["1000:100", &p("dir/new.conf")], None);
     for (mode, path) in [
         ("600", "dir/new.conf"),
@@ -171,6 +173,22 @@ fn check(image: &Path, decompress: &str, expected: &Path, what: &str) {
     assert!(at("newdir") < at("newdir/inner.txt"), "{what}:\n{listing}");
     assert!(at("dir") < at("dir/new.conf"), "{what}:\n{listing}");
     assert!(!names.contains(&"dir/odd-size.bin"), "{what}:\n{listing}");
+    assert!(
+        at("dir/moved") < at("dir/moved/entry-with-a-long-name-00000.txt"),
+        "{what}:\n{listing}"
+    );
+    assert!(
+        !names.iter().any(|n| n.starts_with("many")),
+        "{what}:\n{listing}"
+    );
+    // The link count of the file with three names now, on each of them.
+    for name in ["hello.txt", "dir/hard-link", "dir/link2"] {
+        let line = listing
+            .lines()
+            .find(|l| l.ends_with(&format!(" {name}")) && !l.contains(" -> "))
+            .unwrap();
+        assert_eq!(line.split_whitespace().nth(1), Some("3"), "{what}: {line}");
+    }
     let scratch = image.with_extension("x");
     let gnu = scratch.join("gnu");
     std::fs::create_dir_all(&gnu).unwrap();

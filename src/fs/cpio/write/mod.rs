@@ -178,7 +178,10 @@ fn write_unit(
     let format_of = |i: usize| -> Result<Format> {
         let m = &t.members[i];
         let mut first = [0u8];
-        t.segments[m.segment].read_exact_at(m.header_at, &mut first, "cpio header")?;
+        // Only the binary header's byte order needs a look (a read of a stream may decode).
+        if m.format == "bin" {
+            t.segments[m.segment].read_exact_at(m.header_at, &mut first, "cpio header")?;
+        }
         Ok(Format::of(m.format, first[0]))
     };
     let last_format = match t.members.iter().rposition(|m| m.unit == u) {
