@@ -432,3 +432,31 @@ fn the_encoders_decode_with_the_tools() {
         assert!(back == data, "{}", codec.name());
     }
 }
+
+#[test]
+fn a_removed_path_leaves_every_part_that_had_it() {
+    let dir = scratch();
+    let d = dir.path();
+    tree_of(&d.join("a"), &[("etc/shared", "early\n"), ("etc/a", "a\n")]);
+    tree_of(&d.join("b"), &[("etc/shared", "main\n"), ("etc/b", "b\n")]);
+    archive(&d.join("a"), "newc", "cat", &d.join("a.cpio"));
+    archive(&d.join("b"), "newc", "xz --check=crc32", &d.join("b.cpio"));
+    let image = d.join("initrd.img");
+    sh(&format!(
+        "cd '{0}' && cat a.cpio b.cpio > '{1}'",
+        d.display(),
+        image.display()
+    ));
+    let new = d.join("new.img");
+    rebuild(&image, &|o| o.remove("/etc/shared").unwrap(), &new);
+    let b = std::fs::read(&new).unwrap();
+    // The first part ends with GNU cpio's padding, where the xz stream starts.
+    let xz = b.windows(6).position(|w| w == b"\xfd7zXZ\0").unwrap();
+    std::fs::write(d.join("1"), &b[..xz]).unwrap();
+    std::fs::write(d.join("2"), &b[xz..]).unwrap();
+    let gnu = d.join("gnu");
+    cpio_extract(&d.join("1"), "cat", &gnu);
+    cpio_extract(&d.join("2"), "xz -dc", &gnu);
+    let names: Vec<String> = contents(&gnu).into_iter().map(|c| c.0).collect();
+    assert_eq!(names, ["etc", "etc/a", "etc/b"]);
+}

@@ -103,7 +103,7 @@ pub fn plan(
     let mut at = 0;
     for (u, unit) in units.iter().enumerate() {
         let end = region_end(&t, u, source)?;
-        plan.push(Span::source(source, at, unit.start - at));
+        plan.push(Span::source(source, at, unit.start.saturating_sub(at)));
         at = end;
         if !sel.changed[u] {
             plan.push(Span::source(source, unit.start, end - unit.start));
@@ -136,7 +136,7 @@ pub fn plan(
             }
         }
     }
-    plan.push(Span::source(source, at, source.len() - at));
+    plan.push(Span::source(source, at, source.len().saturating_sub(at)));
     Ok(plan)
 }
 
