@@ -207,13 +207,18 @@ fn write_unit(
             }
         }
     }
-    let mut out = Plan::new();
+    // Each member as written: a range copied, or a header's fields, a name and data.
+    let mut written: Vec<Written> = Vec::with_capacity(items.len());
     for (k, item) in items.iter().enumerate() {
         let e = match item {
             Item::Keep(i) => {
                 let m = &t.members[*i];
                 let src = &t.segments[m.segment];
-                out.push(Span::source(src, m.header_at, m.end - m.header_at));
+                written.push(Written::Copy(Span::source(
+                    src,
+                    m.header_at,
+                    m.end - m.header_at,
+                )));
                 continue;
             }
             Item::Emit(e) => e,
@@ -240,12 +245,6 @@ fn write_unit(
         } else {
             Vec::new()
         };
-        let filesize = data.iter().map(Span::len).sum();
-        let check = if format.checksummed() {
-            checksum(&data)?
-        } else {
-            0
-        };
         let meta = &e.meta;
         let fields = Header {
             dev,
@@ -256,13 +255,92 @@ fn write_unit(
             nlink: meta.nlink,
             mtime: meta.mtime.secs,
             rdev: meta.rdev.unwrap_or((0, 0)),
-            filesize,
             ..Header::default()
         };
-        format.push_member(&mut out, &fields, &e.name, data, check, image)?;
+        let moved = e.replaces.is_none();
+        written.push(Written::Member(format, fields, &e.name, data, moved));
+    }
+    read_ahead(t, &mut written, image)?;
+    let mut out = Plan::new();
+    for w in written {
+        match w {
+            Written::Copy(span) => {
+                out.push(span);
+            }
+            Written::Member(format, mut fields, name, data, _) => {
+                fields.filesize = data.iter().map(Span::len).sum();
+                let check = if format.checksummed() {
+                    checksum(&data)?
+                } else {
+                    0
+                };
+                format.push_member(&mut out, &fields, name, data, check, image)?;
+            }
+        }
     }
     last_format.push_trailer(&mut out, image)?;
     Ok(out)
+}
+
+/// One member of a part written again.
+enum Written<'a> {
+    /// An original member's bytes.
+    Copy(Span),
+    /// A member encoded anew: its format, header fields (the size is its data's), name, data,
+    /// and whether it was put out of its original order (new, or moved).
+    Member(Format, Header, &'a [u8], Vec<Span>, bool),
+}
+
+/// The data that members put out of order take from the original's compressed streams, read
+/// ahead in one forward pass into a spool: read where the members go, backwards, a stream
+/// would be decoded again from its start for each (most codecs cannot resume midway).
+fn read_ahead(t: &Walked, written: &mut [Written], image: &str) -> Result<()> {
+    let stream = |span: &Span| {
+        let Span::Source {
+            source,
+            offset,
+            len,
+        } = span
+        else {
+            return None;
+        };
+        let s = t.segments[1..]
+            .iter()
+            .position(|seg| std::ptr::addr_eq(Arc::as_ptr(seg), Arc::as_ptr(source)))?;
+        Some((s, *offset, *len))
+    };
+    let mut wanted: Vec<(usize, u64, u64, usize)> = Vec::new();
+    for (k, w) in written.iter().enumerate() {
+        if let Written::Member(_, _, _, data, true) = w {
+            if let [span] = data.as_slice() {
+                if let Some((s, offset, len)) = stream(span) {
+                    wanted.push((s, offset, len, k));
+                }
+            }
+        }
+    }
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    wanted.sort_unstable();
+    let mut spool = Spool::new(format!("{image} (moved members' data)"));
+    let mut at = Vec::with_capacity(wanted.len());
+    let mut pos = 0u64;
+    for (s, offset, len, _) in &wanted {
+        at.push(pos);
+        let src = &t.segments[s + 1];
+        spool_from(&mut spool, *len, src.name(), |done, buf| {
+            src.read_at(offset + done, buf)
+        })?;
+        pos += len;
+    }
+    let spooled = spool.into_source()?;
+    for ((_, _, len, k), from) in wanted.into_iter().zip(at) {
+        if let Written::Member(_, _, _, data, _) = &mut written[k] {
+            *data = vec![Span::source(&spooled, from, len)];
+        }
+    }
+    Ok(())
 }
 
 /// A member's device and inode numbers.
@@ -304,26 +382,40 @@ fn data_of(t: &Walked, tree: &dyn FileSystem, e: &Emit) -> Result<Vec<Span>> {
             return Ok(spans);
         }
     }
-    let mut spool = Spool::new(format!("{} inode {}", tree.source().name(), e.ino));
-    let mut buf = vec![0u8; (1 << 20).min(size as usize)];
-    let mut done = 0u64;
-    while done < size {
-        let want = buf.len().min((size - done) as usize);
-        let n = tree.read_at(e.ino, done, &mut buf[..want])?;
-        if n == 0 {
-            return Err(Error::corrupt(
-                tree.source().name(),
-                "file data",
-                done,
-                format!("inode {} ends at {done} bytes, its size says {size}", e.ino),
-            ));
-        }
-        std::io::Write::write_all(&mut spool, &buf[..n])
-            .map_err(|err| Error::io(tree.source().name(), err))?;
-        done += n as u64;
-    }
+    let name = tree.source().name();
+    let mut spool = Spool::new(format!("{name} inode {}", e.ino));
+    spool_from(&mut spool, size, name, |at, buf| {
+        tree.read_at(e.ino, at, buf)
+    })?;
     let src = spool.into_source()?;
     Ok(vec![Span::source(&src, 0, size)])
+}
+
+/// Appends `len` bytes that `read` gives (at offsets from 0) to `spool`; fails, naming
+/// `image`, when they end first.
+fn spool_from(
+    spool: &mut Spool,
+    len: u64,
+    image: &str,
+    read: impl Fn(u64, &mut [u8]) -> Result<usize>,
+) -> Result<()> {
+    let mut buf = vec![0u8; (1 << 20).min(len as usize)];
+    let mut done = 0u64;
+    while done < len {
+        let want = buf.len().min((len - done) as usize);
+        let n = read(done, &mut buf[..want])?;
+        if n == 0 {
+            return Err(Error::corrupt(
+                image,
+                "file data",
+                done,
+                format!("the data ends at {done} bytes, its size says {len}"),
+            ));
+        }
+        std::io::Write::write_all(spool, &buf[..n]).map_err(|err| Error::io(image, err))?;
+        done += n as u64;
+    }
+    Ok(())
 }
 
 /// The crc format's check: the sum of the data's bytes, modulo 2^32.
