@@ -23,6 +23,8 @@
 
 mod member;
 mod select;
+#[cfg(test)]
+mod tests;
 
 use std::collections::HashMap;
 use std::sync::Arc;
