@@ -13,8 +13,8 @@
 //! stream suggests). Choices:
 //! - Member names keep their recorded form (`./etc/x` or `etc/x`); new members take the
 //!   last part's.
-//! - A new member takes an inode number no member of its part has; changed members keep
-//!   theirs and their device numbers.
+//! - A new member takes the smallest inode number no member of its part has (device 0:0);
+//!   changed members keep theirs and their device numbers.
 //! - Hard links: the names of a file in one part share its inode number and its link count;
 //!   in newc and crc the data travels with the last name (as GNU cpio writes it and the kernel
 //!   expects), the others record size 0; in odc and binary archives every name carries it
@@ -26,7 +26,7 @@ mod select;
 #[cfg(test)]
 mod tests;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use super::archive::Unit;
@@ -190,7 +190,17 @@ fn write_unit(
         Some(i) => format_of(i)?,
         None => Format::Newc,
     };
-    let mut fresh = members.iter().map(|m| m.header.ino).max().unwrap_or(0);
+    // New members take the smallest inode numbers no member of the part has (odc's and the
+    // binary header's fields are narrow).
+    let used: HashSet<u64> = members.iter().map(|m| m.header.ino).collect();
+    let mut last_fresh = 0;
+    let mut fresh = || {
+        last_fresh += 1;
+        while used.contains(&last_fresh) {
+            last_fresh += 1;
+        }
+        ((0, 0), last_fresh)
+    };
     // Hard-link groups: the inode number they share, and the last name (which carries the
     // data).
     let identity = |w: usize| (t.members[w].header.dev, t.members[w].header.ino);
@@ -233,14 +243,8 @@ fn write_unit(
         let carries = !format.data_on_last_link() || group.as_ref().is_none_or(|g| g.last == k);
         let recorded = e.replaces.map(identity);
         let (dev, ino) = match group {
-            Some(g) => *g.identity.get_or_insert_with(|| {
-                fresh += 1;
-                ((0, 0), fresh)
-            }),
-            None => recorded.unwrap_or_else(|| {
-                fresh += 1;
-                ((0, 0), fresh)
-            }),
+            Some(g) => *g.identity.get_or_insert_with(&mut fresh),
+            None => recorded.unwrap_or_else(&mut fresh),
         };
         let data = if carries {
             data_of(t, tree, e)?
