@@ -1,11 +1,11 @@
 //! The cpio writer, through the library (`fs::rebuild::plan` over an overlay of a mounted
-//! archive, the plan written to a file): archives made by GNU cpio (newc, crc, odc), plain and
-//! compressed by every initrd compressor, changed (files added, replaced, removed, chmod'ed,
-//! hard-linked, a directory moved) and checked with GNU cpio (`cpio -itv`, `cpio -idm` extraction), bsdtar, and
-//! the kernel's rules (xz check CRC32, the lz4 legacy magic); a Debian-style initrd (an
-//! uncompressed early-microcode archive, then a gzip'd or zstd'd main one) whose early part
-//! stays first and byte for byte; the `level=N` option; and the encoders against the
-//! compression tools.
+//! archive, the plan written to a file): archives made by GNU cpio (newc, crc, odc, bin),
+//! plain and compressed by every initrd compressor, changed (files added, replaced, removed,
+//! chmod'ed, hard-linked, a directory moved) and checked with GNU cpio (`cpio -itv`,
+//! `cpio -idm` extraction), bsdtar, and the kernel's rules (xz check CRC32, the lz4 legacy
+//! magic); a Debian-style initrd (an uncompressed early-microcode archive, then a gzip'd or
+//! zstd'd main one) whose early part stays first and byte for byte; the `level=N` option; and
+//! the encoders against the compression tools.
 
 use std::path::Path;
 use std::sync::Arc;
