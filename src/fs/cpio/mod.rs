@@ -609,7 +609,7 @@ mod tests {
     use crate::source::MemSource;
 
     /// One newc member (the trailer when `name` is `TRAILER!!!`).
-    fn member(out: &mut Vec<u8>, name: &str, mode: u32, data: &[u8]) {
+    pub(super) fn member(out: &mut Vec<u8>, name: &str, mode: u32, data: &[u8]) {
         out.extend_from_slice(b"070701");
         let fields = [
             1,

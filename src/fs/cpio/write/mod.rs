@@ -13,8 +13,8 @@
 //! stream suggests). Choices:
 //! - Member names keep their recorded form (`./etc/x` or `etc/x`); new members take the
 //!   last part's.
-//! - A new member takes an inode number no member of its part has; changed members keep
-//!   theirs and their device numbers.
+//! - A new member takes the smallest inode number no member of its part has (device 0:0);
+//!   changed members keep theirs and their device numbers.
 //! - Hard links: the names of a file in one part share its inode number and its link count;
 //!   in newc and crc the data travels with the last name (as GNU cpio writes it and the kernel
 //!   expects), the others record size 0; in odc and binary archives every name carries it
@@ -23,8 +23,10 @@
 
 mod member;
 mod select;
+#[cfg(test)]
+mod tests;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use super::archive::Unit;
@@ -103,7 +105,7 @@ pub fn plan(
     let mut at = 0;
     for (u, unit) in units.iter().enumerate() {
         let end = region_end(&t, u, source)?;
-        plan.push(Span::source(source, at, unit.start - at));
+        plan.push(Span::source(source, at, unit.start.saturating_sub(at)));
         at = end;
         if !sel.changed[u] {
             plan.push(Span::source(source, unit.start, end - unit.start));
@@ -136,7 +138,7 @@ pub fn plan(
             }
         }
     }
-    plan.push(Span::source(source, at, source.len() - at));
+    plan.push(Span::source(source, at, source.len().saturating_sub(at)));
     Ok(plan)
 }
 
@@ -188,7 +190,17 @@ fn write_unit(
         Some(i) => format_of(i)?,
         None => Format::Newc,
     };
-    let mut fresh = members.iter().map(|m| m.header.ino).max().unwrap_or(0);
+    // New members take the smallest inode numbers no member of the part has (odc's and the
+    // binary header's fields are narrow).
+    let used: HashSet<u64> = members.iter().map(|m| m.header.ino).collect();
+    let mut last_fresh = 0;
+    let mut fresh = || {
+        last_fresh += 1;
+        while used.contains(&last_fresh) {
+            last_fresh += 1;
+        }
+        ((0, 0), last_fresh)
+    };
     // Hard-link groups: the inode number they share, and the last name (which carries the
     // data).
     let identity = |w: usize| (t.members[w].header.dev, t.members[w].header.ino);
@@ -207,13 +219,18 @@ fn write_unit(
             }
         }
     }
-    let mut out = Plan::new();
+    // Each member as written: a range copied, or a header's fields, a name and data.
+    let mut written: Vec<Written> = Vec::with_capacity(items.len());
     for (k, item) in items.iter().enumerate() {
         let e = match item {
             Item::Keep(i) => {
                 let m = &t.members[*i];
                 let src = &t.segments[m.segment];
-                out.push(Span::source(src, m.header_at, m.end - m.header_at));
+                written.push(Written::Copy(Span::source(
+                    src,
+                    m.header_at,
+                    m.end - m.header_at,
+                )));
                 continue;
             }
             Item::Emit(e) => e,
@@ -226,25 +243,13 @@ fn write_unit(
         let carries = !format.data_on_last_link() || group.as_ref().is_none_or(|g| g.last == k);
         let recorded = e.replaces.map(identity);
         let (dev, ino) = match group {
-            Some(g) => *g.identity.get_or_insert_with(|| {
-                fresh += 1;
-                ((0, 0), fresh)
-            }),
-            None => recorded.unwrap_or_else(|| {
-                fresh += 1;
-                ((0, 0), fresh)
-            }),
+            Some(g) => *g.identity.get_or_insert_with(&mut fresh),
+            None => recorded.unwrap_or_else(&mut fresh),
         };
         let data = if carries {
             data_of(t, tree, e)?
         } else {
             Vec::new()
-        };
-        let filesize = data.iter().map(Span::len).sum();
-        let check = if format.checksummed() {
-            checksum(&data)?
-        } else {
-            0
         };
         let meta = &e.meta;
         let fields = Header {
@@ -256,13 +261,92 @@ fn write_unit(
             nlink: meta.nlink,
             mtime: meta.mtime.secs,
             rdev: meta.rdev.unwrap_or((0, 0)),
-            filesize,
             ..Header::default()
         };
-        format.push_member(&mut out, &fields, &e.name, data, check, image)?;
+        let moved = e.replaces.is_none();
+        written.push(Written::Member(format, fields, &e.name, data, moved));
+    }
+    read_ahead(t, &mut written, image)?;
+    let mut out = Plan::new();
+    for w in written {
+        match w {
+            Written::Copy(span) => {
+                out.push(span);
+            }
+            Written::Member(format, mut fields, name, data, _) => {
+                fields.filesize = data.iter().map(Span::len).sum();
+                let check = if format.checksummed() {
+                    checksum(&data)?
+                } else {
+                    0
+                };
+                format.push_member(&mut out, &fields, name, data, check, image)?;
+            }
+        }
     }
     last_format.push_trailer(&mut out, image)?;
     Ok(out)
+}
+
+/// One member of a part written again.
+enum Written<'a> {
+    /// An original member's bytes.
+    Copy(Span),
+    /// A member encoded anew: its format, header fields (the size is its data's), name, data,
+    /// and whether it was put out of its original order (new, or moved).
+    Member(Format, Header, &'a [u8], Vec<Span>, bool),
+}
+
+/// The data that members put out of order take from the original's compressed streams, read
+/// ahead in one forward pass into a spool: read where the members go, backwards, a stream
+/// would be decoded again from its start for each (most codecs cannot resume midway).
+fn read_ahead(t: &Walked, written: &mut [Written], image: &str) -> Result<()> {
+    let stream = |span: &Span| {
+        let Span::Source {
+            source,
+            offset,
+            len,
+        } = span
+        else {
+            return None;
+        };
+        let s = t.segments[1..]
+            .iter()
+            .position(|seg| std::ptr::addr_eq(Arc::as_ptr(seg), Arc::as_ptr(source)))?;
+        Some((s, *offset, *len))
+    };
+    let mut wanted: Vec<(usize, u64, u64, usize)> = Vec::new();
+    for (k, w) in written.iter().enumerate() {
+        if let Written::Member(_, _, _, data, true) = w {
+            if let [span] = data.as_slice() {
+                if let Some((s, offset, len)) = stream(span) {
+                    wanted.push((s, offset, len, k));
+                }
+            }
+        }
+    }
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    wanted.sort_unstable();
+    let mut spool = Spool::new(format!("{image} (moved members' data)"));
+    let mut at = Vec::with_capacity(wanted.len());
+    let mut pos = 0u64;
+    for (s, offset, len, _) in &wanted {
+        at.push(pos);
+        let src = &t.segments[s + 1];
+        spool_from(&mut spool, *len, src.name(), |done, buf| {
+            src.read_at(offset + done, buf)
+        })?;
+        pos += len;
+    }
+    let spooled = spool.into_source()?;
+    for ((_, _, len, k), from) in wanted.into_iter().zip(at) {
+        if let Written::Member(_, _, _, data, _) = &mut written[k] {
+            *data = vec![Span::source(&spooled, from, len)];
+        }
+    }
+    Ok(())
 }
 
 /// A member's device and inode numbers.
@@ -304,26 +388,40 @@ fn data_of(t: &Walked, tree: &dyn FileSystem, e: &Emit) -> Result<Vec<Span>> {
             return Ok(spans);
         }
     }
-    let mut spool = Spool::new(format!("{} inode {}", tree.source().name(), e.ino));
-    let mut buf = vec![0u8; (1 << 20).min(size as usize)];
-    let mut done = 0u64;
-    while done < size {
-        let want = buf.len().min((size - done) as usize);
-        let n = tree.read_at(e.ino, done, &mut buf[..want])?;
-        if n == 0 {
-            return Err(Error::corrupt(
-                tree.source().name(),
-                "file data",
-                done,
-                format!("inode {} ends at {done} bytes, its size says {size}", e.ino),
-            ));
-        }
-        std::io::Write::write_all(&mut spool, &buf[..n])
-            .map_err(|err| Error::io(tree.source().name(), err))?;
-        done += n as u64;
-    }
+    let name = tree.source().name();
+    let mut spool = Spool::new(format!("{name} inode {}", e.ino));
+    spool_from(&mut spool, size, name, |at, buf| {
+        tree.read_at(e.ino, at, buf)
+    })?;
     let src = spool.into_source()?;
     Ok(vec![Span::source(&src, 0, size)])
+}
+
+/// Appends `len` bytes that `read` gives (at offsets from 0) to `spool`; fails, naming
+/// `image`, when they end first.
+fn spool_from(
+    spool: &mut Spool,
+    len: u64,
+    image: &str,
+    read: impl Fn(u64, &mut [u8]) -> Result<usize>,
+) -> Result<()> {
+    let mut buf = vec![0u8; (1 << 20).min(len as usize)];
+    let mut done = 0u64;
+    while done < len {
+        let want = buf.len().min((len - done) as usize);
+        let n = read(done, &mut buf[..want])?;
+        if n == 0 {
+            return Err(Error::corrupt(
+                image,
+                "file data",
+                done,
+                format!("the data ends at {done} bytes, its size says {len}"),
+            ));
+        }
+        std::io::Write::write_all(spool, &buf[..n]).map_err(|err| Error::io(image, err))?;
+        done += n as u64;
+    }
+    Ok(())
 }
 
 /// The crc format's check: the sum of the data's bytes, modulo 2^32.
