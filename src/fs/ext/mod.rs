@@ -3,7 +3,9 @@
 //! htree directories (large_dir too), inline data (files, symlinks and directories), fast and
 //! slow symlinks, device nodes, extended attributes and ACLs. The journal is not replayed.
 //! Every on-disk field is checked before it is used; encrypted file contents, compression,
-//! bigalloc and values kept in their own inodes (ea_inode) are refused by name. An entry whose
+//! and values kept in their own inodes (ea_inode) are refused by name. bigalloc is read: its
+//! clusters size only the allocation bitmaps, which the reader does not use; extents and block
+//! numbers stay in blocks. An entry whose
 //! name is not a file name (a `.` or `..` besides the directory's own), or that lists its own
 //! directory or the root (a loop), is left out with a warning ([`crate::fs::left_out`]).
 
@@ -444,6 +446,10 @@ impl FileSystem for ExtFs {
             ("Label".into(), sb.label.clone()),
             ("UUID".into(), sb.uuid_text()),
             ("Block size".into(), sb.block_size.to_string()),
+            (
+                "Cluster size".into(),
+                (sb.block_size * u64::from(sb.cluster_ratio)).to_string(),
+            ),
             ("Blocks".into(), sb.blocks_count.to_string()),
             ("Free blocks".into(), sb.free_blocks.to_string()),
             ("Inodes".into(), sb.inodes_count.to_string()),

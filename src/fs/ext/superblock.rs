@@ -79,6 +79,8 @@ pub struct Superblock {
     pub first_data_block: u32,
     pub block_size: u64,
     pub blocks_per_group: u32,
+    /// Blocks per allocation cluster: 1, or a power of two with bigalloc.
+    pub cluster_ratio: u32,
     pub inodes_per_group: u32,
     pub inode_size: u16,
     pub compat: u32,
@@ -159,7 +161,7 @@ impl Superblock {
                 0
             })
         };
-        let sb = Superblock {
+        let mut sb = Superblock {
             inodes_count: f.le32(0x0)?,
             blocks_count: u64::from(f.le32(0x4)?) | hi(0x150)?,
             free_blocks: u64::from(f.le32(0xc)?) | hi(0x158)?,
@@ -167,6 +169,7 @@ impl Superblock {
             first_data_block: f.le32(0x14)?,
             block_size,
             blocks_per_group: f.le32(0x20)?,
+            cluster_ratio: 1,
             inodes_per_group: f.le32(0x28)?,
             inode_size,
             compat,
@@ -181,8 +184,39 @@ impl Superblock {
             write_time: f.le32(0x30)?,
             backup_bgs: [f.le32(0x24c)?, f.le32(0x250)?],
         };
+        // A group's block bitmap is one block of bits, one per cluster (per block without
+        // bigalloc): a group holds at most 8 * block_size clusters.
         let max_per_group = 8 * block_size;
-        if sb.blocks_per_group == 0 || u64::from(sb.blocks_per_group) > max_per_group {
+        if ro_compat & RO_COMPAT_BIGALLOC != 0 {
+            let log_cluster = f.le32(0x1c)?;
+            if log_cluster < log || log_cluster - log > 16 {
+                return Err(bad(
+                    0x1c,
+                    format!(
+                        "cluster size 2^{} with blocks of 2^{}",
+                        10 + u64::from(log_cluster),
+                        10 + u64::from(log)
+                    ),
+                ));
+            }
+            sb.cluster_ratio = 1 << (log_cluster - log);
+            let clusters = f.le32(0x24)?;
+            if clusters == 0
+                || u64::from(clusters) > max_per_group
+                || u64::from(clusters) * u64::from(sb.cluster_ratio)
+                    != u64::from(sb.blocks_per_group)
+            {
+                return Err(bad(
+                    0x24,
+                    format!(
+                        "{clusters} clusters of {} blocks per group, {} blocks per group",
+                        sb.cluster_ratio, sb.blocks_per_group
+                    ),
+                ));
+            }
+        }
+        let max_blocks = max_per_group * u64::from(sb.cluster_ratio);
+        if sb.blocks_per_group == 0 || u64::from(sb.blocks_per_group) > max_blocks {
             return Err(bad(
                 0x20,
                 format!("{} blocks per group", sb.blocks_per_group),
@@ -229,9 +263,6 @@ impl Superblock {
         }
         if self.incompat & INCOMPAT_DIRDATA != 0 {
             return refuse("dirdata");
-        }
-        if self.ro_compat & RO_COMPAT_BIGALLOC != 0 {
-            return refuse("bigalloc");
         }
         // The others are read (or, being read-only, ignored): filetype, recover, meta_bg,
         // extents, 64bit, mmp, flex_bg, ea_inode (values refused when read), csum_seed,
