@@ -2,8 +2,8 @@
 //! trees and ext2/3 block maps (holes and uninitialised extents read as zeros), linear and
 //! htree directories (large_dir too), inline data (files, symlinks and directories), fast and
 //! slow symlinks, device nodes, extended attributes and ACLs. The journal is not replayed.
-//! Every on-disk field is checked before it is used; encrypted file contents, compression,
-//! and values kept in their own inodes (ea_inode) are refused by name. bigalloc is read: its
+//! Every on-disk field is checked before it is used; encrypted file contents and compression
+//! are refused by name. xattr values kept in inodes of their own (ea_inode) are read. bigalloc is read: its
 //! clusters size only the allocation bitmaps, which the reader does not use; extents and block
 //! numbers stay in blocks. An entry whose
 //! name is not a file name (a `.` or `..` besides the directory's own), or that lists its own
@@ -28,8 +28,8 @@ use crate::fs::{probe, DirEntry, FileKind, FileSystem, Ino, Metadata, Span, Xatt
 use crate::source::Source;
 use data::{Content, Disk, FileData};
 use group::Groups;
-use inode::{Inode, FLAG_ENCRYPT, FLAG_EXTENTS, FLAG_INLINE_DATA};
-use superblock::{Superblock, INCOMPAT_FILETYPE, RO_COMPAT_HUGE_FILE};
+use inode::{Inode, FLAG_EA_INODE, FLAG_ENCRYPT, FLAG_EXTENTS, FLAG_INLINE_DATA, I_BLOCK_LEN};
+use superblock::{Superblock, INCOMPAT_EA_INODE, INCOMPAT_FILETYPE, RO_COMPAT_HUGE_FILE};
 
 /// The root directory's inode.
 const ROOT: u32 = 2;
@@ -216,7 +216,19 @@ impl ExtFs {
                 format!("inode {}: symlink of {} bytes", inode.number, inode.size),
             ));
         }
-        if inode.is_fast_symlink(self.sb.block_size) {
+        let cluster = self.sb.block_size * u64::from(self.sb.cluster_ratio);
+        if inode.is_fast_symlink(cluster, self.sb.has_incompat(INCOMPAT_EA_INODE)) {
+            // The kernel refuses the same (`invalid fast symlink length`).
+            if inode.size >= I_BLOCK_LEN as u64 {
+                return Err(disk.corrupt(
+                    "ext inode",
+                    inode.offset,
+                    format!(
+                        "inode {}: fast symlink of {} bytes, more than i_block holds",
+                        inode.number, inode.size
+                    ),
+                ));
+            }
             return Ok(inode.i_block()[..inode.size as usize].to_vec());
         }
         let data = self.file_data(inode)?;
@@ -224,6 +236,30 @@ impl ExtFs {
         let n = data.read_at(&disk, 0, &mut target)?;
         target.truncate(n);
         Ok(target)
+    }
+
+    /// The xattr value of `size` bytes inode `owner` keeps in inode `value_ino` (ea_inode),
+    /// which must be an xattr inode (`EXT4_EA_INODE_FL`) of that size, as the kernel checks.
+    fn ea_inode_value(&self, owner: Ino, value_ino: u32, size: usize) -> Result<Vec<u8>> {
+        let inode = self.inode(u64::from(value_ino))?;
+        if !inode.has(FLAG_EA_INODE)
+            || inode.kind != Some(FileKind::File)
+            || inode.size != size as u64
+        {
+            return Err(self.disk().corrupt(
+                "ext inode",
+                inode.offset,
+                format!(
+                    "inode {owner} keeps an xattr value of {size} bytes in inode {value_ino}, \
+                     which is no xattr inode of that size"
+                ),
+            ));
+        }
+        let data = self.file_data(&inode)?;
+        let mut value = vec![0; size];
+        let n = data.read_at(&self.disk(), 0, &mut value)?;
+        value.truncate(n);
+        Ok(value)
     }
 
     fn meta(&self, inode: &Inode) -> Result<Metadata> {
@@ -428,16 +464,20 @@ impl FileSystem for ExtFs {
     }
     fn xattrs(&self, ino: Ino) -> Result<Vec<Xattr>> {
         let inode = self.inode(ino)?;
-        Ok(xattr::read(&self.disk(), &inode)?
-            .into_iter()
-            .filter(|x| !x.is_inline_data())
-            .filter_map(|x| {
-                Some(Xattr {
-                    name: x.full_name()?,
-                    value: x.user_value(),
-                })
-            })
-            .collect())
+        let mut out = Vec::new();
+        for mut x in xattr::read(&self.disk(), &inode)? {
+            let Some(name) = x.full_name().filter(|_| !x.is_inline_data()) else {
+                continue;
+            };
+            if let Some((value_ino, size)) = x.value_inode {
+                x.value = self.ea_inode_value(ino, value_ino, size)?;
+            }
+            out.push(Xattr {
+                name,
+                value: x.user_value(),
+            });
+        }
+        Ok(out)
     }
     fn info(&self) -> Vec<(String, String)> {
         let sb = &self.sb;

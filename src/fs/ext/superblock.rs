@@ -15,6 +15,7 @@ const MAGIC: u16 = 0xef53;
 pub const INCOMPAT_FILETYPE: u32 = 0x2;
 pub const INCOMPAT_META_BG: u32 = 0x10;
 pub const INCOMPAT_64BIT: u32 = 0x80;
+pub const INCOMPAT_EA_INODE: u32 = 0x400;
 const INCOMPAT_COMPRESSION: u32 = 0x1;
 const INCOMPAT_RECOVER: u32 = 0x4;
 const INCOMPAT_JOURNAL_DEV: u32 = 0x8;
@@ -265,7 +266,7 @@ impl Superblock {
             return refuse("dirdata");
         }
         // The others are read (or, being read-only, ignored): filetype, recover, meta_bg,
-        // extents, 64bit, mmp, flex_bg, ea_inode (values refused when read), csum_seed,
+        // extents, 64bit, mmp, flex_bg, ea_inode (values read from their inodes), csum_seed,
         // large_dir, inline_data, encrypt (refused per file), casefold (names as stored).
         let known = INCOMPAT_NAMES.iter().fold(0, |all, (bit, _)| all | bit);
         let unknown = self.incompat & !known;
