@@ -6,7 +6,9 @@
 use std::path::Path;
 
 use crate::common::{run_ro, scratch, tool};
-use crate::nested_ext::{debugfs, mke2fs_sized, same_as_debugfs, sparse_file, KINDS};
+use crate::nested_ext::{
+    debugfs, mke2fs_sized, same_as_debugfs, same_as_debugfs_of, sparse_file, KINDS,
+};
 use crate::nested_util::{make_tree, noise, Kinds};
 
 /// Runs `e2fsck -fn` on `image` and asserts it finds nothing to fix.
@@ -133,6 +135,158 @@ fn debugfs_w(image: &Path, command: &str) {
     tool(
         "debugfs",
         &["-w", "-R", command, image.to_str().unwrap()],
+        None,
+    );
+}
+
+/// The blocks of `after` that differ from `before` (two images of one filesystem), and their
+/// bytes in `after`, one after the other.
+fn changed_blocks(before: &Path, after: &Path, block_size: usize) -> (Vec<usize>, Vec<u8>) {
+    let (a, b) = (
+        std::fs::read(before).unwrap(),
+        std::fs::read(after).unwrap(),
+    );
+    let changed: Vec<usize> = (0..a.len() / block_size)
+        .filter(|i| {
+            a[i * block_size..(i + 1) * block_size] != b[i * block_size..(i + 1) * block_size]
+        })
+        .collect();
+    let bytes = changed
+        .iter()
+        .flat_map(|i| b[i * block_size..(i + 1) * block_size].to_vec())
+        .collect();
+    (changed, bytes)
+}
+
+/// The first data block of `path` in `image`.
+fn data_block(image: &Path, path: &str) -> usize {
+    let out = debugfs(image, &format!("bmap {path} 0\n"));
+    out.lines().last().unwrap().trim().parse().unwrap()
+}
+
+/// The number of committed transactions `debugfs logdump` finds in the journal of `image`.
+fn logged_commits(image: &Path) -> usize {
+    debugfs(image, "logdump\n")
+        .lines()
+        .filter(|l| l.contains("(commit block)"))
+        .count()
+}
+
+fn list(blocks: &[usize]) -> String {
+    blocks
+        .iter()
+        .map(usize::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+#[test]
+fn a_filesystem_that_needs_recovery_reads_as_e2fsck_replays_it() {
+    let dir = scratch();
+    let tree = dir.path().join("tree");
+    make_tree(&tree, Kinds::plain(40, 100_000));
+    std::fs::write(tree.join("revoked.txt"), noise(3000, 1)).unwrap();
+    std::fs::write(tree.join("uncommitted.txt"), noise(3000, 2)).unwrap();
+    std::fs::write(tree.join("gone.txt"), b"removed after the crash\n").unwrap();
+    let new = dir.path().join("new.bin");
+    std::fs::write(&new, noise(70_000, 3)).unwrap();
+    for (i, (kind, block_size, extra, open)) in [
+        ("ext4", 4096, &[][..], "jo -c"),
+        ("ext4", 1024, &["-O", "^64bit"], "jo -c -v 2"),
+        ("ext4", 4096, &[], "jo"),
+        ("ext3", 1024, &[], "jo"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let what = format!("{kind} {block_size} {extra:?} {open}");
+        let image = dir.path().join(format!("journaled{i}.img"));
+        let bs = block_size.to_string();
+        let mut args = vec!["-b", &bs];
+        args.extend(extra);
+        mke2fs_sized(&tree, &image, kind, &args, "32M");
+        // The state the journal leads to: debugfs changes a copy in place.
+        let after = dir.path().join(format!("after{i}.img"));
+        std::fs::copy(&image, &after).unwrap();
+        debugfs_w_script(
+            &after,
+            &format!(
+                "write {} /journaled.bin\nmkdir /journaled-dir\nsymlink /journaled-dir/link \
+                 /journaled.bin\nrm /gone.txt\nsif / mode 040700\n",
+                new.display()
+            ),
+        );
+        let (changed, bytes) = changed_blocks(&image, &after, block_size);
+        assert!(changed.len() > 4, "{what}: {changed:?}");
+        // Those blocks go to the journal of the original in two transactions; a block the
+        // first one scribbles over is revoked by a later one, and a last transaction that
+        // scribbles over another is left uncommitted.
+        let half = changed.len() / 2;
+        let revoked = data_block(&image, "/revoked.txt");
+        let uncommitted = data_block(&image, "/uncommitted.txt");
+        let garbage = noise(block_size, 9);
+        let first = dir.path().join("first.bin");
+        std::fs::write(&first, [&bytes[..half * block_size], &garbage].concat()).unwrap();
+        let second = dir.path().join("second.bin");
+        std::fs::write(&second, &bytes[half * block_size..]).unwrap();
+        let scribble = dir.path().join("scribble.bin");
+        std::fs::write(&scribble, &garbage).unwrap();
+        let mut first_blocks = changed[..half].to_vec();
+        first_blocks.push(revoked);
+        debugfs_w_script(
+            &image,
+            &format!(
+                "{open}\njw -b {} {}\njw -r {revoked} {}\njw -b {} {}\njw -b {uncommitted} -c \
+                 {}\njc\n",
+                list(&first_blocks),
+                first.display(),
+                scribble.display(),
+                list(&changed[half..]),
+                second.display(),
+                scribble.display(),
+            ),
+        );
+        let features = debugfs(&image, "features\n");
+        assert!(features.contains("needs_recovery"), "{what}: {features}");
+        let pristine = std::fs::read(&image).unwrap();
+        // e2fsck replays the journal of a copy, as the kernel would on mounting.
+        let replayed = dir.path().join(format!("replayed{i}.img"));
+        std::fs::copy(&image, &replayed).unwrap();
+        let fsck = std::process::Command::new("e2fsck")
+            .args(["-y", "-E", "journal_only", replayed.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(
+            fsck.status.code().is_some_and(|c| c <= 1),
+            "{what}: {fsck:?}"
+        );
+        same_as_debugfs_of(&image, &replayed, &what);
+        let info = String::from_utf8(run_ro(&image, &["info", "/dev/sda"])).unwrap();
+        let expected = format!(
+            "replayed: {} transactions, {} blocks",
+            logged_commits(&image),
+            changed.len()
+        );
+        assert!(
+            info.lines()
+                .any(|l| l.starts_with("Journal:") && l.ends_with(&expected)),
+            "{what}: {info}"
+        );
+        assert_eq!(
+            std::fs::read(&image).unwrap(),
+            pristine,
+            "{what}: the image is untouched"
+        );
+    }
+}
+
+/// Runs the debugfs commands `script` on `image` opened read-write.
+fn debugfs_w_script(image: &Path, script: &str) {
+    let cmds = image.with_extension("debugfs-w");
+    std::fs::write(&cmds, script).unwrap();
+    tool(
+        "debugfs",
+        &["-w", "-f", cmds.to_str().unwrap(), image.to_str().unwrap()],
         None,
     );
 }

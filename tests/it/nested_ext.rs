@@ -67,14 +67,24 @@ pub(crate) fn debugfs(image: &Path, script: &str) -> String {
 /// Extracts `image` with `debugfs rdump` and with isofish's tar-out, and compares the two
 /// trees, completed from debugfs's `ls -p` and `stat`; returns the number of entries.
 pub(crate) fn same_as_debugfs(image: &Path, what: &str) -> usize {
+    same_as_debugfs_of(image, image, what)
+}
+
+/// [`same_as_debugfs`] with isofish reading `image` and debugfs reading `theirs` (the same
+/// filesystem as another tool left it).
+pub(crate) fn same_as_debugfs_of(image: &Path, theirs_image: &Path, what: &str) -> usize {
     let theirs = image.with_extension("debugfs-tree");
     std::fs::create_dir(&theirs).unwrap();
     let cmd = format!("rdump / {}", theirs.display());
-    tool("debugfs", &["-R", &cmd, image.to_str().unwrap()], None);
+    tool(
+        "debugfs",
+        &["-R", &cmd, theirs_image.to_str().unwrap()],
+        None,
+    );
     let ours = image.with_extension("isofish-tree");
     extract(image, &[], "/", &ours);
     let mut expected = snapshot(&theirs);
-    fix_from_debugfs(image, &mut expected);
+    fix_from_debugfs(theirs_image, &mut expected);
     assert_same(&expected, &snapshot(&ours), what);
     expected.nodes.len()
 }

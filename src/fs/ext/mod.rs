@@ -1,7 +1,9 @@
 //! ext2, ext3 and ext4, read in-house: the superblock and group descriptors, inodes, extent
 //! trees and ext2/3 block maps (holes and uninitialised extents read as zeros), linear and
 //! htree directories (large_dir too), inline data (files, symlinks and directories), fast and
-//! slow symlinks, device nodes, extended attributes and ACLs. The journal is not replayed.
+//! slow symlinks, device nodes, extended attributes and ACLs. A filesystem that needs recovery
+//! is read with its journal replayed in memory, as the kernel would mount it (the image is
+//! never written).
 //! Every on-disk field is checked before it is used; encrypted file contents and compression
 //! are refused by name. xattr values kept in inodes of their own (ea_inode) are read. bigalloc is read: its
 //! clusters size only the allocation bitmaps, which the reader does not use; extents and block
@@ -17,6 +19,7 @@ mod extent;
 mod group;
 mod inline;
 mod inode;
+mod journal;
 mod superblock;
 mod xattr;
 
@@ -40,22 +43,75 @@ const CACHED_MAPS: usize = 16;
 
 /// An opened ext2/3/4 filesystem.
 pub struct ExtFs {
+    /// The image the filesystem was opened on.
     source: Arc<dyn Source>,
+    /// Its blocks as the filesystem reads them: the image, or the image with the journal
+    /// replayed over it.
+    blocks: Arc<dyn Source>,
     kind: &'static str,
     sb: Superblock,
     groups: Groups,
+    /// What replaying the journal did, when the filesystem needed recovery.
+    journal: Journal,
     /// The mappings of the regular files read last, most recent first.
     maps: Mutex<Vec<(u32, Arc<FileData>)>>,
     /// The entries listings left out (bad names, loops).
     left_out: LeftOut,
 }
 
+/// The journal's state as `info` tells it.
+enum Journal {
+    /// Nothing to replay.
+    Clean,
+    /// Needs recovery, from a journal on another device: read as the image's blocks say.
+    External,
+    /// Needs recovery, but the log is empty.
+    Empty,
+    Replayed(journal::Summary),
+}
+
 impl ExtFs {
-    /// Reads the superblock and group descriptors of the filesystem in `source`.
+    /// Reads the superblock and group descriptors of the filesystem in `source`, replaying
+    /// its journal in memory when it needs recovery.
     pub fn open(source: Arc<dyn Source>) -> Result<Self> {
-        let sb = Superblock::read(source.as_ref())?;
+        let mut fs = Self::open_blocks(source.clone(), source.clone())?;
+        if fs.sb.needs_recovery() {
+            let number = fs.sb.journal_inum;
+            if number == 0 || !fs.sb.has_journal() {
+                fs.journal = Journal::External;
+            } else {
+                let inode = fs.inode(u64::from(number))?;
+                let data = fs.file_data(&inode)?;
+                match journal::replay(&fs.disk(), &data)? {
+                    None => fs.journal = Journal::Empty,
+                    Some(replay) => {
+                        let blocks: Arc<dyn Source> = Arc::new(journal::Replayed::new(
+                            source.clone(),
+                            fs.sb.block_size,
+                            replay.copies,
+                        ));
+                        fs = Self::open_blocks(source, blocks)?;
+                        fs.journal = Journal::Replayed(replay.summary);
+                    }
+                }
+            }
+        }
+        let root = fs.inode(u64::from(ROOT))?;
+        if root.kind != Some(FileKind::Dir) {
+            return Err(fs.disk().corrupt(
+                "ext inode",
+                root.offset,
+                format!("the root inode has mode {:o}, not a directory", root.mode),
+            ));
+        }
+        Ok(fs)
+    }
+
+    /// Reads the superblock and group descriptors from `blocks`, the blocks of `source`.
+    fn open_blocks(source: Arc<dyn Source>, blocks: Arc<dyn Source>) -> Result<Self> {
+        let sb = Superblock::read(blocks.as_ref())?;
         // After the superblock is known to be whole: the probe reads its feature words.
-        let kind = probe::filesystem_type(source.as_ref())?
+        let kind = probe::filesystem_type(blocks.as_ref())?
             .filter(|t| t.starts_with("ext"))
             .unwrap_or("ext4");
         let bytes = sb.blocks_count.checked_mul(sb.block_size);
@@ -73,29 +129,22 @@ impl ExtFs {
                 ),
             ));
         }
-        let groups = Groups::read(source.as_ref(), &sb)?;
-        let fs = ExtFs {
+        let groups = Groups::read(blocks.as_ref(), &sb)?;
+        Ok(ExtFs {
             source,
+            blocks,
             kind,
             sb,
             groups,
+            journal: Journal::Clean,
             maps: Mutex::new(Vec::new()),
             left_out: LeftOut::default(),
-        };
-        let root = fs.inode(u64::from(ROOT))?;
-        if root.kind != Some(FileKind::Dir) {
-            return Err(fs.disk().corrupt(
-                "ext inode",
-                root.offset,
-                format!("the root inode has mode {:o}, not a directory", root.mode),
-            ));
-        }
-        Ok(fs)
+        })
     }
 
     fn disk(&self) -> Disk<'_> {
         Disk {
-            source: self.source.as_ref(),
+            source: self.blocks.as_ref(),
             block_size: self.sb.block_size,
             blocks_count: self.sb.blocks_count,
         }
@@ -130,7 +179,7 @@ impl ExtFs {
                     format!("group {group}: inode table at block {table}, past the filesystem"),
                 )
             })?;
-        let raw = self.source.read_vec(offset, size as usize, "ext inode")?;
+        let raw = self.blocks.read_vec(offset, size as usize, "ext inode")?;
         let huge = sb.has_ro_compat(RO_COMPAT_HUGE_FILE);
         Inode::parse(number, offset, raw, huge, sb.block_size).map_err(|e| {
             self.disk()
@@ -349,7 +398,7 @@ impl ExtFs {
                         break 'runs;
                     }
                     let at = (run.physical + i) * bs;
-                    self.source
+                    self.blocks
                         .read_exact_at(at, &mut block, "ext directory block")?;
                     area(&block, at, &mut more)?;
                 }
@@ -460,7 +509,7 @@ impl FileSystem for ExtFs {
     fn spans(&self, ino: Ino) -> Result<Option<Vec<Span>>> {
         Ok(self
             .cached_data(ino)?
-            .and_then(|data| data.spans(&self.source, self.sb.block_size)))
+            .and_then(|data| data.spans(&self.blocks, self.sb.block_size)))
     }
     fn xattrs(&self, ino: Ino) -> Result<Vec<Xattr>> {
         let inode = self.inode(ino)?;
@@ -503,8 +552,19 @@ impl FileSystem for ExtFs {
         if !sb.last_mounted.is_empty() {
             lines.push(("Last mounted on".into(), sb.last_mounted.clone()));
         }
-        if sb.needs_recovery() {
-            lines.push(("Journal".into(), "needs recovery (not replayed)".into()));
+        let journal = match &self.journal {
+            Journal::Clean => None,
+            Journal::External => {
+                Some("needs recovery from an external journal (not replayed)".into())
+            }
+            Journal::Empty => Some("needs recovery, but the log is empty".into()),
+            Journal::Replayed(s) => Some(format!(
+                "replayed: {} transactions, {} blocks",
+                s.transactions, s.blocks
+            )),
+        };
+        if let Some(journal) = journal {
+            lines.push(("Journal".into(), journal));
         }
         lines
     }

@@ -69,6 +69,7 @@ pub const RO_COMPAT_HUGE_FILE: u32 = 0x8;
 const RO_COMPAT_BIGALLOC: u32 = 0x200;
 /// `s_feature_compat` bits the reader looks at.
 const COMPAT_SPARSE_SUPER2: u32 = 0x200;
+const COMPAT_HAS_JOURNAL: u32 = 0x4;
 
 /// The checked superblock.
 #[derive(Clone, Debug)]
@@ -94,6 +95,8 @@ pub struct Superblock {
     pub first_meta_bg: u32,
     pub mkfs_time: u32,
     pub write_time: u32,
+    /// The journal's inode (`s_journal_inum`), 0 for an external journal.
+    pub journal_inum: u32,
     /// The two backup groups of sparse_super2.
     pub backup_bgs: [u32; 2],
 }
@@ -183,6 +186,7 @@ impl Superblock {
             first_meta_bg: f.le32(0x104)?,
             mkfs_time: f.le32(0x108)?,
             write_time: f.le32(0x30)?,
+            journal_inum: f.le32(0xe0)?,
             backup_bgs: [f.le32(0x24c)?, f.le32(0x250)?],
         };
         // A group's block bitmap is one block of bits, one per cluster (per block without
@@ -326,8 +330,12 @@ impl Superblock {
         all
     }
 
-    /// True when the journal holds changes not yet written to their place (they are not
-    /// replayed: the reader shows the filesystem as its blocks say).
+    /// True when the filesystem keeps a journal.
+    pub fn has_journal(&self) -> bool {
+        self.compat & COMPAT_HAS_JOURNAL != 0
+    }
+
+    /// True when the journal holds changes not yet written to their place.
     pub fn needs_recovery(&self) -> bool {
         self.incompat & INCOMPAT_RECOVER != 0
     }
