@@ -1,7 +1,11 @@
 //! The last gaps of the ext reader, each held against e2fsprogs: bigalloc filesystems (clusters
 //! of 16 and 64 KiB, 1 and 4 KiB blocks, meta_bg) read as `debugfs rdump` extracts them once
 //! `e2fsck -fn` calls them clean; a fast symlink whose block count includes an xattr value kept in
-//! an inode of its own (ea_inode), and those values, as debugfs reads them.
+//! an inode of its own (ea_inode), and those values, as debugfs reads them; filesystems that
+//! need recovery (journals with and without checksums v2/v3, 32- and 64-bit tags, revoked
+//! blocks, an uncommitted transaction) read as debugfs reads a copy `e2fsck -E journal_only`
+//! replayed, the image untouched; hostile journal superblocks and descriptors refused with the
+//! structure and its offset.
 
 use std::path::Path;
 
@@ -9,7 +13,7 @@ use crate::common::{run_ro, scratch, tool};
 use crate::nested_ext::{
     debugfs, mke2fs_sized, same_as_debugfs, same_as_debugfs_of, sparse_file, KINDS,
 };
-use crate::nested_util::{make_tree, noise, Kinds};
+use crate::nested_util::{make_tree, noise, run_err, Kinds};
 
 /// Runs `e2fsck -fn` on `image` and asserts it finds nothing to fix.
 fn clean(image: &Path) {
@@ -289,4 +293,88 @@ fn debugfs_w_script(image: &Path, script: &str) {
         &["-w", "-f", cmds.to_str().unwrap(), image.to_str().unwrap()],
         None,
     );
+}
+
+/// Where the journal superblock of `image` lies (the block starting with the journal magic
+/// and type 4), and the first descriptor block after it.
+fn journal_blocks(image: &[u8], block_size: usize) -> (usize, usize) {
+    let at = |kind: u32| {
+        (0..image.len())
+            .step_by(block_size)
+            .find(|&at| {
+                image[at..at + 4] == [0xc0, 0x3b, 0x39, 0x98]
+                    && image[at + 4..at + 8] == kind.to_be_bytes()
+            })
+            .unwrap()
+    };
+    (at(4), at(1))
+}
+
+#[test]
+fn hostile_journals_are_refused_with_the_structure_and_offset() {
+    let dir = scratch();
+    let tree = dir.path().join("tree");
+    make_tree(&tree, Kinds::plain(10, 10_000));
+    std::fs::write(tree.join("target.bin"), noise(5000, 5)).unwrap();
+    for open in ["jo", "jo -c"] {
+        let image = dir.path().join("journaled.img");
+        mke2fs_sized(&tree, &image, "ext4", &["-b", "4096"], "8M");
+        let copy = dir.path().join("copy.bin");
+        std::fs::write(&copy, noise(4096, 4)).unwrap();
+        let block = data_block(&image, "/target.bin");
+        debugfs_w_script(
+            &image,
+            &format!("{open}\njw -b {block} {}\njc\n", copy.display()),
+        );
+        let good = std::fs::read(&image).unwrap();
+        let (jsb, descriptor) = journal_blocks(&good, 4096);
+        let patched = |name: &str, at: usize, value: u32| {
+            let path = dir.path().join(name);
+            let mut b = good.clone();
+            b[at..at + 4].copy_from_slice(&value.to_be_bytes());
+            std::fs::write(&path, b).unwrap();
+            path
+        };
+        // s_maxlen past the journal inode.
+        let long = patched("long.img", jsb + 0x10, 1 << 30);
+        let err = run_err(&long, &["ls", "/"]);
+        assert!(
+            err.contains(&format!("corrupt ext journal superblock at offset {jsb}"))
+                && err.contains("in a journal inode of"),
+            "{open}: {err}"
+        );
+        // s_start past the journal.
+        let start = patched("start.img", jsb + 0x1c, 1 << 20);
+        let err = run_err(&start, &["ls", "/"]);
+        assert!(err.contains("log area from block"), "{open}: {err}");
+        // An unknown incompatible feature, as the kernel refuses it.
+        let feature = patched("feature.img", jsb + 0x28, 0x8000_0000);
+        let err = run_err(&feature, &["ls", "/"]);
+        assert!(
+            err.contains("unsupported ext journal incompatible features 0x80000000"),
+            "{open}: {err}"
+        );
+        let tag = patched("tag.img", descriptor + 12, 0xffff_fff0);
+        if open == "jo" {
+            // A tag naming a block past the filesystem.
+            let err = run_err(&tag, &["ls", "/"]);
+            assert!(
+                err.contains(&format!(
+                    "corrupt ext journal descriptor block at offset {descriptor}"
+                )) && err.contains("past the filesystem"),
+                "{open}: {err}"
+            );
+        } else {
+            // With checksums: the superblock's own, and a descriptor whose checksum fails
+            // ends the log before it (as a stale block does): nothing is replayed.
+            let sum = patched("sum.img", jsb + 0x30, 0x1234_5678);
+            let err = run_err(&sum, &["ls", "/"]);
+            assert!(err.contains("is not the superblock's"), "{open}: {err}");
+            let info = String::from_utf8(run_ro(&tag, &["info", "/dev/sda"])).unwrap();
+            assert!(
+                info.contains("replayed: 0 transactions, 0 blocks"),
+                "{open}: {info}"
+            );
+        }
+    }
 }

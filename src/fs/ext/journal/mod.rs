@@ -91,10 +91,12 @@ pub struct Replay {
     pub summary: Summary,
 }
 
-/// One copy a transaction holds: of filesystem block `block`, in journal block `at`.
+/// One copy a transaction holds: of filesystem block `tag.block`, in journal block `at`,
+/// tagged by the descriptor block at image offset `descriptor`.
 struct Write {
     tag: descriptor::Tag,
     at: u64,
+    descriptor: u64,
 }
 
 /// A committed transaction.
@@ -174,12 +176,13 @@ impl Log<'_> {
         };
         let mut j = self.jsb.start;
         let mut walked = 0u64;
+        let sb_at = self.blocks.offset(0)?;
         let mut step = |j: &mut u64| -> Result<()> {
             walked += 1;
             if walked > length {
                 return Err(self.blocks.disk.corrupt(
                     superblock::STRUCTURE,
-                    0,
+                    sb_at,
                     format!("the log runs past the journal's {length} blocks (a loop?)"),
                 ));
             }
@@ -204,7 +207,11 @@ impl Log<'_> {
                 BLOCK_DESCRIPTOR if sound(tail) => {
                     for tag in descriptor::tags(&f, &self.jsb)? {
                         step(&mut j)?;
-                        open.writes.push(Write { tag, at: j });
+                        open.writes.push(Write {
+                            tag,
+                            at: j,
+                            descriptor: at,
+                        });
                     }
                 }
                 BLOCK_REVOKE if sound(tail) => {
@@ -290,7 +297,7 @@ pub fn replay(disk: &Disk, data: &FileData) -> Result<Option<Replay>> {
             if w.tag.block >= disk.blocks_count {
                 return Err(disk.corrupt(
                     descriptor::STRUCTURE,
-                    0,
+                    w.descriptor,
                     format!(
                         "transaction {}: a copy of block {}, past the filesystem's {} blocks",
                         t.sequence, w.tag.block, disk.blocks_count
