@@ -378,3 +378,79 @@ fn hostile_journals_are_refused_with_the_structure_and_offset() {
         }
     }
 }
+
+/// The bytes of `path` at `offset`, `len` of them.
+fn bytes_at(path: &Path, offset: u64, len: usize) -> Vec<u8> {
+    use std::os::unix::fs::FileExt;
+    let mut buf = vec![0; len];
+    std::fs::File::open(path)
+        .unwrap()
+        .read_exact_at(&mut buf, offset)
+        .unwrap();
+    buf
+}
+
+/// Asserts that `copy` is the sparse terabyte `original`: its size, its three pieces of data,
+/// and little allocated.
+fn same_sparse(original: &Path, copy: &Path, what: &str) {
+    use std::os::unix::fs::MetadataExt;
+    let (want, got) = (
+        std::fs::metadata(original).unwrap(),
+        std::fs::metadata(copy).unwrap(),
+    );
+    assert_eq!(got.len(), want.len(), "{what}: size");
+    for at in [0, want.len() / 2, want.len() - 5000] {
+        assert_eq!(
+            bytes_at(copy, at, 5000),
+            bytes_at(original, at, 5000),
+            "{what}: data at {at}"
+        );
+    }
+    assert!(
+        got.blocks() * 512 < 1 << 20,
+        "{what}: {} bytes allocated",
+        got.blocks() * 512
+    );
+}
+
+#[test]
+fn a_sparse_terabyte_goes_out_sparse_through_tar_out_copy_out_and_download() {
+    let dir = scratch();
+    let tree = dir.path().join("tree");
+    std::fs::create_dir(&tree).unwrap();
+    let original = tree.join("huge.bin");
+    sparse_file(&original, 1 << 40);
+    std::fs::write(tree.join("small.txt"), b"not sparse\n").unwrap();
+    let image = dir.path().join("sparse.img");
+    mke2fs_sized(&tree, &image, "ext4", &[], "64M");
+    // tar-out: a PAX sparse member that GNU tar and bsdtar extract with its holes.
+    let tarball = dir.path().join("out.tar");
+    run_ro(&image, &["tar-out", "/", tarball.to_str().unwrap()]);
+    assert!(std::fs::metadata(&tarball).unwrap().len() < 1 << 20);
+    for (extractor, args) in [("tar", &["-xf"][..]), ("bsdtar", &["-xf"])] {
+        let into = dir.path().join(format!("{extractor}-tree"));
+        std::fs::create_dir(&into).unwrap();
+        let mut all = args.to_vec();
+        all.extend([tarball.to_str().unwrap(), "-C", into.to_str().unwrap()]);
+        tool(extractor, &all, None);
+        same_sparse(&original, &into.join("huge.bin"), extractor);
+        assert_eq!(
+            std::fs::read(into.join("small.txt")).unwrap(),
+            b"not sparse\n"
+        );
+    }
+    let listing = String::from_utf8(tool("tar", &["-tvf", tarball.to_str().unwrap()], None))
+        .unwrap();
+    assert!(
+        listing.contains(&format!(" {} ", 1u64 << 40)) && listing.contains("./huge.bin"),
+        "{listing}"
+    );
+    // copy-out and download: holes made by seeking.
+    let out = dir.path().join("copied");
+    std::fs::create_dir(&out).unwrap();
+    run_ro(&image, &["copy-out", "/huge.bin", out.to_str().unwrap()]);
+    same_sparse(&original, &out.join("huge.bin"), "copy-out");
+    let downloaded = dir.path().join("downloaded.bin");
+    run_ro(&image, &["download", "/huge.bin", downloaded.to_str().unwrap()]);
+    same_sparse(&original, &downloaded, "download");
+}
