@@ -429,8 +429,14 @@ impl TarWriter {
         for span in layout.spans() {
             let len = span.len();
             // Skip the regions that end before this span; it is data when one covers it.
-            while regions.next_if(|&&(start, n)| start + n <= at && n > 0).is_some() {}
-            if regions.peek().is_some_and(|&&(start, n)| start <= at && at < start + n) {
+            while regions
+                .next_if(|&&(start, n)| start + n <= at && n > 0)
+                .is_some()
+            {}
+            if regions
+                .peek()
+                .is_some_and(|&&(start, n)| start <= at && at < start + n)
+            {
                 self.span(span)?;
             }
             at += len;

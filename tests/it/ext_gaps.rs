@@ -5,7 +5,8 @@
 //! need recovery (journals with and without checksums v2/v3, 32- and 64-bit tags, revoked
 //! blocks, an uncommitted transaction) read as debugfs reads a copy `e2fsck -E journal_only`
 //! replayed, the image untouched; hostile journal superblocks and descriptors refused with the
-//! structure and its offset.
+//! structure and its offset; a sparse terabyte in an ext4 image through `tar-out` (a PAX
+//! sparse member GNU tar and bsdtar extract with its holes), `copy-out` and `download`.
 
 use std::path::Path;
 
@@ -439,18 +440,48 @@ fn a_sparse_terabyte_goes_out_sparse_through_tar_out_copy_out_and_download() {
             b"not sparse\n"
         );
     }
-    let listing = String::from_utf8(tool("tar", &["-tvf", tarball.to_str().unwrap()], None))
-        .unwrap();
+    let listing =
+        String::from_utf8(tool("tar", &["-tvf", tarball.to_str().unwrap()], None)).unwrap();
     assert!(
         listing.contains(&format!(" {} ", 1u64 << 40)) && listing.contains("./huge.bin"),
         "{listing}"
     );
+    // With xattrs:true, one pax header carries the attributes and the sparse map.
+    let note = dir.path().join("note");
+    std::fs::write(&note, b"hello-xattr").unwrap();
+    debugfs_w(
+        &image,
+        &format!("ea_set -f {} /huge.bin user.note", note.display()),
+    );
+    let with_xattrs = dir.path().join("xattrs.tar");
+    let words = ["tar-out", "/", with_xattrs.to_str().unwrap(), "xattrs:true"];
+    run_ro(&image, &words);
+    let listing = String::from_utf8(tool(
+        "tar",
+        &["--xattrs", "-tvvf", with_xattrs.to_str().unwrap()],
+        None,
+    ))
+    .unwrap();
+    assert!(listing.contains("x: 11 user.note"), "{listing}");
+    let into = dir.path().join("xattrs-tree");
+    std::fs::create_dir(&into).unwrap();
+    let args = [
+        "-xf",
+        with_xattrs.to_str().unwrap(),
+        "-C",
+        into.to_str().unwrap(),
+    ];
+    tool("tar", &args, None);
+    same_sparse(&original, &into.join("huge.bin"), "tar with xattrs");
     // copy-out and download: holes made by seeking.
     let out = dir.path().join("copied");
     std::fs::create_dir(&out).unwrap();
     run_ro(&image, &["copy-out", "/huge.bin", out.to_str().unwrap()]);
     same_sparse(&original, &out.join("huge.bin"), "copy-out");
     let downloaded = dir.path().join("downloaded.bin");
-    run_ro(&image, &["download", "/huge.bin", downloaded.to_str().unwrap()]);
+    run_ro(
+        &image,
+        &["download", "/huge.bin", downloaded.to_str().unwrap()],
+    );
     same_sparse(&original, &downloaded, "download");
 }
