@@ -542,6 +542,31 @@ mod tests {
         assert_eq!(stream.len() as u64 % RECORD, 0);
     }
 
+    /// Holes of a block or more leave the data regions; shorter ones stay data; a file that
+    /// ends in a hole ends its map with an empty region at its size.
+    #[test]
+    fn sparse_maps() {
+        let mem: Arc<dyn Source> = Arc::new(MemSource::new(vec![7; 100], "mem"));
+        let fs = SpansFs::new(vec![
+            Span::source(&mem, 0, 10),
+            Span::Zeros(1000),
+            Span::Bytes(Arc::from(&b"abc"[..])),
+            Span::Zeros(100),
+            Span::source(&mem, 0, 5),
+            Span::Zeros(600),
+        ]);
+        let (fs, size) = one_file(fs);
+        let data = FileData::open(&fs, 0, size).unwrap();
+        let sparse = Sparse::of(&data).unwrap();
+        assert_eq!(sparse.regions, [(0, 10), (1010, 108), (1718, 0)]);
+        assert!(sparse.map.starts_with(b"3\n0\n10\n1010\n108\n1718\n0\n\0"));
+        assert_eq!(sparse.map.len(), BLOCK);
+        assert_eq!(sparse.stored_size(), BLOCK as u64 + 118);
+        let dense = SpansFs::new(vec![Span::source(&mem, 0, 10), Span::Zeros(511)]);
+        let (fs, size) = one_file(dense);
+        assert!(Sparse::of(&FileData::open(&fs, 0, size).unwrap()).is_none());
+    }
+
     #[test]
     fn numbers() {
         let mut f = [0u8; 8];

@@ -10,6 +10,7 @@
 
 use std::path::Path;
 
+use crate::boot_extract::bytes_at;
 use crate::common::{run_ro, scratch, tool};
 use crate::nested_ext::{
     debugfs, mke2fs_sized, same_as_debugfs, same_as_debugfs_of, sparse_file, KINDS,
@@ -177,7 +178,8 @@ fn logged_commits(image: &Path) -> usize {
         .count()
 }
 
-fn list(blocks: &[usize]) -> String {
+/// Block numbers as debugfs takes them: `1,2,3`.
+pub(crate) fn list(blocks: &[usize]) -> String {
     blocks
         .iter()
         .map(usize::to_string)
@@ -378,17 +380,6 @@ fn hostile_journals_are_refused_with_the_structure_and_offset() {
             );
         }
     }
-}
-
-/// The bytes of `path` at `offset`, `len` of them.
-fn bytes_at(path: &Path, offset: u64, len: usize) -> Vec<u8> {
-    use std::os::unix::fs::FileExt;
-    let mut buf = vec![0; len];
-    std::fs::File::open(path)
-        .unwrap()
-        .read_exact_at(&mut buf, offset)
-        .unwrap();
-    buf
 }
 
 /// Asserts that `copy` is the sparse terabyte `original`: its size, its three pieces of data,

@@ -11,6 +11,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::common::{run_ro, scratch, tool};
+use crate::ext_gaps::list;
 use crate::mutants::{damage, run_format_mutants, Rng};
 use crate::nested_util::{make_tree, Kinds};
 
@@ -110,12 +111,6 @@ fn run_journaled(open: &str, seed: u64, count: usize) {
         .flat_map(|&b| base[b * block..(b + 1) * block].to_vec())
         .collect();
     std::fs::write(&copies, bytes).unwrap();
-    let list = |bs: &[usize]| {
-        bs.iter()
-            .map(usize::to_string)
-            .collect::<Vec<_>>()
-            .join(",")
-    };
     let script = dir.path().join("script");
     std::fs::write(
         &script,
