@@ -5,7 +5,7 @@
 //! need recovery (journals with and without checksums v2/v3, 32- and 64-bit tags, revoked
 //! blocks, an uncommitted transaction) read as debugfs reads a copy `e2fsck -E journal_only`
 //! replayed, the image untouched; hostile journal superblocks and descriptors refused with the
-//! structure and its offset; a sparse terabyte in an ext4 image through `tar-out` (a PAX
+//! structure and its offset; a sparse terabyte in ext4 and ext2 images through `tar-out` (a PAX
 //! sparse member GNU tar and bsdtar extract with its holes), `copy-out` and `download`.
 
 use std::path::Path;
@@ -415,66 +415,83 @@ fn a_sparse_terabyte_goes_out_sparse_through_tar_out_copy_out_and_download() {
     let original = tree.join("huge.bin");
     sparse_file(&original, 1 << 40);
     std::fs::write(tree.join("small.txt"), b"not sparse\n").unwrap();
-    let image = dir.path().join("sparse.img");
-    mke2fs_sized(&tree, &image, "ext4", &[], "64M");
-    // tar-out: a PAX sparse member that GNU tar and bsdtar extract with its holes.
-    let tarball = dir.path().join("out.tar");
-    run_ro(&image, &["tar-out", "/", tarball.to_str().unwrap()]);
-    assert!(std::fs::metadata(&tarball).unwrap().len() < 1 << 20);
-    for (extractor, args) in [("tar", &["-xf"][..]), ("bsdtar", &["-xf"])] {
-        let into = dir.path().join(format!("{extractor}-tree"));
-        std::fs::create_dir(&into).unwrap();
-        let mut all = args.to_vec();
-        all.extend([tarball.to_str().unwrap(), "-C", into.to_str().unwrap()]);
-        tool(extractor, &all, None);
-        same_sparse(&original, &into.join("huge.bin"), extractor);
-        assert_eq!(
-            std::fs::read(into.join("small.txt")).unwrap(),
-            b"not sparse\n"
+    // Extents (ext4) and block maps with zero pointers (ext2).
+    for (kind, extra) in [("ext4", &[][..]), ("ext2", &["-b", "4096"])] {
+        let work = dir.path().join(kind);
+        std::fs::create_dir(&work).unwrap();
+        let image = work.join("sparse.img");
+        mke2fs_sized(&tree, &image, kind, extra, "64M");
+        // tar-out: a PAX sparse member that GNU tar and bsdtar extract with its holes.
+        let tarball = work.join("out.tar");
+        run_ro(&image, &["tar-out", "/", tarball.to_str().unwrap()]);
+        assert!(std::fs::metadata(&tarball).unwrap().len() < 1 << 20);
+        for (extractor, args) in [("tar", &["-xf"][..]), ("bsdtar", &["-xf"])] {
+            let into = work.join(format!("{extractor}-tree"));
+            std::fs::create_dir(&into).unwrap();
+            let mut all = args.to_vec();
+            all.extend([tarball.to_str().unwrap(), "-C", into.to_str().unwrap()]);
+            tool(extractor, &all, None);
+            same_sparse(
+                &original,
+                &into.join("huge.bin"),
+                &format!("{kind}: {extractor}"),
+            );
+            assert_eq!(
+                std::fs::read(into.join("small.txt")).unwrap(),
+                b"not sparse\n"
+            );
+        }
+        let listing =
+            String::from_utf8(tool("tar", &["-tvf", tarball.to_str().unwrap()], None)).unwrap();
+        assert!(
+            listing.contains(&format!(" {} ", 1u64 << 40)) && listing.contains("./huge.bin"),
+            "{listing}"
         );
+        // With xattrs:true, one pax header carries the attributes and the sparse map.
+        let note = work.join("note");
+        std::fs::write(&note, b"hello-xattr").unwrap();
+        debugfs_w(
+            &image,
+            &format!("ea_set -f {} /huge.bin user.note", note.display()),
+        );
+        let with_xattrs = work.join("xattrs.tar");
+        let words = ["tar-out", "/", with_xattrs.to_str().unwrap(), "xattrs:true"];
+        run_ro(&image, &words);
+        let listing = String::from_utf8(tool(
+            "tar",
+            &["--xattrs", "-tvvf", with_xattrs.to_str().unwrap()],
+            None,
+        ))
+        .unwrap();
+        assert!(listing.contains("x: 11 user.note"), "{listing}");
+        let into = work.join("xattrs-tree");
+        std::fs::create_dir(&into).unwrap();
+        let args = [
+            "-xf",
+            with_xattrs.to_str().unwrap(),
+            "-C",
+            into.to_str().unwrap(),
+        ];
+        tool("tar", &args, None);
+        same_sparse(
+            &original,
+            &into.join("huge.bin"),
+            &format!("{kind}: tar with xattrs"),
+        );
+        // copy-out and download: holes made by seeking.
+        let out = work.join("copied");
+        std::fs::create_dir(&out).unwrap();
+        run_ro(&image, &["copy-out", "/huge.bin", out.to_str().unwrap()]);
+        same_sparse(
+            &original,
+            &out.join("huge.bin"),
+            &format!("{kind}: copy-out"),
+        );
+        let downloaded = work.join("downloaded.bin");
+        run_ro(
+            &image,
+            &["download", "/huge.bin", downloaded.to_str().unwrap()],
+        );
+        same_sparse(&original, &downloaded, &format!("{kind}: download"));
     }
-    let listing =
-        String::from_utf8(tool("tar", &["-tvf", tarball.to_str().unwrap()], None)).unwrap();
-    assert!(
-        listing.contains(&format!(" {} ", 1u64 << 40)) && listing.contains("./huge.bin"),
-        "{listing}"
-    );
-    // With xattrs:true, one pax header carries the attributes and the sparse map.
-    let note = dir.path().join("note");
-    std::fs::write(&note, b"hello-xattr").unwrap();
-    debugfs_w(
-        &image,
-        &format!("ea_set -f {} /huge.bin user.note", note.display()),
-    );
-    let with_xattrs = dir.path().join("xattrs.tar");
-    let words = ["tar-out", "/", with_xattrs.to_str().unwrap(), "xattrs:true"];
-    run_ro(&image, &words);
-    let listing = String::from_utf8(tool(
-        "tar",
-        &["--xattrs", "-tvvf", with_xattrs.to_str().unwrap()],
-        None,
-    ))
-    .unwrap();
-    assert!(listing.contains("x: 11 user.note"), "{listing}");
-    let into = dir.path().join("xattrs-tree");
-    std::fs::create_dir(&into).unwrap();
-    let args = [
-        "-xf",
-        with_xattrs.to_str().unwrap(),
-        "-C",
-        into.to_str().unwrap(),
-    ];
-    tool("tar", &args, None);
-    same_sparse(&original, &into.join("huge.bin"), "tar with xattrs");
-    // copy-out and download: holes made by seeking.
-    let out = dir.path().join("copied");
-    std::fs::create_dir(&out).unwrap();
-    run_ro(&image, &["copy-out", "/huge.bin", out.to_str().unwrap()]);
-    same_sparse(&original, &out.join("huge.bin"), "copy-out");
-    let downloaded = dir.path().join("downloaded.bin");
-    run_ro(
-        &image,
-        &["download", "/huge.bin", downloaded.to_str().unwrap()],
-    );
-    same_sparse(&original, &downloaded, "download");
 }
