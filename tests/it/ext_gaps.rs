@@ -375,6 +375,13 @@ fn hostile_journals_are_refused_with_the_structure_and_offset() {
             let sum = patched("sum.img", jsb + 0x30, 0x1234_5678);
             let err = run_err(&sum, &["ls", "/"]);
             assert!(err.contains("is not the superblock's"), "{open}: {err}");
+            // A copy whose checksum its tag does not match fails the replay, as the mount.
+            let copy = patched("copy.img", descriptor + 4096 + 100, 0x0bad_0bad);
+            let err = run_err(&copy, &["ls", "/"]);
+            assert!(
+                err.contains("corrupt ext journal block at offset") && err.contains("its tag says"),
+                "{open}: {err}"
+            );
             let info = String::from_utf8(run_ro(&tag, &["info", "/dev/sda"])).unwrap();
             assert!(
                 info.contains("replayed: 0 transactions, 0 blocks"),

@@ -106,6 +106,16 @@ struct Transaction {
     revokes: Vec<u64>,
 }
 
+impl Transaction {
+    fn new(sequence: u32) -> Self {
+        Transaction {
+            sequence,
+            writes: Vec::new(),
+            revokes: Vec::new(),
+        }
+    }
+}
+
 /// True when sequence `a` comes after `b` (sequences wrap, as the kernel's `tid_gt`).
 fn after(a: u32, b: u32) -> bool {
     (a.wrapping_sub(b) as i32) > 0
@@ -169,11 +179,7 @@ impl Log<'_> {
         let seed = self.jsb.seed;
         let length = self.jsb.maxlen - self.jsb.first;
         let mut done = Vec::new();
-        let mut open = Transaction {
-            sequence: self.jsb.sequence,
-            writes: Vec::new(),
-            revokes: Vec::new(),
-        };
+        let mut open = Transaction::new(self.jsb.sequence);
         let mut j = self.jsb.start;
         let mut walked = 0u64;
         let sb_at = self.blocks.offset(0)?;
@@ -218,15 +224,8 @@ impl Log<'_> {
                     open.revokes.extend(revoke::blocks(&f, &self.jsb)?);
                 }
                 BLOCK_COMMIT if sound(COMMIT_CHECKSUM_AT) => {
-                    let sequence = open.sequence.wrapping_add(1);
-                    done.push(std::mem::replace(
-                        &mut open,
-                        Transaction {
-                            sequence,
-                            writes: Vec::new(),
-                            revokes: Vec::new(),
-                        },
-                    ));
+                    let next = Transaction::new(open.sequence.wrapping_add(1));
+                    done.push(std::mem::replace(&mut open, next));
                 }
                 // Another type, or a checksum that fails: the end of the log.
                 _ => break,
@@ -243,11 +242,13 @@ impl Log<'_> {
         };
         let (b, at) = self.blocks.read(w.at, descriptor::STRUCTURE)?;
         let sum = crc32c(crc32c(seed, &sequence.to_be_bytes()), &b);
-        let (want, got) = if self.jsb.has(INCOMPAT_CSUM_V3) {
-            (w.tag.checksum, sum)
+        // v2 tags keep the low 16 bits.
+        let got = if self.jsb.has(INCOMPAT_CSUM_V3) {
+            sum
         } else {
-            (w.tag.checksum, sum & 0xffff)
+            sum & 0xffff
         };
+        let want = w.tag.checksum;
         if want != got {
             return Err(self.blocks.disk.corrupt(
                 "ext journal block",
