@@ -1,7 +1,8 @@
 //! The tar stream `tar-out` writes: GNU tar format (ustar headers with the `ustar  ` magic,
 //! `././@LongLink` records for names and link targets over 100 bytes, base-256 numbers for
 //! values octal cannot hold, and, for members with extended attributes, a pax extended header
-//! of `SCHILY.xattr.NAME=VALUE` records, which GNU tar `--xattrs` and bsdtar restore),
+//! of `SCHILY.xattr.NAME=VALUE` records, which GNU tar `--xattrs` and bsdtar restore; files
+//! whose layout has holes as PAX sparse members, format 1.0: see [`Sparse`]),
 //! assembled in 1 MiB blocks so that headers of small files and
 //! file data go out in big writes, with no allocation per member. The archive ends with two
 //! zero blocks and is padded to a whole 10240-byte record, as GNU tar and bsdtar do.
@@ -20,6 +21,10 @@ use crate::data::{FileData, Span};
 use crate::fs::Xattr;
 
 const BLOCK: usize = 512;
+/// The magic and version of GNU headers, and of POSIX ones (which pax readers require of a
+/// sparse member: GNU tar reads a GNU header's sparse data the old GNU way).
+const GNU_MAGIC: &[u8; 8] = b"ustar  \0";
+const POSIX_MAGIC: &[u8; 8] = b"ustar\x0000";
 const RECORD: u64 = 10240;
 /// The buffer between the readers and the output.
 const BUFFER: usize = 1 << 20;
@@ -141,6 +146,77 @@ fn pax_record(out: &mut Vec<u8>, key: &[&[u8]], value: &[u8]) {
     out.push(b'\n');
 }
 
+/// Appends the pax records of a member's extended attributes, `SCHILY.xattr.NAME=VALUE`
+/// (the value's bytes as stored), as GNU tar `--xattrs` and bsdtar write and restore them.
+pub fn xattr_records(xattrs: &[Xattr], out: &mut Vec<u8>) {
+    for x in xattrs {
+        pax_record(out, &[b"SCHILY.xattr.", &x.name], &x.value);
+    }
+}
+
+/// A file with holes as a PAX sparse member, format 1.0 (GNU tar's `--sparse-version=1.0`,
+/// which GNU tar and bsdtar extract with the holes): the pax header names the file and its
+/// real size; the member, under a stand-in name, holds a map (the number of data regions,
+/// then each one's offset and length, in decimal lines, padded to a 512-byte block) and then
+/// the regions' bytes. A file ending in a hole ends its map with an empty region at its size,
+/// as GNU tar writes it.
+pub struct Sparse {
+    /// The data regions, `(offset, length)`.
+    regions: Vec<(u64, u64)>,
+    size: u64,
+    map: Vec<u8>,
+}
+
+impl Sparse {
+    /// The sparse form of `data`, when its layout has a hole of a block or more.
+    pub fn of(data: &FileData) -> Option<Sparse> {
+        let spans = data.layout()?.spans();
+        let hole = |s: &Span| matches!(s, Span::Zeros(n) if *n >= BLOCK as u64);
+        if !spans.clone().any(hole) {
+            return None;
+        }
+        let mut regions: Vec<(u64, u64)> = Vec::new();
+        let mut at = 0;
+        for span in spans {
+            let len = span.len();
+            if !hole(span) {
+                match regions.last_mut() {
+                    Some((start, n)) if *start + *n == at => *n += len,
+                    _ => regions.push((at, len)),
+                }
+            }
+            at += len;
+        }
+        let size = data.size();
+        if regions.last().is_none_or(|&(start, n)| start + n < size) {
+            regions.push((size, 0));
+        }
+        let mut map = format!("{}\n", regions.len()).into_bytes();
+        for (offset, len) in &regions {
+            map.extend_from_slice(format!("{offset}\n{len}\n").as_bytes());
+        }
+        map.resize(map.len().next_multiple_of(BLOCK), 0);
+        Some(Sparse { regions, size, map })
+    }
+
+    /// Appends the pax records that make the member named `name` sparse.
+    pub fn records(&self, name: &[u8], out: &mut Vec<u8>) {
+        pax_record(out, &[b"GNU.sparse.major"], b"1");
+        pax_record(out, &[b"GNU.sparse.minor"], b"0");
+        pax_record(out, &[b"GNU.sparse.name"], name);
+        pax_record(
+            out,
+            &[b"GNU.sparse.realsize"],
+            self.size.to_string().as_bytes(),
+        );
+    }
+
+    /// The member's size in the archive: the map and the regions' bytes.
+    pub fn stored_size(&self) -> u64 {
+        self.map.len() as u64 + self.regions.iter().map(|r| r.1).sum::<u64>()
+    }
+}
+
 /// Writes `value` in octal into `field`, right-aligned with leading zeros (no allocation).
 fn put_octal(field: &mut [u8], mut value: u64) {
     for b in field.iter_mut().rev() {
@@ -212,6 +288,11 @@ impl TarWriter {
     }
 
     fn raw_header(&mut self, h: &Header) -> io::Result<()> {
+        self.header_with(h, GNU_MAGIC)
+    }
+
+    /// A header with the magic and version `magic`.
+    fn header_with(&mut self, h: &Header, magic: &[u8; 8]) -> io::Result<()> {
         let b = self.block()?;
         let name_len = h.name.len().min(100);
         b[..name_len].copy_from_slice(&h.name[..name_len]);
@@ -223,7 +304,7 @@ impl TarWriter {
         b[156] = h.kind;
         let link_len = h.link.len().min(100);
         b[157..157 + link_len].copy_from_slice(&h.link[..link_len]);
-        b[257..265].copy_from_slice(b"ustar  \0");
+        b[257..265].copy_from_slice(magic);
         if matches!(h.kind, kind::CHAR | kind::BLOCK) {
             put_number(&mut b[329..337], i64::from(h.dev.0));
             put_number(&mut b[337..345], i64::from(h.dev.1));
@@ -253,13 +334,9 @@ impl TarWriter {
         self.pad(value.len() as u64 + 1)
     }
 
-    /// A pax extended header giving the next member's extended attributes, as
-    /// `SCHILY.xattr.NAME=VALUE` records (the value's bytes as stored).
-    pub fn xattrs(&mut self, xattrs: &[Xattr], mtime: i64) -> io::Result<()> {
-        let mut records = Vec::new();
-        for x in xattrs {
-            pax_record(&mut records, &[b"SCHILY.xattr.", &x.name], &x.value);
-        }
+    /// A pax extended header of `records` (made with [`xattr_records`] and
+    /// [`Sparse::records`]) for the member that follows.
+    pub fn pax(&mut self, records: &[u8], mtime: i64) -> io::Result<()> {
         self.raw_header(&Header {
             name: b"././@PaxHeader",
             kind: kind::PAX,
@@ -271,7 +348,7 @@ impl TarWriter {
             link: b"",
             dev: (0, 0),
         })?;
-        self.bytes(&records)?;
+        self.bytes(records)?;
         self.pad(records.len() as u64)
     }
 
@@ -332,6 +409,39 @@ impl TarWriter {
             }
             None => self.read_in(data.size(), |at, buf| data.read_some(at, buf)),
         }
+    }
+
+    /// Writes the header of a sparse member (its name, a stand-in, fits the header), in the
+    /// POSIX form.
+    pub fn sparse_header(&mut self, h: &Header) -> io::Result<()> {
+        self.header_with(h, POSIX_MAGIC)
+    }
+
+    /// Appends a sparse member's data: its map, then the bytes of its data regions (the
+    /// spans outside the holes `sparse` leaves out).
+    pub fn sparse_data(&mut self, data: &FileData, sparse: &Sparse) -> anyhow::Result<()> {
+        self.bytes(&sparse.map)?;
+        let Some(layout) = data.layout() else {
+            return Ok(());
+        };
+        let mut at = 0;
+        let mut regions = sparse.regions.iter().peekable();
+        for span in layout.spans() {
+            let len = span.len();
+            // Skip the regions that end before this span; it is data when one covers it.
+            while regions
+                .next_if(|&&(start, n)| start + n <= at && n > 0)
+                .is_some()
+            {}
+            if regions
+                .peek()
+                .is_some_and(|&&(start, n)| start <= at && at < start + n)
+            {
+                self.span(span)?;
+            }
+            at += len;
+        }
+        Ok(())
     }
 
     /// Appends one span of a file's data.
@@ -430,6 +540,31 @@ mod tests {
         assert_eq!(spans, [Some(0)]);
         assert!(stream[..expected.len()] == expected[..]);
         assert_eq!(stream.len() as u64 % RECORD, 0);
+    }
+
+    /// Holes of a block or more leave the data regions; shorter ones stay data; a file that
+    /// ends in a hole ends its map with an empty region at its size.
+    #[test]
+    fn sparse_maps() {
+        let mem: Arc<dyn Source> = Arc::new(MemSource::new(vec![7; 100], "mem"));
+        let fs = SpansFs::new(vec![
+            Span::source(&mem, 0, 10),
+            Span::Zeros(1000),
+            Span::Bytes(Arc::from(&b"abc"[..])),
+            Span::Zeros(100),
+            Span::source(&mem, 0, 5),
+            Span::Zeros(600),
+        ]);
+        let (fs, size) = one_file(fs);
+        let data = FileData::open(&fs, 0, size).unwrap();
+        let sparse = Sparse::of(&data).unwrap();
+        assert_eq!(sparse.regions, [(0, 10), (1010, 108), (1718, 0)]);
+        assert!(sparse.map.starts_with(b"3\n0\n10\n1010\n108\n1718\n0\n\0"));
+        assert_eq!(sparse.map.len(), BLOCK);
+        assert_eq!(sparse.stored_size(), BLOCK as u64 + 118);
+        let dense = SpansFs::new(vec![Span::source(&mem, 0, 10), Span::Zeros(511)]);
+        let (fs, size) = one_file(dense);
+        assert!(Sparse::of(&FileData::open(&fs, 0, size).unwrap()).is_none());
     }
 
     #[test]

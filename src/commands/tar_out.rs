@@ -14,7 +14,7 @@ use indicatif::ProgressBar;
 
 use super::format::escape_name;
 use super::sink::{progress, Sink};
-use super::tar::{kind, pipeline, Header, Piece, TarWriter};
+use super::tar::{kind, pipeline, xattr_records, Header, Piece, Sparse, TarWriter};
 use super::{arg, option, ArgKind, Command, Ctx, Opt, Value, XDEV};
 use crate::data::to_stream::widen_pipe;
 use crate::data::{Direct, FileData};
@@ -213,6 +213,20 @@ fn tar_out(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The name a sparse member's header carries (its pax header names the file): the file's
+/// name in a `GNUSparseFile.0` directory beside it, as GNU tar does, within the 100 bytes of
+/// the header's field.
+fn sparse_stand_in(name: &[u8]) -> Vec<u8> {
+    let split = name.iter().rposition(|&b| b == b'/').map_or(0, |i| i + 1);
+    let (dir, file) = name.split_at(split);
+    let out = [dir, b"GNUSparseFile.0/", file].concat();
+    if out.len() <= 100 {
+        out
+    } else {
+        b"./GNUSparseFile.0/sparse".to_vec()
+    }
+}
+
 /// What `tar-out`'s options ask of the walk.
 struct Walk {
     excludes: Vec<glob::Pattern>,
@@ -313,19 +327,37 @@ fn write_tree(
                 }
             }
         }
-        h.name = &name;
         // A hard link's attributes travel with the first name, as its data does.
+        let mut records = Vec::new();
         if let (true, Some((fs, ino)), false) = (xattrs, fs_file, h.kind == kind::HARDLINK) {
-            let list = fs.xattrs(ino)?;
-            if !list.is_empty() {
-                tar.xattrs(&list, h.mtime)?;
-            }
+            xattr_records(&fs.xattrs(ino)?, &mut records);
         }
-        tar.header(&h)?;
-        if h.size > 0 {
-            let (fs, ino) = fs_file.expect("regular files belong to a filesystem");
-            tar.data(&FileData::open(fs, ino, meta.size)?)?;
-            tar.pad(meta.size)?;
+        let data = match fs_file {
+            Some((fs, ino)) if h.size > 0 => Some(FileData::open(fs, ino, meta.size)?),
+            _ => None,
+        };
+        let sparse = data.as_ref().and_then(Sparse::of);
+        let stand_in;
+        h.name = &name;
+        if let Some(sparse) = &sparse {
+            sparse.records(&name, &mut records);
+            stand_in = sparse_stand_in(&name);
+            h.name = &stand_in;
+            h.size = sparse.stored_size();
+        }
+        if !records.is_empty() {
+            tar.pax(&records, h.mtime)?;
+        }
+        match sparse {
+            Some(_) => tar.sparse_header(&h)?,
+            None => tar.header(&h)?,
+        }
+        if let Some(data) = &data {
+            match &sparse {
+                Some(sparse) => tar.sparse_data(data, sparse)?,
+                None => tar.data(data)?,
+            }
+            tar.pad(h.size)?;
         }
         Ok(true)
     })

@@ -36,7 +36,7 @@ fn xorriso_file(path: &Path, file: &str, dir: &Path) -> Vec<u8> {
     std::fs::read(to).expect("the extracted file")
 }
 
-fn bytes_at(path: &Path, offset: u64, len: usize) -> Vec<u8> {
+pub(crate) fn bytes_at(path: &Path, offset: u64, len: usize) -> Vec<u8> {
     let mut buf = vec![0; len];
     std::fs::File::open(path)
         .unwrap()

@@ -28,6 +28,7 @@ mod edit_content;
 mod edit_host_files;
 mod edit_large;
 mod edit_tree;
+mod ext_gaps;
 mod ext_mutation;
 mod fat_mutation;
 mod grep;

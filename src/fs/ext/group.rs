@@ -32,8 +32,10 @@ impl Groups {
         }
         let per_block = bs / desc;
         let wide = sb.has_incompat(INCOMPAT_64BIT) && desc >= 64;
-        // The blocks after the superblock's block (block 0 or 1 with 1 KiB blocks).
-        let first = u64::from(sb.first_data_block) + 1;
+        // The blocks after the superblock's block (block 0, or 1 with 1 KiB blocks; bigalloc
+        // makes the first data block 0 even then, as e2fsprogs' descriptor_block_loc does).
+        let zero_adjust = u64::from(sb.first_data_block == 0 && bs == 1024);
+        let first = u64::from(sb.first_data_block) + zero_adjust + 1;
         let meta_bg = sb.has_incompat(INCOMPAT_META_BG);
         let mut inode_tables = Vec::with_capacity(groups as usize);
         let mut at = 0;
@@ -44,6 +46,7 @@ impl Groups {
                 group * u64::from(sb.blocks_per_group)
                     + u64::from(sb.first_data_block)
                     + u64::from(sb.group_has_super(group))
+                    + if group == 0 { zero_adjust } else { 0 }
             } else {
                 first + index
             };

@@ -16,6 +16,7 @@ pub const I_BLOCK_LEN: usize = 60;
 pub const FLAG_ENCRYPT: u32 = 0x800;
 const FLAG_HUGE_FILE: u32 = 0x40000;
 pub const FLAG_EXTENTS: u32 = 0x80000;
+pub const FLAG_EA_INODE: u32 = 0x20_0000;
 pub const FLAG_INLINE_DATA: u32 = 0x1000_0000;
 
 /// A decoded inode, with its raw bytes for the parts read on demand (i_block, in-inode
@@ -145,17 +146,22 @@ impl Inode {
         ((new & 0xfff00) >> 8, (new & 0xff) | ((new >> 12) & 0xfff00))
     }
 
-    /// True for a symlink whose target lies in `i_block`: no data blocks of its own (beyond
-    /// an extended-attribute block) and no inline data.
-    pub fn is_fast_symlink(&self, block_size: u64) -> bool {
+    /// True for a symlink whose target lies in `i_block`, decided as the kernel's
+    /// `ext4_inode_is_fast_symlink` does. Where the filesystem has `ea_inode`, `i_blocks` also
+    /// counts the inodes holding xattr values, so only the size tells: under 60 bytes. Else a
+    /// fast symlink has no inline data and no blocks beyond its xattr block (one cluster).
+    pub fn is_fast_symlink(&self, cluster_size: u64, ea_inode: bool) -> bool {
+        if self.kind != Some(FileKind::Symlink) {
+            return false;
+        }
+        if ea_inode {
+            return self.size != 0 && self.size < I_BLOCK_LEN as u64;
+        }
         let ea_sectors = if self.file_acl != 0 {
-            block_size / 512
+            cluster_size / 512
         } else {
             0
         };
-        self.kind == Some(FileKind::Symlink)
-            && !self.has(FLAG_INLINE_DATA)
-            && self.sectors.saturating_sub(ea_sectors) == 0
-            && self.size <= I_BLOCK_LEN as u64
+        !self.has(FLAG_INLINE_DATA) && self.sectors.saturating_sub(ea_sectors) == 0
     }
 }

@@ -1,9 +1,13 @@
 //! ext2, ext3 and ext4, read in-house: the superblock and group descriptors, inodes, extent
 //! trees and ext2/3 block maps (holes and uninitialised extents read as zeros), linear and
 //! htree directories (large_dir too), inline data (files, symlinks and directories), fast and
-//! slow symlinks, device nodes, extended attributes and ACLs. The journal is not replayed.
-//! Every on-disk field is checked before it is used; encrypted file contents, compression,
-//! bigalloc and values kept in their own inodes (ea_inode) are refused by name. An entry whose
+//! slow symlinks, device nodes, extended attributes and ACLs. A filesystem that needs recovery
+//! is read with its journal replayed in memory, as the kernel would mount it (the image is
+//! never written).
+//! Every on-disk field is checked before it is used; encrypted file contents and compression
+//! are refused by name. xattr values kept in inodes of their own (ea_inode) are read. bigalloc is read: its
+//! clusters size only the allocation bitmaps, which the reader does not use; extents and block
+//! numbers stay in blocks. An entry whose
 //! name is not a file name (a `.` or `..` besides the directory's own), or that lists its own
 //! directory or the root (a loop), is left out with a warning ([`crate::fs::left_out`]).
 
@@ -15,6 +19,7 @@ mod extent;
 mod group;
 mod inline;
 mod inode;
+mod journal;
 mod superblock;
 mod xattr;
 
@@ -26,8 +31,8 @@ use crate::fs::{probe, DirEntry, FileKind, FileSystem, Ino, Metadata, Span, Xatt
 use crate::source::Source;
 use data::{Content, Disk, FileData};
 use group::Groups;
-use inode::{Inode, FLAG_ENCRYPT, FLAG_EXTENTS, FLAG_INLINE_DATA};
-use superblock::{Superblock, INCOMPAT_FILETYPE, RO_COMPAT_HUGE_FILE};
+use inode::{Inode, FLAG_EA_INODE, FLAG_ENCRYPT, FLAG_EXTENTS, FLAG_INLINE_DATA, I_BLOCK_LEN};
+use superblock::{Superblock, INCOMPAT_EA_INODE, INCOMPAT_FILETYPE, RO_COMPAT_HUGE_FILE};
 
 /// The root directory's inode.
 const ROOT: u32 = 2;
@@ -38,22 +43,75 @@ const CACHED_MAPS: usize = 16;
 
 /// An opened ext2/3/4 filesystem.
 pub struct ExtFs {
+    /// The image the filesystem was opened on.
     source: Arc<dyn Source>,
+    /// Its blocks as the filesystem reads them: the image, or the image with the journal
+    /// replayed over it.
+    blocks: Arc<dyn Source>,
     kind: &'static str,
     sb: Superblock,
     groups: Groups,
+    /// What replaying the journal did, when the filesystem needed recovery.
+    journal: Journal,
     /// The mappings of the regular files read last, most recent first.
     maps: Mutex<Vec<(u32, Arc<FileData>)>>,
     /// The entries listings left out (bad names, loops).
     left_out: LeftOut,
 }
 
+/// The journal's state as `info` tells it.
+enum Journal {
+    /// Nothing to replay.
+    Clean,
+    /// Needs recovery, from a journal on another device: read as the image's blocks say.
+    External,
+    /// Needs recovery, but the log is empty.
+    Empty,
+    Replayed(journal::Summary),
+}
+
 impl ExtFs {
-    /// Reads the superblock and group descriptors of the filesystem in `source`.
+    /// Reads the superblock and group descriptors of the filesystem in `source`, replaying
+    /// its journal in memory when it needs recovery.
     pub fn open(source: Arc<dyn Source>) -> Result<Self> {
-        let sb = Superblock::read(source.as_ref())?;
+        let mut fs = Self::open_blocks(source.clone(), source.clone())?;
+        if fs.sb.needs_recovery() {
+            let number = fs.sb.journal_inum;
+            if number == 0 || !fs.sb.has_journal() {
+                fs.journal = Journal::External;
+            } else {
+                let inode = fs.inode(u64::from(number))?;
+                let data = fs.file_data(&inode)?;
+                match journal::replay(&fs.disk(), &data)? {
+                    None => fs.journal = Journal::Empty,
+                    Some(replay) => {
+                        let blocks: Arc<dyn Source> = Arc::new(journal::Replayed::new(
+                            source.clone(),
+                            fs.sb.block_size,
+                            replay.copies,
+                        ));
+                        fs = Self::open_blocks(source, blocks)?;
+                        fs.journal = Journal::Replayed(replay.summary);
+                    }
+                }
+            }
+        }
+        let root = fs.inode(u64::from(ROOT))?;
+        if root.kind != Some(FileKind::Dir) {
+            return Err(fs.disk().corrupt(
+                "ext inode",
+                root.offset,
+                format!("the root inode has mode {:o}, not a directory", root.mode),
+            ));
+        }
+        Ok(fs)
+    }
+
+    /// Reads the superblock and group descriptors from `blocks`, the blocks of `source`.
+    fn open_blocks(source: Arc<dyn Source>, blocks: Arc<dyn Source>) -> Result<Self> {
+        let sb = Superblock::read(blocks.as_ref())?;
         // After the superblock is known to be whole: the probe reads its feature words.
-        let kind = probe::filesystem_type(source.as_ref())?
+        let kind = probe::filesystem_type(blocks.as_ref())?
             .filter(|t| t.starts_with("ext"))
             .unwrap_or("ext4");
         let bytes = sb.blocks_count.checked_mul(sb.block_size);
@@ -71,29 +129,22 @@ impl ExtFs {
                 ),
             ));
         }
-        let groups = Groups::read(source.as_ref(), &sb)?;
-        let fs = ExtFs {
+        let groups = Groups::read(blocks.as_ref(), &sb)?;
+        Ok(ExtFs {
             source,
+            blocks,
             kind,
             sb,
             groups,
+            journal: Journal::Clean,
             maps: Mutex::new(Vec::new()),
             left_out: LeftOut::default(),
-        };
-        let root = fs.inode(u64::from(ROOT))?;
-        if root.kind != Some(FileKind::Dir) {
-            return Err(fs.disk().corrupt(
-                "ext inode",
-                root.offset,
-                format!("the root inode has mode {:o}, not a directory", root.mode),
-            ));
-        }
-        Ok(fs)
+        })
     }
 
     fn disk(&self) -> Disk<'_> {
         Disk {
-            source: self.source.as_ref(),
+            source: self.blocks.as_ref(),
             block_size: self.sb.block_size,
             blocks_count: self.sb.blocks_count,
         }
@@ -128,7 +179,7 @@ impl ExtFs {
                     format!("group {group}: inode table at block {table}, past the filesystem"),
                 )
             })?;
-        let raw = self.source.read_vec(offset, size as usize, "ext inode")?;
+        let raw = self.blocks.read_vec(offset, size as usize, "ext inode")?;
         let huge = sb.has_ro_compat(RO_COMPAT_HUGE_FILE);
         Inode::parse(number, offset, raw, huge, sb.block_size).map_err(|e| {
             self.disk()
@@ -214,7 +265,19 @@ impl ExtFs {
                 format!("inode {}: symlink of {} bytes", inode.number, inode.size),
             ));
         }
-        if inode.is_fast_symlink(self.sb.block_size) {
+        let cluster = self.sb.block_size * u64::from(self.sb.cluster_ratio);
+        if inode.is_fast_symlink(cluster, self.sb.has_incompat(INCOMPAT_EA_INODE)) {
+            // The kernel refuses the same (`invalid fast symlink length`).
+            if inode.size >= I_BLOCK_LEN as u64 {
+                return Err(disk.corrupt(
+                    "ext inode",
+                    inode.offset,
+                    format!(
+                        "inode {}: fast symlink of {} bytes, more than i_block holds",
+                        inode.number, inode.size
+                    ),
+                ));
+            }
             return Ok(inode.i_block()[..inode.size as usize].to_vec());
         }
         let data = self.file_data(inode)?;
@@ -222,6 +285,30 @@ impl ExtFs {
         let n = data.read_at(&disk, 0, &mut target)?;
         target.truncate(n);
         Ok(target)
+    }
+
+    /// The xattr value of `size` bytes inode `owner` keeps in inode `value_ino` (ea_inode),
+    /// which must be an xattr inode (`EXT4_EA_INODE_FL`) of that size, as the kernel checks.
+    fn ea_inode_value(&self, owner: Ino, value_ino: u32, size: usize) -> Result<Vec<u8>> {
+        let inode = self.inode(u64::from(value_ino))?;
+        if !inode.has(FLAG_EA_INODE)
+            || inode.kind != Some(FileKind::File)
+            || inode.size != size as u64
+        {
+            return Err(self.disk().corrupt(
+                "ext inode",
+                inode.offset,
+                format!(
+                    "inode {owner} keeps an xattr value of {size} bytes in inode {value_ino}, \
+                     which is no xattr inode of that size"
+                ),
+            ));
+        }
+        let data = self.file_data(&inode)?;
+        let mut value = vec![0; size];
+        let n = data.read_at(&self.disk(), 0, &mut value)?;
+        value.truncate(n);
+        Ok(value)
     }
 
     fn meta(&self, inode: &Inode) -> Result<Metadata> {
@@ -311,7 +398,7 @@ impl ExtFs {
                         break 'runs;
                     }
                     let at = (run.physical + i) * bs;
-                    self.source
+                    self.blocks
                         .read_exact_at(at, &mut block, "ext directory block")?;
                     area(&block, at, &mut more)?;
                 }
@@ -422,20 +509,24 @@ impl FileSystem for ExtFs {
     fn spans(&self, ino: Ino) -> Result<Option<Vec<Span>>> {
         Ok(self
             .cached_data(ino)?
-            .and_then(|data| data.spans(&self.source, self.sb.block_size)))
+            .and_then(|data| data.spans(&self.blocks, self.sb.block_size)))
     }
     fn xattrs(&self, ino: Ino) -> Result<Vec<Xattr>> {
         let inode = self.inode(ino)?;
-        Ok(xattr::read(&self.disk(), &inode)?
-            .into_iter()
-            .filter(|x| !x.is_inline_data())
-            .filter_map(|x| {
-                Some(Xattr {
-                    name: x.full_name()?,
-                    value: x.user_value(),
-                })
-            })
-            .collect())
+        let mut out = Vec::new();
+        for mut x in xattr::read(&self.disk(), &inode)? {
+            let Some(name) = x.full_name().filter(|_| !x.is_inline_data()) else {
+                continue;
+            };
+            if let Some((value_ino, size)) = x.value_inode {
+                x.value = self.ea_inode_value(ino, value_ino, size)?;
+            }
+            out.push(Xattr {
+                name,
+                value: x.user_value(),
+            });
+        }
+        Ok(out)
     }
     fn info(&self) -> Vec<(String, String)> {
         let sb = &self.sb;
@@ -444,6 +535,10 @@ impl FileSystem for ExtFs {
             ("Label".into(), sb.label.clone()),
             ("UUID".into(), sb.uuid_text()),
             ("Block size".into(), sb.block_size.to_string()),
+            (
+                "Cluster size".into(),
+                (sb.block_size * u64::from(sb.cluster_ratio)).to_string(),
+            ),
             ("Blocks".into(), sb.blocks_count.to_string()),
             ("Free blocks".into(), sb.free_blocks.to_string()),
             ("Inodes".into(), sb.inodes_count.to_string()),
@@ -457,8 +552,19 @@ impl FileSystem for ExtFs {
         if !sb.last_mounted.is_empty() {
             lines.push(("Last mounted on".into(), sb.last_mounted.clone()));
         }
-        if sb.needs_recovery() {
-            lines.push(("Journal".into(), "needs recovery (not replayed)".into()));
+        let journal = match &self.journal {
+            Journal::Clean => None,
+            Journal::External => {
+                Some("needs recovery from an external journal (not replayed)".into())
+            }
+            Journal::Empty => Some("needs recovery, but the log is empty".into()),
+            Journal::Replayed(s) => Some(format!(
+                "replayed: {} transactions, {} blocks",
+                s.transactions, s.blocks
+            )),
+        };
+        if let Some(journal) = journal {
+            lines.push(("Journal".into(), journal));
         }
         lines
     }

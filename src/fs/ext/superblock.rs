@@ -15,6 +15,7 @@ const MAGIC: u16 = 0xef53;
 pub const INCOMPAT_FILETYPE: u32 = 0x2;
 pub const INCOMPAT_META_BG: u32 = 0x10;
 pub const INCOMPAT_64BIT: u32 = 0x80;
+pub const INCOMPAT_EA_INODE: u32 = 0x400;
 const INCOMPAT_COMPRESSION: u32 = 0x1;
 const INCOMPAT_RECOVER: u32 = 0x4;
 const INCOMPAT_JOURNAL_DEV: u32 = 0x8;
@@ -68,6 +69,7 @@ pub const RO_COMPAT_HUGE_FILE: u32 = 0x8;
 const RO_COMPAT_BIGALLOC: u32 = 0x200;
 /// `s_feature_compat` bits the reader looks at.
 const COMPAT_SPARSE_SUPER2: u32 = 0x200;
+const COMPAT_HAS_JOURNAL: u32 = 0x4;
 
 /// The checked superblock.
 #[derive(Clone, Debug)]
@@ -79,6 +81,8 @@ pub struct Superblock {
     pub first_data_block: u32,
     pub block_size: u64,
     pub blocks_per_group: u32,
+    /// Blocks per allocation cluster: 1, or a power of two with bigalloc.
+    pub cluster_ratio: u32,
     pub inodes_per_group: u32,
     pub inode_size: u16,
     pub compat: u32,
@@ -91,6 +95,8 @@ pub struct Superblock {
     pub first_meta_bg: u32,
     pub mkfs_time: u32,
     pub write_time: u32,
+    /// The journal's inode (`s_journal_inum`), 0 for an external journal.
+    pub journal_inum: u32,
     /// The two backup groups of sparse_super2.
     pub backup_bgs: [u32; 2],
 }
@@ -159,7 +165,7 @@ impl Superblock {
                 0
             })
         };
-        let sb = Superblock {
+        let mut sb = Superblock {
             inodes_count: f.le32(0x0)?,
             blocks_count: u64::from(f.le32(0x4)?) | hi(0x150)?,
             free_blocks: u64::from(f.le32(0xc)?) | hi(0x158)?,
@@ -167,6 +173,7 @@ impl Superblock {
             first_data_block: f.le32(0x14)?,
             block_size,
             blocks_per_group: f.le32(0x20)?,
+            cluster_ratio: 1,
             inodes_per_group: f.le32(0x28)?,
             inode_size,
             compat,
@@ -179,10 +186,42 @@ impl Superblock {
             first_meta_bg: f.le32(0x104)?,
             mkfs_time: f.le32(0x108)?,
             write_time: f.le32(0x30)?,
+            journal_inum: f.le32(0xe0)?,
             backup_bgs: [f.le32(0x24c)?, f.le32(0x250)?],
         };
+        // A group's block bitmap is one block of bits, one per cluster (per block without
+        // bigalloc): a group holds at most 8 * block_size clusters.
         let max_per_group = 8 * block_size;
-        if sb.blocks_per_group == 0 || u64::from(sb.blocks_per_group) > max_per_group {
+        if ro_compat & RO_COMPAT_BIGALLOC != 0 {
+            let log_cluster = f.le32(0x1c)?;
+            if log_cluster < log || log_cluster - log > 16 {
+                return Err(bad(
+                    0x1c,
+                    format!(
+                        "cluster size 2^{} with blocks of 2^{}",
+                        10 + u64::from(log_cluster),
+                        10 + u64::from(log)
+                    ),
+                ));
+            }
+            sb.cluster_ratio = 1 << (log_cluster - log);
+            let clusters = f.le32(0x24)?;
+            if clusters == 0
+                || u64::from(clusters) > max_per_group
+                || u64::from(clusters) * u64::from(sb.cluster_ratio)
+                    != u64::from(sb.blocks_per_group)
+            {
+                return Err(bad(
+                    0x24,
+                    format!(
+                        "{clusters} clusters of {} blocks per group, {} blocks per group",
+                        sb.cluster_ratio, sb.blocks_per_group
+                    ),
+                ));
+            }
+        }
+        let max_blocks = max_per_group * u64::from(sb.cluster_ratio);
+        if sb.blocks_per_group == 0 || u64::from(sb.blocks_per_group) > max_blocks {
             return Err(bad(
                 0x20,
                 format!("{} blocks per group", sb.blocks_per_group),
@@ -230,11 +269,8 @@ impl Superblock {
         if self.incompat & INCOMPAT_DIRDATA != 0 {
             return refuse("dirdata");
         }
-        if self.ro_compat & RO_COMPAT_BIGALLOC != 0 {
-            return refuse("bigalloc");
-        }
         // The others are read (or, being read-only, ignored): filetype, recover, meta_bg,
-        // extents, 64bit, mmp, flex_bg, ea_inode (values refused when read), csum_seed,
+        // extents, 64bit, mmp, flex_bg, ea_inode (values read from their inodes), csum_seed,
         // large_dir, inline_data, encrypt (refused per file), casefold (names as stored).
         let known = INCOMPAT_NAMES.iter().fold(0, |all, (bit, _)| all | bit);
         let unknown = self.incompat & !known;
@@ -294,8 +330,12 @@ impl Superblock {
         all
     }
 
-    /// True when the journal holds changes not yet written to their place (they are not
-    /// replayed: the reader shows the filesystem as its blocks say).
+    /// True when the filesystem keeps a journal.
+    pub fn has_journal(&self) -> bool {
+        self.compat & COMPAT_HAS_JOURNAL != 0
+    }
+
+    /// True when the journal holds changes not yet written to their place.
     pub fn needs_recovery(&self) -> bool {
         self.incompat & INCOMPAT_RECOVER != 0
     }

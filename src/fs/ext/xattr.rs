@@ -2,12 +2,13 @@
 //! values relative to the first entry) and in the block `i_file_acl` points to (a 32-byte
 //! header with the same magic, values relative to the block). Entry: name length, name index
 //! (the prefix: `user.`, `system.posix_acl_access`, `trusted.`...), value offset, value inode,
-//! value size, hash, name. Values kept in their own inodes (ea_inode) are refused when read.
+//! value size, hash, name. A value kept in an inode of its own (ea_inode) is named here and
+//! read by the caller.
 
 use super::acl;
 use super::data::Disk;
 use super::inode::Inode;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::ondisk::endian::le32;
 use crate::ondisk::Fields;
 
@@ -15,6 +16,8 @@ const MAGIC: u32 = 0xea02_0000;
 const BLOCK_HEADER: usize = 32;
 const ENTRY_HEADER: usize = 16;
 const STRUCTURE: &str = "ext extended attribute";
+/// The largest value the kernel writes (XATTR_SIZE_MAX), in an inode of its own or not.
+const MAX_VALUE: usize = 65536;
 
 /// One attribute as stored: the name index, the name after the prefix, and the value.
 pub struct Raw {
@@ -23,6 +26,8 @@ pub struct Raw {
     pub value: Vec<u8>,
     /// Where the value lies in the image.
     pub value_offset: u64,
+    /// With ea_inode: the inode that holds the value (then `value` is empty) and its size.
+    pub value_inode: Option<(u32, usize)>,
 }
 
 impl Raw {
@@ -90,28 +95,31 @@ fn entries(
         let name = e
             .get(ENTRY_HEADER..ENTRY_HEADER + name_len)
             .ok_or_else(|| bad(at, "name runs past its area".into()))?;
-        if value_inum != 0 {
-            return Err(Error::unsupported(
-                disk.source.name(),
-                format!(
-                    "ext feature ea_inode: inode {ino} keeps an extended attribute value \
-                     in inode {value_inum}"
-                ),
-            ));
-        }
-        let value = values
-            .get(value_offs..value_offs.saturating_add(value_size))
-            .ok_or_else(|| {
-                bad(
+        let (value, value_offset, value_inode) = if value_inum != 0 {
+            if value_size > MAX_VALUE {
+                return Err(bad(
                     at,
-                    format!("value of {value_size} bytes at {value_offs} runs past its area"),
-                )
-            })?;
+                    format!("value of {value_size} bytes in inode {value_inum}, past 64 KiB"),
+                ));
+            }
+            (Vec::new(), 0, Some((value_inum, value_size)))
+        } else {
+            let value = values
+                .get(value_offs..value_offs.saturating_add(value_size))
+                .ok_or_else(|| {
+                    bad(
+                        at,
+                        format!("value of {value_size} bytes at {value_offs} runs past its area"),
+                    )
+                })?;
+            (value.to_vec(), values_offset + value_offs as u64, None)
+        };
         out.push(Raw {
             index: f.u8(1)?,
             name: name.to_vec(),
-            value: value.to_vec(),
-            value_offset: values_offset + value_offs as u64,
+            value,
+            value_offset,
+            value_inode,
         });
         at += (ENTRY_HEADER + name_len).next_multiple_of(4);
     }
