@@ -1,5 +1,5 @@
 //! FAT12, FAT16 and FAT32 with long names through fatfs (read-only: the adapter refuses
-//! writes). The crate speaks in paths, so inode numbers come from a [`InoTable`]: files are
+//! writes; [`write`] rebuilds an image from a changed tree). The crate speaks in paths, so inode numbers come from a [`InoTable`]: files are
 //! known by path, directories by where their entries start on the volume, so a directory
 //! reached again through a damaged `.` or `..` entry (renamed to an ordinary name) has the
 //! number of the one it points at and a walk refuses the loop. FAT keeps no
@@ -15,6 +15,7 @@ use fatfs::{DateTime, FileAttributes, FsOptions};
 
 mod chain;
 mod locked;
+pub mod write;
 
 use chain::Table;
 use locked::SendFs;
