@@ -1,6 +1,6 @@
 //! FAT12, FAT16 and FAT32 with long names through fatfs (read-only: the adapter refuses
-//! writes; [`write`] rebuilds an image from a changed tree). The crate speaks in paths, so inode numbers come from a [`InoTable`]: files are
-//! known by path, directories by where their entries start on the volume, so a directory
+//! writes; [`write`](mod@write) rebuilds an image from a changed tree). The crate speaks in
+//! paths, so inode numbers come from a [`InoTable`]: files are known by path, directories by where their entries start on the volume, so a directory
 //! reached again through a damaged `.` or `..` entry (renamed to an ordinary name) has the
 //! number of the one it points at and a walk refuses the loop. FAT keeps no
 //! owners or permissions: files show as 0644 and directories as 0755 (0444/0555 when read-only),

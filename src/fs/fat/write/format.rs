@@ -25,8 +25,9 @@ pub(super) fn plan(original: &FatFs, tree: &dyn FileSystem, size: u64) -> Result
     let bytes_per_sector = f.le16(11)?;
     let fat32 = original.fat_type == "FAT32";
     let serial = f.le32(if fat32 { 67 } else { 39 })?;
-    let sectors = size / u64::from(bytes_per_sector.max(1));
-    if size % u64::from(bytes_per_sector.max(1)) != 0 || sectors > u64::from(u32::MAX) {
+    let sector = u64::from(bytes_per_sector.max(1));
+    let sectors = size / sector;
+    if !size.is_multiple_of(sector) || sectors > u64::from(u32::MAX) {
         return Err(Error::Usage(format!(
             "{image}: a FAT volume of {size} bytes: the size must be a multiple of the \
              {bytes_per_sector}-byte sector, at most {} sectors",

@@ -1,17 +1,20 @@
 //! The FAT writer: the new bytes of a FAT image holding the tree as it is now. The image is
-//! copied (in memory, or to a temporary file when large: [`scratch`]) and the tree's
+//! copied (in memory, or to a temporary file when large: `scratch`) and the tree's
 //! differences from the original are applied to the copy through fatfs: entries that went
 //! away or changed are removed, then new and changed files and new directories are written
 //! (a rename is a removal and an addition). What did not change stays where it was, byte for
 //! byte, so the size, geometry, FAT type, label and serial are the original's, and a tree with
 //! no change gives back the original's bytes. A size asked with `resize-fat`, or a new label,
-//! formats a new volume instead ([`format`]) and copies the whole tree into it.
+//! formats a new volume instead (`format`) and copies the whole tree into it.
 
+mod dots;
 mod format;
 mod scratch;
 mod stamp;
 
+use std::cell::RefCell;
 use std::io::{self, Write};
+use std::rc::Rc;
 
 use fatfs::FsOptions;
 
@@ -166,13 +169,38 @@ impl Edits {
     /// Applies the edits to the FAT volume in `disk` (named `image` in errors), reading new
     /// data from `tree`: removals first, so their clusters are free for what is added.
     fn apply(&self, disk: &mut Scratch, tree: &dyn FileSystem, image: &str) -> Result<()> {
+        let writes = Rc::new(RefCell::new(Vec::new()));
+        let logged = dots::Disk {
+            scratch: &mut *disk,
+            writes: writes.clone(),
+        };
+        let mut made = Vec::new();
+        self.write(logged, tree, image, &mut |path: Option<&str>| {
+            let log = std::mem::take(&mut *writes.borrow_mut());
+            if let Some(path) = path {
+                made.push(dots::NewDir::new(log, path));
+            }
+        })?;
+        dots::fix(disk, &made, image)
+    }
+
+    /// Applies the edits through fatfs on `disk`; `made` is called before each directory is
+    /// made (with `None`) and as soon as it is (with its path).
+    fn write(
+        &self,
+        disk: dots::Disk<'_>,
+        tree: &dyn FileSystem,
+        image: &str,
+        made: &mut dyn FnMut(Option<&str>),
+    ) -> Result<()> {
         let fat_err = |what: &str, path: &str, e: io::Error| {
             Error::unsupported(
                 image,
                 format!("writing the FAT volume: {what} /{path}: {e}"),
             )
         };
-        let fs = fatfs::FileSystem::new(&mut *disk, FsOptions::new().time_provider(&stamp::STAGED))
+        let options = FsOptions::new().time_provider(&stamp::STAGED);
+        let fs = fatfs::FileSystem::new(disk, options)
             .map_err(|e| Error::corrupt(image, "FAT boot sector", 0, e.to_string()))?;
         let root = fs.root_dir();
         for path in &self.removed {
@@ -193,10 +221,16 @@ impl Edits {
             }
             stamp::set(a.meta.mtime);
             let written = if a.meta.is_dir() {
-                root.create_dir(&a.path).map(drop)
+                made(None);
+                root.create_dir(&a.path).map(|dir| {
+                    made(Some(&a.path));
+                    drop(dir)
+                })
             } else {
-                root.create_file(&a.path)
-                    .and_then(|mut file| copy_data(tree, a.ino, &mut file))
+                root.create_file(&a.path).and_then(|mut file| {
+                    copy_data(tree, a.ino, &mut file)?;
+                    file.flush()
+                })
             };
             written.map_err(|e| match no_space(&e) {
                 true => self.no_space(image, cluster, free, disk_len(tree)),
