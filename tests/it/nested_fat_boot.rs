@@ -137,7 +137,12 @@ fn a_grub_cfg_edited_inside_the_efi_image_boots_under_ovmf() {
         .arg("-a")
         .arg(&iso)
         .args(["mount-loop", &inner, "/efi", ":"])
-        .args(["write", "/efi/EFI/BOOT/grub.cfg", &config("MARKER-NEW"), ":"])
+        .args([
+            "write",
+            "/efi/EFI/BOOT/grub.cfg",
+            &config("MARKER-NEW"),
+            ":",
+        ])
         .args(["commit", out.to_str().unwrap()])
         .assert()
         .success();
