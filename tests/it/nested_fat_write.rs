@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use isofish::error::Error;
-use isofish::fs::{rebuild, FileKind, MountOptions, Timestamp};
+use isofish::fs::{rebuild, FileKind, FileSystem, MountOptions, Timestamp};
 use isofish::overlay::{fresh, Content, Overlay};
 use isofish::plan::{to_file, Plan};
 use isofish::source::FileSource;
@@ -306,4 +306,38 @@ fn changes_that_do_not_fit_are_refused_then_fit_in_a_resized_volume() {
         assert_eq!(got["EFI/BOOT/grub.cfg"].1, b"menuentry 'old' {}\n");
         assert!(got["sub/moved.dat"].1 == noise(5_000, 2));
     }
+}
+
+#[test]
+fn what_fat_cannot_hold_is_refused() {
+    let dir = scratch();
+    let tree = dir.path().join("tree");
+    original_tree(&tree);
+    let image = make(dir.path(), "12", "2000", &tree);
+    let o = overlay(&image);
+    // Refused when staged: names with characters FAT forbids, symbolic links.
+    for name in [&b"a:b"[..], b"what?", b"back\\slash", &[b'x'; 256]] {
+        let err = o.name_fit(name, false).unwrap_err().to_string();
+        assert!(err.contains("FAT cannot store this name"), "{err}");
+    }
+    assert_eq!(
+        o.name_fit("Grüße, world (1).txt".as_bytes(), false)
+            .unwrap(),
+        None
+    );
+    let mut link = fresh(FileKind::Symlink, 0o777);
+    link.symlink = Some(b"old.txt".to_vec());
+    let err = o.create("/link", link, None).unwrap_err().to_string();
+    assert!(err.contains("FAT records no symbolic links"), "{err}");
+    // Refused when written: two new names that differ only in case.
+    for name in ["/Twice.txt", "/TWICE.TXT"] {
+        o.create(
+            name,
+            fresh(FileKind::File, 0o644),
+            Some(Content::bytes(b"x".to_vec())),
+        )
+        .unwrap();
+    }
+    let err = rebuild(&o).unwrap_err().to_string();
+    assert!(err.contains("differs from it only in case"), "{err}");
 }

@@ -23,7 +23,7 @@ use locked::SendFs;
 use crate::error::{lock_state, Error, Result};
 use crate::fs::inotable::{join, InoTable};
 use crate::fs::left_out::{self, At, LeftOut};
-use crate::fs::{DirEntry, FileKind, FileSystem, Ino, Metadata, Timestamp};
+use crate::fs::{Attribute, DirEntry, FileKind, FileSystem, Ino, Metadata, Timestamp};
 use crate::ondisk::{fat_date, Fields};
 use crate::source::Source;
 
@@ -480,6 +480,19 @@ impl FileSystem for FatFs {
     }
     fn detail(&self) -> Option<String> {
         Some(self.fat_type.to_string())
+    }
+    fn name_fit(&self, name: &[u8], _is_dir: bool) -> Result<Option<String>> {
+        match write::fat_name(name) {
+            Err(why) => Err(Error::CannotStoreName {
+                path: String::from_utf8_lossy(name).into_owned(),
+                format: "FAT",
+                why,
+            }),
+            Ok(_) => Ok(None),
+        }
+    }
+    fn refuses(&self, what: Attribute) -> Option<String> {
+        Some(format!("FAT records no {}", what.name()))
     }
     fn info(&self) -> Vec<(String, String)> {
         vec![

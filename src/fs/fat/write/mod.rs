@@ -82,13 +82,35 @@ struct Edits {
     added: Vec<Added>,
 }
 
+/// `name` as the text of a FAT long name (as fatfs writes one), or why FAT cannot hold it:
+/// a long name is at most 255 bytes of UTF-8, of letters, digits, characters from U+0080 to
+/// U+FFFF, spaces and the punctuation fatfs accepts.
+pub fn fat_name(name: &[u8]) -> std::result::Result<&str, String> {
+    let text = std::str::from_utf8(name).map_err(|_| "the name is not UTF-8".to_string())?;
+    if name.len() > 255 {
+        return Err(format!(
+            "{} bytes, over the 255 a long name holds",
+            name.len()
+        ));
+    }
+    let allowed = |c: char| {
+        c.is_ascii_alphanumeric()
+            || ('\u{80}'..='\u{ffff}').contains(&c)
+            || "$%'-_@~`!(){}. +,;=[]^#&".contains(c)
+    };
+    match text.chars().find(|&c| !allowed(c)) {
+        Some(c) => Err(format!("{c:?} is not a character a FAT long name may hold")),
+        None => Ok(text),
+    }
+}
+
 /// `name` below `parent` (a path as fatfs takes it), or the error for a name FAT cannot
-/// hold as text.
+/// hold.
 fn child(parent: &str, name: &[u8]) -> Result<String> {
-    let name = std::str::from_utf8(name).map_err(|_| Error::CannotStoreName {
-        path: format!("{parent}/{}", String::from_utf8_lossy(name)),
+    let name = fat_name(name).map_err(|why| Error::CannotStoreName {
+        path: format!("/{parent}/{}", String::from_utf8_lossy(name)),
         format: "FAT",
-        why: "the name is not UTF-8".into(),
+        why,
     })?;
     Ok(if parent.is_empty() {
         name.to_string()
