@@ -341,3 +341,39 @@ fn what_fat_cannot_hold_is_refused() {
     let err = rebuild(&o).unwrap_err().to_string();
     assert!(err.contains("differs from it only in case"), "{err}");
 }
+
+/// Above 256 MiB the copy the writer edits is a temporary file, not memory.
+#[test]
+fn a_large_image_is_edited_in_a_temporary_file() {
+    let dir = scratch();
+    let tree = dir.path().join("tree");
+    original_tree(&tree);
+    let image = make(dir.path(), "32", "307200", &tree);
+    let o = overlay(&image);
+    let data = noise(3 << 20, 11);
+    o.create(
+        "/EFI/BOOT/added.bin",
+        fresh(FileKind::File, 0o644),
+        Some(Content::bytes(data.clone())),
+    )
+    .unwrap();
+    o.remove("/old.txt").unwrap();
+    let plan = rebuild(&o).unwrap();
+    assert!(
+        matches!(plan.spans(), [isofish::fs::Span::Source { .. }]),
+        "one range of a temporary file: {:?}",
+        plan.spans()
+    );
+    let out = dir.path().join("large.img");
+    save(&plan, &out);
+    assert_eq!(
+        std::fs::metadata(&out).unwrap().len(),
+        std::fs::metadata(&image).unwrap().len()
+    );
+    fsck_clean(&out);
+    assert_eq!(volume_facts(&out), volume_facts(&image));
+    let got = extracted(&out, &dir.path().join("x"));
+    assert!(got["EFI/BOOT/added.bin"].1 == data);
+    assert!(!got.contains_key("old.txt"));
+    assert_eq!(got["EFI/BOOT/grub.cfg"].1, b"menuentry 'old' {}\n");
+}
