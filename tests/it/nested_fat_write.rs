@@ -292,7 +292,14 @@ fn changes_that_do_not_fit_are_refused_then_fit_in_a_resized_volume() {
         assert!(said >= needed as u64, "{err}");
         assert!(err.contains("resize-fat"), "{err}");
 
-        let size: u64 = if bits == "12" { 1 << 20 } else { 80 << 20 };
+        // The size the message suggests is enough.
+        let suggested: u64 = err
+            .split("resize-fat MOUNTPOINT ")
+            .nth(1)
+            .and_then(|s| s.split('M').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("{err}"));
+        let size = suggested << 20;
         o.set_size(size);
         let out = dir.path().join(format!("grown{bits}.img"));
         save(&rebuild(&o).unwrap(), &out);
@@ -301,6 +308,7 @@ fn changes_that_do_not_fit_are_refused_then_fit_in_a_resized_volume() {
         let facts = mtools("minfo", &["-i", out.to_str().unwrap(), "::"]);
         assert!(facts.contains("serial number: 1234ABCD"), "{facts}");
         assert!(facts.contains("disk label=\"LABEL      \""), "{facts}");
+        assert!(facts.contains(&format!("disk type=\"FAT{bits}")), "{facts}");
         let got = extracted(&out, &dir.path().join(format!("x{bits}")));
         assert!(got["big.bin"].1 == big, "FAT{bits}: big.bin differs");
         assert_eq!(got["EFI/BOOT/grub.cfg"].1, b"menuentry 'old' {}\n");
@@ -376,4 +384,34 @@ fn a_large_image_is_edited_in_a_temporary_file() {
     assert!(got["EFI/BOOT/added.bin"].1 == data);
     assert!(!got.contains_key("old.txt"));
     assert_eq!(got["EFI/BOOT/grub.cfg"].1, b"menuentry 'old' {}\n");
+}
+
+#[test]
+fn a_new_label_is_written_into_a_volume_of_the_same_size() {
+    let dir = scratch();
+    let tree = dir.path().join("tree");
+    original_tree(&tree);
+    for (bits, kib) in [("16", "20000"), ("32", "40000")] {
+        let image = make(dir.path(), bits, kib, &tree);
+        let o = overlay(&image);
+        o.set_label("RELABELLED");
+        let out = dir.path().join(format!("relabelled{bits}.img"));
+        save(&rebuild(&o).unwrap(), &out);
+        assert_eq!(
+            std::fs::metadata(&out).unwrap().len(),
+            std::fs::metadata(&image).unwrap().len()
+        );
+        fsck_clean(&out);
+        let img = out.to_str().unwrap();
+        assert_eq!(
+            mtools("mlabel", &["-s", "-i", img, "::"]).trim(),
+            "Volume label is RELABELLED"
+        );
+        let facts = mtools("minfo", &["-i", img, "::"]);
+        assert!(facts.contains("serial number: 1234ABCD"), "{facts}");
+        assert!(facts.contains(&format!("disk type=\"FAT{bits}")), "{facts}");
+        let was = extracted(&image, &dir.path().join(format!("was{bits}")));
+        let now = extracted(&out, &dir.path().join(format!("now{bits}")));
+        assert_same(&now, &was, &format!("FAT{bits}"));
+    }
 }
