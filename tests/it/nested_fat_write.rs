@@ -164,6 +164,7 @@ fn edits_of_fat12_fat16_fat32_read_back_in_mtools() {
             o.create("/newdir", fresh(FileKind::Dir, 0o755), None)
                 .unwrap();
             o.rename("/sub/moved.dat", "/newdir/moved.dat").unwrap();
+            o.rename("/sub", "/Sub renamed").unwrap();
             o.create("/newdir/inner", fresh(FileKind::Dir, 0o755), None)
                 .unwrap();
             o.create(
@@ -204,10 +205,10 @@ fn edits_of_fat12_fat16_fat32_read_back_in_mtools() {
             file("EFI/BOOT/BOOTX64.EFI", &noise(40_000, 1));
             file("A long name kept as it is.txt", b"kept\n");
             file("A new file with a long name.bin", &added);
-            file("sub/stays.dat", b"stays\n");
+            file("Sub renamed/stays.dat", b"stays\n");
             file("newdir/moved.dat", &noise(5_000, 2));
             file("newdir/inner/note.txt", b"note\n");
-            for d in ["EFI", "EFI/BOOT", "sub", "newdir", "newdir/inner"] {
+            for d in ["EFI", "EFI/BOOT", "Sub renamed", "newdir", "newdir/inner"] {
                 expected.insert(d.to_string(), ('d', Vec::new()));
             }
             let got = extracted(&out, &dir.join(format!("x{bits}")));

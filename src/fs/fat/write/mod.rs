@@ -13,6 +13,7 @@ mod scratch;
 mod stamp;
 
 use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
 use std::io::{self, Write};
 use std::rc::Rc;
 
@@ -21,7 +22,7 @@ use fatfs::FsOptions;
 use super::FatFs;
 use crate::data::Span;
 use crate::error::{Error, Result};
-use crate::fs::{FileSystem, Ino, Metadata};
+use crate::fs::{DirEntry, FileSystem, Ino, Metadata};
 use crate::overlay::{Overlay, Provenance};
 use crate::plan::Plan;
 use scratch::Scratch;
@@ -104,19 +105,26 @@ pub fn fat_name(name: &[u8]) -> std::result::Result<&str, String> {
     }
 }
 
-/// `name` below `parent` (a path as fatfs takes it), or the error for a name FAT cannot
-/// hold.
-fn child(parent: &str, name: &[u8]) -> Result<String> {
-    let name = fat_name(name).map_err(|why| Error::CannotStoreName {
-        path: format!("/{parent}/{}", String::from_utf8_lossy(name)),
-        format: "FAT",
-        why,
-    })?;
-    Ok(if parent.is_empty() {
-        name.to_string()
+/// `name` below `parent`, as fatfs takes paths (from the root, no leading `/`).
+fn join(parent: &str, name: &[u8]) -> String {
+    let name = String::from_utf8_lossy(name);
+    if parent.is_empty() {
+        name.into_owned()
     } else {
         format!("{parent}/{name}")
-    })
+    }
+}
+
+/// A new name `name` below `parent`, or the error for a name FAT cannot hold.
+fn child(parent: &str, name: &[u8]) -> Result<String> {
+    match fat_name(name) {
+        Ok(_) => Ok(join(parent, name)),
+        Err(why) => Err(Error::CannotStoreName {
+            path: format!("/{}", join(parent, name)),
+            format: "FAT",
+            why,
+        }),
+    }
 }
 
 impl Edits {
@@ -134,28 +142,31 @@ impl Edits {
     ) -> Result<()> {
         let before = original.read_dir(dir)?;
         let now = tree.read_dir(dir)?;
-        let kept = |name: &[u8], ino: Ino, is_dir: bool| {
-            before.iter().any(|b| {
-                b.name == name
-                    && b.ino == ino
-                    && b.meta.is_dir() == is_dir
-                    && (is_dir || provenance(ino) == Provenance::UNCHANGED)
+        let by_name: HashMap<&[u8], &DirEntry> =
+            before.iter().map(|b| (b.name.as_slice(), b)).collect();
+        let kept = |n: &DirEntry| {
+            by_name.get(n.name.as_slice()).is_some_and(|b| {
+                b.ino == n.ino
+                    && b.meta.is_dir() == n.meta.is_dir()
+                    && (n.meta.is_dir() || provenance(n.ino) == Provenance::UNCHANGED)
             })
         };
-        for b in &before {
-            let stays = now
-                .iter()
-                .any(|n| n.name == b.name && kept(&n.name, n.ino, n.meta.is_dir()));
-            if !stays {
-                self.removed.push(child(path, &b.name)?);
-            }
+        let stay: HashSet<&[u8]> = now
+            .iter()
+            .filter(|n| kept(n))
+            .map(|n| n.name.as_slice())
+            .collect();
+        for b in before.iter().filter(|b| !stay.contains(b.name.as_slice())) {
+            self.removed.push(join(path, &b.name));
         }
         for n in &now {
-            let at = child(path, &n.name)?;
-            match (kept(&n.name, n.ino, n.meta.is_dir()), n.meta.is_dir()) {
-                (true, true) => self.diff(original, tree, provenance, n.ino, &at)?,
+            match (kept(n), n.meta.is_dir()) {
+                (true, true) => {
+                    let at = join(path, &n.name);
+                    self.diff(original, tree, provenance, n.ino, &at)?
+                }
                 (true, false) => {}
-                (false, _) => self.add(tree, n.ino, n.meta.clone(), at)?,
+                (false, _) => self.add(tree, n.ino, n.meta.clone(), child(path, &n.name)?)?,
             }
         }
         Ok(())
