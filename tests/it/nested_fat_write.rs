@@ -179,11 +179,11 @@ fn edits_of_fat12_fat16_fat32_read_back_in_mtools() {
             let what = format!("FAT{bits}");
             assert_eq!(
                 std::fs::metadata(&out).unwrap().len(),
-                std::fs::metadata(&image).unwrap().len(),
+                std::fs::metadata(image).unwrap().len(),
                 "{what}"
             );
             fsck_clean(&out);
-            assert_eq!(volume_facts(&out), volume_facts(&image), "{what}");
+            assert_eq!(volume_facts(&out), volume_facts(image), "{what}");
             let img = out.to_str().unwrap();
             assert_eq!(
                 mtools("mtype", &["-i", img, "::/EFI/BOOT/grub.cfg"]).as_bytes(),
@@ -224,18 +224,21 @@ fn edits_of_fat12_fat16_fat32_read_back_in_mtools() {
 
 #[test]
 fn an_unchanged_tree_comes_back_byte_identical() {
-    with_images(&[("12", "2000"), ("32", "40000")], |dir, bits, image, o| {
-        let out = dir.join("same.img");
-        // The filesystem itself as the tree, then a clean overlay over it.
-        let fs = o.base().as_ref();
-        save(
-            &rebuild::plan(fs, fs, &|_| isofish::overlay::Provenance::UNCHANGED).unwrap(),
-            &out,
-        );
-        assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(&image).unwrap());
-        save(&rebuild(&o).unwrap(), &out);
-        assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(&image).unwrap());
-    });
+    with_images(
+        &[("12", "2000"), ("32", "40000")],
+        |dir, _bits, image, o| {
+            let out = dir.join("same.img");
+            // The filesystem itself as the tree, then a clean overlay over it.
+            let fs = o.base().as_ref();
+            save(
+                &rebuild::plan(fs, fs, &|_| isofish::overlay::Provenance::UNCHANGED).unwrap(),
+                &out,
+            );
+            assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(image).unwrap());
+            save(&rebuild(&o).unwrap(), &out);
+            assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(image).unwrap());
+        },
+    );
 }
 
 #[test]
@@ -368,10 +371,10 @@ fn a_large_image_is_edited_in_a_temporary_file() {
         save(&plan, &out);
         assert_eq!(
             std::fs::metadata(&out).unwrap().len(),
-            std::fs::metadata(&image).unwrap().len()
+            std::fs::metadata(image).unwrap().len()
         );
         fsck_clean(&out);
-        assert_eq!(volume_facts(&out), volume_facts(&image));
+        assert_eq!(volume_facts(&out), volume_facts(image));
         let got = extracted(&out, &dir.join("x"));
         assert!(got["EFI/BOOT/added.bin"].1 == data);
         assert!(!got.contains_key("old.txt"));
@@ -389,7 +392,7 @@ fn a_new_label_is_written_into_a_volume_of_the_same_size() {
             save(&rebuild(&o).unwrap(), &out);
             assert_eq!(
                 std::fs::metadata(&out).unwrap().len(),
-                std::fs::metadata(&image).unwrap().len()
+                std::fs::metadata(image).unwrap().len()
             );
             fsck_clean(&out);
             let img = out.to_str().unwrap();
@@ -400,7 +403,7 @@ fn a_new_label_is_written_into_a_volume_of_the_same_size() {
             let facts = mtools("minfo", &["-i", img, "::"]);
             assert!(facts.contains("serial number: 1234ABCD"), "{facts}");
             assert!(facts.contains(&format!("disk type=\"FAT{bits}")), "{facts}");
-            let was = extracted(&image, &dir.join(format!("was{bits}")));
+            let was = extracted(image, &dir.join(format!("was{bits}")));
             let now = extracted(&out, &dir.join(format!("now{bits}")));
             assert_same(&now, &was, &format!("FAT{bits}"));
         },
