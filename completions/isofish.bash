@@ -238,6 +238,9 @@ _isofish() {
             isofish,readlink)
                 cmd="isofish__subcmd__readlink"
                 ;;
+            isofish,resize-fat)
+                cmd="isofish__subcmd__resize__subcmd__fat"
+                ;;
             isofish,revert)
                 cmd="isofish__subcmd__revert"
                 ;;
@@ -362,7 +365,7 @@ _isofish() {
 
     case "${cmd}" in
         isofish)
-            opts="-a -w -v -m -i -f -x -h -V --add --ro --rw --format --verbose --mount --inspector --file --tui --serve --complete --man-page --help --version boot-add-efi boot-extract boot-info browse cat cd changes checksum checksums-out chmod chown clear commit completions copy-in copy-out cp cp-a cp-r diff download du echo edit egrep egrepi exists fgrep fgrepi file find find0 getxattr getxattrs glob grep grepi head head-n help hexdump info inspect is-dir is-file is-symlink lcd lgetxattr lgetxattrs list-devices list-filesystems list-partitions ll ln ln-s ls lstat mkdir mkdir-p mkiso mkmountpoint mount mount-loop mount-loop-type mount-options mount-ro mountpoints mounts mv open pwd quit quit! readlink revert revert-all rm rm-f rm-rf rmdir run serve set-boot-file set-label stat tail tail-n tar-in tar-out tgz-in tgz-out time touch truncate truncate-size txz-in txz-out umount umount-all upload utimens verify version vfs-label vfs-type write write-append zegrep zegrepi zfgrep zfgrepi zgrep zgrepi"
+            opts="-a -w -v -m -i -f -x -h -V --add --ro --rw --format --verbose --mount --inspector --file --tui --serve --complete --man-page --help --version boot-add-efi boot-extract boot-info browse cat cd changes checksum checksums-out chmod chown clear commit completions copy-in copy-out cp cp-a cp-r diff download du echo edit egrep egrepi exists fgrep fgrepi file find find0 getxattr getxattrs glob grep grepi head head-n help hexdump info inspect is-dir is-file is-symlink lcd lgetxattr lgetxattrs list-devices list-filesystems list-partitions ll ln ln-s ls lstat mkdir mkdir-p mkiso mkmountpoint mount mount-loop mount-loop-type mount-options mount-ro mountpoints mounts mv open pwd quit quit! readlink resize-fat revert revert-all rm rm-f rm-rf rmdir run serve set-boot-file set-label stat tail tail-n tar-in tar-out tgz-in tgz-out time touch truncate truncate-size txz-in txz-out umount umount-all upload utimens verify version vfs-label vfs-type write write-append zegrep zegrepi zfgrep zfgrepi zgrep zgrepi"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1474,6 +1477,20 @@ _isofish() {
             return 0
             ;;
         isofish__subcmd__readlink)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        isofish__subcmd__resize__subcmd__fat)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -115,6 +115,7 @@ complete -c isofish -n "__fish_isofish_needs_command" -a "pwd" -d 'Print the cur
 complete -c isofish -n "__fish_isofish_needs_command" -a "quit" -d 'Leave the shell, or end a script here.'
 complete -c isofish -n "__fish_isofish_needs_command" -a "quit!" -d 'Leave the shell, or end a script here, dropping the changes staged and not committed.'
 complete -c isofish -n "__fish_isofish_needs_command" -a "readlink" -d 'Print the target of a symbolic link.'
+complete -c isofish -n "__fish_isofish_needs_command" -a "resize-fat" -d 'Set the size a mounted FAT image is rebuilt to.'
 complete -c isofish -n "__fish_isofish_needs_command" -a "revert" -d 'Drop the staged changes of paths, and of everything below them.'
 complete -c isofish -n "__fish_isofish_needs_command" -a "revert-all" -d 'Drop every change staged in the session.'
 complete -c isofish -n "__fish_isofish_needs_command" -a "rm" -d 'Remove a file.'

@@ -174,6 +174,14 @@ impl FileSource {
     }
 }
 
+impl FileSource {
+    /// The source of an open file (a temporary file a writer filled), named `name` in errors.
+    pub fn from_file(file: File, name: String) -> Result<Self> {
+        let len = file.metadata().map_err(|e| Error::io(&name, e))?.len();
+        Ok(FileSource { file, len, name })
+    }
+}
+
 /// The refusal of an input that gives no random access: what it is (`is a pipe`), and how to
 /// get one.
 fn not_seekable(name: &str, what: &str) -> Error {

@@ -10,7 +10,7 @@ use super::{any, many, option, parse, ArgKind, Command, Ctx, Opt, Value};
 use crate::error::Error;
 use crate::fs::iso9660::inplace::Fit;
 use crate::fs::FileKind;
-use crate::overlay::changes::{label_line, Change, Kind};
+use crate::overlay::changes::{label_line, size_line, Change, Kind};
 use crate::overlay::{Content, Overlay};
 use crate::session::Session;
 use crate::vfs::{path, MountId};
@@ -122,6 +122,9 @@ pub fn list(
         }
         if let Some((old, new)) = &c.label {
             line(out, &label_line(old.as_deref(), new), None)?;
+        }
+        if let Some((old, new)) = c.size {
+            line(out, &size_line(old, new), None)?;
         }
         for text in c.boot.lines(|p| shown(&m.mountpoint, p)) {
             line(out, &text, None)?;

@@ -116,6 +116,7 @@ const GROUPS: &[(&str, &[&str])] = &[
             "mkdir",
             "mkdir-p",
             "mv",
+            "resize-fat",
             "rm",
             "rm-f",
             "rm-rf",

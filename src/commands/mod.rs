@@ -29,6 +29,7 @@ pub mod mount;
 mod options;
 pub mod pattern;
 pub mod read;
+pub mod resize_fat;
 pub mod serve;
 pub mod shell_cmds;
 pub mod sink;
@@ -374,6 +375,7 @@ pub fn all() -> &'static [Command] {
             changes::COMMANDS,
             tree_copy::COMMANDS,
             attrs::COMMANDS,
+            resize_fat::COMMANDS,
             copy_in::COMMANDS,
             tar_in::COMMANDS,
             edit::COMMANDS,

@@ -5,6 +5,7 @@
 
 use crate::error::{Error, Result};
 use crate::fs::cpio::{self, CpioFs};
+use crate::fs::fat::{self, FatFs};
 use crate::fs::iso9660::{self, IsoFs};
 use crate::fs::{FileSystem, Ino};
 use crate::overlay::Provenance;
@@ -26,6 +27,9 @@ pub fn plan(
     if let Some(cpio) = any.downcast_ref::<CpioFs>() {
         return cpio::write::plan(cpio, tree, provenance);
     }
+    if let Some(fat) = any.downcast_ref::<FatFs>() {
+        return fat::write::plan(fat, tree, provenance);
+    }
     Err(refusal(original))
 }
 
@@ -38,6 +42,9 @@ pub fn refuses(fs: &dyn FileSystem) -> Option<String> {
              `tar-in` it into a format isofish writes"
         )),
         "erofs" => Some("EROFS filesystems are read-only in isofish".into()),
+        name @ ("rpm" | "deb" | "tar") => Some(format!(
+            "{name} archives are read-only in isofish: `copy-out` the tree to change it"
+        )),
         _ => None,
     }
 }

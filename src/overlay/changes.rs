@@ -1,5 +1,6 @@
 //! What an [`Overlay`] has staged, as a list like `git status` ([`Changes`]): objects added,
-//! modified (new data), removed, renamed and changed in their metadata only, and the label.
+//! modified (new data), removed, renamed and changed in their metadata only, the label and
+//! the size of a rebuilt image.
 //! Found by walking the tree as it is now and as it was below, each only through the
 //! directories on the path of a change (`touched`), and matching objects by number: an object
 //! of the filesystem below that sits at another name than it had was moved (or linked).
@@ -50,6 +51,8 @@ pub struct Change {
 pub struct Changes {
     /// The volume label, before and after, when it was set.
     pub label: Option<(Option<String>, String)>,
+    /// The size in bytes of the image, before and after, when `resize-fat` changed it.
+    pub size: Option<(u64, u64)>,
     /// Changes to the boot setup.
     pub boot: crate::boot::edits::BootEdits,
     pub items: Vec<Change>,
@@ -58,7 +61,7 @@ pub struct Changes {
 impl Changes {
     /// True when nothing is staged.
     pub fn is_empty(&self) -> bool {
-        self.label.is_none() && self.boot.is_empty() && self.items.is_empty()
+        self.label.is_none() && self.size.is_none() && self.boot.is_empty() && self.items.is_empty()
     }
 }
 
@@ -163,6 +166,8 @@ impl Overlay {
             .clone()
             .filter(|l| old_label.as_ref() != Some(l))
             .map(|l| (old_label, l));
+        let old_size = self.base.source().len();
+        let size = st.size.filter(|&s| s != old_size).map(|s| (old_size, s));
         let was = self.census(&st, false)?;
         let now = self.census(&st, true)?;
         let mut items = Vec::new();
@@ -223,6 +228,7 @@ impl Overlay {
         }
         Ok(Changes {
             label,
+            size,
             boot: st.boot.clone(),
             items: self.merged(&st, items)?,
         })
@@ -409,6 +415,9 @@ impl fmt::Display for Changes {
         if let Some((old, new)) = &self.label {
             writeln!(f, "{}", label_line(old.as_deref(), new))?;
         }
+        if let Some((old, new)) = self.size {
+            writeln!(f, "{}", size_line(old, new))?;
+        }
         for line in self.boot.lines(str::to_string) {
             writeln!(f, "{line}")?;
         }
@@ -417,6 +426,11 @@ impl fmt::Display for Changes {
         }
         Ok(())
     }
+}
+
+/// `size OLD -> NEW bytes`.
+pub fn size_line(old: u64, new: u64) -> String {
+    format!("size {old} -> {new} bytes")
 }
 
 /// `label "OLD" -> "NEW"`.

@@ -1,6 +1,6 @@
 //! The staged layer: [`Overlay`], a [`FileSystem`] over a mounted filesystem that holds the
 //! session's uncommitted changes (new, changed, removed, renamed and linked files and
-//! directories, metadata, the volume label), so every reader, command and the browser pane see
+//! directories, metadata, the volume label, the size of a rebuilt image), so every reader, command and the browser pane see
 //! them with no code of their own, and the writers build the new image from it.
 //!
 //! Objects of the filesystem below keep their [`Ino`]; objects made in the overlay get numbers
@@ -84,6 +84,8 @@ pub(crate) struct State {
     /// The last number given to an object made here.
     last: u64,
     pub(crate) label: Option<String>,
+    /// The size in bytes the rebuilt image is to have (`resize-fat`).
+    pub(crate) size: Option<u64>,
     /// Changes to the boot setup.
     pub(crate) boot: crate::boot::edits::BootEdits,
     /// Uploaded host files, checked before a commit takes their bytes.
@@ -163,7 +165,7 @@ impl Overlay {
     /// True when nothing is staged.
     pub fn is_clean(&self) -> bool {
         let st = self.read();
-        st.nodes.is_empty() && st.label.is_none() && st.boot.is_empty()
+        st.nodes.is_empty() && st.label.is_none() && st.size.is_none() && st.boot.is_empty()
     }
 
     /// Everything staged now, to be put back with [`Overlay::restore`].
@@ -558,6 +560,16 @@ impl Overlay {
     /// Sets the volume label.
     pub fn set_label(&self, label: &str) {
         self.write().label = Some(label.to_string());
+    }
+
+    /// Sets the size in bytes of the image the filesystem is rebuilt into (`resize-fat`).
+    pub fn set_size(&self, size: u64) {
+        self.write().size = Some(size);
+    }
+
+    /// The size set with [`Overlay::set_size`], if any.
+    pub fn size(&self) -> Option<u64> {
+        self.read().size
     }
 
     /// Remembers an uploaded host file, checked again before a commit.

@@ -253,10 +253,10 @@ impl Overlay {
             .retain(|ino, _| elsewhere(&now, &was, *ino).is_some());
         if st.nodes.is_empty() {
             let last = st.last;
-            let label = st.label.take();
+            let (label, size) = (st.label.take(), st.size);
             let boot = std::mem::take(&mut st.boot);
             *st = State::default();
-            (st.last, st.label, st.boot) = (last, label, boot);
+            (st.last, st.label, st.size, st.boot) = (last, label, size, boot);
         }
         Ok(())
     }

@@ -68,6 +68,8 @@ mod nested_erofs;
 mod nested_erofs_depth;
 mod nested_ext;
 mod nested_fat;
+mod nested_fat_boot;
+mod nested_fat_write;
 mod nested_fuzz;
 mod nested_squashfs;
 mod nested_tar;

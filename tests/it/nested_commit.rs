@@ -339,3 +339,30 @@ fn a_compressed_image_is_compressed_again_with_its_codec() {
     let info = String::from_utf8(sh(&format!("xz -lvv {}", xz.display()))).unwrap();
     assert!(info.contains("CRC32"), "{info}");
 }
+
+#[test]
+fn a_fat_image_of_the_same_size_is_committed_in_place() {
+    use std::os::unix::fs::MetadataExt;
+    let d = scratch();
+    let image = nested_copy(d.path());
+    let inode = fs::metadata(&image).unwrap().ino();
+    let out = rw(
+        &image,
+        "mount-loop /EFI/BOOT/efiboot.img /efi : write /efi/EFI/BOOT/grub.cfg set-marker=1 : changes : commit --in-place",
+    );
+    assert!(out.contains("rebuild /EFI/BOOT/efiboot.img: vfat"), "{out}");
+    assert_eq!(
+        fs::metadata(&image).unwrap().ino(),
+        inode,
+        "the image was replaced"
+    );
+    let efi = d.path().join("efi.img");
+    xorriso_extract(&image, "/EFI/BOOT/efiboot.img", &efi);
+    let cfg = tool(
+        "mtype",
+        &["-i", efi.to_str().unwrap(), "::/EFI/BOOT/grub.cfg"],
+        None,
+    );
+    assert_eq!(cfg, b"set-marker=1");
+    tool("fsck.vfat", &["-n", efi.to_str().unwrap()], None);
+}

@@ -89,8 +89,8 @@ pub fn copy_tree(img: &str, tree: &Path, flags: &[&str]) {
     mtools("mcopy", &copy);
 }
 
-/// mtools with times in UTC (FAT records local time).
-pub fn mtools(program: &str, args: &[&str]) {
+/// mtools with times in UTC (FAT records local time); returns what it printed.
+pub fn mtools(program: &str, args: &[&str]) -> String {
     let out = std::process::Command::new(program)
         .args(args)
         .env("TZ", "UTC")
@@ -102,6 +102,7 @@ pub fn mtools(program: &str, args: &[&str]) {
         "{program} {args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 #[test]

@@ -112,7 +112,8 @@ pub fn limits(image: &str, options: &MountOptions) -> Result<Limits> {
     Ok(limits)
 }
 
-fn parse_size(s: &str) -> Option<u64> {
+/// A size in bytes with an optional K, M or G suffix (`64M`).
+pub(crate) fn parse_size(s: &str) -> Option<u64> {
     let (digits, shift) = match s.as_bytes().last()? {
         b'K' | b'k' => (&s[..s.len() - 1], 10),
         b'M' | b'm' => (&s[..s.len() - 1], 20),

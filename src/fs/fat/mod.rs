@@ -1,6 +1,6 @@
 //! FAT12, FAT16 and FAT32 with long names through fatfs (read-only: the adapter refuses
-//! writes). The crate speaks in paths, so inode numbers come from a [`InoTable`]: files are
-//! known by path, directories by where their entries start on the volume, so a directory
+//! writes; [`write`](mod@write) rebuilds an image from a changed tree). The crate speaks in
+//! paths, so inode numbers come from a [`InoTable`]: files are known by path, directories by where their entries start on the volume, so a directory
 //! reached again through a damaged `.` or `..` entry (renamed to an ordinary name) has the
 //! number of the one it points at and a walk refuses the loop. FAT keeps no
 //! owners or permissions: files show as 0644 and directories as 0755 (0444/0555 when read-only),
@@ -15,6 +15,7 @@ use fatfs::{DateTime, FileAttributes, FsOptions};
 
 mod chain;
 mod locked;
+pub mod write;
 
 use chain::Table;
 use locked::SendFs;
@@ -22,7 +23,7 @@ use locked::SendFs;
 use crate::error::{lock_state, Error, Result};
 use crate::fs::inotable::{join, InoTable};
 use crate::fs::left_out::{self, At, LeftOut};
-use crate::fs::{DirEntry, FileKind, FileSystem, Ino, Metadata, Timestamp};
+use crate::fs::{Attribute, DirEntry, FileKind, FileSystem, Ino, Metadata, Timestamp};
 use crate::ondisk::{fat_date, Fields};
 use crate::source::Source;
 
@@ -479,6 +480,19 @@ impl FileSystem for FatFs {
     }
     fn detail(&self) -> Option<String> {
         Some(self.fat_type.to_string())
+    }
+    fn name_fit(&self, name: &[u8], _is_dir: bool) -> Result<Option<String>> {
+        match write::fat_name(name) {
+            Err(why) => Err(Error::CannotStoreName {
+                path: String::from_utf8_lossy(name).into_owned(),
+                format: "FAT",
+                why,
+            }),
+            Ok(_) => Ok(None),
+        }
+    }
+    fn refuses(&self, what: Attribute) -> Option<String> {
+        Some(format!("FAT records no {}", what.name()))
     }
     fn info(&self) -> Vec<(String, String)> {
         vec![
