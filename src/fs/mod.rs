@@ -12,6 +12,7 @@ pub mod iso9660;
 pub mod left_out;
 pub mod probe;
 pub mod rebuild;
+pub mod rpm;
 pub mod squashfs;
 pub mod udf;
 pub mod walk;
@@ -351,6 +352,7 @@ pub fn open_as(
         "vfat" | "fat" | "msdos" => Ok(Arc::new(fat::FatFs::open(source)?)),
         "cpio" => Ok(Arc::new(cpio::CpioFs::open(source, options)?)),
         "erofs" => Ok(Arc::new(erofs::ErofsFs::open(source)?)),
+        "rpm" => Ok(Arc::new(rpm::RpmFs::open(source, options)?)),
         other => Err(Error::unsupported(
             source.name(),
             format!("filesystem type {other} (not readable)"),
