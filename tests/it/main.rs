@@ -64,6 +64,7 @@ mod nested_erofs_depth;
 mod nested_ext;
 mod nested_fat;
 mod nested_fuzz;
+mod nested_rpm;
 mod nested_squashfs;
 mod nested_util;
 mod serve;

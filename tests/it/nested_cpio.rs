@@ -30,7 +30,7 @@ const CODECS: &[(&str, &str, &str)] = &[
     ("bzip2", "bzip2 -9", "bzip2 -dc"),
 ];
 
-fn sh(script: &str) {
+pub fn sh(script: &str) {
     tool("sh", &["-c", script], None);
 }
 
@@ -45,7 +45,7 @@ fn archive(tree: &Path, format: &str, compress: &str, out: &Path) {
 
 /// What GNU cpio extracts from `image` (decompressed with `decompress`) into `dir`. It does
 /// not restore the times of directories and symlinks: [`libarchive_extract`] does.
-fn cpio_extract(image: &Path, decompress: &str, dir: &Path) {
+pub fn cpio_extract(image: &Path, decompress: &str, dir: &Path) {
     std::fs::create_dir_all(dir).unwrap();
     sh(&format!(
         "cd '{}' && {decompress} < '{}' | cpio --quiet -idmu --no-absolute-filenames",
@@ -56,7 +56,7 @@ fn cpio_extract(image: &Path, decompress: &str, dir: &Path) {
 
 /// The archive read by libarchive (which decompresses by itself), rewritten as a tar and
 /// extracted by GNU tar into `dir`: every time, owner and mode restored.
-fn libarchive_extract(image: &Path, dir: &Path) {
+pub fn libarchive_extract(image: &Path, dir: &Path) {
     std::fs::create_dir_all(dir).unwrap();
     sh(&format!(
         "bsdtar -cf - --format=pax '@{}' | tar -xpf - --numeric-owner -C '{}'",
@@ -77,7 +77,7 @@ fn contents(top: &Path) -> Vec<(String, char, Vec<u8>)> {
 /// The reference: times, owners and modes from libarchive's extraction (`meta`), bytes and
 /// hard links from GNU cpio's (`data`); libarchive loses the data of newc hard links, whose
 /// bytes travel with the last link.
-fn reference(meta: &Path, data: &Path) -> Tree {
+pub fn reference(meta: &Path, data: &Path) -> Tree {
     let mut tree = snapshot(meta);
     let gnu = snapshot(data);
     for (path, node) in &mut tree.nodes {
