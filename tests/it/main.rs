@@ -67,6 +67,7 @@ mod nested_fuzz;
 mod nested_rpm;
 mod nested_squashfs;
 mod nested_util;
+mod rpm_mutation;
 mod serve;
 mod shell;
 mod shell_habits;

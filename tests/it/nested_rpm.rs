@@ -25,7 +25,7 @@ const PAYLOADS: &[(&str, &str)] = &[
 ];
 
 /// The spec of the test package; `TREE` is replaced by the prepared build root's contents.
-const SPEC: &str = r#"Name: hello
+pub const SPEC: &str = r#"Name: hello
 Version: 1.2
 Release: 3
 Summary: a package built by isofish's tests
@@ -49,7 +49,7 @@ cp -a TREE/. %{buildroot}/
 "#;
 
 /// The files the spec packs, under `top`.
-fn make_tree(top: &Path) {
+pub fn make_tree(top: &Path) {
     write(&top.join("usr/bin/hello"), b"#!/bin/sh\necho hello\n");
     write(&top.join("usr/share/hello/secret"), b"secret\n");
     write(&top.join("usr/share/hello/sub/deep.txt"), b"deep inside\n");
@@ -66,7 +66,7 @@ fn make_tree(top: &Path) {
 
 /// Builds `spec` (its `TREE` being `tree`) with `payload` in `dir`; returns the package,
 /// renamed `NAME.rpm`.
-fn rpmbuild(dir: &Path, spec: &str, tree: &Path, payload: &str, name: &str) -> PathBuf {
+pub fn rpmbuild(dir: &Path, spec: &str, tree: &Path, payload: &str, name: &str) -> PathBuf {
     let spec_path = dir.join(format!("{name}.spec"));
     std::fs::write(&spec_path, spec.replace("TREE", tree.to_str().unwrap())).unwrap();
     let top = dir.join(format!("{name}-top"));
