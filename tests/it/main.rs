@@ -18,6 +18,7 @@ mod commit;
 mod commit_in_place;
 mod common;
 mod completions;
+mod cpio_afio_names;
 mod cpio_bomb;
 mod cpio_encode;
 mod cpio_mutation;

@@ -141,7 +141,10 @@ fn cpio_members(package: &Path) -> BTreeSet<String> {
 fn members_only(mut tree: Tree, members: &BTreeSet<String>, what: &str) -> Tree {
     tree.nodes.retain(|path, node| {
         let kept = members.contains(path);
-        assert!(kept || node.kind == 'd', "{what}: {path} is not in the payload");
+        assert!(
+            kept || node.kind == 'd',
+            "{what}: {path} is not in the payload"
+        );
         kept
     });
     tree
@@ -230,7 +233,10 @@ fn an_installer_iso_walks_from_the_disc_to_a_file_in_a_package() {
     let package = rpmbuild(d, SPEC, &tree, "w9.gzdio", "hello");
     let disc = d.join("disc");
     let name = format!("{}.rpm", query(&package, "%{NEVRA}").trim());
-    write(&disc.join("Packages").join(&name), &std::fs::read(&package).unwrap());
+    write(
+        &disc.join("Packages").join(&name),
+        &std::fs::read(&package).unwrap(),
+    );
     write(&disc.join("repodata/repomd.xml"), b"<repomd/>\n");
     let iso = d.join("installer.iso");
     tool(
@@ -373,7 +379,16 @@ cp -a --sparse=always TREE/. %{buildroot}/
     );
     let out = run(
         &package,
-        &["cat", "/data/small", ":", "readlink", "/data/link", ":", "info", "/dev/sda"],
+        &[
+            "cat",
+            "/data/small",
+            ":",
+            "readlink",
+            "/data/link",
+            ":",
+            "info",
+            "/dev/sda",
+        ],
     );
     let out = String::from_utf8(out).unwrap();
     let (cat, rest) = out.split_at(small.len());

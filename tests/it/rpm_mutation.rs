@@ -67,9 +67,13 @@ fn run(payload: &str, seed: u64, count: usize) {
     let (_dir, rpm) = package(payload);
     let base = std::fs::read(&rpm).unwrap();
     let regions = regions(&base);
-    run_format_mutants(&format!("rpm+{payload}"), seed, count, "mutant.rpm", |rng| {
-        mutate(&base, &regions, rng)
-    });
+    run_format_mutants(
+        &format!("rpm+{payload}"),
+        seed,
+        count,
+        "mutant.rpm",
+        |rng| mutate(&base, &regions, rng),
+    );
 }
 
 #[test]
@@ -90,11 +94,23 @@ fn damaged_headers_are_refused_with_the_structure_and_offset() {
     let main = r[3].0;
     let cases: Vec<(usize, u32, String)> = vec![
         // The signature header's index count, past rpm's limit.
-        (96 + 8, 0x0100_0000, "corrupt rpm signature header at offset 96".into()),
+        (
+            96 + 8,
+            0x0100_0000,
+            "corrupt rpm signature header at offset 96".into(),
+        ),
         // The main header's store size, past the end of the image.
-        (main + 12, 0x00ff_ffff, format!("corrupt rpm header at offset {main}")),
+        (
+            main + 12,
+            0x00ff_ffff,
+            format!("corrupt rpm header at offset {main}"),
+        ),
         // The main header's first entry's type.
-        (main + 16 + 4, 99, format!("corrupt rpm header at offset {}", main + 16)),
+        (
+            main + 16 + 4,
+            99,
+            format!("corrupt rpm header at offset {}", main + 16),
+        ),
         // The lead's signature type.
         (76, 1, "unsupported rpm package format".into()),
     ];

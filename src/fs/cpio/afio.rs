@@ -105,8 +105,8 @@ mod tests {
     #[test]
     fn decodes_what_afio_writes() {
         // A header afio 2.5.2 wrote for a file owned by uid 70000 (with `./b` after it).
-        let b: [u8; LEN] = *b"0707270000FE000000000000A62051m1006440001117000011171\
-00000001000000000000000006B146E48n000400000000s0000000000000006:";
+        let b: [u8; LEN] = *b"0707270000FE000000000000A62051m100644000111700001117100000\
+00100000000000000006B146E48n000400000000s0000000000000006:";
         let h = Afio::decode(&b).unwrap();
         assert_eq!((h.uid, h.gid, h.namesize, h.filesize), (70000, 70001, 4, 6));
         let c = h.header();

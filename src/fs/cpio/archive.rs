@@ -360,12 +360,17 @@ impl Walker {
                 Ok((h, _)) if read_name(src, at, &h)? == b"TRAILER!!!" => {
                     Ok((h, b"TRAILER!!!".to_vec(), "newc"))
                 }
-                _ => Err(bad("neither a stripped header (07070X) nor the trailer".into())),
+                _ => Err(bad(
+                    "neither a stripped header (07070X) nor the trailer".into()
+                )),
             };
         }
         let index = super::header::ascii_number(&b[6..], 16)
             .ok_or_else(|| bad("the file index is not hexadecimal".into()))?;
-        let catalog = self.catalog.as_ref().ok_or_else(|| bad("no file list".into()))?;
+        let catalog = self
+            .catalog
+            .as_ref()
+            .ok_or_else(|| bad("no file list".into()))?;
         let (name, mut header) = catalog.stripped(index).ok_or_else(|| {
             bad(format!(
                 "file index {index} is not in the package header's file list"
@@ -417,7 +422,11 @@ fn claims(src: &Arc<dyn Source>, header_at: u64, name: &[u8], filesize: u64) -> 
 
 /// The header at `at` of an archive in `format`, and the member's own format: afio mixes its
 /// large headers with odc ones.
-fn read_header(src: &Arc<dyn Source>, at: u64, format: &'static str) -> Result<(Header, &'static str)> {
+fn read_header(
+    src: &Arc<dyn Source>,
+    at: u64,
+    format: &'static str,
+) -> Result<(Header, &'static str)> {
     let bad = || {
         Error::corrupt(
             src.name(),

@@ -251,3 +251,77 @@ impl Catalog for FileList {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A list of `(path, mode, size, target, inode)`.
+    fn list(files: &[(&str, u64, u64, &str, u64)]) -> FileList {
+        let n = files.len();
+        let mut list = FileList {
+            paths: files.iter().map(|f| f.0.as_bytes().to_vec()).collect(),
+            modes: files.iter().map(|f| f.1).collect(),
+            sizes: files.iter().map(|f| f.2).collect(),
+            mtimes: vec![1_700_000_000; n],
+            targets: files.iter().map(|f| f.3.as_bytes().to_vec()).collect(),
+            users: vec![b"root".to_vec(); n],
+            groups: vec![b"root".to_vec(); n],
+            flags: vec![0; n],
+            inodes: files.iter().map(|f| f.4).collect(),
+            devices: vec![1; n],
+            rdevs: vec![0; n],
+            links: vec![(1, true); n],
+            by_path: HashMap::new(),
+        };
+        list.link();
+        for (i, p) in list.paths.iter().enumerate() {
+            list.by_path.insert(p.clone(), i);
+        }
+        list
+    }
+
+    #[test]
+    fn the_header_corrects_modes_times_and_targets() {
+        let l = list(&[("usr/link", 0o120777, 3, "new", 1)]);
+        let mut meta = Metadata {
+            mode: 0o644,
+            size: 3,
+            symlink: Some(b"old".to_vec()),
+            ..Metadata::synthetic_dir(0).with_kind(FileKind::Symlink)
+        };
+        l.amend(b"./usr/link", &mut meta);
+        assert_eq!(meta.symlink.as_deref(), Some(&b"new"[..]));
+        assert_eq!((meta.mode, meta.mtime.secs), (0o777, 1_700_000_000));
+        // A member of another kind than the header says keeps its own metadata.
+        let mut dir = Metadata::synthetic_dir(0);
+        l.amend(b"usr/link", &mut dir);
+        assert_eq!(dir, Metadata::synthetic_dir(0));
+    }
+
+    #[test]
+    fn stripped_members_carry_data_with_the_last_hard_link() {
+        let l = list(&[
+            ("a", 0o100644, 5, "", 7),
+            ("d", 0o040755, 4096, "", 8),
+            ("b", 0o100644, 5, "", 7),
+            ("l", 0o120777, 1, "a", 9),
+        ]);
+        let sizes: Vec<(Vec<u8>, u64, u32)> = (0..4)
+            .map(|i| {
+                let (name, h) = l.stripped(i).unwrap();
+                (name, h.filesize, h.nlink)
+            })
+            .collect();
+        assert_eq!(
+            sizes,
+            [
+                (b"a".to_vec(), 0, 2),
+                (b"d".to_vec(), 0, 1),
+                (b"b".to_vec(), 5, 2),
+                (b"l".to_vec(), 1, 1)
+            ]
+        );
+        assert!(l.stripped(4).is_none());
+    }
+}

@@ -76,6 +76,7 @@ struct Entry {
 }
 
 /// A header read into memory: its index and its data store.
+#[derive(Debug)]
 pub struct Header {
     image: String,
     structure: &'static str,
@@ -135,7 +136,10 @@ impl Header {
             let entry_at = index_at + ENTRY * i as u64;
             let (tag, kind) = (field(0), field(4));
             let kind = Kind::from_u32(kind).ok_or_else(|| {
-                corrupt(entry_at, format!("entry {i} (tag {tag}): unknown type {kind}"))
+                corrupt(
+                    entry_at,
+                    format!("entry {i} (tag {tag}): unknown type {kind}"),
+                )
             })?;
             let entry = Entry {
                 tag,
@@ -170,7 +174,7 @@ impl Header {
     }
 
     /// Bytes from the magic to the end of the data store.
-    pub fn len(&self) -> u64 {
+    pub fn size(&self) -> u64 {
         self.len
     }
 
@@ -286,9 +290,14 @@ mod tests {
 
     #[test]
     fn reads_strings_and_integers() {
-        let store = b"name\0a\0bc\0\0\0\x01\x02\0\0\x01\0";
+        let store = b"name\0a\0bc\0\0\0\x01\x02\0\0\0\0\x01\0";
         let h = read(header(
-            &[(1000, 6, 0, 1), (1118, 8, 5, 2), (1030, 3, 12, 2), (1028, 4, 16, 1)],
+            &[
+                (1000, 6, 0, 1),
+                (1118, 8, 5, 2),
+                (1030, 3, 12, 2),
+                (1028, 4, 16, 1),
+            ],
             store,
         ))
         .unwrap();
@@ -299,7 +308,7 @@ mod tests {
         );
         assert_eq!(h.ints(1030).unwrap().unwrap(), [0x0102, 0]);
         assert_eq!(h.int(1028).unwrap(), Some(0x100));
-        assert_eq!(h.len(), 16 + 64 + store.len() as u64);
+        assert_eq!(h.size(), 16 + 64 + store.len() as u64);
         assert!(h.strings(1030).is_err());
         assert!(h.ints(1000).is_err());
         assert_eq!(h.string(1001).unwrap(), None);
@@ -308,7 +317,11 @@ mod tests {
     #[test]
     fn refuses_what_passes_the_store_or_the_image() {
         let e = read(header(&[(1028, 4, 2, 1)], b"abcd")).unwrap_err();
-        assert!(e.to_string().contains("pass the end of the 4-byte data store"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("pass the end of the 4-byte data store"),
+            "{e}"
+        );
         let e = read(header(&[(1000, 6, 0, 1)], b"abcd")).unwrap();
         assert!(e.string(1000).is_err());
         let e = read(header(&[(1000, 12, 0, 1)], b"a\0")).unwrap_err();
@@ -318,6 +331,9 @@ mod tests {
         assert!(read(b.clone()).is_err());
         b[8..12].copy_from_slice(&0xfffu32.to_be_bytes());
         let e = read(b).unwrap_err();
-        assert!(e.to_string().contains("would pass the end of the image"), "{e}");
+        assert!(
+            e.to_string().contains("would pass the end of the image"),
+            "{e}"
+        );
     }
 }

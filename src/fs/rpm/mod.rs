@@ -39,8 +39,9 @@ impl Package {
     pub fn read(src: &dyn Source) -> Result<Package> {
         let mut b = [0u8; lead::LEN];
         src.read_exact_at(0, &mut b, "rpm lead")?;
-        let lead = Lead::decode(&b)
-            .ok_or_else(|| Error::corrupt(src.name(), "rpm lead", 0, "no rpm magic (ed ab ee db)"))?;
+        let lead = Lead::decode(&b).ok_or_else(|| {
+            Error::corrupt(src.name(), "rpm lead", 0, "no rpm magic (ed ab ee db)")
+        })?;
         if !matches!(lead.major, 3 | 4) || lead.signature_type != lead::HEADER_SIGNATURE {
             return Err(Error::unsupported(
                 src.name(),
@@ -53,12 +54,12 @@ impl Package {
         }
         let at = lead::LEN as u64;
         let signature = Header::read(src, at, "rpm signature header")?;
-        let header_at = (at + signature.len()).next_multiple_of(8);
+        let header_at = (at + signature.size()).next_multiple_of(8);
         let header = Header::read(src, header_at, "rpm header")?;
         Ok(Package {
             lead,
             signature,
-            payload_at: header_at + header.len(),
+            payload_at: header_at + header.size(),
             header_at,
             header,
         })
@@ -222,10 +223,7 @@ impl FileSystem for RpmFs {
         if let Some(flags) = text(tags::PAYLOADFLAGS) {
             v.push(("Payload flags".into(), flags));
         }
-        v.push((
-            "Payload offset".into(),
-            self.package.payload_at.to_string(),
-        ));
+        v.push(("Payload offset".into(), self.package.payload_at.to_string()));
         let sig = &self.package.signature;
         let signatures = sig.present(&tags::SIGNATURES);
         v.push((
