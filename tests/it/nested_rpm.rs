@@ -9,7 +9,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use crate::common::{scratch, tool};
+use crate::common::{scratch, tool, xorriso_rr};
 use crate::host_tree::{assert_same, snapshot, Tree};
 use crate::nested_cpio::{cpio_extract, libarchive_extract, reference, sh};
 use crate::nested_util::{extract, noise, run, write};
@@ -239,20 +239,7 @@ fn an_installer_iso_walks_from_the_disc_to_a_file_in_a_package() {
     );
     write(&disc.join("repodata/repomd.xml"), b"<repomd/>\n");
     let iso = d.join("installer.iso");
-    tool(
-        "xorriso",
-        &[
-            "-as",
-            "mkisofs",
-            "-quiet",
-            "-R",
-            "-J",
-            "-o",
-            iso.to_str().unwrap(),
-            disc.to_str().unwrap(),
-        ],
-        None,
-    );
+    xorriso_rr(&disc, &iso);
     let gnu = d.join("gnu");
     cpio_extract(&package, "rpm2cpio", &gnu);
     let inside = format!("/Packages/{name}");

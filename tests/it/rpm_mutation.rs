@@ -33,8 +33,7 @@ fn regions(rpm: &[u8]) -> Vec<(usize, usize)> {
 fn mutate(base: &[u8], regions: &[(usize, usize)], rng: &mut Rng) -> Vec<u8> {
     let mut img = base.to_vec();
     for _ in 0..1 + rng.below(3) {
-        let (start, end) = regions[rng.below(regions.len())];
-        let at = start + rng.below(end - start);
+        let at = rng.within(regions);
         if rng.below(3) == 0 {
             // A big-endian count, offset or size: small, plausible, or huge.
             let v = match rng.below(3) {

@@ -34,24 +34,30 @@ fn split_dev(dev: u64) -> (u32, u32) {
     (major as u32, minor as u32)
 }
 
-/// A large ASCII header as recorded.
+/// A large ASCII header as recorded. Eight hex digits fit in 32 bits, four in 16: only the
+/// inode, mtime and file size fields (16 digits) need 64.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Afio {
-    pub dev: u32,
+    pub dev: u64,
     pub ino: u64,
-    pub mode: u32,
-    pub uid: u32,
-    pub gid: u32,
-    pub nlink: u32,
-    pub rdev: u32,
+    pub mode: u64,
+    pub uid: u64,
+    pub gid: u64,
+    pub nlink: u64,
+    pub rdev: u64,
     pub mtime: u64,
     /// Length of the name including its terminating NUL.
-    pub namesize: u32,
-    pub flags: u32,
+    pub namesize: u64,
+    pub flags: u64,
     /// Bytes of extended header data after the name (afio writes none).
-    pub xsize: u32,
+    pub xsize: u64,
     pub filesize: u64,
 }
+
+/// The fields in their order.
+const FIELDS: [(usize, usize, u32); 12] = [
+    DEV, INO, MODE, UID, GID, NLINK, RDEV, MTIME, NAMESIZE, FLAGS, XSIZE, FILESIZE,
+];
 
 impl Afio {
     /// Decodes a header; `None` without the `070727` magic and afio's separators, or when a
@@ -60,38 +66,43 @@ impl Afio {
         if !b.starts_with(b"070727") || MARKS.iter().any(|(at, c)| b[*at] != *c) {
             return None;
         }
-        let field = |(at, len, radix): (usize, usize, u32)| ascii_number(&b[at..at + len], radix);
-        let small = |f| field(f).and_then(|v| u32::try_from(v).ok());
+        let mut v = [0u64; 12];
+        for (slot, (at, len, radix)) in v.iter_mut().zip(FIELDS) {
+            *slot = ascii_number(&b[at..at + len], radix)?;
+        }
+        let [dev, ino, mode, uid, gid, nlink, rdev, mtime, namesize, flags, xsize, filesize] = v;
         Some(Afio {
-            dev: small(DEV)?,
-            ino: field(INO)?,
-            mode: small(MODE)?,
-            uid: small(UID)?,
-            gid: small(GID)?,
-            nlink: small(NLINK)?,
-            rdev: small(RDEV)?,
-            mtime: field(MTIME)?,
-            namesize: small(NAMESIZE)?,
-            flags: small(FLAGS)?,
-            xsize: small(XSIZE)?,
-            filesize: field(FILESIZE)?,
+            dev,
+            ino,
+            mode,
+            uid,
+            gid,
+            nlink,
+            rdev,
+            mtime,
+            namesize,
+            flags,
+            xsize,
+            filesize,
         })
     }
 
     /// The fields every cpio format shares.
     pub fn header(&self) -> Header {
+        // At most 8 digits (6 octal for the mode): they fit.
+        let small = |v: u64| v as u32;
         Header {
-            dev: split_dev(u64::from(self.dev)),
+            dev: split_dev(self.dev),
             ino: self.ino,
-            mode: self.mode,
-            uid: self.uid,
-            gid: self.gid,
-            nlink: self.nlink,
+            mode: small(self.mode),
+            uid: small(self.uid),
+            gid: small(self.gid),
+            nlink: small(self.nlink),
             // A time past the year 2262 is clamped, not wrapped.
             mtime: i64::try_from(self.mtime).unwrap_or(i64::MAX),
             filesize: self.filesize,
-            rdev: split_dev(u64::from(self.rdev)),
-            namesize: u64::from(self.namesize),
+            rdev: split_dev(self.rdev),
+            namesize: self.namesize,
             header_len: LEN as u64,
             align: 1,
         }

@@ -91,28 +91,26 @@ impl FileList {
             (None, None) => Vec::new(),
         };
         let n = paths.len();
+        // Every array has one value per file (a missing one reads as zeros or empty strings).
+        let one_each = |tag: u32, name: &str, len: usize| -> Result<()> {
+            if len == n {
+                return Ok(());
+            }
+            Err(Error::corrupt(
+                image,
+                "rpm header",
+                at,
+                format!("{name} (tag {tag}) has {len} values for {n} files"),
+            ))
+        };
         let column = |tag: u32, name: &str, values: Option<Vec<u64>>| -> Result<Vec<u64>> {
             let v = values.unwrap_or_else(|| vec![0; n]);
-            if v.len() != n {
-                return Err(Error::corrupt(
-                    image,
-                    "rpm header",
-                    at,
-                    format!("{name} (tag {tag}) has {} values for {n} files", v.len()),
-                ));
-            }
+            one_each(tag, name, v.len())?;
             Ok(v)
         };
         let strings = |tag: u32, name: &str| -> Result<Vec<Vec<u8>>> {
             let v = h.strings(tag)?.unwrap_or_else(|| vec![Vec::new(); n]);
-            if v.len() != n {
-                return Err(Error::corrupt(
-                    image,
-                    "rpm header",
-                    at,
-                    format!("{name} (tag {tag}) has {} values for {n} files", v.len()),
-                ));
-            }
+            one_each(tag, name, v.len())?;
             Ok(v)
         };
         let sizes = match h.ints(tags::LONGFILESIZES)? {
