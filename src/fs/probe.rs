@@ -105,6 +105,10 @@ pub fn identify(src: &dyn Source) -> Result<Content> {
     if has_udf_vrs(src)? {
         return Ok(Content::Filesystem("udf"));
     }
+    // Before the two-byte ext magic, which a package's header may hold at byte 1080.
+    if at(0, &super::rpm::lead::MAGIC) {
+        return Ok(Content::Filesystem("rpm"));
+    }
     if at(0, b"hsqs") {
         return Ok(Content::Filesystem("squashfs"));
     }
@@ -123,9 +127,6 @@ pub fn identify(src: &dyn Source) -> Result<Content> {
             "ext2"
         };
         return Ok(Content::Filesystem(kind));
-    }
-    if at(0, &super::rpm::lead::MAGIC) {
-        return Ok(Content::Filesystem("rpm"));
     }
     if let Some(format) = cpio_format(&head) {
         return Ok(Content::Cpio(format));

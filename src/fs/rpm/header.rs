@@ -18,6 +18,10 @@ const ENTRY: u64 = 16;
 const MAX_ENTRIES: u32 = 0xffff;
 /// The largest data store rpm accepts.
 const MAX_DATA: u32 = 256 << 20;
+/// The most values isofish takes from one entry: a million files in a package (the largest
+/// distributions ship have a few hundred thousand), so a store of one-byte strings cannot
+/// make tens of times its size in lists.
+const MAX_VALUES: u32 = 1 << 20;
 
 /// The data types of header entries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -187,6 +191,20 @@ impl Header {
         self.entries.iter().find(|e| e.tag == tag)
     }
 
+    /// Refuses an entry of more values than [`MAX_VALUES`].
+    fn bounded(&self, e: &Entry) -> Result<()> {
+        if e.count <= MAX_VALUES {
+            return Ok(());
+        }
+        Err(Error::unsupported(
+            &self.image,
+            format!(
+                "{} entry at offset {} (tag {}) of {} values (at most {MAX_VALUES} are read)",
+                self.structure, e.at, e.tag, e.count
+            ),
+        ))
+    }
+
     fn corrupt(&self, e: &Entry, detail: impl Into<String>) -> Error {
         Error::corrupt(
             &self.image,
@@ -202,6 +220,7 @@ impl Header {
         let Some(e) = self.entry(tag) else {
             return Ok(None);
         };
+        self.bounded(e)?;
         let count = match e.kind {
             Kind::String => 1,
             Kind::StringArray | Kind::I18nString => e.count,
@@ -234,6 +253,7 @@ impl Header {
         let Some(e) = self.entry(tag) else {
             return Ok(None);
         };
+        self.bounded(e)?;
         let width = match e.kind {
             Kind::Char | Kind::Int8 | Kind::Int16 | Kind::Int32 | Kind::Int64 => {
                 e.kind.width().unwrap_or(1) as usize
@@ -335,5 +355,10 @@ mod tests {
             e.to_string().contains("would pass the end of the image"),
             "{e}"
         );
+        // More values than a package has files: refused before any list is made.
+        let many = MAX_VALUES + 1;
+        let h = read(header(&[(1030, 2, 0, many)], &vec![0; many as usize])).unwrap();
+        let e = h.ints(1030).unwrap_err();
+        assert!(e.to_string().contains("at most 1048576 are read"), "{e}");
     }
 }
