@@ -4,7 +4,8 @@
 //! the header's name, version, release, arch, compressor, owner names, modes, times and symlink
 //! targets) and as `rpm2cpio | cpio` and libarchive extract them; an installer-like ISO with a
 //! `Packages/` folder walked ISO → RPM → file; a package with a file over 4 GiB, whose payload
-//! is stripped (`07070X`), read through its header's file list as rpm2archive reads it.
+//! is stripped (`07070X`), read through its header's file list as rpm2archive reads it; a
+//! header whose PAYLOADCOMPRESSOR lies, the payload decoded as its magic says.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -103,7 +104,14 @@ pub fn rpmbuild(dir: &Path, spec: &str, tree: &Path, payload: &str, name: &str) 
 fn query(package: &Path, format: &str) -> String {
     let out = tool(
         "rpm",
-        &["-qp", "--qf", format, package.to_str().unwrap()],
+        &[
+            "-qp",
+            "--nodigest",
+            "--nosignature",
+            "--qf",
+            format,
+            package.to_str().unwrap(),
+        ],
         None,
     );
     String::from_utf8(out).unwrap()
@@ -382,4 +390,36 @@ cp -a --sparse=always TREE/. %{buildroot}/
     assert_eq!(cat.as_bytes(), small);
     assert!(rest.starts_with("small\n"), "{rest}");
     assert_eq!(info_value(rest, "Payload formats"), "stripped");
+}
+
+#[test]
+fn the_payload_is_decoded_as_its_magic_says_whatever_the_header_claims() {
+    let dir = scratch();
+    let d = dir.path();
+    let tree = d.join("tree");
+    make_tree(&tree);
+    let package = rpmbuild(d, SPEC, &tree, "w9.gzdio", "hello");
+    // The header says zstd; the payload is gzip'd.
+    let mut bytes = std::fs::read(&package).unwrap();
+    let at = bytes
+        .windows(5)
+        .position(|w| w == b"gzip\0")
+        .expect("PAYLOADCOMPRESSOR's value");
+    assert_eq!(bytes.windows(5).filter(|w| *w == b"gzip\0").count(), 1);
+    bytes[at..at + 4].copy_from_slice(b"zstd");
+    let lying = d.join("lying.rpm");
+    std::fs::write(&lying, bytes).unwrap();
+    let said = query(&lying, "%{PAYLOADCOMPRESSOR}");
+    assert_eq!(said, "zstd");
+    let info = String::from_utf8(run(&lying, &["info", "/dev/sda"])).unwrap();
+    assert_eq!(
+        info_value(&info, "Payload compressor"),
+        "zstd (the payload's magic says gzip)"
+    );
+    let gnu = d.join("gnu");
+    cpio_extract(&package, "rpm2cpio", &gnu);
+    assert_eq!(
+        run(&lying, &["cat", "/usr/share/hello/large.bin"]),
+        std::fs::read(gnu.join("usr/share/hello/large.bin")).unwrap()
+    );
 }
