@@ -106,6 +106,7 @@ pub fn describe_data(src: &dyn Source) -> Result<String> {
         }
         Content::Filesystem("vfat") | Content::PartitionTable(_) => "DOS/MBR boot sector".into(),
         Content::Filesystem("udf") => "UDF filesystem data".into(),
+        Content::Filesystem("rpm") => rpm_lead(&head),
         Content::Filesystem("erofs") => erofs(head.get(1024..1024 + 128).unwrap_or_default()),
         Content::Filesystem("tar") => match head.get(257..265) {
             Some(b"ustar  \0") => "POSIX tar archive (GNU)",
@@ -130,6 +131,13 @@ pub fn describe_data(src: &dyn Source) -> Result<String> {
         Content::Unknown if head.starts_with(b"\x7fELF") => elf(&head, src)?,
         Content::Unknown => text(&head).unwrap_or_else(|| "data".into()),
     })
+}
+
+/// An RPM lead as file(1) gives it (`RPM v3.0 bin i386/x86_64`).
+fn rpm_lead(head: &[u8]) -> String {
+    let lead = head.get(..crate::fs::rpm::lead::LEN);
+    lead.and_then(|b| crate::fs::rpm::lead::Lead::decode(b.try_into().ok()?))
+        .map_or_else(|| "RPM".into(), |l| l.describe())
 }
 
 /// A NUL-terminated string field.

@@ -13,6 +13,7 @@ pub mod iso9660;
 pub mod left_out;
 pub mod probe;
 pub mod rebuild;
+pub mod rpm;
 pub mod squashfs;
 pub mod tar;
 pub mod udf;
@@ -371,6 +372,7 @@ pub fn open_as(
         "erofs" => Ok(Arc::new(erofs::ErofsFs::open(source)?)),
         "tar" => Ok(Arc::new(tar::TarFs::open(source, options)?)),
         "deb" => Ok(Arc::new(deb::open(source, options)?)),
+        "rpm" => Ok(Arc::new(rpm::RpmFs::open(source, options)?)),
         other => Err(Error::unsupported(
             source.name(),
             format!("filesystem type {other} (not readable)"),

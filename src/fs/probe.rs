@@ -16,9 +16,10 @@ use crate::source::{MemSource, Source};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Content {
     /// A filesystem isofish can name: `iso9660`, `udf`, `squashfs`, `ext2`, `ext3`, `ext4`,
-    /// `vfat`, `erofs`, or an archive read as one: `tar`, `deb`.
+    /// `vfat`, `erofs`, an archive read as one: `tar`, `deb`; or a package whose payload it
+    /// mounts as a tree: `rpm`.
     Filesystem(&'static str),
-    /// A cpio archive, with its header format (`newc`, `crc`, `odc`, `bin`).
+    /// A cpio archive, with its header format (`newc`, `crc`, `odc`, `afio`, `bin`).
     Cpio(&'static str),
     /// A compressed stream: `gzip`, `xz`, `lzma`, `zstd`, `bzip2`, `lz4`, `compress`, `lzip`.
     Compressed(&'static str),
@@ -104,6 +105,10 @@ pub fn identify(src: &dyn Source) -> Result<Content> {
     }
     if has_udf_vrs(src)? {
         return Ok(Content::Filesystem("udf"));
+    }
+    // Before the two-byte ext magic, which a package's header may hold at byte 1080.
+    if at(0, &super::rpm::lead::MAGIC) {
+        return Ok(Content::Filesystem("rpm"));
     }
     if let Some(t) = archive(&head) {
         return Ok(Content::Filesystem(t));
@@ -210,6 +215,7 @@ pub fn cpio_format(head: &[u8]) -> Option<&'static str> {
         (&b"070701"[..], "newc"),
         (b"070702", "crc"),
         (b"070707", "odc"),
+        (b"070727", "afio"),
         (&[0xc7, 0x71], "bin"),
         (&[0x71, 0xc7], "bin"),
     ]
@@ -238,6 +244,7 @@ pub fn describe(src: &Arc<dyn Source>) -> Result<String> {
                 None => "erofs".to_string(),
             }
         }
+        Content::Filesystem("rpm") => super::rpm::describe(src)?,
         Content::Filesystem(t) | Content::PartitionTable(t) => t.to_string(),
         Content::Cpio(f) => format!("cpio ({f})"),
         Content::Compressed(name) => {

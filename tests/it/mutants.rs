@@ -23,6 +23,12 @@ impl Rng {
     pub fn below(&mut self, n: usize) -> usize {
         (self.next() % n.max(1) as u64) as usize
     }
+    /// An offset in one of `regions` (`(start, end)` ranges, none empty), the region picked
+    /// first.
+    pub fn within(&mut self, regions: &[(usize, usize)]) -> usize {
+        let (start, end) = regions[self.below(regions.len())];
+        start + self.below(end - start)
+    }
 }
 
 /// Opens one mutant (called `name`) with `opts`, asks for its info and walks it; true when

@@ -1,21 +1,39 @@
 //! Walking an initrd as the kernel unpacks it: cpio archives one after another, zero padding
 //! between them, and compressed streams holding more of the same (an uncompressed early-microcode
-//! cpio followed by a gzip'd, xz'd, zstd'd... one). Yields every member in order.
+//! cpio followed by a gzip'd, xz'd, zstd'd... one). Yields every member in order. Also walks
+//! the stripped payload of an RPM (`07070X` headers that carry only an index into the package
+//! header's file list, which a [`Catalog`] resolves).
 
 use std::sync::Arc;
 
 use super::header::Header;
-use super::{bin, newc, odc};
+use super::{afio, bin, newc, odc};
 use crate::error::{Error, Result};
-use crate::fs::probe;
+use crate::fs::{probe, Metadata};
 use crate::source::decoded::{Codec, Limits};
 use crate::source::stream::StreamSource;
 use crate::source::Source;
 
 /// Compressed streams nested in compressed streams, at most.
 const MAX_DEPTH: usize = 4;
-/// Longest member name accepted (Linux's PATH_MAX).
-const MAX_NAME: u64 = 4096;
+/// Longest member name accepted: past Linux's PATH_MAX (4096), as GNU cpio and bsdtar read
+/// longer ones, but bounded.
+pub const MAX_NAME: u64 = 64 << 10;
+/// The magic of a stripped member header: an 8-digit hex file index follows.
+const STRIPPED: &[u8] = b"07070X";
+/// Length of a stripped member header.
+const STRIPPED_LEN: u64 = 14;
+
+/// What a package's own header says of the files its cpio payload carries (an RPM's file
+/// list): the members of a stripped payload, and the metadata the package header records
+/// better than the payload does.
+pub trait Catalog: Send + Sync {
+    /// The name and header of file `index` of the list, for a stripped member; `None` when the
+    /// list has no such file. The header's `filesize` is the bytes the payload holds for it.
+    fn stripped(&self, index: u64) -> Option<(Vec<u8>, Header)>;
+    /// Corrects the metadata of the member called `name` from the package header.
+    fn amend(&self, name: &[u8], meta: &mut Metadata);
+}
 
 /// One member: its header, name, and where its data lies (segment index, offset).
 pub struct Member {
@@ -95,6 +113,8 @@ pub struct Walker {
     pub cut: Option<Cut>,
     /// Where padding is looked at.
     chunk: Vec<u8>,
+    /// The package header's file list, for a package's payload.
+    pub catalog: Option<Arc<dyn Catalog>>,
 }
 
 fn align(n: u64, a: u64) -> u64 {
@@ -102,8 +122,9 @@ fn align(n: u64, a: u64) -> u64 {
 }
 
 impl Walker {
-    /// A walk of `source` (segment 0) from its start.
-    pub fn new(source: Arc<dyn Source>, limits: Limits) -> Self {
+    /// A walk of `source` (segment 0) from its start; `catalog` is the file list of the
+    /// package whose payload it is, if it is one.
+    pub fn new(source: Arc<dyn Source>, limits: Limits, catalog: Option<Arc<dyn Catalog>>) -> Self {
         Walker {
             segments: vec![Segment {
                 source,
@@ -122,6 +143,7 @@ impl Walker {
             trailing: None,
             cut: None,
             chunk: vec![0; 64 << 10],
+            catalog,
         }
     }
 
@@ -206,7 +228,8 @@ impl Walker {
             let mut head = [0u8; 6];
             let n = src.read_at(at, &mut head)?;
             let head = &head[..n];
-            if let Some(format) = probe::cpio_format(head) {
+            let stripped = self.catalog.is_some() && head.starts_with(STRIPPED);
+            if let Some(format) = probe::cpio_format(head).or(stripped.then_some("stripped")) {
                 self.frames[top].archive = Some(format);
                 if seg == 0 {
                     self.segments[0].unit = self.units.len();
@@ -298,26 +321,15 @@ impl Walker {
     ) -> Result<Option<Member>> {
         let top = self.frames.len() - 1;
         let at = self.frames[top].at;
-        let header = read_header(src, at, format)?;
-        let name_at = at + header.header_len;
-        if header.namesize == 0 || header.namesize > MAX_NAME {
-            return Err(Error::corrupt(
-                src.name(),
-                "cpio header",
-                at,
-                format!("name size {} (must be 1 to {MAX_NAME})", header.namesize),
-            ));
-        }
-        let mut name = src.read_vec(name_at, header.namesize as usize, "cpio member name")?;
-        if name.pop() != Some(0) {
-            return Err(Error::corrupt(
-                src.name(),
-                "cpio member name",
-                name_at,
-                "not terminated by a NUL byte",
-            ));
-        }
-        let data_offset = align(name_at + header.namesize, header.align);
+        let (header, name, format) = match format {
+            "stripped" => self.read_stripped(src, at)?,
+            _ => {
+                let (header, format) = read_header(src, at, format)?;
+                let name = read_name(src, at, &header)?;
+                (header, name, format)
+            }
+        };
+        let data_offset = align(at + header.header_len + header.namesize, header.align);
         let end = data_offset.checked_add(header.filesize);
         let member = Member {
             end: end.map_or(u64::MAX, |e| align(e, header.align)),
@@ -382,6 +394,68 @@ impl Walker {
     }
 }
 
+impl Walker {
+    /// A stripped member at `at`: its name and header from the catalog.
+    fn read_stripped(
+        &self,
+        src: &Arc<dyn Source>,
+        at: u64,
+    ) -> Result<(Header, Vec<u8>, &'static str)> {
+        let mut b = [0u8; STRIPPED_LEN as usize];
+        src.read_exact_at(at, &mut b, "cpio header")?;
+        let bad = |detail: String| Error::corrupt(src.name(), "cpio header", at, detail);
+        if !b.starts_with(STRIPPED) {
+            // A payload is stripped throughout, but for its trailer.
+            return match read_header(src, at, "newc") {
+                Ok((h, _)) if read_name(src, at, &h)? == b"TRAILER!!!" => {
+                    Ok((h, b"TRAILER!!!".to_vec(), "newc"))
+                }
+                _ => Err(bad(
+                    "neither a stripped header (07070X) nor the trailer".into()
+                )),
+            };
+        }
+        let index = super::header::ascii_number(&b[6..], 16)
+            .ok_or_else(|| bad("the file index is not hexadecimal".into()))?;
+        let catalog = self
+            .catalog
+            .as_ref()
+            .ok_or_else(|| bad("no file list".into()))?;
+        let (name, mut header) = catalog.stripped(index).ok_or_else(|| {
+            bad(format!(
+                "file index {index} is not in the package header's file list"
+            ))
+        })?;
+        header.header_len = STRIPPED_LEN;
+        header.namesize = 0;
+        header.align = 4;
+        Ok((header, name, "stripped"))
+    }
+}
+
+/// The name after the header at `at`, without its NUL.
+fn read_name(src: &Arc<dyn Source>, at: u64, header: &Header) -> Result<Vec<u8>> {
+    let name_at = at + header.header_len;
+    if header.namesize == 0 || header.namesize > MAX_NAME {
+        return Err(Error::corrupt(
+            src.name(),
+            "cpio header",
+            at,
+            format!("name size {} (must be 1 to {MAX_NAME})", header.namesize),
+        ));
+    }
+    let mut name = src.read_vec(name_at, header.namesize as usize, "cpio member name")?;
+    if name.pop() != Some(0) {
+        return Err(Error::corrupt(
+            src.name(),
+            "cpio member name",
+            name_at,
+            "not terminated by a NUL byte",
+        ));
+    }
+    Ok(name)
+}
+
 /// The error for a member whose data passes the end of its archive.
 fn claims(src: &Arc<dyn Source>, header_at: u64, name: &[u8], filesize: u64) -> Error {
     Error::corrupt(
@@ -396,7 +470,13 @@ fn claims(src: &Arc<dyn Source>, header_at: u64, name: &[u8], filesize: u64) -> 
     )
 }
 
-fn read_header(src: &Arc<dyn Source>, at: u64, format: &str) -> Result<Header> {
+/// The header at `at` of an archive in `format`, and the member's own format: afio mixes its
+/// large headers with odc ones.
+fn read_header(
+    src: &Arc<dyn Source>,
+    at: u64,
+    format: &'static str,
+) -> Result<(Header, &'static str)> {
     let bad = || {
         Error::corrupt(
             src.name(),
@@ -405,37 +485,55 @@ fn read_header(src: &Arc<dyn Source>, at: u64, format: &str) -> Result<Header> {
             format!("bad {format} header"),
         )
     };
+    let no_magic = |magic: &str| {
+        Error::corrupt(
+            src.name(),
+            "cpio header",
+            at,
+            format!("no {magic} magic (a truncated archive?)"),
+        )
+    };
     match format {
         "newc" | "crc" => {
             let mut b = [0u8; newc::LEN];
             src.read_exact_at(at, &mut b, "cpio header")?;
             if !(b.starts_with(b"070701") || b.starts_with(b"070702")) {
-                return Err(Error::corrupt(
-                    src.name(),
-                    "cpio header",
-                    at,
-                    "no 070701 magic (a truncated archive?)",
-                ));
+                return Err(no_magic("070701"));
             }
-            newc::Newc::decode(&b).map(|h| h.header()).ok_or_else(bad)
+            let h = newc::Newc::decode(&b).ok_or_else(bad)?;
+            Ok((h.header(), format))
         }
-        "odc" => {
+        "odc" | "afio" => {
+            let mut magic = [0u8; 6];
+            src.read_exact_at(at, &mut magic, "cpio header")?;
+            if &magic == b"070727" {
+                let mut b = [0u8; afio::LEN];
+                src.read_exact_at(at, &mut b, "cpio header")?;
+                let h = afio::Afio::decode(&b).ok_or_else(bad)?;
+                if h.xsize != 0 {
+                    return Err(Error::unsupported(
+                        src.name(),
+                        format!(
+                            "afio extended header data ({} bytes) in the header at offset {at}",
+                            h.xsize
+                        ),
+                    ));
+                }
+                return Ok((h.header(), "afio"));
+            }
+            if &magic != b"070707" {
+                return Err(no_magic("070707"));
+            }
             let mut b = [0u8; odc::LEN];
             src.read_exact_at(at, &mut b, "cpio header")?;
-            if !b.starts_with(b"070707") {
-                return Err(Error::corrupt(
-                    src.name(),
-                    "cpio header",
-                    at,
-                    "no 070707 magic (a truncated archive?)",
-                ));
-            }
-            odc::Odc::decode(&b).map(|h| h.header()).ok_or_else(bad)
+            let h = odc::Odc::decode(&b).ok_or_else(bad)?;
+            Ok((h.header(), "odc"))
         }
         _ => {
             let mut b = [0u8; bin::LEN];
             src.read_exact_at(at, &mut b, "cpio header")?;
-            bin::Bin::decode(&b).map(|h| h.header()).ok_or_else(bad)
+            let h = bin::Bin::decode(&b).ok_or_else(bad)?;
+            Ok((h.header(), format))
         }
     }
 }

@@ -1,10 +1,12 @@
 //! cpio archives and Linux initrds (in-house): newc, crc, odc and old binary headers; plain or
+//! afio's large ASCII headers among odc ones; plain or
 //! compressed with gzip, xz, lzma, zstd, lz4 or bzip2; several archives one after another (an
 //! early-microcode cpio, padding, then a compressed one). Members are laid into one tree as the
 //! kernel unpacks them: later members replace earlier ones of the same path, hard links share
 //! the data of the link that carries it, names with `..` are left out with a warning
 //! ([`crate::fs::left_out`]).
 
+pub mod afio;
 mod archive;
 pub mod bin;
 pub mod header;
@@ -23,6 +25,7 @@ use crate::fs::{
 use crate::source::decoded::Limits;
 use crate::source::stream::StreamSource;
 use crate::source::Source;
+pub use archive::Catalog;
 use archive::{Cut, Member, Walker};
 
 /// The longest symlink target read.
@@ -136,9 +139,19 @@ impl CpioFs {
     /// Opens the archive (or initrd) in `source`: walks its members as far as the first 64 MiB
     /// decoded bytes take it, and the rest on demand.
     pub fn open(source: Arc<dyn Source>, options: &MountOptions) -> Result<Self> {
+        Self::open_with(source, options, None)
+    }
+
+    /// [`open`](Self::open) for the cpio payload of a package, whose header's file list
+    /// (`catalog`) names the members of a stripped payload and corrects their metadata.
+    pub fn open_with(
+        source: Arc<dyn Source>,
+        options: &MountOptions,
+        catalog: Option<Arc<dyn Catalog>>,
+    ) -> Result<Self> {
         let limits = limits(source.name(), options)?;
         let mut tree = Tree {
-            walker: Walker::new(source.clone(), limits),
+            walker: Walker::new(source.clone(), limits, catalog),
             finished: false,
             nodes: vec![Node {
                 meta: Metadata::synthetic_dir(0),
@@ -236,7 +249,10 @@ impl Tree {
             self.skipped += 1;
             return Ok(());
         };
-        let meta = self.member_meta(m)?;
+        let mut meta = self.member_meta(m)?;
+        if let Some(catalog) = &self.walker.catalog {
+            catalog.amend(&m.name, &mut meta);
+        }
         let is_file = meta.kind == FileKind::File;
         let data = is_file.then_some(Data {
             segment: m.segment,
