@@ -11,7 +11,7 @@ use crate::boot;
 use crate::error::{Error, Result};
 use crate::fs::iso9660::inplace::Fit;
 use crate::fs::iso9660::{self, IsoFs};
-use crate::fs::udf::UdfFs;
+use crate::fs::udf::{self, UdfFs};
 use crate::fs::{self, FileSystem, MountOptions};
 use crate::overlay::{Overlay, Provenance};
 use crate::plan::in_place::Stamp;
@@ -90,12 +90,7 @@ impl Session {
         f: impl FnOnce(&IsoFs, &dyn FileSystem, Option<&Overlay>) -> Result<T>,
     ) -> Result<T> {
         let d = &self.drives[drive];
-        let mount = self
-            .vfs
-            .entries()
-            .rev()
-            .find(|m| *m.origin == Origin::Drive { drive })
-            .ok_or_else(|| Error::Usage(format!("commit: {} is not mounted", d.device)))?;
+        let mount = self.drive_mount(drive)?;
         if mount.mount.fs.type_name() != "iso9660" {
             return Err(Error::unsupported(
                 d.source.name(),
@@ -124,9 +119,13 @@ impl Session {
     }
 
     /// The new image of drive `drive`: its ISO 9660 filesystem with the changes staged in it,
-    /// its boot setup replayed.
+    /// its boot setup replayed; or, for a pure UDF image (no ISO 9660 descriptors) mounted
+    /// as UDF, the UDF writer's image.
     pub fn commit_plan(&self, drive: usize, opts: &iso9660::write::Options) -> Result<Plan> {
         let image = self.drives[drive].source.name().to_string();
+        if let Some(plan) = self.udf_plan(drive)? {
+            return check_left_out(plan, self.drive_mount(drive)?.mount.fs.as_ref(), image);
+        }
         self.with_original(drive, |original, tree, overlay| {
             let plan = match overlay {
                 Some(overlay) => {
@@ -139,15 +138,51 @@ impl Session {
                 }
                 None => iso9660::write::plan(original, tree, &|_| Provenance::UNCHANGED, opts)?,
             };
-            // The plan walked the whole tree: whatever its listings left out would be lost.
-            if let Some(what) = tree.left_out() {
-                return Err(Error::unsupported(
-                    image,
-                    format!("commit of an image with {what}: the new image would lose them; nothing written"),
-                ));
-            }
-            Ok(plan)
+            check_left_out(plan, tree, image)
         })
+    }
+
+    /// The UDF writer's new image of drive `drive` when the drive's mount is UDF and the
+    /// image has no ISO 9660 descriptors (`None` otherwise).
+    fn udf_plan(&self, drive: usize) -> Result<Option<Plan>> {
+        let d = &self.drives[drive];
+        let mount = self.drive_mount(drive)?;
+        if mount.mount.fs.type_name() != "udf" || fs::probe::has_iso_descriptor(d.source.as_ref())?
+        {
+            return Ok(None);
+        }
+        let tree: &dyn FileSystem = mount.mount.fs.as_ref();
+        let overlay = self.vfs.staged(mount.id).map(|o| o.as_ref());
+        let below = overlay.map_or(tree, |o| o.base().as_ref());
+        let opened;
+        let original = match (below as &dyn std::any::Any).downcast_ref::<UdfFs>() {
+            Some(udf) => udf,
+            None => {
+                opened = UdfFs::open(d.source.clone(), &mount.mount.options)?;
+                &opened
+            }
+        };
+        Ok(Some(match overlay {
+            Some(overlay) => {
+                overlay.check_hosts()?;
+                udf::write::plan(original, tree, &|ino| overlay.provenance(ino))?
+            }
+            None => udf::write::plan(original, tree, &|_| Provenance::UNCHANGED)?,
+        }))
+    }
+
+    /// The mount of drive `drive` itself (the last one made).
+    fn drive_mount(&self, drive: usize) -> Result<Mounted<'_>> {
+        self.vfs
+            .entries()
+            .rev()
+            .find(|m| *m.origin == Origin::Drive { drive })
+            .ok_or_else(|| {
+                Error::Usage(format!(
+                    "commit: {} is not mounted",
+                    self.drives[drive].device
+                ))
+            })
     }
 
     /// How a commit of drive `drive` back into its image goes: in place (the patch), or as a
@@ -244,5 +279,19 @@ impl Session {
             self.vfs.reopen(id, fs)?;
         }
         Ok(())
+    }
+}
+
+/// `plan`, unless the tree it was written from left entries out of its listings (the new
+/// image would lose them).
+fn check_left_out(plan: Plan, tree: &dyn FileSystem, image: String) -> Result<Plan> {
+    match tree.left_out() {
+        Some(what) => Err(Error::unsupported(
+            image,
+            format!(
+                "commit of an image with {what}: the new image would lose them; nothing written"
+            ),
+        )),
+        None => Ok(plan),
     }
 }

@@ -86,9 +86,7 @@ impl UdfFs {
             return refuse("would need its set-id and sticky flags changed");
         }
         if m.mode != was.mode {
-            let rwx = ((m.mode & 0o700) << 4) | ((m.mode & 0o070) << 2) | (m.mode & 0o007);
-            let kept = fe.permissions & !(0o7 << 10 | 0o7 << 5 | 0o7);
-            fe.permissions = kept | rwx;
+            fe.set_mode(m.mode);
         }
         if (m.uid, m.gid) != (was.uid, was.gid) {
             (fe.uid, fe.gid) = (m.uid, m.gid);

@@ -37,6 +37,7 @@ mod rrip;
 mod tree;
 
 pub use names::{check_name, NameFit, JOLIET_LONG_MAX, JOLIET_MAX, RR_MAX};
+pub(crate) use tree::file_spans;
 
 use super::volume::{Kind, Volume};
 use super::IsoFs;
