@@ -85,3 +85,4 @@ mod udf_mutation;
 mod udf_sparing;
 mod udf_tree;
 mod udf_volume;
+mod udf_write;

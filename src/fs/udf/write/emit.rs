@@ -213,6 +213,13 @@ fn entry(
     fe.blocks_recorded = size.div_ceil(bs);
     fe.unique_id = o.unique;
     fe.data = Data::Extents(ads, form);
+    if let Some(bytes) = &o.embedded {
+        fe.blocks_recorded = 0;
+        fe.data = Data::Embedded {
+            bytes: bytes.clone(),
+            at: 0,
+        };
+    }
     fe.extended = match (style.extended, fe.extended.take()) {
         (false, _) => None,
         (true, x) => Some(Extended {
@@ -531,7 +538,7 @@ pub(super) fn emit(
         }
     }
     for (i, o) in tree.objs.iter().enumerate() {
-        if o.size == 0 {
+        if o.size == 0 || o.embedded.is_some() {
             continue;
         }
         to(plan, part + u64::from(layout.data[i]));

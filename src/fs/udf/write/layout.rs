@@ -107,7 +107,7 @@ impl Layout {
             None => (0, cursor, 1, 0),
         };
         let mut data_blocks = 0u64;
-        for o in &tree.objs {
+        for o in tree.objs.iter().filter(|o| o.embedded.is_none()) {
             data_blocks += o.size.div_ceil(bs);
         }
         // The partition: bitmap, metadata entries, zone(s), data; as large as the original's
@@ -143,7 +143,7 @@ impl Layout {
         let mut next = zone_phys + zone_blocks * copies as u32;
         let mut data = vec![0u32; n];
         for (i, o) in tree.objs.iter().enumerate() {
-            if o.size > 0 {
+            if o.size > 0 && o.embedded.is_none() {
                 data[i] = next;
                 next += blocks(o.size)?;
             }

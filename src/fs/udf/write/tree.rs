@@ -5,7 +5,7 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use super::super::file_entry::FileEntry;
+use super::super::file_entry::{Data, FileEntry};
 use super::super::{cs0, path, UdfFs};
 use crate::error::{Error, Result};
 use crate::fs::iso9660::write::file_spans;
@@ -31,6 +31,8 @@ pub(super) struct Obj {
     pub(super) children: Vec<(Vec<u8>, usize)>,
     /// The data recorded: a file's, or a symlink's path components.
     pub(super) data: Vec<Span>,
+    /// The data as the original's entry embeds it, kept there while it did not change.
+    pub(super) embedded: Option<Vec<u8>>,
     pub(super) size: u64,
     /// File identifiers naming it (a directory's own parent entries included).
     pub(super) links: u16,
@@ -151,6 +153,13 @@ impl Tree {
             _ => Vec::new(),
         };
         let size = data.iter().map(Span::len).sum();
+        let embedded = match &fe {
+            Some(FileEntry {
+                data: Data::Embedded { bytes, .. },
+                ..
+            }) if prov.data_kept() && bytes.len() as u64 == size => Some(bytes.clone()),
+            _ => None,
+        };
         // The root's is 0; the others keep theirs, or get one once all are known.
         let unique = match (&fe, self.objs.is_empty()) {
             (_, true) => 0,
@@ -166,6 +175,7 @@ impl Tree {
             parent,
             children: Vec::new(),
             data,
+            embedded,
             size,
             links: 0,
             unique,
