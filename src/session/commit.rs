@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::fs::iso9660::inplace::Fit;
 use crate::fs::iso9660::{self, IsoFs};
 use crate::fs::udf::{self, UdfFs};
-use crate::fs::{self, FileSystem, MountOptions};
+use crate::fs::{self, FileSystem, Ino, MountOptions};
 use crate::overlay::{Overlay, Provenance};
 use crate::plan::in_place::Stamp;
 use crate::plan::{Patch, Plan};
@@ -119,36 +119,53 @@ impl Session {
     }
 
     /// The new image of drive `drive`: its ISO 9660 filesystem with the changes staged in it,
-    /// its boot setup replayed; or, for a pure UDF image (no ISO 9660 descriptors) mounted
-    /// as UDF, the UDF writer's image.
+    /// its boot setup replayed, and on a bridge image the UDF tree beside it, sharing the file
+    /// data; or, for a UDF mount, the UDF writer's image (see [`Session::udf_plan`]).
     pub fn commit_plan(&self, drive: usize, opts: &iso9660::write::Options) -> Result<Plan> {
         let image = self.drives[drive].source.name().to_string();
-        if let Some(plan) = self.udf_plan(drive)? {
+        if let Some(plan) = self.udf_plan(drive, opts)? {
             return check_left_out(plan, self.drive_mount(drive)?.mount.fs.as_ref(), image);
         }
+        let source = self.drives[drive].source.clone();
+        // A bridge image mounted as ISO 9660: its UDF tree is written from the ISO tree.
+        let udf = if fs::probe::has_udf_vrs(source.as_ref())? {
+            UdfFs::open(source, &MountOptions::default()).ok()
+        } else {
+            None
+        };
         self.with_original(drive, |original, tree, overlay| {
-            let plan = match overlay {
+            let unchanged = |_| Provenance::UNCHANGED;
+            let provenance: &dyn Fn(Ino) -> Provenance = match overlay {
+                Some(overlay) => &|ino| overlay.provenance(ino),
+                None => &unchanged,
+            };
+            let opts = match overlay {
                 Some(overlay) => {
                     overlay.check_hosts()?;
-                    let opts = iso9660::write::Options {
+                    iso9660::write::Options {
                         boot: overlay.boot_edits(),
                         ..opts.clone()
-                    };
-                    iso9660::write::plan(original, tree, &|ino| overlay.provenance(ino), &opts)?
+                    }
                 }
-                None => iso9660::write::plan(original, tree, &|_| Provenance::UNCHANGED, opts)?,
+                None => opts.clone(),
             };
+            let mut side = match &udf {
+                Some(udf) => Some(udf::write::side(udf, tree, provenance, true)?),
+                None => None,
+            };
+            let bridge = side.as_mut().map(|s| s as &mut dyn iso9660::write::Bridge);
+            let plan = iso9660::write::plan_with(original, tree, provenance, &opts, bridge)?;
             check_left_out(plan, tree, image)
         })
     }
 
-    /// The UDF writer's new image of drive `drive` when the drive's mount is UDF and the
-    /// image has no ISO 9660 descriptors (`None` otherwise).
-    fn udf_plan(&self, drive: usize) -> Result<Option<Plan>> {
+    /// The new image of drive `drive` when the drive's mount is UDF (`None` otherwise): the
+    /// UDF writer's image of a pure UDF volume; on a bridge image, the ISO 9660 trees as they
+    /// were (a stub stays a stub) with the UDF tree and its changes beside them.
+    fn udf_plan(&self, drive: usize, opts: &iso9660::write::Options) -> Result<Option<Plan>> {
         let d = &self.drives[drive];
         let mount = self.drive_mount(drive)?;
-        if mount.mount.fs.type_name() != "udf" || fs::probe::has_iso_descriptor(d.source.as_ref())?
-        {
+        if mount.mount.fs.type_name() != "udf" {
             return Ok(None);
         }
         let tree: &dyn FileSystem = mount.mount.fs.as_ref();
@@ -162,13 +179,25 @@ impl Session {
                 &opened
             }
         };
-        Ok(Some(match overlay {
+        let unchanged = |_| Provenance::UNCHANGED;
+        let provenance: &dyn Fn(Ino) -> Provenance = match overlay {
             Some(overlay) => {
                 overlay.check_hosts()?;
-                udf::write::plan(original, tree, &|ino| overlay.provenance(ino))?
+                &|ino| overlay.provenance(ino)
             }
-            None => udf::write::plan(original, tree, &|_| Provenance::UNCHANGED)?,
-        }))
+            None => &unchanged,
+        };
+        if !fs::probe::has_iso_descriptor(d.source.as_ref())? {
+            return Ok(Some(udf::write::plan(original, tree, provenance)?));
+        }
+        let iso = IsoFs::open(d.source.clone(), &MountOptions::default())?;
+        let opts = iso9660::write::Options {
+            boot: overlay.map(|o| o.boot_edits()).unwrap_or_default(),
+            ..opts.clone()
+        };
+        let mut side = udf::write::side(original, tree, provenance, false)?;
+        let plan = iso9660::write::plan_with(&iso, &iso, &unchanged, &opts, Some(&mut side))?;
+        Ok(Some(plan))
     }
 
     /// The mount of drive `drive` itself (the last one made).

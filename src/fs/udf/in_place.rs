@@ -10,8 +10,7 @@ use super::partition::Map;
 use super::timestamp::UdfTime;
 use super::UdfFs;
 use crate::error::Result;
-use crate::fs::{FileSystem, Metadata};
-use crate::vfs::path;
+use crate::fs::Metadata;
 
 /// What the file entry is given.
 pub struct NewEntry<'a> {
@@ -36,13 +35,9 @@ impl UdfFs {
     /// `old_at`, embedded or in several extents, a partition it does not fit, a set-id bit
     /// change.
     pub fn patch_entry(&self, file: &str, new: &NewEntry) -> Result<Option<EntryPatch>> {
-        let mut ino = self.root();
-        for name in path::components(file.as_bytes()) {
-            match self.lookup(ino, name)? {
-                Some(e) => ino = e.ino,
-                None => return Ok(None),
-            }
-        }
+        let Some(ino) = self.ino_at(file)? else {
+            return Ok(None);
+        };
         let node = self.node(ino)?;
         let mut fe = node.fe.clone();
         let refuse = |why: &str| Ok(Some(Err(format!("{file}: its UDF file entry {why}"))));

@@ -201,6 +201,18 @@ impl UdfFs {
         self.vol.image()
     }
 
+    /// The inode of the file at `path` (from the root), if there is one.
+    pub(crate) fn ino_at(&self, path: &str) -> Result<Option<Ino>> {
+        let mut ino = self.root();
+        for name in crate::vfs::path::components(path.as_bytes()) {
+            match self.lookup(ino, name)? {
+                Some(e) => ino = e.ino,
+                None => return Ok(None),
+            }
+        }
+        Ok(Some(ino))
+    }
+
     /// The file set descriptor, read again.
     fn file_set(&self) -> Result<FileSet> {
         let loc = self.desc.logical.file_set.loc;

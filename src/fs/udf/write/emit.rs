@@ -18,10 +18,11 @@ use super::super::terminating::Terminating;
 use super::super::timestamp::UdfTime;
 use super::super::unallocated::UnallocatedSpace;
 use super::super::{vrs, UdfFs};
-use super::layout::{Layout, PART_START, TRAILER, VDS_BLOCKS, VRS_START};
+use super::layout::{Layout, TRAILER, VDS_BLOCKS, VRS_START};
 use super::tree::{Obj, Tree};
 use super::Style;
 use crate::error::{Error, Result};
+use crate::fs::iso9660::write::{BridgeAt, BridgeSpans};
 use crate::fs::{FileKind, FileSystem, Span};
 use crate::overlay::Provenance;
 use crate::plan::Plan;
@@ -355,7 +356,7 @@ fn sequence(original: &UdfFs, style: &Style, layout: &Layout, at: u32) -> Vec<u8
         put(iu.encode(), id::IMPLEMENTATION_USE);
     }
     let mut p = style.partition.clone();
-    p.start = PART_START;
+    p.start = layout.part_start;
     p.length = layout.part_len;
     p.contents_use = [0; 128];
     if layout.bitmap_blocks > 0 {
@@ -467,39 +468,24 @@ fn anchor(style: &Style, layout: &Layout, block: u32) -> Vec<u8> {
     b
 }
 
-/// Lists the new image's spans into `plan`.
-pub(super) fn emit(
+/// The head of the partition: bitmap, metadata file entries, the zone (twice with the
+/// mirror); pushed onto `plan`, whose start is image block `base`.
+fn partition(
     original: &UdfFs,
     style: &Style,
     tree: &Tree,
     layout: &Layout,
     plan: &mut Plan,
+    base: u64,
 ) -> Result<()> {
     let bs = u64::from(style.block_size);
-    let src = original.source();
+    let part = u64::from(layout.part_start);
     let to = |plan: &mut Plan, block: u64| {
-        let at = block * bs;
+        let at = (part + block - base) * bs;
         debug_assert!(plan.len() <= at, "the layout reserved too little");
-        plan.push(Span::Zeros(at - plan.len()));
+        plan.push(Span::Zeros(at.saturating_sub(plan.len())));
     };
-    // The system area as the original had it, and the recognition sequence.
-    let system = VRS_START.min(src.len());
-    plan.push(Span::source(src, 0, system));
-    plan.push(Span::Zeros(VRS_START - system));
-    plan.push_bytes(vrs::sequence(style.revision, bs as usize));
-    to(plan, u64::from(layout.main));
-    plan.push_bytes(sequence(original, style, layout, layout.main));
-    to(plan, u64::from(layout.integrity));
-    plan.push(blocks(integrity(original, style, tree, layout), bs));
-    let mut td = Terminating {
-        tag: Tag::new(0, 0, 0, 0, 0),
-    }
-    .encode();
-    style.sign(&mut td, id::TERMINATING, layout.integrity + 1);
-    plan.push(blocks(td, bs));
-    to(plan, 256);
-    plan.push(blocks(anchor(style, layout, 256), bs));
-    // The partition.
+    to(plan, 0);
     if layout.bitmap_blocks > 0 {
         let b = space_bitmap::encode(
             layout.part_len,
@@ -511,7 +497,6 @@ pub(super) fn emit(
         plan.push(blocks(b, bs));
     }
     let zone = zone(original, style, tree, layout)?;
-    let part = u64::from(PART_START);
     if style.metadata.is_some() {
         for (kind, location, at) in [
             (file_type::METADATA, layout.metadata_fe, layout.zone_phys),
@@ -521,14 +506,14 @@ pub(super) fn emit(
                 layout.mirror_phys,
             ),
         ] {
-            to(plan, part + u64::from(location));
+            to(plan, u64::from(location));
             plan.push(blocks(
                 metadata_entry(original, style, layout, kind, location, at)?,
                 bs,
             ));
         }
     }
-    to(plan, part + u64::from(layout.zone_phys));
+    to(plan, u64::from(layout.zone_phys));
     for s in &zone {
         plan.push(s.clone());
     }
@@ -537,23 +522,154 @@ pub(super) fn emit(
             plan.push(s);
         }
     }
+    Ok(())
+}
+
+/// The data the UDF side places (not shared), pushed onto `plan`, whose start is image block
+/// `base`.
+fn own_data(style: &Style, tree: &Tree, layout: &Layout, plan: &mut Plan, base: u64) {
+    let bs = u64::from(style.block_size);
+    let part = u64::from(layout.part_start);
     for (i, o) in tree.objs.iter().enumerate() {
-        if o.size == 0 || o.embedded.is_some() {
+        if o.size == 0 || o.embedded.is_some() || o.shared.is_some() {
             continue;
         }
-        to(plan, part + u64::from(layout.data[i]));
+        let at = (part + u64::from(layout.data[i]) - base) * bs;
+        debug_assert!(plan.len() <= at, "the layout reserved too little");
+        plan.push(Span::Zeros(at.saturating_sub(plan.len())));
         for s in &o.data {
             plan.push(s.clone());
         }
         plan.pad_continuing(bs);
     }
-    let end = part + u64::from(layout.part_len);
+}
+
+/// The anchor at the partition's end (N-256), then zeros up to the anchor at N, or with
+/// `reserve` the reserve sequence first; pushed onto `plan`, whose start is image block
+/// `base`.
+fn trailer(
+    original: &UdfFs,
+    style: &Style,
+    layout: &Layout,
+    plan: &mut Plan,
+    base: u64,
+    reserve: bool,
+) {
+    let bs = u64::from(style.block_size);
+    let end = u64::from(layout.part_start) + u64::from(layout.part_len);
+    let to = |plan: &mut Plan, block: u64| {
+        let at = (block - base) * bs;
+        plan.push(Span::Zeros(at.saturating_sub(plan.len())));
+    };
     to(plan, end);
     plan.push(blocks(anchor(style, layout, end as u32), bs));
-    plan.push_bytes(sequence(original, style, layout, layout.reserve));
+    if reserve {
+        plan.push_bytes(sequence(original, style, layout, layout.reserve));
+    }
     to(plan, layout.total - 1);
     plan.push(blocks(anchor(style, layout, (layout.total - 1) as u32), bs));
-    debug_assert_eq!(plan.len(), layout.total * bs);
     debug_assert_eq!(TRAILER as u64, layout.total - end);
+}
+
+/// The volume descriptors and integrity sequence, pushed onto `plan` (whose start is image
+/// block `base`): the main sequence, with `reserve` the reserve one after it, the integrity
+/// descriptor and its terminator.
+fn descriptors(
+    original: &UdfFs,
+    style: &Style,
+    tree: &Tree,
+    layout: &Layout,
+    plan: &mut Plan,
+    base: u64,
+    reserve: bool,
+) {
+    let bs = u64::from(style.block_size);
+    let to = |plan: &mut Plan, block: u32| {
+        let at = (u64::from(block) - base) * bs;
+        plan.push(Span::Zeros(at.saturating_sub(plan.len())));
+    };
+    to(plan, layout.main);
+    plan.push_bytes(sequence(original, style, layout, layout.main));
+    if reserve {
+        to(plan, layout.reserve);
+        plan.push_bytes(sequence(original, style, layout, layout.reserve));
+    }
+    to(plan, layout.integrity);
+    plan.push(blocks(integrity(original, style, tree, layout), bs));
+    let mut td = Terminating {
+        tag: Tag::new(0, 0, 0, 0, 0),
+    }
+    .encode();
+    style.sign(&mut td, id::TERMINATING, layout.integrity + 1);
+    plan.push(blocks(td, bs));
+}
+
+/// Lists the new pure UDF image's spans into `plan`.
+pub(super) fn emit(
+    original: &UdfFs,
+    style: &Style,
+    tree: &Tree,
+    layout: &Layout,
+    plan: &mut Plan,
+) -> Result<()> {
+    let bs = u64::from(style.block_size);
+    let src = original.source();
+    // The system area as the original had it, and the recognition sequence.
+    let system = VRS_START.min(src.len());
+    plan.push(Span::source(src, 0, system));
+    plan.push(Span::Zeros(VRS_START - system));
+    plan.push_bytes(vrs::sequence(style.revision, bs as usize));
+    descriptors(original, style, tree, layout, plan, 0, false);
+    plan.push(Span::Zeros((256 * bs).saturating_sub(plan.len())));
+    plan.push(blocks(anchor(style, layout, 256), bs));
+    partition(original, style, tree, layout, plan, 0)?;
+    own_data(style, tree, layout, plan, 0);
+    trailer(original, style, layout, plan, 0, true);
+    debug_assert_eq!(plan.len(), layout.total * bs);
     Ok(())
+}
+
+/// A bridge image's UDF side in the blocks the ISO 9660 layout reserved: the recognition
+/// sequence; from block 256 (`gap_blocks`) the anchor, the descriptors and the partition's
+/// head; after the ISO 9660 file data (`tail_blocks`) the data only UDF holds and the
+/// anchors.
+pub(super) fn emit_bridge(
+    original: &UdfFs,
+    style: &Style,
+    tree: &Tree,
+    layout: &Layout,
+    at: BridgeAt,
+    (gap_blocks, tail_blocks): (u64, u64),
+) -> Result<BridgeSpans> {
+    let bs = u64::from(style.block_size);
+    let mut gap = Plan::new();
+    gap.push(blocks(anchor(style, layout, at.gap), bs));
+    descriptors(
+        original,
+        style,
+        tree,
+        layout,
+        &mut gap,
+        u64::from(at.gap),
+        true,
+    );
+    partition(original, style, tree, layout, &mut gap, u64::from(at.gap))?;
+    gap.push(Span::Zeros((gap_blocks * bs).saturating_sub(gap.len())));
+    debug_assert_eq!(gap.len(), gap_blocks * bs);
+    let mut tail = Plan::new();
+    own_data(style, tree, layout, &mut tail, u64::from(at.tail));
+    trailer(
+        original,
+        style,
+        layout,
+        &mut tail,
+        u64::from(at.tail),
+        false,
+    );
+    debug_assert_eq!(tail.len(), tail_blocks * bs);
+    Ok(BridgeSpans {
+        vrs: vrs::sequence(style.revision, bs as usize),
+        gap: gap.spans().to_vec(),
+        tail: tail.spans().to_vec(),
+    })
 }

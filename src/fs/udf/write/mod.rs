@@ -24,10 +24,12 @@
 //!   written as a type 1 partition (a warning says so); named streams (UDF 2.00+) are not
 //!   written (staging refuses extended attributes).
 
+mod bridge;
 mod emit;
 mod layout;
 mod tree;
 
+pub(crate) use bridge::side;
 pub use tree::{cs0_name, NAME_MAX};
 
 use super::integrity::{self, IntegrityDescriptor};
@@ -106,6 +108,13 @@ impl Style {
         })
     }
 
+    /// The original's next unique id (from its integrity descriptor).
+    fn next_unique(&self) -> u64 {
+        self.integrity.as_ref().map_or(0, |i| {
+            u64::from_le_bytes(i.contents_use[..8].try_into().unwrap_or([0; 8]))
+        })
+    }
+
     /// Signs the descriptor `b` (its whole length after the tag in the CRC) as identifier
     /// `ident` recorded at block `location`.
     fn sign(&self, b: &mut [u8], ident: u16, location: u32) {
@@ -123,16 +132,16 @@ pub fn plan(
     if original.bridge {
         return Err(Error::unsupported(
             original.image(),
-            "rewriting the UDF side of a bridge image (with ISO 9660 descriptors) alone",
+            "rewriting the UDF side of a bridge image (with ISO 9660 descriptors) alone: \
+             commit writes both sides",
         ));
     }
     let mut plan = Plan::new();
     let style = Style::of(original, &mut plan)?;
-    let next_unique = style.integrity.as_ref().map_or(0, |i| {
-        u64::from_le_bytes(i.contents_use[..8].try_into().unwrap_or([0; 8]))
-    });
-    let tree = tree::Tree::gather(original, tree, provenance, next_unique)?;
-    let layout = layout::Layout::new(original, &style, &tree)?;
+    let next_unique = style.next_unique();
+    let template = tree::by_ino(original);
+    let tree = tree::Tree::gather(original, tree, provenance, &template, next_unique)?;
+    let layout = layout::Layout::new(original, &style, &tree, &layout::Frame::Pure)?;
     emit::emit(original, &style, &tree, &layout, &mut plan)?;
     Ok(plan)
 }

@@ -21,6 +21,8 @@ const FIRST_UNIQUE: u64 = 16;
 pub(super) struct Obj {
     /// Its inode in the tree written from.
     pub(super) ino: Ino,
+    /// Its path from the root (`/a/b`; `/` for the root).
+    pub(super) path: String,
     pub(super) meta: Metadata,
     pub(super) prov: Provenance,
     /// The original's file entry, for objects of the original.
@@ -33,6 +35,8 @@ pub(super) struct Obj {
     pub(super) data: Vec<Span>,
     /// The data as the original's entry embeds it, kept there while it did not change.
     pub(super) embedded: Option<Vec<u8>>,
+    /// On a bridge image, the block of the ISO 9660 file whose data it shares.
+    pub(super) shared: Option<u32>,
     pub(super) size: u64,
     /// File identifiers naming it (a directory's own parent entries included).
     pub(super) links: u16,
@@ -46,6 +50,11 @@ pub(super) struct Tree {
     /// The unique id after the highest one given.
     pub(super) next_unique: u64,
 }
+
+/// The original's entry an object of the tree starts from (its ino, provenance and path), if
+/// any: by inode when the tree is the UDF tree, by path when it is the ISO 9660 tree of a
+/// bridge image.
+pub(super) type Template<'a> = dyn Fn(Ino, Provenance, &str) -> Result<Option<FileEntry>> + 'a;
 
 /// The CS0 identifier `name` is recorded as, or why it cannot be.
 pub fn cs0_name(name: &[u8]) -> std::result::Result<Vec<u8>, String> {
@@ -61,12 +70,45 @@ pub fn cs0_name(name: &[u8]) -> std::result::Result<Vec<u8>, String> {
     Ok(ident)
 }
 
+/// What [`Tree::gather`] walks and asks.
+struct Ctx<'a> {
+    original: &'a UdfFs,
+    tree: &'a dyn FileSystem,
+    provenance: &'a dyn Fn(Ino) -> Provenance,
+    template: &'a Template<'a>,
+}
+
+/// The original's entry of an object of its own UDF tree (by inode).
+pub(super) fn by_ino(
+    original: &UdfFs,
+) -> impl Fn(Ino, Provenance, &str) -> Result<Option<FileEntry>> + '_ {
+    move |ino, prov, _| match prov {
+        Provenance::Base { .. } => Ok(Some(original.node(ino)?.fe.clone())),
+        Provenance::New => Ok(None),
+    }
+}
+
+/// The original's entry of the file at the same path, for an object of the original's ISO
+/// 9660 tree of a bridge image.
+pub(super) fn by_path(
+    original: &UdfFs,
+) -> impl Fn(Ino, Provenance, &str) -> Result<Option<FileEntry>> + '_ {
+    move |_, prov, path| match prov {
+        Provenance::Base { .. } => match original.ino_at(path)? {
+            Some(ino) => Ok(Some(original.node(ino)?.fe.clone())),
+            None => Ok(None),
+        },
+        Provenance::New => Ok(None),
+    }
+}
+
 impl Tree {
     /// Walks `tree` from its root. `next_unique` is the original's next unique id.
     pub(super) fn gather(
         original: &UdfFs,
         tree: &dyn FileSystem,
         provenance: &dyn Fn(Ino) -> Provenance,
+        template: &Template,
         next_unique: u64,
     ) -> Result<Tree> {
         let image = original.image().to_string();
@@ -75,7 +117,13 @@ impl Tree {
             next_unique: next_unique.max(FIRST_UNIQUE),
         };
         let root = tree.root();
-        t.add(original, tree, provenance, root, tree.metadata(root)?, 0)?;
+        let ctx = Ctx {
+            original,
+            tree,
+            provenance,
+            template,
+        };
+        t.add(&ctx, root, tree.metadata(root)?, 0, "/".into())?;
         let mut links: HashMap<Ino, usize> = HashMap::new();
         let mut queue = VecDeque::from([0usize]);
         while let Some(dir) = queue.pop_front() {
@@ -90,7 +138,13 @@ impl Tree {
                 let obj = match links.get(&e.ino).filter(|_| linked) {
                     Some(&obj) => obj,
                     None => {
-                        let obj = t.add(original, tree, provenance, e.ino, e.meta, dir)?;
+                        let parent = &t.objs[dir].path;
+                        let path = format!(
+                            "{}/{}",
+                            parent.trim_end_matches('/'),
+                            String::from_utf8_lossy(&e.name)
+                        );
+                        let obj = t.add(&ctx, e.ino, e.meta, dir, path)?;
                         if linked {
                             links.insert(e.ino, obj);
                         }
@@ -120,21 +174,18 @@ impl Tree {
         Ok(t)
     }
 
-    /// Adds the object `ino` of `tree` under `parent`; returns its index.
+    /// Adds the object `ino` of the tree under `parent`; returns its index.
     fn add(
         &mut self,
-        original: &UdfFs,
-        tree: &dyn FileSystem,
-        provenance: &dyn Fn(Ino) -> Provenance,
+        ctx: &Ctx,
         ino: Ino,
         meta: Metadata,
         parent: usize,
+        path: String,
     ) -> Result<usize> {
-        let prov = provenance(ino);
-        let fe = match prov {
-            Provenance::Base { .. } => Some(original.node(ino)?.fe.clone()),
-            Provenance::New => None,
-        };
+        let (original, tree) = (ctx.original, ctx.tree);
+        let prov = (ctx.provenance)(ino);
+        let fe = (ctx.template)(ino, prov, &path)?;
         let data = match meta.kind {
             FileKind::File if meta.size > 0 => file_spans(tree, ino, &meta)?,
             FileKind::Symlink => {
@@ -169,6 +220,7 @@ impl Tree {
         self.next_unique = self.next_unique.max(unique + 1);
         self.objs.push(Obj {
             ino,
+            path,
             meta,
             prov,
             fe,
@@ -176,6 +228,7 @@ impl Tree {
             children: Vec::new(),
             data,
             embedded,
+            shared: None,
             size,
             links: 0,
             unique,
