@@ -261,7 +261,7 @@ pub(crate) fn plan_with(
         }
         None => (None, Vec::new()),
     };
-    let filled = match (bridge, layout.bridge) {
+    let (pieces, filled) = match (bridge, layout.bridge) {
         (Some(b), Some(at)) => {
             let blocks: Vec<u32> = files
                 .iter()
@@ -269,9 +269,18 @@ pub(crate) fn plan_with(
                 .collect();
             let filled = b.fill(&blocks, at)?;
             warnings.extend(b.warnings());
-            Some(filled)
+            // The bridge's anchors end the image (at N-256 and N): the original's padding
+            // after the volume (zeros, its old anchors) is not written again.
+            let mut pieces = pieces;
+            if let Some(p) = pieces.as_mut() {
+                if only_zeros(&p.tail)? {
+                    p.tail.clear();
+                    layout.volume = layout.total;
+                }
+            }
+            (pieces, Some(filled))
         }
-        _ => None,
+        _ => (pieces, None),
     };
     let mut plan = emit::emit(
         original,
@@ -292,4 +301,36 @@ pub(crate) fn plan_with(
         );
     }
     Ok(plan)
+}
+
+/// True when `spans` hold zeros and UDF anchors only, the padding after a bridge image's
+/// volume (reading at most 1 MiB of sources; more is not padding).
+fn only_zeros(spans: &[Span]) -> Result<bool> {
+    const MAX: u64 = 1 << 20;
+    if spans.iter().map(Span::len).sum::<u64>() > MAX {
+        return Ok(false);
+    }
+    let mut bytes = Vec::new();
+    for s in spans {
+        match s {
+            Span::Zeros(n) => bytes.resize(bytes.len() + *n as usize, 0),
+            Span::Bytes(b) => bytes.extend_from_slice(b),
+            Span::Source {
+                source,
+                offset,
+                len,
+            } => {
+                let at = bytes.len();
+                bytes.resize(at + *len as usize, 0);
+                source.read_exact_at(*offset, &mut bytes[at..], "padding")?;
+            }
+        }
+    }
+    let anchor = |b: &[u8]| {
+        crate::fs::udf::tag::Tag::parse(b, "", "", 0)
+            .is_ok_and(|t| t.ident == crate::fs::udf::tag::id::ANCHOR)
+    };
+    Ok(bytes
+        .chunks(super::SECTOR as usize)
+        .all(|b| b.iter().all(|&x| x == 0) || anchor(b)))
 }
