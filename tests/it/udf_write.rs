@@ -259,20 +259,20 @@ fn find_metadata_map(img: &[u8]) -> usize {
 fn a_file_over_4_gib_is_one_file() {
     let dir = scratch();
     let image = copy(&big("mkudffs-201.img"), dir.path());
-    let host = dir.path().join("install.wim");
     let size: u64 = 4700 << 20;
-    let file = std::fs::File::create(&host).expect("host file");
-    file.set_len(size).expect("sparse");
-    use std::os::unix::fs::FileExt;
-    file.write_all_at(b"MARK-HIGH", 4_900_000_000)
-        .expect("marker");
     let out = dir.path().join("out.img");
+    // Made sparse in the image: the new image holds it as a hole (a sparse host file).
+    let size_arg = size.to_string();
     run(
         &image,
         &[
-            "upload",
-            host.to_str().unwrap(),
+            "write",
             "/install.wim",
+            "MARK-LOW",
+            ":",
+            "truncate-size",
+            "/install.wim",
+            &size_arg,
             ":",
             "commit",
             out.to_str().unwrap(),
@@ -286,10 +286,241 @@ fn a_file_over_4_gib_is_one_file() {
     let fs = crate::udf_helpers::open(&out, "");
     let e = crate::udf_helpers::entry(fs.as_ref(), "install.wim");
     assert_eq!(e.meta.size, size);
-    let mut marker = [0u8; 9];
-    fs.read_at(e.ino, 4_900_000_000, &mut marker).expect("read");
-    assert_eq!(&marker, b"MARK-HIGH");
-    let _ = tool("udfinfo", &[out.to_str().unwrap()], None);
+    let mut marker = [0u8; 8];
+    fs.read_at(e.ino, 0, &mut marker).expect("read");
+    assert_eq!(&marker, b"MARK-LOW");
+    let info = udfinfo(&out);
+    assert_eq!(info["numfiles"], "10", "{info:?}");
+}
+
+/// A Windows-like install disc as genisoimage `-udf` lays one out: UDF 1.02 beside ISO 9660
+/// and Joliet, a no-emulation BIOS entry whose image ISO 9660 hides, a UEFI entry for a FAT
+/// image; built in `dir`.
+fn windows_like(dir: &Path) -> PathBuf {
+    let tree = dir.join("tree");
+    std::fs::create_dir_all(tree.join("sources")).expect("tree");
+    std::fs::create_dir_all(tree.join("boot")).expect("tree");
+    std::fs::write(tree.join("setup.exe"), b"setup").expect("file");
+    std::fs::write(tree.join("sources/boot.wim"), vec![7u8; 300_000]).expect("file");
+    std::fs::write(tree.join("sources/install.esd"), vec![9u8; 5000]).expect("file");
+    std::fs::write(tree.join("sources/lang.ini"), b"lang").expect("file");
+    std::fs::write(tree.join("boot/etfsboot.com"), vec![0xeb; 4096]).expect("file");
+    std::fs::write(tree.join("boot/efisys.bin"), vec![0u8; 1_474_560]).expect("file");
+    let image = dir.join("win.iso");
+    tool(
+        "genisoimage",
+        &[
+            "-quiet",
+            "-udf",
+            "-iso-level",
+            "3",
+            "-J",
+            "-V",
+            "WINLIKE",
+            "-b",
+            "boot/etfsboot.com",
+            "-no-emul-boot",
+            "-boot-load-size",
+            "8",
+            "-hide",
+            "boot/etfsboot.com",
+            "-eltorito-alt-boot",
+            "-e",
+            "boot/efisys.bin",
+            "-no-emul-boot",
+            "-hide",
+            "boot/efisys.bin",
+            "-hide",
+            "boot.catalog",
+            "-hide-joliet",
+            "boot.catalog",
+            "-o",
+            image.to_str().unwrap(),
+            tree.to_str().unwrap(),
+        ],
+        None,
+    );
+    image
+}
+
+/// `xorriso -report_el_torito plain` without the block addresses (which a rewrite moves).
+fn el_torito(image: &Path) -> Vec<String> {
+    let out = tool(
+        "xorriso",
+        &[
+            "-indev",
+            image.to_str().unwrap(),
+            "-report_el_torito",
+            "plain",
+        ],
+        None,
+    );
+    String::from_utf8_lossy(&out)
+        .lines()
+        .filter(|l| l.starts_with("El Torito"))
+        .map(|l| {
+            let mut words: Vec<&str> = l.split_whitespace().collect();
+            if l.starts_with("El Torito boot img") {
+                words.pop();
+            }
+            if l.starts_with("El Torito catalog") {
+                words.remove(4);
+            }
+            words.join(" ")
+        })
+        .collect()
+}
+
+#[test]
+fn bridge_edits_reach_both_trees_and_keep_el_torito() {
+    let dir = scratch();
+    let original = windows_like(dir.path());
+    let image = copy(&original, dir.path());
+    let out = dir.path().join("out.iso");
+    let host = dir.path().join("new.wim");
+    std::fs::write(&host, vec![5u8; 70_000]).expect("host file");
+    run(
+        &image,
+        &[
+            "write",
+            "/autounattend.xml",
+            XML,
+            ":",
+            "upload",
+            host.to_str().unwrap(),
+            "/sources/boot.wim",
+            ":",
+            "rm",
+            "/sources/lang.ini",
+            ":",
+            "commit",
+            out.to_str().unwrap(),
+        ],
+    );
+    // UDF: 7z and isofish read the new tree and bytes; udfinfo finds every anchor.
+    let listed = seven_zip_list(&out);
+    assert!(listed.contains_key("autounattend.xml") && !listed.contains_key("sources/lang.ini"));
+    assert_eq!(listed["sources/boot.wim"].size, Some(70_000));
+    let seen = assert_matches_7z(&out, "udf");
+    assert_eq!(
+        seen["sources/boot.wim"].data.as_deref(),
+        Some(&vec![5u8; 70_000][..])
+    );
+    assert_counts(&out, &listed);
+    let info =
+        String::from_utf8_lossy(&tool("udfinfo", &[out.to_str().unwrap()], None)).into_owned();
+    assert_eq!(info.matches("type=ANCHOR").count(), 3, "{info}");
+    // ISO 9660 and Joliet: the same changes.
+    let iso = String::from_utf8_lossy(&tool(
+        "isoinfo",
+        &["-J", "-l", "-i", out.to_str().unwrap()],
+        None,
+    ))
+    .into_owned();
+    assert!(
+        iso.contains("autounattend.xml") && !iso.contains("lang.ini"),
+        "{iso}"
+    );
+    let joliet = run_ro(
+        &out,
+        &[
+            "mount-options",
+            "iso9660",
+            "/dev/sda",
+            "/",
+            ":",
+            "cat",
+            "/sources/boot.wim",
+        ],
+    );
+    assert_eq!(joliet, vec![5u8; 70_000]);
+    // Both trees share the file data: the image grew by less than a second copy.
+    let grown = std::fs::metadata(&out).unwrap().len() as i64
+        - std::fs::metadata(&original).unwrap().len() as i64;
+    assert!(grown < 200_000, "grew by {grown} bytes");
+    assert_eq!(el_torito(&out), el_torito(&original));
+}
+
+#[test]
+fn a_bridge_whose_iso_tree_is_a_stub_keeps_the_stub() {
+    let dir = scratch();
+    let image = copy(&crate::common::fixture("udf-windows-like.iso"), dir.path());
+    let out = dir.path().join("out.iso");
+    run(
+        &image,
+        &[
+            "write",
+            "/autounattend.xml",
+            XML,
+            ":",
+            "rm",
+            "/hello.txt",
+            ":",
+            "write",
+            "/docs/deep/er/leaf.txt",
+            "new leaf",
+            ":",
+            "commit",
+            out.to_str().unwrap(),
+        ],
+    );
+    let iso = String::from_utf8_lossy(&tool("isoinfo", &["-l", "-i", out.to_str().unwrap()], None))
+        .into_owned();
+    let files: Vec<&str> = iso.lines().filter(|l| l.starts_with('-')).collect();
+    assert_eq!(files.len(), 1, "{iso}");
+    assert!(files[0].trim_end().ends_with("README.TXT;1"), "{iso}");
+    let listed = seven_zip_list(&out);
+    assert!(listed.contains_key("autounattend.xml") && !listed.contains_key("hello.txt"));
+    let seen = assert_matches_7z(&out, "");
+    assert_eq!(
+        seen["docs/deep/er/leaf.txt"].data.as_deref(),
+        Some(&b"new leaf"[..])
+    );
+    assert_counts(&out, &listed);
+    assert_eq!(udfinfo(&out)["udfrev"], udfinfo(&image)["udfrev"]);
+}
+
+#[test]
+fn pycdlib_reads_a_committed_udf_2_60_bridge() {
+    let dir = scratch();
+    let image = copy(&crate::common::fixture("udf-260-pycdlib.iso"), dir.path());
+    let out = dir.path().join("out.iso");
+    run(
+        &image,
+        &[
+            "write",
+            "/autounattend.xml",
+            XML,
+            ":",
+            "rm",
+            "/many/file-000.txt",
+            ":",
+            "commit",
+            out.to_str().unwrap(),
+        ],
+    );
+    let script = "import pycdlib,io,sys\n\
+        iso=pycdlib.PyCdlib();iso.open(sys.argv[1])\n\
+        b=io.BytesIO();iso.get_file_from_iso_fp(b,udf_path='/autounattend.xml')\n\
+        n=[c.file_identifier().decode() for c in iso.list_children(udf_path='/many') if c.file_identifier()]\n\
+        print(b.getvalue().decode());print(len(n));print('file-000.txt' in n)";
+    let got = String::from_utf8(tool(
+        "python3",
+        &["-c", script, out.to_str().unwrap()],
+        None,
+    ))
+    .unwrap();
+    assert_eq!(got.lines().collect::<Vec<_>>(), [XML, "119", "False"]);
+    let fs = crate::udf_helpers::open(&out, "");
+    let seen = crate::udf_helpers::walk(fs.as_ref());
+    assert_eq!(
+        seen["link-to-hello"].meta.symlink.as_deref(),
+        Some(&b"hello.txt"[..])
+    );
+    assert_eq!(
+        seen["docs/hello-again.txt"].ino, seen["hello.txt"].ino,
+        "the hard link kept"
+    );
 }
 
 #[test]

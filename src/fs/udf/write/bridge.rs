@@ -63,7 +63,14 @@ pub(crate) fn side<'a>(
     } else {
         Box::new(by_ino(original))
     };
-    let tree = Tree::gather(original, tree, provenance, &template, next_unique)?;
+    let tree = Tree::gather(
+        original,
+        tree,
+        provenance,
+        &template,
+        !by_path_,
+        next_unique,
+    )?;
     Ok(UdfSide {
         original,
         share: vec![None; tree.objs.len()],

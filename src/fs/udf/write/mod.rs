@@ -140,7 +140,7 @@ pub fn plan(
     let style = Style::of(original, &mut plan)?;
     let next_unique = style.next_unique();
     let template = tree::by_ino(original);
-    let tree = tree::Tree::gather(original, tree, provenance, &template, next_unique)?;
+    let tree = tree::Tree::gather(original, tree, provenance, &template, true, next_unique)?;
     let layout = layout::Layout::new(original, &style, &tree, &layout::Frame::Pure)?;
     emit::emit(original, &style, &tree, &layout, &mut plan)?;
     Ok(plan)

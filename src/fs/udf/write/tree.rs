@@ -103,12 +103,15 @@ pub(super) fn by_path(
 }
 
 impl Tree {
-    /// Walks `tree` from its root. `next_unique` is the original's next unique id.
+    /// Walks `tree` from its root. `inode_is_entry`: the tree's inodes are file entries (the
+    /// UDF tree; not the ISO 9660 tree of a bridge, where files without Rock Ridge share
+    /// inode numbers). `next_unique` is the original's next unique id.
     pub(super) fn gather(
         original: &UdfFs,
         tree: &dyn FileSystem,
         provenance: &dyn Fn(Ino) -> Provenance,
         template: &Template,
+        inode_is_entry: bool,
         next_unique: u64,
     ) -> Result<Tree> {
         let image = original.image().to_string();
@@ -134,7 +137,9 @@ impl Tree {
                     format: "UDF",
                     why,
                 })?;
-                let linked = e.meta.kind != FileKind::Dir && e.meta.nlink > 1;
+                // UDF inodes are ICB addresses: one inode, one file entry, whatever its
+                // link count says (pycdlib records 1 for hard links).
+                let linked = e.meta.kind != FileKind::Dir && (e.meta.nlink > 1 || inode_is_entry);
                 let obj = match links.get(&e.ino).filter(|_| linked) {
                     Some(&obj) => obj,
                     None => {
