@@ -120,7 +120,8 @@ impl Session {
 
     /// The new image of drive `drive`: its ISO 9660 filesystem with the changes staged in it,
     /// its boot setup replayed, and on a bridge image the UDF tree beside it, sharing the file
-    /// data; or, for a UDF mount, the UDF writer's image (see [`Session::udf_plan`]).
+    /// data; or, for a UDF mount, the UDF writer's image (a pure UDF volume, or a bridge image
+    /// with the ISO 9660 trees as they were).
     pub fn commit_plan(&self, drive: usize, opts: &iso9660::write::Options) -> Result<Plan> {
         let image = self.drives[drive].source.name().to_string();
         if let Some(plan) = self.udf_plan(drive, opts)? {

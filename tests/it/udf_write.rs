@@ -28,6 +28,17 @@ fn run(image: &Path, args: &[&str]) -> String {
     err
 }
 
+/// Runs the commands `edits` (each its words) on `image`, then `commit OUT`; returns stderr.
+fn commit_edits(image: &Path, edits: &[&[&str]], out: &Path) -> String {
+    let mut args: Vec<&str> = Vec::new();
+    for e in edits {
+        args.extend_from_slice(e);
+        args.push(":");
+    }
+    args.extend(["commit", out.to_str().unwrap()]);
+    run(image, &args)
+}
+
 /// What udfinfo must say of a volume 7z lists as `listed`: its files and directories (the
 /// root too) counted by the integrity descriptor, closed.
 fn assert_counts(image: &Path, listed: &BTreeMap<String, crate::udf_helpers::SevenZip>) {
@@ -133,21 +144,11 @@ fn udfclient_reads_the_new_tree() {
     let dir = scratch();
     let image = copy(&big("mkudffs-201.img"), dir.path());
     let out = dir.path().join("out.img");
-    run(
-        &image,
-        &[
-            "write",
-            "/autounattend.xml",
-            XML,
-            ":",
-            "chmod",
-            "0600",
-            "/hello.txt",
-            ":",
-            "commit",
-            out.to_str().unwrap(),
-        ],
-    );
+    let edits: &[&[&str]] = &[
+        &["write", "/autounattend.xml", XML],
+        &["chmod", "0600", "/hello.txt"],
+    ];
+    commit_edits(&image, edits, &out);
     let listed = udfclient_list(&out, 2048, &["", "docs"]);
     let (mode, _, _, size) = &listed["autounattend.xml"];
     assert_eq!(*size, XML.len() as u64);
@@ -201,20 +202,8 @@ fn metadata_partition_volumes_keep_a_metadata_file_and_its_mirror() {
     let image = dir.path().join("meta.img");
     std::fs::write(&image, crate::udf_metadata::build(false)).expect("image");
     let out = dir.path().join("out.img");
-    run(
-        &image,
-        &[
-            "write",
-            "/autounattend.xml",
-            XML,
-            ":",
-            "rm",
-            "/zero.bin",
-            ":",
-            "commit",
-            out.to_str().unwrap(),
-        ],
-    );
+    let edits: &[&[&str]] = &[&["write", "/autounattend.xml", XML], &["rm", "/zero.bin"]];
+    commit_edits(&image, edits, &out);
     let info = String::from_utf8(run_ro(&out, &["info", "/dev/sda"])).unwrap();
     assert!(info.contains("*UDF Metadata Partition"), "{info}");
     assert!(!info.contains("mirror used"), "{info}");
@@ -263,21 +252,11 @@ fn a_file_over_4_gib_is_one_file() {
     let out = dir.path().join("out.img");
     // Made sparse in the image: the new image holds it as a hole (a sparse host file).
     let size_arg = size.to_string();
-    run(
-        &image,
-        &[
-            "write",
-            "/install.wim",
-            "MARK-LOW",
-            ":",
-            "truncate-size",
-            "/install.wim",
-            &size_arg,
-            ":",
-            "commit",
-            out.to_str().unwrap(),
-        ],
-    );
+    let edits: &[&[&str]] = &[
+        &["write", "/install.wim", "MARK-LOW"],
+        &["truncate-size", "/install.wim", &size_arg],
+    ];
+    commit_edits(&image, edits, &out);
     assert_eq!(
         seven_zip_list(&out)["install.wim"].size,
         Some(size),
@@ -379,24 +358,12 @@ fn bridge_edits_reach_both_trees_and_keep_el_torito() {
     let out = dir.path().join("out.iso");
     let host = dir.path().join("new.wim");
     std::fs::write(&host, vec![5u8; 70_000]).expect("host file");
-    run(
-        &image,
-        &[
-            "write",
-            "/autounattend.xml",
-            XML,
-            ":",
-            "upload",
-            host.to_str().unwrap(),
-            "/sources/boot.wim",
-            ":",
-            "rm",
-            "/sources/lang.ini",
-            ":",
-            "commit",
-            out.to_str().unwrap(),
-        ],
-    );
+    let edits: &[&[&str]] = &[
+        &["write", "/autounattend.xml", XML],
+        &["upload", host.to_str().unwrap(), "/sources/boot.wim"],
+        &["rm", "/sources/lang.ini"],
+    ];
+    commit_edits(&image, edits, &out);
     // UDF: 7z and isofish read the new tree and bytes; udfinfo finds every anchor.
     let listed = seven_zip_list(&out);
     assert!(listed.contains_key("autounattend.xml") && !listed.contains_key("sources/lang.ini"));
@@ -446,24 +413,12 @@ fn a_bridge_whose_iso_tree_is_a_stub_keeps_the_stub() {
     let dir = scratch();
     let image = copy(&crate::common::fixture("udf-windows-like.iso"), dir.path());
     let out = dir.path().join("out.iso");
-    run(
-        &image,
-        &[
-            "write",
-            "/autounattend.xml",
-            XML,
-            ":",
-            "rm",
-            "/hello.txt",
-            ":",
-            "write",
-            "/docs/deep/er/leaf.txt",
-            "new leaf",
-            ":",
-            "commit",
-            out.to_str().unwrap(),
-        ],
-    );
+    let edits: &[&[&str]] = &[
+        &["write", "/autounattend.xml", XML],
+        &["rm", "/hello.txt"],
+        &["write", "/docs/deep/er/leaf.txt", "new leaf"],
+    ];
+    commit_edits(&image, edits, &out);
     let iso = String::from_utf8_lossy(&tool("isoinfo", &["-l", "-i", out.to_str().unwrap()], None))
         .into_owned();
     let files: Vec<&str> = iso.lines().filter(|l| l.starts_with('-')).collect();
@@ -485,20 +440,11 @@ fn pycdlib_reads_a_committed_udf_2_60_bridge() {
     let dir = scratch();
     let image = copy(&crate::common::fixture("udf-260-pycdlib.iso"), dir.path());
     let out = dir.path().join("out.iso");
-    run(
-        &image,
-        &[
-            "write",
-            "/autounattend.xml",
-            XML,
-            ":",
-            "rm",
-            "/many/file-000.txt",
-            ":",
-            "commit",
-            out.to_str().unwrap(),
-        ],
-    );
+    let edits: &[&[&str]] = &[
+        &["write", "/autounattend.xml", XML],
+        &["rm", "/many/file-000.txt"],
+    ];
+    commit_edits(&image, edits, &out);
     let script = "import pycdlib,io,sys\n\
         iso=pycdlib.PyCdlib();iso.open(sys.argv[1])\n\
         b=io.BytesIO();iso.get_file_from_iso_fp(b,udf_path='/autounattend.xml')\n\

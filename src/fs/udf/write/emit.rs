@@ -32,6 +32,15 @@ const IMPLEMENTATION: &[u8] = b"*isofish";
 /// Length of the UDF implementation use of an integrity descriptor (2.2.6.4).
 const LVID_IU_LEN: usize = 46;
 
+/// What the write pass works from.
+#[derive(Clone, Copy)]
+struct Writing<'a> {
+    original: &'a UdfFs,
+    style: &'a Style,
+    tree: &'a Tree,
+    layout: &'a Layout,
+}
+
 /// Bytes in memory, padded to whole blocks of `bs`.
 fn blocks(mut bytes: Vec<u8>, bs: u64) -> Span {
     bytes.resize((bytes.len() as u64).next_multiple_of(bs) as usize, 0);
@@ -470,14 +479,8 @@ fn anchor(style: &Style, layout: &Layout, block: u32) -> Vec<u8> {
 
 /// The head of the partition: bitmap, metadata file entries, the zone (twice with the
 /// mirror); pushed onto `plan`, whose start is image block `base`.
-fn partition(
-    original: &UdfFs,
-    style: &Style,
-    tree: &Tree,
-    layout: &Layout,
-    plan: &mut Plan,
-    base: u64,
-) -> Result<()> {
+fn partition(w: &Writing, plan: &mut Plan, base: u64) -> Result<()> {
+    let (original, style, tree, layout) = (w.original, w.style, w.tree, w.layout);
     let bs = u64::from(style.block_size);
     let part = u64::from(layout.part_start);
     let to = |plan: &mut Plan, block: u64| {
@@ -527,7 +530,8 @@ fn partition(
 
 /// The data the UDF side places (not shared), pushed onto `plan`, whose start is image block
 /// `base`.
-fn own_data(style: &Style, tree: &Tree, layout: &Layout, plan: &mut Plan, base: u64) {
+fn own_data(w: &Writing, plan: &mut Plan, base: u64) {
+    let (style, tree, layout) = (w.style, w.tree, w.layout);
     let bs = u64::from(style.block_size);
     let part = u64::from(layout.part_start);
     for (i, o) in tree.objs.iter().enumerate() {
@@ -547,14 +551,8 @@ fn own_data(style: &Style, tree: &Tree, layout: &Layout, plan: &mut Plan, base: 
 /// The anchor at the partition's end (N-256), then zeros up to the anchor at N, or with
 /// `reserve` the reserve sequence first; pushed onto `plan`, whose start is image block
 /// `base`.
-fn trailer(
-    original: &UdfFs,
-    style: &Style,
-    layout: &Layout,
-    plan: &mut Plan,
-    base: u64,
-    reserve: bool,
-) {
+fn trailer(w: &Writing, plan: &mut Plan, base: u64, reserve: bool) {
+    let (original, style, layout) = (w.original, w.style, w.layout);
     let bs = u64::from(style.block_size);
     let end = u64::from(layout.part_start) + u64::from(layout.part_len);
     let to = |plan: &mut Plan, block: u64| {
@@ -574,15 +572,8 @@ fn trailer(
 /// The volume descriptors and integrity sequence, pushed onto `plan` (whose start is image
 /// block `base`): the main sequence, with `reserve` the reserve one after it, the integrity
 /// descriptor and its terminator.
-fn descriptors(
-    original: &UdfFs,
-    style: &Style,
-    tree: &Tree,
-    layout: &Layout,
-    plan: &mut Plan,
-    base: u64,
-    reserve: bool,
-) {
+fn descriptors(w: &Writing, plan: &mut Plan, base: u64, reserve: bool) {
+    let (original, style, tree, layout) = (w.original, w.style, w.tree, w.layout);
     let bs = u64::from(style.block_size);
     let to = |plan: &mut Plan, block: u32| {
         let at = (u64::from(block) - base) * bs;
@@ -619,12 +610,18 @@ pub(super) fn emit(
     plan.push(Span::source(src, 0, system));
     plan.push(Span::Zeros(VRS_START - system));
     plan.push_bytes(vrs::sequence(style.revision, bs as usize));
-    descriptors(original, style, tree, layout, plan, 0, false);
+    let w = Writing {
+        original,
+        style,
+        tree,
+        layout,
+    };
+    descriptors(&w, plan, 0, false);
     plan.push(Span::Zeros((256 * bs).saturating_sub(plan.len())));
     plan.push(blocks(anchor(style, layout, 256), bs));
-    partition(original, style, tree, layout, plan, 0)?;
-    own_data(style, tree, layout, plan, 0);
-    trailer(original, style, layout, plan, 0, true);
+    partition(&w, plan, 0)?;
+    own_data(&w, plan, 0);
+    trailer(&w, plan, 0, true);
     debug_assert_eq!(plan.len(), layout.total * bs);
     Ok(())
 }
@@ -643,29 +640,20 @@ pub(super) fn emit_bridge(
 ) -> Result<BridgeSpans> {
     let bs = u64::from(style.block_size);
     let mut gap = Plan::new();
-    gap.push(blocks(anchor(style, layout, at.gap), bs));
-    descriptors(
+    let w = Writing {
         original,
         style,
         tree,
         layout,
-        &mut gap,
-        u64::from(at.gap),
-        true,
-    );
-    partition(original, style, tree, layout, &mut gap, u64::from(at.gap))?;
+    };
+    gap.push(blocks(anchor(style, layout, at.gap), bs));
+    descriptors(&w, &mut gap, u64::from(at.gap), true);
+    partition(&w, &mut gap, u64::from(at.gap))?;
     gap.push(Span::Zeros((gap_blocks * bs).saturating_sub(gap.len())));
     debug_assert_eq!(gap.len(), gap_blocks * bs);
     let mut tail = Plan::new();
-    own_data(style, tree, layout, &mut tail, u64::from(at.tail));
-    trailer(
-        original,
-        style,
-        layout,
-        &mut tail,
-        u64::from(at.tail),
-        false,
-    );
+    own_data(&w, &mut tail, u64::from(at.tail));
+    trailer(&w, &mut tail, u64::from(at.tail), false);
     debug_assert_eq!(tail.len(), tail_blocks * bs);
     Ok(BridgeSpans {
         vrs: vrs::sequence(style.revision, bs as usize),
