@@ -217,7 +217,8 @@ impl Session {
 
     /// How a commit of drive `drive` back into its image goes: in place (the patch), or as a
     /// rewrite (why). Nothing staged fits in place with an empty patch. The drive's mount is
-    /// ISO 9660, or the UDF tree of a bridge image (patched with its ISO 9660 side).
+    /// ISO 9660, the UDF tree of a bridge image (patched with its ISO 9660 side), or a pure
+    /// UDF volume.
     pub fn commit_fit(&self, drive: usize) -> Result<Fit> {
         let d = &self.drives[drive];
         if d.stamp.is_none() {
@@ -254,10 +255,13 @@ impl Session {
                 mount.mount.fs.type_name()
             )));
         };
+        if !fs::probe::has_iso_descriptor(d.source.as_ref())? {
+            return udf.fit(overlay);
+        }
         match IsoFs::open(d.source.clone(), &MountOptions::default()) {
             Ok(iso) => iso9660::inplace::fit(&iso, Some(udf), overlay),
             Err(_) => Ok(Fit::Rewrite(
-                "a UDF image without ISO 9660 trees is not patched in place yet".into(),
+                "its ISO 9660 side does not open: the image is rewritten".into(),
             )),
         }
     }

@@ -522,3 +522,69 @@ fn extended_attributes_are_refused_when_staged() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("extended attributes in UDF 2.01"), "{err}");
 }
+
+#[test]
+fn a_pure_udf_file_that_fits_commits_in_place() {
+    let dir = scratch();
+    let image = copy(&big("mkudffs-201.img"), dir.path());
+    let before = std::fs::read(&image).expect("image");
+    let edits = [
+        "write",
+        "/data/numbers.txt",
+        "short numbers",
+        ":",
+        "chmod",
+        "0600",
+        "/data/block.bin",
+    ];
+    let shown = isofish()
+        .arg("-a")
+        .arg(&image)
+        .args(edits)
+        .args([":", "changes", ":", "revert-all"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&shown.stdout).contains("commit: in place"),
+        "{shown:?}"
+    );
+    run(&image, &[&edits[..], &[":", "commit"]].concat());
+    let after = std::fs::read(&image).expect("image");
+    assert_eq!(after.len(), before.len());
+    // Only the file's block and the two file entries were written.
+    let changed = before
+        .chunks(2048)
+        .zip(after.chunks(2048))
+        .filter(|(a, b)| a != b)
+        .count();
+    assert_eq!(changed, 3);
+    let seen = assert_matches_7z(&image, "");
+    assert_eq!(
+        seen["data/numbers.txt"].data.as_deref(),
+        Some(&b"short numbers"[..])
+    );
+    let listed = udfclient_list(&image, 2048, &["data"]);
+    assert_eq!(listed["data/block.bin"].0, "-rw-------", "{listed:?}");
+    // Data that grows past its blocks is a rewrite.
+    let grown = dir.path().join("grown.txt");
+    std::fs::write(&grown, vec![b'x'; 200_000]).expect("host file");
+    let shown = isofish()
+        .arg("-a")
+        .arg(&image)
+        .args([
+            "upload",
+            grown.to_str().unwrap(),
+            "/data/numbers.txt",
+            ":",
+            "changes",
+            ":",
+            "revert-all",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        text.contains("its new data passes the blocks it has"),
+        "{text}"
+    );
+}

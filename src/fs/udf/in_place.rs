@@ -2,15 +2,22 @@
 //! whose UDF and ISO 9660 trees share a file's data, a commit that changes the file in place
 //! gives its (extended) file entry the new size, blocks, allocation descriptor, times, owner
 //! and permissions, with the descriptor tag's CRC and checksum computed again, in the bytes
-//! the entry already takes.
+//! the entry already takes. On a pure UDF volume ([`UdfFs::fit`]) a file whose new data fits
+//! the blocks its one extent has is written there, its entry patched the same way.
 
 use super::ad::ExtentType;
 use super::file_entry::Data;
 use super::partition::Map;
 use super::timestamp::UdfTime;
 use super::UdfFs;
+use crate::data::Span;
 use crate::error::Result;
-use crate::fs::Metadata;
+use crate::fs::iso9660::inplace::Fit;
+use crate::fs::{FileSystem, Metadata};
+use crate::overlay::changes::Kind;
+use crate::overlay::{Overlay, NEW};
+use crate::plan::Patch;
+use std::sync::Arc;
 
 /// What the file entry is given.
 pub struct NewEntry<'a> {
@@ -101,5 +108,107 @@ impl UdfFs {
             return refuse("would grow past its block");
         }
         Ok(Some(Ok((at, bytes))))
+    }
+}
+
+impl UdfFs {
+    /// Whether the changes staged in `overlay` (over this pure UDF volume) fit it in place:
+    /// files of the original whose new data, if any, fits the blocks of their one recorded
+    /// extent, and whose metadata changes an entry records (mode, owner, times). Anything
+    /// else (a file added, removed or renamed, a directory changed, data that grows or is
+    /// embedded in its entry, a hard link, the boot setup) is a rewrite, with why.
+    pub fn fit(&self, overlay: &Overlay) -> Result<Fit> {
+        let rewrite = |why: String| Ok(Fit::Rewrite(why));
+        let changes = overlay.changes()?;
+        if !changes.boot.is_empty() || changes.label.is_some() {
+            return rewrite("the boot setup or the label changes".into());
+        }
+        let len = self.source().len();
+        let mut p = Patch {
+            old_len: len,
+            new_len: len,
+            ..Patch::default()
+        };
+        let bs = u64::from(self.block_size);
+        for c in &changes.items {
+            let what = match (&c.kind, c.dir) {
+                (Kind::Added, _) => Some("added"),
+                (Kind::Removed, _) => Some("removed"),
+                (Kind::Renamed { .. }, _) => Some("renamed"),
+                (_, true) => Some("a directory's metadata changes"),
+                _ if c.meta.iter().any(|m| m == "xattrs") => Some("extended attributes change"),
+                _ => None,
+            };
+            if let Some(what) = what {
+                return rewrite(format!("{}: {what}", c.path));
+            }
+            let e = overlay.find(&c.path)?;
+            if e.ino & NEW != 0 {
+                return rewrite(format!("{}: a new file in place of the old one", c.path));
+            }
+            let old = self.metadata(e.ino)?;
+            let content = match overlay.provenance(e.ino).data_kept() {
+                true => None,
+                false => Some(overlay.content(&c.path)?),
+            };
+            if content.is_some() && old.nlink > 1 {
+                return rewrite(format!("{}: its data has {} names", c.path, old.nlink));
+            }
+            // Where its data is: the one extent of a physical partition the entry records.
+            let node = self.node(e.ino)?;
+            let at = match &node.fe.data {
+                Data::Extents(ads, _) if ads.len() == 1 => {
+                    match self.vol.maps.get(usize::from(ads[0].loc.part)) {
+                        Some(Map::Physical { start, .. }) => {
+                            (u64::from(*start) + u64::from(ads[0].loc.block)) * bs
+                        }
+                        _ => {
+                            return rewrite(format!(
+                                "{}: its data is not in a physical partition",
+                                c.path
+                            ))
+                        }
+                    }
+                }
+                _ => {
+                    return rewrite(format!(
+                        "{}: its data is embedded or in several extents",
+                        c.path
+                    ))
+                }
+            };
+            if let Some(content) = &content {
+                let owned = old.size.div_ceil(bs) * bs;
+                let n = content.len();
+                if n > owned {
+                    return rewrite(format!("{}: its new data passes the blocks it has", c.path));
+                }
+                let mut pos = at;
+                let mut spans = content.spans();
+                spans.push(Span::Zeros(n.div_ceil(bs) * bs - n));
+                for span in spans {
+                    let l = span.len();
+                    p.writes.push((pos, span));
+                    pos += l;
+                }
+                p.summary
+                    .push(format!("{}: {n} bytes in its own blocks", c.path));
+            } else {
+                p.summary.push(format!("{}: metadata", c.path));
+            }
+            let entry = NewEntry {
+                old_at: at,
+                new_at: at,
+                size: content.as_ref().map(|c| c.len()),
+                old: &old,
+                meta: &e.meta,
+            };
+            match self.patch_entry(&c.path, &entry)? {
+                Some(Ok((offset, bytes))) => p.writes.push((offset, Span::Bytes(Arc::from(bytes)))),
+                Some(Err(why)) => return rewrite(why),
+                None => return rewrite(format!("{}: not found in the UDF tree", c.path)),
+            }
+        }
+        Ok(Fit::InPlace(p))
     }
 }
