@@ -12,9 +12,8 @@ use super::timestamp::UdfTime;
 use super::UdfFs;
 use crate::data::Span;
 use crate::error::Result;
-use crate::fs::iso9660::inplace::Fit;
+use crate::fs::iso9660::inplace::{never_in_place, Fit};
 use crate::fs::{FileSystem, Metadata};
-use crate::overlay::changes::Kind;
 use crate::overlay::{Overlay, NEW};
 use crate::plan::Patch;
 use std::sync::Arc;
@@ -131,15 +130,7 @@ impl UdfFs {
         };
         let bs = u64::from(self.block_size);
         for c in &changes.items {
-            let what = match (&c.kind, c.dir) {
-                (Kind::Added, _) => Some("added"),
-                (Kind::Removed, _) => Some("removed"),
-                (Kind::Renamed { .. }, _) => Some("renamed"),
-                (_, true) => Some("a directory's metadata changes"),
-                _ if c.meta.iter().any(|m| m == "xattrs") => Some("extended attributes change"),
-                _ => None,
-            };
-            if let Some(what) = what {
+            if let Some(what) = never_in_place(c) {
                 return rewrite(format!("{}: {what}", c.path));
             }
             let e = overlay.find(&c.path)?;
