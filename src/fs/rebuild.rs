@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 use crate::fs::cpio::{self, CpioFs};
 use crate::fs::fat::{self, FatFs};
 use crate::fs::iso9660::{self, IsoFs};
+use crate::fs::udf::{self, UdfFs};
 use crate::fs::{FileSystem, Ino};
 use crate::overlay::Provenance;
 use crate::plan::Plan;
@@ -29,6 +30,9 @@ pub fn plan(
     }
     if let Some(fat) = any.downcast_ref::<FatFs>() {
         return fat::write::plan(fat, tree, provenance);
+    }
+    if let Some(udf) = any.downcast_ref::<UdfFs>() {
+        return udf::write::plan(udf, tree, provenance);
     }
     Err(refusal(original))
 }

@@ -12,8 +12,8 @@ use crate::boot;
 use crate::error::{Error, Result};
 use crate::fs::iso9660::inplace::Fit;
 use crate::fs::iso9660::{self, IsoFs};
-use crate::fs::udf::UdfFs;
-use crate::fs::{self, FileSystem, MountOptions};
+use crate::fs::udf::{self, UdfFs};
+use crate::fs::{self, FileSystem, Ino, MountOptions};
 use crate::overlay::{Overlay, Provenance};
 use crate::plan::in_place::Stamp;
 use crate::plan::{Patch, Plan};
@@ -79,12 +79,7 @@ impl Session {
         f: impl FnOnce(&IsoFs, &dyn FileSystem, Option<&Overlay>) -> Result<T>,
     ) -> Result<T> {
         let d = &self.drives[drive];
-        let mount = self
-            .vfs
-            .entries()
-            .rev()
-            .find(|m| *m.origin == Origin::Drive { drive })
-            .ok_or_else(|| Error::Usage(format!("commit: {} is not mounted", d.device)))?;
+        let mount = self.drive_mount(drive)?;
         if mount.mount.fs.type_name() != "iso9660" {
             return Err(Error::unsupported(
                 d.source.name(),
@@ -113,35 +108,106 @@ impl Session {
     }
 
     /// The new image of drive `drive`: its ISO 9660 filesystem with the changes staged in it,
-    /// its boot setup replayed.
+    /// its boot setup replayed, and on a bridge image the UDF tree beside it, sharing the file
+    /// data; or, for a UDF mount, the UDF writer's image (a pure UDF volume, or a bridge image
+    /// with the ISO 9660 trees as they were).
     pub fn commit_plan(&self, drive: usize, opts: &iso9660::write::Options) -> Result<Plan> {
         let image = self.drives[drive].source.name().to_string();
+        if let Some(plan) = self.udf_plan(drive, opts)? {
+            return check_left_out(plan, self.drive_mount(drive)?.mount.fs.as_ref(), image);
+        }
+        let source = self.drives[drive].source.clone();
+        // A bridge image mounted as ISO 9660: its UDF tree is written from the ISO tree.
+        let udf = if fs::probe::has_udf_vrs(source.as_ref())? {
+            UdfFs::open(source, &MountOptions::default()).ok()
+        } else {
+            None
+        };
         self.with_original(drive, |original, tree, overlay| {
-            let plan = match overlay {
+            let unchanged = |_| Provenance::UNCHANGED;
+            let provenance: &dyn Fn(Ino) -> Provenance = match overlay {
+                Some(overlay) => &|ino| overlay.provenance(ino),
+                None => &unchanged,
+            };
+            let opts = match overlay {
                 Some(overlay) => {
                     overlay.check_hosts()?;
-                    let opts = iso9660::write::Options {
+                    iso9660::write::Options {
                         boot: overlay.boot_edits(),
                         ..opts.clone()
-                    };
-                    iso9660::write::plan(original, tree, &|ino| overlay.provenance(ino), &opts)?
+                    }
                 }
-                None => iso9660::write::plan(original, tree, &|_| Provenance::UNCHANGED, opts)?,
+                None => opts.clone(),
             };
-            // The plan walked the whole tree: whatever its listings left out would be lost.
-            if let Some(what) = tree.left_out() {
-                return Err(Error::unsupported(
-                    image,
-                    format!("commit of an image with {what}: the new image would lose them; nothing written"),
-                ));
-            }
-            Ok(plan)
+            let mut side = match &udf {
+                Some(udf) => Some(udf::write::side(udf, tree, provenance, true)?),
+                None => None,
+            };
+            let bridge = side.as_mut().map(|s| s as &mut dyn iso9660::write::Bridge);
+            let plan = iso9660::write::plan_with(original, tree, provenance, &opts, bridge)?;
+            check_left_out(plan, tree, image)
         })
+    }
+
+    /// The new image of drive `drive` when the drive's mount is UDF (`None` otherwise): the
+    /// UDF writer's image of a pure UDF volume; on a bridge image, the ISO 9660 trees as they
+    /// were (a stub stays a stub) with the UDF tree and its changes beside them.
+    fn udf_plan(&self, drive: usize, opts: &iso9660::write::Options) -> Result<Option<Plan>> {
+        let d = &self.drives[drive];
+        let mount = self.drive_mount(drive)?;
+        if mount.mount.fs.type_name() != "udf" {
+            return Ok(None);
+        }
+        let tree: &dyn FileSystem = mount.mount.fs.as_ref();
+        let overlay = self.vfs.staged(mount.id).map(|o| o.as_ref());
+        let below = overlay.map_or(tree, |o| o.base().as_ref());
+        let opened;
+        let original = match (below as &dyn std::any::Any).downcast_ref::<UdfFs>() {
+            Some(udf) => udf,
+            None => {
+                opened = UdfFs::open(d.source.clone(), &mount.mount.options)?;
+                &opened
+            }
+        };
+        let unchanged = |_| Provenance::UNCHANGED;
+        let provenance: &dyn Fn(Ino) -> Provenance = match overlay {
+            Some(overlay) => {
+                overlay.check_hosts()?;
+                &|ino| overlay.provenance(ino)
+            }
+            None => &unchanged,
+        };
+        if !fs::probe::has_iso_descriptor(d.source.as_ref())? {
+            return Ok(Some(udf::write::plan(original, tree, provenance)?));
+        }
+        let iso = IsoFs::open(d.source.clone(), &MountOptions::default())?;
+        let opts = iso9660::write::Options {
+            boot: overlay.map(|o| o.boot_edits()).unwrap_or_default(),
+            ..opts.clone()
+        };
+        let mut side = udf::write::side(original, tree, provenance, false)?;
+        let plan = iso9660::write::plan_with(&iso, &iso, &unchanged, &opts, Some(&mut side))?;
+        Ok(Some(plan))
+    }
+
+    /// The mount of drive `drive` itself (the last one made).
+    fn drive_mount(&self, drive: usize) -> Result<Mounted<'_>> {
+        self.vfs
+            .entries()
+            .rev()
+            .find(|m| *m.origin == Origin::Drive { drive })
+            .ok_or_else(|| {
+                Error::Usage(format!(
+                    "commit: {} is not mounted",
+                    self.drives[drive].device
+                ))
+            })
     }
 
     /// How a commit of drive `drive` back into its image goes: in place (the patch), or as a
     /// rewrite (why). Nothing staged fits in place with an empty patch. The drive's mount is
-    /// ISO 9660, or the UDF tree of a bridge image (patched with its ISO 9660 side).
+    /// ISO 9660, the UDF tree of a bridge image (patched with its ISO 9660 side), or a pure
+    /// UDF volume.
     pub fn commit_fit(&self, drive: usize) -> Result<Fit> {
         let d = &self.drives[drive];
         if d.stamp.is_none() {
@@ -178,10 +244,13 @@ impl Session {
                 mount.mount.fs.type_name()
             )));
         };
+        if !fs::probe::has_iso_descriptor(d.source.as_ref())? {
+            return udf.fit(overlay);
+        }
         match IsoFs::open(d.source.clone(), &MountOptions::default()) {
             Ok(iso) => iso9660::inplace::fit(&iso, Some(udf), overlay),
             Err(_) => Ok(Fit::Rewrite(
-                "a UDF image without ISO 9660 trees is not patched in place yet".into(),
+                "its ISO 9660 side does not open: the image is rewritten".into(),
             )),
         }
     }
@@ -233,5 +302,19 @@ impl Session {
             self.vfs.reopen(id, fs)?;
         }
         self.reopen_nested(drive)
+    }
+}
+
+/// `plan`, unless the tree it was written from left entries out of its listings (the new
+/// image would lose them).
+fn check_left_out(plan: Plan, tree: &dyn FileSystem, image: String) -> Result<Plan> {
+    match tree.left_out() {
+        Some(what) => Err(Error::unsupported(
+            image,
+            format!(
+                "commit of an image with {what}: the new image would lose them; nothing written"
+            ),
+        )),
+        None => Ok(plan),
     }
 }

@@ -97,3 +97,4 @@ mod udf_mutation;
 mod udf_sparing;
 mod udf_tree;
 mod udf_volume;
+mod udf_write;

@@ -58,7 +58,7 @@ fn metadata_file(img: &mut [u8], part_start: usize, block: u32, file_type: u8, l
     tag(img, at, 261, block, 176 + 8 - 16);
 }
 
-fn build(damage_main: bool) -> Vec<u8> {
+pub fn build(damage_main: bool) -> Vec<u8> {
     let mut img = std::fs::read(big("mkudffs-201.img")).expect("image");
     let main = le32(&img, 256 * BS + 20) as usize;
     let find = |img: &[u8], ident: u8| {

@@ -25,6 +25,20 @@ pub fn decode(chars: &[u8]) -> Option<String> {
     }
 }
 
+/// Encodes `name` as CS0 d-characters: compression id 8 (one byte per character) when every
+/// character is below U+0100, else 16 (UTF-16 big-endian), as UDF writers choose.
+pub fn encode(name: &str) -> Vec<u8> {
+    if name.chars().all(|c| u32::from(c) < 0x100) {
+        std::iter::once(8)
+            .chain(name.chars().map(|c| u32::from(c) as u8))
+            .collect()
+    } else {
+        std::iter::once(16)
+            .chain(name.encode_utf16().flat_map(u16::to_be_bytes))
+            .collect()
+    }
+}
+
 /// Decodes a dstring field (its last byte is the number of bytes used, compression id
 /// included); an empty, unused or undecodable field gives an empty string.
 pub fn dstring(field: &[u8]) -> String {
@@ -57,6 +71,10 @@ mod tests {
         assert_eq!(decode(b"\x10\x00a\x20\xac").as_deref(), Some("a€"));
         assert_eq!(decode(b"\x10\x00"), None);
         assert_eq!(decode(b"\x07a"), None);
+        for s in ["café", "a€", ""] {
+            assert_eq!(decode(&encode(s)).as_deref(), Some(s));
+        }
+        assert_eq!(encode("a€"), b"\x10\x00a\x20\xac");
         let mut field = [0u8; 8];
         field[..3].copy_from_slice(b"\x08ab");
         field[7] = 3;

@@ -10,12 +10,13 @@ use super::ad::{long_ad, Ad, AdForm};
 use super::tag::{id, Tag};
 
 /// Characteristic bits.
-const HIDDEN: u8 = 1 << 0;
-const DELETED: u8 = 1 << 2;
-const PARENT: u8 = 1 << 3;
+pub const HIDDEN: u8 = 1 << 0;
+pub const DIRECTORY: u8 = 1 << 1;
+pub const DELETED: u8 = 1 << 2;
+pub const PARENT: u8 = 1 << 3;
 
 /// Length of the descriptor before its implementation use and name.
-const HEAD: usize = 38;
+pub const HEAD: usize = 38;
 
 const STRUCTURE: &str = "UDF file identifier descriptor";
 

@@ -17,6 +17,7 @@ use super::timestamp::UdfTime;
 pub mod file_type {
     pub const UNSPECIFIED: u8 = 0;
     pub const DIRECTORY: u8 = 4;
+    pub const REGULAR: u8 = 5;
     pub const BLOCK_DEVICE: u8 = 6;
     pub const CHAR_DEVICE: u8 = 7;
     pub const FIFO: u8 = 9;
@@ -283,6 +284,22 @@ impl FileEntry {
         mode
     }
 
+    /// Sets the permissions (owner/group/other read, write, execute) and the set-uid,
+    /// set-gid and sticky ICB flags from the Unix `mode`, keeping the other permission bits
+    /// recorded (change attributes, delete).
+    pub fn set_mode(&mut self, mode: u32) {
+        let rwx = ((mode & 0o700) << 4) | ((mode & 0o070) << 2) | (mode & 0o007);
+        let kept = self.permissions & !(0o7 << 10 | 0o7 << 5 | 0o7);
+        self.permissions = kept | rwx;
+        for (flag, bit) in [(1 << 6, 0o4000), (1 << 7, 0o2000), (1 << 8, 0o1000)] {
+            if mode & bit != 0 {
+                self.icb_tag.flags |= flag;
+            } else {
+                self.icb_tag.flags &= !flag;
+            }
+        }
+    }
+
     /// The access time.
     pub fn atime(&self) -> Timestamp {
         self.access_time.time()
@@ -369,6 +386,19 @@ mod tests {
         });
         let fe = round_trip(&b);
         assert!(matches!(&fe.data, Data::Embedded { bytes, at: HEAD } if bytes.len() == 5));
+    }
+
+    #[test]
+    fn modes_round_trip() {
+        let mut fe = round_trip(&patterned(id::FILE_ENTRY, HEAD, |b| {
+            b[26] = 0;
+            b[34] &= !7;
+            b[168..176].fill(0);
+        }));
+        for mode in [0o4755, 0o644, 0o1777, 0o2711] {
+            fe.set_mode(mode);
+            assert_eq!(fe.mode(), mode);
+        }
     }
 
     #[test]

@@ -2,16 +2,21 @@
 //! whose UDF and ISO 9660 trees share a file's data, a commit that changes the file in place
 //! gives its (extended) file entry the new size, blocks, allocation descriptor, times, owner
 //! and permissions, with the descriptor tag's CRC and checksum computed again, in the bytes
-//! the entry already takes.
+//! the entry already takes. On a pure UDF volume ([`UdfFs::fit`]) a file whose new data fits
+//! the blocks its one extent has is written there, its entry patched the same way.
 
 use super::ad::ExtentType;
 use super::file_entry::Data;
 use super::partition::Map;
 use super::timestamp::UdfTime;
 use super::UdfFs;
+use crate::data::Span;
 use crate::error::Result;
+use crate::fs::iso9660::inplace::{never_in_place, Fit};
 use crate::fs::{FileSystem, Metadata};
-use crate::vfs::path;
+use crate::overlay::{Overlay, NEW};
+use crate::plan::Patch;
+use std::sync::Arc;
 
 /// What the file entry is given.
 pub struct NewEntry<'a> {
@@ -36,13 +41,9 @@ impl UdfFs {
     /// `old_at`, embedded or in several extents, a partition it does not fit, a set-id bit
     /// change.
     pub fn patch_entry(&self, file: &str, new: &NewEntry) -> Result<Option<EntryPatch>> {
-        let mut ino = self.root();
-        for name in path::components(file.as_bytes()) {
-            match self.lookup(ino, name)? {
-                Some(e) => ino = e.ino,
-                None => return Ok(None),
-            }
-        }
+        let Some(ino) = self.ino_at(file)? else {
+            return Ok(None);
+        };
         let node = self.node(ino)?;
         let mut fe = node.fe.clone();
         let refuse = |why: &str| Ok(Some(Err(format!("{file}: its UDF file entry {why}"))));
@@ -86,9 +87,7 @@ impl UdfFs {
             return refuse("would need its set-id and sticky flags changed");
         }
         if m.mode != was.mode {
-            let rwx = ((m.mode & 0o700) << 4) | ((m.mode & 0o070) << 2) | (m.mode & 0o007);
-            let kept = fe.permissions & !(0o7 << 10 | 0o7 << 5 | 0o7);
-            fe.permissions = kept | rwx;
+            fe.set_mode(m.mode);
         }
         if (m.uid, m.gid) != (was.uid, was.gid) {
             (fe.uid, fe.gid) = (m.uid, m.gid);
@@ -108,5 +107,99 @@ impl UdfFs {
             return refuse("would grow past its block");
         }
         Ok(Some(Ok((at, bytes))))
+    }
+}
+
+impl UdfFs {
+    /// Whether the changes staged in `overlay` (over this pure UDF volume) fit it in place:
+    /// files of the original whose new data, if any, fits the blocks of their one recorded
+    /// extent, and whose metadata changes an entry records (mode, owner, times). Anything
+    /// else (a file added, removed or renamed, a directory changed, data that grows or is
+    /// embedded in its entry, a hard link, the boot setup) is a rewrite, with why.
+    pub fn fit(&self, overlay: &Overlay) -> Result<Fit> {
+        let rewrite = |why: String| Ok(Fit::Rewrite(why));
+        let changes = overlay.changes()?;
+        if !changes.boot.is_empty() || changes.label.is_some() {
+            return rewrite("the boot setup or the label changes".into());
+        }
+        let len = self.source().len();
+        let mut p = Patch {
+            old_len: len,
+            new_len: len,
+            ..Patch::default()
+        };
+        let bs = u64::from(self.block_size);
+        for c in &changes.items {
+            if let Some(what) = never_in_place(c) {
+                return rewrite(format!("{}: {what}", c.path));
+            }
+            let e = overlay.find(&c.path)?;
+            if e.ino & NEW != 0 {
+                return rewrite(format!("{}: a new file in place of the old one", c.path));
+            }
+            let old = self.metadata(e.ino)?;
+            let content = match overlay.provenance(e.ino).data_kept() {
+                true => None,
+                false => Some(overlay.content(&c.path)?),
+            };
+            if content.is_some() && old.nlink > 1 {
+                return rewrite(format!("{}: its data has {} names", c.path, old.nlink));
+            }
+            // Where its data is: the one extent of a physical partition the entry records.
+            let node = self.node(e.ino)?;
+            let at = match &node.fe.data {
+                Data::Extents(ads, _) if ads.len() == 1 => {
+                    match self.vol.maps.get(usize::from(ads[0].loc.part)) {
+                        Some(Map::Physical { start, .. }) => {
+                            (u64::from(*start) + u64::from(ads[0].loc.block)) * bs
+                        }
+                        _ => {
+                            return rewrite(format!(
+                                "{}: its data is not in a physical partition",
+                                c.path
+                            ))
+                        }
+                    }
+                }
+                _ => {
+                    return rewrite(format!(
+                        "{}: its data is embedded or in several extents",
+                        c.path
+                    ))
+                }
+            };
+            if let Some(content) = &content {
+                let owned = old.size.div_ceil(bs) * bs;
+                let n = content.len();
+                if n > owned {
+                    return rewrite(format!("{}: its new data passes the blocks it has", c.path));
+                }
+                let mut pos = at;
+                let mut spans = content.spans();
+                spans.push(Span::Zeros(n.div_ceil(bs) * bs - n));
+                for span in spans {
+                    let l = span.len();
+                    p.writes.push((pos, span));
+                    pos += l;
+                }
+                p.summary
+                    .push(format!("{}: {n} bytes in its own blocks", c.path));
+            } else {
+                p.summary.push(format!("{}: metadata", c.path));
+            }
+            let entry = NewEntry {
+                old_at: at,
+                new_at: at,
+                size: content.as_ref().map(|c| c.len()),
+                old: &old,
+                meta: &e.meta,
+            };
+            match self.patch_entry(&c.path, &entry)? {
+                Some(Ok((offset, bytes))) => p.writes.push((offset, Span::Bytes(Arc::from(bytes)))),
+                Some(Err(why)) => return rewrite(why),
+                None => return rewrite(format!("{}: not found in the UDF tree", c.path)),
+            }
+        }
+        Ok(Fit::InPlace(p))
     }
 }

@@ -118,6 +118,11 @@ pub struct Integrity {
 /// Reads the integrity sequence at `extent`; `None` when there is no valid descriptor (the
 /// descriptor is informative: a damaged one does not stop reading the volume).
 pub fn read(src: &dyn Source, bs: u32, extent: ExtentAd) -> Option<Integrity> {
+    read_last(src, bs, extent).map(|d| d.summary())
+}
+
+/// The last valid descriptor of the integrity sequence at `extent`, as recorded.
+pub fn read_last(src: &dyn Source, bs: u32, extent: ExtentAd) -> Option<IntegrityDescriptor> {
     let mut found = None;
     let mut next = extent;
     for _ in 0..MAX_CHAIN {
@@ -135,8 +140,8 @@ pub fn read(src: &dyn Source, bs: u32, extent: ExtentAd) -> Option<Integrity> {
             let Ok(d) = IntegrityDescriptor::decode(&buf, block, src.name(), offset) else {
                 break;
             };
-            found = Some(d.summary());
             next = d.next;
+            found = Some(d);
             block += 1;
         }
     }

@@ -21,20 +21,24 @@ pub mod integrity;
 pub mod logical_volume;
 pub mod partition;
 pub mod partition_descriptor;
+pub mod partition_map;
 pub mod path;
 pub mod primary;
+pub mod space_bitmap;
 pub mod tag;
 pub mod terminating;
 pub mod timestamp;
 pub mod unallocated;
 pub mod volume;
+pub mod vrs;
+pub mod write;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use crate::error::{lock_cache, Error, Result};
 use crate::fs::left_out::{At, LeftOut};
-use crate::fs::{DirEntry, FileKind, FileSystem, Ino, Metadata, MountOptions, Span};
+use crate::fs::{Attribute, DirEntry, FileKind, FileSystem, Ino, Metadata, MountOptions, Span};
 use crate::source::Source;
 use partition::Extent;
 
@@ -195,6 +199,25 @@ impl UdfFs {
 
     fn image(&self) -> &str {
         self.vol.image()
+    }
+
+    /// The inode of the file at `path` (from the root), if there is one.
+    pub(crate) fn ino_at(&self, path: &str) -> Result<Option<Ino>> {
+        let mut ino = self.root();
+        for name in crate::vfs::path::components(path.as_bytes()) {
+            match self.lookup(ino, name)? {
+                Some(e) => ino = e.ino,
+                None => return Ok(None),
+            }
+        }
+        Ok(Some(ino))
+    }
+
+    /// The file set descriptor, read again.
+    fn file_set(&self) -> Result<FileSet> {
+        let loc = self.desc.logical.file_set.loc;
+        let (buf, offset) = self.vol.read_block(loc, "UDF file set descriptor")?;
+        FileSet::decode(&buf, loc.block, self.image(), offset)
     }
 
     fn node(&self, ino: Ino) -> Result<Arc<Node>> {
@@ -391,6 +414,29 @@ impl FileSystem for UdfFs {
     }
     fn left_out(&self) -> Option<String> {
         self.left_out.said()
+    }
+    fn name_fit(&self, name: &[u8], _is_dir: bool) -> Result<Option<String>> {
+        match write::cs0_name(name) {
+            Ok(_) => Ok(None),
+            Err(why) => Err(Error::CannotStoreName {
+                path: String::from_utf8_lossy(name).into_owned(),
+                format: "UDF",
+                why,
+            }),
+        }
+    }
+    fn refuses(&self, what: Attribute) -> Option<String> {
+        let udf = revision(self.desc.logical.udf_revision());
+        match what {
+            Attribute::Xattrs => Some(format!(
+                "extended attributes in UDF {udf}: its file entries hold them in named streams \
+                 (2.00 and later) or implementation attributes, which isofish does not write"
+            )),
+            Attribute::Special => Some(format!(
+                "device nodes, FIFOs or sockets made in UDF {udf}: isofish does not write new ones"
+            )),
+            _ => None,
+        }
     }
     fn source(&self) -> &Arc<dyn Source> {
         &self.vol.src

@@ -1,5 +1,5 @@
 //! Symbolic link targets (ECMA-167 4/14.16, UDF 2.3.12): a sequence of path components
-//! (root, parent, current, or a CS0 name), turned into a `/`-separated path.
+//! (root, parent, current, or a CS0 name), turned into a `/`-separated path and back.
 
 use super::cs0;
 
@@ -33,4 +33,47 @@ pub fn decode(data: &[u8]) -> Option<Vec<u8>> {
         }
         .into_bytes(),
     )
+}
+
+/// The path components of the `/`-separated `target`; `None` when a component is over the
+/// 255 bytes of CS0 a component may hold.
+pub fn encode(target: &[u8]) -> Option<Vec<u8>> {
+    let text = String::from_utf8_lossy(target);
+    let mut out = Vec::new();
+    if text.starts_with('/') {
+        out.extend([2, 0, 0, 0]);
+    }
+    for part in text.split('/').filter(|p| !p.is_empty()) {
+        match part {
+            ".." => out.extend([3, 0, 0, 0]),
+            "." => out.extend([4, 0, 0, 0]),
+            name => {
+                let ident = cs0::encode(name);
+                out.extend([5, u8::try_from(ident.len()).ok()?, 0, 0]);
+                out.extend(ident);
+            }
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_round_trip() {
+        for p in [
+            &b"/docs/deep/er/leaf.txt"[..],
+            b"../data/n\xc3\xa9.txt",
+            b"./x",
+            b"hello.txt",
+        ] {
+            let p = String::from_utf8_lossy(p).into_owned();
+            assert_eq!(
+                decode(&encode(p.as_bytes()).unwrap()).unwrap(),
+                p.as_bytes()
+            );
+        }
+    }
 }

@@ -20,6 +20,8 @@ pub mod id {
     pub const FILE_IDENTIFIER: u16 = 257;
     pub const ALLOCATION_EXTENT: u16 = 258;
     pub const INDIRECT_ENTRY: u16 = 259;
+    pub const EXTENDED_ATTRIBUTE_HEADER: u16 = 262;
+    pub const SPACE_BITMAP: u16 = 264;
     pub const FILE_ENTRY: u16 = 261;
     pub const EXTENDED_FILE_ENTRY: u16 = 266;
 }

@@ -26,7 +26,7 @@ use crate::fs::udf::in_place::NewEntry;
 use crate::fs::udf::UdfFs;
 use crate::fs::{FileSystem, Ino, Metadata, MountOptions, Timestamp};
 use crate::ondisk::{endian, iso_date};
-use crate::overlay::changes::Kind;
+use crate::overlay::changes::{Change, Kind};
 use crate::overlay::{Overlay, NEW};
 use crate::plan::Patch;
 
@@ -57,6 +57,19 @@ macro_rules! rewrite {
     };
 }
 
+/// Why the staged change `c` is never written in place, whatever the format (a file added,
+/// removed or renamed, a directory's metadata, extended attributes), if it is not.
+pub(crate) fn never_in_place(c: &Change) -> Option<&'static str> {
+    match (&c.kind, c.dir) {
+        (Kind::Added, _) => Some("added"),
+        (Kind::Removed, _) => Some("removed"),
+        (Kind::Renamed { .. }, _) => Some("renamed"),
+        (_, true) => Some("a directory's metadata changes"),
+        (_, _) if c.meta.iter().any(|m| m == "xattrs") => Some("extended attributes change"),
+        _ => None,
+    }
+}
+
 /// Whether the changes staged in `overlay` fit the image in place, and how. `iso` is the
 /// image's ISO 9660 filesystem: the one below the overlay, or, over a bridge image's UDF tree
 /// (`udf`), the ISO 9660 side of the same image.
@@ -70,15 +83,7 @@ pub fn fit(iso: &IsoFs, udf: Option<&UdfFs>, overlay: &Overlay) -> Result<Fit> {
     let src = iso.source.as_ref();
     let mut files = Vec::new();
     for c in &changes.items {
-        let what = match (&c.kind, c.dir) {
-            (Kind::Added, _) => Some("added"),
-            (Kind::Removed, _) => Some("removed"),
-            (Kind::Renamed { .. }, _) => Some("renamed"),
-            (_, true) => Some("a directory's metadata changes"),
-            (_, _) if c.meta.iter().any(|m| m == "xattrs") => Some("extended attributes change"),
-            _ => None,
-        };
-        if let Some(what) = what {
+        if let Some(what) = never_in_place(c) {
             rewrite!("{}: {what}", c.path);
         }
         let e = overlay.find(&c.path)?;

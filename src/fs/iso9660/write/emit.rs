@@ -11,7 +11,7 @@ use super::dirs::{su_of, Dir, Dirs, Slot, MAX_EXTENT};
 use super::layout::{Copy, Layout};
 use super::rrip::{record_date, Rrip};
 use super::tree::{Content, Tree};
-use super::Style;
+use super::{BridgeSpans, Style};
 use crate::error::Result;
 use crate::fs::{FileSystem, Span};
 use crate::plan::Plan;
@@ -228,7 +228,7 @@ pub(super) fn emit(
     style: &Style,
     trees: &[&Dirs],
     layout: &Layout,
-    pieces: Option<Pieces>,
+    (pieces, bridge): (Option<Pieces>, Option<BridgeSpans>),
 ) -> Result<Plan> {
     let emitter = |copy| Emitter {
         t,
@@ -264,6 +264,9 @@ pub(super) fn emit(
             plan.push_bytes(e.volume(enhanced, Which::Primary, label)?.encode());
         }
         plan.push_bytes(Descriptor::terminator(0).encode());
+        if let (Some(b), 0) = (&bridge, copy.base) {
+            plan.push_bytes(b.vrs.clone());
+        }
     }
     let which = [Which::Primary, Which::Joliet];
     for copy in &layout.copies {
@@ -286,6 +289,14 @@ pub(super) fn emit(
             }
         }
     }
+    if let (Some(b), Some(at)) = (&bridge, layout.bridge) {
+        plan.push(Span::Zeros(
+            (u64::from(at.gap) * SECTOR).saturating_sub(plan.len()),
+        ));
+        for s in &b.gap {
+            plan.push(s.clone());
+        }
+    }
     for spans in pieces.iter().flat_map(|p| &p.extras) {
         for s in spans {
             plan.push(s.clone());
@@ -298,6 +309,9 @@ pub(super) fn emit(
             }
             plan.pad_continuing(SECTOR);
         }
+    }
+    for s in bridge.iter().flat_map(|b| &b.tail) {
+        plan.push(s.clone());
     }
     debug_assert_eq!(plan.len(), u64::from(layout.total) * SECTOR);
     for s in pieces.iter().flat_map(|p| &p.tail) {

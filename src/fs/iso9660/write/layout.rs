@@ -10,8 +10,11 @@
 //! | | the primary tree's directories in path table order, each followed by its Rock Ridge continuation areas (where libarchive, which reads the image as a stream, looks for them) |
 //! | | Joliet's directories |
 //! | | the second copy's path tables and directories, addressed from the partition's start |
+//! | | a bridge image's UDF recognition sequence right after the terminator |
+//! | 256- | a bridge image's UDF side: anchor, descriptors, file entries, data only UDF holds |
 //! | | boot replay's extents: the boot catalog and hidden boot images no file holds |
 //! | | file data: the original's unchanged files in their order on the original, then the others in tree order |
+//! | | a bridge image's UDF tail (the anchors at N-256 and N) |
 //! | | boot replay's tail: the original's padding, appended partitions, the backup GPT |
 //!
 //! Choices where the standards leave room: one copy of each path table (no optional ones);
@@ -74,6 +77,8 @@ pub(super) struct Layout {
     /// The volume space size written in the descriptors (the image's size, unless boot
     /// replay adds a tail after the volume).
     pub(super) volume: u32,
+    /// Where the blocks reserved for a bridge's other side are.
+    pub(super) bridge: Option<super::BridgeAt>,
 }
 
 impl Copy {
@@ -149,7 +154,14 @@ pub(super) struct Extras<'a> {
     pub(super) partition_offset: Option<u32>,
     /// The byte sizes of extents for boot replay, placed before the file data.
     pub(super) extents: &'a [u64],
+    /// The blocks a bridge's other side asks for: after the terminator, from block 256 on,
+    /// after the file data.
+    pub(super) bridge: Option<(u32, u64, u32)>,
 }
+
+/// The block where a bridge's other side takes over (UDF's anchor): the ISO 9660
+/// descriptors, path tables and directories must end before it.
+const BRIDGE_GAP: u64 = 256;
 
 /// Reserves the blocks of an image holding `trees` (primary first) over `t`.
 pub(super) fn reserve(t: &Tree, trees: &[&Dirs], extras: &Extras, image: &str) -> Result<Layout> {
@@ -159,6 +171,17 @@ pub(super) fn reserve(t: &Tree, trees: &[&Dirs], extras: &Extras, image: &str) -
     };
     let mut next = u64::from(FIRST_DESCRIPTOR + l.descriptors);
     let mut bases = vec![0];
+    let mut bridge = super::BridgeAt::default();
+    if let Some((after_terminator, _, _)) = extras.bridge {
+        if extras.partition_offset.is_some() {
+            return Err(Error::unsupported(
+                image,
+                "a bridge image (UDF and ISO 9660) with a partition offset",
+            ));
+        }
+        bridge.vrs = next as u32;
+        next += u64::from(after_terminator);
+    }
     if let Some(po) = extras.partition_offset {
         if next > u64::from(po + FIRST_DESCRIPTOR) {
             return Err(Error::Usage(format!(
@@ -176,6 +199,19 @@ pub(super) fn reserve(t: &Tree, trees: &[&Dirs], extras: &Extras, image: &str) -
         };
         next = copy.reserve(trees, next);
         l.copies.push(copy);
+    }
+    if let Some((_, gap, _)) = extras.bridge {
+        if next > BRIDGE_GAP {
+            return Err(Error::unsupported(
+                image,
+                format!(
+                    "a bridge image whose ISO 9660 directories pass block {BRIDGE_GAP} ({next} \
+                     blocks), where the UDF anchor goes"
+                ),
+            ));
+        }
+        bridge.gap = BRIDGE_GAP as u32;
+        next = BRIDGE_GAP + gap;
     }
     for len in extras.extents {
         l.extras.push(next as u32);
@@ -209,6 +245,11 @@ pub(super) fn reserve(t: &Tree, trees: &[&Dirs], extras: &Extras, image: &str) -
             let extent = l.extent.get(&first).copied().unwrap_or(0);
             l.extent.insert(i, extent);
         }
+    }
+    if let Some((_, _, tail)) = extras.bridge {
+        bridge.tail = next as u32;
+        next += u64::from(tail);
+        l.bridge = Some(bridge);
     }
     l.total = u32::try_from(next).map_err(|_| {
         Error::Usage(format!(

@@ -37,11 +37,12 @@ mod rrip;
 mod tree;
 
 pub use names::{check_name, NameFit, JOLIET_LONG_MAX, JOLIET_MAX, RR_MAX};
+pub(crate) use tree::file_spans;
 
 use super::volume::{Kind, Volume};
 use super::IsoFs;
 use crate::error::{Error, Result};
-use crate::fs::{FileSystem, Ino};
+use crate::fs::{FileSystem, Ino, Span};
 use crate::overlay::Provenance;
 use crate::plan::Plan;
 use names::IsoStyle;
@@ -86,6 +87,38 @@ pub struct Options {
     pub boot: crate::boot::edits::BootEdits,
 }
 
+/// Where the blocks reserved for a bridge's other side lie.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct BridgeAt {
+    /// The recognition sequence's first block (right after the terminator).
+    pub(crate) vrs: u32,
+    /// The first block of the gap (256).
+    pub(crate) gap: u32,
+    /// The first block after the file data.
+    pub(crate) tail: u32,
+}
+
+/// What a bridge's other side writes in the blocks reserved for it.
+pub(crate) struct BridgeSpans {
+    pub(crate) vrs: Vec<u8>,
+    pub(crate) gap: Vec<Span>,
+    pub(crate) tail: Vec<Span>,
+}
+
+/// The other file system of a bridge image (UDF beside ISO 9660), laid out with the ISO 9660
+/// tree: blocks after the terminator, from block 256 on (before the file data) and after the
+/// file data, and the ISO 9660 files' data to share.
+pub(crate) trait Bridge {
+    /// The blocks it needs after the terminator, from block 256 on, and after the file data;
+    /// `files` are the ISO 9660 tree's files with data: their paths and spans.
+    fn reserve(&mut self, files: &[(String, &[Span])]) -> Result<(u32, u64, u32)>;
+    /// What it writes once the layout is done: `blocks[i]` is where the data of `files[i]`
+    /// (of [`Bridge::reserve`]) lies.
+    fn fill(&mut self, blocks: &[u32], at: BridgeAt) -> Result<BridgeSpans>;
+    /// What it left out or changed on its own.
+    fn warnings(&self) -> Vec<String>;
+}
+
 /// The plan of a new image holding `tree`, in the format of `original` (see the module doc).
 /// `provenance` says which objects of `tree` are the original's (same [`Ino`]) and whether
 /// their data is unchanged; for a rewrite without changes, `|_| Provenance::UNCHANGED`. What
@@ -95,6 +128,17 @@ pub fn plan(
     tree: &dyn FileSystem,
     provenance: &dyn Fn(Ino) -> Provenance,
     opts: &Options,
+) -> Result<Plan> {
+    plan_with(original, tree, provenance, opts, None)
+}
+
+/// [`plan`], with `bridge`'s file system laid out beside the ISO 9660 trees.
+pub(crate) fn plan_with(
+    original: &IsoFs,
+    tree: &dyn FileSystem,
+    provenance: &dyn Fn(Ino) -> Provenance,
+    opts: &Options,
+    mut bridge: Option<&mut dyn Bridge>,
 ) -> Result<Plan> {
     let image = original.source().name().to_string();
     // xorriso's MD5 tags and the checksum attributes that go with them are not recomputed.
@@ -180,6 +224,26 @@ pub fn plan(
     trees.extend(joliet_dirs.as_ref());
     let boot_record = bound.as_ref().is_some_and(|b| b.has_boot_record());
     let extents = bound.as_ref().map(|b| b.extra_sizes()).unwrap_or_default();
+    let files: Vec<(String, usize)> = t
+        .objs
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| matches!(o.content, tree::Content::Spans { .. }))
+        .map(|(i, _)| (t.path(i), i))
+        .collect();
+    let sizes = match bridge.as_mut() {
+        Some(b) => {
+            let spans: Vec<(String, &[Span])> = files
+                .iter()
+                .map(|(p, i)| match &t.objs[*i].content {
+                    tree::Content::Spans { spans, .. } => (p.clone(), spans.as_slice()),
+                    _ => (p.clone(), &[][..]),
+                })
+                .collect();
+            Some(b.reserve(&spans)?)
+        }
+        None => None,
+    };
     let extras = layout::Extras {
         descriptors: 1
             + u32::from(boot_record)
@@ -187,16 +251,46 @@ pub fn plan(
             + u32::from(style.enhanced.is_some()),
         partition_offset: bound.as_ref().and_then(|b| b.partition_offset()),
         extents: &extents,
+        bridge: sizes,
     };
     let mut layout = layout::reserve(&t, &trees, &extras, &image)?;
-    let (pieces, warnings) = match bound {
+    let (pieces, mut warnings) = match bound {
         Some(b) => {
             let (pieces, warnings) = b.finish(original, &mut t, &mut layout)?;
             (Some(pieces), warnings)
         }
         None => (None, Vec::new()),
     };
-    let mut plan = emit::emit(original, tree, &t, &style, &trees, &layout, pieces)?;
+    let (pieces, filled) = match (bridge, layout.bridge) {
+        (Some(b), Some(at)) => {
+            let blocks: Vec<u32> = files
+                .iter()
+                .map(|(_, i)| layout.extent.get(i).copied().unwrap_or(0))
+                .collect();
+            let filled = b.fill(&blocks, at)?;
+            warnings.extend(b.warnings());
+            // The bridge's anchors end the image (at N-256 and N): the original's padding
+            // after the volume (zeros, its old anchors) is not written again.
+            let mut pieces = pieces;
+            if let Some(p) = pieces.as_mut() {
+                if only_zeros(&p.tail)? {
+                    p.tail.clear();
+                    layout.volume = layout.total;
+                }
+            }
+            (pieces, Some(filled))
+        }
+        _ => (pieces, None),
+    };
+    let mut plan = emit::emit(
+        original,
+        tree,
+        &t,
+        &style,
+        &trees,
+        &layout,
+        (pieces, filled),
+    )?;
     for w in warnings {
         plan.warn(w);
     }
@@ -207,4 +301,36 @@ pub fn plan(
         );
     }
     Ok(plan)
+}
+
+/// True when `spans` hold zeros and UDF anchors only, the padding after a bridge image's
+/// volume (reading at most 1 MiB of sources; more is not padding).
+fn only_zeros(spans: &[Span]) -> Result<bool> {
+    const MAX: u64 = 1 << 20;
+    if spans.iter().map(Span::len).sum::<u64>() > MAX {
+        return Ok(false);
+    }
+    let mut bytes = Vec::new();
+    for s in spans {
+        match s {
+            Span::Zeros(n) => bytes.resize(bytes.len() + *n as usize, 0),
+            Span::Bytes(b) => bytes.extend_from_slice(b),
+            Span::Source {
+                source,
+                offset,
+                len,
+            } => {
+                let at = bytes.len();
+                bytes.resize(at + *len as usize, 0);
+                source.read_exact_at(*offset, &mut bytes[at..], "padding")?;
+            }
+        }
+    }
+    let anchor = |b: &[u8]| {
+        crate::fs::udf::tag::Tag::parse(b, "", "", 0)
+            .is_ok_and(|t| t.ident == crate::fs::udf::tag::id::ANCHOR)
+    };
+    Ok(bytes
+        .chunks(super::SECTOR as usize)
+        .all(|b| b.iter().all(|&x| x == 0) || anchor(b)))
 }

@@ -385,12 +385,23 @@ fn attribute_list(
 /// The data of a regular file of the tree: its spans, or (compressed in the tree, with no
 /// spans) its bytes read into memory.
 fn data_spans(tree: &dyn FileSystem, ino: Ino, meta: &Metadata) -> Result<Content> {
+    let spans = file_spans(tree, ino, meta)?;
+    Ok(Content::Spans {
+        stored: spans.iter().map(Span::len).sum(),
+        spans,
+    })
+}
+
+/// The `meta.size` bytes of data of the regular file `ino` of `tree`, for a writer: its spans
+/// when the tree stores it plainly, else (compressed in the tree) its bytes read into memory,
+/// refused over 256 MiB.
+pub(crate) fn file_spans(tree: &dyn FileSystem, ino: Ino, meta: &Metadata) -> Result<Vec<Span>> {
     if let Some(mut spans) = tree.spans(ino)? {
         let stored: u64 = spans.iter().map(Span::len).sum();
         if stored == meta.size {
             // Kept for every file until the plan is made: no spare room.
             spans.shrink_to_fit();
-            return Ok(Content::Spans { spans, stored });
+            return Ok(spans);
         }
     }
     if meta.size > MAX_UNLAID {
@@ -419,8 +430,5 @@ fn data_spans(tree: &dyn FileSystem, ino: Ino, meta: &Metadata) -> Result<Conten
         }
         done += n;
     }
-    Ok(Content::Spans {
-        stored: meta.size,
-        spans: vec![Span::Bytes(buf.into())],
-    })
+    Ok(vec![Span::Bytes(buf.into())])
 }
