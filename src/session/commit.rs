@@ -116,6 +116,9 @@ impl Session {
         if let Some(plan) = self.udf_plan(drive, opts)? {
             return check_left_out(plan, self.drive_mount(drive)?.mount.fs.as_ref(), image);
         }
+        if let Some(plan) = self.other_plan(drive)? {
+            return check_left_out(plan, self.drive_mount(drive)?.mount.fs.as_ref(), image);
+        }
         let source = self.drives[drive].source.clone();
         // A bridge image mounted as ISO 9660: its UDF tree is written from the ISO tree.
         let udf = if fs::probe::has_udf_vrs(source.as_ref())? {
@@ -147,6 +150,25 @@ impl Session {
             let plan = iso9660::write::plan_with(original, tree, provenance, &opts, bridge)?;
             check_left_out(plan, tree, image)
         })
+    }
+
+    /// The new image of drive `drive` when the drive's mount is neither ISO 9660 nor UDF
+    /// (`None` otherwise): a FAT, cpio or squashfs image given with `-a`, written by its
+    /// format's writer as a nested image would be ([`fs::rebuild`]).
+    fn other_plan(&self, drive: usize) -> Result<Option<Plan>> {
+        let mount = self.drive_mount(drive)?;
+        let tree: &dyn FileSystem = mount.mount.fs.as_ref();
+        if matches!(tree.type_name(), "iso9660" | "udf") {
+            return Ok(None);
+        }
+        let plan = match self.vfs.staged(mount.id) {
+            Some(overlay) => {
+                overlay.check_hosts()?;
+                fs::rebuild::plan(overlay.base().as_ref(), tree, &|ino| overlay.provenance(ino))?
+            }
+            None => fs::rebuild::plan(tree, tree, &|_| Provenance::UNCHANGED)?,
+        };
+        Ok(Some(plan))
     }
 
     /// The new image of drive `drive` when the drive's mount is UDF (`None` otherwise): the
