@@ -5,6 +5,7 @@
 
 use crate::error::{Error, Result};
 use crate::fs::iso9660::{self, IsoFs};
+use crate::fs::squashfs::{self, SquashFs};
 use crate::fs::{FileSystem, Ino};
 use crate::overlay::Provenance;
 use crate::plan::Plan;
@@ -22,6 +23,9 @@ pub fn plan(
     if let Some(iso) = any.downcast_ref::<IsoFs>() {
         return iso9660::write::plan(iso, tree, provenance, &iso9660::write::Options::default());
     }
+    if let Some(sq) = any.downcast_ref::<SquashFs>() {
+        return squashfs::write::plan(sq, tree, provenance);
+    }
     Err(refusal(original))
 }
 
@@ -29,7 +33,7 @@ pub fn plan(
 /// (`None`: it has one). Asked before anything is staged.
 pub fn refuses(fs: &dyn FileSystem) -> Option<String> {
     match fs.type_name() {
-        "iso9660" => None,
+        "iso9660" | "squashfs" => None,
         "ext2" | "ext3" | "ext4" => Some(format!(
             "{} filesystems are read-only in isofish: `copy-out` the tree, change it, and \
              `tar-in` it into a format isofish writes",

@@ -65,6 +65,7 @@ mod nested_ext;
 mod nested_fat;
 mod nested_fuzz;
 mod nested_squashfs;
+mod nested_squashfs_write;
 mod nested_util;
 mod serve;
 mod shell;

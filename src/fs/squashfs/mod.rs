@@ -9,6 +9,7 @@
 pub(crate) mod compression;
 mod data;
 mod directory;
+pub mod write;
 mod xattr;
 
 use std::collections::HashMap;
