@@ -258,3 +258,219 @@ fn an_unchanged_image_rebuilds_to_the_same_tree_with_its_data_copied() {
         assert!(new.abs_diff(old) <= old / 50, "{comp}: {old} -> {new}");
     }
 }
+
+/// The changes made to the tree, in the overlay and on the host alike, and the paths whose
+/// modification time they set to now.
+const TOUCHED: [&str; 7] = [
+    "hello.txt",
+    "dir/hard-link",
+    "new/added.bin",
+    "new/holes.bin",
+    "new/link",
+    "new/pipe",
+    "dev/tty",
+];
+
+/// A file of a hole of `blocks` blocks of 128 KiB and a few bytes.
+fn holes() -> Vec<u8> {
+    let mut v = vec![0u8; 300_000];
+    v.extend_from_slice(b"x");
+    v
+}
+
+fn xattr(name: &str, value: &str) -> Xattr {
+    Xattr {
+        name: name.as_bytes().to_vec(),
+        value: value.as_bytes().to_vec(),
+    }
+}
+
+/// Stages the changes in `o`.
+fn stage(o: &Overlay) {
+    use isofish::fs::Metadata;
+    o.create("/new", fresh(FileKind::Dir, 0o755), None).unwrap();
+    let file = |path: &str, data: Vec<u8>| {
+        o.create(
+            path,
+            fresh(FileKind::File, 0o644),
+            Some(Content::bytes(data)),
+        )
+        .unwrap();
+    };
+    file("/new/added.bin", noise(300_000, 11));
+    file("/new/holes.bin", holes());
+    o.set_content("/hello.txt", Content::bytes(b"changed\n".to_vec()))
+        .unwrap();
+    o.remove("/dir/odd-size.bin").unwrap();
+    o.rename("/dir/sub", "/moved-sub").unwrap();
+    o.change_meta("/empty", |m| {
+        m.mode = 0o640;
+        m.uid = 1234;
+        Ok(())
+    })
+    .unwrap();
+    let symlink = Metadata {
+        symlink: Some(b"../hello.txt".to_vec()),
+        ..fresh(FileKind::Symlink, 0o777)
+    };
+    o.create("/new/link", symlink, None).unwrap();
+    o.link("/dir/large.bin", "/new/large-link").unwrap();
+    let tty = Metadata {
+        rdev: Some((5, 0)),
+        ..fresh(FileKind::CharDevice, 0o620)
+    };
+    o.create("/dev/tty", tty, None).unwrap();
+    o.create("/new/pipe", fresh(FileKind::Fifo, 0o600), None)
+        .unwrap();
+    o.set_xattrs(
+        "/dir/large.bin",
+        vec![xattr("user.shared", "changed"), xattr("user.more", "x")],
+    )
+    .unwrap();
+    o.set_xattrs("/hello.txt", Vec::new()).unwrap();
+}
+
+/// Makes the same changes in the extracted tree `top` with the host's tools.
+fn mirror(top: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let p = |rel: &str| top.join(rel);
+    let s = |rel: &str| p(rel).to_str().unwrap().to_string();
+    std::fs::create_dir(p("new")).unwrap();
+    std::fs::set_permissions(p("new"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(p("new/added.bin"), noise(300_000, 11)).unwrap();
+    std::fs::write(p("new/holes.bin"), holes()).unwrap();
+    for f in ["new/added.bin", "new/holes.bin"] {
+        std::fs::set_permissions(p(f), std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    std::fs::write(p("hello.txt"), b"changed\n").unwrap();
+    std::fs::remove_file(p("dir/odd-size.bin")).unwrap();
+    std::fs::rename(p("dir/sub"), p("moved-sub")).unwrap();
+    std::fs::set_permissions(p("empty"), std::fs::Permissions::from_mode(0o640)).unwrap();
+    std::os::unix::fs::chown(p("empty"), Some(1234), None).unwrap();
+    std::os::unix::fs::symlink("../hello.txt", p("new/link")).unwrap();
+    std::fs::hard_link(p("dir/large.bin"), p("new/large-link")).unwrap();
+    tool("mknod", &["-m", "620", &s("dev/tty"), "c", "5", "0"], None);
+    tool("mkfifo", &["-m", "600", &s("new/pipe")], None);
+    tool(
+        "setfattr",
+        &["-n", "user.shared", "-v", "changed", &s("dir/large.bin")],
+        None,
+    );
+    tool(
+        "setfattr",
+        &["-n", "user.more", "-v", "x", &s("dir/large.bin")],
+        None,
+    );
+    tool("setfattr", &["-x", "user.mime", &s("hello.txt")], None);
+}
+
+#[test]
+fn changes_through_an_overlay_are_written_with_the_images_settings() {
+    let dir = scratch();
+    let tree = source_tree(dir.path());
+    for (comp, extra) in [
+        (
+            "gzip",
+            &["-b", "64K", "-no-fragments", "-Xcompression-level", "6"][..],
+        ),
+        ("xz", &["-Xbcj", "x86", "-Xdict-size", "50%", "-noI"][..]),
+        (
+            "zstd",
+            &[
+                "-Xcompression-level",
+                "19",
+                "-always-use-fragments",
+                "-no-exports",
+            ][..],
+        ),
+        ("lz4", &["-Xhc"][..]),
+    ] {
+        let image = dir.path().join(format!("{comp}.sqfs"));
+        mksquashfs(&tree, &image, comp, extra);
+        let fs = open(&image);
+        let o = Overlay::new(fs.clone());
+        stage(&o);
+        let out = dir.path().join(format!("{comp}-changed.sqfs"));
+        let warnings = rebuild_into(&fs, &o, &|ino| o.provenance(ino), &out);
+        if comp == "lz4" {
+            assert!(warnings.iter().any(|w| w.contains("-Xhc")), "{warnings:?}");
+        } else {
+            assert!(warnings.is_empty(), "{warnings:?}");
+        }
+        assert_eq!(settings(&out), settings(&image), "{comp} {extra:?}");
+        let cat = tool(
+            "unsquashfs",
+            &["-cat", out.to_str().unwrap(), "dir/hard-link"],
+            None,
+        );
+        assert_eq!(cat, b"changed\n");
+        let (want, got) = (
+            dir.path().join(format!("{comp}-want")),
+            dir.path().join(format!("{comp}-got")),
+        );
+        extract(&image, &want);
+        mirror(&want);
+        extract(&out, &got);
+        let want = describe(&want, &TOUCHED);
+        assert!(want["new/large-link"].contains("nlink 2"), "{want:?}");
+        assert_eq!(describe(&got, &TOUCHED), want, "{comp} {extra:?}");
+    }
+}
+
+#[test]
+fn an_lzo_image_is_refused_by_name() {
+    let dir = scratch();
+    let tree = dir.path().join("tree");
+    make_tree(&tree, Kinds::plain(3, 1000));
+    let image = dir.path().join("lzo.sqfs");
+    mksquashfs(&tree, &image, "lzo", &[]);
+    let source: Arc<dyn Source> = Arc::new(FileSource::open(&image).unwrap());
+    let err = SquashFs::open(source).err().unwrap().to_string();
+    assert!(err.contains("lzo"), "{err}");
+}
+
+/// Seeded damage to the inode, directory and fragment tables of an image stored plainly: each
+/// mutant the reader opens is rebuilt; the writer fails or writes, never panics.
+#[test]
+fn damaged_images_the_reader_opens_never_make_the_writer_panic() {
+    use crate::mutants::{damage, Rng};
+    let dir = scratch();
+    let tree = dir.path().join("tree");
+    make_tree(&tree, Kinds::plain(40, 300_000));
+    let image = dir.path().join("plain.sqfs");
+    mksquashfs(&tree, &image, "gzip", &["-noI", "-noD", "-noF", "-noX"]);
+    let base = std::fs::read(&image).unwrap();
+    let le64 = |at: usize| u64::from_le_bytes(base[at..at + 8].try_into().unwrap()) as usize;
+    // From the inode table to the id table: inodes, listings, fragment and export tables.
+    let (from, to) = (le64(64), le64(48));
+    let mut rng = Rng(0x5a5f_7717);
+    let (mut written, mut refused) = (0, 0);
+    for i in 0..300 {
+        let mut img = base.clone();
+        for _ in 0..1 + rng.below(3) {
+            damage(&mut img, from + rng.below(to - from), &mut rng);
+        }
+        let path = dir.path().join("mutant.sqfs");
+        std::fs::write(&path, &img).unwrap();
+        let source: Arc<dyn Source> = Arc::new(FileSource::open(&path).unwrap());
+        let Ok(fs) = SquashFs::open(source) else {
+            continue;
+        };
+        let out = dir.path().join("rebuilt.sqfs");
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let plan = rebuild::plan(&fs, &fs, &|_| Provenance::UNCHANGED)?;
+            let file = std::fs::File::create(&out).unwrap();
+            isofish::plan::to_file::write(&plan, &file, &|_| {})
+                .map_err(|e| isofish::error::Error::Usage(e.to_string()))
+        }));
+        match result {
+            Ok(Ok(())) => written += 1,
+            Ok(Err(_)) => refused += 1,
+            Err(_) => panic!("mutant {i} made the writer panic"),
+        }
+    }
+    assert!(
+        written > 0 && refused > 0,
+        "{written} written, {refused} refused"
+    );
+}
