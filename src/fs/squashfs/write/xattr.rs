@@ -17,11 +17,16 @@ use crate::plan::Plan;
 /// The namespaces squashfs records, by type.
 const PREFIXES: [&[u8]; 3] = [b"user.", b"trusted.", b"security."];
 
+/// One stored attribute: its type (namespace), the name without its prefix, the value.
+type Stored = (u16, Vec<u8>, Vec<u8>);
+/// A set as given: full names and values, in order.
+type Given = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// The distinct attribute sets of the new image, by id.
 #[derive(Default)]
 pub struct Xattrs {
-    sets: Vec<Vec<(u16, Vec<u8>, Vec<u8>)>>,
-    ids: HashMap<Vec<(Vec<u8>, Vec<u8>)>, u32>,
+    sets: Vec<Vec<Stored>>,
+    ids: HashMap<Given, u32>,
     /// Names that could not be stored.
     pub dropped: Vec<String>,
 }
@@ -32,7 +37,7 @@ impl Xattrs {
         if xattrs.is_empty() {
             return NO_XATTR;
         }
-        let key: Vec<(Vec<u8>, Vec<u8>)> = xattrs.into_iter().map(|x| (x.name, x.value)).collect();
+        let key: Given = xattrs.into_iter().map(|x| (x.name, x.value)).collect();
         if let Some(&id) = self.ids.get(&key) {
             return id;
         }
