@@ -474,3 +474,48 @@ fn damaged_images_the_reader_opens_never_make_the_writer_panic() {
         "{written} written, {refused} refused"
     );
 }
+
+/// The growth of the image at `image` when the files `names` are added with the same data.
+fn growth(dir: &Path, image: &Path, names: &[&str]) -> u64 {
+    let fs = open(image);
+    let o = Overlay::new(fs.clone());
+    for name in names {
+        o.create(
+            name,
+            fresh(FileKind::File, 0o644),
+            Some(Content::bytes(noise(300_000, 5))),
+        )
+        .unwrap();
+    }
+    let out = dir.join("grown.sqfs");
+    rebuild_into(&fs, &o, &|ino| o.provenance(ino), &out);
+    let got = dir.join("grown");
+    extract(&out, &got);
+    for name in names {
+        assert_eq!(
+            std::fs::read(got.join(&name[1..])).unwrap(),
+            noise(300_000, 5)
+        );
+    }
+    std::fs::remove_dir_all(&got).unwrap();
+    std::fs::metadata(&out).unwrap().len() - std::fs::metadata(image).unwrap().len()
+}
+
+#[test]
+fn new_files_with_the_same_data_share_it_where_the_image_deduplicates() {
+    let dir = scratch();
+    let tree = dir.path().join("tree");
+    make_tree(&tree, Kinds::plain(3, 1000));
+    for (extra, shared) in [(&[][..], true), (&["-no-duplicates"][..], false)] {
+        let image = dir.path().join("base.sqfs");
+        mksquashfs(&tree, &image, "gzip", extra);
+        let one = growth(dir.path(), &image, &["/one"]);
+        let two = growth(dir.path(), &image, &["/one", "/two"]);
+        assert!(one > 100_000, "{one}");
+        if shared {
+            assert!(two < one + 20_000, "{extra:?}: {one} then {two}");
+        } else {
+            assert!(two > 2 * one - 20_000, "{extra:?}: {one} then {two}");
+        }
+    }
+}

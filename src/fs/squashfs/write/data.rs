@@ -2,15 +2,18 @@
 //! use, copied as they are stored (ranges of the original image, in its order, each range once
 //! however many files share it), and the data of new or changed files, cut into blocks of the
 //! image's block size and compressed (all-zero blocks left sparse), their tails packed into
-//! new fragment blocks where the image packs tails.
+//! new fragment blocks where the image packs tails. Where the image deduplicates, a new file
+//! whose compressed data is that of another new file shares its blocks and tail.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::compress::Encoder;
 use super::fragment::Fragment;
 use super::inode::NO_FRAGMENT;
 use super::superblock::{
-    Superblock, ALWAYS_FRAGMENTS, NO_FRAGMENTS, UNCOMPRESSED_DATA, UNCOMPRESSED_FRAGMENTS,
+    Superblock, ALWAYS_FRAGMENTS, DUPLICATES, NO_FRAGMENTS, UNCOMPRESSED_DATA,
+    UNCOMPRESSED_FRAGMENTS,
 };
 use crate::data::Span;
 use crate::error::{Error, Result};
@@ -80,6 +83,15 @@ impl Copies {
     }
 }
 
+/// A new file's data, compressed: the size words and bytes of its blocks, and its tail.
+#[derive(Default, PartialEq, Eq, Hash)]
+struct Packed {
+    words: Vec<u32>,
+    bytes: Vec<Arc<[u8]>>,
+    tail: Vec<u8>,
+    sparse: u64,
+}
+
 /// Writes the data of new and changed files.
 pub struct NewData<'a> {
     encoder: &'a Encoder,
@@ -93,6 +105,10 @@ pub struct NewData<'a> {
     pending: Vec<u8>,
     pub fragments: Vec<Fragment>,
     buf: Vec<u8>,
+    /// Whether files with the same data share it (the superblock's `DUPLICATES`), and the
+    /// new files written so far.
+    dedupe: bool,
+    seen: HashMap<Packed, FileLayout>,
 }
 
 impl<'a> NewData<'a> {
@@ -108,6 +124,8 @@ impl<'a> NewData<'a> {
             pending: Vec::new(),
             fragments,
             buf: vec![0; sb.block_size as usize],
+            dedupe: sb.has(DUPLICATES),
+            seen: HashMap::new(),
         }
     }
 
@@ -127,7 +145,9 @@ impl<'a> NewData<'a> {
         })
     }
 
-    /// Writes the `size` bytes of file `ino` of `tree`; returns where they lie.
+    /// Writes the `size` bytes of file `ino` of `tree`; returns where they lie. A file whose
+    /// blocks and tail are those of a new file written before shares them, when the image
+    /// deduplicates.
     pub fn add(
         &mut self,
         plan: &mut Plan,
@@ -136,30 +156,46 @@ impl<'a> NewData<'a> {
         size: u64,
     ) -> Result<FileLayout> {
         let mut buf = std::mem::take(&mut self.buf);
-        let layout = self.blocks(plan, tree, ino, size, &mut buf);
+        let packed = self.pack_file(tree, ino, size, &mut buf);
         self.buf = buf;
-        layout
+        let packed = packed?;
+        if let Some(same) = self.seen.get(&packed) {
+            return Ok(same.clone());
+        }
+        let mut layout = FileLayout {
+            blocks_start: plan.len(),
+            blocks: packed.words.clone(),
+            fragment: NO_FRAGMENT,
+            fragment_offset: 0,
+            sparse: packed.sparse,
+        };
+        for b in &packed.bytes {
+            plan.push(Span::Bytes(b.clone()));
+        }
+        if !packed.tail.is_empty() {
+            self.tail(plan, &packed.tail, &mut layout)?;
+        }
+        if self.dedupe {
+            self.seen.insert(packed, layout.clone());
+        }
+        Ok(layout)
     }
 
-    fn blocks(
+    /// Reads and compresses a file: its blocks (all-zero ones left sparse) and its tail.
+    fn pack_file(
         &mut self,
-        plan: &mut Plan,
         tree: &dyn FileSystem,
         ino: Ino,
         size: u64,
         buf: &mut [u8],
-    ) -> Result<FileLayout> {
+    ) -> Result<Packed> {
         let bs = self.block_size;
         let tail_len = if self.no_fragments || (size >= bs && !self.always_fragments) {
             0
         } else {
             size % bs
         };
-        let mut layout = FileLayout {
-            blocks_start: plan.len(),
-            fragment: NO_FRAGMENT,
-            ..FileLayout::default()
-        };
+        let mut packed = Packed::default();
         let mut at = 0;
         while at < size {
             crate::cancel::check()?;
@@ -167,18 +203,18 @@ impl<'a> NewData<'a> {
             let block = &mut buf[..len];
             read_full(tree, ino, at, block)?;
             if at + len as u64 == size && tail_len != 0 {
-                self.tail(plan, block, &mut layout)?;
+                packed.tail = block.to_vec();
             } else if block.iter().all(|&b| b == 0) {
-                layout.blocks.push(0);
-                layout.sparse += len as u64;
+                packed.words.push(0);
+                packed.sparse += len as u64;
             } else {
                 let (bytes, word) = self.pack(block, self.uncompressed_data)?;
-                plan.push_bytes(bytes);
-                layout.blocks.push(word);
+                packed.bytes.push(Arc::from(bytes));
+                packed.words.push(word);
             }
             at += len as u64;
         }
-        Ok(layout)
+        Ok(packed)
     }
 
     /// Packs a file's tail into the fragment block being filled.

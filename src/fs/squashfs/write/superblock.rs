@@ -22,6 +22,8 @@ pub const UNCOMPRESSED_FRAGMENTS: u16 = 0x0008;
 pub const NO_FRAGMENTS: u16 = 0x0010;
 /// Tails of files larger than a block are packed into fragments too.
 pub const ALWAYS_FRAGMENTS: u16 = 0x0020;
+/// Files with the same data share their blocks.
+pub const DUPLICATES: u16 = 0x0040;
 /// The image has an export (inode lookup) table.
 pub const EXPORTABLE: u16 = 0x0080;
 /// The xattr table is stored uncompressed.
