@@ -95,7 +95,8 @@ pub fn plan(
             }
         }
     }
-    let mut old_fragments: BTreeMap<u32, u32> = BTreeMap::new();
+    // The fragment blocks kept files use, by place and size word, numbered in their order.
+    let mut old_fragments: BTreeMap<(u64, u32), u32> = BTreeMap::new();
     let mut ranges = Vec::new();
     for k in kept.values() {
         if k.len > 0 {
@@ -106,22 +107,10 @@ pub fn plan(
         }
     }
     let mut fragments = Vec::with_capacity(old_fragments.len());
-    for (new, (&old, slot)) in old_fragments.iter_mut().enumerate() {
-        let f = original.fragments.get(old as usize).ok_or_else(|| {
-            Error::corrupt(
-                &image,
-                "squashfs file inode",
-                0,
-                format!("fragment {old} is past the fragment table"),
-            )
-        })?;
+    for (new, (&(start, size_word), slot)) in old_fragments.iter_mut().enumerate() {
         *slot = new as u32;
-        let size = f.size.size();
-        ranges.push((f.start, f.start + u64::from(size)));
-        fragments.push(Fragment {
-            start: f.start,
-            size_word: size | if f.size.uncompressed() { STORED } else { 0 },
-        });
+        ranges.push((start, start + u64::from(size_word & !STORED)));
+        fragments.push(Fragment { start, size_word });
     }
     let area_start = plan.len();
     let copies = Copies::copy(&mut plan, &source, (area_start, sb.inode_table), ranges)?;
@@ -298,9 +287,14 @@ struct Kept {
     words: Vec<u32>,
     /// The bytes its blocks take.
     len: u64,
-    /// The original fragment index and the offset of the tail in it.
-    fragment: Option<(u32, u32)>,
+    /// The fragment block holding its tail (start, size word) and the tail's offset in it.
+    fragment: Option<((u64, u32), u32)>,
     sparse: u64,
+}
+
+/// A block's or fragment's size word as stored.
+fn word(size: &backhand::DataSize) -> u32 {
+    size.size() | if size.uncompressed() { STORED } else { 0 }
 }
 
 /// The original's layout of file `ino`, when it is a regular file of `size` bytes there.
@@ -308,39 +302,24 @@ fn kept_file(original: &SquashFs, ino: Ino, size: u64) -> Result<Option<Kept>> {
     let Ok(inode) = original.inode(ino) else {
         return Ok(None);
     };
-    let (start, file_size, sizes, frag, offset, sparse) = match &inode.inner {
-        InodeInner::BasicFile(f) => (
-            u64::from(f.blocks_start),
-            u64::from(f.file_size),
-            &f.block_sizes,
-            f.frag_index,
-            f.block_offset,
-            0,
-        ),
-        InodeInner::ExtendedFile(f) => (
-            f.blocks_start,
-            f.file_size,
-            &f.block_sizes,
-            f.frag_index,
-            f.block_offset,
-            f.sparse,
-        ),
-        _ => return Ok(None),
-    };
-    if file_size != size {
+    if !matches!(
+        inode.inner,
+        InodeInner::BasicFile(_) | InodeInner::ExtendedFile(_)
+    ) {
         return Ok(None);
     }
-    let words: Vec<u32> = sizes
-        .iter()
-        .map(|s| s.size() | if s.uncompressed() { STORED } else { 0 })
-        .collect();
-    let len = sizes.iter().map(|s| u64::from(s.size())).sum();
+    let data = original.file_data(inode)?;
+    if data.size != size {
+        return Ok(None);
+    }
     Ok(Some(Kept {
-        blocks_start: start,
-        words,
-        len,
-        fragment: (frag != NO_FRAGMENT).then_some((frag, offset)),
-        sparse,
+        blocks_start: data.blocks_start,
+        words: data.block_sizes.iter().map(word).collect(),
+        len: data.block_sizes.iter().map(|s| u64::from(s.size())).sum(),
+        fragment: data
+            .fragment
+            .map(|(f, offset)| ((f.start, word(&f.size)), offset)),
+        sparse: data.sparse,
     }))
 }
 
