@@ -6,8 +6,6 @@
 //! `-lln`, `-cat`, and `-d` extraction compared with the expected tree (the original's
 //! extraction with the same changes made by the host's tools), xattrs read back by getfattr.
 
-use std::collections::BTreeMap;
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -16,7 +14,10 @@ use isofish::fs::{rebuild, FileKind, FileSystem, Xattr};
 use isofish::overlay::{fresh, Content, Overlay, Provenance};
 use isofish::source::{FileSource, Source};
 
+use crate::commands_xattr::{getfattr, unsquashfs, Attrs};
 use crate::common::{scratch, tool};
+use crate::host_tree::{assert_same, snapshot, Tree};
+use crate::nested_squashfs::mksquashfs_with;
 use crate::nested_util::{make_tree, noise, write, Kinds};
 
 /// The pseudo definitions of the special files (the tests need not run as root to make them).
@@ -65,20 +66,11 @@ fn source_tree(dir: &Path) -> PathBuf {
 /// mksquashfs of `tree` into `image` with `comp` and `extra` options, the special files
 /// made by pseudo definitions.
 fn mksquashfs(tree: &Path, image: &Path, comp: &str, extra: &[&str]) {
-    let mut args = vec![
-        tree.to_str().unwrap(),
-        image.to_str().unwrap(),
-        "-comp",
-        comp,
-        "-noappend",
-        "-quiet",
-        "-no-progress",
-    ];
-    args.extend_from_slice(extra);
+    let mut args = extra.to_vec();
     for p in PSEUDO {
         args.extend_from_slice(&["-p", p]);
     }
-    tool("mksquashfs", &args, None);
+    mksquashfs_with(tree, image, comp, &args);
 }
 
 fn open(image: &Path) -> Arc<SquashFs> {
@@ -97,20 +89,6 @@ fn rebuild_into(
     let file = std::fs::File::create(out).unwrap();
     isofish::plan::to_file::write(&plan, &file, &|_| {}).unwrap();
     plan.warnings().to_vec()
-}
-
-/// `unsquashfs -d` of `image` into `into`.
-fn extract(image: &Path, into: &Path) {
-    tool(
-        "unsquashfs",
-        &[
-            "-no-progress",
-            "-d",
-            into.to_str().unwrap(),
-            image.to_str().unwrap(),
-        ],
-        None,
-    );
 }
 
 /// `unsquashfs -s` without the lines that change with the content (sizes, counts).
@@ -133,82 +111,25 @@ fn listing(image: &Path) -> String {
     String::from_utf8(tool("unsquashfs", &["-lln", image.to_str().unwrap()], None)).unwrap()
 }
 
-/// The extended attributes under `dir`, as getfattr dumps them, by path relative to `dir`.
-fn attributes(dir: &Path) -> BTreeMap<String, Vec<String>> {
-    let out = tool(
-        "getfattr",
-        &[
-            "-R",
-            "-P",
-            "-h",
-            "-d",
-            "-m",
-            "-",
-            "--absolute-names",
-            dir.to_str().unwrap(),
-        ],
-        None,
-    );
-    let mut map = BTreeMap::new();
-    let mut current = None;
-    for line in String::from_utf8(out).unwrap().lines() {
-        if let Some(path) = line.strip_prefix("# file: ") {
-            let rel = path.strip_prefix(dir.to_str().unwrap()).unwrap_or(path);
-            current = Some(rel.to_string());
-        } else if !line.is_empty() {
-            let key = current.clone().unwrap();
-            map.entry(key)
-                .or_insert_with(Vec::new)
-                .push(line.to_string());
+/// What a user sees of the tree extracted at `top`: every name with its kind, permissions,
+/// owners, content, target or device numbers, the hard-link groups, and the attributes
+/// getfattr reads; modification times but those of directories and of the `touched` paths.
+fn describe(top: &Path, touched: &[&str]) -> (Tree, Attrs) {
+    let mut tree = snapshot(top);
+    for (path, node) in &mut tree.nodes {
+        if node.kind == 'd' || touched.contains(&path.as_str()) {
+            node.mtime = 0;
         }
     }
-    map
+    (tree, getfattr(top))
 }
 
-/// Everything a user sees of the tree at `dir`, path by path: kind, permissions, owners,
-/// size, a digest of the content, the symlink target, device numbers, link counts,
-/// attributes, and the modification time of non-directories not in `touched`.
-fn describe(dir: &Path, touched: &[&str]) -> BTreeMap<String, String> {
-    let xattrs = attributes(dir);
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(p) = stack.pop() {
-        let m = std::fs::symlink_metadata(&p).unwrap();
-        let rel = p.strip_prefix(dir).unwrap().to_str().unwrap().to_string();
-        let ft = m.file_type();
-        let mut d = format!(
-            "mode {:o} owner {}:{} nlink {}",
-            m.mode(),
-            m.uid(),
-            m.gid(),
-            m.nlink()
-        );
-        if ft.is_dir() {
-            for e in std::fs::read_dir(&p).unwrap() {
-                stack.push(e.unwrap().path());
-            }
-        } else {
-            if !touched.contains(&rel.as_str()) {
-                d += &format!(" mtime {}", m.mtime());
-            }
-            if ft.is_file() {
-                let data = std::fs::read(&p).unwrap();
-                let digest = data.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
-                    (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-                });
-                d += &format!(" size {} digest {digest:x}", data.len());
-            } else if ft.is_symlink() {
-                d += &format!(" -> {}", std::fs::read_link(&p).unwrap().display());
-            } else if ft.is_block_device() || ft.is_char_device() {
-                d += &format!(" rdev {:x}", m.rdev());
-            }
-        }
-        if let Some(x) = xattrs.get(&format!("/{rel}")).or(xattrs.get(&rel)) {
-            d += &format!(" xattrs {x:?}");
-        }
-        out.insert(rel, d);
-    }
-    out
+/// Asserts that the trees extracted at `got` and `want` are the same, as [`describe`] sees them.
+fn assert_trees(got: &Path, want: &Path, touched: &[&str], what: &str) {
+    let ((got_tree, got_attrs), (want_tree, want_attrs)) =
+        (describe(got, touched), describe(want, touched));
+    assert_same(&want_tree, &got_tree, what);
+    assert_eq!(got_attrs, want_attrs, "{what}");
 }
 
 /// Asserts that two listings are the same, showing the lines that differ.
@@ -236,19 +157,15 @@ fn an_unchanged_image_rebuilds_to_the_same_tree_with_its_data_copied() {
         assert!(warnings.is_empty(), "{warnings:?}");
         assert_eq!(settings(&out), settings(&image), "{comp}");
         same(&listing(&out), &listing(&image), comp);
-        let (a, b) = (
-            dir.path().join(format!("{comp}-a")),
-            dir.path().join(format!("{comp}-b")),
+        let want = unsquashfs(&image, dir.path(), &format!("{comp}-want"));
+        let got = unsquashfs(&out, dir.path(), &format!("{comp}-got"));
+        let (tree, attrs) = describe(&want, &[]);
+        assert_eq!(tree.nodes["dev/sda1"].data, b"8,1");
+        assert_eq!(
+            attrs["hello.txt"],
+            [("user.mime".into(), b"text/plain".to_vec())]
         );
-        extract(&image, &a);
-        extract(&out, &b);
-        let want = describe(&a, &[]);
-        assert!(
-            want["hello.txt"].contains("user.mime=\\\"text/plain\\\""),
-            "{want:?}"
-        );
-        assert!(want["dev/sda1"].contains("rdev 801"), "{want:?}");
-        assert_eq!(describe(&b, &[]), want, "{comp}");
+        assert_trees(&got, &want, &[], comp);
         // The data blocks are copied, not compressed again: the image keeps its size (the
         // tables may pack a little differently).
         let (old, new) = (
@@ -404,16 +321,15 @@ fn changes_through_an_overlay_are_written_with_the_images_settings() {
             None,
         );
         assert_eq!(cat, b"changed\n");
-        let (want, got) = (
-            dir.path().join(format!("{comp}-want")),
-            dir.path().join(format!("{comp}-got")),
-        );
-        extract(&image, &want);
+        let want = unsquashfs(&image, dir.path(), &format!("{comp}-want"));
         mirror(&want);
-        extract(&out, &got);
-        let want = describe(&want, &TOUCHED);
-        assert!(want["new/large-link"].contains("nlink 2"), "{want:?}");
-        assert_eq!(describe(&got, &TOUCHED), want, "{comp} {extra:?}");
+        let got = unsquashfs(&out, dir.path(), &format!("{comp}-got"));
+        let what = format!("{comp} {extra:?}");
+        assert!(describe(&want, &TOUCHED).0.links.contains(&vec![
+            "dir/large.bin".to_string(),
+            "new/large-link".to_string()
+        ]));
+        assert_trees(&got, &want, &TOUCHED, &what);
     }
 }
 
@@ -489,8 +405,7 @@ fn growth(dir: &Path, image: &Path, names: &[&str]) -> u64 {
     }
     let out = dir.join("grown.sqfs");
     rebuild_into(&fs, &o, &|ino| o.provenance(ino), &out);
-    let got = dir.join("grown");
-    extract(&out, &got);
+    let got = unsquashfs(&out, dir, "grown");
     for name in names {
         assert_eq!(
             std::fs::read(got.join(&name[1..])).unwrap(),
