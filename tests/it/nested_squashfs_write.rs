@@ -405,6 +405,8 @@ fn growth(dir: &Path, image: &Path, names: &[&str]) -> u64 {
     }
     let out = dir.join("grown.sqfs");
     rebuild_into(&fs, &o, &|ino| o.provenance(ino), &out);
+    // No attributes in this tree: the flags stay as mksquashfs set them.
+    assert_eq!(settings(&out), settings(image));
     let got = unsquashfs(&out, dir, "grown");
     for name in names {
         assert_eq!(

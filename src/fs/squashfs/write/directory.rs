@@ -1,8 +1,8 @@
 //! Directory listings of the directory table: entries sorted by name bytes, grouped under
 //! headers (count, the inode table block of the entries' inodes, a base inode number); a new
-//! header starts at 256 entries, at another inode block, or where a number's distance from the
-//! base passes what the 16-bit delta holds. No directory index is written (the kernel does not
-//! need one).
+//! header starts at 256 entries, at another inode block, where a number's distance from the
+//! base passes what the 16-bit delta holds, and every 8 KiB of listing, as `mksquashfs` starts
+//! them. No directory index is written (the kernel does not need one).
 
 /// One entry: its name and where its inode lies.
 pub struct Entry {
@@ -19,43 +19,46 @@ pub struct Entry {
 pub const MAX_NAME: usize = 256;
 /// The most entries under one header.
 const MAX_RUN: usize = 256;
-/// A header's size.
-const HEADER: usize = 12;
-/// The most bytes of listing under one header, itself included (`mksquashfs` starts a new
-/// header where a run would pass a metadata block's size).
+/// The most bytes of listing between two 8 KiB splits.
 const METADATA_SIZE: usize = 8192;
 
 /// The listing of `entries`, which are sorted by name and have names of 1 to [`MAX_NAME`]
-/// bytes (the caller checks).
+/// bytes (the caller checks). Headers fall where `mksquashfs` puts them, so a listing has the
+/// size it has there: a new one at 256 entries, at another inode block, at an inode number
+/// too far from the base, and where the bytes since the last such 8 KiB split would pass
+/// 8 KiB.
 pub fn encode(entries: &[Entry]) -> Vec<u8> {
     let mut out = Vec::new();
-    let mut i = 0;
-    while i < entries.len() {
-        let first = &entries[i];
-        let base = first.number;
-        let mut bytes = HEADER;
-        let run = entries[i..]
-            .iter()
-            .take(MAX_RUN)
-            .take_while(|e| {
-                bytes += 8 + e.name.len();
-                e.block == first.block
-                    && i64::from(e.number).abs_diff(i64::from(base)) < 32767
-                    && bytes <= METADATA_SIZE
-            })
-            .count();
-        out.extend_from_slice(&(run as u32 - 1).to_le_bytes());
-        out.extend_from_slice(&first.block.to_le_bytes());
-        out.extend_from_slice(&base.to_le_bytes());
-        for e in &entries[i..i + run] {
-            let delta = (i64::from(e.number) - i64::from(base)) as i16;
-            out.extend_from_slice(&e.offset.to_le_bytes());
-            out.extend_from_slice(&delta.to_le_bytes());
-            out.extend_from_slice(&e.kind.to_le_bytes());
-            out.extend_from_slice(&(e.name.len() as u16 - 1).to_le_bytes());
-            out.extend_from_slice(&e.name);
+    // The last 8 KiB split, and the current header: where it lies, its entries, block, base.
+    let mut split_at = 0;
+    let mut run: Option<(usize, usize, u32, u32)> = None;
+    for e in entries {
+        let grown = out.len() + 8 + e.name.len() - split_at;
+        let split = run.is_some() && grown > METADATA_SIZE;
+        let fits = run.is_some_and(|(_, count, block, base)| {
+            let delta = i64::from(e.number) - i64::from(base);
+            count < MAX_RUN && block == e.block && i16::try_from(delta).is_ok()
+        });
+        if split || !fits {
+            if split {
+                split_at = out.len();
+            }
+            run = Some((out.len(), 0, e.block, e.number));
+            out.extend_from_slice(&0u32.to_le_bytes());
+            out.extend_from_slice(&e.block.to_le_bytes());
+            out.extend_from_slice(&e.number.to_le_bytes());
         }
-        i += run;
+        let Some((at, count, _, base)) = run.as_mut() else {
+            continue;
+        };
+        *count += 1;
+        out[*at..*at + 4].copy_from_slice(&(*count as u32 - 1).to_le_bytes());
+        let delta = (i64::from(e.number) - i64::from(*base)) as i16;
+        out.extend_from_slice(&e.offset.to_le_bytes());
+        out.extend_from_slice(&delta.to_le_bytes());
+        out.extend_from_slice(&e.kind.to_le_bytes());
+        out.extend_from_slice(&(e.name.len() as u16 - 1).to_le_bytes());
+        out.extend_from_slice(&e.name);
     }
     out
 }

@@ -253,11 +253,12 @@ pub fn plan(
     };
     out.id_table = ids.write(&mut plan, &encoder, sb.has(UNCOMPRESSED_IDS))?;
     out.id_count = ids.count();
-    out.flags &= !NO_XATTRS;
+    // The flag that says no attributes are stored stays as it was unless there are some
+    // (mksquashfs sets it for -no-xattrs only).
     out.xattr_table = if xattrs.is_empty() {
-        out.flags |= NO_XATTRS;
         NOT_SET
     } else {
+        out.flags &= !NO_XATTRS;
         xattrs.write(&mut plan, &encoder, sb.has(UNCOMPRESSED_XATTRS))?
     };
     out.inode_count = count;
