@@ -1,5 +1,5 @@
 //! The squashfs writer (`fs::squashfs::write`), driven through the library as the session's
-//! commit drives it: images made by mksquashfs (gzip, xz, zstd, lz4; xattrs set with
+//! commit drives it: images made by mksquashfs (gzip, xz, zstd, lz4, lzma; xattrs set with
 //! setfattr, devices, FIFOs and sockets from pseudo definitions, hard links, symlinks, a sparse
 //! file), changed through an `Overlay` or not at all, rebuilt, written to a file and checked
 //! with squashfs-tools: `unsquashfs -s` (compressor, block size, options and flags kept),
@@ -301,6 +301,7 @@ fn changes_through_an_overlay_are_written_with_the_images_settings() {
             ][..],
         ),
         ("lz4", &["-Xhc"][..]),
+        ("lzma", &[][..]),
     ] {
         let image = dir.path().join(format!("{comp}.sqfs"));
         mksquashfs(&tree, &image, comp, extra);
