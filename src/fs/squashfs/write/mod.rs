@@ -80,65 +80,15 @@ pub fn plan(
         plan.push(Span::source(&source, *at, *len));
     }
 
-    // Data: the kept files' blocks and fragments copied, then the new files' data.
-    let files: Vec<usize> = order
-        .iter()
-        .copied()
-        .filter(|&n| nodes[n].meta.kind == FileKind::File)
-        .collect();
-    let mut kept = BTreeMap::new();
-    for &n in &files {
-        let node = &nodes[n];
-        if provenance(node.ino).data_kept() {
-            if let Some(k) = kept_file(original, node.ino, node.meta.size)? {
-                kept.insert(n, k);
-            }
-        }
-    }
-    // The fragment blocks kept files use, by place and size word, numbered in their order.
-    let mut old_fragments: BTreeMap<(u64, u32), u32> = BTreeMap::new();
-    let mut ranges = Vec::new();
-    for k in kept.values() {
-        if k.len > 0 {
-            ranges.push((k.blocks_start, k.blocks_start + k.len));
-        }
-        if let Some((f, _)) = k.fragment {
-            old_fragments.insert(f, 0);
-        }
-    }
-    let mut fragments = Vec::with_capacity(old_fragments.len());
-    for (new, (&(start, size_word), slot)) in old_fragments.iter_mut().enumerate() {
-        *slot = new as u32;
-        ranges.push((start, start + u64::from(size_word & !STORED)));
-        fragments.push(Fragment { start, size_word });
-    }
-    let area_start = plan.len();
-    let copies = Copies::copy(&mut plan, &source, (area_start, sb.inode_table), ranges)?;
-    for f in &mut fragments {
-        f.start = copies.moved(f.start);
-    }
-    let mut layouts: Vec<Option<FileLayout>> = vec![None; nodes.len()];
-    for (&n, k) in &kept {
-        layouts[n] = Some(FileLayout {
-            blocks_start: if k.len > 0 {
-                copies.moved(k.blocks_start)
-            } else {
-                area_start
-            },
-            blocks: k.words.clone(),
-            fragment: k.fragment.map_or(NO_FRAGMENT, |(f, _)| old_fragments[&f]),
-            fragment_offset: k.fragment.map_or(0, |(_, o)| o),
-            sparse: k.sparse,
-        });
-    }
-    let mut new_data = NewData::new(&encoder, &sb, fragments);
-    for &n in &files {
-        if layouts[n].is_none() {
-            let node = &nodes[n];
-            layouts[n] = Some(new_data.add(&mut plan, tree, node.ino, node.meta.size)?);
-        }
-    }
-    new_data.flush(&mut plan)?;
+    let (mut layouts, fragments) = data(
+        &mut plan,
+        original,
+        tree,
+        provenance,
+        (&sb, &encoder),
+        &nodes,
+        &order,
+    )?;
 
     // Inodes and listings, each directory after what it holds.
     let mut ids = id::Ids::new(original.ids.iter().map(|i| i.num));
@@ -235,12 +185,12 @@ pub fn plan(
     let mut out = sb.clone();
     out.inode_table = plan.push_bytes(inode_table.finish()?);
     out.dir_table = plan.push_bytes(dir_table.finish()?);
-    out.frag_count = new_data.fragments.len() as u32;
+    out.frag_count = fragments.len() as u32;
     out.frag_table = fragment::write(
         &mut plan,
         &encoder,
         sb.has(superblock::UNCOMPRESSED_FRAGMENTS),
-        &new_data.fragments,
+        &fragments,
     )?;
     out.export_table = if sb.export_table != NOT_SET || sb.has(EXPORTABLE) {
         let mut by_number = vec![0u64; order.len()];
@@ -280,6 +230,79 @@ pub fn plan(
         ));
     }
     Ok(plan)
+}
+
+/// Lays out the file data after what `plan` holds: the blocks and fragment blocks of the
+/// files whose data is kept, copied in their order in the original, then the new files'
+/// data. Returns each file node's layout and the fragment blocks.
+fn data(
+    plan: &mut Plan,
+    original: &SquashFs,
+    tree: &dyn FileSystem,
+    provenance: &dyn Fn(Ino) -> Provenance,
+    (sb, encoder): (&Superblock, &Encoder),
+    nodes: &[tree::Node],
+    order: &[usize],
+) -> Result<(Vec<Option<FileLayout>>, Vec<Fragment>)> {
+    let files: Vec<usize> = order
+        .iter()
+        .copied()
+        .filter(|&n| nodes[n].meta.kind == FileKind::File)
+        .collect();
+    let mut kept = BTreeMap::new();
+    for &n in &files {
+        let node = &nodes[n];
+        if provenance(node.ino).data_kept() {
+            if let Some(k) = kept_file(original, node.ino, node.meta.size)? {
+                kept.insert(n, k);
+            }
+        }
+    }
+    // The fragment blocks kept files use, by place and size word, numbered in their order.
+    let mut old_fragments: BTreeMap<(u64, u32), u32> = BTreeMap::new();
+    let mut ranges = Vec::new();
+    for k in kept.values() {
+        if k.len > 0 {
+            ranges.push((k.blocks_start, k.blocks_start + k.len));
+        }
+        if let Some((f, _)) = k.fragment {
+            old_fragments.insert(f, 0);
+        }
+    }
+    let mut fragments = Vec::with_capacity(old_fragments.len());
+    for (new, (&(start, size_word), slot)) in old_fragments.iter_mut().enumerate() {
+        *slot = new as u32;
+        ranges.push((start, start + u64::from(size_word & !STORED)));
+        fragments.push(Fragment { start, size_word });
+    }
+    let area_start = plan.len();
+    let copies = Copies::copy(plan, &original.source, (area_start, sb.inode_table), ranges)?;
+    for f in &mut fragments {
+        f.start = copies.moved(f.start);
+    }
+    let mut layouts: Vec<Option<FileLayout>> = vec![None; nodes.len()];
+    for (&n, k) in &kept {
+        layouts[n] = Some(FileLayout {
+            blocks_start: if k.len > 0 {
+                copies.moved(k.blocks_start)
+            } else {
+                area_start
+            },
+            blocks: k.words.clone(),
+            fragment: k.fragment.map_or(NO_FRAGMENT, |(f, _)| old_fragments[&f]),
+            fragment_offset: k.fragment.map_or(0, |(_, o)| o),
+            sparse: k.sparse,
+        });
+    }
+    let mut new_data = NewData::new(encoder, sb, fragments);
+    for &n in &files {
+        if layouts[n].is_none() {
+            let node = &nodes[n];
+            layouts[n] = Some(new_data.add(plan, tree, node.ino, node.meta.size)?);
+        }
+    }
+    new_data.flush(plan)?;
+    Ok((layouts, new_data.fragments))
 }
 
 /// A kept file's data as the original stores it.
