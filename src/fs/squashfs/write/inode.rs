@@ -1,7 +1,7 @@
 //! Inodes of the inode table: the 16-byte header (type, permissions, uid and gid indices,
 //! mtime, number) and the body of each kind, basic where it can hold the inode and extended
 //! where it must (an xattr, a hard-linked or sparse file, sizes or places past 4 GiB, a
-//! listing past 64 KiB), as `mksquashfs` chooses.
+//! listing past 64 KiB or with a directory index), as `mksquashfs` chooses.
 
 /// An inode's `xattr` field when it has none.
 pub const NO_XATTR: u32 = u32::MAX;
@@ -19,6 +19,9 @@ pub enum Body {
         /// The listing's size plus 3.
         size: u32,
         parent: u32,
+        /// The directory index: per 8 KiB split, its offset in the listing, the directory
+        /// table block it lies in, its first name.
+        index: Vec<(u32, u32, Vec<u8>)>,
     },
     File {
         nlink: u32,
@@ -92,7 +95,7 @@ impl Inode {
     fn extended(&self) -> bool {
         let xattr = self.xattr != NO_XATTR;
         match &self.body {
-            Body::Dir { size, .. } => xattr || *size > 0xffff,
+            Body::Dir { size, index, .. } => xattr || *size > 0xffff || !index.is_empty(),
             Body::File {
                 nlink,
                 blocks_start,
@@ -131,15 +134,22 @@ impl Inode {
                 offset,
                 size,
                 parent,
+                index,
             } => {
                 if ext {
                     put32(&mut b, *nlink);
                     put32(&mut b, *size);
                     put32(&mut b, *block);
                     put32(&mut b, *parent);
-                    put16(&mut b, 0); // no directory index
+                    put16(&mut b, index.len() as u16);
                     put16(&mut b, *offset);
                     put32(&mut b, self.xattr);
+                    for (at, start, name) in index {
+                        put32(&mut b, *at);
+                        put32(&mut b, *start);
+                        put32(&mut b, name.len() as u32 - 1);
+                        b.extend_from_slice(name);
+                    }
                 } else {
                     put32(&mut b, *block);
                     put32(&mut b, *nlink);

@@ -19,6 +19,8 @@ pub struct MetadataWriter<'a> {
     uncompressed: bool,
     out: Vec<u8>,
     pending: Vec<u8>,
+    /// Where each block starts in the run, the one being filled last.
+    starts: Vec<u64>,
 }
 
 impl<'a> MetadataWriter<'a> {
@@ -29,6 +31,7 @@ impl<'a> MetadataWriter<'a> {
             uncompressed,
             out: Vec::new(),
             pending: Vec::with_capacity(BLOCK),
+            starts: vec![0],
         }
     }
 
@@ -72,7 +75,19 @@ impl<'a> MetadataWriter<'a> {
             }
         }
         self.pending.clear();
+        self.starts.push(self.out.len() as u64);
         Ok(())
+    }
+
+    /// The decoded bytes written so far.
+    pub fn written(&self) -> u64 {
+        (self.starts.len() as u64 - 1) * BLOCK as u64 + self.pending.len() as u64
+    }
+
+    /// Where the block holding decoded byte `at` (already written) starts in the run.
+    pub fn block_of(&self, at: u64) -> u64 {
+        let i = (at / BLOCK as u64) as usize;
+        self.starts[i.min(self.starts.len() - 1)]
     }
 
     /// The run's bytes, its last block closed.

@@ -9,7 +9,8 @@
 //!
 //! The image is laid out as `mksquashfs` lays it out: superblock, compressor options, data and
 //! fragment blocks, inode table, directory table, fragment table, export table, id table, xattr
-//! table, padding to 4 KiB.
+//! table, padding to 4 KiB. Listings split as `mksquashfs` splits them, with the directory index
+//! of each 8 KiB split in the extended directory inode (the kernel looks names up through it).
 
 mod compress;
 mod data;
@@ -116,7 +117,22 @@ pub fn plan(
                     .collect();
                 let listing = directory::encode(&entries);
                 let (block, offset) = dir_table.position();
-                dir_table.write(&listing)?;
+                let from = dir_table.written();
+                dir_table.write(&listing.bytes)?;
+                let index = listing
+                    .splits
+                    .into_iter()
+                    .map(|(at, name)| {
+                        let start = dir_table.block_of(from + u64::from(at));
+                        Ok((at, table_offset(start, &image, "directory")?, name))
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                if index.len() > usize::from(u16::MAX) {
+                    return Err(Error::unsupported(
+                        &image,
+                        "a directory index past 65535 entries",
+                    ));
+                }
                 let subdirs = node
                     .children
                     .iter()
@@ -126,7 +142,7 @@ pub fn plan(
                     nlink: 2 + subdirs,
                     block: table_offset(block, &image, "directory")?,
                     offset,
-                    size: u32::try_from(listing.len() + 3).map_err(|_| {
+                    size: u32::try_from(listing.bytes.len() + 3).map_err(|_| {
                         Error::unsupported(&image, "a directory listing past 4 GiB")
                     })?,
                     parent: if n == 0 {
@@ -134,6 +150,7 @@ pub fn plan(
                     } else {
                         number[node.parent]
                     },
+                    index,
                 }
             }
             FileKind::File => {
