@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 use crate::fs::cpio::{self, CpioFs};
 use crate::fs::fat::{self, FatFs};
 use crate::fs::iso9660::{self, IsoFs};
+use crate::fs::squashfs::{self, SquashFs};
 use crate::fs::udf::{self, UdfFs};
 use crate::fs::{FileSystem, Ino};
 use crate::overlay::Provenance;
@@ -33,6 +34,9 @@ pub fn plan(
     }
     if let Some(udf) = any.downcast_ref::<UdfFs>() {
         return udf::write::plan(udf, tree, provenance);
+    }
+    if let Some(sq) = any.downcast_ref::<SquashFs>() {
+        return squashfs::write::plan(sq, tree, provenance);
     }
     Err(refusal(original))
 }

@@ -74,6 +74,7 @@ mod nested_fat_write;
 mod nested_fuzz;
 mod nested_rpm;
 mod nested_squashfs;
+mod nested_squashfs_write;
 mod nested_tar;
 mod nested_util;
 mod rpm_mutation;

@@ -366,3 +366,85 @@ fn a_fat_image_of_the_same_size_is_committed_in_place() {
     assert_eq!(cfg, b"set-marker=1");
     tool("fsck.vfat", &["-n", efi.to_str().unwrap()], None);
 }
+
+/// `unsquashfs -s`'s compression and block size lines of `image`.
+fn squashfs_settings(image: &Path) -> Vec<String> {
+    let out = tool("unsquashfs", &["-s", image.to_str().unwrap()], None);
+    String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .filter(|l| l.starts_with("Compression") || l.starts_with("Block size"))
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn a_squashfs_edit_is_committed_and_unsquashfs_reads_it() {
+    let d = scratch();
+    let image = nested_copy(d.path());
+    let out = d.path().join("out.iso");
+    rw(
+        &image,
+        &format!(
+            "mount-loop /root.sqfs /sq : write /sq/etc/motd hello : mkdir /sq/srv : commit {}",
+            out.display()
+        ),
+    );
+    let (old, new) = (d.path().join("old.sqfs"), d.path().join("new.sqfs"));
+    xorriso_extract(&image, "/root.sqfs", &old);
+    xorriso_extract(&out, "/root.sqfs", &new);
+    let n = new.to_str().unwrap();
+    assert_eq!(tool("unsquashfs", &["-cat", n, "etc/motd"], None), b"hello");
+    let listed = String::from_utf8(tool("unsquashfs", &["-ll", n], None)).unwrap();
+    assert!(listed.contains("squashfs-root/srv"), "{listed}");
+    assert_eq!(squashfs_settings(&new), squashfs_settings(&old));
+}
+
+#[test]
+fn iso_squashfs_cpio_are_rebuilt_in_one_commit() {
+    let d = scratch();
+    let initrd_tree = d.path().join("initrd");
+    fs::create_dir_all(initrd_tree.join("etc")).unwrap();
+    fs::write(initrd_tree.join("etc/x"), "old\n").unwrap();
+    let sq_tree = d.path().join("sq");
+    fs::create_dir_all(sq_tree.join("boot")).unwrap();
+    sh(&format!(
+        "cd {} && find . | cpio -o -H newc --quiet | gzip > {}/boot/initrd.img",
+        initrd_tree.display(),
+        sq_tree.display()
+    ));
+    let iso_tree = d.path().join("iso");
+    fs::create_dir_all(&iso_tree).unwrap();
+    let sqfs = iso_tree.join("root.sqfs");
+    tool(
+        "mksquashfs",
+        &[
+            sq_tree.to_str().unwrap(),
+            sqfs.to_str().unwrap(),
+            "-comp",
+            "xz",
+            "-noappend",
+            "-quiet",
+            "-no-progress",
+        ],
+        None,
+    );
+    let image = d.path().join("in.iso");
+    mkiso(&iso_tree, &image);
+    let out = d.path().join("out.iso");
+    rw(
+        &image,
+        &format!(
+            "mount-loop /root.sqfs /sq : mount-loop /sq/boot/initrd.img /i : write /i/etc/x deep : commit {}",
+            out.display()
+        ),
+    );
+    let new = d.path().join("new.sqfs");
+    xorriso_extract(&out, "/root.sqfs", &new);
+    let x = sh(&format!(
+        "unsquashfs -cat {} boot/initrd.img | gzip -dc | cpio -i --quiet --to-stdout etc/x",
+        new.display()
+    ));
+    assert_eq!(x, b"deep");
+    assert_eq!(squashfs_settings(&new), squashfs_settings(&sqfs));
+}

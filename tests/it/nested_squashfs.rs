@@ -24,19 +24,22 @@ const KINDS: Kinds = Kinds {
 
 /// Makes a squashfs of `tree` (extended attributes are stored, as by default).
 pub fn mksquashfs(tree: &Path, image: &Path, comp: &str) {
-    tool(
-        "mksquashfs",
-        &[
-            tree.to_str().unwrap(),
-            image.to_str().unwrap(),
-            "-comp",
-            comp,
-            "-noappend",
-            "-quiet",
-            "-no-progress",
-        ],
-        None,
-    );
+    mksquashfs_with(tree, image, comp, &[]);
+}
+
+/// Makes a squashfs of `tree` with more options (`extra`).
+pub fn mksquashfs_with(tree: &Path, image: &Path, comp: &str, extra: &[&str]) {
+    let mut args = vec![
+        tree.to_str().unwrap(),
+        image.to_str().unwrap(),
+        "-comp",
+        comp,
+        "-noappend",
+        "-quiet",
+        "-no-progress",
+    ];
+    args.extend_from_slice(extra);
+    tool("mksquashfs", &args, None);
 }
 
 #[test]

@@ -18,6 +18,9 @@ pub struct FileData<'a> {
     pub block_sizes: &'a [DataSize],
     /// The fragment holding the tail, and the tail's offset in it.
     pub fragment: Option<(Fragment, u32)>,
+    /// What an extended inode records of the bytes its sparse blocks stand for (0 for a basic
+    /// inode); the writer keeps it.
+    pub sparse: u64,
 }
 
 /// Decoded blocks recently read (data blocks, or the xattr table's metadata blocks), keyed by
@@ -195,6 +198,7 @@ mod tests {
             blocks_start: 0,
             block_sizes: &[],
             fragment: Some((fragment, offset)),
+            sparse: 0,
         };
         let mut buf = [0; 16];
         assert_eq!(reader.read_at(&tail(0, 4), 0, &mut buf).unwrap(), 4);
@@ -220,6 +224,7 @@ mod tests {
                 Fragment::new(0, DataSize::new_uncompressed(stored), 0),
                 offset,
             )),
+            sparse: 0,
         };
         let mut buf = [0; 4];
         reader.read_at(&tail(4, 0), 0, &mut buf).unwrap();

@@ -9,6 +9,7 @@
 pub(crate) mod compression;
 mod data;
 mod directory;
+pub mod write;
 mod xattr;
 
 use std::collections::HashMap;
@@ -322,13 +323,14 @@ impl SquashFs {
     }
 
     fn file_data<'a>(&self, inode: &'a Inode) -> Result<FileData<'a>> {
-        let (size, start, sizes, frag, tail) = match &inode.inner {
+        let (size, start, sizes, frag, tail, sparse) = match &inode.inner {
             InodeInner::BasicFile(f) => (
                 u64::from(f.file_size),
                 u64::from(f.blocks_start),
                 &f.block_sizes,
                 f.frag_index,
                 f.block_offset,
+                0,
             ),
             InodeInner::ExtendedFile(f) => (
                 f.file_size,
@@ -336,6 +338,7 @@ impl SquashFs {
                 &f.block_sizes,
                 f.frag_index,
                 f.block_offset,
+                f.sparse,
             ),
             _ => {
                 return Err(Error::IsADirectory(format!(
@@ -362,6 +365,7 @@ impl SquashFs {
             blocks_start: start,
             block_sizes: sizes,
             fragment,
+            sparse,
         })
     }
 }
