@@ -103,7 +103,7 @@ complete -c isofish -n "__fish_isofish_needs_command" -a "mkdir-p" -d 'Make a di
 complete -c isofish -n "__fish_isofish_needs_command" -a "mkiso" -d 'Make a new ISO image from a host directory, bootable if asked, without writing anything but the image.'
 complete -c isofish -n "__fish_isofish_needs_command" -a "mkmountpoint" -d 'Make a mountpoint (does nothing: any path can be one).'
 complete -c isofish -n "__fish_isofish_needs_command" -a "mount" -d 'Mount the filesystem on a device at a path of the session.'
-complete -c isofish -n "__fish_isofish_needs_command" -a "mount-loop" -d 'Mount the image held in a file of a mounted filesystem (squashfs, ext2/3/4, FAT, cpio initrd, tar,'
+complete -c isofish -n "__fish_isofish_needs_command" -a "mount-loop" -d 'Mount the image held in a file of a mounted filesystem (squashfs, ext2/3/4, FAT, cpio, tar, deb, RPM, ISO).'
 complete -c isofish -n "__fish_isofish_needs_command" -a "mount-loop-type" -d 'Mount the image held in a file as a given filesystem type, whatever the probe says.'
 complete -c isofish -n "__fish_isofish_needs_command" -a "mount-options" -d 'Mount the filesystem on a device with options.'
 complete -c isofish -n "__fish_isofish_needs_command" -a "mount-ro" -d 'Mount the filesystem on a device read-only (the same as `mount`).'

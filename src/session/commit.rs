@@ -164,7 +164,9 @@ impl Session {
         let plan = match self.vfs.staged(mount.id) {
             Some(overlay) => {
                 overlay.check_hosts()?;
-                fs::rebuild::plan(overlay.base().as_ref(), tree, &|ino| overlay.provenance(ino))?
+                fs::rebuild::plan(overlay.base().as_ref(), tree, &|ino| {
+                    overlay.provenance(ino)
+                })?
             }
             None => fs::rebuild::plan(tree, tree, &|_| Provenance::UNCHANGED)?,
         };

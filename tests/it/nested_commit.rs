@@ -448,3 +448,19 @@ fn iso_squashfs_cpio_are_rebuilt_in_one_commit() {
     assert_eq!(x, b"deep");
     assert_eq!(squashfs_settings(&new), squashfs_settings(&sqfs));
 }
+
+#[test]
+fn a_fat_image_given_with_a_commits_through_its_writer() {
+    let d = scratch();
+    let efi = d.path().join("efi.img");
+    xorriso_extract(&fixture("nested.iso"), "/EFI/BOOT/efiboot.img", &efi);
+    let size = fs::metadata(&efi).unwrap().len();
+    rw(&efi, "write /EFI/BOOT/added.txt from-the-drive");
+    let e = efi.to_str().unwrap();
+    assert_eq!(
+        tool("mtype", &["-i", e, "::/EFI/BOOT/added.txt"], None),
+        b"from-the-drive"
+    );
+    tool("fsck.vfat", &["-n", e], None);
+    assert_eq!(fs::metadata(&efi).unwrap().len(), size);
+}
