@@ -333,3 +333,30 @@ fn tab_completes_host_paths_in_the_upload_prompt() {
     key(&mut app, KeyCode::Enter);
     assert_eq!(app.current().unwrap().display, "upload-two.txt");
 }
+
+#[test]
+fn a_file_inside_a_squashfs_is_changed_from_the_pane_and_committed() {
+    let dir = scratch();
+    let iso = dir.path().join("nested.iso");
+    std::fs::copy(crate::common::fixture("nested.iso"), &iso).unwrap();
+    let mut s = writable(&iso);
+    s.mount_loop("/root.sqfs", "/sq", None, MountOptions::default())
+        .unwrap();
+    let mut app = App::new(&mut s, Some("/sq/etc")).unwrap();
+    mkdir(&mut app, "from-the-pane");
+    assert_eq!(app.mark("/sq/etc/from-the-pane"), Some('A'));
+    key(&mut app, KeyCode::Char('w'));
+    let shown = screen(&mut app, 160, 12);
+    assert!(shown.contains("rebuild /root.sqfs: squashfs"), "{shown}");
+    key(&mut app, KeyCode::Esc);
+    let out = dir.path().join("out.iso");
+    commit_to(&mut app, &out);
+    let sqfs = dir.path().join("root.sqfs");
+    crate::common::xorriso_extract(&out, "/root.sqfs", &sqfs);
+    let listed = crate::common::tool("unsquashfs", &["-ll", sqfs.to_str().unwrap()], None);
+    let listed = String::from_utf8(listed).unwrap();
+    assert!(
+        listed.contains("squashfs-root/etc/from-the-pane"),
+        "{listed}"
+    );
+}
