@@ -5,9 +5,10 @@
 //! is checked with xorriso on the image isofish wrote.
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::common::{fixture, isofish, scratch, tool, xorriso, xorriso_extract};
+use crate::nested_squashfs::mksquashfs;
 
 /// Runs `isofish -a IMAGE WORDS` (read-write); returns stdout, panics with stderr on failure.
 fn rw(image: &Path, words: &str) -> String {
@@ -224,6 +225,29 @@ fn an_image_file_written_over_its_staged_contents_is_refused() {
     assert!(!out.exists());
 }
 
+/// Makes `d/in.iso` of `iso_tree`, runs `WORDS : commit d/out.iso` on it; returns the output.
+fn commit_tree(d: &Path, iso_tree: &Path, words: &str) -> std::path::PathBuf {
+    let image = d.join("in.iso");
+    mkiso(iso_tree, &image);
+    commit_image(d, &image, words)
+}
+
+/// Runs `WORDS : commit d/out.iso` on `image`; returns the output.
+fn commit_image(d: &Path, image: &Path, words: &str) -> std::path::PathBuf {
+    let out = d.join("out.iso");
+    rw(image, &format!("{words} : commit {}", out.display()));
+    out
+}
+
+/// The file `inner` of `image` and of `out`, extracted into `d` as `old.EXT` and `new.EXT`.
+fn before_after(d: &Path, image: &Path, out: &Path, inner: &str) -> (PathBuf, PathBuf) {
+    let ext = Path::new(inner).extension().unwrap().to_str().unwrap();
+    let (old, new) = (d.join(format!("old.{ext}")), d.join(format!("new.{ext}")));
+    xorriso_extract(image, inner, &old);
+    xorriso_extract(out, inner, &new);
+    (old, new)
+}
+
 /// `tests/fixtures/nested.iso` copied into `d`.
 fn nested_copy(d: &Path) -> std::path::PathBuf {
     let image = d.join("n.iso");
@@ -240,17 +264,12 @@ fn sh(script: &str) -> Vec<u8> {
 fn an_initrd_edit_keeps_its_early_segment_and_recompresses_the_main_one() {
     let d = scratch();
     let image = nested_copy(d.path());
-    let out = d.path().join("out.iso");
-    rw(
+    let out = commit_image(
+        d.path(),
         &image,
-        &format!(
-            "mount-loop /boot/initrd.img /i : write /i/etc/motd new-motd : commit {}",
-            out.display()
-        ),
+        "mount-loop /boot/initrd.img /i : write /i/etc/motd new-motd",
     );
-    let (old, new) = (d.path().join("old.img"), d.path().join("new.img"));
-    xorriso_extract(&image, "/boot/initrd.img", &old);
-    xorriso_extract(&out, "/boot/initrd.img", &new);
+    let (old, new) = before_after(d.path(), &image, &out, "/boot/initrd.img");
     let (old_bytes, new_bytes) = (fs::read(&old).unwrap(), fs::read(&new).unwrap());
     // The gzip stream starts where the early archive and its padding end.
     let gz = old_bytes
@@ -282,15 +301,10 @@ fn a_gzipped_cpio_is_compressed_again_with_gzip() {
         tree.display(),
         iso_tree.display()
     ));
-    let image = d.path().join("in.iso");
-    mkiso(&iso_tree, &image);
-    let out = d.path().join("out.iso");
-    rw(
-        &image,
-        &format!(
-            "mount-loop /initrd.gz /i : write /i/etc/hostname new : commit {}",
-            out.display()
-        ),
+    let out = commit_tree(
+        d.path(),
+        &iso_tree,
+        "mount-loop /initrd.gz /i : write /i/etc/hostname new",
     );
     let new = d.path().join("new.gz");
     xorriso_extract(&out, "/initrd.gz", &new);
@@ -382,17 +396,12 @@ fn squashfs_settings(image: &Path) -> Vec<String> {
 fn a_squashfs_edit_is_committed_and_unsquashfs_reads_it() {
     let d = scratch();
     let image = nested_copy(d.path());
-    let out = d.path().join("out.iso");
-    rw(
+    let out = commit_image(
+        d.path(),
         &image,
-        &format!(
-            "mount-loop /root.sqfs /sq : write /sq/etc/motd hello : mkdir /sq/srv : commit {}",
-            out.display()
-        ),
+        "mount-loop /root.sqfs /sq : write /sq/etc/motd hello : mkdir /sq/srv",
     );
-    let (old, new) = (d.path().join("old.sqfs"), d.path().join("new.sqfs"));
-    xorriso_extract(&image, "/root.sqfs", &old);
-    xorriso_extract(&out, "/root.sqfs", &new);
+    let (old, new) = before_after(d.path(), &image, &out, "/root.sqfs");
     let n = new.to_str().unwrap();
     assert_eq!(tool("unsquashfs", &["-cat", n, "etc/motd"], None), b"hello");
     let listed = String::from_utf8(tool("unsquashfs", &["-ll", n], None)).unwrap();
@@ -416,28 +425,11 @@ fn iso_squashfs_cpio_are_rebuilt_in_one_commit() {
     let iso_tree = d.path().join("iso");
     fs::create_dir_all(&iso_tree).unwrap();
     let sqfs = iso_tree.join("root.sqfs");
-    tool(
-        "mksquashfs",
-        &[
-            sq_tree.to_str().unwrap(),
-            sqfs.to_str().unwrap(),
-            "-comp",
-            "xz",
-            "-noappend",
-            "-quiet",
-            "-no-progress",
-        ],
-        None,
-    );
-    let image = d.path().join("in.iso");
-    mkiso(&iso_tree, &image);
-    let out = d.path().join("out.iso");
-    rw(
-        &image,
-        &format!(
-            "mount-loop /root.sqfs /sq : mount-loop /sq/boot/initrd.img /i : write /i/etc/x deep : commit {}",
-            out.display()
-        ),
+    mksquashfs(&sq_tree, &sqfs, "xz");
+    let out = commit_tree(
+        d.path(),
+        &iso_tree,
+        "mount-loop /root.sqfs /sq : mount-loop /sq/boot/initrd.img /i : write /i/etc/x deep",
     );
     let new = d.path().join("new.sqfs");
     xorriso_extract(&out, "/root.sqfs", &new);
