@@ -588,3 +588,39 @@ fn a_pure_udf_file_that_fits_commits_in_place() {
         "{text}"
     );
 }
+
+#[test]
+fn a_bridge_whose_iso_directories_pass_block_256_commits() {
+    // 300 directories with Rock Ridge and Joliet: the ISO 9660 trees take more than the 256
+    // blocks before UDF's anchor, so they follow the UDF side's blocks, as genisoimage has them.
+    let dir = scratch();
+    let tree = dir.path().join("tree");
+    for i in 0..300 {
+        let d = tree.join(format!("dir{i:03}"));
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("file.txt"), format!("file {i}\n")).unwrap();
+    }
+    let image = dir.path().join("in.iso");
+    let (t, i) = (tree.to_str().unwrap(), image.to_str().unwrap());
+    tool(
+        "genisoimage",
+        &["-quiet", "-udf", "-R", "-J", "-o", i, t],
+        None,
+    );
+    let out = dir.path().join("out.iso");
+    commit_edits(&image, &[&["write", "/dir150/file.txt", "changed"]], &out);
+    assert_eq!(seven_zip_list(&out).len(), 600);
+    assert_matches_7z(&out, "udf");
+    let x = crate::udf_helpers::seven_zip_extract(&out);
+    assert_eq!(
+        std::fs::read(x.path().join("dir150/file.txt")).unwrap(),
+        b"changed"
+    );
+    let iso_side = tool(
+        "isoinfo",
+        &["-R", "-x", "/dir150/file.txt", "-i", out.to_str().unwrap()],
+        None,
+    );
+    assert_eq!(iso_side, b"changed");
+    assert_eq!(udfinfo(&out)["integrity"], "closed");
+}

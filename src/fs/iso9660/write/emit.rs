@@ -268,6 +268,24 @@ pub(super) fn emit(
             plan.push_bytes(b.vrs.clone());
         }
     }
+    // A bridge's blocks from 256 on: before the trees when these had to follow them.
+    let gap_first = layout
+        .bridge
+        .zip(layout.copies.first())
+        .is_some_and(|(at, copy)| copy.tables[0].l > at.gap);
+    let push_gap = |plan: &mut Plan| {
+        if let (Some(b), Some(at)) = (&bridge, layout.bridge) {
+            plan.push(Span::Zeros(
+                (u64::from(at.gap) * SECTOR).saturating_sub(plan.len()),
+            ));
+            for s in &b.gap {
+                plan.push(s.clone());
+            }
+        }
+    };
+    if gap_first {
+        push_gap(&mut plan);
+    }
     let which = [Which::Primary, Which::Joliet];
     for copy in &layout.copies {
         let e = emitter(copy);
@@ -289,13 +307,8 @@ pub(super) fn emit(
             }
         }
     }
-    if let (Some(b), Some(at)) = (&bridge, layout.bridge) {
-        plan.push(Span::Zeros(
-            (u64::from(at.gap) * SECTOR).saturating_sub(plan.len()),
-        ));
-        for s in &b.gap {
-            plan.push(s.clone());
-        }
+    if !gap_first {
+        push_gap(&mut plan);
     }
     for spans in pieces.iter().flat_map(|p| &p.extras) {
         for s in spans {

@@ -11,7 +11,7 @@
 //! | | Joliet's directories |
 //! | | the second copy's path tables and directories, addressed from the partition's start |
 //! | | a bridge image's UDF recognition sequence right after the terminator |
-//! | 256- | a bridge image's UDF side: anchor, descriptors, file entries, data only UDF holds |
+//! | 256- | a bridge image's UDF side: anchor, descriptors, file entries, data only UDF holds (when the trees above do not end before block 256, they come right after it instead) |
 //! | | boot replay's extents: the boot catalog and hidden boot images no file holds |
 //! | | file data: the original's unchanged files in their order on the original, then the others in tree order |
 //! | | a bridge image's UDF tail (the anchors at N-256 and N) |
@@ -159,8 +159,8 @@ pub(super) struct Extras<'a> {
     pub(super) bridge: Option<(u32, u64, u32)>,
 }
 
-/// The block where a bridge's other side takes over (UDF's anchor): the ISO 9660
-/// descriptors, path tables and directories must end before it.
+/// The block where a bridge's other side takes over (UDF's anchor): the ISO 9660 path tables
+/// and directories end before it, or start after the blocks the other side asks for there.
 const BRIDGE_GAP: u64 = 256;
 
 /// Reserves the blocks of an image holding `trees` (primary first) over `t`.
@@ -191,27 +191,32 @@ pub(super) fn reserve(t: &Tree, trees: &[&Dirs], extras: &Extras, image: &str) -
         next = u64::from(po + FIRST_DESCRIPTOR + l.descriptors);
         bases.push(po);
     }
+    let gap = extras.bridge.map(|(_, gap, _)| gap);
+    let mut after_gap = false;
     for base in bases {
-        let mut copy = Copy {
-            base,
-            descriptors_at: base + FIRST_DESCRIPTOR,
-            ..Copy::default()
+        let copy_at = |next| {
+            let mut copy = Copy {
+                base,
+                descriptors_at: base + FIRST_DESCRIPTOR,
+                ..Copy::default()
+            };
+            (copy.reserve(trees, next), copy)
         };
-        next = copy.reserve(trees, next);
+        let (mut end, mut copy) = copy_at(next);
+        if let Some(gap) = gap.filter(|_| end > BRIDGE_GAP) {
+            // The trees do not fit before the UDF anchor: they follow the UDF side's blocks
+            // (as genisoimage lays out a large bridge image).
+            (end, copy) = copy_at(BRIDGE_GAP + gap);
+            after_gap = true;
+        }
+        next = end;
         l.copies.push(copy);
     }
-    if let Some((_, gap, _)) = extras.bridge {
-        if next > BRIDGE_GAP {
-            return Err(Error::unsupported(
-                image,
-                format!(
-                    "a bridge image whose ISO 9660 directories pass block {BRIDGE_GAP} ({next} \
-                     blocks), where the UDF anchor goes"
-                ),
-            ));
-        }
+    if let Some(gap) = gap {
         bridge.gap = BRIDGE_GAP as u32;
-        next = BRIDGE_GAP + gap;
+        if !after_gap {
+            next = BRIDGE_GAP + gap;
+        }
     }
     for len in extras.extents {
         l.extras.push(next as u32);
