@@ -496,3 +496,58 @@ fn an_image_grown_in_place_boots_as_cd_and_hard_disk() {
     boot_all(&img, BIOS, &isolinux_loaded("MARKER-CONTROL"));
     assert_efi_partitions_hold_the_loader(&img);
 }
+
+#[test]
+fn a_udf_bridge_remastered_boots_as_cd() {
+    // The seed's Windows story with a stand-in BIOS loader: a genisoimage -udf bridge disc
+    // booting isolinux (no emulation, boot-info table), edited and committed by isofish.
+    let dir = scratch();
+    let tree = dir.path().join("tree");
+    std::fs::create_dir_all(tree.join("isolinux")).expect("a tree");
+    for (from, to) in [
+        ("/usr/lib/ISOLINUX/isolinux.bin", "isolinux.bin"),
+        ("/usr/lib/syslinux/modules/bios/ldlinux.c32", "ldlinux.c32"),
+    ] {
+        std::fs::copy(from, tree.join("isolinux").join(to)).expect("isolinux installed");
+    }
+    std::fs::write(tree.join("isolinux/isolinux.cfg"), "DEFAULT none\n").expect("a config");
+    std::fs::write(tree.join("README.TXT"), "a UDF bridge\n").expect("a file");
+    let original = dir.path().join("udf.iso");
+    crate::common::tool(
+        "genisoimage",
+        &[
+            "-quiet",
+            "-udf",
+            "-r",
+            "-J",
+            "-c",
+            "isolinux/boot.cat",
+            "-b",
+            "isolinux/isolinux.bin",
+            "-no-emul-boot",
+            "-boot-load-size",
+            "4",
+            "-boot-info-table",
+            "-o",
+            original.to_str().expect("a UTF-8 path"),
+            tree.to_str().expect("a UTF-8 path"),
+        ],
+        None,
+    );
+    let config = format!("SERIAL 0 115200\nDEFAULT marker\nLABEL marker\n  KERNEL /{MARKER}\n");
+    let new = dir.path().join("new.iso");
+    isofish()
+        .arg("-a")
+        .arg(&original)
+        .args(["write", "/isolinux/isolinux.cfg", &config, ":"])
+        .args(["write", &format!("/{MARKER}"), "not a kernel", ":"])
+        .args(["commit", new.to_str().expect("a UTF-8 path")])
+        .assert()
+        .success();
+    let udf = crate::common::tool("udfinfo", &[new.to_str().expect("a UTF-8 path")], None);
+    assert!(
+        String::from_utf8_lossy(&udf).contains("integrity=closed"),
+        "the UDF side is not read back"
+    );
+    boot(&new, Firmware::SeaBios, Drive::Cd, &isolinux_loaded(MARKER));
+}
