@@ -48,7 +48,13 @@ pub struct Walker {
     done: bool,
     /// The header layouts met (`v7`, `ustar`, `gnu`, `pax`).
     pub formats: Vec<&'static str>,
+    /// Bytes read ahead of the last header of a plain archive, and where they start: the
+    /// headers of small members come out of one read, not one read each.
+    ahead: (u64, Vec<u8>),
 }
+
+/// How much a plain archive is read ahead for its headers.
+const AHEAD: usize = 4 << 10;
 
 fn round(n: u64) -> Option<u64> {
     n.checked_add(BLOCK - 1).map(|v| v / BLOCK * BLOCK)
@@ -65,6 +71,7 @@ impl Walker {
             global: Pax::default(),
             done: false,
             formats: Vec::new(),
+            ahead: (0, Vec::new()),
         }
     }
 
@@ -78,9 +85,26 @@ impl Walker {
         }
     }
 
-    /// The block at `at`; `None` at the end of the data.
-    fn block(&self, at: u64) -> Result<Option<[u8; BLOCK as usize]>> {
+    /// The block at `at`; `None` at the end of the data. A plain archive is read
+    /// [`AHEAD`] bytes at a time (a stream only as far as asked: its decoding has a bound).
+    fn block(&mut self, at: u64) -> Result<Option<[u8; BLOCK as usize]>> {
         let mut b = [0u8; BLOCK as usize];
+        let (start, ahead) = &mut self.ahead;
+        let within = at.checked_sub(*start).map(|off| off as usize);
+        if let Some(off) = within.filter(|off| off + b.len() <= ahead.len()) {
+            b.copy_from_slice(&ahead[off..off + BLOCK as usize]);
+            return Ok(Some(b));
+        }
+        if self.exact {
+            ahead.resize(AHEAD, 0);
+            let n = self.src.read_at(at, ahead)?;
+            ahead.truncate(n);
+            *start = at;
+            if n >= b.len() {
+                b.copy_from_slice(&ahead[..BLOCK as usize]);
+                return Ok(Some(b));
+            }
+        }
         let n = self.src.read_at(at, &mut b)?;
         if n == 0 && at <= self.src.len() {
             return Ok(None);
