@@ -624,3 +624,67 @@ fn a_bridge_whose_iso_directories_pass_block_256_commits() {
     assert_eq!(iso_side, b"changed");
     assert_eq!(udfinfo(&out)["integrity"], "closed");
 }
+
+#[test]
+fn entries_marked_hidden_stop_a_rewrite_unless_unhidden() {
+    let dir = scratch();
+    let image = copy(&big("mkudffs-201.img"), dir.path());
+    // Mark hello.txt's identifier hidden: its characteristics (byte 18 of the descriptor,
+    // whose name, CS0 8-bit, starts at byte 38 when it has no implementation use).
+    let mut img = std::fs::read(&image).unwrap();
+    let name = b"\x08hello.txt";
+    let at = img
+        .windows(name.len())
+        .position(|w| w == name)
+        .expect("hello.txt's identifier")
+        - 38;
+    assert_eq!(u16::from_le_bytes([img[at], img[at + 1]]), 257, "a FID tag");
+    img[at + 18] |= 1;
+    crate::udf_helpers::fix_tag(&mut img, at);
+    // The root's identifiers are embedded in its file entry, whose tag covers them too.
+    let entry = at / 2048 * 2048;
+    if matches!(u16::from_le_bytes([img[entry], img[entry + 1]]), 261 | 266) {
+        crate::udf_helpers::fix_tag(&mut img, entry);
+    }
+    std::fs::write(&image, &img).unwrap();
+    let out = dir.path().join("out.img");
+    let failed = isofish()
+        .arg("-a")
+        .arg(&image)
+        .args([
+            "write",
+            "/new.txt",
+            "x",
+            ":",
+            "commit",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(failed.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&failed.stderr);
+    assert!(
+        err.contains("entries marked hidden") && err.contains("unhide"),
+        "{err}"
+    );
+    assert!(!out.exists());
+    // With `unhide` the entry is listed, so it is kept.
+    run(
+        &image,
+        &[
+            "-m",
+            "/dev/sda:/:unhide",
+            "write",
+            "/new.txt",
+            "x",
+            ":",
+            "commit",
+            out.to_str().unwrap(),
+        ],
+    );
+    let listed = seven_zip_list(&out);
+    assert!(
+        listed.contains_key("hello.txt") && listed.contains_key("new.txt"),
+        "{listed:?}"
+    );
+}

@@ -94,6 +94,8 @@ pub struct UdfFs {
     bridge: bool,
     /// Show entries marked hidden (mount option `unhide`).
     unhide: bool,
+    /// A listing read so far left out an entry marked hidden (a rewrite would lose it).
+    saw_hidden: std::sync::atomic::AtomicBool,
     cache: Mutex<HashMap<Ino, Arc<Node>>>,
     /// Decoded directories.
     dirs: Mutex<HashMap<Ino, Arc<Names>>>,
@@ -194,11 +196,26 @@ impl UdfFs {
             cache: Mutex::new(HashMap::new()),
             dirs: Mutex::new(HashMap::new()),
             left_out: LeftOut::default(),
+            saw_hidden: Default::default(),
         })
     }
 
     fn image(&self) -> &str {
         self.vol.image()
+    }
+
+    /// Fails when a listing read so far left out entries marked hidden (mounted without
+    /// `unhide`): a rewrite from the tree would drop them.
+    pub fn check_nothing_hidden(&self) -> Result<()> {
+        if self.saw_hidden.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(Error::unsupported(
+                self.image(),
+                "rewriting a UDF tree with entries marked hidden, which the mount leaves out: \
+                 mount it with the `unhide` option to keep them (they are written unhidden); \
+                 nothing written",
+            ));
+        }
+        Ok(())
     }
 
     /// The inode of the file at `path` (from the root), if there is one.
@@ -371,6 +388,10 @@ impl UdfFs {
             let at = pos;
             pos += f.recorded_len();
             if !f.listed(self.unhide) {
+                if f.listed(true) {
+                    self.saw_hidden
+                        .store(true, std::sync::atomic::Ordering::Relaxed);
+                }
                 continue;
             }
             let name = cs0::decode(f.name).ok_or_else(|| {

@@ -176,6 +176,7 @@ impl Tree {
             o.unique = t.next_unique;
             t.next_unique += 1;
         }
+        original.check_nothing_hidden()?;
         Ok(t)
     }
 
