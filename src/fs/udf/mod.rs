@@ -388,7 +388,12 @@ impl UdfFs {
             let at = pos;
             pos += f.recorded_len();
             if !f.listed(self.unhide) {
-                if f.listed(true) {
+                // UDF's own hidden files (`*UDF Virtual Allocation Table`, 1.50's
+                // `Non-Allocatable Space`) are the volume's structures, which a rewrite
+                // makes anew, not the user's.
+                let own = cs0::decode(f.name)
+                    .is_some_and(|n| n.starts_with("*UDF") || n == "Non-Allocatable Space");
+                if f.listed(true) && !own {
                     self.saw_hidden
                         .store(true, std::sync::atomic::Ordering::Relaxed);
                 }
