@@ -53,6 +53,9 @@ pub fn probe(node: &Node) -> crate::Result<Content> {
 /// The name of what the probe found, as `file` would say it.
 fn content_name(c: &Content) -> String {
     match c {
+        Content::Filesystem("tar") => "tar archive".into(),
+        Content::Filesystem("deb") => "Debian package".into(),
+        Content::Filesystem("rpm") => "RPM package".into(),
         Content::Filesystem(t) => format!("{t} filesystem"),
         Content::Cpio(f) => format!("cpio archive ({f})"),
         Content::Compressed(c) => format!("{c} compressed data"),
@@ -429,6 +432,17 @@ mod tests {
         assert_eq!(
             lines[1],
             "00000010  03                                                |.|"
+        );
+    }
+
+    #[test]
+    fn archives_and_packages_are_not_called_filesystems() {
+        assert_eq!(content_name(&Content::Filesystem("rpm")), "RPM package");
+        assert_eq!(content_name(&Content::Filesystem("deb")), "Debian package");
+        assert_eq!(content_name(&Content::Filesystem("tar")), "tar archive");
+        assert_eq!(
+            content_name(&Content::Filesystem("vfat")),
+            "vfat filesystem"
         );
     }
 

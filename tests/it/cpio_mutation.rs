@@ -5,7 +5,7 @@
 //! in bounded time, never a panic. Deterministic (fixed seeds).
 
 use crate::common::{scratch, tool};
-use crate::mutants::{damage, run_format_mutants, Rng};
+use crate::mutants::{damage, digits, run_format_mutants, sometimes_truncate, Rng};
 use crate::nested_util::{make_tree, Kinds};
 
 /// `(start, end)` byte ranges of the headers (and the names after them) in `img`, found by
@@ -37,17 +37,13 @@ fn mutate(base: &[u8], regions: &[(usize, usize)], rng: &mut Rng) -> Vec<u8> {
             0 => img[at] = b"0123456789abcdef"[rng.below(16)],
             1 => img[at] = b"0f7 xG\0"[rng.below(7)],
             2 => {
-                // A whole field of digits: a small or a huge number.
-                let digits = format!("{:08x}", rng.next() >> (rng.below(8) * 8));
-                let n = (img.len() - at).min(8);
-                img[at..at + n].copy_from_slice(&digits.as_bytes()[..n]);
+                let text = format!("{:08x}", rng.next() >> (rng.below(8) * 8));
+                digits(&mut img, at, &text);
             }
             _ => damage(&mut img, at, rng),
         }
     }
-    if rng.below(20) == 0 {
-        img.truncate(rng.below(base.len()));
-    }
+    sometimes_truncate(&mut img, base.len(), rng);
     img
 }
 

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use crate::common::{run_ro, scratch, tool};
 use crate::ext_gaps::list;
-use crate::mutants::{damage, run_format_mutants, Rng};
+use crate::mutants::{damage, run_format_mutants, sometimes_truncate, Rng};
 use crate::nested_util::{make_tree, Kinds};
 
 fn le32(b: &[u8], at: usize) -> usize {
@@ -56,9 +56,7 @@ fn mutate(base: &[u8], regions: &[(usize, usize)], rng: &mut Rng) -> Vec<u8> {
             damage(&mut img, at, rng);
         }
     }
-    if rng.below(20) == 0 {
-        img.truncate(rng.below(base.len()));
-    }
+    sometimes_truncate(&mut img, base.len(), rng);
     img
 }
 

@@ -101,6 +101,20 @@ pub fn damage(img: &mut [u8], at: usize, rng: &mut Rng) {
     }
 }
 
+/// Writes a whole field of ASCII digits at `at` (a small or a huge number, as `text` is),
+/// cut at the end of the image.
+pub fn digits(img: &mut [u8], at: usize, text: &str) {
+    let n = (img.len() - at).min(text.len());
+    img[at..at + n].copy_from_slice(&text.as_bytes()[..n]);
+}
+
+/// One time in twenty, cuts `img` (a mutant of a `len`-byte image) short somewhere.
+pub fn sometimes_truncate(img: &mut Vec<u8>, len: usize, rng: &mut Rng) {
+    if rng.below(20) == 0 {
+        img.truncate(rng.below(len));
+    }
+}
+
 /// `ISOFISH_MUTATIONS=N` multiplies the number of mutants (for longer local runs).
 pub fn mult() -> usize {
     std::env::var("ISOFISH_MUTATIONS")

@@ -7,7 +7,7 @@
 //! with errors that name the image, the structure and the offset.
 
 use crate::common::scratch;
-use crate::mutants::{damage, run_format_mutants, Rng};
+use crate::mutants::{damage, run_format_mutants, sometimes_truncate, Rng};
 use crate::nested_rpm::{make_tree, rpmbuild, SPEC};
 use crate::nested_util::run_err;
 
@@ -48,9 +48,7 @@ fn mutate(base: &[u8], regions: &[(usize, usize)], rng: &mut Rng) -> Vec<u8> {
             damage(&mut img, at, rng);
         }
     }
-    if rng.below(20) == 0 {
-        img.truncate(rng.below(base.len()));
-    }
+    sometimes_truncate(&mut img, base.len(), rng);
     img
 }
 

@@ -7,7 +7,7 @@
 //! time, never a panic. Deterministic (fixed seeds).
 
 use crate::common::{scratch, tool};
-use crate::mutants::{damage, run_format_mutants, Rng};
+use crate::mutants::{damage, run_format_mutants, sometimes_truncate, Rng};
 use crate::nested_util::{make_tree, Kinds};
 
 fn le64(b: &[u8], at: usize) -> usize {
@@ -77,9 +77,7 @@ fn mutate(base: &[u8], t: &Tables, rng: &mut Rng) -> Vec<u8> {
         }
         damage(&mut img, start + rng.below(end - start), rng);
     }
-    if rng.below(20) == 0 {
-        img.truncate(rng.below(base.len()));
-    }
+    sometimes_truncate(&mut img, base.len(), rng);
     img
 }
 

@@ -7,7 +7,7 @@
 //! bounded time, never a panic. Deterministic (fixed seeds).
 
 use crate::common::{scratch, tool};
-use crate::mutants::{damage, run_format_mutants, Rng};
+use crate::mutants::{damage, digits, run_format_mutants, sometimes_truncate, Rng};
 use crate::nested_util::{make_tree, write, Kinds};
 
 /// Offsets of the tar header blocks (valid checksum) in `img`, and of the ar member headers.
@@ -65,9 +65,8 @@ fn mutate(base: &[u8], heads: &[usize], rng: &mut Rng) -> Vec<u8> {
         match rng.below(4) {
             0 => img[at] = b"0123456789 =\n,"[rng.below(14)],
             1 => {
-                let digits = format!("{:011o}", rng.next() >> (rng.below(8) * 8));
-                let n = (img.len() - at).min(11);
-                img[at..at + n].copy_from_slice(&digits.as_bytes()[..n]);
+                let text = format!("{:011o}", rng.next() >> (rng.below(8) * 8));
+                digits(&mut img, at, &text);
             }
             2 => img[at] = 0x80,
             _ => damage(&mut img, at, rng),
@@ -76,9 +75,7 @@ fn mutate(base: &[u8], heads: &[usize], rng: &mut Rng) -> Vec<u8> {
             fix_checksum(&mut img, head);
         }
     }
-    if rng.below(20) == 0 {
-        img.truncate(rng.below(base.len()));
-    }
+    sometimes_truncate(&mut img, base.len(), rng);
     img
 }
 
