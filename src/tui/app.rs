@@ -151,6 +151,9 @@ pub struct App<'s> {
     /// The file to hand to the editor (the terminal must be given up first: see
     /// [`App::take_edit`]).
     edit: Option<String>,
+    /// Where `w` commits (empty: back into the image), once the terminal is given up for the
+    /// commit's progress bar (see [`App::take_commit`]).
+    commit: Option<String>,
     /// The letter of each staged entry (`changes`' A, M, R, m, D) by session path.
     marks: HashMap<String, char>,
     /// What the prompt open is about, for the status line.
@@ -194,6 +197,7 @@ impl<'s> App<'s> {
             job: None,
             clipboard: None,
             edit: None,
+            commit: None,
             marks: HashMap::new(),
             note: None,
             last: false,
@@ -448,7 +452,7 @@ impl<'s> App<'s> {
                     Prompt::Mkdir => self.mkdir(&text),
                     Prompt::Rename => self.rename(&text),
                     Prompt::Upload => self.upload(&text),
-                    Prompt::Commit => self.commit(&text),
+                    Prompt::Commit => self.commit = Some(text.trim().to_string()),
                 }
                 return;
             }

@@ -137,6 +137,17 @@ fn event_loop(app: &mut App, theme: &Theme, caught: &mut Caught) -> anyhow::Resu
             terminal.clear()?;
             continue;
         }
+        if let Some(to) = app.take_commit() {
+            // The commit draws its progress bar on the terminal, as in the shell.
+            restore();
+            caught.pause();
+            eprintln!("isofish: committing the staged changes...");
+            app.finish_commit(&to);
+            caught.resume()?;
+            take_terminal()?;
+            terminal.clear()?;
+            continue;
+        }
         if app.quitting() {
             return Ok(());
         }

@@ -62,7 +62,14 @@ fn commit_to(app: &mut App, out: &Path) {
     key(app, KeyCode::Char('w'));
     typed(app, out.to_str().unwrap());
     key(app, KeyCode::Enter);
+    run_commit(app);
     assert_eq!(message(app), format!("committed to {}", out.display()));
+}
+
+/// What the pane's loop does after `w`'s question: gives up the terminal and runs the commit.
+fn run_commit(app: &mut App) {
+    let to = app.take_commit().expect("w asked for a commit");
+    app.finish_commit(&to);
 }
 
 #[test]
@@ -190,6 +197,7 @@ fn every_prompt_cancels_with_esc_staging_nothing() {
     key(&mut app, KeyCode::Esc);
     assert_eq!(message(&app), "/notes.txt: kept");
     assert_eq!(app.staged_count(), 0);
+    assert_eq!(app.take_commit(), None, "Esc asks for no commit");
     drop(app);
     assert_eq!(s.pending(), 0);
 }
@@ -203,6 +211,7 @@ fn commit_back_into_the_image_says_how_and_keeps_browsing() {
     let shown = screen(&mut app, 100, 12);
     assert!(shown.contains("1 staged; Enter: commit: "), "{shown}");
     key(&mut app, KeyCode::Enter);
+    run_commit(&mut app);
     assert!(
         message(&app).starts_with("committed into the image (commit: "),
         "{}",
@@ -221,6 +230,7 @@ fn a_commit_that_fails_says_why_and_keeps_the_session() {
     key(&mut app, KeyCode::Char('w'));
     typed(&mut app, "/nonexistent-dir/out.iso");
     key(&mut app, KeyCode::Enter);
+    run_commit(&mut app);
     let m = app.message().expect("an error shows");
     assert!(m.error && m.text.contains("/nonexistent-dir"), "{}", m.text);
     assert_eq!(app.mark("/kept"), Some('A'));
@@ -249,6 +259,7 @@ fn a_read_only_session_refuses_every_editing_key() {
         assert!(m.error && m.text.contains("--ro"), "{k:?}: {}", m.text);
     }
     assert_eq!(app.take_edit(), None);
+    assert_eq!(app.take_commit(), None);
 }
 
 #[test]

@@ -197,7 +197,7 @@ impl App<'_> {
                 self.say(format!("{dir}: not made, nothing extracted"))
             }
             (Action::Leave, 'c') => {
-                self.commit("");
+                self.finish_commit("");
                 self.quit = !self.message.as_ref().is_some_and(|m| m.error);
             }
             (Action::Leave, 'd') => self.quit = true,
@@ -346,8 +346,14 @@ impl App<'_> {
         self.ask(Prompt::Commit, String::new());
     }
 
-    pub(super) fn commit(&mut self, to: &str) {
-        let to = to.trim();
+    /// Where `w` asked to commit, taken once: the terminal is given back to the shell for
+    /// the commit's progress bar, then [`App::finish_commit`] runs it.
+    pub fn take_commit(&mut self) -> Option<String> {
+        self.commit.take()
+    }
+
+    /// Runs `commit` (to `to`, or back into the image when it is empty) and says how it went.
+    pub fn finish_commit(&mut self, to: &str) {
         let (way, _) = changes::commit_way(self.session, false);
         let args: Vec<String> = match to {
             "" => Vec::new(),

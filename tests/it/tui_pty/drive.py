@@ -22,7 +22,7 @@ say it was staged, quits the pane with q, and checks that the `changes` after `b
 `M /notes.txt` (the one-liner then commits it; the test reads the image).
 
 Scenario `commit` (run with `--tui -a IMAGE`, a copy): edits notes.txt as `edit` does, then `w`
-commits to IMAGE.new.iso; q asks about the changes not committed to the image, d leaves them (the
+commits to IMAGE.new.iso (on the terminal given back, where its progress bar draws); q asks about the changes not committed to the image, d leaves them (the
 test reads both images).
 
 Scenario `leave` (run with `--tui -a IMAGE`, a copy): makes directory `fromtui` with `m`; q asks
@@ -31,7 +31,7 @@ reads the image).
 
 Scenario `nested-edit` (run with `--tui -a IMAGE`, a copy): enters nested.sqfs and inner/, edits
 hello.txt with `e`, checks that `s` lists it under the squashfs's path, closes the list, and
-leaves with q and d (the changes are not committed: nested images are not written back yet).
+leaves with q and d (the changes are not committed).
 
 Scenario `stderr` (run with `--tui -a IMAGE`): runs `:copy-out /nope /notes.txt DIR`, which
 reports `/nope` on stderr and copies the rest, and checks that the report shows in the status
@@ -191,7 +191,11 @@ elif scenario in ("edit", "commit"):
     if scenario == "commit":
         target = args[-1] + ".new.iso"
         send(b"w", "Enter: commit: ")
+        mark = len(out)
         send(target.encode() + b"\r", f"committed to {target}"[:60])
+        # The pane gave the terminal back for the commit's progress, as the shell has it.
+        written_since(mark, b"isofish: committing the staged changes",
+                      "the commit did not run on the terminal given back")
     if scenario == "commit":
         send(b"q", "[c/d/a]")
         os.write(master, b"d")
