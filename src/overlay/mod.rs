@@ -183,6 +183,12 @@ impl Overlay {
         *self.write() = State::default();
     }
 
+    /// What a writer may take from the filesystem below for each object of a tree with
+    /// `overlay`'s staged changes over it; with none, everything is the original's, unchanged.
+    pub fn provenance_of(overlay: Option<&Overlay>) -> impl Fn(Ino) -> Provenance + '_ {
+        move |ino| overlay.map_or(Provenance::UNCHANGED, |o| o.provenance(ino))
+    }
+
     /// What a writer may take from the filesystem below for `ino`.
     pub fn provenance(&self, ino: Ino) -> Provenance {
         if ino & NEW != 0 {

@@ -84,7 +84,7 @@ impl Session {
             return Err(Error::unsupported(
                 d.source.name(),
                 format!(
-                    "writing {} images (only ISO 9660 yet)",
+                    "writing a {} mount with the ISO 9660 writer",
                     mount.mount.fs.type_name()
                 ),
             ));
@@ -127,11 +127,8 @@ impl Session {
             None
         };
         self.with_original(drive, |original, tree, overlay| {
-            let unchanged = |_| Provenance::UNCHANGED;
-            let provenance: &dyn Fn(Ino) -> Provenance = match overlay {
-                Some(overlay) => &|ino| overlay.provenance(ino),
-                None => &unchanged,
-            };
+            let provenance = Overlay::provenance_of(overlay);
+            let provenance: &dyn Fn(Ino) -> Provenance = &provenance;
             let opts = match overlay {
                 Some(overlay) => {
                     overlay.check_hosts()?;
@@ -161,16 +158,11 @@ impl Session {
         if matches!(tree.type_name(), "iso9660" | "udf") {
             return Ok(None);
         }
-        let plan = match self.vfs.staged(mount.id) {
-            Some(overlay) => {
-                overlay.check_hosts()?;
-                fs::rebuild::plan(overlay.base().as_ref(), tree, &|ino| {
-                    overlay.provenance(ino)
-                })?
-            }
-            None => fs::rebuild::plan(tree, tree, &|_| Provenance::UNCHANGED)?,
-        };
-        Ok(Some(plan))
+        let source = &self.drives[drive].source;
+        let mut head = [0u8; 64];
+        let n = source.read_at(0, &mut head)?;
+        let level = mount.mount.options.level(source.name())?;
+        super::rebuild::rewritten(tree, source.name(), &head[..n], level).map(Some)
     }
 
     /// The new image of drive `drive` when the drive's mount is UDF (`None` otherwise): the
@@ -193,14 +185,11 @@ impl Session {
                 &opened
             }
         };
-        let unchanged = |_| Provenance::UNCHANGED;
-        let provenance: &dyn Fn(Ino) -> Provenance = match overlay {
-            Some(overlay) => {
-                overlay.check_hosts()?;
-                &|ino| overlay.provenance(ino)
-            }
-            None => &unchanged,
-        };
+        if let Some(overlay) = overlay {
+            overlay.check_hosts()?;
+        }
+        let provenance = Overlay::provenance_of(overlay);
+        let provenance: &dyn Fn(Ino) -> Provenance = &provenance;
         if !fs::probe::has_iso_descriptor(d.source.as_ref())? {
             return Ok(Some(udf::write::plan(original, tree, provenance)?));
         }
@@ -210,7 +199,13 @@ impl Session {
             ..opts.clone()
         };
         let mut side = udf::write::side(original, tree, provenance, false)?;
-        let plan = iso9660::write::plan_with(&iso, &iso, &unchanged, &opts, Some(&mut side))?;
+        let plan = iso9660::write::plan_with(
+            &iso,
+            &iso,
+            &Overlay::provenance_of(None),
+            &opts,
+            Some(&mut side),
+        )?;
         Ok(Some(plan))
     }
 

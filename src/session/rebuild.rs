@@ -12,7 +12,8 @@ use super::{file_data, Session};
 use crate::error::{Error, Result};
 use crate::fs::decoded::DecodedFs;
 use crate::fs::{self, FileSystem};
-use crate::overlay::{Content, Overlay, Provenance, Snapshot};
+use crate::overlay::{Content, Overlay, Snapshot};
+use crate::plan::Plan;
 use crate::source::decoded::Codec;
 use crate::source::encode;
 use crate::vfs::{MountId, Origin};
@@ -155,7 +156,11 @@ impl Session {
             }
             let mut head = [0u8; 64];
             let n = parent.read_at(entry.ino, 0, &mut head)?;
-            let content = rebuilt(fs.as_ref(), &r, &head[..n], level)?;
+            let plan = rewritten(fs.as_ref(), &r.file, &head[..n], level)?;
+            for warning in plan.warnings() {
+                eprintln!("isofish: warning: {}: {warning}", r.file);
+            }
+            let content = Content::from_spans(plan.spans().to_vec());
             parent.set_content(&file.path, content)?;
         }
         Ok(())
@@ -219,13 +224,17 @@ fn base_of(fs: &dyn FileSystem) -> &dyn FileSystem {
     }
 }
 
-/// The new content of the file mount `r` is read from: its filesystem `fs` (with its staged
-/// changes, if any) written by its format's writer, compressed again if the file was. The
-/// plan's spans become the content as they are, so data kept from the image is still copied
-/// from it by the kernel. A compressed file (`head` is its first bytes) is compressed again
-/// with its codec, at `level` or the one its stream suggests. What the writer warns about is
-/// said on standard error.
-fn rebuilt(fs: &dyn FileSystem, r: &Rebuild, head: &[u8], level: Option<u32>) -> Result<Content> {
+/// The new bytes of the image read as `fs` (its staged changes, if any, included), named
+/// `image` in messages: written by its format's writer, and compressed again when `fs` was
+/// read through its decoded bytes (`head`: the compressed file's first bytes; at `level`, or
+/// the one the stream suggests). Kept data stays as ranges of the image, so the kernel still
+/// copies it. Refused when the tree's listings left something out.
+pub(super) fn rewritten(
+    fs: &dyn FileSystem,
+    image: &str,
+    head: &[u8],
+    level: Option<u32>,
+) -> Result<Plan> {
     let overlay = (fs as &dyn std::any::Any).downcast_ref::<Overlay>();
     if let Some(overlay) = overlay {
         overlay.check_hosts()?;
@@ -235,36 +244,31 @@ fn rebuilt(fs: &dyn FileSystem, r: &Rebuild, head: &[u8], level: Option<u32>) ->
     let below = base_of(fs);
     let decoded = (below as &dyn std::any::Any).downcast_ref::<DecodedFs>();
     let original = decoded.map_or(below, |d| d.inner.as_ref());
-    let plan = match overlay {
-        Some(o) => fs::rebuild::plan(original, fs, &|ino| o.provenance(ino))?,
-        None => fs::rebuild::plan(original, fs, &|_| Provenance::UNCHANGED)?,
-    };
+    let plan = fs::rebuild::plan(original, fs, &Overlay::provenance_of(overlay))?;
     if let Some(what) = fs.left_out() {
         return Err(Error::unsupported(
-            r.file.clone(),
-            format!("rebuilding an image with {what}: it would lose them; nothing written"),
+            image,
+            format!("rewriting an image with {what}: it would lose them; nothing written"),
         ));
     }
-    for warning in plan.warnings() {
-        eprintln!("isofish: warning: {}: {warning}", r.file);
-    }
     if decoded.is_none() {
-        return Ok(Content::from_spans(plan.spans().to_vec()));
+        return Ok(plan);
     }
     let codec = Codec::sniff(head).ok_or_else(|| {
         Error::corrupt(
-            &r.file,
+            image,
             "compressed image",
             0,
             "its compression is no longer recognised",
         )
     })?;
     let level = level.or_else(|| encode::default_level(codec, head));
-    let name = format!("{} (compressed again)", r.file);
-    let plain = plan.into_source(format!("{} (rebuilt)", r.file));
+    let warnings = plan.warnings().to_vec();
+    let plain = plan.into_source(format!("{image} (rebuilt)"));
+    let name = format!("{image} (compressed again)");
     let packed = encode::encode_to_source(codec, plain.as_ref(), level, name)?;
-    let len = packed.len();
-    Ok(Content::from_spans(vec![crate::data::Span::source(
-        &packed, 0, len,
-    )]))
+    let mut plan = Plan::new();
+    plan.push(crate::data::Span::source(&packed, 0, packed.len()));
+    warnings.into_iter().for_each(|w| plan.warn(w));
+    Ok(plan)
 }
