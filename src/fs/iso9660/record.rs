@@ -125,29 +125,40 @@ impl<'a> Record<'a> {
     /// ECMA-119 §9.1.1 asks); a name or area that does not fit the one-byte record length is
     /// refused.
     pub fn encode(&self) -> Result<Vec<u8>> {
+        let mut out = vec![0u8; self.encoded_len()];
+        self.encode_into(&mut out)?;
+        Ok(out)
+    }
+
+    /// The length of the encoded record.
+    pub fn encoded_len(&self) -> usize {
+        system_use_start(self.name.len()) + self.system_use.len()
+    }
+
+    /// [`Record::encode`] into `out`, which is [`Record::encoded_len`] bytes long and zeroed.
+    pub fn encode_into(&self, out: &mut [u8]) -> Result<()> {
         let su_start = system_use_start(self.name.len());
-        let len = su_start + self.system_use.len();
-        if self.name.is_empty() || len > usize::from(u8::MAX) {
+        let len = self.encoded_len();
+        if self.name.is_empty() || len > usize::from(u8::MAX) || out.len() != len {
             return Err(Error::Usage(format!(
                 "a directory record cannot hold a {}-byte name and a {}-byte system use area",
                 self.name.len(),
                 self.system_use.len()
             )));
         }
-        let mut out = vec![0u8; len];
         out[0] = len as u8;
         out[1] = self.ext_attr_len;
-        endian::put_both32(&mut out, 2, self.extent);
-        endian::put_both32(&mut out, 10, self.size);
+        endian::put_both32(out, 2, self.extent);
+        endian::put_both32(out, 10, self.size);
         out[18..25].copy_from_slice(&self.date);
         out[25] = self.flags;
         out[26] = self.unit_size;
         out[27] = self.gap_size;
-        endian::put_both16(&mut out, 28, self.volume_sequence_number);
+        endian::put_both16(out, 28, self.volume_sequence_number);
         out[32] = self.name.len() as u8;
         out[FIXED..FIXED + self.name.len()].copy_from_slice(self.name);
         out[su_start..].copy_from_slice(self.system_use);
-        Ok(out)
+        Ok(())
     }
 
     /// True for the `.` and `..` records.

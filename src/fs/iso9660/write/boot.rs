@@ -19,7 +19,7 @@
 //! - The system area, the tail and the partition tables follow [`boot::replay`]: the writer
 //!   gives it the new place of every kept file a partition begins or ends at.
 
-use std::collections::HashSet;
+use super::HashSet;
 use std::sync::Arc;
 
 use super::layout::Layout;

@@ -3,7 +3,9 @@
 //! path table order (by level, then parent, then identifier: a breadth-first walk that visits
 //! children in order).
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
+
+use super::{HashMap, HashSet};
 
 use super::super::record;
 use super::super::IsoFs;
@@ -122,7 +124,7 @@ pub(super) fn name_iso(
             kids = t.objs[d].iso_children.clone();
         }
         let moved = Some(d) == t.rr_moved;
-        let mut taken = HashSet::new();
+        let mut taken = HashSet::default();
         let mut pending = Vec::new();
         for &k in &kids {
             let o = &t.objs[k];
@@ -187,7 +189,7 @@ pub(super) fn name_joliet(
     max: usize,
     info: &JolietInfo,
 ) -> HashMap<usize, Vec<usize>> {
-    let mut order = HashMap::new();
+    let mut order = HashMap::default();
     for d in 0..t.objs.len() {
         if !t.objs[d].meta.is_dir() || Some(d) == t.rr_moved {
             continue;
@@ -197,7 +199,7 @@ pub(super) fn name_joliet(
             kids.retain(|&k| matches!(t.objs[k].meta.kind, FileKind::File | FileKind::Dir));
         }
         kids.sort_by(|&a, &b| t.objs[a].name.cmp(&t.objs[b].name));
-        let mut taken = HashSet::new();
+        let mut taken = HashSet::default();
         let mut pending = Vec::new();
         for &k in &kids {
             let name = &t.objs[k].name;

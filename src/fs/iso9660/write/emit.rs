@@ -69,7 +69,7 @@ impl Emitter<'_> {
         self.dir_place(Which::Primary, obj).0
     }
 
-    /// The bytes of directory `di` of tree `w`.
+    /// The bytes of directory `di` of tree `w`, up to its last record.
     fn directory(&self, w: Which, di: usize, d: &Dir) -> Result<Vec<u8>> {
         let dirs = self.trees[w as usize];
         let size = d.size() as usize;
@@ -121,14 +121,16 @@ impl Emitter<'_> {
                     system_use: &su,
                     system_use_offset: 0,
                 };
-                let bytes = rec.encode()?;
-                if at % 2048 + bytes.len() > 2048 {
+                let len = rec.encoded_len();
+                if at % 2048 + len > 2048 {
                     at = at.next_multiple_of(2048);
                 }
-                out[at..at + bytes.len()].copy_from_slice(&bytes);
-                at += bytes.len();
+                rec.encode_into(&mut out[at..at + len])?;
+                at += len;
             }
         }
+        // The padding to the directory's size is the caller's (a span of zeros).
+        out.truncate(at);
         Ok(out)
     }
 
@@ -300,7 +302,10 @@ pub(super) fn emit(
         }
         for &w in which.iter().take(trees.len()) {
             for (di, d) in trees[w as usize].list.iter().enumerate() {
-                push_padded(&mut plan, e.directory(w, di, d)?);
+                let bytes = e.directory(w, di, d)?;
+                let zeros = d.size() - bytes.len() as u64;
+                plan.push_bytes(bytes);
+                plan.push(Span::Zeros(zeros));
                 if w == Which::Primary {
                     push_padded(&mut plan, e.continuation_areas(di, d)?);
                 }

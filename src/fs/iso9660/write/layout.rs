@@ -21,7 +21,7 @@
 //! continuation areas packed one after another, never across a block; files start on a
 //! block; empty files, symlinks and devices have extent 0; no padding at the end.
 
-use std::collections::HashMap;
+use super::HashMap;
 
 use super::super::SECTOR;
 use super::dirs::{Dir, Dirs};

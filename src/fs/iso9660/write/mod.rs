@@ -48,6 +48,12 @@ use crate::plan::Plan;
 use names::IsoStyle;
 use rrip::Rrip;
 
+/// The writer's maps and sets, keyed by object indices, blocks and names it made itself:
+/// foldhash, as a 74k-entry tree hashes each several times and SipHash's resistance to chosen
+/// keys buys nothing here.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+type HashSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
+
 /// What the new image keeps of the original's format.
 struct Style {
     iso: IsoStyle,
@@ -224,20 +230,22 @@ pub(crate) fn plan_with(
     trees.extend(joliet_dirs.as_ref());
     let boot_record = bound.as_ref().is_some_and(|b| b.has_boot_record());
     let extents = bound.as_ref().map(|b| b.extra_sizes()).unwrap_or_default();
-    let files: Vec<(String, usize)> = t
-        .objs
-        .iter()
-        .enumerate()
-        .filter(|(_, o)| matches!(o.content, tree::Content::Spans { .. }))
-        .map(|(i, _)| (t.path(i), i))
-        .collect();
+    // The files a bridge shares: its paths and spans (their blocks are known after the layout).
+    let files: Vec<usize> = if bridge.is_some() {
+        let data = |(i, o): (usize, &tree::Obj)| {
+            matches!(o.content, tree::Content::Spans { .. }).then_some(i)
+        };
+        t.objs.iter().enumerate().filter_map(data).collect()
+    } else {
+        Vec::new()
+    };
     let sizes = match bridge.as_mut() {
         Some(b) => {
             let spans: Vec<(String, &[Span])> = files
                 .iter()
-                .map(|(p, i)| match &t.objs[*i].content {
-                    tree::Content::Spans { spans, .. } => (p.clone(), spans.as_slice()),
-                    _ => (p.clone(), &[][..]),
+                .map(|&i| match &t.objs[i].content {
+                    tree::Content::Spans { spans, .. } => (t.path(i), spans.as_slice()),
+                    _ => (t.path(i), &[][..]),
                 })
                 .collect();
             Some(b.reserve(&spans)?)
@@ -265,7 +273,7 @@ pub(crate) fn plan_with(
         (Some(b), Some(at)) => {
             let blocks: Vec<u32> = files
                 .iter()
-                .map(|(_, i)| layout.extent.get(i).copied().unwrap_or(0))
+                .map(|i| layout.extent.get(i).copied().unwrap_or(0))
                 .collect();
             let filled = b.fill(&blocks, at)?;
             warnings.extend(b.warnings());

@@ -18,8 +18,8 @@
 //!   no `;1` (genisoimage and xorriso write none); collisions after the cut get a counter at
 //!   the end of the stem, before the extension.
 
+use super::HashSet;
 use std::cmp::Ordering;
-use std::collections::HashSet;
 
 use super::super::{joliet, IsoFs};
 use crate::error::{Error, Result};
@@ -210,21 +210,19 @@ fn padded(a: &[u8], b: &[u8]) -> Ordering {
 /// The Joliet name of `visible` (UCS-2), its stem cut to leave room for `n`; and whether
 /// the name was cut.
 fn joliet_numbered(visible: &[u8], is_dir: bool, max: usize, n: Option<usize>) -> (Vec<u8>, bool) {
-    let text = String::from_utf8_lossy(visible);
-    let mut units: Vec<u16> = text
-        .chars()
-        .map(|c| match c {
+    let mut units: Vec<u16> = Vec::with_capacity(visible.len());
+    for c in String::from_utf8_lossy(visible).chars() {
+        let c = match c {
             '*' | '/' | ':' | ';' | '?' | '\\' => '_',
             c => c,
-        })
-        .collect::<String>()
-        .encode_utf16()
-        .collect();
+        };
+        units.extend_from_slice(c.encode_utf16(&mut [0; 2]));
+    }
     let cut = units.len() > max;
-    let suffix: Vec<u16> = n
-        .map(|n| format!("{n:02}").encode_utf16().collect())
-        .unwrap_or_default();
     if cut || n.is_some() {
+        let suffix: Vec<u16> = n
+            .map(|n| format!("{n:02}").encode_utf16().collect())
+            .unwrap_or_default();
         // Keep the extension when there is one short enough.
         let dot = units.iter().rposition(|&u| u == u16::from(b'.'));
         let ext: Vec<u16> = match dot {
@@ -241,7 +239,8 @@ fn joliet_numbered(visible: &[u8], is_dir: bool, max: usize, n: Option<usize>) -
         units.extend_from_slice(&suffix);
         units.extend_from_slice(&ext);
     }
-    (joliet::encode(&String::from_utf16_lossy(&units)), cut)
+    // The units are whole characters: big-endian, as joliet::encode writes them.
+    (units.iter().flat_map(|u| u.to_be_bytes()).collect(), cut)
 }
 
 /// Whether `recorded` can be the Joliet name an original gave an entry named `visible` (see
@@ -357,7 +356,7 @@ mod tests {
         assert_eq!(l2.identifier(b"x.tar.gz", false), b"X_TAR.GZ;1");
         assert_eq!(l2.identifier(&[b'a'; 40], true).len(), 31);
         assert_eq!(l2.identifier(&[b'a'; 40], false).len(), 30 + 3);
-        let mut taken = HashSet::new();
+        let mut taken = HashSet::default();
         assert_eq!(l1.unique(b"README.TXT", false, &mut taken), b"README.TXT;1");
         assert_eq!(
             l1.unique(b"readme.txt", false, &mut taken),
@@ -388,7 +387,7 @@ mod tests {
         let (raw, cut) = joliet_numbered(b"a:b.txt", false, JOLIET_MAX, None);
         assert!(!cut);
         assert_eq!(joliet::decode(&raw), "a_b.txt");
-        let mut taken = HashSet::new();
+        let mut taken = HashSet::default();
         let a = joliet_unique(&[b'x'; 70], true, JOLIET_MAX, &mut taken);
         let b = joliet_unique(&[b'x'; 71], true, JOLIET_MAX, &mut taken);
         assert_ne!(a, b);

@@ -8,7 +8,9 @@
 //! original did (the Joliet tree has fewer entries than the Rock Ridge one), and leaves them
 //! out when the original had none to tell.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
+
+use super::{HashMap, HashSet};
 use std::sync::Arc;
 
 use super::super::listing::MAX_DIR_SIZE;
@@ -77,7 +79,7 @@ pub(super) fn joliet_info(
         return Ok(None);
     }
     let (mut long, mut entries) = (false, 0usize);
-    let mut by_data = HashMap::new();
+    let mut by_data = HashMap::default();
     joliet_records(original, &mut |r| {
         entries += 1;
         let name = joliet::decode(joliet::strip_version(r.name));
@@ -120,7 +122,7 @@ fn joliet_records(original: &IsoFs, visit: &mut dyn FnMut(&Record)) -> Result<()
     };
     let root = volume.root(d.offset, image)?;
     let mut queue = VecDeque::from([(root.extent, root.size)]);
-    let mut read = HashSet::new();
+    let mut read = HashSet::default();
     let mut seen = 0usize;
     while let Some((extent, size)) = queue.pop_front() {
         if !read.insert(extent) {
@@ -175,7 +177,7 @@ fn data_name(fs: &IsoFs, ino: Ino, by_data: &mut HashMap<u64, Vec<u8>>) -> Resul
 /// data, by the byte offset of their data, and the style of the primary tree's identifiers.
 pub(super) fn primary_names(original: &IsoFs) -> Result<(HashMap<u64, Vec<u8>>, IsoStyle)> {
     let plain = reopen(original, "plain")?;
-    let mut by_data = HashMap::new();
+    let mut by_data = HashMap::default();
     let mut ids: Vec<(bool, Vec<u8>)> = Vec::new();
     let mut failed = None;
     walk(

@@ -49,14 +49,17 @@ impl SuEntry {
         }
     }
 
-    pub(super) fn encode(&self, block_of: &dyn Fn(usize) -> u32) -> Vec<u8> {
+    /// Appends the entry's bytes to `out`; `block_of` gives a directory's block (for a link).
+    pub(super) fn encode_to(&self, out: &mut Vec<u8>, block_of: &dyn Fn(usize) -> u32) {
         match self {
-            SuEntry::Bytes(b) => b.clone(),
-            SuEntry::Link(signature, dir) => Link {
-                signature: *signature,
-                block: block_of(*dir),
-            }
-            .encode(),
+            SuEntry::Bytes(b) => out.extend_from_slice(b),
+            SuEntry::Link(signature, dir) => out.extend_from_slice(
+                &Link {
+                    signature: *signature,
+                    block: block_of(*dir),
+                }
+                .encode(),
+            ),
         }
     }
 }
@@ -133,10 +136,13 @@ impl Su {
         block_of: &dyn Fn(usize) -> u32,
     ) -> (Vec<u8>, Vec<Vec<u8>>) {
         let enc = |r: std::ops::Range<usize>| -> Vec<u8> {
-            self.entries[r]
-                .iter()
-                .flat_map(|e| e.encode(block_of))
-                .collect()
+            let entries = &self.entries[r];
+            let mut out =
+                Vec::with_capacity(entries.iter().map(SuEntry::len).sum::<usize>() + CE_LEN + 1);
+            for e in entries {
+                e.encode_to(&mut out, block_of);
+            }
+            out
         };
         let ce = |i: usize| {
             let (block, offset) = places[i];
@@ -435,7 +441,10 @@ mod tests {
     use crate::fs::iso9660::susp::{self, Entry};
 
     fn read_back(entries: &[SuEntry]) -> RockRidge {
-        let bytes: Vec<u8> = entries.iter().flat_map(|e| e.encode(&|_| 0)).collect();
+        let mut bytes = Vec::new();
+        for e in entries {
+            e.encode_to(&mut bytes, &|_| 0);
+        }
         let mut rr = RockRidge::default();
         let mut pos = 0;
         while let Some(e) = Entry::decode("t", &bytes, pos, 0).unwrap() {

@@ -13,7 +13,7 @@
 //! - Hard links are files of the tree with the same inode number and a link count over one:
 //!   they share one data extent, and Rock Ridge 1.12 gives them one serial number.
 
-use std::collections::HashMap;
+use super::HashMap;
 
 use super::super::Recorded;
 use super::super::{aaip, IsoFs};
@@ -231,7 +231,7 @@ impl Tree {
     fn link_counts(&mut self) {
         // By inode number, the original's objects apart from the overlay's.
         let key = |o: &Obj| (o.meta.ino, matches!(o.prov, Provenance::Base { .. }));
-        let mut groups: HashMap<(u64, bool), Vec<usize>> = HashMap::new();
+        let mut groups: HashMap<(u64, bool), Vec<usize>> = HashMap::default();
         for (i, o) in self.objs.iter().enumerate() {
             let same_extent = o.prov.data_kept() && matches!(o.content, Content::Spans { .. });
             if !o.meta.is_dir() && (o.meta.nlink > 1 || same_extent) {
