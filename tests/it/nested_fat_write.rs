@@ -409,3 +409,53 @@ fn a_new_label_is_written_into_a_volume_of_the_same_size() {
         },
     );
 }
+
+/// The attribute letters mattrib shows for `path` in `image` (`A`, `S`, `H`, `R`).
+fn attributes(image: &Path, path: &str) -> String {
+    let said = mtools("mattrib", &["-i", image.to_str().unwrap(), path]);
+    let flags = said.split("::").next().unwrap_or_default();
+    flags.chars().filter(|c| c.is_ascii_uppercase()).collect()
+}
+
+#[test]
+fn a_rewritten_file_and_a_renamed_directory_keep_their_attributes() {
+    let held = scratch();
+    let dir = held.path();
+    let tree = dir.join("tree");
+    original_tree(&tree);
+    for (bits, kib) in [("12", "2000"), ("32", "40000")] {
+        let image = make(dir, bits, kib, &tree);
+        let img = image.to_str().unwrap();
+        mtools(
+            "mattrib",
+            &["-i", img, "+r", "+h", "+s", "::/EFI/BOOT/grub.cfg"],
+        );
+        mtools("mattrib", &["-i", img, "+h", "::/sub"]);
+        mtools("mattrib", &["-i", img, "+s", "::/sub/stays.dat"]);
+        let o = overlay(&image);
+        o.set_content("/EFI/BOOT/grub.cfg", Content::bytes(b"changed\n".to_vec()))
+            .unwrap();
+        o.rename("/sub", "/Sub renamed").unwrap();
+        let out = dir.join(format!("attrs{bits}.img"));
+        save(&rebuild(&o).unwrap(), &out);
+        fsck_clean(&out);
+        let what = format!("FAT{bits}");
+        let kept = |before: &str, after: &str| {
+            let (was, now) = (attributes(&image, before), attributes(&out, after));
+            let rhs = |s: &str| s.chars().filter(|c| "RHS".contains(*c)).collect::<String>();
+            assert!(
+                !rhs(&was).is_empty(),
+                "{what}: {before} has attributes ({was})"
+            );
+            assert_eq!(rhs(&now), rhs(&was), "{what}: {before} as {after}");
+        };
+        kept("::/EFI/BOOT/grub.cfg", "::/EFI/BOOT/grub.cfg");
+        kept("::/sub", "::/Sub renamed");
+        kept("::/sub/stays.dat", "::/Sub renamed/stays.dat");
+        let cfg = mtools(
+            "mtype",
+            &["-i", out.to_str().unwrap(), "::/EFI/BOOT/grub.cfg"],
+        );
+        assert_eq!(cfg, "changed\n", "{what}");
+    }
+}

@@ -24,6 +24,24 @@ pub(super) struct Table {
 
 const STRUCTURE: &str = "FAT table";
 
+/// Sectors per FAT, from the boot sector's fields.
+fn fat_sectors(boot: &Fields) -> Result<u64> {
+    Ok(match boot.le16(22)? {
+        0 => u64::from(boot.le32(36)?),
+        n => u64::from(n),
+    })
+}
+
+/// Byte offset of the first directory entry a volume can hold, from its boot sector's
+/// fields: FAT12's and FAT16's root directory region, or FAT32's data region (everything
+/// before is boot sector and tables).
+pub(super) fn entries_from(boot: &Fields) -> Result<u64> {
+    let bps = u64::from(boot.le16(11)?);
+    let reserved = u64::from(boot.le16(14)?);
+    let fats = u64::from(boot.u8(16)?);
+    Ok((reserved + fats * fat_sectors(boot)?) * bps)
+}
+
 /// Bytes of the table read at a time while a chain is followed.
 const PAGE: u64 = 4096;
 
@@ -42,10 +60,7 @@ impl Table {
             0 => u64::from(f.le32(32)?),
             n => u64::from(n),
         };
-        let fat_sectors = match f.le16(22)? {
-            0 => u64::from(f.le32(36)?),
-            n => u64::from(n),
-        };
+        let fat_sectors = fat_sectors(&f)?;
         let (bits, active) = match fat_type {
             fatfs::FatType::Fat12 => (12, 0),
             fatfs::FatType::Fat16 => (16, 0),

@@ -317,6 +317,18 @@ impl FatFs {
         Ok((cluster, at))
     }
 
+    /// The attribute byte of node `ino`'s directory entry as the image holds it (read-only,
+    /// hidden, system, archive...); `None` for the root and for nodes no listing has shown.
+    pub(super) fn attributes(&self, ino: Ino) -> Result<Option<u8>> {
+        match self.first(ino)? {
+            _ if ino == 0 => Ok(None),
+            (_, 0) => Ok(None),
+            (_, at) => Ok(Some(
+                self.source.read_vec(at + 11, 1, "FAT directory entry")?[0],
+            )),
+        }
+    }
+
     /// The first cluster of node `ino` and where its entry lies, as its listing found them
     /// (FAT32's root: the boot sector's).
     fn first(&self, ino: Ino) -> Result<(u64, u64)> {

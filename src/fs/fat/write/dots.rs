@@ -20,10 +20,10 @@ const ENTRY: u64 = 32;
 const LFN: u8 = 0x0f;
 
 /// fatfs's disk: the scratch copy, with where the writes since the log was last taken
-/// began.
+/// began and their lengths.
 pub(super) struct Disk<'a> {
     pub(super) scratch: &'a mut Scratch,
-    pub(super) writes: Rc<RefCell<Vec<u64>>>,
+    pub(super) writes: Rc<RefCell<Vec<(u64, u64)>>>,
 }
 
 impl Read for Disk<'_> {
@@ -42,7 +42,7 @@ impl Write for Disk<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.writes
             .borrow_mut()
-            .push(self.scratch.stream_position()?);
+            .push((self.scratch.stream_position()?, buf.len() as u64));
         self.scratch.write(buf)
     }
     fn flush(&mut self) -> io::Result<()> {
@@ -53,7 +53,7 @@ impl Write for Disk<'_> {
 /// A directory fatfs made: where fatfs wrote while it made it, and whether its parent is the
 /// root.
 pub(super) struct NewDir {
-    writes: Vec<u64>,
+    writes: Vec<(u64, u64)>,
     in_root: bool,
     /// The directory's path, for errors.
     path: String,
@@ -61,7 +61,7 @@ pub(super) struct NewDir {
 
 impl NewDir {
     /// The directory at `path`, made with writes at `writes`.
-    pub(super) fn new(writes: Vec<u64>, path: &str) -> NewDir {
+    pub(super) fn new(writes: Vec<(u64, u64)>, path: &str) -> NewDir {
         NewDir {
             writes,
             in_root: !path.contains('/'),
@@ -86,7 +86,7 @@ pub(super) fn fix(disk: &mut Scratch, dirs: &[NewDir], image: &str) -> Result<()
     for d in dirs {
         let mut slots = [0u8; 5 * ENTRY as usize];
         let mut at = None;
-        for w in &d.writes {
+        for (w, _) in &d.writes {
             // The write of `.`, one slot after the directory's start.
             let Some(start) = (w / ENTRY * ENTRY).checked_sub(ENTRY) else {
                 continue;
@@ -124,7 +124,7 @@ pub(super) fn fix(disk: &mut Scratch, dirs: &[NewDir], image: &str) -> Result<()
 }
 
 /// Fills `buf` from `disk` at `at`.
-fn read_at(disk: &mut Scratch, at: u64, buf: &mut [u8]) -> io::Result<()> {
+pub(super) fn read_at(disk: &mut Scratch, at: u64, buf: &mut [u8]) -> io::Result<()> {
     disk.seek(SeekFrom::Start(at))?;
     disk.read_exact(buf)
 }

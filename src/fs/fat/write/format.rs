@@ -68,7 +68,7 @@ pub(super) fn plan(original: &FatFs, tree: &dyn FileSystem, size: u64) -> Result
     let mut edits = Edits::default();
     for e in tree.read_dir(tree.root())? {
         let at = super::child("", &e.name)?;
-        edits.add(tree, e.ino, e.meta, at)?;
+        edits.add(original, tree, e.ino, e.meta, at)?;
     }
     edits.apply(&mut disk, tree, image)?;
     disk.into_plan(rebuilt_name(image))

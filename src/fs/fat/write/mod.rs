@@ -5,8 +5,10 @@
 //! (a rename is a removal and an addition). What did not change stays where it was, byte for
 //! byte, so the size, geometry, FAT type, label and serial are the original's, and a tree with
 //! no change gives back the original's bytes. A size asked with `resize-fat`, or a new label,
-//! formats a new volume instead (`format`) and copies the whole tree into it.
+//! formats a new volume instead (`format`) and copies the whole tree into it. An entry of the
+//! original written anew keeps its read-only, hidden and system attributes (`attrs`).
 
+mod attrs;
 mod dots;
 mod format;
 mod scratch;
@@ -72,6 +74,8 @@ struct Added {
     path: String,
     ino: Ino,
     meta: Metadata,
+    /// The original entry's read-only, hidden and system bits (0 for a new object).
+    attrs: u8,
 }
 
 /// What the tree changes of the original.
@@ -166,14 +170,25 @@ impl Edits {
                     self.diff(original, tree, provenance, n.ino, &at)?
                 }
                 (true, false) => {}
-                (false, _) => self.add(tree, n.ino, n.meta.clone(), child(path, &n.name)?)?,
+                (false, _) => {
+                    let at = child(path, &n.name)?;
+                    self.add(original, tree, n.ino, n.meta.clone(), at)?
+                }
             }
         }
         Ok(())
     }
 
-    /// Adds object `ino` of `tree` at `path`, and what it holds if it is a directory.
-    fn add(&mut self, tree: &dyn FileSystem, ino: Ino, meta: Metadata, path: String) -> Result<()> {
+    /// Adds object `ino` of `tree` at `path`, and what it holds if it is a directory; an
+    /// object of `original` keeps its attributes.
+    fn add(
+        &mut self,
+        original: &FatFs,
+        tree: &dyn FileSystem,
+        ino: Ino,
+        meta: Metadata,
+        path: String,
+    ) -> Result<()> {
         let is_dir = meta.is_dir();
         if !is_dir && meta.kind != crate::fs::FileKind::File {
             return Err(Error::unsupported(
@@ -185,15 +200,17 @@ impl Edits {
                 ),
             ));
         }
+        let attrs = original.attributes(ino)?.unwrap_or(0) & attrs::KEPT;
         self.added.push(Added {
             path: path.clone(),
             ino,
             meta,
+            attrs,
         });
         if is_dir {
             for e in tree.read_dir(ino)? {
                 let at = child(&path, &e.name)?;
-                self.add(tree, e.ino, e.meta, at)?;
+                self.add(original, tree, e.ino, e.meta, at)?;
             }
         }
         Ok(())
@@ -207,24 +224,35 @@ impl Edits {
             scratch: &mut *disk,
             writes: writes.clone(),
         };
-        let mut made = Vec::new();
-        self.write(logged, tree, image, &mut |path: Option<&str>| {
+        let mut dirs = Vec::new();
+        let mut marked = Vec::new();
+        self.write(logged, tree, image, &mut |a: Option<&Added>| {
             let log = std::mem::take(&mut *writes.borrow_mut());
-            if let Some(path) = path {
-                made.push(dots::NewDir::new(log, path));
+            let Some(a) = a else { return };
+            if a.attrs != 0 {
+                marked.push(attrs::Marked {
+                    writes: log.clone(),
+                    path: a.path.clone(),
+                    is_dir: a.meta.is_dir(),
+                    attrs: a.attrs,
+                });
+            }
+            if a.meta.is_dir() {
+                dirs.push(dots::NewDir::new(log, &a.path));
             }
         })?;
-        dots::fix(disk, &made, image)
+        dots::fix(disk, &dirs, image)?;
+        attrs::restore(disk, &marked, image)
     }
 
-    /// Applies the edits through fatfs on `disk`; `made` is called before each directory is
-    /// made (with `None`) and as soon as it is (with its path).
+    /// Applies the edits through fatfs on `disk`; `made` is called before each object is
+    /// made (with `None`) and as soon as its entry is (with the object).
     fn write(
         &self,
         disk: dots::Disk<'_>,
         tree: &dyn FileSystem,
         image: &str,
-        made: &mut dyn FnMut(Option<&str>),
+        made: &mut dyn FnMut(Option<&Added>),
     ) -> Result<()> {
         let fat_err = |what: &str, path: &str, e: io::Error| {
             Error::unsupported(
@@ -253,14 +281,15 @@ impl Edits {
                 });
             }
             stamp::set(a.meta.mtime);
+            made(None);
             let written = if a.meta.is_dir() {
-                made(None);
                 root.create_dir(&a.path).map(|dir| {
-                    made(Some(&a.path));
+                    made(Some(a));
                     drop(dir)
                 })
             } else {
                 root.create_file(&a.path).and_then(|mut file| {
+                    made(Some(a));
                     copy_data(tree, a.ino, &mut file)?;
                     file.flush()
                 })
