@@ -688,3 +688,58 @@ fn entries_marked_hidden_stop_a_rewrite_unless_unhidden() {
         "{listed:?}"
     );
 }
+
+#[test]
+fn named_streams_left_out_are_named_in_a_warning() {
+    let dir = scratch();
+    let image = copy(&big("mkudffs-201.img"), dir.path());
+    let mut img = std::fs::read(&image).unwrap();
+    // hello.txt's identifier, then the file entry its ICB names (tag location = that block).
+    let name = b"\x08hello.txt";
+    let fid = img
+        .windows(name.len())
+        .position(|w| w == name)
+        .expect("hello.txt's identifier")
+        - 38;
+    let le32 = |b: &[u8], at: usize| u32::from_le_bytes(b[at..at + 4].try_into().unwrap());
+    let block = le32(&img, fid + 24);
+    let entry = (0..img.len() / 2048)
+        .map(|b| b * 2048)
+        .find(|&at| {
+            let ident = u16::from_le_bytes([img[at], img[at + 1]]);
+            matches!(ident, 261 | 266) && le32(&img, at + 12) == block && img[at + 27] == 5
+        })
+        .expect("hello.txt's file entry");
+    // A stream directory (extended entry) or an extended attribute ICB (file entry): a
+    // 2048-byte extent at the entry's own block; the writer does not follow it.
+    let field = if img[entry] == 10 { 152 } else { 112 };
+    img[entry + field..entry + field + 4].copy_from_slice(&2048u32.to_le_bytes());
+    img[entry + field + 4..entry + field + 8].copy_from_slice(&block.to_le_bytes());
+    crate::udf_helpers::fix_tag(&mut img, entry);
+    std::fs::write(&image, &img).unwrap();
+    let out = dir.path().join("out.img");
+    let done = isofish()
+        .arg("-a")
+        .arg(&image)
+        .args([
+            "write",
+            "/new.txt",
+            "x",
+            ":",
+            "commit",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&done.stderr);
+    assert!(done.status.success(), "{err}");
+    assert!(
+        err.contains("named streams") && err.contains("/hello.txt") && err.contains("one file"),
+        "{err}"
+    );
+    let listed = seven_zip_list(&out);
+    assert!(
+        listed.contains_key("hello.txt") && listed.contains_key("new.txt"),
+        "{listed:?}"
+    );
+}

@@ -71,6 +71,9 @@ pub(crate) fn side<'a>(
         !by_path_,
         next_unique,
     )?;
+    for w in tree.dropped(original)? {
+        notes.warn(w);
+    }
     Ok(UdfSide {
         original,
         share: vec![None; tree.objs.len()],

@@ -21,8 +21,9 @@
 //!   as zeros. ICBs use strategy 4; allocation descriptors are short, long for file data on a
 //!   metadata partition volume.
 //! - Sparable and virtual (VAT) partitions, which are for write-once and packet media, are
-//!   written as a type 1 partition (a warning says so); named streams (UDF 2.00+) are not
-//!   written (staging refuses extended attributes).
+//!   written as a type 1 partition (a warning says so); named streams (UDF 2.00+), extended
+//!   attributes recorded in their own ICB and the system stream directory are not written (a
+//!   warning names them; staging refuses new extended attributes).
 
 mod bridge;
 mod emit;
@@ -141,6 +142,9 @@ pub fn plan(
     let next_unique = style.next_unique();
     let template = tree::by_ino(original);
     let tree = tree::Tree::gather(original, tree, provenance, &template, true, next_unique)?;
+    for w in tree.dropped(original)? {
+        plan.warn(w);
+    }
     let layout = layout::Layout::new(original, &style, &tree, &layout::Frame::Pure)?;
     emit::emit(original, &style, &tree, &layout, &mut plan)?;
     Ok(plan)

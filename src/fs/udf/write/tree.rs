@@ -180,6 +180,44 @@ impl Tree {
         Ok(t)
     }
 
+    /// What of the original the writer leaves out, as warnings: named streams (a stream
+    /// directory, UDF 2.00+), extended attributes held in their own ICB, and the volume's
+    /// system stream directory. Extended attributes inside a file entry are kept.
+    pub(super) fn dropped(&self, original: &UdfFs) -> Result<Vec<String>> {
+        let image = original.image();
+        let has = |fe: &FileEntry| {
+            fe.extended_attribute_icb.len > 0
+                || fe
+                    .extended
+                    .as_ref()
+                    .is_some_and(|x| x.stream_directory.len > 0)
+        };
+        let mut with = self
+            .objs
+            .iter()
+            .filter(|o| o.fe.as_ref().is_some_and(has))
+            .map(|o| o.path.as_str());
+        let mut out = Vec::new();
+        if let Some(first) = with.next() {
+            let more = with.count();
+            out.push(format!(
+                "{image}: the named streams and separately recorded extended attributes of {} \
+                 ({}) are not written",
+                first,
+                match more {
+                    0 => "one file".to_string(),
+                    n => format!("{} files", n + 1),
+                }
+            ));
+        }
+        if original.file_set()?.system_stream_directory.len > 0 {
+            out.push(format!(
+                "{image}: the volume's system stream directory is not written"
+            ));
+        }
+        Ok(out)
+    }
+
     /// Adds the object `ino` of the tree under `parent`; returns its index.
     fn add(
         &mut self,
