@@ -120,11 +120,18 @@ impl Session {
             return check_left_out(plan, self.drive_mount(drive)?.mount.fs.as_ref(), image);
         }
         let source = self.drives[drive].source.clone();
-        // A bridge image mounted as ISO 9660: its UDF tree is written from the ISO tree.
-        let udf = if fs::probe::has_udf_vrs(source.as_ref())? {
-            UdfFs::open(source, &MountOptions::default()).ok()
+        // A bridge image mounted as ISO 9660: its UDF tree is written from the ISO tree, read
+        // with the mount's `unhide` (entries marked hidden in it are kept, and listed). A UDF
+        // side that cannot be read is left out, with a warning.
+        let (udf, unread) = if fs::probe::has_udf_vrs(source.as_ref())? {
+            let unhide = self.drive_mount(drive)?.mount.options.has("unhide");
+            let options = MountOptions(unhide.then(|| "unhide".to_string()).into_iter().collect());
+            match UdfFs::open(source, &options) {
+                Ok(udf) => (Some(udf), None),
+                Err(e) => (None, Some(e)),
+            }
         } else {
-            None
+            (None, None)
         };
         self.with_original(drive, |original, tree, overlay| {
             let provenance = Overlay::provenance_of(overlay);
@@ -144,7 +151,13 @@ impl Session {
                 None => None,
             };
             let bridge = side.as_mut().map(|s| s as &mut dyn iso9660::write::Bridge);
-            let plan = iso9660::write::plan_with(original, tree, provenance, &opts, bridge)?;
+            let mut plan = iso9660::write::plan_with(original, tree, provenance, &opts, bridge)?;
+            if let Some(e) = &unread {
+                plan.warn(format!(
+                    "{image}: its UDF tree cannot be read ({e}): the new image has the ISO \
+                     9660 trees only"
+                ));
+            }
             check_left_out(plan, tree, image)
         })
     }

@@ -625,13 +625,11 @@ fn a_bridge_whose_iso_directories_pass_block_256_commits() {
     assert_eq!(udfinfo(&out)["integrity"], "closed");
 }
 
-#[test]
-fn entries_marked_hidden_stop_a_rewrite_unless_unhidden() {
-    let dir = scratch();
-    let image = copy(&big("mkudffs-201.img"), dir.path());
-    // Mark hello.txt's identifier hidden: its characteristics (byte 18 of the descriptor,
-    // whose name, CS0 8-bit, starts at byte 38 when it has no implementation use).
-    let mut img = std::fs::read(&image).unwrap();
+/// Marks the UDF identifier of `/hello.txt` in `image` hidden: its characteristics (byte 18
+/// of the descriptor, whose name, CS0 8-bit, starts at byte 38 when it has no implementation
+/// use).
+fn hide_hello(image: &Path) {
+    let mut img = std::fs::read(image).unwrap();
     let name = b"\x08hello.txt";
     let at = img
         .windows(name.len())
@@ -646,7 +644,70 @@ fn entries_marked_hidden_stop_a_rewrite_unless_unhidden() {
     if matches!(u16::from_le_bytes([img[entry], img[entry + 1]]), 261 | 266) {
         crate::udf_helpers::fix_tag(&mut img, entry);
     }
-    std::fs::write(&image, &img).unwrap();
+    std::fs::write(image, &img).unwrap();
+}
+
+/// The bytes of `path` in the UDF tree of `image`, as 7z extracts them.
+fn udf_bytes(image: &Path, path: &str) -> Vec<u8> {
+    let out = std::process::Command::new("7z")
+        .args(["e", "-tudf", "-so"])
+        .arg(image)
+        .arg(path)
+        .output()
+        .expect("7z runs (.ci/run installs p7zip-full)");
+    assert!(out.status.success(), "7z e {path}");
+    out.stdout
+}
+
+#[test]
+fn a_bridge_mounted_as_iso_keeps_its_hidden_udf_entries_in_step() {
+    let dir = scratch();
+    let image = copy(&crate::common::fixture("udf-102-bridge.iso"), dir.path());
+    hide_hello(&image);
+    // A rewrite: refused without `unhide`, which the ISO 9660 mount passes to the UDF side.
+    let out = dir.path().join("out.iso");
+    let write = [
+        "write",
+        "/new.txt",
+        "x",
+        ":",
+        "commit",
+        out.to_str().unwrap(),
+    ];
+    let failed = isofish()
+        .arg("-a")
+        .arg(&image)
+        .args(write)
+        .output()
+        .unwrap();
+    assert_eq!(failed.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&failed.stderr).contains("unhide"));
+    run(&image, &[&["-m", "/dev/sda:/:unhide"][..], &write].concat());
+    let listed = seven_zip_list(&out);
+    assert!(
+        listed.contains_key("hello.txt") && listed.contains_key("new.txt"),
+        "{listed:?}"
+    );
+    // In place: the hidden UDF entry follows its file's new size.
+    run(
+        &image,
+        &[
+            "write",
+            "/hello.txt",
+            "changed in place\n",
+            ":",
+            "commit",
+            "--in-place",
+        ],
+    );
+    assert_eq!(udf_bytes(&image, "hello.txt"), b"changed in place\n");
+}
+
+#[test]
+fn entries_marked_hidden_stop_a_rewrite_unless_unhidden() {
+    let dir = scratch();
+    let image = copy(&big("mkudffs-201.img"), dir.path());
+    hide_hello(&image);
     let out = dir.path().join("out.img");
     let failed = isofish()
         .arg("-a")

@@ -1,7 +1,9 @@
 //! Which tree an [`IsoFs`](super::IsoFs) shows, as the Linux kernel chooses: Rock Ridge when the
 //! primary root's `.` record starts with SUSP's SP entry, else Joliet, else plain ISO 9660; the
 //! mount options `norock`, `nojoliet`, `joliet` (prefer Joliet), `plain` (neither) and
-//! `iso1999` (the tree of an enhanced volume descriptor) change the choice.
+//! `iso1999` (the tree of an enhanced volume descriptor) change the choice. `unhide` changes
+//! nothing here (entries marked hidden are listed, as Linux lists them); on a bridge disc it
+//! is for the UDF tree a commit writes beside this one.
 
 use super::record::Record;
 use super::rockridge::RockRidge;
@@ -12,7 +14,9 @@ use crate::fs::MountOptions;
 use crate::source::Source;
 
 /// The mount options this filesystem understands.
-const OPTIONS: &[&str] = &["norock", "nojoliet", "joliet", "plain", "iso1999", "ro"];
+const OPTIONS: &[&str] = &[
+    "norock", "nojoliet", "joliet", "plain", "iso1999", "unhide", "ro",
+];
 
 /// Which names (and attributes) are shown.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

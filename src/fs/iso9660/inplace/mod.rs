@@ -122,7 +122,8 @@ pub fn fit(iso: &IsoFs, udf: Option<&UdfFs>, overlay: &Overlay) -> Result<Fit> {
     let udf = match udf {
         Some(u) => Some(u),
         None if !files.is_empty() && crate::fs::probe::has_udf_vrs(src)? => {
-            opened = UdfFs::open(iso.source.clone(), &MountOptions::default())?;
+            // By path, entries marked hidden included: each must follow its file's data.
+            opened = UdfFs::open(iso.source.clone(), &MountOptions(vec!["unhide".into()]))?;
             Some(&opened)
         }
         None => None,
