@@ -13,6 +13,7 @@
 pub mod changes;
 pub mod content;
 mod listing;
+mod replay;
 mod revert;
 #[cfg(test)]
 mod tests;

@@ -206,19 +206,34 @@ impl Session {
         if !fs::probe::has_iso_descriptor(d.source.as_ref())? {
             return Ok(Some(udf::write::plan(original, tree, provenance)?));
         }
-        let iso = IsoFs::open(d.source.clone(), &MountOptions::default())?;
+        let iso = Arc::new(IsoFs::open(d.source.clone(), &MountOptions::default())?);
         let opts = iso9660::write::Options {
             boot: overlay.map(|o| o.boot_edits()).unwrap_or_default(),
             ..opts.clone()
         };
         let mut side = udf::write::side(original, tree, provenance, false)?;
-        let plan = iso9660::write::plan_with(
-            &iso,
-            &iso,
-            &Overlay::provenance_of(None),
-            &opts,
-            Some(&mut side),
-        )?;
+        // A full ISO 9660 tree takes the UDF tree's changes too; a stub stays as it was.
+        let carried = match overlay {
+            Some(overlay) if full_iso_tree(original, &iso)? => {
+                let iso_overlay = Overlay::new(iso.clone());
+                let notes = iso_overlay.replay(overlay)?;
+                Some((iso_overlay, notes))
+            }
+            _ => None,
+        };
+        let (iso_tree, notes): (&dyn FileSystem, &[String]) = match &carried {
+            Some((o, notes)) => (o, notes),
+            None => (iso.as_ref(), &[]),
+        };
+        let iso_provenance = Overlay::provenance_of(carried.as_ref().map(|(o, _)| o));
+        let mut plan =
+            iso9660::write::plan_with(&iso, iso_tree, &iso_provenance, &opts, Some(&mut side))?;
+        for n in notes {
+            plan.warn(format!(
+                "{}: not carried to the ISO 9660 tree: {n}",
+                d.source.name()
+            ));
+        }
         Ok(Some(plan))
     }
 
@@ -349,4 +364,15 @@ fn check_left_out(plan: Plan, tree: &dyn FileSystem, image: String) -> Result<Pl
         )),
         None => Ok(plan),
     }
+}
+
+/// Whether the ISO 9660 tree of a bridge disc holds the UDF tree's files, not a stub (a
+/// Windows disc's `README.TXT`): every name in the UDF root is in the ISO 9660 root.
+fn full_iso_tree(udf: &UdfFs, iso: &IsoFs) -> Result<bool> {
+    for e in udf.read_dir(udf.root())? {
+        if iso.lookup(iso.root(), &e.name)?.is_none() {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }

@@ -804,3 +804,52 @@ fn named_streams_left_out_are_named_in_a_warning() {
         "{listed:?}"
     );
 }
+
+#[test]
+fn a_bridge_mounted_as_udf_carries_its_changes_to_the_iso_tree() {
+    let dir = scratch();
+    let image = copy(&crate::common::fixture("udf-102-bridge.iso"), dir.path());
+    let out = dir.path().join("out.iso");
+    let err = commit_edits(
+        &image,
+        &[
+            &["mount-options", "udf", "/dev/sda", "/"],
+            &["write", "/hello.txt", "changed under UDF\n"],
+            &["mkdir", "/newdir"],
+            &["write", "/newdir/new.txt", "new\n"],
+            &["rm", "/zero.bin"],
+            &["mv", "/docs", "/documents"],
+        ],
+        &out,
+    );
+    assert!(
+        !err.contains("keeps its own copy") && !err.contains("not carried"),
+        "{err}"
+    );
+    let o = out.to_str().unwrap();
+    // ISO 9660 with Rock Ridge, as isoinfo lists and extracts it.
+    let listing =
+        String::from_utf8_lossy(&tool("isoinfo", &["-R", "-f", "-i", o], None)).into_owned();
+    for present in [
+        "/newdir/new.txt",
+        "/documents/deep/er/leaf.txt",
+        "/hello.txt",
+    ] {
+        assert!(
+            listing.lines().any(|l| l == present),
+            "{present}: {listing}"
+        );
+    }
+    for gone in ["/zero.bin", "/docs"] {
+        assert!(!listing.lines().any(|l| l == gone), "{gone}: {listing}");
+    }
+    let hello = tool("isoinfo", &["-R", "-i", o, "-x", "/hello.txt"], None);
+    assert_eq!(hello, b"changed under UDF\n");
+    // The UDF tree, as 7z reads it: the same.
+    let listed = seven_zip_list(&out);
+    assert!(
+        listed.contains_key("newdir/new.txt") && !listed.contains_key("zero.bin"),
+        "{listed:?}"
+    );
+    assert_eq!(udf_bytes(&out, "hello.txt"), b"changed under UDF\n");
+}
