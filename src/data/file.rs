@@ -6,8 +6,11 @@
 use std::sync::Arc;
 
 use super::layout::Layout;
+use crate::data::Span;
 use crate::error::{Error, Result};
 use crate::fs::{FileSystem, Ino};
+use crate::source::nested::FileInFs;
+use crate::source::Source;
 
 /// One file's data, `size` bytes.
 pub struct FileData {
@@ -24,7 +27,7 @@ impl FileData {
     pub fn open(fs: &Arc<dyn FileSystem>, ino: Ino, size: u64) -> Result<FileData> {
         let layout = match fs.spans(ino)? {
             Some(spans) => Layout::checked(spans, size)?,
-            None => None,
+            None => with_holes(fs, ino, size)?,
         };
         Ok(FileData {
             fs: fs.clone(),
@@ -78,6 +81,33 @@ fn ended(fs: &dyn FileSystem, offset: u64, size: u64) -> Error {
         offset,
         format!("the file ends before its recorded size ({size} bytes)"),
     )
+}
+
+/// The layout of a compressed file that has holes: its data regions read through the
+/// filesystem (as a [`FileInFs`] source), its holes as zeros; `None` without holes.
+fn with_holes(fs: &Arc<dyn FileSystem>, ino: Ino, size: u64) -> Result<Option<Layout>> {
+    let holes = fs.holes(ino)?;
+    if holes.is_empty() {
+        return Ok(None);
+    }
+    let name = format!("{}:inode {ino}", fs.source().name());
+    let file: Arc<dyn Source> = Arc::new(FileInFs::new(fs.clone(), ino, size, name)?);
+    let mut spans = Vec::new();
+    let mut at = 0;
+    for (start, len) in holes {
+        if start < at || start.saturating_add(len) > size {
+            return Ok(None);
+        }
+        if start > at {
+            spans.push(Span::source(&file, at, start - at));
+        }
+        spans.push(Span::Zeros(len));
+        at = start + len;
+    }
+    if at < size {
+        spans.push(Span::source(&file, at, size - at));
+    }
+    Ok(Layout::covering(spans, size))
 }
 
 /// Reads `len` bytes of file `ino` from `offset` on through its filesystem, in reads of up to

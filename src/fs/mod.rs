@@ -270,6 +270,13 @@ pub trait FileSystem: std::any::Any + Send + Sync {
     fn spans(&self, _ino: Ino) -> Result<Option<Vec<Span>>> {
         Ok(None)
     }
+    /// The holes of a file the format stores compressed (no [`FileSystem::spans`]): the byte
+    /// ranges `(offset, length)` that read as zeros because nothing is stored for them
+    /// (squashfs sparse blocks, EROFS holes), in order. Empty when there are none or the
+    /// format does not record them. `tar-out`, `copy-out` and `download` keep them as holes.
+    fn holes(&self, _ino: Ino) -> Result<Vec<(u64, u64)>> {
+        Ok(Vec::new())
+    }
     /// The extended attributes of one file or directory, in the order the format stores them
     /// (`getxattrs`, `tar-out xattrs:true`). Formats that record none return an empty list.
     fn xattrs(&self, _ino: Ino) -> Result<Vec<Xattr>> {

@@ -393,7 +393,7 @@ fn hostile_journals_are_refused_with_the_structure_and_offset() {
 
 /// Asserts that `copy` is the sparse terabyte `original`: its size, its three pieces of data,
 /// and little allocated.
-fn same_sparse(original: &Path, copy: &Path, what: &str) {
+pub(crate) fn same_sparse(original: &Path, copy: &Path, what: &str) {
     use std::os::unix::fs::MetadataExt;
     let (want, got) = (
         std::fs::metadata(original).unwrap(),

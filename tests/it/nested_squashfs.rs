@@ -361,3 +361,39 @@ fn damaged_xattr_tables_fail_cleanly() {
         assert!(ok || err.starts_with("isofish: error:"), "byte {at}: {err}");
     }
 }
+
+#[test]
+fn sparse_blocks_go_out_as_holes_through_tar_out_copy_out_and_download() {
+    let dir = scratch();
+    let tree = dir.path().join("tree");
+    std::fs::create_dir(&tree).unwrap();
+    let original = tree.join("sparse.bin");
+    crate::nested_ext::sparse_file(&original, 4 << 30);
+    let image = dir.path().join("sparse.sqfs");
+    mksquashfs(&tree, &image, "zstd");
+    let ro = |args: &[&str]| crate::common::run_ro(&image, args);
+    // tar-out: a PAX sparse member that GNU tar and bsdtar extract with its holes.
+    let tarball = dir.path().join("out.tar");
+    ro(&["tar-out", "/", tarball.to_str().unwrap()]);
+    assert!(std::fs::metadata(&tarball).unwrap().len() < 1 << 20);
+    for extractor in ["tar", "bsdtar"] {
+        let into = dir.path().join(format!("{extractor}-tree"));
+        std::fs::create_dir(&into).unwrap();
+        let args = [
+            "-xf",
+            tarball.to_str().unwrap(),
+            "-C",
+            into.to_str().unwrap(),
+        ];
+        tool(extractor, &args, None);
+        crate::ext_gaps::same_sparse(&original, &into.join("sparse.bin"), extractor);
+    }
+    // copy-out and download: holes made by seeking.
+    let out = dir.path().join("copied");
+    std::fs::create_dir(&out).unwrap();
+    ro(&["copy-out", "/sparse.bin", out.to_str().unwrap()]);
+    crate::ext_gaps::same_sparse(&original, &out.join("sparse.bin"), "copy-out");
+    let downloaded = dir.path().join("downloaded.bin");
+    ro(&["download", "/sparse.bin", downloaded.to_str().unwrap()]);
+    crate::ext_gaps::same_sparse(&original, &downloaded, "download");
+}

@@ -428,6 +428,32 @@ impl FileSystem for SquashFs {
         }
         .read_at(&data, offset, buf)
     }
+    fn holes(&self, ino: Ino) -> Result<Vec<(u64, u64)>> {
+        let inode = self.inode(ino)?;
+        if !matches!(
+            inode.inner,
+            InodeInner::BasicFile(_) | InodeInner::ExtendedFile(_)
+        ) {
+            return Ok(Vec::new());
+        }
+        let data = self.file_data(inode)?;
+        let bs = u64::from(self.block_size);
+        let mut holes: Vec<(u64, u64)> = Vec::new();
+        // A block recorded with size 0 is sparse: a whole block of zeros (the last, the rest
+        // of the file).
+        for (i, b) in data.block_sizes.iter().enumerate() {
+            let at = i as u64 * bs;
+            if b.size() != 0 || at >= data.size {
+                continue;
+            }
+            let len = bs.min(data.size - at);
+            match holes.last_mut() {
+                Some((start, n)) if *start + *n == at => *n += len,
+                _ => holes.push((at, len)),
+            }
+        }
+        Ok(holes)
+    }
     fn xattrs(&self, ino: Ino) -> Result<Vec<Xattr>> {
         use InodeInner as I;
         let inode = self.inode(ino)?;
