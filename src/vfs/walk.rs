@@ -469,6 +469,11 @@ pub(crate) mod tests {
                 ),
             ],
         };
+        mem_vfs(fs)
+    }
+
+    /// A session tree with `fs` mounted at `/`.
+    pub fn mem_vfs(fs: MemFs) -> Vfs {
         let mut vfs = Vfs::default();
         vfs.mount(Mount {
             mountpoint: "/".into(),
@@ -517,14 +522,7 @@ pub(crate) mod tests {
                 }
             }
         }
-        let mut vfs = Vfs::default();
-        vfs.mount(Mount {
-            mountpoint: "/".into(),
-            device: "/dev/sda".into(),
-            fs: Arc::new(MemFs { nodes }),
-            options: Default::default(),
-        });
-        vfs
+        mem_vfs(MemFs { nodes })
     }
 
     #[test]
