@@ -102,7 +102,8 @@ pub trait Source: Send + Sync {
                 ),
             ));
         }
-        buf.clear();
+        // Only bytes past what `buf` holds are zeroed first: the read replaces them all.
+        buf.truncate(len);
         buf.resize(len, 0);
         self.read_exact_at(offset, buf, structure)
     }

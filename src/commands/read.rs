@@ -6,7 +6,7 @@
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
 use std::sync::Arc;
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 
 use super::format::{self, write_name, Hexdump, LsRow, Names};
 use super::sink::Sink;
@@ -209,62 +209,54 @@ fn ll(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The paths below a directory, relative to it, sorted bytewise: all in one buffer, sorted
-/// through their ranges (no allocation per path).
-struct Paths {
-    text: Vec<u8>,
-    ranges: Vec<(usize, usize)>,
+/// The directory `dir`, whose paths `find` and `find0` write.
+fn find_start(ctx: &Ctx, dir: &str) -> anyhow::Result<Node> {
+    let start = ctx.session.resolve(dir)?;
+    if !start.is_dir() {
+        return Err(Error::NotADirectory(dir.to_string()).into());
+    }
+    Ok(start)
 }
 
-impl Paths {
-    /// Walks the directory `dir` (mounts below it entered, symlinks not followed).
-    fn below(ctx: &Ctx, dir: &str) -> anyhow::Result<Paths> {
-        let start = ctx.session.resolve(dir)?;
-        if !start.is_dir() {
-            return Err(Error::NotADirectory(dir.to_string()).into());
+/// Writes the paths below `start`, relative to it, in bytewise order, each followed by `end`
+/// and escaped when `escaped` ([`write_name`]), as the walk reaches them (mounts below
+/// entered, symlinks not followed). `output`, when given, names `out` in write errors.
+fn write_paths(
+    vfs: &crate::vfs::Vfs,
+    start: &Node,
+    out: &mut dyn Write,
+    (end, escaped): (&[u8], bool),
+    output: Option<&str>,
+) -> anyhow::Result<()> {
+    let mut out = BufWriter::with_capacity(1 << 16, out);
+    let cannot_write = |e: io::Error| match output {
+        Some(output) => anyhow::Error::new(e).context(format!("{output}: cannot write")),
+        None => e.into(),
+    };
+    walk::walk_in_path_order(vfs, start, |item| {
+        if item.depth > 0 {
+            write_name(&mut out, item.rel, escaped)
+                .and_then(|()| out.write_all(end))
+                .map_err(cannot_write)?;
         }
-        let mut text: Vec<u8> = Vec::with_capacity(1 << 16);
-        let mut ranges: Vec<(usize, usize)> = Vec::new();
-        walk::walk(&ctx.session.vfs, &start, |item| {
-            if item.depth > 0 {
-                ranges.push((text.len(), item.rel.len()));
-                text.extend_from_slice(item.rel);
-            }
-            Ok(true)
-        })?;
-        // The walk's order (by name in each directory) is bytewise path order but where a name
-        // goes on past a directory's name with a byte below `/`: nearly sorted, which a stable
-        // sort (merging runs) finds in about one pass.
-        ranges.sort_by(|a, b| text[a.0..a.0 + a.1].cmp(&text[b.0..b.0 + b.1]));
-        Ok(Paths { text, ranges })
-    }
-
-    /// Writes each path followed by `end`, escaped when `escaped` ([`write_name`]).
-    fn write(&self, out: &mut dyn Write, end: &[u8], escaped: bool) -> io::Result<()> {
-        let mut out = BufWriter::with_capacity(1 << 16, out);
-        for &(at, len) in &self.ranges {
-            write_name(&mut out, &self.text[at..at + len], escaped)?;
-            out.write_all(end)?;
-        }
-        out.flush()
-    }
+        Ok(true)
+    })?;
+    out.flush().map_err(cannot_write)
 }
 
 fn find(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
-    let paths = Paths::below(ctx, &args[0])?;
-    paths.write(ctx.out, b"\n", ctx.tty)?;
-    Ok(())
+    let start = find_start(ctx, &args[0])?;
+    let end = (&b"\n"[..], ctx.tty);
+    write_paths(&ctx.session.vfs, &start, ctx.out, end, None)
 }
 
 /// `find DIRECTORY` as `find -print0` writes it, into a host file or `-`: each path as its
 /// bytes are, ended by NUL.
 fn find0(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
-    let paths = Paths::below(ctx, &args[0])?;
+    let start = find_start(ctx, &args[0])?;
     let mut sink = Sink::open(ctx.out, &args[1])?;
-    paths
-        .write(&mut sink, b"\0", false)
-        .with_context(|| format!("{}: cannot write", args[1]))?;
-    Ok(())
+    let end = (&b"\0"[..], false);
+    write_paths(&ctx.session.vfs, &start, &mut sink, end, Some(&args[1]))
 }
 
 fn cat(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {

@@ -1,6 +1,7 @@
 //! The session-level recursive walk that `find`, `du`, `tar-out`, `copy-out` and
 //! `checksums-out` share: pre-order, each directory's entries sorted by name (bytes, as `ls`
-//! sorts in the C locale), crossing the mounts below the start (the VFS lays them over the
+//! sorts in the C locale), or ([`walk_in_path_order`], for `find`) in the bytewise order of
+//! the whole paths, crossing the mounts below the start (the VFS lays them over the
 //! directories). It is also the one place that guards the host against hostile names: an entry
 //! whose name is not a single path component (empty, `.`, `..`, a `/` or a NUL inside), or that
 //! repeats a name already seen in the same directory, is skipped with a warning, and a
@@ -12,8 +13,9 @@
 //! relative paths it hands out can be joined to an extraction directory without escaping it.
 
 use std::borrow::Cow;
-use std::collections::HashSet;
 use std::sync::Arc;
+
+use foldhash::HashSet;
 
 use crate::commands::format::escape_name;
 use crate::error::{Error, Result};
@@ -52,10 +54,7 @@ impl Item<'_> {
     }
     /// True for directories, virtual or not.
     pub fn is_dir(&self) -> bool {
-        match self.target {
-            Target::Fs { meta, .. } => meta.kind == FileKind::Dir,
-            Target::Virtual => true,
-        }
+        is_dir(self.target)
     }
     /// The filesystem the item belongs to (none for a virtual directory).
     pub fn fs(&self) -> Option<&Arc<dyn FileSystem>> {
@@ -77,7 +76,8 @@ pub fn same_fs(a: Option<&Arc<dyn FileSystem>>, b: Option<&Arc<dyn FileSystem>>)
 
 /// True when `name` can be used as one component of a host path.
 pub fn is_safe_name(name: &[u8]) -> bool {
-    !name.is_empty() && name != b"." && name != b".." && !name.contains(&b'/') && !name.contains(&0)
+    // One pass over the name (it is asked of every entry a walk meets).
+    !name.is_empty() && name != b"." && name != b".." && name.iter().all(|&b| b != b'/' && b != 0)
 }
 
 /// A stable identity for a filesystem object across the mounts of a session: the filesystem
@@ -86,11 +86,77 @@ pub fn identity(fs: &Arc<dyn FileSystem>, ino: u64) -> (usize, u64) {
     (Arc::as_ptr(fs) as *const () as usize, ino)
 }
 
-/// A directory's entries, checked, and the order to visit them in (sorted by name), as
+/// True when `target` is a directory, virtual or not.
+fn is_dir(target: &Target) -> bool {
+    match target {
+        Target::Fs { meta, .. } => meta.kind == FileKind::Dir,
+        Target::Virtual => true,
+    }
+}
+
+/// The order a walk goes through a directory's entries in.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Order {
+    /// By name, each directory entered as soon as it is visited (pre-order).
+    Names,
+    /// The bytewise order of the whole paths: a directory `a` is visited at `a` but entered at
+    /// `a/`, so after a sibling `a-b` (`-` sorts before `/`).
+    Paths,
+}
+
+/// One step through a directory: an entry (an index into its list) visited, entered, or
+/// visited and entered at once.
+#[derive(Clone, Copy)]
+enum Step {
+    Visit(u32),
+    Enter(u32),
+    Both(u32),
+}
+
+/// `a` followed by a `/` against `b` followed by one when `b_slash` (names hold no `/`).
+fn cmp_slashed(a: &[u8], b: &[u8], b_slash: bool) -> std::cmp::Ordering {
+    let n = a.len().min(b.len());
+    a[..n]
+        .cmp(&b[..n])
+        .then_with(|| match (a.get(n), b.get(n)) {
+            (None, None) if b_slash => std::cmp::Ordering::Equal,
+            (None, None) => std::cmp::Ordering::Greater,
+            (None, Some(&c)) => b'/'.cmp(&c),
+            (Some(&c), None) if b_slash => c.cmp(&b'/'),
+            (Some(_), None) => std::cmp::Ordering::Greater,
+            (Some(_), Some(_)) => unreachable!("the first {n} bytes differ"),
+        })
+}
+
+/// The steps through a directory whose entries `by_name` (indexes into `list`, sorted by
+/// name, no name twice) are, in `order`.
+fn steps(list: &[(Vec<u8>, Target)], by_name: Vec<u32>, order: Order) -> Vec<Step> {
+    if order == Order::Names {
+        return by_name.into_iter().map(Step::Both).collect();
+    }
+    let name = |i: u32| list[i as usize].0.as_slice();
+    // Directories by their name and a `/`: nearly their order by name.
+    let mut dirs: Vec<u32> = (by_name.iter().copied())
+        .filter(|&i| is_dir(&list[i as usize].1))
+        .collect();
+    dirs.sort_by(|&a, &b| cmp_slashed(name(a), name(b), true));
+    let mut out = Vec::with_capacity(by_name.len() + dirs.len());
+    let mut dirs = dirs.into_iter().peekable();
+    for i in by_name {
+        while let Some(d) = dirs.next_if(|&d| cmp_slashed(name(d), name(i), false).is_lt()) {
+            out.push(Step::Enter(d));
+        }
+        out.push(Step::Visit(i));
+    }
+    out.extend(dirs.map(Step::Enter));
+    out
+}
+
+/// A directory's entries, checked, and the steps to go through them in (`order`), as
 /// indexes into them: the entries (a name and a [`Target`] with its metadata, over a hundred
 /// bytes each) stay where they are. Where no mount lies below the directory its filesystem is
 /// asked directly (no session path is built per entry).
-fn entries(vfs: &Vfs, dir: &Node, warn: Warn) -> Result<Listed> {
+fn entries(vfs: &Vfs, dir: &Node, warn: Warn, walk_order: Order) -> Result<Listed> {
     let prefix = dir.path.trim_end_matches('/');
     let mounts_below = vfs.mounts().iter().any(|m| {
         m.mountpoint
@@ -145,28 +211,31 @@ fn entries(vfs: &Vfs, dir: &Node, warn: Warn) -> Result<Listed> {
         }
         left_out::mark();
     }
+    let steps = steps(&list, order, walk_order);
     Ok(Listed {
         list,
-        order: order.into_iter(),
+        steps: steps.into_iter(),
     })
 }
 
-/// A directory's entries as [`entries`] gives them: the list, and the indexes of the entries
-/// still to visit.
+/// A directory's entries as [`entries`] gives them: the list, and the steps still to take
+/// through it.
 struct Listed {
     list: Vec<(Vec<u8>, Target)>,
-    order: std::vec::IntoIter<u32>,
+    steps: std::vec::IntoIter<Step>,
 }
 
 /// Where the walk's warnings go: one line each, without the `isofish: warning: ` prefix.
 pub type Warn<'w> = &'w mut dyn FnMut(String);
 
-/// One directory being listed: its remaining entries, where its path ends in `rel`, and the
-/// directory itself.
+/// One directory being listed: its remaining entries, where its path ends in `rel`, the
+/// directory itself, and (in path order, where visiting and entering are two steps) the
+/// directories the visitor said not to enter (by index; empty until it says so).
 struct Level {
     entries: Listed,
     base: usize,
     dir: Node,
+    declined: Vec<bool>,
 }
 
 /// Walks the tree at `start` in pre-order. `visit` returns whether to descend into the item
@@ -177,12 +246,22 @@ pub fn walk(
     start: &Node,
     visit: impl FnMut(&Item) -> anyhow::Result<bool>,
 ) -> anyhow::Result<()> {
-    walk_warning(
-        vfs,
-        start,
-        &mut |w| eprintln!("isofish: warning: {w}"),
-        visit,
-    )
+    walk_ordered(vfs, start, &mut print_warning, Order::Names, visit)
+}
+
+/// [`walk`], visiting the items in the bytewise order of their paths (as `sort` would put
+/// them; a directory is still visited before what it holds), so a listing of the whole tree
+/// is written as it is walked.
+pub fn walk_in_path_order(
+    vfs: &Vfs,
+    start: &Node,
+    visit: impl FnMut(&Item) -> anyhow::Result<bool>,
+) -> anyhow::Result<()> {
+    walk_ordered(vfs, start, &mut print_warning, Order::Paths, visit)
+}
+
+fn print_warning(w: String) {
+    eprintln!("isofish: warning: {w}");
 }
 
 /// [`walk`], with the warnings handed to `warn`.
@@ -190,6 +269,16 @@ pub fn walk_warning(
     vfs: &Vfs,
     start: &Node,
     warn: Warn,
+    visit: impl FnMut(&Item) -> anyhow::Result<bool>,
+) -> anyhow::Result<()> {
+    walk_ordered(vfs, start, warn, Order::Names, visit)
+}
+
+fn walk_ordered(
+    vfs: &Vfs,
+    start: &Node,
+    warn: Warn,
+    order: Order,
     mut visit: impl FnMut(&Item) -> anyhow::Result<bool>,
 ) -> anyhow::Result<()> {
     let descend = visit(&Item {
@@ -205,9 +294,10 @@ pub fn walk_warning(
     let mut branch: Vec<Option<(usize, u64)>> = vec![dir_identity(&start.target)];
     let mut on_branch: HashSet<(usize, u64)> = branch.iter().flatten().copied().collect();
     let mut stack = vec![Level {
-        entries: entries(vfs, start, warn)?,
+        entries: entries(vfs, start, warn, order)?,
         base: 0,
         dir: start.clone(),
+        declined: Vec::new(),
     }];
     let mut rel: Vec<u8> = Vec::with_capacity(256);
     loop {
@@ -217,12 +307,17 @@ pub fn walk_warning(
             break;
         };
         let base = level.base;
-        let Some(i) = level.entries.order.next() else {
+        let Some(step) = level.entries.steps.next() else {
             stack.pop();
             if let Some(id) = branch.pop().flatten() {
                 on_branch.remove(&id);
             }
             continue;
+        };
+        let (i, visiting, entering) = match step {
+            Step::Visit(i) => (i, true, false),
+            Step::Enter(i) => (i, false, true),
+            Step::Both(i) => (i, true, true),
         };
         let (name, target) = &level.entries.list[i as usize];
         rel.truncate(base);
@@ -230,13 +325,25 @@ pub fn walk_warning(
             rel.push(b'/');
         }
         rel.extend_from_slice(name);
-        let item = Item {
-            rel: &rel,
-            name,
-            target,
-            depth,
-        };
-        if !visit(&item)? || !item.is_dir() {
+        if visiting {
+            let item = Item {
+                rel: &rel,
+                name,
+                target,
+                depth,
+            };
+            if !visit(&item)? && item.is_dir() {
+                if !entering {
+                    let n = level.entries.list.len();
+                    level.declined.resize(n, false);
+                    level.declined[i as usize] = true;
+                }
+                continue;
+            }
+        } else if level.declined.get(i as usize) == Some(&true) {
+            continue;
+        }
+        if !entering || !is_dir(target) {
             continue;
         }
         let node = Node {
@@ -252,7 +359,7 @@ pub fn walk_warning(
             left_out::mark();
             continue;
         }
-        let list = entries(vfs, &node, warn)?;
+        let list = entries(vfs, &node, warn, order)?;
         if let Some(id) = id {
             on_branch.insert(id);
         }
@@ -261,6 +368,7 @@ pub fn walk_warning(
             entries: list,
             base: rel.len(),
             dir: node,
+            declined: Vec::new(),
         });
     }
     Ok(())
@@ -361,6 +469,11 @@ pub(crate) mod tests {
                 ),
             ],
         };
+        mem_vfs(fs)
+    }
+
+    /// A session tree with `fs` mounted at `/`.
+    pub fn mem_vfs(fs: MemFs) -> Vfs {
         let mut vfs = Vfs::default();
         vfs.mount(Mount {
             mountpoint: "/".into(),
@@ -385,6 +498,55 @@ pub(crate) mod tests {
         for rel in &seen {
             assert!(rel.split('/').all(|c| c != ".." && c != "."));
         }
+    }
+
+    /// A tree whose names end in bytes on both sides of `/` (`-`, `.`, `0`), directories
+    /// and files among them, each directory holding the same names again.
+    fn crowded_vfs() -> Vfs {
+        let names: [&[u8]; 8] = [b"a", b"a-b", b"a.c", b"a0", b"ab", b"a-", b"b", b"a/"];
+        let mut nodes: Vec<MemNode> = vec![(meta(FileKind::Dir, 0, 0), Vec::new(), Vec::new())];
+        let mut todo = vec![(0usize, 0usize)];
+        while let Some((dir, depth)) = todo.pop() {
+            for (k, name) in names.iter().enumerate() {
+                let ino = nodes.len();
+                let is_dir = depth < 2 && k % 2 == 0;
+                let kind = if is_dir {
+                    FileKind::Dir
+                } else {
+                    FileKind::File
+                };
+                nodes.push((meta(kind, ino as u64, 0), Vec::new(), Vec::new()));
+                nodes[dir].1.push((name.to_vec(), ino as Ino));
+                if is_dir {
+                    todo.push((ino, depth + 1));
+                }
+            }
+        }
+        mem_vfs(MemFs { nodes })
+    }
+
+    #[test]
+    fn path_order_is_the_sorted_walk() {
+        let vfs = crowded_vfs();
+        let root = vfs.root().unwrap();
+        let mut by_names = Vec::new();
+        walk(&vfs, &root, |item| {
+            by_names.push(item.rel.to_vec());
+            Ok(true)
+        })
+        .unwrap();
+        let mut by_paths = Vec::new();
+        walk_in_path_order(&vfs, &root, |item| {
+            by_paths.push(item.rel.to_vec());
+            // Declined directories are visited, not entered.
+            Ok(item.rel != b"a.c")
+        })
+        .unwrap();
+        assert!(by_names.iter().any(|p| p.starts_with(b"a.c/")));
+        by_names.retain(|p| !p.starts_with(b"a.c/"));
+        assert_ne!(by_names, by_paths, "the tree has names that sort apart");
+        by_names.sort();
+        assert_eq!(by_names, by_paths);
     }
 
     #[test]

@@ -1,10 +1,11 @@
 //! A least-recently-used cache of decoded directories, bounded by a total cost (the number of
 //! entries they hold), so the memory of a walk does not grow with the size of the image.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::fs::Ino;
+use foldhash::HashMap;
 
 /// Values kept by key until the total cost passes the budget; then the least recently used
 /// go first, but never the newest value nor its ancestors (whatever their cost), so a
@@ -25,7 +26,7 @@ impl<V> Lru<V> {
             budget,
             total: 0,
             clock: 0,
-            map: HashMap::new(),
+            map: HashMap::default(),
             order: BTreeMap::new(),
         }
     }

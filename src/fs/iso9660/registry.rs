@@ -3,7 +3,9 @@
 //! (in the listing of the directory whose extent holds its record), and the checks that keep
 //! the tree a tree: no directory loops, no extent shared by two directories, bounded depth.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use foldhash::HashMap;
 
 use crate::fs::Ino;
 
@@ -37,7 +39,7 @@ impl Dirs {
     /// of `len` bytes at `root`.
     pub(super) fn new(root: Ino, len: u64) -> Dirs {
         Dirs {
-            by_ino: HashMap::from([(root, 0)]),
+            by_ino: HashMap::from_iter([(root, 0)]),
             locs: vec![DirLoc {
                 ino: root,
                 parent: None,
@@ -75,11 +77,13 @@ impl Dirs {
 
     /// The directories that hold `dir`, nearest first (as far as [`MAX_DEPTH`]).
     pub(super) fn ancestors(&self, dir: Ino) -> Vec<Ino> {
-        let parent = self.by_ino.get(&dir).and_then(|&i| self.locs[i].parent);
-        self.chain(parent)
-            .take(MAX_DEPTH)
-            .map(|loc| loc.ino)
-            .collect()
+        let Some(loc) = self.by_ino.get(&dir).map(|&i| &self.locs[i]) else {
+            return Vec::new();
+        };
+        // Sized at once: a walk asks for every directory's.
+        let mut out = Vec::with_capacity(loc.depth.min(MAX_DEPTH));
+        out.extend(self.chain(loc.parent).take(MAX_DEPTH).map(|loc| loc.ino));
+        out
     }
 
     /// Records the directory of the record at `record`, listed in `parent`, as the extent of
