@@ -180,16 +180,17 @@ pub(super) fn name_iso(
     }
 }
 
-/// Gives every object of the real tree its Joliet name, and sorts each directory's.
-/// Symlinks and special files are left out unless the original has them; unchanged files
-/// keep the original's Joliet name.
+/// The Joliet name of every object of the real tree (to give them), and each directory's
+/// children sorted by it. Symlinks and special files are left out unless the original has
+/// them; unchanged files keep the original's Joliet name.
 pub(super) fn name_joliet(
     original: &IsoFs,
-    t: &mut Tree,
+    t: &Tree,
     max: usize,
     info: &JolietInfo,
-) -> HashMap<usize, Vec<usize>> {
+) -> (HashMap<usize, Vec<usize>>, Vec<(usize, Vec<u8>)>) {
     let mut order = HashMap::default();
+    let mut names = Vec::with_capacity(t.objs.len());
     for d in 0..t.objs.len() {
         if !t.objs[d].meta.is_dir() || Some(d) == t.rr_moved {
             continue;
@@ -201,6 +202,7 @@ pub(super) fn name_joliet(
         kids.sort_by(|&a, &b| t.objs[a].name.cmp(&t.objs[b].name));
         let mut taken = HashSet::default();
         let mut pending = Vec::new();
+        let mut named: Vec<(Vec<u8>, usize)> = Vec::with_capacity(kids.len());
         for &k in &kids {
             let name = &t.objs[k].name;
             let kept = data_offset(t, k)
@@ -211,18 +213,22 @@ pub(super) fn name_joliet(
                         || original_visible(original, t, k).as_deref() == Some(&name[..])
                 });
             match kept {
-                Some(name) if taken.insert(name.clone()) => t.objs[k].joliet_name = name.clone(),
+                Some(name) if taken.insert(name.clone()) => named.push((name.clone(), k)),
                 _ => pending.push(k),
             }
         }
         for k in pending {
             let is_dir = t.objs[k].meta.is_dir();
-            t.objs[k].joliet_name = names::joliet_unique(&t.objs[k].name, is_dir, max, &mut taken);
+            named.push((
+                names::joliet_unique(&t.objs[k].name, is_dir, max, &mut taken),
+                k,
+            ));
         }
-        kids.sort_by(|&a, &b| t.objs[a].joliet_name.cmp(&t.objs[b].joliet_name));
-        order.insert(d, kids);
+        named.sort();
+        order.insert(d, named.iter().map(|&(_, k)| k).collect());
+        names.extend(named.into_iter().map(|(name, k)| (k, name)));
     }
-    order
+    (order, names)
 }
 
 /// The offset of the original's data of an object of the original with unchanged data.

@@ -221,9 +221,22 @@ pub(crate) fn plan_with(
         t.relocate_deep(&|n| root_names.iter().any(|r| r == n));
     }
     dirs::name_iso(original, &mut t, &style.iso, primary_ids.as_ref());
-    let primary_dirs = dirs::primary(original, &t, &style)?;
-    let joliet_dirs = style.joliet.as_ref().map(|(_, max, info)| {
-        let order = dirs::name_joliet(original, &mut t, *max, info);
+    // The primary tree's directories and the Joliet names are made side by side.
+    let (primary_dirs, joliet_names) = std::thread::scope(|scope| {
+        let t = &t;
+        let joliet = style
+            .joliet
+            .as_ref()
+            .map(|(_, max, info)| scope.spawn(move || dirs::name_joliet(original, t, *max, info)));
+        let primary = dirs::primary(original, t, &style);
+        let joliet = joliet.map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+        (primary, joliet)
+    });
+    let primary_dirs = primary_dirs?;
+    let joliet_dirs = joliet_names.map(|(order, names)| {
+        for (k, name) in names {
+            t.objs[k].joliet_name = name;
+        }
         dirs::joliet(&t, &order)
     });
     let mut trees = vec![&primary_dirs];
