@@ -22,11 +22,18 @@
 //! loop), is left out with a warning ([`crate::fs::left_out`]). The crate refuses a whole
 //! directory block for one bad name, so such a directory is read again in-house (`dirents`).
 
+mod data;
 mod dirents;
 mod executor;
 mod image;
+mod inode;
+mod lcluster;
 mod listings;
+mod lz4;
+mod mapheader;
 pub mod superblock;
+mod window;
+mod zmap;
 
 use std::collections::HashMap;
 use std::os::unix::fs::PermissionsExt;
@@ -39,7 +46,7 @@ use rustix::fs::FileType;
 use crate::error::{lock_cache, Error, Result};
 use crate::fs::inotable::join;
 use crate::fs::left_out::{At, Dots, LeftOut};
-use crate::fs::{DirEntry, FileKind, FileSystem, Ino, Metadata, Timestamp, Xattr};
+use crate::fs::{DirEntry, FileKind, FileSystem, Ino, Metadata, Span, Timestamp, Xattr};
 use crate::source::Source;
 use image::{run, SourceImage};
 use superblock::Features;
@@ -58,6 +65,8 @@ const MAX_SYMLINK: u64 = 4096;
 const CHUNK_MAX: u64 = 16 << 20;
 /// Bytes of one on-disk inode slot (nids count these from the metadata start).
 const INODE_SLOT: u64 = 32;
+/// The `feature_incompat` bit of images with 48-bit block addresses (read through the crate).
+const INCOMPAT_48BIT: u32 = 0x80;
 
 /// The file data last decoded: the file's inode and `len` bytes from `start` in `buf`.
 struct Chunk {
@@ -78,6 +87,12 @@ pub struct ErofsFs {
     /// The listings kept.
     listings: Mutex<listings::Kept>,
     chunk: Mutex<Option<Chunk>>,
+    /// Whether file data is read in-house ([`data`]): not for images with 48-bit addresses.
+    in_house: bool,
+    /// The superblock fields the in-house mapping of compressed files reads.
+    geometry: zmap::Geometry,
+    /// Extents the in-house path decoded and keeps for the reads that follow.
+    decoded: Mutex<Vec<data::Decoded>>,
     /// The entries listings left out (bad names, loops).
     left_out: LeftOut,
 }
@@ -139,6 +154,10 @@ impl ErofsFs {
             EroFS::new(SourceImage(source.clone())),
         )?;
         let root = fs.super_block().root_inode_id();
+        let geometry = zmap::Geometry {
+            blkbits: fs.super_block().blk_size_bits,
+            incompat: fs.super_block().feature_incompat,
+        };
         let erofs = ErofsFs {
             source,
             fs,
@@ -147,6 +166,9 @@ impl ErofsFs {
             dirs: Mutex::new(HashMap::from([(root, b"/".to_vec())])),
             listings: Mutex::new(listings::Kept::default()),
             chunk: Mutex::new(None),
+            in_house: geometry.incompat & INCOMPAT_48BIT == 0,
+            geometry,
+            decoded: Mutex::new(Vec::new()),
             left_out: LeftOut::default(),
         };
         if !erofs.inode(root)?.is_dir() {
@@ -384,7 +406,13 @@ impl FileSystem for ErofsFs {
     fn lookup(&self, dir: Ino, name: &[u8]) -> Result<Option<DirEntry>> {
         Ok(self.listing(dir)?.iter().find(|e| e.name == name).cloned())
     }
+    fn spans(&self, ino: Ino) -> Result<Option<Vec<Span>>> {
+        Ok(self.flat_spans(ino))
+    }
     fn read_at(&self, ino: Ino, offset: u64, buf: &mut [u8]) -> Result<usize> {
+        if let Some(n) = self.read_in_house(ino, offset, buf) {
+            return Ok(n);
+        }
         let image = self.image();
         let mut kept = lock_cache(&self.chunk);
         let chunk = match kept.take() {
