@@ -151,7 +151,7 @@ impl ErofsFs {
             &name,
             "erofs superblock",
             superblock::OFFSET,
-            EroFS::new(SourceImage(source.clone())),
+            EroFS::new(SourceImage::new(source.clone())),
         )?;
         let root = fs.super_block().root_inode_id();
         let geometry = zmap::Geometry {
