@@ -12,8 +12,8 @@
 
 use std::sync::Arc;
 
-use super::lz4;
 use super::inode::{DiskInode, FLAT_INLINE, FLAT_PLAIN, NULL_ADDR};
+use super::lz4;
 use super::window::Window;
 use super::zmap::{Extent, Stored, Zmap, INCOMPAT_ZERO_PADDING, MAX_DECODED};
 use super::ErofsFs;
@@ -129,7 +129,14 @@ impl ErofsFs {
 
     /// Decodes extent `e` from its pcluster `input` into `dst`, from `skip` bytes into the
     /// extent on; an extent not wholly wanted is kept for the next read.
-    fn decode(&self, ino: Ino, e: &Extent, input: &[u8], skip: usize, dst: &mut [u8]) -> Option<()> {
+    fn decode(
+        &self,
+        ino: Ino,
+        e: &Extent,
+        input: &[u8],
+        skip: usize,
+        dst: &mut [u8],
+    ) -> Option<()> {
         let len = e.end - e.start;
         if len > MAX_DECODED {
             return None;
@@ -167,7 +174,9 @@ impl ErofsFs {
                 };
                 let input = &input[from..];
                 let decode = |out: &mut [u8]| match padded && !partial {
-                    true => (lz4_flex::block::decompress_into(input, out).ok()? == len).then_some(()),
+                    true => {
+                        (lz4_flex::block::decompress_into(input, out).ok()? == len).then_some(())
+                    }
                     false => lz4::decode_prefix(input, out),
                 };
                 if skip == 0 && dst.len() == len {

@@ -137,7 +137,13 @@ mod tests {
     fn small_reads_come_from_kept_blocks_and_the_rest_from_the_source() {
         let bytes: Vec<u8> = (0..3 * BLOCK + 100).map(|i| (i % 251) as u8).collect();
         let image = SourceImage::new(Arc::new(MemSource::new(bytes.clone(), "x.erofs")));
-        for (at, len) in [(10, 20), (4090, 6), (4090, 12), (3 * BLOCK + 50, 50), (0, 9000)] {
+        for (at, len) in [
+            (10, 20),
+            (4090, 6),
+            (4090, 12),
+            (3 * BLOCK + 50, 50),
+            (0, 9000),
+        ] {
             let mut buf = vec![0u8; len];
             image.read(&mut buf, at).unwrap();
             assert_eq!(buf, bytes[at as usize..at as usize + len], "{at}+{len}");

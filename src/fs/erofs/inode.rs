@@ -95,7 +95,7 @@ mod tests {
     #[test]
     fn compact_and_extended_inodes_decode() {
         let mut b = vec![0u8; 64];
-        b[0] = (COMPRESSED_COMPACT << 1) as u8;
+        b[0] = COMPRESSED_COMPACT << 1;
         b[2] = 3; // xattr slots
         b[4..6].copy_from_slice(&0o100644u16.to_le_bytes());
         b[8..12].copy_from_slice(&5000u32.to_le_bytes());

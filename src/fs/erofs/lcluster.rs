@@ -101,7 +101,11 @@ impl Index {
         let (pos, stride, len) = if lcn < self.initial {
             (self.start + lcn * 4, 4, 8)
         } else if lcn < self.initial + self.middle {
-            (self.start + self.initial * 4 + (lcn - self.initial) * 2, 2, 32)
+            (
+                self.start + self.initial * 4 + (lcn - self.initial) * 2,
+                2,
+                32,
+            )
         } else {
             let past = lcn - self.initial - self.middle;
             (
@@ -156,7 +160,9 @@ impl Index {
             let (prev, prev_kind) = field(slot - 1)?;
             let back = match prev_kind {
                 NONHEAD => match self.nonhead(prev)? {
-                    Entry::NonHead { back, .. } => back.checked_add(1).ok_or("lookback distance")?,
+                    Entry::NonHead { back, .. } => {
+                        back.checked_add(1).ok_or("lookback distance")?
+                    }
                     Entry::Head { .. } => return Err("non-head decoded as head"),
                 },
                 _ => 1,
@@ -171,7 +177,12 @@ impl Index {
             let (lo, kind) = field(i)?;
             if kind == NONHEAD {
                 match (self.big, self.nonhead(lo)?) {
-                    (true, Entry::NonHead { blocks: Some(n), .. }) => {
+                    (
+                        true,
+                        Entry::NonHead {
+                            blocks: Some(n), ..
+                        },
+                    ) => {
                         i = i.saturating_sub(1);
                         blocks += u32::from(n);
                     }

@@ -1,10 +1,13 @@
-//! EROFS (the read-only filesystem of Fedora 42+ live media, Android and container images)
-//! through erofs-rs's async reader, driven by `executor::block_on` over an
-//! `image::SourceImage`: the image is read through its source wherever it sits (an ISO file,
-//! a file in a squashfs...), never mapped or loaded whole. Plain, inline, chunked and
-//! compressed (lz4, lzma, deflate, zstd) files; compact and extended inodes; extended
-//! attributes with their full names (sorted by name, as the crate gives them). Images spread
-//! over extra devices are refused by name.
+//! EROFS (the read-only filesystem of Fedora 42+ live media, Android and container images):
+//! metadata (inodes, directories, xattrs, symlinks) through erofs-rs's async reader, driven
+//! by `executor::block_on` over an `image::SourceImage`, and file data in-house (`data`): flat
+//! files as spans of the image, compressed ones mapped (`zmap`, `lcluster`, `mapheader`) and
+//! decoded (lz4, plain pclusters) an extent at a time, on whichever thread reads them; what
+//! the in-house path does not take (chunked files, fragments, lzma, deflate, zstd, 48-bit
+//! images) goes through the crate as before. The image is read through its source wherever
+//! it sits (an ISO file, a file in a squashfs...), never mapped or loaded whole. Compact and
+//! extended inodes; extended attributes with their full names (sorted by name, as the crate
+//! gives them). Images spread over extra devices are refused by name.
 //!
 //! The crate decodes a compressed extent again for every block it reads of a directory or of
 //! metadata. Two bounds keep a hostile image from turning that into hours of work: compressed
@@ -15,8 +18,7 @@
 //! Inode numbers are the EROFS nids. The crate lists directories by path only, so the path of
 //! every directory seen is kept by nid; listings are read ahead and kept (`listings`: a walk
 //! resolves each directory's path about once, not once per level below it), and the last
-//! stretch of file data decoded is kept for the next sequential read. `extents` stays `None`:
-//! the crate does not say where a file's blocks lie.
+//! stretch of file data the crate decoded is kept for the next sequential read.
 //!
 //! An entry whose name is not a file name, or that names its own directory or the root (a
 //! loop), is left out with a warning ([`crate::fs::left_out`]). The crate refuses a whole

@@ -58,7 +58,10 @@ mod tests {
         assert_eq!(w.get(70, 1, 0), Some(&[70u8][..]));
         assert_eq!(w.at, 10);
         assert_eq!(w.get(5, 1, 0), Some(&[5u8][..]));
-        assert_eq!(w.get(250, 6, 100), Some(&[250u8, 251, 252, 253, 254, 255][..]));
+        assert_eq!(
+            w.get(250, 6, 100),
+            Some(&[250u8, 251, 252, 253, 254, 255][..])
+        );
         assert_eq!(w.get(250, 7, 0), None);
         assert_eq!(w.get(u64::MAX, 2, 0), None);
     }

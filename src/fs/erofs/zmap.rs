@@ -92,8 +92,7 @@ impl Zmap {
         }
         let big1 = header.advise & mapheader::BIG_PCLUSTER_1 != 0;
         let big2 = header.advise & mapheader::BIG_PCLUSTER_2 != 0;
-        if (big1 || big2) && geo.incompat & INCOMPAT_BIG_PCLUSTER == 0 || compact && big1 != big2
-        {
+        if (big1 || big2) && geo.incompat & INCOMPAT_BIG_PCLUSTER == 0 || compact && big1 != big2 {
             return None;
         }
         if header.advise & mapheader::INLINE_PCLUSTER != 0
@@ -108,7 +107,7 @@ impl Zmap {
         // A full index starts 8 bytes after its header (a slot erofs-utils leaves unused).
         let gap = if compact { 0 } else { 8 };
         let index = Index::new(
-            at + mapheader::SIZE + gap,
+            at.checked_add(mapheader::SIZE + gap)?,
             inode.size,
             lcbits,
             compact,
@@ -133,7 +132,9 @@ impl Zmap {
         let pack = w.get(at, len, INDEX_AHEAD)?;
         let entry = self.index.decode(pack, slot).ok()?;
         let start = match entry {
-            Entry::Head { clusterofs, .. } => (lcn << self.lcbits) + u64::from(clusterofs),
+            Entry::Head { clusterofs, .. } => {
+                (lcn << self.lcbits).checked_add(clusterofs.into())?
+            }
             Entry::NonHead { .. } => 0,
         };
         Some((start, entry))
@@ -199,7 +200,8 @@ impl Zmap {
                 i += 1;
             };
             let end = next.map_or(self.size, |(_, s, _)| s);
-            if end <= start || end > self.size || end - start > MAX_DECODED {
+            // A hostile index may end the extent before the byte it was looked up for.
+            if end <= start.max(from) || end > self.size || end - start > MAX_DECODED {
                 return None;
             }
             out.push(self.extent(start, end, kind, blkaddr, partial, blocks)?);
