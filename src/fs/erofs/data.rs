@@ -25,7 +25,8 @@ use crate::fs::Ino;
 const INODE_AHEAD: usize = 256;
 /// The most image bytes read at once for a run of neighbouring pclusters.
 const RUN_MAX: u64 = 2 << 20;
-/// Decoded extents kept for the reads that follow (one or two a copying thread).
+/// Decoded extents, and inodes' bytes, kept for the reads that follow (one or two a copying
+/// thread).
 const KEPT: usize = 4;
 /// The lz4 algorithm number.
 const LZ4: u8 = 0;
@@ -54,9 +55,34 @@ impl ErofsFs {
 
     /// The spans of a flat regular file: its blocks, and its tail after the inode when inline;
     /// zeros for a plain file without blocks.
+    /// Of a file not flat, the bytes read with its inode are kept for the read that follows
+    /// (the copies ask for spans, then read).
     pub(super) fn flat_spans(&self, ino: Ino) -> Option<Vec<Span>> {
-        let inode = self.disk_inode(ino, &mut Window::new(self.source.as_ref()))?;
-        self.spans_of(&inode)
+        let mut w = Window::new(self.source.as_ref());
+        let inode = self.disk_inode(ino, &mut w)?;
+        let spans = self.spans_of(&inode);
+        if spans.is_none() {
+            let (at, bytes) = w.into_held();
+            let mut kept = lock_cache(&self.inode_bytes);
+            if kept.len() == KEPT {
+                kept.remove(0);
+            }
+            kept.push((ino, at, bytes));
+        }
+        spans
+    }
+
+    /// A window over the image, holding the bytes read with inode `ino` when they were kept.
+    fn window_for(&self, ino: Ino) -> Window<'_> {
+        let source = self.source.as_ref();
+        let mut kept = lock_cache(&self.inode_bytes);
+        match kept.iter().position(|(nid, ..)| *nid == ino) {
+            Some(i) => {
+                let (_, at, bytes) = kept.swap_remove(i);
+                Window::holding(source, at, bytes)
+            }
+            None => Window::new(source),
+        }
     }
 
     fn spans_of(&self, inode: &DiskInode) -> Option<Vec<Span>> {
@@ -93,7 +119,7 @@ impl ErofsFs {
 
     /// Reads file `ino` at `offset` into `buf` in-house; `None` to leave it to the crate.
     pub(super) fn read_in_house(&self, ino: Ino, offset: u64, buf: &mut [u8]) -> Option<usize> {
-        let mut w = Window::new(self.source.as_ref());
+        let mut w = self.window_for(ino);
         let inode = self.disk_inode(ino, &mut w)?;
         if !inode.is_file() {
             return None;

@@ -95,6 +95,9 @@ pub struct ErofsFs {
     geometry: zmap::Geometry,
     /// Extents the in-house path decoded and keeps for the reads that follow.
     decoded: Mutex<Vec<data::Decoded>>,
+    /// The bytes last read with the inodes of files that are not flat: nid, where they lie,
+    /// the bytes (the map header and index usually among them).
+    inode_bytes: Mutex<Vec<(Ino, u64, Vec<u8>)>>,
     /// The entries listings left out (bad names, loops).
     left_out: LeftOut,
 }
@@ -171,6 +174,7 @@ impl ErofsFs {
             in_house: geometry.incompat & INCOMPAT_48BIT == 0,
             geometry,
             decoded: Mutex::new(Vec::new()),
+            inode_bytes: Mutex::new(Vec::new()),
             left_out: LeftOut::default(),
         };
         if !erofs.inode(root)?.is_dir() {

@@ -20,6 +20,16 @@ impl<'a> Window<'a> {
         }
     }
 
+    /// A window holding `bytes`, read at `at` of `source` before.
+    pub fn holding(source: &'a dyn Source, at: u64, bytes: Vec<u8>) -> Window<'a> {
+        Window { source, at, bytes }
+    }
+
+    /// Where the bytes held were read, and the bytes.
+    pub fn into_held(self) -> (u64, Vec<u8>) {
+        (self.at, self.bytes)
+    }
+
     /// The `len` bytes at `at`, read (with up to `ahead` bytes after them) unless held
     /// already; `None` when the image ends first or cannot be read.
     pub fn get(&mut self, at: u64, len: usize, ahead: usize) -> Option<&[u8]> {
