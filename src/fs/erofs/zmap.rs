@@ -262,3 +262,66 @@ impl Zmap {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::MemSource;
+
+    /// A full-index file of `size` bytes whose inode lies at 0: lcluster 0 a head, the
+    /// `nonheads` after it pointing back one lcluster each.
+    fn image(size: u64, nonheads: usize) -> MemSource {
+        let mut b = vec![0u8; 80];
+        b[0] = 1 | (COMPRESSED_FULL << 1);
+        b[8..16].copy_from_slice(&size.to_le_bytes());
+        b.extend_from_slice(&[1, 0, 0, 0, 7, 0, 0, 0]);
+        for _ in 0..nonheads {
+            b.extend_from_slice(&[2, 0, 0, 0, 1, 0, 0, 0]);
+        }
+        MemSource::new(b, "z.erofs")
+    }
+
+    fn map(src: &MemSource) -> (Zmap, Window<'_>) {
+        let mut w = Window::new(src);
+        let inode = DiskInode::decode(w.get(0, 64, 0).unwrap(), 0).unwrap();
+        let geo = Geometry {
+            blkbits: 12,
+            incompat: 0,
+        };
+        (Zmap::new(&inode, geo, &mut w).unwrap(), w)
+    }
+
+    #[test]
+    fn one_extent_maps_from_its_head_to_the_end() {
+        let src = image(3 * 4096 + 5, 3);
+        let (z, mut w) = map(&src);
+        let mut out = Vec::new();
+        z.extents(5000, 6000, &mut w, &mut out).unwrap();
+        let stored = Stored::Compressed {
+            algorithm: 0,
+            partial: false,
+        };
+        let whole = Extent {
+            start: 0,
+            end: 3 * 4096 + 5,
+            pa: 7 * 4096,
+            plen: 4096,
+            stored,
+        };
+        assert_eq!(out, [whole]);
+    }
+
+    #[test]
+    fn huge_counts_and_long_chains_end_without_a_mapping() {
+        // A terabyte file whose index the image does not hold: the lookback reads past it.
+        let src = image(1 << 40, 4000);
+        let (z, mut w) = map(&src);
+        let mut out = Vec::new();
+        assert!(z
+            .extents(1 << 39, (1 << 39) + 1, &mut w, &mut out)
+            .is_none());
+        // A chain of non-heads longer than the largest extent: the forward scan stops.
+        assert!(z.extents(0, 1, &mut w, &mut out).is_none());
+        assert!(z.extents(0, 0, &mut w, &mut out).is_none());
+    }
+}
