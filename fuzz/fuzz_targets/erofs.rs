@@ -1,4 +1,5 @@
-//! Fuzz target: the bytes are an EROFS image, opened through erofs-rs; see common.rs.
+//! Fuzz target: the bytes are an EROFS image, its metadata read through erofs-rs and its file
+//! data in-house (src/fs/erofs/data.rs); see common.rs.
 
 #![no_main]
 

@@ -1,7 +1,8 @@
 //! EROFS images made by mkfs.erofs (erofs-utils), uncompressed (compact and extended inodes,
 //! inline or not, chunked) and lz4/lz4hc (small and big physical clusters, tail packing), read
 //! by isofish exactly as `fsck.erofs --extract` extracts them: names, kinds, modes, owners,
-//! times, symlink targets, device numbers, hard links and every byte; the same image as the
+//! times, symlink targets, device numbers, hard links and every byte (also with full legacy
+//! lcluster indexes, extended inodes, and in reads from any offset); the same image as the
 //! Fedora-like `LiveOS/squashfs.img` of an ISO and inside a squashfs inside an ISO; extended
 //! attributes as getfattr reads them from the tree mkfs.erofs was given; damaged images
 //! refused with an error naming image and structure, never a panic or a hang; seeded mutants
@@ -171,6 +172,29 @@ fn every_layout_reads_as_fsck_erofs_extracts() {
         ("ztailpacking", &["-zlz4hc", "-Eztailpacking"][..], ", lz4"),
         ("chunked", &["--chunksize=8192"][..], ""),
         ("noinline", &["-Enoinline_data"][..], ""),
+        (
+            "extended",
+            &["-zlz4", "-Eforce-inode-extended"][..],
+            ", lz4",
+        ),
+        (
+            "big-ztailpacking",
+            &["-zlz4hc", "-C65536", "-Eztailpacking"][..],
+            ", lz4",
+        ),
+        // Full (legacy) lcluster indexes: plain ones written without zero padding, so the
+        // probe cannot name the compression.
+        ("legacy", &["-zlz4", "-Elegacy-compress"][..], ""),
+        (
+            "legacy-big",
+            &["-zlz4hc", "-C16384", "-Elegacy-compress"][..],
+            ", lz4",
+        ),
+        (
+            "legacy-ztailpacking",
+            &["-zlz4hc", "-Eztailpacking", "-Elegacy-compress"][..],
+            ", lz4",
+        ),
     ] {
         let image = dir.path().join(format!("{name}.erofs"));
         mkfs(&top, &image, args);
@@ -186,6 +210,62 @@ fn every_layout_reads_as_fsck_erofs_extracts() {
     let compact = dir.path().join("compact.erofs");
     assert_eq!(dump(&compact, "/hello.txt")["Inode size"], "32");
     assert_eq!(dump(&compact, "/setgid/big-owner")["Inode size"], "64");
+}
+
+/// The file at `path` (from the root) of `erofs`.
+fn ino_of(erofs: &dyn fs::FileSystem, path: &str) -> fs::Ino {
+    let mut ino = erofs.root();
+    for name in path.split('/').filter(|n| !n.is_empty()) {
+        ino = erofs.lookup(ino, name.as_bytes()).unwrap().unwrap().ino;
+    }
+    ino
+}
+
+#[test]
+fn reads_at_any_offset_give_the_bytes_fsck_erofs_extracts() {
+    let dir = scratch();
+    let top = dir.path().join("tree");
+    tree(&top);
+    let source = snapshot(&top);
+    let files = [
+        "/dir/large.bin",
+        "/dir/odd-size.bin",
+        "/random.bin",
+        "/hello.txt",
+    ];
+    for (name, args) in [
+        ("lz4hc", &["-zlz4hc"][..]),
+        ("big", &["-zlz4hc", "-C65536", "-Eztailpacking"][..]),
+        ("legacy", &["-zlz4hc", "-C16384", "-Elegacy-compress"][..]),
+        ("plain", &[][..]),
+    ] {
+        let image = dir.path().join(format!("{name}.erofs"));
+        mkfs(&top, &image, args);
+        let out = dir.path().join(format!("{name}-fsck"));
+        fsck_tree(&image, &out, &source);
+        let src: Arc<dyn Source> = Arc::new(FileSource::open(&image).unwrap());
+        let erofs = fs::open(src, &MountOptions::default()).unwrap();
+        for file in files {
+            let want = std::fs::read(out.join(&file[1..])).unwrap();
+            let ino = ino_of(erofs.as_ref(), file);
+            // Reads of odd lengths from odd places, forwards then backwards, cut extents
+            // anywhere; each must give the bytes fsck.erofs wrote.
+            for step in [1000, 65_537, 1 << 20] {
+                let mut starts: Vec<usize> = (0..want.len()).step_by(step * 3 / 2 + 7).collect();
+                starts.extend(starts.clone().into_iter().rev());
+                for at in starts {
+                    let mut buf = vec![0u8; step];
+                    let n = erofs.read_at(ino, at as u64, &mut buf).unwrap();
+                    let end = (at + step).min(want.len());
+                    assert_eq!(n, end - at, "{name} {file} at {at}");
+                    assert!(buf[..n] == want[at..end], "{name} {file} at {at}+{step}");
+                }
+            }
+            let mut buf = [0u8; 4];
+            let past = erofs.read_at(ino, want.len() as u64, &mut buf).unwrap();
+            assert_eq!(past, 0, "{name} {file}: a read at the end gives nothing");
+        }
+    }
 }
 
 /// `isofish --ro -a ISO` followed by `words`, stdout as text.

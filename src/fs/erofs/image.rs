@@ -3,24 +3,77 @@
 //! back from the crate's errors to ours: a read error of the source travels through the crate
 //! inside its `Io` variant and comes out as the error the source gave; the crate's own
 //! complaints become corrupt-structure or unsupported-feature errors naming the image.
+//!
+//! The crate reads metadata in small pieces (an inode, a dirent block, an xattr), one
+//! positioned read each: small reads are served from the last few 4 KiB blocks read, so the
+//! inodes of one directory, which lie together, cost a read or two rather than one each.
 
 use std::future::Future;
 use std::io;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use erofs_rs::backend::AsyncImage;
 
-use crate::error::{Error, Result};
+use crate::error::{lock_cache, Error, Result};
 use crate::fs::erofs::executor::block_on;
 use crate::source::Source;
 
-/// An EROFS image held by a [`Source`].
-pub struct SourceImage(pub Arc<dyn Source>);
+/// Bytes of a block kept for small reads.
+const BLOCK: u64 = 4096;
+/// Blocks kept (the most recently read last).
+const KEPT: usize = 16;
+
+/// An EROFS image held by a [`Source`], with the blocks small reads came from.
+pub struct SourceImage {
+    source: Arc<dyn Source>,
+    kept: Mutex<Vec<(u64, Arc<[u8]>)>>,
+}
+
+impl SourceImage {
+    pub fn new(source: Arc<dyn Source>) -> SourceImage {
+        SourceImage {
+            source,
+            kept: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The whole block `n`, kept or read (and kept); `None` when the image ends within it.
+    fn block(&self, n: u64) -> Result<Option<Arc<[u8]>>> {
+        if let Some((_, b)) = lock_cache(&self.kept).iter().find(|(at, _)| *at == n) {
+            return Ok(Some(b.clone()));
+        }
+        let at = n * BLOCK;
+        if self.source.len().saturating_sub(at) < BLOCK {
+            return Ok(None);
+        }
+        let b: Arc<[u8]> = self
+            .source
+            .read_vec(at, BLOCK as usize, "erofs block")?
+            .into();
+        let mut kept = lock_cache(&self.kept);
+        if kept.len() == KEPT {
+            kept.remove(0);
+        }
+        kept.push((n, b.clone()));
+        Ok(Some(b))
+    }
+
+    fn read(&self, buf: &mut [u8], offset: u64) -> Result<()> {
+        let n = offset / BLOCK;
+        let within = (offset % BLOCK) as usize;
+        if within + buf.len() <= BLOCK as usize {
+            if let Some(b) = self.block(n)? {
+                buf.copy_from_slice(&b[within..within + buf.len()]);
+                return Ok(());
+            }
+        }
+        self.source.read_exact_at(offset, buf, "erofs block")
+    }
+}
 
 impl AsyncImage for SourceImage {
     async fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> erofs_rs::Result<()> {
-        self.0
-            .read_exact_at(offset, buf, "erofs block")
+        self.read(buf, offset)
             .map_err(|e| erofs_rs::Error::Io(io::Error::other(e)))
     }
 }
@@ -67,7 +120,7 @@ mod tests {
 
     #[test]
     fn a_short_source_says_so_through_the_crate() {
-        let image = SourceImage(Arc::new(MemSource::new(vec![0; 100], "tiny.erofs")));
+        let image = SourceImage::new(Arc::new(MemSource::new(vec![0; 100], "tiny.erofs")));
         let mut buf = [0u8; 16];
         let err = run(
             "tiny.erofs",
@@ -78,6 +131,26 @@ mod tests {
         .unwrap_err();
         let msg = err.to_string();
         assert!(msg.starts_with("tiny.erofs: corrupt erofs block"), "{msg}");
+    }
+
+    #[test]
+    fn small_reads_come_from_kept_blocks_and_the_rest_from_the_source() {
+        let bytes: Vec<u8> = (0..3 * BLOCK + 100).map(|i| (i % 251) as u8).collect();
+        let image = SourceImage::new(Arc::new(MemSource::new(bytes.clone(), "x.erofs")));
+        for (at, len) in [
+            (10, 20),
+            (4090, 6),
+            (4090, 12),
+            (3 * BLOCK + 50, 50),
+            (0, 9000),
+        ] {
+            let mut buf = vec![0u8; len];
+            image.read(&mut buf, at).unwrap();
+            assert_eq!(buf, bytes[at as usize..at as usize + len], "{at}+{len}");
+        }
+        assert_eq!(lock_cache(&image.kept).len(), 1);
+        let mut buf = [0u8; 51];
+        assert!(image.read(&mut buf, 3 * BLOCK + 50).is_err());
     }
 
     #[test]

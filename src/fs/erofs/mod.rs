@@ -1,10 +1,13 @@
-//! EROFS (the read-only filesystem of Fedora 42+ live media, Android and container images)
-//! through erofs-rs's async reader, driven by `executor::block_on` over an
-//! `image::SourceImage`: the image is read through its source wherever it sits (an ISO file,
-//! a file in a squashfs...), never mapped or loaded whole. Plain, inline, chunked and
-//! compressed (lz4, lzma, deflate, zstd) files; compact and extended inodes; extended
-//! attributes with their full names (sorted by name, as the crate gives them). Images spread
-//! over extra devices are refused by name.
+//! EROFS (the read-only filesystem of Fedora 42+ live media, Android and container images):
+//! metadata (inodes, directories, xattrs, symlinks) through erofs-rs's async reader, driven
+//! by `executor::block_on` over an `image::SourceImage`, and file data in-house (`data`): flat
+//! files as spans of the image, compressed ones mapped (`zmap`, `lcluster`, `mapheader`) and
+//! decoded (lz4, plain pclusters) an extent at a time, on whichever thread reads them; what
+//! the in-house path does not take (chunked files, fragments, lzma, deflate, zstd, 48-bit
+//! images) goes through the crate as before. The image is read through its source wherever
+//! it sits (an ISO file, a file in a squashfs...), never mapped or loaded whole. Compact and
+//! extended inodes; extended attributes with their full names (sorted by name, as the crate
+//! gives them). Images spread over extra devices are refused by name.
 //!
 //! The crate decodes a compressed extent again for every block it reads of a directory or of
 //! metadata. Two bounds keep a hostile image from turning that into hours of work: compressed
@@ -15,18 +18,24 @@
 //! Inode numbers are the EROFS nids. The crate lists directories by path only, so the path of
 //! every directory seen is kept by nid; listings are read ahead and kept (`listings`: a walk
 //! resolves each directory's path about once, not once per level below it), and the last
-//! stretch of file data decoded is kept for the next sequential read. `extents` stays `None`:
-//! the crate does not say where a file's blocks lie.
+//! stretch of file data the crate decoded is kept for the next sequential read.
 //!
 //! An entry whose name is not a file name, or that names its own directory or the root (a
 //! loop), is left out with a warning ([`crate::fs::left_out`]). The crate refuses a whole
 //! directory block for one bad name, so such a directory is read again in-house (`dirents`).
 
+mod data;
 mod dirents;
 mod executor;
 mod image;
+mod inode;
+mod lcluster;
 mod listings;
+mod lz4;
+mod mapheader;
 pub mod superblock;
+mod window;
+mod zmap;
 
 use std::collections::HashMap;
 use std::os::unix::fs::PermissionsExt;
@@ -39,7 +48,7 @@ use rustix::fs::FileType;
 use crate::error::{lock_cache, Error, Result};
 use crate::fs::inotable::join;
 use crate::fs::left_out::{At, Dots, LeftOut};
-use crate::fs::{DirEntry, FileKind, FileSystem, Ino, Metadata, Timestamp, Xattr};
+use crate::fs::{DirEntry, FileKind, FileSystem, Ino, Metadata, Span, Timestamp, Xattr};
 use crate::source::Source;
 use image::{run, SourceImage};
 use superblock::Features;
@@ -58,6 +67,8 @@ const MAX_SYMLINK: u64 = 4096;
 const CHUNK_MAX: u64 = 16 << 20;
 /// Bytes of one on-disk inode slot (nids count these from the metadata start).
 const INODE_SLOT: u64 = 32;
+/// The `feature_incompat` bit of images with 48-bit block addresses (read through the crate).
+const INCOMPAT_48BIT: u32 = 0x80;
 
 /// The file data last decoded: the file's inode and `len` bytes from `start` in `buf`.
 struct Chunk {
@@ -78,6 +89,15 @@ pub struct ErofsFs {
     /// The listings kept.
     listings: Mutex<listings::Kept>,
     chunk: Mutex<Option<Chunk>>,
+    /// Whether file data is read in-house ([`data`]): not for images with 48-bit addresses.
+    in_house: bool,
+    /// The superblock fields the in-house mapping of compressed files reads.
+    geometry: zmap::Geometry,
+    /// Extents the in-house path decoded and keeps for the reads that follow.
+    decoded: Mutex<Vec<data::Decoded>>,
+    /// The bytes last read with the inodes of files that are not flat: nid, where they lie,
+    /// the bytes (the map header and index usually among them).
+    inode_bytes: Mutex<Vec<(Ino, u64, Vec<u8>)>>,
     /// The entries listings left out (bad names, loops).
     left_out: LeftOut,
 }
@@ -136,9 +156,13 @@ impl ErofsFs {
             &name,
             "erofs superblock",
             superblock::OFFSET,
-            EroFS::new(SourceImage(source.clone())),
+            EroFS::new(SourceImage::new(source.clone())),
         )?;
         let root = fs.super_block().root_inode_id();
+        let geometry = zmap::Geometry {
+            blkbits: fs.super_block().blk_size_bits,
+            incompat: fs.super_block().feature_incompat,
+        };
         let erofs = ErofsFs {
             source,
             fs,
@@ -147,6 +171,10 @@ impl ErofsFs {
             dirs: Mutex::new(HashMap::from([(root, b"/".to_vec())])),
             listings: Mutex::new(listings::Kept::default()),
             chunk: Mutex::new(None),
+            in_house: geometry.incompat & INCOMPAT_48BIT == 0,
+            geometry,
+            decoded: Mutex::new(Vec::new()),
+            inode_bytes: Mutex::new(Vec::new()),
             left_out: LeftOut::default(),
         };
         if !erofs.inode(root)?.is_dir() {
@@ -384,7 +412,13 @@ impl FileSystem for ErofsFs {
     fn lookup(&self, dir: Ino, name: &[u8]) -> Result<Option<DirEntry>> {
         Ok(self.listing(dir)?.iter().find(|e| e.name == name).cloned())
     }
+    fn spans(&self, ino: Ino) -> Result<Option<Vec<Span>>> {
+        Ok(self.flat_spans(ino))
+    }
     fn read_at(&self, ino: Ino, offset: u64, buf: &mut [u8]) -> Result<usize> {
+        if let Some(n) = self.read_in_house(ino, offset, buf) {
+            return Ok(n);
+        }
         let image = self.image();
         let mut kept = lock_cache(&self.chunk);
         let chunk = match kept.take() {
