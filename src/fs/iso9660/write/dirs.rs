@@ -180,6 +180,13 @@ pub(super) fn name_iso(
     }
 }
 
+/// What [`name_joliet`] finds: each directory's children in Joliet order, and the Joliet
+/// name of each object (its index, the name).
+pub(super) struct JolietNames {
+    pub(super) order: HashMap<usize, Vec<usize>>,
+    pub(super) names: Vec<(usize, Vec<u8>)>,
+}
+
 /// The Joliet name of every object of the real tree (to give them), and each directory's
 /// children sorted by it. Symlinks and special files are left out unless the original has
 /// them; unchanged files keep the original's Joliet name.
@@ -188,7 +195,7 @@ pub(super) fn name_joliet(
     t: &Tree,
     max: usize,
     info: &JolietInfo,
-) -> (HashMap<usize, Vec<usize>>, Vec<(usize, Vec<u8>)>) {
+) -> JolietNames {
     let mut order = HashMap::default();
     let mut names = Vec::with_capacity(t.objs.len());
     for d in 0..t.objs.len() {
@@ -228,7 +235,7 @@ pub(super) fn name_joliet(
         order.insert(d, named.iter().map(|&(_, k)| k).collect());
         names.extend(named.into_iter().map(|(name, k)| (k, name)));
     }
-    (order, names)
+    JolietNames { order, names }
 }
 
 /// The offset of the original's data of an object of the original with unchanged data.

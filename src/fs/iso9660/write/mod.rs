@@ -233,11 +233,11 @@ pub(crate) fn plan_with(
         (primary, joliet)
     });
     let primary_dirs = primary_dirs?;
-    let joliet_dirs = joliet_names.map(|(order, names)| {
-        for (k, name) in names {
+    let joliet_dirs = joliet_names.map(|j| {
+        for (k, name) in j.names {
             t.objs[k].joliet_name = name;
         }
-        dirs::joliet(&t, &order)
+        dirs::joliet(&t, &j.order)
     });
     let mut trees = vec![&primary_dirs];
     trees.extend(joliet_dirs.as_ref());
