@@ -12,7 +12,7 @@
 pub mod gnu;
 pub mod header;
 pub mod pax;
-mod walk;
+pub mod walk;
 
 use std::collections::HashMap;
 use std::hash::BuildHasher;
@@ -187,7 +187,7 @@ impl TarFs {
                     let mut batch = Batch::default();
                     let mut failed = None;
                     while batch.members.len() < BATCH {
-                        match walker.next() {
+                        match walker.next_member() {
                             Ok(Some(mut m)) => {
                                 let start = batch.paths.len();
                                 batch.paths.extend(std::mem::take(&mut m.path));
@@ -503,8 +503,8 @@ impl TarFs {
 }
 
 /// The extents of a sparse map with where each one's data is stored, from the member's data
-/// start.
-fn stored_at(map: &[Extent]) -> Vec<(u64, u64, u64)> {
+/// start: (offset in the file, length, offset of its data).
+pub fn stored_at(map: &[Extent]) -> Vec<(u64, u64, u64)> {
     let mut at = 0;
     map.iter()
         .map(|(offset, len)| {
@@ -513,6 +513,34 @@ fn stored_at(map: &[Extent]) -> Vec<(u64, u64, u64)> {
             e
         })
         .collect()
+}
+
+/// The spans of a file of `size` bytes: whole, or for a sparse file its `extents` (from
+/// [`stored_at`]) with the holes between them as zeros; the bytes of each piece are the span
+/// `stored(offset from the member's data start, length)` gives.
+pub fn file_spans(
+    size: u64,
+    extents: Option<&[(u64, u64, u64)]>,
+    mut stored: impl FnMut(u64, u64) -> Result<Span>,
+) -> Result<Vec<Span>> {
+    let Some(extents) = extents else {
+        return Ok(vec![stored(0, size)?]);
+    };
+    let mut spans = Vec::new();
+    let mut pos = 0;
+    for &(start, len, at) in extents {
+        if start > pos {
+            spans.push(Span::Zeros(start - pos));
+        }
+        if len > 0 {
+            spans.push(stored(at, len)?);
+        }
+        pos = start + len;
+    }
+    if size > pos {
+        spans.push(Span::Zeros(size - pos));
+    }
+    Ok(spans)
 }
 
 /// Whether `path` (components each followed by `/`) names the components `parts`.
@@ -612,23 +640,11 @@ impl FileSystem for TarFs {
             return Ok(None);
         }
         let src = &part.data;
-        let Some(extents) = &data.extents else {
-            return Ok(Some(vec![Span::source(src, data.at, node.meta.size)]));
-        };
-        let mut spans = Vec::new();
-        let mut pos = 0;
-        for &(start, len, stored) in extents.iter() {
-            if start > pos {
-                spans.push(Span::Zeros(start - pos));
-            }
-            if len > 0 {
-                spans.push(Span::source(src, data.at + stored, len));
-            }
-            pos = start + len;
-        }
-        if node.meta.size > pos {
-            spans.push(Span::Zeros(node.meta.size - pos));
-        }
+        let spans = file_spans(
+            node.meta.size,
+            data.extents.as_deref().map(|e| &e[..]),
+            |at, len| Ok(Span::source(src, data.at + at, len)),
+        )?;
         Ok(Some(spans))
     }
     fn left_out(&self) -> Option<String> {

@@ -29,6 +29,8 @@ pub struct Member {
     pub uid: u64,
     pub gid: u64,
     pub mtime: (i64, u32),
+    /// The access time, when a pax header gives one.
+    pub atime: Option<(i64, u32)>,
     pub dev: (u32, u32),
     /// The file's size (a sparse file's real size).
     pub size: u64,
@@ -36,6 +38,8 @@ pub struct Member {
     pub data_at: u64,
     /// For a sparse file: its map, the data of each extent stored one after another.
     pub sparse: Option<Vec<Extent>>,
+    /// Extended attributes a pax header gives (`SCHILY.xattr.NAME`), as (name, value).
+    pub xattrs: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
 /// Where the walk is.
@@ -183,7 +187,7 @@ impl Walker {
     }
 
     /// The next member, or `None` after the last.
-    pub fn next(&mut self) -> Result<Option<Member>> {
+    pub fn next_member(&mut self) -> Result<Option<Member>> {
         let first = self.at;
         let mut local = Pax::default();
         let mut long_name = None;
@@ -345,10 +349,12 @@ impl Walker {
             uid: pax.uid.unwrap_or(h.uid),
             gid: pax.gid.unwrap_or(h.gid),
             mtime: pax.mtime.unwrap_or((h.mtime, 0)),
+            atime: pax.atime,
             dev: h.dev,
             size: if plain { size } else { 0 },
             data_at,
             sparse: sparse.filter(|_| plain),
+            xattrs: std::mem::take(&mut pax.xattrs),
         })
     }
 }
