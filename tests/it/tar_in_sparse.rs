@@ -32,13 +32,36 @@ fn image(dir: &Path, name: &str) -> PathBuf {
     path
 }
 
-/// Runs isofish on `image` (changes committed at the end), expecting success.
-fn run(image: &Path, args: &[&str]) {
-    let out = isofish().arg("-a").arg(image).args(args).output().unwrap();
+/// Runs isofish on `image` (changes committed at the end) with `stdin`, expecting success.
+fn run(image: &Path, args: &[&str], stdin: &[u8]) {
+    let out = isofish()
+        .arg("-a")
+        .arg(image)
+        .args(args)
+        .write_stdin(stdin)
+        .output()
+        .unwrap();
     assert!(
         out.status.success(),
         "isofish {args:?} failed: {}",
         String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `tar-in` of `tar` into a new directory `/d` of `image`, then the commands `then`.
+fn into_d(image: &Path, tar: &Path, then: &[&str]) {
+    let mut args = vec!["mkdir", "/d", ":", "tar-in", s(tar), "/d", ":"];
+    args.extend_from_slice(then);
+    run(image, &args, b"");
+}
+
+/// `tar-in` of `tar` (a path, or `-` for `stdin`) into the root of `image`, and the file `sp`
+/// downloaded to `out`.
+fn unpack_sp(image: &Path, tar: &str, out: &Path, stdin: &[u8]) {
+    run(
+        image,
+        &["tar-in", tar, "/", ":", "download", "/sp", s(out)],
+        stdin,
     );
 }
 
@@ -88,21 +111,7 @@ fn every_gnu_sparse_format_unpacks_to_the_file_with_its_holes() {
         tool("tar", &args, Some(dir.path()));
         let img = image(dir.path(), &format!("{name}.iso"));
         let out = dir.path().join(format!("{name}.out"));
-        run(
-            &img,
-            &[
-                "mkdir",
-                "/d",
-                ":",
-                "tar-in",
-                s(&tar),
-                "/d",
-                ":",
-                "download",
-                "/d/sp",
-                s(&out),
-            ],
-        );
+        into_d(&img, &tar, &["download", "/d/sp", s(&out)]);
         same_and_sparse(&out, &src);
         // The committed image holds the same bytes, as xorriso reads them.
         let extracted = dir.path().join(format!("{name}.xorriso"));
@@ -121,26 +130,12 @@ fn every_gnu_sparse_format_unpacks_to_the_file_with_its_holes() {
     );
     let img = image(dir.path(), "gz.iso");
     let out = dir.path().join("gz.out");
-    run(
-        &img,
-        &["tar-in", s(&gz), "/", ":", "download", "/sp", s(&out)],
-    );
+    unpack_sp(&img, s(&gz), &out, b"");
     same_and_sparse(&out, &src);
     let img = image(dir.path(), "stdin.iso");
     let out = dir.path().join("stdin.out");
     let stdin = std::fs::read(dir.path().join("gnu.tar")).unwrap();
-    let done = isofish()
-        .arg("-a")
-        .arg(&img)
-        .args(["tar-in", "-", "/", ":", "download", "/sp", s(&out)])
-        .write_stdin(stdin)
-        .output()
-        .unwrap();
-    assert!(
-        done.status.success(),
-        "{}",
-        String::from_utf8_lossy(&done.stderr)
-    );
+    unpack_sp(&img, "-", &out, &stdin);
     same_and_sparse(&out, &src);
 }
 
@@ -156,21 +151,7 @@ fn tar_out_of_a_staged_sparse_file_round_trips_through_gnu_tar_and_tar_in() {
     );
     let img = image(dir.path(), "a.iso");
     let rt = dir.path().join("rt.tar");
-    run(
-        &img,
-        &[
-            "mkdir",
-            "/d",
-            ":",
-            "tar-in",
-            s(&tar),
-            "/d",
-            ":",
-            "tar-out",
-            "/d",
-            s(&rt),
-        ],
-    );
+    into_d(&img, &tar, &["tar-out", "/d", s(&rt)]);
     // GNU tar extracts the file, sparse.
     let x = dir.path().join("x");
     std::fs::create_dir(&x).unwrap();
@@ -179,10 +160,7 @@ fn tar_out_of_a_staged_sparse_file_round_trips_through_gnu_tar_and_tar_in() {
     // And tar-in reads it back.
     let img = image(dir.path(), "b.iso");
     let out = dir.path().join("b.out");
-    run(
-        &img,
-        &["tar-in", s(&rt), "/", ":", "download", "/sp", s(&out)],
-    );
+    unpack_sp(&img, s(&rt), &out, b"");
     same_and_sparse(&out, &src);
 }
 
