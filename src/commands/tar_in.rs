@@ -3,12 +3,13 @@
 //! which places objects below one directory with their metadata (shared with `copy-in`):
 //! never outside it, never through a symlink, directories' times set last.
 //!
-//! The data of the members of a plain (uncompressed) host tar file is staged as ranges of
-//! that file, taken at commit as uploads are; members of a compressed archive or of standard
-//! input are held in memory.
+//! The archive is read by the tar reader of [`crate::fs::tar`] (every header format, GNU
+//! long names, sparse members of every GNU format, their holes staged as holes). The data of
+//! the members of a plain (uncompressed) host tar file is staged as ranges of that file, taken
+//! at commit as uploads are; members of a compressed archive or of standard input are held in
+//! memory.
 
 use std::collections::HashSet;
-use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -19,8 +20,13 @@ use super::tree_edit::DIR_MODE;
 use super::{arg, option, ArgKind, Command, Ctx, Value};
 use crate::data::Span;
 use crate::error::Error;
+use crate::fs::tar::walk::{Member, Walker};
+use crate::fs::tar::{file_spans, stored_at};
 use crate::fs::{FileKind, Metadata, Timestamp, Xattr};
 use crate::overlay::{fresh, Content, HostFile};
+use crate::source::decoded::{Codec, Limits};
+use crate::source::stream::StreamSource;
+use crate::source::{FileSource, MemSource, Source};
 use crate::vfs::path;
 
 pub const COMMANDS: &[Command] = &[
@@ -306,90 +312,107 @@ fn unpack_archive(
     xattrs: bool,
 ) -> anyhow::Result<()> {
     let mut unpack = Unpack::new(ctx, dir)?;
-    let mut raw: Box<dyn Read> = match input {
-        "-" => Box::new(io::stdin().lock()),
-        file => Box::new(File::open(file).map_err(|e| Error::io(file, e))?),
+    let (raw, staged): (Arc<dyn Source>, _) = if input == "-" {
+        let mut bytes = Vec::new();
+        io::stdin()
+            .lock()
+            .read_to_end(&mut bytes)
+            .map_err(|e| Error::io(input, e))?;
+        (Arc::new(MemSource::new(bytes, "standard input")), None)
+    } else {
+        let (host, whole) = HostFile::open(Path::new(input))?;
+        let staged = match whole.spans().first() {
+            Some(Span::Source { source, offset, .. }) => Some((source.clone(), *offset, host)),
+            _ => None,
+        };
+        (Arc::new(FileSource::open(Path::new(input))?), staged)
     };
     // As GNU tar, a compressed archive is known by its first bytes.
-    let mut head = Vec::new();
-    (&mut raw)
-        .take(MAGIC_MAX)
-        .read_to_end(&mut head)
-        .map_err(|e| Error::io(input, e))?;
-    let compress = compress.or_else(|| sniff(&head));
-    let result = if input == "-" || compress.is_some() {
-        let raw = io::Cursor::new(head).chain(raw);
-        let reader: Box<dyn Read> = match compress {
-            None => Box::new(raw),
-            Some("gzip") => Box::new(flate2::read::MultiGzDecoder::new(raw)),
-            Some("xz") => Box::new(liblzma::read::XzDecoder::new_multi_decoder(raw)),
-            Some("zstd") => Box::new(zstd::stream::read::Decoder::new(raw)?),
-            Some("bzip2") => Box::new(bzip2::read::MultiBzDecoder::new(raw)),
-            Some(other) => bail!("compress:{other}: not a compression tar-in reads"),
-        };
-        let mut archive = tar::Archive::new(reader);
-        let entries = archive.entries().map_err(|e| Error::io(input, e))?;
-        members(ctx, &mut unpack, input, entries, None, xattrs)
-    } else {
-        // A plain host file: the members' data stays where it lies.
-        let (host, whole) = HostFile::open(Path::new(input))?;
-        let file = File::open(input).map_err(|e| Error::io(input, e))?;
-        let mut archive = tar::Archive::new(file);
-        let entries = archive
-            .entries_with_seek()
-            .map_err(|e| Error::io(input, e))?;
-        members(
-            ctx,
-            &mut unpack,
-            input,
-            entries,
-            Some((&host, &whole)),
-            xattrs,
-        )
+    let head = raw.read_vec(0, MAGIC_MAX.min(raw.len()) as usize, "tar header")?;
+    let codec = match compress {
+        Some(name) => Some(codec_named(name)?),
+        None => sniff(&head),
     };
+    let (archive, staged) = match codec {
+        Some(c) => {
+            let name = format!("{input} ({} decoded)", c.name());
+            let limits = Limits {
+                total: u64::MAX,
+                ..Limits::default()
+            };
+            let decoded: Arc<dyn Source> = Arc::new(StreamSource::new(&raw, 0, c, limits, name));
+            (decoded, None)
+        }
+        // A plain host file: the members' data stays where it lies.
+        None => (raw, staged),
+    };
+    let exact = codec.is_none();
+    let input = Input { archive, staged };
+    let result = members(ctx, &mut unpack, &input, exact, xattrs);
     // What was placed before a damaged member stays staged, as GNU tar leaves it.
     let finished = unpack.finish(ctx, "tar-in");
     result.and(finished)
 }
 
+/// An archive being unpacked: its bytes (decoded when compressed), and for a plain host file
+/// the staged source of the same bytes (from `offset` in it) that the members' data is taken
+/// from, and the file to note.
+struct Input {
+    archive: Arc<dyn Source>,
+    staged: Option<(Arc<dyn Source>, u64, HostFile)>,
+}
+
 /// What [`sniff`] looks at: a tar header block.
 const MAGIC_MAX: u64 = 512;
 
+/// The codec `--compress` names.
+fn codec_named(name: &str) -> anyhow::Result<Codec> {
+    Ok(match name {
+        "gzip" => Codec::Gzip,
+        "xz" => Codec::Xz,
+        "zstd" => Codec::Zstd,
+        "bzip2" => Codec::Bzip2,
+        other => bail!("compress:{other}: not a compression tar-in reads"),
+    })
+}
+
 /// The compression whose magic number starts `head`, if any; none for a tar header (whose
 /// member name could start like a magic number).
-fn sniff(head: &[u8]) -> Option<&'static str> {
+fn sniff(head: &[u8]) -> Option<Codec> {
     if head.get(257..262) == Some(b"ustar") {
         return None;
     }
-    [
-        (&b"\x1f\x8b"[..], "gzip"),
-        (b"\xfd7zXZ\0", "xz"),
-        (b"\x28\xb5\x2f\xfd", "zstd"),
-        (b"BZh", "bzip2"),
-    ]
-    .into_iter()
-    .find(|(magic, _)| head.starts_with(magic))
-    .map(|(_, name)| name)
+    Codec::sniff(head)
 }
 
-/// Places every member of `entries`; `host` is the plain host file they are read from, whose
-/// ranges become the files' data; with `xattrs`, the members' extended attributes too.
-fn members<R: Read>(
+/// Places every member of the archive (`exact`: its length is known, not a stream decoded as
+/// far as read); with `xattrs`, the members' extended attributes too. A damaged header ends
+/// the walk with its error.
+fn members(
     ctx: &mut Ctx,
     unpack: &mut Unpack,
-    input: &str,
-    entries: tar::Entries<'_, R>,
-    host: Option<(&HostFile, &Content)>,
+    input: &Input,
+    exact: bool,
     xattrs: bool,
 ) -> anyhow::Result<()> {
-    for entry in entries {
-        let mut entry = entry.map_err(|e| Error::io(input, e))?;
-        let name = entry.path_bytes().into_owned();
-        let shown = format!("{input}: {}", String::from_utf8_lossy(&name));
-        let member = member(&mut entry, host).and_then(|m| Ok((member_names(&name)?, m)));
+    let mut walker = Walker::new(input.archive.clone(), exact);
+    while let Some(m) = walker.next_member()? {
+        let shown = format!(
+            "{}: {}",
+            input.archive.name(),
+            String::from_utf8_lossy(&m.path)
+        );
+        let member = member(input, &m).and_then(|x| Ok((member_names(&m.path)?, x)));
         match member {
-            Ok((names, Some((meta, obj, found)))) => {
-                let kept = if xattrs { found } else { Vec::new() };
+            Ok((names, Some((meta, obj)))) => {
+                let kept = match xattrs {
+                    true => m
+                        .xattrs
+                        .into_iter()
+                        .map(|(name, value)| Xattr { name, value })
+                        .collect(),
+                    false => Vec::new(),
+                };
                 unpack.place(ctx, &names, (meta, obj), kept);
             }
             Ok((_, None)) => {}
@@ -399,132 +422,71 @@ fn members<R: Read>(
     Ok(())
 }
 
-/// A member's metadata, object and extended attributes (pax `SCHILY.xattr.NAME` records);
-/// `None` for the headers that describe no file (pax global headers, GNU volume labels).
-fn member<R: Read>(
-    entry: &mut tar::Entry<'_, R>,
-    host: Option<(&HostFile, &Content)>,
-) -> anyhow::Result<Option<(Metadata, Object, Vec<Xattr>)>> {
-    use tar::EntryType as T;
-    let t = entry.header().entry_type();
-    let kind = match t {
-        T::Regular | T::Continuous | T::GNUSparse => FileKind::File,
-        T::Directory => FileKind::Dir,
-        T::Symlink => FileKind::Symlink,
-        T::Link => FileKind::File,
-        T::Char => FileKind::CharDevice,
-        T::Block => FileKind::BlockDevice,
-        T::Fifo => FileKind::Fifo,
+/// A member's metadata and object; `None` for the types that describe no file tar-in places.
+fn member(input: &Input, m: &Member) -> anyhow::Result<Option<(Metadata, Object)>> {
+    let kind = match m.typeflag {
+        b'0' | 0 | b'7' | b'S' if m.path.ends_with(b"/") => FileKind::Dir,
+        b'0' | 0 | b'7' | b'S' | b'1' => FileKind::File,
+        b'5' => FileKind::Dir,
+        b'2' => FileKind::Symlink,
+        b'3' => FileKind::CharDevice,
+        b'4' => FileKind::BlockDevice,
+        b'6' => FileKind::Fifo,
         _ => return Ok(None),
     };
-    let h = entry.header();
-    let mut uid = h.uid()?;
-    let mut gid = h.gid()?;
-    let mut mtime = Timestamp {
-        secs: h.mtime()? as i64,
-        nanos: 0,
-    };
-    let mut atime = None;
-    let mut xattrs = Vec::new();
-    let mode = h.mode()?;
-    let link = entry.link_name_bytes().map(|l| l.into_owned());
-    let rdev = match kind {
-        FileKind::CharDevice | FileKind::BlockDevice => Some((
-            h.device_major()?.unwrap_or(0),
-            h.device_minor()?.unwrap_or(0),
-        )),
-        _ => None,
-    };
-    if let Some(pax) = entry.pax_extensions()? {
-        for ext in pax {
-            let ext = ext?;
-            if let Some(name) = ext.key_bytes().strip_prefix(b"SCHILY.xattr.") {
-                xattrs.push(Xattr {
-                    name: name.to_vec(),
-                    value: ext.value_bytes().to_vec(),
-                });
-                continue;
-            }
-            let (Ok(key), Ok(value)) = (ext.key(), ext.value()) else {
-                continue;
-            };
-            match key {
-                "mtime" => mtime = pax_time(value).unwrap_or(mtime),
-                "atime" => atime = pax_time(value),
-                "uid" => uid = value.parse().unwrap_or(uid),
-                "gid" => gid = value.parse().unwrap_or(gid),
-                _ => {}
-            }
-        }
-    }
     let owner = (
-        u32::try_from(uid).map_err(|_| anyhow!("uid {uid} is over 32 bits"))?,
-        u32::try_from(gid).map_err(|_| anyhow!("gid {gid} is over 32 bits"))?,
+        u32::try_from(m.uid).map_err(|_| anyhow!("uid {} is over 32 bits", m.uid))?,
+        u32::try_from(m.gid).map_err(|_| anyhow!("gid {} is over 32 bits", m.gid))?,
     );
+    let time = |(secs, nanos)| Timestamp { secs, nanos };
+    let mtime = time(m.mtime);
     // As GNU tar: the access time is the archive's, else the modification time.
-    let mut meta = placed_meta(kind, mode, owner, (mtime, atime.unwrap_or(mtime)));
-    meta.rdev = rdev;
-    let obj = match t {
-        T::Link => {
-            let target = link.ok_or_else(|| anyhow!("a hard link with no target"))?;
-            let names = member_names(&target)
-                .with_context(|| format!("hard link to {}", String::from_utf8_lossy(&target)))?;
+    let atime = m.atime.map_or(mtime, time);
+    let mut meta = placed_meta(kind, m.mode, owner, (mtime, atime));
+    if matches!(kind, FileKind::CharDevice | FileKind::BlockDevice) {
+        meta.rdev = Some(m.dev);
+    }
+    let obj = match m.typeflag {
+        b'1' => {
+            if m.link.is_empty() {
+                bail!("a hard link with no target");
+            }
+            let names = member_names(&m.link)
+                .with_context(|| format!("hard link to {}", String::from_utf8_lossy(&m.link)))?;
             Object::Link(names)
         }
-        T::Symlink => {
-            meta.symlink = Some(link.ok_or_else(|| anyhow!("a symlink with no target"))?);
+        b'2' => {
+            meta.symlink = Some(m.link.clone());
             Object::Special
         }
-        T::Directory => Object::Dir,
-        _ if kind == FileKind::File => file_data(entry, host, t == T::GNUSparse)?,
+        _ if kind == FileKind::Dir => Object::Dir,
+        _ if kind == FileKind::File => file_data(input, m)?,
         _ => Object::Special,
     };
-    Ok(Some((meta, obj, xattrs)))
+    Ok(Some((meta, obj)))
 }
 
-/// A file member's data: a range of the plain host tar file, or (compressed archives,
-/// standard input, sparse members) read into memory.
-fn file_data<R: Read>(
-    entry: &mut tar::Entry<'_, R>,
-    host: Option<(&HostFile, &Content)>,
-    sparse: bool,
-) -> anyhow::Result<Object> {
-    let size = entry.size();
-    if let (Some((host, whole)), false) = (host, sparse) {
-        let pos = entry.raw_file_position();
-        if pos.checked_add(size).is_none_or(|end| end > whole.len()) {
-            bail!("the archive ends inside this member's data");
-        }
-        let content = match whole.spans().first() {
-            Some(Span::Source { source, offset, .. }) if size > 0 => {
-                Content::from_spans(vec![Span::source(source, offset + pos, size)])
+/// A file member's data, a sparse one's holes kept as holes: ranges of the plain host tar
+/// file, or (compressed archives, standard input) read into memory.
+fn file_data(input: &Input, m: &Member) -> anyhow::Result<Object> {
+    let host = input.staged.as_ref().map(|(_, _, host)| host.clone());
+    if m.size == 0 {
+        return Ok(Object::File(Content::bytes(Vec::new()), host));
+    }
+    let extents = m.sparse.as_deref().map(stored_at);
+    let spans = file_spans(m.size, extents.as_deref(), |at, len| {
+        let at = m.data_at + at;
+        Ok(match &input.staged {
+            Some((source, offset, _)) => Span::source(source, offset + at, len),
+            None => {
+                let len = usize::try_from(len).map_err(|_| {
+                    Error::corrupt(input.archive.name(), "tar member", at, "too large")
+                })?;
+                Span::Bytes(input.archive.read_vec(at, len, "tar member data")?.into())
             }
-            _ => Content::bytes(Vec::new()),
-        };
-        return Ok(Object::File(content, Some(host.clone())));
-    }
-    let mut data = Vec::new();
-    entry.read_to_end(&mut data)?;
-    Ok(Object::File(Content::bytes(data), None))
-}
-
-/// A pax time, `SECONDS[.FRACTION]` (negative before 1970).
-fn pax_time(value: &str) -> Option<Timestamp> {
-    let (secs, frac) = value.split_once('.').unwrap_or((value, ""));
-    let secs: i64 = secs.parse().ok()?;
-    let digits: String = frac.chars().take(9).collect();
-    let mut nanos: u32 = if digits.is_empty() {
-        0
-    } else {
-        format!("{digits:0<9}").parse().ok()?
-    };
-    let mut secs = secs;
-    // -1.25 is a quarter second before -1.
-    if value.starts_with('-') && nanos > 0 {
-        secs -= 1;
-        nanos = 1_000_000_000 - nanos;
-    }
-    Some(Timestamp { secs, nanos })
+        })
+    })?;
+    Ok(Object::File(Content::from_spans(spans), host))
 }
 
 #[cfg(test)]
@@ -541,18 +503,18 @@ mod tests {
 
     #[test]
     fn pax_times_keep_fractions() {
-        let t = |secs, nanos| Some(Timestamp { secs, nanos });
-        assert_eq!(pax_time("1700000000.5"), t(1700000000, 500_000_000));
-        assert_eq!(pax_time("12"), t(12, 0));
-        assert_eq!(pax_time("-1.25"), t(-2, 750_000_000));
-        assert_eq!(pax_time("x"), None);
+        use crate::fs::tar::pax::time;
+        assert_eq!(time(b"1700000000.5"), Ok((1700000000, 500_000_000)));
+        assert_eq!(time(b"12"), Ok((12, 0)));
+        assert_eq!(time(b"-1.25"), Ok((-2, 750_000_000)));
+        assert!(time(b"x").is_err());
     }
 
     #[test]
     fn sniff_knows_compressions_and_tar_headers() {
-        assert_eq!(sniff(b"\x1f\x8b\x08"), Some("gzip"));
-        assert_eq!(sniff(b"\xfd7zXZ\0"), Some("xz"));
-        assert_eq!(sniff(b"BZh9"), Some("bzip2"));
+        assert_eq!(sniff(b"\x1f\x8b\x08"), Some(Codec::Gzip));
+        assert_eq!(sniff(b"\xfd7zXZ\0"), Some(Codec::Xz));
+        assert_eq!(sniff(b"BZh91AY&SY"), Some(Codec::Bzip2));
         let mut header = [0u8; 512];
         header[..4].copy_from_slice(b"BZh9");
         header[257..263].copy_from_slice(b"ustar\0");

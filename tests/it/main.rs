@@ -84,6 +84,7 @@ mod shell_habits;
 mod shell_meta;
 mod shell_repl;
 mod squashfs_mutation;
+mod tar_in_sparse;
 mod tar_mutation;
 mod tui;
 mod tui_edit;

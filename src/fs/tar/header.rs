@@ -1,6 +1,7 @@
 //! The 512-byte tar header block as v7, POSIX ustar and GNU tar write it: the fields every
 //! format shares (name, mode, owners, size, mtime, checksum, type, link name), ustar's magic,
-//! owner names, device numbers and name prefix, and the numbers in octal or in GNU's base-256.
+//! device numbers and name prefix, and the numbers in octal or in GNU's base-256. The owner
+//! names are not read: the tree keeps the numbers.
 
 /// A header's size, and the unit of member data.
 pub const BLOCK: u64 = 512;
@@ -32,8 +33,6 @@ pub struct Header {
     pub mtime: i64,
     pub typeflag: u8,
     pub linkname: Vec<u8>,
-    pub uname: Vec<u8>,
-    pub gname: Vec<u8>,
     pub dev: (u32, u32),
     pub layout: Layout,
 }
@@ -112,13 +111,14 @@ pub fn checksum_ok(b: &[u8; BLOCK as usize]) -> bool {
     let Some(stored) = number(field) else {
         return false;
     };
-    let (mut unsigned, mut signed) = (0i64, 0i64);
-    for (i, c) in b.iter().enumerate() {
-        let c = if (148..156).contains(&i) { b' ' } else { *c };
-        unsigned += i64::from(c);
-        signed += i64::from(c as i8);
-    }
-    stored == unsigned || stored == signed
+    // Whole-block sums (they vectorise; 512 bytes cannot overflow 32 bits), the field's bytes
+    // then counted as spaces; the signed sum only when the unsigned one is not it.
+    let sum = |byte: fn(u8) -> i32| {
+        let all = b.iter().map(|c| byte(*c)).sum::<i32>();
+        let own = field.iter().map(|c| byte(*c)).sum::<i32>();
+        i64::from(all - own + 8 * i32::from(b' '))
+    };
+    stored == sum(i32::from) || stored == sum(|c| i32::from(c as i8))
 }
 
 /// Whether `b` looks like the first header of a tar archive: the ustar magic, or a valid
@@ -148,13 +148,9 @@ impl Header {
             })
         };
         let mut name = text(b, 0..100);
-        let (mut uname, mut gname, mut dev) = (Vec::new(), Vec::new(), (0, 0));
-        if layout != Layout::V7 {
-            uname = text(b, 265..297);
-            gname = text(b, 297..329);
-            if matches!(b[156], b'3' | b'4') {
-                dev = (small("devmajor", 329..337)?, small("devminor", 337..345)?);
-            }
+        let mut dev = (0, 0);
+        if layout != Layout::V7 && matches!(b[156], b'3' | b'4') {
+            dev = (small("devmajor", 329..337)?, small("devminor", 337..345)?);
         }
         if layout == Layout::Ustar {
             let prefix = text(b, 345..500);
@@ -171,8 +167,6 @@ impl Header {
             mtime: number(&b[136..148]).ok_or("its mtime field is not a number")?,
             typeflag: b[156],
             linkname: text(b, 157..257),
-            uname,
-            gname,
             dev,
             layout,
         })

@@ -4,17 +4,22 @@
 //! (GNU old, pax 0.0, 0.1 and 1.0) read with their holes as zeros. Plain or compressed (gzip,
 //! xz, zstd, bzip2, lzma, lz4, compress, lzip): a compressed archive is read through a
 //! [`StreamSource`], decoded again from its checkpoints on each read, never spooled whole.
-//! The archive is indexed in one pass when opened; members are read by offset. Names that
+//! The archive is indexed in one pass when opened (the headers read in a thread of their own
+//! while this one builds the tree); members are read by offset. Names that
 //! climb out with `..` are left out with a warning ([`crate::fs::left_out`]). The deb reader
 //! builds its tree from two archives with [`TarFs::from_parts`].
 
 pub mod gnu;
 pub mod header;
 pub mod pax;
-mod walk;
+pub mod walk;
 
 use std::collections::HashMap;
+use std::hash::BuildHasher;
+use std::ops::Range;
 use std::sync::Arc;
+
+use hashbrown::{DefaultHashBuilder, HashTable};
 
 use crate::error::{Error, Result};
 use crate::fs::left_out::{At, LeftOut};
@@ -43,7 +48,11 @@ struct Data {
 struct Node {
     meta: Metadata,
     data: Option<Data>,
-    children: Vec<(Vec<u8>, usize)>,
+    /// Its directory, its name in [`TarFs::names`], and the hash of both in the index.
+    parent: usize,
+    name: Range<usize>,
+    hash: u64,
+    children: Vec<usize>,
 }
 
 /// An archive to lay into the tree, under `prefix` (path components).
@@ -58,8 +67,15 @@ pub struct TarFs {
     kind: &'static str,
     parts: Vec<Part>,
     nodes: Vec<Node>,
-    /// (directory, name) -> node.
-    index: HashMap<(usize, Vec<u8>), usize>,
+    /// The nodes' names, one after another.
+    names: Vec<u8>,
+    /// The nodes by (directory, name), hashed with `hasher`.
+    index: HashTable<usize>,
+    hasher: DefaultHashBuilder,
+    /// The directory the last member went into, by its path components (each followed by
+    /// `/`): the members of one directory follow each other, and find it without a look-up.
+    /// Forgotten when a node is replaced.
+    last_dir: Option<(Vec<u8>, usize)>,
     formats: Vec<&'static str>,
     info: Vec<(String, String)>,
     left_out: LeftOut,
@@ -72,6 +88,10 @@ const LINKED: u64 = 1 << 40;
 /// Entries the tree may hold for each block of archive walked, and beyond that ratio.
 const NODES_PER_BLOCK: u64 = 16;
 const NODES_SLACK: u64 = 4096;
+
+/// Members the walk hands over at a time, and batches it may be ahead.
+const BATCH: usize = 256;
+const BATCHES: usize = 4;
 
 /// The longest symlink target kept.
 const MAX_TARGET: usize = 64 << 10;
@@ -103,9 +123,15 @@ impl TarFs {
             nodes: vec![Node {
                 meta: Metadata::synthetic_dir(0),
                 data: None,
+                parent: 0,
+                name: 0..0,
+                hash: 0,
                 children: Vec::new(),
             }],
-            index: HashMap::new(),
+            names: Vec::new(),
+            index: HashTable::new(),
+            hasher: DefaultHashBuilder::default(),
+            last_dir: None,
             formats: Vec::new(),
             info,
             left_out: LeftOut::default(),
@@ -129,12 +155,8 @@ impl TarFs {
                 data: data.clone(),
                 codec,
             });
-            let mut walker = Walker::new(data, codec.is_none());
-            while let Some(m) = walker.next()? {
-                let at = m.header_at;
-                fs.add(m, &spec.prefix)?;
-                fs.check_growth(walked + walker.position(), at)?;
-            }
+            fs.last_dir = None;
+            let walker = fs.lay_in(Walker::new(data, codec.is_none()), &spec.prefix, walked)?;
             walked += walker.position();
             for f in walker.formats {
                 if !fs.formats.contains(&f) {
@@ -144,6 +166,68 @@ impl TarFs {
         }
         fs.count_links();
         Ok(fs)
+    }
+
+    /// Lays the members `walker` yields into the tree under `prefix` (`walked` archive bytes
+    /// went before); gives the walk back at its end. The walk goes on in a thread of its own
+    /// (the headers' reads), [`BATCH`] members at a time and a few batches ahead, while this
+    /// one builds the tree; a damaged header ends it with its error, after the members before.
+    fn lay_in(&mut self, mut walker: Walker, prefix: &[Vec<u8>], walked: u64) -> Result<Walker> {
+        /// Members (their paths taken out, into `paths`, so that their memory is freed
+        /// in the thread that took it) with where the walk was after each.
+        #[derive(Default)]
+        struct Batch {
+            members: Vec<(Member, Range<usize>, u64)>,
+            paths: Vec<u8>,
+        }
+        std::thread::scope(|scope| {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Batch>>(BATCHES);
+            let walk = scope.spawn(move || {
+                loop {
+                    let mut batch = Batch::default();
+                    let mut failed = None;
+                    while batch.members.len() < BATCH {
+                        match walker.next_member() {
+                            Ok(Some(mut m)) => {
+                                let start = batch.paths.len();
+                                batch.paths.extend(std::mem::take(&mut m.path));
+                                let path = start..batch.paths.len();
+                                batch.members.push((m, path, walker.position()));
+                            }
+                            Ok(None) => break,
+                            Err(e) => {
+                                failed = Some(e);
+                                break;
+                            }
+                        }
+                    }
+                    let end = batch.members.len() < BATCH;
+                    // A send fails when the tree was refused: the walk stops there too.
+                    if tx.send(Ok(batch)).is_err() {
+                        break;
+                    }
+                    if let Some(e) = failed {
+                        let _ = tx.send(Err(e));
+                        break;
+                    }
+                    if end {
+                        break;
+                    }
+                }
+                walker
+            });
+            for batch in rx {
+                let batch = batch?;
+                for (m, path, position) in batch.members {
+                    let at = m.header_at;
+                    self.add(m, &batch.paths[path], prefix)?;
+                    self.check_growth(walked + position, at)?;
+                }
+            }
+            Ok(walk
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+        })
     }
 
     /// Refuses a tree grown past [`NODES_PER_BLOCK`] nodes a block of the `walked` archive
@@ -174,28 +258,28 @@ impl TarFs {
     }
 
     /// Lays member `m` of the last part into the tree under `prefix`.
-    fn add(&mut self, m: Member, prefix: &[Vec<u8>]) -> Result<()> {
+    fn add(&mut self, mut m: Member, path: &[u8], prefix: &[Vec<u8>]) -> Result<()> {
         let part = self.parts.len() - 1;
         let name = self.parts[part].data.name().to_string();
-        let Some(parts) = components(&m.path, prefix) else {
+        let Some(parts) = components(path, prefix) else {
             let at = At {
                 image: &name,
                 structure: "tar header",
                 offset: m.header_at,
             };
             let why = "an absolute path or one with a `..` component leaves the tree";
-            self.left_out.entry(&at, &m.path, why);
+            self.left_out.entry(&at, path, why);
             self.skipped += 1;
             return Ok(());
         };
         let kind = match m.typeflag {
-            b'1' => return self.hard_link(&m, &parts, prefix, &name),
+            b'1' => return self.hard_link(&m, path, &parts, prefix, &name),
             b'2' => FileKind::Symlink,
             b'3' => FileKind::CharDevice,
             b'4' => FileKind::BlockDevice,
             b'5' | b'D' => FileKind::Dir,
             b'6' => FileKind::Fifo,
-            _ if m.path.ends_with(b"/") => FileKind::Dir,
+            _ if path.ends_with(b"/") => FileKind::Dir,
             _ => FileKind::File,
         };
         let time = Timestamp {
@@ -203,7 +287,7 @@ impl TarFs {
             nanos: m.mtime.1,
         };
         let symlink = (kind == FileKind::Symlink).then(|| {
-            let mut t = m.link.clone();
+            let mut t = std::mem::take(&mut m.link);
             t.truncate(MAX_TARGET);
             t
         });
@@ -247,6 +331,7 @@ impl TarFs {
     fn hard_link(
         &mut self,
         m: &Member,
+        path: &[u8],
         parts: &[&[u8]],
         prefix: &[Vec<u8>],
         image: &str,
@@ -262,7 +347,7 @@ impl TarFs {
                 "a hard link to {}, which the archive does not hold before it",
                 String::from_utf8_lossy(&m.link)
             );
-            self.left_out.entry(&at, &m.path, &why);
+            self.left_out.entry(&at, path, &why);
             self.skipped += 1;
             return Ok(());
         };
@@ -299,21 +384,30 @@ impl TarFs {
     }
 
     fn find(&self, parts: &[&[u8]]) -> Option<usize> {
-        parts
-            .iter()
-            .try_fold(0, |dir, p| self.index.get(&(dir, p.to_vec())).copied())
+        parts.iter().try_fold(0, |dir, p| self.child(dir, p))
     }
 
-    /// Puts a member at `parts`, creating missing directories; a later member replaces an
-    /// earlier one (a directory keeps its children when replaced by a directory).
-    fn insert(&mut self, parts: &[&[u8]], meta: Metadata, data: Option<Data>) -> usize {
-        let Some((last, parents)) = parts.split_last() else {
-            self.nodes[0].meta = Metadata { ino: 0, ..meta };
-            return 0;
-        };
+    /// The node named `name` in directory `dir`.
+    fn child(&self, dir: usize, name: &[u8]) -> Option<usize> {
+        let hash = self.hasher.hash_one((dir, name));
+        self.index
+            .find(hash, |&i| {
+                let n = &self.nodes[i];
+                n.hash == hash && n.parent == dir && self.names[n.name.clone()] == *name
+            })
+            .copied()
+    }
+
+    /// The directory `parents` name (made, or made a directory, where missing).
+    fn dir_of(&mut self, parents: &[&[u8]]) -> usize {
+        if let Some((path, dir)) = &self.last_dir {
+            if same_path(path, parents) {
+                return *dir;
+            }
+        }
         let mut dir = 0;
         for p in parents {
-            dir = match self.index.get(&(dir, p.to_vec())).copied() {
+            dir = match self.child(dir, p) {
                 Some(c) if self.nodes[c].meta.is_dir() => c,
                 Some(c) => {
                     self.nodes[c].meta = Metadata::synthetic_dir(0);
@@ -323,11 +417,32 @@ impl TarFs {
                 None => self.push(dir, p, Metadata::synthetic_dir(0), None),
             };
         }
-        match self.index.get(&(dir, last.to_vec())).copied() {
+        let mut path = Vec::new();
+        for p in parents {
+            path.extend_from_slice(p);
+            path.push(b'/');
+        }
+        self.last_dir = Some((path, dir));
+        dir
+    }
+
+    /// Puts a member at `parts`, creating missing directories; a later member replaces an
+    /// earlier one (a directory keeps its children when replaced by a directory).
+    fn insert(&mut self, parts: &[&[u8]], meta: Metadata, data: Option<Data>) -> usize {
+        let Some((last, parents)) = parts.split_last() else {
+            self.nodes[0].meta = Metadata { ino: 0, ..meta };
+            self.last_dir = None;
+            return 0;
+        };
+        let dir = self.dir_of(parents);
+        match self.child(dir, last) {
             Some(c) => {
+                self.last_dir = None;
                 if !(self.nodes[c].meta.is_dir() && meta.is_dir()) {
-                    for (name, _) in std::mem::take(&mut self.nodes[c].children) {
-                        self.index.remove(&(c, name));
+                    for i in std::mem::take(&mut self.nodes[c].children) {
+                        if let Ok(e) = self.index.find_entry(self.nodes[i].hash, |&x| x == i) {
+                            e.remove();
+                        }
                     }
                 }
                 let n = &mut self.nodes[c];
@@ -341,13 +456,20 @@ impl TarFs {
 
     fn push(&mut self, dir: usize, name: &[u8], meta: Metadata, data: Option<Data>) -> usize {
         let i = self.nodes.len();
+        let start = self.names.len();
+        self.names.extend_from_slice(name);
+        let hash = self.hasher.hash_one((dir, name));
         self.nodes.push(Node {
             meta,
             data,
+            parent: dir,
+            name: start..self.names.len(),
+            hash,
             children: Vec::new(),
         });
-        self.nodes[dir].children.push((name.to_vec(), i));
-        self.index.insert((dir, name.to_vec()), i);
+        self.nodes[dir].children.push(i);
+        let nodes = &self.nodes;
+        self.index.insert_unique(hash, i, |&x| nodes[x].hash);
         i
     }
 
@@ -357,9 +479,9 @@ impl TarFs {
             .ok_or_else(|| Error::NotFound(format!("{}: inode {ino}", self.source.name())))
     }
 
-    fn entry(&self, name: &[u8], i: usize) -> DirEntry {
+    fn entry(&self, i: usize) -> DirEntry {
         DirEntry {
-            name: name.to_vec(),
+            name: self.names[self.nodes[i].name.clone()].to_vec(),
             ino: i as u64,
             meta: self.nodes[i].meta.clone(),
         }
@@ -381,8 +503,8 @@ impl TarFs {
 }
 
 /// The extents of a sparse map with where each one's data is stored, from the member's data
-/// start.
-fn stored_at(map: &[Extent]) -> Vec<(u64, u64, u64)> {
+/// start: (offset in the file, length, offset of its data).
+pub fn stored_at(map: &[Extent]) -> Vec<(u64, u64, u64)> {
     let mut at = 0;
     map.iter()
         .map(|(offset, len)| {
@@ -391,6 +513,46 @@ fn stored_at(map: &[Extent]) -> Vec<(u64, u64, u64)> {
             e
         })
         .collect()
+}
+
+/// The spans of a file of `size` bytes: whole, or for a sparse file its `extents` (from
+/// [`stored_at`]) with the holes between them as zeros; the bytes of each piece are the span
+/// `stored(offset from the member's data start, length)` gives.
+pub fn file_spans(
+    size: u64,
+    extents: Option<&[(u64, u64, u64)]>,
+    mut stored: impl FnMut(u64, u64) -> Result<Span>,
+) -> Result<Vec<Span>> {
+    let Some(extents) = extents else {
+        return Ok(vec![stored(0, size)?]);
+    };
+    let mut spans = Vec::new();
+    let mut pos = 0;
+    for &(start, len, at) in extents {
+        if start > pos {
+            spans.push(Span::Zeros(start - pos));
+        }
+        if len > 0 {
+            spans.push(stored(at, len)?);
+        }
+        pos = start + len;
+    }
+    if size > pos {
+        spans.push(Span::Zeros(size - pos));
+    }
+    Ok(spans)
+}
+
+/// Whether `path` (components each followed by `/`) names the components `parts`.
+fn same_path(path: &[u8], parts: &[&[u8]]) -> bool {
+    let mut rest = path;
+    for p in parts {
+        match rest.strip_prefix(*p).and_then(|r| r.strip_prefix(b"/")) {
+            Some(r) => rest = r,
+            None => return false,
+        }
+    }
+    rest.is_empty()
 }
 
 /// The path components of a member name under `prefix`, or `None` when it is absolute or
@@ -430,15 +592,12 @@ impl FileSystem for TarFs {
             .node(dir)?
             .children
             .iter()
-            .map(|(name, i)| self.entry(name, *i))
+            .map(|i| self.entry(*i))
             .collect())
     }
     fn lookup(&self, dir: Ino, name: &[u8]) -> Result<Option<DirEntry>> {
         self.node(dir)?;
-        Ok(self
-            .index
-            .get(&(dir as usize, name.to_vec()))
-            .map(|i| self.entry(name, *i)))
+        Ok(self.child(dir as usize, name).map(|i| self.entry(i)))
     }
     fn read_at(&self, ino: Ino, offset: u64, buf: &mut [u8]) -> Result<usize> {
         let node = self.node(ino)?;
@@ -481,23 +640,11 @@ impl FileSystem for TarFs {
             return Ok(None);
         }
         let src = &part.data;
-        let Some(extents) = &data.extents else {
-            return Ok(Some(vec![Span::source(src, data.at, node.meta.size)]));
-        };
-        let mut spans = Vec::new();
-        let mut pos = 0;
-        for &(start, len, stored) in extents.iter() {
-            if start > pos {
-                spans.push(Span::Zeros(start - pos));
-            }
-            if len > 0 {
-                spans.push(Span::source(src, data.at + stored, len));
-            }
-            pos = start + len;
-        }
-        if node.meta.size > pos {
-            spans.push(Span::Zeros(node.meta.size - pos));
-        }
+        let spans = file_spans(
+            node.meta.size,
+            data.extents.as_deref().map(|e| &e[..]),
+            |at, len| Ok(Span::source(src, data.at + at, len)),
+        )?;
         Ok(Some(spans))
     }
     fn left_out(&self) -> Option<String> {
@@ -597,6 +744,42 @@ mod tests {
             .to_string();
         assert!(
             err.contains("tar header at offset 0") && err.contains("more directories"),
+            "{err}"
+        );
+    }
+
+    /// The walk hands members over in batches from a thread of its own: a later member still
+    /// replaces an earlier one in another batch, a hard link still finds its target, and a
+    /// damaged header far in still fails the whole archive, naming its offset.
+    #[test]
+    fn members_across_batches_keep_their_order() {
+        let mut a = Vec::new();
+        member(&mut a, "d/f", b'0', b"first", "");
+        for i in 0..3 * super::BATCH {
+            member(&mut a, &format!("d/{}/x{i}", i % 7), b'0', b"x", "");
+        }
+        member(&mut a, "d/link", b'1', b"", "d/f");
+        member(&mut a, "d/f", b'0', b"second", "");
+        let good = a.len();
+        a.resize(a.len() + 1024, 0);
+        let fs = TarFs::open(
+            Arc::new(MemSource::new(a.clone(), "mem")),
+            &Default::default(),
+        );
+        let fs = fs.unwrap();
+        assert_eq!(read(&fs, &["d", "f"]), b"second");
+        assert_eq!(read(&fs, &["d", "link"]), b"first");
+        assert_eq!(read(&fs, &["d", "3", "x703"]), b"x");
+        assert_eq!(fs.read_dir(0).unwrap().len(), 1);
+        let d = fs.lookup(0, b"d").unwrap().unwrap().ino;
+        assert_eq!(fs.read_dir(d).unwrap().len(), 7 + 2);
+        a[good - 1024 + 148] = b'7';
+        let err = TarFs::open(Arc::new(MemSource::new(a, "mem")), &Default::default())
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains(&format!("tar header at offset {}", good - 1024)),
             "{err}"
         );
     }

@@ -1,6 +1,7 @@
 //! pax extended headers (POSIX.1-2001): records `LENGTH KEY=VALUE\n` in the data of an `x`
 //! member (for the next member) or a `g` member (for all that follow), overriding the header's
-//! path, linkpath, size, mtime, uid, gid, uname and gname; and GNU tar's sparse keys
+//! path, linkpath, size, mtime, atime, uid, gid, uname and gname, with extended attributes
+//! (`SCHILY.xattr.*`); and GNU tar's sparse keys
 //! (`GNU.sparse.*`): format 0.0 (`offset`/`numbytes` records), 0.1 (`map`), and 1.0, whose map
 //! is decimal text at the start of the member's data.
 
@@ -14,6 +15,7 @@ pub struct Pax {
     pub linkpath: Option<Vec<u8>>,
     pub size: Option<u64>,
     pub mtime: Option<(i64, u32)>,
+    pub atime: Option<(i64, u32)>,
     pub uid: Option<u64>,
     pub gid: Option<u64>,
     pub uname: Option<Vec<u8>>,
@@ -24,6 +26,8 @@ pub struct Pax {
     pub sparse_size: Option<u64>,
     pub sparse_name: Option<Vec<u8>>,
     pub sparse_major: Option<u64>,
+    /// Extended attributes (`SCHILY.xattr.NAME`), as (name, value).
+    pub xattrs: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
 fn decimal(v: &[u8]) -> Result<u64, String> {
@@ -33,18 +37,25 @@ fn decimal(v: &[u8]) -> Result<u64, String> {
         .ok_or_else(|| format!("{:?} is not a number", String::from_utf8_lossy(v)))
 }
 
-/// A time: decimal seconds, maybe negative, maybe with a fraction.
-fn time(v: &[u8]) -> Result<(i64, u32), String> {
+/// A time: decimal seconds, maybe negative, maybe with a fraction; as seconds and the
+/// nanoseconds after them (-1.25 is a quarter second before -1: (-2, 750000000)).
+pub fn time(v: &[u8]) -> Result<(i64, u32), String> {
     let s = std::str::from_utf8(v).map_err(|_| "a time that is not text".to_string())?;
     let (secs, frac) = s.split_once('.').unwrap_or((s, ""));
-    let secs: i64 = secs
+    let mut secs: i64 = secs
         .parse()
         .map_err(|_| format!("time {s:?} is not a number"))?;
     let digits: String = frac.chars().take(9).collect();
     if !digits.chars().all(|c| c.is_ascii_digit()) {
         return Err(format!("time {s:?} is not a number"));
     }
-    let nanos = format!("{digits:0<9}").parse().unwrap_or(0);
+    let mut nanos = format!("{digits:0<9}").parse().unwrap_or(0);
+    if s.starts_with('-') && nanos > 0 {
+        secs = secs
+            .checked_sub(1)
+            .ok_or_else(|| format!("time {s:?} is out of range"))?;
+        nanos = 1_000_000_000 - nanos;
+    }
     Ok((secs, nanos))
 }
 
@@ -91,6 +102,7 @@ impl Pax {
                 b"linkpath" => self.linkpath = Some(value.to_vec()),
                 b"size" => self.size = Some(decimal(value).map_err(bad)?),
                 b"mtime" => self.mtime = Some(time(value).map_err(bad)?),
+                b"atime" => self.atime = Some(time(value).map_err(bad)?),
                 b"uid" => self.uid = Some(decimal(value).map_err(bad)?),
                 b"gid" => self.gid = Some(decimal(value).map_err(bad)?),
                 b"uname" => self.uname = Some(value.to_vec()),
@@ -111,7 +123,11 @@ impl Pax {
                         .get_or_insert_with(Vec::new)
                         .push((offset, n));
                 }
-                _ => {}
+                _ => {
+                    if let Some(name) = key.strip_prefix(b"SCHILY.xattr.") {
+                        self.xattrs.push((name.to_vec(), value.to_vec()));
+                    }
+                }
             }
         }
         Ok(())
@@ -122,6 +138,7 @@ impl Pax {
     pub fn global(&self) -> Pax {
         Pax {
             mtime: self.mtime,
+            atime: self.atime,
             uid: self.uid,
             gid: self.gid,
             uname: self.uname.clone(),
@@ -137,6 +154,7 @@ impl Pax {
             linkpath: local.linkpath,
             size: local.size,
             mtime: local.mtime.or(self.mtime),
+            atime: local.atime.or(self.atime),
             uid: local.uid.or(self.uid),
             gid: local.gid.or(self.gid),
             uname: local.uname.or_else(|| self.uname.clone()),

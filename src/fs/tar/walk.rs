@@ -29,6 +29,8 @@ pub struct Member {
     pub uid: u64,
     pub gid: u64,
     pub mtime: (i64, u32),
+    /// The access time, when a pax header gives one.
+    pub atime: Option<(i64, u32)>,
     pub dev: (u32, u32),
     /// The file's size (a sparse file's real size).
     pub size: u64,
@@ -36,6 +38,8 @@ pub struct Member {
     pub data_at: u64,
     /// For a sparse file: its map, the data of each extent stored one after another.
     pub sparse: Option<Vec<Extent>>,
+    /// Extended attributes a pax header gives (`SCHILY.xattr.NAME`), as (name, value).
+    pub xattrs: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
 /// Where the walk is.
@@ -48,13 +52,24 @@ pub struct Walker {
     done: bool,
     /// The header layouts met (`v7`, `ustar`, `gnu`, `pax`).
     pub formats: Vec<&'static str>,
-    /// Bytes read ahead of the last header of a plain archive, and where they start: the
-    /// headers of small members come out of one read, not one read each.
-    ahead: (u64, Vec<u8>),
+    /// The bytes of the last read (the first `ahead_len` of `ahead`, a buffer kept from
+    /// one read to the next), and where they start.
+    ahead_at: u64,
+    ahead: Vec<u8>,
+    ahead_len: usize,
+    /// Whether the last member came after extended headers (a GNU long name, a pax header):
+    /// the next one likely does too, and is read with them.
+    chained: bool,
 }
 
-/// How much a plain archive is read ahead for its headers.
-const AHEAD: usize = 4 << 10;
+/// How much of a plain archive is read for a header: the block alone (the page cache's bytes
+/// are copied, and past the header they are mostly member data), and after a member that came
+/// with extended headers, three blocks: a GNU long name's header, its name and the header it
+/// names, in one read.
+fn ahead(chained: bool, len: usize) -> usize {
+    let want = if chained { 3 * BLOCK } else { BLOCK };
+    (want as usize).max(len)
+}
 
 fn round(n: u64) -> Option<u64> {
     n.checked_add(BLOCK - 1).map(|v| v / BLOCK * BLOCK)
@@ -71,7 +86,10 @@ impl Walker {
             global: Pax::default(),
             done: false,
             formats: Vec::new(),
-            ahead: (0, Vec::new()),
+            ahead_at: 0,
+            ahead: Vec::new(),
+            ahead_len: 0,
+            chained: false,
         }
     }
 
@@ -85,45 +103,55 @@ impl Walker {
         }
     }
 
-    /// The block at `at`; `None` at the end of the data. A plain archive is read
-    /// [`AHEAD`] bytes at a time (a stream only as far as asked: its decoding has a bound).
-    fn block(&mut self, at: u64) -> Result<Option<[u8; BLOCK as usize]>> {
-        let mut b = [0u8; BLOCK as usize];
-        let (start, ahead) = &mut self.ahead;
-        let within = at.checked_sub(*start).map(|off| off as usize);
-        if let Some(off) = within.filter(|off| off + b.len() <= ahead.len()) {
-            b.copy_from_slice(&ahead[off..off + BLOCK as usize]);
-            return Ok(Some(b));
+    /// Up to `len` bytes at `at` (fewer only where the data ends): from the bytes read
+    /// ahead when they hold them, else read, with what [`ahead`] says comes next.
+    fn bytes(&mut self, at: u64, len: usize) -> Result<&[u8]> {
+        let within = at
+            .checked_sub(self.ahead_at)
+            .and_then(|off| usize::try_from(off).ok())
+            .filter(|off| {
+                off.checked_add(len)
+                    .is_some_and(|end| end <= self.ahead_len)
+            });
+        if let Some(off) = within {
+            return Ok(&self.ahead[off..off + len]);
         }
-        if self.exact {
-            ahead.resize(AHEAD, 0);
-            let n = self.src.read_at(at, ahead)?;
-            ahead.truncate(n);
-            *start = at;
-            if n >= b.len() {
-                b.copy_from_slice(&ahead[..BLOCK as usize]);
-                return Ok(Some(b));
+        let want = ahead(self.chained, len);
+        if self.ahead.len() < want {
+            self.ahead.resize(want, 0);
+        }
+        let mut n = 0;
+        while n < want {
+            match self.src.read_at(at + n as u64, &mut self.ahead[n..want])? {
+                0 => break,
+                got => n += got,
             }
         }
-        let n = self.src.read_at(at, &mut b)?;
-        if n == 0 && at <= self.src.len() {
+        (self.ahead_at, self.ahead_len) = (at, n);
+        Ok(&self.ahead[..len.min(n)])
+    }
+
+    /// The block at `at`; `None` at the end of the data.
+    fn block(&mut self, at: u64) -> Result<Option<[u8; BLOCK as usize]>> {
+        let got = self.bytes(at, BLOCK as usize)?;
+        if let Ok(b) = <[u8; BLOCK as usize]>::try_from(got) {
+            return Ok(Some(b));
+        }
+        if got.is_empty() && at <= self.src.len() {
             return Ok(None);
         }
-        if n < b.len() {
-            return Err(self.corrupt(
-                "tar header",
-                at,
-                format!(
-                    "the archive ends at {} inside a header (truncated?)",
-                    self.src.len()
-                ),
-            ));
-        }
-        Ok(Some(b))
+        Err(self.corrupt(
+            "tar header",
+            at,
+            format!(
+                "the archive ends at {} inside a header (truncated?)",
+                self.src.len()
+            ),
+        ))
     }
 
     /// The data of the extended header at `at` whose size is `size`.
-    fn extended(&self, at: u64, size: u64, what: &'static str) -> Result<Vec<u8>> {
+    fn extended(&mut self, at: u64, size: u64, what: &'static str) -> Result<Vec<u8>> {
         if size > MAX_EXTENDED {
             return Err(self.corrupt(
                 what,
@@ -131,12 +159,15 @@ impl Walker {
                 format!("{size} bytes (at most {MAX_EXTENDED} are read)"),
             ));
         }
-        let mut data = vec![0u8; size as usize];
-        let n = self.src.read_at(at + BLOCK, &mut data)?;
-        if n < data.len() {
+        // The header after the data comes in the same read.
+        let data = self.bytes(
+            at + BLOCK,
+            (size.div_ceil(BLOCK) + 1) as usize * BLOCK as usize,
+        )?;
+        if data.len() < size as usize {
             return Err(self.ends(at, size));
         }
-        Ok(data)
+        Ok(data[..size as usize].to_vec())
     }
 
     fn ends(&self, at: u64, size: u64) -> Error {
@@ -156,7 +187,7 @@ impl Walker {
     }
 
     /// The next member, or `None` after the last.
-    pub fn next(&mut self) -> Result<Option<Member>> {
+    pub fn next_member(&mut self) -> Result<Option<Member>> {
         let first = self.at;
         let mut local = Pax::default();
         let mut long_name = None;
@@ -219,6 +250,7 @@ impl Walker {
                 _ => {
                     let mut pax = self.global.under(local);
                     let header_at = first;
+                    self.chained = at != first;
                     return self
                         .member(at, &b, h, &mut pax, long_name, long_link, header_at)
                         .map(Some);
@@ -317,10 +349,12 @@ impl Walker {
             uid: pax.uid.unwrap_or(h.uid),
             gid: pax.gid.unwrap_or(h.gid),
             mtime: pax.mtime.unwrap_or((h.mtime, 0)),
+            atime: pax.atime,
             dev: h.dev,
             size: if plain { size } else { 0 },
             data_at,
             sparse: sparse.filter(|_| plain),
+            xattrs: std::mem::take(&mut pax.xattrs),
         })
     }
 }
