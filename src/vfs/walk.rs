@@ -15,7 +15,7 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use foldhash::HashSet;
+use hashbrown::HashSet;
 
 use crate::commands::format::escape_name;
 use crate::error::{Error, Result};

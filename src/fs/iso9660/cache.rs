@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::fs::Ino;
-use foldhash::HashMap;
+use hashbrown::HashMap;
 
 /// Values kept by key until the total cost passes the budget; then the least recently used
 /// go first, but never the newest value nor its ancestors (whatever their cost), so a

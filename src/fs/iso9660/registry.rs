@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use foldhash::HashMap;
+use hashbrown::HashMap;
 
 use crate::fs::Ino;
 

@@ -49,10 +49,10 @@ use names::IsoStyle;
 use rrip::Rrip;
 
 /// The writer's maps and sets, keyed by object indices, blocks and names it made itself:
-/// foldhash, as a 74k-entry tree hashes each several times and SipHash's resistance to chosen
+/// hashbrown's foldhash, as a 74k-entry tree hashes each several times and SipHash's resistance to chosen
 /// keys buys nothing here.
-type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
-type HashSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
+type HashMap<K, V> = hashbrown::HashMap<K, V>;
+type HashSet<K> = hashbrown::HashSet<K>;
 
 /// What the new image keeps of the original's format.
 struct Style {
