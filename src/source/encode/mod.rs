@@ -22,6 +22,10 @@
 //! # Ok(()) }
 //! ```
 
+mod bit_plan;
+mod deflate_blocks;
+pub mod splice;
+
 use std::fs::File;
 use std::io::{self, Write};
 use std::sync::Arc;
