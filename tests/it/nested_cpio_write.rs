@@ -28,7 +28,7 @@ const T2: i64 = 1_710_000_000;
 
 /// Opens `image` (with the mount options `options`), stages `stage` over it, and writes the
 /// rebuilt file to `out`; the error, if the writer refuses.
-fn rebuild_with(
+pub fn rebuild_with(
     image: &Path,
     options: &str,
     stage: &dyn Fn(&Overlay),

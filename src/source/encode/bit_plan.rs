@@ -78,14 +78,14 @@ impl BitPlan {
             return Ok(());
         }
         let mut at = from;
-        if at % 8 != 0 {
+        if !at.is_multiple_of(8) {
             let byte = read_byte(source, base + at / 8)?;
             let have = (8 - at % 8).min(to - at) as u32;
             self.put(u32::from(byte) >> (at % 8), have);
             at += u64::from(have);
         }
         let whole = (to / 8).saturating_sub(at / 8);
-        if at % 8 == 0 && whole > 0 {
+        if at.is_multiple_of(8) && whole > 0 {
             let offset = base + at / 8;
             if whole >= AS_RANGE {
                 let bytes = std::mem::take(&mut self.bytes);

@@ -83,7 +83,10 @@ impl Blocks {
                 let len = self.bits.take(16)?;
                 let nlen = self.bits.take(16)?;
                 if len != !nlen & 0xffff {
-                    return Err(self.corrupt(block.bit, "a stored block's length and its complement differ"));
+                    return Err(self.corrupt(
+                        block.bit,
+                        "a stored block's length and its complement differ",
+                    ));
                 }
                 self.bits.skip_bytes(u64::from(len))?;
                 self.out += u64::from(len);
@@ -430,7 +433,8 @@ mod tests {
             .chain((0..100_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8))
             .collect();
         for level in [0, 1, 6, 9] {
-            let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::new(level));
+            let mut e =
+                flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::new(level));
             e.write_all(&data).unwrap();
             let packed = e.finish().unwrap();
             let len = packed.len() as u64;
@@ -444,7 +448,9 @@ mod tests {
             assert!(blocks.last().unwrap().last);
             assert_eq!(walk.decoded(), data.len() as u64, "level {level}");
             assert_eq!(walk.position().div_ceil(8), len, "level {level}");
-            assert!(blocks.windows(2).all(|w| w[0].out <= w[1].out && w[0].bit < w[1].bit));
+            assert!(blocks
+                .windows(2)
+                .all(|w| w[0].out <= w[1].out && w[0].bit < w[1].bit));
         }
     }
 
@@ -452,8 +458,12 @@ mod tests {
     fn a_cut_stream_is_an_error() {
         let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::new(6));
         e.write_all(&vec![5u8; 100_000]).unwrap();
-        e.write_all(&(0..100_000u32).map(|i| (i * 7 % 251) as u8).collect::<Vec<_>>())
-            .unwrap();
+        e.write_all(
+            &(0..100_000u32)
+                .map(|i| (i * 7 % 251) as u8)
+                .collect::<Vec<_>>(),
+        )
+        .unwrap();
         let packed = e.finish().unwrap();
         let cut = packed.len() as u64 / 2;
         let src: Arc<dyn Source> = Arc::new(MemSource::new(packed, "d"));

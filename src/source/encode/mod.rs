@@ -6,7 +6,9 @@
 //! 64 MiB, in an anonymous temporary file beyond).
 //!
 //! Used where a rebuilt image goes back into a compressed container: a changed segment of a
-//! cpio initrd, or a gzip'd squashfs mounted through its decoded bytes.
+//! cpio initrd, or a gzip'd squashfs mounted through its decoded bytes. A gzip stream whose
+//! new data mostly keeps the original's is spliced instead ([`splice`]): the original's
+//! compressed blocks taken where the data around them did not change.
 //!
 //! ```no_run
 //! # use std::sync::Arc;

@@ -84,7 +84,12 @@ enum Piece {
 /// original's blocks in where the new data keeps the original's; `None` when it keeps too
 /// little of it for that to pay (or the original is not one plain gzip member), and the
 /// stream is to be compressed whole.
-pub fn splice_gzip(original: &Original, new: &Plan, level: u32, name: &str) -> Result<Option<Plan>> {
+pub fn splice_gzip(
+    original: &Original,
+    new: &Plan,
+    level: u32,
+    name: &str,
+) -> Result<Option<Plan>> {
     let src = original.source;
     let Some(data_start) = header_len(src, original.start, original.end)? else {
         return Ok(None);
@@ -217,11 +222,21 @@ fn header_len(src: &Arc<dyn Source>, start: u64, end: u64) -> Result<Option<u64>
 /// The runs of `new` that are the original's decoded data, in the new data's order; the last
 /// one grows to the end when the bytes after it are the original's last bytes (a trailer
 /// written again as it was).
-fn runs(new: &Plan, decoded: &Arc<dyn Source>, old_len: u64, new_src: &dyn Source) -> Result<Vec<Run>> {
+fn runs(
+    new: &Plan,
+    decoded: &Arc<dyn Source>,
+    old_len: u64,
+    new_src: &dyn Source,
+) -> Result<Vec<Run>> {
     let mut runs: Vec<Run> = Vec::new();
     let mut at = 0u64;
     for span in new.spans() {
-        if let Span::Source { source, offset, len } = span {
+        if let Span::Source {
+            source,
+            offset,
+            len,
+        } = span
+        {
             if std::ptr::addr_eq(Arc::as_ptr(source), Arc::as_ptr(decoded)) {
                 match runs.last_mut() {
                     Some(r) if r.new + r.len == at && r.old + r.len == *offset => r.len += len,

@@ -7,10 +7,12 @@
 //! (the kernel unpacks in order: directories before their contents), unchanged members copied
 //! as they lie (a header, name and data range of the decoded stream), changed ones encoded in
 //! the place of the member that laid them, removed ones dropped, new ones at the end of the
-//! last part; then `TRAILER!!!` and zero padding to 512 bytes as GNU cpio ends an archive,
+//! last part; then `TRAILER!!!` and zero padding to 512 bytes as GNU cpio ends an archive
+//! (a compressed part whose original ended in a trailer and zeros ends in those same bytes),
 //! and, for a compressed part, the same compression again (see
 //! [`crate::source::encode`]; the level is the `level=N` mount option or what the original
-//! stream suggests). Choices:
+//! stream suggests; a gzip stream at its own level keeps the compressed blocks of what did
+//! not change, [`crate::source::encode::splice`]). Choices:
 //! - Member names keep their recorded form (`./etc/x` or `etc/x`); new members take the
 //!   last part's.
 //! - A new member takes the smallest inode number no member of its part has (device 0:0);
@@ -36,8 +38,8 @@ use crate::error::{Error, Result};
 use crate::fs::{FileKind, FileSystem, Ino, Span};
 use crate::overlay::{Provenance, NEW};
 use crate::plan::Plan;
-use crate::source::encode::{self, Spool};
 use crate::source::decoded::Codec;
+use crate::source::encode::{self, Spool};
 use crate::source::Source;
 use member::Format;
 use select::{Emit, Item};
@@ -331,7 +333,13 @@ fn end_as_it_was(t: &Walked, u: usize, format: Format, image: &str) -> Result<Op
     let Some(seg) = t.streams[u] else {
         return Ok(None);
     };
-    let Some(last) = t.members.iter().filter(|m| m.unit == u).map(|m| (m.segment, m.end)).max() else {
+    let Some(last) = t
+        .members
+        .iter()
+        .filter(|m| m.unit == u)
+        .map(|m| (m.segment, m.end))
+        .max()
+    else {
         return Ok(None);
     };
     let src = &t.segments[seg];
