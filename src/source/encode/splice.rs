@@ -14,7 +14,7 @@
 //! so the copied bytes keep their alignment and a stored block inside them stays valid. The
 //! last run, when it reaches the end of both, is the original's stream to its end, taken as a
 //! range of its source; the blocks up to where it starts are walked (not decoded) to find
-//! their boundaries ([`Blocks`]), and the bytes after it are never read: the CRC-32 of the new
+//! their boundaries (`Blocks`), and the bytes after it are never read: the CRC-32 of the new
 //! data is combined from the new bytes before it and the original's CRC with its head's
 //! taken out.
 //!
