@@ -435,6 +435,56 @@ fn the_encoders_decode_with_the_tools() {
     }
 }
 
+/// Data long enough for the encoders to take every core: gzip in 1 MiB blocks joined into one
+/// member, xz at level 0 in 768 KiB blocks (each with its CRC32 check, as the kernel's
+/// decoder needs), zstd's workers past 8 MiB.
+#[test]
+fn the_threaded_encoders_decode_with_the_tools() {
+    let dir = scratch();
+    let data = noise(9 << 20, 11);
+    let src = MemSource::new(data.clone(), "noise");
+    for (codec, level, decompress) in [
+        (Codec::Gzip, 6, "gzip -dc"),
+        (Codec::Xz, 0, "xz -dc"),
+        (Codec::Zstd, 3, "zstd -dc"),
+    ] {
+        let path = dir.path().join(codec.name());
+        let mut file = std::fs::File::create(&path).unwrap();
+        encode::encode(codec, &src, Some(level), &mut file).unwrap();
+        drop(file);
+        let p = path.to_str().unwrap();
+        let back = tool("sh", &["-c", &format!("{decompress} < '{p}'")], None);
+        assert!(back == data, "{}", codec.name());
+        match codec {
+            Codec::Gzip => {
+                let script = "import sys, zlib\n\
+                    d = zlib.decompressobj(31)\n\
+                    d.decompress(open(sys.argv[1], 'rb').read())\n\
+                    assert d.eof and not d.unused_data, 'not one gzip member'\n";
+                tool("python3", &["-c", script, p], None);
+            }
+            Codec::Xz => {
+                let info = String::from_utf8(tool("xz", &["-lvv", p], None)).unwrap();
+                let blocks: u32 = info
+                    .lines()
+                    .find_map(|l| l.trim_start().strip_prefix("Blocks:"))
+                    .and_then(|n| n.trim().parse().ok())
+                    .unwrap_or(0);
+                assert!(blocks > 1, "{info}");
+                let checks: Vec<&str> = info
+                    .lines()
+                    .filter(|l| l.trim_start().starts_with("Check:"))
+                    .collect();
+                assert!(
+                    !checks.is_empty() && checks.iter().all(|l| l.contains("CRC32")),
+                    "{info}"
+                );
+            }
+            _ => {}
+        }
+    }
+}
+
 #[test]
 fn a_removed_path_leaves_every_part_that_had_it() {
     let dir = scratch();

@@ -18,15 +18,17 @@
 //! data is combined from the new bytes before it and the original's CRC with its head's
 //! taken out.
 //!
-//! The header is the one a new stream at that level gets ([`gzip_header`]); the trailer holds
+//! The header is the one a new stream at that level gets
+//! ([`gzip_header`](super::parallel_deflate::gzip_header)); the trailer holds
 //! the new data's CRC-32 and size.
 
 use std::sync::Arc;
 
-use flate2::{Compress, Compression, FlushCompress, Status};
+use std::io::Write;
 
 use super::bit_plan::BitPlan;
 use super::deflate_blocks::{Block, Blocks};
+use super::parallel_deflate::{gzip_header, ParallelDeflate};
 use crate::data::Span;
 use crate::error::{Error, Result};
 use crate::plan::Plan;
@@ -49,17 +51,6 @@ pub struct Original<'a> {
     pub start: u64,
     pub end: u64,
     pub decoded: &'a Arc<dyn Source>,
-}
-
-/// The header of a new gzip stream at `level`, as `flate2`'s encoder writes it: no name, no
-/// time, XFL 2 for level 9 and up, 4 for level 1, else 0, OS 255.
-pub fn gzip_header(level: u32) -> [u8; 10] {
-    let xfl = match level {
-        9.. => 2,
-        0 | 1 => 4,
-        _ => 0,
-    };
-    [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, xfl, 255]
 }
 
 /// A run of the new data that is the original's: `len` bytes at `new` that are at `old` in
@@ -365,50 +356,23 @@ fn first_run_shift(runs: &[Run], old: u64) -> u64 {
         .map_or(0, |r| r.new.wrapping_sub(r.old))
 }
 
-/// `from..to` of `src` compressed as raw DEFLATE at `level`, the 32 KiB before `from` as the
-/// preset dictionary; ended by a sync flush, or as the stream's last block when `last`.
+/// `from..to` of `src` compressed as raw DEFLATE at `level` (on every core), the 32 KiB
+/// before `from` as the preset dictionary; ended by a sync flush, or as the stream's last
+/// block when `last`.
 fn deflate(src: &dyn Source, from: u64, to: u64, level: u32, last: bool) -> Result<Vec<u8>> {
     let name = src.name();
-    let fail = |e: flate2::CompressError| Error::io(name, std::io::Error::other(e));
-    let mut c = Compress::new(Compression::new(level), false);
-    if from > 0 {
-        let start = from.saturating_sub(WINDOW);
-        let dict = src.read_vec(start, (from - start) as usize, "new data")?;
-        c.set_dictionary(&dict).map_err(fail)?;
-    }
-    let mut out = Vec::with_capacity(((to - from) / 2) as usize + 1024);
+    let start = from.saturating_sub(WINDOW);
+    let dict = src.read_vec(start, (from - start) as usize, "new data")?;
+    let mut z = ParallelDeflate::new(Vec::new(), level, &dict);
     let mut buf = vec![0u8; CHUNK.min((to - from) as usize)];
     let mut at = from;
     while at < to {
         let n = buf.len().min((to - at) as usize);
         src.read_exact_at(at, &mut buf[..n], "new data")?;
+        z.write_all(&buf[..n]).map_err(|e| Error::io(name, e))?;
         at += n as u64;
-        let mut input = &buf[..n];
-        while !input.is_empty() {
-            out.reserve(CHUNK);
-            let before = c.total_in();
-            c.compress_vec(input, &mut out, FlushCompress::None)
-                .map_err(fail)?;
-            input = &input[(c.total_in() - before) as usize..];
-        }
     }
-    let flush = if last {
-        FlushCompress::Finish
-    } else {
-        FlushCompress::Sync
-    };
-    loop {
-        out.reserve(64 << 10);
-        let status = c.compress_vec(&[], &mut out, flush).map_err(fail)?;
-        let complete = if last {
-            status == Status::StreamEnd
-        } else {
-            out.len() < out.capacity()
-        };
-        if complete {
-            return Ok(out);
-        }
-    }
+    z.finish(last).map_err(|e| Error::io(name, e))
 }
 
 /// The CRC-32 of `from..to` of `src`.
