@@ -35,7 +35,7 @@ fn text(len: usize, seed: u32) -> Vec<u8> {
     out
 }
 
-/// About 5 MiB: text files and noise (which gzip stores), in 40 files.
+/// About 5 MiB: text files and noise (which gzip stores), in 40 files, their times pinned.
 fn big_tree(top: &Path) {
     for i in 0..20u32 {
         write(
@@ -48,6 +48,11 @@ fn big_tree(top: &Path) {
         );
     }
     write(&top.join("etc/motd"), b"hello\n");
+    // Pinned times: the same archive, the same compressed blocks, every run.
+    sh(&format!(
+        "find '{}' -exec touch -h -d '2023-11-14 22:13:20 UTC' {{}} +",
+        top.display()
+    ));
 }
 
 /// The original archive `compress`ed, the tree with `host` applied, and the archive rebuilt
