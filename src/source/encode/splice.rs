@@ -38,6 +38,9 @@ use crate::source::Source;
 const WINDOW: u64 = 32 << 10;
 /// Copied runs shorter than this (decoded bytes) are compressed anew instead.
 const MIN_COPY: u64 = 256 << 10;
+/// Blocks of the original walked at most (a stream of tiny blocks is compressed whole
+/// instead: the list stays small).
+const MAX_BLOCKS: usize = 1 << 20;
 /// Bytes read at a time.
 const CHUNK: usize = 1 << 20;
 /// The longest stretch of new bytes at the end compared with the original's end to find
@@ -265,6 +268,12 @@ impl Walk {
     /// The `i`th block, walking on to it; `None` past the last.
     fn get(&mut self, i: usize) -> Result<Option<Block>> {
         while self.seen.len() <= i {
+            if self.seen.len() >= MAX_BLOCKS {
+                return Err(Error::unsupported(
+                    "gzip stream",
+                    "splicing a stream of more than a million deflate blocks",
+                ));
+            }
             match self.blocks.next_block()? {
                 Some(b) => self.seen.push(b),
                 None => return Ok(None),
@@ -322,7 +331,10 @@ fn pieces(runs: &[Run], walk: &mut Walk, old_len: u64, new_len: u64) -> Result<V
             };
             let mut b = walk.get(j)?;
             if b.is_none_or(|b| b.out > old_end) {
-                j -= 1;
+                let Some(before) = j.checked_sub(1) else {
+                    continue;
+                };
+                j = before;
                 b = walk.get(j)?;
             }
             match b {
