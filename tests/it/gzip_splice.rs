@@ -58,13 +58,16 @@ fn big_tree(top: &Path) {
 /// The original archive `compress`ed, the tree with `host` applied, and the archive rebuilt
 /// with `stage` (mount options `options`).
 struct Case {
+    _dir: tempfile::TempDir,
     original: Vec<u8>,
     new: Vec<u8>,
     image: std::path::PathBuf,
     expected: std::path::PathBuf,
 }
 
-fn case(d: &Path, compress: &str, options: &str, stage: &dyn Fn(&Overlay), host: &str) -> Case {
+fn case(compress: &str, options: &str, stage: &dyn Fn(&Overlay), host: &str) -> Case {
+    let dir = scratch();
+    let d = dir.path();
     let tree = d.join("tree");
     big_tree(&tree);
     let original = d.join("in.cpio.gz");
@@ -79,6 +82,7 @@ fn case(d: &Path, compress: &str, options: &str, stage: &dyn Fn(&Overlay), host:
     let image = d.join("out.cpio.gz");
     rebuild_with(&original, options, stage, &image).unwrap();
     Case {
+        _dir: dir,
         original: std::fs::read(&original).unwrap(),
         new: std::fs::read(&image).unwrap(),
         image,
@@ -86,14 +90,19 @@ fn case(d: &Path, compress: &str, options: &str, stage: &dyn Fn(&Overlay), host:
     }
 }
 
-/// The checks every rebuilt stream passes.
-fn check(c: &Case, what: &str) {
-    tool("gzip", &["-t", c.image.to_str().unwrap()], None);
+/// Python's zlib reads the gzip file `path` as one member, to its end, nothing after it.
+pub fn one_gzip_member(path: &Path) {
     let script = "import sys, zlib\n\
         d = zlib.decompressobj(31)\n\
         d.decompress(open(sys.argv[1], 'rb').read())\n\
         assert d.eof and not d.unused_data, 'not one gzip member'\n";
-    tool("python3", &["-c", script, c.image.to_str().unwrap()], None);
+    tool("python3", &["-c", script, path.to_str().unwrap()], None);
+}
+
+/// The checks every rebuilt stream passes.
+fn check(c: &Case, what: &str) {
+    tool("gzip", &["-t", c.image.to_str().unwrap()], None);
+    one_gzip_member(&c.image);
     let got = c.image.with_extension("x");
     std::fs::create_dir_all(&got).unwrap();
     sh(&format!(
@@ -133,9 +142,7 @@ fn keeps_some(c: &Case) -> bool {
 
 #[test]
 fn one_changed_file_keeps_the_rest_of_the_stream() {
-    let dir = scratch();
     let c = case(
-        dir.path(),
         "gzip -6 -n",
         "",
         &|o| {
@@ -151,9 +158,7 @@ fn one_changed_file_keeps_the_rest_of_the_stream() {
 
 #[test]
 fn changes_spread_through_the_stream_at_level_9() {
-    let dir = scratch();
     let c = case(
-        dir.path(),
         "gzip -9 -n",
         "",
         &|o| {
@@ -181,9 +186,7 @@ fn changes_spread_through_the_stream_at_level_9() {
 
 #[test]
 fn a_changed_last_member_and_a_new_one_end_the_stream_anew() {
-    let dir = scratch();
     let c = case(
-        dir.path(),
         "gzip -6 -n",
         "",
         &|o| {
@@ -206,9 +209,7 @@ fn a_changed_last_member_and_a_new_one_end_the_stream_anew() {
 
 #[test]
 fn another_level_compresses_the_stream_whole() {
-    let dir = scratch();
     let c = case(
-        dir.path(),
         "gzip -6 -n",
         "level=1",
         &|o| {
