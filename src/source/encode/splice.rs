@@ -19,7 +19,7 @@
 //! taken out.
 //!
 //! The header is the one a new stream at that level gets
-//! ([`gzip_header`](super::parallel_deflate::gzip_header)); the trailer holds
+//! ([`gzip_header`]); the trailer holds
 //! the new data's CRC-32 and size.
 
 use std::sync::Arc;
