@@ -33,6 +33,7 @@ mod ext_gaps;
 mod ext_mutation;
 mod fat_mutation;
 mod grep;
+mod gzip_splice;
 mod help_pages;
 mod host_tree;
 mod hostile_copy_out;

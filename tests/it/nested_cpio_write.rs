@@ -17,6 +17,7 @@ use isofish::source::decoded::Codec;
 use isofish::source::{encode, FileSource, MemSource, Source};
 
 use crate::common::{scratch, tool};
+use crate::gzip_splice::one_gzip_member;
 use crate::host_tree::{assert_same, snapshot};
 use crate::nested_cpio::{
     archive, contents, cpio_extract, libarchive_extract, reference, sh, tree_of, CODECS, KINDS,
@@ -28,7 +29,7 @@ const T2: i64 = 1_710_000_000;
 
 /// Opens `image` (with the mount options `options`), stages `stage` over it, and writes the
 /// rebuilt file to `out`; the error, if the writer refuses.
-fn rebuild_with(
+pub fn rebuild_with(
     image: &Path,
     options: &str,
     stage: &dyn Fn(&Overlay),
@@ -241,6 +242,21 @@ fn every_format_is_written_again_with_the_changes() {
     }
 }
 
+/// `xz -lvv` of the xz file `path`, whose every check is CRC32 (the kernel's decoder knows no
+/// other).
+fn xz_info(path: &Path) -> String {
+    let info = String::from_utf8(tool("xz", &["-lvv", path.to_str().unwrap()], None)).unwrap();
+    let checks: Vec<&str> = info
+        .lines()
+        .filter(|l| l.trim_start().starts_with("Check:"))
+        .collect();
+    assert!(
+        !checks.is_empty() && checks.iter().all(|l| l.contains("CRC32")),
+        "{info}"
+    );
+    info
+}
+
 #[test]
 fn every_compression_is_written_again_in_kind() {
     let dir = scratch();
@@ -256,16 +272,7 @@ fn every_compression_is_written_again_in_kind() {
         assert_eq!(Codec::sniff(&b), Codec::sniff(&head), "{codec}");
         match *codec {
             "xz" => {
-                let info =
-                    String::from_utf8(tool("xz", &["-lvv", new.to_str().unwrap()], None)).unwrap();
-                let checks: Vec<&str> = info
-                    .lines()
-                    .filter(|l| l.trim_start().starts_with("Check:"))
-                    .collect();
-                assert!(
-                    !checks.is_empty() && checks.iter().all(|l| l.contains("CRC32")),
-                    "{info}"
-                );
+                xz_info(&new);
             }
             "lz4" => assert_eq!(&b[..4], &[0x02, 0x21, 0x4c, 0x18], "the legacy lz4 magic"),
             _ => {}
@@ -432,6 +439,42 @@ fn the_encoders_decode_with_the_tools() {
             None,
         );
         assert!(back == data, "{}", codec.name());
+    }
+}
+
+/// Data long enough for the encoders to take every core: gzip in 1 MiB blocks joined into one
+/// member, xz at level 0 in 768 KiB blocks (each with its CRC32 check, as the kernel's
+/// decoder needs), zstd's workers past 8 MiB.
+#[test]
+fn the_threaded_encoders_decode_with_the_tools() {
+    let dir = scratch();
+    let data = noise(9 << 20, 11);
+    let src = MemSource::new(data.clone(), "noise");
+    for (codec, level, decompress) in [
+        (Codec::Gzip, 6, "gzip -dc"),
+        (Codec::Xz, 0, "xz -dc"),
+        (Codec::Zstd, 3, "zstd -dc"),
+    ] {
+        let path = dir.path().join(codec.name());
+        let mut file = std::fs::File::create(&path).unwrap();
+        encode::encode(codec, &src, Some(level), &mut file).unwrap();
+        drop(file);
+        let p = path.to_str().unwrap();
+        let back = tool("sh", &["-c", &format!("{decompress} < '{p}'")], None);
+        assert!(back == data, "{}", codec.name());
+        match codec {
+            Codec::Gzip => one_gzip_member(&path),
+            Codec::Xz => {
+                let info = xz_info(&path);
+                let blocks: u32 = info
+                    .lines()
+                    .find_map(|l| l.trim_start().strip_prefix("Blocks:"))
+                    .and_then(|n| n.trim().parse().ok())
+                    .unwrap_or(0);
+                assert!(blocks > 1, "{info}");
+            }
+            _ => {}
+        }
     }
 }
 

@@ -159,12 +159,17 @@ impl Format {
     /// Appends the `TRAILER!!!` member (every field zero but the link count, as GNU cpio
     /// writes it) and pads the archive to 512 bytes, as GNU cpio ends one.
     pub(super) fn push_trailer(self, out: &mut Plan, image: &str) -> Result<()> {
+        self.push_trailer_member(out, image)?;
+        out.pad_to(BLOCK);
+        Ok(())
+    }
+
+    /// Appends the `TRAILER!!!` member alone.
+    pub(super) fn push_trailer_member(self, out: &mut Plan, image: &str) -> Result<()> {
         let trailer = Header {
             nlink: 1,
             ..Header::default()
         };
-        self.push_member(out, &trailer, b"TRAILER!!!", Vec::new(), 0, image)?;
-        out.pad_to(BLOCK);
-        Ok(())
+        self.push_member(out, &trailer, b"TRAILER!!!", Vec::new(), 0, image)
     }
 }

@@ -7,10 +7,12 @@
 //! (the kernel unpacks in order: directories before their contents), unchanged members copied
 //! as they lie (a header, name and data range of the decoded stream), changed ones encoded in
 //! the place of the member that laid them, removed ones dropped, new ones at the end of the
-//! last part; then `TRAILER!!!` and zero padding to 512 bytes as GNU cpio ends an archive,
+//! last part; then `TRAILER!!!` and zero padding to 512 bytes as GNU cpio ends an archive
+//! (a compressed part whose original ended in a trailer and zeros ends in those same bytes),
 //! and, for a compressed part, the same compression again (see
 //! [`crate::source::encode`]; the level is the `level=N` mount option or what the original
-//! stream suggests). Choices:
+//! stream suggests; a gzip stream at its own level keeps the compressed blocks of what did
+//! not change, [`crate::source::encode::splice`]). Choices:
 //! - Member names keep their recorded form (`./etc/x` or `etc/x`); new members take the
 //!   last part's.
 //! - A new member takes the smallest inode number no member of its part has (device 0:0);
@@ -36,6 +38,7 @@ use crate::error::{Error, Result};
 use crate::fs::{FileKind, FileSystem, Ino, Span};
 use crate::overlay::{Provenance, NEW};
 use crate::plan::Plan;
+use crate::source::decoded::Codec;
 use crate::source::encode::{self, Spool};
 use crate::source::Source;
 use member::Format;
@@ -54,6 +57,8 @@ struct Walked {
     /// The sources of the segments (the file, then each decoded stream).
     segments: Vec<Arc<dyn Source>>,
     units: Vec<Unit>,
+    /// For each part that is a compressed stream, the segment of its decoded bytes.
+    streams: Vec<Option<usize>>,
     trailing: Option<(String, u64)>,
 }
 
@@ -73,6 +78,14 @@ impl Walked {
             members: t.members.clone(),
             segments: t.walker.segments.iter().map(|s| s.source.clone()).collect(),
             units: t.walker.units.clone(),
+            streams: (0..t.walker.units.len())
+                .map(|u| {
+                    t.walker
+                        .segments
+                        .iter()
+                        .position(|s| s.unit == u && s.stream.is_some())
+                })
+                .collect(),
             trailing: t.walker.trailing.clone(),
         })
     }
@@ -124,14 +137,33 @@ pub fn plan(
                     64.min(end - unit.start) as usize,
                     "compressed stream",
                 )?;
-                let level = original
-                    .level
-                    .or_else(|| encode::default_level(codec, &head));
+                let suggested = encode::default_level(codec, &head);
+                let level = original.level.or(suggested);
                 let name = format!(
                     "{image} ({} stream at {}, rebuilt)",
                     codec.name(),
                     unit.start
                 );
+                // A gzip stream at the level it had keeps the compressed blocks of the
+                // members it keeps.
+                let spliced = match (codec, level, t.streams[u]) {
+                    (Codec::Gzip, Some(level), Some(seg)) if level == suggested.unwrap_or(6) => {
+                        let old = encode::splice::Original {
+                            source,
+                            start: unit.start,
+                            end,
+                            decoded: &t.segments[seg],
+                        };
+                        encode::splice::splice_gzip(&old, &archive, level, &name)?
+                    }
+                    _ => None,
+                };
+                if let Some(spliced) = spliced {
+                    for span in spliced.spans() {
+                        plan.push(span.clone());
+                    }
+                    continue;
+                }
                 let decoded = archive.into_source(name.clone());
                 let packed = encode::encode_to_source(codec, decoded.as_ref(), level, name)?;
                 plan.push(Span::source(&packed, 0, packed.len()));
@@ -284,8 +316,46 @@ fn write_unit(
             }
         }
     }
-    last_format.push_trailer(&mut out, image)?;
+    match end_as_it_was(t, u, last_format, image)? {
+        Some(end) => {
+            out.push(end);
+        }
+        None => last_format.push_trailer(&mut out, image)?,
+    }
     Ok(out)
+}
+
+/// The end of compressed part `u` as the original has it (its bytes after the last member),
+/// when that is a trailer in `format` and zeros: a stream that ends as it did keeps its last
+/// compressed blocks (see [`encode::splice`]); GNU cpio's padding to 512 bytes is a tape
+/// block's, which nothing reading a compressed initrd asks for.
+fn end_as_it_was(t: &Walked, u: usize, format: Format, image: &str) -> Result<Option<Span>> {
+    let Some(seg) = t.streams[u] else {
+        return Ok(None);
+    };
+    let Some(last) = t
+        .members
+        .iter()
+        .filter(|m| m.unit == u)
+        .map(|m| (m.segment, m.end))
+        .max()
+    else {
+        return Ok(None);
+    };
+    let src = &t.segments[seg];
+    let len = src.len().saturating_sub(last.1);
+    if last.0 != seg || len > 64 << 10 {
+        return Ok(None);
+    }
+    let mut trailer = Plan::new();
+    format.push_trailer_member(&mut trailer, image)?;
+    let expected = trailer.into_source("trailer".into());
+    let expected = expected.read_vec(0, expected.len() as usize, "cpio trailer")?;
+    let had = src.read_vec(last.1, len as usize, "cpio trailer")?;
+    let same = had.len() as u64 == len
+        && had.starts_with(&expected)
+        && had[expected.len()..].iter().all(|b| *b == 0);
+    Ok(same.then(|| Span::source(src, last.1, len)))
 }
 
 /// One member of a part written again.

@@ -6,7 +6,9 @@
 //! 64 MiB, in an anonymous temporary file beyond).
 //!
 //! Used where a rebuilt image goes back into a compressed container: a changed segment of a
-//! cpio initrd, or a gzip'd squashfs mounted through its decoded bytes.
+//! cpio initrd, or a gzip'd squashfs mounted through its decoded bytes. A gzip stream whose
+//! new data mostly keeps the original's is spliced instead ([`splice`]): the original's
+//! compressed blocks taken where the data around them did not change.
 //!
 //! ```no_run
 //! # use std::sync::Arc;
@@ -21,6 +23,11 @@
 //! let compressed: Arc<dyn Source> = encode_to_source(codec, rebuilt, level, "new.gz".into())?;
 //! # Ok(()) }
 //! ```
+
+mod bit_plan;
+mod deflate_blocks;
+pub mod parallel_deflate;
+pub mod splice;
 
 use std::fs::File;
 use std::io::{self, Write};
@@ -37,6 +44,8 @@ const LZ4_LEGACY_BLOCK: usize = 8 << 20;
 const SPOOL_MEMORY: usize = 64 << 20;
 /// Bytes read from the data at a time.
 const CHUNK: usize = 1 << 20;
+/// Data from which zstd is compressed by workers.
+const MT_ZSTD: u64 = 8 << 20;
 
 /// The levels `level` may take for `codec` (the command-line tools' ranges).
 pub fn levels(codec: Codec) -> std::ops::RangeInclusive<u32> {
@@ -120,20 +129,22 @@ fn xz_dictionary(head: &[u8]) -> Option<u32> {
     (bits <= 40).then(|| (2 | (bits & 1)) << (bits / 2 + 11))
 }
 
+/// The dictionary of each xz/lzma preset.
+const DICT: [u32; 10] = [
+    256 << 10,
+    1 << 20,
+    2 << 20,
+    4 << 20,
+    4 << 20,
+    8 << 20,
+    8 << 20,
+    16 << 20,
+    32 << 20,
+    64 << 20,
+];
+
 /// The smallest xz/lzma preset whose dictionary holds `size` bytes (`xz -6`: 8 MiB).
 fn preset_of_dictionary(size: u32) -> u32 {
-    const DICT: [u32; 10] = [
-        256 << 10,
-        1 << 20,
-        2 << 20,
-        4 << 20,
-        4 << 20,
-        8 << 20,
-        8 << 20,
-        16 << 20,
-        32 << 20,
-        64 << 20,
-    ];
     match DICT.iter().position(|d| *d >= size) {
         // Of two presets with one dictionary, the tool's default or the stronger one.
         Some(4) | Some(5) => 6,
@@ -172,7 +183,7 @@ pub fn encode(
         ));
     }
     let fail = |e: io::Error| Error::io(&name, e);
-    let mut encoder = encoder(codec, level, out).map_err(fail)?;
+    let mut encoder = encoder(codec, level, data.len(), out).map_err(fail)?;
     let mut buf = vec![0u8; CHUNK];
     let mut at = 0u64;
     while at < data.len() {
@@ -214,7 +225,7 @@ macro_rules! finish_by {
     )*};
 }
 finish_by!(
-    flate2::write::GzEncoder<W>,
+    parallel_deflate::GzipWriter<W>,
     liblzma::write::XzEncoder<W>,
     bzip2::write::BzEncoder<W>
 );
@@ -233,21 +244,36 @@ impl<W: Write> Finish for lz4_flex::frame::FrameEncoder<W> {
     }
 }
 
+/// The encoder of `codec` at `level` for `len` bytes of data: on every core for gzip (see
+/// [`parallel_deflate`]), and for xz and zstd once the data is long enough to be cut in
+/// parts (liblzma's threaded encoder, in blocks of three dictionaries; zstd's workers).
 fn encoder<'a>(
     codec: Codec,
     level: u32,
+    len: u64,
     out: &'a mut dyn Write,
 ) -> io::Result<Box<dyn Finish + 'a>> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
     Ok(match codec {
-        Codec::Gzip => Box::new(flate2::write::GzEncoder::new(
-            out,
-            flate2::Compression::new(level),
-        )),
-        Codec::Xz => Box::new(liblzma::write::XzEncoder::new_stream(
-            out,
-            liblzma::stream::Stream::new_easy_encoder(level, liblzma::stream::Check::Crc32)
-                .map_err(io::Error::other)?,
-        )),
+        Codec::Gzip => Box::new(parallel_deflate::GzipWriter::new(out, level)?),
+        Codec::Xz => {
+            // liblzma's threaded encoder cuts the data in blocks of three dictionaries
+            // (24 MiB at level 6): worth it from two.
+            let block = 3 * u64::from(DICT[level.min(9) as usize]);
+            let stream = if threads > 1 && len >= 2 * block {
+                liblzma::stream::MtStreamBuilder::new()
+                    .threads(threads)
+                    .preset(level)
+                    .check(liblzma::stream::Check::Crc32)
+                    .encoder()
+            } else {
+                liblzma::stream::Stream::new_easy_encoder(level, liblzma::stream::Check::Crc32)
+            };
+            Box::new(liblzma::write::XzEncoder::new_stream(
+                out,
+                stream.map_err(io::Error::other)?,
+            ))
+        }
         Codec::Lzma => Box::new(liblzma::write::XzEncoder::new_stream(
             out,
             liblzma::stream::Stream::new_lzma_encoder(
@@ -259,6 +285,9 @@ fn encoder<'a>(
             let mut z = zstd::stream::write::Encoder::new(out, level as i32)?;
             // As the zstd tool writes by default.
             z.include_checksum(true)?;
+            if threads > 1 && len >= MT_ZSTD {
+                z.multithread(threads)?;
+            }
             Box::new(z)
         }
         Codec::Bzip2 => Box::new(bzip2::write::BzEncoder::new(
@@ -432,6 +461,21 @@ mod tests {
             let back =
                 DecodedSource::decode(&packed, 0, codec, Limits::default(), "back".into()).unwrap();
             assert_eq!(back.len(), data.len() as u64, "{codec:?}");
+            let mut out = vec![0u8; data.len()];
+            back.read_exact_at(0, &mut out, "test").unwrap();
+            assert!(out == data, "{codec:?}");
+        }
+    }
+
+    #[test]
+    fn threaded_encoders_decode_back() {
+        // xz level 0 (256 KiB dictionary, 768 KiB blocks) and zstd past 8 MiB take threads.
+        let data: Vec<u8> = sample().into_iter().cycle().take(9 << 20).collect();
+        let src = MemSource::new(data.clone(), "sample");
+        for (codec, level) in [(Codec::Xz, 0), (Codec::Zstd, 3), (Codec::Gzip, 6)] {
+            let packed = encode_to_source(codec, &src, Some(level), "packed".into()).unwrap();
+            let back =
+                DecodedSource::decode(&packed, 0, codec, Limits::default(), "back".into()).unwrap();
             let mut out = vec![0u8; data.len()];
             back.read_exact_at(0, &mut out, "test").unwrap();
             assert!(out == data, "{codec:?}");
