@@ -12,6 +12,7 @@
 
 use std::sync::Arc;
 
+use super::chunks::{self, CHUNK_BASED};
 use super::inode::{DiskInode, FLAT_INLINE, FLAT_PLAIN, NULL_ADDR};
 use super::lz4;
 use super::window::Window;
@@ -54,13 +55,19 @@ impl ErofsFs {
     }
 
     /// The spans of a flat regular file: its blocks, and its tail after the inode when inline;
-    /// zeros for a plain file without blocks.
+    /// zeros for a plain file without blocks. A chunk-based file's chunks ([`chunks`]), its
+    /// holes as zeros.
     /// Of a file not flat, the bytes read with its inode are kept for the read that follows
     /// (the copies ask for spans, then read).
     pub(super) fn flat_spans(&self, ino: Ino) -> Option<Vec<Span>> {
         let mut w = Window::new(self.source.as_ref());
         let inode = self.disk_inode(ino, &mut w)?;
-        let spans = self.spans_of(&inode);
+        let spans = match inode.layout {
+            CHUNK_BASED if inode.is_file() => {
+                chunks::spans(&self.source, &inode, self.block_size())
+            }
+            _ => self.spans_of(&inode),
+        };
         if spans.is_none() {
             let (at, bytes) = w.into_held();
             let mut kept = lock_cache(&self.inode_bytes);

@@ -24,6 +24,7 @@
 //! loop), is left out with a warning ([`crate::fs::left_out`]). The crate refuses a whole
 //! directory block for one bad name, so such a directory is read again in-house (`dirents`).
 
+mod chunks;
 mod data;
 mod dirents;
 mod executor;
