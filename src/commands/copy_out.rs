@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use anyhow::bail;
 use indicatif::ProgressBar;
 
-use super::extract::{copy_file, finish_dir, make_dir, make_other, FailedDirs, Plan, Planned};
+use super::extract::{copy_file, FailedDirs, Maker, Plan, Planned, Writer};
 use super::format::escape_controls;
 use super::sink::progress;
 use super::{arg, many, ArgKind, Command, Ctx, XDEV};
@@ -104,13 +104,14 @@ fn counted(n: usize, one: &str, many: &str) -> String {
 }
 
 /// Copies the regular files of the plan on two threads, all that can be.
-fn copy_files(files: &[Planned], failed: &FailedDirs, root: bool, failures: &Failures) {
+fn copy_files(files: &[Planned], failed: &FailedDirs, maker: &Maker, failures: &Failures) {
     let batches = batches(files);
     let next = AtomicUsize::new(0);
     std::thread::scope(|scope| {
         for _ in 0..2 {
             scope.spawn(|| {
                 let mut buf = vec![0u8; 1 << 20];
+                let mut writer = Writer::default();
                 while let Some(batch) = batches.get(next.fetch_add(1, Ordering::Relaxed)) {
                     for p in &files[batch.clone()] {
                         if crate::cancel::requested() {
@@ -119,7 +120,8 @@ fn copy_files(files: &[Planned], failed: &FailedDirs, root: bool, failures: &Fai
                         if failures.left_out(failed, &p.dest) {
                             continue;
                         }
-                        if let Err(e) = copy_file(p, root, &mut buf, &|n| failures.bar.inc(n)) {
+                        let done = |n| failures.bar.inc(n);
+                        if let Err(e) = copy_file(p, maker, &mut writer, &mut buf, &done) {
                             failures.say(&e);
                         }
                     }
@@ -133,6 +135,7 @@ fn copy_files(files: &[Planned], failed: &FailedDirs, root: bool, failures: &Fai
 fn plan_path(
     ctx: &Ctx,
     plan: &mut Plan,
+    maker: &mut Maker,
     path: &str,
     hostdir: &Path,
     xdev: bool,
@@ -157,6 +160,8 @@ fn plan_path(
     } else {
         bail!("{path}: cannot be copied out under the name {name:?}");
     };
+    // A tree's top already there is made things in without being planned.
+    maker.look_at(&base);
     plan.add(&ctx.session.vfs, &node, &base, xdev)
 }
 
@@ -172,7 +177,8 @@ fn copy_out(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
     if !hostdir.is_dir() {
         bail!("{}: not a directory on the host", hostdir.display());
     }
-    let root = rustix::process::geteuid().is_root();
+    let mut maker = Maker::now();
+    maker.look_at(hostdir);
     let mut failures = Failures {
         bar: ProgressBar::hidden(),
         said: AtomicUsize::new(0),
@@ -180,7 +186,7 @@ fn copy_out(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
     };
     let mut plan = Plan::default();
     for path in paths {
-        if let Err(e) = plan_path(ctx, &mut plan, path, hostdir, xdev) {
+        if let Err(e) = plan_path(ctx, &mut plan, &mut maker, path, hostdir, xdev) {
             failures.say(&e);
         }
         for w in plan.warnings.drain(..) {
@@ -189,17 +195,22 @@ fn copy_out(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
     }
     crate::cancel::check()?;
     let mut failed = FailedDirs::default();
-    for d in &plan.dirs {
+    // Which directories were made here (not already there).
+    let mut made = vec![false; plan.dirs.len()];
+    for (d, made) in plan.dirs.iter().zip(&mut made) {
         if failures.left_out(&failed, &d.dest) {
             continue;
         }
-        if let Err(e) = make_dir(d) {
-            failures.say(&e);
-            failed.add(&d.dest);
+        match maker.make_dir(d) {
+            Ok(m) => *made = m,
+            Err(e) => {
+                failures.say(&e);
+                failed.add(&d.dest);
+            }
         }
     }
     failures.bar = progress(Some(plan.bytes()));
-    copy_files(&plan.files, &failed, root, &failures);
+    copy_files(&plan.files, &failed, &maker, &failures);
     failures.bar.finish_and_clear();
     // Ctrl-C: what was copied stays (as with cp), the file being written is gone.
     crate::cancel::check()?;
@@ -207,7 +218,7 @@ fn copy_out(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
         if failures.left_out(&failed, &p.dest) {
             continue;
         }
-        match make_other(p, root) {
+        match maker.make_other(p) {
             Ok(Some(warning)) => {
                 eprintln!("isofish: warning: {}", escape_controls(warning.as_bytes()))
             }
@@ -217,11 +228,11 @@ fn copy_out(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
     }
     // Directories last, deepest first, so their times survive the writes inside them and
     // read-only ones were writable while they were filled.
-    for d in plan.dirs.iter().rev() {
+    for (d, made) in plan.dirs.iter().zip(made).rev() {
         if failed.hold(&d.dest) {
             continue;
         }
-        if let Err(e) = finish_dir(d, root) {
+        if let Err(e) = maker.finish_dir(d, made) {
             failures.say(&e);
         }
     }
