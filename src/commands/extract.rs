@@ -52,10 +52,27 @@ impl Plan {
     /// exists (the host directory `/` is copied into keeps its own owner, mode and times).
     /// With `xdev`, mounts below `node` are left out.
     pub fn add(&mut self, vfs: &Vfs, node: &Node, base: &Path, xdev: bool) -> anyhow::Result<()> {
+        let mut files = std::mem::take(&mut self.files);
+        let r = self.add_with(vfs, node, base, xdev, &mut |_| {}, &mut |p| files.push(p));
+        self.files = files;
+        r
+    }
+
+    /// Plans as [`Plan::add`] does, telling `dir` of each directory before anything inside it,
+    /// and handing the regular files (first names) to `file` rather than keeping them.
+    pub fn add_with(
+        &mut self,
+        vfs: &Vfs,
+        node: &Node,
+        base: &Path,
+        xdev: bool,
+        dir: &mut dyn FnMut(&Planned),
+        file: &mut dyn FnMut(Planned),
+    ) -> anyhow::Result<()> {
         let mut links: HashMap<(usize, u64), PathBuf> = HashMap::new();
         let keep_base = base.is_dir();
         let warnings = &mut self.warnings;
-        let (dirs, files, others) = (&mut self.dirs, &mut self.files, &mut self.others);
+        let (dirs, others) = (&mut self.dirs, &mut self.others);
         walk::walk_warning(vfs, node, &mut |w| warnings.push(w), |item| {
             if xdev && item.depth > 0 && !walk::same_fs(item.fs(), node.fs()) {
                 return Ok(false);
@@ -71,18 +88,21 @@ impl Plan {
                 base.join(OsStr::from_bytes(item.rel))
             };
             let meta = item.meta().into_owned();
-            let file = match item.target {
+            let target = match item.target {
                 Target::Fs { fs, ino, .. } => Some((fs.clone(), *ino)),
                 Target::Virtual => None,
             };
             let mut p = Planned {
                 dest,
                 meta,
-                file,
+                file: target,
                 link_to: None,
             };
             match p.meta.kind {
-                FileKind::Dir => dirs.push(p),
+                FileKind::Dir => {
+                    dir(&p);
+                    dirs.push(p)
+                }
                 FileKind::File => {
                     if let (Some((fs, _)), true) = (&p.file, p.meta.nlink > 1) {
                         let id = walk::identity(fs, p.meta.ino);
@@ -93,7 +113,7 @@ impl Plan {
                         }
                         links.insert(id, p.dest.clone());
                     }
-                    files.push(p);
+                    file(p);
                 }
                 _ => others.push(p),
             }
