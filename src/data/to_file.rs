@@ -269,17 +269,24 @@ mod tests {
     /// Copies the file of `fs` in steps of `step` bytes; returns the host file's bytes and
     /// the byte count `done` was told of.
     fn copy(fs: SpansFs, step: u64) -> anyhow::Result<(Vec<u8>, u64)> {
+        copy_by(fs, step, Route::CopyRange)
+    }
+
+    /// [`copy`], ranges of host files moved by `route` first.
+    fn copy_by(fs: SpansFs, step: u64, route: Route) -> anyhow::Result<(Vec<u8>, u64)> {
         let (fs, size) = one_file(fs);
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("out");
         let out = File::create(&path).unwrap();
-        let mut copy = FileCopy::new(FileData::open(&fs, 0, size)?, out);
+        let mut copy = FileCopy::new(FileData::open(&fs, 0, size)?, out).with_route(route);
         let told = Cell::new(0);
         let mut buf = [0u8; 7];
         while !copy.finished() {
             let n = copy.step(step, &mut buf, &|n| told.set(told.get() + n))?;
             assert!(n <= step);
         }
+        // Host files within one filesystem take both kernel ways: none was given up.
+        assert_eq!(copy.route(), route);
         Ok((std::fs::read(&path).unwrap(), told.get()))
     }
 
@@ -297,6 +304,28 @@ mod tests {
         let want = fs.expected();
         for step in [1, 5, 64, u64::MAX] {
             let (got, told) = copy(fs.clone(), step).unwrap();
+            assert_eq!(got, want, "steps of {step}");
+            assert_eq!(told, want.len() as u64);
+        }
+    }
+
+    /// `sendfile` (the way between two filesystems) writes each range where it belongs, holes
+    /// between them and at the end included, whatever the steps.
+    #[test]
+    fn sendfile_lands_every_range_in_place() {
+        let (_keep, host) = host_source(64);
+        let fs = SpansFs::new(vec![
+            Span::Zeros(3),
+            Span::source(&host, 10, 20),
+            Span::Zeros(9),
+            Span::source(&host, 40, 7),
+            Span::Bytes(Arc::from(&b"abc"[..])),
+            Span::source(&host, 0, 5),
+            Span::Zeros(4),
+        ]);
+        let want = fs.expected();
+        for step in [1, 5, 64, u64::MAX] {
+            let (got, told) = copy_by(fs.clone(), step, Route::SendFile).unwrap();
             assert_eq!(got, want, "steps of {step}");
             assert_eq!(told, want.len() as u64);
         }
