@@ -233,7 +233,8 @@ pub struct Maker {
     pub root: bool,
     uid: u32,
     gid: u32,
-    umask: u32,
+    /// None when it could not be read (then every mode is set).
+    umask: Option<u32>,
     /// True while no directory the extraction makes things in is set-group-id (so what it
     /// makes gets our group, and a directory it makes the mode `mkdir` gives).
     setgid_free: bool,
@@ -257,7 +258,7 @@ impl Maker {
             root,
             uid: 0,
             gid: 0,
-            umask: 0o777,
+            umask: None,
             setgid_free: false,
         }
     }
@@ -289,7 +290,7 @@ impl Maker {
     pub fn finish_dir(&self, d: &Planned, made: bool) -> anyhow::Result<()> {
         let owner = self.root && !(made && self.owns(&d.meta));
         let mode = mode_bits(&d.meta, self.root);
-        let as_made = made && self.setgid_free && mode == 0o777 & !self.umask;
+        let as_made = made && self.setgid_free && self.umask.is_some_and(|u| mode == 0o777 & !u);
         settle_dir(
             d,
             owner.then_some(&d.meta),
@@ -302,29 +303,26 @@ impl Maker {
         self.setgid_free && meta.uid == self.uid && meta.gid == self.gid
     }
 
-    /// The mode to create `meta`'s file with: its own, when creating it so gives exactly that
-    /// (the umask takes nothing away, no set-id or sticky bit, which chown would clear);
-    /// else 0600, the mode set once the data is in.
-    fn create_mode(&self, meta: &Metadata) -> u32 {
+    /// The mode to create `meta`'s file with, when creating it so gives exactly its own (the
+    /// umask takes nothing away, no set-id or sticky bit, which chown would clear); else
+    /// `None`: it is created 0600 and given its mode once the data is in.
+    fn create_mode(&self, meta: &Metadata) -> Option<u32> {
         let mode = mode_bits(meta, self.root);
-        if mode & 0o7000 == 0 && mode & self.umask == 0 {
-            mode
-        } else {
-            0o600
-        }
+        self.umask
+            .is_some_and(|u| mode & 0o7000 == 0 && mode & u == 0)
+            .then_some(mode)
     }
 }
 
 /// The process's umask, read from `/proc/self/status` (setting it to read it would race with
-/// other threads making files); all bits when it cannot be read, so every mode is set.
-fn umask() -> u32 {
+/// other threads making files).
+fn umask() -> Option<u32> {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             let line = s.lines().find_map(|l| l.strip_prefix("Umask:"))?;
             u32::from_str_radix(line.trim(), 8).ok()
         })
-        .unwrap_or(0o777)
 }
 
 /// What one copying thread of an extraction keeps from one file to the next: the directory
@@ -434,7 +432,7 @@ pub fn copy_file(
     let data =
         FileData::open(fs, *ino, p.meta.size).with_context(|| format!("{}", p.dest.display()))?;
     let created = maker.create_mode(&p.meta);
-    let (out, gid) = writer.create(&p.dest, created, maker)?;
+    let (out, gid) = writer.create(&p.dest, created.unwrap_or(0o600), maker)?;
     let mut copy = FileCopy::new(data, out);
     if let Some(route) = writer.route {
         copy = copy.with_route(route);
@@ -448,14 +446,14 @@ pub fn copy_file(
     let moved = run();
     writer.route = Some(copy.route());
     moved.map_err(|e| discard(p, e))?;
-    let owned = maker.root && !(p.meta.uid == maker.uid && Some(p.meta.gid) == gid);
+    let chown = maker.root && !(p.meta.uid == maker.uid && Some(p.meta.gid) == gid);
     let mode = mode_bits(&p.meta, maker.root);
     settle(
         copy.file(),
         &p.dest,
         &p.meta,
-        owned.then_some(&p.meta),
-        (mode != created).then_some(mode),
+        chown.then_some(&p.meta),
+        (created != Some(mode)).then_some(mode),
     )
 }
 
