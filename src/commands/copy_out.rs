@@ -3,17 +3,21 @@
 //! can be copied is: each failure is said on stderr as it happens, and the command fails at the
 //! end (as GNU tar does).
 
-use std::path::Path;
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver};
+use std::sync::Mutex;
 
 use anyhow::bail;
 use indicatif::ProgressBar;
 
-use super::extract::{copy_file, finish_dir, make_dir, make_other, FailedDirs, Plan, Planned};
+use super::extract::{copy_file, FailedDirs, Maker, Plan, Planned, Writer};
 use super::format::escape_controls;
 use super::sink::progress;
 use super::{arg, many, ArgKind, Command, Ctx, XDEV};
-use crate::vfs::walk;
+use crate::error::lock_cache;
+use crate::vfs::{walk, Node};
 
 pub const COMMANDS: &[Command] = &[Command {
     name: "copy-out",
@@ -26,26 +30,10 @@ pub const COMMANDS: &[Command] = &[Command {
     run: copy_out,
 }];
 
-/// Files one thread takes at a time: at most this many, all in one host directory.
-const BATCH: usize = 256;
-
-/// The plan's files cut into batches of consecutive files that share a host directory, so the
+/// Files one thread takes at a time: at most this many, all in one host directory, so the
 /// two copying threads create files in different directories and do not queue on one
 /// directory's lock in the kernel.
-fn batches(files: &[Planned]) -> Vec<std::ops::Range<usize>> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    for i in 1..=files.len() {
-        let cut = i == files.len()
-            || i - start == BATCH
-            || files[i].dest.parent() != files[start].dest.parent();
-        if cut {
-            out.push(start..i);
-            start = i;
-        }
-    }
-    out
-}
+const BATCH: usize = 256;
 
 /// The failures of one `copy-out`: each said on stderr as it happens (above the progress bar),
 /// counted for the error at the end.
@@ -103,40 +91,30 @@ fn counted(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-/// Copies the regular files of the plan on two threads, all that can be.
-fn copy_files(files: &[Planned], failed: &FailedDirs, root: bool, failures: &Failures) {
-    let batches = batches(files);
-    let next = AtomicUsize::new(0);
-    std::thread::scope(|scope| {
-        for _ in 0..2 {
-            scope.spawn(|| {
-                let mut buf = vec![0u8; 1 << 20];
-                while let Some(batch) = batches.get(next.fetch_add(1, Ordering::Relaxed)) {
-                    for p in &files[batch.clone()] {
-                        if crate::cancel::requested() {
-                            return;
-                        }
-                        if failures.left_out(failed, &p.dest) {
-                            continue;
-                        }
-                        if let Err(e) = copy_file(p, root, &mut buf, &|n| failures.bar.inc(n)) {
-                            failures.say(&e);
-                        }
-                    }
-                }
-            });
+/// Copies the batches of regular files `batches` gives, all that can be, until it closes (one
+/// of the two copying threads).
+fn copy_batches(batches: &Mutex<Receiver<Vec<Planned>>>, maker: Maker, failures: &Failures) {
+    let mut buf = vec![0u8; 1 << 20];
+    let mut writer = Writer::default();
+    loop {
+        let next = lock_cache(batches).recv();
+        let Ok(batch) = next else {
+            return;
+        };
+        for p in &batch {
+            if crate::cancel::requested() {
+                return;
+            }
+            let done = |n| failures.bar.inc(n);
+            if let Err(e) = copy_file(p, &maker, &mut writer, &mut buf, &done) {
+                failures.say(&e);
+            }
         }
-    });
+    }
 }
 
-/// Adds the copy of the session's `path` into `hostdir` to `plan`.
-fn plan_path(
-    ctx: &Ctx,
-    plan: &mut Plan,
-    path: &str,
-    hostdir: &Path,
-    xdev: bool,
-) -> anyhow::Result<()> {
+/// Where the copy of the session's `path` into `hostdir` goes: the node and the host path.
+fn target(ctx: &Ctx, path: &str, hostdir: &Path) -> anyhow::Result<(Node, PathBuf)> {
     let node = ctx.session.resolve(path)?;
     // Named as the user named it (a symlink's name, not its target's), unless that name
     // is `.` or `..`: then as the directory it resolved to.
@@ -157,7 +135,17 @@ fn plan_path(
     } else {
         bail!("{path}: cannot be copied out under the name {name:?}");
     };
-    plan.add(&ctx.session.vfs, &node, &base, xdev)
+    Ok((node, base))
+}
+
+/// What the walk of a `copy-out` keeps while it makes the directories and hands out files.
+struct Walking {
+    maker: Maker,
+    failed: FailedDirs,
+    /// For each planned directory, whether it was made here (not already there).
+    made: Vec<bool>,
+    /// Files of one host directory not yet handed out.
+    batch: Vec<Planned>,
 }
 
 /// Copies everything that can be: what cannot be made is said and the rest goes on; the
@@ -172,42 +160,88 @@ fn copy_out(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
     if !hostdir.is_dir() {
         bail!("{}: not a directory on the host", hostdir.display());
     }
-    let root = rustix::process::geteuid().is_root();
-    let mut failures = Failures {
-        bar: ProgressBar::hidden(),
+    let mut maker = Maker::now();
+    maker.look_at(hostdir);
+    let failures = Failures {
+        bar: progress(Some(0)),
         said: AtomicUsize::new(0),
         inside: AtomicUsize::new(0),
     };
     let mut plan = Plan::default();
-    for path in paths {
-        if let Err(e) = plan_path(ctx, &mut plan, path, hostdir, xdev) {
-            failures.say(&e);
+    let walking = RefCell::new(Walking {
+        maker,
+        failed: FailedDirs::default(),
+        made: Vec::new(),
+        batch: Vec::new(),
+    });
+    // The walk makes each directory as it finds it and hands the files out in batches to
+    // two copying threads, which start at once.
+    let (tx, rx) = mpsc::channel::<Vec<Planned>>();
+    let rx = Mutex::new(rx);
+    std::thread::scope(|scope| {
+        for _ in 0..2 {
+            scope.spawn(|| copy_batches(&rx, maker, &failures));
         }
-        for w in plan.warnings.drain(..) {
-            eprintln!("isofish: warning: {}", escape_controls(w.as_bytes()));
+        let dir = &mut |d: &Planned| {
+            let w = &mut *walking.borrow_mut();
+            let made = if failures.left_out(&w.failed, &d.dest) {
+                false
+            } else {
+                w.maker.make_dir(d).unwrap_or_else(|e| {
+                    failures.say(&e);
+                    w.failed.add(&d.dest);
+                    false
+                })
+            };
+            w.made.push(made);
+        };
+        let file = &mut |p: Planned| {
+            let w = &mut *walking.borrow_mut();
+            if failures.left_out(&w.failed, &p.dest) {
+                return;
+            }
+            failures.bar.inc_length(p.meta.size);
+            let cut = w.batch.len() == BATCH
+                || w.batch
+                    .last()
+                    .is_some_and(|q| q.dest.parent() != p.dest.parent());
+            if cut {
+                // The threads end only once this sender is dropped.
+                let _ = tx.send(std::mem::take(&mut w.batch));
+            }
+            w.batch.push(p);
+        };
+        for path in paths {
+            let planned = target(ctx, path, hostdir).and_then(|(node, base)| {
+                // A tree's top already there is made things in without being planned.
+                walking.borrow_mut().maker.look_at(&base);
+                plan.add_with(&ctx.session.vfs, &node, &base, xdev, dir, file)
+            });
+            if let Err(e) = planned {
+                failures.say(&e);
+            }
+            for w in plan.warnings.drain(..) {
+                eprintln!("isofish: warning: {}", escape_controls(w.as_bytes()));
+            }
         }
-    }
-    crate::cancel::check()?;
-    let mut failed = FailedDirs::default();
-    for d in &plan.dirs {
-        if failures.left_out(&failed, &d.dest) {
-            continue;
-        }
-        if let Err(e) = make_dir(d) {
-            failures.say(&e);
-            failed.add(&d.dest);
-        }
-    }
-    failures.bar = progress(Some(plan.bytes()));
-    copy_files(&plan.files, &failed, root, &failures);
+        let last = std::mem::take(&mut walking.borrow_mut().batch);
+        let _ = tx.send(last);
+        drop(tx);
+    });
     failures.bar.finish_and_clear();
+    let Walking {
+        maker,
+        failed,
+        made,
+        ..
+    } = walking.into_inner();
     // Ctrl-C: what was copied stays (as with cp), the file being written is gone.
     crate::cancel::check()?;
     for p in &plan.others {
         if failures.left_out(&failed, &p.dest) {
             continue;
         }
-        match make_other(p, root) {
+        match maker.make_other(p) {
             Ok(Some(warning)) => {
                 eprintln!("isofish: warning: {}", escape_controls(warning.as_bytes()))
             }
@@ -217,11 +251,11 @@ fn copy_out(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
     }
     // Directories last, deepest first, so their times survive the writes inside them and
     // read-only ones were writable while they were filled.
-    for d in plan.dirs.iter().rev() {
+    for (d, made) in plan.dirs.iter().zip(made).rev() {
         if failed.hold(&d.dest) {
             continue;
         }
-        if let Err(e) = finish_dir(d, root) {
+        if let Err(e) = maker.finish_dir(d, made) {
             failures.say(&e);
         }
     }

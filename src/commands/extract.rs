@@ -11,14 +11,17 @@ use std::collections::{HashMap, HashSet};
 use std::ffi::OsStr;
 use std::fs::{self as host, File, FileTimes, OpenOptions};
 use std::io;
+use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context};
+use rustix::fs::OFlags;
 
+use crate::data::to_file::Route;
 use crate::data::{FileCopy, FileData};
 use crate::fs::{FileKind, FileSystem, Ino, Metadata, Timestamp};
 use crate::vfs::{walk, Node, Target, Vfs};
@@ -49,10 +52,27 @@ impl Plan {
     /// exists (the host directory `/` is copied into keeps its own owner, mode and times).
     /// With `xdev`, mounts below `node` are left out.
     pub fn add(&mut self, vfs: &Vfs, node: &Node, base: &Path, xdev: bool) -> anyhow::Result<()> {
+        let mut files = std::mem::take(&mut self.files);
+        let r = self.add_with(vfs, node, base, xdev, &mut |_| {}, &mut |p| files.push(p));
+        self.files = files;
+        r
+    }
+
+    /// Plans as [`Plan::add`] does, telling `dir` of each directory before anything inside it,
+    /// and handing the regular files (first names) to `file` rather than keeping them.
+    pub fn add_with(
+        &mut self,
+        vfs: &Vfs,
+        node: &Node,
+        base: &Path,
+        xdev: bool,
+        dir: &mut dyn FnMut(&Planned),
+        file: &mut dyn FnMut(Planned),
+    ) -> anyhow::Result<()> {
         let mut links: HashMap<(usize, u64), PathBuf> = HashMap::new();
         let keep_base = base.is_dir();
         let warnings = &mut self.warnings;
-        let (dirs, files, others) = (&mut self.dirs, &mut self.files, &mut self.others);
+        let (dirs, others) = (&mut self.dirs, &mut self.others);
         walk::walk_warning(vfs, node, &mut |w| warnings.push(w), |item| {
             if xdev && item.depth > 0 && !walk::same_fs(item.fs(), node.fs()) {
                 return Ok(false);
@@ -68,18 +88,21 @@ impl Plan {
                 base.join(OsStr::from_bytes(item.rel))
             };
             let meta = item.meta().into_owned();
-            let file = match item.target {
+            let target = match item.target {
                 Target::Fs { fs, ino, .. } => Some((fs.clone(), *ino)),
                 Target::Virtual => None,
             };
             let mut p = Planned {
                 dest,
                 meta,
-                file,
+                file: target,
                 link_to: None,
             };
             match p.meta.kind {
-                FileKind::Dir => dirs.push(p),
+                FileKind::Dir => {
+                    dir(&p);
+                    dirs.push(p)
+                }
                 FileKind::File => {
                     if let (Some((fs, _)), true) = (&p.file, p.meta.nlink > 1) {
                         let id = walk::identity(fs, p.meta.ino);
@@ -90,7 +113,7 @@ impl Plan {
                         }
                         links.insert(id, p.dest.clone());
                     }
-                    files.push(p);
+                    file(p);
                 }
                 _ => others.push(p),
             }
@@ -106,8 +129,13 @@ impl Plan {
 
 /// Makes a planned directory, replacing a file or link in the way; one already there stays.
 pub fn make_dir(d: &Planned) -> anyhow::Result<()> {
+    make(d).map(drop)
+}
+
+/// Makes a planned directory as [`make_dir`] does; the metadata of one already there.
+fn make(d: &Planned) -> anyhow::Result<Option<host::Metadata>> {
     match host::create_dir(&d.dest) {
-        Ok(()) => Ok(()),
+        Ok(()) => Ok(None),
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
             let m = host::symlink_metadata(&d.dest)
                 .with_context(|| format!("{}: cannot create", d.dest.display()))?;
@@ -115,8 +143,9 @@ pub fn make_dir(d: &Planned) -> anyhow::Result<()> {
                 remove_non_dir(&d.dest)?;
                 host::create_dir(&d.dest)
                     .with_context(|| format!("{}: cannot create", d.dest.display()))?;
+                return Ok(None);
             }
-            Ok(())
+            Ok(Some(m))
         }
         Err(e) => {
             Err(anyhow::Error::new(e).context(format!("{}: cannot create", d.dest.display())))
@@ -127,15 +156,20 @@ pub fn make_dir(d: &Planned) -> anyhow::Result<()> {
 /// Gives a directory its owner (as root), mode and times, once everything inside it is made
 /// (so its times survive the writes inside it and a read-only one was writable meanwhile).
 pub fn finish_dir(d: &Planned, root: bool) -> anyhow::Result<()> {
-    set_owner(&d.dest, &d.meta, root)?;
-    host::set_permissions(
-        &d.dest,
-        host::Permissions::from_mode(mode_bits(&d.meta, root)),
-    )
-    .with_context(|| format!("{}: cannot set mode", d.dest.display()))?;
-    File::open(&d.dest)
-        .and_then(|f| f.set_times(times(&d.meta)))
-        .with_context(|| format!("{}: cannot set times", d.dest.display()))
+    settle_dir(d, root.then_some(&d.meta), Some(mode_bits(&d.meta, root)))
+}
+
+/// Gives a directory the owner (`owner`'s ids, when given), the mode bits (when given) and
+/// the times (always) of its plan.
+fn settle_dir(d: &Planned, owner: Option<&Metadata>, mode: Option<u32>) -> anyhow::Result<()> {
+    if let Some(o) = owner {
+        set_owner(&d.dest, o, true)?;
+    }
+    if let Some(mode) = mode {
+        host::set_permissions(&d.dest, host::Permissions::from_mode(mode))
+            .with_context(|| format!("{}: cannot set mode", d.dest.display()))?;
+    }
+    set_path_times(&d.dest, &d.meta)
 }
 
 /// Opens a planned regular file's data, then creates its host file (so a file whose data
@@ -162,26 +196,265 @@ pub fn discard(p: &Planned, e: anyhow::Error) -> anyhow::Error {
 /// Gives a host file (the planned file `dest`) its owner (as root), mode and times, once its
 /// data is in.
 pub fn finish_file(out: &File, dest: &Path, meta: &Metadata, root: bool) -> anyhow::Result<()> {
+    settle(
+        out,
+        dest,
+        meta,
+        root.then_some(meta),
+        Some(mode_bits(meta, root)),
+    )
+}
+
+/// Gives a host file the owner (`owner`'s ids, when given), the mode bits (when given) and
+/// the times (always) of `meta`; chown first, since it clears the set-id bits.
+fn settle(
+    out: &File,
+    dest: &Path,
+    meta: &Metadata,
+    owner: Option<&Metadata>,
+    mode: Option<u32>,
+) -> anyhow::Result<()> {
     let set = || -> io::Result<()> {
-        if root {
-            std::os::unix::fs::fchown(out, Some(meta.uid), Some(meta.gid))?;
+        if let Some(o) = owner {
+            std::os::unix::fs::fchown(out, Some(o.uid), Some(o.gid))?;
         }
-        out.set_permissions(host::Permissions::from_mode(mode_bits(meta, root)))?;
+        if let Some(mode) = mode {
+            out.set_permissions(host::Permissions::from_mode(mode))?;
+        }
         out.set_times(times(meta))
     };
     set().with_context(|| format!("{}: cannot set owner, mode or times", dest.display()))
 }
 
-/// Creates one regular file and its data, then gives it its owner, mode and times. `done` is
-/// told of every byte moved. A file whose data fails part way is removed.
+/// Who makes the files of an extraction, found out once before it starts: root or not, the
+/// ids and the umask a new file gets.
+#[derive(Clone, Copy)]
+pub struct Maker {
+    pub root: bool,
+    uid: u32,
+    gid: u32,
+    /// None when it could not be read (then every mode is set).
+    umask: Option<u32>,
+    /// True while no directory the extraction makes things in is set-group-id (so what it
+    /// makes gets our group, and a directory it makes the mode `mkdir` gives).
+    setgid_free: bool,
+}
+
+impl Maker {
+    /// The process as it is now.
+    pub fn now() -> Maker {
+        Maker {
+            root: rustix::process::geteuid().is_root(),
+            uid: rustix::process::geteuid().as_raw(),
+            gid: rustix::process::getegid().as_raw(),
+            umask: umask(),
+            setgid_free: true,
+        }
+    }
+
+    /// A maker that takes nothing for granted (every owner and mode is set).
+    fn strict(root: bool) -> Maker {
+        Maker {
+            root,
+            uid: 0,
+            gid: 0,
+            umask: None,
+            setgid_free: false,
+        }
+    }
+
+    /// Notes a host directory that things are made in without being planned (the target,
+    /// a tree's top already there): when it is set-group-id, nothing is taken for granted.
+    pub fn look_at(&mut self, dir: &Path) {
+        if let Ok(m) = host::metadata(dir) {
+            if m.mode() & 0o2000 != 0 {
+                self.setgid_free = false;
+            }
+        }
+    }
+
+    /// Makes a planned directory as [`make_dir`] does; true when it was made here (not
+    /// already there).
+    pub fn make_dir(&mut self, d: &Planned) -> anyhow::Result<bool> {
+        let there = make(d)?;
+        if let Some(m) = &there {
+            if m.mode() & 0o2000 != 0 {
+                self.setgid_free = false;
+            }
+        }
+        Ok(there.is_none())
+    }
+
+    /// Finishes a directory as [`finish_dir`] does, leaving out the owner and mode where one
+    /// `made` here already has them.
+    pub fn finish_dir(&self, d: &Planned, made: bool) -> anyhow::Result<()> {
+        let owner = self.root && !(made && self.owns(&d.meta));
+        let mode = mode_bits(&d.meta, self.root);
+        let as_made = made && self.setgid_free && self.umask.is_some_and(|u| mode == 0o777 & !u);
+        settle_dir(
+            d,
+            owner.then_some(&d.meta),
+            (owner || !as_made).then_some(mode),
+        )
+    }
+
+    /// True when what is made here gets `meta`'s owner without a chown.
+    fn owns(&self, meta: &Metadata) -> bool {
+        self.setgid_free && meta.uid == self.uid && meta.gid == self.gid
+    }
+
+    /// The mode to create `meta`'s file with, when creating it so gives exactly its own (the
+    /// umask takes nothing away, no set-id or sticky bit, which chown would clear); else
+    /// `None`: it is created 0600 and given its mode once the data is in.
+    fn create_mode(&self, meta: &Metadata) -> Option<u32> {
+        let mode = mode_bits(meta, self.root);
+        self.umask
+            .is_some_and(|u| mode & 0o7000 == 0 && mode & u == 0)
+            .then_some(mode)
+    }
+}
+
+/// The process's umask, read from `/proc/self/status` (setting it to read it would race with
+/// other threads making files).
+fn umask() -> Option<u32> {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            let line = s.lines().find_map(|l| l.strip_prefix("Umask:"))?;
+            u32::from_str_radix(line.trim(), 8).ok()
+        })
+}
+
+/// What one copying thread of an extraction keeps from one file to the next: the directory
+/// it creates files in, opened, and the way the host takes ranges of host files.
+#[derive(Default)]
+pub struct Writer {
+    dir: Option<OpenDir>,
+    route: Option<Route>,
+}
+
+/// A host directory files are created in.
+struct OpenDir {
+    path: PathBuf,
+    fd: OwnedFd,
+    /// The group a new file in it gets (its own when set-group-id, else ours); known as root.
+    new_gid: Option<u32>,
+}
+
+impl OpenDir {
+    fn open(path: &Path, maker: &Maker) -> io::Result<OpenDir> {
+        let fd = rustix::fs::open(
+            path,
+            OFlags::DIRECTORY | OFlags::RDONLY | OFlags::CLOEXEC,
+            rustix::fs::Mode::empty(),
+        )?;
+        let new_gid = match maker.root {
+            true => {
+                let st = rustix::fs::fstat(&fd)?;
+                Some(if st.st_mode & 0o2000 != 0 {
+                    st.st_gid
+                } else {
+                    maker.gid
+                })
+            }
+            false => None,
+        };
+        Ok(OpenDir {
+            path: path.to_path_buf(),
+            fd,
+            new_gid,
+        })
+    }
+}
+
+impl Writer {
+    /// The directory `dest` is created in, opened (kept from the last file when the same).
+    fn dir(&mut self, dest: &Path, maker: &Maker) -> io::Result<&OpenDir> {
+        let parent = dest.parent().unwrap_or(Path::new("."));
+        let parent = if parent.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            parent
+        };
+        let dir = match self.dir.take() {
+            Some(d) if d.path == parent => d,
+            _ => OpenDir::open(parent, maker)?,
+        };
+        Ok(self.dir.insert(dir))
+    }
+
+    /// Creates `dest` afresh with `mode` (a file or link in the way is replaced, never
+    /// followed); the group it gets, when known.
+    fn create(
+        &mut self,
+        dest: &Path,
+        mode: u32,
+        maker: &Maker,
+    ) -> anyhow::Result<(File, Option<u32>)> {
+        let name = dest.file_name().unwrap_or_default();
+        let open = |dir: &OpenDir| {
+            rustix::fs::openat(
+                &dir.fd,
+                name,
+                OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::CLOEXEC,
+                rustix::fs::Mode::from_raw_mode(mode),
+            )
+        };
+        let cannot = || format!("{}: cannot create", dest.display());
+        let dir = self.dir(dest, maker).with_context(cannot)?;
+        let fd = match open(dir) {
+            Err(rustix::io::Errno::EXIST) => {
+                remove_non_dir(dest)?;
+                open(dir)
+            }
+            r => r,
+        }
+        .map_err(io::Error::from)
+        .with_context(cannot)?;
+        Ok((File::from(fd), dir.new_gid))
+    }
+}
+
+/// Creates one regular file and its data, then gives it its owner (as root), mode and times,
+/// making no call that would change nothing (the mode is given at creation where the umask
+/// lets it, the owner is left where the file got it). `done` is told of every byte moved. A
+/// file whose data fails part way is removed.
 pub fn copy_file(
     p: &Planned,
-    root: bool,
+    maker: &Maker,
+    writer: &mut Writer,
     buf: &mut [u8],
     done: &dyn Fn(u64),
 ) -> anyhow::Result<()> {
-    let out = start_file(p)?.run(buf, done).map_err(|e| discard(p, e))?;
-    finish_file(&out, &p.dest, &p.meta, root)
+    let Some((fs, ino)) = &p.file else {
+        bail!("{}: not a file of a filesystem", p.dest.display());
+    };
+    let data =
+        FileData::open(fs, *ino, p.meta.size).with_context(|| format!("{}", p.dest.display()))?;
+    let created = maker.create_mode(&p.meta);
+    let (out, gid) = writer.create(&p.dest, created.unwrap_or(0o600), maker)?;
+    let mut copy = FileCopy::new(data, out);
+    if let Some(route) = writer.route {
+        copy = copy.with_route(route);
+    }
+    let mut run = || -> anyhow::Result<()> {
+        while !copy.finished() {
+            copy.step(u64::MAX, buf, done)?;
+        }
+        Ok(())
+    };
+    let moved = run();
+    writer.route = Some(copy.route());
+    moved.map_err(|e| discard(p, e))?;
+    let chown = maker.root && !(p.meta.uid == maker.uid && Some(p.meta.gid) == gid);
+    let mode = mode_bits(&p.meta, maker.root);
+    settle(
+        copy.file(),
+        &p.dest,
+        &p.meta,
+        chown.then_some(&p.meta),
+        (created != Some(mode)).then_some(mode),
+    )
 }
 
 /// The directories of an extraction that could not be made. What was planned inside them is
@@ -272,52 +545,70 @@ fn times(meta: &Metadata) -> FileTimes {
 /// Makes a hard link, symlink, device node or FIFO. What cannot be made here is skipped:
 /// the answer is then the warning to give (`DEST: socket skipped`).
 pub fn make_other(p: &Planned, root: bool) -> anyhow::Result<Option<String>> {
-    let dest = &p.dest;
-    if host::symlink_metadata(dest).is_ok() {
-        remove_non_dir(dest)?;
-    }
-    let what =
-        |e: io::Error| anyhow::Error::new(e).context(format!("{}: cannot create", dest.display()));
-    if let Some(first) = &p.link_to {
-        host::hard_link(first, dest).map_err(what)?;
-        return Ok(None);
-    }
-    let perm = rustix::fs::Mode::from_raw_mode(mode_bits(&p.meta, root));
-    let (file_type, needs_root) = match p.meta.kind {
-        FileKind::Symlink => {
-            let target = p.meta.symlink.as_deref().unwrap_or_default();
-            std::os::unix::fs::symlink(OsStr::from_bytes(target), dest).map_err(what)?;
-            set_owner(dest, &p.meta, root)?;
+    Maker::strict(root).make_other(p)
+}
+
+impl Maker {
+    /// Makes a hard link, symlink, device node or FIFO as [`make_other`] does, leaving out
+    /// the owner of a symlink made here with ours already.
+    pub fn make_other(&self, p: &Planned) -> anyhow::Result<Option<String>> {
+        let root = self.root;
+        let dest = &p.dest;
+        let what = |e: io::Error| {
+            anyhow::Error::new(e).context(format!("{}: cannot create", dest.display()))
+        };
+        // Made at once; what is in the way is removed when the making finds it.
+        let replacing = |make: &dyn Fn() -> io::Result<()>| match make() {
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                remove_non_dir(dest)?;
+                make().map_err(what)
+            }
+            r => r.map_err(what),
+        };
+        if let Some(first) = &p.link_to {
+            replacing(&|| host::hard_link(first, dest))?;
+            return Ok(None);
+        }
+        if p.meta.kind == FileKind::Symlink {
+            let target = OsStr::from_bytes(p.meta.symlink.as_deref().unwrap_or_default());
+            replacing(&|| std::os::unix::fs::symlink(target, dest))?;
+            set_owner(dest, &p.meta, root && !self.owns(&p.meta))?;
             set_path_times(dest, &p.meta)?;
             return Ok(None);
         }
-        FileKind::CharDevice => (rustix::fs::FileType::CharacterDevice, true),
-        FileKind::BlockDevice => (rustix::fs::FileType::BlockDevice, true),
-        FileKind::Fifo => (rustix::fs::FileType::Fifo, false),
-        FileKind::Socket | FileKind::File | FileKind::Dir => {
-            return Ok(Some(format!("{}: socket skipped", dest.display())));
+        if host::symlink_metadata(dest).is_ok() {
+            remove_non_dir(dest)?;
         }
-    };
-    if needs_root && !root {
-        return Ok(Some(format!(
-            "{}: device node skipped (only root can create one)",
-            dest.display()
-        )));
-    }
-    let (major, minor) = p.meta.rdev.unwrap_or((0, 0));
-    rustix::fs::mknodat(
-        rustix::fs::CWD,
-        dest,
-        file_type,
-        perm,
-        rustix::fs::makedev(major, minor),
-    )
-    .map_err(|e| what(e.into()))?;
-    set_owner(dest, &p.meta, root)?;
-    rustix::fs::chmodat(rustix::fs::CWD, dest, perm, rustix::fs::AtFlags::empty())
+        let perm = rustix::fs::Mode::from_raw_mode(mode_bits(&p.meta, root));
+        let (file_type, needs_root) = match p.meta.kind {
+            FileKind::CharDevice => (rustix::fs::FileType::CharacterDevice, true),
+            FileKind::BlockDevice => (rustix::fs::FileType::BlockDevice, true),
+            FileKind::Fifo => (rustix::fs::FileType::Fifo, false),
+            FileKind::Socket | FileKind::File | FileKind::Dir | FileKind::Symlink => {
+                return Ok(Some(format!("{}: socket skipped", dest.display())));
+            }
+        };
+        if needs_root && !root {
+            return Ok(Some(format!(
+                "{}: device node skipped (only root can create one)",
+                dest.display()
+            )));
+        }
+        let (major, minor) = p.meta.rdev.unwrap_or((0, 0));
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            dest,
+            file_type,
+            perm,
+            rustix::fs::makedev(major, minor),
+        )
         .map_err(|e| what(e.into()))?;
-    set_path_times(dest, &p.meta)?;
-    Ok(None)
+        set_owner(dest, &p.meta, root)?;
+        rustix::fs::chmodat(rustix::fs::CWD, dest, perm, rustix::fs::AtFlags::empty())
+            .map_err(|e| what(e.into()))?;
+        set_path_times(dest, &p.meta)?;
+        Ok(None)
+    }
 }
 
 /// Sets the times of whatever is at `dest` without opening it (a device node, a symlink).
@@ -360,7 +651,10 @@ mod tests {
             link_to: None,
         };
         let written = std::cell::Cell::new(0);
-        let err = copy_file(&p, false, &mut [0; 4], &|n| written.set(written.get() + n));
+        let maker = Maker::now();
+        let err = copy_file(&p, &maker, &mut Writer::default(), &mut [0; 4], &|n| {
+            written.set(written.get() + n)
+        });
         let msg = format!("{:#}", err.unwrap_err());
         let want = format!(
             "{}: test.img: corrupt file data at offset 6",

@@ -1,20 +1,38 @@
 //! [`FileCopy`]: a file's data copied into a new host file, in steps of a chosen size.
-//! Ranges of host files are moved with `copy_file_range` (the kernel copies, or shares, the
-//! blocks; nothing passes through user space), holes stay holes, bytes in memory and ranges of
-//! other sources are read and written with positioned writes, and a file the filesystem does
-//! not lay out is read through it.
+//! Ranges of host files are moved by the kernel, nothing passing through user space: with
+//! `copy_file_range` (the kernel copies, or shares, the blocks), or where the host refuses it
+//! (between two filesystems) with `sendfile` (the kernel copies the pages); holes stay holes,
+//! bytes in memory and ranges of other sources are read and written with positioned writes, and
+//! a file the filesystem does not lay out is read through it.
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
+
+use rustix::fs::SeekFrom;
 
 use super::file::FileData;
 use super::layout::{ended, read_exact, Slice};
 use super::span::Span;
 
-/// The most one `copy_file_range` call is asked to move: enough that the calls cost nothing
-/// next to the copying, few enough bytes that a progress bar moves every fraction of a second
-/// where the kernel copies the blocks rather than sharing them.
+/// The most one `copy_file_range` or `sendfile` call is asked to move: enough that the calls
+/// cost nothing next to the copying, few enough bytes that a progress bar moves every fraction
+/// of a second where the kernel copies the blocks rather than sharing them.
 const CHUNK: u64 = 64 << 20;
+
+/// How ranges of host files are moved into the host file; each way the host refuses gives way
+/// to the next, for the rest of the copy (and, handed on with [`FileCopy::with_route`], for
+/// the next files of an extraction).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Route {
+    /// `copy_file_range`: the kernel copies, or shares, the blocks.
+    CopyRange,
+    /// `sendfile`: the kernel copies the pages (where `copy_file_range` is refused between two
+    /// filesystems). It writes at the host file's offset, so only a copy that owns that offset
+    /// takes this way.
+    SendFile,
+    /// Positioned reads and writes through a buffer.
+    ReadWrite,
+}
 
 /// A copy in progress of a file's data into a host file.
 pub struct FileCopy {
@@ -22,19 +40,36 @@ pub struct FileCopy {
     out: File,
     /// Bytes of the file done so far.
     at: u64,
-    /// Cleared when the host refused `copy_file_range`: the rest is read and written.
-    fast: bool,
+    /// The end of the bytes written so far: the file's length unless a hole comes last.
+    written: u64,
+    /// The host file's offset (where `sendfile` writes).
+    cursor: u64,
+    route: Route,
 }
 
 impl FileCopy {
-    /// The copy of `data` into `out`, a new, empty host file.
+    /// The copy of `data` into `out`, a new, empty host file (at offset 0, written by this
+    /// copy alone).
     pub fn new(data: FileData, out: File) -> FileCopy {
         FileCopy {
             data,
             out,
             at: 0,
-            fast: true,
+            written: 0,
+            cursor: 0,
+            route: Route::CopyRange,
         }
+    }
+
+    /// The copy, moving ranges of host files the way an earlier copy found the host takes.
+    pub fn with_route(mut self, route: Route) -> FileCopy {
+        self.route = route;
+        self
+    }
+
+    /// The way ranges of host files are moved now (after any refusal so far).
+    pub fn route(&self) -> Route {
+        self.route
     }
 
     /// True when all the data is in the host file.
@@ -58,8 +93,16 @@ impl FileCopy {
             Some(layout) => {
                 let mut pos = start;
                 for slice in layout.slices(start, end) {
-                    copy_slice(&slice, pos, &self.out, &mut self.fast, buf, done)?;
+                    let mut to = HostOut {
+                        out: &self.out,
+                        route: &mut self.route,
+                        cursor: Some(&mut self.cursor),
+                    };
+                    to.slice(&slice, pos, buf, done)?;
                     pos += slice.len;
+                    if !matches!(slice.span, Span::Zeros(_)) {
+                        self.written = pos;
+                    }
                 }
             }
             None => self
@@ -70,8 +113,11 @@ impl FileCopy {
                     Ok(())
                 })?,
         }
+        if self.data.layout().is_none() {
+            self.written = end;
+        }
         self.at = end;
-        if self.finished() {
+        if self.finished() && self.written < self.data.size() {
             self.out.set_len(self.data.size())?;
         }
         Ok(end - start)
@@ -92,50 +138,123 @@ impl FileCopy {
 /// refuses `copy_file_range`; `buf` is scratch space; `done` is told of every piece moved.
 pub(crate) fn copy_slice(
     slice: &Slice,
-    mut pos: u64,
+    pos: u64,
     out: &File,
     fast: &mut bool,
     buf: &mut [u8],
     done: &dyn Fn(u64),
 ) -> anyhow::Result<()> {
-    let span = slice.span;
-    if let Span::Zeros(_) = span {
-        // A hole: the host file's length, set at the end, makes it read as zeros.
-        done(slice.len);
-        return Ok(());
+    let mut route = if *fast {
+        Route::CopyRange
+    } else {
+        Route::ReadWrite
+    };
+    let r = HostOut {
+        out,
+        route: &mut route,
+        cursor: None,
     }
-    let mut within = slice.within;
-    let end = slice.within + slice.len;
-    // Opened once for the slice (a source that keeps no descriptor opens it here).
-    let host = if *fast { span.host_file() } else { None };
-    while within < end {
-        crate::cancel::check()?;
-        if *fast {
-            if let Some((file, base)) = &host {
+    .slice(slice, pos, buf, done);
+    *fast = route == Route::CopyRange;
+    r
+}
+
+/// A host file being written, and how ranges of host files are moved into it.
+struct HostOut<'a> {
+    out: &'a File,
+    route: &'a mut Route,
+    /// The host file's offset, when the copy owns it (else `sendfile` is not used).
+    cursor: Option<&'a mut u64>,
+}
+
+impl HostOut<'_> {
+    /// Copies one slice of a span to `pos` in the host file, as [`copy_slice`] does; a way the
+    /// host refuses is left for the next one, for this slice and the next.
+    fn slice(
+        &mut self,
+        slice: &Slice,
+        mut pos: u64,
+        buf: &mut [u8],
+        done: &dyn Fn(u64),
+    ) -> anyhow::Result<()> {
+        let span = slice.span;
+        if let Span::Zeros(_) = span {
+            // A hole: the host file's length, set at the end, makes it read as zeros.
+            done(slice.len);
+            return Ok(());
+        }
+        let mut within = slice.within;
+        let end = slice.within + slice.len;
+        // Opened once for the slice (a source that keeps no descriptor opens it here).
+        let host = if *self.route != Route::ReadWrite {
+            span.host_file()
+        } else {
+            None
+        };
+        while within < end {
+            crate::cancel::check()?;
+            if let (Some((file, base)), false) = (&host, *self.route == Route::ReadWrite) {
                 let want = (end - within).min(CHUNK) as usize;
                 let mut from = base + within;
-                match rustix::fs::copy_file_range(file, Some(&mut from), out, Some(&mut pos), want)
-                {
+                let moved = match (*self.route, self.cursor.as_deref_mut()) {
+                    (Route::CopyRange, _) => {
+                        let mut to = pos;
+                        rustix::fs::copy_file_range(
+                            file,
+                            Some(&mut from),
+                            self.out,
+                            Some(&mut to),
+                            want,
+                        )
+                    }
+                    (_, Some(cursor)) => send(file, &mut from, self.out, pos, cursor, want),
+                    (_, None) => Err(rustix::io::Errno::INVAL),
+                };
+                match moved {
                     Ok(0) => return Err(ended(span, within).into()),
                     Ok(n) => {
                         within += n as u64;
+                        pos += n as u64;
                         done(n as u64);
                     }
                     Err(rustix::io::Errno::INTR) => {}
-                    // The host cannot copy between these files: move the bytes ourselves.
-                    Err(_) => *fast = false,
+                    // The host cannot move the bytes this way: try the next.
+                    Err(_) => {
+                        *self.route = match (*self.route, &self.cursor) {
+                            (Route::CopyRange, Some(_)) => Route::SendFile,
+                            _ => Route::ReadWrite,
+                        }
+                    }
                 }
                 continue;
             }
+            let n = buf.len().min((end - within) as usize);
+            read_exact(span, within, &mut buf[..n])?;
+            self.out.write_all_at(&buf[..n], pos)?;
+            within += n as u64;
+            pos += n as u64;
+            done(n as u64);
         }
-        let n = buf.len().min((end - within) as usize);
-        read_exact(span, within, &mut buf[..n])?;
-        out.write_all_at(&buf[..n], pos)?;
-        within += n as u64;
-        pos += n as u64;
-        done(n as u64);
+        Ok(())
     }
-    Ok(())
+}
+
+/// `sendfile` of up to `want` bytes from `from` in `file` to `pos` in `out`, whose offset is
+/// `cursor` (moved to `pos` first when it lies elsewhere); both offsets advance.
+fn send(
+    file: &File,
+    from: &mut u64,
+    out: &File,
+    pos: u64,
+    cursor: &mut u64,
+    want: usize,
+) -> rustix::io::Result<usize> {
+    if *cursor != pos {
+        *cursor = rustix::fs::seek(out, SeekFrom::Start(pos))?;
+    }
+    let n = rustix::fs::sendfile(out, file, Some(from), want)?;
+    *cursor += n as u64;
+    Ok(n)
 }
 
 #[cfg(test)]
@@ -150,17 +269,24 @@ mod tests {
     /// Copies the file of `fs` in steps of `step` bytes; returns the host file's bytes and
     /// the byte count `done` was told of.
     fn copy(fs: SpansFs, step: u64) -> anyhow::Result<(Vec<u8>, u64)> {
+        copy_by(fs, step, Route::CopyRange)
+    }
+
+    /// [`copy`], ranges of host files moved by `route` first.
+    fn copy_by(fs: SpansFs, step: u64, route: Route) -> anyhow::Result<(Vec<u8>, u64)> {
         let (fs, size) = one_file(fs);
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("out");
         let out = File::create(&path).unwrap();
-        let mut copy = FileCopy::new(FileData::open(&fs, 0, size)?, out);
+        let mut copy = FileCopy::new(FileData::open(&fs, 0, size)?, out).with_route(route);
         let told = Cell::new(0);
         let mut buf = [0u8; 7];
         while !copy.finished() {
             let n = copy.step(step, &mut buf, &|n| told.set(told.get() + n))?;
             assert!(n <= step);
         }
+        // Host files within one filesystem take both kernel ways: none was given up.
+        assert_eq!(copy.route(), route);
         Ok((std::fs::read(&path).unwrap(), told.get()))
     }
 
@@ -178,6 +304,28 @@ mod tests {
         let want = fs.expected();
         for step in [1, 5, 64, u64::MAX] {
             let (got, told) = copy(fs.clone(), step).unwrap();
+            assert_eq!(got, want, "steps of {step}");
+            assert_eq!(told, want.len() as u64);
+        }
+    }
+
+    /// `sendfile` (the way between two filesystems) writes each range where it belongs, holes
+    /// between them and at the end included, whatever the steps.
+    #[test]
+    fn sendfile_lands_every_range_in_place() {
+        let (_keep, host) = host_source(64);
+        let fs = SpansFs::new(vec![
+            Span::Zeros(3),
+            Span::source(&host, 10, 20),
+            Span::Zeros(9),
+            Span::source(&host, 40, 7),
+            Span::Bytes(Arc::from(&b"abc"[..])),
+            Span::source(&host, 0, 5),
+            Span::Zeros(4),
+        ]);
+        let want = fs.expected();
+        for step in [1, 5, 64, u64::MAX] {
+            let (got, told) = copy_by(fs.clone(), step, Route::SendFile).unwrap();
             assert_eq!(got, want, "steps of {step}");
             assert_eq!(told, want.len() as u64);
         }

@@ -18,6 +18,7 @@ mod commit;
 mod commit_in_place;
 mod common;
 mod completions;
+mod copy_out_host;
 mod cpio_afio_names;
 mod cpio_bomb;
 mod cpio_encode;

@@ -28,6 +28,9 @@ pub struct FileData<'a> {
 /// flag the inode or fragment entry gave (two entries may disagree about one position).
 pub struct BlockCache<K> {
     entries: Vec<(K, Arc<Vec<u8>>)>,
+    /// Buffers of blocks dropped from the cache that no reader held any more, decoded into
+    /// again: a fresh buffer per block costs page faults, more than decoding a small block.
+    spare: Vec<Vec<u8>>,
 }
 
 /// A data block: where it lies and what its pointer says it is.
@@ -40,10 +43,14 @@ pub struct BlockKey {
 
 const CACHED_BLOCKS: usize = 16;
 
+/// The most buffers kept spare.
+const SPARE_BUFFERS: usize = 4;
+
 impl<K> Default for BlockCache<K> {
     fn default() -> Self {
         BlockCache {
             entries: Vec::new(),
+            spare: Vec::new(),
         }
     }
 }
@@ -58,9 +65,17 @@ impl<K: PartialEq> BlockCache<K> {
     }
     pub fn put(&mut self, key: K, block: Arc<Vec<u8>>) {
         if self.entries.len() >= CACHED_BLOCKS {
-            self.entries.remove(0);
+            let (_, old) = self.entries.remove(0);
+            if let (Ok(buf), true) = (Arc::try_unwrap(old), self.spare.len() < SPARE_BUFFERS) {
+                self.spare.push(buf);
+            }
         }
         self.entries.push((key, block));
+    }
+
+    /// A buffer to decode a block into: one a dropped block left, else a new one.
+    pub fn buffer(&mut self) -> Vec<u8> {
+        self.spare.pop().unwrap_or_default()
     }
 }
 
@@ -110,7 +125,7 @@ impl DataReader<'_> {
         if size.uncompressed() {
             return Ok(raw);
         }
-        let mut out = Vec::new();
+        let mut out = lock_cache(self.cache).buffer();
         compression::decompress(&raw, &mut out, self.compressor)
             .map_err(|e| Error::corrupt(self.source.name(), "squashfs data block", at, e))?;
         Ok(out)
