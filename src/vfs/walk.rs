@@ -155,14 +155,11 @@ fn steps<E: Listed>(list: &[E], by_name: Vec<u32>, order: Order) -> Vec<Step> {
 /// One entry of a directory as a walk lists it: a name and a [`Target`] with its metadata
 /// (over a hundred bytes), or ([`Named`]) a name alone with what to enter.
 trait Listed: Sized {
-    /// The entries of the directory `dir`; `direct` is its filesystem and inode where no
-    /// mount lies below it (its filesystem is asked directly: no session path is built per
-    /// entry).
-    fn list(
-        vfs: &Vfs,
-        dir: &Node,
-        direct: Option<(&Arc<dyn FileSystem>, Ino)>,
-    ) -> Result<Vec<Self>>;
+    /// The entries of the directory `ino` of `fs`, asked directly (no session path is built
+    /// per entry: no mount lies below it).
+    fn direct(fs: &Arc<dyn FileSystem>, ino: Ino) -> Result<Vec<Self>>;
+    /// An entry the session tree listed.
+    fn from_target(name: Vec<u8>, target: Target) -> Self;
     fn name(&self) -> &[u8];
     fn is_dir(&self) -> bool;
     /// What the entry leads to, `dir` being the directory that lists it.
@@ -170,30 +167,19 @@ trait Listed: Sized {
 }
 
 impl Listed for (Vec<u8>, Target) {
-    fn list(
-        vfs: &Vfs,
-        dir: &Node,
-        direct: Option<(&Arc<dyn FileSystem>, Ino)>,
-    ) -> Result<Vec<Self>> {
-        Ok(match direct {
-            Some((fs, ino)) => fs
-                .read_dir(ino)?
-                .into_iter()
-                .map(|e| {
-                    let target = Target::Fs {
-                        fs: fs.clone(),
-                        ino: e.ino,
-                        meta: e.meta,
-                    };
-                    (e.name, target)
-                })
-                .collect(),
-            None => vfs
-                .read_dir(dir)?
-                .into_iter()
-                .map(|(name, node)| (name, node.target))
-                .collect(),
-        })
+    fn direct(fs: &Arc<dyn FileSystem>, ino: Ino) -> Result<Vec<Self>> {
+        let entries = fs.read_dir(ino)?.into_iter().map(|e| {
+            let target = Target::Fs {
+                fs: fs.clone(),
+                ino: e.ino,
+                meta: e.meta,
+            };
+            (e.name, target)
+        });
+        Ok(entries.collect())
+    }
+    fn from_target(name: Vec<u8>, target: Target) -> Self {
+        (name, target)
     }
     fn name(&self) -> &[u8] {
         &self.0
@@ -215,19 +201,11 @@ enum Named {
 }
 
 impl Listed for Named {
-    fn list(
-        vfs: &Vfs,
-        dir: &Node,
-        direct: Option<(&Arc<dyn FileSystem>, Ino)>,
-    ) -> Result<Vec<Self>> {
-        Ok(match direct {
-            Some((fs, ino)) => fs.names(ino)?.into_iter().map(Named::Name).collect(),
-            None => vfs
-                .read_dir(dir)?
-                .into_iter()
-                .map(|(name, node)| Named::Target(name, node.target))
-                .collect(),
-        })
+    fn direct(fs: &Arc<dyn FileSystem>, ino: Ino) -> Result<Vec<Self>> {
+        Ok(fs.names(ino)?.into_iter().map(Named::Name).collect())
+    }
+    fn from_target(name: Vec<u8>, target: Target) -> Self {
+        Named::Target(name, target)
     }
     fn name(&self) -> &[u8] {
         match self {
@@ -266,16 +244,19 @@ fn entries<E: Listed>(vfs: &Vfs, dir: &Node, warn: Warn, walk_order: Order) -> R
             .strip_prefix(prefix)
             .is_some_and(|rest| rest.starts_with('/'))
     });
-    let direct = match &dir.target {
+    let list: Vec<E> = match &dir.target {
         Target::Fs { fs, ino, meta } if !mounts_below => {
             if meta.kind != FileKind::Dir {
                 return Err(Error::NotADirectory(dir.path.clone()));
             }
-            Some((fs, *ino))
+            E::direct(fs, *ino)?
         }
-        _ => None,
+        _ => vfs
+            .read_dir(dir)?
+            .into_iter()
+            .map(|(name, node)| E::from_target(name, node.target))
+            .collect(),
     };
-    let list = E::list(vfs, dir, direct)?;
     let mut sorted: Vec<u32> = (0..list.len() as u32).collect();
     sorted.sort_unstable_by(|&a, &b| list[a as usize].name().cmp(list[b as usize].name()));
     let mut order: Vec<u32> = Vec::with_capacity(sorted.len());
@@ -673,6 +654,29 @@ pub(crate) mod tests {
         assert_ne!(by_names, by_paths, "the tree has names that sort apart");
         by_names.sort();
         assert_eq!(by_names, by_paths);
+    }
+
+    #[test]
+    fn paths_walk_is_the_path_order_walk() {
+        for vfs in [crowded_vfs(), hostile_vfs()] {
+            let root = vfs.root().unwrap();
+            let mut full = Vec::new();
+            walk_in_path_order(&vfs, &root, |item| {
+                if item.depth > 0 {
+                    full.push((item.rel.to_vec(), item.depth));
+                }
+                Ok(true)
+            })
+            .unwrap();
+            let mut names = Vec::new();
+            walk_paths(&vfs, &root, |rel, depth| {
+                names.push((rel.to_vec(), depth));
+                Ok(())
+            })
+            .unwrap();
+            assert!(!names.is_empty());
+            assert_eq!(names, full);
+        }
     }
 
     #[test]

@@ -39,6 +39,9 @@ impl Deref for NodeRef<'_> {
     }
 }
 
+/// A listed entry's first record, Rock Ridge entries and name ([`IsoFs::entry_head`]).
+pub(super) type Head<'g, 'a> = (&'g Record<'a>, Option<RockRidge>, Vec<u8>);
+
 /// How one SUSP entry is added to a [`RockRidge`] ([`RockRidge::add`], or a part of it).
 pub(super) type AddEntry = fn(&mut RockRidge, &str, &susp::Entry) -> Result<()>;
 
@@ -318,7 +321,7 @@ impl IsoFs {
         &self,
         group: &'g [Record<'a>],
         add: AddEntry,
-    ) -> Result<Option<(&'g Record<'a>, Option<RockRidge>, Vec<u8>)>> {
+    ) -> Result<Option<Head<'g, 'a>>> {
         let Some(first) = group.first() else {
             return Ok(None);
         };
