@@ -194,10 +194,10 @@ impl Listed for (Vec<u8>, Target) {
 
 /// An entry of a walk that lists names only ([`walk_paths`]): as its filesystem's
 /// [`names`](FileSystem::names) gives it, or with its [`Target`] where the session tree was
-/// asked (a mount lies below its directory).
+/// asked (a mount lies below its directory; boxed, so the entries of the others stay small).
 enum Named {
     Name(NameKind),
-    Target(Vec<u8>, Target),
+    Target(Vec<u8>, Box<Target>),
 }
 
 impl Listed for Named {
@@ -205,7 +205,7 @@ impl Listed for Named {
         Ok(fs.names(ino)?.into_iter().map(Named::Name).collect())
     }
     fn from_target(name: Vec<u8>, target: Target) -> Self {
-        Named::Target(name, target)
+        Named::Target(name, Box::new(target))
     }
     fn name(&self) -> &[u8] {
         match self {
@@ -221,7 +221,7 @@ impl Listed for Named {
     }
     fn target(&self, dir: &Node) -> Target {
         match (self, &dir.target) {
-            (Named::Target(_, target), _) => target.clone(),
+            (Named::Target(_, target), _) => Target::clone(target),
             // A directory (only those are entered) of the listed directory's filesystem,
             // whose metadata the walk does not need.
             (Named::Name(n), Target::Fs { fs, .. }) => Target::Fs {
