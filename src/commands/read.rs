@@ -233,13 +233,11 @@ fn write_paths(
         Some(output) => anyhow::Error::new(e).context(format!("{output}: cannot write")),
         None => e.into(),
     };
-    walk::walk_in_path_order(vfs, start, |item| {
-        if item.depth > 0 {
-            write_name(&mut out, item.rel, escaped)
-                .and_then(|()| out.write_all(end))
-                .map_err(cannot_write)?;
-        }
-        Ok(true)
+    walk::walk_paths(vfs, start, |rel, _| {
+        write_name(&mut out, rel, escaped)
+            .and_then(|()| out.write_all(end))
+            .map_err(cannot_write)?;
+        Ok(())
     })?;
     out.flush().map_err(cannot_write)
 }

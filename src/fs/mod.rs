@@ -164,6 +164,15 @@ pub struct DirEntry {
     pub meta: Metadata,
 }
 
+/// One name in a directory as a names listing gives it ([`FileSystem::names`]): the name,
+/// its [`Ino`], and whether it is a directory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NameKind {
+    pub name: Vec<u8>,
+    pub ino: Ino,
+    pub is_dir: bool,
+}
+
 /// One extended attribute: the full name with its namespace (`user.mime`, `security.selinux`,
 /// `trusted.overlay.opaque`) and the value as recorded.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -257,6 +266,20 @@ pub trait FileSystem: std::any::Any + Send + Sync {
     fn metadata(&self, ino: Ino) -> Result<Metadata>;
     /// The entries of a directory, without `.` and `..`, in the order the format stores them.
     fn read_dir(&self, dir: Ino) -> Result<Vec<DirEntry>>;
+    /// The entries of `dir` as [`read_dir`](FileSystem::read_dir) lists them (the same
+    /// entries, in the same order), without their metadata: what a listing of names (`find`)
+    /// needs. A format may decode less for it; by default it is `read_dir`'s.
+    fn names(&self, dir: Ino) -> Result<Vec<NameKind>> {
+        Ok(self
+            .read_dir(dir)?
+            .into_iter()
+            .map(|e| NameKind {
+                is_dir: e.meta.is_dir(),
+                name: e.name,
+                ino: e.ino,
+            })
+            .collect())
+    }
     /// One entry of a directory by name.
     fn lookup(&self, dir: Ino, name: &[u8]) -> Result<Option<DirEntry>> {
         Ok(self.read_dir(dir)?.into_iter().find(|e| e.name == name))

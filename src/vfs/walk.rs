@@ -19,7 +19,7 @@ use hashbrown::HashSet;
 
 use crate::commands::format::escape_name;
 use crate::error::{Error, Result};
-use crate::fs::{left_out, FileKind, FileSystem, Metadata};
+use crate::fs::{left_out, FileKind, FileSystem, Ino, Metadata, NameKind};
 use crate::vfs::{path, Node, Target, Vfs};
 
 /// Nesting deeper than this is treated as a loop in a corrupt image.
@@ -130,14 +130,14 @@ fn cmp_slashed(a: &[u8], b: &[u8], b_slash: bool) -> std::cmp::Ordering {
 
 /// The steps through a directory whose entries `by_name` (indexes into `list`, sorted by
 /// name, no name twice) are, in `order`.
-fn steps(list: &[(Vec<u8>, Target)], by_name: Vec<u32>, order: Order) -> Vec<Step> {
+fn steps<E: Listed>(list: &[E], by_name: Vec<u32>, order: Order) -> Vec<Step> {
     if order == Order::Names {
         return by_name.into_iter().map(Step::Both).collect();
     }
-    let name = |i: u32| list[i as usize].0.as_slice();
+    let name = |i: u32| list[i as usize].name();
     // Directories by their name and a `/`: nearly their order by name.
     let mut dirs: Vec<u32> = (by_name.iter().copied())
-        .filter(|&i| is_dir(&list[i as usize].1))
+        .filter(|&i| list[i as usize].is_dir())
         .collect();
     dirs.sort_by(|&a, &b| cmp_slashed(name(a), name(b), true));
     let mut out = Vec::with_capacity(by_name.len() + dirs.len());
@@ -152,45 +152,116 @@ fn steps(list: &[(Vec<u8>, Target)], by_name: Vec<u32>, order: Order) -> Vec<Ste
     out
 }
 
+/// One entry of a directory as a walk lists it: a name and a [`Target`] with its metadata
+/// (over a hundred bytes), or ([`Named`]) a name alone with what to enter.
+trait Listed: Sized {
+    /// The entries of the directory `ino` of `fs`, asked directly (no session path is built
+    /// per entry: no mount lies below it).
+    fn direct(fs: &Arc<dyn FileSystem>, ino: Ino) -> Result<Vec<Self>>;
+    /// An entry the session tree listed.
+    fn from_target(name: Vec<u8>, target: Target) -> Self;
+    fn name(&self) -> &[u8];
+    fn is_dir(&self) -> bool;
+    /// What the entry leads to, `dir` being the directory that lists it.
+    fn target(&self, dir: &Node) -> Target;
+}
+
+impl Listed for (Vec<u8>, Target) {
+    fn direct(fs: &Arc<dyn FileSystem>, ino: Ino) -> Result<Vec<Self>> {
+        let entries = fs.read_dir(ino)?.into_iter().map(|e| {
+            let target = Target::Fs {
+                fs: fs.clone(),
+                ino: e.ino,
+                meta: e.meta,
+            };
+            (e.name, target)
+        });
+        Ok(entries.collect())
+    }
+    fn from_target(name: Vec<u8>, target: Target) -> Self {
+        (name, target)
+    }
+    fn name(&self) -> &[u8] {
+        &self.0
+    }
+    fn is_dir(&self) -> bool {
+        is_dir(&self.1)
+    }
+    fn target(&self, _dir: &Node) -> Target {
+        self.1.clone()
+    }
+}
+
+/// An entry of a walk that lists names only ([`walk_paths`]): as its filesystem's
+/// [`names`](FileSystem::names) gives it, or with its [`Target`] where the session tree was
+/// asked (a mount lies below its directory; boxed, so the entries of the others stay small).
+enum Named {
+    Name(NameKind),
+    Target(Vec<u8>, Box<Target>),
+}
+
+impl Listed for Named {
+    fn direct(fs: &Arc<dyn FileSystem>, ino: Ino) -> Result<Vec<Self>> {
+        Ok(fs.names(ino)?.into_iter().map(Named::Name).collect())
+    }
+    fn from_target(name: Vec<u8>, target: Target) -> Self {
+        Named::Target(name, Box::new(target))
+    }
+    fn name(&self) -> &[u8] {
+        match self {
+            Named::Name(n) => &n.name,
+            Named::Target(name, _) => name,
+        }
+    }
+    fn is_dir(&self) -> bool {
+        match self {
+            Named::Name(n) => n.is_dir,
+            Named::Target(_, target) => is_dir(target),
+        }
+    }
+    fn target(&self, dir: &Node) -> Target {
+        match (self, &dir.target) {
+            (Named::Target(_, target), _) => Target::clone(target),
+            // A directory (only those are entered) of the listed directory's filesystem,
+            // whose metadata the walk does not need.
+            (Named::Name(n), Target::Fs { fs, .. }) => Target::Fs {
+                fs: fs.clone(),
+                ino: n.ino,
+                meta: Metadata::synthetic_dir(n.ino),
+            },
+            // Names are only listed from a filesystem.
+            (Named::Name(_), Target::Virtual) => Target::Virtual,
+        }
+    }
+}
+
 /// A directory's entries, checked, and the steps to go through them in (`order`), as
-/// indexes into them: the entries (a name and a [`Target`] with its metadata, over a hundred
-/// bytes each) stay where they are. Where no mount lies below the directory its filesystem is
-/// asked directly (no session path is built per entry).
-fn entries(vfs: &Vfs, dir: &Node, warn: Warn, walk_order: Order) -> Result<Listed> {
+/// indexes into them: the entries stay where they are.
+fn entries<E: Listed>(vfs: &Vfs, dir: &Node, warn: Warn, walk_order: Order) -> Result<Entries<E>> {
     let prefix = dir.path.trim_end_matches('/');
     let mounts_below = vfs.mounts().iter().any(|m| {
         m.mountpoint
             .strip_prefix(prefix)
             .is_some_and(|rest| rest.starts_with('/'))
     });
-    let list: Vec<(Vec<u8>, Target)> = match &dir.target {
+    let list: Vec<E> = match &dir.target {
         Target::Fs { fs, ino, meta } if !mounts_below => {
             if meta.kind != FileKind::Dir {
                 return Err(Error::NotADirectory(dir.path.clone()));
             }
-            fs.read_dir(*ino)?
-                .into_iter()
-                .map(|e| {
-                    let target = Target::Fs {
-                        fs: fs.clone(),
-                        ino: e.ino,
-                        meta: e.meta,
-                    };
-                    (e.name, target)
-                })
-                .collect()
+            E::direct(fs, *ino)?
         }
         _ => vfs
             .read_dir(dir)?
             .into_iter()
-            .map(|(name, node)| (name, node.target))
+            .map(|(name, node)| E::from_target(name, node.target))
             .collect(),
     };
     let mut sorted: Vec<u32> = (0..list.len() as u32).collect();
-    sorted.sort_unstable_by(|&a, &b| list[a as usize].0.cmp(&list[b as usize].0));
+    sorted.sort_unstable_by(|&a, &b| list[a as usize].name().cmp(list[b as usize].name()));
     let mut order: Vec<u32> = Vec::with_capacity(sorted.len());
     for i in sorted {
-        let name = &list[i as usize].0;
+        let name = list[i as usize].name();
         let skip = |why: &str| {
             format!(
                 "{}: skipping entry \"{}\": it {why}",
@@ -202,7 +273,7 @@ fn entries(vfs: &Vfs, dir: &Node, warn: Warn, walk_order: Order) -> Result<Liste
             warn(skip("is not a plain file name"));
         } else if order
             .last()
-            .is_some_and(|&prev| list[prev as usize].0 == *name)
+            .is_some_and(|&prev| list[prev as usize].name() == name)
         {
             warn(skip("appears twice in the directory"));
         } else {
@@ -212,7 +283,7 @@ fn entries(vfs: &Vfs, dir: &Node, warn: Warn, walk_order: Order) -> Result<Liste
         left_out::mark();
     }
     let steps = steps(&list, order, walk_order);
-    Ok(Listed {
+    Ok(Entries {
         list,
         steps: steps.into_iter(),
     })
@@ -220,8 +291,8 @@ fn entries(vfs: &Vfs, dir: &Node, warn: Warn, walk_order: Order) -> Result<Liste
 
 /// A directory's entries as [`entries`] gives them: the list, and the steps still to take
 /// through it.
-struct Listed {
-    list: Vec<(Vec<u8>, Target)>,
+struct Entries<E> {
+    list: Vec<E>,
     steps: std::vec::IntoIter<Step>,
 }
 
@@ -231,8 +302,8 @@ pub type Warn<'w> = &'w mut dyn FnMut(String);
 /// One directory being listed: its remaining entries, where its path ends in `rel`, the
 /// directory itself, and (in path order, where visiting and entering are two steps) the
 /// directories the visitor said not to enter (by index; empty until it says so).
-struct Level {
-    entries: Listed,
+struct Level<E> {
+    entries: Entries<E>,
     base: usize,
     dir: Node,
     declined: Vec<bool>,
@@ -290,11 +361,52 @@ fn walk_ordered(
     if !descend || !start.is_dir() {
         return Ok(());
     }
+    walk_below(vfs, start, warn, order, |rel, name, depth, e: &(_, _)| {
+        visit(&Item {
+            rel,
+            name,
+            target: &e.1,
+            depth,
+        })
+    })
+}
+
+/// Visits the paths below the directory `start` in the bytewise order of their
+/// paths ([`walk_in_path_order`]), for listings of paths alone: `visit` is handed each path
+/// (as [`Item::rel`]) and its depth (1 for the entries of `start`), and every directory is
+/// entered. The filesystems are asked for names alone ([`FileSystem::names`]), not metadata.
+pub fn walk_paths(
+    vfs: &Vfs,
+    start: &Node,
+    mut visit: impl FnMut(&[u8], usize) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    if !start.is_dir() {
+        return Ok(());
+    }
+    let warn = &mut print_warning;
+    walk_below(
+        vfs,
+        start,
+        warn,
+        Order::Paths,
+        |rel, _, depth, _: &Named| visit(rel, depth).map(|()| true),
+    )
+}
+
+/// The walk below the directory `start` (not visited), its entries listed as `E`: `visit`
+/// is handed each one's path, name, depth and entry, and returns whether to descend into it.
+fn walk_below<E: Listed>(
+    vfs: &Vfs,
+    start: &Node,
+    warn: Warn,
+    order: Order,
+    mut visit: impl FnMut(&[u8], &[u8], usize, &E) -> anyhow::Result<bool>,
+) -> anyhow::Result<()> {
     // Directories on the current branch, to refuse loops.
     let mut branch: Vec<Option<(usize, u64)>> = vec![dir_identity(&start.target)];
     let mut on_branch: HashSet<(usize, u64)> = branch.iter().flatten().copied().collect();
     let mut stack = vec![Level {
-        entries: entries(vfs, start, warn, order)?,
+        entries: entries::<E>(vfs, start, warn, order)?,
         base: 0,
         dir: start.clone(),
         declined: Vec::new(),
@@ -319,20 +431,15 @@ fn walk_ordered(
             Step::Enter(i) => (i, false, true),
             Step::Both(i) => (i, true, true),
         };
-        let (name, target) = &level.entries.list[i as usize];
+        let entry = &level.entries.list[i as usize];
+        let name = entry.name();
         rel.truncate(base);
         if base > 0 {
             rel.push(b'/');
         }
         rel.extend_from_slice(name);
         if visiting {
-            let item = Item {
-                rel: &rel,
-                name,
-                target,
-                depth,
-            };
-            if !visit(&item)? && item.is_dir() {
+            if !visit(&rel, name, depth, entry)? && entry.is_dir() {
                 if !entering {
                     let n = level.entries.list.len();
                     level.declined.resize(n, false);
@@ -343,12 +450,12 @@ fn walk_ordered(
         } else if level.declined.get(i as usize) == Some(&true) {
             continue;
         }
-        if !entering || !is_dir(target) {
+        if !entering || !entry.is_dir() {
             continue;
         }
         let node = Node {
             path: path::child(&level.dir.path, name),
-            target: target.clone(),
+            target: entry.target(&level.dir),
         };
         let id = dir_identity(&node.target);
         if id.is_some_and(|id| on_branch.contains(&id)) || depth >= MAX_DEPTH {
@@ -547,6 +654,29 @@ pub(crate) mod tests {
         assert_ne!(by_names, by_paths, "the tree has names that sort apart");
         by_names.sort();
         assert_eq!(by_names, by_paths);
+    }
+
+    #[test]
+    fn paths_walk_is_the_path_order_walk() {
+        for vfs in [crowded_vfs(), hostile_vfs()] {
+            let root = vfs.root().unwrap();
+            let mut full = Vec::new();
+            walk_in_path_order(&vfs, &root, |item| {
+                if item.depth > 0 {
+                    full.push((item.rel.to_vec(), item.depth));
+                }
+                Ok(true)
+            })
+            .unwrap();
+            let mut names = Vec::new();
+            walk_paths(&vfs, &root, |rel, depth| {
+                names.push((rel.to_vec(), depth));
+                Ok(())
+            })
+            .unwrap();
+            assert!(!names.is_empty());
+            assert_eq!(names, full);
+        }
     }
 
     #[test]

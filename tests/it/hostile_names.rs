@@ -48,6 +48,7 @@ fn hostile_iso(dir: &Path) -> (PathBuf, PathBuf) {
     .unwrap();
     let iso = dir.join("names.iso");
     xorriso_rr(&tree, &iso);
+    crate::iso_names::names_match_read_dir(&iso, "");
     (tree, iso)
 }
 

@@ -228,6 +228,8 @@ fn left_out(
     let fs = open(&path, options).unwrap_or_else(|e| panic!("{what}: {e}"));
     walk(fs.as_ref(), Limits::default(), false, &mut |_| Ok(()))
         .unwrap_or_else(|e| panic!("{what}: {e}"));
+    // `find`'s names listing leaves out the same entry.
+    crate::iso_names::names_match_read_dir(&path, options);
     // isoinfo extracts the undamaged sample (it crashes on some of these images).
     let sample = fixture("sample.iso");
     let cfg = [

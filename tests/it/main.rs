@@ -52,6 +52,7 @@ mod iso_info;
 mod iso_layouts;
 mod iso_multi_extent;
 mod iso_mutation;
+mod iso_names;
 mod iso_oracle;
 mod iso_tree;
 mod iso_write;

@@ -79,6 +79,28 @@ impl Listing {
 impl IsoFs {
     /// Reads and decodes a directory (not cached).
     fn load_dir(&self, dir: Ino) -> Result<Vec<Entry>> {
+        let mut out = self.with_dir(dir, |buf, offset| {
+            self.decode_dir(buf, offset, |group| self.decode_entry(dir, group))
+        })?;
+        if dir == self.root && self.view == View::RockRidge {
+            let dirs = out
+                .iter()
+                .map(|e| (e.name.as_slice(), e.node.meta.is_dir(), e.ino));
+            if let Some(pos) =
+                self.hidden_rr_moved(dirs, |ino| Ok(self.read_dir(ino)?.is_empty()))?
+            {
+                out.remove(pos);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Reads the extent of the directory `dir` and hands it, with its offset, to `decode`.
+    pub(super) fn with_dir<T>(
+        &self,
+        dir: Ino,
+        decode: impl FnOnce(&[u8], u64) -> Result<T>,
+    ) -> Result<T> {
         let loc = lock(&self.dirs).extent(dir);
         let Some((offset, len)) = loc else {
             self.node(dir)?;
@@ -100,19 +122,22 @@ impl IsoFs {
         let mut buf = std::mem::take(&mut *lock(&self.dir_buf));
         self.source
             .read_vec_into(offset, len as usize, "directory", &mut buf)?;
-        let out = self.decode_dir(dir, &buf, offset);
+        let out = decode(&buf, offset);
         if buf.capacity() <= KEPT_DIR_BUF {
             *lock(&self.dir_buf) = buf;
         }
-        let mut out = out?;
-        if dir == self.root && self.view == View::RockRidge {
-            self.hide_rr_moved(&mut out)?;
-        }
-        Ok(out)
+        out
     }
 
-    /// Decodes the records of the directory `dir`, read into `buf` from `offset`.
-    fn decode_dir(&self, dir: Ino, buf: &[u8], offset: u64) -> Result<Vec<Entry>> {
+    /// Decodes the records of a directory, read into `buf` from `offset`: each entry (a
+    /// record, or the records of a multi-extent file) by `decode`, which gives `None` for
+    /// entries that are not listed.
+    pub(super) fn decode_dir<T>(
+        &self,
+        buf: &[u8],
+        offset: u64,
+        mut decode: impl FnMut(&[Record]) -> Result<Option<T>>,
+    ) -> Result<Vec<T>> {
         // Sized once for every record there (a count of records in hand, so an entry is not
         // moved each time the vector would grow); the count stops at the first bad record.
         let records = record::records(buf, offset, self.image())
@@ -137,7 +162,7 @@ impl IsoFs {
             if more {
                 continue;
             }
-            if let Some(e) = self.decode_entry(dir, &group)? {
+            if let Some(e) = decode(&group)? {
                 out.push(e);
             }
             group.clear();
@@ -165,17 +190,21 @@ impl IsoFs {
         Ok(listing)
     }
 
-    /// Hides the root's `rr_moved` when all it holds are relocated directories (which are
-    /// shown at their real place), as xorriso and bsdtar do.
-    fn hide_rr_moved(&self, entries: &mut Vec<Entry>) -> Result<()> {
-        let Some(pos) = entries.iter().position(|e| {
-            e.node.meta.is_dir() && matches!(e.name.as_slice(), b"rr_moved" | b".rr_moved")
-        }) else {
-            return Ok(());
+    /// Where the root's `rr_moved` is among the root's entries `dirs` (name, whether a
+    /// directory, [`Ino`]) when it is to be hidden: when all it holds are relocated directories
+    /// (which are shown at their real place; `is_empty` says whether a directory lists
+    /// nothing), as xorriso and bsdtar do.
+    pub(super) fn hidden_rr_moved<'a>(
+        &self,
+        dirs: impl Iterator<Item = (&'a [u8], bool, Ino)>,
+        is_empty: impl FnOnce(Ino) -> Result<bool>,
+    ) -> Result<Option<usize>> {
+        let mut dirs = dirs.enumerate();
+        let found = dirs
+            .find(|(_, (name, is_dir, _))| *is_dir && matches!(*name, b"rr_moved" | b".rr_moved"));
+        let Some((pos, (_, _, ino))) = found else {
+            return Ok(None);
         };
-        if self.read_dir(entries[pos].ino)?.is_empty() {
-            entries.remove(pos);
-        }
-        Ok(())
+        Ok(is_empty(ino)?.then_some(pos))
     }
 }

@@ -43,6 +43,7 @@ mod info;
 pub mod inplace;
 pub mod joliet;
 mod listing;
+mod names;
 mod node;
 pub mod pathtable;
 pub mod record;
@@ -186,6 +187,9 @@ impl FileSystem for IsoFs {
             .iter()
             .map(Entry::dir_entry)
             .collect())
+    }
+    fn names(&self, dir: Ino) -> Result<Vec<crate::fs::NameKind>> {
+        self.names_of(dir)
     }
     fn lookup(&self, dir: Ino, name: &[u8]) -> Result<Option<DirEntry>> {
         Ok(self.listing(dir)?.by_name(name).map(Entry::dir_entry))

@@ -39,9 +39,21 @@ impl Deref for NodeRef<'_> {
     }
 }
 
+/// A listed entry's first record, Rock Ridge entries and name ([`IsoFs::entry_head`]).
+pub(super) type Head<'g, 'a> = (&'g Record<'a>, Option<RockRidge>, Vec<u8>);
+
+/// How one SUSP entry is added to a [`RockRidge`] ([`RockRidge::add`], or a part of it).
+pub(super) type AddEntry = fn(&mut RockRidge, &str, &susp::Entry) -> Result<()>;
+
 impl IsoFs {
     /// The Rock Ridge entries of a record (`skip` bytes ignored at the start of its area).
     pub(super) fn rock_ridge(&self, rec: &Record, skip: usize) -> Result<RockRidge> {
+        self.rock_ridge_by(rec, skip, RockRidge::add)
+    }
+
+    /// [`rock_ridge`](Self::rock_ridge), each entry added by `add` (which may decode only
+    /// some of them).
+    fn rock_ridge_by(&self, rec: &Record, skip: usize, add: AddEntry) -> Result<RockRidge> {
         let mut rr = RockRidge::default();
         let image = self.image();
         susp::for_each(
@@ -49,7 +61,7 @@ impl IsoFs {
             rec.system_use,
             rec.system_use_offset,
             skip,
-            &mut |e| rr.add(image, e),
+            &mut |e| add(&mut rr, image, e),
         )?;
         Ok(rr)
     }
@@ -79,25 +91,14 @@ impl IsoFs {
                 .filter(|k| *k != FileKind::Dir)
                 .unwrap_or(FileKind::File)
         };
-        let piece = |r: &Record| {
-            if r.unit_size == 0 && r.gap_size != 0 {
-                return Err(Error::corrupt(
-                    self.image(),
-                    "directory record",
-                    r.offset,
-                    format!("interleave gap {} with a file unit size of 0", r.gap_size),
-                ));
-            }
-            Ok(Piece {
-                disk: r.data_offset(),
-                len: u64::from(r.size),
-                unit: u64::from(r.unit_size) * SECTOR,
-                gap: u64::from(r.gap_size) * SECTOR,
-            })
-        };
         let pieces = match records {
-            [one] => Pieces::One(piece(one)?),
-            _ => Pieces::Many(records.iter().map(piece).collect::<Result<_>>()?),
+            [one] => Pieces::One(self.piece(one)?),
+            _ => Pieces::Many(
+                records
+                    .iter()
+                    .map(|r| self.piece(r))
+                    .collect::<Result<_>>()?,
+            ),
         };
         let stored: u64 = records.iter().map(|r| u64::from(r.size)).sum();
         let symlink = if kind == FileKind::Symlink {
@@ -151,6 +152,24 @@ impl IsoFs {
                 .sum(),
         };
         Ok((meta, data))
+    }
+
+    /// Where the data of the record `r` is.
+    pub(super) fn piece(&self, r: &Record) -> Result<Piece> {
+        if r.unit_size == 0 && r.gap_size != 0 {
+            return Err(Error::corrupt(
+                self.image(),
+                "directory record",
+                r.offset,
+                format!("interleave gap {} with a file unit size of 0", r.gap_size),
+            ));
+        }
+        Ok(Piece {
+            disk: r.data_offset(),
+            len: u64::from(r.size),
+            unit: u64::from(r.unit_size) * SECTOR,
+            gap: u64::from(r.gap_size) * SECTOR,
+        })
     }
 
     /// The date of a file: its record's recording date, or the times of its Rock Ridge TF
@@ -248,7 +267,14 @@ impl IsoFs {
     /// Records the directory of `rec`, named `name` and listed in `parent`, as the extent of
     /// `len` bytes at `offset` (see [`super::registry::Dirs::add`]); false when it cannot be
     /// (a loop, a shared extent: the entry is left out, and said so).
-    fn register_dir(&self, parent: Ino, offset: u64, len: u32, rec: &Record, name: &[u8]) -> bool {
+    pub(super) fn register_dir(
+        &self,
+        parent: Ino,
+        offset: u64,
+        len: u32,
+        rec: &Record,
+        name: &[u8],
+    ) -> bool {
         let added = lock(&self.dirs).add(parent, offset, len, rec.offset);
         added.map_err(|why| self.leave_out(rec, name, &why)).is_ok()
     }
@@ -256,48 +282,19 @@ impl IsoFs {
     /// Decodes one directory entry (a record, or the records of a multi-extent file) of the
     /// directory `dir`; `None` for entries that are not listed.
     pub(super) fn decode_entry(&self, dir: Ino, group: &[Record]) -> Result<Option<Entry>> {
-        let Some(first) = group.first() else {
-            return Ok(None);
-        };
-        if first.is_self_or_parent() {
-            return Ok(None);
-        }
-        if first.flags & record::ASSOCIATED != 0 {
-            self.associated_seen
-                .store(true, std::sync::atomic::Ordering::Relaxed);
-            return Ok(None);
-        }
-        let mut rr = match self.view {
-            View::RockRidge => Some(self.rock_ridge(first, self.susp_skip)?),
-            _ => None,
-        };
-        if rr.as_ref().is_some_and(|r| r.relocated) {
-            return Ok(None);
-        }
-        let Some(name) = self.entry_name(first, rr.as_mut()) else {
+        let Some((first, rr, name)) = self.entry_head(group, RockRidge::add)? else {
             return Ok(None);
         };
         let (meta, data) = match rr.as_ref().and_then(|r| r.child_link) {
             Some(block) => {
                 // A relocated directory: its attributes are those of its own `.` record.
-                let offset = u64::from(block) * SECTOR;
-                let buf = self
-                    .source
-                    .read_vec(offset, SECTOR as usize, "relocated directory")?;
-                let dot = Record::decode(&buf, offset, self.image())?;
-                if dot.name != record::SELF || !dot.is_dir() {
-                    return Err(Error::corrupt(
-                        self.image(),
-                        "Rock Ridge CL entry",
-                        first.offset,
-                        format!("block {block} does not start with a directory's `.` record"),
-                    ));
-                }
-                let dot_rr = self.rock_ridge(&dot, self.susp_skip)?;
-                if !self.register_dir(dir, dot.data_offset(), dot.size, first, &name) {
+                let node = self.relocated_dot(dir, block, first, &name, |dot, dot_rr| {
+                    self.decode_node(std::slice::from_ref(dot), Some(&dot_rr), true)
+                })?;
+                let Some(node) = node else {
                     return Ok(None);
-                }
-                self.decode_node(std::slice::from_ref(&dot), Some(&dot_rr), true)?
+                };
+                node
             }
             None => {
                 if first.is_dir()
@@ -313,6 +310,71 @@ impl IsoFs {
             ino: first.offset,
             node: Node { meta, data },
         }))
+    }
+
+    /// What every listing of a directory entry (`group`: a record, or the records of a
+    /// multi-extent file) starts with: its first record, its Rock Ridge entries (each added
+    /// by `add`) in the Rock Ridge view, and its name; `None` for entries that are not listed
+    /// (`.` and `..`, associated files, relocated directories in their storage place, names
+    /// left out).
+    pub(super) fn entry_head<'g, 'a>(
+        &self,
+        group: &'g [Record<'a>],
+        add: AddEntry,
+    ) -> Result<Option<Head<'g, 'a>>> {
+        let Some(first) = group.first() else {
+            return Ok(None);
+        };
+        if first.is_self_or_parent() {
+            return Ok(None);
+        }
+        if first.flags & record::ASSOCIATED != 0 {
+            self.associated_seen
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+            return Ok(None);
+        }
+        let mut rr = match self.view {
+            View::RockRidge => Some(self.rock_ridge_by(first, self.susp_skip, add)?),
+            _ => None,
+        };
+        if rr.as_ref().is_some_and(|r| r.relocated) {
+            return Ok(None);
+        }
+        let Some(name) = self.entry_name(first, rr.as_mut()) else {
+            return Ok(None);
+        };
+        Ok(Some((first, rr, name)))
+    }
+
+    /// The `.` record (and its Rock Ridge entries) of the directory relocated to `block`,
+    /// which the record `first` of `dir`, named `name`, stands for (its CL entry), registered
+    /// as `dir`'s, handed to `then`; `None` when it cannot be (the entry is left out).
+    pub(super) fn relocated_dot<T>(
+        &self,
+        dir: Ino,
+        block: u32,
+        first: &Record,
+        name: &[u8],
+        then: impl FnOnce(&Record, RockRidge) -> Result<T>,
+    ) -> Result<Option<T>> {
+        let offset = u64::from(block) * SECTOR;
+        let buf = self
+            .source
+            .read_vec(offset, SECTOR as usize, "relocated directory")?;
+        let dot = Record::decode(&buf, offset, self.image())?;
+        if dot.name != record::SELF || !dot.is_dir() {
+            return Err(Error::corrupt(
+                self.image(),
+                "Rock Ridge CL entry",
+                first.offset,
+                format!("block {block} does not start with a directory's `.` record"),
+            ));
+        }
+        let dot_rr = self.rock_ridge(&dot, self.susp_skip)?;
+        if !self.register_dir(dir, dot.data_offset(), dot.size, first, name) {
+            return Ok(None);
+        }
+        then(&dot, dot_rr).map(Some)
     }
 
     /// The AAIP attributes of the record at `ino` (read again, so listings need not keep

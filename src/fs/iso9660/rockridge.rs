@@ -378,6 +378,15 @@ impl RockRidge {
         Ok(())
     }
 
+    /// [`add`](Self::add) for the entries that say how a record is listed (NM, CL, RE);
+    /// the others are not decoded.
+    pub fn add_naming(&mut self, image: &str, e: &Entry) -> Result<()> {
+        match &e.signature {
+            b"NM" | b"CL" | b"RE" => self.add(image, e),
+            _ => Ok(()),
+        }
+    }
+
     fn add_symlink_components(&mut self, sl: &Sl) {
         let target = self.symlink.get_or_insert_with(Vec::new);
         for c in &sl.components {
