@@ -134,29 +134,19 @@ impl FileCopy {
 
 /// Copies one slice of a span to `pos` in `out`, a host file that reads as zeros where
 /// nothing was written yet (a hole is left for a range of zeros; whoever writes the last slice
-/// sets the file's length). `fast` is cleared, for this slice and the next ones, when the host
-/// refuses `copy_file_range`; `buf` is scratch space; `done` is told of every piece moved.
+/// sets the file's length). `route` is how ranges of host files are moved, and gives way for
+/// this slice and the next ones when the host refuses one; `cursor` is `out`'s offset when
+/// the caller owns it (a new file written by it alone: `sendfile` may then be used); `buf` is
+/// scratch space; `done` is told of every piece moved.
 pub(crate) fn copy_slice(
     slice: &Slice,
     pos: u64,
     out: &File,
-    fast: &mut bool,
+    (route, cursor): (&mut Route, Option<&mut u64>),
     buf: &mut [u8],
     done: &dyn Fn(u64),
 ) -> anyhow::Result<()> {
-    let mut route = if *fast {
-        Route::CopyRange
-    } else {
-        Route::ReadWrite
-    };
-    let r = HostOut {
-        out,
-        route: &mut route,
-        cursor: None,
-    }
-    .slice(slice, pos, buf, done);
-    *fast = route == Route::CopyRange;
-    r
+    HostOut { out, route, cursor }.slice(slice, pos, buf, done)
 }
 
 /// A host file being written, and how ranges of host files are moved into it.

@@ -17,7 +17,7 @@ use std::path::Path;
 
 use super::journal;
 use crate::data::layout::Slice;
-use crate::data::to_file::copy_slice;
+use crate::data::to_file::{copy_slice, Route};
 use crate::data::Span;
 use crate::error::{Error, Result};
 
@@ -134,9 +134,9 @@ pub fn apply(
     steps.done();
     let patched = (|| -> Result<()> {
         let mut buf = vec![0u8; super::to_file::BUF];
-        let mut fast = true;
+        let mut route = Route::CopyRange;
         for (at, span) in &patch.writes {
-            write_span(span, *at, &file, &mut fast, &mut buf, progress)
+            write_span(span, *at, &file, &mut route, &mut buf, progress)
                 .map_err(|e| Error::Usage(format!("{shown}: writing in place: {e:#}")))?;
             steps.done();
         }
@@ -172,7 +172,7 @@ fn write_span(
     span: &Span,
     at: u64,
     out: &File,
-    fast: &mut bool,
+    route: &mut Route,
     buf: &mut [u8],
     progress: &dyn Fn(u64),
 ) -> anyhow::Result<()> {
@@ -192,7 +192,7 @@ fn write_span(
         within: 0,
         len: span.len(),
     };
-    copy_slice(&slice, at, out, fast, buf, progress)
+    copy_slice(&slice, at, out, (route, None), buf, progress)
 }
 
 /// The steps of an apply, counted for the kill hook of debug builds.

@@ -1,6 +1,7 @@
 //! A [`Plan`] written into a new host file from its first byte ([`write()`]): ranges of host
 //! files are moved by the kernel with `copy_file_range` (shared blocks where the filesystem can
-//! reflink; read and written here only when the host refuses), bytes held in memory and ranges
+//! reflink), or `sendfile` where the host refuses that (between two filesystems; read and
+//! written here only when it refuses both), bytes held in memory and ranges
 //! of other sources are gathered into large writes (an image's many small directories go out
 //! in a few calls, in whole pages), long runs of zeros stay holes. One scratch buffer of [`BUF`]
 //! bytes and calls of at most 1 GiB each: memory stays bounded whatever the image's size. The
@@ -11,7 +12,7 @@ use std::os::unix::fs::FileExt;
 
 use super::Plan;
 use crate::data::layout::{read_exact, Slice};
-use crate::data::to_file::copy_slice;
+use crate::data::to_file::{copy_slice, Route};
 use crate::data::Span;
 
 /// The scratch buffer for the bytes that are read and written.
@@ -25,7 +26,8 @@ const HOLE: u64 = 64 << 10;
 /// (the source named), the host's write error as an [`std::io::Error`].
 pub fn write(plan: &Plan, out: &File, progress: &dyn Fn(u64)) -> anyhow::Result<()> {
     let mut buf = vec![0u8; BUF];
-    let mut fast = true;
+    // `out` is this copy's alone, from offset 0: `sendfile` may move its ranges.
+    let (mut route, mut cursor) = (Route::CopyRange, 0u64);
     let mut pos = 0;
     // Bytes gathered in `buf` for the file's offset `pos - pending`.
     let mut pending = 0usize;
@@ -55,7 +57,8 @@ pub fn write(plan: &Plan, out: &File, progress: &dyn Fn(u64)) -> anyhow::Result<
             within: 0,
             len,
         };
-        copy_slice(&slice, pos, out, &mut fast, &mut buf, progress)?;
+        let how = (&mut route, Some(&mut cursor));
+        copy_slice(&slice, pos, out, how, &mut buf, progress)?;
         pos += len;
     }
     flush(&buf[..pending], pos - pending as u64)?;
@@ -99,8 +102,19 @@ pub(crate) mod tests {
 
     #[test]
     fn every_kind_of_span_lands_in_place_and_zeros_are_holes() {
+        lands_in_place(tempfile::tempdir().unwrap());
+    }
+
+    #[test]
+    fn ranges_of_a_file_on_another_filesystem_land_in_place_too() {
+        // The host file is in the temporary directory, the new file in a tmpfs: the kernel
+        // refuses copy_file_range between them, and sendfile moves the ranges.
+        lands_in_place(tempfile::tempdir_in("/dev/shm").unwrap());
+    }
+
+    /// A mixed plan written into a new file in `dir`: the plan's bytes, holes for its zeros.
+    fn lands_in_place(dir: tempfile::TempDir) {
         let (_keep, plan, want) = mixed_plan(3 << 20);
-        let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("new.iso");
         let told = Cell::new(0);
         write(&plan, &File::create(&path).unwrap(), &|n| {
