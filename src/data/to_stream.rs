@@ -1,7 +1,8 @@
 //! File data written to a stream (a command's output, a tar file being written). Spans that
 //! are ranges of a host file go to the output descriptor without passing through user space
 //! ([`Direct`]): `splice` into a pipe (the page-cache pages of the image go into the pipe as
-//! they are), `copy_file_range` into a regular file, `sendfile` into a socket; where the host
+//! they are), `copy_file_range` into a regular file, `sendfile` into a socket or a device
+//! that is not a terminal; where the host
 //! refuses, and for every other span, the bytes are read and written; holes are written as
 //! zeros. Whoever writes through a buffered writer in front of the same descriptor flushes it
 //! before each move, so the bytes keep their order.
@@ -38,14 +39,15 @@ pub struct Direct<'a> {
 }
 
 impl<'a> Direct<'a> {
-    /// `fd` as a target of direct moves, when it is a pipe, a regular file or a socket (a
-    /// terminal or a device gets ordinary writes).
+    /// `fd` as a target of direct moves, when it is a pipe, a regular file, a socket or a
+    /// device other than a terminal (`/dev/null`, a disk); a terminal gets ordinary writes.
     pub fn new(fd: BorrowedFd<'a>) -> Option<Self> {
         let kind = FileType::from_raw_mode(rustix::fs::fstat(fd).ok()?.st_mode);
         let how = match kind {
             FileType::Fifo => How::Splice,
             FileType::RegularFile => How::CopyFileRange,
-            FileType::Socket => How::Sendfile,
+            FileType::Socket | FileType::BlockDevice => How::Sendfile,
+            FileType::CharacterDevice if !rustix::termios::isatty(fd) => How::Sendfile,
             _ => return None,
         };
         Some(Direct {
