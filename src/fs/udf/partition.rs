@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use crate::error::{Error, Result};
+use crate::error::{lock_cache, Error, Result};
 use crate::source::Source;
 
 use super::ad::{Ad, ExtentType, LbAddr};
@@ -63,7 +63,14 @@ pub struct Volume {
     pub maps: Vec<Map>,
     /// One line per partition map, for `info`.
     pub map_names: Vec<String>,
+    /// The image bytes read last for a block of metadata, and where they start: file entries
+    /// and identifiers recorded one after the other are served from them, not read one
+    /// block at a time.
+    ahead: std::sync::Mutex<(u64, Vec<u8>)>,
 }
+
+/// Bytes read at once for a block of metadata.
+const AHEAD: u64 = 64 << 10;
 
 /// VAT entries read at most (a VAT maps blocks of a CD or DVD: 2^24 covers 32 GiB).
 const MAX_VAT_ENTRIES: u64 = 1 << 24;
@@ -257,9 +264,32 @@ impl Volume {
         Ok((buf, runs.first().and_then(|r| r.offset).unwrap_or(0)))
     }
 
-    /// Reads the block at `loc`, and says where it lies in the image.
+    /// Reads the block at `loc`, and says where it lies in the image (through the bytes read
+    /// ahead with the block read before, when it lies in them).
     pub fn read_block(&self, loc: LbAddr, structure: &'static str) -> Result<(Vec<u8>, u64)> {
-        self.read(loc, self.block_size as usize, structure)
+        let len = u64::from(self.block_size);
+        let mut runs = Vec::new();
+        self.runs(loc, len, &mut runs)?;
+        let [Extent {
+            offset: Some(at), ..
+        }] = runs[..]
+        else {
+            return self.read(loc, len as usize, structure);
+        };
+        let mut ahead = lock_cache(&self.ahead);
+        let (start, bytes) = &mut *ahead;
+        if at < *start || at + len > *start + bytes.len() as u64 {
+            let want = AHEAD.max(len).min(self.src.len().saturating_sub(at));
+            if want < len {
+                drop(ahead);
+                return self.read(loc, len as usize, structure);
+            }
+            let mut fresh = vec![0u8; want as usize];
+            self.src.read_exact_at(at, &mut fresh, structure)?;
+            (*start, *bytes) = (at, fresh);
+        }
+        let from = (at - *start) as usize;
+        Ok((bytes[from..from + len as usize].to_vec(), at))
     }
 
     /// The image byte ranges of the file data described by `ads`, cut to `size` bytes. Fails
@@ -517,6 +547,7 @@ impl Volume {
             block_size,
             maps: Vec::new(),
             map_names: Vec::new(),
+            ahead: std::sync::Mutex::new((0, Vec::new())),
         };
         let mut pending = Vec::new();
         let mut pos = 0usize;
