@@ -625,11 +625,32 @@ fn a_bridge_whose_iso_directories_pass_block_256_commits() {
     assert_eq!(udfinfo(&out)["integrity"], "closed");
 }
 
-/// Marks the UDF identifier of `/hello.txt` in `image` hidden: its characteristics (byte 18
-/// of the descriptor, whose name, CS0 8-bit, starts at byte 38 when it has no implementation
-/// use).
-fn hide_hello(image: &Path) {
-    let mut img = std::fs::read(image).unwrap();
+/// `isofish -a IMAGE [before...] write /new.txt x : commit OUT`, as it ran.
+fn write_new_and_commit(image: &Path, before: &[&str], out: &Path) -> std::process::Output {
+    let mut args = before.to_vec();
+    args.extend([
+        "write",
+        "/new.txt",
+        "x",
+        ":",
+        "commit",
+        out.to_str().unwrap(),
+    ]);
+    isofish().arg("-a").arg(image).args(args).output().unwrap()
+}
+
+/// 7z lists both `hello.txt` and `new.txt` in the UDF tree of `out`.
+fn hello_and_new_listed(out: &Path) {
+    let listed = seven_zip_list(out);
+    assert!(
+        listed.contains_key("hello.txt") && listed.contains_key("new.txt"),
+        "{listed:?}"
+    );
+}
+
+/// Where the UDF file identifier of `/hello.txt` starts in `img` (its name, CS0 8-bit,
+/// starts at byte 38 of the descriptor when it has no implementation use).
+fn hello_fid(img: &[u8]) -> usize {
     let name = b"\x08hello.txt";
     let at = img
         .windows(name.len())
@@ -637,6 +658,15 @@ fn hide_hello(image: &Path) {
         .expect("hello.txt's identifier")
         - 38;
     assert_eq!(u16::from_le_bytes([img[at], img[at + 1]]), 257, "a FID tag");
+    at
+}
+
+/// Marks the UDF identifier of `/hello.txt` in `image` hidden: its characteristics (byte 18
+/// of the descriptor, whose name, CS0 8-bit, starts at byte 38 when it has no implementation
+/// use).
+fn hide_hello(image: &Path) {
+    let mut img = std::fs::read(image).unwrap();
+    let at = hello_fid(&img);
     img[at + 18] |= 1;
     crate::udf_helpers::fix_tag(&mut img, at);
     // The root's identifiers are embedded in its file entry, whose tag covers them too.
@@ -666,28 +696,12 @@ fn a_bridge_mounted_as_iso_keeps_its_hidden_udf_entries_in_step() {
     hide_hello(&image);
     // A rewrite: refused without `unhide`, which the ISO 9660 mount passes to the UDF side.
     let out = dir.path().join("out.iso");
-    let write = [
-        "write",
-        "/new.txt",
-        "x",
-        ":",
-        "commit",
-        out.to_str().unwrap(),
-    ];
-    let failed = isofish()
-        .arg("-a")
-        .arg(&image)
-        .args(write)
-        .output()
-        .unwrap();
+    let failed = write_new_and_commit(&image, &[], &out);
     assert_eq!(failed.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&failed.stderr).contains("unhide"));
-    run(&image, &[&["-m", "/dev/sda:/:unhide"][..], &write].concat());
-    let listed = seven_zip_list(&out);
-    assert!(
-        listed.contains_key("hello.txt") && listed.contains_key("new.txt"),
-        "{listed:?}"
-    );
+    let kept = write_new_and_commit(&image, &["-m", "/dev/sda:/:unhide"], &out);
+    assert!(kept.status.success(), "{kept:?}");
+    hello_and_new_listed(&out);
     // In place: the hidden UDF entry follows its file's new size.
     run(
         &image,
@@ -709,19 +723,7 @@ fn entries_marked_hidden_stop_a_rewrite_unless_unhidden() {
     let image = copy(&big("mkudffs-201.img"), dir.path());
     hide_hello(&image);
     let out = dir.path().join("out.img");
-    let failed = isofish()
-        .arg("-a")
-        .arg(&image)
-        .args([
-            "write",
-            "/new.txt",
-            "x",
-            ":",
-            "commit",
-            out.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
+    let failed = write_new_and_commit(&image, &[], &out);
     assert_eq!(failed.status.code(), Some(1));
     let err = String::from_utf8_lossy(&failed.stderr);
     assert!(
@@ -730,24 +732,9 @@ fn entries_marked_hidden_stop_a_rewrite_unless_unhidden() {
     );
     assert!(!out.exists());
     // With `unhide` the entry is listed, so it is kept.
-    run(
-        &image,
-        &[
-            "-m",
-            "/dev/sda:/:unhide",
-            "write",
-            "/new.txt",
-            "x",
-            ":",
-            "commit",
-            out.to_str().unwrap(),
-        ],
-    );
-    let listed = seven_zip_list(&out);
-    assert!(
-        listed.contains_key("hello.txt") && listed.contains_key("new.txt"),
-        "{listed:?}"
-    );
+    let kept = write_new_and_commit(&image, &["-m", "/dev/sda:/:unhide"], &out);
+    assert!(kept.status.success(), "{kept:?}");
+    hello_and_new_listed(&out);
 }
 
 #[test]
@@ -756,12 +743,7 @@ fn named_streams_left_out_are_named_in_a_warning() {
     let image = copy(&big("mkudffs-201.img"), dir.path());
     let mut img = std::fs::read(&image).unwrap();
     // hello.txt's identifier, then the file entry its ICB names (tag location = that block).
-    let name = b"\x08hello.txt";
-    let fid = img
-        .windows(name.len())
-        .position(|w| w == name)
-        .expect("hello.txt's identifier")
-        - 38;
+    let fid = hello_fid(&img);
     let le32 = |b: &[u8], at: usize| u32::from_le_bytes(b[at..at + 4].try_into().unwrap());
     let block = le32(&img, fid + 24);
     let entry = (0..img.len() / 2048)
@@ -779,30 +761,14 @@ fn named_streams_left_out_are_named_in_a_warning() {
     crate::udf_helpers::fix_tag(&mut img, entry);
     std::fs::write(&image, &img).unwrap();
     let out = dir.path().join("out.img");
-    let done = isofish()
-        .arg("-a")
-        .arg(&image)
-        .args([
-            "write",
-            "/new.txt",
-            "x",
-            ":",
-            "commit",
-            out.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
+    let done = write_new_and_commit(&image, &[], &out);
     let err = String::from_utf8_lossy(&done.stderr);
     assert!(done.status.success(), "{err}");
     assert!(
         err.contains("named streams") && err.contains("/hello.txt") && err.contains("one file"),
         "{err}"
     );
-    let listed = seven_zip_list(&out);
-    assert!(
-        listed.contains_key("hello.txt") && listed.contains_key("new.txt"),
-        "{listed:?}"
-    );
+    hello_and_new_listed(&out);
 }
 
 #[test]
