@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use crate::error::Result;
-use crate::fs::{DirEntry, FileSystem, Ino, Metadata, Span, Xattr};
+use crate::fs::{DirEntry, FileSystem, Ino, Metadata, NameKind, Span, Xattr};
 use crate::source::Source;
 
 /// The filesystem found in a decoded stream, and what to say about the decoding.
@@ -42,6 +42,12 @@ impl FileSystem for DecodedFs {
     }
     fn spans(&self, ino: Ino) -> Result<Option<Vec<Span>>> {
         self.inner.spans(ino)
+    }
+    fn holes(&self, ino: Ino) -> Result<Vec<(u64, u64)>> {
+        self.inner.holes(ino)
+    }
+    fn names(&self, dir: Ino) -> Result<Vec<NameKind>> {
+        self.inner.names(dir)
     }
     fn xattrs(&self, ino: Ino) -> Result<Vec<Xattr>> {
         self.inner.xattrs(ino)

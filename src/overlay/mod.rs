@@ -675,6 +675,13 @@ impl FileSystem for Overlay {
             None => self.base.spans(ino),
         }
     }
+    fn holes(&self, ino: Ino) -> Result<Vec<(u64, u64)>> {
+        match self.data_of(ino)? {
+            // Staged data gives its holes as spans of zeros.
+            Some(_) => Ok(Vec::new()),
+            None => self.base.holes(ino),
+        }
+    }
     fn xattrs(&self, ino: Ino) -> Result<Vec<Xattr>> {
         match self.read().nodes.get(&ino).map(|s| s.xattrs.clone()) {
             Some(Some(x)) => Ok(x),

@@ -388,6 +388,25 @@ fn sparse_blocks_go_out_as_holes_through_tar_out_copy_out_and_download() {
         tool(extractor, &args, None);
         crate::ext_gaps::same_sparse(&original, &into.join("sparse.bin"), extractor);
     }
+    // With a change staged beside it, the file is still read through its holes.
+    let staged = dir.path().join("staged.tar");
+    let words = [
+        "write",
+        "/other.txt",
+        "x",
+        ":",
+        "tar-out",
+        "/",
+        staged.to_str().unwrap(),
+    ];
+    let done = crate::common::isofish()
+        .arg("-a")
+        .arg(&image)
+        .args([&words[..], &[":", "revert-all"]].concat())
+        .output()
+        .unwrap();
+    assert!(done.status.success(), "{done:?}");
+    assert!(std::fs::metadata(&staged).unwrap().len() < 1 << 20);
     // copy-out and download: holes made by seeking.
     let out = dir.path().join("copied");
     std::fs::create_dir(&out).unwrap();
