@@ -180,6 +180,9 @@ pub struct Relocation {
     /// The files inside the ISO the writer moved, by the offset their data started at.
     pub files: BTreeMap<u64, Moved>,
     pub tail: Tail,
+    /// Where the data was only added to (an in-place commit), not rewritten: a range that
+    /// ends at the original's data end ends there still, the new data going after it.
+    pub appended: bool,
 }
 
 impl Relocation {
@@ -194,6 +197,8 @@ impl Relocation {
             Some(old)
         } else if end && old == self.tail.old_volume_end {
             Some(self.tail.new_volume_end)
+        } else if end && self.appended && old == self.tail.old_data_end {
+            Some(old)
         } else if old >= self.tail.old_data_end {
             Some(self.tail.moved(old))
         } else {

@@ -101,7 +101,10 @@ fn commit(ctx: &mut Ctx, words: &[String]) -> anyhow::Result<()> {
             true => Some(lock_image(&opened)?),
             false => None,
         };
-        let mut plan = session.commit_plan(drive, &opts)?;
+        let mut plan = match back {
+            true => session.commit_plan(drive, &opts)?,
+            false => session.new_image(drive, &opts, rewrite)?,
+        };
         session.implant_md5(drive, &mut plan, implant)?;
         warn("commit", plan.warnings());
         let bar = progress(Some(plan.len()));

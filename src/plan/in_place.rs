@@ -15,11 +15,14 @@ use std::fs::{File, OpenOptions};
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::Path;
 
-use super::journal;
+use std::sync::Arc;
+
+use super::{journal, Plan};
 use crate::data::layout::Slice;
 use crate::data::to_file::{copy_slice, Route};
 use crate::data::Span;
 use crate::error::{Error, Result};
+use crate::source::Source;
 
 /// What an in-place commit writes into the opened image.
 #[derive(Clone, Debug, Default)]
@@ -41,6 +44,24 @@ impl Patch {
     /// Bytes the patch writes (data and structures, the finishing step left out).
     pub fn bytes(&self) -> u64 {
         self.writes.iter().map(|(_, s)| s.len()).sum()
+    }
+
+    /// The patched image as a [`Plan`]: the bytes of `image` (the one the patch was made
+    /// for) with the writes over them, in their order, and zeros where it grows. A commit to
+    /// a new file or a stream copies the image this way instead of rewriting it, when the
+    /// changes fit in place: the same bytes an in-place commit leaves, read from the
+    /// original (a write that moves data reads it from where it was).
+    pub fn onto(&self, image: &Arc<dyn Source>) -> Plan {
+        let mut plan = Plan::new();
+        plan.push(Span::source(image, 0, self.old_len.min(self.new_len)));
+        plan.push(Span::Zeros(self.new_len.saturating_sub(self.old_len)));
+        for (at, span) in &self.writes {
+            plan.overwrite(*at, span.clone());
+        }
+        for warning in &self.warnings {
+            plan.warn(warning.clone());
+        }
+        plan
     }
 }
 

@@ -105,20 +105,26 @@ impl Plan {
         self.push(Span::Zeros(pad));
     }
 
-    /// Writes `bytes` over the plan from `offset`: the spans they cover are cut where the
-    /// bytes start and end, and the bytes take the place of what lay between. For a structure
-    /// computed once the rest of the image is laid out (a checksum over it). Panics when the
-    /// bytes would pass the plan's end: the caller lays the structure out first.
+    /// Writes `bytes` over the plan from `offset` (see [`Plan::overwrite`]). For a structure
+    /// computed once the rest of the image is laid out (a checksum over it).
     pub fn patch(&mut self, offset: u64, bytes: &[u8]) {
+        self.overwrite(offset, Span::Bytes(Arc::from(bytes)));
+    }
+
+    /// Writes `span` over the plan from `offset`: the spans it covers are cut where it starts
+    /// and ends, and it takes the place of what lay between. Panics when it would pass the
+    /// plan's end: the caller lays the image out first.
+    pub fn overwrite(&mut self, offset: u64, span: Span) {
         let end = offset
-            .checked_add(bytes.len() as u64)
+            .checked_add(span.len())
             .filter(|&end| end <= self.len)
             .expect("a patch lies inside the plan");
-        if bytes.is_empty() {
+        if span.is_empty() {
             return;
         }
         let mut spans = Vec::with_capacity(self.spans.len() + 2);
         let mut at = 0u64;
+        let mut over = Some(span);
         for span in std::mem::take(&mut self.spans) {
             let (start, stop) = (at, at + span.len());
             at = stop;
@@ -130,7 +136,7 @@ impl Plan {
                 spans.push(slice(&span, 0, offset - start));
             }
             if start <= offset {
-                spans.push(Span::Bytes(Arc::from(bytes)));
+                spans.extend(over.take());
             }
             if stop > end {
                 spans.push(slice(&span, end - start, stop - end));

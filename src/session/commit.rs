@@ -162,6 +162,24 @@ impl Session {
         })
     }
 
+    /// The new image of drive `drive` as a commit to a new file or a stream writes it (and
+    /// `serve` serves it): when the staged changes fit the opened image in place and not
+    /// `rewrite`, the image copied with the in-place patch over it (its layout kept, the copy
+    /// as fast as the copy of the file); else the rewrite of [`Session::commit_plan`].
+    pub fn new_image(
+        &self,
+        drive: usize,
+        opts: &iso9660::write::Options,
+        rewrite: bool,
+    ) -> Result<Plan> {
+        if !rewrite {
+            if let Fit::InPlace(patch) = self.commit_fit(drive)? {
+                return Ok(patch.onto(&self.drives[drive].source));
+            }
+        }
+        self.commit_plan(drive, opts)
+    }
+
     /// The new image of drive `drive` when the drive's mount is neither ISO 9660 nor UDF
     /// (`None` otherwise): a FAT, cpio or squashfs image given with `-a`, written by its
     /// format's writer as a nested image would be ([`fs::rebuild`]).

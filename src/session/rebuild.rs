@@ -115,14 +115,14 @@ impl Session {
         result
     }
 
-    /// The new image of drive `drive` (see [`Session::commit_plan`]), its nested images
-    /// rebuilt into it.
+    /// The new image of drive `drive` as a commit to a new file writes it (see
+    /// [`Session::new_image`]), its nested images rebuilt into it.
     pub fn planned(
         &mut self,
         drive: usize,
         opts: &crate::fs::iso9660::write::Options,
     ) -> Result<crate::plan::Plan> {
-        self.with_rebuilt(drive, |s| s.commit_plan(drive, opts))
+        self.with_rebuilt(drive, |s| s.new_image(drive, opts, false))
     }
 
     fn stage_rebuilds(&mut self, drive: usize, saved: &mut Vec<Saved>) -> Result<()> {

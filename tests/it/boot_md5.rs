@@ -502,12 +502,39 @@ fn commit_implants_the_md5_again_and_on_request() {
 fn commit_drops_xorriso_md5_tags_with_a_warning() {
     let dir = scratch();
     let tagged = iso(dir.path(), "tagged.iso", &["--md5"]);
-    let new = dir.path().join("new.iso");
-    let err = commit_changed(&tagged, &new, &[]);
+    // A rewrite, and a copy with the change patched in (the way a commit to a new file goes
+    // when the change fits in place; an in-place commit writes the same bytes).
+    for (route, kept) in [(&["--rewrite"][..], false), (&[], true)] {
+        let new = dir.path().join("new.iso");
+        let err = commit_changed(&tagged, &new, route);
+        assert!(err.contains("MD5 tags") && err.contains("dropped"), "{err}");
+        assert!(md5tags::read(&open(&new)).unwrap().is_empty());
+        xorriso_md5s_hold(&new, kept);
+    }
+    // In place: the same patch, into the image itself.
+    let patched = dir.path().join("patched.iso");
+    std::fs::copy(&tagged, &patched).unwrap();
+    let run = crate::common::isofish()
+        .args([
+            "-a",
+            patched.to_str().unwrap(),
+            "write",
+            "/hello.txt",
+            "changed",
+            ":",
+        ])
+        .args(["commit", "--in-place"])
+        .assert()
+        .success();
+    let err = String::from_utf8_lossy(&run.get_output().stderr).into_owned();
     assert!(err.contains("MD5 tags") && err.contains("dropped"), "{err}");
-    assert!(md5tags::read(&open(&new)).unwrap().is_empty());
-    // xorriso checks MD5s when told to: nothing stale is left for it to trip on (the
-    // checksum attributes are gone with the tags).
+    xorriso_md5s_hold(&patched, true);
+}
+
+/// xorriso, told to check the MD5s of `image`, finds nothing stale to trip on: the checksum
+/// attributes are gone with the tags (a rewrite), or the changed file's checksum is its new
+/// data's (a patched copy, `kept`: xorriso then checks every file against its checksum).
+fn xorriso_md5s_hold(new: &Path, kept: bool) {
     let out = std::process::Command::new("xorriso")
         .args([
             "-md5",
@@ -527,5 +554,6 @@ fn commit_drops_xorriso_md5_tags_with_a_warning() {
         !text.contains("MD5 MISMATCH") && !text.to_lowercase().contains("mismatch"),
         "{text}"
     );
-    assert!(verify(&new).1);
+    assert_eq!(text.contains("checksums match"), kept, "{text}");
+    assert!(verify(new).1);
 }

@@ -24,6 +24,8 @@ use super::susp::Entry;
 use crate::error::{Error, Result};
 use crate::fs::Xattr;
 
+/// The short notation's code of the `isofs.` namespace.
+const ISOFS: u8 = 0x04;
 /// Linux ACL tags (`<linux/posix_acl.h>`).
 const ACL_USER_OBJ: u16 = 0x01;
 const ACL_USER: u16 = 0x02;
@@ -71,6 +73,36 @@ impl AttributeList {
 
     /// The attributes: pairs of name and value, the ACLs converted, `isofs.` names left out.
     pub fn finish(self, image: &str) -> Result<Vec<Xattr>> {
+        let mut out: Vec<Xattr> = Vec::new();
+        let mut acls = Vec::new();
+        for (name, value, at) in self.pairs(image)? {
+            if name.is_empty() {
+                acls.extend(decode_acl(image, at, &value)?);
+            } else if let Some(name) = full_name(&name) {
+                out.push(Xattr { name, value });
+            }
+        }
+        for acl in acls {
+            if !out.iter().any(|x| x.name == acl.name) {
+                out.push(acl);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The value of libisofs's own attribute `isofs.NAME` (its bookkeeping, which
+    /// [`AttributeList::finish`] leaves out), if recorded: `name` without the namespace.
+    pub fn isofs(self, image: &str, name: &[u8]) -> Result<Option<Vec<u8>>> {
+        Ok(self.pairs(image)?.into_iter().find_map(|(n, value, _)| {
+            let short = n.strip_prefix(&[ISOFS][..]);
+            let long = n.strip_prefix(&b"isofs."[..]);
+            (short.or(long) == Some(name)).then_some(value)
+        }))
+    }
+
+    /// The pairs of name (in the short notation) and value, with the source offset of each
+    /// value.
+    fn pairs(self, image: &str) -> Result<Vec<(Vec<u8>, Vec<u8>, u64)>> {
         // Components, each with the position of its first record.
         let mut components: Vec<(Vec<u8>, usize)> = Vec::new();
         let mut open: Option<(Vec<u8>, usize)> = None;
@@ -116,20 +148,10 @@ impl AttributeList {
                 "the attribute list ends with a name without its value",
             ));
         }
-        let mut out: Vec<Xattr> = Vec::new();
-        let mut acls = Vec::new();
+        let mut out = Vec::with_capacity(components.len() / 2);
         let mut pairs = components.into_iter();
         while let (Some((name, _)), Some((value, at))) = (pairs.next(), pairs.next()) {
-            if name.is_empty() {
-                acls.extend(decode_acl(image, self.offset_of(at), &value)?);
-            } else if let Some(name) = full_name(&name) {
-                out.push(Xattr { name, value });
-            }
-        }
-        for acl in acls {
-            if !out.iter().any(|x| x.name == acl.name) {
-                out.push(acl);
-            }
+            out.push((name, value, self.offset_of(at)));
         }
         Ok(out)
     }
@@ -204,13 +226,13 @@ fn short_name(name: &[u8]) -> Vec<u8> {
 
 /// The name with its namespace spelt out; `None` for `isofs.` and reserved namespaces.
 fn full_name(name: &[u8]) -> Option<Vec<u8>> {
-    let prefix: &[u8] = match name.first()? {
+    let prefix: &[u8] = match *name.first()? {
         0x01 => b"",
         0x02 => b"system.",
         0x03 => b"user.",
         0x05 => b"trusted.",
         0x06 => b"security.",
-        0x04 | 0x07..=0x1f => return None,
+        ISOFS | 0x07..=0x1f => return None,
         _ => return (!name.starts_with(b"isofs.")).then(|| name.to_vec()),
     };
     Some([prefix, &name[1..]].concat())

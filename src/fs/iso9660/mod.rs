@@ -38,6 +38,7 @@
 
 mod aaip;
 mod cache;
+pub mod checksums;
 mod data;
 mod info;
 pub mod inplace;

@@ -381,6 +381,17 @@ impl IsoFs {
     /// them). AL entries always count; AA entries only where the root's ER entries announce
     /// AAIP 1.0 or 0.2, which used that signature (Apple's extensions use it too).
     pub(super) fn aaip_xattrs(&self, ino: Ino) -> Result<Vec<Xattr>> {
+        self.attribute_list(ino)?.finish(self.image())
+    }
+
+    /// The value of libisofs's attribute `isofs.NAME` of the record at `ino` (`name` without
+    /// the namespace), if recorded: its bookkeeping, such as xorriso's MD5 checksum index.
+    pub(crate) fn isofs_attribute(&self, ino: Ino, name: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.attribute_list(ino)?.isofs(self.image(), name)
+    }
+
+    /// The attribute list of the record at `ino` (see [`IsoFs::aaip_xattrs`]).
+    fn attribute_list(&self, ino: Ino) -> Result<aaip::AttributeList> {
         let image = self.image();
         let buf = self.record_bytes(ino)?;
         let rec = Record::decode(&buf, ino, image)?;
@@ -401,6 +412,6 @@ impl IsoFs {
                 _ => Ok(()),
             },
         )?;
-        list.finish(image)
+        Ok(list)
     }
 }

@@ -14,9 +14,10 @@ mod records;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
+use super::checksums::Array;
 use super::record::Record;
 use super::rockridge::{Px, Stamp, Tf};
-use super::volume::{Body, Descriptor, Text};
+use super::volume::{self, Body, Descriptor, Text};
 use super::{IsoFs, SECTOR};
 use crate::boot;
 use crate::boot::replay::{relocate, Relocation, Tail};
@@ -142,6 +143,20 @@ pub fn fit(iso: &IsoFs, udf: Option<&UdfFs>, overlay: &Overlay) -> Result<Fit> {
     let volume_end = super::volume::primary_volume(&iso.descriptors)
         .map_or(0, |v| u64::from(v.volume_space_size) * SECTOR);
     let data_end = data_end(&census, &layout);
+    // xorriso's per-file MD5s, each file's made anew from its new data (written below).
+    let array = match files.iter().any(|f| f.content.is_some()) {
+        true => match Array::of(iso) {
+            Ok(array) => array,
+            Err(e) => rewrite!("xorriso's MD5 checksum array is damaged ({e})"),
+        },
+        false => None,
+    };
+    let primary = iso
+        .descriptors
+        .iter()
+        .find(|d| d.kind == volume::Kind::Primary)
+        .map(|d| d.offset);
+    let mut sums = Vec::new();
     let mut end = data_end;
     let image_id = host_identity(iso);
     for f in &files {
@@ -193,6 +208,11 @@ pub fn fit(iso: &IsoFs, udf: Option<&UdfFs>, overlay: &Overlay) -> Result<Fit> {
                 },
                 None => content.spans(),
             };
+            if array.is_some() {
+                if let Some(ptr) = ptrs.iter().find(|ptr| Some(ptr.tree) == primary) {
+                    sums.push((ptr.record, md5_of(&spans, len, &f.path)?));
+                }
+            }
             spans.push(Span::Zeros(padded - len));
             let mut pos = at;
             for span in spans {
@@ -267,6 +287,13 @@ pub fn fit(iso: &IsoFs, udf: Option<&UdfFs>, overlay: &Overlay) -> Result<Fit> {
     for (offset, d) in descriptors {
         p.writes.push((offset, Span::Bytes(Arc::from(d.encode()))));
     }
+    if let Some(array) = array {
+        let (offset, items) = match array.updated(iso, &sums) {
+            Ok(updated) => updated,
+            Err(e) => rewrite!("xorriso's MD5 checksum array is damaged ({e})"),
+        };
+        p.writes.push((offset, Span::Bytes(Arc::from(items))));
+    }
     let tags = boot::md5tags::read(src)?;
     if !tags.is_empty() {
         for t in &tags {
@@ -279,6 +306,28 @@ pub fn fit(iso: &IsoFs, udf: Option<&UdfFs>, overlay: &Overlay) -> Result<Fit> {
     }
     p.new_len = new_len;
     Ok(Fit::InPlace(p))
+}
+
+/// The MD5 of the `len` bytes of `spans`, new data of the file at `path`.
+fn md5_of(spans: &[Span], len: u64, path: &str) -> Result<[u8; 16]> {
+    use md5::Digest;
+    let data = crate::data::Layout::covering(spans.to_vec(), len).ok_or_else(|| {
+        crate::error::Error::Usage(format!(
+            "{path}: its new data does not add up to {len} bytes"
+        ))
+    })?;
+    let mut md5 = md5::Md5::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut at = 0;
+    while at < len {
+        let n = data.read_at(at, &mut buf[..(len - at).min(1 << 20) as usize])?;
+        if n == 0 {
+            break;
+        }
+        md5.update(&buf[..n]);
+        at += n as u64;
+    }
+    Ok(md5.finalize().into())
 }
 
 /// The block where the data of `ino` (of `size` bytes) starts in its image, when it is one
@@ -445,6 +494,7 @@ fn grow(
         let reloc = Relocation {
             files,
             tail: tail.clone(),
+            appended: true,
         };
         let r = match relocate(s, &reloc, chained, &[], src.name(), false) {
             Ok(r) => r,

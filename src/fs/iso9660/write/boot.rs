@@ -572,6 +572,7 @@ impl Bound {
             let reloc = Relocation {
                 files: self.moved_files(original, t, layout)?,
                 tail: tail.clone(),
+                appended: false,
             };
             let chained = self.chained.map(|(chain, i)| (chain, blocks[i].0));
             let efi: Vec<(u64, u64)> = self
