@@ -24,6 +24,9 @@ use super::susp::Entry;
 use crate::error::{Error, Result};
 use crate::fs::Xattr;
 
+/// A recorded attribute: its name in the short notation, its value, the value's offset.
+type Pair = (Vec<u8>, Vec<u8>, u64);
+
 /// The short notation's code of the `isofs.` namespace.
 const ISOFS: u8 = 0x04;
 /// Linux ACL tags (`<linux/posix_acl.h>`).
@@ -102,7 +105,7 @@ impl AttributeList {
 
     /// The pairs of name (in the short notation) and value, with the source offset of each
     /// value.
-    fn pairs(self, image: &str) -> Result<Vec<(Vec<u8>, Vec<u8>, u64)>> {
+    fn pairs(self, image: &str) -> Result<Vec<Pair>> {
         // Components, each with the position of its first record.
         let mut components: Vec<(Vec<u8>, usize)> = Vec::new();
         let mut open: Option<(Vec<u8>, usize)> = None;
