@@ -290,7 +290,8 @@ fn a_larger_file_grows_the_image_at_its_end() {
     let data_end = data_end(&image);
     let file = blocks_of(&image, "/ks.cfg");
     let roots = root_directories(&image);
-    let big: Vec<u8> = (0..30_000u32)
+    // Larger than the free space inside the volume (xorriso's 300 KiB of padding).
+    let big: Vec<u8> = (0..60_000u32)
         .flat_map(|i| format!("part {i}\n").into_bytes())
         .collect();
     let host = dir.path().join("ks.cfg");
@@ -330,6 +331,79 @@ fn a_larger_file_grows_the_image_at_its_end() {
         "the old sectors are left alone"
     );
     assert_eq!(extracted(&image), extracted(&rewritten));
+}
+
+/// A file that outgrows its sectors but fits the zeros inside the volume that nothing uses
+/// (xorriso's padding after the data) goes there: the image keeps its size.
+#[test]
+fn a_larger_file_that_fits_free_space_inside_the_volume_goes_there() {
+    let dir = scratch();
+    let image = installer(dir.path());
+    let before = dir.path().join("before.iso");
+    std::fs::copy(&image, &before).unwrap();
+    let old_blocks = volume_blocks(&image);
+    let data_end = data_end(&image);
+    let file = blocks_of(&image, "/ks.cfg");
+    let grown: Vec<u8> = (0..5_000u32)
+        .flat_map(|i| format!("part {i}\n").into_bytes())
+        .collect();
+    let host = dir.path().join("ks.cfg");
+    std::fs::write(&host, &grown).unwrap();
+    let said = edit(
+        &image,
+        &[
+            "upload",
+            host.to_str().unwrap(),
+            "/ks.cfg",
+            ":",
+            "changes",
+            "-v",
+        ],
+    );
+    assert!(said.contains("in free space inside the volume"), "{said}");
+    all_read(&image, &grown);
+    assert!(checkisomd5(&image));
+    assert_eq!(volume_blocks(&image), old_blocks);
+    assert_eq!(
+        std::fs::metadata(&image).unwrap().len(),
+        std::fs::metadata(&before).unwrap().len()
+    );
+    let now = blocks_of(&image, "/ks.cfg");
+    assert!(
+        now.start >= data_end && now.end <= old_blocks,
+        "{now:?} lies in the padding ({data_end}..{old_blocks})"
+    );
+    assert!(!changed_sectors(&before, &image)
+        .iter()
+        .any(|s| file.contains(s)));
+
+    // Where the padding holds data (something no tree knows of), it is not taken: the file
+    // goes after the volume, which grows.
+    let dirty = dir.path().join("dirty.iso");
+    std::fs::copy(&before, &dirty).unwrap();
+    let mut bytes = std::fs::read(&dirty).unwrap();
+    for block in data_end..old_blocks {
+        bytes[(block * 2048) as usize] = 0x5a;
+    }
+    std::fs::write(&dirty, &bytes).unwrap();
+    let said = edit(
+        &dirty,
+        &[
+            "upload",
+            host.to_str().unwrap(),
+            "/ks.cfg",
+            ":",
+            "changes",
+            "-v",
+        ],
+    );
+    assert!(said.contains("after the volume"), "{said}");
+    all_read(&dirty, &grown);
+    assert!(volume_blocks(&dirty) > old_blocks);
+    // The marked blocks moved after the new data with the rest of the tail, none lost.
+    let fresh = std::fs::read(&dirty).unwrap();
+    let marked = fresh.chunks(2048).filter(|b| b[0] == 0x5a).count() as u64;
+    assert!(marked >= old_blocks - data_end, "{marked} marked blocks left");
 }
 
 #[test]

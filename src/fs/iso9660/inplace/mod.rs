@@ -9,6 +9,7 @@
 //! links, boot changes, boot images, zisofs, multi-extent and shared data, data after the
 //! volume) says why it needs a rewrite.
 
+mod gaps;
 mod records;
 
 use std::collections::{BTreeMap, HashSet};
@@ -30,6 +31,7 @@ use crate::ondisk::{endian, iso_date};
 use crate::overlay::changes::{Change, Kind};
 use crate::overlay::{Overlay, NEW};
 use crate::plan::Patch;
+use gaps::Gaps;
 
 /// How a commit of the staged changes goes.
 #[derive(Debug)]
@@ -157,6 +159,11 @@ pub fn fit(iso: &IsoFs, udf: Option<&UdfFs>, overlay: &Overlay) -> Result<Fit> {
         .find(|d| d.kind == volume::Kind::Primary)
         .map(|d| d.offset);
     let mut sums = Vec::new();
+    // Zeros inside the volume that nothing claims take new data first (not beside UDF, which
+    // records its own allocation).
+    let mut gaps = udf
+        .is_none()
+        .then(|| Gaps::of(&census, &layout, volume_end));
     let mut end = data_end;
     let image_id = host_identity(iso);
     for f in &files {
@@ -196,9 +203,17 @@ pub fn fit(iso: &IsoFs, udf: Option<&UdfFs>, overlay: &Overlay) -> Result<Fit> {
             if !fits && boot.is_some() {
                 rewrite!("{}: a boot image that must move to grow", f.path);
             }
+            let mut in_gap = false;
             if !fits {
-                at = end;
-                end += len.div_ceil(SECTOR) * SECTOR;
+                let gap = match &mut gaps {
+                    Some(gaps) => gaps.take(src, len)?,
+                    None => None,
+                };
+                at = gap.unwrap_or(end);
+                in_gap = gap.is_some();
+                if !in_gap {
+                    end += len.div_ceil(SECTOR) * SECTOR;
+                }
             }
             let padded = len.div_ceil(SECTOR) * SECTOR;
             let mut spans = match boot {
@@ -220,17 +235,18 @@ pub fn fit(iso: &IsoFs, udf: Option<&UdfFs>, overlay: &Overlay) -> Result<Fit> {
                 p.writes.push((pos, span));
                 pos += n;
             }
-            p.summary.push(match at == u64::from(f.extent) * SECTOR {
-                true => format!(
-                    "{}: {len} bytes in its own sectors at block {}",
-                    f.path, f.extent
-                ),
-                false => format!(
-                    "{}: {len} bytes after the volume, at block {}",
-                    f.path,
-                    at / SECTOR
-                ),
-            });
+            let place = if at == u64::from(f.extent) * SECTOR {
+                "in its own sectors"
+            } else if in_gap {
+                "in free space inside the volume"
+            } else {
+                "after the volume"
+            };
+            p.summary.push(format!(
+                "{}: {len} bytes {place}, at block {}",
+                f.path,
+                at / SECTOR
+            ));
         }
         for ptr in ptrs {
             record_patches(iso, f, ptr, at, &mut p)?;
