@@ -1,7 +1,8 @@
 //! Fuzz target: the bytes are an ISO image. When isofish opens it, the first regular file of
 //! its root is given new content and a new mode in an overlay, and the in-place planner decides
 //! how a commit goes (its census walks every tree of the image, the UDF side of a bridge, the
-//! boot layout, and a grown image's tail); the patch, when there is one, is applied to a copy
+//! boot layout, xorriso's checksum array (`isofs.ca`, `isofs.cx`), the free space inside the
+//! volume, and a grown image's tail); the patch, when there is one, is applied to a copy
 //! in a temporary file, which is then opened again. The same bytes are also taken as an undo
 //! journal and rolled back over a small image. Errors are fine; panics, hangs and unbounded
 //! allocations are the bugs.

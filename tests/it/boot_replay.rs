@@ -660,14 +660,16 @@ fn boot_replay_boot_info_shows_the_setup_a_commit_will_write() {
     let copy = dir.path().join("copy.iso");
     std::fs::copy(image("boot-hybrid"), &copy).unwrap();
     let new = dir.path().join("new.iso");
-    let text = grown();
+    // Larger than the free space inside the volume: the image grows, its tail moves.
+    let text = dir.path().join("big.txt");
+    std::fs::write(&text, grown().repeat(400)).unwrap();
     let staged = isofish()
         .args([
             "-a",
             s(&copy),
-            "write",
+            "upload",
+            s(&text),
             "/README.TXT",
-            &text,
             ":",
             "boot-info",
             "/dev/sda",

@@ -280,15 +280,41 @@ fn a_same_size_and_a_smaller_kickstart_patch_only_their_sectors() {
     }
 }
 
+/// The installer image, a copy of it as it was, its volume's blocks, the end of its data and
+/// the blocks of `/ks.cfg`: what the growth tests compare against.
+struct Grown {
+    image: PathBuf,
+    before: PathBuf,
+    old_blocks: u64,
+    data_end: u64,
+    file: std::ops::Range<u64>,
+}
+
+impl Grown {
+    fn new(dir: &Path) -> Grown {
+        let image = installer(dir);
+        let before = dir.join("before.iso");
+        std::fs::copy(&image, &before).unwrap();
+        Grown {
+            old_blocks: volume_blocks(&image),
+            data_end: data_end(&image),
+            file: blocks_of(&image, "/ks.cfg"),
+            image,
+            before,
+        }
+    }
+}
+
 #[test]
 fn a_larger_file_grows_the_image_at_its_end() {
     let dir = scratch();
-    let image = installer(dir.path());
-    let before = dir.path().join("before.iso");
-    std::fs::copy(&image, &before).unwrap();
-    let old_blocks = volume_blocks(&image);
-    let data_end = data_end(&image);
-    let file = blocks_of(&image, "/ks.cfg");
+    let Grown {
+        image,
+        before,
+        old_blocks,
+        data_end,
+        file,
+    } = Grown::new(dir.path());
     let roots = root_directories(&image);
     // Larger than the free space inside the volume (xorriso's 300 KiB of padding).
     let big: Vec<u8> = (0..60_000u32)
@@ -338,30 +364,33 @@ fn a_larger_file_grows_the_image_at_its_end() {
 #[test]
 fn a_larger_file_that_fits_free_space_inside_the_volume_goes_there() {
     let dir = scratch();
-    let image = installer(dir.path());
-    let before = dir.path().join("before.iso");
-    std::fs::copy(&image, &before).unwrap();
-    let old_blocks = volume_blocks(&image);
-    let data_end = data_end(&image);
-    let file = blocks_of(&image, "/ks.cfg");
+    let Grown {
+        image,
+        before,
+        old_blocks,
+        data_end,
+        file,
+    } = Grown::new(dir.path());
     let grown: Vec<u8> = (0..5_000u32)
         .flat_map(|i| format!("part {i}\n").into_bytes())
         .collect();
     let host = dir.path().join("ks.cfg");
     std::fs::write(&host, &grown).unwrap();
-    let said = edit(
-        &image,
-        &[
+    let upload = |image: &Path| {
+        let words = [
             "upload",
             host.to_str().unwrap(),
             "/ks.cfg",
             ":",
             "changes",
             "-v",
-        ],
-    );
+        ];
+        let said = edit(image, &words);
+        all_read(image, &grown);
+        said
+    };
+    let said = upload(&image);
     assert!(said.contains("in free space inside the volume"), "{said}");
-    all_read(&image, &grown);
     assert!(checkisomd5(&image));
     assert_eq!(volume_blocks(&image), old_blocks);
     assert_eq!(
@@ -386,24 +415,16 @@ fn a_larger_file_that_fits_free_space_inside_the_volume_goes_there() {
         bytes[(block * 2048) as usize] = 0x5a;
     }
     std::fs::write(&dirty, &bytes).unwrap();
-    let said = edit(
-        &dirty,
-        &[
-            "upload",
-            host.to_str().unwrap(),
-            "/ks.cfg",
-            ":",
-            "changes",
-            "-v",
-        ],
-    );
+    let said = upload(&dirty);
     assert!(said.contains("after the volume"), "{said}");
-    all_read(&dirty, &grown);
     assert!(volume_blocks(&dirty) > old_blocks);
     // The marked blocks moved after the new data with the rest of the tail, none lost.
     let fresh = std::fs::read(&dirty).unwrap();
     let marked = fresh.chunks(2048).filter(|b| b[0] == 0x5a).count() as u64;
-    assert!(marked >= old_blocks - data_end, "{marked} marked blocks left");
+    assert!(
+        marked >= old_blocks - data_end,
+        "{marked} marked blocks left"
+    );
 }
 
 #[test]

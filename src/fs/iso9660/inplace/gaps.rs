@@ -46,8 +46,20 @@ impl Gaps {
                 .system
                 .partitions
                 .iter()
-                .filter(|p| !boot::is_gap_filler(p) && !(p.start <= FIRST && FIRST < p.end()))
+                .filter(|p| {
+                    let iso_own = p.start <= FIRST && FIRST < p.end();
+                    !(iso_own || boot::is_gap_filler(p))
+                })
                 .map(|p| (p.start, p.end())),
+        );
+        // Nor the first block of a gap filler: readers (xorriso) take a file starting where a
+        // partition does for the partition's content.
+        claimed.extend(
+            layout
+                .system
+                .partitions
+                .iter()
+                .map(|p| (p.start, p.start + SECTOR)),
         );
         claimed.sort_unstable();
         let mut runs = Vec::new();

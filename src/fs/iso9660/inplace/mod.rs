@@ -238,12 +238,12 @@ pub fn fit(iso: &IsoFs, udf: Option<&UdfFs>, overlay: &Overlay) -> Result<Fit> {
             let place = if at == u64::from(f.extent) * SECTOR {
                 "in its own sectors"
             } else if in_gap {
-                "in free space inside the volume"
+                "in free space inside the volume,"
             } else {
-                "after the volume"
+                "after the volume,"
             };
             p.summary.push(format!(
-                "{}: {len} bytes {place}, at block {}",
+                "{}: {len} bytes {place} at block {}",
                 f.path,
                 at / SECTOR
             ));
