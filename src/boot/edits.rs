@@ -32,6 +32,9 @@ pub struct BiosBoot {
     pub info_table: bool,
     /// Patch GRUB2 boot info into it (`--grub2-boot-info`: GRUB's `eltorito.img`).
     pub grub2: bool,
+    /// The host file it boots, in an extent no file of the tree holds (a hidden image, as
+    /// Windows media's `etfsboot.com`, `mkiso bios-hidden:`); `path` then only names it.
+    pub hidden: Option<std::path::PathBuf>,
 }
 
 impl BootEdits {

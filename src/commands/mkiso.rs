@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use super::serve::{serve_export, Settings};
 use super::sink::{warn_plan, write_plan};
 use super::{arg, option, parse, ArgKind, Command, Ctx, Value};
+use crate::boot::edits::BiosBoot;
 use crate::mkiso::{self, mkisofs, tree_path, BiosKind, HybridOptions, MkisoOptions};
 use crate::nbd::Export;
 
@@ -25,6 +26,11 @@ pub const COMMANDS: &[Command] = &[Command {
             "boot this file of the tree from BIOS (El Torito, no emulation)",
         ),
         option(
+            "bios-hidden",
+            Value::Word("HOSTFILE"),
+            "boot this host file from BIOS, from an extent no file of the tree holds",
+        ),
+        option(
             "efi",
             Value::Word("PATH"),
             "boot this EFI FAT image of the tree from UEFI (may be repeated)",
@@ -33,6 +39,11 @@ pub const COMMANDS: &[Command] = &[Command {
             "hybrid",
             Value::OneOf(&["mbr", "gpt"]),
             "also boot from a USB stick: an isohybrid MBR, and a GPT",
+        ),
+        option(
+            "udf",
+            Value::OneOf(&["1.02"]),
+            "a UDF bridge: a UDF 1.02 tree beside the ISO 9660 trees (as Windows media)",
         ),
         option(
             "mkisofs",
@@ -49,6 +60,9 @@ fn options(dir: &Path, parsed: &super::Parsed) -> anyhow::Result<MkisoOptions> {
     if let Some(m) = parsed.value("mkisofs") {
         mkisofs::apply(m, &mut opts)?;
     }
+    if parsed.value("udf").is_some() {
+        opts.udf = true;
+    }
     if let Some(label) = parsed.value("label") {
         opts.label = Some(label.to_string());
     }
@@ -56,6 +70,26 @@ fn options(dir: &Path, parsed: &super::Parsed) -> anyhow::Result<MkisoOptions> {
         let path = tree_path(bios);
         let kind = BiosKind::of(&dir.join(&path[1..]))?;
         opts.bios = Some(kind.entry(&path));
+        opts.hide_bios = false;
+    }
+    if let Some(host) = parsed.value("bios-hidden") {
+        if parsed.value("bios").is_some() {
+            anyhow::bail!("mkiso: bios: and bios-hidden: both name the BIOS boot image: give one");
+        }
+        let host = PathBuf::from(host);
+        let kind = BiosKind::of(&host)?;
+        // An image isofish does not know is loaded whole (Windows media load all 8 sectors
+        // of etfsboot.com).
+        let load_sectors = match kind {
+            BiosKind::Other => None,
+            _ => Some(4),
+        };
+        opts.bios = Some(BiosBoot {
+            hidden: Some(host.clone()),
+            load_sectors,
+            ..kind.entry(&host.display().to_string())
+        });
+        opts.hide_bios = false;
     }
     opts.efi
         .extend(parsed.values("efi").into_iter().map(tree_path));

@@ -7,9 +7,17 @@
 //! blank's data ends ([`PLACEHOLDER`], removed before the host tree is staged); with
 //! `-joliet-long`, its Joliet tree lists it under a 103-character name.
 //!
+//! With `udf`, the blank is a bridge image: it carries a UDF 1.02 volume with an empty root
+//! as well ([`super::blank_udf`]), so the writer writes a UDF tree beside the ISO 9660 trees.
+//!
 //! Blocks: 16 primary, 17 Joliet, 18 terminator, 19-22 the path tables (L and M of each tree),
 //! 23 and 24 the roots, 25 the root's continuation area, 26 the placeholder's data; then, for a
-//! GPT, room for its backup.
+//! GPT, room for its backup. With `udf`: 19-21 the UDF recognition sequence, the ISO 9660
+//! blocks after it 3 blocks later (22-25 the path tables, 26 and 27 the roots, 28 the
+//! continuation area), the UDF descriptors at 32, 48 and 64, the anchor at 256, the UDF
+//! partition at 257-260, the placeholder's data at 261 and, without a GPT, the second anchor
+//! at 262, the volume's last block (with one, the GPT's room instead: the backup GPT ends the
+//! image, the anchor at 256 is enough to open the blank).
 
 use crate::boot::gpt::{Gpt, Guid};
 use crate::boot::mbr::{Mbr, MbrEntry, CODE_LEN};
@@ -24,15 +32,43 @@ use crate::fs::iso9660::SECTOR;
 use crate::fs::Timestamp;
 use crate::ondisk::iso_date;
 
+use super::blank_udf;
+
 /// The name of the placeholder file in the blank's root.
 pub const PLACEHOLDER: &str = "isofish-mkiso-placeholder";
 
-const PRIMARY_ROOT: u32 = 23;
-const JOLIET_ROOT: u32 = 24;
-const CONTINUATION: u32 = 25;
-const PLACEHOLDER_DATA: u32 = 26;
-/// The blocks of the blank's data.
-const DATA_BLOCKS: u32 = 27;
+/// Where the blank's ISO 9660 structures lie.
+struct Blocks {
+    /// The first of the four path tables.
+    tables: u32,
+    primary_root: u32,
+    joliet_root: u32,
+    continuation: u32,
+    placeholder: u32,
+    /// The blocks of the blank's volume.
+    volume: u32,
+}
+
+impl Blocks {
+    /// `udf`: with a UDF volume; `gpt`: with room for a backup GPT (which ends the image:
+    /// the UDF volume's second anchor, which would be kept before it, is left out).
+    fn of(udf: bool, gpt: bool) -> Blocks {
+        let shift = if udf { 3 } else { 0 };
+        let placeholder = match udf {
+            true => blank_udf::PARTITION + blank_udf::PARTITION_BLOCKS,
+            false => 26,
+        };
+        Blocks {
+            tables: 19 + shift,
+            primary_root: 23 + shift,
+            joliet_root: 24 + shift,
+            continuation: 25 + shift,
+            placeholder,
+            // With UDF, its second anchor after the placeholder.
+            volume: placeholder + 1 + u32::from(udf && !gpt),
+        }
+    }
+}
 /// Blocks kept after the data for a backup GPT (33 sectors).
 const GPT_BACKUP_BLOCKS: u32 = 9;
 
@@ -56,6 +92,8 @@ pub struct Blank<'a> {
     /// Joliet names of up to 103 characters (`-joliet-long`): the blank's Joliet tree lists
     /// the placeholder under a name that long, so the writer writes them.
     pub joliet_long: bool,
+    /// A UDF bridge: a UDF volume beside the ISO 9660 trees.
+    pub udf: bool,
 }
 
 /// ECMA-119's directory record with `name`, at `extent`, `size` bytes, with `su`.
@@ -129,12 +167,14 @@ fn put(image: &mut [u8], block: u32, bytes: &[u8]) {
 /// The blank image's bytes.
 pub fn encode(b: &Blank) -> Result<Vec<u8>> {
     let gpt = b.hybrid.is_some_and(|h| h.gpt);
-    let total = DATA_BLOCKS + if gpt { GPT_BACKUP_BLOCKS } else { 0 };
+    let at = Blocks::of(b.udf, gpt);
+    let total = at.volume + if gpt { GPT_BACKUP_BLOCKS } else { 0 };
     let mut image = vec![0u8; total as usize * SECTOR as usize];
     let date = iso_date::encode_short(b.date);
-    for (block, joliet, tables, root) in
-        [(16, false, 19, PRIMARY_ROOT), (17, true, 21, JOLIET_ROOT)]
-    {
+    for (block, joliet, tables, root) in [
+        (16, false, at.tables, at.primary_root),
+        (17, true, at.tables + 2, at.joliet_root),
+    ] {
         let v = volume(b, joliet, total, tables, root, date);
         let kind = if joliet {
             Kind::Joliet(3)
@@ -162,6 +202,13 @@ pub fn encode(b: &Blank) -> Result<Vec<u8>> {
         18,
         &Descriptor::terminator(18 * SECTOR).encode(),
     );
+    if b.udf {
+        put(&mut image, 19, &blank_udf::recognition());
+        let last = (!gpt).then_some(at.volume - 1);
+        for (block, bytes) in blank_udf::blocks(b.label, b.date, last) {
+            put(&mut image, block, &bytes);
+        }
+    }
     // The primary root: SP and a continuation area with PX and ER.
     let px = Px {
         mode: 0o40755,
@@ -179,9 +226,9 @@ pub fn encode(b: &Blank) -> Result<Vec<u8>> {
     }
     .encode()?;
     let area = [px.clone(), er].concat();
-    put(&mut image, CONTINUATION, &area);
+    put(&mut image, at.continuation, &area);
     let ce = Ce {
-        block: CONTINUATION,
+        block: at.continuation,
         offset: 0,
         len: area.len() as u32,
     };
@@ -201,11 +248,11 @@ pub fn encode(b: &Blank) -> Result<Vec<u8>> {
     )?;
     let size = SECTOR as u32;
     let primary = [
-        record(SELF, PRIMARY_ROOT, size, DIRECTORY, date, &dot_su),
-        record(PARENT, PRIMARY_ROOT, size, DIRECTORY, date, &px),
+        record(SELF, at.primary_root, size, DIRECTORY, date, &dot_su),
+        record(PARENT, at.primary_root, size, DIRECTORY, date, &px),
         record(
             b"ISOFISH_MKISO_PLACEHOLDER.;1",
-            PLACEHOLDER_DATA,
+            at.placeholder,
             size,
             0,
             date,
@@ -213,17 +260,17 @@ pub fn encode(b: &Blank) -> Result<Vec<u8>> {
         ),
     ]
     .concat();
-    put(&mut image, PRIMARY_ROOT, &primary);
+    put(&mut image, at.primary_root, &primary);
     let mut joliet = [
-        record(SELF, JOLIET_ROOT, size, DIRECTORY, date, &[]),
-        record(PARENT, JOLIET_ROOT, size, DIRECTORY, date, &[]),
+        record(SELF, at.joliet_root, size, DIRECTORY, date, &[]),
+        record(PARENT, at.joliet_root, size, DIRECTORY, date, &[]),
     ]
     .concat();
     if b.joliet_long {
         let long = crate::fs::iso9660::joliet::encode(&"l".repeat(103));
-        joliet.extend(record(&long, PLACEHOLDER_DATA, size, 0, date, &[]));
+        joliet.extend(record(&long, at.placeholder, size, 0, date, &[]));
     }
-    put(&mut image, JOLIET_ROOT, &joliet);
+    put(&mut image, at.joliet_root, &joliet);
     if let Some(h) = b.hybrid {
         put(&mut image, 0, &system_area(h, total, b.date)?);
     }
@@ -277,4 +324,49 @@ fn system_area(h: &Hybrid, total: u32, date: Timestamp) -> Result<Vec<u8>> {
         area[1024..1024 + array.len()].copy_from_slice(&array);
     }
     Ok(area)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fs::iso9660::IsoFs;
+    use crate::fs::udf::UdfFs;
+    use crate::fs::{FileSystem, MountOptions};
+    use crate::source::{MemSource, Source};
+    use std::sync::Arc;
+
+    #[test]
+    fn a_udf_blank_opens_as_both_file_systems() {
+        for gpt in [false, true] {
+            let hybrid = Hybrid {
+                code: vec![0; 432],
+                gpt,
+                part_type: 0,
+            };
+            let bytes = encode(&Blank {
+                label: "BRIDGE",
+                date: Timestamp {
+                    secs: 1_700_000_000,
+                    nanos: 0,
+                },
+                hybrid: Some(&hybrid),
+                joliet_long: false,
+                udf: true,
+            })
+            .unwrap();
+            let src: Arc<dyn Source> = Arc::new(MemSource::new(bytes, "blank"));
+            let opts = MountOptions::default();
+            let udf = UdfFs::open(src.clone(), &opts).unwrap();
+            assert!(udf.read_dir(udf.root()).unwrap().is_empty());
+            assert_eq!(udf.label().as_deref(), Some("BRIDGE"));
+            let iso = IsoFs::open(src, &opts).unwrap();
+            let names: Vec<Vec<u8>> = iso
+                .read_dir(iso.root())
+                .unwrap()
+                .into_iter()
+                .map(|e| e.name)
+                .collect();
+            assert_eq!(names, vec![PLACEHOLDER.as_bytes().to_vec()]);
+        }
+    }
 }

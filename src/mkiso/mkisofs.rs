@@ -3,7 +3,7 @@
 //! mkisofs` prints for the images `mkiso` can make: volume id and date, an isohybrid or GRUB2
 //! hybrid MBR (its code from a file or from an `--interval:local_fs:` range of one), a BIOS
 //! no-emulation entry with its boot-info table and GRUB2 boot info, EFI entries, the catalog's
-//! file, and a GPT for the EFI images. The tree options of `-R -J` are accepted (Rock Ridge and
+//! file, a GPT for the EFI images, and genisoimage's `-udf` bridge. The tree options of `-R -J` are accepted (Rock Ridge and
 //! Joliet are always written). Anything else is refused by name, never ignored: an option that
 //! would change the image and is not followed would be a lie.
 
@@ -82,6 +82,7 @@ pub fn apply(text: &str, opts: &mut MkisoOptions) -> Result<()> {
     let mut it = words.iter();
     let mut current = Current::None;
     let mut emulation_none = false;
+    let mut hidden = Vec::new();
     while let Some(w) = it.next() {
         let mut value = || {
             it.next()
@@ -99,6 +100,10 @@ pub fn apply(text: &str, opts: &mut MkisoOptions) -> Result<()> {
             }
             "-V" => opts.label = Some(value()?),
             "-joliet-long" | "--joliet-long" => opts.joliet_long = true,
+            // genisoimage's UDF 1.02 bridge.
+            "-udf" => opts.udf = true,
+            // Only the boot image and the catalog: see below.
+            "-hide" | "-hide-joliet" | "-hide-udf" => hidden.push(tree_path(&value()?)),
             "-partition_offset" => {
                 if value()? != "0" {
                     return Err(refused("-partition_offset (other than 0)"));
@@ -172,6 +177,19 @@ pub fn apply(text: &str, opts: &mut MkisoOptions) -> Result<()> {
     }
     if matches!(current, Current::Bios) && !emulation_none {
         return Err(refused("-b without -no-emul-boot (floppy emulation)"));
+    }
+    // `-hide` of the `-b` image boots it from an extent no file holds (Windows media's
+    // etfsboot.com); of the `-c` catalog, a catalog no file holds.
+    for path in hidden {
+        if opts.bios.as_ref().is_some_and(|b| b.path == path) {
+            opts.hide_bios = true;
+        } else if opts.catalog.as_ref() == Some(&path) {
+            opts.catalog = None;
+        } else {
+            return Err(refused(&format!(
+                "-hide {path} (mkiso hides only the -b image and the -c catalog)"
+            )));
+        }
     }
     if opts
         .hybrid

@@ -7,6 +7,7 @@
 //! hybrid partition tables. `mkisofs:` options are read by [`mkisofs`].
 
 pub mod blank;
+mod blank_udf;
 pub mod mkisofs;
 mod stage;
 
@@ -16,6 +17,7 @@ use std::sync::Arc;
 use crate::boot::edits::BiosBoot;
 use crate::error::{Error, Result};
 use crate::fs::iso9660::{self, IsoFs};
+use crate::fs::udf::UdfFs;
 use crate::fs::{MountOptions, Timestamp};
 use crate::overlay::{fresh, Overlay};
 use crate::plan::Plan;
@@ -54,6 +56,12 @@ pub struct MkisoOptions {
     pub hybrid: Option<HybridOptions>,
     /// Joliet names of up to 103 characters instead of 64 (`-joliet-long`).
     pub joliet_long: bool,
+    /// The `bios` file of the tree is left out of it and booted from an extent no file
+    /// holds (`-hide` of the `-b` file).
+    pub hide_bios: bool,
+    /// A UDF bridge (`udf:`, `-udf`): a UDF 1.02 tree beside the ISO 9660 trees, sharing
+    /// the file data.
+    pub udf: bool,
 }
 
 /// A path in the new tree as the options give it (relative to the tree's root, with or
@@ -86,19 +94,25 @@ pub fn plan(dir: &Path, opts: &MkisoOptions) -> Result<Plan> {
         date: opts.date.unwrap_or_else(Timestamp::now),
         hybrid: hybrid.as_ref(),
         joliet_long: opts.joliet_long,
+        udf: opts.udf,
     })?;
     let src: Arc<dyn Source> = Arc::new(MemSource::new(bytes, format!("mkiso {name}")));
-    let iso = Arc::new(IsoFs::open(src, &MountOptions::default())?);
+    let iso = Arc::new(IsoFs::open(src.clone(), &MountOptions::default())?);
     let overlay = Overlay::new(iso.clone());
     overlay.remove(&format!("/{}", blank::PLACEHOLDER))?;
     let left_out = stage::stage(&overlay, dir)?;
+    let mut bios = opts.bios.clone();
+    if let Some(b) = bios.as_mut().filter(|_| opts.hide_bios) {
+        b.hidden = Some(dir.join(b.path.trim_start_matches('/')));
+        overlay.remove(&b.path)?;
+    }
     if let Some(cat) = &opts.catalog {
         if overlay.find(cat).is_err() {
             overlay.create(cat, fresh(crate::fs::FileKind::File, 0o644), None)?;
         }
     }
     let boot = crate::boot::edits::BootEdits {
-        bios: opts.bios.clone(),
+        bios,
         add_efi: opts.efi.clone(),
         catalog: opts.catalog.clone(),
         ..Default::default()
@@ -107,7 +121,24 @@ pub fn plan(dir: &Path, opts: &MkisoOptions) -> Result<Plan> {
         drop_boot: false,
         boot,
     };
-    let mut plan = iso9660::write::plan(&iso, &overlay, &|ino| overlay.provenance(ino), &wopts)?;
+    let provenance = |ino| overlay.provenance(ino);
+    // A bridge: the blank's UDF volume, written from the ISO 9660 tree as commit writes a
+    // bridge image's.
+    let udf = match opts.udf {
+        true => Some(UdfFs::open(src, &MountOptions::default())?),
+        false => None,
+    };
+    let mut side = match &udf {
+        Some(udf) => Some(crate::fs::udf::write::side(
+            udf,
+            &overlay,
+            &provenance,
+            true,
+        )?),
+        None => None,
+    };
+    let bridge = side.as_mut().map(|s| s as &mut dyn iso9660::write::Bridge);
+    let mut plan = iso9660::write::plan_with(&iso, &overlay, &provenance, &wopts, bridge)?;
     for w in left_out {
         plan.warn(w);
     }
@@ -139,7 +170,10 @@ fn hybrid_code(dir: &Path, h: &HybridOptions, bios: Option<&BiosBoot>) -> Result
             "mkiso: hybrid: needs a BIOS boot file (bios:PATH) for the MBR to chain to".into(),
         ));
     };
-    let file = dir.join(bios.path.trim_start_matches('/'));
+    let file = match &bios.hidden {
+        Some(host) => host.clone(),
+        None => dir.join(bios.path.trim_start_matches('/')),
+    };
     let kind = BiosKind::of(&file)?;
     let (own, host) = match kind {
         BiosKind::Isolinux => ("isohdpfx.bin", ISOHDPFX),
@@ -203,6 +237,7 @@ impl BiosKind {
             load_sectors: Some(4),
             info_table: self != BiosKind::Other,
             grub2: self == BiosKind::Grub,
+            hidden: None,
         }
     }
 }

@@ -60,6 +60,7 @@ mod iso_write_large;
 mod iso_write_mutation;
 mod iso_zisofs2;
 mod mkiso;
+mod mkiso_udf;
 mod mount_origin;
 mod mutants;
 mod nested_chain;

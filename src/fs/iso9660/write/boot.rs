@@ -34,6 +34,7 @@ use crate::fs::iso9660::volume::{Body, BootRecord, Descriptor, Kind};
 use crate::fs::iso9660::{IsoFs, SECTOR};
 use crate::fs::{FileSystem, Span};
 use crate::overlay::Provenance;
+use crate::source::host_path::HostPathSource;
 use crate::source::Source;
 
 /// The largest boot image read into memory to be patched.
@@ -53,8 +54,8 @@ enum Place {
 /// An extent reserved before the file data.
 struct Extra {
     len: u64,
-    /// The original's bytes to copy there; `None` for the catalog.
-    from: Option<u64>,
+    /// The bytes to copy there (the original's, a host file's); none for the catalog.
+    from: Vec<Span>,
 }
 
 /// One catalog entry kept.
@@ -152,8 +153,8 @@ fn file_with_data(t: &Tree, path: &str, what: &str) -> Result<usize> {
         })
 }
 
-/// The default entry of a new catalog: a BIOS no-emulation image, the data of object `obj`.
-fn added_bios(bios: &BiosBoot, obj: usize, size: u64) -> Entry {
+/// The default entry of a new catalog: a BIOS no-emulation image of `size` bytes at `place`.
+fn added_bios(bios: &BiosBoot, place: Place, size: u64) -> Entry {
     let table = bios.info_table.then_some(bootinfo::BootInfoTable {
         pvd_block: 16,
         image_block: 0,
@@ -163,7 +164,7 @@ fn added_bios(bios: &BiosBoot, obj: usize, size: u64) -> Entry {
     });
     Entry {
         entry: no_emulation(0, 0, bios.load_sectors.unwrap_or(0)),
-        place: Place::File(obj),
+        place,
         patches: bootinfo::Patches {
             table,
             grub2: bios.grub2,
@@ -285,9 +286,29 @@ impl Bound {
     /// and no image to chain to yet chains to it (GRUB's when its code says GRUB, else
     /// isohybrid's).
     fn add_bios(&mut self, t: &Tree, bios: &BiosBoot) -> Result<()> {
-        let obj = file_with_data(t, &bios.path, "bios:")?;
-        self.entries
-            .push(added_bios(bios, obj, t.objs[obj].meta.size));
+        let (place, size) = match &bios.hidden {
+            // A host file in an extent of its own, as the original's hidden images are kept.
+            Some(host) => {
+                let src: Arc<dyn Source> = Arc::new(HostPathSource::open(host)?);
+                let len = src.len();
+                if len == 0 {
+                    return Err(Error::Usage(format!(
+                        "commit: bios: {}: an empty file boots nothing",
+                        bios.path
+                    )));
+                }
+                self.extras.push(Extra {
+                    len,
+                    from: vec![Span::source(&src, 0, len)],
+                });
+                (Place::Extra(self.extras.len() - 1), len)
+            }
+            None => {
+                let obj = file_with_data(t, &bios.path, "bios:")?;
+                (Place::File(obj), t.objs[obj].meta.size)
+            }
+        };
+        self.entries.push(added_bios(bios, place, size));
         let code = self.layout.system.mbr.as_ref().filter(|m| m.has_code());
         if let (None, Some(m)) = (self.chained, code) {
             let chain = match m.grub_text() {
@@ -363,7 +384,7 @@ impl Bound {
                 let place = Place::Extra(self.extras.len());
                 self.extras.push(Extra {
                     len,
-                    from: Some(img.start()),
+                    from: vec![Span::source(&self.src, img.start(), len)],
                 });
                 Ok(Some(place))
             }
@@ -403,7 +424,10 @@ impl Bound {
             };
             return Ok(Place::File(obj));
         }
-        self.extras.push(Extra { len, from: None });
+        self.extras.push(Extra {
+            len,
+            from: Vec::new(),
+        });
         Ok(Place::Extra(self.extras.len() - 1))
     }
 
@@ -507,6 +531,10 @@ impl Bound {
                     let size = t.objs[obj].meta.size.div_ceil(512);
                     u16::try_from(size).unwrap_or(u16::MAX)
                 }
+                // A new hidden image (`mkiso bios-hidden:`), loaded whole.
+                (Place::Extra(_), Some(size)) => {
+                    u16::try_from(size.div_ceil(512)).unwrap_or(u16::MAX)
+                }
                 _ => e.entry.sector_count,
             };
             blocks.push((block, count));
@@ -515,14 +543,7 @@ impl Bound {
             Some((_, place)) => Some(block_of(*place)?),
             None => None,
         };
-        let mut extras: Vec<Vec<Span>> = self
-            .extras
-            .iter()
-            .map(|x| match x.from {
-                Some(from) => vec![Span::source(&self.src, from, x.len)],
-                None => Vec::new(),
-            })
-            .collect();
+        let mut extras: Vec<Vec<Span>> = self.extras.iter().map(|x| x.from.clone()).collect();
         // Boot images patched for their new blocks.
         for (e, &(block, _)) in self.entries.iter().zip(&blocks) {
             if e.patches == bootinfo::Patches::default() {

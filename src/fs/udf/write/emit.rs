@@ -57,7 +57,7 @@ fn zero_ad() -> Ad {
 }
 
 /// The regid isofish records as implementation.
-fn implementation() -> [u8; 32] {
+pub(crate) fn implementation() -> [u8; 32] {
     let mut r = [0u8; 32];
     r[1..1 + IMPLEMENTATION.len()].copy_from_slice(IMPLEMENTATION);
     r
@@ -65,6 +65,12 @@ fn implementation() -> [u8; 32] {
 
 /// A file entry of the kind the style asks for, with nothing recorded yet.
 fn fresh_entry(style: &Style, kind: u8, time: UdfTime) -> FileEntry {
+    new_entry(style.extended, kind, time)
+}
+
+/// A file entry (an extended one with `extended`) of ICB file type `kind`, strategy 4,
+/// dated `time`, with nothing recorded yet (no tag, size, data, owner or permissions).
+pub(crate) fn new_entry(extended: bool, kind: u8, time: UdfTime) -> FileEntry {
     FileEntry {
         tag: Tag::new(0, 0, 0, 0, 0),
         icb_tag: IcbTag {
@@ -95,7 +101,7 @@ fn fresh_entry(style: &Style, kind: u8, time: UdfTime) -> FileEntry {
         extended_attributes: Vec::new(),
         ad_len: 0,
         data: Data::Extents(Vec::new(), AdForm::Short),
-        extended: style.extended.then(|| Extended {
+        extended: extended.then(|| Extended {
             object_size: 0,
             creation_time: time,
             stream_directory: zero_ad(),

@@ -31,6 +31,7 @@ mod layout;
 mod tree;
 
 pub(crate) use bridge::side;
+pub(crate) use emit::{implementation, new_entry};
 pub use tree::{cs0_name, NAME_MAX};
 
 use super::integrity::{self, IntegrityDescriptor};
