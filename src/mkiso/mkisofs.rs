@@ -238,11 +238,25 @@ mod tests {
             "-b a.img",
             "-append_partition 2 0xef x",
             "-partition_offset 16",
+            "-b a.img -no-emul-boot -hide other.img",
         ] {
             let e = apply(bad, &mut MkisoOptions::default())
                 .unwrap_err()
                 .to_string();
             assert!(e.contains("not supported"), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn the_seeds_windows_line_reads() {
+        let mut o = MkisoOptions::default();
+        apply(
+            "-b boot.img -no-emul-boot -c BOOT.CAT -hide boot.img -hide BOOT.CAT -udf -J",
+            &mut o,
+        )
+        .unwrap();
+        assert!(o.udf && o.hide_bios);
+        assert_eq!(o.bios.unwrap().path, "/boot.img");
+        assert_eq!(o.catalog, None);
     }
 }

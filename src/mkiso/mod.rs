@@ -7,7 +7,7 @@
 //! hybrid partition tables. `mkisofs:` options are read by [`mkisofs`].
 
 pub mod blank;
-mod blank_udf;
+pub mod blank_udf;
 pub mod mkisofs;
 mod stage;
 
