@@ -4,7 +4,9 @@
 //! memory, the host tree is staged over it in an overlay as `copy-in` stages files (their data
 //! left where it lies on the host, `stage`), the boot options become boot edits, and the ISO
 //! 9660 writer writes the overlay, its boot replay making the new El Torito entries and
-//! hybrid partition tables. `mkisofs:` options are read by [`mkisofs`].
+//! hybrid partition tables. With `udf:` the blank is a bridge image (a UDF volume beside
+//! it, [`blank_udf`]) and the UDF side is written from the same overlay as `commit` writes a
+//! bridge image's. `mkisofs:` options are read by [`mkisofs`].
 
 pub mod blank;
 pub mod blank_udf;
