@@ -230,16 +230,19 @@ impl Overlay {
     /// The directories from the root to `path`'s parent (each must exist and be one), and its
     /// last name. `path` is absolute from this filesystem's root, symlinks already followed.
     fn parent_chain(&self, st: &State, path: &str) -> Result<(Vec<Ino>, Vec<u8>)> {
-        let mut comps: Vec<&[u8]> = path::components(path.as_bytes()).collect();
+        let mut comps = path::components(path.as_bytes());
         let name = comps
-            .pop()
+            .next_back()
             .ok_or_else(|| Error::Usage(format!("{path}: the root cannot be changed this way")))?
             .to_vec();
-        let mut chain = Vec::with_capacity(comps.len() + 1);
+        let mut chain = Vec::with_capacity(8);
         chain.push(self.base.root());
-        for (i, comp) in comps.iter().enumerate() {
+        for (i, comp) in comps.enumerate() {
             let here = *chain.last().expect("the root is first");
-            let so_far = || path::join(&comps[..=i]);
+            let so_far = || {
+                let parts: Vec<&[u8]> = path::components(path.as_bytes()).take(i + 1).collect();
+                path::join(&parts)
+            };
             match self.kind_of(st, here, comp)? {
                 Some((ino, FileKind::Dir)) => chain.push(ino),
                 Some(_) => return Err(Error::NotADirectory(so_far())),
