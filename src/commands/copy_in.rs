@@ -15,7 +15,7 @@ use super::tar_in::{placed_meta, Object, Unpack};
 use super::{arg, many, ArgKind, Command, Ctx};
 use crate::error::Error;
 use crate::fs::{FileKind, Timestamp};
-use crate::overlay::HostFile;
+use crate::overlay::{Content, HostFile};
 
 pub const COMMANDS: &[Command] = &[Command {
     name: "copy-in",
@@ -118,11 +118,23 @@ fn children(ctx: &mut Ctx, unpack: &mut Unpack, links: &mut Links, host: &Path, 
     }
 }
 
-/// What the host object at `host` becomes (`mkiso` stages its trees with it too); `None` for
-/// a socket, which, as with tar, is left out with a warning.
-pub(crate) fn object(
+/// What the host object at `host` becomes; `None` for a socket, which, as with tar, is left
+/// out with a warning.
+fn object(
     host: &Path,
     meta: &std::fs::Metadata,
+) -> anyhow::Result<Option<(crate::fs::Metadata, Object)>> {
+    object_with(host, meta, || {
+        HostFile::open(host).map(|(file, content)| (content, Some(file)))
+    })
+}
+
+/// [`object`], a regular file's data (and the host file to check before a commit, if any)
+/// staged by `file` (`mkiso` stages its trees with it, from its directory walk).
+pub(crate) fn object_with(
+    host: &Path,
+    meta: &std::fs::Metadata,
+    file: impl FnOnce() -> crate::error::Result<(Content, Option<HostFile>)>,
 ) -> anyhow::Result<Option<(crate::fs::Metadata, Object)>> {
     let kind = FileKind::from_mode(meta.mode())
         .ok_or_else(|| anyhow!("an object of unknown type {:o}", meta.mode()))?;
@@ -141,8 +153,8 @@ pub(crate) fn object(
     );
     let obj = match kind {
         FileKind::File => {
-            let (file, content) = HostFile::open(host)?;
-            Object::File(content, Some(file))
+            let (content, file) = file()?;
+            Object::File(content, file)
         }
         FileKind::Dir => Object::Dir,
         FileKind::Symlink => {

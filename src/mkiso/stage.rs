@@ -1,7 +1,9 @@
 //! The host tree staged in the overlay over the blank image, as `copy-in` stages it (its
-//! [`object`] says what each host object becomes): modes, owners, times, symlinks (never
+//! [`object_with`] says what each host object becomes): modes, owners, times, symlinks (never
 //! followed), device nodes, FIFOs, and hard links among the files kept; file data left where it
-//! lies on the host, checked again when the writer copies it. Unlike `copy-in`, change times
+//! lies on the host, checked again when the writer copies it. Each entry is looked at once
+//! (its metadata read through its open directory) and a file is not opened before its data is
+//! copied, unless its permission bits leave in doubt that it can be read. Unlike `copy-in`, change times
 //! are the host's too (as genisoimage and xorriso record them: the same tree makes the same
 //! image). Directories get their host metadata last (each entry staged in one makes its times
 //! now), the root included. Walks without recursion, in name order (the order the writer lays
@@ -11,11 +13,11 @@ use std::collections::HashMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use crate::commands::copy_in::object;
+use crate::commands::copy_in::object_with;
 use crate::commands::tar_in::Object;
 use crate::error::{Error, Result};
 use crate::fs::{Metadata, Timestamp};
-use crate::overlay::Overlay;
+use crate::overlay::{Content, Overlay};
 use crate::vfs::path;
 
 /// The error for host object `host`.
@@ -35,30 +37,80 @@ fn ctime(m: &std::fs::Metadata) -> Timestamp {
     }
 }
 
+/// A host object found by the walk: the path the user's directory names it by (for errors),
+/// and the same path made absolute (which the file's data is read from).
+struct Found<'a> {
+    host: &'a Path,
+    absolute: &'a Path,
+    meta: &'a std::fs::Metadata,
+}
+
+/// What the host object `found` becomes; a regular file is not opened (its data is read when
+/// the image is written, checked then against `meta`), unless its permission bits do not say
+/// this process (effective user `euid`) may read it: it is opened then, so that a file that
+/// cannot be read stops the walk, named, before anything is written.
+fn object(found: Found, euid: u32) -> Result<Option<(Metadata, Object)>> {
+    let Found {
+        host,
+        absolute,
+        meta,
+    } = found;
+    let file = || {
+        if !surely_readable(meta, euid) {
+            std::fs::File::open(host).map_err(io(host))?;
+        }
+        // As `display` shows it, without its formatting machinery.
+        let name = host.to_string_lossy().into_owned();
+        Ok((Content::walked(absolute.to_path_buf(), name, meta)?, None))
+    };
+    object_with(host, meta, file).map_err(|e| failed(host, e))
+}
+
+/// True when `meta`'s permission bits let effective user `euid` read the file: root reads
+/// anything, the owner by the owner's bit, anyone else by the group and other bits both. No
+/// answer for access control lists: a file they keep from this user fails when it is read.
+fn surely_readable(meta: &std::fs::Metadata, euid: u32) -> bool {
+    let mode = meta.mode();
+    euid == 0
+        || match meta.uid() == euid {
+            true => mode & 0o400 != 0,
+            false => mode & 0o044 == 0o044,
+        }
+}
+
+/// The error for host object `p` (its name made only for an error).
+fn io(p: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+    move |e| Error::io(p.display().to_string(), e)
+}
+
 /// Stages what host directory `root` holds at the overlay's root; returns the warnings for
 /// what was left out (sockets).
 pub(super) fn stage(overlay: &Overlay, root: &Path) -> Result<Vec<String>> {
-    let io = |p: &Path| {
-        let name = p.display().to_string();
-        move |e| Error::io(name, e)
-    };
+    let euid = rustix::process::geteuid().as_raw();
     let mut warnings = Vec::new();
     let mut links: HashMap<(u64, u64), String> = HashMap::new();
     // Directories staged, with their host metadata, set once all is in.
     let mut dirs: Vec<(String, Metadata)> = Vec::new();
-    let mut todo: Vec<(PathBuf, String)> = vec![(root.to_path_buf(), "/".to_string())];
-    while let Some((host_dir, at)) = todo.pop() {
-        let mut names: Vec<_> = std::fs::read_dir(&host_dir)
+    // Made absolute once, so each file's own path is (without asking the host each time).
+    let absolute = std::path::absolute(root).map_err(io(root))?;
+    let mut todo: Vec<(PathBuf, PathBuf, String)> =
+        vec![(root.to_path_buf(), absolute.clone(), "/".to_string())];
+    while let Some((host_dir, absolute_dir, at)) = todo.pop() {
+        // Each entry's metadata is read through the open directory (no path walk), while the
+        // entries are held.
+        let mut entries: Vec<_> = std::fs::read_dir(&host_dir)
             .map_err(io(&host_dir))?
-            .map(|e| e.map(|e| e.file_name()))
+            .map(|e| e.map(|e| (e.file_name(), e)))
             .collect::<std::io::Result<_>>()
             .map_err(io(&host_dir))?;
-        names.sort();
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
         // Staged in name order (the order the writer lays new files' data out in); the
         // directories walked after, in name order too.
         let mut below = Vec::new();
-        for n in names {
+        for (n, entry) in entries {
             let host = host_dir.join(&n);
+            let meta = entry.metadata().map_err(io(&host))?;
+            let absolute = absolute_dir.join(&n);
             let name = n.into_string().map_err(|n| {
                 Error::Usage(format!(
                     "{}: the name {:?} is not UTF-8",
@@ -67,14 +119,17 @@ pub(super) fn stage(overlay: &Overlay, root: &Path) -> Result<Vec<String>> {
                 ))
             })?;
             let inside = path::child(&at, name.as_bytes());
-            let meta = std::fs::symlink_metadata(&host).map_err(io(&host))?;
             let key = (!meta.is_dir() && meta.nlink() > 1).then_some((meta.dev(), meta.ino()));
             if let Some(first) = key.and_then(|k| links.get(&k)) {
                 overlay.link(first, &inside)?;
                 continue;
             }
-            let Some((mut placed, obj)) = object(&host, &meta).map_err(|e| failed(&host, e))?
-            else {
+            let found = Found {
+                host: &host,
+                absolute: &absolute,
+                meta: &meta,
+            };
+            let Some((mut placed, obj)) = object(found, euid)? else {
                 warnings.push(format!("{}: socket left out", host.display()));
                 continue;
             };
@@ -87,7 +142,7 @@ pub(super) fn stage(overlay: &Overlay, root: &Path) -> Result<Vec<String>> {
                 Object::Dir => {
                     overlay.create(&inside, placed.clone(), None)?;
                     dirs.push((inside.clone(), placed));
-                    below.push((host, inside.clone()));
+                    below.push((host, absolute, inside.clone()));
                 }
                 Object::Special | Object::Link(_) => {
                     overlay.create(&inside, placed, None)?;
@@ -100,9 +155,13 @@ pub(super) fn stage(overlay: &Overlay, root: &Path) -> Result<Vec<String>> {
         todo.extend(below.into_iter().rev());
     }
     let host = std::fs::metadata(root).map_err(io(root))?;
-    let (mut root_meta, _) = object(root, &host)
-        .map_err(|e| failed(root, e))?
-        .ok_or_else(|| Error::NotADirectory(root.display().to_string()))?;
+    let found = Found {
+        host: root,
+        absolute: &absolute,
+        meta: &host,
+    };
+    let (mut root_meta, _) =
+        object(found, euid)?.ok_or_else(|| Error::NotADirectory(root.display().to_string()))?;
     root_meta.ctime = ctime(&host);
     dirs.push(("/".to_string(), root_meta));
     for (at, host) in dirs.into_iter().rev() {

@@ -4,6 +4,7 @@
 //! [`HostFile`], an uploaded host file with what it was when it was uploaded, checked again
 //! before a commit takes its bytes.
 
+use std::fs::Metadata;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -45,6 +46,18 @@ impl Content {
             }
         };
         Ok(Content::from_spans(spans))
+    }
+
+    /// The data of the regular file at `path` (absolute, named `name` in errors) as a
+    /// directory walk found it (`meta`), staged without opening the file and checked as it is
+    /// read (see [`HostPathSource::walked`]).
+    pub fn walked(path: PathBuf, name: String, meta: &Metadata) -> Result<Content> {
+        let source: Arc<dyn Source> = Arc::new(HostPathSource::walked(path, name, meta)?);
+        Ok(Content::from_spans(vec![Span::source(
+            &source,
+            0,
+            source.len(),
+        )]))
     }
 
     /// The length in bytes.

@@ -81,7 +81,8 @@ pub struct Snapshot(State);
 /// Everything staged.
 #[derive(Clone, Default)]
 pub(crate) struct State {
-    pub(crate) nodes: HashMap<Ino, Staged>,
+    /// Boxed: the table stays small (a new tree stages every object).
+    pub(crate) nodes: HashMap<Ino, Box<Staged>>,
     /// The last number given to an object made here.
     last: u64,
     pub(crate) label: Option<String>,
@@ -229,22 +230,40 @@ impl Overlay {
     /// The directories from the root to `path`'s parent (each must exist and be one), and its
     /// last name. `path` is absolute from this filesystem's root, symlinks already followed.
     fn parent_chain(&self, st: &State, path: &str) -> Result<(Vec<Ino>, Vec<u8>)> {
-        let mut comps: Vec<&[u8]> = path::components(path.as_bytes()).collect();
+        let mut comps = path::components(path.as_bytes());
         let name = comps
-            .pop()
+            .next_back()
             .ok_or_else(|| Error::Usage(format!("{path}: the root cannot be changed this way")))?
             .to_vec();
-        let mut chain = vec![self.base.root()];
-        for (i, comp) in comps.iter().enumerate() {
+        let mut chain = Vec::with_capacity(8);
+        chain.push(self.base.root());
+        for (i, comp) in comps.enumerate() {
             let here = *chain.last().expect("the root is first");
-            let so_far = path::join(&comps[..=i]);
-            match self.entry(st, here, comp)? {
-                Some(e) if e.meta.is_dir() => chain.push(e.ino),
-                Some(_) => return Err(Error::NotADirectory(so_far)),
-                None => return Err(missing(&so_far)),
+            let so_far = || {
+                let parts: Vec<&[u8]> = path::components(path.as_bytes()).take(i + 1).collect();
+                path::join(&parts)
+            };
+            match self.kind_of(st, here, comp)? {
+                Some((ino, FileKind::Dir)) => chain.push(ino),
+                Some(_) => return Err(Error::NotADirectory(so_far())),
+                None => return Err(missing(&so_far())),
             }
         }
         Ok((chain, name))
+    }
+
+    /// The number and kind of entry `name` of directory `dir` ([`Overlay::entry`] without
+    /// the copy of its metadata, for the directories on a path).
+    fn kind_of(&self, st: &State, dir: Ino, name: &[u8]) -> Result<Option<(Ino, FileKind)>> {
+        let found = match st.nodes.get(&dir).and_then(|s| s.entries.as_ref()) {
+            Some(entries) => entries.get(name).map(|e| (e.ino, e.meta.kind)),
+            None if dir & NEW != 0 => None,
+            None => self.base.lookup(dir, name)?.map(|e| (e.ino, e.meta.kind)),
+        };
+        Ok(found.map(|(ino, kind)| match st.nodes.get(&ino) {
+            Some(s) => (ino, s.meta.kind),
+            None => (ino, kind),
+        }))
     }
 
     /// `dir`'s listing, to be changed: copied up from below the first time; the directory's
@@ -263,12 +282,12 @@ impl Overlay {
     fn stage<'s>(&self, st: &'s mut State, ino: Ino) -> Result<&'s mut Staged> {
         Ok(match st.nodes.entry(ino) {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::hash_map::Entry::Vacant(v) => v.insert(Staged {
+            std::collections::hash_map::Entry::Vacant(v) => v.insert(Box::new(Staged {
                 meta: self.base.metadata(ino)?,
                 content: None,
                 entries: None,
                 xattrs: None,
-            }),
+            })),
         })
     }
 
@@ -306,12 +325,12 @@ impl Overlay {
         let entries = meta.is_dir().then(Listing::default);
         st.nodes.insert(
             ino,
-            Staged {
+            Box::new(Staged {
                 meta: meta.clone(),
                 content,
                 entries,
                 xattrs: None,
-            },
+            }),
         );
         self.listing_mut(&mut st, dir)?
             .push(DirEntry { name, ino, meta });
@@ -394,14 +413,20 @@ impl Overlay {
     /// too, which every other change makes now): what an image built from a host tree records
     /// for a directory once its entries are in (`mkiso`).
     pub fn restore_meta(&self, path: &str, recorded: &Metadata) -> Result<()> {
-        self.change_meta(path, |m| {
-            (m.mode, m.uid, m.gid) = (recorded.mode, recorded.uid, recorded.gid);
-            (m.mtime, m.atime) = (recorded.mtime, recorded.atime);
-            Ok(())
-        })?;
         let mut st = self.write();
-        let (_, ino) = self.locate(&st, path)?;
-        self.stage(&mut st, ino)?.meta.ctime = recorded.ctime;
+        let (chain, ino) = self.locate(&st, path)?;
+        // Set in place: nothing to undo once the checks passed (a directory's listing is not
+        // copied, as `change` copies it).
+        let m = &mut self.stage(&mut st, ino)?.meta;
+        if m.mode != recorded.mode {
+            self.check_records(Attribute::Mode)?;
+        }
+        if (m.uid, m.gid) != (recorded.uid, recorded.gid) {
+            self.check_records(Attribute::Owner)?;
+        }
+        (m.mode, m.uid, m.gid) = (recorded.mode, recorded.uid, recorded.gid);
+        (m.mtime, m.atime, m.ctime) = (recorded.mtime, recorded.atime, recorded.ctime);
+        touch(&mut st, &chain);
         Ok(())
     }
 
@@ -599,6 +624,21 @@ fn refreshed(st: &State, mut e: DirEntry) -> DirEntry {
     e
 }
 
+/// A copy of `e` with the staged metadata of its object, if it is staged ([`refreshed`],
+/// copying the metadata once).
+fn refreshed_copy(st: &State, e: &DirEntry) -> DirEntry {
+    let mut copy = match st.nodes.get(&e.ino) {
+        Some(s) => DirEntry {
+            name: e.name.clone(),
+            ino: e.ino,
+            meta: s.meta.clone(),
+        },
+        None => e.clone(),
+    };
+    shared_links(st, copy.ino, &mut copy.meta);
+    copy
+}
+
 /// `meta` of object `ino` with the links made and removed to the file it is a name of, when
 /// it has several names below.
 fn shared_links(st: &State, ino: Ino, meta: &mut Metadata) {
@@ -648,10 +688,10 @@ impl FileSystem for Overlay {
     }
     fn read_dir(&self, dir: Ino) -> Result<Vec<DirEntry>> {
         let st = self.read();
-        let entries = match st.nodes.get(&dir).and_then(|s| s.entries.as_deref()) {
-            Some(entries) => entries.to_vec(),
-            None => self.base.read_dir(dir)?,
-        };
+        if let Some(entries) = st.nodes.get(&dir).and_then(|s| s.entries.as_deref()) {
+            return Ok(entries.iter().map(|e| refreshed_copy(&st, e)).collect());
+        }
+        let entries = self.base.read_dir(dir)?;
         if st.nodes.is_empty() {
             return Ok(entries);
         }

@@ -3,7 +3,8 @@
 //! reflink), or `sendfile` where the host refuses that (between two filesystems; read and
 //! written here only when it refuses both), bytes held in memory and ranges
 //! of other sources are gathered into large writes (an image's many small directories go out
-//! in a few calls, in whole pages), long runs of zeros stay holes. One scratch buffer of [`BUF`]
+//! in a few calls, in whole pages), zeros are not written (long runs stay holes, and the padding
+//! between two ranges of host files is left to read as zeros). One scratch buffer of [`BUF`]
 //! bytes and calls of at most 1 GiB each: memory stays bounded whatever the image's size. The
 //! atomic replacement of a file around this is [`super::atomic`].
 
@@ -29,29 +30,33 @@ pub fn write(plan: &Plan, out: &File, progress: &dyn Fn(u64)) -> anyhow::Result<
     // `out` is this copy's alone, from offset 0: `sendfile` may move its ranges.
     let (mut route, mut cursor) = (Route::CopyRange, 0u64);
     let mut pos = 0;
-    // Bytes gathered in `buf` for the file's offset `pos - pending`.
-    let mut pending = 0usize;
-    let flush = |buf: &[u8], at: u64| -> anyhow::Result<()> {
-        out.write_all_at(buf, at)?;
-        progress(buf.len() as u64);
+    // Bytes gathered in `buf` for the file's offset `pos - pending.len`.
+    let mut pending = Gathered::default();
+    let flush = |buf: &[u8], g: &Gathered, end: u64| -> anyhow::Result<()> {
+        let data = &buf[g.data.clone()];
+        if !data.is_empty() {
+            out.write_all_at(data, end - (g.len - g.data.start) as u64)?;
+        }
+        progress(g.len as u64);
         Ok(())
     };
     for span in plan.spans() {
         let len = span.len();
-        let hole = matches!(span, Span::Zeros(_)) && len >= HOLE;
+        let zeros = matches!(span, Span::Zeros(_));
+        let hole = zeros && len >= HOLE;
         let gathered = !span.in_host_file() && !hole;
-        if gathered && len <= (BUF - pending) as u64 {
-            let to = &mut buf[pending..pending + len as usize];
+        if gathered && len <= (BUF - pending.len) as u64 {
+            let to = &mut buf[pending.len..pending.len + len as usize];
             match span {
                 Span::Zeros(_) => to.fill(0),
                 _ => read_exact(span, 0, to)?,
             }
-            pending += len as usize;
+            pending.add(len as usize, !zeros);
             pos += len;
             continue;
         }
-        flush(&buf[..pending], pos - pending as u64)?;
-        pending = 0;
+        flush(&buf, &pending, pos)?;
+        pending = Gathered::default();
         let slice = Slice {
             span,
             within: 0,
@@ -61,9 +66,31 @@ pub fn write(plan: &Plan, out: &File, progress: &dyn Fn(u64)) -> anyhow::Result<
         copy_slice(&slice, pos, out, how, &mut buf, progress)?;
         pos += len;
     }
-    flush(&buf[..pending], pos - pending as u64)?;
+    flush(&buf, &pending, pos)?;
     out.set_len(plan.len())?;
     Ok(())
+}
+
+/// What the scratch buffer holds: `len` bytes gathered, of which those in `data` are to be
+/// written; the zeros before and after them are not (the new file reads as zeros there, and
+/// gets its length at the end): the padding between the files of a new image costs no call.
+#[derive(Default)]
+struct Gathered {
+    len: usize,
+    data: std::ops::Range<usize>,
+}
+
+impl Gathered {
+    /// `n` more bytes gathered: data to write, or zeros.
+    fn add(&mut self, n: usize, data: bool) {
+        if data {
+            if self.data.is_empty() {
+                self.data.start = self.len;
+            }
+            self.data.end = self.len + n;
+        }
+        self.len += n;
+    }
 }
 
 #[cfg(test)]
@@ -127,6 +154,32 @@ pub(crate) mod tests {
         // The 70 000 zeros and the 5000 at the end take (most of) no blocks.
         let used = std::fs::metadata(&path).unwrap().blocks() * 512;
         assert!(used < plan.len() - 60_000, "{used} bytes used by the file");
+    }
+
+    #[test]
+    fn short_runs_of_zeros_are_not_written_either() {
+        let (_keep, host) = host_source(100);
+        let mut plan = Plan::new();
+        // 60 000 zeros in runs each too short to be a hole, then two padded ranges.
+        for _ in 0..20 {
+            plan.push(Span::Zeros(3000));
+        }
+        plan.push(Span::source(&host, 0, 10));
+        plan.pad_to(2048);
+        plan.push(Span::source(&host, 20, 10));
+        plan.pad_to(2048);
+        let mut want = vec![0u8; 60_000];
+        want.extend(0..10);
+        want.resize(want.len().next_multiple_of(2048), 0);
+        want.extend(20..30);
+        want.resize(want.len().next_multiple_of(2048), 0);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("zeros.iso");
+        write(&plan, &File::create(&path).unwrap(), &|_| {}).unwrap();
+        assert!(std::fs::read(&path).unwrap() == want);
+        // The zeros before the ranges took no blocks.
+        let used = std::fs::metadata(&path).unwrap().blocks() * 512;
+        assert!(used <= 16 << 10, "{used} bytes used by the file");
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //! descriptor open. Each read and each copy opens the file, checks that it is still the file
 //! that was staged (same device and inode, same size and modification time) and closes it
 //! after, so a session can stage more files than it may hold open; a file removed, replaced or
-//! changed since it was staged is an error naming it, never other bytes.
+//! changed since it was staged is an error naming it, never other bytes. A file found by a
+//! directory walk ([`HostPathSource::walked`]) is staged from the walk's metadata, not opened
+//! until its data is needed: one open of each file in all.
 
 use std::fs::{File, Metadata, OpenOptions};
 use std::io::ErrorKind;
@@ -56,6 +58,20 @@ impl HostPathSource {
             path: std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()),
             name: opened.name,
             stamp: Stamp::of(&meta),
+        })
+    }
+
+    /// Stages the regular file at `path` (absolute) as `meta`, what a directory walk just read
+    /// of it, says it is, without opening it: `name` names it in errors. A file that cannot be
+    /// opened, or that is not what `meta` says when its data is read, is an error then.
+    pub fn walked(path: PathBuf, name: String, meta: &Metadata) -> Result<Self> {
+        if !meta.is_file() {
+            return Err(Error::Usage(format!("{name}: not a regular file")));
+        }
+        Ok(HostPathSource {
+            path,
+            name,
+            stamp: Stamp::of(meta),
         })
     }
 
@@ -184,6 +200,28 @@ mod tests {
         let src = HostPathSource::open(&link).unwrap();
         src.check().unwrap();
         assert_eq!(src.read_at(0, &mut [0; 8]).unwrap(), 4);
+    }
+
+    #[test]
+    fn a_walked_file_is_opened_only_to_read_and_checked_then() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("walked.bin");
+        std::fs::write(&path, b"as found").unwrap();
+        let meta = std::fs::symlink_metadata(&path).unwrap();
+        let src = HostPathSource::walked(path.clone(), "tree/walked.bin".into(), &meta).unwrap();
+        let mut buf = [0u8; 8];
+        assert_eq!(src.read_at(0, &mut buf).unwrap(), 8);
+        assert_eq!(&buf, b"as found");
+        assert!(src.host_file().is_some());
+        std::fs::write(&path, b"changed since").unwrap();
+        let msg = src.read_at(0, &mut buf).unwrap_err().to_string();
+        assert!(
+            msg.contains("tree/walked.bin: uploaded file changed"),
+            "{msg}"
+        );
+        assert!(src.host_file().is_none());
+        let meta = std::fs::symlink_metadata(dir.path()).unwrap();
+        assert!(HostPathSource::walked(dir.path().to_path_buf(), "d".into(), &meta).is_err());
     }
 
     #[test]
