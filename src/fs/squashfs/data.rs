@@ -2,6 +2,7 @@
 //! fragment block, read at any offset through a small cache of decoded blocks so that an image
 //! nested inside the squashfs can be read in small pieces without decoding a block per read.
 
+use std::cell::RefCell;
 use std::sync::{Arc, Mutex};
 
 use backhand::compression::Compressor;
@@ -119,16 +120,32 @@ impl DataReader<'_> {
 
     /// Reads and decodes the block stored at `at`.
     fn decode(&self, at: u64, size: DataSize) -> Result<Vec<u8>> {
-        let raw = self
-            .source
-            .read_vec(at, size.size() as usize, "squashfs data block")?;
         if size.uncompressed() {
-            return Ok(raw);
+            return self
+                .source
+                .read_vec(at, size.size() as usize, "squashfs data block");
         }
         let mut out = lock_cache(self.cache).buffer();
-        compression::decompress(&raw, &mut out, self.compressor)
-            .map_err(|e| Error::corrupt(self.source.name(), "squashfs data block", at, e))?;
+        with_raw(self.source, at, size, |raw| {
+            compression::decompress(raw, &mut out, self.compressor)
+                .map_err(|e| Error::corrupt(self.source.name(), "squashfs data block", at, e))
+        })?;
         Ok(out)
+    }
+
+    /// Decodes the compressed block stored at `at` straight into `out`, which the block must
+    /// fill exactly, by-passing the cache (a file read whole block by block, as an extraction
+    /// does, needs no block twice). False when it cannot (a block stored plainly, a
+    /// compressor decoded only into a buffer of its own, a read or decoding error, another
+    /// length): the caller then takes the way through the cache, which says what is wrong.
+    fn decode_into(&self, at: u64, size: DataSize, out: &mut [u8]) -> bool {
+        if size.uncompressed() {
+            return false;
+        }
+        let decoded = with_raw(self.source, at, size, |raw| {
+            Ok(compression::decompress_into(raw, out, self.compressor))
+        });
+        matches!(decoded, Ok(Some(n)) if n == out.len())
     }
 
     /// Reads file data at `offset`; returns fewer bytes than asked only at the end of the file.
@@ -156,8 +173,12 @@ impl DataReader<'_> {
                             .iter()
                             .map(|s| u64::from(s.size()))
                             .sum::<u64>();
-                    let block = self.block(at, *size, used)?;
-                    out.copy_from_slice(&block[within..within + n]);
+                    // A whole block wanted: decoded where it goes.
+                    let whole = within == 0 && n == used;
+                    if !(whole && self.decode_into(at, *size, out)) {
+                        let block = self.block(at, *size, used)?;
+                        out.copy_from_slice(&block[within..within + n]);
+                    }
                 }
             } else {
                 let Some((fragment, tail_at)) = &file.fragment else {
@@ -176,6 +197,26 @@ impl DataReader<'_> {
         }
         Ok(done)
     }
+}
+
+/// Runs `f` on the `size.size()` stored bytes of the block at `at`, read into a buffer this
+/// thread keeps from block to block (a fresh one per block costs page faults). The buffer is
+/// taken out while in use: a block read while another is (a squashfs inside a squashfs) reads
+/// into one of its own.
+fn with_raw<T>(
+    source: &Arc<dyn Source>,
+    at: u64,
+    size: DataSize,
+    f: impl FnOnce(&[u8]) -> Result<T>,
+) -> Result<T> {
+    thread_local! {
+        static RAW: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    }
+    let mut raw = RAW.with(|r| std::mem::take(&mut *r.borrow_mut()));
+    let read = source.read_vec_into(at, size.size() as usize, "squashfs data block", &mut raw);
+    let r = read.and_then(|()| f(&raw));
+    RAW.with(|r| *r.borrow_mut() = raw);
+    r
 }
 
 #[cfg(test)]
