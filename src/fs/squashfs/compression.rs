@@ -75,7 +75,10 @@ pub fn decompress(bytes: &[u8], out: &mut Vec<u8>, c: Compressor) -> Result<(), 
             out.truncate(n);
         }
         Compressor::Zstd => with_zstd(|d| {
-            out.reserve(MAX_BLOCK);
+            if out.capacity() < MAX_BLOCK {
+                // Not `reserve`: growing would copy what the buffer held before.
+                *out = Vec::with_capacity(MAX_BLOCK);
+            }
             d.decompress_to_buffer(bytes, out)
                 .map_err(|e| e.to_string())
         })
@@ -91,7 +94,11 @@ pub fn decompress(bytes: &[u8], out: &mut Vec<u8>, c: Compressor) -> Result<(), 
 /// [`decompress`] then says what is wrong with it.
 pub fn decompress_into(bytes: &[u8], out: &mut [u8], c: Compressor) -> Option<usize> {
     match c {
-        Compressor::Zstd => with_zstd(|d| d.decompress_to_buffer(bytes, out).map_err(|e| e.to_string())).ok(),
+        Compressor::Zstd => with_zstd(|d| {
+            d.decompress_to_buffer(bytes, out)
+                .map_err(|e| e.to_string())
+        })
+        .ok(),
         Compressor::Lz4 => lz4_flex::block::decompress_into(bytes, out).ok(),
         _ => None,
     }

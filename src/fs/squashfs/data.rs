@@ -230,14 +230,15 @@ mod tests {
         (source, Mutex::new(BlockCache::default()))
     }
 
-    /// A reader of `source` with 4 KiB blocks.
+    /// A reader of `source` with 4 KiB blocks compressed with `compressor`.
     fn reader<'a>(
         source: &'a Arc<dyn Source>,
         cache: &'a Mutex<BlockCache<BlockKey>>,
+        compressor: Compressor,
     ) -> DataReader<'a> {
         DataReader {
             source,
-            compressor: Compressor::Gzip,
+            compressor,
             block_size: 4096,
             cache,
         }
@@ -246,7 +247,7 @@ mod tests {
     #[test]
     fn a_cached_fragment_is_checked_against_each_tail_that_uses_it() {
         let (source, cache) = eight_bytes();
-        let reader = reader(&source, &cache);
+        let reader = reader(&source, &cache, Compressor::Gzip);
         // An uncompressed fragment of 8 bytes; the second tail claims 8 bytes from byte 4.
         let fragment = Fragment::new(0, DataSize::new_uncompressed(8), 0);
         let tail = |offset, size| FileData {
@@ -271,7 +272,7 @@ mod tests {
     #[test]
     fn pointers_that_disagree_about_a_block_each_get_their_own_decoding() {
         let (source, cache) = eight_bytes();
-        let reader = reader(&source, &cache);
+        let reader = reader(&source, &cache, Compressor::Gzip);
         let tail = |stored, offset| FileData {
             size: 4,
             blocks_start: 0,
@@ -287,5 +288,86 @@ mod tests {
         assert_eq!(&buf, b"aaaa");
         reader.read_at(&tail(8, 4), 0, &mut buf).unwrap();
         assert_eq!(&buf, b"bbbb");
+    }
+
+    /// `blocks` compressed as squashfs stores them with `c` (zstd or lz4), end to end, and
+    /// their pointers.
+    fn packed(blocks: &[&[u8]], c: Compressor) -> (Arc<dyn Source>, Vec<DataSize>) {
+        let mut image = Vec::new();
+        let mut sizes = Vec::new();
+        for b in blocks {
+            let z = match c {
+                Compressor::Zstd => zstd::bulk::compress(b, 3).unwrap(),
+                _ => lz4_flex::block::compress(b),
+            };
+            sizes.push(DataSize::new_compressed(z.len() as u32));
+            image.extend_from_slice(&z);
+        }
+        (Arc::new(MemSource::new(image, "t.sqfs")), sizes)
+    }
+
+    /// Bytes that compress, none the same as its neighbour's.
+    fn text(len: usize, seed: u8) -> Vec<u8> {
+        (0..len)
+            .map(|i| b"squashfs block "[i % 15] ^ (i / 15) as u8 ^ seed)
+            .collect()
+    }
+
+    fn file<'a>(size: u64, sizes: &'a [DataSize]) -> FileData<'a> {
+        FileData {
+            size,
+            blocks_start: 0,
+            block_sizes: sizes,
+            fragment: None,
+            sparse: 0,
+        }
+    }
+
+    #[test]
+    fn whole_blocks_decoded_in_place_read_as_pieces_through_the_cache_do() {
+        for c in [Compressor::Zstd, Compressor::Lz4] {
+            let data = [text(4096, 1), text(4096, 2), text(1000, 3)].concat();
+            let (source, sizes) = packed(&[&data[..4096], &data[4096..8192], &data[8192..]], c);
+            let cache = Mutex::new(BlockCache::default());
+            let reader = reader(&source, &cache, c);
+            let f = file(data.len() as u64, &sizes);
+            // Whole blocks (decoded where they go), then pieces (through the cache), then
+            // whole again with the blocks cached.
+            for piece in [1 << 16, 1000, 1 << 16] {
+                let mut out = vec![0; data.len()];
+                for (i, chunk) in out.chunks_mut(piece).enumerate() {
+                    let n = reader.read_at(&f, (i * piece) as u64, chunk).unwrap();
+                    assert_eq!(n, chunk.len());
+                }
+                assert!(out == data, "{c:?}, pieces of {piece}");
+                if piece > data.len() {
+                    // The first time through, no block went through the cache.
+                    assert!(lock_cache(&cache).entries.len() <= 1, "{c:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_block_longer_or_shorter_than_the_file_needs_reads_as_through_the_cache() {
+        let data = [text(4096, 1), text(4096, 2)].concat();
+        let (source, sizes) = packed(&[&data[..4096], &data[4096..]], Compressor::Zstd);
+        let cache = Mutex::new(BlockCache::default());
+        let zstd = reader(&source, &cache, Compressor::Zstd);
+        // The second block holds 4096 bytes; a file of 4196 uses 100 of them.
+        let mut buf = vec![0; 8192];
+        let n = zstd.read_at(&file(4196, &sizes), 0, &mut buf).unwrap();
+        assert_eq!(&buf[..n], &data[..4196]);
+        // A block holding less than the file needs is refused, whichever way it is read.
+        let short = [text(4096, 1), text(100, 2)].concat();
+        let (source, sizes) = packed(&[&short[..4096], &short[4096..]], Compressor::Zstd);
+        let cache = Mutex::new(BlockCache::default());
+        let zstd = reader(&source, &cache, Compressor::Zstd);
+        let err = zstd.read_at(&file(8192, &sizes), 0, &mut buf).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("holds 100 bytes, the file needs 4096"),
+            "{err}"
+        );
     }
 }
