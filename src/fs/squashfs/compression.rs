@@ -142,11 +142,18 @@ impl CompressionAction for Decoder {
         out: &mut Vec<u8>,
         compressor: Compressor,
     ) -> Result<(), BackhandError> {
-        let mut block = Vec::new();
-        decompress(bytes, &mut block, compressor)
-            .map_err(|_| BackhandError::CorruptedOrInvalidSquashfs)?;
-        out.extend_from_slice(&block);
-        Ok(())
+        // Decoded into a buffer this thread keeps: a fresh one per metadata block costs
+        // more than decoding it.
+        thread_local! {
+            static BLOCK: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+        }
+        let mut block = BLOCK.take();
+        let decoded = decompress(bytes, &mut block, compressor);
+        if decoded.is_ok() {
+            out.extend_from_slice(&block);
+        }
+        BLOCK.set(block);
+        decoded.map_err(|_| BackhandError::CorruptedOrInvalidSquashfs)
     }
 
     fn compress(
