@@ -167,6 +167,15 @@ fn take_half(slots: &Slots, me: usize) -> Option<VecDeque<Planned>> {
     })
 }
 
+/// Makes a hard link, symlink, device node or FIFO, saying what is skipped or fails.
+fn make_other(maker: &Maker, p: &Planned, failures: &Failures) {
+    match maker.make_other(p) {
+        Ok(Some(warning)) => eprintln!("isofish: warning: {}", escape_controls(warning.as_bytes())),
+        Ok(None) => {}
+        Err(e) => failures.say(&e),
+    }
+}
+
 /// Where the copy of the session's `path` into `hostdir` goes: the node and the host path.
 fn target(ctx: &Ctx, path: &str, hostdir: &Path) -> anyhow::Result<(Node, PathBuf)> {
     let node = ctx.session.resolve(path)?;
@@ -293,18 +302,21 @@ fn copy_out(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
     } = walking.into_inner();
     // Ctrl-C: what was copied stays (as with cp), the file being written is gone.
     crate::cancel::check()?;
-    for p in &plan.others {
-        if failures.left_out(&failed, &p.dest) {
-            continue;
+    let others: Vec<&Planned> = (plan.others.iter())
+        .filter(|p| !failures.left_out(&failed, &p.dest))
+        .collect();
+    // From one PATH every name is made once, in any order: the links, devices and FIFOs are
+    // made on the copying threads' number of threads, each a run of them (mostly in one
+    // directory). From several, in the planned order: a later PATH's entry replaces an
+    // earlier one of the same name.
+    let runs = if paths.len() == 1 { THREADS } else { 1 };
+    let run = others.len().div_ceil(runs).max(1);
+    std::thread::scope(|scope| {
+        for part in others.chunks(run) {
+            let failures = &failures;
+            scope.spawn(move || part.iter().for_each(|p| make_other(&maker, p, failures)));
         }
-        match maker.make_other(p) {
-            Ok(Some(warning)) => {
-                eprintln!("isofish: warning: {}", escape_controls(warning.as_bytes()))
-            }
-            Ok(None) => {}
-            Err(e) => failures.say(&e),
-        }
-    }
+    });
     // Directories last, deepest first, so their times survive the writes inside them and
     // read-only ones were writable while they were filled.
     for (d, made) in plan.dirs.iter().zip(made).rev() {
