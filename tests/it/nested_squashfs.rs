@@ -419,7 +419,7 @@ fn sparse_blocks_go_out_as_holes_through_tar_out_copy_out_and_download() {
 
 /// Files of many blocks, with and without a fragment for their tail, copied out (each whole
 /// block decoded where it goes) byte for byte as unsquashfs extracts them, for the two
-/// compressors decoded in place and one that is not.
+/// compressors decoded in place and one that is not; a symlink and a hard link beside them.
 #[test]
 fn multi_block_files_copy_out_as_unsquashfs_extracts() {
     let dir = scratch();
@@ -434,6 +434,9 @@ fn multi_block_files_copy_out_as_unsquashfs_extracts() {
     std::fs::write(tree.join("big.bin"), text((3 << 20) + 777, 1)).unwrap();
     std::fs::write(tree.join("blocks.bin"), text(5 * 4096, 2)).unwrap();
     std::fs::write(tree.join("small.txt"), text(300, 3)).unwrap();
+    // Links, made after the files (on two threads).
+    std::os::unix::fs::symlink("big.bin", tree.join("to-big")).unwrap();
+    std::fs::hard_link(tree.join("small.txt"), tree.join("small-again.txt")).unwrap();
     for comp in ["zstd", "lz4", "gzip"] {
         for extra in [&["-b", "4096"][..], &["-b", "4096", "-no-fragments"][..]] {
             let case = format!("{comp} {extra:?}");
