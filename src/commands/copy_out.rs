@@ -1,12 +1,13 @@
 //! `copy-out`: copies files and trees out of the session into a host directory, as
-//! [`super::extract`] plans and makes them, the regular files on two threads. Everything that
-//! can be copied is: each failure is said on stderr as it happens, and the command fails at the
-//! end (as GNU tar does).
+//! [`super::extract`] plans and makes them, the regular files on two threads (which share
+//! out the last batches). Everything that can be copied is: each failure is said on stderr
+//! as it happens, and the command fails at the end (as GNU tar does).
 
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{self, Receiver};
+use std::sync::mpsc::{self, Receiver, TryRecvError};
 use std::sync::Mutex;
 
 use anyhow::bail;
@@ -91,25 +92,87 @@ fn counted(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-/// Copies the batches of regular files `batches` gives, all that can be, until it closes (one
-/// of the two copying threads).
-fn copy_batches(batches: &Mutex<Receiver<Vec<Planned>>>, maker: Maker, failures: &Failures) {
+/// The copying threads.
+const THREADS: usize = 2;
+
+/// What each copying thread has not started yet of the batch it took: once no batch is
+/// waiting, a thread out of work takes half of another's, so that both end together rather
+/// than one copying the last directory alone.
+type Slots = [Mutex<VecDeque<Planned>>; THREADS];
+
+/// Copies the regular files of the batches `batches` gives (and of those taken from the
+/// other threads' `slots`), all that can be, until none is left (copying thread `me`).
+fn copy_batches(
+    batches: &Mutex<Receiver<Vec<Planned>>>,
+    slots: &Slots,
+    me: usize,
+    maker: Maker,
+    failures: &Failures,
+) {
     let mut buf = vec![0u8; 1 << 20];
     let mut writer = Writer::default();
     loop {
-        let next = lock_cache(batches).recv();
-        let Ok(batch) = next else {
-            return;
+        let next = lock_cache(&slots[me]).pop_front();
+        let Some(p) = next else {
+            match next_batch(batches, slots, me) {
+                Some(batch) => *lock_cache(&slots[me]) = batch,
+                None => return,
+            }
+            continue;
         };
-        for p in &batch {
-            if crate::cancel::requested() {
-                return;
-            }
-            let done = |n| failures.bar.inc(n);
-            if let Err(e) = copy_file(p, &maker, &mut writer, &mut buf, &done) {
-                failures.say(&e);
-            }
+        if crate::cancel::requested() {
+            return;
         }
+        let done = |n| failures.bar.inc(n);
+        if let Err(e) = copy_file(&p, &maker, &mut writer, &mut buf, &done) {
+            failures.say(&e);
+        }
+    }
+}
+
+/// The next files for copying thread `me`: a batch the walk handed out, else half of what
+/// another thread has not started of its own (waiting for the walk when there is neither);
+/// `None` once the walk has ended and nothing is left to take.
+fn next_batch(
+    batches: &Mutex<Receiver<Vec<Planned>>>,
+    slots: &Slots,
+    me: usize,
+) -> Option<VecDeque<Planned>> {
+    let waiting = lock_cache(batches).try_recv();
+    match waiting {
+        Ok(batch) => return Some(batch.into()),
+        Err(TryRecvError::Disconnected) => return take_half(slots, me),
+        Err(TryRecvError::Empty) => {}
+    }
+    if let Some(taken) = take_half(slots, me) {
+        return Some(taken);
+    }
+    let waited = lock_cache(batches).recv();
+    match waited {
+        Ok(batch) => Some(batch.into()),
+        Err(_) => take_half(slots, me),
+    }
+}
+
+/// The later half of the files another thread than `me` has not started (none when it has
+/// fewer than two left).
+fn take_half(slots: &Slots, me: usize) -> Option<VecDeque<Planned>> {
+    slots.iter().enumerate().find_map(|(i, slot)| {
+        if i == me {
+            return None;
+        }
+        let mut other = lock_cache(slot);
+        let (left, half) = (other.len(), other.len() / 2);
+        (half > 0).then(|| other.split_off(left - half))
+    })
+}
+
+/// Makes a hard link, symlink, device node or FIFO, saying what is skipped or fails.
+fn make_other(maker: &Maker, p: &Planned, failures: &Failures) {
+    match maker.make_other(p) {
+        Ok(Some(warning)) => eprintln!("isofish: warning: {}", escape_controls(warning.as_bytes())),
+        Ok(None) => {}
+        Err(e) => failures.say(&e),
     }
 }
 
@@ -178,9 +241,11 @@ fn copy_out(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
     // two copying threads, which start at once.
     let (tx, rx) = mpsc::channel::<Vec<Planned>>();
     let rx = Mutex::new(rx);
+    let slots: Slots = Default::default();
     std::thread::scope(|scope| {
-        for _ in 0..2 {
-            scope.spawn(|| copy_batches(&rx, maker, &failures));
+        for me in 0..THREADS {
+            let (rx, slots, failures) = (&rx, &slots, &failures);
+            scope.spawn(move || copy_batches(rx, slots, me, maker, failures));
         }
         let dir = &mut |d: &Planned| {
             let w = &mut *walking.borrow_mut();
@@ -237,18 +302,21 @@ fn copy_out(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
     } = walking.into_inner();
     // Ctrl-C: what was copied stays (as with cp), the file being written is gone.
     crate::cancel::check()?;
-    for p in &plan.others {
-        if failures.left_out(&failed, &p.dest) {
-            continue;
+    let others: Vec<&Planned> = (plan.others.iter())
+        .filter(|p| !failures.left_out(&failed, &p.dest))
+        .collect();
+    // From one PATH every name is made once, in any order: the links, devices and FIFOs are
+    // made on the copying threads' number of threads, each a run of them (mostly in one
+    // directory). From several, in the planned order: a later PATH's entry replaces an
+    // earlier one of the same name.
+    let runs = if paths.len() == 1 { THREADS } else { 1 };
+    let run = others.len().div_ceil(runs).max(1);
+    std::thread::scope(|scope| {
+        for part in others.chunks(run) {
+            let failures = &failures;
+            scope.spawn(move || part.iter().for_each(|p| make_other(&maker, p, failures)));
         }
-        match maker.make_other(p) {
-            Ok(Some(warning)) => {
-                eprintln!("isofish: warning: {}", escape_controls(warning.as_bytes()))
-            }
-            Ok(None) => {}
-            Err(e) => failures.say(&e),
-        }
-    }
+    });
     // Directories last, deepest first, so their times survive the writes inside them and
     // read-only ones were writable while they were filled.
     for (d, made) in plan.dirs.iter().zip(made).rev() {
@@ -264,8 +332,54 @@ fn copy_out(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::VecDeque;
+    use std::path::PathBuf;
+    use std::sync::{mpsc, Mutex};
+
+    use super::{next_batch, Slots};
+    use crate::commands::extract::Planned;
     use crate::commands::{run, Ctx};
+    use crate::fs::FileKind;
     use crate::session::Session;
+
+    /// Files planned as `names`.
+    fn planned(names: &[&str]) -> VecDeque<Planned> {
+        let file = |n: &&str| Planned {
+            dest: PathBuf::from(n),
+            meta: crate::overlay::fresh(FileKind::File, 0o644),
+            file: None,
+            link_to: None,
+        };
+        names.iter().map(file).collect()
+    }
+
+    fn names(files: Option<VecDeque<Planned>>) -> Vec<String> {
+        let files = files.unwrap_or_default();
+        files.iter().map(|p| p.dest.display().to_string()).collect()
+    }
+
+    /// A thread out of work takes a batch the walk handed out first, then (the walk over) the
+    /// later half of what the other has not started, until one file is left to it.
+    #[test]
+    fn a_thread_out_of_work_takes_half_of_the_others_batch_once_none_waits() {
+        let (tx, rx) = mpsc::channel();
+        let rx = Mutex::new(rx);
+        let slots: Slots = Default::default();
+        *slots[1].lock().unwrap() = planned(&["a", "b", "c", "d", "e"]);
+        tx.send(planned(&["x"]).into()).unwrap();
+        assert_eq!(names(next_batch(&rx, &slots, 0)), ["x"]);
+        drop(tx);
+        assert_eq!(names(next_batch(&rx, &slots, 0)), ["d", "e"]);
+        assert_eq!(names(next_batch(&rx, &slots, 0)), ["c"]);
+        assert_eq!(names(next_batch(&rx, &slots, 0)), ["b"]);
+        assert_eq!(names(next_batch(&rx, &slots, 0)), Vec::<String>::new());
+        assert_eq!(
+            names(Some(std::mem::take(&mut *slots[1].lock().unwrap()))),
+            ["a"]
+        );
+        // The other way round, from an empty slot: nothing.
+        assert_eq!(names(next_batch(&rx, &slots, 1)), Vec::<String>::new());
+    }
 
     /// `copy-out` of a tree with `..`, `a/b` and empty names, a repeated name and a directory
     /// that contains itself writes only below the target, and only the plain names.

@@ -416,3 +416,50 @@ fn sparse_blocks_go_out_as_holes_through_tar_out_copy_out_and_download() {
     ro(&["download", "/sparse.bin", downloaded.to_str().unwrap()]);
     crate::ext_gaps::same_sparse(&original, &downloaded, "download");
 }
+
+/// Files of many blocks, with and without a fragment for their tail, copied out (each whole
+/// block decoded where it goes) byte for byte as unsquashfs extracts them, for the two
+/// compressors decoded in place and one that is not; a symlink and a hard link beside them.
+#[test]
+fn multi_block_files_copy_out_as_unsquashfs_extracts() {
+    let dir = scratch();
+    let tree = dir.path().join("tree");
+    std::fs::create_dir(&tree).unwrap();
+    // Compressible, and no block the same as another.
+    let text = |len: usize, seed: usize| -> Vec<u8> {
+        (0..len)
+            .map(|i| format!("{} {} ", i / 64, seed).into_bytes()[i % 3])
+            .collect()
+    };
+    std::fs::write(tree.join("big.bin"), text((3 << 20) + 777, 1)).unwrap();
+    std::fs::write(tree.join("blocks.bin"), text(5 * 4096, 2)).unwrap();
+    std::fs::write(tree.join("small.txt"), text(300, 3)).unwrap();
+    // Links, made after the files (on two threads).
+    std::os::unix::fs::symlink("big.bin", tree.join("to-big")).unwrap();
+    std::fs::hard_link(tree.join("small.txt"), tree.join("small-again.txt")).unwrap();
+    for comp in ["zstd", "lz4", "gzip"] {
+        for extra in [&["-b", "4096"][..], &["-b", "4096", "-no-fragments"][..]] {
+            let case = format!("{comp} {extra:?}");
+            let image = dir.path().join(format!("{comp}{}.sqfs", extra.len()));
+            mksquashfs_with(&tree, &image, comp, extra);
+            let theirs = dir.path().join(format!("{comp}{}-unsquashfs", extra.len()));
+            let args = ["-q", "-n", "-d", theirs.to_str().unwrap()];
+            tool(
+                "unsquashfs",
+                &[&args[..], &[image.to_str().unwrap()]].concat(),
+                None,
+            );
+            let ours = dir.path().join(format!("{comp}{}-isofish", extra.len()));
+            std::fs::create_dir(&ours).unwrap();
+            crate::common::run_ro(&image, &["copy-out", "/", ours.to_str().unwrap()]);
+            for name in ["big.bin", "blocks.bin", "small.txt"] {
+                let (a, b) = (theirs.join(name), ours.join(name));
+                assert!(
+                    std::fs::read(&a).unwrap() == std::fs::read(&b).unwrap(),
+                    "{case}: {name}"
+                );
+            }
+            assert_same(&snapshot(&theirs), &snapshot(&ours), &case);
+        }
+    }
+}

@@ -74,29 +74,54 @@ pub fn decompress(bytes: &[u8], out: &mut Vec<u8>, c: Compressor) -> Result<(), 
             let n = lz4_flex::block::decompress_into(bytes, out).map_err(|e| e.to_string())?;
             out.truncate(n);
         }
-        Compressor::Zstd => {
-            // One decoder context per thread: making one costs more than a small block.
-            thread_local! {
-                static ZSTD: RefCell<Option<zstd::bulk::Decompressor<'static>>> =
-                    const { RefCell::new(None) };
+        Compressor::Zstd => with_zstd(|d| {
+            if out.capacity() < MAX_BLOCK {
+                // Not `reserve`: growing would copy what the buffer held before.
+                *out = Vec::with_capacity(MAX_BLOCK);
             }
-            ZSTD.with(|cell| -> Result<(), String> {
-                let mut slot = cell.borrow_mut();
-                if slot.is_none() {
-                    *slot = Some(zstd::bulk::Decompressor::new().map_err(|e| e.to_string())?);
-                }
-                let Some(d) = slot.as_mut() else {
-                    return Err("no zstd decoder".into());
-                };
-                out.reserve(MAX_BLOCK);
-                d.decompress_to_buffer(bytes, out)
-                    .map_err(|e| e.to_string())?;
-                Ok(())
-            })?;
-        }
+            d.decompress_to_buffer(bytes, out)
+                .map_err(|e| e.to_string())
+        })
+        .map(drop)?,
         Compressor::Lzo => return Err("lzo-compressed squashfs is not supported".into()),
     }
     Ok(())
+}
+
+/// Decodes one block straight into `out`, where the compressor can (zstd and lz4, the ones
+/// a whole block is worth decoding in place for); the decoded length, or `None` where the
+/// block is not decoded here (another compressor, an error, more bytes than `out` holds):
+/// [`decompress`] then says what is wrong with it.
+pub fn decompress_into(bytes: &[u8], out: &mut [u8], c: Compressor) -> Option<usize> {
+    match c {
+        Compressor::Zstd => with_zstd(|d| {
+            d.decompress_to_buffer(bytes, out)
+                .map_err(|e| e.to_string())
+        })
+        .ok(),
+        Compressor::Lz4 => lz4_flex::block::decompress_into(bytes, out).ok(),
+        _ => None,
+    }
+}
+
+/// Runs `f` with this thread's zstd decoder: making one costs more than a small block.
+fn with_zstd<T>(
+    f: impl FnOnce(&mut zstd::bulk::Decompressor<'static>) -> Result<T, String>,
+) -> Result<T, String> {
+    thread_local! {
+        static ZSTD: RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+            const { RefCell::new(None) };
+    }
+    ZSTD.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if slot.is_none() {
+            *slot = Some(zstd::bulk::Decompressor::new().map_err(|e| e.to_string())?);
+        }
+        let Some(d) = slot.as_mut() else {
+            return Err("no zstd decoder".into());
+        };
+        f(d)
+    })
 }
 
 /// The decoder given to backhand through `Kind::new_v4`.
@@ -117,11 +142,18 @@ impl CompressionAction for Decoder {
         out: &mut Vec<u8>,
         compressor: Compressor,
     ) -> Result<(), BackhandError> {
-        let mut block = Vec::new();
-        decompress(bytes, &mut block, compressor)
-            .map_err(|_| BackhandError::CorruptedOrInvalidSquashfs)?;
-        out.extend_from_slice(&block);
-        Ok(())
+        // Decoded into a buffer this thread keeps: a fresh one per metadata block costs
+        // more than decoding it.
+        thread_local! {
+            static BLOCK: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+        }
+        let mut block = BLOCK.take();
+        let decoded = decompress(bytes, &mut block, compressor);
+        if decoded.is_ok() {
+            out.extend_from_slice(&block);
+        }
+        BLOCK.set(block);
+        decoded.map_err(|_| BackhandError::CorruptedOrInvalidSquashfs)
     }
 
     fn compress(

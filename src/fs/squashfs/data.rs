@@ -2,6 +2,7 @@
 //! fragment block, read at any offset through a small cache of decoded blocks so that an image
 //! nested inside the squashfs can be read in small pieces without decoding a block per read.
 
+use std::cell::RefCell;
 use std::sync::{Arc, Mutex};
 
 use backhand::compression::Compressor;
@@ -119,16 +120,32 @@ impl DataReader<'_> {
 
     /// Reads and decodes the block stored at `at`.
     fn decode(&self, at: u64, size: DataSize) -> Result<Vec<u8>> {
-        let raw = self
-            .source
-            .read_vec(at, size.size() as usize, "squashfs data block")?;
         if size.uncompressed() {
-            return Ok(raw);
+            return self
+                .source
+                .read_vec(at, size.size() as usize, "squashfs data block");
         }
         let mut out = lock_cache(self.cache).buffer();
-        compression::decompress(&raw, &mut out, self.compressor)
-            .map_err(|e| Error::corrupt(self.source.name(), "squashfs data block", at, e))?;
+        with_raw(self.source, at, size, |raw| {
+            compression::decompress(raw, &mut out, self.compressor)
+                .map_err(|e| Error::corrupt(self.source.name(), "squashfs data block", at, e))
+        })?;
         Ok(out)
+    }
+
+    /// Decodes the compressed block stored at `at` straight into `out`, which the block must
+    /// fill exactly, by-passing the cache (a file read whole block by block, as an extraction
+    /// does, needs no block twice). False when it cannot (a block stored plainly, a
+    /// compressor decoded only into a buffer of its own, a read or decoding error, another
+    /// length): the caller then takes the way through the cache, which says what is wrong.
+    fn decode_into(&self, at: u64, size: DataSize, out: &mut [u8]) -> bool {
+        if size.uncompressed() {
+            return false;
+        }
+        let decoded = with_raw(self.source, at, size, |raw| {
+            Ok(compression::decompress_into(raw, out, self.compressor))
+        });
+        matches!(decoded, Ok(Some(n)) if n == out.len())
     }
 
     /// Reads file data at `offset`; returns fewer bytes than asked only at the end of the file.
@@ -156,8 +173,12 @@ impl DataReader<'_> {
                             .iter()
                             .map(|s| u64::from(s.size()))
                             .sum::<u64>();
-                    let block = self.block(at, *size, used)?;
-                    out.copy_from_slice(&block[within..within + n]);
+                    // A whole block wanted: decoded where it goes.
+                    let whole = within == 0 && n == used;
+                    if !(whole && self.decode_into(at, *size, out)) {
+                        let block = self.block(at, *size, used)?;
+                        out.copy_from_slice(&block[within..within + n]);
+                    }
                 }
             } else {
                 let Some((fragment, tail_at)) = &file.fragment else {
@@ -178,6 +199,26 @@ impl DataReader<'_> {
     }
 }
 
+/// Runs `f` on the `size.size()` stored bytes of the block at `at`, read into a buffer this
+/// thread keeps from block to block (a fresh one per block costs page faults). The buffer is
+/// taken out while in use: a block read while another is (a squashfs inside a squashfs) reads
+/// into one of its own.
+fn with_raw<T>(
+    source: &Arc<dyn Source>,
+    at: u64,
+    size: DataSize,
+    f: impl FnOnce(&[u8]) -> Result<T>,
+) -> Result<T> {
+    thread_local! {
+        static RAW: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    }
+    let mut raw = RAW.with(|r| std::mem::take(&mut *r.borrow_mut()));
+    let read = source.read_vec_into(at, size.size() as usize, "squashfs data block", &mut raw);
+    let r = read.and_then(|()| f(&raw));
+    RAW.with(|r| *r.borrow_mut() = raw);
+    r
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -189,14 +230,15 @@ mod tests {
         (source, Mutex::new(BlockCache::default()))
     }
 
-    /// A reader of `source` with 4 KiB blocks.
+    /// A reader of `source` with 4 KiB blocks compressed with `compressor`.
     fn reader<'a>(
         source: &'a Arc<dyn Source>,
         cache: &'a Mutex<BlockCache<BlockKey>>,
+        compressor: Compressor,
     ) -> DataReader<'a> {
         DataReader {
             source,
-            compressor: Compressor::Gzip,
+            compressor,
             block_size: 4096,
             cache,
         }
@@ -205,7 +247,7 @@ mod tests {
     #[test]
     fn a_cached_fragment_is_checked_against_each_tail_that_uses_it() {
         let (source, cache) = eight_bytes();
-        let reader = reader(&source, &cache);
+        let reader = reader(&source, &cache, Compressor::Gzip);
         // An uncompressed fragment of 8 bytes; the second tail claims 8 bytes from byte 4.
         let fragment = Fragment::new(0, DataSize::new_uncompressed(8), 0);
         let tail = |offset, size| FileData {
@@ -230,7 +272,7 @@ mod tests {
     #[test]
     fn pointers_that_disagree_about_a_block_each_get_their_own_decoding() {
         let (source, cache) = eight_bytes();
-        let reader = reader(&source, &cache);
+        let reader = reader(&source, &cache, Compressor::Gzip);
         let tail = |stored, offset| FileData {
             size: 4,
             blocks_start: 0,
@@ -246,5 +288,86 @@ mod tests {
         assert_eq!(&buf, b"aaaa");
         reader.read_at(&tail(8, 4), 0, &mut buf).unwrap();
         assert_eq!(&buf, b"bbbb");
+    }
+
+    /// `blocks` compressed as squashfs stores them with `c` (zstd or lz4), end to end, and
+    /// their pointers.
+    fn packed(blocks: &[&[u8]], c: Compressor) -> (Arc<dyn Source>, Vec<DataSize>) {
+        let mut image = Vec::new();
+        let mut sizes = Vec::new();
+        for b in blocks {
+            let z = match c {
+                Compressor::Zstd => zstd::bulk::compress(b, 3).unwrap(),
+                _ => lz4_flex::block::compress(b),
+            };
+            sizes.push(DataSize::new_compressed(z.len() as u32));
+            image.extend_from_slice(&z);
+        }
+        (Arc::new(MemSource::new(image, "t.sqfs")), sizes)
+    }
+
+    /// Bytes that compress, none the same as its neighbour's.
+    fn text(len: usize, seed: u8) -> Vec<u8> {
+        (0..len)
+            .map(|i| b"squashfs block "[i % 15] ^ (i / 15) as u8 ^ seed)
+            .collect()
+    }
+
+    fn file<'a>(size: u64, sizes: &'a [DataSize]) -> FileData<'a> {
+        FileData {
+            size,
+            blocks_start: 0,
+            block_sizes: sizes,
+            fragment: None,
+            sparse: 0,
+        }
+    }
+
+    #[test]
+    fn whole_blocks_decoded_in_place_read_as_pieces_through_the_cache_do() {
+        for c in [Compressor::Zstd, Compressor::Lz4] {
+            let data = [text(4096, 1), text(4096, 2), text(1000, 3)].concat();
+            let (source, sizes) = packed(&[&data[..4096], &data[4096..8192], &data[8192..]], c);
+            let cache = Mutex::new(BlockCache::default());
+            let reader = reader(&source, &cache, c);
+            let f = file(data.len() as u64, &sizes);
+            // Whole blocks (decoded where they go), then pieces (through the cache), then
+            // whole again with the blocks cached.
+            for (pass, piece) in [1 << 16, 1000, 1 << 16].into_iter().enumerate() {
+                let mut out = vec![0; data.len()];
+                for (i, chunk) in out.chunks_mut(piece).enumerate() {
+                    let n = reader.read_at(&f, (i * piece) as u64, chunk).unwrap();
+                    assert_eq!(n, chunk.len());
+                }
+                assert!(out == data, "{c:?}, pieces of {piece}");
+                if pass == 0 {
+                    // No block went through the cache.
+                    assert!(lock_cache(&cache).entries.is_empty(), "{c:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_block_longer_or_shorter_than_the_file_needs_reads_as_through_the_cache() {
+        let data = [text(4096, 1), text(4096, 2)].concat();
+        let (source, sizes) = packed(&[&data[..4096], &data[4096..]], Compressor::Zstd);
+        let cache = Mutex::new(BlockCache::default());
+        let zstd = reader(&source, &cache, Compressor::Zstd);
+        // The second block holds 4096 bytes; a file of 4196 uses 100 of them.
+        let mut buf = vec![0; 8192];
+        let n = zstd.read_at(&file(4196, &sizes), 0, &mut buf).unwrap();
+        assert_eq!(&buf[..n], &data[..4196]);
+        // A block holding less than the file needs is refused, whichever way it is read.
+        let short = [text(4096, 1), text(100, 2)].concat();
+        let (source, sizes) = packed(&[&short[..4096], &short[4096..]], Compressor::Zstd);
+        let cache = Mutex::new(BlockCache::default());
+        let zstd = reader(&source, &cache, Compressor::Zstd);
+        let err = zstd.read_at(&file(8192, &sizes), 0, &mut buf).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("holds 100 bytes, the file needs 4096"),
+            "{err}"
+        );
     }
 }

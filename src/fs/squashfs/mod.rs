@@ -12,8 +12,6 @@ mod directory;
 pub mod write;
 mod xattr;
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::io::BufReader;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex};
@@ -35,29 +33,9 @@ use xattr::{XattrTable, NO_XATTRS};
 /// A file's tail lives in no fragment.
 const NO_FRAGMENT: u32 = 0xffff_ffff;
 
-/// Hashes an inode number or table offset as itself: they are already spread, and SipHash
-/// over every inode of a large image costs more than reading the inode table.
-#[derive(Default)]
-struct Identity(u64);
-
-impl Hasher for Identity {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0 << 8) | u64::from(*b);
-        }
-    }
-    fn write_u32(&mut self, n: u32) {
-        self.0 = u64::from(n);
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
-}
-
-type Map<K, V> = HashMap<K, V, BuildHasherDefault<Identity>>;
+/// The maps backhand reads the tables into, kept as they are (rebuilding them costs more than
+/// a tenth of opening an image): keyed by inode number or table offset, hashed as themselves.
+type Map<K, V> = solana_nohash_hasher::IntMap<K, V>;
 
 /// An opened squashfs image.
 pub struct SquashFs {
@@ -148,8 +126,8 @@ impl SquashFs {
             mod_time: superblock.mod_time,
             inode_count: superblock.inode_count,
             root: root_inode,
-            inodes: inodes.into_iter().collect(),
-            dir_offsets: dir_blocks.0.into_iter().collect(),
+            inodes,
+            dir_offsets: dir_blocks.0,
             dir_table: dir_blocks.1,
             fragments: fragments.unwrap_or_default(),
             ids: id,
