@@ -160,10 +160,8 @@ pub fn fit(iso: &IsoFs, udf: Option<&UdfFs>, overlay: &Overlay) -> Result<Fit> {
         .map(|d| d.offset);
     let mut sums = Vec::new();
     // Zeros inside the volume that nothing claims take new data first (not beside UDF, which
-    // records its own allocation).
-    let mut gaps = udf
-        .is_none()
-        .then(|| Gaps::of(&census, &layout, volume_end));
+    // records its own allocation); mapped when a file first needs them.
+    let mut gaps: Option<Gaps> = None;
     let mut end = data_end;
     let image_id = host_identity(iso);
     for f in &files {
@@ -205,9 +203,11 @@ pub fn fit(iso: &IsoFs, udf: Option<&UdfFs>, overlay: &Overlay) -> Result<Fit> {
             }
             let mut in_gap = false;
             if !fits {
-                let gap = match &mut gaps {
-                    Some(gaps) => gaps.take(src, len)?,
-                    None => None,
+                let gap = match udf {
+                    None => gaps
+                        .get_or_insert_with(|| Gaps::of(&census, &layout, volume_end))
+                        .take(src, len)?,
+                    Some(_) => None,
                 };
                 at = gap.unwrap_or(end);
                 in_gap = gap.is_some();
@@ -338,7 +338,9 @@ fn md5_of(spans: &[Span], len: u64, path: &str) -> Result<[u8; 16]> {
     while at < len {
         let n = data.read_at(at, &mut buf[..(len - at).min(1 << 20) as usize])?;
         if n == 0 {
-            break;
+            return Err(crate::error::Error::Usage(format!(
+                "{path}: its new data ends at {at} of {len} bytes"
+            )));
         }
         md5.update(&buf[..n]);
         at += n as u64;
