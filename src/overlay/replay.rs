@@ -65,11 +65,20 @@ impl Overlay {
     }
 
     /// Gives the object at `path` the metadata it has in `from`, and its data when `content`.
+    /// A file with more names here than in `from` (a hard link in this tree only: genisoimage
+    /// links the ISO 9660 records of a host file's names, its UDF tree gives each name a file
+    /// entry) is first made a file of its own here, so that its other names keep their data,
+    /// as they do in `from`.
     fn same_as(&self, from: &Overlay, path: &str, content: bool) -> Result<()> {
         let e = from.find(path)?;
         if content {
             let data: Content = from.content(path)?;
-            self.set_content(path, data)?;
+            if self.find(path)?.meta.nlink > e.meta.nlink.max(1) {
+                self.remove(path)?;
+                self.create(path, e.meta.clone(), Some(data))?;
+            } else {
+                self.set_content(path, data)?;
+            }
         }
         self.restore_meta(path, &e.meta)
     }

@@ -828,3 +828,53 @@ fn implant_md5_alone_patches_in_place_as_implantisomd5_does() {
         "the bytes implantisomd5 -f writes"
     );
 }
+
+#[test]
+fn a_file_with_a_name_outside_the_tree_commits_in_place() {
+    // genisoimage records the host's link count: 2 for a file with a second name that the
+    // image does not hold. Its data has one name on the disc, and changes in place.
+    let dir = scratch();
+    let tree = dir.path().join("tree");
+    std::fs::create_dir_all(&tree).unwrap();
+    std::fs::write(tree.join("ks.cfg"), KICKSTART).unwrap();
+    std::fs::hard_link(tree.join("ks.cfg"), dir.path().join("outside")).unwrap();
+    std::fs::write(tree.join("a.txt"), b"linked\n").unwrap();
+    std::fs::hard_link(tree.join("a.txt"), tree.join("b.txt")).unwrap();
+    let image = dir.path().join("linked.iso");
+    let i = image.to_str().unwrap();
+    tool(
+        "genisoimage",
+        &["-quiet", "-R", "-J", "-o", i, tree.to_str().unwrap()],
+        None,
+    );
+    let ll = edit(&image, &["stat", "/ks.cfg", ":", "stat", "/a.txt"]);
+    assert_eq!(ll.matches("nlink: 2").count(), 2, "{ll}");
+    let before = std::fs::read(&image).unwrap();
+    let new = b"# kickstart, changed\n";
+    let out = edit(
+        &image,
+        &[
+            "write",
+            "/ks.cfg",
+            std::str::from_utf8(new).unwrap(),
+            ":",
+            "changes",
+            ":",
+            "commit",
+            "--in-place",
+        ],
+    );
+    assert!(out.contains("commit: in place"), "{out}");
+    assert_eq!(std::fs::read(&image).unwrap().len(), before.len());
+    all_read(&image, new);
+    // Two names of one file on the disc: the data is theirs together, a rewrite.
+    let out = edit(&image, &["write", "/a.txt", "x", ":", "changes"]);
+    assert!(
+        out.contains("commit: rewrite (/a.txt: its data is shared with another file)"),
+        "{out}"
+    );
+    assert_eq!(
+        tool("isoinfo", &["-R", "-i", i, "-x", "/b.txt"], None),
+        b"x"
+    );
+}

@@ -819,3 +819,67 @@ fn a_bridge_mounted_as_udf_carries_its_changes_to_the_iso_tree() {
     );
     assert_eq!(udf_bytes(&out, "hello.txt"), b"changed under UDF\n");
 }
+
+/// A bridge disc made by genisoimage from a tree with two names of one host file: its ISO
+/// 9660 tree links the two records (one extent, Rock Ridge link count 2), its UDF tree gives
+/// each name a file entry of its own. Returns the image.
+fn bridge_with_linked_names(dir: &Path) -> PathBuf {
+    let tree = dir.join("tree");
+    std::fs::create_dir_all(&tree).unwrap();
+    std::fs::write(tree.join("a.txt"), b"linked\n").unwrap();
+    std::fs::hard_link(tree.join("a.txt"), tree.join("b.txt")).unwrap();
+    let image = dir.join("linked.iso");
+    let (t, i) = (tree.to_str().unwrap(), image.to_str().unwrap());
+    tool(
+        "genisoimage",
+        &["-quiet", "-udf", "-R", "-J", "-o", i, t],
+        None,
+    );
+    image
+}
+
+/// `name` of `image` as isoinfo reads it from Rock Ridge and Joliet and 7z from UDF, by reader.
+fn read_in_every_tree(image: &Path, name: &str) -> Vec<(&'static str, Vec<u8>)> {
+    let i = image.to_str().unwrap();
+    let path = format!("/{name}");
+    vec![
+        (
+            "rock ridge",
+            tool("isoinfo", &["-R", "-i", i, "-x", &path], None),
+        ),
+        (
+            "joliet",
+            tool("isoinfo", &["-J", "-i", i, "-x", &path], None),
+        ),
+        ("udf", tool("7z", &["e", "-so", i, name], None)),
+    ]
+}
+
+#[test]
+fn a_name_linked_only_in_the_iso_tree_changes_alone_as_in_the_udf_tree() {
+    let dir = scratch();
+    let image = bridge_with_linked_names(dir.path());
+    // Mounted as UDF (a bridge's default), the names are two files: one changes, not both.
+    let out = dir.path().join("udf.iso");
+    commit_edits(&image, &[&["write", "/a.txt", "changed\n"]], &out);
+    for (name, want) in [("a.txt", &b"changed\n"[..]), ("b.txt", b"linked\n")] {
+        for (tree, got) in read_in_every_tree(&out, name) {
+            assert_eq!(got, want, "{name} in the {tree} tree");
+        }
+    }
+    // Mounted as ISO 9660, they are one file with two names: both change, in both trees.
+    let out = dir.path().join("iso.iso");
+    commit_edits(
+        &image,
+        &[
+            &["mount-options", "iso9660", "/dev/sda", "/"],
+            &["write", "/a.txt", "changed\n"],
+        ],
+        &out,
+    );
+    for name in ["a.txt", "b.txt"] {
+        for (tree, got) in read_in_every_tree(&out, name) {
+            assert_eq!(got, b"changed\n", "{name} in the {tree} tree");
+        }
+    }
+}

@@ -98,9 +98,6 @@ pub fn fit(iso: &IsoFs, udf: Option<&UdfFs>, overlay: &Overlay) -> Result<Fit> {
             true => None,
             false => Some(overlay.content(&c.path)?),
         };
-        if content.is_some() && old.nlink > 1 {
-            rewrite!("{}: its data has {} names (hard links)", c.path, old.nlink);
-        }
         let extent = match mounted_iso {
             true => {
                 let bytes = iso.record_bytes(e.ino)?;
@@ -111,6 +108,15 @@ pub fn fit(iso: &IsoFs, udf: Option<&UdfFs>, overlay: &Overlay) -> Result<Fit> {
                 None => rewrite!("{}: its data is not one run of whole blocks", c.path),
             },
         };
+        // The names of a file with several share new data staged through one of them (the
+        // overlay goes by its inode number). Where that number is the file's first block (no
+        // RRIP 1.12 serial number), those names are the records pointing at the block, which
+        // the census below finds: a Rock Ridge link count alone, the host's when the image
+        // was made (names outside the tree counted), keeps nothing from place.
+        let names_found = mounted_iso && old.ino == u64::from(extent);
+        if content.is_some() && old.nlink > 1 && !names_found {
+            rewrite!("{}: its data has {} names (hard links)", c.path, old.nlink);
+        }
         files.push(Changed {
             path: c.path.clone(),
             ino: e.ino,
