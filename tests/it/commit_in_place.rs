@@ -59,6 +59,25 @@ fn edit(image: &Path, words: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// `genisoimage -quiet -R -J EXTRA -o IMAGE TREE`; the image's path as a string.
+fn genisoimage<'i>(extra: &[&str], tree: &Path, image: &'i Path) -> &'i str {
+    let i = image.to_str().unwrap();
+    let mut args = vec!["-quiet", "-R", "-J"];
+    args.extend_from_slice(extra);
+    args.extend(["-o", i, tree.to_str().unwrap()]);
+    tool("genisoimage", &args, None);
+    i
+}
+
+/// Writes `new` as `/ks.cfg` of `image`, runs `more` (words ending in ":"), `changes` and
+/// `commit --in-place`; the output.
+fn write_ks_in_place(image: &Path, new: &[u8], more: &[&str]) -> String {
+    let mut words = vec!["write", "/ks.cfg", std::str::from_utf8(new).unwrap(), ":"];
+    words.extend_from_slice(more);
+    words.extend(["changes", ":", "commit", "--in-place"]);
+    edit(image, &words)
+}
+
 /// What each reader reads as `/ks.cfg` of `image`, by reader.
 fn read_everywhere(image: &Path) -> Vec<(&'static str, Vec<u8>)> {
     let i = image.to_str().unwrap();
@@ -741,31 +760,10 @@ fn a_bridge_image_has_its_udf_file_entry_patched_too() {
     std::fs::write(tree.join("ks.cfg"), KICKSTART).unwrap();
     std::fs::write(tree.join("readme.txt"), b"a bridge disc\n").unwrap();
     let image = dir.path().join("bridge.iso");
-    let (t, i) = (tree.to_str().unwrap(), image.to_str().unwrap());
-    tool(
-        "genisoimage",
-        &["-quiet", "-udf", "-R", "-J", "-o", i, t],
-        None,
-    );
+    let i = genisoimage(&["-udf"], &tree, &image);
     let before = std::fs::read(&image).unwrap();
     let new = b"# kickstart, patched\n";
-    let out = edit(
-        &image,
-        &[
-            "write",
-            "/ks.cfg",
-            std::str::from_utf8(new).unwrap(),
-            ":",
-            "chmod",
-            "0600",
-            "/ks.cfg",
-            ":",
-            "changes",
-            ":",
-            "commit",
-            "--in-place",
-        ],
-    );
+    let out = write_ks_in_place(&image, new, &["chmod", "0600", "/ks.cfg", ":"]);
     assert!(out.contains("commit: in place"), "{out}");
     assert_eq!(
         std::fs::metadata(&image).unwrap().len(),
@@ -841,29 +839,12 @@ fn a_file_with_a_name_outside_the_tree_commits_in_place() {
     std::fs::write(tree.join("a.txt"), b"linked\n").unwrap();
     std::fs::hard_link(tree.join("a.txt"), tree.join("b.txt")).unwrap();
     let image = dir.path().join("linked.iso");
-    let i = image.to_str().unwrap();
-    tool(
-        "genisoimage",
-        &["-quiet", "-R", "-J", "-o", i, tree.to_str().unwrap()],
-        None,
-    );
+    let i = genisoimage(&[], &tree, &image);
     let ll = edit(&image, &["stat", "/ks.cfg", ":", "stat", "/a.txt"]);
     assert_eq!(ll.matches("nlink: 2").count(), 2, "{ll}");
     let before = std::fs::read(&image).unwrap();
     let new = b"# kickstart, changed\n";
-    let out = edit(
-        &image,
-        &[
-            "write",
-            "/ks.cfg",
-            std::str::from_utf8(new).unwrap(),
-            ":",
-            "changes",
-            ":",
-            "commit",
-            "--in-place",
-        ],
-    );
+    let out = write_ks_in_place(&image, new, &[]);
     assert!(out.contains("commit: in place"), "{out}");
     assert_eq!(std::fs::read(&image).unwrap().len(), before.len());
     all_read(&image, new);
