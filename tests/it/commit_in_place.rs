@@ -59,6 +59,14 @@ fn edit(image: &Path, words: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// `DIR/tree` holding the kickstart file `ks.cfg`.
+fn kickstart_tree(dir: &Path) -> PathBuf {
+    let tree = dir.join("tree");
+    std::fs::create_dir_all(&tree).unwrap();
+    std::fs::write(tree.join("ks.cfg"), KICKSTART).unwrap();
+    tree
+}
+
 /// `genisoimage -quiet -R -J EXTRA -o IMAGE TREE`; the image's path as a string.
 fn genisoimage<'i>(extra: &[&str], tree: &Path, image: &'i Path) -> &'i str {
     let i = image.to_str().unwrap();
@@ -755,9 +763,7 @@ fn an_image_on_a_read_only_filesystem_is_a_clear_error() {
 #[test]
 fn a_bridge_image_has_its_udf_file_entry_patched_too() {
     let dir = scratch();
-    let tree = dir.path().join("tree");
-    std::fs::create_dir_all(&tree).unwrap();
-    std::fs::write(tree.join("ks.cfg"), KICKSTART).unwrap();
+    let tree = kickstart_tree(dir.path());
     std::fs::write(tree.join("readme.txt"), b"a bridge disc\n").unwrap();
     let image = dir.path().join("bridge.iso");
     let i = genisoimage(&["-udf"], &tree, &image);
@@ -832,9 +838,7 @@ fn a_file_with_a_name_outside_the_tree_commits_in_place() {
     // genisoimage records the host's link count: 2 for a file with a second name that the
     // image does not hold. Its data has one name on the disc, and changes in place.
     let dir = scratch();
-    let tree = dir.path().join("tree");
-    std::fs::create_dir_all(&tree).unwrap();
-    std::fs::write(tree.join("ks.cfg"), KICKSTART).unwrap();
+    let tree = kickstart_tree(dir.path());
     std::fs::hard_link(tree.join("ks.cfg"), dir.path().join("outside")).unwrap();
     std::fs::write(tree.join("a.txt"), b"linked\n").unwrap();
     std::fs::hard_link(tree.join("a.txt"), tree.join("b.txt")).unwrap();
