@@ -1,5 +1,5 @@
 //! `copy-out`: copies files and trees out of the session into a host directory, as
-//! [`super::extract`] plans and makes them, the regular files on two threads (which share
+//! [`super::extract`] plans and makes them, the regular files and links on two threads (which share
 //! out the last batches). Everything that can be copied is: each failure is said on stderr
 //! as it happens, and the command fails at the end (as GNU tar does).
 
@@ -18,6 +18,7 @@ use super::format::escape_controls;
 use super::sink::progress;
 use super::{arg, many, ArgKind, Command, Ctx, XDEV};
 use crate::error::lock_cache;
+use crate::fs::FileKind;
 use crate::vfs::{walk, Node};
 
 pub const COMMANDS: &[Command] = &[Command {
@@ -100,8 +101,9 @@ const THREADS: usize = 2;
 /// than one copying the last directory alone.
 type Slots = [Mutex<VecDeque<Planned>>; THREADS];
 
-/// Copies the regular files of the batches `batches` gives (and of those taken from the
-/// other threads' `slots`), all that can be, until none is left (copying thread `me`).
+/// Copies the regular files (and makes the symlinks, devices and FIFOs) of the batches
+/// `batches` gives (and of those taken from the other threads' `slots`), all that can be,
+/// until none is left (copying thread `me`).
 fn copy_batches(
     batches: &Mutex<Receiver<Vec<Planned>>>,
     slots: &Slots,
@@ -122,6 +124,10 @@ fn copy_batches(
         };
         if crate::cancel::requested() {
             return;
+        }
+        if p.meta.kind != FileKind::File {
+            said(writer.make_other(&p, &maker), failures);
+            continue;
         }
         let done = |n| failures.bar.inc(n);
         if let Err(e) = copy_file(&p, &maker, &mut writer, &mut buf, &done) {
@@ -167,9 +173,9 @@ fn take_half(slots: &Slots, me: usize) -> Option<VecDeque<Planned>> {
     })
 }
 
-/// Makes a hard link, symlink, device node or FIFO, saying what is skipped or fails.
-fn make_other(maker: &Maker, p: &Planned, failures: &Failures) {
-    match maker.make_other(p) {
+/// Says what the making of a hard link, symlink, device node or FIFO skipped or failed at.
+fn said(made: anyhow::Result<Option<String>>, failures: &Failures) {
+    match made {
         Ok(Some(warning)) => eprintln!("isofish: warning: {}", escape_controls(warning.as_bytes())),
         Ok(None) => {}
         Err(e) => failures.say(&e),
@@ -230,7 +236,12 @@ fn copy_out(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
         said: AtomicUsize::new(0),
         inside: AtomicUsize::new(0),
     };
-    let mut plan = Plan::default();
+    // From one PATH every name is made once, in any order: the symlinks, devices and FIFOs
+    // are made with the files, on the copying threads.
+    let mut plan = Plan {
+        eager: paths.len() == 1,
+        ..Plan::default()
+    };
     let walking = RefCell::new(Walking {
         maker,
         failed: FailedDirs::default(),
@@ -265,7 +276,9 @@ fn copy_out(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
             if failures.left_out(&w.failed, &p.dest) {
                 return;
             }
-            failures.bar.inc_length(p.meta.size);
+            if p.meta.kind == FileKind::File {
+                failures.bar.inc_length(p.meta.size);
+            }
             let cut = w.batch.len() == BATCH
                 || w.batch
                     .last()
@@ -305,29 +318,38 @@ fn copy_out(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
     let others: Vec<&Planned> = (plan.others.iter())
         .filter(|p| !failures.left_out(&failed, &p.dest))
         .collect();
-    // From one PATH every name is made once, in any order: the links, devices and FIFOs are
-    // made on the copying threads' number of threads, each a run of them (mostly in one
-    // directory). From several, in the planned order: a later PATH's entry replaces an
-    // earlier one of the same name.
+    // The hard links (and from several PATHs, the symlinks, devices and FIFOs) once every
+    // file is there. From one PATH on the copying threads' number of threads, each a run of
+    // them (mostly in one directory); from several, in the planned order: a later PATH's
+    // entry replaces an earlier one of the same name.
     let runs = if paths.len() == 1 { THREADS } else { 1 };
-    let run = others.len().div_ceil(runs).max(1);
-    std::thread::scope(|scope| {
-        for part in others.chunks(run) {
-            let failures = &failures;
-            scope.spawn(move || part.iter().for_each(|p| make_other(&maker, p, failures)));
-        }
-    });
-    // Directories last, deepest first, so their times survive the writes inside them and
-    // read-only ones were writable while they were filled.
-    for (d, made) in plan.dirs.iter().zip(made).rev() {
-        if failed.hold(&d.dest) {
-            continue;
-        }
-        if let Err(e) = maker.finish_dir(d, made) {
+    in_runs(&others, runs, |p| said(maker.make_other(p), &failures));
+    // Directories last, so their times survive the writes inside them and read-only ones
+    // were writable while they were filled: deepest first, unless in any order no directory
+    // is left without the search permission a later one needs to be reached (as root, or
+    // when every one keeps its owner's x bit), then on the copying threads' number.
+    let dirs: Vec<(&Planned, bool)> = (plan.dirs.iter().zip(made).rev())
+        .filter(|(d, _)| !failed.hold(&d.dest))
+        .collect();
+    let any_order = maker.root || dirs.iter().all(|(d, _)| d.meta.mode & 0o100 != 0);
+    in_runs(&dirs, if any_order { THREADS } else { 1 }, |(d, made)| {
+        if let Err(e) = maker.finish_dir(d, *made) {
             failures.say(&e);
         }
-    }
+    });
     failures.answer()
+}
+
+/// Does `each` of `items` in order, split in `runs` runs of consecutive items, each on a
+/// thread of its own.
+fn in_runs<T: Sync>(items: &[T], runs: usize, each: impl Fn(&T) + Sync) {
+    let run = items.len().div_ceil(runs).max(1);
+    std::thread::scope(|scope| {
+        for part in items.chunks(run) {
+            let each = &each;
+            scope.spawn(move || part.iter().for_each(each));
+        }
+    });
 }
 
 #[cfg(test)]

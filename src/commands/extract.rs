@@ -11,7 +11,7 @@ use std::collections::{HashMap, HashSet};
 use std::ffi::OsStr;
 use std::fs::{self as host, File, FileTimes, OpenOptions};
 use std::io;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -43,6 +43,10 @@ pub struct Plan {
     pub files: Vec<Planned>,
     /// Hard links, symlinks, devices, FIFOs: made after all files exist.
     pub others: Vec<Planned>,
+    /// Whether [`Plan::add_with`] hands symlinks, devices, FIFOs and sockets to its `file`
+    /// with the regular files, rather than keeping them in `others`: they need nothing made
+    /// before them but their directory (the second names of hard links wait in `others`).
+    pub eager: bool,
     /// What the walk skipped, and why (hostile names, loops), one line each.
     pub warnings: Vec<String>,
 }
@@ -59,7 +63,8 @@ impl Plan {
     }
 
     /// Plans as [`Plan::add`] does, telling `dir` of each directory before anything inside it,
-    /// and handing the regular files (first names) to `file` rather than keeping them.
+    /// and handing the regular files (first names) to `file` rather than keeping them; with
+    /// [`Plan::eager`], the symlinks, devices, FIFOs and sockets too.
     pub fn add_with(
         &mut self,
         vfs: &Vfs,
@@ -72,7 +77,7 @@ impl Plan {
         let mut links: HashMap<(usize, u64), PathBuf> = HashMap::new();
         let keep_base = base.is_dir();
         let warnings = &mut self.warnings;
-        let (dirs, others) = (&mut self.dirs, &mut self.others);
+        let (dirs, others, eager) = (&mut self.dirs, &mut self.others, self.eager);
         walk::walk_warning(vfs, node, &mut |w| warnings.push(w), |item| {
             if xdev && item.depth > 0 && !walk::same_fs(item.fs(), node.fs()) {
                 return Ok(false);
@@ -115,6 +120,7 @@ impl Plan {
                     }
                     file(p);
                 }
+                _ if eager => file(p),
                 _ => others.push(p),
             }
             Ok(true)
@@ -162,14 +168,15 @@ pub fn finish_dir(d: &Planned, root: bool) -> anyhow::Result<()> {
 /// Gives a directory the owner (`owner`'s ids, when given), the mode bits (when given) and
 /// the times (always) of its plan.
 fn settle_dir(d: &Planned, owner: Option<&Metadata>, mode: Option<u32>) -> anyhow::Result<()> {
+    let at = At::path(&d.dest);
     if let Some(o) = owner {
-        set_owner(&d.dest, o, true)?;
+        set_owner(at, o, true)?;
     }
     if let Some(mode) = mode {
         host::set_permissions(&d.dest, host::Permissions::from_mode(mode))
             .with_context(|| format!("{}: cannot set mode", d.dest.display()))?;
     }
-    set_path_times(&d.dest, &d.meta)
+    set_path_times(at, &d.meta)
 }
 
 /// Opens a planned regular file's data, then creates its host file (so a file whose data
@@ -413,6 +420,19 @@ impl Writer {
         .with_context(cannot)?;
         Ok((File::from(fd), dir.new_gid))
     }
+
+    /// Makes `p`'s symlink, device node or FIFO (or hard link) as [`Maker::make_other`]
+    /// does, named in its directory opened (kept from the last file when the same).
+    pub fn make_other(&mut self, p: &Planned, maker: &Maker) -> anyhow::Result<Option<String>> {
+        let dir = (self.dir(&p.dest, maker))
+            .with_context(|| format!("{}: cannot create", p.dest.display()))?;
+        let at = At {
+            dir: dir.fd.as_fd(),
+            name: Path::new(p.dest.file_name().unwrap_or_default()),
+            dest: &p.dest,
+        };
+        maker.make_other_at(p, at)
+    }
 }
 
 /// Creates one regular file and its data, then gives it its owner (as root), mode and times,
@@ -509,10 +529,47 @@ fn mode_bits(meta: &Metadata, root: bool) -> u32 {
     }
 }
 
-fn set_owner(dest: &Path, meta: &Metadata, root: bool) -> anyhow::Result<()> {
+/// Where something is made without being opened: `name` in the directory `dir` (an open
+/// one, or the working directory with `name` the whole path), and the whole path `dest` for
+/// messages and for replacing what is in the way.
+#[derive(Clone, Copy)]
+struct At<'a> {
+    dir: BorrowedFd<'a>,
+    name: &'a Path,
+    dest: &'a Path,
+}
+
+impl<'a> At<'a> {
+    /// `dest`, walked from the working directory.
+    fn path(dest: &'a Path) -> Self {
+        At {
+            dir: rustix::fs::CWD,
+            name: dest,
+            dest,
+        }
+    }
+
+    /// The error of a call at `at` that failed: `DEST: cannot WHAT`.
+    fn cannot(self, what: &'static str) -> impl FnOnce(rustix::io::Errno) -> anyhow::Error + 'a {
+        let dest = self.dest;
+        move |e| {
+            anyhow::Error::new(io::Error::from(e)).context(format!("{}: {what}", dest.display()))
+        }
+    }
+}
+
+fn set_owner(at: At, meta: &Metadata, root: bool) -> anyhow::Result<()> {
     if root {
-        std::os::unix::fs::lchown(dest, Some(meta.uid), Some(meta.gid))
-            .with_context(|| format!("{}: cannot change owner", dest.display()))?;
+        // An id of -1 leaves the owner as it is, as chown(2) takes it.
+        let id = |n: u32| (n != u32::MAX).then_some(n);
+        rustix::fs::chownat(
+            at.dir,
+            at.name,
+            id(meta.uid).map(rustix::process::Uid::from_raw),
+            id(meta.gid).map(rustix::process::Gid::from_raw),
+            rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
+        )
+        .map_err(at.cannot("cannot change owner"))?;
     }
     Ok(())
 }
@@ -552,28 +609,38 @@ impl Maker {
     /// Makes a hard link, symlink, device node or FIFO as [`make_other`] does, leaving out
     /// the owner of a symlink made here with ours already.
     pub fn make_other(&self, p: &Planned) -> anyhow::Result<Option<String>> {
+        self.make_other_at(p, At::path(&p.dest))
+    }
+
+    /// Makes `p`'s hard link, symlink, device node or FIFO at `at`.
+    fn make_other_at(&self, p: &Planned, at: At) -> anyhow::Result<Option<String>> {
         let root = self.root;
-        let dest = &p.dest;
-        let what = |e: io::Error| {
-            anyhow::Error::new(e).context(format!("{}: cannot create", dest.display()))
-        };
+        let dest = at.dest;
         // Made at once; what is in the way is removed when the making finds it.
-        let replacing = |make: &dyn Fn() -> io::Result<()>| match make() {
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+        let replacing = |make: &dyn Fn() -> rustix::io::Result<()>| match make() {
+            Err(rustix::io::Errno::EXIST) => {
                 remove_non_dir(dest)?;
-                make().map_err(what)
+                make().map_err(at.cannot("cannot create"))
             }
-            r => r.map_err(what),
+            r => r.map_err(at.cannot("cannot create")),
         };
         if let Some(first) = &p.link_to {
-            replacing(&|| host::hard_link(first, dest))?;
+            replacing(&|| {
+                rustix::fs::linkat(
+                    rustix::fs::CWD,
+                    first,
+                    at.dir,
+                    at.name,
+                    rustix::fs::AtFlags::empty(),
+                )
+            })?;
             return Ok(None);
         }
         if p.meta.kind == FileKind::Symlink {
             let target = OsStr::from_bytes(p.meta.symlink.as_deref().unwrap_or_default());
-            replacing(&|| std::os::unix::fs::symlink(target, dest))?;
-            set_owner(dest, &p.meta, root && !self.owns(&p.meta))?;
-            set_path_times(dest, &p.meta)?;
+            replacing(&|| rustix::fs::symlinkat(target, at.dir, at.name))?;
+            set_owner(at, &p.meta, root && !self.owns(&p.meta))?;
+            set_path_times(at, &p.meta)?;
             return Ok(None);
         }
         if host::symlink_metadata(dest).is_ok() {
@@ -596,23 +663,23 @@ impl Maker {
         }
         let (major, minor) = p.meta.rdev.unwrap_or((0, 0));
         rustix::fs::mknodat(
-            rustix::fs::CWD,
-            dest,
+            at.dir,
+            at.name,
             file_type,
             perm,
             rustix::fs::makedev(major, minor),
         )
-        .map_err(|e| what(e.into()))?;
-        set_owner(dest, &p.meta, root)?;
-        rustix::fs::chmodat(rustix::fs::CWD, dest, perm, rustix::fs::AtFlags::empty())
-            .map_err(|e| what(e.into()))?;
-        set_path_times(dest, &p.meta)?;
+        .map_err(at.cannot("cannot create"))?;
+        set_owner(at, &p.meta, root)?;
+        rustix::fs::chmodat(at.dir, at.name, perm, rustix::fs::AtFlags::empty())
+            .map_err(at.cannot("cannot create"))?;
+        set_path_times(at, &p.meta)?;
         Ok(None)
     }
 }
 
-/// Sets the times of whatever is at `dest` without opening it (a device node, a symlink).
-fn set_path_times(dest: &Path, meta: &Metadata) -> anyhow::Result<()> {
+/// Sets the times of whatever is at `at` without opening it (a device node, a symlink).
+fn set_path_times(at: At, meta: &Metadata) -> anyhow::Result<()> {
     let t = |ts: Timestamp| rustix::fs::Timespec {
         tv_sec: ts.secs,
         tv_nsec: i64::from(ts.nanos.min(999_999_999)),
@@ -622,12 +689,12 @@ fn set_path_times(dest: &Path, meta: &Metadata) -> anyhow::Result<()> {
         last_modification: t(meta.mtime),
     };
     rustix::fs::utimensat(
-        rustix::fs::CWD,
-        dest,
+        at.dir,
+        at.name,
         &stamps,
         rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
     )
-    .with_context(|| format!("{}: cannot set times", dest.display()))
+    .map_err(at.cannot("cannot set times"))
 }
 
 #[cfg(test)]

@@ -120,12 +120,12 @@ impl DataReader<'_> {
 
     /// Reads and decodes the block stored at `at`.
     fn decode(&self, at: u64, size: DataSize) -> Result<Vec<u8>> {
-        if size.uncompressed() {
-            return self
-                .source
-                .read_vec(at, size.size() as usize, "squashfs data block");
-        }
         let mut out = lock_cache(self.cache).buffer();
+        if size.uncompressed() {
+            let len = size.size() as usize;
+            (self.source).read_vec_into(at, len, "squashfs data block", &mut out)?;
+            return Ok(out);
+        }
         with_raw(self.source, at, size, |raw| {
             compression::decompress(raw, &mut out, self.compressor)
                 .map_err(|e| Error::corrupt(self.source.name(), "squashfs data block", at, e))
@@ -133,14 +133,17 @@ impl DataReader<'_> {
         Ok(out)
     }
 
-    /// Decodes the compressed block stored at `at` straight into `out`, which the block must
+    /// Reads or decodes the block stored at `at` straight into `out`, which the block must
     /// fill exactly, by-passing the cache (a file read whole block by block, as an extraction
-    /// does, needs no block twice). False when it cannot (a block stored plainly, a
-    /// compressor decoded only into a buffer of its own, a read or decoding error, another
-    /// length): the caller then takes the way through the cache, which says what is wrong.
+    /// does, needs no block twice). False when it cannot (a compressor decoded only into a
+    /// buffer of its own, a read or decoding error, another length): the caller then takes
+    /// the way through the cache, which says what is wrong.
     fn decode_into(&self, at: u64, size: DataSize, out: &mut [u8]) -> bool {
         if size.uncompressed() {
-            return false;
+            return size.size() as usize == out.len()
+                && (self.source)
+                    .read_exact_at(at, out, "squashfs data block")
+                    .is_ok();
         }
         let decoded = with_raw(self.source, at, size, |raw| {
             Ok(compression::decompress_into(raw, out, self.compressor))
