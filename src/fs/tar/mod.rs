@@ -678,9 +678,12 @@ impl FileSystem for TarFs {
 mod tests {
     use std::sync::Arc;
 
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    use super::walk::Walker;
     use super::TarFs;
     use crate::fs::{FileSystem, MountOptions};
-    use crate::source::MemSource;
+    use crate::source::{MemSource, Source};
 
     /// A ustar header block for `name` of type `flag` and `size`, checksum set.
     fn header(name: &str, flag: u8, size: u64, link: &str) -> Vec<u8> {
@@ -713,6 +716,59 @@ mod tests {
         let n = fs.read_at(ino, 0, &mut buf).unwrap();
         buf.truncate(n);
         buf
+    }
+
+    /// Bytes in memory that count the reads made of them and the bytes asked for.
+    struct Counted {
+        bytes: MemSource,
+        reads: AtomicU64,
+        asked: AtomicU64,
+    }
+
+    impl Source for Counted {
+        fn read_at(&self, offset: u64, buf: &mut [u8]) -> crate::error::Result<usize> {
+            self.reads.fetch_add(1, Ordering::Relaxed);
+            self.asked.fetch_add(buf.len() as u64, Ordering::Relaxed);
+            self.bytes.read_at(offset, buf)
+        }
+        fn len(&self) -> u64 {
+            self.bytes.len()
+        }
+        fn name(&self) -> &str {
+            self.bytes.name()
+        }
+    }
+
+    /// The reads a walk of `archive` (its end blocks added) makes, and the bytes it asks for.
+    fn walk_reads(mut archive: Vec<u8>) -> (u64, u64) {
+        archive.resize(archive.len() + 1024, 0);
+        let src = Arc::new(Counted {
+            bytes: MemSource::new(archive, "mem"),
+            reads: AtomicU64::new(0),
+            asked: AtomicU64::new(0),
+        });
+        let mut walk = Walker::new(src.clone(), true);
+        while walk.next_member().unwrap().is_some() {}
+        (
+            src.reads.load(Ordering::Relaxed),
+            src.asked.load(Ordering::Relaxed),
+        )
+    }
+
+    #[test]
+    fn small_members_share_a_read_and_large_ones_are_read_a_header_at_a_time() {
+        let mut small = Vec::new();
+        for i in 0..64 {
+            member(&mut small, &format!("f{i}"), b'0', &[b'x'; 100], "");
+        }
+        let (reads, _) = walk_reads(small);
+        assert!(reads <= 16, "{reads} reads for 64 small members");
+        let mut large = Vec::new();
+        for i in 0..8 {
+            member(&mut large, &format!("l{i}"), b'0', &vec![7; 1 << 20], "");
+        }
+        // Eight headers and the end: a block each, none of the data.
+        assert_eq!(walk_reads(large), (9, 9 * 512));
     }
 
     #[test]

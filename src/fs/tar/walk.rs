@@ -60,15 +60,30 @@ pub struct Walker {
     /// Whether the last member came after extended headers (a GNU long name, a pax header):
     /// the next one likely does too, and is read with them.
     chained: bool,
+    /// Whether the last member's header and data took at most [`NEAR`] bytes: the next
+    /// member likely is small too, and its header is read with the next ones.
+    near: bool,
 }
 
+/// A member whose header and data take at most this many bytes is followed by a read of
+/// [`WINDOW`] bytes rather than of one block.
+const NEAR: u64 = 4 << 10;
+/// What is read for a header after a small member: most archives' small files come in runs
+/// (a package's documentation, a tree's sources), and one read then holds several of their
+/// headers, where a read per header costs a system call each.
+const WINDOW: usize = 8 << 10;
+
 /// How much of a plain archive is read for a header: the block alone (the page cache's bytes
-/// are copied, and past the header they are mostly member data), and after a member that came
+/// are copied, and past the header they are mostly member data); after a member that came
 /// with extended headers, three blocks: a GNU long name's header, its name and the header it
-/// names, in one read.
-fn ahead(chained: bool, len: usize) -> usize {
-    let want = if chained { 3 * BLOCK } else { BLOCK };
-    (want as usize).max(len)
+/// names, in one read; after a small member ([`NEAR`]), a [`WINDOW`].
+fn ahead(chained: bool, near: bool, len: usize) -> usize {
+    let want = match (near, chained) {
+        (true, _) => WINDOW,
+        (false, true) => 3 * BLOCK as usize,
+        (false, false) => BLOCK as usize,
+    };
+    want.max(len)
 }
 
 fn round(n: u64) -> Option<u64> {
@@ -90,6 +105,7 @@ impl Walker {
             ahead: Vec::new(),
             ahead_len: 0,
             chained: false,
+            near: false,
         }
     }
 
@@ -116,7 +132,7 @@ impl Walker {
         if let Some(off) = within {
             return Ok(&self.ahead[off..off + len]);
         }
-        let want = ahead(self.chained, len);
+        let want = ahead(self.chained, self.near, len);
         if self.ahead.len() < want {
             self.ahead.resize(want, 0);
         }
@@ -334,6 +350,7 @@ impl Walker {
             }
         }
         self.at = end;
+        self.near = end - header_at <= NEAR;
         let path = pax
             .sparse_name
             .take()
