@@ -9,6 +9,7 @@
 pub(crate) mod compression;
 mod data;
 mod directory;
+mod superblock;
 pub mod write;
 mod xattr;
 

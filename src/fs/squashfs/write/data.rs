@@ -11,12 +11,12 @@ use std::sync::Arc;
 use super::compress::Encoder;
 use super::fragment::Fragment;
 use super::inode::NO_FRAGMENT;
-use super::superblock::{
+use crate::data::Span;
+use crate::error::{Error, Result};
+use crate::fs::squashfs::superblock::{
     Superblock, ALWAYS_FRAGMENTS, DUPLICATES, NO_FRAGMENTS, UNCOMPRESSED_DATA,
     UNCOMPRESSED_FRAGMENTS,
 };
-use crate::data::Span;
-use crate::error::{Error, Result};
 use crate::fs::{FileSystem, Ino};
 use crate::plan::Plan;
 use crate::source::Source;

@@ -20,7 +20,6 @@ mod fragment;
 mod id;
 mod inode;
 mod metadata;
-mod superblock;
 mod tree;
 mod xattr;
 
@@ -28,6 +27,10 @@ use std::collections::BTreeMap;
 
 use backhand::v4::inode::InodeInner;
 
+use super::superblock::{
+    self, Superblock, COMPRESSOR_OPTIONS, EXPORTABLE, NOT_SET, NO_XATTRS, UNCOMPRESSED_IDS,
+    UNCOMPRESSED_INODES, UNCOMPRESSED_XATTRS,
+};
 use super::SquashFs;
 use crate::data::Span;
 use crate::error::{Error, Result};
@@ -40,10 +43,6 @@ use directory::Entry;
 use fragment::Fragment;
 use inode::{Body, Inode, NO_FRAGMENT};
 use metadata::MetadataWriter;
-use superblock::{
-    Superblock, COMPRESSOR_OPTIONS, EXPORTABLE, NOT_SET, NO_XATTRS, UNCOMPRESSED_IDS,
-    UNCOMPRESSED_INODES, UNCOMPRESSED_XATTRS,
-};
 
 /// The image is padded to a multiple of this (`mksquashfs` without `-nopad`).
 const PAD: u64 = 4096;
