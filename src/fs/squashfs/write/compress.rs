@@ -220,7 +220,7 @@ fn lzma(data: &[u8]) -> Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use backhand::compression::Compressor;
+    use crate::fs::squashfs::compression::Compressor;
 
     #[test]
     fn every_encoder_decodes_with_the_reader() {
