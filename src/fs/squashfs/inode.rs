@@ -368,3 +368,258 @@ impl InodeTable {
         ))
     }
 }
+
+#[cfg(test)]
+pub mod tests {
+    use super::*;
+    use crate::fs::squashfs::metadata::STORED;
+    use crate::fs::squashfs::superblock::NOT_SET;
+    use crate::source::MemSource;
+
+    const BLOCK_SIZE: u32 = 4096;
+
+    /// A superblock with its tables at the given places and no others.
+    pub fn superblock(inode_count: u32, inode_table: u64, dir_table: u64) -> Superblock {
+        Superblock {
+            inode_count,
+            mod_time: 0,
+            block_size: BLOCK_SIZE,
+            frag_count: 0,
+            compressor: 1,
+            block_log: 12,
+            flags: 0,
+            id_count: 0,
+            root_inode: 0,
+            bytes_used: dir_table,
+            id_table: NOT_SET,
+            xattr_table: NOT_SET,
+            inode_table,
+            dir_table,
+            frag_table: NOT_SET,
+            export_table: NOT_SET,
+        }
+    }
+
+    /// The little-endian bytes of `words`.
+    fn le(words: &[u32]) -> Vec<u8> {
+        words.iter().flat_map(|w| w.to_le_bytes()).collect()
+    }
+
+    /// An inode of type `kind` numbered `number`, its body made of `parts`.
+    fn inode(kind: u16, number: u32, parts: &[&[u8]]) -> Vec<u8> {
+        let mut b: Vec<u8> = [kind, 0o644, 0, 1]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
+        b.extend(le(&[7, number]));
+        b.extend(parts.concat());
+        b
+    }
+
+    fn fifo(number: u32) -> Vec<u8> {
+        inode(FIFO, number, &[&le(&[1])])
+    }
+
+    /// The inode table holding `inodes` (one metadata block stored plainly after a
+    /// superblock's worth of zeros), of an image counting `count` inodes.
+    fn table(inodes: &[Vec<u8>], count: u32) -> Result<InodeTable> {
+        let bytes = inodes.concat();
+        let mut image = vec![0; 96];
+        image.extend((bytes.len() as u16 | STORED).to_le_bytes());
+        image.extend(&bytes);
+        let sb = superblock(count, 96, image.len() as u64);
+        InodeTable::read(&MemSource::new(image, "t.sqfs"), Compressor::Gzip, &sb)
+    }
+
+    fn error(t: &InodeTable, number: u32) -> String {
+        t.get(number).err().expect("an error").to_string()
+    }
+
+    #[test]
+    fn every_type_is_measured_and_parsed() {
+        let index = [
+            le(&[0, 0, 2]),
+            b"abc".to_vec(),
+            le(&[9, 0, 0]),
+            b"d".to_vec(),
+        ]
+        .concat();
+        let inodes = [
+            inode(DIR, 1, &[&le(&[0, 2]), &[7, 0, 5, 0], &le(&[11])]),
+            // 5000 bytes: two blocks without a fragment, one with.
+            inode(FILE, 2, &[&le(&[96, NO_FRAGMENT, 0, 5000, 10, 20])]),
+            inode(FILE, 3, &[&le(&[96, 0, 10, 5000, 30])]),
+            inode(
+                EXT_DIR,
+                4,
+                &[&le(&[2, 40, 0, 1]), &[2, 0, 9, 0], &le(&[5]), &index],
+            ),
+            inode(
+                EXT_FILE,
+                5,
+                &[&le(&[
+                    96,
+                    0,
+                    12288,
+                    0,
+                    4096,
+                    0,
+                    2,
+                    NO_FRAGMENT,
+                    0,
+                    9,
+                    1,
+                    0,
+                    3,
+                ])],
+            ),
+            inode(SYMLINK, 6, &[&le(&[1, 4]), b"targ"]),
+            inode(EXT_SYMLINK, 7, &[&le(&[1, 3]), b"abc", &le(&[1])]),
+            inode(BLOCK_DEV, 8, &[&le(&[1, 0x801])]),
+            inode(EXT_CHAR_DEV, 9, &[&le(&[1, 0x501, 4])]),
+            fifo(10),
+            inode(EXT_SOCKET, 11, &[&le(&[1, 6])]),
+        ];
+        let t = table(&inodes, 11).unwrap();
+        for n in 1..=11 {
+            let i = t.get(n).unwrap();
+            assert_eq!(
+                (i.number, i.mode, i.uid, i.gid, i.mtime),
+                (n, 0o644, 0, 1, 7)
+            );
+        }
+        let blocks = |n| match t.get(n).unwrap().body {
+            Body::File(f) => f.blocks.iter().map(|b| b.0).collect::<Vec<_>>(),
+            _ => panic!("inode {n} is not a file"),
+        };
+        assert_eq!(
+            (blocks(2), blocks(3), blocks(5)),
+            (vec![10, 20], vec![30], vec![1, 0, 3])
+        );
+        let ext_file = t.get(5).unwrap();
+        assert_eq!((ext_file.nlink, ext_file.xattr), (2, 9));
+        let Body::File(f) = ext_file.body else {
+            panic!()
+        };
+        assert_eq!((f.size, f.sparse), (12288, 4096));
+        let dir = t.get(4).unwrap();
+        assert!(matches!(
+            dir.body,
+            Body::Dir {
+                block: 0,
+                offset: 9,
+                size: 40
+            }
+        ));
+        assert_eq!((dir.nlink, dir.xattr), (2, 5));
+        assert!(matches!(
+            t.get(1).unwrap().body,
+            Body::Dir {
+                block: 0,
+                offset: 5,
+                size: 7
+            }
+        ));
+        assert_eq!(t.get(1).unwrap().xattr, NO_XATTR);
+        assert!(matches!(t.get(6).unwrap().body, Body::Symlink(b"targ")));
+        assert_eq!(t.get(7).unwrap().xattr, 1);
+        assert!(matches!(
+            t.get(8).unwrap().body,
+            Body::Device {
+                block: true,
+                rdev: 0x801
+            }
+        ));
+        assert!(matches!(
+            t.get(9).unwrap().body,
+            Body::Device { block: false, .. }
+        ));
+        assert!(matches!(t.get(10).unwrap().body, Body::Fifo));
+        assert!(matches!(t.get(11).unwrap().body, Body::Socket));
+        assert_eq!(t.get(11).unwrap().xattr, 6);
+        // A reference: the block's offset from the table's start << 16, the offset in it.
+        assert_eq!(t.position(20), Some(20));
+        assert_eq!(t.position(1 << 16), None);
+    }
+
+    #[test]
+    fn a_number_that_is_0_past_the_count_or_met_twice_fails_alone() {
+        let inodes = [fifo(1), fifo(0), fifo(5), fifo(1), fifo(2)];
+        let t = table(&inodes, 3).unwrap();
+        assert_eq!(t.get(2).unwrap().number, 2);
+        let twice = error(&t, 1);
+        assert!(
+            twice.contains("corrupt squashfs inode table (decompressed) at offset 60")
+                && twice.contains("inode 1 again (the first lies at 0)"),
+            "{twice}"
+        );
+        assert!(error(&t, 0).contains("at offset 20: inode number 0"));
+        assert!(error(&t, 5).contains("inode number 5, where the superblock counts 3"));
+        assert!(error(&t, 3).contains("names inode 3, which the inode table does not hold"));
+    }
+
+    #[test]
+    fn an_inode_running_past_the_table_or_of_no_known_type_ends_the_scan() {
+        // 40960 bytes without a fragment: ten block sizes, where the table holds one.
+        let short = inode(FILE, 2, &[&le(&[96, NO_FRAGMENT, 0, 40960, 1])]);
+        let t = table(&[fifo(1), short, fifo(3)], 3).unwrap();
+        assert_eq!(t.get(1).unwrap().number, 1);
+        for n in [2, 3] {
+            let e = error(&t, n);
+            assert!(
+                e.contains("squashfs inode table (decompressed) at offset 20")
+                    && e.contains(
+                        "the block sizes of 40 bytes at +32 runs past the end of the table"
+                    ),
+                "{e}"
+            );
+        }
+        let t = table(&[fifo(1), inode(15, 2, &[&le(&[1])]), fifo(3)], 3).unwrap();
+        let e = error(&t, 3);
+        assert!(
+            e.contains("at offset 20: the scan of the table stopped at this inode, before inode 3: an inode of unknown type 15"),
+            "{e}"
+        );
+        let huge = inode(SYMLINK, 2, &[&le(&[1, u32::MAX]), b"x"]);
+        let e = error(&table(&[fifo(1), huge], 2).unwrap(), 2);
+        assert!(
+            e.contains("a symlink target of 4294967295 bytes at +24 runs past"),
+            "{e}"
+        );
+        let long = inode(SYMLINK, 1, &[&le(&[1, 40]), &[b'x'; 40]]);
+        let cut = fifo(2)[..18].to_vec();
+        let e = error(&table(&[long, cut], 2).unwrap(), 2);
+        assert!(
+            e.contains("at offset 64: the scan of the table stopped at this inode, before inode 2: a 4-byte field at +16 runs past its 18 bytes"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_count_the_table_cannot_hold_is_refused_before_anything_is_sized_by_it() {
+        let e = table(&[fifo(1)], 2).err().unwrap().to_string();
+        assert!(
+            e.contains("corrupt squashfs superblock at offset 4: 2 inodes, where an inode table of 20 bytes holds at most 1"),
+            "{e}"
+        );
+        let e = table(&[fifo(1)], u32::MAX).err().unwrap().to_string();
+        assert!(e.contains("4294967295 inodes"), "{e}");
+    }
+
+    #[test]
+    fn a_table_cut_short_is_refused() {
+        let mut image = vec![0; 96];
+        image.extend((100 | STORED).to_le_bytes());
+        image.extend(fifo(1));
+        let sb = superblock(1, 96, image.len() as u64);
+        let source = MemSource::new(image, "t.sqfs");
+        let e = InodeTable::read(&source, Compressor::Gzip, &sb)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            e.contains("corrupt squashfs inode table at offset 96: a metadata block of 100 bytes does not fit before 118"),
+            "{e}"
+        );
+    }
+}
