@@ -1,6 +1,6 @@
-//! The squashfs directory table: where it ends (it is decoded whole, as one run of metadata
-//! blocks, on the first listing asked for), and the listings in it, each parsed on demand (its
-//! headers and entries) so a lookup reads one directory, not the whole tree.
+//! The squashfs directory table: where it ends (it is read on the first listing asked for,
+//! its metadata blocks decoded as listings need them), and the listings in it, each parsed on
+//! demand (its headers and entries) so a lookup reads one directory, not the whole tree.
 
 use super::superblock::{Superblock, NOT_SET};
 use crate::ondisk::endian::{le16, le32, le64};

@@ -3,7 +3,10 @@
 //! the low 15 bits: the stored size) and decoding to at most 8 KiB. One block at an offset
 //! ([`header`], then [`decode`]), or a run of blocks between two offsets decoded into one
 //! buffer with where each block starts in it ([`Run`]). A block must end by the end its caller
-//! gives, store at least one byte and decode to 1..=8192 bytes.
+//! gives, store at least one byte and decode to 1..=8192 bytes. A run can also be read whole
+//! but decoded block by block as its blocks are asked for ([`Blocks`]).
+
+use std::sync::OnceLock;
 
 use super::compression::{self, Compressor};
 use crate::error::{Error, Result};
@@ -96,6 +99,37 @@ fn decode_onto(
     Ok(())
 }
 
+/// The stored bytes of the blocks from `start` to `end` of the image (the last must end
+/// there), and each block's header; errors name `structure` and the bad block's offset.
+fn stored_run(
+    source: &dyn Source,
+    (start, end): (u64, u64),
+    structure: &'static str,
+) -> Result<(Vec<u8>, Vec<Header>)> {
+    let len = usize::try_from(end.saturating_sub(start))
+        .map_err(|_| Error::corrupt(source.name(), structure, start, "larger than memory"))?;
+    let stored = source.read_vec(start, len, structure)?;
+    let mut headers = Vec::new();
+    let mut at = 0;
+    while at < stored.len() {
+        let offset = start + at as u64;
+        let bad = |e| Error::corrupt(source.name(), structure, offset, e);
+        let word = le16(&stored, at).ok_or_else(|| bad("a header cut short".into()))?;
+        let h = Header::parse(word, offset, end).map_err(bad)?;
+        at += 2 + h.stored;
+        headers.push(h);
+    }
+    Ok((stored, headers))
+}
+
+impl Header {
+    /// The stored bytes of the block among `stored`, the run's bytes from `start`.
+    fn body<'a>(&self, stored: &'a [u8], start: u64) -> &'a [u8] {
+        let at = (self.at - start) as usize + 2;
+        stored.get(at..at + self.stored).unwrap_or_default()
+    }
+}
+
 /// The blocks from one offset of the image to another, decoded end to end.
 pub struct Run {
     pub bytes: Vec<u8>,
@@ -105,32 +139,30 @@ pub struct Run {
 }
 
 impl Run {
-    /// Reads the blocks from `start` to `end` (the last must end there); errors name
-    /// `structure` and the image offset of the bad block.
+    /// Reads and decodes the blocks from `start` to `end` (the last must end there); errors
+    /// name `structure` and the image offset of the bad block.
     pub fn read(
         source: &dyn Source,
         compressor: Compressor,
         (start, end): (u64, u64),
         structure: &'static str,
     ) -> Result<Run> {
-        let len = usize::try_from(end.saturating_sub(start))
-            .map_err(|_| Error::corrupt(source.name(), structure, start, "larger than memory"))?;
-        let stored = source.read_vec(start, len, structure)?;
+        let (stored, headers) = stored_run(source, (start, end), structure)?;
         let mut run = Run {
             bytes: Vec::new(),
-            blocks: Vec::new(),
+            blocks: Vec::with_capacity(headers.len()),
         };
         let mut scratch = Vec::new();
-        let mut at = 0;
-        while at < stored.len() {
-            let offset = start + at as u64;
-            let bad = |e| Error::corrupt(source.name(), structure, offset, e);
-            let word = le16(&stored, at).ok_or_else(|| bad("a header cut short".into()))?;
-            let h = Header::parse(word, offset, end).map_err(bad)?;
-            run.blocks.push((at as u64, run.bytes.len()));
-            let body = &stored[at + 2..at + 2 + h.stored];
-            decode_onto(body, h.plain, compressor, &mut run.bytes, &mut scratch).map_err(bad)?;
-            at += 2 + h.stored;
+        for h in &headers {
+            run.blocks.push((h.at - start, run.bytes.len()));
+            decode_onto(
+                h.body(&stored, start),
+                h.plain,
+                compressor,
+                &mut run.bytes,
+                &mut scratch,
+            )
+            .map_err(|e| Error::corrupt(source.name(), structure, h.at, e))?;
         }
         Ok(run)
     }
@@ -139,6 +171,59 @@ impl Run {
     pub fn position(&self, block: u64) -> Option<usize> {
         let i = self.blocks.binary_search_by_key(&block, |b| b.0).ok()?;
         Some(self.blocks[i].1)
+    }
+}
+
+/// The blocks from one offset of the image to another, read whole but each decoded only
+/// when first asked for, then kept.
+pub struct Blocks {
+    image: String,
+    compressor: Compressor,
+    structure: &'static str,
+    start: u64,
+    stored: Vec<u8>,
+    headers: Vec<Header>,
+    decoded: Vec<OnceLock<Vec<u8>>>,
+}
+
+impl Blocks {
+    /// Reads the blocks from `start` to `end` (the last must end there), decoding none;
+    /// errors name `structure` and the image offset of the bad block.
+    pub fn read(
+        source: &dyn Source,
+        compressor: Compressor,
+        (start, end): (u64, u64),
+        structure: &'static str,
+    ) -> Result<Blocks> {
+        let (stored, headers) = stored_run(source, (start, end), structure)?;
+        Ok(Blocks {
+            image: source.name().to_string(),
+            compressor,
+            structure,
+            start,
+            decoded: headers.iter().map(|_| OnceLock::new()).collect(),
+            stored,
+            headers,
+        })
+    }
+
+    /// The index of the block at `block` (an offset from the run's start).
+    pub fn index(&self, block: u64) -> Option<usize> {
+        let at = self.start.checked_add(block)?;
+        self.headers.binary_search_by_key(&at, |h| h.at).ok()
+    }
+
+    /// Block `i`, decoded; `None` past the last.
+    pub fn get(&self, i: usize) -> Option<Result<&[u8]>> {
+        let (h, cell) = (self.headers.get(i)?, self.decoded.get(i)?);
+        if let Some(block) = cell.get() {
+            return Some(Ok(block));
+        }
+        let mut block = Vec::new();
+        let body = h.body(&self.stored, self.start);
+        let decoded = decode_onto(body, h.plain, self.compressor, &mut block, &mut Vec::new())
+            .map_err(|e| Error::corrupt(&self.image, self.structure, h.at, e));
+        Some(decoded.map(|()| &cell.get_or_init(|| block)[..]))
     }
 }
 
@@ -172,6 +257,27 @@ mod tests {
         assert_eq!(run.position(BLOCK as u64 + 2), Some(BLOCK));
         assert_eq!(run.position(1), None);
         assert_eq!(&run.bytes[BLOCK..], b"tail");
+    }
+
+    #[test]
+    fn blocks_are_decoded_only_when_asked_for() {
+        // Two plain blocks, then one whose zlib stream is bad.
+        let image = [plain(&[b"one", b"two"]), vec![2, 0, 1, 2]].concat();
+        let source = MemSource::new(image, "t.sqfs");
+        let blocks = Blocks::read(&source, Compressor::Gzip, (0, 14), "squashfs test table");
+        let blocks = blocks.unwrap();
+        assert_eq!(
+            (blocks.index(5), blocks.index(10), blocks.index(1)),
+            (Some(1), Some(2), None)
+        );
+        assert_eq!(blocks.get(1).unwrap().unwrap(), b"two");
+        assert_eq!(blocks.get(0).unwrap().unwrap(), b"one");
+        let e = blocks.get(2).unwrap().unwrap_err().to_string();
+        assert!(
+            e.contains("corrupt squashfs test table at offset 10"),
+            "{e}"
+        );
+        assert!(blocks.get(3).is_none());
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! Squashfs 4.0, read in-house with the least work done when an image is opened: the
 //! superblock; the inode table, decoded and scanned for where each inode starts, each inode
 //! parsed only when asked for (`inode`); the id and fragment tables (`id`, `fragment`, both
-//! `lookup` tables). The directory table is decoded whole on the first listing, each listing
-//! parsed when asked for (`directory`); every table is a run of metadata blocks (`metadata`).
+//! `lookup` tables). The directory table is read on the first listing and decoded block by
+//! block as listings need them (a lookup decodes the few blocks its directories lie in), each
+//! listing parsed when asked for (`directory`); every table is a run of metadata blocks
+//! (`metadata`).
 //! File data is read block by block, with bounded decoders and a small block cache (`data`);
 //! extended attributes come from the xattr table, read when asked for (`xattr`). Compressors:
 //! gzip, lzma, xz, lz4, zstd (not lzo). An entry whose name is not a file name, or that lists
@@ -21,6 +23,7 @@ mod superblock;
 pub mod write;
 mod xattr;
 
+use std::borrow::Cow;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::error::{Error, Result};
@@ -31,7 +34,7 @@ use compression::Compressor;
 use data::{BlockCache, BlockKey, DataReader, FileData};
 use fragment::Fragment;
 use inode::{Body, Inode, InodeTable, NO_FRAGMENT, NO_XATTR};
-use metadata::Run;
+use metadata::{Blocks, BLOCK};
 use superblock::{Superblock, NOT_SET};
 use xattr::XattrTable;
 
@@ -44,8 +47,9 @@ pub struct SquashFs {
     /// The root's number, and where it starts in the inode table (found by the superblock's
     /// reference).
     root: (u32, usize),
-    /// The decompressed directory table, decoded on the first listing.
-    dirs: OnceLock<Run>,
+    /// The directory table, read on the first listing, each block decoded when a listing
+    /// needs it.
+    dirs: OnceLock<Blocks>,
     fragments: Vec<Fragment>,
     ids: Vec<u32>,
     cache: Mutex<BlockCache<BlockKey>>,
@@ -182,24 +186,21 @@ impl SquashFs {
         })
     }
 
-    /// The directory table, decoded on first use.
-    fn dirs(&self) -> Result<&Run> {
-        if let Some(run) = self.dirs.get() {
-            return Ok(run);
+    /// The directory table, read on first use.
+    fn dirs(&self) -> Result<&Blocks> {
+        if let Some(table) = self.dirs.get() {
+            return Ok(table);
         }
         let sb = &self.superblock;
         let span = (sb.dir_table, directory::table_end(&*self.source, sb));
-        let run = Run::read(
-            &*self.source,
-            self.compressor,
-            span,
-            "squashfs directory table",
-        )?;
-        Ok(self.dirs.get_or_init(|| run))
+        let structure = "squashfs directory table";
+        let table = Blocks::read(&*self.source, self.compressor, span, structure)?;
+        Ok(self.dirs.get_or_init(|| table))
     }
 
-    /// A directory's listing, and where it starts in the (decompressed) directory table.
-    fn listing(&self, inode: &Inode) -> Result<(usize, &[u8])> {
+    /// A directory's listing, and where it starts in the decompressed directory table (as its
+    /// blocks of 8 KiB lie end to end).
+    fn listing(&self, inode: &Inode) -> Result<(usize, Cow<'_, [u8]>)> {
         let Body::Dir {
             block,
             offset,
@@ -213,7 +214,7 @@ impl SquashFs {
             )));
         };
         if size < 4 {
-            return Ok((0, &[]));
+            return Ok((0, Cow::Borrowed(&[])));
         }
         let bad = |detail: &str| {
             corrupt(
@@ -223,15 +224,31 @@ impl SquashFs {
                 detail,
             )
         };
+        let runs_past = || bad("listing runs past the directory table");
         let dirs = self.dirs()?;
-        let start = dirs
-            .position(u64::from(block))
-            .ok_or_else(|| bad("points to no directory table block"))?
-            + usize::from(offset);
-        let listing = dirs.bytes.get(start..start + size as usize - 3);
-        listing
-            .map(|l| (start, l))
-            .ok_or_else(|| bad("listing runs past the directory table"))
+        let first = dirs
+            .index(u64::from(block))
+            .ok_or_else(|| bad("points to no directory table block"))?;
+        let (start, len) = (usize::from(offset), size as usize - 3);
+        let head = dirs.get(first).ok_or_else(runs_past)??;
+        let head = head.get(start..).ok_or_else(runs_past)?;
+        let listing = match head.get(..len) {
+            Some(listing) => Cow::Borrowed(listing),
+            // The listing goes on in the blocks that follow.
+            None => {
+                let mut listing = head.to_vec();
+                for i in first + 1.. {
+                    let block = dirs.get(i).ok_or_else(runs_past)??;
+                    let take = (len - listing.len()).min(block.len());
+                    listing.extend_from_slice(&block[..take]);
+                    if listing.len() == len {
+                        break;
+                    }
+                }
+                Cow::Owned(listing)
+            }
+        };
+        Ok((first * BLOCK + start, listing))
     }
 
     fn file_data<'a>(&self, inode: &Inode<'a>) -> Result<FileData<'a>> {
@@ -286,7 +303,7 @@ impl FileSystem for SquashFs {
     }
     fn read_dir(&self, dir: Ino) -> Result<Vec<DirEntry>> {
         let (start, listing) = self.listing(&self.inode(dir)?)?;
-        let raw = directory::parse(listing).map_err(|(at, detail)| {
+        let raw = directory::parse(&listing).map_err(|(at, detail)| {
             corrupt(
                 &*self.source,
                 "squashfs directory listing",
