@@ -13,6 +13,8 @@
 //! found): the image still opens, and asking for a number the scan did not reach gives that
 //! error. The root is found by the superblock's reference, not by its number.
 
+use std::collections::BTreeMap;
+
 use super::compression::Compressor;
 use super::data::BlockSizes;
 use super::metadata::Run;
@@ -223,12 +225,11 @@ impl<'a> Inode<'a> {
     }
 }
 
-/// Something the scan found wrong: the number of the inode it concerns (`None` where the scan
-/// stopped), where that inode lies, and what.
+/// An inode whose number the scan could not take: where it lies, and where the first inode of
+/// that number lies (`None` when the number is 0 or past the count).
 struct Fault {
-    number: Option<u32>,
-    at: u64,
-    detail: String,
+    at: u32,
+    first: Option<u32>,
 }
 
 /// The decoded inode table of one image.
@@ -238,7 +239,10 @@ pub struct InodeTable {
     run: Run,
     /// Where each inode starts in the table, by number less one ([`ABSENT`], [`DUPLICATE`]).
     starts: Vec<u32>,
-    faults: Vec<Fault>,
+    /// The first inode the scan could not take of each number.
+    faults: BTreeMap<u32, Fault>,
+    /// Where the scan stopped, and why.
+    stop: Option<(u32, String)>,
 }
 
 impl InodeTable {
@@ -270,7 +274,8 @@ impl InodeTable {
             block_size: sb.block_size,
             run,
             starts: vec![ABSENT; sb.inode_count as usize],
-            faults: Vec::new(),
+            faults: BTreeMap::new(),
+            stop: None,
         };
         table.scan();
         Ok(table)
@@ -286,38 +291,28 @@ impl InodeTable {
                         Error::Corrupt { detail, .. } => detail,
                         other => other.to_string(),
                     };
-                    self.faults.push(Fault {
-                        number: None,
-                        at: at as u64,
-                        detail,
-                    });
+                    self.stop = Some((at as u32, detail));
                     return;
                 }
             };
-            let count = self.starts.len();
-            let fault = match (number as usize)
+            let start = (number as usize)
                 .checked_sub(1)
-                .map(|i| self.starts.get_mut(i))
-            {
-                Some(Some(start)) if *start == ABSENT => {
+                .and_then(|i| self.starts.get_mut(i));
+            let first = match start {
+                Some(start) if *start == ABSENT => {
                     *start = at as u32;
                     None
                 }
-                Some(Some(start)) if *start == DUPLICATE => None,
-                Some(Some(start)) => {
-                    let first = std::mem::replace(start, DUPLICATE);
-                    Some(format!("inode {number} again (the first lies at {first})"))
-                }
-                _ => Some(format!(
-                    "inode number {number}, where the superblock counts {count}"
-                )),
+                Some(start) if *start == DUPLICATE => None,
+                Some(start) => Some(Some(std::mem::replace(start, DUPLICATE))),
+                None => Some(None),
             };
-            if let Some(detail) = fault {
-                self.faults.push(Fault {
-                    number: Some(number),
-                    at: at as u64,
-                    detail,
-                });
+            if let Some(first) = first {
+                let fault = Fault {
+                    at: at as u32,
+                    first,
+                };
+                self.faults.entry(number).or_insert(fault);
             }
             at += len;
         }
@@ -348,17 +343,22 @@ impl InodeTable {
         if let Some(at) = start.filter(|&at| at < DUPLICATE) {
             return self.inode_at(at as usize);
         }
-        let corrupt = |f: &Fault, detail| Error::corrupt(&self.image, STRUCTURE, f.at, detail);
-        if let Some(f) = self.faults.iter().find(|f| f.number == Some(number)) {
-            return Err(corrupt(f, f.detail.clone()));
+        let corrupt = |at: u32, detail| Error::corrupt(&self.image, STRUCTURE, at.into(), detail);
+        if let Some(f) = self.faults.get(&number) {
+            let detail = match f.first {
+                Some(first) => format!("inode {number} again (the first lies at {first})"),
+                None => format!(
+                    "inode number {number}, where the superblock counts {}",
+                    self.starts.len()
+                ),
+            };
+            return Err(corrupt(f.at, detail));
         }
-        let stop = self.faults.iter().find(|f| f.number.is_none());
-        if let (Some(ABSENT), Some(f)) = (start, stop) {
+        if let (Some(ABSENT), Some((at, detail))) = (start, &self.stop) {
             let detail = format!(
-                "the scan of the table stopped at this inode, before inode {number}: {}",
-                f.detail
+                "the scan of the table stopped at this inode, before inode {number}: {detail}"
             );
-            return Err(corrupt(f, detail));
+            return Err(corrupt(*at, detail));
         }
         Err(Error::corrupt(
             &self.image,
