@@ -3,13 +3,12 @@
 //! parsed only when asked for (`inode`); the id and fragment tables (`id`, `fragment`, both
 //! `lookup` tables). The directory table is read on the first listing and decoded block by
 //! block as listings need them (a lookup decodes the few blocks its directories lie in), each
-//! listing parsed when asked for (`directory`); every table is a run of metadata blocks
-//! (`metadata`).
-//! File data is read block by block, with bounded decoders and a small block cache (`data`);
-//! extended attributes come from the xattr table, read when asked for (`xattr`). Compressors:
-//! gzip, lzma, xz, lz4, zstd (not lzo). An entry whose name is not a file name, or that lists
-//! its own directory or the root (a loop), is left out with a warning
-//! ([`crate::fs::left_out`]).
+//! listing parsed when asked for (`directory`). Every table is a run of metadata blocks
+//! (`metadata`). File data is read block by block, with bounded decoders and a small block
+//! cache (`data`); extended attributes come from the xattr table, read when asked for
+//! (`xattr`). Compressors: gzip, lzma, xz, lz4, zstd (not lzo). An entry whose name is not a
+//! file name, or that lists its own directory or the root (a loop), is left out with a
+//! warning ([`crate::fs::left_out`]).
 
 pub(crate) mod compression;
 mod data;
