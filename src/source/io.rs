@@ -1,5 +1,5 @@
 //! [`SourceReader`]: a [`Source`] seen as a buffered `Read + BufRead + Seek` stream, for the
-//! crates that want one (backhand, the decompressors) and for the streaming decoders, which need
+//! crates that want one (the decompressors) and for the streaming decoders, which need
 //! to know exactly how many input bytes they consumed.
 
 use std::io::{self, BufRead, Read, Seek, SeekFrom};

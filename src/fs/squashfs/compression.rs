@@ -1,14 +1,10 @@
 //! Decompression of squashfs blocks (metadata and data) for every compressor squashfs-tools
 //! writes except lzo: zlib ("gzip"), lzma (the LZMA-alone format of squashfs-tools' lzma
 //! wrapper), xz, lz4 (raw blocks) and zstd. Each block decodes to at most 1 MiB, squashfs's
-//! largest block, so a hostile block cannot make us allocate more. The same decoder is handed to
-//! backhand for the metadata it reads.
+//! largest block, so a hostile block cannot make us allocate more.
 
 use std::cell::RefCell;
 use std::io::Read;
-
-use backhand::compression::{CompressionAction, Compressor};
-use backhand::{BackhandError, FilesystemCompressor, SuperBlock};
 
 /// The largest block squashfs allows (data blocks; metadata blocks are 8 KiB).
 pub const MAX_BLOCK: usize = 1 << 20;
@@ -31,6 +27,37 @@ const NAMES: [(u16, &str); 6] = [
 /// The name of the compressor the superblock records as `id`; `None` for an unknown id.
 pub fn name_of_id(id: u16) -> Option<&'static str> {
     NAMES.iter().find(|&&(i, _)| i == id).map(|&(_, name)| name)
+}
+
+/// A compressor, by the id the superblock records (0: none, which only other writers than
+/// `mksquashfs` record).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Compressor {
+    Uncompressed = 0,
+    Gzip = 1,
+    Lzma = 2,
+    Lzo = 3,
+    Xz = 4,
+    Lz4 = 5,
+    Zstd = 6,
+}
+
+impl Compressor {
+    /// The compressor the superblock records as `id`; `None` for an unknown id.
+    pub fn from_id(id: u16) -> Option<Compressor> {
+        use Compressor as C;
+        [
+            C::Uncompressed,
+            C::Gzip,
+            C::Lzma,
+            C::Lzo,
+            C::Xz,
+            C::Lz4,
+            C::Zstd,
+        ]
+        .into_iter()
+        .find(|&c| c as u16 == id)
+    }
 }
 
 /// The compressor's name, as `mounts` and `mksquashfs -comp` spell it.
@@ -124,50 +151,6 @@ fn with_zstd<T>(
     })
 }
 
-/// The decoder given to backhand through `Kind::new_v4`.
-pub struct Decoder;
-
-/// The one instance backhand borrows for the life of the program.
-pub static DECODER: Decoder = Decoder;
-
-impl CompressionAction for Decoder {
-    type Error = BackhandError;
-    type Compressor = Compressor;
-    type FilesystemCompressor = FilesystemCompressor;
-    type SuperBlock = SuperBlock;
-
-    fn decompress(
-        &self,
-        bytes: &[u8],
-        out: &mut Vec<u8>,
-        compressor: Compressor,
-    ) -> Result<(), BackhandError> {
-        // Decoded into a buffer this thread keeps: a fresh one per metadata block costs
-        // more than decoding it.
-        thread_local! {
-            static BLOCK: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
-        }
-        let mut block = BLOCK.take();
-        let decoded = decompress(bytes, &mut block, compressor);
-        if decoded.is_ok() {
-            out.extend_from_slice(&block);
-        }
-        BLOCK.set(block);
-        decoded.map_err(|_| BackhandError::CorruptedOrInvalidSquashfs)
-    }
-
-    fn compress(
-        &self,
-        _bytes: &[u8],
-        _fc: FilesystemCompressor,
-        _block_size: u32,
-    ) -> Result<Vec<u8>, BackhandError> {
-        Err(BackhandError::UnsupportedCompression(
-            "isofish reads squashfs; it does not compress".into(),
-        ))
-    }
-}
-
 #[cfg(test)]
 mod names {
     use super::*;
@@ -180,5 +163,8 @@ mod names {
         assert_eq!(name_of_id(Compressor::Lzo as u16), Some("lzo"));
         assert_eq!(name_of_id(0), None);
         assert_eq!(name_of_id(7), None);
+        assert_eq!(Compressor::from_id(4), Some(Compressor::Xz));
+        assert_eq!(Compressor::from_id(0), Some(Compressor::Uncompressed));
+        assert_eq!(Compressor::from_id(7), None);
     }
 }

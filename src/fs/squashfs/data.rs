@@ -1,22 +1,61 @@
 //! Squashfs file data: a file's blocks (compressed, stored plainly, or sparse) and its tail in a
 //! fragment block, read at any offset through a small cache of decoded blocks so that an image
 //! nested inside the squashfs can be read in small pieces without decoding a block per read.
+//! The size words of the blocks, as inodes and fragment entries record them, are here too.
 
 use std::cell::RefCell;
 use std::sync::{Arc, Mutex};
 
-use backhand::compression::Compressor;
-use backhand::{DataSize, Fragment};
-
-use super::compression;
+use super::compression::{self, Compressor};
+use super::fragment::Fragment;
 use crate::error::{lock_cache, Error, Result};
+use crate::ondisk::endian::le32;
 use crate::source::Source;
+
+/// A size word's flag: the block is stored uncompressed.
+pub const STORED: u32 = 1 << 24;
+
+/// The size word of a data or fragment block: the stored size, and [`STORED`] when the block
+/// is stored as it is; 0 for a sparse block (all zeros, nothing stored).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DataSize(pub u32);
+
+impl DataSize {
+    /// The bytes the block takes in the image.
+    pub fn size(self) -> u32 {
+        self.0 & !STORED
+    }
+    /// True when the block is stored uncompressed.
+    pub fn uncompressed(self) -> bool {
+        self.0 & STORED != 0
+    }
+}
+
+/// A file's block size words, as its inode stores them (4 bytes each, little-endian).
+#[derive(Clone, Copy)]
+pub struct BlockSizes<'a>(&'a [u8]);
+
+impl<'a> BlockSizes<'a> {
+    /// The words in `bytes` (a whole number of them).
+    pub fn new(bytes: &'a [u8]) -> Self {
+        BlockSizes(bytes)
+    }
+    pub fn get(self, i: usize) -> Option<DataSize> {
+        le32(self.0, i.checked_mul(4)?).map(DataSize)
+    }
+    pub fn iter(self) -> impl Iterator<Item = DataSize> + 'a {
+        self.0
+            .chunks_exact(4)
+            .filter_map(|w| le32(w, 0))
+            .map(DataSize)
+    }
+}
 
 /// A file's data layout, from its inode.
 pub struct FileData<'a> {
     pub size: u64,
     pub blocks_start: u64,
-    pub block_sizes: &'a [DataSize],
+    pub block_sizes: BlockSizes<'a>,
     /// The fragment holding the tail, and the tail's offset in it.
     pub fragment: Option<(Fragment, u32)>,
     /// What an extended inode records of the bytes its sparse blocks stand for (0 for a basic
@@ -172,14 +211,16 @@ impl DataReader<'_> {
                     out.fill(0);
                 } else {
                     let at = file.blocks_start
-                        + file.block_sizes[..index]
+                        + file
+                            .block_sizes
                             .iter()
+                            .take(index)
                             .map(|s| u64::from(s.size()))
                             .sum::<u64>();
                     // A whole block wanted: decoded where it goes.
                     let whole = within == 0 && n == used;
-                    if !(whole && self.decode_into(at, *size, out)) {
-                        let block = self.block(at, *size, used)?;
+                    if !(whole && self.decode_into(at, size, out)) {
+                        let block = self.block(at, size, used)?;
                         out.copy_from_slice(&block[within..within + n]);
                     }
                 }
@@ -252,11 +293,14 @@ mod tests {
         let (source, cache) = eight_bytes();
         let reader = reader(&source, &cache, Compressor::Gzip);
         // An uncompressed fragment of 8 bytes; the second tail claims 8 bytes from byte 4.
-        let fragment = Fragment::new(0, DataSize::new_uncompressed(8), 0);
+        let fragment = Fragment {
+            start: 0,
+            size: DataSize(8 | STORED),
+        };
         let tail = |offset, size| FileData {
             size,
             blocks_start: 0,
-            block_sizes: &[],
+            block_sizes: BlockSizes::new(&[]),
             fragment: Some((fragment, offset)),
             sparse: 0,
         };
@@ -279,9 +323,12 @@ mod tests {
         let tail = |stored, offset| FileData {
             size: 4,
             blocks_start: 0,
-            block_sizes: &[],
+            block_sizes: BlockSizes::new(&[]),
             fragment: Some((
-                Fragment::new(0, DataSize::new_uncompressed(stored), 0),
+                Fragment {
+                    start: 0,
+                    size: DataSize(stored | STORED),
+                },
                 offset,
             )),
             sparse: 0,
@@ -294,8 +341,8 @@ mod tests {
     }
 
     /// `blocks` compressed as squashfs stores them with `c` (zstd or lz4), end to end, and
-    /// their pointers.
-    fn packed(blocks: &[&[u8]], c: Compressor) -> (Arc<dyn Source>, Vec<DataSize>) {
+    /// their size words as an inode stores them.
+    fn packed(blocks: &[&[u8]], c: Compressor) -> (Arc<dyn Source>, Vec<u8>) {
         let mut image = Vec::new();
         let mut sizes = Vec::new();
         for b in blocks {
@@ -303,7 +350,7 @@ mod tests {
                 Compressor::Zstd => zstd::bulk::compress(b, 3).unwrap(),
                 _ => lz4_flex::block::compress(b),
             };
-            sizes.push(DataSize::new_compressed(z.len() as u32));
+            sizes.extend_from_slice(&(z.len() as u32).to_le_bytes());
             image.extend_from_slice(&z);
         }
         (Arc::new(MemSource::new(image, "t.sqfs")), sizes)
@@ -316,11 +363,11 @@ mod tests {
             .collect()
     }
 
-    fn file<'a>(size: u64, sizes: &'a [DataSize]) -> FileData<'a> {
+    fn file(size: u64, sizes: &[u8]) -> FileData<'_> {
         FileData {
             size,
             blocks_start: 0,
-            block_sizes: sizes,
+            block_sizes: BlockSizes::new(sizes),
             fragment: None,
             sparse: 0,
         }

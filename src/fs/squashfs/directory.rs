@@ -1,7 +1,39 @@
-//! Squashfs directory listings: the headers and entries of the directory table (decompressed
-//! whole by backhand), decoded here so a lookup reads one directory, not the whole tree.
+//! The squashfs directory table: where it ends (it is read on the first listing asked for,
+//! its metadata blocks decoded as listings need them), and the listings in it, each parsed on
+//! demand (its headers and entries) so a lookup reads one directory, not the whole tree.
 
-use crate::ondisk::endian::{le16, le32};
+use super::superblock::{Superblock, NOT_SET};
+use crate::ondisk::endian::{le16, le32, le64};
+use crate::source::Source;
+
+/// Where the directory table ends: where the first of the tables written after it starts (the
+/// fragment, export, id and xattr tables, each its blocks and then its index: the index's
+/// position, or where its first pointer says its blocks start), or at `bytes_used`. An index
+/// the image cannot give a pointer of is left out (what reads it says what is wrong).
+pub fn table_end(source: &dyn Source, sb: &Superblock) -> u64 {
+    let pointer = |at: u64| {
+        let bytes = source.read_vec(at, 8, "squashfs table index").ok()?;
+        le64(&bytes, 0)
+    };
+    let tables = [sb.frag_table, sb.export_table, sb.id_table, sb.xattr_table];
+    let firsts = [
+        (sb.frag_count > 0).then_some(sb.frag_table),
+        Some(sb.export_table),
+        (sb.id_count > 0).then_some(sb.id_table),
+        // The xattr table's index follows a 16-byte header.
+        sb.xattr_table.checked_add(16),
+    ];
+    let firsts = firsts
+        .into_iter()
+        .flatten()
+        .filter(|&at| at != NOT_SET)
+        .filter_map(pointer);
+    tables
+        .into_iter()
+        .chain(firsts)
+        .filter(|&at| at >= sb.dir_table)
+        .fold(sb.bytes_used, u64::min)
+}
 
 /// One entry of a directory listing.
 pub struct RawEntry {

@@ -1,4 +1,4 @@
-//! Squashfs extended attributes, which backhand does not read: the xattr id table (a 16-byte
+//! Squashfs extended attributes: the xattr id table (a 16-byte
 //! header at the superblock's `xattr_id_table_start`, then the image offsets of the metadata
 //! blocks holding the 16-byte id entries) and the key/value area it points into (metadata
 //! blocks from `kv_start`: per attribute a type, the name without its namespace prefix, and the
@@ -13,22 +13,17 @@
 
 use std::sync::{Arc, Mutex, OnceLock};
 
-use backhand::compression::Compressor;
-
-use super::compression;
+use super::compression::Compressor;
 use super::data::BlockCache;
+use super::metadata::{self, BLOCK};
 use crate::error::{lock_cache, Error, Result};
 use crate::fs::Xattr;
 use crate::ondisk::Fields;
 use crate::source::Source;
 
 const STRUCTURE: &str = "squashfs xattr table";
-/// The decoded size of a full metadata block.
-const METADATA_SIZE: usize = 8192;
 /// The size of one id entry: reference u64, count u32, size u32.
 const ID_SIZE: u64 = 16;
-/// An inode's `xattr_index` when it has none.
-pub const NO_XATTRS: u32 = 0xffff_ffff;
 /// The value field holds a reference to the value, stored elsewhere once.
 const VALUE_OOL: u16 = 0x100;
 /// Linux's largest extended attribute value (`XATTR_SIZE_MAX`).
@@ -108,7 +103,7 @@ impl XattrTable {
                 format!("the key/value area starts at {kv_start}, not before the table"),
             ));
         }
-        let blocks = (u64::from(count) * ID_SIZE).div_ceil(METADATA_SIZE as u64);
+        let blocks = (u64::from(count) * ID_SIZE).div_ceil(BLOCK as u64);
         // Every id block takes at least its 2-byte header and one byte before the table.
         if blocks * 3 > start - kv_start {
             return Err(self.corrupt(
@@ -146,38 +141,17 @@ impl XattrTable {
     /// The metadata block at `at` (its 2-byte header there), decoded, and where the next one
     /// starts; the block must end by `end`.
     fn block(&self, at: u64, end: u64) -> Result<(Arc<Vec<u8>>, u64)> {
-        let header = self.source.read_vec(at, 2, STRUCTURE)?;
-        let word = self.fields(&header, at).le16(0)?;
-        let size = u64::from(word & 0x7fff);
-        let next = at + 2 + size;
-        if size == 0 || next > end {
-            return Err(self.corrupt(
-                at,
-                format!("a metadata block of {size} bytes does not fit before {end}"),
-            ));
-        }
+        let h = metadata::header(&*self.source, at, end, STRUCTURE)?;
         let cached = lock_cache(&self.cache).get(&at);
         if let Some(block) = cached {
-            return Ok((block, next));
+            return Ok((block, h.next));
         }
-        let raw = self.source.read_vec(at + 2, size as usize, STRUCTURE)?;
-        let block = if word & 0x8000 != 0 {
-            raw
-        } else {
-            let mut out = Vec::new();
-            compression::decompress(&raw, &mut out, self.compressor)
-                .map_err(|e| self.corrupt(at, e))?;
-            out
-        };
-        if block.is_empty() || block.len() > METADATA_SIZE {
-            return Err(self.corrupt(
-                at,
-                format!("a metadata block decodes to {} bytes", block.len()),
-            ));
-        }
+        let mut block = lock_cache(&self.cache).buffer();
+        block.clear();
+        metadata::decode(&*self.source, self.compressor, &h, STRUCTURE, &mut block)?;
         let block = Arc::new(block);
         lock_cache(&self.cache).put(at, block.clone());
-        Ok((block, next))
+        Ok((block, h.next))
     }
 
     /// A cursor at byte `offset` of the block at `at`, reading blocks inside `area`.
@@ -208,7 +182,7 @@ impl XattrTable {
         })
     }
 
-    /// The attributes of the inode whose `xattr_index` is `index` (not [`NO_XATTRS`]).
+    /// The attributes of the inode whose `xattr_index` is `index` (not [`super::inode::NO_XATTR`]).
     pub fn get(&self, index: u32) -> Result<Vec<Xattr>> {
         let ix = self.index()?;
         if index >= ix.count {
@@ -221,9 +195,9 @@ impl XattrTable {
             ));
         }
         let byte = u64::from(index) * ID_SIZE;
-        let block = ix.blocks[(byte / METADATA_SIZE as u64) as usize];
+        let block = ix.blocks[(byte / BLOCK as u64) as usize];
         let area = (ix.kv_start, self.table_start);
-        let mut id = self.cursor(area, block, (byte % METADATA_SIZE as u64) as usize)?;
+        let mut id = self.cursor(area, block, (byte % BLOCK as u64) as usize)?;
         let entry = id.read(ID_SIZE as usize)?;
         let f = self.fields(&entry, id.at);
         let (reference, count) = (f.le64(0)?, f.le32(8)?);

@@ -52,7 +52,7 @@ pub fn options_block(source: &dyn Source, present: bool) -> Result<Option<(u64, 
     if !present {
         return Ok(None);
     }
-    let at = super::superblock::SIZE as u64;
+    let at = crate::fs::squashfs::superblock::SIZE as u64;
     let head = source.read_vec(at, 2, STRUCTURE)?;
     let word = Fields::new(&head, source.name(), STRUCTURE, at).le16(0)?;
     let len = u64::from(word & 0x7fff);
@@ -220,7 +220,7 @@ fn lzma(data: &[u8]) -> Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use backhand::compression::Compressor;
+    use crate::fs::squashfs::compression::Compressor;
 
     #[test]
     fn every_encoder_decodes_with_the_reader() {

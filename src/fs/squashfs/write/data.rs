@@ -10,19 +10,17 @@ use std::sync::Arc;
 
 use super::compress::Encoder;
 use super::fragment::Fragment;
-use super::inode::NO_FRAGMENT;
-use super::superblock::{
+use crate::data::Span;
+use crate::error::{Error, Result};
+use crate::fs::squashfs::data::STORED;
+use crate::fs::squashfs::inode::NO_FRAGMENT;
+use crate::fs::squashfs::superblock::{
     Superblock, ALWAYS_FRAGMENTS, DUPLICATES, NO_FRAGMENTS, UNCOMPRESSED_DATA,
     UNCOMPRESSED_FRAGMENTS,
 };
-use crate::data::Span;
-use crate::error::{Error, Result};
 use crate::fs::{FileSystem, Ino};
 use crate::plan::Plan;
 use crate::source::Source;
-
-/// A block word's flag: stored uncompressed.
-pub const STORED: u32 = 1 << 24;
 
 /// Where a file's data lies in the new image.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -3,10 +3,9 @@
 //! where it must (an xattr, a hard-linked or sparse file, sizes or places past 4 GiB, a
 //! listing past 64 KiB or with a directory index), as `mksquashfs` chooses.
 
-/// An inode's `xattr` field when it has none.
-pub const NO_XATTR: u32 = u32::MAX;
-/// A file's fragment field when its tail lies in no fragment.
-pub const NO_FRAGMENT: u32 = u32::MAX;
+use crate::fs::squashfs::inode::{
+    BLOCK_DEV, CHAR_DEV, DIR, EXTENDED, FIFO, FILE, NO_XATTR, SOCKET, SYMLINK,
+};
 
 /// What an inode says besides its header.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -67,16 +66,6 @@ pub struct Inode {
 pub fn encode_dev(major: u32, minor: u32) -> u32 {
     (minor & 0xff) | ((major & 0xfff) << 8) | ((minor & !0xff) << 12)
 }
-
-/// The basic inode types; the extended ones are 7 more.
-const DIR: u16 = 1;
-const FILE: u16 = 2;
-const SYMLINK: u16 = 3;
-const BLOCK_DEV: u16 = 4;
-const CHAR_DEV: u16 = 5;
-const FIFO: u16 = 6;
-const SOCKET: u16 = 7;
-const EXTENDED: u16 = 7;
 
 impl Inode {
     /// The basic type of the inode, as directory entries record it.

@@ -5,12 +5,8 @@
 
 use super::compress::Encoder;
 use crate::error::Result;
+use crate::fs::squashfs::metadata::{BLOCK, STORED};
 use crate::plan::Plan;
-
-/// The decoded size of a full metadata block.
-pub const BLOCK: usize = 8192;
-/// A metadata block stored as it is.
-const STORED: u16 = 0x8000;
 
 /// Writes a run of metadata blocks into memory; positions in it are (offset of a block's
 /// header from the run's start, offset in the block's decoded bytes).

@@ -20,14 +20,17 @@ mod fragment;
 mod id;
 mod inode;
 mod metadata;
-mod superblock;
 mod tree;
 mod xattr;
 
 use std::collections::BTreeMap;
 
-use backhand::v4::inode::InodeInner;
-
+use super::data::STORED;
+use super::inode::NO_FRAGMENT;
+use super::superblock::{
+    self, Superblock, COMPRESSOR_OPTIONS, EXPORTABLE, NOT_SET, NO_XATTRS, UNCOMPRESSED_IDS,
+    UNCOMPRESSED_INODES, UNCOMPRESSED_XATTRS,
+};
 use super::SquashFs;
 use crate::data::Span;
 use crate::error::{Error, Result};
@@ -35,15 +38,11 @@ use crate::fs::{FileKind, FileSystem, Ino, Metadata};
 use crate::overlay::Provenance;
 use crate::plan::Plan;
 use compress::Encoder;
-use data::{Copies, FileLayout, NewData, STORED};
+use data::{Copies, FileLayout, NewData};
 use directory::Entry;
 use fragment::Fragment;
-use inode::{Body, Inode, NO_FRAGMENT};
+use inode::{Body, Inode};
 use metadata::MetadataWriter;
-use superblock::{
-    Superblock, COMPRESSOR_OPTIONS, EXPORTABLE, NOT_SET, NO_XATTRS, UNCOMPRESSED_IDS,
-    UNCOMPRESSED_INODES, UNCOMPRESSED_XATTRS,
-};
 
 /// The image is padded to a multiple of this (`mksquashfs` without `-nopad`).
 const PAD: u64 = 4096;
@@ -57,7 +56,7 @@ pub fn plan(
 ) -> Result<Plan> {
     let source = original.source.clone();
     let image = source.name().to_string();
-    let sb = Superblock::read(&*source)?;
+    let sb = &original.superblock;
     let options = compress::options_block(&*source, sb.has(COMPRESSOR_OPTIONS))?;
     let encoder = Encoder::new(
         &image,
@@ -86,13 +85,13 @@ pub fn plan(
         original,
         tree,
         provenance,
-        (&sb, &encoder),
+        (sb, &encoder),
         &nodes,
         &order,
     )?;
 
     // Inodes and listings, each directory after what it holds.
-    let mut ids = id::Ids::new(original.ids.iter().map(|i| i.num));
+    let mut ids = id::Ids::new(original.ids.iter().copied());
     let mut xattrs = xattr::Xattrs::default();
     let uncompressed = sb.has(UNCOMPRESSED_INODES);
     let mut inode_table = MetadataWriter::new(&encoder, uncompressed);
@@ -333,33 +332,25 @@ struct Kept {
     sparse: u64,
 }
 
-/// A block's or fragment's size word as stored.
-fn word(size: &backhand::DataSize) -> u32 {
-    size.size() | if size.uncompressed() { STORED } else { 0 }
-}
-
 /// The original's layout of file `ino`, when it is a regular file of `size` bytes there.
 fn kept_file(original: &SquashFs, ino: Ino, size: u64) -> Result<Option<Kept>> {
     let Ok(inode) = original.inode(ino) else {
         return Ok(None);
     };
-    if !matches!(
-        inode.inner,
-        InodeInner::BasicFile(_) | InodeInner::ExtendedFile(_)
-    ) {
+    if !matches!(inode.body, super::inode::Body::File(_)) {
         return Ok(None);
     }
-    let data = original.file_data(inode)?;
+    let data = original.file_data(&inode)?;
     if data.size != size {
         return Ok(None);
     }
     Ok(Some(Kept {
         blocks_start: data.blocks_start,
-        words: data.block_sizes.iter().map(word).collect(),
+        words: data.block_sizes.iter().map(|s| s.0).collect(),
         len: data.block_sizes.iter().map(|s| u64::from(s.size())).sum(),
         fragment: data
             .fragment
-            .map(|(f, offset)| ((f.start, word(&f.size)), offset)),
+            .map(|(f, offset)| ((f.start, f.size.0), offset)),
         sparse: data.sparse,
     }))
 }

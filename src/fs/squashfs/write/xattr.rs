@@ -8,9 +8,9 @@
 use std::collections::HashMap;
 
 use super::compress::Encoder;
-use super::inode::NO_XATTR;
 use super::metadata::{blocks, MetadataWriter};
 use crate::error::Result;
+use crate::fs::squashfs::inode::NO_XATTR;
 use crate::fs::Xattr;
 use crate::plan::Plan;
 

@@ -1,6 +1,7 @@
-//! The squashfs 4.0 superblock (96 bytes at the start of the image): decoded from the original
-//! image for what the rebuild keeps (compressor, block size, flags, time, the tables it had),
-//! encoded for the new image once every table's place is known.
+//! The squashfs 4.0 superblock (96 bytes at the start of the image): decoded when an image is
+//! opened (where its tables lie, the compressor, the block size, the counts), kept for what a
+//! rebuild keeps (compressor, block size, flags, time, the tables it had), and encoded for the
+//! new image once every table's place is known.
 
 use crate::error::{Error, Result};
 use crate::ondisk::Fields;
@@ -57,16 +58,19 @@ pub struct Superblock {
 }
 
 impl Superblock {
-    /// Reads the superblock at the start of `source`.
+    /// Reads the superblock at the start of `source`; checks the block size, and that the
+    /// inode table lies before the directory table, inside the `bytes_used` the image has.
     pub fn read(source: &dyn Source) -> Result<Superblock> {
         let bytes = source.read_vec(0, SIZE, STRUCTURE)?;
         let f = Fields::new(&bytes, source.name(), STRUCTURE, 0);
-        if f.slice(0, 4)? != b"hsqs" || (f.le16(28)?, f.le16(30)?) != (4, 0) {
-            return Err(Error::corrupt(
+        if f.slice(0, 4)? != b"hsqs" {
+            return Err(f.corrupt("no hsqs magic"));
+        }
+        let (major, minor) = (f.le16(28)?, f.le16(30)?);
+        if (major, minor) != (4, 0) {
+            return Err(Error::unsupported(
                 source.name(),
-                STRUCTURE,
-                0,
-                "not a squashfs 4.0 superblock",
+                format!("squashfs version {major}.{minor} (only 4.0 is read)"),
             ));
         }
         let sb = Superblock {
@@ -96,6 +100,30 @@ impl Superblock {
                 format!(
                     "block size {} with block log {}",
                     sb.block_size, sb.block_log
+                ),
+            ));
+        }
+        if sb.bytes_used > source.len() {
+            return Err(Error::corrupt(
+                source.name(),
+                STRUCTURE,
+                40,
+                format!(
+                    "{} bytes used, past the end of the image ({})",
+                    sb.bytes_used,
+                    source.len()
+                ),
+            ));
+        }
+        if sb.inode_table >= sb.dir_table || sb.dir_table > sb.bytes_used {
+            return Err(Error::corrupt(
+                source.name(),
+                STRUCTURE,
+                64,
+                format!(
+                    "the inode table at {} and the directory table at {} are not in that \
+                     order inside the {} bytes used",
+                    sb.inode_table, sb.dir_table, sb.bytes_used
                 ),
             ));
         }
@@ -150,9 +178,8 @@ mod tests {
     use super::*;
     use crate::source::MemSource;
 
-    #[test]
-    fn a_superblock_reads_back_as_encoded() {
-        let sb = Superblock {
+    fn superblock() -> Superblock {
+        Superblock {
             inode_count: 7,
             mod_time: 1_700_000_000,
             block_size: 1 << 17,
@@ -169,10 +196,47 @@ mod tests {
             dir_table: 3500,
             frag_table: 3700,
             export_table: 3800,
-        };
-        let bytes = sb.encode();
+        }
+    }
+
+    /// `sb` encoded, in an image of its `bytes_used`.
+    fn image(sb: &Superblock) -> MemSource {
+        let mut bytes = sb.encode();
         assert_eq!(bytes.len(), SIZE);
-        let source = MemSource::new(bytes, "t.sqfs");
-        assert_eq!(Superblock::read(&source).unwrap(), sb);
+        bytes.resize(sb.bytes_used as usize, 0);
+        MemSource::new(bytes, "t.sqfs")
+    }
+
+    #[test]
+    fn a_superblock_reads_back_as_encoded() {
+        let sb = superblock();
+        assert_eq!(Superblock::read(&image(&sb)).unwrap(), sb);
+    }
+
+    #[test]
+    fn a_superblock_that_lies_about_its_tables_is_refused() {
+        let error = |sb: &Superblock| Superblock::read(&image(sb)).unwrap_err().to_string();
+        let mut sb = superblock();
+        sb.dir_table = sb.inode_table;
+        assert!(error(&sb).contains("corrupt squashfs superblock at offset 64"));
+        let mut sb = superblock();
+        sb.dir_table = sb.bytes_used + 1;
+        assert!(error(&sb).contains("corrupt squashfs superblock at offset 64"));
+        let mut sb = superblock();
+        sb.block_size = 1000;
+        assert!(error(&sb).contains("corrupt squashfs superblock at offset 12"));
+        let mut short = superblock().encode();
+        short.resize(2048, 0);
+        let e = Superblock::read(&MemSource::new(short, "t.sqfs")).unwrap_err();
+        assert!(e
+            .to_string()
+            .contains("4096 bytes used, past the end of the image (2048)"));
+        let mut v3 = superblock().encode();
+        v3[28] = 3;
+        let e = Superblock::read(&MemSource::new(v3, "t.sqfs")).unwrap_err();
+        assert!(
+            e.to_string().contains("unsupported squashfs version 3.0"),
+            "{e}"
+        );
     }
 }
