@@ -18,6 +18,10 @@ use crate::source::Source;
 pub const BLOCK: usize = 8192;
 /// The header's flag: the block is stored as it is.
 pub const STORED: u16 = 0x8000;
+/// The most blocks a run may hold: 256 MiB decoded, eight times the inode table of a
+/// squashfs of a million files. A block of a few stored bytes can decode to 8 KiB, so a run
+/// of hostile blocks is refused by their count before it is decoded (a decompression bomb).
+const MAX_BLOCKS: usize = 32 << 10;
 
 /// A block's header, read at `at`.
 pub struct Header {
@@ -118,6 +122,13 @@ fn stored_run(
         let h = Header::parse(word, offset, end).map_err(bad)?;
         at += 2 + h.stored;
         headers.push(h);
+        if headers.len() > MAX_BLOCKS {
+            return Err(bad(format!(
+                "the table holds more than {MAX_BLOCKS} metadata blocks \
+                 (over {} MiB decoded; a decompression bomb?)",
+                (MAX_BLOCKS * BLOCK) >> 20
+            )));
+        }
     }
     Ok((stored, headers))
 }
@@ -345,5 +356,23 @@ mod tests {
         let source = MemSource::new(two, "t.sqfs");
         let e = header(&source, 0, 4, "t").err().unwrap().to_string();
         assert!(e.contains("does not fit before 4"), "{e}");
+    }
+
+    #[test]
+    fn a_run_of_more_blocks_than_any_table_holds_is_refused_before_decoding() {
+        let tiny: Vec<&[u8]> = vec![b"x"; MAX_BLOCKS + 1];
+        let image = plain(&tiny);
+        let end = image.len() as u64;
+        let e = read(image.clone(), end).err().unwrap().to_string();
+        assert!(e.contains("more than 32768 metadata blocks"), "{e}");
+        let source = MemSource::new(image, "t.sqfs");
+        let blocks = Blocks::read(&source, Compressor::Gzip, (0, end), "t");
+        assert!(blocks.is_err());
+        // As many as a table may hold are read.
+        let image = plain(&tiny[1..]);
+        assert_eq!(
+            read(image.clone(), image.len() as u64).unwrap().bytes.len(),
+            MAX_BLOCKS
+        );
     }
 }
