@@ -9,19 +9,11 @@ use std::cell::RefCell;
 use std::io::Write;
 
 use crate::error::{Error, Result};
-use crate::fs::squashfs::compression;
+use crate::fs::squashfs::compression::{self, Compressor};
 use crate::ondisk::Fields;
 use crate::source::Source;
 
 const STRUCTURE: &str = "squashfs compressor options";
-
-/// The compressor ids of the superblock.
-const GZIP: u16 = 1;
-const LZMA: u16 = 2;
-const LZO: u16 = 3;
-const XZ: u16 = 4;
-const LZ4: u16 = 5;
-const ZSTD: u16 = 6;
 
 /// `mksquashfs`'s default zstd level (`ZSTD_DEFAULT_COMPRESSION_LEVEL`).
 const ZSTD_DEFAULT: i32 = 15;
@@ -78,15 +70,15 @@ impl Encoder {
                 .transpose()
         };
         let mut note = None;
-        let settings = match id {
-            GZIP => Settings::Gzip {
+        let settings = match Compressor::from_id(id) {
+            Some(Compressor::Gzip) => Settings::Gzip {
                 level: field(0)?.unwrap_or(9).clamp(1, 9),
             },
-            XZ => Settings::Xz {
+            Some(Compressor::Xz) => Settings::Xz {
                 dict_size: field(0)?.unwrap_or(block_size),
                 filters: field(4)?.unwrap_or(0),
             },
-            LZ4 => {
+            Some(Compressor::Lz4) => {
                 let hc = field(4)?.unwrap_or(0) & 1 != 0;
                 if hc {
                     note = Some(
@@ -97,22 +89,22 @@ impl Encoder {
                 }
                 Settings::Lz4 { hc }
             }
-            ZSTD => Settings::Zstd {
+            Some(Compressor::Zstd) => Settings::Zstd {
                 level: field(0)?.map_or(ZSTD_DEFAULT, |l| l.min(22) as i32).max(1),
             },
-            LZMA => Settings::Lzma,
-            LZO => {
+            Some(Compressor::Lzma) => Settings::Lzma,
+            Some(Compressor::Lzo) => {
                 return Err(Error::unsupported(
                     image,
                     "rebuilding an lzo-compressed squashfs (isofish has no lzo encoder)",
                 ))
             }
-            other => {
+            Some(Compressor::Uncompressed) | None => {
                 return Err(Error::unsupported(
                     image,
                     format!(
-                        "rebuilding a squashfs with compressor id {other} ({})",
-                        compression::name_of_id(other).unwrap_or("unknown")
+                        "rebuilding a squashfs with compressor id {id} ({})",
+                        compression::name_of_id(id).unwrap_or("unknown")
                     ),
                 ))
             }
@@ -220,25 +212,24 @@ fn lzma(data: &[u8]) -> Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fs::squashfs::compression::Compressor;
 
     #[test]
     fn every_encoder_decodes_with_the_reader() {
         let data: Vec<u8> = (0..20_000u32).map(|i| (i % 251) as u8 / 3).collect();
-        for (id, c, options) in [
-            (GZIP, Compressor::Gzip, None),
-            (XZ, Compressor::Xz, Some(vec![0, 0, 2, 0, 1, 0, 0, 0])),
-            (LZ4, Compressor::Lz4, None),
-            (ZSTD, Compressor::Zstd, Some(vec![3, 0, 0, 0])),
-            (LZMA, Compressor::Lzma, None),
+        for (c, options) in [
+            (Compressor::Gzip, None),
+            (Compressor::Xz, Some(vec![0, 0, 2, 0, 1, 0, 0, 0])),
+            (Compressor::Lz4, None),
+            (Compressor::Zstd, Some(vec![3, 0, 0, 0])),
+            (Compressor::Lzma, None),
         ] {
-            let e = Encoder::new("t", id, 1 << 17, options.as_deref()).unwrap();
+            let e = Encoder::new("t", c as u16, 1 << 17, options.as_deref()).unwrap();
             let packed = e.compress(&data).unwrap().unwrap();
             let mut out = Vec::new();
             compression::decompress(&packed, &mut out, c).unwrap();
-            assert_eq!(out, data, "{id}");
+            assert_eq!(out, data, "{c:?}");
         }
-        assert!(Encoder::new("t", LZO, 1 << 17, None)
+        assert!(Encoder::new("t", Compressor::Lzo as u16, 1 << 17, None)
             .err()
             .unwrap()
             .to_string()
@@ -247,7 +238,7 @@ mod tests {
 
     #[test]
     fn incompressible_blocks_are_stored() {
-        let e = Encoder::new("t", ZSTD, 4096, None).unwrap();
+        let e = Encoder::new("t", Compressor::Zstd as u16, 4096, None).unwrap();
         assert!(e.compress(&[7]).unwrap().is_none());
     }
 }
