@@ -324,19 +324,16 @@ fn copy_out(ctx: &mut Ctx, args: &[String]) -> anyhow::Result<()> {
     // entry replaces an earlier one of the same name.
     let runs = if paths.len() == 1 { THREADS } else { 1 };
     in_runs(&others, runs, |p| said(maker.make_other(p), &failures));
-    // Directories last, so their times survive the writes inside them and read-only ones
-    // were writable while they were filled: deepest first, unless in any order no directory
-    // is left without the search permission a later one needs to be reached (as root, or
-    // when every one keeps its owner's x bit), then on the copying threads' number.
-    let dirs: Vec<(&Planned, bool)> = (plan.dirs.iter().zip(made).rev())
-        .filter(|(d, _)| !failed.hold(&d.dest))
-        .collect();
-    let any_order = maker.root || dirs.iter().all(|(d, _)| d.meta.mode & 0o100 != 0);
-    in_runs(&dirs, if any_order { THREADS } else { 1 }, |(d, made)| {
-        if let Err(e) = maker.finish_dir(d, *made) {
+    // Directories last, deepest first, so their times survive the writes inside them and
+    // read-only ones were writable while they were filled.
+    for (d, made) in plan.dirs.iter().zip(made).rev() {
+        if failed.hold(&d.dest) {
+            continue;
+        }
+        if let Err(e) = maker.finish_dir(d, made) {
             failures.say(&e);
         }
-    });
+    }
     failures.answer()
 }
 
