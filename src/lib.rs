@@ -4,6 +4,7 @@
 //! No unsafe code, but for the one module that says why it needs it (`fs::fat::locked`).
 #![deny(unsafe_code)]
 
+pub mod aside;
 pub mod boot;
 pub mod cancel;
 pub mod commands;

@@ -5,11 +5,13 @@
 use std::path::{Path, PathBuf};
 
 use super::serve::{serve_export, Settings};
-use super::sink::{warn_plan, write_plan};
+use super::sink::{commit_plan, warn_plan, write_plan};
 use super::{arg, option, parse, ArgKind, Command, Ctx, Value};
 use crate::boot::edits::BiosBoot;
 use crate::mkiso::{self, mkisofs, tree_path, BiosKind, HybridOptions, MkisoOptions};
 use crate::nbd::Export;
+use crate::plan::atomic::Target;
+use crate::plan::reserve;
 
 pub const COMMANDS: &[Command] = &[Command {
     name: "mkiso",
@@ -111,14 +113,27 @@ fn mkiso(ctx: &mut Ctx, words: &[String]) -> anyhow::Result<()> {
         anyhow::bail!("mkiso -: standard output is a terminal; redirect it to a file or a pipe");
     }
     let opts = options(&dir, &parsed)?;
-    let plan = mkiso::plan(&dir, &opts)?;
-    warn_plan("mkiso", &plan);
-    if let Some(place) = output.strip_prefix("nbd:") {
+    if output == "-" || output.starts_with("nbd:") {
+        let plan = mkiso::plan(&dir, &opts, &|_| {})?;
+        warn_plan("mkiso", &plan);
+        let Some(place) = output.strip_prefix("nbd:") else {
+            return write_plan(ctx, &plan, output);
+        };
         // Served as it is planned, nothing written: nbdkit's iso plugin's job.
         let words = crate::shell::cli::serve_words(place);
         let settings = Settings::parse(&parse("serve", &words[1..])?)?;
         let name = format!("{} (mkiso)", dir.display());
         return serve_export(ctx, Export::from_plan(plan, name), &settings);
     }
-    write_plan(ctx, &plan, output)
+    // A file: its temporary file made first, and the space for the tree's data reserved in
+    // it while the tree is walked and planned, when the data comes from another filesystem.
+    let pending = Target::new(output).begin()?;
+    let plan = match reserve::worth_it(&dir, pending.file()) {
+        true => reserve::while_planning(pending.file(), |found| mkiso::plan(&dir, &opts, found)),
+        false => mkiso::plan(&dir, &opts, &|_| {}),
+    }?;
+    warn_plan("mkiso", &plan);
+    commit_plan(pending, &plan)?;
+    crate::aside::drop(plan);
+    Ok(())
 }

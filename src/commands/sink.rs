@@ -52,14 +52,24 @@ pub fn write_plan(
     plan: &crate::plan::Plan,
     output: &str,
 ) -> anyhow::Result<()> {
-    let bar = progress(Some(plan.len()));
-    let tick = |n| bar.inc(n);
-    if output == "-" {
-        ctx.out.flush()?;
-        crate::plan::to_stream::write(plan, ctx.out, ctx.out_fd, &tick)?;
-    } else {
-        crate::plan::atomic::Target::new(output).commit(plan, &tick)?;
+    if output != "-" {
+        return commit_plan(crate::plan::atomic::Target::new(output).begin()?, plan);
     }
+    let bar = progress(Some(plan.len()));
+    ctx.out.flush()?;
+    crate::plan::to_stream::write(plan, ctx.out, ctx.out_fd, &|n| bar.inc(n))?;
+    bar.finish_and_clear();
+    Ok(())
+}
+
+/// Writes `plan` into the begun commit `pending` and renames it into place; a progress bar
+/// meanwhile.
+pub fn commit_plan(
+    pending: crate::plan::atomic::Pending,
+    plan: &crate::plan::Plan,
+) -> anyhow::Result<()> {
+    let bar = progress(Some(plan.len()));
+    pending.commit(plan, &|n| bar.inc(n))?;
     bar.finish_and_clear();
     Ok(())
 }

@@ -73,8 +73,9 @@ pub fn tree_path(p: &str) -> String {
 }
 
 /// The plan of the image of host directory `dir`; what was left out (sockets) is in its
-/// warnings.
-pub fn plan(dir: &Path, opts: &MkisoOptions) -> Result<Plan> {
+/// warnings. `found` is told of the bytes of each file's data as the walk finds the file (the
+/// blocks it takes on the host, for a sparse one), for a reservation ([`crate::plan::reserve`]).
+pub fn plan(dir: &Path, opts: &MkisoOptions, found: &dyn Fn(u64)) -> Result<Plan> {
     let name = dir.display().to_string();
     let meta = std::fs::metadata(dir).map_err(|e| Error::io(&name, e))?;
     if !meta.is_dir() {
@@ -102,7 +103,7 @@ pub fn plan(dir: &Path, opts: &MkisoOptions) -> Result<Plan> {
     let iso = Arc::new(IsoFs::open(src.clone(), &MountOptions::default())?);
     let overlay = Overlay::new(iso.clone());
     overlay.remove(&format!("/{}", blank::PLACEHOLDER))?;
-    let left_out = stage::stage(&overlay, dir)?;
+    let left_out = stage::stage(&overlay, dir, found)?;
     let mut bios = opts.bios.clone();
     if let Some(b) = bios.as_mut().filter(|_| opts.hide_bios) {
         b.hidden = Some(dir.join(b.path.trim_start_matches('/')));
@@ -144,6 +145,8 @@ pub fn plan(dir: &Path, opts: &MkisoOptions) -> Result<Plan> {
     for w in left_out {
         plan.warn(w);
     }
+    std::mem::drop(side);
+    crate::aside::drop(overlay);
     Ok(plan)
 }
 

@@ -83,9 +83,9 @@ fn io(p: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
     move |e| Error::io(p.display().to_string(), e)
 }
 
-/// Stages what host directory `root` holds at the overlay's root; returns the warnings for
-/// what was left out (sockets).
-pub(super) fn stage(overlay: &Overlay, root: &Path) -> Result<Vec<String>> {
+/// Stages what host directory `root` holds at the overlay's root, telling `data` of each
+/// file's data (see [`super::plan`]); returns the warnings for what was left out (sockets).
+pub(super) fn stage(overlay: &Overlay, root: &Path, data: &dyn Fn(u64)) -> Result<Vec<String>> {
     let euid = rustix::process::geteuid().as_raw();
     let mut warnings = Vec::new();
     let mut links: HashMap<(u64, u64), String> = HashMap::new();
@@ -137,6 +137,7 @@ pub(super) fn stage(overlay: &Overlay, root: &Path) -> Result<Vec<String>> {
             placed.ctime = ctime(&meta);
             match obj {
                 Object::File(content, _) => {
+                    data(meta.len().min(meta.blocks() * 512));
                     overlay.create(&inside, placed, Some(content))?;
                 }
                 Object::Dir => {

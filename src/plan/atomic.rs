@@ -22,14 +22,13 @@
 //! included), before any fsync or rename, and sleeps for ever, so that a test can kill it
 //! mid-commit at a known point.
 
-use std::cell::Cell;
 use std::ffi::{OsStr, OsString};
 use std::fs::{self, File, OpenOptions};
 use std::io;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use rustix::io::Errno;
@@ -75,7 +74,14 @@ impl Target {
 
     /// Writes `plan` as the target's new content, all or nothing (see the module's doc).
     /// `progress` is told of the bytes done.
-    pub fn commit(&self, plan: &Plan, progress: &dyn Fn(u64)) -> anyhow::Result<()> {
+    pub fn commit(&self, plan: &Plan, progress: &(dyn Fn(u64) + Sync)) -> anyhow::Result<()> {
+        self.begin()?.commit(plan, progress)
+    }
+
+    /// A commit begun before its plan is made: the target checked and the temporary file
+    /// created (removed again when the [`Pending`] is dropped uncommitted), for a writer that
+    /// reserves space in it while it plans ([`super::reserve`]).
+    pub fn begin(&self) -> anyhow::Result<Pending> {
         let shown = self.path.display().to_string();
         let path = self.resolve(&shown)?;
         let (dir, name) = split(&path);
@@ -111,14 +117,61 @@ impl Target {
                 e,
             )
         })?;
+        Ok(Pending {
+            shown,
+            path,
+            dir,
+            replaced,
+            temp,
+        })
+    }
+
+    /// The path of the file a commit writes: the target, or the file it links to.
+    fn resolve(&self, shown: &str) -> anyhow::Result<PathBuf> {
+        match fs::symlink_metadata(&self.path) {
+            Ok(meta) if meta.file_type().is_symlink() => fs::canonicalize(&self.path)
+                .map_err(|e| failed(shown, "cannot follow the symbolic link", e)),
+            _ => Ok(self.path.clone()),
+        }
+    }
+}
+
+/// A commit whose temporary file is made ([`Target::begin`]), waiting for its plan.
+pub struct Pending {
+    /// The target as the user named it.
+    shown: String,
+    /// The file replaced or made.
+    path: PathBuf,
+    dir: PathBuf,
+    /// The metadata of the file replaced, when there is one.
+    replaced: Option<fs::Metadata>,
+    temp: Temp,
+}
+
+impl Pending {
+    /// The temporary file, empty until [`Pending::commit`] writes it.
+    pub fn file(&self) -> &File {
+        &self.temp.file
+    }
+
+    /// Writes `plan` into the temporary file and renames it over the target, as
+    /// [`Target::commit`] does.
+    pub fn commit(self, plan: &Plan, progress: &(dyn Fn(u64) + Sync)) -> anyhow::Result<()> {
+        let Pending {
+            shown,
+            path,
+            dir,
+            replaced,
+            temp,
+        } = self;
         crate::verbose::say(|| describe(plan, &temp.path, &path));
         let what = |doing: &str| format!("{doing} {}", temp.path.display());
-        let done = Cell::new(0u64);
+        let done = AtomicU64::new(0);
         let stall = stall_after();
         let told = |n: u64| {
-            done.set(done.get() + n);
+            let now = done.fetch_add(n, Ordering::Relaxed) + n;
             progress(n);
-            if stall.is_some_and(|at| done.get() >= at) {
+            if stall.is_some_and(|at| now >= at) {
                 stall_for_ever();
             }
         };
@@ -154,15 +207,6 @@ impl Target {
                 e,
             )
         })
-    }
-
-    /// The path of the file a commit writes: the target, or the file it links to.
-    fn resolve(&self, shown: &str) -> anyhow::Result<PathBuf> {
-        match fs::symlink_metadata(&self.path) {
-            Ok(meta) if meta.file_type().is_symlink() => fs::canonicalize(&self.path)
-                .map_err(|e| failed(shown, "cannot follow the symbolic link", e)),
-            _ => Ok(self.path.clone()),
-        }
     }
 }
 
@@ -391,11 +435,15 @@ mod tests {
         let (_keep, plan, want) = mixed_plan(1 << 20);
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("new.iso");
-        let told = Cell::new(0);
+        let told = AtomicU64::new(0);
         let target = Target::new(&path);
-        target.commit(&plan, &|n| told.set(told.get() + n)).unwrap();
+        target
+            .commit(&plan, &|n| {
+                told.fetch_add(n, Ordering::Relaxed);
+            })
+            .unwrap();
         assert!(fs::read(&path).unwrap() == want);
-        assert_eq!(told.get(), plan.len());
+        assert_eq!(told.into_inner(), plan.len());
         assert_eq!(names(dir.path()), ["new.iso"]);
         assert_eq!(target.path(), path);
     }

@@ -321,6 +321,8 @@ pub(crate) fn plan_with(
                 .into(),
         );
     }
+    std::mem::drop(trees);
+    crate::aside::drop((t, primary_dirs, joliet_dirs, layout));
     Ok(plan)
 }
 

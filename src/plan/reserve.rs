@@ -1,0 +1,128 @@
+//! Space reserved for a new image in its file while the image is still being planned
+//! ([`while_planning`]): a writer that finds its data as it plans (`mkiso` walking a host
+//! tree) tells of each file's bytes as it finds them, and a thread beside it allocates that
+//! much more of the new file (`fallocate`), in steps of [`STEP`] bytes. The copy that follows
+//! then writes into blocks the filesystem already has: the allocation (on a tmpfs, the pages
+//! and their accounting, most of the cost of a write) is done on a core the planning leaves
+//! idle, and a host without the space says so at the first step rather than after writing
+//! gigabytes. The reservation stops when the plan is made (a step under way ends first): what
+//! was not reserved yet is allocated by the copy as usual.
+//!
+//! Only for data on another filesystem than the new file ([`worth_it`]): within one,
+//! `copy_file_range` may share the blocks, and a reservation would take space the copy never
+//! needs. A host that cannot reserve (`EOPNOTSUPP`, no space) ends the reservation quietly;
+//! the copy then meets the same condition and reports it.
+
+use std::fs::File;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use rustix::fs::FallocateFlags;
+
+/// The bytes one `fallocate` call reserves: a few milliseconds of the host's work, so that
+/// the end of the plan waits that long at most.
+pub const STEP: u64 = 32 << 20;
+
+/// True when data read from `source` (a host directory or file) and written into `out` would
+/// be copied between two filesystems: only then does reserving pay.
+pub fn worth_it(source: &Path, out: &File) -> bool {
+    match (std::fs::metadata(source), out.metadata()) {
+        (Ok(s), Ok(o)) => s.dev() != o.dev(),
+        _ => false,
+    }
+}
+
+/// Runs `planning`, which calls its argument with the bytes of data it finds (each file's,
+/// as they are found), while a thread reserves that much of `out` from its start; returns
+/// what `planning` returns once the reservation has stopped. `out` is the new file, empty:
+/// the image it will hold is at least as long as the data told of, so nothing is reserved
+/// past its end (the writer gives the file its length at the end in any case).
+pub fn while_planning<T>(out: &File, planning: impl FnOnce(&(dyn Fn(u64) + Sync)) -> T) -> T {
+    let known = AtomicU64::new(0);
+    let done = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let reserver = s.spawn(|| reserve(out, &known, &done));
+        let found = |n: u64| {
+            let before = known.fetch_add(n, Ordering::Relaxed);
+            if before / STEP != (before + n) / STEP {
+                reserver.thread().unpark();
+            }
+        };
+        let planned = planning(&found);
+        done.store(true, Ordering::Relaxed);
+        reserver.thread().unpark();
+        planned
+    })
+}
+
+/// The reserving thread: allocates `out` up to `known` bytes, a [`STEP`] at a time, until
+/// `done` (or until the host refuses); returns the bytes reserved.
+fn reserve(out: &File, known: &AtomicU64, done: &AtomicBool) -> u64 {
+    let mut reserved = 0u64;
+    while !done.load(Ordering::Relaxed) {
+        let ahead = known.load(Ordering::Relaxed).saturating_sub(reserved);
+        if ahead < STEP {
+            std::thread::park();
+            continue;
+        }
+        if rustix::fs::fallocate(out, FallocateFlags::empty(), reserved, STEP).is_err() {
+            break;
+        }
+        reserved += STEP;
+    }
+    reserved
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A new file in a tmpfs (which allocates what is reserved), and the bytes it takes.
+    fn tmpfs_file() -> (tempfile::NamedTempFile, File) {
+        let temp = tempfile::NamedTempFile::new_in("/dev/shm").unwrap();
+        let file = temp.reopen().unwrap();
+        (temp, file)
+    }
+
+    fn used(file: &File) -> u64 {
+        file.metadata().unwrap().blocks() * 512
+    }
+
+    #[test]
+    fn what_the_planning_finds_is_reserved_in_whole_steps_and_no_more() {
+        let (_keep, out) = tmpfs_file();
+        let found = 5 * STEP / 2;
+        let got = while_planning(&out, |tell| {
+            for _ in 0..found / 4096 {
+                tell(4096);
+            }
+            // The reservation keeps up before the planning ends.
+            while used(&out) < 2 * STEP {
+                std::thread::yield_now();
+            }
+            "planned"
+        });
+        assert_eq!(got, "planned");
+        // Two whole steps: the half step left is the copy's to allocate.
+        assert_eq!(used(&out), 2 * STEP);
+        assert_eq!(out.metadata().unwrap().len(), 2 * STEP);
+    }
+
+    #[test]
+    fn a_planning_that_finds_nothing_reserves_nothing() {
+        let (_keep, out) = tmpfs_file();
+        while_planning(&out, |tell| tell(STEP - 1));
+        assert_eq!(used(&out), 0);
+    }
+
+    #[test]
+    fn only_data_from_another_filesystem_is_worth_reserving_for() {
+        let (_keep, out) = tmpfs_file();
+        let here = tempfile::tempdir().unwrap();
+        let beside = tempfile::tempdir_in("/dev/shm").unwrap();
+        assert!(worth_it(here.path(), &out));
+        assert!(!worth_it(beside.path(), &out));
+        assert!(!worth_it(Path::new("/nonexistent/dir"), &out));
+    }
+}
