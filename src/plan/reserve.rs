@@ -3,10 +3,9 @@
 //! tree) tells of each file's bytes as it finds them, and a thread beside it allocates that
 //! much more of the new file (`fallocate`), in steps of [`STEP`] bytes. The copy that follows
 //! then writes into blocks the filesystem already has: the allocation (on a tmpfs, the pages
-//! and their accounting, most of the cost of a write) is done on a core the planning leaves
-//! idle, and a host without the space says so at the first step rather than after writing
-//! gigabytes. The reservation stops when the plan is made (a step under way ends first): what
-//! was not reserved yet is allocated by the copy as usual.
+//! and their accounting, half the cost of a write) is done on a core the planning leaves
+//! idle. The reservation stops when the plan is made (a step under way ends first): what was
+//! not reserved yet is allocated by the copy as usual.
 //!
 //! Only for data on another filesystem than the new file ([`worth_it`]): within one,
 //! `copy_file_range` may share the blocks, and a reservation would take space the copy never
@@ -35,9 +34,10 @@ pub fn worth_it(source: &Path, out: &File) -> bool {
 
 /// Runs `planning`, which calls its argument with the bytes of data it finds (each file's,
 /// as they are found), while a thread reserves that much of `out` from its start; returns
-/// what `planning` returns once the reservation has stopped. `out` is the new file, empty:
-/// the image it will hold is at least as long as the data told of, so nothing is reserved
-/// past its end (the writer gives the file its length at the end in any case).
+/// what `planning` returns once the reservation has stopped (`-v` says how much it
+/// reserved). `out` is the new file, empty: the image it will hold is at least as long as the
+/// data told of, so nothing is reserved past its end (the writer gives the file its length at
+/// the end in any case).
 pub fn while_planning<T>(out: &File, planning: impl FnOnce(&(dyn Fn(u64) + Sync)) -> T) -> T {
     let known = AtomicU64::new(0);
     let done = AtomicBool::new(false);
@@ -52,6 +52,9 @@ pub fn while_planning<T>(out: &File, planning: impl FnOnce(&(dyn Fn(u64) + Sync)
         let planned = planning(&found);
         done.store(true, Ordering::Relaxed);
         reserver.thread().unpark();
+        if let Ok(n) = reserver.join() {
+            crate::verbose::say(|| format!("{n} bytes of the new image reserved while planning"));
+        }
         planned
     })
 }

@@ -4,11 +4,11 @@
 //! written here only when it refuses both), bytes held in memory and ranges
 //! of other sources are gathered into large writes (an image's many small directories go out
 //! in a few calls, in whole pages), zeros are not written (long runs stay holes, and the padding
-//! between two ranges of host files is left to read as zeros). The work is cut into [`Job`]s,
-//! in the image's order, that [`COPIERS`] threads take one after the other, each writing
-//! through its own open file description (its own offset, for `sendfile`). One scratch buffer
-//! of [`BUF`] bytes per thread and calls of at most [`PIECE`] bytes each: memory stays bounded
-//! whatever the image's size. The atomic replacement of a file around this is [`super::atomic`].
+//! between two ranges of host files is left to read as zeros). The work is cut into jobs, in
+//! the image's order, that two threads take one after the other, each writing through its own
+//! open file description (its own offset, for `sendfile`). One scratch buffer of [`BUF`] bytes
+//! per thread and calls of at most 16 MiB each: memory stays bounded whatever the image's
+//! size. The atomic replacement of a file around this is [`super::atomic`].
 
 use std::fs::{File, OpenOptions};
 use std::ops::Range;

@@ -540,3 +540,64 @@ fn mkiso_hybrid_mbr_is_an_isohybrid_mbr_without_gpt() {
     let fdisk = String::from_utf8(tool("fdisk", &["-l", iso.to_str().unwrap()], None)).unwrap();
     assert!(fdisk.contains("Disklabel type: dos"), "{fdisk}");
 }
+
+/// An image written into another filesystem than its tree's (a tmpfs here) has its space
+/// reserved while the tree is planned (`-v` says so; how much depends on how fast the planning
+/// is, which the unit tests of the reservation cover), and is byte for byte the image written
+/// beside the tree, where nothing is reserved, which reads back as the tree.
+#[test]
+fn mkiso_into_another_filesystem_reserves_its_space_and_makes_the_same_image() {
+    use std::os::unix::fs::MetadataExt;
+    let s = scratch();
+    let shm = tempfile::tempdir_in("/dev/shm").unwrap();
+    let dev = |p: &Path| std::fs::metadata(p).unwrap().dev();
+    assert_ne!(
+        dev(s.path()),
+        dev(shm.path()),
+        "the scratch directory is in /dev/shm's filesystem"
+    );
+    let top = s.path().join("tree");
+    std::fs::create_dir_all(top.join("big")).unwrap();
+    // 40 MiB of data in files of 10 MiB (more than a step of the reservation), and small
+    // files between them.
+    for i in 0..4u32 {
+        let data: Vec<u8> = (0..10u32 << 20)
+            .map(|j| (j.wrapping_mul(31) ^ i) as u8)
+            .collect();
+        std::fs::write(top.join(format!("big/part{i}")), data).unwrap();
+        std::fs::write(top.join(format!("note{i}.txt")), format!("note {i}\n")).unwrap();
+    }
+    // Each file read once, so that the first mkiso's reading changes no access time the
+    // second records (relatime).
+    for e in std::fs::read_dir(&top)
+        .unwrap()
+        .chain(std::fs::read_dir(top.join("big")).unwrap())
+    {
+        let p = e.unwrap().path();
+        if p.is_file() {
+            std::fs::read(&p).unwrap();
+        }
+    }
+    let date = "mkisofs:--modification-date=2024010203040500";
+    let beside = s.path().join("beside.iso");
+    let away = shm.path().join("away.iso");
+    let said = |out: &Path| {
+        let run = isofish()
+            .arg("-v")
+            .arg("mkiso")
+            .arg(&top)
+            .arg(out)
+            .arg(date)
+            .assert();
+        String::from_utf8(run.success().get_output().stderr.clone()).unwrap()
+    };
+    assert!(!said(&beside).contains("reserved"));
+    let msg = said(&away);
+    assert!(
+        msg.contains("bytes of the new image reserved while planning"),
+        "{msg}"
+    );
+    assert!(std::fs::read(&beside).unwrap() == std::fs::read(&away).unwrap());
+    let (_x, extracted) = reference(&beside);
+    assert_same(&snapshot(&top), &snapshot(&extracted), "bsdtar extraction");
+}
