@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use super::serve::{serve_export, Settings};
-use super::sink::{commit_plan, warn_plan, write_plan};
+use super::sink::{commit_plan, stream_plan, warn_plan};
 use super::{arg, option, parse, ArgKind, Command, Ctx, Value};
 use crate::boot::edits::BiosBoot;
 use crate::mkiso::{self, mkisofs, tree_path, BiosKind, HybridOptions, MkisoOptions};
@@ -117,7 +117,7 @@ fn mkiso(ctx: &mut Ctx, words: &[String]) -> anyhow::Result<()> {
         let plan = mkiso::plan(&dir, &opts, &|_| {})?;
         warn_plan("mkiso", &plan);
         let Some(place) = output.strip_prefix("nbd:") else {
-            return write_plan(ctx, &plan, output);
+            return stream_plan(ctx, &plan);
         };
         // Served as it is planned, nothing written: nbdkit's iso plugin's job.
         let words = crate::shell::cli::serve_words(place);

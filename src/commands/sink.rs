@@ -45,16 +45,8 @@ pub fn warn(what: &str, warnings: &[String]) {
     }
 }
 
-/// Writes `plan` to `output`: the command's output stream for `-`, else the host file written
-/// atomically ([`Target`](crate::plan::atomic::Target)); a progress bar meanwhile.
-pub fn write_plan(
-    ctx: &mut super::Ctx,
-    plan: &crate::plan::Plan,
-    output: &str,
-) -> anyhow::Result<()> {
-    if output != "-" {
-        return commit_plan(crate::plan::atomic::Target::new(output).begin()?, plan);
-    }
+/// Writes `plan` to the command's output stream (`-`); a progress bar meanwhile.
+pub fn stream_plan(ctx: &mut super::Ctx, plan: &crate::plan::Plan) -> anyhow::Result<()> {
     let bar = progress(Some(plan.len()));
     ctx.out.flush()?;
     crate::plan::to_stream::write(plan, ctx.out, ctx.out_fd, &|n| bar.inc(n))?;
