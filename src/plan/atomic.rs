@@ -389,7 +389,6 @@ mod tests {
     use std::os::fd::AsFd;
     use std::os::unix::fs::PermissionsExt;
     use std::process::{Command, Stdio};
-    use std::time::{Duration, Instant};
 
     use super::*;
     use crate::data::Span;
@@ -815,6 +814,7 @@ mod tests {
     #[cfg(debug_assertions)]
     #[test]
     fn a_commit_killed_midway_leaves_the_target_and_the_next_one_cleans_up() {
+        use std::time::{Duration, Instant};
         let old = b"the original image".to_vec();
         let (dir, path) = existing(&old);
         let env = [

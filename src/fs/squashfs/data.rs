@@ -1,7 +1,8 @@
 //! Squashfs file data: a file's blocks (compressed, stored plainly, or sparse) and its tail in a
 //! fragment block, read at any offset through a small cache of decoded blocks so that an image
 //! nested inside the squashfs can be read in small pieces without decoding a block per read.
-//! The size words of the blocks, as inodes and fragment entries record them, are here too.
+//! The size words of the blocks, as inodes and fragment entries record them, are here too, and
+//! where a long file's blocks start ([`BlockStarts`]).
 
 use std::cell::RefCell;
 use std::sync::{Arc, Mutex};
@@ -49,6 +50,41 @@ impl<'a> BlockSizes<'a> {
             .filter_map(|w| le32(w, 0))
             .map(DataSize)
     }
+    /// How many words there are.
+    pub fn len(self) -> usize {
+        self.0.len() / 4
+    }
+    /// The words from the `i`th on (none past the end).
+    fn from(self, i: usize) -> BlockSizes<'a> {
+        BlockSizes(self.0.get(i.saturating_mul(4)..).unwrap_or_default())
+    }
+    /// The bytes the first `n` blocks take in the image.
+    fn stored(self, n: usize) -> u64 {
+        self.iter().take(n).map(|s| u64::from(s.size())).sum()
+    }
+}
+
+/// [`BlockStarts`] keeps where one block in every this many starts.
+pub const STRIDE: usize = 64;
+
+/// Where a file's blocks start, one block in every [`STRIDE`], from the first block: finding a
+/// block then sums fewer than [`STRIDE`] size words, not all those before it (a file of a
+/// million 4 KiB blocks read a piece at a time would sum them for every piece). Made from the
+/// size words the inode holds, so its size follows the bytes read, never a field.
+pub struct BlockStarts(Vec<u64>);
+
+impl BlockStarts {
+    pub fn new(sizes: BlockSizes) -> BlockStarts {
+        let mut at = 0;
+        let mut starts = Vec::with_capacity(sizes.len().div_ceil(STRIDE));
+        for (i, s) in sizes.iter().enumerate() {
+            if i % STRIDE == 0 {
+                starts.push(at);
+            }
+            at += u64::from(s.size());
+        }
+        BlockStarts(starts)
+    }
 }
 
 /// A file's data layout, from its inode.
@@ -61,6 +97,17 @@ pub struct FileData<'a> {
     /// What an extended inode records of the bytes its sparse blocks stand for (0 for a basic
     /// inode); the writer keeps it.
     pub sparse: u64,
+    /// Where its blocks start, for a file of more than [`STRIDE`] blocks read more than once.
+    pub starts: Option<Arc<BlockStarts>>,
+}
+
+impl FileData<'_> {
+    /// Where block `index` starts in the image.
+    fn block_at(&self, index: usize) -> u64 {
+        let kept = self.starts.as_ref().and_then(|s| s.0.get(index / STRIDE));
+        let (first, base) = kept.map_or((0, 0), |&at| (index / STRIDE * STRIDE, at));
+        self.blocks_start + base + self.block_sizes.from(first).stored(index - first)
+    }
 }
 
 /// Decoded blocks recently read (data blocks, or the xattr table's metadata blocks), keyed by
@@ -210,13 +257,7 @@ impl DataReader<'_> {
                 if size.size() == 0 {
                     out.fill(0);
                 } else {
-                    let at = file.blocks_start
-                        + file
-                            .block_sizes
-                            .iter()
-                            .take(index)
-                            .map(|s| u64::from(s.size()))
-                            .sum::<u64>();
+                    let at = file.block_at(index);
                     // A whole block wanted: decoded where it goes.
                     let whole = within == 0 && n == used;
                     if !(whole && self.decode_into(at, size, out)) {
@@ -303,6 +344,7 @@ mod tests {
             block_sizes: BlockSizes::new(&[]),
             fragment: Some((fragment, offset)),
             sparse: 0,
+            starts: None,
         };
         let mut buf = [0; 16];
         assert_eq!(reader.read_at(&tail(0, 4), 0, &mut buf).unwrap(), 4);
@@ -332,6 +374,7 @@ mod tests {
                 offset,
             )),
             sparse: 0,
+            starts: None,
         };
         let mut buf = [0; 4];
         reader.read_at(&tail(4, 0), 0, &mut buf).unwrap();
@@ -370,6 +413,7 @@ mod tests {
             block_sizes: BlockSizes::new(sizes),
             fragment: None,
             sparse: 0,
+            starts: None,
         }
     }
 
@@ -419,5 +463,42 @@ mod tests {
                 .contains("holds 100 bytes, the file needs 4096"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_long_file_reads_the_same_through_its_block_starts() {
+        // 200 blocks of 16 bytes, stored as they are, each a size of its own (some sparse).
+        let (mut image, mut sizes, mut data) = (Vec::new(), Vec::new(), Vec::new());
+        for i in 0..200u32 {
+            let block: Vec<u8> = match i % 7 {
+                3 => vec![0; 16],
+                _ => (0..16).map(|j| (i * 16 + j) as u8 ^ 0x5a).collect(),
+            };
+            let word = if i % 7 == 3 { 0 } else { 16 | STORED };
+            if word != 0 {
+                image.extend_from_slice(&block);
+            }
+            sizes.extend_from_slice(&word.to_le_bytes());
+            data.extend_from_slice(&block);
+        }
+        let source: Arc<dyn Source> = Arc::new(MemSource::new(image, "t.sqfs"));
+        let cache = Mutex::new(BlockCache::default());
+        let reader = DataReader {
+            block_size: 16,
+            ..reader(&source, &cache, Compressor::Gzip)
+        };
+        let mut f = file(data.len() as u64, &sizes);
+        f.starts = Some(Arc::new(BlockStarts::new(f.block_sizes)));
+        for (offset, len) in [
+            (0, 3200),
+            (1000, 37),
+            (64 * 16 - 5, 10),
+            (3190, 10),
+            (2048, 1),
+        ] {
+            let mut buf = vec![0; len];
+            assert_eq!(reader.read_at(&f, offset as u64, &mut buf).unwrap(), len);
+            assert!(buf == data[offset..offset + len], "{len} bytes at {offset}");
+        }
     }
 }

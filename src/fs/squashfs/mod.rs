@@ -25,12 +25,12 @@ mod xattr;
 use std::borrow::Cow;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use crate::error::{Error, Result};
+use crate::error::{lock_cache, Error, Result};
 use crate::fs::left_out::{At, LeftOut};
 use crate::fs::{DirEntry, FileKind, FileSystem, Ino, Metadata, Timestamp, Xattr};
 use crate::source::Source;
 use compression::Compressor;
-use data::{BlockCache, BlockKey, DataReader, FileData};
+use data::{BlockCache, BlockKey, BlockSizes, BlockStarts, DataReader, FileData, STRIDE};
 use fragment::Fragment;
 use inode::{Body, Inode, InodeTable, NO_FRAGMENT, NO_XATTR};
 use metadata::{Blocks, BLOCK};
@@ -52,6 +52,8 @@ pub struct SquashFs {
     fragments: Vec<Fragment>,
     ids: Vec<u32>,
     cache: Mutex<BlockCache<BlockKey>>,
+    /// Where the blocks of the files last read start, for files of many blocks, the newest last.
+    starts: Mutex<Vec<(Ino, Arc<BlockStarts>)>>,
     /// None when the image records no extended attributes.
     xattrs: Option<XattrTable>,
     /// The entries listings left out (bad names, loops).
@@ -105,6 +107,7 @@ impl SquashFs {
             fragments,
             ids,
             cache: Mutex::new(BlockCache::default()),
+            starts: Mutex::default(),
             source,
         })
     }
@@ -277,9 +280,31 @@ impl SquashFs {
             block_sizes: f.blocks,
             fragment,
             sparse: f.sparse,
+            starts: None,
         })
     }
+
+    /// Where the blocks of file `ino` (its size words `sizes`) start, for a file of more than
+    /// [`STRIDE`] blocks: kept for the last few such files read.
+    fn starts(&self, ino: Ino, sizes: BlockSizes) -> Option<Arc<BlockStarts>> {
+        if sizes.len() <= STRIDE {
+            return None;
+        }
+        let mut kept = lock_cache(&self.starts);
+        let starts = match kept.iter().position(|(i, _)| *i == ino) {
+            Some(i) => kept.remove(i).1,
+            None => Arc::new(BlockStarts::new(sizes)),
+        };
+        if kept.len() >= KEPT_STARTS {
+            kept.remove(0);
+        }
+        kept.push((ino, starts.clone()));
+        Some(starts)
+    }
 }
+
+/// The files whose [`BlockStarts`] are kept.
+const KEPT_STARTS: usize = 4;
 
 impl FileSystem for SquashFs {
     fn type_name(&self) -> &'static str {
@@ -330,7 +355,8 @@ impl FileSystem for SquashFs {
         Ok(out)
     }
     fn read_at(&self, ino: Ino, offset: u64, buf: &mut [u8]) -> Result<usize> {
-        let data = self.file_data(&self.inode(ino)?)?;
+        let mut data = self.file_data(&self.inode(ino)?)?;
+        data.starts = self.starts(ino, data.block_sizes);
         DataReader {
             source: &self.source,
             compressor: self.compressor,
