@@ -1,7 +1,8 @@
-//! A squashfs image made by mksquashfs (uncompressed, so the tables can be patched in place)
-//! whose one fragment entry says the fragment is shorter than the file tails in it need: the
-//! tails that fit read, the others are a corrupt error naming the fragment, and no command
-//! panics (a cached fragment once skipped the length check its decoding made).
+//! Squashfs images made by mksquashfs (uncompressed, so the tables can be patched in place),
+//! then damaged: a fragment entry that says the fragment is shorter than the file tails in it
+//! need (the tails that fit read, the others are a corrupt error naming the fragment; a cached
+//! fragment once skipped the length check its decoding made), and a directory header that
+//! counts 2^32 entries (its error message once overflowed). No command panics.
 
 use crate::common::{isofish, scratch, tool};
 
@@ -10,6 +11,34 @@ fn le32(b: &[u8], at: usize) -> u32 {
 }
 fn le64(b: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(b[at..at + 8].try_into().unwrap())
+}
+
+/// An uncompressed squashfs image of `tree` made by mksquashfs at `image`, and its bytes.
+fn plain_image(tree: &std::path::Path, image: &std::path::Path) -> Vec<u8> {
+    let (t, img) = (tree.to_str().unwrap(), image.to_str().unwrap());
+    let flags = ["-noI", "-noD", "-noF", "-noX", "-quiet", "-no-progress"];
+    let mut args = vec![t, img];
+    args.extend(flags);
+    tool("mksquashfs", &args, None);
+    std::fs::read(image).unwrap()
+}
+
+/// Runs isofish on `image` with `words`; checks it fails with status 1, saying `error`,
+/// without a panic; returns what it wrote to standard output.
+fn fails(image: &std::path::Path, words: &[&str], error: &str) -> String {
+    let out = isofish()
+        .timeout(std::time::Duration::from_secs(30))
+        .arg("--ro")
+        .arg("-a")
+        .arg(image)
+        .args(words)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{words:?}: {stderr}");
+    assert!(stderr.contains(error), "{words:?}: {stderr}");
+    assert!(!stderr.contains("panicked"), "{words:?}: {stderr}");
+    String::from_utf8(out.stdout).unwrap()
 }
 
 #[test]
@@ -23,12 +52,7 @@ fn a_fragment_shorter_than_its_tails_is_an_error_not_a_panic() {
         std::fs::write(tree.join(format!("{name}.bin")), data(name)).unwrap();
     }
     let image = dir.path().join("frag.sqfs");
-    let (t, img) = (tree.to_str().unwrap(), image.to_str().unwrap());
-    let flags = ["-noI", "-noD", "-noF", "-noX", "-quiet", "-no-progress"];
-    let mut args = vec![t, img];
-    args.extend(flags);
-    tool("mksquashfs", &args, None);
-    let mut bytes = std::fs::read(&image).unwrap();
+    let mut bytes = plain_image(&tree, &image);
     // The superblock's fragment count (byte 16) and the fragment table's lookup table (byte 80):
     // 8-byte pointers to metadata blocks of 16-byte entries (start, size, unused).
     assert_eq!(le32(&bytes, 16), 1);
@@ -42,26 +66,33 @@ fn a_fragment_shorter_than_its_tails_is_an_error_not_a_panic() {
 
     let copy = dir.path().join("copy");
     std::fs::create_dir(&copy).unwrap();
-    let run = |words: &[&str]| {
-        let out = isofish()
-            .timeout(std::time::Duration::from_secs(30))
-            .arg("--ro")
-            .arg("-a")
-            .arg(&image)
-            .args(words)
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert_eq!(out.status.code(), Some(1), "{words:?}: {stderr}");
-        let name = image.file_name().unwrap().to_str().unwrap();
-        let error = format!("{name}: corrupt squashfs data block at offset {start}");
-        assert!(stderr.contains(&error), "{words:?}: {stderr}");
-        assert!(!stderr.contains("panicked"), "{words:?}: {stderr}");
-        String::from_utf8(out.stdout).unwrap()
-    };
+    let error = format!("frag.sqfs: corrupt squashfs data block at offset {start}");
+    let run = |words: &[&str]| fails(&image, words, &error);
     run(&["copy-out", "/", copy.to_str().unwrap()]);
     // The first tail lies at the fragment's start, inside the bytes still claimed.
     assert_eq!(std::fs::read(copy.join("a.bin")).unwrap(), data('a'));
     let sums = run(&["checksums-out", "sha256", "/", "-"]);
     assert!(sums.contains("./a.bin"), "{sums}");
+}
+
+#[test]
+fn a_directory_header_counting_2_to_the_32_entries_is_an_error_not_a_panic() {
+    let dir = scratch();
+    let tree = dir.path().join("tree");
+    std::fs::create_dir(&tree).unwrap();
+    for name in ["a", "b", "c"] {
+        std::fs::write(tree.join(name), name).unwrap();
+    }
+    let image = dir.path().join("dir.sqfs");
+    let mut bytes = plain_image(&tree, &image);
+    // The directory table (superblock byte 72) holds the root's listing alone, in one
+    // uncompressed metadata block: its 2-byte header, then the listing's first header, whose
+    // first word counts its entries less one.
+    let listing = le64(&bytes, 72) as usize + 2;
+    assert_eq!(le32(&bytes, listing), 2, "three entries under one header");
+    bytes[listing..listing + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+    std::fs::write(&image, &bytes).unwrap();
+    let error = "dir.sqfs: corrupt squashfs directory listing at offset 0: \
+                 directory header counts 4294967296 entries";
+    fails(&image, &["ll", "/"], error);
 }

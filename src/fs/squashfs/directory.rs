@@ -54,7 +54,8 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<RawEntry>, (usize, String)> {
             return Err((at, "directory header runs past the listing".into()));
         };
         if count >= 256 {
-            return Err((at, format!("directory header counts {} entries", count + 1)));
+            let entries = u64::from(count) + 1;
+            return Err((at, format!("directory header counts {entries} entries")));
         }
         at += 12;
         for _ in 0..=count {
