@@ -66,14 +66,18 @@ pub fn run_ro_utc(image: &Path, args: &[&str]) -> String {
     String::from_utf8(ok_stdout(cmd, image, args)).unwrap()
 }
 
-fn ok_stdout(mut cmd: assert_cmd::Command, image: &Path, args: &[&str]) -> Vec<u8> {
-    let out = cmd
-        .arg("--ro")
+/// What `cmd --ro -a IMAGE ARGS` did.
+fn ro_output(mut cmd: assert_cmd::Command, image: &Path, args: &[&str]) -> std::process::Output {
+    cmd.arg("--ro")
         .arg("-a")
         .arg(image)
         .args(args)
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+fn ok_stdout(cmd: assert_cmd::Command, image: &Path, args: &[&str]) -> Vec<u8> {
+    let out = ro_output(cmd, image, args);
     assert!(
         out.status.success(),
         "isofish {args:?} on {}: {}",
@@ -81,6 +85,18 @@ fn ok_stdout(mut cmd: assert_cmd::Command, image: &Path, args: &[&str]) -> Vec<u
         String::from_utf8_lossy(&out.stderr)
     );
     out.stdout
+}
+
+/// Runs `isofish --ro -a IMAGE ARGS`, which must fail with exit status 1 within 30 s and
+/// without a panic (a damaged image's error); returns its stdout and stderr.
+pub fn refused_ro(image: &Path, args: &[&str]) -> (String, String) {
+    let mut cmd = isofish();
+    cmd.timeout(std::time::Duration::from_secs(30));
+    let out = ro_output(cmd, image, args);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+    assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    (String::from_utf8_lossy(&out.stdout).into_owned(), stderr)
 }
 
 /// Makes `image` of the host directory `tree` with `xorriso -as mkisofs -quiet -R`.

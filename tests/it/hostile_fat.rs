@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use crate::common::{isofish, run_ro, scratch, tool};
+use crate::common::{isofish, refused_ro, run_ro, scratch, tool};
 
 /// A FAT12 image holding `/top.txt`, `/sub/in.txt` and `/sub/deep/d.txt`, made by mkfs.fat and
 /// filled by mtools.
@@ -120,20 +120,10 @@ fn a_renamed_dot_or_dot_dot_entry_is_a_loop_not_entered() {
     }
 }
 
-/// Runs `command` on `image` (mounted as the drive's filesystem), which must fail with exit
-/// status 1 within 30 s; returns what it said on stderr.
+/// Runs `command` on `image` (mounted as the drive's filesystem), which must fail (see
+/// [`refused_ro`]); returns what it said on stderr.
 fn refused(image: &Path, command: &[&str]) -> String {
-    let out = isofish()
-        .timeout(std::time::Duration::from_secs(30))
-        .arg("--ro")
-        .arg("-a")
-        .arg(image)
-        .args(command)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(out.status.code(), Some(1), "{command:?}: {stderr}");
-    stderr
+    refused_ro(image, command).1
 }
 
 #[test]

@@ -4,7 +4,7 @@
 //! fragment once skipped the length check its decoding made), and a directory header that
 //! counts 2^32 entries (its error message once overflowed). No command panics.
 
-use crate::common::{isofish, scratch, tool};
+use crate::common::{refused_ro, scratch, tool};
 
 fn le32(b: &[u8], at: usize) -> u32 {
     u32::from_le_bytes(b[at..at + 4].try_into().unwrap())
@@ -23,22 +23,12 @@ fn plain_image(tree: &std::path::Path, image: &std::path::Path) -> Vec<u8> {
     std::fs::read(image).unwrap()
 }
 
-/// Runs isofish on `image` with `words`; checks it fails with status 1, saying `error`,
-/// without a panic; returns what it wrote to standard output.
+/// Runs isofish on `image` with `words`, which must fail (see [`refused_ro`]) saying
+/// `error`; returns what it wrote to standard output.
 fn fails(image: &std::path::Path, words: &[&str], error: &str) -> String {
-    let out = isofish()
-        .timeout(std::time::Duration::from_secs(30))
-        .arg("--ro")
-        .arg("-a")
-        .arg(image)
-        .args(words)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(out.status.code(), Some(1), "{words:?}: {stderr}");
+    let (stdout, stderr) = refused_ro(image, words);
     assert!(stderr.contains(error), "{words:?}: {stderr}");
-    assert!(!stderr.contains("panicked"), "{words:?}: {stderr}");
-    String::from_utf8(out.stdout).unwrap()
+    stdout
 }
 
 #[test]

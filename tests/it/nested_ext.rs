@@ -530,19 +530,10 @@ fn first_block(image: &Path, path: &str) -> usize {
     line.split_whitespace().next().unwrap().parse().unwrap()
 }
 
-/// Runs `words` on `image`, expecting exit status 1 within 20 s and an error that names the
-/// image, says `corrupt STRUCTURE at offset` and has `detail`.
+/// Runs `words` on `image`, expecting it refused (see [`refused_ro`]) with an error that
+/// names the image, says `corrupt STRUCTURE at offset` and has `detail`.
 fn refused(image: &Path, words: &[&str], structure: &str, detail: &str) {
-    let out = crate::common::isofish()
-        .timeout(std::time::Duration::from_secs(20))
-        .arg("--ro")
-        .arg("-a")
-        .arg(image)
-        .args(words)
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{words:?}: {err}");
+    let (_, err) = crate::common::refused_ro(image, words);
     let name = image.to_str().unwrap();
     assert!(
         err.contains(name)
