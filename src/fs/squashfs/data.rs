@@ -97,7 +97,8 @@ pub struct FileData<'a> {
     /// What an extended inode records of the bytes its sparse blocks stand for (0 for a basic
     /// inode); the writer keeps it.
     pub sparse: u64,
-    /// Where its blocks start, for a file of more than [`STRIDE`] blocks read more than once.
+    /// Where its blocks start, for a file of more than [`STRIDE`] blocks; `None`: a block's
+    /// start is the sum of the words before it.
     pub starts: Option<Arc<BlockStarts>>,
 }
 
