@@ -113,12 +113,13 @@ impl FileData<'_> {
 
 /// Decoded blocks recently read (data blocks, or the xattr table's metadata blocks), keyed by
 /// what their decoding depended on: a position in the image, and for data blocks the size and
-/// flag the inode or fragment entry gave (two entries may disagree about one position).
-pub struct BlockCache<K> {
-    entries: Vec<(K, Arc<Vec<u8>>)>,
+/// flag the inode or fragment entry gave (two entries may disagree about one position). Also
+/// what else is worth keeping for the last few things read (the [`BlockStarts`] of files).
+pub struct BlockCache<K, V = Vec<u8>> {
+    entries: Vec<(K, Arc<V>)>,
     /// Buffers of blocks dropped from the cache that no reader held any more, decoded into
     /// again: a fresh buffer per block costs page faults, more than decoding a small block.
-    spare: Vec<Vec<u8>>,
+    spare: Vec<V>,
 }
 
 /// A data block: where it lies and what its pointer says it is.
@@ -134,7 +135,7 @@ const CACHED_BLOCKS: usize = 16;
 /// The most buffers kept spare.
 const SPARE_BUFFERS: usize = 4;
 
-impl<K> Default for BlockCache<K> {
+impl<K, V> Default for BlockCache<K, V> {
     fn default() -> Self {
         BlockCache {
             entries: Vec::new(),
@@ -143,15 +144,15 @@ impl<K> Default for BlockCache<K> {
     }
 }
 
-impl<K: PartialEq> BlockCache<K> {
-    pub fn get(&mut self, key: &K) -> Option<Arc<Vec<u8>>> {
+impl<K: PartialEq, V> BlockCache<K, V> {
+    pub fn get(&mut self, key: &K) -> Option<Arc<V>> {
         let i = self.entries.iter().position(|(k, _)| k == key)?;
         let e = self.entries.remove(i);
         let block = e.1.clone();
         self.entries.push(e);
         Some(block)
     }
-    pub fn put(&mut self, key: K, block: Arc<Vec<u8>>) {
+    pub fn put(&mut self, key: K, block: Arc<V>) {
         if self.entries.len() >= CACHED_BLOCKS {
             let (_, old) = self.entries.remove(0);
             if let (Ok(buf), true) = (Arc::try_unwrap(old), self.spare.len() < SPARE_BUFFERS) {
@@ -160,7 +161,9 @@ impl<K: PartialEq> BlockCache<K> {
         }
         self.entries.push((key, block));
     }
+}
 
+impl<K> BlockCache<K> {
     /// A buffer to decode a block into: one a dropped block left, else a new one.
     pub fn buffer(&mut self) -> Vec<u8> {
         self.spare.pop().unwrap_or_default()

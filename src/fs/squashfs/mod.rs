@@ -52,8 +52,8 @@ pub struct SquashFs {
     fragments: Vec<Fragment>,
     ids: Vec<u32>,
     cache: Mutex<BlockCache<BlockKey>>,
-    /// Where the blocks of the files last read start, for files of many blocks, the newest last.
-    starts: Mutex<Vec<(Ino, Arc<BlockStarts>)>>,
+    /// Where the blocks of the files of many blocks last read start.
+    starts: Mutex<BlockCache<Ino, BlockStarts>>,
     /// None when the image records no extended attributes.
     xattrs: Option<XattrTable>,
     /// The entries listings left out (bad names, loops).
@@ -107,7 +107,7 @@ impl SquashFs {
             fragments,
             ids,
             cache: Mutex::new(BlockCache::default()),
-            starts: Mutex::default(),
+            starts: Mutex::new(BlockCache::default()),
             source,
         })
     }
@@ -291,20 +291,13 @@ impl SquashFs {
             return None;
         }
         let mut kept = lock_cache(&self.starts);
-        let starts = match kept.iter().position(|(i, _)| *i == ino) {
-            Some(i) => kept.remove(i).1,
-            None => Arc::new(BlockStarts::new(sizes)),
-        };
-        if kept.len() >= KEPT_STARTS {
-            kept.remove(0);
-        }
-        kept.push((ino, starts.clone()));
-        Some(starts)
+        Some(kept.get(&ino).unwrap_or_else(|| {
+            let starts = Arc::new(BlockStarts::new(sizes));
+            kept.put(ino, starts.clone());
+            starts
+        }))
     }
 }
-
-/// The files whose [`BlockStarts`] are kept.
-const KEPT_STARTS: usize = 4;
 
 impl FileSystem for SquashFs {
     fn type_name(&self) -> &'static str {
