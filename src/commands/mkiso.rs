@@ -11,7 +11,7 @@ use crate::boot::edits::BiosBoot;
 use crate::mkiso::{self, mkisofs, tree_path, BiosKind, HybridOptions, MkisoOptions};
 use crate::nbd::Export;
 use crate::plan::atomic::Target;
-use crate::plan::reserve;
+use crate::plan::{ahead, reserve};
 
 pub const COMMANDS: &[Command] = &[Command {
     name: "mkiso",
@@ -114,7 +114,7 @@ fn mkiso(ctx: &mut Ctx, words: &[String]) -> anyhow::Result<()> {
     }
     let opts = options(&dir, &parsed)?;
     if output == "-" || output.starts_with("nbd:") {
-        let plan = mkiso::plan(&dir, &opts, &|_| {})?;
+        let plan = mkiso::plan(&dir, &opts, &|_| {}, &|_, _| {})?;
         warn_plan("mkiso", &plan);
         let Some(place) = output.strip_prefix("nbd:") else {
             return stream_plan(ctx, &plan);
@@ -125,15 +125,19 @@ fn mkiso(ctx: &mut Ctx, words: &[String]) -> anyhow::Result<()> {
         let name = format!("{} (mkiso)", dir.display());
         return serve_export(ctx, Export::from_plan(plan, name), &settings);
     }
-    // A file: its temporary file made first, and the space for the tree's data reserved in
-    // it while the tree is walked and planned, when the data comes from another filesystem.
+    // A file: its temporary file made first, the space for the tree's data reserved in it
+    // while the tree is walked and planned when the data comes from another filesystem, and
+    // the files' data copied into it once the image is laid out, while the rest is encoded.
     let pending = Target::new(output).begin()?;
-    let plan = match reserve::worth_it(&dir, pending.file()) {
-        true => reserve::while_planning(pending.file(), |found| mkiso::plan(&dir, &opts, found)),
-        false => mkiso::plan(&dir, &opts, &|_| {}),
-    }?;
+    let file = pending.file();
+    let reserving = reserve::worth_it(&dir, file);
+    let (plan, ahead) = ahead::while_planning(file, |placed| match reserving {
+        true => reserve::while_planning(file, |found| mkiso::plan(&dir, &opts, found, placed)),
+        false => mkiso::plan(&dir, &opts, &|_| {}, placed),
+    });
+    let plan = plan?;
     warn_plan("mkiso", &plan);
-    commit_plan(pending, &plan)?;
+    commit_plan(pending, &plan, &ahead)?;
     crate::aside::drop(plan);
     Ok(())
 }

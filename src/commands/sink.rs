@@ -54,14 +54,15 @@ pub fn stream_plan(ctx: &mut super::Ctx, plan: &crate::plan::Plan) -> anyhow::Re
     Ok(())
 }
 
-/// Writes `plan` into the begun commit `pending` and renames it into place; a progress bar
-/// meanwhile.
+/// Writes `plan` into the begun commit `pending` (where `ahead` was copied while it was
+/// planned) and renames it into place; a progress bar meanwhile.
 pub fn commit_plan(
     pending: crate::plan::atomic::Pending,
     plan: &crate::plan::Plan,
+    ahead: &crate::plan::ahead::Ahead,
 ) -> anyhow::Result<()> {
     let bar = progress(Some(plan.len()));
-    pending.commit(plan, &|n| bar.inc(n))?;
+    pending.commit(plan, ahead, &|n| bar.inc(n))?;
     bar.finish_and_clear();
     Ok(())
 }

@@ -74,8 +74,15 @@ pub fn tree_path(p: &str) -> String {
 
 /// The plan of the image of host directory `dir`; what was left out (sockets) is in its
 /// warnings. `found` is told of the bytes of each file's data as the walk finds the file (the
-/// blocks it takes on the host, for a sparse one), for a reservation ([`crate::plan::reserve`]).
-pub fn plan(dir: &Path, opts: &MkisoOptions, found: &dyn Fn(u64)) -> Result<Plan> {
+/// blocks it takes on the host, for a sparse one), for a reservation ([`crate::plan::reserve`]);
+/// `placed`, of where each file's data goes once the image is laid out, for a copy while the
+/// rest is planned ([`crate::plan::ahead`]).
+pub fn plan(
+    dir: &Path,
+    opts: &MkisoOptions,
+    found: &dyn Fn(u64),
+    placed: &dyn Fn(u64, crate::fs::Span),
+) -> Result<Plan> {
     let name = dir.display().to_string();
     let meta = std::fs::metadata(dir).map_err(|e| Error::io(&name, e))?;
     if !meta.is_dir() {
@@ -141,7 +148,7 @@ pub fn plan(dir: &Path, opts: &MkisoOptions, found: &dyn Fn(u64)) -> Result<Plan
         None => None,
     };
     let bridge = side.as_mut().map(|s| s as &mut dyn iso9660::write::Bridge);
-    let mut plan = iso9660::write::plan_with(&iso, &overlay, &provenance, &wopts, bridge)?;
+    let mut plan = iso9660::write::plan_with(&iso, &overlay, &provenance, &wopts, bridge, placed)?;
     for w in left_out {
         plan.warn(w);
     }

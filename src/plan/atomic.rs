@@ -34,6 +34,7 @@ use std::sync::{Arc, Mutex};
 use rustix::io::Errno;
 use rustix::process::Pid;
 
+use super::ahead::Ahead;
 use super::Plan;
 use crate::data::Span;
 use crate::error::{lock_cache, Error};
@@ -75,12 +76,12 @@ impl Target {
     /// Writes `plan` as the target's new content, all or nothing (see the module's doc).
     /// `progress` is told of the bytes done.
     pub fn commit(&self, plan: &Plan, progress: &(dyn Fn(u64) + Sync)) -> anyhow::Result<()> {
-        self.begin()?.commit(plan, progress)
+        self.begin()?.commit(plan, &Ahead::none(), progress)
     }
 
     /// A commit begun before its plan is made: the target checked and the temporary file
     /// created (removed again when the [`Pending`] is dropped uncommitted), for a writer that
-    /// reserves space in it while it plans ([`super::reserve`]).
+    /// copies data into it while it plans ([`super::ahead`]).
     pub fn begin(&self) -> anyhow::Result<Pending> {
         let shown = self.path.display().to_string();
         let path = self.resolve(&shown)?;
@@ -154,9 +155,14 @@ impl Pending {
         &self.temp.file
     }
 
-    /// Writes `plan` into the temporary file and renames it over the target, as
-    /// [`Target::commit`] does.
-    pub fn commit(self, plan: &Plan, progress: &(dyn Fn(u64) + Sync)) -> anyhow::Result<()> {
+    /// Writes `plan` into the temporary file, where `ahead` was copied while it was planned,
+    /// and renames it over the target, as [`Target::commit`] does.
+    pub fn commit(
+        self,
+        plan: &Plan,
+        ahead: &Ahead,
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> anyhow::Result<()> {
         let Pending {
             shown,
             path,
@@ -175,7 +181,7 @@ impl Pending {
                 stall_for_ever();
             }
         };
-        if let Err(e) = super::to_file::write(plan, &temp.file, &told) {
+        if let Err(e) = super::to_file::write_over(plan, &temp.file, ahead, &told) {
             return Err(match e.downcast::<io::Error>() {
                 Ok(e) => failed(&shown, &what("writing the new image into"), e),
                 Err(e) => e.context(format!("{shown}: cannot write the new image")),

@@ -3,11 +3,13 @@
 //! host file, zeros), with its length known before the first byte is written. The writers
 //! (`fs::iso9660::write`, later UDF and the nested formats) build one; the sinks below take
 //! it somewhere: a new host file ([`to_file`]), a file replaced atomically ([`atomic`], its
-//! space reserved while the plan is made where that pays: [`reserve`]), or a stream
+//! space reserved while the plan is made where that pays: [`reserve`]; the data a writer has
+//! placed copied into it while the rest is planned: [`ahead`]), or a stream
 //! ([`to_stream`]); or, for a commit whose changes fit the opened image, a [`Patch`] of it
 //! applied in place ([`in_place`], crash-safe through an undo [`journal`]). Nothing
 //! here knows a format.
 
+pub mod ahead;
 pub mod atomic;
 pub mod in_place;
 pub mod journal;

@@ -10,13 +10,18 @@
 //! per thread and calls of at most 16 MiB each: memory stays bounded whatever the image's
 //! size. The atomic replacement of a file around this is [`super::atomic`].
 
+use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
+use std::io;
 use std::ops::Range;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
+use rustix::fs::FallocateFlags;
+
+use super::ahead::{Ahead, Piece};
 use super::Plan;
 use crate::data::layout::{read_exact, Slice};
 use crate::data::to_file::{copy_slice, Route};
@@ -54,6 +59,24 @@ enum Job {
     },
 }
 
+/// A range of a host file of `len` bytes cut into the pieces the threads share: where each
+/// starts in the range, and its length.
+pub(super) fn pieces(len: u64) -> impl Iterator<Item = (u64, u64)> {
+    (0..len)
+        .step_by(PIECE as usize)
+        .map(move |within| (within, PIECE.min(len - within)))
+}
+
+impl Job {
+    /// The bytes of the new file it writes.
+    fn len(&self) -> u64 {
+        match self {
+            Job::Gathered { len, .. } => *len as u64,
+            Job::Piece { len, .. } => *len,
+        }
+    }
+}
+
 /// The plan's spans cut into jobs, in the image's order.
 fn jobs(spans: &[Span]) -> Vec<Job> {
     let mut jobs = Vec::new();
@@ -83,17 +106,17 @@ fn jobs(spans: &[Span]) -> Vec<Job> {
             continue;
         }
         flush(&mut jobs, &gathered, &mut gathered_len, pos);
-        let piece = if span.in_host_file() { PIECE } else { len };
-        let mut within = 0;
-        while within < len {
-            let n = piece.min(len - within);
+        let cut = match span.in_host_file() {
+            true => pieces(len).collect(),
+            false => vec![(0, len)],
+        };
+        for (within, n) in cut {
             jobs.push(Job::Piece {
                 span: i,
                 within,
                 len: n,
                 pos: pos + within,
             });
-            within += n;
         }
         pos += len;
     }
@@ -107,8 +130,20 @@ fn jobs(spans: &[Span]) -> Vec<Job> {
 /// a source's read error as it is (the source named), the host's write error as an
 /// [`std::io::Error`]; the first in the image's order when several threads fail.
 pub fn write(plan: &Plan, out: &File, progress: &(dyn Fn(u64) + Sync)) -> anyhow::Result<()> {
+    write_over(plan, out, &Ahead::none(), progress)
+}
+
+/// [`write()`] into a file where `ahead` was copied while the plan was made: the pieces
+/// copied as the plan has them are not copied again, the others are cleared first.
+pub fn write_over(
+    plan: &Plan,
+    out: &File,
+    ahead: &Ahead,
+    progress: &(dyn Fn(u64) + Sync),
+) -> anyhow::Result<()> {
     let spans = plan.spans();
     let jobs = jobs(spans);
+    let done = copied_ahead(&jobs, spans, ahead, out)?;
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
     let failures: Mutex<Vec<(usize, anyhow::Error)>> = Mutex::new(Vec::new());
@@ -118,6 +153,10 @@ pub fn write(plan: &Plan, out: &File, progress: &(dyn Fn(u64) + Sync)) -> anyhow
         while !stop.load(Ordering::Relaxed) {
             let i = next.fetch_add(1, Ordering::Relaxed);
             let Some(job) = jobs.get(i) else { break };
+            if done[i] {
+                progress(job.len());
+                continue;
+            }
             let own = out.own.then_some(&mut cursor);
             if let Err(e) = run(job, spans, out.file, (&mut route, own), &mut buf, progress) {
                 stop.store(true, Ordering::Relaxed);
@@ -146,6 +185,45 @@ pub fn write(plan: &Plan, out: &File, progress: &(dyn Fn(u64) + Sync)) -> anyhow
     Ok(())
 }
 
+/// Which of `jobs` (of the plan whose spans are `spans`) were copied ahead, as they are; the
+/// pieces copied ahead that no job is are cleared in `out` (their bytes are not the plan's).
+fn copied_ahead(jobs: &[Job], spans: &[Span], ahead: &Ahead, out: &File) -> io::Result<Vec<bool>> {
+    let mut stale: HashSet<Piece> = ahead.pieces.keys().copied().collect();
+    let done = jobs
+        .iter()
+        .map(|job| match *job {
+            Job::Piece {
+                span,
+                within,
+                len,
+                pos,
+            } => Piece::of(&spans[span], within, len, pos).is_some_and(|p| stale.remove(&p)),
+            Job::Gathered { .. } => false,
+        })
+        .collect();
+    for p in stale {
+        clear(out, p.pos, p.len)?;
+    }
+    Ok(done)
+}
+
+/// Makes `len` bytes of `out` from `pos` read as zeros: a hole punched, or zeros written where
+/// the host punches none.
+fn clear(out: &File, pos: u64, len: u64) -> io::Result<()> {
+    let punch = FallocateFlags::PUNCH_HOLE | FallocateFlags::KEEP_SIZE;
+    if rustix::fs::fallocate(out, punch, pos, len).is_ok() {
+        return Ok(());
+    }
+    let zeros = vec![0u8; BUF.min(len as usize)];
+    let mut done = 0;
+    while done < len {
+        let n = zeros.len().min((len - done) as usize);
+        out.write_all_at(&zeros[..n], pos + done)?;
+        done += n as u64;
+    }
+    Ok(())
+}
+
 /// The file a copying thread writes through, and whether its offset is the thread's own (a
 /// description opened for it): `sendfile` writes only through such a one.
 struct Copier<'a> {
@@ -168,7 +246,7 @@ impl<'a> Copier<'a> {
 
 /// Another open file description of `out` (its own offset), for a second copying thread;
 /// `None` where the host has no `/proc` or refuses (the thread then writes by positioned writes).
-fn reopen(out: &File) -> Option<File> {
+pub(super) fn reopen(out: &File) -> Option<File> {
     let path = format!("/proc/self/fd/{}", out.as_raw_fd());
     OpenOptions::new().write(true).open(path).ok()
 }

@@ -151,7 +151,8 @@ impl Session {
                 None => None,
             };
             let bridge = side.as_mut().map(|s| s as &mut dyn iso9660::write::Bridge);
-            let mut plan = iso9660::write::plan_with(original, tree, provenance, &opts, bridge)?;
+            let mut plan =
+                iso9660::write::plan_with(original, tree, provenance, &opts, bridge, &|_, _| {})?;
             if let Some(e) = &unread {
                 plan.warn(format!(
                     "{image}: its UDF tree cannot be read ({e}): the new image has the ISO \
@@ -244,8 +245,14 @@ impl Session {
             None => (iso.as_ref(), &[]),
         };
         let iso_provenance = Overlay::provenance_of(carried.as_ref().map(|(o, _)| o));
-        let mut plan =
-            iso9660::write::plan_with(&iso, iso_tree, &iso_provenance, &opts, Some(&mut side))?;
+        let mut plan = iso9660::write::plan_with(
+            &iso,
+            iso_tree,
+            &iso_provenance,
+            &opts,
+            Some(&mut side),
+            &|_, _| {},
+        )?;
         for n in notes {
             plan.warn(format!(
                 "{}: not carried to the ISO 9660 tree: {n}",

@@ -135,16 +135,20 @@ pub fn plan(
     provenance: &dyn Fn(Ino) -> Provenance,
     opts: &Options,
 ) -> Result<Plan> {
-    plan_with(original, tree, provenance, opts, None)
+    plan_with(original, tree, provenance, opts, None, &|_, _| {})
 }
 
-/// [`plan`], with `bridge`'s file system laid out beside the ISO 9660 trees.
+/// [`plan`], with `bridge`'s file system laid out beside the ISO 9660 trees; `placed` is told
+/// of each range of a host file the image's files' data takes (the byte of the image it
+/// starts at, and the range) as soon as the layout is made, before the rest is encoded: for a
+/// copy meanwhile ([`crate::plan::ahead`]).
 pub(crate) fn plan_with(
     original: &IsoFs,
     tree: &dyn FileSystem,
     provenance: &dyn Fn(Ino) -> Provenance,
     opts: &Options,
     mut bridge: Option<&mut dyn Bridge>,
+    placed: &dyn Fn(u64, Span),
 ) -> Result<Plan> {
     let image = original.source().name().to_string();
     // xorriso's MD5 tags and the checksum attributes that go with them are not recomputed.
@@ -303,6 +307,20 @@ pub(crate) fn plan_with(
         }
         _ => (pieces, None),
     };
+    for &i in &layout.data {
+        let (tree::Content::Spans { spans, .. }, Some(&extent)) =
+            (&t.objs[i].content, layout.extent.get(&i))
+        else {
+            continue;
+        };
+        let mut pos = u64::from(extent) * super::SECTOR;
+        for span in spans {
+            if span.in_host_file() {
+                placed(pos, span.clone());
+            }
+            pos += span.len();
+        }
+    }
     let mut plan = emit::emit(
         original,
         tree,
