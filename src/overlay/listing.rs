@@ -1,8 +1,10 @@
 //! [`Listing`]: a changed directory's entries, in their order, found by name without a scan,
 //! so that unpacking or copying many thousands of files into one directory stays linear.
 
-use std::collections::HashMap;
 use std::ops::Deref;
+
+// foldhash, as the overlay's other maps (see there).
+use hashbrown::HashMap;
 
 use crate::fs::DirEntry;
 

@@ -21,8 +21,13 @@ mod tests;
 pub use content::{Content, HostFile};
 use listing::Listing;
 
-use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+// hashbrown's foldhash rather than SipHash: staging a host tree of 74k entries (mkiso) looks
+// up every directory on each new entry's path, and planned about 0.15 s faster with it;
+// foldhash's per-process random seed still keeps names chosen in an image from colliding at
+// will.
+use hashbrown::{HashMap, HashSet};
 
 use crate::error::{Error, Result};
 use crate::fs::{Attribute, DirEntry, FileKind, FileSystem, Ino, Metadata, Span, Timestamp, Xattr};
@@ -281,8 +286,8 @@ impl Overlay {
     /// `ino` staged, with its metadata copied up from below the first time.
     fn stage<'s>(&self, st: &'s mut State, ino: Ino) -> Result<&'s mut Staged> {
         Ok(match st.nodes.entry(ino) {
-            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::hash_map::Entry::Vacant(v) => v.insert(Box::new(Staged {
+            hashbrown::hash_map::Entry::Occupied(e) => e.into_mut(),
+            hashbrown::hash_map::Entry::Vacant(v) => v.insert(Box::new(Staged {
                 meta: self.base.metadata(ino)?,
                 content: None,
                 entries: None,
