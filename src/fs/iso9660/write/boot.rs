@@ -516,7 +516,7 @@ impl Bound {
             .map_err(|_| Error::Usage(format!("{}: the new image is over 8 TiB", self.image)))?;
         let block_of = |place: Place| -> Result<u32> {
             match place {
-                Place::File(obj) => layout.extent.get(&obj).copied().ok_or_else(|| {
+                Place::File(obj) => layout.extent_of(obj).ok_or_else(|| {
                     Error::Usage(format!("commit: boot file {} is empty", t.path(obj)))
                 }),
                 Place::Extra(k) => Ok(layout.extras[k]),
@@ -710,7 +710,7 @@ impl Bound {
             let Content::Spans { spans, stored } = &o.content else {
                 continue;
             };
-            let Some(&extent) = layout.extent.get(&i) else {
+            let Some(extent) = layout.extent_of(i) else {
                 continue;
             };
             let old = match (o.prov, spans.first()) {

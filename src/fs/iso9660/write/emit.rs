@@ -46,8 +46,8 @@ impl Emitter<'_> {
 
     /// The extent of file `obj`'s data, as this copy addresses it (0 for none).
     fn file_extent(&self, obj: usize) -> u32 {
-        match self.layout.extent.get(&obj) {
-            Some(&e) if e > 0 => e - self.copy.base,
+        match self.layout.extent_of(obj) {
+            Some(e) if e > 0 => e - self.copy.base,
             _ => 0,
         }
     }

@@ -69,9 +69,10 @@ pub(super) struct Layout {
     pub(super) copies: Vec<Copy>,
     /// The block of each extent reserved for boot replay (catalog, hidden boot images).
     pub(super) extras: Vec<u32>,
-    /// Files with data, in the order written, and the extent of each object with data.
+    /// Files with data, in the order written, and the extent of each object with data (by
+    /// object: every object is looked up when the directories are written).
     pub(super) data: Vec<usize>,
-    pub(super) extent: HashMap<usize, u32>,
+    pub(super) extent: Vec<Option<u32>>,
     /// The block after the last file data.
     pub(super) total: u32,
     /// The volume space size written in the descriptors (the image's size, unless boot
@@ -79,6 +80,13 @@ pub(super) struct Layout {
     pub(super) volume: u32,
     /// Where the blocks reserved for a bridge's other side are.
     pub(super) bridge: Option<super::BridgeAt>,
+}
+
+impl Layout {
+    /// The first block of object `obj`'s data, when it has data.
+    pub(super) fn extent_of(&self, obj: usize) -> Option<u32> {
+        self.extent.get(obj).copied().flatten()
+    }
 }
 
 impl Copy {
@@ -167,6 +175,7 @@ const BRIDGE_GAP: u64 = 256;
 pub(super) fn reserve(t: &Tree, trees: &[&Dirs], extras: &Extras, image: &str) -> Result<Layout> {
     let mut l = Layout {
         descriptors: extras.descriptors + 1,
+        extent: vec![None; t.objs.len()],
         ..Layout::default()
     };
     let mut next = u64::from(FIRST_DESCRIPTOR + l.descriptors);
@@ -242,13 +251,12 @@ pub(super) fn reserve(t: &Tree, trees: &[&Dirs], extras: &Extras, image: &str) -
         let Content::Spans { stored, .. } = &t.objs[i].content else {
             continue;
         };
-        l.extent.insert(i, next as u32);
+        l.extent[i] = Some(next as u32);
         next += blocks(*stored);
     }
     for (i, o) in t.objs.iter().enumerate() {
         if let Content::LinkOf(first) = o.content {
-            let extent = l.extent.get(&first).copied().unwrap_or(0);
-            l.extent.insert(i, extent);
+            l.extent[i] = Some(l.extent_of(first).unwrap_or(0));
         }
     }
     if let Some((_, _, tail)) = extras.bridge {

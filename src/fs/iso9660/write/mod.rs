@@ -290,7 +290,7 @@ pub(crate) fn plan_with(
         (Some(b), Some(at)) => {
             let blocks: Vec<u32> = files
                 .iter()
-                .map(|i| layout.extent.get(i).copied().unwrap_or(0))
+                .map(|&i| layout.extent_of(i).unwrap_or(0))
                 .collect();
             let filled = b.fill(&blocks, at)?;
             warnings.extend(b.warnings());
@@ -308,8 +308,8 @@ pub(crate) fn plan_with(
         _ => (pieces, None),
     };
     for &i in &layout.data {
-        let (tree::Content::Spans { spans, .. }, Some(&extent)) =
-            (&t.objs[i].content, layout.extent.get(&i))
+        let (tree::Content::Spans { spans, .. }, Some(extent)) =
+            (&t.objs[i].content, layout.extent_of(i))
         else {
             continue;
         };
