@@ -114,7 +114,7 @@ fn mkiso(ctx: &mut Ctx, words: &[String]) -> anyhow::Result<()> {
     }
     let opts = options(&dir, &parsed)?;
     if output == "-" || output.starts_with("nbd:") {
-        let plan = mkiso::plan(&dir, &opts, &|_| {}, &|_, _| {})?;
+        let plan = mkiso::plan(&dir, &opts, &|_| {}, None)?;
         warn_plan("mkiso", &plan);
         let Some(place) = output.strip_prefix("nbd:") else {
             return stream_plan(ctx, &plan);
@@ -132,8 +132,10 @@ fn mkiso(ctx: &mut Ctx, words: &[String]) -> anyhow::Result<()> {
     let file = pending.file();
     let reserving = reserve::worth_it(&dir, file);
     let (plan, ahead) = ahead::while_planning(file, |placed| match reserving {
-        true => reserve::while_planning(file, |found| mkiso::plan(&dir, &opts, found, placed)),
-        false => mkiso::plan(&dir, &opts, &|_| {}, placed),
+        true => {
+            reserve::while_planning(file, |found| mkiso::plan(&dir, &opts, found, Some(placed)))
+        }
+        false => mkiso::plan(&dir, &opts, &|_| {}, Some(placed)),
     });
     let plan = plan?;
     warn_plan("mkiso", &plan);

@@ -75,13 +75,13 @@ pub fn tree_path(p: &str) -> String {
 /// The plan of the image of host directory `dir`; what was left out (sockets) is in its
 /// warnings. `found` is told of the bytes of each file's data as the walk finds the file (the
 /// blocks it takes on the host, for a sparse one), for a reservation ([`crate::plan::reserve`]);
-/// `placed`, of where each file's data goes once the image is laid out, for a copy while the
-/// rest is planned ([`crate::plan::ahead`]).
+/// `placed`, when given, of where each file's data goes once the image is laid out, for a copy
+/// while the rest is planned ([`crate::plan::ahead`]).
 pub fn plan(
     dir: &Path,
     opts: &MkisoOptions,
     found: &dyn Fn(u64),
-    placed: &dyn Fn(u64, crate::fs::Span),
+    placed: Option<&dyn Fn(u64, crate::fs::Span)>,
 ) -> Result<Plan> {
     let name = dir.display().to_string();
     let meta = std::fs::metadata(dir).map_err(|e| Error::io(&name, e))?;

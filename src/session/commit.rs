@@ -152,7 +152,7 @@ impl Session {
             };
             let bridge = side.as_mut().map(|s| s as &mut dyn iso9660::write::Bridge);
             let mut plan =
-                iso9660::write::plan_with(original, tree, provenance, &opts, bridge, &|_, _| {})?;
+                iso9660::write::plan_with(original, tree, provenance, &opts, bridge, None)?;
             if let Some(e) = &unread {
                 plan.warn(format!(
                     "{image}: its UDF tree cannot be read ({e}): the new image has the ISO \
@@ -251,7 +251,7 @@ impl Session {
             &iso_provenance,
             &opts,
             Some(&mut side),
-            &|_, _| {},
+            None,
         )?;
         for n in notes {
             plan.warn(format!(

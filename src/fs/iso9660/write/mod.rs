@@ -135,20 +135,20 @@ pub fn plan(
     provenance: &dyn Fn(Ino) -> Provenance,
     opts: &Options,
 ) -> Result<Plan> {
-    plan_with(original, tree, provenance, opts, None, &|_, _| {})
+    plan_with(original, tree, provenance, opts, None, None)
 }
 
-/// [`plan`], with `bridge`'s file system laid out beside the ISO 9660 trees; `placed` is told
-/// of each range of a host file the image's files' data takes (the byte of the image it
-/// starts at, and the range) as soon as the layout is made, before the rest is encoded: for a
-/// copy meanwhile ([`crate::plan::ahead`]).
+/// [`plan`], with `bridge`'s file system laid out beside the ISO 9660 trees; `placed`, when
+/// given, is told of each range of a host file the image's files' data takes (the byte of the
+/// image it starts at, and the range) as soon as the layout is made, before the rest is
+/// encoded: for a copy meanwhile ([`crate::plan::ahead`]).
 pub(crate) fn plan_with(
     original: &IsoFs,
     tree: &dyn FileSystem,
     provenance: &dyn Fn(Ino) -> Provenance,
     opts: &Options,
     mut bridge: Option<&mut dyn Bridge>,
-    placed: &dyn Fn(u64, Span),
+    placed: Option<&dyn Fn(u64, Span)>,
 ) -> Result<Plan> {
     let image = original.source().name().to_string();
     // xorriso's MD5 tags and the checksum attributes that go with them are not recomputed.
@@ -307,19 +307,8 @@ pub(crate) fn plan_with(
         }
         _ => (pieces, None),
     };
-    for &i in &layout.data {
-        let (tree::Content::Spans { spans, .. }, Some(extent)) =
-            (&t.objs[i].content, layout.extent_of(i))
-        else {
-            continue;
-        };
-        let mut pos = u64::from(extent) * super::SECTOR;
-        for span in spans {
-            if span.in_host_file() {
-                placed(pos, span.clone());
-            }
-            pos += span.len();
-        }
+    if let Some(placed) = placed {
+        tell_placed(&t, &layout, placed);
     }
     let mut plan = emit::emit(
         original,
@@ -342,6 +331,26 @@ pub(crate) fn plan_with(
     std::mem::drop(trees);
     crate::aside::drop((t, primary_dirs, joliet_dirs, layout));
     Ok(plan)
+}
+
+/// Tells `placed` of each range of a host file that the data of `t`'s files takes in the image
+/// laid out in `layout`: the byte of the image it starts at, and the range; in the image's
+/// order.
+fn tell_placed(t: &tree::Tree, layout: &layout::Layout, placed: &dyn Fn(u64, Span)) {
+    for &i in &layout.data {
+        let (tree::Content::Spans { spans, .. }, Some(extent)) =
+            (&t.objs[i].content, layout.extent_of(i))
+        else {
+            continue;
+        };
+        let mut pos = u64::from(extent) * super::SECTOR;
+        for span in spans {
+            if span.in_host_file() {
+                placed(pos, span.clone());
+            }
+            pos += span.len();
+        }
+    }
 }
 
 /// True when `spans` hold zeros and UDF anchors only, the padding after a bridge image's
