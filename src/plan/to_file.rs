@@ -62,9 +62,14 @@ enum Job {
 /// A range of a host file of `len` bytes cut into the pieces the threads share: where each
 /// starts in the range, and its length.
 pub(super) fn pieces(len: u64) -> impl Iterator<Item = (u64, u64)> {
-    (0..len)
-        .step_by(PIECE as usize)
-        .map(move |within| (within, PIECE.min(len - within)))
+    cut(len, PIECE)
+}
+
+/// `len` bytes cut into pieces of `piece` bytes (the last shorter): where each starts, and
+/// its length.
+fn cut(len: u64, piece: u64) -> impl Iterator<Item = (u64, u64)> {
+    let piece = piece.max(1);
+    (0..len.div_ceil(piece)).map(move |k| (k * piece, piece.min(len - k * piece)))
 }
 
 impl Job {
@@ -106,11 +111,8 @@ fn jobs(spans: &[Span]) -> Vec<Job> {
             continue;
         }
         flush(&mut jobs, &gathered, &mut gathered_len, pos);
-        let cut = match span.in_host_file() {
-            true => pieces(len).collect(),
-            false => vec![(0, len)],
-        };
-        for (within, n) in cut {
+        let piece = if span.in_host_file() { PIECE } else { len };
+        for (within, n) in cut(len, piece) {
             jobs.push(Job::Piece {
                 span: i,
                 within,

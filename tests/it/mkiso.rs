@@ -545,9 +545,9 @@ fn mkiso_hybrid_mbr_is_an_isohybrid_mbr_without_gpt() {
 }
 
 /// An image written into another filesystem than its tree's (a tmpfs here) has its space
-/// reserved while the tree is planned, and into either its files' data copied while the rest
-/// is encoded (`-v` says both; how much depends on how fast the planning is, which the unit
-/// tests of the reservation and of the copy cover). It is byte for byte the image written
+/// reserved while the tree is planned; written anywhere, it gets its files' data copied while
+/// the rest is encoded (`-v` says both; how much depends on how fast the planning is, which
+/// the unit tests of the reservation and of the copy cover). It is byte for byte the image written
 /// beside the tree, where nothing is reserved, and the image written to standard output,
 /// where nothing is copied ahead; it reads back as the tree.
 #[test]
