@@ -132,9 +132,15 @@ fn mkiso(ctx: &mut Ctx, words: &[String]) -> anyhow::Result<()> {
     let file = pending.file();
     let reserving = reserve::worth_it(&dir, file);
     let (plan, ahead) = ahead::while_planning(file, |placed| match reserving {
-        true => {
-            reserve::while_planning(file, |found| mkiso::plan(&dir, &opts, found, Some(placed)))
-        }
+        true => reserve::while_planning(file, |space| {
+            // The walk tells of the files' data; the layout, of where the image's data ends
+            // (its directories and the files' padding added).
+            let placed = |pos: u64, span: crate::fs::Span| {
+                space.reach(pos + span.len());
+                placed(pos, span)
+            };
+            mkiso::plan(&dir, &opts, &|n| space.add(n), Some(&placed))
+        }),
         false => mkiso::plan(&dir, &opts, &|_| {}, Some(placed)),
     });
     let plan = plan?;

@@ -74,7 +74,8 @@ pub fn tree_path(p: &str) -> String {
 
 /// The plan of the image of host directory `dir`; what was left out (sockets) is in its
 /// warnings. `found` is told of the bytes of each file's data as the walk finds the file (the
-/// blocks it takes on the host, for a sparse one), for a reservation ([`crate::plan::reserve`]);
+/// blocks it takes on the host, for a sparse one; in whole blocks of the image), for a
+/// reservation ([`crate::plan::reserve`]);
 /// `placed`, when given, of where each file's data goes once the image is laid out, for a copy
 /// while the rest is planned ([`crate::plan::ahead`]).
 pub fn plan(

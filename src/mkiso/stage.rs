@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use crate::commands::copy_in::object_with;
 use crate::commands::tar_in::Object;
 use crate::error::{Error, Result};
+use crate::fs::iso9660::SECTOR;
 use crate::fs::{Metadata, Timestamp};
 use crate::overlay::{Content, Overlay};
 use crate::vfs::path;
@@ -137,7 +138,8 @@ pub(super) fn stage(overlay: &Overlay, root: &Path, data: &dyn Fn(u64)) -> Resul
             placed.ctime = ctime(&meta);
             match obj {
                 Object::File(content, _) => {
-                    data(meta.len().min(meta.blocks() * 512));
+                    // Whole blocks of the image, as the file's data takes them there.
+                    data(meta.len().min(meta.blocks() * 512).next_multiple_of(SECTOR));
                     overlay.create(&inside, placed, Some(content))?;
                 }
                 Object::Dir => {

@@ -1,7 +1,8 @@
 //! Space reserved for a new image in its file while the image is still being planned
 //! ([`while_planning`]): a writer that finds its data as it plans (`mkiso` walking a host
-//! tree) tells of each file's bytes as it finds them, and a thread beside it allocates that
-//! much more of the new file (`fallocate`), in steps of [`STEP`] bytes. The copy that follows
+//! tree) tells of each file's bytes as it finds them, then of where the image's data ends
+//! once it is laid out ([`Space`]), and a thread beside it allocates that much of the new
+//! file (`fallocate`), in steps of [`STEP`] bytes. The copy that follows
 //! then writes into blocks the filesystem already has: the allocation (on a tmpfs, the pages
 //! and their accounting, half the cost of a write) is done on a core the planning leaves
 //! idle. The reservation stops when the plan is made (a step under way ends first): what was
@@ -32,24 +33,54 @@ pub fn worth_it(source: &Path, out: &File) -> bool {
     }
 }
 
-/// Runs `planning`, which calls its argument with the bytes of data it finds (each file's,
-/// as they are found), while a thread reserves that much of `out` from its start; returns
-/// what `planning` returns once the reservation has stopped (`-v` says how much it
-/// reserved). `out` is the new file, empty: the image it will hold is at least as long as the
-/// data told of, so nothing is reserved past its end (the writer gives the file its length at
-/// the end in any case).
-pub fn while_planning<T>(out: &File, planning: impl FnOnce(&(dyn Fn(u64) + Sync)) -> T) -> T {
+/// What a planning tells the reservation of the new image's length so far: the reservation
+/// keeps up with it, from the file's start.
+pub struct Space<'a> {
+    /// The bytes from the file's start the reservation is to reach.
+    known: &'a AtomicU64,
+    /// The reserving thread, woken when `known` passes another [`STEP`].
+    reserver: &'a std::thread::Thread,
+}
+
+impl Space<'_> {
+    /// `n` more bytes of data found (a file's, as a walk finds it): the image is at least
+    /// that much longer.
+    pub fn add(&self, n: u64) {
+        let before = self.known.fetch_add(n, Ordering::Relaxed);
+        self.woken(before, before + n);
+    }
+
+    /// The image holds bytes up to `end`, once it is laid out (where a file's data ends in
+    /// it): the data found so far did not count its directories and the padding of its
+    /// files.
+    pub fn reach(&self, end: u64) {
+        let before = self.known.fetch_max(end, Ordering::Relaxed);
+        self.woken(before, end.max(before));
+    }
+
+    /// Wakes the reserving thread when the length went from `before` to `now` across a step.
+    fn woken(&self, before: u64, now: u64) {
+        if before / STEP != now / STEP {
+            self.reserver.unpark();
+        }
+    }
+}
+
+/// Runs `planning`, which tells its argument of the image's length as it finds it ([`Space`]),
+/// while a thread reserves that much of `out` from its start; returns what `planning` returns
+/// once the reservation has stopped (`-v` says how much it reserved). `out` is the new file,
+/// empty: nothing is reserved past the length told, which the image reaches (the writer gives
+/// the file its length at the end in any case).
+pub fn while_planning<T>(out: &File, planning: impl FnOnce(&Space) -> T) -> T {
     let known = AtomicU64::new(0);
     let done = AtomicBool::new(false);
     std::thread::scope(|s| {
         let reserver = s.spawn(|| reserve(out, &known, &done));
-        let found = |n: u64| {
-            let before = known.fetch_add(n, Ordering::Relaxed);
-            if before / STEP != (before + n) / STEP {
-                reserver.thread().unpark();
-            }
+        let space = Space {
+            known: &known,
+            reserver: reserver.thread(),
         };
-        let planned = planning(&found);
+        let planned = planning(&space);
         done.store(true, Ordering::Relaxed);
         reserver.thread().unpark();
         if let Ok(n) = reserver.join() {
@@ -96,9 +127,9 @@ mod tests {
     fn what_the_planning_finds_is_reserved_in_whole_steps_and_no_more() {
         let (_keep, out) = tmpfs_file();
         let found = 5 * STEP / 2;
-        let got = while_planning(&out, |tell| {
+        let got = while_planning(&out, |space| {
             for _ in 0..found / 4096 {
-                tell(4096);
+                space.add(4096);
             }
             // The reservation keeps up before the planning ends.
             while used(&out) < 2 * STEP {
@@ -115,8 +146,23 @@ mod tests {
     #[test]
     fn a_planning_that_finds_nothing_reserves_nothing() {
         let (_keep, out) = tmpfs_file();
-        while_planning(&out, |tell| tell(STEP - 1));
+        while_planning(&out, |space| space.add(STEP - 1));
         assert_eq!(used(&out), 0);
+    }
+
+    #[test]
+    fn the_length_reached_once_laid_out_is_reserved_too() {
+        let (_keep, out) = tmpfs_file();
+        while_planning(&out, |space| {
+            space.add(STEP);
+            // Laid out: the data ends further on than the data found adds up to.
+            space.reach(3 * STEP);
+            space.reach(2 * STEP);
+            while used(&out) < 3 * STEP {
+                std::thread::yield_now();
+            }
+        });
+        assert_eq!(used(&out), 3 * STEP);
     }
 
     #[test]
