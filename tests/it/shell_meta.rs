@@ -69,9 +69,11 @@ fn time_prints_the_wall_time_the_command_took_on_stderr() {
     assert_eq!(out.stdout, b"late data\n");
     let times = elapsed_lines(&out.stderr);
     assert_eq!(times.len(), 1, "{out:?}");
+    // The wait is in the time: the command began once isofish had started and opened the
+    // image, some way into the delay on a loaded host, so half the delay at least.
     assert!(
-        times[0] >= delay.as_secs_f64() - 0.01 && times[0] <= wall,
-        "elapsed {} outside [{delay:?}, {wall}]",
+        times[0] >= delay.as_secs_f64() / 2.0 && times[0] <= wall,
+        "elapsed {} outside [{delay:?} / 2, {wall}]",
         times[0]
     );
     // quit! dropped the upload: the image is the fixture still.
