@@ -97,6 +97,7 @@ pub(super) fn stage(overlay: &Overlay, root: &Path, data: &dyn Fn(u64)) -> Resul
     let mut todo: Vec<(PathBuf, PathBuf, String)> =
         vec![(root.to_path_buf(), absolute.clone(), "/".to_string())];
     while let Some((host_dir, absolute_dir, at)) = todo.pop() {
+        let parent = overlay.parent(&at)?;
         // Each entry's metadata is read through the open directory (no path walk), while the
         // entries are held.
         let mut entries: Vec<_> = std::fs::read_dir(&host_dir)
@@ -119,10 +120,11 @@ pub(super) fn stage(overlay: &Overlay, root: &Path, data: &dyn Fn(u64)) -> Resul
                     n
                 ))
             })?;
-            let inside = path::child(&at, name.as_bytes());
+            // Its path in the image: only for a directory, a hard link and an error.
+            let inside = || path::child(&at, name.as_bytes());
             let key = (!meta.is_dir() && meta.nlink() > 1).then_some((meta.dev(), meta.ino()));
             if let Some(first) = key.and_then(|k| links.get(&k)) {
-                overlay.link(first, &inside)?;
+                overlay.link(first, &inside())?;
                 continue;
             }
             let found = Found {
@@ -140,19 +142,19 @@ pub(super) fn stage(overlay: &Overlay, root: &Path, data: &dyn Fn(u64)) -> Resul
                 Object::File(content, _) => {
                     // Whole blocks of the image, as the file's data takes them there.
                     data(meta.len().min(meta.blocks() * 512).next_multiple_of(SECTOR));
-                    overlay.create(&inside, placed, Some(content))?;
+                    overlay.create_in(&parent, name.as_bytes(), placed, Some(content))?;
                 }
                 Object::Dir => {
-                    overlay.create(&inside, placed.clone(), None)?;
-                    dirs.push((inside.clone(), placed));
-                    below.push((host, absolute, inside.clone()));
+                    overlay.create_in(&parent, name.as_bytes(), placed.clone(), None)?;
+                    dirs.push((inside(), placed));
+                    below.push((host, absolute, inside()));
                 }
                 Object::Special | Object::Link(_) => {
-                    overlay.create(&inside, placed, None)?;
+                    overlay.create_in(&parent, name.as_bytes(), placed, None)?;
                 }
             }
             if let Some(k) = key {
-                links.insert(k, inside);
+                links.insert(k, inside());
             }
         }
         todo.extend(below.into_iter().rev());

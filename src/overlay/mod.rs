@@ -117,6 +117,14 @@ pub(crate) struct Shared {
     pub(crate) mtime: Timestamp,
 }
 
+/// A directory of an overlay found once ([`Overlay::parent`]), to make many objects in.
+pub struct Parent {
+    /// The directories from the root to it, itself last.
+    chain: Vec<Ino>,
+    /// Its path, for errors.
+    path: String,
+}
+
 /// Staged changes over a filesystem.
 pub struct Overlay {
     base: Arc<dyn FileSystem>,
@@ -307,15 +315,61 @@ impl Overlay {
     /// Makes a new object at `path` (which must not exist; its parent must): a file with
     /// `content`, a directory (empty), a symlink or a device node, as `meta` says (its `ino`,
     /// `size` and `nlink` are filled in here). Returns its number.
-    pub fn create(&self, path: &str, mut meta: Metadata, content: Option<Content>) -> Result<Ino> {
+    pub fn create(&self, path: &str, meta: Metadata, content: Option<Content>) -> Result<Ino> {
+        let mut st = self.write();
+        let (chain, name) = self.parent_chain(&st, path)?;
+        self.create_at(&mut st, &chain, name, meta, content)
+            .map_err(|e| e.unwrap_or_else(|| exists(path)))
+    }
+
+    /// Directory `path` (which must exist and be one), to make many objects in with
+    /// [`Overlay::create_in`]: a tree staged directory by directory finds each directory once.
+    pub fn parent(&self, path: &str) -> Result<Parent> {
+        let st = self.read();
+        let (mut chain, ino) = self.locate(&st, path)?;
+        let kind = match st.nodes.get(&ino) {
+            Some(s) => s.meta.kind,
+            None => self.base.metadata(ino)?.kind,
+        };
+        if kind != FileKind::Dir {
+            return Err(Error::NotADirectory(path.to_string()));
+        }
+        chain.push(ino);
+        Ok(Parent {
+            chain,
+            path: path.to_string(),
+        })
+    }
+
+    /// [`Overlay::create`] of `name` in directory `parent`.
+    pub fn create_in(
+        &self,
+        parent: &Parent,
+        name: &[u8],
+        meta: Metadata,
+        content: Option<Content>,
+    ) -> Result<Ino> {
+        let mut st = self.write();
+        self.create_at(&mut st, &parent.chain, name.to_vec(), meta, content)
+            .map_err(|e| e.unwrap_or_else(|| exists(&path::child(&parent.path, name))))
+    }
+
+    /// Makes `name` in the last directory of `chain` (from the root), as [`Overlay::create`]
+    /// says; `Err(None)` when the name is taken.
+    fn create_at(
+        &self,
+        st: &mut State,
+        chain: &[Ino],
+        name: Vec<u8>,
+        mut meta: Metadata,
+        content: Option<Content>,
+    ) -> std::result::Result<Ino, Option<Error>> {
         if let Some(what) = Attribute::of_kind(meta.kind) {
             self.check_records(what)?;
         }
-        let mut st = self.write();
-        let (chain, name) = self.parent_chain(&st, path)?;
         let dir = *chain.last().expect("root");
-        if self.entry(&st, dir, &name)?.is_some() {
-            return Err(exists(path));
+        if self.kind_of(st, dir, &name)?.is_some() {
+            return Err(None);
         }
         st.last += 1;
         let ino = NEW | st.last;
@@ -337,9 +391,12 @@ impl Overlay {
                 xattrs: None,
             }),
         );
-        self.listing_mut(&mut st, dir)?
+        self.listing_mut(st, dir)?
             .push(DirEntry { name, ino, meta });
-        touch(&mut st, &chain);
+        // The chain's directories are touched together: the last one touched, they all are.
+        if !st.touched.contains(&dir) {
+            touch(st, chain);
+        }
         Ok(ino)
     }
 

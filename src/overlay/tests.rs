@@ -189,3 +189,35 @@ fn the_names_a_file_has_below_share_one_link_count() {
         assert_eq!(o.find(name).unwrap().meta.nlink, 3, "{name}");
     }
 }
+
+#[test]
+fn objects_made_in_a_directory_found_once_are_as_made_by_path() {
+    let o = overlay();
+    let d = o.parent("/d").unwrap();
+    let ino = o
+        .create_in(&d, b"n", fresh(FileKind::File, 0o640), None)
+        .unwrap();
+    o.create_in(&d, b"sub", fresh(FileKind::Dir, 0o755), None)
+        .unwrap();
+    assert_eq!(names(&o, "/d"), ["f", "n", "sub"]);
+    let n = o.find("/d/n").unwrap();
+    assert_eq!((n.ino, n.meta.mode, n.meta.nlink), (ino, 0o640, 1));
+    // The directory and the ones above it are on the path of a change, as with `create`.
+    let by_path = overlay();
+    by_path
+        .create("/d/n", fresh(FileKind::File, 0o640), None)
+        .unwrap();
+    assert_eq!(o.read().touched, by_path.read().touched);
+    // A name taken is refused, naming its path; so is a directory that is not one.
+    let msg = o
+        .create_in(&d, b"f", fresh(FileKind::File, 0o644), None)
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("/d/f: file exists"), "{msg}");
+    assert!(matches!(o.parent("/g"), Err(Error::NotADirectory(_))));
+    assert!(o.parent("/nothing").is_err());
+    let root = o.parent("/").unwrap();
+    o.create_in(&root, b"top", fresh(FileKind::File, 0o644), None)
+        .unwrap();
+    assert!(names(&o, "/").contains(&"top".to_string()));
+}
