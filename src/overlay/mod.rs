@@ -324,6 +324,8 @@ impl Overlay {
 
     /// Directory `path` (which must exist and be one), to make many objects in with
     /// [`Overlay::create_in`]: a tree staged directory by directory finds each directory once.
+    /// It stays the directory found: for a caller that alone changes the tree meanwhile (a
+    /// move or a removal of it in between is not seen).
     pub fn parent(&self, path: &str) -> Result<Parent> {
         let st = self.read();
         let (mut chain, ino) = self.locate(&st, path)?;
