@@ -146,8 +146,9 @@ pub(super) fn stage(overlay: &Overlay, root: &Path, data: &dyn Fn(u64)) -> Resul
                 }
                 Object::Dir => {
                     overlay.create_in(&parent, name.as_bytes(), placed.clone(), None)?;
-                    dirs.push((inside(), placed));
-                    below.push((host, absolute, inside()));
+                    let inside = inside();
+                    dirs.push((inside.clone(), placed));
+                    below.push((host, absolute, inside));
                 }
                 Object::Special | Object::Link(_) => {
                     overlay.create_in(&parent, name.as_bytes(), placed, None)?;
