@@ -61,12 +61,21 @@ impl Px {
     }
 
     pub fn encode(&self) -> Vec<u8> {
-        let mut d = vec![0u8; if self.serial.is_some() { 40 } else { 32 }];
+        let mut out = Vec::with_capacity(44);
+        self.encode_into(&mut out);
+        out
+    }
+
+    /// Appends the entry to `out`.
+    pub fn encode_into(&self, out: &mut Vec<u8>) {
+        let mut d = [0u8; 40];
         let values = [self.mode, self.nlink, self.uid, self.gid];
-        for (i, v) in values.into_iter().chain(self.serial).enumerate() {
-            endian::put_both32(&mut d, i * 8, v);
+        let mut len = 0;
+        for v in values.into_iter().chain(self.serial) {
+            endian::put_both32(&mut d, len, v);
+            len += 8;
         }
-        susp::fixed(*b"PX", &d)
+        susp::put_fixed(out, *b"PX", &d[..len]);
     }
 }
 
@@ -152,14 +161,21 @@ impl<'a> Sl<'a> {
     }
 
     pub fn encode(&self) -> Result<Vec<u8>> {
-        let mut d = vec![self.flags];
-        for c in &self.components {
-            let len = u8::try_from(c.content.len())
-                .map_err(|_| Error::Usage("an SL component is over 255 bytes".into()))?;
-            d.extend_from_slice(&[c.flags, len]);
-            d.extend_from_slice(c.content);
-        }
-        susp::encode(*b"SL", susp::VERSION, &d)
+        susp::bytes_of(|out| self.encode_into(out))
+    }
+
+    /// Appends the entry to `out`; refused when it does not fit an entry.
+    pub fn encode_into(&self, out: &mut Vec<u8>) -> Result<()> {
+        susp::put(out, *b"SL", susp::VERSION, |d| {
+            d.push(self.flags);
+            for c in &self.components {
+                let len = u8::try_from(c.content.len())
+                    .map_err(|_| Error::Usage("an SL component is over 255 bytes".into()))?;
+                d.extend_from_slice(&[c.flags, len]);
+                d.extend_from_slice(c.content);
+            }
+            Ok(())
+        })
     }
 }
 
@@ -181,7 +197,16 @@ impl<'a> Nm<'a> {
     }
 
     pub fn encode(&self) -> Result<Vec<u8>> {
-        susp::encode(*b"NM", susp::VERSION, &[&[self.flags], self.name].concat())
+        susp::bytes_of(|out| self.encode_into(out))
+    }
+
+    /// Appends the entry to `out`; refused when the name does not fit an entry.
+    pub fn encode_into(&self, out: &mut Vec<u8>) -> Result<()> {
+        susp::put(out, *b"NM", susp::VERSION, |d| {
+            d.push(self.flags);
+            d.extend_from_slice(self.name);
+            Ok(())
+        })
     }
 
     /// Whether the name is flagged as `.` or `..`.
@@ -255,17 +280,24 @@ impl Tf {
 
     /// The entry's bytes; refused when a flag bit has no time.
     pub fn encode(&self) -> Result<Vec<u8>> {
-        let mut d = vec![self.flags];
-        for (bit, time) in self.times.iter().enumerate() {
-            match time {
-                _ if self.flags & (1 << bit) == 0 => {}
-                Some(t) => d.extend_from_slice(t.bytes()),
-                None => {
-                    return Err(Error::Usage(format!("TF flag bit {bit} without its time")));
+        susp::bytes_of(|out| self.encode_into(out))
+    }
+
+    /// Appends the entry to `out`; refused when a flag bit has no time.
+    pub fn encode_into(&self, out: &mut Vec<u8>) -> Result<()> {
+        susp::put(out, *b"TF", susp::VERSION, |d| {
+            d.push(self.flags);
+            for (bit, time) in self.times.iter().enumerate() {
+                match time {
+                    _ if self.flags & (1 << bit) == 0 => {}
+                    Some(t) => d.extend_from_slice(t.bytes()),
+                    None => {
+                        return Err(Error::Usage(format!("TF flag bit {bit} without its time")));
+                    }
                 }
             }
-        }
-        susp::encode(*b"TF", susp::VERSION, &d)
+            Ok(())
+        })
     }
 }
 

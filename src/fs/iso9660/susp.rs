@@ -87,18 +87,48 @@ impl<'a> Entry<'a> {
 /// An entry of `signature` and `version` holding `data`; refused when it does not fit the
 /// one-byte entry length.
 pub fn encode(signature: [u8; 2], version: u8, data: &[u8]) -> Result<Vec<u8>> {
-    let len = u8::try_from(HEADER + data.len()).map_err(|_| {
-        Error::Usage(format!(
-            "a SUSP {} entry cannot hold {} bytes of data",
-            String::from_utf8_lossy(&signature),
-            data.len()
-        ))
+    let mut out = Vec::with_capacity(HEADER + data.len());
+    put(&mut out, signature, version, |out| {
+        out.extend_from_slice(data);
+        Ok(())
     })?;
-    let mut out = Vec::with_capacity(usize::from(len));
-    out.extend_from_slice(&signature);
-    out.extend_from_slice(&[len, version]);
-    out.extend_from_slice(data);
     Ok(out)
+}
+
+/// The bytes `put` appends to an empty vector (an entry's `encode` over its `encode_into`).
+pub fn bytes_of(put: impl FnOnce(&mut Vec<u8>) -> Result<()>) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    put(&mut out)?;
+    Ok(out)
+}
+
+/// Appends to `out` an entry of `signature` and `version` whose data `data` appends; refused
+/// (and `out` left as it was) when the entry does not fit the one-byte entry length.
+pub fn put(
+    out: &mut Vec<u8>,
+    signature: [u8; 2],
+    version: u8,
+    data: impl FnOnce(&mut Vec<u8>) -> Result<()>,
+) -> Result<()> {
+    let start = out.len();
+    out.extend_from_slice(&[signature[0], signature[1], 0, version]);
+    let filled = data(out);
+    let len = out.len() - start;
+    match (filled, u8::try_from(len)) {
+        (Ok(()), Ok(len)) => {
+            out[start + 2] = len;
+            Ok(())
+        }
+        (filled, _) => {
+            out.truncate(start);
+            filled?;
+            Err(Error::Usage(format!(
+                "a SUSP {} entry cannot hold {} bytes of data",
+                String::from_utf8_lossy(&signature),
+                len - HEADER
+            )))
+        }
+    }
 }
 
 /// SP: SUSP is in use (first entry of the root's `.` record), and how many bytes to skip at
@@ -214,10 +244,16 @@ impl Er {
 
 /// An entry whose data is at most a few dozen bytes (so always fits).
 pub(crate) fn fixed(signature: [u8; 2], data: &[u8]) -> Vec<u8> {
-    let mut out = signature.to_vec();
+    let mut out = Vec::with_capacity(HEADER + data.len());
+    put_fixed(&mut out, signature, data);
+    out
+}
+
+/// Appends to `out` an entry whose data is at most a few dozen bytes (so always fits).
+pub(crate) fn put_fixed(out: &mut Vec<u8>, signature: [u8; 2], data: &[u8]) {
+    out.extend_from_slice(&signature);
     out.extend_from_slice(&[(HEADER + data.len()) as u8, VERSION]);
     out.extend_from_slice(data);
-    out
 }
 
 /// Calls `visit` for every entry of a system use area (`area` at `offset` in `src`), skipping

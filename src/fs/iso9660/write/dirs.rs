@@ -62,13 +62,17 @@ pub(super) struct Dir {
     /// Its path table number's index (0 for the root) of its parent.
     pub(super) parent: usize,
     pub(super) recs: Vec<Rec>,
+    /// Its extent's size, found once its records are all in (every record of a directory
+    /// that is a parent or a child asks it).
+    size: u64,
 }
 
 impl Dir {
-    /// The extent's size: records never cross a block.
-    pub(super) fn size(&self) -> u64 {
+    fn new(obj: usize, name: Vec<u8>, parent: usize, mut recs: Vec<Rec>) -> Dir {
+        // Kept without spare room: every directory's records stay until the image is planned.
+        recs.shrink_to_fit();
         let mut at = 0usize;
-        for r in &self.recs {
+        for r in &recs {
             for _ in 0..r.count {
                 let len = r.len();
                 if at % 2048 + len > 2048 {
@@ -77,7 +81,19 @@ impl Dir {
                 at += len;
             }
         }
-        (at.max(1) as u64).next_multiple_of(2048)
+        let size = (at.max(1) as u64).next_multiple_of(2048);
+        Dir {
+            obj,
+            name,
+            parent,
+            recs,
+            size,
+        }
+    }
+
+    /// The extent's size: records never cross a block.
+    pub(super) fn size(&self) -> u64 {
+        self.size
     }
 }
 
@@ -264,19 +280,12 @@ fn record_count(t: &Tree, obj: usize) -> usize {
     stored.div_ceil(MAX_EXTENT).max(1) as usize
 }
 
-impl Dirs {
-    /// Appends `dir`, its records kept without spare room (every directory's stay until the
-    /// image is planned).
-    fn add(&mut self, mut dir: Dir) {
-        dir.recs.shrink_to_fit();
-        self.list.push(dir);
-    }
-}
-
 /// The directories of the primary tree, with their records and Rock Ridge areas.
 pub(super) fn primary(original: &IsoFs, t: &Tree, style: &Style) -> Result<Dirs> {
     let rr: Option<&Rrip> = style.rrip.as_ref();
     let mut dirs = Dirs::default();
+    // One area for every record in turn.
+    let mut su = Su::default();
     let mut queue = VecDeque::from([(0usize, vec![0u8], 0usize)]);
     while let Some((obj, name, parent)) = queue.pop_front() {
         let index = dirs.list.len();
@@ -290,7 +299,7 @@ pub(super) fn primary(original: &IsoFs, t: &Tree, style: &Style) -> Result<Dirs>
         dirs.of_obj.insert(obj, index);
         let mut recs = Vec::new();
         for (slot, id) in [(Slot::Dot, record::SELF), (Slot::DotDot, record::PARENT)] {
-            let su = su_of(rr, t, obj, slot)?;
+            su_of(rr, t, obj, slot, &mut su)?;
             recs.push(rec(slot, id.to_vec(), &su, 1));
         }
         let moved = Some(obj) == t.rr_moved;
@@ -299,18 +308,13 @@ pub(super) fn primary(original: &IsoFs, t: &Tree, style: &Style) -> Result<Dirs>
             let stub = o.relocated && !moved;
             let id = if moved { &o.moved_name } else { &o.iso_name };
             let slot = if stub { Slot::Stub(k) } else { Slot::Child(k) };
-            let su = su_of(rr, t, obj, slot)?;
+            su_of(rr, t, obj, slot, &mut su)?;
             recs.push(rec(slot, id.clone(), &su, record_count(t, k)));
             if o.meta.is_dir() && !stub {
                 queue.push_back((k, id.clone(), index));
             }
         }
-        dirs.add(Dir {
-            obj,
-            name,
-            parent,
-            recs,
-        });
+        dirs.list.push(Dir::new(obj, name, parent, recs));
     }
     Ok(dirs)
 }
@@ -318,32 +322,23 @@ pub(super) fn primary(original: &IsoFs, t: &Tree, style: &Style) -> Result<Dirs>
 /// The directories of the Joliet tree (`order`: each directory's children, sorted).
 pub(super) fn joliet(t: &Tree, order: &HashMap<usize, Vec<usize>>) -> Dirs {
     let mut dirs = Dirs::default();
+    let none = Su::default();
     let mut queue = VecDeque::from([(0usize, vec![0u8], 0usize)]);
     while let Some((obj, name, parent)) = queue.pop_front() {
         let index = dirs.list.len();
         dirs.of_obj.insert(obj, index);
         let mut recs = vec![
-            rec(Slot::Dot, record::SELF.to_vec(), &Su::default(), 1),
-            rec(Slot::DotDot, record::PARENT.to_vec(), &Su::default(), 1),
+            rec(Slot::Dot, record::SELF.to_vec(), &none, 1),
+            rec(Slot::DotDot, record::PARENT.to_vec(), &none, 1),
         ];
         for &k in order.get(&obj).map(Vec::as_slice).unwrap_or_default() {
             let id = t.objs[k].joliet_name.clone();
-            recs.push(rec(
-                Slot::Child(k),
-                id.clone(),
-                &Su::default(),
-                record_count(t, k),
-            ));
+            recs.push(rec(Slot::Child(k), id.clone(), &none, record_count(t, k)));
             if t.objs[k].meta.is_dir() {
                 queue.push_back((k, id, index));
             }
         }
-        dirs.add(Dir {
-            obj,
-            name,
-            parent,
-            recs,
-        });
+        dirs.list.push(Dir::new(obj, name, parent, recs));
     }
     dirs
 }
@@ -358,16 +353,24 @@ fn rec(slot: Slot, name: Vec<u8>, su: &Su, count: usize) -> Rec {
     }
 }
 
-/// The system use area of the record in `slot` of directory `dir` (none without Rock
-/// Ridge): encoded the same way when the directory is laid out and when it is written.
-pub(super) fn su_of(rr: Option<&Rrip>, t: &Tree, dir: usize, slot: Slot) -> Result<Su> {
+/// The system use area of the record in `slot` of directory `dir`, into `su` (emptied
+/// first; left empty without Rock Ridge): encoded the same way when the directory is laid out
+/// and when it is written.
+pub(super) fn su_of(
+    rr: Option<&Rrip>,
+    t: &Tree,
+    dir: usize,
+    slot: Slot,
+    su: &mut Su,
+) -> Result<()> {
+    su.clear();
     let Some(rr) = rr else {
-        return Ok(Su::default());
+        return Ok(());
     };
     match slot {
-        Slot::Dot => rr.dot(t, dir, true),
-        Slot::DotDot => rr.dot(t, dir, false),
-        Slot::Child(k) => rr.entry(t, k, false),
-        Slot::Stub(k) => rr.entry(t, k, true),
+        Slot::Dot => rr.dot(t, dir, true, su),
+        Slot::DotDot => rr.dot(t, dir, false, su),
+        Slot::Child(k) => rr.entry(t, k, false, su),
+        Slot::Stub(k) => rr.entry(t, k, true, su),
     }
 }

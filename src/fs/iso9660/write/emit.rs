@@ -9,7 +9,7 @@ use super::super::{IsoFs, SECTOR};
 use super::boot::Pieces;
 use super::dirs::{su_of, Dir, Dirs, Slot, MAX_EXTENT};
 use super::layout::{Copy, Layout};
-use super::rrip::{record_date, Rrip};
+use super::rrip::{record_date, Rrip, Su};
 use super::tree::{Content, Tree};
 use super::{BridgeSpans, Style};
 use crate::error::Result;
@@ -76,13 +76,15 @@ impl Emitter<'_> {
         let mut out = vec![0u8; size];
         let mut at = 0usize;
         let block_of = |obj: usize| self.block_of(obj);
+        let (mut area, mut su) = (Su::default(), Vec::new());
         for (ri, r) in d.recs.iter().enumerate() {
             let places = match w {
                 Which::Primary => self.places(di, ri).unwrap_or_default(),
                 Which::Joliet => Vec::new(),
             };
             let rr = if w == Which::Primary { self.rr } else { None };
-            let (su, _) = su_of(rr, self.t, d.obj, r.slot)?.encode(&r.split, &places, &block_of);
+            su_of(rr, self.t, d.obj, r.slot, &mut area)?;
+            area.encode(&r.split, &places, &block_of, &mut su);
             let (obj, is_dir) = match r.slot {
                 Slot::Dot => (d.obj, true),
                 Slot::DotDot => (dirs.list[d.parent].obj, true),
@@ -153,12 +155,13 @@ impl Emitter<'_> {
         let start = start - self.copy.base;
         let mut out = vec![0u8; count as usize * SECTOR as usize];
         let block_of = |obj: usize| self.block_of(obj);
+        let (mut su, mut head) = (Su::default(), Vec::new());
         for (ri, r) in d.recs.iter().enumerate() {
             let Some(places) = self.places(di, ri) else {
                 continue;
             };
-            let (_, areas) =
-                su_of(self.rr, self.t, d.obj, r.slot)?.encode(&r.split, &places, &block_of);
+            su_of(self.rr, self.t, d.obj, r.slot, &mut su)?;
+            let areas = su.encode(&r.split, &places, &block_of, &mut head);
             for (area, (block, offset)) in areas.iter().zip(&places) {
                 let at = (block - start) as usize * SECTOR as usize + *offset as usize;
                 out[at..at + area.len()].copy_from_slice(area);
