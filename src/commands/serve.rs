@@ -113,6 +113,8 @@ pub fn serve_export(ctx: &mut Ctx, export: Export, settings: &Settings) -> anyho
     let server = Server::bind(&settings.listen, export)?;
     writeln!(ctx.out, "{}", server.uri())?;
     ctx.out.flush()?;
+    // Serving waits on its clients: what planning the image set aside is freed meanwhile.
+    crate::aside::sweep();
     let stop = Arc::new(AtomicBool::new(false));
     let mut ids = Vec::new();
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {

@@ -78,6 +78,8 @@ impl Shell {
             let _ = writeln!(io::stderr(), "{}", line.text);
         }
         let result = self.execute(&line.action, place);
+        // What the command set aside is freed while the next line is read.
+        crate::aside::sweep();
         // A `<!` line whose command failed has said all there is to say.
         let reported = result.as_ref().is_err_and(|e| e.is::<Reported>());
         if crate::cancel::requested() {

@@ -713,6 +713,7 @@ impl<'s> App<'s> {
             name,
             args,
         );
+        crate::aside::sweep();
         let mut bytes = out.0;
         if bytes.len() >= OUTPUT_LIMIT {
             bytes.extend_from_slice(
