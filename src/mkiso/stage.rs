@@ -9,7 +9,6 @@
 //! now), the root included. Walks without recursion, in name order (the order the writer lays
 //! the data out in); the first object that cannot be staged stops it, named.
 
-use std::collections::HashMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
@@ -17,9 +16,10 @@ use crate::commands::copy_in::object_with;
 use crate::commands::tar_in::Object;
 use crate::error::{Error, Result};
 use crate::fs::iso9660::SECTOR;
-use crate::fs::{Metadata, Timestamp};
+use crate::fs::{Ino, Metadata, Timestamp};
 use crate::overlay::{Content, Overlay};
 use crate::vfs::path;
+use hashbrown::HashMap;
 
 /// The error for host object `host`.
 fn failed(host: &Path, e: anyhow::Error) -> Error {
@@ -89,7 +89,8 @@ fn io(p: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
 pub(super) fn stage(overlay: &Overlay, root: &Path, data: &dyn Fn(u64)) -> Result<Vec<String>> {
     let euid = rustix::process::geteuid().as_raw();
     let mut warnings = Vec::new();
-    let mut links: HashMap<(u64, u64), String> = HashMap::new();
+    // The files of more than one link, by host device and inode: the first one staged.
+    let mut links: HashMap<(u64, u64), Ino> = HashMap::new();
     // Directories staged, with their host metadata, set once all is in.
     let mut dirs: Vec<(String, Metadata)> = Vec::new();
     // Made absolute once, so each file's own path is (without asking the host each time).
@@ -123,8 +124,8 @@ pub(super) fn stage(overlay: &Overlay, root: &Path, data: &dyn Fn(u64)) -> Resul
             // Its path in the image: only for a directory, a hard link and an error.
             let inside = || path::child(&at, name.as_bytes());
             let key = (!meta.is_dir() && meta.nlink() > 1).then_some((meta.dev(), meta.ino()));
-            if let Some(first) = key.and_then(|k| links.get(&k)) {
-                overlay.link(first, &inside())?;
+            if let Some(&first) = key.and_then(|k| links.get(&k)) {
+                overlay.link_in(first, &parent, name.as_bytes())?;
                 continue;
             }
             let found = Found {
@@ -138,24 +139,25 @@ pub(super) fn stage(overlay: &Overlay, root: &Path, data: &dyn Fn(u64)) -> Resul
             };
             // The host's change time, as genisoimage and xorriso record it.
             placed.ctime = ctime(&meta);
-            match obj {
+            let ino = match obj {
                 Object::File(content, _) => {
                     // Whole blocks of the image, as the file's data takes them there.
                     data(meta.len().min(meta.blocks() * 512).next_multiple_of(SECTOR));
-                    overlay.create_in(&parent, name.as_bytes(), placed, Some(content))?;
+                    overlay.create_in(&parent, name.as_bytes(), placed, Some(content))?
                 }
                 Object::Dir => {
-                    overlay.create_in(&parent, name.as_bytes(), placed.clone(), None)?;
+                    let ino = overlay.create_in(&parent, name.as_bytes(), placed.clone(), None)?;
                     let inside = inside();
                     dirs.push((inside.clone(), placed));
                     below.push((host, absolute, inside));
+                    ino
                 }
                 Object::Special | Object::Link(_) => {
-                    overlay.create_in(&parent, name.as_bytes(), placed, None)?;
+                    overlay.create_in(&parent, name.as_bytes(), placed, None)?
                 }
-            }
+            };
             if let Some(k) = key {
-                links.insert(k, inside());
+                links.insert(k, ino);
             }
         }
         todo.extend(below.into_iter().rev());

@@ -629,17 +629,50 @@ impl Overlay {
             return Err(Error::IsADirectory(existing.to_string()));
         }
         let (to_chain, to_name) = self.parent_chain(&st, new)?;
-        let to_dir = *to_chain.last().expect("root");
-        if self.entry(&st, to_dir, &to_name)?.is_some() {
-            return Err(exists(new));
+        self.link_at(&mut st, &e, &to_chain, to_name)
+            .map_err(|e| e.unwrap_or_else(|| exists(new)))
+    }
+
+    /// [`Overlay::link`] of `existing`, a file [`Overlay::create_in`] made, as `name` in
+    /// directory `parent`.
+    pub fn link_in(&self, existing: Ino, parent: &Parent, name: &[u8]) -> Result<()> {
+        self.check_records(Attribute::HardLink)?;
+        let mut st = self.write();
+        let path = || path::child(&parent.path, name);
+        let meta = match st.nodes.get(&existing) {
+            Some(s) if !s.meta.is_dir() => s.meta.clone(),
+            Some(_) => return Err(Error::IsADirectory(path())),
+            None => return Err(Error::Usage(format!("{}: no staged file to link", path()))),
+        };
+        let e = DirEntry {
+            name: Vec::new(),
+            ino: existing,
+            meta,
+        };
+        self.link_at(&mut st, &e, &parent.chain, name.to_vec())
+            .map_err(|e| e.unwrap_or_else(|| exists(&path())))
+    }
+
+    /// Gives `e` the name `name` in the last directory of `chain` (from the root); `Err(None)`
+    /// when the name is taken.
+    fn link_at(
+        &self,
+        st: &mut State,
+        e: &DirEntry,
+        chain: &[Ino],
+        name: Vec<u8>,
+    ) -> std::result::Result<(), Option<Error>> {
+        let dir = *chain.last().expect("root");
+        if self.kind_of(st, dir, &name)?.is_some() {
+            return Err(None);
         }
-        let meta = self.count_link(&mut st, &e, 1)?;
-        self.listing_mut(&mut st, to_dir)?.push(DirEntry {
-            name: to_name,
+        let meta = self.count_link(st, e, 1)?;
+        self.listing_mut(st, dir)?.push(DirEntry {
+            name,
             ino: e.ino,
             meta,
         });
-        touch(&mut st, &to_chain);
+        touch(st, chain);
         Ok(())
     }
 

@@ -221,3 +221,31 @@ fn objects_made_in_a_directory_found_once_are_as_made_by_path() {
         .unwrap();
     assert!(names(&o, "/").contains(&"top".to_string()));
 }
+
+#[test]
+fn a_file_linked_by_its_number_in_a_directory_found_once_is_as_linked_by_path() {
+    let (o, by_path) = (overlay(), overlay());
+    for o in [&o, &by_path] {
+        o.create("/d/n", fresh(FileKind::File, 0o640), None)
+            .unwrap();
+        o.create("/x", fresh(FileKind::Dir, 0o755), None).unwrap();
+    }
+    let n = o.find("/d/n").unwrap().ino;
+    let e = o.parent("/x").unwrap();
+    o.link_in(n, &e, b"m").unwrap();
+    by_path.link("/d/n", "/x/m").unwrap();
+    for o in [&o, &by_path] {
+        let (first, second) = (o.find("/d/n").unwrap(), o.find("/x/m").unwrap());
+        assert_eq!((second.ino, second.meta.nlink), (first.ino, 2));
+        assert_eq!(first.meta.nlink, 2);
+    }
+    assert_eq!(o.read().touched, by_path.read().touched);
+    // A name taken is refused, naming its path; a directory is not linked.
+    let msg = o.link_in(n, &e, b"m").unwrap_err().to_string();
+    assert!(msg.contains("/x/m: file exists"), "{msg}");
+    let dir = o.find("/x").unwrap().ino;
+    assert!(matches!(
+        o.link_in(dir, &e, b"x"),
+        Err(Error::IsADirectory(_))
+    ));
+}
