@@ -37,7 +37,8 @@ pub(super) enum Slot {
 #[derive(Debug)]
 pub(super) struct Rec {
     pub(super) slot: Slot,
-    pub(super) name: Vec<u8>,
+    /// Its identifier's length (the identifier is the object's: [`Rec::name`]).
+    name_len: usize,
     /// How its system use area splits between the record and continuation areas (the area
     /// itself is encoded again when it is written: [`su_of`]; kept for every record of a
     /// large tree, it would cost more memory than the rest of the record).
@@ -49,7 +50,27 @@ pub(super) struct Rec {
 impl Rec {
     /// The length of one of its records.
     pub(super) fn len(&self) -> usize {
-        record::system_use_start(self.name.len()) + self.split.head_len + self.split.head_len % 2
+        record::system_use_start(self.name_len) + self.split.head_len + self.split.head_len % 2
+    }
+
+    /// Its identifier, in directory `dir` of the primary tree or (`joliet`) the Joliet tree.
+    pub(super) fn name<'a>(&self, t: &'a Tree, joliet: bool, dir: usize) -> &'a [u8] {
+        match self.slot {
+            Slot::Dot => record::SELF,
+            Slot::DotDot => record::PARENT,
+            Slot::Child(k) | Slot::Stub(k) => identifier(t, joliet, dir, k),
+        }
+    }
+}
+
+/// The identifier of object `k`'s record in directory `dir` of the primary tree (in
+/// `rr_moved`, the one it has there) or (`joliet`) the Joliet tree.
+fn identifier(t: &Tree, joliet: bool, dir: usize, k: usize) -> &[u8] {
+    let o = &t.objs[k];
+    match (joliet, Some(dir) == t.rr_moved) {
+        (true, _) => &o.joliet_name,
+        (false, true) => &o.moved_name,
+        (false, false) => &o.iso_name,
     }
 }
 
@@ -298,20 +319,20 @@ pub(super) fn primary(original: &IsoFs, t: &Tree, style: &Style) -> Result<Dirs>
         }
         dirs.of_obj.insert(obj, index);
         let mut recs = Vec::new();
-        for (slot, id) in [(Slot::Dot, record::SELF), (Slot::DotDot, record::PARENT)] {
+        for slot in [Slot::Dot, Slot::DotDot] {
             su_of(rr, t, obj, slot, &mut su)?;
-            recs.push(rec(slot, id.to_vec(), &su, 1));
+            recs.push(rec(slot, 1, &su, 1));
         }
         let moved = Some(obj) == t.rr_moved;
         for &k in &t.objs[obj].iso_children {
             let o = &t.objs[k];
             let stub = o.relocated && !moved;
-            let id = if moved { &o.moved_name } else { &o.iso_name };
+            let id = identifier(t, false, obj, k);
             let slot = if stub { Slot::Stub(k) } else { Slot::Child(k) };
             su_of(rr, t, obj, slot, &mut su)?;
-            recs.push(rec(slot, id.clone(), &su, record_count(t, k)));
+            recs.push(rec(slot, id.len(), &su, record_count(t, k)));
             if o.meta.is_dir() && !stub {
-                queue.push_back((k, id.clone(), index));
+                queue.push_back((k, id.to_vec(), index));
             }
         }
         dirs.list.push(Dir::new(obj, name, parent, recs));
@@ -327,15 +348,12 @@ pub(super) fn joliet(t: &Tree, order: &HashMap<usize, Vec<usize>>) -> Dirs {
     while let Some((obj, name, parent)) = queue.pop_front() {
         let index = dirs.list.len();
         dirs.of_obj.insert(obj, index);
-        let mut recs = vec![
-            rec(Slot::Dot, record::SELF.to_vec(), &none, 1),
-            rec(Slot::DotDot, record::PARENT.to_vec(), &none, 1),
-        ];
+        let mut recs = vec![rec(Slot::Dot, 1, &none, 1), rec(Slot::DotDot, 1, &none, 1)];
         for &k in order.get(&obj).map(Vec::as_slice).unwrap_or_default() {
-            let id = t.objs[k].joliet_name.clone();
-            recs.push(rec(Slot::Child(k), id.clone(), &none, record_count(t, k)));
+            let id = identifier(t, true, obj, k);
+            recs.push(rec(Slot::Child(k), id.len(), &none, record_count(t, k)));
             if t.objs[k].meta.is_dir() {
-                queue.push_back((k, id, index));
+                queue.push_back((k, id.to_vec(), index));
             }
         }
         dirs.list.push(Dir::new(obj, name, parent, recs));
@@ -343,12 +361,12 @@ pub(super) fn joliet(t: &Tree, order: &HashMap<usize, Vec<usize>>) -> Dirs {
     dirs
 }
 
-fn rec(slot: Slot, name: Vec<u8>, su: &Su, count: usize) -> Rec {
-    let split = su.split(name.len());
+/// The record in `slot`, its identifier `name_len` bytes, its system use area `su`.
+fn rec(slot: Slot, name_len: usize, su: &Su, count: usize) -> Rec {
     Rec {
         slot,
-        name,
-        split,
+        name_len,
+        split: su.split(name_len),
         count,
     }
 }

@@ -119,7 +119,7 @@ impl Emitter<'_> {
                     unit_size: 0,
                     gap_size: 0,
                     volume_sequence_number: 1,
-                    name: &r.name,
+                    name: r.name(self.t, w == Which::Joliet, d.obj),
                     system_use: &su,
                     system_use_offset: 0,
                 };
