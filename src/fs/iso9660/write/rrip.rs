@@ -158,8 +158,9 @@ impl Su {
             let link = Link {
                 signature,
                 block: block_of(dir),
-            };
-            self.bytes[at..at + 12].copy_from_slice(&link.encode());
+            }
+            .encode();
+            self.bytes[at..at + link.len()].copy_from_slice(&link);
         }
         let ce = |i: usize, out: &mut Vec<u8>| {
             let (block, offset) = places[i];
