@@ -76,7 +76,7 @@ impl Emitter<'_> {
         let mut out = vec![0u8; size];
         let mut at = 0usize;
         let block_of = |obj: usize| self.block_of(obj);
-        let (mut area, mut su) = (Su::default(), Vec::new());
+        let (mut area, mut head) = (Su::default(), Vec::new());
         for (ri, r) in d.recs.iter().enumerate() {
             let places = match w {
                 Which::Primary => self.places(di, ri).unwrap_or_default(),
@@ -84,7 +84,7 @@ impl Emitter<'_> {
             };
             let rr = if w == Which::Primary { self.rr } else { None };
             su_of(rr, self.t, d.obj, r.slot, &mut area)?;
-            area.encode(&r.split, &places, &block_of, &mut su);
+            area.encode(&r.split, &places, &block_of, &mut head);
             let (obj, is_dir) = match r.slot {
                 Slot::Dot => (d.obj, true),
                 Slot::DotDot => (dirs.list[d.parent].obj, true),
@@ -120,7 +120,7 @@ impl Emitter<'_> {
                     gap_size: 0,
                     volume_sequence_number: 1,
                     name: r.name(self.t, w == Which::Joliet, d.obj),
-                    system_use: &su,
+                    system_use: &head,
                     system_use_offset: 0,
                 };
                 let len = rec.encoded_len();
@@ -155,13 +155,13 @@ impl Emitter<'_> {
         let start = start - self.copy.base;
         let mut out = vec![0u8; count as usize * SECTOR as usize];
         let block_of = |obj: usize| self.block_of(obj);
-        let (mut su, mut head) = (Su::default(), Vec::new());
+        let (mut area, mut head) = (Su::default(), Vec::new());
         for (ri, r) in d.recs.iter().enumerate() {
             let Some(places) = self.places(di, ri) else {
                 continue;
             };
-            su_of(self.rr, self.t, d.obj, r.slot, &mut su)?;
-            let areas = su.encode(&r.split, &places, &block_of, &mut head);
+            su_of(self.rr, self.t, d.obj, r.slot, &mut area)?;
+            let areas = area.encode(&r.split, &places, &block_of, &mut head);
             for (area, (block, offset)) in areas.iter().zip(&places) {
                 let at = (block - start) as usize * SECTOR as usize + *offset as usize;
                 out[at..at + area.len()].copy_from_slice(area);
